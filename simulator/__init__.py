@@ -1,0 +1,1 @@
+"""A deterministic offline twin of the Perf Image Generation API."""

@@ -1,0 +1,37 @@
+"""Revised prompts: dall-e-3 rewrites deterministically; every other model returns the prompt it used.
+
+The rewrite imitates the document's example (the prompt expanded with setting, light and style detail), so a
+client that displays `revised_prompt` sees something realistic that differs from what it sent.
+"""
+
+from __future__ import annotations
+
+from simulator.engine.digest import digest
+from simulator.engine.request import GenerationRequest
+
+_DETAILS = (
+    "rendered with fine, intricate detail",
+    "composed with a balanced, cinematic framing",
+    "with rich textures and a carefully layered depth of field",
+    "captured with crisp focus on the main subject",
+)
+_LIGHT = (
+    "bathed in warm golden light",
+    "under soft, diffused daylight",
+    "lit by dramatic, low-angle light",
+    "in the cool glow of early evening",
+)
+_STYLE = {
+    "vivid": "in a hyper-real, vivid style with saturated colours",
+    "natural": "in a natural, true-to-life style with subtle colours",
+}
+
+
+def revised_prompt(seed: int, request: GenerationRequest) -> str:
+    if not request.spec.rewrites_prompt:
+        return request.prompt
+    pick = digest(seed, "revise", request.prompt, request.style)
+    base = request.prompt.strip().rstrip(".")
+    subject = base[:1].upper() + base[1:]
+    style = _STYLE[request.style or "vivid"]
+    return f"{subject}, {_DETAILS[pick[0] % len(_DETAILS)]}, {_LIGHT[pick[1] % len(_LIGHT)]}, {style}"

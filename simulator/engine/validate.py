@@ -1,0 +1,117 @@
+"""Validation of a Perf API request body against the spec, with one clear message per broken rule.
+
+The checks mirror `spec.schemas.request_schema()` rule for rule (tests hold the two in agreement); they are
+written out by hand because a compiled schema cannot say which parameter broke, and this runs on every request.
+Checks run in a fixed order (unknown fields, prompt, model, n, size, quality, style, response_format) and the
+first failure is reported.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from simulator.engine.errors import invalid
+from simulator.engine.request import GenerationRequest
+from spec.models import (
+    DEFAULT_MODEL,
+    DEFAULT_N,
+    DEFAULT_QUALITY,
+    DEFAULT_RESPONSE_FORMAT,
+    DEFAULT_SIZE,
+    DEFAULT_STYLE,
+    MODELS,
+    RESPONSE_FORMATS,
+)
+from spec.schemas import KNOWN_REQUEST_FIELDS, NON_BLANK_PATTERN
+
+_NON_BLANK = re.compile(NON_BLANK_PATTERN)
+_KNOWN = frozenset(KNOWN_REQUEST_FIELDS)
+
+
+def _optional_string(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise invalid(name, f"{name} must be a string, got {_json_type(value)}")
+    return value
+
+
+def _string_or_default(body: dict[str, Any], name: str, default: str) -> str:
+    value = _optional_string(body, name)
+    return default if value is None else value
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str, model: str | None = None) -> str:
+    if value in allowed:
+        return value
+    where = f" for model {model}" if model else ""
+    raise invalid(name, f"{name} {value!r} is not supported{where}; expected one of: {', '.join(allowed)}")
+
+
+def validate_perf_request(body: Any) -> GenerationRequest:
+    if not isinstance(body, dict):
+        raise invalid(None, f"request body must be a JSON object, got {_json_type(body)}")
+    for name in body:
+        if name not in _KNOWN:
+            raise invalid(name, f"unknown parameter {name!r}; allowed: {', '.join(KNOWN_REQUEST_FIELDS)}")
+
+    if "prompt" not in body or body["prompt"] is None:
+        raise invalid("prompt", "prompt is required")
+    prompt = body["prompt"]
+    if not isinstance(prompt, str):
+        raise invalid("prompt", f"prompt must be a string, got {_json_type(prompt)}")
+    if not _NON_BLANK.search(prompt):
+        raise invalid("prompt", "prompt must not be empty")
+
+    model_name = _string_or_default(body, "model", DEFAULT_MODEL)
+    if model_name not in MODELS:
+        raise invalid("model", f"model {model_name!r} does not exist; available models: {', '.join(MODELS)}")
+    model = MODELS[model_name]
+    if len(prompt) > model.max_prompt_chars:
+        raise invalid(
+            "prompt",
+            f"prompt is {len(prompt)} characters; {model_name} takes at most {model.max_prompt_chars}",
+        )
+
+    n = body.get("n")
+    if n is None:
+        n = DEFAULT_N
+    elif isinstance(n, bool) or not isinstance(n, (int, float)) or (isinstance(n, float) and not n.is_integer()):
+        raise invalid("n", f"n must be an integer, got {_json_type(n)} {n!r}")
+    n = int(n)
+    if not 1 <= n <= model.max_n:
+        raise invalid("n", f"n must be between 1 and {model.max_n} for model {model_name}, got {n}")
+
+    size = _string_or_default(body, "size", DEFAULT_SIZE)
+    if not model.accepts_size(size):
+        raise invalid("size", f"size {size!r} is not supported for model {model_name}; {model_name} takes {model.size_rule}")
+
+    quality = _choice(_string_or_default(body, "quality", DEFAULT_QUALITY), model.qualities, "quality", model_name)
+
+    style = _optional_string(body, "style")
+    if model.styles:
+        style = _choice(DEFAULT_STYLE if style is None else style, model.styles, "style", model_name)
+    elif style is not None:
+        raise invalid("style", f"style is not supported for model {model_name} (dall-e-3 only)")
+
+    response_format = _choice(
+        _string_or_default(body, "response_format", DEFAULT_RESPONSE_FORMAT), RESPONSE_FORMATS, "response_format"
+    )
+    _optional_string(body, "user")
+    return GenerationRequest(prompt, model_name, n, size, quality, style, response_format)

@@ -1,0 +1,76 @@
+"""The simulator's control API under /_sim/: not part of the Perf API, and not in its OpenAPI document.
+
+It lets a test reset everything, read and move the simulator clock (to cross a minute or a day without
+waiting), and read a key's usage.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simulator.engine.errors import ApiError, invalid
+from simulator.engine.generate import Engine
+from simulator.faces.errors import error_response
+from simulator.http import SafeJSONResponse, parse_json, read_body
+from simulator.keys import KeyRegistry
+from simulator.state.base import WindowState
+
+
+def _window(w: WindowState) -> dict[str, int]:
+    return {"limit": w.limit, "used": w.used, "remaining": w.remaining, "reset_seconds": w.reset_seconds}
+
+
+class ControlFace:
+    def __init__(self, engine: Engine, keys: KeyRegistry, settings: dict[str, object]) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.settings = settings
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/_sim/health", self.health, methods=["GET"]),
+            Route("/_sim/config", self.config, methods=["GET"]),
+            Route("/_sim/reset", self.reset, methods=["POST"]),
+            Route("/_sim/clock", self.clock, methods=["GET"]),
+            Route("/_sim/clock/advance", self.advance, methods=["POST"]),
+            Route("/_sim/usage/{key}", self.usage, methods=["GET"]),
+        ]
+
+    async def health(self, request: Request) -> Response:
+        return SafeJSONResponse({"status": "ok"})
+
+    async def config(self, request: Request) -> Response:
+        return SafeJSONResponse(self.settings)
+
+    async def reset(self, request: Request) -> Response:
+        await self.engine.state.reset()
+        return await self.clock(request)
+
+    async def clock(self, request: Request) -> Response:
+        now = await self.engine.state.now()
+        return SafeJSONResponse({"now": now, "iso": datetime.fromtimestamp(now, UTC).isoformat()})
+
+    async def advance(self, request: Request) -> Response:
+        """Body {"seconds": N}: N must be a finite, non-negative number (the clock never runs backwards)."""
+        try:
+            body = parse_json(await read_body(request))
+            seconds = body.get("seconds") if isinstance(body, dict) else None
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
+                raise invalid("seconds", "send {\"seconds\": N} with N a non-negative number")
+        except ApiError as exc:
+            return error_response(exc)
+        await self.engine.state.advance_clock(float(seconds))
+        return await self.clock(request)
+
+    async def usage(self, request: Request) -> Response:
+        try:
+            tenant = self.keys.authenticate_key(request.path_params["key"])
+        except ApiError as exc:
+            return error_response(exc)
+        rate = await self.engine.usage(tenant)
+        return SafeJSONResponse({"key": tenant.key, "tier": tenant.tier, "minute": _window(rate.minute), "day": _window(rate.day)})

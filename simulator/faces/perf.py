@@ -1,0 +1,69 @@
+"""The Perf API face: POST /v1/images/generations in the document's wire format."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import Engine, GenerationResult, RateLimited
+from simulator.engine.validate import validate_perf_request
+from simulator.faces.errors import error_response, rate_limit_headers
+from simulator.http import SafeJSONResponse, parse_json, read_body
+from simulator.keys import KeyRegistry, Tenant
+
+
+def base_url(request: Request, public_url: str | None) -> str:
+    """Where clients reach this server: --public-url when given, else the host the request was sent to."""
+    return (public_url or str(request.base_url)).rstrip("/")
+
+
+def image_url(base: str, image_id: str) -> str:
+    return f"{base}/images/{image_id}.png"
+
+
+class PerfFace:
+    def __init__(self, engine: Engine, keys: KeyRegistry, public_url: str | None) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.public_url = public_url
+
+    def routes(self) -> list[Route]:
+        return [Route("/v1/images/generations", self.create_image, methods=["POST"])]
+
+    async def create_image(self, request: Request) -> Response:
+        tenant: Tenant | None = None
+        try:
+            tenant = self.keys.authenticate(request.headers.get("authorization"))
+            body = parse_json(await read_body(request))
+            result = await self.engine.generate(tenant, validate_perf_request(body))
+        except RateLimited as exc:
+            return error_response(exc, exc.rate)
+        except ApiError as exc:
+            return error_response(exc, await self.engine.usage(tenant) if tenant else None)
+        payload = await self.payload(result, base_url(request, self.public_url))
+        return SafeJSONResponse(payload, headers={"x-request-id": result.request_id, **rate_limit_headers(result.rate)})
+
+    async def payload(self, result: GenerationResult, base: str) -> dict[str, object]:
+        request = result.request
+        if request.response_format == "b64_json":
+            pngs = await asyncio.gather(*(self.engine.render(image.render_key) for image in result.images))
+            data = [{"b64_json": base64.b64encode(png).decode("ascii"), "revised_prompt": result.revised_prompt} for png in pngs]
+        else:
+            data = [{"url": image_url(base, image.image_id), "revised_prompt": result.revised_prompt} for image in result.images]
+        return {
+            "created": result.created,
+            "data": data,
+            "perf": {
+                "request_id": result.request_id,
+                "model_used": request.model,
+                "size": request.size,
+                "quality": request.quality,
+                "cost_usd": result.cost_usd,
+                "latency_ms": result.latency_ms,
+            },
+        }

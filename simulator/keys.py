@@ -1,0 +1,90 @@
+"""API keys: who a bearer token is, and which limits it gets.
+
+Three sources, checked in order: keys from a `--keys` TOML file, the document's example key, and ready-made
+test keys `pk_test_<tier>_<anything>`. A keys file looks like:
+
+    [keys.pk_live_acme]
+    tier = "enterprise"
+    images_per_minute = 600      # enterprise keys may set their own limits
+    images_per_day = 250000
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulator.engine.errors import ApiError
+from simulator.state.base import Limits
+from spec import errors, tiers
+
+# Decision: a key is 8 to 200 characters of letters, digits, "_" and "-"; anything else is malformed.
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]{8,200}")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    key: str
+    tier: str
+    limits: Limits
+
+
+def _tier_limits(tier: str) -> Limits:
+    t = tiers.TIERS[tier]
+    return Limits(t.images_per_minute, t.images_per_day)
+
+
+class KeyRegistry:
+    def __init__(self, configured: dict[str, Tenant] | None = None) -> None:
+        self._configured = dict(configured or {})
+
+    @classmethod
+    def from_file(cls, path: str | Path | None) -> KeyRegistry:
+        if path is None:
+            return cls()
+        data = tomllib.loads(Path(path).read_text())
+        tenants: dict[str, Tenant] = {}
+        for key, entry in data.get("keys", {}).items():
+            if not KEY_PATTERN.fullmatch(key):
+                raise ValueError(f"{path}: key {key!r} is malformed (8-200 of A-Z a-z 0-9 _ -)")
+            tier = entry.get("tier", "pro")
+            if tier not in tiers.TIERS:
+                raise ValueError(f"{path}: key {key!r} has unknown tier {tier!r}; tiers: {', '.join(tiers.TIERS)}")
+            base = _tier_limits(tier)
+            if tier != "enterprise" and ({"images_per_minute", "images_per_day"} & entry.keys()):
+                raise ValueError(f"{path}: key {key!r}: only enterprise keys set their own limits")
+            limits = Limits(
+                int(entry.get("images_per_minute", base.images_per_minute)),
+                int(entry.get("images_per_day", base.images_per_day)),
+            )
+            tenants[key] = Tenant(key, tier, limits)
+        return cls(tenants)
+
+    def lookup(self, key: str) -> Tenant | None:
+        if key in self._configured:
+            return self._configured[key]
+        tier = tiers.DOCUMENT_EXAMPLE_TIER if key == tiers.DOCUMENT_EXAMPLE_KEY else tiers.tier_for_test_key(key)
+        return Tenant(key, tier, _tier_limits(tier)) if tier else None
+
+    def configured(self) -> list[Tenant]:
+        return list(self._configured.values())
+
+    def authenticate(self, authorization: str | None) -> Tenant:
+        """The tenant of an `Authorization: Bearer <key>` header, or a 401 saying what is wrong."""
+        if not authorization:
+            raise ApiError(errors.AUTHENTICATION_ERROR, "Missing API key: send 'Authorization: Bearer <key>'")
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(errors.AUTHENTICATION_ERROR, "Malformed Authorization header: expected 'Bearer <key>'")
+        return self.authenticate_key(token)
+
+    def authenticate_key(self, token: str) -> Tenant:
+        if not KEY_PATTERN.fullmatch(token):
+            raise ApiError(errors.AUTHENTICATION_ERROR, "Malformed API key: expected 8-200 of A-Z a-z 0-9 _ -")
+        tenant = self.lookup(token)
+        if tenant is None:
+            raise ApiError(errors.AUTHENTICATION_ERROR, f"Incorrect API key provided: {token[:8]}****")
+        return tenant

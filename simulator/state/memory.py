@@ -1,0 +1,111 @@
+"""In-process state for a single worker.
+
+Every method finishes without awaiting anything, so on one event loop each call is atomic: that is what makes
+admission exact under any number of concurrent requests without a lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+
+from simulator.state.base import (
+    CLOCK_MANUAL,
+    MAX_STORED_IMAGES,
+    Admission,
+    ImageRecord,
+    Limits,
+    RateState,
+    State,
+    day_index,
+    decide,
+    rate_state,
+)
+from spec import tiers
+from spec.models import IMAGE_URL_TTL_SECONDS
+
+
+class _Bucket:
+    def __init__(self) -> None:
+        self.minute: deque[tuple[float, int]] = deque()
+        self.day = -1
+        self.day_used = 0
+
+    def roll(self, now: float) -> None:
+        while self.minute and self.minute[0][0] <= now - tiers.MINUTE_SECONDS:
+            self.minute.popleft()
+        today = day_index(now)
+        if today != self.day:
+            self.day, self.day_used = today, 0
+
+
+class MemoryState(State):
+    def __init__(self, clock_mode: str, start_time: float | None = None, max_images: int = MAX_STORED_IMAGES) -> None:
+        self._clock_mode = clock_mode
+        self._start = start_time
+        self._max_images = max_images
+        self.reset_now()
+
+    def reset_now(self) -> None:
+        self._offset = 0.0
+        self._origin = self._start if self._clock_mode == CLOCK_MANUAL else None
+        self._sequence = 0
+        self._buckets: dict[str, _Bucket] = {}
+        self._images: OrderedDict[str, ImageRecord] = OrderedDict()
+
+    def _now(self) -> float:
+        base = self._origin if self._origin is not None else time.time()
+        return base + self._offset
+
+    async def now(self) -> float:
+        return self._now()
+
+    async def advance_clock(self, seconds: float) -> float:
+        self._offset += seconds
+        return self._now()
+
+    async def next_sequence(self) -> int:
+        self._sequence += 1
+        return self._sequence
+
+    def _bucket(self, name: str, now: float) -> _Bucket:
+        bucket = self._buckets.setdefault(name, _Bucket())
+        bucket.roll(now)
+        return bucket
+
+    async def admit(self, bucket: str, n: int, limits: Limits, now: float) -> Admission:
+        b = self._bucket(bucket, now)
+        entries = list(b.minute)
+        admitted, retry_after = decide(entries, b.day_used, n, limits, now)
+        if admitted:
+            b.minute.append((now, n))
+            b.day_used += n
+            entries.append((now, n))
+        return Admission(admitted, rate_state(entries, b.day_used, limits, now), retry_after)
+
+    async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
+        b = self._bucket(bucket, now)
+        return rate_state(list(b.minute), b.day_used, limits, now)
+
+    async def put_image(self, image_id: str, record: ImageRecord) -> None:
+        self._drop_expired(record.expires_at - IMAGE_URL_TTL_SECONDS)
+        self._images[image_id] = record
+        while len(self._images) > self._max_images:
+            self._images.popitem(last=False)
+
+    async def get_image(self, image_id: str, now: float) -> ImageRecord | None:
+        self._drop_expired(now)
+        return self._images.get(image_id)
+
+    def _drop_expired(self, now: float) -> None:
+        while self._images:
+            oldest = next(iter(self._images.values()))
+            if oldest.expires_at > now:
+                return
+            self._images.popitem(last=False)
+
+    async def reset(self) -> None:
+        self.reset_now()
+
+    async def close(self) -> None:
+        """Nothing to release in process."""

@@ -1,0 +1,106 @@
+"""The OpenAPI 3.1 document of the Perf API, generated from the spec's schemas and tables."""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from spec import errors, tiers
+from spec.models import MODELS
+from spec.schemas import error_schema, request_schema, response_schema
+
+API_VERSION = "1.0.0"
+
+
+def _component(schema: dict[str, Any]) -> dict[str, Any]:
+    body = copy.deepcopy(schema)
+    body.pop("$schema", None)
+    return body
+
+
+def _error_response(description: str, extra_headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    if extra_headers:
+        response["headers"] = extra_headers
+    return response
+
+
+def _rate_limit_headers() -> dict[str, Any]:
+    return {name: {"schema": {"type": "integer", "minimum": 0}} for name in tiers.RATE_LIMIT_HEADERS}
+
+
+def _model_table() -> str:
+    lines = ["| model | provider | sizes | max n |", "|---|---|---|---|"]
+    lines += [f"| {m.name} | {m.provider_name} | {m.size_rule} | {m.max_n} |" for m in MODELS.values()]
+    return "\n".join(lines)
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    rate_headers = _rate_limit_headers()
+    retry_after = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}, **rate_headers}
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "Perf Image Generation API",
+            "version": API_VERSION,
+            "description": "Generate images with DALL-E 3, Stable Diffusion 3, Flux, Ideogram and Imagen, in the "
+            "OpenAI Images API format.\n\n" + _model_table(),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "paths": {
+            "/v1/images/generations": {
+                "post": {
+                    "operationId": "createImage",
+                    "summary": "Generate images from a prompt",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImageGenerationRequest"}}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Images generated",
+                            "headers": rate_headers,
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/ImageGenerationResponse"}}
+                            },
+                        },
+                        "400": _error_response("invalid_request or content_policy_violation", rate_headers),
+                        "401": _error_response("Missing, malformed or unknown API key"),
+                        "413": _error_response(f"Body larger than {errors.MAX_BODY_BYTES} bytes"),
+                        "429": _error_response("rate_limit_exceeded, with retry_after", retry_after),
+                        "502": _error_response("The upstream provider failed (gateway mode)"),
+                        "503": _error_response("The simulator's shared state is unreachable"),
+                    },
+                }
+            },
+            "/images/{image_file}": {
+                "get": {
+                    "operationId": "getImage",
+                    "summary": "Fetch a generated image (URLs expire after one hour)",
+                    "security": [],
+                    "parameters": [
+                        {"name": "image_file", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": {"description": "The PNG", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                        "404": _error_response("Unknown or expired image"),
+                    },
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "ImageGenerationRequest": _component(request_schema()),
+                "ImageGenerationResponse": _component(response_schema()),
+                "Error": _component(error_schema()),
+            },
+        },
+    }

@@ -1,0 +1,154 @@
+"""JSON Schemas (draft 2020-12) of the request, the success response and the error envelope.
+
+They are generated from the model table, so a per-model rule (sizes, n, quality, style, prompt length) is
+written once, in `spec.models`, and the schemas, the simulator's validator and the contract suite all agree.
+
+Decisions encoded here:
+- Unknown request fields are rejected, except OpenAI's `user` (accepted and ignored), because the API
+  "follows the OpenAI Images API format" and OpenAI clients send it.
+- An optional field sent as JSON null means "use the default".
+- `n` is a JSON Schema integer: 2.0 counts as 2, true does not.
+- A prompt must contain a non-whitespace character.
+- For models other than dall-e-3, `quality` may only be "standard" (what every model does) and `style` must be
+  absent or null; `perf.quality` then reports "standard".
+- Every returned image carries `revised_prompt`: dall-e-3's rewrite, or the prompt as used for other models.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from spec import errors
+from spec.models import (
+    DEFAULT_MODEL,
+    FLUX_DIMENSIONS,
+    FLUX_SIZES,
+    MAX_PROMPT_CHARS,
+    MODELS,
+    QUALITIES,
+    RESPONSE_FORMATS,
+    STYLES,
+)
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+KNOWN_REQUEST_FIELDS = ("prompt", "model", "n", "size", "quality", "style", "response_format", "user")
+REQUEST_ID_PATTERN = r"^req_img_[0-9a-f]{24}$"
+# Prompt check in JSON Schema terms; Python's str.isspace() is the simulator's equivalent.
+NON_BLANK_PATTERN = r"\S"
+
+
+def _nullable_enum(values: tuple[str, ...]) -> dict[str, Any]:
+    return {"enum": [*values, None]}
+
+
+def _size_schema(sizes: tuple[str, ...]) -> dict[str, Any]:
+    if sizes == FLUX_SIZES:
+        dims = "|".join(str(d) for d in FLUX_DIMENSIONS)
+        return {"type": ["string", "null"], "pattern": f"^({dims})x({dims})$"}
+    return _nullable_enum(sizes)
+
+
+def _model_rules(name: str) -> dict[str, Any]:
+    model = MODELS[name]
+    applies = [name, None] if name == DEFAULT_MODEL else [name]
+    then: dict[str, Any] = {
+        "properties": {
+            "prompt": {"maxLength": model.max_prompt_chars},
+            "n": {"maximum": model.max_n},
+            "size": _size_schema(model.sizes),
+            "quality": _nullable_enum(model.qualities),
+            "style": _nullable_enum(model.styles) if model.styles else {"type": "null"},
+        }
+    }
+    return {"if": {"properties": {"model": {"enum": applies}}}, "then": then}
+
+
+@cache
+def request_schema() -> dict[str, Any]:
+    return {
+        "$schema": DIALECT,
+        "title": "ImageGenerationRequest",
+        "type": "object",
+        "required": ["prompt"],
+        "additionalProperties": False,
+        "properties": {
+            "prompt": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_PROMPT_CHARS,
+                "pattern": NON_BLANK_PATTERN,
+                "description": "A text description of the desired image.",
+            },
+            "model": {**_nullable_enum(tuple(MODELS)), "default": DEFAULT_MODEL},
+            "n": {"type": ["integer", "null"], "minimum": 1, "maximum": max(m.max_n for m in MODELS.values()), "default": 1},
+            "size": {"type": ["string", "null"], "default": "1024x1024"},
+            "quality": {**_nullable_enum(QUALITIES), "default": "standard"},
+            "style": {**_nullable_enum(STYLES), "default": "vivid"},
+            "response_format": {**_nullable_enum(RESPONSE_FORMATS), "default": "url"},
+            "user": {"type": ["string", "null"], "description": "Accepted for OpenAI compatibility and ignored."},
+        },
+        "allOf": [_model_rules(name) for name in MODELS],
+    }
+
+
+@cache
+def response_schema() -> dict[str, Any]:
+    image = {
+        "type": "object",
+        "required": ["revised_prompt"],
+        "properties": {
+            "url": {"type": "string", "format": "uri", "pattern": "^https?://"},
+            "b64_json": {"type": "string", "minLength": 1, "contentEncoding": "base64", "contentMediaType": "image/png"},
+            "revised_prompt": {"type": "string", "minLength": 1},
+        },
+        "oneOf": [{"required": ["url"]}, {"required": ["b64_json"]}],
+    }
+    perf = {
+        "type": "object",
+        "required": ["request_id", "model_used", "size", "quality", "cost_usd", "latency_ms"],
+        "properties": {
+            "request_id": {"type": "string", "pattern": REQUEST_ID_PATTERN},
+            "model_used": {"enum": list(MODELS)},
+            "size": {"type": "string", "pattern": r"^[1-9][0-9]*x[1-9][0-9]*$"},
+            "quality": {"enum": list(QUALITIES)},
+            "cost_usd": {"type": "number", "exclusiveMinimum": 0},
+            "latency_ms": {"type": "integer", "minimum": 0},
+        },
+    }
+    return {
+        "$schema": DIALECT,
+        "title": "ImageGenerationResponse",
+        "type": "object",
+        "required": ["created", "data", "perf"],
+        "properties": {
+            "created": {"type": "integer", "minimum": 0},
+            "data": {"type": "array", "minItems": 1, "maxItems": max(m.max_n for m in MODELS.values()), "items": image},
+            "perf": perf,
+        },
+    }
+
+
+@cache
+def error_schema() -> dict[str, Any]:
+    return {
+        "$schema": DIALECT,
+        "title": "Error",
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["type", "message"],
+                "properties": {
+                    "type": {"enum": list(errors.STATUS)},
+                    "message": {"type": "string", "minLength": 1},
+                    "param": {"type": ["string", "null"]},
+                    "retry_after": {"type": "integer", "minimum": 1},
+                },
+                "if": {"properties": {"type": {"const": errors.RATE_LIMIT_EXCEEDED}}},
+                "then": {"required": ["retry_after"]},
+            }
+        },
+    }
+

@@ -1,0 +1,73 @@
+"""Rate tiers and the semantics of their windows.
+
+Decisions (the document gives only the numbers):
+- Limits count images (the request's n), not requests.
+- The minute window is sliding: a request is admitted when the images admitted in the 60 seconds before it,
+  plus its n, stay within the per-minute limit. A sliding window never admits a burst of twice the limit
+  across a minute boundary, which a fixed window would.
+- The day window is the UTC calendar day of the simulator clock; it resets at 00:00 UTC.
+- A request is admitted against both windows at once or not at all; a rejected request consumes nothing.
+- retry_after is the whole number of seconds (at least 1) after which the same request will be admitted.
+- A request whose n exceeds the per-minute limit can never be admitted; it is a 400 on `n`, not a 429.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MINUTE_SECONDS = 60
+DAY_SECONDS = 86_400
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    images_per_minute: int
+    images_per_day: int
+
+
+TIERS: dict[str, Tier] = {
+    "free": Tier("free", 5, 50),
+    "pro": Tier("pro", 30, 1_000),
+    # Decision: "Custom" in the document; a key file sets an enterprise key's limits, and an enterprise key
+    # without its own figures (e.g. pk_test_enterprise_*) gets these.
+    "enterprise": Tier("enterprise", 300, 100_000),
+}
+
+# The document's own example key works out of the box, on the Pro tier.
+DOCUMENT_EXAMPLE_KEY = "pk_live_abc123"
+DOCUMENT_EXAMPLE_TIER = "pro"
+# Keys of this form get their tier with no configuration, so a load test can mint many tenants.
+TEST_KEY_PREFIX = "pk_test_"
+
+# Rate-limit state headers, sent on every authenticated response (the document names none; these follow
+# OpenAI's x-ratelimit-* family, counting images). Reset values are whole seconds until the window frees.
+HEADER_LIMIT_MINUTE = "x-ratelimit-limit-images"
+HEADER_REMAINING_MINUTE = "x-ratelimit-remaining-images"
+HEADER_RESET_MINUTE = "x-ratelimit-reset-images"
+HEADER_LIMIT_DAY = "x-ratelimit-limit-images-day"
+HEADER_REMAINING_DAY = "x-ratelimit-remaining-images-day"
+HEADER_RESET_DAY = "x-ratelimit-reset-images-day"
+RATE_LIMIT_HEADERS = (
+    HEADER_LIMIT_MINUTE,
+    HEADER_REMAINING_MINUTE,
+    HEADER_RESET_MINUTE,
+    HEADER_LIMIT_DAY,
+    HEADER_REMAINING_DAY,
+    HEADER_RESET_DAY,
+)
+
+
+def tier_for_test_key(key: str) -> str | None:
+    """The tier a ready-made key names (pk_test_<tier>_<anything>), or None."""
+    if not key.startswith(TEST_KEY_PREFIX):
+        return None
+    tier, sep, rest = key[len(TEST_KEY_PREFIX):].partition("_")
+    if tier in TIERS and sep and rest:
+        return tier
+    return None
+
+
+def seconds_to_utc_midnight(now: float) -> int:
+    """Whole seconds (at least 1) until the day window of `now` resets."""
+    return max(1, DAY_SECONDS - int(now) % DAY_SECONDS)
