@@ -22,8 +22,12 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     parser.add_argument("--latency-scale", type=float, default=0.0, help="0 answers at once, 1 waits the modelled latency")
     parser.add_argument("--keys", dest="keys_file", help="TOML file of extra keys, tiers and enterprise limits")
     parser.add_argument("--public-url", help="base URL put in image URLs (default: the host each request was sent to)")
-    parser.add_argument("--clock", choices=(CLOCK_REAL, CLOCK_MANUAL), default=CLOCK_REAL,
-                        help="real: wall time; manual: starts at --start-time, moves only via POST /_sim/clock/advance")
+    parser.add_argument(
+        "--clock",
+        choices=(CLOCK_REAL, CLOCK_MANUAL),
+        default=CLOCK_REAL,
+        help="real: wall time; manual: starts at --start-time, moves only via POST /_sim/clock/advance",
+    )
     parser.add_argument("--start-time", type=float, default=DEFAULT_MANUAL_START, help="manual clock's start (Unix seconds)")
     args = parser.parse_args(argv)
     if args.latency_scale < 0:

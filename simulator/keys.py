@@ -7,6 +7,10 @@ test keys `pk_test_<tier>_<anything>`. A keys file looks like:
     tier = "enterprise"
     images_per_minute = 600      # enterprise keys may set their own limits
     images_per_day = 250000
+
+    [providers.openai]           # limits of every key on a native provider face (default: the key's tier)
+    images_per_minute = 5
+    images_per_day = 200
 """
 
 from __future__ import annotations
@@ -37,8 +41,9 @@ def _tier_limits(tier: str) -> Limits:
 
 
 class KeyRegistry:
-    def __init__(self, configured: dict[str, Tenant] | None = None) -> None:
+    def __init__(self, configured: dict[str, Tenant] | None = None, provider_limits: dict[str, Limits] | None = None) -> None:
         self._configured = dict(configured or {})
+        self._provider_limits = dict(provider_limits or {})
 
     @classmethod
     def from_file(cls, path: str | Path | None) -> KeyRegistry:
@@ -60,7 +65,16 @@ class KeyRegistry:
                 int(entry.get("images_per_day", base.images_per_day)),
             )
             tenants[key] = Tenant(key, tier, limits)
-        return cls(tenants)
+        provider_limits = {
+            provider: Limits(int(entry["images_per_minute"]), int(entry["images_per_day"]))
+            for provider, entry in data.get("providers", {}).items()
+        }
+        return cls(tenants, provider_limits)
+
+    def limits_on(self, provider: str, tenant: Tenant) -> Tenant:
+        """The tenant as a native provider face sees it: that provider's configured limits, else its tier's."""
+        limits = self._provider_limits.get(provider)
+        return Tenant(tenant.key, tenant.tier, limits) if limits else tenant
 
     def lookup(self, key: str) -> Tenant | None:
         if key in self._configured:

@@ -67,9 +67,7 @@ def openapi_document() -> dict[str, Any]:
                         "200": {
                             "description": "Images generated",
                             "headers": rate_headers,
-                            "content": {
-                                "application/json": {"schema": {"$ref": "#/components/schemas/ImageGenerationResponse"}}
-                            },
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImageGenerationResponse"}}},
                         },
                         "400": _error_response("invalid_request or content_policy_violation", rate_headers),
                         "401": _error_response("Missing, malformed or unknown API key"),
@@ -85,9 +83,7 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "getImage",
                     "summary": "Fetch a generated image (URLs expire after one hour)",
                     "security": [],
-                    "parameters": [
-                        {"name": "image_file", "in": "path", "required": True, "schema": {"type": "string"}}
-                    ],
+                    "parameters": [{"name": "image_file", "in": "path", "required": True, "schema": {"type": "string"}}],
                     "responses": {
                         "200": {"description": "The PNG", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
                         "404": _error_response("Unknown or expired image"),

@@ -151,4 +151,3 @@ def error_schema() -> dict[str, Any]:
             }
         },
     }
-

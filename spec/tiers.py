@@ -62,7 +62,7 @@ def tier_for_test_key(key: str) -> str | None:
     """The tier a ready-made key names (pk_test_<tier>_<anything>), or None."""
     if not key.startswith(TEST_KEY_PREFIX):
         return None
-    tier, sep, rest = key[len(TEST_KEY_PREFIX):].partition("_")
+    tier, sep, rest = key[len(TEST_KEY_PREFIX) :].partition("_")
     if tier in TIERS and sep and rest:
         return tier
     return None

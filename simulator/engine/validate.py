@@ -110,8 +110,6 @@ def validate_perf_request(body: Any) -> GenerationRequest:
     elif style is not None:
         raise invalid("style", f"style is not supported for model {model_name} (dall-e-3 only)")
 
-    response_format = _choice(
-        _string_or_default(body, "response_format", DEFAULT_RESPONSE_FORMAT), RESPONSE_FORMATS, "response_format"
-    )
+    response_format = _choice(_string_or_default(body, "response_format", DEFAULT_RESPONSE_FORMAT), RESPONSE_FORMATS, "response_format")
     _optional_string(body, "user")
     return GenerationRequest(prompt, model_name, n, size, quality, style, response_format)

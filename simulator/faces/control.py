@@ -61,7 +61,7 @@ class ControlFace:
             body = parse_json(await read_body(request))
             seconds = body.get("seconds") if isinstance(body, dict) else None
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
-                raise invalid("seconds", "send {\"seconds\": N} with N a non-negative number")
+                raise invalid("seconds", 'send {"seconds": N} with N a non-negative number')
         except ApiError as exc:
             return error_response(exc)
         await self.engine.state.advance_clock(float(seconds))

@@ -61,9 +61,7 @@ class ImageRecord:
     expires_at: float
 
 
-def decide(
-    minute_entries: list[tuple[float, int]], day_used: int, n: int, limits: Limits, now: float
-) -> tuple[bool, int | None]:
+def decide(minute_entries: list[tuple[float, int]], day_used: int, n: int, limits: Limits, now: float) -> tuple[bool, int | None]:
     """Whether n images fit both windows now, and if not, the seconds until they will.
 
     `minute_entries` are (admitted_at, images) of the last 60 seconds, oldest first. Every implementation
