@@ -21,6 +21,7 @@ from simulator.faces.control import ControlFace
 from simulator.faces.errors import error_response
 from simulator.faces.images import ImageFace
 from simulator.faces.perf import PerfFace
+from simulator.faces.providers import provider_routes
 from simulator.http import SafeJSONResponse
 from simulator.keys import KeyRegistry
 from simulator.state.base import State, StateUnavailable
@@ -78,6 +79,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         *PerfFace(engine, keys, config.public_url).routes(),
         *ImageFace(engine).routes(),
         *ControlFace(engine, keys, config.public_settings()).routes(),
+        *provider_routes(engine, keys, config),
     ]
     app = Starlette(
         routes=routes,

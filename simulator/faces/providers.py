@@ -1,0 +1,22 @@
+"""The native provider faces mounted beside the Perf API, one module per provider.
+
+Layout (chosen so every official client works unchanged with only its base URL changed):
+- OpenAI      /openai/v1/...            (openai SDK: base_url=".../openai/v1")
+- Stability   /stability/v2beta/...
+- BFL         /v1/flux-pro, /v1/flux-dev, /v1/get_result at the root (the `blackforest` client drops any path
+              in its base URL; these paths do not collide with the Perf API), and the same under /bfl
+- Ideogram    /ideogram/generate
+- Google      /google/v1beta/... and /google/v1beta1/projects/... (Gemini and Vertex paths)
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from simulator.config import SimulatorConfig
+from simulator.engine.generate import Engine
+from simulator.keys import KeyRegistry
+
+
+def provider_routes(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> list[BaseRoute]:
+    return []
