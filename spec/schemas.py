@@ -51,7 +51,10 @@ def _size_schema(sizes: tuple[str, ...]) -> dict[str, Any]:
 
 def _model_rules(name: str) -> dict[str, Any]:
     model = MODELS[name]
-    applies = [name, None] if name == DEFAULT_MODEL else [name]
+    # The default model's rules also apply when `model` is absent or null; another model's only when named.
+    applies: dict[str, Any] = {"properties": {"model": {"enum": [name, None]}}}
+    if name != DEFAULT_MODEL:
+        applies = {"required": ["model"], "properties": {"model": {"const": name}}}
     then: dict[str, Any] = {
         "properties": {
             "prompt": {"maxLength": model.max_prompt_chars},
@@ -61,7 +64,7 @@ def _model_rules(name: str) -> dict[str, Any]:
             "style": _nullable_enum(model.styles) if model.styles else {"type": "null"},
         }
     }
-    return {"if": {"properties": {"model": {"enum": applies}}}, "then": then}
+    return {"if": applies, "then": then}
 
 
 @cache

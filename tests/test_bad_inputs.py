@@ -1,0 +1,136 @@
+"""Every bad input gets its documented status, error type and param, in the envelope, and consumes no quota."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from spec import errors
+from spec.models import MODELS
+
+KEY = "pk_test_free_badinputs"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+OK = {"prompt": "a fox"}
+
+# (case id, JSON body or raw bytes, expected status, error type, param)
+CASES: list[tuple[str, object, int, str, str | None]] = [
+    ("prompt missing", {"model": "dall-e-3"}, 400, errors.INVALID_REQUEST, "prompt"),
+    ("prompt null", {"prompt": None}, 400, errors.INVALID_REQUEST, "prompt"),
+    ("prompt empty", {"prompt": ""}, 400, errors.INVALID_REQUEST, "prompt"),
+    ("prompt blank", {"prompt": " \n\t "}, 400, errors.INVALID_REQUEST, "prompt"),
+    ("prompt number", {"prompt": 42}, 400, errors.INVALID_REQUEST, "prompt"),
+    ("prompt list", {"prompt": ["a"]}, 400, errors.INVALID_REQUEST, "prompt"),
+    ("prompt 4001 chars", {"prompt": "x" * 4001}, 400, errors.INVALID_REQUEST, "prompt"),
+    ("dall-e-2 prompt 1001 chars", {"prompt": "x" * 1001, "model": "dall-e-2"}, 400, errors.INVALID_REQUEST, "prompt"),
+    ("unknown model", {"prompt": "a", "model": "dall-e-4"}, 400, errors.INVALID_REQUEST, "model"),
+    ("empty model", {"prompt": "a", "model": ""}, 400, errors.INVALID_REQUEST, "model"),
+    ("model number", {"prompt": "a", "model": 3}, 400, errors.INVALID_REQUEST, "model"),
+    ("n 2 on dall-e-3", {"prompt": "a", "n": 2}, 400, errors.INVALID_REQUEST, "n"),
+    ("n 0", {"prompt": "a", "model": "dall-e-2", "n": 0}, 400, errors.INVALID_REQUEST, "n"),
+    ("n negative", {"prompt": "a", "model": "flux-dev", "n": -1}, 400, errors.INVALID_REQUEST, "n"),
+    ("n 5 on flux-pro", {"prompt": "a", "model": "flux-pro", "n": 5}, 400, errors.INVALID_REQUEST, "n"),
+    ("n 11 on dall-e-2", {"prompt": "a", "model": "dall-e-2", "n": 11}, 400, errors.INVALID_REQUEST, "n"),
+    ("n fractional", {"prompt": "a", "model": "dall-e-2", "n": 1.5}, 400, errors.INVALID_REQUEST, "n"),
+    ("n string", {"prompt": "a", "n": "1"}, 400, errors.INVALID_REQUEST, "n"),
+    ("n boolean", {"prompt": "a", "n": True}, 400, errors.INVALID_REQUEST, "n"),
+    ("n above free tier minute limit", {"prompt": "a", "model": "dall-e-2", "n": 6}, 400, errors.INVALID_REQUEST, "n"),
+    ("dall-e-2 size on dall-e-3", {"prompt": "a", "size": "512x512"}, 400, errors.INVALID_REQUEST, "size"),
+    ("dall-e-3 size on dall-e-2", {"prompt": "a", "model": "dall-e-2", "size": "1792x1024"}, 400, errors.INVALID_REQUEST, "size"),
+    ("flux size not multiple of 32", {"prompt": "a", "model": "flux-dev", "size": "1000x1000"}, 400, errors.INVALID_REQUEST, "size"),
+    ("flux size too big", {"prompt": "a", "model": "flux-pro", "size": "1472x1024"}, 400, errors.INVALID_REQUEST, "size"),
+    ("sd3 size off its aspect table", {"prompt": "a", "model": "stable-diffusion-3", "size": "1024x768"}, 400,
+     errors.INVALID_REQUEST, "size"),
+    ("imagen custom size", {"prompt": "a", "model": "imagen-3", "size": "1408x768"}, 400, errors.INVALID_REQUEST, "size"),
+    ("size garbage", {"prompt": "a", "size": "big"}, 400, errors.INVALID_REQUEST, "size"),
+    ("size number", {"prompt": "a", "size": 1024}, 400, errors.INVALID_REQUEST, "size"),
+    ("quality unknown", {"prompt": "a", "quality": "ultra"}, 400, errors.INVALID_REQUEST, "quality"),
+    ("quality hd on flux", {"prompt": "a", "model": "flux-pro", "quality": "hd"}, 400, errors.INVALID_REQUEST, "quality"),
+    ("style unknown", {"prompt": "a", "style": "noir"}, 400, errors.INVALID_REQUEST, "style"),
+    ("style on dall-e-2", {"prompt": "a", "model": "dall-e-2", "style": "vivid"}, 400, errors.INVALID_REQUEST, "style"),
+    ("response_format unknown", {"prompt": "a", "response_format": "jpeg"}, 400, errors.INVALID_REQUEST, "response_format"),
+    ("unknown field", {"prompt": "a", "seed": 3}, 400, errors.INVALID_REQUEST, "seed"),
+    ("body is a list", [OK], 400, errors.INVALID_REQUEST, None),
+    ("body is a string", "a fox", 400, errors.INVALID_REQUEST, None),
+    ("malformed JSON", b'{"prompt": "a",', 400, errors.INVALID_REQUEST, None),
+    ("not JSON at all", b"prompt=a+fox", 400, errors.INVALID_REQUEST, None),
+    ("NaN is not JSON", b'{"prompt": "a", "n": NaN}', 400, errors.INVALID_REQUEST, None),
+    ("empty body", b"", 400, errors.INVALID_REQUEST, None),
+    ("invalid UTF-8", b'{"prompt": "\xff"}', 400, errors.INVALID_REQUEST, None),
+    ("deep nesting", b"[" * 100_000 + b"]" * 100_000, 400, errors.INVALID_REQUEST, None),
+    ("oversized body", json.dumps({"prompt": "a" * (errors.MAX_BODY_BYTES + 1)}).encode(), 413, errors.PAYLOAD_TOO_LARGE, None),
+    ("content policy trigger", {"prompt": "test SIM_CONTENT_POLICY_VIOLATION please"}, 400, errors.CONTENT_POLICY_VIOLATION, None),
+    ("content policy blocked term", {"prompt": "a GORE scene"}, 400, errors.CONTENT_POLICY_VIOLATION, None),
+]
+
+
+def _send(client: httpx.Client, body: object, headers: dict[str, str]) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post("/v1/images/generations", content=content, headers={"Content-Type": "application/json", **headers})
+
+
+@pytest.mark.parametrize(("body", "status", "error_type", "param"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_gets_its_error_and_consumes_nothing(client: httpx.Client, body: object, status: int, error_type: str,
+                                                       param: str | None) -> None:
+    response = _send(client, body, AUTH)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["type"] == error_type
+    assert error.get("param") == param
+    assert error["message"]
+    usage = client.get(f"/_sim/usage/{KEY}").json()
+    assert usage["minute"]["used"] == 0 and usage["day"]["used"] == 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "fragment"),
+    [
+        ({}, "Missing API key"),
+        ({"Authorization": "pk_live_abc123"}, "Malformed Authorization"),
+        ({"Authorization": "Basic cGs6cGs="}, "Malformed Authorization"),
+        ({"Authorization": "Bearer"}, "Malformed Authorization"),
+        ({"Authorization": "Bearer has spaces in it"}, "Malformed API key"),
+        ({"Authorization": "Bearer pk_live_unknown_key"}, "Incorrect API key"),
+        ({"Authorization": "Bearer pk_test_gold_x"}, "Incorrect API key"),
+    ],
+    ids=["missing", "no scheme", "basic", "empty bearer", "malformed key", "unknown key", "unknown test tier"],
+)
+def test_bad_credentials_get_401_in_the_envelope(client: httpx.Client, headers: dict[str, str], fragment: str) -> None:
+    response = _send(client, OK, headers)
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["type"] == errors.AUTHENTICATION_ERROR and fragment in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "error_type"),
+    [
+        ("GET", "/v1/images/generations", 405, errors.METHOD_NOT_ALLOWED),
+        ("PUT", "/v1/images/generations", 405, errors.METHOD_NOT_ALLOWED),
+        ("POST", "/v1/images/edits", 404, errors.NOT_FOUND),
+        ("GET", "/nothing/here", 404, errors.NOT_FOUND),
+        ("GET", "/images/img_000000000000000000000000.png", 404, errors.NOT_FOUND),
+        ("GET", "/images/not-a-png", 404, errors.NOT_FOUND),
+    ],
+)
+def test_wrong_routes_get_the_envelope(client: httpx.Client, method: str, path: str, status: int, error_type: str) -> None:
+    response = client.request(method, path, headers=AUTH)
+    assert response.status_code == status
+    assert response.json()["error"]["type"] == error_type
+
+
+def test_null_optionals_mean_defaults(client: httpx.Client) -> None:
+    body = {"prompt": "a fox", "model": None, "n": None, "size": None, "quality": None, "style": None, "response_format": None}
+    perf = _send(client, body, AUTH).json()["perf"]
+    assert (perf["model_used"], perf["size"], perf["quality"]) == ("dall-e-3", "1024x1024", "standard")
+
+
+def test_every_model_prices_as_the_spec_says(client: httpx.Client) -> None:
+    headers = {"Authorization": "Bearer pk_test_enterprise_prices"}
+    for name, model in MODELS.items():
+        for size in model.sizes[:3]:
+            for quality in model.qualities:
+                body = {"prompt": "a fox", "model": name, "size": size, "quality": quality, "n": model.max_n}
+                perf = _send(client, body, headers).json()["perf"]
+                assert perf["cost_usd"] == model.cost_usd(size, quality, model.max_n), (name, size, quality)
