@@ -40,8 +40,13 @@ CASES: list[tuple[str, object, int, str, str | None]] = [
     ("dall-e-3 size on dall-e-2", {"prompt": "a", "model": "dall-e-2", "size": "1792x1024"}, 400, errors.INVALID_REQUEST, "size"),
     ("flux size not multiple of 32", {"prompt": "a", "model": "flux-dev", "size": "1000x1000"}, 400, errors.INVALID_REQUEST, "size"),
     ("flux size too big", {"prompt": "a", "model": "flux-pro", "size": "1472x1024"}, 400, errors.INVALID_REQUEST, "size"),
-    ("sd3 size off its aspect table", {"prompt": "a", "model": "stable-diffusion-3", "size": "1024x768"}, 400,
-     errors.INVALID_REQUEST, "size"),
+    (
+        "sd3 size off its aspect table",
+        {"prompt": "a", "model": "stable-diffusion-3", "size": "1024x768"},
+        400,
+        errors.INVALID_REQUEST,
+        "size",
+    ),
     ("imagen custom size", {"prompt": "a", "model": "imagen-3", "size": "1408x768"}, 400, errors.INVALID_REQUEST, "size"),
     ("size garbage", {"prompt": "a", "size": "big"}, 400, errors.INVALID_REQUEST, "size"),
     ("size number", {"prompt": "a", "size": 1024}, 400, errors.INVALID_REQUEST, "size"),
@@ -71,8 +76,9 @@ def _send(client: httpx.Client, body: object, headers: dict[str, str]) -> httpx.
 
 
 @pytest.mark.parametrize(("body", "status", "error_type", "param"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_gets_its_error_and_consumes_nothing(client: httpx.Client, body: object, status: int, error_type: str,
-                                                       param: str | None) -> None:
+def test_bad_input_gets_its_error_and_consumes_nothing(
+    client: httpx.Client, body: object, status: int, error_type: str, param: str | None
+) -> None:
     response = _send(client, body, AUTH)
     assert response.status_code == status, response.text
     error = response.json()["error"]

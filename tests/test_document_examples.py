@@ -93,7 +93,11 @@ def test_openai_sdk_generates_every_model(sim: RunningServer, model: str, respon
     size = spec.sizes[-1]
     n = min(2, spec.max_n)
     result = _openai(sim).images.generate(
-        model=model, prompt="a lighthouse on a cliff", size=size, n=n, response_format=response_format  # type: ignore[arg-type]
+        model=model,
+        prompt="a lighthouse on a cliff",
+        size=size,
+        n=n,
+        response_format=response_format,  # type: ignore[arg-type]
     )
     assert len(result.data) == n
     for item in result.data:

@@ -18,14 +18,15 @@ from spec.schemas import KNOWN_REQUEST_FIELDS, request_schema
 
 VALIDATOR = jsonschema.Draft202012Validator(request_schema())
 
-ALL_SIZES = sorted({s for m in MODELS.values() for s in m.sizes if len(m.sizes) < 100}) + ["1000x1000", "256x1440", "x", ""]
+ALL_SIZES = [*sorted({s for m in MODELS.values() for s in m.sizes if len(m.sizes) < 100}), "1000x1000", "256x1440", "x", ""]
 json_scalars = st.none() | st.booleans() | st.integers(-3, 12) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5)
 
 field_values = {
     "prompt": st.text(max_size=20) | st.text(min_size=990, max_size=1010) | st.sampled_from([" ", "\u00a0", "x" * 4001]) | json_scalars,
     "model": st.sampled_from([*MODELS, "dall-e-4", ""]) | json_scalars,
     "n": st.integers(-1, 12) | st.sampled_from([2.0, 1.5, True]) | json_scalars,
-    "size": st.sampled_from(ALL_SIZES) | st.builds(lambda w, h: f"{w}x{h}", st.sampled_from(FLUX_DIMENSIONS), st.sampled_from(FLUX_DIMENSIONS)),
+    "size": st.sampled_from(ALL_SIZES)
+    | st.builds(lambda w, h: f"{w}x{h}", st.sampled_from(FLUX_DIMENSIONS), st.sampled_from(FLUX_DIMENSIONS)),
     "quality": st.sampled_from(["standard", "hd", "ultra", None]) | json_scalars,
     "style": st.sampled_from(["vivid", "natural", "noir", None]) | json_scalars,
     "response_format": st.sampled_from(["url", "b64_json", "png", None]) | json_scalars,

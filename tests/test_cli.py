@@ -1,0 +1,61 @@
+"""`perf-sim` as a user meets it: the banner's curl line works, and bad options are refused clearly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from simulator.cli import banner, parse_args
+from simulator.launcher import running_simulator
+
+
+def test_banner_curl_line_works() -> None:
+    with running_simulator() as server:
+        config = parse_args(["--port", str(server.port)])
+        text = banner(config)
+        assert "pk_live_abc123" in text and "pk_test_free_<anything>" in text
+        curl = next(line.strip() for line in text.splitlines() if line.strip().startswith("curl "))
+        out = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, check=True).stdout
+        assert json.loads(out)["data"][0]["url"].startswith(server.base_url)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--latency-scale", "-1"], "--latency-scale"),
+        (["--keys", "/nonexistent/keys.toml"], "--keys"),
+        (["--clock", "sundial"], "--clock"),
+    ],
+)
+def test_bad_options_are_refused(args: list[str], message: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_latency_scale_waits_without_blocking_other_requests() -> None:
+    """At --latency-scale 0.5 a slow dall-e-3 hd request is still in flight when a fast dall-e-2 one finishes."""
+    import asyncio
+
+    import httpx
+
+    async def scenario(base_url: str) -> list[str]:
+        finished: list[str] = []
+        headers = {"Authorization": "Bearer pk_test_pro_latency"}
+
+        async def post(client: httpx.AsyncClient, label: str, body: dict[str, object]) -> None:
+            response = await client.post("/v1/images/generations", json={"prompt": "a fox", **body}, headers=headers)
+            assert response.status_code == 200
+            finished.append(label)
+
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            slow = asyncio.create_task(post(client, "slow", {"quality": "hd", "size": "1792x1024"}))
+            await asyncio.sleep(0.2)
+            await post(client, "fast", {"model": "dall-e-2", "size": "256x256"})
+            await slow
+        return finished
+
+    with running_simulator("--latency-scale", "0.5") as server:
+        assert asyncio.run(scenario(server.base_url)) == ["fast", "slow"]

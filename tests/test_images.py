@@ -1,0 +1,83 @@
+"""Image bytes and URLs: real PNGs of the requested size, deterministic, showing the request, expiring in an hour."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import httpx
+import pytest
+from PIL import Image
+
+from simulator.launcher import running_simulator
+from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, parse_size
+
+KEY = {"Authorization": "Bearer pk_test_enterprise_images"}
+
+
+def _generate(client: httpx.Client, **body: object) -> dict:
+    response = client.post("/v1/images/generations", json={"prompt": "a red fox", **body}, headers=KEY)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_every_size_family_renders_exactly(client: httpx.Client, model: str) -> None:
+    sizes = MODELS[model].sizes
+    for size in {sizes[0], sizes[-1], sizes[len(sizes) // 2]}:
+        item = _generate(client, model=model, size=size, response_format="b64_json")["data"][0]
+        image = Image.open(io.BytesIO(base64.b64decode(item["b64_json"])))
+        assert image.format == "PNG" and image.size == parse_size(size)
+
+
+def test_b64_json_carries_the_same_bytes_the_url_serves(client: httpx.Client) -> None:
+    body = {"model": "dall-e-2", "n": 3, "size": "512x512"}
+    by_url = _generate(client, **body)["data"]
+    by_b64 = _generate(client, **body, response_format="b64_json")["data"]
+    for u, b in zip(by_url, by_b64, strict=True):
+        served = client.get(u["url"])
+        assert served.headers["content-type"] == "image/png"
+        assert served.content == base64.b64decode(b["b64_json"])
+    assert len({base64.b64decode(b["b64_json"]) for b in by_b64}) == 3
+
+
+def test_different_prompts_give_different_images(client: httpx.Client) -> None:
+    a = _generate(client, prompt="a red fox", response_format="b64_json")["data"][0]["b64_json"]
+    b = _generate(client, prompt="a blue whale", response_format="b64_json")["data"][0]["b64_json"]
+    assert a != b
+
+
+def test_urls_expire_after_one_hour_of_simulator_time(client: httpx.Client) -> None:
+    url = _generate(client)["data"][0]["url"]
+    client.post("/_sim/clock/advance", json={"seconds": IMAGE_URL_TTL_SECONDS - 1})
+    assert client.get(url).status_code == 200
+    client.post("/_sim/clock/advance", json={"seconds": 1})
+    expired = client.get(url)
+    assert expired.status_code == 404 and expired.json()["error"]["type"] == "not_found"
+
+
+def test_urls_are_absolute_on_the_host_the_client_used(client: httpx.Client) -> None:
+    url = _generate(client)["data"][0]["url"]
+    assert url.startswith(str(client.base_url).rstrip("/") + "/images/img_") and url.endswith(".png")
+    via_localhost = client.post(
+        str(client.base_url).replace("127.0.0.1", "localhost") + "/v1/images/generations", json={"prompt": "a fox"}, headers=KEY
+    )
+    assert via_localhost.json()["data"][0]["url"].startswith("http://localhost:")
+
+
+def test_public_url_overrides_the_host() -> None:
+    with running_simulator("--public-url", "https://images.example.test/sim") as server:
+        response = httpx.post(server.base_url + "/v1/images/generations", json={"prompt": "a fox"}, headers=KEY)
+        assert response.json()["data"][0]["url"].startswith("https://images.example.test/sim/images/img_")
+
+
+def test_image_shows_the_model_size_and_prompt(client: httpx.Client) -> None:
+    """A person looking at the picture can tell which request made it (checked by rendering the text alone)."""
+    from simulator.engine.render import RenderKey, render_png
+
+    a = render_png(RenderKey(7, "dall-e-3", "a red fox", "1024x1024", 0))
+    b = render_png(RenderKey(7, "dall-e-2", "a red fox", "1024x1024", 0))
+    c = render_png(RenderKey(7, "dall-e-3", "a red fox", "1024x1024", 1))
+    assert len({a, b, c}) == 3
+    pixels = Image.open(io.BytesIO(a)).convert("L")
+    assert len(pixels.getcolors(maxcolors=256) or []) > 3, "expected drawn text and shapes, not a flat image"

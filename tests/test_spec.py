@@ -1,0 +1,49 @@
+"""The spec's own promises: a valid OpenAPI document, served as generated, and README tables that match it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from openapi_spec_validator import validate
+
+from spec import tables
+from spec.models import MODELS
+from spec.openapi import openapi_document
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_openapi_document_is_valid_openapi_3_1() -> None:
+    document = openapi_document()
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+
+
+def test_simulator_serves_the_generated_document(client: httpx.Client) -> None:
+    assert client.get("/openapi.json").json() == openapi_document()
+
+
+def test_control_api_is_not_in_the_perf_document() -> None:
+    assert not [path for path in openapi_document()["paths"] if path.startswith("/_sim")]
+
+
+def test_readme_tables_are_generated_from_the_spec() -> None:
+    assert tables.current_block(README.read_text()) == tables.block(), "run: python -m spec.tables --write README.md"
+
+
+def test_model_table_matches_the_document() -> None:
+    """The document's table, restated: a change to spec/models.py that departs from it must be deliberate."""
+    expected = {
+        "dall-e-3": ("OpenAI", 1, "0.040"),
+        "dall-e-2": ("OpenAI", 10, "0.020"),
+        "stable-diffusion-3": ("Stability AI", 4, "0.035"),
+        "flux-pro": ("Black Forest Labs", 4, "0.055"),
+        "flux-dev": ("Black Forest Labs", 4, "0.025"),
+        "ideogram-2": ("Ideogram", 4, "0.040"),
+        "imagen-3": ("Google", 4, "0.040"),
+    }
+    actual = {name: (m.provider_name, m.max_n, str(m.price_per_image("1024x1024", "standard"))) for name, m in MODELS.items()}
+    assert actual == expected
+    assert str(MODELS["dall-e-3"].price_per_image("1024x1024", "hd")) == "0.080"
+    assert [str(MODELS["dall-e-2"].price_per_image(s, "standard")) for s in MODELS["dall-e-2"].sizes] == ["0.016", "0.018", "0.020"]
