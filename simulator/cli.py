@@ -41,9 +41,10 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
 
 def banner(config: SimulatorConfig) -> str:
     base = config.public_url or f"http://{config.host}:{config.port}"
-    keys = [f"  {tiers.DOCUMENT_EXAMPLE_KEY:<28} {tiers.DOCUMENT_EXAMPLE_TIER}"]
-    keys += [f"  {tiers.TEST_KEY_PREFIX}{name}_<anything>{'':<{14 - len(name)}}{name}" for name in tiers.TIERS]
-    keys += [f"  {t.key:<28} {t.tier} (from {config.keys_file})" for t in KeyRegistry.from_file(config.keys_file).configured()]
+    rows = [(tiers.DOCUMENT_EXAMPLE_KEY, tiers.DOCUMENT_EXAMPLE_TIER)]
+    rows += [(f"{tiers.TEST_KEY_PREFIX}{name}_<anything>", name) for name in tiers.TIERS]
+    rows += [(t.key, f"{t.tier} (from {config.keys_file})") for t in KeyRegistry.from_file(config.keys_file).configured()]
+    keys = [f"  {key:<32} {tier}" for key, tier in rows]
     curl = (
         f"curl -s {base}/v1/images/generations -H 'Authorization: Bearer {tiers.DOCUMENT_EXAMPLE_KEY}' "
         "-H 'Content-Type: application/json' -d '{\"prompt\": \"a red fox in the snow\"}'"
