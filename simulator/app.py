@@ -17,6 +17,7 @@ from starlette.routing import Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
+from simulator.faces import home
 from simulator.faces.control import ControlFace
 from simulator.faces.errors import error_response
 from simulator.faces.images import ImageFace
@@ -75,6 +76,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         return SafeJSONResponse(openapi_document())
 
     routes = [
+        *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
         *PerfFace(engine, keys, config.public_url).routes(),
         *ImageFace(engine).routes(),

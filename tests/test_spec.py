@@ -47,3 +47,18 @@ def test_model_table_matches_the_document() -> None:
     assert actual == expected
     assert str(MODELS["dall-e-3"].price_per_image("1024x1024", "hd")) == "0.080"
     assert [str(MODELS["dall-e-2"].price_per_image(s, "standard")) for s in MODELS["dall-e-2"].sizes] == ["0.016", "0.018", "0.020"]
+
+
+def test_landing_page_offers_every_model_and_allows_browsers(client: httpx.Client) -> None:
+    page = client.get("/")
+    assert page.headers["content-type"].startswith("text/html")
+    assert all(f"<option>{name}</option>" in page.text for name in MODELS)
+    preflight = client.options(
+        "/v1/images/generations",
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] in ("*", "http://localhost:3000")

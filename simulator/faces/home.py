@@ -1,0 +1,47 @@
+"""A landing page for a person who opens the simulator in a browser: what it is, and a form to try a prompt.
+
+The page calls the Perf API itself with fetch(), so it also shows that browsers (CORS) work against the simulator.
+"""
+
+from __future__ import annotations
+
+import html
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from spec import tiers
+from spec.models import MODELS
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>perf-image-sim</title>
+<style>body{{font:15px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}
+input,select,button{{font:inherit;padding:.3rem}} #prompt{{width:30rem}} img{{max-width:100%;margin-top:1rem}}
+pre{{background:#f4f4f4;padding:.6rem;overflow:auto}}</style></head>
+<body><h1>perf-image-sim</h1>
+<p>The offline twin of the Perf Image Generation API. Endpoint: <code>POST /v1/images/generations</code> ·
+<a href="/openapi.json">OpenAPI</a> · control API under <code>/_sim/</code>.</p>
+<form id="f"><input id="prompt" value="A serene Japanese garden with cherry blossoms at sunset">
+<select id="model">{models}</select> <input id="key" value="{key}"> <button>Generate</button></form>
+<pre id="out"></pre><img id="img" alt="">
+<script>
+document.getElementById('f').onsubmit = async (e) => {{
+  e.preventDefault();
+  const response = await fetch('/v1/images/generations', {{method: 'POST',
+    headers: {{'Authorization': 'Bearer ' + document.getElementById('key').value, 'Content-Type': 'application/json'}},
+    body: JSON.stringify({{prompt: document.getElementById('prompt').value, model: document.getElementById('model').value}})}});
+  const data = await response.json();
+  document.getElementById('out').textContent = response.status + ' ' + JSON.stringify(data, null, 2);
+  document.getElementById('img').src = response.ok ? data.data[0].url : '';
+}};
+</script></body></html>"""
+
+
+async def home(request: Request) -> Response:
+    models = "".join(f"<option>{html.escape(name)}</option>" for name in MODELS)
+    return HTMLResponse(_PAGE.format(models=models, key=html.escape(tiers.DOCUMENT_EXAMPLE_KEY)))
+
+
+def routes() -> list[Route]:
+    return [Route("/", home, methods=["GET"])]
