@@ -21,7 +21,9 @@ KEY_HINT = f"perf-image-sim accepts {tiers.TEST_KEY_PREFIX}<tier>_<anything>, {t
 def bearer_token(authorization: str | None) -> str | None:
     """The key of an `Authorization: Bearer <key>` header, or None when there is none."""
     scheme, _, token = (authorization or "").strip().partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 def authenticate(keys: KeyRegistry, provider: str, key: str | None, missing: str) -> Tenant:
