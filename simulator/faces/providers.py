@@ -15,8 +15,15 @@ from starlette.routing import BaseRoute
 
 from simulator.config import SimulatorConfig
 from simulator.engine.generate import Engine
+from simulator.faces.ideogram import IdeogramFace
+from simulator.faces.openai import OpenAIFace
+from simulator.faces.stability import StabilityFace
 from simulator.keys import KeyRegistry
 
 
 def provider_routes(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> list[BaseRoute]:
-    return []
+    return [
+        *OpenAIFace(engine, keys, config).routes(),
+        *StabilityFace(engine, keys, config).routes(),
+        *IdeogramFace(engine, keys, config).routes(),
+    ]

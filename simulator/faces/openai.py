@@ -1,0 +1,55 @@
+"""The OpenAI Images face: POST /openai/v1/images/generations on OpenAI's wire (openai SDK base_url ".../openai/v1")."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simulator.config import SimulatorConfig
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import Engine
+from simulator.faces.native import authenticate, bearer_token, image_items, send
+from simulator.faces.perf import base_url
+from simulator.http import parse_json, read_body
+from simulator.keys import KeyRegistry
+from simulator.mapping import openai as mapping
+from simulator.state.base import CLOCK_REAL, StateUnavailable
+from spec import errors
+
+PREFIX = "/openai"
+
+
+class OpenAIFace:
+    def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.public_url = config.public_url
+        self.real_clock = config.clock == CLOCK_REAL
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(f"{PREFIX}/v1{mapping.PATH}", self.create_image, methods=["POST"]),
+            Route(PREFIX + "/{rest:path}", self.invalid_url),
+        ]
+
+    async def create_image(self, request: Request) -> Response:
+        n: int | None = None
+        try:
+            key = bearer_token(request.headers.get("authorization"))
+            tenant = authenticate(self.keys, mapping.PROVIDER, key, mapping.MISSING_KEY_MESSAGE)
+            generation = mapping.request_from_native(parse_json(await read_body(request)))
+            n = generation.n
+            result = await self.engine.generate(tenant, generation, bucket=mapping.PROVIDER)
+        except ApiError as exc:
+            return send(mapping.error_answer(exc, n, self.real_clock))
+        except StateUnavailable as exc:
+            return send(mapping.error_answer(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}")))
+        inline = result.request.response_format == "b64_json"
+        items = await image_items(self.engine, result, inline, base_url(request, self.public_url))
+        return send(mapping.success_answer(result, items))
+
+    async def invalid_url(self, request: Request) -> Response:
+        """OpenAI answers an unknown path or method with a 404 in its own envelope."""
+        path = request.url.path.removeprefix(PREFIX)
+        return send(mapping.error_answer(ApiError(errors.NOT_FOUND, f"Invalid URL ({request.method} {path})")))

@@ -1,0 +1,88 @@
+"""The Stability AI face: POST /stability/v2beta/stable-image/generate/sd3, multipart in, image bytes or JSON out."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+from collections.abc import AsyncGenerator
+
+from PIL import Image
+from starlette.datastructures import Headers
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simulator.config import SimulatorConfig
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import Engine
+from simulator.faces.native import authenticate, bearer_token, send
+from simulator.http import read_body
+from simulator.keys import KeyRegistry
+from simulator.mapping import stability as mapping
+from simulator.mapping.base import NativeInvalid, reported_seed
+from simulator.state.base import StateUnavailable
+from spec import errors
+from spec import providers as p
+
+PREFIX = "/stability"
+JPEG_QUALITY = 90
+
+
+def _to_jpeg(png: bytes) -> bytes:
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").save(buffer, "JPEG", quality=JPEG_QUALITY)
+    return buffer.getvalue()
+
+
+async def _once(raw: bytes) -> AsyncGenerator[bytes, None]:
+    yield raw
+
+
+class StabilityFace:
+    def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> None:
+        self.engine = engine
+        self.keys = keys
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(PREFIX + mapping.PATH, self.generate, methods=["POST"]),
+            Route(PREFIX + "/{rest:path}", self.not_found),
+        ]
+
+    async def form(self, request: Request) -> dict[str, object]:
+        """The multipart form's fields, read within Stability's body limit (uploaded files stay as UploadFile)."""
+        content_type = request.headers.get("content-type", "")
+        if not content_type.lower().startswith("multipart/form-data"):
+            raise NativeInvalid("content-type", f"content-type: must be multipart/form-data; got {content_type or 'none'!r}")
+        raw = await read_body(request, p.STABILITY_MAX_BODY_BYTES)
+        try:
+            form = await MultiPartParser(Headers(raw=request.headers.raw), _once(raw), max_part_size=p.STABILITY_MAX_BODY_BYTES).parse()
+        except MultiPartException as exc:
+            raise NativeInvalid(None, f"body: not a valid multipart form ({exc.message})") from None
+        fields = dict(form.items())
+        await form.close()
+        return fields
+
+    async def generate(self, request: Request) -> Response:
+        try:
+            key = bearer_token(request.headers.get("authorization"))
+            tenant = authenticate(self.keys, mapping.PROVIDER, key, mapping.MISSING_KEY_MESSAGE)
+            native = mapping.request_from_native(await self.form(request), request.headers.get("accept"))
+            result = await self.engine.generate(tenant, native.generation, bucket=mapping.PROVIDER)
+        except ApiError as exc:
+            return send(mapping.error_answer(exc))
+        except StateUnavailable as exc:
+            return send(mapping.error_answer(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}")))
+        image = await self.engine.render(result.images[0].render_key)
+        if native.output_format == "jpeg":
+            image = await asyncio.to_thread(_to_jpeg, image)
+        seed = reported_seed(self.engine.seed, native.generation, 0, native.seed, p.STABILITY_MAX_SEED)
+        if native.as_json:
+            return send(mapping.success_json(result, base64.b64encode(image).decode("ascii"), seed, native.output_format))
+        return Response(image, headers=mapping.success_headers(result, seed, native.output_format))
+
+    async def not_found(self, request: Request) -> Response:
+        path = request.url.path.removeprefix(PREFIX)
+        return send(mapping.error_answer(ApiError(errors.NOT_FOUND, f"{request.method} {path}: no such endpoint")))

@@ -1,0 +1,73 @@
+"""The Ideogram mapping both ways: Perf request -> image_request -> Perf request, Ideogram answers -> images or errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import GenerationResult, RateLimited
+from simulator.engine.request import GenerationRequest
+from simulator.mapping import ideogram as mapping
+from simulator.mapping.base import NativeAnswer, NativeInvalid
+from simulator.state.base import RateState
+from spec import errors
+from spec.models import MODELS
+
+
+@pytest.mark.parametrize("size", MODELS["ideogram-2"].sizes)
+@pytest.mark.parametrize("n", [1, 4])
+@pytest.mark.parametrize("response_format", ["url", "b64_json"])
+def test_perf_request_survives_the_round_trip(size: str, n: int, response_format: str) -> None:
+    request = GenerationRequest("a neon sign", "ideogram-2", n, size, "standard", None, response_format)
+    call = mapping.native_call(request)
+    assert (call.method, call.path) == ("POST", "/generate")
+    assert call.json is not None
+    # Ideogram only answers with URLs; for b64_json the gateway fetches them.
+    assert mapping.request_from_native(call.json).generation == replace(request, response_format="url")
+
+
+def test_native_body_survives_the_round_trip() -> None:
+    body = {"image_request": {"prompt": "x", "model": "V_2", "aspect_ratio": "ASPECT_3_1", "num_images": 3, "magic_prompt_option": "OFF"}}
+    assert mapping.native_call(mapping.request_from_native(body).generation).json == body
+
+
+def test_native_defaults() -> None:
+    native = mapping.request_from_native({"image_request": {"prompt": "x"}})
+    assert (native.generation.size, native.generation.n, native.seed, native.style_type) == ("1024x1024", 1, None, "GENERAL")
+
+
+def _wire(answer: NativeAnswer) -> tuple[int, dict[str, str], bytes]:
+    return answer.status, answer.headers, json.dumps(answer.body).encode()
+
+
+def test_success_answer_maps_back_to_its_urls(make_result: Callable[[GenerationRequest], GenerationResult]) -> None:
+    native = mapping.request_from_native({"image_request": {"prompt": "x", "num_images": 2, "seed": 5}})
+    answer = mapping.success_answer(make_result(native.generation), native, ["http://a/1.png", "http://a/2.png"], sim_seed=7)
+    images = mapping.images_from_native(*_wire(answer))
+    assert [(image.url, image.seed, image.revised_prompt) for image in images] == [("http://a/1.png", 5, "x"), ("http://a/2.png", 6, "x")]
+
+
+def test_an_unsafe_image_is_a_content_policy_error() -> None:
+    body = {"created": "2026-01-01T00:00:00+00:00", "data": [{"url": "", "is_image_safe": False, "resolution": "1024x1024"}]}
+    with pytest.raises(ApiError) as caught:
+        mapping.images_from_native(200, {}, json.dumps(body).encode())
+    assert caught.value.type == errors.CONTENT_POLICY_VIOLATION
+
+
+def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> None:
+    cases: list[tuple[ApiError, int, str, int | None]] = [
+        (NativeInvalid("num_images", "image_request.num_images must be between 1 and 8; got 9"), 400, errors.INVALID_REQUEST, None),
+        (ApiError(errors.CONTENT_POLICY_VIOLATION, "no"), 422, errors.CONTENT_POLICY_VIOLATION, None),
+        (RateLimited(3, full_rate), 429, errors.RATE_LIMIT_EXCEEDED, 3),
+        (ApiError(errors.AUTHENTICATION_ERROR, "bad key"), 401, errors.UPSTREAM_ERROR, None),
+    ]
+    for engine_error, status, perf_type, retry_after in cases:
+        answer = mapping.error_answer(engine_error)
+        assert answer.status == status
+        mapped = mapping.error_from_native(*_wire(answer))
+        assert (mapped.type, mapped.retry_after) == (perf_type, retry_after)
+    assert mapping.error_from_native(*_wire(mapping.error_answer(cases[0][0]))).message == cases[0][0].message

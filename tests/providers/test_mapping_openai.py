@@ -1,0 +1,108 @@
+"""The OpenAI mapping both ways: Perf request -> OpenAI call -> Perf request, OpenAI answer -> images or errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from itertools import product
+
+import pytest
+
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import GenerationResult, RateLimited
+from simulator.engine.request import GenerationRequest
+from simulator.mapping import openai as mapping
+from simulator.mapping.base import NativeAnswer, NativeInvalid
+from simulator.state.base import RateState
+from spec import errors
+from spec.models import MODELS, RESPONSE_FORMATS
+
+
+def _perf_requests() -> list[GenerationRequest]:
+    requests = []
+    for name in ("dall-e-2", "dall-e-3"):
+        spec = MODELS[name]
+        for size, quality, style, fmt, n in product(spec.sizes, spec.qualities, spec.styles or (None,), RESPONSE_FORMATS, {1, spec.max_n}):
+            requests.append(GenerationRequest("a red fox", name, n, size, quality, style, fmt))
+    return requests
+
+
+@pytest.mark.parametrize("request_", _perf_requests(), ids=str)
+def test_perf_request_survives_the_round_trip(request_: GenerationRequest) -> None:
+    call = mapping.native_call(request_)
+    assert (call.method, call.path) == ("POST", "/images/generations")
+    assert call.json is not None and mapping.request_from_native(call.json) == request_
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "model": "dall-e-3",
+            "prompt": "x",
+            "n": 1,
+            "size": "1024x1792",
+            "response_format": "b64_json",
+            "quality": "hd",
+            "style": "natural",
+        },
+        {"model": "dall-e-2", "prompt": "x", "n": 7, "size": "256x256", "response_format": "url"},
+    ],
+)
+def test_native_body_survives_the_round_trip(body: dict[str, object]) -> None:
+    assert mapping.native_call(mapping.request_from_native(body)).json == body
+
+
+def test_native_defaults_are_openais() -> None:
+    request = mapping.request_from_native({"prompt": "x"})
+    assert (request.model, request.n, request.size, request.quality, request.style, request.response_format) == (
+        "dall-e-2",
+        1,
+        "1024x1024",
+        "standard",
+        None,
+        "url",
+    )
+    assert mapping.request_from_native({"prompt": "x", "model": "dall-e-3"}).style == "vivid"
+
+
+def test_non_openai_models_have_no_openai_call() -> None:
+    with pytest.raises(ValueError):
+        mapping.native_call(GenerationRequest("x", "flux-pro", 1, "1024x1024", "standard", None, "url"))
+
+
+def _wire(answer: NativeAnswer) -> tuple[int, dict[str, str], bytes]:
+    return answer.status, answer.headers, json.dumps(answer.body).encode()
+
+
+@pytest.mark.parametrize("model", ["dall-e-2", "dall-e-3"])
+def test_success_answer_maps_back_to_its_images(model: str, make_result: Callable[[GenerationRequest], GenerationResult]) -> None:
+    request = GenerationRequest("a fox", model, 1, "1024x1024", "standard", "vivid" if model == "dall-e-3" else None, "b64_json")
+    result = make_result(request)
+    images = mapping.images_from_native(*_wire(mapping.success_answer(result, ["QUJD"])))
+    assert [image.b64 for image in images] == ["QUJD"]
+    assert images[0].revised_prompt == (result.revised_prompt if model == "dall-e-3" else None)
+
+
+def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> None:
+    cases: list[tuple[ApiError, str, str | None, int | None]] = [
+        (NativeInvalid("size", "The size is not supported by this model.", "invalid_size"), errors.INVALID_REQUEST, "size", None),
+        (ApiError(errors.CONTENT_POLICY_VIOLATION, "no"), errors.CONTENT_POLICY_VIOLATION, None, None),
+        (RateLimited(17, full_rate), errors.RATE_LIMIT_EXCEEDED, None, 17),
+        # The gateway's own key was refused, or the provider is down: nothing the Perf caller can fix.
+        (ApiError(errors.AUTHENTICATION_ERROR, "Incorrect API key provided"), errors.UPSTREAM_ERROR, None, None),
+        (ApiError(errors.SERVICE_UNAVAILABLE, "down"), errors.UPSTREAM_ERROR, None, None),
+    ]
+    for engine_error, perf_type, param, retry_after in cases:
+        answer = mapping.error_answer(engine_error, n=1)
+        assert answer.status == engine_error.status
+        mapped = mapping.error_from_native(*_wire(answer))
+        assert (mapped.type, mapped.param, mapped.retry_after) == (perf_type, param, retry_after)
+    assert mapping.error_from_native(*_wire(mapping.error_answer(cases[0][0]))).message == cases[0][0].message
+
+
+def test_unreadable_answers_are_upstream_errors() -> None:
+    assert mapping.error_from_native(503, {}, b"<html>busy</html>").type == errors.UPSTREAM_ERROR
+    with pytest.raises(ApiError) as caught:
+        mapping.images_from_native(200, {}, b"{}")
+    assert caught.value.type == errors.UPSTREAM_ERROR

@@ -1,0 +1,82 @@
+"""The Stability mapping both ways: Perf request -> n sd3 calls -> Perf request, sd3 answers -> images or errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import GenerationResult, RateLimited
+from simulator.engine.request import GenerationRequest
+from simulator.mapping import stability as mapping
+from simulator.mapping.base import NativeAnswer, NativeInvalid
+from simulator.state.base import RateState
+from spec import errors
+from spec.models import MODELS, STABILITY_ASPECT_SIZES
+
+
+@pytest.mark.parametrize("size", MODELS["stable-diffusion-3"].sizes)
+@pytest.mark.parametrize("n", [1, 4])
+def test_perf_request_becomes_n_calls_that_map_back(size: str, n: int) -> None:
+    request = GenerationRequest("a lighthouse", "stable-diffusion-3", n, size, "standard", None, "url")
+    calls = mapping.native_calls(request)
+    assert len(calls) == n
+    for call in calls:
+        assert (call.method, call.path, call.headers["Accept"]) == ("POST", "/v2beta/stable-image/generate/sd3", "application/json")
+        assert call.form is not None and STABILITY_ASPECT_SIZES[call.form["aspect_ratio"]] == size
+        native = mapping.request_from_native(call.form, call.headers["Accept"])
+        # One image per call, always delivered inline: the gateway, not Stability, makes a URL of it.
+        assert native.generation == replace(request, n=1, response_format="b64_json")
+        assert native.as_json and native.output_format == "png"
+
+
+def test_native_form_survives_the_round_trip() -> None:
+    form = {"prompt": "a lighthouse", "model": "sd3.5-large", "aspect_ratio": "21:9", "output_format": "png"}
+    (call,) = mapping.native_calls(mapping.request_from_native(form, "application/json").generation)
+    assert call.form == form
+
+
+@pytest.mark.parametrize(("accept", "as_json"), [(None, False), ("image/*", False), ("*/*", False), ("application/json", True)])
+def test_accept_chooses_bytes_or_json(accept: str | None, as_json: bool) -> None:
+    assert mapping.request_from_native({"prompt": "x"}, accept).as_json is as_json
+
+
+def _wire(answer: NativeAnswer) -> tuple[int, dict[str, str], bytes]:
+    return answer.status, answer.headers, json.dumps(answer.body).encode()
+
+
+def test_both_success_shapes_map_back_to_the_image(make_result: Callable[[GenerationRequest], GenerationResult]) -> None:
+    result = make_result(GenerationRequest("x", "stable-diffusion-3", 1, "1024x1024", "standard", None, "b64_json"))
+    (from_json,) = mapping.images_from_native(*_wire(mapping.success_json(result, "iVBORw0K", 42, "png")))
+    (from_bytes,) = mapping.images_from_native(200, mapping.success_headers(result, 42, "png"), base64.b64decode("iVBORw0K"))
+    assert from_json.b64 == from_bytes.b64 == "iVBORw0K" and from_json.seed == from_bytes.seed == 42
+
+
+def test_filtered_output_is_a_content_policy_error() -> None:
+    body = json.dumps({"image": "", "finish_reason": "CONTENT_FILTERED", "seed": 1}).encode()
+    with pytest.raises(ApiError) as caught:
+        mapping.images_from_native(200, {"content-type": "application/json"}, body)
+    assert caught.value.type == errors.CONTENT_POLICY_VIOLATION
+
+
+def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> None:
+    cases: list[tuple[ApiError, int, str, str | None, int | None]] = [
+        (NativeInvalid("aspect_ratio", "aspect_ratio: must be one of ..."), 400, errors.INVALID_REQUEST, "aspect_ratio", None),
+        (ApiError(errors.CONTENT_POLICY_VIOLATION, "no"), 403, errors.CONTENT_POLICY_VIOLATION, None, None),
+        (RateLimited(9, full_rate), 429, errors.RATE_LIMIT_EXCEEDED, None, 9),
+        (ApiError(errors.AUTHENTICATION_ERROR, "bad key"), 401, errors.UPSTREAM_ERROR, None, None),
+        (ApiError(errors.PAYLOAD_TOO_LARGE, "too big"), 413, errors.UPSTREAM_ERROR, None, None),
+    ]
+    for engine_error, status, perf_type, param, retry_after in cases:
+        answer = mapping.error_answer(engine_error)
+        assert answer.status == status
+        mapped = mapping.error_from_native(*_wire(answer))
+        assert (mapped.type, mapped.param, mapped.retry_after) == (perf_type, param, retry_after)
+
+
+def test_a_429_without_retry_after_waits_stabilitys_window() -> None:
+    assert mapping.error_from_native(429, {}, b"").retry_after == mapping.DEFAULT_RETRY_AFTER

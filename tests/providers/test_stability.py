@@ -1,0 +1,121 @@
+"""The Stability AI sd3 face with httpx, following Stability's own documented request examples."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import httpx
+import pytest
+from PIL import Image
+
+from simulator.launcher import RunningServer
+from spec.models import STABILITY_ASPECT_SIZES
+from spec.policy import TRIGGER_PHRASE
+
+KEY = "pk_test_pro_stability"
+PATH = "/stability/v2beta/stable-image/generate/sd3"
+
+
+def sd3(client: httpx.Client, data: dict[str, str], accept: str = "image/*", key: str | None = KEY) -> httpx.Response:
+    """Stability's documented call: multipart form forced by an empty `none` file part, Accept chooses the answer."""
+    headers = {"accept": accept}
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    return client.post(PATH, headers=headers, files={"none": ""}, data=data)
+
+
+def assert_stability_error(response: httpx.Response, status: int, name: str) -> list[str]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"id", "name", "errors"} and body["name"] == name
+    assert len(body["id"]) == 32 and body["errors"] and all(isinstance(e, str) for e in body["errors"])
+    return list(body["errors"])
+
+
+def test_documented_example_returns_jpeg_bytes_with_headers(client: httpx.Client) -> None:
+    response = sd3(client, {"prompt": "Lighthouse on a cliff overlooking the ocean", "output_format": "jpeg"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/jpeg" and response.content.startswith(b"\xff\xd8")
+    assert response.headers["finish-reason"] == "SUCCESS"
+    assert int(response.headers["seed"]) > 0 and response.headers["x-request-id"]
+    assert Image.open(io.BytesIO(response.content)).size == (1024, 1024)
+
+
+@pytest.mark.parametrize("aspect_ratio", ["16:9", "9:21", "4:5"])
+def test_json_answer_is_base64_png_at_the_ratio_size(client: httpx.Client, aspect_ratio: str) -> None:
+    response = sd3(client, {"prompt": "a lighthouse", "aspect_ratio": aspect_ratio, "model": "sd3.5-medium"}, accept="application/json")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"image", "finish_reason", "seed"} and body["finish_reason"] == "SUCCESS"
+    width, height = STABILITY_ASPECT_SIZES[aspect_ratio].split("x")
+    assert Image.open(io.BytesIO(base64.b64decode(body["image"]))).size == (int(width), int(height))
+
+
+def test_seed_is_echoed_and_otherwise_stable(client: httpx.Client) -> None:
+    assert sd3(client, {"prompt": "a lighthouse", "seed": "42"}).headers["seed"] == "42"
+    drawn = {sd3(client, {"prompt": "a lighthouse", "seed": "0"}).headers["seed"] for _ in range(2)}
+    assert len(drawn) == 1 and drawn != {"0"}
+
+
+def test_prompt_up_to_stabilitys_own_limit_is_accepted(client: httpx.Client) -> None:
+    assert sd3(client, {"prompt": "p" * 10_000}).status_code == 200
+    errors = assert_stability_error(sd3(client, {"prompt": "p" * 10_001}), 400, "bad_request")
+    assert errors[0].startswith("prompt:")
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({}, "prompt"),
+        ({"prompt": "   "}, "prompt"),
+        ({"prompt": "x", "aspect_ratio": "4:3"}, "aspect_ratio"),
+        ({"prompt": "x", "output_format": "webp"}, "output_format"),
+        ({"prompt": "x", "model": "sd9"}, "model"),
+        ({"prompt": "x", "seed": "4294967295"}, "seed"),
+        ({"prompt": "x", "seed": "abc"}, "seed"),
+        ({"prompt": "x", "cfg_scale": "11"}, "cfg_scale"),
+        ({"prompt": "x", "mode": "image-to-image"}, "mode"),
+    ],
+)
+def test_invalid_fields_are_400_bad_request_naming_the_field(client: httpx.Client, data: dict[str, str], field: str) -> None:
+    errors = assert_stability_error(sd3(client, data), 400, "bad_request")
+    assert errors[0].startswith(f"{field}:")
+
+
+def test_json_body_and_unsupported_accept_are_refused(client: httpx.Client) -> None:
+    as_json = client.post(PATH, headers={"authorization": f"Bearer {KEY}"}, json={"prompt": "x"})
+    assert "multipart/form-data" in assert_stability_error(as_json, 400, "bad_request")[0]
+    assert_stability_error(sd3(client, {"prompt": "x"}, accept="text/html"), 400, "bad_request")
+
+
+def test_flagged_prompt_is_403_content_moderation(client: httpx.Client) -> None:
+    errors = assert_stability_error(sd3(client, {"prompt": f"a cat {TRIGGER_PHRASE}"}), 403, "content_moderation")
+    assert "not charged" in errors[0]
+
+
+@pytest.mark.parametrize("key", [None, "sk-notarealstabilitykey"])
+def test_missing_or_unknown_key_is_401(client: httpx.Client, key: str | None) -> None:
+    assert_stability_error(sd3(client, {"prompt": "x"}, key=key), 401, "unauthorized")
+
+
+def test_rate_limit_is_429_with_retry_after(limited: RunningServer, fresh_key: str) -> None:
+    with httpx.Client(base_url=limited.base_url) as client:
+        for _ in range(3):
+            assert sd3(client, {"prompt": "x"}, key=fresh_key).status_code == 200
+        response = sd3(client, {"prompt": "x"}, key=fresh_key)
+    assert_stability_error(response, 429, "rate_limit_exceeded")
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+
+
+def test_same_bytes_as_the_perf_api(client: httpx.Client) -> None:
+    perf = client.post(
+        "/v1/images/generations",
+        headers={"Authorization": f"Bearer {KEY}"},
+        json={"model": "stable-diffusion-3", "prompt": "a lighthouse", "size": "1344x768", "response_format": "b64_json"},
+    )
+    perf_b64 = perf.json()["data"][0]["b64_json"]
+    as_json = sd3(client, {"prompt": "a lighthouse", "aspect_ratio": "16:9"}, accept="application/json").json()
+    as_bytes = sd3(client, {"prompt": "a lighthouse", "aspect_ratio": "16:9"}).content
+    assert as_json["image"] == perf_b64 and base64.b64decode(perf_b64) == as_bytes
