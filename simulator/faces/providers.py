@@ -15,8 +15,11 @@ from starlette.routing import BaseRoute
 
 from simulator.config import SimulatorConfig
 from simulator.engine.generate import Engine
+from simulator.faces.bfl import BflFace
 from simulator.keys import KeyRegistry
 
 
 def provider_routes(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> list[BaseRoute]:
-    return []
+    return [
+        *BflFace(engine, keys, config.public_url).routes(),
+    ]
