@@ -16,10 +16,12 @@ from starlette.routing import BaseRoute
 from simulator.config import SimulatorConfig
 from simulator.engine.generate import Engine
 from simulator.faces.bfl import BflFace
+from simulator.faces.google import GoogleFace
 from simulator.keys import KeyRegistry
 
 
 def provider_routes(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> list[BaseRoute]:
     return [
         *BflFace(engine, keys, config.public_url).routes(),
+        *GoogleFace(engine, keys).routes(),
     ]
