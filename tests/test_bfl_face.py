@@ -64,7 +64,9 @@ def test_png_sample_is_byte_identical_to_the_perf_api_and_seed_k_is_its_kth_imag
     ).json()
     perf_images = [base64.b64decode(item["b64_json"]) for item in perf["data"]]
     for seed in (0, 1):
-        url = ready_sample_url(client, {"prompt": prompt, "width": 768, "height": 512, "seed": seed, "output_format": "png"}, "/v1/flux-pro")
+        url = ready_sample_url(
+            client, {"prompt": prompt, "width": 768, "height": 512, "seed": seed, "output_format": "png"}, "/v1/flux-pro"
+        )
         assert client.get(url).content == perf_images[seed]
 
 
@@ -79,7 +81,9 @@ def test_flagged_prompt_is_request_moderated_at_poll_like_the_perf_api_refuses_i
     answer = submit(client, {"prompt": prompt})
     assert answer.status_code == 200  # BFL reports moderation through the poll status, not the submit
     assert client.get(answer.json()["polling_url"]).json()["status"] == bfl.BFL_STATUS_REQUEST_MODERATED
-    perf = client.post("/v1/images/generations", headers={"Authorization": "Bearer pk_live_abc123"}, json={"prompt": prompt, "model": "flux-dev"})
+    perf = client.post(
+        "/v1/images/generations", headers={"Authorization": "Bearer pk_live_abc123"}, json={"prompt": prompt, "model": "flux-dev"}
+    )
     assert perf.json()["error"]["type"] == "content_policy_violation"
 
 
@@ -144,7 +148,9 @@ def test_rate_limit_is_per_key_with_bfl_shaped_429(client: httpx.Client) -> None
     assert body["error"] == "rate_limit_exceeded" and body["detail"] == body["message"] and body["retry_after"] >= 1
     assert limited.headers["retry-after"] == str(body["retry_after"]) and limited.headers["x-ratelimit-remaining"] == "0"
     # The native face counts apart from the Perf API: the same key still generates there.
-    perf = client.post("/v1/images/generations", headers={"Authorization": "Bearer pk_test_free_bfl"}, json={"prompt": "x", "model": "flux-dev"})
+    perf = client.post(
+        "/v1/images/generations", headers={"Authorization": "Bearer pk_test_free_bfl"}, json={"prompt": "x", "model": "flux-dev"}
+    )
     assert perf.status_code == 200
 
 
