@@ -9,6 +9,7 @@ import uvicorn
 
 from simulator.app import create_app
 from simulator.config import DEFAULT_PORT, DEFAULT_SEED, DEFAULT_UPSTREAM_TIMEOUT_SECONDS, SimulatorConfig
+from simulator.faces.providers import BASE_PATHS
 from simulator.gateway.face import gateway_providers
 from simulator.gateway.upstreams import PROVIDERS
 from simulator.keys import KeyRegistry
@@ -63,6 +64,8 @@ def banner(config: SimulatorConfig) -> str:
         [
             f"perf-sim: Perf Image Generation API at {base}  (seed {config.seed}, clock {config.clock}, latency x{config.latency_scale})",
             f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/",
+            "Native provider APIs (point each official client's base URL here):",
+            *(f"  {provider:<10} {base}{path}" for provider, path in BASE_PATHS.items()),
             *gateway_lines(config),
             "Keys:",
             *keys,

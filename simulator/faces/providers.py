@@ -19,6 +19,15 @@ from simulator.faces.bfl import BflFace
 from simulator.faces.google import GoogleFace
 from simulator.keys import KeyRegistry
 
+# Each provider's base URL on this server, relative to its root, as that provider's official client takes it.
+BASE_PATHS: dict[str, str] = {
+    "openai": "/openai/v1",
+    "stability": "/stability",
+    "bfl": "",
+    "ideogram": "/ideogram",
+    "google": "/google",
+}
+
 
 def provider_routes(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> list[BaseRoute]:
     return [

@@ -6,22 +6,14 @@ names that provider's own base URL, as its SDK takes it (e.g. https://api.bfl.ai
 
 from __future__ import annotations
 
+from simulator.faces.providers import BASE_PATHS
 from spec.models import MODELS
 
 PROVIDERS: tuple[str, ...] = tuple(dict.fromkeys(m.provider for m in MODELS.values()))
-# Each provider's prefix on a perf-sim server (the layout in simulator.faces.providers), up to where the
-# provider's own base URL ends.
-PERF_SIM_PREFIXES: dict[str, str] = {
-    "openai": "/openai/v1",
-    "stability": "/stability",
-    "bfl": "/bfl",
-    "ideogram": "/ideogram",
-    "google": "/google",
-}
 
 
 def provider_base_urls(upstream: str | None, overrides: dict[str, str]) -> dict[str, str]:
     """The base URL of every provider the gateway calls over HTTP (providers left out stay in process)."""
-    bases = {p: upstream.rstrip("/") + PERF_SIM_PREFIXES[p] for p in PROVIDERS} if upstream else {}
+    bases = {p: upstream.rstrip("/") + BASE_PATHS[p] for p in PROVIDERS} if upstream else {}
     bases.update({p: url.rstrip("/") for p, url in overrides.items()})
     return bases
