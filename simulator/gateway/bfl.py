@@ -6,7 +6,7 @@ import asyncio
 
 from simulator.engine.errors import ApiError
 from simulator.engine.request import GenerationRequest
-from simulator.gateway.transport import UpstreamHttp, all_or_none, json_body
+from simulator.gateway.transport import UpstreamHttp, UpstreamImage, all_or_none, json_body
 from simulator.mapping import bfl
 from spec import errors
 
@@ -15,12 +15,12 @@ PROVIDER = "bfl"
 POLL_INTERVAL_SECONDS = 0.25
 
 
-async def generate(http: UpstreamHttp, base: str, key: str, request: GenerationRequest) -> list[bytes]:
+async def generate(http: UpstreamHttp, base: str, key: str, request: GenerationRequest) -> list[UpstreamImage]:
     endpoint, bodies = bfl.native_requests(request)
     return await all_or_none(_one_image(http, base, key, endpoint, body) for body in bodies)
 
 
-async def _one_image(http: UpstreamHttp, base: str, key: str, endpoint: str, body: dict[str, object]) -> bytes:
+async def _one_image(http: UpstreamHttp, base: str, key: str, endpoint: str, body: dict[str, object]) -> UpstreamImage:
     headers = {"x-key": key, "accept": "application/json"}
     submitted = await http.send(PROVIDER, "POST", f"{base}/v1/{endpoint}", json=body, headers=headers)
     task = json_body(PROVIDER, submitted)
@@ -43,4 +43,4 @@ async def _one_image(http: UpstreamHttp, base: str, key: str, endpoint: str, bod
     sample = await http.send(PROVIDER, "GET", sample_url)
     if sample.status_code != 200:
         raise ApiError(errors.UPSTREAM_ERROR, f"upstream bfl answered {sample.status_code} for the sample of task {task_id}")
-    return sample.content
+    return UpstreamImage(sample.content)

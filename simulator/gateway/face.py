@@ -29,13 +29,14 @@ from simulator.engine.validate import validate_perf_request
 from simulator.faces.errors import error_response, rate_limit_headers
 from simulator.faces.perf import PerfFace, base_url, image_url
 from simulator.gateway import bfl, google
-from simulator.gateway.transport import UpstreamHttp
+from simulator.gateway.transport import UpstreamHttp, UpstreamImage
 from simulator.gateway.upstreams import provider_base_urls
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant
 from spec import errors
 
-Adapter = Callable[[UpstreamHttp, str, str, GenerationRequest], Awaitable[list[bytes]]]
+Adapter = Callable[[UpstreamHttp, str, str, GenerationRequest], Awaitable[list[UpstreamImage]]]
+"""(http, provider base URL, key, request) -> the images; raises ApiError in Perf terms for any failure."""
 ADAPTERS: dict[str, Adapter] = {"bfl": bfl.generate, "google": google.generate}
 
 
@@ -72,16 +73,16 @@ class GatewayFace:
             self.engine.check_n(tenant, generation.n)
             ticket = await self.engine.admit(tenant, generation.n)
             started = time.monotonic()
-            pngs = await self._call(provider, tenant, generation)
+            images = await self._call(provider, tenant, generation)
             latency_ms = round((time.monotonic() - started) * 1000)
         except RateLimited as exc:
             return error_response(exc, exc.rate)
         except ApiError as exc:
             return error_response(exc, await self.engine.usage(tenant) if tenant else None)
-        payload = await self._payload(generation, ticket, pngs, latency_ms, base)
+        payload = await self._payload(generation, ticket, images, latency_ms, base)
         return SafeJSONResponse(payload, headers={"x-request-id": payload["perf"]["request_id"], **rate_limit_headers(ticket.rate)})
 
-    async def _call(self, provider: str, tenant: Tenant, generation: GenerationRequest) -> list[bytes]:
+    async def _call(self, provider: str, tenant: Tenant, generation: GenerationRequest) -> list[UpstreamImage]:
         """The provider's images, within the upstream timeout overall (polling included)."""
         try:
             async with asyncio.timeout(self.http.timeout_seconds):
@@ -90,16 +91,17 @@ class GatewayFace:
             raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} did not finish within {self.http.timeout_seconds:g} s") from None
 
     async def _payload(
-        self, generation: GenerationRequest, ticket: Ticket, pngs: list[bytes], latency_ms: int, base: str
+        self, generation: GenerationRequest, ticket: Ticket, images: list[UpstreamImage], latency_ms: int, base: str
     ) -> dict[str, object]:
-        if generation.response_format == "b64_json":
-            data = [{"b64_json": base64.b64encode(png).decode("ascii"), "revised_prompt": generation.prompt} for png in pngs]
-        else:
-            data = []
-            for index, png in enumerate(pngs):
+        data: list[dict[str, str]] = []
+        for index, image in enumerate(images):
+            revised = image.revised_prompt or generation.prompt
+            if generation.response_format == "b64_json":
+                data.append({"b64_json": base64.b64encode(image.data).decode("ascii"), "revised_prompt": revised})
+            else:
                 image_id = self.engine.image_id(ticket.sequence, index)
-                await self.engine.store_png(image_id, png)
-                data.append({"url": image_url(base, image_id), "revised_prompt": generation.prompt})
+                await self.engine.store_png(image_id, image.data)
+                data.append({"url": image_url(base, image_id), "revised_prompt": revised})
         return {
             "created": int(ticket.now),
             "data": data,
@@ -108,7 +110,7 @@ class GatewayFace:
                 "model_used": generation.model,
                 "size": generation.size,
                 "quality": generation.quality,
-                "cost_usd": generation.spec.cost_usd(generation.size, generation.quality, len(pngs)),
+                "cost_usd": generation.spec.cost_usd(generation.size, generation.quality, len(images)),
                 "latency_ms": latency_ms,
             },
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -20,6 +21,14 @@ from spec import errors
 T = TypeVar("T")
 # Decision: connecting gets at most this long (a local or healthy upstream connects in milliseconds).
 CONNECT_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class UpstreamImage:
+    """One image an upstream made: its bytes, and the prompt it says it used (None when it does not say)."""
+
+    data: bytes
+    revised_prompt: str | None = None
 
 
 class UpstreamHttp:
