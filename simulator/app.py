@@ -23,6 +23,7 @@ from simulator.faces.errors import error_response
 from simulator.faces.images import ImageFace
 from simulator.faces.perf import PerfFace
 from simulator.faces.providers import provider_routes
+from simulator.gateway.face import GatewayFace
 from simulator.http import SafeJSONResponse
 from simulator.keys import KeyRegistry
 from simulator.state.base import State, StateUnavailable
@@ -78,7 +79,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     routes = [
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
-        *PerfFace(engine, keys, config.public_url).routes(),
+        *(GatewayFace(engine, keys, config) if config.gateway else PerfFace(engine, keys, config.public_url)).routes(),
         *ImageFace(engine).routes(),
         *ControlFace(engine, keys, config.public_settings()).routes(),
         *provider_routes(engine, keys, config),

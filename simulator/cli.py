@@ -8,7 +8,10 @@ import sys
 import uvicorn
 
 from simulator.app import create_app
-from simulator.config import DEFAULT_PORT, DEFAULT_SEED, SimulatorConfig
+from simulator.config import DEFAULT_PORT, DEFAULT_SEED, DEFAULT_UPSTREAM_TIMEOUT_SECONDS, SimulatorConfig
+from simulator.faces.providers import BASE_PATHS
+from simulator.gateway.face import gateway_providers
+from simulator.gateway.upstreams import PROVIDERS
 from simulator.keys import KeyRegistry
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from spec import tiers
@@ -29,9 +32,18 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         help="real: wall time; manual: starts at --start-time, moves only via POST /_sim/clock/advance",
     )
     parser.add_argument("--start-time", type=float, default=DEFAULT_MANUAL_START, help="manual clock's start (Unix seconds)")
+    gateway = parser.add_argument_group("gateway mode", "make the Perf API call the providers over HTTP in their native formats")
+    gateway.add_argument("--upstream", metavar="URL", help="a server hosting every provider as perf-sim does (e.g. another perf-sim)")
+    for provider in PROVIDERS:
+        gateway.add_argument(f"--upstream-{provider}", metavar="URL", help=f"{provider}'s own base URL (wins over --upstream)")
+    gateway.add_argument("--upstream-timeout", type=float, default=DEFAULT_UPSTREAM_TIMEOUT_SECONDS, metavar="SECONDS")
+    gateway.add_argument("--upstream-key", metavar="KEY", help="key sent upstream (default: each caller's own key)")
     args = parser.parse_args(argv)
+    args.upstream_overrides = {p: url for p in PROVIDERS if (url := vars(args).pop(f"upstream_{p}")) is not None}
     if args.latency_scale < 0:
         parser.error("--latency-scale must be 0 or more")
+    if args.upstream_timeout <= 0:
+        parser.error("--upstream-timeout must be more than 0")
     try:
         KeyRegistry.from_file(args.keys_file)
     except (OSError, ValueError) as exc:
@@ -53,12 +65,24 @@ def banner(config: SimulatorConfig) -> str:
         [
             f"perf-sim: Perf Image Generation API at {base}  (seed {config.seed}, clock {config.clock}, latency x{config.latency_scale})",
             f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/",
+            "Native provider APIs (point each official client's base URL here):",
+            *(f"  {provider:<10} {base}{path}" for provider, path in BASE_PATHS.items()),
+            *gateway_lines(config),
             "Keys:",
             *keys,
             "Try:",
             f"  {curl}",
         ]
     )
+
+
+def gateway_lines(config: SimulatorConfig) -> list[str]:
+    if not config.gateway:
+        return []
+    upstreams = gateway_providers(config)
+    lines = [f"  gateway mode: {provider} models via {url}" for provider, url in upstreams.items()]
+    in_process = [p for p in PROVIDERS if p not in upstreams]
+    return lines + ([f"  gateway mode: {', '.join(in_process)} models in process (no upstream adapter or URL)"] if in_process else [])
 
 
 def main(argv: list[str] | None = None) -> None:

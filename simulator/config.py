@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from simulator.state.base import CLOCK_REAL, DEFAULT_MANUAL_START
 
 DEFAULT_PORT = 8080
 DEFAULT_SEED = 0
+# Decision: one gateway request may take at most this long upstream (BFL polling included) before it is a 502.
+DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,17 @@ class SimulatorConfig:
     """"real" follows wall time (windows reset as they would in production); "manual" starts at `start_time`
     and moves only through the control API, which makes whole runs byte-for-byte reproducible."""
     start_time: float = DEFAULT_MANUAL_START
+    upstream: str | None = None
+    """Gateway mode: the base URL of a server hosting every provider as perf-sim lays them out."""
+    upstream_overrides: dict[str, str] = field(default_factory=dict)
+    """Gateway mode: provider -> that provider's own base URL (wins over `upstream`)."""
+    upstream_timeout: float = DEFAULT_UPSTREAM_TIMEOUT_SECONDS
+    upstream_key: str | None = None
+    """The key sent upstream; None forwards each caller's own key."""
+
+    @property
+    def gateway(self) -> bool:
+        return bool(self.upstream or self.upstream_overrides)
 
     def public_settings(self) -> dict[str, object]:
         return asdict(self)

@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass
 
 from simulator.engine.digest import hex_id
+from simulator.engine.encode import png_to_jpeg
 from simulator.engine.errors import ApiError
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.render import RenderCache, RenderKey
@@ -21,6 +22,7 @@ from simulator.state.base import ImageRecord, RateState, State
 from spec import errors
 from spec.models import IMAGE_URL_TTL_SECONDS
 from spec.policy import violates_policy
+from spec.providers_bfl_google import OUTPUT_FILTER_PHRASE
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,15 @@ class GenerationResult:
     revised_prompt: str
     latency_ms: int
     cost_usd: float
+    rate: RateState
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """An admission: the sequence number its ids derive from, when it happened, and the windows after it."""
+
+    sequence: int
+    now: float
     rate: RateState
 
 
@@ -60,27 +71,51 @@ class Engine:
         if violates_policy(prompt):
             raise ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
 
-    async def generate(self, tenant: Tenant, request: GenerationRequest, bucket: str = "perf") -> GenerationResult:
-        """Generate, or raise ApiError; a request that raises consumes no quota."""
-        if request.n > tenant.limits.images_per_minute:
+    def check_n(self, tenant: Tenant, n: int) -> None:
+        """A request whose n exceeds the per-minute limit could never be admitted: a 400, not a 429."""
+        if n > tenant.limits.images_per_minute:
             raise ApiError(
                 errors.INVALID_REQUEST,
-                f"n={request.n} exceeds this key's limit of {tenant.limits.images_per_minute} images per minute "
+                f"n={n} exceeds this key's limit of {tenant.limits.images_per_minute} images per minute "
                 f"({tenant.tier} tier), so it could never be admitted",
                 "n",
             )
-        self.check_policy(request.prompt)
+
+    async def admit(self, tenant: Tenant, n: int, bucket: str = "perf") -> Ticket:
+        """Count n images against the tenant's windows of `bucket`, or raise RateLimited having counted nothing."""
         now = await self.state.now()
-        admission = await self.state.admit(f"{bucket}:{tenant.key}", request.n, tenant.limits, now)
+        admission = await self.state.admit(f"{bucket}:{tenant.key}", n, tenant.limits, now)
         if not admission.admitted:
             assert admission.retry_after is not None
             raise RateLimited(admission.retry_after, admission.state)
+        return Ticket(await self.state.next_sequence(), now, admission.state)
 
-        sequence = await self.state.next_sequence()
+    def request_id(self, sequence: int) -> str:
+        return f"req_img_{hex_id(self.seed, 'request', sequence)}"
+
+    def image_id(self, sequence: int, index: int) -> str:
+        return f"img_{hex_id(self.seed, 'image', sequence, index)}"
+
+    async def new_id(self, kind: str, length: int = 24) -> str:
+        """A fresh hex id from the run's sequence, for records of the native faces (e.g. a BFL task)."""
+        return hex_id(self.seed, kind, await self.state.next_sequence(), length=length)
+
+    async def generate(
+        self, tenant: Tenant, request: GenerationRequest, bucket: str = "perf", wait_latency: bool = True
+    ) -> GenerationResult:
+        """Generate, or raise ApiError; a request that raises consumes no quota.
+
+        `wait_latency=False` is for asynchronous providers (BFL), whose faces model the latency on the clock
+        instead of holding the submit.
+        """
+        self.check_n(tenant, request.n)
+        self.check_policy(request.prompt)
+        ticket = await self.admit(tenant, request.n, bucket)
+        now = ticket.now
         images = [
             GeneratedImage(
-                f"img_{hex_id(self.seed, 'image', sequence, index)}",
-                RenderKey(self.seed, request.model, request.prompt, request.size, index),
+                self.image_id(ticket.sequence, index),
+                RenderKey(self.seed, request.model, request.prompt, request.size, request.first_index + index),
             )
             for index in range(request.n)
         ]
@@ -89,27 +124,37 @@ class Engine:
             await self.state.put_image(image.image_id, record)
 
         latency_ms = modelled_latency_ms(self.seed, request)
-        if self.latency_scale > 0:
+        if wait_latency and self.latency_scale > 0:
             await asyncio.sleep(latency_ms * self.latency_scale / 1000)
         return GenerationResult(
-            request_id=f"req_img_{hex_id(self.seed, 'request', sequence)}",
+            request_id=self.request_id(ticket.sequence),
             created=int(now),
             request=request,
             images=images,
             revised_prompt=revised_prompt(self.seed, request),
             latency_ms=latency_ms,
             cost_usd=request.spec.cost_usd(request.size, request.quality, request.n),
-            rate=admission.state,
+            rate=ticket.rate,
         )
+
+    def output_flagged(self, request: GenerationRequest) -> bool:
+        """Whether output moderation flags this request's images (native faces only; see spec.providers_bfl_google)."""
+        return OUTPUT_FILTER_PHRASE.lower() in request.prompt.lower()
+
+    async def store_png(self, image_id: str, png: bytes) -> None:
+        """Keep bytes made elsewhere (the gateway's copy of an upstream image) behind an image URL for its lifetime."""
+        now = await self.state.now()
+        await self.state.put_blob(f"png:{image_id}", png, now + IMAGE_URL_TTL_SECONDS)
 
     async def usage(self, tenant: Tenant, bucket: str = "perf") -> RateState:
         return await self.state.usage(f"{bucket}:{tenant.key}", tenant.limits, await self.state.now())
 
     async def image_png(self, image_id: str) -> bytes | None:
         """The PNG behind an image URL, or None when unknown or expired."""
-        record = await self.state.get_image(image_id, await self.state.now())
+        now = await self.state.now()
+        record = await self.state.get_image(image_id, now)
         if record is None:
-            return None
+            return await self.state.get_blob(f"png:{image_id}", now)
         key = RenderKey(self.seed, record.model, record.prompt, record.size, record.index)
         return await self.render(key)
 
@@ -117,3 +162,7 @@ class Engine:
         """Rendering is CPU work of milliseconds: off the event loop, so other requests keep flowing."""
         png = self.renders.cached(key)
         return png if png is not None else await asyncio.to_thread(self.renders.get, key)
+
+    async def encode(self, png: bytes, image_format: str) -> bytes:
+        """The picture in "png" (as rendered) or "jpeg" (BFL's default, Imagen's image/jpeg), off the event loop."""
+        return png if image_format == "png" else await asyncio.to_thread(png_to_jpeg, png)

@@ -16,6 +16,9 @@ class GenerationRequest:
     quality: str
     style: str | None
     response_format: str
+    first_index: int = 0
+    """Render index of the first image: 0 for the Perf API; a native face whose provider takes a seed but makes one
+    image per call (BFL) sets it, so its seed k gives the k-th image of the equivalent Perf request."""
 
     @property
     def spec(self) -> ModelSpec:

@@ -15,15 +15,28 @@ from starlette.routing import BaseRoute
 
 from simulator.config import SimulatorConfig
 from simulator.engine.generate import Engine
+from simulator.faces.bfl import BflFace
+from simulator.faces.google import GoogleFace
 from simulator.faces.ideogram import IdeogramFace
 from simulator.faces.openai import OpenAIFace
 from simulator.faces.stability import StabilityFace
 from simulator.keys import KeyRegistry
+
+# Each provider's base URL on this server, relative to its root, as that provider's official client takes it.
+BASE_PATHS: dict[str, str] = {
+    "openai": "/openai/v1",
+    "stability": "/stability",
+    "bfl": "",
+    "ideogram": "/ideogram",
+    "google": "/google",
+}
 
 
 def provider_routes(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> list[BaseRoute]:
     return [
         *OpenAIFace(engine, keys, config).routes(),
         *StabilityFace(engine, keys, config).routes(),
+        *BflFace(engine, keys, config.public_url).routes(),
         *IdeogramFace(engine, keys, config).routes(),
+        *GoogleFace(engine, keys).routes(),
     ]

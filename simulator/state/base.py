@@ -19,6 +19,9 @@ DEFAULT_MANUAL_START = 1_767_225_600.0
 # Decision: at most this many image records are kept (oldest dropped first) besides the one-hour expiry, so
 # a long load run cannot grow the process without bound.
 MAX_STORED_IMAGES = 100_000
+# Decision: blobs (BFL task records, the gateway's copies of upstream images) are bounded by total size, oldest
+# dropped first, besides their own expiry.
+MAX_BLOB_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,15 @@ class State(ABC):
     @abstractmethod
     async def get_image(self, image_id: str, now: float) -> ImageRecord | None:
         """The record, or None when unknown or expired."""
+
+    @abstractmethod
+    async def put_blob(self, key: str, value: bytes, expires_at: float) -> None:
+        """Keep opaque bytes under `key` until `expires_at`: the native faces' task records and the gateway's
+        copies of upstream images, so every worker sharing the state can answer for them."""
+
+    @abstractmethod
+    async def get_blob(self, key: str, now: float) -> bytes | None:
+        """The bytes, or None when unknown or expired."""
 
     @abstractmethod
     async def reset(self) -> None:

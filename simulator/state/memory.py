@@ -11,6 +11,7 @@ from collections import OrderedDict, deque
 
 from simulator.state.base import (
     CLOCK_MANUAL,
+    MAX_BLOB_BYTES,
     MAX_STORED_IMAGES,
     Admission,
     ImageRecord,
@@ -40,10 +41,13 @@ class _Bucket:
 
 
 class MemoryState(State):
-    def __init__(self, clock_mode: str, start_time: float | None = None, max_images: int = MAX_STORED_IMAGES) -> None:
+    def __init__(
+        self, clock_mode: str, start_time: float | None = None, max_images: int = MAX_STORED_IMAGES, max_blob_bytes: int = MAX_BLOB_BYTES
+    ) -> None:
         self._clock_mode = clock_mode
         self._start = start_time
         self._max_images = max_images
+        self._max_blob_bytes = max_blob_bytes
         self.reset_now()
 
     def reset_now(self) -> None:
@@ -52,6 +56,8 @@ class MemoryState(State):
         self._sequence = 0
         self._buckets: dict[str, _Bucket] = {}
         self._images: OrderedDict[str, ImageRecord] = OrderedDict()
+        self._blobs: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._blob_bytes = 0
 
     def _now(self) -> float:
         base = self._origin if self._origin is not None else time.time()
@@ -103,6 +109,27 @@ class MemoryState(State):
             if oldest.expires_at > now:
                 return
             self._images.popitem(last=False)
+
+    async def put_blob(self, key: str, value: bytes, expires_at: float) -> None:
+        self._drop_blob(key)
+        self._blobs[key] = (expires_at, value)
+        self._blob_bytes += len(value)
+        while self._blob_bytes > self._max_blob_bytes and self._blobs:
+            self._drop_blob(next(iter(self._blobs)))
+
+    async def get_blob(self, key: str, now: float) -> bytes | None:
+        entry = self._blobs.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= now:
+            self._drop_blob(key)
+            return None
+        return entry[1]
+
+    def _drop_blob(self, key: str) -> None:
+        entry = self._blobs.pop(key, None)
+        if entry is not None:
+            self._blob_bytes -= len(entry[1])
 
     async def reset(self) -> None:
         self.reset_now()

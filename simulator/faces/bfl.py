@@ -1,0 +1,141 @@
+"""Black Forest Labs' native API (FLUX.1 [pro] / [dev]): submit, poll, fetch the sample. Wire format only.
+
+Served at the root (the official `blackforest` client drops any path in its base URL) and again under /bfl.
+Errors follow BFL's FastAPI app: 422 `{"detail": [{"loc", "msg", "type", ...}]}`, others `{"detail": "..."}`; every
+error body also carries `message`, which the `blackforest` client reads (sources disagree, so both are sent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simulator.engine import tasks
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import Engine, RateLimited
+from simulator.engine.tasks import TaskRecord, TaskStore
+from simulator.faces.perf import base_url
+from simulator.http import SafeJSONResponse, parse_json, read_body
+from simulator.keys import KeyRegistry, Tenant
+from simulator.mapping.bfl import BflValidationError, submission_from_native
+from spec import errors
+from spec import providers_bfl_google as bfl
+
+PREFIXES = ("", "/bfl")
+_PHASE_STATUS = {
+    tasks.PENDING: bfl.BFL_STATUS_PENDING,
+    tasks.READY: bfl.BFL_STATUS_READY,
+    tasks.MODERATED: bfl.BFL_STATUS_REQUEST_MODERATED,
+    tasks.FLAGGED: bfl.BFL_STATUS_CONTENT_MODERATED,
+}
+_EXTENSIONS = {"jpeg": "jpg", "png": "png"}
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    return SafeJSONResponse({"detail": message, "message": message, **extra}, status_code=status, headers=headers)
+
+
+def _unprocessable(problems: list[dict[str, Any]]) -> Response:
+    message = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
+    return SafeJSONResponse({"detail": problems, "message": message}, status_code=422)
+
+
+class BflFace:
+    def __init__(self, engine: Engine, keys: KeyRegistry, public_url: str | None) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.public_url = public_url
+        self.tasks = TaskStore(engine, "bfl", bfl.BFL_TASK_TTL_SECONDS)
+
+    def routes(self) -> list[Route]:
+        routes: list[Route] = []
+        for prefix in PREFIXES:
+            routes += [Route(f"{prefix}/v1/{endpoint}", self.submit, methods=["POST"]) for endpoint in bfl.BFL_MODELS]
+            routes.append(Route(f"{prefix}/v1/get_result", self.get_result, methods=["GET"]))
+        routes.append(Route("/bfl/delivery/{task_id}/sample.{ext}", self.sample, methods=["GET", "HEAD"]))
+        routes.append(Route("/bfl/{path:path}", self.not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
+        return routes
+
+    def _tenant(self, request: Request) -> Tenant | Response:
+        key = request.headers.get("x-key")
+        if not key:
+            return _error(401, bfl.BFL_NOT_AUTHENTICATED)
+        try:
+            return self.keys.limits_on("bfl", self.keys.authenticate_key(key.strip()))
+        except ApiError:
+            return _error(401, bfl.BFL_INVALID_KEY)
+
+    async def submit(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        if isinstance(tenant, Response):
+            return tenant
+        endpoint = request.url.path.rsplit("/", 1)[1]
+        try:
+            body = parse_json(await read_body(request))
+        except ApiError as exc:
+            if exc.type == errors.PAYLOAD_TOO_LARGE:
+                return _error(413, exc.message)
+            return _unprocessable([{"type": "json_invalid", "loc": ["body"], "msg": exc.message, "input": None}])
+        try:
+            submission = submission_from_native(endpoint, body)
+            native = {"seed": submission.request.first_index, "output_format": submission.output_format}
+            record = await self.tasks.submit(tenant, submission.request, "bfl", native)
+        except BflValidationError as exc:
+            return _unprocessable(exc.problems)
+        except RateLimited as exc:
+            minute = exc.rate.minute
+            headers = {
+                "Retry-After": str(exc.retry_after),
+                "X-RateLimit-Limit": str(minute.limit),
+                "X-RateLimit-Remaining": str(minute.remaining),
+                "X-RateLimit-Reset": str(minute.reset_seconds),
+            }
+            return _error(429, bfl.BFL_RATE_LIMIT_MESSAGE, headers, error="rate_limit_exceeded", retry_after=exc.retry_after)
+        except ApiError as exc:
+            return _error(400, exc.message)
+        prefix = "/bfl" if request.url.path.startswith("/bfl/") else ""
+        polling_url = f"{base_url(request, self.public_url)}{prefix}/v1/get_result?id={record.task_id}"
+        return SafeJSONResponse({"id": record.task_id, "polling_url": polling_url})
+
+    async def get_result(self, request: Request) -> Response:
+        task_id = request.query_params.get("id")
+        if not task_id:
+            return _unprocessable([{"type": "missing", "loc": ["query", "id"], "msg": "Field required", "input": None}])
+        record = await self.tasks.get(task_id)
+        if record is None:
+            return SafeJSONResponse({"id": task_id, "status": bfl.BFL_STATUS_NOT_FOUND, "result": None, "progress": None})
+        phase = record.phase(await self.engine.state.now())
+        result = self._result(request, record) if phase == tasks.READY else None
+        return SafeJSONResponse({"id": task_id, "status": _PHASE_STATUS[phase], "result": result, "progress": None})
+
+    def _result(self, request: Request, record: TaskRecord) -> dict[str, Any]:
+        ext = _EXTENSIONS[record.native["output_format"]]
+        return {
+            "sample": f"{base_url(request, self.public_url)}/bfl/delivery/{record.task_id}/sample.{ext}",
+            "prompt": record.prompt,
+            "seed": record.native["seed"],
+            "start_time": record.submitted_at,
+            "end_time": record.ready_at,
+            "duration": round(record.ready_at - record.submitted_at, 3),
+        }
+
+    async def sample(self, request: Request) -> Response:
+        """The delivery URL: valid from ready until BFL_SAMPLE_TTL_SECONDS later, then 403 as an expired signed URL."""
+        record = await self.tasks.get(request.path_params["task_id"])
+        now = await self.engine.state.now()
+        if record is None or record.phase(now) != tasks.READY or _EXTENSIONS[record.native["output_format"]] != request.path_params["ext"]:
+            return Response("The specified blob does not exist.", status_code=404, media_type="text/plain")
+        if now >= record.ready_at + bfl.BFL_SAMPLE_TTL_SECONDS:
+            message = f"Signed URL expired: BFL sample URLs are valid for {bfl.BFL_SAMPLE_TTL_SECONDS // 60} minutes."
+            return Response(message, status_code=403, media_type="text/plain")
+        png = await self.engine.image_png(record.image_ids[0])
+        if png is None:
+            return Response("The specified blob does not exist.", status_code=404, media_type="text/plain")
+        output_format = record.native["output_format"]
+        return Response(await self.engine.encode(png, output_format), media_type=f"image/{output_format}")
+
+    async def not_found(self, request: Request) -> Response:
+        return _error(404, "Not Found")

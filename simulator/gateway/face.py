@@ -1,0 +1,116 @@
+"""The Perf API as a real gateway: POST /v1/images/generations answered by calling the provider over HTTP.
+
+The Perf API's own rules run first, exactly as in process (key, body validation, n against the key's limit, then
+admission against the key's windows); then the provider is called in its native format through the mapping
+modules, and its answer or failure comes back in the Perf envelope with `perf.latency_ms` as measured.
+Models whose provider has no gateway adapter yet, or no upstream configured, are served in process.
+
+Decisions: the images count against the key's windows once admitted, even when the upstream then fails (admission
+precedes the call, as it must to bound what reaches the provider); the upstream is called with `--upstream-key`
+or, by default, the caller's own key (so a perf-sim upstream applies per-key limits per tenant).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simulator.config import SimulatorConfig
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import Engine, RateLimited, Ticket
+from simulator.engine.request import GenerationRequest
+from simulator.engine.validate import validate_perf_request
+from simulator.faces.errors import error_response, rate_limit_headers
+from simulator.faces.perf import PerfFace, base_url, image_url
+from simulator.gateway import bfl, google
+from simulator.gateway.transport import UpstreamHttp, UpstreamImage
+from simulator.gateway.upstreams import provider_base_urls
+from simulator.http import SafeJSONResponse, parse_json, read_body
+from simulator.keys import KeyRegistry, Tenant
+from spec import errors
+
+Adapter = Callable[[UpstreamHttp, str, str, GenerationRequest], Awaitable[list[UpstreamImage]]]
+"""(http, provider base URL, key, request) -> the images; raises ApiError in Perf terms for any failure."""
+ADAPTERS: dict[str, Adapter] = {"bfl": bfl.generate, "google": google.generate}
+
+
+def gateway_providers(config: SimulatorConfig) -> dict[str, str]:
+    """Provider -> base URL for every provider this configuration sends upstream."""
+    bases = provider_base_urls(config.upstream, config.upstream_overrides)
+    return {provider: url for provider, url in bases.items() if provider in ADAPTERS}
+
+
+class GatewayFace:
+    def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.public_url = config.public_url
+        self.in_process = PerfFace(engine, keys, config.public_url)
+        self.bases = gateway_providers(config)
+        self.upstream_key = config.upstream_key
+        self.http = UpstreamHttp(config.upstream_timeout)
+
+    def routes(self) -> list[Route]:
+        return [Route("/v1/images/generations", self.create_image, methods=["POST"])]
+
+    async def create_image(self, request: Request) -> Response:
+        tenant: Tenant | None = None
+        try:
+            tenant = self.keys.authenticate(request.headers.get("authorization"))
+            generation = validate_perf_request(parse_json(await read_body(request)))
+            base = base_url(request, self.public_url)
+            provider = generation.spec.provider
+            if provider not in self.bases:
+                result = await self.engine.generate(tenant, generation)
+                headers = {"x-request-id": result.request_id, **rate_limit_headers(result.rate)}
+                return SafeJSONResponse(await self.in_process.payload(result, base), headers=headers)
+            self.engine.check_n(tenant, generation.n)
+            ticket = await self.engine.admit(tenant, generation.n)
+            started = time.monotonic()
+            images = await self._call(provider, tenant, generation)
+            latency_ms = round((time.monotonic() - started) * 1000)
+        except RateLimited as exc:
+            return error_response(exc, exc.rate)
+        except ApiError as exc:
+            return error_response(exc, await self.engine.usage(tenant) if tenant else None)
+        payload = await self._payload(generation, ticket, images, latency_ms, base)
+        return SafeJSONResponse(payload, headers={"x-request-id": payload["perf"]["request_id"], **rate_limit_headers(ticket.rate)})
+
+    async def _call(self, provider: str, tenant: Tenant, generation: GenerationRequest) -> list[UpstreamImage]:
+        """The provider's images, within the upstream timeout overall (polling included)."""
+        try:
+            async with asyncio.timeout(self.http.timeout_seconds):
+                return await ADAPTERS[provider](self.http, self.bases[provider], self.upstream_key or tenant.key, generation)
+        except TimeoutError:
+            raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} did not finish within {self.http.timeout_seconds:g} s") from None
+
+    async def _payload(
+        self, generation: GenerationRequest, ticket: Ticket, images: list[UpstreamImage], latency_ms: int, base: str
+    ) -> dict[str, object]:
+        data: list[dict[str, str]] = []
+        for index, image in enumerate(images):
+            revised = image.revised_prompt or generation.prompt
+            if generation.response_format == "b64_json":
+                data.append({"b64_json": base64.b64encode(image.data).decode("ascii"), "revised_prompt": revised})
+            else:
+                image_id = self.engine.image_id(ticket.sequence, index)
+                await self.engine.store_png(image_id, image.data)
+                data.append({"url": image_url(base, image_id), "revised_prompt": revised})
+        return {
+            "created": int(ticket.now),
+            "data": data,
+            "perf": {
+                "request_id": self.engine.request_id(ticket.sequence),
+                "model_used": generation.model,
+                "size": generation.size,
+                "quality": generation.quality,
+                "cost_usd": generation.spec.cost_usd(generation.size, generation.quality, len(images)),
+                "latency_ms": latency_ms,
+            },
+        }

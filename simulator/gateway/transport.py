@@ -1,0 +1,76 @@
+"""HTTP to the providers with bounded time, and every transport failure as a documented Perf error.
+
+Decisions (the issue asks that no upstream failure becomes a 500 or a hang):
+- connection refused or unreachable host -> 503 service_unavailable (the provider is down; retrying later may work);
+- no answer within the timeout, a broken connection, or an answer that is not the JSON promised -> 502 upstream_error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from simulator.engine.errors import ApiError
+from spec import errors
+
+T = TypeVar("T")
+# Decision: connecting gets at most this long (a local or healthy upstream connects in milliseconds).
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class UpstreamImage:
+    """One image an upstream made: its bytes, and the prompt it says it used (None when it does not say)."""
+
+    data: bytes
+    revised_prompt: str | None = None
+
+
+class UpstreamHttp:
+    def __init__(self, timeout_seconds: float) -> None:
+        self.timeout_seconds = timeout_seconds
+        timeout = httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds))
+        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+
+    async def send(self, provider: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self.client.request(method, url, **kwargs)
+        except httpx.ConnectError as exc:
+            raise ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {provider} at {_origin(url)} is unreachable: {exc}") from None
+        except httpx.TimeoutException:
+            raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} did not answer within {self.timeout_seconds:g} s") from None
+        except httpx.HTTPError as exc:
+            raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} failed: {type(exc).__name__}: {exc}") from None
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def json_body(provider: str, response: httpx.Response) -> Any:
+    """The answer's JSON; None for an error answer that has none (its status still says what happened)."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        if response.is_success:
+            raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} answered {response.status_code} without valid JSON") from None
+        return None
+
+
+async def all_or_none(coroutines: Iterable[Awaitable[T]]) -> list[T]:
+    """Run concurrently; on the first failure cancel the rest (no orphaned polling loops) and raise it."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def _origin(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.host}:{parsed.port}" if parsed.port else f"{parsed.scheme}://{parsed.host}"

@@ -1,0 +1,19 @@
+"""Where the gateway finds each provider: one base URL for all (e.g. another perf-sim), or one per provider.
+
+`--upstream URL` names a server laid out as perf-sim is (each provider under its prefix); `--upstream-<provider> URL`
+names that provider's own base URL, as its SDK takes it (e.g. https://api.bfl.ai), and wins over `--upstream`.
+"""
+
+from __future__ import annotations
+
+from simulator.faces.providers import BASE_PATHS
+from spec.models import MODELS
+
+PROVIDERS: tuple[str, ...] = tuple(dict.fromkeys(m.provider for m in MODELS.values()))
+
+
+def provider_base_urls(upstream: str | None, overrides: dict[str, str]) -> dict[str, str]:
+    """The base URL of every provider the gateway calls over HTTP (providers left out stay in process)."""
+    bases = {p: upstream.rstrip("/") + BASE_PATHS[p] for p in PROVIDERS} if upstream else {}
+    bases.update({p: url.rstrip("/") for p, url in overrides.items()})
+    return bases

@@ -1,0 +1,168 @@
+"""BFL's native API: the documented submit-then-poll flow with httpx, and the official `blackforest` client."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import httpx
+import pytest
+from blackforest import BFLClient
+from blackforest.client import BFLError
+from blackforest.types.general.client_config import ClientConfig
+from PIL import Image
+
+from simulator.launcher import RunningServer
+from spec import providers_bfl_google as bfl
+from spec.policy import TRIGGER_PHRASE
+
+KEY = {"x-key": "pk_live_abc123"}
+
+
+def advance(client: httpx.Client, seconds: float) -> None:
+    client.post("/_sim/clock/advance", json={"seconds": seconds}).raise_for_status()
+
+
+def submit(client: httpx.Client, body: dict[str, object], path: str = "/v1/flux-dev", headers: dict[str, str] = KEY) -> httpx.Response:
+    return client.post(path, headers=headers, json=body)
+
+
+def ready_sample_url(client: httpx.Client, body: dict[str, object], path: str = "/v1/flux-dev") -> str:
+    answer = submit(client, body, path)
+    assert answer.status_code == 200, answer.text
+    advance(client, 30)
+    poll = client.get(answer.json()["polling_url"]).json()
+    assert poll["status"] == "Ready", poll
+    return str(poll["result"]["sample"])
+
+
+def test_task_is_pending_until_the_modelled_latency_has_passed_on_the_clock(client: httpx.Client) -> None:
+    answer = submit(client, {"prompt": "a lighthouse at dawn", "width": 512, "height": 512})
+    assert answer.status_code == 200
+    task = answer.json()
+    assert task["polling_url"] == f"{client.base_url}/v1/get_result?id={task['id']}"
+    assert client.get(task["polling_url"]).json()["status"] == "Pending"
+    advance(client, 0.5)
+    assert client.get(task["polling_url"]).json()["status"] == "Pending"
+    advance(client, 30)
+    poll = client.get("/v1/get_result", params={"id": task["id"]}).json()
+    assert poll["status"] == "Ready"
+    result = poll["result"]
+    assert result["prompt"] == "a lighthouse at dawn" and result["seed"] == 0
+    assert 0.5 < result["duration"] < 30 and result["end_time"] - result["start_time"] == pytest.approx(result["duration"], abs=0.01)
+    sample = client.get(result["sample"])
+    assert sample.headers["content-type"] == "image/jpeg"  # BFL's default output_format
+    assert Image.open(io.BytesIO(sample.content)).size == (512, 512)
+
+
+def test_png_sample_is_byte_identical_to_the_perf_api_and_seed_k_is_its_kth_image(client: httpx.Client) -> None:
+    prompt = "a copper kettle on a stove"
+    perf = client.post(
+        "/v1/images/generations",
+        headers={"Authorization": "Bearer pk_live_abc123"},
+        json={"prompt": prompt, "model": "flux-pro", "size": "768x512", "n": 2, "response_format": "b64_json"},
+    ).json()
+    perf_images = [base64.b64decode(item["b64_json"]) for item in perf["data"]]
+    for seed in (0, 1):
+        url = ready_sample_url(
+            client, {"prompt": prompt, "width": 768, "height": 512, "seed": seed, "output_format": "png"}, "/v1/flux-pro"
+        )
+        assert client.get(url).content == perf_images[seed]
+
+
+def test_same_paths_are_served_under_the_bfl_prefix(client: httpx.Client) -> None:
+    answer = submit(client, {"prompt": "a red kite"}, "/bfl/v1/flux-pro")
+    assert answer.json()["polling_url"].startswith(f"{client.base_url}/bfl/v1/get_result?id=")
+    assert client.get("/bfl/v1/nope").status_code == 404
+
+
+def test_flagged_prompt_is_request_moderated_at_poll_like_the_perf_api_refuses_it(client: httpx.Client) -> None:
+    prompt = f"a poster {TRIGGER_PHRASE}"
+    answer = submit(client, {"prompt": prompt})
+    assert answer.status_code == 200  # BFL reports moderation through the poll status, not the submit
+    assert client.get(answer.json()["polling_url"]).json()["status"] == bfl.BFL_STATUS_REQUEST_MODERATED
+    perf = client.post(
+        "/v1/images/generations", headers={"Authorization": "Bearer pk_live_abc123"}, json={"prompt": prompt, "model": "flux-dev"}
+    )
+    assert perf.json()["error"]["type"] == "content_policy_violation"
+
+
+def test_output_moderation_reports_content_moderated_after_the_latency(client: httpx.Client) -> None:
+    answer = submit(client, {"prompt": f"a statue {bfl.OUTPUT_FILTER_PHRASE}"})
+    assert client.get(answer.json()["polling_url"]).json()["status"] == "Pending"
+    advance(client, 30)
+    assert client.get(answer.json()["polling_url"]).json()["status"] == bfl.BFL_STATUS_CONTENT_MODERATED
+
+
+def test_unknown_task_is_reported_by_status(client: httpx.Client) -> None:
+    poll = client.get("/v1/get_result", params={"id": "00000000-0000-0000-0000-000000000000"})
+    assert poll.status_code == 200 and poll.json()["status"] == bfl.BFL_STATUS_NOT_FOUND
+    missing = client.get("/v1/get_result")
+    assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == ["query", "id"]
+
+
+def test_sample_url_expires_ten_minutes_after_ready(client: httpx.Client) -> None:
+    url = ready_sample_url(client, {"prompt": "a glass of water", "output_format": "png"})
+    assert client.get(url).status_code == 200
+    advance(client, bfl.BFL_SAMPLE_TTL_SECONDS)
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "kind"),
+    [
+        ({"prompt": "x", "width": 1000}, ["body", "width"], "multiple_of"),
+        ({"prompt": "x", "height": 1472}, ["body", "height"], "less_than_equal"),
+        ({"prompt": "x", "width": 224}, ["body", "width"], "greater_than_equal"),
+        ({"prompt": "x", "output_format": "webp"}, ["body", "output_format"], "enum"),
+        ({"prompt": "x", "steps": 51}, ["body", "steps"], "less_than_equal"),
+        ({"width": 512}, ["body", "prompt"], "missing"),
+    ],
+)
+def test_validation_errors_are_fastapi_422s(client: httpx.Client, body: dict[str, object], loc: list[str], kind: str) -> None:
+    answer = submit(client, body)
+    assert answer.status_code == 422
+    (problem,) = answer.json()["detail"]
+    assert problem["loc"] == loc and problem["type"] == kind and problem["msg"]
+
+
+def test_interval_is_a_flux_pro_parameter_only(client: httpx.Client) -> None:
+    assert submit(client, {"prompt": "x", "interval": 2}, "/v1/flux-pro").status_code == 200
+    assert submit(client, {"prompt": "x", "interval": 2}, "/v1/flux-dev").status_code == 422
+
+
+def test_x_key_is_required_and_checked_case_insensitively(client: httpx.Client) -> None:
+    assert submit(client, {"prompt": "x"}, headers={}).status_code == 401
+    wrong = submit(client, {"prompt": "x"}, headers={"x-key": "not_a_known_key"})
+    assert wrong.status_code == 401 and wrong.json()["detail"] == wrong.json()["message"]
+    assert submit(client, {"prompt": "x"}, headers={"X-KEY": "pk_live_abc123"}).status_code == 200
+
+
+def test_rate_limit_is_per_key_with_bfl_shaped_429(client: httpx.Client) -> None:
+    headers = {"x-key": "pk_test_free_bfl"}
+    for _ in range(5):
+        assert submit(client, {"prompt": "x"}, headers=headers).status_code == 200
+    limited = submit(client, {"prompt": "x"}, headers=headers)
+    assert limited.status_code == 429
+    body = limited.json()
+    assert body["error"] == "rate_limit_exceeded" and body["detail"] == body["message"] and body["retry_after"] >= 1
+    assert limited.headers["retry-after"] == str(body["retry_after"]) and limited.headers["x-ratelimit-remaining"] == "0"
+    # The native face counts apart from the Perf API: the same key still generates there.
+    perf = client.post(
+        "/v1/images/generations", headers={"Authorization": "Bearer pk_test_free_bfl"}, json={"prompt": "x", "model": "flux-dev"}
+    )
+    assert perf.status_code == 200
+
+
+def test_official_blackforest_client(sim: RunningServer, client: httpx.Client) -> None:
+    bfl_client = BFLClient(api_key="pk_live_abc123", base_url=sim.base_url, timeout=10)
+    task = bfl_client.generate("flux-dev", {"prompt": "a fox in the snow", "width": 768, "height": 512, "output_format": "png"})
+    assert task.polling_url.endswith(task.id)
+    assert bfl_client.get_task_status(task.id).status == "Pending"
+    advance(client, 30)
+    result = bfl_client.get_polling_result(task.id, ClientConfig(sync=True, polling_interval=0.1, max_retries=3))
+    image = Image.open(io.BytesIO(httpx.get(result["sample"]).content))
+    assert image.size == (768, 512) and image.format == "PNG"
+
+    with pytest.raises(BFLError, match="Invalid API key"):
+        BFLClient(api_key="not_a_known_key", base_url=sim.base_url).generate("flux-pro", {"prompt": "x"})

@@ -1,0 +1,168 @@
+"""Gateway mode: a perf-sim process calling another perf-sim's native BFL and Google faces over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from simulator.engine.latency import modelled_latency_ms
+from simulator.engine.request import GenerationRequest
+from simulator.launcher import RunningServer, free_port, running_simulator
+from spec import providers_bfl_google as providers
+from spec.policy import TRIGGER_PHRASE
+
+SEED = "7"
+# Upstream Imagen takes 2 images a minute per key, fewer than the gateway's pro tier, so upstream 429s are reachable.
+UPSTREAM_KEYS = "[providers.google]\nimages_per_minute = 2\nimages_per_day = 100\n"
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    keys = tmp_path_factory.mktemp("upstream") / "keys.toml"
+    keys.write_text(UPSTREAM_KEYS)
+    with running_simulator("--seed", SEED, "--keys", str(keys)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gateway(upstream: RunningServer) -> Iterator[RunningServer]:
+    with running_simulator("--seed", SEED, "--upstream", upstream.base_url, "--upstream-timeout", "20") as server:
+        yield server
+
+
+class _Stub(BaseHTTPRequestHandler):
+    """An upstream that fails as told: mode "500" answers an internal error, "hang" never answers in time."""
+
+    mode = "500"
+
+    def do_POST(self) -> None:
+        if _Stub.mode == "hang":
+            time.sleep(3)
+            return
+        body = json.dumps({"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}).encode()
+        self.send_response(500)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture(scope="module")
+def failing_gateway() -> Iterator[tuple[RunningServer, type[_Stub]]]:
+    """BFL points at a port nobody listens on; Google at a stub that fails as the test sets it."""
+    stub = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    stub.daemon_threads = True
+    threading.Thread(target=stub.serve_forever, daemon=True).start()
+    dead = f"http://127.0.0.1:{free_port()}"
+    stub_url = f"http://127.0.0.1:{stub.server_address[1]}"
+    try:
+        args = ("--upstream-bfl", dead, "--upstream-google", stub_url, "--upstream-timeout", "1")
+        with running_simulator("--seed", SEED, *args) as server:
+            yield server, _Stub
+    finally:
+        stub.shutdown()
+
+
+def generate(server: RunningServer, body: dict[str, object], key: str) -> httpx.Response:
+    return httpx.post(f"{server.base_url}/v1/images/generations", headers={"Authorization": f"Bearer {key}"}, json=body, timeout=30)
+
+
+def in_process_images(upstream: RunningServer, body: dict[str, object], key: str) -> list[bytes]:
+    answer = generate(upstream, {**body, "response_format": "b64_json"}, key)
+    return [base64.b64decode(item["b64_json"]) for item in answer.json()["data"]]
+
+
+def test_flux_through_bfl_polling_gives_the_in_process_bytes_and_measured_latency(upstream: RunningServer, gateway: RunningServer) -> None:
+    body = {"prompt": "a tin robot", "model": "flux-dev", "size": "256x320", "n": 2, "response_format": "b64_json"}
+    answer = generate(gateway, body, "pk_test_pro_gw_flux")
+    assert answer.status_code == 200, answer.text
+    payload = answer.json()
+    assert [base64.b64decode(d["b64_json"]) for d in payload["data"]] == in_process_images(upstream, body, "pk_test_pro_gw_flux2")
+    perf = payload["perf"]
+    assert perf["model_used"] == "flux-dev" and perf["cost_usd"] == 0.05
+    # BFL tasks stay pending for the modelled latency of one image on the upstream's real clock.
+    one_image = GenerationRequest("a tin robot", "flux-dev", 1, "256x320", "standard", None, "url")
+    assert perf["latency_ms"] >= modelled_latency_ms(int(SEED), one_image)
+    assert answer.headers["x-request-id"] == perf["request_id"] and answer.headers["x-ratelimit-remaining-images"] == "28"
+
+
+def test_imagen_url_result_is_hosted_by_the_gateway(upstream: RunningServer, gateway: RunningServer) -> None:
+    body = {"prompt": "a tin robot", "model": "imagen-3", "n": 2}
+    answer = generate(gateway, body, "pk_test_pro_gw_imagen")
+    assert answer.status_code == 200, answer.text
+    urls = [d["url"] for d in answer.json()["data"]]
+    assert all(url.startswith(gateway.base_url + "/images/") for url in urls)
+    assert [httpx.get(url).content for url in urls] == in_process_images(upstream, body, "pk_test_pro_gw_imagen2")
+
+
+@pytest.mark.parametrize(
+    ("model", "prompt"),
+    [
+        ("flux-pro", f"a flag {TRIGGER_PHRASE}"),
+        ("imagen-3", f"a flag {TRIGGER_PHRASE}"),
+        ("flux-dev", f"a flag {providers.OUTPUT_FILTER_PHRASE}"),
+        ("imagen-3", f"a flag {providers.OUTPUT_FILTER_PHRASE}"),
+    ],
+)
+def test_upstream_moderation_is_a_content_policy_violation(gateway: RunningServer, model: str, prompt: str) -> None:
+    size = "256x256" if model.startswith("flux") else "1024x1024"
+    answer = generate(gateway, {"prompt": prompt, "model": model, "size": size}, "pk_test_pro_gw_moderation")
+    assert answer.status_code == 400 and answer.json()["error"]["type"] == "content_policy_violation"
+
+
+def test_upstream_429_passes_through_with_retry_after(gateway: RunningServer) -> None:
+    key = "pk_test_pro_gw_upstream_limit"
+    assert generate(gateway, {"prompt": "x", "model": "imagen-3", "n": 2}, key).status_code == 200
+    limited = generate(gateway, {"prompt": "x", "model": "imagen-3"}, key)
+    assert limited.status_code == 429
+    error = limited.json()["error"]
+    assert error["type"] == "rate_limit_exceeded" and error["retry_after"] >= 1
+    assert limited.headers["retry-after"] == str(error["retry_after"])
+
+
+def test_the_gateways_own_key_and_rate_rules_apply_first(gateway: RunningServer) -> None:
+    assert generate(gateway, {"prompt": "x", "model": "imagen-3"}, "not_a_known_key").status_code == 401
+    key = "pk_test_free_gw_own_limit"
+    assert generate(gateway, {"prompt": "x", "model": "flux-dev", "size": "256x256", "n": 4}, key).status_code == 200
+    limited = generate(gateway, {"prompt": "x", "model": "flux-dev", "size": "256x256", "n": 2}, key)
+    assert limited.status_code == 429 and limited.headers["x-ratelimit-remaining-images"] == "1"
+
+
+def test_models_without_an_upstream_adapter_are_served_in_process(gateway: RunningServer) -> None:
+    answer = generate(gateway, {"prompt": "x", "model": "dall-e-2", "size": "256x256"}, "pk_test_pro_gw_inproc")
+    assert answer.status_code == 200 and answer.json()["perf"]["model_used"] == "dall-e-2"
+
+
+def test_upstream_down_is_503_at_once(failing_gateway: tuple[RunningServer, type[_Stub]]) -> None:
+    server, _ = failing_gateway
+    started = time.monotonic()
+    answer = generate(server, {"prompt": "x", "model": "flux-pro", "size": "256x256"}, "pk_test_pro_gw_down")
+    assert answer.status_code == 503 and answer.json()["error"]["type"] == "service_unavailable"
+    assert "unreachable" in answer.json()["error"]["message"] and time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("mode", ["500", "hang"])
+def test_upstream_failure_or_silence_is_502_within_the_timeout(failing_gateway: tuple[RunningServer, type[_Stub]], mode: str) -> None:
+    server, stub = failing_gateway
+    stub.mode = mode
+    started = time.monotonic()
+    answer = generate(server, {"prompt": "x", "model": "imagen-3"}, "pk_test_pro_gw_failing")
+    assert answer.status_code == 502 and answer.json()["error"]["type"] == "upstream_error"
+    assert time.monotonic() - started < 2.5  # the gateway was started with --upstream-timeout 1
+
+
+def test_gateway_flags_are_checked() -> None:
+    done = subprocess.run([sys.executable, "-m", "simulator", "--upstream-timeout", "0"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "--upstream-timeout" in done.stderr

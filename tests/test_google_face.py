@@ -1,0 +1,137 @@
+"""Imagen 3's native :predict API through the official google-genai SDK (Gemini and Vertex modes) and raw HTTP."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import google.oauth2.credentials
+import httpx
+import pytest
+from google import genai
+from google.genai import errors, types
+from PIL import Image
+
+from simulator.launcher import RunningServer
+from spec import providers_bfl_google as google_spec
+from spec.policy import TRIGGER_PHRASE
+
+MODEL = "imagen-3.0-generate-002"
+PREDICT = f"/google/v1beta/models/{MODEL}:predict"
+
+
+def gemini(sim: RunningServer, key: str = "pk_live_abc123") -> genai.Client:
+    return genai.Client(api_key=key, http_options=types.HttpOptions(base_url=sim.base_url + "/google"))
+
+
+def vertex(sim: RunningServer, token: str = "pk_live_abc123") -> genai.Client:
+    credentials = google.oauth2.credentials.Credentials(token=token)  # type: ignore[no-untyped-call]
+    return genai.Client(
+        vertexai=True,
+        project="sim-project",
+        location="us-central1",
+        credentials=credentials,
+        http_options=types.HttpOptions(base_url=sim.base_url + "/google"),
+    )
+
+
+def sizes(response: types.GenerateImagesResponse) -> list[tuple[int, int]]:
+    return [Image.open(io.BytesIO(g.image.image_bytes)).size for g in response.generated_images or [] if g.image and g.image.image_bytes]
+
+
+def test_sdk_gemini_mode_keeps_the_base_url_path_and_gets_each_aspect_ratio(sim: RunningServer) -> None:
+    config = types.GenerateImagesConfig(number_of_images=3, aspect_ratio="16:9")
+    response = gemini(sim).models.generate_images(model=MODEL, prompt="a watercolor fox", config=config)
+    assert sizes(response) == [(1408, 768)] * 3
+    assert response.generated_images and response.generated_images[0].image.mime_type == "image/png"
+
+
+def test_sdk_vertex_mode_with_bearer_token_and_jpeg_output(sim: RunningServer) -> None:
+    config = types.GenerateImagesConfig(number_of_images=1, aspect_ratio="3:4", output_mime_type="image/jpeg")
+    response = vertex(sim).models.generate_images(model=MODEL, prompt="a watercolor fox", config=config)
+    image = response.generated_images[0].image  # type: ignore[index]
+    assert image.mime_type == "image/jpeg" and Image.open(io.BytesIO(image.image_bytes)).size == (896, 1280)
+
+
+def test_predictions_are_byte_identical_to_the_perf_api(sim: RunningServer, client: httpx.Client) -> None:
+    prompt = "a paper boat on a pond"
+    perf = client.post(
+        "/v1/images/generations",
+        headers={"Authorization": "Bearer pk_live_abc123"},
+        json={"prompt": prompt, "model": "imagen-3", "n": 2, "response_format": "b64_json"},
+    ).json()
+    response = gemini(sim).models.generate_images(model=MODEL, prompt=prompt, config=types.GenerateImagesConfig(number_of_images=2))
+    assert [g.image.image_bytes for g in response.generated_images] == [base64.b64decode(d["b64_json"]) for d in perf["data"]]  # type: ignore[union-attr]
+
+
+def test_blocked_prompt_is_a_400_with_a_support_code_like_the_perf_api_refuses_it(sim: RunningServer, client: httpx.Client) -> None:
+    prompt = f"a mural {TRIGGER_PHRASE}"
+    with pytest.raises(errors.ClientError) as raised:
+        gemini(sim).models.generate_images(model=MODEL, prompt=prompt)
+    assert raised.value.code == 400 and raised.value.status == "INVALID_ARGUMENT"
+    assert f"Support codes: {google_spec.IMAGEN_PROMPT_BLOCKED_CODE}" in (raised.value.message or "")
+    perf = client.post(
+        "/v1/images/generations", headers={"Authorization": "Bearer pk_live_abc123"}, json={"prompt": prompt, "model": "imagen-3"}
+    )
+    assert perf.json()["error"]["type"] == "content_policy_violation"
+
+
+def test_filtered_outputs_are_omitted_or_explained(sim: RunningServer) -> None:
+    prompt = f"a statue {google_spec.OUTPUT_FILTER_PHRASE}"
+    silent = gemini(sim).models.generate_images(model=MODEL, prompt=prompt, config=types.GenerateImagesConfig(number_of_images=2))
+    assert silent.generated_images is None
+    config = types.GenerateImagesConfig(number_of_images=2, include_rai_reason=True)
+    explained = gemini(sim).models.generate_images(model=MODEL, prompt=prompt, config=config)
+    (only,) = explained.generated_images or []
+    assert only.image is None or only.image.image_bytes is None
+    assert google_spec.IMAGEN_OUTPUT_FILTERED_CODE in (only.rai_filtered_reason or "")
+
+
+def test_auth_errors_as_each_google_api_answers(sim: RunningServer, client: httpx.Client) -> None:
+    with pytest.raises(errors.ClientError) as bad_key:
+        gemini(sim, key="not_a_known_key").models.generate_images(model=MODEL, prompt="x")
+    assert bad_key.value.code == 400 and "API key not valid" in (bad_key.value.message or "")
+    with pytest.raises(errors.ClientError) as bad_token:
+        vertex(sim, token="not_a_known_token").models.generate_images(model=MODEL, prompt="x")
+    assert bad_token.value.code == 401 and bad_token.value.status == "UNAUTHENTICATED"
+    no_key = client.post(PREDICT, json={"instances": [{"prompt": "x"}]})
+    assert no_key.status_code == 403 and no_key.json()["error"]["status"] == "PERMISSION_DENIED"
+
+
+def test_key_in_query_string_and_documented_default_of_four_samples(client: httpx.Client) -> None:
+    answer = client.post(PREDICT, params={"key": "pk_live_abc123"}, json={"instances": [{"prompt": "a kite"}]})
+    assert answer.status_code == 200
+    assert len(answer.json()["predictions"]) == google_spec.IMAGEN_DEFAULT_SAMPLE_COUNT
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"instances": [{"prompt": "x"}], "parameters": {"sampleCount": 5}}, "sampleCount"),
+        ({"instances": [{"prompt": "x"}], "parameters": {"aspectRatio": "2:1"}}, "aspectRatio"),
+        ({"instances": [{"prompt": "x"}], "parameters": {"outputOptions": {"mimeType": "image/webp"}}}, "mimeType"),
+        ({"instances": []}, "instances"),
+        ({"instances": [{"prompt": " "}]}, "prompt"),
+    ],
+)
+def test_bad_parameters_are_invalid_argument(client: httpx.Client, body: dict[str, object], fragment: str) -> None:
+    answer = client.post(PREDICT, headers={"x-goog-api-key": "pk_live_abc123"}, json=body)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == 400 and error["status"] == "INVALID_ARGUMENT" and fragment in error["message"]
+
+
+def test_unknown_model_and_path_are_google_404s(client: httpx.Client) -> None:
+    unknown = client.post("/google/v1beta/models/imagen-9:predict", headers={"x-goog-api-key": "pk_live_abc123"}, json={})
+    assert unknown.status_code == 404 and unknown.json()["error"]["status"] == "NOT_FOUND"
+    assert client.post(f"/google/v1beta/models/{MODEL}:generateContent", json={}).json()["error"]["code"] == 404
+
+
+def test_rate_limit_is_resource_exhausted_with_retry_info(sim: RunningServer) -> None:
+    client = gemini(sim, key="pk_test_free_google")
+    client.models.generate_images(model=MODEL, prompt="x", config=types.GenerateImagesConfig(number_of_images=4))
+    with pytest.raises(errors.ClientError) as raised:
+        client.models.generate_images(model=MODEL, prompt="x", config=types.GenerateImagesConfig(number_of_images=2))
+    assert raised.value.code == 429 and raised.value.status == "RESOURCE_EXHAUSTED"
+    details = raised.value.details["error"]["details"]
+    assert details[0]["@type"].endswith("RetryInfo") and details[0]["retryDelay"].endswith("s")
