@@ -32,6 +32,8 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         "contract_tests",
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:schemathesis",
         "--perf-base-url",
         args.base_url,
         "--perf-key",

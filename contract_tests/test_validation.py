@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from contract_tests.checks import check_error
+from contract_tests.checks import check_error, trimmed
 from contract_tests.client import ContractClient
 from contract_tests.target import Target
 from spec import errors
@@ -68,7 +68,7 @@ def test_invalid_parameter_per_model(api: ContractClient, target: Target, model:
         exchange,
         errors.INVALID_REQUEST,
         param=param,
-        rule=f"{param}={value!r} is not valid for {model}: refused with 400 invalid_request",
+        rule=f"{param}={trimmed(value, 40) if isinstance(value, str) else value!r} is not valid for {model}: refused with 400 invalid_request",
     )
 
 
