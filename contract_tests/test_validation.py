@@ -64,11 +64,12 @@ def test_invalid_parameter_per_model(api: ContractClient, target: Target, model:
     """An invalid value of one parameter for a model is a 400 invalid_request with error.param naming it."""
     body: dict[str, Any] = {"prompt": PROMPT, "model": model, param: value}
     exchange = api.generate(body, key=target.generous_key)
+    shown = trimmed(value, 40) if isinstance(value, str) else repr(value)
     check_error(
         exchange,
         errors.INVALID_REQUEST,
         param=param,
-        rule=f"{param}={trimmed(value, 40) if isinstance(value, str) else value!r} is not valid for {model}: refused with 400 invalid_request",
+        rule=f"{param}={shown} is not valid for {model}: refused with 400 invalid_request",
     )
 
 

@@ -30,7 +30,7 @@ from simulator.state.base import Admission, Limits
 from simulator.state.memory import MemoryState, _Bucket
 from spec import errors, tiers
 from spec.models import MODELS, STYLES
-from tests.contract.asgi_defects import ASGIApp, Answer, RewriteAnswers, RewriteRequests
+from tests.contract.asgi_defects import Answer, ASGIApp, RewriteAnswers, RewriteRequests
 
 HERE = Path(__file__).parent
 
