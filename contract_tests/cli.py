@@ -53,7 +53,7 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     if args.junit_xml:
         pytest_args += ["--junit-xml", args.junit_xml, "-o", "junit_family=xunit2"]
     if args.list_rules:
-        pytest_args += ["--collect-only", "-q"]
+        pytest_args += ["--perf-list-rules", "--collect-only", "-qq"]
     return pytest_args + [a for a in extra if a != "--"]
 
 

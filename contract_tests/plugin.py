@@ -29,6 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a key with high limits for generated traffic (simulator default: pk_test_enterprise_contract; else --perf-key)",
     )
     group.addoption("--perf-level", choices=LEVELS, default="full", help="smoke: a quick core set; full: every rule")
+    group.addoption("--perf-list-rules", action="store_true", help="print the rules of the selected level with their case counts")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,7 +37,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _is_contract_item(item: pytest.Item) -> bool:
-    return item.nodeid.startswith("contract_tests/") or getattr(item.module, "__name__", "").startswith("contract_tests.")
+    module = getattr(item, "module", None)
+    return getattr(module, "__name__", "").startswith("contract_tests.")
 
 
 def contract_target(config: pytest.Config) -> Target:
@@ -72,6 +74,30 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if config.getoption("perf_base_url") and config.getoption("perf_key"):
         return contract_target(config).describe()
     return None
+
+
+def rule_listing(items: list[pytest.Item]) -> list[str]:
+    """One line per rule (a test function's docstring), with how many cases check it, and the totals."""
+    cases: dict[tuple[str, str], int] = {}
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is None or not _is_contract_item(item):
+            continue
+        doc = (function.__doc__ or item.name).strip().splitlines()[0]
+        where = f"{item.module.__name__.rsplit('.', 1)[-1]}::{function.__name__}"
+        cases[(where, doc)] = cases.get((where, doc), 0) + 1
+    lines = [f"{count:4d}  {doc}   [{where}]" for (where, doc), count in cases.items()]
+    lines.append(f"{len(cases)} rules, {sum(cases.values())} cases")
+    return lines
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.getoption("perf_list_rules"):
+        terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            terminal.write_line("")
+            for line in rule_listing(session.items):
+                terminal.write_line(line)
 
 
 @pytest.hookimpl(wrapper=True)
