@@ -59,8 +59,8 @@ def test_rate_windows_follow_the_reference_model(api: ContractClient, manual_clo
     RateWindowMachine.key = free_key
     machine_test = RateWindowMachine.TestCase
     machine_test.settings = settings(
-        max_examples=30,
-        stateful_step_count=30,
+        max_examples=40,
+        stateful_step_count=40,
         derandomize=True,
         database=None,
         deadline=None,

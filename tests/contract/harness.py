@@ -50,11 +50,16 @@ def run_contract(base_url: str, junit: Path, *extra: str, command: list[str] | N
     return verdict
 
 
-def mutant_server(name: str) -> AbstractContextManager[RunningServer]:
-    """The simulator with one defect (a factory of tests/contract/mutants.py), on a free port."""
+def factory_server(factory: str, health_path: str = "/_sim/health") -> AbstractContextManager[RunningServer]:
+    """`uvicorn --factory module:function` on a free port of 127.0.0.1."""
     port = free_port()
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", f"tests.contract.mutants:{name}",
+        sys.executable, "-m", "uvicorn", "--factory", factory,
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
-    return running(command, port)
+    return running(command, port, health_path=health_path)
+
+
+def mutant_server(name: str) -> AbstractContextManager[RunningServer]:
+    """The simulator with one defect (a factory of tests/contract/mutants.py)."""
+    return factory_server(f"tests.contract.mutants:{name}")

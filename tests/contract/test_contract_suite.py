@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from simulator.launcher import RunningServer, running_simulator
-from tests.contract.harness import Verdict, run_contract
+from tests.contract.harness import PERF_CONTRACT, Verdict, factory_server, run_contract
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +48,17 @@ def test_clock_tests_skip_with_a_reason_on_a_real_clock(tmp_path: Path) -> None:
     assert verdict.returncode == 0, _explain(verdict)
     reasons = {message for _, message in verdict.skipped}
     assert verdict.skipped and all("manual clock" in reason for reason in reasons), reasons
+
+
+def test_smoke_level_without_a_control_api(tmp_path: Path) -> None:
+    """Another implementation (here: the simulator with /_sim/ hidden) gets a verdict; clock tests skip, saying why."""
+    junit = tmp_path / "no-control.xml"
+    with factory_server("tests.contract.without_control:app", health_path="/openapi.json") as server:
+        command = [
+            PERF_CONTRACT, "--base-url", server.base_url, "--key", "pk_live_abc123", "--level", "smoke",
+            "--free-key", "pk_test_free_nocontrol", "--junit-xml", str(junit),
+        ]  # fmt: skip
+        verdict = run_contract(server.base_url, junit, command=command)
+    assert verdict.returncode == 0, _explain(verdict)
+    reasons = {message for _, message in verdict.skipped}
+    assert verdict.skipped and all("control API" in reason for reason in reasons), reasons
