@@ -31,6 +31,9 @@ class ContractClient:
         self.target = target
         self.http = httpx.Client(timeout=timeout)
 
+    def __repr__(self) -> str:
+        return f"ContractClient({self.target.base_url!r})"
+
     def close(self) -> None:
         self.http.close()
 

@@ -15,6 +15,7 @@ Decisions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -101,6 +102,13 @@ class Target:
             level=level,
             control=control,
         )
+
+    def __repr__(self) -> str:
+        """Short, and without keys: Hypothesis prints its arguments (this included) in failure reports."""
+        return f"Target({self.base_url!r}, level={self.level!r})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
 
     def describe(self) -> str:
         control = "absent (clock tests skipped)"
