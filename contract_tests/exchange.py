@@ -47,12 +47,6 @@ class Exchange:
                 self._json = None
         return self._json
 
-    def sent_json(self) -> Any:
-        try:
-            return json.loads(self.request_body or b"")
-        except ValueError:
-            return None
-
     def curl(self) -> str:
         """A command that replays the request; the key is read from $PERF_KEY rather than printed."""
         parts = ["curl", "-sS", "-i", "-X", self.method, shlex.quote(self.url)]
