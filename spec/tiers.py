@@ -41,7 +41,8 @@ DOCUMENT_EXAMPLE_TIER = "pro"
 TEST_KEY_PREFIX = "pk_test_"
 
 # Rate-limit state headers, sent on every authenticated response (the document names none; these follow
-# OpenAI's x-ratelimit-* family, counting images). Reset values are whole seconds until the window frees.
+# OpenAI's x-ratelimit-* family, counting images). Reset values are whole seconds until the window is fully
+# replenished (0 when it counts nothing): stated so the contract suite's reference model and servers agree.
 HEADER_LIMIT_MINUTE = "x-ratelimit-limit-images"
 HEADER_REMAINING_MINUTE = "x-ratelimit-remaining-images"
 HEADER_RESET_MINUTE = "x-ratelimit-reset-images"

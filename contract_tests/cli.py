@@ -1,0 +1,65 @@
+"""`perf-contract`: run the contract suite against any base URL and say what broke."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pytest
+
+from contract_tests.target import LEVELS
+
+
+def build_pytest_args(argv: list[str] | None = None) -> list[str]:
+    parser = argparse.ArgumentParser(
+        prog="perf-contract",
+        description="Judge an implementation of the Perf Image Generation API against the rules in spec/.",
+        epilog="Arguments after -- go to pytest (e.g. -- -k rate_limits -x).",
+    )
+    parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8080")
+    parser.add_argument("--key", required=True, help="a valid API key (any tier)")
+    parser.add_argument("--key-tier", choices=("free", "pro", "enterprise"), help="tier of --key when its name does not say")
+    parser.add_argument("--free-key", help="a free-tier key for rate-limit tests (simulator default: pk_test_free_contract)")
+    parser.add_argument(
+        "--generous-key", help="a key with high limits for generated traffic (simulator default: pk_test_enterprise_contract)"
+    )
+    parser.add_argument("--level", choices=LEVELS, default="full", help="smoke: quick core set; full: every rule (default)")
+    parser.add_argument("--junit-xml", help="write a JUnit XML report here")
+    parser.add_argument("--list-rules", action="store_true", help="list the rules (tests) of the level and exit")
+    args, extra = parser.parse_known_args(argv)
+    pytest_args = [
+        "--pyargs",
+        "contract_tests",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:schemathesis",
+        "--perf-base-url",
+        args.base_url,
+        "--perf-key",
+        args.key,
+        "--perf-level",
+        args.level,
+        "-rs",
+        "--tb=short",
+    ]
+    for option, value in (
+        ("--perf-key-tier", args.key_tier),
+        ("--perf-free-key", args.free_key),
+        ("--perf-generous-key", args.generous_key),
+    ):
+        if value:
+            pytest_args += [option, value]
+    if args.junit_xml:
+        pytest_args += ["--junit-xml", args.junit_xml, "-o", "junit_family=xunit2"]
+    if args.list_rules:
+        pytest_args += ["--perf-list-rules", "--collect-only", "-qq"]
+    return pytest_args + [a for a in extra if a != "--"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(pytest.main(build_pytest_args(argv)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,101 @@
+"""The suite's HTTP client: every call is recorded as an `Exchange` so a failed rule can show it."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+
+from contract_tests.exchange import Exchange
+from contract_tests.target import Target
+from spec import errors
+
+GENERATIONS_PATH = "/v1/images/generations"
+# Decision: a test that is not about rate limits waits out at most this many 429s (advancing the simulator's
+# clock, or sleeping at most MAX_REAL_WAIT_SECONDS against other servers) before it reports the 429 itself.
+MAX_RATE_LIMIT_WAITS = 2
+MAX_REAL_WAIT_SECONDS = 65
+
+
+class _NoAuth:
+    """Send no Authorization header at all."""
+
+
+NO_AUTH = _NoAuth()
+
+
+class ContractClient:
+    def __init__(self, target: Target, timeout: float = 60.0) -> None:
+        self.target = target
+        self.http = httpx.Client(timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"ContractClient({self.target.base_url!r})"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.target.base_url + path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        key: str | _NoAuth | None = None,
+        body: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Exchange:
+        """One request; `body` is sent as JSON, `content` as raw bytes (with the JSON content type)."""
+        sent_headers: dict[str, str] = {}
+        if not isinstance(key, _NoAuth) and (key is not None or method == "POST"):
+            sent_headers["Authorization"] = f"Bearer {key or self.target.key}"
+        if body is not None:
+            content = json.dumps(body).encode()
+        if content is not None:
+            sent_headers["Content-Type"] = "application/json"
+        sent_headers.update(headers or {})
+        response = self.http.request(method, self.url(path), content=content, headers=sent_headers)
+        return Exchange(
+            method=method,
+            url=self.url(path),
+            request_headers=sent_headers,
+            request_body=content,
+            status=response.status_code,
+            response_headers={k.lower(): v for k, v in response.headers.items()},
+            response_body=response.content,
+        )
+
+    def generate(self, body: Any, key: str | _NoAuth | None = None, **kwargs: Any) -> Exchange:
+        return self.request("POST", GENERATIONS_PATH, key=key, body=body, **kwargs)
+
+    def generate_admitted(self, body: Any, key: str | None = None) -> Exchange:
+        """Like `generate`, but a 429 is waited out first: for tests whose rule is not the rate limit."""
+        exchange = self.generate(body, key)
+        for _ in range(MAX_RATE_LIMIT_WAITS):
+            if exchange.status != errors.STATUS[errors.RATE_LIMIT_EXCEEDED]:
+                break
+            wait = _retry_after(exchange)
+            if self.target.control is not None:
+                self.target.control.advance(wait)
+            elif wait <= MAX_REAL_WAIT_SECONDS:
+                time.sleep(wait)
+            else:
+                break
+            exchange = self.generate(body, key)
+        return exchange
+
+    def fetch(self, url: str, **kwargs: Any) -> Exchange:
+        return self.request("GET", url, key=NO_AUTH, **kwargs)
+
+
+def _retry_after(exchange: Exchange) -> int:
+    body = exchange.json()
+    value = body.get("error", {}).get("retry_after") if isinstance(body, dict) else None
+    if not isinstance(value, int):
+        value = int(exchange.header("retry-after") or 1) if (exchange.header("retry-after") or "").isdigit() else 1
+    return max(1, value)

@@ -1,0 +1,69 @@
+"""The images themselves: url fetchable as a PNG of the requested size, b64_json decoding to one."""
+
+from __future__ import annotations
+
+import pytest
+
+from contract_tests.checks import check_error, check_png, check_success, decode_b64
+from contract_tests.client import ContractClient
+from contract_tests.target import Target
+from contract_tests.violations import expect
+from spec import errors
+from spec.models import FLUX_SIZES, MODELS
+
+PROMPT = "A red kite over a wheat field"
+
+
+def _non_square_size(model: str) -> str:
+    """A size that tells width from height where the model has one (a swapped image is caught)."""
+    spec = MODELS[model]
+    if spec.sizes == FLUX_SIZES:
+        return "1440x768"
+    return next((s for s in spec.sizes if len(set(s.split("x"))) == 2), spec.sizes[0])
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("model", list(MODELS))
+def test_url_is_a_png_of_the_requested_size(api: ContractClient, target: Target, model: str) -> None:
+    """data[].url is fetchable (without a key) as a PNG of exactly the requested size."""
+    body = {"prompt": PROMPT, "model": model, "size": _non_square_size(model)}
+    exchange = api.generate_admitted(body, key=target.generous_key)
+    result = check_success(exchange, body)
+    image = api.fetch(result["data"][0]["url"])
+    rule = "An image URL serves a PNG of the requested size"
+    expect(image.status == 200, rule, f"fetching the URL gave HTTP {image.status}", exchange, image)
+    content_type = image.header("content-type") or ""
+    expect(content_type.startswith("image/png"), rule, f"Content-Type is {content_type!r}", image)
+    check_png(image.response_body, body["size"], rule, image)
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_b64_json_is_a_png_of_the_requested_size(api: ContractClient, target: Target, model: str) -> None:
+    """response_format b64_json returns base64 that decodes to a PNG of exactly the requested size."""
+    body = {"prompt": PROMPT, "model": model, "size": _non_square_size(model), "response_format": "b64_json"}
+    exchange = api.generate_admitted(body, key=target.generous_key)
+    result = check_success(exchange, body)
+    png = decode_b64(result["data"][0]["b64_json"], exchange)
+    check_png(png, body["size"], "b64_json decodes to a PNG of the requested size", exchange)
+
+
+def test_every_image_of_a_batch_is_served(api: ContractClient, target: Target) -> None:
+    """With n > 1 every URL is distinct and serves its own PNG of the requested size."""
+    body = {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256", "n": 3}
+    exchange = api.generate_admitted(body, key=target.generous_key)
+    urls = [item["url"] for item in check_success(exchange, body)["data"]]
+    expect(len(set(urls)) == len(urls), "Each image of a batch has its own URL", f"urls: {urls}", exchange)
+    for url in urls:
+        image = api.fetch(url)
+        expect(image.status == 200, "Each URL of a batch is fetchable", f"HTTP {image.status}", exchange, image)
+        check_png(image.response_body, body["size"], "Each URL of a batch serves a PNG of the requested size", image)
+
+
+def test_unknown_image_is_404(api: ContractClient, target: Target) -> None:
+    """An image URL that was never issued is a 404 not_found (on the server's own image path)."""
+    body = {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256"}
+    url = check_success(api.generate_admitted(body), body)["data"][0]["url"]
+    if not url.startswith(target.base_url + "/"):
+        pytest.skip("images are served from another host; its 404 is not the Perf API's to define")
+    bogus = url.rsplit("/", 1)[0] + "/img_doesnotexist000000000000.png"
+    check_error(api.fetch(bogus), errors.NOT_FOUND)

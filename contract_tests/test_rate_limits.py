@@ -1,0 +1,192 @@
+"""Rate limits: headers consistent with admissions, the 429 envelope, retry_after honoured, both windows.
+
+Tests that start from an empty window or move time need the simulator's control API; the rest work on any
+implementation by reading the windows' state from the headers first.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from contract_tests.checks import check_error, check_rate_headers, check_success
+from contract_tests.client import ContractClient
+from contract_tests.exchange import Exchange
+from contract_tests.scenario import Scenario, cheap_body
+from contract_tests.target import Control, Target
+from contract_tests.violations import expect
+from spec import errors, policy, tiers
+
+MINUTE = tiers.HEADER_REMAINING_MINUTE
+DAY = tiers.HEADER_REMAINING_DAY
+
+
+def _admit(api: ContractClient, key: str, n: int) -> Exchange:
+    body = cheap_body(n)
+    exchange = api.generate_admitted(body, key=key)
+    check_success(exchange, body)
+    return exchange
+
+
+@pytest.mark.smoke
+def test_headers_state_the_key_tier(api: ContractClient, target: Target, key_tier: tiers.Tier) -> None:
+    """Every success carries the six rate-limit headers, and the limits are those of the key's tier."""
+    exchange = _admit(api, target.key, 1)
+    headers = check_rate_headers(exchange)
+    limits = (headers[tiers.HEADER_LIMIT_MINUTE], headers[tiers.HEADER_LIMIT_DAY])
+    expect(
+        limits == (key_tier.images_per_minute, key_tier.images_per_day),
+        f"The limit headers of a {key_tier.name} key are its tier's images per minute and per day",
+        f"headers say {limits}, spec/tiers.py says {(key_tier.images_per_minute, key_tier.images_per_day)}",
+        exchange,
+    )
+
+
+def test_free_tier_limits(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
+    """A free key's limit headers are the free tier's: images per minute and per day."""
+    exchange = _admit(api, free_key, 1)
+    headers = check_rate_headers(exchange)
+    limits = (headers[tiers.HEADER_LIMIT_MINUTE], headers[tiers.HEADER_LIMIT_DAY])
+    expect(
+        limits == (free_tier.images_per_minute, free_tier.images_per_day),
+        "The free tier allows spec/tiers.py's images per minute and per day",
+        f"headers say {limits}",
+        exchange,
+    )
+
+
+def test_remaining_drops_by_n(api: ContractClient, free_key: str) -> None:
+    """Each admission lowers both remaining headers by its n (limits count images, not requests)."""
+    first = check_rate_headers(_admit(api, free_key, 1))
+    if first[MINUTE] < 2:
+        pytest.skip("the free key has fewer than 2 images left this minute")
+    second_exchange = _admit(api, free_key, 2)
+    second = check_rate_headers(second_exchange)
+    expect(
+        (second[MINUTE], second[DAY]) == (first[MINUTE] - 2, first[DAY] - 2),
+        "An admission of n images lowers the minute and day remaining headers by n",
+        f"before (minute, day) = {(first[MINUTE], first[DAY])}, after n=2: {(second[MINUTE], second[DAY])}",
+        second_exchange,
+    )
+
+
+def test_refused_requests_consume_nothing(api: ContractClient, free_key: str) -> None:
+    """Invalid and content-policy requests carry the headers and consume nothing."""
+    before = check_rate_headers(_admit(api, free_key, 1))
+    refusals = [
+        (api.generate({**cheap_body(1), "n": 0}, key=free_key), errors.INVALID_REQUEST),
+        (api.generate({**cheap_body(1), "prompt": policy.TRIGGER_PHRASE}, key=free_key), errors.CONTENT_POLICY_VIOLATION),
+    ]
+    for exchange, error_type in refusals:
+        check_error(exchange, error_type)
+        after = check_rate_headers(exchange)
+        expect(
+            (after[MINUTE], after[DAY]) == (before[MINUTE], before[DAY]),
+            "A refused request consumes no images from either window",
+            f"remaining (minute, day) before {(before[MINUTE], before[DAY])}, after a {error_type}: {(after[MINUTE], after[DAY])}",
+            exchange,
+        )
+
+
+def _exhaust_minute(api: ContractClient, key: str, limit: int) -> tuple[int, Exchange]:
+    """Send one-image requests until a 429; returns the number admitted and the 429."""
+    admitted = 0
+    for _ in range(limit + 2):
+        exchange = api.generate(cheap_body(1), key=key)
+        if exchange.status != 200:
+            return admitted, exchange
+        admitted += 1
+    return admitted, exchange
+
+
+@pytest.mark.smoke
+def test_429_envelope(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
+    """Past the minute limit: 429 rate_limit_exceeded, the document's message, retry_after >= 1 and Retry-After."""
+    _, exchange = _exhaust_minute(api, free_key, free_tier.images_per_minute)
+    error = check_error(exchange, errors.RATE_LIMIT_EXCEEDED)
+    expect(error["message"] == errors.RATE_LIMIT_MESSAGE, "The 429 carries the document's message", repr(error["message"]), exchange)
+    expect(
+        exchange.header("retry-after") == str(error["retry_after"]),
+        "A 429 carries a Retry-After header equal to error.retry_after",
+        f"Retry-After {exchange.header('retry-after')!r}, retry_after {error['retry_after']!r}",
+        exchange,
+    )
+    headers = check_rate_headers(exchange)
+    expect(headers[MINUTE] == 0, "A 429 for one image shows 0 images remaining this minute", f"{MINUTE}={headers[MINUTE]}", exchange)
+
+
+def test_minute_limit_is_exact(api: ContractClient, control: Control, free_key: str, free_tier: tiers.Tier) -> None:
+    """From an empty window exactly the per-minute limit of images is admitted, not one more or less."""
+    admitted, exchange = _exhaust_minute(api, free_key, free_tier.images_per_minute)
+    expect(
+        admitted == free_tier.images_per_minute,
+        f"A free key gets exactly {free_tier.images_per_minute} images a minute",
+        f"{admitted} one-image requests were admitted before the first refusal",
+        exchange,
+    )
+
+
+def test_limits_count_images_not_requests(api: ContractClient, control: Control, free_key: str, free_tier: tiers.Tier) -> None:
+    """Limits count images: after n=limit-1, a second request of 2 images is refused and one of 1 is admitted."""
+    _admit(api, free_key, free_tier.images_per_minute - 1)
+    check_error(api.generate(cheap_body(2), key=free_key), errors.RATE_LIMIT_EXCEEDED, rule="Limits count images, not requests")
+    _admit(api, free_key, 1)
+
+
+def test_n_above_minute_limit_is_400(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
+    """A request for more images than the per-minute limit can never be admitted: 400 on n, not 429."""
+    check_error(api.generate(cheap_body(free_tier.images_per_minute + 1), key=free_key), errors.INVALID_REQUEST, param="n")
+
+
+def test_admission_is_atomic_under_concurrency(api: ContractClient, free_key: str) -> None:
+    """Concurrent requests never overdraw a window: exactly the remaining images are admitted."""
+    remaining = check_rate_headers(_admit(api, free_key, 1))[MINUTE]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        exchanges = list(pool.map(lambda _: api.generate(cheap_body(1), key=free_key), range(remaining + 4)))
+    admitted = sum(e.status == 200 for e in exchanges)
+    expect(
+        admitted == remaining and all(e.status in (200, 429) for e in exchanges),
+        "Admission is atomic: concurrent requests get exactly the images remaining, the rest 429",
+        f"{remaining} images remained; {len(exchanges)} concurrent requests got statuses {sorted(e.status for e in exchanges)}",
+        *[e for e in exchanges if e.status != 200][:1],
+    )
+
+
+@pytest.mark.smoke
+def test_retry_after_is_honoured(api: ContractClient, manual_clock: Control, free_key: str, free_tier: tiers.Tier) -> None:
+    """Waiting retry_after seconds gets the same request admitted; waiting one second less does not."""
+    run = Scenario(api, manual_clock, free_key, free_tier)
+    run.request(3)
+    run.advance(30)
+    run.request(2)
+    refused = run.request(1).json()["error"]["retry_after"]
+    run.advance(refused - 1)
+    run.request(1)
+    run.advance(1)
+    last = run.request(1)
+    expect(last.status == 200, "After retry_after seconds the request is admitted", f"got HTTP {last.status}", last)
+
+
+def test_minute_window_slides(api: ContractClient, manual_clock: Control, free_key: str, free_tier: tiers.Tier) -> None:
+    """The minute window slides: a full window admitted late in one minute still counts early in the next."""
+    run = Scenario(api, manual_clock, free_key, free_tier)
+    run.advance(45)
+    run.request(free_tier.images_per_minute)
+    for seconds in (15, 29, 1):
+        run.advance(seconds)
+        run.request(1)
+
+
+def test_day_window_is_the_utc_day(api: ContractClient, manual_clock: Control, free_key: str, free_tier: tiers.Tier) -> None:
+    """The day limit holds for the UTC day, with retry_after until midnight, and resets at 00:00 UTC."""
+    run = Scenario(api, manual_clock, free_key, free_tier)
+    per_minute = free_tier.images_per_minute
+    for _ in range(free_tier.images_per_day // per_minute):
+        run.request(per_minute)
+        run.advance(tiers.MINUTE_SECONDS)
+    run.request(1)
+    run.advance(tiers.seconds_to_utc_midnight(run.now) - 1)
+    run.request(1)
+    run.advance(1)
+    run.request(per_minute)

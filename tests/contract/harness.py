@@ -1,0 +1,65 @@
+"""Running the contract suite as a user would (the `perf-contract` console script), and reading its verdict."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simulator.launcher import RunningServer, free_port, running
+
+PERF_CONTRACT = str(Path(sys.executable).parent / "perf-contract")
+CONTRACT_TIMEOUT_SECONDS = 300
+
+
+@dataclass
+class Verdict:
+    returncode: int
+    output: str
+    tests: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """(test name, failure message) from the JUnit XML."""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def read_junit(path: Path, verdict: Verdict) -> None:
+    root = ET.parse(path).getroot()
+    for case in root.iter("testcase"):
+        verdict.tests += 1
+        name = f"{case.get('classname')}::{case.get('name')}"
+        for kind in ("failure", "error"):
+            for node in case.findall(kind):
+                verdict.failures.append((name, (node.get("message") or "") + "\n" + (node.text or "")))
+        for node in case.findall("skipped"):
+            verdict.skipped.append((name, node.get("message") or ""))
+
+
+def run_contract(base_url: str, junit: Path, *extra: str, command: list[str] | None = None) -> Verdict:
+    """Run the suite against `base_url` with the simulator's conventional keys; `extra` goes to perf-contract."""
+    command = command or [PERF_CONTRACT, "--base-url", base_url, "--key", "pk_live_abc123", "--junit-xml", str(junit)]
+    started = time.monotonic()
+    result = subprocess.run([*command, *extra], capture_output=True, text=True, timeout=CONTRACT_TIMEOUT_SECONDS, cwd=junit.parent)
+    verdict = Verdict(result.returncode, result.stdout + result.stderr, seconds=time.monotonic() - started)
+    if junit.exists():
+        read_junit(junit, verdict)
+    return verdict
+
+
+def factory_server(factory: str, health_path: str = "/_sim/health") -> AbstractContextManager[RunningServer]:
+    """`uvicorn --factory module:function` on a free port of 127.0.0.1."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", factory,
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+    ]  # fmt: skip
+    return running(command, port, health_path=health_path)
+
+
+def mutant_server(name: str) -> AbstractContextManager[RunningServer]:
+    """The simulator with one defect (a factory of tests/contract/mutants.py)."""
+    return factory_server(f"tests.contract.mutants:{name}")

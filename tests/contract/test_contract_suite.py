@@ -1,0 +1,64 @@
+"""The contract suite judged green against the real simulator, at both levels and in both invocation forms."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from simulator.launcher import RunningServer, running_simulator
+from tests.contract.harness import PERF_CONTRACT, Verdict, factory_server, run_contract
+
+
+@pytest.fixture(scope="module")
+def manual_sim() -> Iterator[RunningServer]:
+    with running_simulator("--clock", "manual") as server:
+        yield server
+
+
+def _explain(verdict: Verdict) -> str:
+    failures = "\n\n".join(f"{name}\n{message[:2000]}" for name, message in verdict.failures[:5])
+    return f"exit {verdict.returncode}, {len(verdict.failures)} failures\n{failures}\n{verdict.output[-3000:]}"
+
+
+def test_full_level_is_green_against_the_simulator(manual_sim: RunningServer, tmp_path: Path) -> None:
+    verdict = run_contract(manual_sim.base_url, tmp_path / "full.xml", "--level", "full")
+    assert verdict.returncode == 0, _explain(verdict)
+    assert verdict.tests >= 300 and not verdict.failures
+    assert not verdict.skipped, f"nothing may skip against a manual-clock simulator: {verdict.skipped[:5]}"
+
+
+def test_smoke_level_via_pytest_pyargs(manual_sim: RunningServer, tmp_path: Path) -> None:
+    junit = tmp_path / "smoke.xml"
+    command = [
+        sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider",
+        "--perf-base-url", manual_sim.base_url, "--perf-key", "pk_live_abc123", "--perf-level", "smoke",
+        "--junit-xml", str(junit),
+    ]  # fmt: skip
+    verdict = run_contract(manual_sim.base_url, junit, command=command)
+    assert verdict.returncode == 0, _explain(verdict)
+    assert 20 <= verdict.tests < 80, verdict.tests
+
+
+def test_clock_tests_skip_with_a_reason_on_a_real_clock(tmp_path: Path) -> None:
+    with running_simulator() as real_clock:
+        verdict = run_contract(real_clock.base_url, tmp_path / "real.xml", "--level", "smoke")
+    assert verdict.returncode == 0, _explain(verdict)
+    reasons = {message for _, message in verdict.skipped}
+    assert verdict.skipped and all("manual clock" in reason for reason in reasons), reasons
+
+
+def test_smoke_level_without_a_control_api(tmp_path: Path) -> None:
+    """Another implementation (here: the simulator with /_sim/ hidden) gets a verdict; clock tests skip, saying why."""
+    junit = tmp_path / "no-control.xml"
+    with factory_server("tests.contract.without_control:app", health_path="/openapi.json") as server:
+        command = [
+            PERF_CONTRACT, "--base-url", server.base_url, "--key", "pk_live_abc123", "--level", "smoke",
+            "--free-key", "pk_test_free_nocontrol", "--junit-xml", str(junit),
+        ]  # fmt: skip
+        verdict = run_contract(server.base_url, junit, command=command)
+    assert verdict.returncode == 0, _explain(verdict)
+    reasons = {message for _, message in verdict.skipped}
+    assert verdict.skipped and all("control API" in reason for reason in reasons), reasons
