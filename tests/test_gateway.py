@@ -17,8 +17,7 @@ import pytest
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.request import GenerationRequest
 from simulator.launcher import RunningServer, free_port, running_simulator
-from spec import providers_bfl_google as providers
-from spec.policy import TRIGGER_PHRASE
+from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
 
 SEED = "7"
 # Upstream Imagen takes 2 images a minute per key, fewer than the gateway's pro tier, so upstream 429s are reachable.
@@ -112,8 +111,8 @@ def test_imagen_url_result_is_hosted_by_the_gateway(upstream: RunningServer, gat
     [
         ("flux-pro", f"a flag {TRIGGER_PHRASE}"),
         ("imagen-3", f"a flag {TRIGGER_PHRASE}"),
-        ("flux-dev", f"a flag {providers.OUTPUT_FILTER_PHRASE}"),
-        ("imagen-3", f"a flag {providers.OUTPUT_FILTER_PHRASE}"),
+        ("flux-dev", f"a flag {OUTPUT_FILTER_PHRASE}"),
+        ("imagen-3", f"a flag {OUTPUT_FILTER_PHRASE}"),
     ],
 )
 def test_upstream_moderation_is_a_content_policy_violation(gateway: RunningServer, model: str, prompt: str) -> None:

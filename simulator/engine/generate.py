@@ -21,8 +21,7 @@ from simulator.keys import Tenant
 from simulator.state.base import ImageRecord, RateState, State
 from spec import errors
 from spec.models import IMAGE_URL_TTL_SECONDS
-from spec.policy import violates_policy
-from spec.providers_bfl_google import OUTPUT_FILTER_PHRASE
+from spec.policy import flags_output, violates_policy
 
 
 @dataclass(frozen=True)
@@ -138,8 +137,8 @@ class Engine:
         )
 
     def output_flagged(self, request: GenerationRequest) -> bool:
-        """Whether output moderation flags this request's images (native faces only; see spec.providers_bfl_google)."""
-        return OUTPUT_FILTER_PHRASE.lower() in request.prompt.lower()
+        """Whether output moderation flags this request's images (native faces only; see spec.policy)."""
+        return flags_output(request.prompt)
 
     async def store_png(self, image_id: str, png: bytes) -> None:
         """Keep bytes made elsewhere (the gateway's copy of an upstream image) behind an image URL for its lifetime."""
