@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 
 from simulator.engine.digest import hex_id
-from simulator.engine.encode import png_to_jpeg
+from simulator.engine.encode import blur_png, png_to_jpeg
 from simulator.engine.errors import ApiError
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.render import RenderCache, RenderKey
@@ -161,6 +161,10 @@ class Engine:
         """Rendering is CPU work of milliseconds: off the event loop, so other requests keep flowing."""
         png = self.renders.cached(key)
         return png if png is not None else await asyncio.to_thread(self.renders.get, key)
+
+    async def blur(self, png: bytes) -> bytes:
+        """A flagged output as a provider that still answers with it shows it: blurred, off the event loop."""
+        return await asyncio.to_thread(blur_png, png)
 
     async def encode(self, png: bytes, image_format: str) -> bytes:
         """The picture in "png" (as rendered) or "jpeg" (BFL's default, Imagen's image/jpeg), off the event loop."""
