@@ -1,4 +1,4 @@
-"""Gateway mode: a perf-sim process calling another perf-sim's native BFL and Google faces over HTTP."""
+"""Gateway mode: a perf-sim process calling another perf-sim's native provider faces over HTTP."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.request import GenerationRequest
 from simulator.launcher import RunningServer, free_port, running_simulator
+from spec.models import MODELS
 from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
 
 SEED = "7"
@@ -97,6 +98,51 @@ def test_flux_through_bfl_polling_gives_the_in_process_bytes_and_measured_latenc
     assert answer.headers["x-request-id"] == perf["request_id"] and answer.headers["x-ratelimit-remaining-images"] == "28"
 
 
+# One case per model: a size other than the default where the model has one, and as many images as it allows (2 at most).
+SEVEN_MODELS = [
+    ("dall-e-3", "1792x1024", 1),
+    ("dall-e-2", "512x512", 2),
+    ("stable-diffusion-3", "1344x768", 2),
+    ("flux-pro", "256x320", 2),
+    ("flux-dev", "320x256", 2),
+    ("ideogram-2", "1312x736", 2),
+    ("imagen-3", "1024x1024", 2),
+]
+
+
+@pytest.mark.parametrize("response_format", ["b64_json", "url"])
+@pytest.mark.parametrize(("model", "size", "n"), SEVEN_MODELS)
+def test_every_model_through_the_gateway_gives_the_in_process_images(
+    upstream: RunningServer, gateway: RunningServer, model: str, size: str, n: int, response_format: str
+) -> None:
+    key = f"pk_test_pro_gw_same_{model}_{response_format}"
+    body = {"prompt": "a harbour at dawn", "model": model, "size": size, "n": n, "response_format": response_format}
+    answer = generate(gateway, body, key)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    if response_format == "url":
+        assert all(item["url"].startswith(gateway.base_url + "/images/") for item in data)
+        images = [httpx.get(item["url"]).content for item in data]
+    else:
+        images = [base64.b64decode(item["b64_json"]) for item in data]
+    provider = MODELS[model].provider
+    upstream_usage = httpx.get(f"{upstream.base_url}/_sim/usage/{key}").json()["providers"][provider]
+    assert upstream_usage["minute"]["used"] == n, "the images were made upstream, by the provider's native face"
+    in_process = generate(upstream, {**body, "response_format": "b64_json"}, key + "_direct").json()
+    assert images == [base64.b64decode(item["b64_json"]) for item in in_process["data"]]
+    assert len(set(images)) == n, "each image is its own, not n copies of the first"
+    assert [item["revised_prompt"] for item in data] == [item["revised_prompt"] for item in in_process["data"]]
+    assert answer.json()["perf"]["cost_usd"] == in_process["perf"]["cost_usd"]
+
+
+def test_a_prompt_the_perf_policy_refuses_costs_no_quota_in_gateway_mode(gateway: RunningServer) -> None:
+    key = "pk_test_free_gw_refused"
+    for _ in range(3):
+        assert generate(gateway, {"prompt": f"a flag {TRIGGER_PHRASE}", "model": "dall-e-2"}, key).status_code == 400
+    answer = generate(gateway, {"prompt": "a flag", "model": "dall-e-2", "size": "256x256", "n": 5}, key)
+    assert answer.status_code == 200 and answer.headers["x-ratelimit-remaining-images"] == "0"
+
+
 def test_imagen_url_result_is_hosted_by_the_gateway(upstream: RunningServer, gateway: RunningServer) -> None:
     body = {"prompt": "a tin robot", "model": "imagen-3", "n": 2}
     answer = generate(gateway, body, "pk_test_pro_gw_imagen")
@@ -113,6 +159,8 @@ def test_imagen_url_result_is_hosted_by_the_gateway(upstream: RunningServer, gat
         ("imagen-3", f"a flag {TRIGGER_PHRASE}"),
         ("flux-dev", f"a flag {OUTPUT_FILTER_PHRASE}"),
         ("imagen-3", f"a flag {OUTPUT_FILTER_PHRASE}"),
+        ("stable-diffusion-3", f"a flag {OUTPUT_FILTER_PHRASE}"),
+        ("ideogram-2", f"a flag {OUTPUT_FILTER_PHRASE}"),
     ],
 )
 def test_upstream_moderation_is_a_content_policy_violation(gateway: RunningServer, model: str, prompt: str) -> None:
@@ -139,8 +187,9 @@ def test_the_gateways_own_key_and_rate_rules_apply_first(gateway: RunningServer)
     assert limited.status_code == 429 and limited.headers["x-ratelimit-remaining-images"] == "1"
 
 
-def test_models_without_an_upstream_adapter_are_served_in_process(gateway: RunningServer) -> None:
-    answer = generate(gateway, {"prompt": "x", "model": "dall-e-2", "size": "256x256"}, "pk_test_pro_gw_inproc")
+def test_providers_without_an_upstream_url_are_served_in_process(failing_gateway: tuple[RunningServer, type[_Stub]]) -> None:
+    server, _ = failing_gateway
+    answer = generate(server, {"prompt": "x", "model": "dall-e-2", "size": "256x256"}, "pk_test_pro_gw_inproc")
     assert answer.status_code == 200 and answer.json()["perf"]["model_used"] == "dall-e-2"
 
 

@@ -3,7 +3,7 @@
 Ideogram picks pixels by an aspect-ratio or resolution enum; the engine's size is the resolution it names
 (`spec.models.IDEOGRAM_ASPECT_SIZES`, `spec.providers.IDEOGRAM_RESOLUTIONS`). Results are URLs only.
 Face direction: `request_from_native`, `success_answer`, `error_answer`.
-Gateway direction: `native_call`, `images_from_native`, `error_from_native`.
+Gateway direction: `credentials`, `native_call`, `images_from_native`, `error_from_native`.
 """
 
 from __future__ import annotations
@@ -154,6 +154,11 @@ def native_call(request: GenerationRequest) -> NativeCall:
         "magic_prompt_option": "OFF",
     }
     return NativeCall("POST", PATH, {"Accept": "application/json"}, json={"image_request": image_request})
+
+
+def credentials(key: str) -> dict[str, str]:
+    """The headers that carry a key to the provider: Ideogram's own `Api-Key` header (a bearer token is refused)."""
+    return {"Api-Key": key}
 
 
 def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -> ApiError:

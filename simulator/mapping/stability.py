@@ -3,7 +3,7 @@
 Stability renders one image per call from an aspect ratio (not pixels); the engine's size is the ~1 MP size of
 that ratio (`spec.models.STABILITY_ASPECT_SIZES`), so a Perf request for n images is n native calls.
 Face direction: `request_from_native`, `success_json`, `success_headers`, `error_answer`.
-Gateway direction: `native_calls`, `images_from_native`, `error_from_native`.
+Gateway direction: `credentials`, `native_calls`, `images_from_native`, `error_from_native`.
 """
 
 from __future__ import annotations
@@ -173,6 +173,11 @@ def native_calls(request: GenerationRequest) -> list[NativeCall]:
     return [
         NativeCall("POST", PATH, {"Accept": JSON_MEDIA_TYPE}, form={**form, "seed": str(request.first_index + k)}) for k in range(request.n)
     ]
+
+
+def credentials(key: str) -> dict[str, str]:
+    """The headers that carry a key on a call to the provider: Stability takes the key as a bearer token."""
+    return {"Authorization": f"Bearer {key}"}
 
 
 def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -> ApiError:

@@ -31,6 +31,12 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]
 
 
 @pytest.fixture
+def provider_limits() -> dict[str, tuple[int, int]]:
+    """The (per minute, per day) limits the `limited` server's keys file sets per provider face."""
+    return PROVIDER_LIMITS
+
+
+@pytest.fixture
 def fresh_key() -> str:
     """A key no other test has used, so its rate windows start empty even on a shared real-clock server."""
     return f"pk_test_pro_fresh{next(_fresh):04d}"
