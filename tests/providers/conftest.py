@@ -16,7 +16,7 @@ from simulator.launcher import RunningServer, running_simulator
 from simulator.state.base import RateState, WindowState
 
 # Each provider face gets its own small window, so a test exhausts it in a few requests.
-PROVIDER_LIMITS = {"openai": (2, 100), "stability": (3, 100), "ideogram": (4, 100)}
+PROVIDER_LIMITS = {"openai": (2, 100), "stability": (3, 100), "bfl": (2, 100), "ideogram": (4, 100), "google": (4, 100)}
 
 _fresh = itertools.count()
 

@@ -23,4 +23,4 @@ def test_usage_has_a_window_per_provider_with_its_configured_limits(
     ideogram = usage["providers"]["ideogram"]
     assert (ideogram["minute"]["limit"], ideogram["minute"]["used"], ideogram["day"]["used"]) == (provider_limits["ideogram"][0], 3, 3)
     assert usage["providers"]["openai"]["minute"] == {"limit": provider_limits["openai"][0], "used": 0, "remaining": 2, "reset_seconds": 0}
-    assert usage["providers"]["bfl"]["minute"]["limit"] == tiers.TIERS["pro"].images_per_minute, "no [providers.bfl]: the tier's"
+    assert usage["minute"]["limit"] == tiers.TIERS["pro"].images_per_minute, "the Perf API keeps the tier's limits"
