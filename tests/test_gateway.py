@@ -135,6 +135,23 @@ def test_every_model_through_the_gateway_gives_the_in_process_images(
     assert answer.json()["perf"]["cost_usd"] == in_process["perf"]["cost_usd"]
 
 
+@pytest.mark.parametrize(("model", "size", "n"), SEVEN_MODELS)
+def test_a_prompt_with_a_lone_surrogate_is_never_a_500(
+    upstream: RunningServer, gateway: RunningServer, model: str, size: str, n: int
+) -> None:
+    """JSON may carry lone surrogates and the Perf API accepts them; UTF-8 cannot, so JSON goes upstream as ASCII
+    escapes (same prompt, same picture) and Stability's multipart form refuses the prompt with a clear 400."""
+    body = f'{{"prompt": "a \\ud800 fox", "model": "{model}", "size": "{size}", "response_format": "b64_json"}}'.encode()
+    headers = {"Authorization": "Bearer pk_test_pro_gw_surrogate", "content-type": "application/json"}
+    answer = httpx.post(f"{gateway.base_url}/v1/images/generations", content=body, headers=headers, timeout=30)
+    if model == "stable-diffusion-3":
+        assert answer.status_code == 400 and answer.json()["error"]["param"] == "prompt", answer.text
+        return
+    assert answer.status_code == 200, answer.text
+    direct = httpx.post(f"{upstream.base_url}/v1/images/generations", content=body, headers=headers, timeout=30)
+    assert answer.json()["data"][0]["b64_json"] == direct.json()["data"][0]["b64_json"]
+
+
 def test_a_prompt_the_perf_policy_refuses_costs_no_quota_in_gateway_mode(gateway: RunningServer) -> None:
     key = "pk_test_free_gw_refused"
     for _ in range(3):

@@ -159,11 +159,22 @@ def error_answer(exc: ApiError) -> NativeAnswer:
     return NativeAnswer(status, {"id": error_id, "name": name, "errors": [message]}, headers)
 
 
+def _utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def native_calls(request: GenerationRequest) -> list[NativeCall]:
     """The sd3 calls a gateway makes for a Perf request: one per image, image k asked for with seed k (so the
     answers are the Perf request's images in order), base64 JSON back, png."""
     if request.model != MODEL:
         raise ValueError(f"{request.model} is not served by Stability's sd3 endpoint")
+    if not _utf8_encodable(request.prompt):
+        message = "prompt holds unpaired surrogates, which Stability's multipart form (UTF-8 text) cannot carry"
+        raise ApiError(errors.INVALID_REQUEST, message, "prompt")
     form = {
         "prompt": request.prompt,
         "model": request.spec.native_ids[PROVIDER],
