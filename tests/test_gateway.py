@@ -13,9 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
+from simulator.app import create_app
+from simulator.config import SimulatorConfig
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.request import GenerationRequest
+from simulator.gateway.face import GatewayFace
 from simulator.launcher import RunningServer, free_port, running_simulator
 from spec.models import MODELS
 from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
@@ -231,3 +236,13 @@ def test_upstream_failure_or_silence_is_502_within_the_timeout(failing_gateway: 
 def test_gateway_flags_are_checked() -> None:
     done = subprocess.run([sys.executable, "-m", "simulator", "--upstream-timeout", "0"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "--upstream-timeout" in done.stderr
+
+
+def test_the_upstream_client_is_closed_at_shutdown() -> None:
+    app = create_app(SimulatorConfig(upstream=f"http://127.0.0.1:{free_port()}"))
+    route = next(r for r in app.routes if isinstance(r, Route) and r.path == "/v1/images/generations")
+    face = route.endpoint.__self__
+    assert isinstance(face, GatewayFace)
+    with TestClient(app):
+        assert not face.http.client.is_closed
+    assert face.http.client.is_closed
