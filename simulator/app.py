@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from starlette.applications import Starlette
@@ -58,11 +58,14 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(errors.INTERNAL_ERROR, "internal simulator error; this is a bug, please report it"))
 
 
-def _closing(state: State) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+def _closing(*closers: Callable[[], Awaitable[None]]) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """A lifespan that closes what the app holds open (state connections, the gateway's upstream client) at shutdown."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        await state.close()
+        for close in closers:
+            await close()
 
     return lifespan
 
@@ -76,10 +79,12 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     async def openapi(request: Request) -> Response:
         return SafeJSONResponse(openapi_document())
 
+    perf = GatewayFace(engine, keys, config) if config.gateway else PerfFace(engine, keys, config.public_url)
+    closers = [state.close, *([perf.close] if isinstance(perf, GatewayFace) else [])]
     routes = [
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
-        *(GatewayFace(engine, keys, config) if config.gateway else PerfFace(engine, keys, config.public_url)).routes(),
+        *perf.routes(),
         *ImageFace(engine).routes(),
         *ControlFace(engine, keys, config.public_settings()).routes(),
         *provider_routes(engine, keys, config),
@@ -88,7 +93,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         routes=routes,
         middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["*"])],
         exception_handlers={HTTPException: _http_error, StateUnavailable: _state_unavailable, Exception: _unexpected},
-        lifespan=_closing(state),
+        lifespan=_closing(*closers),
     )
     app.state.engine = engine
     return app

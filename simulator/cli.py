@@ -82,7 +82,7 @@ def gateway_lines(config: SimulatorConfig) -> list[str]:
     upstreams = gateway_providers(config)
     lines = [f"  gateway mode: {provider} models via {url}" for provider, url in upstreams.items()]
     in_process = [p for p in PROVIDERS if p not in upstreams]
-    return lines + ([f"  gateway mode: {', '.join(in_process)} models in process (no upstream adapter or URL)"] if in_process else [])
+    return lines + ([f"  gateway mode: {', '.join(in_process)} models in process (no upstream URL)"] if in_process else [])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -204,6 +204,8 @@ MODELS: dict[str, ModelSpec] = {
         ),
     )
 }
+# The upstream providers, in the model table's order (each has a native face and a gateway adapter).
+PROVIDERS: tuple[str, ...] = tuple(dict.fromkeys(m.provider for m in MODELS.values()))
 
 
 def parse_size(size: str) -> tuple[int, int]:

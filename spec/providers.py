@@ -55,6 +55,9 @@ STABILITY_DEFAULT_MODEL = "sd3.5-large"
 STABILITY_ASPECT_RATIOS = tuple(STABILITY_ASPECT_SIZES)
 STABILITY_DEFAULT_ASPECT_RATIO = "1:1"
 STABILITY_MAX_PROMPT_CHARS = 10_000
+# Decision (every face alike, see BFL_MAX_SEED): a native seed k picks the render index, so seed k gives the k-th
+# image of the equivalent Perf request; no seed (or 0, Stability's "random") gives image #0, and the seed reported
+# back is always the one that reproduces the picture here. A gateway asks for image k of n with seed k.
 STABILITY_MAX_SEED = 4_294_967_294
 # Decision: sd3 documents png and jpeg; webp (listed only for /core and in one disputed schema copy) is a 400.
 STABILITY_OUTPUT_FORMATS = ("png", "jpeg")
@@ -66,6 +69,8 @@ STABILITY_EMULATED_MODE = "text-to-image"
 # Stability refuses bodies over about 10 MiB with 413.
 STABILITY_MAX_BODY_BYTES = 10 * 1024 * 1024
 STABILITY_FINISH_SUCCESS = "SUCCESS"
+# Output moderation (spec.policy.flags_output): still a 200, with a blurred image, as Stability answers.
+STABILITY_FINISH_FILTERED = "CONTENT_FILTERED"
 STABILITY_ERROR_BAD_REQUEST = "bad_request"
 STABILITY_ERROR_UNAUTHORIZED = "unauthorized"
 STABILITY_ERROR_CONTENT_MODERATION = "content_moderation"
@@ -175,6 +180,8 @@ IDEOGRAM_MAGIC_PROMPT_OPTIONS = ("AUTO", "ON", "OFF")
 IDEOGRAM_STYLE_TYPES = ("AUTO", "GENERAL", "REALISTIC", "DESIGN", "RENDER_3D", "ANIME")
 # Decision: the style Ideogram reports when the request leaves it to AUTO (the real API names the style it chose).
 IDEOGRAM_REPORTED_AUTO_STYLE = "GENERAL"
+# Decision (as for Stability and BFL): seed k picks the render index, and image i of a num_images request is
+# seed k + i, reported as such; no seed starts at 0, so a request's images are the Perf request's #0..#n-1.
 IDEOGRAM_MAX_SEED = 2_147_483_647
 IDEOGRAM_MAX_NUM_IMAGES = 8
 IDEOGRAM_MAX_PROMPT_CHARS = 10_000

@@ -9,11 +9,6 @@ from __future__ import annotations
 
 from spec.models import FLUX_DIMENSIONS
 
-# Output moderation: a prompt containing this phrase (case-insensitive) passes input moderation but every
-# generated image is flagged afterwards (BFL "Content Moderated", Imagen predictions filtered out), so clients can
-# exercise their output-moderation path. The Perf API itself has no output moderation: a gateway maps it.
-OUTPUT_FILTER_PHRASE = "SIM_OUTPUT_FILTERED"
-
 # ---------------------------------------------------------------- Black Forest Labs (FLUX.1 [pro] / [dev])
 
 # Native endpoint name -> Perf model.

@@ -1,19 +1,76 @@
-"""Fixtures: real simulator processes on 127.0.0.1, reset between tests through the control API."""
+"""Fixtures: real simulator processes on 127.0.0.1, reset between tests through the control API.
+
+`pytest --gateway` runs the same tests with the Perf API as a real gateway: the `server` fixture (and `perf_sim`,
+for tests that start their own simulator) is then a perf-sim started with `--upstream`, in front of one upstream
+perf-sim that serves every provider natively. The Perf rules stay the gateway's own: its manual clock, windows,
+ids and image URLs are what the tests control through its `/_sim/`; the upstream runs on the real clock (BFL tasks
+become ready in real time) with limits no test reaches, and is called with one provider key, as a production
+gateway calls its providers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 
 from simulator.launcher import RunningServer, running_simulator
+from spec.models import PROVIDERS
+
+SEED = "7"
+# The key the gateway presents upstream in --gateway runs, and limits on the upstream that no test reaches.
+UPSTREAM_KEY = "pk_test_enterprise_gateway_suite"
+UPSTREAM_LIMITS = "images_per_minute = 1000000\nimages_per_day = 100000000\n"
+
+PerfSim = Callable[..., AbstractContextManager[RunningServer]]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--gateway",
+        action="store_true",
+        help="run the Perf API tests against perf-sim in gateway mode, in front of an upstream perf-sim",
+    )
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[RunningServer]:
+def gateway_mode(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--gateway"))
+
+
+@pytest.fixture(scope="session")
+def upstream(gateway_mode: bool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer | None]:
+    """In --gateway runs, the provider simulator every gateway of the session calls; None otherwise."""
+    if not gateway_mode:
+        yield None
+        return
+    keys = Path(tmp_path_factory.mktemp("upstream")) / "keys.toml"
+    keys.write_text("".join(f"[providers.{provider}]\n{UPSTREAM_LIMITS}\n" for provider in PROVIDERS))
+    with running_simulator("--seed", SEED, "--keys", str(keys)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def perf_sim(upstream: RunningServer | None) -> PerfSim:
+    """`running_simulator`, or in --gateway runs the same simulator as a gateway over the session's upstream."""
+    if upstream is None:
+        return running_simulator
+
+    @contextmanager
+    def gateway(*args: str) -> Iterator[RunningServer]:
+        with running_simulator(*args, "--upstream", upstream.base_url, "--upstream-key", UPSTREAM_KEY) as running:
+            yield running
+
+    return gateway
+
+
+@pytest.fixture(scope="session")
+def server(perf_sim: PerfSim) -> Iterator[RunningServer]:
     """One simulator with a manual clock, shared by the session; tests reset it before use."""
-    with running_simulator("--clock", "manual", "--seed", "7") as running:
+    with perf_sim("--clock", "manual", "--seed", SEED) as running:
         yield running
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from simulator.launcher import RunningServer
 from spec import providers_bfl_google as bfl
-from spec.policy import TRIGGER_PHRASE
+from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
 
 KEY = {"x-key": "pk_live_abc123"}
 
@@ -88,7 +88,7 @@ def test_flagged_prompt_is_request_moderated_at_poll_like_the_perf_api_refuses_i
 
 
 def test_output_moderation_reports_content_moderated_after_the_latency(client: httpx.Client) -> None:
-    answer = submit(client, {"prompt": f"a statue {bfl.OUTPUT_FILTER_PHRASE}"})
+    answer = submit(client, {"prompt": f"a statue {OUTPUT_FILTER_PHRASE}"})
     assert client.get(answer.json()["polling_url"]).json()["status"] == "Pending"
     advance(client, 30)
     assert client.get(answer.json()["polling_url"]).json()["status"] == bfl.BFL_STATUS_CONTENT_MODERATED

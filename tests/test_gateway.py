@@ -1,4 +1,4 @@
-"""Gateway mode: a perf-sim process calling another perf-sim's native BFL and Google faces over HTTP."""
+"""Gateway mode: a perf-sim process calling another perf-sim's native provider faces over HTTP."""
 
 from __future__ import annotations
 
@@ -13,12 +13,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
+from simulator.app import create_app
+from simulator.config import SimulatorConfig
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.request import GenerationRequest
+from simulator.gateway.face import GatewayFace
 from simulator.launcher import RunningServer, free_port, running_simulator
-from spec import providers_bfl_google as providers
-from spec.policy import TRIGGER_PHRASE
+from spec.models import MODELS
+from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
 
 SEED = "7"
 # Upstream Imagen takes 2 images a minute per key, fewer than the gateway's pro tier, so upstream 429s are reachable.
@@ -98,6 +103,68 @@ def test_flux_through_bfl_polling_gives_the_in_process_bytes_and_measured_latenc
     assert answer.headers["x-request-id"] == perf["request_id"] and answer.headers["x-ratelimit-remaining-images"] == "28"
 
 
+# One case per model: a size other than the default where the model has one, and as many images as it allows (2 at most).
+SEVEN_MODELS = [
+    ("dall-e-3", "1792x1024", 1),
+    ("dall-e-2", "512x512", 2),
+    ("stable-diffusion-3", "1344x768", 2),
+    ("flux-pro", "256x320", 2),
+    ("flux-dev", "320x256", 2),
+    ("ideogram-2", "1312x736", 2),
+    ("imagen-3", "1024x1024", 2),
+]
+
+
+@pytest.mark.parametrize("response_format", ["b64_json", "url"])
+@pytest.mark.parametrize(("model", "size", "n"), SEVEN_MODELS)
+def test_every_model_through_the_gateway_gives_the_in_process_images(
+    upstream: RunningServer, gateway: RunningServer, model: str, size: str, n: int, response_format: str
+) -> None:
+    key = f"pk_test_pro_gw_same_{model}_{response_format}"
+    body = {"prompt": "a harbour at dawn", "model": model, "size": size, "n": n, "response_format": response_format}
+    answer = generate(gateway, body, key)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    if response_format == "url":
+        assert all(item["url"].startswith(gateway.base_url + "/images/") for item in data)
+        images = [httpx.get(item["url"]).content for item in data]
+    else:
+        images = [base64.b64decode(item["b64_json"]) for item in data]
+    provider = MODELS[model].provider
+    upstream_usage = httpx.get(f"{upstream.base_url}/_sim/usage/{key}").json()["providers"][provider]
+    assert upstream_usage["minute"]["used"] == n, "the images were made upstream, by the provider's native face"
+    in_process = generate(upstream, {**body, "response_format": "b64_json"}, key + "_direct").json()
+    assert images == [base64.b64decode(item["b64_json"]) for item in in_process["data"]]
+    assert len(set(images)) == n, "each image is its own, not n copies of the first"
+    assert [item["revised_prompt"] for item in data] == [item["revised_prompt"] for item in in_process["data"]]
+    assert answer.json()["perf"]["cost_usd"] == in_process["perf"]["cost_usd"]
+
+
+@pytest.mark.parametrize(("model", "size", "n"), SEVEN_MODELS)
+def test_a_prompt_with_a_lone_surrogate_is_never_a_500(
+    upstream: RunningServer, gateway: RunningServer, model: str, size: str, n: int
+) -> None:
+    """JSON may carry lone surrogates and the Perf API accepts them; UTF-8 cannot, so JSON goes upstream as ASCII
+    escapes (same prompt, same picture) and Stability's multipart form refuses the prompt with a clear 400."""
+    body = f'{{"prompt": "a \\ud800 fox", "model": "{model}", "size": "{size}", "response_format": "b64_json"}}'.encode()
+    headers = {"Authorization": "Bearer pk_test_pro_gw_surrogate", "content-type": "application/json"}
+    answer = httpx.post(f"{gateway.base_url}/v1/images/generations", content=body, headers=headers, timeout=30)
+    if model == "stable-diffusion-3":
+        assert answer.status_code == 400 and answer.json()["error"]["param"] == "prompt", answer.text
+        return
+    assert answer.status_code == 200, answer.text
+    direct = httpx.post(f"{upstream.base_url}/v1/images/generations", content=body, headers=headers, timeout=30)
+    assert answer.json()["data"][0]["b64_json"] == direct.json()["data"][0]["b64_json"]
+
+
+def test_a_prompt_the_perf_policy_refuses_costs_no_quota_in_gateway_mode(gateway: RunningServer) -> None:
+    key = "pk_test_free_gw_refused"
+    for _ in range(3):
+        assert generate(gateway, {"prompt": f"a flag {TRIGGER_PHRASE}", "model": "dall-e-2"}, key).status_code == 400
+    answer = generate(gateway, {"prompt": "a flag", "model": "dall-e-2", "size": "256x256", "n": 5}, key)
+    assert answer.status_code == 200 and answer.headers["x-ratelimit-remaining-images"] == "0"
+
+
 def test_imagen_url_result_is_hosted_by_the_gateway(upstream: RunningServer, gateway: RunningServer) -> None:
     body = {"prompt": "a tin robot", "model": "imagen-3", "n": 2}
     answer = generate(gateway, body, "pk_test_pro_gw_imagen")
@@ -112,8 +179,10 @@ def test_imagen_url_result_is_hosted_by_the_gateway(upstream: RunningServer, gat
     [
         ("flux-pro", f"a flag {TRIGGER_PHRASE}"),
         ("imagen-3", f"a flag {TRIGGER_PHRASE}"),
-        ("flux-dev", f"a flag {providers.OUTPUT_FILTER_PHRASE}"),
-        ("imagen-3", f"a flag {providers.OUTPUT_FILTER_PHRASE}"),
+        ("flux-dev", f"a flag {OUTPUT_FILTER_PHRASE}"),
+        ("imagen-3", f"a flag {OUTPUT_FILTER_PHRASE}"),
+        ("stable-diffusion-3", f"a flag {OUTPUT_FILTER_PHRASE}"),
+        ("ideogram-2", f"a flag {OUTPUT_FILTER_PHRASE}"),
     ],
 )
 def test_upstream_moderation_is_a_content_policy_violation(gateway: RunningServer, model: str, prompt: str) -> None:
@@ -140,8 +209,9 @@ def test_the_gateways_own_key_and_rate_rules_apply_first(gateway: RunningServer)
     assert limited.status_code == 429 and limited.headers["x-ratelimit-remaining-images"] == "1"
 
 
-def test_models_without_an_upstream_adapter_are_served_in_process(gateway: RunningServer) -> None:
-    answer = generate(gateway, {"prompt": "x", "model": "dall-e-2", "size": "256x256"}, "pk_test_pro_gw_inproc")
+def test_providers_without_an_upstream_url_are_served_in_process(failing_gateway: tuple[RunningServer, type[_Stub]]) -> None:
+    server, _ = failing_gateway
+    answer = generate(server, {"prompt": "x", "model": "dall-e-2", "size": "256x256"}, "pk_test_pro_gw_inproc")
     assert answer.status_code == 200 and answer.json()["perf"]["model_used"] == "dall-e-2"
 
 
@@ -166,3 +236,13 @@ def test_upstream_failure_or_silence_is_502_within_the_timeout(failing_gateway: 
 def test_gateway_flags_are_checked() -> None:
     done = subprocess.run([sys.executable, "-m", "simulator", "--upstream-timeout", "0"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "--upstream-timeout" in done.stderr
+
+
+def test_the_upstream_client_is_closed_at_shutdown() -> None:
+    app = create_app(SimulatorConfig(upstream=f"http://127.0.0.1:{free_port()}"))
+    route = next(r for r in app.routes if isinstance(r, Route) and r.path == "/v1/images/generations")
+    face = route.endpoint.__self__
+    assert isinstance(face, GatewayFace)
+    with TestClient(app):
+        assert not face.http.client.is_closed
+    assert face.http.client.is_closed

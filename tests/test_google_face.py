@@ -14,7 +14,7 @@ from PIL import Image
 
 from simulator.launcher import RunningServer
 from spec import providers_bfl_google as google_spec
-from spec.policy import TRIGGER_PHRASE
+from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
 
 MODEL = "imagen-3.0-generate-002"
 PREDICT = f"/google/v1beta/models/{MODEL}:predict"
@@ -77,7 +77,7 @@ def test_blocked_prompt_is_a_400_with_a_support_code_like_the_perf_api_refuses_i
 
 
 def test_filtered_outputs_are_omitted_or_explained(sim: RunningServer) -> None:
-    prompt = f"a statue {google_spec.OUTPUT_FILTER_PHRASE}"
+    prompt = f"a statue {OUTPUT_FILTER_PHRASE}"
     silent = gemini(sim).models.generate_images(model=MODEL, prompt=prompt, config=types.GenerateImagesConfig(number_of_images=2))
     assert silent.generated_images is None
     config = types.GenerateImagesConfig(number_of_images=2, include_rai_reason=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import httpx
 import pytest
 from PIL import Image
 
-from simulator.launcher import running_simulator
+from simulator.launcher import RunningServer
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, parse_size
 
 KEY = {"Authorization": "Bearer pk_test_enterprise_images"}
@@ -65,8 +67,8 @@ def test_urls_are_absolute_on_the_host_the_client_used(client: httpx.Client) -> 
     assert via_localhost.json()["data"][0]["url"].startswith("http://localhost:")
 
 
-def test_public_url_overrides_the_host() -> None:
-    with running_simulator("--public-url", "https://images.example.test/sim") as server:
+def test_public_url_overrides_the_host(perf_sim: Callable[..., AbstractContextManager[RunningServer]]) -> None:
+    with perf_sim("--public-url", "https://images.example.test/sim") as server:
         response = httpx.post(server.base_url + "/v1/images/generations", json={"prompt": "a fox"}, headers=KEY)
         assert response.json()["data"][0]["url"].startswith("https://images.example.test/sim/images/img_")
 

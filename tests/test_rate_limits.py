@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
 
 import httpx
 
@@ -116,14 +119,10 @@ def test_document_example_key_is_pro(client: httpx.Client) -> None:
     assert usage["tier"] == "pro" and usage["minute"]["limit"] == tiers.TIERS["pro"].images_per_minute
 
 
-def test_keys_file_sets_enterprise_limits(tmp_path: object) -> None:
-    from pathlib import Path
-
-    from simulator.launcher import running_simulator
-
-    keys = Path(str(tmp_path)) / "keys.toml"
+def test_keys_file_sets_enterprise_limits(tmp_path: Path, perf_sim: Callable[..., AbstractContextManager[RunningServer]]) -> None:
+    keys = tmp_path / "keys.toml"
     keys.write_text('[keys.pk_live_acme_corp]\ntier = "enterprise"\nimages_per_minute = 2\nimages_per_day = 3\n')
-    with running_simulator("--keys", str(keys), "--clock", "manual") as server, httpx.Client(base_url=server.base_url) as client:
+    with perf_sim("--keys", str(keys), "--clock", "manual") as server, httpx.Client(base_url=server.base_url) as client:
         assert _post(client, "pk_live_acme_corp", model="dall-e-2", n=2).status_code == 200
         assert _post(client, "pk_live_acme_corp").status_code == 429
         _advance(client, 60)

@@ -1,4 +1,4 @@
-"""Re-encoding a rendered PNG for providers that answer in JPEG.
+"""Re-encoding a rendered PNG for providers that answer in JPEG, or that blur an output their moderation flagged.
 
 The PNG stays the single source of the picture (its bytes are what every face shares); JPEG is derived from it with
 fixed settings, so the JPEG bytes are as deterministic as the PNG's.
@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
 # Decision: quality 90 without optimisation or progressive scans: fast, and stable across runs.
 JPEG_QUALITY = 90
+# Decision: a flagged output is blurred past recognition (Stability's CONTENT_FILTERED answers carry a blurred image).
+# A box blur of radius 1/16 of the shorter side costs a few tens of milliseconds at 1 MP.
+BLUR_FRACTION = 16
 
 
 def png_to_jpeg(png: bytes) -> bytes:
     with Image.open(io.BytesIO(png)) as image:
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, "JPEG", quality=JPEG_QUALITY)
+        return buffer.getvalue()
+
+
+def blur_png(png: bytes) -> bytes:
+    with Image.open(io.BytesIO(png)) as image:
+        radius = max(1, min(image.size) // BLUR_FRACTION)
+        buffer = io.BytesIO()
+        image.convert("RGB").filter(ImageFilter.BoxBlur(radius)).save(buffer, "PNG", compress_level=1)
         return buffer.getvalue()

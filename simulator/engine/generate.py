@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 
 from simulator.engine.digest import hex_id
-from simulator.engine.encode import png_to_jpeg
+from simulator.engine.encode import blur_png, png_to_jpeg
 from simulator.engine.errors import ApiError
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.render import RenderCache, RenderKey
@@ -21,8 +21,7 @@ from simulator.keys import Tenant
 from simulator.state.base import ImageRecord, RateState, State
 from spec import errors
 from spec.models import IMAGE_URL_TTL_SECONDS
-from spec.policy import violates_policy
-from spec.providers_bfl_google import OUTPUT_FILTER_PHRASE
+from spec.policy import flags_output, violates_policy
 
 
 @dataclass(frozen=True)
@@ -138,8 +137,8 @@ class Engine:
         )
 
     def output_flagged(self, request: GenerationRequest) -> bool:
-        """Whether output moderation flags this request's images (native faces only; see spec.providers_bfl_google)."""
-        return OUTPUT_FILTER_PHRASE.lower() in request.prompt.lower()
+        """Whether output moderation flags this request's images (native faces only; see spec.policy)."""
+        return flags_output(request.prompt)
 
     async def store_png(self, image_id: str, png: bytes) -> None:
         """Keep bytes made elsewhere (the gateway's copy of an upstream image) behind an image URL for its lifetime."""
@@ -162,6 +161,10 @@ class Engine:
         """Rendering is CPU work of milliseconds: off the event loop, so other requests keep flowing."""
         png = self.renders.cached(key)
         return png if png is not None else await asyncio.to_thread(self.renders.get, key)
+
+    async def blur(self, png: bytes) -> bytes:
+        """A flagged output as a provider that still answers with it shows it: blurred, off the event loop."""
+        return await asyncio.to_thread(blur_png, png)
 
     async def encode(self, png: bytes, image_format: str) -> bytes:
         """The picture in "png" (as rendered) or "jpeg" (BFL's default, Imagen's image/jpeg), off the event loop."""

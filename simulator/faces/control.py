@@ -1,7 +1,8 @@
 """The simulator's control API under /_sim/: not part of the Perf API, and not in its OpenAPI document.
 
 It lets a test reset everything, read and move the simulator clock (to cross a minute or a day without
-waiting), and read a key's usage.
+waiting), and read a key's usage: its Perf API windows, and under `providers` its windows on each native provider
+face (each face counts in its own window, with the keys file's `[providers.<name>]` limits when set).
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ from simulator.engine.generate import Engine
 from simulator.faces.errors import error_response
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry
-from simulator.state.base import WindowState
+from simulator.state.base import RateState, WindowState
+from spec.models import PROVIDERS
 
 
 def _window(w: WindowState) -> dict[str, int]:
     return {"limit": w.limit, "used": w.used, "remaining": w.remaining, "reset_seconds": w.reset_seconds}
+
+
+def _windows(rate: RateState) -> dict[str, dict[str, int]]:
+    return {"minute": _window(rate.minute), "day": _window(rate.day)}
 
 
 class ControlFace:
@@ -73,4 +79,5 @@ class ControlFace:
         except ApiError as exc:
             return error_response(exc)
         rate = await self.engine.usage(tenant)
-        return SafeJSONResponse({"key": tenant.key, "tier": tenant.tier, "minute": _window(rate.minute), "day": _window(rate.day)})
+        providers = {p: _windows(await self.engine.usage(self.keys.limits_on(p, tenant), bucket=p)) for p in PROVIDERS}
+        return SafeJSONResponse({"key": tenant.key, "tier": tenant.tier, **_windows(rate), "providers": providers})

@@ -43,7 +43,7 @@ class IdeogramFace:
         except StateUnavailable as exc:
             return send(mapping.error_answer(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}")))
         urls = await image_items(self.engine, result, False, base_url(request, self.public_url))
-        return send(mapping.success_answer(result, native, urls, self.engine.seed))
+        return send(mapping.success_answer(result, native, urls, self.engine.output_flagged(native.generation)))
 
     async def not_found(self, request: Request) -> Response:
         path = request.url.path.removeprefix(PREFIX)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import io
 from collections.abc import AsyncGenerator
 
-from PIL import Image
 from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
@@ -21,19 +18,12 @@ from simulator.faces.native import authenticate, bearer_token, send
 from simulator.http import read_body
 from simulator.keys import KeyRegistry
 from simulator.mapping import stability as mapping
-from simulator.mapping.base import NativeInvalid, reported_seed
+from simulator.mapping.base import NativeInvalid
 from simulator.state.base import StateUnavailable
 from spec import errors
 from spec import providers as p
 
 PREFIX = "/stability"
-JPEG_QUALITY = 90
-
-
-def _to_jpeg(png: bytes) -> bytes:
-    buffer = io.BytesIO()
-    Image.open(io.BytesIO(png)).convert("RGB").save(buffer, "JPEG", quality=JPEG_QUALITY)
-    return buffer.getvalue()
 
 
 async def _once(raw: bytes) -> AsyncGenerator[bytes, None]:
@@ -76,12 +66,13 @@ class StabilityFace:
         except StateUnavailable as exc:
             return send(mapping.error_answer(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}")))
         image = await self.engine.render(result.images[0].render_key)
-        if native.output_format == "jpeg":
-            image = await asyncio.to_thread(_to_jpeg, image)
-        seed = reported_seed(self.engine.seed, native.generation, 0, native.seed, p.STABILITY_MAX_SEED)
+        filtered = self.engine.output_flagged(native.generation)
+        if filtered:
+            image = await self.engine.blur(image)
+        image = await self.engine.encode(image, native.output_format)
         if native.as_json:
-            return send(mapping.success_json(result, base64.b64encode(image).decode("ascii"), seed, native.output_format))
-        return Response(image, headers=mapping.success_headers(result, seed, native.output_format))
+            return send(mapping.success_json(result, base64.b64encode(image).decode("ascii"), native.output_format, filtered))
+        return Response(image, headers=mapping.success_headers(result, native.output_format, filtered))
 
     async def not_found(self, request: Request) -> Response:
         path = request.url.path.removeprefix(PREFIX)

@@ -1,13 +1,17 @@
 """The Perf API as a real gateway: POST /v1/images/generations answered by calling the provider over HTTP.
 
-The Perf API's own rules run first, exactly as in process (key, body validation, n against the key's limit, then
-admission against the key's windows); then the provider is called in its native format through the mapping
-modules, and its answer or failure comes back in the Perf envelope with `perf.latency_ms` as measured.
-Models whose provider has no gateway adapter yet, or no upstream configured, are served in process.
+The Perf API's own rules run first, exactly as in process (key, body validation, n against the key's limit, content
+policy, then admission against the key's windows); then the provider is called in its native format through the
+mapping modules, and its answer or failure comes back in the Perf envelope with `perf.latency_ms` as measured.
+Providers without an upstream URL are served in process.
 
-Decisions: the images count against the key's windows once admitted, even when the upstream then fails (admission
-precedes the call, as it must to bound what reaches the provider); the upstream is called with `--upstream-key`
-or, by default, the caller's own key (so a perf-sim upstream applies per-key limits per tenant).
+Decisions: the Perf API's content policy is applied before admission, as in process, so a refused prompt costs no
+quota in either mode (the provider's own moderation, e.g. of outputs, still maps to content_policy_violation);
+the images count against the key's windows once admitted, even when the upstream then fails (admission precedes
+the call, as it must to bound what reaches the provider); the upstream is called with `--upstream-key` or, by
+default, the caller's own key (so a perf-sim upstream applies per-key limits per tenant). The Perf windows, the
+clock and the image URLs are the gateway's own: `/_sim/` on the gateway controls the Perf API, `/_sim/` on a
+perf-sim upstream controls the providers.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from simulator.engine.request import GenerationRequest
 from simulator.engine.validate import validate_perf_request
 from simulator.faces.errors import error_response, rate_limit_headers
 from simulator.faces.perf import PerfFace, base_url, image_url
-from simulator.gateway import bfl, google
+from simulator.gateway import bfl, google, native
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage
 from simulator.gateway.upstreams import provider_base_urls
 from simulator.http import SafeJSONResponse, parse_json, read_body
@@ -37,7 +41,13 @@ from spec import errors
 
 Adapter = Callable[[UpstreamHttp, str, str, GenerationRequest], Awaitable[list[UpstreamImage]]]
 """(http, provider base URL, key, request) -> the images; raises ApiError in Perf terms for any failure."""
-ADAPTERS: dict[str, Adapter] = {"bfl": bfl.generate, "google": google.generate}
+ADAPTERS: dict[str, Adapter] = {
+    "openai": native.OPENAI.generate,
+    "stability": native.STABILITY.generate,
+    "bfl": bfl.generate,
+    "ideogram": native.IDEOGRAM.generate,
+    "google": google.generate,
+}
 
 
 def gateway_providers(config: SimulatorConfig) -> dict[str, str]:
@@ -59,6 +69,9 @@ class GatewayFace:
     def routes(self) -> list[Route]:
         return [Route("/v1/images/generations", self.create_image, methods=["POST"])]
 
+    async def close(self) -> None:
+        await self.http.close()
+
     async def create_image(self, request: Request) -> Response:
         tenant: Tenant | None = None
         try:
@@ -71,6 +84,7 @@ class GatewayFace:
                 headers = {"x-request-id": result.request_id, **rate_limit_headers(result.rate)}
                 return SafeJSONResponse(await self.in_process.payload(result, base), headers=headers)
             self.engine.check_n(tenant, generation.n)
+            self.engine.check_policy(generation.prompt)
             ticket = await self.engine.admit(tenant, generation.n)
             started = time.monotonic()
             images = await self._call(provider, tenant, generation)

@@ -8,9 +8,9 @@ Decisions (the issue asks that no upstream failure becomes a 500 or a hang):
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
+from json import JSONDecodeError, dumps
 from typing import Any, TypeVar
 
 import httpx
@@ -37,7 +37,10 @@ class UpstreamHttp:
         timeout = httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds))
         self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
 
-    async def send(self, provider: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def send(self, provider: str, method: str, url: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        if json is not None:
+            kwargs["content"] = _json_bytes(json)
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), "content-type": "application/json"}
         try:
             return await self.client.request(method, url, **kwargs)
         except httpx.ConnectError as exc:
@@ -51,11 +54,17 @@ class UpstreamHttp:
         await self.client.aclose()
 
 
+def _json_bytes(body: Any) -> bytes:
+    """JSON in ASCII: a prompt may hold lone surrogates (legal in JSON, accepted by the Perf API), which travel as
+    \\ud800-style escapes but cannot be encoded as the UTF-8 httpx would send."""
+    return dumps(body, separators=(",", ":")).encode("ascii")
+
+
 def json_body(provider: str, response: httpx.Response) -> Any:
     """The answer's JSON; None for an error answer that has none (its status still says what happened)."""
     try:
         return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (JSONDecodeError, UnicodeDecodeError):
         if response.is_success:
             raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} answered {response.status_code} without valid JSON") from None
         return None

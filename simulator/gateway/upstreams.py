@@ -7,9 +7,7 @@ names that provider's own base URL, as its SDK takes it (e.g. https://api.bfl.ai
 from __future__ import annotations
 
 from simulator.faces.providers import BASE_PATHS
-from spec.models import MODELS
-
-PROVIDERS: tuple[str, ...] = tuple(dict.fromkeys(m.provider for m in MODELS.values()))
+from spec.models import PROVIDERS
 
 
 def provider_base_urls(upstream: str | None, overrides: dict[str, str]) -> dict[str, str]:

@@ -15,9 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.engine.digest import digest
 from simulator.engine.errors import ApiError
-from simulator.engine.request import GenerationRequest
 from spec import errors
 
 
@@ -57,19 +55,6 @@ class NativeImage:
     url: str | None = None
     revised_prompt: str | None = None
     seed: int | None = None
-
-
-def reported_seed(sim_seed: int, request: GenerationRequest, index: int, requested: int | None, maximum: int) -> int:
-    """The seed a native answer reports for one image.
-
-    Decision: the engine fixes an image by (simulator seed, model, prompt, size, index), so a native `seed`
-    does not change the picture; a seed the client sent is echoed, and otherwise one is drawn from the same
-    inputs as the picture, so it is stable across runs and never 0 (which the providers read as "random").
-    """
-    if requested:
-        return requested
-    raw = digest(sim_seed, "native-seed", request.model, request.prompt, request.size, index)
-    return 1 + int.from_bytes(raw[:8], "big") % maximum
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

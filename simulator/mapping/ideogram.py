@@ -3,7 +3,7 @@
 Ideogram picks pixels by an aspect-ratio or resolution enum; the engine's size is the resolution it names
 (`spec.models.IDEOGRAM_ASPECT_SIZES`, `spec.providers.IDEOGRAM_RESOLUTIONS`). Results are URLs only.
 Face direction: `request_from_native`, `success_answer`, `error_answer`.
-Gateway direction: `native_call`, `images_from_native`, `error_from_native`.
+Gateway direction: `credentials`, `native_call`, `images_from_native`, `error_from_native`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from simulator.mapping.base import (
     NativeImage,
     NativeInvalid,
     json_or_none,
-    reported_seed,
     retry_after_seconds,
     upstream_error,
 )
@@ -49,7 +48,7 @@ class IdeogramRequest:
     """A native Ideogram request: the engine's request plus what only the wire needs."""
 
     generation: GenerationRequest
-    seed: int | None
+    """Its `first_index` is the native seed (spec.providers, beside IDEOGRAM_MAX_SEED)."""
     style_type: str
 
 
@@ -105,29 +104,30 @@ def request_from_native(body: Any) -> IdeogramRequest:
     assert num_images is not None
     size = p.IDEOGRAM_RESOLUTIONS[resolution] if resolution else IDEOGRAM_ASPECT_SIZES[aspect_ratio or p.IDEOGRAM_DEFAULT_ASPECT_RATIO]
     reported_style = style_type if style_type and style_type != "AUTO" else p.IDEOGRAM_REPORTED_AUTO_STYLE
-    return IdeogramRequest(GenerationRequest(prompt, MODEL, num_images, size, "standard", None, "url"), seed, reported_style)
+    generation = GenerationRequest(prompt, MODEL, num_images, size, "standard", None, "url", first_index=seed or 0)
+    return IdeogramRequest(generation, reported_style)
 
 
 def iso_created(created: int) -> str:
     return datetime.fromtimestamp(created, UTC).isoformat(timespec="microseconds")
 
 
-def success_answer(result: GenerationResult, native: IdeogramRequest, urls: list[str], sim_seed: int) -> NativeAnswer:
+def success_answer(result: GenerationResult, native: IdeogramRequest, urls: list[str], flagged: bool = False) -> NativeAnswer:
     """Ideogram's answer: ISO `created`, and per image its URL, resolution, seed, style and the prompt used.
 
-    A client seed is reported for the first image and counted up for the next ones.
+    Image i reports seed first_index + i, the seed that reproduces it. Images output moderation flagged are
+    reported as Ideogram does: `is_image_safe: false` and no URL (still a 200).
     """
     data = []
     for index, url in enumerate(urls):
-        requested = None if native.seed is None else (native.seed + index) % (p.IDEOGRAM_MAX_SEED + 1)
         data.append(
             {
                 "prompt": result.revised_prompt,
                 "resolution": result.request.size,
-                "is_image_safe": True,
-                "seed": reported_seed(sim_seed, result.request, index, requested, p.IDEOGRAM_MAX_SEED),
+                "is_image_safe": not flagged,
+                "seed": result.request.first_index + index,
                 "style_type": native.style_type,
-                "url": url,
+                "url": None if flagged else url,
             }
         )
     return NativeAnswer(200, {"created": iso_created(result.created), "data": data}, {"x-request-id": result.request_id})
@@ -141,7 +141,8 @@ def error_answer(exc: ApiError) -> NativeAnswer:
 
 
 def native_call(request: GenerationRequest) -> NativeCall:
-    """The Ideogram call a gateway makes: V_2, the size's aspect ratio, n images, magic prompt off (prompt verbatim)."""
+    """The Ideogram call a gateway makes: V_2, the size's aspect ratio, n images from seed first_index (so they are
+    the Perf request's images in order), magic prompt off (prompt verbatim)."""
     if request.model != MODEL:
         raise ValueError(f"{request.model} is not an Ideogram model")
     image_request = {
@@ -149,9 +150,15 @@ def native_call(request: GenerationRequest) -> NativeCall:
         "model": request.spec.native_ids[PROVIDER],
         "aspect_ratio": _ASPECT_OF_SIZE[request.size],
         "num_images": request.n,
+        "seed": request.first_index,
         "magic_prompt_option": "OFF",
     }
     return NativeCall("POST", PATH, {"Accept": "application/json"}, json={"image_request": image_request})
+
+
+def credentials(key: str) -> dict[str, str]:
+    """The headers that carry a key to the provider: Ideogram's own `Api-Key` header (a bearer token is refused)."""
+    return {"Api-Key": key}
 
 
 def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -> ApiError:

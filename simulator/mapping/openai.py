@@ -2,7 +2,7 @@
 
 Face direction: `request_from_native` (OpenAI body -> GenerationRequest, with OpenAI's rules and error codes),
 `success_answer` and `error_answer` (engine result or error -> OpenAI body and headers).
-Gateway direction: `native_call` (GenerationRequest -> OpenAI call), `images_from_native` and
+Gateway direction: `credentials`, `native_call` (GenerationRequest -> OpenAI call), `images_from_native` and
 `error_from_native` (OpenAI answer -> images, or an ApiError in Perf terms).
 """
 
@@ -217,6 +217,11 @@ def native_call(request: GenerationRequest) -> NativeCall:
     if request.spec.styles:
         body.update(quality=request.quality, style=request.style)
     return NativeCall("POST", PATH, {"Accept": "application/json"}, json=body)
+
+
+def credentials(key: str) -> dict[str, str]:
+    """The headers that carry a key on a call to the provider: OpenAI takes the key as a bearer token."""
+    return {"Authorization": f"Bearer {key}"}
 
 
 def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -> ApiError:

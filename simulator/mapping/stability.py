@@ -3,7 +3,7 @@
 Stability renders one image per call from an aspect ratio (not pixels); the engine's size is the ~1 MP size of
 that ratio (`spec.models.STABILITY_ASPECT_SIZES`), so a Perf request for n images is n native calls.
 Face direction: `request_from_native`, `success_json`, `success_headers`, `error_answer`.
-Gateway direction: `native_calls`, `images_from_native`, `error_from_native`.
+Gateway direction: `credentials`, `native_calls`, `images_from_native`, `error_from_native`.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ class StabilityRequest:
     """A native sd3 request: the engine's request plus what only the wire needs."""
 
     generation: GenerationRequest
+    """Its `first_index` is the native seed (spec.providers, beside STABILITY_MAX_SEED)."""
     output_format: str
-    seed: int | None
     as_json: bool
 
 
@@ -123,21 +123,28 @@ def request_from_native(form: Mapping[str, Any], accept: str | None) -> Stabilit
     seed = _number(form, "seed", 0, p.STABILITY_MAX_SEED, integer=True)
     _number(form, "cfg_scale", *p.STABILITY_CFG_SCALE_RANGE, integer=False)
     output_format = _choice(form, "output_format", p.STABILITY_OUTPUT_FORMATS, p.STABILITY_DEFAULT_OUTPUT_FORMAT)
-    generation = GenerationRequest(prompt, MODEL, 1, STABILITY_ASPECT_SIZES[aspect_ratio], "standard", None, "b64_json")
-    return StabilityRequest(generation, output_format, int(seed) if seed else None, as_json)
+    size = STABILITY_ASPECT_SIZES[aspect_ratio]
+    generation = GenerationRequest(prompt, MODEL, 1, size, "standard", None, "b64_json", first_index=int(seed or 0))
+    return StabilityRequest(generation, output_format, as_json)
 
 
-def success_headers(result: GenerationResult, seed: int, output_format: str) -> dict[str, str]:
+def _finish_reason(filtered: bool) -> str:
+    return p.STABILITY_FINISH_FILTERED if filtered else p.STABILITY_FINISH_SUCCESS
+
+
+def success_headers(result: GenerationResult, output_format: str, filtered: bool = False) -> dict[str, str]:
+    """Headers of an image-bytes answer; the seed reported is the one that reproduces the picture."""
     return {
         "content-type": f"image/{output_format}",
-        "finish-reason": p.STABILITY_FINISH_SUCCESS,
-        "seed": str(seed),
+        "finish-reason": _finish_reason(filtered),
+        "seed": str(result.request.first_index),
         "x-request-id": result.request_id,
     }
 
 
-def success_json(result: GenerationResult, image_b64: str, seed: int, output_format: str) -> NativeAnswer:
-    body = {"image": image_b64, "finish_reason": p.STABILITY_FINISH_SUCCESS, "seed": seed}
+def success_json(result: GenerationResult, image_b64: str, output_format: str, filtered: bool = False) -> NativeAnswer:
+    """A JSON answer. A filtered output is still a 200, with `finish_reason: CONTENT_FILTERED` and a blurred image."""
+    body = {"image": image_b64, "finish_reason": _finish_reason(filtered), "seed": result.request.first_index}
     return NativeAnswer(200, body, {"x-request-id": result.request_id, "content-type": f"{JSON_MEDIA_TYPE}; type=image/{output_format}"})
 
 
@@ -152,17 +159,36 @@ def error_answer(exc: ApiError) -> NativeAnswer:
     return NativeAnswer(status, {"id": error_id, "name": name, "errors": [message]}, headers)
 
 
+def _utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def native_calls(request: GenerationRequest) -> list[NativeCall]:
-    """The sd3 calls a gateway makes for a Perf request: one per image, base64 JSON back, png."""
+    """The sd3 calls a gateway makes for a Perf request: one per image, image k asked for with seed k (so the
+    answers are the Perf request's images in order), base64 JSON back, png."""
     if request.model != MODEL:
         raise ValueError(f"{request.model} is not served by Stability's sd3 endpoint")
+    if not _utf8_encodable(request.prompt):
+        message = "prompt holds unpaired surrogates, which Stability's multipart form (UTF-8 text) cannot carry"
+        raise ApiError(errors.INVALID_REQUEST, message, "prompt")
     form = {
         "prompt": request.prompt,
         "model": request.spec.native_ids[PROVIDER],
         "aspect_ratio": _ASPECT_OF_SIZE[request.size],
         "output_format": "png",
     }
-    return [NativeCall("POST", PATH, {"Accept": JSON_MEDIA_TYPE}, form=dict(form)) for _ in range(request.n)]
+    return [
+        NativeCall("POST", PATH, {"Accept": JSON_MEDIA_TYPE}, form={**form, "seed": str(request.first_index + k)}) for k in range(request.n)
+    ]
+
+
+def credentials(key: str) -> dict[str, str]:
+    """The headers that carry a key on a call to the provider: Stability takes the key as a bearer token."""
+    return {"Authorization": f"Bearer {key}"}
 
 
 def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -> ApiError:

@@ -16,7 +16,7 @@ from simulator.launcher import RunningServer, running_simulator
 from simulator.state.base import RateState, WindowState
 
 # Each provider face gets its own small window, so a test exhausts it in a few requests.
-PROVIDER_LIMITS = {"openai": (2, 100), "stability": (3, 100), "ideogram": (4, 100)}
+PROVIDER_LIMITS = {"openai": (2, 100), "stability": (3, 100), "bfl": (2, 100), "ideogram": (4, 100), "google": (4, 100)}
 
 _fresh = itertools.count()
 
@@ -28,6 +28,12 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]
     keys.write_text("\n".join(sections))
     with running_simulator("--keys", str(keys), "--seed", "7") as running:
         yield running
+
+
+@pytest.fixture
+def provider_limits() -> dict[str, tuple[int, int]]:
+    """The (per minute, per day) limits the `limited` server's keys file sets per provider face."""
+    return PROVIDER_LIMITS
 
 
 @pytest.fixture

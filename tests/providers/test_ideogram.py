@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from simulator.launcher import RunningServer
-from spec.policy import TRIGGER_PHRASE
+from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
 
 KEY = "pk_test_pro_ideogram"
 
@@ -59,6 +59,24 @@ def test_num_images_seed_and_style_are_reported(client: httpx.Client) -> None:
     data = generate(client, {"prompt": "a sign", "num_images": 3, "seed": 7, "style_type": "DESIGN"}).json()["data"]
     assert [image["seed"] for image in data] == [7, 8, 9]
     assert len({image["url"] for image in data}) == 3 and {image["style_type"] for image in data} == {"DESIGN"}
+
+
+def test_seed_k_starts_at_the_kth_image_of_the_perf_request(client: httpx.Client) -> None:
+    perf = client.post(
+        "/v1/images/generations",
+        headers={"Authorization": f"Bearer {KEY}"},
+        json={"model": "ideogram-2", "prompt": "a sign", "n": 4, "response_format": "b64_json"},
+    ).json()
+    data = generate(client, {"prompt": "a sign", "num_images": 2, "seed": 2}).json()["data"]
+    fetched = [base64.b64encode(httpx.get(image["url"]).content).decode() for image in data]
+    assert fetched == [item["b64_json"] for item in perf["data"][2:]]
+    assert [image["seed"] for image in generate(client, {"prompt": "a sign", "num_images": 2}).json()["data"]] == [0, 1]
+
+
+def test_output_filter_is_200_with_unsafe_images_without_urls(client: httpx.Client) -> None:
+    response = generate(client, {"prompt": f"a sign {OUTPUT_FILTER_PHRASE}", "num_images": 2})
+    assert response.status_code == 200
+    assert [(image["is_image_safe"], image["url"]) for image in response.json()["data"]] == [(False, None), (False, None)]
 
 
 def test_resolution_picks_the_pixels(client: httpx.Client) -> None:

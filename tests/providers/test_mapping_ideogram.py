@@ -31,13 +31,15 @@ def test_perf_request_survives_the_round_trip(size: str, n: int, response_format
 
 
 def test_native_body_survives_the_round_trip() -> None:
-    body = {"image_request": {"prompt": "x", "model": "V_2", "aspect_ratio": "ASPECT_3_1", "num_images": 3, "magic_prompt_option": "OFF"}}
+    image_request = {"prompt": "x", "model": "V_2", "aspect_ratio": "ASPECT_3_1", "num_images": 3, "seed": 9, "magic_prompt_option": "OFF"}
+    body = {"image_request": image_request}
     assert mapping.native_call(mapping.request_from_native(body).generation).json == body
 
 
 def test_native_defaults() -> None:
     native = mapping.request_from_native({"image_request": {"prompt": "x"}})
-    assert (native.generation.size, native.generation.n, native.seed, native.style_type) == ("1024x1024", 1, None, "GENERAL")
+    generation = native.generation
+    assert (generation.size, generation.n, generation.first_index, native.style_type) == ("1024x1024", 1, 0, "GENERAL")
 
 
 def _wire(answer: NativeAnswer) -> tuple[int, dict[str, str], bytes]:
@@ -46,15 +48,17 @@ def _wire(answer: NativeAnswer) -> tuple[int, dict[str, str], bytes]:
 
 def test_success_answer_maps_back_to_its_urls(make_result: Callable[[GenerationRequest], GenerationResult]) -> None:
     native = mapping.request_from_native({"image_request": {"prompt": "x", "num_images": 2, "seed": 5}})
-    answer = mapping.success_answer(make_result(native.generation), native, ["http://a/1.png", "http://a/2.png"], sim_seed=7)
+    answer = mapping.success_answer(make_result(native.generation), native, ["http://a/1.png", "http://a/2.png"])
     images = mapping.images_from_native(*_wire(answer))
     assert [(image.url, image.seed, image.revised_prompt) for image in images] == [("http://a/1.png", 5, "x"), ("http://a/2.png", 6, "x")]
 
 
-def test_an_unsafe_image_is_a_content_policy_error() -> None:
-    body = {"created": "2026-01-01T00:00:00+00:00", "data": [{"url": "", "is_image_safe": False, "resolution": "1024x1024"}]}
+def test_an_unsafe_image_is_a_content_policy_error(make_result: Callable[[GenerationRequest], GenerationResult]) -> None:
+    native = mapping.request_from_native({"image_request": {"prompt": "x"}})
+    answer = mapping.success_answer(make_result(native.generation), native, ["http://a/1.png"], flagged=True)
+    assert answer.status == 200 and answer.body["data"][0]["is_image_safe"] is False and answer.body["data"][0]["url"] is None
     with pytest.raises(ApiError) as caught:
-        mapping.images_from_native(200, {}, json.dumps(body).encode())
+        mapping.images_from_native(*_wire(answer))
     assert caught.value.type == errors.CONTENT_POLICY_VIOLATION
 
 

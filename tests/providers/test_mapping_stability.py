@@ -25,17 +25,17 @@ def test_perf_request_becomes_n_calls_that_map_back(size: str, n: int) -> None:
     request = GenerationRequest("a lighthouse", "stable-diffusion-3", n, size, "standard", None, "url")
     calls = mapping.native_calls(request)
     assert len(calls) == n
-    for call in calls:
+    for k, call in enumerate(calls):
         assert (call.method, call.path, call.headers["Accept"]) == ("POST", "/v2beta/stable-image/generate/sd3", "application/json")
         assert call.form is not None and STABILITY_ASPECT_SIZES[call.form["aspect_ratio"]] == size
         native = mapping.request_from_native(call.form, call.headers["Accept"])
-        # One image per call, always delivered inline: the gateway, not Stability, makes a URL of it.
-        assert native.generation == replace(request, n=1, response_format="b64_json")
+        # One image per call, image k by seed k, always delivered inline: the gateway, not Stability, makes a URL of it.
+        assert native.generation == replace(request, n=1, response_format="b64_json", first_index=k)
         assert native.as_json and native.output_format == "png"
 
 
 def test_native_form_survives_the_round_trip() -> None:
-    form = {"prompt": "a lighthouse", "model": "sd3.5-large", "aspect_ratio": "21:9", "output_format": "png"}
+    form = {"prompt": "a lighthouse", "model": "sd3.5-large", "aspect_ratio": "21:9", "output_format": "png", "seed": "42"}
     (call,) = mapping.native_calls(mapping.request_from_native(form, "application/json").generation)
     assert call.form == form
 
@@ -50,17 +50,20 @@ def _wire(answer: NativeAnswer) -> tuple[int, dict[str, str], bytes]:
 
 
 def test_both_success_shapes_map_back_to_the_image(make_result: Callable[[GenerationRequest], GenerationResult]) -> None:
-    result = make_result(GenerationRequest("x", "stable-diffusion-3", 1, "1024x1024", "standard", None, "b64_json"))
-    (from_json,) = mapping.images_from_native(*_wire(mapping.success_json(result, "iVBORw0K", 42, "png")))
-    (from_bytes,) = mapping.images_from_native(200, mapping.success_headers(result, 42, "png"), base64.b64decode("iVBORw0K"))
+    result = make_result(GenerationRequest("x", "stable-diffusion-3", 1, "1024x1024", "standard", None, "b64_json", first_index=42))
+    (from_json,) = mapping.images_from_native(*_wire(mapping.success_json(result, "iVBORw0K", "png")))
+    (from_bytes,) = mapping.images_from_native(200, mapping.success_headers(result, "png"), base64.b64decode("iVBORw0K"))
     assert from_json.b64 == from_bytes.b64 == "iVBORw0K" and from_json.seed == from_bytes.seed == 42
 
 
-def test_filtered_output_is_a_content_policy_error() -> None:
-    body = json.dumps({"image": "", "finish_reason": "CONTENT_FILTERED", "seed": 1}).encode()
-    with pytest.raises(ApiError) as caught:
-        mapping.images_from_native(200, {"content-type": "application/json"}, body)
-    assert caught.value.type == errors.CONTENT_POLICY_VIOLATION
+def test_filtered_output_is_a_content_policy_error(make_result: Callable[[GenerationRequest], GenerationResult]) -> None:
+    result = make_result(GenerationRequest("x", "stable-diffusion-3", 1, "1024x1024", "standard", None, "b64_json"))
+    answers = [_wire(mapping.success_json(result, "iVBORw0K", "png", filtered=True))]
+    answers.append((200, mapping.success_headers(result, "png", filtered=True), base64.b64decode("iVBORw0K")))
+    for answer in answers:
+        with pytest.raises(ApiError) as caught:
+            mapping.images_from_native(*answer)
+        assert caught.value.type == errors.CONTENT_POLICY_VIOLATION
 
 
 def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> None:

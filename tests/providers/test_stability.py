@@ -11,7 +11,7 @@ from PIL import Image
 
 from simulator.launcher import RunningServer
 from spec.models import STABILITY_ASPECT_SIZES
-from spec.policy import TRIGGER_PHRASE
+from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
 
 KEY = "pk_test_pro_stability"
 PATH = "/stability/v2beta/stable-image/generate/sd3"
@@ -38,7 +38,7 @@ def test_documented_example_returns_jpeg_bytes_with_headers(client: httpx.Client
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/jpeg" and response.content.startswith(b"\xff\xd8")
     assert response.headers["finish-reason"] == "SUCCESS"
-    assert int(response.headers["seed"]) > 0 and response.headers["x-request-id"]
+    assert response.headers["seed"] == "0" and response.headers["x-request-id"]
     assert Image.open(io.BytesIO(response.content)).size == (1024, 1024)
 
 
@@ -53,10 +53,31 @@ def test_json_answer_is_base64_png_at_the_ratio_size(client: httpx.Client, aspec
     assert Image.open(io.BytesIO(base64.b64decode(body["image"]))).size == (int(width), int(height))
 
 
-def test_seed_is_echoed_and_otherwise_stable(client: httpx.Client) -> None:
-    assert sd3(client, {"prompt": "a lighthouse", "seed": "42"}).headers["seed"] == "42"
-    drawn = {sd3(client, {"prompt": "a lighthouse", "seed": "0"}).headers["seed"] for _ in range(2)}
-    assert len(drawn) == 1 and drawn != {"0"}
+def test_seed_k_is_the_kth_image_of_the_perf_request_and_is_reported(client: httpx.Client) -> None:
+    perf = client.post(
+        "/v1/images/generations",
+        headers={"Authorization": f"Bearer {KEY}"},
+        json={"model": "stable-diffusion-3", "prompt": "a lighthouse", "n": 3, "response_format": "b64_json"},
+    ).json()
+    answers = [sd3(client, {"prompt": "a lighthouse", "seed": str(k)}) for k in range(3)]
+    assert [a.headers["seed"] for a in answers] == ["0", "1", "2"]
+    assert [base64.b64encode(a.content).decode() for a in answers] == [item["b64_json"] for item in perf["data"]]
+    assert sd3(client, {"prompt": "a lighthouse"}).content == answers[0].content
+
+
+@pytest.mark.parametrize("accept", ["image/*", "application/json"])
+def test_output_filter_is_200_content_filtered_with_a_blurred_image(client: httpx.Client, accept: str) -> None:
+    prompt = f"a lighthouse {OUTPUT_FILTER_PHRASE}"
+    response = sd3(client, {"prompt": prompt}, accept=accept)
+    assert response.status_code == 200
+    if accept == "image/*":
+        finish, image = response.headers["finish-reason"], response.content
+    else:
+        finish, image = response.json()["finish_reason"], base64.b64decode(response.json()["image"])
+    assert finish == "CONTENT_FILTERED"
+    blurred = Image.open(io.BytesIO(image))
+    # The renderer paints with a palette of 8 colours; a blur of its picture has far more.
+    assert blurred.size == (1024, 1024) and len(blurred.convert("RGB").getcolors(1 << 20) or []) > 64, "a blur, not the picture"
 
 
 def test_prompt_up_to_stabilitys_own_limit_is_accepted(client: httpx.Client) -> None:
