@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-import uvicorn
-
-from simulator.app import create_app
 from simulator.config import DEFAULT_PORT, DEFAULT_SEED, SimulatorConfig
 from simulator.keys import KeyRegistry
+from simulator.serve import serve, state_problem
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
+from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
 from spec import tiers
 
 
@@ -29,14 +28,35 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         help="real: wall time; manual: starts at --start-time, moves only via POST /_sim/clock/advance",
     )
     parser.add_argument("--start-time", type=float, default=DEFAULT_MANUAL_START, help="manual clock's start (Unix seconds)")
+    parser.add_argument(
+        "--state",
+        default=MEMORY,
+        help="where rate windows, images, clock and ids live: memory (one process) or redis://HOST:PORT/DB (shared by workers)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="worker processes; more than 1 needs --state redis://...")
     args = parser.parse_args(argv)
+    try:
+        check_state_url(args.state)
+    except ValueError as exc:
+        parser.error(f"--state: {exc}")
+    if args.workers < 1:
+        parser.error("--workers must be 1 or more")
+    if args.workers > 1 and not is_shared(args.state):
+        parser.error(
+            f"--workers {args.workers} needs a shared state: each worker would keep its own rate windows, images and clock "
+            "in memory, so limits would multiply by the worker count. Add --state redis://127.0.0.1:6379/0"
+        )
     if args.latency_scale < 0:
         parser.error("--latency-scale must be 0 or more")
     try:
         KeyRegistry.from_file(args.keys_file)
     except (OSError, ValueError) as exc:
         parser.error(f"--keys: {exc}")
-    return SimulatorConfig(**{k: v for k, v in vars(args).items()})
+    config = SimulatorConfig(**{k: v for k, v in vars(args).items()})
+    problem = state_problem(config)
+    if problem:
+        parser.error(f"--state: {problem}")
+    return config
 
 
 def banner(config: SimulatorConfig) -> str:
@@ -51,6 +71,7 @@ def banner(config: SimulatorConfig) -> str:
     return "\n".join(
         [
             f"perf-sim: Perf Image Generation API at {base}  (seed {config.seed}, clock {config.clock}, latency x{config.latency_scale})",
+            f"  state: {redacted(config.state)}   workers: {config.workers}",
             f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/",
             "Keys:",
             *keys,
@@ -63,7 +84,7 @@ def banner(config: SimulatorConfig) -> str:
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
     print(banner(config), flush=True)
-    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
+    serve(config)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from simulator.state.base import CLOCK_REAL, DEFAULT_MANUAL_START
+from simulator.state.open import MEMORY, redacted
 
 DEFAULT_PORT = 8080
 DEFAULT_SEED = 0
@@ -23,6 +24,9 @@ class SimulatorConfig:
     """"real" follows wall time (windows reset as they would in production); "manual" starts at `start_time`
     and moves only through the control API, which makes whole runs byte-for-byte reproducible."""
     start_time: float = DEFAULT_MANUAL_START
+    state: str = MEMORY
+    """"memory" (one process) or a Redis URL that several workers share."""
+    workers: int = 1
 
     def public_settings(self) -> dict[str, object]:
-        return asdict(self)
+        return {**asdict(self), "state": redacted(self.state)}
