@@ -1,4 +1,5 @@
-"""A throwaway Redis for the state tests; skipped with a reason where redis-server is not installed."""
+"""Fixtures for the load and shared-state tests: a throwaway Redis (skipped, with the reason, where redis-server
+is not installed; CI installs it with .ci/redis.sh)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from load.redis_server import RedisServer, redis_available, running_redis
+
+needs_redis = pytest.mark.skipif(not redis_available(), reason="redis-server is not installed (CI installs it with .ci/redis.sh)")
 
 
 @pytest.fixture(scope="session")
