@@ -111,7 +111,9 @@ class Verdict:
         by_tier: dict[str, list[KeySummary]] = defaultdict(list)
         for summary in self.keys.values():
             by_tier[summary.tier or "not judged"].append(summary)
-        lines.append(f"  {'tier':<12}{'keys':>6}{'requests':>10}{'admitted img':>14}{'429s':>8}{'no answer':>11}{'minute hit':>12}{'day hit':>9}")
+        lines.append(
+            f"  {'tier':<12}{'keys':>6}{'requests':>10}{'admitted img':>14}{'429s':>8}{'no answer':>11}{'minute hit':>12}{'day hit':>9}"
+        )
         for tier, group in sorted(by_tier.items()):
             lines.append(
                 f"  {tier:<12}{len(group):>6}{sum(s.requests for s in group):>10}{sum(s.admitted_images for s in group):>14}"
@@ -285,7 +287,9 @@ def _retry_after_problem(o: Observation, day_may_bind: bool) -> str | None:
     return None
 
 
-def judge(observations: Iterable[Observation], advances: Sequence[ClockAdvance] = (), tolerance: float = DEFAULT_TOLERANCE_SECONDS) -> Verdict:
+def judge(
+    observations: Iterable[Observation], advances: Sequence[ClockAdvance] = (), tolerance: float = DEFAULT_TOLERANCE_SECONDS
+) -> Verdict:
     verdict = Verdict(tolerance)
     server_time = _ServerTime(advances, tolerance)
     by_key: dict[str, list[tuple[float, float, Observation]]] = defaultdict(list)
