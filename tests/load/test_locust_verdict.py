@@ -1,6 +1,6 @@
 """Real Locust runs against real simulators: the verdict passes where limits hold and fails where they do not.
 
-Each run is bounded (users, run time, and a hard process timeout) and compresses the simulator clock 60-fold,
+Each run is bounded (users, run time, and a hard process timeout) and compresses the simulator clock 120-fold,
 so a few seconds cover minutes and reach the free tier's daily limit.
 """
 
@@ -18,7 +18,7 @@ from load.redis_server import RedisServer
 from simulator.launcher import PROJECT_ROOT, free_port, running_simulator
 
 LOCUSTFILE = str(PROJECT_ROOT / "load" / "locustfile.py")
-BOUNDED = ["--headless", "-u", "18", "-r", "18", "-t", "8s", "--compress", "60", "--only-summary", "--stop-timeout", "0"]
+BOUNDED = ["--headless", "-u", "18", "-r", "18", "-t", "8s", "--compress", "120", "--advance-every", "0.25", "--only-summary", "--stop-timeout", "0"]
 HARD_TIMEOUT = 90
 
 
