@@ -48,9 +48,11 @@ from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS
 
 DEFAULT_PREFIX = "perf-sim:"
-# Decision: a healthy local Redis answers in well under a millisecond; one second means it is gone or stuck.
-SOCKET_TIMEOUT_SECONDS = 1.0
-CONNECT_TIMEOUT_SECONDS = 1.0
+# Decision: a healthy local Redis answers in well under a millisecond, but a worker's event loop can stall for
+# a second on a loaded 2-core machine; three seconds (two to connect) means Redis is gone or stuck. A stopped
+# Redis refuses connections at once, so an outage answers 503 in milliseconds, not after these timeouts.
+SOCKET_TIMEOUT_SECONDS = 3.0
+CONNECT_TIMEOUT_SECONDS = 2.0
 WINDOW_TTL_MS = (tiers.DAY_SECONDS + tiers.MINUTE_SECONDS) * 1000
 
 T = TypeVar("T")

@@ -105,7 +105,7 @@ async def test_redis_down_fails_fast_and_service_resumes() -> None:
         for call in (state.now(), state.next_sequence(), state.admit("perf:k", 1, FREE, time.time())):
             with pytest.raises(StateUnavailable, match=r"Redis at 127\.0\.0\.1:\d+/0 did not answer"):
                 await call
-        assert time.monotonic() - started < 3 * 1.5
+        assert time.monotonic() - started < 1, "a stopped Redis refuses at once: no waiting for timeouts"
         server.start()
         await asyncio.sleep(0.1)
         assert await state.next_sequence() == 1, "a restarted Redis starts empty, and the first call after it succeeds"
