@@ -43,6 +43,7 @@ from simulator.state.base import (
     day_index,
     decide,
     rate_state,
+    window_totals,
 )
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS
@@ -57,36 +58,40 @@ WINDOW_TTL_MS = (tiers.DAY_SECONDS + tiers.MINUTE_SECONDS) * 1000
 
 T = TypeVar("T")
 
-# KEYS: minute window (sorted set of "<images>:<unique>" scored by admission time), day window (hash day/used).
+# KEYS: minute window (sorted set of "<images>:<unique>" scored by admission time), totals (hash: day, used
+# today, images in the minute window). The minute total is kept running, so a request costs the same whatever
+# the window holds; only a rejected request returns the window's entries (at most the limit's worth).
 # ARGV: now, n, images per minute, images per day, day index, unique member id, window TTL in ms (0 = none).
-# Returns {admitted 0|1, images used today, minute entries as member, score, member, score, ...}.
+# Returns {1, images today, images this minute, newest entry's time} or {0, images today, images this minute,
+# {member, score, ...}}.
 _ADMIT = """
 local now = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60)
-local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local used = 0
-for i = 1, #entries, 2 do
-  used = used + tonumber(string.match(entries[i], '^(%d+):'))
+local totals = redis.call('HMGET', KEYS[2], 'day', 'used', 'minute')
+local minute_used = tonumber(totals[3] or '0')
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - 60)
+if #expired > 0 then
+  for i = 1, #expired do
+    minute_used = minute_used - tonumber(string.match(expired[i], '^(%d+):'))
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60)
+  redis.call('HSET', KEYS[2], 'minute', minute_used)
 end
-local day = redis.call('HMGET', KEYS[2], 'day', 'used')
 local day_used = 0
-if day[1] == ARGV[5] then day_used = tonumber(day[2]) end
-if used + n > tonumber(ARGV[3]) or day_used + n > tonumber(ARGV[4]) then
-  return {0, day_used, entries}
+if totals[1] == ARGV[5] then day_used = tonumber(totals[2]) end
+if minute_used + n > tonumber(ARGV[3]) or day_used + n > tonumber(ARGV[4]) then
+  return {0, day_used, minute_used, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
 end
-local member = n .. ':' .. ARGV[6]
-redis.call('ZADD', KEYS[1], ARGV[1], member)
+redis.call('ZADD', KEYS[1], ARGV[1], n .. ':' .. ARGV[6])
 day_used = day_used + n
-redis.call('HSET', KEYS[2], 'day', ARGV[5], 'used', day_used)
+minute_used = minute_used + n
+redis.call('HSET', KEYS[2], 'day', ARGV[5], 'used', day_used, 'minute', minute_used)
 local ttl = tonumber(ARGV[7])
 if ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
-table.insert(entries, member)
-table.insert(entries, ARGV[1])
-return {1, day_used, entries}
+return {1, day_used, minute_used, ARGV[1]}
 """
 
 
@@ -146,20 +151,22 @@ class RedisState(State):
     async def admit(self, bucket: str, n: int, limits: Limits, now: float) -> Admission:
         ttl = 0 if self._clock_mode == CLOCK_MANUAL else WINDOW_TTL_MS
         args = [repr(now), n, limits.images_per_minute, limits.images_per_day, day_index(now), uuid.uuid4().hex, ttl]
-        keys = [self._key("minute", bucket), self._key("day", bucket)]
-        admitted, day_used, flat = await self._call(lambda: self._admit(keys=keys, args=args))
-        entries = _entries(flat)
+        keys = [self._key("minute", bucket), self._key("totals", bucket)]
+        admitted, day_used, minute_used, extra = await self._call(lambda: self._admit(keys=keys, args=args))
         if admitted:
-            return Admission(True, rate_state(entries, int(day_used), limits, now))
+            return Admission(True, window_totals(int(minute_used), float(extra), int(day_used), limits, now))
+        entries = _entries(extra)
         _, retry_after = decide(entries, int(day_used), n, limits, now)
         # The script and decide() apply one rule; the fallback only guards against float rounding at the edge.
         return Admission(False, rate_state(entries, int(day_used), limits, now), retry_after or 1)
 
     async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
+        """Read-only, so the minute total is recounted from the live entries (usage is not on the hot path)."""
+
         async def read() -> list[Any]:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zrangebyscore(self._key("minute", bucket), f"({now - tiers.MINUTE_SECONDS!r}", "+inf", withscores=True)
-                pipe.hmget(self._key("day", bucket), "day", "used")
+                pipe.hmget(self._key("totals", bucket), "day", "used")
                 return await pipe.execute()
 
         scored, (day, used) = await self._call(read)

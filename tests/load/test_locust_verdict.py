@@ -18,7 +18,22 @@ from load.redis_server import RedisServer
 from simulator.launcher import PROJECT_ROOT, free_port, running_simulator
 
 LOCUSTFILE = str(PROJECT_ROOT / "load" / "locustfile.py")
-BOUNDED = ["--headless", "-u", "18", "-r", "18", "-t", "8s", "--compress", "120", "--advance-every", "0.25", "--only-summary", "--stop-timeout", "0"]
+BOUNDED = [
+    "--headless",
+    "-u",
+    "18",
+    "-r",
+    "18",
+    "-t",
+    "8s",
+    "--compress",
+    "120",
+    "--advance-every",
+    "0.25",
+    "--only-summary",
+    "--stop-timeout",
+    "0",
+]
 HARD_TIMEOUT = 90
 
 
