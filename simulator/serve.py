@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 from dataclasses import asdict
 
 import uvicorn
@@ -20,7 +21,27 @@ from simulator.state.base import StateUnavailable
 from simulator.state.open import is_shared
 from simulator.state.redis import RedisState
 
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _AutoHttpProtocol
+except ImportError:
+    from uvicorn.protocols.http.h11_impl import H11Protocol as _AutoHttpProtocol  # type: ignore[assignment]
+
 CONFIG_ENV = "PERF_SIM_CONFIG"
+
+
+class NoDelayHttpProtocol(_AutoHttpProtocol):
+    """uvicorn's own HTTP protocol, with TCP_NODELAY on every connection.
+
+    With several workers uvicorn binds the listening socket itself, without the TCP protocol number, so
+    asyncio does not set TCP_NODELAY on accepted connections; a response written as headers then body then
+    waits for the client's delayed ACK, about 40 ms per request (measured: 22 req/s on one connection).
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)  # type: ignore[arg-type]
 
 
 def app_from_environment() -> Starlette:
@@ -57,6 +78,7 @@ def serve(config: SimulatorConfig) -> None:
         "simulator.serve:app_from_environment",
         factory=True,
         workers=config.workers,
+        http=NoDelayHttpProtocol,
         host=config.host,
         port=config.port,
         log_level="warning",
