@@ -62,10 +62,15 @@ T = TypeVar("T")
 # today, images in the minute window). The minute total is kept running, so a request costs the same whatever
 # the window holds; only a rejected request returns the window's entries (at most the limit's worth).
 # ARGV: now, n, images per minute, images per day, day index, unique member id, window TTL in ms (0 = none).
-# Returns {1, images today, images this minute, newest entry's time} or {0, images today, images this minute,
-# {member, score, ...}}.
+# Workers read their clocks before their scripts run, so a script can find an entry newer than its `now`; it
+# then admits at that entry's time, keeping each key's window in order (else retry_after could say 61).
+# Returns {1, images today, images this minute, effective now} or {0, images today, images this minute,
+# effective now, {member, score, ...}}.
 _ADMIT = """
-local now = tonumber(ARGV[1])
+local now_s = ARGV[1]
+local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if #newest == 2 and tonumber(newest[2]) > tonumber(now_s) then now_s = newest[2] end
+local now = tonumber(now_s)
 local n = tonumber(ARGV[2])
 local totals = redis.call('HMGET', KEYS[2], 'day', 'used', 'minute')
 local minute_used = tonumber(totals[3] or '0')
@@ -80,9 +85,9 @@ end
 local day_used = 0
 if totals[1] == ARGV[5] then day_used = tonumber(totals[2]) end
 if minute_used + n > tonumber(ARGV[3]) or day_used + n > tonumber(ARGV[4]) then
-  return {0, day_used, minute_used, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
+  return {0, day_used, minute_used, now_s, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
 end
-redis.call('ZADD', KEYS[1], ARGV[1], n .. ':' .. ARGV[6])
+redis.call('ZADD', KEYS[1], now_s, n .. ':' .. ARGV[6])
 day_used = day_used + n
 minute_used = minute_used + n
 redis.call('HSET', KEYS[2], 'day', ARGV[5], 'used', day_used, 'minute', minute_used)
@@ -91,7 +96,7 @@ if ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
-return {1, day_used, minute_used, ARGV[1]}
+return {1, day_used, minute_used, now_s}
 """
 
 
@@ -152,10 +157,11 @@ class RedisState(State):
         ttl = 0 if self._clock_mode == CLOCK_MANUAL else WINDOW_TTL_MS
         args = [repr(now), n, limits.images_per_minute, limits.images_per_day, day_index(now), uuid.uuid4().hex, ttl]
         keys = [self._key("minute", bucket), self._key("totals", bucket)]
-        admitted, day_used, minute_used, extra = await self._call(lambda: self._admit(keys=keys, args=args))
+        admitted, day_used, minute_used, effective_now, *rest = await self._call(lambda: self._admit(keys=keys, args=args))
+        now = float(effective_now)
         if admitted:
-            return Admission(True, window_totals(int(minute_used), float(extra), int(day_used), limits, now))
-        entries = _entries(extra)
+            return Admission(True, window_totals(int(minute_used), now, int(day_used), limits, now))
+        entries = _entries(rest[0])
         _, retry_after = decide(entries, int(day_used), n, limits, now)
         # The script and decide() apply one rule; the fallback only guards against float rounding at the edge.
         return Admission(False, rate_state(entries, int(day_used), limits, now), retry_after or 1)
