@@ -93,8 +93,13 @@ class Bench:
     duration: int
     connections: int
     script: Path
+    repeats: int
 
-    def wrk(self, url: str, body: dict[str, object], *, unique: bool = False, rate: float | None = None) -> Load:
+    def best_of(self, url: str, body: dict[str, object]) -> Load:
+        """The best of `repeats` runs: on a shared machine the best run is the one least disturbed."""
+        return max((self.wrk(url, body, warm=i == 0) for i in range(self.repeats)), key=lambda load: load.rps)
+
+    def wrk(self, url: str, body: dict[str, object], *, unique: bool = False, rate: float | None = None, warm: bool = True) -> Load:
         """`rate`: pace each connection with wrk's delay hook to about that many requests per second in all."""
         delay_ms = int(1000 * self.connections / rate) if rate else 0
         env = {
@@ -105,7 +110,8 @@ class Bench:
             "BENCH_DELAY_MS": str(delay_ms),
         }
         base = ["wrk", "-t1", f"-c{self.connections}", "-s", str(self.script), url]
-        subprocess.run([*base[:3], "-d1s", *base[3:]], env=env, capture_output=True, check=True)  # warm-up
+        if warm:
+            subprocess.run([*base[:3], "-d1s", *base[3:]], env=env, capture_output=True, check=True)
         out = subprocess.run(
             [*base[:3], f"-d{max(1, round(self.duration))}s", *base[3:]], env=env, capture_output=True, text=True, check=True
         ).stdout
@@ -194,23 +200,33 @@ def row(name: str, load: Load, ceiling_rps: float | None = None) -> str:
 def run(bench: Bench, keys_file: Path, render_samples: int, beyond_cap: bool) -> list[str]:
     out = ["# Benchmark results (`python -m load.bench`)", "", "Machine:", *machine(), ""]
     out += [
-        f"wrk: {bench.connections} keep-alive connections, {bench.duration:g} s per measurement after a 1 s warm-up; "
+        f"wrk: {bench.connections} keep-alive connections, best of {bench.repeats} runs of {bench.duration} s after a 1 s warm-up, "
+        "ceiling and simulator runs alternating; "
         "simulator: `perf-sim` defaults (real clock, latency scale 0), one enterprise key with unreachable limits.",
         "",
     ]
     table = ["| scenario | req/s | p50 ms | p99 ms | vs ceiling |", "|---|---:|---:|---:|---:|"]
     verdicts: list[str] = []
+    ceilings: dict[str, Load] = {}
     sim_args = ("--keys", str(keys_file))
-    with running_simulator(*sim_args) as sim:
+    with running_simulator(*sim_args) as sim, ceiling() as top:
         sizes = {name: response_bytes(sim, body) for name, body in SCENARIOS.items()}
-        with ceiling() as top:
-            ceilings = {name: bench.wrk(f"{top.base_url}{PATH}?bytes={sizes[name]}", body) for name, body in SCENARIOS.items()}
         for name, body in SCENARIOS.items():
-            load = bench.wrk(sim.base_url + PATH, body)
-            table.append(row(f"ceiling, {name} ({sizes[name]:,} B)", ceilings[name]))
-            table.append(row(f"**simulator**, {name}", load, ceilings[name].rps))
+            # Ceiling and simulator alternate, run by run, so a burst of noise from elsewhere hits both alike.
+            runs = [
+                (
+                    bench.wrk(f"{top.base_url}{PATH}?bytes={sizes[name]}", body, warm=i == 0),
+                    bench.wrk(sim.base_url + PATH, body, warm=i == 0),
+                )
+                for i in range(bench.repeats)
+            ]
+            top_load = max((c for c, _ in runs), key=lambda load: load.rps)
+            load = max((s for _, s in runs), key=lambda load: load.rps)
+            ceilings[name] = top_load
+            table.append(row(f"ceiling, {name} ({sizes[name]:,} B)", top_load))
+            table.append(row(f"**simulator**, {name}", load, top_load.rps))
             if name in TARGETS:
-                ratio = load.rps / ceilings[name].rps
+                ratio = load.rps / top_load.rps
                 verdicts.append(
                     f"- {name}: {ratio:.0%} of the ceiling (target {TARGETS[name]:.0%}): {'met' if ratio >= TARGETS[name] else 'MISSED'}"
                 )
@@ -263,7 +279,8 @@ def run(bench: Bench, keys_file: Path, render_samples: int, beyond_cap: bool) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m load.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=5, help="seconds per measurement (default 5)")
+    parser.add_argument("--duration", type=int, default=3, help="seconds per measurement (default 3)")
+    parser.add_argument("--repeats", type=int, default=3, help="measurements per figure, the best reported (default 3)")
     parser.add_argument("--connections", type=int, default=16, help="wrk keep-alive connections (default 16)")
     parser.add_argument("--render-samples", type=int, default=20)
     parser.add_argument("--skip-cap", action="store_true", help="do not store images past the cap (saves ~20 s)")
@@ -276,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         script, keys = Path(tmp) / "post.lua", Path(tmp) / "keys.toml"
         script.write_text(WRK_SCRIPT)
         keys.write_text(KEYS_FILE)
-        lines = run(Bench(args.duration, args.connections, script), keys, args.render_samples, not args.skip_cap)
+        lines = run(Bench(args.duration, args.connections, script, args.repeats), keys, args.render_samples, not args.skip_cap)
     text = "\n".join(lines)
     print(text)
     if args.output:

@@ -73,7 +73,9 @@ class MemoryState(State):
         return self._sequence
 
     def _bucket(self, name: str, now: float) -> _Bucket:
-        bucket = self._buckets.setdefault(name, _Bucket())
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            bucket = self._buckets[name] = _Bucket()
         bucket.roll(now)
         return bucket
 
