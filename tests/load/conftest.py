@@ -3,11 +3,13 @@ is not installed; CI installs it with .ci/redis.sh)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from load.redis_server import RedisServer, redis_available, running_redis
+from simulator.launcher import PROJECT_ROOT
 
 needs_redis = pytest.mark.skipif(not redis_available(), reason="redis-server is not installed (CI installs it with .ci/redis.sh)")
 
@@ -23,3 +25,8 @@ def redis_server() -> Iterator[RedisServer]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def environment() -> dict[str, str]:
+    """The environment for Locust and benchmark subprocesses: the project importable from anywhere."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}

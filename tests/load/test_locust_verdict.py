@@ -6,7 +6,6 @@ so a few seconds cover minutes and reach the free tier's daily limit.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from load.redis_server import RedisServer
 from simulator.launcher import PROJECT_ROOT, free_port, running_simulator
+from tests.load.conftest import environment
 
 LOCUSTFILE = str(PROJECT_ROOT / "load" / "locustfile.py")
 BOUNDED = [
@@ -39,10 +39,6 @@ HARD_TIMEOUT = 90
 
 def locust(*args: str) -> list[str]:
     return [sys.executable, "-m", "locust", "-f", LOCUSTFILE, *args]
-
-
-def environment() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
 def run(command: list[str]) -> subprocess.CompletedProcess[str]:
