@@ -111,7 +111,6 @@ class RedisState(State):
         self._clock_mode = clock_mode
         self._origin = start_time if clock_mode == CLOCK_MANUAL else None
         self._prefix = prefix
-        self._url = url
         self._redis = Redis.from_url(
             url,
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
