@@ -9,9 +9,9 @@ Decisions:
   database may hold other data, but one database serves one simulator (its workers share it on purpose).
 - The clock is the configured origin (wall time, or the manual start) plus an offset kept in Redis, so an
   advance by any worker moves every worker's clock. Workers on one machine share its wall clock.
-- Stored images expire in Redis after the one-hour URL lifetime of wall time, which bounds Redis memory; the
-  record also keeps its expiry in simulator time, which `get_image` checks, so moving the simulator clock an
-  hour forward expires URLs as it does in memory.
+- Stored images (and blobs) expire in Redis after their lifetime in wall time, which bounds Redis memory (in
+  place of the in-memory store's count and byte caps); each record also keeps its expiry in simulator time,
+  which reads check, so moving the simulator clock an hour forward expires URLs as it does in memory.
 - With the real clock, a key's windows expire a day and a minute after its last admission (by then both are
   empty anyway); with the manual clock they stay until reset, since wall time says nothing about them.
 - Redis unreachable or slow: every call is bounded by short socket timeouts and raises `StateUnavailable`
@@ -22,6 +22,8 @@ Decisions:
 from __future__ import annotations
 
 import json
+import math
+import struct
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -55,6 +57,7 @@ DEFAULT_PREFIX = "perf-sim:"
 SOCKET_TIMEOUT_SECONDS = 3.0
 CONNECT_TIMEOUT_SECONDS = 2.0
 WINDOW_TTL_MS = (tiers.DAY_SECONDS + tiers.MINUTE_SECONDS) * 1000
+_EXPIRY = struct.Struct(">d")
 
 T = TypeVar("T")
 
@@ -189,6 +192,23 @@ class RedisState(State):
             return None
         model, prompt, size, index, expires_at = json.loads(raw)
         return ImageRecord(model, prompt, size, index, expires_at) if expires_at > now else None
+
+    async def put_blob(self, key: str, value: bytes, expires_at: float) -> None:
+        """For the native faces' task records and the gateway's image copies (the `State` interface on main).
+
+        Stored with its simulator-time expiry in front, and a Redis expiry of the same length in wall time.
+        """
+        now = await self.now()
+        ttl_ms = max(1, math.ceil((expires_at - now) * 1000))
+        packed = _EXPIRY.pack(expires_at) + value
+        await self._call(lambda: self._redis.set(self._key("blob", key), packed, px=ttl_ms))
+
+    async def get_blob(self, key: str, now: float) -> bytes | None:
+        raw = await self._call(lambda: self._redis.get(self._key("blob", key)))
+        if raw is None:
+            return None
+        (expires_at,) = _EXPIRY.unpack_from(raw)
+        return raw[_EXPIRY.size :] if expires_at > now else None
 
     async def reset(self) -> None:
         async def delete_prefix() -> None:

@@ -92,6 +92,20 @@ async def test_clock_sequence_and_images_are_shared(redis_server: RedisServer) -
         await two.close()
 
 
+async def test_blobs_are_shared_and_expire_by_the_simulator_clock(redis_state: RedisState, redis_server: RedisServer) -> None:
+    other = RedisState(redis_server.url, CLOCK_MANUAL, DEFAULT_MANUAL_START)
+    try:
+        now = await redis_state.now()
+        await redis_state.put_blob("task-1", b"\x00payload\xff", now + 600)
+        assert await other.get_blob("task-1", now) == b"\x00payload\xff"
+        assert await other.get_blob("task-1", await other.advance_clock(600)) is None
+        assert await other.get_blob("never-stored", now) is None
+        with redis.Redis(port=redis_server.port) as client:
+            assert 0 < client.pttl("perf-sim:blob:task-1") <= 600_000, "Redis expiry bounds the blob store"
+    finally:
+        await other.close()
+
+
 async def test_redis_down_fails_fast_and_service_resumes() -> None:
     from simulator.launcher import free_port
 
