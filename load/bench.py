@@ -51,6 +51,15 @@ SCENARIOS = {
 TARGETS = {"url (dall-e-3 1024x1024)": 0.60, "b64_json 1024x1024": 0.25}
 P99_TARGET_MS = 50.0
 RENDER_SIZES = ("256x256", "512x512", "1024x1024", "1792x1024")
+NOTES = (
+    "- Ceiling and simulator run on the same stack (uvicorn with h11, Starlette). The simulator adds the CORS "
+    "middleware, seven rate-limit and request-id headers, validation, admission, ids and the image record.",
+    "- The b64_json rows repeat one request, so after the first response the PNG comes from the render cache; "
+    "the new-prompt row renders on every response and shows what rendering costs under load.",
+    "- Redis state costs four round trips per request (clock offset, the admission script, the id sequence, the "
+    "image record). On two cores redis-server, wrk and the workers share the CPU, so a second worker adds little here.",
+    "- The machine is shared with other work: figures move by about ±10% between runs, hence alternating runs, best of N.",
+)
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -284,6 +293,7 @@ def run(bench: Bench, keys_file: Path, render_samples: int, beyond_cap: bool) ->
     out += ["## State and workers (url responses)", "", *state_rows, ""]
     out += ["## Memory", "", *memory, ""]
     out += [f"## Renderer cost per image (in process, {render_samples} new images per size)", "", *renders, ""]
+    out += ["## Reading these figures", "", *NOTES, ""]
     return out
 
 
