@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from load.redis_server import RedisServer
-from simulator.launcher import PROJECT_ROOT, free_port, running_simulator
+from simulator.launcher import PROJECT_ROOT, free_port, running, running_simulator
 from tests.load.conftest import environment
 
 LOCUSTFILE = str(PROJECT_ROOT / "load" / "locustfile.py")
@@ -112,3 +112,13 @@ def test_verdict_refuses_a_simulator_on_a_manual_clock() -> None:
         result = run(locust("--headless", "-u", "2", "-r", "2", "-t", "5s", "-H", sim.base_url))
     assert result.returncode == 2
     assert "manual clock" in result.stdout
+
+
+def test_compressing_time_needs_the_control_api() -> None:
+    """Against another server (here the benchmark's bare Starlette app) --compress is refused, not guessed."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "load.ceiling:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    with running(command, port, health_path="/health") as other:
+        result = run(locust("--headless", "-u", "2", "-r", "2", "-t", "5s", "--compress", "10", "-H", other.base_url))
+    assert result.returncode == 2
+    assert "--compress needs our simulator's control API" in result.stdout
