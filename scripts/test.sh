@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs and run it: lint, then the whole pytest suite.
-# Idempotent: reuses .venv, installs redis-server only when missing (as root, via apt-get), starts it on
-# 127.0.0.1:6379 only when nothing answers there.
+# Install everything the test suite needs and run it: lint, the default pytest run, then the bounded forms of the
+# slow load/mutation runs. Idempotent: reuses .venv; installs redis-server and wrk (Debian) only when missing;
+# starts redis-server on 127.0.0.1:6379 only when nothing answers there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,10 +11,20 @@ command -v "$python_bin" >/dev/null || python_bin=python3
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
 
-if [ -f scripts/redis.sh ]; then
-  bash scripts/redis.sh
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v wrk >/dev/null || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "note: ${missing[*]} missing and not root; the tests that need them will skip" >&2
+  fi
 fi
+command -v redis-server >/dev/null && bash scripts/redis.sh
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -m slow "$@"

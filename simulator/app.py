@@ -27,7 +27,7 @@ from simulator.gateway.face import GatewayFace
 from simulator.http import SafeJSONResponse
 from simulator.keys import KeyRegistry
 from simulator.state.base import State, StateUnavailable
-from simulator.state.memory import MemoryState
+from simulator.state.open import open_state
 from spec import errors
 from spec.openapi import openapi_document
 
@@ -72,7 +72,7 @@ def _closing(*closers: Callable[[], Awaitable[None]]) -> Callable[[Starlette], A
 
 def create_app(config: SimulatorConfig | None = None, state: State | None = None) -> Starlette:
     config = config or SimulatorConfig()
-    state = state or MemoryState(config.clock, config.start_time)
+    state = state or open_state(config.state, config.clock, config.start_time)
     engine = Engine(state, config.seed, config.latency_scale)
     keys = KeyRegistry.from_file(config.keys_file)
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-import uvicorn
-
-from simulator.app import create_app
 from simulator.config import DEFAULT_PORT, DEFAULT_SEED, DEFAULT_UPSTREAM_TIMEOUT_SECONDS, SimulatorConfig
 from simulator.faces.providers import BASE_PATHS
 from simulator.gateway.face import gateway_providers
 from simulator.gateway.upstreams import PROVIDERS
 from simulator.keys import KeyRegistry
+from simulator.serve import serve, state_problem
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
+from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
 from spec import tiers
 
 
@@ -38,8 +37,25 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         gateway.add_argument(f"--upstream-{provider}", metavar="URL", help=f"{provider}'s own base URL (wins over --upstream)")
     gateway.add_argument("--upstream-timeout", type=float, default=DEFAULT_UPSTREAM_TIMEOUT_SECONDS, metavar="SECONDS")
     gateway.add_argument("--upstream-key", metavar="KEY", help="key sent upstream (default: each caller's own key)")
+    parser.add_argument(
+        "--state",
+        default=MEMORY,
+        help="where rate windows, images, clock and ids live: memory (one process) or redis://HOST:PORT/DB (shared by workers)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="worker processes; more than 1 needs --state redis://...")
     args = parser.parse_args(argv)
     args.upstream_overrides = {p: url for p in PROVIDERS if (url := vars(args).pop(f"upstream_{p}")) is not None}
+    try:
+        check_state_url(args.state)
+    except ValueError as exc:
+        parser.error(f"--state: {exc}")
+    if args.workers < 1:
+        parser.error("--workers must be 1 or more")
+    if args.workers > 1 and not is_shared(args.state):
+        parser.error(
+            f"--workers {args.workers} needs a shared state: each worker would keep its own rate windows, images and clock "
+            "in memory, so limits would multiply by the worker count. Add --state redis://127.0.0.1:6379/0"
+        )
     if args.latency_scale < 0:
         parser.error("--latency-scale must be 0 or more")
     if args.upstream_timeout <= 0:
@@ -48,7 +64,11 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         KeyRegistry.from_file(args.keys_file)
     except (OSError, ValueError) as exc:
         parser.error(f"--keys: {exc}")
-    return SimulatorConfig(**{k: v for k, v in vars(args).items()})
+    config = SimulatorConfig(**{k: v for k, v in vars(args).items()})
+    problem = state_problem(config)
+    if problem:
+        parser.error(f"--state: {problem}")
+    return config
 
 
 def banner(config: SimulatorConfig) -> str:
@@ -64,6 +84,7 @@ def banner(config: SimulatorConfig) -> str:
     return "\n".join(
         [
             f"perf-sim: Perf Image Generation API at {base}  (seed {config.seed}, clock {config.clock}, latency x{config.latency_scale})",
+            f"  state: {redacted(config.state)}   workers: {config.workers}",
             f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/",
             "Native provider APIs (point each official client's base URL here):",
             *(f"  {provider:<10} {base}{path}" for provider, path in BASE_PATHS.items()),
@@ -88,7 +109,7 @@ def gateway_lines(config: SimulatorConfig) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
     print(banner(config), flush=True)
-    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
+    serve(config)
 
 
 if __name__ == "__main__":

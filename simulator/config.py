@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from simulator.state.base import CLOCK_REAL, DEFAULT_MANUAL_START
+from simulator.state.open import MEMORY, redacted
 
 DEFAULT_PORT = 8080
 DEFAULT_SEED = 0
@@ -32,10 +33,13 @@ class SimulatorConfig:
     upstream_timeout: float = DEFAULT_UPSTREAM_TIMEOUT_SECONDS
     upstream_key: str | None = None
     """The key sent upstream; None forwards each caller's own key."""
+    state: str = MEMORY
+    """"memory" (one process) or a Redis URL that several workers share."""
+    workers: int = 1
 
     @property
     def gateway(self) -> bool:
         return bool(self.upstream or self.upstream_overrides)
 
     def public_settings(self) -> dict[str, object]:
-        return asdict(self)
+        return {**asdict(self), "state": redacted(self.state)}

@@ -28,6 +28,16 @@ UPSTREAM_LIMITS = "images_per_minute = 1000000\nimages_per_day = 100000000\n"
 PerfSim = Callable[..., AbstractContextManager[RunningServer]]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow runs (whole-suite mutant sweep, throughput search, benchmark) only when asked for with `-m slow`."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with -m slow (scripts/test.sh and CI do, in their bounded form)")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--gateway",

@@ -64,6 +64,15 @@ class ImageRecord:
     expires_at: float
 
 
+def fits(used_minute: int, day_used: int, n: int, limits: Limits) -> bool:
+    """The admission rule: n more images stay within the minute window and the day window.
+
+    Implementations keep running totals and call this on every request; only a rejected request needs the
+    window's entries (to compute retry_after through `decide()`), and those are few: at most the limit.
+    """
+    return used_minute + n <= limits.images_per_minute and day_used + n <= limits.images_per_day
+
+
 def decide(minute_entries: list[tuple[float, int]], day_used: int, n: int, limits: Limits, now: float) -> tuple[bool, int | None]:
     """Whether n images fit both windows now, and if not, the seconds until they will.
 
@@ -87,8 +96,13 @@ def decide(minute_entries: list[tuple[float, int]], day_used: int, n: int, limit
 
 
 def rate_state(minute_entries: list[tuple[float, int]], day_used: int, limits: Limits, now: float) -> RateState:
-    used_minute = sum(count for _, count in minute_entries)
-    minute_reset = math.ceil(minute_entries[-1][0] + tiers.MINUTE_SECONDS - now) if minute_entries else 0
+    newest = minute_entries[-1][0] if minute_entries else None
+    return window_totals(sum(count for _, count in minute_entries), newest, day_used, limits, now)
+
+
+def window_totals(used_minute: int, newest: float | None, day_used: int, limits: Limits, now: float) -> RateState:
+    """The windows from running totals: the images in each, and when the newest minute entry was admitted."""
+    minute_reset = math.ceil(newest + tiers.MINUTE_SECONDS - now) if newest is not None else 0
     day_reset = tiers.seconds_to_utc_midnight(now) if day_used else 0
     return RateState(
         minute=WindowState(limits.images_per_minute, used_minute, max(0, minute_reset)),

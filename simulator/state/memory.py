@@ -20,7 +20,9 @@ from simulator.state.base import (
     State,
     day_index,
     decide,
+    fits,
     rate_state,
+    window_totals,
 )
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS
@@ -29,12 +31,14 @@ from spec.models import IMAGE_URL_TTL_SECONDS
 class _Bucket:
     def __init__(self) -> None:
         self.minute: deque[tuple[float, int]] = deque()
+        self.minute_used = 0
+        """The images in `minute`, kept as a running total: a busy key's window holds thousands of entries."""
         self.day = -1
         self.day_used = 0
 
     def roll(self, now: float) -> None:
         while self.minute and self.minute[0][0] <= now - tiers.MINUTE_SECONDS:
-            self.minute.popleft()
+            self.minute_used -= self.minute.popleft()[1]
         today = day_index(now)
         if today != self.day:
             self.day, self.day_used = today, 0
@@ -75,23 +79,26 @@ class MemoryState(State):
         return self._sequence
 
     def _bucket(self, name: str, now: float) -> _Bucket:
-        bucket = self._buckets.setdefault(name, _Bucket())
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            bucket = self._buckets[name] = _Bucket()
         bucket.roll(now)
         return bucket
 
     async def admit(self, bucket: str, n: int, limits: Limits, now: float) -> Admission:
         b = self._bucket(bucket, now)
-        entries = list(b.minute)
-        admitted, retry_after = decide(entries, b.day_used, n, limits, now)
-        if admitted:
+        if fits(b.minute_used, b.day_used, n, limits):
             b.minute.append((now, n))
+            b.minute_used += n
             b.day_used += n
-            entries.append((now, n))
-        return Admission(admitted, rate_state(entries, b.day_used, limits, now), retry_after)
+            return Admission(True, window_totals(b.minute_used, now, b.day_used, limits, now))
+        entries = list(b.minute)
+        _, retry_after = decide(entries, b.day_used, n, limits, now)
+        return Admission(False, rate_state(entries, b.day_used, limits, now), retry_after)
 
     async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
         b = self._bucket(bucket, now)
-        return rate_state(list(b.minute), b.day_used, limits, now)
+        return window_totals(b.minute_used, b.minute[-1][0] if b.minute else None, b.day_used, limits, now)
 
     async def put_image(self, image_id: str, record: ImageRecord) -> None:
         self._drop_expired(record.expires_at - IMAGE_URL_TTL_SECONDS)

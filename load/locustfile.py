@@ -1,0 +1,312 @@
+"""Locust scenario: Free, Pro and Enterprise users on a realistic request mix, judged by the rate-limit verdict.
+
+    locust -f load/locustfile.py --headless -H http://127.0.0.1:8080 -u 30 -r 10 -t 30s --compress 30
+
+Users of a tier share `--keys-per-tier` keys minted as `pk_test_<tier>_<run id><index>`, so each key is
+driven by several users (and, in distributed mode, by several processes) at once. Every generation response
+is recorded; when the run stops, the master (or the single process) judges all of them with `load.verdict`,
+prints the summary and exits non-zero on any violation. Against our simulator `--compress K` makes its clock
+run K times faster through the control API, so minutes and days pass in seconds.
+
+In distributed mode workers send their records to the master when they stop: the master asks for them when
+its run ends and waits (bounded) until every worker has answered.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import math
+import random
+import time
+import uuid
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gevent
+import requests
+from locust import FastHttpUser, between, events, task
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from load.mix import random_request
+from load.verdict import DEFAULT_TOLERANCE_SECONDS, ClockAdvance, Observation, judge, write_events
+from spec import tiers
+
+log = logging.getLogger("perf-load")
+
+GENERATIONS = "/v1/images/generations"
+EVENTS_MESSAGE = "perf_verdict_events"
+FLUSH_MESSAGE = "perf_verdict_flush"
+# Decision: the master waits at most this long for workers' records; a worker missing after it fails the run.
+COLLECT_TIMEOUT_SECONDS = 20.0
+IMAGE_FETCH_SHARE = 0.1
+
+
+class _Run:
+    """What this process has recorded, and (on the master) what it has collected."""
+
+    def __init__(self) -> None:
+        self.observations: list[Observation] = []
+        self.advances: list[ClockAdvance] = []
+        self.reported: set[str] = set()
+        self.expected: set[str] = set()
+        self.sent = False
+        self.driver: gevent.Greenlet | None = None
+        self.refused: str | None = None
+
+
+RUN = _Run()
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser: Any) -> None:
+    group = parser.add_argument_group("perf-image-sim load")
+    group.add_argument("--keys-per-tier", type=int, default=2, help="keys each tier's users share (default 2)")
+    group.add_argument("--run-id", default="", help="part of every minted key (default: random), so runs never share keys")
+    group.add_argument("--compress", type=float, default=1.0, help="our simulator only: run its clock this many times faster")
+    group.add_argument("--advance-every", type=float, default=0.5, help="seconds between clock advances when compressing")
+    group.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS, help="verdict's clock-skew tolerance (s)")
+    group.add_argument("--verdict-events", default="", help="also write every recorded event to this JSON-lines file")
+
+
+class TierUser(FastHttpUser):
+    abstract = True
+    tier: ClassVar[str]
+    wait_time = between(0.05, 0.5)
+    _counter: ClassVar[itertools.count[int]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._counter = itertools.count()
+
+    def on_start(self) -> None:
+        options = self.environment.parsed_options
+        index = next(self._counter) % max(1, options.keys_per_tier)
+        self.key = f"{tiers.TEST_KEY_PREFIX}{self.tier}_{options.run_id}{index}"
+        self.rng = random.Random(f"{self.key}-{id(self)}")
+        self.max_images = tiers.TIERS[self.tier].images_per_minute
+
+    @task
+    def generate(self) -> None:
+        body = random_request(self.rng, self.max_images)
+        raw = json.dumps(body, separators=(",", ":"))
+        sent = time.time()
+        try:
+            with self.client.post(
+                GENERATIONS,
+                data=raw,
+                headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"},
+                name=f"generate ({self.tier})",
+                catch_response=True,
+            ) as response:
+                received = time.time()
+                observation = _observe(self.key, body, raw, sent, received, response)
+                RUN.observations.append(observation)
+                if observation.status in (200, 429):
+                    response.success()
+                else:
+                    response.failure(f"unexpected {response.status_code}: {(response.text or '')[:200]}")
+        except BaseException:
+            # Cut short (the run stopping) or broken: the server may still have admitted it.
+            RUN.observations.append(Observation(self.key, int(body["n"]), sent, None, None, body=raw))  # type: ignore[call-overload]
+            raise
+        if observation.status == 200 and observation.images and self.rng.random() < IMAGE_FETCH_SHARE:
+            url = _first_url(response)
+            if url:
+                self.client.get(url, name="image")
+
+
+class FreeUser(TierUser):
+    tier = "free"
+    weight = 3
+
+
+class ProUser(TierUser):
+    tier = "pro"
+    weight = 2
+
+
+class EnterpriseUser(TierUser):
+    tier = "enterprise"
+    weight = 1
+
+
+def _first_url(response: Any) -> str | None:
+    try:
+        item = response.json()["data"][0]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return item.get("url") if isinstance(item, dict) else None
+
+
+def _observe(key: str, body: dict[str, object], raw: str, sent: float, received: float, response: Any) -> Observation:
+    status = response.status_code or None  # FastHttpUser reports a transport error as status 0
+    n = int(body["n"])  # type: ignore[call-overload]
+    if status is None or status >= 500:
+        return Observation(key, n, sent, None if status is None else received, status, body=raw)
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if status == 200:
+        data = payload.get("data") if isinstance(payload, dict) else None
+        perf = payload.get("perf") if isinstance(payload, dict) else None
+        request_id = perf.get("request_id") if isinstance(perf, dict) else None
+        images = len(data) if isinstance(data, list) else 0
+        return Observation(key, n, sent, received, status, images=images, request_id=request_id, body=raw)
+    error = payload.get("error") if isinstance(payload, dict) else None
+    error = error if isinstance(error, dict) else {}
+    return Observation(
+        key,
+        n,
+        sent,
+        received,
+        status,
+        error_type=error.get("type"),
+        retry_after=error.get("retry_after"),
+        retry_after_header=response.headers.get("retry-after"),
+        body=raw,
+    )
+
+
+# --- the simulator clock (our simulator only) ---------------------------------------------------------------
+
+
+def _simulator_clock(host: str) -> str | None:
+    """Our simulator's clock mode, or None when the target has no control API."""
+    try:
+        response = requests.get(host.rstrip("/") + "/_sim/config", timeout=5)
+    except requests.RequestException:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        return str(response.json().get("clock"))
+    except (ValueError, AttributeError):
+        return None
+
+
+def _drive_clock(host: str, compress: float, every: float) -> None:
+    """Advance the simulator clock by (compress - 1) x `every` seconds every `every` seconds.
+
+    An advance is recorded before it is sent, as finished at infinity, and completed when answered: if the
+    run stops it midway, the verdict still knows the clock may have moved.
+    """
+    step = (compress - 1) * every
+    url = host.rstrip("/") + "/_sim/clock/advance"
+    while True:
+        gevent.sleep(every)
+        advance = ClockAdvance(time.time(), math.inf, step)
+        RUN.advances.append(advance)
+        try:
+            response = requests.post(url, json={"seconds": step}, timeout=5)
+        except requests.RequestException as exc:
+            log.error("clock advance failed: %s", exc)
+            continue
+        if response.status_code == 200:
+            RUN.advances[RUN.advances.index(advance)] = ClockAdvance(advance.started, time.time(), step)
+        else:
+            RUN.advances.remove(advance)
+            log.error("clock advance refused (%s): %s", response.status_code, response.text[:200])
+
+
+# --- lifecycle ------------------------------------------------------------------------------------------------
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **_: Any) -> None:
+    options = environment.parsed_options
+    if options is not None and not options.run_id and not isinstance(environment.runner, WorkerRunner):
+        options.run_id = uuid.uuid4().hex[:8]  # the master's options travel to its workers
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        runner.register_message(EVENTS_MESSAGE, _on_worker_events)
+    elif isinstance(runner, WorkerRunner):
+        runner.register_message(FLUSH_MESSAGE, _on_flush_request)
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Environment, **_: Any) -> None:
+    RUN.observations.clear()
+    RUN.sent = False
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    RUN.advances.clear()
+    RUN.reported.clear()
+    RUN.refused = None
+    options = environment.parsed_options
+    host = environment.host or ""
+    clock = _simulator_clock(host)
+    if clock == "manual":
+        RUN.refused = "the target simulator runs a manual clock, so time never passes between requests; start it with --clock real"
+    elif options.compress > 1 and clock is None:
+        RUN.refused = f"--compress needs our simulator's control API at {host}/_sim/ (other servers: leave --compress at 1)"
+    if RUN.refused:
+        log.error(RUN.refused)
+        gevent.spawn_later(0, environment.runner.quit)
+        return
+    if options.compress > 1:
+        RUN.driver = gevent.spawn(_drive_clock, host, options.compress, options.advance_every)
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Environment, **_: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        _send_events(runner)
+        return
+    if RUN.driver is not None:
+        RUN.driver.kill(block=True)
+        RUN.driver = None
+    if isinstance(runner, MasterRunner):
+        _collect_from_workers(runner)
+    _deliver_verdict(environment)
+
+
+def _send_events(runner: WorkerRunner) -> None:
+    if RUN.sent:
+        return
+    RUN.sent = True
+    runner.send_message(EVENTS_MESSAGE, {"observations": [o.__dict__ for o in RUN.observations]})
+
+
+def _on_flush_request(environment: Environment, msg: Any, **_: Any) -> None:
+    """The master's run has ended: stop this worker's users (which sends the records) or resend nothing."""
+    runner = environment.runner
+    if not RUN.sent:
+        runner.stop()
+        _send_events(runner)
+
+
+def _on_worker_events(environment: Environment, msg: Any, **_: Any) -> None:
+    RUN.observations.extend(Observation(**o) for o in msg.data["observations"])
+    RUN.reported.add(msg.node_id)
+
+
+def _collect_from_workers(runner: MasterRunner) -> None:
+    expected = {client.id for client in runner.clients.all} | RUN.reported
+    runner.send_message(FLUSH_MESSAGE, None)
+    deadline = time.monotonic() + COLLECT_TIMEOUT_SECONDS
+    while not expected <= RUN.reported and time.monotonic() < deadline:
+        gevent.sleep(0.1)
+    RUN.expected = expected
+
+
+def _deliver_verdict(environment: Environment) -> None:
+    options = environment.parsed_options
+    if RUN.refused:
+        print(f"VERDICT: NOT RUN: {RUN.refused}", flush=True)
+        environment.process_exit_code = 2
+        return
+    verdict = judge(RUN.observations, RUN.advances, options.tolerance)
+    if options.verdict_events:
+        write_events(Path(options.verdict_events), RUN.observations, RUN.advances)
+    print(verdict.summary(), flush=True)
+    missing = RUN.expected - RUN.reported
+    if missing:
+        print(f"VERDICT: INCOMPLETE: no records from worker(s) {', '.join(sorted(missing))}", flush=True)
+        environment.process_exit_code = 1
+    elif not verdict.passed:
+        environment.process_exit_code = 1

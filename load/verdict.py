@@ -1,0 +1,350 @@
+"""The rate-limit verdict: from the responses of a load run alone, did every key get exactly its tier's limits?
+
+The judge knows only what a client can know: when it sent each request and when the answer came (its own
+clock), the answer, and when the simulator clock was moved (if the run compressed time through the control
+API). Every request is therefore placed in an interval of server time, and a violation is reported only when
+it holds for every placement the intervals allow, so a correct server never fails the verdict:
+
+- over-admission: requests answered 200 whose intervals all fit inside one 60-second span (or one UTC day)
+  carry more images than the tier allows in a minute (a day);
+- under-admission: a 429 although, wherever its requests fell, the images admitted in the 60 seconds before
+  it (and that UTC day) plus its own n stayed within the limits. Requests with no usable answer (a transport
+  error, a 5xx, a request the run cut short) may have been admitted, so they count against the quota here and
+  never as certainly admitted above;
+- a 429 without a valid retry_after: error type rate_limit_exceeded, an integer from 1 to 86,400, equal to the
+  Retry-After header when there is one, and at most 60 when the day window cannot have been the reason.
+
+Decision: the clock-skew tolerance widens every interval by `tolerance` seconds each side (default 1 s). It
+covers the skew between the client's and the server's clocks and the server's own time between reading its
+clock and admitting. On one host 1 s is generous; against a remote server, pass its clock skew plus margin.
+A key's tier comes from its name (`pk_test_<tier>_...` or the document's example key); other keys are listed
+as not judged.
+
+`python -m load.verdict EVENTS.jsonl...` judges events a run recorded (locust `--verdict-events PATH`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import math
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from spec import errors, tiers
+
+DEFAULT_TOLERANCE_SECONDS = 1.0
+MAX_RETRY_AFTER = tiers.DAY_SECONDS
+# The detailed lines printed per kind of violation; the counts always cover all of them.
+MAX_DETAILS = 10
+
+OVER_ADMISSION = "over-admission"
+UNDER_ADMISSION = "under-admission"
+BAD_RETRY_AFTER = "invalid retry_after"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One generation request as the client saw it."""
+
+    key: str
+    n: int
+    sent: float
+    received: float | None
+    """None: no answer (a transport error, or the run stopped the request)."""
+    status: int | None
+    images: int = 0
+    """Images in a 200 answer."""
+    error_type: str | None = None
+    retry_after: object = None
+    """`error.retry_after` exactly as received (validated here)."""
+    retry_after_header: str | None = None
+    request_id: str | None = None
+    body: str = ""
+    """The request body, so a reported request can be replayed."""
+
+
+@dataclass(frozen=True)
+class ClockAdvance:
+    """A POST /_sim/clock/advance the run made: sent at `started`, answered at `finished` (client clock)."""
+
+    started: float
+    finished: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Violation:
+    kind: str
+    key: str
+    message: str
+    evidence: tuple[Observation, ...] = ()
+
+
+@dataclass
+class KeySummary:
+    tier: str | None
+    requests: int = 0
+    admitted_images: int = 0
+    rejected: int = 0
+    unknown: int = 0
+    minute_limit_hit: int = 0
+    day_limit_hit: int = 0
+
+
+@dataclass
+class Verdict:
+    tolerance: float
+    keys: dict[str, KeySummary] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.violations
+
+    def summary(self) -> str:
+        lines = [f"rate-limit verdict (clock-skew tolerance {self.tolerance:g} s)"]
+        by_tier: dict[str, list[KeySummary]] = defaultdict(list)
+        for summary in self.keys.values():
+            by_tier[summary.tier or "not judged"].append(summary)
+        lines.append(
+            f"  {'tier':<12}{'keys':>6}{'requests':>10}{'admitted img':>14}{'429s':>8}{'no answer':>11}{'minute hit':>12}{'day hit':>9}"
+        )
+        for tier, group in sorted(by_tier.items()):
+            lines.append(
+                f"  {tier:<12}{len(group):>6}{sum(s.requests for s in group):>10}{sum(s.admitted_images for s in group):>14}"
+                f"{sum(s.rejected for s in group):>8}{sum(s.unknown for s in group):>11}"
+                f"{sum(s.minute_limit_hit for s in group):>12}{sum(s.day_limit_hit for s in group):>9}"
+            )
+        if not any(s.rejected for s in self.keys.values()):
+            lines.append("  note: no request was rate limited, so no limit was exercised; run longer, with more users or fewer keys")
+        kinds = defaultdict(list)
+        for violation in self.violations:
+            kinds[violation.kind].append(violation)
+        for kind in (OVER_ADMISSION, UNDER_ADMISSION, BAD_RETRY_AFTER):
+            found = kinds.get(kind, [])
+            lines.append(f"  {kind}: {len(found)}")
+            for violation in found[:MAX_DETAILS]:
+                lines.append(f"    - {violation.key}: {violation.message}")
+                lines.extend(f"        {_describe(o)}" for o in violation.evidence[:6])
+        lines.append("VERDICT: " + ("PASS" if self.passed else f"FAIL ({len(self.violations)} violations)"))
+        return "\n".join(lines)
+
+
+def _describe(o: Observation) -> str:
+    answer = f"{o.status}" if o.status is not None else "no answer"
+    if o.status == 200:
+        answer += f" ({o.images} images, {o.request_id})"
+    elif o.status == 429:
+        answer += f" (retry_after={o.retry_after!r})"
+    took = f"+{o.received - o.sent:.3f}s" if o.received is not None else "+?"
+    return f"sent {o.sent:.3f} {took} n={o.n} -> {answer}  body {o.body}"
+
+
+def limits_for_key(key: str) -> tiers.Tier | None:
+    tier = tiers.DOCUMENT_EXAMPLE_TIER if key == tiers.DOCUMENT_EXAMPLE_KEY else tiers.tier_for_test_key(key)
+    return tiers.TIERS[tier] if tier else None
+
+
+class _ServerTime:
+    """Bounds of server time for a client-clock interval, given the clock advances the run made."""
+
+    def __init__(self, advances: Sequence[ClockAdvance], tolerance: float) -> None:
+        self._tolerance = tolerance
+        done = sorted((a.finished, a.seconds) for a in advances)
+        begun = sorted((a.started, a.seconds) for a in advances)
+        self._done_at = [t for t, _ in done]
+        self._done_sum = _running_sums(s for _, s in done)
+        self._begun_at = [t for t, _ in begun]
+        self._begun_sum = _running_sums(s for _, s in begun)
+
+    def bounds(self, o: Observation) -> tuple[float, float]:
+        low = o.sent + self._done_sum[bisect.bisect_right(self._done_at, o.sent)] - self._tolerance
+        if o.received is None:
+            return low, math.inf
+        return low, o.received + self._begun_sum[bisect.bisect_right(self._begun_at, o.received)] + self._tolerance
+
+
+def _running_sums(values: Iterable[float]) -> list[float]:
+    sums = [0.0]
+    for value in values:
+        sums.append(sums[-1] + value)
+    return sums
+
+
+def _day(t: float) -> int:
+    return int(t // tiers.DAY_SECONDS)
+
+
+@dataclass(frozen=True)
+class _Placed:
+    low: float
+    high: float
+    images: int
+    observation: Observation
+
+
+def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Observation]], verdict: Verdict) -> None:
+    summary = verdict.keys[key]
+    admitted = sorted((_Placed(lo, hi, o.images, o) for lo, hi, o in placed if o.status == 200), key=lambda p: p.low)
+    # Requests without a usable answer may have been admitted: they count against the quota, at full n.
+    maybe = admitted + [_Placed(lo, hi, o.n, o) for lo, hi, o in placed if o.status is None or o.status >= 500]
+    maybe.sort(key=lambda p: p.low)
+    rejected = [(lo, hi, o) for lo, hi, o in placed if o.status == 429]
+
+    _check_over_admission(key, tier, admitted, verdict)
+    finite = [p for p in maybe if p.high != math.inf]
+    unbounded = [p for p in maybe if p.high == math.inf]
+    lows = [p.low for p in finite]
+    widest = max((p.high - p.low for p in finite), default=0.0)
+    day_max: dict[int, int] = defaultdict(int)
+    for p in finite:
+        for day in range(_day(p.low), _day(p.high) + 1):
+            day_max[day] += p.images
+
+    for low, high, o in rejected:
+        start = bisect.bisect_right(lows, low - tiers.MINUTE_SECONDS - widest)
+        stop = bisect.bisect_right(lows, high)
+        in_minute = [p for p in finite[start:stop] if p.high > low - tiers.MINUTE_SECONDS] + [p for p in unbounded if p.low <= high]
+        minute_used = sum(p.images for p in in_minute)
+        one_day = _day(low) == _day(high)
+        day_used = day_max[_day(low)] + sum(p.images for p in unbounded if _day(p.low) <= _day(low)) if one_day else None
+        day_may_bind = day_used is None or day_used + o.n > tier.images_per_day
+        if day_used is not None and day_used + o.n > tier.images_per_day:
+            summary.day_limit_hit += 1
+        elif minute_used + o.n > tier.images_per_minute:
+            summary.minute_limit_hit += 1
+        if not day_may_bind and minute_used + o.n <= tier.images_per_minute:
+            evidence = (o, *(p.observation for p in in_minute))
+            verdict.violations.append(
+                Violation(
+                    UNDER_ADMISSION,
+                    key,
+                    f"429 for n={o.n} although at most {minute_used} of {tier.images_per_minute} images/minute "
+                    f"and {day_used} of {tier.images_per_day} images/day were used ({tier.name} tier)",
+                    evidence,
+                )
+            )
+        problem = _retry_after_problem(o, day_may_bind)
+        if problem:
+            verdict.violations.append(Violation(BAD_RETRY_AFTER, key, problem, (o,)))
+
+
+def _check_over_admission(key: str, tier: tiers.Tier, admitted: list[_Placed], verdict: Verdict) -> None:
+    """Sets of 200s that must lie within one 60-second span (one UTC day) but exceed the limit."""
+    for i, anchor in enumerate(admitted):
+        window = [anchor]
+        for other in admitted[i + 1 :]:
+            if other.low >= anchor.low + tiers.MINUTE_SECONDS:
+                break
+            if other.high < anchor.low + tiers.MINUTE_SECONDS:
+                window.append(other)
+        total = sum(p.images for p in window)
+        if total > tier.images_per_minute:
+            span = max(p.high for p in window) - anchor.low
+            verdict.violations.append(
+                Violation(
+                    OVER_ADMISSION,
+                    key,
+                    f"{total} images admitted within {span:.1f} s; the {tier.name} tier allows {tier.images_per_minute} per minute",
+                    tuple(p.observation for p in window),
+                )
+            )
+            break  # one report per key: the rest are the same excess seen from later anchors
+    per_day: dict[int, list[_Placed]] = defaultdict(list)
+    for p in admitted:
+        if _day(p.low) == _day(p.high):
+            per_day[_day(p.low)].append(p)
+    for day, group in sorted(per_day.items()):
+        total = sum(p.images for p in group)
+        if total > tier.images_per_day:
+            verdict.violations.append(
+                Violation(
+                    OVER_ADMISSION,
+                    key,
+                    f"{total} images admitted on UTC day {day}; the {tier.name} tier allows {tier.images_per_day} per day",
+                    tuple(p.observation for p in group[-3:]),
+                )
+            )
+
+
+def _retry_after_problem(o: Observation, day_may_bind: bool) -> str | None:
+    value = o.retry_after
+    if o.error_type != errors.RATE_LIMIT_EXCEEDED:
+        return f"429 with error type {o.error_type!r}, expected {errors.RATE_LIMIT_EXCEEDED!r}"
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"429 with retry_after {value!r}: not an integer number of seconds"
+    if not 1 <= value <= MAX_RETRY_AFTER:
+        return f"429 with retry_after {value}: outside 1..{MAX_RETRY_AFTER}"
+    if o.retry_after_header is not None and o.retry_after_header.strip() != str(value):
+        return f"429 with retry_after {value} but Retry-After header {o.retry_after_header!r}"
+    if not day_may_bind and value > tiers.MINUTE_SECONDS:
+        return f"429 with retry_after {value} although only the minute window can be full (at most {tiers.MINUTE_SECONDS})"
+    return None
+
+
+def judge(
+    observations: Iterable[Observation], advances: Sequence[ClockAdvance] = (), tolerance: float = DEFAULT_TOLERANCE_SECONDS
+) -> Verdict:
+    verdict = Verdict(tolerance)
+    server_time = _ServerTime(advances, tolerance)
+    by_key: dict[str, list[tuple[float, float, Observation]]] = defaultdict(list)
+    for o in observations:
+        tier = limits_for_key(o.key)
+        summary = verdict.keys.setdefault(o.key, KeySummary(tier.name if tier else None))
+        summary.requests += 1
+        if o.status == 200:
+            summary.admitted_images += o.images
+        elif o.status == 429:
+            summary.rejected += 1
+        elif o.status is None or o.status >= 500:
+            summary.unknown += 1
+        if tier:
+            by_key[o.key].append((*server_time.bounds(o), o))
+    for key, placed in sorted(by_key.items()):
+        tier = limits_for_key(key)
+        assert tier is not None
+        _judge_key(key, tier, placed, verdict)
+    return verdict
+
+
+def write_events(path: Path, observations: Iterable[Observation], advances: Iterable[ClockAdvance]) -> None:
+    with path.open("w") as out:
+        for advance in advances:
+            out.write(json.dumps({"advance": asdict(advance)}) + "\n")
+        for o in observations:
+            out.write(json.dumps({"request": asdict(o)}) + "\n")
+
+
+def read_events(paths: Iterable[Path]) -> tuple[list[Observation], list[ClockAdvance]]:
+    observations: list[Observation] = []
+    advances: list[ClockAdvance] = []
+    for path in paths:
+        for line in path.read_text().splitlines():
+            if not line.strip():
+                continue
+            event = json.loads(line)
+            if "advance" in event:
+                advances.append(ClockAdvance(**event["advance"]))
+            else:
+                observations.append(Observation(**event["request"]))
+    return observations, advances
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m load.verdict", description="Judge recorded load-run events against the tiers' limits.")
+    parser.add_argument("events", nargs="+", type=Path, help="JSON-lines files written by a run (--verdict-events)")
+    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS, help="clock-skew tolerance in seconds")
+    args = parser.parse_args(argv)
+    observations, advances = read_events(args.events)
+    verdict = judge(observations, advances, args.tolerance)
+    print(verdict.summary())
+    return 0 if verdict.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Real Locust runs against real simulators: the verdict passes where limits hold and fails where they do not.
+
+Each run is bounded (users, run time, and a hard process timeout) and compresses the simulator clock 120-fold,
+so a few seconds cover minutes and reach the free tier's daily limit.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+from load.redis_server import RedisServer
+from simulator.launcher import PROJECT_ROOT, free_port, running, running_simulator
+from tests.load.conftest import environment
+
+LOCUSTFILE = str(PROJECT_ROOT / "load" / "locustfile.py")
+BOUNDED = [
+    "--headless",
+    "-u",
+    "18",
+    "-r",
+    "18",
+    "-t",
+    "8s",
+    "--compress",
+    "120",
+    "--advance-every",
+    "0.25",
+    "--only-summary",
+    "--stop-timeout",
+    "0",
+]
+HARD_TIMEOUT = 90
+
+
+def locust(*args: str) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", LOCUSTFILE, *args]
+
+
+def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=PROJECT_ROOT, env=environment(), capture_output=True, text=True, timeout=HARD_TIMEOUT)
+
+
+def test_verdict_passes_against_the_in_memory_simulator(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    with running_simulator() as sim:
+        result = run(locust(*BOUNDED, "-H", sim.base_url, "--verdict-events", str(events)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "VERDICT: PASS" in result.stdout
+    free_row = re.search(r"^\s+free\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$", result.stdout, re.MULTILINE)
+    assert free_row, result.stdout
+    assert int(free_row[7]) > 0, "the compressed run reached the free tier's daily limit"
+    replay = subprocess.run([sys.executable, "-m", "load.verdict", str(events)], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert replay.returncode == 0 and "VERDICT: PASS" in replay.stdout
+
+
+def workers(master_port: int, count: int) -> Iterator[subprocess.Popen[str]]:
+    for _ in range(count):
+        yield subprocess.Popen(
+            locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(master_port)),
+            cwd=PROJECT_ROOT,
+            env=environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+
+def test_distributed_locust_verdict_passes_against_two_simulator_workers_on_redis(redis_server: RedisServer) -> None:
+    """One Locust master and two Locust workers on 127.0.0.1, against perf-sim --workers 2 --state redis://..."""
+    master_port = free_port()
+    with ExitStack() as stack, running_simulator("--workers", "2", "--state", redis_server.url) as sim:
+        started = list(workers(master_port, 2))
+        for process in started:
+            stack.callback(process.kill)
+        master = [
+            "--master",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(master_port),
+            "--expect-workers",
+            "2",
+            "--expect-workers-max-wait",
+            "30",
+        ]
+        result = run(locust(*master, *BOUNDED, "-H", sim.base_url))
+        for process in started:
+            process.wait(timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "VERDICT: PASS" in result.stdout and "INCOMPLETE" not in result.stdout
+    assert "2 workers connected" in result.stderr
+
+
+def test_verdict_fails_against_a_simulator_with_a_limit_above_the_spec(tmp_path: Path) -> None:
+    """The key is named free but the keys file gives it enterprise limits: the verdict must catch the excess."""
+    keys = tmp_path / "rogue.toml"
+    keys.write_text('[keys.pk_test_free_rogue0]\ntier = "enterprise"\nimages_per_minute = 300\nimages_per_day = 100000\n')
+    with running_simulator("--keys", str(keys)) as sim:
+        result = run(locust(*BOUNDED, "-H", sim.base_url, "--run-id", "rogue", "--keys-per-tier", "1", "FreeUser"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "VERDICT: FAIL" in result.stdout
+    assert "over-admission: 0" not in result.stdout and "the free tier allows 5 per minute" in result.stdout
+
+
+def test_verdict_refuses_a_simulator_on_a_manual_clock() -> None:
+    with running_simulator("--clock", "manual") as sim:
+        result = run(locust("--headless", "-u", "2", "-r", "2", "-t", "5s", "-H", sim.base_url))
+    assert result.returncode == 2
+    assert "manual clock" in result.stdout
+
+
+def test_compressing_time_needs_the_control_api() -> None:
+    """Against another server (here the benchmark's bare Starlette app) --compress is refused, not guessed."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "load.ceiling:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    with running(command, port, health_path="/health") as other:
+        result = run(locust("--headless", "-u", "2", "-r", "2", "-t", "5s", "--compress", "10", "-H", other.base_url))
+    assert result.returncode == 2
+    assert "--compress needs our simulator's control API" in result.stdout

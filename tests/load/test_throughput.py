@@ -1,0 +1,44 @@
+"""The throughput scenario climbs the rate in steps and reports the highest rate that kept p99 under the bound."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from simulator.launcher import PROJECT_ROOT, running_simulator
+from tests.load.conftest import environment
+
+
+def test_throughput_scenario_reports_the_highest_rate_within_the_p99_bound() -> None:
+    command = [sys.executable, "-m", "locust", "-f", str(PROJECT_ROOT / "load" / "throughput.py"), "--headless", "--only-summary"]
+    steps = ["--start-rate", "10", "--rate-step", "20", "--max-rate", "50", "--step-seconds", "2.5", "--p99-ms", "250", "-t", "30s"]
+    with running_simulator() as sim:
+        result = subprocess.run(
+            [*command, *steps, "-H", sim.base_url], cwd=PROJECT_ROOT, env=environment(), capture_output=True, text=True, timeout=90
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = re.findall(r"^\s+(\d+)\s+([\d.]+)\s+(\d+|nan)\s+(\d+|nan)\s+(\d+)\s+(ok|over)$", result.stdout, re.MULTILINE)
+    assert [int(r[0]) for r in rows][:1] == [10], result.stdout
+    best = re.search(r"THROUGHPUT: highest rate with p99 <= 250 ms: (\d+) req/s", result.stdout)
+    assert best, result.stdout
+    assert int(best[1]) == max(int(r[0]) for r in rows if r[5] == "ok")
+
+
+@pytest.mark.slow
+def test_benchmark_runs_end_to_end_in_its_smallest_form(tmp_path) -> None:
+    """`python -m load.bench` bounded to one short run per figure (the full run takes about two minutes)."""
+    from shutil import which
+
+    if which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install -y wrk)")
+    output = tmp_path / "results.md"
+    args = ["--duration", "1", "--repeats", "1", "--render-samples", "2", "--skip-cap", "--output", str(output)]
+    result = subprocess.run([sys.executable, "-m", "load.bench", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = output.read_text()
+    for heading in ("## Throughput", "## State and workers", "## Memory", "## Renderer cost"):
+        assert heading in text
+    assert "**simulator**, b64_json 1024x1024" in text and "| 10,000 |" in text

@@ -1,0 +1,89 @@
+"""The verdict's rules on hand-made observations: each kind of violation is caught, and a correct run passes."""
+
+from __future__ import annotations
+
+from load.verdict import BAD_RETRY_AFTER, OVER_ADMISSION, UNDER_ADMISSION, ClockAdvance, Observation, judge, main, write_events
+
+FREE = "pk_test_free_unit"
+T0 = 1_767_225_600.0 + 3600  # one hour into a UTC day
+
+
+def ok(t: float, n: int = 1, key: str = FREE) -> Observation:
+    return Observation(key, n, T0 + t, T0 + t + 0.01, 200, images=n, request_id=f"req_{t}")
+
+
+def limited(t: float, retry_after: object, n: int = 1, header: str | None = None, error_type: str = "rate_limit_exceeded") -> Observation:
+    return Observation(FREE, n, T0 + t, T0 + t + 0.01, 429, error_type=error_type, retry_after=retry_after, retry_after_header=header)
+
+
+def kinds(observations: list[Observation], advances: list[ClockAdvance] | None = None) -> list[str]:
+    return [v.kind for v in judge(observations, advances or []).violations]
+
+
+def test_a_run_that_keeps_the_free_limits_passes() -> None:
+    run = [ok(t) for t in range(5)] + [limited(5, 55, header="55"), limited(30, 30, n=2)] + [ok(60.5 + t) for t in range(5)]
+    verdict = judge(run)
+    assert verdict.passed, verdict.summary()
+    assert verdict.keys[FREE].minute_limit_hit == 2
+    assert "VERDICT: PASS" in verdict.summary()
+
+
+def test_more_images_than_the_minute_allows_is_over_admission() -> None:
+    verdict = judge([ok(t * 2) for t in range(6)])
+    assert [v.kind for v in verdict.violations] == [OVER_ADMISSION]
+    assert "6 images admitted within" in verdict.summary() and "VERDICT: FAIL" in verdict.summary()
+
+
+def test_a_day_over_its_limit_is_over_admission_even_when_every_minute_is_fine() -> None:
+    run = [ok(t * 61, n=5) for t in range(11)]
+    assert kinds(run) == [OVER_ADMISSION]
+
+
+def test_a_429_while_quota_remained_is_under_admission() -> None:
+    assert kinds([ok(0), ok(1), limited(2, 58)]) == [UNDER_ADMISSION]
+
+
+def test_requests_without_an_answer_may_have_used_the_quota() -> None:
+    lost = Observation(FREE, 3, T0 + 1, None, None)
+    assert kinds([ok(0), ok(0.5), lost, limited(2, 58)]) == []
+
+
+def test_a_window_boundary_within_the_tolerance_is_not_a_violation() -> None:
+    assert kinds([ok(t * 0.1) for t in range(5)] + [ok(60.05)]) == []
+
+
+def test_retry_after_must_be_a_sensible_integer_matching_its_header() -> None:
+    base = [ok(t) for t in range(5)]
+    for bad in (None, 0, "55", True, 86_401, 61):
+        assert kinds([*base, limited(5, bad)]) == [BAD_RETRY_AFTER], bad
+    assert kinds([*base, limited(5, 55, header="54")]) == [BAD_RETRY_AFTER]
+    assert kinds([*base, limited(5, 55, error_type="invalid_request")]) == [BAD_RETRY_AFTER]
+
+
+def test_a_long_retry_after_is_fine_once_the_day_is_spent() -> None:
+    run = [ok(t * 61, n=5) for t in range(10)] + [limited(10 * 61, 80_000)]
+    verdict = judge(run)
+    assert verdict.passed, verdict.summary()
+    assert verdict.keys[FREE].day_limit_hit == 1
+
+
+def test_clock_advances_of_the_run_move_the_windows() -> None:
+    first = [ok(t * 0.1) for t in range(5)]
+    second = [ok(1 + t * 0.1) for t in range(5)]
+    advance = ClockAdvance(T0 + 0.6, T0 + 0.61, 60.0)
+    assert kinds(first + second, [advance]) == []
+    assert kinds(first + second) == [OVER_ADMISSION]
+
+
+def test_keys_without_a_known_tier_are_listed_not_judged() -> None:
+    verdict = judge([ok(t, key="sk_someone_else") for t in range(50)])
+    assert verdict.passed and verdict.keys["sk_someone_else"].tier is None
+    assert "not judged" in verdict.summary()
+
+
+def test_recorded_events_can_be_judged_again_from_the_command_line(tmp_path) -> None:
+    events = tmp_path / "events.jsonl"
+    write_events(events, [ok(t * 2) for t in range(6)], [ClockAdvance(T0 + 100, T0 + 100.1, 5)])
+    assert main([str(events)]) == 1
+    write_events(events, [ok(t * 2) for t in range(5)], [])
+    assert main([str(events)]) == 0

@@ -1,0 +1,110 @@
+"""perf-sim --workers N --state redis://...: several processes, one set of limits, and a clear 503 while Redis is down."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from load.redis_server import RedisServer
+from simulator.launcher import PROJECT_ROOT, RunningServer, free_port, running_simulator
+from spec import errors, tiers
+from tests.load.conftest import needs_redis
+
+GENERATIONS = "/v1/images/generations"
+
+
+@pytest.fixture(scope="module")
+def four_workers(redis_server: RedisServer) -> Iterator[RunningServer]:
+    with running_simulator("--workers", "4", "--state", redis_server.url) as server:
+        yield server
+
+
+def generate(client: httpx.Client, key: str, **body: object) -> httpx.Response:
+    """A new connection per request, so the kernel spreads requests over the workers."""
+    headers = {"Authorization": f"Bearer {key}", "Connection": "close"}
+    return client.post(GENERATIONS, headers=headers, json={"prompt": "a lighthouse at dusk", **body})
+
+
+async def burst(base_url: str, key: str, count: int) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+        body = {"prompt": "a lighthouse at dusk", "model": "dall-e-2", "size": "256x256"}
+        headers = {"Authorization": f"Bearer {key}"}
+        return list(await asyncio.gather(*(client.post(GENERATIONS, headers=headers, json=body) for _ in range(count))))
+
+
+def test_four_workers_admit_exactly_the_free_minute_limit_under_200_concurrent_requests(four_workers: RunningServer) -> None:
+    key = f"pk_test_free_{uuid.uuid4().hex[:12]}"
+    responses = asyncio.run(burst(four_workers.base_url, key, 200))
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {200, 429}, {r.text for r in responses if r.status_code not in (200, 429)}
+    assert statuses.count(200) == tiers.TIERS["free"].images_per_minute
+    assert statuses.count(429) == 200 - tiers.TIERS["free"].images_per_minute
+    assert {r.json()["error"]["retry_after"] for r in responses if r.status_code == 429} == {60}
+    usage = httpx.get(f"{four_workers.base_url}/_sim/usage/{key}").json()
+    assert usage["minute"]["used"] == 5 and usage["day"]["used"] == 5
+
+
+def test_any_worker_serves_any_image_and_sees_the_same_clock(four_workers: RunningServer) -> None:
+    with httpx.Client(base_url=four_workers.base_url, timeout=10) as client:
+        url = generate(client, f"pk_test_pro_{uuid.uuid4().hex[:12]}").json()["data"][0]["url"]
+    # A new connection per request lets the kernel spread them over the workers.
+    for _ in range(12):
+        assert httpx.get(url, headers={"Connection": "close"}).status_code == 200
+    before = httpx.get(four_workers.base_url + "/_sim/clock").json()["now"]
+    httpx.post(four_workers.base_url + "/_sim/clock/advance", json={"seconds": 3601}).raise_for_status()
+    nows = [httpx.get(four_workers.base_url + "/_sim/clock", headers={"Connection": "close"}).json()["now"] for _ in range(8)]
+    assert all(now - before >= 3601 for now in nows)
+    assert httpx.get(url).status_code == 404, "an hour later by the shared clock, the URL has expired in every worker"
+
+
+@needs_redis
+def test_redis_down_gives_a_quick_503_envelope_and_service_resumes() -> None:
+    redis = RedisServer(free_port())
+    redis.start()
+    try:
+        with running_simulator("--workers", "2", "--state", redis.url) as sim, httpx.Client(base_url=sim.base_url, timeout=10) as client:
+            key = f"pk_test_pro_{uuid.uuid4().hex[:12]}"
+            assert generate(client, key).status_code == 200
+            redis.stop()
+            for _ in range(4):
+                started = time.monotonic()
+                response = generate(client, key, n=1)
+                assert time.monotonic() - started < 3
+                assert response.status_code == 503
+                assert response.json()["error"]["type"] == errors.SERVICE_UNAVAILABLE
+                assert "Redis at 127.0.0.1" in response.json()["error"]["message"]
+                assert response.headers["retry-after"] == "1"
+            redis.start()
+            statuses = []
+            for _ in range(8):
+                statuses.append(generate(client, key, n=1).status_code)
+            assert statuses == [200] * 8, "every worker serves again with the first request after Redis is back"
+    finally:
+        redis.stop()
+
+
+def test_more_than_one_worker_without_shared_state_is_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator", "--workers", "2", "--port", str(free_port())],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "--workers 2 needs a shared state" in result.stderr and "--state redis://" in result.stderr
+
+
+def test_unreachable_redis_is_refused_at_start() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    command = [sys.executable, "-m", "simulator", "--state", url]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "did not answer" in result.stderr
