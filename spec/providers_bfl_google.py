@@ -47,6 +47,7 @@ BFL_TASK_TTL_SECONDS = 3600
 
 BFL_NOT_AUTHENTICATED = "Not authenticated"
 BFL_INVALID_KEY = "Invalid API key"
+BFL_RATE_LIMIT_ERROR = "rate_limit_exceeded"
 BFL_RATE_LIMIT_MESSAGE = "Rate limit exceeded: too many requests for this API key. Retry after the time given in retry_after."
 
 # ---------------------------------------------------------------- Google Imagen 3

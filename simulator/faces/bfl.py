@@ -93,7 +93,7 @@ class BflFace:
                 "X-RateLimit-Remaining": str(minute.remaining),
                 "X-RateLimit-Reset": str(minute.reset_seconds),
             }
-            return _error(429, bfl.BFL_RATE_LIMIT_MESSAGE, headers, error="rate_limit_exceeded", retry_after=exc.retry_after)
+            return _error(429, bfl.BFL_RATE_LIMIT_MESSAGE, headers, error=bfl.BFL_RATE_LIMIT_ERROR, retry_after=exc.retry_after)
         except ApiError as exc:
             return _error(400, exc.message)
         prefix = "/bfl" if request.url.path.startswith("/bfl/") else ""

@@ -10,6 +10,7 @@ from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.faces.errors import error_response
 from spec import errors
+from spec.models import IMAGE_URL_TTL_SECONDS
 
 
 class ImageFace:
@@ -24,4 +25,4 @@ class ImageFace:
         png = await self.engine.image_png(name.removesuffix(".png")) if name.endswith(".png") else None
         if png is None:
             return error_response(ApiError(errors.NOT_FOUND, f"image {name!r} does not exist or has expired (URLs last one hour)"))
-        return Response(png, media_type="image/png", headers={"cache-control": "private, max-age=3600"})
+        return Response(png, media_type="image/png", headers={"cache-control": f"private, max-age={IMAGE_URL_TTL_SECONDS}"})

@@ -64,7 +64,8 @@ T = TypeVar("T")
 # KEYS: minute window (sorted set of "<images>:<unique>" scored by admission time), totals (hash: day, used
 # today, images in the minute window). The minute total is kept running, so a request costs the same whatever
 # the window holds; only a rejected request returns the window's entries (at most the limit's worth).
-# ARGV: now, n, images per minute, images per day, day index, unique member id, window TTL in ms (0 = none).
+# ARGV: now, n, images per minute, images per day, day index, unique member id, window TTL in ms (0 = none),
+# minute window length in seconds (spec.tiers.MINUTE_SECONDS).
 # Workers read their clocks before their scripts run, so a script can find an entry newer than its `now`; it
 # then admits at that entry's time, keeping each key's window in order (else retry_after could say 61).
 # Returns {1, images today, images this minute, effective now} or {0, images today, images this minute,
@@ -77,12 +78,13 @@ local now = tonumber(now_s)
 local n = tonumber(ARGV[2])
 local totals = redis.call('HMGET', KEYS[2], 'day', 'used', 'minute')
 local minute_used = tonumber(totals[3] or '0')
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - 60)
+local window_start = now - tonumber(ARGV[8])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', window_start)
 if #expired > 0 then
   for i = 1, #expired do
     minute_used = minute_used - tonumber(string.match(expired[i], '^(%d+):'))
   end
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60)
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', window_start)
   redis.call('HSET', KEYS[2], 'minute', minute_used)
 end
 local day_used = 0
@@ -157,7 +159,7 @@ class RedisState(State):
 
     async def admit(self, bucket: str, n: int, limits: Limits, now: float) -> Admission:
         ttl = 0 if self._clock_mode == CLOCK_MANUAL else WINDOW_TTL_MS
-        args = [repr(now), n, limits.images_per_minute, limits.images_per_day, day_index(now), uuid.uuid4().hex, ttl]
+        args = [repr(now), n, limits.images_per_minute, limits.images_per_day, day_index(now), uuid.uuid4().hex, ttl, tiers.MINUTE_SECONDS]
         keys = [self._key("minute", bucket), self._key("totals", bucket)]
         admitted, day_used, minute_used, effective_now, *rest = await self._call(lambda: self._admit(keys=keys, args=args))
         now = float(effective_now)
