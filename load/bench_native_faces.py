@@ -1,6 +1,6 @@
 """Benchmark: time per request on each native face against the Perf API, measured in the same run.
 
-Run: python tests/providers/bench_native_faces.py [N]   (a real server on 127.0.0.1, manual clock, bounded N)
+Run: python -m load.bench_native_faces [N]   (a real server on 127.0.0.1, manual clock, bounded N)
 Prints milliseconds per sequential request and the ratio to the Perf API's figure; nothing is asserted.
 """
 

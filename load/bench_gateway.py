@@ -1,6 +1,6 @@
 """Benchmark: what the gateway's HTTP hop costs, per model, against the same request served in process.
 
-Run: python tests/bench_gateway.py [N]   (an upstream perf-sim and a gateway perf-sim on 127.0.0.1, bounded N)
+Run: python -m load.bench_gateway [N]   (an upstream perf-sim and a gateway perf-sim on 127.0.0.1, bounded N)
 Prints milliseconds per sequential request through the gateway and in process (the upstream's own Perf API, same
 seed, same run) and their ratio; nothing is asserted. Each side asks for its own prompts (no render cache shared),
 and a URL answer's image is fetched, so both sides pay for rendering once. FLUX is left out: its BFL tasks take their modelled latency
