@@ -230,7 +230,7 @@ def test_upstream_failure_or_silence_is_502_within_the_timeout(failing_gateway: 
     started = time.monotonic()
     answer = generate(server, {"prompt": "x", "model": "imagen-3"}, "pk_test_pro_gw_failing")
     assert answer.status_code == 502 and answer.json()["error"]["type"] == "upstream_error"
-    assert time.monotonic() - started < 2.5  # the gateway was started with --upstream-timeout 1
+    assert time.monotonic() - started < 4  # --upstream-timeout 1: far below the 60 s default, with room for a busy machine
 
 
 def test_gateway_flags_are_checked() -> None:
