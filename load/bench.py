@@ -104,10 +104,6 @@ class Bench:
     script: Path
     repeats: int
 
-    def best_of(self, url: str, body: dict[str, object]) -> Load:
-        """The best of `repeats` runs: on a shared machine the best run is the one least disturbed."""
-        return max((self.wrk(url, body, warm=i == 0) for i in range(self.repeats)), key=lambda load: load.rps)
-
     def wrk(
         self, url: str, body: dict[str, object], *, unique: bool = False, rate: float | None = None, warm: bool = True, seconds: int = 0
     ) -> Load:

@@ -13,7 +13,6 @@ from spec.models import FLUX_DIMENSIONS
 
 # Native endpoint name -> Perf model.
 BFL_MODELS: dict[str, str] = {"flux-pro": "flux-pro", "flux-dev": "flux-dev"}
-BFL_DIMENSIONS = FLUX_DIMENSIONS
 BFL_DIMENSION_MIN = FLUX_DIMENSIONS[0]
 BFL_DIMENSION_MAX = FLUX_DIMENSIONS[-1]
 BFL_DIMENSION_STEP = FLUX_DIMENSIONS[1] - FLUX_DIMENSIONS[0]
@@ -37,7 +36,6 @@ BFL_STATUS_PENDING = "Pending"
 BFL_STATUS_READY = "Ready"
 BFL_STATUS_REQUEST_MODERATED = "Request Moderated"
 BFL_STATUS_CONTENT_MODERATED = "Content Moderated"
-BFL_STATUS_ERROR = "Error"
 BFL_STATUS_NOT_FOUND = "Task not found"
 
 # Decision: sample URLs stay valid 10 minutes of simulator time after the task is ready (BFL documents 10 min);
