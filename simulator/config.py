@@ -42,4 +42,11 @@ class SimulatorConfig:
         return bool(self.upstream or self.upstream_overrides)
 
     def public_settings(self) -> dict[str, object]:
-        return {**asdict(self), "state": redacted(self.state)}
+        """The settings as /_sim/config shows them: any page may read that (CORS is open), so no secret is in it."""
+        return {
+            **asdict(self),
+            "state": redacted(self.state),
+            "upstream": redacted(self.upstream) if self.upstream else None,
+            "upstream_overrides": {provider: redacted(url) for provider, url in self.upstream_overrides.items()},
+            "upstream_key": "***" if self.upstream_key else None,
+        }

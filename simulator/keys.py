@@ -19,10 +19,12 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from simulator.engine.errors import ApiError
 from simulator.state.base import Limits
 from spec import errors, tiers
+from spec.models import PROVIDERS
 
 # Decision: a key is 8 to 200 characters of letters, digits, "_" and "-"; anything else is malformed.
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]{8,200}")
@@ -40,6 +42,26 @@ def _tier_limits(tier: str) -> Limits:
     return Limits(t.images_per_minute, t.images_per_day)
 
 
+def _table(data: dict[str, Any], name: str, path: str | Path) -> dict[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: [{name}] must be a table")
+    return table
+
+
+def _limits(entry: dict[str, Any], default: Limits | None, where: str) -> Limits:
+    """Limits of at least one image a minute and no fewer a day than a minute (else nothing could be admitted)."""
+    values = []
+    for name in ("images_per_minute", "images_per_day"):
+        value = entry.get(name, getattr(default, name, None))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{where}: {name} must be a whole number of at least 1, got {value!r}")
+        values.append(value)
+    if values[1] < values[0]:
+        raise ValueError(f"{where}: images_per_day ({values[1]}) is below images_per_minute ({values[0]})")
+    return Limits(values[0], values[1])
+
+
 class KeyRegistry:
     def __init__(self, configured: dict[str, Tenant] | None = None, provider_limits: dict[str, Limits] | None = None) -> None:
         self._configured = dict(configured or {})
@@ -47,28 +69,34 @@ class KeyRegistry:
 
     @classmethod
     def from_file(cls, path: str | Path | None) -> KeyRegistry:
+        """Read a keys file, refusing (ValueError naming the file and the entry) anything it cannot honour."""
         if path is None:
             return cls()
-        data = tomllib.loads(Path(path).read_text())
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML: {exc}") from None
         tenants: dict[str, Tenant] = {}
-        for key, entry in data.get("keys", {}).items():
+        for key, entry in _table(data, "keys", path).items():
+            where = f"{path}: key {key!r}"
             if not KEY_PATTERN.fullmatch(key):
-                raise ValueError(f"{path}: key {key!r} is malformed (8-200 of A-Z a-z 0-9 _ -)")
+                raise ValueError(f"{where} is malformed (8-200 of A-Z a-z 0-9 _ -)")
+            if not isinstance(entry, dict):
+                raise ValueError(f'{where} must be a table, e.g. [keys.{key}] with tier = "pro"')
             tier = entry.get("tier", "pro")
             if tier not in tiers.TIERS:
-                raise ValueError(f"{path}: key {key!r} has unknown tier {tier!r}; tiers: {', '.join(tiers.TIERS)}")
-            base = _tier_limits(tier)
+                raise ValueError(f"{where} has unknown tier {tier!r}; tiers: {', '.join(tiers.TIERS)}")
             if tier != "enterprise" and ({"images_per_minute", "images_per_day"} & entry.keys()):
-                raise ValueError(f"{path}: key {key!r}: only enterprise keys set their own limits")
-            limits = Limits(
-                int(entry.get("images_per_minute", base.images_per_minute)),
-                int(entry.get("images_per_day", base.images_per_day)),
-            )
-            tenants[key] = Tenant(key, tier, limits)
-        provider_limits = {
-            provider: Limits(int(entry["images_per_minute"]), int(entry["images_per_day"]))
-            for provider, entry in data.get("providers", {}).items()
-        }
+                raise ValueError(f"{where}: only enterprise keys set their own limits")
+            tenants[key] = Tenant(key, tier, _limits(entry, _tier_limits(tier), where))
+        provider_limits: dict[str, Limits] = {}
+        for provider, entry in _table(data, "providers", path).items():
+            where = f"{path}: [providers.{provider}]"
+            if provider not in PROVIDERS:
+                raise ValueError(f"{where}: unknown provider; providers: {', '.join(PROVIDERS)}")
+            if not isinstance(entry, dict) or not {"images_per_minute", "images_per_day"} <= entry.keys():
+                raise ValueError(f"{where} needs images_per_minute and images_per_day")
+            provider_limits[provider] = _limits(entry, None, where)
         return cls(tenants, provider_limits)
 
     def limits_on(self, provider: str, tenant: Tenant) -> Tenant:

@@ -59,3 +59,24 @@ def test_latency_scale_waits_without_blocking_other_requests() -> None:
 
     with running_simulator("--latency-scale", "0.5") as server:
         assert asyncio.run(scenario(server.base_url)) == ["fast", "slow"]
+
+
+@pytest.mark.parametrize(
+    ("keys_file", "message"),
+    [
+        ('[keys]\npk_live_flat_key = "pro"\n', "must be a table"),
+        ("[providers.openai]\nimages_per_minute = 5\n", "needs images_per_minute and images_per_day"),
+        ("[providers.opneai]\nimages_per_minute = 5\nimages_per_day = 9\n", "unknown provider"),
+        ('[keys.pk_live_big_corp]\ntier = "enterprise"\nimages_per_minute = 0\n', "at least 1"),
+        ('[keys.pk_live_big_corp]\ntier = "enterprise"\nimages_per_minute = 20\nimages_per_day = 10\n', "below images_per_minute"),
+        ("[keys.pk_live_big_corp\n", "not valid TOML"),
+    ],
+    ids=["flat key", "half provider", "provider typo", "zero limit", "day below minute", "bad toml"],
+)
+def test_a_keys_file_it_cannot_honour_is_refused_with_the_reason(tmp_path: object, keys_file: str, message: str) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "keys.toml"
+    path.write_text(keys_file)
+    result = subprocess.run([sys.executable, "-m", "simulator", "--keys", str(path)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

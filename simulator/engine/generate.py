@@ -71,7 +71,9 @@ class Engine:
             raise ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
 
     def check_n(self, tenant: Tenant, n: int) -> None:
-        """A request whose n exceeds the per-minute limit could never be admitted: a 400, not a 429."""
+        """A request whose n exceeds the per-minute limit could never be admitted: a 400, not a 429.
+
+        (The keys file refuses a day limit below the minute limit, so the minute limit is the one that binds.)"""
         if n > tenant.limits.images_per_minute:
             raise ApiError(
                 errors.INVALID_REQUEST,

@@ -31,7 +31,8 @@ def revised_prompt(seed: int, request: GenerationRequest) -> str:
     if not request.spec.rewrites_prompt:
         return request.prompt
     pick = digest(seed, "revise", request.prompt, request.style)
-    base = request.prompt.strip().rstrip(".")
+    # A prompt of only dots (or spaces and dots) keeps its text rather than become an empty subject.
+    base = request.prompt.strip().rstrip(".") or request.prompt.strip()
     subject = base[:1].upper() + base[1:]
     style = _STYLE[request.style or "vivid"]
     return f"{subject}, {_DETAILS[pick[0] % len(_DETAILS)]}, {_LIGHT[pick[1] % len(_LIGHT)]}, {style}"

@@ -17,6 +17,7 @@ from simulator.engine import tasks
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, RateLimited
 from simulator.engine.tasks import TaskRecord, TaskStore
+from simulator.faces.native import answering_outages
 from simulator.faces.perf import base_url
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant
@@ -38,6 +39,10 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None, **e
     return SafeJSONResponse({"detail": message, "message": message, **extra}, status_code=status, headers=headers)
 
 
+def _unavailable(message: str) -> Response:
+    return _error(503, message)
+
+
 def _unprocessable(problems: list[dict[str, Any]]) -> Response:
     message = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
     return SafeJSONResponse({"detail": problems, "message": message}, status_code=422)
@@ -52,10 +57,11 @@ class BflFace:
 
     def routes(self) -> list[Route]:
         routes: list[Route] = []
+        submit, get_result, sample = (answering_outages(h, _unavailable) for h in (self.submit, self.get_result, self.sample))
         for prefix in PREFIXES:
-            routes += [Route(f"{prefix}/v1/{endpoint}", self.submit, methods=["POST"]) for endpoint in bfl.BFL_MODELS]
-            routes.append(Route(f"{prefix}/v1/get_result", self.get_result, methods=["GET"]))
-        routes.append(Route("/bfl/delivery/{task_id}/sample.{ext}", self.sample, methods=["GET", "HEAD"]))
+            routes += [Route(f"{prefix}/v1/{endpoint}", submit, methods=["POST"]) for endpoint in bfl.BFL_MODELS]
+            routes.append(Route(f"{prefix}/v1/get_result", get_result, methods=["GET"]))
+        routes.append(Route("/bfl/delivery/{task_id}/sample.{ext}", sample, methods=["GET", "HEAD"]))
         routes.append(Route("/bfl/{path:path}", self.not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
         return routes
 

@@ -22,6 +22,19 @@ from simulator.keys import KeyRegistry
 from simulator.state.base import RateState, WindowState
 from spec.models import PROVIDERS
 
+_LATEST_CLOCK = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
+
+
+def _seconds(value: object) -> float | None:
+    """A JSON number as a finite, non-negative float, or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
 
 def _window(w: WindowState) -> dict[str, int]:
     return {"limit": w.limit, "used": w.used, "remaining": w.remaining, "reset_seconds": w.reset_seconds}
@@ -62,15 +75,16 @@ class ControlFace:
         return SafeJSONResponse({"now": now, "iso": datetime.fromtimestamp(now, UTC).isoformat()})
 
     async def advance(self, request: Request) -> Response:
-        """Body {"seconds": N}: N must be a finite, non-negative number (the clock never runs backwards)."""
+        """Body {"seconds": N}: N a non-negative number (the clock never runs backwards) that keeps the clock within
+        the years a timestamp can be written in (ISO dates, Ideogram's `created`), so one call cannot break the clock."""
         try:
             body = parse_json(await read_body(request))
-            seconds = body.get("seconds") if isinstance(body, dict) else None
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
-                raise invalid("seconds", 'send {"seconds": N} with N a non-negative number')
+            seconds = _seconds(body.get("seconds") if isinstance(body, dict) else None)
+            if seconds is None or await self.engine.state.now() + seconds > _LATEST_CLOCK:
+                raise invalid("seconds", 'send {"seconds": N} with N a non-negative number that keeps the clock before the year 9999')
         except ApiError as exc:
             return error_response(exc)
-        await self.engine.state.advance_clock(float(seconds))
+        await self.engine.state.advance_clock(seconds)
         return await self.clock(request)
 
     async def usage(self, request: Request) -> Response:

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, RateLimited
+from simulator.faces.native import answering_outages
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant
 from simulator.mapping.google import ImagenCall, InvalidArgument, call_from_native
@@ -35,6 +36,10 @@ def google_error(code: int, message: str, details: list[dict[str, Any]] | None =
     return SafeJSONResponse({"error": error}, status_code=code, headers=headers)
 
 
+def _unavailable(message: str) -> Response:
+    return google_error(503, message)
+
+
 def _error_info(reason: str) -> list[dict[str, Any]]:
     return [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com"}]
 
@@ -46,9 +51,10 @@ class GoogleFace:
 
     def routes(self) -> list[Route]:
         vertex = "/projects/{project}/locations/{location}/publishers/google/models/{model}:predict"
+        gemini, vertex_predict = (answering_outages(h, _unavailable) for h in (self.gemini_predict, self.vertex_predict))
         return [
-            Route(f"{PREFIX}/v1beta/models/{{model}}:predict", self.gemini_predict, methods=["POST"]),
-            *(Route(f"{PREFIX}/{version}{vertex}", self.vertex_predict, methods=["POST"]) for version in VERTEX_VERSIONS),
+            Route(f"{PREFIX}/v1beta/models/{{model}}:predict", gemini, methods=["POST"]),
+            *(Route(f"{PREFIX}/{version}{vertex}", vertex_predict, methods=["POST"]) for version in VERTEX_VERSIONS),
             Route(f"{PREFIX}/{{path:path}}", self.not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         ]
 

@@ -24,8 +24,12 @@ def base_url(request: Request, public_url: str | None) -> str:
     if public_url:
         return public_url.rstrip("/")
     scope = request.scope
+    server = scope.get("server")
     return _request_base(
-        scope["scheme"], scope.get("server"), scope.get("app_root_path", scope.get("root_path", "")), request.headers.get("host")
+        scope["scheme"],
+        tuple(server) if server else None,
+        scope.get("app_root_path", scope.get("root_path", "")),
+        request.headers.get("host"),
     )
 
 

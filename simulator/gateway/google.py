@@ -16,4 +16,4 @@ async def generate(http: UpstreamHttp, base: str, key: str, request: GenerationR
     payload = json_body(PROVIDER, answer)
     if answer.status_code != 200:
         raise google.perf_error(answer.status_code, payload, answer.headers.get("retry-after"))
-    return [UpstreamImage(png) for png in google.images_from_predict(payload)]
+    return [UpstreamImage(png) for png in google.images_from_predict(payload, request.n)]

@@ -47,7 +47,7 @@ class UpstreamHttp:
             raise ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {provider} at {_origin(url)} is unreachable: {exc}") from None
         except httpx.TimeoutException:
             raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} did not answer within {self.timeout_seconds:g} s") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} failed: {type(exc).__name__}: {exc}") from None
 
     async def close(self) -> None:

@@ -63,7 +63,12 @@ def call_from_native(model_id: str, body: Any) -> ImagenCall:
 
     count = parameters.get("sampleCount", google.IMAGEN_DEFAULT_SAMPLE_COUNT)
     lo, hi = google.IMAGEN_SAMPLE_COUNT
-    if isinstance(count, bool) or not isinstance(count, (int, float)) or int(count) != count or not lo <= count <= hi:
+    if (
+        isinstance(count, bool)
+        or not isinstance(count, (int, float))
+        or (isinstance(count, float) and not count.is_integer())
+        or not lo <= count <= hi
+    ):
         raise InvalidArgument(f"parameters.sampleCount must be an integer from {lo} to {hi}, got {count!r}.")
     aspect = _choice(parameters, "aspectRatio", list(IMAGEN_ASPECT_SIZES), google.IMAGEN_DEFAULT_ASPECT_RATIO)
     _choice(parameters, "personGeneration", google.IMAGEN_PERSON_GENERATION, None)
@@ -95,8 +100,10 @@ def native_request(request: GenerationRequest) -> tuple[str, dict[str, Any]]:
     return MODELS[request.model].native_ids["google"], body
 
 
-def images_from_predict(body: Any) -> list[bytes]:
-    """The images of a predict answer; an answer whose every image was filtered is a content-policy violation."""
+def images_from_predict(body: Any, expected: int) -> list[bytes]:
+    """The `expected` images of a predict answer. Google omits filtered images, and a Perf answer has exactly n
+    images (priced as n), so an answer short of images is a content-policy violation, as Stability and Ideogram
+    outputs flagged in part are."""
     predictions = body.get("predictions", []) if isinstance(body, dict) else None
     if not isinstance(predictions, list):
         raise ApiError(errors.UPSTREAM_ERROR, "upstream google answered predict without a predictions list")
@@ -109,7 +116,9 @@ def images_from_predict(body: Any) -> list[bytes]:
             images.append(base64.b64decode(encoded, validate=True))
         except (binascii.Error, TypeError, ValueError):
             raise ApiError(errors.UPSTREAM_ERROR, "upstream google sent an image that is not valid base64") from None
-    if not images:
+    if len(images) > expected:
+        raise ApiError(errors.UPSTREAM_ERROR, f"upstream google sent {len(images)} images for sampleCount {expected}")
+    if len(images) < expected:
         raise ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     return images
 

@@ -27,6 +27,8 @@ from simulator.state.base import (
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS
 
+_FIRST_SWEEP = 10_000
+
 
 class _Bucket:
     def __init__(self) -> None:
@@ -59,6 +61,7 @@ class MemoryState(State):
         self._origin = self._start if self._clock_mode == CLOCK_MANUAL else None
         self._sequence = 0
         self._buckets: dict[str, _Bucket] = {}
+        self._sweep_at = _FIRST_SWEEP
         self._images: OrderedDict[str, ImageRecord] = OrderedDict()
         self._blobs: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._blob_bytes = 0
@@ -81,9 +84,22 @@ class MemoryState(State):
     def _bucket(self, name: str, now: float) -> _Bucket:
         bucket = self._buckets.get(name)
         if bucket is None:
+            if len(self._buckets) >= self._sweep_at:
+                self._sweep(now)
             bucket = self._buckets[name] = _Bucket()
         bucket.roll(now)
         return bucket
+
+    def _sweep(self, now: float) -> None:
+        """Forget keys that count nothing any more, so minting tenants cannot grow the process for ever.
+
+        Runs when the table has doubled since the last sweep, which keeps its cost amortised O(1) per new key.
+        """
+        for name, bucket in list(self._buckets.items()):
+            bucket.roll(now)
+            if not bucket.minute and not bucket.day_used:
+                del self._buckets[name]
+        self._sweep_at = max(_FIRST_SWEEP, 2 * len(self._buckets))
 
     async def admit(self, bucket: str, n: int, limits: Limits, now: float) -> Admission:
         b = self._bucket(bucket, now)
@@ -97,7 +113,10 @@ class MemoryState(State):
         return Admission(False, rate_state(entries, b.day_used, limits, now), retry_after)
 
     async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
-        b = self._bucket(bucket, now)
+        b = self._buckets.get(bucket)
+        if b is None:
+            return window_totals(0, None, 0, limits, now)
+        b.roll(now)
         return window_totals(b.minute_used, b.minute[-1][0] if b.minute else None, b.day_used, limits, now)
 
     async def put_image(self, image_id: str, record: ImageRecord) -> None:

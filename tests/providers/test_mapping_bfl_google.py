@@ -90,14 +90,15 @@ def test_imagen_aspect_ratios_give_their_sizes(ratio: str, size: str) -> None:
 def test_imagen_predictions_in_perf_terms() -> None:
     png = b"\x89PNG fake"
     answer = {"predictions": [{"bytesBase64Encoded": base64.b64encode(png).decode(), "mimeType": "image/png"}, {"raiFilteredReason": "x"}]}
-    assert google.images_from_predict(answer) == [png]
-    for filtered in ({}, {"predictions": [{"raiFilteredReason": "x"}]}):
+    assert google.images_from_predict(answer, 1) == [png]
+    for filtered, expected in (({}, 1), ({"predictions": [{"raiFilteredReason": "x"}]}, 1), (answer, 2)):
         with pytest.raises(ApiError) as raised:
-            google.images_from_predict(filtered)
+            google.images_from_predict(filtered, expected)
         assert raised.value.type == errors.CONTENT_POLICY_VIOLATION
-    with pytest.raises(ApiError) as bad:
-        google.images_from_predict({"predictions": [{"bytesBase64Encoded": "***"}]})
-    assert bad.value.type == errors.UPSTREAM_ERROR
+    for broken, expected in (({"predictions": [{"bytesBase64Encoded": "***"}]}, 1), (answer, 0)):
+        with pytest.raises(ApiError) as bad:
+            google.images_from_predict(broken, expected)
+        assert bad.value.type == errors.UPSTREAM_ERROR
 
 
 def test_imagen_http_errors_in_perf_terms() -> None:
