@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, GenerationResult, RateLimited
+from simulator.engine.request import GenerationRequest
 from simulator.engine.validate import validate_perf_request
 from simulator.faces.errors import error_response, rate_limit_headers
 from simulator.http import SafeJSONResponse, parse_json, read_body
@@ -39,6 +40,21 @@ def _request_base(scheme: str, server: tuple[str, int] | None, root_path: str, h
     headers = [(b"host", host.encode("latin-1"))] if host is not None else []
     scope = {"type": "http", "scheme": scheme, "server": server, "path": root_path or "/", "query_string": b"", "headers": headers}
     return str(URL(scope=scope)).rstrip("/")
+
+
+def perf_body(
+    request: GenerationRequest, created: int, data: list[dict[str, str]], request_id: str, cost_usd: float, latency_ms: int
+) -> dict[str, object]:
+    """The document's success body; the in-process face and the gateway both answer with it."""
+    perf = {
+        "request_id": request_id,
+        "model_used": request.model,
+        "size": request.size,
+        "quality": request.quality,
+        "cost_usd": cost_usd,
+        "latency_ms": latency_ms,
+    }
+    return {"created": created, "data": data, "perf": perf}
 
 
 def image_url(base: str, image_id: str) -> str:
@@ -74,15 +90,4 @@ class PerfFace:
             data = [{"b64_json": base64.b64encode(png).decode("ascii"), "revised_prompt": result.revised_prompt} for png in pngs]
         else:
             data = [{"url": image_url(base, image.image_id), "revised_prompt": result.revised_prompt} for image in result.images]
-        return {
-            "created": result.created,
-            "data": data,
-            "perf": {
-                "request_id": result.request_id,
-                "model_used": request.model,
-                "size": request.size,
-                "quality": request.quality,
-                "cost_usd": result.cost_usd,
-                "latency_ms": result.latency_ms,
-            },
-        }
+        return perf_body(request, result.created, data, result.request_id, result.cost_usd, result.latency_ms)

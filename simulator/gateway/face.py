@@ -31,7 +31,7 @@ from simulator.engine.generate import Engine, RateLimited, Ticket
 from simulator.engine.request import GenerationRequest
 from simulator.engine.validate import validate_perf_request
 from simulator.faces.errors import error_response, rate_limit_headers
-from simulator.faces.perf import PerfFace, base_url, image_url
+from simulator.faces.perf import PerfFace, base_url, image_url, perf_body
 from simulator.gateway import bfl, google, native
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage
 from simulator.gateway.upstreams import provider_base_urls
@@ -116,15 +116,6 @@ class GatewayFace:
                 image_id = self.engine.image_id(ticket.sequence, index)
                 await self.engine.store_png(image_id, image.data)
                 data.append({"url": image_url(base, image_id), "revised_prompt": revised})
-        return {
-            "created": int(ticket.now),
-            "data": data,
-            "perf": {
-                "request_id": self.engine.request_id(ticket.sequence),
-                "model_used": generation.model,
-                "size": generation.size,
-                "quality": generation.quality,
-                "cost_usd": generation.spec.cost_usd(generation.size, generation.quality, len(images)),
-                "latency_ms": latency_ms,
-            },
-        }
+        request_id = self.engine.request_id(ticket.sequence)
+        cost_usd = generation.spec.cost_usd(generation.size, generation.quality, len(images))
+        return perf_body(generation, int(ticket.now), data, request_id, cost_usd, latency_ms)
