@@ -8,12 +8,12 @@ import sys
 from simulator.config import DEFAULT_PORT, DEFAULT_SEED, DEFAULT_UPSTREAM_TIMEOUT_SECONDS, SimulatorConfig
 from simulator.faces.providers import BASE_PATHS
 from simulator.gateway.face import gateway_providers
-from simulator.gateway.upstreams import PROVIDERS
 from simulator.keys import KeyRegistry
 from simulator.serve import serve, state_problem
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
 from spec import tiers
+from spec.models import PROVIDERS
 
 
 def parse_args(argv: list[str] | None = None) -> SimulatorConfig:

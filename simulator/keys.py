@@ -62,6 +62,14 @@ def _limits(entry: dict[str, Any], default: Limits | None, where: str) -> Limits
     return Limits(values[0], values[1])
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header, or None when there is none."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
 class KeyRegistry:
     def __init__(self, configured: dict[str, Tenant] | None = None, provider_limits: dict[str, Limits] | None = None) -> None:
         self._configured = dict(configured or {})
@@ -117,9 +125,8 @@ class KeyRegistry:
         """The tenant of an `Authorization: Bearer <key>` header, or a 401 saying what is wrong."""
         if not authorization:
             raise ApiError(errors.AUTHENTICATION_ERROR, "Missing API key: send 'Authorization: Bearer <key>'")
-        scheme, _, token = authorization.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(authorization)
+        if token is None:
             raise ApiError(errors.AUTHENTICATION_ERROR, "Malformed Authorization header: expected 'Bearer <key>'")
         return self.authenticate_key(token)
 

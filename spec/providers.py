@@ -29,6 +29,7 @@ OPENAI_CODE_INVALID_VALUE = "invalid_value"
 OPENAI_CODE_INVALID_TYPE = "invalid_type"
 OPENAI_CODE_MISSING = "missing_required_parameter"
 OPENAI_CODE_UNKNOWN_PARAMETER = "unknown_parameter"
+OPENAI_CODE_STRING_TOO_LONG = "string_above_max_length"
 OPENAI_CONTENT_POLICY_MESSAGE = (
     "Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system."
 )
@@ -77,6 +78,9 @@ STABILITY_ERROR_CONTENT_MODERATION = "content_moderation"
 STABILITY_ERROR_PAYLOAD_TOO_LARGE = "payload_too_large"
 STABILITY_ERROR_RATE_LIMIT = "rate_limit_exceeded"
 STABILITY_ERROR_INTERNAL = "internal_error"
+STABILITY_ERROR_NOT_FOUND = "not_found"
+# Stability's window is 150 requests per 10 s; a 429 without Retry-After means waiting that long.
+STABILITY_DEFAULT_RETRY_AFTER_SECONDS = 10
 STABILITY_CONTENT_MODERATION_MESSAGE = (
     "Your request was flagged by our content moderation system, as a result your request was denied and you were not charged."
 )

@@ -20,7 +20,7 @@ from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, RateLimited
 from simulator.faces.native import answering_outages
 from simulator.http import SafeJSONResponse, parse_json, read_body
-from simulator.keys import KeyRegistry, Tenant
+from simulator.keys import KeyRegistry, Tenant, bearer_token
 from simulator.mapping.google import ImagenCall, InvalidArgument, call_from_native
 from spec import errors
 from spec import providers_bfl_google as google
@@ -69,11 +69,11 @@ class GoogleFace:
         return await self.predict(request, tenant, "v1beta")
 
     async def vertex_predict(self, request: Request) -> Response:
-        scheme, _, token = (request.headers.get("authorization") or "").strip().partition(" ")
+        token = bearer_token(request.headers.get("authorization"))
         try:
-            if scheme.lower() != "bearer":
+            if token is None:
                 raise ApiError(errors.AUTHENTICATION_ERROR, "no bearer token")
-            tenant = self.keys.authenticate_key(token.strip())
+            tenant = self.keys.authenticate_key(token)
         except ApiError:
             return google_error(401, google.VERTEX_UNAUTHENTICATED_MESSAGE, _error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED"))
         return await self.predict(request, tenant, request.url.path.split("/")[2])

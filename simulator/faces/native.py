@@ -21,14 +21,6 @@ from spec import errors, tiers
 KEY_HINT = f"perf-image-sim accepts {tiers.TEST_KEY_PREFIX}<tier>_<anything>, {tiers.DOCUMENT_EXAMPLE_KEY} and the keys of its --keys file."
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    """The key of an `Authorization: Bearer <key>` header, or None when there is none."""
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
-
-
 def authenticate(keys: KeyRegistry, provider: str, key: str | None, missing: str) -> Tenant:
     """The tenant of a native key, with that provider's limits.
 

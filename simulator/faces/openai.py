@@ -9,10 +9,10 @@ from starlette.routing import Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.faces.native import authenticate, bearer_token, image_items, send
+from simulator.faces.native import authenticate, image_items, send
 from simulator.faces.perf import base_url
 from simulator.http import parse_json, read_body
-from simulator.keys import KeyRegistry
+from simulator.keys import KeyRegistry, bearer_token
 from simulator.mapping import openai as mapping
 from simulator.state.base import CLOCK_REAL, StateUnavailable
 from spec import errors

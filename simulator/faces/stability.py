@@ -14,9 +14,9 @@ from starlette.routing import Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.faces.native import authenticate, bearer_token, send
+from simulator.faces.native import authenticate, send
 from simulator.http import read_body
-from simulator.keys import KeyRegistry
+from simulator.keys import KeyRegistry, bearer_token
 from simulator.mapping import stability as mapping
 from simulator.mapping.base import NativeInvalid
 from simulator.state.base import StateUnavailable

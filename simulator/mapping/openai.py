@@ -27,7 +27,7 @@ from simulator.mapping.base import (
 )
 from spec import errors
 from spec import providers as p
-from spec.models import DEFAULT_QUALITY, DEFAULT_SIZE, DEFAULT_STYLE, MODELS, RESPONSE_FORMATS
+from spec.models import DEFAULT_N, DEFAULT_QUALITY, DEFAULT_RESPONSE_FORMAT, DEFAULT_SIZE, DEFAULT_STYLE, MODELS, RESPONSE_FORMATS
 
 PROVIDER = "openai"
 PATH = "/images/generations"
@@ -101,12 +101,12 @@ def request_from_native(body: Any) -> GenerationRequest:
             "prompt",
             f"Invalid 'prompt': string too long. Expected a string with maximum length {limit}, "
             f"but got a string with length {len(prompt)} instead.",
-            "string_above_max_length",
+            p.OPENAI_CODE_STRING_TOO_LONG,
         )
 
     n = body.get("n")
     if n is None:
-        n = 1
+        n = DEFAULT_N
     elif isinstance(n, bool) or not isinstance(n, int):
         raise NativeInvalid("n", f"Invalid type for 'n': expected an integer, but got {_type_name(n)} instead.", p.OPENAI_CODE_INVALID_TYPE)
     if not 1 <= n <= spec.max_n:
@@ -129,7 +129,7 @@ def request_from_native(body: Any) -> GenerationRequest:
     elif style is not None:
         raise NativeInvalid("style", f"Invalid 'style': style is only supported for dall-e-3, not {model}.", p.OPENAI_CODE_INVALID_VALUE)
 
-    response_format = _string(body, "response_format", "url")
+    response_format = _string(body, "response_format", DEFAULT_RESPONSE_FORMAT)
     assert response_format is not None
     _one_of(response_format, RESPONSE_FORMATS, "response_format", model)
     _string(body, "user", None)

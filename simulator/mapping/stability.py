@@ -36,8 +36,6 @@ PROVIDER = "stability"
 MODEL = "stable-diffusion-3"
 PATH = "/v2beta/stable-image/generate/sd3"
 JSON_MEDIA_TYPE = "application/json"
-# Stability's window is 150 requests per 10 s; without a Retry-After a gateway waits that long.
-DEFAULT_RETRY_AFTER = 10
 MISSING_KEY_MESSAGE = "authorization: missing, expected 'Authorization: Bearer <key>'"
 
 _ASPECT_OF_SIZE = {size: ratio for ratio, size in STABILITY_ASPECT_SIZES.items()}
@@ -45,7 +43,7 @@ _ERROR_NAMES = {
     errors.INVALID_REQUEST: (400, p.STABILITY_ERROR_BAD_REQUEST),
     errors.AUTHENTICATION_ERROR: (401, p.STABILITY_ERROR_UNAUTHORIZED),
     errors.CONTENT_POLICY_VIOLATION: (403, p.STABILITY_ERROR_CONTENT_MODERATION),
-    errors.NOT_FOUND: (404, "not_found"),
+    errors.NOT_FOUND: (404, p.STABILITY_ERROR_NOT_FOUND),
     errors.PAYLOAD_TOO_LARGE: (413, p.STABILITY_ERROR_PAYLOAD_TOO_LARGE),
     errors.RATE_LIMIT_EXCEEDED: (429, p.STABILITY_ERROR_RATE_LIMIT),
 }
@@ -202,7 +200,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
         field = message.split(":", 1)[0] if ":" in message else None
         return ApiError(errors.INVALID_REQUEST, message, field)
     if status == 429:
-        retry_after = retry_after_seconds(headers, DEFAULT_RETRY_AFTER)
+        retry_after = retry_after_seconds(headers, p.STABILITY_DEFAULT_RETRY_AFTER_SECONDS)
         return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after)
     return upstream_error(PROVIDER, status, message)
 

@@ -16,6 +16,7 @@ from simulator.mapping import stability as mapping
 from simulator.mapping.base import NativeAnswer, NativeInvalid
 from simulator.state.base import RateState
 from spec import errors
+from spec import providers as p
 from spec.models import MODELS, STABILITY_ASPECT_SIZES
 
 
@@ -82,4 +83,4 @@ def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> N
 
 
 def test_a_429_without_retry_after_waits_stabilitys_window() -> None:
-    assert mapping.error_from_native(429, {}, b"").retry_after == mapping.DEFAULT_RETRY_AFTER
+    assert mapping.error_from_native(429, {}, b"").retry_after == p.STABILITY_DEFAULT_RETRY_AFTER_SECONDS
