@@ -40,22 +40,28 @@ def test_url_responses_work_under_starlettes_test_client() -> None:
     assert response.status_code == 200 and response.json()["data"][0]["url"].startswith("http://testserver/images/")
 
 
-def test_bfl_and_google_answer_a_state_outage_in_their_own_format() -> None:
+def test_every_native_face_answers_a_state_outage_as_a_503_in_its_own_envelope() -> None:
+    bearer = {"Authorization": "Bearer pk_live_abc123"}
+
     async def scenario() -> list[httpx.Response]:
         state = RedisState(f"redis://127.0.0.1:{free_port()}/0", "manual", 1_767_225_600.0)
         app = create_app(SimulatorConfig(clock="manual"), state=state)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as c:
             return [
+                await c.post("/openai/v1/images/generations", json={"prompt": "a fox"}, headers=bearer),
+                await c.post("/stability/v2beta/stable-image/generate/sd3", data={"prompt": "a fox"}, files={"none": ("", b"")},
+                             headers=bearer),
                 await c.post("/v1/flux-dev", json={"prompt": "a fox"}, headers={"x-key": "pk_live_abc123"}),
                 await c.get("/v1/get_result?id=abc"),
-                await c.post(
-                    "/google/v1beta/models/imagen-3.0-generate-002:predict",
-                    json={"instances": [{"prompt": "a fox"}]},
-                    headers={"x-goog-api-key": "pk_live_abc123"},
-                ),
-            ]
+                await c.post("/ideogram/generate", json={"image_request": {"prompt": "a fox"}}, headers={"Api-Key": "pk_live_abc123"}),
+                await c.post("/google/v1beta/models/imagen-3.0-generate-002:predict", json={"instances": [{"prompt": "a fox"}]},
+                             headers={"x-goog-api-key": "pk_live_abc123"}),
+            ]  # fmt: skip
 
-    flux, poll, imagen = asyncio.run(scenario())
-    assert flux.status_code == poll.status_code == imagen.status_code == 503
+    openai, stability, flux, poll, ideogram, imagen = asyncio.run(scenario())
+    assert [r.status_code for r in (openai, stability, flux, poll, ideogram, imagen)] == [503] * 6
+    assert "unavailable" in openai.json()["error"]["message"]
+    assert "unavailable" in stability.json()["errors"][0]
     assert "unavailable" in flux.json()["detail"] and "unavailable" in poll.json()["message"]
+    assert "unavailable" in ideogram.json()["error"]
     assert imagen.json()["error"]["status"] == "UNAVAILABLE"

@@ -9,12 +9,11 @@ from starlette.routing import Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.faces.native import authenticate, image_items, send
+from simulator.faces.native import answering_outages, authenticate, image_items, in_envelope, send
 from simulator.faces.perf import base_url
 from simulator.http import parse_json, read_body
 from simulator.keys import KeyRegistry
 from simulator.mapping import ideogram as mapping
-from simulator.state.base import StateUnavailable
 from spec import errors
 
 PREFIX = "/ideogram"
@@ -28,7 +27,7 @@ class IdeogramFace:
 
     def routes(self) -> list[Route]:
         return [
-            Route(PREFIX + mapping.PATH, self.generate, methods=["POST"]),
+            Route(PREFIX + mapping.PATH, answering_outages(self.generate, in_envelope(mapping.error_answer)), methods=["POST"]),
             Route(PREFIX + "/{rest:path}", self.not_found),
         ]
 
@@ -40,8 +39,6 @@ class IdeogramFace:
             result = await self.engine.generate(tenant, native.generation, bucket=mapping.PROVIDER)
         except ApiError as exc:
             return send(mapping.error_answer(exc))
-        except StateUnavailable as exc:
-            return send(mapping.error_answer(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}")))
         urls = await image_items(self.engine, result, False, base_url(request, self.public_url))
         return send(mapping.success_answer(result, native, urls, self.engine.output_flagged(native.generation)))
 

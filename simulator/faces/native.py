@@ -60,5 +60,10 @@ def answering_outages(handler: Handler, answer: Callable[[str], Response]) -> Ha
     return guarded
 
 
+def in_envelope(error_answer: Callable[[ApiError], NativeAnswer]) -> Callable[[str], Response]:
+    """An outage message as a 503 in a provider's envelope, for `answering_outages`."""
+    return lambda message: send(error_answer(ApiError(errors.SERVICE_UNAVAILABLE, message)))
+
+
 def send(answer: NativeAnswer) -> Response:
     return SafeJSONResponse(answer.body, status_code=answer.status, headers=answer.headers)

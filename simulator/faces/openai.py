@@ -9,12 +9,12 @@ from starlette.routing import Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.faces.native import authenticate, image_items, send
+from simulator.faces.native import answering_outages, authenticate, image_items, in_envelope, send
 from simulator.faces.perf import base_url
 from simulator.http import parse_json, read_body
 from simulator.keys import KeyRegistry, bearer_token
 from simulator.mapping import openai as mapping
-from simulator.state.base import CLOCK_REAL, StateUnavailable
+from simulator.state.base import CLOCK_REAL
 from spec import errors
 
 PREFIX = "/openai"
@@ -29,7 +29,7 @@ class OpenAIFace:
 
     def routes(self) -> list[Route]:
         return [
-            Route(f"{PREFIX}/v1{mapping.PATH}", self.create_image, methods=["POST"]),
+            Route(f"{PREFIX}/v1{mapping.PATH}", answering_outages(self.create_image, in_envelope(mapping.error_answer)), methods=["POST"]),
             Route(PREFIX + "/{rest:path}", self.invalid_url),
         ]
 
@@ -43,8 +43,6 @@ class OpenAIFace:
             result = await self.engine.generate(tenant, generation, bucket=mapping.PROVIDER)
         except ApiError as exc:
             return send(mapping.error_answer(exc, n, self.real_clock))
-        except StateUnavailable as exc:
-            return send(mapping.error_answer(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}")))
         inline = result.request.response_format == "b64_json"
         items = await image_items(self.engine, result, inline, base_url(request, self.public_url))
         return send(mapping.success_answer(result, items))

@@ -14,12 +14,11 @@ from starlette.routing import Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.faces.native import authenticate, send
+from simulator.faces.native import answering_outages, authenticate, in_envelope, send
 from simulator.http import read_body
 from simulator.keys import KeyRegistry, bearer_token
 from simulator.mapping import stability as mapping
 from simulator.mapping.base import NativeInvalid
-from simulator.state.base import StateUnavailable
 from spec import errors
 from spec import providers as p
 
@@ -37,7 +36,7 @@ class StabilityFace:
 
     def routes(self) -> list[Route]:
         return [
-            Route(PREFIX + mapping.PATH, self.generate, methods=["POST"]),
+            Route(PREFIX + mapping.PATH, answering_outages(self.generate, in_envelope(mapping.error_answer)), methods=["POST"]),
             Route(PREFIX + "/{rest:path}", self.not_found),
         ]
 
@@ -63,8 +62,6 @@ class StabilityFace:
             result = await self.engine.generate(tenant, native.generation, bucket=mapping.PROVIDER)
         except ApiError as exc:
             return send(mapping.error_answer(exc))
-        except StateUnavailable as exc:
-            return send(mapping.error_answer(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}")))
         image = await self.engine.render(result.images[0].render_key)
         filtered = self.engine.output_flagged(native.generation)
         if filtered:
