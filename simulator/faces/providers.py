@@ -35,7 +35,7 @@ BASE_PATHS: dict[str, str] = {
 def provider_routes(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> list[BaseRoute]:
     return [
         *OpenAIFace(engine, keys, config).routes(),
-        *StabilityFace(engine, keys, config).routes(),
+        *StabilityFace(engine, keys).routes(),
         *BflFace(engine, keys, config.public_url).routes(),
         *IdeogramFace(engine, keys, config).routes(),
         *GoogleFace(engine, keys).routes(),

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.faces.native import answering_outages, authenticate, in_envelope, send
@@ -30,7 +29,7 @@ async def _once(raw: bytes) -> AsyncGenerator[bytes, None]:
 
 
 class StabilityFace:
-    def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> None:
+    def __init__(self, engine: Engine, keys: KeyRegistry) -> None:
         self.engine = engine
         self.keys = keys
 
