@@ -324,12 +324,14 @@ def unknown_image_200() -> ASGIApp:
 
 @mutant("the minute window admits one image more than the limit", "test_rate_limits")
 def minute_limit_off_by_one() -> ASGIApp:
-    original = simulator.state.memory.decide
+    """The admission rule (`fits`) and the retry_after rule (`decide`) both see one image more than the limit."""
+    fits, decide = simulator.state.memory.fits, simulator.state.memory.decide
 
-    def decide(entries: list[tuple[float, int]], day_used: int, n: int, limits: Limits, now: float) -> tuple[bool, int | None]:
-        return original(entries, day_used, n, Limits(limits.images_per_minute + 1, limits.images_per_day), now)
+    def loose(limits: Limits) -> Limits:
+        return Limits(limits.images_per_minute + 1, limits.images_per_day)
 
-    simulator.state.memory.decide = decide
+    simulator.state.memory.fits = lambda used, day_used, n, limits: fits(used, day_used, n, loose(limits))
+    simulator.state.memory.decide = lambda entries, day_used, n, limits, now: decide(entries, day_used, n, loose(limits), now)
     return _simulator()
 
 
@@ -339,7 +341,7 @@ def fixed_minute_window() -> ASGIApp:
 
     def roll(self: _Bucket, now: float) -> None:
         while self.minute and int(self.minute[0][0]) // tiers.MINUTE_SECONDS != int(now) // tiers.MINUTE_SECONDS:
-            self.minute.popleft()
+            self.minute_used -= self.minute.popleft()[1]
         original(self, now)
 
     _Bucket.roll = roll  # type: ignore[method-assign]
