@@ -8,16 +8,20 @@ from spec import errors
 class ApiError(Exception):
     """An error the API answers with; faces translate it into their own envelope."""
 
-    def __init__(self, error_type: str, message: str, param: str | None = None, retry_after: int | None = None) -> None:
+    def __init__(
+        self, error_type: str, message: str, param: str | None = None, retry_after: int | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.type = error_type
         self.message = message
         self.param = param
         self.retry_after = retry_after
+        self._status = status
 
     @property
     def status(self) -> int:
-        return errors.STATUS[self.type]
+        """The type's status, unless one was given: an injected fault may answer any status with any type."""
+        return self._status if self._status is not None else errors.STATUS.get(self.type, 500)
 
     def envelope(self) -> dict[str, object]:
         body: dict[str, object] = {"type": self.type, "message": self.message, "param": self.param}
