@@ -145,7 +145,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
     ),
 )
 FACES: tuple[Face, ...] = (
-    Face(PERF, perf_face.PREFIX, perf_face.PREFIX, _serve_perf, perf_wire.error_response, perf_face.unknown_route),
+    Face(PERF, perf_wire.PREFIX, perf_wire.PREFIX, _serve_perf, perf_wire.error_response, perf_wire.unknown_route),
     *PROVIDER_FACES,
 )
 FACE_NAMES: tuple[str, ...] = tuple(face.name for face in FACES)

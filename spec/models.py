@@ -25,6 +25,10 @@ MAX_PROMPT_CHARS = 4000
 IMAGE_URL_TTL_SECONDS = 3600
 
 
+# A model taking more sizes than this states its size rule in error messages instead of listing them.
+LISTED_SIZES_LIMIT = 12
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """One row of the document's model table, made exact."""
@@ -63,6 +67,16 @@ class ModelSpec:
 
     def accepts_size(self, size: str) -> bool:
         return size in self._size_set
+
+    @property
+    def valid_sizes(self) -> str:
+        """The sizes as an error message states them: each one when they are few, else the rule (FLUX's 2,025)."""
+        return ", ".join(self.sizes) if len(self.sizes) <= LISTED_SIZES_LIMIT else self.size_rule
+
+    @property
+    def valid_n(self) -> str:
+        """The image counts as an error message states them."""
+        return "1: it generates one image per request" if self.max_n == 1 else f"between 1 and {self.max_n}"
 
 
 def _dims(lo: int, hi: int, step: int) -> range:

@@ -96,11 +96,11 @@ def validate_perf_request(body: Any) -> GenerationRequest:
         raise invalid("n", f"n must be an integer, got {_json_type(n)} {n!r}")
     n = int(n)
     if not 1 <= n <= model.max_n:
-        raise invalid("n", f"n must be between 1 and {model.max_n} for model {model_name}, got {n}")
+        raise invalid("n", f"n for model {model_name} must be {model.valid_n}; got {n}")
 
     size = _string_or_default(body, "size", DEFAULT_SIZE)
     if not model.accepts_size(size):
-        raise invalid("size", f"size {size!r} is not supported for model {model_name}; {model_name} takes {model.size_rule}")
+        raise invalid("size", f"size {size!r} is not supported for model {model_name}; it takes {model.valid_sizes}")
 
     quality = _choice(_string_or_default(body, "quality", DEFAULT_QUALITY), model.qualities, "quality", model_name)
 

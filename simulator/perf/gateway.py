@@ -29,12 +29,11 @@ from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, RateLimited, Ticket
 from simulator.engine.request import GenerationRequest
-from simulator.engine.validate import validate_perf_request
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage
-from simulator.http import SafeJSONResponse, parse_json, read_body
+from simulator.http import SafeJSONResponse, read_body
 from simulator.keys import KeyRegistry, Tenant
-from simulator.perf.face import PATH, PerfFace, perf_body
-from simulator.perf.wire import error_response, rate_limit_headers
+from simulator.perf.face import PerfFace
+from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
 from simulator.urls import base_url, image_url
 from spec import errors
 
@@ -63,13 +62,14 @@ class GatewayFace:
         tenant: Tenant | None = None
         try:
             tenant = self.keys.authenticate(request.headers.get("authorization"))
-            generation = validate_perf_request(parse_json(await read_body(request)))
+            generation = request_from_wire(await read_body(request))
             base = base_url(request, self.public_url)
             provider = generation.spec.provider
             if provider not in self.upstreams:
                 result = await self.engine.generate(tenant, generation)
-                headers = {"x-request-id": result.request_id, **rate_limit_headers(result.rate)}
-                return SafeJSONResponse(await self.in_process.payload(result, base), headers=headers)
+                return SafeJSONResponse(
+                    await self.in_process.payload(result, base), headers=success_headers(result.request_id, result.rate)
+                )
             self.engine.check_n(tenant, generation.n)
             self.engine.check_policy(generation.prompt)
             ticket = await self.engine.admit(tenant, generation.n)
@@ -81,7 +81,7 @@ class GatewayFace:
         except ApiError as exc:
             return error_response(exc, await self.engine.usage(tenant) if tenant else None)
         payload = await self._payload(generation, ticket, images, latency_ms, base)
-        return SafeJSONResponse(payload, headers={"x-request-id": payload["perf"]["request_id"], **rate_limit_headers(ticket.rate)})
+        return SafeJSONResponse(payload, headers=success_headers(self.engine.request_id(ticket.sequence), ticket.rate))
 
     async def _call(self, provider: str, tenant: Tenant, generation: GenerationRequest) -> list[UpstreamImage]:
         """The provider's images, within the upstream timeout overall (polling included)."""
@@ -106,4 +106,4 @@ class GatewayFace:
                 data.append({"url": image_url(base, image_id), "revised_prompt": revised})
         request_id = self.engine.request_id(ticket.sequence)
         cost_usd = generation.spec.cost_usd(generation.size, generation.quality, len(images))
-        return perf_body(generation, int(ticket.now), data, request_id, cost_usd, latency_ms)
+        return success_body(generation, int(ticket.now), data, request_id, cost_usd, latency_ms)

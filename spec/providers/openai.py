@@ -7,6 +7,7 @@ Each decision is noted beside the fact it shapes.
 
 from __future__ import annotations
 
+from spec import errors
 from spec.models import MODELS
 
 OPENAI_MODELS = ("dall-e-2", "dall-e-3")
@@ -43,4 +44,4 @@ OPENAI_HEADER_RESET = "x-ratelimit-reset-requests"
 # after Retry-After can succeed, i.e. the simulator clock is real time and the wait is within what every SDK
 # version honours (60 s; newer ones take up to 120 s). On a manual clock no real wait frees the window, and a
 # day-window wait is longer than any SDK sleeps, so it says "false" and the 429 reaches the caller at once.
-OPENAI_RETRYABLE_WAIT_SECONDS = 60
+OPENAI_RETRYABLE_WAIT_SECONDS = errors.LONGEST_CLIENT_RETRY_WAIT_SECONDS

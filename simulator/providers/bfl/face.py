@@ -112,8 +112,8 @@ class BflFace:
             "prompt": record.prompt,
             "seed": record.native["seed"],
             "start_time": record.submitted_at,
-            "end_time": record.ready_at,
-            "duration": round(record.ready_at - record.submitted_at, 3),
+            "end_time": record.submitted_at + record.latency_ms / 1000,
+            "duration": record.latency_ms / 1000,
         }
 
     async def sample(self, request: Request) -> Response:

@@ -110,7 +110,7 @@ def request_from_native(body: Any) -> GenerationRequest:
     elif isinstance(n, bool) or not isinstance(n, int):
         raise NativeInvalid("n", f"Invalid type for 'n': expected an integer, but got {_type_name(n)} instead.", p.OPENAI_CODE_INVALID_TYPE)
     if not 1 <= n <= spec.max_n:
-        raise NativeInvalid("n", f"Invalid 'n': {model} takes n from 1 to {spec.max_n}, but got {n}.", p.OPENAI_CODE_INVALID_VALUE)
+        raise NativeInvalid("n", f"Invalid 'n': n for {model} must be {spec.valid_n}, but got {n}.", p.OPENAI_CODE_INVALID_VALUE)
 
     size = _string(body, "size", DEFAULT_SIZE)
     assert size is not None
