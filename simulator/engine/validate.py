@@ -8,7 +8,6 @@ first failure is reported.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from simulator.engine.errors import invalid
@@ -22,10 +21,10 @@ from spec.models import (
     DEFAULT_STYLE,
     MODELS,
     RESPONSE_FORMATS,
+    is_blank,
 )
-from spec.schemas import KNOWN_REQUEST_FIELDS, NON_BLANK_PATTERN
+from spec.schemas import KNOWN_REQUEST_FIELDS
 
-_NON_BLANK = re.compile(NON_BLANK_PATTERN)
 _KNOWN = frozenset(KNOWN_REQUEST_FIELDS)
 
 
@@ -76,7 +75,7 @@ def validate_perf_request(body: Any) -> GenerationRequest:
     prompt = body["prompt"]
     if not isinstance(prompt, str):
         raise invalid("prompt", f"prompt must be a string, got {_json_type(prompt)}")
-    if not _NON_BLANK.search(prompt):
+    if is_blank(prompt):
         raise invalid("prompt", "prompt must not be empty")
 
     model_name = _string_or_default(body, "model", DEFAULT_MODEL)

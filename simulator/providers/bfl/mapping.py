@@ -15,7 +15,7 @@ from typing import Any
 from simulator.engine.errors import ApiError
 from simulator.engine.request import GenerationRequest
 from spec import errors
-from spec.models import MODELS, parse_size
+from spec.models import MODELS, is_blank, parse_size
 from spec.providers import bfl
 
 Problem = dict[str, Any]
@@ -86,7 +86,7 @@ def submission_from_native(endpoint: str, body: Any) -> BflSubmission:
         )
     problems: list[Problem] = []
     prompt = body.get("prompt")
-    if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
+    if prompt is None or (isinstance(prompt, str) and is_blank(prompt)):
         problems.append(_problem("prompt", "missing", "Field required: a non-empty prompt (image_prompt alone is not emulated)", prompt))
     elif not isinstance(prompt, str):
         problems.append(_problem("prompt", "string_type", "Input should be a valid string", prompt))

@@ -18,7 +18,7 @@ from typing import Any
 from simulator.engine.errors import ApiError
 from simulator.engine.request import GenerationRequest
 from spec import errors
-from spec.models import IMAGEN_ASPECT_SIZES, MODELS
+from spec.models import IMAGEN_ASPECT_SIZES, MODELS, is_blank
 from spec.providers import google
 
 
@@ -53,7 +53,7 @@ def call_from_native(model_id: str, body: Any) -> ImagenCall:
     if not isinstance(instances, list) or len(instances) != 1 or not isinstance(instances[0], dict):
         raise InvalidArgument("instances must be a list holding exactly one instance object with a prompt.")
     prompt = instances[0].get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
+    if not isinstance(prompt, str) or is_blank(prompt):
         raise InvalidArgument("instances[0].prompt is required and must be a non-empty string.")
     if len(prompt) > model.max_prompt_chars:
         raise InvalidArgument(f"The prompt is too long: {len(prompt)} characters; at most {model.max_prompt_chars} are accepted.")

@@ -27,7 +27,7 @@ from simulator.providers.protocol import (
     upstream_error,
 )
 from spec import errors
-from spec.models import IDEOGRAM_ASPECT_SIZES
+from spec.models import IDEOGRAM_ASPECT_SIZES, is_blank
 from spec.providers import ideogram as p
 
 PROVIDER = "ideogram"
@@ -82,7 +82,7 @@ def request_from_native(body: Any) -> IdeogramRequest:
     if not isinstance(request, dict):
         raise NativeInvalid("image_request", 'body must be {"image_request": {...}} with an object inside')
     prompt = _field(request, "prompt", str)
-    if prompt is None or not prompt.strip():
+    if prompt is None or is_blank(prompt):
         raise NativeInvalid("prompt", "image_request.prompt is required and must not be blank")
     if len(prompt) > p.IDEOGRAM_MAX_PROMPT_CHARS:
         raise NativeInvalid("prompt", f"image_request.prompt must be at most {p.IDEOGRAM_MAX_PROMPT_CHARS} characters; got {len(prompt)}")

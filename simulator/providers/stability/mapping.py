@@ -30,7 +30,7 @@ from simulator.providers.protocol import (
     upstream_error,
 )
 from spec import errors
-from spec.models import STABILITY_ASPECT_SIZES
+from spec.models import STABILITY_ASPECT_SIZES, is_blank
 from spec.providers import stability as p
 
 PROVIDER = "stability"
@@ -112,7 +112,7 @@ def request_from_native(form: Mapping[str, Any], accept: str | None) -> Stabilit
     """An sd3 form (text fields; file parts other than `image` are ignored) as the engine's request."""
     as_json = wants_json(accept)
     prompt = _text(form, "prompt", p.STABILITY_MAX_PROMPT_CHARS)
-    if prompt is None or not prompt.strip():
+    if prompt is None or is_blank(prompt):
         raise _invalid("prompt", "is required and must contain at least one non-whitespace character")
     mode = _choice(form, "mode", p.STABILITY_MODES, p.STABILITY_EMULATED_MODE)
     if mode != p.STABILITY_EMULATED_MODE:
