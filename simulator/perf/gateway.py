@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,21 +28,20 @@ from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, RateLimited, Ticket
 from simulator.engine.request import GenerationRequest
+from simulator.gateway.adapter import call_upstream
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage
 from simulator.http import SafeJSONResponse, read_body
 from simulator.keys import KeyRegistry, Tenant
 from simulator.perf.face import PerfFace
 from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
+from simulator.providers.protocol import Upstream
 from simulator.urls import base_url, image_url
 from spec import errors
 
-Adapter = Callable[[UpstreamHttp, str, str, GenerationRequest], Awaitable[list[UpstreamImage]]]
-"""(http, provider base URL, key, request) -> the images; raises ApiError in Perf terms for any failure."""
-
 
 class GatewayFace:
-    def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig, upstreams: dict[str, tuple[str, Adapter]]) -> None:
-        """`upstreams`: provider -> (its base URL, its adapter), for every provider sent upstream."""
+    def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig, upstreams: dict[str, tuple[str, Upstream]]) -> None:
+        """`upstreams`: provider -> (its base URL, how to call it), for every provider sent upstream."""
         self.engine = engine
         self.keys = keys
         self.public_url = config.public_url
@@ -87,8 +85,8 @@ class GatewayFace:
         """The provider's images, within the upstream timeout overall (polling included)."""
         try:
             async with asyncio.timeout(self.http.timeout_seconds):
-                base, adapter = self.upstreams[provider]
-                return await adapter(self.http, base, self.upstream_key or tenant.key, generation)
+                base, upstream = self.upstreams[provider]
+                return await call_upstream(upstream, self.http, base, self.upstream_key or tenant.key, generation)
         except TimeoutError:
             raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} did not finish within {self.http.timeout_seconds:g} s") from None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from spec import errors
 from spec.models import MODELS
+from spec.schemas import KNOWN_REQUEST_FIELDS
 
 OPENAI_MODELS = ("dall-e-2", "dall-e-3")
 # Decision: with no `model`, OpenAI's Images API uses dall-e-2 (its documented default), not the Perf API's
@@ -34,7 +35,8 @@ OPENAI_CONTENT_POLICY_MESSAGE = (
 # Fields of gpt-image-1 and later that OpenAI takes on the same endpoint; the face refuses them with a clear
 # message (those models are not emulated) rather than as unknown parameters.
 OPENAI_GPT_IMAGE_FIELDS = ("background", "moderation", "output_format", "output_compression", "partial_images", "stream")
-OPENAI_KNOWN_FIELDS = ("prompt", "model", "n", "size", "quality", "style", "response_format", "user")
+# OpenAI's dall-e fields are the Perf API's (the document copies OpenAI's request): one table for both.
+OPENAI_KNOWN_FIELDS = KNOWN_REQUEST_FIELDS
 # OpenAI-style rate-limit headers. Decision: the images endpoint's real headers are unconfirmed; the emulation
 # sends the request family (counting images, which for dall-e-3 is the same thing) from the per-minute window.
 OPENAI_HEADER_LIMIT = "x-ratelimit-limit-requests"
