@@ -1,4 +1,9 @@
-"""Rate limits per key: images not requests, exact under concurrency, both windows, honest retry_after."""
+"""Rate limits per key: images not requests, exact under concurrency, both windows, honest retry_after.
+
+The contract suite (contract_tests/, run against the simulator by tests/contract/) judges the same rules for any
+implementation; these stay because `pytest --gateway` runs them through a real gateway (tests/gateway/
+test_gateway_suite.py), and they pin this simulator's own answers that the contract leaves open (exact retry_after
+values on its manual clock, keys-file limits, x-should-retry)."""
 
 from __future__ import annotations
 
