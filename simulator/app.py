@@ -42,7 +42,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _state_unavailable(request: Request, exc: Exception) -> Response:
-    return error_response(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}"), headers={"Retry-After": "1"})
+    return error_response(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}", retry_after=1))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -73,12 +73,13 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
 
     faces, closing = mounted_faces(engine, keys, config)
     closers = [state.close, *(face.close for face in closing)]
+    # The API faces first: they are what the hot path asks for, and their prefixes overlap none of the pages after them.
     routes = [
+        *faces,
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
         *ImageFace(engine).routes(),
         *ControlFace(engine, keys, config.public_settings()).routes(),
-        *faces,
     ]
     app = Starlette(
         routes=routes,
