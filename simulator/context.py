@@ -25,6 +25,8 @@ _namespace: ContextVar[str] = ContextVar("perf_sim_namespace", default=DEFAULT_N
 class Made:
     """What the engine made for the current request, in its own terms (whatever face the request came by)."""
 
+    time: float | None = None
+    """The simulator clock when the engine admitted (or refused) the request, so the journal need not read it again."""
     model: str | None = None
     n: int | None = None
     size: str | None = None
@@ -63,6 +65,12 @@ def start_recording() -> Made:
     made = Made()
     _made.set(made)
     return made
+
+
+def note_time(now: float) -> None:
+    made = _made.get()
+    if made is not None:
+        made.time = now
 
 
 def note_generation(model: str, n: int, size: str, image_ids: list[str]) -> None:

@@ -57,7 +57,8 @@ class Action:
         body: dict[str, Any] = {}
         if self.status is not None:
             body["status"] = self.status
-            body["type"] = self.error_type or type_for_status(self.status)
+            if self.error_type is not None:
+                body["type"] = self.error_type
             if self.message is not None:
                 body["message"] = self.message
             if self.retry_after is not None:

@@ -25,6 +25,7 @@ from simulator.state.base import WindowState
 from spec import errors
 
 DEFAULT_LIST_LIMIT = 100
+MAX_LIST_LIMIT = 1_000_000
 
 
 def namespace_param(request: Request) -> str | None:
@@ -105,7 +106,7 @@ class ControlApi:
                 key=params.get("key"),
                 namespace=namespace_param(request),
             )
-            limit = _whole_param(request, "limit", 1, self.plane.journal.size) or DEFAULT_LIST_LIMIT
+            limit = _whole_param(request, "limit", 1, MAX_LIST_LIMIT) or DEFAULT_LIST_LIMIT
         except ApiError as exc:
             return error_response(PERF, exc)
         found = await self.plane.journal.find(selection, limit)
@@ -141,7 +142,7 @@ class ControlApi:
         return SafeJSONResponse({"count": await self.plane.journal.count(selection)})
 
     async def namespaces(self, request: Request) -> Response:
-        return SafeJSONResponse({"namespaces": await self.plane.namespaces.names()})
+        return SafeJSONResponse({"namespaces": await self.plane.journal.namespaces()})
 
     async def usage(self, request: Request) -> Response:
         """Every key with a window in the namespace: its tier and, per face it used, its minute and day windows."""

@@ -18,6 +18,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from simulator.context import DEFAULT_NAMESPACE
+from simulator.state.base import StateUnavailable
+
 log = logging.getLogger("perf-sim")
 
 DEFAULT_JOURNAL_SIZE = 10_000
@@ -129,8 +132,12 @@ class Journal(ABC):
         self.listeners: list[Listener] = []
 
     async def record(self, entry: JournalEntry) -> None:
-        """Keep the entry, then tell every listener."""
-        await self.append(entry)
+        """Keep the entry, then tell every listener. A journal that cannot be written (Redis down) loses the entry
+        rather than the answer: the face has already answered, with a 503 of its own if the state is down."""
+        try:
+            await self.append(entry)
+        except StateUnavailable as exc:
+            log.warning("request journal not written: %s", exc)
         for listener in self.listeners:
             try:
                 listener(entry)
@@ -147,7 +154,15 @@ class Journal(ABC):
 
     @abstractmethod
     async def delete(self, namespace: str | None) -> int:
-        """Forget the entries of `namespace` (None: all); returns how many."""
+        """Forget the entries of `namespace` (None: all), and that it was seen; returns how many entries."""
+
+    @abstractmethod
+    async def seen(self) -> set[str]:
+        """The namespaces of every request journalled since the last reset (even those whose entries were dropped)."""
+
+    async def namespaces(self) -> list[str]:
+        """The namespaces seen, "default" first (the dashboard's selector)."""
+        return [DEFAULT_NAMESPACE, *sorted(await self.seen() - {DEFAULT_NAMESPACE})]
 
     async def find(self, selection: EntryFilter, limit: int | None = None) -> list[JournalEntry]:
         found: list[JournalEntry] = []
@@ -171,16 +186,25 @@ class MemoryJournal(Journal):
         super().__init__(size)
         self._entries: deque[JournalEntry] = deque(maxlen=size)
         self._ids = itertools.count(1)
+        self._seen: set[str] = set()
 
     async def append(self, entry: JournalEntry) -> None:
         entry.id = f"request_{next(self._ids)}"
         self._entries.append(entry)
+        self._seen.add(entry.namespace)
+
+    async def seen(self) -> set[str]:
+        return set(self._seen)
 
     async def entries(self) -> Iterable[JournalEntry]:
         return reversed(self._entries)
 
     async def delete(self, namespace: str | None) -> int:
         before = len(self._entries)
+        if namespace is None:
+            self._seen.clear()
+        else:
+            self._seen.discard(namespace)
         kept = [] if namespace is None else [e for e in self._entries if e.namespace != namespace]
         self._entries = deque(kept, maxlen=self.size)
         return before - len(self._entries)

@@ -34,7 +34,7 @@ from simulator.control.journal import PROMPT_CHARS, JournalEntry, key_digest, ma
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.engine.errors import ApiError, invalid
-from simulator.state.base import State
+from simulator.state.base import State, StateUnavailable
 from spec import errors
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
@@ -136,7 +136,6 @@ class ControlLayer:
     async def serve(self, face: str, namespace: str, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         made = start_recording()
-        self.plane.namespaces.note(namespace)
         headers = Headers(scope=scope)
         raw, complete = await _read_body(receive)
         seen = await inspect(scope["path"], headers, scope.get("query_string", b"").decode("latin-1"), raw)
@@ -149,7 +148,7 @@ class ControlLayer:
             answer.recorded = True
             latency_ms = round((time.perf_counter() - started) * 1000, 3)
             entry = JournalEntry(
-                time=await self.state.now(),
+                time=made.time if made.time is not None else await self._now(),
                 method=scope["method"],
                 path=scope["path"],
                 face=face,
@@ -193,6 +192,13 @@ class ControlLayer:
             await answer.send_truncated(send)
         await record(action)
 
+    async def _now(self) -> float:
+        """The namespace's clock; wall time when the shared state is down (the face has answered 503 then)."""
+        try:
+            return await self.state.now()
+        except StateUnavailable:
+            return time.time()
+
     async def _action(self, face: str, namespace: str, scope: Scope, seen: Inspected, raw: bytes) -> Action | None:
         header = _header(scope, _FAULT_KEY)
         if header is not None:
@@ -201,7 +207,10 @@ class ControlLayer:
         if token is not None:
             return token
         facts = RequestFacts(face, scope["path"], scope["method"], namespace, seen.model, seen.key, seen.prompt)
-        return await self.plane.rules.select(facts)
+        try:
+            return await self.plane.rules.select(facts)
+        except StateUnavailable:
+            return None  # the shared state is down: the face answers 503 in its own envelope
 
 
 def _cut(prompt: str | None) -> str | None:

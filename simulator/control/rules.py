@@ -226,6 +226,7 @@ class MemoryRuleStore(RuleStore):
             del self._rules[rule_id]
         if namespace is None:
             self._ordinals.clear()
+            self._ids = itertools.count(1)
         else:
             self._ordinals.pop(namespace, None)
         return len(doomed)

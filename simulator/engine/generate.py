@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from simulator.context import DEFAULT_NAMESPACE, namespace, note_generation, note_image_ids
+from simulator.context import DEFAULT_NAMESPACE, namespace, note_generation, note_image_ids, note_time
 from simulator.engine.digest import hex_id
 from simulator.engine.encode import blur_png, png_to_jpeg
 from simulator.engine.errors import ApiError
@@ -86,6 +86,7 @@ class Engine:
     async def admit(self, tenant: Tenant, n: int, bucket: str = "perf") -> Ticket:
         """Count n images against the tenant's windows of `bucket`, or raise RateLimited having counted nothing."""
         now = await self.state.now()
+        note_time(now)
         admission = await self.state.admit(f"{bucket}:{tenant.key}", n, tenant.limits, now)
         if not admission.admitted:
             assert admission.retry_after is not None

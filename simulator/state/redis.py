@@ -109,6 +109,33 @@ return {1, day_used, minute_used, now_s}
 """
 
 
+def connect(url: str) -> Redis:
+    """A client with the simulator's timeouts and no retries (see the module's decisions)."""
+    return Redis.from_url(
+        url,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        retry=Retry(NoBackoff(), 0),
+        # RESP2: with RESP3 redis-py skips its check for pooled connections the server has closed, and the
+        # first request after a Redis restart would fail.
+        protocol=2,
+    )
+
+
+def location(redis: Redis) -> str:
+    """Host, port and database, never a password."""
+    kwargs = redis.connection_pool.connection_kwargs
+    return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+
+
+async def call_redis(redis: Redis, operation: Callable[[], Awaitable[T]]) -> T:
+    """The operation's result, or StateUnavailable (a 503) when Redis does not answer."""
+    try:
+        return await operation()
+    except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+        raise StateUnavailable(f"Redis at {location(redis)} did not answer ({exc.__class__.__name__}); retry shortly") from exc
+
+
 def _entries(flat: list[bytes]) -> list[tuple[float, int]]:
     """(admitted_at, images) from ZRANGE ... WITHSCORES output, oldest first."""
     pairs = [(float(flat[i + 1]), int(flat[i].split(b":", 1)[0])) for i in range(0, len(flat), 2)]
@@ -120,15 +147,7 @@ class RedisState(State):
         self._clock_mode = clock_mode
         self._origin = start_time if clock_mode == CLOCK_MANUAL else None
         self._prefix = prefix
-        self._redis = Redis.from_url(
-            url,
-            socket_timeout=SOCKET_TIMEOUT_SECONDS,
-            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            retry=Retry(NoBackoff(), 0),
-            # RESP2: with RESP3 redis-py skips its check for pooled connections the server has closed, and the
-            # first request after a Redis restart would fail.
-            protocol=2,
-        )
+        self._redis = connect(url)
         self._admit = self._redis.register_script(_ADMIT)
 
     def _key(self, *parts: str) -> str:
@@ -140,16 +159,11 @@ class RedisState(State):
         return self._prefix + ":".join(parts)
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await operation()
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
-            raise StateUnavailable(f"Redis at {self.location} did not answer ({exc.__class__.__name__}); retry shortly") from exc
+        return await call_redis(self._redis, operation)
 
     @property
     def location(self) -> str:
-        """Host, port and database, never a password."""
-        kwargs = self._redis.connection_pool.connection_kwargs
-        return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+        return location(self._redis)
 
     def _time(self, offset: float) -> float:
         base = self._origin if self._origin is not None else time.time()
