@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 
 DEFAULT_NAMESPACE = "default"
@@ -55,9 +55,13 @@ def in_namespace(name: str) -> Iterator[None]:
         _namespace.reset(token)
 
 
-def set_namespace(name: str) -> None:
-    """Put the current request (this task's context) in namespace `name` for the rest of it."""
-    _namespace.set(name)
+def set_namespace(name: str) -> Token[str]:
+    """Put the current request in namespace `name`, until `reset_namespace` with the token returned."""
+    return _namespace.set(name)
+
+
+def reset_namespace(token: Token[str]) -> None:
+    _namespace.reset(token)
 
 
 def start_recording() -> Made:

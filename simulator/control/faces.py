@@ -24,25 +24,25 @@ from spec import providers_bfl_google as bfl
 
 PERF = "perf"
 FACES = ("perf", "openai", "stability", "bfl", "ideogram", "google")
-_PREFIXES = {
-    OPENAI_PREFIX + "/": "openai",
-    STABILITY_PREFIX + "/": "stability",
-    IDEOGRAM_PREFIX + "/": "ideogram",
-    GOOGLE_PREFIX + "/": "google",
+# The face of each first path segment; /v1/ is the Perf API's but for BFL's root paths.
+_FIRST_SEGMENTS = {
+    OPENAI_PREFIX: "openai",
+    STABILITY_PREFIX: "stability",
+    IDEOGRAM_PREFIX: "ideogram",
+    GOOGLE_PREFIX: "google",
+    **{prefix: "bfl" for prefix in BFL_PREFIXES if prefix},
+    "/v1": PERF,
 }
 _BFL_ROOT_PATHS = tuple(f"/v1/{endpoint}" for endpoint in (*bfl.BFL_MODELS, "get_result"))
 
 
 def face_for_path(path: str) -> str | None:
     """The API face serving `path`, or None for the simulator's own paths (/_sim/, /images/, /, /openapi.json)."""
-    for prefix, face in _PREFIXES.items():
-        if path.startswith(prefix):
-            return face
-    if any(path.startswith(prefix + "/") for prefix in BFL_PREFIXES if prefix) or path.startswith(_BFL_ROOT_PATHS):
+    end = path.find("/", 1)
+    face = _FIRST_SEGMENTS.get(path[:end]) if end > 0 else None
+    if face == PERF and path.startswith(_BFL_ROOT_PATHS):
         return "bfl"
-    if path.startswith("/v1/"):
-        return PERF
-    return None
+    return face
 
 
 def error_response(face: str, exc: ApiError, headers: dict[str, str] | None = None) -> Response:

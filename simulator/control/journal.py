@@ -14,9 +14,9 @@ import logging
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from simulator.context import DEFAULT_NAMESPACE
 from simulator.state.base import StateUnavailable
@@ -56,42 +56,123 @@ def trimmed(value: Any) -> Any:
     return value
 
 
-@dataclass
-class JournalEntry:
-    """One request to an API face. `key` is masked; `key_digest` stays inside the simulator (never in the API)."""
+@dataclass(frozen=True)
+class Details:
+    """What a journal entry says about the request's content: derived from its bytes only when first read."""
 
-    time: float
-    method: str
-    path: str
-    face: str
-    namespace: str
     key: str | None
+    """Masked."""
+    key_digest: str | None
+    """Stays inside the simulator (never in the API): lets `?key=` find a key's requests without storing the key."""
     model: str | None
     n: int | None
     size: str | None
-    status: int | None
-    """None when the connection was dropped without an answer."""
+    prompt: str | None
+    body: Any
     error_type: str | None
-    latency_ms: float
-    fault: str | None
-    image_ids: list[str] = field(default_factory=list)
-    prompt: str | None = None
-    body: Any = None
-    key_digest: str | None = None
-    id: str = ""
+
+
+class DetailsSource(Protocol):
+    """The request an entry was made from (simulator.control.inspect.Seen), which works out its `Details` when asked."""
+
+    def details(self) -> Details: ...
+
+
+class JournalEntry:
+    """One request to an API face.
+
+    Listeners read it like a record (`entry.face`, `entry.status`, `entry.model`, ...); its content fields are
+    worked out from the request's bytes the first time one is read, so a request nobody looks at costs no parsing.
+    """
+
+    __slots__ = ("_details", "face", "fault", "id", "image_ids", "latency_ms", "method", "namespace", "path", "status", "time")
+
+    def __init__(
+        self,
+        *,
+        time: float,
+        method: str,
+        path: str,
+        face: str,
+        namespace: str,
+        status: int | None,
+        latency_ms: float,
+        fault: str | None,
+        image_ids: list[str],
+        details: Details | DetailsSource,
+        id: str = "",
+    ) -> None:
+        self.id = id
+        self.time = time
+        self.method = method
+        self.path = path
+        self.face = face
+        self.namespace = namespace
+        self.status = status
+        """None when the connection was dropped without an answer."""
+        self.latency_ms = latency_ms
+        """Server time, from the request's arrival to its answer's last bytes."""
+        self.fault = fault
+        """The action applied, in header form (`status=503`), or None."""
+        self.image_ids = image_ids
+        self._details = details
+
+    @property
+    def details(self) -> Details:
+        if not isinstance(self._details, Details):
+            self._details = self._details.details()
+        return self._details
+
+    key = property(lambda self: self.details.key)
+    key_digest = property(lambda self: self.details.key_digest)
+    model = property(lambda self: self.details.model)
+    n = property(lambda self: self.details.n)
+    size = property(lambda self: self.details.size)
+    prompt = property(lambda self: self.details.prompt)
+    body = property(lambda self: self.details.body)
+    error_type = property(lambda self: self.details.error_type)
 
     @property
     def iso(self) -> str:
         return datetime.fromtimestamp(self.time, UTC).isoformat()
 
+    def stored(self) -> dict[str, Any]:
+        """Every field, as a shared journal keeps it."""
+        scalars = {name: getattr(self, name) for name in _SCALARS}
+        return {**scalars, **asdict(self.details)}
+
+    @classmethod
+    def from_stored(cls, fields: dict[str, Any]) -> JournalEntry:
+        details = Details(**{name: fields[name] for name in _DETAILS})
+        return cls(**{name: fields[name] for name in _SCALARS}, details=details)
+
     def as_json(self) -> dict[str, Any]:
         """The entry as GET /_sim/requests shows it."""
-        body = asdict(self)
-        del body["key_digest"]
-        return {"id": self.id, "iso": self.iso, **body}
+        d = self.details
+        return {
+            "id": self.id,
+            "time": self.time,
+            "iso": self.iso,
+            "method": self.method,
+            "path": self.path,
+            "face": self.face,
+            "namespace": self.namespace,
+            "key": d.key,
+            "model": d.model,
+            "n": d.n,
+            "size": d.size,
+            "status": self.status,
+            "error_type": d.error_type,
+            "latency_ms": self.latency_ms,
+            "fault": self.fault,
+            "image_ids": self.image_ids,
+            "prompt": d.prompt,
+            "body": d.body,
+        }
 
-    def stored(self) -> dict[str, Any]:
-        return asdict(self)
+
+_SCALARS = ("id", "time", "method", "path", "face", "namespace", "status", "latency_ms", "fault", "image_ids")
+_DETAILS = tuple(f.name for f in fields(Details))
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ return removed
 
 def _entry(raw: bytes) -> JournalEntry:
     fields: dict[str, Any] = json.loads(raw)
-    return JournalEntry(**fields)
+    return JournalEntry.from_stored(fields)
 
 
 class RedisJournal(Journal):

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -180,12 +181,16 @@ class RedisRuleStore(RuleStore):
         await self._changed()
         return len(doomed)
 
-    async def select(self, facts: RequestFacts) -> Action | None:
+    async def select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
         await self._listening()
         if not self._cache:
             return None
+        asked: RequestFacts | None = None
         for rule_id, ordinal, spec in self._cache:
-            if spec.namespace != facts.namespace or not spec.match.holds(facts):
+            if spec.namespace != namespace:
+                continue
+            asked = asked or facts()
+            if not spec.match.holds(asked):
                 continue
             matched = int(await call_redis(self._redis, partial(self._match, keys=[self._rules_key, self._counts_key], args=[rule_id])))
             if matched < 0 or not draws(self.seed, Rule(rule_id, ordinal, spec, None, 0, matched), matched):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -191,8 +192,9 @@ class RuleStore(ABC):
         """Remove the rules of `namespace` (None: all); returns how many."""
 
     @abstractmethod
-    async def select(self, facts: RequestFacts) -> Action | None:
-        """The action for a request, counting the firing (and a match, for probability) on the rule that gives it."""
+    async def select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
+        """The action for a request of `namespace`, counting the firing (and a match, for probability) on the rule that
+        gives it. `facts` reads the request, which only happens when the namespace has rules."""
 
     @abstractmethod
     async def close(self) -> None:
@@ -231,11 +233,15 @@ class MemoryRuleStore(RuleStore):
             self._ordinals.pop(namespace, None)
         return len(doomed)
 
-    async def select(self, facts: RequestFacts) -> Action | None:
+    async def select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
         if not self._rules:
             return None
-        for rule in self._rules.values():
-            if rule.spec.namespace != facts.namespace or rule.remaining == 0 or not rule.spec.match.holds(facts):
+        asked: RequestFacts | None = None
+        for rule in list(self._rules.values()):
+            if rule.spec.namespace != namespace or rule.remaining == 0:
+                continue
+            asked = asked or facts()
+            if not rule.spec.match.holds(asked):
                 continue
             matched = rule.matched + 1
             fires = draws(self.seed, rule, matched)
