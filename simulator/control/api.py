@@ -13,7 +13,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
-from simulator.control.faces import PERF, error_response
 from simulator.control.journal import EntryFilter, mask_key
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import match_from_json, namespace_from, rule_spec_from_json
@@ -21,6 +20,7 @@ from simulator.engine.errors import ApiError, invalid
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry
+from simulator.registry import PERF, error_response
 from simulator.state.base import WindowState
 from spec import errors
 

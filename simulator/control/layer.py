@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import lru_cache
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.context import DEFAULT_NAMESPACE, reset_namespace, set_namespace, start_recording, valid_namespace
 from simulator.control.actions import FAULT_HEADER, Action, action_from_text, token_action
-from simulator.control.faces import PERF, error_response, face_for_path
 from simulator.control.inspect import seen
 from simulator.control.journal import JournalEntry
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.engine.errors import ApiError, invalid
+from simulator.registry import PERF, error_response, face_for_path
 from simulator.state.base import State, StateUnavailable
 from spec import errors
 
@@ -40,6 +41,8 @@ _FAULT_KEY = FAULT_HEADER.lower().encode()
 # An error body is read for its type up to this size; a malformed answer is this JSON cut short.
 _ERROR_BODY_CAP = 16 * 1024
 MALFORMED_BODY = b'{"created": 1767225600, "data": [{"url": "http://127.0.0.1/images/img_'
+# Which face a path belongs to, remembered: the registry reads its table for each path, the layer for every request.
+_face_of = lru_cache(maxsize=4096)(face_for_path)
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:
@@ -92,7 +95,7 @@ class ControlLayer:
             message = f"{NAMESPACE_HEADER} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {namespace!r}"
             await error_response(PERF, invalid(NAMESPACE_HEADER, message))(scope, receive, send)
             return
-        face = face_for_path(scope["path"])
+        face = _face_of(scope["path"])
         token = set_namespace(namespace)
         try:
             if face is None:

@@ -20,9 +20,9 @@ from typing import Any
 
 from simulator.context import DEFAULT_NAMESPACE, valid_namespace
 from simulator.control.actions import Action, action_from_json
-from simulator.control.faces import FACES
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import invalid
+from simulator.registry import FACE_NAMES
 
 _MATCH_FIELDS = ("face", "path", "method", "model", "key", "prompt")
 _RULE_FIELDS = ("match", "action", "times", "probability", "namespace")
@@ -82,8 +82,8 @@ def match_from_json(body: object, field: str = "match", with_status: bool = Fals
     for name in _MATCH_FIELDS:
         if name in body and (not isinstance(body[name], str) or not body[name]):
             raise invalid(f"{field}.{name}", f"{field}.{name} must be a non-empty string")
-    if "face" in body and body["face"] not in FACES:
-        raise invalid(f"{field}.face", f"{field}.face must be one of {', '.join(FACES)}")
+    if "face" in body and body["face"] not in FACE_NAMES:
+        raise invalid(f"{field}.face", f"{field}.face must be one of {', '.join(FACE_NAMES)}")
     if "prompt" in body:
         try:
             re.compile(body["prompt"])

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from spec import providers
+from spec.providers import stability
 
 KEY = "pk_test_pro_faces"
 
@@ -68,7 +68,7 @@ def test_fault_header_answers_in_the_face_own_envelope(client: httpx.Client, cal
     expected = {
         "perf": "service_unavailable",
         "openai": "server_error",
-        "stability": providers.STABILITY_ERROR_INTERNAL,
+        "stability": stability.STABILITY_ERROR_INTERNAL,
         "bfl": "down for a test",
         "ideogram": "down for a test",
         "google": "UNAVAILABLE",

@@ -10,9 +10,6 @@ import redis
 
 from load.redis_server import RedisServer
 from simulator.launcher import RunningServer, running_simulator
-from tests.load.conftest import redis_server
-
-__all__ = ["redis_server"]
 
 KEY = "pk_test_pro_shared"
 

@@ -1,0 +1,54 @@
+"""The OpenAI Images face: POST /openai/v1/images/generations on OpenAI's wire (openai SDK base_url ".../openai/v1")."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simulator.config import SimulatorConfig
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import Engine
+from simulator.http import parse_json, read_body
+from simulator.keys import KeyRegistry, bearer_token
+from simulator.providers.openai import mapping
+from simulator.providers.serving import authenticate, image_items, send
+from simulator.state.base import CLOCK_REAL
+from simulator.urls import base_url
+from spec import errors
+
+PREFIX = "/openai"
+
+
+class OpenAIFace:
+    def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.public_url = config.public_url
+        self.real_clock = config.clock == CLOCK_REAL
+
+    def routes(self) -> list[Route]:
+        return [Route(f"/v1{mapping.PATH}", self.create_image, methods=["POST"])]
+
+    async def create_image(self, request: Request) -> Response:
+        n: int | None = None
+        try:
+            key = bearer_token(request.headers.get("authorization"))
+            tenant = authenticate(self.keys, mapping.PROVIDER, key, mapping.MISSING_KEY_MESSAGE)
+            generation = mapping.request_from_native(parse_json(await read_body(request)))
+            n = generation.n
+            result = await self.engine.generate(tenant, generation, bucket=mapping.PROVIDER)
+        except ApiError as exc:
+            return send(mapping.error_answer(exc, n, self.real_clock))
+        inline = result.request.response_format == "b64_json"
+        items = await image_items(self.engine, result, inline, base_url(request, self.public_url))
+        return send(mapping.success_answer(result, items))
+
+
+def error_response(exc: ApiError) -> Response:
+    return send(mapping.error_answer(exc))
+
+
+def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
+    """OpenAI answers an unknown path, and a wrong method on a known one, with a 404 "Invalid URL"."""
+    return ApiError(errors.NOT_FOUND, f"Invalid URL ({method} {path.removeprefix(PREFIX)})")

@@ -1,0 +1,46 @@
+"""Plumbing the native provider faces share: reading a key, rendering a result's images, sending an answer."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+from starlette.responses import Response
+
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import Engine, GenerationResult
+from simulator.http import SafeJSONResponse
+from simulator.keys import KeyRegistry, Tenant
+from simulator.providers.protocol import NativeAnswer
+from simulator.urls import image_url
+from spec import errors, tiers
+
+KEY_HINT = f"perf-image-sim accepts {tiers.TEST_KEY_PREFIX}<tier>_<anything>, {tiers.DOCUMENT_EXAMPLE_KEY} and the keys of its --keys file."
+
+
+def authenticate(keys: KeyRegistry, provider: str, key: str | None, missing: str) -> Tenant:
+    """The tenant of a native key, with that provider's limits.
+
+    Decision: native faces share the Perf API's KeyRegistry, so pk_test_<tier>_* keys, the document's key and
+    keys-file keys work on every face. A native-looking key (sk-..., an Ideogram key) is refused like any unknown
+    key, so a client's 401 path can be exercised with any made-up key; add it to the keys file to accept it.
+    """
+    if key is None:
+        raise ApiError(errors.AUTHENTICATION_ERROR, missing)
+    try:
+        tenant = keys.authenticate_key(key)
+    except ApiError as exc:
+        raise ApiError(errors.AUTHENTICATION_ERROR, f"{exc.message}. {KEY_HINT}") from None
+    return keys.limits_on(provider, tenant)
+
+
+async def image_items(engine: Engine, result: GenerationResult, inline: bool, base: str) -> list[str]:
+    """Each image of a result as base64 PNG (rendered now) or as its URL (rendered when fetched)."""
+    if not inline:
+        return [image_url(base, image.image_id) for image in result.images]
+    pngs = await asyncio.gather(*(engine.render(image.render_key) for image in result.images))
+    return [base64.b64encode(png).decode("ascii") for png in pngs]
+
+
+def send(answer: NativeAnswer) -> Response:
+    return SafeJSONResponse(answer.body, status_code=answer.status, headers=answer.headers)

@@ -1,0 +1,76 @@
+"""The Stability AI face: POST /stability/v2beta/stable-image/generate/sd3, multipart in, image bytes or JSON out."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncGenerator
+
+from starlette.datastructures import Headers
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import Engine
+from simulator.http import read_body
+from simulator.keys import KeyRegistry, bearer_token
+from simulator.mounting import unknown_route_error
+from simulator.providers.protocol import NativeInvalid
+from simulator.providers.serving import authenticate, send
+from simulator.providers.stability import mapping
+from spec.providers import stability as p
+
+PREFIX = "/stability"
+
+
+async def _once(raw: bytes) -> AsyncGenerator[bytes, None]:
+    yield raw
+
+
+class StabilityFace:
+    def __init__(self, engine: Engine, keys: KeyRegistry) -> None:
+        self.engine = engine
+        self.keys = keys
+
+    def routes(self) -> list[Route]:
+        return [Route(mapping.PATH, self.generate, methods=["POST"])]
+
+    async def form(self, request: Request) -> dict[str, object]:
+        """The multipart form's fields, read within Stability's body limit (uploaded files stay as UploadFile)."""
+        content_type = request.headers.get("content-type", "")
+        if not content_type.lower().startswith("multipart/form-data"):
+            raise NativeInvalid("content-type", f"content-type: must be multipart/form-data; got {content_type or 'none'!r}")
+        raw = await read_body(request, p.STABILITY_MAX_BODY_BYTES)
+        try:
+            form = await MultiPartParser(Headers(raw=request.headers.raw), _once(raw), max_part_size=p.STABILITY_MAX_BODY_BYTES).parse()
+        except MultiPartException as exc:
+            raise NativeInvalid(None, f"body: not a valid multipart form ({exc.message})") from None
+        fields: dict[str, object] = dict(form.items())
+        await form.close()
+        return fields
+
+    async def generate(self, request: Request) -> Response:
+        try:
+            key = bearer_token(request.headers.get("authorization"))
+            tenant = authenticate(self.keys, mapping.PROVIDER, key, mapping.MISSING_KEY_MESSAGE)
+            native = mapping.request_from_native(await self.form(request), request.headers.get("accept"))
+            result = await self.engine.generate(tenant, native.generation, bucket=mapping.PROVIDER)
+        except ApiError as exc:
+            return send(mapping.error_answer(exc))
+        image = await self.engine.render(result.images[0].render_key)
+        filtered = self.engine.output_flagged(native.generation)
+        if filtered:
+            image = await self.engine.blur(image)
+        image = await self.engine.encode(image, native.output_format)
+        if native.as_json:
+            return send(mapping.success_json(result, base64.b64encode(image).decode("ascii"), native.output_format, filtered))
+        return Response(image, headers=mapping.success_headers(result, native.output_format, filtered))
+
+
+def error_response(exc: ApiError) -> Response:
+    return send(mapping.error_answer(exc))
+
+
+def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
+    return unknown_route_error(method, path.removeprefix(PREFIX), allowed)

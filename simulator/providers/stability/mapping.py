@@ -1,0 +1,232 @@
+"""Stability AI SD3 <-> engine: the one place that knows the v2beta sd3 endpoint's form fields and answers.
+
+Stability renders one image per call from an aspect ratio (not pixels); the engine's size is the ~1 MP size of
+that ratio (`spec.models.STABILITY_ASPECT_SIZES`), so a Perf request for n images is n native calls.
+Face direction: `request_from_native`, `success_json`, `success_headers`, `error_answer`.
+Gateway direction (`UPSTREAM`): `credentials`, `native_calls`, `images_from_native`, `error_from_native`.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import GenerationResult
+from simulator.engine.request import GenerationRequest
+from simulator.providers.protocol import (
+    NativeAnswer,
+    NativeCall,
+    NativeImage,
+    NativeInvalid,
+    Upstream,
+    header,
+    json_or_none,
+    native_status,
+    upstream_error,
+    wait_seconds,
+)
+from spec import errors
+from spec.models import STABILITY_ASPECT_SIZES, is_blank
+from spec.providers import stability as p
+
+PROVIDER = "stability"
+MODEL = "stable-diffusion-3"
+PATH = "/v2beta/stable-image/generate/sd3"
+JSON_MEDIA_TYPE = "application/json"
+MISSING_KEY_MESSAGE = "authorization: missing, expected 'Authorization: Bearer <key>'"
+
+_ASPECT_OF_SIZE = {size: ratio for ratio, size in STABILITY_ASPECT_SIZES.items()}
+_ERROR_NAMES = {
+    errors.INVALID_REQUEST: (400, p.STABILITY_ERROR_BAD_REQUEST),
+    errors.AUTHENTICATION_ERROR: (401, p.STABILITY_ERROR_UNAUTHORIZED),
+    errors.CONTENT_POLICY_VIOLATION: (403, p.STABILITY_ERROR_CONTENT_MODERATION),
+    errors.NOT_FOUND: (404, p.STABILITY_ERROR_NOT_FOUND),
+    errors.METHOD_NOT_ALLOWED: (405, p.STABILITY_ERROR_METHOD_NOT_ALLOWED),
+    errors.PAYLOAD_TOO_LARGE: (413, p.STABILITY_ERROR_PAYLOAD_TOO_LARGE),
+    errors.RATE_LIMIT_EXCEEDED: (429, p.STABILITY_ERROR_RATE_LIMIT),
+}
+
+
+@dataclass(frozen=True)
+class StabilityRequest:
+    """A native sd3 request: the engine's request plus what only the wire needs."""
+
+    generation: GenerationRequest
+    """Its `first_index` is the native seed (spec.providers, beside STABILITY_MAX_SEED)."""
+    output_format: str
+    as_json: bool
+
+
+def _invalid(field: str, message: str) -> NativeInvalid:
+    return NativeInvalid(field, f"{field}: {message}")
+
+
+def _text(form: Mapping[str, Any], name: str, limit: int) -> str | None:
+    value = form.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _invalid(name, "must be a text field, not a file")
+    if len(value) > limit:
+        raise _invalid(name, f"must be at most {limit} characters, got {len(value)}")
+    return value
+
+
+def _choice(form: Mapping[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = _text(form, name, 100)
+    if value is None or value == "":
+        return default
+    if value not in allowed:
+        raise _invalid(name, f"must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _number(form: Mapping[str, Any], name: str, low: float, high: float, integer: bool) -> float | None:
+    value = _text(form, name, 40)
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value) if integer else float(value)
+    except ValueError:
+        raise _invalid(name, f"must be {'an integer' if integer else 'a number'}; got {value!r}") from None
+    if not (math.isfinite(number) and low <= number <= high):
+        raise _invalid(name, f"must be between {low:g} and {high:g}; got {value}")
+    return number
+
+
+def wants_json(accept: str | None) -> bool:
+    """Accept: application/json asks for base64 JSON; image/* (the default) or */* for the image bytes."""
+    media = [part.split(";")[0].strip().lower() for part in (accept or "image/*").split(",")]
+    if JSON_MEDIA_TYPE in media and not any(m.startswith("image/") for m in media):
+        return True
+    if any(m.startswith("image/") or m in ("*/*", "") for m in media):
+        return False
+    raise _invalid("accept", f"must be image/* or application/json; got {accept!r}")
+
+
+def request_from_native(form: Mapping[str, Any], accept: str | None) -> StabilityRequest:
+    """An sd3 form (text fields; file parts other than `image` are ignored) as the engine's request."""
+    as_json = wants_json(accept)
+    prompt = _text(form, "prompt", p.STABILITY_MAX_PROMPT_CHARS)
+    if prompt is None or is_blank(prompt):
+        raise _invalid("prompt", "is required and must contain at least one non-whitespace character")
+    mode = _choice(form, "mode", p.STABILITY_MODES, p.STABILITY_EMULATED_MODE)
+    if mode != p.STABILITY_EMULATED_MODE:
+        raise _invalid("mode", f"{mode} is not emulated by perf-image-sim; use {p.STABILITY_EMULATED_MODE}")
+    _choice(form, "model", p.STABILITY_MODELS, p.STABILITY_DEFAULT_MODEL)
+    aspect_ratio = _choice(form, "aspect_ratio", p.STABILITY_ASPECT_RATIOS, p.STABILITY_DEFAULT_ASPECT_RATIO)
+    _text(form, "negative_prompt", p.STABILITY_MAX_PROMPT_CHARS)
+    seed = _number(form, "seed", 0, p.STABILITY_MAX_SEED, integer=True)
+    _number(form, "cfg_scale", *p.STABILITY_CFG_SCALE_RANGE, integer=False)
+    output_format = _choice(form, "output_format", p.STABILITY_OUTPUT_FORMATS, p.STABILITY_DEFAULT_OUTPUT_FORMAT)
+    size = STABILITY_ASPECT_SIZES[aspect_ratio]
+    generation = GenerationRequest(prompt, MODEL, 1, size, "standard", None, "b64_json", first_index=int(seed or 0))
+    return StabilityRequest(generation, output_format, as_json)
+
+
+def _finish_reason(filtered: bool) -> str:
+    return p.STABILITY_FINISH_FILTERED if filtered else p.STABILITY_FINISH_SUCCESS
+
+
+def success_headers(result: GenerationResult, output_format: str, filtered: bool = False) -> dict[str, str]:
+    """Headers of an image-bytes answer; the seed reported is the one that reproduces the picture."""
+    return {
+        "content-type": f"image/{output_format}",
+        "finish-reason": _finish_reason(filtered),
+        "seed": str(result.request.first_index),
+        "x-request-id": result.request_id,
+    }
+
+
+def success_json(result: GenerationResult, image_b64: str, output_format: str, filtered: bool = False) -> NativeAnswer:
+    """A JSON answer. A filtered output is still a 200, with `finish_reason: CONTENT_FILTERED` and a blurred image."""
+    body = {"image": image_b64, "finish_reason": _finish_reason(filtered), "seed": result.request.first_index}
+    return NativeAnswer(200, body, {"x-request-id": result.request_id, "content-type": f"{JSON_MEDIA_TYPE}; type=image/{output_format}"})
+
+
+def error_answer(exc: ApiError) -> NativeAnswer:
+    """An engine error as Stability's `{"id", "name", "errors"}` body."""
+    status, name = _ERROR_NAMES.get(exc.type, (exc.status, p.STABILITY_ERROR_INTERNAL))
+    status = native_status(exc, status)
+    message = p.STABILITY_CONTENT_MODERATION_MESSAGE if exc.type == errors.CONTENT_POLICY_VIOLATION else exc.message
+    error_id = secrets.token_hex(16)
+    headers = {"x-request-id": error_id}
+    if exc.retry_after is not None:
+        headers["retry-after"] = str(exc.retry_after)
+    return NativeAnswer(status, {"id": error_id, "name": name, "errors": [message]}, headers)
+
+
+def _utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def native_calls(request: GenerationRequest) -> list[NativeCall]:
+    """The sd3 calls a gateway makes for a Perf request: one per image, image k asked for with seed k (so the
+    answers are the Perf request's images in order), base64 JSON back, png."""
+    if request.model != MODEL:
+        raise ValueError(f"{request.model} is not served by Stability's sd3 endpoint")
+    if not _utf8_encodable(request.prompt):
+        message = "prompt holds unpaired surrogates, which Stability's multipart form (UTF-8 text) cannot carry"
+        raise ApiError(errors.INVALID_REQUEST, message, "prompt")
+    form = {
+        "prompt": request.prompt,
+        "model": request.spec.native_ids[PROVIDER],
+        "aspect_ratio": _ASPECT_OF_SIZE[request.size],
+        "output_format": "png",
+    }
+    return [
+        NativeCall("POST", PATH, {"Accept": JSON_MEDIA_TYPE}, form={**form, "seed": str(request.first_index + k)}) for k in range(request.n)
+    ]
+
+
+def credentials(key: str) -> dict[str, str]:
+    """The headers that carry a key on a call to the provider: Stability takes the key as a bearer token."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -> ApiError:
+    body = json_or_none(content)
+    body = body if isinstance(body, dict) else {}
+    listed = body.get("errors")
+    message = "; ".join(map(str, listed)) if isinstance(listed, list) and listed else content[:200].decode("utf-8", "replace")
+    if status == 403 and body.get("name") == p.STABILITY_ERROR_CONTENT_MODERATION:
+        return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
+    if status == 400:
+        field = message.split(":", 1)[0] if ":" in message else None
+        return ApiError(errors.INVALID_REQUEST, message, field)
+    if status == 429:
+        retry_after = wait_seconds(header(headers, "retry-after"), default=p.STABILITY_DEFAULT_RETRY_AFTER_SECONDS)
+        return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after)
+    return upstream_error(PROVIDER, message, status)
+
+
+def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:
+    """The one image of an sd3 answer (bytes or JSON), or the ApiError it stands for (raised).
+
+    An output the provider filtered (finish reason CONTENT_FILTERED, still a 200) is a content-policy error.
+    """
+    if status != 200:
+        raise error_from_native(status, headers, content)
+    content_type = (header(headers, "content-type") or "").lower()
+    if content_type.startswith("image/"):
+        finish, seed, image = header(headers, "finish-reason"), header(headers, "seed"), base64.b64encode(content).decode("ascii")
+    else:
+        body = json_or_none(content)
+        if not isinstance(body, dict) or not isinstance(body.get("image"), str):
+            raise upstream_error(PROVIDER, "answer is neither an image nor JSON with an image", status)
+        finish, seed, image = body.get("finish_reason"), body.get("seed"), body["image"]
+    if finish != p.STABILITY_FINISH_SUCCESS:
+        raise ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
+    return [NativeImage(b64=image, seed=int(str(seed)) if str(seed).isdigit() else None)]
+
+
+UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native)

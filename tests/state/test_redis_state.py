@@ -1,0 +1,128 @@
+"""RedisState keeps MemoryState's semantics, shares them across processes, and fails fast when Redis is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import redis
+
+from load.redis_server import RedisServer
+from simulator.state.base import CLOCK_MANUAL, DEFAULT_MANUAL_START, ImageRecord, Limits, State, StateUnavailable
+from simulator.state.memory import MemoryState
+from simulator.state.redis import RedisState
+from spec import tiers
+from spec.models import IMAGE_URL_TTL_SECONDS
+
+pytestmark = pytest.mark.anyio
+
+FREE = Limits(tiers.TIERS["free"].images_per_minute, tiers.TIERS["free"].images_per_day)
+
+
+def flush(server: RedisServer) -> None:
+    with redis.Redis(port=server.port) as client:
+        client.flushall()
+
+
+async def script(state: State) -> list[object]:
+    """Admissions across minute and day boundaries, n > 1, usage and retry_after: everything the windows decide."""
+    out: list[object] = []
+    steps = [(0, 2), (10, 2), (5, 2), (30, 1), (14, 1), (1, 1), (0.5, 3), (59, 4), (0, 5), (120, 1)]
+    for advance, n in steps:
+        now = await state.advance_clock(advance)
+        out.append(await state.admit("perf:k", n, FREE, now))
+        out.append(await state.usage("perf:k", FREE, now))
+    for _ in range(12):  # walk through the day limit, one full minute apart
+        now = await state.advance_clock(61)
+        out.append(await state.admit("perf:k", 5, FREE, now))
+    now = await state.advance_clock(tiers.seconds_to_utc_midnight(await state.now()))
+    out.append(await state.admit("perf:k", 5, FREE, now))
+    out.append(await state.usage("perf:other", FREE, now))
+    return out
+
+
+@pytest.fixture
+async def redis_state(redis_server: RedisServer) -> AsyncIterator[RedisState]:
+    flush(redis_server)
+    state = RedisState(redis_server.url, CLOCK_MANUAL, DEFAULT_MANUAL_START)
+    yield state
+    await state.close()
+
+
+async def test_redis_decides_exactly_as_memory(redis_state: RedisState) -> None:
+    expected = await script(MemoryState(CLOCK_MANUAL, DEFAULT_MANUAL_START))
+    assert await script(redis_state) == expected
+    assert any(not getattr(a, "admitted", True) and getattr(a, "retry_after", 0) > 60 for a in expected), "the day window was never hit"
+
+
+async def test_admission_is_exact_across_processes_sharing_redis(redis_server: RedisServer) -> None:
+    flush(redis_server)
+    states = [RedisState(redis_server.url, "real") for _ in range(4)]
+    try:
+        now = await states[0].now()
+        results = await asyncio.gather(*(states[i % 4].admit("perf:shared", 1, FREE, now) for i in range(200)))
+        assert sum(r.admitted for r in results) == FREE.images_per_minute
+        assert all(r.retry_after == 60 for r in results if not r.admitted)
+    finally:
+        for state in states:
+            await state.close()
+
+
+async def test_clock_sequence_and_images_are_shared(redis_server: RedisServer) -> None:
+    flush(redis_server)
+    one, two = (RedisState(redis_server.url, CLOCK_MANUAL, DEFAULT_MANUAL_START) for _ in range(2))
+    try:
+        assert [await one.next_sequence(), await two.next_sequence(), await one.next_sequence()] == [1, 2, 3]
+        await one.advance_clock(90)
+        assert await two.now() == DEFAULT_MANUAL_START + 90
+        now = await two.now()
+        await one.put_image("img_a", ImageRecord("dall-e-2", "fox", "256x256", 0, now + IMAGE_URL_TTL_SECONDS))
+        assert await two.get_image("img_a", now) == ImageRecord("dall-e-2", "fox", "256x256", 0, now + IMAGE_URL_TTL_SECONDS)
+        assert await two.get_image("img_a", await one.advance_clock(IMAGE_URL_TTL_SECONDS)) is None
+        with redis.Redis(port=redis_server.port) as client:
+            assert 0 < client.ttl("perf-sim:image:img_a") <= IMAGE_URL_TTL_SECONDS, "Redis expiry bounds the store"
+        await two.reset()
+        assert await one.now() == DEFAULT_MANUAL_START
+        assert await one.next_sequence() == 1
+        assert await one.get_image("img_a", DEFAULT_MANUAL_START) is None
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_blobs_are_shared_and_expire_by_the_simulator_clock(redis_state: RedisState, redis_server: RedisServer) -> None:
+    other = RedisState(redis_server.url, CLOCK_MANUAL, DEFAULT_MANUAL_START)
+    try:
+        now = await redis_state.now()
+        await redis_state.put_blob("task-1", b"\x00payload\xff", now + 600)
+        assert await other.get_blob("task-1", now) == b"\x00payload\xff"
+        assert await other.get_blob("task-1", await other.advance_clock(600)) is None
+        assert await other.get_blob("never-stored", now) is None
+        with redis.Redis(port=redis_server.port) as client:
+            assert 0 < client.pttl("perf-sim:blob:task-1") <= 600_000, "Redis expiry bounds the blob store"
+    finally:
+        await other.close()
+
+
+async def test_redis_down_fails_fast_and_service_resumes() -> None:
+    from simulator.launcher import free_port
+
+    server = RedisServer(free_port())
+    server.start()
+    state = RedisState(server.url, "real")
+    try:
+        assert (await state.admit("perf:k", 1, FREE, await state.now())).admitted
+        server.stop()
+        started = time.monotonic()
+        for call in (state.now(), state.next_sequence(), state.admit("perf:k", 1, FREE, time.time())):
+            with pytest.raises(StateUnavailable, match=r"Redis at 127\.0\.0\.1:\d+/0 did not answer"):
+                await call
+        assert time.monotonic() - started < 1, "a stopped Redis refuses at once: no waiting for timeouts"
+        server.start()
+        await asyncio.sleep(0.1)
+        assert await state.next_sequence() == 1, "a restarted Redis starts empty, and the first call after it succeeds"
+    finally:
+        await state.close()
+        server.stop()
