@@ -9,6 +9,8 @@ from simulator.config import DEFAULT_PORT, DEFAULT_SEED, DEFAULT_UPSTREAM_TIMEOU
 from simulator.faces.providers import BASE_PATHS
 from simulator.gateway.face import gateway_providers
 from simulator.keys import KeyRegistry
+from simulator.request_log import LOG_FORMATS, LOG_TEXT
+from simulator.scenario import ScenarioError, load_scenario
 from simulator.serve import serve, state_problem
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
@@ -43,7 +45,12 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         help="where rate windows, images, clock and ids live: memory (one process) or redis://HOST:PORT/DB (shared by workers)",
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes; more than 1 needs --state redis://...")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--scenario", metavar="FILE", help="TOML file of seed, clock, keys and fault rules to start with (docs/scenario.md)"
+    )
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default=LOG_TEXT, help="the request log on stdout: text lines or JSON lines")
+    parser.add_argument("--quiet", action="store_true", help="print no request log")
+    args = _with_scenario(parser, argv)
     args.upstream_overrides = {p: url for p in PROVIDERS if (url := vars(args).pop(f"upstream_{p}")) is not None}
     try:
         check_state_url(args.state)
@@ -69,6 +76,25 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     if problem:
         parser.error(f"--state: {problem}")
     return config
+
+
+def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments, with a scenario's [simulator] settings as defaults (a flag on the command line wins) and its
+    keys tables as the keys file."""
+    scenario_file = parser.parse_known_args(argv)[0].scenario
+    if not scenario_file:
+        return parser.parse_args(argv)
+    try:
+        scenario = load_scenario(scenario_file)
+    except ScenarioError as exc:
+        parser.error(f"--scenario: {exc}")
+    parser.set_defaults(**scenario.settings)
+    args = parser.parse_args(argv)
+    if scenario.has_keys:
+        if args.keys_file:
+            parser.error(f"--scenario {scenario_file} has [keys] or [providers] tables: give keys in one place, not also in --keys")
+        args.keys_file = scenario_file
+    return args
 
 
 def banner(config: SimulatorConfig) -> str:
