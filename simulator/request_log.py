@@ -51,7 +51,7 @@ def text_line(entry: Entry) -> str:
     with the error type after the status and `fault=...` at the end when there is one."""
     f = log_fields(entry)
     status = _dash(f["status"]) + (f" {f['error_type']}" if f["error_type"] else "")
-    ms = f"{f['latency_ms']:.0f}ms" if isinstance(f["latency_ms"], int | float) else "-ms"
+    ms = f"{f['latency_ms']:.1f}ms" if isinstance(f["latency_ms"], int | float) else "-ms"
     line = (
         f"{_dash(f['iso'])} {_dash(f['method'])} {_dash(f['path'])} {status} {_dash(f['model'])} n={_dash(f['n'])} {ms} "
         f"key={_dash(f['key'])} ns={_dash(f['namespace'])}"

@@ -32,7 +32,7 @@ ENTRY = {
 
 
 def test_a_text_line_reads_time_request_outcome_model_n_server_ms_key_and_namespace() -> None:
-    assert text_line(ENTRY) == "2026-01-01T00:00:00+00:00 POST /v1/images/generations 200 dall-e-3 n=1 12ms key=pk_live_a… ns=default"
+    assert text_line(ENTRY) == "2026-01-01T00:00:00+00:00 POST /v1/images/generations 200 dall-e-3 n=1 12.4ms key=pk_live_a… ns=default"
 
 
 def test_a_faulted_request_shows_its_error_type_and_the_fault_as_the_header_writes_it() -> None:
