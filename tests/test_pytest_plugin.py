@@ -6,22 +6,10 @@ fixture comes only from the pytest11 entry point, as it does in a user's project
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-
-def run_user_tests(directory: Path, source: str, *args: str, ini: str = "") -> subprocess.CompletedProcess[str]:
-    (directory / "test_user_app.py").write_text(textwrap.dedent(source))
-    (directory / "pytest.ini").write_text("[pytest]\n" + textwrap.dedent(ini))
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", *args],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+from tests.user_project import run_user_tests
 
 
 def test_a_users_test_file_gets_a_running_simulator_with_a_key_a_journal_and_a_clock(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from simulator.launcher import PROJECT_ROOT
-from tests.test_pytest_plugin import run_user_tests
+from tests.user_project import run_user_tests
 
 EXAMPLE = re.compile(r"<!-- retry-example:begin[^>]*-->\s*```python\n(.*?)```\s*<!-- retry-example:end -->", re.DOTALL)
 
