@@ -88,10 +88,10 @@ def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> a
         parser.error(f"--scenario: {exc}")
     parser.set_defaults(**scenario.settings)
     args = parser.parse_args(argv)
-    if scenario.has_keys:
-        if args.keys_file:
-            parser.error(f"--scenario {scenario_file} has [keys] or [providers] tables: give keys in one place, not also in --keys")
-        args.keys_file = scenario_file
+    try:
+        args.keys_file = scenario.keys_file(args.keys_file)
+    except ScenarioError as exc:
+        parser.error(f"--scenario: {exc} (--keys)")
     return args
 
 

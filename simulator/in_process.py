@@ -27,6 +27,8 @@ import uvicorn
 
 from simulator.config import SimulatorConfig
 from simulator.control.client import SimulatorControl
+from simulator.scenario import load_scenario
+from simulator.serve import NoDelayHttpProtocol
 from simulator.startup import started_app
 from simulator.state.base import CLOCK_MANUAL
 from spec import tiers
@@ -79,15 +81,21 @@ def _listening_socket(host: str) -> socket.socket:
 def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAULT_KEY, **settings: Any) -> Iterator[PerfSim]:
     """Serve a simulator in a background thread for the duration of the block and yield it (default namespace).
 
-    `settings` are SimulatorConfig fields (seed, scenario, keys_file, log_format, ...). Unless told otherwise the
-    clock is manual (time moves only through `advance`) and the request log is off (`quiet=False` prints it to
-    stdout). The port is always a free one of 127.0.0.1; the simulator stops when the block ends.
+    `settings` are SimulatorConfig fields (seed, scenario, keys_file, log_format, ...); a scenario's [simulator]
+    settings apply unless given here, and its keys join the run. Unless told otherwise the clock is manual (time
+    moves only through `advance`) and the request log is off (`quiet=False` prints it to stdout). The port is
+    always a free one of 127.0.0.1; the simulator stops when the block ends.
     """
     base = config or SimulatorConfig(clock=CLOCK_MANUAL, quiet=True)
     sock = _listening_socket("127.0.0.1")
     host, port = sock.getsockname()
     config = replace(base, host=host, port=port, **settings)
-    server = uvicorn.Server(uvicorn.Config(started_app(config), log_config=None, log_level="warning", access_log=False, lifespan="on"))
+    if config.scenario:
+        config = load_scenario(config.scenario).configure(config, given=settings)
+    app = started_app(config)
+    server = uvicorn.Server(
+        uvicorn.Config(app, http=NoDelayHttpProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on")
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"perf-sim:{port}", daemon=True)
     thread.start()
     try:

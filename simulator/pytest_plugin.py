@@ -18,7 +18,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -41,11 +41,15 @@ def namespace_for(node_name: str) -> str:
     return f"t{next(_test_numbers)}-{slug}"[:_NAMESPACE_LENGTH]
 
 
+_SCENARIO_RULES = pytest.StashKey[list[dict[str, Any]]]()
+
+
 @pytest.fixture(scope="session")
 def perf_sim_server(pytestconfig: pytest.Config) -> Iterator[PerfSim]:
     """The session's simulator, in its default namespace (prefer `perf_sim`, which isolates each test)."""
     from simulator.in_process import simulator_running
     from simulator.request_log import LOG_FORMATS
+    from simulator.scenario import ScenarioError, load_scenario
 
     log = str(pytestconfig.getini("perf_sim_log"))
     if log not in (*LOG_FORMATS, LOG_OFF):
@@ -53,6 +57,11 @@ def perf_sim_server(pytestconfig: pytest.Config) -> Iterator[PerfSim]:
     scenario = str(pytestconfig.getini("perf_sim_scenario")) or None
     if scenario:
         scenario = str(Path(pytestconfig.rootpath, scenario))
+        try:
+            rules = load_scenario(scenario).faults
+        except ScenarioError as exc:
+            raise pytest.UsageError(f"perf_sim_scenario: {exc}") from None
+        pytestconfig.stash[_SCENARIO_RULES] = [rule for rule in rules if "namespace" not in rule]
     logging = {"quiet": True} if log == LOG_OFF else {"quiet": False, "log_format": log}
     with simulator_running(scenario=scenario, **logging) as sim:
         yield sim
@@ -60,7 +69,10 @@ def perf_sim_server(pytestconfig: pytest.Config) -> Iterator[PerfSim]:
 
 @pytest.fixture
 def perf_sim(perf_sim_server: PerfSim, request: pytest.FixtureRequest) -> Iterator[PerfSim]:
-    """The session's simulator, seen from a namespace of this test's own (forgotten when the test ends)."""
+    """The session's simulator, seen from a namespace of this test's own (forgotten when the test ends), which
+    starts with the scenario's fault rules that name no namespace of their own."""
     sim = perf_sim_server.in_namespace(namespace_for(request.node.name))
+    for rule in request.config.stash.get(_SCENARIO_RULES, []):
+        sim.add_rule(rule)
     yield sim
     sim.reset()

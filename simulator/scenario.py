@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from simulator.config import SimulatorConfig
 from simulator.keys import KeyRegistry
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL
 
@@ -40,6 +42,19 @@ class Scenario:
     """Fault rules as `POST /_sim/faults` bodies, in file order."""
     has_keys: bool = False
     """Whether the file has [keys.*] or [providers.*] tables (then it is also the run's keys file)."""
+
+    def keys_file(self, given: str | None) -> str | None:
+        """The run's keys file: this scenario when it has keys tables (and no other was `given`), else `given`."""
+        if not self.has_keys:
+            return given
+        if given:
+            raise ScenarioError(f"{self.path} has [keys] or [providers] tables: give keys in one place, not also in a keys file")
+        return self.path
+
+    def configure(self, config: SimulatorConfig, given: Collection[str] = ()) -> SimulatorConfig:
+        """`config` with this scenario's settings, except those the caller set explicitly (`given`), and its keys."""
+        settings = {name: value for name, value in self.settings.items() if name not in given}
+        return replace(config, **settings, keys_file=self.keys_file(config.keys_file), scenario=self.path)
 
 
 def _whole(value: object) -> bool:

@@ -15,6 +15,9 @@ from spec import errors
 from spec.models import MODELS, PROVIDERS
 from spec.schemas import error_schema
 
+# The most times a rule may be given (simulator.control.rules.MAX_TIMES); spec/ imports nothing from the simulator.
+MAX_TIMES = 1_000_000
+
 API_VERSION = "1.0.0"
 FACES = ("perf", *PROVIDERS)
 NAMESPACE_HEADER = "X-Sim-Namespace"
@@ -36,6 +39,14 @@ def _error(description: str) -> dict[str, Any]:
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _deleted(description: str) -> dict[str, Any]:
+    return _json({"type": "object", "required": ["deleted"], "properties": {"deleted": {"type": "integer", "minimum": 0}}}, description)
+
+
+def _list_of(name: str, items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": [name], "properties": {name: {"type": "array", "items": items}}}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -86,10 +97,15 @@ def _rule_request_schema() -> dict[str, Any]:
         "properties": {
             "match": _ref("Match"),
             "action": _ref("Action"),
-            "times": {"type": "integer", "minimum": 1, "description": "apply to the next N matching requests (absent: until removed)"},
+            "times": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_TIMES,
+                "description": "apply to the next N matching requests (absent: until removed)",
+            },
             "probability": {
                 "type": "number",
-                "exclusiveMinimum": 0,
+                "minimum": 0,
                 "maximum": 1,
                 "description": "apply to this share of matching requests, decided from the seed and the request sequence",
             },
@@ -245,8 +261,8 @@ def _paths() -> dict[str, Any]:
         "/_sim/namespaces": {
             "get": {
                 "operationId": "namespaces",
-                "summary": "The namespaces in use",
-                "responses": {"200": _json({"type": "object"}, "namespaces")},
+                "summary": "The namespaces requests have used, default first",
+                "responses": {"200": _json(_list_of("namespaces", {"type": "string"}), "namespaces")},
             }
         },
         "/_sim/faults": {
@@ -267,14 +283,19 @@ def _paths() -> dict[str, Any]:
                     )
                 },
             },
-            "delete": {"operationId": "clearFaults", "summary": "Remove every rule", "responses": {"204": {"description": "removed"}}},
+            "delete": {
+                "operationId": "clearFaults",
+                "summary": "Remove every rule (of one namespace, or of all)",
+                "parameters": [_NAMESPACE],
+                "responses": {"200": _deleted("the rules removed"), "400": bad},
+            },
         },
-        "/_sim/faults/{id}": {
+        "/_sim/faults/{rule_id}": {
             "delete": {
                 "operationId": "removeFault",
                 "summary": "Remove one rule",
-                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"204": {"description": "removed"}, "404": _error("no rule with this id")},
+                "parameters": [{"name": "rule_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _deleted("removed"), "404": _error("no rule with this id")},
             }
         },
         "/_sim/requests": {
@@ -294,7 +315,12 @@ def _paths() -> dict[str, Any]:
                     "400": bad,
                 },
             },
-            "delete": {"operationId": "clearRequests", "summary": "Empty the journal", "responses": {"204": {"description": "emptied"}}},
+            "delete": {
+                "operationId": "clearRequests",
+                "summary": "Empty the journal (of one namespace, or all of it)",
+                "parameters": [_NAMESPACE],
+                "responses": {"200": _deleted("the entries removed"), "400": bad},
+            },
         },
         "/_sim/requests/count": {
             "post": {

@@ -11,7 +11,7 @@ from simulator.request_log import LOG_JSON, LOG_TEXT, describe_fault, json_line,
 
 ENTRY = {
     "id": "req_1",
-    "time": 1767225600.0,
+    "time": 1767225600.25,
     "iso": "2026-01-01T00:00:00+00:00",
     "method": "POST",
     "path": "/v1/images/generations",
@@ -32,7 +32,7 @@ ENTRY = {
 
 
 def test_a_text_line_reads_time_request_outcome_model_n_server_ms_key_and_namespace() -> None:
-    assert text_line(ENTRY) == "2026-01-01T00:00:00+00:00 POST /v1/images/generations 200 dall-e-3 n=1 12.4ms key=pk_live_a… ns=default"
+    assert text_line(ENTRY) == "2026-01-01T00:00:00.250Z POST /v1/images/generations 200 dall-e-3 n=1 12.4ms key=pk_live_a… ns=default"
 
 
 def test_a_faulted_request_shows_its_error_type_and_the_fault_as_the_header_writes_it() -> None:
@@ -54,6 +54,7 @@ def test_a_request_without_model_or_key_shows_dashes_instead_of_none() -> None:
         ({"drop": True}, "drop"),
         ({"delay_ms": 1500}, "delay_ms=1500"),
         ({"action": {"status": 429, "retry_after": 3}, "rule": "f_1"}, "status=429;retry_after=3"),
+        ({}, None),
         ("status=503", "status=503"),
     ],
 )
@@ -64,7 +65,7 @@ def test_faults_are_described_in_the_x_sim_fault_syntax(fault: object, shown: st
 def test_a_json_line_carries_the_same_fields_as_a_text_line() -> None:
     fields = json.loads(json_line({**ENTRY, "fault": {"drop": True}}))
     assert fields == {
-        "iso": "2026-01-01T00:00:00+00:00",
+        "time": "2026-01-01T00:00:00.250Z",
         "method": "POST",
         "path": "/v1/images/generations",
         "status": 200,

@@ -7,9 +7,10 @@
         ...  # the app under test sends its requests with the header X-Sim-Namespace: job-7
         assert sim.count(model="dall-e-3", status=200) == 1
 
-A client bound to a namespace reads and steers only that namespace (its rules, journal, clock, windows); without
-one it acts on the default namespace, as requests without the header do. A control call the simulator refuses
-raises `ControlError` with the simulator's own error type, message and field.
+A client bound to a namespace reads and steers only that namespace (its rules, journal, clock, windows). Without
+one, calls over collections (faults, requests, count) cover every namespace, clock and usage mean the default
+namespace, and reset forgets everything: the simulator's own rule for control calls. A control call the simulator
+refuses raises `ControlError` with the simulator's own error type, message and field.
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ def fault_action(
     status: int | None = None,
     type: str | None = None,
     message: str | None = None,
-    retry_after: float | None = None,
-    delay_ms: float | None = None,
+    retry_after: int | None = None,
+    delay_ms: int | None = None,
     drop: bool = False,
     truncate: bool = False,
     malformed: bool = False,
@@ -163,8 +164,8 @@ class SimulatorControl:
         status: int | None = None,
         type: str | None = None,
         message: str | None = None,
-        retry_after: float | None = None,
-        delay_ms: float | None = None,
+        retry_after: int | None = None,
+        delay_ms: int | None = None,
         drop: bool = False,
         truncate: bool = False,
         malformed: bool = False,
@@ -184,6 +185,12 @@ class SimulatorControl:
         body = {"match": dict(match or {}), "action": action, **_present(times=times, probability=probability, namespace=self.namespace)}
         rule: FaultRule = self._call("POST", "/_sim/faults", json=body)
         return rule
+
+    def add_rule(self, rule: dict[str, Any]) -> FaultRule:
+        """Add a rule written as `POST /_sim/faults` takes it (a scenario file's [[faults]] entry), in this client's
+        namespace unless the rule names one."""
+        added: FaultRule = self._call("POST", "/_sim/faults", json={**_present(namespace=self.namespace), **rule})
+        return added
 
     def faults(self) -> list[FaultRule]:
         rules: list[FaultRule] = self._call("GET", "/_sim/faults")["faults"]
@@ -222,11 +229,13 @@ class SimulatorControl:
 
     # namespaces, clock, usage
 
-    def namespaces(self) -> Any:
-        return self._call("GET", "/_sim/namespaces")
+    def namespaces(self) -> list[str]:
+        """Every namespace requests have used, "default" first."""
+        names: list[str] = self._call("GET", "/_sim/namespaces")["namespaces"]
+        return names
 
     def reset(self) -> Clock:
-        """Forget this namespace's windows, images, ids and clock offset (the default namespace: everything)."""
+        """Forget this namespace's windows, ids, clock offset, rules and journal (without a namespace: everything)."""
         clock: Clock = self._call("POST", "/_sim/reset")
         return clock
 
