@@ -42,15 +42,15 @@ _STOP_TIMEOUT_SECONDS = 10.0
 
 
 class PerfSim(SimulatorControl):
-    """A running simulator as a test sees it: where it is, a key, the namespace's headers, and its control API
-    (fault rules, journal, clock, usage) for that namespace."""
+    """A running simulator as a test sees it: where to send requests (`base_url`, which implies the namespace), a
+    key, and the control API (fault rules, journal, clock, usage) of that namespace."""
 
-    def __init__(self, base_url: str, namespace: str | None = None, key: str = DEFAULT_KEY, http: httpx.Client | None = None) -> None:
-        super().__init__(base_url, namespace, http=http)
+    def __init__(self, server_url: str, namespace: str | None = None, key: str = DEFAULT_KEY, http: httpx.Client | None = None) -> None:
+        super().__init__(server_url, namespace, http=http)
         self.key = key
 
     def in_namespace(self, namespace: str | None) -> PerfSim:
-        return PerfSim(self.base_url, namespace, self.key, http=self._http)
+        return PerfSim(self.server_url, namespace, self.key, http=self._http)
 
     def key_for(self, tier: str) -> str:
         """A ready-made key of `tier` (free, pro, enterprise)."""
@@ -61,13 +61,12 @@ class PerfSim(SimulatorControl):
     fault = SimulatorControl.add_fault
 
     def openai_client(self, path: str = "/v1", **options: Any) -> OpenAI:
-        """The official `openai` SDK pointed at this simulator (the Perf API, or `path="/openai/v1"` for the OpenAI
-        face), with this namespace's header and `self.key`; `options` go to `openai.OpenAI` (e.g. max_retries)."""
+        """The official `openai` SDK pointed at this namespace's base URL (the Perf API, or `path="/openai/v1"` for
+        the OpenAI face) with `self.key`; `options` go to `openai.OpenAI` (e.g. max_retries, timeout)."""
         from openai import OpenAI
 
-        headers = {**self.headers, **options.pop("default_headers", {})}
         options.setdefault("api_key", self.key)
-        return OpenAI(base_url=self.base_url + path, default_headers=headers, **options)
+        return OpenAI(base_url=self.base_url + path, **options)
 
 
 def _listening_socket(host: str) -> socket.socket:

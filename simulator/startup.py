@@ -3,11 +3,12 @@ stdout, the scenario's fault rules). `perf-sim`, its workers and the in-process 
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
+from simulator.namespace_path import NamespacePathPrefix
 
 
-def started_app(config: SimulatorConfig) -> Starlette:
-    return create_app(config)
+def started_app(config: SimulatorConfig) -> ASGIApp:
+    return NamespacePathPrefix(create_app(config))

@@ -356,7 +356,8 @@ def control_openapi_document() -> dict[str, Any]:
             "version": API_VERSION,
             "description": "Steer and observe the simulator: fault rules, the request journal, namespaces, clock and usage. "
             f"Not part of the Perf API. An API request joins a namespace with the header `{NAMESPACE_HEADER}: NAME`; "
-            "control calls take `?namespace=NAME`.",
+            "control calls take `?namespace=NAME`. Any API path may also be reached as `/_sim/ns/NAME/<path>`, the same "
+            "request in namespace NAME, for clients that take only a base URL.",
         },
         "servers": [{"url": "/"}],
         "paths": _paths(),

@@ -20,6 +20,8 @@ from typing import Any, Self, TypedDict
 
 import httpx
 
+from simulator.namespace_path import namespace_base_path
+
 NAMESPACE_HEADER = "X-Sim-Namespace"
 
 
@@ -121,19 +123,25 @@ def fault_action(
 class SimulatorControl:
     """The control API of one simulator, seen from one namespace (None: the default namespace)."""
 
-    def __init__(self, base_url: str, namespace: str | None = None, timeout: float = 30.0, http: httpx.Client | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, server_url: str, namespace: str | None = None, timeout: float = 30.0, http: httpx.Client | None = None) -> None:
+        self.server_url = server_url.rstrip("/")
         self.namespace = namespace
         self._owns_http = http is None
-        self._http = http or httpx.Client(base_url=self.base_url, timeout=timeout)
+        self._http = http or httpx.Client(timeout=timeout)
 
     def in_namespace(self, namespace: str | None) -> SimulatorControl:
         """The same simulator (and connection pool) seen from another namespace."""
-        return SimulatorControl(self.base_url, namespace, http=self._http)
+        return SimulatorControl(self.server_url, namespace, http=self._http)
+
+    @property
+    def base_url(self) -> str:
+        """Where an app sends API requests to be in this client's namespace without sending any header:
+        `<server>/_sim/ns/<namespace>` (add `/v1`, `/openai/v1`, ... as for the server itself)."""
+        return self.server_url + namespace_base_path(self.namespace) if self.namespace else self.server_url
 
     @property
     def headers(self) -> dict[str, str]:
-        """The headers that put an API request in this client's namespace (none for the default namespace)."""
+        """The header that puts an API request sent to `server_url` in this client's namespace (none for the default)."""
         return {NAMESPACE_HEADER: self.namespace} if self.namespace else {}
 
     def close(self) -> None:
@@ -148,7 +156,7 @@ class SimulatorControl:
 
     def _call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         query = _present(**(params or {}), namespace=self.namespace)
-        response = self._http.request(method, self.base_url + path, json=json, params=query)
+        response = self._http.request(method, self.server_url + path, json=json, params=query)
         if response.status_code >= 400:
             raise ControlError.from_response(response)
         return response.json() if response.content else None
