@@ -28,6 +28,7 @@ from simulator.registry import mounted_faces
 from simulator.state.base import State, StateUnavailable
 from simulator.state.open import open_state
 from spec import errors
+from spec.control_openapi import control_openapi_document
 from spec.openapi import openapi_document
 
 log = logging.getLogger("perf-sim")
@@ -72,11 +73,15 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     async def openapi(request: Request) -> Response:
         return SafeJSONResponse(openapi_document())
 
+    async def control_openapi(request: Request) -> Response:
+        return SafeJSONResponse(control_openapi_document())
+
     faces, closing = mounted_faces(engine, keys, config)
     closers = [state.close, *(face.close for face in closing)]
     routes = [
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/_sim/openapi.json", control_openapi, methods=["GET"]),
         *ImageFace(engine).routes(),
         *ControlFace(engine, keys, config.public_settings()).routes(),
         *faces,
