@@ -18,7 +18,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -86,25 +86,25 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
     always a free one of 127.0.0.1; the simulator stops when the block ends.
     """
     base = config or SimulatorConfig(clock=CLOCK_MANUAL, quiet=True)
-    sock = _listening_socket("127.0.0.1")
-    host, port = sock.getsockname()
-    config = replace(base, host=host, port=port, **settings)
-    if config.scenario:
-        config = load_scenario(config.scenario).configure(config, given=settings)
-    app = started_app(config)
-    server = uvicorn.Server(
-        uvicorn.Config(app, http=NoDelayHttpProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"perf-sim:{port}", daemon=True)
-    thread.start()
-    try:
-        _wait_started(server, thread)
-        with PerfSim(f"http://{host}:{port}", key=key) as sim:
-            yield sim
-    finally:
-        server.should_exit = True
-        thread.join(_STOP_TIMEOUT_SECONDS)
-        sock.close()
+    with closing(_listening_socket("127.0.0.1")) as sock:
+        host, port = sock.getsockname()
+        config = replace(base, host=host, port=port, **settings)
+        if config.scenario:
+            config = load_scenario(config.scenario).configure(config, given=settings)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                started_app(config), http=NoDelayHttpProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"
+            )
+        )
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"perf-sim:{port}", daemon=True)
+        thread.start()
+        try:
+            _wait_started(server, thread)
+            with PerfSim(f"http://{host}:{port}", key=key) as sim:
+                yield sim
+        finally:
+            server.should_exit = True
+            thread.join(_STOP_TIMEOUT_SECONDS)
 
 
 def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
