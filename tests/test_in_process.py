@@ -14,8 +14,8 @@ EXAMPLE = str(PROJECT_ROOT / "docs" / "scenario.example.toml")
 
 def test_it_serves_on_a_free_local_port_with_a_manual_clock_and_stops_when_the_block_ends() -> None:
     with simulator_running(seed=7) as sim:
-        image = sim.openai_client().images.generate(model="dall-e-2", prompt="a red fox", size="256x256")
-        assert httpx.get(image.data[0].url).headers["content-type"] == "image/png"
+        [image] = sim.openai_client().images.generate(model="dall-e-2", prompt="a red fox", size="256x256").data or []
+        assert image.url and httpx.get(image.url).headers["content-type"] == "image/png"
         assert sim.server_url.startswith("http://127.0.0.1:")
         assert sim.clock()["now"] == DEFAULT_MANUAL_START
         assert sim.config()["seed"] == 7
