@@ -12,6 +12,7 @@ from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstre
 from simulator.request_log import LOG_FORMATS, LOG_TEXT
 from simulator.scenario import ScenarioError, load_scenario
 from simulator.serve import serve, state_problem
+from simulator.startup import install_shared_scenario_rules
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
 from spec import tiers
@@ -172,6 +173,7 @@ def gateway_lines(config: SimulatorConfig) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
+    install_shared_scenario_rules(config)
     print(banner(config), flush=True)
     serve(config)
 

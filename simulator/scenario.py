@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from simulator.config import SimulatorConfig
+from simulator.control.rules import RuleSpec, rule_spec_from_json
+from simulator.engine.errors import ApiError
 from simulator.keys import KeyRegistry
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL
 
@@ -26,7 +28,6 @@ KEY_TABLES = ("keys", "providers")
 FAULTS_TABLE = "faults"
 TABLES = (SIMULATOR_TABLE, *KEY_TABLES, FAULTS_TABLE)
 SIMULATOR_FIELDS = ("seed", "clock", "start_time")
-FAULT_FIELDS = ("match", "action", "times", "probability", "namespace")
 
 
 class ScenarioError(ValueError):
@@ -42,6 +43,9 @@ class Scenario:
     """Fault rules as `POST /_sim/faults` bodies, in file order."""
     has_keys: bool = False
     """Whether the file has [keys.*] or [providers.*] tables (then it is also the run's keys file)."""
+
+    def rule_specs(self) -> list[RuleSpec]:
+        return [rule_spec_from_json(rule) for rule in self.faults]
 
     def keys_file(self, given: str | None) -> str | None:
         """The run's keys file: this scenario when it has keys tables (and no other was `given`), else `given`."""
@@ -103,22 +107,15 @@ def _settings(table: object, path: str) -> dict[str, Any]:
 
 
 def _fault(rule: object, number: int, path: str) -> dict[str, Any]:
+    """A rule checked by the code that checks `POST /_sim/faults`, so the file and the API accept the same rules."""
     where = f"{path}: [[{FAULTS_TABLE}]] #{number}"
     if not isinstance(rule, dict):
         raise ScenarioError(f"{where} must be a table")
-    _unknown(rule, FAULT_FIELDS, where)
-    if not isinstance(rule.get("action"), dict):
-        raise ScenarioError(f"{where} action: required, a table such as {{ status = 503 }} or {{ delay_ms = 1500 }}")
-    if not isinstance(rule.get("match", {}), dict):
-        raise ScenarioError(f'{where} match: must be a table such as {{ face = "openai" }}')
-    if "times" in rule and (not _whole(rule["times"]) or rule["times"] < 1):
-        raise ScenarioError(f"{where} times: must be a whole number of at least 1, got {rule['times']!r}")
-    probability = rule.get("probability", 1)
-    if isinstance(probability, bool) or not isinstance(probability, int | float) or not 0 < probability <= 1:
-        raise ScenarioError(f"{where} probability: must be a number above 0 and at most 1, got {probability!r}")
-    if not isinstance(rule.get("namespace", ""), str):
-        raise ScenarioError(f"{where} namespace: must be a string")
-    return {"match": {}, **rule}
+    try:
+        rule_spec_from_json(rule)
+    except ApiError as exc:
+        raise ScenarioError(f"{where}: {exc.message}") from None
+    return rule
 
 
 def load_scenario(path: str | Path) -> Scenario:

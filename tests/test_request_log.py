@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from simulator.control.journal import Details, JournalEntry
 from simulator.request_log import LOG_JSON, LOG_TEXT, describe_fault, json_line, request_logger, text_line
 
 ENTRY = {
@@ -96,3 +97,24 @@ def test_the_logger_writes_one_line_per_entry(log_format: str) -> None:
 def test_an_unknown_log_format_is_refused() -> None:
     with pytest.raises(ValueError, match="text, json"):
         request_logger("xml")
+
+
+def test_the_journals_own_entries_give_the_same_lines_as_their_json() -> None:
+    details = Details(
+        key="pk_live_a…", key_digest=None, model="dall-e-3", n=1, size="1024x1024", prompt="a red fox", body={}, error_type=None
+    )
+    entry = JournalEntry(
+        time=1767225600.25,
+        method="POST",
+        path="/v1/images/generations",
+        face="perf",
+        namespace="default",
+        status=200,
+        latency_ms=12.4,
+        fault="delay_ms=5",
+        image_ids=["img_1"],
+        details=details,
+    )
+    assert text_line(entry) == text_line(entry.as_json())
+    assert json_line(entry) == json_line(entry.as_json())
+    assert text_line(entry).endswith(" fault=delay_ms=5")

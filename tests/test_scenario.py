@@ -6,10 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from simulator.cli import parse_args
-from simulator.launcher import PROJECT_ROOT
+from simulator.launcher import PROJECT_ROOT, running_simulator
 from simulator.scenario import ScenarioError, load_scenario
 
 EXAMPLE = PROJECT_ROOT / "docs" / "scenario.example.toml"
@@ -43,10 +44,12 @@ def test_the_scenario_sets_seed_clock_start_and_keys_and_a_flag_on_the_command_l
         ('[simulator]\nclock = "sundial"\n', "[simulator] clock: must be 'real' or 'manual'"),
         ('[simulator]\nstart_time = "yesterday"\n', "[simulator] start_time: not an ISO 8601 date-time"),
         ("[faults]\naction = { status = 503 }\n", "[faults] must be an array of tables, written [[faults]]"),
-        ('[[faults]]\nmatch = { face = "openai" }\n', "[[faults]] #1 action: required"),
-        ("[[faults]]\naction = { status = 503 }\n[[faults]]\naction = { drop = true }\ntimes = 0\n", "[[faults]] #2 times: must be"),
-        ("[[faults]]\naction = { drop = true }\nprobability = 1.5\n", "[[faults]] #1 probability: must be a number above 0"),
-        ('[[faults]]\naction = { drop = true }\nwhen = "always"\n', "[[faults]] #1: unknown field 'when'"),
+        ('[[faults]]\nmatch = { face = "openai" }\n', "[[faults]] #1: action is required"),
+        ("[[faults]]\naction = { status = 503 }\n[[faults]]\naction = { drop = true }\ntimes = 0\n", "#2: times must be a whole number"),
+        ("[[faults]]\naction = { drop = true }\nprobability = 1.5\n", "[[faults]] #1: probability must be a number from 0 to 1"),
+        ('[[faults]]\naction = { drop = true }\nwhen = "always"\n', "[[faults]] #1: when is not a rule field"),
+        ("[[faults]]\naction = { status = 700 }\n", "[[faults]] #1: action.status must be a whole number from 400 to 599"),
+        ('[[faults]]\nmatch = { face = "myspace" }\naction = { drop = true }\n', "[[faults]] #1: match.face must be one of"),
         ('[keys.pk_live_acme]\ntier = "platinum"\n', "key 'pk_live_acme' has unknown tier 'platinum'"),
         ("[providers.openai]\nimages_per_minute = 5\n", "[providers.openai] needs images_per_minute and images_per_day"),
         ("[simulator\n", "not valid TOML"),
@@ -62,7 +65,7 @@ def test_perf_sim_refuses_a_wrong_scenario_at_start_with_exit_code_2_and_no_trac
     path = _write(tmp_path, "[[faults]]\naction = { drop = true }\nprobability = 2\n")
     result = subprocess.run([sys.executable, "-m", "simulator", "--scenario", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert "--scenario" in result.stderr and "[[faults]] #1 probability" in result.stderr
+    assert "--scenario" in result.stderr and "[[faults]] #1: probability" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -78,3 +81,15 @@ def test_keys_in_both_a_scenario_and_a_keys_file_are_refused(tmp_path: Path) -> 
 def test_a_missing_scenario_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="cannot read"):
         load_scenario(tmp_path / "absent.toml")
+
+
+def test_perf_sim_starts_with_the_scenarios_settings_keys_and_fault_rules() -> None:
+    with running_simulator("--scenario", str(EXAMPLE), "--quiet") as server:
+        settings = httpx.get(server.base_url + "/_sim/config").json()
+        assert (settings["seed"], settings["clock"], settings["start_time"]) == (7, "manual", 1772442000.0)
+        assert [rule["action"].get("status") for rule in httpx.get(server.base_url + "/_sim/faults").json()["faults"]] == [503, None, None]
+        headers = {"Authorization": "Bearer pk_live_acme_checkout"}
+        body = {"model": "dall-e-3", "prompt": "a red fox"}
+        statuses = [httpx.post(server.base_url + "/openai/v1/images/generations", json=body, headers=headers).status_code for _ in range(3)]
+        assert statuses == [503, 503, 200]
+        assert httpx.get(server.base_url + "/_sim/usage/pk_live_acme_checkout").json()["tier"] == "enterprise"
