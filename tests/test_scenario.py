@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from load.redis_server import RedisServer
 from simulator.cli import parse_args
 from simulator.launcher import PROJECT_ROOT, running_simulator
 from simulator.scenario import ScenarioError, load_scenario
@@ -93,3 +94,15 @@ def test_perf_sim_starts_with_the_scenarios_settings_keys_and_fault_rules() -> N
         statuses = [httpx.post(server.base_url + "/openai/v1/images/generations", json=body, headers=headers).status_code for _ in range(3)]
         assert statuses == [503, 503, 200]
         assert httpx.get(server.base_url + "/_sim/usage/pk_live_acme_checkout").json()["tier"] == "enterprise"
+
+
+def test_with_a_shared_state_the_rules_are_installed_once_for_every_worker_and_every_restart(redis_server: RedisServer) -> None:
+    state = f"redis://127.0.0.1:{redis_server.port}/7"
+    for _start in range(2):
+        with running_simulator("--scenario", str(EXAMPLE), "--state", state, "--workers", "2", "--quiet") as server:
+            assert len(httpx.get(server.base_url + "/_sim/faults").json()["faults"]) == 3
+            headers = {"Authorization": "Bearer pk_live_acme_checkout"}
+            body = {"model": "dall-e-3", "prompt": "a red fox"}
+            with httpx.Client(base_url=server.base_url, headers=headers) as client:
+                statuses = [client.post("/openai/v1/images/generations", json=body).status_code for _ in range(3)]
+            assert statuses == [503, 503, 200]
