@@ -2,8 +2,9 @@
 
 One simulator serves the whole session (in the test process, on a free port of 127.0.0.1, manual clock); each test
 gets its own namespace of it, so its rate windows, journal, fault rules and clock are its own and tests never see
-each other's traffic. The app under test joins the test's namespace by sending `perf_sim.headers`
-(`X-Sim-Namespace`); `perf_sim.openai_client()` is the official SDK already set up that way.
+each other's traffic. The app under test joins the test's namespace through `perf_sim.base_url`
+(`.../_sim/ns/<namespace>`), or by sending `perf_sim.headers` to `perf_sim.server_url`; `perf_sim.openai_client()`
+is the official SDK already set up.
 
 ini options: `perf_sim_scenario` (a scenario file the session's simulator starts with), `perf_sim_log`
 (text, json or off: the request log, which pytest shows with a failing test's captured output).
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 LOG_OFF = "off"
 _NAMESPACE_LENGTH = 64
 _test_numbers = itertools.count(1)
+_SCENARIO_RULES = pytest.StashKey[list[dict[str, Any]]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,9 +41,6 @@ def namespace_for(node_name: str) -> str:
     """A namespace for one test, unique in the session and readable in the journal and the request log."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", node_name).strip("-")
     return f"t{next(_test_numbers)}-{slug}"[:_NAMESPACE_LENGTH]
-
-
-_SCENARIO_RULES = pytest.StashKey[list[dict[str, Any]]]()
 
 
 @pytest.fixture(scope="session")

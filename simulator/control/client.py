@@ -4,7 +4,7 @@
 
     with SimulatorControl("http://127.0.0.1:8080", namespace="job-7") as sim:
         sim.add_fault({"face": "openai", "model": "dall-e-3"}, status=503, times=2)
-        ...  # the app under test sends its requests with the header X-Sim-Namespace: job-7
+        ...  # the app under test is pointed at sim.base_url (.../_sim/ns/job-7), or sends sim.headers
         assert sim.count(model="dall-e-3", status=200) == 1
 
 A client bound to a namespace reads and steers only that namespace (its rules, journal, clock, windows). Without
