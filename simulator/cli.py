@@ -150,6 +150,7 @@ def banner(config: SimulatorConfig) -> str:
         [
             f"perf-sim: Perf Image Generation API at {base}  (seed {config.seed}, clock {config.clock}, latency x{config.latency_scale})",
             f"  state: {redacted(config.state)}   workers: {config.workers}",
+            *([f"  scenario: {config.scenario}"] if config.scenario else []),
             f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/",
             "Native provider APIs (point each official client's base URL here):",
             *(f"  {provider:<10} {base}{path}" for provider, path in CLIENT_BASE_PATHS.items()),
@@ -158,6 +159,7 @@ def banner(config: SimulatorConfig) -> str:
             *keys,
             "Try:",
             f"  {curl}",
+            *([] if config.quiet else [f"Request log ({config.log_format}, one line per API request; --quiet turns it off):"]),
         ]
     )
 
