@@ -32,6 +32,7 @@ from simulator.registry import mounted_faces
 from simulator.state.base import State, StateUnavailable
 from simulator.state.open import open_state
 from spec import errors
+from spec.control_openapi import control_openapi_document
 from spec.openapi import openapi_document
 
 log = logging.getLogger("perf-sim")
@@ -90,6 +91,9 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     async def openapi(request: Request) -> Response:
         return SafeJSONResponse(openapi_document())
 
+    async def control_openapi(request: Request) -> Response:
+        return SafeJSONResponse(control_openapi_document())
+
     faces, closing = mounted_faces(engine, keys, config)
     closers = [state.close, plane.close, *(face.close for face in closing)]
     # The API faces first: they are what the hot path asks for, and their prefixes overlap none of the pages after them.
@@ -97,6 +101,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         *faces,
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/_sim/openapi.json", control_openapi, methods=["GET"]),
         *ImageFace(engine).routes(),
         *ControlFace(engine, keys, config.public_settings(), plane).routes(),
         *ControlApi(plane, engine, keys).routes(),
