@@ -1,0 +1,1 @@
+"""Watching the simulator: Prometheus metrics and the dashboard, both fed by the request journal's records."""
