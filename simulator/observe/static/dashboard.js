@@ -107,8 +107,8 @@ function bar(window, figures, label) {
 
 function renderUsage(keys) {
   if (!changed("usage", keys)) return;
-  $("usage").replaceChildren(...(keys.length ? keys.map((k) => el("div", {class: "key", "data-key": k.key},
-    el("b", {}, k.key), " " + k.tier, bar("minute", k.minute, "images this minute"), bar("day", k.day, "images today"))) : [el("p", {class: "empty"}, "no key has used its windows yet")]));
+  $("usage").replaceChildren(...(keys.length ? keys.map((k) => el("div", {class: "key", "data-key": k.key, "data-face": k.face},
+    el("b", {}, k.key), " " + k.tier + " · " + k.face + " face", bar("minute", k.minute, "images this minute"), bar("day", k.day, "images today"))) : [el("p", {class: "empty"}, "no key has used its windows yet")]));
 }
 
 function describeRule(rule) {
