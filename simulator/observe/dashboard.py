@@ -15,15 +15,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from simulator.registry import FACE_NAMES
 from spec import tiers
-from spec.models import MODELS, PROVIDERS
+from spec.models import MODELS
 
 PATH = "/_sim/ui"
 # The page polls the control API this often; new requests appear within two polls.
 POLL_MS = 1000
 # Decision: a model with more listed sizes than this (flux: any WxH in steps of 32) gets no size suggestions.
 MAX_SUGGESTED_SIZES = 20
-FACES = ("perf", *PROVIDERS)
 
 
 def _static(name: str) -> str:
@@ -36,7 +36,7 @@ def _spec() -> str:
         name: {"sizes": list(model.sizes) if len(model.sizes) <= MAX_SUGGESTED_SIZES else [], "max_n": model.max_n}
         for name, model in MODELS.items()
     }
-    spec = {"models": models, "faces": FACES, "key": tiers.DOCUMENT_EXAMPLE_KEY, "poll_ms": POLL_MS}
+    spec = {"models": models, "faces": FACE_NAMES, "key": tiers.DOCUMENT_EXAMPLE_KEY, "poll_ms": POLL_MS}
     # "</" would end the inline script early; JSON allows it escaped.
     return json.dumps(spec).replace("</", "<\\/")
 
