@@ -1,4 +1,7 @@
-"""Every bad input gets its documented status, error type and param, in the envelope, and consumes no quota."""
+"""Every bad input gets its documented status, error type and param, in the envelope, and consumes no quota.
+
+contract_tests/test_validation.py draws its cases from the spec for any implementation; this table stays because
+it pins the simulator's decisions at their edges (JSON oddities, body limits, auth forms) and what its messages say."""
 
 from __future__ import annotations
 

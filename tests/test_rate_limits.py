@@ -1,4 +1,9 @@
-"""Rate limits per key: images not requests, exact under concurrency, both windows, honest retry_after."""
+"""Rate limits per key: images not requests, exact under concurrency, both windows, honest retry_after.
+
+The contract suite (contract_tests/, run against the simulator by tests/contract/) judges the same rules for any
+implementation; these stay because `pytest --gateway` runs them through a real gateway (tests/gateway/
+test_gateway_suite.py), and they pin this simulator's own answers that the contract leaves open (exact retry_after
+values on its manual clock, keys-file limits, x-should-retry)."""
 
 from __future__ import annotations
 
@@ -144,7 +149,7 @@ def test_a_day_window_429_tells_clients_not_to_wait_for_it(sim: RunningServer, c
     assert refused.json()["error"]["retry_after"] > errors.LONGEST_CLIENT_RETRY_WAIT_SECONDS
     assert refused.headers["x-should-retry"] == "false"
     sent: list[httpx.Request] = []
-    http_client = httpx.Client(event_hooks={"request": [sent.append]})
+    http_client = openai.DefaultHttpxClient(event_hooks={"request": [sent.append]})
     sdk = openai.OpenAI(api_key=key, base_url=f"{sim.base_url}/v1", max_retries=2, http_client=http_client)
     with pytest.raises(openai.RateLimitError):
         sdk.images.generate(prompt="a fox", model="dall-e-2")

@@ -39,7 +39,7 @@ field_values = {
 @st.composite
 def bodies(draw: st.DrawFn) -> dict[str, object]:
     names = draw(st.sets(st.sampled_from([*KNOWN_REQUEST_FIELDS, "extra"])))
-    body = {name: draw(field_values[name]) for name in names}
+    body: dict[str, object] = {name: draw(field_values[name]) for name in names}
     if draw(st.booleans()):
         body["prompt"] = draw(st.text(min_size=1, max_size=30))
     return body

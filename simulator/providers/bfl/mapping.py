@@ -132,6 +132,7 @@ def request_from_native(endpoint: str, body: Any) -> BflRequest:
         problems.append(_problem("prompt_upsampling", "bool_type", "Input should be a valid boolean", upsampling))
     if problems:
         raise BflValidationError(problems)
+    assert isinstance(prompt, str)
     request = GenerationRequest(
         prompt=prompt,
         model=model.name,

@@ -180,7 +180,8 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     body = json_or_none(content)
     error = body.get("error") if isinstance(body, dict) else None
     error = error if isinstance(error, dict) else {}
-    message = error.get("message") if isinstance(error.get("message"), str) else ""
+    message = error.get("message")
+    message = message if isinstance(message, str) else ""
     if status == 400 and "Support codes" in message:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 429:
