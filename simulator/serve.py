@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
+from simulator.observe.metrics import shared_metrics_dir
 from simulator.state.base import StateUnavailable
 from simulator.state.open import is_shared
 from simulator.state.redis import RedisState
@@ -74,12 +75,13 @@ def serve(config: SimulatorConfig) -> None:
         uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
         return
     os.environ[CONFIG_ENV] = json.dumps(asdict(config))
-    uvicorn.run(
-        "simulator.serve:app_from_environment",
-        factory=True,
-        workers=config.workers,
-        http=NoDelayHttpProtocol,
-        host=config.host,
-        port=config.port,
-        log_level="warning",
-    )
+    with shared_metrics_dir():
+        uvicorn.run(
+            "simulator.serve:app_from_environment",
+            factory=True,
+            workers=config.workers,
+            http=NoDelayHttpProtocol,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+        )
