@@ -15,6 +15,7 @@ import openai
 import pytest
 from openai import OpenAI
 
+from load.redis_server import redis_available, running_redis
 from simulator.launcher import RunningServer, running_simulator
 from tests.observe.browser import browser_missing, chromium_page, in_ci
 
@@ -30,9 +31,16 @@ PATIENCE_MS = 20_000
 PROMPT = "a lighthouse in the fog"
 
 
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[RunningServer]:
-    with running_simulator("--clock", "manual", "--seed", "7") as running:
+@pytest.fixture(scope="module", params=["one process", "two workers sharing Redis"])
+def simulator(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
+    """The page reads everything through the control API, so it works the same whichever worker answers."""
+    if request.param == "one process":
+        with running_simulator("--clock", "manual", "--seed", "7") as running:
+            yield running
+        return
+    if not redis_available():
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
+    with running_redis() as redis, running_simulator("--clock", "manual", "--workers", "2", "--state", redis.url) as running:
         yield running
 
 
