@@ -27,6 +27,7 @@ from simulator.faces.control import ControlFace
 from simulator.faces.images import ImageFace
 from simulator.http import SafeJSONResponse
 from simulator.keys import KeyRegistry
+from simulator.observe import observing
 from simulator.perf.wire import error_response, unknown_route
 from simulator.registry import mounted_faces
 from simulator.state.base import State, StateUnavailable
@@ -105,6 +106,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         *ImageFace(engine).routes(),
         *ControlFace(engine, keys, config.public_settings(), plane).routes(),
         *ControlApi(plane, engine, keys).routes(),
+        *observing(plane.journal, keys),
     ]
     app = SimulatorApp(
         plane,

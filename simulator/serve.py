@@ -16,6 +16,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from simulator.config import SimulatorConfig
+from simulator.observe.metrics import shared_metrics_dir
 from simulator.startup import started_app
 from simulator.state.base import StateUnavailable
 from simulator.state.open import is_shared
@@ -74,13 +75,14 @@ def serve(config: SimulatorConfig) -> None:
         uvicorn.run(started_app(config), host=config.host, port=config.port, log_level="warning", access_log=False)
         return
     os.environ[CONFIG_ENV] = json.dumps(asdict(config))
-    uvicorn.run(
-        "simulator.serve:app_from_environment",
-        factory=True,
-        workers=config.workers,
-        http=NoDelayHttpProtocol,
-        host=config.host,
-        port=config.port,
-        log_level="warning",
-        access_log=False,
-    )
+    with shared_metrics_dir():
+        uvicorn.run(
+            "simulator.serve:app_from_environment",
+            factory=True,
+            workers=config.workers,
+            http=NoDelayHttpProtocol,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            access_log=False,
+        )
