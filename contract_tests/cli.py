@@ -19,12 +19,20 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8080")
     parser.add_argument("--key", required=True, help="a valid API key (any tier)")
     parser.add_argument("--key-tier", choices=("free", "pro", "enterprise"), help="tier of --key when its name does not say")
-    parser.add_argument("--free-key", help="a free-tier key for rate-limit tests (simulator default: pk_test_free_contract)")
+    parser.add_argument(
+        "--free-key",
+        action="append",
+        default=[],
+        help="a free-tier key for rate-limit tests; repeat it so real-time rules run concurrently (simulator: three ready-made keys)",
+    )
     parser.add_argument(
         "--generous-key", help="a key with high limits for generated traffic (simulator default: pk_test_enterprise_contract)"
     )
     parser.add_argument("--level", choices=LEVELS, default="full", help="smoke: quick core set; full: every rule (default)")
     parser.add_argument("--junit-xml", help="write a JUnit XML report here")
+    parser.add_argument("--report-json", help="write the verdict as JSON here (every rule, case and finding)")
+    parser.add_argument("--report-html", help="write the verdict as one HTML page here (rules green and red, each failure in full)")
+    parser.add_argument("--namespace", help="simulator namespace to run in (default: a fresh one when the simulator has namespaces)")
     parser.add_argument("--list-rules", action="store_true", help="list the rules (tests) of the level and exit")
     args, extra = parser.parse_known_args(argv)
     pytest_args = [
@@ -45,11 +53,15 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     ]
     for option, value in (
         ("--perf-key-tier", args.key_tier),
-        ("--perf-free-key", args.free_key),
         ("--perf-generous-key", args.generous_key),
+        ("--perf-namespace", args.namespace),
+        ("--perf-report-json", args.report_json),
+        ("--perf-report-html", args.report_html),
     ):
         if value:
             pytest_args += [option, value]
+    for free_key in args.free_key:
+        pytest_args += ["--perf-free-key", free_key]
     if args.junit_xml:
         pytest_args += ["--junit-xml", args.junit_xml, "-o", "junit_family=xunit2"]
     if args.list_rules:
