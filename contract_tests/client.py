@@ -90,7 +90,7 @@ class ContractClient:
             if exchange.status != errors.STATUS[errors.RATE_LIMIT_EXCEEDED]:
                 break
             wait = _retry_after(exchange)
-            if self.target.control is not None:
+            if self.target.clock_moves and self.target.control is not None:
                 self.target.control.advance(wait)
             elif wait <= MAX_REAL_WAIT_SECONDS:
                 time.sleep(wait)

@@ -46,6 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{SMOKE_MARK}: part of the quick smoke level of the Perf contract suite")
+    config.addinivalue_line("markers", "real_time(rule): judged by the real-time runs when the target's clock cannot be moved")
 
 
 def _is_contract_item(item: pytest.Item) -> bool:

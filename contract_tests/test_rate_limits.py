@@ -1,7 +1,7 @@
 """Rate limits: headers consistent with admissions, the 429 envelope, retry_after honoured, both windows.
 
-Tests that start from an empty window or move time need the simulator's control API; the rest work on any
-implementation by reading the windows' state from the headers first.
+On a manual-clock simulator the time rules start from a reset and move the clock; on any other target they
+are judged by the real-time runs (contract_tests/realtime.py), from whatever state the headers show.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 from contract_tests.checks import check_error, check_rate_headers, check_success
 from contract_tests.client import ContractClient
 from contract_tests.exchange import Exchange
+from contract_tests.realtime import EXACT, IMAGES, REFUSALS, RETRY, SLIDING, RealTimeRules
 from contract_tests.scenario import Scenario, cheap_body
 from contract_tests.target import Control, Target
 from contract_tests.violations import expect
@@ -71,8 +72,9 @@ def test_remaining_drops_by_n(api: ContractClient, free_key: str) -> None:
     )
 
 
-def test_refused_requests_consume_nothing(api: ContractClient, free_key: str) -> None:
-    """Invalid and content-policy requests carry the headers and consume nothing."""
+@pytest.mark.real_time(REFUSALS)
+def test_refused_requests_consume_nothing(api: ContractClient, target: Target, free_key: str, request: pytest.FixtureRequest) -> None:
+    """Invalid, content-policy and rate-limited requests carry the headers and consume nothing."""
     before = check_rate_headers(_admit(api, free_key, 1))
     refusals = [
         (api.generate({**cheap_body(1), "n": 0}, key=free_key), errors.INVALID_REQUEST),
@@ -87,6 +89,8 @@ def test_refused_requests_consume_nothing(api: ContractClient, free_key: str) ->
             f"remaining (minute, day) before {(before[MINUTE], before[DAY])}, after a {error_type}: {(after[MINUTE], after[DAY])}",
             exchange,
         )
+    if not target.clock_moves:
+        request.getfixturevalue("time_rules").verdict(REFUSALS)
 
 
 def _exhaust_minute(api: ContractClient, key: str, limit: int) -> tuple[int, Exchange]:
@@ -116,8 +120,13 @@ def test_429_envelope(api: ContractClient, free_key: str, free_tier: tiers.Tier)
     expect(headers[MINUTE] == 0, "A 429 for one image shows 0 images remaining this minute", f"{MINUTE}={headers[MINUTE]}", exchange)
 
 
-def test_minute_limit_is_exact(api: ContractClient, control: Control, free_key: str, free_tier: tiers.Tier) -> None:
-    """From an empty window exactly the per-minute limit of images is admitted, not one more or less."""
+@pytest.mark.real_time(EXACT)
+def test_minute_limit_is_exact(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
+    """Exactly the images the headers say remain are admitted (from an empty window: the per-minute limit), not one more or less."""
+    if not target.clock_moves:
+        request.getfixturevalue("time_rules").verdict(EXACT)
+        return
+    free_key = request.getfixturevalue("free_key")
     admitted, exchange = _exhaust_minute(api, free_key, free_tier.images_per_minute)
     expect(
         admitted == free_tier.images_per_minute,
@@ -127,8 +136,15 @@ def test_minute_limit_is_exact(api: ContractClient, control: Control, free_key: 
     )
 
 
-def test_limits_count_images_not_requests(api: ContractClient, control: Control, free_key: str, free_tier: tiers.Tier) -> None:
-    """Limits count images: after n=limit-1, a second request of 2 images is refused and one of 1 is admitted."""
+@pytest.mark.real_time(IMAGES)
+def test_limits_count_images_not_requests(
+    api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier
+) -> None:
+    """Limits count images: with one image left, a request for 2 is refused and one for 1 is admitted."""
+    if not target.clock_moves:
+        request.getfixturevalue("time_rules").verdict(IMAGES)
+        return
+    free_key = request.getfixturevalue("free_key")
     _admit(api, free_key, free_tier.images_per_minute - 1)
     check_error(api.generate(cheap_body(2), key=free_key), errors.RATE_LIMIT_EXCEEDED, rule="Limits count images, not requests")
     _admit(api, free_key, 1)
@@ -153,10 +169,20 @@ def test_admission_is_atomic_under_concurrency(api: ContractClient, free_key: st
     )
 
 
+def _time_rules(target: Target, request: pytest.FixtureRequest) -> RealTimeRules | None:
+    """The real-time runs when the clock cannot be moved, else None (the rule moves the simulator's clock)."""
+    return None if target.clock_moves else request.getfixturevalue("time_rules")
+
+
 @pytest.mark.smoke
-def test_retry_after_is_honoured(api: ContractClient, manual_clock: Control, free_key: str, free_tier: tiers.Tier) -> None:
-    """Waiting retry_after seconds gets the same request admitted; waiting one second less does not."""
-    run = Scenario(api, manual_clock, free_key, free_tier)
+@pytest.mark.real_time(RETRY)
+def test_retry_after_is_honoured(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
+    """Waiting retry_after seconds gets the same request admitted; a second or more less does not; Retry-After and reset agree."""
+    real_time = _time_rules(target, request)
+    if real_time is not None:
+        real_time.verdict(RETRY)
+        return
+    run = Scenario(api, request.getfixturevalue("manual_clock"), request.getfixturevalue("free_key"), free_tier)
     run.request(3)
     run.advance(30)
     run.request(2)
@@ -168,9 +194,14 @@ def test_retry_after_is_honoured(api: ContractClient, manual_clock: Control, fre
     expect(last.status == 200, "After retry_after seconds the request is admitted", f"got HTTP {last.status}", last)
 
 
-def test_minute_window_slides(api: ContractClient, manual_clock: Control, free_key: str, free_tier: tiers.Tier) -> None:
-    """The minute window slides: a full window admitted late in one minute still counts early in the next."""
-    run = Scenario(api, manual_clock, free_key, free_tier)
+@pytest.mark.real_time(SLIDING)
+def test_minute_window_slides(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
+    """The minute window slides: images count for 60 s after their admission, not until a fixed boundary."""
+    real_time = _time_rules(target, request)
+    if real_time is not None:
+        real_time.verdict(SLIDING)
+        return
+    run = Scenario(api, request.getfixturevalue("manual_clock"), request.getfixturevalue("free_key"), free_tier)
     run.advance(45)
     run.request(free_tier.images_per_minute)
     for seconds in (15, 29, 1):
