@@ -9,7 +9,6 @@ used by one rule at a time (`KeyPool.checkout`); the keys must not be used by an
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 
 from contract_tests.client import GENERATIONS_PATH, ContractClient
 from contract_tests.exchange import Exchange
-from contract_tests.violations import expect
+from contract_tests.violations import expect, require
 from spec import tiers
 
 WINDOW = tiers.MINUTE_SECONDS
@@ -89,20 +88,46 @@ class KeyLedger:
     def probe(self, api: ContractClient) -> tuple[Exchange, int, int]:
         """An n=0 request (refused, so it consumes nothing) for the headers: (exchange, remaining, reset)."""
         exchange = api.generate(PROBE_BODY, key=self.key)
-        remaining = exchange.header(tiers.HEADER_REMAINING_MINUTE) or ""
-        reset = exchange.header(tiers.HEADER_RESET_MINUTE) or ""
-        return exchange, int(remaining) if remaining.isdigit() else 0, int(reset) if reset.isdigit() else WINDOW
+        values = {
+            name: exchange.header(name) or ""
+            for name in (tiers.HEADER_LIMIT_MINUTE, tiers.HEADER_REMAINING_MINUTE, tiers.HEADER_RESET_MINUTE)
+        }
+        require(
+            all(value.isdigit() for value in values.values()),
+            "Every authenticated response, refusals included, carries the minute window's rate-limit headers",
+            ", ".join(f"{name}: {value or 'missing'}" for name, value in values.items()),
+            exchange,
+        )
+        require(
+            int(values[tiers.HEADER_LIMIT_MINUTE]) == self.limit,
+            f"A free-tier key allows {self.limit} images a minute (spec/tiers.py)",
+            f"{tiers.HEADER_LIMIT_MINUTE} is {values[tiers.HEADER_LIMIT_MINUTE]}",
+            exchange,
+        )
+        return exchange, int(values[tiers.HEADER_REMAINING_MINUTE]), int(values[tiers.HEADER_RESET_MINUTE])
 
     def settle(self, api: ContractClient, span: float, empty: bool = False) -> tuple[Exchange, int]:
-        """Wait (at most about a minute per round) until every image the window counts is one of ours and none
-        is on the edge for `span` seconds (with `empty`, until it counts nothing); returns the probe and remaining."""
+        """Wait until every image the window counts is one of ours and none is on the edge for `span` seconds
+        (with `empty`, until it counts nothing); returns the probe and the remaining images it shows.
+
+        Images we did not admit (an earlier run) are waited out by the reset header, once: if they are still
+        there after it, the header lied (or another client uses the key)."""
+        waited_for_reset = False
         for _ in range(MAX_SETTLE_ROUNDS):
             exchange, remaining, reset = self.probe(api)
             certain, possible = self.counted(exchange)
             used = self.limit - remaining
             if used > possible or (empty and used):
-                # Images we did not admit (an earlier run), or a window we need empty: the reset header says
-                # when it is fully replenished.
+                if waited_for_reset:
+                    expect(
+                        False,
+                        "x-ratelimit-reset-images is the seconds until the minute window is fully replenished",
+                        f"the previous answer's reset header promised an empty window by now, yet {used} images are counted "
+                        "(or another client is using this key)",
+                        exchange,
+                    )
+                    return exchange, remaining
+                waited_for_reset = True
                 time.sleep(min(reset, WINDOW) + 2 * EDGE)
                 continue
             wait_until = self.quiet_for(time.monotonic(), span)
@@ -120,25 +145,23 @@ class KeyLedger:
 
 
 class KeyPool:
-    """The free-tier keys, each lent to one rule at a time, each with its ledger."""
+    """The free-tier keys, each lent to one rule at a time (the least recently lent first), each with its ledger."""
 
     def __init__(self, api: ContractClient, keys: tuple[str, ...], limit: int) -> None:
         self.ledgers = [KeyLedger(key, limit) for key in keys]
+        self.lent_at = {ledger.key: 0.0 for ledger in self.ledgers}
         for ledger in self.ledgers:
             api.observers.append(ledger.observe)
 
     @contextmanager
     def checkout(self) -> Iterator[KeyLedger]:
         while True:
-            for ledger in self.ledgers:
+            for ledger in sorted(self.ledgers, key=lambda ledger: self.lent_at[ledger.key]):
                 if ledger.lock.acquire(blocking=False):
+                    self.lent_at[ledger.key] = time.monotonic()
                     try:
                         yield ledger
                     finally:
                         ledger.lock.release()
                     return
             time.sleep(0.05)
-
-
-def ceil_seconds(value: float) -> int:
-    return max(1, math.ceil(value))

@@ -168,28 +168,42 @@ def limit_and_retry(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None
         log.skipped[RETRY] = f"retry_after is {retry_after} s, more than the {MAX_REAL_WAIT_SECONDS} s a real-time run waits"
         return
     with log.rule(RETRY):
-        early_admitted = False
+        later: list[Exchange] = []
         if retry_after >= 2:
             _sleep_until(refused.sent_at + retry_after - EARLY_BY)
-            early = api.generate(cheap_body(1), key=ledger.key)
-            early_admitted = early.status == 200
+            later.append(api.generate(cheap_body(1), key=ledger.key))
             expect(
-                not early_admitted,
+                later[-1].status != 200,
                 "retry_after is the least wait: the same request sent a second or more before it is refused",
                 f"retry_after was {retry_after}; the request sent {EARLY_BY} s early was admitted",
                 refused,
-                early,
+                later[-1],
             )
-        if not early_admitted:
+        if not later or later[-1].status != 200:
             _sleep_until(refused.received_at + retry_after + LATE_BY)
-            on_time = api.generate(cheap_body(1), key=ledger.key)
+            later.append(api.generate(cheap_body(1), key=ledger.key))
             expect(
-                on_time.status == 200,
+                later[-1].status == 200,
                 "After retry_after seconds the same request is admitted",
-                f"retry_after was {retry_after}; the request sent {retry_after + LATE_BY} s after the 429 got HTTP {on_time.status}",
+                f"retry_after was {retry_after}; the request sent {retry_after + LATE_BY} s after the 429 got HTTP {later[-1].status}",
                 refused,
-                on_time,
+                later[-1],
             )
+    with log.rule(REFUSALS):
+        # A refusal's cost, if any, shows on the next answer: follow the day's remaining across the 429s.
+        day = _header(admitted[-1], tiers.HEADER_REMAINING_DAY) if admitted else None
+        for previous, exchange in zip([refused, *later], later, strict=False):
+            now_day = _header(exchange, tiers.HEADER_REMAINING_DAY)
+            admitted_images = 1 if exchange.status == 200 else 0
+            expect(
+                day is None or now_day == day - admitted_images,
+                "A refused request (429) consumes no images from either window",
+                f"x-ratelimit-remaining-images-day was {day} after the last admission; after a 429 and then this "
+                f"{'admission' if admitted_images else 'refusal'} it is {now_day}",
+                previous,
+                exchange,
+            )
+            day = now_day
 
 
 def window_slides(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None:

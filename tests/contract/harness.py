@@ -50,16 +50,27 @@ def run_contract(base_url: str, junit: Path, *extra: str, command: list[str] | N
     return verdict
 
 
-def factory_server(factory: str, health_path: str = "/_sim/health") -> AbstractContextManager[RunningServer]:
+# What a foreign target is run with: three free keys, so the real-time runs and the other rules run concurrently.
+FOREIGN_KEYS = (
+    "--free-key", "pk_test_free_contract", "--free-key", "pk_test_free_contract_b", "--free-key", "pk_test_free_contract_c",
+    "--generous-key", "pk_test_enterprise_contract",
+)  # fmt: skip
+
+
+def factory_server(
+    factory: str, health_path: str = "/_sim/health", env: dict[str, str] | None = None
+) -> AbstractContextManager[RunningServer]:
     """`uvicorn --factory module:function` on a free port of 127.0.0.1."""
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "--factory", factory,
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
-    return running(command, port, health_path=health_path)
+    return running(command, port, health_path=health_path, env=env)
 
 
-def mutant_server(name: str) -> AbstractContextManager[RunningServer]:
-    """The simulator with one defect (a factory of tests/contract/mutants.py)."""
+def mutant_server(name: str, foreign: bool = False) -> AbstractContextManager[RunningServer]:
+    """The simulator with one defect (a factory of tests/contract/mutants.py); `foreign`: real clock, no /_sim/."""
+    if foreign:
+        return factory_server("tests.contract.foreign:app", health_path="/openapi.json", env={"PERF_MUTANT": name})
     return factory_server(f"tests.contract.mutants:{name}")
