@@ -14,7 +14,8 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     parser = argparse.ArgumentParser(
         prog="perf-contract",
         description="Judge an implementation of the Perf Image Generation API against the rules in spec/.",
-        epilog="Arguments after -- go to pytest (e.g. -- -k rate_limits -x).",
+        epilog="Arguments after -- go to pytest (e.g. -- -k rate_limits -x). "
+        "`perf-contract proxy --target URL [--port P] [--report-json FILE]` runs the validation proxy instead.",
     )
     parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8080")
     parser.add_argument("--key", required=True, help="a valid API key (any tier)")
@@ -70,6 +71,12 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """`perf-contract ...` runs the suite; `perf-contract proxy ...` runs the validation proxy."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["proxy"]:
+        from contract_tests.proxy import main as proxy_main
+
+        proxy_main(argv[1:])
     sys.exit(pytest.main(build_pytest_args(argv)))
 
 

@@ -45,7 +45,8 @@ class KeyLedger:
         """Record an admission made on this key (the client calls this for every exchange)."""
         if exchange.status != 200 or not exchange.url.endswith(GENERATIONS_PATH):
             return
-        if exchange.request_headers.get("Authorization") != f"Bearer {self.key}":
+        authorization = next((v for k, v in exchange.request_headers.items() if k.lower() == "authorization"), None)
+        if authorization != f"Bearer {self.key}":
             return
         body = exchange.json()
         data = body.get("data") if isinstance(body, dict) else None
