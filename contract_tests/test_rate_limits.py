@@ -72,9 +72,8 @@ def test_remaining_drops_by_n(api: ContractClient, free_key: str) -> None:
     )
 
 
-@pytest.mark.real_time(REFUSALS)
-def test_refused_requests_consume_nothing(api: ContractClient, target: Target, free_key: str, request: pytest.FixtureRequest) -> None:
-    """Invalid, content-policy and rate-limited requests carry the headers and consume nothing."""
+def test_refused_requests_consume_nothing(api: ContractClient, free_key: str) -> None:
+    """Invalid and content-policy requests carry the headers and consume nothing."""
     before = check_rate_headers(_admit(api, free_key, 1))
     refusals = [
         (api.generate({**cheap_body(1), "n": 0}, key=free_key), errors.INVALID_REQUEST),
@@ -89,8 +88,24 @@ def test_refused_requests_consume_nothing(api: ContractClient, target: Target, f
             f"remaining (minute, day) before {(before[MINUTE], before[DAY])}, after a {error_type}: {(after[MINUTE], after[DAY])}",
             exchange,
         )
+
+
+@pytest.mark.real_time(REFUSALS)
+def test_a_429_consumes_nothing(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
+    """A rate-limited request consumes no images: the answers after a 429 show the day's remaining unchanged."""
     if not target.clock_moves:
         request.getfixturevalue("time_rules").verdict(REFUSALS)
+        return
+    free_key = request.getfixturevalue("free_key")
+    _, refused = _exhaust_minute(api, free_key, free_tier.images_per_minute)
+    after = [refused, api.generate(cheap_body(1), key=free_key)]
+    days = [check_rate_headers(exchange)[DAY] for exchange in after]
+    expect(
+        all(exchange.status == 429 for exchange in after) and days[0] == days[1],
+        "A refused request (429) consumes no images from either window",
+        f"x-ratelimit-remaining-images-day after one 429 is {days[0]}, after a second one {days[1]}",
+        *after,
+    )
 
 
 def _exhaust_minute(api: ContractClient, key: str, limit: int) -> tuple[int, Exchange]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 
 from contract_tests.verdict import NOT_CHECKABLE_IN_REAL_TIME
@@ -83,3 +85,19 @@ def test_full_level_without_a_control_api_judges_the_time_rules_in_real_time(tmp
         "test_url_expires_after_one_hour",
     ], verdict.skipped
     assert NOT_CHECKABLE_IN_REAL_TIME in verdict.output
+
+
+def test_two_runs_in_namespaces_of_their_own_share_one_simulator(manual_sim: RunningServer, tmp_path: Path) -> None:
+    """Two CI jobs against one simulator: each run resets and moves only its own namespace's windows and clock."""
+    if httpx.get(manual_sim.base_url + "/_sim/namespaces").status_code != 200:
+        pytest.skip("this simulator has no namespaces (X-Sim-Namespace) yet")
+
+    def run(name: str) -> Verdict:
+        return run_contract(manual_sim.base_url, tmp_path / f"{name}.xml", "--namespace", name, "-k", "rate_limits or expiry or stateful")
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(run, ["ci-job-one", "ci-job-two"])
+    for verdict in (first, second):
+        assert verdict.returncode == 0, _explain(verdict)
+        assert verdict.tests >= 10 and not verdict.failures and not verdict.skipped
+    assert "namespace ci-job-one" in first.output and "namespace ci-job-two" in second.output
