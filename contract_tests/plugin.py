@@ -98,7 +98,8 @@ def rule_listing(items: list[pytest.Item]) -> list[str]:
         if function is None or not _is_contract_item(item):
             continue
         doc = (function.__doc__ or item.name).strip().splitlines()[0]
-        where = f"{item.module.__name__.rsplit('.', 1)[-1]}::{function.__name__}"
+        module = getattr(item, "module", None)
+        where = f"{getattr(module, '__name__', '').rsplit('.', 1)[-1]}::{function.__name__}"
         cases[(where, doc)] = cases.get((where, doc), 0) + 1
     lines = [f"{count:4d}  {doc}   [{where}]" for (where, doc), count in cases.items()]
     lines.append(f"{len(cases)} rules, {sum(cases.values())} cases")
@@ -117,7 +118,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def _stops_at_first(item: pytest.Item) -> bool:
     """Hypothesis examples and state machines stop at the first broken rule (shrinking needs the failure)."""
     function = getattr(item, "function", None)
-    return bool(getattr(function, "is_hypothesis_test", False) or getattr(item.module, "STOP_AT_FIRST_BROKEN_RULE", False))
+    module = getattr(item, "module", None)
+    return bool(getattr(function, "is_hypothesis_test", False) or getattr(module, "STOP_AT_FIRST_BROKEN_RULE", False))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -153,7 +155,7 @@ def _verdict(config: pytest.Config) -> Verdict:
 
 def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[Any]) -> None:
     function = getattr(item, "function", None)
-    module = item.module.__name__.rsplit(".", 1)[-1]
+    module = str(getattr(getattr(item, "module", None), "__name__", "")).rsplit(".", 1)[-1]
     rule = ((function.__doc__ if function else None) or item.name).strip().splitlines()[0]
     case = CaseResult(f"{module}::{item.name}", module.removeprefix("test_"), rule, PASSED)
     if report.skipped:

@@ -148,7 +148,7 @@ class ExchangeJudge:
 
     def _success(self, exchange: Exchange, body: dict[str, Any]) -> None:
         result = check_success(exchange, body)
-        request_id = (result.get("perf") or {}).get("request_id")
+        request_id = str((result.get("perf") or {}).get("request_id"))
         with self.lock:
             seen = request_id in self.request_ids
             self.request_ids.add(request_id)

@@ -43,7 +43,7 @@ KEY = f"{tiers.TEST_KEY_PREFIX}enterprise_bench"
 # Decision: the benchmark key has limits no run can reach, so the figures measure serving, not 429s.
 KEYS_FILE = f'[keys.{KEY}]\ntier = "enterprise"\nimages_per_minute = 1000000000\nimages_per_day = 1000000000000\n'
 PROMPT = "A serene Japanese garden with cherry blossoms at sunset, photorealistic"
-SCENARIOS = {
+SCENARIOS: dict[str, dict[str, object]] = {
     "url (dall-e-3 1024x1024)": {"prompt": PROMPT},
     "b64_json 256x256": {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256", "response_format": "b64_json"},
     "b64_json 1024x1024": {"prompt": PROMPT, "model": "dall-e-2", "size": "1024x1024", "response_format": "b64_json"},

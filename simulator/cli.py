@@ -6,23 +6,34 @@ import argparse
 import sys
 
 from simulator.config import DEFAULT_PORT, DEFAULT_SEED, DEFAULT_UPSTREAM_TIMEOUT_SECONDS, SimulatorConfig
-from simulator.faces.providers import BASE_PATHS
-from simulator.gateway.face import gateway_providers
 from simulator.keys import KeyRegistry
+from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
 from simulator.serve import serve, state_problem
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
 from spec import tiers
-from spec.models import PROVIDERS
 
 
-def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
-    parser = argparse.ArgumentParser(prog="perf-sim", description="Offline twin of the Perf Image Generation API.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default; an option without one says in its help what leaving it out means."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perf-sim", description="Offline twin of the Perf Image Generation API.", formatter_class=_DefaultsShown
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="same seed + same requests = same bytes")
     parser.add_argument("--latency-scale", type=float, default=0.0, help="0 answers at once, 1 waits the modelled latency")
-    parser.add_argument("--keys", dest="keys_file", help="TOML file of extra keys, tiers and enterprise limits")
+    parser.add_argument(
+        "--keys", dest="keys_file", help="TOML file of extra keys, tiers and limits (default: none, the built-in keys only)"
+    )
     parser.add_argument("--public-url", help="base URL put in image URLs (default: the host each request was sent to)")
     parser.add_argument(
         "--clock",
@@ -32,10 +43,20 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     )
     parser.add_argument("--start-time", type=float, default=DEFAULT_MANUAL_START, help="manual clock's start (Unix seconds)")
     gateway = parser.add_argument_group("gateway mode", "make the Perf API call the providers over HTTP in their native formats")
-    gateway.add_argument("--upstream", metavar="URL", help="a server hosting every provider as perf-sim does (e.g. another perf-sim)")
-    for provider in PROVIDERS:
-        gateway.add_argument(f"--upstream-{provider}", metavar="URL", help=f"{provider}'s own base URL (wins over --upstream)")
-    gateway.add_argument("--upstream-timeout", type=float, default=DEFAULT_UPSTREAM_TIMEOUT_SECONDS, metavar="SECONDS")
+    gateway.add_argument(
+        "--upstream", metavar="URL", help="a server hosting every provider as perf-sim does, e.g. another perf-sim (default: none)"
+    )
+    for provider in PROVIDER_NAMES:
+        gateway.add_argument(
+            f"--upstream-{provider}", metavar="URL", help=f"{provider}'s own base URL, wins over --upstream (default: none)"
+        )
+    gateway.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="longest wait for one upstream call",
+    )
     gateway.add_argument("--upstream-key", metavar="KEY", help="key sent upstream (default: each caller's own key)")
     parser.add_argument(
         "--state",
@@ -43,8 +64,13 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         help="where rate windows, images, clock and ids live: memory (one process) or redis://HOST:PORT/DB (shared by workers)",
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes; more than 1 needs --state redis://...")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
+    parser = build_parser()
     args = parser.parse_args(argv)
-    args.upstream_overrides = {p: url for p in PROVIDERS if (url := vars(args).pop(f"upstream_{p}")) is not None}
+    args.upstream_overrides = {p: url for p in PROVIDER_NAMES if (url := vars(args).pop(f"upstream_{p}")) is not None}
     try:
         check_state_url(args.state)
     except ValueError as exc:
@@ -87,7 +113,7 @@ def banner(config: SimulatorConfig) -> str:
             f"  state: {redacted(config.state)}   workers: {config.workers}",
             f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/",
             "Native provider APIs (point each official client's base URL here):",
-            *(f"  {provider:<10} {base}{path}" for provider, path in BASE_PATHS.items()),
+            *(f"  {provider:<10} {base}{path}" for provider, path in CLIENT_BASE_PATHS.items()),
             *gateway_lines(config),
             "Keys:",
             *keys,
@@ -100,9 +126,9 @@ def banner(config: SimulatorConfig) -> str:
 def gateway_lines(config: SimulatorConfig) -> list[str]:
     if not config.gateway:
         return []
-    upstreams = gateway_providers(config)
-    lines = [f"  gateway mode: {provider} models via {url}" for provider, url in upstreams.items()]
-    in_process = [p for p in PROVIDERS if p not in upstreams]
+    upstreams = gateway_upstreams(config)
+    lines = [f"  gateway mode: {provider} models via {url}" for provider, (url, _) in upstreams.items()]
+    in_process = [p for p in PROVIDER_NAMES if p not in upstreams]
     return lines + ([f"  gateway mode: {', '.join(in_process)} models in process (no upstream URL)"] if in_process else [])
 
 

@@ -159,7 +159,16 @@ class RedisState(State):
 
     async def admit(self, bucket: str, n: int, limits: Limits, now: float) -> Admission:
         ttl = 0 if self._clock_mode == CLOCK_MANUAL else WINDOW_TTL_MS
-        args = [repr(now), n, limits.images_per_minute, limits.images_per_day, day_index(now), uuid.uuid4().hex, ttl, tiers.MINUTE_SECONDS]
+        args: list[str | int] = [
+            repr(now),
+            n,
+            limits.images_per_minute,
+            limits.images_per_day,
+            day_index(now),
+            uuid.uuid4().hex,
+            ttl,
+            tiers.MINUTE_SECONDS,
+        ]
         keys = [self._key("minute", bucket), self._key("totals", bucket)]
         admitted, day_used, minute_used, effective_now, *rest = await self._call(lambda: self._admit(keys=keys, args=args))
         now = float(effective_now)
@@ -207,7 +216,7 @@ class RedisState(State):
 
     async def get_blob(self, key: str, now: float) -> bytes | None:
         raw = await self._call(lambda: self._redis.get(self._key("blob", key)))
-        if raw is None:
+        if not isinstance(raw, bytes):
             return None
         (expires_at,) = _EXPIRY.unpack_from(raw)
         return raw[_EXPIRY.size :] if expires_at > now else None

@@ -1,43 +1,56 @@
-"""Edges a review found: inputs that once broke the clock, leaked a secret, or turned a state outage into a foreign
-error format. Each runs the real app (in process over ASGI, or as a server) with real dependencies."""
+"""Errors in each face's own envelope: `simulator.registry.error_response` answers any error at any status (what fault
+injection sends) with Retry-After when the error says how long to wait, and a shared-state outage is every face's
+own 503."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
+from simulator.engine.errors import ApiError
 from simulator.launcher import free_port
+from simulator.registry import FACE_NAMES, error_response
 from simulator.state.redis import RedisState
+from spec import errors
 
 
-@pytest.mark.parametrize("seconds", [1e12, 10**400, -1, "60", None])
-def test_an_advance_the_clock_cannot_show_is_refused_and_the_clock_keeps_working(client: httpx.Client, seconds: object) -> None:
-    body = b'{"seconds": 1' + b"0" * 400 + b"}" if seconds == 10**400 else None
-    response = client.post("/_sim/clock/advance", content=body) if body else client.post("/_sim/clock/advance", json={"seconds": seconds})
-    assert response.status_code == 400 and response.json()["error"]["param"] == "seconds"
-    assert client.get("/_sim/clock").status_code == 200
-    key = {"Api-Key": "pk_test_pro_clock"}
-    assert client.post("/ideogram/generate", json={"image_request": {"prompt": "a fox"}}, headers=key).status_code == 200
+def _message(face: str, body: Any) -> str:
+    """Where each face's envelope carries the message."""
+    if face in ("perf", "openai", "google"):
+        return str(body["error"]["message"])
+    if face == "stability":
+        return str(body["errors"][0])
+    if face == "bfl":
+        return str(body["detail"])
+    return str(body["error"])
 
 
-def test_config_shows_no_secret() -> None:
-    config = SimulatorConfig(upstream="https://user:pw@gw.example", upstream_overrides={"bfl": "https://k:pw@api.example"},
-                             upstream_key="sk-provider-secret")  # fmt: skip
-    with TestClient(create_app(config)) as test_client:
-        shown = test_client.get("/_sim/config").text
-    assert "pw@" not in shown and "sk-provider-secret" not in shown
+@pytest.mark.parametrize("status", [400, 418, 500, 502, 503, 529])
+@pytest.mark.parametrize("face", FACE_NAMES)
+def test_an_error_of_any_status_keeps_its_status_and_message(face: str, status: int) -> None:
+    response = error_response(face, ApiError(errors.SERVICE_UNAVAILABLE, "injected: try later", status=status))
+    assert response.status_code == status
+    assert _message(face, json.loads(bytes(response.body))) == "injected: try later"
 
 
-def test_url_responses_work_under_starlettes_test_client() -> None:
-    """TestClient puts the ASGI `server` in the scope as a list, which the base-URL cache must accept."""
-    with TestClient(create_app()) as test_client:
-        response = test_client.post("/v1/images/generations", json={"prompt": "a fox"}, headers={"Authorization": "Bearer pk_live_abc123"})
-    assert response.status_code == 200 and response.json()["data"][0]["url"].startswith("http://testserver/images/")
+@pytest.mark.parametrize("face", FACE_NAMES)
+def test_a_wait_is_sent_as_retry_after_with_the_extra_headers(face: str) -> None:
+    exc = ApiError(errors.RATE_LIMIT_EXCEEDED, "slow down", retry_after=7)
+    response = error_response(face, exc, {"x-sim-fault": "rule-1"})
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+    assert response.headers["x-sim-fault"] == "rule-1"
+
+
+def test_a_google_error_names_its_rpc_status() -> None:
+    body = json.loads(bytes(error_response("google", ApiError(errors.SERVICE_UNAVAILABLE, "down")).body))
+    assert body["error"] == {"code": 503, "message": "down", "status": "UNAVAILABLE"}
 
 
 def test_every_native_face_answers_a_state_outage_as_a_503_in_its_own_envelope() -> None:

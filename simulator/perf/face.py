@@ -1,0 +1,48 @@
+"""The Perf API face: POST /v1/images/generations in the document's wire format."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import Engine, GenerationResult, RateLimited
+from simulator.http import SafeJSONResponse, read_body
+from simulator.keys import KeyRegistry, Tenant
+from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
+from simulator.urls import base_url, image_url
+
+
+class PerfFace:
+    def __init__(self, engine: Engine, keys: KeyRegistry, public_url: str | None) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.public_url = public_url
+
+    def routes(self) -> list[Route]:
+        return [Route(PATH, self.create_image, methods=["POST"])]
+
+    async def create_image(self, request: Request) -> Response:
+        tenant: Tenant | None = None
+        try:
+            tenant = self.keys.authenticate(request.headers.get("authorization"))
+            result = await self.engine.generate(tenant, request_from_wire(await read_body(request)))
+        except RateLimited as exc:
+            return error_response(exc, exc.rate)
+        except ApiError as exc:
+            return error_response(exc, await self.engine.usage(tenant) if tenant else None)
+        payload = await self.payload(result, base_url(request, self.public_url))
+        return SafeJSONResponse(payload, headers=success_headers(result.request_id, result.rate))
+
+    async def payload(self, result: GenerationResult, base: str) -> dict[str, object]:
+        request = result.request
+        if request.response_format == "b64_json":
+            pngs = await asyncio.gather(*(self.engine.render(image.render_key) for image in result.images))
+            data = [{"b64_json": base64.b64encode(png).decode("ascii"), "revised_prompt": result.revised_prompt} for png in pngs]
+        else:
+            data = [{"url": image_url(base, image.image_id), "revised_prompt": result.revised_prompt} for image in result.images]
+        return success_body(request, result.created, data, result.request_id, result.cost_usd, result.latency_ms)

@@ -1,0 +1,97 @@
+"""Google Imagen 3's native `:predict` API, Gemini Developer API and Vertex AI paths. Wire format only.
+
+- Gemini:  POST /google/v1beta/models/{model}:predict           (`x-goog-api-key` header or `?key=`)
+- Vertex:  POST /google/{v1|v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{model}:predict  (Bearer)
+The `google-genai` SDK keeps a path in its base URL, so `base_url=".../google"` reaches both.
+Errors use Google's RPC envelope (`mapping.error_answer`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import Engine
+from simulator.http import parse_json, read_body
+from simulator.keys import KeyRegistry, Tenant, bearer_token
+from simulator.providers.google import mapping
+from simulator.providers.google.mapping import RpcError
+from simulator.providers.protocol import NativeInvalid
+from simulator.providers.serving import send
+from spec import errors
+from spec.providers import google
+
+PREFIX = "/google"
+VERTEX_VERSIONS = ("v1", "v1beta1")
+
+
+class GoogleFace:
+    def __init__(self, engine: Engine, keys: KeyRegistry) -> None:
+        self.engine = engine
+        self.keys = keys
+
+    def routes(self) -> list[Route]:
+        vertex = "/projects/{project}/locations/{location}/publishers/google/models/{model}:predict"
+        return [
+            Route("/v1beta/models/{model}:predict", self.gemini_predict, methods=["POST"]),
+            *(Route(f"/{version}{vertex}", self.vertex_predict, methods=["POST"]) for version in VERTEX_VERSIONS),
+        ]
+
+    async def gemini_predict(self, request: Request) -> Response:
+        try:
+            key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
+            if not key:
+                raise RpcError(403, google.GEMINI_MISSING_KEY_MESSAGE, "CONSUMER_INVALID")
+            try:
+                tenant = self.keys.authenticate_key(key.strip())
+            except ApiError:
+                raise RpcError(400, google.GEMINI_INVALID_KEY_MESSAGE, "API_KEY_INVALID") from None
+            return await self.predict(request, tenant, "v1beta")
+        except ApiError as exc:
+            return error_response(exc)
+
+    async def vertex_predict(self, request: Request) -> Response:
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+            try:
+                tenant = self.keys.authenticate_key(token or "")
+            except ApiError:
+                raise RpcError(401, google.VERTEX_UNAUTHENTICATED_MESSAGE, "ACCESS_TOKEN_TYPE_UNSUPPORTED") from None
+            return await self.predict(request, tenant, request.url.path.split("/")[2])
+        except ApiError as exc:
+            return error_response(exc)
+
+    async def predict(self, request: Request, tenant: Tenant, version: str) -> Response:
+        model_id = request.path_params["model"].removeprefix("models/")
+        if model_id not in google.IMAGEN_MODELS:
+            raise RpcError(404, f"models/{model_id} is not found for API version {version}, or is not supported for predict.")
+        try:
+            body = parse_json(await read_body(request))
+        except ApiError as exc:
+            if exc.type == errors.PAYLOAD_TOO_LARGE:
+                raise
+            raise NativeInvalid(None, f"Invalid JSON payload received. {exc.message}") from None
+        native = mapping.request_from_native(model_id, body)
+        result = await self.engine.generate(self.keys.limits_on(mapping.PROVIDER, tenant), native.generation, bucket=mapping.PROVIDER)
+        flagged = self.engine.output_flagged(native.generation)
+        encoded: list[str] = []
+        if not flagged:
+            image_format = native.mime_type.removeprefix("image/")
+            pngs = await asyncio.gather(*(self.engine.render(image.render_key) for image in result.images))
+            images = await asyncio.gather(*(self.engine.encode(png, image_format) for png in pngs))
+            encoded = [base64.b64encode(data).decode("ascii") for data in images]
+        return send(mapping.success_answer(encoded, native, flagged))
+
+
+def error_response(exc: ApiError) -> Response:
+    return send(mapping.error_answer(exc))
+
+
+def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
+    """Google's front end answers an unknown path, and a wrong method on a known one, with a 404."""
+    return ApiError(errors.NOT_FOUND, f"The requested URL {path} was not found on this server.")
