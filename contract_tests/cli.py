@@ -43,6 +43,9 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         "no:cacheprovider",
         "-p",
         "no:schemathesis",
+        # locust's plugin (present where the load extras are installed) imports gevent: seconds per run, unused here
+        "-p",
+        "no:locust",
         "--perf-base-url",
         args.base_url,
         "--perf-key",

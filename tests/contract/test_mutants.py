@@ -20,6 +20,8 @@ from tests.contract.harness import FOREIGN_KEYS, Verdict, mutant_server, run_con
 from tests.contract.mutants import MUTANTS
 
 PARALLEL_MUTANTS = 2
+# A sweep runs in the first test's fixture: room for ~40 runs of a few seconds each on a busy 2-core machine.
+SWEEP_TIMEOUT = pytest.mark.timeout(900)
 NOT_REAL_TIME = ("-m", "not real_time")
 OVER_TIME = [name for name, m in MUTANTS.items() if m.over_time]
 BLIND = [name for name, m in MUTANTS.items() if m.blind_in_real_time]
@@ -84,16 +86,19 @@ def test_at_least_25_distinct_defects() -> None:
     assert len({m.defect for m in MUTANTS.values()}) == len(MUTANTS)
 
 
+@SWEEP_TIMEOUT
 @pytest.mark.parametrize("name", list(MUTANTS))
 def test_mutant_is_caught(name: str, quick_verdicts: dict[str, Verdict]) -> None:
     _assert_caught(name, quick_verdicts[name])
 
 
+@SWEEP_TIMEOUT
 @pytest.mark.parametrize("name", SEEN_BY_QUICK_FOREIGN_SWEEP)
 def test_mutant_is_caught_as_a_foreign_target(name: str, quick_foreign_verdicts: dict[str, Verdict]) -> None:
     _assert_caught(name, quick_foreign_verdicts[name])
 
 
+@SWEEP_TIMEOUT
 @pytest.mark.parametrize("name", BLIND)
 def test_a_defect_of_the_day_or_url_expiry_is_declared_unjudged_in_real_time(name: str, quick_foreign_verdicts: dict[str, Verdict]) -> None:
     verdict = quick_foreign_verdicts[name]
@@ -109,6 +114,7 @@ def test_mutant_is_caught_by_the_whole_suite(name: str, over_time_verdicts: dict
 
 
 @pytest.mark.slow
+@SWEEP_TIMEOUT
 @pytest.mark.parametrize("name", OVER_TIME)
 def test_over_time_mutant_is_caught_in_real_time(name: str, over_time_verdicts: dict[str, Future[Verdict]]) -> None:
     _assert_caught(name, over_time_verdicts[name].result())

@@ -93,12 +93,14 @@ def test_the_proxy_forwards_answers_unchanged(tmp_path: Path) -> None:
     assert {k: v for k, v in seen[0].headers.items() if k != "date"} == {k: v for k, v in expected.headers.items() if k != "date"}
 
 
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", ONE_OF_EACH_KIND)
 def test_a_defect_of_each_kind_is_flagged(name: str, quick_verdicts: dict[str, ProxyVerdict]) -> None:
     _assert_flagged(name, quick_verdicts[name])
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_every_defect_seen_in_traffic_is_flagged() -> None:
     verdicts = _verdicts(SEEN_IN_TRAFFIC)
     missed = [name for name, verdict in verdicts.items() if verdict.returncode != 1]
