@@ -431,3 +431,25 @@ def no_rate_headers_on_errors() -> ASGIApp:
 @mutant("the free key (via a keys file) gets pro limits", "test_rate_limits")
 def free_key_with_pro_limits() -> ASGIApp:
     return _simulator(keys_file=HERE / "keys_free_as_pro.toml")
+
+
+# --- defects that show how the verdict reads (tests/contract/test_verdict.py) --------------------------------------
+
+
+@mutant("url images also carry b64_json: null", "test_defaults")
+def b64_json_null_beside_url() -> ASGIApp:
+    def edit(body: dict[str, Any]) -> None:
+        for item in body["data"]:
+            if "url" in item:
+                item["b64_json"] = None
+
+    return _on_success(edit)
+
+
+@mutant("one image whatever n is, and perf.quality always reported as hd", "test_models")
+def two_defects_in_one_answer() -> ASGIApp:
+    def edit(body: dict[str, Any]) -> None:
+        body["data"] = body["data"][:1]
+        body["perf"]["quality"] = "hd"
+
+    return _on_success(edit)
