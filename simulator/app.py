@@ -13,8 +13,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from simulator.config import SimulatorConfig
+from simulator.control.api import ControlApi
+from simulator.control.layer import ControlLayer
+from simulator.control.open import open_plane
+from simulator.control.plane import ControlPlane
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.faces import home
@@ -62,29 +67,48 @@ def _closing(*closers: Callable[[], Awaitable[None]]) -> Callable[[Starlette], A
     return lifespan
 
 
+class SimulatorApp(Starlette):
+    """The Starlette app with the control layer outermost: faults such as `drop` act on the connection itself,
+    so they sit outside Starlette's own error handling."""
+
+    def __init__(self, plane: ControlPlane, state: State, **kwargs: object) -> None:
+        self.plane = plane
+        self.sim_state = state
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return ControlLayer(super().build_middleware_stack(), self.plane, self.sim_state)
+
+
 def create_app(config: SimulatorConfig | None = None, state: State | None = None) -> Starlette:
     config = config or SimulatorConfig()
     state = state or open_state(config.state, config.clock, config.start_time)
     engine = Engine(state, config.seed, config.latency_scale)
     keys = KeyRegistry.from_file(config.keys_file)
+    plane = open_plane(config)
 
     async def openapi(request: Request) -> Response:
         return SafeJSONResponse(openapi_document())
 
     faces, closing = mounted_faces(engine, keys, config)
-    closers = [state.close, *(face.close for face in closing)]
+    closers = [state.close, plane.close, *(face.close for face in closing)]
     routes = [
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
         *ImageFace(engine).routes(),
-        *ControlFace(engine, keys, config.public_settings()).routes(),
+        *ControlFace(engine, keys, config.public_settings(), plane).routes(),
+        *ControlApi(plane, engine, keys).routes(),
         *faces,
     ]
-    app = Starlette(
+    app = SimulatorApp(
+        plane,
+        state,
         routes=routes,
         middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["*"])],
         exception_handlers={HTTPException: _http_error, StateUnavailable: _state_unavailable, Exception: _unexpected},
         lifespan=_closing(*closers),
     )
     app.state.engine = engine
+    app.state.control = plane
+    app.state.journal_listeners = plane.journal.listeners
     return app

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from simulator.config import DEFAULT_PORT, DEFAULT_SEED, DEFAULT_UPSTREAM_TIMEOUT_SECONDS, SimulatorConfig
+from simulator.control.journal import DEFAULT_JOURNAL_SIZE
 from simulator.keys import KeyRegistry
 from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
 from simulator.serve import serve, state_problem
@@ -64,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where rate windows, images, clock and ids live: memory (one process) or redis://HOST:PORT/DB (shared by workers)",
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes; more than 1 needs --state redis://...")
+    parser.add_argument(
+        "--journal-size",
+        type=int,
+        default=DEFAULT_JOURNAL_SIZE,
+        metavar="N",
+        help="requests the journal (GET /_sim/requests) keeps, oldest dropped first",
+    )
     return parser
 
 
@@ -82,6 +90,8 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
             f"--workers {args.workers} needs a shared state: each worker would keep its own rate windows, images and clock "
             "in memory, so limits would multiply by the worker count. Add --state redis://127.0.0.1:6379/0"
         )
+    if args.journal_size < 1:
+        parser.error("--journal-size must be 1 or more")
     if args.latency_scale < 0:
         parser.error("--latency-scale must be 0 or more")
     if args.upstream_timeout <= 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from simulator.control.journal import DEFAULT_JOURNAL_SIZE
 from simulator.state.base import CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, redacted
 
@@ -36,6 +37,8 @@ class SimulatorConfig:
     state: str = MEMORY
     """"memory" (one process) or a Redis URL that several workers share."""
     workers: int = 1
+    journal_size: int = DEFAULT_JOURNAL_SIZE
+    """How many requests the journal keeps (oldest dropped first); shared by all workers when the state is Redis."""
 
     @property
     def gateway(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from simulator.context import DEFAULT_NAMESPACE, namespace, note_generation, note_image_ids, note_time
 from simulator.engine.digest import hex_id
 from simulator.engine.encode import blur_png, png_to_jpeg
 from simulator.engine.errors import ApiError
@@ -85,21 +86,28 @@ class Engine:
     async def admit(self, tenant: Tenant, n: int, bucket: str = "perf") -> Ticket:
         """Count n images against the tenant's windows of `bucket`, or raise RateLimited having counted nothing."""
         now = await self.state.now()
+        note_time(now)
         admission = await self.state.admit(f"{bucket}:{tenant.key}", n, tenant.limits, now)
         if not admission.admitted:
             assert admission.retry_after is not None
             raise RateLimited(admission.retry_after, admission.state)
         return Ticket(await self.state.next_sequence(), now, admission.state)
 
+    def _id(self, kind: str, *parts: object, length: int = 24) -> str:
+        """An id from the seed and the namespace's sequence. Each namespace counts its own sequence, so the namespace
+        is part of the digest (outside the default one): images and tasks of two namespaces never share an id."""
+        name = namespace()
+        return hex_id(self.seed, kind if name == DEFAULT_NAMESPACE else f"{kind}@{name}", *parts, length=length)
+
     def request_id(self, sequence: int) -> str:
-        return f"req_img_{hex_id(self.seed, 'request', sequence)}"
+        return f"req_img_{self._id('request', sequence)}"
 
     def image_id(self, sequence: int, index: int) -> str:
-        return f"img_{hex_id(self.seed, 'image', sequence, index)}"
+        return f"img_{self._id('image', sequence, index)}"
 
     async def new_id(self, kind: str, length: int = 24) -> str:
         """A fresh hex id from the run's sequence, for records of the native faces (e.g. a BFL task)."""
-        return hex_id(self.seed, kind, await self.state.next_sequence(), length=length)
+        return self._id(kind, await self.state.next_sequence(), length=length)
 
     async def generate(
         self, tenant: Tenant, request: GenerationRequest, bucket: str = "perf", wait_latency: bool = True
@@ -123,6 +131,7 @@ class Engine:
         for image in images:
             record = ImageRecord(request.model, request.prompt, request.size, image.render_key.index, now + IMAGE_URL_TTL_SECONDS)
             await self.state.put_image(image.image_id, record)
+        note_generation(request.model, request.n, request.size, [image.image_id for image in images])
 
         latency_ms = modelled_latency_ms(self.seed, request)
         if wait_latency and self.latency_scale > 0:
@@ -146,6 +155,7 @@ class Engine:
         """Keep bytes made elsewhere (the gateway's copy of an upstream image) behind an image URL for its lifetime."""
         now = await self.state.now()
         await self.state.put_blob(f"png:{image_id}", png, now + IMAGE_URL_TTL_SECONDS)
+        note_image_ids([image_id])
 
     async def usage(self, tenant: Tenant, bucket: str = "perf") -> RateState:
         return await self.state.usage(f"{bucket}:{tenant.key}", tenant.limits, await self.state.now())
