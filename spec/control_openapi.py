@@ -208,6 +208,13 @@ def _paths() -> dict[str, Any]:
         "/_sim/config": {
             "get": {"operationId": "config", "summary": "The running settings", "responses": {"200": _json({"type": "object"}, "settings")}}
         },
+        "/_sim/ui": {
+            "get": {
+                "operationId": "dashboard",
+                "summary": "The dashboard: one page that watches and steers the simulator through this API (docs/observe.md)",
+                "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}},
+            }
+        },
         "/_sim/openapi.json": {
             "get": {
                 "operationId": "controlOpenapi",
