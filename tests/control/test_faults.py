@@ -35,7 +35,7 @@ def test_openai_sdk_retries_through_two_503s_then_succeeds_and_the_journal_shows
 ) -> None:
     add_fault(client, {"match": {"face": "openai"}, "action": {"status": 503}, "times": 2})
     result = sdk(sim, max_retries=2).images.generate(model="dall-e-2", prompt="a red fox", size="256x256")
-    assert result.data[0].url
+    assert result.data and result.data[0].url
     attempts = client.get("/_sim/requests", params={"face": "openai"}).json()["requests"]
     assert [entry["status"] for entry in attempts] == [200, 503, 503]
     assert [entry["fault"] for entry in attempts] == [None, "status=503", "status=503"]
