@@ -27,11 +27,13 @@ from simulator.faces.control import ControlFace
 from simulator.faces.images import ImageFace
 from simulator.http import SafeJSONResponse
 from simulator.keys import KeyRegistry
+from simulator.observe import observing
 from simulator.perf.wire import error_response, unknown_route
 from simulator.registry import mounted_faces
 from simulator.state.base import State, StateUnavailable
 from simulator.state.open import open_state
 from spec import errors
+from spec.control_openapi import control_openapi_document
 from spec.openapi import openapi_document
 
 log = logging.getLogger("perf-sim")
@@ -47,7 +49,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _state_unavailable(request: Request, exc: Exception) -> Response:
-    return error_response(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}"), headers={"Retry-After": "1"})
+    return error_response(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}", retry_after=1))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -90,15 +92,21 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     async def openapi(request: Request) -> Response:
         return SafeJSONResponse(openapi_document())
 
+    async def control_openapi(request: Request) -> Response:
+        return SafeJSONResponse(control_openapi_document())
+
     faces, closing = mounted_faces(engine, keys, config)
     closers = [state.close, plane.close, *(face.close for face in closing)]
+    # The API faces first: they are what the hot path asks for, and their prefixes overlap none of the pages after them.
     routes = [
+        *faces,
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/_sim/openapi.json", control_openapi, methods=["GET"]),
         *ImageFace(engine).routes(),
         *ControlFace(engine, keys, config.public_settings(), plane).routes(),
         *ControlApi(plane, engine, keys).routes(),
-        *faces,
+        *observing(plane.journal, keys),
     ]
     app = SimulatorApp(
         plane,

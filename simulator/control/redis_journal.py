@@ -91,7 +91,7 @@ class RedisJournal(Journal):
 
     async def entries(self) -> Iterable[JournalEntry]:
         raw = await call_redis(self._redis, lambda: self._redis.lrange(self._list, 0, -1))
-        return [_entry(item) for item in raw]
+        return [_entry(item if isinstance(item, bytes) else item.encode()) for item in raw]
 
     async def delete(self, namespace: str | None) -> int:
         if namespace is None:

@@ -24,8 +24,8 @@ from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry
 from simulator.perf.wire import error_response
+from simulator.registry import PROVIDER_NAMES
 from simulator.state.base import RateState, WindowState
-from spec.models import PROVIDERS
 
 _LATEST_CLOCK = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
 
@@ -114,5 +114,5 @@ class ControlFace:
             return error_response(exc)
         with in_namespace(namespace):
             rate = await self.engine.usage(tenant)
-            providers = {p: _windows(await self.engine.usage(self.keys.limits_on(p, tenant), bucket=p)) for p in PROVIDERS}
+            providers = {p: _windows(await self.engine.usage(self.keys.limits_on(p, tenant), bucket=p)) for p in PROVIDER_NAMES}
         return SafeJSONResponse({"key": tenant.key, "tier": tenant.tier, **_windows(rate), "providers": providers})

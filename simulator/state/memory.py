@@ -132,7 +132,7 @@ class MemoryState(State):
 
     async def get_image(self, image_id: str, now: float) -> ImageRecord | None:
         self._drop_expired(now)
-        return self._images.get(image_id)
+        return record if (record := self._images.get(image_id)) is not None and record.expires_at > now else None
 
     def _drop_expired(self, now: float) -> None:
         while self._images:
