@@ -136,6 +136,11 @@ async def call_redis(redis: Redis, operation: Callable[[], Awaitable[T]]) -> T:
         raise StateUnavailable(f"Redis at {location(redis)} did not answer ({exc.__class__.__name__}); retry shortly") from exc
 
 
+def as_text(value: bytes | str) -> str:
+    """A Redis reply as text (the client answers bytes unless told to decode)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _entries(flat: list[bytes]) -> list[tuple[float, int]]:
     """(admitted_at, images) from ZRANGE ... WITHSCORES output, oldest first."""
     pairs = [(float(flat[i + 1]), int(flat[i].split(b":", 1)[0])) for i in range(0, len(flat), 2)]
