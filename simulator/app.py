@@ -58,11 +58,13 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(errors.INTERNAL_ERROR, "internal simulator error; this is a bug, please report it"))
 
 
-def _closing(*closers: Callable[[], Awaitable[None]]) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """A lifespan that closes what the app holds open (state connections, the gateway's upstream client) at shutdown."""
+def _lifespan(state: State, *closers: Callable[[], Awaitable[None]]) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Warm the state's connections before serving, and close what the app holds open (state connections, the
+    gateway's upstream client) at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await state.warm_up()
         yield
         for close in closers:
             await close()
@@ -93,7 +95,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         routes=routes,
         middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["*"])],
         exception_handlers={HTTPException: _http_error, StateUnavailable: _state_unavailable, Exception: _unexpected},
-        lifespan=_closing(*closers),
+        lifespan=_lifespan(state, *closers),
     )
     app.state.engine = engine
     return app

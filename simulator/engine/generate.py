@@ -18,7 +18,7 @@ from simulator.engine.render import RenderCache, RenderKey
 from simulator.engine.request import GenerationRequest
 from simulator.engine.revise import revised_prompt
 from simulator.keys import Tenant
-from simulator.state.base import ImageRecord, RateState, State
+from simulator.state.base import ImageBatch, RateState, State, image_id
 from spec import errors
 from spec.models import IMAGE_URL_TTL_SECONDS
 from spec.policy import flags_output, violates_policy
@@ -65,6 +65,7 @@ class Engine:
         self.seed = seed
         self.latency_scale = latency_scale
         self.renders = RenderCache()
+        self.id_salt = f"{seed}\x1fimage\x1f"
 
     def check_policy(self, prompt: str) -> None:
         if violates_policy(prompt):
@@ -82,20 +83,21 @@ class Engine:
                 "n",
             )
 
-    async def admit(self, tenant: Tenant, n: int, bucket: str = "perf") -> Ticket:
-        """Count n images against the tenant's windows of `bucket`, or raise RateLimited having counted nothing."""
-        now = await self.state.now()
-        admission = await self.state.admit(f"{bucket}:{tenant.key}", n, tenant.limits, now)
-        if not admission.admitted:
+    async def admit(self, tenant: Tenant, n: int, bucket: str = "perf", batch: ImageBatch | None = None) -> Ticket:
+        """Count n images against the tenant's windows of `bucket` and record `batch`'s images, or raise RateLimited
+        having counted and recorded nothing."""
+        outcome = await self.state.admit_and_record(f"{bucket}:{tenant.key}", n, tenant.limits, batch)
+        admission = outcome.admission
+        if not admission.admitted or outcome.sequence is None:
             assert admission.retry_after is not None
             raise RateLimited(admission.retry_after, admission.state)
-        return Ticket(await self.state.next_sequence(), now, admission.state)
+        return Ticket(outcome.sequence, outcome.now, admission.state)
 
     def request_id(self, sequence: int) -> str:
         return f"req_img_{hex_id(self.seed, 'request', sequence)}"
 
     def image_id(self, sequence: int, index: int) -> str:
-        return f"img_{hex_id(self.seed, 'image', sequence, index)}"
+        return image_id(self.id_salt, sequence, index)
 
     async def new_id(self, kind: str, length: int = 24) -> str:
         """A fresh hex id from the run's sequence, for records of the native faces (e.g. a BFL task)."""
@@ -111,7 +113,8 @@ class Engine:
         """
         self.check_n(tenant, request.n)
         self.check_policy(request.prompt)
-        ticket = await self.admit(tenant, request.n, bucket)
+        batch = ImageBatch(request.model, request.prompt, request.size, request.first_index, self.id_salt)
+        ticket = await self.admit(tenant, request.n, bucket, batch)
         now = ticket.now
         images = [
             GeneratedImage(
@@ -120,9 +123,6 @@ class Engine:
             )
             for index in range(request.n)
         ]
-        for image in images:
-            record = ImageRecord(request.model, request.prompt, request.size, image.render_key.index, now + IMAGE_URL_TTL_SECONDS)
-            await self.state.put_image(image.image_id, record)
 
         latency_ms = modelled_latency_ms(self.seed, request)
         if wait_latency and self.latency_scale > 0:

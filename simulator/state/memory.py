@@ -14,10 +14,12 @@ from simulator.state.base import (
     MAX_BLOB_BYTES,
     MAX_STORED_IMAGES,
     Admission,
+    ImageBatch,
     ImageRecord,
     Limits,
     RateState,
     State,
+    Ticket,
     day_index,
     decide,
     fits,
@@ -101,7 +103,19 @@ class MemoryState(State):
                 del self._buckets[name]
         self._sweep_at = max(_FIRST_SWEEP, 2 * len(self._buckets))
 
+    async def admit_and_record(self, bucket: str, n: int, limits: Limits, batch: ImageBatch | None) -> Ticket:
+        """Composed of the single steps: none of them suspends, so nothing interleaves on one event loop."""
+        now = self._now()
+        admission = await self.admit(bucket, n, limits, now)
+        if not admission.admitted:
+            return Ticket(admission, now, None)
+        sequence = await self.next_sequence()
+        for image_id, record in batch.records(sequence, n, now) if batch else ():
+            self._put_image(image_id, record)
+        return Ticket(admission, now, sequence)
+
     async def admit(self, bucket: str, n: int, limits: Limits, now: float) -> Admission:
+        """Admit n images against both windows of `bucket` at `now`, or admit nothing."""
         b = self._bucket(bucket, now)
         if fits(b.minute_used, b.day_used, n, limits):
             b.minute.append((now, n))
@@ -119,7 +133,7 @@ class MemoryState(State):
         b.roll(now)
         return window_totals(b.minute_used, b.minute[-1][0] if b.minute else None, b.day_used, limits, now)
 
-    async def put_image(self, image_id: str, record: ImageRecord) -> None:
+    def _put_image(self, image_id: str, record: ImageRecord) -> None:
         self._drop_expired(record.expires_at - IMAGE_URL_TTL_SECONDS)
         self._images[image_id] = record
         while len(self._images) > self._max_images:
@@ -159,6 +173,9 @@ class MemoryState(State):
 
     async def reset(self) -> None:
         self.reset_now()
+
+    async def warm_up(self) -> None:
+        """Nothing to open in process."""
 
     async def close(self) -> None:
         """Nothing to release in process."""
