@@ -9,12 +9,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.config import SimulatorConfig
+from simulator.cors import OpenCORS
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.faces import home
@@ -83,17 +83,18 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
 
     perf = GatewayFace(engine, keys, config) if config.gateway else PerfFace(engine, keys, config.public_url)
     closers = [state.close, *([perf.close] if isinstance(perf, GatewayFace) else [])]
+    # The Perf API first: the router tries routes in order, and it is the route under load.
     routes = [
+        *perf.routes(),
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
-        *perf.routes(),
         *ImageFace(engine).routes(),
         *ControlFace(engine, keys, config.public_settings()).routes(),
         *provider_routes(engine, keys, config),
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["*"])],
+        middleware=[Middleware(OpenCORS)],
         exception_handlers={HTTPException: _http_error, StateUnavailable: _state_unavailable, Exception: _unexpected},
         lifespan=_lifespan(state, *closers),
     )

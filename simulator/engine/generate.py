@@ -44,11 +44,13 @@ class GenerationResult:
 
 @dataclass(frozen=True)
 class Ticket:
-    """An admission: the sequence number its ids derive from, when it happened, and the windows after it."""
+    """An admission: the sequence number its ids derive from, when it happened, the windows after it and the ids its
+    images were recorded under (none when it recorded none)."""
 
     sequence: int
     now: float
     rate: RateState
+    image_ids: tuple[str, ...]
 
 
 class RateLimited(ApiError):
@@ -91,7 +93,7 @@ class Engine:
         if not admission.admitted or outcome.sequence is None:
             assert admission.retry_after is not None
             raise RateLimited(admission.retry_after, admission.state)
-        return Ticket(outcome.sequence, outcome.now, admission.state)
+        return Ticket(outcome.sequence, outcome.now, admission.state, outcome.image_ids)
 
     def request_id(self, sequence: int) -> str:
         return f"req_img_{hex_id(self.seed, 'request', sequence)}"
@@ -117,11 +119,8 @@ class Engine:
         ticket = await self.admit(tenant, request.n, bucket, batch)
         now = ticket.now
         images = [
-            GeneratedImage(
-                self.image_id(ticket.sequence, index),
-                RenderKey(self.seed, request.model, request.prompt, request.size, request.first_index + index),
-            )
-            for index in range(request.n)
+            GeneratedImage(image_id, RenderKey(self.seed, request.model, request.prompt, request.size, request.first_index + index))
+            for index, image_id in enumerate(ticket.image_ids)
         ]
 
         latency_ms = modelled_latency_ms(self.seed, request)

@@ -16,7 +16,7 @@ from simulator.engine.generate import Engine, GenerationResult, RateLimited
 from simulator.engine.request import GenerationRequest
 from simulator.engine.validate import validate_perf_request
 from simulator.faces.errors import error_response, rate_limit_headers
-from simulator.http import SafeJSONResponse, parse_json, read_body
+from simulator.http import Endpoint, SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant
 
 
@@ -68,7 +68,7 @@ class PerfFace:
         self.public_url = public_url
 
     def routes(self) -> list[Route]:
-        return [Route("/v1/images/generations", self.create_image, methods=["POST"])]
+        return [Route("/v1/images/generations", Endpoint(self.create_image), methods=["POST"])]
 
     async def create_image(self, request: Request) -> Response:
         tenant: Tenant | None = None

@@ -94,11 +94,12 @@ class ImageBatch:
 @dataclass(frozen=True)
 class Ticket:
     """The outcome of `State.admit_and_record`: the admission, the clock it was decided at and, when admitted,
-    the request's sequence number (its ids derive from it)."""
+    the request's sequence number (its ids derive from it) and the ids its images were recorded under."""
 
     admission: Admission
     now: float
     sequence: int | None
+    image_ids: tuple[str, ...] = ()
 
 
 def image_id(salt: str, sequence: int, index: int) -> str:

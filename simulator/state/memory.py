@@ -110,9 +110,10 @@ class MemoryState(State):
         if not admission.admitted:
             return Ticket(admission, now, None)
         sequence = await self.next_sequence()
-        for image_id, record in batch.records(sequence, n, now) if batch else ():
+        records = batch.records(sequence, n, now) if batch else []
+        for image_id, record in records:
             self._put_image(image_id, record)
-        return Ticket(admission, now, sequence)
+        return Ticket(admission, now, sequence, tuple(image_id for image_id, _ in records))
 
     async def admit(self, bucket: str, n: int, limits: Limits, now: float) -> Admission:
         """Admit n images against both windows of `bucket` at `now`, or admit nothing."""

@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from redis import exceptions as redis_errors
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -88,8 +88,8 @@ T = TypeVar("T")
 # Workers read their wall clocks before their scripts run, so a script can find an entry newer than its `now`; it
 # then admits at that entry's time, keeping each key's window in order (else retry_after could say 61).
 # Times leave the script as '%.17g' strings, which round-trip doubles exactly.
-# Returns {1, images today, images this minute, effective now, sequence} or {0, images today, images this minute,
-# effective now, {member, score, ...}}.
+# Returns {1, images today, images this minute, effective now, sequence, {image id hex, ...}} or {0, images today,
+# images this minute, effective now, {member, score, ...}}.
 _ADMIT = """
 local now = tonumber(ARGV[1]) + tonumber(redis.call('GET', KEYS[1]) or '0')
 local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
@@ -123,15 +123,17 @@ if ttl > 0 then
   redis.call('PEXPIRE', KEYS[3], ttl)
 end
 local sequence = redis.call('INCR', KEYS[4])
+local ids = {}
 if #ARGV > 8 then
   local tail = string.format('%.17g', now + tonumber(ARGV[13]))
   local first = tonumber(ARGV[12])
   for i = 0, n - 1 do
     local id = redis.sha1hex(ARGV[10] .. sequence .. '\\31' .. i):sub(1, tonumber(ARGV[14]))
     redis.call('SET', ARGV[9] .. id, '[' .. ARGV[11] .. ',' .. (first + i) .. ',' .. tail .. ']', 'EX', ARGV[13])
+    ids[i + 1] = id
   end
 end
-return {1, day_used, minute_used, now_s, sequence}
+return {1, day_used, minute_used, now_s, sequence, ids}
 """
 
 
@@ -146,10 +148,10 @@ class RedisState(State):
         self._clock_mode = clock_mode
         self._origin = start_time if clock_mode == CLOCK_MANUAL else None
         self._prefix = prefix
-        pool = BlockingConnectionPool.from_url(
+        self._slots = asyncio.Semaphore(POOL_SIZE)
+        pool = ConnectionPool.from_url(
             url,
             max_connections=POOL_SIZE,
-            timeout=POOL_WAIT_SECONDS,
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
             retry=Retry(NoBackoff(), 0),
@@ -164,10 +166,25 @@ class RedisState(State):
         return self._prefix + ":".join(parts)
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """One operation on one pooled connection. When every connection is busy, wait for one (a burst), but no
+        longer than POOL_WAIT_SECONDS (a stuck Redis). A semaphore rather than redis-py's BlockingConnectionPool,
+        whose condition and timer cost every call, not only the calls that wait."""
+        if self._slots.locked():
+            try:
+                async with asyncio.timeout(POOL_WAIT_SECONDS):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise StateUnavailable(
+                    f"Redis at {self.location} did not answer: all {POOL_SIZE} connections stayed busy for {POOL_WAIT_SECONDS:g} s"
+                ) from None
+        else:
+            await self._slots.acquire()
         try:
             return await operation()
         except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
             raise StateUnavailable(f"Redis at {self.location} did not answer ({exc.__class__.__name__}); retry shortly") from exc
+        finally:
+            self._slots.release()
 
     @property
     def location(self) -> str:
@@ -209,10 +226,11 @@ class RedisState(State):
             image_keys = self._key("image", IMAGE_ID_PREFIX)
             args += [image_keys, batch.id_salt, head, batch.first_index, IMAGE_URL_TTL_SECONDS, IMAGE_ID_HEX_DIGITS]
         keys = [self._key("clock-offset"), self._key("minute", bucket), self._key("totals", bucket), self._key("sequence")]
-        admitted, day_used, minute_used, effective_now, last = await self._call(lambda: self._admit(keys=keys, args=args))
+        admitted, day_used, minute_used, effective_now, last, *ids = await self._call(lambda: self._admit(keys=keys, args=args))
         now = float(effective_now)
         if admitted:
-            return Ticket(Admission(True, window_totals(int(minute_used), now, int(day_used), limits, now)), now, int(last))
+            admission = Admission(True, window_totals(int(minute_used), now, int(day_used), limits, now))
+            return Ticket(admission, now, int(last), tuple(IMAGE_ID_PREFIX + image.decode() for image in ids[0]))
         entries = _entries(last)
         _, retry_after = decide(entries, int(day_used), n, limits, now)
         # The script and decide() apply one rule; the fallback only guards against float rounding at the edge.
@@ -277,7 +295,7 @@ class RedisState(State):
         """Open WARM_CONNECTIONS connections (each answers a PING) and load the admission script; a Redis that does
         not answer now is left to the requests, which answer 503 until it does."""
         try:
-            await self._call(lambda: asyncio.gather(*(self._redis.ping() for _ in range(WARM_CONNECTIONS))))
+            await asyncio.gather(*(self._call(self._redis.ping) for _ in range(WARM_CONNECTIONS)))
             await self._call(lambda: self._redis.script_load(_ADMIT))
         except StateUnavailable:
             return
