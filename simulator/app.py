@@ -19,13 +19,12 @@ from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.faces import home
 from simulator.faces.control import ControlFace
-from simulator.faces.errors import error_response
 from simulator.faces.images import ImageFace
-from simulator.faces.perf import PerfFace
-from simulator.faces.providers import provider_routes
-from simulator.gateway.face import GatewayFace
 from simulator.http import SafeJSONResponse
 from simulator.keys import KeyRegistry
+from simulator.perf.face import unknown_route
+from simulator.perf.wire import error_response
+from simulator.registry import mounted_faces
 from simulator.state.base import State, StateUnavailable
 from simulator.state.open import open_state
 from spec import errors
@@ -33,20 +32,14 @@ from spec.openapi import openapi_document
 
 log = logging.getLogger("perf-sim")
 
-_HTTP_ERROR_TYPES = {404: errors.NOT_FOUND, 405: errors.METHOD_NOT_ALLOWED}
-
 
 async def _http_error(request: Request, exc: Exception) -> Response:
+    """Outside every face's prefix (/, /_sim/..., /images/...): the Perf API's envelope."""
     assert isinstance(exc, HTTPException)
-    error_type = _HTTP_ERROR_TYPES.get(exc.status_code, errors.INVALID_REQUEST)
-    if exc.status_code == 404:
-        message = f"no route for {request.method} {request.url.path}; see /openapi.json"
-    elif exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
-        message = f"method {request.method} is not allowed on {request.url.path}; allowed: {allowed}"
-    else:
-        message = exc.detail
-    return error_response(ApiError(error_type, message), headers=dict(exc.headers or {}))
+    allowed = (exc.headers or {}).get("Allow") if exc.status_code == 405 else None
+    if exc.status_code in (404, 405):
+        return error_response(unknown_route(request.method, request.url.path, allowed), headers=dict(exc.headers or {}))
+    return error_response(ApiError(errors.INVALID_REQUEST, exc.detail), headers=dict(exc.headers or {}))
 
 
 async def _state_unavailable(request: Request, exc: Exception) -> Response:
@@ -81,16 +74,16 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     async def openapi(request: Request) -> Response:
         return SafeJSONResponse(openapi_document())
 
-    perf = GatewayFace(engine, keys, config) if config.gateway else PerfFace(engine, keys, config.public_url)
-    closers = [state.close, *([perf.close] if isinstance(perf, GatewayFace) else [])]
-    # The Perf API first: the router tries routes in order, and it is the route under load.
+    faces, closing = mounted_faces(engine, keys, config)
+    closers = [state.close, *(face.close for face in closing)]
+    # The faces first: the router tries routes in order, and the Perf API's is the route under load. (No face's
+    # prefix covers the server's own pages.)
     routes = [
-        *perf.routes(),
+        *faces,
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
         *ImageFace(engine).routes(),
         *ControlFace(engine, keys, config.public_settings()).routes(),
-        *provider_routes(engine, keys, config),
     ]
     app = Starlette(
         routes=routes,

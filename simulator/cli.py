@@ -6,14 +6,12 @@ import argparse
 import sys
 
 from simulator.config import DEFAULT_PORT, DEFAULT_SEED, DEFAULT_UPSTREAM_TIMEOUT_SECONDS, SimulatorConfig
-from simulator.faces.providers import BASE_PATHS
-from simulator.gateway.face import gateway_providers
 from simulator.keys import KeyRegistry
+from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
 from simulator.serve import serve, state_problem
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
 from spec import tiers
-from spec.models import PROVIDERS
 
 
 def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
@@ -33,7 +31,7 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     parser.add_argument("--start-time", type=float, default=DEFAULT_MANUAL_START, help="manual clock's start (Unix seconds)")
     gateway = parser.add_argument_group("gateway mode", "make the Perf API call the providers over HTTP in their native formats")
     gateway.add_argument("--upstream", metavar="URL", help="a server hosting every provider as perf-sim does (e.g. another perf-sim)")
-    for provider in PROVIDERS:
+    for provider in PROVIDER_NAMES:
         gateway.add_argument(f"--upstream-{provider}", metavar="URL", help=f"{provider}'s own base URL (wins over --upstream)")
     gateway.add_argument("--upstream-timeout", type=float, default=DEFAULT_UPSTREAM_TIMEOUT_SECONDS, metavar="SECONDS")
     gateway.add_argument("--upstream-key", metavar="KEY", help="key sent upstream (default: each caller's own key)")
@@ -44,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes; more than 1 needs --state redis://...")
     args = parser.parse_args(argv)
-    args.upstream_overrides = {p: url for p in PROVIDERS if (url := vars(args).pop(f"upstream_{p}")) is not None}
+    args.upstream_overrides = {p: url for p in PROVIDER_NAMES if (url := vars(args).pop(f"upstream_{p}")) is not None}
     try:
         check_state_url(args.state)
     except ValueError as exc:
@@ -87,7 +85,7 @@ def banner(config: SimulatorConfig) -> str:
             f"  state: {redacted(config.state)}   workers: {config.workers}",
             f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/",
             "Native provider APIs (point each official client's base URL here):",
-            *(f"  {provider:<10} {base}{path}" for provider, path in BASE_PATHS.items()),
+            *(f"  {provider:<10} {base}{path}" for provider, path in CLIENT_BASE_PATHS.items()),
             *gateway_lines(config),
             "Keys:",
             *keys,
@@ -100,9 +98,9 @@ def banner(config: SimulatorConfig) -> str:
 def gateway_lines(config: SimulatorConfig) -> list[str]:
     if not config.gateway:
         return []
-    upstreams = gateway_providers(config)
-    lines = [f"  gateway mode: {provider} models via {url}" for provider, url in upstreams.items()]
-    in_process = [p for p in PROVIDERS if p not in upstreams]
+    upstreams = gateway_upstreams(config)
+    lines = [f"  gateway mode: {provider} models via {url}" for provider, (url, _) in upstreams.items()]
+    in_process = [p for p in PROVIDER_NAMES if p not in upstreams]
     return lines + ([f"  gateway mode: {', '.join(in_process)} models in process (no upstream URL)"] if in_process else [])
 
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.responses import JSONResponse
 
 from simulator.engine.errors import ApiError, invalid
 from spec import errors
@@ -55,19 +53,6 @@ async def read_body(request: Request, limit: int = errors.MAX_BODY_BYTES) -> byt
 
 def _too_large(limit: int) -> ApiError:
     return ApiError(errors.PAYLOAD_TOO_LARGE, f"request body exceeds {limit} bytes")
-
-
-class Endpoint:
-    """A route's endpoint as Starlette's `request_response` makes it, without that function's second layer of
-    exception handling: an exception reaches the app's ExceptionMiddleware, which applies the same handlers.
-    (A class, not a function, so that `Route` takes it as an ASGI app.)"""
-
-    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
-        self.handler = handler
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.handler(Request(scope, receive, send))
-        await response(scope, receive, send)
 
 
 def _reject_constant(name: str) -> None:

@@ -16,9 +16,9 @@ from starlette.routing import Route
 
 from simulator.engine.errors import ApiError, invalid
 from simulator.engine.generate import Engine
-from simulator.faces.errors import error_response
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry
+from simulator.perf.wire import error_response
 from simulator.state.base import RateState, WindowState
 from spec.models import PROVIDERS
 

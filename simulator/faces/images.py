@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.faces.errors import error_response
+from simulator.perf.wire import error_response
 from spec import errors
 from spec.models import IMAGE_URL_TTL_SECONDS
 

@@ -6,12 +6,13 @@ names that provider's own base URL, as its SDK takes it (e.g. https://api.bfl.ai
 
 from __future__ import annotations
 
-from simulator.faces.providers import BASE_PATHS
-from spec.models import PROVIDERS
+from collections.abc import Mapping
 
 
-def provider_base_urls(upstream: str | None, overrides: dict[str, str]) -> dict[str, str]:
-    """The base URL of every provider the gateway calls over HTTP (providers left out stay in process)."""
-    bases = {p: upstream.rstrip("/") + BASE_PATHS[p] for p in PROVIDERS} if upstream else {}
+def provider_base_urls(upstream: str | None, overrides: dict[str, str], base_paths: Mapping[str, str]) -> dict[str, str]:
+    """The base URL of every provider the gateway calls over HTTP (providers left out stay in process).
+
+    `base_paths`: each provider's base URL on a perf-sim, relative to its root."""
+    bases = {p: upstream.rstrip("/") + path for p, path in base_paths.items()} if upstream else {}
     bases.update({p: url.rstrip("/") for p, url in overrides.items()})
     return bases

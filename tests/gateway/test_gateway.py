@@ -13,15 +13,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.request import GenerationRequest
-from simulator.gateway.face import GatewayFace
 from simulator.launcher import RunningServer, free_port, running_simulator
+from simulator.mounting import FaceApp
+from simulator.perf.gateway import GatewayFace
 from spec.models import MODELS
 from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
 
@@ -240,7 +241,9 @@ def test_gateway_flags_are_checked() -> None:
 
 def test_the_upstream_client_is_closed_at_shutdown() -> None:
     app = create_app(SimulatorConfig(upstream=f"http://127.0.0.1:{free_port()}"))
-    route = next(r for r in app.routes if isinstance(r, Route) and r.path == "/v1/images/generations")
+    perf = next(r for r in app.routes if isinstance(r, Mount) and r.path == "/v1")
+    assert isinstance(perf.app, FaceApp)
+    route = next(r for r in perf.app.router.routes if isinstance(r, Route) and r.path == "/images/generations")
     face = route.endpoint.__self__
     assert isinstance(face, GatewayFace)
     with TestClient(app):

@@ -13,8 +13,8 @@ from blackforest.types.general.client_config import ClientConfig
 from PIL import Image
 
 from simulator.launcher import RunningServer
-from spec import providers_bfl_google as bfl
 from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
+from spec.providers import bfl as bfl
 
 KEY = {"x-key": "pk_live_abc123"}
 

@@ -13,8 +13,8 @@ from google.genai import errors, types
 from PIL import Image
 
 from simulator.launcher import RunningServer
-from spec import providers_bfl_google as google_spec
 from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
+from spec.providers import google as google_spec
 
 MODEL = "imagen-3.0-generate-002"
 PREDICT = f"/google/v1beta/models/{MODEL}:predict"

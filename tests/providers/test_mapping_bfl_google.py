@@ -9,10 +9,12 @@ import pytest
 
 from simulator.engine.errors import ApiError
 from simulator.engine.request import GenerationRequest
-from simulator.mapping import bfl, google
+from simulator.providers.bfl import mapping as bfl
+from simulator.providers.google import mapping as google
 from spec import errors
-from spec import providers_bfl_google as native
 from spec.models import FLUX_SIZES, IMAGEN_ASPECT_SIZES
+from spec.providers import bfl as native
+from spec.providers import google as google_spec
 
 
 @pytest.mark.parametrize("model", ["flux-pro", "flux-dev"])
@@ -84,7 +86,7 @@ def test_imagen_round_trip(n: int) -> None:
 @pytest.mark.parametrize(("ratio", "size"), IMAGEN_ASPECT_SIZES.items())
 def test_imagen_aspect_ratios_give_their_sizes(ratio: str, size: str) -> None:
     call = google.call_from_native("imagen-3.0-fast-generate-001", {"instances": [{"prompt": "x"}], "parameters": {"aspectRatio": ratio}})
-    assert call.request.size == size and call.request.n == native.IMAGEN_DEFAULT_SAMPLE_COUNT
+    assert call.request.size == size and call.request.n == google_spec.IMAGEN_DEFAULT_SAMPLE_COUNT
 
 
 def test_imagen_predictions_in_perf_terms() -> None:
@@ -102,7 +104,7 @@ def test_imagen_predictions_in_perf_terms() -> None:
 
 
 def test_imagen_http_errors_in_perf_terms() -> None:
-    blocked = {"error": {"code": 400, "message": native.IMAGEN_PROMPT_BLOCKED_MESSAGE, "status": "INVALID_ARGUMENT"}}
+    blocked = {"error": {"code": 400, "message": google_spec.IMAGEN_PROMPT_BLOCKED_MESSAGE, "status": "INVALID_ARGUMENT"}}
     assert google.perf_error(400, blocked, None).type == errors.CONTENT_POLICY_VIOLATION
     invalid = {"error": {"code": 400, "message": "bad sampleCount", "status": "INVALID_ARGUMENT"}}
     assert google.perf_error(400, invalid, None).type == errors.UPSTREAM_ERROR

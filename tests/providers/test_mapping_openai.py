@@ -11,8 +11,8 @@ import pytest
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import GenerationResult, RateLimited
 from simulator.engine.request import GenerationRequest
-from simulator.mapping import openai as mapping
-from simulator.mapping.base import NativeAnswer, NativeInvalid
+from simulator.providers.openai import mapping
+from simulator.providers.protocol import NativeAnswer, NativeInvalid
 from simulator.state.base import RateState
 from spec import errors
 from spec.models import MODELS, RESPONSE_FORMATS

@@ -12,12 +12,12 @@ import pytest
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import GenerationResult, RateLimited
 from simulator.engine.request import GenerationRequest
-from simulator.mapping import stability as mapping
-from simulator.mapping.base import NativeAnswer, NativeInvalid
+from simulator.providers.protocol import NativeAnswer, NativeInvalid
+from simulator.providers.stability import mapping
 from simulator.state.base import RateState
 from spec import errors
-from spec import providers as p
 from spec.models import MODELS, STABILITY_ASPECT_SIZES
+from spec.providers import stability as p
 
 
 @pytest.mark.parametrize("size", MODELS["stable-diffusion-3"].sizes)

@@ -17,8 +17,7 @@ import httpx
 
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage, all_or_none
-from simulator.mapping import ideogram, openai, stability
-from simulator.mapping.base import NativeCall, NativeImage, upstream_error
+from simulator.providers.protocol import NativeCall, NativeImage, upstream_error
 
 # httpx sends a form as multipart/form-data only when a file part is present; Stability's own examples add an
 # empty part named "none" for the same reason, and the provider ignores it.
@@ -59,8 +58,3 @@ class NativeProvider:
         if fetched.status_code != 200:
             raise upstream_error(self.name, fetched.status_code, f"the image at {image.url} could not be fetched")
         return UpstreamImage(fetched.content, image.revised_prompt)
-
-
-OPENAI = NativeProvider(openai.PROVIDER, lambda r: [openai.native_call(r)], openai.credentials, openai.images_from_native)
-STABILITY = NativeProvider(stability.PROVIDER, stability.native_calls, stability.credentials, stability.images_from_native)
-IDEOGRAM = NativeProvider(ideogram.PROVIDER, lambda r: [ideogram.native_call(r)], ideogram.credentials, ideogram.images_from_native)

@@ -17,15 +17,16 @@ from simulator.engine import tasks
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, RateLimited
 from simulator.engine.tasks import TaskRecord, TaskStore
-from simulator.faces.native import answering_outages
-from simulator.faces.perf import base_url
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant
-from simulator.mapping.bfl import BflValidationError, submission_from_native
+from simulator.providers.bfl.mapping import BflValidationError, submission_from_native
+from simulator.urls import base_url
 from spec import errors
-from spec import providers_bfl_google as bfl
+from spec.providers import bfl
 
-PREFIXES = ("", "/bfl")
+PREFIX = "/bfl"
+# The root paths BFL also answers at: its official client drops any path in its base URL.
+ROOT_PATHS = (*(f"/v1/{endpoint}" for endpoint in bfl.BFL_MODELS), "/v1/get_result")
 _PHASE_STATUS = {
     tasks.PENDING: bfl.BFL_STATUS_PENDING,
     tasks.READY: bfl.BFL_STATUS_READY,
@@ -37,10 +38,6 @@ _EXTENSIONS = {"jpeg": "jpg", "png": "png"}
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
     return SafeJSONResponse({"detail": message, "message": message, **extra}, status_code=status, headers=headers)
-
-
-def _unavailable(message: str) -> Response:
-    return _error(503, message)
 
 
 def _unprocessable(problems: list[dict[str, Any]]) -> Response:
@@ -56,14 +53,12 @@ class BflFace:
         self.tasks = TaskStore(engine, "bfl", bfl.BFL_TASK_TTL_SECONDS)
 
     def routes(self) -> list[Route]:
-        routes: list[Route] = []
-        submit, get_result, sample = (answering_outages(h, _unavailable) for h in (self.submit, self.get_result, self.sample))
-        for prefix in PREFIXES:
-            routes += [Route(f"{prefix}/v1/{endpoint}", submit, methods=["POST"]) for endpoint in bfl.BFL_MODELS]
-            routes.append(Route(f"{prefix}/v1/get_result", get_result, methods=["GET"]))
-        routes.append(Route("/bfl/delivery/{task_id}/sample.{ext}", sample, methods=["GET", "HEAD"]))
-        routes.append(Route("/bfl/{path:path}", self.not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
-        return routes
+        """The same routes under /bfl and at the root (ROOT_PATHS); sample delivery only under /bfl."""
+        return [
+            *(Route(f"/v1/{endpoint}", self.submit, methods=["POST"]) for endpoint in bfl.BFL_MODELS),
+            Route("/v1/get_result", self.get_result, methods=["GET"]),
+            Route("/delivery/{task_id}/sample.{ext}", self.sample, methods=["GET", "HEAD"]),
+        ]
 
     def _tenant(self, request: Request) -> Tenant | Response:
         key = request.headers.get("x-key")
@@ -92,17 +87,10 @@ class BflFace:
         except BflValidationError as exc:
             return _unprocessable(exc.problems)
         except RateLimited as exc:
-            minute = exc.rate.minute
-            headers = {
-                "Retry-After": str(exc.retry_after),
-                "X-RateLimit-Limit": str(minute.limit),
-                "X-RateLimit-Remaining": str(minute.remaining),
-                "X-RateLimit-Reset": str(minute.reset_seconds),
-            }
-            return _error(429, bfl.BFL_RATE_LIMIT_MESSAGE, headers, error=bfl.BFL_RATE_LIMIT_ERROR, retry_after=exc.retry_after)
+            return error_response(exc)
         except ApiError as exc:
             return _error(400, exc.message)
-        prefix = "/bfl" if request.url.path.startswith("/bfl/") else ""
+        prefix = PREFIX if request.url.path.startswith(PREFIX + "/") else ""
         polling_url = f"{base_url(request, self.public_url)}{prefix}/v1/get_result?id={record.task_id}"
         return SafeJSONResponse({"id": record.task_id, "polling_url": polling_url})
 
@@ -143,5 +131,23 @@ class BflFace:
         output_format = record.native["output_format"]
         return Response(await self.engine.encode(png, output_format), media_type=f"image/{output_format}")
 
-    async def not_found(self, request: Request) -> Response:
-        return _error(404, "Not Found")
+
+def error_response(exc: ApiError) -> Response:
+    """Any error in BFL's envelope; a rate limit also carries BFL's X-RateLimit headers and `retry_after`."""
+    if isinstance(exc, RateLimited):
+        minute = exc.rate.minute
+        headers = {
+            "Retry-After": str(exc.retry_after),
+            "X-RateLimit-Limit": str(minute.limit),
+            "X-RateLimit-Remaining": str(minute.remaining),
+            "X-RateLimit-Reset": str(minute.reset_seconds),
+        }
+        return _error(429, bfl.BFL_RATE_LIMIT_MESSAGE, headers, error=bfl.BFL_RATE_LIMIT_ERROR, retry_after=exc.retry_after)
+    return _error(exc.status, exc.message)
+
+
+def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
+    """FastAPI's own answers, which BFL's API gives: {"detail": "Not Found"} and {"detail": "Method Not Allowed"}."""
+    if allowed is None:
+        return ApiError(errors.NOT_FOUND, "Not Found")
+    return ApiError(errors.METHOD_NOT_ALLOWED, "Method Not Allowed")

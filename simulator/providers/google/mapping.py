@@ -18,8 +18,8 @@ from typing import Any
 from simulator.engine.errors import ApiError
 from simulator.engine.request import GenerationRequest
 from spec import errors
-from spec import providers_bfl_google as google
 from spec.models import IMAGEN_ASPECT_SIZES, MODELS
+from spec.providers import google
 
 
 class InvalidArgument(Exception):

@@ -16,18 +16,19 @@ from typing import Any
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import GenerationResult
 from simulator.engine.request import GenerationRequest
-from simulator.mapping.base import (
+from simulator.providers.protocol import (
     NativeAnswer,
     NativeCall,
     NativeImage,
     NativeInvalid,
     json_or_none,
+    native_status,
     retry_after_seconds,
     upstream_error,
 )
 from spec import errors
-from spec import providers as p
 from spec.models import IDEOGRAM_ASPECT_SIZES
+from spec.providers import ideogram as p
 
 PROVIDER = "ideogram"
 MODEL = "ideogram-2"
@@ -137,7 +138,7 @@ def error_answer(exc: ApiError) -> NativeAnswer:
     """An engine error as Ideogram's `{"error": "..."}` body (422 for the safety check)."""
     message = p.IDEOGRAM_SAFETY_MESSAGE if exc.type == errors.CONTENT_POLICY_VIOLATION else exc.message
     headers = {"retry-after": str(exc.retry_after)} if exc.retry_after is not None else {}
-    return NativeAnswer(_STATUS.get(exc.type, exc.status), {"error": message}, headers)
+    return NativeAnswer(native_status(exc, _STATUS.get(exc.type, exc.status)), {"error": message}, headers)
 
 
 def native_call(request: GenerationRequest) -> NativeCall:

@@ -1,54 +1,11 @@
-"""Native facts of the Black Forest Labs and Google Imagen APIs: allowed values, defaults, statuses and messages.
+"""Google Imagen 3's own wire facts (Gemini and Vertex `:predict`): parameters, statuses, messages.
 
-Kept apart from `spec.models` (the Perf model table) because they describe the providers' own wire formats;
-sources and disagreements are in the reference `providers.md` (sections 3 and 5). Named for its two providers so
-it does not collide with the file holding the OpenAI, Stability and Ideogram facts.
+The Perf API's own rules live in `spec.models`; these are the provider's allowed values, defaults, limits and
+error names, which its native face (and a gateway calling it) must accept and refuse exactly as the real API does.
+Each decision is noted beside the fact it shapes.
 """
 
 from __future__ import annotations
-
-from spec.models import FLUX_DIMENSIONS
-
-# ---------------------------------------------------------------- Black Forest Labs (FLUX.1 [pro] / [dev])
-
-# Native endpoint name -> Perf model.
-BFL_MODELS: dict[str, str] = {"flux-pro": "flux-pro", "flux-dev": "flux-dev"}
-BFL_DIMENSION_MIN = FLUX_DIMENSIONS[0]
-BFL_DIMENSION_MAX = FLUX_DIMENSIONS[-1]
-BFL_DIMENSION_STEP = FLUX_DIMENSIONS[1] - FLUX_DIMENSIONS[0]
-BFL_DEFAULT_WIDTH = 1024
-BFL_DEFAULT_HEIGHT = 768
-BFL_OUTPUT_FORMATS = ("jpeg", "png")
-BFL_DEFAULT_OUTPUT_FORMAT = "jpeg"
-BFL_SAFETY_TOLERANCE = (0, 6)
-
-
-# Numeric ranges per model (inclusive), as BFL documents FLUX.1: `interval` exists for [pro] only.
-BFL_RANGES: dict[str, dict[str, tuple[float, float]]] = {
-    "flux-pro": {"steps": (1, 50), "guidance": (1.5, 5.0), "interval": (1.0, 4.0), "safety_tolerance": BFL_SAFETY_TOLERANCE},
-    "flux-dev": {"steps": (1, 50), "guidance": (1.5, 5.0), "safety_tolerance": BFL_SAFETY_TOLERANCE},
-}
-# Decision: a native `seed` picks the image variant (the render index), so seed k of a one-image BFL task is the
-# k-th image of an n-image Perf request; without a seed BFL answers variant 0 (real BFL would pick at random).
-BFL_MAX_SEED = 2**32 - 1
-
-BFL_STATUS_PENDING = "Pending"
-BFL_STATUS_READY = "Ready"
-BFL_STATUS_REQUEST_MODERATED = "Request Moderated"
-BFL_STATUS_CONTENT_MODERATED = "Content Moderated"
-BFL_STATUS_NOT_FOUND = "Task not found"
-
-# Decision: sample URLs stay valid 10 minutes of simulator time after the task is ready (BFL documents 10 min);
-# a task record is kept one hour after submission, after which polling reports "Task not found".
-BFL_SAMPLE_TTL_SECONDS = 600
-BFL_TASK_TTL_SECONDS = 3600
-
-BFL_NOT_AUTHENTICATED = "Not authenticated"
-BFL_INVALID_KEY = "Invalid API key"
-BFL_RATE_LIMIT_ERROR = "rate_limit_exceeded"
-BFL_RATE_LIMIT_MESSAGE = "Rate limit exceeded: too many requests for this API key. Retry after the time given in retry_after."
-
-# ---------------------------------------------------------------- Google Imagen 3
 
 # Native model id -> Perf model. The three Imagen 3 ids Google serves on :predict.
 IMAGEN_MODELS: dict[str, str] = {
@@ -97,7 +54,13 @@ GOOGLE_STATUS: dict[int, str] = {
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
     413: "INVALID_ARGUMENT",
+    409: "ABORTED",
     429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
     500: "INTERNAL",
+    501: "UNIMPLEMENTED",
     503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
 }
+# An HTTP status with no google.rpc.Code of its own (an injected fault may answer any status).
+GOOGLE_STATUS_UNKNOWN = "UNKNOWN"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from functools import lru_cache
 
-from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,31 +13,11 @@ from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, GenerationResult, RateLimited
 from simulator.engine.request import GenerationRequest
 from simulator.engine.validate import validate_perf_request
-from simulator.faces.errors import error_response, rate_limit_headers
-from simulator.http import Endpoint, SafeJSONResponse, parse_json, read_body
+from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant
-
-
-def base_url(request: Request, public_url: str | None) -> str:
-    """Where clients reach this server: --public-url when given, else the host the request was sent to."""
-    if public_url:
-        return public_url.rstrip("/")
-    scope = request.scope
-    server = scope.get("server")
-    return _request_base(
-        scope["scheme"],
-        tuple(server) if server else None,
-        scope.get("app_root_path", scope.get("root_path", "")),
-        request.headers.get("host"),
-    )
-
-
-@lru_cache(maxsize=256)
-def _request_base(scheme: str, server: tuple[str, int] | None, root_path: str, host: str | None) -> str:
-    """Starlette's `request.base_url`, remembered: building it costs a tenth of a url response's server time."""
-    headers = [(b"host", host.encode("latin-1"))] if host is not None else []
-    scope = {"type": "http", "scheme": scheme, "server": server, "path": root_path or "/", "query_string": b"", "headers": headers}
-    return str(URL(scope=scope)).rstrip("/")
+from simulator.perf.wire import error_response, rate_limit_headers
+from simulator.urls import base_url, image_url
+from spec import errors
 
 
 def perf_body(
@@ -57,8 +35,14 @@ def perf_body(
     return {"created": created, "data": data, "perf": perf}
 
 
-def image_url(base: str, image_id: str) -> str:
-    return f"{base}/images/{image_id}.png"
+PREFIX = "/v1"
+PATH = "/images/generations"
+
+
+def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
+    if allowed is None:
+        return ApiError(errors.NOT_FOUND, f"no route for {method} {path}; see /openapi.json")
+    return ApiError(errors.METHOD_NOT_ALLOWED, f"method {method} is not allowed on {path}; allowed: {allowed}")
 
 
 class PerfFace:
@@ -68,7 +52,7 @@ class PerfFace:
         self.public_url = public_url
 
     def routes(self) -> list[Route]:
-        return [Route("/v1/images/generations", Endpoint(self.create_image), methods=["POST"])]
+        return [Route(PATH, self.create_image, methods=["POST"])]
 
     async def create_image(self, request: Request) -> Response:
         tenant: Tenant | None = None

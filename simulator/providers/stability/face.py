@@ -13,13 +13,13 @@ from starlette.routing import Route
 
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.faces.native import answering_outages, authenticate, in_envelope, send
 from simulator.http import read_body
 from simulator.keys import KeyRegistry, bearer_token
-from simulator.mapping import stability as mapping
-from simulator.mapping.base import NativeInvalid
-from spec import errors
-from spec import providers as p
+from simulator.mounting import unknown_route_error
+from simulator.providers.protocol import NativeInvalid
+from simulator.providers.serving import authenticate, send
+from simulator.providers.stability import mapping
+from spec.providers import stability as p
 
 PREFIX = "/stability"
 
@@ -34,10 +34,7 @@ class StabilityFace:
         self.keys = keys
 
     def routes(self) -> list[Route]:
-        return [
-            Route(PREFIX + mapping.PATH, answering_outages(self.generate, in_envelope(mapping.error_answer)), methods=["POST"]),
-            Route(PREFIX + "/{rest:path}", self.not_found),
-        ]
+        return [Route(mapping.PATH, self.generate, methods=["POST"])]
 
     async def form(self, request: Request) -> dict[str, object]:
         """The multipart form's fields, read within Stability's body limit (uploaded files stay as UploadFile)."""
@@ -70,6 +67,10 @@ class StabilityFace:
             return send(mapping.success_json(result, base64.b64encode(image).decode("ascii"), native.output_format, filtered))
         return Response(image, headers=mapping.success_headers(result, native.output_format, filtered))
 
-    async def not_found(self, request: Request) -> Response:
-        path = request.url.path.removeprefix(PREFIX)
-        return send(mapping.error_answer(ApiError(errors.NOT_FOUND, f"{request.method} {path}: no such endpoint")))
+
+def error_response(exc: ApiError) -> Response:
+    return send(mapping.error_answer(exc))
+
+
+def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
+    return unknown_route_error(method, path.removeprefix(PREFIX), allowed)

@@ -18,26 +18,21 @@ from starlette.routing import Route
 
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, RateLimited
-from simulator.faces.native import answering_outages
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant, bearer_token
-from simulator.mapping.google import ImagenCall, InvalidArgument, call_from_native
+from simulator.providers.google.mapping import ImagenCall, InvalidArgument, call_from_native
 from spec import errors
-from spec import providers_bfl_google as google
+from spec.providers import google
 
 PREFIX = "/google"
 VERTEX_VERSIONS = ("v1", "v1beta1")
 
 
 def google_error(code: int, message: str, details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> Response:
-    error: dict[str, Any] = {"code": code, "message": message, "status": google.GOOGLE_STATUS[code]}
+    error: dict[str, Any] = {"code": code, "message": message, "status": google.GOOGLE_STATUS.get(code, google.GOOGLE_STATUS_UNKNOWN)}
     if details:
         error["details"] = details
     return SafeJSONResponse({"error": error}, status_code=code, headers=headers)
-
-
-def _unavailable(message: str) -> Response:
-    return google_error(503, message)
 
 
 def _error_info(reason: str) -> list[dict[str, Any]]:
@@ -51,11 +46,9 @@ class GoogleFace:
 
     def routes(self) -> list[Route]:
         vertex = "/projects/{project}/locations/{location}/publishers/google/models/{model}:predict"
-        gemini, vertex_predict = (answering_outages(h, _unavailable) for h in (self.gemini_predict, self.vertex_predict))
         return [
-            Route(f"{PREFIX}/v1beta/models/{{model}}:predict", gemini, methods=["POST"]),
-            *(Route(f"{PREFIX}/{version}{vertex}", vertex_predict, methods=["POST"]) for version in VERTEX_VERSIONS),
-            Route(f"{PREFIX}/{{path:path}}", self.not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            Route("/v1beta/models/{model}:predict", self.gemini_predict, methods=["POST"]),
+            *(Route(f"/{version}{vertex}", self.vertex_predict, methods=["POST"]) for version in VERTEX_VERSIONS),
         ]
 
     async def gemini_predict(self, request: Request) -> Response:
@@ -114,5 +107,15 @@ class GoogleFace:
         # Google omits an empty repeated field: a request whose images were all filtered answers {}.
         return SafeJSONResponse({"predictions": predictions} if predictions else {})
 
-    async def not_found(self, request: Request) -> Response:
-        return google_error(404, f"The requested URL {request.url.path} was not found on this server.")
+
+def error_response(exc: ApiError) -> Response:
+    """Any error in Google's RPC envelope; a rate limit also says how long to wait as a RetryInfo detail."""
+    if exc.retry_after is not None:
+        retry = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{exc.retry_after}s"}]
+        return google_error(exc.status, exc.message, retry, {"Retry-After": str(exc.retry_after)})
+    return google_error(exc.status, exc.message)
+
+
+def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
+    """Google's front end answers an unknown path, and a wrong method on a known one, with a 404."""
+    return ApiError(errors.NOT_FOUND, f"The requested URL {path} was not found on this server.")

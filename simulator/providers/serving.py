@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, GenerationResult
-from simulator.faces.perf import image_url
 from simulator.http import SafeJSONResponse
 from simulator.keys import KeyRegistry, Tenant
-from simulator.mapping.base import NativeAnswer
-from simulator.state.base import StateUnavailable
+from simulator.providers.protocol import NativeAnswer
+from simulator.urls import image_url
 from spec import errors, tiers
 
 KEY_HINT = f"perf-image-sim accepts {tiers.TEST_KEY_PREFIX}<tier>_<anything>, {tiers.DOCUMENT_EXAMPLE_KEY} and the keys of its --keys file."
@@ -43,26 +40,6 @@ async def image_items(engine: Engine, result: GenerationResult, inline: bool, ba
         return [image_url(base, image.image_id) for image in result.images]
     pngs = await asyncio.gather(*(engine.render(image.render_key) for image in result.images))
     return [base64.b64encode(png).decode("ascii") for png in pngs]
-
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def answering_outages(handler: Handler, answer: Callable[[str], Response]) -> Handler:
-    """The handler, with a shared-state outage (Redis down) answered as a 503 in the provider's own error format."""
-
-    async def guarded(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except StateUnavailable as exc:
-            return answer(f"simulator state is unavailable: {exc}")
-
-    return guarded
-
-
-def in_envelope(error_answer: Callable[[ApiError], NativeAnswer]) -> Callable[[str], Response]:
-    """An outage message as a 503 in a provider's envelope, for `answering_outages`."""
-    return lambda message: send(error_answer(ApiError(errors.SERVICE_UNAVAILABLE, message)))
 
 
 def send(answer: NativeAnswer) -> Response:

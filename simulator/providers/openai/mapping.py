@@ -15,7 +15,7 @@ from typing import Any
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import GenerationResult, RateLimited
 from simulator.engine.request import GenerationRequest
-from simulator.mapping.base import (
+from simulator.providers.protocol import (
     NativeAnswer,
     NativeCall,
     NativeImage,
@@ -26,8 +26,8 @@ from simulator.mapping.base import (
     upstream_error,
 )
 from spec import errors
-from spec import providers as p
 from spec.models import DEFAULT_N, DEFAULT_QUALITY, DEFAULT_RESPONSE_FORMAT, DEFAULT_SIZE, DEFAULT_STYLE, MODELS, RESPONSE_FORMATS
+from spec.providers import openai as p
 
 PROVIDER = "openai"
 PATH = "/images/generations"

@@ -9,12 +9,12 @@ from starlette.routing import Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.faces.native import answering_outages, authenticate, image_items, in_envelope, send
-from simulator.faces.perf import base_url
 from simulator.http import parse_json, read_body
 from simulator.keys import KeyRegistry, bearer_token
-from simulator.mapping import openai as mapping
+from simulator.providers.openai import mapping
+from simulator.providers.serving import authenticate, image_items, send
 from simulator.state.base import CLOCK_REAL
+from simulator.urls import base_url
 from spec import errors
 
 PREFIX = "/openai"
@@ -28,10 +28,7 @@ class OpenAIFace:
         self.real_clock = config.clock == CLOCK_REAL
 
     def routes(self) -> list[Route]:
-        return [
-            Route(f"{PREFIX}/v1{mapping.PATH}", answering_outages(self.create_image, in_envelope(mapping.error_answer)), methods=["POST"]),
-            Route(PREFIX + "/{rest:path}", self.invalid_url),
-        ]
+        return [Route(f"/v1{mapping.PATH}", self.create_image, methods=["POST"])]
 
     async def create_image(self, request: Request) -> Response:
         n: int | None = None
@@ -47,7 +44,11 @@ class OpenAIFace:
         items = await image_items(self.engine, result, inline, base_url(request, self.public_url))
         return send(mapping.success_answer(result, items))
 
-    async def invalid_url(self, request: Request) -> Response:
-        """OpenAI answers an unknown path or method with a 404 in its own envelope."""
-        path = request.url.path.removeprefix(PREFIX)
-        return send(mapping.error_answer(ApiError(errors.NOT_FOUND, f"Invalid URL ({request.method} {path})")))
+
+def error_response(exc: ApiError) -> Response:
+    return send(mapping.error_answer(exc))
+
+
+def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
+    """OpenAI answers an unknown path, and a wrong method on a known one, with a 404 "Invalid URL"."""
+    return ApiError(errors.NOT_FOUND, f"Invalid URL ({method} {path.removeprefix(PREFIX)})")

@@ -9,12 +9,12 @@ from starlette.routing import Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.faces.native import answering_outages, authenticate, image_items, in_envelope, send
-from simulator.faces.perf import base_url
 from simulator.http import parse_json, read_body
 from simulator.keys import KeyRegistry
-from simulator.mapping import ideogram as mapping
-from spec import errors
+from simulator.mounting import unknown_route_error
+from simulator.providers.ideogram import mapping
+from simulator.providers.serving import authenticate, image_items, send
+from simulator.urls import base_url
 
 PREFIX = "/ideogram"
 
@@ -26,10 +26,7 @@ class IdeogramFace:
         self.public_url = config.public_url
 
     def routes(self) -> list[Route]:
-        return [
-            Route(PREFIX + mapping.PATH, answering_outages(self.generate, in_envelope(mapping.error_answer)), methods=["POST"]),
-            Route(PREFIX + "/{rest:path}", self.not_found),
-        ]
+        return [Route(mapping.PATH, self.generate, methods=["POST"])]
 
     async def generate(self, request: Request) -> Response:
         try:
@@ -42,6 +39,10 @@ class IdeogramFace:
         urls = await image_items(self.engine, result, False, base_url(request, self.public_url))
         return send(mapping.success_answer(result, native, urls, self.engine.output_flagged(native.generation)))
 
-    async def not_found(self, request: Request) -> Response:
-        path = request.url.path.removeprefix(PREFIX)
-        return send(mapping.error_answer(ApiError(errors.NOT_FOUND, f"{request.method} {path}: no such endpoint")))
+
+def error_response(exc: ApiError) -> Response:
+    return send(mapping.error_answer(exc))
+
+
+def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
+    return unknown_route_error(method, path.removeprefix(PREFIX), allowed)

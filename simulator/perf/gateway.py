@@ -30,44 +30,31 @@ from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, RateLimited, Ticket
 from simulator.engine.request import GenerationRequest
 from simulator.engine.validate import validate_perf_request
-from simulator.faces.errors import error_response, rate_limit_headers
-from simulator.faces.perf import PerfFace, base_url, image_url, perf_body
-from simulator.gateway import bfl, google, native
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage
-from simulator.gateway.upstreams import provider_base_urls
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant
+from simulator.perf.face import PATH, PerfFace, perf_body
+from simulator.perf.wire import error_response, rate_limit_headers
+from simulator.urls import base_url, image_url
 from spec import errors
 
 Adapter = Callable[[UpstreamHttp, str, str, GenerationRequest], Awaitable[list[UpstreamImage]]]
 """(http, provider base URL, key, request) -> the images; raises ApiError in Perf terms for any failure."""
-ADAPTERS: dict[str, Adapter] = {
-    "openai": native.OPENAI.generate,
-    "stability": native.STABILITY.generate,
-    "bfl": bfl.generate,
-    "ideogram": native.IDEOGRAM.generate,
-    "google": google.generate,
-}
-
-
-def gateway_providers(config: SimulatorConfig) -> dict[str, str]:
-    """Provider -> base URL for every provider this configuration sends upstream."""
-    bases = provider_base_urls(config.upstream, config.upstream_overrides)
-    return {provider: url for provider, url in bases.items() if provider in ADAPTERS}
 
 
 class GatewayFace:
-    def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> None:
+    def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig, upstreams: dict[str, tuple[str, Adapter]]) -> None:
+        """`upstreams`: provider -> (its base URL, its adapter), for every provider sent upstream."""
         self.engine = engine
         self.keys = keys
         self.public_url = config.public_url
         self.in_process = PerfFace(engine, keys, config.public_url)
-        self.bases = gateway_providers(config)
+        self.upstreams = upstreams
         self.upstream_key = config.upstream_key
         self.http = UpstreamHttp(config.upstream_timeout)
 
     def routes(self) -> list[Route]:
-        return [Route("/v1/images/generations", self.create_image, methods=["POST"])]
+        return [Route(PATH, self.create_image, methods=["POST"])]
 
     async def close(self) -> None:
         await self.http.close()
@@ -79,7 +66,7 @@ class GatewayFace:
             generation = validate_perf_request(parse_json(await read_body(request)))
             base = base_url(request, self.public_url)
             provider = generation.spec.provider
-            if provider not in self.bases:
+            if provider not in self.upstreams:
                 result = await self.engine.generate(tenant, generation)
                 headers = {"x-request-id": result.request_id, **rate_limit_headers(result.rate)}
                 return SafeJSONResponse(await self.in_process.payload(result, base), headers=headers)
@@ -100,7 +87,8 @@ class GatewayFace:
         """The provider's images, within the upstream timeout overall (polling included)."""
         try:
             async with asyncio.timeout(self.http.timeout_seconds):
-                return await ADAPTERS[provider](self.http, self.bases[provider], self.upstream_key or tenant.key, generation)
+                base, adapter = self.upstreams[provider]
+                return await adapter(self.http, base, self.upstream_key or tenant.key, generation)
         except TimeoutError:
             raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} did not finish within {self.http.timeout_seconds:g} s") from None
 

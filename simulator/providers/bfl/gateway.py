@@ -7,7 +7,7 @@ import asyncio
 from simulator.engine.errors import ApiError
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage, all_or_none, json_body
-from simulator.mapping import bfl
+from simulator.providers.bfl import mapping as bfl
 from spec import errors
 
 PROVIDER = "bfl"

@@ -18,19 +18,20 @@ from typing import Any
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import GenerationResult
 from simulator.engine.request import GenerationRequest
-from simulator.mapping.base import (
+from simulator.providers.protocol import (
     NativeAnswer,
     NativeCall,
     NativeImage,
     NativeInvalid,
     header,
     json_or_none,
+    native_status,
     retry_after_seconds,
     upstream_error,
 )
 from spec import errors
-from spec import providers as p
 from spec.models import STABILITY_ASPECT_SIZES
+from spec.providers import stability as p
 
 PROVIDER = "stability"
 MODEL = "stable-diffusion-3"
@@ -44,6 +45,7 @@ _ERROR_NAMES = {
     errors.AUTHENTICATION_ERROR: (401, p.STABILITY_ERROR_UNAUTHORIZED),
     errors.CONTENT_POLICY_VIOLATION: (403, p.STABILITY_ERROR_CONTENT_MODERATION),
     errors.NOT_FOUND: (404, p.STABILITY_ERROR_NOT_FOUND),
+    errors.METHOD_NOT_ALLOWED: (405, p.STABILITY_ERROR_METHOD_NOT_ALLOWED),
     errors.PAYLOAD_TOO_LARGE: (413, p.STABILITY_ERROR_PAYLOAD_TOO_LARGE),
     errors.RATE_LIMIT_EXCEEDED: (429, p.STABILITY_ERROR_RATE_LIMIT),
 }
@@ -149,6 +151,7 @@ def success_json(result: GenerationResult, image_b64: str, output_format: str, f
 def error_answer(exc: ApiError) -> NativeAnswer:
     """An engine error as Stability's `{"id", "name", "errors"}` body."""
     status, name = _ERROR_NAMES.get(exc.type, (exc.status, p.STABILITY_ERROR_INTERNAL))
+    status = native_status(exc, status)
     message = p.STABILITY_CONTENT_MODERATION_MESSAGE if exc.type == errors.CONTENT_POLICY_VIOLATION else exc.message
     error_id = secrets.token_hex(16)
     headers = {"x-request-id": error_id}

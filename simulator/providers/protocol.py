@@ -57,6 +57,12 @@ class NativeImage:
     seed: int | None = None
 
 
+def native_status(exc: ApiError, native: int) -> int:
+    """The status a provider answers `exc` with: its own for the error's type (Ideogram's 422 for a refused prompt),
+    unless the error was given a status of its own (an injected fault), which then wins."""
+    return native if exc.status == errors.STATUS.get(exc.type, 500) else exc.status
+
+
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """A header by case-insensitive name, from any mapping (httpx, starlette or a plain dict)."""
     lowered = name.lower()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage, json_body
-from simulator.mapping import google
+from simulator.providers.google import mapping as google
 
 PROVIDER = "google"
 

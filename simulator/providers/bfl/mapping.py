@@ -15,8 +15,8 @@ from typing import Any
 from simulator.engine.errors import ApiError
 from simulator.engine.request import GenerationRequest
 from spec import errors
-from spec import providers_bfl_google as bfl
 from spec.models import MODELS, parse_size
+from spec.providers import bfl
 
 Problem = dict[str, Any]
 

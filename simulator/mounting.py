@@ -1,0 +1,70 @@
+"""One API face as its own sub-application: its routes, and every failure around them in the face's own envelope.
+
+A client of one provider must never see another provider's error format. So each face is mounted (Starlette's
+`Mount`) as a `FaceApp`: an unknown path or a wrong method under its prefix, an `ApiError` a handler lets through
+(a 413 while reading the body), a shared-state outage (Redis down, 503) and a bug (500) are all answered here in
+that face's envelope, for any method.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Router
+from starlette.types import Receive, Scope, Send
+
+from simulator.engine.errors import ApiError
+from simulator.state.base import StateUnavailable
+from spec import errors
+
+log = logging.getLogger("perf-sim")
+
+Answer = Callable[[ApiError, Mapping[str, str] | None], Response]
+"""(error, extra headers) -> the error in the face's envelope."""
+UnknownRoute = Callable[[str, str, str | None], ApiError]
+"""(method, full path, allowed methods or None for an unknown path) -> the error the face answers with."""
+
+
+def unknown_route_error(method: str, path: str, allowed: str | None) -> ApiError:
+    """The usual answer: 404 for a path the face does not serve, 405 naming the allowed methods for a wrong method."""
+    if allowed is None:
+        return ApiError(errors.NOT_FOUND, f"no route for {method} {path}")
+    return ApiError(errors.METHOD_NOT_ALLOWED, f"method {method} is not allowed on {path}; allowed: {allowed}")
+
+
+class FaceApp:
+    def __init__(self, face: str, routes: Sequence[BaseRoute], answer: Answer, unknown_route: UnknownRoute = unknown_route_error) -> None:
+        self.face = face
+        self.router = Router(list(routes), redirect_slashes=False)
+        self.answer = answer
+        self.unknown_route = unknown_route
+        self.handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {Exception: self._handle}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A route's handler reports its exceptions to the handlers in the scope (the root app's, by default): the
+        # face's own replace them. Routing's own 404/405 are raised past them, so they are caught here too.
+        scope["starlette.exception_handlers"] = (self.handlers, {})
+        try:
+            await self.router(scope, receive, send)
+        except HTTPException as exc:
+            await self._failure(scope, exc)(scope, receive, send)
+
+    async def _handle(self, request: Request, exc: Exception) -> Response:
+        return self._failure(request.scope, exc)
+
+    def _failure(self, scope: Scope, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code in (404, 405):
+            allowed = (exc.headers or {}).get("Allow") if exc.status_code == 405 else None
+            error = self.unknown_route(scope["method"], scope["path"], allowed)
+            return self.answer(error, {"Allow": allowed} if allowed and error.status == 405 else None)
+        if isinstance(exc, ApiError):
+            return self.answer(exc, None)
+        if isinstance(exc, StateUnavailable):
+            return self.answer(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}", retry_after=1), None)
+        log.exception("unhandled error on the %s face: %s %s", self.face, scope["method"], scope["path"], exc_info=exc)
+        return self.answer(ApiError(errors.INTERNAL_ERROR, "internal simulator error; this is a bug, please report it"), None)

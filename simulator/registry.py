@@ -1,0 +1,203 @@
+"""The API faces this server speaks, declared once: name, where each is mounted, its face, its error envelope and its
+gateway adapter. Everything else (the app's routes, the gateway, `/_sim/usage`, the CLI banner, the tests'
+parametrisation) reads this table.
+
+Layout (chosen so every official client works unchanged with only its base URL changed):
+- perf        /v1/...                   (the document's API)
+- openai      /openai/v1/...            (openai SDK: base_url=".../openai/v1")
+- stability   /stability/v2beta/...
+- bfl         /bfl/v1/... and, because the `blackforest` client drops any path in its base URL, its submit and poll
+              paths at the root too (/v1/flux-pro, /v1/flux-dev, /v1/get_result: they do not collide with the Perf API)
+- ideogram    /ideogram/generate
+- google      /google/v1beta/... and /google/v1beta1/projects/... (Gemini and Vertex paths)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from simulator.config import SimulatorConfig
+from simulator.engine.errors import ApiError
+from simulator.engine.generate import Engine
+from simulator.gateway.adapter import NativeProvider
+from simulator.gateway.upstreams import provider_base_urls
+from simulator.keys import KeyRegistry
+from simulator.mounting import FaceApp, UnknownRoute, unknown_route_error
+from simulator.perf import face as perf_face
+from simulator.perf import wire as perf_wire
+from simulator.perf.gateway import Adapter, GatewayFace
+from simulator.providers.bfl import face as bfl_face
+from simulator.providers.bfl import gateway as bfl_gateway
+from simulator.providers.google import face as google_face
+from simulator.providers.google import gateway as google_gateway
+from simulator.providers.ideogram import face as ideogram_face
+from simulator.providers.ideogram import mapping as ideogram_mapping
+from simulator.providers.openai import face as openai_face
+from simulator.providers.openai import mapping as openai_mapping
+from simulator.providers.stability import face as stability_face
+from simulator.providers.stability import mapping as stability_mapping
+from spec.models import MODELS
+
+
+@runtime_checkable
+class Served(Protocol):
+    """A face's handlers, bound to one engine: its routes, relative to the face's prefix."""
+
+    def routes(self) -> list[Route]: ...
+
+
+@runtime_checkable
+class Closing(Protocol):
+    """A face that holds something open (the gateway's upstream client) until the server stops."""
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Face:
+    name: str
+    prefix: str
+    """Where the face is mounted; its routes are relative to it."""
+    client_base_path: str
+    """The face's base URL on this server, relative to its root, as the provider's official client takes it."""
+    serve: Callable[[Engine, KeyRegistry, SimulatorConfig], Served]
+    answer: Callable[[ApiError], Response]
+    """Any error in the face's own envelope."""
+    unknown_route: UnknownRoute = unknown_route_error
+    root_paths: tuple[str, ...] = ()
+    """Paths the face also answers at the server's root, outside its prefix."""
+    adapter: Adapter | None = None
+    """How the Perf gateway calls this provider over HTTP (None for the Perf API itself)."""
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The Perf models this face renders (the Perf API renders them all)."""
+        return tuple(name for name, model in MODELS.items() if self.name in (PERF, model.provider))
+
+    def owns(self, path: str) -> bool:
+        return path in self.root_paths or path == self.prefix or path.startswith(self.prefix + "/")
+
+
+def _serve_perf(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> Served:
+    if config.gateway:
+        return GatewayFace(engine, keys, config, gateway_upstreams(config))
+    return perf_face.PerfFace(engine, keys, config.public_url)
+
+
+PERF = "perf"
+PROVIDER_FACES: tuple[Face, ...] = (
+    Face(
+        "openai",
+        openai_face.PREFIX,
+        f"{openai_face.PREFIX}/v1",
+        openai_face.OpenAIFace,
+        openai_face.error_response,
+        openai_face.unknown_route,
+        adapter=NativeProvider(
+            "openai", lambda r: [openai_mapping.native_call(r)], openai_mapping.credentials, openai_mapping.images_from_native
+        ).generate,
+    ),
+    Face(
+        "stability",
+        stability_face.PREFIX,
+        stability_face.PREFIX,
+        lambda engine, keys, config: stability_face.StabilityFace(engine, keys),
+        stability_face.error_response,
+        stability_face.unknown_route,
+        adapter=NativeProvider(
+            "stability", stability_mapping.native_calls, stability_mapping.credentials, stability_mapping.images_from_native
+        ).generate,
+    ),
+    Face(
+        "bfl",
+        bfl_face.PREFIX,
+        "",
+        lambda engine, keys, config: bfl_face.BflFace(engine, keys, config.public_url),
+        bfl_face.error_response,
+        bfl_face.unknown_route,
+        root_paths=bfl_face.ROOT_PATHS,
+        adapter=bfl_gateway.generate,
+    ),
+    Face(
+        "ideogram",
+        ideogram_face.PREFIX,
+        ideogram_face.PREFIX,
+        ideogram_face.IdeogramFace,
+        ideogram_face.error_response,
+        ideogram_face.unknown_route,
+        adapter=NativeProvider(
+            "ideogram", lambda r: [ideogram_mapping.native_call(r)], ideogram_mapping.credentials, ideogram_mapping.images_from_native
+        ).generate,
+    ),
+    Face(
+        "google",
+        google_face.PREFIX,
+        google_face.PREFIX,
+        lambda engine, keys, config: google_face.GoogleFace(engine, keys),
+        google_face.error_response,
+        google_face.unknown_route,
+        adapter=google_gateway.generate,
+    ),
+)
+FACES: tuple[Face, ...] = (
+    Face(PERF, perf_face.PREFIX, perf_face.PREFIX, _serve_perf, perf_wire.error_response, perf_face.unknown_route),
+    *PROVIDER_FACES,
+)
+FACE_NAMES: tuple[str, ...] = tuple(face.name for face in FACES)
+PROVIDER_NAMES: tuple[str, ...] = tuple(face.name for face in PROVIDER_FACES)
+BY_NAME: dict[str, Face] = {face.name: face for face in FACES}
+CLIENT_BASE_PATHS: dict[str, str] = {face.name: face.client_base_path for face in PROVIDER_FACES}
+
+
+def face_for_path(path: str) -> str | None:
+    """The API face a request path belongs to; None for the server's own pages (/, /_sim/..., /images/..., /openapi.json).
+
+    Root paths are looked at first, as they are routed first: /v1/flux-pro is BFL's, any other /v1/... the Perf API's."""
+    for face in FACES:
+        if path in face.root_paths:
+            return face.name
+    for face in FACES:
+        if face.owns(path):
+            return face.name
+    return None
+
+
+def error_response(face: str, exc: ApiError, headers: Mapping[str, str] | None = None) -> Response:
+    """`exc` (any status) in the face's own envelope, with Retry-After when the error says how long to wait."""
+    response = BY_NAME[face].answer(exc)
+    if exc.retry_after is not None and "retry-after" not in response.headers:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def gateway_upstreams(config: SimulatorConfig) -> dict[str, tuple[str, Adapter]]:
+    """Provider -> (base URL, adapter) for every provider this configuration sends upstream."""
+    bases = provider_base_urls(config.upstream, config.upstream_overrides, CLIENT_BASE_PATHS)
+    return {face.name: (bases[face.name], face.adapter) for face in PROVIDER_FACES if face.name in bases and face.adapter is not None}
+
+
+def mounted_faces(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> tuple[list[BaseRoute], list[Closing]]:
+    """Every face as a sub-application under its prefix (root paths first, as `face_for_path` reads them), and the
+    faces to close at shutdown."""
+    root_routes: list[BaseRoute] = []
+    mounts: list[BaseRoute] = []
+    closing: list[Closing] = []
+    for face in FACES:
+        served = face.serve(engine, keys, config)
+        if isinstance(served, Closing):
+            closing.append(served)
+        app = FaceApp(face.name, served.routes(), _answer(face.name), face.unknown_route)
+        root_routes += [Route(path, app) for path in face.root_paths]
+        mounts.append(Mount(face.prefix, app))
+    return [*root_routes, *mounts], closing
+
+
+def _answer(face: str) -> Callable[[ApiError, Mapping[str, str] | None], Response]:
+    return lambda exc, headers: error_response(face, exc, headers)

@@ -1,0 +1,1 @@
+"""One module of native wire facts per upstream provider, named for it."""

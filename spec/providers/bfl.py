@@ -1,0 +1,47 @@
+"""Black Forest Labs' own wire facts (FLUX.1 [pro] / [dev], submit and poll): ranges, statuses, messages.
+
+The Perf API's own rules live in `spec.models`; these are the provider's allowed values, defaults, limits and
+error names, which its native face (and a gateway calling it) must accept and refuse exactly as the real API does.
+Each decision is noted beside the fact it shapes.
+"""
+
+from __future__ import annotations
+
+from spec.models import FLUX_DIMENSIONS
+
+# Native endpoint name -> Perf model.
+BFL_MODELS: dict[str, str] = {"flux-pro": "flux-pro", "flux-dev": "flux-dev"}
+BFL_DIMENSION_MIN = FLUX_DIMENSIONS[0]
+BFL_DIMENSION_MAX = FLUX_DIMENSIONS[-1]
+BFL_DIMENSION_STEP = FLUX_DIMENSIONS[1] - FLUX_DIMENSIONS[0]
+BFL_DEFAULT_WIDTH = 1024
+BFL_DEFAULT_HEIGHT = 768
+BFL_OUTPUT_FORMATS = ("jpeg", "png")
+BFL_DEFAULT_OUTPUT_FORMAT = "jpeg"
+BFL_SAFETY_TOLERANCE = (0, 6)
+
+
+# Numeric ranges per model (inclusive), as BFL documents FLUX.1: `interval` exists for [pro] only.
+BFL_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "flux-pro": {"steps": (1, 50), "guidance": (1.5, 5.0), "interval": (1.0, 4.0), "safety_tolerance": BFL_SAFETY_TOLERANCE},
+    "flux-dev": {"steps": (1, 50), "guidance": (1.5, 5.0), "safety_tolerance": BFL_SAFETY_TOLERANCE},
+}
+# Decision: a native `seed` picks the image variant (the render index), so seed k of a one-image BFL task is the
+# k-th image of an n-image Perf request; without a seed BFL answers variant 0 (real BFL would pick at random).
+BFL_MAX_SEED = 2**32 - 1
+
+BFL_STATUS_PENDING = "Pending"
+BFL_STATUS_READY = "Ready"
+BFL_STATUS_REQUEST_MODERATED = "Request Moderated"
+BFL_STATUS_CONTENT_MODERATED = "Content Moderated"
+BFL_STATUS_NOT_FOUND = "Task not found"
+
+# Decision: sample URLs stay valid 10 minutes of simulator time after the task is ready (BFL documents 10 min);
+# a task record is kept one hour after submission, after which polling reports "Task not found".
+BFL_SAMPLE_TTL_SECONDS = 600
+BFL_TASK_TTL_SECONDS = 3600
+
+BFL_NOT_AUTHENTICATED = "Not authenticated"
+BFL_INVALID_KEY = "Invalid API key"
+BFL_RATE_LIMIT_ERROR = "rate_limit_exceeded"
+BFL_RATE_LIMIT_MESSAGE = "Rate limit exceeded: too many requests for this API key. Retry after the time given in retry_after."

@@ -1,0 +1,98 @@
+"""Every face answers a path it does not serve, and a method a path does not take, in its own envelope, for any
+method: a client of one provider never gets another provider's error format (the openai SDK's `images.edit` once
+got a bare 405 in the Perf envelope)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from simulator.launcher import RunningServer
+from simulator.registry import FACE_NAMES, face_for_path
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+ENVELOPES: dict[str, Callable[[Any], bool]] = {
+    "perf": lambda b: set(b["error"]) >= {"type", "message", "param"} and b["error"]["type"] in ("not_found", "method_not_allowed"),
+    "openai": lambda b: set(b["error"]) == {"message", "type", "param", "code"} and b["error"]["message"].startswith("Invalid URL"),
+    "stability": lambda b: set(b) == {"id", "name", "errors"} and b["name"] in ("not_found", "method_not_allowed"),
+    "bfl": lambda b: b["detail"] == b["message"] and b["detail"] in ("Not Found", "Method Not Allowed"),
+    "ideogram": lambda b: list(b) == ["error"] and isinstance(b["error"], str),
+    "google": lambda b: b["error"]["status"] == "NOT_FOUND" and b["error"]["code"] == 404,
+}
+UNKNOWN_PATHS = {
+    "perf": "/v1/images/variations",
+    "openai": "/openai/v1/images/edits",
+    "stability": "/stability/v2beta/stable-image/generate/ultra",
+    "bfl": "/bfl/v1/flux-pro-1.1-ultra",
+    "ideogram": "/ideogram/v1/ideogram-v3/generate",
+    "google": "/google/v1beta/models/imagen-4.0-generate-001:generateImages",
+}
+# A path each face serves, and the status a wrong method on it gets: OpenAI and Google answer 404 as they do.
+KNOWN_PATHS = {
+    "perf": ("/v1/images/generations", 405),
+    "openai": ("/openai/v1/images/generations", 404),
+    "stability": ("/stability/v2beta/stable-image/generate/sd3", 405),
+    "bfl": ("/v1/flux-pro", 405),
+    "ideogram": ("/ideogram/generate", 405),
+    "google": ("/google/v1beta/models/imagen-3.0-generate-002:predict", 404),
+}
+
+
+def test_every_face_is_covered() -> None:
+    assert set(ENVELOPES) == set(UNKNOWN_PATHS) == set(KNOWN_PATHS) == set(FACE_NAMES)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("face", FACE_NAMES)
+def test_an_unknown_path_gets_the_faces_own_404(limited: RunningServer, face: str, method: str) -> None:
+    path = UNKNOWN_PATHS[face]
+    assert face_for_path(path) == face
+    answer = httpx.request(method, limited.base_url + path, json={"prompt": "a kite"} if method != "GET" else None, timeout=30)
+    assert answer.status_code == 404
+    assert ENVELOPES[face](answer.json()), answer.text
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "POST"] + ["HEAD"])
+@pytest.mark.parametrize("face", FACE_NAMES)
+def test_a_wrong_method_gets_the_faces_own_error(limited: RunningServer, face: str, method: str) -> None:
+    path, status = KNOWN_PATHS[face]
+    assert face_for_path(path) == face
+    answer = httpx.request(method, limited.base_url + path, timeout=30)
+    assert answer.status_code == status
+    if status == 405:
+        assert answer.headers["allow"] == "POST"
+    if method != "HEAD":
+        assert ENVELOPES[face](answer.json()), answer.text
+
+
+def test_the_openai_sdk_gets_openais_not_found_for_an_endpoint_not_emulated(limited: RunningServer) -> None:
+    client = openai.OpenAI(api_key="pk_test_pro_edits", base_url=f"{limited.base_url}/openai/v1", max_retries=0)
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.images.edit(image=("a.png", io.BytesIO(b"\x89PNG"), "image/png"), prompt="a kite")
+    assert "Invalid URL (POST /v1/images/edits)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "face"),
+    [
+        ("/", None),
+        ("/openapi.json", None),
+        ("/_sim/usage/pk_live_abc123", None),
+        ("/images/img_0.png", None),
+        ("/v1/images/generations", "perf"),
+        ("/v1/flux-dev", "bfl"),
+        ("/v1/get_result", "bfl"),
+        ("/bfl/delivery/t/sample.jpg", "bfl"),
+        ("/openai", "openai"),
+        ("/openaix", None),
+        ("/google/v1beta1/projects/p/locations/l/publishers/google/models/m:predict", "google"),
+    ],
+)
+def test_a_path_belongs_to_the_face_that_answers_it(path: str, face: str | None) -> None:
+    assert face_for_path(path) == face
