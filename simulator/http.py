@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
+from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from simulator.engine.errors import ApiError, invalid
 from spec import errors
@@ -26,6 +29,53 @@ def dump_json(content: Any) -> bytes:
 class SafeJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         return dump_json(content)
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        """Starlette's, but each header name is lower-cased and encoded once per process, not once per response."""
+        raw = [(_header_name(name), value.encode("latin-1")) for name, value in headers.items()] if headers else []
+        names = {name for name, _ in raw}
+        if b"content-length" not in names and not (self.status_code < 200 or self.status_code in (204, 304)):
+            raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
+        if b"content-type" not in names and self.media_type is not None:
+            raw.append((b"content-type", self.media_type.encode("latin-1")))
+        self.raw_headers = raw
+
+
+_HEADER_NAMES: dict[str, bytes] = {}
+_MAX_HEADER_NAMES = 1024
+
+
+def _header_name(name: str) -> bytes:
+    raw = _HEADER_NAMES.get(name)
+    if raw is None:
+        raw = name.lower().encode("latin-1")
+        if len(_HEADER_NAMES) < _MAX_HEADER_NAMES:
+            _HEADER_NAMES[name] = raw
+    return raw
+
+
+class Endpoint:
+    """An async request handler as a route's ASGI app, like Starlette's `request_response`, but wrapping `send`
+    (to know whether the response has started) only when the handler raised: then the exception goes to the
+    handlers in the scope through Starlette's own `wrap_app_handling_exceptions`, exactly as before. (A class, not a
+    function, so that `Route` takes it as an ASGI app.)"""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        try:
+            response = await self.handler(request)
+        except Exception as exc:
+            failed = exc
+
+            async def raising(scope: Scope, receive: Receive, send: Send) -> None:
+                raise failed
+
+            await wrap_app_handling_exceptions(raising, request)(scope, receive, send)
+            return
+        await response(scope, receive, send)
 
 
 async def read_body(request: Request, limit: int = errors.MAX_BODY_BYTES) -> bytes:

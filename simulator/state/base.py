@@ -34,7 +34,9 @@ class Limits:
     images_per_day: int
 
 
-@dataclass(frozen=True)
+# The values made for every request are slotted dataclasses, not frozen ones: building a frozen dataclass costs
+# about three times as much, and a request builds a dozen. Nothing mutates them.
+@dataclass(slots=True)
 class WindowState:
     limit: int
     used: int
@@ -46,20 +48,20 @@ class WindowState:
         return max(0, self.limit - self.used)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RateState:
     minute: WindowState
     day: WindowState
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Admission:
     admitted: bool
     state: RateState
     retry_after: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ImageRecord:
     model: str
     prompt: str
@@ -68,7 +70,7 @@ class ImageRecord:
     expires_at: float
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ImageBatch:
     """The images an admitted request records, so any worker can serve their URLs for their lifetime.
 
@@ -91,7 +93,7 @@ class ImageBatch:
         ]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Ticket:
     """The outcome of `State.admit_and_record`: the admission, the clock it was decided at and, when admitted,
     the request's sequence number (its ids derive from it) and the ids its images were recorded under."""
