@@ -24,6 +24,7 @@ Decisions:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import struct
@@ -149,10 +150,16 @@ class RedisState(State):
         self._origin = start_time if clock_mode == CLOCK_MANUAL else None
         self._prefix = prefix
         self._slots = asyncio.Semaphore(POOL_SIZE)
+        # Window members must be unique across every process sharing the Redis: a random per-process prefix and a
+        # counter (a uuid4 per request would read the OS's random source every time).
+        self._member_prefix = uuid.uuid4().hex[:16]
+        self._members = itertools.count()
+        # No socket timeout inside redis-py: `_call` bounds each whole operation with one timer instead (redis-py's
+        # own costs a task per command sent and a timer per reply read). A cancelled read closes its connection.
         pool = ConnectionPool.from_url(
             url,
             max_connections=POOL_SIZE,
-            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_timeout=None,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
             retry=Retry(NoBackoff(), 0),
             # RESP2: with RESP3 redis-py skips its check for pooled connections the server has closed, and the
@@ -161,6 +168,13 @@ class RedisState(State):
         )
         self._redis = Redis.from_pool(pool)
         self._admit = self._redis.register_script(_ADMIT)
+        # The script's arguments that never change, encoded once.
+        window_ttl = 0 if clock_mode == CLOCK_MANUAL else WINDOW_TTL_MS
+        self._window_args = [str(value).encode() for value in (window_ttl, tiers.MINUTE_SECONDS, tiers.DAY_SECONDS)]
+        self._image_keys = self._key("image", IMAGE_ID_PREFIX).encode()
+        self._image_args = [str(value).encode() for value in (IMAGE_URL_TTL_SECONDS, IMAGE_ID_HEX_DIGITS)]
+        self._clock_key = self._key("clock-offset").encode()
+        self._sequence_key = self._key("sequence").encode()
 
     def _key(self, *parts: str) -> str:
         return self._prefix + ":".join(parts)
@@ -180,8 +194,9 @@ class RedisState(State):
         else:
             await self._slots.acquire()
         try:
-            return await operation()
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+            async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS):
+                return await operation()
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError) as exc:
             raise StateUnavailable(f"Redis at {self.location} did not answer ({exc.__class__.__name__}); retry shortly") from exc
         finally:
             self._slots.release()
@@ -209,23 +224,13 @@ class RedisState(State):
 
     async def admit_and_record(self, bucket: str, n: int, limits: Limits, batch: ImageBatch | None) -> Ticket:
         """One script, so one round trip: clock, admission, sequence and image records (see `_ADMIT`)."""
-        ttl = 0 if self._clock_mode == CLOCK_MANUAL else WINDOW_TTL_MS
         base = self._origin if self._origin is not None else time.time()
-        args: list[str | int | float] = [
-            repr(base),
-            n,
-            limits.images_per_minute,
-            limits.images_per_day,
-            uuid.uuid4().hex,
-            ttl,
-            tiers.MINUTE_SECONDS,
-            tiers.DAY_SECONDS,
-        ]
+        member = f"{self._member_prefix}{next(self._members)}"
+        args = [repr(base), n, limits.images_per_minute, limits.images_per_day, member, *self._window_args]
         if batch is not None:
             head = json.dumps([batch.model, batch.prompt, batch.size])[1:-1]
-            image_keys = self._key("image", IMAGE_ID_PREFIX)
-            args += [image_keys, batch.id_salt, head, batch.first_index, IMAGE_URL_TTL_SECONDS, IMAGE_ID_HEX_DIGITS]
-        keys = [self._key("clock-offset"), self._key("minute", bucket), self._key("totals", bucket), self._key("sequence")]
+            args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args]
+        keys = [self._clock_key, self._key("minute", bucket), self._key("totals", bucket), self._sequence_key]
         admitted, day_used, minute_used, effective_now, last, *ids = await self._call(lambda: self._admit(keys=keys, args=args))
         now = float(effective_now)
         if admitted:
