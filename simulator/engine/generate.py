@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import lru_cache
 
 from simulator.engine.digest import digest_text, hex_id
 from simulator.engine.encode import blur_png, png_to_jpeg
@@ -20,7 +21,7 @@ from simulator.engine.revise import revised_prompt
 from simulator.keys import Tenant
 from simulator.state.base import ImageBatch, RateState, State, image_id
 from spec import errors
-from spec.models import IMAGE_URL_TTL_SECONDS
+from spec.models import IMAGE_URL_TTL_SECONDS, MODELS
 from spec.policy import flags_output, violates_policy
 
 
@@ -52,6 +53,13 @@ class Ticket:
     now: float
     rate: RateState
     image_ids: tuple[str, ...]
+
+
+@lru_cache(maxsize=1024)
+def request_cost_usd(model: str, size: str, quality: str, n: int) -> float:
+    """The spec's price in exact decimals, computed once per combination (decimal arithmetic on every request showed
+    in the profile)."""
+    return MODELS[model].cost_usd(size, quality, n)
 
 
 class RateLimited(ApiError):
@@ -136,7 +144,7 @@ class Engine:
             images=images,
             revised_prompt=revised_prompt(self.seed, request),
             latency_ms=latency_ms,
-            cost_usd=request.spec.cost_usd(request.size, request.quality, request.n),
+            cost_usd=request_cost_usd(request.model, request.size, request.quality, request.n),
             rate=ticket.rate,
         )
 
