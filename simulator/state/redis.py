@@ -55,6 +55,7 @@ from simulator.state.base import (
     rate_state,
     window_totals,
 )
+from simulator.state.batching import BatchingChannel
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS
 
@@ -168,6 +169,7 @@ class RedisState(State):
         )
         self._redis = Redis.from_pool(pool)
         self._admit = self._redis.register_script(_ADMIT)
+        self._channel = BatchingChannel(pool, SOCKET_TIMEOUT_SECONDS)
         # The script's arguments that never change, encoded once.
         window_ttl = 0 if clock_mode == CLOCK_MANUAL else WINDOW_TTL_MS
         self._window_args = [str(value).encode() for value in (window_ttl, tiers.MINUTE_SECONDS, tiers.DAY_SECONDS)]
@@ -201,6 +203,22 @@ class RedisState(State):
         finally:
             self._slots.release()
 
+    async def _run_admit(self, keys_and_args: list[Any]) -> list[Any]:
+        """The admission script on the batching channel. A Redis that does not know the script (restarted, or
+        flushed) refuses it without running it, so loading it and sending again is safe."""
+        command = ["EVALSHA", self._admit.sha, 4, *keys_and_args]
+        try:
+            return await self._batched(command)
+        except redis_errors.NoScriptError:
+            await self._call(lambda: self._redis.script_load(_ADMIT))
+            return await self._batched(command)
+
+    async def _batched(self, command: list[Any]) -> Any:
+        try:
+            return await self._channel.execute(command)
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError) as exc:
+            raise StateUnavailable(f"Redis at {self.location} did not answer ({exc.__class__.__name__}); retry shortly") from exc
+
     @property
     def location(self) -> str:
         """Host, port and database, never a password."""
@@ -231,7 +249,7 @@ class RedisState(State):
             head = json.dumps([batch.model, batch.prompt, batch.size])[1:-1]
             args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args]
         keys = [self._clock_key, self._key("minute", bucket), self._key("totals", bucket), self._sequence_key]
-        admitted, day_used, minute_used, effective_now, last, *ids = await self._call(lambda: self._admit(keys=keys, args=args))
+        admitted, day_used, minute_used, effective_now, last, *ids = await self._run_admit([*keys, *args])
         now = float(effective_now)
         if admitted:
             admission = Admission(True, window_totals(int(minute_used), now, int(day_used), limits, now))
@@ -300,10 +318,11 @@ class RedisState(State):
         """Open WARM_CONNECTIONS connections (each answers a PING) and load the admission script; a Redis that does
         not answer now is left to the requests, which answer 503 until it does."""
         try:
-            await asyncio.gather(*(self._call(self._redis.ping) for _ in range(WARM_CONNECTIONS)))
+            await asyncio.gather(self._batched(["PING"]), *(self._call(self._redis.ping) for _ in range(WARM_CONNECTIONS)))
             await self._call(lambda: self._redis.script_load(_ADMIT))
         except StateUnavailable:
             return
 
     async def close(self) -> None:
+        await self._channel.close()
         await self._redis.aclose()
