@@ -84,7 +84,8 @@ def rule_listing(items: list[pytest.Item]) -> list[str]:
         if function is None or not _is_contract_item(item):
             continue
         doc = (function.__doc__ or item.name).strip().splitlines()[0]
-        where = f"{item.module.__name__.rsplit('.', 1)[-1]}::{function.__name__}"
+        module = getattr(item, "module", None)
+        where = f"{getattr(module, '__name__', '').rsplit('.', 1)[-1]}::{function.__name__}"
         cases[(where, doc)] = cases.get((where, doc), 0) + 1
     lines = [f"{count:4d}  {doc}   [{where}]" for (where, doc), count in cases.items()]
     lines.append(f"{len(cases)} rules, {sum(cases.values())} cases")

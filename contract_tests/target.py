@@ -45,10 +45,10 @@ class Control:
     def advance(self, seconds: float) -> float:
         return float(self._post("/_sim/clock/advance", {"seconds": seconds})["now"])
 
-    def _post(self, path: str, body: object) -> dict[str, object]:
+    def _post(self, path: str, body: object) -> dict[str, Any]:
         response = self.http.post(self.base_url + path, json=body)
         response.raise_for_status()
-        result: dict[str, object] = response.json()
+        result: dict[str, Any] = response.json()
         return result
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from contract_tests.checks import check_error, check_png, check_success, decode_b64
@@ -49,7 +51,7 @@ def test_b64_json_is_a_png_of_the_requested_size(api: ContractClient, target: Ta
 
 def test_every_image_of_a_batch_is_served(api: ContractClient, target: Target) -> None:
     """With n > 1 every URL is distinct and serves its own PNG of the requested size."""
-    body = {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256", "n": 3}
+    body: dict[str, Any] = {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256", "n": 3}
     exchange = api.generate_admitted(body, key=target.generous_key)
     urls = [item["url"] for item in check_success(exchange, body)["data"]]
     expect(len(set(urls)) == len(urls), "Each image of a batch has its own URL", f"urls: {urls}", exchange)

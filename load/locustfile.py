@@ -237,6 +237,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     RUN.reported.clear()
     RUN.refused = None
     options = environment.parsed_options
+    assert options is not None
     host = environment.host or ""
     clock = _simulator_clock(host)
     if clock == "manual":
@@ -245,6 +246,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         RUN.refused = f"--compress needs our simulator's control API at {host}/_sim/ (other servers: leave --compress at 1)"
     if RUN.refused:
         log.error(RUN.refused)
+        assert environment.runner is not None
         gevent.spawn_later(0, environment.runner.quit)
         return
     if options.compress > 1:
@@ -275,6 +277,7 @@ def _send_events(runner: WorkerRunner) -> None:
 def _on_flush_request(environment: Environment, msg: Any, **_: Any) -> None:
     """The master's run has ended: stop this worker's users (which sends the records) or resend nothing."""
     runner = environment.runner
+    assert isinstance(runner, WorkerRunner)
     if not RUN.sent:
         runner.stop()
         _send_events(runner)
@@ -296,6 +299,7 @@ def _collect_from_workers(runner: MasterRunner) -> None:
 
 def _deliver_verdict(environment: Environment) -> None:
     options = environment.parsed_options
+    assert options is not None
     if RUN.refused:
         print(f"VERDICT: NOT RUN: {RUN.refused}", flush=True)
         environment.process_exit_code = 2

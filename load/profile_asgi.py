@@ -27,7 +27,7 @@ from simulator.config import SimulatorConfig
 PATH = "/v1/images/generations"
 KEY = "pk_test_enterprise_profile"
 KEYS_FILE = f'[keys.{KEY}]\ntier = "enterprise"\nimages_per_minute = 1000000000\nimages_per_day = 1000000000000\n'
-BODY = {"prompt": "A serene Japanese garden with cherry blossoms at sunset, photorealistic"}
+BODY: dict[str, object] = {"prompt": "A serene Japanese garden with cherry blossoms at sunset, photorealistic"}
 
 
 def _scope(body: bytes) -> Scope:

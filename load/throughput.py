@@ -97,6 +97,7 @@ class StepRate(LoadTestShape):
         self.done = False
 
     def _snapshot(self) -> _Snapshot:
+        assert self.runner is not None
         total = self.runner.stats.total
         return _Snapshot(self.get_run_time(), total.num_requests, total.num_failures, dict(total.response_times))
 
@@ -118,6 +119,7 @@ class StepRate(LoadTestShape):
         return step
 
     def tick(self) -> tuple[int, float] | None:
+        assert self.runner is not None and self.runner.environment.parsed_options is not None
         options = self.runner.environment.parsed_options
         if self.done:
             return None
@@ -160,4 +162,5 @@ def report(steps: list[Step], bound_ms: float) -> str:
 def _on_test_stop(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
+    assert environment.parsed_options is not None
     print(report(STEPS, environment.parsed_options.p99_ms), flush=True)

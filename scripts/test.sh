@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs and run it: lint, the default pytest run, then the bounded forms of the
-# slow load/mutation runs. Idempotent: reuses .venv; installs redis-server and wrk (Debian) only when missing;
-# starts redis-server on 127.0.0.1:6379 only when nothing answers there.
+# Install everything the test suite needs, then run it (scripts/checks.sh: ruff, mypy, the default pytest run, then
+# the bounded forms of the slow load/mutation runs). Idempotent: reuses .venv; installs redis-server (the tests start
+# their own throwaway servers from it) and wrk (Debian) only when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,9 +22,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "note: ${missing[*]} missing and not root; the tests that need them will skip" >&2
   fi
 fi
-command -v redis-server >/dev/null && bash scripts/redis.sh
 
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
-.venv/bin/python -m pytest "$@"
-.venv/bin/python -m pytest -m slow "$@"
+PYTHON=.venv/bin/python exec bash scripts/checks.sh "$@"

@@ -22,8 +22,7 @@ from simulator.faces.control import ControlFace
 from simulator.faces.images import ImageFace
 from simulator.http import SafeJSONResponse
 from simulator.keys import KeyRegistry
-from simulator.perf.face import unknown_route
-from simulator.perf.wire import error_response
+from simulator.perf.wire import error_response, unknown_route
 from simulator.registry import mounted_faces
 from simulator.state.base import State, StateUnavailable
 from simulator.state.open import open_state

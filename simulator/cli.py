@@ -14,13 +14,26 @@ from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
 from spec import tiers
 
 
-def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
-    parser = argparse.ArgumentParser(prog="perf-sim", description="Offline twin of the Perf Image Generation API.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default; an option without one says in its help what leaving it out means."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perf-sim", description="Offline twin of the Perf Image Generation API.", formatter_class=_DefaultsShown
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="same seed + same requests = same bytes")
     parser.add_argument("--latency-scale", type=float, default=0.0, help="0 answers at once, 1 waits the modelled latency")
-    parser.add_argument("--keys", dest="keys_file", help="TOML file of extra keys, tiers and enterprise limits")
+    parser.add_argument(
+        "--keys", dest="keys_file", help="TOML file of extra keys, tiers and limits (default: none, the built-in keys only)"
+    )
     parser.add_argument("--public-url", help="base URL put in image URLs (default: the host each request was sent to)")
     parser.add_argument(
         "--clock",
@@ -30,10 +43,20 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     )
     parser.add_argument("--start-time", type=float, default=DEFAULT_MANUAL_START, help="manual clock's start (Unix seconds)")
     gateway = parser.add_argument_group("gateway mode", "make the Perf API call the providers over HTTP in their native formats")
-    gateway.add_argument("--upstream", metavar="URL", help="a server hosting every provider as perf-sim does (e.g. another perf-sim)")
+    gateway.add_argument(
+        "--upstream", metavar="URL", help="a server hosting every provider as perf-sim does, e.g. another perf-sim (default: none)"
+    )
     for provider in PROVIDER_NAMES:
-        gateway.add_argument(f"--upstream-{provider}", metavar="URL", help=f"{provider}'s own base URL (wins over --upstream)")
-    gateway.add_argument("--upstream-timeout", type=float, default=DEFAULT_UPSTREAM_TIMEOUT_SECONDS, metavar="SECONDS")
+        gateway.add_argument(
+            f"--upstream-{provider}", metavar="URL", help=f"{provider}'s own base URL, wins over --upstream (default: none)"
+        )
+    gateway.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="longest wait for one upstream call",
+    )
     gateway.add_argument("--upstream-key", metavar="KEY", help="key sent upstream (default: each caller's own key)")
     parser.add_argument(
         "--state",
@@ -41,6 +64,11 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         help="where rate windows, images, clock and ids live: memory (one process) or redis://HOST:PORT/DB (shared by workers)",
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes; more than 1 needs --state redis://...")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
+    parser = build_parser()
     args = parser.parse_args(argv)
     args.upstream_overrides = {p: url for p in PROVIDER_NAMES if (url := vars(args).pop(f"upstream_{p}")) is not None}
     try:

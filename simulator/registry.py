@@ -24,21 +24,21 @@ from starlette.routing import BaseRoute, Mount, Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.gateway.adapter import NativeProvider
 from simulator.gateway.upstreams import provider_base_urls
 from simulator.keys import KeyRegistry
 from simulator.mounting import FaceApp, UnknownRoute, unknown_route_error
 from simulator.perf import face as perf_face
 from simulator.perf import wire as perf_wire
-from simulator.perf.gateway import Adapter, GatewayFace
+from simulator.perf.gateway import GatewayFace
 from simulator.providers.bfl import face as bfl_face
-from simulator.providers.bfl import gateway as bfl_gateway
+from simulator.providers.bfl import mapping as bfl_mapping
 from simulator.providers.google import face as google_face
-from simulator.providers.google import gateway as google_gateway
+from simulator.providers.google import mapping as google_mapping
 from simulator.providers.ideogram import face as ideogram_face
 from simulator.providers.ideogram import mapping as ideogram_mapping
 from simulator.providers.openai import face as openai_face
 from simulator.providers.openai import mapping as openai_mapping
+from simulator.providers.protocol import Upstream
 from simulator.providers.stability import face as stability_face
 from simulator.providers.stability import mapping as stability_mapping
 from spec.models import MODELS
@@ -71,8 +71,8 @@ class Face:
     unknown_route: UnknownRoute = unknown_route_error
     root_paths: tuple[str, ...] = ()
     """Paths the face also answers at the server's root, outside its prefix."""
-    adapter: Adapter | None = None
-    """How the Perf gateway calls this provider over HTTP (None for the Perf API itself)."""
+    upstream: Upstream | None = None
+    """How the Perf gateway calls this provider over HTTP, in its mapping's terms (None for the Perf API itself)."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -98,9 +98,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         openai_face.OpenAIFace,
         openai_face.error_response,
         openai_face.unknown_route,
-        adapter=NativeProvider(
-            "openai", lambda r: [openai_mapping.native_call(r)], openai_mapping.credentials, openai_mapping.images_from_native
-        ).generate,
+        upstream=openai_mapping.UPSTREAM,
     ),
     Face(
         "stability",
@@ -109,9 +107,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         lambda engine, keys, config: stability_face.StabilityFace(engine, keys),
         stability_face.error_response,
         stability_face.unknown_route,
-        adapter=NativeProvider(
-            "stability", stability_mapping.native_calls, stability_mapping.credentials, stability_mapping.images_from_native
-        ).generate,
+        upstream=stability_mapping.UPSTREAM,
     ),
     Face(
         "bfl",
@@ -121,7 +117,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         bfl_face.error_response,
         bfl_face.unknown_route,
         root_paths=bfl_face.ROOT_PATHS,
-        adapter=bfl_gateway.generate,
+        upstream=bfl_mapping.UPSTREAM,
     ),
     Face(
         "ideogram",
@@ -130,9 +126,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         ideogram_face.IdeogramFace,
         ideogram_face.error_response,
         ideogram_face.unknown_route,
-        adapter=NativeProvider(
-            "ideogram", lambda r: [ideogram_mapping.native_call(r)], ideogram_mapping.credentials, ideogram_mapping.images_from_native
-        ).generate,
+        upstream=ideogram_mapping.UPSTREAM,
     ),
     Face(
         "google",
@@ -141,11 +135,11 @@ PROVIDER_FACES: tuple[Face, ...] = (
         lambda engine, keys, config: google_face.GoogleFace(engine, keys),
         google_face.error_response,
         google_face.unknown_route,
-        adapter=google_gateway.generate,
+        upstream=google_mapping.UPSTREAM,
     ),
 )
 FACES: tuple[Face, ...] = (
-    Face(PERF, perf_face.PREFIX, perf_face.PREFIX, _serve_perf, perf_wire.error_response, perf_face.unknown_route),
+    Face(PERF, perf_wire.PREFIX, perf_wire.PREFIX, _serve_perf, perf_wire.error_response, perf_wire.unknown_route),
     *PROVIDER_FACES,
 )
 FACE_NAMES: tuple[str, ...] = tuple(face.name for face in FACES)
@@ -177,10 +171,10 @@ def error_response(face: str, exc: ApiError, headers: Mapping[str, str] | None =
     return response
 
 
-def gateway_upstreams(config: SimulatorConfig) -> dict[str, tuple[str, Adapter]]:
-    """Provider -> (base URL, adapter) for every provider this configuration sends upstream."""
+def gateway_upstreams(config: SimulatorConfig) -> dict[str, tuple[str, Upstream]]:
+    """Provider -> (base URL, how to call it) for every provider this configuration sends upstream."""
     bases = provider_base_urls(config.upstream, config.upstream_overrides, CLIENT_BASE_PATHS)
-    return {face.name: (bases[face.name], face.adapter) for face in PROVIDER_FACES if face.name in bases and face.adapter is not None}
+    return {face.name: (bases[face.name], face.upstream) for face in PROVIDER_FACES if face.name in bases and face.upstream is not None}
 
 
 def mounted_faces(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> tuple[list[BaseRoute], list[Closing]]:

@@ -41,7 +41,7 @@ class NoDelayHttpProtocol(_AutoHttpProtocol):
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().connection_made(transport)  # type: ignore[arg-type]
+        super().connection_made(transport)
 
 
 def app_from_environment() -> Starlette:

@@ -36,3 +36,7 @@ RATE_LIMIT_MESSAGE = "Rate limit exceeded for image generation"
 # Decision: bodies over 256 KiB are refused with 413 before they are parsed (a maximal prompt, fully
 # \u-escaped, is about 24 KiB).
 MAX_BODY_BYTES = 256 * 1024
+# Decision: clients sleep at most this long on a Retry-After before retrying (every openai SDK honours 60 s; newer
+# ones up to 120 s); a longer wait (the day window's, up to a day) answers `x-should-retry: false`, so a client
+# gives up at once instead of sleeping for hours.
+LONGEST_CLIENT_RETRY_WAIT_SECONDS = 60

@@ -21,8 +21,28 @@ STYLES = ("vivid", "natural")
 # Decision: the document's 4,000-character limit is the gateway-wide maximum; dall-e-2 keeps its upstream
 # limit of 1,000 (OpenAI rejects longer prompts, so a gateway could never honour them).
 MAX_PROMPT_CHARS = 4000
+# Decision: a prompt is blank when it has no character outside this set, Python's whitespace (str.isspace): Unicode's
+# White_Space plus the information separators U+001C-U+001F. Regex engines disagree on `\s` (ECMA-262, which JSON
+# Schema tools use, leaves the separators out), so the published schema's pattern spells the set out.
+PROMPT_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+NON_BLANK_PATTERN = "[^" + "".join(f"\\u{ord(c):04x}" for c in PROMPT_WHITESPACE) + "]"
+"""A JSON Schema (ECMA-262) pattern that finds a character that is not blank."""
+
+
+def is_blank(prompt: str) -> bool:
+    """The prompt check every face makes, and the schema's pattern states."""
+    return not prompt.strip(PROMPT_WHITESPACE)
+
+
 # Decision: image URLs live one hour of simulator time, as the document says ("expires after 1 hour").
 IMAGE_URL_TTL_SECONDS = 3600
+
+
+# A model taking more sizes than this states its size rule in error messages instead of listing them.
+LISTED_SIZES_LIMIT = 12
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,16 @@ class ModelSpec:
 
     def accepts_size(self, size: str) -> bool:
         return size in self._size_set
+
+    @property
+    def valid_sizes(self) -> str:
+        """The sizes as an error message states them: each one when they are few, else the rule (FLUX's 2,025)."""
+        return ", ".join(self.sizes) if len(self.sizes) <= LISTED_SIZES_LIMIT else self.size_rule
+
+    @property
+    def valid_n(self) -> str:
+        """The image counts as an error message states them."""
+        return "1: it generates one image per request" if self.max_n == 1 else f"between 1 and {self.max_n}"
 
 
 def _dims(lo: int, hi: int, step: int) -> range:

@@ -31,6 +31,7 @@ from spec.models import (
     FLUX_SIZES,
     MAX_PROMPT_CHARS,
     MODELS,
+    NON_BLANK_PATTERN,
     QUALITIES,
     RESPONSE_FORMATS,
     STYLES,
@@ -39,8 +40,6 @@ from spec.models import (
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 KNOWN_REQUEST_FIELDS = ("prompt", "model", "n", "size", "quality", "style", "response_format", "user")
 REQUEST_ID_PATTERN = r"^req_img_[0-9a-f]{24}$"
-# Prompt check in JSON Schema terms; Python's str.isspace() is the simulator's equivalent.
-NON_BLANK_PATTERN = r"\S"
 
 
 def _nullable_enum(values: tuple[str, ...]) -> dict[str, Any]:

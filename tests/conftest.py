@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from load.redis_server import RedisServer, redis_available, running_redis
 from simulator.launcher import RunningServer, running_simulator
 from spec.models import PROVIDERS
 
@@ -94,3 +95,17 @@ def sim(server: RunningServer) -> Iterator[RunningServer]:
 def client(sim: RunningServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=sim.base_url, timeout=30) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A throwaway Redis for the state and load tests; skipped, with the reason, where redis-server is not installed."""
+    if not redis_available():
+        pytest.skip("redis-server is not installed (CI installs it with scripts/redis.sh)")
+    with running_redis() as server:
+        yield server
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

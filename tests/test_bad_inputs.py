@@ -1,4 +1,7 @@
-"""Every bad input gets its documented status, error type and param, in the envelope, and consumes no quota."""
+"""Every bad input gets its documented status, error type and param, in the envelope, and consumes no quota.
+
+contract_tests/test_validation.py draws its cases from the spec for any implementation; this table stays because
+it pins the simulator's decisions at their edges (JSON oddities, body limits, auth forms) and what its messages say."""
 
 from __future__ import annotations
 
@@ -140,3 +143,32 @@ def test_every_model_prices_as_the_spec_says(client: httpx.Client) -> None:
                 body = {"prompt": "a fox", "model": name, "size": size, "quality": quality, "n": model.max_n}
                 perf = _send(client, body, headers).json()["perf"]
                 assert perf["cost_usd"] == model.cost_usd(size, quality, model.max_n), (name, size, quality)
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"prompt": "a", "size": "512x512"}, "it takes 1024x1024, 1792x1024, 1024x1792"),
+        ({"prompt": "a", "model": "ideogram-2", "size": "1000x1000"}, ", 1312x736, 736x1312, "),
+        ({"prompt": "a", "model": "flux-dev", "size": "1000x1000"}, "from 256 to 1440 in steps of 32"),
+        ({"prompt": "a", "n": 2}, "must be 1: it generates one image per request; got 2"),
+        ({"prompt": "a", "model": "flux-pro", "n": 5}, "must be between 1 and 4; got 5"),
+    ],
+    ids=["dall-e-3 sizes listed", "ideogram-2 sizes listed", "flux rule stated", "dall-e-3 makes one image", "flux-pro n range"],
+)
+def test_an_error_says_what_is_valid(client: httpx.Client, body: dict[str, object], says: str) -> None:
+    response = _send(client, body, AUTH)
+    assert response.status_code == 400
+    assert says in response.json()["error"]["message"]
+
+
+def test_every_perf_answer_carries_a_request_id_errors_included(client: httpx.Client) -> None:
+    answers = [
+        _send(client, OK, AUTH),
+        _send(client, {"prompt": ""}, AUTH),
+        _send(client, OK, {"Authorization": "Bearer pk_live_unknown_key"}),
+        client.get("/v1/images/generations"),
+        client.post("/v1/images/edits"),
+    ]
+    ids = [answer.headers.get("x-request-id") for answer in answers]
+    assert all(ids) and len(set(ids)) == len(ids), ids

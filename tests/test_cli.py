@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from simulator.cli import banner, parse_args
+from simulator.cli import banner, build_parser, parse_args
 from simulator.launcher import running_simulator
 
 
@@ -80,3 +80,18 @@ def test_a_keys_file_it_cannot_honour_is_refused_with_the_reason(tmp_path: objec
     path.write_text(keys_file)
     result = subprocess.run([sys.executable, "-m", "simulator", "--keys", str(path)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_shows_every_options_default() -> None:
+    """`perf-sim --help` says, for every option, what it is when left out."""
+    text = subprocess.run([sys.executable, "-m", "simulator", "--help"], capture_output=True, text=True, check=True, timeout=30).stdout
+    blocks: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("  -"):
+            blocks.append(line)
+        elif blocks and line.startswith("   "):
+            blocks[-1] += " " + line.strip()
+    options = [block for block in blocks if not block.lstrip().startswith("-h")]
+    assert len(options) == len([action for action in build_parser()._actions if action.dest != "help"])
+    assert all("(default: " in " ".join(block.split()) for block in options), [b for b in options if "(default: " not in b]
+    assert "--port PORT port to listen on (default: 8080)" in [" ".join(block.split()) for block in options]

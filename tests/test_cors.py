@@ -37,7 +37,10 @@ def call(app: ASGIApp, method: str, headers: dict[str, str]) -> list[Message]:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    async def run() -> None:
+        await app(scope, receive, send)
+
+    asyncio.run(run())
     return sent
 
 

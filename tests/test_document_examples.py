@@ -92,12 +92,12 @@ def test_openai_sdk_generates_every_model(sim: RunningServer, model: str, respon
     spec = MODELS[model]
     size = spec.sizes[-1]
     n = min(2, spec.max_n)
-    result = _openai(sim).images.generate(
+    result = _openai(sim).images.generate(  # type: ignore[call-overload]
         model=model,
         prompt="a lighthouse on a cliff",
         size=size,
         n=n,
-        response_format=response_format,  # type: ignore[arg-type]
+        response_format=response_format,
     )
     assert len(result.data) == n
     for item in result.data:

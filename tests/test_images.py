@@ -1,4 +1,9 @@
-"""Image bytes and URLs: real PNGs of the requested size, deterministic, showing the request, expiring in an hour."""
+"""Image bytes and URLs: real PNGs of the requested size, deterministic, showing the request, expiring in an hour.
+
+The contract suite (contract_tests/, run against the simulator by tests/contract/) judges the same rules for any
+implementation; these stay because `pytest --gateway` runs them through a real gateway (tests/gateway/
+test_gateway_suite.py), and they pin this simulator's own answers that the contract leaves open (what the picture shows,
+--public-url, the bytes of a given seed)."""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ from contextlib import AbstractContextManager
 import httpx
 import pytest
 from PIL import Image
+from starlette.testclient import TestClient
 
+from simulator.app import create_app
 from simulator.launcher import RunningServer
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, parse_size
 
@@ -83,3 +90,30 @@ def test_image_shows_the_model_size_and_prompt(client: httpx.Client) -> None:
     assert len({a, b, c}) == 3
     pixels = Image.open(io.BytesIO(a)).convert("L")
     assert len(pixels.getcolors(maxcolors=256) or []) > 3, "expected drawn text and shapes, not a flat image"
+
+
+@pytest.mark.parametrize("size", ["1024x1024", "1792x1024", "256x256", "640x1536"])
+def test_no_shape_covers_the_label_or_the_prompt(size: str) -> None:
+    """Wherever a row of the picture holds text, nothing but background lies between its first and last letter."""
+    from simulator.engine.render import RenderKey, render_png
+
+    text, shadow = 6, 7  # palette indexes of the text and its shadow; 1-4 are the shapes
+    for index in range(8):
+        image = Image.open(
+            io.BytesIO(render_png(RenderKey(index, "flux-dev", "a lighthouse on a cliff at dawn, oil painting", size, index)))
+        )
+        width, height = image.size
+        pixels = image.load()
+        for y in range(height):
+            row = [pixels[x, y] for x in range(width)]
+            letters = [x for x, value in enumerate(row) if value in (text, shadow)]
+            if letters:
+                covered = [x for x in range(letters[0], letters[-1] + 1) if 1 <= row[x] <= 4]
+                assert not covered, f"seed {index}: a shape lies under the text at row {y}, x {covered[0]}"
+
+
+def test_url_responses_work_under_starlettes_test_client() -> None:
+    """TestClient puts the ASGI `server` in the scope as a list, which the base-URL cache must accept."""
+    with TestClient(create_app()) as test_client:
+        response = test_client.post("/v1/images/generations", json={"prompt": "a fox"}, headers={"Authorization": "Bearer pk_live_abc123"})
+    assert response.status_code == 200 and response.json()["data"][0]["url"].startswith("http://testserver/images/")

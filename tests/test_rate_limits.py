@@ -1,4 +1,9 @@
-"""Rate limits per key: images not requests, exact under concurrency, both windows, honest retry_after."""
+"""Rate limits per key: images not requests, exact under concurrency, both windows, honest retry_after.
+
+The contract suite (contract_tests/, run against the simulator by tests/contract/) judges the same rules for any
+implementation; these stay because `pytest --gateway` runs them through a real gateway (tests/gateway/
+test_gateway_suite.py), and they pin this simulator's own answers that the contract leaves open (exact retry_after
+values on its manual clock, keys-file limits, x-should-retry)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
+import openai
+import pytest
 
 from simulator.launcher import RunningServer
 from spec import errors, tiers
@@ -129,3 +136,25 @@ def test_keys_file_sets_enterprise_limits(tmp_path: Path, perf_sim: Callable[...
         assert _post(client, "pk_live_acme_corp").status_code == 200
         _advance(client, 60)
         assert _post(client, "pk_live_acme_corp").json()["error"]["retry_after"] > 60
+
+
+def test_a_day_window_429_tells_clients_not_to_wait_for_it(sim: RunningServer, client: httpx.Client) -> None:
+    """The openai SDK sleeps for any Retry-After unless told not to retry: a wait of most of a day says so, so the
+    SDK raises at once instead of sleeping for hours; a minute window's short wait leaves the SDK its retries."""
+    key = "pk_test_free_sdk_day"
+    for _ in range(tiers.TIERS["free"].images_per_day // 5):
+        assert _post(client, key, model="dall-e-2", n=5).status_code == 200
+        _advance(client, 60)
+    refused = _post(client, key)
+    assert refused.json()["error"]["retry_after"] > errors.LONGEST_CLIENT_RETRY_WAIT_SECONDS
+    assert refused.headers["x-should-retry"] == "false"
+    sent: list[httpx.Request] = []
+    http_client = openai.DefaultHttpxClient(event_hooks={"request": [sent.append]})
+    sdk = openai.OpenAI(api_key=key, base_url=f"{sim.base_url}/v1", max_retries=2, http_client=http_client)
+    with pytest.raises(openai.RateLimitError):
+        sdk.images.generate(prompt="a fox", model="dall-e-2")
+    assert len(sent) == 1  # no retry
+
+    assert _post(client, "pk_test_free_sdk_minute", model="dall-e-2", n=5).status_code == 200
+    minute = _post(client, "pk_test_free_sdk_minute")
+    assert minute.status_code == 429 and "x-should-retry" not in minute.headers

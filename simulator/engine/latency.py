@@ -7,6 +7,7 @@ seeded draw so figures look real but repeat exactly.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 from simulator.engine.digest import unit_interval
@@ -22,7 +23,7 @@ SPREAD = 0.15
 @lru_cache(maxsize=4096)
 def modelled_latency_ms(seed: int, request: GenerationRequest) -> int:
     width, height = parse_size(request.size)
-    size_factor = (width * height / (1024 * 1024)) ** 0.5
+    size_factor = math.sqrt(width * height / (1024 * 1024))
     quality_factor = HD_FACTOR if request.quality == "hd" else 1.0
     count_factor = 1 + EXTRA_IMAGE_FACTOR * (request.n - 1)
     draw = unit_interval(seed, "latency", request.model, request.prompt, request.size, request.quality, request.n)

@@ -73,12 +73,17 @@ def _draw(key: RenderKey) -> Image.Image:
     # Lone surrogates are legal in JSON strings but not drawable text.
     prompt = key.prompt.encode("utf-8", "replace").decode("utf-8")
     lines = textwrap.wrap(prompt, chars_per_line, max_lines=max(1, (height - band_height) // (px * 2) - 1))
+    line_height = int(px * 1.4)
+    footer_top = height - px * 2
+    # The text sits on plain background: a shape under it would make it hard to read.
+    draw.rectangle((0, band_height, width, min(footer_top, band_height + px + line_height * len(lines) + px // 2)), fill=0)
+    draw.rectangle((0, footer_top - px // 2, width, height), fill=0)
     y = band_height + px
     for line in lines:
         draw.text((px + 1, y + 1), line, font=body, fill=7)
         draw.text((px, y), line, font=body, fill=6)
-        y += int(px * 1.4)
-    draw.text((px, height - px * 2), f"perf-image-sim seed {key.seed}", font=body, fill=6)
+        y += line_height
+    draw.text((px, footer_top), f"perf-image-sim seed {key.seed}", font=body, fill=6)
     return image
 
 

@@ -1,8 +1,9 @@
 """Asynchronous generation tasks (BFL's submit-then-poll flow): a record in the state and its phase on the clock.
 
 A task is decided entirely at submit time (policy, admission, image ids, latency); what changes afterwards is only
-its phase, read from the simulator clock: pending until the modelled latency has passed, then ready (or flagged by
-output moderation). Records live in the `State` as blobs, so every worker sharing the state answers a poll.
+its phase, read from the simulator clock: pending until the modelled latency times the engine's latency scale has
+passed (so `--latency-scale 0` makes a task ready at once, as it makes every other face answer at once), then ready
+(or flagged by output moderation). Records live in the `State` as blobs, so every worker sharing the state answers a poll.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class TaskRecord:
     image_ids: list[str] = field(default_factory=list)
     native: dict[str, Any] = field(default_factory=dict)
     """What the face needs to answer in its own terms later (e.g. BFL's seed and output format)."""
+    latency_ms: int = 0
+    """The modelled latency, reported whatever the latency scale (as the Perf API reports `latency_ms`)."""
 
     def phase(self, now: float) -> str:
         if self.moderated:
@@ -67,10 +70,12 @@ class TaskStore:
                 raise
             record = TaskRecord(task_id, request.model, request.prompt, request.size, now, now, True, False, [], native)
         else:
-            ready_at = now + result.latency_ms / 1000
+            ready_at = now + result.latency_ms * self.engine.latency_scale / 1000
             flagged = self.engine.output_flagged(request)
             image_ids = [image.image_id for image in result.images]
-            record = TaskRecord(task_id, request.model, request.prompt, request.size, now, ready_at, False, flagged, image_ids, native)
+            record = TaskRecord(
+                task_id, request.model, request.prompt, request.size, now, ready_at, False, flagged, image_ids, native, result.latency_ms
+            )
         await self.engine.state.put_blob(self._key(task_id), json.dumps(asdict(record)).encode(), now + self.ttl_seconds)
         return record
 

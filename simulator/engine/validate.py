@@ -8,10 +8,10 @@ first failure is reported.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from simulator.engine.errors import invalid
+from simulator.engine.jsontypes import json_type
 from simulator.engine.request import GenerationRequest
 from spec.models import (
     DEFAULT_MODEL,
@@ -22,10 +22,10 @@ from spec.models import (
     DEFAULT_STYLE,
     MODELS,
     RESPONSE_FORMATS,
+    is_blank,
 )
-from spec.schemas import KNOWN_REQUEST_FIELDS, NON_BLANK_PATTERN
+from spec.schemas import KNOWN_REQUEST_FIELDS
 
-_NON_BLANK = re.compile(NON_BLANK_PATTERN)
 _KNOWN = frozenset(KNOWN_REQUEST_FIELDS)
 
 
@@ -34,27 +34,13 @@ def _optional_string(body: dict[str, Any], name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise invalid(name, f"{name} must be a string, got {_json_type(value)}")
+        raise invalid(name, f"{name} must be a string, got {json_type(value)}")
     return value
 
 
 def _string_or_default(body: dict[str, Any], name: str, default: str) -> str:
     value = _optional_string(body, name)
     return default if value is None else value
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _choice(value: str, allowed: tuple[str, ...], name: str, model: str | None = None) -> str:
@@ -66,7 +52,7 @@ def _choice(value: str, allowed: tuple[str, ...], name: str, model: str | None =
 
 def validate_perf_request(body: Any) -> GenerationRequest:
     if not isinstance(body, dict):
-        raise invalid(None, f"request body must be a JSON object, got {_json_type(body)}")
+        raise invalid(None, f"request body must be a JSON object, got {json_type(body)}")
     for name in body:
         if name not in _KNOWN:
             raise invalid(name, f"unknown parameter {name!r}; allowed: {', '.join(KNOWN_REQUEST_FIELDS)}")
@@ -75,8 +61,8 @@ def validate_perf_request(body: Any) -> GenerationRequest:
         raise invalid("prompt", "prompt is required")
     prompt = body["prompt"]
     if not isinstance(prompt, str):
-        raise invalid("prompt", f"prompt must be a string, got {_json_type(prompt)}")
-    if not _NON_BLANK.search(prompt):
+        raise invalid("prompt", f"prompt must be a string, got {json_type(prompt)}")
+    if is_blank(prompt):
         raise invalid("prompt", "prompt must not be empty")
 
     model_name = _string_or_default(body, "model", DEFAULT_MODEL)
@@ -93,14 +79,14 @@ def validate_perf_request(body: Any) -> GenerationRequest:
     if n is None:
         n = DEFAULT_N
     elif isinstance(n, bool) or not isinstance(n, (int, float)) or (isinstance(n, float) and not n.is_integer()):
-        raise invalid("n", f"n must be an integer, got {_json_type(n)} {n!r}")
+        raise invalid("n", f"n must be an integer, got {json_type(n)} {n!r}")
     n = int(n)
     if not 1 <= n <= model.max_n:
-        raise invalid("n", f"n must be between 1 and {model.max_n} for model {model_name}, got {n}")
+        raise invalid("n", f"n for model {model_name} must be {model.valid_n}; got {n}")
 
     size = _string_or_default(body, "size", DEFAULT_SIZE)
     if not model.accepts_size(size):
-        raise invalid("size", f"size {size!r} is not supported for model {model_name}; {model_name} takes {model.size_rule}")
+        raise invalid("size", f"size {size!r} is not supported for model {model_name}; it takes {model.valid_sizes}")
 
     quality = _choice(_string_or_default(body, "quality", DEFAULT_QUALITY), model.qualities, "quality", model_name)
 

@@ -1,60 +1,77 @@
-"""The gateway's call for every provider whose mapping speaks `NativeCall` in and `NativeImage` out (OpenAI,
-Stability, Ideogram): make the mapping's calls, read the images from the answers, fetch the ones given by URL.
+"""The gateway's call to any provider, driven by that provider's `Upstream` (its mapping's terms): make the calls,
+read the images from the answers, poll the tasks a provider answers with (BFL's submit-and-poll) until each is
+ready, and fetch the images given by URL.
 
-The adapter knows HTTP only; which calls to make, how to present the key and what an answer means are the mapping
-module's. Calls of one request run concurrently (Stability makes one image per call); the first failure cancels the
-rest and is the request's answer.
+The driver knows HTTP only; which calls to make, how to present the key and what an answer means are the mapping
+module's. Calls of one request run concurrently (Stability and BFL make one image per call); the first failure
+cancels the rest and is the request's answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-
-import httpx
 
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage, all_or_none
-from simulator.providers.protocol import NativeCall, NativeImage, upstream_error
+from simulator.providers.protocol import NativeCall, NativeImage, NativeTask, Upstream, upstream_error
 
 # httpx sends a form as multipart/form-data only when a file part is present; Stability's own examples add an
 # empty part named "none" for the same reason, and the provider ignores it.
 _MULTIPART_MARKER = {"none": ""}
 
 
-@dataclass(frozen=True)
-class NativeProvider:
-    name: str
-    calls: Callable[[GenerationRequest], list[NativeCall]]
-    credentials: Callable[[str], dict[str, str]]
-    images: Callable[[int, Mapping[str, str], bytes], list[NativeImage]]
+async def call_upstream(upstream: Upstream, http: UpstreamHttp, base: str, key: str, request: GenerationRequest) -> list[UpstreamImage]:
+    """The request's images from the provider at `base`; raises ApiError in Perf terms for any failure."""
+    driver = _Driver(upstream, http, base, key)
+    answers = await all_or_none(driver.call(call) for call in upstream.native_calls(request))
+    items = [item for answer in answers for item in answer]
+    if len(items) != request.n:
+        raise upstream_error(upstream.name, f"asked for {request.n} images, got {len(items)}", 200)
+    return await all_or_none(driver.image(item) for item in items)
 
-    async def generate(self, http: UpstreamHttp, base: str, key: str, request: GenerationRequest) -> list[UpstreamImage]:
-        answers = await all_or_none(self._call(http, base, key, call) for call in self.calls(request))
-        images = [image for answer in answers for image in answer]
-        if len(images) != request.n:
-            raise upstream_error(self.name, 200, f"asked for {request.n} images, got {len(images)}")
-        return await all_or_none(self._bytes(http, image) for image in images)
 
-    async def _call(self, http: UpstreamHttp, base: str, key: str, call: NativeCall) -> list[NativeImage]:
-        headers = {**call.headers, **self.credentials(key)}
+class _Driver:
+    def __init__(self, upstream: Upstream, http: UpstreamHttp, base: str, key: str) -> None:
+        self.upstream = upstream
+        self.http = http
+        self.base = base
+        self.headers = upstream.credentials(key)
+
+    async def call(self, call: NativeCall) -> list[NativeImage | NativeTask]:
+        headers = {**call.headers, **self.headers}
+        url = self.base + call.path
         if call.form is not None:
-            answer = await http.send(self.name, call.method, base + call.path, headers=headers, data=call.form, files=_MULTIPART_MARKER)
+            answer = await self.http.send(self.upstream.name, call.method, url, headers=headers, data=call.form, files=_MULTIPART_MARKER)
         else:
-            answer = await http.send(self.name, call.method, base + call.path, headers=headers, json=call.json)
-        return self.images(answer.status_code, answer.headers, answer.content)
+            answer = await self.http.send(self.upstream.name, call.method, url, headers=headers, json=call.json)
+        return list(self.upstream.images_from_native(answer.status_code, answer.headers, answer.content))
 
-    async def _bytes(self, http: UpstreamHttp, image: NativeImage) -> UpstreamImage:
+    async def image(self, item: NativeImage | NativeTask) -> UpstreamImage:
+        image = await self._ready(item) if isinstance(item, NativeTask) else item
         if image.b64 is not None:
             try:
                 return UpstreamImage(base64.b64decode(image.b64, validate=True), image.revised_prompt)
             except (binascii.Error, ValueError):
-                raise upstream_error(self.name, 200, "sent an image that is not valid base64") from None
+                raise upstream_error(self.upstream.name, "sent an image that is not valid base64", 200) from None
         if image.url is None:
-            raise upstream_error(self.name, 200, "sent an image with neither bytes nor a URL")
-        fetched: httpx.Response = await http.send(self.name, "GET", image.url)
+            raise upstream_error(self.upstream.name, "sent an image with neither bytes nor a URL", 200)
+        fetched = await self.http.send(self.upstream.name, "GET", image.url)
         if fetched.status_code != 200:
-            raise upstream_error(self.name, fetched.status_code, f"the image at {image.url} could not be fetched")
+            raise upstream_error(self.upstream.name, f"the image at {image.url} could not be fetched", fetched.status_code)
         return UpstreamImage(fetched.content, image.revised_prompt)
+
+    async def _ready(self, task: NativeTask) -> NativeImage:
+        """Poll the task until the provider says it is ready (the gateway's overall timeout bounds the wait)."""
+        poll = self.upstream.poll_from_native
+        if poll is None:
+            raise upstream_error(self.upstream.name, "answered with a task to poll, which its mapping cannot read", 200)
+        url = task.url or self.base + task.path
+        headers = {"accept": "application/json", **self.headers}
+        while True:
+            answer = await self.http.send(self.upstream.name, "GET", url, headers=headers)
+            image = poll(answer.status_code, answer.headers, answer.content)
+            if image is not None:
+                return image
+            await asyncio.sleep(self.upstream.poll_interval_seconds)

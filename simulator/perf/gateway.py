@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,22 +28,20 @@ from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, RateLimited, Ticket
 from simulator.engine.request import GenerationRequest
-from simulator.engine.validate import validate_perf_request
+from simulator.gateway.adapter import call_upstream
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage
-from simulator.http import SafeJSONResponse, parse_json, read_body
+from simulator.http import SafeJSONResponse, read_body
 from simulator.keys import KeyRegistry, Tenant
-from simulator.perf.face import PATH, PerfFace, perf_body
-from simulator.perf.wire import error_response, rate_limit_headers
+from simulator.perf.face import PerfFace
+from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
+from simulator.providers.protocol import Upstream
 from simulator.urls import base_url, image_url
 from spec import errors
 
-Adapter = Callable[[UpstreamHttp, str, str, GenerationRequest], Awaitable[list[UpstreamImage]]]
-"""(http, provider base URL, key, request) -> the images; raises ApiError in Perf terms for any failure."""
-
 
 class GatewayFace:
-    def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig, upstreams: dict[str, tuple[str, Adapter]]) -> None:
-        """`upstreams`: provider -> (its base URL, its adapter), for every provider sent upstream."""
+    def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig, upstreams: dict[str, tuple[str, Upstream]]) -> None:
+        """`upstreams`: provider -> (its base URL, how to call it), for every provider sent upstream."""
         self.engine = engine
         self.keys = keys
         self.public_url = config.public_url
@@ -63,13 +60,14 @@ class GatewayFace:
         tenant: Tenant | None = None
         try:
             tenant = self.keys.authenticate(request.headers.get("authorization"))
-            generation = validate_perf_request(parse_json(await read_body(request)))
+            generation = request_from_wire(await read_body(request))
             base = base_url(request, self.public_url)
             provider = generation.spec.provider
             if provider not in self.upstreams:
                 result = await self.engine.generate(tenant, generation)
-                headers = {"x-request-id": result.request_id, **rate_limit_headers(result.rate)}
-                return SafeJSONResponse(await self.in_process.payload(result, base), headers=headers)
+                return SafeJSONResponse(
+                    await self.in_process.payload(result, base), headers=success_headers(result.request_id, result.rate)
+                )
             self.engine.check_n(tenant, generation.n)
             self.engine.check_policy(generation.prompt)
             ticket = await self.engine.admit(tenant, generation.n)
@@ -81,14 +79,14 @@ class GatewayFace:
         except ApiError as exc:
             return error_response(exc, await self.engine.usage(tenant) if tenant else None)
         payload = await self._payload(generation, ticket, images, latency_ms, base)
-        return SafeJSONResponse(payload, headers={"x-request-id": payload["perf"]["request_id"], **rate_limit_headers(ticket.rate)})
+        return SafeJSONResponse(payload, headers=success_headers(self.engine.request_id(ticket.sequence), ticket.rate))
 
     async def _call(self, provider: str, tenant: Tenant, generation: GenerationRequest) -> list[UpstreamImage]:
         """The provider's images, within the upstream timeout overall (polling included)."""
         try:
             async with asyncio.timeout(self.http.timeout_seconds):
-                base, adapter = self.upstreams[provider]
-                return await adapter(self.http, base, self.upstream_key or tenant.key, generation)
+                base, upstream = self.upstreams[provider]
+                return await call_upstream(upstream, self.http, base, self.upstream_key or tenant.key, generation)
         except TimeoutError:
             raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} did not finish within {self.http.timeout_seconds:g} s") from None
 
@@ -106,4 +104,4 @@ class GatewayFace:
                 data.append({"url": image_url(base, image_id), "revised_prompt": revised})
         request_id = self.engine.request_id(ticket.sequence)
         cost_usd = generation.spec.cost_usd(generation.size, generation.quality, len(images))
-        return perf_body(generation, int(ticket.now), data, request_id, cost_usd, latency_ms)
+        return success_body(generation, int(ticket.now), data, request_id, cost_usd, latency_ms)

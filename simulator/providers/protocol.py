@@ -1,21 +1,28 @@
 """What every provider mapping speaks: a native call, a native response, and the images a response carries.
 
-A mapping module (one per provider) holds, in one place, the translation between the engine's terms
-(`GenerationRequest`, `GenerationResult`, `ApiError`) and one provider's wire format, in both directions:
-its face uses native -> engine for requests and engine -> native for answers; a gateway uses engine -> native
-for requests and native -> engine for answers. Keeping both directions together is what lets the tests prove
-they agree (a round trip returns what it started from).
+A mapping module (one per provider, `simulator/providers/<name>/mapping.py`) holds, in one place, the translation
+between the engine's terms (`GenerationRequest`, `GenerationResult`, `ApiError`) and one provider's wire format, in
+both directions, under the same names for every provider:
+
+- face direction: `request_from_native` (native request -> engine request, or `NativeInvalid`), `error_answer`
+  (any `ApiError` -> the provider's error envelope), and the provider's success answer;
+- gateway direction: `UPSTREAM`, an `Upstream` naming `native_calls` (engine request -> the calls to make),
+  `credentials` (a key -> its headers), `images_from_native` (an answer -> its images, or the `ApiError` in Perf
+  terms it stands for) and, for a provider that answers with a task to poll (BFL), `poll_from_native`.
+
+Keeping both directions together is what lets the tests prove they agree (a round trip returns what it started from).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.engine.errors import ApiError
+from simulator.engine.request import GenerationRequest
 from spec import errors
 
 
@@ -48,6 +55,15 @@ class NativeAnswer:
 
 
 @dataclass(frozen=True)
+class NativeTask:
+    """A provider's promise of one image, polled until it is ready: at `url` when the provider gives one, else at
+    `path` under its base URL."""
+
+    path: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class NativeImage:
     """One image of a native success, as the provider delivers it: inline base64 or a URL to fetch."""
 
@@ -72,14 +88,22 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def retry_after_seconds(headers: Mapping[str, str], default: int = 1) -> int:
-    """Whole seconds (at least 1) from a native 429's Retry-After, or `default` when absent or unreadable."""
-    value = header(headers, "retry-after")
-    try:
-        seconds = float(value) if value is not None else math.nan
-    except ValueError:
-        seconds = math.nan
-    return max(1, math.ceil(seconds)) if math.isfinite(seconds) else default
+def wait_seconds(*readings: object, default: int = 1) -> int:
+    """The wait a rate-limited answer asks for, in whole seconds (at least 1): the first reading that is a number of
+    seconds (a Retry-After header "7" or "7.5", a body's 7, Google's RetryInfo "7s"), else `default`."""
+    for reading in readings:
+        if isinstance(reading, str):
+            try:
+                seconds = float(reading.strip().removesuffix("s"))
+            except ValueError:
+                continue
+        elif isinstance(reading, (int, float)) and not isinstance(reading, bool):
+            seconds = float(reading)
+        else:
+            continue
+        if math.isfinite(seconds) and seconds >= 0:
+            return max(1, math.ceil(seconds))
+    return default
 
 
 def json_or_none(content: bytes) -> Any:
@@ -90,6 +114,20 @@ def json_or_none(content: bytes) -> Any:
         return None
 
 
-def upstream_error(provider: str, status: int, detail: str) -> ApiError:
-    """A native failure the Perf caller cannot fix (upstream credentials, outages, unreadable answers): a 502."""
-    return ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} answered {status}: {detail}"[:500])
+def upstream_error(provider: str, detail: str, status: int | None = None) -> ApiError:
+    """A failure of the upstream the Perf caller cannot fix (credentials, outages, unreadable answers): a 502."""
+    said = f"answered {status}: {detail}" if status is not None else detail
+    return ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} {said}"[:500])
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """How a gateway calls one provider, in its mapping's terms; `simulator.gateway.adapter` drives every one alike."""
+
+    name: str
+    native_calls: Callable[[GenerationRequest], list[NativeCall]]
+    credentials: Callable[[str], dict[str, str]]
+    images_from_native: Callable[[int, Mapping[str, str], bytes], Sequence[NativeImage | NativeTask]]
+    poll_from_native: Callable[[int, Mapping[str, str], bytes], NativeImage | None] | None = None
+    """A poll answer -> the image once ready, None while pending (for providers that answer with a `NativeTask`)."""
+    poll_interval_seconds: float = 0.25

@@ -83,7 +83,7 @@ class BatchingChannel:
             if stale:
                 await self._drop()
         if self._connection is None:
-            self._connection = self._pool.make_connection()
+            self._connection = self._pool.make_connection()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         return self._connection
 
     async def _drop(self) -> None:

@@ -208,10 +208,11 @@ class RedisState(State):
         flushed) refuses it without running it, so loading it and sending again is safe."""
         command = ["EVALSHA", self._admit.sha, 4, *keys_and_args]
         try:
-            return await self._batched(command)
+            reply: list[Any] = await self._batched(command)
         except redis_errors.NoScriptError:
             await self._call(lambda: self._redis.script_load(_ADMIT))
-            return await self._batched(command)
+            reply = await self._batched(command)
+        return reply
 
     async def _batched(self, command: list[Any]) -> Any:
         try:
@@ -292,7 +293,7 @@ class RedisState(State):
 
     async def get_blob(self, key: str, now: float) -> bytes | None:
         raw = await self._call(lambda: self._redis.get(self._key("blob", key)))
-        if raw is None:
+        if not isinstance(raw, bytes):
             return None
         (expires_at,) = _EXPIRY.unpack_from(raw)
         return raw[_EXPIRY.size :] if expires_at > now else None

@@ -7,7 +7,9 @@ Each decision is noted beside the fact it shapes.
 
 from __future__ import annotations
 
+from spec import errors
 from spec.models import MODELS
+from spec.schemas import KNOWN_REQUEST_FIELDS
 
 OPENAI_MODELS = ("dall-e-2", "dall-e-3")
 # Decision: with no `model`, OpenAI's Images API uses dall-e-2 (its documented default), not the Perf API's
@@ -33,7 +35,8 @@ OPENAI_CONTENT_POLICY_MESSAGE = (
 # Fields of gpt-image-1 and later that OpenAI takes on the same endpoint; the face refuses them with a clear
 # message (those models are not emulated) rather than as unknown parameters.
 OPENAI_GPT_IMAGE_FIELDS = ("background", "moderation", "output_format", "output_compression", "partial_images", "stream")
-OPENAI_KNOWN_FIELDS = ("prompt", "model", "n", "size", "quality", "style", "response_format", "user")
+# OpenAI's dall-e fields are the Perf API's (the document copies OpenAI's request): one table for both.
+OPENAI_KNOWN_FIELDS = KNOWN_REQUEST_FIELDS
 # OpenAI-style rate-limit headers. Decision: the images endpoint's real headers are unconfirmed; the emulation
 # sends the request family (counting images, which for dall-e-3 is the same thing) from the per-minute window.
 OPENAI_HEADER_LIMIT = "x-ratelimit-limit-requests"
@@ -43,4 +46,4 @@ OPENAI_HEADER_RESET = "x-ratelimit-reset-requests"
 # after Retry-After can succeed, i.e. the simulator clock is real time and the wait is within what every SDK
 # version honours (60 s; newer ones take up to 120 s). On a manual clock no real wait frees the window, and a
 # day-window wait is longer than any SDK sleeps, so it says "false" and the 429 reaches the caller at once.
-OPENAI_RETRYABLE_WAIT_SECONDS = 60
+OPENAI_RETRYABLE_WAIT_SECONDS = errors.LONGEST_CLIENT_RETRY_WAIT_SECONDS

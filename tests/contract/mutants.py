@@ -62,7 +62,7 @@ def _patch_model(name: str, **changes: Any) -> None:
     MODELS[name] = replace(MODELS[name], **changes)
 
 
-def _on_json(edit: Callable[[Answer, Any], None], prefix: str = "/v1/images/generations") -> ASGIApp:
+def _on_json(edit: Callable[[Answer, Any], object], prefix: str = "/v1/images/generations") -> ASGIApp:
     """The simulator with `edit(answer, body)` applied to each JSON answer under `prefix`."""
 
     def apply(answer: Answer) -> None:
@@ -330,8 +330,8 @@ def minute_limit_off_by_one() -> ASGIApp:
     def loose(limits: Limits) -> Limits:
         return Limits(limits.images_per_minute + 1, limits.images_per_day)
 
-    simulator.state.memory.fits = lambda used, day_used, n, limits: fits(used, day_used, n, loose(limits))
-    simulator.state.memory.decide = lambda entries, day_used, n, limits, now: decide(entries, day_used, n, loose(limits), now)
+    simulator.state.memory.fits = lambda used_minute, day_used, n, limits: fits(used_minute, day_used, n, loose(limits))
+    simulator.state.memory.decide = lambda minute_entries, day_used, n, limits, now: decide(minute_entries, day_used, n, loose(limits), now)
     return _simulator()
 
 

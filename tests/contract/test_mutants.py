@@ -25,7 +25,11 @@ def judge(name: str, whole_suite: bool) -> Verdict:
 
 
 def _collected(request: pytest.FixtureRequest, test_name: str) -> list[str]:
-    return [item.callspec.params["name"] for item in request.session.items if getattr(item, "originalname", "") == test_name]
+    return [
+        str(item.callspec.params["name"])
+        for item in request.session.items
+        if isinstance(item, pytest.Function) and item.originalname == test_name
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,11 +13,25 @@ from blackforest.client import BFLError
 from blackforest.types.general.client_config import ClientConfig
 from PIL import Image
 
-from simulator.launcher import RunningServer
+from simulator.launcher import RunningServer, running_simulator
 from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
-from spec.providers import bfl as bfl
+from spec.providers import bfl
 
 KEY = {"x-key": "pk_live_abc123"}
+
+
+@pytest.fixture(scope="module")
+def modelled_server() -> Iterator[RunningServer]:
+    """A simulator that models latency (--latency-scale 1) on a manual clock: a task stays Pending until moved on."""
+    with running_simulator("--clock", "manual", "--latency-scale", "1") as running:
+        yield running
+
+
+@pytest.fixture
+def modelled(modelled_server: RunningServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=modelled_server.base_url, timeout=30) as client:
+        client.post("/_sim/reset").raise_for_status()
+        yield client
 
 
 def advance(client: httpx.Client, seconds: float) -> None:
@@ -36,7 +51,8 @@ def ready_sample_url(client: httpx.Client, body: dict[str, object], path: str = 
     return str(poll["result"]["sample"])
 
 
-def test_task_is_pending_until_the_modelled_latency_has_passed_on_the_clock(client: httpx.Client) -> None:
+def test_task_is_pending_until_the_modelled_latency_has_passed_on_the_clock(modelled: httpx.Client) -> None:
+    client = modelled
     answer = submit(client, {"prompt": "a lighthouse at dawn", "width": 512, "height": 512})
     assert answer.status_code == 200
     task = answer.json()
@@ -87,7 +103,17 @@ def test_flagged_prompt_is_request_moderated_at_poll_like_the_perf_api_refuses_i
     assert perf.json()["error"]["type"] == "content_policy_violation"
 
 
-def test_output_moderation_reports_content_moderated_after_the_latency(client: httpx.Client) -> None:
+def test_with_latency_scale_0_a_task_is_ready_at_the_first_poll(client: httpx.Client) -> None:
+    """--latency-scale 0 (the default) answers at once on every face: no real or simulated wait before Ready."""
+    task = submit(client, {"prompt": "a lighthouse at dawn", "width": 512, "height": 512}).json()
+    poll = client.get(task["polling_url"]).json()
+    assert poll["status"] == "Ready"
+    assert poll["result"]["duration"] > 0  # the modelled latency is still reported
+    assert client.get(poll["result"]["sample"]).status_code == 200
+
+
+def test_output_moderation_reports_content_moderated_after_the_latency(modelled: httpx.Client) -> None:
+    client = modelled
     answer = submit(client, {"prompt": f"a statue {OUTPUT_FILTER_PHRASE}"})
     assert client.get(answer.json()["polling_url"]).json()["status"] == "Pending"
     advance(client, 30)
@@ -154,7 +180,8 @@ def test_rate_limit_is_per_key_with_bfl_shaped_429(client: httpx.Client) -> None
     assert perf.status_code == 200
 
 
-def test_official_blackforest_client(sim: RunningServer, client: httpx.Client) -> None:
+def test_official_blackforest_client(modelled_server: RunningServer, modelled: httpx.Client) -> None:
+    sim, client = modelled_server, modelled
     bfl_client = BFLClient(api_key="pk_live_abc123", base_url=sim.base_url, timeout=10)
     task = bfl_client.generate("flux-dev", {"prompt": "a fox in the snow", "width": 768, "height": 512, "output_format": "png"})
     assert task.polling_url.endswith(task.id)

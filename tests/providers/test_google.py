@@ -25,7 +25,7 @@ def gemini(sim: RunningServer, key: str = "pk_live_abc123") -> genai.Client:
 
 
 def vertex(sim: RunningServer, token: str = "pk_live_abc123") -> genai.Client:
-    credentials = google.oauth2.credentials.Credentials(token=token)  # type: ignore[no-untyped-call]
+    credentials = google.oauth2.credentials.Credentials(token=token)
     return genai.Client(
         vertexai=True,
         project="sim-project",
@@ -43,13 +43,15 @@ def test_sdk_gemini_mode_keeps_the_base_url_path_and_gets_each_aspect_ratio(sim:
     config = types.GenerateImagesConfig(number_of_images=3, aspect_ratio="16:9")
     response = gemini(sim).models.generate_images(model=MODEL, prompt="a watercolor fox", config=config)
     assert sizes(response) == [(1408, 768)] * 3
-    assert response.generated_images and response.generated_images[0].image.mime_type == "image/png"
+    first = response.generated_images[0].image if response.generated_images else None
+    assert first is not None and first.mime_type == "image/png"
 
 
 def test_sdk_vertex_mode_with_bearer_token_and_jpeg_output(sim: RunningServer) -> None:
     config = types.GenerateImagesConfig(number_of_images=1, aspect_ratio="3:4", output_mime_type="image/jpeg")
     response = vertex(sim).models.generate_images(model=MODEL, prompt="a watercolor fox", config=config)
-    image = response.generated_images[0].image  # type: ignore[index]
+    image = response.generated_images[0].image if response.generated_images else None
+    assert image is not None and image.image_bytes is not None
     assert image.mime_type == "image/jpeg" and Image.open(io.BytesIO(image.image_bytes)).size == (896, 1280)
 
 

@@ -23,7 +23,7 @@ from spec.models import MODELS
 @pytest.mark.parametrize("response_format", ["url", "b64_json"])
 def test_perf_request_survives_the_round_trip(size: str, n: int, response_format: str) -> None:
     request = GenerationRequest("a neon sign", "ideogram-2", n, size, "standard", None, response_format)
-    call = mapping.native_call(request)
+    (call,) = mapping.native_calls(request)
     assert (call.method, call.path) == ("POST", "/generate")
     assert call.json is not None
     # Ideogram only answers with URLs; for b64_json the gateway fetches them.
@@ -33,7 +33,7 @@ def test_perf_request_survives_the_round_trip(size: str, n: int, response_format
 def test_native_body_survives_the_round_trip() -> None:
     image_request = {"prompt": "x", "model": "V_2", "aspect_ratio": "ASPECT_3_1", "num_images": 3, "seed": 9, "magic_prompt_option": "OFF"}
     body = {"image_request": image_request}
-    assert mapping.native_call(mapping.request_from_native(body).generation).json == body
+    assert mapping.native_calls(mapping.request_from_native(body).generation)[0].json == body
 
 
 def test_native_defaults() -> None:

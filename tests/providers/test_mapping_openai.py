@@ -29,7 +29,7 @@ def _perf_requests() -> list[GenerationRequest]:
 
 @pytest.mark.parametrize("request_", _perf_requests(), ids=str)
 def test_perf_request_survives_the_round_trip(request_: GenerationRequest) -> None:
-    call = mapping.native_call(request_)
+    (call,) = mapping.native_calls(request_)
     assert (call.method, call.path) == ("POST", "/images/generations")
     assert call.json is not None and mapping.request_from_native(call.json) == request_
 
@@ -50,7 +50,7 @@ def test_perf_request_survives_the_round_trip(request_: GenerationRequest) -> No
     ],
 )
 def test_native_body_survives_the_round_trip(body: dict[str, object]) -> None:
-    assert mapping.native_call(mapping.request_from_native(body)).json == body
+    assert mapping.native_calls(mapping.request_from_native(body))[0].json == body
 
 
 def test_native_defaults_are_openais() -> None:
@@ -68,7 +68,7 @@ def test_native_defaults_are_openais() -> None:
 
 def test_non_openai_models_have_no_openai_call() -> None:
     with pytest.raises(ValueError):
-        mapping.native_call(GenerationRequest("x", "flux-pro", 1, "1024x1024", "standard", None, "url"))
+        mapping.native_calls(GenerationRequest("x", "flux-pro", 1, "1024x1024", "standard", None, "url"))
 
 
 def _wire(answer: NativeAnswer) -> tuple[int, dict[str, str], bytes]:

@@ -23,6 +23,7 @@ def test_dall_e_3_b64_json_with_revised_prompt_and_request_id(sim: RunningServer
     result = sdk(sim).images.generate(
         model="dall-e-3", prompt="a red fox", size="1792x1024", quality="hd", style="natural", response_format="b64_json"
     )
+    assert result.data is not None
     png = base64.b64decode(result.data[0].b64_json or "")
     assert png.startswith(b"\x89PNG") and int.from_bytes(png[16:20], "big") == 1792
     assert result.data[0].revised_prompt and result.data[0].revised_prompt != "a red fox"
@@ -32,6 +33,7 @@ def test_dall_e_3_b64_json_with_revised_prompt_and_request_id(sim: RunningServer
 
 def test_dall_e_2_urls_without_revised_prompt_serve_the_images(sim: RunningServer) -> None:
     result = sdk(sim).images.generate(model="dall-e-2", prompt="a red fox", n=3, size="256x256")
+    assert result.data is not None
     assert len(result.data) == 3
     for image in result.data:
         assert image.revised_prompt is None and image.b64_json is None
@@ -42,7 +44,7 @@ def test_dall_e_2_urls_without_revised_prompt_serve_the_images(sim: RunningServe
 def test_default_model_is_openai_default_dall_e_2(sim: RunningServer) -> None:
     raw = sdk(sim).images.with_raw_response.generate(prompt="a red fox", size="512x512")
     assert raw.status_code == 200
-    image = raw.parse().data[0]
+    image = (raw.parse().data or [])[0]
     assert image.revised_prompt is None  # dall-e-2 does not rewrite; dall-e-3 would not take 512x512
 
 
@@ -65,7 +67,7 @@ def test_default_model_is_openai_default_dall_e_2(sim: RunningServer) -> None:
 )
 def test_openai_rules_raise_bad_request_with_code_and_param(sim: RunningServer, kwargs: dict[str, object], code: str, param: str) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        sdk(sim).images.generate(**kwargs)  # type: ignore[arg-type]
+        sdk(sim).images.generate(**kwargs)  # type: ignore[call-overload]
     assert caught.value.status_code == 400
     assert (caught.value.code, caught.value.param, caught.value.type) == (code, param, "invalid_request_error")
 
@@ -154,6 +156,7 @@ def test_openai_face_has_its_own_window(limited: RunningServer, fresh_key: str) 
 def test_same_bytes_as_the_perf_api(client: httpx.Client, sim: RunningServer, model: str, size: str, n: int) -> None:
     prompt = "a lighthouse in a storm"
     native = sdk(sim).images.generate(model=model, prompt=prompt, size=size, n=n, response_format="b64_json")
+    assert native.data is not None
     perf = client.post(
         "/v1/images/generations",
         headers={"Authorization": f"Bearer {KEY}"},

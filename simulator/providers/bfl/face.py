@@ -1,8 +1,7 @@
 """Black Forest Labs' native API (FLUX.1 [pro] / [dev]): submit, poll, fetch the sample. Wire format only.
 
-Served at the root (the official `blackforest` client drops any path in its base URL) and again under /bfl.
-Errors follow BFL's FastAPI app: 422 `{"detail": [{"loc", "msg", "type", ...}]}`, others `{"detail": "..."}`; every
-error body also carries `message`, which the `blackforest` client reads (sources disagree, so both are sent).
+Served under /bfl and, for submit and poll, at the root too (the official `blackforest` client drops any path in
+its base URL). Errors follow BFL's FastAPI app, in `mapping.error_answer`.
 """
 
 from __future__ import annotations
@@ -15,11 +14,13 @@ from starlette.routing import Route
 
 from simulator.engine import tasks
 from simulator.engine.errors import ApiError
-from simulator.engine.generate import Engine, RateLimited
+from simulator.engine.generate import Engine
 from simulator.engine.tasks import TaskRecord, TaskStore
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant
-from simulator.providers.bfl.mapping import BflValidationError, submission_from_native
+from simulator.providers.bfl import mapping
+from simulator.providers.bfl.mapping import BflValidationError
+from simulator.providers.serving import send
 from simulator.urls import base_url
 from spec import errors
 from spec.providers import bfl
@@ -34,15 +35,6 @@ _PHASE_STATUS = {
     tasks.FLAGGED: bfl.BFL_STATUS_CONTENT_MODERATED,
 }
 _EXTENSIONS = {"jpeg": "jpg", "png": "png"}
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
-    return SafeJSONResponse({"detail": message, "message": message, **extra}, status_code=status, headers=headers)
-
-
-def _unprocessable(problems: list[dict[str, Any]]) -> Response:
-    message = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
-    return SafeJSONResponse({"detail": problems, "message": message}, status_code=422)
 
 
 class BflFace:
@@ -60,36 +52,24 @@ class BflFace:
             Route("/delivery/{task_id}/sample.{ext}", self.sample, methods=["GET", "HEAD"]),
         ]
 
-    def _tenant(self, request: Request) -> Tenant | Response:
+    def _tenant(self, request: Request) -> Tenant:
         key = request.headers.get("x-key")
         if not key:
-            return _error(401, bfl.BFL_NOT_AUTHENTICATED)
+            raise ApiError(errors.AUTHENTICATION_ERROR, bfl.BFL_NOT_AUTHENTICATED)
         try:
-            return self.keys.limits_on("bfl", self.keys.authenticate_key(key.strip()))
+            return self.keys.limits_on(mapping.PROVIDER, self.keys.authenticate_key(key.strip()))
         except ApiError:
-            return _error(401, bfl.BFL_INVALID_KEY)
+            raise ApiError(errors.AUTHENTICATION_ERROR, bfl.BFL_INVALID_KEY) from None
 
     async def submit(self, request: Request) -> Response:
-        tenant = self._tenant(request)
-        if isinstance(tenant, Response):
-            return tenant
         endpoint = request.url.path.rsplit("/", 1)[1]
         try:
-            body = parse_json(await read_body(request))
+            tenant = self._tenant(request)
+            native = mapping.request_from_native(endpoint, await _json_body(request))
+            kept = {"seed": native.generation.first_index, "output_format": native.output_format}
+            record = await self.tasks.submit(tenant, native.generation, mapping.PROVIDER, kept)
         except ApiError as exc:
-            if exc.type == errors.PAYLOAD_TOO_LARGE:
-                return _error(413, exc.message)
-            return _unprocessable([{"type": "json_invalid", "loc": ["body"], "msg": exc.message, "input": None}])
-        try:
-            submission = submission_from_native(endpoint, body)
-            native = {"seed": submission.request.first_index, "output_format": submission.output_format}
-            record = await self.tasks.submit(tenant, submission.request, "bfl", native)
-        except BflValidationError as exc:
-            return _unprocessable(exc.problems)
-        except RateLimited as exc:
             return error_response(exc)
-        except ApiError as exc:
-            return _error(400, exc.message)
         prefix = PREFIX if request.url.path.startswith(PREFIX + "/") else ""
         polling_url = f"{base_url(request, self.public_url)}{prefix}/v1/get_result?id={record.task_id}"
         return SafeJSONResponse({"id": record.task_id, "polling_url": polling_url})
@@ -97,7 +77,7 @@ class BflFace:
     async def get_result(self, request: Request) -> Response:
         task_id = request.query_params.get("id")
         if not task_id:
-            return _unprocessable([{"type": "missing", "loc": ["query", "id"], "msg": "Field required", "input": None}])
+            return error_response(BflValidationError([{"type": "missing", "loc": ["query", "id"], "msg": "Field required", "input": None}]))
         record = await self.tasks.get(task_id)
         if record is None:
             return SafeJSONResponse({"id": task_id, "status": bfl.BFL_STATUS_NOT_FOUND, "result": None, "progress": None})
@@ -112,8 +92,8 @@ class BflFace:
             "prompt": record.prompt,
             "seed": record.native["seed"],
             "start_time": record.submitted_at,
-            "end_time": record.ready_at,
-            "duration": round(record.ready_at - record.submitted_at, 3),
+            "end_time": record.submitted_at + record.latency_ms / 1000,
+            "duration": record.latency_ms / 1000,
         }
 
     async def sample(self, request: Request) -> Response:
@@ -132,18 +112,18 @@ class BflFace:
         return Response(await self.engine.encode(png, output_format), media_type=f"image/{output_format}")
 
 
+async def _json_body(request: Request) -> Any:
+    """The body as JSON; unreadable JSON is FastAPI's 422 `json_invalid` (an oversized body stays a 413)."""
+    try:
+        return parse_json(await read_body(request))
+    except ApiError as exc:
+        if exc.type == errors.PAYLOAD_TOO_LARGE:
+            raise
+        raise BflValidationError([{"type": "json_invalid", "loc": ["body"], "msg": exc.message, "input": None}]) from None
+
+
 def error_response(exc: ApiError) -> Response:
-    """Any error in BFL's envelope; a rate limit also carries BFL's X-RateLimit headers and `retry_after`."""
-    if isinstance(exc, RateLimited):
-        minute = exc.rate.minute
-        headers = {
-            "Retry-After": str(exc.retry_after),
-            "X-RateLimit-Limit": str(minute.limit),
-            "X-RateLimit-Remaining": str(minute.remaining),
-            "X-RateLimit-Reset": str(minute.reset_seconds),
-        }
-        return _error(429, bfl.BFL_RATE_LIMIT_MESSAGE, headers, error=bfl.BFL_RATE_LIMIT_ERROR, retry_after=exc.retry_after)
-    return _error(exc.status, exc.message)
+    return send(mapping.error_answer(exc))
 
 
 def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:

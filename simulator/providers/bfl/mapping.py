@@ -1,37 +1,59 @@
-"""The one place that translates between BFL's FLUX.1 wire format and the engine, in both directions.
+"""BFL's FLUX.1 submit-and-poll API <-> engine, in both directions, on the mapping protocol (`providers.protocol`).
 
-- native -> engine: a submit body becomes a `BflSubmission` (a `GenerationRequest` plus BFL's own choices), or a
-  `BflValidationError` listing every broken field as FastAPI reports them (the BFL API is a FastAPI app).
-- engine -> native: a Perf `GenerationRequest` becomes one submit body per image (the gateway's direction).
-- native results -> engine terms: a poll body becomes a sample URL, "still pending", or an `ApiError` in Perf terms;
-  an HTTP error answer becomes an `ApiError` in Perf terms.
+Face direction: `request_from_native` (a submit body -> `BflRequest`, or a `BflValidationError` listing every
+broken field as FastAPI reports them: the BFL API is a FastAPI app), `error_answer`.
+Gateway direction (`UPSTREAM`): `native_calls` (one submit per image), `credentials`, `images_from_native` (a submit
+answer -> the task to poll), `poll_from_native` (a poll answer -> the sample once ready), `error_from_native`.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from simulator.engine.errors import ApiError
+from simulator.engine.generate import RateLimited
 from simulator.engine.request import GenerationRequest
+from simulator.providers.protocol import (
+    NativeAnswer,
+    NativeCall,
+    NativeImage,
+    NativeInvalid,
+    NativeTask,
+    Upstream,
+    header,
+    json_or_none,
+    upstream_error,
+    wait_seconds,
+)
 from spec import errors
-from spec.models import MODELS, parse_size
+from spec.models import MODELS, is_blank, parse_size
 from spec.providers import bfl
+
+PROVIDER = "bfl"
+# Decision: poll every 0.25 s (BFL's own examples poll every 0.5-1 s); the measured latency is at most this much late.
+POLL_INTERVAL_SECONDS = 0.25
 
 Problem = dict[str, Any]
 
 
-class BflValidationError(Exception):
+class BflValidationError(NativeInvalid):
     """A 422: the FastAPI-style `detail` list, one entry per broken field."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems))
+        field = problems[0]["loc"][-1] if problems else None
+        super().__init__(str(field), "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems))
         self.problems = problems
 
 
 @dataclass(frozen=True)
-class BflSubmission:
-    request: GenerationRequest
+class BflRequest:
+    """A native submit: the engine's request plus what only the wire needs."""
+
+    generation: GenerationRequest
+    """Its `first_index` is the native seed (spec.providers.bfl, beside BFL_MAX_SEED)."""
     output_format: str
 
 
@@ -72,7 +94,7 @@ def _dimension(body: dict[str, Any], field: str, default: int, problems: list[Pr
     return int(value)
 
 
-def submission_from_native(endpoint: str, body: Any) -> BflSubmission:
+def request_from_native(endpoint: str, body: Any) -> BflRequest:
     """A FLUX.1 submit body (for endpoint "flux-pro" or "flux-dev") as the engine's request.
 
     Fields BFL takes that do not change the picture here (steps, guidance, interval, safety_tolerance,
@@ -86,7 +108,7 @@ def submission_from_native(endpoint: str, body: Any) -> BflSubmission:
         )
     problems: list[Problem] = []
     prompt = body.get("prompt")
-    if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
+    if prompt is None or (isinstance(prompt, str) and is_blank(prompt)):
         problems.append(_problem("prompt", "missing", "Field required: a non-empty prompt (image_prompt alone is not emulated)", prompt))
     elif not isinstance(prompt, str):
         problems.append(_problem("prompt", "string_type", "Input should be a valid string", prompt))
@@ -110,6 +132,7 @@ def submission_from_native(endpoint: str, body: Any) -> BflSubmission:
         problems.append(_problem("prompt_upsampling", "bool_type", "Input should be a valid boolean", upsampling))
     if problems:
         raise BflValidationError(problems)
+    assert isinstance(prompt, str)
     request = GenerationRequest(
         prompt=prompt,
         model=model.name,
@@ -120,51 +143,92 @@ def submission_from_native(endpoint: str, body: Any) -> BflSubmission:
         response_format="url",
         first_index=seed or 0,
     )
-    return BflSubmission(request, output_format)
+    return BflRequest(request, output_format)
 
 
-def native_requests(request: GenerationRequest) -> tuple[str, list[dict[str, Any]]]:
-    """A Perf request as BFL submits: the endpoint, and one body per image (BFL makes one image per task).
+def error_answer(exc: ApiError) -> NativeAnswer:
+    """Any error in BFL's envelope: `detail` (a list for a 422) and `message`, which the `blackforest` client reads
+    (sources disagree, so both are sent); a rate limit also carries `retry_after` and BFL's X-RateLimit headers."""
+    if isinstance(exc, BflValidationError):
+        return NativeAnswer(422, {"detail": exc.problems, "message": exc.message})
+    if isinstance(exc, RateLimited):
+        minute = exc.rate.minute
+        headers = {
+            "Retry-After": str(exc.retry_after),
+            "X-RateLimit-Limit": str(minute.limit),
+            "X-RateLimit-Remaining": str(minute.remaining),
+            "X-RateLimit-Reset": str(minute.reset_seconds),
+        }
+        body = {"detail": bfl.BFL_RATE_LIMIT_MESSAGE, "message": bfl.BFL_RATE_LIMIT_MESSAGE, "error": bfl.BFL_RATE_LIMIT_ERROR}
+        return NativeAnswer(429, {**body, "retry_after": exc.retry_after}, headers)
+    return NativeAnswer(exc.status, {"detail": exc.message, "message": exc.message})
 
-    Image k is asked for with seed k and PNG output, so the upstream's bytes are the k-th image of the same
-    Perf request made in process.
-    """
-    endpoint = MODELS[request.model].native_ids["bfl"]
+
+def native_calls(request: GenerationRequest) -> list[NativeCall]:
+    """The submits a gateway makes for a Perf request: one task per image (BFL makes one image per task), image k
+    asked for with seed k and PNG output, so the upstream's bytes are the k-th image of the same Perf request."""
+    endpoint = MODELS[request.model].native_ids[PROVIDER]
     width, height = parse_size(request.size)
-    bodies = [
-        {"prompt": request.prompt, "width": width, "height": height, "seed": request.first_index + k, "output_format": "png"}
+    return [
+        NativeCall(
+            "POST",
+            f"/v1/{endpoint}",
+            {"accept": "application/json"},
+            json={"prompt": request.prompt, "width": width, "height": height, "seed": request.first_index + k, "output_format": "png"},
+        )
         for k in range(request.n)
     ]
-    return endpoint, bodies
 
 
-def sample_url(poll: Any) -> str | None:
-    """The sample URL of a Ready poll answer, None while the task is pending, else the ApiError it means."""
+def credentials(key: str) -> dict[str, str]:
+    """BFL takes the key in its own `x-key` header."""
+    return {"x-key": key}
+
+
+def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeTask]:
+    """A submit answer: the task to poll, or the ApiError it stands for (raised)."""
+    if status != 200:
+        raise error_from_native(status, headers, content)
+    task = json_or_none(content)
+    task_id = task.get("id") if isinstance(task, dict) else None
+    if not isinstance(task_id, str):
+        raise upstream_error(PROVIDER, "accepted the task without an id", status)
+    polling_url = task.get("polling_url") if isinstance(task, dict) else None
+    return [NativeTask(f"/v1/get_result?id={task_id}", polling_url if isinstance(polling_url, str) else None)]
+
+
+def poll_from_native(status: int, headers: Mapping[str, str], content: bytes) -> NativeImage | None:
+    """A poll answer: the sample once Ready, None while Pending, else the ApiError in Perf terms it means (raised)."""
+    if status != 200:
+        raise error_from_native(status, headers, content)
+    poll = json_or_none(content)
     if not isinstance(poll, dict):
-        raise ApiError(errors.UPSTREAM_ERROR, "upstream bfl answered a poll with something other than a JSON object")
-    status = poll.get("status")
-    if status == bfl.BFL_STATUS_PENDING:
+        raise upstream_error(PROVIDER, "answered a poll with something other than a JSON object", status)
+    state = poll.get("status")
+    if state == bfl.BFL_STATUS_PENDING:
         return None
-    if status == bfl.BFL_STATUS_READY:
+    if state == bfl.BFL_STATUS_READY:
         result = poll.get("result")
         url = result.get("sample") if isinstance(result, dict) else None
         if not isinstance(url, str) or not url:
-            raise ApiError(errors.UPSTREAM_ERROR, "upstream bfl reported Ready without a sample URL")
-        return url
-    if status in (bfl.BFL_STATUS_REQUEST_MODERATED, bfl.BFL_STATUS_CONTENT_MODERATED):
+            raise upstream_error(PROVIDER, "reported Ready without a sample URL", status)
+        return NativeImage(url=url)
+    if state in (bfl.BFL_STATUS_REQUEST_MODERATED, bfl.BFL_STATUS_CONTENT_MODERATED):
         raise ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
-    raise ApiError(errors.UPSTREAM_ERROR, f"upstream bfl reported task status {status!r}")
+    raise upstream_error(PROVIDER, f"reported task status {state!r}", status)
 
 
-def perf_error(status: int, body: Any, retry_after_header: str | None) -> ApiError:
-    """An HTTP error answer from BFL, in Perf terms."""
-    detail = body.get("message") or body.get("detail") if isinstance(body, dict) else None
-    said = f": {detail}" if isinstance(detail, str) else ""
+def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -> ApiError:
+    """An HTTP error answer from BFL, in Perf terms: 429 a rate limit, 503 an outage, anything else the upstream's."""
+    body = json_or_none(content)
+    detail = (body.get("message") or body.get("detail")) if isinstance(body, dict) else None
+    said = detail if isinstance(detail, str) else (json.dumps(detail) if detail else content[:200].decode("utf-8", "replace"))
     if status == 429:
-        retry_after = body.get("retry_after") if isinstance(body, dict) else None
-        if not isinstance(retry_after, int) and retry_after_header and retry_after_header.isdigit():
-            retry_after = int(retry_after_header)
-        return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, None, retry_after if isinstance(retry_after, int) else 1)
+        retry_after = wait_seconds(body.get("retry_after") if isinstance(body, dict) else None, header(headers, "retry-after"))
+        return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after)
     if status == 503:
-        return ApiError(errors.SERVICE_UNAVAILABLE, f"upstream bfl is unavailable (503){said}")
-    return ApiError(errors.UPSTREAM_ERROR, f"upstream bfl answered {status}{said}")
+        return ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {PROVIDER} is unavailable (503): {said}")
+    return upstream_error(PROVIDER, said, status)
+
+
+UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native, poll_from_native, POLL_INTERVAL_SECONDS)

@@ -1,34 +1,53 @@
-"""The one place that translates between Imagen 3's `:predict` wire format and the engine, in both directions.
+"""Google Imagen 3's `:predict` <-> engine, in both directions, on the mapping protocol (`providers.protocol`).
 
-- native -> engine: `{"instances": [{"prompt"}], "parameters": {...}}` becomes an `ImagenCall` (a
-  `GenerationRequest` plus the answer's mime type and whether to explain filtered images), or `InvalidArgument`.
-- engine -> native: a Perf `GenerationRequest` becomes a predict body (the gateway's direction).
-- native results -> engine terms: predictions become PNG bytes; RAI outcomes and HTTP errors become `ApiError`s
-  in Perf terms.
+Face direction: `request_from_native` (`{"instances": [{"prompt"}], "parameters": {...}}` -> `ImagenRequest`, or
+`NativeInvalid`), `success_answer`, `error_answer` (Google's RPC envelope `{"error": {"code", "message", "status",
+"details"?}}`).
+Gateway direction (`UPSTREAM`): `native_calls` (one Gemini `:predict` for all the images), `credentials`,
+`images_from_native`, `error_from_native`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from simulator.engine.errors import ApiError
+from simulator.engine.generate import RateLimited
 from simulator.engine.request import GenerationRequest
+from simulator.providers.protocol import (
+    NativeAnswer,
+    NativeCall,
+    NativeImage,
+    NativeInvalid,
+    Upstream,
+    header,
+    json_or_none,
+    native_status,
+    upstream_error,
+    wait_seconds,
+)
 from spec import errors
-from spec.models import IMAGEN_ASPECT_SIZES, MODELS
+from spec.models import IMAGEN_ASPECT_SIZES, MODELS, is_blank
 from spec.providers import google
 
+PROVIDER = "google"
 
-class InvalidArgument(Exception):
-    """A 400 INVALID_ARGUMENT with this message."""
+
+class RpcError(ApiError):
+    """An error Google answers with a status of its own and, for auth, the reason in an ErrorInfo detail."""
+
+    def __init__(self, status: int, message: str, reason: str | None = None) -> None:
+        super().__init__(errors.AUTHENTICATION_ERROR if status in (401, 403) else errors.INVALID_REQUEST, message, status=status)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
-class ImagenCall:
-    request: GenerationRequest
+class ImagenRequest:
+    """A native predict call: the engine's request plus what only the wire needs."""
+
+    generation: GenerationRequest
     mime_type: str
     include_rai_reason: bool
 
@@ -36,11 +55,11 @@ class ImagenCall:
 def _choice(parameters: dict[str, Any], name: str, allowed: tuple[str, ...] | list[str], default: str | None) -> str | None:
     value = parameters.get(name, default)
     if value is not None and value not in allowed:
-        raise InvalidArgument(f"Invalid value for parameters.{name}: {value!r}. Supported values: {', '.join(allowed)}.")
+        raise NativeInvalid(name, f"Invalid value for parameters.{name}: {value!r}. Supported values: {', '.join(allowed)}.")
     return value
 
 
-def call_from_native(model_id: str, body: Any) -> ImagenCall:
+def request_from_native(model_id: str, body: Any) -> ImagenRequest:
     """A predict body for `model_id` (already known to be an Imagen 3 id) as the engine's request.
 
     Parameters that do not change the picture here (personGeneration, safetySetting, language, seed, addWatermark,
@@ -48,18 +67,18 @@ def call_from_native(model_id: str, body: Any) -> ImagenCall:
     """
     model = MODELS[google.IMAGEN_MODELS[model_id]]
     if not isinstance(body, dict):
-        raise InvalidArgument("Invalid JSON payload received. Expected an object with 'instances' and 'parameters'.")
+        raise NativeInvalid(None, "Invalid JSON payload received. Expected an object with 'instances' and 'parameters'.")
     instances = body.get("instances")
     if not isinstance(instances, list) or len(instances) != 1 or not isinstance(instances[0], dict):
-        raise InvalidArgument("instances must be a list holding exactly one instance object with a prompt.")
+        raise NativeInvalid(None, "instances must be a list holding exactly one instance object with a prompt.")
     prompt = instances[0].get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise InvalidArgument("instances[0].prompt is required and must be a non-empty string.")
+    if not isinstance(prompt, str) or is_blank(prompt):
+        raise NativeInvalid(None, "instances[0].prompt is required and must be a non-empty string.")
     if len(prompt) > model.max_prompt_chars:
-        raise InvalidArgument(f"The prompt is too long: {len(prompt)} characters; at most {model.max_prompt_chars} are accepted.")
+        raise NativeInvalid(None, f"The prompt is too long: {len(prompt)} characters; at most {model.max_prompt_chars} are accepted.")
     parameters = body.get("parameters", {})
     if not isinstance(parameters, dict):
-        raise InvalidArgument("parameters must be an object.")
+        raise NativeInvalid(None, "parameters must be an object.")
 
     count = parameters.get("sampleCount", google.IMAGEN_DEFAULT_SAMPLE_COUNT)
     lo, hi = google.IMAGEN_SAMPLE_COUNT
@@ -69,24 +88,55 @@ def call_from_native(model_id: str, body: Any) -> ImagenCall:
         or (isinstance(count, float) and not count.is_integer())
         or not lo <= count <= hi
     ):
-        raise InvalidArgument(f"parameters.sampleCount must be an integer from {lo} to {hi}, got {count!r}.")
+        raise NativeInvalid(None, f"parameters.sampleCount must be an integer from {lo} to {hi}, got {count!r}.")
     aspect = _choice(parameters, "aspectRatio", list(IMAGEN_ASPECT_SIZES), google.IMAGEN_DEFAULT_ASPECT_RATIO)
     _choice(parameters, "personGeneration", google.IMAGEN_PERSON_GENERATION, None)
     _choice(parameters, "safetySetting", google.IMAGEN_SAFETY_SETTINGS, None)
     include_reason = parameters.get("includeRaiReason", False)
     if not isinstance(include_reason, bool):
-        raise InvalidArgument(f"parameters.includeRaiReason must be a boolean, got {include_reason!r}.")
+        raise NativeInvalid(None, f"parameters.includeRaiReason must be a boolean, got {include_reason!r}.")
     options = parameters.get("outputOptions", {})
     if not isinstance(options, dict):
-        raise InvalidArgument("parameters.outputOptions must be an object.")
+        raise NativeInvalid(None, "parameters.outputOptions must be an object.")
     mime_type = _choice(options, "mimeType", google.IMAGEN_MIME_TYPES, google.IMAGEN_DEFAULT_MIME_TYPE)
     assert aspect is not None and mime_type is not None
     request = GenerationRequest(prompt, model.name, int(count), IMAGEN_ASPECT_SIZES[aspect], "standard", None, "b64_json")
-    return ImagenCall(request, mime_type, include_reason)
+    return ImagenRequest(request, mime_type, include_reason)
 
 
-def native_request(request: GenerationRequest) -> tuple[str, dict[str, Any]]:
-    """A Perf request as Imagen's predict call: the model id and the body (PNG, reasons for filtered images)."""
+def success_answer(encoded: list[str], native: ImagenRequest, flagged: bool) -> NativeAnswer:
+    """The predictions: each image base64 in the asked format; filtered outputs omitted, or explained by one
+    `raiFilteredReason` item when asked; Google omits an empty repeated field, so all filtered and no reason is {}."""
+    if flagged:
+        predictions = [{"raiFilteredReason": google.IMAGEN_OUTPUT_FILTERED_MESSAGE}] if native.include_rai_reason else []
+    else:
+        predictions = [{"bytesBase64Encoded": data, "mimeType": native.mime_type} for data in encoded]
+    return NativeAnswer(200, {"predictions": predictions} if predictions else {})
+
+
+def _rpc(status: int, message: str, details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> NativeAnswer:
+    error: dict[str, Any] = {"code": status, "message": message, "status": google.GOOGLE_STATUS.get(status, google.GOOGLE_STATUS_UNKNOWN)}
+    if details:
+        error["details"] = details
+    return NativeAnswer(status, {"error": error}, headers or {})
+
+
+def error_answer(exc: ApiError) -> NativeAnswer:
+    """Any error in Google's RPC envelope: a wait as a RetryInfo detail, an auth failure's reason as an ErrorInfo."""
+    if exc.retry_after is not None:
+        retry = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{exc.retry_after}s"}]
+        message = google.IMAGEN_RATE_LIMIT_MESSAGE if isinstance(exc, RateLimited) else exc.message
+        return _rpc(exc.status, message, retry, {"Retry-After": str(exc.retry_after)})
+    if exc.type == errors.CONTENT_POLICY_VIOLATION:
+        return _rpc(native_status(exc, 400), google.IMAGEN_PROMPT_BLOCKED_MESSAGE)
+    if isinstance(exc, RpcError) and exc.reason:
+        info = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": exc.reason, "domain": "googleapis.com"}]
+        return _rpc(exc.status, exc.message, info)
+    return _rpc(exc.status, exc.message)
+
+
+def native_calls(request: GenerationRequest) -> list[NativeCall]:
+    """The one Gemini predict call a gateway makes for a Perf request: PNG, and reasons for filtered images."""
     aspect = next(ratio for ratio, size in IMAGEN_ASPECT_SIZES.items() if size == request.size)
     body = {
         "instances": [{"prompt": request.prompt}],
@@ -97,52 +147,51 @@ def native_request(request: GenerationRequest) -> tuple[str, dict[str, Any]]:
             "outputOptions": {"mimeType": "image/png"},
         },
     }
-    return MODELS[request.model].native_ids["google"], body
+    return [NativeCall("POST", f"/v1beta/models/{MODELS[request.model].native_ids[PROVIDER]}:predict", json=body)]
 
 
-def images_from_predict(body: Any, expected: int) -> list[bytes]:
-    """The `expected` images of a predict answer. Google omits filtered images, and a Perf answer has exactly n
-    images (priced as n), so an answer short of images is a content-policy violation, as Stability and Ideogram
-    outputs flagged in part are."""
+def credentials(key: str) -> dict[str, str]:
+    """The Gemini Developer API takes the key in its `x-goog-api-key` header."""
+    return {"x-goog-api-key": key}
+
+
+def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:
+    """The images of a predict answer, or the ApiError it stands for (raised).
+
+    Decision: the gateway asks for reasons (`includeRaiReason`), so Google lists each filtered image as a
+    `raiFilteredReason` item; a Perf answer has exactly n images (priced as n), so an answer with any filtered image,
+    or none at all (`{}`), is a content-policy violation, as Stability and Ideogram outputs flagged in part are.
+    """
+    if status != 200:
+        raise error_from_native(status, headers, content)
+    body = json_or_none(content)
     predictions = body.get("predictions", []) if isinstance(body, dict) else None
     if not isinstance(predictions, list):
-        raise ApiError(errors.UPSTREAM_ERROR, "upstream google answered predict without a predictions list")
-    images: list[bytes] = []
-    for prediction in predictions:
-        encoded = prediction.get("bytesBase64Encoded") if isinstance(prediction, dict) else None
-        if encoded is None:
-            continue
-        try:
-            images.append(base64.b64decode(encoded, validate=True))
-        except (binascii.Error, TypeError, ValueError):
-            raise ApiError(errors.UPSTREAM_ERROR, "upstream google sent an image that is not valid base64") from None
-    if len(images) > expected:
-        raise ApiError(errors.UPSTREAM_ERROR, f"upstream google sent {len(images)} images for sampleCount {expected}")
-    if len(images) < expected:
+        raise upstream_error(PROVIDER, "answered predict without a predictions list", status)
+    encoded = [p.get("bytesBase64Encoded") if isinstance(p, dict) else None for p in predictions]
+    if not encoded or not all(isinstance(item, str) for item in encoded):
         raise ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
-    return images
+    return [NativeImage(b64=item) for item in encoded if isinstance(item, str)]
 
 
-def _retry_after(error: dict[str, Any], header: str | None) -> int:
-    for detail in error.get("details") or []:
-        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
-        match = re.fullmatch(r"(\d+)(?:\.\d+)?s", delay) if isinstance(delay, str) else None
-        if match:
-            return max(1, int(match.group(1)))
-    return int(header) if header and header.isdigit() else 1
-
-
-def perf_error(status: int, body: Any, retry_after_header: str | None) -> ApiError:
+def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -> ApiError:
     """An HTTP error answer from Google, in Perf terms: a blocked prompt (400 with a support code) is a
     content-policy violation, 429 a rate limit, 503 an outage, anything else the upstream's failure."""
+    body = json_or_none(content)
     error = body.get("error") if isinstance(body, dict) else None
     error = error if isinstance(error, dict) else {}
-    message = error.get("message") if isinstance(error.get("message"), str) else ""
+    message = error.get("message")
+    message = message if isinstance(message, str) else ""
     if status == 400 and "Support codes" in message:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 429:
-        return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, None, _retry_after(error, retry_after_header))
-    said = f": {message}" if message else ""
+        delays = [d.get("retryDelay") for d in error.get("details") or [] if isinstance(d, dict)]
+        return ApiError(
+            errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(*delays, header(headers, "retry-after"))
+        )
     if status == 503:
-        return ApiError(errors.SERVICE_UNAVAILABLE, f"upstream google is unavailable (503){said}")
-    return ApiError(errors.UPSTREAM_ERROR, f"upstream google answered {status} {error.get('status', '')}{said}".rstrip())
+        return ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {PROVIDER} is unavailable (503): {message}")
+    return upstream_error(PROVIDER, f"{error.get('status', '')} {message}".strip(), status)
+
+
+UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native)

@@ -3,7 +3,7 @@
 Ideogram picks pixels by an aspect-ratio or resolution enum; the engine's size is the resolution it names
 (`spec.models.IDEOGRAM_ASPECT_SIZES`, `spec.providers.IDEOGRAM_RESOLUTIONS`). Results are URLs only.
 Face direction: `request_from_native`, `success_answer`, `error_answer`.
-Gateway direction: `credentials`, `native_call`, `images_from_native`, `error_from_native`.
+Gateway direction (`UPSTREAM`): `credentials`, `native_calls`, `images_from_native`, `error_from_native`.
 """
 
 from __future__ import annotations
@@ -15,19 +15,22 @@ from typing import Any
 
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import GenerationResult
+from simulator.engine.jsontypes import json_type, type_name
 from simulator.engine.request import GenerationRequest
 from simulator.providers.protocol import (
     NativeAnswer,
     NativeCall,
     NativeImage,
     NativeInvalid,
+    Upstream,
+    header,
     json_or_none,
     native_status,
-    retry_after_seconds,
     upstream_error,
+    wait_seconds,
 )
 from spec import errors
-from spec.models import IDEOGRAM_ASPECT_SIZES
+from spec.models import IDEOGRAM_ASPECT_SIZES, is_blank
 from spec.providers import ideogram as p
 
 PROVIDER = "ideogram"
@@ -36,7 +39,6 @@ PATH = "/generate"
 MISSING_KEY_MESSAGE = "Missing Api-Key header: send 'Api-Key: <key>' (Authorization: Bearer is not accepted by Ideogram)"
 
 _ASPECT_OF_SIZE = {size: ratio for ratio, size in IDEOGRAM_ASPECT_SIZES.items()}
-_KIND_NAMES = {str: "a string", int: "an integer", dict: "an object"}
 _STATUS = {
     errors.INVALID_REQUEST: 400,
     errors.AUTHENTICATION_ERROR: 401,
@@ -58,7 +60,7 @@ def _field(request: dict[str, Any], name: str, kind: type, default: Any = None) 
     if value is None:
         return default
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise NativeInvalid(name, f"image_request.{name} must be {_KIND_NAMES[kind]}")
+        raise NativeInvalid(name, f"image_request.{name} must be {type_name(kind, article=True)}, got {json_type(value, article=True)}")
     return value
 
 
@@ -82,7 +84,7 @@ def request_from_native(body: Any) -> IdeogramRequest:
     if not isinstance(request, dict):
         raise NativeInvalid("image_request", 'body must be {"image_request": {...}} with an object inside')
     prompt = _field(request, "prompt", str)
-    if prompt is None or not prompt.strip():
+    if prompt is None or is_blank(prompt):
         raise NativeInvalid("prompt", "image_request.prompt is required and must not be blank")
     if len(prompt) > p.IDEOGRAM_MAX_PROMPT_CHARS:
         raise NativeInvalid("prompt", f"image_request.prompt must be at most {p.IDEOGRAM_MAX_PROMPT_CHARS} characters; got {len(prompt)}")
@@ -141,8 +143,8 @@ def error_answer(exc: ApiError) -> NativeAnswer:
     return NativeAnswer(native_status(exc, _STATUS.get(exc.type, exc.status)), {"error": message}, headers)
 
 
-def native_call(request: GenerationRequest) -> NativeCall:
-    """The Ideogram call a gateway makes: V_2, the size's aspect ratio, n images from seed first_index (so they are
+def native_calls(request: GenerationRequest) -> list[NativeCall]:
+    """The one Ideogram call a gateway makes: V_2, the size's aspect ratio, n images from seed first_index (so they are
     the Perf request's images in order), magic prompt off (prompt verbatim)."""
     if request.model != MODEL:
         raise ValueError(f"{request.model} is not an Ideogram model")
@@ -154,7 +156,7 @@ def native_call(request: GenerationRequest) -> NativeCall:
         "seed": request.first_index,
         "magic_prompt_option": "OFF",
     }
-    return NativeCall("POST", PATH, {"Accept": "application/json"}, json={"image_request": image_request})
+    return [NativeCall("POST", PATH, {"Accept": "application/json"}, json={"image_request": image_request})]
 
 
 def credentials(key: str) -> dict[str, str]:
@@ -171,8 +173,8 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     if status == 400:
         return ApiError(errors.INVALID_REQUEST, message)
     if status == 429:
-        return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after_seconds(headers))
-    return upstream_error(PROVIDER, status, message)
+        return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(header(headers, "retry-after")))
+    return upstream_error(PROVIDER, message, status)
 
 
 def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:
@@ -186,7 +188,10 @@ def images_from_native(status: int, headers: Mapping[str, str], content: bytes) 
     body = json_or_none(content)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise upstream_error(PROVIDER, status, "answer has no data list")
+        raise upstream_error(PROVIDER, "answer has no data list", status)
     if any(item.get("is_image_safe") is False or not item.get("url") for item in data):
         raise ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     return [NativeImage(url=item["url"], revised_prompt=item.get("prompt"), seed=item.get("seed")) for item in data]
+
+
+UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native)

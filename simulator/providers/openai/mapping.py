@@ -2,7 +2,7 @@
 
 Face direction: `request_from_native` (OpenAI body -> GenerationRequest, with OpenAI's rules and error codes),
 `success_answer` and `error_answer` (engine result or error -> OpenAI body and headers).
-Gateway direction: `credentials`, `native_call` (GenerationRequest -> OpenAI call), `images_from_native` and
+Gateway direction (`UPSTREAM`): `credentials`, `native_calls` (GenerationRequest -> the OpenAI call), `images_from_native` and
 `error_from_native` (OpenAI answer -> images, or an ApiError in Perf terms).
 """
 
@@ -14,16 +14,18 @@ from typing import Any
 
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import GenerationResult, RateLimited
+from simulator.engine.jsontypes import json_type
 from simulator.engine.request import GenerationRequest
 from simulator.providers.protocol import (
     NativeAnswer,
     NativeCall,
     NativeImage,
     NativeInvalid,
+    Upstream,
     header,
     json_or_none,
-    retry_after_seconds,
     upstream_error,
+    wait_seconds,
 )
 from spec import errors
 from spec.models import DEFAULT_N, DEFAULT_QUALITY, DEFAULT_RESPONSE_FORMAT, DEFAULT_SIZE, DEFAULT_STYLE, MODELS, RESPONSE_FORMATS
@@ -37,12 +39,6 @@ MISSING_KEY_MESSAGE = (
     "(i.e. Authorization: Bearer YOUR_KEY). perf-image-sim accepts pk_test_<tier>_<anything> and keys from --keys."
 )
 
-_JSON_TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a decimal", str: "a string", list: "an array", dict: "an object"}
-
-
-def _type_name(value: object) -> str:
-    return _JSON_TYPE_NAMES.get(type(value), "null")
-
 
 def _string(body: dict[str, Any], name: str, default: str | None) -> str | None:
     value = body.get(name)
@@ -50,7 +46,9 @@ def _string(body: dict[str, Any], name: str, default: str | None) -> str | None:
         return default
     if not isinstance(value, str):
         raise NativeInvalid(
-            name, f"Invalid type for '{name}': expected a string, but got {_type_name(value)} instead.", p.OPENAI_CODE_INVALID_TYPE
+            name,
+            f"Invalid type for '{name}': expected a string, but got {json_type(value, article=True)} instead.",
+            p.OPENAI_CODE_INVALID_TYPE,
         )
     return value
 
@@ -68,7 +66,7 @@ def _one_of(value: str, allowed: tuple[str, ...], name: str, model: str) -> str:
 def request_from_native(body: Any) -> GenerationRequest:
     """An OpenAI Images request as the engine's request, or NativeInvalid saying what OpenAI would say."""
     if not isinstance(body, dict):
-        raise NativeInvalid(None, f"Invalid type for request body: expected an object, but got {_type_name(body)} instead.")
+        raise NativeInvalid(None, f"Invalid type for request body: expected an object, but got {json_type(body, article=True)} instead.")
     for name in body:
         if name in p.OPENAI_GPT_IMAGE_FIELDS:
             raise NativeInvalid(
@@ -108,9 +106,11 @@ def request_from_native(body: Any) -> GenerationRequest:
     if n is None:
         n = DEFAULT_N
     elif isinstance(n, bool) or not isinstance(n, int):
-        raise NativeInvalid("n", f"Invalid type for 'n': expected an integer, but got {_type_name(n)} instead.", p.OPENAI_CODE_INVALID_TYPE)
+        raise NativeInvalid(
+            "n", f"Invalid type for 'n': expected an integer, but got {json_type(n, article=True)} instead.", p.OPENAI_CODE_INVALID_TYPE
+        )
     if not 1 <= n <= spec.max_n:
-        raise NativeInvalid("n", f"Invalid 'n': {model} takes n from 1 to {spec.max_n}, but got {n}.", p.OPENAI_CODE_INVALID_VALUE)
+        raise NativeInvalid("n", f"Invalid 'n': n for {model} must be {spec.valid_n}, but got {n}.", p.OPENAI_CODE_INVALID_VALUE)
 
     size = _string(body, "size", DEFAULT_SIZE)
     assert size is not None
@@ -203,8 +203,8 @@ def error_answer(exc: ApiError, n: int | None = None, real_clock: bool = False) 
     return NativeAnswer(exc.status, _envelope(exc.message, p.OPENAI_ERROR_SERVER, None, None), headers)
 
 
-def native_call(request: GenerationRequest) -> NativeCall:
-    """The OpenAI call a gateway makes for a Perf request (dall-e only; quality and style go to dall-e-3 only)."""
+def native_calls(request: GenerationRequest) -> list[NativeCall]:
+    """The one OpenAI call a gateway makes for a Perf request (dall-e only; quality and style go to dall-e-3 only)."""
     if request.spec.provider != PROVIDER:
         raise ValueError(f"{request.model} is not an OpenAI model")
     body: dict[str, Any] = {
@@ -216,7 +216,7 @@ def native_call(request: GenerationRequest) -> NativeCall:
     }
     if request.spec.styles:
         body.update(quality=request.quality, style=request.style)
-    return NativeCall("POST", PATH, {"Accept": "application/json"}, json=body)
+    return [NativeCall("POST", PATH, {"Accept": "application/json"}, json=body)]
 
 
 def credentials(key: str) -> dict[str, str]:
@@ -236,8 +236,8 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
         param = error.get("param")
         return ApiError(errors.INVALID_REQUEST, message, param if isinstance(param, str) else None)
     if status == 429:
-        return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after_seconds(headers))
-    return upstream_error(PROVIDER, status, message)
+        return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(header(headers, "retry-after")))
+    return upstream_error(PROVIDER, message, status)
 
 
 def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:
@@ -247,5 +247,8 @@ def images_from_native(status: int, headers: Mapping[str, str], content: bytes) 
     body = json_or_none(content)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise upstream_error(PROVIDER, status, f"answer has no data list (x-request-id {header(headers, 'x-request-id')})")
+        raise upstream_error(PROVIDER, f"answer has no data list (x-request-id {header(headers, 'x-request-id')})", status)
     return [NativeImage(b64=item.get("b64_json"), url=item.get("url"), revised_prompt=item.get("revised_prompt")) for item in data]
+
+
+UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native)

@@ -46,7 +46,7 @@ class StabilityFace:
             form = await MultiPartParser(Headers(raw=request.headers.raw), _once(raw), max_part_size=p.STABILITY_MAX_BODY_BYTES).parse()
         except MultiPartException as exc:
             raise NativeInvalid(None, f"body: not a valid multipart form ({exc.message})") from None
-        fields = dict(form.items())
+        fields: dict[str, object] = dict(form.items())
         await form.close()
         return fields
 

@@ -3,7 +3,7 @@
 Stability renders one image per call from an aspect ratio (not pixels); the engine's size is the ~1 MP size of
 that ratio (`spec.models.STABILITY_ASPECT_SIZES`), so a Perf request for n images is n native calls.
 Face direction: `request_from_native`, `success_json`, `success_headers`, `error_answer`.
-Gateway direction: `credentials`, `native_calls`, `images_from_native`, `error_from_native`.
+Gateway direction (`UPSTREAM`): `credentials`, `native_calls`, `images_from_native`, `error_from_native`.
 """
 
 from __future__ import annotations
@@ -23,14 +23,15 @@ from simulator.providers.protocol import (
     NativeCall,
     NativeImage,
     NativeInvalid,
+    Upstream,
     header,
     json_or_none,
     native_status,
-    retry_after_seconds,
     upstream_error,
+    wait_seconds,
 )
 from spec import errors
-from spec.models import STABILITY_ASPECT_SIZES
+from spec.models import STABILITY_ASPECT_SIZES, is_blank
 from spec.providers import stability as p
 
 PROVIDER = "stability"
@@ -112,7 +113,7 @@ def request_from_native(form: Mapping[str, Any], accept: str | None) -> Stabilit
     """An sd3 form (text fields; file parts other than `image` are ignored) as the engine's request."""
     as_json = wants_json(accept)
     prompt = _text(form, "prompt", p.STABILITY_MAX_PROMPT_CHARS)
-    if prompt is None or not prompt.strip():
+    if prompt is None or is_blank(prompt):
         raise _invalid("prompt", "is required and must contain at least one non-whitespace character")
     mode = _choice(form, "mode", p.STABILITY_MODES, p.STABILITY_EMULATED_MODE)
     if mode != p.STABILITY_EMULATED_MODE:
@@ -203,9 +204,9 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
         field = message.split(":", 1)[0] if ":" in message else None
         return ApiError(errors.INVALID_REQUEST, message, field)
     if status == 429:
-        retry_after = retry_after_seconds(headers, p.STABILITY_DEFAULT_RETRY_AFTER_SECONDS)
+        retry_after = wait_seconds(header(headers, "retry-after"), default=p.STABILITY_DEFAULT_RETRY_AFTER_SECONDS)
         return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after)
-    return upstream_error(PROVIDER, status, message)
+    return upstream_error(PROVIDER, message, status)
 
 
 def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:
@@ -221,8 +222,11 @@ def images_from_native(status: int, headers: Mapping[str, str], content: bytes) 
     else:
         body = json_or_none(content)
         if not isinstance(body, dict) or not isinstance(body.get("image"), str):
-            raise upstream_error(PROVIDER, status, "answer is neither an image nor JSON with an image")
+            raise upstream_error(PROVIDER, "answer is neither an image nor JSON with an image", status)
         finish, seed, image = body.get("finish_reason"), body.get("seed"), body["image"]
     if finish != p.STABILITY_FINISH_SUCCESS:
         raise ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
-    return [NativeImage(b64=image, seed=int(seed) if str(seed).isdigit() else None)]
+    return [NativeImage(b64=image, seed=int(str(seed)) if str(seed).isdigit() else None)]
+
+
+UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native)

@@ -1,0 +1,29 @@
+"""The control API (/_sim/) as a test harness relies on it: a clock move it cannot show is refused and the clock
+keeps working, and the running settings it publishes (any page may read them: CORS is open) hold no secret."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from simulator.app import create_app
+from simulator.config import SimulatorConfig
+
+
+@pytest.mark.parametrize("seconds", [1e12, 10**400, -1, "60", None])
+def test_an_advance_the_clock_cannot_show_is_refused_and_the_clock_keeps_working(client: httpx.Client, seconds: object) -> None:
+    body = b'{"seconds": 1' + b"0" * 400 + b"}" if seconds == 10**400 else None
+    response = client.post("/_sim/clock/advance", content=body) if body else client.post("/_sim/clock/advance", json={"seconds": seconds})
+    assert response.status_code == 400 and response.json()["error"]["param"] == "seconds"
+    assert client.get("/_sim/clock").status_code == 200
+    key = {"Api-Key": "pk_test_pro_clock"}
+    assert client.post("/ideogram/generate", json={"image_request": {"prompt": "a fox"}}, headers=key).status_code == 200
+
+
+def test_config_shows_no_secret() -> None:
+    config = SimulatorConfig(upstream="https://user:pw@gw.example", upstream_overrides={"bfl": "https://k:pw@api.example"},
+                             upstream_key="sk-provider-secret")  # fmt: skip
+    with TestClient(create_app(config)) as test_client:
+        shown = test_client.get("/_sim/config").text
+    assert "pw@" not in shown and "sk-provider-secret" not in shown
