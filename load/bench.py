@@ -75,8 +75,10 @@ NOTES = (
     "on the machine disturbs far less than req/s.",
     "- The b64_json rows repeat one request, so the PNG comes from the render cache; the new-prompt row renders "
     "on every response and shows what rendering costs under load.",
-    "- Redis state costs one round trip per request (one Lua script: clock, admission, sequence, image records). "
-    "On two cores redis-server, wrk and the workers share the CPU, so more workers add little here.",
+    "- Redis state costs one round trip per request (one Lua script: clock, admission, sequence, image records; a "
+    "worker's concurrent scripts share one connection and write). On two cores redis-server, wrk and the workers "
+    "share the CPU, so more workers add little here.",
+    "- `load/results-before.md`: this benchmark on the code before issue 10 (commit 3719adc), same machine, same hour.",
 )
 
 

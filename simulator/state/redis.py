@@ -2,8 +2,9 @@
 
 Semantics are those of `MemoryState` (see `spec.tiers` and `decide()`). Everything an admitted request writes
 (read the clock, check and charge both windows, take the sequence number, record the images) is one Lua script:
-one round trip per request, atomic across every process. The script only counts and records; the retry_after
-arithmetic stays in the shared `decide()`.
+one round trip per request, atomic across every process, and the scripts of a worker's concurrent requests travel
+together on one connection (`BatchingChannel`). The script only counts and records; the retry_after arithmetic stays
+in the shared `decide()`.
 
 Decisions:
 - Every key lives under one prefix (`perf-sim:` by default); `reset` deletes that prefix only, so a Redis
@@ -15,9 +16,9 @@ Decisions:
   which reads check, so moving the simulator clock an hour forward expires URLs as it does in memory.
 - With the real clock, a key's windows expire a day and a minute after its last admission (by then both are
   empty anyway); with the manual clock they stay until reset, since wall time says nothing about them.
-- Redis unreachable or slow: every call is bounded by short socket timeouts and raises `StateUnavailable`
-  (a 503 in the API envelope). Nothing is retried: a retried admission could count twice. The pool checks
-  a connection before reuse, so service resumes with the first request after Redis is back.
+- Redis unreachable or slow: every call is bounded by one timer (SOCKET_TIMEOUT_SECONDS) and raises
+  `StateUnavailable` (a 503 in the API envelope). Nothing is retried: a retried admission could count twice. The
+  pool and the channel check a connection before reuse, so service resumes with the first request after Redis is back.
 - A burst is not an outage: the pool is bounded and a request waits for a free connection (see POOL_SIZE).
 """
 
