@@ -12,8 +12,13 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from simulator.config import SimulatorConfig
+from simulator.control.api import ControlApi
+from simulator.control.layer import ControlLayer
+from simulator.control.open import open_plane
+from simulator.control.plane import ControlPlane
 from simulator.cors import OpenCORS
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
@@ -22,11 +27,13 @@ from simulator.faces.control import ControlFace
 from simulator.faces.images import ImageFace
 from simulator.http import SafeJSONResponse
 from simulator.keys import KeyRegistry
+from simulator.observe import observing
 from simulator.perf.wire import error_response, unknown_route
 from simulator.registry import mounted_faces
 from simulator.state.base import State, StateUnavailable
 from simulator.state.open import open_state
 from spec import errors
+from spec.control_openapi import control_openapi_document
 from spec.openapi import openapi_document
 
 log = logging.getLogger("perf-sim")
@@ -42,7 +49,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _state_unavailable(request: Request, exc: Exception) -> Response:
-    return error_response(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}"), headers={"Retry-After": "1"})
+    return error_response(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}", retry_after=1))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -64,31 +71,54 @@ def _lifespan(state: State, *closers: Callable[[], Awaitable[None]]) -> Callable
     return lifespan
 
 
+class SimulatorApp(Starlette):
+    """The Starlette app with the control layer outermost: faults such as `drop` act on the connection itself,
+    so they sit outside Starlette's own error handling."""
+
+    def __init__(self, plane: ControlPlane, state: State, **kwargs: object) -> None:
+        self.plane = plane
+        self.sim_state = state
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return ControlLayer(super().build_middleware_stack(), self.plane, self.sim_state)
+
+
 def create_app(config: SimulatorConfig | None = None, state: State | None = None) -> Starlette:
     config = config or SimulatorConfig()
     state = state or open_state(config.state, config.clock, config.start_time)
     engine = Engine(state, config.seed, config.latency_scale)
     keys = KeyRegistry.from_file(config.keys_file)
+    plane = open_plane(config)
 
     async def openapi(request: Request) -> Response:
         return SafeJSONResponse(openapi_document())
 
+    async def control_openapi(request: Request) -> Response:
+        return SafeJSONResponse(control_openapi_document())
+
     faces, closing = mounted_faces(engine, keys, config)
-    closers = [state.close, *(face.close for face in closing)]
-    # The faces first: the router tries routes in order, and the Perf API's is the route under load. (No face's
-    # prefix covers the server's own pages.)
+    closers = [state.close, plane.close, *(face.close for face in closing)]
+    # The API faces first: they are what the hot path asks for, and their prefixes overlap none of the pages after them.
     routes = [
         *faces,
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/_sim/openapi.json", control_openapi, methods=["GET"]),
         *ImageFace(engine).routes(),
-        *ControlFace(engine, keys, config.public_settings()).routes(),
+        *ControlFace(engine, keys, config.public_settings(), plane).routes(),
+        *ControlApi(plane, engine, keys).routes(),
+        *observing(plane.journal, keys),
     ]
-    app = Starlette(
+    app = SimulatorApp(
+        plane,
+        state,
         routes=routes,
         middleware=[Middleware(OpenCORS)],
         exception_handlers={HTTPException: _http_error, StateUnavailable: _state_unavailable, Exception: _unexpected},
         lifespan=_lifespan(state, *closers),
     )
     app.state.engine = engine
+    app.state.control = plane
+    app.state.journal_listeners = plane.journal.listeners
     return app

@@ -6,9 +6,13 @@ import argparse
 import sys
 
 from simulator.config import DEFAULT_PORT, DEFAULT_SEED, DEFAULT_UPSTREAM_TIMEOUT_SECONDS, SimulatorConfig
+from simulator.control.journal import DEFAULT_JOURNAL_SIZE
 from simulator.keys import KeyRegistry
 from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
+from simulator.request_log import LOG_FORMATS, LOG_TEXT
+from simulator.scenario import ScenarioError, load_scenario
 from simulator.serve import serve, state_problem
+from simulator.startup import install_shared_scenario_rules
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
 from spec import tiers
@@ -64,12 +68,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="where rate windows, images, clock and ids live: memory (one process) or redis://HOST:PORT/DB (shared by workers)",
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes; more than 1 needs --state redis://...")
+    parser.add_argument(
+        "--journal-size",
+        type=int,
+        default=DEFAULT_JOURNAL_SIZE,
+        metavar="N",
+        help="requests the journal (GET /_sim/requests) keeps, oldest dropped first",
+    )
+    parser.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="TOML file of seed, clock, keys and fault rules to start with, see docs/scenario.md (default: none)",
+    )
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default=LOG_TEXT, help="the request log on stdout: text lines or JSON lines")
+    parser.add_argument("--quiet", action="store_true", help="print no request log")
     return parser
 
 
 def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _with_scenario(parser, argv)
     args.upstream_overrides = {p: url for p in PROVIDER_NAMES if (url := vars(args).pop(f"upstream_{p}")) is not None}
     try:
         check_state_url(args.state)
@@ -82,6 +100,8 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
             f"--workers {args.workers} needs a shared state: each worker would keep its own rate windows, images and clock "
             "in memory, so limits would multiply by the worker count. Add --state redis://127.0.0.1:6379/0"
         )
+    if args.journal_size < 1:
+        parser.error("--journal-size must be 1 or more")
     if args.latency_scale < 0:
         parser.error("--latency-scale must be 0 or more")
     if args.upstream_timeout <= 0:
@@ -95,6 +115,25 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     if problem:
         parser.error(f"--state: {problem}")
     return config
+
+
+def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments, with a scenario's [simulator] settings as defaults (a flag on the command line wins) and its
+    keys tables as the keys file."""
+    scenario_file = parser.parse_known_args(argv)[0].scenario
+    if not scenario_file:
+        return parser.parse_args(argv)
+    try:
+        scenario = load_scenario(scenario_file)
+    except ScenarioError as exc:
+        parser.error(f"--scenario: {exc}")
+    parser.set_defaults(**scenario.settings)
+    args = parser.parse_args(argv)
+    try:
+        args.keys_file = scenario.keys_file(args.keys_file)
+    except ScenarioError as exc:
+        parser.error(f"--scenario: {exc} (--keys)")
+    return args
 
 
 def banner(config: SimulatorConfig) -> str:
@@ -111,6 +150,7 @@ def banner(config: SimulatorConfig) -> str:
         [
             f"perf-sim: Perf Image Generation API at {base}  (seed {config.seed}, clock {config.clock}, latency x{config.latency_scale})",
             f"  state: {redacted(config.state)}   workers: {config.workers}",
+            *([f"  scenario: {config.scenario}"] if config.scenario else []),
             f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/",
             "Native provider APIs (point each official client's base URL here):",
             *(f"  {provider:<10} {base}{path}" for provider, path in CLIENT_BASE_PATHS.items()),
@@ -119,6 +159,7 @@ def banner(config: SimulatorConfig) -> str:
             *keys,
             "Try:",
             f"  {curl}",
+            *([] if config.quiet else [f"Request log ({config.log_format}, one line per API request; --quiet turns it off):"]),
         ]
     )
 
@@ -134,6 +175,7 @@ def gateway_lines(config: SimulatorConfig) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
+    install_shared_scenario_rules(config)
     print(banner(config), flush=True)
     serve(config)
 

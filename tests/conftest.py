@@ -3,8 +3,8 @@
 `pytest --gateway` runs the same tests with the Perf API as a real gateway: the `server` fixture (and `perf_sim`,
 for tests that start their own simulator) is then a perf-sim started with `--upstream`, in front of one upstream
 perf-sim that serves every provider natively. The Perf rules stay the gateway's own: its manual clock, windows,
-ids and image URLs are what the tests control through its `/_sim/`; the upstream runs on the real clock (BFL tasks
-become ready in real time) with limits no test reaches, and is called with one provider key, as a production
+ids and image URLs are what the tests control through its `/_sim/`; the upstream runs on the real clock (at
+latency scale 0, so BFL tasks are ready at once) with limits no test reaches, and is called with one provider key, as a production
 gateway calls its providers.
 """
 
@@ -19,7 +19,7 @@ import pytest
 
 from load.redis_server import RedisServer, redis_available, running_redis
 from simulator.launcher import RunningServer, running_simulator
-from spec.models import PROVIDERS
+from simulator.registry import PROVIDER_NAMES
 
 SEED = "7"
 # The key the gateway presents upstream in --gateway runs, and limits on the upstream that no test reaches.
@@ -59,7 +59,7 @@ def upstream(gateway_mode: bool, tmp_path_factory: pytest.TempPathFactory) -> It
         yield None
         return
     keys = Path(tmp_path_factory.mktemp("upstream")) / "keys.toml"
-    keys.write_text("".join(f"[providers.{provider}]\n{UPSTREAM_LIMITS}\n" for provider in PROVIDERS))
+    keys.write_text("".join(f"[providers.{provider}]\n{UPSTREAM_LIMITS}\n" for provider in PROVIDER_NAMES))
     with running_simulator("--seed", SEED, "--keys", str(keys)) as running:
         yield running
 

@@ -6,11 +6,7 @@ import hashlib
 
 
 def digest(seed: int, *parts: object) -> bytes:
-    return digest_text("\x1f".join([str(seed), *(str(p) for p in parts)]))
-
-
-def digest_text(text: str) -> bytes:
-    """The digest of parts already joined as `digest` joins them."""
+    text = "\x1f".join([str(seed), *(str(p) for p in parts)])
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=32).digest()
 
 

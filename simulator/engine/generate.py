@@ -11,7 +11,8 @@ import asyncio
 from dataclasses import dataclass
 from functools import lru_cache
 
-from simulator.engine.digest import digest_text, hex_id
+from simulator.context import DEFAULT_NAMESPACE, namespace, note_generation, note_image_ids, note_time
+from simulator.engine.digest import hex_id
 from simulator.engine.encode import blur_png, png_to_jpeg
 from simulator.engine.errors import ApiError
 from simulator.engine.latency import modelled_latency_ms
@@ -76,8 +77,7 @@ class Engine:
         self.seed = seed
         self.latency_scale = latency_scale
         self.renders = RenderCache()
-        self.id_salt = f"{seed}\x1fimage\x1f"
-        self._request_text = f"{seed}\x1frequest\x1f"
+        self._image_salt = f"{seed}\x1fimage\x1f"
 
     def check_policy(self, prompt: str) -> None:
         if violates_policy(prompt):
@@ -99,22 +99,34 @@ class Engine:
         """Count n images against the tenant's windows of `bucket` and record `batch`'s images, or raise RateLimited
         having counted and recorded nothing."""
         outcome = await self.state.admit_and_record(f"{bucket}:{tenant.key}", n, tenant.limits, batch)
+        note_time(outcome.now)
         admission = outcome.admission
         if not admission.admitted or outcome.sequence is None:
             assert admission.retry_after is not None
             raise RateLimited(admission.retry_after, admission.state)
         return Ticket(outcome.sequence, outcome.now, admission.state, outcome.image_ids)
 
+    def _id(self, kind: str, *parts: object, length: int = 24) -> str:
+        """An id from the seed and the namespace's sequence. Each namespace counts its own sequence, so the namespace
+        is part of the digest (outside the default one): images and tasks of two namespaces never share an id."""
+        name = namespace()
+        return hex_id(self.seed, kind if name == DEFAULT_NAMESPACE else f"{kind}@{name}", *parts, length=length)
+
     def request_id(self, sequence: int) -> str:
-        """`hex_id(seed, "request", sequence)` with its text's constant part joined once, not on every request."""
-        return f"req_img_{digest_text(self._request_text + str(sequence)).hex()[:24]}"
+        return f"req_img_{self._id('request', sequence)}"
 
     def image_id(self, sequence: int, index: int) -> str:
-        return image_id(self.id_salt, sequence, index)
+        return image_id(self._id_salt(), sequence, index)
+
+    def _id_salt(self) -> str:
+        """What image ids are derived from besides the sequence and index (see `image_id`): the seed and, outside the
+        default namespace, the namespace, as `_id` mixes it in."""
+        name = namespace()
+        return self._image_salt if name == DEFAULT_NAMESPACE else f"{self.seed}\x1fimage@{name}\x1f"
 
     async def new_id(self, kind: str, length: int = 24) -> str:
         """A fresh hex id from the run's sequence, for records of the native faces (e.g. a BFL task)."""
-        return hex_id(self.seed, kind, await self.state.next_sequence(), length=length)
+        return self._id(kind, await self.state.next_sequence(), length=length)
 
     async def generate(
         self, tenant: Tenant, request: GenerationRequest, bucket: str = "perf", wait_latency: bool = True
@@ -126,13 +138,14 @@ class Engine:
         """
         self.check_n(tenant, request.n)
         self.check_policy(request.prompt)
-        batch = ImageBatch(request.model, request.prompt, request.size, request.first_index, self.id_salt)
+        batch = ImageBatch(request.model, request.prompt, request.size, request.first_index, self._id_salt())
         ticket = await self.admit(tenant, request.n, bucket, batch)
         now = ticket.now
         images = [
             GeneratedImage(image_id, RenderKey(self.seed, request.model, request.prompt, request.size, request.first_index + index))
             for index, image_id in enumerate(ticket.image_ids)
         ]
+        note_generation(request.model, request.n, request.size, [image.image_id for image in images])
 
         latency_ms = modelled_latency_ms(self.seed, request)
         if wait_latency and self.latency_scale > 0:
@@ -156,6 +169,7 @@ class Engine:
         """Keep bytes made elsewhere (the gateway's copy of an upstream image) behind an image URL for its lifetime."""
         now = await self.state.now()
         await self.state.put_blob(f"png:{image_id}", png, now + IMAGE_URL_TTL_SECONDS)
+        note_image_ids([image_id])
 
     async def usage(self, tenant: Tenant, bucket: str = "perf") -> RateState:
         return await self.state.usage(f"{bucket}:{tenant.key}", tenant.limits, await self.state.now())

@@ -3,6 +3,8 @@
 It lets a test reset everything, read and move the simulator clock (to cross a minute or a day without
 waiting), and read a key's usage: its Perf API windows, and under `providers` its windows on each native provider
 face (each face counts in its own window, with the keys file's `[providers.<name>]` limits when set).
+Each call takes `?namespace=NAME` to act on one namespace (see simulator.control.api); the fault rules, the
+journal and the namespaces' own calls live in simulator.control.api.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulator.context import DEFAULT_NAMESPACE, in_namespace
+from simulator.control.api import namespace_param
+from simulator.control.plane import ControlPlane
 from simulator.engine.errors import ApiError, invalid
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry
 from simulator.perf.wire import error_response
+from simulator.registry import PROVIDER_NAMES
 from simulator.state.base import RateState, WindowState
-from spec.models import PROVIDERS
 
 _LATEST_CLOCK = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
 
@@ -45,10 +50,11 @@ def _windows(rate: RateState) -> dict[str, dict[str, int]]:
 
 
 class ControlFace:
-    def __init__(self, engine: Engine, keys: KeyRegistry, settings: dict[str, object]) -> None:
+    def __init__(self, engine: Engine, keys: KeyRegistry, settings: dict[str, object], plane: ControlPlane) -> None:
         self.engine = engine
         self.keys = keys
         self.settings = settings
+        self.plane = plane
 
     def routes(self) -> list[Route]:
         return [
@@ -67,31 +73,46 @@ class ControlFace:
         return SafeJSONResponse(self.settings)
 
     async def reset(self, request: Request) -> Response:
-        await self.engine.state.reset()
+        """Without ?namespace= forgets everything; with it, only that namespace's windows, clock, journal and rules."""
+        try:
+            namespace = namespace_param(request)
+        except ApiError as exc:
+            return error_response(exc)
+        await self.engine.state.reset(namespace)
+        await self.plane.reset(namespace)
         return await self.clock(request)
 
     async def clock(self, request: Request) -> Response:
-        now = await self.engine.state.now()
+        try:
+            namespace = namespace_param(request) or DEFAULT_NAMESPACE
+        except ApiError as exc:
+            return error_response(exc)
+        with in_namespace(namespace):
+            now = await self.engine.state.now()
         return SafeJSONResponse({"now": now, "iso": datetime.fromtimestamp(now, UTC).isoformat()})
 
     async def advance(self, request: Request) -> Response:
         """Body {"seconds": N}: N a non-negative number (the clock never runs backwards) that keeps the clock within
         the years a timestamp can be written in (ISO dates, Ideogram's `created`), so one call cannot break the clock."""
         try:
-            body = parse_json(await read_body(request))
-            seconds = _seconds(body.get("seconds") if isinstance(body, dict) else None)
-            if seconds is None or await self.engine.state.now() + seconds > _LATEST_CLOCK:
-                raise invalid("seconds", 'send {"seconds": N} with N a non-negative number that keeps the clock before the year 9999')
+            namespace = namespace_param(request) or DEFAULT_NAMESPACE
+            with in_namespace(namespace):
+                body = parse_json(await read_body(request))
+                seconds = _seconds(body.get("seconds") if isinstance(body, dict) else None)
+                if seconds is None or await self.engine.state.now() + seconds > _LATEST_CLOCK:
+                    raise invalid("seconds", 'send {"seconds": N} with N a non-negative number that keeps the clock before the year 9999')
+                await self.engine.state.advance_clock(seconds)
         except ApiError as exc:
             return error_response(exc)
-        await self.engine.state.advance_clock(seconds)
         return await self.clock(request)
 
     async def usage(self, request: Request) -> Response:
         try:
             tenant = self.keys.authenticate_key(request.path_params["key"])
+            namespace = namespace_param(request) or DEFAULT_NAMESPACE
         except ApiError as exc:
             return error_response(exc)
-        rate = await self.engine.usage(tenant)
-        providers = {p: _windows(await self.engine.usage(self.keys.limits_on(p, tenant), bucket=p)) for p in PROVIDERS}
+        with in_namespace(namespace):
+            rate = await self.engine.usage(tenant)
+            providers = {p: _windows(await self.engine.usage(self.keys.limits_on(p, tenant), bucket=p)) for p in PROVIDER_NAMES}
         return SafeJSONResponse({"key": tenant.key, "tier": tenant.tier, **_windows(rate), "providers": providers})

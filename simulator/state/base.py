@@ -2,6 +2,12 @@
 
 Nothing outside an implementation of `State` touches a dict or a Redis key. The in-memory implementation serves
 one process; a shared implementation (Redis) serves several workers with the same semantics.
+
+Namespaces: rate windows, the clock offset and the id sequence belong to the current request's namespace
+(`simulator.context.namespace()`), under a key prefix (`namespace_prefix`), so each namespace behaves as a
+simulator of its own and `reset` can forget one. Images and blobs are kept outside any namespace: their ids
+never collide across namespaces (the engine mixes the namespace into them), and a URL must resolve from a
+browser that sends no namespace header.
 """
 
 from __future__ import annotations
@@ -158,6 +164,11 @@ def window_totals(used_minute: int, newest: float | None, day_used: int, limits:
     )
 
 
+def namespace_prefix(name: str) -> str:
+    """The prefix of every namespaced state key of namespace `name`."""
+    return f"ns:{name}:"
+
+
 def day_index(now: float) -> int:
     return int(now) // tiers.DAY_SECONDS
 
@@ -209,8 +220,13 @@ class State(ABC):
         """The bytes, or None when unknown or expired."""
 
     @abstractmethod
-    async def reset(self) -> None:
-        """Forget every window, image and sequence number, and put the clock back to its start."""
+    async def buckets(self) -> list[str]:
+        """The buckets of the current namespace that hold a window (the keys a dashboard shows usage for)."""
+
+    @abstractmethod
+    async def reset(self, namespace: str | None = None) -> None:
+        """Forget namespace `namespace`'s windows and sequence and put its clock back to its start; with None,
+        forget everything (every namespace, image and blob)."""
 
     @abstractmethod
     async def close(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 
+from simulator.context import namespace
 from simulator.state.base import (
     CLOCK_MANUAL,
     MAX_BLOB_BYTES,
@@ -23,6 +24,7 @@ from simulator.state.base import (
     day_index,
     decide,
     fits,
+    namespace_prefix,
     rate_state,
     window_totals,
 )
@@ -59,9 +61,9 @@ class MemoryState(State):
         self.reset_now()
 
     def reset_now(self) -> None:
-        self._offset = 0.0
+        self._offsets: dict[str, float] = {}
         self._origin = self._start if self._clock_mode == CLOCK_MANUAL else None
-        self._sequence = 0
+        self._sequences: dict[str, int] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._sweep_at = _FIRST_SWEEP
         self._images: OrderedDict[str, ImageRecord] = OrderedDict()
@@ -70,20 +72,23 @@ class MemoryState(State):
 
     def _now(self) -> float:
         base = self._origin if self._origin is not None else time.time()
-        return base + self._offset
+        return base + self._offsets.get(namespace(), 0.0)
 
     async def now(self) -> float:
         return self._now()
 
     async def advance_clock(self, seconds: float) -> float:
-        self._offset += seconds
+        name = namespace()
+        self._offsets[name] = self._offsets.get(name, 0.0) + seconds
         return self._now()
 
     async def next_sequence(self) -> int:
-        self._sequence += 1
-        return self._sequence
+        name = namespace()
+        sequence = self._sequences[name] = self._sequences.get(name, 0) + 1
+        return sequence
 
     def _bucket(self, name: str, now: float) -> _Bucket:
+        name = namespace_prefix(namespace()) + name
         bucket = self._buckets.get(name)
         if bucket is None:
             if len(self._buckets) >= self._sweep_at:
@@ -128,7 +133,7 @@ class MemoryState(State):
         return Admission(False, rate_state(entries, b.day_used, limits, now), retry_after)
 
     async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
-        b = self._buckets.get(bucket)
+        b = self._buckets.get(namespace_prefix(namespace()) + bucket)
         if b is None:
             return window_totals(0, None, 0, limits, now)
         b.roll(now)
@@ -142,7 +147,7 @@ class MemoryState(State):
 
     async def get_image(self, image_id: str, now: float) -> ImageRecord | None:
         self._drop_expired(now)
-        return self._images.get(image_id)
+        return record if (record := self._images.get(image_id)) is not None and record.expires_at > now else None
 
     def _drop_expired(self, now: float) -> None:
         while self._images:
@@ -172,8 +177,23 @@ class MemoryState(State):
         if entry is not None:
             self._blob_bytes -= len(entry[1])
 
-    async def reset(self) -> None:
-        self.reset_now()
+    async def buckets(self) -> list[str]:
+        prefix = namespace_prefix(namespace())
+        return [
+            name.removeprefix(prefix)
+            for name, bucket in self._buckets.items()
+            if name.startswith(prefix) and (bucket.minute or bucket.day_used)
+        ]
+
+    async def reset(self, namespace: str | None = None) -> None:
+        if namespace is None:
+            self.reset_now()
+            return
+        self._offsets.pop(namespace, None)
+        self._sequences.pop(namespace, None)
+        prefix = namespace_prefix(namespace)
+        for name in [name for name in self._buckets if name.startswith(prefix)]:
+            del self._buckets[name]
 
     async def warm_up(self) -> None:
         """Nothing to open in process."""

@@ -9,6 +9,8 @@ in the shared `decide()`.
 Decisions:
 - Every key lives under one prefix (`perf-sim:` by default); `reset` deletes that prefix only, so a Redis
   database may hold other data, but one database serves one simulator (its workers share it on purpose).
+  Windows, the clock offset and the sequence sit under the namespace's prefix (`perf-sim:ns:<name>:`), so
+  `reset(namespace)` deletes that prefix; images and blobs sit outside namespaces (see `simulator.state.base`).
 - The clock is the configured origin (wall time, or the manual start) plus an offset kept in Redis, so an
   advance by any worker moves every worker's clock. Workers on one machine share its wall clock.
 - Stored images (and blobs) expire in Redis after their lifetime in wall time, which bounds Redis memory (in
@@ -39,6 +41,7 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from simulator.context import namespace
 from simulator.state.base import (
     CLOCK_MANUAL,
     IMAGE_ID_HEX_DIGITS,
@@ -53,6 +56,7 @@ from simulator.state.base import (
     Ticket,
     day_index,
     decide,
+    namespace_prefix,
     rate_state,
     window_totals,
 )
@@ -140,6 +144,33 @@ return {1, day_used, minute_used, now_s, sequence, ids}
 """
 
 
+def connect(url: str) -> Redis:
+    """A client with the simulator's timeouts and no retries (see the module's decisions)."""
+    return Redis.from_url(
+        url,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        retry=Retry(NoBackoff(), 0),
+        # RESP2: with RESP3 redis-py skips its check for pooled connections the server has closed, and the
+        # first request after a Redis restart would fail.
+        protocol=2,
+    )
+
+
+def location(redis: Redis) -> str:
+    """Host, port and database, never a password."""
+    kwargs = redis.connection_pool.connection_kwargs
+    return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+
+
+async def call_redis(redis: Redis, operation: Callable[[], Awaitable[T]]) -> T:
+    """The operation's result, or StateUnavailable (a 503) when Redis does not answer."""
+    try:
+        return await operation()
+    except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+        raise StateUnavailable(f"Redis at {location(redis)} did not answer ({exc.__class__.__name__}); retry shortly") from exc
+
+
 def _entries(flat: list[bytes]) -> list[tuple[float, int]]:
     """(admitted_at, images) from ZRANGE ... WITHSCORES output, oldest first."""
     pairs = [(float(flat[i + 1]), int(flat[i].split(b":", 1)[0])) for i in range(0, len(flat), 2)]
@@ -174,12 +205,15 @@ class RedisState(State):
         # The script's arguments that never change, encoded once.
         window_ttl = 0 if clock_mode == CLOCK_MANUAL else WINDOW_TTL_MS
         self._window_args = [str(value).encode() for value in (window_ttl, tiers.MINUTE_SECONDS, tiers.DAY_SECONDS)]
-        self._image_keys = self._key("image", IMAGE_ID_PREFIX).encode()
+        self._image_keys = self._shared_key("image", IMAGE_ID_PREFIX).encode()
         self._image_args = [str(value).encode() for value in (IMAGE_URL_TTL_SECONDS, IMAGE_ID_HEX_DIGITS)]
-        self._clock_key = self._key("clock-offset").encode()
-        self._sequence_key = self._key("sequence").encode()
 
     def _key(self, *parts: str) -> str:
+        """A key of the current namespace."""
+        return self._prefix + namespace_prefix(namespace()) + ":".join(parts)
+
+    def _shared_key(self, *parts: str) -> str:
+        """A key outside every namespace (images, blobs)."""
         return self._prefix + ":".join(parts)
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
@@ -223,9 +257,7 @@ class RedisState(State):
 
     @property
     def location(self) -> str:
-        """Host, port and database, never a password."""
-        kwargs = self._redis.connection_pool.connection_kwargs
-        return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+        return location(self._redis)
 
     def _time(self, offset: float) -> float:
         base = self._origin if self._origin is not None else time.time()
@@ -250,7 +282,7 @@ class RedisState(State):
         if batch is not None:
             head = json.dumps([batch.model, batch.prompt, batch.size])[1:-1]
             args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args]
-        keys = [self._clock_key, self._key("minute", bucket), self._key("totals", bucket), self._sequence_key]
+        keys = [self._key("clock-offset"), self._key("minute", bucket), self._key("totals", bucket), self._key("sequence")]
         admitted, day_used, minute_used, effective_now, last, *ids = await self._run_admit([*keys, *args])
         now = float(effective_now)
         if admitted:
@@ -276,7 +308,7 @@ class RedisState(State):
         return rate_state(entries, day_used, limits, now)
 
     async def get_image(self, image_id: str, now: float) -> ImageRecord | None:
-        raw = await self._call(lambda: self._redis.get(self._key("image", image_id)))
+        raw = await self._call(lambda: self._redis.get(self._shared_key("image", image_id)))
         if raw is None:
             return None
         model, prompt, size, index, expires_at = json.loads(raw)
@@ -290,19 +322,29 @@ class RedisState(State):
         now = await self.now()
         ttl_ms = max(1, math.ceil((expires_at - now) * 1000))
         packed = _EXPIRY.pack(expires_at) + value
-        await self._call(lambda: self._redis.set(self._key("blob", key), packed, px=ttl_ms))
+        await self._call(lambda: self._redis.set(self._shared_key("blob", key), packed, px=ttl_ms))
 
     async def get_blob(self, key: str, now: float) -> bytes | None:
-        raw = await self._call(lambda: self._redis.get(self._key("blob", key)))
+        raw = await self._call(lambda: self._redis.get(self._shared_key("blob", key)))
         if not isinstance(raw, bytes):
             return None
         (expires_at,) = _EXPIRY.unpack_from(raw)
         return raw[_EXPIRY.size :] if expires_at > now else None
 
-    async def reset(self) -> None:
+    async def buckets(self) -> list[str]:
+        totals = self._key("totals", "")
+
+        async def scan() -> list[str]:
+            return [key.decode().removeprefix(totals) async for key in self._redis.scan_iter(match=totals + "*", count=1000)]
+
+        return await self._call(scan)
+
+    async def reset(self, namespace: str | None = None) -> None:
+        pattern = self._prefix + ("*" if namespace is None else namespace_prefix(namespace) + "*")
+
         async def delete_prefix() -> None:
             batch: list[bytes] = []
-            async for key in self._redis.scan_iter(match=self._prefix + "*", count=1000):
+            async for key in self._redis.scan_iter(match=pattern, count=1000):
                 batch.append(key)
                 if len(batch) >= 1000:
                     await self._redis.unlink(*batch)

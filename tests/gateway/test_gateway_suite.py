@@ -1,9 +1,8 @@
 """The Perf API's own tests hold in gateway mode: a representative subset run with `pytest --gateway` in a subprocess.
 
-`pytest --gateway tests/test_*.py` runs them all (about two minutes: FLUX tasks become ready upstream in real
-time); the default run keeps to the tests of the rules a gateway could most easily break (rate windows on the
-gateway's manual clock, image bytes and URLs re-hosted with their expiry, byte-for-byte determinism), leaving out
-the FLUX cases (test_gateway.py covers FLUX through the gateway), about 10 s.
+`pytest --gateway tests/test_*.py` runs them all; the default run keeps to the tests of the rules a gateway could
+most easily break (rate windows on the gateway's manual clock, image bytes and URLs re-hosted with their expiry,
+byte-for-byte determinism), leaving out the FLUX cases (test_gateway.py covers FLUX through the gateway), about 10 s.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import subprocess
 import sys
 
 from simulator.launcher import PROJECT_ROOT
-from spec.models import PROVIDERS
+from simulator.registry import PROVIDER_NAMES
 
 SUBSET = ["tests/test_rate_limits.py", "tests/test_images.py", "tests/test_determinism.py::test_same_seed_same_bytes_across_processes"]
 
@@ -37,4 +36,4 @@ def test_rate_limit_image_and_determinism_tests_pass_through_a_gateway() -> None
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
     # -s lets the simulators' start-up banners through: the Perf API under test really was a gateway.
-    assert all(f"gateway mode: {provider} models via http://127.0.0.1:" in done.stdout for provider in PROVIDERS)
+    assert all(f"gateway mode: {provider} models via http://127.0.0.1:" in done.stdout for provider in PROVIDER_NAMES)

@@ -14,6 +14,7 @@ import pytest
 
 from simulator.launcher import RunningServer
 from simulator.registry import FACE_NAMES, face_for_path
+from spec.models import PROVIDERS
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -46,6 +47,7 @@ KNOWN_PATHS = {
 
 def test_every_face_is_covered() -> None:
     assert set(ENVELOPES) == set(UNKNOWN_PATHS) == set(KNOWN_PATHS) == set(FACE_NAMES)
+    assert ("perf", *PROVIDERS) == FACE_NAMES, "every provider of the model table is served by one face"
 
 
 @pytest.mark.parametrize("method", METHODS)

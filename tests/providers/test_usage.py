@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from simulator.launcher import RunningServer
+from simulator.registry import PROVIDER_NAMES
 from spec import tiers
-from spec.models import PROVIDERS
 
 
 def test_usage_has_a_window_per_provider_with_its_configured_limits(
@@ -18,7 +18,7 @@ def test_usage_has_a_window_per_provider_with_its_configured_limits(
         )
         assert answer.status_code == 200
         usage = client.get(f"/_sim/usage/{fresh_key}").json()
-    assert set(usage["providers"]) == set(PROVIDERS)
+    assert set(usage["providers"]) == set(PROVIDER_NAMES)
     assert usage["minute"]["used"] == 0, "the Perf API's window is not the Ideogram face's"
     ideogram = usage["providers"]["ideogram"]
     assert (ideogram["minute"]["limit"], ideogram["minute"]["used"], ideogram["day"]["used"]) == (provider_limits["ideogram"][0], 3, 3)

@@ -191,6 +191,10 @@ def error_answer(exc: ApiError, n: int | None = None, real_clock: bool = False) 
         headers.update({p.OPENAI_HEADER_LIMIT: str(minute.limit), p.OPENAI_HEADER_REMAINING: str(minute.remaining)})
         headers[p.OPENAI_HEADER_RESET] = _duration(minute.reset_seconds)
         return NativeAnswer(429, _envelope(message, p.OPENAI_ERROR_RATE_LIMIT_TYPE, None, p.OPENAI_CODE_RATE_LIMIT), headers)
+    if exc.status == 429:  # an injected fault: no windows to report, only how long to wait
+        if exc.retry_after is not None:
+            headers.update({"retry-after": str(exc.retry_after), "retry-after-ms": str(exc.retry_after * 1000)})
+        return NativeAnswer(429, _envelope(exc.message, p.OPENAI_ERROR_RATE_LIMIT_TYPE, None, p.OPENAI_CODE_RATE_LIMIT), headers)
     if exc.type == errors.CONTENT_POLICY_VIOLATION:
         body = _envelope(p.OPENAI_CONTENT_POLICY_MESSAGE, p.OPENAI_ERROR_INVALID_REQUEST, None, p.OPENAI_CODE_CONTENT_POLICY)
         return NativeAnswer(400, body, headers)

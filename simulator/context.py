@@ -1,0 +1,92 @@
+"""What the layer where a request enters knows about it, for the layers below: its namespace, and the images it made.
+
+The control layer (simulator.control) sets both for each request; the state reads the namespace to partition its
+keys and clock, and the engine notes what it made (model, n, size, image ids), for the request journal. Context variables
+keep concurrent requests apart without threading a parameter through every face.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+
+DEFAULT_NAMESPACE = "default"
+# Decision: a namespace name is 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit, so it
+# fits in a state key and a URL query without escaping.
+NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+_namespace: ContextVar[str] = ContextVar("perf_sim_namespace", default=DEFAULT_NAMESPACE)
+
+
+@dataclass
+class Made:
+    """What the engine made for the current request, in its own terms (whatever face the request came by)."""
+
+    time: float | None = None
+    """The simulator clock when the engine admitted (or refused) the request, so the journal need not read it again."""
+    model: str | None = None
+    n: int | None = None
+    size: str | None = None
+    image_ids: list[str] = field(default_factory=list)
+
+
+_made: ContextVar[Made | None] = ContextVar("perf_sim_made", default=None)
+
+
+def valid_namespace(name: str) -> bool:
+    return NAMESPACE_PATTERN.fullmatch(name) is not None
+
+
+def namespace() -> str:
+    """The namespace of the request being served ("default" outside any request)."""
+    return _namespace.get()
+
+
+@contextmanager
+def in_namespace(name: str) -> Iterator[None]:
+    """Serve what runs inside as a request of namespace `name` (a control call acting on one namespace)."""
+    token = _namespace.set(name)
+    try:
+        yield
+    finally:
+        _namespace.reset(token)
+
+
+def set_namespace(name: str) -> Token[str]:
+    """Put the current request in namespace `name`, until `reset_namespace` with the token returned."""
+    return _namespace.set(name)
+
+
+def reset_namespace(token: Token[str]) -> None:
+    _namespace.reset(token)
+
+
+def start_recording() -> Made:
+    """Start recording what the current request makes; returns the record the engine fills in."""
+    made = Made()
+    _made.set(made)
+    return made
+
+
+def note_time(now: float) -> None:
+    made = _made.get()
+    if made is not None:
+        made.time = now
+
+
+def note_generation(model: str, n: int, size: str, image_ids: list[str]) -> None:
+    """Called by the engine when it stores a generation's images; a no-op outside a recorded request."""
+    made = _made.get()
+    if made is not None:
+        made.model, made.n, made.size = model, n, size
+        made.image_ids.extend(image_ids)
+
+
+def note_image_ids(image_ids: list[str]) -> None:
+    """Called when images are kept by id outside a generation (the gateway's copies of upstream images)."""
+    made = _made.get()
+    if made is not None:
+        made.image_ids.extend(image_ids)

@@ -1,0 +1,163 @@
+"""The fault action vocabulary, and its three spellings: a rule's JSON, the X-Sim-Fault header and a [sim:...] token.
+
+An action says how to answer instead of (or before) the normal answer. Every spelling is parsed into the same
+`Action`, and anything wrong in it is an `ApiError` (400, invalid_request) naming the field, never ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from simulator.engine.errors import ApiError, invalid
+from spec import errors
+
+FAULT_HEADER = "X-Sim-Fault"
+TOKEN_PATTERN = re.compile(rb"\[sim:([^\]]*)\]")
+# Decision: a delay is at most ten minutes, longer than any client timeout worth testing, short enough that a
+# forgotten rule cannot hold connections for ever.
+MAX_DELAY_MS = 600_000
+MAX_MESSAGE_CHARS = 500
+_FLAGS = ("drop", "truncate", "malformed")
+_FIELDS = ("status", "type", "message", "retry_after", "delay_ms", *_FLAGS)
+# The error type an injected status answers with when none is given: the first type of that status in the spec.
+_TYPE_OF_STATUS: dict[int, str] = {}
+for _type, _status in errors.STATUS.items():
+    _TYPE_OF_STATUS.setdefault(_status, _type)
+
+
+def type_for_status(status: int) -> str:
+    return _TYPE_OF_STATUS.get(status, errors.INVALID_REQUEST if status < 500 else errors.INTERNAL_ERROR)
+
+
+@dataclass(frozen=True)
+class Action:
+    status: int | None = None
+    error_type: str | None = None
+    message: str | None = None
+    retry_after: int | None = None
+    delay_ms: int = 0
+    drop: bool = False
+    truncate: bool = False
+    malformed: bool = False
+
+    @property
+    def answers_error(self) -> bool:
+        """Whether the face is skipped: such a request consumes no quota (only delay and truncate reach the face)."""
+        return self.status is not None or self.drop or self.malformed
+
+    def error(self) -> ApiError:
+        assert self.status is not None
+        error_type = self.error_type or type_for_status(self.status)
+        message = self.message or f"perf-image-sim injected this error (fault {self.describe()})"
+        return ApiError(error_type, message, None, self.retry_after, status=self.status)
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if self.status is not None:
+            body["status"] = self.status
+            if self.error_type is not None:
+                body["type"] = self.error_type
+            if self.message is not None:
+                body["message"] = self.message
+            if self.retry_after is not None:
+                body["retry_after"] = self.retry_after
+        if self.delay_ms:
+            body["delay_ms"] = self.delay_ms
+        body.update({flag: True for flag in _FLAGS if getattr(self, flag)})
+        return body
+
+    def describe(self) -> str:
+        """The action in header form (`delay_ms=1500;status=503`): the journal's short text of a fault."""
+        parts = [f"delay_ms={self.delay_ms}"] if self.delay_ms else []
+        if self.status is not None:
+            parts.append(f"status={self.status}")
+            if self.error_type:
+                parts.append(f"type={self.error_type}")
+            if self.retry_after is not None:
+                parts.append(f"retry_after={self.retry_after}")
+        parts += [flag for flag in _FLAGS if getattr(self, flag)]
+        return ";".join(parts)
+
+
+def _whole(value: object, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid(name, f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+def _text(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > MAX_MESSAGE_CHARS:
+        raise invalid(name, f"{name} must be a non-empty string of at most {MAX_MESSAGE_CHARS} characters")
+    return value
+
+
+def action_from_json(body: object, field: str = "action") -> Action:
+    """An action from its JSON form; `field` prefixes the names in error messages (action.status, ...)."""
+    if not isinstance(body, dict) or not body:
+        raise invalid(field, f'{field} must be an object such as {{"status": 503}}, {{"delay_ms": 1500}} or {{"drop": true}}')
+    unknown = sorted(set(body) - set(_FIELDS))
+    if unknown:
+        raise invalid(f"{field}.{unknown[0]}", f"{field}.{unknown[0]} is not an action field; fields: {', '.join(_FIELDS)}")
+    for flag in _FLAGS:
+        if flag in body and body[flag] is not True:
+            raise invalid(f"{field}.{flag}", f"{field}.{flag} must be true when given")
+    flags = [flag for flag in _FLAGS if body.get(flag)]
+    status = _whole(body["status"], f"{field}.status", 400, 599) if "status" in body else None
+    chosen = [*(["status"] if status is not None else []), *flags]
+    if len(chosen) > 1:
+        raise invalid(field, f"{field} combines {' and '.join(chosen)}: choose one of them (delay_ms may join any)")
+    for name in ("type", "message", "retry_after"):
+        if name in body and status is None:
+            raise invalid(f"{field}.{name}", f"{field}.{name} needs {field}.status")
+    retry_after = _whole(body["retry_after"], f"{field}.retry_after", 0, 86_400) if "retry_after" in body else None
+    if status == 429 and retry_after is None:
+        retry_after = 1
+    return Action(
+        status=status,
+        error_type=_text(body["type"], f"{field}.type") if "type" in body else None,
+        message=_text(body["message"], f"{field}.message") if "message" in body else None,
+        retry_after=retry_after,
+        delay_ms=_whole(body["delay_ms"], f"{field}.delay_ms", 0, MAX_DELAY_MS) if "delay_ms" in body else 0,
+        drop="drop" in flags,
+        truncate="truncate" in flags,
+        malformed="malformed" in flags,
+    )
+
+
+def action_from_text(text: str, field: str) -> Action:
+    """An action from its header or token form: `status=503;retry_after=2`, `delay_ms=1500`, `drop`."""
+    body: dict[str, object] = {}
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        name, has_value, value = (s.strip() for s in part.partition("="))
+        if name in _FLAGS and not has_value:
+            body[name] = True
+        elif not has_value:
+            raise invalid(field, f"{field}: {part!r} is neither name=value nor one of {', '.join(_FLAGS)}")
+        elif name in ("status", "retry_after", "delay_ms"):
+            if not value.isdigit():
+                raise invalid(field, f"{field}: {name} must be a whole number, got {value!r}")
+            body[name] = int(value)
+        elif name in _FLAGS:
+            if value.lower() != "true":
+                raise invalid(field, f"{field}: {name} takes no value (or true)")
+            body[name] = True
+        else:
+            body[name] = value
+    try:
+        return action_from_json(body, "action")
+    except ApiError as exc:
+        raise invalid(field, f"{field}: {exc.message}") from None
+
+
+def token_action(raw_body: bytes) -> Action | None:
+    """The action of the first [sim:...] token in a request body, if any (clients that cannot set headers)."""
+    if b"[sim:" not in raw_body:
+        return None
+    found = TOKEN_PATTERN.search(raw_body)
+    if found is None:
+        raise invalid("prompt", "prompt holds '[sim:' without its closing ']': write a fault token as [sim:status=503]")
+    return action_from_text(found.group(1).decode("utf-8", "replace"), "prompt")

@@ -1,0 +1,183 @@
+"""What the control layer reads from a request before any face sees it: key, model, n, prompt, a trimmed body.
+
+Face-agnostic on purpose: it looks where the six wire formats put these (a JSON body's `prompt`, Ideogram's
+`image_request`, Imagen's `instances`/`parameters` and model path, BFL's model path, Stability's form), so the
+faces stay untouched. What the engine later reports (`simulator.context.Made`) wins over these guesses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from simulator.context import Made
+from simulator.control.journal import PROMPT_CHARS, Details, key_digest, mask_key, trimmed
+from simulator.keys import bearer_token
+
+_KEY_HEADERS = ("x-key", "api-key", "x-goog-api-key")
+# Decision: a journalled request keeps its body's bytes (parsed when first read) up to this size; a larger body is
+# read at once and only its trimmed form is kept.
+KEPT_BODY_BYTES = 4096
+HEADERS_READ = frozenset({b"authorization", b"content-type", *(name.encode() for name in _KEY_HEADERS)})
+
+
+@dataclass(frozen=True)
+class Inspected:
+    key: str | None
+    model: str | None
+    n: int | None
+    size: str | None
+    prompt: str | None
+    body: Any
+
+
+def request_key(headers: dict[str, str], query: str) -> str | None:
+    """The caller's key, wherever its face carries it."""
+    key = bearer_token(headers.get("authorization"))
+    if key:
+        return key
+    for name in _KEY_HEADERS:
+        if name in headers:
+            return headers[name].strip() or None
+    if "key=" in query:
+        for pair in query.split("&"):
+            name, _, value = pair.partition("=")
+            if name == "key" and value:
+                return value
+    return None
+
+
+def _model_from_path(path: str) -> str | None:
+    """Imagen names its model in the path (models/{model}:predict), BFL in its endpoint (/v1/flux-pro)."""
+    if path.endswith(":predict") and "/models/" in path:
+        return path.rsplit("/models/", 1)[1].removesuffix(":predict")
+    tail = path.rsplit("/", 1)[-1]
+    return tail if tail.startswith("flux-") else None
+
+
+async def _form(content_type: str, raw: bytes) -> dict[str, Any]:
+    async def stream() -> AsyncGenerator[bytes, None]:
+        yield raw
+
+    try:
+        form = await MultiPartParser(Headers({"content-type": content_type}), stream()).parse()
+    except MultiPartException:
+        return {}
+    fields: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            fields[name] = f"<file {value.content_type or 'unknown type'}, {value.size} bytes>"
+            await value.close()
+        else:
+            fields[name] = value
+    return fields
+
+
+def _json_body(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return f"<{len(raw)} bytes, not JSON>"
+
+
+def _first(*values: object) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+def _as_dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+class Seen:
+    """A request as it entered, and what became of it, read only when something asks: a rule to match, a listener,
+    the journal's reader. Until then the request costs the layer no parsing."""
+
+    __slots__ = ("_body", "_details", "_inspected", "_request", "answer_error", "made")
+
+    def __init__(self, path: str, headers: list[tuple[bytes, bytes]], query: bytes, body: bytes | dict[str, Any], made: Made) -> None:
+        self._request = (path, headers, query)
+        self._body: bytes | dict[str, Any] | None = body
+        self._inspected: Inspected | None = None
+        self._details: Details | None = None
+        self.made = made
+        self.answer_error: bytes | None = None
+        """The start of the answer's body when it was an error, for its type."""
+        if isinstance(body, bytes) and len(body) > KEPT_BODY_BYTES:
+            self.inspected  # noqa: B018 (read now: a large body is not kept until the journal is read)
+
+    @property
+    def inspected(self) -> Inspected:
+        if self._inspected is None:
+            path, raw_headers, query = self._request
+            headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in raw_headers if key in HEADERS_READ}
+            body = self._body
+            self._inspected = _inspected(path, headers, query.decode("latin-1"), _json_body(body) if isinstance(body, bytes) else body)
+            self._body = None
+        return self._inspected
+
+    def details(self) -> Details:
+        """The journal's view: the engine's word (model, n, size) over what the request said."""
+        if self._details is None:
+            asked, made = self.inspected, self.made
+            self._details = Details(
+                key=mask_key(asked.key) if asked.key else None,
+                key_digest=key_digest(asked.key) if asked.key else None,
+                model=made.model or asked.model,
+                n=made.n or asked.n,
+                size=made.size or asked.size,
+                prompt=asked.prompt if asked.prompt is None or len(asked.prompt) <= PROMPT_CHARS else asked.prompt[:PROMPT_CHARS] + "…",
+                body=asked.body,
+                error_type=error_type(self.answer_error) if self.answer_error is not None else None,
+            )
+        return self._details
+
+
+def error_type(body: bytes) -> str | None:
+    """An error's type as its face wrote it: Perf/OpenAI `error.type`, Google `error.status`, Stability `name`."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    error = parsed.get("error")
+    if isinstance(error, dict):
+        found = error.get("type") or error.get("status")
+        return found if isinstance(found, str) else None
+    name = parsed.get("name")
+    return name if isinstance(name, str) else None
+
+
+async def seen(path: str, headers: list[tuple[bytes, bytes]], query: bytes, raw: bytes, made: Made) -> Seen:
+    """The request, its multipart form (Stability) parsed now, since that needs awaiting; JSON stays unread."""
+    for key, value in headers:
+        if key == b"content-type" and value.startswith(b"multipart/form-data"):
+            return Seen(path, headers, query, await _form(value.decode("latin-1"), raw), made)
+    return Seen(path, headers, query, raw, made)
+
+
+def _inspected(path: str, headers: dict[str, str], query: str, body: Any) -> Inspected:
+    top = _as_dict(body)
+    ideogram = _as_dict(top.get("image_request"))
+    instances = top.get("instances")
+    instance = _as_dict(instances[0]) if isinstance(instances, list) and instances else {}
+    parameters = _as_dict(top.get("parameters"))
+    prompt = _first(top.get("prompt"), ideogram.get("prompt"), instance.get("prompt"))
+    model = _first(top.get("model"), ideogram.get("model"), _model_from_path(path))
+    n = _first(top.get("n"), ideogram.get("num_images"), parameters.get("sampleCount"))
+    size = top.get("size")
+    return Inspected(
+        key=request_key(headers, query),
+        model=model if isinstance(model, str) else None,
+        n=n if isinstance(n, int) and not isinstance(n, bool) else None,
+        size=size if isinstance(size, str) else None,
+        prompt=prompt if isinstance(prompt, str) else None,
+        body=trimmed(body),
+    )

@@ -1,0 +1,294 @@
+"""The request journal: one entry per request to an API face, bounded, newest first, and observable.
+
+Listeners (`Journal.listeners`) are how the request log and the metrics see requests without counting twice:
+after each API-face request, every registered callable gets its `JournalEntry`, in the worker that served it.
+A listener must be quick and must not raise (one that raises is logged and skipped); register one with
+`app.state.journal.listeners.append(callback)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from simulator.context import DEFAULT_NAMESPACE
+from simulator.state.base import StateUnavailable
+
+log = logging.getLogger("perf-sim")
+
+DEFAULT_JOURNAL_SIZE = 10_000
+# Decision: a key shows its first characters (at most 12, and never all but the last 6) then "…".
+_KEY_SHOWN = 12
+_KEY_HIDDEN_AT_LEAST = 6
+PROMPT_CHARS = 200
+# Decision: in a journalled body, strings over LONG_TEXT characters are cut to that length, and strings over
+# BULKY_TEXT characters (base64 images, masks) are replaced by their length, so no image bytes are kept.
+LONG_TEXT = 200
+BULKY_TEXT = 1000
+
+
+def mask_key(key: str) -> str:
+    return key[: max(0, min(_KEY_SHOWN, len(key) - _KEY_HIDDEN_AT_LEAST))] + "…"
+
+
+def key_digest(key: str) -> str:
+    """What the journal keeps of a full key, so `?key=` can find a key's requests without storing the key."""
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def trimmed(value: Any) -> Any:
+    """A request body fit for the journal: long strings cut, bulky ones replaced by their length."""
+    if isinstance(value, str):
+        if len(value) > BULKY_TEXT:
+            return f"<{len(value)} characters>"
+        return value if len(value) <= LONG_TEXT else value[:LONG_TEXT] + "…"
+    if isinstance(value, dict):
+        return {str(k): trimmed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [trimmed(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Details:
+    """What a journal entry says about the request's content: derived from its bytes only when first read."""
+
+    key: str | None
+    """Masked."""
+    key_digest: str | None
+    """Stays inside the simulator (never in the API): lets `?key=` find a key's requests without storing the key."""
+    model: str | None
+    n: int | None
+    size: str | None
+    prompt: str | None
+    body: Any
+    error_type: str | None
+
+
+class DetailsSource(Protocol):
+    """The request an entry was made from (simulator.control.inspect.Seen), which works out its `Details` when asked."""
+
+    def details(self) -> Details: ...
+
+
+class JournalEntry:
+    """One request to an API face.
+
+    Listeners read it like a record (`entry.face`, `entry.status`, `entry.model`, ...); its content fields are
+    worked out from the request's bytes the first time one is read, so a request nobody looks at costs no parsing.
+    """
+
+    __slots__ = ("_details", "face", "fault", "id", "image_ids", "latency_ms", "method", "namespace", "path", "status", "time")
+
+    def __init__(
+        self,
+        *,
+        time: float,
+        method: str,
+        path: str,
+        face: str,
+        namespace: str,
+        status: int | None,
+        latency_ms: float,
+        fault: str | None,
+        image_ids: list[str],
+        details: Details | DetailsSource,
+        id: str = "",
+    ) -> None:
+        self.id = id
+        self.time = time
+        self.method = method
+        self.path = path
+        self.face = face
+        self.namespace = namespace
+        self.status = status
+        """None when the connection was dropped without an answer."""
+        self.latency_ms = latency_ms
+        """Server time, from the request's arrival to its answer's last bytes."""
+        self.fault = fault
+        """The action applied, in header form (`status=503`), or None."""
+        self.image_ids = image_ids
+        self._details = details
+
+    @property
+    def details(self) -> Details:
+        if not isinstance(self._details, Details):
+            self._details = self._details.details()
+        return self._details
+
+    key = property(lambda self: self.details.key)
+    key_digest = property(lambda self: self.details.key_digest)
+    model = property(lambda self: self.details.model)
+    n = property(lambda self: self.details.n)
+    size = property(lambda self: self.details.size)
+    prompt = property(lambda self: self.details.prompt)
+    body = property(lambda self: self.details.body)
+    error_type = property(lambda self: self.details.error_type)
+
+    @property
+    def iso(self) -> str:
+        return datetime.fromtimestamp(self.time, UTC).isoformat()
+
+    def stored(self) -> dict[str, Any]:
+        """Every field, as a shared journal keeps it."""
+        scalars = {name: getattr(self, name) for name in _SCALARS}
+        return {**scalars, **asdict(self.details)}
+
+    @classmethod
+    def from_stored(cls, fields: dict[str, Any]) -> JournalEntry:
+        details = Details(**{name: fields[name] for name in _DETAILS})
+        return cls(**{name: fields[name] for name in _SCALARS}, details=details)
+
+    def as_json(self) -> dict[str, Any]:
+        """The entry as GET /_sim/requests shows it."""
+        d = self.details
+        return {
+            "id": self.id,
+            "time": self.time,
+            "iso": self.iso,
+            "method": self.method,
+            "path": self.path,
+            "face": self.face,
+            "namespace": self.namespace,
+            "key": d.key,
+            "model": d.model,
+            "n": d.n,
+            "size": d.size,
+            "status": self.status,
+            "error_type": d.error_type,
+            "latency_ms": self.latency_ms,
+            "fault": self.fault,
+            "image_ids": self.image_ids,
+            "prompt": d.prompt,
+            "body": d.body,
+        }
+
+
+_SCALARS = ("id", "time", "method", "path", "face", "namespace", "status", "latency_ms", "fault", "image_ids")
+_DETAILS = tuple(f.name for f in fields(Details))
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """What GET /_sim/requests and POST /_sim/requests/count select on; every field given must hold."""
+
+    face: str | None = None
+    path: str | None = None
+    """A prefix."""
+    method: str | None = None
+    model: str | None = None
+    status: int | None = None
+    key: str | None = None
+    """A full key, or a masked one as the journal shows it."""
+    prompt: Any = None
+    """A compiled regular expression."""
+    namespace: str | None = None
+
+    def holds(self, entry: JournalEntry) -> bool:
+        return (
+            (self.namespace is None or entry.namespace == self.namespace)
+            and (self.face is None or entry.face == self.face)
+            and (self.path is None or entry.path.startswith(self.path))
+            and (self.method is None or entry.method == self.method)
+            and (self.model is None or entry.model == self.model)
+            and (self.status is None or entry.status == self.status)
+            and (self.key is None or self.key == entry.key or key_digest(self.key) == entry.key_digest)
+            and (self.prompt is None or (entry.prompt is not None and self.prompt.search(entry.prompt) is not None))
+        )
+
+
+Listener = Callable[[JournalEntry], None]
+
+
+class Journal(ABC):
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.listeners: list[Listener] = []
+
+    async def record(self, entry: JournalEntry) -> None:
+        """Keep the entry, then tell every listener. A journal that cannot be written (Redis down) loses the entry
+        rather than the answer: the face has already answered, with a 503 of its own if the state is down."""
+        try:
+            await self.append(entry)
+        except StateUnavailable as exc:
+            log.warning("request journal not written: %s", exc)
+        for listener in self.listeners:
+            try:
+                listener(entry)
+            except Exception:
+                log.exception("journal listener %r failed", listener)
+
+    @abstractmethod
+    async def append(self, entry: JournalEntry) -> None:
+        """Keep the entry (giving it its id), dropping the oldest beyond `size`."""
+
+    @abstractmethod
+    async def entries(self) -> Iterable[JournalEntry]:
+        """Every kept entry, newest first."""
+
+    @abstractmethod
+    async def delete(self, namespace: str | None) -> int:
+        """Forget the entries of `namespace` (None: all), and that it was seen; returns how many entries."""
+
+    @abstractmethod
+    async def seen(self) -> set[str]:
+        """The namespaces of every request journalled since the last reset (even those whose entries were dropped)."""
+
+    async def namespaces(self) -> list[str]:
+        """The namespaces seen, "default" first (the dashboard's selector)."""
+        return [DEFAULT_NAMESPACE, *sorted(await self.seen() - {DEFAULT_NAMESPACE})]
+
+    async def find(self, selection: EntryFilter, limit: int | None = None) -> list[JournalEntry]:
+        found: list[JournalEntry] = []
+        for entry in await self.entries():
+            if selection.holds(entry):
+                found.append(entry)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    async def count(self, selection: EntryFilter) -> int:
+        return sum(1 for entry in await self.entries() if selection.holds(entry))
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections."""
+
+
+class MemoryJournal(Journal):
+    def __init__(self, size: int = DEFAULT_JOURNAL_SIZE) -> None:
+        super().__init__(size)
+        self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._ids = itertools.count(1)
+        self._seen: set[str] = set()
+
+    async def append(self, entry: JournalEntry) -> None:
+        entry.id = f"request_{next(self._ids)}"
+        self._entries.append(entry)
+        self._seen.add(entry.namespace)
+
+    async def seen(self) -> set[str]:
+        return set(self._seen)
+
+    async def entries(self) -> Iterable[JournalEntry]:
+        return reversed(self._entries)
+
+    async def delete(self, namespace: str | None) -> int:
+        before = len(self._entries)
+        if namespace is None:
+            self._seen.clear()
+        else:
+            self._seen.discard(namespace)
+        kept = [] if namespace is None else [e for e in self._entries if e.namespace != namespace]
+        self._entries = deque(kept, maxlen=self.size)
+        return before - len(self._entries)
+
+    async def close(self) -> None:
+        """Nothing to release in process."""

@@ -1,0 +1,248 @@
+"""The control layer: the ASGI wrapper every request passes through before it reaches a face.
+
+    wire request ─► namespace (X-Sim-Namespace) ─► fault? (X-Sim-Fault, [sim:...] token, rule) ─► face
+                                                      │ answered in the face's own envelope
+                                                      ▼
+                                                 journal entry ─► listeners (request log, metrics)
+
+It wraps the whole Starlette app (outside its error handling) because `drop` and `truncate` act on the
+connection itself. Requests to the simulator's own paths (/_sim/, /images/, /) only get their namespace.
+
+Decisions:
+- A fault that answers instead of the face (status, drop, malformed) runs no face, so it consumes no quota;
+  a delay then the normal answer, and a truncated normal answer, went through the face and count.
+- Precedence: the X-Sim-Fault header, then a [sim:...] token in the body, then the namespace's rules.
+- A delay waits in real time (it is for client timeouts), on the event loop, so other requests go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import lru_cache
+
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from simulator.context import DEFAULT_NAMESPACE, reset_namespace, set_namespace, start_recording, valid_namespace
+from simulator.control.actions import FAULT_HEADER, Action, action_from_text, token_action
+from simulator.control.inspect import seen
+from simulator.control.journal import JournalEntry
+from simulator.control.plane import ControlPlane
+from simulator.control.rules import RequestFacts
+from simulator.engine.errors import ApiError, invalid
+from simulator.registry import PERF, error_response, face_for_path
+from simulator.state.base import State, StateUnavailable
+from spec import errors
+
+NAMESPACE_HEADER = "X-Sim-Namespace"
+_NAMESPACE_KEY = NAMESPACE_HEADER.lower().encode()
+_FAULT_KEY = FAULT_HEADER.lower().encode()
+# An error body is read for its type up to this size; a malformed answer is this JSON cut short.
+_ERROR_BODY_CAP = 16 * 1024
+MALFORMED_BODY = b'{"created": 1767225600, "data": [{"url": "http://127.0.0.1/images/img_'
+# Which face a path belongs to, remembered: the registry reads its table for each path, the layer for every request.
+_face_of = lru_cache(maxsize=4096)(face_for_path)
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """Up to the API's body limit (a larger body is refused by the face, unread); True when it was all read."""
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if message["type"] != "http.request" or not message.get("more_body", False):
+        return body, True
+    chunks = [body]
+    size = len(body)
+    while size <= errors.MAX_BODY_BYTES:
+        message = await receive()
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return b"".join(chunks), True
+    return b"".join(chunks), False
+
+
+async def _close_connection(send: Send) -> None:
+    """Close the client's connection at once. uvicorn's `send` is a method of the request cycle holding the transport."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise RuntimeError("drop and truncate need a server that exposes its transport (uvicorn)")
+    transport.close()
+    for _ in range(3):
+        await asyncio.sleep(0)  # let the server see the connection lost, so it does not answer 500 on it
+
+
+class ControlLayer:
+    def __init__(self, app: ASGIApp, plane: ControlPlane, state: State) -> None:
+        self.app = app
+        self.plane = plane
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        namespace = fault = None
+        for key, value in scope["headers"]:
+            if key == _NAMESPACE_KEY:
+                namespace = value.decode("latin-1")
+            elif key == _FAULT_KEY:
+                fault = value.decode("latin-1")
+        if namespace is None:
+            namespace = DEFAULT_NAMESPACE
+        elif not valid_namespace(namespace):
+            message = f"{NAMESPACE_HEADER} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {namespace!r}"
+            await error_response(PERF, invalid(NAMESPACE_HEADER, message))(scope, receive, send)
+            return
+        face = _face_of(scope["path"])
+        token = set_namespace(namespace)
+        try:
+            if face is None:
+                await self.app(scope, receive, send)
+            else:
+                await _Exchange(self, face, namespace, scope, receive, send).run(fault)
+        finally:
+            reset_namespace(token)
+
+    async def now(self) -> float:
+        """The namespace's clock; wall time when the shared state is down (the face has answered 503 then)."""
+        try:
+            return await self.state.now()
+        except StateUnavailable:
+            return time.time()
+
+
+class _Exchange:
+    """One API request through the layer: its body read once and replayed to the face, the answer watched on its
+    way out, and its journal entry written before the answer's last bytes leave (so a client that reads the
+    journal right after its answer finds it, whichever worker it asks)."""
+
+    __slots__ = (
+        "_pending",
+        "action",
+        "face",
+        "held",
+        "layer",
+        "namespace",
+        "receive",
+        "recorded",
+        "request",
+        "scope",
+        "send",
+        "started",
+        "status",
+    )
+
+    def __init__(self, layer: ControlLayer, face: str, namespace: str, scope: Scope, receive: Receive, send: Send) -> None:
+        self.started = time.perf_counter()
+        self.layer = layer
+        self.face = face
+        self.namespace = namespace
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        self.status: int | None = None
+        self.action: Action | None = None
+        self.recorded = False
+        self.held: list[Message] | None = None
+        self._pending: Message | None = None
+
+    async def run(self, fault_header: str | None) -> None:
+        scope = self.scope
+        raw, complete = await _read_body(self.receive)
+        self._pending = {"type": "http.request", "body": raw, "more_body": not complete}
+        self.request = await seen(scope["path"], scope["headers"], scope.get("query_string", b""), raw, start_recording())
+        try:
+            action = self.action = self._header_or_token(fault_header, raw) or await self._rule()
+        except ApiError as exc:
+            await error_response(PERF, exc)(scope, self.replay, self.watch)
+            return
+        if action is None:
+            await self.layer.app(scope, self.replay, self.watch)
+            return
+        if action.delay_ms:
+            await asyncio.sleep(action.delay_ms / 1000)
+        if action.status is not None:
+            await error_response(self.face, action.error())(scope, self.replay, self.watch)
+        elif action.malformed:
+            await Response(MALFORMED_BODY, media_type="application/json")(scope, self.replay, self.watch)
+        elif action.drop:
+            await self.record()
+            await _close_connection(self.send)
+        elif action.truncate:
+            self.held = []
+            await self.layer.app(scope, self.replay, self.watch)
+            await self.send_truncated()
+        else:
+            await self.layer.app(scope, self.replay, self.watch)
+        await self.record()
+
+    def _header_or_token(self, header: str | None, raw: bytes) -> Action | None:
+        if header is not None:
+            return action_from_text(header, FAULT_HEADER)
+        return token_action(raw)
+
+    async def _rule(self) -> Action | None:
+        try:
+            return await self.layer.plane.rules.select(self.namespace, self._facts)
+        except StateUnavailable:
+            return None  # the shared state is down: the face answers 503 in its own envelope
+
+    def _facts(self) -> RequestFacts:
+        asked = self.request.inspected
+        return RequestFacts(self.face, self.scope["path"], self.scope["method"], self.namespace, asked.model, asked.key, asked.prompt)
+
+    async def replay(self) -> Message:
+        """The face's `receive`: the body read by the layer, then whatever the server says next (a disconnect)."""
+        if self._pending is not None:
+            message, self._pending = self._pending, None
+            return message
+        return await self.receive()
+
+    async def watch(self, message: Message) -> None:
+        """The face's `send`: notes the status and an error's body, records the entry before the last bytes."""
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+        elif kind == "http.response.body":
+            if self.status is not None and self.status >= 400:
+                request = self.request
+                start = request.answer_error or b""
+                if len(start) < _ERROR_BODY_CAP:
+                    request.answer_error = start + message.get("body", b"")[: _ERROR_BODY_CAP - len(start)]
+            if not message.get("more_body", False) and self.held is None:
+                await self.record()
+        if self.held is not None:
+            self.held.append(message)
+        else:
+            await self.send(message)
+
+    async def record(self) -> None:
+        if self.recorded:
+            return
+        self.recorded = True
+        made = self.request.made
+        entry = JournalEntry(
+            time=made.time if made.time is not None else await self.layer.now(),
+            method=self.scope["method"],
+            path=self.scope["path"],
+            face=self.face,
+            namespace=self.namespace,
+            status=self.status,
+            latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
+            fault=self.action.describe() if self.action is not None else None,
+            image_ids=made.image_ids,
+            details=self.request,
+        )
+        await self.layer.plane.journal.record(entry)
+
+    async def send_truncated(self) -> None:
+        """The held answer's status line, headers and first half of its body, then the connection closed."""
+        held = self.held or []
+        body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
+        start = next(m for m in held if m["type"] == "http.response.start")
+        await self.record()
+        await self.send(start)
+        await self.send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+        await _close_connection(self.send)

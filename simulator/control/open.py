@@ -1,0 +1,38 @@
+"""Which control-plane stores a simulator uses: in process, or in Redis beside the shared state."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from simulator.config import SimulatorConfig
+from simulator.control.journal import MemoryJournal
+from simulator.control.plane import ControlPlane
+from simulator.control.redis_journal import RedisJournal
+from simulator.control.redis_rules import RedisRuleStore
+from simulator.control.rules import MemoryRuleStore
+from simulator.state.open import is_shared
+from simulator.state.redis import DEFAULT_PREFIX, connect
+
+
+class RedisControlPlane(ControlPlane):
+    """The stores in Redis, under the state's prefix (so a full reset of the state empties them too)."""
+
+    def __init__(self, url: str, config: SimulatorConfig) -> None:
+        self._redis = connect(url)
+        # The change channel's connection waits for messages indefinitely, so it has no socket timeout.
+        self._subscriber = Redis.from_url(url, protocol=2)
+        super().__init__(
+            RedisJournal(self._redis, DEFAULT_PREFIX, config.journal_size),
+            RedisRuleStore(self._redis, self._subscriber, DEFAULT_PREFIX, config.seed),
+        )
+
+    async def close(self) -> None:
+        await super().close()
+        await self._redis.aclose()
+        await self._subscriber.aclose()
+
+
+def open_plane(config: SimulatorConfig) -> ControlPlane:
+    if is_shared(config.state):
+        return RedisControlPlane(config.state, config)
+    return ControlPlane(MemoryJournal(config.journal_size), MemoryRuleStore(config.seed))

@@ -1,0 +1,115 @@
+"""The request journal in Redis, shared by every worker: one list, newest first, trimmed to the journal size.
+
+Writes are batched: while one batch is on its way to Redis, the entries of concurrent requests queue and go
+together in the next, in one script call (ids, push, trim, namespaces seen). Each request still waits for its
+own entry to be written before its answer's last bytes leave, so a client that reads the journal right after its
+answer always finds the entry, whichever worker it asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+from redis.asyncio import Redis
+
+from simulator.control.journal import Journal, JournalEntry
+from simulator.state.redis import call_redis
+
+# KEYS: journal list, id counter, namespaces set. ARGV: size, then each entry's JSON (an object, without "id").
+# Returns the ids given, in ARGV order.
+_APPEND = """
+local ids = {}
+for i = 2, #ARGV do
+  local id = 'request_' .. redis.call('INCR', KEYS[2])
+  redis.call('LPUSH', KEYS[1], '{"id":"' .. id .. '",' .. string.sub(ARGV[i], 2))
+  redis.call('SADD', KEYS[3], cjson.decode(ARGV[i])['namespace'])
+  ids[#ids + 1] = id
+end
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+return ids
+"""
+# KEYS: journal list, namespaces set. ARGV: namespace. Keeps the other namespaces' entries in order.
+_DELETE_NAMESPACE = """
+local entries = redis.call('LRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+local removed = 0
+for i = 1, #entries do
+  if cjson.decode(entries[i])['namespace'] == ARGV[1] then
+    removed = removed + 1
+  else
+    redis.call('RPUSH', KEYS[1], entries[i])
+  end
+end
+redis.call('SREM', KEYS[2], ARGV[1])
+return removed
+"""
+
+
+def _entry(raw: bytes) -> JournalEntry:
+    fields: dict[str, Any] = json.loads(raw)
+    return JournalEntry.from_stored(fields)
+
+
+class RedisJournal(Journal):
+    def __init__(self, redis: Redis, prefix: str, size: int) -> None:
+        super().__init__(size)
+        self._redis = redis
+        self._list, self._ids, self._namespaces = prefix + "journal", prefix + "journal-id", prefix + "namespaces"
+        self._append = redis.register_script(_APPEND)
+        self._delete_namespace = redis.register_script(_DELETE_NAMESPACE)
+        self._pending: list[tuple[JournalEntry, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def append(self, entry: JournalEntry) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((entry, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                stored = [json.dumps({k: v for k, v in entry.stored().items() if k != "id"}) for entry, _ in batch]
+                write = partial(self._append, keys=[self._list, self._ids, self._namespaces], args=[self.size, *stored])
+                try:
+                    ids = await call_redis(self._redis, write)
+                except Exception as exc:
+                    for _, done in batch:
+                        done.set_exception(exc)
+                    continue
+                for (entry, done), entry_id in zip(batch, ids, strict=True):
+                    entry.id = entry_id.decode()
+                    done.set_result(None)
+        finally:
+            self._writer = None
+
+    async def entries(self) -> Iterable[JournalEntry]:
+        raw = await call_redis(self._redis, lambda: self._redis.lrange(self._list, 0, -1))
+        return [_entry(item if isinstance(item, bytes) else item.encode()) for item in raw]
+
+    async def delete(self, namespace: str | None) -> int:
+        if namespace is None:
+
+            async def delete_all() -> int:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.llen(self._list)
+                    pipe.delete(self._list, self._namespaces)
+                    count, _ = await pipe.execute()
+                    return int(count)
+
+            return await call_redis(self._redis, delete_all)
+        keys = [self._list, self._namespaces]
+        return int(await call_redis(self._redis, lambda: self._delete_namespace(keys=keys, args=[namespace])))
+
+    async def seen(self) -> set[str]:
+        members = await call_redis(self._redis, lambda: self._redis.smembers(self._namespaces))
+        return {member.decode() if isinstance(member, bytes) else member for member in members}
+
+    async def close(self) -> None:
+        """The connection is the control plane's (see simulator.control.open)."""

@@ -1,0 +1,259 @@
+"""Fault rules: which requests get an action, how many times, with what probability, in which namespace.
+
+Decisions:
+- A rule applies only to requests of its own namespace ("default" when created without one), so parallel test
+  runs in their own namespaces never see each other's faults.
+- Rules are tried in creation order; the first that matches and fires gives the action.
+- `probability` is decided from the seed, the rule's namespace, the rule's ordinal in that namespace and the count
+  of requests it has matched: the same seed and the same requests give the same faults, run after run.
+- A rule whose `times` are used up stays listed (remaining 0) until removed, so a test can read how often it fired.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from simulator.context import DEFAULT_NAMESPACE, valid_namespace
+from simulator.control.actions import Action, action_from_json
+from simulator.engine.digest import unit_interval
+from simulator.engine.errors import invalid
+from simulator.registry import FACE_NAMES
+
+_MATCH_FIELDS = ("face", "path", "method", "model", "key", "prompt")
+_RULE_FIELDS = ("match", "action", "times", "probability", "namespace")
+MAX_TIMES = 1_000_000
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What a rule can match on, read where the request enters (before the face)."""
+
+    face: str
+    path: str
+    method: str
+    namespace: str
+    model: str | None
+    key: str | None
+    prompt: str | None
+
+
+@dataclass(frozen=True)
+class Match:
+    face: str | None = None
+    path: str | None = None
+    method: str | None = None
+    model: str | None = None
+    key: str | None = None
+    prompt: str | None = None
+    status: int | None = None
+    """Only for counting journal entries."""
+
+    def compiled_prompt(self) -> re.Pattern[str] | None:
+        return re.compile(self.prompt) if self.prompt is not None else None
+
+    def holds(self, facts: RequestFacts) -> bool:
+        return (
+            (self.face is None or facts.face == self.face)
+            and (self.path is None or facts.path.startswith(self.path))
+            and (self.method is None or facts.method == self.method)
+            and (self.model is None or facts.model == self.model)
+            and (self.key is None or facts.key == self.key)
+            and (self.prompt is None or (facts.prompt is not None and re.search(self.prompt, facts.prompt) is not None))
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in (*_MATCH_FIELDS, "status") if getattr(self, name) is not None}
+
+
+def match_from_json(body: object, field: str = "match", with_status: bool = False) -> Match:
+    if body is None:
+        return Match()
+    names = (*_MATCH_FIELDS, "status") if with_status else _MATCH_FIELDS
+    if not isinstance(body, dict):
+        raise invalid(field, f"{field} must be an object with any of {', '.join(names)}")
+    unknown = sorted(set(body) - set(names))
+    if unknown:
+        raise invalid(f"{field}.{unknown[0]}", f"{field}.{unknown[0]} is not a match field; fields: {', '.join(names)}")
+    for name in _MATCH_FIELDS:
+        if name in body and (not isinstance(body[name], str) or not body[name]):
+            raise invalid(f"{field}.{name}", f"{field}.{name} must be a non-empty string")
+    if "face" in body and body["face"] not in FACE_NAMES:
+        raise invalid(f"{field}.face", f"{field}.face must be one of {', '.join(FACE_NAMES)}")
+    if "prompt" in body:
+        try:
+            re.compile(body["prompt"])
+        except re.error as exc:
+            raise invalid(f"{field}.prompt", f"{field}.prompt is not a regular expression: {exc}") from None
+    status = body.get("status")
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599):
+        raise invalid(f"{field}.status", f"{field}.status must be an HTTP status from 100 to 599")
+    method = body.get("method")
+    return Match(
+        face=body.get("face"),
+        path=body.get("path"),
+        method=method.upper() if method else None,
+        model=body.get("model"),
+        key=body.get("key"),
+        prompt=body.get("prompt"),
+        status=status,
+    )
+
+
+def namespace_from(value: object, field: str = "namespace") -> str:
+    if not isinstance(value, str) or not valid_namespace(value):
+        raise invalid(field, f"{field} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A rule as asked for, before the store gives it an id."""
+
+    match: Match
+    action: Action
+    times: int | None
+    probability: float
+    namespace: str
+
+
+def rule_spec_from_json(body: object) -> RuleSpec:
+    if not isinstance(body, dict):
+        raise invalid(None, 'send a JSON object such as {"match": {"face": "openai"}, "action": {"status": 503}, "times": 2}')
+    unknown = sorted(set(body) - set(_RULE_FIELDS))
+    if unknown:
+        raise invalid(unknown[0], f"{unknown[0]} is not a rule field; fields: {', '.join(_RULE_FIELDS)}")
+    if "action" not in body:
+        raise invalid("action", 'action is required, e.g. {"status": 503}')
+    times = body.get("times")
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_TIMES):
+        raise invalid("times", f"times must be a whole number from 1 to {MAX_TIMES} (leave it out for until removed)")
+    probability = body.get("probability", 1.0)
+    if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0 <= probability <= 1:
+        raise invalid("probability", "probability must be a number from 0 to 1")
+    return RuleSpec(
+        match=match_from_json(body.get("match")),
+        action=action_from_json(body["action"]),
+        times=times,
+        probability=float(probability),
+        namespace=namespace_from(body["namespace"]) if "namespace" in body else DEFAULT_NAMESPACE,
+    )
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    ordinal: int
+    """The rule's place among the rules made in its namespace: what its probability draws are seeded with."""
+    spec: RuleSpec
+    remaining: int | None
+    fired: int
+    matched: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "match": self.spec.match.as_json(),
+            "action": self.spec.action.as_json(),
+            "times": self.spec.times,
+            "remaining": self.remaining,
+            "probability": self.spec.probability,
+            "namespace": self.spec.namespace,
+            "fired": self.fired,
+        }
+
+
+def draws(seed: int, rule: Rule, matched: int) -> bool:
+    """Whether the rule's `matched`-th matching request (from 1) gets the action, by its probability."""
+    probability = rule.spec.probability
+    return probability >= 1 or unit_interval(seed, "fault", rule.spec.namespace, rule.ordinal, matched) < probability
+
+
+class RuleStore(ABC):
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    @abstractmethod
+    async def add(self, spec: RuleSpec) -> Rule: ...
+
+    @abstractmethod
+    async def rules(self, namespace: str | None = None) -> list[Rule]:
+        """Rules of `namespace` (None: all), oldest first."""
+
+    @abstractmethod
+    async def delete(self, rule_id: str) -> bool: ...
+
+    @abstractmethod
+    async def clear(self, namespace: str | None) -> int:
+        """Remove the rules of `namespace` (None: all); returns how many."""
+
+    @abstractmethod
+    async def select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
+        """The action for a request of `namespace`, counting the firing (and a match, for probability) on the rule that
+        gives it. `facts` reads the request, which only happens when the namespace has rules."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections."""
+
+
+class MemoryRuleStore(RuleStore):
+    """Rules of one process. With no rules, `select` is one dictionary check."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        self._rules: dict[str, Rule] = {}
+        self._ids = itertools.count(1)
+        self._ordinals: dict[str, int] = {}
+
+    async def add(self, spec: RuleSpec) -> Rule:
+        ordinal = self._ordinals[spec.namespace] = self._ordinals.get(spec.namespace, 0) + 1
+        rule = Rule(f"fault_{next(self._ids)}", ordinal, spec, spec.times, 0, 0)
+        self._rules[rule.id] = rule
+        return rule
+
+    async def rules(self, namespace: str | None = None) -> list[Rule]:
+        return [rule for rule in self._rules.values() if namespace is None or rule.spec.namespace == namespace]
+
+    async def delete(self, rule_id: str) -> bool:
+        return self._rules.pop(rule_id, None) is not None
+
+    async def clear(self, namespace: str | None) -> int:
+        doomed = [rule.id for rule in await self.rules(namespace)]
+        for rule_id in doomed:
+            del self._rules[rule_id]
+        if namespace is None:
+            self._ordinals.clear()
+            self._ids = itertools.count(1)
+        else:
+            self._ordinals.pop(namespace, None)
+        return len(doomed)
+
+    async def select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
+        if not self._rules:
+            return None
+        asked: RequestFacts | None = None
+        for rule in list(self._rules.values()):
+            if rule.spec.namespace != namespace or rule.remaining == 0:
+                continue
+            asked = asked or facts()
+            if not rule.spec.match.holds(asked):
+                continue
+            matched = rule.matched + 1
+            fires = draws(self.seed, rule, matched)
+            self._rules[rule.id] = replace(
+                rule,
+                matched=matched,
+                fired=rule.fired + fires,
+                remaining=rule.remaining - 1 if fires and rule.remaining is not None else rule.remaining,
+            )
+            if fires:
+                return rule.spec.action
+        return None
+
+    async def close(self) -> None:
+        """Nothing to release in process."""

@@ -1,0 +1,85 @@
+"""The namespace header, the fault header and the journal work the same on the Perf face and all five native faces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from spec.providers import stability
+
+KEY = "pk_test_pro_faces"
+
+
+@dataclass(frozen=True)
+class Call:
+    face: str
+    path: str
+    headers: dict[str, str]
+    json: dict[str, Any] | None = None
+    form: dict[str, str] | None = None
+
+    def send(self, client: httpx.Client, extra: dict[str, str]) -> httpx.Response:
+        headers = {**self.headers, **extra}
+        if self.form is not None:
+            return client.post(self.path, headers=headers, files={k: (None, v) for k, v in self.form.items()})
+        return client.post(self.path, headers=headers, json=self.json)
+
+
+BEARER = {"Authorization": f"Bearer {KEY}"}
+CALLS = [
+    Call("perf", "/v1/images/generations", BEARER, {"prompt": "a kite"}),
+    Call("openai", "/openai/v1/images/generations", BEARER, {"prompt": "a kite", "size": "256x256"}),
+    Call("stability", "/stability/v2beta/stable-image/generate/sd3", {**BEARER, "Accept": "application/json"}, form={"prompt": "a kite"}),
+    Call("bfl", "/v1/flux-pro", {"x-key": KEY}, {"prompt": "a kite"}),
+    Call("ideogram", "/ideogram/generate", {"Api-Key": KEY}, {"image_request": {"prompt": "a kite"}}),
+    Call("google", "/google/v1beta/models/imagen-3.0-generate-002:predict", {"x-goog-api-key": KEY}, {"instances": [{"prompt": "a kite"}]}),
+]
+
+
+def envelope_of(face: str, body: Any) -> str:
+    """Where each provider puts an error's kind: what tells the envelopes apart."""
+    return {
+        "perf": lambda: body["error"]["type"],
+        "openai": lambda: body["error"]["type"],
+        "stability": lambda: body["name"],
+        "bfl": lambda: body["detail"],
+        "ideogram": lambda: body["error"],
+        "google": lambda: body["error"]["status"],
+    }[face]()
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
+def test_namespace_header_puts_a_request_of_any_face_in_its_namespace_and_journal(client: httpx.Client, call: Call) -> None:
+    namespace = f"face-{call.face}"
+    assert call.send(client, {"X-Sim-Namespace": namespace}).status_code == 200
+    (entry,) = client.get("/_sim/requests", params={"namespace": namespace}).json()["requests"]
+    assert (entry["face"], entry["status"], entry["prompt"]) == (call.face, 200, "a kite")
+    assert entry["key"] is not None and entry["model"] is not None
+    assert client.get("/_sim/usage", params={"namespace": namespace}).json()["keys"][0]["face"] in (call.face, "perf")
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
+def test_fault_header_answers_in_the_face_own_envelope(client: httpx.Client, call: Call) -> None:
+    response = call.send(client, {"X-Sim-Fault": "status=503;message=down for a test"})
+    assert response.status_code == 503
+    expected = {
+        "perf": "service_unavailable",
+        "openai": "server_error",
+        "stability": stability.STABILITY_ERROR_INTERNAL,
+        "bfl": "down for a test",
+        "ideogram": "down for a test",
+        "google": "UNAVAILABLE",
+    }[call.face]
+    assert envelope_of(call.face, response.json()) == expected
+    assert "down for a test" in response.text
+    (entry,) = client.get("/_sim/requests").json()["requests"]
+    assert entry["fault"] == "status=503" and entry["face"] == call.face
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
+def test_a_rule_matching_a_face_leaves_the_other_faces_alone(client: httpx.Client, call: Call) -> None:
+    client.post("/_sim/faults", json={"match": {"face": call.face}, "action": {"status": 502}}).raise_for_status()
+    assert {other.face: other.send(client, {}).status_code for other in CALLS} == {c.face: 502 if c is call else 200 for c in CALLS}

@@ -1,0 +1,164 @@
+"""Fault actions seen through real clients: the openai SDK's retries, timeouts and connection errors, httpx on
+truncated and malformed answers, native envelopes through the official SDKs, and reproducible rules."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from simulator.launcher import RunningServer
+
+KEY = "pk_test_pro_control"
+PERF_BODY = {"prompt": "a lighthouse at dusk"}
+
+
+def sdk(server: RunningServer, max_retries: int = 0, timeout: float = 30.0) -> openai.OpenAI:
+    return openai.OpenAI(api_key=KEY, base_url=f"{server.base_url}/openai/v1", max_retries=max_retries, timeout=timeout)
+
+
+def add_fault(client: httpx.Client, rule: dict[str, object]) -> dict[str, object]:
+    response = client.post("/_sim/faults", json=rule)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def generate(client: httpx.Client, headers: dict[str, str] | None = None, body: dict[str, object] | None = None) -> httpx.Response:
+    return client.post("/v1/images/generations", json=body or PERF_BODY, headers={"Authorization": f"Bearer {KEY}", **(headers or {})})
+
+
+def test_openai_sdk_retries_through_two_503s_then_succeeds_and_the_journal_shows_three_attempts(
+    sim: RunningServer, client: httpx.Client
+) -> None:
+    add_fault(client, {"match": {"face": "openai"}, "action": {"status": 503}, "times": 2})
+    result = sdk(sim, max_retries=2).images.generate(model="dall-e-2", prompt="a red fox", size="256x256")
+    assert result.data and result.data[0].url
+    attempts = client.get("/_sim/requests", params={"face": "openai"}).json()["requests"]
+    assert [entry["status"] for entry in attempts] == [200, 503, 503]
+    assert [entry["fault"] for entry in attempts] == [None, "status=503", "status=503"]
+    assert client.post("/_sim/requests/count", json={"match": {"face": "openai", "status": 503}}).json() == {"count": 2}
+    (rule,) = client.get("/_sim/faults").json()["faults"]
+    assert rule["fired"] == 2 and rule["remaining"] == 0
+
+
+def test_openai_sdk_raises_its_timeout_error_on_a_delay_longer_than_its_timeout(sim: RunningServer) -> None:
+    with pytest.raises(openai.APITimeoutError):
+        sdk(sim, timeout=0.5).images.generate(prompt="a red fox", size="256x256", extra_headers={"X-Sim-Fault": "delay_ms=3000"})
+
+
+def test_openai_sdk_raises_its_connection_error_on_drop(sim: RunningServer, client: httpx.Client) -> None:
+    add_fault(client, {"match": {"path": "/openai/"}, "action": {"drop": True}})
+    with pytest.raises(openai.APIConnectionError):
+        sdk(sim).images.generate(prompt="a red fox", size="256x256")
+    (entry,) = client.get("/_sim/requests").json()["requests"]
+    assert entry["status"] is None and entry["fault"] == "drop"
+
+
+def test_openai_face_answers_a_fault_in_openai_envelope_through_the_sdk(sim: RunningServer) -> None:
+    with pytest.raises(openai.RateLimitError) as raised:
+        sdk(sim).images.generate(prompt="a red fox", size="256x256", extra_headers={"X-Sim-Fault": "status=429;retry_after=7"})
+    assert raised.value.response.headers["retry-after"] == "7"
+    assert raised.value.code == "rate_limit_exceeded"
+
+
+def test_google_face_answers_a_fault_in_google_rpc_envelope_through_google_genai(sim: RunningServer, client: httpx.Client) -> None:
+    add_fault(client, {"match": {"face": "google"}, "action": {"status": 503, "message": "try later"}})
+    gemini = genai.Client(api_key=KEY, http_options=types.HttpOptions(base_url=sim.base_url + "/google"))
+    with pytest.raises(genai_errors.ServerError) as raised:
+        gemini.models.generate_images(model="imagen-3.0-generate-002", prompt="a red fox")
+    assert raised.value.code == 503 and raised.value.status == "UNAVAILABLE" and raised.value.message == "try later"
+
+
+def test_truncated_answer_breaks_off_mid_body(client: httpx.Client) -> None:
+    with pytest.raises(httpx.RemoteProtocolError):
+        generate(client, {"X-Sim-Fault": "truncate"})
+
+
+def test_malformed_answer_is_a_200_whose_body_is_not_json(client: httpx.Client) -> None:
+    response = generate(client, {"X-Sim-Fault": "malformed"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    with pytest.raises(ValueError):
+        response.json()
+
+
+def test_prompt_token_applies_its_action_for_clients_that_cannot_set_headers(client: httpx.Client) -> None:
+    response = generate(client, body={"prompt": "a fox [sim:status=500;type=internal_error]"})
+    assert response.status_code == 500 and response.json()["error"]["type"] == "internal_error"
+
+
+def test_an_error_fault_consumes_no_quota_but_a_delayed_answer_does(client: httpx.Client) -> None:
+    generate(client, {"X-Sim-Fault": "status=503"})
+    assert client.get(f"/_sim/usage/{KEY}").json()["minute"]["used"] == 0
+    assert generate(client, {"X-Sim-Fault": "delay_ms=10"}).status_code == 200
+    assert client.get(f"/_sim/usage/{KEY}").json()["minute"]["used"] == 1
+
+
+def statuses_under_a_half_probability_rule(client: httpx.Client) -> list[int]:
+    client.post("/_sim/reset").raise_for_status()
+    add_fault(client, {"match": {"face": "perf"}, "action": {"status": 503}, "probability": 0.5})
+    return [generate(client).status_code for _ in range(16)]
+
+
+def test_probability_faults_are_the_same_on_every_run_with_one_seed(client: httpx.Client) -> None:
+    first = statuses_under_a_half_probability_rule(client)
+    assert 0 < first.count(503) < 16
+    assert statuses_under_a_half_probability_rule(client) == first
+    (rule,) = client.get("/_sim/faults").json()["faults"]
+    assert rule["fired"] == first.count(503) and rule["remaining"] is None
+
+
+def test_times_applies_a_rule_to_the_next_n_matching_requests_only(client: httpx.Client) -> None:
+    add_fault(client, {"match": {"prompt": "^storm"}, "action": {"status": 502}, "times": 2})
+    assert generate(client).status_code == 200
+    assert [generate(client, body={"prompt": "storm over sea"}).status_code for _ in range(3)] == [502, 502, 200]
+
+
+def test_rules_are_listed_deleted_one_by_one_and_all_at_once(client: httpx.Client) -> None:
+    first = add_fault(client, {"match": {"model": "dall-e-3"}, "action": {"delay_ms": 5}})
+    add_fault(client, {"action": {"drop": True}, "namespace": "other"})
+    assert client.delete(f"/_sim/faults/{first['id']}").json() == {"deleted": 1}
+    missing = client.delete(f"/_sim/faults/{first['id']}")
+    assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
+    assert [r["namespace"] for r in client.get("/_sim/faults").json()["faults"]] == ["other"]
+    assert client.delete("/_sim/faults").json() == {"deleted": 1}
+
+
+@pytest.mark.parametrize(
+    ("rule", "param"),
+    [
+        ({"action": {"status": 200}}, "action.status"),
+        ({"action": {"status": 503, "drop": True}}, "action"),
+        ({"action": {"delay": 5}}, "action.delay"),
+        ({"action": {"retry_after": 5}}, "action.retry_after"),
+        ({"match": {"face": "dalle"}, "action": {"drop": True}}, "match.face"),
+        ({"match": {"prompt": "("}, "action": {"drop": True}}, "match.prompt"),
+        ({"action": {"drop": True}, "times": 0}, "times"),
+        ({"action": {"drop": True}, "probability": 2}, "probability"),
+        ({"action": {"drop": True}, "namespace": "no spaces"}, "namespace"),
+        ({"match": {}}, "action"),
+    ],
+)
+def test_a_bad_rule_is_a_400_naming_the_field(client: httpx.Client, rule: dict[str, object], param: str) -> None:
+    response = client.post("/_sim/faults", json=rule)
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == param
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "param"),
+    [
+        ({"X-Sim-Fault": "status=abc"}, PERF_BODY, "X-Sim-Fault"),
+        ({"X-Sim-Fault": "explode"}, PERF_BODY, "X-Sim-Fault"),
+        ({}, {"prompt": "a fox [sim:status=700]"}, "prompt"),
+        ({"X-Sim-Namespace": "../etc"}, PERF_BODY, "X-Sim-Namespace"),
+    ],
+)
+def test_a_bad_header_or_token_is_a_400_in_the_perf_envelope(
+    client: httpx.Client, headers: dict[str, str], body: dict[str, object], param: str
+) -> None:
+    response = generate(client, headers, body)
+    assert response.status_code == 400
+    assert response.json()["error"] == {"type": "invalid_request", "message": response.json()["error"]["message"], "param": param}

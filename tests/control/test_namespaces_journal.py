@@ -1,0 +1,99 @@
+"""Namespaces keep windows, journal, rules and clock apart on one simulator; the journal records what apps sent."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+FREE_KEY = "pk_test_free_namespaced"
+
+
+def generate(client: httpx.Client, namespace: str | None = None, **body: object) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {FREE_KEY}", **({"X-Sim-Namespace": namespace} if namespace else {})}
+    return client.post("/v1/images/generations", json={"prompt": "a quiet harbour", **body}, headers=headers)
+
+
+def test_namespaces_have_their_own_rate_windows(client: httpx.Client) -> None:
+    minute_limit = client.get(f"/_sim/usage/{FREE_KEY}").json()["minute"]["limit"]
+    assert [generate(client, "team-a").status_code for _ in range(minute_limit + 1)] == [200] * minute_limit + [429]
+    assert generate(client, "team-b").status_code == 200
+    assert generate(client).status_code == 200
+    assert client.get(f"/_sim/usage/{FREE_KEY}", params={"namespace": "team-a"}).json()["minute"]["used"] == minute_limit
+    assert client.get(f"/_sim/usage/{FREE_KEY}", params={"namespace": "team-b"}).json()["minute"]["used"] == 1
+
+
+def test_namespaces_have_their_own_clock(client: httpx.Client) -> None:
+    start = client.get("/_sim/clock").json()["now"]
+    client.post("/_sim/clock/advance", params={"namespace": "later"}, json={"seconds": 3600}).raise_for_status()
+    assert client.get("/_sim/clock", params={"namespace": "later"}).json()["now"] == start + 3600
+    assert client.get("/_sim/clock").json()["now"] == start
+    created = generate(client, "later").json()["created"]
+    assert created == int(start + 3600)
+
+
+def test_rules_apply_only_in_their_namespace(client: httpx.Client) -> None:
+    client.post("/_sim/faults", json={"action": {"status": 503}, "namespace": "flaky"}).raise_for_status()
+    assert generate(client, "flaky").status_code == 503
+    assert generate(client, "steady").status_code == 200
+    assert generate(client).status_code == 200
+
+
+def test_journal_and_reset_of_one_namespace_leave_the_others_alone(client: httpx.Client) -> None:
+    generate(client, "one")
+    generate(client, "two")
+    assert [e["namespace"] for e in client.get("/_sim/requests", params={"namespace": "one"}).json()["requests"]] == ["one"]
+    client.post("/_sim/faults", json={"action": {"drop": True}, "namespace": "one"}).raise_for_status()
+    client.post("/_sim/reset", params={"namespace": "one"}).raise_for_status()
+    assert client.get("/_sim/requests", params={"namespace": "one"}).json()["requests"] == []
+    assert client.get("/_sim/faults").json()["faults"] == []
+    assert len(client.get("/_sim/requests", params={"namespace": "two"}).json()["requests"]) == 1
+    assert client.get("/_sim/namespaces").json()["namespaces"] == ["default", "two"]
+
+
+def test_an_image_made_in_a_namespace_loads_without_any_header(client: httpx.Client) -> None:
+    url = generate(client, "gallery").json()["data"][0]["url"]
+    default_url = generate(client).json()["data"][0]["url"]
+    assert url != default_url, "ids of two namespaces never collide"
+    assert httpx.get(url).headers["content-type"] == "image/png"
+
+
+def test_journal_entry_shows_what_the_app_sent_with_the_key_masked(client: httpx.Client) -> None:
+    response = generate(client, "audit", model="dall-e-3", size="1024x1024", prompt="x" * 500)
+    image_id = response.json()["data"][0]["url"].rsplit("/", 1)[1].removesuffix(".png")
+    (entry,) = client.get("/_sim/requests", params={"namespace": "audit"}).json()["requests"]
+    assert entry["key"] != FREE_KEY and FREE_KEY.startswith(entry["key"].removesuffix("…"))
+    assert (entry["method"], entry["path"], entry["face"], entry["status"], entry["error_type"]) == (
+        "POST",
+        "/v1/images/generations",
+        "perf",
+        200,
+        None,
+    )
+    assert (entry["model"], entry["n"], entry["size"], entry["image_ids"]) == ("dall-e-3", 1, "1024x1024", [image_id])
+    assert len(entry["prompt"]) < 500 and len(entry["body"]["prompt"]) < 500
+    assert entry["time"] == client.get("/_sim/clock").json()["now"] and entry["iso"].startswith("2026-01-01T00:00:00")
+    assert FREE_KEY not in httpx.get(str(client.base_url) + "/_sim/requests").text
+
+
+def test_journal_filters_and_counts_like_a_verification_api(client: httpx.Client) -> None:
+    generate(client, model="dall-e-3")
+    generate(client, model="dall-e-3", n=3)
+    generate(client, model="dall-e-3", size="7x7")
+    assert client.post("/_sim/requests/count", json={"match": {"model": "dall-e-3", "status": 200}}).json() == {"count": 1}
+    assert client.post("/_sim/requests/count", json={"match": {"key": FREE_KEY, "status": 400}}).json() == {"count": 2}
+    latest = client.get("/_sim/requests", params={"status": 400, "limit": 1}).json()["requests"]
+    assert len(latest) == 1 and latest[0]["body"]["size"] == "7x7" and latest[0]["error_type"] == "invalid_request"
+    assert client.delete("/_sim/requests").json() == {"deleted": 3}
+
+
+@pytest.mark.parametrize("query", ["limit=0", "status=abc", "namespace=a%20b"])
+def test_bad_journal_query_is_a_400_naming_it(client: httpx.Client, query: str) -> None:
+    response = client.get(f"/_sim/requests?{query}")
+    assert response.status_code == 400 and response.json()["error"]["param"] == query.split("=")[0]
+
+
+def test_usage_lists_the_active_keys_of_a_namespace(client: httpx.Client) -> None:
+    generate(client, "dash")
+    (row,) = client.get("/_sim/usage", params={"namespace": "dash"}).json()["keys"]
+    assert row["tier"] == "free" and row["face"] == "perf" and row["minute"]["used"] == 1 and row["key"].endswith("…")
+    assert client.get("/_sim/usage").json()["keys"] == []

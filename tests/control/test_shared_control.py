@@ -1,0 +1,79 @@
+"""With --workers 2 --state redis://..., the journal, the fault rules and the namespaces are one for all workers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+
+from load.redis_server import RedisServer
+from simulator.launcher import RunningServer, running_simulator
+
+KEY = "pk_test_pro_shared"
+
+
+@pytest.fixture(scope="module")
+def two_workers(redis_server: RedisServer) -> Iterator[RunningServer]:
+    with redis.Redis(port=redis_server.port) as client:
+        client.flushall()
+    with running_simulator("--workers", "2", "--state", redis_server.url, "--clock", "manual", "--journal-size", "20") as server:
+        yield server
+
+
+@pytest.fixture
+def shared(two_workers: RunningServer) -> RunningServer:
+    httpx.post(two_workers.base_url + "/_sim/reset").raise_for_status()
+    return two_workers
+
+
+def fresh(server: RunningServer) -> httpx.Client:
+    """A new connection for every request, so the kernel spreads them over both workers."""
+    return httpx.Client(base_url=server.base_url, headers={"Connection": "close"}, timeout=30)
+
+
+def generate(client: httpx.Client, namespace: str = "default") -> int:
+    headers = {"Authorization": f"Bearer {KEY}", "X-Sim-Namespace": namespace}
+    return client.post("/v1/images/generations", json={"prompt": "two workers"}, headers=headers).status_code
+
+
+def test_a_new_rule_holds_at_once_on_every_worker(shared: RunningServer) -> None:
+    with fresh(shared) as client:
+        for _ in range(8):
+            client.post("/_sim/faults", json={"action": {"status": 503}, "times": 1}).raise_for_status()
+            assert generate(client) == 503
+        assert generate(client) == 200
+        faults = client.get("/_sim/faults").json()["faults"]
+        assert [(rule["fired"], rule["remaining"]) for rule in faults] == [(1, 0)] * 8
+
+
+def test_times_are_counted_across_workers(shared: RunningServer) -> None:
+    with fresh(shared) as client:
+        client.post("/_sim/faults", json={"action": {"status": 500}, "times": 3}).raise_for_status()
+        assert sorted(generate(client) for _ in range(8)) == [200] * 5 + [500] * 3
+
+
+def test_every_worker_reads_the_whole_journal_bounded_by_its_size(shared: RunningServer) -> None:
+    with fresh(shared) as client:
+        for _ in range(25):
+            generate(client, "busy")
+        views = [client.get("/_sim/requests", params={"limit": 100}).json()["requests"] for _ in range(4)]
+        assert all(len(view) == 20 for view in views) and all(view == views[0] for view in views)
+        numbers = [int(entry["id"].removeprefix("request_")) for entry in views[0]]
+        assert numbers == list(range(25, 5, -1)), "newest first, the oldest dropped"
+        assert client.post("/_sim/requests/count", json={"namespace": "busy"}).json() == {"count": 20}
+        assert client.get("/_sim/namespaces").json()["namespaces"] == ["default", "busy"]
+
+
+def test_namespaces_partition_windows_and_journal_in_redis(shared: RunningServer) -> None:
+    with fresh(shared) as client:
+        generate(client, "left")
+        generate(client, "left")
+        generate(client, "right")
+        usage = {ns: client.get(f"/_sim/usage/{KEY}", params={"namespace": ns}).json()["minute"]["used"] for ns in ("left", "right")}
+        assert usage == {"left": 2, "right": 1}
+        client.post("/_sim/reset", params={"namespace": "left"}).raise_for_status()
+        assert client.get(f"/_sim/usage/{KEY}", params={"namespace": "left"}).json()["minute"]["used"] == 0
+        assert client.get(f"/_sim/usage/{KEY}", params={"namespace": "right"}).json()["minute"]["used"] == 1
+        assert [e["namespace"] for e in client.get("/_sim/requests").json()["requests"]] == ["right"]
