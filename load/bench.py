@@ -142,7 +142,8 @@ def ceiling(cpu: int | None) -> Iterator[RunningServer]:
 @contextmanager
 def simulator(*args: str, cpu: int | None = None) -> Iterator[RunningServer]:
     port = free_port()
-    command = [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *args]
+    # --quiet: no request log on stdout, as the ceiling writes no access log.
+    command = [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), "--quiet", *args]
     with running(pinned(command, cpu), port) as server:
         yield server
 

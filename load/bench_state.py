@@ -39,9 +39,11 @@ def workers(wrk: Wrk, keys_file: Path, body: dict[str, object], repeats: int) ->
     if not redis_available():
         return [*rows, "| Redis | not measured: redis-server is not installed | | | |"], []
     with running_redis() as redis, ExitStack() as servers:
-        memory = servers.enter_context(running_simulator("--keys", str(keys_file)))
+        # --quiet: no request log on stdout, as the ceiling writes no access log.
+        quiet = ("--quiet", "--keys", str(keys_file))
+        memory = servers.enter_context(running_simulator(*quiet))
         shared = {
-            count: servers.enter_context(running_simulator("--keys", str(keys_file), "--state", redis.url, "--workers", str(count)))
+            count: servers.enter_context(running_simulator(*quiet, "--state", redis.url, "--workers", str(count)))
             for count in WORKER_COUNTS
         }
         runs: list[tuple[Load, dict[int, Load]]] = []
