@@ -122,7 +122,15 @@ def _exhaust_minute(api: ContractClient, key: str, limit: int) -> tuple[int, Exc
 @pytest.mark.smoke
 def test_429_envelope(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
     """Past the minute limit: 429 rate_limit_exceeded, the document's message, retry_after >= 1 and Retry-After."""
-    _, exchange = _exhaust_minute(api, free_key, free_tier.images_per_minute)
+    # n=0 is refused and consumes nothing: its headers say how many images remain before the limit.
+    remaining = check_rate_headers(api.generate({**cheap_body(1), "n": 0}, key=free_key))[MINUTE]
+    admitted, exchange = _exhaust_minute(api, free_key, free_tier.images_per_minute)
+    expect(
+        admitted == remaining,
+        "Driving a key to its limit admits exactly the images the headers said remained",
+        f"the headers said {remaining} images remained; {admitted} one-image requests were admitted before the first refusal",
+        exchange,
+    )
     error = check_error(exchange, errors.RATE_LIMIT_EXCEEDED)
     expect(error["message"] == errors.RATE_LIMIT_MESSAGE, "The 429 carries the document's message", repr(error["message"]), exchange)
     expect(

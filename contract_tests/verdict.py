@@ -87,7 +87,8 @@ class Verdict:
             lines.append(f"{state:5}  {area:12}  {counts[PASSED]:6} {counts[FAILED]:6} {counts[SKIPPED]:7}  {rule[:110]}")
         groups = self.groups()
         if groups:
-            lines += ["", f"Broken rules, grouped by cause ({len(groups)} causes, most cases first):"]
+            causes = f"{len(groups)} cause{'s' if len(groups) != 1 else ''}"
+            lines += ["", f"Broken rules, grouped by cause ({causes}, most cases first):"]
         for number, group in enumerate(groups, 1):
             named = ", ".join(group.cases[:CASES_NAMED_PER_GROUP])
             more = f" and {len(group.cases) - CASES_NAMED_PER_GROUP} more" if len(group.cases) > CASES_NAMED_PER_GROUP else ""

@@ -9,7 +9,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,6 +19,7 @@ from simulator.control.api import ControlApi
 from simulator.control.layer import ControlLayer
 from simulator.control.open import open_plane
 from simulator.control.plane import ControlPlane
+from simulator.cors import OpenCORS
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.faces import home
@@ -57,11 +57,13 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(errors.INTERNAL_ERROR, "internal simulator error; this is a bug, please report it"))
 
 
-def _closing(*closers: Callable[[], Awaitable[None]]) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """A lifespan that closes what the app holds open (state connections, the gateway's upstream client) at shutdown."""
+def _lifespan(state: State, *closers: Callable[[], Awaitable[None]]) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Warm the state's connections before serving, and close what the app holds open (state connections, the
+    gateway's upstream client) at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await state.warm_up()
         yield
         for close in closers:
             await close()
@@ -112,9 +114,9 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         plane,
         state,
         routes=routes,
-        middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["*"])],
+        middleware=[Middleware(OpenCORS)],
         exception_handlers={HTTPException: _http_error, StateUnavailable: _state_unavailable, Exception: _unexpected},
-        lifespan=_closing(*closers),
+        lifespan=_lifespan(state, *closers),
     )
     app.state.engine = engine
     app.state.control = plane

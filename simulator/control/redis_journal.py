@@ -17,7 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from simulator.control.journal import Journal, JournalEntry
-from simulator.state.redis import call_redis
+from simulator.state.redis import as_text, call_redis
 
 # KEYS: journal list, id counter, namespaces set. ARGV: size, then each entry's JSON (an object, without "id").
 # Returns the ids given, in ARGV order.
@@ -49,7 +49,7 @@ return removed
 """
 
 
-def _entry(raw: bytes) -> JournalEntry:
+def _entry(raw: bytes | str) -> JournalEntry:
     fields: dict[str, Any] = json.loads(raw)
     return JournalEntry.from_stored(fields)
 
@@ -84,7 +84,7 @@ class RedisJournal(Journal):
                         done.set_exception(exc)
                     continue
                 for (entry, done), entry_id in zip(batch, ids, strict=True):
-                    entry.id = entry_id.decode()
+                    entry.id = as_text(entry_id)
                     done.set_result(None)
         finally:
             self._writer = None
@@ -109,7 +109,7 @@ class RedisJournal(Journal):
 
     async def seen(self) -> set[str]:
         members = await call_redis(self._redis, lambda: self._redis.smembers(self._namespaces))
-        return {member.decode() if isinstance(member, bytes) else member for member in members}
+        return {as_text(member) for member in members}
 
     async def close(self) -> None:
         """The connection is the control plane's (see simulator.control.open)."""

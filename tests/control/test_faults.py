@@ -3,6 +3,8 @@ truncated and malformed answers, native envelopes through the official SDKs, and
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import openai
 import pytest
@@ -162,3 +164,12 @@ def test_a_bad_header_or_token_is_a_400_in_the_perf_envelope(
     response = generate(client, headers, body)
     assert response.status_code == 400
     assert response.json()["error"] == {"type": "invalid_request", "message": response.json()["error"]["message"], "param": param}
+
+
+def test_a_delayed_request_does_not_hold_up_other_requests(client: httpx.Client) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        delayed = pool.submit(generate, httpx.Client(base_url=client.base_url, timeout=60), {"X-Sim-Fault": "delay_ms=5000"})
+        while not client.get("/_sim/requests").json()["requests"] and not delayed.done():
+            assert generate(client).status_code == 200
+        assert not delayed.done(), "other requests were answered while the delayed one waited"
+        assert delayed.result().status_code == 200
