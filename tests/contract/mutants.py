@@ -28,6 +28,7 @@ import simulator.engine.generate
 import simulator.engine.render
 import simulator.engine.validate
 import simulator.http
+import simulator.state.base
 import simulator.state.memory
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
@@ -322,6 +323,7 @@ def b64_not_png() -> ASGIApp:
 @mutant("image URLs never expire", "test_expiry", blind_in_real_time=True)
 def url_never_expires() -> ASGIApp:
     simulator.engine.generate.IMAGE_URL_TTL_SECONDS = 10**9
+    simulator.state.base.IMAGE_URL_TTL_SECONDS = 10**9
     simulator.state.memory.IMAGE_URL_TTL_SECONDS = 10**9
     return _simulator()
 

@@ -1,0 +1,18 @@
+"""Watching the simulator: Prometheus metrics and the dashboard, both fed by the request journal's records."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from simulator.control.journal import Journal
+from simulator.keys import KeyRegistry
+from simulator.observe import dashboard
+from simulator.observe.metrics import Metrics
+from simulator.observe.tiers import TierOf
+
+
+def observing(journal: Journal, keys: KeyRegistry) -> list[Route]:
+    """The routes of `/metrics` and the dashboard; the metrics count what `journal` records, as its listener."""
+    metrics = Metrics(TierOf(keys))
+    journal.listeners.append(metrics.observe)
+    return [*metrics.routes(), *dashboard.routes()]

@@ -1,0 +1,59 @@
+"""The dashboard at `/_sim/ui`: one page, with its style and script inlined, that watches and steers the simulator.
+
+Everything the page shows it reads from the control API (so it works whichever worker answers); the only thing the
+server puts in it is what the spec says about models and faces, for the forms. One request loads it, nothing is
+fetched from elsewhere, and there is no build step: the files under static/ are the page.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from simulator.registry import FACE_NAMES
+from spec import tiers
+from spec.models import MODELS
+
+PATH = "/_sim/ui"
+# The page polls the control API this often; new requests appear within two polls.
+POLL_MS = 1000
+# Decision: a model with more listed sizes than this (flux: any WxH in steps of 32) gets no size suggestions.
+MAX_SUGGESTED_SIZES = 20
+
+
+def _static(name: str) -> str:
+    return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
+
+
+def _spec() -> str:
+    """What the forms offer, from spec/: models with their sizes and image counts, faces, the document's key."""
+    models = {
+        name: {"sizes": list(model.sizes) if len(model.sizes) <= MAX_SUGGESTED_SIZES else [], "max_n": model.max_n}
+        for name, model in MODELS.items()
+    }
+    spec = {"models": models, "faces": FACE_NAMES, "key": tiers.DOCUMENT_EXAMPLE_KEY, "poll_ms": POLL_MS}
+    # "</" would end the inline script early; JSON allows it escaped.
+    return json.dumps(spec).replace("</", "<\\/")
+
+
+@cache
+def page() -> str:
+    return (
+        _static("dashboard.html")
+        .replace("/*CSS*/", _static("dashboard.css"))
+        .replace("/*SPEC*/", _spec())
+        .replace("/*JS*/", _static("dashboard.js"))
+    )
+
+
+async def dashboard(request: Request) -> Response:
+    return HTMLResponse(page(), headers={"Cache-Control": "no-cache"})
+
+
+def routes() -> list[Route]:
+    return [Route(PATH, dashboard, methods=["GET"])]

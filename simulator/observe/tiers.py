@@ -1,0 +1,34 @@
+"""The tier of a journalled request's key, for `perf_sim_rate_limited_total{tier}`.
+
+The journal keeps no full key: only its masked start and a digest. A key from the keys file or the document's key
+is found by its digest; a ready-made test key (`pk_test_<tier>_...`) by its masked start, which names the tier when
+the key is long enough to show it (18 characters or more); anything else is `unknown`.
+"""
+
+from __future__ import annotations
+
+from simulator.control.journal import JournalEntry, key_digest
+from simulator.keys import KeyRegistry
+from spec import tiers
+
+UNKNOWN_TIER = "unknown"
+_MASK_MARK = "…"
+
+
+class TierOf:
+    def __init__(self, keys: KeyRegistry) -> None:
+        known = [(tenant.key, tenant.tier) for tenant in keys.configured()]
+        known.append((tiers.DOCUMENT_EXAMPLE_KEY, tiers.DOCUMENT_EXAMPLE_TIER))
+        self.by_digest = {key_digest(key): tier for key, tier in known}
+
+    def __call__(self, entry: JournalEntry) -> str:
+        if entry.key_digest in self.by_digest:
+            return self.by_digest[entry.key_digest]
+        shown = (entry.key or "").removesuffix(_MASK_MARK)
+        prefixes = {name: f"{tiers.TEST_KEY_PREFIX}{name}_" for name in tiers.TIERS}
+        named = [
+            name
+            for name, prefix in prefixes.items()
+            if shown.startswith(prefix) or (len(shown) > len(tiers.TEST_KEY_PREFIX) and prefix.startswith(shown))
+        ]
+        return named[0] if len(named) == 1 else UNKNOWN_TIER

@@ -1,0 +1,155 @@
+"""The dashboard in a real browser (Debian's headless Chromium through Playwright), watching requests the official
+`openai` SDK makes, adding and removing a fault rule through its form, and moving the manual clock.
+
+Each test works in a namespace of its own (the page's `#ns=` and the SDK's X-Sim-Namespace header), so the tests
+share one simulator without seeing each other's requests, rules or windows.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import openai
+import pytest
+from openai import OpenAI
+
+from load.redis_server import redis_available, running_redis
+from simulator.launcher import RunningServer, running_simulator
+from tests.observe.browser import browser_missing, chromium_page, in_ci
+
+if (missing := browser_missing()) is not None:
+    if in_ci():
+        raise RuntimeError(f"the dashboard's browser tests must run in CI: {missing}")
+    pytest.skip(missing, allow_module_level=True)
+
+from playwright.sync_api import Page, expect
+
+# The page polls every second; this only bounds how long a broken page is waited for on a loaded machine.
+PATIENCE_MS = 20_000
+PROMPT = "a lighthouse in the fog"
+
+
+@pytest.fixture(scope="module", params=["one process", "two workers sharing Redis"])
+def simulator(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
+    """The page reads everything through the control API, so it works the same whichever worker answers."""
+    if request.param == "one process":
+        with running_simulator("--clock", "manual", "--seed", "7") as running:
+            yield running
+        return
+    if not redis_available():
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
+    with running_redis() as redis, running_simulator("--clock", "manual", "--workers", "2", "--state", redis.url) as running:
+        yield running
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"ui-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def page(simulator: RunningServer, namespace: str) -> Iterator[Page]:
+    """The dashboard open in the test's namespace; afterwards, every URL it fetched must be the simulator's own."""
+    expect.set_options(timeout=PATIENCE_MS)
+    fetched: list[str] = []
+    with chromium_page() as page:
+        page.on("request", lambda request: fetched.append(request.url))
+        page.goto(f"{simulator.base_url}/_sim/ui#ns={namespace}")
+        expect(page.locator("#clock-iso")).not_to_have_text("…")
+        yield page
+    assert fetched and all(url.startswith(simulator.base_url + "/") for url in fetched), set(fetched)
+
+
+def sdk(simulator: RunningServer, namespace: str, key: str = "pk_live_abc123") -> OpenAI:
+    """The official client on the Perf API, in the test's namespace, without retries (a fault is seen at once)."""
+    return OpenAI(api_key=key, base_url=f"{simulator.base_url}/v1", max_retries=0, default_headers={"X-Sim-Namespace": namespace})
+
+
+def test_a_request_made_with_the_sdk_appears_live_and_shows_its_trimmed_request_and_image(
+    page: Page, simulator: RunningServer, namespace: str
+) -> None:
+    rows = page.locator("#requests tbody tr")
+    expect(rows).to_have_count(0)
+
+    image = sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("dall-e-2")
+    expect(rows.first).to_contain_text("200")
+    expect(rows.first).to_contain_text(namespace)
+    expect(rows.first).to_contain_text("pk_live_…")
+    rows.first.click()
+    expect(page.locator("#detail-answer")).to_contain_text("answered 200")
+    expect(page.locator("#detail-body")).to_contain_text(PROMPT)
+    assert image.data is not None and image.data[0].url is not None
+    image_id = image.data[0].url.rsplit("/", 1)[1].removesuffix(".png")
+    figure = page.locator(f'figure[data-image="{image_id}"]')
+    expect(figure).to_contain_text("dall-e-2 256x256")
+    expect(figure).to_contain_text(PROMPT)
+    figure.locator("img").scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth === 256", arg=figure.locator("img").element_handle())
+
+
+def test_a_fault_rule_added_in_the_page_fails_the_next_sdk_call_and_is_removed_with_its_button(
+    page: Page, simulator: RunningServer, namespace: str
+) -> None:
+    form = page.locator("#fault-form")
+    form.locator("[name=face]").select_option("perf")
+    form.locator("[name=kind]").select_option("status")
+    form.locator("[name=status]").fill("503")
+    form.locator("[name=message]").fill("injected from the dashboard")
+    form.locator("[name=times]").fill("1")
+    form.get_by_role("button", name="Add rule").click()
+    rule = page.locator("#faults li[data-rule-id]")
+    expect(rule).to_have_count(1)
+    expect(rule).to_contain_text("status=503")
+
+    client = sdk(simulator, namespace)
+    with pytest.raises(openai.InternalServerError) as failed:
+        client.images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    assert failed.value.status_code == 503
+    assert "injected from the dashboard" in str(failed.value)
+    expect(rule).to_contain_text("fired 1")
+    expect(page.locator("#requests tbody tr").first).to_contain_text("status=503")
+    assert client.images.generate(model="dall-e-2", prompt=PROMPT, size="256x256").data, "times=1 applies the rule once"
+
+    rule.get_by_role("button", name="Remove").click()
+    expect(rule).to_have_count(0)
+
+
+def test_advancing_the_manual_clock_a_day_empties_a_keys_usage_bars(page: Page, simulator: RunningServer, namespace: str) -> None:
+    key = f"pk_test_free_{uuid.uuid4().hex[:12]}"
+    sdk(simulator, namespace, key).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256", n=3)
+    usage = page.locator('#usage .key[data-face="perf"]')
+    expect(usage).to_have_count(1)
+    expect(usage).to_contain_text("pk_test_free…")
+    minute, day = usage.locator('.bar[data-window="minute"]'), usage.locator('.bar[data-window="day"]')
+    expect(minute).to_have_attribute("data-used", "3")
+    expect(day).to_have_attribute("data-used", "3")
+    clock = page.locator("#clock-iso").inner_text()
+
+    page.get_by_role("button", name="+1 day").click()
+
+    expect(page.locator("#clock-iso")).not_to_have_text(clock)
+    expect(minute).to_have_attribute("data-used", "0")
+    expect(day).to_have_attribute("data-used", "0")
+    expect(minute.locator("span")).to_have_attribute("style", "width:0%")
+    assert key not in page.content(), "keys are shown masked"
+
+
+def test_the_try_a_prompt_form_generates_in_the_selected_namespace(page: Page, simulator: RunningServer, namespace: str) -> None:
+    form = page.locator("#try-form")
+    form.get_by_label("prompt").fill(PROMPT)
+    form.get_by_label("model").select_option("flux-dev")
+    form.get_by_label("size").fill("512x256")
+    form.get_by_label("images (n)").fill("2")
+    form.get_by_role("button", name="Generate").click()
+
+    expect(page.locator("#try-out")).to_contain_text('"model_used": "flux-dev"')
+    expect(page.locator("#try-img")).to_have_attribute("src", re.compile(r"/images/img_\w+\.png$"))
+    row = page.locator("#requests tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(namespace)
+    expect(page.locator("#gallery figure")).to_have_count(2)

@@ -1,0 +1,140 @@
+"""`GET /metrics` parses with prometheus-client's own parser and counts exactly what the request journal recorded,
+after a bounded mixed load (successes on two faces, rate-limited requests, injected faults, bad requests, unknown
+paths), in one process and across two workers sharing Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from load.redis_server import redis_available, running_redis
+from simulator.launcher import RunningServer, running_simulator
+from spec import tiers
+
+# Per round, on an enterprise key whose limits the run stays within: 4 Perf successes, 1 OpenAI-face success,
+# 1 injected 503, 1 bad size, 1 unknown path; and 2 on one free key for the whole run, most refused by its minute window.
+ROUNDS = 20
+Labels = tuple[str, ...]
+
+
+def round_of_requests(free_key: str) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+    pro = {"Authorization": f"Bearer {tiers.TEST_KEY_PREFIX}enterprise_{uuid.uuid4().hex[:12]}"}
+    free = {"Authorization": f"Bearer {free_key}"}
+    return [
+        ("/v1/images/generations", pro, {"prompt": "a red fox", "model": "dall-e-2", "size": "256x256", "n": 2}),
+        ("/v1/images/generations", pro, {"prompt": "a red fox", "model": "flux-dev", "size": "512x256"}),
+        ("/v1/images/generations", pro, {"prompt": "a red fox", "model": "imagen-3"}),
+        ("/v1/images/generations", pro, {"prompt": "a red fox", "model": "stable-diffusion-3", "n": 2}),
+        ("/openai/v1/images/generations", pro, {"prompt": "a red fox", "model": "dall-e-2", "size": "256x256"}),
+        ("/v1/images/generations", {**pro, "X-Sim-Fault": "status=503"}, {"prompt": "a red fox", "model": "dall-e-3"}),
+        ("/v1/images/generations", pro, {"prompt": "a red fox", "model": "dall-e-3", "size": "7x7"}),
+        ("/v1/images/nowhere", pro, {"prompt": "a red fox"}),
+        ("/v1/images/generations", free, {"prompt": "a red fox", "model": "dall-e-2", "size": "256x256"}),
+        ("/v1/images/generations", free, {"prompt": "a red fox", "model": "dall-e-2", "size": "256x256"}),
+    ]
+
+
+async def load_run(base_url: str) -> list[int]:
+    """ROUNDS rounds of the mix, 10 requests at a time, each on a new connection (so workers share them)."""
+    free_key = f"pk_test_free_{uuid.uuid4().hex[:12]}"
+    requests = [r for _ in range(ROUNDS) for r in round_of_requests(free_key)]
+    limits = httpx.Limits(max_connections=10, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+        responses = await asyncio.gather(*(client.post(path, headers=headers, json=body) for path, headers, body in requests))
+    return [r.status_code for r in responses]
+
+
+def scrape(base_url: str) -> dict[str, Counter[Labels]]:
+    """Every sample of /metrics by name, keyed by its label values in sorted label-name order."""
+    text = httpx.get(base_url + "/metrics").text
+    samples: dict[str, Counter[Labels]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = tuple(value for _, value in sorted(sample.labels.items()) if _ != "le")
+            samples.setdefault(sample.name, Counter())[labels] += int(sample.value)  # counts are whole numbers
+    return samples
+
+
+def journal(base_url: str) -> list[dict[str, Any]]:
+    return list(httpx.get(base_url + "/_sim/requests", params={"limit": 1000}).json()["requests"])
+
+
+def assert_metrics_match_the_journal(base_url: str) -> None:
+    statuses = asyncio.run(load_run(base_url))
+    entries = journal(base_url)
+    assert len(entries) == len(statuses) == ROUNDS * 10
+    assert {200, 400, 404, 429, 503} <= set(statuses)
+    metrics = scrape(base_url)
+
+    requests: Counter[Labels] = Counter()
+    for e in entries:
+        requests[(e["face"], e["model"] or "", str(e["status"]))] += 1
+    by_route_dropped: Counter[Labels] = Counter()
+    for (face, model, _route, status), value in metrics["perf_sim_requests_total"].items():
+        by_route_dropped[(face, model, status)] += value
+    assert by_route_dropped == requests
+    assert {route for _, _, route, _ in metrics["perf_sim_requests_total"]} == {
+        "/v1/images/generations",
+        "/openai/v1/images/generations",
+        "unmatched",
+    }
+
+    images: Counter[Labels] = Counter()
+    for e in entries:
+        if e["status"] < 400:
+            images[(e["face"], e["model"])] += len(e["image_ids"])
+    assert metrics["perf_sim_images_total"] == images
+
+    limited = sum(1 for e in entries if e["status"] == 429 and e["fault"] is None)
+    assert limited == statuses.count(429) > 0
+    assert metrics["perf_sim_rate_limited_total"] == Counter({("free",): limited})
+
+    faulted = sum(1 for e in entries if e["fault"] is not None)
+    assert faulted == ROUNDS
+    assert metrics["perf_sim_faults_total"] == Counter({("status",): faulted})
+
+    per_face = Counter(e["face"] for e in entries)
+    assert metrics["perf_sim_request_duration_seconds_count"] == Counter({(face,): n for face, n in per_face.items()})
+
+
+@pytest.fixture(scope="module")
+def one_process() -> Iterator[RunningServer]:
+    with running_simulator("--clock", "manual") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def two_workers() -> Iterator[RunningServer]:
+    if not redis_available():
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
+    with running_redis() as redis_server, running_simulator("--workers", "2", "--state", redis_server.url) as running:
+        yield running
+
+
+def test_metrics_count_exactly_what_the_journal_recorded_after_a_load_run(one_process: RunningServer) -> None:
+    assert_metrics_match_the_journal(one_process.base_url)
+
+
+def test_with_two_workers_any_scrape_counts_every_workers_requests(two_workers: RunningServer) -> None:
+    assert_metrics_match_the_journal(two_workers.base_url)
+    scrapes = [scrape(two_workers.base_url)["perf_sim_requests_total"] for _ in range(6)]
+    assert all(s == scrapes[0] for s in scrapes), "every worker answers the scrape with the same, summed figures"
+
+
+def test_the_scrape_is_the_prometheus_text_format(one_process: RunningServer) -> None:
+    response = httpx.get(one_process.base_url + "/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=")
+    families = {family.name: family.type for family in text_string_to_metric_families(response.text)}
+    assert families["perf_sim_requests"] == "counter"
+    assert families["perf_sim_images"] == "counter"
+    assert families["perf_sim_rate_limited"] == "counter"
+    assert families["perf_sim_faults"] == "counter"
+    assert families["perf_sim_request_duration_seconds"] == "histogram"
