@@ -435,7 +435,7 @@ def free_key_with_pro_limits() -> ASGIApp:
     return _simulator(keys_file=HERE / "keys_free_as_pro.toml")
 
 
-# --- defects that show how the verdict reads (tests/contract/test_verdict.py) --------------------------------------
+# --- defects that show how the verdict reads (tests/contract/test_contract_verdict.py) --------------------------------------
 
 
 @mutant("url images also carry b64_json: null", "test_defaults")
