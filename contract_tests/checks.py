@@ -12,8 +12,9 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from contract_tests.exchange import Exchange
+from contract_tests.explain import explain_all
 from contract_tests.png import decodes_as_png, png_size
-from contract_tests.violations import expect
+from contract_tests.violations import expect, require
 from spec import errors, tiers
 from spec.models import (
     DEFAULT_MODEL,
@@ -34,8 +35,31 @@ def _validator(name: str) -> Draft202012Validator:
 
 
 def schema_errors(instance: Any, name: str) -> list[str]:
-    found = sorted(_validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path))
-    return [f"at /{'/'.join(str(p) for p in e.absolute_path)}: {e.message[:300]}" for e in found[:5]]
+    """Each way `instance` breaks the named schema, in plain words naming the field."""
+    return explain_all(_validator(name).iter_errors(instance))
+
+
+def said_by_the_answer(exchange: Exchange) -> str:
+    """What an error answer says beyond its status (message and param): usually the likeliest cause."""
+    body = exchange.json()
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return ""
+    message, param = error.get("message"), error.get("param")
+    parts = [f"message {trimmed(message, 160)}" if isinstance(message, str) and message else "", f"param {param!r}" if param else ""]
+    said = ", ".join(p for p in parts if p)
+    return f"; the answer says: {said}" if said else ""
+
+
+def _got(exchange: Exchange) -> tuple[str, str]:
+    """(status and error type as a person reads them, with what the answer says; the same without it and without
+    the param: the cause shared by many cases)."""
+    body = exchange.json()
+    error = body.get("error") if isinstance(body, dict) else None
+    got_type = error.get("type") if isinstance(error, dict) else None
+    param = error.get("param") if isinstance(error, dict) else None
+    short = f"{exchange.status}" + (f" {got_type}" if got_type else "")
+    return short + (f" (param {param!r})" if param else "") + said_by_the_answer(exchange), short
 
 
 @dataclass(frozen=True)
@@ -91,18 +115,22 @@ def check_error(exchange: Exchange, error_type: str, param: str | _AnyParam | No
     status = errors.STATUS[error_type]
     rule = rule or f"This request is refused with HTTP {status} and error type {error_type!r}"
     body = exchange.json()
-    got_type = body.get("error", {}).get("type") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
-    expect(
-        exchange.status == status and got_type == error_type,
+    error: dict[str, Any] = body["error"] if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+    got, got_short = _got(exchange)
+    type_right = expect(
+        exchange.status == status and error.get("type") == error_type,
         rule,
-        f"expected {status} {error_type}, got {exchange.status} with error type {got_type!r}",
+        f"expected {status} {error_type}, got {got}",
         exchange,
+        cause=f"expected {status} {error_type}, got {got_short}",
     )
+    if exchange.status < 400:
+        return error
     check_json_content_type(exchange)
-    problems = schema_errors(body, "error")
+    # A wrong error.type is reported above; the schema would only say it again.
+    problems = [p for p in schema_errors(body, "error") if type_right or not p.startswith("error.type ")]
     expect(not problems, "Every error body matches the spec's Error JSON Schema (spec/schemas.py)", "; ".join(problems), exchange)
-    error: dict[str, Any] = body["error"]
-    if not isinstance(param, _AnyParam):
+    if not isinstance(param, _AnyParam) and error:
         expect(
             error.get("param") == param,
             f"An {error_type} error names the offending parameter in error.param",
@@ -123,7 +151,7 @@ def check_rate_headers(exchange: Exchange) -> dict[str, int]:
             f"{name} is {raw!r}",
             exchange,
         )
-        values[name] = int(raw or 0)
+        values[name] = int(raw) if raw is not None and raw.isdigit() else 0
     for limit, remaining in (
         (tiers.HEADER_LIMIT_MINUTE, tiers.HEADER_REMAINING_MINUTE),
         (tiers.HEADER_LIMIT_DAY, tiers.HEADER_REMAINING_DAY),
@@ -138,50 +166,53 @@ def check_rate_headers(exchange: Exchange) -> dict[str, int]:
 
 
 def check_success(exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
-    """A 200 whose body matches the response schema and agrees with the request and the spec's prices."""
+    """A 200 whose body matches the response schema and agrees with the request and the spec's prices.
+
+    Every rule is checked on what is there (a schema failure does not hide a wrong size or count)."""
     want = resolve(body)
-    expect(exchange.status == 200, "A valid request within the key's limits is answered 200", f"got HTTP {exchange.status}", exchange)
+    got, got_short = _got(exchange)
+    require(
+        exchange.status == 200,
+        "A valid request within the key's limits is answered 200",
+        f"got HTTP {got}",
+        exchange,
+        cause=f"a valid request got {got_short}",
+    )
     check_json_content_type(exchange)
     result = exchange.json()
     problems = schema_errors(result, "response")
     expect(not problems, "Every success body matches the spec's ImageGenerationResponse JSON Schema", "; ".join(problems), exchange)
-    perf = result["perf"]
-    expect(len(result["data"]) == want.n, "data holds exactly n images", f"n={want.n}, got {len(result['data'])}", exchange)
-    expect(
-        perf["model_used"] == want.model,
-        "perf.model_used is the requested model (dall-e-3 when none is given)",
-        f"expected {want.model!r}, got {perf['model_used']!r}",
-        exchange,
-    )
-    expect(
-        perf["size"] == want.size,
-        "perf.size is the requested size (1024x1024 when none is given)",
-        f"expected {want.size!r}, got {perf['size']!r}",
-        exchange,
-    )
-    expect(
-        perf["quality"] == want.quality,
-        "perf.quality is the quality used (standard when none is given)",
-        f"expected {want.quality!r}, got {perf['quality']!r}",
-        exchange,
-    )
-    cost = perf["cost_usd"]
-    expect(
-        isinstance(cost, (int, float)) and math.isclose(cost, want.cost_usd, rel_tol=0, abs_tol=1e-9),
-        "perf.cost_usd equals the spec's price per image (spec/models.py) times n",
-        f"{want.model} {want.size} {want.quality} x{want.n} costs {want.cost_usd}, got {cost!r}",
-        exchange,
-    )
+    require(isinstance(result, dict), "A success body is a JSON object", f"it is {type(result).__name__}", exchange)
+    data = result.get("data") if isinstance(result.get("data"), list) else []
+    perf = result.get("perf") if isinstance(result.get("perf"), dict) else {}
+    expect(len(data) == want.n, "data holds exactly n images", f"n={want.n}, got {len(data)}", exchange)
+    for name, expected, rule in (
+        ("model_used", want.model, "perf.model_used is the requested model (dall-e-3 when none is given)"),
+        ("size", want.size, "perf.size is the requested size (1024x1024 when none is given)"),
+        ("quality", want.quality, "perf.quality is the quality used (standard when none is given)"),
+    ):
+        if name in perf:
+            expect(perf[name] == expected, rule, f"expected {expected!r}, got {perf[name]!r}", exchange)
+    cost = perf.get("cost_usd")
+    if "cost_usd" in perf:
+        expect(
+            isinstance(cost, (int, float)) and math.isclose(cost, want.cost_usd, rel_tol=0, abs_tol=1e-9),
+            "perf.cost_usd equals the spec's price per image (spec/models.py) times n",
+            f"{want.model} {want.size} {want.quality} x{want.n} costs {want.cost_usd}, got {cost!r}",
+            exchange,
+        )
     key = "url" if want.response_format == "url" else "b64_json"
     other = "b64_json" if key == "url" else "url"
-    for item in result["data"]:
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            continue
         expect(
             key in item and other not in item,
             f"response_format {want.response_format!r} returns every image as {key} (and not {other})",
-            f"image keys: {sorted(item)}",
+            f"data[{index}] has the fields {sorted(item)}",
             exchange,
         )
-        if not MODELS[want.model].rewrites_prompt:
+        if not MODELS[want.model].rewrites_prompt and isinstance(item.get("revised_prompt"), str):
             expect(
                 item["revised_prompt"] == want.prompt,
                 "revised_prompt is the prompt as used, for models that do not rewrite prompts",
@@ -198,14 +229,15 @@ def trimmed(text: str, limit: int = 80) -> str:
 def check_png(data: bytes, size: str, rule: str, exchange: Exchange) -> None:
     want = parse_size(size)
     got = png_size(data)
-    expect(got is not None, rule, f"the bytes are not a PNG (they start {data[:16]!r})", exchange)
-    expect(got == want, rule, f"the PNG is {got[0]}x{got[1]}, requested {size}" if got else "", exchange)
-    expect(decodes_as_png(data), rule, "the PNG header is right but the file does not decode", exchange)
+    if not expect(got is not None, rule, f"the bytes are not a PNG (they start {data[:16]!r})", exchange, cause=f"{rule}: not a PNG"):
+        return
+    expect(got == want, rule, f"the PNG is {got[0]}x{got[1]}, requested {size}" if got else "", exchange, cause=f"{rule}: wrong size")
+    expect(decodes_as_png(data), rule, "the PNG header is right but the file does not decode", exchange, cause=f"{rule}: does not decode")
 
 
 def decode_b64(value: str, exchange: Exchange) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        expect(False, "b64_json is standard base64", "the value does not decode as base64", exchange)
+    except (binascii.Error, ValueError, TypeError):
+        require(False, "b64_json is standard base64", f"the value ({trimmed(str(value), 40)}) does not decode as base64", exchange)
         raise

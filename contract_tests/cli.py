@@ -14,17 +14,26 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     parser = argparse.ArgumentParser(
         prog="perf-contract",
         description="Judge an implementation of the Perf Image Generation API against the rules in spec/.",
-        epilog="Arguments after -- go to pytest (e.g. -- -k rate_limits -x).",
+        epilog="Arguments after -- go to pytest (e.g. -- -k rate_limits -x). "
+        "`perf-contract proxy --target URL [--port P] [--report-json FILE]` runs the validation proxy instead.",
     )
     parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8080")
     parser.add_argument("--key", required=True, help="a valid API key (any tier)")
     parser.add_argument("--key-tier", choices=("free", "pro", "enterprise"), help="tier of --key when its name does not say")
-    parser.add_argument("--free-key", help="a free-tier key for rate-limit tests (simulator default: pk_test_free_contract)")
+    parser.add_argument(
+        "--free-key",
+        action="append",
+        default=[],
+        help="a free-tier key for rate-limit tests; repeat it so real-time rules run concurrently (simulator: three ready-made keys)",
+    )
     parser.add_argument(
         "--generous-key", help="a key with high limits for generated traffic (simulator default: pk_test_enterprise_contract)"
     )
     parser.add_argument("--level", choices=LEVELS, default="full", help="smoke: quick core set; full: every rule (default)")
     parser.add_argument("--junit-xml", help="write a JUnit XML report here")
+    parser.add_argument("--report-json", help="write the verdict as JSON here (every rule, case and finding)")
+    parser.add_argument("--report-html", help="write the verdict as one HTML page here (rules green and red, each failure in full)")
+    parser.add_argument("--namespace", help="simulator namespace to run in (default: a fresh one when the simulator has namespaces)")
     parser.add_argument("--list-rules", action="store_true", help="list the rules (tests) of the level and exit")
     args, extra = parser.parse_known_args(argv)
     pytest_args = [
@@ -34,6 +43,9 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         "no:cacheprovider",
         "-p",
         "no:schemathesis",
+        # locust's plugin (present where the load extras are installed) imports gevent: seconds per run, unused here
+        "-p",
+        "no:locust",
         "--perf-base-url",
         args.base_url,
         "--perf-key",
@@ -45,11 +57,15 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     ]
     for option, value in (
         ("--perf-key-tier", args.key_tier),
-        ("--perf-free-key", args.free_key),
         ("--perf-generous-key", args.generous_key),
+        ("--perf-namespace", args.namespace),
+        ("--perf-report-json", args.report_json),
+        ("--perf-report-html", args.report_html),
     ):
         if value:
             pytest_args += [option, value]
+    for free_key in args.free_key:
+        pytest_args += ["--perf-free-key", free_key]
     if args.junit_xml:
         pytest_args += ["--junit-xml", args.junit_xml, "-o", "junit_family=xunit2"]
     if args.list_rules:
@@ -58,6 +74,12 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """`perf-contract ...` runs the suite; `perf-contract proxy ...` runs the validation proxy."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["proxy"]:
+        from contract_tests.proxy import main as proxy_main
+
+        proxy_main(argv[1:])
     sys.exit(pytest.main(build_pytest_args(argv)))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -30,6 +31,8 @@ class ContractClient:
     def __init__(self, target: Target, timeout: float = 60.0) -> None:
         self.target = target
         self.http = httpx.Client(timeout=timeout)
+        self.observers: list[Callable[[Exchange], None]] = []
+        """Called with every exchange (the real-time key ledgers watch admissions through this)."""
 
     def __repr__(self) -> str:
         return f"ContractClient({self.target.base_url!r})"
@@ -58,9 +61,11 @@ class ContractClient:
             content = json.dumps(body).encode()
         if content is not None:
             sent_headers["Content-Type"] = "application/json"
+        sent_headers.update(self.target.namespace_headers())
         sent_headers.update(headers or {})
+        sent_at = time.monotonic()
         response = self.http.request(method, self.url(path), content=content, headers=sent_headers)
-        return Exchange(
+        exchange = Exchange(
             method=method,
             url=self.url(path),
             request_headers=sent_headers,
@@ -68,7 +73,12 @@ class ContractClient:
             status=response.status_code,
             response_headers={k.lower(): v for k, v in response.headers.items()},
             response_body=response.content,
+            sent_at=sent_at,
+            received_at=time.monotonic(),
         )
+        for observe in self.observers:
+            observe(exchange)
+        return exchange
 
     def generate(self, body: Any, key: str | _NoAuth | None = None, **kwargs: Any) -> Exchange:
         return self.request("POST", GENERATIONS_PATH, key=key, body=body, **kwargs)
@@ -80,7 +90,7 @@ class ContractClient:
             if exchange.status != errors.STATUS[errors.RATE_LIMIT_EXCEEDED]:
                 break
             wait = _retry_after(exchange)
-            if self.target.control is not None:
+            if self.target.clock_moves and self.target.control is not None:
                 self.target.control.advance(wait)
             elif wait <= MAX_REAL_WAIT_SECONDS:
                 time.sleep(wait)

@@ -1,4 +1,5 @@
-"""Fixtures of the contract suite: the target, its client, keys, and the control API when there is one."""
+"""Fixtures of the contract suite: the target, its client, keys, the control API when there is one, and the
+real-time runs of the time rules when the clock cannot be moved."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ from collections.abc import Iterator
 import pytest
 
 from contract_tests.client import ContractClient
+from contract_tests.ledger import KeyPool
 from contract_tests.plugin import contract_target
+from contract_tests.realtime import RealTimeRules
 from contract_tests.target import Control, Target
 from spec import tiers
 
 NEEDS_CONTROL = "needs the simulator's control API (/_sim/) to move its clock; the target has none"
-NEEDS_MANUAL_CLOCK = "needs the simulator's manual clock (start perf-sim with --clock manual) for second-exact timing"
+NEEDS_FREE_KEY = "needs a free-tier key: pass --free-key KEY"
+NEEDS_MANUAL_CLOCK = "needs the simulator's manual clock (perf-sim --clock manual): not checkable in real time"
+REAL_TIME_AT_FULL_LEVEL = "runs in real time (about a minute of waiting) at the full level only"
+# A foreground rule on a free key waits until none of the key's admissions leaves the window for this long.
+QUIET_SECONDS = 15
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +34,47 @@ def api(target: Target) -> Iterator[ContractClient]:
     client.close()
 
 
+@pytest.fixture(scope="session")
+def key_pool(target: Target, api: ContractClient) -> KeyPool | None:
+    if not target.free_keys:
+        return None
+    return KeyPool(api, target.free_keys, tiers.TIERS["free"].images_per_minute)
+
+
+def _wanted_real_time_rules(session: pytest.Session) -> set[str]:
+    marks = (item.get_closest_marker("real_time") for item in session.items)
+    return {mark.args[0] for mark in marks if mark is not None}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _time_rules_in_real_time(
+    request: pytest.FixtureRequest, target: Target, api: ContractClient, key_pool: KeyPool | None
+) -> RealTimeRules | None:
+    """Without a movable clock the time rules' runs start with the session, so their waits overlap the rest."""
+    if target.clock_moves:
+        return None
+    if target.control is not None:
+        target.control.reset()
+    wanted = _wanted_real_time_rules(request.session)
+    if key_pool is None or target.level != "full" or not wanted:
+        return None
+    return RealTimeRules(api, key_pool, wanted)
+
+
+@pytest.fixture
+def time_rules(target: Target, _time_rules_in_real_time: RealTimeRules | None) -> RealTimeRules:
+    if not target.free_keys:
+        pytest.skip(NEEDS_FREE_KEY)
+    if _time_rules_in_real_time is None:
+        pytest.skip(REAL_TIME_AT_FULL_LEVEL)
+    return _time_rules_in_real_time
+
+
 @pytest.fixture(autouse=True)
 def _fresh_simulator(target: Target) -> None:
-    """On the simulator every test starts from empty windows, so no test inherits another's usage."""
-    if target.control is not None:
+    """On a manual-clock simulator every test starts from empty windows, so no test inherits another's usage.
+    (On a real clock the real-time runs keep state across tests: the simulator is reset once per session.)"""
+    if target.clock_moves and target.control is not None:
         target.control.reset()
 
 
@@ -42,17 +86,24 @@ def control(target: Target) -> Control:
 
 
 @pytest.fixture
-def manual_clock(control: Control) -> Control:
-    if not control.manual_clock:
+def manual_clock(target: Target) -> Control:
+    """For time rules with no real-time form (the UTC day, the one-hour URL expiry, the state machine)."""
+    if not target.clock_moves or target.control is None:
         pytest.skip(NEEDS_MANUAL_CLOCK)
-    return control
+    return target.control
 
 
 @pytest.fixture
-def free_key(target: Target) -> str:
-    if target.free_key is None:
-        pytest.skip("needs a free-tier key: pass --free-key KEY")
-    return target.free_key
+def free_key(target: Target, api: ContractClient, key_pool: KeyPool | None) -> Iterator[str]:
+    """A free-tier key lent to this test alone; on a real clock, once no admission is about to leave its window."""
+    if key_pool is None:
+        pytest.skip(NEEDS_FREE_KEY)
+    if target.clock_moves:
+        yield key_pool.ledgers[0].key
+        return
+    with key_pool.checkout() as ledger:
+        ledger.settle(api, span=QUIET_SECONDS)
+        yield ledger.key
 
 
 @pytest.fixture

@@ -3,17 +3,45 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 # Bodies are trimmed in reports: enough to see the fault, not a megabyte of base64.
 TRIM_CHARS = 1200
+# Inside a JSON body, strings longer than this are elided (base64 entirely, text after its first characters).
+LONG_STRING_CHARS = 160
+SHOWN_OF_LONG_STRING = 60
 KEY_ENV_VAR = "PERF_KEY"
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]+")
 
 
 def trim(text: str, limit: int = TRIM_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… [{len(text) - limit} more characters]"
+
+
+def elide_long_strings(value: Any) -> Any:
+    """The JSON value with base64 and long strings replaced by a note of their length, for a person to read."""
+    if isinstance(value, dict):
+        return {k: elide_long_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [elide_long_strings(v) for v in value]
+    if isinstance(value, str) and len(value) > LONG_STRING_CHARS:
+        if _BASE64.fullmatch(value):
+            return f"<base64, {len(value)} chars>"
+        return f"{value[:SHOWN_OF_LONG_STRING]}… <{len(value)} chars>"
+    return value
+
+
+def readable_body(raw: bytes) -> str:
+    """A body as a person should see it in a report: JSON with long strings elided, anything else trimmed."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return trim(text)
+    return trim(json.dumps(elide_long_strings(value), ensure_ascii=False))
 
 
 def _masked_authorization(value: str) -> str:
@@ -31,6 +59,9 @@ class Exchange:
     status: int
     response_headers: dict[str, str]
     response_body: bytes
+    sent_at: float = 0.0
+    """time.monotonic() when the request was sent, and when the response was read (for real-time rules)."""
+    received_at: float = 0.0
     _json: Any = field(default=None, init=False, repr=False)
     _parsed: bool = field(default=False, init=False, repr=False)
 
@@ -68,7 +99,7 @@ class Exchange:
                 shown = _masked_authorization(value) if name.lower() == "authorization" else value
                 lines.append(f"          {name}: {shown}")
         if self.request_body:
-            lines.append("          " + trim(self.request_body.decode("utf-8", "replace")))
+            lines.append("          " + readable_body(self.request_body))
         lines.append(f"response: {self.status}")
         for name, value in self.response_headers.items():
             if name.startswith("x-ratelimit") or name in {"content-type", "retry-after"}:
@@ -76,6 +107,23 @@ class Exchange:
         if self.response_headers.get("content-type", "").startswith("image/"):
             lines.append(f"          <{len(self.response_body)} bytes of image>")
         else:
-            lines.append("          " + trim(self.response_body.decode("utf-8", "replace")))
+            lines.append("          " + readable_body(self.response_body))
         lines.append(f"reproduce: {self.curl()}")
         return "\n".join(lines)
+
+    def as_record(self) -> dict[str, Any]:
+        """The exchange for the JSON and HTML reports: masked key, readable bodies, the curl line."""
+        headers = {
+            name: _masked_authorization(value) if name.lower() == "authorization" else value for name, value in self.request_headers.items()
+        }
+        image = self.response_headers.get("content-type", "").startswith("image/")
+        return {
+            "method": self.method,
+            "url": self.url,
+            "request_headers": headers,
+            "request_body": readable_body(self.request_body) if self.request_body else None,
+            "status": self.status,
+            "response_headers": self.response_headers,
+            "response_body": f"<{len(self.response_body)} bytes of image>" if image else readable_body(self.response_body),
+            "curl": self.curl(),
+        }

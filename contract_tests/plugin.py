@@ -1,4 +1,5 @@
-"""The pytest plugin (entry point `pytest11`): options, the --perf-level selection and readable failure reports.
+"""The pytest plugin (entry point `pytest11`): options, the --perf-level selection, and the verdict: every broken
+rule of a case, the end summary grouped by cause, and the JSON and HTML reports.
 
 It is loaded in every pytest session of an environment where the package is installed, so it only acts on
 items collected from `contract_tests`; fixtures live in `contract_tests/conftest.py` for the same reason.
@@ -11,11 +12,14 @@ from typing import Any
 
 import pytest
 
+from contract_tests.report_html import write_html
 from contract_tests.target import LEVELS, Target
-from contract_tests.violations import ContractViolation
+from contract_tests.verdict import FAILED, PASSED, SKIPPED, CaseResult, Verdict
+from contract_tests.violations import ContractViolation, Finding, collecting
 
 SMOKE_MARK = "smoke"
 _TARGET_KEY = pytest.StashKey[Target]()
+_VERDICT_KEY = pytest.StashKey[Verdict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,17 +27,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--perf-base-url", help="base URL of the implementation under test, e.g. http://127.0.0.1:8080")
     group.addoption("--perf-key", help="a valid API key (any tier)")
     group.addoption("--perf-key-tier", help="tier of --perf-key when its name does not say (free, pro, enterprise)")
-    group.addoption("--perf-free-key", help="a free-tier key for rate-limit tests (simulator default: pk_test_free_contract)")
+    group.addoption(
+        "--perf-free-key",
+        action="append",
+        default=[],
+        help="a free-tier key for rate-limit tests; repeat it to run real-time rules concurrently (simulator: three ready-made keys)",
+    )
     group.addoption(
         "--perf-generous-key",
         help="a key with high limits for generated traffic (simulator default: pk_test_enterprise_contract; else --perf-key)",
     )
     group.addoption("--perf-level", choices=LEVELS, default="full", help="smoke: a quick core set; full: every rule")
     group.addoption("--perf-list-rules", action="store_true", help="print the rules of the selected level with their case counts")
+    group.addoption("--perf-namespace", help="the simulator namespace to run in (default: a fresh one, when the simulator has them)")
+    group.addoption("--perf-report-json", help="write the verdict (every rule, case and finding) as JSON here")
+    group.addoption("--perf-report-html", help="write the verdict as one HTML page here")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{SMOKE_MARK}: part of the quick smoke level of the Perf contract suite")
+    config.addinivalue_line("markers", "real_time(rule): judged by the real-time runs when the target's clock cannot be moved")
 
 
 def _is_contract_item(item: pytest.Item) -> bool:
@@ -51,9 +64,10 @@ def contract_target(config: pytest.Config) -> Target:
             base_url,
             key,
             key_tier=config.getoption("perf_key_tier"),
-            free_key=config.getoption("perf_free_key"),
+            free_keys=tuple(config.getoption("perf_free_key") or ()),
             generous_key=config.getoption("perf_generous_key"),
             level=config.getoption("perf_level"),
+            namespace=config.getoption("perf_namespace"),
         )
     return config.stash[_TARGET_KEY]
 
@@ -101,6 +115,62 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 terminal.write_line(line)
 
 
+def _stops_at_first(item: pytest.Item) -> bool:
+    """Hypothesis examples and state machines stop at the first broken rule (shrinking needs the failure)."""
+    function = getattr(item, "function", None)
+    module = getattr(item, "module", None)
+    return bool(getattr(function, "is_hypothesis_test", False) or getattr(module, "STOP_AT_FIRST_BROKEN_RULE", False))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Collect every broken rule of a contract case; report them together when the case ends."""
+    if not _is_contract_item(item) or _stops_at_first(item):
+        return (yield)
+    findings: list[Finding] = []
+    with collecting(findings):
+        try:
+            result = yield
+        except ContractViolation as exc:
+            raise ContractViolation(findings + exc.findings, exc.stopped_by) from None
+        except pytest.skip.Exception:
+            if findings:
+                raise ContractViolation(findings) from None
+            raise
+        except Exception as exc:
+            if findings:
+                raise ContractViolation(findings, stopped_by=f"{type(exc).__name__}: {exc}") from exc
+            raise
+    if findings:
+        raise ContractViolation(findings)
+    return result
+
+
+def _verdict(config: pytest.Config) -> Verdict:
+    if _VERDICT_KEY not in config.stash:
+        target = contract_target(config)
+        config.stash[_VERDICT_KEY] = Verdict(target.base_url, target.level, real_time=not target.clock_moves)
+    return config.stash[_VERDICT_KEY]
+
+
+def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[Any]) -> None:
+    function = getattr(item, "function", None)
+    module = str(getattr(getattr(item, "module", None), "__name__", "")).rsplit(".", 1)[-1]
+    rule = ((function.__doc__ if function else None) or item.name).strip().splitlines()[0]
+    case = CaseResult(f"{module}::{item.name}", module.removeprefix("test_"), rule, PASSED)
+    if report.skipped:
+        case.outcome = SKIPPED
+        longrepr = report.longrepr
+        case.reason = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr)
+    elif report.failed:
+        case.outcome = FAILED
+        exc = call.excinfo.value if call.excinfo else None
+        if isinstance(exc, ContractViolation):
+            case.findings = exc.findings
+        case.reason = str(report.longrepr)[-2000:]
+    _verdict(item.config).cases.append(case)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, Any]:
     """A broken rule is reported as the rule, the exchange and a curl line, not as a Python traceback."""
@@ -109,4 +179,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         exc = call.excinfo.value
         notes = "\n".join(getattr(exc, "__notes__", []))
         report.longrepr = exc.report() + (f"\n{notes}" if notes else "")
+    if _is_contract_item(item) and (call.when == "call" or (call.when == "setup" and not report.passed)):
+        _record(item, report, call)
     return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if _VERDICT_KEY not in config.stash:
+        return
+    terminalreporter.section("Perf contract verdict")
+    for line in config.stash[_VERDICT_KEY].summary_lines():
+        terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if _VERDICT_KEY not in config.stash:
+        return
+    verdict = config.stash[_VERDICT_KEY]
+    if config.getoption("perf_report_json"):
+        verdict.write_json(config.getoption("perf_report_json"))
+    if config.getoption("perf_report_html"):
+        write_html(verdict, config.getoption("perf_report_html"))

@@ -7,7 +7,7 @@ from contract_tests.client import ContractClient
 from contract_tests.exchange import Exchange
 from contract_tests.reference_model import ADMITTED, NEVER, KeyWindows
 from contract_tests.target import Control
-from contract_tests.violations import expect
+from contract_tests.violations import expect, first_broken_rule_stops
 from spec import errors, tiers
 
 # The cheapest request that can carry up to 10 images: dall-e-2 at 256x256, returned as URLs.
@@ -33,7 +33,11 @@ class Scenario:
         self.history.append(f"advance {seconds}s")
 
     def request(self, n: int) -> Exchange:
-        """Send n images' worth and hold the answer to the model: status, envelope, retry_after and headers."""
+        """Send n images' worth and hold the answer to the model; a step that breaks a rule ends the scenario."""
+        with first_broken_rule_stops():
+            return self._request(n)
+
+    def _request(self, n: int) -> Exchange:
         body = cheap_body(n)
         exchange = self.api.generate(body, key=self.key)
         outcome = self.model.request(n, self.now)

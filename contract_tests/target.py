@@ -8,12 +8,18 @@ Decisions:
 - `--generous-key` is used where many images are generated (schemathesis, property tests, per-model tables).
   On the simulator it defaults to `pk_test_enterprise_contract`; elsewhere it falls back to `--key`, and the
   client waits out a 429 (tests that are not about rate limits must not fail because of them).
-- The control API is "present" when GET /_sim/health answers {"status": "ok"}; clock-exact tests also need the
-  simulator's manual clock (GET /_sim/config), because a real clock moves between two requests.
+- The control API is "present" when GET /_sim/health answers {"status": "ok"}; clock-moving tests also need the
+  simulator's manual clock (GET /_sim/config). Without it the time rules run in real time (contract_tests/realtime.py).
+- `--free-key` may be given several times: real-time rules run concurrently, one key each (a key's window is its
+  state, so two rules cannot share a key at once). On the simulator three ready-made free keys are used.
+- Namespaces: when the simulator has them (GET /_sim/namespaces answers), the run uses one of its own
+  (`--namespace`, else a fresh name), sending `X-Sim-Namespace` on every request and `?namespace=` on control
+  calls, so two runs can share one simulator.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +27,10 @@ import httpx
 
 from spec import tiers
 
-SIM_FREE_KEY = f"{tiers.TEST_KEY_PREFIX}free_contract"
+SIM_FREE_KEYS = tuple(f"{tiers.TEST_KEY_PREFIX}free_contract{suffix}" for suffix in ("", "_b", "_c"))
 SIM_GENEROUS_KEY = f"{tiers.TEST_KEY_PREFIX}enterprise_contract"
 LEVELS = ("smoke", "full")
+NAMESPACE_HEADER = "X-Sim-Namespace"
 
 
 @dataclass(frozen=True)
@@ -32,13 +39,21 @@ class Control:
 
     base_url: str
     manual_clock: bool
+    namespaces: bool = False
+    namespace: str | None = None
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10), compare=False, repr=False)
+
+    def in_namespace(self, namespace: str) -> Control:
+        return Control(self.base_url, self.manual_clock, self.namespaces, namespace)
+
+    def _params(self) -> dict[str, str]:
+        return {"namespace": self.namespace} if self.namespace else {}
 
     def reset(self) -> float:
         return float(self._post("/_sim/reset", None)["now"])
 
     def now(self) -> float:
-        response = self.http.get(self.base_url + "/_sim/clock")
+        response = self.http.get(self.base_url + "/_sim/clock", params=self._params())
         response.raise_for_status()
         return float(response.json()["now"])
 
@@ -46,7 +61,7 @@ class Control:
         return float(self._post("/_sim/clock/advance", {"seconds": seconds})["now"])
 
     def _post(self, path: str, body: object) -> dict[str, Any]:
-        response = self.http.post(self.base_url + path, json=body)
+        response = self.http.post(self.base_url + path, json=body, params=self._params())
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
@@ -59,9 +74,10 @@ def detect_control(base_url: str) -> Control | None:
             return None
         config = httpx.get(base_url + "/_sim/config", timeout=5)
         manual = config.status_code == 200 and config.json().get("clock") == "manual"
+        namespaces = httpx.get(base_url + "/_sim/namespaces", timeout=5).status_code == 200
     except (httpx.HTTPError, ValueError, AttributeError):
         return None
-    return Control(base_url, manual)
+    return Control(base_url, manual, namespaces)
 
 
 def tier_of_key(key: str) -> str | None:
@@ -75,10 +91,26 @@ class Target:
     base_url: str
     key: str
     key_tier: str | None
-    free_key: str | None
+    free_keys: tuple[str, ...]
     generous_key: str
     level: str
     control: Control | None
+
+    @property
+    def free_key(self) -> str | None:
+        return self.free_keys[0] if self.free_keys else None
+
+    @property
+    def namespace(self) -> str | None:
+        return self.control.namespace if self.control else None
+
+    @property
+    def clock_moves(self) -> bool:
+        """Whether time rules can move the clock (the simulator's manual clock); else they run in real time."""
+        return self.control is not None and self.control.manual_clock
+
+    def namespace_headers(self) -> dict[str, str]:
+        return {NAMESPACE_HEADER: self.namespace} if self.namespace else {}
 
     @classmethod
     def resolve(
@@ -86,18 +118,21 @@ class Target:
         base_url: str,
         key: str,
         key_tier: str | None = None,
-        free_key: str | None = None,
+        free_keys: tuple[str, ...] = (),
         generous_key: str | None = None,
         level: str = "full",
+        namespace: str | None = None,
     ) -> Target:
         base_url = base_url.rstrip("/")
         control = detect_control(base_url)
         on_sim = control is not None
+        if control is not None and control.namespaces:
+            control = control.in_namespace(namespace or f"contract-{secrets.token_hex(4)}")
         return cls(
             base_url=base_url,
             key=key,
             key_tier=key_tier or tier_of_key(key),
-            free_key=free_key or (SIM_FREE_KEY if on_sim else None),
+            free_keys=free_keys or (SIM_FREE_KEYS if on_sim else ()),
             generous_key=generous_key or (SIM_GENEROUS_KEY if on_sim else key),
             level=level,
             control=control,
@@ -111,10 +146,13 @@ class Target:
         printer.text(repr(self))
 
     def describe(self) -> str:
-        control = "absent (clock tests skipped)"
+        control = "absent (time rules run in real time)"
         if self.control:
-            control = "present, manual clock" if self.control.manual_clock else "present, real clock (clock-exact tests skipped)"
+            control = "present, manual clock" if self.control.manual_clock else "present, real clock (time rules run in real time)"
+            if self.namespace:
+                control += f", namespace {self.namespace}"
+        free = f"{len(self.free_keys)} set" if self.free_keys else "absent (free-tier tests skipped)"
         return (
             f"perf-contract: target {self.base_url}  level {self.level}  key tier {self.key_tier or 'unknown'}  "
-            f"free key {'set' if self.free_key else 'absent (free-tier tests skipped)'}  control API {control}"
+            f"free keys {free}  control API {control}"
         )

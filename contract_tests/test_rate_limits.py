@@ -1,7 +1,7 @@
 """Rate limits: headers consistent with admissions, the 429 envelope, retry_after honoured, both windows.
 
-Tests that start from an empty window or move time need the simulator's control API; the rest work on any
-implementation by reading the windows' state from the headers first.
+On a manual-clock simulator the time rules start from a reset and move the clock; on any other target they
+are judged by the real-time runs (contract_tests/realtime.py), from whatever state the headers show.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 from contract_tests.checks import check_error, check_rate_headers, check_success
 from contract_tests.client import ContractClient
 from contract_tests.exchange import Exchange
+from contract_tests.realtime import EXACT, IMAGES, REFUSALS, RETRY, SLIDING, RealTimeRules
 from contract_tests.scenario import Scenario, cheap_body
 from contract_tests.target import Control, Target
 from contract_tests.violations import expect
@@ -89,6 +90,24 @@ def test_refused_requests_consume_nothing(api: ContractClient, free_key: str) ->
         )
 
 
+@pytest.mark.real_time(REFUSALS)
+def test_a_429_consumes_nothing(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
+    """A rate-limited request consumes no images: the answers after a 429 show the day's remaining unchanged."""
+    if not target.clock_moves:
+        request.getfixturevalue("time_rules").verdict(REFUSALS)
+        return
+    free_key = request.getfixturevalue("free_key")
+    _, refused = _exhaust_minute(api, free_key, free_tier.images_per_minute)
+    after = [refused, api.generate(cheap_body(1), key=free_key)]
+    days = [check_rate_headers(exchange)[DAY] for exchange in after]
+    expect(
+        all(exchange.status == 429 for exchange in after) and days[0] == days[1],
+        "A refused request (429) consumes no images from either window",
+        f"x-ratelimit-remaining-images-day after one 429 is {days[0]}, after a second one {days[1]}",
+        *after,
+    )
+
+
 def _exhaust_minute(api: ContractClient, key: str, limit: int) -> tuple[int, Exchange]:
     """Send one-image requests until a 429; returns the number admitted and the 429."""
     admitted = 0
@@ -103,7 +122,15 @@ def _exhaust_minute(api: ContractClient, key: str, limit: int) -> tuple[int, Exc
 @pytest.mark.smoke
 def test_429_envelope(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
     """Past the minute limit: 429 rate_limit_exceeded, the document's message, retry_after >= 1 and Retry-After."""
-    _, exchange = _exhaust_minute(api, free_key, free_tier.images_per_minute)
+    # n=0 is refused and consumes nothing: its headers say how many images remain before the limit.
+    remaining = check_rate_headers(api.generate({**cheap_body(1), "n": 0}, key=free_key))[MINUTE]
+    admitted, exchange = _exhaust_minute(api, free_key, free_tier.images_per_minute)
+    expect(
+        admitted == remaining,
+        "Driving a key to its limit admits exactly the images the headers said remained",
+        f"the headers said {remaining} images remained; {admitted} one-image requests were admitted before the first refusal",
+        exchange,
+    )
     error = check_error(exchange, errors.RATE_LIMIT_EXCEEDED)
     expect(error["message"] == errors.RATE_LIMIT_MESSAGE, "The 429 carries the document's message", repr(error["message"]), exchange)
     expect(
@@ -116,8 +143,13 @@ def test_429_envelope(api: ContractClient, free_key: str, free_tier: tiers.Tier)
     expect(headers[MINUTE] == 0, "A 429 for one image shows 0 images remaining this minute", f"{MINUTE}={headers[MINUTE]}", exchange)
 
 
-def test_minute_limit_is_exact(api: ContractClient, control: Control, free_key: str, free_tier: tiers.Tier) -> None:
-    """From an empty window exactly the per-minute limit of images is admitted, not one more or less."""
+@pytest.mark.real_time(EXACT)
+def test_minute_limit_is_exact(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
+    """Exactly the images the headers say remain are admitted (from an empty window: the per-minute limit), not one more or less."""
+    if not target.clock_moves:
+        request.getfixturevalue("time_rules").verdict(EXACT)
+        return
+    free_key = request.getfixturevalue("free_key")
     admitted, exchange = _exhaust_minute(api, free_key, free_tier.images_per_minute)
     expect(
         admitted == free_tier.images_per_minute,
@@ -127,8 +159,15 @@ def test_minute_limit_is_exact(api: ContractClient, control: Control, free_key: 
     )
 
 
-def test_limits_count_images_not_requests(api: ContractClient, control: Control, free_key: str, free_tier: tiers.Tier) -> None:
-    """Limits count images: after n=limit-1, a second request of 2 images is refused and one of 1 is admitted."""
+@pytest.mark.real_time(IMAGES)
+def test_limits_count_images_not_requests(
+    api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier
+) -> None:
+    """Limits count images: with one image left, a request for 2 is refused and one for 1 is admitted."""
+    if not target.clock_moves:
+        request.getfixturevalue("time_rules").verdict(IMAGES)
+        return
+    free_key = request.getfixturevalue("free_key")
     _admit(api, free_key, free_tier.images_per_minute - 1)
     check_error(api.generate(cheap_body(2), key=free_key), errors.RATE_LIMIT_EXCEEDED, rule="Limits count images, not requests")
     _admit(api, free_key, 1)
@@ -141,7 +180,8 @@ def test_n_above_minute_limit_is_400(api: ContractClient, free_key: str, free_ti
 
 def test_admission_is_atomic_under_concurrency(api: ContractClient, free_key: str) -> None:
     """Concurrent requests never overdraw a window: exactly the remaining images are admitted."""
-    remaining = check_rate_headers(_admit(api, free_key, 1))[MINUTE]
+    # n=0 is refused and consumes nothing: its headers tell what remains.
+    remaining = check_rate_headers(api.generate({**cheap_body(1), "n": 0}, key=free_key))[MINUTE]
     with ThreadPoolExecutor(max_workers=8) as pool:
         exchanges = list(pool.map(lambda _: api.generate(cheap_body(1), key=free_key), range(remaining + 4)))
     admitted = sum(e.status == 200 for e in exchanges)
@@ -153,10 +193,20 @@ def test_admission_is_atomic_under_concurrency(api: ContractClient, free_key: st
     )
 
 
+def _time_rules(target: Target, request: pytest.FixtureRequest) -> RealTimeRules | None:
+    """The real-time runs when the clock cannot be moved, else None (the rule moves the simulator's clock)."""
+    return None if target.clock_moves else request.getfixturevalue("time_rules")
+
+
 @pytest.mark.smoke
-def test_retry_after_is_honoured(api: ContractClient, manual_clock: Control, free_key: str, free_tier: tiers.Tier) -> None:
-    """Waiting retry_after seconds gets the same request admitted; waiting one second less does not."""
-    run = Scenario(api, manual_clock, free_key, free_tier)
+@pytest.mark.real_time(RETRY)
+def test_retry_after_is_honoured(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
+    """Waiting retry_after seconds gets the same request admitted; a second or more less does not; Retry-After and reset agree."""
+    real_time = _time_rules(target, request)
+    if real_time is not None:
+        real_time.verdict(RETRY)
+        return
+    run = Scenario(api, request.getfixturevalue("manual_clock"), request.getfixturevalue("free_key"), free_tier)
     run.request(3)
     run.advance(30)
     run.request(2)
@@ -168,9 +218,14 @@ def test_retry_after_is_honoured(api: ContractClient, manual_clock: Control, fre
     expect(last.status == 200, "After retry_after seconds the request is admitted", f"got HTTP {last.status}", last)
 
 
-def test_minute_window_slides(api: ContractClient, manual_clock: Control, free_key: str, free_tier: tiers.Tier) -> None:
-    """The minute window slides: a full window admitted late in one minute still counts early in the next."""
-    run = Scenario(api, manual_clock, free_key, free_tier)
+@pytest.mark.real_time(SLIDING)
+def test_minute_window_slides(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
+    """The minute window slides: images count for 60 s after their admission, not until a fixed boundary."""
+    real_time = _time_rules(target, request)
+    if real_time is not None:
+        real_time.verdict(SLIDING)
+        return
+    run = Scenario(api, request.getfixturevalue("manual_clock"), request.getfixturevalue("free_key"), free_tier)
     run.advance(45)
     run.request(free_tier.images_per_minute)
     for seconds in (15, 29, 1):

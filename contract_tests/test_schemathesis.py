@@ -36,6 +36,8 @@ def test_schemathesis_all_checks(target: Target, tmp_path: Path) -> None:
         "--no-color",
         "--header", f"Authorization: Bearer {target.generous_key}",
     ]  # fmt: skip
+    for name, value in target.namespace_headers().items():
+        command += ["--header", f"{name}: {value}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, cwd=tmp_path)
     output = result.stdout + result.stderr
     expect(

@@ -1,34 +1,102 @@
-"""How a broken rule is reported: the rule in words, what was sent, what came back, and a curl line."""
+"""How a broken rule is reported: the rule in words, what was sent, what came back, and a curl line.
+
+A case checks every rule that applies and reports every broken one: while the plugin collects findings for a
+case, `expect` records a broken rule and lets the case go on; `require` (a rule later steps depend on) stops it.
+Outside a collecting case (Hypothesis examples, background runs) every broken rule stops at once.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import NoReturn
 
 from contract_tests.exchange import Exchange
 
 
-class ContractViolation(AssertionError):
-    """A documented rule the implementation under test broke; its text is the whole report."""
+@dataclass(frozen=True)
+class Finding:
+    """One broken rule: `cause` is what groups findings of many cases in the summary (the rule unless said)."""
 
-    def __init__(self, rule: str, detail: str, exchanges: tuple[Exchange, ...]) -> None:
-        self.rule = rule
-        self.detail = detail
-        self.exchanges = exchanges
-        super().__init__(self.report())
+    rule: str
+    detail: str
+    exchanges: tuple[Exchange, ...]
+    cause: str = ""
+
+    @property
+    def group(self) -> str:
+        return self.cause or self.rule
 
     def report(self) -> str:
         parts = [f"RULE BROKEN: {self.rule}", f"what happened: {self.detail}"]
-        for exchange in self.exchanges:
-            parts.append(exchange.describe())
+        parts += [exchange.describe() for exchange in self.exchanges]
         return "\n".join(parts)
 
 
-def violation(rule: str, detail: str, *exchanges: Exchange) -> NoReturn:
-    raise ContractViolation(rule, detail, exchanges)
+class ContractViolation(AssertionError):
+    """One or more documented rules the implementation under test broke; its text is the whole report."""
+
+    def __init__(self, findings: list[Finding], stopped_by: str = "") -> None:
+        self.findings = findings
+        self.stopped_by = stopped_by
+        super().__init__(self.report())
+
+    @property
+    def rule(self) -> str:
+        return self.findings[0].rule
+
+    def report(self) -> str:
+        parts = [finding.report() for finding in self.findings]
+        if len(self.findings) > 1:
+            parts.insert(0, f"{len(self.findings)} rules broken in this case:")
+        if self.stopped_by:
+            parts.append(f"(the case then stopped: {self.stopped_by})")
+        return "\n\n".join(parts)
 
 
-def expect(condition: object, rule: str, detail: str, *exchanges: Exchange) -> None:
-    """Hold `rule`: when `condition` is false, fail with the rule, `detail` and the exchanges that show it."""
+_collected: ContextVar[list[Finding] | None] = ContextVar("perf_contract_findings", default=None)
+
+
+@contextmanager
+def collecting(findings: list[Finding]) -> Iterator[list[Finding]]:
+    """Within this block, `expect` records broken rules into `findings` instead of stopping."""
+    token = _collected.set(findings)
+    try:
+        yield findings
+    finally:
+        _collected.reset(token)
+
+
+@contextmanager
+def first_broken_rule_stops() -> Iterator[None]:
+    """For sequences whose later steps mean nothing once one step broke (state machines, scenarios)."""
+    token = _collected.set(None)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+
+
+def violation(rule: str, detail: str, *exchanges: Exchange, cause: str = "") -> NoReturn:
+    raise ContractViolation([Finding(rule, detail, exchanges, cause)])
+
+
+def expect(condition: object, rule: str, detail: str, *exchanges: Exchange, cause: str = "") -> bool:
+    """Hold `rule`: when `condition` is false, record (or raise) the rule, `detail` and the exchanges that show it."""
+    __tracebackhide__ = True
+    if condition:
+        return True
+    findings = _collected.get()
+    if findings is None:
+        violation(rule, detail, *exchanges, cause=cause)
+    findings.append(Finding(rule, detail, exchanges, cause))
+    return False
+
+
+def require(condition: object, rule: str, detail: str, *exchanges: Exchange, cause: str = "") -> None:
+    """Like `expect`, for a rule the rest of the case depends on: a broken one always stops the case."""
     __tracebackhide__ = True
     if not condition:
-        violation(rule, detail, *exchanges)
+        violation(rule, detail, *exchanges, cause=cause)

@@ -1,22 +1,23 @@
 """`python -m load.bench`: the simulator's throughput against a bare Starlette ceiling, measured in one run.
 
-Everything runs on 127.0.0.1 and is measured by `wrk` (a C load generator, Debian package `wrk`; one thread,
-a fixed number of keep-alive connections), so Python on the client side is never the bottleneck. Figures are
-ratios to the ceiling measured minutes apart on the same machine, never absolute promises; a noisy 2-core
-machine moves them by ±10%.
+Everything runs on 127.0.0.1. Load comes from `wrk` (a C load generator, Debian package `wrk`; one thread, a fixed
+number of keep-alive connections), so Python on the client side is never the bottleneck. Every figure is a ratio
+to a ceiling measured in the same run, runs alternating, never an absolute promise: on a shared 2-core machine
+absolute rates move by half between minutes, the ratios much less.
 
 Measured: the ceiling (`load.ceiling`: parse the same JSON body, answer a JSON body of the same size) and the
-simulator on url responses, b64_json 256x256 and 1024x1024 (req/s, p50, p99, ratio); b64_json 1024x1024 with
-a new prompt on every request (every response renders, no cache); p99 at half the sustainable url rate
-(paced with wrk's delay hook); the renderer's cost per image by size; the simulator's RSS after storing
-10,000 images and after passing the store's cap; in-memory vs Redis state; 1 vs 2 workers.
+simulator, each a single uvicorn process on the same stack (uvloop and httptools, uvicorn's standard extras)
+pinned to one core with wrk on the other: url responses on one key and on a new key every request, b64_json
+256x256 and 1024x1024 from the render cache (req/s, p50, p99, server CPU per request, ratios); b64_json with a
+new prompt every request (renders each); p99 at half the sustainable url rate; the in-process cost of one
+request and, where a target is missed, its profile; Redis state against in-memory state with 1, 2 and 4 workers;
+a burst of concurrent requests over 4 workers, a Redis outage and recovery; many requests waiting out their
+modelled latency at once; memory after storing images; the renderer's cost per image.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import platform
 import shutil
@@ -24,109 +25,87 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import httpx
 
-from load.redis_server import redis_available, running_redis
-from simulator.engine.render import RenderKey, render_png
-from simulator.launcher import RunningServer, free_port, running, running_simulator
-from simulator.state.base import MAX_STORED_IMAGES
+from load import bench_state, profile_asgi
+from load.ceiling import app as ceiling_app
+from load.wrk import WRK_SCRIPT, Load, Wrk
+from simulator.launcher import RunningServer, free_port, running
 from spec import tiers
 
 PATH = "/v1/images/generations"
 KEY = f"{tiers.TEST_KEY_PREFIX}enterprise_bench"
-# Decision: the benchmark key has limits no run can reach, so the figures measure serving, not 429s.
+# Decision: the benchmark key has limits no run can reach, so the figures measure serving, not 429s. The
+# new-key-every-request scenario uses ready-made enterprise keys (KEY + a run id + a counter), each used once.
 KEYS_FILE = f'[keys.{KEY}]\ntier = "enterprise"\nimages_per_minute = 1000000000\nimages_per_day = 1000000000000\n'
 PROMPT = "A serene Japanese garden with cherry blossoms at sunset, photorealistic"
-SCENARIOS: dict[str, dict[str, object]] = {
-    "url (dall-e-3 1024x1024)": {"prompt": PROMPT},
-    "b64_json 256x256": {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256", "response_format": "b64_json"},
-    "b64_json 1024x1024": {"prompt": PROMPT, "model": "dall-e-2", "size": "1024x1024", "response_format": "b64_json"},
-}
-TARGETS = {"url (dall-e-3 1024x1024)": 0.60, "b64_json 1024x1024": 0.25}
-P99_TARGET_MS = 50.0
-RENDER_SIZES = ("256x256", "512x512", "1024x1024", "1792x1024")
-NOTES = (
-    "- Ceiling and simulator run on the same stack (uvicorn with h11, Starlette). The simulator adds the CORS "
-    "middleware, seven rate-limit and request-id headers, validation, admission, ids and the image record.",
-    "- The b64_json rows repeat one request, so after the first response the PNG comes from the render cache; "
-    "the new-prompt row renders on every response and shows what rendering costs under load.",
-    "- Redis state costs four round trips per request (clock offset, the admission script, the id sequence, the "
-    "image record). On two cores redis-server, wrk and the workers share the CPU, so a second worker adds little here.",
-    "- The machine is shared with other work: figures move by about ±10% between runs, hence alternating runs, best of N.",
-)
-
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_KEY")
-local body = os.getenv("BENCH_BODY")
-local unique = os.getenv("BENCH_UNIQUE") == "1"
-local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
-local counter = 0
-wrk.body = body
-if unique then
-  request = function()
-    counter = counter + 1
-    return wrk.format(nil, nil, nil, string.gsub(body, "BENCH_N", tostring(counter)))
-  end
-end
-if pause > 0 then
-  delay = function() return pause end
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('WRK_RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "non2xx": %d, "errors": %d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), e.status,
-    e.connect + e.read + e.write + e.timeout))
-end
-"""
+URL_BODY: dict[str, object] = {"prompt": PROMPT}
+B64_1024: dict[str, object] = {"prompt": PROMPT, "model": "dall-e-2", "size": "1024x1024", "response_format": "b64_json"}
+P99_TARGET_MS = 10.0
+SERVER_CPU, WRK_CPU = 0, 1
+PROFILE_LINES = 25
 
 
 @dataclass(frozen=True)
-class Load:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    failed: int
+class Scenario:
+    body: dict[str, object]
+    unique_key: bool = False
+    target: float | None = None
+    """The least ratio to the ceiling (median of paired runs) the simulator should reach."""
 
 
-@dataclass
-class Bench:
-    duration: int
-    connections: int
-    script: Path
-    repeats: int
+SCENARIOS = {
+    "url, one key": Scenario(URL_BODY, target=0.8),
+    "url, a new key every request": Scenario(URL_BODY, unique_key=True, target=0.8),
+    "b64_json 256x256": Scenario({**B64_1024, "size": "256x256"}),
+    "b64_json 1024x1024 (render cache)": Scenario(B64_1024, target=0.5),
+}
+NOTES = (
+    "- Ceiling and simulator are single uvicorn processes on the same stack (uvloop, httptools), pinned to one core "
+    "with wrk pinned to the other. The simulator adds the CORS layer, eight rate-limit, request-id and CORS headers, "
+    "validation, authentication, admission, ids and the image record on every request.",
+    "- 'vs ceiling' is the median over alternating runs of simulator req/s divided by the ceiling's req/s of the run "
+    "just before; 'CPU ratio' divides the ceiling's server CPU time per request by the simulator's, which other work "
+    "on the machine disturbs far less than req/s.",
+    "- The b64_json rows repeat one request, so the PNG comes from the render cache; the new-prompt row renders "
+    "on every response and shows what rendering costs under load.",
+    "- Redis state costs one round trip per request (one Lua script: clock, admission, sequence, image records; a "
+    "worker's concurrent scripts share one connection and write). On two cores redis-server, wrk and the workers "
+    "share the CPU, so more workers add little here.",
+    "- `load/results-before.md`: this benchmark on the code before issue 10 (commit 3719adc), same machine, same hour.",
+)
 
-    def wrk(
-        self, url: str, body: dict[str, object], *, unique: bool = False, rate: float | None = None, warm: bool = True, seconds: int = 0
-    ) -> Load:
-        """`rate`: pace each connection with wrk's delay hook to about that many requests per second in all."""
-        delay_ms = int(1000 * self.connections / rate) if rate else 0
-        env = {
-            **os.environ,
-            "BENCH_KEY": KEY,
-            "BENCH_BODY": json.dumps({**body, "prompt": f"{body['prompt']} #BENCH_N"} if unique else body),
-            "BENCH_UNIQUE": "1" if unique else "0",
-            "BENCH_DELAY_MS": str(delay_ms),
-        }
-        base = ["wrk", "-t1", f"-c{self.connections}", "-s", str(self.script), url]
-        if warm:
-            subprocess.run([*base[:3], "-d1s", *base[3:]], env=env, capture_output=True, check=True)
-        out = subprocess.run(
-            [*base[:3], f"-d{seconds or self.duration}s", *base[3:]], env=env, capture_output=True, text=True, check=True
-        ).stdout
-        line = next(line for line in out.splitlines() if line.startswith("WRK_RESULT "))
-        r = json.loads(line.removeprefix("WRK_RESULT "))
-        return Load(
-            r["requests"] / (r["duration_us"] / 1e6), r["p50_us"] / 1000, r["p99_us"] / 1000, r["requests"], r["non2xx"] + r["errors"]
-        )
+
+def versions() -> str:
+    names = ("starlette", "uvicorn", "uvloop", "httptools", "orjson", "redis", "Pillow")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} not installed")
+    return ", ".join(found)
+
+
+def stack() -> str:
+    """What uvicorn's automatic choice gives both servers: uvloop and httptools when installed."""
+    loop = "uvloop" if _importable("uvloop") else "asyncio"
+    http = "httptools" if _importable("httptools") else "h11"
+    return f"uvicorn with {http} and the {loop} event loop"
+
+
+def _importable(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
 
 
 def machine() -> list[str]:
@@ -134,61 +113,38 @@ def machine() -> list[str]:
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?"
     )
     mem_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")))
-    versions = subprocess.run(
-        [sys.executable, "-c", "import starlette, uvicorn, PIL; print(starlette.__version__, uvicorn.__version__, PIL.__version__)"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("[")[0].strip()
+    redis_version = (
+        subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2]
+        if shutil.which("redis-server")
+        else "not installed"
+    )
     return [
         f"- CPU: {cpu}, {os.cpu_count()} cores; RAM {mem_kib // 1024} MiB; {platform.system()} {platform.release()}",
-        f"- Python {platform.python_version()}, Starlette {versions[0]}, uvicorn {versions[1]} (h11, asyncio loop), Pillow {versions[2]}",
+        f"- Python {platform.python_version()}; {versions()}; redis-server {redis_version}",
+        f"- server stack (ceiling and simulator): {stack()}",
         f"- load generator: {wrk_version}, 1 thread; load average at start {os.getloadavg()[0]:.2f} (the machine is shared and noisy)",
     ]
 
 
-def render_costs(samples: int) -> list[tuple[str, float, int]]:
-    """(size, median ms per image, PNG bytes), every image a new key so nothing is cached."""
-    rows = []
-    for size in RENDER_SIZES:
-        times, sizes = [], []
-        for i in range(samples):
-            key = RenderKey(7, "dall-e-2", f"render cost sample {i}", size, 0)
-            started = time.perf_counter()
-            sizes.append(len(render_png(key)))
-            times.append((time.perf_counter() - started) * 1000)
-        rows.append((size, statistics.median(times), int(statistics.median(sizes))))
-    return rows
-
-
-def rss_mib(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
-
-
-async def _store_images(base_url: str, images: int) -> None:
-    """Store `images` images, ten per request (dall-e-2 256x256 url: no rendering), 16 requests at a time."""
-    body = {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256", "n": 10}
-    queue = iter(range(images // 10))
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        for _ in queue:
-            response = await client.post(PATH, json=body, headers={"Authorization": f"Bearer {KEY}"})
-            response.raise_for_status()
-
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        await asyncio.gather(*(worker(client) for _ in range(16)))
-
-
-def store_images(server: RunningServer, images: int) -> None:
-    asyncio.run(_store_images(server.base_url, images))
+def pinned(command: list[str], cpu: int | None) -> list[str]:
+    return ["taskset", "-c", str(cpu), *command] if cpu is not None and shutil.which("taskset") else command
 
 
 @contextmanager
-def ceiling() -> Iterator[RunningServer]:
+def ceiling(cpu: int | None) -> Iterator[RunningServer]:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "load.ceiling:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    with running(command, port, health_path="/health") as server:
+    with running(pinned(command, cpu), port, health_path="/health") as server:
+        yield server
+
+
+@contextmanager
+def simulator(*args: str, cpu: int | None = None) -> Iterator[RunningServer]:
+    port = free_port()
+    # --quiet: no request log on stdout, as the ceiling writes no access log.
+    command = [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), "--quiet", *args]
+    with running(pinned(command, cpu), port) as server:
         yield server
 
 
@@ -198,119 +154,148 @@ def response_bytes(server: RunningServer, body: dict[str, object]) -> int:
     return len(response.content)
 
 
-def row(name: str, load: Load, ceiling_rps: float | None = None) -> str:
-    ratio = f"{load.rps / ceiling_rps:.0%}" if ceiling_rps else ""
+def fmt_row(name: str, load: Load, *ratios: str) -> str:
     failed = f" ({load.failed} failed)" if load.failed else ""
-    return f"| {name} | {load.rps:,.0f}{failed} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | {ratio} |"
+    cpu = f"{load.cpu_us:.0f}" if load.cpu_us is not None else ""
+    return "| " + " | ".join([name, f"{load.rps:,.0f}{failed}", f"{load.p50_ms:.1f}", f"{load.p99_ms:.1f}", cpu, *ratios]) + " |"
 
 
-def run(bench: Bench, keys_file: Path, render_samples: int, beyond_cap: bool) -> list[str]:
-    out = ["# Benchmark results (`python -m load.bench`)", "", "Machine:", *machine(), ""]
-    out += [
-        f"wrk: {bench.connections} keep-alive connections, best of {bench.repeats} runs of {bench.duration} s after a 1 s warm-up, "
-        "ceiling and simulator runs alternating; "
-        "simulator: `perf-sim` defaults (real clock, latency scale 0), one enterprise key with unreachable limits.",
-        "",
-    ]
+@dataclass(frozen=True)
+class Paired:
+    """Alternating ceiling and simulator runs of one scenario."""
+
+    runs: list[tuple[Load, Load]]
+
+    @property
+    def ceiling(self) -> Load:
+        return max((c for c, _ in self.runs), key=lambda load: load.rps)
+
+    @property
+    def simulator(self) -> Load:
+        return max((s for _, s in self.runs), key=lambda load: load.rps)
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(s.rps / c.rps for c, s in self.runs)
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        pairs = [(c.cpu_us, s.cpu_us) for c, s in self.runs if c.cpu_us and s.cpu_us]
+        return statistics.median(c / s for c, s in pairs) if pairs else None
+
+
+def throughput(wrk: Wrk, keys_file: Path, repeats: int, cpu: int | None) -> tuple[list[str], list[str], list[str]]:
+    """The throughput table, the verdicts and the missed targets' names."""
     table = [
-        "| scenario | req/s | p50 ms | p99 ms | vs ceiling (best/best) | vs ceiling (median of paired runs) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| scenario | req/s (best) | p50 ms | p99 ms | server CPU µs/request | vs ceiling (median of paired runs) | CPU ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     verdicts: list[str] = []
-    ceilings: dict[str, Load] = {}
-    sim_args = ("--keys", str(keys_file))
-    with running_simulator(*sim_args) as sim, ceiling() as top:
-        sizes = {name: response_bytes(sim, body) for name, body in SCENARIOS.items()}
-        for name, body in SCENARIOS.items():
+    missed: list[str] = []
+    results: dict[str, Paired] = {}
+    with simulator("--keys", str(keys_file), cpu=cpu) as sim, ceiling(cpu) as top:
+        for name, scenario in SCENARIOS.items():
+            size = response_bytes(sim, scenario.body)
+            targets = ((f"{top.base_url}{PATH}?bytes={size}", top.process.pid), (sim.base_url + PATH, sim.process.pid))
             # Ceiling and simulator alternate, run by run, so a burst of noise from elsewhere hits both alike.
             runs = [
-                (
-                    bench.wrk(f"{top.base_url}{PATH}?bytes={sizes[name]}", body, warm=i == 0),
-                    bench.wrk(sim.base_url + PATH, body, warm=i == 0),
-                )
-                for i in range(bench.repeats)
+                [wrk.run(url, scenario.body, unique_key=scenario.unique_key, server_pid=pid, warm=i == 0) for url, pid in targets]
+                for i in range(repeats)
             ]
-            top_load = max((c for c, _ in runs), key=lambda load: load.rps)
-            load = max((s for _, s in runs), key=lambda load: load.rps)
-            pair_ratio = statistics.median(s.rps / c.rps for c, s in runs)
-            ceilings[name] = top_load
-            table.append(row(f"ceiling, {name} ({sizes[name]:,} B)", top_load) + " |")
-            table.append(row(f"**simulator**, {name}", load, top_load.rps) + f" {pair_ratio:.0%} |")
-            if name in TARGETS:
-                ratio = load.rps / top_load.rps
-                met = "met" if ratio >= TARGETS[name] else "MISSED"
+            paired = Paired([(top_run, sim_run) for top_run, sim_run in runs])
+            results[name] = paired
+            cpu_ratio = f"{paired.cpu_ratio:.0%}" if paired.cpu_ratio else ""
+            table.append(fmt_row(f"ceiling, {name} ({size:,} B)", paired.ceiling, "", ""))
+            table.append(fmt_row(f"**simulator**, {name}", paired.simulator, f"**{paired.ratio:.0%}**", cpu_ratio))
+            if scenario.target is not None:
+                met = paired.ratio >= scenario.target
                 verdicts.append(
-                    f"- {name}: {ratio:.0%} of the ceiling, best against best (median of paired runs {pair_ratio:.0%}; "
-                    f"target {TARGETS[name]:.0%}): {met}"
+                    f"- {name}: {paired.ratio:.0%} of the ceiling (median of {repeats} paired runs; CPU ratio {cpu_ratio or 'n/a'}; "
+                    f"target {scenario.target:.0%}): {'met' if met else 'MISSED'}"
                 )
-            if name.startswith("url"):
-                url_load = load
-        unique = bench.wrk(sim.base_url + PATH, SCENARIOS["b64_json 1024x1024"], unique=True, seconds=5)
-        table.append(
-            row("simulator, b64_json 1024x1024, new prompt every request (renders each)", unique, ceilings["b64_json 1024x1024"].rps) + " |"
-        )
-        paced = [bench.wrk(sim.base_url + PATH, SCENARIOS["url (dall-e-3 1024x1024)"], rate=url_load.rps / 2, seconds=5) for _ in range(3)]
+                if not met:
+                    missed.append(name)
+        unique = wrk.run(sim.base_url + PATH, B64_1024, unique_prompt=True, seconds=5, server_pid=sim.process.pid)
+        ratio = unique.rps / results["b64_json 1024x1024 (render cache)"].ceiling.rps
+        table.append(fmt_row("simulator, b64_json 1024x1024, new prompt every request (renders each)", unique, f"{ratio:.0%}", ""))
+        url_rate = results["url, one key"].simulator.rps
+        paced = [wrk.run(sim.base_url + PATH, URL_BODY, rate=url_rate / 2, seconds=5) for _ in range(3)]
         half = min(paced, key=lambda load: load.p99_ms)
-        table.append(row(f"simulator, url, paced at half the sustainable rate ({url_load.rps / 2:,.0f}/s)", half) + " |")
+        table.append(fmt_row(f"simulator, url, paced at half the sustainable rate ({url_rate / 2:,.0f}/s)", half, "", ""))
         all_p99 = ", ".join(f"{load.p99_ms:.1f}" for load in paced)
+        met = half.p99_ms < P99_TARGET_MS
         verdicts.append(
             f"- p99 at half the sustainable url rate: {half.p99_ms:.1f} ms, best of three 5 s runs ({all_p99}) "
-            f"(target < {P99_TARGET_MS:g} ms): {'met' if half.p99_ms < P99_TARGET_MS else 'MISSED'}"
+            f"(target < {P99_TARGET_MS:g} ms): {'met' if met else 'MISSED'}"
         )
+    return table, verdicts, missed
 
-    url_body = SCENARIOS["url (dall-e-3 1024x1024)"]
-    state_rows = ["| state, workers | req/s | p50 ms | p99 ms | vs memory, 1 worker |", "|---|---:|---:|---:|---:|"]
-    state_rows.append(row("memory, 1 worker", url_load))
-    if redis_available():
-        with running_redis() as redis:
-            for workers in (1, 2):
-                with running_simulator(*sim_args, "--state", redis.url, "--workers", str(workers)) as sim:
-                    state_rows.append(
-                        row(f"Redis, {workers} worker{'s' if workers > 1 else ''}", bench.wrk(sim.base_url + PATH, url_body), url_load.rps)
-                    )
-    else:
-        state_rows.append("| Redis | not measured: redis-server is not installed | | | |")
 
-    memory = ["| images stored | simulator RSS MiB |", "|---:|---:|"]
-    with running_simulator(*sim_args) as sim:
-        memory.append(f"| 0 | {rss_mib(sim.process.pid):.1f} |")
-        store_images(sim, 10_000)
-        memory.append(f"| 10,000 | {rss_mib(sim.process.pid):.1f} |")
-        if beyond_cap:
-            store_images(sim, MAX_STORED_IMAGES + 20_000 - 10_000)
-            memory.append(
-                f"| {MAX_STORED_IMAGES + 20_000:,} (cap {MAX_STORED_IMAGES:,}: oldest dropped) | {rss_mib(sim.process.pid):.1f} |"
-            )
-
-    renders = ["| size | ms per image (median) | PNG bytes |", "|---|---:|---:|"]
-    renders += [f"| {size} | {ms:.2f} | {png:,} |" for size, ms, png in render_costs(render_samples)]
-
-    out += ["## Throughput (1 worker, in-memory state)", "", *table, "", "Targets:", *verdicts, ""]
-    out += ["## State and workers (url responses)", "", *state_rows, ""]
-    out += ["## Memory", "", *memory, ""]
-    out += [f"## Renderer cost per image (in process, {render_samples} new images per size)", "", *renders, ""]
-    out += ["## Reading these figures", "", *NOTES, ""]
+def in_process(missed: list[str], calls: int) -> list[str]:
+    """CPU per in-process ASGI call, both apps, and the simulator's profile when a target was missed."""
+    simulator_app = profile_asgi.simulator_app()
+    ceiling_us = profile_asgi.cost_us(ceiling_app, calls)
+    simulator_us = profile_asgi.cost_us(simulator_app, calls)
+    out = [
+        f"One url request through each ASGI app directly (no server, no sockets; CPU time, {calls:,} calls after as many "
+        f"warm-up calls): ceiling {ceiling_us:.1f} µs, simulator {simulator_us:.1f} µs ({ceiling_us / simulator_us:.0%}). "
+        "The server's own work per request (uvicorn, httptools, uvloop, the sockets) comes on top of both alike.",
+        "",
+    ]
+    if missed:
+        out += [
+            f"Missed: {', '.join(missed)}. Where the simulator's time goes (cProfile, url requests, by own time; "
+            "`python -m load.profile_asgi --profile`):",
+            "",
+            "```",
+            *profile_asgi.profile(simulator_app, calls, PROFILE_LINES).strip().splitlines(),
+            "```",
+            "",
+        ]
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m load.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=2, help="seconds per measurement (default 2)")
-    parser.add_argument("--repeats", type=int, default=5, help="measurements per figure, the best reported (default 5)")
+    parser.add_argument("--repeats", type=int, default=7, help="paired runs per figure, the median ratio reported (default 7)")
     parser.add_argument("--connections", type=int, default=16, help="wrk keep-alive connections (default 16)")
+    parser.add_argument("--calls", type=int, default=5000, help="in-process calls for the per-request cost and profile")
+    parser.add_argument("--burst", type=int, default=200, help="concurrent requests in the burst over 4 workers (default 200)")
+    parser.add_argument("--waiting", type=int, default=1000, help="concurrent requests waiting out their latency (default 1000)")
     parser.add_argument("--render-samples", type=int, default=20)
     parser.add_argument("--skip-cap", action="store_true", help="do not store images past the cap (saves ~20 s)")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the server and wrk to separate cores")
     parser.add_argument("--output", type=Path, help="also write the results (Markdown) to this file")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("load.bench needs wrk: apt-get install -y wrk", file=sys.stderr)
         return 2
+    pin = not args.no_pin and shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
     with tempfile.TemporaryDirectory() as tmp:
         script, keys = Path(tmp) / "post.lua", Path(tmp) / "keys.toml"
         script.write_text(WRK_SCRIPT)
         keys.write_text(KEYS_FILE)
-        lines = run(Bench(args.duration, args.connections, script, args.repeats), keys, args.render_samples, not args.skip_cap)
-    text = "\n".join(lines)
+        wrk = Wrk(script, KEY, args.duration, args.connections, WRK_CPU if pin else None)
+        out = ["# Benchmark results (`python -m load.bench`)", "", "Machine:", *machine(), ""]
+        out += [
+            f"wrk: {args.connections} keep-alive connections, {args.repeats} runs of {args.duration} s per figure after a 1 s warm-up, "
+            "ceiling and simulator runs alternating; simulator: `perf-sim` defaults (real clock, latency scale 0, "
+            f"in-memory state), one enterprise key with unreachable limits{'; server on core 0, wrk on core 1' if pin else ''}.",
+            "",
+        ]
+        table, verdicts, missed = throughput(wrk, keys, args.repeats, SERVER_CPU if pin else None)
+        out += ["## Throughput (1 worker, in-memory state)", "", *table, "", "Targets:", *verdicts, ""]
+        out += ["## In process", "", *in_process(missed, args.calls)]
+        state_rows, state_verdicts = bench_state.workers(wrk, keys, URL_BODY, args.repeats)
+        out += ["## State and workers (url responses)", "", *state_rows, "", "Targets:", *state_verdicts, ""]
+        out += ["## Burst, outage and recovery (4 workers on Redis)", "", *bench_state.burst_and_outage(args.burst), ""]
+        out += ["## Many requests waiting out their modelled latency", "", *bench_state.waiting(args.waiting), ""]
+        out += ["## Memory", "", *bench_state.memory(keys, KEY, not args.skip_cap), ""]
+        out += [f"## Renderer cost per image (in process, {args.render_samples} new images per size)", ""]
+        out += [*bench_state.render_costs(args.render_samples), ""]
+        out += ["## Reading these figures", "", *NOTES, ""]
+    text = "\n".join(out)
     print(text)
     if args.output:
         args.output.write_text(text)

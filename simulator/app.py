@@ -9,7 +9,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,6 +19,7 @@ from simulator.control.api import ControlApi
 from simulator.control.layer import ControlLayer
 from simulator.control.open import open_plane
 from simulator.control.plane import ControlPlane
+from simulator.cors import OpenCORS
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.faces import home
@@ -33,6 +33,7 @@ from simulator.registry import mounted_faces
 from simulator.state.base import State, StateUnavailable
 from simulator.state.open import open_state
 from spec import errors
+from spec.control_openapi import control_openapi_document
 from spec.openapi import openapi_document
 
 log = logging.getLogger("perf-sim")
@@ -48,7 +49,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _state_unavailable(request: Request, exc: Exception) -> Response:
-    return error_response(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}"), headers={"Retry-After": "1"})
+    return error_response(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}", retry_after=1))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -56,11 +57,13 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(errors.INTERNAL_ERROR, "internal simulator error; this is a bug, please report it"))
 
 
-def _closing(*closers: Callable[[], Awaitable[None]]) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """A lifespan that closes what the app holds open (state connections, the gateway's upstream client) at shutdown."""
+def _lifespan(state: State, *closers: Callable[[], Awaitable[None]]) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Warm the state's connections before serving, and close what the app holds open (state connections, the
+    gateway's upstream client) at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await state.warm_up()
         yield
         for close in closers:
             await close()
@@ -91,24 +94,29 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     async def openapi(request: Request) -> Response:
         return SafeJSONResponse(openapi_document())
 
+    async def control_openapi(request: Request) -> Response:
+        return SafeJSONResponse(control_openapi_document())
+
     faces, closing = mounted_faces(engine, keys, config)
     closers = [state.close, plane.close, *(face.close for face in closing)]
+    # The API faces first: they are what the hot path asks for, and their prefixes overlap none of the pages after them.
     routes = [
+        *faces,
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/_sim/openapi.json", control_openapi, methods=["GET"]),
         *ImageFace(engine).routes(),
         *ControlFace(engine, keys, config.public_settings(), plane).routes(),
         *ControlApi(plane, engine, keys).routes(),
         *observing(plane.journal, keys),
-        *faces,
     ]
     app = SimulatorApp(
         plane,
         state,
         routes=routes,
-        middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["*"])],
+        middleware=[Middleware(OpenCORS)],
         exception_handlers={HTTPException: _http_error, StateUnavailable: _state_unavailable, Exception: _unexpected},
-        lifespan=_closing(*closers),
+        lifespan=_lifespan(state, *closers),
     )
     app.state.engine = engine
     app.state.control = plane

@@ -9,7 +9,10 @@ from simulator.config import DEFAULT_PORT, DEFAULT_SEED, DEFAULT_UPSTREAM_TIMEOU
 from simulator.control.journal import DEFAULT_JOURNAL_SIZE
 from simulator.keys import KeyRegistry
 from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
+from simulator.request_log import LOG_FORMATS, LOG_TEXT
+from simulator.scenario import ScenarioError, load_scenario
 from simulator.serve import serve, state_problem
+from simulator.startup import install_shared_scenario_rules
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
 from spec import tiers
@@ -72,12 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="requests the journal (GET /_sim/requests) keeps, oldest dropped first",
     )
+    parser.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="TOML file of seed, clock, keys and fault rules to start with, see docs/scenario.md (default: none)",
+    )
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default=LOG_TEXT, help="the request log on stdout: text lines or JSON lines")
+    parser.add_argument("--quiet", action="store_true", help="print no request log")
     return parser
 
 
 def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _with_scenario(parser, argv)
     args.upstream_overrides = {p: url for p in PROVIDER_NAMES if (url := vars(args).pop(f"upstream_{p}")) is not None}
     try:
         check_state_url(args.state)
@@ -107,6 +117,25 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     return config
 
 
+def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments, with a scenario's [simulator] settings as defaults (a flag on the command line wins) and its
+    keys tables as the keys file."""
+    scenario_file = parser.parse_known_args(argv)[0].scenario
+    if not scenario_file:
+        return parser.parse_args(argv)
+    try:
+        scenario = load_scenario(scenario_file)
+    except ScenarioError as exc:
+        parser.error(f"--scenario: {exc}")
+    parser.set_defaults(**scenario.settings)
+    args = parser.parse_args(argv)
+    try:
+        args.keys_file = scenario.keys_file(args.keys_file)
+    except ScenarioError as exc:
+        parser.error(f"--scenario: {exc} (--keys)")
+    return args
+
+
 def banner(config: SimulatorConfig) -> str:
     base = config.public_url or f"http://{config.host}:{config.port}"
     rows = [(tiers.DOCUMENT_EXAMPLE_KEY, tiers.DOCUMENT_EXAMPLE_TIER)]
@@ -121,6 +150,7 @@ def banner(config: SimulatorConfig) -> str:
         [
             f"perf-sim: Perf Image Generation API at {base}  (seed {config.seed}, clock {config.clock}, latency x{config.latency_scale})",
             f"  state: {redacted(config.state)}   workers: {config.workers}",
+            *([f"  scenario: {config.scenario}"] if config.scenario else []),
             f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/",
             "Native provider APIs (point each official client's base URL here):",
             *(f"  {provider:<10} {base}{path}" for provider, path in CLIENT_BASE_PATHS.items()),
@@ -129,6 +159,7 @@ def banner(config: SimulatorConfig) -> str:
             *keys,
             "Try:",
             f"  {curl}",
+            *([] if config.quiet else [f"Request log ({config.log_format}, one line per API request; --quiet turns it off):"]),
         ]
     )
 
@@ -144,6 +175,7 @@ def gateway_lines(config: SimulatorConfig) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
+    install_shared_scenario_rules(config)
     print(banner(config), flush=True)
     serve(config)
 

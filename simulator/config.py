@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from simulator.control.journal import DEFAULT_JOURNAL_SIZE
+from simulator.request_log import LOG_TEXT
 from simulator.state.base import CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, redacted
 
@@ -39,6 +40,12 @@ class SimulatorConfig:
     workers: int = 1
     journal_size: int = DEFAULT_JOURNAL_SIZE
     """How many requests the journal keeps (oldest dropped first); shared by all workers when the state is Redis."""
+    scenario: str | None = None
+    """A scenario file (simulator.scenario): its fault rules are installed at start-up."""
+    log_format: str = LOG_TEXT
+    """The request log on stdout: "text" or "json" lines."""
+    quiet: bool = False
+    """No request log at all."""
 
     @property
     def gateway(self) -> bool:

@@ -37,9 +37,11 @@ class Tenant:
     limits: Limits
 
 
+_TIER_LIMITS = {name: Limits(tier.images_per_minute, tier.images_per_day) for name, tier in tiers.TIERS.items()}
+
+
 def _tier_limits(tier: str) -> Limits:
-    t = tiers.TIERS[tier]
-    return Limits(t.images_per_minute, t.images_per_day)
+    return _TIER_LIMITS[tier]
 
 
 def _table(data: dict[str, Any], name: str, path: str | Path) -> dict[str, Any]:

@@ -13,11 +13,11 @@ import socket
 from dataclasses import asdict
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
-from simulator.app import create_app
 from simulator.config import SimulatorConfig
 from simulator.observe.metrics import shared_metrics_dir
+from simulator.startup import started_app
 from simulator.state.base import StateUnavailable
 from simulator.state.open import is_shared
 from simulator.state.redis import RedisState
@@ -45,9 +45,9 @@ class NoDelayHttpProtocol(_AutoHttpProtocol):
         super().connection_made(transport)
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> ASGIApp:
     """The app factory each worker process calls."""
-    return create_app(SimulatorConfig(**json.loads(os.environ[CONFIG_ENV])))
+    return started_app(SimulatorConfig(**json.loads(os.environ[CONFIG_ENV])))
 
 
 async def _check_reachable(config: SimulatorConfig) -> None:
@@ -72,7 +72,7 @@ def state_problem(config: SimulatorConfig) -> str | None:
 
 def serve(config: SimulatorConfig) -> None:
     if config.workers == 1:
-        uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
+        uvicorn.run(started_app(config), host=config.host, port=config.port, log_level="warning", access_log=False)
         return
     os.environ[CONFIG_ENV] = json.dumps(asdict(config))
     with shared_metrics_dir():
@@ -84,4 +84,5 @@ def serve(config: SimulatorConfig) -> None:
             host=config.host,
             port=config.port,
             log_level="warning",
+            access_log=False,
         )

@@ -17,7 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from simulator.control.journal import Journal, JournalEntry
-from simulator.state.redis import call_redis
+from simulator.state.redis import as_text, call_redis
 
 # KEYS: journal list, id counter, namespaces set. ARGV: size, then each entry's JSON (an object, without "id").
 # Returns the ids given, in ARGV order.
@@ -49,7 +49,7 @@ return removed
 """
 
 
-def _entry(raw: bytes) -> JournalEntry:
+def _entry(raw: bytes | str) -> JournalEntry:
     fields: dict[str, Any] = json.loads(raw)
     return JournalEntry.from_stored(fields)
 
@@ -84,21 +84,22 @@ class RedisJournal(Journal):
                         done.set_exception(exc)
                     continue
                 for (entry, done), entry_id in zip(batch, ids, strict=True):
-                    entry.id = entry_id.decode()
+                    entry.id = as_text(entry_id)
                     done.set_result(None)
         finally:
             self._writer = None
 
     async def entries(self) -> Iterable[JournalEntry]:
         raw = await call_redis(self._redis, lambda: self._redis.lrange(self._list, 0, -1))
-        return [_entry(item) for item in raw]
+        return [_entry(item if isinstance(item, bytes) else item.encode()) for item in raw]
 
     async def delete(self, namespace: str | None) -> int:
         if namespace is None:
 
             async def delete_all() -> int:
                 async with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.llen(self._list).delete(self._list, self._namespaces)
+                    pipe.llen(self._list)
+                    pipe.delete(self._list, self._namespaces)
                     count, _ = await pipe.execute()
                     return int(count)
 
@@ -108,7 +109,7 @@ class RedisJournal(Journal):
 
     async def seen(self) -> set[str]:
         members = await call_redis(self._redis, lambda: self._redis.smembers(self._namespaces))
-        return {member.decode() for member in members}
+        return {as_text(member) for member in members}
 
     async def close(self) -> None:
         """The connection is the control plane's (see simulator.control.open)."""

@@ -23,7 +23,7 @@ from redis.asyncio.client import PubSub
 
 from simulator.control.actions import Action
 from simulator.control.rules import RequestFacts, Rule, RuleSpec, RuleStore, draws, rule_spec_from_json
-from simulator.state.redis import call_redis
+from simulator.state.redis import as_text, call_redis
 
 log = logging.getLogger("perf-sim")
 
@@ -106,9 +106,11 @@ class RedisRuleStore(RuleStore):
                 if message.get("type") != "message":
                     continue
                 await self._reload()
-                ack = self._ack_prefix + message["data"].decode()
+                ack = self._ack_prefix + as_text(message["data"])
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    await pipe.sadd(ack, self._worker).expire(ack, 60).execute()
+                    pipe.sadd(ack, self._worker)
+                    pipe.expire(ack, 60)
+                    await pipe.execute()
         except Exception as exc:
             log.warning("fault rule updates interrupted (%s); reloading with the next request", exc)
 
@@ -117,7 +119,7 @@ class RedisRuleStore(RuleStore):
         rules = []
         for rule_id, raw in stored.items():
             body = json.loads(raw)
-            rules.append((rule_id.decode(), int(body["ordinal"]), rule_spec_from_json(body["spec"])))
+            rules.append((as_text(rule_id), int(body["ordinal"]), rule_spec_from_json(body["spec"])))
         self._cache = sorted(rules, key=lambda rule: _order(rule[0]))
 
     async def _changed(self) -> None:
@@ -137,18 +139,20 @@ class RedisRuleStore(RuleStore):
         keys = [self._rules_key, self._counts_key, self._id_key, self._ordinals_key]
         rule_id = await call_redis(self._redis, partial(self._add, keys=keys, args=[spec.namespace, spec.times or 0, _spec_json(spec)]))
         await self._changed()
-        return next(rule for rule in await self.rules(spec.namespace) if rule.id == rule_id.decode())
+        return next(rule for rule in await self.rules(spec.namespace) if rule.id == as_text(rule_id))
 
     async def rules(self, namespace: str | None = None) -> list[Rule]:
         async def read() -> list[Any]:
             async with self._redis.pipeline(transaction=True) as pipe:
-                return list(await pipe.hgetall(self._rules_key).hgetall(self._counts_key).execute())
+                pipe.hgetall(self._rules_key)
+                pipe.hgetall(self._counts_key)
+                return list(await pipe.execute())
 
         stored, counts = await call_redis(self._redis, read)
-        count = {name.decode(): int(value) for name, value in counts.items()}
+        count = {as_text(name): int(value) for name, value in counts.items()}
         found = []
         for raw_id, raw in stored.items():
-            rule_id, body = raw_id.decode(), json.loads(raw)
+            rule_id, body = as_text(raw_id), json.loads(raw)
             spec = rule_spec_from_json(body["spec"])
             if namespace is None or spec.namespace == namespace:
                 remaining = count.get(f"{rule_id}:remaining")

@@ -6,7 +6,9 @@ fixed settings, so the JPEG bytes are as deterministic as the PNG's.
 
 from __future__ import annotations
 
+import base64
 import io
+from functools import lru_cache
 
 from PIL import Image, ImageFilter
 
@@ -15,6 +17,13 @@ JPEG_QUALITY = 90
 # Decision: a flagged output is blurred past recognition (Stability's CONTENT_FILTERED answers carry a blurred image).
 # A box blur of radius 1/16 of the shorter side costs a few tens of milliseconds at 1 MP.
 BLUR_FRACTION = 16
+
+
+@lru_cache(maxsize=256)
+def base64_text(png: bytes) -> str:
+    """The picture as a b64_json field carries it. Cached: a repeated request gets the same bytes object from the
+    render cache, whose hash Python keeps, so a hit costs a lookup instead of encoding tens of kilobytes again."""
+    return base64.b64encode(png).decode("ascii")
 
 
 def png_to_jpeg(png: bytes) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import lru_cache
 
 from simulator.context import DEFAULT_NAMESPACE, namespace, note_generation, note_image_ids, note_time
 from simulator.engine.digest import hex_id
@@ -19,19 +20,20 @@ from simulator.engine.render import RenderCache, RenderKey
 from simulator.engine.request import GenerationRequest
 from simulator.engine.revise import revised_prompt
 from simulator.keys import Tenant
-from simulator.state.base import ImageRecord, RateState, State
+from simulator.state.base import ImageBatch, RateState, State, image_id
 from spec import errors
-from spec.models import IMAGE_URL_TTL_SECONDS
+from spec.models import IMAGE_URL_TTL_SECONDS, MODELS
 from spec.policy import flags_output, violates_policy
 
 
-@dataclass(frozen=True)
+# Slotted, not frozen, like the state's values (simulator.state.base): built for every request.
+@dataclass(slots=True)
 class GeneratedImage:
     image_id: str
     render_key: RenderKey
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class GenerationResult:
     request_id: str
     created: int
@@ -43,13 +45,22 @@ class GenerationResult:
     rate: RateState
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Ticket:
-    """An admission: the sequence number its ids derive from, when it happened, and the windows after it."""
+    """An admission: the sequence number its ids derive from, when it happened, the windows after it and the ids its
+    images were recorded under (none when it recorded none)."""
 
     sequence: int
     now: float
     rate: RateState
+    image_ids: tuple[str, ...]
+
+
+@lru_cache(maxsize=1024)
+def request_cost_usd(model: str, size: str, quality: str, n: int) -> float:
+    """The spec's price in exact decimals, computed once per combination (decimal arithmetic on every request showed
+    in the profile)."""
+    return MODELS[model].cost_usd(size, quality, n)
 
 
 class RateLimited(ApiError):
@@ -66,6 +77,7 @@ class Engine:
         self.seed = seed
         self.latency_scale = latency_scale
         self.renders = RenderCache()
+        self._image_salt = f"{seed}\x1fimage\x1f"
 
     def check_policy(self, prompt: str) -> None:
         if violates_policy(prompt):
@@ -83,15 +95,16 @@ class Engine:
                 "n",
             )
 
-    async def admit(self, tenant: Tenant, n: int, bucket: str = "perf") -> Ticket:
-        """Count n images against the tenant's windows of `bucket`, or raise RateLimited having counted nothing."""
-        now = await self.state.now()
-        note_time(now)
-        admission = await self.state.admit(f"{bucket}:{tenant.key}", n, tenant.limits, now)
-        if not admission.admitted:
+    async def admit(self, tenant: Tenant, n: int, bucket: str = "perf", batch: ImageBatch | None = None) -> Ticket:
+        """Count n images against the tenant's windows of `bucket` and record `batch`'s images, or raise RateLimited
+        having counted and recorded nothing."""
+        outcome = await self.state.admit_and_record(f"{bucket}:{tenant.key}", n, tenant.limits, batch)
+        note_time(outcome.now)
+        admission = outcome.admission
+        if not admission.admitted or outcome.sequence is None:
             assert admission.retry_after is not None
             raise RateLimited(admission.retry_after, admission.state)
-        return Ticket(await self.state.next_sequence(), now, admission.state)
+        return Ticket(outcome.sequence, outcome.now, admission.state, outcome.image_ids)
 
     def _id(self, kind: str, *parts: object, length: int = 24) -> str:
         """An id from the seed and the namespace's sequence. Each namespace counts its own sequence, so the namespace
@@ -103,7 +116,13 @@ class Engine:
         return f"req_img_{self._id('request', sequence)}"
 
     def image_id(self, sequence: int, index: int) -> str:
-        return f"img_{self._id('image', sequence, index)}"
+        return image_id(self._id_salt(), sequence, index)
+
+    def _id_salt(self) -> str:
+        """What image ids are derived from besides the sequence and index (see `image_id`): the seed and, outside the
+        default namespace, the namespace, as `_id` mixes it in."""
+        name = namespace()
+        return self._image_salt if name == DEFAULT_NAMESPACE else f"{self.seed}\x1fimage@{name}\x1f"
 
     async def new_id(self, kind: str, length: int = 24) -> str:
         """A fresh hex id from the run's sequence, for records of the native faces (e.g. a BFL task)."""
@@ -119,18 +138,13 @@ class Engine:
         """
         self.check_n(tenant, request.n)
         self.check_policy(request.prompt)
-        ticket = await self.admit(tenant, request.n, bucket)
+        batch = ImageBatch(request.model, request.prompt, request.size, request.first_index, self._id_salt())
+        ticket = await self.admit(tenant, request.n, bucket, batch)
         now = ticket.now
         images = [
-            GeneratedImage(
-                self.image_id(ticket.sequence, index),
-                RenderKey(self.seed, request.model, request.prompt, request.size, request.first_index + index),
-            )
-            for index in range(request.n)
+            GeneratedImage(image_id, RenderKey(self.seed, request.model, request.prompt, request.size, request.first_index + index))
+            for index, image_id in enumerate(ticket.image_ids)
         ]
-        for image in images:
-            record = ImageRecord(request.model, request.prompt, request.size, image.render_key.index, now + IMAGE_URL_TTL_SECONDS)
-            await self.state.put_image(image.image_id, record)
         note_generation(request.model, request.n, request.size, [image.image_id for image in images])
 
         latency_ms = modelled_latency_ms(self.seed, request)
@@ -143,7 +157,7 @@ class Engine:
             images=images,
             revised_prompt=revised_prompt(self.seed, request),
             latency_ms=latency_ms,
-            cost_usd=request.spec.cost_usd(request.size, request.quality, request.n),
+            cost_usd=request_cost_usd(request.model, request.size, request.quality, request.n),
             rate=ticket.rate,
         )
 
@@ -168,6 +182,14 @@ class Engine:
             return await self.state.get_blob(f"png:{image_id}", now)
         key = RenderKey(self.seed, record.model, record.prompt, record.size, record.index)
         return await self.render(key)
+
+    async def render_all(self, keys: list[RenderKey]) -> list[bytes]:
+        """Several images' PNGs: straight from the cache when all are there (the usual repeat: no task, no thread),
+        else rendered concurrently off the event loop."""
+        pngs = [png for png in map(self.renders.cached, keys) if png is not None]
+        if len(pngs) == len(keys):
+            return pngs
+        return list(await asyncio.gather(*(self.render(key) for key in keys)))
 
     async def render(self, key: RenderKey) -> bytes:
         """Rendering is CPU work of milliseconds: off the event loop, so other requests keep flowing."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
-from json import JSONDecodeError, dumps
+from json import dumps
 from typing import Any, TypeVar
 
 import httpx
 
 from simulator.engine.errors import ApiError
+from simulator.providers.protocol import upstream_error
 from spec import errors
 
 T = TypeVar("T")
@@ -46,9 +47,9 @@ class UpstreamHttp:
         except httpx.ConnectError as exc:
             raise ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {provider} at {_origin(url)} is unreachable: {exc}") from None
         except httpx.TimeoutException:
-            raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} did not answer within {self.timeout_seconds:g} s") from None
+            raise upstream_error(provider, f"did not answer within {self.timeout_seconds:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} failed: {type(exc).__name__}: {exc}") from None
+            raise upstream_error(provider, f"failed: {type(exc).__name__}: {exc}") from None
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -58,16 +59,6 @@ def _json_bytes(body: Any) -> bytes:
     """JSON in ASCII: a prompt may hold lone surrogates (legal in JSON, accepted by the Perf API), which travel as
     \\ud800-style escapes but cannot be encoded as the UTF-8 httpx would send."""
     return dumps(body, separators=(",", ":")).encode("ascii")
-
-
-def json_body(provider: str, response: httpx.Response) -> Any:
-    """The answer's JSON; None for an error answer that has none (its status still says what happened)."""
-    try:
-        return response.json()
-    except (JSONDecodeError, UnicodeDecodeError):
-        if response.is_success:
-            raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} answered {response.status_code} without valid JSON") from None
-        return None
 
 
 async def all_or_none(coroutines: Iterable[Awaitable[T]]) -> list[T]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulator.engine.encode import base64_text
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, GenerationResult, RateLimited
-from simulator.http import SafeJSONResponse, read_body
+from simulator.http import Endpoint, SafeJSONResponse, read_body
 from simulator.keys import KeyRegistry, Tenant
 from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
 from simulator.urls import base_url, image_url
@@ -24,7 +22,7 @@ class PerfFace:
         self.public_url = public_url
 
     def routes(self) -> list[Route]:
-        return [Route(PATH, self.create_image, methods=["POST"])]
+        return [Route(PATH, Endpoint(self.create_image), methods=["POST"])]
 
     async def create_image(self, request: Request) -> Response:
         tenant: Tenant | None = None
@@ -41,8 +39,8 @@ class PerfFace:
     async def payload(self, result: GenerationResult, base: str) -> dict[str, object]:
         request = result.request
         if request.response_format == "b64_json":
-            pngs = await asyncio.gather(*(self.engine.render(image.render_key) for image in result.images))
-            data = [{"b64_json": base64.b64encode(png).decode("ascii"), "revised_prompt": result.revised_prompt} for png in pngs]
+            pngs = await self.engine.render_all([image.render_key for image in result.images])
+            data = [{"b64_json": base64_text(png), "revised_prompt": result.revised_prompt} for png in pngs]
         else:
             data = [{"url": image_url(base, image.image_id), "revised_prompt": result.revised_prompt} for image in result.images]
         return success_body(request, result.created, data, result.request_id, result.cost_usd, result.latency_ms)

@@ -34,9 +34,8 @@ from simulator.http import SafeJSONResponse, read_body
 from simulator.keys import KeyRegistry, Tenant
 from simulator.perf.face import PerfFace
 from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
-from simulator.providers.protocol import Upstream
+from simulator.providers.protocol import Upstream, upstream_error
 from simulator.urls import base_url, image_url
-from spec import errors
 
 
 class GatewayFace:
@@ -88,7 +87,7 @@ class GatewayFace:
                 base, upstream = self.upstreams[provider]
                 return await call_upstream(upstream, self.http, base, self.upstream_key or tenant.key, generation)
         except TimeoutError:
-            raise ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} did not finish within {self.http.timeout_seconds:g} s") from None
+            raise upstream_error(provider, f"did not finish within {self.http.timeout_seconds:g} s") from None
 
     async def _payload(
         self, generation: GenerationRequest, ticket: Ticket, images: list[UpstreamImage], latency_ms: int, base: str

@@ -15,10 +15,12 @@ from simulator.state.base import (
     MAX_BLOB_BYTES,
     MAX_STORED_IMAGES,
     Admission,
+    ImageBatch,
     ImageRecord,
     Limits,
     RateState,
     State,
+    Ticket,
     day_index,
     decide,
     fits,
@@ -106,7 +108,20 @@ class MemoryState(State):
                 del self._buckets[name]
         self._sweep_at = max(_FIRST_SWEEP, 2 * len(self._buckets))
 
+    async def admit_and_record(self, bucket: str, n: int, limits: Limits, batch: ImageBatch | None) -> Ticket:
+        """Composed of the single steps: none of them suspends, so nothing interleaves on one event loop."""
+        now = self._now()
+        admission = await self.admit(bucket, n, limits, now)
+        if not admission.admitted:
+            return Ticket(admission, now, None)
+        sequence = await self.next_sequence()
+        records = batch.records(sequence, n, now) if batch else []
+        for image_id, record in records:
+            self._put_image(image_id, record)
+        return Ticket(admission, now, sequence, tuple(image_id for image_id, _ in records))
+
     async def admit(self, bucket: str, n: int, limits: Limits, now: float) -> Admission:
+        """Admit n images against both windows of `bucket` at `now`, or admit nothing."""
         b = self._bucket(bucket, now)
         if fits(b.minute_used, b.day_used, n, limits):
             b.minute.append((now, n))
@@ -124,7 +139,7 @@ class MemoryState(State):
         b.roll(now)
         return window_totals(b.minute_used, b.minute[-1][0] if b.minute else None, b.day_used, limits, now)
 
-    async def put_image(self, image_id: str, record: ImageRecord) -> None:
+    def _put_image(self, image_id: str, record: ImageRecord) -> None:
         self._drop_expired(record.expires_at - IMAGE_URL_TTL_SECONDS)
         self._images[image_id] = record
         while len(self._images) > self._max_images:
@@ -132,7 +147,7 @@ class MemoryState(State):
 
     async def get_image(self, image_id: str, now: float) -> ImageRecord | None:
         self._drop_expired(now)
-        return self._images.get(image_id)
+        return record if (record := self._images.get(image_id)) is not None and record.expires_at > now else None
 
     def _drop_expired(self, now: float) -> None:
         while self._images:
@@ -179,6 +194,9 @@ class MemoryState(State):
         prefix = namespace_prefix(namespace)
         for name in [name for name in self._buckets if name.startswith(prefix)]:
             del self._buckets[name]
+
+    async def warm_up(self) -> None:
+        """Nothing to open in process."""
 
     async def close(self) -> None:
         """Nothing to release in process."""

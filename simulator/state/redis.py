@@ -1,8 +1,10 @@
 """State shared through Redis, so several worker processes keep one set of rate windows, images, clock and ids.
 
-Semantics are those of `MemoryState` (see `spec.tiers` and `decide()`): admission runs as one Lua script, so
-it is atomic across both windows and across every process; the script only counts and records, and the
-retry_after arithmetic stays in the shared `decide()`.
+Semantics are those of `MemoryState` (see `spec.tiers` and `decide()`). Everything an admitted request writes
+(read the clock, check and charge both windows, take the sequence number, record the images) is one Lua script:
+one round trip per request, atomic across every process, and the scripts of a worker's concurrent requests travel
+together on one connection (`BatchingChannel`). The script only counts and records; the retry_after arithmetic stays
+in the shared `decide()`.
 
 Decisions:
 - Every key lives under one prefix (`perf-sim:` by default); `reset` deletes that prefix only, so a Redis
@@ -16,13 +18,16 @@ Decisions:
   which reads check, so moving the simulator clock an hour forward expires URLs as it does in memory.
 - With the real clock, a key's windows expire a day and a minute after its last admission (by then both are
   empty anyway); with the manual clock they stay until reset, since wall time says nothing about them.
-- Redis unreachable or slow: every call is bounded by short socket timeouts and raises `StateUnavailable`
-  (a 503 in the API envelope). Nothing is retried: a retried admission could count twice. The pool checks
-  a connection before reuse, so service resumes with the first request after Redis is back.
+- Redis unreachable or slow: every call is bounded by one timer (SOCKET_TIMEOUT_SECONDS) and raises
+  `StateUnavailable` (a 503 in the API envelope). Nothing is retried: a retried admission could count twice. The
+  pool and the channel check a connection before reuse, so service resumes with the first request after Redis is back.
+- A burst is not an outage: the pool is bounded and a request waits for a free connection (see POOL_SIZE).
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import math
 import struct
@@ -32,25 +37,30 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from simulator.context import namespace
 from simulator.state.base import (
     CLOCK_MANUAL,
+    IMAGE_ID_HEX_DIGITS,
+    IMAGE_ID_PREFIX,
     Admission,
+    ImageBatch,
     ImageRecord,
     Limits,
     RateState,
     State,
     StateUnavailable,
+    Ticket,
     day_index,
     decide,
     namespace_prefix,
     rate_state,
     window_totals,
 )
+from simulator.state.batching import BatchingChannel
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS
 
@@ -60,52 +70,77 @@ DEFAULT_PREFIX = "perf-sim:"
 # Redis refuses connections at once, so an outage answers 503 in milliseconds, not after these timeouts.
 SOCKET_TIMEOUT_SECONDS = 3.0
 CONNECT_TIMEOUT_SECONDS = 2.0
+# Decision: each worker keeps at most this many connections and, when all are busy, a request waits for one (up to
+# the socket timeout, the same "Redis is stuck" bound) instead of failing: a burst of hundreds of requests queues
+# for a few milliseconds each and never answers 503 while Redis is healthy. WARM_CONNECTIONS are opened at start-up
+# so the first burst does not open dozens of connections at once. A request holds a connection for one round trip.
+POOL_SIZE = 32
+WARM_CONNECTIONS = 8
+POOL_WAIT_SECONDS = SOCKET_TIMEOUT_SECONDS
 WINDOW_TTL_MS = (tiers.DAY_SECONDS + tiers.MINUTE_SECONDS) * 1000
 _EXPIRY = struct.Struct(">d")
 
 T = TypeVar("T")
 
-# KEYS: minute window (sorted set of "<images>:<unique>" scored by admission time), totals (hash: day, used
-# today, images in the minute window). The minute total is kept running, so a request costs the same whatever
-# the window holds; only a rejected request returns the window's entries (at most the limit's worth).
-# ARGV: now, n, images per minute, images per day, day index, unique member id, window TTL in ms (0 = none),
-# minute window length in seconds (spec.tiers.MINUTE_SECONDS).
-# Workers read their clocks before their scripts run, so a script can find an entry newer than its `now`; it
+# KEYS: clock offset, minute window (sorted set of "<images>:<unique>" scored by admission time), totals (hash:
+# day, used today, images in the minute window), id sequence.
+# ARGV: the clock's base (wall time, or the manual start), n, images per minute, images per day, unique member id,
+# window TTL in ms (0 = none), minute window length in seconds (spec.tiers.MINUTE_SECONDS), day length in seconds,
+# then for an image batch (absent: record nothing): the image key prefix (with the id's "img_"), the id salt, the
+# record's JSON head (model, prompt, size), the first render index, the image TTL in seconds, the id's hex digits.
+# One script is one round trip and one atomic step for everything an admitted request writes: the clock is read,
+# the windows checked and charged, the sequence taken and every image recorded (its id is `image_id()` in
+# simulator.state.base, which Lua can compute: SHA-1). Image keys are built here, not declared in KEYS: the
+# simulator uses one Redis instance, never a cluster.
+# Workers read their wall clocks before their scripts run, so a script can find an entry newer than its `now`; it
 # then admits at that entry's time, keeping each key's window in order (else retry_after could say 61).
-# Returns {1, images today, images this minute, effective now} or {0, images today, images this minute,
-# effective now, {member, score, ...}}.
+# Times leave the script as '%.17g' strings, which round-trip doubles exactly.
+# Returns {1, images today, images this minute, effective now, sequence, {image id hex, ...}} or {0, images today,
+# images this minute, effective now, {member, score, ...}}.
 _ADMIT = """
-local now_s = ARGV[1]
-local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if #newest == 2 and tonumber(newest[2]) > tonumber(now_s) then now_s = newest[2] end
-local now = tonumber(now_s)
+local now = tonumber(ARGV[1]) + tonumber(redis.call('GET', KEYS[1]) or '0')
+local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+if #newest == 2 and tonumber(newest[2]) > now then now = tonumber(newest[2]) end
+local now_s = string.format('%.17g', now)
 local n = tonumber(ARGV[2])
-local totals = redis.call('HMGET', KEYS[2], 'day', 'used', 'minute')
+local day = string.format('%d', math.floor(math.floor(now) / tonumber(ARGV[8])))
+local totals = redis.call('HMGET', KEYS[3], 'day', 'used', 'minute')
 local minute_used = tonumber(totals[3] or '0')
-local window_start = now - tonumber(ARGV[8])
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', window_start)
+local window_start = now - tonumber(ARGV[7])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', string.format('%.17g', window_start))
 if #expired > 0 then
   for i = 1, #expired do
     minute_used = minute_used - tonumber(string.match(expired[i], '^(%d+):'))
   end
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', window_start)
-  redis.call('HSET', KEYS[2], 'minute', minute_used)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.17g', window_start))
+  redis.call('HSET', KEYS[3], 'minute', minute_used)
 end
 local day_used = 0
-if totals[1] == ARGV[5] then day_used = tonumber(totals[2]) end
+if totals[1] == day then day_used = tonumber(totals[2]) end
 if minute_used + n > tonumber(ARGV[3]) or day_used + n > tonumber(ARGV[4]) then
-  return {0, day_used, minute_used, now_s, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
+  return {0, day_used, minute_used, now_s, redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')}
 end
-redis.call('ZADD', KEYS[1], now_s, n .. ':' .. ARGV[6])
+redis.call('ZADD', KEYS[2], now_s, n .. ':' .. ARGV[5])
 day_used = day_used + n
 minute_used = minute_used + n
-redis.call('HSET', KEYS[2], 'day', ARGV[5], 'used', day_used, 'minute', minute_used)
-local ttl = tonumber(ARGV[7])
+redis.call('HSET', KEYS[3], 'day', day, 'used', day_used, 'minute', minute_used)
+local ttl = tonumber(ARGV[6])
 if ttl > 0 then
-  redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
 end
-return {1, day_used, minute_used, now_s}
+local sequence = redis.call('INCR', KEYS[4])
+local ids = {}
+if #ARGV > 8 then
+  local tail = string.format('%.17g', now + tonumber(ARGV[13]))
+  local first = tonumber(ARGV[12])
+  for i = 0, n - 1 do
+    local id = redis.sha1hex(ARGV[10] .. sequence .. '\\31' .. i):sub(1, tonumber(ARGV[14]))
+    redis.call('SET', ARGV[9] .. id, '[' .. ARGV[11] .. ',' .. (first + i) .. ',' .. tail .. ']', 'EX', ARGV[13])
+    ids[i + 1] = id
+  end
+end
+return {1, day_used, minute_used, now_s, sequence, ids}
 """
 
 
@@ -136,6 +171,11 @@ async def call_redis(redis: Redis, operation: Callable[[], Awaitable[T]]) -> T:
         raise StateUnavailable(f"Redis at {location(redis)} did not answer ({exc.__class__.__name__}); retry shortly") from exc
 
 
+def as_text(value: bytes | str) -> str:
+    """A Redis reply as text (the client answers bytes unless told to decode)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _entries(flat: list[bytes]) -> list[tuple[float, int]]:
     """(admitted_at, images) from ZRANGE ... WITHSCORES output, oldest first."""
     pairs = [(float(flat[i + 1]), int(flat[i].split(b":", 1)[0])) for i in range(0, len(flat), 2)]
@@ -147,8 +187,31 @@ class RedisState(State):
         self._clock_mode = clock_mode
         self._origin = start_time if clock_mode == CLOCK_MANUAL else None
         self._prefix = prefix
-        self._redis = connect(url)
+        self._slots = asyncio.Semaphore(POOL_SIZE)
+        # Window members must be unique across every process sharing the Redis: a random per-process prefix and a
+        # counter (a uuid4 per request would read the OS's random source every time).
+        self._member_prefix = uuid.uuid4().hex[:16]
+        self._members = itertools.count()
+        # No socket timeout inside redis-py: `_call` bounds each whole operation with one timer instead (redis-py's
+        # own costs a task per command sent and a timer per reply read). A cancelled read closes its connection.
+        pool = ConnectionPool.from_url(
+            url,
+            max_connections=POOL_SIZE,
+            socket_timeout=None,
+            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 0),
+            # RESP2: with RESP3 redis-py skips its check for pooled connections the server has closed, and the
+            # first request after a Redis restart would fail.
+            protocol=2,
+        )
+        self._redis = Redis.from_pool(pool)
         self._admit = self._redis.register_script(_ADMIT)
+        self._channel = BatchingChannel(pool, SOCKET_TIMEOUT_SECONDS)
+        # The script's arguments that never change, encoded once.
+        window_ttl = 0 if clock_mode == CLOCK_MANUAL else WINDOW_TTL_MS
+        self._window_args = [str(value).encode() for value in (window_ttl, tiers.MINUTE_SECONDS, tiers.DAY_SECONDS)]
+        self._image_keys = self._shared_key("image", IMAGE_ID_PREFIX).encode()
+        self._image_args = [str(value).encode() for value in (IMAGE_URL_TTL_SECONDS, IMAGE_ID_HEX_DIGITS)]
 
     def _key(self, *parts: str) -> str:
         """A key of the current namespace."""
@@ -159,7 +222,43 @@ class RedisState(State):
         return self._prefix + ":".join(parts)
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        return await call_redis(self._redis, operation)
+        """One operation on one pooled connection. When every connection is busy, wait for one (a burst), but no
+        longer than POOL_WAIT_SECONDS (a stuck Redis). A semaphore rather than redis-py's BlockingConnectionPool,
+        whose condition and timer cost every call, not only the calls that wait."""
+        if self._slots.locked():
+            try:
+                async with asyncio.timeout(POOL_WAIT_SECONDS):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise StateUnavailable(
+                    f"Redis at {self.location} did not answer: all {POOL_SIZE} connections stayed busy for {POOL_WAIT_SECONDS:g} s"
+                ) from None
+        else:
+            await self._slots.acquire()
+        try:
+            async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS):
+                return await operation()
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError) as exc:
+            raise StateUnavailable(f"Redis at {self.location} did not answer ({exc.__class__.__name__}); retry shortly") from exc
+        finally:
+            self._slots.release()
+
+    async def _run_admit(self, keys_and_args: list[Any]) -> list[Any]:
+        """The admission script on the batching channel. A Redis that does not know the script (restarted, or
+        flushed) refuses it without running it, so loading it and sending again is safe."""
+        command = ["EVALSHA", self._admit.sha, 4, *keys_and_args]
+        try:
+            reply: list[Any] = await self._batched(command)
+        except redis_errors.NoScriptError:
+            await self._call(lambda: self._redis.script_load(_ADMIT))
+            reply = await self._batched(command)
+        return reply
+
+    async def _batched(self, command: list[Any]) -> Any:
+        try:
+            return await self._channel.execute(command)
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError) as exc:
+            raise StateUnavailable(f"Redis at {self.location} did not answer ({exc.__class__.__name__}); retry shortly") from exc
 
     @property
     def location(self) -> str:
@@ -180,27 +279,24 @@ class RedisState(State):
     async def next_sequence(self) -> int:
         return int(await self._call(lambda: self._redis.incr(self._key("sequence"))))
 
-    async def admit(self, bucket: str, n: int, limits: Limits, now: float) -> Admission:
-        ttl = 0 if self._clock_mode == CLOCK_MANUAL else WINDOW_TTL_MS
-        args: list[str | int] = [
-            repr(now),
-            n,
-            limits.images_per_minute,
-            limits.images_per_day,
-            day_index(now),
-            uuid.uuid4().hex,
-            ttl,
-            tiers.MINUTE_SECONDS,
-        ]
-        keys = [self._key("minute", bucket), self._key("totals", bucket)]
-        admitted, day_used, minute_used, effective_now, *rest = await self._call(lambda: self._admit(keys=keys, args=args))
+    async def admit_and_record(self, bucket: str, n: int, limits: Limits, batch: ImageBatch | None) -> Ticket:
+        """One script, so one round trip: clock, admission, sequence and image records (see `_ADMIT`)."""
+        base = self._origin if self._origin is not None else time.time()
+        member = f"{self._member_prefix}{next(self._members)}"
+        args = [repr(base), n, limits.images_per_minute, limits.images_per_day, member, *self._window_args]
+        if batch is not None:
+            head = json.dumps([batch.model, batch.prompt, batch.size])[1:-1]
+            args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args]
+        keys = [self._key("clock-offset"), self._key("minute", bucket), self._key("totals", bucket), self._key("sequence")]
+        admitted, day_used, minute_used, effective_now, last, *ids = await self._run_admit([*keys, *args])
         now = float(effective_now)
         if admitted:
-            return Admission(True, window_totals(int(minute_used), now, int(day_used), limits, now))
-        entries = _entries(rest[0])
+            admission = Admission(True, window_totals(int(minute_used), now, int(day_used), limits, now))
+            return Ticket(admission, now, int(last), tuple(IMAGE_ID_PREFIX + image.decode() for image in ids[0]))
+        entries = _entries(last)
         _, retry_after = decide(entries, int(day_used), n, limits, now)
         # The script and decide() apply one rule; the fallback only guards against float rounding at the edge.
-        return Admission(False, rate_state(entries, int(day_used), limits, now), retry_after or 1)
+        return Ticket(Admission(False, rate_state(entries, int(day_used), limits, now), retry_after or 1), now, None)
 
     async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
         """Read-only, so the minute total is recounted from the live entries (usage is not on the hot path)."""
@@ -215,10 +311,6 @@ class RedisState(State):
         entries = sorted((float(score), int(member.split(b":", 1)[0])) for member, score in scored)
         day_used = int(used) if day is not None and int(day) == day_index(now) else 0
         return rate_state(entries, day_used, limits, now)
-
-    async def put_image(self, image_id: str, record: ImageRecord) -> None:
-        value = json.dumps([record.model, record.prompt, record.size, record.index, record.expires_at])
-        await self._call(lambda: self._redis.set(self._shared_key("image", image_id), value, ex=IMAGE_URL_TTL_SECONDS))
 
     async def get_image(self, image_id: str, now: float) -> ImageRecord | None:
         raw = await self._call(lambda: self._redis.get(self._shared_key("image", image_id)))
@@ -271,5 +363,15 @@ class RedisState(State):
         """Raise StateUnavailable unless Redis answers: the CLI checks this before it starts serving."""
         await self._call(self._redis.ping)
 
+    async def warm_up(self) -> None:
+        """Open WARM_CONNECTIONS connections (each answers a PING) and load the admission script; a Redis that does
+        not answer now is left to the requests, which answer 503 until it does."""
+        try:
+            await asyncio.gather(self._batched(["PING"]), *(self._call(self._redis.ping) for _ in range(WARM_CONNECTIONS)))
+            await self._call(lambda: self._redis.script_load(_ADMIT))
+        except StateUnavailable:
+            return
+
     async def close(self) -> None:
+        await self._channel.close()
         await self._redis.aclose()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from simulator.launcher import RunningServer, free_port, running
+from simulator.launcher import RunningServer, free_port, running, wait_until_up
 
 PERF_CONTRACT = str(Path(sys.executable).parent / "perf-contract")
 CONTRACT_TIMEOUT_SECONDS = 300
@@ -50,16 +54,51 @@ def run_contract(base_url: str, junit: Path, *extra: str, command: list[str] | N
     return verdict
 
 
-def factory_server(factory: str, health_path: str = "/_sim/health") -> AbstractContextManager[RunningServer]:
+# What a foreign target is run with: three free keys, so the real-time runs and the other rules run concurrently.
+FOREIGN_KEYS = (
+    "--free-key", "pk_test_free_contract", "--free-key", "pk_test_free_contract_b", "--free-key", "pk_test_free_contract_c",
+    "--generous-key", "pk_test_enterprise_contract",
+)  # fmt: skip
+
+
+def factory_server(
+    factory: str, health_path: str = "/_sim/health", env: dict[str, str] | None = None
+) -> AbstractContextManager[RunningServer]:
     """`uvicorn --factory module:function` on a free port of 127.0.0.1."""
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "--factory", factory,
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
-    return running(command, port, health_path=health_path)
+    return running(command, port, health_path=health_path, env=env)
 
 
-def mutant_server(name: str) -> AbstractContextManager[RunningServer]:
-    """The simulator with one defect (a factory of tests/contract/mutants.py)."""
+def mutant_server(name: str, foreign: bool = False) -> AbstractContextManager[RunningServer]:
+    """The simulator with one defect (a factory of tests/contract/mutants.py); `foreign`: real clock, no /_sim/."""
+    if foreign:
+        return factory_server("tests.contract.foreign:app", health_path="/openapi.json", env={"PERF_MUTANT": name})
     return factory_server(f"tests.contract.mutants:{name}")
+
+
+@dataclass
+class ProxyVerdict:
+    returncode: int
+    output: str
+    report: dict[str, Any]
+
+
+def proxy_verdict(target_url: str, report: Path, drive: Callable[[str], object]) -> ProxyVerdict:
+    """Run `perf-contract proxy` in front of `target_url`, `drive` traffic through it, stop it with SIGTERM."""
+    port = free_port()
+    command = [PERF_CONTRACT, "proxy", "--target", target_url, "--port", str(port), "--report-json", str(report)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/openapi.json", process)  # type: ignore[arg-type]
+        drive(f"http://127.0.0.1:{port}")
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=CONTRACT_TIMEOUT_SECONDS)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return ProxyVerdict(process.returncode, output, json.loads(report.read_text()) if report.exists() else {})

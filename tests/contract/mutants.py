@@ -4,6 +4,11 @@ Each mutant is a zero-argument app factory (`uvicorn --factory tests.contract.mu
 simulator with one defect injected from outside the product: an ASGI wrapper rewriting answers or requests,
 the spec table patched in the server process only, a State subclass, or a keys file. `caught_by` is the -k
 expression of contract modules the quick sweep runs against the mutant (the slow sweep runs everything).
+
+Each mutant is also judged as a foreign implementation (tests/contract/foreign.py: real clock, /_sim/ hidden).
+There `over_time` mutants show their defect only as time passes, so only the real-time runs can catch them;
+`blind_in_real_time` ones (the UTC day, the one-hour URL expiry) cannot be caught without moving the clock,
+and the verdict must say so instead.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +28,7 @@ import simulator.engine.generate
 import simulator.engine.render
 import simulator.engine.validate
 import simulator.http
+import simulator.state.base
 import simulator.state.memory
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
@@ -40,21 +47,31 @@ class Mutant:
     name: str
     defect: str
     caught_by: str
+    over_time: bool = False
+    blind_in_real_time: bool = False
 
 
 MUTANTS: dict[str, Mutant] = {}
+# The clock a mutant runs on: manual (the default, for the clock-moving suite) or real (as a foreign target).
+CLOCK_ENV = "PERF_MUTANT_CLOCK"
 
 
-def mutant(defect: str, caught_by: str) -> Callable[[Callable[[], ASGIApp]], Callable[[], ASGIApp]]:
+def mutant(
+    defect: str, caught_by: str, over_time: bool = False, blind_in_real_time: bool = False
+) -> Callable[[Callable[[], ASGIApp]], Callable[[], ASGIApp]]:
     def register(factory: Callable[[], ASGIApp]) -> Callable[[], ASGIApp]:
-        MUTANTS[factory.__name__] = Mutant(factory.__name__, defect, caught_by)
+        MUTANTS[factory.__name__] = Mutant(factory.__name__, defect, caught_by, over_time, blind_in_real_time)
         return factory
 
     return register
 
 
+def _config(keys_file: Path | None = None) -> SimulatorConfig:
+    return SimulatorConfig(clock=os.environ.get(CLOCK_ENV, "manual"), keys_file=str(keys_file) if keys_file else None)
+
+
 def _simulator(state: MemoryState | None = None, keys_file: Path | None = None) -> ASGIApp:
-    config = SimulatorConfig(clock="manual", keys_file=str(keys_file) if keys_file else None)
+    config = _config(keys_file)
     return create_app(config, state or MemoryState(config.clock, config.start_time))
 
 
@@ -303,9 +320,10 @@ def b64_not_png() -> ASGIApp:
     return _on_success(edit)
 
 
-@mutant("image URLs never expire", "test_expiry")
+@mutant("image URLs never expire", "test_expiry", blind_in_real_time=True)
 def url_never_expires() -> ASGIApp:
     simulator.engine.generate.IMAGE_URL_TTL_SECONDS = 10**9
+    simulator.state.base.IMAGE_URL_TTL_SECONDS = 10**9
     simulator.state.memory.IMAGE_URL_TTL_SECONDS = 10**9
     return _simulator()
 
@@ -335,7 +353,7 @@ def minute_limit_off_by_one() -> ASGIApp:
     return _simulator()
 
 
-@mutant("the minute window is fixed (resets at each :00), not sliding", "test_rate_limits")
+@mutant("the minute window is fixed (resets at each :00), not sliding", "test_rate_limits", over_time=True)
 def fixed_minute_window() -> ASGIApp:
     original = _Bucket.roll
 
@@ -348,7 +366,7 @@ def fixed_minute_window() -> ASGIApp:
     return _simulator()
 
 
-@mutant("a 429 still consumes its images from the day window", "test_rate_limits")
+@mutant("a 429 still consumes its images from the day window", "test_rate_limits", over_time=True)
 def refused_requests_consume_day() -> ASGIApp:
     class Leaky(MemoryState):
         async def admit(self, bucket: str, n: int, limits: Limits, now: float) -> Admission:
@@ -357,10 +375,11 @@ def refused_requests_consume_day() -> ASGIApp:
                 self._bucket(bucket, now).day_used += n
             return admission
 
-    return _simulator(Leaky("manual", SimulatorConfig().start_time))
+    config = _config()
+    return _simulator(Leaky(config.clock, config.start_time))
 
 
-@mutant("the day window turns over at 19:00 UTC, not midnight", "test_rate_limits")
+@mutant("the day window turns over at 19:00 UTC, not midnight", "test_day_window", blind_in_real_time=True)
 def day_window_not_utc() -> ASGIApp:
     simulator.state.memory.day_index = lambda now: int(now + 5 * 3600) // tiers.DAY_SECONDS
     return _simulator()
@@ -371,13 +390,29 @@ def no_retry_after() -> ASGIApp:
     return _on_error(errors.RATE_LIMIT_EXCEEDED, lambda answer, error: error.pop("retry_after", None))
 
 
-@mutant("retry_after is always 60 (the document's example), not the real wait", "test_rate_limits")
-def retry_after_always_60() -> ASGIApp:
+def _retry_after_as(wait: Callable[[int], int]) -> ASGIApp:
+    """A 429 whose retry_after (body and header alike) says `wait(true wait)` seconds."""
+
     def edit(answer: Answer, error: dict[str, Any]) -> None:
-        error["retry_after"] = 60
-        answer.headers["retry-after"] = "60"
+        error["retry_after"] = wait(int(error["retry_after"]))
+        answer.headers["retry-after"] = str(error["retry_after"])
 
     return _on_error(errors.RATE_LIMIT_EXCEEDED, edit)
+
+
+@mutant("retry_after is always 60 (the document's example), not the real wait", "test_rate_limits", over_time=True)
+def retry_after_always_60() -> ASGIApp:
+    return _retry_after_as(lambda seconds: 60)
+
+
+@mutant("retry_after is half the real wait (retrying when told is refused)", "test_rate_limits", over_time=True)
+def retry_after_too_short() -> ASGIApp:
+    return _retry_after_as(lambda seconds: max(1, seconds // 2))
+
+
+@mutant("retry_after is 5 s longer than the real wait (not the least wait)", "test_rate_limits", over_time=True)
+def retry_after_too_long() -> ASGIApp:
+    return _retry_after_as(lambda seconds: seconds + 5)
 
 
 @mutant("the images-remaining header is missing", "test_rate_limits")
@@ -398,3 +433,25 @@ def no_rate_headers_on_errors() -> ASGIApp:
 @mutant("the free key (via a keys file) gets pro limits", "test_rate_limits")
 def free_key_with_pro_limits() -> ASGIApp:
     return _simulator(keys_file=HERE / "keys_free_as_pro.toml")
+
+
+# --- defects that show how the verdict reads (tests/contract/test_verdict.py) --------------------------------------
+
+
+@mutant("url images also carry b64_json: null", "test_defaults")
+def b64_json_null_beside_url() -> ASGIApp:
+    def edit(body: dict[str, Any]) -> None:
+        for item in body["data"]:
+            if "url" in item:
+                item["b64_json"] = None
+
+    return _on_success(edit)
+
+
+@mutant("one image whatever n is, and perf.quality always reported as hd", "test_models")
+def two_defects_in_one_answer() -> ASGIApp:
+    def edit(body: dict[str, Any]) -> None:
+        body["data"] = body["data"][:1]
+        body["perf"]["quality"] = "hd"
+
+    return _on_success(edit)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 
+from contract_tests.verdict import NOT_CHECKABLE_IN_REAL_TIME
 from simulator.launcher import RunningServer, running_simulator
-from tests.contract.harness import PERF_CONTRACT, Verdict, factory_server, run_contract
+from tests.contract.harness import FOREIGN_KEYS, PERF_CONTRACT, Verdict, factory_server, run_contract
+
+MANUAL_CLOCK_ONLY = "manual clock"
+FULL_LEVEL_ONLY = "at the full level only"
 
 
 @pytest.fixture(scope="module")
@@ -42,23 +48,56 @@ def test_smoke_level_via_pytest_pyargs(manual_sim: RunningServer, tmp_path: Path
     assert 20 <= verdict.tests < 80, verdict.tests
 
 
-def test_clock_tests_skip_with_a_reason_on_a_real_clock(tmp_path: Path) -> None:
+def test_time_rules_skip_with_a_reason_on_a_real_clock_at_smoke_level(tmp_path: Path) -> None:
     with running_simulator() as real_clock:
         verdict = run_contract(real_clock.base_url, tmp_path / "real.xml", "--level", "smoke")
     assert verdict.returncode == 0, _explain(verdict)
     reasons = {message for _, message in verdict.skipped}
-    assert verdict.skipped and all("manual clock" in reason for reason in reasons), reasons
+    assert verdict.skipped and all(MANUAL_CLOCK_ONLY in r or FULL_LEVEL_ONLY in r for r in reasons), reasons
+
+
+def _without_control(tmp_path: Path, name: str, *args: str) -> Verdict:
+    junit = tmp_path / f"{name}.xml"
+    with factory_server("tests.contract.without_control:app", health_path="/openapi.json") as server:
+        command = [PERF_CONTRACT, "--base-url", server.base_url, "--key", "pk_live_abc123", *args, "--junit-xml", str(junit)]
+        return run_contract(server.base_url, junit, command=command)
 
 
 def test_smoke_level_without_a_control_api(tmp_path: Path) -> None:
-    """Another implementation (here: the simulator with /_sim/ hidden) gets a verdict; clock tests skip, saying why."""
-    junit = tmp_path / "no-control.xml"
-    with factory_server("tests.contract.without_control:app", health_path="/openapi.json") as server:
-        command = [
-            PERF_CONTRACT, "--base-url", server.base_url, "--key", "pk_live_abc123", "--level", "smoke",
-            "--free-key", "pk_test_free_nocontrol", "--junit-xml", str(junit),
-        ]  # fmt: skip
-        verdict = run_contract(server.base_url, junit, command=command)
+    """Another implementation (here: the simulator with /_sim/ hidden) gets a verdict; time rules skip, saying why."""
+    verdict = _without_control(tmp_path, "smoke", "--level", "smoke", "--free-key", "pk_test_free_nocontrol")
     assert verdict.returncode == 0, _explain(verdict)
     reasons = {message for _, message in verdict.skipped}
-    assert verdict.skipped and all("control API" in reason for reason in reasons), reasons
+    assert verdict.skipped and all(MANUAL_CLOCK_ONLY in r or FULL_LEVEL_ONLY in r for r in reasons), reasons
+    assert NOT_CHECKABLE_IN_REAL_TIME in verdict.output
+
+
+@pytest.mark.slow
+def test_full_level_without_a_control_api_judges_the_time_rules_in_real_time(tmp_path: Path) -> None:
+    """Only the UTC day, URL expiry, the state machine (manual clock) and the simulator's example key go unjudged."""
+    verdict = _without_control(tmp_path, "full", *FOREIGN_KEYS)
+    assert verdict.returncode == 0, _explain(verdict)
+    skipped = sorted(name.rsplit("::", 1)[-1] for name, _ in verdict.skipped)
+    assert skipped == [
+        "test_day_window_is_the_utc_day",
+        "test_document_example_key_is_pro",
+        "test_rate_windows_follow_the_reference_model",
+        "test_url_expires_after_one_hour",
+    ], verdict.skipped
+    assert NOT_CHECKABLE_IN_REAL_TIME in verdict.output
+
+
+def test_two_runs_in_namespaces_of_their_own_share_one_simulator(manual_sim: RunningServer, tmp_path: Path) -> None:
+    """Two CI jobs against one simulator: each run resets and moves only its own namespace's windows and clock."""
+    if httpx.get(manual_sim.base_url + "/_sim/namespaces").status_code != 200:
+        pytest.skip("this simulator has no namespaces (X-Sim-Namespace) yet")
+
+    def run(name: str) -> Verdict:
+        return run_contract(manual_sim.base_url, tmp_path / f"{name}.xml", "--namespace", name, "-k", "rate_limits or expiry or stateful")
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(run, ["ci-job-one", "ci-job-two"])
+    for verdict in (first, second):
+        assert verdict.returncode == 0, _explain(verdict)
+        assert verdict.tests >= 10 and not verdict.failures and not verdict.skipped
+    assert "namespace ci-job-one" in first.output and "namespace ci-job-two" in second.output

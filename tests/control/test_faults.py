@@ -3,6 +3,8 @@ truncated and malformed answers, native envelopes through the official SDKs, and
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import openai
 import pytest
@@ -35,7 +37,7 @@ def test_openai_sdk_retries_through_two_503s_then_succeeds_and_the_journal_shows
 ) -> None:
     add_fault(client, {"match": {"face": "openai"}, "action": {"status": 503}, "times": 2})
     result = sdk(sim, max_retries=2).images.generate(model="dall-e-2", prompt="a red fox", size="256x256")
-    assert result.data[0].url
+    assert result.data and result.data[0].url
     attempts = client.get("/_sim/requests", params={"face": "openai"}).json()["requests"]
     assert [entry["status"] for entry in attempts] == [200, 503, 503]
     assert [entry["fault"] for entry in attempts] == [None, "status=503", "status=503"]
@@ -162,3 +164,12 @@ def test_a_bad_header_or_token_is_a_400_in_the_perf_envelope(
     response = generate(client, headers, body)
     assert response.status_code == 400
     assert response.json()["error"] == {"type": "invalid_request", "message": response.json()["error"]["message"], "param": param}
+
+
+def test_a_delayed_request_does_not_hold_up_other_requests(client: httpx.Client) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        delayed = pool.submit(generate, httpx.Client(base_url=client.base_url, timeout=60), {"X-Sim-Fault": "delay_ms=5000"})
+        while not client.get("/_sim/requests").json()["requests"] and not delayed.done():
+            assert generate(client).status_code == 200
+        assert not delayed.done(), "other requests were answered while the delayed one waited"
+        assert delayed.result().status_code == 200

@@ -35,10 +35,12 @@ def test_benchmark_runs_end_to_end_in_its_smallest_form(tmp_path) -> None:
     if which("wrk") is None:
         pytest.skip("wrk is not installed (apt-get install -y wrk)")
     output = tmp_path / "results.md"
-    args = ["--duration", "1", "--repeats", "1", "--render-samples", "2", "--skip-cap", "--output", str(output)]
-    result = subprocess.run([sys.executable, "-m", "load.bench", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240)
+    args = ["--duration", "1", "--repeats", "1", "--calls", "200", "--burst", "20", "--waiting", "20", "--render-samples", "2"]
+    command = [sys.executable, "-m", "load.bench", *args, "--skip-cap", "--output", str(output)]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     text = output.read_text()
-    for heading in ("## Throughput", "## State and workers", "## Memory", "## Renderer cost"):
+    for heading in ("## Throughput", "## In process", "## State and workers", "## Burst", "## Many requests waiting", "## Memory"):
         assert heading in text
-    assert "**simulator**, b64_json 1024x1024" in text and "| 10,000 |" in text
+    assert "**simulator**, b64_json 1024x1024 (render cache)" in text and "**simulator**, url, a new key every request" in text
+    assert "| 10,000 |" in text and "answers 20 × 200" in text

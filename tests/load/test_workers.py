@@ -52,6 +52,27 @@ def test_four_workers_admit_exactly_the_free_minute_limit_under_200_concurrent_r
     assert usage["minute"]["used"] == 5 and usage["day"]["used"] == 5
 
 
+def test_a_burst_of_200_concurrent_requests_across_four_workers_on_a_healthy_redis_never_answers_503(four_workers: RunningServer) -> None:
+    """Each worker keeps a bounded pool of warm Redis connections; when all are busy a request waits for one."""
+    for _ in range(3):
+        key = f"pk_test_enterprise_{uuid.uuid4().hex[:12]}"
+        responses = asyncio.run(burst(four_workers.base_url, key, 200))
+        assert [r.status_code for r in responses] == [200] * 200, {r.text for r in responses if r.status_code != 200}
+        urls = {r.json()["data"][0]["url"] for r in responses}
+        assert len(urls) == 200, "every admitted request has its own image"
+    usage = httpx.get(f"{four_workers.base_url}/_sim/usage/{key}").json()
+    assert usage["minute"]["used"] == 200
+
+
+def test_one_worker_given_more_concurrent_requests_than_redis_connections_queues_them_never_503(redis_server: RedisServer) -> None:
+    """300 requests at once on one worker: more than its pool holds (and than redis-py's default cap of 100)."""
+    with running_simulator("--state", redis_server.url) as server:
+        enterprise = asyncio.run(burst(server.base_url, f"pk_test_enterprise_{uuid.uuid4().hex[:12]}", 300))
+        free = asyncio.run(burst(server.base_url, f"pk_test_free_{uuid.uuid4().hex[:12]}", 300))
+    assert [r.status_code for r in enterprise] == [200] * 300, {r.text for r in enterprise if r.status_code != 200}
+    assert sorted(r.status_code for r in free) == [200] * 5 + [429] * 295, {r.text for r in free if r.status_code not in (200, 429)}
+
+
 def test_any_worker_serves_any_image_and_sees_the_same_clock(four_workers: RunningServer) -> None:
     with httpx.Client(base_url=four_workers.base_url, timeout=10) as client:
         url = generate(client, f"pk_test_pro_{uuid.uuid4().hex[:12]}").json()["data"][0]["url"]

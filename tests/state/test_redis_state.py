@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from load.redis_server import RedisServer
-from simulator.state.base import CLOCK_MANUAL, DEFAULT_MANUAL_START, ImageRecord, Limits, State, StateUnavailable
+from simulator.state.base import CLOCK_MANUAL, DEFAULT_MANUAL_START, ImageBatch, ImageRecord, Limits, State, StateUnavailable, Ticket
 from simulator.state.memory import MemoryState
 from simulator.state.redis import RedisState
 from spec import tiers
@@ -26,19 +26,25 @@ def flush(server: RedisServer) -> None:
         client.flushall()
 
 
+BATCH = ImageBatch("dall-e-2", 'a "fox" \ud800 at dawn', "256x256", 3, "7\x1fimage\x1f")
+
+
 async def script(state: State) -> list[object]:
-    """Admissions across minute and day boundaries, n > 1, usage and retry_after: everything the windows decide."""
+    """Admissions across minute and day boundaries, n > 1, usage, retry_after, sequence numbers and the images
+    recorded: everything an admitted request writes."""
     out: list[object] = []
     steps = [(0, 2), (10, 2), (5, 2), (30, 1), (14, 1), (1, 1), (0.5, 3), (59, 4), (0, 5), (120, 1)]
     for advance, n in steps:
         now = await state.advance_clock(advance)
-        out.append(await state.admit("perf:k", n, FREE, now))
-        out.append(await state.usage("perf:k", FREE, now))
+        ticket = await state.admit_and_record("perf:k", n, FREE, BATCH)
+        out += [ticket, await state.usage("perf:k", FREE, now)]
+        if ticket.sequence is not None:
+            out += [await state.get_image(image_id, now) for image_id, _ in BATCH.records(ticket.sequence, n, now)]
     for _ in range(12):  # walk through the day limit, one full minute apart
-        now = await state.advance_clock(61)
-        out.append(await state.admit("perf:k", 5, FREE, now))
+        await state.advance_clock(61)
+        out.append(await state.admit_and_record("perf:k", 5, FREE, None))
     now = await state.advance_clock(tiers.seconds_to_utc_midnight(await state.now()))
-    out.append(await state.admit("perf:k", 5, FREE, now))
+    out.append(await state.admit_and_record("perf:k", 5, FREE, None))
     out.append(await state.usage("perf:other", FREE, now))
     return out
 
@@ -54,17 +60,20 @@ async def redis_state(redis_server: RedisServer) -> AsyncIterator[RedisState]:
 async def test_redis_decides_exactly_as_memory(redis_state: RedisState) -> None:
     expected = await script(MemoryState(CLOCK_MANUAL, DEFAULT_MANUAL_START))
     assert await script(redis_state) == expected
-    assert any(not getattr(a, "admitted", True) and getattr(a, "retry_after", 0) > 60 for a in expected), "the day window was never hit"
+    refusals = [t.admission for t in expected if isinstance(t, Ticket) and not t.admission.admitted]
+    assert any(a.retry_after is not None and a.retry_after > 60 for a in refusals), "the day window was never hit"
+    assert None not in expected and sum(isinstance(r, ImageRecord) for r in expected) == 11, "every admitted image is recorded"
 
 
 async def test_admission_is_exact_across_processes_sharing_redis(redis_server: RedisServer) -> None:
     flush(redis_server)
     states = [RedisState(redis_server.url, "real") for _ in range(4)]
     try:
-        now = await states[0].now()
-        results = await asyncio.gather(*(states[i % 4].admit("perf:shared", 1, FREE, now) for i in range(200)))
+        tickets = await asyncio.gather(*(states[i % 4].admit_and_record("perf:shared", 1, FREE, BATCH) for i in range(200)))
+        results = [ticket.admission for ticket in tickets]
         assert sum(r.admitted for r in results) == FREE.images_per_minute
         assert all(r.retry_after == 60 for r in results if not r.admitted)
+        assert sorted(t.sequence for t in tickets if t.sequence is not None) == list(range(1, FREE.images_per_minute + 1))
     finally:
         for state in states:
             await state.close()
@@ -77,16 +86,18 @@ async def test_clock_sequence_and_images_are_shared(redis_server: RedisServer) -
         assert [await one.next_sequence(), await two.next_sequence(), await one.next_sequence()] == [1, 2, 3]
         await one.advance_clock(90)
         assert await two.now() == DEFAULT_MANUAL_START + 90
-        now = await two.now()
-        await one.put_image("img_a", ImageRecord("dall-e-2", "fox", "256x256", 0, now + IMAGE_URL_TTL_SECONDS))
-        assert await two.get_image("img_a", now) == ImageRecord("dall-e-2", "fox", "256x256", 0, now + IMAGE_URL_TTL_SECONDS)
-        assert await two.get_image("img_a", await one.advance_clock(IMAGE_URL_TTL_SECONDS)) is None
+        ticket = await one.admit_and_record("perf:k", 1, FREE, BATCH)
+        assert (ticket.now, ticket.sequence) == (DEFAULT_MANUAL_START + 90, 4), "the clock and the sequence, in the same round trip"
+        [(image, record)] = BATCH.records(4, 1, ticket.now)
+        assert record == ImageRecord("dall-e-2", BATCH.prompt, "256x256", 3, ticket.now + IMAGE_URL_TTL_SECONDS)
+        assert await two.get_image(image, ticket.now) == record
+        assert await two.get_image(image, await one.advance_clock(IMAGE_URL_TTL_SECONDS)) is None
         with redis.Redis(port=redis_server.port) as client:
-            assert 0 < client.ttl("perf-sim:image:img_a") <= IMAGE_URL_TTL_SECONDS, "Redis expiry bounds the store"
+            assert 0 < client.ttl(f"perf-sim:image:{image}") <= IMAGE_URL_TTL_SECONDS, "Redis expiry bounds the store"
         await two.reset()
         assert await one.now() == DEFAULT_MANUAL_START
         assert await one.next_sequence() == 1
-        assert await one.get_image("img_a", DEFAULT_MANUAL_START) is None
+        assert await one.get_image(image, DEFAULT_MANUAL_START) is None
     finally:
         await one.close()
         await two.close()
@@ -113,10 +124,10 @@ async def test_redis_down_fails_fast_and_service_resumes() -> None:
     server.start()
     state = RedisState(server.url, "real")
     try:
-        assert (await state.admit("perf:k", 1, FREE, await state.now())).admitted
+        assert (await state.admit_and_record("perf:k", 1, FREE, BATCH)).admission.admitted
         server.stop()
         started = time.monotonic()
-        for call in (state.now(), state.next_sequence(), state.admit("perf:k", 1, FREE, time.time())):
+        for call in (state.now(), state.next_sequence(), state.admit_and_record("perf:k", 1, FREE, BATCH)):
             with pytest.raises(StateUnavailable, match=r"Redis at 127\.0\.0\.1:\d+/0 did not answer"):
                 await call
         assert time.monotonic() - started < 1, "a stopped Redis refuses at once: no waiting for timeouts"

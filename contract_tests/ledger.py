@@ -1,0 +1,168 @@
+"""What the suite knows about a key's minute window when the clock cannot be moved: its own admissions, each
+between the moment it was sent and the moment its answer came back.
+
+From that it bounds, for any answer, the images the server must be counting, so real-time rules are judged
+soundly on a real clock: a check is made only where no admission can be on the edge of the window. A key is
+used by one rule at a time (`KeyPool.checkout`); the keys must not be used by anyone else during the run.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from contract_tests.client import GENERATIONS_PATH, ContractClient
+from contract_tests.exchange import Exchange
+from contract_tests.violations import expect, require
+from spec import tiers
+
+WINDOW = tiers.MINUTE_SECONDS
+# Seconds of slack for the server's clock granularity and the network on each edge of the window.
+EDGE = 0.5
+MAX_SETTLE_ROUNDS = 4
+PROBE_BODY = {"prompt": "A pebble on a beach", "model": "dall-e-2", "size": "256x256", "n": 0}
+
+
+@dataclass(frozen=True)
+class Admitted:
+    sent: float
+    received: float
+    n: int
+
+
+@dataclass
+class KeyLedger:
+    key: str
+    limit: int
+    admissions: list[Admitted] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def observe(self, exchange: Exchange) -> None:
+        """Record an admission made on this key (the client calls this for every exchange)."""
+        if exchange.status != 200 or not exchange.url.endswith(GENERATIONS_PATH):
+            return
+        authorization = next((v for k, v in exchange.request_headers.items() if k.lower() == "authorization"), None)
+        if authorization != f"Bearer {self.key}":
+            return
+        body = exchange.json()
+        data = body.get("data") if isinstance(body, dict) else None
+        n = len(data) if isinstance(data, list) else int(json.loads(exchange.request_body or b"{}").get("n") or 1)
+        self.admissions.append(Admitted(exchange.sent_at, exchange.received_at, n))
+
+    def counted(self, exchange: Exchange) -> tuple[int, int]:
+        """(fewest, most) of our images the server counts in the minute window when answering `exchange`.
+
+        An admission is certainly counted when it reached the server less than 60 s before; possibly when it
+        could have. Admissions are compared with the answer's own span [sent, received]."""
+        certain = sum(a.n for a in self.admissions if a.sent > exchange.received_at - WINDOW + EDGE and a.received <= exchange.sent_at)
+        possible = sum(a.n for a in self.admissions if a.received > exchange.sent_at - WINDOW - EDGE and a.sent <= exchange.received_at)
+        return certain, possible
+
+    def frees_at(self, exchange: Exchange, images_needed: int) -> tuple[float, float]:
+        """The earliest and latest moment (monotonic) the window can hold `images_needed` more images, given
+        only our admissions are in it; the server's retry_after must fall between them."""
+        live = sorted((a for a in self.admissions if a.received > exchange.sent_at - WINDOW - EDGE), key=lambda a: a.sent)
+        used = sum(a.n for a in live)
+        earliest = latest = exchange.received_at
+        for admission in live:
+            if used + images_needed <= self.limit:
+                break
+            used -= admission.n
+            earliest, latest = admission.sent + WINDOW, admission.received + WINDOW
+        return earliest, latest
+
+    def next_edge(self, now: float) -> float | None:
+        """The latest moment any admission still in the window may leave it, or None when all have left."""
+        edges = [a.received + WINDOW + EDGE for a in self.admissions if a.received + WINDOW + EDGE > now]
+        return max(edges) if edges else None
+
+    def quiet_for(self, now: float, span: float) -> float | None:
+        """When an admission may leave the window within the next `span` seconds: the moment after which none
+        of the ones leaving then is on the edge any more (None when the window is quiet for `span`)."""
+        leaving = [a for a in self.admissions if a.sent + WINDOW - EDGE < now + span and a.received + WINDOW + EDGE > now]
+        return max(a.received + WINDOW + EDGE for a in leaving) if leaving else None
+
+    def probe(self, api: ContractClient) -> tuple[Exchange, int, int]:
+        """An n=0 request (refused, so it consumes nothing) for the headers: (exchange, remaining, reset)."""
+        exchange = api.generate(PROBE_BODY, key=self.key)
+        values = {
+            name: exchange.header(name) or ""
+            for name in (tiers.HEADER_LIMIT_MINUTE, tiers.HEADER_REMAINING_MINUTE, tiers.HEADER_RESET_MINUTE)
+        }
+        require(
+            all(value.isdigit() for value in values.values()),
+            "Every authenticated response, refusals included, carries the minute window's rate-limit headers",
+            ", ".join(f"{name}: {value or 'missing'}" for name, value in values.items()),
+            exchange,
+        )
+        require(
+            int(values[tiers.HEADER_LIMIT_MINUTE]) == self.limit,
+            f"A free-tier key allows {self.limit} images a minute (spec/tiers.py)",
+            f"{tiers.HEADER_LIMIT_MINUTE} is {values[tiers.HEADER_LIMIT_MINUTE]}",
+            exchange,
+        )
+        return exchange, int(values[tiers.HEADER_REMAINING_MINUTE]), int(values[tiers.HEADER_RESET_MINUTE])
+
+    def settle(self, api: ContractClient, span: float, empty: bool = False) -> tuple[Exchange, int]:
+        """Wait until every image the window counts is one of ours and none is on the edge for `span` seconds
+        (with `empty`, until it counts nothing); returns the probe and the remaining images it shows.
+
+        Images we did not admit (an earlier run) are waited out by the reset header, once: if they are still
+        there after it, the header lied (or another client uses the key)."""
+        waited_for_reset = False
+        for _ in range(MAX_SETTLE_ROUNDS):
+            exchange, remaining, reset = self.probe(api)
+            certain, possible = self.counted(exchange)
+            used = self.limit - remaining
+            if used > possible or (empty and used):
+                if waited_for_reset:
+                    expect(
+                        False,
+                        "x-ratelimit-reset-images is the seconds until the minute window is fully replenished",
+                        f"the previous answer's reset header promised an empty window by now, yet {used} images are counted "
+                        "(or another client is using this key)",
+                        exchange,
+                    )
+                    return exchange, remaining
+                waited_for_reset = True
+                time.sleep(min(reset, WINDOW) + 2 * EDGE)
+                continue
+            wait_until = self.quiet_for(time.monotonic(), span)
+            if wait_until is None:
+                expect(
+                    used >= certain,
+                    "x-ratelimit-remaining-images counts every image admitted in the last 60 seconds",
+                    f"the suite's own admissions in the window are {certain} images, but the headers say {used} are used",
+                    exchange,
+                )
+                return exchange, remaining
+            time.sleep(max(0.0, wait_until - time.monotonic()))
+        exchange, remaining, _ = self.probe(api)
+        return exchange, remaining
+
+
+class KeyPool:
+    """The free-tier keys, each lent to one rule at a time (the least recently lent first), each with its ledger."""
+
+    def __init__(self, api: ContractClient, keys: tuple[str, ...], limit: int) -> None:
+        self.ledgers = [KeyLedger(key, limit) for key in keys]
+        self.lent_at = {ledger.key: 0.0 for ledger in self.ledgers}
+        for ledger in self.ledgers:
+            api.observers.append(ledger.observe)
+
+    @contextmanager
+    def checkout(self) -> Iterator[KeyLedger]:
+        while True:
+            for ledger in sorted(self.ledgers, key=lambda ledger: self.lent_at[ledger.key]):
+                if ledger.lock.acquire(blocking=False):
+                    self.lent_at[ledger.key] = time.monotonic()
+                    try:
+                        yield ledger
+                    finally:
+                        ledger.lock.release()
+                    return
+            time.sleep(0.05)

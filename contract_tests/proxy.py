@@ -1,0 +1,153 @@
+"""`perf-contract proxy`: a validation proxy in front of any implementation (Prism's proxy mode is the model).
+
+Any client's traffic (an app's own tests, a browser, Locust) goes through it to the target unchanged (the Host
+header excepted, so the target sees its own name); each exchange is judged against spec/ afterwards, off the
+request path, by `proxy_checks.ExchangeJudge`. One line per violation is printed as it is found; on Ctrl-C or
+SIGTERM the proxy finishes judging, writes the report and exits 1 if any rule was broken, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from contract_tests.exchange import Exchange
+from contract_tests.proxy_checks import ExchangeJudge
+from contract_tests.violations import Finding
+
+# Not forwarded: hop-by-hop headers, and Host (the target gets its own).
+HOP_BY_HOP = {b"host", b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"proxy-authorization"}
+JUDGE_THREADS = 4
+FORWARD_TIMEOUT = 120.0
+
+
+class ViolationLog:
+    """Prints each violation as one line and keeps it for the report."""
+
+    def __init__(self) -> None:
+        self.violations: list[tuple[Exchange, Finding]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, exchange: Exchange, finding: Finding) -> None:
+        path = exchange.url.split("://", 1)[-1].partition("/")[2]
+        line = f"VIOLATION {exchange.method} /{path} -> {exchange.status}: {finding.rule} ({finding.detail[:300]})"
+        with self.lock:
+            self.violations.append((exchange, finding))
+            print(line, flush=True)
+
+    def report(self, target: str, exchanges: int) -> dict[str, Any]:
+        by_rule: dict[str, int] = {}
+        for _, finding in self.violations:
+            by_rule[finding.group] = by_rule.get(finding.group, 0) + 1
+        return {
+            "target": target,
+            "exchanges": exchanges,
+            "violations": [{"rule": f.rule, "detail": f.detail, "cause": f.group, "exchange": e.as_record()} for e, f in self.violations],
+            "by_cause": dict(sorted(by_rule.items(), key=lambda item: -item[1])),
+        }
+
+
+class ValidationProxy:
+    """An ASGI app forwarding every request to `target` and handing each exchange to the judge."""
+
+    def __init__(self, target: str, judge: ExchangeJudge, pool: ThreadPoolExecutor) -> None:
+        self.target = target.rstrip("/")
+        self.judge = judge
+        self.pool = pool
+        self.client: httpx.AsyncClient | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    self.client = httpx.AsyncClient(timeout=FORWARD_TIMEOUT)
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    if self.client is not None:
+                        await self.client.aclose()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http" or self.client is None:
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        url = self.target + scope["raw_path"].decode("latin-1")
+        if scope.get("query_string"):
+            url += "?" + scope["query_string"].decode("latin-1")
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP and k.lower() != b"content-length"]
+        sent_at = time.monotonic()
+        try:
+            response = await self.client.send(self.client.build_request(scope["method"], url, headers=headers, content=body), stream=True)
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+            await response.aclose()
+        except httpx.HTTPError as exc:
+            error = {"error": {"type": "upstream_error", "message": f"perf-contract proxy: the target did not answer ({exc})"}}
+            await _answer(send, 502, [(b"content-type", b"application/json")], json.dumps(error).encode())
+            return
+        out_headers = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
+        await _answer(send, response.status_code, out_headers, raw)
+        decoded = gzip.decompress(raw) if response.headers.get("content-encoding") == "gzip" else raw
+        exchange = Exchange(
+            method=scope["method"],
+            url=url,
+            request_headers={k.decode("latin-1"): v.decode("latin-1") for k, v in headers},
+            request_body=body or None,
+            status=response.status_code,
+            response_headers={k.lower(): v for k, v in response.headers.items()},
+            response_body=decoded,
+            sent_at=sent_at,
+            received_at=time.monotonic(),
+        )
+        self.judge.record(exchange)
+        self.pool.submit(self.judge.judge, exchange)
+
+
+async def _answer(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        prog="perf-contract proxy",
+        description="Forward traffic to an implementation and report every exchange that breaks a rule of spec/.",
+    )
+    parser.add_argument("--target", required=True, help="base URL of the implementation, e.g. http://127.0.0.1:8080")
+    parser.add_argument("--host", default="127.0.0.1", help="where to listen (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=4010, help="where to listen (default 4010)")
+    parser.add_argument("--report-json", help="on exit, write every violation (rule, detail, exchange, curl line) here")
+    args = parser.parse_args(argv)
+    log = ViolationLog()
+    judge = ExchangeJudge(log)
+    pool = ThreadPoolExecutor(JUDGE_THREADS, thread_name_prefix="perf-contract-judge")
+    app = ValidationProxy(args.target, judge, pool)
+    print(f"perf-contract proxy: http://{args.host}:{args.port} -> {args.target}; Ctrl-C or SIGTERM writes the report", flush=True)
+    # uvicorn stops on Ctrl-C/SIGTERM, then re-raises the signal to whatever handler was there before it:
+    # make that a no-op, so the report is still written.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, lambda *_: None)
+    uvicorn.Server(
+        uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on", server_header=False, date_header=False)
+    ).run()
+    pool.shutdown(wait=True)
+    report = log.report(args.target, judge.exchanges)
+    if args.report_json:
+        Path(args.report_json).write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    print(f"perf-contract proxy: {judge.exchanges} exchanges judged, {len(log.violations)} violations", flush=True)
+    sys.exit(1 if log.violations else 0)

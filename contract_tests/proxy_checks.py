@@ -1,0 +1,201 @@
+"""What the validation proxy holds each exchange to: the rules of spec/, judged from the request alone.
+
+For a generation request it works out what a correct server must answer (401 for a missing or malformed key,
+413 over the body cap, 400 invalid_request naming the field the request schema rejects, 400
+content_policy_violation, else 200 or 429) and checks the answer with the suite's own checks: the schema, the
+envelope, the perf block against the request (cost = price x n), the images (decodable PNGs of the requested
+size, fetched when given as URLs), the rate-limit headers, and per key the admissions seen against the limit
+(a key's ledger: the images the proxy saw admitted in the last 60 s must all be counted).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from jsonschema import Draft202012Validator
+
+from contract_tests.checks import (
+    ANY_PARAM,
+    _AnyParam,
+    check_error,
+    check_png,
+    check_rate_headers,
+    check_success,
+    decode_b64,
+    resolve,
+)
+from contract_tests.client import GENERATIONS_PATH
+from contract_tests.exchange import Exchange
+from contract_tests.ledger import KeyLedger
+from contract_tests.png import decodes_as_png
+from contract_tests.target import tier_of_key
+from contract_tests.violations import ContractViolation, Finding, collecting, expect
+from spec import errors, policy, tiers
+from spec.schemas import request_schema
+
+REQUEST_VALIDATOR = Draft202012Validator(request_schema())
+IMAGE_RULE = "An image URL serves a PNG of the requested size"
+IMAGE_FETCH_TIMEOUT = 30.0
+
+
+def _bearer(headers: dict[str, str]) -> str | None:
+    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() or None if scheme == "Bearer" else None
+
+
+def _rejected_field(body: Any) -> str | _AnyParam | None:
+    """The one field the request schema rejects; ANY_PARAM when several are, None when the body is valid."""
+    fields: set[str] = set()
+    for error in REQUEST_VALIDATOR.iter_errors(body):
+        if error.validator == "required":
+            fields |= {f for f in error.validator_value if f not in body}
+        elif error.validator == "additionalProperties":
+            fields |= {f for f in body if f not in request_schema()["properties"]}
+        elif error.absolute_path:
+            fields.add(str(error.absolute_path[0]))
+        else:
+            # an allOf/if-then rule names its field one level down
+            fields |= {str(sub.absolute_path[0]) for sub in error.context or [] if sub.absolute_path}
+    if not fields:
+        return ANY_PARAM if not REQUEST_VALIDATOR.is_valid(body) else None
+    return fields.pop() if len(fields) == 1 else ANY_PARAM
+
+
+class ExchangeJudge:
+    """Judges exchanges (from any thread); `on_violation` is told each broken rule as it is found."""
+
+    def __init__(self, on_violation: Callable[[Exchange, Finding], None]) -> None:
+        self.on_violation = on_violation
+        self.ledgers: dict[str, KeyLedger] = {}
+        self.lock = threading.Lock()
+        self.http = httpx.Client(timeout=IMAGE_FETCH_TIMEOUT)
+        self.exchanges = 0
+        self.request_ids: set[str] = set()
+
+    def record(self, exchange: Exchange) -> None:
+        """Enter an admission in its key's ledger, in arrival order (called on the request path, before judging)."""
+        key = _bearer(exchange.request_headers)
+        limit = exchange.header(tiers.HEADER_LIMIT_MINUTE) or ""
+        if key is None or exchange.status != 200 or not limit.isdigit() or not exchange.url.split("?")[0].endswith(GENERATIONS_PATH):
+            return
+        with self.lock:
+            self.ledgers.setdefault(key, KeyLedger(key, int(limit))).observe(exchange)
+
+    def judge(self, exchange: Exchange) -> list[Finding]:
+        findings: list[Finding] = []
+        with collecting(findings):
+            try:
+                if exchange.url.split("?")[0].endswith(GENERATIONS_PATH) and exchange.method == "POST":
+                    self._generation(exchange)
+                elif exchange.method == "GET" and exchange.status == 200 and (exchange.header("content-type") or "").startswith("image/"):
+                    size = len(exchange.response_body)
+                    expect(
+                        decodes_as_png(exchange.response_body),
+                        "An image URL serves a decodable PNG",
+                        f"{size} bytes that are not a PNG",
+                        exchange,
+                    )
+                elif exchange.status >= 400 and "/v1/" in exchange.url:
+                    check_error(exchange, {404: errors.NOT_FOUND, 405: errors.METHOD_NOT_ALLOWED}.get(exchange.status, errors.NOT_FOUND))
+            except ContractViolation as exc:
+                findings.extend(exc.findings)
+            except (KeyError, TypeError, ValueError, httpx.HTTPError) as exc:
+                findings.append(Finding("The answer can be judged", f"{type(exc).__name__}: {exc}", (exchange,)))
+        with self.lock:
+            self.exchanges += 1
+        for finding in findings:
+            self.on_violation(exchange, finding)
+        return findings
+
+    def _generation(self, exchange: Exchange) -> None:
+        key = _bearer(exchange.request_headers)
+        raw = exchange.request_body or b""
+        if key is None or exchange.status == 401:
+            check_error(exchange, errors.AUTHENTICATION_ERROR)
+            return
+        if len(raw) > errors.MAX_BODY_BYTES:
+            check_error(exchange, errors.PAYLOAD_TOO_LARGE)
+            return
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            check_error(exchange, errors.INVALID_REQUEST)
+            self._headers(key, exchange)
+            return
+        field = _rejected_field(body)
+        if field is not None:
+            check_error(exchange, errors.INVALID_REQUEST, param=field)
+        elif policy.violates_policy(body["prompt"]):
+            check_error(exchange, errors.CONTENT_POLICY_VIOLATION)
+        elif exchange.status == errors.STATUS[errors.RATE_LIMIT_EXCEEDED]:
+            error = check_error(exchange, errors.RATE_LIMIT_EXCEEDED)
+            expect(
+                exchange.header("retry-after") == str(error.get("retry_after")),
+                "A 429 carries a Retry-After header equal to error.retry_after",
+                f"Retry-After {exchange.header('retry-after')!r}, retry_after {error.get('retry_after')!r}",
+                exchange,
+            )
+        elif exchange.status != errors.STATUS[errors.SERVICE_UNAVAILABLE]:
+            self._success(exchange, body)
+        self._headers(key, exchange)
+
+    def _success(self, exchange: Exchange, body: dict[str, Any]) -> None:
+        result = check_success(exchange, body)
+        request_id = str((result.get("perf") or {}).get("request_id"))
+        with self.lock:
+            seen = request_id in self.request_ids
+            self.request_ids.add(request_id)
+        expect(not seen, "perf.request_id is unique per request", f"{request_id!r} was already given to an earlier answer", exchange)
+        size = resolve(body).size
+        for index, item in enumerate(result.get("data") or []):
+            if not isinstance(item, dict):
+                continue
+            if isinstance(item.get("b64_json"), str):
+                check_png(decode_b64(item["b64_json"], exchange), size, "b64_json decodes to a PNG of the requested size", exchange)
+            elif isinstance(item.get("url"), str) and item["url"].startswith(("http://", "https://")):
+                image = self.http.get(item["url"])
+                fetched = Exchange("GET", item["url"], {}, None, image.status_code, dict(image.headers), image.content)
+                rule = IMAGE_RULE
+                if expect(image.status_code == 200, rule, f"data[{index}].url gave HTTP {image.status_code}", exchange, fetched):
+                    check_png(image.content, size, rule, fetched)
+
+    def _headers(self, key: str, exchange: Exchange) -> None:
+        """The rate-limit headers, the key's tier when its name says it, and the admissions the proxy saw."""
+        values = check_rate_headers(exchange)
+        limit = values[tiers.HEADER_LIMIT_MINUTE]
+        tier = tier_of_key(key)
+        if tier is not None:
+            want = tiers.TIERS[tier]
+            expect(
+                (limit, values[tiers.HEADER_LIMIT_DAY]) == (want.images_per_minute, want.images_per_day),
+                f"The limit headers of a {tier} key are its tier's images per minute and per day",
+                f"headers say {(limit, values[tiers.HEADER_LIMIT_DAY])}",
+                exchange,
+            )
+        with self.lock:
+            ledger = self.ledgers.setdefault(key, KeyLedger(key, limit))
+            certain, _ = ledger.counted(exchange)
+            if exchange.status == 200:
+                # counted() leaves out this admission itself (recorded in arrival order by `record`).
+                n = len((exchange.json() or {}).get("data") or [])
+                expect(
+                    certain + n <= ledger.limit,
+                    "No more than the per-minute limit of images is admitted in any 60 seconds",
+                    f"the proxy saw {certain} images admitted on this key in the 60 s before this admission of {n}; "
+                    f"the limit is {ledger.limit}",
+                    exchange,
+                )
+                expect(
+                    values[tiers.HEADER_REMAINING_MINUTE] <= max(0, ledger.limit - certain - n),
+                    "x-ratelimit-remaining-images counts every image admitted in the last 60 seconds",
+                    f"the proxy saw {certain + n} images admitted on this key within 60 s (this one included); "
+                    f"the header says {values[tiers.HEADER_REMAINING_MINUTE]} of {ledger.limit} remain",
+                    exchange,
+                )

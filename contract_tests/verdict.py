@@ -1,0 +1,138 @@
+"""The run's verdict as a person (the end summary) and a machine (the JSON report) reads it.
+
+Rules are the suite's test functions (their docstrings), each with its area (module) and cases; broken rules
+are grouped by cause across cases, most frequent first, with the first example in full.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contract_tests.violations import Finding
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+CASES_NAMED_PER_GROUP = 5
+NOT_CHECKABLE_IN_REAL_TIME = (
+    "Not checkable in real time (the target's clock cannot be moved): the UTC-day window (it would take a day) "
+    "and the one-hour image URL expiry (it would take an hour) were not judged; run against the simulator "
+    "with --clock manual to judge them there."
+)
+
+
+@dataclass
+class CaseResult:
+    case: str
+    """The test id, e.g. test_validation::test_invalid_parameter_per_model[dall-e-3-n=0]."""
+    area: str
+    rule: str
+    outcome: str
+    findings: list[Finding] = field(default_factory=list)
+    reason: str = ""
+    """Why it was skipped, or the text of a failure that is not a broken rule (the suite could not run the case)."""
+
+
+@dataclass
+class CauseGroup:
+    cause: str
+    rule: str
+    cases: list[str]
+    first: Finding
+
+
+@dataclass
+class Verdict:
+    target: str
+    level: str
+    real_time: bool
+    cases: list[CaseResult] = field(default_factory=list)
+
+    def rules(self) -> dict[tuple[str, str], dict[str, int]]:
+        table: dict[tuple[str, str], dict[str, int]] = {}
+        for case in self.cases:
+            counts = table.setdefault((case.area, case.rule), {PASSED: 0, FAILED: 0, SKIPPED: 0})
+            counts[case.outcome] += 1
+        return table
+
+    def groups(self) -> list[CauseGroup]:
+        by_cause: dict[str, CauseGroup] = {}
+        for case in self.cases:
+            for finding in case.findings:
+                group = by_cause.setdefault(finding.group, CauseGroup(finding.group, finding.rule, [], finding))
+                if case.case not in group.cases:
+                    group.cases.append(case.case)
+        return sorted(by_cause.values(), key=lambda g: -len(g.cases))
+
+    def totals(self) -> dict[str, int]:
+        totals = {PASSED: 0, FAILED: 0, SKIPPED: 0}
+        for case in self.cases:
+            totals[case.outcome] += 1
+        return totals
+
+    def notes(self) -> list[str]:
+        return [NOT_CHECKABLE_IN_REAL_TIME] if self.real_time else []
+
+    def summary_lines(self) -> list[str]:
+        rules, totals = self.rules(), self.totals()
+        lines = [
+            f"Perf contract verdict: {self.target}, level {self.level}",
+            f"{len(rules)} rules, {len(self.cases)} cases: {totals[PASSED]} passed, {totals[FAILED]} failed, {totals[SKIPPED]} skipped",
+            "",
+            "state  area          passed failed skipped  rule",
+        ]
+        for (area, rule), counts in rules.items():
+            state = "FAIL" if counts[FAILED] else ("skip" if not counts[PASSED] else "ok")
+            lines.append(f"{state:5}  {area:12}  {counts[PASSED]:6} {counts[FAILED]:6} {counts[SKIPPED]:7}  {rule[:110]}")
+        groups = self.groups()
+        if groups:
+            causes = f"{len(groups)} cause{'s' if len(groups) != 1 else ''}"
+            lines += ["", f"Broken rules, grouped by cause ({causes}, most cases first):"]
+        for number, group in enumerate(groups, 1):
+            named = ", ".join(group.cases[:CASES_NAMED_PER_GROUP])
+            more = f" and {len(group.cases) - CASES_NAMED_PER_GROUP} more" if len(group.cases) > CASES_NAMED_PER_GROUP else ""
+            lines += [
+                "",
+                f"[{number}] {len(group.cases)} case{'s' if len(group.cases) != 1 else ''}: {group.cause}",
+                f"    cases: {named}{more}",
+                "    first example:",
+                *("      " + line for line in group.first.report().splitlines()),
+            ]
+        unexplained = [case for case in self.cases if case.outcome == FAILED and not case.findings]
+        if unexplained:
+            lines += ["", "Cases that could not run to a verdict (the suite's own error, or the target broke the exchange):"]
+            lines += [f"  {case.case}: {case.reason.splitlines()[-1][:200] if case.reason else ''}" for case in unexplained]
+        for note in self.notes():
+            lines += ["", note]
+        return lines
+
+    def as_json(self) -> dict[str, Any]:
+        def finding(f: Finding) -> dict[str, Any]:
+            return {"rule": f.rule, "detail": f.detail, "cause": f.group, "exchanges": [e.as_record() for e in f.exchanges]}
+
+        rules = []
+        for (area, rule), counts in self.rules().items():
+            cases = [c for c in self.cases if (c.area, c.rule) == (area, rule)]
+            rules.append(
+                {
+                    "area": area,
+                    "rule": rule,
+                    **counts,
+                    "cases": [
+                        {"case": c.case, "outcome": c.outcome, "reason": c.reason, "findings": [finding(f) for f in c.findings]}
+                        for c in cases
+                    ],
+                }
+            )
+        return {
+            "target": self.target,
+            "level": self.level,
+            "totals": self.totals(),
+            "rules": rules,
+            "causes": [{"cause": g.cause, "rule": g.rule, "count": len(g.cases), "cases": g.cases} for g in self.groups()],
+            "notes": self.notes(),
+        }
+
+    def write_json(self, path: str) -> None:
+        Path(path).write_text(json.dumps(self.as_json(), indent=2, ensure_ascii=False))

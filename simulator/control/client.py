@@ -1,0 +1,274 @@
+"""A typed Python client for the simulator's control API (`/_sim/`), so tests steer and read it without raw HTTP.
+
+    from simulator.control.client import SimulatorControl
+
+    with SimulatorControl("http://127.0.0.1:8080", namespace="job-7") as sim:
+        sim.add_fault({"face": "openai", "model": "dall-e-3"}, status=503, times=2)
+        ...  # the app under test is pointed at sim.base_url (.../_sim/ns/job-7), or sends sim.headers
+        assert sim.count(model="dall-e-3", status=200) == 1
+
+A client bound to a namespace reads and steers only that namespace (its rules, journal, clock, windows). Without
+one, calls over collections (faults, requests, count) cover every namespace, clock and usage mean the default
+namespace, and reset forgets everything: the simulator's own rule for control calls. A control call the simulator
+refuses raises `ControlError` with the simulator's own error type, message and field.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self, TypedDict
+
+import httpx
+
+from simulator.namespace_path import namespace_base_path
+
+NAMESPACE_HEADER = "X-Sim-Namespace"
+
+
+class Match(TypedDict, total=False):
+    """Which requests a fault rule or a journal query is about; every field given must hold."""
+
+    face: str
+    path: str
+    method: str
+    model: str
+    key: str
+    prompt: str
+    status: int
+
+
+class FaultRule(TypedDict):
+    id: str
+    match: Match
+    action: dict[str, Any]
+    times: int | None
+    remaining: int | None
+    probability: float | None
+    namespace: str
+    fired: int
+
+
+class JournalEntry(TypedDict):
+    """One request as the journal recorded it (key masked, prompt cut, no image bytes)."""
+
+    id: str
+    time: float
+    iso: str
+    method: str
+    path: str
+    face: str
+    namespace: str
+    key: str | None
+    model: str | None
+    n: int | None
+    size: str | None
+    status: int
+    error_type: str | None
+    latency_ms: float | None
+    fault: Any
+    image_ids: list[str]
+    prompt: str | None
+    body: Any
+
+
+class Clock(TypedDict):
+    now: float
+    iso: str
+
+
+class ControlError(Exception):
+    """The simulator refused a control call: `status`, and the Perf error envelope's `type`, `message` and `param`."""
+
+    def __init__(self, status: int, error_type: str | None, message: str, param: str | None = None) -> None:
+        self.status = status
+        self.type = error_type
+        self.message = message
+        self.param = param
+        where = f" (field {param})" if param else ""
+        super().__init__(f"{status} {error_type or 'error'}: {message}{where}")
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> ControlError:
+        try:
+            error = response.json().get("error") or {}
+        except (ValueError, AttributeError):
+            error = {}
+        if not isinstance(error, dict):
+            error = {}
+        message = error.get("message") or response.text[:200] or response.reason_phrase
+        return cls(response.status_code, error.get("type"), str(message), error.get("param"))
+
+
+def _present(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def fault_action(
+    *,
+    status: int | None = None,
+    type: str | None = None,
+    message: str | None = None,
+    retry_after: int | None = None,
+    delay_ms: int | None = None,
+    drop: bool = False,
+    truncate: bool = False,
+    malformed: bool = False,
+) -> dict[str, Any]:
+    """The action object of a fault rule, from keyword arguments named as the control API names them."""
+    action = _present(status=status, type=type, message=message, retry_after=retry_after, delay_ms=delay_ms)
+    action.update({name: True for name, on in (("drop", drop), ("truncate", truncate), ("malformed", malformed)) if on})
+    return action
+
+
+class SimulatorControl:
+    """The control API of one simulator, seen from one namespace (None: the default namespace)."""
+
+    def __init__(self, server_url: str, namespace: str | None = None, timeout: float = 30.0, http: httpx.Client | None = None) -> None:
+        self.server_url = server_url.rstrip("/")
+        self.namespace = namespace
+        self._owns_http = http is None
+        self._http = http or httpx.Client(timeout=timeout)
+
+    def in_namespace(self, namespace: str | None) -> SimulatorControl:
+        """The same simulator (and connection pool) seen from another namespace."""
+        return SimulatorControl(self.server_url, namespace, http=self._http)
+
+    @property
+    def base_url(self) -> str:
+        """Where an app sends API requests to be in this client's namespace without sending any header:
+        `<server>/_sim/ns/<namespace>` (add `/v1`, `/openai/v1`, ... as for the server itself)."""
+        return self.server_url + namespace_base_path(self.namespace) if self.namespace else self.server_url
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The header that puts an API request sent to `server_url` in this client's namespace (none for the default)."""
+        return {NAMESPACE_HEADER: self.namespace} if self.namespace else {}
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        query = _present(**(params or {}), namespace=self.namespace)
+        response = self._http.request(method, self.server_url + path, json=json, params=query)
+        if response.status_code >= 400:
+            raise ControlError.from_response(response)
+        return response.json() if response.content else None
+
+    # fault rules
+
+    def add_fault(
+        self,
+        match: Match | None = None,
+        *,
+        times: int | None = None,
+        probability: float | None = None,
+        status: int | None = None,
+        type: str | None = None,
+        message: str | None = None,
+        retry_after: int | None = None,
+        delay_ms: int | None = None,
+        drop: bool = False,
+        truncate: bool = False,
+        malformed: bool = False,
+    ) -> FaultRule:
+        """Answer matching requests of this namespace with the action, for the next `times` of them (None: until
+        removed), or for a `probability` share of them (decided from the seed, so a run is reproducible)."""
+        action = fault_action(
+            status=status,
+            type=type,
+            message=message,
+            retry_after=retry_after,
+            delay_ms=delay_ms,
+            drop=drop,
+            truncate=truncate,
+            malformed=malformed,
+        )
+        body = {"match": dict(match or {}), "action": action, **_present(times=times, probability=probability, namespace=self.namespace)}
+        rule: FaultRule = self._call("POST", "/_sim/faults", json=body)
+        return rule
+
+    def add_rule(self, rule: dict[str, Any]) -> FaultRule:
+        """Add a rule written as `POST /_sim/faults` takes it (a scenario file's [[faults]] entry), in this client's
+        namespace unless the rule names one."""
+        added: FaultRule = self._call("POST", "/_sim/faults", json={**_present(namespace=self.namespace), **rule})
+        return added
+
+    def faults(self) -> list[FaultRule]:
+        rules: list[FaultRule] = self._call("GET", "/_sim/faults")["faults"]
+        return rules
+
+    def remove_fault(self, rule_id: str) -> None:
+        self._call("DELETE", f"/_sim/faults/{rule_id}")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/_sim/faults")
+
+    # the request journal
+
+    def requests(
+        self,
+        *,
+        face: str | None = None,
+        path: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
+        key: str | None = None,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        """The journal's entries of this namespace, newest first, filtered by every field given."""
+        params = _present(face=face, path=path, model=model, status=status, key=key, limit=limit)
+        entries: list[JournalEntry] = self._call("GET", "/_sim/requests", params=params)["requests"]
+        return entries
+
+    def count(self, match: Match | None = None, **fields: Any) -> int:
+        """How many journalled requests of this namespace match (as a fault rule matches, plus `status`)."""
+        body = {"match": {**(match or {}), **fields}, **_present(namespace=self.namespace)}
+        return int(self._call("POST", "/_sim/requests/count", json=body)["count"])
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/_sim/requests")
+
+    # namespaces, clock, usage
+
+    def namespaces(self) -> list[str]:
+        """Every namespace requests have used, "default" first."""
+        names: list[str] = self._call("GET", "/_sim/namespaces")["namespaces"]
+        return names
+
+    def reset(self) -> Clock:
+        """Forget this namespace's windows, ids, clock offset, rules and journal (without a namespace: everything)."""
+        clock: Clock = self._call("POST", "/_sim/reset")
+        return clock
+
+    def clock(self) -> Clock:
+        clock: Clock = self._call("GET", "/_sim/clock")
+        return clock
+
+    def advance(self, seconds: float) -> Clock:
+        """Move this namespace's clock forward (cross a minute or a day of rate windows without waiting)."""
+        clock: Clock = self._call("POST", "/_sim/clock/advance", json={"seconds": seconds})
+        return clock
+
+    def usage(self, key: str) -> dict[str, Any]:
+        """The key's tier and windows (minute, day, and per native provider) in this namespace."""
+        usage: dict[str, Any] = self._call("GET", f"/_sim/usage/{key}")
+        return usage
+
+    def usage_by_key(self) -> dict[str, Any]:
+        usage: dict[str, Any] = self._call("GET", "/_sim/usage")
+        return usage
+
+    def health(self) -> dict[str, Any]:
+        health: dict[str, Any] = self._call("GET", "/_sim/health")
+        return health
+
+    def config(self) -> dict[str, Any]:
+        settings: dict[str, Any] = self._call("GET", "/_sim/config")
+        return settings

@@ -1,0 +1,69 @@
+"""CORS open to every origin, as Starlette's `CORSMiddleware` answers with allow-all settings, at less per-request cost.
+
+Browsers call the simulator from any page (the home page, a web app under test), so every origin, method and
+header is allowed and every response header is exposed. Starlette's middleware builds a `Headers` for every
+request and a `MutableHeaders` for every response; on the hot path that was a tenth of a url response's server
+time. This layer scans the raw header list once and appends the same headers, in the same order, to the same
+responses; preflight requests (rare) go to Starlette's own code, so they answer exactly as before.
+Tests hold the two in agreement (tests/test_cors.py).
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_ORIGIN = b"origin"
+_PREFLIGHT = b"access-control-request-method"
+_VARY = b"vary"
+
+
+class OpenCORS:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.starlette = CORSMiddleware(app, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["*"])
+        self.simple = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.starlette.simple_headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        has_origin = False
+        preflight = False
+        for name, _ in scope["headers"]:
+            if name == _ORIGIN:
+                has_origin = True
+            elif name == _PREFLIGHT:
+                preflight = True
+        if has_origin and preflight and scope["method"] == "OPTIONS":
+            await self.starlette.preflight_response(request_headers=Headers(scope=scope))(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                add_cors_headers(message.setdefault("headers", []), self.simple if has_origin else [])
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
+def add_cors_headers(headers: list[tuple[bytes, bytes]], simple: list[tuple[bytes, bytes]]) -> None:
+    """As Starlette's CORS `send` edits a response's headers, in place: with an Origin, the allow-origin and expose
+    headers; always `Vary: Origin`, joined to any Vary the app set."""
+    for name, value in simple:
+        _set(headers, name, value)
+    varies = [value for name, value in headers if name == _VARY]
+    _set(headers, _VARY, b", ".join([*varies, b"Origin"]))
+
+
+def _set(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
+    """`MutableHeaders.__setitem__`: the first header of that name takes the value in its place, later ones go;
+    a new name goes last."""
+    found = [i for i, (key, _) in enumerate(headers) if key == name]
+    for i in reversed(found[1:]):
+        del headers[i]
+    if found:
+        headers[found[0]] = (name, value)
+    else:
+        headers.append((name, value))

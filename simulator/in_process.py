@@ -1,0 +1,118 @@
+"""A simulator inside the calling process: uvicorn in a background thread on a free port of 127.0.0.1.
+
+For tests and scripts that want a simulator without managing a process:
+
+    from simulator.in_process import simulator_running
+
+    with simulator_running(seed=7) as sim:
+        client = sim.openai_client()
+        client.images.generate(model="dall-e-3", prompt="a red fox")
+        assert sim.count(model="dall-e-3") == 1
+
+The pytest fixture `perf_sim` (simulator.pytest_plugin) is the same thing shared by a test session, with each test
+in a namespace of its own.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import uvicorn
+
+from simulator.config import SimulatorConfig
+from simulator.control.client import SimulatorControl
+from simulator.scenario import load_scenario
+from simulator.serve import NoDelayHttpProtocol
+from simulator.startup import started_app
+from simulator.state.base import CLOCK_MANUAL
+from spec import tiers
+
+if TYPE_CHECKING:
+    from openai import OpenAI
+
+DEFAULT_KEY = f"{tiers.TEST_KEY_PREFIX}pro_perf_sim"
+_START_TIMEOUT_SECONDS = 30.0
+_STOP_TIMEOUT_SECONDS = 10.0
+
+
+class PerfSim(SimulatorControl):
+    """A running simulator as a test sees it: where to send requests (`base_url`, which implies the namespace), a
+    key, and the control API (fault rules, journal, clock, usage) of that namespace."""
+
+    def __init__(self, server_url: str, namespace: str | None = None, key: str = DEFAULT_KEY, http: httpx.Client | None = None) -> None:
+        super().__init__(server_url, namespace, http=http)
+        self.key = key
+
+    def in_namespace(self, namespace: str | None) -> PerfSim:
+        return PerfSim(self.server_url, namespace, self.key, http=self._http)
+
+    def key_for(self, tier: str) -> str:
+        """A ready-made key of `tier` (free, pro, enterprise)."""
+        if tier not in tiers.TIERS:
+            raise ValueError(f"unknown tier {tier!r}; tiers: {', '.join(tiers.TIERS)}")
+        return f"{tiers.TEST_KEY_PREFIX}{tier}_perf_sim"
+
+    fault = SimulatorControl.add_fault
+
+    def openai_client(self, path: str = "/v1", **options: Any) -> OpenAI:
+        """The official `openai` SDK pointed at this namespace's base URL (the Perf API, or `path="/openai/v1"` for
+        the OpenAI face) with `self.key`; `options` go to `openai.OpenAI` (e.g. max_retries, timeout)."""
+        from openai import OpenAI
+
+        options.setdefault("api_key", self.key)
+        return OpenAI(base_url=self.base_url + path, **options)
+
+
+def _listening_socket(host: str) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    return sock
+
+
+@contextmanager
+def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAULT_KEY, **settings: Any) -> Iterator[PerfSim]:
+    """Serve a simulator in a background thread for the duration of the block and yield it (default namespace).
+
+    `settings` are SimulatorConfig fields (seed, scenario, keys_file, log_format, ...); a scenario's [simulator]
+    settings apply unless given here, and its keys join the run. Unless told otherwise the clock is manual (time
+    moves only through `advance`) and the request log is off (`quiet=False` prints it to stdout). The port is
+    always a free one of 127.0.0.1; the simulator stops when the block ends.
+    """
+    base = config or SimulatorConfig(clock=CLOCK_MANUAL, quiet=True)
+    with closing(_listening_socket("127.0.0.1")) as sock:
+        host, port = sock.getsockname()
+        config = replace(base, host=host, port=port, **settings)
+        if config.scenario:
+            config = load_scenario(config.scenario).configure(config, given=settings)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                started_app(config), http=NoDelayHttpProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"
+            )
+        )
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"perf-sim:{port}", daemon=True)
+        thread.start()
+        try:
+            _wait_started(server, thread)
+            with PerfSim(f"http://{host}:{port}", key=key) as sim:
+                yield sim
+        finally:
+            server.should_exit = True
+            thread.join(_STOP_TIMEOUT_SECONDS)
+
+
+def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
+    waited = 0.0
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the in-process simulator stopped before it started serving (see the log above)")
+        if waited >= _START_TIMEOUT_SECONDS:
+            raise TimeoutError(f"the in-process simulator did not start within {_START_TIMEOUT_SECONDS}s")
+        thread.join(0.02)
+        waited += 0.02

@@ -1,0 +1,46 @@
+"""A base URL that implies a namespace: `/_sim/ns/<name>/...` is `/...` sent with `X-Sim-Namespace: <name>`.
+
+For apps under test that take only a base URL (an `OPENAI_BASE_URL` environment variable, a settings field) and
+cannot add a header: pointing them at `http://host/_sim/ns/<name>/v1` puts every request they send in namespace
+<name>. URLs the simulator returns (image URLs, BFL polling URLs) are its plain ones: images belong to no
+namespace, so they resolve from anywhere (a browser, an `<img>` tag) without the prefix.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+PREFIX = "/_sim/ns/"
+NAMESPACE_HEADER = b"x-sim-namespace"
+
+
+def namespace_base_path(namespace: str) -> str:
+    return f"{PREFIX}{namespace}"
+
+
+class NamespacePathPrefix:
+    """Outermost ASGI layer: strips the prefix and sends the namespace on as the header (replacing any sent), so
+    every layer below sees an ordinary request of that namespace. Other paths pass untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] not in ("http", "websocket") or not path.startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        name, slash, rest = path[len(PREFIX) :].partition("/")
+        prefix = namespace_base_path(name)
+        headers = [(k, v) for k, v in scope.get("headers", []) if k != NAMESPACE_HEADER]
+        headers.append((NAMESPACE_HEADER, name.encode("latin-1", "replace")))
+        raw_path = scope.get("raw_path")
+        scope = {
+            **scope,
+            "path": slash + rest or "/",
+            "raw_path": raw_path[len(prefix.encode()) :]
+            if isinstance(raw_path, bytes) and raw_path.startswith(prefix.encode())
+            else raw_path,
+            "headers": headers,
+        }
+        await self.app(scope, receive, send)

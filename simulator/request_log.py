@@ -1,0 +1,98 @@
+"""The request log: one line per API request on stdout, for a person watching `perf-sim` (or a CI log).
+
+It is fed by the request journal (each journal entry becomes one line), so the log, the journal and the
+control API never disagree about what happened. Text lines read left to right as a person asks about a
+request (when, what, how did it end, for whom); JSON lines carry the same fields for a log shipper.
+A line is written on every API request, so formatting it is kept to one pass over the entry's fields.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from operator import attrgetter
+from typing import Any, TextIO
+
+LOG_TEXT = "text"
+LOG_JSON = "json"
+LOG_FORMATS = (LOG_TEXT, LOG_JSON)
+
+# The journal fields a log line shows, in the order a text line shows them ("time" as an ISO 8601 UTC string).
+LINE_FIELDS = ("time", "method", "path", "status", "error_type", "model", "n", "latency_ms", "key", "namespace", "fault")
+_read_attributes = attrgetter(*LINE_FIELDS)
+
+Entry = Any
+"""A journal entry: the journal's own object (simulator.control.journal.JournalEntry), or its JSON as the control API
+shows it (a mapping with the same names)."""
+
+
+@lru_cache(maxsize=8)
+def _second(whole: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+
+
+def timestamp(seconds: float) -> str:
+    """Simulator-clock seconds as ISO 8601 UTC to the millisecond, e.g. 2026-01-01T00:00:00.250Z."""
+    whole = int(seconds)
+    return f"{_second(whole)}.{int((seconds - whole) * 1000):03d}Z"
+
+
+def describe_fault(fault: object) -> str | None:
+    """A fault as the X-Sim-Fault header writes it (`status=503;retry_after=2`, `drop`), whatever shape it is kept in."""
+    if fault is None or fault == "":
+        return None
+    if isinstance(fault, Mapping):
+        action = fault.get("action", fault)
+        if not isinstance(action, Mapping):
+            return str(action)
+        parts = [name if value is True else f"{name}={value}" for name, value in action.items() if value not in (None, False)]
+        return ";".join(parts) or None
+    return str(fault)
+
+
+def log_fields(entry: Entry) -> dict[str, Any]:
+    """The fields of one log line, from a journal entry (missing fields are None)."""
+    values = tuple(entry.get(name) for name in LINE_FIELDS) if isinstance(entry, Mapping) else _read_attributes(entry)
+    fields = dict(zip(LINE_FIELDS, values, strict=True))
+    fields["time"] = timestamp(fields["time"]) if isinstance(fields["time"], int | float) else None
+    fields["fault"] = describe_fault(fields["fault"])
+    return fields
+
+
+def _dash(value: object) -> object:
+    return "-" if value is None or value == "" else value
+
+
+def text_line(entry: Entry) -> str:
+    """`2026-01-01T00:00:00.000Z POST /v1/images/generations 200 dall-e-3 n=1 12.4ms key=pk_live_ab… ns=default`,
+    with the error type after the status and `fault=...` at the end when there is one."""
+    f = log_fields(entry)
+    status = f"{_dash(f['status'])} {f['error_type']}" if f["error_type"] else _dash(f["status"])
+    ms = f"{f['latency_ms']:.1f}ms" if isinstance(f["latency_ms"], int | float) else "-ms"
+    line = (
+        f"{_dash(f['time'])} {_dash(f['method'])} {_dash(f['path'])} {status} {_dash(f['model'])} n={_dash(f['n'])} {ms} "
+        f"key={_dash(f['key'])} ns={_dash(f['namespace'])}"
+    )
+    return f"{line} fault={f['fault']}" if f["fault"] else line
+
+
+def json_line(entry: Entry) -> str:
+    return json.dumps(log_fields(entry), separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def request_logger(log_format: str, stream: TextIO | None = None) -> Callable[[Entry], None]:
+    """A journal listener writing one line per entry to `stream` (stdout by default, looked up at each line so
+    that a test runner's capture of stdout sees it), flushed at once so `tail -f` and CI logs keep up."""
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
+    render = text_line if log_format == LOG_TEXT else json_line
+
+    def write(entry: Entry) -> None:
+        out = stream or sys.stdout
+        out.write(render(entry) + "\n")
+        out.flush()
+
+    return write

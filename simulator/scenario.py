@@ -1,0 +1,142 @@
+"""Scenario files: one TOML file that sets up a simulator at start-up (`perf-sim --scenario FILE`).
+
+A scenario holds what a team wants every run to begin with: the seed, the clock, its keys and tiers (the same
+`[keys.*]` and `[providers.*]` tables as a `--keys` file, read by `simulator.keys`), and fault rules (`[[faults]]`,
+each a rule as `POST /_sim/faults` takes it). docs/scenario.md describes the format; docs/scenario.example.toml is
+a complete example. Anything the simulator could not honour is refused before it starts serving, with a message
+naming the table and the field, so a typo never turns into a silently different run.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from simulator.config import SimulatorConfig
+from simulator.control.rules import RuleSpec, rule_spec_from_json
+from simulator.engine.errors import ApiError
+from simulator.keys import KeyRegistry
+from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL
+
+SIMULATOR_TABLE = "simulator"
+KEY_TABLES = ("keys", "providers")
+FAULTS_TABLE = "faults"
+TABLES = (SIMULATOR_TABLE, *KEY_TABLES, FAULTS_TABLE)
+SIMULATOR_FIELDS = ("seed", "clock", "start_time")
+
+
+class ScenarioError(ValueError):
+    """A scenario file the simulator cannot honour; the message names the file, the table and the field."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    path: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Start-up settings of the [simulator] table, named as SimulatorConfig names them (seed, clock, start_time)."""
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    """Fault rules as `POST /_sim/faults` bodies, in file order."""
+    has_keys: bool = False
+    """Whether the file has [keys.*] or [providers.*] tables (then it is also the run's keys file)."""
+
+    def rule_specs(self) -> list[RuleSpec]:
+        return [rule_spec_from_json(rule) for rule in self.faults]
+
+    def keys_file(self, given: str | None) -> str | None:
+        """The run's keys file: this scenario when it has keys tables (and no other was `given`), else `given`."""
+        if not self.has_keys:
+            return given
+        if given:
+            raise ScenarioError(f"{self.path} has [keys] or [providers] tables: give keys in one place, not also in a keys file")
+        return self.path
+
+    def configure(self, config: SimulatorConfig, given: Collection[str] = ()) -> SimulatorConfig:
+        """`config` with this scenario's settings, except those the caller set explicitly (`given`), and its keys."""
+        settings = {name: value for name, value in self.settings.items() if name not in given}
+        return replace(config, **settings, keys_file=self.keys_file(config.keys_file), scenario=self.path)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _start_time(value: object, where: str) -> float:
+    """A Unix time, an ISO 8601 string or a TOML date-time (without a zone: UTC)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ScenarioError(f"{where}: not an ISO 8601 date-time: {value!r}") from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+        return float(value)
+    raise ScenarioError(f"{where}: must be Unix seconds or an ISO 8601 date-time, got {value!r}")
+
+
+def _unknown(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    extra = sorted(set(table) - set(known))
+    if extra:
+        raise ScenarioError(f"{where}: unknown field {extra[0]!r}; fields: {', '.join(known)}")
+
+
+def _settings(table: object, path: str) -> dict[str, Any]:
+    where = f"{path}: [{SIMULATOR_TABLE}]"
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where} must be a table")
+    _unknown(table, SIMULATOR_FIELDS, where)
+    settings: dict[str, Any] = {}
+    if "seed" in table:
+        if not _whole(table["seed"]):
+            raise ScenarioError(f"{where} seed: must be a whole number, got {table['seed']!r}")
+        settings["seed"] = table["seed"]
+    if "clock" in table:
+        if table["clock"] not in (CLOCK_REAL, CLOCK_MANUAL):
+            raise ScenarioError(f"{where} clock: must be {CLOCK_REAL!r} or {CLOCK_MANUAL!r}, got {table['clock']!r}")
+        settings["clock"] = table["clock"]
+    if "start_time" in table:
+        settings["start_time"] = _start_time(table["start_time"], f"{where} start_time")
+    return settings
+
+
+def _fault(rule: object, number: int, path: str) -> dict[str, Any]:
+    """A rule checked by the code that checks `POST /_sim/faults`, so the file and the API accept the same rules."""
+    where = f"{path}: [[{FAULTS_TABLE}]] #{number}"
+    if not isinstance(rule, dict):
+        raise ScenarioError(f"{where} must be a table")
+    try:
+        rule_spec_from_json(rule)
+    except ApiError as exc:
+        raise ScenarioError(f"{where}: {exc.message}") from None
+    return rule
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario file (keys through `KeyRegistry`, so a keys table fails as it would in --keys)."""
+    name = str(path)
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ScenarioError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{name}: not valid TOML: {exc}") from None
+    extra = sorted(set(data) - set(TABLES))
+    if extra:
+        raise ScenarioError(f"{name}: unknown table [{extra[0]}]; tables: {', '.join(f'[{t}]' for t in TABLES)}")
+    settings = _settings(data.get(SIMULATOR_TABLE, {}), name)
+    faults = data.get(FAULTS_TABLE, [])
+    if not isinstance(faults, list):
+        raise ScenarioError(f"{name}: [{FAULTS_TABLE}] must be an array of tables, written [[{FAULTS_TABLE}]]")
+    rules = [_fault(rule, number, name) for number, rule in enumerate(faults, start=1)]
+    try:
+        KeyRegistry.from_file(path)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
+    return Scenario(name, settings, rules, has_keys=any(table in data for table in KEY_TABLES))

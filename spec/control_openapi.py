@@ -1,0 +1,378 @@
+"""The OpenAPI 3.1 document of the simulator's control API (`/_sim/`), served at `/_sim/openapi.json`.
+
+It is a separate document from the Perf API's (`spec/openapi.py`): the control API is the simulator's own, not
+part of the service it imitates, and a contract suite run against the real service must not see it. Face names,
+error types and statuses come from `spec/`, as in the Perf document.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from spec import errors
+from spec.models import MODELS, PROVIDERS
+from spec.schemas import error_schema
+
+# The most times a rule may be given (simulator.control.rules.MAX_TIMES); spec/ imports nothing from the simulator.
+MAX_TIMES = 1_000_000
+
+API_VERSION = "1.0.0"
+FACES = ("perf", *PROVIDERS)
+NAMESPACE_HEADER = "X-Sim-Namespace"
+
+_NAMESPACE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _deleted(description: str) -> dict[str, Any]:
+    return _json({"type": "object", "required": ["deleted"], "properties": {"deleted": {"type": "integer", "minimum": 0}}}, description)
+
+
+def _list_of(name: str, items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": [name], "properties": {name: {"type": "array", "items": items}}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+_NAMESPACE = _query("namespace", {"type": "string", "pattern": _NAMESPACE_PATTERN}, "act on this namespace (absent: the default one)")
+
+
+def _match_schema(with_status: bool) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "face": {"enum": list(FACES), "description": "the API a request came in by"},
+        "path": {"type": "string", "description": "a prefix of the request path"},
+        "method": {"type": "string"},
+        "model": {"type": "string", "examples": list(MODELS)},
+        "key": {"type": "string", "description": "the API key the request was sent with"},
+        "prompt": {"type": "string", "description": "a regular expression searched in the prompt"},
+    }
+    if with_status:
+        properties["status"] = {"type": "integer", "minimum": 100, "maximum": 599}
+    return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+def _action_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "description": "How to answer instead of (or, for delay_ms, before) the normal answer.",
+        "properties": {
+            "status": {"type": "integer", "minimum": 400, "maximum": 599, "description": "answer this status in the face's own envelope"},
+            "type": {"enum": list(errors.STATUS), "description": "error type (default: follows from the status)"},
+            "message": {"type": "string"},
+            "retry_after": {"type": "integer", "minimum": 0, "description": "seconds, sent as Retry-After"},
+            "delay_ms": {"type": "number", "minimum": 0, "description": "wait, then answer normally (or with the rest of the action)"},
+            "drop": {"const": True, "description": "close the connection without a response"},
+            "truncate": {"const": True, "description": "send the status line, headers and part of the body, then close"},
+            "malformed": {"const": True, "description": "answer 200 with a body that is not JSON"},
+        },
+    }
+
+
+def _rule_request_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["action"],
+        "additionalProperties": False,
+        "properties": {
+            "match": _ref("Match"),
+            "action": _ref("Action"),
+            "times": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_TIMES,
+                "description": "apply to the next N matching requests (absent: until removed)",
+            },
+            "probability": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "description": "apply to this share of matching requests, decided from the seed and the request sequence",
+            },
+            "namespace": {"type": "string", "pattern": _NAMESPACE_PATTERN},
+        },
+    }
+
+
+def _rule_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["id", "match", "action", "times", "remaining", "probability", "namespace", "fired"],
+        "properties": {
+            "id": {"type": "string"},
+            "match": _ref("Match"),
+            "action": _ref("Action"),
+            "times": {"type": ["integer", "null"]},
+            "remaining": {"type": ["integer", "null"], "description": "how many more times it applies (null: until removed)"},
+            "probability": {"type": ["number", "null"]},
+            "namespace": {"type": "string"},
+            "fired": {"type": "integer", "minimum": 0, "description": "how often it was applied"},
+        },
+    }
+
+
+def _journal_entry_schema() -> dict[str, Any]:
+    nullable_string = {"type": ["string", "null"]}
+    return {
+        "type": "object",
+        "required": ["id", "time", "method", "path", "face", "namespace", "status"],
+        "properties": {
+            "id": {"type": "string"},
+            "time": {"type": "number", "description": "simulator clock, Unix seconds"},
+            "iso": {"type": "string"},
+            "method": {"type": "string"},
+            "path": {"type": "string"},
+            "face": {"enum": list(FACES)},
+            "namespace": {"type": "string"},
+            "key": {**nullable_string, "description": "masked to its first characters"},
+            "model": nullable_string,
+            "n": {"type": ["integer", "null"]},
+            "size": nullable_string,
+            "status": {"type": "integer"},
+            "error_type": nullable_string,
+            "latency_ms": {"type": ["number", "null"]},
+            "fault": {"description": "the fault applied, if any"},
+            "image_ids": {"type": "array", "items": {"type": "string"}},
+            "prompt": {**nullable_string, "description": "cut to its first characters"},
+            "body": {"description": "the request body, trimmed (prompts cut, never image bytes)"},
+        },
+    }
+
+
+def _window_schema() -> dict[str, Any]:
+    count = {"type": "integer", "minimum": 0}
+    return {
+        "type": "object",
+        "required": ["limit", "used", "remaining", "reset_seconds"],
+        "properties": {"limit": count, "used": count, "remaining": count, "reset_seconds": count},
+    }
+
+
+def _usage_schema() -> dict[str, Any]:
+    windows = {"type": "object", "properties": {"minute": _ref("Window"), "day": _ref("Window")}}
+    return {
+        "type": "object",
+        "required": ["key", "tier", "minute", "day"],
+        "properties": {
+            "key": {"type": "string"},
+            "tier": {"type": "string"},
+            "minute": _ref("Window"),
+            "day": _ref("Window"),
+            "providers": {"type": "object", "properties": {provider: windows for provider in PROVIDERS}},
+        },
+    }
+
+
+def _clock_schema() -> dict[str, Any]:
+    return {"type": "object", "required": ["now", "iso"], "properties": {"now": {"type": "number"}, "iso": {"type": "string"}}}
+
+
+def _journal_filters() -> list[dict[str, Any]]:
+    return [
+        _query("face", {"enum": list(FACES)}, "only requests to this face"),
+        _query("path", {"type": "string"}, "only paths starting with this"),
+        _query("model", {"type": "string"}, "only this model"),
+        _query("status", {"type": "integer"}, "only this status"),
+        _query("key", {"type": "string"}, "only this API key"),
+        _query("limit", {"type": "integer", "minimum": 1}, "at most this many entries"),
+        _NAMESPACE,
+    ]
+
+
+def _paths() -> dict[str, Any]:
+    bad = _error("invalid_request naming the field")
+    unknown_key = _error("unknown or malformed key")
+    clock = _json(_ref("Clock"), "the namespace's clock")
+    return {
+        "/_sim/health": {"get": {"operationId": "health", "summary": "Liveness", "responses": {"200": _json({"type": "object"}, "ok")}}},
+        "/_sim/config": {
+            "get": {"operationId": "config", "summary": "The running settings", "responses": {"200": _json({"type": "object"}, "settings")}}
+        },
+        "/_sim/openapi.json": {
+            "get": {
+                "operationId": "controlOpenapi",
+                "summary": "This document",
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+            }
+        },
+        "/_sim/reset": {
+            "post": {
+                "operationId": "reset",
+                "summary": "Forget windows, images, ids and the clock offset (of one namespace, or of all)",
+                "parameters": [_NAMESPACE],
+                "responses": {"200": clock, "400": bad},
+            }
+        },
+        "/_sim/clock": {
+            "get": {
+                "operationId": "clock",
+                "summary": "Read the clock",
+                "parameters": [_NAMESPACE],
+                "responses": {"200": clock, "400": bad},
+            }
+        },
+        "/_sim/clock/advance": {
+            "post": {
+                "operationId": "advanceClock",
+                "summary": "Move the clock forward",
+                "parameters": [_NAMESPACE],
+                "requestBody": _body(
+                    {"type": "object", "required": ["seconds"], "properties": {"seconds": {"type": "number", "minimum": 0}}}
+                ),
+                "responses": {"200": clock, "400": bad},
+            }
+        },
+        "/_sim/usage": {
+            "get": {
+                "operationId": "usageByKey",
+                "summary": "Every key with a window in the namespace",
+                "parameters": [_NAMESPACE],
+                "responses": {"200": _json({"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array"}}}, "keys")},
+            }
+        },
+        "/_sim/usage/{key}": {
+            "get": {
+                "operationId": "usage",
+                "summary": "A key's tier and windows",
+                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}, _NAMESPACE],
+                "responses": {"200": _json(_ref("Usage"), "the key's windows"), "400": bad, "401": unknown_key},
+            }
+        },
+        "/_sim/namespaces": {
+            "get": {
+                "operationId": "namespaces",
+                "summary": "The namespaces requests have used, default first",
+                "responses": {"200": _json(_list_of("namespaces", {"type": "string"}), "namespaces")},
+            }
+        },
+        "/_sim/faults": {
+            "post": {
+                "operationId": "addFault",
+                "summary": "Add a fault rule",
+                "requestBody": _body(_ref("FaultRuleRequest")),
+                "responses": {"201": _json(_ref("FaultRule"), "the rule"), "400": bad},
+            },
+            "get": {
+                "operationId": "listFaults",
+                "summary": "The rules, with how often each fired and how many times remain",
+                "parameters": [_NAMESPACE],
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "required": ["faults"], "properties": {"faults": {"type": "array", "items": _ref("FaultRule")}}},
+                        "rules",
+                    )
+                },
+            },
+            "delete": {
+                "operationId": "clearFaults",
+                "summary": "Remove every rule (of one namespace, or of all)",
+                "parameters": [_NAMESPACE],
+                "responses": {"200": _deleted("the rules removed"), "400": bad},
+            },
+        },
+        "/_sim/faults/{rule_id}": {
+            "delete": {
+                "operationId": "removeFault",
+                "summary": "Remove one rule",
+                "parameters": [{"name": "rule_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _deleted("removed"), "404": _error("no rule with this id")},
+            }
+        },
+        "/_sim/requests": {
+            "get": {
+                "operationId": "listRequests",
+                "summary": "The request journal, newest first",
+                "parameters": _journal_filters(),
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["requests"],
+                            "properties": {"requests": {"type": "array", "items": _ref("JournalEntry")}},
+                        },
+                        "entries",
+                    ),
+                    "400": bad,
+                },
+            },
+            "delete": {
+                "operationId": "clearRequests",
+                "summary": "Empty the journal (of one namespace, or all of it)",
+                "parameters": [_NAMESPACE],
+                "responses": {"200": _deleted("the entries removed"), "400": bad},
+            },
+        },
+        "/_sim/requests/count": {
+            "post": {
+                "operationId": "countRequests",
+                "summary": "How many journalled requests match (WireMock's verify)",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {"match": _ref("RequestMatch"), "namespace": {"type": "string", "pattern": _NAMESPACE_PATTERN}},
+                    }
+                ),
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "required": ["count"], "properties": {"count": {"type": "integer", "minimum": 0}}}, "the count"
+                    ),
+                    "400": bad,
+                },
+            }
+        },
+    }
+
+
+@cache
+def control_openapi_document() -> dict[str, Any]:
+    error = copy.deepcopy(error_schema())
+    error.pop("$schema", None)
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "perf-sim control API",
+            "version": API_VERSION,
+            "description": "Steer and observe the simulator: fault rules, the request journal, namespaces, clock and usage. "
+            f"Not part of the Perf API. An API request joins a namespace with the header `{NAMESPACE_HEADER}: NAME`; "
+            "control calls take `?namespace=NAME`. Any API path may also be reached as `/_sim/ns/NAME/<path>`, the same "
+            "request in namespace NAME, for clients that take only a base URL.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": _paths(),
+        "components": {
+            "schemas": {
+                "Match": _match_schema(with_status=False),
+                "RequestMatch": _match_schema(with_status=True),
+                "Action": _action_schema(),
+                "FaultRuleRequest": _rule_request_schema(),
+                "FaultRule": _rule_schema(),
+                "JournalEntry": _journal_entry_schema(),
+                "Clock": _clock_schema(),
+                "Window": _window_schema(),
+                "Usage": _usage_schema(),
+                "Error": error,
+            }
+        },
+    }

@@ -1,0 +1,109 @@
+"""The validation proxy: traffic through it to the simulator raises no violation; to each defective target it
+raises at least one, printed as a line when found and written to the report, with exit status 1.
+
+The default run drives a defect of each kind the proxy judges (schema, status and envelope, perf and cost,
+images, rate-limit headers and admissions); the slow run drives every defect it can see in traffic.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from simulator.launcher import running_simulator
+from tests.contract.harness import ProxyVerdict, mutant_server, proxy_verdict
+from tests.contract.mutants import MUTANTS
+from tests.contract.proxy_traffic import drive, requests
+
+PARALLEL_TARGETS = 2
+# Defects one pass of traffic cannot show: they need the clock to move or a second look the proxy cannot take.
+UNSEEN_IN_TRAFFIC = {
+    "created_in_milliseconds": "created is compared with no clock: the target's may be a simulator's manual one",
+    "unknown_keys_accepted": "which keys are valid is the target's own knowledge",
+    "url_never_expires": "needs an hour",
+    "day_window_not_utc": "needs a day",
+    "fixed_minute_window": "needs traffic over more than a minute",
+    "refused_requests_consume_day": "needs the day's whole budget",
+    "retry_after_always_60": "the proxy does not wait for retry_after",
+    "retry_after_too_short": "the proxy does not wait for retry_after",
+    "retry_after_too_long": "the proxy does not wait for retry_after",
+}
+ONE_OF_EACH_KIND = [
+    "missing_latency_ms",
+    "wrong_error_type",
+    "dalle3_n_not_enforced",
+    "cost_ignores_n",
+    "always_one_image",
+    "image_size_swapped",
+    "b64_not_png",
+    "minute_limit_off_by_one",
+    "no_rate_headers_on_errors",
+    "free_key_with_pro_limits",
+]
+SEEN_IN_TRAFFIC = [name for name in MUTANTS if name not in UNSEEN_IN_TRAFFIC]
+
+
+def _through_proxy_to(name: str) -> ProxyVerdict:
+    with tempfile.TemporaryDirectory() as tmp, mutant_server(name) as server:
+        return proxy_verdict(server.base_url, Path(tmp) / "report.json", drive)
+
+
+def _verdicts(names: list[str]) -> dict[str, ProxyVerdict]:
+    with ThreadPoolExecutor(PARALLEL_TARGETS) as pool:
+        return dict(zip(names, pool.map(_through_proxy_to, names), strict=True))
+
+
+@pytest.fixture(scope="module")
+def quick_verdicts() -> dict[str, ProxyVerdict]:
+    return _verdicts(ONE_OF_EACH_KIND)
+
+
+def _assert_flagged(name: str, verdict: ProxyVerdict) -> None:
+    assert verdict.returncode == 1, f"{name} ({MUTANTS[name].defect}) passed the proxy:\n{verdict.output[-3000:]}"
+    lines = [line for line in verdict.output.splitlines() if line.startswith("VIOLATION ")]
+    assert lines and len(lines) == len(verdict.report["violations"]), verdict.output[-3000:]
+    assert all("curl" in v["exchange"]["curl"] for v in verdict.report["violations"])
+
+
+def test_traffic_to_the_simulator_raises_no_violation(tmp_path: Path) -> None:
+    with running_simulator() as simulator:
+        verdict = proxy_verdict(simulator.base_url, tmp_path / "report.json", drive)
+    assert verdict.returncode == 0, verdict.output[-3000:]
+    assert verdict.report["violations"] == []
+    assert verdict.report["exchanges"] >= len(requests())
+
+
+def test_the_proxy_forwards_answers_unchanged(tmp_path: Path) -> None:
+    with running_simulator("--clock", "manual", "--seed", "7") as direct, running_simulator("--clock", "manual", "--seed", "7") as proxied:
+        body = {"prompt": "A lantern", "model": "dall-e-2", "size": "256x256", "response_format": "b64_json"}
+        auth = {"Authorization": "Bearer pk_test_pro_forwarded"}
+        expected = httpx.post(direct.base_url + "/v1/images/generations", json=body, headers=auth)
+        seen: list[httpx.Response] = []
+        verdict = proxy_verdict(
+            proxied.base_url,
+            tmp_path / "report.json",
+            lambda url: seen.append(httpx.post(url + "/v1/images/generations", json=body, headers=auth)),
+        )
+    assert verdict.returncode == 0, verdict.output
+    assert seen[0].status_code == expected.status_code and seen[0].content == expected.content
+    assert {k: v for k, v in seen[0].headers.items() if k != "date"} == {k: v for k, v in expected.headers.items() if k != "date"}
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("name", ONE_OF_EACH_KIND)
+def test_a_defect_of_each_kind_is_flagged(name: str, quick_verdicts: dict[str, ProxyVerdict]) -> None:
+    _assert_flagged(name, quick_verdicts[name])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_every_defect_seen_in_traffic_is_flagged() -> None:
+    verdicts = _verdicts(SEEN_IN_TRAFFIC)
+    missed = [name for name, verdict in verdicts.items() if verdict.returncode != 1]
+    assert not missed, missed
+    for name, verdict in verdicts.items():
+        _assert_flagged(name, verdict)

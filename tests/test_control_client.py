@@ -1,0 +1,85 @@
+"""The typed control client against a real perf-sim process: every call a user's test makes, and clear errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from simulator.control.client import ControlError, SimulatorControl
+from simulator.launcher import RunningServer, running_simulator
+
+KEY = "pk_test_pro_client"
+BODY = {"prompt": "a red fox", "model": "dall-e-2", "size": "256x256"}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    with running_simulator("--clock", "manual", "--quiet") as running:
+        yield running
+
+
+@pytest.fixture
+def root(server: RunningServer) -> Iterator[SimulatorControl]:
+    with SimulatorControl(server.base_url) as control:
+        control.reset()
+        yield control
+
+
+def generate(base_url: str, namespace: str | None = None, **body: object) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {KEY}", **({"X-Sim-Namespace": namespace} if namespace else {})}
+    return httpx.post(base_url + "/v1/images/generations", json={**BODY, **body}, headers=headers, timeout=30)
+
+
+def test_a_fault_rule_is_added_listed_counted_and_removed(root: SimulatorControl) -> None:
+    job = root.in_namespace("job-a")
+    rule = job.add_fault({"model": "dall-e-2"}, status=503, retry_after=2, times=1)
+    assert rule["namespace"] == "job-a" and rule["remaining"] == 1 and rule["action"]["status"] == 503
+    assert generate(root.base_url, "job-a").status_code == 503
+    assert generate(root.base_url, "job-a").status_code == 200
+    [listed] = job.faults()
+    assert (listed["id"], listed["fired"], listed["remaining"]) == (rule["id"], 1, 0)
+    job.remove_fault(rule["id"])
+    assert job.faults() == []
+
+
+def test_a_refused_control_call_raises_with_the_simulators_type_message_and_field(root: SimulatorControl) -> None:
+    with pytest.raises(ControlError) as refused:
+        root.add_fault({"face": "myspace"}, status=503)
+    assert (refused.value.status, refused.value.type, refused.value.param) == (400, "invalid_request", "match.face")
+    assert "match.face" in str(refused.value)
+    with pytest.raises(ControlError) as unknown:
+        root.remove_fault("fault_does_not_exist")
+    assert (unknown.value.status, unknown.value.type) == (404, "not_found")
+
+
+def test_the_journal_is_read_filtered_counted_and_cleared_per_namespace(root: SimulatorControl) -> None:
+    job, other = root.in_namespace("job-b"), root.in_namespace("job-c")
+    generate(root.base_url, "job-b")
+    generate(root.base_url, "job-b", model="dall-e-3", size="1024x1024")
+    generate(root.base_url, "job-c")
+    assert [entry["model"] for entry in job.requests()] == ["dall-e-3", "dall-e-2"]
+    assert [entry["status"] for entry in job.requests(model="dall-e-2", limit=5)] == [200]
+    assert job.count(model="dall-e-3", status=200) == 1 and job.count({"face": "perf"}) == 2
+    assert other.count() == 1
+    assert {"job-b", "job-c"} <= set(root.namespaces())
+    job.clear_requests()
+    assert job.count() == 0 and other.count() == 1
+
+
+def test_clock_usage_and_reset_act_on_the_clients_namespace_only(root: SimulatorControl) -> None:
+    job = root.in_namespace("job-d")
+    start = root.clock()["now"]
+    assert job.advance(3600)["now"] == start + 3600
+    assert root.clock()["now"] == start
+    generate(root.base_url, "job-d", n=2)
+    assert job.usage(KEY)["minute"]["used"] == 2 and root.usage(KEY)["minute"]["used"] == 0
+    assert [row["face"] for row in job.usage_by_key()["keys"]] == ["perf"]
+    job.reset()
+    assert job.clock()["now"] == start and job.usage(KEY)["minute"]["used"] == 0
+
+
+def test_health_and_config_answer(root: SimulatorControl) -> None:
+    assert root.health() == {"status": "ok"}
+    assert root.config()["clock"] == "manual"

@@ -1,0 +1,38 @@
+"""`simulator_running`: a simulator inside the caller's process, for code outside pytest."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from simulator.in_process import simulator_running
+from simulator.launcher import PROJECT_ROOT
+from simulator.state.base import DEFAULT_MANUAL_START
+
+EXAMPLE = str(PROJECT_ROOT / "docs" / "scenario.example.toml")
+
+
+def test_it_serves_on_a_free_local_port_with_a_manual_clock_and_stops_when_the_block_ends() -> None:
+    with simulator_running(seed=7) as sim:
+        [image] = sim.openai_client().images.generate(model="dall-e-2", prompt="a red fox", size="256x256").data or []
+        assert image.url and httpx.get(image.url).headers["content-type"] == "image/png"
+        assert sim.server_url.startswith("http://127.0.0.1:")
+        assert sim.clock()["now"] == DEFAULT_MANUAL_START
+        assert sim.config()["seed"] == 7
+        server_url = sim.server_url
+    with pytest.raises(httpx.TransportError):
+        httpx.get(server_url + "/_sim/health")
+
+
+def test_a_scenarios_settings_and_keys_apply_and_arguments_win_over_them() -> None:
+    with simulator_running(scenario=EXAMPLE, seed=3) as sim:
+        settings = sim.config()
+        assert (settings["seed"], settings["start_time"]) == (3, 1772442000.0)
+        assert sim.usage("pk_live_acme_checkout")["tier"] == "enterprise"
+
+
+def test_two_simulators_run_side_by_side() -> None:
+    with simulator_running() as first, simulator_running() as second:
+        assert first.server_url != second.server_url
+        first.advance(60)
+        assert second.clock()["now"] == DEFAULT_MANUAL_START

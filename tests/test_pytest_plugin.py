@@ -1,0 +1,118 @@
+"""The `perf_sim` fixture as a user meets it: a test file of their own, run by pytest with the package installed.
+
+Each case writes a user's test file into a fresh directory and runs pytest on it in a child process, so the
+fixture comes only from the pytest11 entry point, as it does in a user's project.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from tests.user_project import run_user_tests
+
+
+def test_a_users_test_file_gets_a_running_simulator_with_a_key_a_journal_and_a_clock(tmp_path: Path) -> None:
+    result = run_user_tests(
+        tmp_path,
+        """
+        import httpx
+
+        def test_generate(perf_sim):
+            client = perf_sim.openai_client()
+            image = client.images.generate(model="dall-e-3", prompt="a red fox")
+            assert httpx.get(image.data[0].url).headers["content-type"] == "image/png"
+            assert perf_sim.base_url.startswith("http://127.0.0.1:")
+            assert perf_sim.count(model="dall-e-3", status=200) == 1
+            [entry] = perf_sim.requests()
+            assert entry["namespace"] == perf_sim.namespace and entry["image_ids"]
+            before = perf_sim.clock()["now"]
+            assert perf_sim.advance(61)["now"] == before + 61
+        """,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_test_has_its_own_namespace_so_windows_rules_and_journal_never_collide(tmp_path: Path) -> None:
+    result = run_user_tests(
+        tmp_path,
+        """
+        import openai
+        import pytest
+
+        def test_first_uses_the_free_window_and_leaves_a_rule(perf_sim):
+            perf_sim.fault({"model": "dall-e-2"}, status=503)
+            client = perf_sim.openai_client(api_key=perf_sim.key_for("free"), max_retries=0)
+            client.images.generate(model="dall-e-3", prompt="a fox", n=1)
+            with pytest.raises(openai.InternalServerError):
+                client.images.generate(model="dall-e-2", prompt="a fox", size="256x256")
+            assert perf_sim.usage(perf_sim.key_for("free"))["minute"]["used"] == 1
+
+        def test_second_sees_none_of_it(perf_sim):
+            client = perf_sim.openai_client(api_key=perf_sim.key_for("free"), max_retries=0)
+            client.images.generate(model="dall-e-2", prompt="a fox", size="256x256")
+            assert perf_sim.usage(perf_sim.key_for("free"))["minute"]["used"] == 1
+            assert perf_sim.faults() == []
+            assert perf_sim.count() == 1
+        """,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_simulators_request_log_shows_in_a_failing_tests_report(tmp_path: Path) -> None:
+    result = run_user_tests(
+        tmp_path,
+        """
+        def test_fails_after_a_request(perf_sim):
+            perf_sim.openai_client().images.generate(model="dall-e-3", prompt="a fox")
+            assert False, "the app did something wrong"
+        """,
+    )
+    assert result.returncode == 1
+    assert "Captured stdout call" in result.stdout
+    assert "POST /v1/images/generations 200 dall-e-3 n=1" in result.stdout
+
+
+def test_a_scenario_named_in_the_ini_file_sets_keys_and_gives_every_test_its_fault_rules(tmp_path: Path) -> None:
+    (tmp_path / "scenario.toml").write_text(
+        textwrap.dedent(
+            """
+            [keys.pk_live_acme_trial]
+            tier = "free"
+
+            [[faults]]
+            match = { prompt = "outage" }
+            action = { status = 503 }
+            """
+        )
+    )
+    result = run_user_tests(
+        tmp_path,
+        """
+        import openai
+        import pytest
+
+        @pytest.mark.parametrize("run", [1, 2])
+        def test_scenario(perf_sim, run):
+            client = perf_sim.openai_client(api_key="pk_live_acme_trial", max_retries=0)
+            with pytest.raises(openai.InternalServerError):
+                client.images.generate(model="dall-e-3", prompt="an outage")
+            client.images.generate(model="dall-e-3", prompt="a fox")
+            assert perf_sim.usage("pk_live_acme_trial")["tier"] == "free"
+        """,
+        ini="perf_sim_scenario = scenario.toml\n",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_plugin_leaves_sessions_that_do_not_use_it_alone(tmp_path: Path) -> None:
+    result = run_user_tests(
+        tmp_path,
+        """
+        import sys
+
+        def test_nothing_imported():
+            assert "simulator.in_process" not in sys.modules and "uvicorn" not in sys.modules
+        """,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

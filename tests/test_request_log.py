@@ -1,0 +1,120 @@
+"""The request log's lines: what a person reading `perf-sim`'s stdout (or a log shipper reading JSON) relies on."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from simulator.control.journal import Details, JournalEntry
+from simulator.request_log import LOG_JSON, LOG_TEXT, describe_fault, json_line, request_logger, text_line
+
+ENTRY = {
+    "id": "req_1",
+    "time": 1767225600.25,
+    "iso": "2026-01-01T00:00:00+00:00",
+    "method": "POST",
+    "path": "/v1/images/generations",
+    "face": "perf",
+    "namespace": "default",
+    "key": "pk_live_a…",
+    "model": "dall-e-3",
+    "n": 1,
+    "size": "1024x1024",
+    "status": 200,
+    "error_type": None,
+    "latency_ms": 12.4,
+    "fault": None,
+    "image_ids": ["img_1"],
+    "prompt": "a red fox",
+    "body": {"prompt": "a red fox"},
+}
+
+
+def test_a_text_line_reads_time_request_outcome_model_n_server_ms_key_and_namespace() -> None:
+    assert text_line(ENTRY) == "2026-01-01T00:00:00.250Z POST /v1/images/generations 200 dall-e-3 n=1 12.4ms key=pk_live_a… ns=default"
+
+
+def test_a_faulted_request_shows_its_error_type_and_the_fault_as_the_header_writes_it() -> None:
+    entry = {**ENTRY, "status": 503, "error_type": "service_unavailable", "fault": {"status": 503, "retry_after": 2}}
+    line = text_line(entry)
+    assert " 503 service_unavailable dall-e-3 " in line
+    assert line.endswith(" fault=status=503;retry_after=2")
+
+
+def test_a_request_without_model_or_key_shows_dashes_instead_of_none() -> None:
+    line = text_line({**ENTRY, "model": None, "n": None, "key": None, "status": 401, "error_type": "authentication_error"})
+    assert "None" not in line and " - n=- " in line and "key=-" in line
+
+
+@pytest.mark.parametrize(
+    ("fault", "shown"),
+    [
+        (None, None),
+        ({"drop": True}, "drop"),
+        ({"delay_ms": 1500}, "delay_ms=1500"),
+        ({"action": {"status": 429, "retry_after": 3}, "rule": "f_1"}, "status=429;retry_after=3"),
+        ({}, None),
+        ("status=503", "status=503"),
+    ],
+)
+def test_faults_are_described_in_the_x_sim_fault_syntax(fault: object, shown: str | None) -> None:
+    assert describe_fault(fault) == shown
+
+
+def test_a_json_line_carries_the_same_fields_as_a_text_line() -> None:
+    fields = json.loads(json_line({**ENTRY, "fault": {"drop": True}}))
+    assert fields == {
+        "time": "2026-01-01T00:00:00.250Z",
+        "method": "POST",
+        "path": "/v1/images/generations",
+        "status": 200,
+        "error_type": None,
+        "model": "dall-e-3",
+        "n": 1,
+        "latency_ms": 12.4,
+        "key": "pk_live_a…",
+        "namespace": "default",
+        "fault": "drop",
+    }
+
+
+def test_the_log_never_shows_the_prompt_or_the_body() -> None:
+    for line in (text_line(ENTRY), json_line(ENTRY)):
+        assert "red fox" not in line
+
+
+@pytest.mark.parametrize("log_format", [LOG_TEXT, LOG_JSON])
+def test_the_logger_writes_one_line_per_entry(log_format: str) -> None:
+    out = io.StringIO()
+    log = request_logger(log_format, out)
+    log(ENTRY)
+    log({**ENTRY, "status": 429})
+    assert len(out.getvalue().splitlines()) == 2
+
+
+def test_an_unknown_log_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="text, json"):
+        request_logger("xml")
+
+
+def test_the_journals_own_entries_give_the_same_lines_as_their_json() -> None:
+    details = Details(
+        key="pk_live_a…", key_digest=None, model="dall-e-3", n=1, size="1024x1024", prompt="a red fox", body={}, error_type=None
+    )
+    entry = JournalEntry(
+        time=1767225600.25,
+        method="POST",
+        path="/v1/images/generations",
+        face="perf",
+        namespace="default",
+        status=200,
+        latency_ms=12.4,
+        fault="delay_ms=5",
+        image_ids=["img_1"],
+        details=details,
+    )
+    assert text_line(entry) == text_line(entry.as_json())
+    assert json_line(entry) == json_line(entry.as_json())
+    assert text_line(entry).endswith(" fault=delay_ms=5")

@@ -1,0 +1,89 @@
+"""The request log of a real `perf-sim` process: what a person sees on its stdout, in text, in JSON, or nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from simulator.launcher import PROJECT_ROOT, free_port, wait_until_up
+
+AUTH = {"Authorization": "Bearer pk_test_pro_logging"}
+BODY = {"prompt": "a red fox", "model": "dall-e-3"}
+
+
+@contextmanager
+def perf_sim_output(tmp_path: Path, *args: str) -> Iterator[tuple[str, Path]]:
+    """Run perf-sim with its stdout and stderr in a file; yield its base URL and, once it stopped, read the file."""
+    port = free_port()
+    out = tmp_path / "perf-sim.out"
+    with out.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "--port", str(port), "--clock", "manual", *args], cwd=PROJECT_ROOT, stdout=sink, stderr=sink
+        )
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/_sim/health", process)
+            yield f"http://127.0.0.1:{port}", out
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def send_three_requests(base_url: str) -> None:
+    """A success, an unknown key and a faulted request (plus control calls and an image download, which are not logged)."""
+    ok = httpx.post(base_url + "/v1/images/generations", json=BODY, headers=AUTH)
+    httpx.get(ok.json()["data"][0]["url"])
+    httpx.post(base_url + "/v1/images/generations", json=BODY, headers={"Authorization": "Bearer pk_live_nobody_at_all"})
+    headers = {**AUTH, "X-Sim-Fault": "status=503", "X-Sim-Namespace": "job-7"}
+    httpx.post(base_url + "/openai/v1/images/generations", json=BODY, headers=headers)
+    httpx.get(base_url + "/_sim/requests")
+
+
+def request_lines(text: str, marker: str) -> list[str]:
+    return [line for line in text.splitlines() if marker in line]
+
+
+def test_perf_sim_prints_one_readable_line_per_api_request(tmp_path: Path) -> None:
+    with perf_sim_output(tmp_path) as (base_url, out):
+        send_three_requests(base_url)
+    lines = request_lines(out.read_text(), " ns=")
+    assert len(lines) == 3, out.read_text()
+    assert lines[0].startswith("2026-01-01T00:00:00.000Z POST /v1/images/generations 200 dall-e-3 n=1 ")
+    assert "key=pk_test_pro_" in lines[0] and "logging" not in lines[0] and lines[0].endswith("ns=default")
+    assert " 401 authentication_error " in lines[1]
+    assert "POST /openai/v1/images/generations 503 server_error dall-e-3" in lines[2]
+    assert "ns=job-7" in lines[2] and "fault=status=503" in lines[2]
+
+
+def test_log_format_json_prints_the_same_fields_as_json_lines(tmp_path: Path) -> None:
+    with perf_sim_output(tmp_path, "--log-format", "json") as (base_url, out):
+        send_three_requests(base_url)
+    records = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
+    assert [(r["path"], r["status"], r["namespace"]) for r in records] == [
+        ("/v1/images/generations", 200, "default"),
+        ("/v1/images/generations", 401, "default"),
+        ("/openai/v1/images/generations", 503, "job-7"),
+    ]
+    assert records[0]["model"] == "dall-e-3" and records[0]["n"] == 1 and records[0]["latency_ms"] >= 0
+    assert records[2]["fault"].startswith("status=503") and records[1]["error_type"] == "authentication_error"
+
+
+@pytest.mark.parametrize("args", [["--quiet"], ["--quiet", "--log-format", "json"]], ids=["quiet", "quiet json"])
+def test_quiet_prints_no_request_lines(tmp_path: Path, args: list[str]) -> None:
+    with perf_sim_output(tmp_path, *args) as (base_url, out):
+        send_three_requests(base_url)
+    text = out.read_text()
+    assert "perf-sim: Perf Image Generation API" in text
+    assert "/v1/images/generations 200" not in text and not request_lines(text, '"path"')
+
+
+def test_uvicorns_access_log_does_not_duplicate_the_request_log(tmp_path: Path) -> None:
+    with perf_sim_output(tmp_path) as (base_url, out):
+        send_three_requests(base_url)
+    assert "HTTP/1.1" not in out.read_text()

@@ -1,0 +1,108 @@
+"""Scenario files: what a team writes once and every run starts from; a wrong file is refused before serving."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from load.redis_server import RedisServer
+from simulator.cli import parse_args
+from simulator.launcher import PROJECT_ROOT, running_simulator
+from simulator.scenario import ScenarioError, load_scenario
+
+EXAMPLE = PROJECT_ROOT / "docs" / "scenario.example.toml"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_documented_example_loads_with_its_settings_keys_and_rules() -> None:
+    scenario = load_scenario(EXAMPLE)
+    assert scenario.settings == {"seed": 7, "clock": "manual", "start_time": 1772442000.0}
+    assert scenario.has_keys
+    assert [rule["action"] for rule in scenario.faults] == [{"status": 503, "retry_after": 1}, {"delay_ms": 1500}, {"drop": True}]
+
+
+def test_the_scenario_sets_seed_clock_start_and_keys_and_a_flag_on_the_command_line_wins(tmp_path: Path) -> None:
+    config = parse_args(["--scenario", str(EXAMPLE)])
+    assert (config.seed, config.clock, config.start_time, config.keys_file) == (7, "manual", 1772442000.0, str(EXAMPLE))
+    assert parse_args(["--scenario", str(EXAMPLE), "--seed", "3", "--clock", "real"]).seed == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[simulatr]\nseed = 1\n", "unknown table [simulatr]"),
+        ("[simulator]\nsed = 1\n", "[simulator]: unknown field 'sed'"),
+        ('[simulator]\nseed = "seven"\n', "[simulator] seed: must be a whole number"),
+        ('[simulator]\nclock = "sundial"\n', "[simulator] clock: must be 'real' or 'manual'"),
+        ('[simulator]\nstart_time = "yesterday"\n', "[simulator] start_time: not an ISO 8601 date-time"),
+        ("[faults]\naction = { status = 503 }\n", "[faults] must be an array of tables, written [[faults]]"),
+        ('[[faults]]\nmatch = { face = "openai" }\n', "[[faults]] #1: action is required"),
+        ("[[faults]]\naction = { status = 503 }\n[[faults]]\naction = { drop = true }\ntimes = 0\n", "#2: times must be a whole number"),
+        ("[[faults]]\naction = { drop = true }\nprobability = 1.5\n", "[[faults]] #1: probability must be a number from 0 to 1"),
+        ('[[faults]]\naction = { drop = true }\nwhen = "always"\n', "[[faults]] #1: when is not a rule field"),
+        ("[[faults]]\naction = { status = 700 }\n", "[[faults]] #1: action.status must be a whole number from 400 to 599"),
+        ('[[faults]]\nmatch = { face = "myspace" }\naction = { drop = true }\n', "[[faults]] #1: match.face must be one of"),
+        ('[keys.pk_live_acme]\ntier = "platinum"\n', "key 'pk_live_acme' has unknown tier 'platinum'"),
+        ("[providers.openai]\nimages_per_minute = 5\n", "[providers.openai] needs images_per_minute and images_per_day"),
+        ("[simulator\n", "not valid TOML"),
+    ],
+)
+def test_a_wrong_scenario_is_refused_naming_the_table_and_the_field(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(_write(tmp_path, text))
+    assert message in str(refused.value) and "scenario.toml" in str(refused.value)
+
+
+def test_perf_sim_refuses_a_wrong_scenario_at_start_with_exit_code_2_and_no_traceback(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[[faults]]\naction = { drop = true }\nprobability = 2\n")
+    result = subprocess.run([sys.executable, "-m", "simulator", "--scenario", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--scenario" in result.stderr and "[[faults]] #1: probability" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_keys_in_both_a_scenario_and_a_keys_file_are_refused(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.toml"
+    keys.write_text('[keys.pk_live_other]\ntier = "pro"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator", "--scenario", str(EXAMPLE), "--keys", str(keys)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "give keys in one place" in result.stderr
+
+
+def test_a_missing_scenario_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(tmp_path / "absent.toml")
+
+
+def test_perf_sim_starts_with_the_scenarios_settings_keys_and_fault_rules() -> None:
+    with running_simulator("--scenario", str(EXAMPLE), "--quiet") as server:
+        settings = httpx.get(server.base_url + "/_sim/config").json()
+        assert (settings["seed"], settings["clock"], settings["start_time"]) == (7, "manual", 1772442000.0)
+        assert [rule["action"].get("status") for rule in httpx.get(server.base_url + "/_sim/faults").json()["faults"]] == [503, None, None]
+        headers = {"Authorization": "Bearer pk_live_acme_checkout"}
+        body = {"model": "dall-e-3", "prompt": "a red fox"}
+        statuses = [httpx.post(server.base_url + "/openai/v1/images/generations", json=body, headers=headers).status_code for _ in range(3)]
+        assert statuses == [503, 503, 200]
+        assert httpx.get(server.base_url + "/_sim/usage/pk_live_acme_checkout").json()["tier"] == "enterprise"
+
+
+def test_with_a_shared_state_the_rules_are_installed_once_for_every_worker_and_every_restart(redis_server: RedisServer) -> None:
+    state = f"redis://127.0.0.1:{redis_server.port}/7"
+    for _start in range(2):
+        with running_simulator("--scenario", str(EXAMPLE), "--state", state, "--workers", "2", "--quiet") as server:
+            assert len(httpx.get(server.base_url + "/_sim/faults").json()["faults"]) == 3
+            headers = {"Authorization": "Bearer pk_live_acme_checkout"}
+            body = {"model": "dall-e-3", "prompt": "a red fox"}
+            with httpx.Client(base_url=server.base_url, headers=headers) as client:
+                statuses = [client.post("/openai/v1/images/generations", json=body).status_code for _ in range(3)]
+            assert statuses == [503, 503, 200]
