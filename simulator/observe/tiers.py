@@ -1,8 +1,8 @@
 """The tier of a journalled request's key, for `perf_sim_rate_limited_total{tier}`.
 
 The journal keeps no full key: only its masked start and a digest. A key from the keys file or the document's key
-is found by its digest; a ready-made test key (`pk_test_<tier>_...`) by its masked start, which names the tier when
-the key is long enough to show it (18 characters or more); anything else is `unknown`.
+is found by its digest; a ready-made test key (`pk_test_<tier>_...`) by its masked start, when that start fits one
+tier only (always from 18 characters on, when at most 6 are hidden); anything else is `unknown`.
 """
 
 from __future__ import annotations

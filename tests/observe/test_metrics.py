@@ -57,7 +57,7 @@ def scrape(base_url: str) -> dict[str, Counter[Labels]]:
     samples: dict[str, Counter[Labels]] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            labels = tuple(value for _, value in sorted(sample.labels.items()) if _ != "le")
+            labels = tuple(value for name, value in sorted(sample.labels.items()) if name != "le")
             samples.setdefault(sample.name, Counter())[labels] += int(sample.value)  # counts are whole numbers
     return samples
 
@@ -76,10 +76,10 @@ def assert_metrics_match_the_journal(base_url: str) -> None:
     requests: Counter[Labels] = Counter()
     for e in entries:
         requests[(e["face"], e["model"] or "", str(e["status"]))] += 1
-    by_route_dropped: Counter[Labels] = Counter()
+    summed_over_routes: Counter[Labels] = Counter()
     for (face, model, _route, status), value in metrics["perf_sim_requests_total"].items():
-        by_route_dropped[(face, model, status)] += value
-    assert by_route_dropped == requests
+        summed_over_routes[(face, model, status)] += value
+    assert summed_over_routes == requests
     assert {route for _, _, route, _ in metrics["perf_sim_requests_total"]} == {
         "/v1/images/generations",
         "/openai/v1/images/generations",
