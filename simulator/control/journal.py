@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from simulator.context import DEFAULT_NAMESPACE
+from simulator.context import DEFAULT_NAMESPACE, Made
 from simulator.state.base import StateUnavailable
 
 log = logging.getLogger("perf-sim")
@@ -75,6 +75,9 @@ class Details:
 class DetailsSource(Protocol):
     """The request an entry was made from (simulator.control.inspect.Seen), which works out its `Details` when asked."""
 
+    made: Made
+    """What the engine reported for the request (wins over what its bytes say)."""
+
     def details(self) -> Details: ...
 
 
@@ -123,11 +126,28 @@ class JournalEntry:
             self._details = self._details.details()
         return self._details
 
+    def _made(self) -> Made | None:
+        """What the engine reported for this request while its details are still unread: model, n and size from it
+        need no parse of the request body, which is most of what a listener (metrics) would otherwise cost."""
+        return None if isinstance(self._details, Details) else self._details.made
+
+    @property
+    def model(self) -> str | None:
+        made = self._made()
+        return made.model if made is not None and made.model is not None else self.details.model
+
+    @property
+    def n(self) -> int | None:
+        made = self._made()
+        return made.n if made is not None and made.n is not None else self.details.n
+
+    @property
+    def size(self) -> str | None:
+        made = self._made()
+        return made.size if made is not None and made.size is not None else self.details.size
+
     key = property(lambda self: self.details.key)
     key_digest = property(lambda self: self.details.key_digest)
-    model = property(lambda self: self.details.model)
-    n = property(lambda self: self.details.n)
-    size = property(lambda self: self.details.size)
     prompt = property(lambda self: self.details.prompt)
     body = property(lambda self: self.details.body)
     error_type = property(lambda self: self.details.error_type)
