@@ -22,6 +22,7 @@ from simulator.control.plane import ControlPlane
 from simulator.cors import OpenCORS
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
+from simulator.face_lanes import FaceLanes
 from simulator.faces import home
 from simulator.faces.control import ControlFace
 from simulator.faces.images import ImageFace
@@ -79,6 +80,8 @@ class SimulatorApp(Starlette):
         self.plane = plane
         self.sim_state = state
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        # Innermost: inside the CORS layer, ahead of Starlette's exception middleware and route walk.
+        self.user_middleware.append(Middleware(FaceLanes, self.router))
 
     def build_middleware_stack(self) -> ASGIApp:
         return ControlLayer(super().build_middleware_stack(), self.plane, self.sim_state)
