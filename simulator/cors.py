@@ -10,6 +10,8 @@ Tests hold the two in agreement (tests/test_cors.py).
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 _ORIGIN = b"origin"
 _PREFLIGHT = b"access-control-request-method"
 _VARY = b"vary"
+_VARY_ORIGIN = (_VARY, b"Origin")
+_name = itemgetter(0)
 
 
 class OpenCORS:
@@ -29,20 +33,16 @@ class OpenCORS:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        has_origin = False
-        preflight = False
-        for name, _ in scope["headers"]:
-            if name == _ORIGIN:
-                has_origin = True
-            elif name == _PREFLIGHT:
-                preflight = True
-        if has_origin and preflight and scope["method"] == "OPTIONS":
+        # Header names scanned in C (`in` over a map), not by a Python loop: this runs on every request.
+        has_origin = _ORIGIN in map(_name, scope["headers"])
+        if has_origin and scope["method"] == "OPTIONS" and _PREFLIGHT in map(_name, scope["headers"]):
             await self.starlette.preflight_response(request_headers=Headers(scope=scope))(scope, receive, send)
             return
+        simple = self.simple if has_origin else []
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                add_cors_headers(message.setdefault("headers", []), self.simple if has_origin else [])
+                add_cors_headers(message.setdefault("headers", []), simple)
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
@@ -51,6 +51,12 @@ class OpenCORS:
 def add_cors_headers(headers: list[tuple[bytes, bytes]], simple: list[tuple[bytes, bytes]]) -> None:
     """As Starlette's CORS `send` edits a response's headers, in place: with an Origin, the allow-origin and expose
     headers; always `Vary: Origin`, joined to any Vary the app set."""
+    names = set(map(_name, headers))
+    if _VARY not in names and names.isdisjoint(map(_name, simple)):
+        # The usual response: none of these headers yet, so each goes last, as `_set` would put it.
+        headers += simple
+        headers.append(_VARY_ORIGIN)
+        return
     for name, value in simple:
         _set(headers, name, value)
     varies = [value for name, value in headers if name == _VARY]
