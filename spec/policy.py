@@ -34,10 +34,36 @@ BLOCKED_TERMS: tuple[str, ...] = (
 )
 
 _BLOCKED = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in BLOCKED_TERMS) + r")(?![\w-])", re.IGNORECASE)
+_TRIGGER = TRIGGER_PHRASE.lower()
+
+# The regex tries its look-behind at every position of the prompt, on every request. A prompt it matches contains,
+# once lower-cased, the term's clue: its longest run of characters that nothing but their own cases matches
+# case-insensitively (the regex also takes "ı" and "İ" for i and "ſ" for s, which lower-case to something else).
+# So the clues are looked for first, by substring search, and the regex runs only when one is there.
+EXOTIC_CASE_LETTERS = "is"
+
+
+def _clue(term: str) -> str:
+    return max(re.split(f"[{EXOTIC_CASE_LETTERS}]", term), key=len)
+
+
+def _clues(terms: tuple[str, ...]) -> tuple[str, ...]:
+    """Each term's clue, less any clue containing another (the shorter is found wherever the longer is)."""
+    clues = {_clue(term) for term in terms}
+    return tuple(sorted(clue for clue in clues if not any(other != clue and other in clue for other in clues)))
+
+
+_CLUES = _clues(BLOCKED_TERMS)
 
 
 def violates_policy(prompt: str) -> bool:
-    return TRIGGER_PHRASE.lower() in prompt.lower() or _BLOCKED.search(prompt) is not None
+    lowered = prompt.lower()
+    if _TRIGGER in lowered:
+        return True
+    for clue in _CLUES:
+        if clue in lowered:
+            return _BLOCKED.search(prompt) is not None
+    return False
 
 
 def flags_output(prompt: str) -> bool:
