@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from simulator.context import DEFAULT_NAMESPACE, namespace, note_generation, note_image_ids, note_time
-from simulator.engine.digest import hex_id
+from simulator.engine.digest import hex_id, id_salt, salted_hex_id
 from simulator.engine.encode import blur_png, png_to_jpeg
 from simulator.engine.errors import ApiError
 from simulator.engine.latency import modelled_latency_ms
@@ -78,6 +78,7 @@ class Engine:
         self.latency_scale = latency_scale
         self.renders = RenderCache()
         self._image_salt = f"{seed}\x1fimage\x1f"
+        self._request_salt = id_salt(seed, "request")
 
     def check_policy(self, prompt: str) -> None:
         if violates_policy(prompt):
@@ -113,7 +114,10 @@ class Engine:
         return hex_id(self.seed, kind if name == DEFAULT_NAMESPACE else f"{kind}@{name}", *parts, length=length)
 
     def request_id(self, sequence: int) -> str:
-        return f"req_img_{self._id('request', sequence)}"
+        """`_id("request", sequence)`, from a salt made once: every response carries one."""
+        name = namespace()
+        salt = self._request_salt if name == DEFAULT_NAMESPACE else id_salt(self.seed, f"request@{name}")
+        return f"req_img_{salted_hex_id(salt, sequence)}"
 
     def image_id(self, sequence: int, index: int) -> str:
         return image_id(self._id_salt(), sequence, index)
