@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -31,27 +32,35 @@ class SafeJSONResponse(JSONResponse):
         return dump_json(content)
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
-        """Starlette's, but each header name is lower-cased and encoded once per process, not once per response."""
-        raw = [(_header_name(name), value.encode("latin-1")) for name, value in headers.items()] if headers else []
-        names = {name for name, _ in raw}
-        if b"content-length" not in names and not (self.status_code < 200 or self.status_code in (204, 304)):
-            raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
-        if b"content-type" not in names and self.media_type is not None:
+        """Starlette's, but the header names of each set of headers are lower-cased and encoded once per process, not
+        once per response, and the values are encoded in C."""
+        if headers:
+            names, has_length, has_type = _header_row(tuple(headers))
+            raw = list(zip(names, map(str.encode, headers.values(), _LATIN_1), strict=True))
+        else:
+            raw, has_length, has_type = [], False, False
+        if not has_length and not (self.status_code < 200 or self.status_code in (204, 304)):
+            raw.append((b"content-length", b"%d" % len(self.body)))
+        if not has_type and self.media_type is not None:
             raw.append((b"content-type", self.media_type.encode("latin-1")))
         self.raw_headers = raw
 
 
-_HEADER_NAMES: dict[str, bytes] = {}
-_MAX_HEADER_NAMES = 1024
+_LATIN_1 = itertools.repeat("latin-1")
+HeaderRow = tuple[tuple[bytes, ...], bool, bool]
+"""A set of header names as sent (lower-cased, latin-1), and whether it holds content-length and content-type."""
+_HEADER_ROWS: dict[tuple[str, ...], HeaderRow] = {}
+_MAX_HEADER_ROWS = 1024
 
 
-def _header_name(name: str) -> bytes:
-    raw = _HEADER_NAMES.get(name)
-    if raw is None:
-        raw = name.lower().encode("latin-1")
-        if len(_HEADER_NAMES) < _MAX_HEADER_NAMES:
-            _HEADER_NAMES[name] = raw
-    return raw
+def _header_row(names: tuple[str, ...]) -> HeaderRow:
+    row = _HEADER_ROWS.get(names)
+    if row is None:
+        raw = tuple(name.lower().encode("latin-1") for name in names)
+        row = (raw, b"content-length" in raw, b"content-type" in raw)
+        if len(_HEADER_ROWS) < _MAX_HEADER_ROWS:
+            _HEADER_ROWS[names] = row
+    return row
 
 
 class Endpoint:
