@@ -56,11 +56,24 @@ class Ticket:
     image_ids: tuple[str, ...]
 
 
-@lru_cache(maxsize=1024)
-def request_cost_usd(model: str, size: str, quality: str, n: int) -> float:
-    """The spec's price in exact decimals, computed once per combination (decimal arithmetic on every request showed
-    in the profile)."""
-    return MODELS[model].cost_usd(size, quality, n)
+@dataclass(slots=True)
+class RequestFacts:
+    """What the engine derives from a request alone: its modelled latency, revised prompt and price."""
+
+    latency_ms: int
+    revised_prompt: str
+    cost_usd: float
+
+
+@lru_cache(maxsize=4096)
+def request_facts(seed: int, request: GenerationRequest) -> RequestFacts:
+    """Computed once per distinct request (clients repeat requests; the price is exact decimal arithmetic): one
+    cache lookup, where one for each fact showed in the profile."""
+    return RequestFacts(
+        modelled_latency_ms(seed, request),
+        revised_prompt(seed, request),
+        MODELS[request.model].cost_usd(request.size, request.quality, request.n),
+    )
 
 
 class RateLimited(ApiError):
@@ -151,18 +164,18 @@ class Engine:
         ]
         note_generation(request.model, request.n, request.size, [image.image_id for image in images])
 
-        latency_ms = modelled_latency_ms(self.seed, request)
+        facts = request_facts(self.seed, request)
         if wait_latency and self.latency_scale > 0:
-            await asyncio.sleep(latency_ms * self.latency_scale / 1000)
+            await asyncio.sleep(facts.latency_ms * self.latency_scale / 1000)
         return GenerationResult(
-            request_id=self.request_id(ticket.sequence),
-            created=int(now),
-            request=request,
-            images=images,
-            revised_prompt=revised_prompt(self.seed, request),
-            latency_ms=latency_ms,
-            cost_usd=request_cost_usd(request.model, request.size, request.quality, request.n),
-            rate=ticket.rate,
+            self.request_id(ticket.sequence),
+            int(now),
+            request,
+            images,
+            facts.revised_prompt,
+            facts.latency_ms,
+            facts.cost_usd,
+            ticket.rate,
         )
 
     def output_flagged(self, request: GenerationRequest) -> bool:

@@ -8,7 +8,6 @@ seeded draw so figures look real but repeat exactly.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 from simulator.engine.digest import unit_interval
 from simulator.engine.request import GenerationRequest
@@ -19,8 +18,6 @@ EXTRA_IMAGE_FACTOR = 0.35
 SPREAD = 0.15
 
 
-# Cached: a pure function of its arguments, and clients repeat requests.
-@lru_cache(maxsize=4096)
 def modelled_latency_ms(seed: int, request: GenerationRequest) -> int:
     width, height = parse_size(request.size)
     size_factor = math.sqrt(width * height / (1024 * 1024))

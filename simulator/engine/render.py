@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 import textwrap
 from collections import OrderedDict
-from dataclasses import dataclass
 from functools import lru_cache
 from threading import Lock
+from typing import NamedTuple
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -24,13 +24,15 @@ from spec.models import parse_size
 RENDER_CACHE_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class RenderKey:
+class RenderKey(NamedTuple):
+    """A named tuple, not a frozen dataclass: every generated image gets one, and a tuple is built and hashed in C."""
+
     seed: int
     model: str
     prompt: str
     size: str
-    index: int
+    image_index: int
+    """The image's place in the request (its n), as the engine counts it (see `GenerationRequest.first_index`)."""
 
 
 @lru_cache(maxsize=64)
@@ -39,7 +41,7 @@ def _font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _palette(key: RenderKey) -> list[int]:
-    raw = digest(key.seed, "palette", key.model, key.prompt, key.size, key.index)
+    raw = digest(key.seed, "palette", key.model, key.prompt, key.size, key.image_index)
     colours = [tuple(raw[i : i + 3]) for i in range(0, 18, 3)]
     # Index 0 background (kept dark), 1..4 shapes, 5 band, 6 text (white), 7 text shadow (black).
     background = tuple(c // 3 for c in colours[0])
@@ -53,7 +55,7 @@ def _draw(key: RenderKey) -> Image.Image:
     image = Image.new("P", (width, height), 0)
     image.putpalette(_palette(key))
     draw = ImageDraw.Draw(image)
-    shape_bytes = digest(key.seed, "shapes", key.model, key.prompt, key.size, key.index)
+    shape_bytes = digest(key.seed, "shapes", key.model, key.prompt, key.size, key.image_index)
     for i in range(4):
         b = shape_bytes[i * 6 : i * 6 + 6]
         x0, y0 = b[0] * width // 256, b[1] * height // 256
@@ -67,7 +69,7 @@ def _draw(key: RenderKey) -> Image.Image:
     band_height = px * 3
     draw.rectangle((0, 0, width, band_height), fill=5)
     title = _font(px + px // 2)
-    draw.text((px, px // 2), f"{key.model}  {key.size}  #{key.index}", font=title, fill=6)
+    draw.text((px, px // 2), f"{key.model}  {key.size}  #{key.image_index}", font=title, fill=6)
     body = _font(px)
     chars_per_line = max(8, int(width / (px * 0.55)) - 2)
     # Lone surrogates are legal in JSON strings but not drawable text.

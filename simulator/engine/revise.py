@@ -6,8 +6,6 @@ client that displays `revised_prompt` sees something realistic that differs from
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from simulator.engine.digest import digest
 from simulator.engine.request import GenerationRequest
 
@@ -29,8 +27,6 @@ _STYLE = {
 }
 
 
-# Cached: a pure function of its arguments, and clients repeat requests.
-@lru_cache(maxsize=4096)
 def revised_prompt(seed: int, request: GenerationRequest) -> str:
     if not request.spec.rewrites_prompt:
         return request.prompt
