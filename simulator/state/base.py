@@ -159,8 +159,8 @@ def window_totals(used_minute: int, newest: float | None, day_used: int, limits:
     minute_reset = math.ceil(newest + tiers.MINUTE_SECONDS - now) if newest is not None else 0
     day_reset = tiers.seconds_to_utc_midnight(now) if day_used else 0
     return RateState(
-        minute=WindowState(limits.images_per_minute, used_minute, max(0, minute_reset)),
-        day=WindowState(limits.images_per_day, day_used, day_reset),
+        WindowState(limits.images_per_minute, used_minute, max(0, minute_reset)),
+        WindowState(limits.images_per_day, day_used, day_reset),
     )
 
 

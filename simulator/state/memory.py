@@ -83,6 +83,9 @@ class MemoryState(State):
         return self._now()
 
     async def next_sequence(self) -> int:
+        return self._next_sequence()
+
+    def _next_sequence(self) -> int:
         name = namespace()
         sequence = self._sequences[name] = self._sequences.get(name, 0) + 1
         return sequence
@@ -114,8 +117,10 @@ class MemoryState(State):
         admission = await self.admit(bucket, n, limits, now)
         if not admission.admitted:
             return Ticket(admission, now, None)
-        sequence = await self.next_sequence()
-        records = batch.records(sequence, n, now) if batch else []
+        sequence = self._next_sequence()
+        if batch is None:
+            return Ticket(admission, now, sequence)
+        records = batch.records(sequence, n, now)
         for image_id, record in records:
             self._put_image(image_id, record)
         return Ticket(admission, now, sequence, tuple(image_id for image_id, _ in records))
