@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from spec.models import MODELS, ModelSpec
 
 
-@dataclass(frozen=True)
-class GenerationRequest:
+class GenerationRequest(NamedTuple):
+    """A named tuple, not a frozen dataclass: every request builds one and looks it up in a cache, and a tuple is
+    built, hashed and compared in C."""
+
     prompt: str
     model: str
     n: int

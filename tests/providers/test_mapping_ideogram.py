@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 
 import pytest
 
@@ -27,7 +26,7 @@ def test_perf_request_survives_the_round_trip(size: str, n: int, response_format
     assert (call.method, call.path) == ("POST", "/generate")
     assert call.json is not None
     # Ideogram only answers with URLs; for b64_json the gateway fetches them.
-    assert mapping.request_from_native(call.json).generation == replace(request, response_format="url")
+    assert mapping.request_from_native(call.json).generation == request._replace(response_format="url")
 
 
 def test_native_body_survives_the_round_trip() -> None:

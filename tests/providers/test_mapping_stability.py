@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from dataclasses import replace
 
 import pytest
 
@@ -31,7 +30,7 @@ def test_perf_request_becomes_n_calls_that_map_back(size: str, n: int) -> None:
         assert call.form is not None and STABILITY_ASPECT_SIZES[call.form["aspect_ratio"]] == size
         native = mapping.request_from_native(call.form, call.headers["Accept"])
         # One image per call, image k by seed k, always delivered inline: the gateway, not Stability, makes a URL of it.
-        assert native.generation == replace(request, n=1, response_format="b64_json", first_index=k)
+        assert native.generation == request._replace(n=1, response_format="b64_json", first_index=k)
         assert native.as_json and native.output_format == "png"
 
 
