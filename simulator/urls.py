@@ -7,6 +7,8 @@ from functools import lru_cache
 from starlette.datastructures import URL
 from starlette.requests import Request
 
+from simulator.http import request_header
+
 
 def base_url(request: Request, public_url: str | None) -> str:
     """Where clients reach this server: --public-url when given, else the host the request was sent to."""
@@ -18,7 +20,7 @@ def base_url(request: Request, public_url: str | None) -> str:
         scope["scheme"],
         tuple(server) if server else None,
         scope.get("app_root_path", scope.get("root_path", "")),
-        request.headers.get("host"),
+        request_header(request, b"host"),
     )
 
 

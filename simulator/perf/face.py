@@ -9,7 +9,7 @@ from starlette.routing import Route
 from simulator.engine.encode import base64_text
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, GenerationResult, RateLimited
-from simulator.http import Endpoint, SafeJSONResponse, read_body
+from simulator.http import Endpoint, SafeJSONResponse, read_body, request_header
 from simulator.keys import KeyRegistry, Tenant
 from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
 from simulator.urls import base_url, image_url
@@ -27,7 +27,7 @@ class PerfFace:
     async def create_image(self, request: Request) -> Response:
         tenant: Tenant | None = None
         try:
-            tenant = self.keys.authenticate(request.headers.get("authorization"))
+            tenant = self.keys.authenticate(request_header(request, b"authorization"))
             result = await self.engine.generate(tenant, request_from_wire(await read_body(request)))
         except RateLimited as exc:
             return error_response(exc, exc.rate)

@@ -30,7 +30,7 @@ from simulator.engine.generate import Engine, RateLimited, Ticket
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.adapter import call_upstream
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage
-from simulator.http import SafeJSONResponse, read_body
+from simulator.http import SafeJSONResponse, read_body, request_header
 from simulator.keys import KeyRegistry, Tenant
 from simulator.perf.face import PerfFace
 from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
@@ -58,7 +58,7 @@ class GatewayFace:
     async def create_image(self, request: Request) -> Response:
         tenant: Tenant | None = None
         try:
-            tenant = self.keys.authenticate(request.headers.get("authorization"))
+            tenant = self.keys.authenticate(request_header(request, b"authorization"))
             generation = request_from_wire(await read_body(request))
             base = base_url(request, self.public_url)
             provider = generation.spec.provider

@@ -1,12 +1,14 @@
-"""A JSON response sends the headers Starlette's JSONResponse would send for the same content and headers."""
+"""A JSON response sends the headers Starlette's JSONResponse would send for the same content and headers, and a
+request's headers read as Starlette's `Headers` reads them."""
 
 from __future__ import annotations
 
 import pytest
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from simulator.http import SafeJSONResponse
+from simulator.http import SafeJSONResponse, request_header
 
 HEADERS: list[dict[str, str] | Headers | None] = [
     None,
@@ -34,3 +36,10 @@ def test_the_same_header_names_with_other_values_send_those_values() -> None:
     second = SafeJSONResponse({}, headers={"x-request-id": "req_2", "x-n": "2"})
     assert first.raw_headers[:2] == [(b"x-request-id", b"req_1"), (b"x-n", b"1")]
     assert second.raw_headers[:2] == [(b"x-request-id", b"req_2"), (b"x-n", b"2")]
+
+
+@pytest.mark.parametrize("name", ["host", "authorization", "content-length", "x-absent"])
+def test_a_request_header_is_read_as_starlettes_headers_read_it(name: str) -> None:
+    raw = [(b"host", b"sim:8080"), (b"authorization", b"Bearer a\xe9"), (b"authorization", b"Bearer b"), (b"content-length", b"12")]
+    request = Request({"type": "http", "headers": raw})
+    assert request_header(request, name.encode()) == Headers(raw=raw).get(name)
