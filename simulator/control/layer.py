@@ -45,14 +45,11 @@ MALFORMED_BODY = b'{"created": 1767225600, "data": [{"url": "http://127.0.0.1/im
 _face_of = lru_cache(maxsize=4096)(face_for_path)
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    """Up to the API's body limit (a larger body is refused by the face, unread); True when it was all read."""
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if message["type"] != "http.request" or not message.get("more_body", False):
-        return body, True
-    chunks = [body]
-    size = len(body)
+async def _read_rest(receive: Receive, first: bytes) -> tuple[bytes, bool]:
+    """The rest of a body sent in several messages, up to the API's body limit (a larger body is refused by the face,
+    unread); True when it was all read."""
+    chunks = [first]
+    size = len(first)
     while size <= errors.MAX_BODY_BYTES:
         message = await receive()
         chunk = message.get("body", b"")
@@ -150,9 +147,21 @@ class _Exchange:
 
     async def run(self, fault_header: str | None) -> None:
         scope = self.scope
-        raw, complete = await _read_body(self.receive)
-        self._pending = {"type": "http.request", "body": raw, "more_body": not complete}
+        message = await self.receive()
+        raw: bytes = message.get("body", b"")
+        if message["type"] == "http.request" and message.get("more_body", False):
+            raw, complete = await _read_rest(self.receive, raw)
+            message = {"type": "http.request", "body": raw, "more_body": not complete}
+        self._pending = message
         self.request = await seen(scope["path"], scope["headers"], scope.get("query_string", b""), raw, start_recording())
+        if fault_header is None and b"[sim:" not in raw and not self.layer.plane.rules.may_apply():
+            await self.layer.app(scope, self.replay, self.watch)  # no fault can apply: the face answers
+        else:
+            await self._with_fault(fault_header, raw)
+        await self.record()
+
+    async def _with_fault(self, fault_header: str | None, raw: bytes) -> None:
+        scope = self.scope
         try:
             action = self.action = self._header_or_token(fault_header, raw) or await self._rule()
         except ApiError as exc:
@@ -176,7 +185,6 @@ class _Exchange:
             await self.send_truncated()
         else:
             await self.layer.app(scope, self.replay, self.watch)
-        await self.record()
 
     def _header_or_token(self, header: str | None, raw: bytes) -> Action | None:
         if header is not None:
