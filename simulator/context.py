@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
 
 DEFAULT_NAMESPACE = "default"
 # Decision: a namespace name is 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit, so it
@@ -21,16 +20,21 @@ NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _namespace: ContextVar[str] = ContextVar("perf_sim_namespace", default=DEFAULT_NAMESPACE)
 
 
-@dataclass
 class Made:
-    """What the engine made for the current request, in its own terms (whatever face the request came by)."""
+    """What the engine made for the current request, in its own terms (whatever face the request came by).
 
-    time: float | None = None
-    """The simulator clock when the engine admitted (or refused) the request, so the journal need not read it again."""
-    model: str | None = None
-    n: int | None = None
-    size: str | None = None
-    image_ids: list[str] = field(default_factory=list)
+    The request journal's entry extends it, so that what the engine notes lands in the entry itself: one object per
+    request for the layer to make, not three."""
+
+    __slots__ = ("image_ids", "made_model", "made_n", "made_size", "time")
+
+    def __init__(self) -> None:
+        self.time: float | None = None
+        """The simulator clock when the engine admitted (or refused) the request, so the journal need not read it again."""
+        self.made_model: str | None = None
+        self.made_n: int | None = None
+        self.made_size: str | None = None
+        self.image_ids: list[str] = []
 
 
 _made: ContextVar[Made | None] = ContextVar("perf_sim_made", default=None)
@@ -64,11 +68,9 @@ def reset_namespace(token: Token[str]) -> None:
     _namespace.reset(token)
 
 
-def start_recording() -> Made:
-    """Start recording what the current request makes; returns the record the engine fills in."""
-    made = Made()
+def start_recording(made: Made) -> None:
+    """Have the engine note what the current request makes in `made`."""
     _made.set(made)
-    return made
 
 
 def note_time(now: float) -> None:
@@ -81,7 +83,7 @@ def note_generation(model: str, n: int, size: str, image_ids: list[str]) -> None
     """Called by the engine when it stores a generation's images; a no-op outside a recorded request."""
     made = _made.get()
     if made is not None:
-        made.model, made.n, made.size = model, n, size
+        made.made_model, made.made_n, made.made_size = model, n, size
         made.image_ids.extend(image_ids)
 
 

@@ -26,8 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.context import DEFAULT_NAMESPACE, reset_namespace, set_namespace, start_recording, valid_namespace
 from simulator.control.actions import FAULT_HEADER, Action, action_from_text, token_action
-from simulator.control.inspect import seen
-from simulator.control.journal import JournalEntry
+from simulator.control.inspect import RequestEntry, form_fields
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.engine.errors import ApiError, invalid
@@ -81,11 +80,14 @@ class ControlLayer:
             await self.app(scope, receive, send)
             return
         namespace = fault = None
+        content_type = b""
         for key, value in scope["headers"]:
             if key == _NAMESPACE_KEY:
                 namespace = value.decode("latin-1")
             elif key == _FAULT_KEY:
                 fault = value.decode("latin-1")
+            elif key == b"content-type":
+                content_type = value
         if namespace is None:
             namespace = DEFAULT_NAMESPACE
         elif not valid_namespace(namespace):
@@ -98,7 +100,7 @@ class ControlLayer:
             if face is None:
                 await self.app(scope, receive, send)
             else:
-                await _Exchange(self, face, namespace, scope, receive, send).run(fault)
+                await _Exchange(self, face, namespace, scope, receive, send).run(fault, content_type)
         finally:
             reset_namespace(token)
 
@@ -115,21 +117,7 @@ class _Exchange:
     way out, and its journal entry written before the answer's last bytes leave (so a client that reads the
     journal right after its answer finds it, whichever worker it asks)."""
 
-    __slots__ = (
-        "_pending",
-        "action",
-        "face",
-        "held",
-        "layer",
-        "namespace",
-        "receive",
-        "recorded",
-        "request",
-        "scope",
-        "send",
-        "started",
-        "status",
-    )
+    __slots__ = ("_pending", "action", "entry", "face", "held", "layer", "namespace", "receive", "recorded", "scope", "send", "started")
 
     def __init__(self, layer: ControlLayer, face: str, namespace: str, scope: Scope, receive: Receive, send: Send) -> None:
         self.started = time.perf_counter()
@@ -139,13 +127,12 @@ class _Exchange:
         self.scope = scope
         self.receive = receive
         self.send = send
-        self.status: int | None = None
         self.action: Action | None = None
         self.recorded = False
         self.held: list[Message] | None = None
         self._pending: Message | None = None
 
-    async def run(self, fault_header: str | None) -> None:
+    async def run(self, fault_header: str | None, content_type: bytes) -> None:
         scope = self.scope
         message = await self.receive()
         raw: bytes = message.get("body", b"")
@@ -153,7 +140,12 @@ class _Exchange:
             raw, complete = await _read_rest(self.receive, raw)
             message = {"type": "http.request", "body": raw, "more_body": not complete}
         self._pending = message
-        self.request = await seen(scope["path"], scope["headers"], scope.get("query_string", b""), raw, start_recording())
+        form = await form_fields(content_type, raw) if content_type else None
+        body = raw if form is None else form
+        self.entry = entry = RequestEntry(
+            scope["method"], scope["path"], self.face, self.namespace, scope["headers"], scope.get("query_string", b""), body
+        )
+        start_recording(entry)
         if fault_header is None and b"[sim:" not in raw and not self.layer.plane.rules.may_apply():
             await self.layer.app(scope, self.replay, self.watch)  # no fault can apply: the face answers
         else:
@@ -170,6 +162,7 @@ class _Exchange:
         if action is None:
             await self.layer.app(scope, self.replay, self.watch)
             return
+        self.entry.fault = action.describe()
         if action.delay_ms:
             await asyncio.sleep(action.delay_ms / 1000)
         if action.status is not None:
@@ -198,7 +191,7 @@ class _Exchange:
             return None  # the shared state is down: the face answers 503 in its own envelope
 
     def _facts(self) -> RequestFacts:
-        asked = self.request.inspected
+        asked = self.entry.inspected
         return RequestFacts(self.face, self.scope["path"], self.scope["method"], self.namespace, asked.model, asked.key, asked.prompt)
 
     async def replay(self) -> Message:
@@ -212,13 +205,13 @@ class _Exchange:
         """The face's `send`: notes the status and an error's body, records the entry before the last bytes."""
         kind = message["type"]
         if kind == "http.response.start":
-            self.status = message["status"]
+            self.entry.status = message["status"]
         elif kind == "http.response.body":
-            if self.status is not None and self.status >= 400:
-                request = self.request
-                start = request.answer_error or b""
+            entry = self.entry
+            if entry.status is not None and entry.status >= 400:
+                start = entry.answer_error or b""
                 if len(start) < _ERROR_BODY_CAP:
-                    request.answer_error = start + message.get("body", b"")[: _ERROR_BODY_CAP - len(start)]
+                    entry.answer_error = start + message.get("body", b"")[: _ERROR_BODY_CAP - len(start)]
             if not message.get("more_body", False) and self.held is None:
                 await self.record()
         if self.held is not None:
@@ -230,19 +223,10 @@ class _Exchange:
         if self.recorded:
             return
         self.recorded = True
-        made = self.request.made
-        entry = JournalEntry(
-            time=made.time if made.time is not None else await self.layer.now(),
-            method=self.scope["method"],
-            path=self.scope["path"],
-            face=self.face,
-            namespace=self.namespace,
-            status=self.status,
-            latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
-            fault=self.action.describe() if self.action is not None else None,
-            image_ids=made.image_ids,
-            details=self.request,
-        )
+        entry = self.entry
+        if entry.time is None:
+            entry.time = await self.layer.now()
+        entry.latency_ms = round((time.perf_counter() - self.started) * 1000, 3)
         await self.layer.plane.journal.record(entry)
 
     async def send_truncated(self) -> None:
