@@ -8,7 +8,7 @@ keep concurrent requests apart without threading a parameter through every face.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 
@@ -24,17 +24,19 @@ class Made:
     """What the engine made for the current request, in its own terms (whatever face the request came by).
 
     The request journal's entry extends it, so that what the engine notes lands in the entry itself: one object per
-    request for the layer to make, not three."""
+    request for the layer to make, not three. The entry sets every field when made (it is made on every request, so
+    in one step, not through a chain of initialisers).
+    """
 
     __slots__ = ("image_ids", "made_model", "made_n", "made_size", "time")
 
-    def __init__(self) -> None:
-        self.time: float | None = None
-        """The simulator clock when the engine admitted (or refused) the request, so the journal need not read it again."""
-        self.made_model: str | None = None
-        self.made_n: int | None = None
-        self.made_size: str | None = None
-        self.image_ids: list[str] = []
+    time: float | None
+    """The simulator clock when the engine admitted (or refused) the request, so the journal need not read it again."""
+    made_model: str | None
+    made_n: int | None
+    made_size: str | None
+    image_ids: tuple[str, ...]
+    """A tuple: a journal keeps thousands of entries, and the collector need not scan tuples of strings."""
 
 
 _made: ContextVar[Made | None] = ContextVar("perf_sim_made", default=None)
@@ -79,16 +81,16 @@ def note_time(now: float) -> None:
         made.time = now
 
 
-def note_generation(model: str, n: int, size: str, image_ids: list[str]) -> None:
+def note_generation(model: str, n: int, size: str, image_ids: Sequence[str]) -> None:
     """Called by the engine when it stores a generation's images; a no-op outside a recorded request."""
     made = _made.get()
     if made is not None:
         made.made_model, made.made_n, made.made_size = model, n, size
-        made.image_ids.extend(image_ids)
+        made.image_ids += tuple(image_ids)
 
 
-def note_image_ids(image_ids: list[str]) -> None:
+def note_image_ids(image_ids: Sequence[str]) -> None:
     """Called when images are kept by id outside a generation (the gateway's copies of upstream images)."""
     made = _made.get()
     if made is not None:
-        made.image_ids.extend(image_ids)
+        made.image_ids += tuple(image_ids)

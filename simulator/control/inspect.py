@@ -22,7 +22,8 @@ _KEY_HEADERS = ("x-key", "api-key", "x-goog-api-key")
 # Decision: a journalled request keeps its body's bytes (parsed when first read) up to this size; a larger body is
 # read at once and only its trimmed form is kept.
 KEPT_BODY_BYTES = 4096
-HEADERS_READ = frozenset({b"authorization", b"content-type", *(name.encode() for name in _KEY_HEADERS)})
+KEY_HEADERS_READ = frozenset({b"authorization", *(name.encode() for name in _KEY_HEADERS)})
+"""The headers a key may come in: all a journal entry keeps of the request's headers."""
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,16 @@ def _as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+KeyHeaders = tuple[tuple[bytes, bytes], ...]
+"""The request's headers named in KEY_HEADERS_READ, as the server gave them."""
+
+
 class RequestEntry(JournalEntry):
     """The journal entry of a request as it entered: its content (key, model, prompt, trimmed body) is read from its
     bytes only when something asks (a rule to match, a listener, the journal's reader). Until then the request costs
     the layer no parsing."""
 
-    __slots__ = ("_body", "_headers", "_inspected", "_query", "answer_error")
+    __slots__ = ("_body", "_inspected", "_key_headers", "_query", "answer_error")
 
     def __init__(
         self,
@@ -107,12 +112,19 @@ class RequestEntry(JournalEntry):
         path: str,
         face: str,
         namespace: str,
-        headers: list[tuple[bytes, bytes]],
+        key_headers: KeyHeaders,
         query: bytes,
         body: bytes | dict[str, Any],
     ) -> None:
-        super().__init__(method, path, face, namespace)
-        self._headers: list[tuple[bytes, bytes]] | None = headers
+        self.id = ""
+        self.method = method
+        self.path = path
+        self.face = face
+        self.namespace = namespace
+        self.status = self.fault = self.time = self.made_model = self.made_n = self.made_size = self._details = None
+        self.latency_ms = 0.0
+        self.image_ids = ()
+        self._key_headers: KeyHeaders | None = key_headers
         self._query = query
         self._body: bytes | dict[str, Any] | None = body
         self._inspected: Inspected | None = None
@@ -124,12 +136,11 @@ class RequestEntry(JournalEntry):
     @property
     def inspected(self) -> Inspected:
         if self._inspected is None:
-            raw_headers = self._headers or []
-            headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in raw_headers if key in HEADERS_READ}
+            headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in self._key_headers or ()}
             body = self._body
             parsed = _json_body(body) if isinstance(body, bytes) else body
             self._inspected = _inspected(self.path, headers, self._query.decode("latin-1"), parsed)
-            self._body = self._headers = None
+            self._body = self._key_headers = None
         return self._inspected
 
     def work_out_details(self) -> Details:
@@ -164,11 +175,13 @@ def error_type(body: bytes) -> str | None:
     return name if isinstance(name, str) else None
 
 
-async def form_fields(content_type: bytes, raw: bytes) -> dict[str, Any] | None:
-    """A multipart form's fields (Stability's wire format), parsed as the request enters, since parsing needs
-    awaiting; None for any other content type, whose body (JSON) stays unread until asked for."""
-    if not content_type.startswith(b"multipart/form-data"):
-        return None
+def is_form(content_type: bytes) -> bool:
+    """A multipart form (Stability's wire format) is parsed as the request enters, since parsing needs awaiting; any
+    other body (JSON) stays unread until asked for."""
+    return content_type.startswith(b"multipart/form-data")
+
+
+async def form_fields(content_type: bytes, raw: bytes) -> dict[str, Any]:
     return await _form(content_type.decode("latin-1"), raw)
 
 

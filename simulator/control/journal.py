@@ -13,7 +13,7 @@ import itertools
 import logging
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -83,20 +83,18 @@ class JournalEntry(Made):
 
     __slots__ = ("_details", "face", "fault", "id", "latency_ms", "method", "namespace", "path", "status")
 
-    def __init__(self, method: str, path: str, face: str, namespace: str) -> None:
-        super().__init__()
-        self.id = ""
-        self.method = method
-        self.path = path
-        self.face = face
-        self.namespace = namespace
-        self.status: int | None = None
-        """None when the connection was dropped without an answer."""
-        self.latency_ms = 0.0
-        """Server time, from the request's arrival to its answer's last bytes."""
-        self.fault: str | None = None
-        """The action applied, in header form (`status=503`), or None."""
-        self._details: Details | None = None
+    id: str
+    method: str
+    path: str
+    face: str
+    namespace: str
+    status: int | None
+    """None when the connection was dropped without an answer."""
+    latency_ms: float
+    """Server time, from the request's arrival to its answer's last bytes."""
+    fault: str | None
+    """The action applied, in header form (`status=503`), or None."""
+    _details: Details | None
 
     @property
     def details(self) -> Details:
@@ -138,9 +136,11 @@ class JournalEntry(Made):
 
     @classmethod
     def from_stored(cls, fields: dict[str, Any]) -> JournalEntry:
-        entry = cls(fields["method"], fields["path"], fields["face"], fields["namespace"])
+        entry = cls.__new__(cls)
         for name in _SCALARS:
             setattr(entry, name, fields[name])
+        entry.image_ids = tuple(entry.image_ids)
+        entry.made_model = entry.made_n = entry.made_size = None
         entry._details = Details(**{name: fields[name] for name in _DETAILS})
         return entry
 
@@ -163,7 +163,7 @@ class JournalEntry(Made):
             "error_type": d.error_type,
             "latency_ms": self.latency_ms,
             "fault": self.fault,
-            "image_ids": self.image_ids,
+            "image_ids": list(self.image_ids),
             "prompt": d.prompt,
             "body": d.body,
         }
@@ -210,13 +210,26 @@ class Journal(ABC):
         self.size = size
         self.listeners: list[Listener] = []
 
-    async def record(self, entry: JournalEntry) -> None:
-        """Keep the entry, then tell every listener. A journal that cannot be written (Redis down) loses the entry
-        rather than the answer: the face has already answered, with a 503 of its own if the state is down."""
+    def record(self, entry: JournalEntry) -> Awaitable[None] | None:
+        """Keep the entry, then tell every listener; returns what to await until both are done, or None when they
+        are done already (in process: the control layer then makes no coroutine for it, on every request).
+
+        A journal that cannot be written (Redis down) loses the entry rather than the answer: the face has already
+        answered, with a 503 of its own if the state is down."""
+        writing = self.append(entry)
+        if writing is not None:
+            return self._record_when_written(writing, entry)
+        self._tell(entry)
+        return None
+
+    async def _record_when_written(self, writing: Awaitable[None], entry: JournalEntry) -> None:
         try:
-            await self.append(entry)
+            await writing
         except StateUnavailable as exc:
             log.warning("request journal not written: %s", exc)
+        self._tell(entry)
+
+    def _tell(self, entry: JournalEntry) -> None:
         for listener in self.listeners:
             try:
                 listener(entry)
@@ -224,8 +237,9 @@ class Journal(ABC):
                 log.exception("journal listener %r failed", listener)
 
     @abstractmethod
-    async def append(self, entry: JournalEntry) -> None:
-        """Keep the entry (giving it its id), dropping the oldest beyond `size`."""
+    def append(self, entry: JournalEntry) -> Awaitable[None] | None:
+        """Keep the entry (giving it its id), dropping the oldest beyond `size`; returns what to await until it is
+        kept, or None when it is kept already."""
 
     @abstractmethod
     async def entries(self) -> Iterable[JournalEntry]:
@@ -267,7 +281,7 @@ class MemoryJournal(Journal):
         self._ids = itertools.count(1)
         self._seen: set[str] = set()
 
-    async def append(self, entry: JournalEntry) -> None:
+    def append(self, entry: JournalEntry) -> None:
         entry.id = f"request_{next(self._ids)}"
         self._entries.append(entry)
         self._seen.add(entry.namespace)

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.context import DEFAULT_NAMESPACE, reset_namespace, set_namespace, start_recording, valid_namespace
 from simulator.control.actions import FAULT_HEADER, Action, action_from_text, token_action
-from simulator.control.inspect import RequestEntry, form_fields
+from simulator.control.inspect import KEY_HEADERS_READ, KeyHeaders, RequestEntry, form_fields, is_form
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.engine.errors import ApiError, invalid
@@ -73,6 +73,7 @@ class ControlLayer:
     def __init__(self, app: ASGIApp, plane: ControlPlane, state: State) -> None:
         self.app = app
         self.plane = plane
+        self.journal = plane.journal
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -81,6 +82,7 @@ class ControlLayer:
             return
         namespace = fault = None
         content_type = b""
+        key_headers: KeyHeaders = ()
         for key, value in scope["headers"]:
             if key == _NAMESPACE_KEY:
                 namespace = value.decode("latin-1")
@@ -88,6 +90,8 @@ class ControlLayer:
                 fault = value.decode("latin-1")
             elif key == b"content-type":
                 content_type = value
+            elif key in KEY_HEADERS_READ:
+                key_headers += ((key, value),)
         if namespace is None:
             namespace = DEFAULT_NAMESPACE
         elif not valid_namespace(namespace):
@@ -100,7 +104,7 @@ class ControlLayer:
             if face is None:
                 await self.app(scope, receive, send)
             else:
-                await _Exchange(self, face, namespace, scope, receive, send).run(fault, content_type)
+                await _Exchange(self, scope, receive, send).run(face, namespace, fault, content_type, key_headers)
         finally:
             reset_namespace(token)
 
@@ -117,22 +121,21 @@ class _Exchange:
     way out, and its journal entry written before the answer's last bytes leave (so a client that reads the
     journal right after its answer finds it, whichever worker it asks)."""
 
-    __slots__ = ("_pending", "action", "entry", "face", "held", "layer", "namespace", "receive", "recorded", "scope", "send", "started")
+    # Defaults for what only a fault or a long body changes: made on every request, the exchange sets the rest only.
+    action: Action | None = None
+    held: list[Message] | None = None
+    recorded = False
+    _pending: Message | None = None
+    entry: RequestEntry
 
-    def __init__(self, layer: ControlLayer, face: str, namespace: str, scope: Scope, receive: Receive, send: Send) -> None:
+    def __init__(self, layer: ControlLayer, scope: Scope, receive: Receive, send: Send) -> None:
         self.started = time.perf_counter()
         self.layer = layer
-        self.face = face
-        self.namespace = namespace
         self.scope = scope
         self.receive = receive
         self.send = send
-        self.action: Action | None = None
-        self.recorded = False
-        self.held: list[Message] | None = None
-        self._pending: Message | None = None
 
-    async def run(self, fault_header: str | None, content_type: bytes) -> None:
+    async def run(self, face: str, namespace: str, fault_header: str | None, content_type: bytes, key_headers: KeyHeaders) -> None:
         scope = self.scope
         message = await self.receive()
         raw: bytes = message.get("body", b"")
@@ -140,10 +143,9 @@ class _Exchange:
             raw, complete = await _read_rest(self.receive, raw)
             message = {"type": "http.request", "body": raw, "more_body": not complete}
         self._pending = message
-        form = await form_fields(content_type, raw) if content_type else None
-        body = raw if form is None else form
+        body = await form_fields(content_type, raw) if is_form(content_type) else raw
         self.entry = entry = RequestEntry(
-            scope["method"], scope["path"], self.face, self.namespace, scope["headers"], scope.get("query_string", b""), body
+            scope["method"], scope["path"], face, namespace, key_headers, scope.get("query_string", b""), body
         )
         start_recording(entry)
         if fault_header is None and b"[sim:" not in raw and not self.layer.plane.rules.may_apply():
@@ -166,7 +168,7 @@ class _Exchange:
         if action.delay_ms:
             await asyncio.sleep(action.delay_ms / 1000)
         if action.status is not None:
-            await error_response(self.face, action.error())(scope, self.replay, self.watch)
+            await error_response(self.entry.face, action.error())(scope, self.replay, self.watch)
         elif action.malformed:
             await Response(MALFORMED_BODY, media_type="application/json")(scope, self.replay, self.watch)
         elif action.drop:
@@ -186,13 +188,14 @@ class _Exchange:
 
     async def _rule(self) -> Action | None:
         try:
-            return await self.layer.plane.rules.select(self.namespace, self._facts)
+            return await self.layer.plane.rules.select(self.entry.namespace, self._facts)
         except StateUnavailable:
             return None  # the shared state is down: the face answers 503 in its own envelope
 
     def _facts(self) -> RequestFacts:
-        asked = self.entry.inspected
-        return RequestFacts(self.face, self.scope["path"], self.scope["method"], self.namespace, asked.model, asked.key, asked.prompt)
+        entry = self.entry
+        asked = entry.inspected
+        return RequestFacts(entry.face, entry.path, entry.method, entry.namespace, asked.model, asked.key, asked.prompt)
 
     async def replay(self) -> Message:
         """The face's `receive`: the body read by the layer, then whatever the server says next (a disconnect)."""
@@ -227,7 +230,9 @@ class _Exchange:
         if entry.time is None:
             entry.time = await self.layer.now()
         entry.latency_ms = round((time.perf_counter() - self.started) * 1000, 3)
-        await self.layer.plane.journal.record(entry)
+        written = self.layer.journal.record(entry)
+        if written is not None:
+            await written
 
     async def send_truncated(self) -> None:
         """The held answer's status line, headers and first half of its body, then the connection closed."""

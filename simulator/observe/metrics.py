@@ -61,15 +61,11 @@ def fault_kind(fault: str) -> str:
 
 
 class Counts(Protocol):
-    """Where one request's figures go, by their label values."""
-
-    def request(self, face: str, route: str, status: str, model: str, seconds: float) -> None: ...
-
-    def images(self, model: str, face: str, count: int) -> None: ...
-
-    def rate_limited(self, tier: str) -> None: ...
-
-    def fault(self, kind: str) -> None: ...
+    def count(
+        self, face: str, route: str, status: str, model: str, seconds: float, images: int, fault: str | None, tier: str | None
+    ) -> None:
+        """One request's figures, by their label values: `images` made (0: none), the `fault` kind applied, the `tier`
+        of a key its rate windows refused."""
 
 
 class LocalCounts(Collector):
@@ -87,7 +83,9 @@ class LocalCounts(Collector):
         self.durations: dict[str, list[float]] = {}
         """Per face: how many requests fell in each bucket (not cumulative; the last is +Inf), then their sum."""
 
-    def request(self, face: str, route: str, status: str, model: str, seconds: float) -> None:
+    def count(
+        self, face: str, route: str, status: str, model: str, seconds: float, images: int, fault: str | None, tier: str | None
+    ) -> None:
         labels = (face, route, status, model)
         self.requests[labels] = self.requests.get(labels, 0) + 1
         durations = self.durations.get(face)
@@ -95,15 +93,12 @@ class LocalCounts(Collector):
             durations = self.durations[face] = [0.0] * (len(DURATION_BUCKETS) + 2)
         durations[bisect_left(DURATION_BUCKETS, seconds)] += 1
         durations[-1] += seconds
-
-    def images(self, model: str, face: str, count: int) -> None:
-        self.image_counts[model, face] = self.image_counts.get((model, face), 0) + count
-
-    def rate_limited(self, tier: str) -> None:
-        self.limited[tier] = self.limited.get(tier, 0) + 1
-
-    def fault(self, kind: str) -> None:
-        self.faults[kind] = self.faults.get(kind, 0) + 1
+        if images:
+            self.image_counts[model, face] = self.image_counts.get((model, face), 0) + images
+        if fault is not None:
+            self.faults[fault] = self.faults.get(fault, 0) + 1
+        if tier is not None:
+            self.limited[tier] = self.limited.get(tier, 0) + 1
 
     def collect(self) -> Iterator[Metric]:
         for (name, documentation, labels), counts in (
@@ -153,18 +148,17 @@ class SharedCounts:
         self.faults = Children(Counter(*FAULTS[:2], FAULTS[2], registry=registry))
         self.durations = Children(Histogram(*DURATION[:2], DURATION[2], buckets=DURATION_BUCKETS, registry=registry))
 
-    def request(self, face: str, route: str, status: str, model: str, seconds: float) -> None:
+    def count(
+        self, face: str, route: str, status: str, model: str, seconds: float, images: int, fault: str | None, tier: str | None
+    ) -> None:
         self.requests(face, route, status, model).inc()
         self.durations(face).observe(seconds)
-
-    def images(self, model: str, face: str, count: int) -> None:
-        self.image_counts(model, face).inc(count)
-
-    def rate_limited(self, tier: str) -> None:
-        self.limited(tier).inc()
-
-    def fault(self, kind: str) -> None:
-        self.faults(kind).inc()
+        if images:
+            self.image_counts(model, face).inc(images)
+        if fault is not None:
+            self.faults(fault).inc()
+        if tier is not None:
+            self.limited(tier).inc()
 
 
 class Metrics:
@@ -184,26 +178,27 @@ class Metrics:
 
     def observe(self, entry: JournalEntry) -> None:
         status = entry.status
-        model = entry.model
+        model = entry.made_model  # the engine's word needs no parse of the request; entry.model falls back to one
+        if model is None:
+            model = entry.model
         model = "" if model is None else model if model in MODELS else OTHER_MODEL
-        counts = self.counts
-        counts.request(entry.face, self.route(entry), DROPPED_STATUS if status is None else str(status), model, entry.latency_ms / 1000)
-        if entry.image_ids and status is not None and status < 400:
-            counts.images(model, entry.face, len(entry.image_ids))
-        if entry.fault is not None:
-            counts.fault(fault_kind(entry.fault))
-        elif status == 429:
-            counts.rate_limited(self.tier_of(entry))
+        path = entry.path
+        route = path if path in self.routes_seen and status != 404 else self.route(path, status)
+        images = len(entry.image_ids) if status is not None and status < 400 else 0
+        fault = entry.fault
+        tier = self.tier_of(entry) if status == 429 and fault is None else None
+        status_label = DROPPED_STATUS if status is None else str(status)
+        self.counts.count(entry.face, route, status_label, model, entry.latency_ms / 1000, images, fault and fault_kind(fault), tier)
 
-    def route(self, entry: JournalEntry) -> str:
-        if entry.status == 404:
+    def route(self, path: str, status: int | None) -> str:
+        if status == 404:
             return UNMATCHED_ROUTE
-        if entry.path in self.routes_seen:
-            return entry.path
+        if path in self.routes_seen:
+            return path
         if len(self.routes_seen) >= MAX_ROUTES:
             return OTHER_ROUTE
-        self.routes_seen.add(entry.path)
-        return entry.path
+        self.routes_seen.add(path)
+        return path
 
     def exposition(self) -> bytes:
         if not self.multiprocess:

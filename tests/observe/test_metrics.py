@@ -148,7 +148,7 @@ def test_one_process_counts_durations_into_the_same_buckets_as_prometheus_client
     durations = [0.0, 0.001, 0.0011, 0.0025, 0.3, 60.0, 61.0, *DURATION_BUCKETS]
     local = LocalCounts()
     for seconds in durations:
-        local.request("perf", "/v1/images/generations", "200", "dall-e-2", seconds)
+        local.count("perf", "/v1/images/generations", "200", "dall-e-2", seconds, 1, None, None)
     ours = CollectorRegistry()
     ours.register(local)
     theirs = CollectorRegistry()
