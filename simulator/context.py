@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 
 DEFAULT_NAMESPACE = "default"
 # Decision: a namespace name is 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit, so it
 # fits in a state key and a URL query without escaping.
 NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
-_namespace: ContextVar[str] = ContextVar("perf_sim_namespace", default=DEFAULT_NAMESPACE)
+current_namespace: ContextVar[str] = ContextVar("perf_sim_namespace", default=DEFAULT_NAMESPACE)
+"""The control layer sets it for each request (directly: it runs on every request, a wrapper call would cost)."""
 
 
 class Made:
@@ -39,7 +40,8 @@ class Made:
     """A tuple: a journal keeps thousands of entries, and the collector need not scan tuples of strings."""
 
 
-_made: ContextVar[Made | None] = ContextVar("perf_sim_made", default=None)
+recording: ContextVar[Made | None] = ContextVar("perf_sim_made", default=None)
+"""Where the engine notes what the current request makes; the control layer sets it to the request's journal entry."""
 
 
 def valid_namespace(name: str) -> bool:
@@ -48,42 +50,28 @@ def valid_namespace(name: str) -> bool:
 
 def namespace() -> str:
     """The namespace of the request being served ("default" outside any request)."""
-    return _namespace.get()
+    return current_namespace.get()
 
 
 @contextmanager
 def in_namespace(name: str) -> Iterator[None]:
     """Serve what runs inside as a request of namespace `name` (a control call acting on one namespace)."""
-    token = _namespace.set(name)
+    token = current_namespace.set(name)
     try:
         yield
     finally:
-        _namespace.reset(token)
-
-
-def set_namespace(name: str) -> Token[str]:
-    """Put the current request in namespace `name`, until `reset_namespace` with the token returned."""
-    return _namespace.set(name)
-
-
-def reset_namespace(token: Token[str]) -> None:
-    _namespace.reset(token)
-
-
-def start_recording(made: Made) -> None:
-    """Have the engine note what the current request makes in `made`."""
-    _made.set(made)
+        current_namespace.reset(token)
 
 
 def note_time(now: float) -> None:
-    made = _made.get()
+    made = recording.get()
     if made is not None:
         made.time = now
 
 
 def note_generation(model: str, n: int, size: str, image_ids: Sequence[str]) -> None:
     """Called by the engine when it stores a generation's images; a no-op outside a recorded request."""
-    made = _made.get()
+    made = recording.get()
     if made is not None:
         made.made_model, made.made_n, made.made_size = model, n, size
         made.image_ids += tuple(image_ids)
@@ -91,6 +79,6 @@ def note_generation(model: str, n: int, size: str, image_ids: Sequence[str]) -> 
 
 def note_image_ids(image_ids: Sequence[str]) -> None:
     """Called when images are kept by id outside a generation (the gateway's copies of upstream images)."""
-    made = _made.get()
+    made = recording.get()
     if made is not None:
         made.image_ids += tuple(image_ids)

@@ -175,10 +175,9 @@ def error_type(body: bytes) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def is_form(content_type: bytes) -> bool:
-    """A multipart form (Stability's wire format) is parsed as the request enters, since parsing needs awaiting; any
-    other body (JSON) stays unread until asked for."""
-    return content_type.startswith(b"multipart/form-data")
+FORM_TYPE = b"multipart/form-data"
+"""A body of this type (Stability's wire format) is parsed as the request enters, since parsing needs awaiting; any
+other body (JSON) stays unread until asked for."""
 
 
 async def form_fields(content_type: bytes, raw: bytes) -> dict[str, Any]:

@@ -24,9 +24,9 @@ from functools import lru_cache
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulator.context import DEFAULT_NAMESPACE, reset_namespace, set_namespace, start_recording, valid_namespace
+from simulator.context import DEFAULT_NAMESPACE, current_namespace, recording, valid_namespace
 from simulator.control.actions import FAULT_HEADER, Action, action_from_text, token_action
-from simulator.control.inspect import KEY_HEADERS_READ, KeyHeaders, RequestEntry, form_fields, is_form
+from simulator.control.inspect import FORM_TYPE, KEY_HEADERS_READ, KeyHeaders, RequestEntry, form_fields
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.engine.errors import ApiError, invalid
@@ -99,14 +99,14 @@ class ControlLayer:
             await error_response(PERF, invalid(NAMESPACE_HEADER, message))(scope, receive, send)
             return
         face = _face_of(scope["path"])
-        token = set_namespace(namespace)
+        token = current_namespace.set(namespace)
         try:
             if face is None:
                 await self.app(scope, receive, send)
             else:
                 await _Exchange(self, scope, receive, send).run(face, namespace, fault, content_type, key_headers)
         finally:
-            reset_namespace(token)
+            current_namespace.reset(token)
 
     async def now(self) -> float:
         """The namespace's clock; wall time when the shared state is down (the face has answered 503 then)."""
@@ -143,16 +143,17 @@ class _Exchange:
             raw, complete = await _read_rest(self.receive, raw)
             message = {"type": "http.request", "body": raw, "more_body": not complete}
         self._pending = message
-        body = await form_fields(content_type, raw) if is_form(content_type) else raw
+        body = await form_fields(content_type, raw) if content_type.startswith(FORM_TYPE) else raw
         self.entry = entry = RequestEntry(
             scope["method"], scope["path"], face, namespace, key_headers, scope.get("query_string", b""), body
         )
-        start_recording(entry)
+        recording.set(entry)
         if fault_header is None and b"[sim:" not in raw and not self.layer.plane.rules.may_apply():
             await self.layer.app(scope, self.replay, self.watch)  # no fault can apply: the face answers
         else:
             await self._with_fault(fault_header, raw)
-        await self.record()
+        if not self.recorded:  # the answer never finished: the face failed, or a fault dropped the connection
+            await self.record()
 
     async def _with_fault(self, fault_header: str | None, raw: bytes) -> None:
         scope = self.scope
