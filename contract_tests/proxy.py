@@ -32,6 +32,16 @@ JUDGE_THREADS = 4
 FORWARD_TIMEOUT = 120.0
 
 
+async def whole_body(receive: Any) -> bytes:
+    """An ASGI request's body, all its messages joined."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
 class ViolationLog:
     """Prints each violation as one line and keeps it for the report."""
 
@@ -81,12 +91,7 @@ class ValidationProxy:
                     return
         if scope["type"] != "http" or self.client is None:
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await whole_body(receive)
         url = self.target + scope["raw_path"].decode("latin-1")
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")

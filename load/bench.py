@@ -48,6 +48,7 @@ PROMPT = "A serene Japanese garden with cherry blossoms at sunset, photorealisti
 URL_BODY: dict[str, object] = {"prompt": PROMPT}
 B64_1024: dict[str, object] = {"prompt": PROMPT, "model": "dall-e-2", "size": "1024x1024", "response_format": "b64_json"}
 P99_TARGET_MS = 10.0
+CONTROL_PLANE_BOUND = 0.05
 SERVER_CPU, WRK_CPU = 0, 1
 PROFILE_LINES = 25
 
@@ -140,10 +141,11 @@ def ceiling(cpu: int | None) -> Iterator[RunningServer]:
 
 
 @contextmanager
-def simulator(*args: str, cpu: int | None = None) -> Iterator[RunningServer]:
+def simulator(*args: str, cpu: int | None = None, module: str = "simulator") -> Iterator[RunningServer]:
+    """`perf-sim` with `args`; `module="load.without_control"`: the same without its control plane."""
     port = free_port()
     # --quiet: no request log on stdout, as the ceiling writes no access log.
-    command = [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), "--quiet", *args]
+    command = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), "--quiet", *args]
     with running(pinned(command, cpu), port) as server:
         yield server
 
@@ -231,6 +233,34 @@ def throughput(wrk: Wrk, keys_file: Path, repeats: int, cpu: int | None) -> tupl
     return table, verdicts, missed
 
 
+def control_plane(wrk: Wrk, keys_file: Path, repeats: int, cpu: int | None) -> tuple[list[str], list[str]]:
+    """What the control plane (fault rules, journal, namespaces, metrics) costs with no fault rules: the simulator
+    against itself without it (`load.without_control`), url on one key, runs alternating."""
+    table = [
+        "| server | req/s (best) | p50 ms | p99 ms | server CPU µs/request | vs without (median of paired runs) | CPU ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    with (
+        simulator("--keys", str(keys_file), cpu=cpu) as sim,
+        simulator("--keys", str(keys_file), cpu=cpu, module="load.without_control") as bare,
+    ):
+        targets = ((bare.base_url + PATH, bare.process.pid), (sim.base_url + PATH, sim.process.pid))
+        runs = [[wrk.run(url, URL_BODY, server_pid=pid, warm=i == 0) for url, pid in targets] for i in range(repeats)]
+    paired = Paired([(bare_run, sim_run) for bare_run, sim_run in runs])
+    cpu_ratio = paired.cpu_ratio
+    table.append(fmt_row("simulator without its control plane, url, one key", paired.ceiling, "", ""))
+    table.append(
+        fmt_row("**simulator**, url, one key", paired.simulator, f"**{paired.ratio:.0%}**", f"{cpu_ratio:.0%}" if cpu_ratio else "")
+    )
+    cost = 1 - paired.ratio
+    cpu_cost = f"{1 / cpu_ratio - 1:.1%} more CPU per request" if cpu_ratio else "CPU n/a"
+    verdict = (
+        f"- the control plane with no fault rules costs {cost:.1%} of url throughput (median of {repeats} paired runs; "
+        f"{cpu_cost}; bound {CONTROL_PLANE_BOUND:.0%}): {'met' if cost <= CONTROL_PLANE_BOUND else 'MISSED'}"
+    )
+    return table, [verdict]
+
+
 def in_process(missed: list[str], calls: int) -> list[str]:
     """CPU per in-process ASGI call, both apps, and the simulator's profile when a target was missed."""
     simulator_app = profile_asgi.simulator_app()
@@ -267,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-cap", action="store_true", help="do not store images past the cap (saves ~20 s)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the server and wrk to separate cores")
     parser.add_argument("--output", type=Path, help="also write the results (Markdown) to this file")
+    parser.add_argument("--only", choices=["throughput", "control"], help="measure only this section (printed, never written)")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("load.bench needs wrk: apt-get install -y wrk", file=sys.stderr)
@@ -284,9 +315,17 @@ def main(argv: list[str] | None = None) -> int:
             f"in-memory state), one enterprise key with unreachable limits{'; server on core 0, wrk on core 1' if pin else ''}.",
             "",
         ]
-        table, verdicts, missed = throughput(wrk, keys, args.repeats, SERVER_CPU if pin else None)
-        out += ["## Throughput (1 worker, in-memory state)", "", *table, "", "Targets:", *verdicts, ""]
-        out += ["## In process", "", *in_process(missed, args.calls)]
+        server_cpu = SERVER_CPU if pin else None
+        if args.only in (None, "throughput"):
+            table, verdicts, missed = throughput(wrk, keys, args.repeats, server_cpu)
+            out += ["## Throughput (1 worker, in-memory state)", "", *table, "", "Targets:", *verdicts, ""]
+            out += ["## In process", "", *in_process(missed, args.calls)]
+        if args.only in (None, "control"):
+            table, verdicts = control_plane(wrk, keys, args.repeats, server_cpu)
+            out += ["## The control plane's cost (1 worker, no fault rules)", "", *table, "", "Bound:", *verdicts, ""]
+        if args.only is not None:
+            print("\n".join(out))
+            return 0
         state_rows, state_verdicts = bench_state.workers(wrk, keys, URL_BODY, args.repeats)
         out += ["## State and workers (url responses)", "", *state_rows, "", "Targets:", *state_verdicts, ""]
         out += ["## Burst, outage and recovery (4 workers on Redis)", "", *bench_state.burst_and_outage(args.burst), ""]

@@ -8,32 +8,40 @@ keep concurrent requests apart without threading a parameter through every face.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
+from contextvars import ContextVar
 
 DEFAULT_NAMESPACE = "default"
 # Decision: a namespace name is 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit, so it
 # fits in a state key and a URL query without escaping.
 NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
-_namespace: ContextVar[str] = ContextVar("perf_sim_namespace", default=DEFAULT_NAMESPACE)
+current_namespace: ContextVar[str] = ContextVar("perf_sim_namespace", default=DEFAULT_NAMESPACE)
+"""The control layer sets it for each request (directly: it runs on every request, a wrapper call would cost)."""
 
 
-@dataclass
 class Made:
-    """What the engine made for the current request, in its own terms (whatever face the request came by)."""
+    """What the engine made for the current request, in its own terms (whatever face the request came by).
 
-    time: float | None = None
+    The request journal's entry extends it, so that what the engine notes lands in the entry itself: one object per
+    request for the layer to make, not three. The entry sets every field when made (it is made on every request, so
+    in one step, not through a chain of initialisers).
+    """
+
+    __slots__ = ("image_ids", "made_model", "made_n", "made_size", "time")
+
+    time: float | None
     """The simulator clock when the engine admitted (or refused) the request, so the journal need not read it again."""
-    model: str | None = None
-    n: int | None = None
-    size: str | None = None
-    image_ids: list[str] = field(default_factory=list)
+    made_model: str | None
+    made_n: int | None
+    made_size: str | None
+    image_ids: tuple[str, ...]
+    """A tuple: a journal keeps thousands of entries, and the collector need not scan tuples of strings."""
 
 
-_made: ContextVar[Made | None] = ContextVar("perf_sim_made", default=None)
+recording: ContextVar[Made | None] = ContextVar("perf_sim_made", default=None)
+"""Where the engine notes what the current request makes; the control layer sets it to the request's journal entry."""
 
 
 def valid_namespace(name: str) -> bool:
@@ -42,51 +50,35 @@ def valid_namespace(name: str) -> bool:
 
 def namespace() -> str:
     """The namespace of the request being served ("default" outside any request)."""
-    return _namespace.get()
+    return current_namespace.get()
 
 
 @contextmanager
 def in_namespace(name: str) -> Iterator[None]:
     """Serve what runs inside as a request of namespace `name` (a control call acting on one namespace)."""
-    token = _namespace.set(name)
+    token = current_namespace.set(name)
     try:
         yield
     finally:
-        _namespace.reset(token)
-
-
-def set_namespace(name: str) -> Token[str]:
-    """Put the current request in namespace `name`, until `reset_namespace` with the token returned."""
-    return _namespace.set(name)
-
-
-def reset_namespace(token: Token[str]) -> None:
-    _namespace.reset(token)
-
-
-def start_recording() -> Made:
-    """Start recording what the current request makes; returns the record the engine fills in."""
-    made = Made()
-    _made.set(made)
-    return made
+        current_namespace.reset(token)
 
 
 def note_time(now: float) -> None:
-    made = _made.get()
+    made = recording.get()
     if made is not None:
         made.time = now
 
 
-def note_generation(model: str, n: int, size: str, image_ids: list[str]) -> None:
+def note_generation(model: str, n: int, size: str, image_ids: Sequence[str]) -> None:
     """Called by the engine when it stores a generation's images; a no-op outside a recorded request."""
-    made = _made.get()
+    made = recording.get()
     if made is not None:
-        made.model, made.n, made.size = model, n, size
-        made.image_ids.extend(image_ids)
+        made.made_model, made.made_n, made.made_size = model, n, size
+        made.image_ids += tuple(image_ids)
 
 
-def note_image_ids(image_ids: list[str]) -> None:
+def note_image_ids(image_ids: Sequence[str]) -> None:
     """Called when images are kept by id outside a generation (the gateway's copies of upstream images)."""
-    made = _made.get()
+    made = recording.get()
     if made is not None:
-        made.image_ids.extend(image_ids)
+        made.image_ids += tuple(image_ids)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from simulator.control.journal import Details, JournalEntry
+from simulator.control.journal import JournalEntry
 from simulator.request_log import LOG_JSON, LOG_TEXT, describe_fault, json_line, request_logger, text_line
 
 ENTRY = {
@@ -100,20 +100,27 @@ def test_an_unknown_log_format_is_refused() -> None:
 
 
 def test_the_journals_own_entries_give_the_same_lines_as_their_json() -> None:
-    details = Details(
-        key="pk_live_a…", key_digest=None, model="dall-e-3", n=1, size="1024x1024", prompt="a red fox", body={}, error_type=None
-    )
-    entry = JournalEntry(
-        time=1767225600.25,
-        method="POST",
-        path="/v1/images/generations",
-        face="perf",
-        namespace="default",
-        status=200,
-        latency_ms=12.4,
-        fault="delay_ms=5",
-        image_ids=["img_1"],
-        details=details,
+    entry = JournalEntry.from_stored(
+        {
+            "id": "request_1",
+            "time": 1767225600.25,
+            "method": "POST",
+            "path": "/v1/images/generations",
+            "face": "perf",
+            "namespace": "default",
+            "status": 200,
+            "latency_ms": 12.4,
+            "fault": "delay_ms=5",
+            "image_ids": ["img_1"],
+            "key": "pk_live_a…",
+            "key_digest": None,
+            "model": "dall-e-3",
+            "n": 1,
+            "size": "1024x1024",
+            "prompt": "a red fox",
+            "body": {},
+            "error_type": None,
+        }
     )
     assert text_line(entry) == text_line(entry.as_json())
     assert json_line(entry) == json_line(entry.as_json())

@@ -2,7 +2,7 @@
 
 Face-agnostic on purpose: it looks where the six wire formats put these (a JSON body's `prompt`, Ideogram's
 `image_request`, Imagen's `instances`/`parameters` and model path, BFL's model path, Stability's form), so the
-faces stay untouched. What the engine later reports (`simulator.context.Made`) wins over these guesses.
+faces stay untouched. What the engine later notes in the entry (`simulator.context.Made`) wins over these guesses.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from typing import Any
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from simulator.context import Made
-from simulator.control.journal import PROMPT_CHARS, Details, key_digest, mask_key, trimmed
+from simulator.control.journal import PROMPT_CHARS, Details, JournalEntry, key_digest, mask_key, trimmed
 from simulator.keys import bearer_token
 
 _KEY_HEADERS = ("x-key", "api-key", "x-goog-api-key")
 # Decision: a journalled request keeps its body's bytes (parsed when first read) up to this size; a larger body is
 # read at once and only its trimmed form is kept.
 KEPT_BODY_BYTES = 4096
-HEADERS_READ = frozenset({b"authorization", b"content-type", *(name.encode() for name in _KEY_HEADERS)})
+KEY_HEADERS_READ = frozenset({b"authorization", *(name.encode() for name in _KEY_HEADERS)})
+"""The headers a key may come in: all a journal entry keeps of the request's headers."""
 
 
 @dataclass(frozen=True)
@@ -95,18 +95,39 @@ def _as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class Seen:
-    """A request as it entered, and what became of it, read only when something asks: a rule to match, a listener,
-    the journal's reader. Until then the request costs the layer no parsing."""
+KeyHeaders = tuple[tuple[bytes, bytes], ...]
+"""The request's headers named in KEY_HEADERS_READ, as the server gave them."""
 
-    __slots__ = ("_body", "_details", "_inspected", "_request", "answer_error", "made")
 
-    def __init__(self, path: str, headers: list[tuple[bytes, bytes]], query: bytes, body: bytes | dict[str, Any], made: Made) -> None:
-        self._request = (path, headers, query)
+class RequestEntry(JournalEntry):
+    """The journal entry of a request as it entered: its content (key, model, prompt, trimmed body) is read from its
+    bytes only when something asks (a rule to match, a listener, the journal's reader). Until then the request costs
+    the layer no parsing."""
+
+    __slots__ = ("_body", "_inspected", "_key_headers", "_query", "answer_error")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        face: str,
+        namespace: str,
+        key_headers: KeyHeaders,
+        query: bytes,
+        body: bytes | dict[str, Any],
+    ) -> None:
+        self.id = ""
+        self.method = method
+        self.path = path
+        self.face = face
+        self.namespace = namespace
+        self.status = self.fault = self.time = self.made_model = self.made_n = self.made_size = self._details = None
+        self.latency_ms = 0.0
+        self.image_ids = ()
+        self._key_headers: KeyHeaders | None = key_headers
+        self._query = query
         self._body: bytes | dict[str, Any] | None = body
         self._inspected: Inspected | None = None
-        self._details: Details | None = None
-        self.made = made
         self.answer_error: bytes | None = None
         """The start of the answer's body when it was an error, for its type."""
         if isinstance(body, bytes) and len(body) > KEPT_BODY_BYTES:
@@ -115,28 +136,27 @@ class Seen:
     @property
     def inspected(self) -> Inspected:
         if self._inspected is None:
-            path, raw_headers, query = self._request
-            headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in raw_headers if key in HEADERS_READ}
+            headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in self._key_headers or ()}
             body = self._body
-            self._inspected = _inspected(path, headers, query.decode("latin-1"), _json_body(body) if isinstance(body, bytes) else body)
-            self._body = None
+            parsed = _json_body(body) if isinstance(body, bytes) else body
+            self._inspected = _inspected(self.path, headers, self._query.decode("latin-1"), parsed)
+            self._body = self._key_headers = None
         return self._inspected
 
-    def details(self) -> Details:
+    def work_out_details(self) -> Details:
         """The journal's view: the engine's word (model, n, size) over what the request said."""
-        if self._details is None:
-            asked, made = self.inspected, self.made
-            self._details = Details(
-                key=mask_key(asked.key) if asked.key else None,
-                key_digest=key_digest(asked.key) if asked.key else None,
-                model=made.model or asked.model,
-                n=made.n or asked.n,
-                size=made.size or asked.size,
-                prompt=asked.prompt if asked.prompt is None or len(asked.prompt) <= PROMPT_CHARS else asked.prompt[:PROMPT_CHARS] + "…",
-                body=asked.body,
-                error_type=error_type(self.answer_error) if self.answer_error is not None else None,
-            )
-        return self._details
+        asked = self.inspected
+        prompt = asked.prompt
+        return Details(
+            key=mask_key(asked.key) if asked.key else None,
+            key_digest=key_digest(asked.key) if asked.key else None,
+            model=self.made_model or asked.model,
+            n=self.made_n or asked.n,
+            size=self.made_size or asked.size,
+            prompt=prompt if prompt is None or len(prompt) <= PROMPT_CHARS else prompt[:PROMPT_CHARS] + "…",
+            body=asked.body,
+            error_type=error_type(self.answer_error) if self.answer_error is not None else None,
+        )
 
 
 def error_type(body: bytes) -> str | None:
@@ -155,12 +175,13 @@ def error_type(body: bytes) -> str | None:
     return name if isinstance(name, str) else None
 
 
-async def seen(path: str, headers: list[tuple[bytes, bytes]], query: bytes, raw: bytes, made: Made) -> Seen:
-    """The request, its multipart form (Stability) parsed now, since that needs awaiting; JSON stays unread."""
-    for key, value in headers:
-        if key == b"content-type" and value.startswith(b"multipart/form-data"):
-            return Seen(path, headers, query, await _form(value.decode("latin-1"), raw), made)
-    return Seen(path, headers, query, raw, made)
+FORM_TYPE = b"multipart/form-data"
+"""A body of this type (Stability's wire format) is parsed as the request enters, since parsing needs awaiting; any
+other body (JSON) stays unread until asked for."""
+
+
+async def form_fields(content_type: bytes, raw: bytes) -> dict[str, Any]:
+    return await _form(content_type.decode("latin-1"), raw)
 
 
 def _inspected(path: str, headers: dict[str, str], query: str, body: Any) -> Inspected:

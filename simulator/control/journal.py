@@ -13,10 +13,10 @@ import itertools
 import logging
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from simulator.context import DEFAULT_NAMESPACE, Made
 from simulator.state.base import StateUnavailable
@@ -72,79 +72,52 @@ class Details:
     error_type: str | None
 
 
-class DetailsSource(Protocol):
-    """The request an entry was made from (simulator.control.inspect.Seen), which works out its `Details` when asked."""
+class JournalEntry(Made):
+    """One request to an API face, made as the request enters and filled in as it is served: the engine notes what
+    it made in it (it is the request's `Made`), the control layer its status, latency and fault.
 
-    made: Made
-    """What the engine reported for the request (wins over what its bytes say)."""
-
-    def details(self) -> Details: ...
-
-
-class JournalEntry:
-    """One request to an API face.
-
-    Listeners read it like a record (`entry.face`, `entry.status`, `entry.model`, ...); its content fields are
-    worked out from the request's bytes the first time one is read, so a request nobody looks at costs no parsing.
+    Listeners read it like a record (`entry.face`, `entry.status`, `entry.model`, ...). Its content fields come from
+    `details`, worked out from the request's bytes the first time one is read (by `work_out_details`, which the
+    entry the control layer makes provides), so a request nobody looks at costs no parsing.
     """
 
-    __slots__ = ("_details", "face", "fault", "id", "image_ids", "latency_ms", "method", "namespace", "path", "status", "time")
+    __slots__ = ("_details", "face", "fault", "id", "latency_ms", "method", "namespace", "path", "status")
 
-    def __init__(
-        self,
-        *,
-        time: float,
-        method: str,
-        path: str,
-        face: str,
-        namespace: str,
-        status: int | None,
-        latency_ms: float,
-        fault: str | None,
-        image_ids: list[str],
-        details: Details | DetailsSource,
-        id: str = "",
-    ) -> None:
-        self.id = id
-        self.time = time
-        self.method = method
-        self.path = path
-        self.face = face
-        self.namespace = namespace
-        self.status = status
-        """None when the connection was dropped without an answer."""
-        self.latency_ms = latency_ms
-        """Server time, from the request's arrival to its answer's last bytes."""
-        self.fault = fault
-        """The action applied, in header form (`status=503`), or None."""
-        self.image_ids = image_ids
-        self._details = details
+    id: str
+    method: str
+    path: str
+    face: str
+    namespace: str
+    status: int | None
+    """None when the connection was dropped without an answer."""
+    latency_ms: float
+    """Server time, from the request's arrival to its answer's last bytes."""
+    fault: str | None
+    """The action applied, in header form (`status=503`), or None."""
+    _details: Details | None
 
     @property
     def details(self) -> Details:
-        if not isinstance(self._details, Details):
-            self._details = self._details.details()
+        if self._details is None:
+            self._details = self.work_out_details()
         return self._details
 
-    def _made(self) -> Made | None:
-        """What the engine reported for this request while its details are still unread: model, n and size from it
-        need no parse of the request body, which is most of what a listener (metrics) would otherwise cost."""
-        return None if isinstance(self._details, Details) else self._details.made
+    def work_out_details(self) -> Details:
+        raise NotImplementedError("an entry read back from a shared journal comes with its details")
 
     @property
     def model(self) -> str | None:
-        made = self._made()
-        return made.model if made is not None and made.model is not None else self.details.model
+        """The engine's word, else what the request said: the engine's needs no parse of the request body, which is
+        most of what a listener (metrics) would otherwise cost."""
+        return self.made_model if self.made_model is not None else self.details.model
 
     @property
     def n(self) -> int | None:
-        made = self._made()
-        return made.n if made is not None and made.n is not None else self.details.n
+        return self.made_n if self.made_n is not None else self.details.n
 
     @property
     def size(self) -> str | None:
-        made = self._made()
-        return made.size if made is not None and made.size is not None else self.details.size
+        return self.made_size if self.made_size is not None else self.details.size
 
     key = property(lambda self: self.details.key)
     key_digest = property(lambda self: self.details.key_digest)
@@ -154,7 +127,7 @@ class JournalEntry:
 
     @property
     def iso(self) -> str:
-        return datetime.fromtimestamp(self.time, UTC).isoformat()
+        return datetime.fromtimestamp(self.time or 0.0, UTC).isoformat()
 
     def stored(self) -> dict[str, Any]:
         """Every field, as a shared journal keeps it."""
@@ -163,8 +136,13 @@ class JournalEntry:
 
     @classmethod
     def from_stored(cls, fields: dict[str, Any]) -> JournalEntry:
-        details = Details(**{name: fields[name] for name in _DETAILS})
-        return cls(**{name: fields[name] for name in _SCALARS}, details=details)
+        entry = cls.__new__(cls)
+        for name in _SCALARS:
+            setattr(entry, name, fields[name])
+        entry.image_ids = tuple(entry.image_ids)
+        entry.made_model = entry.made_n = entry.made_size = None
+        entry._details = Details(**{name: fields[name] for name in _DETAILS})
+        return entry
 
     def as_json(self) -> dict[str, Any]:
         """The entry as GET /_sim/requests shows it."""
@@ -178,14 +156,14 @@ class JournalEntry:
             "face": self.face,
             "namespace": self.namespace,
             "key": d.key,
-            "model": d.model,
-            "n": d.n,
-            "size": d.size,
+            "model": self.model,
+            "n": self.n,
+            "size": self.size,
             "status": self.status,
             "error_type": d.error_type,
             "latency_ms": self.latency_ms,
             "fault": self.fault,
-            "image_ids": self.image_ids,
+            "image_ids": list(self.image_ids),
             "prompt": d.prompt,
             "body": d.body,
         }
@@ -232,13 +210,26 @@ class Journal(ABC):
         self.size = size
         self.listeners: list[Listener] = []
 
-    async def record(self, entry: JournalEntry) -> None:
-        """Keep the entry, then tell every listener. A journal that cannot be written (Redis down) loses the entry
-        rather than the answer: the face has already answered, with a 503 of its own if the state is down."""
+    def record(self, entry: JournalEntry) -> Awaitable[None] | None:
+        """Keep the entry, then tell every listener; returns what to await until both are done, or None when they
+        are done already (in process: the control layer then makes no coroutine for it, on every request).
+
+        A journal that cannot be written (Redis down) loses the entry rather than the answer: the face has already
+        answered, with a 503 of its own if the state is down."""
+        writing = self.append(entry)
+        if writing is not None:
+            return self._record_when_written(writing, entry)
+        self._tell(entry)
+        return None
+
+    async def _record_when_written(self, writing: Awaitable[None], entry: JournalEntry) -> None:
         try:
-            await self.append(entry)
+            await writing
         except StateUnavailable as exc:
             log.warning("request journal not written: %s", exc)
+        self._tell(entry)
+
+    def _tell(self, entry: JournalEntry) -> None:
         for listener in self.listeners:
             try:
                 listener(entry)
@@ -246,8 +237,9 @@ class Journal(ABC):
                 log.exception("journal listener %r failed", listener)
 
     @abstractmethod
-    async def append(self, entry: JournalEntry) -> None:
-        """Keep the entry (giving it its id), dropping the oldest beyond `size`."""
+    def append(self, entry: JournalEntry) -> Awaitable[None] | None:
+        """Keep the entry (giving it its id), dropping the oldest beyond `size`; returns what to await until it is
+        kept, or None when it is kept already."""
 
     @abstractmethod
     async def entries(self) -> Iterable[JournalEntry]:
@@ -289,7 +281,7 @@ class MemoryJournal(Journal):
         self._ids = itertools.count(1)
         self._seen: set[str] = set()
 
-    async def append(self, entry: JournalEntry) -> None:
+    def append(self, entry: JournalEntry) -> None:
         entry.id = f"request_{next(self._ids)}"
         self._entries.append(entry)
         self._seen.add(entry.namespace)

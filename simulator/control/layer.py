@@ -24,10 +24,9 @@ from functools import lru_cache
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulator.context import DEFAULT_NAMESPACE, reset_namespace, set_namespace, start_recording, valid_namespace
+from simulator.context import DEFAULT_NAMESPACE, current_namespace, recording, valid_namespace
 from simulator.control.actions import FAULT_HEADER, Action, action_from_text, token_action
-from simulator.control.inspect import seen
-from simulator.control.journal import JournalEntry
+from simulator.control.inspect import FORM_TYPE, KEY_HEADERS_READ, KeyHeaders, RequestEntry, form_fields
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.engine.errors import ApiError, invalid
@@ -45,14 +44,11 @@ MALFORMED_BODY = b'{"created": 1767225600, "data": [{"url": "http://127.0.0.1/im
 _face_of = lru_cache(maxsize=4096)(face_for_path)
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    """Up to the API's body limit (a larger body is refused by the face, unread); True when it was all read."""
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if message["type"] != "http.request" or not message.get("more_body", False):
-        return body, True
-    chunks = [body]
-    size = len(body)
+async def _read_rest(receive: Receive, first: bytes) -> tuple[bytes, bool]:
+    """The rest of a body sent in several messages, up to the API's body limit (a larger body is refused by the face,
+    unread); True when it was all read."""
+    chunks = [first]
+    size = len(first)
     while size <= errors.MAX_BODY_BYTES:
         message = await receive()
         chunk = message.get("body", b"")
@@ -77,6 +73,7 @@ class ControlLayer:
     def __init__(self, app: ASGIApp, plane: ControlPlane, state: State) -> None:
         self.app = app
         self.plane = plane
+        self.journal = plane.journal
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -84,11 +81,17 @@ class ControlLayer:
             await self.app(scope, receive, send)
             return
         namespace = fault = None
+        content_type = b""
+        key_headers: KeyHeaders = ()
         for key, value in scope["headers"]:
             if key == _NAMESPACE_KEY:
                 namespace = value.decode("latin-1")
             elif key == _FAULT_KEY:
                 fault = value.decode("latin-1")
+            elif key == b"content-type":
+                content_type = value
+            elif key in KEY_HEADERS_READ:
+                key_headers += ((key, value),)
         if namespace is None:
             namespace = DEFAULT_NAMESPACE
         elif not valid_namespace(namespace):
@@ -96,14 +99,14 @@ class ControlLayer:
             await error_response(PERF, invalid(NAMESPACE_HEADER, message))(scope, receive, send)
             return
         face = _face_of(scope["path"])
-        token = set_namespace(namespace)
+        token = current_namespace.set(namespace)
         try:
             if face is None:
                 await self.app(scope, receive, send)
             else:
-                await _Exchange(self, face, namespace, scope, receive, send).run(fault)
+                await _Exchange(self, scope, receive, send).run(face, namespace, fault, content_type, key_headers)
         finally:
-            reset_namespace(token)
+            current_namespace.reset(token)
 
     async def now(self) -> float:
         """The namespace's clock; wall time when the shared state is down (the face has answered 503 then)."""
@@ -118,41 +121,42 @@ class _Exchange:
     way out, and its journal entry written before the answer's last bytes leave (so a client that reads the
     journal right after its answer finds it, whichever worker it asks)."""
 
-    __slots__ = (
-        "_pending",
-        "action",
-        "face",
-        "held",
-        "layer",
-        "namespace",
-        "receive",
-        "recorded",
-        "request",
-        "scope",
-        "send",
-        "started",
-        "status",
-    )
+    # Defaults for what only a fault or a long body changes: made on every request, the exchange sets the rest only.
+    action: Action | None = None
+    held: list[Message] | None = None
+    recorded = False
+    _pending: Message | None = None
+    entry: RequestEntry
 
-    def __init__(self, layer: ControlLayer, face: str, namespace: str, scope: Scope, receive: Receive, send: Send) -> None:
+    def __init__(self, layer: ControlLayer, scope: Scope, receive: Receive, send: Send) -> None:
         self.started = time.perf_counter()
         self.layer = layer
-        self.face = face
-        self.namespace = namespace
         self.scope = scope
         self.receive = receive
         self.send = send
-        self.status: int | None = None
-        self.action: Action | None = None
-        self.recorded = False
-        self.held: list[Message] | None = None
-        self._pending: Message | None = None
 
-    async def run(self, fault_header: str | None) -> None:
+    async def run(self, face: str, namespace: str, fault_header: str | None, content_type: bytes, key_headers: KeyHeaders) -> None:
         scope = self.scope
-        raw, complete = await _read_body(self.receive)
-        self._pending = {"type": "http.request", "body": raw, "more_body": not complete}
-        self.request = await seen(scope["path"], scope["headers"], scope.get("query_string", b""), raw, start_recording())
+        message = await self.receive()
+        raw: bytes = message.get("body", b"")
+        if message["type"] == "http.request" and message.get("more_body", False):
+            raw, complete = await _read_rest(self.receive, raw)
+            message = {"type": "http.request", "body": raw, "more_body": not complete}
+        self._pending = message
+        body = await form_fields(content_type, raw) if content_type.startswith(FORM_TYPE) else raw
+        self.entry = entry = RequestEntry(
+            scope["method"], scope["path"], face, namespace, key_headers, scope.get("query_string", b""), body
+        )
+        recording.set(entry)
+        if fault_header is None and b"[sim:" not in raw and not self.layer.plane.rules.may_apply():
+            await self.layer.app(scope, self.replay, self.watch)  # no fault can apply: the face answers
+        else:
+            await self._with_fault(fault_header, raw)
+        if not self.recorded:  # the answer never finished: the face failed, or a fault dropped the connection
+            await self.record()
+
+    async def _with_fault(self, fault_header: str | None, raw: bytes) -> None:
+        scope = self.scope
         try:
             action = self.action = self._header_or_token(fault_header, raw) or await self._rule()
         except ApiError as exc:
@@ -161,10 +165,11 @@ class _Exchange:
         if action is None:
             await self.layer.app(scope, self.replay, self.watch)
             return
+        self.entry.fault = action.describe()
         if action.delay_ms:
             await asyncio.sleep(action.delay_ms / 1000)
         if action.status is not None:
-            await error_response(self.face, action.error())(scope, self.replay, self.watch)
+            await error_response(self.entry.face, action.error())(scope, self.replay, self.watch)
         elif action.malformed:
             await Response(MALFORMED_BODY, media_type="application/json")(scope, self.replay, self.watch)
         elif action.drop:
@@ -176,7 +181,6 @@ class _Exchange:
             await self.send_truncated()
         else:
             await self.layer.app(scope, self.replay, self.watch)
-        await self.record()
 
     def _header_or_token(self, header: str | None, raw: bytes) -> Action | None:
         if header is not None:
@@ -185,13 +189,14 @@ class _Exchange:
 
     async def _rule(self) -> Action | None:
         try:
-            return await self.layer.plane.rules.select(self.namespace, self._facts)
+            return await self.layer.plane.rules.select(self.entry.namespace, self._facts)
         except StateUnavailable:
             return None  # the shared state is down: the face answers 503 in its own envelope
 
     def _facts(self) -> RequestFacts:
-        asked = self.request.inspected
-        return RequestFacts(self.face, self.scope["path"], self.scope["method"], self.namespace, asked.model, asked.key, asked.prompt)
+        entry = self.entry
+        asked = entry.inspected
+        return RequestFacts(entry.face, entry.path, entry.method, entry.namespace, asked.model, asked.key, asked.prompt)
 
     async def replay(self) -> Message:
         """The face's `receive`: the body read by the layer, then whatever the server says next (a disconnect)."""
@@ -204,13 +209,13 @@ class _Exchange:
         """The face's `send`: notes the status and an error's body, records the entry before the last bytes."""
         kind = message["type"]
         if kind == "http.response.start":
-            self.status = message["status"]
+            self.entry.status = message["status"]
         elif kind == "http.response.body":
-            if self.status is not None and self.status >= 400:
-                request = self.request
-                start = request.answer_error or b""
+            entry = self.entry
+            if entry.status is not None and entry.status >= 400:
+                start = entry.answer_error or b""
                 if len(start) < _ERROR_BODY_CAP:
-                    request.answer_error = start + message.get("body", b"")[: _ERROR_BODY_CAP - len(start)]
+                    entry.answer_error = start + message.get("body", b"")[: _ERROR_BODY_CAP - len(start)]
             if not message.get("more_body", False) and self.held is None:
                 await self.record()
         if self.held is not None:
@@ -222,20 +227,13 @@ class _Exchange:
         if self.recorded:
             return
         self.recorded = True
-        made = self.request.made
-        entry = JournalEntry(
-            time=made.time if made.time is not None else await self.layer.now(),
-            method=self.scope["method"],
-            path=self.scope["path"],
-            face=self.face,
-            namespace=self.namespace,
-            status=self.status,
-            latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
-            fault=self.action.describe() if self.action is not None else None,
-            image_ids=made.image_ids,
-            details=self.request,
-        )
-        await self.layer.plane.journal.record(entry)
+        entry = self.entry
+        if entry.time is None:
+            entry.time = await self.layer.now()
+        entry.latency_ms = round((time.perf_counter() - self.started) * 1000, 3)
+        written = self.layer.journal.record(entry)
+        if written is not None:
+            await written
 
     async def send_truncated(self) -> None:
         """The held answer's status line, headers and first half of its body, then the connection closed."""

@@ -64,12 +64,12 @@ class RedisJournal(Journal):
         self._pending: list[tuple[JournalEntry, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def append(self, entry: JournalEntry) -> None:
+    def append(self, entry: JournalEntry) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((entry, done))
         if self._writer is None:
             self._writer = asyncio.create_task(self._write())
-        await done
+        return done
 
     async def _write(self) -> None:
         try:

@@ -185,6 +185,10 @@ class RedisRuleStore(RuleStore):
         await self._changed()
         return len(doomed)
 
+    def may_apply(self) -> bool:
+        """Until this worker listens for changes it cannot know the rules, so `select` must run (and start listening)."""
+        return self._listener is None or self._listener.done() or bool(self._cache)
+
     async def select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
         await self._listening()
         if not self._cache:

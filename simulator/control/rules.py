@@ -192,6 +192,11 @@ class RuleStore(ABC):
         """Remove the rules of `namespace` (None: all); returns how many."""
 
     @abstractmethod
+    def may_apply(self) -> bool:
+        """False when no rule can apply to any request now: the control layer then skips `select` (and reading the
+        request) altogether, which is every request of a run without faults."""
+
+    @abstractmethod
     async def select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
         """The action for a request of `namespace`, counting the firing (and a match, for probability) on the rule that
         gives it. `facts` reads the request, which only happens when the namespace has rules."""
@@ -232,6 +237,9 @@ class MemoryRuleStore(RuleStore):
         else:
             self._ordinals.pop(namespace, None)
         return len(doomed)
+
+    def may_apply(self) -> bool:
+        return bool(self._rules)
 
     async def select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
         if not self._rules:

@@ -11,13 +11,18 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from itertools import accumulate
+from typing import Generic, Protocol, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -40,14 +45,85 @@ FAULT_KINDS = ("delay_ms", "status", "drop", "truncate", "malformed")
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
+REQUESTS = ("perf_sim_requests", "Requests to the API faces, by face, route, status and model.", ("face", "route", "status", "model"))
+IMAGES = ("perf_sim_images", "Images generated, by model and face.", ("model", "face"))
+RATE_LIMITED = ("perf_sim_rate_limited", "Requests refused by a key's rate windows (429), by tier.", ("tier",))
+FAULTS = ("perf_sim_faults", "Requests answered by an injected fault, by kind of action.", ("action",))
+DURATION = ("perf_sim_request_duration_seconds", "Server time of requests to the API faces, by face.", ("face",))
+
 M = TypeVar("M", bound=MetricWrapperBase)
+
+
+def fault_kind(fault: str) -> str:
+    """The kinds of action in a fault's header-form text (`delay_ms=1500;status=503` -> `delay_ms+status`)."""
+    names = {part.partition("=")[0].strip() for part in fault.split(";")}
+    return "+".join(kind for kind in FAULT_KINDS if kind in names) or "other"
+
+
+class Counts(Protocol):
+    def count(
+        self, face: str, route: str, status: str, model: str, seconds: float, images: int, fault: str | None, tier: str | None
+    ) -> None:
+        """One request's figures, by their label values: `images` made (0: none), the `fault` kind applied, the `tier`
+        of a key its rate windows refused."""
+
+
+class LocalCounts(Collector):
+    """The figures of one process as plain numbers, turned into metric families only when scraped.
+
+    Counting a request through prometheus-client's metric objects (a lock and a validity check per increment, a
+    linear bucket walk) cost more than the rest of the control plane together, on every request; a scrape is rare.
+    """
+
+    def __init__(self) -> None:
+        self.requests: dict[tuple[str, str, str, str], int] = {}
+        self.image_counts: dict[tuple[str, str], int] = {}
+        self.limited: dict[str, int] = {}
+        self.faults: dict[str, int] = {}
+        self.durations: dict[str, list[float]] = {}
+        """Per face: how many requests fell in each bucket (not cumulative; the last is +Inf), then their sum."""
+
+    def count(
+        self, face: str, route: str, status: str, model: str, seconds: float, images: int, fault: str | None, tier: str | None
+    ) -> None:
+        labels = (face, route, status, model)
+        self.requests[labels] = self.requests.get(labels, 0) + 1
+        durations = self.durations.get(face)
+        if durations is None:
+            durations = self.durations[face] = [0.0] * (len(DURATION_BUCKETS) + 2)
+        durations[bisect_left(DURATION_BUCKETS, seconds)] += 1
+        durations[-1] += seconds
+        if images:
+            self.image_counts[model, face] = self.image_counts.get((model, face), 0) + images
+        if fault is not None:
+            self.faults[fault] = self.faults.get(fault, 0) + 1
+        if tier is not None:
+            self.limited[tier] = self.limited.get(tier, 0) + 1
+
+    def collect(self) -> Iterator[Metric]:
+        for (name, documentation, labels), counts in (
+            (REQUESTS, self.requests),
+            (IMAGES, self.image_counts),
+            (RATE_LIMITED, {(tier,): n for tier, n in self.limited.items()}),
+            (FAULTS, {(kind,): n for kind, n in self.faults.items()}),
+        ):
+            counter = CounterMetricFamily(name, documentation, labels=labels)
+            for values, count in counts.items():
+                counter.add_metric(values, count)
+            yield counter
+        name, documentation, labels = DURATION
+        histogram = HistogramMetricFamily(name, documentation, labels=labels)
+        bounds = [*(floatToGoString(bound) for bound in DURATION_BUCKETS), "+Inf"]
+        for face, durations in self.durations.items():
+            histogram.add_metric([face], list(zip(bounds, accumulate(durations[:-1]), strict=True)), durations[-1])
+        yield histogram
 
 
 class Children(Generic[M]):
     """A metric's labelled children, looked up by their label values.
 
-    prometheus-client's `labels()` validates and takes a lock on every call, about half the cost of counting a
-    request; the label values here come from small fixed sets, so each child is made once and then found in a dict.
+    prometheus-client's `labels()` validates and takes a lock on every call; the label values here come from small
+    fixed sets, so each child is made once and then found in a dict.
     """
 
     def __init__(self, metric: M) -> None:
@@ -61,10 +137,28 @@ class Children(Generic[M]):
         return child
 
 
-def fault_kind(fault: str) -> str:
-    """The kinds of action in a fault's header-form text (`delay_ms=1500;status=503` -> `delay_ms+status`)."""
-    names = {part.partition("=")[0].strip() for part in fault.split(";")}
-    return "+".join(kind for kind in FAULT_KINDS if kind in names) or "other"
+class SharedCounts:
+    """The figures of one worker among several, in prometheus-client's metric objects: in multiprocess mode they
+    write to the files every worker's scrape sums."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Children(Counter(*REQUESTS[:2], REQUESTS[2], registry=registry))
+        self.image_counts = Children(Counter(*IMAGES[:2], IMAGES[2], registry=registry))
+        self.limited = Children(Counter(*RATE_LIMITED[:2], RATE_LIMITED[2], registry=registry))
+        self.faults = Children(Counter(*FAULTS[:2], FAULTS[2], registry=registry))
+        self.durations = Children(Histogram(*DURATION[:2], DURATION[2], buckets=DURATION_BUCKETS, registry=registry))
+
+    def count(
+        self, face: str, route: str, status: str, model: str, seconds: float, images: int, fault: str | None, tier: str | None
+    ) -> None:
+        self.requests(face, route, status, model).inc()
+        self.durations(face).observe(seconds)
+        if images:
+            self.image_counts(model, face).inc(images)
+        if fault is not None:
+            self.faults(fault).inc()
+        if tier is not None:
+            self.limited(tier).inc()
 
 
 class Metrics:
@@ -75,54 +169,36 @@ class Metrics:
         self.multiprocess = MULTIPROCESS_ENV in os.environ
         self.registry = CollectorRegistry()
         self.routes_seen: set[str] = set()
-        self.requests = Children(
-            Counter(
-                "perf_sim_requests",
-                "Requests to the API faces, by face, route, status and model.",
-                ["face", "route", "status", "model"],
-                registry=self.registry,
-            )
-        )
-        self.images = Children(
-            Counter("perf_sim_images", "Images generated, by model and face.", ["model", "face"], registry=self.registry)
-        )
-        self.rate_limited = Children(
-            Counter("perf_sim_rate_limited", "Requests refused by a key's rate windows (429), by tier.", ["tier"], registry=self.registry)
-        )
-        self.faults = Children(
-            Counter("perf_sim_faults", "Requests answered by an injected fault, by kind of action.", ["action"], registry=self.registry)
-        )
-        self.duration = Children(
-            Histogram(
-                "perf_sim_request_duration_seconds",
-                "Server time of requests to the API faces, by face.",
-                ["face"],
-                buckets=DURATION_BUCKETS,
-                registry=self.registry,
-            )
-        )
+        self.counts: Counts
+        if self.multiprocess:
+            self.counts = SharedCounts(self.registry)
+        else:
+            self.counts = local = LocalCounts()
+            self.registry.register(local)
 
     def observe(self, entry: JournalEntry) -> None:
-        status = DROPPED_STATUS if entry.status is None else str(entry.status)
-        model = "" if entry.model is None else entry.model if entry.model in MODELS else OTHER_MODEL
-        self.requests(entry.face, self.route(entry), status, model).inc()
-        if entry.image_ids and entry.status is not None and entry.status < 400:
-            self.images(model, entry.face).inc(len(entry.image_ids))
-        if entry.status == 429 and entry.fault is None:
-            self.rate_limited(self.tier_of(entry)).inc()
-        if entry.fault is not None:
-            self.faults(fault_kind(entry.fault)).inc()
-        self.duration(entry.face).observe(entry.latency_ms / 1000)
+        status = entry.status
+        model = entry.made_model  # the engine's word needs no parse of the request; entry.model falls back to one
+        if model is None:
+            model = entry.model
+        model = "" if model is None else model if model in MODELS else OTHER_MODEL
+        path = entry.path
+        route = path if path in self.routes_seen and status != 404 else self.route(path, status)
+        images = len(entry.image_ids) if status is not None and status < 400 else 0
+        fault = entry.fault
+        tier = self.tier_of(entry) if status == 429 and fault is None else None
+        status_label = DROPPED_STATUS if status is None else str(status)
+        self.counts.count(entry.face, route, status_label, model, entry.latency_ms / 1000, images, fault and fault_kind(fault), tier)
 
-    def route(self, entry: JournalEntry) -> str:
-        if entry.status == 404:
+    def route(self, path: str, status: int | None) -> str:
+        if status == 404:
             return UNMATCHED_ROUTE
-        if entry.path in self.routes_seen:
-            return entry.path
+        if path in self.routes_seen:
+            return path
         if len(self.routes_seen) >= MAX_ROUTES:
             return OTHER_ROUTE
-        self.routes_seen.add(entry.path)
-        return entry.path
+        self.routes_seen.add(path)
+        return path
 
     def exposition(self) -> bytes:
         if not self.multiprocess:

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from contract_tests.proxy import whole_body
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -90,13 +92,7 @@ class RewriteRequests:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix) or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        edited = self.edit(body)
+        edited = self.edit(await whole_body(receive))
         if isinstance(edited, Answer):
             headers = {**edited.headers, "content-length": str(len(edited.body))}
             await send(

@@ -12,10 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from load.redis_server import redis_available, running_redis
 from simulator.launcher import RunningServer, running_simulator
+from simulator.observe.metrics import DURATION, DURATION_BUCKETS, LocalCounts
 from spec import tiers
 
 # Per round, on an enterprise key whose limits the run stays within: 4 Perf successes, 1 OpenAI-face success,
@@ -138,3 +140,30 @@ def test_the_scrape_is_the_prometheus_text_format(one_process: RunningServer) ->
     assert families["perf_sim_rate_limited"] == "counter"
     assert families["perf_sim_faults"] == "counter"
     assert families["perf_sim_request_duration_seconds"] == "histogram"
+
+
+def test_one_process_counts_durations_into_the_same_buckets_as_prometheus_clients_histogram() -> None:
+    """In one process the figures are plain numbers until scraped; their exposition must be what prometheus-client's
+    own Histogram gives for the same durations, bounds included (a value equal to a bound falls in that bucket)."""
+    durations = [0.0, 0.001, 0.0011, 0.0025, 0.3, 60.0, 61.0, *DURATION_BUCKETS]
+    local = LocalCounts()
+    for seconds in durations:
+        local.count("perf", "/v1/images/generations", "200", "dall-e-2", seconds, 1, None, None)
+    ours = CollectorRegistry()
+    ours.register(local)
+    theirs = CollectorRegistry()
+    histogram = Histogram(*DURATION[:2], DURATION[2], buckets=DURATION_BUCKETS, registry=theirs)
+    for seconds in durations:
+        histogram.labels("perf").observe(seconds)
+
+    def buckets(registry: CollectorRegistry) -> dict[tuple[str, str], float]:
+        text = generate_latest(registry).decode()
+        return {
+            (sample.name, sample.labels.get("le", "")): sample.value
+            for family in text_string_to_metric_families(text)
+            if family.name == DURATION[0]
+            for sample in family.samples
+            if not sample.name.endswith("_created")
+        }
+
+    assert buckets(ours) == buckets(theirs)
