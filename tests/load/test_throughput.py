@@ -40,7 +40,15 @@ def test_benchmark_runs_end_to_end_in_its_smallest_form(tmp_path) -> None:
     result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     text = output.read_text()
-    for heading in ("## Throughput", "## In process", "## The control plane's cost", "## State and workers", "## Burst", "## Many requests waiting", "## Memory"):
+    for heading in (
+        "## Throughput",
+        "## In process",
+        "## The control plane's cost",
+        "## State and workers",
+        "## Burst",
+        "## Many requests waiting",
+        "## Memory",
+    ):
         assert heading in text
     assert "**simulator**, b64_json 1024x1024 (render cache)" in text and "**simulator**, url, a new key every request" in text
     assert "| 10,000 |" in text and "answers 20 × 200" in text
