@@ -80,6 +80,7 @@ NOTES = (
     "worker's concurrent scripts share one connection and write). On two cores redis-server, wrk and the workers "
     "share the CPU, so more workers add little here.",
     "- `load/results-before.md`: this benchmark on the code before issue 10 (commit 3719adc), same machine, same hour.",
+    '- Where a target is missed: where the time goes and what was tried, in `docs/load.md` ("Missed targets").',
 )
 
 
