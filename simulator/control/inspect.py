@@ -60,12 +60,17 @@ def _model_from_path(path: str) -> str | None:
     return tail if tail.startswith("flux-") else None
 
 
-async def _form(content_type: str, raw: bytes) -> dict[str, Any]:
+FORM_TYPE = b"multipart/form-data"
+"""A body of this type (Stability's wire format) is parsed as the request enters, since parsing needs awaiting; any
+other body (JSON) stays unread until asked for."""
+
+
+async def form_fields(content_type: bytes, raw: bytes) -> dict[str, Any]:
     async def stream() -> AsyncGenerator[bytes, None]:
         yield raw
 
     try:
-        form = await MultiPartParser(Headers({"content-type": content_type}), stream()).parse()
+        form = await MultiPartParser(Headers({"content-type": content_type.decode("latin-1")}), stream()).parse()
     except MultiPartException:
         return {}
     fields: dict[str, Any] = {}
@@ -173,15 +178,6 @@ def error_type(body: bytes) -> str | None:
         return found if isinstance(found, str) else None
     name = parsed.get("name")
     return name if isinstance(name, str) else None
-
-
-FORM_TYPE = b"multipart/form-data"
-"""A body of this type (Stability's wire format) is parsed as the request enters, since parsing needs awaiting; any
-other body (JSON) stays unread until asked for."""
-
-
-async def form_fields(content_type: bytes, raw: bytes) -> dict[str, Any]:
-    return await _form(content_type.decode("latin-1"), raw)
 
 
 def _inspected(path: str, headers: dict[str, str], query: str, body: Any) -> Inspected:

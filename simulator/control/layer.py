@@ -121,7 +121,7 @@ class _Exchange:
     way out, and its journal entry written before the answer's last bytes leave (so a client that reads the
     journal right after its answer finds it, whichever worker it asks)."""
 
-    # Defaults for what only a fault or a long body changes: made on every request, the exchange sets the rest only.
+    # Class-level defaults for what a plain request never changes (the exchange is made on every request).
     action: Action | None = None
     held: list[Message] | None = None
     recorded = False
@@ -152,7 +152,7 @@ class _Exchange:
             await self.layer.app(scope, self.replay, self.watch)  # no fault can apply: the face answers
         else:
             await self._with_fault(fault_header, raw)
-        if not self.recorded:  # the answer never finished: the face failed, or a fault dropped the connection
+        if not self.recorded:  # the face returned without the last part of an answer
             await self.record()
 
     async def _with_fault(self, fault_header: str | None, raw: bytes) -> None:
