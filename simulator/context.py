@@ -1,7 +1,8 @@
 """What the layer where a request enters knows about it, for the layers below: its namespace, and the images it made.
 
 The control layer (simulator.control) sets both for each request; the state reads the namespace to partition its
-keys and clock, and the engine notes what it made (model, n, size, image ids), for the request journal. Context variables
+keys and clock, the engine notes what it made (model, n, size, image ids) and a face's endpoint the answer it gives,
+for the request journal. Context variables
 keep concurrent requests apart without threading a parameter through every face.
 """
 
@@ -12,32 +13,40 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from starlette.responses import Response
+
 DEFAULT_NAMESPACE = "default"
 # Decision: a namespace name is 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit, so it
 # fits in a state key and a URL query without escaping.
 NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+ERROR_BODY_CAP = 16 * 1024
+"""An error answer's body is kept up to this size, for its type."""
 
 current_namespace: ContextVar[str] = ContextVar("perf_sim_namespace", default=DEFAULT_NAMESPACE)
 """The control layer sets it for each request (directly: it runs on every request, a wrapper call would cost)."""
 
 
 class Made:
-    """What the engine made for the current request, in its own terms (whatever face the request came by).
+    """What the layers below the control layer note about the current request, in their own terms (whatever face
+    it came by): what the engine made, and the answer the face gave.
 
-    The request journal's entry extends it, so that what the engine notes lands in the entry itself: one object per
-    request for the layer to make, not three. The entry sets every field when made (it is made on every request, so
-    in one step, not through a chain of initialisers).
+    The request journal's entry extends it, so that what is noted lands in the entry itself: one object per request
+    for the layer to make, not three. A plain class with class-level defaults, not slots: the entry is made on every
+    request, and only what differs from the defaults is set then.
     """
 
-    __slots__ = ("image_ids", "made_model", "made_n", "made_size", "time")
-
-    time: float | None
+    time: float | None = None
     """The simulator clock when the engine admitted (or refused) the request, so the journal need not read it again."""
-    made_model: str | None
-    made_n: int | None
-    made_size: str | None
-    image_ids: tuple[str, ...]
+    made_model: str | None = None
+    made_n: int | None = None
+    made_size: str | None = None
+    image_ids: tuple[str, ...] = ()
     """A tuple: a journal keeps thousands of entries, and the collector need not scan tuples of strings."""
+    status: int | None = None
+    """The answer's status; None when the connection was dropped without an answer."""
+    answer_error: bytes | None = None
+    """The answer's body when it was an error (its type is read from it when the journal is read)."""
 
 
 recording: ContextVar[Made | None] = ContextVar("perf_sim_made", default=None)
@@ -75,6 +84,16 @@ def note_generation(model: str, n: int, size: str, image_ids: Sequence[str]) -> 
     if made is not None:
         made.made_model, made.made_n, made.made_size = model, n, size
         made.image_ids += tuple(image_ids)
+
+
+def note_answer(response: Response) -> None:
+    """Called by a face's endpoint with the answer it is about to send: the control layer then need not watch the
+    answer's messages on their way out (it does only while a fault may apply)."""
+    made = recording.get()
+    if made is not None:
+        status = made.status = response.status_code
+        if status >= 400:
+            made.answer_error = getattr(response, "body", b"")[:ERROR_BODY_CAP]
 
 
 def note_image_ids(image_ids: Sequence[str]) -> None:

@@ -13,6 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from simulator.context import note_answer
 from simulator.engine.errors import ApiError, invalid
 from spec import errors
 
@@ -67,7 +68,10 @@ class Endpoint:
     """An async request handler as a route's ASGI app, like Starlette's `request_response`, but wrapping `send`
     (to know whether the response has started) only when the handler raised: then the exception goes to the
     handlers in the scope through Starlette's own `wrap_app_handling_exceptions`, exactly as before. (A class, not a
-    function, so that `Route` takes it as an ASGI app.)"""
+    function, so that `Route` takes it as an ASGI app.)
+
+    Every route of an API face is one: it notes its answer for the request journal (`note_answer`), so the control
+    layer need not watch the answer's messages. A failure's answer is noted by the face (`FaceApp`)."""
 
     def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
         self.handler = handler
@@ -84,6 +88,7 @@ class Endpoint:
 
             await wrap_app_handling_exceptions(raising, request)(scope, receive, send)
             return
+        note_answer(response)
         await response(scope, receive, send)
 
 

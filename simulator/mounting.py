@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Router
 from starlette.types import Receive, Scope, Send
 
+from simulator.context import note_answer
 from simulator.engine.errors import ApiError
 from simulator.state.base import StateUnavailable
 from spec import errors
@@ -58,6 +59,11 @@ class FaceApp:
         return self._failure(request.scope, exc)
 
     def _failure(self, scope: Scope, exc: Exception) -> Response:
+        response = self._failure_answer(scope, exc)
+        note_answer(response)
+        return response
+
+    def _failure_answer(self, scope: Scope, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code in (404, 405):
             allowed = (exc.headers or {}).get("Allow") if exc.status_code == 405 else None
             error = self.unknown_route(scope["method"], scope["path"], allowed)

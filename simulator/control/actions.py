@@ -153,9 +153,12 @@ def action_from_text(text: str, field: str) -> Action:
         raise invalid(field, f"{field}: {exc.message}") from None
 
 
+TOKEN_START = b"[sim:"
+
+
 def token_action(raw_body: bytes) -> Action | None:
     """The action of the first [sim:...] token in a request body, if any (clients that cannot set headers)."""
-    if b"[sim:" not in raw_body:
+    if TOKEN_START not in raw_body:
         return None
     found = TOKEN_PATTERN.search(raw_body)
     if found is None:

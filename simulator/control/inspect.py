@@ -22,8 +22,6 @@ _KEY_HEADERS = ("x-key", "api-key", "x-goog-api-key")
 # Decision: a journalled request keeps its body's bytes (parsed when first read) up to this size; a larger body is
 # read at once and only its trimmed form is kept.
 KEPT_BODY_BYTES = 4096
-KEY_HEADERS_READ = frozenset({b"authorization", *(name.encode() for name in _KEY_HEADERS)})
-"""The headers a key may come in: all a journal entry keeps of the request's headers."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +99,17 @@ def _as_dict(value: object) -> dict[str, Any]:
 
 
 KeyHeaders = tuple[tuple[bytes, bytes], ...]
-"""The request's headers named in KEY_HEADERS_READ, as the server gave them."""
+"""The headers a key may come in (authorization and _KEY_HEADERS), as the server gave them: all a journal entry keeps
+of the request's headers."""
+_OTHER_KEY_HEADERS = tuple(name.encode() for name in _KEY_HEADERS)
+
+
+def key_headers(headers: dict[bytes, bytes]) -> KeyHeaders:
+    """What a journal entry keeps of a request's headers (`headers`: name to value): those a key may come in."""
+    authorization = headers.get(b"authorization")
+    if authorization is not None:  # most requests: one lookup
+        return ((b"authorization", authorization),)
+    return tuple((name, headers[name]) for name in _OTHER_KEY_HEADERS if name in headers)
 
 
 class RequestEntry(JournalEntry):
@@ -109,33 +117,19 @@ class RequestEntry(JournalEntry):
     bytes only when something asks (a rule to match, a listener, the journal's reader). Until then the request costs
     the layer no parsing."""
 
-    __slots__ = ("_body", "_inspected", "_key_headers", "_query", "answer_error")
+    _inspected: Inspected | None = None
 
     def __init__(
-        self,
-        method: str,
-        path: str,
-        face: str,
-        namespace: str,
-        key_headers: KeyHeaders,
-        query: bytes,
-        body: bytes | dict[str, Any],
+        self, method: str, path: str, face: str, namespace: str, key_headers: KeyHeaders, query: bytes, body: bytes | dict[str, Any]
     ) -> None:
-        self.id = ""
         self.method = method
         self.path = path
         self.face = face
         self.namespace = namespace
-        self.status = self.fault = self.time = self.made_model = self.made_n = self.made_size = self._details = None
-        self.latency_ms = 0.0
-        self.image_ids = ()
         self._key_headers: KeyHeaders | None = key_headers
         self._query = query
         self._body: bytes | dict[str, Any] | None = body
-        self._inspected: Inspected | None = None
-        self.answer_error: bytes | None = None
-        """The start of the answer's body when it was an error, for its type."""
-        if isinstance(body, bytes) and len(body) > KEPT_BODY_BYTES:
+        if len(body) > KEPT_BODY_BYTES and isinstance(body, bytes):
             self.inspected  # noqa: B018 (read now: a large body is not kept until the journal is read)
 
     @property

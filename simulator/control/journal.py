@@ -74,27 +74,24 @@ class Details:
 
 class JournalEntry(Made):
     """One request to an API face, made as the request enters and filled in as it is served: the engine notes what
-    it made in it (it is the request's `Made`), the control layer its status, latency and fault.
+    it made in it and the face's endpoint its answer (it is the request's `Made`), the control layer its latency and
+    fault.
 
     Listeners read it like a record (`entry.face`, `entry.status`, `entry.model`, ...). Its content fields come from
     `details`, worked out from the request's bytes the first time one is read (by `work_out_details`, which the
     entry the control layer makes provides), so a request nobody looks at costs no parsing.
     """
 
-    __slots__ = ("_details", "face", "fault", "id", "latency_ms", "method", "namespace", "path", "status")
-
-    id: str
+    id: str = ""
     method: str
     path: str
     face: str
     namespace: str
-    status: int | None
-    """None when the connection was dropped without an answer."""
-    latency_ms: float
+    latency_ms: float = 0.0
     """Server time, from the request's arrival to its answer's last bytes."""
-    fault: str | None
+    fault: str | None = None
     """The action applied, in header form (`status=503`), or None."""
-    _details: Details | None
+    _details: Details | None = None
 
     @property
     def details(self) -> Details:
@@ -140,7 +137,6 @@ class JournalEntry(Made):
         for name in _SCALARS:
             setattr(entry, name, fields[name])
         entry.image_ids = tuple(entry.image_ids)
-        entry.made_model = entry.made_n = entry.made_size = None
         entry._details = Details(**{name: fields[name] for name in _DETAILS})
         return entry
 
@@ -206,6 +202,10 @@ Listener = Callable[[JournalEntry], None]
 
 
 class Journal(ABC):
+    in_process = False
+    """True when `record` never awaits (the entry is kept in this process): the control layer may then keep an
+    entry once its answer is written (see ControlLayer._serve)."""
+
     def __init__(self, size: int) -> None:
         self.size = size
         self.listeners: list[Listener] = []
@@ -275,6 +275,8 @@ class Journal(ABC):
 
 
 class MemoryJournal(Journal):
+    in_process = True
+
     def __init__(self, size: int = DEFAULT_JOURNAL_SIZE) -> None:
         super().__init__(size)
         self._entries: deque[JournalEntry] = deque(maxlen=size)

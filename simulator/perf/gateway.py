@@ -30,7 +30,7 @@ from simulator.engine.generate import Engine, RateLimited, Ticket
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.adapter import call_upstream
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage
-from simulator.http import SafeJSONResponse, read_body, request_header
+from simulator.http import Endpoint, SafeJSONResponse, read_body, request_header
 from simulator.keys import KeyRegistry, Tenant
 from simulator.perf.face import PerfFace
 from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
@@ -50,7 +50,7 @@ class GatewayFace:
         self.http = UpstreamHttp(config.upstream_timeout)
 
     def routes(self) -> list[Route]:
-        return [Route(PATH, self.create_image, methods=["POST"])]
+        return [Route(PATH, Endpoint(self.create_image), methods=["POST"])]
 
     async def close(self) -> None:
         await self.http.close()

@@ -16,7 +16,7 @@ from simulator.engine import tasks
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.engine.tasks import TaskRecord, TaskStore
-from simulator.http import SafeJSONResponse, parse_json, read_body
+from simulator.http import Endpoint, SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant
 from simulator.providers.bfl import mapping
 from simulator.providers.bfl.mapping import BflValidationError
@@ -47,9 +47,9 @@ class BflFace:
     def routes(self) -> list[Route]:
         """The same routes under /bfl and at the root (ROOT_PATHS); sample delivery only under /bfl."""
         return [
-            *(Route(f"/v1/{endpoint}", self.submit, methods=["POST"]) for endpoint in bfl.BFL_MODELS),
-            Route("/v1/get_result", self.get_result, methods=["GET"]),
-            Route("/delivery/{task_id}/sample.{ext}", self.sample, methods=["GET", "HEAD"]),
+            *(Route(f"/v1/{endpoint}", Endpoint(self.submit), methods=["POST"]) for endpoint in bfl.BFL_MODELS),
+            Route("/v1/get_result", Endpoint(self.get_result), methods=["GET"]),
+            Route("/delivery/{task_id}/sample.{ext}", Endpoint(self.sample), methods=["GET", "HEAD"]),
         ]
 
     def _tenant(self, request: Request) -> Tenant:

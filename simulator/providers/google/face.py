@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.http import parse_json, read_body
+from simulator.http import Endpoint, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant, bearer_token
 from simulator.providers.google import mapping
 from simulator.providers.google.mapping import RpcError
@@ -38,8 +38,8 @@ class GoogleFace:
     def routes(self) -> list[Route]:
         vertex = "/projects/{project}/locations/{location}/publishers/google/models/{model}:predict"
         return [
-            Route("/v1beta/models/{model}:predict", self.gemini_predict, methods=["POST"]),
-            *(Route(f"/{version}{vertex}", self.vertex_predict, methods=["POST"]) for version in VERTEX_VERSIONS),
+            Route("/v1beta/models/{model}:predict", Endpoint(self.gemini_predict), methods=["POST"]),
+            *(Route(f"/{version}{vertex}", Endpoint(self.vertex_predict), methods=["POST"]) for version in VERTEX_VERSIONS),
         ]
 
     async def gemini_predict(self, request: Request) -> Response:

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.http import parse_json, read_body
+from simulator.http import Endpoint, parse_json, read_body
 from simulator.keys import KeyRegistry
 from simulator.mounting import unknown_route_error
 from simulator.providers.ideogram import mapping
@@ -26,7 +26,7 @@ class IdeogramFace:
         self.public_url = config.public_url
 
     def routes(self) -> list[Route]:
-        return [Route(mapping.PATH, self.generate, methods=["POST"])]
+        return [Route(mapping.PATH, Endpoint(self.generate), methods=["POST"])]
 
     async def generate(self, request: Request) -> Response:
         try:

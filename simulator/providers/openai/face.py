@@ -9,7 +9,7 @@ from starlette.routing import Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.http import parse_json, read_body
+from simulator.http import Endpoint, parse_json, read_body
 from simulator.keys import KeyRegistry, bearer_token
 from simulator.providers.openai import mapping
 from simulator.providers.serving import authenticate, image_items, send
@@ -28,7 +28,7 @@ class OpenAIFace:
         self.real_clock = config.clock == CLOCK_REAL
 
     def routes(self) -> list[Route]:
-        return [Route(f"/v1{mapping.PATH}", self.create_image, methods=["POST"])]
+        return [Route(f"/v1{mapping.PATH}", Endpoint(self.create_image), methods=["POST"])]
 
     async def create_image(self, request: Request) -> Response:
         n: int | None = None

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.http import read_body
+from simulator.http import Endpoint, read_body
 from simulator.keys import KeyRegistry, bearer_token
 from simulator.mounting import unknown_route_error
 from simulator.providers.protocol import NativeInvalid
@@ -34,7 +34,7 @@ class StabilityFace:
         self.keys = keys
 
     def routes(self) -> list[Route]:
-        return [Route(mapping.PATH, self.generate, methods=["POST"])]
+        return [Route(mapping.PATH, Endpoint(self.generate), methods=["POST"])]
 
     async def form(self, request: Request) -> dict[str, object]:
         """The multipart form's fields, read within Stability's body limit (uploaded files stay as UploadFile)."""
