@@ -92,13 +92,34 @@ class Endpoint:
         await response(scope, receive, send)
 
 
+HEADERS = "perf_sim.headers"
+"""The scope's key for its request's headers as a dict (lower-case name to first value), when the control layer has
+made one (it reads every request's headers)."""
+BODY = "perf_sim.body"
+"""The scope's key for its request's whole body, when the control layer has read it (it reads every API request's
+body once, for its fault token and the journal): a face's `read_body` then takes it from there."""
+
+
+def header_dict(scope: Scope) -> dict[bytes, bytes]:
+    """The request's headers by name (the first of repeated ones, as Starlette's `Headers.get` answers), made in C
+    and kept in the scope for `request_header`."""
+    headers: dict[bytes, bytes] = dict(reversed(scope["headers"]))
+    scope[HEADERS] = headers
+    return headers
+
+
 def request_header(request: Request, name: bytes) -> str | None:
     """The first value of header `name` (lower-case), as `request.headers.get` answers, without building Starlette's
-    `Headers` (its first use raises and catches an AttributeError, and each lookup goes through Mapping.get): the
-    hot path reads three headers."""
-    for key, value in request.scope["headers"]:
+    `Headers` (its first use raises and catches an AttributeError, and each lookup goes through Mapping.get): from
+    the control layer's `header_dict` when it made one, else by a scan (cheaper than a dict for three reads)."""
+    scope = request.scope
+    headers: dict[bytes, bytes] | None = scope.get(HEADERS)
+    if headers is not None:
+        value = headers.get(name)
+        return None if value is None else value.decode("latin-1")
+    for key, found in scope["headers"]:
         if key == name:
-            return value.decode("latin-1")
+            return found.decode("latin-1")
     return None
 
 
@@ -107,6 +128,11 @@ async def read_body(request: Request, limit: int = errors.MAX_BODY_BYTES) -> byt
 
     Reads the ASGI messages directly rather than through `Request.stream()`, an async generator that costs more
     than the usual one-message body it yields."""
+    whole: bytes | None = request.scope.get(BODY)
+    if whole is not None:
+        if len(whole) > limit:
+            raise _too_large(limit)
+        return whole
     declared = request_header(request, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)

@@ -35,6 +35,7 @@ from simulator.control.inspect import FORM_TYPE, RequestEntry, form_fields, key_
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.engine.errors import ApiError, invalid
+from simulator.http import BODY, header_dict
 from simulator.registry import PERF, error_response, face_for_path
 from simulator.state.base import State, StateUnavailable
 from spec import errors
@@ -86,7 +87,7 @@ class ControlLayer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers: dict[bytes, bytes] = dict(scope["headers"])  # made in C: a loop over the headers cost more
+        headers = header_dict(scope)
         named = headers.get(_NAMESPACE_KEY)
         namespace = DEFAULT_NAMESPACE if named is None else named.decode("latin-1")
         if named is not None and not valid_namespace(namespace):
@@ -103,9 +104,13 @@ class ControlLayer:
             started = time.perf_counter()
             first = await receive()
             raw: bytes = first.get("body", b"")
-            if first.get("more_body", False) and first["type"] == "http.request":
-                raw, complete = await _read_rest(receive, raw)
-                first = {"type": "http.request", "body": raw, "more_body": not complete}
+            if first["type"] == "http.request":
+                complete = True
+                if first.get("more_body", False):
+                    raw, complete = await _read_rest(receive, raw)
+                    first = {"type": "http.request", "body": raw, "more_body": not complete}
+                if complete:
+                    scope[BODY] = raw  # the face's read_body takes it from here
             content_type = headers.get(b"content-type", b"")
             body = await form_fields(content_type, raw) if content_type[: len(FORM_TYPE)] == FORM_TYPE else raw
             query = scope.get("query_string", b"")

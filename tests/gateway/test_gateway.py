@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
 from simulator.launcher import RunningServer, free_port, running_simulator
+from simulator.http import Endpoint
 from simulator.mounting import FaceApp
 from simulator.perf.gateway import GatewayFace
 from spec.models import MODELS
@@ -241,7 +242,8 @@ def test_the_upstream_client_is_closed_at_shutdown() -> None:
     perf = next(r for r in app.routes if isinstance(r, Mount) and r.path == "/v1")
     assert isinstance(perf.app, FaceApp)
     route = next(r for r in perf.app.router.routes if isinstance(r, Route) and r.path == "/images/generations")
-    face = getattr(route.endpoint, "__self__", None)
+    assert isinstance(route.endpoint, Endpoint)
+    face = getattr(route.endpoint.handler, "__self__", None)
     assert isinstance(face, GatewayFace)
     with TestClient(app):
         assert not face.http.client.is_closed
