@@ -18,8 +18,8 @@ from starlette.testclient import TestClient
 
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
-from simulator.launcher import RunningServer, free_port, running_simulator
 from simulator.http import Endpoint
+from simulator.launcher import RunningServer, free_port, running_simulator
 from simulator.mounting import FaceApp
 from simulator.perf.gateway import GatewayFace
 from spec.models import MODELS
