@@ -88,7 +88,7 @@ class JournalEntry(Made):
     face: str
     namespace: str
     latency_ms: float = 0.0
-    """Server time, from the request's arrival to its answer's last bytes."""
+    """Server time, from the request's arrival to its answer's last bytes (shown to the microsecond)."""
     fault: str | None = None
     """The action applied, in header form (`status=503`), or None."""
     _details: Details | None = None
@@ -129,7 +129,7 @@ class JournalEntry(Made):
     def stored(self) -> dict[str, Any]:
         """Every field, as a shared journal keeps it."""
         scalars = {name: getattr(self, name) for name in _SCALARS}
-        return {**scalars, **asdict(self.details)}
+        return {**scalars, "latency_ms": round(self.latency_ms, 3), **asdict(self.details)}
 
     @classmethod
     def from_stored(cls, fields: dict[str, Any]) -> JournalEntry:
@@ -157,7 +157,7 @@ class JournalEntry(Made):
             "size": self.size,
             "status": self.status,
             "error_type": d.error_type,
-            "latency_ms": self.latency_ms,
+            "latency_ms": round(self.latency_ms, 3),
             "fault": self.fault,
             "image_ids": list(self.image_ids),
             "prompt": d.prompt,

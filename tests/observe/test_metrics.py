@@ -16,8 +16,11 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from load.redis_server import redis_available, running_redis
+from simulator.control.journal import JournalEntry
+from simulator.keys import KeyRegistry
 from simulator.launcher import RunningServer, running_simulator
-from simulator.observe.metrics import DURATION, DURATION_BUCKETS, LocalCounts
+from simulator.observe.metrics import DURATION, DURATION_BUCKETS, FOLD_AT, LocalCounts, Metrics
+from simulator.observe.tiers import TierOf
 from spec import tiers
 
 # Per round, on an enterprise key whose limits the run stays within: 4 Perf successes, 1 OpenAI-face success,
@@ -167,3 +170,55 @@ def test_one_process_counts_durations_into_the_same_buckets_as_prometheus_client
         }
 
     assert buckets(ours) == buckets(theirs)
+
+
+def journalled(index: int) -> JournalEntry:
+    """A mixed run's entries: successes the engine noted (two faces), a bad request it never saw, a 429 on a free
+    key, an injected fault, an unknown path."""
+    kind = index % 6
+    path = "/v1/images/nowhere" if kind == 5 else "/openai/v1/images/generations" if kind == 1 else "/v1/images/generations"
+    fields: dict[str, Any] = {
+        "id": f"request_{index}",
+        "time": 1767225600.0 + index,
+        "method": "POST",
+        "path": path,
+        "face": "openai" if kind == 1 else "perf",
+        "namespace": "default",
+        "status": {0: 200, 1: 200, 2: 400, 3: 429, 4: 503, 5: 404}[kind],
+        "latency_ms": (index % 40) * 0.25,
+        "fault": "status=503" if kind == 4 else None,
+        "image_ids": [f"img_{index}_{n}" for n in range(2 if kind == 0 else 1)] if kind < 2 else [],
+        "key": "pk_test_free…" if kind == 3 else "pk_test_ente…",
+        "key_digest": None,
+        "model": "flux-dev" if kind == 2 else None,
+        "n": None,
+        "size": None,
+        "prompt": "a red fox",
+        "body": None,
+        "error_type": None,
+    }
+    entry = JournalEntry.from_stored(fields)
+    if kind < 2:
+        entry.made_model = "dall-e-2"
+    return entry
+
+
+def test_requests_counted_in_bulk_scrape_the_same_as_requests_counted_one_by_one() -> None:
+    """One process counts its requests in bulk (every FOLD_AT, and at each scrape); that must change no figure."""
+    in_bulk, one_by_one = Metrics(TierOf(KeyRegistry())), Metrics(TierOf(KeyRegistry()))
+    assert not in_bulk.multiprocess
+    for index in range(FOLD_AT * 2 + 37):
+        entry = journalled(index)
+        in_bulk.observe(entry)
+        one_by_one.count_one(entry)
+    assert len(in_bulk.backlog) == 37  # two bulk counts happened, the rest waits for the scrape
+
+    def samples(metrics: Metrics) -> list[str]:
+        return [line for line in metrics.exposition().decode().splitlines() if "_created" not in line]
+
+    counted = samples(in_bulk)
+    assert counted == samples(one_by_one)
+    assert 'perf_sim_images_total{face="perf",model="dall-e-2"} 696.0' in counted  # 348 requests of 2 images
+    assert 'perf_sim_requests_total{face="perf",model="flux-dev",route="/v1/images/generations",status="400"} 348.0' in counted
+    assert 'perf_sim_rate_limited_total{tier="free"} 347.0' in counted
+    assert 'perf_sim_requests_total{face="perf",model="",route="unmatched",status="404"} 347.0' in counted
