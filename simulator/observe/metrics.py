@@ -12,12 +12,9 @@ import os
 import shutil
 import tempfile
 from bisect import bisect_left
-from collections import Counter as Tally
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import reduce
-from itertools import accumulate, compress, repeat
-from operator import add, attrgetter, eq, not_, or_, truediv
+from itertools import accumulate
 from typing import Generic, Protocol, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -45,8 +42,8 @@ MAX_ROUTES = 200
 DROPPED_STATUS = "dropped"
 FAULT_KINDS = ("delay_ms", "status", "drop", "truncate", "malformed")
 # Server time of a request is well under a second unless a latency scale or a delay fault holds it.
-# One process counts its requests in bulk, this many at a time (and before each scrape).
-FOLD_AT = 1024
+# One process tallies its requests by raw label values, at most this many distinct sets before naming them.
+TALLY_SIZE = 1024
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -57,12 +54,6 @@ FAULTS = ("perf_sim_faults", "Requests answered by an injected fault, by kind of
 DURATION = ("perf_sim_request_duration_seconds", "Server time of requests to the API faces, by face.", ("face",))
 
 M = TypeVar("M", bound=MetricWrapperBase)
-_FACE = attrgetter("face")
-_LATENCY_MS = attrgetter("latency_ms")
-_LABELLED = attrgetter("face", "path", "status", "made_model", "fault")
-_IMAGE_IDS = attrgetter("image_ids")
-_STATUS = attrgetter("status")
-_MADE_MODEL = attrgetter("made_model")
 
 
 def fault_kind(fault: str) -> str:
@@ -99,7 +90,9 @@ class LocalCounts(Collector):
     def count(
         self, face: str, route: str, status: str, model: str, seconds: float, images: int, fault: str | None, tier: str | None
     ) -> None:
-        self.count_durations(face, (seconds,))
+        durations = self.durations_of(face)
+        durations[bisect_left(DURATION_BUCKETS, seconds)] += 1
+        durations[-1] += seconds
         self.count_requests(face, route, status, model, images, fault, tier, 1)
 
     def count_requests(
@@ -115,16 +108,11 @@ class LocalCounts(Collector):
         if tier is not None:
             self.limited[tier] = self.limited.get(tier, 0) + times
 
-    def count_durations(self, face: str, seconds: Iterable[float]) -> None:
-        """The server times of a face's requests, in the order served (the sum adds them one by one, as
-        prometheus-client's histogram does)."""
+    def durations_of(self, face: str) -> list[float]:
         durations = self.durations.get(face)
         if durations is None:
             durations = self.durations[face] = [0.0] * (len(DURATION_BUCKETS) + 2)
-        seconds = list(seconds)
-        for bucket, times in Tally(map(bisect_left, repeat(DURATION_BUCKETS), seconds)).items():
-            durations[bucket] += times
-        durations[-1] = reduce(add, seconds, durations[-1])
+        return durations
 
     def collect(self) -> Iterator[Metric]:
         if self.before_collect is not None:
@@ -192,9 +180,11 @@ class SharedCounts:
 class Metrics:
     """The five metric families, counted from journal entries (register `observe` as a journal listener).
 
-    In one process a request only joins a backlog, which is counted in bulk, mostly in C, every FOLD_AT requests
-    and before each scrape: counting each request as it came cost a sixth of the control plane. Workers count each
-    request at once, because any worker may answer a scrape from the files they share.
+    In one process a request the engine served is tallied by its raw label values (face, path, status, model,
+    fault, images), its duration counted at once; the tally becomes label values (route and model names, capped)
+    only at a scrape, or once it holds TALLY_SIZE distinct sets. A request the engine did not serve (no model noted,
+    or refused by a rate window: its tier) is counted at once, reading the request. Workers count every request at
+    once, because any worker may answer a scrape from the files they share.
     """
 
     def __init__(self, tier_of: TierOf) -> None:
@@ -202,7 +192,7 @@ class Metrics:
         self.multiprocess = MULTIPROCESS_ENV in os.environ
         self.registry = CollectorRegistry()
         self.routes_seen: set[str] = set()
-        self.backlog: list[JournalEntry] = []
+        self.tally: dict[tuple[str, str, int | None, str, str | None, int], int] = {}
         self.counts: Counts
         self.observe: Callable[[JournalEntry], None]
         """The journal listener."""
@@ -210,35 +200,35 @@ class Metrics:
             self.counts = SharedCounts(self.registry)
             self.observe = self.count_one
         else:
-            self.counts = self.local = LocalCounts(before_collect=self.fold)
+            self.counts = self.local = LocalCounts(before_collect=self.count_tally)
             self.registry.register(self.local)
-            self.observe = self.join_backlog
+            self.observe = self.tally_one
 
-    def join_backlog(self, entry: JournalEntry) -> None:
-        backlog = self.backlog
-        backlog.append(entry)
-        if len(backlog) >= FOLD_AT:
-            self.fold()
+    def tally_one(self, entry: JournalEntry) -> None:
+        """One process's listener: most requests cost a tuple and two dictionary steps (counting each through
+        `count_one` cost a sixth of the control plane)."""
+        status = entry.status
+        model = entry.made_model
+        if model is None or status == 429:
+            self.count_one(entry)
+            return
+        seconds = entry.latency_ms / 1000
+        durations = self.local.durations_of(entry.face)
+        durations[bisect_left(DURATION_BUCKETS, seconds)] += 1
+        durations[-1] += seconds
+        tally = self.tally
+        key = (entry.face, entry.path, status, model, entry.fault, len(entry.image_ids))
+        tally[key] = tally.get(key, 0) + 1
+        if len(tally) >= TALLY_SIZE:
+            self.count_tally()
 
-    def fold(self) -> None:
-        """Count the backlog: requests with the same labels together, those that need their own reading (no model
-        from the engine, or refused by a rate window: its tier) one by one."""
-        entries, self.backlog = self.backlog, []
-        faces = list(map(_FACE, entries))
-        seconds = list(map(truediv, map(_LATENCY_MS, entries), repeat(1000.0)))
-        for face in dict.fromkeys(faces):
-            self.local.count_durations(face, compress(seconds, map(eq, faces, repeat(face))))
-        alike = Tally(zip(map(_LABELLED, entries), map(len, map(_IMAGE_IDS, entries)), strict=True))
-        for ((face, path, status, model, fault), images), times in alike.items():
-            if model is not None and status != 429:
-                labels = self.labels(path, status, model, images)
-                self.local.count_requests(face, *labels, fault and fault_kind(fault), None, times)
-        statuses = list(map(_STATUS, entries))
-        own_reading = map(or_, map(not_, map(_MADE_MODEL, entries)), map(eq, statuses, repeat(429)))
-        for entry in compress(entries, own_reading):
-            self.count_one(entry, with_duration=False)
+    def count_tally(self) -> None:
+        tally, self.tally = self.tally, {}
+        for (face, path, status, model, fault, images), times in tally.items():
+            route, status_label, model_label, counted = self.labels(path, status, model, images)
+            self.local.count_requests(face, route, status_label, model_label, counted, fault and fault_kind(fault), None, times)
 
-    def count_one(self, entry: JournalEntry, with_duration: bool = True) -> None:
+    def count_one(self, entry: JournalEntry) -> None:
         status = entry.status
         model = entry.made_model  # the engine's word needs no parse of the request; entry.model falls back to one
         if model is None:
@@ -247,10 +237,7 @@ class Metrics:
         fault = entry.fault
         tier = self.tier_of(entry) if status == 429 and fault is None else None
         kind = fault and fault_kind(fault)
-        if with_duration:
-            self.counts.count(entry.face, route, status_label, model_label, entry.latency_ms / 1000, images, kind, tier)
-        else:
-            self.local.count_requests(entry.face, route, status_label, model_label, images, kind, tier, 1)
+        self.counts.count(entry.face, route, status_label, model_label, entry.latency_ms / 1000, images, kind, tier)
 
     def labels(self, path: str, status: int | None, model: str | None, images: int) -> tuple[str, str, str, int]:
         """Route, status and model label values, and the images counted, of a request."""

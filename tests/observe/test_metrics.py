@@ -19,7 +19,7 @@ from load.redis_server import redis_available, running_redis
 from simulator.control.journal import JournalEntry
 from simulator.keys import KeyRegistry
 from simulator.launcher import RunningServer, running_simulator
-from simulator.observe.metrics import DURATION, DURATION_BUCKETS, FOLD_AT, LocalCounts, Metrics
+from simulator.observe.metrics import DURATION, DURATION_BUCKETS, MAX_ROUTES, TALLY_SIZE, LocalCounts, Metrics
 from simulator.observe.tiers import TierOf
 from spec import tiers
 
@@ -203,22 +203,36 @@ def journalled(index: int) -> JournalEntry:
     return entry
 
 
-def test_requests_counted_in_bulk_scrape_the_same_as_requests_counted_one_by_one() -> None:
-    """One process counts its requests in bulk (every FOLD_AT, and at each scrape); that must change no figure."""
-    in_bulk, one_by_one = Metrics(TierOf(KeyRegistry())), Metrics(TierOf(KeyRegistry()))
-    assert not in_bulk.multiprocess
-    for index in range(FOLD_AT * 2 + 37):
+def test_requests_tallied_scrape_the_same_as_requests_counted_one_by_one() -> None:
+    """One process tallies the requests the engine served by raw label values, named only at a scrape (or once the
+    tally is full); that must change no figure."""
+    tallied, one_by_one = Metrics(TierOf(KeyRegistry())), Metrics(TierOf(KeyRegistry()))
+    assert not tallied.multiprocess
+    for index in range(2085):
         entry = journalled(index)
-        in_bulk.observe(entry)
+        tallied.observe(entry)
         one_by_one.count_one(entry)
-    assert len(in_bulk.backlog) == 37  # two bulk counts happened, the rest waits for the scrape
+    assert sum(tallied.tally.values()) == 2 * 348  # the two faces' successes wait for the scrape
 
     def samples(metrics: Metrics) -> list[str]:
-        return [line for line in metrics.exposition().decode().splitlines() if "_created" not in line]
+        return sorted(line for line in metrics.exposition().decode().splitlines() if "_created" not in line)
 
-    counted = samples(in_bulk)
+    counted = samples(tallied)
     assert counted == samples(one_by_one)
     assert 'perf_sim_images_total{face="perf",model="dall-e-2"} 696.0' in counted  # 348 requests of 2 images
     assert 'perf_sim_requests_total{face="perf",model="flux-dev",route="/v1/images/generations",status="400"} 348.0' in counted
     assert 'perf_sim_rate_limited_total{tier="free"} 347.0' in counted
     assert 'perf_sim_requests_total{face="perf",model="",route="unmatched",status="404"} 347.0' in counted
+    assert not tallied.tally
+
+
+def test_a_full_tally_is_named_at_once() -> None:
+    """The tally holds at most TALLY_SIZE distinct label sets (a path is part of one)."""
+    metrics = Metrics(TierOf(KeyRegistry()))
+    for index in range(TALLY_SIZE + 10):
+        entry = journalled(0)
+        entry.path = f"/google/v1beta/models/m{index}:predict"
+        entry.made_model = "dall-e-2"
+        metrics.observe(entry)
+    assert len(metrics.tally) == 10
+    assert metrics.local.requests[("perf", "other", "200", "dall-e-2")] == TALLY_SIZE - MAX_ROUTES
