@@ -83,3 +83,16 @@ def test_fault_header_answers_in_the_face_own_envelope(client: httpx.Client, cal
 def test_a_rule_matching_a_face_leaves_the_other_faces_alone(client: httpx.Client, call: Call) -> None:
     client.post("/_sim/faults", json={"match": {"face": call.face}, "action": {"status": 502}}).raise_for_status()
     assert {other.face: other.send(client, {}).status_code for other in CALLS} == {c.face: 502 if c is call else 200 for c in CALLS}
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
+def test_an_error_the_face_answers_itself_is_journalled_with_its_status_and_type(client: httpx.Client, call: Call) -> None:
+    """With no fault possible the layer does not watch the answer: the face's endpoint notes it in the journal."""
+    namespace = f"keyless-{call.face}"
+    keyless = Call(call.face, call.path, {k: v for k, v in call.headers.items() if k == "Accept"}, call.json, call.form)
+    response = keyless.send(client, {"X-Sim-Namespace": namespace})
+    assert response.status_code in (401, 403)
+    (entry,) = client.get("/_sim/requests", params={"namespace": namespace}).json()["requests"]
+    assert (entry["face"], entry["status"], entry["fault"]) == (call.face, response.status_code, None)
+    if call.face in ("perf", "openai", "google", "stability"):  # the envelopes whose kind is a type field
+        assert entry["error_type"] == envelope_of(call.face, response.json())
