@@ -104,11 +104,10 @@ of the request's headers."""
 _OTHER_KEY_HEADERS = tuple(name.encode() for name in _KEY_HEADERS)
 
 
-def key_headers(headers: dict[bytes, bytes]) -> KeyHeaders:
-    """What a journal entry keeps of a request's headers (`headers`: name to value): those a key may come in."""
-    authorization = headers.get(b"authorization")
-    if authorization is not None:  # most requests: one lookup
-        return ((b"authorization", authorization),)
+def other_key_headers(headers: dict[bytes, bytes]) -> KeyHeaders:
+    """What a journal entry keeps of the headers (`headers`: name to value) of a request without `authorization`:
+    those a key may come in on the faces that do not take a bearer token. (The layer keeps `authorization` itself:
+    most requests carry it, and that costs it one lookup and no call.)"""
     return tuple((name, headers[name]) for name in _OTHER_KEY_HEADERS if name in headers)
 
 

@@ -204,7 +204,7 @@ Listener = Callable[[JournalEntry], None]
 class Journal(ABC):
     in_process = False
     """True when `record` never awaits (the entry is kept in this process): the control layer may then keep an
-    entry once its answer is written (see ControlLayer._serve)."""
+    entry once its answer is written (the fast path of ControlLayer.__call__)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -282,15 +282,6 @@ class MemoryJournal(Journal):
         self._entries: deque[JournalEntry] = deque(maxlen=size)
         self._ids = itertools.count(1)
         self._seen: set[str] = set()
-
-    def record(self, entry: JournalEntry) -> None:
-        """`Journal.record` in one step (it runs on every request): kept, then told."""
-        self.append(entry)
-        for listener in self.listeners:
-            try:
-                listener(entry)
-            except Exception:
-                log.exception("journal listener %r failed", listener)
 
     def append(self, entry: JournalEntry) -> None:
         entry.id = f"request_{next(self._ids)}"

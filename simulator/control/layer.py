@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.context import DEFAULT_NAMESPACE, ERROR_BODY_CAP, current_namespace, recording, valid_namespace
 from simulator.control.actions import FAULT_HEADER, TOKEN_START, Action, action_from_text, token_action
-from simulator.control.inspect import FORM_TYPE, RequestEntry, form_fields, key_headers
+from simulator.control.inspect import FORM_TYPE, RequestEntry, form_fields, other_key_headers
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.engine.errors import ApiError, invalid
@@ -115,8 +115,8 @@ class ControlLayer:
             content_type = headers.get(b"content-type", b"")
             body = await form_fields(content_type, raw) if content_type[: len(FORM_TYPE)] == FORM_TYPE else raw
             query = scope.get("query_string", b"")
-            authorization = headers.get(b"authorization")  # most requests: key_headers in one lookup, without a call
-            keys = key_headers(headers) if authorization is None else ((b"authorization", authorization),)
+            authorization = headers.get(b"authorization")
+            keys = other_key_headers(headers) if authorization is None else ((b"authorization", authorization),)
             entry = RequestEntry(scope["method"], scope["path"], face, namespace, keys, query, body)
             recording.set(entry)
             fault = headers.get(_FAULT_KEY)

@@ -90,9 +90,7 @@ class LocalCounts(Collector):
     def count(
         self, face: str, route: str, status: str, model: str, seconds: float, images: int, fault: str | None, tier: str | None
     ) -> None:
-        durations = self.durations_of(face)
-        durations[bisect_left(DURATION_BUCKETS, seconds)] += 1
-        durations[-1] += seconds
+        self.count_duration(face, seconds)
         self.count_requests(face, route, status, model, images, fault, tier, 1)
 
     def count_requests(
@@ -108,11 +106,12 @@ class LocalCounts(Collector):
         if tier is not None:
             self.limited[tier] = self.limited.get(tier, 0) + times
 
-    def durations_of(self, face: str) -> list[float]:
+    def count_duration(self, face: str, seconds: float) -> None:
         durations = self.durations.get(face)
         if durations is None:
             durations = self.durations[face] = [0.0] * (len(DURATION_BUCKETS) + 2)
-        return durations
+        durations[bisect_left(DURATION_BUCKETS, seconds)] += 1
+        durations[-1] += seconds
 
     def collect(self) -> Iterator[Metric]:
         if self.before_collect is not None:
@@ -212,10 +211,7 @@ class Metrics:
         if model is None or status == 429:
             self.count_one(entry)
             return
-        seconds = entry.latency_ms / 1000
-        durations = self.local.durations_of(entry.face)
-        durations[bisect_left(DURATION_BUCKETS, seconds)] += 1
-        durations[-1] += seconds
+        self.local.count_duration(entry.face, entry.latency_ms / 1000)
         tally = self.tally
         key = (entry.face, entry.path, status, model, entry.fault, len(entry.image_ids))
         tally[key] = tally.get(key, 0) + 1
