@@ -14,7 +14,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -127,9 +127,10 @@ class JournalEntry(Made):
         return datetime.fromtimestamp(self.time or 0.0, UTC).isoformat()
 
     def stored(self) -> dict[str, Any]:
-        """Every field, as a shared journal keeps it."""
+        """Every field, as a shared journal keeps it. (The details' fields as they are, not `asdict`, whose deep copy of
+        the body cost as much as encoding the entry.)"""
         scalars = {name: getattr(self, name) for name in _SCALARS}
-        return {**scalars, "latency_ms": round(self.latency_ms, 3), **asdict(self.details)}
+        return {**scalars, "latency_ms": round(self.latency_ms, 3), **vars(self.details)}
 
     @classmethod
     def from_stored(cls, fields: dict[str, Any]) -> JournalEntry:

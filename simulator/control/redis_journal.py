@@ -3,7 +3,9 @@
 Writes are batched: while one batch is on its way to Redis, the entries of concurrent requests queue and go
 together in the next, in one script call (ids, push, trim, namespaces seen). Each request still waits for its
 own entry to be written before its answer's last bytes leave, so a client that reads the journal right after its
-answer always finds the entry, whichever worker it asks.
+answer always finds the entry, whichever worker it asks. The writes travel on a batching channel of their own (see
+`simulator.state.batching`), and entries are encoded by orjson: on a worker serving url requests from Redis, the
+journal's encoding and redis-py's command handling had cost as much as the rest of the control plane.
 """
 
 from __future__ import annotations
@@ -11,27 +13,28 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from simulator.control.journal import Journal, JournalEntry
-from simulator.state.redis import as_text, call_redis
+from simulator.state.batching import BatchingChannel, LuaScript
+from simulator.state.redis import SOCKET_TIMEOUT_SECONDS, as_text, call_redis, location
 
-# KEYS: journal list, id counter, namespaces set. ARGV: size, then each entry's JSON (an object, without "id").
-# Returns the ids given, in ARGV order.
-_APPEND = """
+# KEYS: journal list, id counter, namespaces set. ARGV: size, then for each entry its namespace and its JSON (an
+# object, without "id"). Returns the ids given, in ARGV order.
+_APPEND = LuaScript("""
 local ids = {}
-for i = 2, #ARGV do
+for i = 2, #ARGV, 2 do
   local id = 'request_' .. redis.call('INCR', KEYS[2])
-  redis.call('LPUSH', KEYS[1], '{"id":"' .. id .. '",' .. string.sub(ARGV[i], 2))
-  redis.call('SADD', KEYS[3], cjson.decode(ARGV[i])['namespace'])
+  redis.call('LPUSH', KEYS[1], '{"id":"' .. id .. '",' .. string.sub(ARGV[i + 1], 2))
+  redis.call('SADD', KEYS[3], ARGV[i])
   ids[#ids + 1] = id
 end
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 return ids
-"""
+""")
 # KEYS: journal list, namespaces set. ARGV: namespace. Keeps the other namespaces' entries in order.
 _DELETE_NAMESPACE = """
 local entries = redis.call('LRANGE', KEYS[1], 0, -1)
@@ -49,6 +52,17 @@ return removed
 """
 
 
+def _encoded(entry: JournalEntry) -> bytes:
+    """The entry as the journal keeps it, without its id (the script gives it). orjson refuses what the standard
+    library writes (an integer beyond 64 bits in a request body), so such an entry takes the slow way."""
+    fields = entry.stored()
+    del fields["id"]
+    try:
+        return orjson.dumps(fields)
+    except TypeError:
+        return json.dumps(fields).encode()
+
+
 def _entry(raw: bytes | str) -> JournalEntry:
     fields: dict[str, Any] = json.loads(raw)
     return JournalEntry.from_stored(fields)
@@ -59,7 +73,7 @@ class RedisJournal(Journal):
         super().__init__(size)
         self._redis = redis
         self._list, self._ids, self._namespaces = prefix + "journal", prefix + "journal-id", prefix + "namespaces"
-        self._append = redis.register_script(_APPEND)
+        self._channel = BatchingChannel(redis.connection_pool, SOCKET_TIMEOUT_SECONDS, location(redis))
         self._delete_namespace = redis.register_script(_DELETE_NAMESPACE)
         self._pending: list[tuple[JournalEntry, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -75,10 +89,11 @@ class RedisJournal(Journal):
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
-                stored = [json.dumps({k: v for k, v in entry.stored().items() if k != "id"}) for entry, _ in batch]
-                write = partial(self._append, keys=[self._list, self._ids, self._namespaces], args=[self.size, *stored])
+                args: list[str | bytes | int] = [self.size]
+                for entry, _ in batch:
+                    args += (entry.namespace, _encoded(entry))
                 try:
-                    ids = await call_redis(self._redis, write)
+                    ids = await self._channel.run_script(_APPEND, (self._list, self._ids, self._namespaces), args)
                 except Exception as exc:
                     for _, done in batch:
                         done.set_exception(exc)
@@ -112,4 +127,5 @@ class RedisJournal(Journal):
         return {as_text(member) for member in members}
 
     async def close(self) -> None:
-        """The connection is the control plane's (see simulator.control.open)."""
+        """The channel's connection is the journal's; the pool is the control plane's (see simulator.control.open)."""
+        await self._channel.close()

@@ -60,7 +60,7 @@ from simulator.state.base import (
     rate_state,
     window_totals,
 )
-from simulator.state.batching import BatchingChannel
+from simulator.state.batching import BatchingChannel, LuaScript
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS
 
@@ -97,7 +97,7 @@ T = TypeVar("T")
 # Times leave the script as '%.17g' strings, which round-trip doubles exactly.
 # Returns {1, images today, images this minute, effective now, sequence, {image id hex, ...}} or {0, images today,
 # images this minute, effective now, {member, score, ...}}.
-_ADMIT = """
+_ADMIT = LuaScript("""
 local now = tonumber(ARGV[1]) + tonumber(redis.call('GET', KEYS[1]) or '0')
 local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 if #newest == 2 and tonumber(newest[2]) > now then now = tonumber(newest[2]) end
@@ -141,7 +141,7 @@ if #ARGV > 8 then
   end
 end
 return {1, day_used, minute_used, now_s, sequence, ids}
-"""
+""")
 
 
 def connect(url: str) -> Redis:
@@ -205,8 +205,7 @@ class RedisState(State):
             protocol=2,
         )
         self._redis = Redis.from_pool(pool)
-        self._admit = self._redis.register_script(_ADMIT)
-        self._channel = BatchingChannel(pool, SOCKET_TIMEOUT_SECONDS)
+        self._channel = BatchingChannel(pool, SOCKET_TIMEOUT_SECONDS, location(self._redis))
         # The script's arguments that never change, encoded once.
         window_ttl = 0 if clock_mode == CLOCK_MANUAL else WINDOW_TTL_MS
         self._window_args = [str(value).encode() for value in (window_ttl, tiers.MINUTE_SECONDS, tiers.DAY_SECONDS)]
@@ -243,23 +242,6 @@ class RedisState(State):
         finally:
             self._slots.release()
 
-    async def _run_admit(self, keys_and_args: list[Any]) -> list[Any]:
-        """The admission script on the batching channel. A Redis that does not know the script (restarted, or
-        flushed) refuses it without running it, so loading it and sending again is safe."""
-        command = ["EVALSHA", self._admit.sha, 4, *keys_and_args]
-        try:
-            reply: list[Any] = await self._batched(command)
-        except redis_errors.NoScriptError:
-            await self._call(lambda: self._redis.script_load(_ADMIT))
-            reply = await self._batched(command)
-        return reply
-
-    async def _batched(self, command: list[Any]) -> Any:
-        try:
-            return await self._channel.execute(command)
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError) as exc:
-            raise StateUnavailable(f"Redis at {self.location} did not answer ({exc.__class__.__name__}); retry shortly") from exc
-
     @property
     def location(self) -> str:
         return location(self._redis)
@@ -283,12 +265,12 @@ class RedisState(State):
         """One script, so one round trip: clock, admission, sequence and image records (see `_ADMIT`)."""
         base = self._origin if self._origin is not None else time.time()
         member = f"{self._member_prefix}{next(self._members)}"
-        args = [repr(base), n, limits.images_per_minute, limits.images_per_day, member, *self._window_args]
+        args: list[str | bytes | int | float] = [repr(base), n, limits.images_per_minute, limits.images_per_day, member, *self._window_args]
         if batch is not None:
             head = json.dumps([batch.model, batch.prompt, batch.size])[1:-1]
             args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args]
         keys = [self._key("clock-offset"), self._key("minute", bucket), self._key("totals", bucket), self._key("sequence")]
-        admitted, day_used, minute_used, effective_now, last, *ids = await self._run_admit([*keys, *args])
+        admitted, day_used, minute_used, effective_now, last, *ids = await self._channel.run_script(_ADMIT, keys, args)
         now = float(effective_now)
         if admitted:
             admission = Admission(True, window_totals(int(minute_used), now, int(day_used), limits, now))
@@ -367,8 +349,8 @@ class RedisState(State):
         """Open WARM_CONNECTIONS connections (each answers a PING) and load the admission script; a Redis that does
         not answer now is left to the requests, which answer 503 until it does."""
         try:
-            await asyncio.gather(self._batched(["PING"]), *(self._call(self._redis.ping) for _ in range(WARM_CONNECTIONS)))
-            await self._call(lambda: self._redis.script_load(_ADMIT))
+            await asyncio.gather(self._channel.call(["PING"]), *(self._call(self._redis.ping) for _ in range(WARM_CONNECTIONS)))
+            await self._channel.call(("SCRIPT", "LOAD", _ADMIT.source))
         except StateUnavailable:
             return
 
