@@ -56,9 +56,10 @@ def trimmed(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass
 class Details:
-    """What a journal entry says about the request's content: derived from its bytes only when first read."""
+    """What a journal entry says about the request's content: derived from its bytes only when first read. (Not
+    frozen, as `Inspected`.)"""
 
     key: str | None
     """Masked."""

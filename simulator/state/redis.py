@@ -42,6 +42,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from simulator.context import namespace
+from simulator.http import dump_json
 from simulator.state.base import (
     CLOCK_MANUAL,
     IMAGE_ID_HEX_DIGITS,
@@ -83,7 +84,7 @@ _EXPIRY = struct.Struct(">d")
 T = TypeVar("T")
 
 # KEYS: clock offset, minute window (sorted set of "<images>:<unique>" scored by admission time), totals (hash:
-# day, used today, images in the minute window), id sequence.
+# day, used today, images in the minute window, newest admission time, when the TTLs were last set), id sequence.
 # ARGV: the clock's base (wall time, or the manual start), n, images per minute, images per day, unique member id,
 # window TTL in ms (0 = none), minute window length in seconds (spec.tiers.MINUTE_SECONDS), day length in seconds,
 # then for an image batch (absent: record nothing): the image key prefix (with the id's "img_"), the id salt, the
@@ -94,40 +95,46 @@ T = TypeVar("T")
 # simulator uses one Redis instance, never a cluster.
 # Workers read their wall clocks before their scripts run, so a script can find an entry newer than its `now`; it
 # then admits at that entry's time, keeping each key's window in order (else retry_after could say 61).
+# Each redis.call costs Redis a few microseconds, and Redis's CPU is the workers' CPU on a small machine, so the
+# script makes as few as it can: the newest admission time is kept in the totals (not read from the window), and
+# the windows' TTLs are set again only when a minute has passed since they were last set (they stay longer than a
+# day after every admission, and a window emptied by expiry, which Redis deletes, is always a minute past that).
 # Times leave the script as '%.17g' strings, which round-trip doubles exactly.
 # Returns {1, images today, images this minute, effective now, sequence, {image id hex, ...}} or {0, images today,
 # images this minute, effective now, {member, score, ...}}.
 _ADMIT = LuaScript("""
 local now = tonumber(ARGV[1]) + tonumber(redis.call('GET', KEYS[1]) or '0')
-local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-if #newest == 2 and tonumber(newest[2]) > now then now = tonumber(newest[2]) end
+local totals = redis.call('HMGET', KEYS[3], 'day', 'used', 'minute', 'newest', 'ttl_set')
+if totals[4] and tonumber(totals[4]) > now then now = tonumber(totals[4]) end
 local now_s = string.format('%.17g', now)
 local n = tonumber(ARGV[2])
+local minute_length = tonumber(ARGV[7])
 local day = string.format('%d', math.floor(math.floor(now) / tonumber(ARGV[8])))
-local totals = redis.call('HMGET', KEYS[3], 'day', 'used', 'minute')
 local minute_used = tonumber(totals[3] or '0')
-local window_start = now - tonumber(ARGV[7])
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', string.format('%.17g', window_start))
+local window_start = string.format('%.17g', now - minute_length)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', window_start)
 if #expired > 0 then
   for i = 1, #expired do
     minute_used = minute_used - tonumber(string.match(expired[i], '^(%d+):'))
   end
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.17g', window_start))
-  redis.call('HSET', KEYS[3], 'minute', minute_used)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', window_start)
 end
 local day_used = 0
 if totals[1] == day then day_used = tonumber(totals[2]) end
 if minute_used + n > tonumber(ARGV[3]) or day_used + n > tonumber(ARGV[4]) then
+  if #expired > 0 then redis.call('HSET', KEYS[3], 'minute', minute_used) end
   return {0, day_used, minute_used, now_s, redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')}
 end
 redis.call('ZADD', KEYS[2], now_s, n .. ':' .. ARGV[5])
 day_used = day_used + n
 minute_used = minute_used + n
-redis.call('HSET', KEYS[3], 'day', day, 'used', day_used, 'minute', minute_used)
 local ttl = tonumber(ARGV[6])
-if ttl > 0 then
+if ttl > 0 and (totals[5] == false or now - tonumber(totals[5]) >= minute_length) then
+  redis.call('HSET', KEYS[3], 'day', day, 'used', day_used, 'minute', minute_used, 'newest', now_s, 'ttl_set', now_s)
   redis.call('PEXPIRE', KEYS[2], ttl)
   redis.call('PEXPIRE', KEYS[3], ttl)
+else
+  redis.call('HSET', KEYS[3], 'day', day, 'used', day_used, 'minute', minute_used, 'newest', now_s)
 end
 local sequence = redis.call('INCR', KEYS[4])
 local ids = {}
@@ -267,7 +274,7 @@ class RedisState(State):
         member = f"{self._member_prefix}{next(self._members)}"
         args: list[str | bytes | int | float] = [repr(base), n, limits.images_per_minute, limits.images_per_day, member, *self._window_args]
         if batch is not None:
-            head = json.dumps([batch.model, batch.prompt, batch.size])[1:-1]
+            head = dump_json([batch.model, batch.prompt, batch.size])[1:-1]
             args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args]
         keys = [self._key("clock-offset"), self._key("minute", bucket), self._key("totals", bucket), self._key("sequence")]
         admitted, day_used, minute_used, effective_now, last, *ids = await self._channel.run_script(_ADMIT, keys, args)

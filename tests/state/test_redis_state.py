@@ -103,6 +103,24 @@ async def test_clock_sequence_and_images_are_shared(redis_server: RedisServer) -
         await two.close()
 
 
+async def test_rate_windows_always_expire_in_redis_with_the_real_clock(redis_server: RedisServer) -> None:
+    """A key's windows are set to expire a day and a minute after an admission (so one-off keys do not fill Redis),
+    including a window emptied by expiry and made anew, though the script sets the expiry only once a minute."""
+    flush(redis_server)
+    state = RedisState(redis_server.url, "real")
+    ttl_ms = (tiers.DAY_SECONDS + tiers.MINUTE_SECONDS) * 1000
+    windows = ("perf-sim:ns:default:minute:perf:k", "perf-sim:ns:default:totals:perf:k")
+    try:
+        with redis.Redis(port=redis_server.port) as client:
+            for advance in (0, 1, 1, tiers.MINUTE_SECONDS + 5, 1):
+                await state.advance_clock(advance)
+                assert (await state.admit_and_record("perf:k", 1, FREE, None)).admission.admitted
+                for window in windows:
+                    assert tiers.DAY_SECONDS * 1000 < client.pttl(window) <= ttl_ms, (advance, window)
+    finally:
+        await state.close()
+
+
 async def test_blobs_are_shared_and_expire_by_the_simulator_clock(redis_state: RedisState, redis_server: RedisServer) -> None:
     other = RedisState(redis_server.url, CLOCK_MANUAL, DEFAULT_MANUAL_START)
     try:
