@@ -130,13 +130,13 @@ class JournalEntry(Made):
     def stored(self) -> dict[str, Any]:
         """Every field, as a shared journal keeps it. (The details' fields as they are, not `asdict`, whose deep copy of
         the body cost as much as encoding the entry.)"""
-        scalars = {name: getattr(self, name) for name in _SCALARS}
+        scalars = {name: getattr(self, name) for name in STORED_SCALARS}
         return {**scalars, "latency_ms": round(self.latency_ms, 3), **vars(self.details)}
 
     @classmethod
     def from_stored(cls, fields: dict[str, Any]) -> JournalEntry:
         entry = cls.__new__(cls)
-        for name in _SCALARS:
+        for name in STORED_SCALARS:
             setattr(entry, name, fields[name])
         entry.image_ids = tuple(entry.image_ids)
         entry._details = Details(**{name: fields[name] for name in _DETAILS})
@@ -167,7 +167,7 @@ class JournalEntry(Made):
         }
 
 
-_SCALARS = ("id", "time", "method", "path", "face", "namespace", "status", "latency_ms", "fault", "image_ids")
+STORED_SCALARS = ("id", "time", "method", "path", "face", "namespace", "status", "latency_ms", "fault", "image_ids")
 _DETAILS = tuple(f.name for f in fields(Details))
 
 

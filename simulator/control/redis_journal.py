@@ -17,6 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from simulator.control.inspect import entry_from_stored
 from simulator.control.journal import Journal, JournalEntry
 from simulator.http import dump_json
 from simulator.state.batching import BatchingChannel, LuaScript
@@ -69,7 +70,7 @@ def _encoded(entry: JournalEntry) -> bytes:
 
 def _entry(raw: bytes | str) -> JournalEntry:
     fields: dict[str, Any] = json.loads(raw)
-    return JournalEntry.from_stored(fields)
+    return entry_from_stored(fields)
 
 
 class RedisJournal(Journal):
