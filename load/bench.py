@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-cap", action="store_true", help="do not store images past the cap (saves ~20 s)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the server and wrk to separate cores")
     parser.add_argument("--output", type=Path, help="also write the results (Markdown) to this file")
-    parser.add_argument("--only", choices=["throughput", "control"], help="measure only this section (printed, never written)")
+    parser.add_argument("--only", choices=["throughput", "control", "state"], help="measure only this section (printed, never written)")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("load.bench needs wrk: apt-get install -y wrk", file=sys.stderr)
@@ -324,11 +324,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, "control"):
             table, verdicts = control_plane(wrk, keys, args.repeats, server_cpu)
             out += ["## The control plane's cost (1 worker, no fault rules)", "", *table, "", "Bound:", *verdicts, ""]
+        if args.only in (None, "state"):
+            state_rows, state_verdicts = bench_state.workers(wrk, keys, URL_BODY, args.repeats)
+            out += ["## State and workers (url responses)", "", *state_rows, "", "Targets:", *state_verdicts, ""]
         if args.only is not None:
             print("\n".join(out))
             return 0
-        state_rows, state_verdicts = bench_state.workers(wrk, keys, URL_BODY, args.repeats)
-        out += ["## State and workers (url responses)", "", *state_rows, "", "Targets:", *state_verdicts, ""]
         out += ["## Burst, outage and recovery (4 workers on Redis)", "", *bench_state.burst_and_outage(args.burst), ""]
         out += ["## Many requests waiting out their modelled latency", "", *bench_state.waiting(args.waiting), ""]
         out += ["## Memory", "", *bench_state.memory(keys, KEY, not args.skip_cap), ""]
