@@ -77,8 +77,9 @@ NOTES = (
     "- The b64_json rows repeat one request, so the PNG comes from the render cache; the new-prompt row renders "
     "on every response and shows what rendering costs under load.",
     "- Redis state costs one round trip per request (one Lua script: clock, admission, sequence, image records; a "
-    "worker's concurrent scripts share one connection and write). On two cores redis-server, wrk and the workers "
-    "share the CPU, so more workers add little here.",
+    "worker's concurrent scripts share one connection and write); the request journal's entries go in batches on a "
+    "connection of their own, written before each answer's last bytes. On two cores redis-server, wrk and the "
+    "workers share the CPU, so more workers add little here.",
     "- `load/results-before.md`: this benchmark on the code before issue 10 (commit 3719adc), same machine, same hour.",
     '- Where a target is missed: where the time goes and what was tried, in `docs/load.md` ("Missed targets").',
 )
