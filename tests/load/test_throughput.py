@@ -35,7 +35,8 @@ def test_benchmark_runs_end_to_end_in_its_smallest_form(tmp_path) -> None:
     if which("wrk") is None:
         pytest.skip("wrk is not installed (apt-get install -y wrk)")
     output = tmp_path / "results.md"
-    args = "--duration 1 --repeats 1 --control-repeats 1 --calls 200 --burst 20 --waiting 20 --render-samples 2".split()
+    runs = ["--duration", "1", "--repeats", "1", "--control-repeats", "1", "--calls", "200"]
+    args = [*runs, "--burst", "20", "--waiting", "20", "--render-samples", "2"]
     command = [sys.executable, "-m", "load.bench", *args, "--skip-cap", "--output", str(output)]
     result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
