@@ -158,7 +158,9 @@ class RequestEntry(JournalEntry):
     def work_out_details(self) -> Details:
         """The journal's view: the engine's word (model, n, size) over what the request said."""
         asked = self.inspected
-        return _details(self, asked, mask_key(asked.key) if asked.key else None, key_digest(asked.key) if asked.key else None)
+        key = asked.key
+        error = error_type(self.answer_error) if self.answer_error is not None else None
+        return _details(self, asked, mask_key(key) if key else None, key_digest(key) if key else None, error)
 
     def stored(self) -> dict[str, Any]:
         """As a shared journal keeps it. A JSON body nothing has read yet (most requests') is kept as its text, with
@@ -198,9 +200,7 @@ class StoredEntry(JournalEntry):
     def work_out_details(self) -> Details:
         fields = self._fields
         asked = _inspected(self.path, {}, "", _json_body(fields["raw_body"].encode()))
-        details = _details(self, asked, fields["key"], fields["key_digest"])
-        details.error_type = fields["error_type"]
-        return details
+        return _details(self, asked, fields["key"], fields["key_digest"], fields["error_type"])
 
 
 def entry_from_stored(fields: dict[str, Any]) -> JournalEntry:
@@ -208,7 +208,8 @@ def entry_from_stored(fields: dict[str, Any]) -> JournalEntry:
     return StoredEntry(fields) if "raw_body" in fields else JournalEntry.from_stored(fields)
 
 
-def _details(entry: JournalEntry, asked: Inspected, key: str | None, digest: str | None) -> Details:
+def _details(entry: JournalEntry, asked: Inspected, key: str | None, digest: str | None, error: str | None) -> Details:
+    """The engine's word (model, n, size) over what the request said; the key already masked, the error's type read."""
     prompt = asked.prompt
     return Details(
         key=key,
@@ -218,7 +219,7 @@ def _details(entry: JournalEntry, asked: Inspected, key: str | None, digest: str
         size=entry.made_size or asked.size,
         prompt=prompt if prompt is None or len(prompt) <= PROMPT_CHARS else prompt[:PROMPT_CHARS] + "…",
         body=asked.body,
-        error_type=error_type(entry.answer_error) if entry.answer_error is not None else None,
+        error_type=error,
     )
 
 
