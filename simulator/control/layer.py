@@ -8,9 +8,11 @@
 It wraps the whole Starlette app (outside its error handling) because `drop` and `truncate` act on the
 connection itself. Requests to the simulator's own paths (/_sim/, /images/, /) only get their namespace.
 
-A request to which no fault can apply (no header, no token, no rule) while the journal is in process takes the fast
-path: the face's endpoint notes its answer in the entry, and the layer does not wrap `send` at all. Every other
-request goes through `_Exchange`, which watches the answer's messages. The control plane's cost on the fast path is
+A request to which no fault can apply (no header, no token, no rule) takes the fast path: the face's endpoint notes
+its answer in the entry, and the layer does not wrap `send` at all while the journal is in process; with a journal
+in Redis, a thin wrapper only writes the entry before the answer's last bytes. Every other request (a fault may
+apply, or a CORS preflight, which no endpoint answers) goes through `_Exchange`, which watches the answer's
+messages. The control plane's cost on the fast path is
 what `python -m load.bench --only control` measures (issue 9 bounds it at 5% of url throughput).
 
 Decisions:
@@ -123,17 +125,20 @@ class ControlLayer:
             # A preflight (OPTIONS) is answered by the CORS layer, not by an endpoint that would note its answer.
             # (`raw.find`, not `in`: `in` on bytes first tries its operand as an integer, raising and formatting an error.)
             may_fault = fault is not None or raw.find(TOKEN_START) >= 0 or self.rules.may_apply()
-            if may_fault or self.journal_awaits or scope["method"] == "OPTIONS":
+            if may_fault or scope["method"] == "OPTIONS":
                 await _Exchange(self, scope, receive, send, started, first, entry).run(fault, raw)
                 return
-            # No fault can apply, and the journal keeps the entry without awaiting: the face answers, noting it in the
-            # entry (simulator.context.note_answer), and the entry is kept once the answer's last bytes are written,
-            # with no await in between, so no other request (a read of the journal) is served in between.
+            # No fault can apply: the face answers, noting its answer in the entry (simulator.context.note_answer).
             pending = [first]
 
             async def replay() -> Message:
                 return pending.pop() if pending else await receive()
 
+            if self.journal_awaits:
+                await self._answer_after_writing(scope, replay, send, started, entry)
+                return
+            # The journal keeps the entry without awaiting: it is kept once the answer's last bytes are written, with
+            # no await in between, so no other request (a read of the journal) is served in between.
             await self.app(scope, replay, send)
             entry.latency_ms = (perf_counter() - started) * 1000
             if entry.time is None:
@@ -141,6 +146,31 @@ class ControlLayer:
             self.journal.record(entry)
         finally:
             current_namespace.reset(token)
+
+    async def _answer_after_writing(self, scope: Scope, receive: Receive, send: Send, started: float, entry: RequestEntry) -> None:
+        """The face's answer, its entry written to a shared journal before the answer's last bytes leave (so a client
+        that reads the journal right after its answer finds it, whichever worker it asks). Only the last body message
+        is held: the endpoint has noted the answer in the entry."""
+        written = False
+
+        async def send_after_writing(message: Message) -> None:
+            nonlocal written
+            if not written and message["type"] == "http.response.body" and not message.get("more_body", False):
+                written = True
+                await self._write(entry, started)
+            await send(message)
+
+        await self.app(scope, receive, send_after_writing)
+        if not written:  # the face returned without the last part of an answer
+            await self._write(entry, started)
+
+    async def _write(self, entry: RequestEntry, started: float) -> None:
+        entry.latency_ms = (perf_counter() - started) * 1000
+        if entry.time is None:
+            entry.time = await self.now()
+        writing = self.journal.record(entry)
+        if writing is not None:
+            await writing
 
     async def now(self) -> float:
         """The namespace's clock; wall time when the shared state is down (the face has answered 503 then)."""
@@ -151,9 +181,9 @@ class ControlLayer:
 
 
 class _Exchange:
-    """One API request to which a fault may apply, or whose journal entry must be awaited: the answer is watched on
-    its way out, and its journal entry written before the answer's last bytes leave (so a client that reads the
-    journal right after its answer finds it, whichever worker it asks)."""
+    """One API request to which a fault may apply (or a CORS preflight): the answer is watched on its way out, and its
+    journal entry written before the answer's last bytes leave (so a client that reads the journal right after its
+    answer finds it, whichever worker it asks)."""
 
     # Class-level defaults for what most exchanges never change.
     action: Action | None = None

@@ -77,3 +77,16 @@ def test_namespaces_partition_windows_and_journal_in_redis(shared: RunningServer
         assert client.get(f"/_sim/usage/{KEY}", params={"namespace": "left"}).json()["minute"]["used"] == 0
         assert client.get(f"/_sim/usage/{KEY}", params={"namespace": "right"}).json()["minute"]["used"] == 1
         assert [e["namespace"] for e in client.get("/_sim/requests").json()["requests"]] == ["right"]
+
+
+def test_each_answer_is_journalled_before_it_arrives_whichever_worker_is_asked(shared: RunningServer) -> None:
+    """The entry is written to Redis before the answer's last bytes leave, so a read on a new connection (either
+    worker) right after an answer finds it, an error the face answers itself included."""
+    with fresh(shared) as client:
+        for count in range(1, 11):
+            assert generate(client, "read-after") == 200
+            assert client.post("/_sim/requests/count", json={"namespace": "read-after"}).json() == {"count": count}
+        keyless = client.post("/v1/images/generations", json={"prompt": "no key"}, headers={"X-Sim-Namespace": "read-after"})
+        assert keyless.status_code == 401
+        [entry] = client.get("/_sim/requests", params={"namespace": "read-after", "limit": 1}).json()["requests"]
+        assert (entry["status"], entry["error_type"], entry["prompt"]) == (401, "authentication_error", "no key")
