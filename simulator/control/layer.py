@@ -12,8 +12,8 @@ A request to which no fault can apply (no header, no token, no rule) takes the f
 its answer in the entry, and the layer does not wrap `send` at all while the journal is in process; with a journal
 in Redis, a thin wrapper only writes the entry before the answer's last bytes. Every other request (a fault may
 apply, or a CORS preflight, which no endpoint answers) goes through `_Exchange`, which watches the answer's
-messages. The control plane's cost on the fast path is
-what `python -m load.bench --only control` measures (issue 9 bounds it at 5% of url throughput).
+messages. The control plane's cost on the fast path is what `python -m load.bench --only control` measures (issue 9
+bounds it at 5% of url throughput).
 
 Decisions:
 - A fault that answers instead of the face (status, drop, malformed) runs no face, so it consumes no quota;
