@@ -16,7 +16,7 @@ import orjson
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from simulator.control.journal import PROMPT_CHARS, STORED_SCALARS, Details, JournalEntry, key_digest, mask_key, trimmed
+from simulator.control.journal import PROMPT_CHARS, Details, JournalEntry, key_digest, mask_key, trimmed
 from simulator.keys import bearer_token
 
 _KEY_HEADERS = ("x-key", "api-key", "x-goog-api-key")
@@ -148,19 +148,22 @@ class RequestEntry(JournalEntry):
     @property
     def inspected(self) -> Inspected:
         if self._inspected is None:
-            headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in self._key_headers or ()}
             body = self._body
             parsed = _json_body(body) if isinstance(body, bytes) else body
-            self._inspected = _inspected(self.path, headers, self._query.decode("latin-1"), parsed)
+            self._inspected = _inspected(self.path, self._key_headers_text(), self._query.decode("latin-1"), parsed)
             self._body = self._key_headers = None
         return self._inspected
 
     def work_out_details(self) -> Details:
         """The journal's view: the engine's word (model, n, size) over what the request said."""
         asked = self.inspected
-        key = asked.key
-        error = error_type(self.answer_error) if self.answer_error is not None else None
-        return _details(self, asked, mask_key(key) if key else None, key_digest(key) if key else None, error)
+        return _details(self, asked, *_shown_key(asked.key), self._answer_error_type())
+
+    def _key_headers_text(self) -> dict[str, str]:
+        return {key.decode("latin-1"): value.decode("latin-1") for key, value in self._key_headers or ()}
+
+    def _answer_error_type(self) -> str | None:
+        return error_type(self.answer_error) if self.answer_error is not None else None
 
     def stored(self) -> dict[str, Any]:
         """As a shared journal keeps it. A JSON body nothing has read yet (most requests') is kept as its text, with
@@ -173,14 +176,12 @@ class RequestEntry(JournalEntry):
             text = body.decode()
         except UnicodeDecodeError:
             return super().stored()
-        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in self._key_headers or ()}
-        key = request_key(headers, self._query.decode("latin-1"))
+        shown, digest = _shown_key(request_key(self._key_headers_text(), self._query.decode("latin-1")))
         return {
-            **{name: getattr(self, name) for name in STORED_SCALARS},
-            "latency_ms": round(self.latency_ms, 3),
-            "key": mask_key(key) if key else None,
-            "key_digest": key_digest(key) if key else None,
-            "error_type": error_type(self.answer_error) if self.answer_error is not None else None,
+            **self.stored_scalars(),
+            "key": shown,
+            "key_digest": digest,
+            "error_type": self._answer_error_type(),
             "made": [self.made_model, self.made_n, self.made_size],
             "raw_body": text,
         }
@@ -191,9 +192,7 @@ class StoredEntry(JournalEntry):
     when its details are first asked for, as in the worker that served it."""
 
     def __init__(self, fields: dict[str, Any]) -> None:
-        for name in STORED_SCALARS:
-            setattr(self, name, fields[name])
-        self.image_ids = tuple(self.image_ids)
+        self.restore_scalars(fields)
         self.made_model, self.made_n, self.made_size = fields["made"]
         self._fields = fields
 
@@ -206,6 +205,11 @@ class StoredEntry(JournalEntry):
 def entry_from_stored(fields: dict[str, Any]) -> JournalEntry:
     """An entry as a shared journal gave it back, in either of the forms it keeps."""
     return StoredEntry(fields) if "raw_body" in fields else JournalEntry.from_stored(fields)
+
+
+def _shown_key(key: str | None) -> tuple[str | None, str | None]:
+    """What the journal keeps of a key: its masked form and its digest (never the key)."""
+    return (mask_key(key), key_digest(key)) if key else (None, None)
 
 
 def _details(entry: JournalEntry, asked: Inspected, key: str | None, digest: str | None, error: str | None) -> Details:

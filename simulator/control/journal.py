@@ -130,15 +130,22 @@ class JournalEntry(Made):
     def stored(self) -> dict[str, Any]:
         """Every field, as a shared journal keeps it. (The details' fields as they are, not `asdict`, whose deep copy of
         the body cost as much as encoding the entry.)"""
-        scalars = {name: getattr(self, name) for name in STORED_SCALARS}
-        return {**scalars, "latency_ms": round(self.latency_ms, 3), **vars(self.details)}
+        return {**self.stored_scalars(), **vars(self.details)}
+
+    def stored_scalars(self) -> dict[str, Any]:
+        """The fields every stored form keeps as they are."""
+        return {**{name: getattr(self, name) for name in _SCALARS}, "latency_ms": round(self.latency_ms, 3)}
+
+    def restore_scalars(self, fields: dict[str, Any]) -> None:
+        """The fields `stored_scalars` kept, read back."""
+        for name in _SCALARS:
+            setattr(self, name, fields[name])
+        self.image_ids = tuple(self.image_ids)
 
     @classmethod
     def from_stored(cls, fields: dict[str, Any]) -> JournalEntry:
         entry = cls.__new__(cls)
-        for name in STORED_SCALARS:
-            setattr(entry, name, fields[name])
-        entry.image_ids = tuple(entry.image_ids)
+        entry.restore_scalars(fields)
         entry._details = Details(**{name: fields[name] for name in _DETAILS})
         return entry
 
@@ -167,7 +174,7 @@ class JournalEntry(Made):
         }
 
 
-STORED_SCALARS = ("id", "time", "method", "path", "face", "namespace", "status", "latency_ms", "fault", "image_ids")
+_SCALARS = ("id", "time", "method", "path", "face", "namespace", "status", "latency_ms", "fault", "image_ids")
 _DETAILS = tuple(f.name for f in fields(Details))
 
 

@@ -157,14 +157,16 @@ class ControlLayer:
             nonlocal written
             if not written and message["type"] == "http.response.body" and not message.get("more_body", False):
                 written = True
-                await self._write(entry, started)
+                await self.write_entry(entry, started)
             await send(message)
 
         await self.app(scope, receive, send_after_writing)
         if not written:  # the face returned without the last part of an answer
-            await self._write(entry, started)
+            await self.write_entry(entry, started)
 
-    async def _write(self, entry: RequestEntry, started: float) -> None:
+    async def write_entry(self, entry: RequestEntry, started: float) -> None:
+        """Keep the entry, awaiting a shared journal's write (the in-process fast path does the same inline, without
+        the coroutine)."""
         entry.latency_ms = (perf_counter() - started) * 1000
         if entry.time is None:
             entry.time = await self.now()
@@ -279,13 +281,7 @@ class _Exchange:
         if self.recorded:
             return
         self.recorded = True
-        entry = self.entry
-        if entry.time is None:
-            entry.time = await self.layer.now()
-        entry.latency_ms = (perf_counter() - self.started) * 1000
-        written = self.layer.journal.record(entry)
-        if written is not None:
-            await written
+        await self.layer.write_entry(self.entry, self.started)
 
     async def send_truncated(self) -> None:
         """The held answer's status line, headers and first half of its body, then the connection closed."""

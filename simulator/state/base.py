@@ -177,6 +177,11 @@ class StateUnavailable(Exception):
     """The shared state cannot be reached; the API answers 503 rather than hang or guess."""
 
 
+def no_answer(location: str, exc: BaseException) -> StateUnavailable:
+    """The error for a call to the shared state at `location` that failed with `exc` (a 503 in the API envelope)."""
+    return StateUnavailable(f"Redis at {location} did not answer ({exc.__class__.__name__}); retry shortly")
+
+
 class State(ABC):
     @abstractmethod
     async def now(self) -> float:

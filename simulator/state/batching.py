@@ -22,7 +22,7 @@ import hiredis
 from redis import exceptions as redis_errors
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
-from simulator.state.base import StateUnavailable
+from simulator.state.base import no_answer
 
 Command = Sequence[str | bytes | int | float]
 
@@ -58,7 +58,7 @@ class BatchingChannel:
         try:
             return await self.execute(command)
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError) as exc:
-            raise StateUnavailable(f"Redis at {self._location} did not answer ({exc.__class__.__name__}); retry shortly") from exc
+            raise no_answer(self._location, exc) from exc
 
     async def run_script(self, script: LuaScript, keys: Sequence[str | bytes], args: Sequence[str | bytes | int | float]) -> Any:
         """The script's reply. A Redis that does not know the script (restarted, or flushed) refuses it without

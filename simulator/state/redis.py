@@ -58,6 +58,7 @@ from simulator.state.base import (
     day_index,
     decide,
     namespace_prefix,
+    no_answer,
     rate_state,
     window_totals,
 )
@@ -175,7 +176,7 @@ async def call_redis(redis: Redis, operation: Callable[[], Awaitable[T]]) -> T:
     try:
         return await operation()
     except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
-        raise StateUnavailable(f"Redis at {location(redis)} did not answer ({exc.__class__.__name__}); retry shortly") from exc
+        raise no_answer(location(redis), exc) from exc
 
 
 def as_text(value: bytes | str) -> str:
@@ -245,7 +246,7 @@ class RedisState(State):
             async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS):
                 return await operation()
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError) as exc:
-            raise StateUnavailable(f"Redis at {self.location} did not answer ({exc.__class__.__name__}); retry shortly") from exc
+            raise no_answer(self.location, exc) from exc
         finally:
             self._slots.release()
 
