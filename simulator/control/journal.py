@@ -9,10 +9,8 @@ A listener must be quick and must not raise (one that raises is logged and skipp
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -32,6 +30,9 @@ PROMPT_CHARS = 200
 # BULKY_TEXT characters (base64 images, masks) are replaced by their length, so no image bytes are kept.
 LONG_TEXT = 200
 BULKY_TEXT = 1000
+# Decision: and lists and objects nested deeper than DEEPEST levels are replaced by a note (a parser takes a thousand
+# levels, more than Python's recursion allows to walk).
+DEEPEST = 32
 
 
 def mask_key(key: str) -> str:
@@ -43,16 +44,18 @@ def key_digest(key: str) -> str:
     return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
-def trimmed(value: Any) -> Any:
-    """A request body fit for the journal: long strings cut, bulky ones replaced by their length."""
+def trimmed(value: Any, depth: int = 0) -> Any:
+    """A request body fit for the journal: long strings cut, bulky ones replaced by their length, deep ones by a note."""
     if isinstance(value, str):
         if len(value) > BULKY_TEXT:
             return f"<{len(value)} characters>"
         return value if len(value) <= LONG_TEXT else value[:LONG_TEXT] + "…"
+    if isinstance(value, (dict, list)) and depth >= DEEPEST:
+        return f"<nested deeper than {DEEPEST} levels>"
     if isinstance(value, dict):
-        return {str(k): trimmed(v) for k, v in value.items()}
+        return {str(k): trimmed(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [trimmed(v) for v in value]
+        return [trimmed(v, depth + 1) for v in value]
     return value
 
 
@@ -102,6 +105,10 @@ class JournalEntry(Made):
 
     def work_out_details(self) -> Details:
         raise NotImplementedError("an entry read back from a shared journal comes with its details")
+
+    def packed(self) -> bytes:
+        """The entry as an in-process journal keeps it (`RequestEntry.packed`)."""
+        raise NotImplementedError("only the entry of a request served here is kept in process")
 
     @property
     def model(self) -> str | None:
@@ -281,37 +288,3 @@ class Journal(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release connections."""
-
-
-class MemoryJournal(Journal):
-    in_process = True
-
-    def __init__(self, size: int = DEFAULT_JOURNAL_SIZE) -> None:
-        super().__init__(size)
-        self._entries: deque[JournalEntry] = deque(maxlen=size)
-        self._ids = itertools.count(1)
-        self._seen: set[str] = set()
-
-    def append(self, entry: JournalEntry) -> None:
-        entry.id = f"request_{next(self._ids)}"
-        self._entries.append(entry)
-        self._seen.add(entry.namespace)
-
-    async def seen(self) -> set[str]:
-        return set(self._seen)
-
-    async def entries(self) -> Iterable[JournalEntry]:
-        return reversed(self._entries)
-
-    async def delete(self, namespace: str | None) -> int:
-        before = len(self._entries)
-        if namespace is None:
-            self._seen.clear()
-        else:
-            self._seen.discard(namespace)
-        kept = [] if namespace is None else [e for e in self._entries if e.namespace != namespace]
-        self._entries = deque(kept, maxlen=self.size)
-        return before - len(self._entries)
-
-    async def close(self) -> None:
-        """Nothing to release in process."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from simulator.config import SimulatorConfig
-from simulator.control.journal import MemoryJournal
+from simulator.control.memory_journal import MemoryJournal
 from simulator.control.plane import ControlPlane
 from simulator.control.redis_journal import RedisJournal
 from simulator.control.redis_rules import RedisRuleStore

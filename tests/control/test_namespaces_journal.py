@@ -75,6 +75,16 @@ def test_journal_entry_shows_what_the_app_sent_with_the_key_masked(client: httpx
     assert FREE_KEY not in httpx.get(str(client.base_url) + "/_sim/requests").text
 
 
+def test_a_body_nested_a_thousand_deep_is_journalled_and_read_back(client: httpx.Client) -> None:
+    """Bad input gets its answer and its entry; reading the journal must not fail on it."""
+    body = b'{"prompt": "deep", "extra": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    headers = {"Authorization": f"Bearer {FREE_KEY}", "X-Sim-Namespace": "deep", "Content-Type": "application/json"}
+    assert client.post("/v1/images/generations", content=body, headers=headers).status_code in (200, 400)
+    (entry,) = client.get("/_sim/requests", params={"namespace": "deep"}).json()["requests"]
+    assert entry["prompt"] == "deep"
+    assert client.post("/_sim/requests/count", params={"namespace": "deep"}, json={"match": {"prompt": "^deep$"}}).json() == {"count": 1}
+
+
 def test_journal_filters_and_counts_like_a_verification_api(client: httpx.Client) -> None:
     generate(client, model="dall-e-3")
     generate(client, model="dall-e-3", n=3)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from simulator.control.inspect import RequestEntry, StoredEntry, entry_from_stored
-from simulator.control.journal import JournalEntry
+from simulator.control.journal import DEEPEST, JournalEntry
 from simulator.http import dump_json
 
 PATH = "/google/v1beta/models/imagen-4.0-generate-001:predict"
@@ -46,3 +46,31 @@ def test_an_unread_body_reads_back_as_a_read_one(body: bytes, made: tuple[str | 
 
 def test_the_full_key_is_never_stored() -> None:
     assert "pk_test_free_abcdefgh" not in dump_json(entry(BODIES[0], (None, None, None)).stored()).decode()
+
+
+@pytest.mark.parametrize("made", [(None, None, None), ("dall-e-2", 1, "256x256")])
+@pytest.mark.parametrize("body", BODIES)
+def test_an_entry_kept_in_process_reads_back_as_it_was_served(body: bytes, made: tuple[str | None, int | None, str | None]) -> None:
+    """The in-process journal keeps each entry packed; unpacked, it must show what the entry itself shows, whether or
+    not something (a fault rule, a listener) read its body before it was kept."""
+    for read_first in (False, True):
+        served = entry(body, made)
+        served.image_ids = ("img_1", "img_2")
+        if read_first:
+            served.inspected  # noqa: B018
+        kept = RequestEntry.unpacked(served.packed())
+        assert kept.as_json() == served.as_json()
+        assert (kept.key_digest, kept.error_type) == (served.key_digest, "INVALID_ARGUMENT")
+
+
+def test_a_body_as_deep_as_json_parses_is_kept_down_to_a_depth() -> None:
+    deep = b'{"prompt": "p", "a": ' + b"[" * 1020 + b"]" * 1020 + b"}"
+    served = entry(deep, (None, None, None))
+    served.inspected  # noqa: B018
+    kept = RequestEntry.unpacked(served.packed())
+    assert (kept.prompt, kept.status, kept.namespace) == ("p", 400, "ns1")
+    assert kept.body == served.body
+    innermost = kept.body["a"]
+    for _ in range(DEEPEST - 1):
+        innermost = innermost[0]
+    assert innermost == f"<nested deeper than {DEEPEST} levels>"
