@@ -8,7 +8,7 @@ namespace, so they resolve from anywhere (a browser, an `<img>` tag) without the
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 PREFIX = "/_sim/ns/"
 NAMESPACE_HEADER = b"x-sim-namespace"
@@ -18,29 +18,18 @@ def namespace_base_path(namespace: str) -> str:
     return f"{PREFIX}{namespace}"
 
 
-class NamespacePathPrefix:
-    """Outermost ASGI layer: strips the prefix and sends the namespace on as the header (replacing any sent), so
-    every layer below sees an ordinary request of that namespace. Other paths pass untouched."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] not in ("http", "websocket") or not path.startswith(PREFIX):
-            await self.app(scope, receive, send)
-            return
-        name, slash, rest = path[len(PREFIX) :].partition("/")
-        prefix = namespace_base_path(name)
-        headers = [(k, v) for k, v in scope.get("headers", []) if k != NAMESPACE_HEADER]
-        headers.append((NAMESPACE_HEADER, name.encode("latin-1", "replace")))
-        raw_path = scope.get("raw_path")
-        scope = {
-            **scope,
-            "path": slash + rest or "/",
-            "raw_path": raw_path[len(prefix.encode()) :]
-            if isinstance(raw_path, bytes) and raw_path.startswith(prefix.encode())
-            else raw_path,
-            "headers": headers,
-        }
-        await self.app(scope, receive, send)
+def namespace_from_path(scope: Scope) -> Scope:
+    """The request `/_sim/ns/<name>/...` (its path starts with PREFIX) as `/...` sent with the namespace header
+    (replacing any sent), so every layer below sees an ordinary request of that namespace. Called by the control
+    layer, the first to see each request, before it reads the namespace."""
+    name, slash, rest = scope["path"][len(PREFIX) :].partition("/")
+    prefix = namespace_base_path(name)
+    headers = [(k, v) for k, v in scope.get("headers", []) if k != NAMESPACE_HEADER]
+    headers.append((NAMESPACE_HEADER, name.encode("latin-1", "replace")))
+    raw_path = scope.get("raw_path")
+    return {
+        **scope,
+        "path": slash + rest or "/",
+        "raw_path": raw_path[len(prefix.encode()) :] if isinstance(raw_path, bytes) and raw_path.startswith(prefix.encode()) else raw_path,
+        "headers": headers,
+    }

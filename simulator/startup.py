@@ -21,7 +21,6 @@ from simulator.config import SimulatorConfig
 from simulator.control.open import open_plane
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RuleSpec
-from simulator.namespace_path import NamespacePathPrefix
 from simulator.request_log import request_logger
 from simulator.scenario import load_scenario
 from simulator.state.open import is_shared
@@ -33,7 +32,7 @@ def started_app(config: SimulatorConfig) -> ASGIApp:
         app.state.journal_listeners.append(request_logger(config.log_format))
     if config.scenario and not is_shared(config.state):
         _add_rules_at_startup(app, load_scenario(config.scenario).rule_specs())
-    return NamespacePathPrefix(app)
+    return app
 
 
 def install_shared_scenario_rules(config: SimulatorConfig) -> None:

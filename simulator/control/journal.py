@@ -226,17 +226,14 @@ class Journal(ABC):
         self.size = size
         self.listeners: list[Listener] = []
 
+    @abstractmethod
     def record(self, entry: JournalEntry) -> Awaitable[None] | None:
-        """Keep the entry, then tell every listener; returns what to await until both are done, or None when they
-        are done already (in process: the control layer then makes no coroutine for it, on every request).
+        """Keep the entry (giving it its id, dropping the oldest beyond `size`), then tell every listener; returns
+        what to await until both are done, or None when they are done already (in process: the control layer then
+        makes no coroutine for it, on every request).
 
         A journal that cannot be written (Redis down) loses the entry rather than the answer: the face has already
         answered, with a 503 of its own if the state is down."""
-        writing = self.append(entry)
-        if writing is not None:
-            return self._record_when_written(writing, entry)
-        self._tell(entry)
-        return None
 
     async def _record_when_written(self, writing: Awaitable[None], entry: JournalEntry) -> None:
         try:
@@ -251,11 +248,6 @@ class Journal(ABC):
                 listener(entry)
             except Exception:
                 log.exception("journal listener %r failed", listener)
-
-    @abstractmethod
-    def append(self, entry: JournalEntry) -> Awaitable[None] | None:
-        """Keep the entry (giving it its id), dropping the oldest beyond `size`; returns what to await until it is
-        kept, or None when it is kept already."""
 
     @abstractmethod
     async def entries(self) -> Iterable[JournalEntry]:

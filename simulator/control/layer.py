@@ -6,7 +6,9 @@
                                                  journal entry ─► listeners (request log, metrics)
 
 It wraps the whole Starlette app (outside its error handling) because `drop` and `truncate` act on the
-connection itself. Requests to the simulator's own paths (/_sim/, /images/, /) only get their namespace.
+connection itself. Requests to the simulator's own paths (/_sim/, /images/, /) only get their namespace. A path
+under a namespace's base path (`/_sim/ns/<name>/...`, simulator.namespace_path) is first made the plain request of
+that namespace.
 
 A request to which no fault can apply (no header, no token, no rule) takes the fast path: the face's endpoint notes
 its answer in the entry, and the layer does not wrap `send` at all while the journal is in process; with a journal
@@ -39,6 +41,8 @@ from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.engine.errors import ApiError, invalid
 from simulator.http import BODY, header_dict
+from simulator.namespace_path import PREFIX as NAMESPACE_PATH
+from simulator.namespace_path import namespace_from_path
 from simulator.registry import PERF, error_response, face_for_path
 from simulator.state.base import State, StateUnavailable
 from spec import errors
@@ -90,6 +94,8 @@ class ControlLayer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["path"].startswith(NAMESPACE_PATH):
+            scope = namespace_from_path(scope)
         headers = header_dict(scope)
         named = headers.get(_NAMESPACE_KEY)
         namespace = DEFAULT_NAMESPACE if named is None else named.decode("latin-1")

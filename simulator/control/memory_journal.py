@@ -25,10 +25,12 @@ class MemoryJournal(Journal):
         self._ids = itertools.count(1)
         self._seen: set[str] = set()
 
-    def append(self, entry: JournalEntry) -> None:
+    def record(self, entry: JournalEntry) -> None:
         entry.id = f"request_{next(self._ids)}"
         self._rows.append(entry.packed())
         self._seen.add(entry.namespace)
+        if self.listeners:
+            self._tell(entry)
 
     async def seen(self) -> set[str]:
         return set(self._seen)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -83,7 +83,11 @@ class RedisJournal(Journal):
         self._pending: list[tuple[JournalEntry, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    def append(self, entry: JournalEntry) -> asyncio.Future[None]:
+    def record(self, entry: JournalEntry) -> Awaitable[None]:
+        return self._record_when_written(self._append(entry), entry)
+
+    def _append(self, entry: JournalEntry) -> asyncio.Future[None]:
+        """Queue the entry for the next batch the writer sends; the future is done once it is written."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((entry, done))
         if self._writer is None:
