@@ -1,9 +1,9 @@
 """The request journal: one entry per request to an API face, bounded, newest first, and observable.
 
-Listeners (`Journal.listeners`) are how the request log and the metrics see requests without counting twice:
-after each API-face request, every registered callable gets its `JournalEntry`, in the worker that served it.
-A listener must be quick and must not raise (one that raises is logged and skipped); register one with
-`app.state.journal.listeners.append(callback)`.
+Listeners (`Journal.listeners`) are how the request log sees requests: after each API-face request, every
+registered callable gets its `JournalEntry`, in the worker that served it. The metrics are a batch listener
+(`Journal.batch_listeners`): they get the same entries in lists, each entry once. A listener must be quick and must
+not raise (one that raises is logged and skipped); register one with `app.state.journal.listeners.append(callback)`.
 """
 
 from __future__ import annotations
@@ -215,6 +215,7 @@ class EntryFilter:
 
 
 Listener = Callable[[JournalEntry], None]
+BatchListener = Callable[[list[JournalEntry]], None]
 
 
 class Journal(ABC):
@@ -225,6 +226,11 @@ class Journal(ABC):
     def __init__(self, size: int) -> None:
         self.size = size
         self.listeners: list[Listener] = []
+        """Each told of every entry as it is kept (the request log)."""
+        self.batch_listeners: list[BatchListener] = []
+        """Told of the entries kept in batches, oldest first, each entry once (the metrics, which count nothing a
+        request needs at once): a call per request cost as much as the counting. `flush` tells them of every entry
+        kept so far (before a scrape)."""
 
     @abstractmethod
     def record(self, entry: JournalEntry) -> Awaitable[None] | None:
@@ -235,17 +241,29 @@ class Journal(ABC):
         A journal that cannot be written (Redis down) loses the entry rather than the answer: the face has already
         answered, with a 503 of its own if the state is down."""
 
+    @abstractmethod
+    def flush(self) -> None:
+        """Tell the batch listeners of the entries kept and not yet told of."""
+
     async def _record_when_written(self, writing: Awaitable[None], entry: JournalEntry) -> None:
         try:
             await writing
         except StateUnavailable as exc:
             log.warning("request journal not written: %s", exc)
         self._tell(entry)
+        self._tell_batch([entry])
 
     def _tell(self, entry: JournalEntry) -> None:
         for listener in self.listeners:
             try:
                 listener(entry)
+            except Exception:
+                log.exception("journal listener %r failed", listener)
+
+    def _tell_batch(self, entries: list[JournalEntry]) -> None:
+        for listener in self.batch_listeners:
+            try:
+                listener(entries)
             except Exception:
                 log.exception("journal listener %r failed", listener)
 

@@ -15,6 +15,10 @@ from collections.abc import Iterable
 from simulator.control.inspect import RequestEntry
 from simulator.control.journal import DEFAULT_JOURNAL_SIZE, Journal, JournalEntry
 
+BATCH = 64
+"""The batch listeners (the metrics) are told of entries in lists of this many, and before a scrape (`flush`). Small,
+so the entries waiting (live objects, unlike the packed ones kept) are few."""
+
 
 class MemoryJournal(Journal):
     in_process = True
@@ -24,6 +28,7 @@ class MemoryJournal(Journal):
         self._rows: deque[bytes] = deque(maxlen=size)
         self._ids = itertools.count(1)
         self._seen: set[str] = set()
+        self._untold: list[JournalEntry] = []
 
     def record(self, entry: JournalEntry) -> None:
         entry.id = f"request_{next(self._ids)}"
@@ -31,6 +36,15 @@ class MemoryJournal(Journal):
         self._seen.add(entry.namespace)
         if self.listeners:
             self._tell(entry)
+        untold = self._untold
+        untold.append(entry)
+        if len(untold) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        untold, self._untold = self._untold, []
+        if untold:
+            self._tell_batch(untold)
 
     async def seen(self) -> set[str]:
         return set(self._seen)

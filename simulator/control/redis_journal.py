@@ -86,6 +86,9 @@ class RedisJournal(Journal):
     def record(self, entry: JournalEntry) -> Awaitable[None]:
         return self._record_when_written(self._append(entry), entry)
 
+    def flush(self) -> None:
+        """Nothing waits: each entry's listeners are told once it is written."""
+
     def _append(self, entry: JournalEntry) -> asyncio.Future[None]:
         """Queue the entry for the next batch the writer sends; the future is done once it is written."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

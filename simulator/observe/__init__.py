@@ -12,7 +12,7 @@ from simulator.observe.tiers import TierOf
 
 
 def observing(journal: Journal, keys: KeyRegistry) -> list[Route]:
-    """The routes of `/metrics` and the dashboard; the metrics count what `journal` records, as its listener."""
-    metrics = Metrics(TierOf(keys))
-    journal.listeners.append(metrics.observe)
+    """The routes of `/metrics` and the dashboard; the metrics count what `journal` records, as its batch listener."""
+    metrics = Metrics(TierOf(keys), flush=journal.flush)
+    journal.batch_listeners.append(metrics.observe)
     return [*metrics.routes(), *dashboard.routes()]

@@ -210,7 +210,7 @@ def test_requests_tallied_scrape_the_same_as_requests_counted_one_by_one() -> No
     assert not tallied.multiprocess
     for index in range(2085):
         entry = journalled(index)
-        tallied.observe(entry)
+        tallied.observe([entry])
         one_by_one.count_one(entry)
     assert sum(tallied.tally.values()) == 2 * 348  # the two faces' successes wait for the scrape
 
@@ -233,6 +233,6 @@ def test_a_full_tally_is_named_at_once() -> None:
         entry = journalled(0)
         entry.path = f"/google/v1beta/models/m{index}:predict"
         entry.made_model = "dall-e-2"
-        metrics.observe(entry)
+        metrics.observe([entry])
     assert len(metrics.tally) == 10
     assert metrics.local.requests[("perf", "other", "200", "dall-e-2")] == TALLY_SIZE - MAX_ROUTES
