@@ -71,6 +71,17 @@ async def _read_rest(receive: Receive, first: bytes) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
+def _replaying(first: Message, receive: Receive) -> Receive:
+    """A `receive` that gives `first` (the body as the layer read it, or what came instead of one) and then whatever
+    the server says next."""
+    pending = [first]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
 async def _close_connection(send: Send) -> None:
     """Close the client's connection at once. uvicorn's `send` is a method of the request cycle holding the transport."""
     transport = getattr(getattr(send, "__self__", None), "transport", None)
@@ -121,7 +132,7 @@ class ControlLayer:
                 if complete:
                     scope[BODY] = raw  # the face's read_body takes it from here
             content_type = headers.get(b"content-type", b"")
-            body = await form_fields(content_type, raw) if content_type[: len(FORM_TYPE)] == FORM_TYPE else raw
+            body = await form_fields(content_type, raw) if content_type.startswith(FORM_TYPE) else raw
             query = scope.get("query_string", b"")
             authorization = headers.get(b"authorization")
             keys = other_key_headers(headers) if authorization is None else ((b"authorization", authorization),)
@@ -135,17 +146,14 @@ class ControlLayer:
                 await _Exchange(self, scope, receive, send, started, first, entry).run(fault, raw)
                 return
             # No fault can apply: the face answers, noting its answer in the entry (simulator.context.note_answer).
-            pending = [first]
-
-            async def replay() -> Message:
-                return pending.pop() if pending else await receive()
-
+            # A whole body is in the scope for it; anything else it reads comes from the server.
+            face_receive = receive if BODY in scope else _replaying(first, receive)
             if self.journal_awaits:
-                await self._answer_after_writing(scope, replay, send, started, entry)
+                await self._answer_after_writing(scope, face_receive, send, started, entry)
                 return
             # The journal keeps the entry without awaiting: it is kept once the answer's last bytes are written, with
             # no await in between, so no other request (a read of the journal) is served in between.
-            await self.app(scope, replay, send)
+            await self.app(scope, face_receive, send)
             entry.latency_ms = (perf_counter() - started) * 1000
             if entry.time is None:
                 entry.time = await self.now()
