@@ -23,9 +23,9 @@ from simulator.config import SimulatorConfig
 def app_without_control(config: SimulatorConfig) -> ASGIApp:
     """The simulator's app served through Starlette's own stack (error handling, CORS, routes, lifespan), which the
     control layer wraps in `SimulatorApp.build_middleware_stack`: the app is called as usual (`Starlette.__call__`
-    puts it in the scope, as the faces' error handling needs), its stack built without the layer. Also without the
-    namespace base paths (`/_sim/ns/<name>/...`) that `perf-sim` serves in front of it; the request log is off as
-    with `--quiet`."""
+    puts it in the scope, as the faces' error handling needs), its stack built without the layer, hence also
+    without the namespace base paths (`/_sim/ns/<name>/...`) the layer takes; the request log is off as with
+    `--quiet`."""
     app = create_app(config)
     app.middleware_stack = Starlette.build_middleware_stack(app)
     return app

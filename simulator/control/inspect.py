@@ -186,10 +186,9 @@ class RequestEntry(JournalEntry):
     @classmethod
     def unpacked(cls, row: bytes) -> RequestEntry:
         """The entry `packed` kept."""
-        *fields, inspected = marshal.loads(row)
+        *values, inspected = marshal.loads(row)
         entry = cls.__new__(cls)
-        for name, value in zip(_PACKED, fields, strict=True):
-            setattr(entry, name, value)
+        vars(entry).update(zip(_PACKED, values, strict=True))
         if inspected is not None:
             entry._inspected = Inspected(*inspected)
         return entry

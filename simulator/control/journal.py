@@ -268,8 +268,8 @@ class Journal(ABC):
                 log.exception("journal listener %r failed", listener)
 
     @abstractmethod
-    async def entries(self) -> Iterable[JournalEntry]:
-        """Every kept entry, newest first."""
+    async def entries(self, namespace: str | None = None) -> Iterable[JournalEntry]:
+        """Every kept entry of `namespace` (None: of all), newest first."""
 
     @abstractmethod
     async def delete(self, namespace: str | None) -> int:
@@ -285,7 +285,7 @@ class Journal(ABC):
 
     async def find(self, selection: EntryFilter, limit: int | None = None) -> list[JournalEntry]:
         found: list[JournalEntry] = []
-        for entry in await self.entries():
+        for entry in await self.entries(selection.namespace):
             if selection.holds(entry):
                 found.append(entry)
                 if limit is not None and len(found) >= limit:
@@ -293,7 +293,7 @@ class Journal(ABC):
         return found
 
     async def count(self, selection: EntryFilter) -> int:
-        return sum(1 for entry in await self.entries() if selection.holds(entry))
+        return sum(1 for entry in await self.entries(selection.namespace) if selection.holds(entry))
 
     @abstractmethod
     async def close(self) -> None:

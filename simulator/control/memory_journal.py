@@ -26,6 +26,8 @@ class MemoryJournal(Journal):
     def __init__(self, size: int = DEFAULT_JOURNAL_SIZE) -> None:
         super().__init__(size)
         self._rows: deque[bytes] = deque(maxlen=size)
+        self._namespaces: deque[str] = deque(maxlen=size)
+        """Each kept entry's namespace, beside its row: a reader of one namespace unpacks only its entries."""
         self._ids = itertools.count(1)
         self._seen: set[str] = set()
         self._untold: list[JournalEntry] = []
@@ -33,6 +35,7 @@ class MemoryJournal(Journal):
     def record(self, entry: JournalEntry) -> None:
         entry.id = f"request_{next(self._ids)}"
         self._rows.append(entry.packed())
+        self._namespaces.append(entry.namespace)
         self._seen.add(entry.namespace)
         if self.listeners:
             self._tell(entry)
@@ -49,18 +52,23 @@ class MemoryJournal(Journal):
     async def seen(self) -> set[str]:
         return set(self._seen)
 
-    async def entries(self) -> Iterable[JournalEntry]:
-        return map(RequestEntry.unpacked, reversed(self._rows))
+    async def entries(self, namespace: str | None = None) -> Iterable[JournalEntry]:
+        if namespace is None:
+            return map(RequestEntry.unpacked, reversed(self._rows))
+        rows = zip(reversed(self._namespaces), reversed(self._rows), strict=True)
+        return (RequestEntry.unpacked(row) for name, row in rows if name == namespace)
 
     async def delete(self, namespace: str | None) -> int:
         before = len(self._rows)
         if namespace is None:
             self._seen.clear()
             self._rows.clear()
+            self._namespaces.clear()
         else:
             self._seen.discard(namespace)
-            kept = [row for row in self._rows if RequestEntry.unpacked(row).namespace != namespace]
-            self._rows = deque(kept, maxlen=self.size)
+            kept = [(name, row) for name, row in zip(self._namespaces, self._rows, strict=True) if name != namespace]
+            self._namespaces = deque((name for name, _ in kept), maxlen=self.size)
+            self._rows = deque((row for _, row in kept), maxlen=self.size)
         return before - len(self._rows)
 
     async def close(self) -> None:

@@ -116,9 +116,10 @@ class RedisJournal(Journal):
         finally:
             self._writer = None
 
-    async def entries(self) -> Iterable[JournalEntry]:
+    async def entries(self, namespace: str | None = None) -> Iterable[JournalEntry]:
         raw = await call_redis(self._redis, lambda: self._redis.lrange(self._list, 0, -1))
-        return [_entry(item if isinstance(item, bytes) else item.encode()) for item in raw]
+        every = (_entry(item if isinstance(item, bytes) else item.encode()) for item in raw)
+        return [entry for entry in every if namespace is None or entry.namespace == namespace]
 
     async def delete(self, namespace: str | None) -> int:
         if namespace is None:
