@@ -1,6 +1,5 @@
 """The app a started simulator serves: `create_app` plus what only a started server needs: the request log on
-stdout, the scenario's fault rules, and base URLs that imply a namespace (`/_sim/ns/<name>/...`).
-`perf-sim`, its workers and the in-process simulator all start through here.
+stdout and the scenario's fault rules. `perf-sim`, its workers and the in-process simulator all start through here.
 
 Scenario rules: with the in-memory state each process holds its own rules, so the app adds them as it starts.
 With a shared state (Redis) the rules outlive processes and every worker sees them, so `perf-sim` puts them in
