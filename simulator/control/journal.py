@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from simulator.context import DEFAULT_NAMESPACE, Made
 from simulator.state.base import StateUnavailable
@@ -216,6 +216,16 @@ class EntryFilter:
 
 Listener = Callable[[JournalEntry], None]
 BatchListener = Callable[[list[JournalEntry]], None]
+T = TypeVar("T")
+
+
+def tell_each(listeners: list[Callable[[T], None]], news: T) -> None:
+    """Call each listener with `news` (an entry, or a batch of them); one that raises is logged and skipped."""
+    for listener in listeners:
+        try:
+            listener(news)
+        except Exception:
+            log.exception("journal listener %r failed", listener)
 
 
 class Journal(ABC):
@@ -250,22 +260,8 @@ class Journal(ABC):
             await writing
         except StateUnavailable as exc:
             log.warning("request journal not written: %s", exc)
-        self._tell(entry)
-        self._tell_batch([entry])
-
-    def _tell(self, entry: JournalEntry) -> None:
-        for listener in self.listeners:
-            try:
-                listener(entry)
-            except Exception:
-                log.exception("journal listener %r failed", listener)
-
-    def _tell_batch(self, entries: list[JournalEntry]) -> None:
-        for listener in self.batch_listeners:
-            try:
-                listener(entries)
-            except Exception:
-                log.exception("journal listener %r failed", listener)
+        tell_each(self.listeners, entry)
+        tell_each(self.batch_listeners, [entry])
 
     @abstractmethod
     async def entries(self, namespace: str | None = None) -> Iterable[JournalEntry]:

@@ -41,6 +41,7 @@ from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.engine.errors import ApiError, invalid
 from simulator.http import BODY, header_dict
+from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.namespace_path import namespace_from_path
 from simulator.registry import PERF, error_response, face_for_path
@@ -48,7 +49,6 @@ from simulator.state.base import State, StateUnavailable
 from spec import errors
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
-_NAMESPACE_KEY = NAMESPACE_HEADER.lower().encode()
 _FAULT_KEY = FAULT_HEADER.lower().encode()
 # A malformed answer is this JSON cut short.
 MALFORMED_BODY = b'{"created": 1767225600, "data": [{"url": "http://127.0.0.1/images/img_'
@@ -108,7 +108,7 @@ class ControlLayer:
         if scope["path"].startswith(NAMESPACE_PATH):
             scope = namespace_from_path(scope)
         headers = header_dict(scope)
-        named = headers.get(_NAMESPACE_KEY)
+        named = headers.get(NAMESPACE_KEY)
         namespace = DEFAULT_NAMESPACE if named is None else named.decode("latin-1")
         if named is not None and not valid_namespace(namespace):
             message = f"{NAMESPACE_HEADER} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {namespace!r}"

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from simulator.control.inspect import RequestEntry
-from simulator.control.journal import DEFAULT_JOURNAL_SIZE, Journal, JournalEntry
+from simulator.control.journal import DEFAULT_JOURNAL_SIZE, Journal, JournalEntry, tell_each
 
 BATCH = 64
 """The batch listeners (the metrics) are told of entries in lists of this many, and before a scrape (`flush`). Small,
@@ -38,7 +38,7 @@ class MemoryJournal(Journal):
         self._namespaces.append(entry.namespace)
         self._seen.add(entry.namespace)
         if self.listeners:
-            self._tell(entry)
+            tell_each(self.listeners, entry)
         untold = self._untold
         untold.append(entry)
         if len(untold) >= BATCH:
@@ -47,7 +47,7 @@ class MemoryJournal(Journal):
     def flush(self) -> None:
         untold, self._untold = self._untold, []
         if untold:
-            self._tell_batch(untold)
+            tell_each(self.batch_listeners, untold)
 
     async def seen(self) -> set[str]:
         return set(self._seen)
