@@ -1,9 +1,9 @@
 """What the layer where a request enters knows about it, for the layers below: its namespace, and the images it made.
 
-The control layer (simulator.control) sets both for each request; the state reads the namespace to partition its
-keys and clock, the engine notes what it made (model, n, size, image ids) and a face's endpoint the answer it gives,
-for the request journal. Context variables
-keep concurrent requests apart without threading a parameter through every face.
+The control layer (simulator.control) sets both for each request, in one object (`Made`, in the context variable
+`recording`); the state reads the namespace to partition its keys and clock, the engine notes what it made (model,
+n, size, image ids) and a face's endpoint the answer it gives, for the request journal. A context variable keeps
+concurrent requests apart without threading a parameter through every face.
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ERROR_BODY_CAP = 16 * 1024
 """An error answer's body is kept up to this size, for its type."""
 
-current_namespace: ContextVar[str] = ContextVar("perf_sim_namespace", default=DEFAULT_NAMESPACE)
-"""The control layer sets it for each request (directly: it runs on every request, a wrapper call would cost)."""
-
 
 class Made:
     """What the layers below the control layer note about the current request, in their own terms (whatever face
@@ -36,6 +33,8 @@ class Made:
     request, and only what differs from the defaults is set then.
     """
 
+    namespace: str = DEFAULT_NAMESPACE
+    """The request's namespace, which the state reads (`namespace()`) to partition its keys and clock."""
     time: float | None = None
     """The simulator clock when the engine admitted (or refused) the request, so the journal need not read it again."""
     made_model: str | None = None
@@ -49,8 +48,15 @@ class Made:
     """The answer's body when it was an error (its type is read from it when the journal is read)."""
 
 
-recording: ContextVar[Made | None] = ContextVar("perf_sim_made", default=None)
-"""Where the engine notes what the current request makes; the control layer sets it to the request's journal entry."""
+_UNRECORDED = Made()
+_UNRECORDED.namespace = DEFAULT_NAMESPACE  # on the object: see the control layer's fast path
+"""What the engine works for outside any request the control layer entered (a test calling it directly): in the
+default namespace, and what is noted in it is dropped."""
+
+recording: ContextVar[Made] = ContextVar("perf_sim_request", default=_UNRECORDED)
+"""The current request's `Made`: its namespace, and where the engine notes what it makes. The control layer sets it
+for each request (directly, once: it runs on every request, and a wrapper call or a second variable would cost),
+to the request's journal entry or a plain `Made`."""
 
 
 def valid_namespace(name: str) -> bool:
@@ -59,29 +65,36 @@ def valid_namespace(name: str) -> bool:
 
 def namespace() -> str:
     """The namespace of the request being served ("default" outside any request)."""
-    return current_namespace.get()
+    return recording.get().namespace
+
+
+def made_in_namespace(name: str) -> Made:
+    """A `Made` for a request of namespace `name` (nothing noted about it is kept)."""
+    made = Made()
+    made.namespace = name
+    return made
 
 
 @contextmanager
 def in_namespace(name: str) -> Iterator[None]:
     """Serve what runs inside as a request of namespace `name` (a control call acting on one namespace)."""
-    token = current_namespace.set(name)
+    token = recording.set(made_in_namespace(name))
     try:
         yield
     finally:
-        current_namespace.reset(token)
+        recording.reset(token)
 
 
 def note_time(now: float) -> None:
     made = recording.get()
-    if made is not None:
+    if made is not _UNRECORDED:
         made.time = now
 
 
 def note_generation(model: str, n: int, size: str, image_ids: Sequence[str]) -> None:
     """Called by the engine when it stores a generation's images; a no-op outside a recorded request."""
     made = recording.get()
-    if made is not None:
+    if made is not _UNRECORDED:
         made.made_model, made.made_n, made.made_size = model, n, size
         made.image_ids += tuple(image_ids)
 
@@ -90,7 +103,7 @@ def note_answer(response: Response) -> None:
     """Called by a face's endpoint with the answer it is about to send: the control layer then need not watch the
     answer's messages on their way out (it does only while a fault may apply)."""
     made = recording.get()
-    if made is not None:
+    if made is not _UNRECORDED:
         status = made.status = response.status_code
         if status >= 400:
             made.answer_error = getattr(response, "body", b"")[:ERROR_BODY_CAP]
@@ -99,5 +112,5 @@ def note_answer(response: Response) -> None:
 def note_image_ids(image_ids: Sequence[str]) -> None:
     """Called when images are kept by id outside a generation (the gateway's copies of upstream images)."""
     made = recording.get()
-    if made is not None:
+    if made is not _UNRECORDED:
         made.image_ids += tuple(image_ids)

@@ -8,7 +8,6 @@ faces stay untouched. What the engine later notes in the entry (`simulator.conte
 from __future__ import annotations
 
 import json
-import marshal
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, fields
 from operator import attrgetter
@@ -19,6 +18,7 @@ from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from simulator.control.journal import PROMPT_CHARS, Details, JournalEntry, key_digest, mask_key, trimmed
+from simulator.control.journal_row import ROW_FIELDS, Row
 from simulator.keys import bearer_token
 
 _KEY_HEADERS = ("x-key", "api-key", "x-goog-api-key")
@@ -114,9 +114,10 @@ def _as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-KeyHeaders = tuple[tuple[bytes, bytes], ...]
-"""The headers a key may come in (authorization and _KEY_HEADERS), as the server gave them: all a journal entry keeps
-of the request's headers."""
+KeyHeaders = tuple[bytes, ...]
+"""The headers a key may come in (authorization and _KEY_HEADERS) as the server gave them, name then value, flat (a
+tuple of pairs would keep a journal row from the collector's untracking one collection longer): all a journal entry
+keeps of the request's headers."""
 _OTHER_KEY_HEADERS = tuple(name.encode() for name in _KEY_HEADERS)
 
 
@@ -124,7 +125,7 @@ def other_key_headers(headers: dict[bytes, bytes]) -> KeyHeaders:
     """What a journal entry keeps of the headers (`headers`: name to value) of a request without `authorization`:
     those a key may come in on the faces that do not take a bearer token. (The layer keeps `authorization` itself:
     most requests carry it, and that costs it one lookup and no call.)"""
-    return tuple((name, headers[name]) for name in _OTHER_KEY_HEADERS if name in headers)
+    return tuple(part for name in _OTHER_KEY_HEADERS if name in headers for part in (name, headers[name]))
 
 
 class RequestEntry(JournalEntry):
@@ -162,33 +163,31 @@ class RequestEntry(JournalEntry):
         return _details(self, asked, *_shown_key(asked.key), self._answer_error_type())
 
     def _key_headers_text(self) -> dict[str, str]:
-        return {key.decode("latin-1"): value.decode("latin-1") for key, value in self._key_headers or ()}
+        parts = self._key_headers or ()
+        return {name.decode("latin-1"): value.decode("latin-1") for name, value in zip(parts[::2], parts[1::2], strict=True)}
 
     def _answer_error_type(self) -> str | None:
         return error_type(self.answer_error) if self.answer_error is not None else None
 
-    def packed(self) -> bytes:
-        """As an in-process journal keeps it (simulator.control.memory_journal): every field, with the request's
-        bytes still unread, in one bytes object (marshal: made in C, in one step; its format 2, without the shared
-        references that made format 4 half as slow again). A parsed body nests no deeper than the JSON parsers go
-        (orjson: 1024 levels), well within what marshal takes (2000)."""
+    def row(self) -> Row:
+        """The entry as the in-process journal keeps it (simulator.control.journal_row): every field, with the
+        request's bytes still unread. Written out, not an attrgetter: that took a request three thousand instructions
+        more."""
         inspected = self._inspected
-        return marshal.dumps(
-            (
-                self.id, self.time, self.method, self.path, self.face, self.namespace, self.status, self.latency_ms,
-                self.fault, self.image_ids, self.made_model, self.made_n, self.made_size, self.answer_error,
-                self._key_headers, self._query, self._body,
-                None if inspected is None else _inspected_fields(inspected),
-            ),
-            2,
+        return (
+            self.time, self.method, self.path, self.face, self.namespace, self.status, self.latency_ms, self.fault,
+            self.image_ids, self.made_model, self.made_n, self.made_size, self.answer_error,
+            self._key_headers, self._query, self._body,
+            None if inspected is None else _inspected_fields(inspected),
         )  # fmt: skip
 
     @classmethod
-    def unpacked(cls, row: bytes) -> RequestEntry:
-        """The entry `packed` kept."""
-        *values, inspected = marshal.loads(row)
+    def from_row(cls, row: Row, number: int) -> RequestEntry:
+        """The entry `row` holds, as the journal's entry number `number`."""
+        *values, inspected = row
         entry = cls.__new__(cls)
-        vars(entry).update(zip(_PACKED, values, strict=True))
+        vars(entry).update(zip(ROW_FIELDS, values, strict=True))
+        entry.id = f"request_{number}"
         if inspected is not None:
             entry._inspected = Inspected(*inspected)
         return entry
@@ -215,12 +214,6 @@ class RequestEntry(JournalEntry):
         }
 
 
-_PACKED = (
-    "id", "time", "method", "path", "face", "namespace", "status", "latency_ms", "fault", "image_ids",
-    "made_model", "made_n", "made_size", "answer_error", "_key_headers", "_query", "_body",
-)  # fmt: skip
-"""The fields `RequestEntry.packed` writes, in its order (written out there: an attrgetter of them took a request
-three thousand instructions more)."""
 _inspected_fields = attrgetter(*(field.name for field in fields(Inspected)))
 
 

@@ -2,7 +2,7 @@
 
 Listeners (`Journal.listeners`) are how the request log sees requests: after each API-face request, every
 registered callable gets its `JournalEntry`, in the worker that served it. The metrics are a batch listener
-(`Journal.batch_listeners`): they get the same entries in lists, each entry once. A listener must be quick and must
+(`Journal.batch_listeners`): they get the same entries as rows, in lists, each entry once. A listener must be quick and must
 not raise (one that raises is logged and skipped); register one with `app.state.journal.listeners.append(callback)`.
 """
 
@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from simulator.context import DEFAULT_NAMESPACE, Made
+from simulator.control.journal_row import Row
 from simulator.state.base import StateUnavailable
 
 log = logging.getLogger("perf-sim")
@@ -106,8 +107,8 @@ class JournalEntry(Made):
     def work_out_details(self) -> Details:
         raise NotImplementedError("an entry read back from a shared journal comes with its details")
 
-    def packed(self) -> bytes:
-        """The entry as an in-process journal keeps it (`RequestEntry.packed`)."""
+    def row(self) -> Row:
+        """The entry as the in-process journal and the batch listeners read it (`RequestEntry.row`)."""
         raise NotImplementedError("only the entry of a request served here is kept in process")
 
     @property
@@ -215,7 +216,7 @@ class EntryFilter:
 
 
 Listener = Callable[[JournalEntry], None]
-BatchListener = Callable[[list[JournalEntry]], None]
+BatchListener = Callable[[list[Row]], None]
 T = TypeVar("T")
 
 
@@ -229,18 +230,14 @@ def tell_each(listeners: list[Callable[[T], None]], news: T) -> None:
 
 
 class Journal(ABC):
-    in_process = False
-    """True when `record` never awaits (the entry is kept in this process): the control layer may then keep an
-    entry once its answer is written (the fast path of ControlLayer.__call__)."""
-
     def __init__(self, size: int) -> None:
         self.size = size
         self.listeners: list[Listener] = []
         """Each told of every entry as it is kept (the request log)."""
         self.batch_listeners: list[BatchListener] = []
-        """Told of the entries kept in batches, oldest first, each entry once (the metrics, which count nothing a
-        request needs at once): a call per request cost as much as the counting. `flush` tells them of every entry
-        kept so far (before a scrape)."""
+        """Told of the entries kept in batches, as rows (simulator.control.journal_row), oldest first, each entry once
+        (the metrics, which count nothing a request needs at once): a call per request cost as much as the counting.
+        `flush` tells them of every entry kept so far (before a scrape)."""
 
     @abstractmethod
     def record(self, entry: JournalEntry) -> Awaitable[None] | None:
@@ -261,7 +258,7 @@ class Journal(ABC):
         except StateUnavailable as exc:
             log.warning("request journal not written: %s", exc)
         tell_each(self.listeners, entry)
-        tell_each(self.batch_listeners, [entry])
+        tell_each(self.batch_listeners, [entry.row()])
 
     @abstractmethod
     async def entries(self, namespace: str | None = None) -> Iterable[JournalEntry]:

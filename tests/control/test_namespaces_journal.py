@@ -107,3 +107,18 @@ def test_usage_lists_the_active_keys_of_a_namespace(client: httpx.Client) -> Non
     (row,) = client.get("/_sim/usage", params={"namespace": "dash"}).json()["keys"]
     assert row["tier"] == "free" and row["face"] == "perf" and row["minute"]["used"] == 1 and row["key"].endswith("…")
     assert client.get("/_sim/usage").json()["keys"] == []
+
+
+@pytest.mark.parametrize("body", [{"n": 2, "size": "256x256", "model": "dall-e-2"}, {"n": 0}])
+def test_a_request_reads_the_same_in_the_journal_whether_or_not_a_fault_could_apply(client: httpx.Client, body: dict[str, object]) -> None:
+    """With no rule, the control layer keeps a request's journal row itself (its fast path); while a rule exists, it
+    makes an entry and watches the answer. A success and an error must read the same either way."""
+    plain = generate(client, "paths", **body)
+    client.post("/_sim/faults", json={"match": {"model": "no-such-model"}, "action": {"status": 503}}).raise_for_status()
+    watched = generate(client, "paths", **body)
+    assert plain.status_code == watched.status_code
+    newest, oldest = client.get("/_sim/requests", params={"namespace": "paths"}).json()["requests"]
+    differing = {"id", "time", "iso", "latency_ms", "image_ids"}
+    assert {k: v for k, v in newest.items() if k not in differing} == {k: v for k, v in oldest.items() if k not in differing}
+    assert len(newest["image_ids"]) == len(oldest["image_ids"]) == (2 if plain.status_code == 200 else 0)
+    assert (newest["key"], newest["namespace"], newest["prompt"]) == ("pk_test_free…", "paths", "a quiet harbour")

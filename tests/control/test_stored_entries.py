@@ -3,12 +3,14 @@ not depend on whether anything read the entry before it was stored."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
 from simulator.control.inspect import RequestEntry, StoredEntry, entry_from_stored
 from simulator.control.journal import DEEPEST, JournalEntry
+from simulator.control.memory_journal import MemoryJournal
 from simulator.http import dump_json
 
 PATH = "/google/v1beta/models/imagen-4.0-generate-001:predict"
@@ -22,7 +24,7 @@ BODIES = [
 
 
 def entry(body: bytes, made: tuple[str | None, int | None, str | None]) -> RequestEntry:
-    made_entry = RequestEntry("POST", PATH, "google", "ns1", ((b"x-goog-api-key", b"pk_test_free_abcdefgh"),), b"alt=json", body)
+    made_entry = RequestEntry("POST", PATH, "google", "ns1", (b"x-goog-api-key", b"pk_test_free_abcdefgh"), b"alt=json", body)
     made_entry.time, made_entry.status, made_entry.answer_error = 1.0, 400, b'{"error": {"status": "INVALID_ARGUMENT"}}'
     made_entry.made_model, made_entry.made_n, made_entry.made_size = made
     return made_entry
@@ -30,6 +32,14 @@ def entry(body: bytes, made: tuple[str | None, int | None, str | None]) -> Reque
 
 def read_back(stored: JournalEntry) -> JournalEntry:
     return entry_from_stored(json.loads(dump_json(stored.stored())))
+
+
+def kept_in_process(served: RequestEntry) -> JournalEntry:
+    """What an in-process journal gives back of `served` (kept as a packed row)."""
+    journal = MemoryJournal()
+    journal.record(served)
+    [kept] = asyncio.run(journal.entries())
+    return kept
 
 
 @pytest.mark.parametrize("made", [(None, None, None), ("dall-e-2", 1, "256x256")])
@@ -51,14 +61,14 @@ def test_the_full_key_is_never_stored() -> None:
 @pytest.mark.parametrize("made", [(None, None, None), ("dall-e-2", 1, "256x256")])
 @pytest.mark.parametrize("body", BODIES)
 def test_an_entry_kept_in_process_reads_back_as_it_was_served(body: bytes, made: tuple[str | None, int | None, str | None]) -> None:
-    """The in-process journal keeps each entry packed; unpacked, it must show what the entry itself shows, whether or
-    not something (a fault rule, a listener) read its body before it was kept."""
+    """The in-process journal keeps each entry as a packed row; read back, it must show what the entry itself shows,
+    whether or not something (a fault rule, a listener) read its body before it was kept."""
     for read_first in (False, True):
         served = entry(body, made)
         served.image_ids = ("img_1", "img_2")
         if read_first:
             served.inspected  # noqa: B018
-        kept = RequestEntry.unpacked(served.packed())
+        kept = kept_in_process(served)
         assert kept.as_json() == served.as_json()
         assert (kept.key_digest, kept.error_type) == (served.key_digest, "INVALID_ARGUMENT")
 
@@ -67,7 +77,7 @@ def test_a_body_as_deep_as_json_parses_is_kept_down_to_a_depth() -> None:
     deep = b'{"prompt": "p", "a": ' + b"[" * 1020 + b"]" * 1020 + b"}"
     served = entry(deep, (None, None, None))
     served.inspected  # noqa: B018
-    kept = RequestEntry.unpacked(served.packed())
+    kept = kept_in_process(served)
     assert (kept.prompt, kept.status, kept.namespace) == ("p", 400, "ns1")
     assert kept.body == served.body
     innermost = kept.body["a"]

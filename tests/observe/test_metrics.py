@@ -5,6 +5,7 @@ paths), in one process and across two workers sharing Redis."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from load.redis_server import redis_available, running_redis
-from simulator.control.journal import JournalEntry
+from simulator.control.inspect import RequestEntry
 from simulator.keys import KeyRegistry
 from simulator.launcher import RunningServer, running_simulator
 from simulator.observe.metrics import DURATION, DURATION_BUCKETS, MAX_ROUTES, TALLY_SIZE, LocalCounts, Metrics
@@ -172,32 +173,19 @@ def test_one_process_counts_durations_into_the_same_buckets_as_prometheus_client
     assert buckets(ours) == buckets(theirs)
 
 
-def journalled(index: int) -> JournalEntry:
+def journalled(index: int) -> RequestEntry:
     """A mixed run's entries: successes the engine noted (two faces), a bad request it never saw, a 429 on a free
     key, an injected fault, an unknown path."""
     kind = index % 6
     path = "/v1/images/nowhere" if kind == 5 else "/openai/v1/images/generations" if kind == 1 else "/v1/images/generations"
-    fields: dict[str, Any] = {
-        "id": f"request_{index}",
-        "time": 1767225600.0 + index,
-        "method": "POST",
-        "path": path,
-        "face": "openai" if kind == 1 else "perf",
-        "namespace": "default",
-        "status": {0: 200, 1: 200, 2: 400, 3: 429, 4: 503, 5: 404}[kind],
-        "latency_ms": (index % 40) * 0.25,
-        "fault": "status=503" if kind == 4 else None,
-        "image_ids": [f"img_{index}_{n}" for n in range(2 if kind == 0 else 1)] if kind < 2 else [],
-        "key": "pk_test_free…" if kind == 3 else "pk_test_ente…",
-        "key_digest": None,
-        "model": "flux-dev" if kind == 2 else None,
-        "n": None,
-        "size": None,
-        "prompt": "a red fox",
-        "body": None,
-        "error_type": None,
-    }
-    entry = JournalEntry.from_stored(fields)
+    key = b"Bearer pk_test_free_abcdefghij" if kind == 3 else b"Bearer pk_test_enterprise_abcdefghij"
+    body = json.dumps({"prompt": "a red fox", **({"model": "flux-dev"} if kind == 2 else {})}).encode()
+    entry = RequestEntry("POST", path, "openai" if kind == 1 else "perf", "default", (b"authorization", key), b"", body)
+    entry.time = 1767225600.0 + index
+    entry.status = {0: 200, 1: 200, 2: 400, 3: 429, 4: 503, 5: 404}[kind]
+    entry.latency_ms = (index % 40) * 0.25
+    entry.fault = "status=503" if kind == 4 else None
+    entry.image_ids = tuple(f"img_{index}_{n}" for n in range(2 if kind == 0 else 1)) if kind < 2 else ()
     if kind < 2:
         entry.made_model = "dall-e-2"
     return entry
@@ -208,11 +196,13 @@ def test_requests_tallied_scrape_the_same_as_requests_counted_one_by_one() -> No
     tally is full); that must change no figure."""
     tallied, one_by_one = Metrics(TierOf(KeyRegistry())), Metrics(TierOf(KeyRegistry()))
     assert not tallied.multiprocess
-    for index in range(2085):
-        entry = journalled(index)
-        tallied.observe([entry])
+    entries = [journalled(index) for index in range(2085)]
+    for start in range(0, len(entries), 64):  # in batches as the journal tells them, mixed ones and one of a face
+        tallied.observe([entry.row() for entry in entries[start : start + 64]])
+    tallied.observe([entry.row() for entry in entries if entry.face == "openai"][:5])
+    for entry in [*entries, *[entry for entry in entries if entry.face == "openai"][:5]]:
         one_by_one.count_one(entry)
-    assert sum(tallied.tally.values()) == 2 * 348  # the two faces' successes wait for the scrape
+    assert sum(tallied.tally.values()) == 2 * 348 + 5  # the two faces' successes wait for the scrape
 
     def samples(metrics: Metrics) -> list[str]:
         return sorted(line for line in metrics.exposition().decode().splitlines() if "_created" not in line)
@@ -233,6 +223,6 @@ def test_a_full_tally_is_named_at_once() -> None:
         entry = journalled(0)
         entry.path = f"/google/v1beta/models/m{index}:predict"
         entry.made_model = "dall-e-2"
-        metrics.observe([entry])
+        metrics.observe([entry.row()])
     assert len(metrics.tally) == 10
     assert metrics.local.requests[("perf", "other", "200", "dall-e-2")] == TALLY_SIZE - MAX_ROUTES

@@ -1,0 +1,34 @@
+"""A journal entry as a row: one plain tuple of its fields, in `ROW_FIELDS` order.
+
+The in-process journal keeps rows, not entry objects (simulator.control.memory_journal), and its batch listeners (the
+metrics) read them. The control layer's fast path writes a request's row straight from what it holds, making no
+entry object at all; `RequestEntry.row` and `RequestEntry.from_row` turn an entry into a row and back. A row costs a
+request one tuple, and the journal's and the metrics' work on it happens in C, a batch at a time (`operator`
+getters, `map`, `marshal`): that is what keeps the control plane's cost near issue 9's bound.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import Any
+
+Row = tuple[Any, ...]
+
+ROW_FIELDS = (
+    "time", "method", "path", "face", "namespace", "status", "latency_ms", "fault", "image_ids",
+    "made_model", "made_n", "made_size", "answer_error", "_key_headers", "_query", "_body",
+)  # fmt: skip
+"""The entry's attributes a row holds, in its order; the row's last item is what was read from the request body
+(`Inspected`'s fields), or None when nothing has read it. The id is not in the row: the journal numbers rows as it
+keeps them."""
+
+INSPECTED = len(ROW_FIELDS)
+
+row_face = itemgetter(ROW_FIELDS.index("face"))
+row_namespace = itemgetter(ROW_FIELDS.index("namespace"))
+row_path = itemgetter(ROW_FIELDS.index("path"))
+row_status = itemgetter(ROW_FIELDS.index("status"))
+row_latency_ms = itemgetter(ROW_FIELDS.index("latency_ms"))
+row_fault = itemgetter(ROW_FIELDS.index("fault"))
+row_image_ids = itemgetter(ROW_FIELDS.index("image_ids"))
+row_made_model = itemgetter(ROW_FIELDS.index("made_model"))
