@@ -18,7 +18,7 @@ from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from simulator.control.journal import PROMPT_CHARS, Details, JournalEntry, key_digest, mask_key, trimmed
-from simulator.control.journal_row import ROW_FIELDS, Row
+from simulator.control.journal_row import IMAGE_IDS, ROW_FIELDS, Row, join_ids, split_ids
 from simulator.keys import bearer_token
 
 _KEY_HEADERS = ("x-key", "api-key", "x-goog-api-key")
@@ -114,18 +114,18 @@ def _as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-KeyHeaders = tuple[bytes, ...]
-"""The headers a key may come in (authorization and _KEY_HEADERS) as the server gave them, name then value, flat (a
-tuple of pairs would keep a journal row from the collector's untracking one collection longer): all a journal entry
-keeps of the request's headers."""
+KeyHeaders = bytes
+"""The headers a key may come in (authorization and _KEY_HEADERS) as the server gave them, each name then its value,
+one per line (no header value holds a line break), in one bytes object (a journal row holds no tuple:
+simulator.control.journal_row): all a journal entry keeps of the request's headers."""
 _OTHER_KEY_HEADERS = tuple(name.encode() for name in _KEY_HEADERS)
 
 
 def other_key_headers(headers: dict[bytes, bytes]) -> KeyHeaders:
     """What a journal entry keeps of the headers (`headers`: name to value) of a request without `authorization`:
     those a key may come in on the faces that do not take a bearer token. (The layer keeps `authorization` itself:
-    most requests carry it, and that costs it one lookup and no call.)"""
-    return tuple(part for name in _OTHER_KEY_HEADERS if name in headers for part in (name, headers[name]))
+    most requests carry it, and that costs it one concatenation and no call.)"""
+    return b"\n".join(part for name in _OTHER_KEY_HEADERS if name in headers for part in (name, headers[name]))
 
 
 class RequestEntry(JournalEntry):
@@ -163,7 +163,7 @@ class RequestEntry(JournalEntry):
         return _details(self, asked, *_shown_key(asked.key), self._answer_error_type())
 
     def _key_headers_text(self) -> dict[str, str]:
-        parts = self._key_headers or ()
+        parts = self._key_headers.split(b"\n") if self._key_headers else []
         return {name.decode("latin-1"): value.decode("latin-1") for name, value in zip(parts[::2], parts[1::2], strict=True)}
 
     def _answer_error_type(self) -> str | None:
@@ -176,7 +176,7 @@ class RequestEntry(JournalEntry):
         inspected = self._inspected
         return (
             self.time, self.method, self.path, self.face, self.namespace, self.status, self.latency_ms, self.fault,
-            self.image_ids, self.made_model, self.made_n, self.made_size, self.answer_error,
+            join_ids(self.image_ids), self.made_model, self.made_n, self.made_size, self.answer_error,
             self._key_headers, self._query, self._body,
             None if inspected is None else _inspected_fields(inspected),
         )  # fmt: skip
@@ -187,6 +187,7 @@ class RequestEntry(JournalEntry):
         *values, inspected = row
         entry = cls.__new__(cls)
         vars(entry).update(zip(ROW_FIELDS, values, strict=True))
+        entry.image_ids = split_ids(row[IMAGE_IDS])
         entry.id = f"request_{number}"
         if inspected is not None:
             entry._inspected = Inspected(*inspected)

@@ -20,9 +20,24 @@ ROW_FIELDS = (
 )  # fmt: skip
 """The entry's attributes a row holds, in its order; the row's last item is what was read from the request body
 (`Inspected`'s fields), or None when nothing has read it. The id is not in the row: the journal numbers rows as it
-keeps them."""
+keeps them.
 
-INSPECTED = len(ROW_FIELDS)
+A row holds no tuple: the image ids are one string, joined by spaces (`join_ids`), and the key headers one bytes
+object (simulator.control.inspect.KeyHeaders). The cyclic collector stops tracking a tuple of strings, bytes and
+numbers the first time it looks at it, but a tuple holding a tuple only the time after (once that one is untracked):
+by then the row has moved to an older generation, which the collector looks at ten times less often, so rows kept
+in the journal were scanned again and again."""
+
+IMAGE_IDS = ROW_FIELDS.index("image_ids")
+
+
+join_ids = " ".join
+"""The image ids as a row holds them (a bound method of C: the control layer joins on every request)."""
+
+
+def split_ids(joined: str) -> tuple[str, ...]:
+    return tuple(joined.split())
+
 
 row_face = itemgetter(ROW_FIELDS.index("face"))
 row_namespace = itemgetter(ROW_FIELDS.index("namespace"))

@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from simulator.context import DEFAULT_NAMESPACE, ERROR_BODY_CAP, Made, made_in_namespace, recording, valid_namespace
 from simulator.control.actions import FAULT_HEADER, TOKEN_START, Action, action_from_text, token_action
 from simulator.control.inspect import FORM_TYPE, KEPT_BODY_BYTES, RequestEntry, form_fields, other_key_headers
+from simulator.control.journal_row import join_ids
 from simulator.control.memory_journal import MemoryJournal
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
@@ -146,7 +147,7 @@ class ControlLayer:
         body = await form_fields(content_type, raw) if content_type[:_FORM_TYPE_LENGTH] == FORM_TYPE else raw
         query = scope.get("query_string", b"")
         authorization = headers.get(b"authorization")
-        keys = other_key_headers(headers) if authorization is None else (b"authorization", authorization)
+        keys = other_key_headers(headers) if authorization is None else b"authorization\n" + authorization
         fault = headers.get(_FAULT_KEY)
         method = scope["method"]
         may_fault = fault is not None or raw.partition(TOKEN_START)[1] or self.rules.may_apply()
@@ -184,7 +185,7 @@ class ControlLayer:
             recording.reset(token)
         keep(
             (
-                when, method, scope["path"], face, namespace, made.status, latency_ms, None, made.image_ids,
+                when, method, scope["path"], face, namespace, made.status, latency_ms, None, join_ids(made.image_ids),
                 made.made_model, made.made_n, made.made_size, made.answer_error, keys, query, body, None,
             )
         )  # fmt: skip

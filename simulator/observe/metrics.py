@@ -235,7 +235,7 @@ class Metrics:
             models = list(map(row_made_model, rows))
             statuses = list(map(row_status, rows))
         faces = list(map(row_face, rows))
-        images = map(len, map(row_image_ids, rows))
+        images = map(len, map(str.split, map(row_image_ids, rows)))
         self.tally.update(zip(faces, map(row_path, rows), statuses, models, map(row_fault, rows), images, strict=True))
         seconds = list(map(truediv, map(row_latency_ms, rows), itertools.repeat(1000)))
         buckets = map(bisect_left, itertools.repeat(DURATION_BUCKETS), seconds)

@@ -11,7 +11,7 @@ from simulator.control.memory_journal import MemoryJournal
 
 
 def kept(journal: MemoryJournal, namespace: str) -> RequestEntry:
-    entry = RequestEntry("POST", "/v1/images/generations", "perf", namespace, (), b"", b'{"prompt": "' + namespace.encode() + b'"}')
+    entry = RequestEntry("POST", "/v1/images/generations", "perf", namespace, b"", b"", b'{"prompt": "' + namespace.encode() + b'"}')
     entry.status, entry.time = 200, 1.0
     journal.record(entry)
     return entry

@@ -24,7 +24,7 @@ BODIES = [
 
 
 def entry(body: bytes, made: tuple[str | None, int | None, str | None]) -> RequestEntry:
-    made_entry = RequestEntry("POST", PATH, "google", "ns1", (b"x-goog-api-key", b"pk_test_free_abcdefgh"), b"alt=json", body)
+    made_entry = RequestEntry("POST", PATH, "google", "ns1", b"x-goog-api-key\npk_test_free_abcdefgh", b"alt=json", body)
     made_entry.time, made_entry.status, made_entry.answer_error = 1.0, 400, b'{"error": {"status": "INVALID_ARGUMENT"}}'
     made_entry.made_model, made_entry.made_n, made_entry.made_size = made
     return made_entry

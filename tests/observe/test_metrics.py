@@ -180,7 +180,7 @@ def journalled(index: int) -> RequestEntry:
     path = "/v1/images/nowhere" if kind == 5 else "/openai/v1/images/generations" if kind == 1 else "/v1/images/generations"
     key = b"Bearer pk_test_free_abcdefghij" if kind == 3 else b"Bearer pk_test_enterprise_abcdefghij"
     body = json.dumps({"prompt": "a red fox", **({"model": "flux-dev"} if kind == 2 else {})}).encode()
-    entry = RequestEntry("POST", path, "openai" if kind == 1 else "perf", "default", (b"authorization", key), b"", body)
+    entry = RequestEntry("POST", path, "openai" if kind == 1 else "perf", "default", b"authorization\n" + key, b"", body)
     entry.time = 1767225600.0 + index
     entry.status = {0: 200, 1: 200, 2: 400, 3: 429, 4: 503, 5: 404}[kind]
     entry.latency_ms = (index % 40) * 0.25
