@@ -28,6 +28,7 @@ numbers the first time it looks at it, but a tuple holding a tuple only the time
 by then the row has moved to an older generation, which the collector looks at ten times less often, so rows kept
 in the journal were scanned again and again."""
 
+NAMESPACE = ROW_FIELDS.index("namespace")
 FACE, PATH, STATUS = ROW_FIELDS.index("face"), ROW_FIELDS.index("path"), ROW_FIELDS.index("status")
 LATENCY_MS, FAULT, MADE_MODEL = ROW_FIELDS.index("latency_ms"), ROW_FIELDS.index("fault"), ROW_FIELDS.index("made_model")
 IMAGE_IDS = ROW_FIELDS.index("image_ids")
@@ -41,6 +42,5 @@ def split_ids(joined: str) -> tuple[str, ...]:
     return tuple(joined.split())
 
 
-row_namespace = itemgetter(ROW_FIELDS.index("namespace"))
 row_status = itemgetter(STATUS)
 row_made_model = itemgetter(MADE_MODEL)
