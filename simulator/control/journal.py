@@ -2,8 +2,9 @@
 
 Listeners (`Journal.listeners`) are how the request log sees requests: after each API-face request, every
 registered callable gets its `JournalEntry`, in the worker that served it. The metrics are a batch listener
-(`Journal.batch_listeners`): they get the same entries as rows, in lists, each entry once. A listener must be quick and must
-not raise (one that raises is logged and skipped); register one with `app.state.journal.listeners.append(callback)`.
+(`Journal.batch_listeners`): they get the same entries as rows, in lists, each entry once. A listener must be quick
+and must not raise (one that raises is logged and skipped); register one with
+`app.state.journal.listeners.append(callback)`.
 """
 
 from __future__ import annotations

@@ -10,12 +10,13 @@ connection itself. Requests to the simulator's own paths (/_sim/, /images/, /) o
 under a namespace's base path (`/_sim/ns/<name>/...`, simulator.namespace_path) is first made the plain request of
 that namespace.
 
-A request to which no fault can apply (no header, no token, no rule) takes the fast path: the face's endpoint notes
-its answer in the entry, and the layer does not wrap `send` at all while the journal is in process; with a journal
-in Redis, a thin wrapper only writes the entry before the answer's last bytes. Every other request (a fault may
-apply, or a CORS preflight, which no endpoint answers) goes through `_Exchange`, which watches the answer's
-messages. The control plane's cost on the fast path is what `python -m load.bench --only control` measures (issue 9
-bounds it at 5% of url throughput).
+A request to which no fault can apply (no header, no token, no rule) takes the fast path: while the journal is in
+process, the face's endpoint and the engine note the answer and what was made in a plain `Made` (simulator.context),
+and the layer keeps the request's journal row from it (simulator.control.journal_row), making no entry object and
+not wrapping `send`; with a journal in Redis, a thin wrapper only writes the request's entry before the answer's
+last bytes. Every other request (a fault may apply, or a CORS preflight, which no endpoint answers) goes through
+`_Exchange`, which watches the answer's messages. The control plane's cost on the fast path is what
+`python -m load.bench --only control` measures (issue 9 bounds it at 5% of url throughput).
 
 Decisions:
 - A fault that answers instead of the face (status, drop, malformed) runs no face, so it consumes no quota;
@@ -191,9 +192,10 @@ class ControlLayer:
         )  # fmt: skip
 
     async def _answer_after_writing(self, scope: Scope, receive: Receive, send: Send, started: float, entry: RequestEntry) -> None:
-        """The face's answer, its entry written to a shared journal before the answer's last bytes leave (so a client
-        that reads the journal right after its answer finds it, whichever worker it asks). Only the last body message
-        is held: the endpoint has noted the answer in the entry."""
+        """The face's answer, its entry written before the answer's last bytes leave: to a shared journal (so a client
+        that reads the journal right after its answer finds it, whichever worker it asks), or in process for a body
+        too large to keep unread. Only the last body message is held: the endpoint has noted the answer in the
+        entry."""
         written = False
 
         async def send_after_writing(message: Message) -> None:

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from simulator.control.inspect import RequestEntry
 from simulator.control.journal import DEFAULT_JOURNAL_SIZE, Journal, JournalEntry, tell_each
-from simulator.control.journal_row import NAMESPACE, Row
+from simulator.control.journal_row import NAMESPACE, Row, row_namespace
 
 BATCH = 64
 """Rows wait for this many before they are packed and the batch listeners told (and always before a read or a
@@ -41,7 +41,7 @@ class _Batch(NamedTuple):
 
 
 def _packed(numbers: Sequence[int], rows: list[Row]) -> _Batch:
-    return _Batch(numbers, frozenset(row[NAMESPACE] for row in rows), marshal.dumps(rows, _MARSHAL_FORMAT))
+    return _Batch(numbers, frozenset(map(row_namespace, rows)), marshal.dumps(rows, _MARSHAL_FORMAT))
 
 
 class MemoryJournal(Journal):
