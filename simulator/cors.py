@@ -14,6 +14,7 @@ from operator import itemgetter
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _ORIGIN = b"origin"
@@ -23,11 +24,18 @@ _VARY_ORIGIN = (_VARY, b"Origin")
 _name = itemgetter(0)
 
 
+def _allow_all(app: ASGIApp) -> CORSMiddleware:
+    return CORSMiddleware(app, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["*"])
+
+
+_SIMPLE = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in _allow_all(Response()).simple_headers.items()]
+"""What Starlette adds to an answer to a request with an Origin."""
+
+
 class OpenCORS:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.starlette = CORSMiddleware(app, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["*"])
-        self.simple = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.starlette.simple_headers.items()]
+        self.starlette = _allow_all(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,14 +46,22 @@ class OpenCORS:
         if has_origin and scope["method"] == "OPTIONS" and _PREFLIGHT in map(_name, scope["headers"]):
             await self.starlette.preflight_response(request_headers=Headers(scope=scope))(scope, receive, send)
             return
-        simple = self.simple if has_origin else []
+        await self.app(scope, receive, _sending_with_cors(send, _SIMPLE if has_origin else []))
 
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                add_cors_headers(message.setdefault("headers", []), simple)
-            await send(message)
 
-        await self.app(scope, receive, send_with_cors)
+def open_answer(scope: Scope, send: Send) -> Send:
+    """`send` for an answer made outside the app (the control layer's injected faults, its refusal of a bad
+    namespace), adding what the app's own answers get: a browser app under test sees the fault, not a CORS error."""
+    return _sending_with_cors(send, _SIMPLE if _ORIGIN in map(_name, scope["headers"]) else [])
+
+
+def _sending_with_cors(send: Send, simple: list[tuple[bytes, bytes]]) -> Send:
+    async def send_with_cors(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            add_cors_headers(message.setdefault("headers", []), simple)
+        await send(message)
+
+    return send_with_cors
 
 
 def add_cors_headers(headers: list[tuple[bytes, bytes]], simple: list[tuple[bytes, bytes]]) -> None:

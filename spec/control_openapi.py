@@ -81,7 +81,7 @@ def _action_schema() -> dict[str, Any]:
             "type": {"enum": list(errors.STATUS), "description": "error type (default: follows from the status)"},
             "message": {"type": "string"},
             "retry_after": {"type": "integer", "minimum": 0, "description": "seconds, sent as Retry-After"},
-            "delay_ms": {"type": "number", "minimum": 0, "description": "wait, then answer normally (or with the rest of the action)"},
+            "delay_ms": {"type": "integer", "minimum": 1, "description": "wait, then answer normally (or with the rest of the action)"},
             "drop": {"const": True, "description": "close the connection without a response"},
             "truncate": {"const": True, "description": "send the status line, headers and part of the body, then close"},
             "malformed": {"const": True, "description": "answer 200 with a body that is not JSON"},
@@ -275,7 +275,8 @@ def _paths() -> dict[str, Any]:
         "/_sim/faults": {
             "post": {
                 "operationId": "addFault",
-                "summary": "Add a fault rule",
+                "summary": "Add a fault rule (in the namespace its body names, else the call's, else the default)",
+                "parameters": [_NAMESPACE],
                 "requestBody": _body(_ref("FaultRuleRequest")),
                 "responses": {"201": _json(_ref("FaultRule"), "the rule"), "400": bad},
             },
@@ -287,7 +288,8 @@ def _paths() -> dict[str, Any]:
                     "200": _json(
                         {"type": "object", "required": ["faults"], "properties": {"faults": {"type": "array", "items": _ref("FaultRule")}}},
                         "rules",
-                    )
+                    ),
+                    "400": bad,
                 },
             },
             "delete": {
@@ -333,6 +335,7 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "operationId": "countRequests",
                 "summary": "How many journalled requests match (WireMock's verify)",
+                "parameters": [_NAMESPACE],
                 "requestBody": _body(
                     {
                         "type": "object",

@@ -27,3 +27,18 @@ def test_config_shows_no_secret() -> None:
     with TestClient(create_app(config)) as test_client:
         shown = test_client.get("/_sim/config").text
     assert "pw@" not in shown and "sk-provider-secret" not in shown
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"), [("/_sim/faults", {"GET", "HEAD", "POST", "DELETE"}), ("/_sim/requests", {"GET", "HEAD", "DELETE"})]
+)
+def test_a_wrong_method_on_a_control_path_names_every_method_it_takes(client: httpx.Client, path: str, allowed: set[str]) -> None:
+    response = client.put(path)
+    assert response.status_code == 405 and set(response.headers["allow"].split(", ")) == allowed
+
+
+def test_an_advance_with_a_field_it_does_not_take_is_a_400_naming_it(client: httpx.Client) -> None:
+    start = client.get("/_sim/clock").json()["now"]
+    response = client.post("/_sim/clock/advance", json={"seconds": 5, "extra": 1})
+    assert response.status_code == 400 and response.json()["error"]["param"] == "extra"
+    assert client.get("/_sim/clock").json()["now"] == start

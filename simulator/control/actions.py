@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.engine.errors import ApiError, invalid
+from simulator.http import whole_number
 from spec import errors
 
 FAULT_HEADER = "X-Sim-Fault"
 TOKEN_PATTERN = re.compile(rb"\[sim:([^\]]*)\]")
 # Decision: a delay is at most ten minutes, longer than any client timeout worth testing, short enough that a
-# forgotten rule cannot hold connections for ever.
+# forgotten rule cannot hold connections for ever; and at least 1 ms: a delay of 0 changes nothing, and could be
+# listed neither as part of the action (a listed `{}` is refused when posted back) nor in the journal's fault.
 MAX_DELAY_MS = 600_000
 MAX_MESSAGE_CHARS = 500
 _FLAGS = ("drop", "truncate", "malformed")
@@ -119,7 +121,7 @@ def action_from_json(body: object, field: str = "action") -> Action:
         error_type=_text(body["type"], f"{field}.type") if "type" in body else None,
         message=_text(body["message"], f"{field}.message") if "message" in body else None,
         retry_after=retry_after,
-        delay_ms=_whole(body["delay_ms"], f"{field}.delay_ms", 0, MAX_DELAY_MS) if "delay_ms" in body else 0,
+        delay_ms=_whole(body["delay_ms"], f"{field}.delay_ms", 1, MAX_DELAY_MS) if "delay_ms" in body else 0,
         drop="drop" in flags,
         truncate="truncate" in flags,
         malformed="malformed" in flags,
@@ -133,14 +135,17 @@ def action_from_text(text: str, field: str) -> Action:
         if not part:
             continue
         name, has_value, value = (s.strip() for s in part.partition("="))
+        if name in body:
+            raise invalid(field, f"{field}: {name} is given twice")
         if name in _FLAGS and not has_value:
             body[name] = True
         elif not has_value:
             raise invalid(field, f"{field}: {part!r} is neither name=value nor one of {', '.join(_FLAGS)}")
         elif name in ("status", "retry_after", "delay_ms"):
-            if not value.isdigit():
-                raise invalid(field, f"{field}: {name} must be a whole number, got {value!r}")
-            body[name] = int(value)
+            number = whole_number(value)
+            if number is None:
+                raise invalid(field, f"{field}: {name} must be a whole number, got {value[:40]!r}")
+            body[name] = number
         elif name in _FLAGS:
             if value.lower() != "true":
                 raise invalid(field, f"{field}: {name} takes no value (or true)")

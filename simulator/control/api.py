@@ -3,10 +3,14 @@
 A control call names its namespace with `?namespace=NAME` (or the X-Sim-Namespace header, as API calls do).
 Decision: where neither is given, calls over collections (faults, requests, count) cover every namespace,
 and calls about one namespace's state (clock, usage) mean the default namespace. `POST /_sim/reset` without a
-namespace forgets everything, as it did before namespaces existed.
+namespace forgets everything, as it did before namespaces existed. A rule is made in the namespace its body names,
+else in the call's, else in the default namespace. A namespace named empty, or named twice differently (query,
+header, body), is a 400, as is a query parameter a call does not take: neither is ever quietly read as "all".
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,29 +22,56 @@ from simulator.control.plane import ControlPlane
 from simulator.control.rules import match_from_json, namespace_from, rule_spec_from_json
 from simulator.engine.errors import ApiError, invalid
 from simulator.engine.generate import Engine
-from simulator.http import SafeJSONResponse, parse_json, read_body
+from simulator.http import SafeJSONResponse, parse_json, read_body, whole_number
 from simulator.keys import KeyRegistry
-from simulator.registry import PERF, error_response
+from simulator.registry import FACE_NAMES, PERF, error_response
 from simulator.state.base import WindowState
 from spec import errors
 
+_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "namespace", "limit")
 DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = 1_000_000
 
 
 def namespace_param(request: Request) -> str | None:
-    """The namespace a control call names: `?namespace=`, else the X-Sim-Namespace header; None when neither."""
-    value = request.query_params.get("namespace") or request.headers.get("x-sim-namespace")
-    return None if value is None else namespace_from(value)
+    """The namespace a control call names by `?namespace=` or the X-Sim-Namespace header (which a namespace base path
+    `/_sim/ns/<name>/` sets); None when neither. An empty name, or two different ones, is a 400: read as "none", it
+    would make the call act on every namespace, which is never what it meant."""
+    named = {*request.query_params.getlist("namespace"), *request.headers.getlist("x-sim-namespace")}
+    if len(named) > 1:
+        raise invalid("namespace", f"namespace is named twice, differently ({', '.join(sorted(map(repr, named)))}): name one")
+    return namespace_from(named.pop()) if named else None
+
+
+def _namespace_of_body(request: Request, body: object) -> str | None:
+    """A control call's namespace, which its JSON body may also name: given both ways, they must agree."""
+    named = namespace_param(request)
+    if not isinstance(body, dict) or "namespace" not in body:
+        return named
+    in_body = namespace_from(body["namespace"])
+    if named is not None and in_body != named:
+        raise invalid("namespace", f"the body names namespace {in_body!r} and the request {named!r}: name one")
+    return in_body
 
 
 def _whole_param(request: Request, name: str, low: int, high: int) -> int | None:
     value = request.query_params.get(name)
     if value is None:
         return None
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise invalid(name, f"{name} must be a whole number from {low} to {high}, got {value!r}")
-    return int(value)
+    number = whole_number(value)
+    if number is None or not low <= number <= high:
+        raise invalid(name, f"{name} must be a whole number from {low} to {high}, got {value[:40]!r}")
+    return number
+
+
+def _route(path: str, **endpoints: Callable[[Request], Awaitable[Response]]) -> Route:
+    """One route for the methods a path serves, so that a 405 on it names them all in `Allow` (a route per method
+    would name only its own)."""
+
+    async def by_method(request: Request) -> Response:
+        return await endpoints["GET" if request.method == "HEAD" else request.method](request)
+
+    return Route(path, by_method, methods=list(endpoints))
 
 
 def _window(w: WindowState) -> dict[str, int]:
@@ -55,12 +86,9 @@ class ControlApi:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/_sim/faults", self.add_fault, methods=["POST"]),
-            Route("/_sim/faults", self.list_faults, methods=["GET"]),
-            Route("/_sim/faults", self.clear_faults, methods=["DELETE"]),
+            _route("/_sim/faults", GET=self.list_faults, POST=self.add_fault, DELETE=self.clear_faults),
             Route("/_sim/faults/{rule_id}", self.delete_fault, methods=["DELETE"]),
-            Route("/_sim/requests", self.list_requests, methods=["GET"]),
-            Route("/_sim/requests", self.clear_requests, methods=["DELETE"]),
+            _route("/_sim/requests", GET=self.list_requests, DELETE=self.clear_requests),
             Route("/_sim/requests/count", self.count_requests, methods=["POST"]),
             Route("/_sim/namespaces", self.namespaces, methods=["GET"]),
             Route("/_sim/usage", self.usage, methods=["GET"]),
@@ -68,7 +96,8 @@ class ControlApi:
 
     async def add_fault(self, request: Request) -> Response:
         try:
-            spec = rule_spec_from_json(parse_json(await read_body(request)))
+            body = parse_json(await read_body(request))
+            spec = rule_spec_from_json(body, _namespace_of_body(request, body) or DEFAULT_NAMESPACE)
         except ApiError as exc:
             return error_response(PERF, exc)
         rule = await self.plane.rules.add(spec)
@@ -97,6 +126,11 @@ class ControlApi:
     async def list_requests(self, request: Request) -> Response:
         try:
             params = request.query_params
+            unknown = sorted(set(params) - set(_LIST_PARAMS))
+            if unknown:
+                raise invalid(unknown[0], f"{unknown[0]} is not a filter of the journal; filters: {', '.join(_LIST_PARAMS)}")
+            if "face" in params and params["face"] not in FACE_NAMES:
+                raise invalid("face", f"face must be one of {', '.join(FACE_NAMES)}, got {params['face']!r}")
             selection = EntryFilter(
                 face=params.get("face"),
                 path=params.get("path"),
@@ -123,10 +157,13 @@ class ControlApi:
         """WireMock's verify: how many journalled requests match, e.g. {"match": {"model": "dall-e-3"}}."""
         try:
             body = parse_json(await read_body(request))
-            if not isinstance(body, dict) or set(body) - {"match", "namespace"}:
+            if not isinstance(body, dict):
                 raise invalid(None, 'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, prompt, status')
+            unknown = sorted(set(body) - {"match", "namespace"})
+            if unknown:
+                raise invalid(unknown[0], f'{unknown[0]} is not a field of a count; send {{"match": {{...}}, "namespace"?: NAME}}')
             match = match_from_json(body.get("match"), with_status=True)
-            namespace = namespace_from(body["namespace"]) if "namespace" in body else None
+            namespace = _namespace_of_body(request, body)
         except ApiError as exc:
             return error_response(PERF, exc)
         selection = EntryFilter(

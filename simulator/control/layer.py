@@ -42,6 +42,7 @@ from simulator.control.journal_row import join_ids
 from simulator.control.memory_journal import MemoryJournal
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
+from simulator.cors import open_answer
 from simulator.engine.errors import ApiError, invalid
 from simulator.http import BODY, header_dict
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
@@ -119,7 +120,7 @@ class ControlLayer:
         namespace = DEFAULT_NAMESPACE if named is None else named.decode("latin-1")
         if named is not None and not valid_namespace(namespace):
             message = f"{NAMESPACE_HEADER} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {namespace!r}"
-            await error_response(PERF, invalid(NAMESPACE_HEADER, message))(scope, receive, send)
+            await error_response(PERF, invalid(NAMESPACE_HEADER, message))(scope, receive, open_answer(scope, send))
             return
         if face is None:  # the simulator's own paths, in the request's namespace
             if named is None:
@@ -258,7 +259,7 @@ class _Exchange:
         try:
             action = self.action = self._header_or_token(fault_header, raw) or await self._rule()
         except ApiError as exc:
-            await error_response(PERF, exc)(scope, self.replay, self.watch)
+            await error_response(PERF, exc)(scope, self.replay, open_answer(scope, self.watch))
             return
         if action is None:
             await self.layer.app(scope, self.replay, self.watch)
@@ -267,9 +268,9 @@ class _Exchange:
         if action.delay_ms:
             await asyncio.sleep(action.delay_ms / 1000)
         if action.status is not None:
-            await error_response(self.entry.face, action.error())(scope, self.replay, self.watch)
+            await error_response(self.entry.face, action.error())(scope, self.replay, open_answer(scope, self.watch))
         elif action.malformed:
-            await Response(MALFORMED_BODY, media_type="application/json")(scope, self.replay, self.watch)
+            await Response(MALFORMED_BODY, media_type="application/json")(scope, self.replay, open_answer(scope, self.watch))
         elif action.drop:
             await self.record()
             await _close_connection(self.send)

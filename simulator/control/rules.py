@@ -4,6 +4,8 @@ Decisions:
 - A rule applies only to requests of its own namespace ("default" when created without one), so parallel test
   runs in their own namespaces never see each other's faults.
 - Rules are tried in creation order; the first that matches and fires gives the action.
+- A rule without `method` matches every method but OPTIONS: a browser's CORS preflight would otherwise take the fault
+  (which the browser reports as a network error, not the answer) and use up one of its `times`.
 - `probability` is decided from the seed, the rule's namespace, the rule's ordinal in that namespace and the count
   of requests it has matched: the same seed and the same requests give the same faults, run after run.
 - A rule whose `times` are used up stays listed (remaining 0) until removed, so a test can read how often it fired.
@@ -60,7 +62,7 @@ class Match:
         return (
             (self.face is None or facts.face == self.face)
             and (self.path is None or facts.path.startswith(self.path))
-            and (self.method is None or facts.method == self.method)
+            and (facts.method == self.method or (self.method is None and facts.method != "OPTIONS"))
             and (self.model is None or facts.model == self.model)
             and (self.key is None or facts.key == self.key)
             and (self.prompt is None or (facts.prompt is not None and re.search(self.prompt, facts.prompt) is not None))
@@ -87,7 +89,7 @@ def match_from_json(body: object, field: str = "match", with_status: bool = Fals
     if "prompt" in body:
         try:
             re.compile(body["prompt"])
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:  # a repeat count too large, groups nested too deep
             raise invalid(f"{field}.prompt", f"{field}.prompt is not a regular expression: {exc}") from None
     status = body.get("status")
     if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599):
@@ -121,7 +123,8 @@ class RuleSpec:
     namespace: str
 
 
-def rule_spec_from_json(body: object) -> RuleSpec:
+def rule_spec_from_json(body: object, namespace: str = DEFAULT_NAMESPACE) -> RuleSpec:
+    """The rule `body` asks for, in the namespace it names or else in `namespace`."""
     if not isinstance(body, dict):
         raise invalid(None, 'send a JSON object such as {"match": {"face": "openai"}, "action": {"status": 503}, "times": 2}')
     unknown = sorted(set(body) - set(_RULE_FIELDS))
@@ -140,7 +143,7 @@ def rule_spec_from_json(body: object) -> RuleSpec:
         action=action_from_json(body["action"]),
         times=times,
         probability=float(probability),
-        namespace=namespace_from(body["namespace"]) if "namespace" in body else DEFAULT_NAMESPACE,
+        namespace=namespace_from(body["namespace"]) if "namespace" in body else namespace,
     )
 
 

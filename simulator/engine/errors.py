@@ -19,6 +19,12 @@ class ApiError(Exception):
         self._status = status
 
     @property
+    def given_status(self) -> int | None:
+        """The status given with the error (an injected fault's), which a face answers as it is, even where the
+        provider answers the type with another status of its own."""
+        return self._status
+
+    @property
     def status(self) -> int:
         """The type's status, unless one was given: an injected fault may answer any status with any type."""
         return self._status if self._status is not None else errors.STATUS.get(self.type, 500)

@@ -98,6 +98,9 @@ class ControlFace:
             namespace = namespace_param(request) or DEFAULT_NAMESPACE
             with in_namespace(namespace):
                 body = parse_json(await read_body(request))
+                unknown = sorted(set(body) - {"seconds"}) if isinstance(body, dict) else []
+                if unknown:
+                    raise invalid(unknown[0], f'{unknown[0]} is not a field of an advance; send {{"seconds": N}}')
                 seconds = _seconds(body.get("seconds") if isinstance(body, dict) else None)
                 if seconds is None or await self.engine.state.now() + seconds > _LATEST_CLOCK:
                     raise invalid("seconds", 'send {"seconds": N} with N a non-negative number that keeps the clock before the year 9999')

@@ -76,7 +76,7 @@ class NativeImage:
 def native_status(exc: ApiError, native: int) -> int:
     """The status a provider answers `exc` with: its own for the error's type (Ideogram's 422 for a refused prompt),
     unless the error was given a status of its own (an injected fault), which then wins."""
-    return native if exc.status == errors.STATUS.get(exc.type, 500) else exc.status
+    return native if exc.given_status is None else exc.given_status
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

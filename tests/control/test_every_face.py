@@ -96,3 +96,10 @@ def test_an_error_the_face_answers_itself_is_journalled_with_its_status_and_type
     assert (entry["face"], entry["status"], entry["fault"]) == (call.face, response.status_code, None)
     if call.face in ("perf", "openai", "google", "stability"):  # the envelopes whose kind is a type field
         assert entry["error_type"] == envelope_of(call.face, response.json())
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
+def test_an_injected_status_is_answered_as_given_whatever_the_face_answers_its_type_with(client: httpx.Client, call: Call) -> None:
+    # Stability answers a refused prompt 403 and Ideogram 422 of their own; an injected 400 of that type stays a 400.
+    response = call.send(client, {"X-Sim-Fault": "status=400;type=content_policy_violation"})
+    assert response.status_code == 400

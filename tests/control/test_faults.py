@@ -137,6 +137,9 @@ def test_rules_are_listed_deleted_one_by_one_and_all_at_once(client: httpx.Clien
         ({"action": {"retry_after": 5}}, "action.retry_after"),
         ({"match": {"face": "dalle"}, "action": {"drop": True}}, "match.face"),
         ({"match": {"prompt": "("}, "action": {"drop": True}}, "match.prompt"),
+        ({"match": {"prompt": "a{4294967296}"}, "action": {"drop": True}}, "match.prompt"),
+        ({"match": {"prompt": "(" * 500 + ")" * 500}, "action": {"drop": True}}, "match.prompt"),
+        ({"action": {"delay_ms": 0}}, "action.delay_ms"),
         ({"action": {"drop": True}, "times": 0}, "times"),
         ({"action": {"drop": True}, "probability": 2}, "probability"),
         ({"action": {"drop": True}, "namespace": "no spaces"}, "namespace"),
@@ -155,6 +158,10 @@ def test_a_bad_rule_is_a_400_naming_the_field(client: httpx.Client, rule: dict[s
         ({"X-Sim-Fault": "status=abc"}, PERF_BODY, "X-Sim-Fault"),
         ({"X-Sim-Fault": "explode"}, PERF_BODY, "X-Sim-Fault"),
         ({}, {"prompt": "a fox [sim:status=700]"}, "prompt"),
+        ({"X-Sim-Fault": "status=503;status=500"}, PERF_BODY, "X-Sim-Fault"),
+        ({}, {"prompt": "a fox [sim:status=\u00b2]"}, "prompt"),
+        ({}, {"prompt": "a fox [sim:status=\u0665\u0660\u0663]"}, "prompt"),
+        ({}, {"prompt": "a fox [sim:delay_ms=" + "1" * 4400 + "]"}, "prompt"),
         ({"X-Sim-Namespace": "../etc"}, PERF_BODY, "X-Sim-Namespace"),
     ],
 )
@@ -164,6 +171,28 @@ def test_a_bad_header_or_token_is_a_400_in_the_perf_envelope(
     response = generate(client, headers, body)
     assert response.status_code == 400
     assert response.json()["error"] == {"type": "invalid_request", "message": response.json()["error"]["message"], "param": param}
+    journalled = 0 if param == "X-Sim-Namespace" else 1  # refused before it joins a namespace, so in no journal
+    assert client.post("/_sim/requests/count", json={"match": {"status": 400}}).json() == {"count": journalled}
+
+
+def test_a_fault_header_with_a_digit_of_another_script_is_a_400(client: httpx.Client) -> None:
+    response = client.post(
+        "/v1/images/generations", json=PERF_BODY, headers=[(b"Authorization", f"Bearer {KEY}".encode()), (b"X-Sim-Fault", b"status=\xb2")]
+    )
+    assert response.status_code == 400 and response.json()["error"]["param"] == "X-Sim-Fault"
+
+
+def test_a_browser_app_sees_an_injected_fault_and_its_preflight_is_never_faulted(client: httpx.Client) -> None:
+    add_fault(client, {"match": {"face": "perf"}, "action": {"status": 503}, "times": 1})
+    origin = {"Origin": "http://app.example"}
+    preflight = client.options("/v1/images/generations", headers={**origin, "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 200
+    faulted = generate(client, origin)
+    assert faulted.status_code == 503 and faulted.headers["access-control-allow-origin"] == "*"
+    malformed = generate(client, {**origin, "X-Sim-Fault": "malformed"})
+    assert malformed.status_code == 200 and malformed.headers["access-control-allow-origin"] == "*"
+    refused = generate(client, {**origin, "X-Sim-Namespace": "no spaces"})
+    assert refused.status_code == 400 and refused.headers["access-control-allow-origin"] == "*"
 
 
 def test_a_delayed_request_does_not_hold_up_other_requests(client: httpx.Client) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -96,10 +98,60 @@ def test_journal_filters_and_counts_like_a_verification_api(client: httpx.Client
     assert client.delete("/_sim/requests").json() == {"deleted": 3}
 
 
-@pytest.mark.parametrize("query", ["limit=0", "status=abc", "namespace=a%20b"])
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "status=abc", "namespace=a%20b", "namespace=", "limit=%C2%B2", "status=%D9%A5%D9%A0%D9%A3", "stauts=500", "face=dalle"],
+)
 def test_bad_journal_query_is_a_400_naming_it(client: httpx.Client, query: str) -> None:
     response = client.get(f"/_sim/requests?{query}")
     assert response.status_code == 400 and response.json()["error"]["param"] == query.split("=")[0]
+
+
+@pytest.mark.parametrize(
+    ("named", "how"),
+    [
+        ({"params": {"namespace": "flaky"}}, "query"),
+        ({"headers": {"X-Sim-Namespace": "flaky"}}, "header"),
+        ({"base": "/_sim/ns/flaky"}, "base path"),
+    ],
+)
+def test_a_rule_and_a_count_made_in_a_namespace_by_query_header_or_base_path_stay_in_it(
+    client: httpx.Client, named: dict[str, Any], how: str
+) -> None:
+    base = named.get("base", "")
+    call = {k: v for k, v in named.items() if k != "base"}
+    rule = client.post(f"{base}/_sim/faults", json={"action": {"status": 503}}, **call)
+    assert rule.status_code == 201 and rule.json()["namespace"] == "flaky", how
+    assert generate(client).status_code == 200
+    assert generate(client, "flaky").status_code == 503
+    assert client.post(f"{base}/_sim/requests/count", json={"match": {}}, **call).json() == {"count": 1}
+    assert client.post("/_sim/requests/count", json={"match": {}}).json() == {"count": 2}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/_sim/reset"),
+        ("DELETE", "/_sim/faults"),
+        ("DELETE", "/_sim/requests"),
+        ("GET", "/_sim/faults"),
+        ("POST", "/_sim/clock/advance"),
+    ],
+)
+def test_an_empty_or_doubled_namespace_is_a_400_and_acts_on_no_namespace(client: httpx.Client, method: str, path: str) -> None:
+    client.post("/_sim/faults", json={"action": {"status": 503}, "namespace": "keep"}).raise_for_status()
+    generate(client, "keep")
+    for query, headers in [("namespace=", {}), ("namespace=a&namespace=b", {}), ("namespace=a", {"X-Sim-Namespace": "b"})]:
+        response = client.request(method, f"{path}?{query}", headers=headers, json={"seconds": 1})
+        assert response.status_code == 400 and response.json()["error"]["param"] == "namespace", query
+    assert len(client.get("/_sim/faults").json()["faults"]) == 1
+    assert client.post("/_sim/requests/count", json={"match": {}}).json() == {"count": 1}
+
+
+def test_a_rule_body_and_its_call_naming_two_namespaces_is_a_400(client: httpx.Client) -> None:
+    response = client.post("/_sim/faults", params={"namespace": "a"}, json={"action": {"status": 503}, "namespace": "b"})
+    assert response.status_code == 400 and response.json()["error"]["param"] == "namespace"
+    assert client.get("/_sim/faults").json()["faults"] == []
 
 
 def test_usage_lists_the_active_keys_of_a_namespace(client: httpx.Client) -> None:

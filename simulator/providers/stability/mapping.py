@@ -18,6 +18,7 @@ from typing import Any
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import GenerationResult
 from simulator.engine.request import GenerationRequest
+from simulator.http import whole_number
 from simulator.providers.protocol import (
     NativeAnswer,
     NativeCall,
@@ -226,7 +227,7 @@ def images_from_native(status: int, headers: Mapping[str, str], content: bytes) 
         finish, seed, image = body.get("finish_reason"), body.get("seed"), body["image"]
     if finish != p.STABILITY_FINISH_SUCCESS:
         raise ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
-    return [NativeImage(b64=image, seed=int(str(seed)) if str(seed).isdigit() else None)]
+    return [NativeImage(b64=image, seed=whole_number(str(seed)))]
 
 
 UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native)
