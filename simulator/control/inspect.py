@@ -259,7 +259,8 @@ def _details(entry: JournalEntry, asked: Inspected, key: str | None, digest: str
 
 
 def error_type(body: bytes) -> str | None:
-    """An error's type as its face wrote it: Perf/OpenAI `error.type`, Google `error.status`, Stability `name`."""
+    """An error's type as its face wrote it: Perf/OpenAI `error.type`, Google `error.status`, Stability `name`, BFL
+    `error` beside its `detail` (a rate limit; Ideogram's `error` is its message, with no `detail`)."""
     try:
         parsed = json.loads(body)
     except ValueError:
@@ -271,7 +272,9 @@ def error_type(body: bytes) -> str | None:
         found = error.get("type") or error.get("status")
         return found if isinstance(found, str) else None
     name = parsed.get("name")
-    return name if isinstance(name, str) else None
+    if isinstance(name, str):
+        return name
+    return error if isinstance(error, str) and "detail" in parsed else None
 
 
 def _inspected(path: str, headers: dict[str, str], query: str, body: Any) -> Inspected:

@@ -48,6 +48,7 @@ from simulator.http import BODY, header_dict
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.namespace_path import namespace_from_path
+from simulator.perf.wire import error_request_id
 from simulator.registry import PERF, error_response, face_for_path
 from simulator.state.base import State, StateUnavailable
 from spec import errors
@@ -270,7 +271,8 @@ class _Exchange:
         if action.status is not None:
             await error_response(self.entry.face, action.error())(scope, self.replay, open_answer(scope, self.watch))
         elif action.malformed:
-            await Response(MALFORMED_BODY, media_type="application/json")(scope, self.replay, open_answer(scope, self.watch))
+            malformed = Response(MALFORMED_BODY, media_type="application/json", headers={"x-request-id": error_request_id()})
+            await malformed(scope, self.replay, open_answer(scope, self.watch))
         elif action.drop:
             await self.record()
             await _close_connection(self.send)

@@ -22,6 +22,7 @@ from typing import Any
 
 from simulator.context import DEFAULT_NAMESPACE, valid_namespace
 from simulator.control.actions import Action, action_from_json
+from simulator.control.journal import mask_key
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import invalid
 from simulator.registry import FACE_NAMES
@@ -64,7 +65,7 @@ class Match:
             and (self.path is None or facts.path.startswith(self.path))
             and (facts.method == self.method or (self.method is None and facts.method != "OPTIONS"))
             and (self.model is None or facts.model == self.model)
-            and (self.key is None or facts.key == self.key)
+            and (self.key is None or facts.key == self.key or (facts.key is not None and mask_key(facts.key) == self.key))
             and (self.prompt is None or (facts.prompt is not None and re.search(self.prompt, facts.prompt) is not None))
         )
 

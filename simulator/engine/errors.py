@@ -20,8 +20,8 @@ class ApiError(Exception):
 
     @property
     def given_status(self) -> int | None:
-        """The status given with the error (an injected fault's), which a face answers as it is, even where the
-        provider answers the type with another status of its own."""
+        """The status given with the error (an injected fault's, or a native face's own), which a face answers as it
+        is, even where the provider answers the type with another status and message of its own."""
         return self._status
 
     @property

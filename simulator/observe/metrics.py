@@ -43,6 +43,9 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED_ROUTE = "unmatched"
 OTHER_ROUTE = "other"
 OTHER_MODEL = "other"
+_MODEL_LABEL = {**{native: name for name, spec in MODELS.items() for native in spec.native_ids.values()}, **{name: name for name in MODELS}}
+"""A model's label: its Perf name, whether the engine named it or the request did in its provider's words (a faulted
+Imagen request names `imagen-3.0-generate-002`), so one model's requests share one label."""
 MAX_ROUTES = 200
 DROPPED_STATUS = "dropped"
 FAULT_KINDS = ("delay_ms", "status", "drop", "truncate", "malformed")
@@ -277,7 +280,7 @@ class Metrics:
         """Route, status and model label values, and the images counted, of a request."""
         route = path if path in self.routes_seen and status != 404 else self.route(path, status)
         status_label = DROPPED_STATUS if status is None else str(status)
-        model_label = "" if model is None else model if model in MODELS else OTHER_MODEL
+        model_label = "" if model is None else _MODEL_LABEL.get(model, OTHER_MODEL)
         return route, status_label, model_label, images if status is not None and status < 400 else 0
 
     def route(self, path: str, status: int | None) -> str:

@@ -57,10 +57,15 @@ def rate_limit_headers(rate: RateState) -> dict[str, str]:
     }
 
 
+def error_request_id() -> str:
+    """The `x-request-id` of an answer the engine gave no id: an error, or an injected malformed answer."""
+    return f"req_err_{hex_id(0, 'error', next(_error_ids))}"
+
+
 def error_response(exc: ApiError, rate: RateState | None = None, headers: dict[str, str] | None = None) -> Response:
     """The document's envelope, with an `x-request-id` (as every Perf response has) and, on a wait longer than
     clients sleep, `x-should-retry: false` (see `spec.errors.LONGEST_CLIENT_RETRY_WAIT_SECONDS`)."""
-    all_headers: dict[str, Any] = {"x-request-id": f"req_err_{hex_id(0, 'error', next(_error_ids))}"}
+    all_headers: dict[str, Any] = {"x-request-id": error_request_id()}
     if rate is not None:
         all_headers.update(rate_limit_headers(rate))
     if exc.retry_after is not None:

@@ -79,6 +79,12 @@ def native_status(exc: ApiError, native: int) -> int:
     return native if exc.given_status is None else exc.given_status
 
 
+def native_message(exc: ApiError, native: str) -> str:
+    """The message a provider answers `exc` with: its own stock text for the error's type (a refused prompt), unless
+    the error came with a status of its own (an injected fault), whose message then stands."""
+    return native if exc.given_status is None else exc.message
+
+
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """A header by case-insensitive name, from any mapping (httpx, starlette or a plain dict)."""
     lowered = name.lower()

@@ -99,7 +99,24 @@ def test_an_error_the_face_answers_itself_is_journalled_with_its_status_and_type
 
 
 @pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
-def test_an_injected_status_is_answered_as_given_whatever_the_face_answers_its_type_with(client: httpx.Client, call: Call) -> None:
-    # Stability answers a refused prompt 403 and Ideogram 422 of their own; an injected 400 of that type stays a 400.
-    response = call.send(client, {"X-Sim-Fault": "status=400;type=content_policy_violation"})
-    assert response.status_code == 400
+@pytest.mark.parametrize("status", [400, 503])
+def test_an_injected_status_and_message_are_answered_as_given_whatever_the_face_answers_its_type_with(
+    client: httpx.Client, call: Call, status: int
+) -> None:
+    # A refused prompt is Stability's 403, Ideogram's 422 and OpenAI's 400, each with stock text of its own.
+    response = call.send(client, {"X-Sim-Fault": f"status={status};type=content_policy_violation;message=held for a test"})
+    assert response.status_code == status and "held for a test" in response.text
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
+def test_a_malformed_answer_carries_a_request_id(client: httpx.Client, call: Call) -> None:
+    response = call.send(client, {"X-Sim-Fault": "malformed"})
+    assert response.status_code == 200 and response.headers["x-request-id"]
+
+
+def test_an_injected_bfl_rate_limit_has_the_fields_of_bfl_own(client: httpx.Client) -> None:
+    bfl = CALLS[3]
+    body = bfl.send(client, {"X-Sim-Fault": "status=429;retry_after=7"}).json()
+    assert body["error"] == "rate_limit_exceeded" and body["retry_after"] == 7
+    (entry,) = client.get("/_sim/requests").json()["requests"]
+    assert entry["error_type"] == "rate_limit_exceeded"

@@ -59,6 +59,21 @@ def test_openai_sdk_raises_its_connection_error_on_drop(sim: RunningServer, clie
     assert entry["status"] is None and entry["fault"] == "drop"
 
 
+def test_openai_sdk_raises_at_once_on_an_injected_429_longer_than_it_would_sleep(sim: RunningServer, client: httpx.Client) -> None:
+    add_fault(client, {"match": {"face": "openai"}, "action": {"status": 429, "retry_after": 120}})
+    with pytest.raises(openai.RateLimitError) as raised:
+        sdk(sim, max_retries=2).images.generate(prompt="a storm", size="256x256")
+    assert raised.value.response.headers["x-should-retry"] == "false"
+    assert client.post("/_sim/requests/count", json={"match": {"status": 429}}).json() == {"count": 1}, "no retry"
+
+
+def test_a_rule_on_a_masked_key_as_the_journal_shows_it_fires_for_that_key(client: httpx.Client) -> None:
+    generate(client)
+    (entry,) = client.get("/_sim/requests").json()["requests"]
+    add_fault(client, {"match": {"key": entry["key"]}, "action": {"status": 507}})
+    assert generate(client).status_code == 507
+
+
 def test_openai_face_answers_a_fault_in_openai_envelope_through_the_sdk(sim: RunningServer) -> None:
     with pytest.raises(openai.RateLimitError) as raised:
         sdk(sim).images.generate(prompt="a red fox", size="256x256", extra_headers={"X-Sim-Fault": "status=429;retry_after=7"})

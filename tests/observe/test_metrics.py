@@ -226,3 +226,12 @@ def test_a_full_tally_is_named_at_once() -> None:
         metrics.observe([entry.row()])
     assert len(metrics.tally) == 10
     assert metrics.local.requests[("perf", "other", "200", "dall-e-2")] == TALLY_SIZE - MAX_ROUTES
+
+
+def test_a_faulted_request_naming_its_model_in_the_provider_words_is_counted_under_the_perf_model() -> None:
+    metrics = Metrics(TierOf(KeyRegistry()))
+    entry = RequestEntry("POST", "/google/v1beta/models/imagen-3.0-generate-002:predict", "google", "default", b"", b"", b"{}")
+    entry.time, entry.status, entry.latency_ms, entry.fault = 1767225600.0, 503, 0.5, "status=503"
+    metrics.observe([entry.row()])
+    counted = metrics.exposition().decode()
+    assert 'face="google",model="imagen-3",route="/google/v1beta/models/imagen-3.0-generate-002:predict",status="503"} 1.0' in counted

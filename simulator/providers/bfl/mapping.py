@@ -161,6 +161,9 @@ def error_answer(exc: ApiError) -> NativeAnswer:
         }
         body = {"detail": bfl.BFL_RATE_LIMIT_MESSAGE, "message": bfl.BFL_RATE_LIMIT_MESSAGE, "error": bfl.BFL_RATE_LIMIT_ERROR}
         return NativeAnswer(429, {**body, "retry_after": exc.retry_after}, headers)
+    if exc.status == 429:  # an injected fault: BFL's fields, with no windows to report
+        body = {"detail": exc.message, "message": exc.message, "error": bfl.BFL_RATE_LIMIT_ERROR}
+        return NativeAnswer(429, body if exc.retry_after is None else {**body, "retry_after": exc.retry_after})
     return NativeAnswer(exc.status, {"detail": exc.message, "message": exc.message})
 
 

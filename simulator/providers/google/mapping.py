@@ -24,6 +24,7 @@ from simulator.providers.protocol import (
     Upstream,
     header,
     json_or_none,
+    native_message,
     native_status,
     upstream_error,
     wait_seconds,
@@ -128,7 +129,7 @@ def error_answer(exc: ApiError) -> NativeAnswer:
         message = google.IMAGEN_RATE_LIMIT_MESSAGE if isinstance(exc, RateLimited) else exc.message
         return _rpc(exc.status, message, retry, {"Retry-After": str(exc.retry_after)})
     if exc.type == errors.CONTENT_POLICY_VIOLATION:
-        return _rpc(native_status(exc, 400), google.IMAGEN_PROMPT_BLOCKED_MESSAGE)
+        return _rpc(native_status(exc, 400), native_message(exc, google.IMAGEN_PROMPT_BLOCKED_MESSAGE))
     if isinstance(exc, RpcError) and exc.reason:
         info = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": exc.reason, "domain": "googleapis.com"}]
         return _rpc(exc.status, exc.message, info)

@@ -25,6 +25,7 @@ from simulator.providers.protocol import (
     Upstream,
     header,
     json_or_none,
+    native_message,
     native_status,
     upstream_error,
     wait_seconds,
@@ -138,7 +139,7 @@ def success_answer(result: GenerationResult, native: IdeogramRequest, urls: list
 
 def error_answer(exc: ApiError) -> NativeAnswer:
     """An engine error as Ideogram's `{"error": "..."}` body (422 for the safety check)."""
-    message = p.IDEOGRAM_SAFETY_MESSAGE if exc.type == errors.CONTENT_POLICY_VIOLATION else exc.message
+    message = native_message(exc, p.IDEOGRAM_SAFETY_MESSAGE) if exc.type == errors.CONTENT_POLICY_VIOLATION else exc.message
     headers = {"retry-after": str(exc.retry_after)} if exc.retry_after is not None else {}
     return NativeAnswer(native_status(exc, _STATUS.get(exc.type, exc.status)), {"error": message}, headers)
 

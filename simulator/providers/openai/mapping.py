@@ -24,6 +24,8 @@ from simulator.providers.protocol import (
     Upstream,
     header,
     json_or_none,
+    native_message,
+    native_status,
     upstream_error,
     wait_seconds,
 )
@@ -192,15 +194,19 @@ def error_answer(exc: ApiError, n: int | None = None, real_clock: bool = False) 
         headers[p.OPENAI_HEADER_RESET] = _duration(minute.reset_seconds)
         return NativeAnswer(429, _envelope(message, p.OPENAI_ERROR_RATE_LIMIT_TYPE, None, p.OPENAI_CODE_RATE_LIMIT), headers)
     if exc.status == 429:  # an injected fault: no windows to report, only how long to wait
-        if exc.retry_after is not None:
-            headers.update({"retry-after": str(exc.retry_after), "retry-after-ms": str(exc.retry_after * 1000)})
+        retry = exc.retry_after or 1
+        headers.update({"retry-after": str(retry), "retry-after-ms": str(retry * 1000)})
+        # The wait is real whatever the clock (the fault's `times` may be used up by then); past what SDKs sleep, the
+        # SDK raises at once rather than sleeping for minutes.
+        headers["x-should-retry"] = "true" if retry <= p.OPENAI_RETRYABLE_WAIT_SECONDS else "false"
         return NativeAnswer(429, _envelope(exc.message, p.OPENAI_ERROR_RATE_LIMIT_TYPE, None, p.OPENAI_CODE_RATE_LIMIT), headers)
     if exc.type == errors.CONTENT_POLICY_VIOLATION:
-        body = _envelope(p.OPENAI_CONTENT_POLICY_MESSAGE, p.OPENAI_ERROR_INVALID_REQUEST, None, p.OPENAI_CODE_CONTENT_POLICY)
-        return NativeAnswer(400, body, headers)
+        message = native_message(exc, p.OPENAI_CONTENT_POLICY_MESSAGE)
+        body = _envelope(message, p.OPENAI_ERROR_INVALID_REQUEST, None, p.OPENAI_CODE_CONTENT_POLICY)
+        return NativeAnswer(native_status(exc, 400), body, headers)
     if exc.type == errors.AUTHENTICATION_ERROR:
         code = None if exc.message == MISSING_KEY_MESSAGE else p.OPENAI_CODE_INVALID_API_KEY
-        return NativeAnswer(401, _envelope(exc.message, p.OPENAI_ERROR_INVALID_REQUEST, None, code), headers)
+        return NativeAnswer(native_status(exc, 401), _envelope(exc.message, p.OPENAI_ERROR_INVALID_REQUEST, None, code), headers)
     if exc.status < 500:
         code = exc.code if isinstance(exc, NativeInvalid) else None
         return NativeAnswer(exc.status, _envelope(exc.message, p.OPENAI_ERROR_INVALID_REQUEST, exc.param, code), headers)

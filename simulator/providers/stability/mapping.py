@@ -27,6 +27,7 @@ from simulator.providers.protocol import (
     Upstream,
     header,
     json_or_none,
+    native_message,
     native_status,
     upstream_error,
     wait_seconds,
@@ -154,7 +155,7 @@ def error_answer(exc: ApiError) -> NativeAnswer:
     """An engine error as Stability's `{"id", "name", "errors"}` body."""
     status, name = _ERROR_NAMES.get(exc.type, (exc.status, p.STABILITY_ERROR_INTERNAL))
     status = native_status(exc, status)
-    message = p.STABILITY_CONTENT_MODERATION_MESSAGE if exc.type == errors.CONTENT_POLICY_VIOLATION else exc.message
+    message = native_message(exc, p.STABILITY_CONTENT_MODERATION_MESSAGE) if exc.type == errors.CONTENT_POLICY_VIOLATION else exc.message
     error_id = secrets.token_hex(16)
     headers = {"x-request-id": error_id}
     if exc.retry_after is not None:
