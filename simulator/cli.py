@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
-from simulator.config import DEFAULT_PORT, DEFAULT_SEED, DEFAULT_UPSTREAM_TIMEOUT_SECONDS, SimulatorConfig
+from simulator.config import (
+    DEFAULT_PORT,
+    DEFAULT_SEED,
+    DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
+    MAX_LATENCY_SCALE,
+    START_TIME_RANGE,
+    SimulatorConfig,
+    valid_start_time,
+)
 from simulator.control.journal import DEFAULT_JOURNAL_SIZE
 from simulator.keys import KeyRegistry
 from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
@@ -34,7 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="same seed + same requests = same bytes")
-    parser.add_argument("--latency-scale", type=float, default=0.0, help="0 answers at once, 1 waits the modelled latency")
+    parser.add_argument(
+        "--latency-scale",
+        type=float,
+        default=0.0,
+        help=f"0 answers at once, 1 waits the modelled latency; at most {MAX_LATENCY_SCALE:g}, so the slowest generation "
+        "(about 21 s at 1) still ends within its image URLs' one-hour life",
+    )
     parser.add_argument(
         "--keys", dest="keys_file", help="TOML file of extra keys, tiers and limits (default: none, the built-in keys only)"
     )
@@ -45,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=CLOCK_REAL,
         help="real: wall time; manual: starts at --start-time, moves only via POST /_sim/clock/advance",
     )
-    parser.add_argument("--start-time", type=float, default=DEFAULT_MANUAL_START, help="manual clock's start (Unix seconds)")
+    parser.add_argument("--start-time", type=float, default=DEFAULT_MANUAL_START, help=f"manual clock's start: {START_TIME_RANGE}")
     gateway = parser.add_argument_group("gateway mode", "make the Perf API call the providers over HTTP in their native formats")
     gateway.add_argument(
         "--upstream", metavar="URL", help="a server hosting every provider as perf-sim does, e.g. another perf-sim (default: none)"
@@ -102,10 +117,12 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         )
     if args.journal_size < 1:
         parser.error("--journal-size must be 1 or more")
-    if args.latency_scale < 0:
-        parser.error("--latency-scale must be 0 or more")
-    if args.upstream_timeout <= 0:
-        parser.error("--upstream-timeout must be more than 0")
+    if not 0 <= args.latency_scale <= MAX_LATENCY_SCALE:
+        parser.error(f"--latency-scale must be from 0 to {MAX_LATENCY_SCALE:g}, got {args.latency_scale}")
+    if not valid_start_time(args.start_time):
+        parser.error(f"--start-time must be {START_TIME_RANGE}, got {args.start_time}")
+    if not args.upstream_timeout > 0 or math.isinf(args.upstream_timeout):
+        parser.error(f"--upstream-timeout must be a number of seconds more than 0, got {args.upstream_timeout}")
     try:
         KeyRegistry.from_file(args.keys_file)
     except (OSError, ValueError) as exc:

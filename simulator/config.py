@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 
 from simulator.control.journal import DEFAULT_JOURNAL_SIZE
 from simulator.request_log import LOG_TEXT
@@ -13,6 +14,21 @@ DEFAULT_PORT = 8080
 DEFAULT_SEED = 0
 # Decision: one gateway request may take at most this long upstream (BFL polling included) before it is a 502.
 DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 60.0
+# Decision: the latency scale is at most 100. The slowest modelled generation (flux-pro, 1440x1440, n=4: about 20.6 s)
+# then waits about 34 minutes, so its image URLs (one hour) and a BFL task (one hour) are still alive when it is ready.
+MAX_LATENCY_SCALE = 100.0
+# Decision: the clock shows times from the Unix epoch to 9999-01-01T00:00:00Z: it starts in that range, and
+# POST /_sim/clock/advance (simulator.faces.control) never moves it past. Later, ISO dates and Ideogram's `created`
+# cannot be written; earlier, `created` would be negative (the OpenAPI document says at least 0) and the request
+# log's timestamps malformed.
+EARLIEST_CLOCK_TIME = 0.0
+LATEST_CLOCK_TIME = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
+START_TIME_RANGE = f"Unix seconds from {EARLIEST_CLOCK_TIME:.0f} (1970-01-01T00:00:00Z) to {LATEST_CLOCK_TIME:.0f} (9999-01-01T00:00:00Z)"
+
+
+def valid_start_time(seconds: float) -> bool:
+    """Whether the clock can start at `seconds` (NaN compares false, so it is refused with the infinities)."""
+    return EARLIEST_CLOCK_TIME <= seconds <= LATEST_CLOCK_TIME
 
 
 @dataclass(frozen=True)

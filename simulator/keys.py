@@ -44,6 +44,21 @@ def _tier_limits(tier: str) -> Limits:
     return _TIER_LIMITS[tier]
 
 
+KEY_TABLES = ("keys", "providers")
+SCENARIO_TABLES = ("simulator", "faults")
+"""The other tables of a scenario file (simulator.scenario), which also serves as the run's keys file."""
+KEY_FIELDS = ("tier", "images_per_minute", "images_per_day")
+PROVIDER_FIELDS = ("images_per_minute", "images_per_day")
+
+
+def _known_only(entry: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    """Refuse a field the registry would not read, before any check of the fields it does (so the message names the
+    typo, not the field the typo was meant to be)."""
+    extra = sorted(set(entry) - set(known))
+    if extra:
+        raise ValueError(f"{where}: unknown field {extra[0]!r}; fields: {', '.join(known)}")
+
+
 def _table(data: dict[str, Any], name: str, path: str | Path) -> dict[str, Any]:
     table = data.get(name, {})
     if not isinstance(table, dict):
@@ -86,6 +101,9 @@ class KeyRegistry:
             data = tomllib.loads(Path(path).read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path}: not valid TOML: {exc}") from None
+        extra = sorted(set(data) - {*KEY_TABLES, *SCENARIO_TABLES})
+        if extra:
+            raise ValueError(f"{path}: unknown table [{extra[0]}]; tables: {', '.join(f'[{t}]' for t in KEY_TABLES)}")
         tenants: dict[str, Tenant] = {}
         for key, entry in _table(data, "keys", path).items():
             where = f"{path}: key {key!r}"
@@ -93,6 +111,7 @@ class KeyRegistry:
                 raise ValueError(f"{where} is malformed (8-200 of A-Z a-z 0-9 _ -)")
             if not isinstance(entry, dict):
                 raise ValueError(f'{where} must be a table, e.g. [keys.{key}] with tier = "pro"')
+            _known_only(entry, KEY_FIELDS, f"{path}: [keys.{key}]")
             tier = entry.get("tier", "pro")
             if tier not in tiers.TIERS:
                 raise ValueError(f"{where} has unknown tier {tier!r}; tiers: {', '.join(tiers.TIERS)}")
@@ -104,7 +123,9 @@ class KeyRegistry:
             where = f"{path}: [providers.{provider}]"
             if provider not in PROVIDERS:
                 raise ValueError(f"{where}: unknown provider; providers: {', '.join(PROVIDERS)}")
-            if not isinstance(entry, dict) or not {"images_per_minute", "images_per_day"} <= entry.keys():
+            if isinstance(entry, dict):
+                _known_only(entry, PROVIDER_FIELDS, where)
+            if not isinstance(entry, dict) or not set(PROVIDER_FIELDS) <= entry.keys():
                 raise ValueError(f"{where} needs images_per_minute and images_per_day")
             provider_limits[provider] = _limits(entry, None, where)
         return cls(tenants, provider_limits)

@@ -9,7 +9,6 @@ naming the table and the field, so a typo never turns into a silently different 
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
@@ -17,15 +16,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from simulator.config import SimulatorConfig
+from simulator.config import START_TIME_RANGE, SimulatorConfig, valid_start_time
 from simulator.control.rules import RuleSpec, rule_spec_from_json
 from simulator.engine.errors import ApiError
-from simulator.keys import KeyRegistry
+from simulator.keys import KEY_TABLES, SCENARIO_TABLES, KeyRegistry
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL
 
-SIMULATOR_TABLE = "simulator"
-KEY_TABLES = ("keys", "providers")
-FAULTS_TABLE = "faults"
+SIMULATOR_TABLE, FAULTS_TABLE = SCENARIO_TABLES
 TABLES = (SIMULATOR_TABLE, *KEY_TABLES, FAULTS_TABLE)
 SIMULATOR_FIELDS = ("seed", "clock", "start_time")
 
@@ -66,7 +63,8 @@ def _whole(value: object) -> bool:
 
 
 def _start_time(value: object, where: str) -> float:
-    """A Unix time, an ISO 8601 string or a TOML date-time (without a zone: UTC)."""
+    """A Unix time, an ISO 8601 string or a TOML date-time (without a zone: UTC), in the range the clock can keep."""
+    given = value.isoformat() if isinstance(value, date) else repr(value)
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -75,10 +73,14 @@ def _start_time(value: object, where: str) -> float:
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
-        return float(value)
-    raise ScenarioError(f"{where}: must be Unix seconds or an ISO 8601 date-time, got {value!r}")
+        seconds = (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise ScenarioError(f"{where}: must be Unix seconds or an ISO 8601 date-time, got {value!r}")
+    if not valid_start_time(seconds):
+        raise ScenarioError(f"{where}: must be {START_TIME_RANGE}, got {given}")
+    return seconds
 
 
 def _unknown(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:

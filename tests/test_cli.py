@@ -6,10 +6,16 @@ import json
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from simulator.cli import banner, build_parser, parse_args
+from simulator.config import EARLIEST_CLOCK_TIME, LATEST_CLOCK_TIME, MAX_LATENCY_SCALE
+from simulator.engine.latency import modelled_latency_ms
+from simulator.engine.request import GenerationRequest
 from simulator.launcher import running_simulator
+from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, parse_size
+from spec.providers.bfl import BFL_TASK_TTL_SECONDS
 
 
 def test_banner_curl_line_works() -> None:
@@ -28,11 +34,63 @@ def test_banner_curl_line_works() -> None:
         (["--latency-scale", "-1"], "--latency-scale"),
         (["--keys", "/nonexistent/keys.toml"], "--keys"),
         (["--clock", "sundial"], "--clock"),
+        (["--upstream-timeout", "nan"], "--upstream-timeout"),
+        (["--upstream-timeout", "inf"], "--upstream-timeout"),
     ],
 )
 def test_bad_options_are_refused(args: list[str], message: str) -> None:
     result = subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and message in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--start-time", "1e12"],
+        ["--start-time", "253402300800"],
+        ["--start-time", "nan"],
+        ["--start-time", "inf"],
+        ["--start-time=-1"],
+        ["--latency-scale", "inf"],
+        ["--latency-scale", "nan"],
+        ["--latency-scale", str(MAX_LATENCY_SCALE + 1)],
+    ],
+)
+def test_a_start_time_or_latency_scale_the_simulator_cannot_serve_is_refused_before_it_starts(args: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "simulator", "--clock", "manual", *args], capture_output=True, text=True, timeout=30)
+    flag = args[0].partition("=")[0]
+    assert result.returncode == 2 and result.stderr.splitlines()[-1].startswith(f"perf-sim: error: {flag} must be")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("start", [EARLIEST_CLOCK_TIME, LATEST_CLOCK_TIME], ids=["earliest", "latest"])
+def test_a_clock_started_at_either_end_of_the_accepted_range_answers_every_call(start: float) -> None:
+    with (
+        running_simulator("--clock", "manual", "--start-time", repr(start), "--quiet") as server,
+        httpx.Client(base_url=server.base_url) as client,
+    ):
+        assert client.get("/_sim/clock").json()["now"] == start
+        perf = client.post("/v1/images/generations", json={"prompt": "a fox"}, headers={"Authorization": "Bearer pk_test_pro_edge"})
+        ideogram = client.post("/ideogram/generate", json={"image_request": {"prompt": "a fox"}}, headers={"Api-Key": "pk_test_pro_edge"})
+        assert (perf.status_code, ideogram.status_code) == (200, 200)
+        assert client.get(perf.json()["data"][0]["url"]).status_code == 200
+        assert [row["status"] for row in client.get("/_sim/requests").json()["requests"]] == [200, 200]
+
+
+def _pixels(size: str) -> int:
+    width, height = parse_size(size)
+    return width * height
+
+
+def test_at_the_largest_latency_scale_the_slowest_generation_is_ready_while_its_image_urls_and_task_live() -> None:
+    """What --help promises for --latency-scale's bound, for every model at its largest size, image count and quality."""
+    slowest_ms = max(
+        modelled_latency_ms(seed, GenerationRequest("a fox", model.name, model.max_n, max(model.sizes, key=_pixels), quality, None, "url"))
+        for model in MODELS.values()
+        for quality in model.qualities
+        for seed in range(50)
+    )
+    assert slowest_ms / 1000 * MAX_LATENCY_SCALE < min(IMAGE_URL_TTL_SECONDS, BFL_TASK_TTL_SECONDS)
 
 
 def test_latency_scale_waits_without_blocking_other_requests() -> None:
@@ -70,8 +128,21 @@ def test_latency_scale_waits_without_blocking_other_requests() -> None:
         ('[keys.pk_live_big_corp]\ntier = "enterprise"\nimages_per_minute = 0\n', "at least 1"),
         ('[keys.pk_live_big_corp]\ntier = "enterprise"\nimages_per_minute = 20\nimages_per_day = 10\n', "below images_per_minute"),
         ("[keys.pk_live_big_corp\n", "not valid TOML"),
+        ('[keys.pk_live_big_corp]\ntier = "pro"\ncolour = "red"\n', "[keys.pk_live_big_corp]: unknown field 'colour'"),
+        ("[providers.openai]\nimages_per_minute = 5\nimages_per_hour = 9\n", "[providers.openai]: unknown field 'images_per_hour'"),
+        ('[key.pk_live_big_corp]\ntier = "pro"\n', "unknown table [key]"),
     ],
-    ids=["flat key", "half provider", "provider typo", "zero limit", "day below minute", "bad toml"],
+    ids=[
+        "flat key",
+        "half provider",
+        "provider typo",
+        "zero limit",
+        "day below minute",
+        "bad toml",
+        "key field",
+        "provider field",
+        "table",
+    ],
 )
 def test_a_keys_file_it_cannot_honour_is_refused_with_the_reason(tmp_path: object, keys_file: str, message: str) -> None:
     from pathlib import Path

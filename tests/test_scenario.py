@@ -44,6 +44,10 @@ def test_the_scenario_sets_seed_clock_start_and_keys_and_a_flag_on_the_command_l
         ('[simulator]\nseed = "seven"\n', "[simulator] seed: must be a whole number"),
         ('[simulator]\nclock = "sundial"\n', "[simulator] clock: must be 'real' or 'manual'"),
         ('[simulator]\nstart_time = "yesterday"\n', "[simulator] start_time: not an ISO 8601 date-time"),
+        ("[simulator]\nstart_time = 1e12\n", "[simulator] start_time: must be Unix seconds from 0"),
+        ("[simulator]\nstart_time = nan\n", "[simulator] start_time: must be Unix seconds from 0"),
+        ("[simulator]\nstart_time = 9999-12-31\n", "[simulator] start_time: must be Unix seconds from 0"),
+        ('[simulator]\nstart_time = "1969-12-31T23:59:59Z"\n', "[simulator] start_time: must be Unix seconds from 0"),
         ("[faults]\naction = { status = 503 }\n", "[faults] must be an array of tables, written [[faults]]"),
         ('[[faults]]\nmatch = { face = "openai" }\n', "[[faults]] #1: action is required"),
         ("[[faults]]\naction = { status = 503 }\n[[faults]]\naction = { drop = true }\ntimes = 0\n", "#2: times must be a whole number"),
@@ -53,6 +57,12 @@ def test_the_scenario_sets_seed_clock_start_and_keys_and_a_flag_on_the_command_l
         ('[[faults]]\nmatch = { face = "myspace" }\naction = { drop = true }\n', "[[faults]] #1: match.face must be one of"),
         ('[keys.pk_live_acme]\ntier = "platinum"\n', "key 'pk_live_acme' has unknown tier 'platinum'"),
         ("[providers.openai]\nimages_per_minute = 5\n", "[providers.openai] needs images_per_minute and images_per_day"),
+        ('[keys.pk_live_acme]\ntier = "pro"\ncolour = "red"\n', "[keys.pk_live_acme]: unknown field 'colour'"),
+        (
+            "[providers.openai]\nimages_per_minute = 5\nimages_per_day = 9\nimages_per_hour = 3\n",
+            "[providers.openai]: unknown field 'images_per_hour'",
+        ),
+        ("[providers.openai]\nimages_per_minute = 5\nimages_per_hour = 3\n", "[providers.openai]: unknown field 'images_per_hour'"),
         ("[simulator\n", "not valid TOML"),
     ],
 )
@@ -62,11 +72,19 @@ def test_a_wrong_scenario_is_refused_naming_the_table_and_the_field(tmp_path: Pa
     assert message in str(refused.value) and "scenario.toml" in str(refused.value)
 
 
-def test_perf_sim_refuses_a_wrong_scenario_at_start_with_exit_code_2_and_no_traceback(tmp_path: Path) -> None:
-    path = _write(tmp_path, "[[faults]]\naction = { drop = true }\nprobability = 2\n")
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[faults]]\naction = { drop = true }\nprobability = 2\n", "[[faults]] #1: probability"),
+        ("[simulator]\nstart_time = 1e12\n", "[simulator] start_time: must be"),
+        ('[keys.pk_live_acme]\ntier = "pro"\ncolour = "red"\n', "[keys.pk_live_acme]: unknown field 'colour'"),
+    ],
+)
+def test_perf_sim_refuses_a_wrong_scenario_at_start_with_exit_code_2_and_no_traceback(tmp_path: Path, text: str, message: str) -> None:
+    path = _write(tmp_path, text)
     result = subprocess.run([sys.executable, "-m", "simulator", "--scenario", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert "--scenario" in result.stderr and "[[faults]] #1: probability" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("perf-sim: error: --scenario:") and message in result.stderr.splitlines()[-1]
     assert "Traceback" not in result.stderr
 
 

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulator.config import LATEST_CLOCK_TIME
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
 from simulator.control.api import namespace_param
 from simulator.control.plane import ControlPlane
@@ -26,8 +27,6 @@ from simulator.keys import KeyRegistry
 from simulator.perf.wire import error_response
 from simulator.registry import PROVIDER_NAMES
 from simulator.state.base import RateState, WindowState
-
-_LATEST_CLOCK = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
 
 
 def _seconds(value: object) -> float | None:
@@ -102,7 +101,7 @@ class ControlFace:
                 if unknown:
                     raise invalid(unknown[0], f'{unknown[0]} is not a field of an advance; send {{"seconds": N}}')
                 seconds = _seconds(body.get("seconds") if isinstance(body, dict) else None)
-                if seconds is None or await self.engine.state.now() + seconds > _LATEST_CLOCK:
+                if seconds is None or await self.engine.state.now() + seconds > LATEST_CLOCK_TIME:
                     raise invalid("seconds", 'send {"seconds": N} with N a non-negative number that keeps the clock before the year 9999')
                 await self.engine.state.advance_clock(seconds)
         except ApiError as exc:
