@@ -19,6 +19,7 @@ from starlette.routing import Route
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
 from simulator.control.journal import EntryFilter, mask_key
 from simulator.control.plane import ControlPlane
+from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, too_slow
 from simulator.control.rules import match_from_json, namespace_from, rule_spec_from_json
 from simulator.engine.errors import ApiError, invalid
 from simulator.engine.generate import Engine
@@ -173,10 +174,13 @@ class ControlApi:
             model=match.model,
             status=match.status,
             key=match.key,
-            prompt=match.compiled_prompt(),
+            prompt=match.prompt.within(COUNT_SEARCH_SECONDS) if match.prompt is not None else None,
             namespace=namespace,
         )
-        return SafeJSONResponse({"count": await self.plane.journal.count(selection)})
+        try:
+            return SafeJSONResponse({"count": await self.plane.journal.count(selection)})
+        except TimeoutError:
+            return error_response(PERF, too_slow("match.prompt"))
 
     async def namespaces(self, request: Request) -> Response:
         return SafeJSONResponse({"namespaces": await self.plane.journal.namespaces()})

@@ -199,8 +199,8 @@ class EntryFilter:
     status: int | None = None
     key: str | None = None
     """A full key, or a masked one as the journal shows it."""
-    prompt: Any = None
-    """A compiled regular expression."""
+    prompt: Callable[[str], bool] | None = None
+    """Whether a prompt is one asked for (simulator.control.prompt_pattern)."""
     namespace: str | None = None
 
     def holds(self, entry: JournalEntry) -> bool:
@@ -212,7 +212,7 @@ class EntryFilter:
             and (self.model is None or entry.model == self.model)
             and (self.status is None or entry.status == self.status)
             and (self.key is None or self.key == entry.key or key_digest(self.key) == entry.key_digest)
-            and (self.prompt is None or (entry.prompt is not None and self.prompt.search(entry.prompt) is not None))
+            and (self.prompt is None or (entry.prompt is not None and self.prompt(entry.prompt)))
         )
 
 

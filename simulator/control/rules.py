@@ -14,7 +14,6 @@ Decisions:
 from __future__ import annotations
 
 import itertools
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ from typing import Any
 from simulator.context import DEFAULT_NAMESPACE, valid_namespace
 from simulator.control.actions import Action, action_from_json
 from simulator.control.journal import mask_key
+from simulator.control.prompt_pattern import PromptPattern
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import invalid
 from simulator.registry import FACE_NAMES
@@ -52,12 +52,9 @@ class Match:
     method: str | None = None
     model: str | None = None
     key: str | None = None
-    prompt: str | None = None
+    prompt: PromptPattern | None = None
     status: int | None = None
     """Only for counting journal entries."""
-
-    def compiled_prompt(self) -> re.Pattern[str] | None:
-        return re.compile(self.prompt) if self.prompt is not None else None
 
     def holds(self, facts: RequestFacts) -> bool:
         return (
@@ -66,11 +63,12 @@ class Match:
             and (facts.method == self.method or (self.method is None and facts.method != "OPTIONS"))
             and (self.model is None or facts.model == self.model)
             and (self.key is None or facts.key == self.key or (facts.key is not None and mask_key(facts.key) == self.key))
-            and (self.prompt is None or (facts.prompt is not None and re.search(self.prompt, facts.prompt) is not None))
+            and (self.prompt is None or (facts.prompt is not None and self.prompt.matches_for_rule(facts.prompt)))
         )
 
     def as_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in (*_MATCH_FIELDS, "status") if getattr(self, name) is not None}
+        shown = {name: getattr(self, name) for name in (*_MATCH_FIELDS, "status") if getattr(self, name) is not None}
+        return shown if self.prompt is None else {**shown, "prompt": self.prompt.text}
 
 
 def match_from_json(body: object, field: str = "match", with_status: bool = False) -> Match:
@@ -87,11 +85,6 @@ def match_from_json(body: object, field: str = "match", with_status: bool = Fals
             raise invalid(f"{field}.{name}", f"{field}.{name} must be a non-empty string")
     if "face" in body and body["face"] not in FACE_NAMES:
         raise invalid(f"{field}.face", f"{field}.face must be one of {', '.join(FACE_NAMES)}")
-    if "prompt" in body:
-        try:
-            re.compile(body["prompt"])
-        except (re.error, OverflowError, RecursionError) as exc:  # a repeat count too large, groups nested too deep
-            raise invalid(f"{field}.prompt", f"{field}.prompt is not a regular expression: {exc}") from None
     status = body.get("status")
     if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599):
         raise invalid(f"{field}.status", f"{field}.status must be an HTTP status from 100 to 599")
@@ -102,7 +95,7 @@ def match_from_json(body: object, field: str = "match", with_status: bool = Fals
         method=method.upper() if method else None,
         model=body.get("model"),
         key=body.get("key"),
-        prompt=body.get("prompt"),
+        prompt=PromptPattern(body["prompt"], f"{field}.prompt") if "prompt" in body else None,
         status=status,
     )
 
