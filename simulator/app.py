@@ -89,6 +89,9 @@ class SimulatorApp(Starlette):
 
 def create_app(config: SimulatorConfig | None = None, state: State | None = None) -> Starlette:
     config = config or SimulatorConfig()
+    # python-multipart logs a warning for a malformed form body before it raises; the face answers that as a 400
+    # naming the problem, so the line would only be noise on the server's stderr, one per bad request.
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
     state = state or open_state(config.state, config.clock, config.start_time)
     engine = Engine(state, config.seed, config.latency_scale)
     keys = KeyRegistry.from_file(config.keys_file)

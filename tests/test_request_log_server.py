@@ -87,3 +87,12 @@ def test_uvicorns_access_log_does_not_duplicate_the_request_log(tmp_path: Path) 
     with perf_sim_output(tmp_path) as (base_url, out):
         send_three_requests(base_url)
     assert "HTTP/1.1" not in out.read_text()
+
+
+def test_a_malformed_form_body_is_one_log_line_and_no_stray_parser_warning(tmp_path: Path) -> None:
+    with perf_sim_output(tmp_path) as (base_url, out):
+        form = {**AUTH, "Content-Type": "multipart/form-data; boundary=xyz"}
+        response = httpx.post(base_url + "/stability/v2beta/stable-image/generate/sd3", content=b"--xyq\r\n", headers=form)
+        assert response.status_code == 400
+    text = out.read_text()
+    assert len(request_lines(text, " ns=")) == 1 and "Expected boundary" not in text, text
