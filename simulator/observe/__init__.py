@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from starlette.routing import Route
+from collections.abc import Sequence
+
+from starlette.routing import BaseRoute, Route
 
 from simulator.control.journal import Journal
 from simulator.keys import KeyRegistry
 from simulator.observe import dashboard
 from simulator.observe.metrics import Metrics
+from simulator.observe.route_names import RouteNames
 from simulator.observe.tiers import TierOf
 
 
-def observing(journal: Journal, keys: KeyRegistry) -> list[Route]:
-    """The routes of `/metrics` and the dashboard; the metrics count what `journal` records, as its batch listener."""
-    metrics = Metrics(TierOf(keys), flush=journal.flush)
+def observing(journal: Journal, keys: KeyRegistry, faces: Sequence[BaseRoute]) -> list[Route]:
+    """The routes of `/metrics` and the dashboard; the metrics count what `journal` records, as its batch listener,
+    labelling a request by the route of `faces` that serves its path."""
+    metrics = Metrics(TierOf(keys), RouteNames(faces), flush=journal.flush)
     journal.batch_listeners.append(metrics.observe)
     return [*metrics.routes(), *dashboard.routes()]

@@ -37,16 +37,12 @@ from simulator.observe.tiers import TierOf
 from spec.models import MODELS
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
-# Decision: requests the simulator has no route for (404) share one route label, and at most MAX_ROUTES distinct
-# paths get their own; a model the spec does not know is `other`: a client sending random paths or model names
-# cannot grow the scrape without bound.
-UNMATCHED_ROUTE = "unmatched"
-OTHER_ROUTE = "other"
+# Decision: a route is labelled by its template (simulator.observe.route_names), and a model the spec does not know
+# is `other`: a client sending random paths or model names cannot grow the scrape without bound.
 OTHER_MODEL = "other"
 _MODEL_LABEL = {**{native: name for name, spec in MODELS.items() for native in spec.native_ids.values()}, **{name: name for name in MODELS}}
 """A model's label: its Perf name, whether the engine named it or the request did in its provider's words (a faulted
 Imagen request names `imagen-3.0-generate-002`), so one model's requests share one label."""
-MAX_ROUTES = 200
 DROPPED_STATUS = "dropped"
 FAULT_KINDS = ("delay_ms", "status", "drop", "truncate", "malformed")
 # Server time of a request is well under a second unless a latency scale or a delay fault holds it.
@@ -204,14 +200,14 @@ class Metrics:
     Workers count every request at once, because any worker may answer a scrape from the files they share.
     """
 
-    def __init__(self, tier_of: TierOf, flush: Callable[[], None] | None = None) -> None:
+    def __init__(self, tier_of: TierOf, route_name: Callable[[str], str], flush: Callable[[], None] | None = None) -> None:
         self.tier_of = tier_of
+        self.route_name = route_name
         self.flush = flush
         """The journal's `flush`, called before a scrape: it tells the metrics of the requests it kept since its last
         batch."""
         self.multiprocess = MULTIPROCESS_ENV in os.environ
         self.registry = CollectorRegistry()
-        self.routes_seen: set[str] = set()
         self.tally: collections.Counter[tuple[str, str, int | None, str, str | None, int]] = collections.Counter()
         self.counts: Counts
         if self.multiprocess:
@@ -278,20 +274,10 @@ class Metrics:
 
     def labels(self, path: str, status: int | None, model: str | None, images: int) -> tuple[str, str, str, int]:
         """Route, status and model label values, and the images counted, of a request."""
-        route = path if path in self.routes_seen and status != 404 else self.route(path, status)
+        route = self.route_name(path)
         status_label = DROPPED_STATUS if status is None else str(status)
         model_label = "" if model is None else _MODEL_LABEL.get(model, OTHER_MODEL)
         return route, status_label, model_label, images if status is not None and status < 400 else 0
-
-    def route(self, path: str, status: int | None) -> str:
-        if status == 404:
-            return UNMATCHED_ROUTE
-        if path in self.routes_seen:
-            return path
-        if len(self.routes_seen) >= MAX_ROUTES:
-            return OTHER_ROUTE
-        self.routes_seen.add(path)
-        return path
 
     def exposition(self) -> bytes:
         if self.flush is not None:

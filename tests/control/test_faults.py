@@ -213,7 +213,7 @@ def test_a_browser_app_sees_an_injected_fault_and_its_preflight_is_never_faulted
 def test_a_rule_or_count_whose_prompt_pattern_backtracks_without_end_stops_in_time(client: httpx.Client) -> None:
     # `re` would search `^(a|aa)+$` in this prompt for minutes, holding every request.
     add_fault(client, {"match": {"prompt": "^(a|aa)+$"}, "action": {"status": 503}})
-    stalling = {"prompt": "a" * 60 + "!"}
+    stalling: dict[str, object] = {"prompt": "a" * 60 + "!"}
     assert generate(client, body=stalling).status_code == 200, "the rule does not match what it cannot search in time"
     assert generate(client, body={"prompt": "aaaa"}).status_code == 503
     count = client.post("/_sim/requests/count", json={"match": {"prompt": "^(a|aa)+$"}})

@@ -17,10 +17,12 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from load.redis_server import redis_available, running_redis
+from simulator.app import create_app
 from simulator.control.inspect import RequestEntry
 from simulator.keys import KeyRegistry
 from simulator.launcher import RunningServer, running_simulator
-from simulator.observe.metrics import DURATION, DURATION_BUCKETS, MAX_ROUTES, TALLY_SIZE, LocalCounts, Metrics
+from simulator.observe.metrics import DURATION, DURATION_BUCKETS, TALLY_SIZE, LocalCounts, Metrics
+from simulator.observe.route_names import RouteNames
 from simulator.observe.tiers import TierOf
 from spec import tiers
 
@@ -173,6 +175,11 @@ def test_one_process_counts_durations_into_the_same_buckets_as_prometheus_client
     assert buckets(ours) == buckets(theirs)
 
 
+def fresh_metrics() -> Metrics:
+    """Metrics labelling routes as `perf-sim`'s do."""
+    return Metrics(TierOf(KeyRegistry()), RouteNames(create_app().routes))
+
+
 def journalled(index: int) -> RequestEntry:
     """A mixed run's entries: successes the engine noted (two faces), a bad request it never saw, a 429 on a free
     key, an injected fault, an unknown path."""
@@ -194,7 +201,7 @@ def journalled(index: int) -> RequestEntry:
 def test_requests_tallied_scrape_the_same_as_requests_counted_one_by_one() -> None:
     """One process tallies the requests the engine served by raw label values, named only at a scrape (or once the
     tally is full); that must change no figure."""
-    tallied, one_by_one = Metrics(TierOf(KeyRegistry())), Metrics(TierOf(KeyRegistry()))
+    tallied, one_by_one = fresh_metrics(), fresh_metrics()
     assert not tallied.multiprocess
     entries = [journalled(index) for index in range(2085)]
     for start in range(0, len(entries), 64):  # in batches as the journal tells them, mixed ones and one of a face
@@ -216,22 +223,42 @@ def test_requests_tallied_scrape_the_same_as_requests_counted_one_by_one() -> No
     assert not tallied.tally
 
 
-def test_a_full_tally_is_named_at_once() -> None:
+def test_a_full_tally_is_named_at_once_and_every_path_of_a_route_shares_its_label() -> None:
     """The tally holds at most TALLY_SIZE distinct label sets (a path is part of one)."""
-    metrics = Metrics(TierOf(KeyRegistry()))
+    metrics = fresh_metrics()
     for index in range(TALLY_SIZE + 10):
         entry = journalled(0)
         entry.path = f"/google/v1beta/models/m{index}:predict"
         entry.made_model = "dall-e-2"
         metrics.observe([entry.row()])
     assert len(metrics.tally) == 10
-    assert metrics.local.requests[("perf", "other", "200", "dall-e-2")] == TALLY_SIZE - MAX_ROUTES
+    assert metrics.local.requests[("perf", "/google/v1beta/models/{model}:predict", "200", "dall-e-2")] == TALLY_SIZE
 
 
 def test_a_faulted_request_naming_its_model_in_the_provider_words_is_counted_under_the_perf_model() -> None:
-    metrics = Metrics(TierOf(KeyRegistry()))
+    metrics = fresh_metrics()
     entry = RequestEntry("POST", "/google/v1beta/models/imagen-3.0-generate-002:predict", "google", "default", b"", b"", b"{}")
     entry.time, entry.status, entry.latency_ms, entry.fault = 1767225600.0, 503, 0.5, "status=503"
     metrics.observe([entry.row()])
     counted = metrics.exposition().decode()
-    assert 'face="google",model="imagen-3",route="/google/v1beta/models/imagen-3.0-generate-002:predict",status="503"} 1.0' in counted
+    assert 'face="google",model="imagen-3",route="/google/v1beta/models/{model}:predict",status="503"} 1.0' in counted
+
+
+@pytest.mark.parametrize(
+    ("face", "path", "route"),
+    [
+        ("ideogram", "/ideogram/remix", "unmatched"),
+        ("openai", "/openai/v1/images/edits", "unmatched"),
+        ("bfl", "/bfl/delivery/task_0123/sample.png", "/bfl/delivery/{task_id}/sample.{ext}"),
+        ("bfl", "/v1/flux-pro", "/v1/flux-pro"),
+        ("google", "/google/v1/projects/p/locations/l/publishers/google/models/imagen-3.0-generate-002:predict", None),
+    ],
+)
+def test_a_faulted_request_is_labelled_by_the_route_that_serves_its_path(face: str, path: str, route: str | None) -> None:
+    metrics = fresh_metrics()
+    entry = RequestEntry("POST", path, face, "default", b"", b"", b"{}")
+    entry.time, entry.status, entry.latency_ms, entry.fault = 1767225600.0, 503, 0.5, "status=503"
+    metrics.observe([entry.row()])
+    (labelled,) = [line for line in metrics.exposition().decode().splitlines() if line.startswith("perf_sim_requests_total{")]
+    shown = labelled.partition('route="')[2].partition('"')[0]
+    assert shown == route if route is not None else shown.startswith("/google/") and "{" in shown
