@@ -133,12 +133,11 @@ class Engine:
         return f"req_img_{salted_hex_id(salt, sequence)}"
 
     def image_id(self, sequence: int, index: int) -> str:
-        return image_id(self._id_salt(), sequence, index)
+        return image_id(self._id_salt(namespace()), sequence, index)
 
-    def _id_salt(self) -> str:
-        """What image ids are derived from besides the sequence and index (see `image_id`): the seed and, outside the
-        default namespace, the namespace, as `_id` mixes it in."""
-        name = namespace()
+    def _id_salt(self, name: str) -> str:
+        """What image ids of namespace `name` are derived from besides the sequence and index (see `image_id`): the
+        seed and, outside the default namespace, the namespace, as `_id` mixes it in."""
         return self._image_salt if name == DEFAULT_NAMESPACE else f"{self.seed}\x1fimage@{name}\x1f"
 
     async def new_id(self, kind: str, length: int = 24) -> str:
@@ -155,7 +154,8 @@ class Engine:
         """
         self.check_n(tenant, request.n)
         self.check_policy(request.prompt)
-        batch = ImageBatch(request.model, request.prompt, request.size, request.first_index, self._id_salt())
+        name = namespace()
+        batch = ImageBatch(request.model, request.prompt, request.size, name, request.first_index, self._id_salt(name))
         ticket = await self.admit(tenant, request.n, bucket, batch)
         now = ticket.now
         images = [
@@ -192,11 +192,11 @@ class Engine:
         return await self.state.usage(f"{bucket}:{tenant.key}", tenant.limits, await self.state.now())
 
     async def image_png(self, image_id: str) -> bytes | None:
-        """The PNG behind an image URL, or None when unknown or expired."""
-        now = await self.state.now()
-        record = await self.state.get_image(image_id, now)
+        """The PNG behind an image URL, or None when unknown or expired (by the clock of the namespace that made it,
+        whichever namespace asks: a plain URL is asked for in the default one)."""
+        record = await self.state.get_image(image_id)
         if record is None:
-            return await self.state.get_blob(f"png:{image_id}", now)
+            return await self.state.get_blob(f"png:{image_id}")
         key = RenderKey(self.seed, record.model, record.prompt, record.size, record.index)
         return await self.render(key)
 

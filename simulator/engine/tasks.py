@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from simulator.context import DEFAULT_NAMESPACE, in_namespace, namespace
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.engine.request import GenerationRequest
@@ -41,6 +42,8 @@ class TaskRecord:
     """What the face needs to answer in its own terms later (e.g. BFL's seed and output format)."""
     latency_ms: int = 0
     """The modelled latency, reported whatever the latency scale (as the Perf API reports `latency_ms`)."""
+    namespace: str = DEFAULT_NAMESPACE
+    """Whose clock `submitted_at` and `ready_at` are on: a polling client need not send the namespace."""
 
     def phase(self, now: float) -> str:
         if self.moderated:
@@ -68,20 +71,36 @@ class TaskStore:
         except ApiError as exc:
             if exc.type != errors.CONTENT_POLICY_VIOLATION:
                 raise
-            record = TaskRecord(task_id, request.model, request.prompt, request.size, now, now, True, False, [], native)
+            record = TaskRecord(task_id, request.model, request.prompt, request.size, now, now, True, False, [], native, 0, namespace())
         else:
             ready_at = now + result.latency_ms * self.engine.latency_scale / 1000
             flagged = self.engine.output_flagged(request)
             image_ids = [image.image_id for image in result.images]
             record = TaskRecord(
-                task_id, request.model, request.prompt, request.size, now, ready_at, False, flagged, image_ids, native, result.latency_ms
+                task_id,
+                request.model,
+                request.prompt,
+                request.size,
+                now,
+                ready_at,
+                False,
+                flagged,
+                image_ids,
+                native,
+                result.latency_ms,
+                namespace(),
             )
         await self.engine.state.put_blob(self._key(task_id), json.dumps(asdict(record)).encode(), now + self.ttl_seconds)
         return record
 
     async def get(self, task_id: str) -> TaskRecord | None:
-        raw = await self.engine.state.get_blob(self._key(task_id), await self.engine.state.now())
+        raw = await self.engine.state.get_blob(self._key(task_id))
         return None if raw is None else TaskRecord(**json.loads(raw))
+
+    async def clock(self, record: TaskRecord) -> float:
+        """The clock of the task's namespace, which says whether it is ready."""
+        with in_namespace(record.namespace):
+            return await self.engine.state.now()
 
 
 def _uuid(hex32: str) -> str:

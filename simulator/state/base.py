@@ -7,7 +7,8 @@ Namespaces: rate windows, the clock offset and the id sequence belong to the cur
 (`simulator.context.namespace()`), under a key prefix (`namespace_prefix`), so each namespace behaves as a
 simulator of its own and `reset` can forget one. Images and blobs are kept outside any namespace: their ids
 never collide across namespaces (the engine mixes the namespace into them), and a URL must resolve from a
-browser that sends no namespace header.
+browser that sends no namespace header. Each keeps the namespace it was made in, and expires by that namespace's
+clock, whichever namespace asks for it (a plain image URL is asked for in the default one).
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class ImageRecord:
     model: str
     prompt: str
     size: str
+    namespace: str
+    """Whose clock `expires_at` is on."""
     index: int
     expires_at: float
 
@@ -88,13 +91,17 @@ class ImageBatch:
     model: str
     prompt: str
     size: str
+    namespace: str
     first_index: int
     id_salt: str
 
     def records(self, sequence: int, n: int, now: float) -> list[tuple[str, ImageRecord]]:
         expires_at = now + IMAGE_URL_TTL_SECONDS
         return [
-            (image_id(self.id_salt, sequence, i), ImageRecord(self.model, self.prompt, self.size, self.first_index + i, expires_at))
+            (
+                image_id(self.id_salt, sequence, i),
+                ImageRecord(self.model, self.prompt, self.size, self.namespace, self.first_index + i, expires_at),
+            )
             for i in range(n)
         ]
 
@@ -212,17 +219,17 @@ class State(ABC):
         """The windows of `bucket` as they stand, without admitting anything."""
 
     @abstractmethod
-    async def get_image(self, image_id: str, now: float) -> ImageRecord | None:
-        """The record, or None when unknown or expired."""
+    async def get_image(self, image_id: str) -> ImageRecord | None:
+        """The record, or None when unknown or expired (by the clock of the namespace it was made in)."""
 
     @abstractmethod
     async def put_blob(self, key: str, value: bytes, expires_at: float) -> None:
-        """Keep opaque bytes under `key` until `expires_at`: the native faces' task records and the gateway's
-        copies of upstream images, so every worker sharing the state can answer for them."""
+        """Keep opaque bytes under `key` until `expires_at` on the current namespace's clock: the native faces' task
+        records and the gateway's copies of upstream images, so every worker sharing the state can answer for them."""
 
     @abstractmethod
-    async def get_blob(self, key: str, now: float) -> bytes | None:
-        """The bytes, or None when unknown or expired."""
+    async def get_blob(self, key: str) -> bytes | None:
+        """The bytes, or None when unknown or expired (by the clock of the namespace that put them)."""
 
     @abstractmethod
     async def buckets(self) -> list[str]:

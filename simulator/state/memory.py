@@ -29,7 +29,6 @@ from simulator.state.base import (
     window_totals,
 )
 from spec import tiers
-from spec.models import IMAGE_URL_TTL_SECONDS
 
 _FIRST_SWEEP = 10_000
 
@@ -67,12 +66,16 @@ class MemoryState(State):
         self._buckets: dict[str, _Bucket] = {}
         self._sweep_at = _FIRST_SWEEP
         self._images: OrderedDict[str, ImageRecord] = OrderedDict()
-        self._blobs: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._blobs: OrderedDict[str, tuple[float, str, bytes]] = OrderedDict()
+        """key -> (expires_at, the namespace whose clock that is on, value)"""
         self._blob_bytes = 0
 
     def _now(self) -> float:
+        return self._time_in(namespace())
+
+    def _time_in(self, name: str) -> float:
         base = self._origin if self._origin is not None else time.time()
-        return base + self._offsets.get(namespace(), 0.0)
+        return base + self._offsets.get(name, 0.0)
 
     async def now(self) -> float:
         return self._now()
@@ -145,42 +148,46 @@ class MemoryState(State):
         return window_totals(b.minute_used, b.minute[-1][0] if b.minute else None, b.day_used, limits, now)
 
     def _put_image(self, image_id: str, record: ImageRecord) -> None:
-        self._drop_expired(record.expires_at - IMAGE_URL_TTL_SECONDS)
+        self._drop_expired()
         self._images[image_id] = record
         while len(self._images) > self._max_images:
             self._images.popitem(last=False)
 
-    async def get_image(self, image_id: str, now: float) -> ImageRecord | None:
-        self._drop_expired(now)
-        return record if (record := self._images.get(image_id)) is not None and record.expires_at > now else None
+    async def get_image(self, image_id: str) -> ImageRecord | None:
+        self._drop_expired()
+        record = self._images.get(image_id)
+        return record if record is not None and record.expires_at > self._time_in(record.namespace) else None
 
-    def _drop_expired(self, now: float) -> None:
+    def _drop_expired(self) -> None:
+        """Drop the oldest records while they have expired, each by its own namespace's clock (a record behind one
+        that has not is dropped later, or read as expired)."""
         while self._images:
             oldest = next(iter(self._images.values()))
-            if oldest.expires_at > now:
+            if oldest.expires_at > self._time_in(oldest.namespace):
                 return
             self._images.popitem(last=False)
 
     async def put_blob(self, key: str, value: bytes, expires_at: float) -> None:
         self._drop_blob(key)
-        self._blobs[key] = (expires_at, value)
+        self._blobs[key] = (expires_at, namespace(), value)
         self._blob_bytes += len(value)
         while self._blob_bytes > self._max_blob_bytes and self._blobs:
             self._drop_blob(next(iter(self._blobs)))
 
-    async def get_blob(self, key: str, now: float) -> bytes | None:
+    async def get_blob(self, key: str) -> bytes | None:
         entry = self._blobs.get(key)
         if entry is None:
             return None
-        if entry[0] <= now:
+        expires_at, name, value = entry
+        if expires_at <= self._time_in(name):
             self._drop_blob(key)
             return None
-        return entry[1]
+        return value
 
     def _drop_blob(self, key: str) -> None:
         entry = self._blobs.pop(key, None)
         if entry is not None:
-            self._blob_bytes -= len(entry[1])
+            self._blob_bytes -= len(entry[2])
 
     async def buckets(self) -> list[str]:
         prefix = namespace_prefix(namespace())

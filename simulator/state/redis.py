@@ -80,7 +80,8 @@ POOL_SIZE = 32
 WARM_CONNECTIONS = 8
 POOL_WAIT_SECONDS = SOCKET_TIMEOUT_SECONDS
 WINDOW_TTL_MS = (tiers.DAY_SECONDS + tiers.MINUTE_SECONDS) * 1000
-_EXPIRY = struct.Struct(">d")
+_EXPIRY = struct.Struct(">dB")
+"""A blob's expiry and the length of its namespace's name (at most 64 ASCII characters)."""
 
 T = TypeVar("T")
 
@@ -89,7 +90,7 @@ T = TypeVar("T")
 # ARGV: the clock's base (wall time, or the manual start), n, images per minute, images per day, unique member id,
 # window TTL in ms (0 = none), minute window length in seconds (spec.tiers.MINUTE_SECONDS), day length in seconds,
 # then for an image batch (absent: record nothing): the image key prefix (with the id's "img_"), the id salt, the
-# record's JSON head (model, prompt, size), the first render index, the image TTL in seconds, the id's hex digits.
+# record's JSON head (model, prompt, size, namespace), the first render index, the image TTL in seconds, the id's hex digits.
 # One script is one round trip and one atomic step for everything an admitted request writes: the clock is read,
 # the windows checked and charged, the sequence taken and every image recorded (its id is `image_id()` in
 # simulator.state.base, which Lua can compute: SHA-1). Image keys are built here, not declared in KEYS: the
@@ -259,7 +260,11 @@ class RedisState(State):
         return base + offset
 
     async def now(self) -> float:
-        offset = await self._call(lambda: self._redis.get(self._key("clock-offset")))
+        return await self._time_in(namespace())
+
+    async def _time_in(self, name: str) -> float:
+        key = self._prefix + namespace_prefix(name) + "clock-offset"
+        offset = await self._call(lambda: self._redis.get(key))
         return self._time(float(offset or 0.0))
 
     async def advance_clock(self, seconds: float) -> float:
@@ -275,7 +280,7 @@ class RedisState(State):
         member = f"{self._member_prefix}{next(self._members)}"
         args: list[str | bytes | int | float] = [repr(base), n, limits.images_per_minute, limits.images_per_day, member, *self._window_args]
         if batch is not None:
-            head = dump_json([batch.model, batch.prompt, batch.size])[1:-1]
+            head = dump_json([batch.model, batch.prompt, batch.size, batch.namespace])[1:-1]
             args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args]
         keys = [self._key("clock-offset"), self._key("minute", bucket), self._key("totals", bucket), self._key("sequence")]
         admitted, day_used, minute_used, effective_now, last, *ids = await self._channel.run_script(_ADMIT, keys, args)
@@ -302,29 +307,32 @@ class RedisState(State):
         day_used = int(used) if day is not None and int(day) == day_index(now) else 0
         return rate_state(entries, day_used, limits, now)
 
-    async def get_image(self, image_id: str, now: float) -> ImageRecord | None:
+    async def get_image(self, image_id: str) -> ImageRecord | None:
         raw = await self._call(lambda: self._redis.get(self._shared_key("image", image_id)))
         if raw is None:
             return None
-        model, prompt, size, index, expires_at = json.loads(raw)
-        return ImageRecord(model, prompt, size, index, expires_at) if expires_at > now else None
+        record = ImageRecord(*json.loads(raw))
+        return record if record.expires_at > await self._time_in(record.namespace) else None
 
     async def put_blob(self, key: str, value: bytes, expires_at: float) -> None:
         """For the native faces' task records and the gateway's image copies (the `State` interface on main).
 
-        Stored with its simulator-time expiry in front, and a Redis expiry of the same length in wall time.
+        Stored with its simulator-time expiry and the namespace whose clock that is on in front (the namespace's
+        length, then its name), and a Redis expiry of the same length in wall time.
         """
         now = await self.now()
         ttl_ms = max(1, math.ceil((expires_at - now) * 1000))
-        packed = _EXPIRY.pack(expires_at) + value
+        name = namespace().encode()
+        packed = _EXPIRY.pack(expires_at, len(name)) + name + value
         await self._call(lambda: self._redis.set(self._shared_key("blob", key), packed, px=ttl_ms))
 
-    async def get_blob(self, key: str, now: float) -> bytes | None:
+    async def get_blob(self, key: str) -> bytes | None:
         raw = await self._call(lambda: self._redis.get(self._shared_key("blob", key)))
         if not isinstance(raw, bytes):
             return None
-        (expires_at,) = _EXPIRY.unpack_from(raw)
-        return raw[_EXPIRY.size :] if expires_at > now else None
+        expires_at, length = _EXPIRY.unpack_from(raw)
+        start = _EXPIRY.size + length
+        return raw[start:] if expires_at > await self._time_in(raw[_EXPIRY.size : start].decode()) else None
 
     async def buckets(self) -> list[str]:
         totals = self._key("totals", "")

@@ -324,7 +324,6 @@ def b64_not_png() -> ASGIApp:
 def url_never_expires() -> ASGIApp:
     simulator.engine.generate.IMAGE_URL_TTL_SECONDS = 10**9
     simulator.state.base.IMAGE_URL_TTL_SECONDS = 10**9
-    simulator.state.memory.IMAGE_URL_TTL_SECONDS = 10**9
     return _simulator()
 
 

@@ -59,6 +59,14 @@ def test_an_image_made_in_a_namespace_loads_without_any_header(client: httpx.Cli
     assert httpx.get(url).headers["content-type"] == "image/png"
 
 
+def test_an_image_url_expires_by_the_clock_of_the_namespace_that_made_it_whoever_asks(client: httpx.Client) -> None:
+    client.post("/_sim/clock/advance", json={"seconds": 7200}).raise_for_status()
+    url = generate(client, "fresh").json()["data"][0]["url"]
+    assert httpx.get(url).status_code == 200, "the default namespace's later clock does not expire it"
+    client.post("/_sim/clock/advance", params={"namespace": "fresh"}, json={"seconds": 3600}).raise_for_status()
+    assert httpx.get(url).status_code == 404, "its own namespace's hour has passed"
+
+
 def test_journal_entry_shows_what_the_app_sent_with_the_key_masked(client: httpx.Client) -> None:
     response = generate(client, "audit", model="dall-e-3", size="1024x1024", prompt="x" * 500)
     image_id = response.json()["data"][0]["url"].rsplit("/", 1)[1].removesuffix(".png")

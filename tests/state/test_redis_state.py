@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from load.redis_server import RedisServer
+from simulator.context import in_namespace
 from simulator.state.base import CLOCK_MANUAL, DEFAULT_MANUAL_START, ImageBatch, ImageRecord, Limits, State, StateUnavailable, Ticket
 from simulator.state.memory import MemoryState
 from simulator.state.redis import RedisState
@@ -26,7 +27,7 @@ def flush(server: RedisServer) -> None:
         client.flushall()
 
 
-BATCH = ImageBatch("dall-e-2", 'a "fox" \ud800 at dawn', "256x256", 3, "7\x1fimage\x1f")
+BATCH = ImageBatch("dall-e-2", 'a "fox" \ud800 at dawn', "256x256", "default", 3, "7\x1fimage\x1f")
 
 
 async def script(state: State) -> list[object]:
@@ -39,7 +40,7 @@ async def script(state: State) -> list[object]:
         ticket = await state.admit_and_record("perf:k", n, FREE, BATCH)
         out += [ticket, await state.usage("perf:k", FREE, now)]
         if ticket.sequence is not None:
-            out += [await state.get_image(image_id, now) for image_id, _ in BATCH.records(ticket.sequence, n, now)]
+            out += [await state.get_image(image_id) for image_id, _ in BATCH.records(ticket.sequence, n, now)]
     for _ in range(12):  # walk through the day limit, one full minute apart
         await state.advance_clock(61)
         out.append(await state.admit_and_record("perf:k", 5, FREE, None))
@@ -55,6 +56,27 @@ async def redis_state(redis_server: RedisServer) -> AsyncIterator[RedisState]:
     state = RedisState(redis_server.url, CLOCK_MANUAL, DEFAULT_MANUAL_START)
     yield state
     await state.close()
+
+
+async def expiries_by_the_maker_clock(state: State) -> list[bool]:
+    """Whether an image and a blob made in namespace "late" are there, read from the default namespace, as each
+    namespace's clock moves."""
+    with in_namespace("late"):
+        ticket = await state.admit_and_record("perf:k", 1, FREE, ImageBatch("dall-e-2", "a fox", "256x256", "late", 0, "salt"))
+        await state.put_blob("task", b"record", ticket.now + IMAGE_URL_TTL_SECONDS)
+    (image,) = ticket.image_ids
+    seen = []
+    for name, seconds in [("default", 2 * IMAGE_URL_TTL_SECONDS), ("late", IMAGE_URL_TTL_SECONDS - 1), ("late", 1)]:
+        with in_namespace(name):
+            await state.advance_clock(seconds)
+        seen += [await state.get_image(image) is not None, await state.get_blob("task") is not None]
+    return seen
+
+
+async def test_images_and_blobs_expire_by_the_clock_of_the_namespace_that_made_them(redis_state: RedisState) -> None:
+    expected = [True, True, True, True, False, False]
+    assert await expiries_by_the_maker_clock(MemoryState(CLOCK_MANUAL, DEFAULT_MANUAL_START)) == expected
+    assert await expiries_by_the_maker_clock(redis_state) == expected
 
 
 async def test_redis_decides_exactly_as_memory(redis_state: RedisState) -> None:
@@ -89,15 +111,16 @@ async def test_clock_sequence_and_images_are_shared(redis_server: RedisServer) -
         ticket = await one.admit_and_record("perf:k", 1, FREE, BATCH)
         assert (ticket.now, ticket.sequence) == (DEFAULT_MANUAL_START + 90, 4), "the clock and the sequence, in the same round trip"
         [(image, record)] = BATCH.records(4, 1, ticket.now)
-        assert record == ImageRecord("dall-e-2", BATCH.prompt, "256x256", 3, ticket.now + IMAGE_URL_TTL_SECONDS)
-        assert await two.get_image(image, ticket.now) == record
-        assert await two.get_image(image, await one.advance_clock(IMAGE_URL_TTL_SECONDS)) is None
+        assert record == ImageRecord("dall-e-2", BATCH.prompt, "256x256", "default", 3, ticket.now + IMAGE_URL_TTL_SECONDS)
+        assert await two.get_image(image) == record
+        await one.advance_clock(IMAGE_URL_TTL_SECONDS)
+        assert await two.get_image(image) is None
         with redis.Redis(port=redis_server.port) as client:
             assert 0 < client.ttl(f"perf-sim:image:{image}") <= IMAGE_URL_TTL_SECONDS, "Redis expiry bounds the store"
         await two.reset()
         assert await one.now() == DEFAULT_MANUAL_START
         assert await one.next_sequence() == 1
-        assert await one.get_image(image, DEFAULT_MANUAL_START) is None
+        assert await one.get_image(image) is None
     finally:
         await one.close()
         await two.close()
@@ -126,9 +149,10 @@ async def test_blobs_are_shared_and_expire_by_the_simulator_clock(redis_state: R
     try:
         now = await redis_state.now()
         await redis_state.put_blob("task-1", b"\x00payload\xff", now + 600)
-        assert await other.get_blob("task-1", now) == b"\x00payload\xff"
-        assert await other.get_blob("task-1", await other.advance_clock(600)) is None
-        assert await other.get_blob("never-stored", now) is None
+        assert await other.get_blob("task-1") == b"\x00payload\xff"
+        await other.advance_clock(600)
+        assert await other.get_blob("task-1") is None
+        assert await other.get_blob("never-stored") is None
         with redis.Redis(port=redis_server.port) as client:
             assert 0 < client.pttl("perf-sim:blob:task-1") <= 600_000, "Redis expiry bounds the blob store"
     finally:

@@ -81,7 +81,7 @@ class BflFace:
         record = await self.tasks.get(task_id)
         if record is None:
             return SafeJSONResponse({"id": task_id, "status": bfl.BFL_STATUS_NOT_FOUND, "result": None, "progress": None})
-        phase = record.phase(await self.engine.state.now())
+        phase = record.phase(await self.tasks.clock(record))
         result = self._result(request, record) if phase == tasks.READY else None
         return SafeJSONResponse({"id": task_id, "status": _PHASE_STATUS[phase], "result": result, "progress": None})
 
@@ -99,7 +99,7 @@ class BflFace:
     async def sample(self, request: Request) -> Response:
         """The delivery URL: valid from ready until BFL_SAMPLE_TTL_SECONDS later, then 403 as an expired signed URL."""
         record = await self.tasks.get(request.path_params["task_id"])
-        now = await self.engine.state.now()
+        now = 0.0 if record is None else await self.tasks.clock(record)
         if record is None or record.phase(now) != tasks.READY or _EXTENSIONS[record.native["output_format"]] != request.path_params["ext"]:
             return Response("The specified blob does not exist.", status_code=404, media_type="text/plain")
         if now >= record.ready_at + bfl.BFL_SAMPLE_TTL_SECONDS:
