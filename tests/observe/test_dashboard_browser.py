@@ -153,3 +153,15 @@ def test_the_try_a_prompt_form_generates_in_the_selected_namespace(page: Page, s
     expect(row).to_have_count(1)
     expect(row).to_contain_text(namespace)
     expect(page.locator("#gallery figure")).to_have_count(2)
+
+
+@pytest.mark.parametrize(("fault", "shown"), [("malformed", "200 (not JSON)"), ("status=503", "503 {")])
+def test_the_try_a_prompt_form_shows_a_faulted_answer_as_it_came(page: Page, namespace: str, fault: str, shown: str) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    form = page.locator("#try-form")
+    form.get_by_label("prompt").fill(f"{PROMPT} [sim:{fault}]")
+    form.get_by_role("button", name="Generate").click()
+    expect(page.locator("#try-out")).to_contain_text(shown)
+    expect(page.locator("#requests tbody tr")).to_have_count(1)
+    assert not errors, errors

@@ -215,10 +215,26 @@ $("try-form").addEventListener("submit", async (event) => {
   if (form.elements.size.value.trim()) body.size = form.elements.size.value.trim();
   const headers = {Authorization: "Bearer " + form.elements.key.value, "Content-Type": "application/json"};
   if (state.namespace !== "default") headers["X-Sim-Namespace"] = state.namespace;
-  const response = await fetch("/v1/images/generations", {method: "POST", headers, body: JSON.stringify(body)});
-  const data = await response.json().catch(() => null);
-  $("try-out").textContent = response.status + " " + JSON.stringify(data, null, 2);
-  $("try-img").src = response.ok && data.data[0].url ? data.data[0].url : "";
+  // A fault rule may answer with a body that is not JSON (malformed), cut short (truncate) or nothing (drop):
+  // show what came, as an app under test would get it.
+  $("try-img").src = "";
+  try {
+    const response = await fetch("/v1/images/generations", {method: "POST", headers, body: JSON.stringify(body)});
+    const text = await response.text();
+    let data = null;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      $("try-out").textContent = response.status + " (not JSON)\n" + text.slice(0, 2000);
+    }
+    if (data !== null) {
+      $("try-out").textContent = response.status + " " + JSON.stringify(data, null, 2);
+      const first = response.ok && Array.isArray(data.data) ? data.data[0] : null;
+      if (first && first.url) $("try-img").src = first.url;
+    }
+  } catch (error) {
+    $("try-out").textContent = "no complete answer: " + error.message;
+  }
   refresh();
 });
 
