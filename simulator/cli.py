@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import http.client
 import math
 import sys
+import threading
+import time
 
 from simulator.config import (
     DEFAULT_PORT,
@@ -25,6 +28,9 @@ from simulator.startup import install_shared_scenario_rules
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
 from spec import tiers
+
+ANNOUNCE_PATIENCE_SECONDS = 120.0
+"""How long the banner waits for the server to answer before it is printed anyway (a slow machine, a stuck worker)."""
 
 
 class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
@@ -190,10 +196,28 @@ def gateway_lines(config: SimulatorConfig) -> list[str]:
     return lines + ([f"  gateway mode: {', '.join(in_process)} models in process (no upstream URL)"] if in_process else [])
 
 
+def announce_when_up(config: SimulatorConfig, text: str) -> None:
+    """Print `text` once the server answers its health check: with several workers uvicorn answers seconds after it
+    starts, and the banner's curl line must work as soon as a person or a script reads it."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.host, config.host)
+    deadline = time.monotonic() + ANNOUNCE_PATIENCE_SECONDS
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection(host, config.port, timeout=1)
+        try:
+            connection.request("GET", "/_sim/health")
+            if connection.getresponse().status == 200:
+                break
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            connection.close()
+    print(text, flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
     install_shared_scenario_rules(config)
-    print(banner(config), flush=True)
+    threading.Thread(target=announce_when_up, args=(config, banner(config)), name="banner", daemon=True).start()
     serve(config)
 
 

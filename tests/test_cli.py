@@ -9,11 +9,12 @@ import sys
 import httpx
 import pytest
 
+from load.redis_server import redis_available, running_redis
 from simulator.cli import banner, build_parser, parse_args
 from simulator.config import EARLIEST_CLOCK_TIME, LATEST_CLOCK_TIME, MAX_LATENCY_SCALE
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.request import GenerationRequest
-from simulator.launcher import running_simulator
+from simulator.launcher import free_port, running_simulator
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, parse_size
 from spec.providers.bfl import BFL_TASK_TTL_SECONDS
 
@@ -166,3 +167,19 @@ def test_help_shows_every_options_default() -> None:
     assert len(options) == len([action for action in build_parser()._actions if action.dest != "help"])
     assert all("(default: " in " ".join(block.split()) for block in options), [b for b in options if "(default: " not in b]
     assert "--port PORT port to listen on (default: 8080)" in [" ".join(block.split()) for block in options]
+
+
+def test_the_banner_is_printed_once_several_workers_answer_its_curl_line() -> None:
+    if not redis_available():
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
+    port = free_port()
+    with running_redis() as redis:
+        args = ["--workers", "3", "--state", redis.url, "--port", str(port), "--quiet"]
+        process = subprocess.Popen([sys.executable, "-m", "simulator", *args], stdout=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline().startswith("perf-sim: Perf Image Generation API")
+            assert httpx.get(f"http://127.0.0.1:{port}/_sim/health").status_code == 200, "up when the banner says so"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
