@@ -8,6 +8,7 @@ import math
 import sys
 import threading
 import time
+from typing import NoReturn
 
 from simulator.config import (
     DEFAULT_PORT,
@@ -132,12 +133,18 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     try:
         KeyRegistry.from_file(args.keys_file)
     except (OSError, ValueError) as exc:
-        parser.error(f"--keys: {exc}")
+        refuse_file(parser, f"--keys: {exc}")
     config = SimulatorConfig(**{k: v for k, v in vars(args).items()})
     problem = state_problem(config)
     if problem:
         parser.error(f"--state: {problem}")
     return config
+
+
+def refuse_file(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """Exit 2 with one line naming what is wrong in a file: the usage text `parser.error` prints first is about the
+    command line, which was right."""
+    parser.exit(2, f"{parser.prog}: error: {message}\n")
 
 
 def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
@@ -149,13 +156,13 @@ def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> a
     try:
         scenario = load_scenario(scenario_file)
     except ScenarioError as exc:
-        parser.error(f"--scenario: {exc}")
+        refuse_file(parser, f"--scenario: {exc}")
     parser.set_defaults(**scenario.settings)
     args = parser.parse_args(argv)
     try:
         args.keys_file = scenario.keys_file(args.keys_file)
     except ScenarioError as exc:
-        parser.error(f"--scenario: {exc} (--keys)")
+        refuse_file(parser, f"--scenario: {exc} (--keys)")
     return args
 
 
