@@ -42,6 +42,9 @@ def test_a_fault_rule_is_added_listed_counted_and_removed(root: SimulatorControl
     assert (listed["id"], listed["fired"], listed["remaining"]) == (rule["id"], 1, 0)
     job.remove_fault(rule["id"])
     assert job.faults() == []
+    job.add_fault(status=500)
+    job.add_fault(drop=True)
+    assert job.clear_faults() == 2 and job.faults() == []
 
 
 def test_a_refused_control_call_raises_with_the_simulators_type_message_and_field(root: SimulatorControl) -> None:
@@ -64,7 +67,7 @@ def test_the_journal_is_read_filtered_counted_and_cleared_per_namespace(root: Si
     assert job.count(model="dall-e-3", status=200) == 1 and job.count({"face": "perf"}) == 2
     assert other.count() == 1
     assert {"job-b", "job-c"} <= set(root.namespaces())
-    job.clear_requests()
+    assert job.clear_requests() == 2
     assert job.count() == 0 and other.count() == 1
 
 

@@ -207,8 +207,10 @@ class SimulatorControl:
     def remove_fault(self, rule_id: str) -> None:
         self._call("DELETE", f"/_sim/faults/{rule_id}")
 
-    def clear_faults(self) -> None:
-        self._call("DELETE", "/_sim/faults")
+    def clear_faults(self) -> int:
+        """Remove this namespace's rules (without a namespace: every rule); returns how many."""
+        deleted: int = self._call("DELETE", "/_sim/faults")["deleted"]
+        return deleted
 
     # the request journal
 
@@ -232,8 +234,10 @@ class SimulatorControl:
         body = {"match": {**(match or {}), **fields}, **_present(namespace=self.namespace)}
         return int(self._call("POST", "/_sim/requests/count", json=body)["count"])
 
-    def clear_requests(self) -> None:
-        self._call("DELETE", "/_sim/requests")
+    def clear_requests(self) -> int:
+        """Empty this namespace's journal (without a namespace: all of it); returns how many entries it held."""
+        deleted: int = self._call("DELETE", "/_sim/requests")["deleted"]
+        return deleted
 
     # namespaces, clock, usage
 
