@@ -148,7 +148,7 @@ def simulator(*args: str, cpu: int | None = None, module: str = "simulator") -> 
     port = free_port()
     # --quiet: no request log on stdout, as the ceiling writes no access log.
     command = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), "--quiet", *args]
-    with running(pinned(command, cpu), port) as server:
+    with running(pinned(command, cpu), port, silent=True) as server:
         yield server
 
 

@@ -53,8 +53,8 @@ def main(n: int) -> None:
         sections = [f"[providers.{name}]\n{UNLIMITED}" for name in PROVIDERS]
         keys.write_text("\n".join([*sections, f'[keys.{KEY}]\ntier = "enterprise"\n{UNLIMITED}']))
         with (
-            running_simulator("--keys", str(keys)) as upstream,
-            running_simulator("--clock", "manual", "--keys", str(keys), "--upstream", upstream.base_url) as gateway,
+            running_simulator("--keys", str(keys), silent=True) as upstream,
+            running_simulator("--clock", "manual", "--keys", str(keys), "--upstream", upstream.base_url, silent=True) as gateway,
             httpx.Client(base_url=upstream.base_url, timeout=60) as direct,
             httpx.Client(base_url=gateway.base_url, timeout=60) as through,
         ):

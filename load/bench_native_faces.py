@@ -43,7 +43,10 @@ def main(n: int) -> None:
         keys = Path(tmp) / "keys.toml"
         sections = [f"[providers.{name}]\n{UNLIMITED}" for name in ("openai", "stability", "ideogram")]
         keys.write_text("\n".join([*sections, f'[keys.{KEY}]\ntier = "enterprise"\n{UNLIMITED}']))
-        with running_simulator("--clock", "manual", "--keys", str(keys)) as server, httpx.Client(base_url=server.base_url) as client:
+        with (
+            running_simulator("--clock", "manual", "--keys", str(keys), silent=True) as server,
+            httpx.Client(base_url=server.base_url) as client,
+        ):
             baseline = None
             for name, call in calls(client).items():
                 for warm in range(20):

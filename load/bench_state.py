@@ -41,9 +41,9 @@ def workers(wrk: Wrk, keys_file: Path, body: dict[str, object], repeats: int) ->
     with running_redis() as redis, ExitStack() as servers:
         # --quiet: no request log on stdout, as the ceiling writes no access log.
         quiet = ("--quiet", "--keys", str(keys_file))
-        memory = servers.enter_context(running_simulator(*quiet))
+        memory = servers.enter_context(running_simulator(*quiet, silent=True))
         shared = {
-            count: servers.enter_context(running_simulator(*quiet, "--state", redis.url, "--workers", str(count)))
+            count: servers.enter_context(running_simulator(*quiet, "--state", redis.url, "--workers", str(count), silent=True))
             for count in WORKER_COUNTS
         }
         runs: list[tuple[Load, dict[int, Load]]] = []
@@ -70,7 +70,7 @@ def burst_and_outage(count: int) -> list[str]:
     if not redis_available():
         return ["Not measured: redis-server is not installed."]
     out = ["| case | answers | time |", "|---|---|---:|"]
-    with running_redis() as redis, running_simulator("--state", redis.url, "--workers", "4") as sim:
+    with running_redis() as redis, running_simulator("--state", redis.url, "--workers", "4", silent=True) as sim:
         for tier in ("enterprise, a key per request", "free, one key"):
             for _ in range(3):
                 keys = _keys("enterprise", count) if tier.startswith("enterprise") else _keys("free", 1) * count
@@ -103,7 +103,7 @@ def _outage(sim: RunningServer, redis: RedisServer) -> list[str]:
 
 def waiting(count: int) -> list[str]:
     """`count` concurrent dall-e-3 requests with --latency-scale 1: each waits its modelled latency (about 5 s)."""
-    with running_simulator("--latency-scale", "1") as sim:
+    with running_simulator("--latency-scale", "1", silent=True) as sim:
         cpu_before = cpu_seconds(sim.process.pid)
         burst = post_all(sim.base_url, _keys("enterprise", count), WAIT_BODY)
         cpu_used = cpu_seconds(sim.process.pid) - cpu_before
@@ -140,7 +140,7 @@ async def _store_images(base_url: str, key: str, images: int) -> None:
 def memory(keys_file: Path, key: str, beyond_cap: bool) -> list[str]:
     """RSS after storing images with `key` (unlimited in `keys_file`)."""
     rows = ["| images stored | simulator RSS MiB |", "|---:|---:|"]
-    with running_simulator("--keys", str(keys_file)) as sim:
+    with running_simulator("--keys", str(keys_file), silent=True) as sim:
         rows.append(f"| 0 | {rss_mib(sim.process.pid):.1f} |")
         asyncio.run(_store_images(sim.base_url, key, 10_000))
         rows.append(f"| 10,000 | {rss_mib(sim.process.pid):.1f} |")

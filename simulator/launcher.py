@@ -46,11 +46,12 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None, time
 
 @contextmanager
 def running(
-    command: Sequence[str], port: int, health_path: str = "/_sim/health", env: dict[str, str] | None = None
+    command: Sequence[str], port: int, health_path: str = "/_sim/health", env: dict[str, str] | None = None, silent: bool = False
 ) -> Iterator[RunningServer]:
-    """Run `command` (which must listen on `port`), yield once it answers, and stop it afterwards."""
+    """Run `command` (which must listen on `port`), yield once it answers, and stop it afterwards; `silent`: drop its
+    standard output (a benchmark's children, whose banners would bury its figures)."""
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]), **(env or {})}
-    process = subprocess.Popen(list(command), cwd=PROJECT_ROOT, env=full_env)
+    process = subprocess.Popen(list(command), cwd=PROJECT_ROOT, env=full_env, stdout=subprocess.DEVNULL if silent else None)
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base_url + health_path, process)
@@ -65,8 +66,8 @@ def running(
 
 
 @contextmanager
-def running_simulator(*args: str, port: int | None = None) -> Iterator[RunningServer]:
+def running_simulator(*args: str, port: int | None = None, silent: bool = False) -> Iterator[RunningServer]:
     """`perf-sim ARGS` as a child process on a free port of 127.0.0.1."""
     port = port or free_port()
-    with running([sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *args], port) as server:
+    with running([sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *args], port, silent=silent) as server:
         yield server

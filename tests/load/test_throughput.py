@@ -29,7 +29,7 @@ def test_throughput_scenario_reports_the_highest_rate_within_the_p99_bound() -> 
 
 @pytest.mark.slow
 def test_benchmark_runs_end_to_end_in_its_smallest_form(tmp_path) -> None:
-    """`python -m load.bench` bounded to one short run per figure (the full run takes about two minutes)."""
+    """`python -m load.bench` bounded to one short run per figure (the full run takes about five minutes)."""
     from shutil import which
 
     if which("wrk") is None:
