@@ -33,6 +33,9 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--junit-xml", help="write a JUnit XML report here")
     parser.add_argument("--report-json", help="write the verdict as JSON here (every rule, case and finding)")
     parser.add_argument("--report-html", help="write the verdict as one HTML page here (rules green and red, each failure in full)")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds to wait for one answer (default 60); three requests in a row unanswered end the run"
+    )
     parser.add_argument("--namespace", help="simulator namespace to run in (default: a fresh one when the simulator has namespaces)")
     parser.add_argument("--list-rules", action="store_true", help="list the rules (tests) of the level and exit")
     args, extra = parser.parse_known_args(argv)
@@ -59,6 +62,7 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         ("--perf-key-tier", args.key_tier),
         ("--perf-generous-key", args.generous_key),
         ("--perf-namespace", args.namespace),
+        ("--perf-timeout", None if args.timeout is None else str(args.timeout)),
         ("--perf-report-json", args.report_json),
         ("--perf-report-html", args.report_html),
     ):

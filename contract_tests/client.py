@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from contract_tests.exchange import Exchange
-from contract_tests.target import Target
+from contract_tests.target import NO_VERDICT_EXIT, Target
 from spec import errors
 
 GENERATIONS_PATH = "/v1/images/generations"
@@ -18,6 +19,10 @@ GENERATIONS_PATH = "/v1/images/generations"
 # clock, or sleeping at most MAX_REAL_WAIT_SECONDS against other servers) before it reports the 429 itself.
 MAX_RATE_LIMIT_WAITS = 2
 MAX_REAL_WAIT_SECONDS = 65
+# Decision: after this many requests in a row that got no answer within the client's timeout, the target has stopped
+# answering: the run ends there (with its verdict so far) rather than waiting out every remaining case.
+MAX_TIMEOUTS_IN_A_ROW = 3
+_timeouts_in_a_row = 0
 
 
 class _NoAuth:
@@ -39,6 +44,20 @@ class ContractClient:
 
     def close(self) -> None:
         self.http.close()
+
+    def _answer(self, method: str, url: str, content: bytes | None, headers: dict[str, str]) -> httpx.Response:
+        global _timeouts_in_a_row
+        try:
+            response = self.http.request(method, url, content=content, headers=headers)
+        except httpx.TimeoutException:
+            _timeouts_in_a_row += 1
+            if _timeouts_in_a_row >= MAX_TIMEOUTS_IN_A_ROW:
+                timeout = self.http.timeout.read
+                reason = f"{self.target.base_url} stopped answering: {_timeouts_in_a_row} requests in a row got no answer in {timeout:g} s"
+                pytest.exit(f"perf-contract: no verdict: {reason}", returncode=NO_VERDICT_EXIT)
+            raise
+        _timeouts_in_a_row = 0
+        return response
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.target.base_url + path
@@ -64,7 +83,7 @@ class ContractClient:
         sent_headers.update(self.target.namespace_headers())
         sent_headers.update(headers or {})
         sent_at = time.monotonic()
-        response = self.http.request(method, self.url(path), content=content, headers=sent_headers)
+        response = self._answer(method, self.url(path), content, sent_headers)
         exchange = Exchange(
             method=method,
             url=self.url(path),

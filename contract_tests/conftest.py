@@ -29,7 +29,7 @@ def target(request: pytest.FixtureRequest) -> Target:
 
 @pytest.fixture(scope="session")
 def api(target: Target) -> Iterator[ContractClient]:
-    client = ContractClient(target)
+    client = ContractClient(target, timeout=target.timeout)
     yield client
     client.close()
 

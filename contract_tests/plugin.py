@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from contract_tests.report_html import write_html
-from contract_tests.target import LEVELS, Target
+from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, LEVELS, NO_VERDICT_EXIT, Target, TargetUnreachable
 from contract_tests.verdict import FAILED, PASSED, SKIPPED, CaseResult, Verdict
 from contract_tests.violations import ContractViolation, Finding, collecting
 
@@ -39,6 +39,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--perf-level", choices=LEVELS, default="full", help="smoke: a quick core set; full: every rule")
     group.addoption("--perf-list-rules", action="store_true", help="print the rules of the selected level with their case counts")
+    group.addoption(
+        "--perf-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help="seconds to wait for one answer; a target that answers none of three requests in a row ends the run",
+    )
     group.addoption("--perf-namespace", help="the simulator namespace to run in (default: a fresh one, when the simulator has them)")
     group.addoption("--perf-report-json", help="write the verdict (every rule, case and finding) as JSON here")
     group.addoption("--perf-report-html", help="write the verdict as one HTML page here")
@@ -60,15 +66,19 @@ def contract_target(config: pytest.Config) -> Target:
         base_url, key = config.getoption("perf_base_url"), config.getoption("perf_key")
         if not base_url or not key:
             raise pytest.UsageError("the Perf contract suite needs --perf-base-url URL and --perf-key KEY")
-        config.stash[_TARGET_KEY] = Target.resolve(
-            base_url,
-            key,
-            key_tier=config.getoption("perf_key_tier"),
-            free_keys=tuple(config.getoption("perf_free_key") or ()),
-            generous_key=config.getoption("perf_generous_key"),
-            level=config.getoption("perf_level"),
-            namespace=config.getoption("perf_namespace"),
-        )
+        try:
+            config.stash[_TARGET_KEY] = Target.resolve(
+                base_url,
+                key,
+                key_tier=config.getoption("perf_key_tier"),
+                free_keys=tuple(config.getoption("perf_free_key") or ()),
+                generous_key=config.getoption("perf_generous_key"),
+                level=config.getoption("perf_level"),
+                namespace=config.getoption("perf_namespace"),
+                timeout=config.getoption("perf_timeout"),
+            )
+        except TargetUnreachable as exc:
+            pytest.exit(f"perf-contract: no verdict: {exc}", returncode=NO_VERDICT_EXIT)
     return config.stash[_TARGET_KEY]
 
 

@@ -67,6 +67,32 @@ class Control:
         return result
 
 
+DEFAULT_TIMEOUT_SECONDS = 60.0
+"""How long the suite waits for one answer (a generation with the document's modelled latency takes seconds)."""
+
+
+NO_VERDICT_EXIT = 2
+"""The exit status when the target cannot be judged (nothing answers, or it stopped answering), as for a usage
+error: neither "all rules hold" (0) nor "a rule is broken" (1)."""
+
+
+class TargetUnreachable(Exception):
+    """The target cannot be judged at all: nothing answers at its URL (said once, not as a broken rule per case)."""
+
+
+def probe(base_url: str, timeout: float) -> None:
+    """One request without a key, which any implementation answers (a 401), or TargetUnreachable saying why not: a
+    target that answers nothing would otherwise hold every case for the whole timeout."""
+    if not base_url.startswith(("http://", "https://")):
+        raise TargetUnreachable(f"--base-url must start with http:// or https://, got {base_url!r}")
+    try:
+        httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe"}, timeout=timeout)
+    except httpx.TimeoutException:
+        raise TargetUnreachable(f"{base_url} did not answer a request within {timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        raise TargetUnreachable(f"cannot reach {base_url}: {exc or exc.__class__.__name__}") from None
+
+
 def detect_control(base_url: str) -> Control | None:
     try:
         health = httpx.get(base_url + "/_sim/health", timeout=5)
@@ -95,6 +121,7 @@ class Target:
     generous_key: str
     level: str
     control: Control | None
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
 
     @property
     def free_key(self) -> str | None:
@@ -122,8 +149,10 @@ class Target:
         generous_key: str | None = None,
         level: str = "full",
         namespace: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> Target:
         base_url = base_url.rstrip("/")
+        probe(base_url, timeout)
         control = detect_control(base_url)
         on_sim = control is not None
         if control is not None and control.namespaces:
@@ -136,6 +165,7 @@ class Target:
             generous_key=generous_key or (SIM_GENEROUS_KEY if on_sim else key),
             level=level,
             control=control,
+            timeout=timeout,
         )
 
     def __repr__(self) -> str:

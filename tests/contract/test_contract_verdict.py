@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from simulator.launcher import free_port
 from tests.contract.harness import Verdict, mutant_server, run_contract
 
 
@@ -54,3 +57,42 @@ def test_causes_are_grouped_with_the_answer_quoted_and_reports_written(tmp_path:
     assert findings and all(f["exchanges"][0]["curl"].startswith("curl ") for f in findings)
     html = report_html.read_text()
     assert "<tr class='fail'>" in html and "reproduce" in html and "invalid_request_error" in html
+
+
+def test_a_target_nothing_answers_at_is_one_line_and_no_verdict(tmp_path: Path) -> None:
+    verdict = run_contract(f"http://127.0.0.1:{free_port()}", tmp_path / "junit.xml", "--level", "smoke")
+    assert verdict.returncode == 2 and "perf-contract: no verdict: cannot reach" in verdict.output, verdict.output[-3000:]
+    assert "RULE BROKEN" not in verdict.output and "Traceback" not in verdict.output
+
+
+class _AnswersOnlyTheProbe(BaseHTTPRequestHandler):
+    """A key-less request gets its 401; every other one is held until the test ends: a target that hangs."""
+
+    released = threading.Event()
+
+    def do_POST(self) -> None:
+        if "Authorization" in self.headers:
+            self.released.wait(60)
+            return
+        body = json.dumps({"error": {"type": "authentication_error", "message": "no key", "param": None}}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def test_a_target_that_stops_answering_ends_the_run_after_three_unanswered_requests(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AnswersOnlyTheProbe)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_address[1]}"
+        verdict = run_contract(base_url, tmp_path / "junit.xml", "--level", "smoke", "--timeout", "1")
+    finally:
+        _AnswersOnlyTheProbe.released.set()
+        server.shutdown()
+    assert verdict.returncode == 2, verdict.output[-3000:]
+    assert "stopped answering: 3 requests in a row got no answer in 1 s" in verdict.output
