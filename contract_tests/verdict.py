@@ -72,7 +72,29 @@ class Verdict:
         return totals
 
     def notes(self) -> list[str]:
-        return [NOT_CHECKABLE_IN_REAL_TIME] if self.real_time else []
+        return [*self._not_judged(), *([NOT_CHECKABLE_IN_REAL_TIME] if self.real_time else [])]
+
+    def _not_judged(self) -> list[str]:
+        """The rules whose every case skipped, by reason: a green run says nothing about them (no free key given, say,
+        and the rate limits went unjudged), and a person reading it must see so."""
+        judged = {(case.area, case.rule) for case in self.cases if case.outcome != SKIPPED}
+        by_reason: dict[str, set[tuple[str, str]]] = {}
+        for case in self.cases:
+            if (case.area, case.rule) not in judged and not self._covered_by_real_time_note(case):
+                reason = case.reason.splitlines()[-1].removeprefix("Skipped: ") if case.reason else "skipped"
+                by_reason.setdefault(reason, set()).add((case.area, case.rule))
+        if not by_reason:
+            return []
+        count = len(set().union(*by_reason.values()))
+        lines = [f"Not judged: {count} rule{'s' if count != 1 else ''} had every case skipped, so this run says nothing of them:"]
+        for reason, rules in sorted(by_reason.items(), key=lambda item: -len(item[1])):
+            areas = ", ".join(sorted({area for area, _ in rules}))
+            lines.append(f"  {len(rules)} ({areas}): {reason}")
+        return ["\n".join(lines)]
+
+    def _covered_by_real_time_note(self, case: CaseResult) -> bool:
+        """Whether the case is one the real-time note already accounts for."""
+        return self.real_time and "real time" in case.reason
 
     def summary_lines(self) -> list[str]:
         rules, totals = self.rules(), self.totals()

@@ -9,6 +9,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from contract_tests.conftest import NEEDS_FREE_KEY
+from contract_tests.verdict import PASSED, SKIPPED, CaseResult
+from contract_tests.verdict import Verdict as ContractVerdict
 from simulator.launcher import free_port
 from tests.contract.harness import Verdict, mutant_server, run_contract
 
@@ -96,3 +99,25 @@ def test_a_target_that_stops_answering_ends_the_run_after_three_unanswered_reque
         server.shutdown()
     assert verdict.returncode == 2, verdict.output[-3000:]
     assert "stopped answering: 3 requests in a row got no answer in 1 s" in verdict.output
+
+
+def test_rules_whose_every_case_skipped_are_named_as_not_judged_with_the_reason() -> None:
+    verdict = ContractVerdict("http://impl.example", "full", real_time=False)
+    verdict.cases = [
+        CaseResult("test_auth::test_missing_key", "auth", "A request without a key is a 401.", PASSED),
+        CaseResult(
+            "test_rate_limits::test_429_envelope", "rate_limits", "Past the limit: 429.", SKIPPED, reason=f"Skipped: {NEEDS_FREE_KEY}"
+        ),
+        CaseResult(
+            "test_rate_limits::test_free_tier_limits", "rate_limits", "Free: 5 a minute.", SKIPPED, reason=f"Skipped: {NEEDS_FREE_KEY}"
+        ),
+        CaseResult(
+            "test_rate_limits::test_remaining", "rate_limits", "Remaining drops by n.", SKIPPED, reason="Skipped: fewer than 2 left"
+        ),
+        CaseResult("test_rate_limits::test_remaining", "rate_limits", "Remaining drops by n.", PASSED),
+    ]
+    (note,) = verdict.notes()
+    assert note.splitlines() == [
+        "Not judged: 2 rules had every case skipped, so this run says nothing of them:",
+        f"  2 (rate_limits): {NEEDS_FREE_KEY}",
+    ]
