@@ -58,7 +58,9 @@ def _got(exchange: Exchange) -> tuple[str, str]:
     error = body.get("error") if isinstance(body, dict) else None
     got_type = error.get("type") if isinstance(error, dict) else None
     param = error.get("param") if isinstance(error, dict) else None
-    short = f"{exchange.status}" + (f" {got_type}" if got_type else "")
+    # A body without the envelope says so: "expected 404 not_found, got 404" alone would read as no difference.
+    kind = f" {got_type}" if got_type else " without an error envelope" if exchange.status >= 400 else ""
+    short = f"{exchange.status}{kind}"
     return short + (f" (param {param!r})" if param else "") + said_by_the_answer(exchange), short
 
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 
 import pytest
 
 from contract_tests.target import LEVELS
+
+
+def _refuse_near_misses(parser: argparse.ArgumentParser, extra: list[str]) -> None:
+    """Options not ours go to pytest (`-k ...`, after `--` or not); one that is nearly ours (`--levle`) is a typo,
+    refused here rather than by pytest, which would not say which option was meant."""
+    ours = [option for action in parser._actions for option in action.option_strings if option.startswith("--")]
+    for argument in extra[: extra.index("--")] if "--" in extra else extra:
+        name = argument.partition("=")[0]
+        if name.startswith("--") and name not in ours and (close := difflib.get_close_matches(name, ours, n=1, cutoff=0.75)):
+            parser.error(f"unrecognized argument {name}: did you mean {close[0]}?")
 
 
 def build_pytest_args(argv: list[str] | None = None) -> list[str]:
@@ -39,6 +50,7 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--namespace", help="simulator namespace to run in (default: a fresh one when the simulator has namespaces)")
     parser.add_argument("--list-rules", action="store_true", help="list the rules (tests) of the level and exit")
     args, extra = parser.parse_known_args(argv)
+    _refuse_near_misses(parser, extra)
     pytest_args = [
         "--pyargs",
         "contract_tests",

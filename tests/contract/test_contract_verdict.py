@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
+from contract_tests.checks import _got
+from contract_tests.cli import build_pytest_args
 from contract_tests.conftest import NEEDS_FREE_KEY
+from contract_tests.exchange import Exchange
 from contract_tests.verdict import PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
 from simulator.launcher import free_port
@@ -121,3 +128,21 @@ def test_rules_whose_every_case_skipped_are_named_as_not_judged_with_the_reason(
         "Not judged: 2 rules had every case skipped, so this run says nothing of them:",
         f"  2 (rate_limits): {NEEDS_FREE_KEY}",
     ]
+
+
+def test_a_mistyped_option_is_refused_naming_the_one_meant_and_pytest_options_still_pass_through() -> None:
+    with pytest.raises(SystemExit) as refused:
+        build_pytest_args(["--base-url", "http://impl.example", "--key", "k", "--levle", "smoke"])
+    assert refused.value.code == 2
+    args = build_pytest_args(["--base-url", "http://impl.example", "--key", "k", "-k", "auth", "--", "-x"])
+    assert args[-3:] == ["-k", "auth", "-x"]
+
+
+def test_python_dash_m_contract_tests_is_perf_contract() -> None:
+    result = subprocess.run([sys.executable, "-m", "contract_tests", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("usage: perf-contract")
+
+
+def test_an_error_answer_without_the_envelope_is_said_to_lack_it() -> None:
+    plain = Exchange("GET", "http://impl.example/images/nope.png", {}, None, 404, {"content-type": "text/plain"}, b"Not Found", 0.0, 0.1)
+    assert _got(plain)[1] == "404 without an error envelope"
