@@ -51,6 +51,16 @@ def ready_sample_url(client: httpx.Client, body: dict[str, object], path: str = 
     return str(poll["result"]["sample"])
 
 
+def test_a_task_polled_without_its_namespace_gets_ready_by_its_own_namespace_clock(modelled: httpx.Client) -> None:
+    client = modelled
+    answer = submit(client, {"prompt": "a lighthouse at dawn", "width": 512, "height": 512}, headers={**KEY, "X-Sim-Namespace": "poller"})
+    polling_url = answer.json()["polling_url"]  # a plain URL: BFL's clients poll it without the namespace header
+    advance(client, 30)
+    assert client.get(polling_url).json()["status"] == "Pending", "the default namespace's clock is not the task's"
+    client.post("/_sim/clock/advance", params={"namespace": "poller"}, json={"seconds": 30}).raise_for_status()
+    assert client.get(polling_url).json()["status"] == "Ready"
+
+
 def test_task_is_pending_until_the_modelled_latency_has_passed_on_the_clock(modelled: httpx.Client) -> None:
     client = modelled
     answer = submit(client, {"prompt": "a lighthouse at dawn", "width": 512, "height": 512})
