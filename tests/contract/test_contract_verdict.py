@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from contract_tests import test_schemathesis as contract_schemathesis
 from contract_tests.checks import _got
 from contract_tests.cli import build_pytest_args
 from contract_tests.conftest import NEEDS_FREE_KEY
 from contract_tests.exchange import Exchange
+from contract_tests.target import Target
 from contract_tests.verdict import PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
-from simulator.launcher import free_port
+from simulator.launcher import free_port, running_simulator
 from tests.contract.harness import Verdict, mutant_server, run_contract
 
 
@@ -146,3 +148,11 @@ def test_python_dash_m_contract_tests_is_perf_contract() -> None:
 def test_an_error_answer_without_the_envelope_is_said_to_lack_it() -> None:
     plain = Exchange("GET", "http://impl.example/images/nope.png", {}, None, 404, {"content-type": "text/plain"}, b"Not Found", 0.0, 0.1)
     assert _got(plain)[1] == "404 without an error envelope"
+
+
+def test_schemathesis_past_the_suites_own_time_bound_is_not_judged_rather_than_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(contract_schemathesis, "TIMEOUT_SECONDS", 0.01)
+    with running_simulator("--quiet") as server, pytest.raises(pytest.skip.Exception, match="answers too slowly for this bound"):
+        contract_schemathesis.test_schemathesis_all_checks(Target.resolve(server.base_url, "pk_live_abc123"), tmp_path)
