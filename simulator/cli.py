@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import http.client
+import contextlib
 import math
 import sys
 import threading
-import time
 from typing import NoReturn
 
 from simulator.config import (
@@ -21,6 +20,7 @@ from simulator.config import (
 )
 from simulator.control.journal import DEFAULT_JOURNAL_SIZE
 from simulator.keys import KeyRegistry
+from simulator.launcher import wait_until_up
 from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
 from simulator.request_log import LOG_FORMATS, LOG_TEXT
 from simulator.scenario import ScenarioError, load_scenario
@@ -207,17 +207,9 @@ def announce_when_up(config: SimulatorConfig, text: str) -> None:
     """Print `text` once the server answers its health check: with several workers uvicorn answers seconds after it
     starts, and the banner's curl line must work as soon as a person or a script reads it."""
     host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.host, config.host)
-    deadline = time.monotonic() + ANNOUNCE_PATIENCE_SECONDS
-    while time.monotonic() < deadline:
-        connection = http.client.HTTPConnection(host, config.port, timeout=1)
-        try:
-            connection.request("GET", "/_sim/health")
-            if connection.getresponse().status == 200:
-                break
-        except OSError:
-            time.sleep(0.05)
-        finally:
-            connection.close()
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
+    with contextlib.suppress(TimeoutError):  # a slow machine, a stuck worker: say it anyway
+        wait_until_up(f"http://{host}:{config.port}/_sim/health", timeout=ANNOUNCE_PATIENCE_SECONDS)
     print(text, flush=True)
 
 

@@ -51,12 +51,12 @@ KEY_FIELDS = ("tier", "images_per_minute", "images_per_day")
 PROVIDER_FIELDS = ("images_per_minute", "images_per_day")
 
 
-def _known_only(entry: dict[str, Any], known: tuple[str, ...], where: str) -> None:
-    """Refuse a field the registry would not read, before any check of the fields it does (so the message names the
-    typo, not the field the typo was meant to be)."""
+def known_fields_only(entry: dict[str, Any], known: tuple[str, ...], where: str, error: type[ValueError] = ValueError) -> None:
+    """Refuse a field a file's reader would not read (this registry's, a scenario's), before any check of the fields
+    it does (so the message names the typo, not the field the typo was meant to be)."""
     extra = sorted(set(entry) - set(known))
     if extra:
-        raise ValueError(f"{where}: unknown field {extra[0]!r}; fields: {', '.join(known)}")
+        raise error(f"{where}: unknown field {extra[0]!r}; fields: {', '.join(known)}")
 
 
 def _table(data: dict[str, Any], name: str, path: str | Path) -> dict[str, Any]:
@@ -111,7 +111,7 @@ class KeyRegistry:
                 raise ValueError(f"{where} is malformed (8-200 of A-Z a-z 0-9 _ -)")
             if not isinstance(entry, dict):
                 raise ValueError(f'{where} must be a table, e.g. [keys.{key}] with tier = "pro"')
-            _known_only(entry, KEY_FIELDS, f"{path}: [keys.{key}]")
+            known_fields_only(entry, KEY_FIELDS, f"{path}: [keys.{key}]")
             tier = entry.get("tier", "pro")
             if tier not in tiers.TIERS:
                 raise ValueError(f"{where} has unknown tier {tier!r}; tiers: {', '.join(tiers.TIERS)}")
@@ -124,7 +124,7 @@ class KeyRegistry:
             if provider not in PROVIDERS:
                 raise ValueError(f"{where}: unknown provider; providers: {', '.join(PROVIDERS)}")
             if isinstance(entry, dict):
-                _known_only(entry, PROVIDER_FIELDS, where)
+                known_fields_only(entry, PROVIDER_FIELDS, where)
             if not isinstance(entry, dict) or not set(PROVIDER_FIELDS) <= entry.keys():
                 raise ValueError(f"{where} needs images_per_minute and images_per_day")
             provider_limits[provider] = _limits(entry, None, where)

@@ -19,7 +19,7 @@ from typing import Any
 from simulator.config import START_TIME_RANGE, SimulatorConfig, valid_start_time
 from simulator.control.rules import RuleSpec, rule_spec_from_json
 from simulator.engine.errors import ApiError
-from simulator.keys import KEY_TABLES, SCENARIO_TABLES, KeyRegistry
+from simulator.keys import KEY_TABLES, SCENARIO_TABLES, KeyRegistry, known_fields_only
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL
 
 SIMULATOR_TABLE, FAULTS_TABLE = SCENARIO_TABLES
@@ -83,17 +83,11 @@ def _start_time(value: object, where: str) -> float:
     return seconds
 
 
-def _unknown(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
-    extra = sorted(set(table) - set(known))
-    if extra:
-        raise ScenarioError(f"{where}: unknown field {extra[0]!r}; fields: {', '.join(known)}")
-
-
 def _settings(table: object, path: str) -> dict[str, Any]:
     where = f"{path}: [{SIMULATOR_TABLE}]"
     if not isinstance(table, dict):
         raise ScenarioError(f"{where} must be a table")
-    _unknown(table, SIMULATOR_FIELDS, where)
+    known_fields_only(table, SIMULATOR_FIELDS, where, ScenarioError)
     settings: dict[str, Any] = {}
     if "seed" in table:
         if not _whole(table["seed"]):
