@@ -124,6 +124,7 @@ class MemoryState(State):
         if batch is None:
             return Ticket(admission, now, sequence)
         records = batch.records(sequence, n, now)
+        self._drop_expired()
         for image_id, record in records:
             self._put_image(image_id, record)
         return Ticket(admission, now, sequence, tuple(image_id for image_id, _ in records))
@@ -148,7 +149,6 @@ class MemoryState(State):
         return window_totals(b.minute_used, b.minute[-1][0] if b.minute else None, b.day_used, limits, now)
 
     def _put_image(self, image_id: str, record: ImageRecord) -> None:
-        self._drop_expired()
         self._images[image_id] = record
         while len(self._images) > self._max_images:
             self._images.popitem(last=False)
