@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
+from pathlib import Path
 
 import pytest
 
 from contract_tests.target import LEVELS
+
+SUITE_CONFIG = Path(__file__).with_name("suite.ini")
+"""The suite's own pytest configuration, which stands in for the one of the directory perf-contract runs in."""
+PLUGINS = ("contract_tests.plugin", "_hypothesis_pytestplugin")
+"""The pytest plugins the suite runs with, loaded by name: no other installed plugin is loaded (`isolated_env`)."""
 
 
 def _refuse_near_misses(parser: argparse.ArgumentParser, extra: list[str]) -> None:
@@ -52,15 +59,15 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     args, extra = parser.parse_known_args(argv)
     _refuse_near_misses(parser, extra)
     pytest_args = [
+        "-c",
+        str(SUITE_CONFIG),
+        "--rootdir",
+        os.getcwd(),
+        *(option for plugin in PLUGINS for option in ("-p", plugin)),
         "--pyargs",
         "contract_tests",
         "-p",
         "no:cacheprovider",
-        "-p",
-        "no:schemathesis",
-        # locust's plugin (present where the load extras are installed) imports gevent: seconds per run, unused here
-        "-p",
-        "no:locust",
         "--perf-base-url",
         args.base_url,
         "--perf-key",
@@ -89,6 +96,16 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     return pytest_args + [a for a in extra if a != "--"]
 
 
+def isolated_env() -> None:
+    """Run the suite as itself whatever the environment holds for the user's own tests: `PYTEST_ADDOPTS` is dropped,
+    and installed pytest plugins are not loaded unless named after `--` (`-p NAME`). Left in, a project's `-x`,
+    `--timeout 30`, `-n auto` or pytest-randomly's shuffling would cut short, kill or reorder the rules and make the
+    verdict about the setup instead of the target. (The directory's own pytest configuration is replaced by
+    `SUITE_CONFIG`.)"""
+    os.environ.pop("PYTEST_ADDOPTS", None)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+
+
 def main(argv: list[str] | None = None) -> None:
     """`perf-contract ...` runs the suite; `perf-contract proxy ...` runs the validation proxy."""
     argv = sys.argv[1:] if argv is None else argv
@@ -96,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         from contract_tests.proxy import main as proxy_main
 
         proxy_main(argv[1:])
+    isolated_env()
     sys.exit(pytest.main(build_pytest_args(argv)))
 
 

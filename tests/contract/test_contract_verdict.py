@@ -156,3 +156,18 @@ def test_schemathesis_past_the_suites_own_time_bound_is_not_judged_rather_than_f
     monkeypatch.setattr(contract_schemathesis, "TIMEOUT_SECONDS", 0.01)
     with running_simulator("--quiet") as server, pytest.raises(pytest.skip.Exception, match="answers too slowly for this bound"):
         contract_schemathesis.test_schemathesis_all_checks(Target.resolve(server.base_url, "pk_live_abc123"), tmp_path)
+
+
+def test_the_verdict_is_the_same_whatever_pytest_settings_the_users_project_and_environment_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user runs perf-contract from their own repository, whose pytest settings (and CI's PYTEST_ADDOPTS) are for
+    their own tests: here each would deselect or stop every rule."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\naddopts = "-k not_a_rule_of_the_suite"\nfilterwarnings = ["error"]\ntestpaths = ["tests"]\n'
+    )
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--collect-only")
+    with running_simulator("--quiet") as server:
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", "--level", "smoke")
+    assert verdict.returncode == 0, verdict.output[-3000:]
+    assert verdict.tests == 38 and not verdict.failures, verdict.output[-3000:]
