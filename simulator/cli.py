@@ -8,6 +8,7 @@ import math
 import sys
 import threading
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 from simulator.config import (
     DEFAULT_PORT,
@@ -128,6 +129,11 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
         parser.error(f"--latency-scale must be from 0 to {MAX_LATENCY_SCALE:g}, got {args.latency_scale}")
     if not valid_start_time(args.start_time):
         parser.error(f"--start-time must be {START_TIME_RANGE}, got {args.start_time}")
+    if args.public_url is not None:
+        public = urlsplit(args.public_url)
+        if public.scheme not in ("http", "https") or not public.netloc or public.query or public.fragment:
+            parser.error(f"--public-url must be an http:// or https:// base URL such as http://sim.test:8080, got {args.public_url!r}")
+        args.public_url = args.public_url.rstrip("/")  # the banner and image URLs append paths starting with "/"
     if not args.upstream_timeout > 0 or math.isinf(args.upstream_timeout):
         parser.error(f"--upstream-timeout must be a number of seconds more than 0, got {args.upstream_timeout}")
     try:

@@ -29,6 +29,16 @@ def test_banner_curl_line_works() -> None:
         assert json.loads(out)["data"][0]["url"].startswith(server.base_url)
 
 
+def test_a_public_url_ending_in_a_slash_gives_base_urls_an_official_client_can_use() -> None:
+    with running_simulator() as server:
+        text = banner(parse_args(["--port", str(server.port), "--public-url", server.base_url + "/"]))
+        openai_base = next(line.split()[1] for line in text.splitlines() if line.strip().startswith("openai "))
+        assert openai_base == server.base_url + "/openai/v1", text
+        key = {"Authorization": "Bearer pk_live_abc123"}
+        answer = httpx.post(f"{openai_base}/images/generations", headers=key, json={"prompt": "a fox"})
+        assert answer.status_code == 200, answer.text
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -37,6 +47,8 @@ def test_banner_curl_line_works() -> None:
         (["--clock", "sundial"], "--clock"),
         (["--upstream-timeout", "nan"], "--upstream-timeout"),
         (["--upstream-timeout", "inf"], "--upstream-timeout"),
+        (["--public-url", "127.0.0.1:8080"], "--public-url"),
+        (["--public-url", "ftp://sim.test"], "--public-url"),
     ],
 )
 def test_bad_options_are_refused(args: list[str], message: str) -> None:

@@ -55,6 +55,16 @@ def test_sdk_vertex_mode_with_bearer_token_and_jpeg_output(sim: RunningServer) -
     assert image.mime_type == "image/jpeg" and Image.open(io.BytesIO(image.image_bytes)).size == (896, 1280)
 
 
+def test_sdk_safety_options_are_accepted_as_the_sdk_sends_them(sim: RunningServer) -> None:
+    """google-genai sends the enum names (ALLOW_ADULT), where Google's REST docs write allow_adult."""
+    config = types.GenerateImagesConfig(
+        number_of_images=1, person_generation=types.PersonGeneration.ALLOW_ADULT, safety_filter_level="BLOCK_MEDIUM_AND_ABOVE"
+    )
+    for client in (gemini(sim), vertex(sim)):
+        response = client.models.generate_images(model=MODEL, prompt="a watercolor fox", config=config)
+        assert sizes(response) == [(1024, 1024)]
+
+
 def test_predictions_are_byte_identical_to_the_perf_api(sim: RunningServer, client: httpx.Client) -> None:
     prompt = "a paper boat on a pond"
     perf = client.post(
@@ -112,6 +122,8 @@ def test_key_in_query_string_and_documented_default_of_four_samples(client: http
         ({"instances": [{"prompt": "x"}], "parameters": {"sampleCount": 5}}, "sampleCount"),
         ({"instances": [{"prompt": "x"}], "parameters": {"aspectRatio": "2:1"}}, "aspectRatio"),
         ({"instances": [{"prompt": "x"}], "parameters": {"outputOptions": {"mimeType": "image/webp"}}}, "mimeType"),
+        ({"instances": [{"prompt": "x"}], "parameters": {"personGeneration": "allow_everyone"}}, "personGeneration"),
+        ({"instances": [{"prompt": "x"}], "parameters": {"safetySetting": 3}}, "safetySetting"),
         ({"instances": []}, "instances"),
         ({"instances": [{"prompt": " "}]}, "prompt"),
     ],

@@ -49,6 +49,13 @@ def test_bfl_reports_every_broken_field_at_once() -> None:
     assert bfl.error_answer(raised.value).status == 422
 
 
+@pytest.mark.parametrize("output_format", ["", 0, False, {}, "webp"])
+def test_bfl_output_format_other_than_jpeg_or_png_is_a_422_enum_problem(output_format: object) -> None:
+    with pytest.raises(bfl.BflValidationError) as raised:
+        bfl.request_from_native("flux-dev", {"prompt": "x", "output_format": output_format})
+    assert [(p["loc"][1], p["type"]) for p in raised.value.problems] == [("output_format", "enum")]
+
+
 def test_bfl_submit_answer_is_a_task_to_poll() -> None:
     task = {"id": "t-1", "polling_url": "http://bfl.test/v1/get_result?id=t-1"}
     assert bfl.images_from_native(200, {}, _json(task)) == [NativeTask("/v1/get_result?id=t-1", task["polling_url"])]

@@ -40,6 +40,23 @@ def test_native_form_survives_the_round_trip() -> None:
     assert call.form == form
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("seed", "1_0"), ("seed", "\u0663"), ("seed", "\uff11"), ("seed", "1.0"), ("cfg_scale", "\u0663"), ("cfg_scale", "1_0")],
+)
+def test_form_numbers_in_anything_but_ascii_digits_are_refused(field: str, value: str) -> None:
+    with pytest.raises(NativeInvalid) as raised:
+        mapping.request_from_native({"prompt": "x", "model": "sd3.5-large", field: value}, None)
+    assert raised.value.param == field and "must be" in raised.value.message
+
+
+@pytest.mark.parametrize(("field", "value"), [("seed", "-1"), ("seed", str(p.STABILITY_MAX_SEED + 1))])
+def test_an_out_of_range_seed_names_the_range_in_whole_numbers(field: str, value: str) -> None:
+    with pytest.raises(NativeInvalid) as raised:
+        mapping.request_from_native({"prompt": "x", field: value}, None)
+    assert f"between 0 and {p.STABILITY_MAX_SEED}; got {value}" in raised.value.message
+
+
 @pytest.mark.parametrize(("accept", "as_json"), [(None, False), ("image/*", False), ("*/*", False), ("application/json", True)])
 def test_accept_chooses_bytes_or_json(accept: str | None, as_json: bool) -> None:
     assert mapping.request_from_native({"prompt": "x"}, accept).as_json is as_json

@@ -123,7 +123,9 @@ def request_from_native(endpoint: str, body: Any) -> BflRequest:
     if "interval" not in ranges and body.get("interval") is not None:
         problems.append(_problem("interval", "extra_forbidden", f"interval is not supported by {endpoint}", body["interval"]))
     seed = _number(body, "seed", True, (0, bfl.BFL_MAX_SEED), problems)
-    output_format = body.get("output_format") or bfl.BFL_DEFAULT_OUTPUT_FORMAT
+    output_format = body.get("output_format")
+    if output_format is None:
+        output_format = bfl.BFL_DEFAULT_OUTPUT_FORMAT
     if output_format not in bfl.BFL_OUTPUT_FORMATS:
         expected = " or ".join(f"'{f}'" for f in bfl.BFL_OUTPUT_FORMATS)
         problems.append(_problem("output_format", "enum", f"Input should be {expected}", output_format, expected=expected))

@@ -60,6 +60,14 @@ def _choice(parameters: dict[str, Any], name: str, allowed: tuple[str, ...] | li
     return value
 
 
+def _enum_choice(parameters: dict[str, Any], name: str, allowed: tuple[str, ...]) -> None:
+    """Check a safety enum given as Google's REST docs write it (`allow_adult`) or as its enum name
+    (`ALLOW_ADULT`), which is what the official google-genai client sends, whatever case its caller used."""
+    value = parameters.get(name)
+    if value is not None and (not isinstance(value, str) or value.lower() not in allowed):
+        raise NativeInvalid(name, f"Invalid value for parameters.{name}: {value!r}. Supported values: {', '.join(allowed)}.")
+
+
 def request_from_native(model_id: str, body: Any) -> ImagenRequest:
     """A predict body for `model_id` (already known to be an Imagen 3 id) as the engine's request.
 
@@ -91,8 +99,8 @@ def request_from_native(model_id: str, body: Any) -> ImagenRequest:
     ):
         raise NativeInvalid(None, f"parameters.sampleCount must be an integer from {lo} to {hi}, got {count!r}.")
     aspect = _choice(parameters, "aspectRatio", list(IMAGEN_ASPECT_SIZES), google.IMAGEN_DEFAULT_ASPECT_RATIO)
-    _choice(parameters, "personGeneration", google.IMAGEN_PERSON_GENERATION, None)
-    _choice(parameters, "safetySetting", google.IMAGEN_SAFETY_SETTINGS, None)
+    _enum_choice(parameters, "personGeneration", google.IMAGEN_PERSON_GENERATION)
+    _enum_choice(parameters, "safetySetting", google.IMAGEN_SAFETY_SETTINGS)
     include_reason = parameters.get("includeRaiReason", False)
     if not isinstance(include_reason, bool):
         raise NativeInvalid(None, f"parameters.includeRaiReason must be a boolean, got {include_reason!r}.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -92,13 +93,23 @@ def _number(form: Mapping[str, Any], name: str, low: float, high: float, integer
     value = _text(form, name, 40)
     if value is None or value == "":
         return None
-    try:
-        number = int(value) if integer else float(value)
-    except ValueError:
-        raise _invalid(name, f"must be {'an integer' if integer else 'a number'}; got {value!r}") from None
+    number = _parsed(value, integer)
+    if number is None:
+        raise _invalid(name, f"must be {'an integer' if integer else 'a number'}; got {value!r}")
     if not (math.isfinite(number) and low <= number <= high):
-        raise _invalid(name, f"must be between {low:g} and {high:g}; got {value}")
+        raise _invalid(name, f"must be between {low:.12g} and {high:.12g}; got {value}")
     return number
+
+
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""A number as a form field writes it: ASCII digits only (Python's `float` and `int` also read "1_0", "٣" and "１")."""
+
+
+def _parsed(value: str, integer: bool) -> float | None:
+    if not integer:
+        return float(value) if _DECIMAL.fullmatch(value) else None
+    magnitude = whole_number(value.removeprefix("-"))
+    return None if magnitude is None else -magnitude if value.startswith("-") else magnitude
 
 
 def wants_json(accept: str | None) -> bool:
