@@ -58,7 +58,9 @@ def test_sdk_vertex_mode_with_bearer_token_and_jpeg_output(sim: RunningServer) -
 def test_sdk_safety_options_are_accepted_as_the_sdk_sends_them(sim: RunningServer) -> None:
     """google-genai sends the enum names (ALLOW_ADULT), where Google's REST docs write allow_adult."""
     config = types.GenerateImagesConfig(
-        number_of_images=1, person_generation=types.PersonGeneration.ALLOW_ADULT, safety_filter_level="BLOCK_MEDIUM_AND_ABOVE"
+        number_of_images=1,
+        person_generation=types.PersonGeneration.ALLOW_ADULT,
+        safety_filter_level=types.SafetyFilterLevel.BLOCK_MEDIUM_AND_ABOVE,
     )
     for client in (gemini(sim), vertex(sim)):
         response = client.models.generate_images(model=MODEL, prompt="a watercolor fox", config=config)
