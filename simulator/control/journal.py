@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from simulator.context import DEFAULT_NAMESPACE, Made
 from simulator.control.journal_row import Row
 from simulator.state.base import StateUnavailable
+from spec.model_names import perf_model_name
 
 log = logging.getLogger("perf-sim")
 
@@ -209,7 +210,7 @@ class EntryFilter:
             and (self.face is None or entry.face == self.face)
             and (self.path is None or entry.path.startswith(self.path))
             and (self.method is None or entry.method == self.method)
-            and (self.model is None or entry.model == self.model)
+            and (self.model is None or ((model := entry.model) is not None and perf_model_name(model) == perf_model_name(self.model)))
             and (self.status is None or entry.status == self.status)
             and (self.key is None or self.key == entry.key or key_digest(self.key) == entry.key_digest)
             and (self.prompt is None or (entry.prompt is not None and self.prompt(entry.prompt)))

@@ -26,6 +26,7 @@ from simulator.control.prompt_pattern import PromptPattern
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import invalid
 from simulator.registry import FACE_NAMES
+from spec.model_names import perf_model_name
 
 _MATCH_FIELDS = ("face", "path", "method", "model", "key", "prompt")
 _RULE_FIELDS = ("match", "action", "times", "probability", "namespace")
@@ -61,7 +62,7 @@ class Match:
             (self.face is None or facts.face == self.face)
             and (self.path is None or facts.path.startswith(self.path))
             and (facts.method == self.method or (self.method is None and facts.method != "OPTIONS"))
-            and (self.model is None or facts.model == self.model)
+            and (self.model is None or (facts.model is not None and perf_model_name(facts.model) == perf_model_name(self.model)))
             and (self.key is None or facts.key == self.key or (facts.key is not None and mask_key(facts.key) == self.key))
             and (self.prompt is None or (facts.prompt is not None and self.prompt.matches_for_rule(facts.prompt)))
         )

@@ -34,15 +34,16 @@ from simulator.control.inspect import RequestEntry
 from simulator.control.journal import JournalEntry
 from simulator.control.journal_row import FACE, FAULT, IMAGE_IDS, LATENCY_MS, MADE_MODEL, PATH, STATUS, Row, row_made_model, row_status
 from simulator.observe.tiers import TierOf
+from spec.model_names import perf_model_name
 from spec.models import MODELS
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Decision: a route is labelled by its template (simulator.observe.route_names), and a model the spec does not know
 # is `other`: a client sending random paths or model names cannot grow the scrape without bound.
 OTHER_MODEL = "other"
-_MODEL_LABEL = {**{native: name for name, spec in MODELS.items() for native in spec.native_ids.values()}, **{name: name for name in MODELS}}
-"""A model's label: its Perf name, whether the engine named it or the request did in its provider's words (a faulted
-Imagen request names `imagen-3.0-generate-002`), so one model's requests share one label."""
+_MODEL_LABEL = {name: name for name in MODELS}
+"""A model's label: its Perf name (spec.model_names.perf_model_name), whether the engine named it or the request did in its
+provider's words (a faulted Imagen request names `imagen-3.0-generate-002`), so one model's requests share one label."""
 DROPPED_STATUS = "dropped"
 FAULT_KINDS = ("delay_ms", "status", "drop", "truncate", "malformed")
 # Server time of a request is well under a second unless a latency scale or a delay fault holds it.
@@ -276,7 +277,7 @@ class Metrics:
         """Route, status and model label values, and the images counted, of a request."""
         route = self.route_name(path)
         status_label = DROPPED_STATUS if status is None else str(status)
-        model_label = "" if model is None else _MODEL_LABEL.get(model, OTHER_MODEL)
+        model_label = "" if model is None else _MODEL_LABEL.get(perf_model_name(model), OTHER_MODEL)
         return route, status_label, model_label, images if status is not None and status < 400 else 0
 
     def exposition(self) -> bytes:

@@ -120,3 +120,33 @@ def test_an_injected_bfl_rate_limit_has_the_fields_of_bfl_own(client: httpx.Clie
     assert body["error"] == "rate_limit_exceeded" and body["retry_after"] == 7
     (entry,) = client.get("/_sim/requests").json()["requests"]
     assert entry["error_type"] == "rate_limit_exceeded"
+
+
+@pytest.mark.parametrize(
+    ("call", "names"),
+    [
+        (
+            Call("stability", CALLS[2].path, CALLS[2].headers, form={"prompt": "a kite", "model": "sd3-medium"}),
+            ("stable-diffusion-3", "sd3-medium"),
+        ),
+        (CALLS[5], ("imagen-3", "imagen-3.0-generate-002")),
+    ],
+    ids=["stability", "google"],
+)
+def test_a_models_perf_name_and_its_provider_name_select_the_same_requests(
+    client: httpx.Client, call: Call, names: tuple[str, str]
+) -> None:
+    """A success is journalled with the engine's (Perf) name, a faulted request with the name it gave: a count or a
+    rule by either name finds both."""
+    namespace = f"model-names-{call.face}"
+    assert call.send(client, {"X-Sim-Namespace": namespace}).status_code == 200
+    assert call.send(client, {"X-Sim-Namespace": namespace, "X-Sim-Fault": "status=503"}).status_code == 503
+    for name in names:
+        count = client.post("/_sim/requests/count", json={"match": {"model": name}, "namespace": namespace})
+        assert count.json() == {"count": 2}, name
+        listed = client.get("/_sim/requests", params={"namespace": namespace, "model": name}).json()["requests"]
+        assert len(listed) == 2, name
+    for name in names:
+        rule = {"match": {"model": name}, "action": {"status": 502}, "times": 1, "namespace": namespace}
+        client.post("/_sim/faults", json=rule).raise_for_status()
+        assert call.send(client, {"X-Sim-Namespace": namespace}).status_code == 502, name

@@ -1,0 +1,33 @@
+"""Every name a model goes by, in the Perf API's words and in each provider's, mapped to its Perf name.
+
+Decision: wherever the simulator selects requests by model (fault rules, journal filters and counts, metrics labels),
+the names of one Perf model are one model: a success is journalled with the engine's (Perf) name, a request the
+engine never saw (faulted, refused) with the name it gave, and a selection by either name finds both, whichever face
+the request came by. The price is that a provider's several names for one Perf model (sd3-medium and sd3.5-large both
+render stable-diffusion-3) select each other's requests.
+"""
+
+from __future__ import annotations
+
+from spec.models import MODELS
+from spec.providers import bfl, google, ideogram, stability
+
+
+def _only_model_of(provider: str) -> str:
+    (name,) = (name for name, spec in MODELS.items() if spec.provider == provider)
+    return name
+
+
+_PERF_NAMES = {
+    **{name: _only_model_of("stability") for name in stability.STABILITY_MODELS},
+    **{name: _only_model_of("ideogram") for name in ideogram.IDEOGRAM_MODELS},
+    **google.IMAGEN_MODELS,
+    **bfl.BFL_MODELS,
+    **{native: name for name, spec in MODELS.items() for native in spec.native_ids.values()},
+}
+
+
+def perf_model_name(model: str) -> str:
+    """The Perf name of a model named in its provider's words (`imagen-3.0-generate-002` is `imagen-3`); any other
+    name as it is."""
+    return _PERF_NAMES.get(model, model)
