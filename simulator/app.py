@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
@@ -26,7 +26,7 @@ from simulator.face_lanes import FaceLanes
 from simulator.faces import home
 from simulator.faces.control import ControlFace
 from simulator.faces.images import ImageFace
-from simulator.http import SafeJSONResponse
+from simulator.http import SafeJSONResponse, unheard_answer
 from simulator.keys import KeyRegistry
 from simulator.observe import observing
 from simulator.perf.wire import error_response, unknown_route
@@ -51,6 +51,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _state_unavailable(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}", retry_after=1))
+
+
+async def _client_left(request: Request, exc: Exception) -> Response:
+    return unheard_answer()
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -121,7 +125,12 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         state,
         routes=routes,
         middleware=[Middleware(OpenCORS)],
-        exception_handlers={HTTPException: _http_error, StateUnavailable: _state_unavailable, Exception: _unexpected},
+        exception_handlers={
+            HTTPException: _http_error,
+            StateUnavailable: _state_unavailable,
+            ClientDisconnect: _client_left,
+            Exception: _unexpected,
+        },
         lifespan=_lifespan(state, *closers),
     )
     app.state.engine = engine

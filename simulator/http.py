@@ -158,6 +158,13 @@ async def read_body(request: Request, limit: int = errors.MAX_BODY_BYTES) -> byt
         chunks.append(chunk)
 
 
+def unheard_answer() -> Response:
+    """What is answered to a client that left while sending its body (`ClientDisconnect`): the server drops it, and
+    nothing notes it, so the journal shows the request unanswered (status null) rather than as an error, and no
+    traceback is logged for what is a client's choice."""
+    return Response(status_code=400)
+
+
 def _too_large(limit: int) -> ApiError:
     return ApiError(errors.PAYLOAD_TOO_LARGE, f"request body exceeds {limit} bytes")
 

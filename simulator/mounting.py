@@ -13,13 +13,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Router
 from starlette.types import Receive, Scope, Send
 
 from simulator.context import note_answer
 from simulator.engine.errors import ApiError
+from simulator.http import unheard_answer
 from simulator.state.base import StateUnavailable
 from spec import errors
 
@@ -59,6 +60,8 @@ class FaceApp:
         return self._failure(request.scope, exc)
 
     def _failure(self, scope: Scope, exc: Exception) -> Response:
+        if isinstance(exc, ClientDisconnect):
+            return unheard_answer()
         response = self._failure_answer(scope, exc)
         note_answer(response)
         return response

@@ -28,6 +28,10 @@ except ImportError:
     from uvicorn.protocols.http.h11_impl import H11Protocol as _AutoHttpProtocol  # type: ignore[assignment]
 
 CONFIG_ENV = "PERF_SIM_CONFIG"
+GRACEFUL_STOP_SECONDS = 5
+"""Decision: on Ctrl-C (or SIGTERM) the requests still being answered get this long to finish, then are cut: a
+delay fault of up to ten minutes, or a generation at a large latency scale, does not hold the stop for its whole
+length."""
 
 
 class NoDelayHttpProtocol(_AutoHttpProtocol):
@@ -72,7 +76,14 @@ def state_problem(config: SimulatorConfig) -> str | None:
 
 def serve(config: SimulatorConfig) -> None:
     if config.workers == 1:
-        uvicorn.run(started_app(config), host=config.host, port=config.port, log_level="warning", access_log=False)
+        uvicorn.run(
+            started_app(config),
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+        )
         return
     os.environ[CONFIG_ENV] = json.dumps(asdict(config))
     with shared_metrics_dir():
@@ -85,4 +96,5 @@ def serve(config: SimulatorConfig) -> None:
             port=config.port,
             log_level="warning",
             access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
         )

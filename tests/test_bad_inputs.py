@@ -6,10 +6,13 @@ it pins the simulator's decisions at their edges (JSON oddities, body limits, au
 from __future__ import annotations
 
 import json
+import socket
+import time
 
 import httpx
 import pytest
 
+from simulator.launcher import RunningServer
 from spec import errors
 from spec.models import MODELS
 
@@ -172,3 +175,46 @@ def test_every_perf_answer_carries_a_request_id_errors_included(client: httpx.Cl
     ]
     ids = [answer.headers.get("x-request-id") for answer in answers]
     assert all(ids) and len(set(ids)) == len(ids), ids
+
+
+def _raw_exchange(sim: RunningServer, head: bytes, body: bytes, wait_for_answer: bool) -> bytes:
+    """Send a request's head and (part of) its body over a raw socket; the answer, or b"" when the client gives up."""
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=10) as connection:
+        connection.sendall(head + body)
+        if not wait_for_answer:
+            time.sleep(0.3)
+            return b""
+        return connection.recv(65536)
+
+
+def _head(length: int, *extra: str) -> bytes:
+    lines = ["POST /v1/images/generations HTTP/1.1", "Host: sim", "Authorization: Bearer pk_test_free_cut", f"Content-Length: {length}"]
+    return "\r\n".join([*lines, "Content-Type: application/json", *extra, "", ""]).encode()
+
+
+@pytest.mark.parametrize(
+    ("head", "sent"),
+    [
+        (_head(1000), b'{"prompt": "a cut upload", "n": 2}'),
+        (
+            b"POST /v1/images/generations HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer pk_test_free_cut\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b'22\r\n{"prompt": "a cut upload", "n": 2}\r\n',
+        ),
+    ],
+    ids=["short-of-its-length", "chunked-without-its-last-chunk"],
+)
+def test_an_upload_the_client_cut_short_generates_nothing_and_costs_nothing(
+    sim: RunningServer, client: httpx.Client, head: bytes, sent: bytes
+) -> None:
+    _raw_exchange(sim, head, sent, wait_for_answer=False)
+    time.sleep(0.3)
+    assert client.get("/_sim/usage/pk_test_free_cut").json()["minute"]["used"] == 0
+    (entry,) = client.get("/_sim/requests").json()["requests"]
+    assert entry["status"] is None and entry["image_ids"] == []
+
+
+@pytest.mark.parametrize("expect", [(), ("Expect: 100-continue",)], ids=["sent-at-once", "asking-to-continue"])
+def test_a_body_declared_past_the_limit_is_refused_before_it_is_sent(sim: RunningServer, expect: tuple[str, ...]) -> None:
+    answer = _raw_exchange(sim, _head(errors.MAX_BODY_BYTES + 1, *expect), b"{", wait_for_answer=True)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]

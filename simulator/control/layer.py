@@ -44,7 +44,7 @@ from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.cors import open_answer
 from simulator.engine.errors import ApiError, invalid
-from simulator.http import BODY, header_dict
+from simulator.http import BODY, header_dict, whole_number
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.namespace_path import namespace_from_path
@@ -64,17 +64,27 @@ _face_of = lru_cache(maxsize=4096)(face_for_path)
 
 async def _read_rest(receive: Receive, first: bytes) -> tuple[bytes, bool]:
     """The rest of a body sent in several messages, up to the API's body limit (a larger body is refused by the face,
-    unread); True when it was all read."""
+    unread); True when it was all read. A client that leaves mid-body has not sent a request: False, and the face,
+    reading on, meets the disconnect and answers nothing (a cut upload never generates, nor costs quota)."""
     chunks = [first]
     size = len(first)
     while size <= errors.MAX_BODY_BYTES:
         message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
         chunk = message.get("body", b"")
         chunks.append(chunk)
         size += len(chunk)
-        if message["type"] != "http.request" or not message.get("more_body", False):
+        if not message.get("more_body", False):
             return b"".join(chunks), True
     return b"".join(chunks), False
+
+
+def _declared_too_large(headers: dict[bytes, bytes]) -> bool:
+    """Whether the body's declared length is past what the layer reads: it then reads none of it (nor asks for it
+    with `100 Continue`), and the face refuses it by that length, or reads it itself under a limit of its own."""
+    declared = whole_number(headers.get(b"content-length", b"").decode("latin-1"))
+    return declared is not None and declared > errors.MAX_BODY_BYTES
 
 
 def _replaying(first: Message, receive: Receive) -> Receive:
@@ -135,15 +145,21 @@ class ControlLayer:
             return
         # An API request: its body is read once (for a [sim:...] token and the journal) and replayed to the face.
         started = perf_counter()
-        first = await receive()
-        raw: bytes = first.get("body", b"")
-        if first["type"] == "http.request":
-            complete = True
-            if first.get("more_body", False):
-                raw, complete = await _read_rest(receive, raw)
-                first = {"type": "http.request", "body": raw, "more_body": not complete}
-            if complete:
-                scope[BODY] = raw  # the face's read_body takes it from here
+        first: Message | None = None
+        raw: bytes = b""
+        if b"expect" not in headers or not _declared_too_large(headers):
+            first = await receive()
+            raw = first.get("body", b"")
+            if first["type"] == "http.request":
+                complete = True
+                if first.get("more_body", False):
+                    if _declared_too_large(headers):
+                        complete = False
+                    else:
+                        raw, complete = await _read_rest(receive, raw)
+                        first = {"type": "http.request", "body": raw, "more_body": not complete}
+                if complete:
+                    scope[BODY] = raw  # the face's read_body takes it from here
         # (Slices and `partition`, not `startswith` and `find`: those parse their arguments by a format string,
         # and `in` on bytes first tries its operand as an integer, raising and formatting an error.)
         content_type = headers.get(b"content-type", b"")
@@ -155,7 +171,7 @@ class ControlLayer:
         method = scope["method"]
         may_fault = fault is not None or raw.partition(TOKEN_START)[1] or self.rules.may_apply()
         # A whole body is in the scope for the face; anything else it reads comes from the server.
-        face_receive = receive if BODY in scope else _replaying(first, receive)
+        face_receive = receive if BODY in scope or first is None else _replaying(first, receive)
         keep = self.keep
         # A preflight (OPTIONS) is answered by the CORS layer, not by an endpoint that would note its answer.
         if may_fault or method == "OPTIONS" or keep is None or len(raw) > KEPT_BODY_BYTES:
@@ -240,7 +256,14 @@ class _Exchange:
     recorded = False
 
     def __init__(
-        self, layer: ControlLayer, scope: Scope, receive: Receive, send: Send, started: float, first: Message, entry: RequestEntry
+        self,
+        layer: ControlLayer,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        started: float,
+        first: Message | None,
+        entry: RequestEntry,
     ) -> None:
         self.layer = layer
         self.scope = scope
@@ -266,8 +289,9 @@ class _Exchange:
             await self.layer.app(scope, self.replay, self.watch)
             return
         self.entry.fault = action.describe()
-        if action.delay_ms:
-            await asyncio.sleep(action.delay_ms / 1000)
+        if action.delay_ms and not await self._client_waits(action.delay_ms / 1000):
+            await self.record()  # as dropped: nobody is left to answer
+            return
         if action.status is not None:
             await error_response(self.entry.face, action.error())(scope, self.replay, open_answer(scope, self.watch))
         elif action.malformed:
@@ -282,6 +306,20 @@ class _Exchange:
             await self.send_truncated()
         else:
             await self.layer.app(scope, self.replay, self.watch)
+
+    async def _client_waits(self, seconds: float) -> bool:
+        """Wait `seconds` (a delay fault), unless the client leaves first: False then. A delay of minutes would
+        otherwise hold its task, and a server's graceful stop, long after the client's own timeout. Only a request
+        whose body the layer has read whole can listen for the disconnect: the server's next message is then that."""
+        if BODY not in self.scope:
+            await asyncio.sleep(seconds)
+            return True
+        leaving = asyncio.ensure_future(self.receive())
+        await asyncio.wait((leaving,), timeout=seconds)
+        if leaving.done():
+            return bool(leaving.result()["type"] != "http.disconnect")
+        leaving.cancel()
+        return True
 
     def _header_or_token(self, header: str | None, raw: bytes) -> Action | None:
         if header is not None:

@@ -120,8 +120,14 @@ def json_or_none(content: bytes) -> Any:
         return None
 
 
+HTTP_SERVICE_UNAVAILABLE = 503
+
+
 def upstream_error(provider: str, detail: str, status: int | None = None) -> ApiError:
-    """A failure of the upstream the Perf caller cannot fix (credentials, outages, unreadable answers): a 502."""
+    """A failure of the upstream the Perf caller cannot fix (credentials, unreadable answers): a 502; an upstream's
+    own 503, an outage, is the Perf API's 503 service_unavailable whichever provider said it (docs/providers.md)."""
+    if status == HTTP_SERVICE_UNAVAILABLE:
+        return ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {provider} is unavailable (503): {detail}"[:500])
     said = f"answered {status}: {detail}" if status is not None else detail
     return ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} {said}"[:500])
 

@@ -3,6 +3,9 @@ truncated and malformed answers, native envelopes through the official SDKs, and
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -12,7 +15,8 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from simulator.launcher import RunningServer
+from simulator.launcher import RunningServer, running_simulator
+from simulator.serve import GRACEFUL_STOP_SECONDS
 
 KEY = "pk_test_pro_control"
 PERF_BODY = {"prompt": "a lighthouse at dusk"}
@@ -227,3 +231,35 @@ def test_a_delayed_request_does_not_hold_up_other_requests(client: httpx.Client)
             assert generate(client).status_code == 200
         assert not delayed.done(), "other requests were answered while the delayed one waited"
         assert delayed.result().status_code == 200
+
+
+def test_a_delay_ends_when_its_client_gives_up(client: httpx.Client) -> None:
+    """A forgotten ten-minute delay would otherwise hold its task long after the client's own timeout: the journal
+    shows the request, unanswered, as soon as the client has left."""
+    with pytest.raises(httpx.TimeoutException):
+        headers = {"Authorization": f"Bearer {KEY}", "X-Sim-Fault": "delay_ms=600000"}
+        client.post("/v1/images/generations", json=PERF_BODY, headers=headers, timeout=1)
+    for _ in range(50):
+        entries = client.get("/_sim/requests").json()["requests"]
+        if entries:
+            break
+        time.sleep(0.1)
+    (entry,) = entries
+    assert (entry["fault"], entry["status"]) == ("delay_ms=600000", None)
+
+
+def test_a_stopped_simulator_cuts_a_delay_its_client_still_waits_for() -> None:
+    with running_simulator("--quiet") as server:
+        waiting = threading.Thread(
+            target=lambda: httpx.post(
+                server.base_url + "/v1/images/generations",
+                json=PERF_BODY,
+                headers={"Authorization": f"Bearer {KEY}", "X-Sim-Fault": "delay_ms=600000"},
+                timeout=120,
+            ),
+            daemon=True,
+        )
+        waiting.start()
+        time.sleep(0.5)
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(timeout=GRACEFUL_STOP_SECONDS + 30) is not None

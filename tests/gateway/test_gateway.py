@@ -190,6 +190,18 @@ def test_upstream_moderation_is_a_content_policy_violation(gateway: RunningServe
     assert answer.status_code == 400 and answer.json()["error"]["type"] == "content_policy_violation"
 
 
+@pytest.mark.parametrize("model", ["dall-e-2", "stable-diffusion-3", "ideogram-2", "flux-dev", "imagen-3"])
+def test_an_upstream_503_is_a_503_service_unavailable_whichever_provider_said_it(
+    upstream: RunningServer, gateway: RunningServer, model: str
+) -> None:
+    """The upstream answers the gateway's next call to its face with a 503 in that face's own envelope (a fault rule)."""
+    rule = {"match": {"face": MODELS[model].provider}, "action": {"status": 503}, "times": 1}
+    httpx.post(f"{upstream.base_url}/_sim/faults", json=rule).raise_for_status()
+    size = "256x256" if model in ("flux-dev", "dall-e-2") else "1024x1024"
+    answer = generate(gateway, {"prompt": "an outage", "model": model, "size": size}, "pk_test_pro_gw_outage")
+    assert answer.status_code == 503 and answer.json()["error"]["type"] == "service_unavailable", answer.text
+
+
 def test_upstream_429_passes_through_with_retry_after(gateway: RunningServer) -> None:
     key = "pk_test_pro_gw_upstream_limit"
     assert generate(gateway, {"prompt": "x", "model": "imagen-3", "n": 2}, key).status_code == 200

@@ -89,9 +89,9 @@ def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> N
         (NativeInvalid("size", "The size is not supported by this model.", "invalid_size"), errors.INVALID_REQUEST, "size", None),
         (ApiError(errors.CONTENT_POLICY_VIOLATION, "no"), errors.CONTENT_POLICY_VIOLATION, None, None),
         (RateLimited(17, full_rate), errors.RATE_LIMIT_EXCEEDED, None, 17),
-        # The gateway's own key was refused, or the provider is down: nothing the Perf caller can fix.
+        # The gateway's own key was refused: nothing the Perf caller can fix. The provider down is an outage.
         (ApiError(errors.AUTHENTICATION_ERROR, "Incorrect API key provided"), errors.UPSTREAM_ERROR, None, None),
-        (ApiError(errors.SERVICE_UNAVAILABLE, "down"), errors.UPSTREAM_ERROR, None, None),
+        (ApiError(errors.SERVICE_UNAVAILABLE, "down"), errors.SERVICE_UNAVAILABLE, None, None),
     ]
     for engine_error, perf_type, param, retry_after in cases:
         answer = mapping.error_answer(engine_error, n=1)
@@ -101,8 +101,9 @@ def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> N
     assert mapping.error_from_native(*_wire(mapping.error_answer(cases[0][0]))).message == cases[0][0].message
 
 
-def test_unreadable_answers_are_upstream_errors() -> None:
-    assert mapping.error_from_native(503, {}, b"<html>busy</html>").type == errors.UPSTREAM_ERROR
+def test_unreadable_answers_are_upstream_errors_and_a_503_an_outage_whatever_its_body() -> None:
+    assert mapping.error_from_native(502, {}, b"<html>bad gateway</html>").type == errors.UPSTREAM_ERROR
+    assert mapping.error_from_native(503, {}, b"<html>busy</html>").type == errors.SERVICE_UNAVAILABLE
     with pytest.raises(ApiError) as caught:
         mapping.images_from_native(200, {}, b"{}")
     assert caught.value.type == errors.UPSTREAM_ERROR

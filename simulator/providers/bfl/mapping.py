@@ -231,8 +231,6 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     if status == 429:
         retry_after = wait_seconds(body.get("retry_after") if isinstance(body, dict) else None, header(headers, "retry-after"))
         return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after)
-    if status == 503:
-        return ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {PROVIDER} is unavailable (503): {said}")
     return upstream_error(PROVIDER, said, status)
 
 

@@ -198,8 +198,6 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
         return ApiError(
             errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(*delays, header(headers, "retry-after"))
         )
-    if status == 503:
-        return ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {PROVIDER} is unavailable (503): {message}")
     return upstream_error(PROVIDER, f"{error.get('status', '')} {message}".strip(), status)
 
 
