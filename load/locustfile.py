@@ -21,6 +21,7 @@ import math
 import random
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -69,6 +70,24 @@ def _arguments(parser: Any) -> None:
     group.add_argument("--advance-every", type=float, default=0.5, help="seconds between clock advances when compressing")
     group.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS, help="verdict's clock-skew tolerance (s)")
     group.add_argument("--verdict-events", default="", help="also write every recorded event to this JSON-lines file")
+    group.add_argument(
+        "--tier-key",
+        action="append",
+        default=[],
+        metavar="TIER=KEY",
+        help="a key of that tier the target knows (repeat it): that tier's users share the keys given instead of minted ones",
+    )
+
+
+def given_keys(options: Any) -> dict[str, list[str]]:
+    """The `--tier-key TIER=KEY` options by tier; a wrong one raises ValueError, naming it."""
+    keys: dict[str, list[str]] = {}
+    for option in options.tier_key:
+        tier, _, key = option.partition("=")
+        if tier not in tiers.TIERS or not key:
+            raise ValueError(f"--tier-key must be TIER=KEY with TIER one of {', '.join(tiers.TIERS)}, got {option!r}")
+        keys.setdefault(tier, []).append(key)
+    return keys
 
 
 class TierUser(FastHttpUser):
@@ -83,8 +102,13 @@ class TierUser(FastHttpUser):
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
-        index = next(self._counter) % max(1, options.keys_per_tier)
-        self.key = f"{tiers.TEST_KEY_PREFIX}{self.tier}_{options.run_id}{index}"
+        given = given_keys(options).get(self.tier)
+        index = next(self._counter)
+        self.key = (
+            given[index % len(given)]
+            if given
+            else f"{tiers.TEST_KEY_PREFIX}{self.tier}_{options.run_id}{index % max(1, options.keys_per_tier)}"
+        )
         self.rng = random.Random(f"{self.key}-{id(self)}")
         self.max_images = tiers.TIERS[self.tier].images_per_minute
 
@@ -102,7 +126,7 @@ class TierUser(FastHttpUser):
                 catch_response=True,
             ) as response:
                 received = time.time()
-                observation = _observe(self.key, body, raw, sent, received, response)
+                observation = replace(_observe(self.key, body, raw, sent, received, response), tier=self.tier)
                 RUN.observations.append(observation)
                 if observation.status in (200, 429):
                     response.success()
@@ -110,7 +134,7 @@ class TierUser(FastHttpUser):
                     response.failure(f"unexpected {response.status_code}: {(response.text or '')[:200]}")
         except BaseException:
             # Cut short (the run stopping) or broken: the server may still have admitted it.
-            RUN.observations.append(Observation(self.key, int(body["n"]), sent, None, None, body=raw))  # type: ignore[call-overload]
+            RUN.observations.append(Observation(self.key, int(body["n"]), sent, None, None, body=raw, tier=self.tier))  # type: ignore[call-overload]
             raise
         if observation.status == 200 and observation.images and self.rng.random() < IMAGE_FETCH_SHARE:
             url = _first_url(response)
@@ -240,6 +264,10 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     assert options is not None
     host = environment.host or ""
     clock = _simulator_clock(host)
+    try:
+        given_keys(options)
+    except ValueError as exc:
+        RUN.refused = str(exc)
     if clock == "manual":
         RUN.refused = "the target simulator runs a manual clock, so time never passes between requests; start it with --clock real"
     elif options.compress > 1 and clock is None:

@@ -17,8 +17,10 @@ it holds for every placement the intervals allow, so a correct server never fail
 Decision: the clock-skew tolerance widens every interval by `tolerance` seconds each side (default 1 s). It
 covers the skew between the client's and the server's clocks and the server's own time between reading its
 clock and admitting. On one host 1 s is generous; against a remote server, pass its clock skew plus margin.
-A key's tier comes from its name (`pk_test_<tier>_...` or the document's example key); other keys are listed
-as not judged.
+A key's tier is the one the run was told (`--tier-key TIER=KEY`), else comes from its name (`pk_test_<tier>_...`
+or the document's example key); other keys are listed as not judged. Every request the run sends is valid, so any
+other answer than 200, 429 or an outage (a 401 for a key the target does not know, a 400) is a violation of its
+own, and a run in which no key of a known tier was admitted or refused by a rate limit is NOT JUDGED, not passed.
 
 `python -m load.verdict EVENTS.jsonl...` judges events a run recorded (locust `--verdict-events PATH`).
 """
@@ -45,6 +47,7 @@ MAX_DETAILS = 10
 OVER_ADMISSION = "over-admission"
 UNDER_ADMISSION = "under-admission"
 BAD_RETRY_AFTER = "invalid retry_after"
+UNEXPECTED_ANSWER = "unexpected answer"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class Observation:
     request_id: str | None = None
     body: str = ""
     """The request body, so a reported request can be replayed."""
+    tier: str | None = None
+    """The key's tier when the run was told it (`--tier-key`); else it is read from the key's name."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ class KeySummary:
     admitted_images: int = 0
     rejected: int = 0
     unknown: int = 0
+    other: int = 0
+    """Answers other than 200, 429, a 5xx or none: a key the target does not know, a request it refused."""
     minute_limit_hit: int = 0
     day_limit_hit: int = 0
 
@@ -103,8 +110,14 @@ class Verdict:
     violations: list[Violation] = field(default_factory=list)
 
     @property
+    def judged(self) -> bool:
+        """Whether any key of a known tier had a request admitted or refused by a rate limit: else the run proved
+        nothing of the limits (every answer a 401, say, or no key of a known tier), and does not pass."""
+        return any(s.tier is not None and (s.admitted_images or s.rejected) for s in self.keys.values())
+
+    @property
     def passed(self) -> bool:
-        return not self.violations
+        return self.judged and not self.violations
 
     def summary(self) -> str:
         lines = [f"rate-limit verdict (clock-skew tolerance {self.tolerance:g} s)"]
@@ -112,12 +125,13 @@ class Verdict:
         for summary in self.keys.values():
             by_tier[summary.tier or "not judged"].append(summary)
         lines.append(
-            f"  {'tier':<12}{'keys':>6}{'requests':>10}{'admitted img':>14}{'429s':>8}{'no answer':>11}{'minute hit':>12}{'day hit':>9}"
+            f"  {'tier':<12}{'keys':>6}{'requests':>10}{'admitted img':>14}{'429s':>8}{'no answer':>11}{'other':>7}"
+            f"{'minute hit':>12}{'day hit':>9}"
         )
         for tier, group in sorted(by_tier.items()):
             lines.append(
                 f"  {tier:<12}{len(group):>6}{sum(s.requests for s in group):>10}{sum(s.admitted_images for s in group):>14}"
-                f"{sum(s.rejected for s in group):>8}{sum(s.unknown for s in group):>11}"
+                f"{sum(s.rejected for s in group):>8}{sum(s.unknown for s in group):>11}{sum(s.other for s in group):>7}"
                 f"{sum(s.minute_limit_hit for s in group):>12}{sum(s.day_limit_hit for s in group):>9}"
             )
         if not any(s.rejected for s in self.keys.values()):
@@ -125,13 +139,18 @@ class Verdict:
         kinds = defaultdict(list)
         for violation in self.violations:
             kinds[violation.kind].append(violation)
-        for kind in (OVER_ADMISSION, UNDER_ADMISSION, BAD_RETRY_AFTER):
+        for kind in (OVER_ADMISSION, UNDER_ADMISSION, BAD_RETRY_AFTER, UNEXPECTED_ANSWER):
             found = kinds.get(kind, [])
             lines.append(f"  {kind}: {len(found)}")
             for violation in found[:MAX_DETAILS]:
                 lines.append(f"    - {violation.key}: {violation.message}")
                 lines.extend(f"        {_describe(o)}" for o in violation.evidence[:6])
-        lines.append("VERDICT: " + ("PASS" if self.passed else f"FAIL ({len(self.violations)} violations)"))
+        if self.violations:
+            lines.append(f"VERDICT: FAIL ({len(self.violations)} violations)")
+        elif not self.judged:
+            lines.append("VERDICT: NOT JUDGED (no request on a key of a known tier was admitted or refused by a rate limit)")
+        else:
+            lines.append("VERDICT: PASS")
         return "\n".join(lines)
 
 
@@ -145,9 +164,10 @@ def _describe(o: Observation) -> str:
     return f"sent {o.sent:.3f} {took} n={o.n} -> {answer}  body {o.body}"
 
 
-def limits_for_key(key: str) -> tiers.Tier | None:
-    tier = tiers.DOCUMENT_EXAMPLE_TIER if key == tiers.DOCUMENT_EXAMPLE_KEY else tiers.tier_for_test_key(key)
-    return tiers.TIERS[tier] if tier else None
+def limits_for(o: Observation) -> tiers.Tier | None:
+    """The limits of the observation's key: its tier as the run was told it, else as its name says."""
+    tier = o.tier or (tiers.DOCUMENT_EXAMPLE_TIER if o.key == tiers.DOCUMENT_EXAMPLE_KEY else tiers.tier_for_test_key(o.key))
+    return tiers.TIERS.get(tier) if tier else None
 
 
 class _ServerTime:
@@ -293,8 +313,10 @@ def judge(
     verdict = Verdict(tolerance)
     server_time = _ServerTime(advances, tolerance)
     by_key: dict[str, list[tuple[float, float, Observation]]] = defaultdict(list)
+    limits: dict[str, tiers.Tier] = {}
+    unexpected: dict[tuple[str, int, str | None], list[Observation]] = defaultdict(list)
     for o in observations:
-        tier = limits_for_key(o.key)
+        tier = limits_for(o)
         summary = verdict.keys.setdefault(o.key, KeySummary(tier.name if tier else None))
         summary.requests += 1
         if o.status == 200:
@@ -303,12 +325,23 @@ def judge(
             summary.rejected += 1
         elif o.status is None or o.status >= 500:
             summary.unknown += 1
+        else:
+            summary.other += 1
+            unexpected[(o.key, o.status, o.error_type)].append(o)
         if tier:
+            limits[o.key] = tier
             by_key[o.key].append((*server_time.bounds(o), o))
     for key, placed in sorted(by_key.items()):
-        tier = limits_for_key(key)
-        assert tier is not None
-        _judge_key(key, tier, placed, verdict)
+        _judge_key(key, limits[key], placed, verdict)
+    # Decision: every request the run sends is valid, so an answer other than 200, 429 or an outage is the target's
+    # fault, or a key it does not know: either way the limits were not what was tested.
+    for (key, status, error_type), answered in sorted(unexpected.items(), key=lambda item: (item[0][0], item[0][1])):
+        said = f"{status} {error_type}" if error_type else str(status)
+        verdict.violations.append(
+            Violation(
+                UNEXPECTED_ANSWER, key, f"{len(answered)} answers {said} to valid requests (expected 200 or 429)", tuple(answered[:3])
+            )
+        )
     return verdict
 
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from load.verdict import BAD_RETRY_AFTER, OVER_ADMISSION, UNDER_ADMISSION, ClockAdvance, Observation, judge, main, write_events
+from load.verdict import (
+    BAD_RETRY_AFTER,
+    OVER_ADMISSION,
+    UNDER_ADMISSION,
+    UNEXPECTED_ANSWER,
+    ClockAdvance,
+    Observation,
+    judge,
+    main,
+    write_events,
+)
 
 FREE = "pk_test_free_unit"
 T0 = 1_767_225_600.0 + 3600  # one hour into a UTC day
@@ -76,9 +86,27 @@ def test_clock_advances_of_the_run_move_the_windows() -> None:
 
 
 def test_keys_without_a_known_tier_are_listed_not_judged() -> None:
-    verdict = judge([ok(t, key="sk_someone_else") for t in range(50)])
+    verdict = judge([ok(t, key="sk_someone_else") for t in range(50)] + [ok(0)])
     assert verdict.passed and verdict.keys["sk_someone_else"].tier is None
     assert "not judged" in verdict.summary()
+
+
+def test_a_run_that_judged_no_key_of_a_known_tier_does_not_pass() -> None:
+    verdict = judge([ok(t, key="sk_someone_else") for t in range(50)])
+    assert not verdict.passed and "VERDICT: NOT JUDGED" in verdict.summary()
+
+
+def test_a_key_the_target_refuses_is_an_unexpected_answer_not_a_pass() -> None:
+    refused = [Observation(FREE, 1, T0 + t, T0 + t + 0.01, 401, error_type="authentication_error") for t in range(215)]
+    verdict = judge(refused)
+    assert [v.kind for v in verdict.violations] == [UNEXPECTED_ANSWER]
+    summary = verdict.summary()
+    assert "215 answers 401 authentication_error to valid requests" in summary and "VERDICT: FAIL" in summary
+
+
+def test_a_key_of_a_tier_given_by_the_run_is_judged_by_that_tiers_limits() -> None:
+    mine = [Observation("mykey_free_1", 1, T0 + t * 2, T0 + t * 2 + 0.01, 200, images=1, tier="free") for t in range(6)]
+    assert kinds(mine) == [OVER_ADMISSION]
 
 
 def test_recorded_events_can_be_judged_again_from_the_command_line(tmp_path) -> None:
