@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any
+from urllib.parse import unquote_plus
 
 import orjson
 from starlette.datastructures import Headers, UploadFile
@@ -40,19 +41,27 @@ class Inspected:
     body: Any
 
 
-def request_key(headers: dict[str, str], query: str) -> str | None:
-    """The caller's key, wherever its face carries it."""
-    key = bearer_token(headers.get("authorization"))
-    if key:
-        return key
-    for name in _KEY_HEADERS:
-        if name in headers:
-            return headers[name].strip() or None
-    if "key=" in query:
-        for pair in query.split("&"):
-            name, _, value = pair.partition("=")
-            if name == "key" and value:
-                return value
+def request_key(face: str, path: str, headers: dict[str, str], query: str) -> str | None:
+    """The key the request's face authenticates it with, read where that face reads it (its `face.py`): BFL's
+    `x-key`, Ideogram's `Api-Key`, Gemini's `x-goog-api-key` or `?key=`, and a bearer token on the others (Vertex
+    included). A key in another header than its face's is not the caller's key there, so it is not the journal's."""
+    if face == "bfl":
+        return headers.get("x-key", "").strip() or None
+    if face == "ideogram":
+        return headers.get("api-key", "").strip() or None
+    if face == "google" and path.startswith(_GEMINI_PATH):
+        return headers.get("x-goog-api-key", "").strip() or _query_key(query)
+    return bearer_token(headers.get("authorization"))
+
+
+_GEMINI_PATH = "/google/v1beta/models/"
+
+
+def _query_key(query: str) -> str | None:
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name == "key" and value:
+            return unquote_plus(value).strip() or None
     return None
 
 
@@ -118,14 +127,17 @@ KeyHeaders = bytes
 """The headers a key may come in (authorization and _KEY_HEADERS) as the server gave them, each name then its value,
 one per line (no header value holds a line break), in one bytes object (a journal row holds no tuple:
 simulator.control.journal_row): all a journal entry keeps of the request's headers."""
-_OTHER_KEY_HEADERS = tuple(name.encode() for name in _KEY_HEADERS)
+_ALL_KEY_HEADERS = (b"authorization", *(name.encode() for name in _KEY_HEADERS))
+BEARER_FACES = frozenset({"perf", "openai", "stability"})
+"""The faces that take a key only as a bearer token: of their requests' headers the layer keeps `authorization`
+alone (one concatenation and no call: most requests carry it)."""
 
 
-def other_key_headers(headers: dict[bytes, bytes]) -> KeyHeaders:
-    """What a journal entry keeps of the headers (`headers`: name to value) of a request without `authorization`:
-    those a key may come in on the faces that do not take a bearer token. (The layer keeps `authorization` itself:
-    most requests carry it, and that costs it one concatenation and no call.)"""
-    return b"\n".join(part for name in _OTHER_KEY_HEADERS if name in headers for part in (name, headers[name]))
+def key_headers(headers: dict[bytes, bytes]) -> KeyHeaders:
+    """What a journal entry keeps of the headers (`headers`: name to value) of a request to a face that takes its
+    key in a header of its own (or of a bearer face's request without `authorization`): every header a key may
+    come in, so that `request_key` reads the one its face reads."""
+    return b"\n".join(part for name in _ALL_KEY_HEADERS if name in headers for part in (name, headers[name]))
 
 
 class RequestEntry(JournalEntry):
@@ -153,7 +165,7 @@ class RequestEntry(JournalEntry):
         if self._inspected is None:
             body = self._body
             parsed = _json_body(body) if isinstance(body, bytes) else body
-            self._inspected = _inspected(self.path, self._key_headers_text(), self._query.decode("latin-1"), parsed)
+            self._inspected = _inspected(self.face, self.path, self._key_headers_text(), self._query.decode("latin-1"), parsed)
             self._body = self._key_headers = None
         return self._inspected
 
@@ -204,7 +216,7 @@ class RequestEntry(JournalEntry):
             text = body.decode()
         except UnicodeDecodeError:
             return super().stored()
-        shown, digest = _shown_key(request_key(self._key_headers_text(), self._query.decode("latin-1")))
+        shown, digest = _shown_key(request_key(self.face, self.path, self._key_headers_text(), self._query.decode("latin-1")))
         return {
             **self.stored_scalars(),
             "key": shown,
@@ -229,7 +241,7 @@ class StoredEntry(JournalEntry):
 
     def work_out_details(self) -> Details:
         fields = self._fields
-        asked = _inspected(self.path, {}, "", _json_body(fields["raw_body"].encode()))
+        asked = _inspected(self.face, self.path, {}, "", _json_body(fields["raw_body"].encode()))
         return _details(self, asked, fields["key"], fields["key_digest"], fields["error_type"])
 
 
@@ -277,7 +289,7 @@ def error_type(body: bytes) -> str | None:
     return error if isinstance(error, str) and "detail" in parsed else None
 
 
-def _inspected(path: str, headers: dict[str, str], query: str, body: Any) -> Inspected:
+def _inspected(face: str, path: str, headers: dict[str, str], query: str, body: Any) -> Inspected:
     top = _as_dict(body)
     ideogram = _as_dict(top.get("image_request"))
     instances = top.get("instances")
@@ -288,7 +300,7 @@ def _inspected(path: str, headers: dict[str, str], query: str, body: Any) -> Ins
     n = _first(top.get("n"), ideogram.get("num_images"), parameters.get("sampleCount"))
     size = top.get("size")
     return Inspected(
-        key=request_key(headers, query),
+        key=request_key(face, path, headers, query),
         model=model if isinstance(model, str) else None,
         n=n if isinstance(n, int) and not isinstance(n, bool) else None,
         size=size if isinstance(size, str) else None,

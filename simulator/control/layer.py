@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.context import DEFAULT_NAMESPACE, ERROR_BODY_CAP, Made, made_in_namespace, recording, valid_namespace
 from simulator.control.actions import FAULT_HEADER, TOKEN_START, Action, action_from_text, token_action
-from simulator.control.inspect import FORM_TYPE, KEPT_BODY_BYTES, RequestEntry, form_fields, other_key_headers
+from simulator.control.inspect import BEARER_FACES, FORM_TYPE, KEPT_BODY_BYTES, RequestEntry, form_fields, key_headers
 from simulator.control.journal_row import join_ids
 from simulator.control.memory_journal import MemoryJournal
 from simulator.control.plane import ControlPlane
@@ -166,7 +166,7 @@ class ControlLayer:
         body = await form_fields(content_type, raw) if content_type[:_FORM_TYPE_LENGTH] == FORM_TYPE else raw
         query = scope.get("query_string", b"")
         authorization = headers.get(b"authorization")
-        keys = other_key_headers(headers) if authorization is None else b"authorization\n" + authorization
+        keys = b"authorization\n" + authorization if authorization is not None and face in BEARER_FACES else key_headers(headers)
         fault = headers.get(_FAULT_KEY)
         method = scope["method"]
         may_fault = fault is not None or raw.partition(TOKEN_START)[1] or self.rules.may_apply()

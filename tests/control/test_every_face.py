@@ -150,3 +150,27 @@ def test_a_models_perf_name_and_its_provider_name_select_the_same_requests(
         rule = {"match": {"model": name}, "action": {"status": 502}, "times": 1, "namespace": namespace}
         client.post("/_sim/faults", json=rule).raise_for_status()
         assert call.send(client, {"X-Sim-Namespace": namespace}).status_code == 502, name
+
+
+@pytest.mark.parametrize(("call", "own_header"), [(CALLS[3], "x-key"), (CALLS[4], "Api-Key")], ids=["bfl", "ideogram"])
+def test_the_journal_and_rules_see_the_key_the_face_authenticates_with(client: httpx.Client, call: Call, own_header: str) -> None:
+    """A stray bearer token beside the face's own key header is not the caller's key there."""
+    namespace = f"own-key-{call.face}"
+    charged = "pk_test_enterprise_charged"
+    headers = {"X-Sim-Namespace": namespace, "Authorization": "Bearer pk_test_free_stray", own_header: charged}
+    assert call.send(client, headers).status_code == 200
+    (entry,) = client.get("/_sim/requests", params={"namespace": namespace, "key": charged}).json()["requests"]
+    assert entry["key"].startswith("pk_test_ent")
+    rule = {"match": {"key": charged}, "action": {"status": 503}, "times": 1, "namespace": namespace}
+    client.post("/_sim/faults", json=rule).raise_for_status()
+    assert call.send(client, headers).status_code == 503
+
+
+def test_a_gemini_key_in_the_query_string_is_journalled_decoded(client: httpx.Client) -> None:
+    namespace = "query-key"
+    answer = client.post(
+        f"{CALLS[5].path}?key=pk_test_pro_enc%2Dkey", headers={"X-Sim-Namespace": namespace}, json={"instances": [{"prompt": "a kite"}]}
+    )
+    assert answer.status_code == 200
+    found = client.get("/_sim/requests", params={"namespace": namespace, "key": "pk_test_pro_enc-key"}).json()["requests"]
+    assert len(found) == 1
