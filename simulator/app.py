@@ -15,6 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from simulator.config import SimulatorConfig
+from simulator.context import note_answer
 from simulator.control.api import ControlApi
 from simulator.control.layer import ControlLayer
 from simulator.control.open import open_plane
@@ -41,16 +42,22 @@ log = logging.getLogger("perf-sim")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """Outside every face's prefix (/, /_sim/..., /images/...): the Perf API's envelope."""
+    """Outside every face's own routes (/, /_sim/..., /images/..., a /v1/ path the Perf API does not serve): the Perf
+    API's envelope, noted for the journal as the face's endpoints note theirs."""
     assert isinstance(exc, HTTPException)
     allowed = (exc.headers or {}).get("Allow") if exc.status_code == 405 else None
     if exc.status_code in (404, 405):
-        return error_response(unknown_route(request.method, request.url.path, allowed), headers=dict(exc.headers or {}))
-    return error_response(ApiError(errors.INVALID_REQUEST, exc.detail), headers=dict(exc.headers or {}))
+        response = error_response(unknown_route(request.method, request.url.path, allowed), headers=dict(exc.headers or {}))
+    else:
+        response = error_response(ApiError(errors.INVALID_REQUEST, exc.detail), headers=dict(exc.headers or {}))
+    note_answer(response)
+    return response
 
 
 async def _state_unavailable(request: Request, exc: Exception) -> Response:
-    return error_response(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}", retry_after=1))
+    response = error_response(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}", retry_after=1))
+    note_answer(response)
+    return response
 
 
 async def _client_left(request: Request, exc: Exception) -> Response:
@@ -59,7 +66,9 @@ async def _client_left(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(ApiError(errors.INTERNAL_ERROR, "internal simulator error; this is a bug, please report it"))
+    response = error_response(ApiError(errors.INTERNAL_ERROR, "internal simulator error; this is a bug, please report it"))
+    note_answer(response)
+    return response
 
 
 def _lifespan(state: State, *closers: Callable[[], Awaitable[None]]) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:

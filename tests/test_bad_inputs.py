@@ -132,6 +132,13 @@ def test_wrong_routes_get_the_envelope(client: httpx.Client, method: str, path: 
     assert response.json()["error"]["type"] == error_type
 
 
+@pytest.mark.parametrize("path", ["/v1/images/edits", "/v1/a%0ab"])
+def test_an_api_path_no_route_serves_is_journalled_with_the_404_it_got(client: httpx.Client, path: str) -> None:
+    assert client.post(path, headers=AUTH, json={"prompt": "x"}).status_code == 404
+    (entry,) = client.get("/_sim/requests").json()["requests"]
+    assert (entry["status"], entry["error_type"]) == (404, errors.NOT_FOUND)
+
+
 def test_null_optionals_mean_defaults(client: httpx.Client) -> None:
     body = {"prompt": "a fox", "model": None, "n": None, "size": None, "quality": None, "style": None, "response_format": None}
     perf = _send(client, body, AUTH).json()["perf"]
