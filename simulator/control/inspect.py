@@ -43,18 +43,16 @@ class Inspected:
 
 def request_key(face: str, path: str, headers: dict[str, str], query: str) -> str | None:
     """The key the request's face authenticates it with, read where that face reads it (its `face.py`): BFL's
-    `x-key`, Ideogram's `Api-Key`, Gemini's `x-goog-api-key` or `?key=`, and a bearer token on the others (Vertex
-    included). A key in another header than its face's is not the caller's key there, so it is not the journal's."""
+    `x-key`, Ideogram's `Api-Key`, Google's `x-goog-api-key` or `?key=` (Gemini, Vertex express mode) but a bearer
+    token on a Vertex project path, and a bearer token on the others. A key in another header than its face's is not
+    the caller's key there, so it is not the journal's."""
     if face == "bfl":
         return headers.get("x-key", "").strip() or None
     if face == "ideogram":
         return headers.get("api-key", "").strip() or None
-    if face == "google" and path.startswith(_GEMINI_PATH):
+    if face == "google" and "/projects/" not in path:
         return headers.get("x-goog-api-key", "").strip() or _query_key(query)
     return bearer_token(headers.get("authorization"))
-
-
-_GEMINI_PATH = "/google/v1beta/models/"
 
 
 def _query_key(query: str) -> str | None:

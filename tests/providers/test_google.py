@@ -55,6 +55,15 @@ def test_sdk_vertex_mode_with_bearer_token_and_jpeg_output(sim: RunningServer) -
     assert image.mime_type == "image/jpeg" and Image.open(io.BytesIO(image.image_bytes)).size == (896, 1280)
 
 
+def test_sdk_vertex_express_mode_with_an_api_key(sim: RunningServer, client: httpx.Client) -> None:
+    express = genai.Client(vertexai=True, api_key="pk_test_pro_express", http_options=types.HttpOptions(base_url=sim.base_url + "/google"))
+    config = types.GenerateImagesConfig(number_of_images=2, aspect_ratio="4:3")
+    response = express.models.generate_images(model=MODEL, prompt="a watercolor fox", config=config)
+    assert sizes(response) == [(1280, 896)] * 2
+    (entry,) = client.get("/_sim/requests", params={"key": "pk_test_pro_express"}).json()["requests"]
+    assert entry["face"] == "google" and entry["status"] == 200
+
+
 def test_sdk_safety_options_are_accepted_as_the_sdk_sends_them(sim: RunningServer) -> None:
     """google-genai sends the enum names (ALLOW_ADULT), where Google's REST docs write allow_adult."""
     config = types.GenerateImagesConfig(

@@ -2,6 +2,8 @@
 
 - Gemini:  POST /google/v1beta/models/{model}:predict           (`x-goog-api-key` header or `?key=`)
 - Vertex:  POST /google/{v1|v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{model}:predict  (Bearer)
+- Vertex express mode: POST /google/{v1|v1beta1}/publishers/google/models/{model}:predict  (`x-goog-api-key`, as
+  `genai.Client(vertexai=True, api_key=...)` sends it)
 The `google-genai` SDK keeps a path in its base URL, so `base_url=".../google"` reaches both.
 Errors use Google's RPC envelope (`mapping.error_answer`).
 """
@@ -37,12 +39,15 @@ class GoogleFace:
 
     def routes(self) -> list[Route]:
         vertex = "/projects/{project}/locations/{location}/publishers/google/models/{model}:predict"
+        express = "/publishers/google/models/{model}:predict"
         return [
-            Route("/v1beta/models/{model}:predict", Endpoint(self.gemini_predict), methods=["POST"]),
+            Route("/v1beta/models/{model}:predict", Endpoint(self.api_key_predict), methods=["POST"]),
             *(Route(f"/{version}{vertex}", Endpoint(self.vertex_predict), methods=["POST"]) for version in VERTEX_VERSIONS),
+            *(Route(f"/{version}{express}", Endpoint(self.api_key_predict), methods=["POST"]) for version in VERTEX_VERSIONS),
         ]
 
-    async def gemini_predict(self, request: Request) -> Response:
+    async def api_key_predict(self, request: Request) -> Response:
+        """The Gemini API and Vertex express mode: an API key, in `x-goog-api-key` or `?key=`."""
         try:
             key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
             if not key:
@@ -51,7 +56,7 @@ class GoogleFace:
                 tenant = self.keys.authenticate_key(key.strip())
             except ApiError:
                 raise RpcError(400, google.GEMINI_INVALID_KEY_MESSAGE, "API_KEY_INVALID") from None
-            return await self.predict(request, tenant, "v1beta")
+            return await self.predict(request, tenant, request.url.path.split("/")[2])
         except ApiError as exc:
             return error_response(exc)
 
