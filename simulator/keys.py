@@ -35,6 +35,8 @@ class Tenant:
     key: str
     tier: str
     limits: Limits
+    limits_from: str | None = None
+    """Where `limits` come from when not from the tier (a keys file's `[providers.NAME]` table), for messages."""
 
 
 _TIER_LIMITS = {name: Limits(tier.images_per_minute, tier.images_per_day) for name, tier in tiers.TIERS.items()}
@@ -133,7 +135,7 @@ class KeyRegistry:
     def limits_on(self, provider: str, tenant: Tenant) -> Tenant:
         """The tenant as a native provider face sees it: that provider's configured limits, else its tier's."""
         limits = self._provider_limits.get(provider)
-        return Tenant(tenant.key, tenant.tier, limits) if limits else tenant
+        return Tenant(tenant.key, tenant.tier, limits, f"[providers.{provider}] of the keys file") if limits else tenant
 
     def lookup(self, key: str) -> Tenant | None:
         if key in self._configured:

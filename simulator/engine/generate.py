@@ -102,10 +102,11 @@ class Engine:
 
         (The keys file refuses a day limit below the minute limit, so the minute limit is the one that binds.)"""
         if n > tenant.limits.images_per_minute:
+            # Worded without a field name: every face asks for images in its own field (n, num_images, sampleCount).
             raise ApiError(
                 errors.INVALID_REQUEST,
-                f"n={n} exceeds this key's limit of {tenant.limits.images_per_minute} images per minute "
-                f"({tenant.tier} tier), so it could never be admitted",
+                f"a request for {n} images exceeds this key's limit of {tenant.limits.images_per_minute} images per minute "
+                f"({tenant.limits_from or f'{tenant.tier} tier'}), so it could never be admitted",
                 "n",
             )
 
