@@ -10,7 +10,8 @@ Decisions:
 - Every key lives under one prefix (`perf-sim:` by default); `reset` deletes that prefix only, so a Redis
   database may hold other data, but one database serves one simulator (its workers share it on purpose).
   Windows, the clock offset and the sequence sit under the namespace's prefix (`perf-sim:ns:<name>:`), so
-  `reset(namespace)` deletes that prefix; images and blobs sit outside namespaces (see `simulator.state.base`).
+  `reset(namespace)` deletes that prefix and then the images and blobs made in the namespace, which sit outside
+  namespaces (see `simulator.state.base`).
 - The clock is the configured origin (wall time, or the manual start) plus an offset kept in Redis, so an
   advance by any worker moves every worker's clock. Workers on one machine share its wall clock.
 - Stored images (and blobs) expire in Redis after their lifetime in wall time, which bounds Redis memory (in
@@ -191,6 +192,17 @@ def _entries(flat: list[bytes]) -> list[tuple[float, int]]:
     return sorted(pairs)
 
 
+def _image_namespace(raw: bytes) -> str:
+    """The namespace of a stored image record (the JSON array the admission script writes)."""
+    return str(ImageRecord(*json.loads(raw)).namespace)
+
+
+def _blob_namespace(raw: bytes) -> str:
+    """The namespace of a stored blob, written in front of its value by `RedisState.put_blob`."""
+    _, length = _EXPIRY.unpack_from(raw)
+    return raw[_EXPIRY.size : _EXPIRY.size + length].decode()
+
+
 class RedisState(State):
     def __init__(self, url: str, clock_mode: str, start_time: float | None = None, prefix: str = DEFAULT_PREFIX) -> None:
         self._clock_mode = clock_mode
@@ -356,6 +368,21 @@ class RedisState(State):
                 await self._redis.unlink(*batch)
 
         await self._call(delete_prefix)
+        if namespace is not None:
+            await self._call(lambda: self._forget_records_of(namespace))
+
+    async def _forget_records_of(self, name: str) -> None:
+        """Delete the images and blobs made in namespace `name` (see `State.reset`). They sit outside namespaces, so
+        each is read to learn its namespace: a walk over every stored record, rare (a control call) and paid by the
+        reset, where an index per namespace would cost every admission a write."""
+        for pattern, maker in ((self._shared_key("image", "*"), _image_namespace), (self._shared_key("blob", "*"), _blob_namespace)):
+            keys = [key async for key in self._redis.scan_iter(match=pattern, count=1000)]
+            for start in range(0, len(keys), 1000):
+                batch = keys[start : start + 1000]
+                values = await self._redis.mget(batch)
+                doomed = [key for key, value in zip(batch, values, strict=True) if isinstance(value, bytes) and maker(value) == name]
+                if doomed:
+                    await self._redis.unlink(*doomed)
 
     async def ping(self) -> None:
         """Raise StateUnavailable unless Redis answers: the CLI checks this before it starts serving."""

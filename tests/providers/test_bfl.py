@@ -130,6 +130,18 @@ def test_output_moderation_reports_content_moderated_after_the_latency(modelled:
     assert client.get(answer.json()["polling_url"]).json()["status"] == bfl.BFL_STATUS_CONTENT_MODERATED
 
 
+def test_after_a_namespace_reset_a_polling_url_from_before_it_never_shows_a_later_task(client: httpx.Client) -> None:
+    first = submit(client, {"prompt": "first prompt"}, "/_sim/ns/rst/v1/flux-dev").json()
+    other = submit(client, {"prompt": "first prompt"}, "/_sim/ns/other/v1/flux-dev").json()
+    assert client.get(first["polling_url"]).json()["result"]["prompt"] == "first prompt"
+    client.post("/_sim/reset", params={"namespace": "rst"}).raise_for_status()
+    assert client.get(first["polling_url"]).json()["status"] == bfl.BFL_STATUS_NOT_FOUND
+    assert client.get(other["polling_url"]).json()["status"] == "Ready", "another namespace's task stays"
+    second = submit(client, {"prompt": "second prompt"}, "/_sim/ns/rst/v1/flux-dev").json()
+    assert second["id"] == first["id"], "the reset namespace starts over with the ids of a fresh start"
+    assert client.get(second["polling_url"]).json()["result"]["prompt"] == "second prompt"
+
+
 def test_unknown_task_is_reported_by_status(client: httpx.Client) -> None:
     poll = client.get("/v1/get_result", params={"id": "00000000-0000-0000-0000-000000000000"})
     assert poll.status_code == 200 and poll.json()["status"] == bfl.BFL_STATUS_NOT_FOUND
