@@ -54,11 +54,35 @@ def ready_sample_url(client: httpx.Client, body: dict[str, object], path: str = 
 def test_a_task_polled_without_its_namespace_gets_ready_by_its_own_namespace_clock(modelled: httpx.Client) -> None:
     client = modelled
     answer = submit(client, {"prompt": "a lighthouse at dawn", "width": 512, "height": 512}, headers={**KEY, "X-Sim-Namespace": "poller"})
-    polling_url = answer.json()["polling_url"]  # a plain URL: BFL's clients poll it without the namespace header
+    polling_url = f"/v1/get_result?id={answer.json()['id']}"  # polled in the default namespace
     advance(client, 30)
     assert client.get(polling_url).json()["status"] == "Pending", "the default namespace's clock is not the task's"
     client.post("/_sim/clock/advance", params={"namespace": "poller"}, json={"seconds": 30}).raise_for_status()
     assert client.get(polling_url).json()["status"] == "Ready"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "polled"),
+    [
+        ("/_sim/ns/pollns/v1/flux-dev", KEY, "/_sim/ns/pollns/v1/get_result"),
+        ("/_sim/ns/pollns/bfl/v1/flux-dev", KEY, "/_sim/ns/pollns/bfl/v1/get_result"),
+        ("/v1/flux-dev", {**KEY, "X-Sim-Namespace": "pollns"}, "/_sim/ns/pollns/v1/get_result"),
+    ],
+)
+def test_the_polling_url_keeps_a_namespaced_client_in_its_namespace(
+    client: httpx.Client, path: str, headers: dict[str, str], polled: str
+) -> None:
+    poll_path = polled.removeprefix("/_sim/ns/pollns")
+    rule = {"match": {"face": "bfl", "path": poll_path}, "action": {"status": 503}, "namespace": "pollns"}
+    client.post("/_sim/faults", json=rule).raise_for_status()
+    task = submit(client, {"prompt": "x"}, path, headers=headers).json()
+    assert task["polling_url"] == f"{client.base_url}{polled}?id={task['id']}"
+    poll = client.get(task["polling_url"], headers=KEY)
+    assert poll.status_code == 503 and "detail" in poll.json(), "the namespace's rule fires, in BFL's envelope"
+    journal = client.get("/_sim/requests", params={"namespace": "pollns", "method": "GET"}).json()["requests"]
+    assert [entry["path"] for entry in journal] == [poll_path]
+    plain = submit(client, {"prompt": "x"}).json()
+    assert plain["polling_url"] == f"{client.base_url}/v1/get_result?id={plain['id']}", "the default namespace's stays plain"
 
 
 def test_task_is_pending_until_the_modelled_latency_has_passed_on_the_clock(modelled: httpx.Client) -> None:

@@ -21,7 +21,7 @@ from simulator.keys import KeyRegistry, Tenant
 from simulator.providers.bfl import mapping
 from simulator.providers.bfl.mapping import BflValidationError
 from simulator.providers.serving import send
-from simulator.urls import base_url
+from simulator.urls import base_url, namespaced_base_url
 from spec import errors
 from spec.providers import bfl
 
@@ -71,7 +71,7 @@ class BflFace:
         except ApiError as exc:
             return error_response(exc)
         prefix = PREFIX if request.url.path.startswith(PREFIX + "/") else ""
-        polling_url = f"{base_url(request, self.public_url)}{prefix}/v1/get_result?id={record.task_id}"
+        polling_url = f"{namespaced_base_url(request, self.public_url)}{prefix}/v1/get_result?id={record.task_id}"
         return SafeJSONResponse({"id": record.task_id, "polling_url": polling_url})
 
     async def get_result(self, request: Request) -> Response:
