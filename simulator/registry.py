@@ -41,7 +41,10 @@ from simulator.providers.openai import mapping as openai_mapping
 from simulator.providers.protocol import Upstream
 from simulator.providers.stability import face as stability_face
 from simulator.providers.stability import mapping as stability_mapping
+from spec import errors
 from spec.models import MODELS
+from spec.providers import bfl as bfl_spec
+from spec.providers import stability as stability_spec
 
 
 @runtime_checkable
@@ -73,6 +76,9 @@ class Face:
     """Paths the face also answers at the server's root, outside its prefix."""
     upstream: Upstream | None = None
     """How the Perf gateway calls this provider over HTTP, in its mapping's terms (None for the Perf API itself)."""
+    max_body_bytes: int = errors.MAX_BODY_BYTES
+    """The largest body the face reads (its spec's, for faces whose requests may carry an image), so the control
+    layer reads as much for the journal."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -108,6 +114,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         stability_face.error_response,
         stability_face.unknown_route,
         upstream=stability_mapping.UPSTREAM,
+        max_body_bytes=stability_spec.STABILITY_MAX_BODY_BYTES,
     ),
     Face(
         "bfl",
@@ -118,6 +125,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         bfl_face.unknown_route,
         root_paths=bfl_face.ROOT_PATHS,
         upstream=bfl_mapping.UPSTREAM,
+        max_body_bytes=bfl_spec.BFL_MAX_BODY_BYTES,
     ),
     Face(
         "ideogram",
@@ -146,6 +154,7 @@ FACE_NAMES: tuple[str, ...] = tuple(face.name for face in FACES)
 PROVIDER_NAMES: tuple[str, ...] = tuple(face.name for face in PROVIDER_FACES)
 BY_NAME: dict[str, Face] = {face.name: face for face in FACES}
 CLIENT_BASE_PATHS: dict[str, str] = {face.name: face.client_base_path for face in PROVIDER_FACES}
+MAX_BODY_BYTES: dict[str, int] = {face.name: face.max_body_bytes for face in FACES}
 
 
 def face_for_path(path: str) -> str | None:

@@ -49,9 +49,8 @@ from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.namespace_path import namespace_from_path
 from simulator.perf.wire import error_request_id
-from simulator.registry import PERF, error_response, face_for_path
+from simulator.registry import MAX_BODY_BYTES, PERF, error_response, face_for_path
 from simulator.state.base import State, StateUnavailable
-from spec import errors
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
 _FAULT_KEY = FAULT_HEADER.lower().encode()
@@ -62,12 +61,12 @@ MALFORMED_BODY = b'{"created": 1767225600, "data": [{"url": "http://127.0.0.1/im
 _face_of = lru_cache(maxsize=4096)(face_for_path)
 
 
-async def _read_rest(receive: Receive, first: bytes) -> tuple[bytes, bool]:
-    """The rest of a body sent in several messages, up to the API's body limit (a larger body is refused by the face,
+async def _read_rest(receive: Receive, first: bytes, limit: int) -> tuple[bytes, bool]:
+    """The rest of a body sent in several messages, up to the face's body limit (a larger body is refused by the face,
     unread); True when it was all read."""
     chunks = [first]
     size = len(first)
-    while size <= errors.MAX_BODY_BYTES:
+    while size <= limit:
         message = await receive()
         chunk = message.get("body", b"")
         chunks.append(chunk)
@@ -140,7 +139,7 @@ class ControlLayer:
         if first["type"] == "http.request":
             complete = True
             if first.get("more_body", False):
-                raw, complete = await _read_rest(receive, raw)
+                raw, complete = await _read_rest(receive, raw, MAX_BODY_BYTES[face])
                 first = {"type": "http.request", "body": raw, "more_body": not complete}
             if complete:
                 scope[BODY] = raw  # the face's read_body takes it from here

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import os
 from collections.abc import Iterator
 
 import httpx
@@ -196,6 +198,27 @@ def test_validation_errors_are_fastapi_422s(client: httpx.Client, body: dict[str
     assert answer.status_code == 422
     (problem,) = answer.json()["detail"]
     assert problem["loc"] == loc and problem["type"] == kind and problem["msg"]
+
+
+def test_a_submit_with_a_real_image_prompt_is_accepted_and_the_image_ignored(client: httpx.Client) -> None:
+    picture = io.BytesIO()
+    Image.frombytes("RGB", (320, 320), os.urandom(320 * 320 * 3)).save(picture, "PNG")
+    image_prompt = base64.b64encode(picture.getvalue()).decode()
+    assert len(image_prompt) > 300_000
+    body = json.dumps({"prompt": "a red kite", "image_prompt": image_prompt, "width": 512, "height": 512}).encode()
+    chunks = (body[start : start + 65536] for start in range(0, len(body), 65536))  # as a streaming client sends it
+    task = client.post("/v1/flux-dev", headers={**KEY, "content-type": "application/json"}, content=chunks)
+    assert task.status_code == 200, task.text
+    poll = client.get(task.json()["polling_url"]).json()
+    assert poll["status"] == "Ready" and poll["result"]["prompt"] == "a red kite"
+    (entry,) = client.get("/_sim/requests", params={"path": "/v1/flux-dev"}).json()["requests"]
+    assert entry["body"]["image_prompt"] == f"<{len(image_prompt)} characters>", "the journal keeps its length, not the image"
+
+
+def test_a_body_over_bfl_limit_is_a_413_in_bfl_envelope(client: httpx.Client) -> None:
+    body = b'{"prompt": "x", "image_prompt": "' + b"A" * bfl.BFL_MAX_BODY_BYTES + b'"}'
+    answer = client.post("/v1/flux-dev", headers={**KEY, "content-type": "application/json"}, content=body)
+    assert answer.status_code == 413 and "detail" in answer.json()
 
 
 def test_interval_is_a_flux_pro_parameter_only(client: httpx.Client) -> None:

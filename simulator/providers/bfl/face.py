@@ -115,7 +115,7 @@ class BflFace:
 async def _json_body(request: Request) -> Any:
     """The body as JSON; unreadable JSON is FastAPI's 422 `json_invalid` (an oversized body stays a 413)."""
     try:
-        return parse_json(await read_body(request))
+        return parse_json(await read_body(request, bfl.BFL_MAX_BODY_BYTES))
     except ApiError as exc:
         if exc.type == errors.PAYLOAD_TOO_LARGE:
             raise
