@@ -28,6 +28,13 @@ from spec.providers import bfl
 PREFIX = "/bfl"
 # The root paths BFL also answers at: its official client drops any path in its base URL.
 ROOT_PATHS = (*(f"/v1/{endpoint}" for endpoint in bfl.BFL_MODELS), "/v1/get_result")
+# Decision: every other root path of BFL's API is BFL's too, so a `blackforest` client calling what is not emulated
+# meets BFL's FastAPI 404/405, never the Perf envelope: any FLUX endpoint (/v1/flux-pro-1.1, /v1/flux-kontext-pro,
+# /v1/flux-2-...; the Perf API has no path starting so), anything below /v1/get_result (/v1/get_result/), and
+# /v1/licenses/... (the client's track_usage). The rest of /v1 stays the Perf API's (/v1/images/..., /v1/models: the
+# paths its OpenAI-style clients call), including the client's process_image default /v1/image, which is not a
+# documented BFL endpoint and is one letter away from the Perf API's /v1/images.
+ROOT_PREFIXES = ("/v1/flux-", "/v1/get_result/", "/v1/licenses/")
 _PHASE_STATUS = {
     tasks.PENDING: bfl.BFL_STATUS_PENDING,
     tasks.READY: bfl.BFL_STATUS_READY,
