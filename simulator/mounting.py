@@ -40,17 +40,23 @@ def unknown_route_error(method: str, path: str, allowed: str | None) -> ApiError
     return ApiError(errors.METHOD_NOT_ALLOWED, f"method {method} is not allowed on {path}; allowed: {allowed}")
 
 
-class PathPrefixes(BaseRoute):
-    """Every path starting with one of `prefixes`, any method, handed on unchanged to a face's app (which answers
-    what it does not serve in its own envelope): a face's share of the server's root beyond the paths it serves."""
+class OwnedPaths(BaseRoute):
+    """The paths `paths` and every path starting with one of `prefixes`, any method, handed on unchanged to a face's
+    app, which answers what it does not serve in its own envelope: the paths a face owns beyond its routes and its
+    mount. Its bare prefix (`/google`) is one: Starlette's `Mount` matches only `/google/...`, and the app's router
+    would otherwise redirect `/google` to `/google/` with an empty 307. Not a `Route`, so the metrics name no route
+    after these paths (a path no face serves is `unmatched`)."""
 
-    def __init__(self, prefixes: tuple[str, ...], app: ASGIApp) -> None:
+    def __init__(self, paths: tuple[str, ...], prefixes: tuple[str, ...], app: ASGIApp) -> None:
+        self.paths = paths
         self.prefixes = prefixes
         self.app = app
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http" and get_route_path(scope).startswith(self.prefixes):
-            return Match.FULL, {}
+        if scope["type"] == "http":
+            path = get_route_path(scope)
+            if path in self.paths or path.startswith(self.prefixes):
+                return Match.FULL, {}
         return Match.NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:

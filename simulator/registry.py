@@ -27,7 +27,7 @@ from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.gateway.upstreams import provider_base_urls
 from simulator.keys import KeyRegistry
-from simulator.mounting import FaceApp, PathPrefixes, UnknownRoute, unknown_route_error
+from simulator.mounting import FaceApp, OwnedPaths, UnknownRoute, unknown_route_error
 from simulator.perf import face as perf_face
 from simulator.perf import wire as perf_wire
 from simulator.perf.gateway import GatewayFace
@@ -195,8 +195,8 @@ def gateway_upstreams(config: SimulatorConfig) -> dict[str, tuple[str, Upstream]
 
 
 def mounted_faces(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> tuple[list[BaseRoute], list[Closing]]:
-    """Every face as a sub-application under its prefix (root paths first, as `face_for_path` reads them), and the
-    faces to close at shutdown."""
+    """Every face as a sub-application under its prefix (root paths first, as `face_for_path` reads them), answering
+    its bare prefix too, and the faces to close at shutdown."""
     root_routes: list[BaseRoute] = []
     mounts: list[BaseRoute] = []
     closing: list[Closing] = []
@@ -206,8 +206,7 @@ def mounted_faces(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) ->
             closing.append(served)
         app = FaceApp(face.name, served.routes(), _answer(face.name), face.unknown_route)
         root_routes += [Route(path, app) for path in face.root_paths]
-        if face.root_prefixes:
-            root_routes.append(PathPrefixes(face.root_prefixes, app))
+        root_routes.append(OwnedPaths((face.prefix,), face.root_prefixes, app))
         mounts.append(Mount(face.prefix, app))
     return [*root_routes, *mounts], closing
 

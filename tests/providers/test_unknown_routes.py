@@ -15,7 +15,7 @@ from blackforest import BFLClient
 from blackforest.client import BFLError
 
 from simulator.launcher import RunningServer
-from simulator.registry import FACE_NAMES, face_for_path
+from simulator.registry import BY_NAME, FACE_NAMES, face_for_path
 from spec.models import PROVIDERS
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -60,6 +60,17 @@ def test_an_unknown_path_gets_the_faces_own_404(limited: RunningServer, face: st
     answer = httpx.request(method, limited.base_url + path, json={"prompt": "a kite"} if method != "GET" else None, timeout=30)
     assert answer.status_code == 404
     assert ENVELOPES[face](answer.json()), answer.text
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("face", FACE_NAMES)
+def test_a_bare_face_prefix_gets_the_faces_own_404_not_a_redirect(limited: RunningServer, face: str, method: str) -> None:
+    prefix = BY_NAME[face].prefix
+    answer = httpx.request(method, limited.base_url + prefix, json={} if method != "GET" else None, timeout=30)
+    assert answer.status_code == 404 and "location" not in answer.headers
+    assert ENVELOPES[face](answer.json()), answer.text
+    (entry,) = httpx.get(limited.base_url + "/_sim/requests", params={"path": prefix, "method": method, "limit": 1}).json()["requests"]
+    assert (entry["path"], entry["face"], entry["status"]) == (prefix, face, 404)
 
 
 @pytest.mark.parametrize("method", [m for m in METHODS if m != "POST"] + ["HEAD"])
