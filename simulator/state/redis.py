@@ -370,7 +370,7 @@ class RedisState(State):
 
         await self._call(delete_prefix)
         if namespace is not None:
-            await self._call(lambda: self._forget_records_of(namespace))
+            await self._forget_records_of(namespace)
 
     async def _forget_records_of(self, name: str) -> None:
         """Delete the images and blobs made in namespace `name` (see `State.reset`). They sit outside namespaces, so
