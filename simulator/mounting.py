@@ -12,11 +12,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from starlette._utils import get_route_path
+from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Router
-from starlette.types import Receive, Scope, Send
+from starlette.routing import BaseRoute, Match, NoMatchFound, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulator.context import note_answer
 from simulator.engine.errors import ApiError
@@ -37,6 +39,32 @@ def unknown_route_error(method: str, path: str, allowed: str | None) -> ApiError
     if allowed is None:
         return ApiError(errors.NOT_FOUND, f"no route for {method} {path}")
     return ApiError(errors.METHOD_NOT_ALLOWED, f"method {method} is not allowed on {path}; allowed: {allowed}")
+
+
+class OwnedPaths(BaseRoute):
+    """The paths `paths` and every path starting with one of `prefixes`, any method, handed on unchanged to a face's
+    app, which answers what it does not serve in its own envelope: the paths a face owns beyond its routes and its
+    mount. Its bare prefix (`/google`) is one: Starlette's `Mount` matches only `/google/...`, and the app's router
+    would otherwise redirect `/google` to `/google/` with an empty 307. Not a `Route`, so the metrics name no route
+    after these paths (a path no face serves is `unmatched`)."""
+
+    def __init__(self, paths: tuple[str, ...], prefixes: tuple[str, ...], app: ASGIApp) -> None:
+        self.paths = paths
+        self.prefixes = prefixes
+        self.app = app
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http":
+            path = get_route_path(scope)
+            if path in self.paths or path.startswith(self.prefixes):
+                return Match.FULL, {}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 class FaceApp:

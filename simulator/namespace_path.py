@@ -2,8 +2,9 @@
 
 For apps under test that take only a base URL (an `OPENAI_BASE_URL` environment variable, a settings field) and
 cannot add a header: pointing them at `http://host/_sim/ns/<name>/v1` puts every request they send in namespace
-<name>. URLs the simulator returns (image URLs, BFL polling URLs) are its plain ones: images belong to no
-namespace, so they resolve from anywhere (a browser, an `<img>` tag) without the prefix.
+<name>. Image URLs (and BFL sample URLs) the simulator returns are its plain ones: images belong to no namespace,
+so they resolve from anywhere (a browser, an `<img>` tag) without the prefix. A URL a client calls back as an API
+request (a BFL polling URL) carries the prefix instead, so it stays in the namespace (`urls.namespaced_base_url`).
 """
 
 from __future__ import annotations

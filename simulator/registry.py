@@ -7,7 +7,8 @@ Layout (chosen so every official client works unchanged with only its base URL c
 - openai      /openai/v1/...            (openai SDK: base_url=".../openai/v1")
 - stability   /stability/v2beta/...
 - bfl         /bfl/v1/... and, because the `blackforest` client drops any path in its base URL, its submit and poll
-              paths at the root too (/v1/flux-pro, /v1/flux-dev, /v1/get_result: they do not collide with the Perf API)
+              paths at the root too (/v1/flux-pro, /v1/flux-dev, /v1/get_result: they do not collide with the Perf API),
+              and BFL's other root paths, answered in its envelope (/v1/flux-*, /v1/get_result/..., /v1/licenses/...)
 - ideogram    /ideogram/generate
 - google      /google/v1beta/... and /google/v1beta1/projects/... (Gemini and Vertex paths)
 """
@@ -26,7 +27,7 @@ from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.gateway.upstreams import provider_base_urls
 from simulator.keys import KeyRegistry
-from simulator.mounting import FaceApp, UnknownRoute, unknown_route_error
+from simulator.mounting import FaceApp, OwnedPaths, UnknownRoute, unknown_route_error
 from simulator.perf import face as perf_face
 from simulator.perf import wire as perf_wire
 from simulator.perf.gateway import GatewayFace
@@ -41,7 +42,10 @@ from simulator.providers.openai import mapping as openai_mapping
 from simulator.providers.protocol import Upstream
 from simulator.providers.stability import face as stability_face
 from simulator.providers.stability import mapping as stability_mapping
+from spec import errors
 from spec.models import MODELS
+from spec.providers import bfl as bfl_spec
+from spec.providers import stability as stability_spec
 
 
 @runtime_checkable
@@ -70,9 +74,14 @@ class Face:
     """Any error in the face's own envelope."""
     unknown_route: UnknownRoute = unknown_route_error
     root_paths: tuple[str, ...] = ()
-    """Paths the face also answers at the server's root, outside its prefix."""
+    """Paths the face also serves at the server's root, outside its prefix."""
+    root_prefixes: tuple[str, ...] = ()
+    """Root paths starting so are the face's too: it answers them (with its own 404 or 405 when it serves none)."""
     upstream: Upstream | None = None
     """How the Perf gateway calls this provider over HTTP, in its mapping's terms (None for the Perf API itself)."""
+    max_body_bytes: int = errors.MAX_BODY_BYTES
+    """The largest body the face reads (its spec's, for faces whose requests may carry an image), so the control
+    layer reads as much for the journal."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -80,7 +89,10 @@ class Face:
         return tuple(name for name, model in MODELS.items() if self.name in (PERF, model.provider))
 
     def owns(self, path: str) -> bool:
-        return path in self.root_paths or path == self.prefix or path.startswith(self.prefix + "/")
+        return self.owns_at_root(path) or path == self.prefix or path.startswith(self.prefix + "/")
+
+    def owns_at_root(self, path: str) -> bool:
+        return path in self.root_paths or path.startswith(self.root_prefixes)
 
 
 def _serve_perf(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> Served:
@@ -108,6 +120,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         stability_face.error_response,
         stability_face.unknown_route,
         upstream=stability_mapping.UPSTREAM,
+        max_body_bytes=stability_spec.STABILITY_MAX_BODY_BYTES,
     ),
     Face(
         "bfl",
@@ -117,7 +130,9 @@ PROVIDER_FACES: tuple[Face, ...] = (
         bfl_face.error_response,
         bfl_face.unknown_route,
         root_paths=bfl_face.ROOT_PATHS,
+        root_prefixes=bfl_face.ROOT_PREFIXES,
         upstream=bfl_mapping.UPSTREAM,
+        max_body_bytes=bfl_spec.BFL_MAX_BODY_BYTES,
     ),
     Face(
         "ideogram",
@@ -146,14 +161,16 @@ FACE_NAMES: tuple[str, ...] = tuple(face.name for face in FACES)
 PROVIDER_NAMES: tuple[str, ...] = tuple(face.name for face in PROVIDER_FACES)
 BY_NAME: dict[str, Face] = {face.name: face for face in FACES}
 CLIENT_BASE_PATHS: dict[str, str] = {face.name: face.client_base_path for face in PROVIDER_FACES}
+MAX_BODY_BYTES: dict[str, int] = {face.name: face.max_body_bytes for face in FACES}
 
 
 def face_for_path(path: str) -> str | None:
     """The API face a request path belongs to; None for the server's own pages (/, /_sim/..., /images/..., /openapi.json).
 
-    Root paths are looked at first, as they are routed first: /v1/flux-pro is BFL's, any other /v1/... the Perf API's."""
+    Root paths are looked at first, as they are routed first: /v1/flux-pro (and /v1/flux-*, /v1/get_result/...,
+    /v1/licenses/...) is BFL's, any other /v1/... the Perf API's."""
     for face in FACES:
-        if path in face.root_paths:
+        if face.owns_at_root(path):
             return face.name
     for face in FACES:
         if face.owns(path):
@@ -178,8 +195,8 @@ def gateway_upstreams(config: SimulatorConfig) -> dict[str, tuple[str, Upstream]
 
 
 def mounted_faces(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> tuple[list[BaseRoute], list[Closing]]:
-    """Every face as a sub-application under its prefix (root paths first, as `face_for_path` reads them), and the
-    faces to close at shutdown."""
+    """Every face as a sub-application under its prefix (root paths first, as `face_for_path` reads them), answering
+    its bare prefix too, and the faces to close at shutdown."""
     root_routes: list[BaseRoute] = []
     mounts: list[BaseRoute] = []
     closing: list[Closing] = []
@@ -189,6 +206,7 @@ def mounted_faces(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) ->
             closing.append(served)
         app = FaceApp(face.name, served.routes(), _answer(face.name), face.unknown_route)
         root_routes += [Route(path, app) for path in face.root_paths]
+        root_routes.append(OwnedPaths((face.prefix,), face.root_prefixes, app))
         mounts.append(Mount(face.prefix, app))
     return [*root_routes, *mounts], closing
 

@@ -7,7 +7,9 @@ from functools import lru_cache
 from starlette.datastructures import URL
 from starlette.requests import Request
 
+from simulator.context import DEFAULT_NAMESPACE, namespace
 from simulator.http import request_header
+from simulator.namespace_path import namespace_base_path
 
 
 def base_url(request: Request, public_url: str | None) -> str:
@@ -22,6 +24,20 @@ def base_url(request: Request, public_url: str | None) -> str:
         scope.get("app_root_path", scope.get("root_path", "")),
         request_header(request, b"host"),
     )
+
+
+def namespaced_base_url(request: Request, public_url: str | None) -> str:
+    """`base_url` plus the request's namespace base path (`/_sim/ns/<name>`) outside the default namespace: for URLs
+    a client calls back as API requests (a BFL polling URL), which must land in the namespace of the request that
+    handed them out, or a fault rule, the journal and the rate windows of that namespace would miss them.
+
+    Decision: whether the namespace came as a base path or as the `X-Sim-Namespace` header. A URL cannot carry a
+    header, and a client that sent one meant all its calls for that namespace; the base path and the header name the
+    same namespace, so a client that sends both stays in it. Image and sample URLs stay plain (see namespace_path).
+    """
+    name = namespace()
+    base = base_url(request, public_url)
+    return base if name == DEFAULT_NAMESPACE else base + namespace_base_path(name)
 
 
 @lru_cache(maxsize=256)

@@ -49,9 +49,8 @@ from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.namespace_path import namespace_from_path
 from simulator.perf.wire import error_request_id
-from simulator.registry import PERF, error_response, face_for_path
+from simulator.registry import MAX_BODY_BYTES, PERF, error_response, face_for_path
 from simulator.state.base import State, StateUnavailable
-from spec import errors
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
 _FAULT_KEY = FAULT_HEADER.lower().encode()
@@ -62,13 +61,13 @@ MALFORMED_BODY = b'{"created": 1767225600, "data": [{"url": "http://127.0.0.1/im
 _face_of = lru_cache(maxsize=4096)(face_for_path)
 
 
-async def _read_rest(receive: Receive, first: bytes) -> tuple[bytes, bool]:
-    """The rest of a body sent in several messages, up to the API's body limit (a larger body is refused by the face,
+async def _read_rest(receive: Receive, first: bytes, limit: int) -> tuple[bytes, bool]:
+    """The rest of a body sent in several messages, up to the face's body limit (a larger body is refused by the face,
     unread); True when it was all read. A client that leaves mid-body has not sent a request: False, and the face,
     reading on, meets the disconnect and answers nothing (a cut upload never generates, nor costs quota)."""
     chunks = [first]
     size = len(first)
-    while size <= errors.MAX_BODY_BYTES:
+    while size <= limit:
         message = await receive()
         if message["type"] != "http.request":
             return b"".join(chunks), False
@@ -80,11 +79,11 @@ async def _read_rest(receive: Receive, first: bytes) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def _declared_too_large(headers: dict[bytes, bytes]) -> bool:
-    """Whether the body's declared length is past what the layer reads: it then reads none of it (nor asks for it
-    with `100 Continue`), and the face refuses it by that length, or reads it itself under a limit of its own."""
+def _declared_too_large(headers: dict[bytes, bytes], limit: int) -> bool:
+    """Whether the body's declared length is past its face's limit: the layer then reads none of it (nor asks for it
+    with `100 Continue`), and the face refuses it by that length."""
     declared = whole_number(headers.get(b"content-length", b"").decode("latin-1"))
-    return declared is not None and declared > errors.MAX_BODY_BYTES
+    return declared is not None and declared > limit
 
 
 def _replaying(first: Message, receive: Receive) -> Receive:
@@ -147,16 +146,17 @@ class ControlLayer:
         started = perf_counter()
         first: Message | None = None
         raw: bytes = b""
-        if b"expect" not in headers or not _declared_too_large(headers):
+        limit = MAX_BODY_BYTES[face]
+        if b"expect" not in headers or not _declared_too_large(headers, limit):
             first = await receive()
             raw = first.get("body", b"")
             if first["type"] == "http.request":
                 complete = True
                 if first.get("more_body", False):
-                    if _declared_too_large(headers):
+                    if _declared_too_large(headers, limit):
                         complete = False
                     else:
-                        raw, complete = await _read_rest(receive, raw)
+                        raw, complete = await _read_rest(receive, raw, limit)
                         first = {"type": "http.request", "body": raw, "more_body": not complete}
                 if complete:
                     scope[BODY] = raw  # the face's read_body takes it from here

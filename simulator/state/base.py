@@ -8,7 +8,8 @@ Namespaces: rate windows, the clock offset and the id sequence belong to the cur
 simulator of its own and `reset` can forget one. Images and blobs are kept outside any namespace: their ids
 never collide across namespaces (the engine mixes the namespace into them), and a URL must resolve from a
 browser that sends no namespace header. Each keeps the namespace it was made in, and expires by that namespace's
-clock, whichever namespace asks for it (a plain image URL is asked for in the default one).
+clock, whichever namespace asks for it (a plain image URL is asked for in the default one), and goes when that
+namespace is reset.
 """
 
 from __future__ import annotations
@@ -237,8 +238,14 @@ class State(ABC):
 
     @abstractmethod
     async def reset(self, namespace: str | None = None) -> None:
-        """Forget namespace `namespace`'s windows and sequence and put its clock back to its start; with None,
-        forget everything (every namespace, image and blob)."""
+        """Forget namespace `namespace`'s windows, sequence, images and blobs and put its clock back to its start;
+        with None, forget everything (every namespace, image and blob).
+
+        Decision: a namespace's images and blobs (BFL tasks) go with it. Its sequence starts over, so its next ids
+        are those of a fresh start (a rerun in a reset namespace repeats them); a record kept past the reset would
+        have its URL taken over by the new record of the same id. So an image or polling URL handed out before the
+        reset is unknown after it (404, `Task not found`) until the namespace makes that id again, as after a full
+        reset. Reset is a rare control call: it may walk every stored record."""
 
     @abstractmethod
     async def close(self) -> None:

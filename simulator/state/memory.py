@@ -206,6 +206,10 @@ class MemoryState(State):
         prefix = namespace_prefix(namespace)
         for name in [name for name in self._buckets if name.startswith(prefix)]:
             del self._buckets[name]
+        for image_id in [image_id for image_id, record in self._images.items() if record.namespace == namespace]:
+            del self._images[image_id]
+        for key in [key for key, (_, name, _) in self._blobs.items() if name == namespace]:
+            self._drop_blob(key)
 
     async def warm_up(self) -> None:
         """Nothing to open in process."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import os
 from collections.abc import Iterator
 
 import httpx
@@ -54,11 +56,35 @@ def ready_sample_url(client: httpx.Client, body: dict[str, object], path: str = 
 def test_a_task_polled_without_its_namespace_gets_ready_by_its_own_namespace_clock(modelled: httpx.Client) -> None:
     client = modelled
     answer = submit(client, {"prompt": "a lighthouse at dawn", "width": 512, "height": 512}, headers={**KEY, "X-Sim-Namespace": "poller"})
-    polling_url = answer.json()["polling_url"]  # a plain URL: BFL's clients poll it without the namespace header
+    polling_url = f"/v1/get_result?id={answer.json()['id']}"  # polled in the default namespace
     advance(client, 30)
     assert client.get(polling_url).json()["status"] == "Pending", "the default namespace's clock is not the task's"
     client.post("/_sim/clock/advance", params={"namespace": "poller"}, json={"seconds": 30}).raise_for_status()
     assert client.get(polling_url).json()["status"] == "Ready"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "polled"),
+    [
+        ("/_sim/ns/pollns/v1/flux-dev", KEY, "/_sim/ns/pollns/v1/get_result"),
+        ("/_sim/ns/pollns/bfl/v1/flux-dev", KEY, "/_sim/ns/pollns/bfl/v1/get_result"),
+        ("/v1/flux-dev", {**KEY, "X-Sim-Namespace": "pollns"}, "/_sim/ns/pollns/v1/get_result"),
+    ],
+)
+def test_the_polling_url_keeps_a_namespaced_client_in_its_namespace(
+    client: httpx.Client, path: str, headers: dict[str, str], polled: str
+) -> None:
+    poll_path = polled.removeprefix("/_sim/ns/pollns")
+    rule = {"match": {"face": "bfl", "path": poll_path}, "action": {"status": 503}, "namespace": "pollns"}
+    client.post("/_sim/faults", json=rule).raise_for_status()
+    task = submit(client, {"prompt": "x"}, path, headers=headers).json()
+    assert task["polling_url"] == f"{client.base_url}{polled}?id={task['id']}"
+    poll = client.get(task["polling_url"], headers=KEY)
+    assert poll.status_code == 503 and "detail" in poll.json(), "the namespace's rule fires, in BFL's envelope"
+    journal = client.get("/_sim/requests", params={"namespace": "pollns", "method": "GET"}).json()["requests"]
+    assert [entry["path"] for entry in journal] == [poll_path]
+    plain = submit(client, {"prompt": "x"}).json()
+    assert plain["polling_url"] == f"{client.base_url}/v1/get_result?id={plain['id']}", "the default namespace's stays plain"
 
 
 def test_task_is_pending_until_the_modelled_latency_has_passed_on_the_clock(modelled: httpx.Client) -> None:
@@ -130,6 +156,18 @@ def test_output_moderation_reports_content_moderated_after_the_latency(modelled:
     assert client.get(answer.json()["polling_url"]).json()["status"] == bfl.BFL_STATUS_CONTENT_MODERATED
 
 
+def test_after_a_namespace_reset_a_polling_url_from_before_it_never_shows_a_later_task(client: httpx.Client) -> None:
+    first = submit(client, {"prompt": "first prompt"}, "/_sim/ns/rst/v1/flux-dev").json()
+    other = submit(client, {"prompt": "first prompt"}, "/_sim/ns/other/v1/flux-dev").json()
+    assert client.get(first["polling_url"]).json()["result"]["prompt"] == "first prompt"
+    client.post("/_sim/reset", params={"namespace": "rst"}).raise_for_status()
+    assert client.get(first["polling_url"]).json()["status"] == bfl.BFL_STATUS_NOT_FOUND
+    assert client.get(other["polling_url"]).json()["status"] == "Ready", "another namespace's task stays"
+    second = submit(client, {"prompt": "second prompt"}, "/_sim/ns/rst/v1/flux-dev").json()
+    assert second["id"] == first["id"], "the reset namespace starts over with the ids of a fresh start"
+    assert client.get(second["polling_url"]).json()["result"]["prompt"] == "second prompt"
+
+
 def test_unknown_task_is_reported_by_status(client: httpx.Client) -> None:
     poll = client.get("/v1/get_result", params={"id": "00000000-0000-0000-0000-000000000000"})
     assert poll.status_code == 200 and poll.json()["status"] == bfl.BFL_STATUS_NOT_FOUND
@@ -160,6 +198,27 @@ def test_validation_errors_are_fastapi_422s(client: httpx.Client, body: dict[str
     assert answer.status_code == 422
     (problem,) = answer.json()["detail"]
     assert problem["loc"] == loc and problem["type"] == kind and problem["msg"]
+
+
+def test_a_submit_with_a_real_image_prompt_is_accepted_and_the_image_ignored(client: httpx.Client) -> None:
+    picture = io.BytesIO()
+    Image.frombytes("RGB", (320, 320), os.urandom(320 * 320 * 3)).save(picture, "PNG")
+    image_prompt = base64.b64encode(picture.getvalue()).decode()
+    assert len(image_prompt) > 300_000
+    body = json.dumps({"prompt": "a red kite", "image_prompt": image_prompt, "width": 512, "height": 512}).encode()
+    chunks = (body[start : start + 65536] for start in range(0, len(body), 65536))  # as a streaming client sends it
+    task = client.post("/v1/flux-dev", headers={**KEY, "content-type": "application/json"}, content=chunks)
+    assert task.status_code == 200, task.text
+    poll = client.get(task.json()["polling_url"]).json()
+    assert poll["status"] == "Ready" and poll["result"]["prompt"] == "a red kite"
+    (entry,) = client.get("/_sim/requests", params={"path": "/v1/flux-dev"}).json()["requests"]
+    assert entry["body"]["image_prompt"] == f"<{len(image_prompt)} characters>", "the journal keeps its length, not the image"
+
+
+def test_a_body_over_bfl_limit_is_a_413_in_bfl_envelope(client: httpx.Client) -> None:
+    body = b'{"prompt": "x", "image_prompt": "' + b"A" * bfl.BFL_MAX_BODY_BYTES + b'"}'
+    answer = client.post("/v1/flux-dev", headers={**KEY, "content-type": "application/json"}, content=body)
+    assert answer.status_code == 413 and "detail" in answer.json()
 
 
 def test_interval_is_a_flux_pro_parameter_only(client: httpx.Client) -> None:

@@ -41,6 +41,21 @@ def test_dall_e_2_urls_without_revised_prompt_serve_the_images(sim: RunningServe
         assert fetched.status_code == 200 and fetched.headers["content-type"] == "image/png"
 
 
+def test_a_namespace_reset_forgets_its_image_urls_and_leaves_other_namespaces_alone(sim: RunningServer) -> None:
+    def image_url(namespace: str, prompt: str) -> str:
+        client = openai.OpenAI(api_key=KEY, base_url=f"{sim.base_url}/_sim/ns/{namespace}/openai/v1", max_retries=0)
+        data = client.images.generate(model="dall-e-2", prompt=prompt, size="256x256").data
+        assert data is not None and data[0].url
+        return data[0].url
+
+    apple, kept = image_url("rst", "apple"), image_url("other", "apple")
+    httpx.post(f"{sim.base_url}/_sim/reset", params={"namespace": "rst"}).raise_for_status()
+    assert httpx.get(apple).status_code == 404, "the reset namespace's images are forgotten"
+    assert httpx.get(kept).status_code == 200
+    banana = image_url("rst", "banana")
+    assert banana == apple, "the reset namespace starts over with the ids of a fresh start"
+
+
 def test_default_model_is_openai_default_dall_e_2(sim: RunningServer) -> None:
     raw = sdk(sim).images.with_raw_response.generate(prompt="a red fox", size="512x512")
     assert raw.status_code == 200

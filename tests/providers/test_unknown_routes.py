@@ -11,9 +11,11 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from blackforest import BFLClient
+from blackforest.client import BFLError
 
 from simulator.launcher import RunningServer
-from simulator.registry import FACE_NAMES, face_for_path
+from simulator.registry import BY_NAME, FACE_NAMES, face_for_path
 from spec.models import PROVIDERS
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -60,6 +62,17 @@ def test_an_unknown_path_gets_the_faces_own_404(limited: RunningServer, face: st
     assert ENVELOPES[face](answer.json()), answer.text
 
 
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("face", FACE_NAMES)
+def test_a_bare_face_prefix_gets_the_faces_own_404_not_a_redirect(limited: RunningServer, face: str, method: str) -> None:
+    prefix = BY_NAME[face].prefix
+    answer = httpx.request(method, limited.base_url + prefix, json={} if method != "GET" else None, timeout=30)
+    assert answer.status_code == 404 and "location" not in answer.headers
+    assert ENVELOPES[face](answer.json()), answer.text
+    (entry,) = httpx.get(limited.base_url + "/_sim/requests", params={"path": prefix, "method": method, "limit": 1}).json()["requests"]
+    assert (entry["path"], entry["face"], entry["status"]) == (prefix, face, 404)
+
+
 @pytest.mark.parametrize("method", [m for m in METHODS if m != "POST"] + ["HEAD"])
 @pytest.mark.parametrize("face", FACE_NAMES)
 def test_a_wrong_method_gets_the_faces_own_error(limited: RunningServer, face: str, method: str) -> None:
@@ -81,6 +94,30 @@ def test_the_openai_sdk_gets_openais_not_found_for_an_endpoint_not_emulated(limi
 
 
 @pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/flux-pro-1.1"),
+        ("POST", "/v1/flux-kontext-pro"),
+        ("POST", "/v1/licenses/models/flux-1-dev/usage"),
+        ("GET", "/v1/get_result/"),
+        ("PUT", "/v1/flux-dev/"),
+    ],
+)
+def test_bfl_root_paths_not_emulated_get_bfls_own_404(limited: RunningServer, method: str, path: str) -> None:
+    answer = httpx.request(method, limited.base_url + path, headers={"x-key": "pk_live_abc123"}, json={"prompt": "a kite"}, timeout=30)
+    assert answer.status_code == 404 and ENVELOPES["bfl"](answer.json()), answer.text
+    assert httpx.get(limited.base_url + "/_sim/requests", params={"path": path, "limit": 1}).json()["requests"][0]["face"] == "bfl"
+
+
+def test_the_blackforest_client_gets_bfls_not_found_for_a_model_or_call_not_emulated(limited: RunningServer) -> None:
+    client = BFLClient(api_key="pk_live_abc123", base_url=limited.base_url, timeout=10)
+    with pytest.raises(BFLError, match="API request failed: Not Found"):
+        client.generate("flux-pro-1.1", {"prompt": "a kite"})
+    with pytest.raises(BFLError, match="API request failed: Not Found"):
+        client.track_usage_via_api("flux-dev")
+
+
+@pytest.mark.parametrize(
     ("path", "face"),
     [
         ("/", None),
@@ -90,6 +127,12 @@ def test_the_openai_sdk_gets_openais_not_found_for_an_endpoint_not_emulated(limi
         ("/v1/images/generations", "perf"),
         ("/v1/flux-dev", "bfl"),
         ("/v1/get_result", "bfl"),
+        ("/v1/get_result/", "bfl"),
+        ("/v1/flux-pro-1.1-ultra", "bfl"),
+        ("/v1/licenses/models/flux-1-dev/usage", "bfl"),
+        ("/v1/image", "perf"),
+        ("/v1/models", "perf"),
+        ("/v1/images/edits", "perf"),
         ("/bfl/delivery/t/sample.jpg", "bfl"),
         ("/openai", "openai"),
         ("/openaix", None),

@@ -79,6 +79,29 @@ async def test_images_and_blobs_expire_by_the_clock_of_the_namespace_that_made_t
     assert await expiries_by_the_maker_clock(redis_state) == expected
 
 
+async def records_after_a_namespace_reset(state: State) -> list[bool]:
+    """Whether images and blobs made in namespaces "gone" and "kept" are there after "gone" is reset, and whether
+    "gone" then makes the ids of a fresh start again."""
+    made = {}
+    for name in ("gone", "kept"):
+        with in_namespace(name):
+            ticket = await state.admit_and_record("perf:k", 1, FREE, ImageBatch("dall-e-2", "a fox", "256x256", name, 0, f"salt@{name}"))
+            await state.put_blob(f"task:{name}", b"record", ticket.now + IMAGE_URL_TTL_SECONDS)
+            made[name] = ticket.image_ids
+    await state.reset("gone")
+    seen = [await state.get_image(made[name][0]) is not None for name in ("gone", "kept")]
+    seen += [await state.get_blob(f"task:{name}") is not None for name in ("gone", "kept")]
+    with in_namespace("gone"):
+        again = await state.admit_and_record("perf:k", 1, FREE, ImageBatch("dall-e-2", "a hen", "256x256", "gone", 0, "salt@gone"))
+    return [*seen, again.image_ids == made["gone"]]
+
+
+async def test_a_namespace_reset_forgets_that_namespace_images_and_blobs_only(redis_state: RedisState) -> None:
+    expected = [False, True, False, True, True]
+    assert await records_after_a_namespace_reset(MemoryState(CLOCK_MANUAL, DEFAULT_MANUAL_START)) == expected
+    assert await records_after_a_namespace_reset(redis_state) == expected
+
+
 async def test_redis_decides_exactly_as_memory(redis_state: RedisState) -> None:
     expected = await script(MemoryState(CLOCK_MANUAL, DEFAULT_MANUAL_START))
     assert await script(redis_state) == expected

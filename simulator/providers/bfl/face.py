@@ -21,13 +21,20 @@ from simulator.keys import KeyRegistry, Tenant
 from simulator.providers.bfl import mapping
 from simulator.providers.bfl.mapping import BflValidationError
 from simulator.providers.serving import send
-from simulator.urls import base_url
+from simulator.urls import base_url, namespaced_base_url
 from spec import errors
 from spec.providers import bfl
 
 PREFIX = "/bfl"
 # The root paths BFL also answers at: its official client drops any path in its base URL.
 ROOT_PATHS = (*(f"/v1/{endpoint}" for endpoint in bfl.BFL_MODELS), "/v1/get_result")
+# Decision: every other root path of BFL's API is BFL's too, so a `blackforest` client calling what is not emulated
+# meets BFL's FastAPI 404/405, never the Perf envelope: any FLUX endpoint (/v1/flux-pro-1.1, /v1/flux-kontext-pro,
+# /v1/flux-2-...; the Perf API has no path starting so), anything below /v1/get_result (/v1/get_result/), and
+# /v1/licenses/... (the client's track_usage). The rest of /v1 stays the Perf API's (/v1/images/..., /v1/models: the
+# paths its OpenAI-style clients call), including the client's process_image default /v1/image, which is not a
+# documented BFL endpoint and is one letter away from the Perf API's /v1/images.
+ROOT_PREFIXES = ("/v1/flux-", "/v1/get_result/", "/v1/licenses/")
 _PHASE_STATUS = {
     tasks.PENDING: bfl.BFL_STATUS_PENDING,
     tasks.READY: bfl.BFL_STATUS_READY,
@@ -71,7 +78,7 @@ class BflFace:
         except ApiError as exc:
             return error_response(exc)
         prefix = PREFIX if request.url.path.startswith(PREFIX + "/") else ""
-        polling_url = f"{base_url(request, self.public_url)}{prefix}/v1/get_result?id={record.task_id}"
+        polling_url = f"{namespaced_base_url(request, self.public_url)}{prefix}/v1/get_result?id={record.task_id}"
         return SafeJSONResponse({"id": record.task_id, "polling_url": polling_url})
 
     async def get_result(self, request: Request) -> Response:
@@ -115,7 +122,7 @@ class BflFace:
 async def _json_body(request: Request) -> Any:
     """The body as JSON; unreadable JSON is FastAPI's 422 `json_invalid` (an oversized body stays a 413)."""
     try:
-        return parse_json(await read_body(request))
+        return parse_json(await read_body(request, bfl.BFL_MAX_BODY_BYTES))
     except ApiError as exc:
         if exc.type == errors.PAYLOAD_TOO_LARGE:
             raise

@@ -51,4 +51,4 @@ def error_response(exc: ApiError) -> Response:
 
 def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
     """OpenAI answers an unknown path, and a wrong method on a known one, with a 404 "Invalid URL"."""
-    return ApiError(errors.NOT_FOUND, f"Invalid URL ({method} {path.removeprefix(PREFIX)})")
+    return ApiError(errors.NOT_FOUND, f"Invalid URL ({method} {(path.removeprefix(PREFIX) or '/')})")

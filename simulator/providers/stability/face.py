@@ -73,4 +73,4 @@ def error_response(exc: ApiError) -> Response:
 
 
 def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
-    return unknown_route_error(method, path.removeprefix(PREFIX), allowed)
+    return unknown_route_error(method, path.removeprefix(PREFIX) or "/", allowed)
