@@ -1,6 +1,6 @@
 """Locust scenario: the highest request rate at which p99 latency stays under a bound.
 
-    locust -f load/throughput.py --headless -H http://127.0.0.1:8080 -t 120s --p99-ms 50 --max-rate 400
+    locust -f load/throughput.py --headless -H http://127.0.0.1:8080 --p99-ms 50 --max-rate 400
 
 The rate climbs in steps (`--start-rate`, `--rate-step`, `--step-seconds`, up to `--max-rate`); every user sends
 one request a second on its own enterprise key (60 images a minute, well inside the tier), so the rate equals
