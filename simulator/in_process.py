@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import uvicorn
 
-from simulator.config import SimulatorConfig
+from simulator.config import ConfigError, SimulatorConfig
 from simulator.control.client import SimulatorControl
 from simulator.scenario import load_scenario
 from simulator.serve import NoDelayHttpProtocol
@@ -38,6 +38,11 @@ if TYPE_CHECKING:
 
 DEFAULT_KEY = f"{tiers.TEST_KEY_PREFIX}pro_perf_sim"
 _START_TIMEOUT_SECONDS = 30.0
+_CHOSEN_HERE = {
+    "host": "simulator_running always listens on 127.0.0.1",
+    "port": "simulator_running always listens on a free port (sim.server_url says which)",
+}
+"""Settings simulator_running sets itself, so a caller's value would be ignored or collide."""
 _STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -83,14 +88,24 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
     `settings` are SimulatorConfig fields (seed, scenario, keys_file, log_format, ...); a scenario's [simulator]
     settings apply unless given here, and its keys join the run. Unless told otherwise the clock is manual (time
     moves only through `advance`) and the request log is off (`quiet=False` prints it to stdout). The port is
-    always a free one of 127.0.0.1; the simulator stops when the block ends.
+    always a free one of 127.0.0.1; the simulator stops when the block ends. Settings `perf-sim` would refuse raise
+    ValueError (ConfigError) naming the field before anything starts.
     """
+    for name, reason in _CHOSEN_HERE.items():
+        if name in settings:
+            raise ConfigError(name, f": {reason}")
     base = config or SimulatorConfig(clock=CLOCK_MANUAL, quiet=True)
     with closing(_listening_socket("127.0.0.1")) as sock:
         host, port = sock.getsockname()
         config = replace(base, host=host, port=port, **settings)
         if config.scenario:
             config = load_scenario(config.scenario).configure(config, given=settings)
+        config = config.checked()
+        if config.workers != 1:
+            raise ConfigError(
+                "workers",
+                f": simulator_running serves in one thread of this process, got {config.workers}; start perf-sim --workers N for more",
+            )
         server = uvicorn.Server(
             uvicorn.Config(
                 started_app(config), http=NoDelayHttpProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"
