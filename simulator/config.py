@@ -88,6 +88,10 @@ class SimulatorConfig:
     def checked(self) -> SimulatorConfig:
         """These settings, or ConfigError naming the first the simulator cannot serve: the one place `perf-sim` and
         `simulator_running` check them, so a setting is refused at start rather than failing requests later."""
+        # Decision: a port from 1 to 65535. Port 0 (any free port) is refused too: the banner and its curl line must
+        # say where the server listens, and simulator_running is the way to get a free port.
+        if not _whole(self.port) or not 1 <= self.port <= 65535:
+            raise ConfigError("port", f" must be from 1 to 65535, got {self.port}")
         if not _whole(self.seed):
             raise ConfigError("seed", f" must be a whole number, got {self.seed!r}")
         if self.clock not in (CLOCK_REAL, CLOCK_MANUAL):

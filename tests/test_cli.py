@@ -56,6 +56,13 @@ def test_bad_options_are_refused(args: list[str], message: str) -> None:
     assert result.returncode == 2 and message in result.stderr
 
 
+@pytest.mark.parametrize("port", ["70000", "65536", "-1", "0"])
+def test_a_port_no_socket_can_have_is_refused_rather_than_wrapped_or_left_to_the_server(port: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "simulator", f"--port={port}"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == f"perf-sim: error: --port must be from 1 to 65535, got {port}"
+
+
 @pytest.mark.parametrize(
     "args",
     [
