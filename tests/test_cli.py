@@ -202,3 +202,27 @@ def test_the_banner_is_printed_once_several_workers_answer_its_curl_line() -> No
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ("redis://x:y", "'redis://x:y': Port could not be cast to integer value as 'y'"),
+        ("redis://127.0.0.1:99999/0", "Port out of range 0-65535"),
+        ("redis://", "give Redis's host and port"),
+        ("redis://127.0.0.1:{port}/0?foo=bar", "a Redis URL takes no ?options"),
+        ("redis://127.0.0.1:{port}/16", "Redis at 127.0.0.1:{port}/16 refused: DB index is out of range"),
+        ("redis://:wrong@127.0.0.1:{port}/0", "Redis at 127.0.0.1:{port}/0 refused: AUTH"),
+        ("unix:///nonexistent/redis.sock", "Redis at unix:///nonexistent/redis.sock?db=0 did not answer"),
+        ("unix:///nonexistent/redis.sock?timeout=1", "a socket URL takes only ?db=N"),
+    ],
+)
+def test_a_state_url_it_cannot_use_is_refused_in_one_line_naming_the_problem(state: str, message: str) -> None:
+    if not redis_available():
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
+    with running_redis() as redis:
+        args = ["--port", str(free_port()), "--state", state.format(port=redis.port)]
+        result = subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1].startswith("perf-sim: error: --state: ")
+    assert message.format(port=redis.port) in result.stderr.splitlines()[-1]
