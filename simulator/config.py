@@ -45,6 +45,17 @@ class ConfigError(ValueError):
         self.option = option or "--" + field.replace("_", "-")
 
 
+def _check_base_url(field: str, url: object, example: str, option: str | None = None) -> None:
+    """Raise ConfigError unless `url` is an http(s) URL an HTTP client can connect to and append a path to."""
+    parts = urlsplit(url if isinstance(url, str) else "")
+    try:
+        port_ok = parts.port != 0
+    except ValueError:  # a port that is no number, or above 65535
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.query or parts.fragment:
+        raise ConfigError(field, f" must be an http:// or https:// base URL such as {example}, got {url!r}", option)
+
+
 def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -120,12 +131,14 @@ class SimulatorConfig:
             raise ConfigError("upstream_timeout", f" must be a number of seconds more than 0, got {self.upstream_timeout}")
         public_url = self.public_url
         if public_url is not None:
-            parts = urlsplit(public_url if isinstance(public_url, str) else "")
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-                raise ConfigError(
-                    "public_url", f" must be an http:// or https:// base URL such as http://sim.test:8080, got {public_url!r}"
-                )
+            _check_base_url("public_url", public_url, "http://sim.test:8080")
             public_url = public_url.rstrip("/")  # the banner and image URLs append paths starting with "/"
+        # Decision: upstream URLs are checked as --public-url is, at start: a gateway whose upstream no HTTP client can
+        # call would otherwise charge the caller's quota, then answer every request with a 502.
+        if self.upstream is not None:
+            _check_base_url("upstream", self.upstream, "http://127.0.0.1:8081")
+        for provider, url in self.upstream_overrides.items():
+            _check_base_url(f"upstream_overrides[{provider!r}]", url, "https://api.example", option=f"--upstream-{provider}")
         return replace(self, public_url=public_url)
 
     @property

@@ -226,3 +226,22 @@ def test_a_state_url_it_cannot_use_is_refused_in_one_line_naming_the_problem(sta
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.splitlines()[-1].startswith("perf-sim: error: --state: ")
     assert message.format(port=redis.port) in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--upstream", "http://"],
+        ["--upstream", "ftp://x"],
+        ["--upstream", "127.0.0.1:8081"],
+        ["--upstream", "http://127.0.0.1:99999"],
+        ["--upstream-openai", "http://"],
+        ["--upstream-bfl", "api.bfl.ai"],
+        ["--upstream", "http://127.0.0.1:8081", "--upstream-google", "file:///tmp"],
+    ],
+)
+def test_an_upstream_no_http_client_can_call_is_refused_at_start(args: list[str]) -> None:
+    command = [sys.executable, "-m", "simulator", "--port", str(free_port()), *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"perf-sim: error: {args[-2]} must be an http:// or https:// base URL")

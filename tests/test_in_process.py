@@ -55,6 +55,8 @@ def test_two_simulators_run_side_by_side() -> None:
         ({"state": "postgres://db/0"}, "state"),
         ({"public_url": "sim.test:8080"}, "public_url"),
         ({"upstream_timeout": 0}, "upstream_timeout"),
+        ({"upstream": "http://"}, "upstream"),
+        ({"upstream_overrides": {"openai": "ftp://x"}}, "upstream_overrides"),
         ({"log_format": "xml"}, "log_format"),
     ],
     ids=lambda value: value if isinstance(value, str) else "-".join(f"{k}={v}" for k, v in value.items()),
