@@ -164,7 +164,9 @@ def banner(config: SimulatorConfig) -> str:
             f"perf-sim: Perf Image Generation API at {base}  (seed {config.seed}, clock {config.clock}, latency x{config.latency_scale})",
             f"  state: {redacted(config.state)}   workers: {config.workers}",
             *([f"  scenario: {config.scenario}"] if config.scenario else []),
-            f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/",
+            # Decision: the banner names the control API by its OpenAPI document and the dashboard by its page: /_sim/
+            # itself is no page, and every URL a person copies from the banner must answer.
+            f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/openapi.json   dashboard: {base}/_sim/ui",
             "Native provider APIs (point each official client's base URL here):",
             *(f"  {provider:<10} {base}{path}" for provider, path in CLIENT_BASE_PATHS.items()),
             *gateway_lines(config),

@@ -245,3 +245,12 @@ def test_an_upstream_no_http_client_can_call_is_refused_at_start(args: list[str]
     result = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines()[-1].startswith(f"perf-sim: error: {args[-2]} must be an http:// or https:// base URL")
+
+
+def test_every_page_the_banner_names_answers() -> None:
+    with running_simulator("--quiet") as server:
+        text = banner(parse_args(["--port", str(server.port)]))
+        line = next(line for line in text.splitlines() if "OpenAPI:" in line)
+        urls = [word for word in line.split() if word.startswith("http")]
+        assert len(urls) == 3 and any("/_sim/" in url for url in urls), line
+        assert {url: httpx.get(url).status_code for url in urls} == dict.fromkeys(urls, 200)
