@@ -18,6 +18,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ import uvicorn
 from simulator.config import ConfigError, SimulatorConfig
 from simulator.control.client import SimulatorControl
 from simulator.scenario import load_scenario
-from simulator.serve import NoDelayHttpProtocol
+from simulator.serve import NoDelayHttpProtocol, state_problem
 from simulator.startup import started_app
 from simulator.state.base import CLOCK_MANUAL
 from spec import tiers
@@ -106,6 +107,10 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
                 "workers",
                 f": simulator_running serves in one thread of this process, got {config.workers}; start perf-sim --workers N for more",
             )
+        with ThreadPoolExecutor(1) as checking:  # its own thread: the caller may be inside a running event loop
+            problem = checking.submit(state_problem, config).result()
+        if problem:
+            raise ConfigError("state", f": {problem}")
         server = uvicorn.Server(
             uvicorn.Config(
                 started_app(config), http=NoDelayHttpProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"

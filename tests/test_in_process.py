@@ -53,6 +53,7 @@ def test_two_simulators_run_side_by_side() -> None:
         ({"host": "0.0.0.0"}, "host"),
         ({"workers": 2}, "workers"),
         ({"state": "postgres://db/0"}, "state"),
+        ({"state": "unix:///nonexistent/redis.sock"}, "state"),
         ({"public_url": "sim.test:8080"}, "public_url"),
         ({"upstream_timeout": 0}, "upstream_timeout"),
         ({"upstream": "http://"}, "upstream"),
