@@ -162,18 +162,6 @@ def test_an_error_says_what_is_valid(client: httpx.Client, body: dict[str, objec
     assert says in response.json()["error"]["message"]
 
 
-def test_every_perf_answer_carries_a_request_id_errors_included(client: httpx.Client) -> None:
-    answers = [
-        _send(client, OK, AUTH),
-        _send(client, {"prompt": ""}, AUTH),
-        _send(client, OK, {"Authorization": "Bearer pk_live_unknown_key"}),
-        client.get("/v1/images/generations"),
-        client.post("/v1/images/edits"),
-    ]
-    ids = [answer.headers.get("x-request-id") for answer in answers]
-    assert all(ids) and len(set(ids)) == len(ids), ids
-
-
 @pytest.mark.parametrize(
     ("body", "param", "says"),
     [
@@ -196,3 +184,15 @@ def test_an_error_quotes_at_most_a_short_prefix_of_what_was_sent(client: httpx.C
     assert (response.status_code, error["param"]) == (400, param)
     assert says in error["message"] and len(error["message"]) < 600, error["message"]
     assert "sys." not in error["message"]
+
+
+def test_every_perf_answer_carries_a_request_id_errors_included(client: httpx.Client) -> None:
+    answers = [
+        _send(client, OK, AUTH),
+        _send(client, {"prompt": ""}, AUTH),
+        _send(client, OK, {"Authorization": "Bearer pk_live_unknown_key"}),
+        client.get("/v1/images/generations"),
+        client.post("/v1/images/edits"),
+    ]
+    ids = [answer.headers.get("x-request-id") for answer in answers]
+    assert all(ids) and len(set(ids)) == len(ids), ids
