@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import sys
 import threading
 from typing import NoReturn
-from urllib.parse import urlsplit
 
 from simulator.config import (
     DEFAULT_PORT,
@@ -16,8 +14,8 @@ from simulator.config import (
     DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
     MAX_LATENCY_SCALE,
     START_TIME_RANGE,
+    ConfigError,
     SimulatorConfig,
-    valid_start_time,
 )
 from simulator.control.journal import DEFAULT_JOURNAL_SIZE
 from simulator.keys import KeyRegistry
@@ -28,7 +26,7 @@ from simulator.scenario import ScenarioError, load_scenario
 from simulator.serve import serve, state_problem
 from simulator.startup import install_shared_scenario_rules
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
-from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
+from simulator.state.open import MEMORY, redacted
 from spec import tiers
 
 ANNOUNCE_PATIENCE_SECONDS = 120.0
@@ -113,34 +111,13 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     args = _with_scenario(parser, argv)
     args.upstream_overrides = {p: url for p in PROVIDER_NAMES if (url := vars(args).pop(f"upstream_{p}")) is not None}
     try:
-        check_state_url(args.state)
-    except ValueError as exc:
-        parser.error(f"--state: {exc}")
-    if args.workers < 1:
-        parser.error("--workers must be 1 or more")
-    if args.workers > 1 and not is_shared(args.state):
-        parser.error(
-            f"--workers {args.workers} needs a shared state: each worker would keep its own rate windows, images and clock "
-            "in memory, so limits would multiply by the worker count. Add --state redis://127.0.0.1:6379/0"
-        )
-    if args.journal_size < 1:
-        parser.error("--journal-size must be 1 or more")
-    if not 0 <= args.latency_scale <= MAX_LATENCY_SCALE:
-        parser.error(f"--latency-scale must be from 0 to {MAX_LATENCY_SCALE:g}, got {args.latency_scale}")
-    if not valid_start_time(args.start_time):
-        parser.error(f"--start-time must be {START_TIME_RANGE}, got {args.start_time}")
-    if args.public_url is not None:
-        public = urlsplit(args.public_url)
-        if public.scheme not in ("http", "https") or not public.netloc or public.query or public.fragment:
-            parser.error(f"--public-url must be an http:// or https:// base URL such as http://sim.test:8080, got {args.public_url!r}")
-        args.public_url = args.public_url.rstrip("/")  # the banner and image URLs append paths starting with "/"
-    if not args.upstream_timeout > 0 or math.isinf(args.upstream_timeout):
-        parser.error(f"--upstream-timeout must be a number of seconds more than 0, got {args.upstream_timeout}")
+        config = SimulatorConfig(**vars(args)).checked()
+    except ConfigError as exc:
+        parser.error(f"{exc.option}{exc.detail}")
     try:
-        KeyRegistry.from_file(args.keys_file)
+        KeyRegistry.from_file(config.keys_file)
     except (OSError, ValueError) as exc:
         refuse_file(parser, f"--keys: {exc}")
-    config = SimulatorConfig(**{k: v for k, v in vars(args).items()})
     problem = state_problem(config)
     if problem:
         parser.error(f"--state: {problem}")
@@ -187,7 +164,9 @@ def banner(config: SimulatorConfig) -> str:
             f"perf-sim: Perf Image Generation API at {base}  (seed {config.seed}, clock {config.clock}, latency x{config.latency_scale})",
             f"  state: {redacted(config.state)}   workers: {config.workers}",
             *([f"  scenario: {config.scenario}"] if config.scenario else []),
-            f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/",
+            # Decision: the banner names the control API by its OpenAPI document and the dashboard by its page: /_sim/
+            # itself is no page, and every URL a person copies from the banner must answer.
+            f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/openapi.json   dashboard: {base}/_sim/ui",
             "Native provider APIs (point each official client's base URL here):",
             *(f"  {provider:<10} {base}{path}" for provider, path in CLIENT_BASE_PATHS.items()),
             *gateway_lines(config),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from simulator.control.journal import DEFAULT_JOURNAL_SIZE
-from simulator.request_log import LOG_TEXT
-from simulator.state.base import CLOCK_REAL, DEFAULT_MANUAL_START
-from simulator.state.open import MEMORY, redacted
+from simulator.request_log import LOG_FORMATS, LOG_TEXT
+from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
+from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
 
 DEFAULT_PORT = 8080
 DEFAULT_SEED = 0
@@ -29,6 +31,37 @@ START_TIME_RANGE = f"Unix seconds from {EARLIEST_CLOCK_TIME:.0f} (1970-01-01T00:
 def valid_start_time(seconds: float) -> bool:
     """Whether the clock can start at `seconds` (NaN compares false, so it is refused with the infinities)."""
     return EARLIEST_CLOCK_TIME <= seconds <= LATEST_CLOCK_TIME
+
+
+class ConfigError(ValueError):
+    """A setting the simulator cannot serve. It keeps the field apart from the reason so that `perf-sim` can name its
+    option (`--journal-size must be 1 or more`) and Python callers the argument they passed (`journal_size must be 1
+    or more`) from one check."""
+
+    def __init__(self, field: str, detail: str, option: str | None = None) -> None:
+        super().__init__(f"{field}{detail}")
+        self.field = field
+        self.detail = detail
+        self.option = option or "--" + field.replace("_", "-")
+
+
+def _check_base_url(field: str, url: object, example: str, option: str | None = None) -> None:
+    """Raise ConfigError unless `url` is an http(s) URL an HTTP client can connect to and append a path to."""
+    parts = urlsplit(url if isinstance(url, str) else "")
+    try:
+        port_ok = parts.port != 0
+    except ValueError:  # a port that is no number, or above 65535
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.query or parts.fragment:
+        raise ConfigError(field, f" must be an http:// or https:// base URL such as {example}, got {url!r}", option)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -62,6 +95,51 @@ class SimulatorConfig:
     """The request log on stdout: "text" or "json" lines."""
     quiet: bool = False
     """No request log at all."""
+
+    def checked(self) -> SimulatorConfig:
+        """These settings, or ConfigError naming the first the simulator cannot serve: the one place `perf-sim` and
+        `simulator_running` check them, so a setting is refused at start rather than failing requests later."""
+        # Decision: a port from 1 to 65535. Port 0 (any free port) is refused too: the banner and its curl line must
+        # say where the server listens, and simulator_running is the way to get a free port.
+        if not _whole(self.port) or not 1 <= self.port <= 65535:
+            raise ConfigError("port", f" must be from 1 to 65535, got {self.port}")
+        if not _whole(self.seed):
+            raise ConfigError("seed", f" must be a whole number, got {self.seed!r}")
+        if self.clock not in (CLOCK_REAL, CLOCK_MANUAL):
+            raise ConfigError("clock", f" must be {CLOCK_REAL!r} or {CLOCK_MANUAL!r}, got {self.clock!r}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError("log_format", f" must be one of {', '.join(map(repr, LOG_FORMATS))}, got {self.log_format!r}")
+        try:
+            check_state_url(self.state)
+        except ValueError as exc:
+            raise ConfigError("state", f": {exc}") from None
+        if not _whole(self.workers) or self.workers < 1:
+            raise ConfigError("workers", " must be 1 or more")
+        if self.workers > 1 and not is_shared(self.state):
+            raise ConfigError(
+                "workers",
+                f" {self.workers} needs a shared state: each worker would keep its own rate windows, images and clock "
+                "in memory, so limits would multiply by the worker count. Add --state redis://127.0.0.1:6379/0",
+            )
+        if not _whole(self.journal_size) or self.journal_size < 1:
+            raise ConfigError("journal_size", " must be 1 or more")
+        if not _number(self.latency_scale) or not 0 <= self.latency_scale <= MAX_LATENCY_SCALE:
+            raise ConfigError("latency_scale", f" must be from 0 to {MAX_LATENCY_SCALE:g}, got {self.latency_scale}")
+        if not _number(self.start_time) or not valid_start_time(self.start_time):
+            raise ConfigError("start_time", f" must be {START_TIME_RANGE}, got {self.start_time}")
+        if not _number(self.upstream_timeout) or not self.upstream_timeout > 0 or math.isinf(self.upstream_timeout):
+            raise ConfigError("upstream_timeout", f" must be a number of seconds more than 0, got {self.upstream_timeout}")
+        public_url = self.public_url
+        if public_url is not None:
+            _check_base_url("public_url", public_url, "http://sim.test:8080")
+            public_url = public_url.rstrip("/")  # the banner and image URLs append paths starting with "/"
+        # Decision: upstream URLs are checked as --public-url is, at start: a gateway whose upstream no HTTP client can
+        # call would otherwise charge the caller's quota, then answer every request with a 502.
+        if self.upstream is not None:
+            _check_base_url("upstream", self.upstream, "http://127.0.0.1:8081")
+        for provider, url in self.upstream_overrides.items():
+            _check_base_url(f"upstream_overrides[{provider!r}]", url, "https://api.example", option=f"--upstream-{provider}")
+        return replace(self, public_url=public_url)
 
     @property
     def gateway(self) -> bool:

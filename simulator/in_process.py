@@ -18,6 +18,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -25,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import uvicorn
 
-from simulator.config import SimulatorConfig
+from simulator.config import ConfigError, SimulatorConfig
 from simulator.control.client import SimulatorControl
 from simulator.scenario import load_scenario
-from simulator.serve import NoDelayHttpProtocol
+from simulator.serve import NoDelayHttpProtocol, state_problem
 from simulator.startup import started_app
 from simulator.state.base import CLOCK_MANUAL
 from spec import tiers
@@ -38,6 +39,11 @@ if TYPE_CHECKING:
 
 DEFAULT_KEY = f"{tiers.TEST_KEY_PREFIX}pro_perf_sim"
 _START_TIMEOUT_SECONDS = 30.0
+_CHOSEN_HERE = {
+    "host": "simulator_running always listens on 127.0.0.1",
+    "port": "simulator_running always listens on a free port (sim.server_url says which)",
+}
+"""Settings simulator_running sets itself, so a caller's value would be ignored or collide."""
 _STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -83,14 +89,28 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
     `settings` are SimulatorConfig fields (seed, scenario, keys_file, log_format, ...); a scenario's [simulator]
     settings apply unless given here, and its keys join the run. Unless told otherwise the clock is manual (time
     moves only through `advance`) and the request log is off (`quiet=False` prints it to stdout). The port is
-    always a free one of 127.0.0.1; the simulator stops when the block ends.
+    always a free one of 127.0.0.1; the simulator stops when the block ends. Settings `perf-sim` would refuse raise
+    ValueError (ConfigError) naming the field before anything starts.
     """
+    for name, reason in _CHOSEN_HERE.items():
+        if name in settings:
+            raise ConfigError(name, f": {reason}")
     base = config or SimulatorConfig(clock=CLOCK_MANUAL, quiet=True)
     with closing(_listening_socket("127.0.0.1")) as sock:
         host, port = sock.getsockname()
         config = replace(base, host=host, port=port, **settings)
         if config.scenario:
             config = load_scenario(config.scenario).configure(config, given=settings)
+        config = config.checked()
+        if config.workers != 1:
+            raise ConfigError(
+                "workers",
+                f": simulator_running serves in one thread of this process, got {config.workers}; start perf-sim --workers N for more",
+            )
+        with ThreadPoolExecutor(1) as checking:  # its own thread: the caller may be inside a running event loop
+            problem = checking.submit(state_problem, config).result()
+        if problem:
+            raise ConfigError("state", f": {problem}")
         server = uvicorn.Server(
             uvicorn.Config(
                 started_app(config), http=NoDelayHttpProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"

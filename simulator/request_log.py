@@ -62,6 +62,15 @@ def log_fields(entry: Entry) -> dict[str, Any]:
     return fields
 
 
+def _printable(line: str) -> str:
+    """`line` with every character a terminal or a line splitter would act on (newlines, ESC, C1 controls, U+2028) as
+    its Python escape: the path, model and key come from the client, and a log line must neither forge a second line
+    nor colour the terminal. `isprintable` is one C pass, so an ordinary line is not copied."""
+    if line.isprintable():
+        return line
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in line)
+
+
 def _dash(value: object) -> object:
     return "-" if value is None or value == "" else value
 
@@ -76,11 +85,17 @@ def text_line(entry: Entry) -> str:
         f"{_dash(f['time'])} {_dash(f['method'])} {_dash(f['path'])} {status} {_dash(f['model'])} n={_dash(f['n'])} {ms} "
         f"key={_dash(f['key'])} ns={_dash(f['namespace'])}"
     )
-    return f"{line} fault={f['fault']}" if f["fault"] else line
+    return _printable(f"{line} fault={f['fault']}" if f["fault"] else line)
 
 
 def json_line(entry: Entry) -> str:
-    return json.dumps(log_fields(entry), separators=(",", ":"), ensure_ascii=False, default=str)
+    """The fields as JSON, latency rounded as the journal rounds it; a line with a character a terminal would act on
+    (JSON leaves C1 controls and U+2028 raw) is written in ASCII, every such character escaped."""
+    fields = log_fields(entry)
+    if isinstance(fields["latency_ms"], float):
+        fields["latency_ms"] = round(fields["latency_ms"], 3)
+    line = json.dumps(fields, separators=(",", ":"), ensure_ascii=False, default=str)
+    return line if line.isprintable() else json.dumps(fields, separators=(",", ":"), default=str)
 
 
 def request_logger(log_format: str, stream: TextIO | None = None) -> Callable[[Entry], None]:

@@ -13,6 +13,7 @@ import socket
 from dataclasses import asdict
 
 import uvicorn
+from redis.exceptions import AuthenticationError, RedisError
 from starlette.types import ASGIApp
 
 from simulator.config import SimulatorConfig
@@ -54,12 +55,19 @@ def app_from_environment() -> ASGIApp:
     return started_app(SimulatorConfig(**json.loads(os.environ[CONFIG_ENV])))
 
 
-async def _check_reachable(config: SimulatorConfig) -> None:
+async def _check_reachable(config: SimulatorConfig) -> str | None:
     state = RedisState(config.state, config.clock, config.start_time)
     try:
         await state.ping()
+    except StateUnavailable as exc:
+        if isinstance(exc.__cause__, AuthenticationError):  # redis-py counts a wrong password as a lost connection
+            return f"Redis at {state.location} refused: {exc.__cause__}"
+        return str(exc)
+    except RedisError as exc:  # Redis answered, but refused: a database beyond its count
+        return f"Redis at {state.location} refused: {exc}"
     finally:
         await state.close()
+    return None
 
 
 def state_problem(config: SimulatorConfig) -> str | None:
@@ -67,11 +75,7 @@ def state_problem(config: SimulatorConfig) -> str | None:
     fails at start with a message instead of answering every request with 503."""
     if not is_shared(config.state):
         return None
-    try:
-        asyncio.run(_check_reachable(config))
-    except StateUnavailable as exc:
-        return str(exc)
-    return None
+    return asyncio.run(_check_reachable(config))
 
 
 def serve(config: SimulatorConfig) -> None:

@@ -172,6 +172,30 @@ def test_an_error_says_what_is_valid(client: httpx.Client, body: dict[str, objec
     assert says in response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("body", "param", "says"),
+    [
+        (b'{"prompt": "a", "n": 1e308}', "n", "; got 1000000000000000010979063629440455417404… (309 characters)"),
+        (b'{"prompt": "a", "n": ' + b"9" * 5000 + b"}", None, "request body holds an integer of more than 4300 digits"),
+        ({"prompt": "a", "model": "m" * 5000}, "model", "model 'mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm… (5002 characters) does not exist"),
+        ({"prompt": "a", "size": "9" * 5000}, "size", "… (5002 characters) is not supported"),
+        ({"prompt": "a", "k" * 5000: 1}, "k" * 5000, "unknown parameter 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk… (5002 characters);"),
+        (
+            {"prompt": "a", "n": "9" * 5000},
+            "n",
+            "n must be an integer, got string '" + "9" * 39 + "… (5002 characters)",
+        ),
+    ],
+    ids=["n 1e308", "n of 5000 digits", "long model", "long size", "long unknown field", "long n string"],
+)
+def test_an_error_quotes_at_most_a_short_prefix_of_what_was_sent(client: httpx.Client, body: object, param: str | None, says: str) -> None:
+    response = _send(client, body, AUTH)
+    error = response.json()["error"]
+    assert (response.status_code, error["param"]) == (400, param)
+    assert says in error["message"] and len(error["message"]) < 600, error["message"]
+    assert "sys." not in error["message"]
+
+
 def test_every_perf_answer_carries_a_request_id_errors_included(client: httpx.Client) -> None:
     answers = [
         _send(client, OK, AUTH),

@@ -56,6 +56,13 @@ def test_bad_options_are_refused(args: list[str], message: str) -> None:
     assert result.returncode == 2 and message in result.stderr
 
 
+@pytest.mark.parametrize("port", ["70000", "65536", "-1", "0"])
+def test_a_port_no_socket_can_have_is_refused_rather_than_wrapped_or_left_to_the_server(port: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "simulator", f"--port={port}"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == f"perf-sim: error: --port must be from 1 to 65535, got {port}"
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -195,3 +202,55 @@ def test_the_banner_is_printed_once_several_workers_answer_its_curl_line() -> No
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ("redis://x:y", "'redis://x:y': Port could not be cast to integer value as 'y'"),
+        ("redis://127.0.0.1:99999/0", "Port out of range 0-65535"),
+        ("redis://", "give Redis's host and port"),
+        ("redis://127.0.0.1:{port}/0?foo=bar", "a Redis URL takes no ?options"),
+        ("redis://127.0.0.1:{port}/16", "Redis at 127.0.0.1:{port}/16 refused: DB index is out of range"),
+        ("redis://:wrong@127.0.0.1:{port}/0", "Redis at 127.0.0.1:{port}/0 refused: AUTH"),
+        ("unix:///nonexistent/redis.sock", "Redis at unix:///nonexistent/redis.sock?db=0 did not answer"),
+        ("unix:///nonexistent/redis.sock?timeout=1", "a socket URL takes only ?db=N"),
+    ],
+)
+def test_a_state_url_it_cannot_use_is_refused_in_one_line_naming_the_problem(state: str, message: str) -> None:
+    if not redis_available():
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
+    with running_redis() as redis:
+        args = ["--port", str(free_port()), "--state", state.format(port=redis.port)]
+        result = subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1].startswith("perf-sim: error: --state: ")
+    assert message.format(port=redis.port) in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--upstream", "http://"],
+        ["--upstream", "ftp://x"],
+        ["--upstream", "127.0.0.1:8081"],
+        ["--upstream", "http://127.0.0.1:99999"],
+        ["--upstream-openai", "http://"],
+        ["--upstream-bfl", "api.bfl.ai"],
+        ["--upstream", "http://127.0.0.1:8081", "--upstream-google", "file:///tmp"],
+    ],
+)
+def test_an_upstream_no_http_client_can_call_is_refused_at_start(args: list[str]) -> None:
+    command = [sys.executable, "-m", "simulator", "--port", str(free_port()), *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"perf-sim: error: {args[-2]} must be an http:// or https:// base URL")
+
+
+def test_every_page_the_banner_names_answers() -> None:
+    with running_simulator("--quiet") as server:
+        text = banner(parse_args(["--port", str(server.port)]))
+        line = next(line for line in text.splitlines() if "OpenAPI:" in line)
+        urls = [word for word in line.split() if word.startswith("http")]
+        assert len(urls) == 3 and any("/_sim/" in url for url in urls), line
+        assert {url: httpx.get(url).status_code for url in urls} == dict.fromkeys(urls, 200)

@@ -112,3 +112,18 @@ def test_openai_sdk_generates_every_model(sim: RunningServer, model: str, respon
     perf = result.model_extra["perf"] if result.model_extra else {}
     assert perf["model_used"] == model and perf["size"] == size
     assert perf["cost_usd"] == spec.cost_usd(size, "standard", n)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["a red fox " * 400, "x" * 3990, "ß" + "x" * 3999, "a red fox " * 395 + "ok"],
+    ids=["4000 chars", "3990 chars", "capital lengthens", "room for one clause"],
+)
+def test_dall_e_3s_revised_prompt_can_be_sent_back_as_the_prompt(client: httpx.Client, prompt: str) -> None:
+    """The document calls revised_prompt "the actual prompt used": sending it back must be accepted."""
+    key = {"Authorization": "Bearer pk_test_enterprise_revised"}
+    body = {"model": "dall-e-3", "prompt": prompt}
+    revised = client.post("/v1/images/generations", json=body, headers=key).json()["data"][0]["revised_prompt"]
+    assert len(revised) <= MODELS["dall-e-3"].max_prompt_chars
+    again = client.post("/v1/images/generations", json={**body, "prompt": revised}, headers=key)
+    assert again.status_code == 200, again.text

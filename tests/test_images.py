@@ -65,6 +65,21 @@ def test_urls_expire_after_one_hour_of_simulator_time(client: httpx.Client) -> N
     assert expired.status_code == 404 and expired.json()["error"]["type"] == "not_found"
 
 
+@pytest.mark.parametrize("namespace", ["default", "team-a"])
+def test_a_cache_may_keep_an_image_no_longer_than_its_url_lives(client: httpx.Client, gateway_mode: bool, namespace: str) -> None:
+    """Cache-Control's max-age counts down on the clock of the namespace that made the image, whoever fetches it."""
+    made_in = {"X-Sim-Namespace": namespace}
+    response = client.post("/v1/images/generations", json={"prompt": "a red fox"}, headers={**KEY, **made_in})
+    url = response.json()["data"][0]["url"]
+    fresh = client.get(url).headers["cache-control"]
+    client.post("/_sim/clock/advance", json={"seconds": IMAGE_URL_TTL_SECONDS - 10}, headers=made_in)
+    nearly_expired = client.head(url).headers["cache-control"]
+    if gateway_mode:  # the gateway's copy of an upstream image: its expiry is the state's to keep, so no cache keeps it
+        assert fresh == nearly_expired == "private, no-cache"
+    else:
+        assert (fresh, nearly_expired) == (f"private, max-age={IMAGE_URL_TTL_SECONDS}", "private, max-age=10")
+
+
 def test_urls_are_absolute_on_the_host_the_client_used(client: httpx.Client) -> None:
     url = _generate(client)["data"][0]["url"]
     assert url.startswith(str(client.base_url).rstrip("/") + "/images/img_") and url.endswith(".png")

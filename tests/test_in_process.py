@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -36,3 +38,30 @@ def test_two_simulators_run_side_by_side() -> None:
         assert first.server_url != second.server_url
         first.advance(60)
         assert second.clock()["now"] == DEFAULT_MANUAL_START
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"clock": "Manual"}, "clock"),
+        ({"journal_size": 0}, "journal_size"),
+        ({"journal_size": -5}, "journal_size"),
+        ({"start_time": -1e20}, "start_time"),
+        ({"latency_scale": -1}, "latency_scale"),
+        ({"seed": "abc"}, "seed"),
+        ({"port": 1234}, "port"),
+        ({"host": "0.0.0.0"}, "host"),
+        ({"workers": 2}, "workers"),
+        ({"state": "postgres://db/0"}, "state"),
+        ({"state": "unix:///nonexistent/redis.sock"}, "state"),
+        ({"public_url": "sim.test:8080"}, "public_url"),
+        ({"upstream_timeout": 0}, "upstream_timeout"),
+        ({"upstream": "http://"}, "upstream"),
+        ({"upstream_overrides": {"openai": "ftp://x"}}, "upstream_overrides"),
+        ({"log_format": "xml"}, "log_format"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "-".join(f"{k}={v}" for k, v in value.items()),
+)
+def test_settings_perf_sim_would_refuse_raise_a_value_error_naming_the_field_before_it_starts(settings: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{field}\b"), simulator_running(**settings):
+        pytest.fail("the simulator started")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -125,3 +126,30 @@ def test_the_journals_own_entries_give_the_same_lines_as_their_json() -> None:
     assert text_line(entry) == text_line(entry.as_json())
     assert json_line(entry) == json_line(entry.as_json())
     assert text_line(entry).endswith(" fault=delay_ms=5")
+
+
+FORGED = {
+    **ENTRY,
+    "path": "/v1/images/generations\nFAKE LOG LINE 200\x1b[31mRED\u2028\x9b31m",
+    "model": "dall-e-3\r\x85x",
+    "key": "pk_\x1b[0m",
+}
+
+
+@pytest.mark.parametrize("render", [text_line, json_line], ids=["text", "json"])
+def test_a_path_model_or_key_cannot_forge_a_log_line_or_send_terminal_escapes(render: Callable[[object], str]) -> None:
+    line = render(FORGED)
+    assert len(line.splitlines()) == 1 and line.isprintable(), line
+    assert "FAKE LOG LINE" in line
+
+
+def test_a_text_line_shows_control_characters_as_escapes() -> None:
+    assert "/v1/images/generations\\nFAKE LOG LINE 200\\x1b[31mRED\\u2028\\x9b31m" in text_line(FORGED)
+
+
+def test_a_json_line_keeps_the_path_it_was_sent() -> None:
+    assert json.loads(json_line(FORGED))["path"] == FORGED["path"]
+
+
+def test_a_json_line_rounds_latency_as_the_journal_does() -> None:
+    assert json.loads(json_line({**ENTRY, "latency_ms": 1.6588540020165965}))["latency_ms"] == 1.659

@@ -38,3 +38,16 @@ class ApiError(Exception):
 
 def invalid(param: str | None, message: str) -> ApiError:
     return ApiError(errors.INVALID_REQUEST, message, param)
+
+
+QUOTE_LIMIT = 40
+"""The most characters of a client's value an error message repeats."""
+
+
+def quoted(value: object) -> str:
+    """`value` as a message quotes it (a string as its repr), cut to its first QUOTE_LIMIT characters: a message that
+    repeated a 4,000-character model name or a 309-digit n in full would bury what it says."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    if len(text) <= QUOTE_LIMIT:
+        return text
+    return f"{text[:QUOTE_LIMIT]}… ({len(text)} characters)"

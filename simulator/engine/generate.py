@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from functools import lru_cache
 
-from simulator.context import DEFAULT_NAMESPACE, namespace, note_generation, note_image_ids, note_time
+from simulator.context import DEFAULT_NAMESPACE, in_namespace, namespace, note_generation, note_image_ids, note_time
 from simulator.engine.digest import hex_id, id_salt, salted_hex_id
 from simulator.engine.encode import blur_png, png_to_jpeg
 from simulator.engine.errors import ApiError
@@ -191,6 +191,17 @@ class Engine:
 
     async def usage(self, tenant: Tenant, bucket: str = "perf") -> RateState:
         return await self.state.usage(f"{bucket}:{tenant.key}", tenant.limits, await self.state.now())
+
+    async def image_for_url(self, image_id: str) -> tuple[bytes, int | None] | None:
+        """`image_png`, with the whole seconds the image has left by its namespace's clock (for the answer's cache
+        lifetime, which must not outlive the URL); None for a gateway's copy, whose expiry the state keeps to itself."""
+        record = await self.state.get_image(image_id)
+        if record is None:
+            png = await self.state.get_blob(f"png:{image_id}")
+            return None if png is None else (png, None)
+        with in_namespace(record.namespace):
+            left = int(record.expires_at - await self.state.now())
+        return await self.render(RenderKey(self.seed, record.model, record.prompt, record.size, record.index)), max(0, left)
 
     async def image_png(self, image_id: str) -> bytes | None:
         """The PNG behind an image URL, or None when unknown or expired (by the clock of the namespace that made it,

@@ -28,11 +28,19 @@ _STYLE = {
 
 
 def revised_prompt(seed: int, request: GenerationRequest) -> str:
+    """Decision: the revision is a prompt the model would take back. A revision is at most the model's prompt limit
+    (spec.models), so the clauses it adds are kept, in order, only while they fit, and a capital that would lengthen the
+    subject (German ß becomes SS) is left out when that would pass the limit."""
     if not request.spec.rewrites_prompt:
         return request.prompt
+    limit = request.spec.max_prompt_chars
     pick = digest(seed, "revise", request.prompt, request.style)
     # A prompt of only dots (or spaces and dots) keeps its text rather than become an empty subject.
     base = request.prompt.strip().rstrip(".") or request.prompt.strip()
-    subject = base[:1].upper() + base[1:]
-    style = _STYLE[request.style or "vivid"]
-    return f"{subject}, {_DETAILS[pick[0] % len(_DETAILS)]}, {_LIGHT[pick[1] % len(_LIGHT)]}, {style}"
+    capitalised = base[:1].upper() + base[1:]
+    revised = capitalised if len(capitalised) <= limit else base
+    for clause in (_DETAILS[pick[0] % len(_DETAILS)], _LIGHT[pick[1] % len(_LIGHT)], _STYLE[request.style or "vivid"]):
+        if len(revised) + 2 + len(clause) > limit:
+            break
+        revised = f"{revised}, {clause}"
+    return revised

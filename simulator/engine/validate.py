@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.engine.errors import invalid
+from simulator.engine.errors import invalid, quoted
 from simulator.engine.jsontypes import json_type
 from simulator.engine.request import GenerationRequest
 from spec.models import (
@@ -47,7 +47,7 @@ def _choice(value: str, allowed: tuple[str, ...], name: str, model: str | None =
     if value in allowed:
         return value
     where = f" for model {model}" if model else ""
-    raise invalid(name, f"{name} {value!r} is not supported{where}; expected one of: {', '.join(allowed)}")
+    raise invalid(name, f"{name} {quoted(value)} is not supported{where}; expected one of: {', '.join(allowed)}")
 
 
 def validate_perf_request(body: Any) -> GenerationRequest:
@@ -55,7 +55,7 @@ def validate_perf_request(body: Any) -> GenerationRequest:
         raise invalid(None, f"request body must be a JSON object, got {json_type(body)}")
     for name in body:
         if name not in _KNOWN:
-            raise invalid(name, f"unknown parameter {name!r}; allowed: {', '.join(KNOWN_REQUEST_FIELDS)}")
+            raise invalid(name, f"unknown parameter {quoted(name)}; allowed: {', '.join(KNOWN_REQUEST_FIELDS)}")
 
     if "prompt" not in body or body["prompt"] is None:
         raise invalid("prompt", "prompt is required")
@@ -67,7 +67,7 @@ def validate_perf_request(body: Any) -> GenerationRequest:
 
     model_name = _string_or_default(body, "model", DEFAULT_MODEL)
     if model_name not in MODELS:
-        raise invalid("model", f"model {model_name!r} does not exist; available models: {', '.join(MODELS)}")
+        raise invalid("model", f"model {quoted(model_name)} does not exist; available models: {', '.join(MODELS)}")
     model = MODELS[model_name]
     if len(prompt) > model.max_prompt_chars:
         raise invalid(
@@ -79,14 +79,14 @@ def validate_perf_request(body: Any) -> GenerationRequest:
     if n is None:
         n = DEFAULT_N
     elif isinstance(n, bool) or not isinstance(n, (int, float)) or (isinstance(n, float) and not n.is_integer()):
-        raise invalid("n", f"n must be an integer, got {json_type(n)} {n!r}")
+        raise invalid("n", f"n must be an integer, got {json_type(n)} {quoted(n)}")
     n = int(n)
     if not 1 <= n <= model.max_n:
-        raise invalid("n", f"n for model {model_name} must be {model.valid_n}; got {n}")
+        raise invalid("n", f"n for model {model_name} must be {model.valid_n}; got {quoted(n)}")
 
     size = _string_or_default(body, "size", DEFAULT_SIZE)
     if not model.accepts_size(size):
-        raise invalid("size", f"size {size!r} is not supported for model {model_name}; it takes {model.valid_sizes}")
+        raise invalid("size", f"size {quoted(size)} is not supported for model {model_name}; it takes {model.valid_sizes}")
 
     quality = _choice(_string_or_default(body, "quality", DEFAULT_QUALITY), model.qualities, "quality", model_name)
 

@@ -21,7 +21,7 @@ input,select,button{{font:inherit;padding:.3rem}} #prompt{{width:30rem}} img{{ma
 pre{{background:#f4f4f4;padding:.6rem;overflow:auto}}</style></head>
 <body><h1>perf-image-sim</h1>
 <p>The offline twin of the Perf Image Generation API. Endpoint: <code>POST /v1/images/generations</code> ·
-<a href="/openapi.json">OpenAPI</a> · control API under <code>/_sim/</code> ·
+<a href="/openapi.json">OpenAPI</a> · <a href="/_sim/openapi.json">control API</a> under <code>/_sim/</code> ·
 <a href="/_sim/ui">dashboard</a> · <a href="/metrics">metrics</a>.</p>
 <form id="f"><input id="prompt" value="A serene Japanese garden with cherry blossoms at sunset">
 <select id="model">{models}</select> <input id="key" value="{key}"> <button>Generate</button></form>

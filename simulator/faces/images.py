@@ -6,11 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, quoted
 from simulator.engine.generate import Engine
 from simulator.perf.wire import error_response
 from spec import errors
-from spec.models import IMAGE_URL_TTL_SECONDS
 
 
 class ImageFace:
@@ -22,7 +21,12 @@ class ImageFace:
 
     async def get_image(self, request: Request) -> Response:
         name: str = request.path_params["image_file"]
-        png = await self.engine.image_png(name.removesuffix(".png")) if name.endswith(".png") else None
-        if png is None:
-            return error_response(ApiError(errors.NOT_FOUND, f"image {name!r} does not exist or has expired (URLs last one hour)"))
-        return Response(png, media_type="image/png", headers={"cache-control": f"private, max-age={IMAGE_URL_TTL_SECONDS}"})
+        found = await self.engine.image_for_url(name.removesuffix(".png")) if name.endswith(".png") else None
+        if found is None:
+            return error_response(ApiError(errors.NOT_FOUND, f"image {quoted(name)} does not exist or has expired (URLs last one hour)"))
+        png, seconds_left = found
+        # Decision: a cache may keep an image as long as its URL lives, not longer: max-age is the seconds it has left
+        # on its namespace's clock (so a manual clock advanced near expiry gives a short one). A gateway's copy, whose
+        # expiry the state does not tell, is revalidated at each use.
+        cache = "private, no-cache" if seconds_left is None else f"private, max-age={seconds_left}"
+        return Response(png, media_type="image/png", headers={"cache-control": cache})

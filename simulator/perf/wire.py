@@ -4,11 +4,14 @@ and headers, and the error envelope with its headers (as each provider's mapping
 from __future__ import annotations
 
 import itertools
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from starlette.responses import Response
 
-from simulator.engine.digest import hex_id
+from simulator.context import namespace
+from simulator.engine.digest import id_salt, salted_hex_id
 from simulator.engine.errors import ApiError
 from simulator.engine.request import GenerationRequest
 from simulator.engine.validate import validate_perf_request
@@ -18,8 +21,49 @@ from spec import errors, tiers
 
 PREFIX = "/v1"
 PATH = "/images/generations"
-# Errors carry no engine request id; theirs count per process, so two runs given the same requests send the same ids.
-_error_ids = itertools.count()
+
+
+class ErrorIds:
+    """The `x-request-id`s of answers the engine gave no id (errors, injected malformed answers).
+
+    Decision: an error id is the digest of the seed, the namespace, a process salt and the namespace's own count of
+    error answers, counted from 1 and forgotten by POST /_sim/reset as the success ids' sequence is. So a run repeats
+    its error ids after a reset and under the same seed, one namespace's errors never shift another's, and the seed
+    changes them. The count is kept in process, not in the shared state: an error answer costs no Redis round trip.
+    With several workers each process has a random salt, so their counts never give the same id (those runs are not
+    repeatable anyway: which worker answers is the kernel's choice); with one worker the salt is empty, so memory and
+    Redis give the same ids. Simulators in one process (simulator_running twice) share these counts: their ids stay
+    unique, but repeat only for a process running one simulator.
+    """
+
+    def __init__(self) -> None:
+        self._seed = 0
+        self._process = ""
+        self._namespaces: dict[str, tuple[str, Iterator[int]]] = {}
+
+    def configure(self, seed: int, shared_by_workers: bool) -> None:
+        """Start counting for a simulator of `seed`; `shared_by_workers`: other processes answer for it too."""
+        self._seed = seed
+        self._process = uuid.uuid4().hex[:16] if shared_by_workers else ""
+        self._namespaces.clear()
+
+    def forget(self, name: str | None) -> None:
+        """Count namespace `name` (every namespace, with None) from 1 again."""
+        if name is None:
+            self._namespaces.clear()
+        else:
+            self._namespaces.pop(name, None)
+
+    def next_id(self) -> str:
+        name = namespace()
+        counted = self._namespaces.get(name)
+        if counted is None:
+            counted = self._namespaces[name] = (id_salt(self._seed, f"error@{name}", self._process), itertools.count(1))
+        salt, count = counted
+        return f"req_err_{salted_hex_id(salt, next(count))}"
+
+
+ERROR_IDS = ErrorIds()
 
 
 def request_from_wire(raw: bytes) -> GenerationRequest:
@@ -59,7 +103,7 @@ def rate_limit_headers(rate: RateState) -> dict[str, str]:
 
 def error_request_id() -> str:
     """The `x-request-id` of an answer the engine gave no id: an error, or an injected malformed answer."""
-    return f"req_err_{hex_id(0, 'error', next(_error_ids))}"
+    return ERROR_IDS.next_id()
 
 
 def error_response(exc: ApiError, rate: RateState | None = None, headers: dict[str, str] | None = None) -> Response:

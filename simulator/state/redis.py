@@ -169,8 +169,10 @@ def connect(url: str) -> Redis:
 
 
 def location(redis: Redis) -> str:
-    """Host, port and database, never a password."""
+    """Host, port (or socket path) and database, never a password."""
     kwargs = redis.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
     return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
 
 
