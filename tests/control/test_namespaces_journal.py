@@ -182,3 +182,33 @@ def test_a_request_reads_the_same_in_the_journal_whether_or_not_a_fault_could_ap
     assert {k: v for k, v in newest.items() if k not in differing} == {k: v for k, v in oldest.items() if k not in differing}
     assert len(newest["image_ids"]) == len(oldest["image_ids"]) == (2 if plain.status_code == 200 else 0)
     assert (newest["key"], newest["namespace"], newest["prompt"]) == ("pk_test_free…", "paths", "a quiet harbour")
+
+
+@pytest.mark.parametrize(
+    ("body", "rule"),
+    [
+        ('{"prompt": "emoji cut \\ud83d", "user": "' + "x" * 5000 + '"}', False),
+        ('{"prompt": "emoji cut \\ud83d"}', True),
+    ],
+    ids=["big-body", "namespace-with-a-rule"],
+)
+@pytest.mark.parametrize("forget", ["reset", "clear journal"])
+def test_forgetting_one_namespace_keeps_every_other_namespaces_journal_whatever_its_entries_hold(
+    each_state: httpx.Client, body: str, rule: bool, forget: str
+) -> None:
+    """An entry whose body holds a lone surrogate (legal JSON, echoed as such) must not stop the journal of one
+    namespace from being cleared, nor take the other namespaces' entries with it."""
+    if rule:
+        each_state.post("/_sim/faults", json={"action": {"status": 503}, "match": {"path": "/nowhere"}, "namespace": "odd"})
+    assert generate(each_state, "other").status_code == 200
+    headers = {"Authorization": f"Bearer {FREE_KEY}", "X-Sim-Namespace": "odd"}
+    assert each_state.post("/v1/images/generations", content=body, headers=headers).status_code == 200
+    assert each_state.post("/_sim/requests/count", json={"match": {}}).json() == {"count": 2}
+    for namespace in ("bystander", "odd"):
+        if forget == "reset":
+            response = each_state.post("/_sim/reset", params={"namespace": namespace})
+        else:
+            response = each_state.delete("/_sim/requests", params={"namespace": namespace})
+        assert response.status_code == 200, response.text
+    assert [entry["namespace"] for entry in each_state.get("/_sim/requests").json()["requests"]] == ["other"]
+    assert each_state.get("/_sim/namespaces").json()["namespaces"] == ["default", "other"]
