@@ -212,3 +212,45 @@ def test_forgetting_one_namespace_keeps_every_other_namespaces_journal_whatever_
         assert response.status_code == 200, response.text
     assert [entry["namespace"] for entry in each_state.get("/_sim/requests").json()["requests"]] == ["other"]
     assert each_state.get("/_sim/namespaces").json()["namespaces"] == ["default", "other"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query"),
+    [
+        ("DELETE", "/_sim/faults", "namspace=jobA"),
+        ("POST", "/_sim/reset", "ns=jobA"),
+        ("GET", "/_sim/faults", "foo=1"),
+        ("POST", "/_sim/faults", "foo=1"),
+        ("DELETE", "/_sim/faults/fault_1", "namspace=jobA"),
+        ("POST", "/_sim/requests/count", "x="),
+        ("DELETE", "/_sim/requests", "namspace=jobA"),
+        ("GET", "/_sim/clock", "foo=1"),
+        ("POST", "/_sim/clock/advance", "foo=1"),
+        ("GET", "/_sim/usage", "foo=1"),
+        ("GET", f"/_sim/usage/{FREE_KEY}", "foo=1"),
+        ("GET", "/_sim/namespaces", "foo=1"),
+        ("GET", "/_sim/health", "foo=1"),
+        ("GET", "/_sim/config", "foo=1"),
+    ],
+)
+def test_a_control_call_given_a_query_parameter_it_does_not_take_is_a_400_naming_it_and_acts_on_nothing(
+    client: httpx.Client, method: str, path: str, query: str
+) -> None:
+    """A typo (?namspace=jobA) ignored would make the call act on every namespace."""
+    for namespace in ("jobA", "jobB"):
+        client.post("/_sim/faults", json={"action": {"status": 503}, "namespace": namespace}).raise_for_status()
+        generate(client, namespace)
+    bodies = {"/_sim/clock/advance": {"seconds": 1}, "/_sim/faults": {"action": {"status": 500}}, "/_sim/requests/count": {"match": {}}}
+    body = bodies.get(path) if method == "POST" else None
+    response = client.request(method, f"{path}?{query}", json=body)
+    assert response.status_code == 400 and response.json()["error"]["param"] == query.split("=")[0], response.text
+    assert len(client.get("/_sim/faults").json()["faults"]) == 2
+    assert client.post("/_sim/requests/count", json={"match": {}}).json() == {"count": 2}
+    assert client.get("/_sim/clock", params={"namespace": "jobA"}).json() == client.get("/_sim/clock").json()
+
+
+@pytest.mark.parametrize("path", ["/_sim/namespaces", "/_sim/health", "/_sim/config"])
+def test_calls_the_same_in_every_namespace_still_take_one(client: httpx.Client, path: str) -> None:
+    """The typed client, and a /_sim/ns/<name>/ base path, name the namespace on every call."""
+    assert client.get(path, params={"namespace": "jobA"}).status_code == 200
+    assert client.get(f"/_sim/ns/jobA{path}").status_code == 200
