@@ -127,13 +127,15 @@ class ControlApi:
         return SafeJSONResponse({"deleted": await self.plane.rules.clear(namespace)})
 
     async def delete_fault(self, request: Request) -> Response:
+        """With a namespace, only that namespace's rule: a test's client must not remove another test's rule."""
         try:
-            namespace_param(request)
+            namespace = namespace_param(request)
         except ApiError as exc:
             return error_response(PERF, exc)
         rule_id = request.path_params["rule_id"]
-        if not await self.plane.rules.delete(rule_id):
-            return error_response(PERF, ApiError(errors.NOT_FOUND, f"no fault rule {rule_id!r}; GET /_sim/faults lists them"))
+        if not await self.plane.rules.delete(rule_id, namespace):
+            where = "" if namespace is None else f" in namespace {namespace!r}"
+            return error_response(PERF, ApiError(errors.NOT_FOUND, f"no fault rule {rule_id!r}{where}; GET /_sim/faults lists them"))
         return SafeJSONResponse({"deleted": 1})
 
     async def list_requests(self, request: Request) -> Response:

@@ -5,6 +5,9 @@ written, then published; every subscribed worker reloads its copy and acknowledg
 change answers only once every worker has (or after a short bound), so a test that adds a rule and then sends a
 request reaches a worker that knows the rule, whichever it is. Only a request that matches a rule's `match`
 goes to Redis, to count the match and claim one of the rule's `times` atomically across workers.
+
+Rule ids come from a counter kept outside the prefix, which a full reset empties (`RedisState.reset`), so an id is
+never given twice by one Redis database (see simulator.control.rules).
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ class RedisRuleStore(RuleStore):
         self._redis = redis
         self._subscriber = subscriber
         self._rules_key, self._counts_key = prefix + "rules", prefix + "rule-counts"
-        self._id_key, self._ordinals_key = prefix + "rule-id", prefix + "rule-ordinals"
+        self._id_key, self._ordinals_key = prefix.removesuffix(":") + "-kept:rule-id", prefix + "rule-ordinals"
         self._version_key, self._channel, self._ack_prefix = prefix + "rules-version", prefix + "rules-changed", prefix + "rules-ack:"
         self._add, self._match, self._fire = (redis.register_script(s) for s in (_ADD, _MATCH, _FIRE))
         self._worker = uuid.uuid4().hex
@@ -163,7 +166,12 @@ class RedisRuleStore(RuleStore):
                 )
         return sorted(found, key=lambda rule: _order(rule.id))
 
-    async def delete(self, rule_id: str) -> bool:
+    async def delete(self, rule_id: str, namespace: str | None = None) -> bool:
+        """Read, then remove: an id is never given again, so the rule read is the rule removed, if any."""
+        if namespace is not None:
+            stored = await call_redis(self._redis, partial(self._redis.hget, self._rules_key, rule_id))
+            if stored is None or json.loads(stored)["spec"]["namespace"] != namespace:
+                return False
         deleted = await call_redis(self._redis, partial(self._redis.hdel, self._rules_key, rule_id))
         if deleted:
             fields = [f"{rule_id}:{name}" for name in ("matched", "fired", "remaining")]
@@ -174,7 +182,7 @@ class RedisRuleStore(RuleStore):
     async def clear(self, namespace: str | None) -> int:
         doomed = await self.rules(namespace)
         if namespace is None:
-            await call_redis(self._redis, partial(self._redis.delete, self._rules_key, self._counts_key, self._id_key, self._ordinals_key))
+            await call_redis(self._redis, partial(self._redis.delete, self._rules_key, self._counts_key, self._ordinals_key))
         else:
             async with self._redis.pipeline(transaction=True) as pipe:
                 for rule in doomed:

@@ -254,3 +254,27 @@ def test_calls_the_same_in_every_namespace_still_take_one(client: httpx.Client, 
     """The typed client, and a /_sim/ns/<name>/ base path, name the namespace on every call."""
     assert client.get(path, params={"namespace": "jobA"}).status_code == 200
     assert client.get(f"/_sim/ns/jobA{path}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "named",
+    [{"params": {"namespace": "intruder"}}, {"headers": {"X-Sim-Namespace": "intruder"}}, {"base": "/_sim/ns/intruder"}],
+    ids=["query", "header", "base path"],
+)
+def test_removing_a_rule_by_id_from_another_namespace_is_a_404_and_keeps_it(each_state: httpx.Client, named: dict[str, Any]) -> None:
+    rule = each_state.post("/_sim/faults", json={"action": {"status": 503}, "namespace": "owner"}).json()
+    call = {k: v for k, v in named.items() if k != "base"}
+    refused = each_state.delete(f"{named.get('base', '')}/_sim/faults/{rule['id']}", **call)
+    assert refused.status_code == 404 and refused.json()["error"]["type"] == "not_found"
+    assert [listed["id"] for listed in each_state.get("/_sim/faults").json()["faults"]] == [rule["id"]]
+    assert generate(each_state, "owner").status_code == 503
+    assert each_state.delete(f"/_sim/faults/{rule['id']}", params={"namespace": "owner"}).json() == {"deleted": 1}
+
+
+def test_a_rule_id_is_never_given_again_so_a_stale_one_removes_nothing_after_a_reset(each_state: httpx.Client) -> None:
+    stale = each_state.post("/_sim/faults", json={"action": {"status": 503}}).json()["id"]
+    each_state.post("/_sim/reset").raise_for_status()
+    fresh = each_state.post("/_sim/faults", json={"action": {"status": 503}, "namespace": "someone"}).json()["id"]
+    assert fresh != stale
+    assert each_state.delete(f"/_sim/faults/{stale}").status_code == 404
+    assert [listed["id"] for listed in each_state.get("/_sim/faults").json()["faults"]] == [fresh]
