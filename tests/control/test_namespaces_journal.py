@@ -278,3 +278,17 @@ def test_a_rule_id_is_never_given_again_so_a_stale_one_removes_nothing_after_a_r
     assert fresh != stale
     assert each_state.delete(f"/_sim/faults/{stale}").status_code == 404
     assert [listed["id"] for listed in each_state.get("/_sim/faults").json()["faults"]] == [fresh]
+
+
+def test_a_cors_preflight_is_counted_and_listed_only_when_asked_for_by_method(each_state: httpx.Client) -> None:
+    """As a rule without `method` never takes a preflight, a count or a listing without `method` never sees one."""
+    preflight = {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST", "X-Sim-Namespace": "cors1"}
+    assert each_state.options("/v1/images/generations", headers=preflight).status_code < 300
+    assert generate(each_state, "cors1").status_code == 200
+    count = {"match": {"face": "perf", "path": "/v1/images/generations"}, "namespace": "cors1"}
+    assert each_state.post("/_sim/requests/count", json=count).json() == {"count": 1}
+    assert each_state.post("/_sim/requests/count", json={"match": {"method": "options"}}).json() == {"count": 1}
+    listed = each_state.get("/_sim/requests", params={"namespace": "cors1"}).json()["requests"]
+    assert [entry["method"] for entry in listed] == ["POST"]
+    asked = each_state.get("/_sim/requests", params={"namespace": "cors1", "method": "OPTIONS"}).json()["requests"]
+    assert [entry["method"] for entry in asked] == ["OPTIONS"]

@@ -136,6 +136,19 @@ def test_with_two_workers_any_scrape_counts_every_workers_requests(two_workers: 
     assert all(s == scrapes[0] for s in scrapes), "every worker answers the scrape with the same, summed figures"
 
 
+@pytest.mark.parametrize("server", ["one_process", "two_workers"])
+def test_a_cors_preflight_is_not_counted_as_a_request(request: pytest.FixtureRequest, server: str) -> None:
+    """A preflight is the browser's question, not an API request: labelled like one (no method label), it would
+    count as a 200 of the route it precedes."""
+    base_url = request.getfixturevalue(server).base_url
+    before = scrape(base_url)
+    preflight = {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"}
+    assert httpx.options(base_url + "/v1/images/generations", headers=preflight).status_code < 300
+    after = scrape(base_url)
+    for name in ("perf_sim_requests_total", "perf_sim_request_duration_seconds_count"):
+        assert after.get(name, Counter()) == before.get(name, Counter()), name
+
+
 def test_the_scrape_is_the_prometheus_text_format(one_process: RunningServer) -> None:
     response = httpx.get(one_process.base_url + "/metrics")
     assert response.status_code == 200
