@@ -94,7 +94,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     logging.getLogger("python_multipart").setLevel(logging.ERROR)
     state = state or open_state(config.state, config.clock, config.start_time)
     engine = Engine(state, config.seed, config.latency_scale)
-    keys = KeyRegistry.from_file(config.keys_file)
+    keys = KeyRegistry.from_file(config.keys_file, config.scenario)
     plane = open_plane(config)
 
     async def openapi(request: Request) -> Response:

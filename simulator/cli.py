@@ -137,7 +137,7 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     if not args.upstream_timeout > 0 or math.isinf(args.upstream_timeout):
         parser.error(f"--upstream-timeout must be a number of seconds more than 0, got {args.upstream_timeout}")
     try:
-        KeyRegistry.from_file(args.keys_file)
+        KeyRegistry.from_file(args.keys_file, args.scenario)
     except (OSError, ValueError) as exc:
         refuse_file(parser, f"--keys: {exc}")
     config = SimulatorConfig(**{k: v for k, v in vars(args).items()})
@@ -176,7 +176,7 @@ def banner(config: SimulatorConfig) -> str:
     base = config.public_url or f"http://{config.host}:{config.port}"
     rows = [(tiers.DOCUMENT_EXAMPLE_KEY, tiers.DOCUMENT_EXAMPLE_TIER)]
     rows += [(f"{tiers.TEST_KEY_PREFIX}{name}_<anything>", name) for name in tiers.TIERS]
-    rows += [(t.key, f"{t.tier} (from {config.keys_file})") for t in KeyRegistry.from_file(config.keys_file).configured()]
+    rows += [(t.key, f"{t.tier} (from {config.keys_file})") for t in KeyRegistry.from_file(config.keys_file, config.scenario).configured()]
     keys = [f"  {key:<32} {tier}" for key, tier in rows]
     curl = (
         f"curl -s {base}/v1/images/generations -H 'Authorization: Bearer {tiers.DOCUMENT_EXAMPLE_KEY}' "
