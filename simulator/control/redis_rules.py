@@ -81,7 +81,12 @@ class RedisRuleStore(RuleStore):
         self._subscriber = subscriber
         self._rules_key, self._counts_key = prefix + "rules", prefix + "rule-counts"
         self._id_key, self._ordinals_key = prefix.removesuffix(":") + "-kept:rule-id", prefix + "rule-ordinals"
-        self._version_key, self._channel, self._ack_prefix = prefix + "rules-version", prefix + "rules-changed", prefix + "rules-ack:"
+        # Decision: Redis's Pub/Sub is one for the whole server, whatever the database, so the channel is named for
+        # the database too: a simulator on another database is not waited for, nor does it acknowledge this one's
+        # changes. Each change is named by a token of its own (not a counter a reset restarts), so no acknowledgement
+        # is ever counted for another change.
+        database = redis.connection_pool.connection_kwargs.get("db", 0)
+        self._channel, self._ack_prefix = f"{prefix}rules-changed:db{database}", prefix + "rules-ack:"
         self._add, self._match, self._fire = (redis.register_script(s) for s in (_ADD, _MATCH, _FIRE))
         self._worker = uuid.uuid4().hex
         self._cache: list[tuple[str, int, RuleSpec]] = []
@@ -128,9 +133,9 @@ class RedisRuleStore(RuleStore):
     async def _changed(self) -> None:
         """Tell every worker, and wait until each has reloaded."""
         await self._listening()
-        version = await call_redis(self._redis, partial(self._redis.incr, self._version_key))
-        receivers = await call_redis(self._redis, partial(self._redis.publish, self._channel, str(version)))
-        ack = self._ack_prefix + str(version)
+        change = uuid.uuid4().hex
+        receivers = await call_redis(self._redis, partial(self._redis.publish, self._channel, change))
+        ack = self._ack_prefix + change
         deadline = time.monotonic() + ACK_TIMEOUT_SECONDS
         while await call_redis(self._redis, partial(self._redis.scard, ack)) < receivers:
             if time.monotonic() > deadline:
