@@ -9,6 +9,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -275,3 +276,16 @@ def test_a_faulted_request_is_labelled_by_the_route_that_serves_its_path(face: s
     (labelled,) = [line for line in metrics.exposition().decode().splitlines() if line.startswith("perf_sim_requests_total{")]
     shown = labelled.partition('route="')[2].partition('"')[0]
     assert shown == route if route is not None else shown.startswith("/google/") and "{" in shown
+
+
+def test_a_429_of_the_documents_key_redefined_by_the_keys_file_is_counted_under_the_files_tier(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.toml"
+    keys.write_text(f'[keys.{tiers.DOCUMENT_EXAMPLE_KEY}]\ntier = "free"\n')
+    with running_simulator("--keys", str(keys), "--clock", "manual", "--quiet") as server:
+        headers = {"Authorization": f"Bearer {tiers.DOCUMENT_EXAMPLE_KEY}"}
+        body = {"prompt": "a red fox", "model": "dall-e-2", "size": "256x256"}
+        minute = tiers.TIERS["free"].images_per_minute
+        url = server.base_url + "/v1/images/generations"
+        statuses = [httpx.post(url, json=body, headers=headers).status_code for _ in range(minute + 1)]
+        assert statuses == [200] * minute + [429]
+        assert scrape(server.base_url)["perf_sim_rate_limited_total"] == Counter({("free",): 1})
