@@ -29,7 +29,7 @@ from simulator.config import SimulatorConfig
 from simulator.control.client import SimulatorControl
 from simulator.scenario import load_scenario
 from simulator.serve import NoDelayHttpProtocol
-from simulator.startup import started_app
+from simulator.startup import install_shared_scenario_rules, started_app
 from simulator.state.base import CLOCK_MANUAL
 from spec import tiers
 
@@ -91,6 +91,7 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
         config = replace(base, host=host, port=port, **settings)
         if config.scenario:
             config = load_scenario(config.scenario).configure(config, given=settings)
+        install_shared_scenario_rules(config)
         server = uvicorn.Server(
             uvicorn.Config(
                 started_app(config), http=NoDelayHttpProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"
