@@ -108,7 +108,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     state = state or open_state(config.state, config.clock, config.start_time)
     engine = Engine(state, config.seed, config.latency_scale)
     ERROR_IDS.configure(config.seed, shared_by_workers=config.workers > 1)
-    keys = KeyRegistry.from_file(config.keys_file)
+    keys = KeyRegistry.from_file(config.keys_file, config.scenario)
     plane = open_plane(config)
 
     async def openapi(request: Request) -> Response:

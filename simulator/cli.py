@@ -115,7 +115,7 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     except ConfigError as exc:
         parser.error(f"{exc.option}{exc.detail}")
     try:
-        KeyRegistry.from_file(config.keys_file)
+        KeyRegistry.from_file(config.keys_file, config.scenario)
     except (OSError, ValueError) as exc:
         refuse_file(parser, f"--keys: {exc}")
     problem = state_problem(config)
@@ -153,7 +153,7 @@ def banner(config: SimulatorConfig) -> str:
     base = config.public_url or f"http://{config.host}:{config.port}"
     rows = [(tiers.DOCUMENT_EXAMPLE_KEY, tiers.DOCUMENT_EXAMPLE_TIER)]
     rows += [(f"{tiers.TEST_KEY_PREFIX}{name}_<anything>", name) for name in tiers.TIERS]
-    rows += [(t.key, f"{t.tier} (from {config.keys_file})") for t in KeyRegistry.from_file(config.keys_file).configured()]
+    rows += [(t.key, f"{t.tier} (from {config.keys_file})") for t in KeyRegistry.from_file(config.keys_file, config.scenario).configured()]
     keys = [f"  {key:<32} {tier}" for key, tier in rows]
     curl = (
         f"curl -s {base}/v1/images/generations -H 'Authorization: Bearer {tiers.DOCUMENT_EXAMPLE_KEY}' "

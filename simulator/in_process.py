@@ -30,7 +30,7 @@ from simulator.config import ConfigError, SimulatorConfig
 from simulator.control.client import SimulatorControl
 from simulator.scenario import load_scenario
 from simulator.serve import NoDelayHttpProtocol, state_problem
-from simulator.startup import started_app
+from simulator.startup import install_shared_scenario_rules, started_app
 from simulator.state.base import CLOCK_MANUAL
 from spec import tiers
 
@@ -107,10 +107,11 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
                 "workers",
                 f": simulator_running serves in one thread of this process, got {config.workers}; start perf-sim --workers N for more",
             )
-        with ThreadPoolExecutor(1) as checking:  # its own thread: the caller may be inside a running event loop
-            problem = checking.submit(state_problem, config).result()
-        if problem:
-            raise ConfigError("state", f": {problem}")
+        with ThreadPoolExecutor(1) as preparing:  # its own thread: the caller may be inside a running event loop
+            problem = preparing.submit(state_problem, config).result()
+            if problem:
+                raise ConfigError("state", f": {problem}")
+            preparing.submit(install_shared_scenario_rules, config).result()
         server = uvicorn.Server(
             uvicorn.Config(
                 started_app(config), http=NoDelayHttpProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"

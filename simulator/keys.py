@@ -95,15 +95,25 @@ class KeyRegistry:
         self._provider_limits = dict(provider_limits or {})
 
     @classmethod
-    def from_file(cls, path: str | Path | None) -> KeyRegistry:
-        """Read a keys file, refusing (ValueError naming the file and the entry) anything it cannot honour."""
+    def from_file(cls, path: str | Path | None, scenario: str | Path | None = None) -> KeyRegistry:
+        """Read a keys file, refusing (ValueError naming the file and the entry) anything it cannot honour.
+
+        `scenario` is the run's scenario file: when it is `path`, its other tables are its own (simulator.scenario
+        reads them). Decision: in a keys file they are refused, pointing to --scenario, even when they are right:
+        ignored, a seed or a fault rule written there would make a run other than the one the file asks for."""
         if path is None:
             return cls()
         try:
             data = tomllib.loads(Path(path).read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path}: not valid TOML: {exc}") from None
-        extra = sorted(set(data) - {*KEY_TABLES, *SCENARIO_TABLES})
+        own = {*KEY_TABLES, *SCENARIO_TABLES} if scenario is not None and str(scenario) == str(path) else set(KEY_TABLES)
+        extra = sorted(set(data) - own)
+        if extra and extra[0] in SCENARIO_TABLES:
+            written = f"[[{extra[0]}]]" if isinstance(data[extra[0]], list) else f"[{extra[0]}]"
+            raise ValueError(
+                f"{path}: {written} belongs in a scenario file: give it with --scenario (a keys file takes [keys] and [providers])"
+            )
         if extra:
             raise ValueError(f"{path}: unknown table [{extra[0]}]; tables: {', '.join(f'[{t}]' for t in KEY_TABLES)}")
         tenants: dict[str, Tenant] = {}
@@ -115,7 +125,7 @@ class KeyRegistry:
                 raise ValueError(f'{where} must be a table, e.g. [keys.{key}] with tier = "pro"')
             known_fields_only(entry, KEY_FIELDS, f"{path}: [keys.{key}]")
             tier = entry.get("tier", "pro")
-            if tier not in tiers.TIERS:
+            if not isinstance(tier, str) or tier not in tiers.TIERS:
                 raise ValueError(f"{where} has unknown tier {tier!r}; tiers: {', '.join(tiers.TIERS)}")
             if tier != "enterprise" and ({"images_per_minute", "images_per_day"} & entry.keys()):
                 raise ValueError(f"{where}: only enterprise keys set their own limits")

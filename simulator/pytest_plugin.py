@@ -15,7 +15,7 @@ when a test asks for the fixture.
 
 from __future__ import annotations
 
-import itertools
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 LOG_OFF = "off"
 _NAMESPACE_LENGTH = 64
-_test_numbers = itertools.count(1)
+_given: set[str] = set()
+"""The namespaces given to tests in this session."""
 _SCENARIO_RULES = pytest.StashKey[list[dict[str, Any]]]()
 
 
@@ -37,10 +38,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("perf_sim_log", "perf_sim's request log in captured output: text, json or off", default="text")
 
 
-def namespace_for(node_name: str) -> str:
-    """A namespace for one test, unique in the session and readable in the journal and the request log."""
+def namespace_for(node_id: str, node_name: str) -> str:
+    """A namespace for one test, readable in the journal and the request log (`t<digest>-<test name>`).
+
+    Decision: it is a function of the test's node id alone, since a rule's probability draws are seeded with its
+    namespace: the same test sees the same faults whichever other tests run in the session, and in any order. The
+    node id's digest tells apart tests whose names read alike (parametrized cases, the same name in two files, names
+    cut to fit); a test run again in one session (`--keep-duplicates`, a rerun plugin) gets `.2`, `.3`, ... after it.
+    """
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", node_name).strip("-")
-    return f"t{next(_test_numbers)}-{slug}"[:_NAMESPACE_LENGTH]
+    base = f"t{hashlib.blake2b(node_id.encode(), digest_size=6).hexdigest()}-{slug}"
+    runs = 1
+    namespace = base[:_NAMESPACE_LENGTH]
+    while namespace in _given:
+        runs += 1
+        suffix = f".{runs}"
+        namespace = base[: _NAMESPACE_LENGTH - len(suffix)] + suffix
+    _given.add(namespace)
+    return namespace
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +85,7 @@ def perf_sim_server(pytestconfig: pytest.Config) -> Iterator[PerfSim]:
 def perf_sim(perf_sim_server: PerfSim, request: pytest.FixtureRequest) -> Iterator[PerfSim]:
     """The session's simulator, seen from a namespace of this test's own (forgotten when the test ends), which
     starts with the scenario's fault rules that name no namespace of their own."""
-    sim = perf_sim_server.in_namespace(namespace_for(request.node.name))
+    sim = perf_sim_server.in_namespace(namespace_for(request.node.nodeid, request.node.name))
     for rule in request.config.stash.get(_SCENARIO_RULES, []):
         sim.add_rule(rule)
     yield sim

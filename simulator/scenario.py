@@ -132,7 +132,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{name}: [{FAULTS_TABLE}] must be an array of tables, written [[{FAULTS_TABLE}]]")
     rules = [_fault(rule, number, name) for number, rule in enumerate(faults, start=1)]
     try:
-        KeyRegistry.from_file(path)
+        KeyRegistry.from_file(path, scenario=path)
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
     return Scenario(name, settings, rules, has_keys=any(table in data for table in KEY_TABLES))

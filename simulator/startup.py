@@ -2,8 +2,9 @@
 stdout and the scenario's fault rules. `perf-sim`, its workers and the in-process simulator all start through here.
 
 Scenario rules: with the in-memory state each process holds its own rules, so the app adds them as it starts.
-With a shared state (Redis) the rules outlive processes and every worker sees them, so `perf-sim` puts them in
-once, before any worker starts, replacing whatever rules the store held (else each restart would add them again).
+With a shared state (Redis) the rules outlive processes and every worker sees them, so whatever starts the run
+(`perf-sim`, `simulator_running`) puts them in once, before any worker starts, replacing whatever rules the store
+held (else each restart would add them again).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def started_app(config: SimulatorConfig) -> ASGIApp:
 
 
 def install_shared_scenario_rules(config: SimulatorConfig) -> None:
-    """Replace the shared store's fault rules with the scenario's; called once by `perf-sim` before serving."""
+    """Replace the shared store's fault rules with the scenario's; called once per run (`perf-sim`, `simulator_running`)
+    before serving."""
     if not (config.scenario and is_shared(config.state)):
         return
     specs = load_scenario(config.scenario).rule_specs()

@@ -15,8 +15,15 @@ from spec import errors
 from spec.models import MODELS, PROVIDERS
 from spec.schemas import error_schema
 
-# The most times a rule may be given (simulator.control.rules.MAX_TIMES); spec/ imports nothing from the simulator.
+# The simulator's bounds, which spec/ does not import (it imports nothing from the simulator); a test holds them equal:
+# the most times a rule may be given (simulator.control.rules.MAX_TIMES), the longest delay, the longest retry_after
+# and the longest message of an action (simulator.control.actions), the most entries a listing gives
+# (simulator.control.api.MAX_LIST_LIMIT).
 MAX_TIMES = 1_000_000
+MAX_DELAY_MS = 600_000
+MAX_RETRY_AFTER_SECONDS = 86_400
+MAX_MESSAGE_CHARS = 500
+MAX_LIST_LIMIT = 1_000_000
 
 API_VERSION = "1.0.0"
 FACES = ("perf", *PROVIDERS)
@@ -53,7 +60,15 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-_NAMESPACE = _query("namespace", {"type": "string", "pattern": _NAMESPACE_PATTERN}, "act on this namespace (absent: the default one)")
+def _namespace(absent: str) -> dict[str, Any]:
+    """The namespace parameter every call takes; `absent` says what leaving it out (and the X-Sim-Namespace header, which
+    names it too) means for the call. An empty or doubled name is a 400, as is any query parameter a call does not list."""
+    return _query("namespace", {"type": "string", "pattern": _NAMESPACE_PATTERN}, f"act on this namespace (absent: {absent})")
+
+
+_IN_DEFAULT = _namespace("the default one")
+_IN_ALL = _namespace("every namespace")
+_ANY = _namespace("the answer is the same in every namespace")
 
 
 def _match_schema(with_status: bool) -> dict[str, Any]:
@@ -79,9 +94,19 @@ def _action_schema() -> dict[str, Any]:
         "properties": {
             "status": {"type": "integer", "minimum": 400, "maximum": 599, "description": "answer this status in the face's own envelope"},
             "type": {"enum": list(errors.STATUS), "description": "error type (default: follows from the status)"},
-            "message": {"type": "string"},
-            "retry_after": {"type": "integer", "minimum": 0, "description": "seconds, sent as Retry-After"},
-            "delay_ms": {"type": "integer", "minimum": 1, "description": "wait, then answer normally (or with the rest of the action)"},
+            "message": {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS},
+            "retry_after": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_RETRY_AFTER_SECONDS,
+                "description": "seconds, sent as Retry-After",
+            },
+            "delay_ms": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_DELAY_MS,
+                "description": "wait, then answer normally (or with the rest of the action)",
+            },
             "drop": {"const": True, "description": "close the connection without a response"},
             "truncate": {"const": True, "description": "send the status line, headers and part of the body, then close"},
             "malformed": {"const": True, "description": "answer 200 with a body that is not JSON"},
@@ -124,7 +149,7 @@ def _rule_schema() -> dict[str, Any]:
             "action": _ref("Action"),
             "times": {"type": ["integer", "null"]},
             "remaining": {"type": ["integer", "null"], "description": "how many more times it applies (null: until removed)"},
-            "probability": {"type": ["number", "null"]},
+            "probability": {"type": "number", "minimum": 0, "maximum": 1},
             "namespace": {"type": "string"},
             "fired": {"type": "integer", "minimum": 0, "description": "how often it was applied"},
         },
@@ -133,30 +158,27 @@ def _rule_schema() -> dict[str, Any]:
 
 def _journal_entry_schema() -> dict[str, Any]:
     nullable_string = {"type": ["string", "null"]}
-    return {
-        "type": "object",
-        "required": ["id", "time", "method", "path", "face", "namespace", "status"],
-        "properties": {
-            "id": {"type": "string"},
-            "time": {"type": "number", "description": "simulator clock, Unix seconds"},
-            "iso": {"type": "string"},
-            "method": {"type": "string"},
-            "path": {"type": "string"},
-            "face": {"enum": list(FACES)},
-            "namespace": {"type": "string"},
-            "key": {**nullable_string, "description": "masked to its first characters"},
-            "model": nullable_string,
-            "n": {"type": ["integer", "null"]},
-            "size": nullable_string,
-            "status": {"type": "integer"},
-            "error_type": nullable_string,
-            "latency_ms": {"type": ["number", "null"]},
-            "fault": {"description": "the fault applied, if any"},
-            "image_ids": {"type": "array", "items": {"type": "string"}},
-            "prompt": {**nullable_string, "description": "cut to its first characters"},
-            "body": {"description": "the request body, trimmed (prompts cut, never image bytes)"},
-        },
+    properties: dict[str, Any] = {
+        "id": {"type": "string"},
+        "time": {"type": "number", "description": "simulator clock, Unix seconds"},
+        "iso": {"type": "string"},
+        "method": {"type": "string"},
+        "path": {"type": "string"},
+        "face": {"enum": list(FACES)},
+        "namespace": {"type": "string"},
+        "key": {**nullable_string, "description": "masked to its first characters"},
+        "model": nullable_string,
+        "n": {"type": ["integer", "null"]},
+        "size": nullable_string,
+        "status": {"type": ["integer", "null"], "description": "null when a drop fault closed the connection"},
+        "error_type": nullable_string,
+        "latency_ms": {"type": "number"},
+        "fault": {**nullable_string, "description": "the fault applied, in X-Sim-Fault form, if any"},
+        "image_ids": {"type": "array", "items": {"type": "string"}},
+        "prompt": {**nullable_string, "description": "cut to its first characters"},
+        "body": {"description": "the request body, trimmed (prompts cut, never image bytes)"},
     }
+    return {"type": "object", "required": list(properties), "properties": properties}
 
 
 def _window_schema() -> dict[str, Any]:
@@ -191,12 +213,28 @@ def _journal_filters() -> list[dict[str, Any]]:
     return [
         _query("face", {"enum": list(FACES)}, "only requests to this face"),
         _query("path", {"type": "string"}, "only paths starting with this"),
-        _query("model", {"type": "string"}, "only this model"),
-        _query("status", {"type": "integer"}, "only this status"),
-        _query("key", {"type": "string"}, "only this API key"),
-        _query("limit", {"type": "integer", "minimum": 1}, "at most this many entries"),
-        _NAMESPACE,
+        _query("method", {"type": "string"}, "only this method, in any case (absent: every method but OPTIONS, as a rule)"),
+        _query("model", {"type": "string"}, "only this model (its Perf name and its provider's names select the same)"),
+        _query("status", {"type": "integer", "minimum": 100, "maximum": 599}, "only this status"),
+        _query("key", {"type": "string"}, "only this API key (the full key, or masked as entries show it)"),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT}, "at most this many entries (absent: 100)"),
+        _IN_ALL,
     ]
+
+
+def _usage_by_key_schema() -> dict[str, Any]:
+    row = {
+        "type": "object",
+        "required": ["key", "tier", "face", "minute", "day"],
+        "properties": {
+            "key": {"type": "string", "description": "masked"},
+            "tier": {"type": "string"},
+            "face": {"enum": list(FACES)},
+            "minute": _ref("Window"),
+            "day": _ref("Window"),
+        },
+    }
+    return _list_of("keys", row)
 
 
 def _paths() -> dict[str, Any]:
@@ -204,9 +242,24 @@ def _paths() -> dict[str, Any]:
     unknown_key = _error("unknown or malformed key")
     clock = _json(_ref("Clock"), "the namespace's clock")
     return {
-        "/_sim/health": {"get": {"operationId": "health", "summary": "Liveness", "responses": {"200": _json({"type": "object"}, "ok")}}},
+        "/_sim/health": {
+            "get": {
+                "operationId": "health",
+                "summary": "Liveness",
+                "parameters": [_ANY],
+                "responses": {
+                    "200": _json({"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}, "ok"),
+                    "400": bad,
+                },
+            }
+        },
         "/_sim/config": {
-            "get": {"operationId": "config", "summary": "The running settings", "responses": {"200": _json({"type": "object"}, "settings")}}
+            "get": {
+                "operationId": "config",
+                "summary": "The running settings",
+                "parameters": [_ANY],
+                "responses": {"200": _json({"type": "object"}, "settings"), "400": bad},
+            }
         },
         "/_sim/ui": {
             "get": {
@@ -225,8 +278,9 @@ def _paths() -> dict[str, Any]:
         "/_sim/reset": {
             "post": {
                 "operationId": "reset",
-                "summary": "Forget windows, images, ids and the clock offset (of one namespace, or of all)",
-                "parameters": [_NAMESPACE],
+                "summary": "Forget windows, images, ids, journal entries, fault rules and the clock offset (of one namespace, or of "
+                "all: then the answer is the default namespace's clock)",
+                "parameters": [_namespace("every namespace: forget everything")],
                 "responses": {"200": clock, "400": bad},
             }
         },
@@ -234,7 +288,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "clock",
                 "summary": "Read the clock",
-                "parameters": [_NAMESPACE],
+                "parameters": [_IN_DEFAULT],
                 "responses": {"200": clock, "400": bad},
             }
         },
@@ -242,7 +296,7 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "operationId": "advanceClock",
                 "summary": "Move the clock forward",
-                "parameters": [_NAMESPACE],
+                "parameters": [_IN_DEFAULT],
                 "requestBody": _body(
                     {"type": "object", "required": ["seconds"], "properties": {"seconds": {"type": "number", "minimum": 0}}}
                 ),
@@ -253,15 +307,15 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "usageByKey",
                 "summary": "Every key with a window in the namespace",
-                "parameters": [_NAMESPACE],
-                "responses": {"200": _json({"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array"}}}, "keys")},
+                "parameters": [_IN_DEFAULT],
+                "responses": {"200": _json(_usage_by_key_schema(), "keys"), "400": bad},
             }
         },
         "/_sim/usage/{key}": {
             "get": {
                 "operationId": "usage",
                 "summary": "A key's tier and windows",
-                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}, _NAMESPACE],
+                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}, _IN_DEFAULT],
                 "responses": {"200": _json(_ref("Usage"), "the key's windows"), "400": bad, "401": unknown_key},
             }
         },
@@ -269,21 +323,22 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "namespaces",
                 "summary": "The namespaces requests have used, default first",
-                "responses": {"200": _json(_list_of("namespaces", {"type": "string"}), "namespaces")},
+                "parameters": [_ANY],
+                "responses": {"200": _json(_list_of("namespaces", {"type": "string"}), "namespaces"), "400": bad},
             }
         },
         "/_sim/faults": {
             "post": {
                 "operationId": "addFault",
                 "summary": "Add a fault rule (in the namespace its body names, else the call's, else the default)",
-                "parameters": [_NAMESPACE],
+                "parameters": [_namespace("the body's, else the default one")],
                 "requestBody": _body(_ref("FaultRuleRequest")),
                 "responses": {"201": _json(_ref("FaultRule"), "the rule"), "400": bad},
             },
             "get": {
                 "operationId": "listFaults",
                 "summary": "The rules, with how often each fired and how many times remain",
-                "parameters": [_NAMESPACE],
+                "parameters": [_IN_ALL],
                 "responses": {
                     "200": _json(
                         {"type": "object", "required": ["faults"], "properties": {"faults": {"type": "array", "items": _ref("FaultRule")}}},
@@ -295,16 +350,19 @@ def _paths() -> dict[str, Any]:
             "delete": {
                 "operationId": "clearFaults",
                 "summary": "Remove every rule (of one namespace, or of all)",
-                "parameters": [_NAMESPACE],
+                "parameters": [_IN_ALL],
                 "responses": {"200": _deleted("the rules removed"), "400": bad},
             },
         },
         "/_sim/faults/{rule_id}": {
             "delete": {
                 "operationId": "removeFault",
-                "summary": "Remove one rule",
-                "parameters": [{"name": "rule_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": _deleted("removed"), "404": _error("no rule with this id")},
+                "summary": "Remove one rule (ids are never given twice)",
+                "parameters": [
+                    {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    _namespace("a rule of any namespace; given, a rule of another namespace is a 404"),
+                ],
+                "responses": {"200": _deleted("removed"), "400": bad, "404": _error("no rule with this id (in this namespace)")},
             }
         },
         "/_sim/requests": {
@@ -327,15 +385,15 @@ def _paths() -> dict[str, Any]:
             "delete": {
                 "operationId": "clearRequests",
                 "summary": "Empty the journal (of one namespace, or all of it)",
-                "parameters": [_NAMESPACE],
+                "parameters": [_IN_ALL],
                 "responses": {"200": _deleted("the entries removed"), "400": bad},
             },
         },
         "/_sim/requests/count": {
             "post": {
                 "operationId": "countRequests",
-                "summary": "How many journalled requests match (WireMock's verify)",
-                "parameters": [_NAMESPACE],
+                "summary": "How many journalled requests match (WireMock's verify; without match.method, every method but OPTIONS)",
+                "parameters": [_IN_ALL],
                 "requestBody": _body(
                     {
                         "type": "object",

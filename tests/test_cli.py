@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -171,6 +172,29 @@ def test_a_keys_file_it_cannot_honour_is_refused_with_the_reason(tmp_path: objec
     path.write_text(keys_file)
     result = subprocess.run([sys.executable, "-m", "simulator", "--keys", str(path)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("keys_file", "message"),
+    [
+        ('[keys.pk_live_big_corp]\ntier = ["pro"]\n', "key 'pk_live_big_corp' has unknown tier ['pro']; tiers: free, pro, enterprise"),
+        ('[keys.pk_live_big_corp]\ntier = { name = "pro" }\n', "key 'pk_live_big_corp' has unknown tier {'name': 'pro'}"),
+        ("[simulator]\nsed = 7\n", "[simulator] belongs in a scenario file: give it with --scenario"),
+        ("[simulator]\nseed = 7\n", "[simulator] belongs in a scenario file: give it with --scenario"),
+        ("[[faults]]\naction = { status = 99 }\n", "[[faults]] belongs in a scenario file: give it with --scenario"),
+    ],
+    ids=["tier list", "tier table", "scenario typo", "scenario settings", "scenario rule"],
+)
+def test_a_keys_file_with_a_tier_not_a_string_or_a_scenarios_tables_is_refused_in_one_line(
+    tmp_path: Path, keys_file: str, message: str
+) -> None:
+    """A scenario's tables in a keys file would otherwise be ignored: a run quietly different from the one asked for."""
+    path = tmp_path / "keys.toml"
+    path.write_text(keys_file)
+    result = subprocess.run([sys.executable, "-m", "simulator", "--keys", str(path)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("perf-sim: error: --keys:") and message in line
 
 
 def test_help_shows_every_options_default() -> None:

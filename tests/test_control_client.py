@@ -57,6 +57,20 @@ def test_a_refused_control_call_raises_with_the_simulators_type_message_and_fiel
     assert (unknown.value.status, unknown.value.type) == (404, "not_found")
 
 
+def test_a_client_bound_to_a_namespace_cannot_remove_another_namespaces_rule(root: SimulatorControl) -> None:
+    owner, intruder = root.in_namespace("owner"), root.in_namespace("intruder")
+    rule = owner.add_fault(status=503)
+    with pytest.raises(ControlError) as refused:
+        intruder.remove_fault(rule["id"])
+    assert (refused.value.status, refused.value.type) == (404, "not_found")
+    assert [listed["id"] for listed in owner.faults()] == [rule["id"]]
+    owner.remove_fault(rule["id"])
+    assert owner.faults() == []
+    anyone = owner.add_fault(status=500)
+    root.remove_fault(anyone["id"])
+    assert root.faults() == []
+
+
 def test_the_journal_is_read_filtered_counted_and_cleared_per_namespace(root: SimulatorControl) -> None:
     job, other = root.in_namespace("job-b"), root.in_namespace("job-c")
     generate(root.base_url, "job-b")

@@ -6,16 +6,27 @@ from typing import Any
 
 import httpx
 import jsonschema
+import pytest
 from openapi_spec_validator import validate
 from starlette.routing import Route
 
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
+from simulator.control import actions
+from simulator.control import api as control_api
 from simulator.control import rules as control_rules
 from simulator.control.client import SimulatorControl
 from simulator.launcher import RunningServer
 from simulator.registry import FACE_NAMES
-from spec.control_openapi import FACES, MAX_TIMES, control_openapi_document
+from spec.control_openapi import (
+    FACES,
+    MAX_DELAY_MS,
+    MAX_LIST_LIMIT,
+    MAX_MESSAGE_CHARS,
+    MAX_RETRY_AFTER_SECONDS,
+    MAX_TIMES,
+    control_openapi_document,
+)
 from spec.openapi import openapi_document
 
 
@@ -64,3 +75,92 @@ def test_real_control_answers_match_the_documents_schemas(sim: RunningServer) ->
 def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     assert FACES == FACE_NAMES
     assert MAX_TIMES == control_rules.MAX_TIMES
+    assert (MAX_DELAY_MS, MAX_RETRY_AFTER_SECONDS, MAX_MESSAGE_CHARS) == (
+        actions.MAX_DELAY_MS,
+        actions.MAX_RETRY_AFTER_SECONDS,
+        actions.MAX_MESSAGE_CHARS,
+    )
+    assert MAX_LIST_LIMIT == control_api.MAX_LIST_LIMIT
+
+
+def _documented_answer(path: str, method: str, response: httpx.Response) -> None:
+    """The answer's status is one the document lists for the call, and its JSON body fits that status's schema."""
+    document = control_openapi_document()
+    answers = document["paths"][path][method]["responses"]
+    assert str(response.status_code) in answers, f"{method.upper()} {path} answered {response.status_code}, undocumented"
+    content = answers[str(response.status_code)]["content"]
+    if "application/json" not in content:
+        assert response.headers["content-type"].startswith(next(iter(content)))
+        return
+    schema = content["application/json"]["schema"]
+    jsonschema.Draft202012Validator({**schema, "components": document["components"]}).validate(response.json())
+
+
+def test_every_control_call_answers_as_the_document_says(sim: RunningServer) -> None:
+    """Each documented call, made for real (successes and refusals, in a namespace and across all), with only the
+    parameters the document lists; every answer fits the document's schema for its status."""
+    document = control_openapi_document()
+    key = "pk_test_pro_openapi"
+    api = {"Authorization": f"Bearer {key}", "X-Sim-Namespace": "doc"}
+    with httpx.Client(base_url=sim.base_url, timeout=30) as client:
+        client.post("/v1/images/generations", json={"prompt": "a fox"}, headers=api)
+        with pytest.raises(httpx.TransportError):
+            client.post("/v1/images/generations", json={"prompt": "a fox"}, headers={**api, "X-Sim-Fault": "drop"})
+        client.options("/v1/images/generations", headers={"Origin": "http://localhost", "Access-Control-Request-Method": "POST"})
+        rule = {"match": {"face": "perf", "method": "POST"}, "action": {"status": 503, "message": "down", "retry_after": 2}}
+        made = client.post("/_sim/faults", json={**rule, "namespace": "doc"}).json()
+        calls: list[tuple[str, str, str, dict[str, Any]]] = [
+            ("/_sim/health", "get", "/_sim/health", {}),
+            ("/_sim/config", "get", "/_sim/config", {"params": {"namespace": "doc"}}),
+            ("/_sim/ui", "get", "/_sim/ui", {}),
+            ("/_sim/openapi.json", "get", "/_sim/openapi.json", {}),
+            ("/_sim/namespaces", "get", "/_sim/namespaces", {}),
+            ("/_sim/namespaces", "get", "/_sim/namespaces", {"params": {"foo": "1"}}),
+            ("/_sim/faults", "post", "/_sim/faults", {"json": {"action": {"status": 500, "type": "made_up"}}}),
+            ("/_sim/faults", "post", "/_sim/faults", {"json": {"action": {"delay_ms": 5}, "times": 2}, "params": {"namespace": "doc"}}),
+            ("/_sim/faults", "get", "/_sim/faults", {}),
+            ("/_sim/faults", "get", "/_sim/faults", {"params": {"namespace": "doc"}}),
+            ("/_sim/faults/{rule_id}", "delete", f"/_sim/faults/{made['id']}", {"params": {"namespace": "other"}}),
+            ("/_sim/faults/{rule_id}", "delete", f"/_sim/faults/{made['id']}", {"params": {"namespace": "doc"}}),
+            ("/_sim/requests", "get", "/_sim/requests", {"params": {"namespace": "doc", "limit": 10}}),
+            ("/_sim/requests", "get", "/_sim/requests", {"params": {"method": "OPTIONS", "face": "perf", "status": 200}}),
+            ("/_sim/requests", "get", "/_sim/requests", {"params": {"model": "dall-e-3", "key": key, "path": "/v1"}}),
+            ("/_sim/requests", "get", "/_sim/requests", {"params": {"limit": 0}}),
+            ("/_sim/requests/count", "post", "/_sim/requests/count", {"json": {"match": {"status": 200}, "namespace": "doc"}}),
+            ("/_sim/requests/count", "post", "/_sim/requests/count", {"json": {"match": {"colour": "red"}}}),
+            ("/_sim/usage", "get", "/_sim/usage", {"params": {"namespace": "doc"}}),
+            ("/_sim/usage", "get", "/_sim/usage", {"params": {"namespace": ""}}),
+            ("/_sim/usage/{key}", "get", f"/_sim/usage/{key}", {"params": {"namespace": "doc"}}),
+            ("/_sim/usage/{key}", "get", "/_sim/usage/nope", {}),
+            ("/_sim/clock", "get", "/_sim/clock", {"params": {"namespace": "doc"}}),
+            ("/_sim/clock/advance", "post", "/_sim/clock/advance", {"json": {"seconds": 60}, "params": {"namespace": "doc"}}),
+            ("/_sim/clock/advance", "post", "/_sim/clock/advance", {"json": {"seconds": -1}}),
+            ("/_sim/requests", "delete", "/_sim/requests", {"params": {"namespace": "doc"}}),
+            ("/_sim/faults", "delete", "/_sim/faults", {}),
+            ("/_sim/reset", "post", "/_sim/reset", {"params": {"namespace": "doc"}}),
+            ("/_sim/reset", "post", "/_sim/reset", {}),
+        ]
+        for path, method, url, options in calls:
+            listed = {parameter["name"] for parameter in document["paths"][path][method].get("parameters", [])}
+            assert set(options.get("params", {})) - {"foo"} <= listed, (path, method)
+            _documented_answer(path, method, client.request(method.upper(), url, **options))
+    made_calls = {(path, method) for path, method, _, _ in calls}
+    assert made_calls == {(path, method) for path, item in document["paths"].items() for method in item}
+
+
+def test_the_namespace_parameter_says_what_leaving_it_out_does() -> None:
+    """Over collections (rules, journal, count) and for a reset, no namespace means every namespace."""
+    paths = control_openapi_document()["paths"]
+    for path, method in [
+        ("/_sim/faults", "get"),
+        ("/_sim/faults", "delete"),
+        ("/_sim/requests", "get"),
+        ("/_sim/requests", "delete"),
+        ("/_sim/requests/count", "post"),
+        ("/_sim/reset", "post"),
+    ]:
+        [namespace] = [p for p in paths[path][method]["parameters"] if p["name"] == "namespace"]
+        assert "every namespace" in namespace["description"], (path, method)
+    for path, method in [("/_sim/clock", "get"), ("/_sim/clock/advance", "post"), ("/_sim/usage", "get"), ("/_sim/usage/{key}", "get")]:
+        [namespace] = [p for p in paths[path][method]["parameters"] if p["name"] == "namespace"]
+        assert "the default one" in namespace["description"], (path, method)

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from simulator.in_process import simulator_running
 from simulator.launcher import PROJECT_ROOT
@@ -65,3 +66,19 @@ def test_two_simulators_run_side_by_side() -> None:
 def test_settings_perf_sim_would_refuse_raise_a_value_error_naming_the_field_before_it_starts(settings: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=rf"^{field}\b"), simulator_running(**settings):
         pytest.fail("the simulator started")
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
+def test_a_scenarios_fault_rules_hold_on_either_state(request: pytest.FixtureRequest, shared: bool) -> None:
+    state = "memory"
+    if shared:
+        redis_server = request.getfixturevalue("redis_server")
+        with redis.Redis(port=redis_server.port, db=8) as client:
+            client.flushdb()
+        state = f"redis://127.0.0.1:{redis_server.port}/8"
+    with simulator_running(scenario=EXAMPLE, state=state) as sim:
+        assert [rule["action"].get("status") for rule in sim.faults()] == [503, None, None]
+        body = {"model": "dall-e-3", "prompt": "a red fox"}
+        headers = {"Authorization": "Bearer pk_live_acme_checkout"}
+        url = sim.base_url + "/openai/v1/images/generations"
+        assert [httpx.post(url, json=body, headers=headers).status_code for _ in range(3)] == [503, 503, 200]

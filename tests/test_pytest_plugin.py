@@ -6,6 +6,7 @@ fixture comes only from the pytest11 entry point, as it does in a user's project
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -116,3 +117,43 @@ def test_the_plugin_leaves_sessions_that_do_not_use_it_alone(tmp_path: Path) -> 
         """,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_tests_probability_faults_are_the_same_whichever_other_tests_run_with_it(tmp_path: Path) -> None:
+    """A test's namespace, which seeds its rules' draws, comes from the test alone: run with others or alone, it sees
+    the same faults. Parametrized cases, and a test run twice in one session, still get namespaces of their own."""
+    source = """
+        import json
+
+        import openai
+        import pytest
+
+        def test_before(perf_sim):
+            perf_sim.fault(status=503, probability=0.5)
+
+        @pytest.mark.parametrize("case", ["one", "two"])
+        def test_flaky(perf_sim, case):
+            perf_sim.fault({"model": "dall-e-2"}, status=503, probability=0.5)
+            client = perf_sim.openai_client(max_retries=0)
+            statuses = []
+            for _ in range(16):
+                try:
+                    client.images.generate(model="dall-e-2", prompt="a fox", size="256x256")
+                    statuses.append(200)
+                except openai.APIStatusError as error:
+                    statuses.append(error.status_code)
+            with open("seen.jsonl", "a") as seen:
+                seen.write(json.dumps([case, perf_sim.namespace, statuses]) + "\\n")
+        """
+    runs = [(), ("-k", "two"), ("--keep-duplicates", "test_user_app.py", "test_user_app.py", "-k", "one")]
+    seen = []
+    for args in runs:
+        (tmp_path / "seen.jsonl").unlink(missing_ok=True)
+        result = run_user_tests(tmp_path, source, *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+        seen.append([json.loads(line) for line in (tmp_path / "seen.jsonl").read_text().splitlines()])
+    (one, one_namespace, one_statuses), (two, two_namespace, two_statuses) = seen[0]
+    assert (one, two) == ("one", "two") and one_namespace != two_namespace and {200, 503} <= set(two_statuses)
+    assert seen[1] == [["two", two_namespace, two_statuses]], "the same test alone: the same namespace and faults"
+    (_, first, first_statuses), (_, again, _) = seen[2]
+    assert (first, first_statuses) == (one_namespace, one_statuses) and again not in (one_namespace, two_namespace)

@@ -21,6 +21,7 @@ TOKEN_PATTERN = re.compile(rb"\[sim:([^\]]*)\]")
 # listed neither as part of the action (a listed `{}` is refused when posted back) nor in the journal's fault.
 MAX_DELAY_MS = 600_000
 MAX_MESSAGE_CHARS = 500
+MAX_RETRY_AFTER_SECONDS = 86_400
 _FLAGS = ("drop", "truncate", "malformed")
 _FIELDS = ("status", "type", "message", "retry_after", "delay_ms", *_FLAGS)
 # The error type an injected status answers with when none is given: the first type of that status in the spec.
@@ -95,6 +96,15 @@ def _text(value: object, name: str) -> str:
     return value
 
 
+def _error_type(value: object, name: str) -> str:
+    """Decision: one of the spec's error types, as the control API's document has always said. Each native face
+    translates these into its own words; a made-up type would reach the Perf face's envelope as it is, outside the
+    Perf API's own list, and be listed back in a rule the document calls invalid."""
+    if not isinstance(value, str) or value not in errors.STATUS:
+        raise invalid(name, f"{name} must be one of {', '.join(errors.STATUS)}, got {value!r}")
+    return value
+
+
 def action_from_json(body: object, field: str = "action") -> Action:
     """An action from its JSON form; `field` prefixes the names in error messages (action.status, ...)."""
     if not isinstance(body, dict) or not body:
@@ -113,12 +123,12 @@ def action_from_json(body: object, field: str = "action") -> Action:
     for name in ("type", "message", "retry_after"):
         if name in body and status is None:
             raise invalid(f"{field}.{name}", f"{field}.{name} needs {field}.status")
-    retry_after = _whole(body["retry_after"], f"{field}.retry_after", 0, 86_400) if "retry_after" in body else None
+    retry_after = _whole(body["retry_after"], f"{field}.retry_after", 0, MAX_RETRY_AFTER_SECONDS) if "retry_after" in body else None
     if status == 429 and retry_after is None:
         retry_after = 1
     return Action(
         status=status,
-        error_type=_text(body["type"], f"{field}.type") if "type" in body else None,
+        error_type=_error_type(body["type"], f"{field}.type") if "type" in body else None,
         message=_text(body["message"], f"{field}.message") if "message" in body else None,
         retry_after=retry_after,
         delay_ms=_whole(body["delay_ms"], f"{field}.delay_ms", 1, MAX_DELAY_MS) if "delay_ms" in body else 0,

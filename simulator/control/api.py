@@ -29,15 +29,23 @@ from simulator.registry import FACE_NAMES, PERF, error_response
 from simulator.state.base import WindowState
 from spec import errors
 
-_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "namespace", "limit")
+_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "limit")
 DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = 1_000_000
 
 
-def namespace_param(request: Request) -> str | None:
+def namespace_param(request: Request, takes: tuple[str, ...] = ()) -> str | None:
     """The namespace a control call names by `?namespace=` or the X-Sim-Namespace header (which a namespace base path
     `/_sim/ns/<name>/` sets); None when neither. An empty name, or two different ones, is a 400: read as "none", it
-    would make the call act on every namespace, which is never what it meant."""
+    would make the call act on every namespace, which is never what it meant. So is a query parameter other than
+    `namespace` and those in `takes`: ignored, a typo (`?namspace=jobA`) would act on every namespace too.
+
+    Decision: every control call takes `namespace`, even those that answer the same in every namespace (health,
+    config, namespaces): the typed client names its namespace on every call, as a `/_sim/ns/<name>/` base path does."""
+    taken = dict.fromkeys(("namespace", *takes))
+    unknown = sorted(set(request.query_params) - set(taken))
+    if unknown:
+        raise invalid(unknown[0], f"{unknown[0]} is not a parameter of this call; it takes: {', '.join(taken)}")
     named = {*request.query_params.getlist("namespace"), *request.headers.getlist("x-sim-namespace")}
     if len(named) > 1:
         raise invalid("namespace", f"namespace is named twice, differently ({', '.join(sorted(map(repr, named)))}): name one")
@@ -119,17 +127,21 @@ class ControlApi:
         return SafeJSONResponse({"deleted": await self.plane.rules.clear(namespace)})
 
     async def delete_fault(self, request: Request) -> Response:
+        """With a namespace, only that namespace's rule: a test's client must not remove another test's rule."""
+        try:
+            namespace = namespace_param(request)
+        except ApiError as exc:
+            return error_response(PERF, exc)
         rule_id = request.path_params["rule_id"]
-        if not await self.plane.rules.delete(rule_id):
-            return error_response(PERF, ApiError(errors.NOT_FOUND, f"no fault rule {rule_id!r}; GET /_sim/faults lists them"))
+        if not await self.plane.rules.delete(rule_id, namespace):
+            where = "" if namespace is None else f" in namespace {namespace!r}"
+            return error_response(PERF, ApiError(errors.NOT_FOUND, f"no fault rule {rule_id!r}{where}; GET /_sim/faults lists them"))
         return SafeJSONResponse({"deleted": 1})
 
     async def list_requests(self, request: Request) -> Response:
         try:
             params = request.query_params
-            unknown = sorted(set(params) - set(_LIST_PARAMS))
-            if unknown:
-                raise invalid(unknown[0], f"{unknown[0]} is not a filter of the journal; filters: {', '.join(_LIST_PARAMS)}")
+            namespace = namespace_param(request, _LIST_PARAMS)
             if "face" in params and params["face"] not in FACE_NAMES:
                 raise invalid("face", f"face must be one of {', '.join(FACE_NAMES)}, got {params['face']!r}")
             selection = EntryFilter(
@@ -139,7 +151,7 @@ class ControlApi:
                 model=params.get("model"),
                 status=_whole_param(request, "status", 100, 599),
                 key=params.get("key"),
-                namespace=namespace_param(request),
+                namespace=namespace,
             )
             limit = _whole_param(request, "limit", 1, MAX_LIST_LIMIT) or DEFAULT_LIST_LIMIT
         except ApiError as exc:
@@ -183,6 +195,10 @@ class ControlApi:
             return error_response(PERF, too_slow("match.prompt"))
 
     async def namespaces(self, request: Request) -> Response:
+        try:
+            namespace_param(request)
+        except ApiError as exc:
+            return error_response(PERF, exc)
         return SafeJSONResponse({"namespaces": await self.plane.journal.namespaces()})
 
     async def usage(self, request: Request) -> Response:

@@ -62,10 +62,11 @@ class JournalEntry(TypedDict):
     model: str | None
     n: int | None
     size: str | None
-    status: int
+    status: int | None
+    """None when a drop fault closed the connection."""
     error_type: str | None
-    latency_ms: float | None
-    fault: Any
+    latency_ms: float
+    fault: str | None
     image_ids: list[str]
     prompt: str | None
     body: Any
@@ -219,13 +220,15 @@ class SimulatorControl:
         *,
         face: str | None = None,
         path: str | None = None,
+        method: str | None = None,
         model: str | None = None,
         status: int | None = None,
         key: str | None = None,
         limit: int | None = None,
     ) -> list[JournalEntry]:
-        """The journal's entries of this namespace, newest first, filtered by every field given."""
-        params = _present(face=face, path=path, model=model, status=status, key=key, limit=limit)
+        """The journal's entries of this namespace, newest first, filtered by every field given (without `method`,
+        every method but OPTIONS: a browser's CORS preflights are left out unless asked for)."""
+        params = _present(face=face, path=path, method=method, model=model, status=status, key=key, limit=limit)
         entries: list[JournalEntry] = self._call("GET", "/_sim/requests", params=params)["requests"]
         return entries
 

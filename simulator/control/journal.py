@@ -190,7 +190,12 @@ _DETAILS = tuple(f.name for f in fields(Details))
 
 @dataclass(frozen=True)
 class EntryFilter:
-    """What GET /_sim/requests and POST /_sim/requests/count select on; every field given must hold."""
+    """What GET /_sim/requests and POST /_sim/requests/count select on; every field given must hold.
+
+    Decision: without `method`, every method but OPTIONS, as a rule's match (simulator.control.rules): a count "as
+    rules" then counts what a rule would have taken, and a browser app's CORS preflights do not double its requests in
+    a listing or a count. They stay in the journal, listed and counted with `method=OPTIONS`.
+    """
 
     face: str | None = None
     path: str | None = None
@@ -209,7 +214,7 @@ class EntryFilter:
             (self.namespace is None or entry.namespace == self.namespace)
             and (self.face is None or entry.face == self.face)
             and (self.path is None or entry.path.startswith(self.path))
-            and (self.method is None or entry.method == self.method)
+            and (entry.method == self.method or (self.method is None and entry.method != "OPTIONS"))
             and (self.model is None or ((model := entry.model) is not None and perf_model_name(model) == perf_model_name(self.model)))
             and (self.status is None or entry.status == self.status)
             and (self.key is None or self.key == entry.key or key_digest(self.key) == entry.key_digest)

@@ -5,6 +5,9 @@ written, then published; every subscribed worker reloads its copy and acknowledg
 change answers only once every worker has (or after a short bound), so a test that adds a rule and then sends a
 request reaches a worker that knows the rule, whichever it is. Only a request that matches a rule's `match`
 goes to Redis, to count the match and claim one of the rule's `times` atomically across workers.
+
+Rule ids come from a counter kept outside the prefix, which a full reset empties (`RedisState.reset`), so an id is
+never given twice by one Redis database (see simulator.control.rules).
 """
 
 from __future__ import annotations
@@ -77,8 +80,13 @@ class RedisRuleStore(RuleStore):
         self._redis = redis
         self._subscriber = subscriber
         self._rules_key, self._counts_key = prefix + "rules", prefix + "rule-counts"
-        self._id_key, self._ordinals_key = prefix + "rule-id", prefix + "rule-ordinals"
-        self._version_key, self._channel, self._ack_prefix = prefix + "rules-version", prefix + "rules-changed", prefix + "rules-ack:"
+        self._id_key, self._ordinals_key = prefix.removesuffix(":") + "-kept:rule-id", prefix + "rule-ordinals"
+        # Decision: Redis's Pub/Sub is one for the whole server, whatever the database, so the channel is named for
+        # the database too: a simulator on another database is not waited for, nor does it acknowledge this one's
+        # changes. Each change is named by a token of its own (not a counter a reset restarts), so no acknowledgement
+        # is ever counted for another change.
+        database = redis.connection_pool.connection_kwargs.get("db", 0)
+        self._channel, self._ack_prefix = f"{prefix}rules-changed:db{database}", prefix + "rules-ack:"
         self._add, self._match, self._fire = (redis.register_script(s) for s in (_ADD, _MATCH, _FIRE))
         self._worker = uuid.uuid4().hex
         self._cache: list[tuple[str, int, RuleSpec]] = []
@@ -125,9 +133,9 @@ class RedisRuleStore(RuleStore):
     async def _changed(self) -> None:
         """Tell every worker, and wait until each has reloaded."""
         await self._listening()
-        version = await call_redis(self._redis, partial(self._redis.incr, self._version_key))
-        receivers = await call_redis(self._redis, partial(self._redis.publish, self._channel, str(version)))
-        ack = self._ack_prefix + str(version)
+        change = uuid.uuid4().hex
+        receivers = await call_redis(self._redis, partial(self._redis.publish, self._channel, change))
+        ack = self._ack_prefix + change
         deadline = time.monotonic() + ACK_TIMEOUT_SECONDS
         while await call_redis(self._redis, partial(self._redis.scard, ack)) < receivers:
             if time.monotonic() > deadline:
@@ -163,7 +171,12 @@ class RedisRuleStore(RuleStore):
                 )
         return sorted(found, key=lambda rule: _order(rule.id))
 
-    async def delete(self, rule_id: str) -> bool:
+    async def delete(self, rule_id: str, namespace: str | None = None) -> bool:
+        """Read, then remove: an id is never given again, so the rule read is the rule removed, if any."""
+        if namespace is not None:
+            stored = await call_redis(self._redis, partial(self._redis.hget, self._rules_key, rule_id))
+            if stored is None or json.loads(stored)["spec"]["namespace"] != namespace:
+                return False
         deleted = await call_redis(self._redis, partial(self._redis.hdel, self._rules_key, rule_id))
         if deleted:
             fields = [f"{rule_id}:{name}" for name in ("matched", "fired", "remaining")]
@@ -174,7 +187,7 @@ class RedisRuleStore(RuleStore):
     async def clear(self, namespace: str | None) -> int:
         doomed = await self.rules(namespace)
         if namespace is None:
-            await call_redis(self._redis, partial(self._redis.delete, self._rules_key, self._counts_key, self._id_key, self._ordinals_key))
+            await call_redis(self._redis, partial(self._redis.delete, self._rules_key, self._counts_key, self._ordinals_key))
         else:
             async with self._redis.pipeline(transaction=True) as pipe:
                 for rule in doomed:

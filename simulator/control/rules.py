@@ -9,6 +9,11 @@ Decisions:
 - `probability` is decided from the seed, the rule's namespace, the rule's ordinal in that namespace and the count
   of requests it has matched: the same seed and the same requests give the same faults, run after run.
 - A rule whose `times` are used up stays listed (remaining 0) until removed, so a test can read how often it fired.
+- A rule's id is never given again for the life of the server, a full reset included: a test holding a stale id
+  must not remove another test's new rule. (Ordinals, which seed the probability draws, do restart with a reset, so
+  a namespace's draws are the same run after run.)
+- Removing a rule by id in a namespace removes it only if it is that namespace's: a client bound to a namespace
+  reads and steers only that namespace.
 """
 
 from __future__ import annotations
@@ -183,7 +188,8 @@ class RuleStore(ABC):
         """Rules of `namespace` (None: all), oldest first."""
 
     @abstractmethod
-    async def delete(self, rule_id: str) -> bool: ...
+    async def delete(self, rule_id: str, namespace: str | None = None) -> bool:
+        """Remove the rule, if it is one of `namespace` (None: of any); returns whether it did."""
 
     @abstractmethod
     async def clear(self, namespace: str | None) -> int:
@@ -222,8 +228,12 @@ class MemoryRuleStore(RuleStore):
     async def rules(self, namespace: str | None = None) -> list[Rule]:
         return [rule for rule in self._rules.values() if namespace is None or rule.spec.namespace == namespace]
 
-    async def delete(self, rule_id: str) -> bool:
-        return self._rules.pop(rule_id, None) is not None
+    async def delete(self, rule_id: str, namespace: str | None = None) -> bool:
+        rule = self._rules.get(rule_id)
+        if rule is None or namespace not in (None, rule.spec.namespace):
+            return False
+        del self._rules[rule_id]
+        return True
 
     async def clear(self, namespace: str | None) -> int:
         doomed = [rule.id for rule in await self.rules(namespace)]
@@ -231,7 +241,6 @@ class MemoryRuleStore(RuleStore):
             del self._rules[rule_id]
         if namespace is None:
             self._ordinals.clear()
-            self._ids = itertools.count(1)
         else:
             self._ordinals.pop(namespace, None)
         return len(doomed)

@@ -66,9 +66,17 @@ class ControlFace:
         ]
 
     async def health(self, request: Request) -> Response:
+        try:
+            namespace_param(request)
+        except ApiError as exc:
+            return error_response(exc)
         return SafeJSONResponse({"status": "ok"})
 
     async def config(self, request: Request) -> Response:
+        try:
+            namespace_param(request)
+        except ApiError as exc:
+            return error_response(exc)
         return SafeJSONResponse(self.settings)
 
     async def reset(self, request: Request) -> Response:

@@ -263,6 +263,11 @@ class Metrics:
             self.local.count_requests(face, route, status_label, model_label, counted, fault and fault_kind(fault), None, times)
 
     def count_one(self, entry: JournalEntry) -> None:
+        """Decision: a CORS preflight is not counted. It is the browser's question before an API request, not one; with
+        no method label it would count as an answer of the route it precedes. (The engine never serves one, so a
+        preflight always comes here, never to the batch's tally.)"""
+        if entry.method == "OPTIONS":
+            return
         status = entry.status
         model = entry.made_model  # the engine's word needs no parse of the request; entry.model falls back to one
         if model is None:

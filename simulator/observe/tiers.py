@@ -17,9 +17,10 @@ _MASK_MARK = "…"
 
 class TierOf:
     def __init__(self, keys: KeyRegistry) -> None:
-        known = [(tenant.key, tenant.tier) for tenant in keys.configured()]
-        known.append((tiers.DOCUMENT_EXAMPLE_KEY, tiers.DOCUMENT_EXAMPLE_TIER))
-        self.by_digest = {key_digest(key): tier for key, tier in known}
+        """Each known key's tier as the registry gives it, so a keys file that redefines the document's key wins here
+        as it does at admission."""
+        known = [tiers.DOCUMENT_EXAMPLE_KEY, *(tenant.key for tenant in keys.configured())]
+        self.by_digest = {key_digest(key): tenant.tier for key in known if (tenant := keys.lookup(key)) is not None}
 
     def __call__(self, entry: JournalEntry) -> str:
         if entry.key_digest in self.by_digest:

@@ -163,6 +163,7 @@ def test_rules_are_listed_deleted_one_by_one_and_all_at_once(client: httpx.Clien
         ({"action": {"drop": True}, "probability": 2}, "probability"),
         ({"action": {"drop": True}, "namespace": "no spaces"}, "namespace"),
         ({"match": {}}, "action"),
+        ({"action": {"status": 500, "type": "made_up_error"}}, "action.type"),
     ],
 )
 def test_a_bad_rule_is_a_400_naming_the_field(client: httpx.Client, rule: dict[str, object], param: str) -> None:
@@ -182,6 +183,7 @@ def test_a_bad_rule_is_a_400_naming_the_field(client: httpx.Client, rule: dict[s
         ({}, {"prompt": "a fox [sim:status=\u0665\u0660\u0663]"}, "prompt"),
         ({}, {"prompt": "a fox [sim:delay_ms=" + "1" * 4400 + "]"}, "prompt"),
         ({"X-Sim-Namespace": "../etc"}, PERF_BODY, "X-Sim-Namespace"),
+        ({"X-Sim-Fault": "status=500;type=made_up_error"}, PERF_BODY, "X-Sim-Fault"),
     ],
 )
 def test_a_bad_header_or_token_is_a_400_in_the_perf_envelope(

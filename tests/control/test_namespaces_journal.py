@@ -182,3 +182,113 @@ def test_a_request_reads_the_same_in_the_journal_whether_or_not_a_fault_could_ap
     assert {k: v for k, v in newest.items() if k not in differing} == {k: v for k, v in oldest.items() if k not in differing}
     assert len(newest["image_ids"]) == len(oldest["image_ids"]) == (2 if plain.status_code == 200 else 0)
     assert (newest["key"], newest["namespace"], newest["prompt"]) == ("pk_test_free…", "paths", "a quiet harbour")
+
+
+@pytest.mark.parametrize(
+    ("body", "rule"),
+    [
+        ('{"prompt": "emoji cut \\ud83d", "user": "' + "x" * 5000 + '"}', False),
+        ('{"prompt": "emoji cut \\ud83d"}', True),
+    ],
+    ids=["big-body", "namespace-with-a-rule"],
+)
+@pytest.mark.parametrize("forget", ["reset", "clear journal"])
+def test_forgetting_one_namespace_keeps_every_other_namespaces_journal_whatever_its_entries_hold(
+    each_state: httpx.Client, body: str, rule: bool, forget: str
+) -> None:
+    """An entry whose body holds a lone surrogate (legal JSON, echoed as such) must not stop the journal of one
+    namespace from being cleared, nor take the other namespaces' entries with it."""
+    if rule:
+        each_state.post("/_sim/faults", json={"action": {"status": 503}, "match": {"path": "/nowhere"}, "namespace": "odd"})
+    assert generate(each_state, "other").status_code == 200
+    headers = {"Authorization": f"Bearer {FREE_KEY}", "X-Sim-Namespace": "odd"}
+    assert each_state.post("/v1/images/generations", content=body, headers=headers).status_code == 200
+    assert each_state.post("/_sim/requests/count", json={"match": {}}).json() == {"count": 2}
+    for namespace in ("bystander", "odd"):
+        if forget == "reset":
+            response = each_state.post("/_sim/reset", params={"namespace": namespace})
+        else:
+            response = each_state.delete("/_sim/requests", params={"namespace": namespace})
+        assert response.status_code == 200, response.text
+    assert [entry["namespace"] for entry in each_state.get("/_sim/requests").json()["requests"]] == ["other"]
+    assert each_state.get("/_sim/namespaces").json()["namespaces"] == ["default", "other"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query"),
+    [
+        ("DELETE", "/_sim/faults", "namspace=jobA"),
+        ("POST", "/_sim/reset", "ns=jobA"),
+        ("GET", "/_sim/faults", "foo=1"),
+        ("POST", "/_sim/faults", "foo=1"),
+        ("DELETE", "/_sim/faults/fault_1", "namspace=jobA"),
+        ("POST", "/_sim/requests/count", "x="),
+        ("DELETE", "/_sim/requests", "namspace=jobA"),
+        ("GET", "/_sim/clock", "foo=1"),
+        ("POST", "/_sim/clock/advance", "foo=1"),
+        ("GET", "/_sim/usage", "foo=1"),
+        ("GET", f"/_sim/usage/{FREE_KEY}", "foo=1"),
+        ("GET", "/_sim/namespaces", "foo=1"),
+        ("GET", "/_sim/health", "foo=1"),
+        ("GET", "/_sim/config", "foo=1"),
+    ],
+)
+def test_a_control_call_given_a_query_parameter_it_does_not_take_is_a_400_naming_it_and_acts_on_nothing(
+    client: httpx.Client, method: str, path: str, query: str
+) -> None:
+    """A typo (?namspace=jobA) ignored would make the call act on every namespace."""
+    for namespace in ("jobA", "jobB"):
+        client.post("/_sim/faults", json={"action": {"status": 503}, "namespace": namespace}).raise_for_status()
+        generate(client, namespace)
+    bodies = {"/_sim/clock/advance": {"seconds": 1}, "/_sim/faults": {"action": {"status": 500}}, "/_sim/requests/count": {"match": {}}}
+    body = bodies.get(path) if method == "POST" else None
+    response = client.request(method, f"{path}?{query}", json=body)
+    assert response.status_code == 400 and response.json()["error"]["param"] == query.split("=")[0], response.text
+    assert len(client.get("/_sim/faults").json()["faults"]) == 2
+    assert client.post("/_sim/requests/count", json={"match": {}}).json() == {"count": 2}
+    assert client.get("/_sim/clock", params={"namespace": "jobA"}).json() == client.get("/_sim/clock").json()
+
+
+@pytest.mark.parametrize("path", ["/_sim/namespaces", "/_sim/health", "/_sim/config"])
+def test_calls_the_same_in_every_namespace_still_take_one(client: httpx.Client, path: str) -> None:
+    """The typed client, and a /_sim/ns/<name>/ base path, name the namespace on every call."""
+    assert client.get(path, params={"namespace": "jobA"}).status_code == 200
+    assert client.get(f"/_sim/ns/jobA{path}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "named",
+    [{"params": {"namespace": "intruder"}}, {"headers": {"X-Sim-Namespace": "intruder"}}, {"base": "/_sim/ns/intruder"}],
+    ids=["query", "header", "base path"],
+)
+def test_removing_a_rule_by_id_from_another_namespace_is_a_404_and_keeps_it(each_state: httpx.Client, named: dict[str, Any]) -> None:
+    rule = each_state.post("/_sim/faults", json={"action": {"status": 503}, "namespace": "owner"}).json()
+    call = {k: v for k, v in named.items() if k != "base"}
+    refused = each_state.delete(f"{named.get('base', '')}/_sim/faults/{rule['id']}", **call)
+    assert refused.status_code == 404 and refused.json()["error"]["type"] == "not_found"
+    assert [listed["id"] for listed in each_state.get("/_sim/faults").json()["faults"]] == [rule["id"]]
+    assert generate(each_state, "owner").status_code == 503
+    assert each_state.delete(f"/_sim/faults/{rule['id']}", params={"namespace": "owner"}).json() == {"deleted": 1}
+
+
+def test_a_rule_id_is_never_given_again_so_a_stale_one_removes_nothing_after_a_reset(each_state: httpx.Client) -> None:
+    stale = each_state.post("/_sim/faults", json={"action": {"status": 503}}).json()["id"]
+    each_state.post("/_sim/reset").raise_for_status()
+    fresh = each_state.post("/_sim/faults", json={"action": {"status": 503}, "namespace": "someone"}).json()["id"]
+    assert fresh != stale
+    assert each_state.delete(f"/_sim/faults/{stale}").status_code == 404
+    assert [listed["id"] for listed in each_state.get("/_sim/faults").json()["faults"]] == [fresh]
+
+
+def test_a_cors_preflight_is_counted_and_listed_only_when_asked_for_by_method(each_state: httpx.Client) -> None:
+    """As a rule without `method` never takes a preflight, a count or a listing without `method` never sees one."""
+    preflight = {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST", "X-Sim-Namespace": "cors1"}
+    assert each_state.options("/v1/images/generations", headers=preflight).status_code < 300
+    assert generate(each_state, "cors1").status_code == 200
+    count = {"match": {"face": "perf", "path": "/v1/images/generations"}, "namespace": "cors1"}
+    assert each_state.post("/_sim/requests/count", json=count).json() == {"count": 1}
+    assert each_state.post("/_sim/requests/count", json={"match": {"method": "options"}}).json() == {"count": 1}
+    listed = each_state.get("/_sim/requests", params={"namespace": "cors1"}).json()["requests"]
+    assert [entry["method"] for entry in listed] == ["POST"]
+    asked = each_state.get("/_sim/requests", params={"namespace": "cors1", "method": "OPTIONS"}).json()["requests"]
+    assert [entry["method"] for entry in asked] == ["OPTIONS"]

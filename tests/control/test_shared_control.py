@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -90,3 +91,21 @@ def test_each_answer_is_journalled_before_it_arrives_whichever_worker_is_asked(s
         assert keyless.status_code == 401
         [entry] = client.get("/_sim/requests", params={"namespace": "read-after", "limit": 1}).json()["requests"]
         assert (entry["status"], entry["error_type"], entry["prompt"]) == (401, "authentication_error", "no key")
+
+
+def test_two_simulators_on_one_redis_server_in_different_databases_are_independent(
+    shared: RunningServer, redis_server: RedisServer
+) -> None:
+    """Redis's Pub/Sub is one for the whole server, whatever the database: the other simulator's workers must neither
+    be waited for nor taken as this one's when a rule changes."""
+    with redis.Redis(port=redis_server.port, db=1) as client:
+        client.flushdb()
+    other_url = f"redis://127.0.0.1:{redis_server.port}/1"
+    with running_simulator("--workers", "2", "--state", other_url, "--clock", "manual", "--quiet") as other, fresh(shared) as client:
+        for server in (shared, other, shared, other):
+            started = time.monotonic()
+            added = httpx.post(server.base_url + "/_sim/faults", json={"action": {"status": 503}, "times": 1}, timeout=30)
+            assert added.status_code == 201 and time.monotonic() - started < 1.0, "every rule change waited for the other simulator"
+        assert len(client.get("/_sim/faults").json()["faults"]) == 2
+        assert generate(client) == 503 and generate(client) == 503 and generate(client) == 200
+        assert [rule["remaining"] for rule in httpx.get(other.base_url + "/_sim/faults").json()["faults"]] == [1, 1]

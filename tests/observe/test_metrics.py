@@ -9,6 +9,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -134,6 +135,19 @@ def test_with_two_workers_any_scrape_counts_every_workers_requests(two_workers: 
     assert_metrics_match_the_journal(two_workers.base_url)
     scrapes = [scrape(two_workers.base_url)["perf_sim_requests_total"] for _ in range(6)]
     assert all(s == scrapes[0] for s in scrapes), "every worker answers the scrape with the same, summed figures"
+
+
+@pytest.mark.parametrize("server", ["one_process", "two_workers"])
+def test_a_cors_preflight_is_not_counted_as_a_request(request: pytest.FixtureRequest, server: str) -> None:
+    """A preflight is the browser's question, not an API request: labelled like one (no method label), it would
+    count as a 200 of the route it precedes."""
+    base_url = request.getfixturevalue(server).base_url
+    before = scrape(base_url)
+    preflight = {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"}
+    assert httpx.options(base_url + "/v1/images/generations", headers=preflight).status_code < 300
+    after = scrape(base_url)
+    for name in ("perf_sim_requests_total", "perf_sim_request_duration_seconds_count"):
+        assert after.get(name, Counter()) == before.get(name, Counter()), name
 
 
 def test_the_scrape_is_the_prometheus_text_format(one_process: RunningServer) -> None:
@@ -262,3 +276,16 @@ def test_a_faulted_request_is_labelled_by_the_route_that_serves_its_path(face: s
     (labelled,) = [line for line in metrics.exposition().decode().splitlines() if line.startswith("perf_sim_requests_total{")]
     shown = labelled.partition('route="')[2].partition('"')[0]
     assert shown == route if route is not None else shown.startswith("/google/") and "{" in shown
+
+
+def test_a_429_of_the_documents_key_redefined_by_the_keys_file_is_counted_under_the_files_tier(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.toml"
+    keys.write_text(f'[keys.{tiers.DOCUMENT_EXAMPLE_KEY}]\ntier = "free"\n')
+    with running_simulator("--keys", str(keys), "--clock", "manual", "--quiet") as server:
+        headers = {"Authorization": f"Bearer {tiers.DOCUMENT_EXAMPLE_KEY}"}
+        body = {"prompt": "a red fox", "model": "dall-e-2", "size": "256x256"}
+        minute = tiers.TIERS["free"].images_per_minute
+        url = server.base_url + "/v1/images/generations"
+        statuses = [httpx.post(url, json=body, headers=headers).status_code for _ in range(minute + 1)]
+        assert statuses == [200] * minute + [429]
+        assert scrape(server.base_url)["perf_sim_rate_limited_total"] == Counter({("free",): 1})

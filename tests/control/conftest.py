@@ -1,0 +1,35 @@
+"""A simulator in each state, for the control-plane rules that the memory and Redis stores must keep alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+
+from simulator.launcher import RunningServer, running_simulator
+
+# A database of its own on the session's Redis, so the modules that flush database 0 never touch these simulators.
+STATE_DB = 3
+
+
+@pytest.fixture(scope="module", params=["memory", "redis"])
+def state_server(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
+    """One simulator (manual clock) on the memory state, then one on Redis."""
+    state = "memory"
+    if request.param == "redis":
+        redis_server = request.getfixturevalue("redis_server")
+        with redis.Redis(port=redis_server.port, db=STATE_DB) as client:
+            client.flushdb()
+        state = f"redis://127.0.0.1:{redis_server.port}/{STATE_DB}"
+    with running_simulator("--clock", "manual", "--state", state, "--quiet") as server:
+        yield server
+
+
+@pytest.fixture
+def each_state(state_server: RunningServer) -> Iterator[httpx.Client]:
+    """A client of `state_server`, reset first."""
+    with httpx.Client(base_url=state_server.base_url, timeout=30) as client:
+        client.post("/_sim/reset").raise_for_status()
+        yield client
