@@ -11,6 +11,7 @@ from simulator.control.journal import DEFAULT_JOURNAL_SIZE
 from simulator.request_log import LOG_FORMATS, LOG_TEXT
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
+from spec.models import PROVIDERS
 
 DEFAULT_PORT = 8080
 DEFAULT_SEED = 0
@@ -138,6 +139,8 @@ class SimulatorConfig:
         if self.upstream is not None:
             _check_base_url("upstream", self.upstream, "http://127.0.0.1:8081")
         for provider, url in self.upstream_overrides.items():
+            if provider not in PROVIDERS:
+                raise ConfigError("upstream_overrides", f" names {provider!r}, no provider; providers: {', '.join(PROVIDERS)}")
             _check_base_url(f"upstream_overrides[{provider!r}]", url, "https://api.example", option=f"--upstream-{provider}")
         return replace(self, public_url=public_url)
 

@@ -59,6 +59,7 @@ def test_two_simulators_run_side_by_side() -> None:
         ({"upstream_timeout": 0}, "upstream_timeout"),
         ({"upstream": "http://"}, "upstream"),
         ({"upstream_overrides": {"openai": "ftp://x"}}, "upstream_overrides"),
+        ({"upstream_overrides": {"opneai": "http://127.0.0.1:9"}}, "upstream_overrides"),
         ({"log_format": "xml"}, "log_format"),
     ],
     ids=lambda value: value if isinstance(value, str) else "-".join(f"{k}={v}" for k, v in value.items()),

@@ -196,8 +196,9 @@ class SimulatorControl:
         return rule
 
     def add_rule(self, rule: dict[str, Any]) -> FaultRule:
-        """Add a rule written as `POST /_sim/faults` takes it (a scenario file's [[faults]] entry), in this client's
-        namespace unless the rule names one."""
+        """Add a rule written as `POST /_sim/faults` takes it (a scenario file's [[faults]] entry), in the namespace it
+        names, else this client's. A client bound to a namespace steers only that one: a rule naming another is the
+        server's 400 (two different namespaces in one call)."""
         added: FaultRule = self._call("POST", "/_sim/faults", json={**_present(namespace=self.namespace), **rule})
         return added
 
