@@ -32,8 +32,8 @@ class ErrorIds:
     changes them. The count is kept in process, not in the shared state: an error answer costs no Redis round trip.
     With several workers each process has a random salt, so their counts never give the same id (those runs are not
     repeatable anyway: which worker answers is the kernel's choice); with one worker the salt is empty, so memory and
-    Redis give the same ids. Simulators in one process (simulator_running twice) share these counts: their ids stay
-    unique, but repeat only for a process running one simulator.
+    Redis give the same ids. Simulators in one process (simulator_running twice) share these counts, and the one
+    started last sets the seed and starts them again: unique, repeatable error ids need one simulator per process.
     """
 
     def __init__(self) -> None:
