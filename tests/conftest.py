@@ -29,6 +29,14 @@ UPSTREAM_LIMITS = "images_per_minute = 1000000\nimages_per_day = 100000000\n"
 PerfSim = Callable[..., AbstractContextManager[RunningServer]]
 
 
+@contextmanager
+def reset_client(server: RunningServer) -> Iterator[httpx.Client]:
+    """A client of `server`, which is reset first: a module's tests share a server, never its state."""
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        client.post("/_sim/reset").raise_for_status()
+        yield client
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Slow runs (whole-suite mutant sweep, throughput search, benchmark) only when asked for with `-m slow`."""
     if "slow" in (config.getoption("markexpr") or ""):

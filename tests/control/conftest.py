@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from simulator.launcher import RunningServer, running_simulator
+from tests.conftest import reset_client
 
 # A database of its own on the session's Redis, so the modules that flush database 0 never touch these simulators.
 STATE_DB = 3
@@ -30,6 +31,5 @@ def state_server(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
 @pytest.fixture
 def each_state(state_server: RunningServer) -> Iterator[httpx.Client]:
     """A client of `state_server`, reset first."""
-    with httpx.Client(base_url=state_server.base_url, timeout=30) as client:
-        client.post("/_sim/reset").raise_for_status()
+    with reset_client(state_server) as client:
         yield client

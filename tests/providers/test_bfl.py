@@ -18,6 +18,7 @@ from PIL import Image
 from simulator.launcher import RunningServer, running_simulator
 from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
 from spec.providers import bfl
+from tests.conftest import reset_client
 
 KEY = {"x-key": "pk_live_abc123"}
 
@@ -31,8 +32,7 @@ def modelled_server() -> Iterator[RunningServer]:
 
 @pytest.fixture
 def modelled(modelled_server: RunningServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=modelled_server.base_url, timeout=30) as client:
-        client.post("/_sim/reset").raise_for_status()
+    with reset_client(modelled_server) as client:
         yield client
 
 
