@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from contract_tests.plugin import JUDGES
 from contract_tests.target import LEVELS
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")
@@ -48,6 +49,13 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         "--generous-key", help="a key with high limits for generated traffic (simulator default: pk_test_enterprise_contract)"
     )
     parser.add_argument("--level", choices=LEVELS, default="full", help="smoke: quick core set; full: every rule (default)")
+    parser.add_argument(
+        "--judge",
+        choices=JUDGES,
+        default="document",
+        help="document (default): exit status and FAILs count only the document's rules; differences from the simulator's "
+        "decisions are listed apart. all: they count too (a target that must behave exactly like the simulator)",
+    )
     parser.add_argument("--junit-xml", help="write a JUnit XML report here")
     parser.add_argument("--report-json", help="write the verdict as JSON here (every rule, case and finding)")
     parser.add_argument("--report-html", help="write the verdict as one HTML page here (rules green and red, each failure in full)")
@@ -74,6 +82,8 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         args.key,
         "--perf-level",
         args.level,
+        "--perf-judge",
+        args.judge,
         "-rs",
         "--tb=short",
     ]

@@ -30,7 +30,7 @@ def _explain(verdict: Verdict) -> str:
 
 
 def test_full_level_is_green_against_the_simulator(manual_sim: RunningServer, tmp_path: Path) -> None:
-    verdict = run_contract(manual_sim.base_url, tmp_path / "full.xml", "--level", "full")
+    verdict = run_contract(manual_sim.base_url, tmp_path / "full.xml", "--level", "full", "--judge", "all")
     assert verdict.returncode == 0, _explain(verdict)
     assert verdict.tests >= 300 and not verdict.failures
     assert not verdict.skipped, f"nothing may skip against a manual-clock simulator: {verdict.skipped[:5]}"
@@ -59,7 +59,7 @@ def test_time_rules_skip_with_a_reason_on_a_real_clock_at_smoke_level(tmp_path: 
 def _without_control(tmp_path: Path, name: str, *args: str) -> Verdict:
     junit = tmp_path / f"{name}.xml"
     with factory_server("tests.contract.without_control:app", health_path="/openapi.json") as server:
-        command = [PERF_CONTRACT, "--base-url", server.base_url, "--key", "pk_live_abc123", *args, "--junit-xml", str(junit)]
+        command = [*PERF_CONTRACT, "--base-url", server.base_url, "--key", "pk_live_abc123", *args, "--junit-xml", str(junit)]
         return run_contract(server.base_url, junit, command=command)
 
 
