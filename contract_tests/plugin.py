@@ -234,8 +234,8 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[
     module = str(getattr(getattr(item, "module", None), "__name__", "")).rsplit(".", 1)[-1]
     rule = ((function.__doc__ if function else None) or item.name).strip().splitlines()[0]
     case = CaseResult(f"{module}::{item.name}", module.removeprefix("test_"), rule, PASSED, source=str(rule_source(item)))
-    differences: list[Finding] = item.stash[_DIFFERENCES_KEY] if _DIFFERENCES_KEY in item.stash else []
-    case.differences = [*differences]
+    none: list[Finding] = []
+    case.differences = [*item.stash.get(_DIFFERENCES_KEY, none)]
     if report.skipped:
         case.outcome = SKIPPED
         longrepr = report.longrepr
