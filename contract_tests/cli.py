@@ -62,6 +62,11 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     parser.add_argument(
         "--timeout", type=float, help="seconds to wait for one answer (default 60); three requests in a row unanswered end the run"
     )
+    parser.add_argument(
+        "--blocked-prompt",
+        help="a prompt the target refuses with content_policy_violation, for the document's refusal envelope "
+        "(simulator default: one with its trigger phrase; elsewhere that rule is not judged without it)",
+    )
     parser.add_argument("--namespace", help="simulator namespace to run in (default: a fresh one when the simulator has namespaces)")
     parser.add_argument("--list-rules", action="store_true", help="list the rules (tests) of the level and exit")
     args, extra = parser.parse_known_args(argv)
@@ -91,6 +96,7 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         ("--perf-key-tier", args.key_tier),
         ("--perf-generous-key", args.generous_key),
         ("--perf-namespace", args.namespace),
+        ("--perf-blocked-prompt", args.blocked_prompt),
         ("--perf-timeout", None if args.timeout is None else str(args.timeout)),
         ("--perf-report-json", args.report_json),
         ("--perf-report-html", args.report_html),

@@ -58,6 +58,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=DEFAULT_TIMEOUT_SECONDS,
         help="seconds to wait for one answer; a target that answers none of three requests in a row ends the run",
     )
+    group.addoption(
+        "--perf-blocked-prompt",
+        help="a prompt the target refuses with content_policy_violation (simulator default: one with its trigger phrase)",
+    )
     group.addoption("--perf-namespace", help="the simulator namespace to run in (default: a fresh one, when the simulator has them)")
     group.addoption("--perf-report-json", help="write the verdict (every rule, case and finding) as JSON here")
     group.addoption("--perf-report-html", help="write the verdict as one HTML page here")
@@ -89,6 +93,7 @@ def contract_target(config: pytest.Config) -> Target:
                 generous_key=config.getoption("perf_generous_key"),
                 level=config.getoption("perf_level"),
                 namespace=config.getoption("perf_namespace"),
+                blocked_prompt=config.getoption("perf_blocked_prompt"),
                 timeout=config.getoption("perf_timeout"),
             )
         except TargetUnreachable as exc:

@@ -12,6 +12,9 @@ Decisions:
   simulator's manual clock (GET /_sim/config). Without it the time rules run in real time (contract_tests/realtime.py).
 - `--free-key` may be given several times: real-time rules run concurrently, one key each (a key's window is its
   state, so two rules cannot share a key at once). On the simulator three ready-made free keys are used.
+- `--blocked-prompt` is a prompt the target refuses with content_policy_violation. What a service refuses is its
+  own (the simulator's trigger phrase and word list are decisions, spec/policy.py); on the simulator it defaults to
+  a prompt with the trigger phrase, elsewhere the document's refusal envelope is not judged without it.
 - Namespaces: when the simulator has them (GET /_sim/namespaces answers), the run uses one of its own
   (`--namespace`, else a fresh name), sending `X-Sim-Namespace` on every request and `?namespace=` on control
   calls, so two runs can share one simulator.
@@ -25,10 +28,11 @@ from typing import Any
 
 import httpx
 
-from spec import tiers
+from spec import policy, tiers
 
 SIM_FREE_KEYS = tuple(f"{tiers.TEST_KEY_PREFIX}free_contract{suffix}" for suffix in ("", "_b", "_c"))
 SIM_GENEROUS_KEY = f"{tiers.TEST_KEY_PREFIX}enterprise_contract"
+SIM_BLOCKED_PROMPT = f"A quiet reading room with tall windows {policy.TRIGGER_PHRASE}"
 LEVELS = ("smoke", "full")
 NAMESPACE_HEADER = "X-Sim-Namespace"
 
@@ -122,6 +126,7 @@ class Target:
     level: str
     control: Control | None
     timeout: float = DEFAULT_TIMEOUT_SECONDS
+    blocked_prompt: str | None = None
 
     @property
     def free_key(self) -> str | None:
@@ -150,6 +155,7 @@ class Target:
         level: str = "full",
         namespace: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        blocked_prompt: str | None = None,
     ) -> Target:
         base_url = base_url.rstrip("/")
         probe(base_url, timeout)
@@ -166,6 +172,7 @@ class Target:
             level=level,
             control=control,
             timeout=timeout,
+            blocked_prompt=blocked_prompt or (SIM_BLOCKED_PROMPT if on_sim else None),
         )
 
     def __repr__(self) -> str:

@@ -15,6 +15,19 @@ CLEAN = "A quiet reading room with tall windows"
 
 
 @pytest.mark.smoke
+def test_a_refused_prompt_is_a_content_policy_violation(api: ContractClient, target: Target, blocked_prompt: str) -> None:
+    """A prompt the target refuses (--blocked-prompt) is a 400 content_policy_violation in the error envelope."""
+    exchange = api.generate_admitted({"prompt": blocked_prompt}, key=target.generous_key)
+    error = check_error(exchange, errors.CONTENT_POLICY_VIOLATION)
+    expect(
+        error.get("message") == errors.CONTENT_POLICY_MESSAGE,
+        "The content-policy error carries the document's message",
+        f"message is {error.get('message')!r}",
+        exchange,
+        source=decisions.DOCUMENT_MESSAGES,
+    )
+
+
 @pytest.mark.source(decisions.TRIGGER_PHRASE)
 def test_content_policy_trigger_phrase(api: ContractClient, target: Target) -> None:
     """A prompt containing the trigger phrase is a 400 content_policy_violation with the documented message."""
