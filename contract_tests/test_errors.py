@@ -31,7 +31,7 @@ def test_a_refused_prompt_is_a_content_policy_violation(api: ContractClient, tar
 @pytest.mark.source(decisions.TRIGGER_PHRASE)
 def test_content_policy_trigger_phrase(api: ContractClient, target: Target) -> None:
     """A prompt containing the trigger phrase is a 400 content_policy_violation with the documented message."""
-    exchange = api.generate({"prompt": f"{CLEAN} {policy.TRIGGER_PHRASE}"}, key=target.generous_key)
+    exchange = api.generate_admitted({"prompt": f"{CLEAN} {policy.TRIGGER_PHRASE}"}, key=target.generous_key)
     error = check_error(exchange, errors.CONTENT_POLICY_VIOLATION)
     expect(
         error["message"] == errors.CONTENT_POLICY_MESSAGE,
@@ -50,7 +50,7 @@ def test_content_policy_trigger_phrase(api: ContractClient, target: Target) -> N
 @pytest.mark.source(decisions.TRIGGER_PHRASE)
 def test_trigger_phrase_anywhere_any_case(api: ContractClient, target: Target, prompt: str) -> None:
     """The trigger phrase violates the policy anywhere in the prompt, in any letter case (spec/policy.py)."""
-    check_error(api.generate({"prompt": prompt}, key=target.generous_key), errors.CONTENT_POLICY_VIOLATION)
+    check_error(api.generate_admitted({"prompt": prompt}, key=target.generous_key), errors.CONTENT_POLICY_VIOLATION)
 
 
 @pytest.mark.source(decisions.BLOCKED_TERMS)
@@ -59,7 +59,7 @@ def test_blocked_terms_as_whole_words(api: ContractClient, target: Target, term:
     """Each blocked term of spec/policy.py, as a whole word in any case, is a content_policy_violation."""
     prompt = f"{CLEAN} with {term.upper()} in it"
     assert policy.violates_policy(prompt)
-    check_error(api.generate({"prompt": prompt}, key=target.generous_key), errors.CONTENT_POLICY_VIOLATION)
+    check_error(api.generate_admitted({"prompt": prompt}, key=target.generous_key), errors.CONTENT_POLICY_VIOLATION)
 
 
 @pytest.mark.source(decisions.BLOCKED_TERMS)
@@ -79,7 +79,7 @@ def test_blocked_term_inside_a_longer_word_is_allowed(api: ContractClient, targe
 )
 def test_malformed_body(api: ContractClient, raw: bytes) -> None:
     """A body that is not a JSON object is a 400 invalid_request, never a 500."""
-    check_error(api.request("POST", GENERATIONS_PATH, content=raw), errors.INVALID_REQUEST)
+    check_error(api.admitted(lambda: api.request("POST", GENERATIONS_PATH, content=raw)), errors.INVALID_REQUEST)
 
 
 @pytest.mark.source(decisions.BODY_SIZE_CAP)

@@ -11,7 +11,7 @@ from contract_tests import decisions
 from contract_tests.exchange import Exchange
 from contract_tests.verdict import FAILED, PASSED, CaseResult, Verdict
 from contract_tests.violations import Finding
-from tests.contract.harness import mutant_server, run_contract
+from tests.contract.harness import factory_server, mutant_server, run_contract
 
 DIFFERS_SECTION = "Differs from the simulator's decisions (not counted)"
 
@@ -64,3 +64,11 @@ def test_the_verdict_table_gives_each_rule_its_source_and_whole_text() -> None:
     assert any(long_rule.strip() in line and line.endswith("[document]") for line in lines), lines
     assert "1 rules differ from the simulator's decisions (not counted)" in lines[1]
     assert any(line.startswith(DIFFERS_SECTION) for line in lines) and any(line.startswith("Broken rules") for line in lines)
+
+
+def test_validation_rules_wait_out_a_429_from_a_target_that_limits_before_it_validates(tmp_path: Path) -> None:
+    selection = "test_validation and dall-e-3 or test_one_invalid_field_is_named or test_malformed_body or trigger_phrase"
+    with factory_server("tests.contract.throttled:app") as server:
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", "--judge", "all", "-k", selection)
+    assert verdict.returncode == 0, verdict.output[-4000:]
+    assert verdict.tests >= 30 and not verdict.failures
