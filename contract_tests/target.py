@@ -97,6 +97,18 @@ def probe(base_url: str, timeout: float) -> None:
         raise TargetUnreachable(f"cannot reach {base_url}: {exc or exc.__class__.__name__}") from None
 
 
+def check_key(base_url: str, key: str, timeout: float) -> None:
+    """TargetUnreachable when the target refuses `--key` itself: every rule would fail for the key, not the target.
+    The request asks for no image (n=0 is refused, consuming nothing), so it costs nothing."""
+    try:
+        authorization = {"Authorization": f"Bearer {key}"}
+        answer = httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe", "n": 0}, headers=authorization, timeout=timeout)
+    except httpx.HTTPError:
+        return  # it answered the probe: a target that stops answering is told by the run itself
+    if answer.status_code in (401, 403):
+        raise TargetUnreachable(f"--key is refused ({answer.status_code})")
+
+
 def detect_control(base_url: str) -> Control | None:
     try:
         health = httpx.get(base_url + "/_sim/health", timeout=5)
@@ -159,6 +171,7 @@ class Target:
     ) -> Target:
         base_url = base_url.rstrip("/")
         probe(base_url, timeout)
+        check_key(base_url, key, timeout)
         control = detect_control(base_url)
         on_sim = control is not None
         if control is not None and control.namespaces:

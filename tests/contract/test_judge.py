@@ -11,7 +11,7 @@ from contract_tests import decisions
 from contract_tests.exchange import Exchange
 from contract_tests.verdict import FAILED, PASSED, CaseResult, Verdict
 from contract_tests.violations import Finding
-from tests.contract.harness import factory_server, mutant_server, run_contract
+from tests.contract.harness import PERF_CONTRACT, factory_server, mutant_server, run_contract
 
 DIFFERS_SECTION = "Differs from the simulator's decisions (not counted)"
 
@@ -72,3 +72,12 @@ def test_validation_rules_wait_out_a_429_from_a_target_that_limits_before_it_val
         verdict = run_contract(server.base_url, tmp_path / "junit.xml", "--judge", "all", "-k", selection)
     assert verdict.returncode == 0, verdict.output[-4000:]
     assert verdict.tests >= 30 and not verdict.failures
+
+
+def test_a_refused_key_is_one_line_and_no_verdict(tmp_path: Path) -> None:
+    with factory_server("tests.contract.without_control:app", health_path="/openapi.json") as server:
+        command = ["--base-url", server.base_url, "--key", "pk_live_nosuchkey000", "--level", "smoke"]
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", command=[*PERF_CONTRACT, *command])
+    assert verdict.returncode == 2, verdict.output[-3000:]
+    assert "perf-contract: no verdict: --key is refused (401)" in verdict.output
+    assert "RULE BROKEN" not in verdict.output and "Perf contract verdict" not in verdict.output and "Traceback" not in verdict.output
