@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from contract_tests.exchange import Exchange
+from contract_tests.exchange import KEY_ENV_VAR, Exchange
 from contract_tests.target import NO_VERDICT_EXIT, Target
 from spec import errors
 
@@ -38,6 +38,7 @@ class ContractClient:
         self.http = httpx.Client(timeout=timeout)
         self.observers: list[Callable[[Exchange], None]] = []
         """Called with every exchange (the real-time key ledgers watch admissions through this)."""
+        self.secret_keys = secret_keys(target)
 
     def __repr__(self) -> str:
         return f"ContractClient({self.target.base_url!r})"
@@ -94,6 +95,7 @@ class ContractClient:
             response_body=response.content,
             sent_at=sent_at,
             received_at=time.monotonic(),
+            secret_keys=self.secret_keys,
         )
         for observe in self.observers:
             observe(exchange)
@@ -125,6 +127,16 @@ class ContractClient:
 
     def fetch(self, url: str, **kwargs: Any) -> Exchange:
         return self.request("GET", url, key=NO_AUTH, **kwargs)
+
+
+def secret_keys(target: Target) -> dict[str, str]:
+    """The run's keys and the environment variable a curl line reads each from: PERF_KEY, PERF_GENEROUS_KEY,
+    PERF_FREE_KEY_1..."""
+    keys = {target.key: KEY_ENV_VAR}
+    keys.setdefault(target.generous_key, "PERF_GENEROUS_KEY")
+    for number, key in enumerate(target.free_keys, 1):
+        keys.setdefault(key, f"PERF_FREE_KEY_{number}")
+    return keys
 
 
 def _retry_after(exchange: Exchange) -> int:
