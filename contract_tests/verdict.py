@@ -127,7 +127,11 @@ class Verdict:
         lines = [
             f"Perf contract verdict: {self.target}, level {self.level}, {self.judged_by()}",
             f"{len(rules)} rules, {len(self.cases)} cases: {totals[PASSED]} passed, {totals[FAILED]} failed, {totals[SKIPPED]} skipped"
-            + (f"; {differing} rules differ from the simulator's decisions (not counted)" if differing else ""),
+            + (
+                f"; {differing} {'rule differs' if differing == 1 else 'rules differ'} from the simulator's decisions (not counted)"
+                if differing
+                else ""
+            ),
             "",
             "state  area          passed failed skipped  rule  [source]",
         ]

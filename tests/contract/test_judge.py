@@ -62,7 +62,7 @@ def test_the_verdict_table_gives_each_rule_its_source_and_whole_text() -> None:
     lines = verdict.summary_lines()
     assert any(line.startswith("diff ") and line.endswith(f"[{decisions.UNKNOWN_FIELDS_REFUSED}]") for line in lines), lines
     assert any(long_rule.strip() in line and line.endswith("[document]") for line in lines), lines
-    assert "1 rules differ from the simulator's decisions (not counted)" in lines[1]
+    assert "1 rule differs from the simulator's decisions (not counted)" in lines[1]
     assert any(line.startswith(DIFFERS_SECTION) for line in lines) and any(line.startswith("Broken rules") for line in lines)
 
 
