@@ -203,6 +203,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         return (yield)
     findings: list[Finding] = []
     stopped_by = ""
+    notes: list[str] = []
     with ExitStack() as stack:
         if not _stops_at_first(item):
             stack.enter_context(collecting(findings))
@@ -210,6 +211,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             result = yield
         except ContractViolation as exc:
             findings, stopped_by, result = findings + exc.findings, exc.stopped_by, None
+            notes = getattr(exc, "__notes__", [])
         except pytest.skip.Exception:
             if _counted(item.config, findings)[0]:
                 raise ContractViolation(findings) from None
@@ -221,7 +223,10 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     counted, differences = _counted(item.config, findings)
     item.stash[_DIFFERENCES_KEY].extend(differences)
     if counted:
-        raise ContractViolation(counted, stopped_by)
+        violation = ContractViolation(counted, stopped_by)
+        for note in notes:  # Hypothesis's falsifying example
+            violation.add_note(note)
+        raise violation
     return result
 
 

@@ -81,3 +81,10 @@ def test_a_refused_key_is_one_line_and_no_verdict(tmp_path: Path) -> None:
     assert verdict.returncode == 2, verdict.output[-3000:]
     assert "perf-contract: no verdict: --key is refused (401)" in verdict.output
     assert "RULE BROKEN" not in verdict.output and "Perf contract verdict" not in verdict.output and "Traceback" not in verdict.output
+
+
+def test_a_broken_property_still_shows_its_falsifying_example(tmp_path: Path) -> None:
+    with mutant_server("error_param_missing") as server:
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", "-k", "test_one_invalid_field_is_named", "--judge", "all")
+    (failure,) = verdict.failures
+    assert verdict.returncode == 1 and "# or any other generated value" in failure[1], failure[1][-3000:]
