@@ -11,9 +11,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from contract_tests import decisions
 from contract_tests.exchange import Exchange
 from contract_tests.explain import explain_all
 from contract_tests.png import decodes_as_png, png_size
+from contract_tests.sources import Source
 from contract_tests.violations import expect, require
 from spec import errors, tiers
 from spec.models import (
@@ -26,6 +28,11 @@ from spec.models import (
     parse_size,
 )
 from spec.schemas import error_schema, response_schema
+
+DOCUMENT_ERROR_TYPES = (errors.INVALID_REQUEST, errors.CONTENT_POLICY_VIOLATION, errors.RATE_LIMIT_EXCEEDED)
+"""The error types the document names; the others are the simulator's decisions (spec/errors.py)."""
+# The document prices dall-e-2 only as a range per image; the simulator's price per size is a decision.
+DALLE2_PRICE_RANGE = (0.016, 0.020)
 
 
 @cache
@@ -112,19 +119,26 @@ class _AnyParam:
 ANY_PARAM = _AnyParam()
 
 
-def check_error(exchange: Exchange, error_type: str, param: str | _AnyParam | None = ANY_PARAM, rule: str = "") -> dict[str, Any]:
-    """The response is the `{"error": {...}}` envelope of `error_type` with its status (spec/errors.py)."""
+def check_error(
+    exchange: Exchange, error_type: str, param: str | _AnyParam | None = ANY_PARAM, rule: str = "", source: Source | None = None
+) -> dict[str, Any]:
+    """The response is the `{"error": {...}}` envelope of `error_type` with its status (spec/errors.py); `source`
+    names the decision that makes this request an error, when the rule's own source does not."""
     status = errors.STATUS[error_type]
     rule = rule or f"This request is refused with HTTP {status} and error type {error_type!r}"
     body = exchange.json()
     error: dict[str, Any] = body["error"] if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
     got, got_short = _got(exchange)
+    # The status is the rule's; a type the document does not name is the simulator's decision: a target answering
+    # the right status with its own type differs from a decision, and only that is said.
+    status_right = exchange.status == status
     type_right = expect(
-        exchange.status == status and error.get("type") == error_type,
+        status_right and error.get("type") == error_type,
         rule,
         f"expected {status} {error_type}, got {got}",
         exchange,
         cause=f"expected {status} {error_type}, got {got_short}",
+        source=decisions.ERROR_TYPES if status_right and error_type not in DOCUMENT_ERROR_TYPES else source,
     )
     if exchange.status < 400:
         return error
@@ -132,7 +146,8 @@ def check_error(exchange: Exchange, error_type: str, param: str | _AnyParam | No
     # A wrong error.type is reported above; the schema would only say it again.
     problems = [p for p in schema_errors(body, "error") if type_right or not p.startswith("error.type ")]
     expect(not problems, "Every error body matches the spec's Error JSON Schema (spec/schemas.py)", "; ".join(problems), exchange)
-    if not isinstance(param, _AnyParam) and error:
+    # A param checked on an answer of the wrong type would only repeat that finding under another cause.
+    if type_right and not isinstance(param, _AnyParam) and error:
         expect(
             error.get("param") == param,
             f"An {error_type} error names the offending parameter in error.param",
@@ -152,6 +167,7 @@ def check_rate_headers(exchange: Exchange) -> dict[str, int]:
             f"Every authenticated response carries the rate-limit header {name} as a whole number",
             f"{name} is {raw!r}",
             exchange,
+            source=decisions.RATE_LIMIT_HEADERS,
         )
         values[name] = int(raw) if raw is not None and raw.isdigit() else 0
     for limit, remaining in (
@@ -163,6 +179,7 @@ def check_rate_headers(exchange: Exchange) -> dict[str, int]:
             f"{remaining} never exceeds {limit}",
             f"{remaining}={values[remaining]} > {limit}={values[limit]}",
             exchange,
+            source=decisions.RATE_LIMIT_HEADERS,
         )
     return values
 
@@ -183,7 +200,16 @@ def check_success(exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
     check_json_content_type(exchange)
     result = exchange.json()
     problems = schema_errors(result, "response")
-    expect(not problems, "Every success body matches the spec's ImageGenerationResponse JSON Schema", "; ".join(problems), exchange)
+    # revised_prompt on every image is a decision; the document says only that dall-e-3 rewrites prompts.
+    decided = [p for p in problems if "revised_prompt" in p and want.model != "dall-e-3"]
+    for found, source in (([p for p in problems if p not in decided]), None), (decided, decisions.REVISED_PROMPT_ALWAYS):
+        expect(
+            not found,
+            "Every success body matches the spec's ImageGenerationResponse JSON Schema",
+            "; ".join(found),
+            exchange,
+            source=source,
+        )
     require(isinstance(result, dict), "A success body is a JSON object", f"it is {type(result).__name__}", exchange)
     data = result.get("data") if isinstance(result.get("data"), list) else []
     perf = result.get("perf") if isinstance(result.get("perf"), dict) else {}
@@ -195,14 +221,8 @@ def check_success(exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
     ):
         if name in perf:
             expect(perf[name] == expected, rule, f"expected {expected!r}, got {perf[name]!r}", exchange)
-    cost = perf.get("cost_usd")
     if "cost_usd" in perf:
-        expect(
-            isinstance(cost, (int, float)) and math.isclose(cost, want.cost_usd, rel_tol=0, abs_tol=1e-9),
-            "perf.cost_usd equals the spec's price per image (spec/models.py) times n",
-            f"{want.model} {want.size} {want.quality} x{want.n} costs {want.cost_usd}, got {cost!r}",
-            exchange,
-        )
+        _check_cost(exchange, want, perf["cost_usd"])
     key = "url" if want.response_format == "url" else "b64_json"
     other = "b64_json" if key == "url" else "url"
     for index, item in enumerate(data):
@@ -222,6 +242,29 @@ def check_success(exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
                 exchange,
             )
     return dict(result)
+
+
+def _check_cost(exchange: Exchange, want: Resolved, cost: Any) -> None:
+    """cost_usd is the price times n. For dall-e-2 the document gives only a range per image: within it is the
+    document's rule, the exact price per size the simulator's decision."""
+    priced: Source | None = None
+    if want.model == "dall-e-2":
+        low, high = (bound * want.n for bound in DALLE2_PRICE_RANGE)
+        if not expect(
+            isinstance(cost, (int, float)) and low - 1e-9 <= cost <= high + 1e-9,
+            "perf.cost_usd of dall-e-2 is within the document's $0.016-0.020 per image, times n",
+            f"x{want.n} must cost {low:.3f}..{high:.3f}, got {cost!r}",
+            exchange,
+        ):
+            return
+        priced = decisions.DALLE2_PRICE_PER_SIZE
+    expect(
+        isinstance(cost, (int, float)) and math.isclose(cost, want.cost_usd, rel_tol=0, abs_tol=1e-9),
+        "perf.cost_usd equals the spec's price per image (spec/models.py) times n",
+        f"{want.model} {want.size} {want.quality} x{want.n} costs {want.cost_usd}, got {cost!r}",
+        exchange,
+        source=priced,
+    )
 
 
 def trimmed(text: str, limit: int = 80) -> str:

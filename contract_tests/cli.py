@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from contract_tests.plugin import JUDGES
 from contract_tests.target import LEVELS
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")
@@ -48,11 +49,23 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         "--generous-key", help="a key with high limits for generated traffic (simulator default: pk_test_enterprise_contract)"
     )
     parser.add_argument("--level", choices=LEVELS, default="full", help="smoke: quick core set; full: every rule (default)")
+    parser.add_argument(
+        "--judge",
+        choices=JUDGES,
+        default="document",
+        help="document (default): exit status and FAILs count only the document's rules; differences from the simulator's "
+        "decisions are listed apart. all: they count too (a target that must behave exactly like the simulator)",
+    )
     parser.add_argument("--junit-xml", help="write a JUnit XML report here")
     parser.add_argument("--report-json", help="write the verdict as JSON here (every rule, case and finding)")
     parser.add_argument("--report-html", help="write the verdict as one HTML page here (rules green and red, each failure in full)")
     parser.add_argument(
         "--timeout", type=float, help="seconds to wait for one answer (default 60); three requests in a row unanswered end the run"
+    )
+    parser.add_argument(
+        "--blocked-prompt",
+        help="a prompt the target refuses with content_policy_violation, for the document's refusal envelope "
+        "(simulator default: one with its trigger phrase; elsewhere that rule is not judged without it)",
     )
     parser.add_argument("--namespace", help="simulator namespace to run in (default: a fresh one when the simulator has namespaces)")
     parser.add_argument("--list-rules", action="store_true", help="list the rules (tests) of the level and exit")
@@ -74,6 +87,8 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         args.key,
         "--perf-level",
         args.level,
+        "--perf-judge",
+        args.judge,
         "-rs",
         "--tb=short",
     ]
@@ -81,6 +96,7 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         ("--perf-key-tier", args.key_tier),
         ("--perf-generous-key", args.generous_key),
         ("--perf-namespace", args.namespace),
+        ("--perf-blocked-prompt", args.blocked_prompt),
         ("--perf-timeout", None if args.timeout is None else str(args.timeout)),
         ("--perf-report-json", args.report_json),
         ("--perf-report-html", args.report_html),

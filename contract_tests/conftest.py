@@ -17,6 +17,7 @@ from spec import tiers
 
 NEEDS_CONTROL = "needs the simulator's control API (/_sim/) to move its clock; the target has none"
 NEEDS_FREE_KEY = "needs a free-tier key: pass --free-key KEY"
+NEEDS_BLOCKED_PROMPT = "needs a prompt the target refuses (what it refuses is its own): pass --blocked-prompt TEXT"
 NEEDS_MANUAL_CLOCK = "needs the simulator's manual clock (perf-sim --clock manual): not checkable in real time"
 REAL_TIME_AT_FULL_LEVEL = "runs in real time (about a minute of waiting) at the full level only"
 # A foreground rule on a free key waits until none of the key's admissions leaves the window for this long.
@@ -98,6 +99,14 @@ def _fresh_simulator(target: Target) -> None:
     (On a real clock the real-time runs keep state across tests: the simulator is reset once per session.)"""
     if target.clock_moves and target.control is not None:
         target.control.reset()
+
+
+@pytest.fixture
+def blocked_prompt(target: Target) -> str:
+    """A prompt the target refuses by its content policy: given, or the simulator's trigger phrase."""
+    if target.blocked_prompt is None:
+        pytest.skip(NEEDS_BLOCKED_PROMPT)
+    return target.blocked_prompt
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 import shlex
@@ -15,6 +17,11 @@ LONG_STRING_CHARS = 160
 SHOWN_OF_LONG_STRING = 60
 KEY_ENV_VAR = "PERF_KEY"
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s]+")
+# A string of base64's alphabet is taken for base64 only with this many distinct characters: a prompt of one
+# repeated letter is text.
+BASE64_MIN_DISTINCT = 16
+# Bodies up to this long are printed in the curl line as they are; longer ones are carried gzipped and base64'd.
+PRINTED_BODY_CHARS = 4000
 
 
 def trim(text: str, limit: int = TRIM_CHARS) -> str:
@@ -28,7 +35,7 @@ def elide_long_strings(value: Any) -> Any:
     if isinstance(value, list):
         return [elide_long_strings(v) for v in value]
     if isinstance(value, str) and len(value) > LONG_STRING_CHARS:
-        if _BASE64.fullmatch(value):
+        if _BASE64.fullmatch(value) and len(set(value)) >= BASE64_MIN_DISTINCT:
             return f"<base64, {len(value)} chars>"
         return f"{value[:SHOWN_OF_LONG_STRING]}… <{len(value)} chars>"
     return value
@@ -50,6 +57,16 @@ def _masked_authorization(value: str) -> str:
     return f"{scheme} {token[:12]}…" if len(token) > 12 else value
 
 
+def _replayed_body(raw: bytes) -> str:
+    """The curl argument that sends `raw`: quoted as it is when short text, else rebuilt from its gzip in base64
+    (an oversized body of one repeated byte fits in a few hundred characters)."""
+    text = raw.decode("utf-8", "replace")
+    if len(text) <= PRINTED_BODY_CHARS and text.encode() == raw:
+        return shlex.quote(text)
+    packed = base64.b64encode(gzip.compress(raw, mtime=0)).decode()
+    return f"@<(printf %s {packed} | base64 -d | gunzip)"
+
+
 @dataclass
 class Exchange:
     method: str
@@ -62,6 +79,9 @@ class Exchange:
     sent_at: float = 0.0
     """time.monotonic() when the request was sent, and when the response was read (for real-time rules)."""
     received_at: float = 0.0
+    secret_keys: dict[str, str] = field(default_factory=dict)
+    """The run's own keys (--key, --free-key, --generous-key), each with the environment variable a curl line reads
+    it from: a key is never printed. Any other Authorization value is one the suite made up, printed as sent."""
     _json: Any = field(default=None, init=False, repr=False)
     _parsed: bool = field(default=False, init=False, repr=False)
 
@@ -79,17 +99,17 @@ class Exchange:
         return self._json
 
     def curl(self) -> str:
-        """A command that replays the request; the key is read from $PERF_KEY rather than printed."""
+        """A command that replays the request as it was sent: the run's own keys read from their environment
+        variables, every other header and the body as they were (a long body rebuilt from its gzip, in bash)."""
         parts = ["curl", "-sS", "-i", "-X", self.method, shlex.quote(self.url)]
         for name, value in self.request_headers.items():
-            if name.lower() == "authorization":
-                scheme = value.partition(" ")[0]
-                parts += ["-H", f'"Authorization: {scheme} ${KEY_ENV_VAR}"']
+            scheme, _, token = value.partition(" ")
+            if name.lower() == "authorization" and token in self.secret_keys:
+                parts += ["-H", f'"Authorization: {scheme} ${self.secret_keys[token]}"']
             elif name.lower() not in {"host", "content-length", "accept-encoding", "connection", "user-agent", "accept"}:
                 parts += ["-H", shlex.quote(f"{name}: {value}")]
         if self.request_body:
-            body = self.request_body.decode("utf-8", "replace")
-            parts += ["--data-binary", shlex.quote(body) if len(body) <= 4000 else "@body.json  # body too long to print"]
+            parts += ["--data-binary", _replayed_body(self.request_body)]
         return " ".join(parts)
 
     def describe(self) -> str:

@@ -8,18 +8,24 @@ items collected from `contract_tests`; fixtures live in `contract_tests/conftest
 from __future__ import annotations
 
 from collections.abc import Generator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
 
 from contract_tests.report_html import write_html
+from contract_tests.sources import DOCUMENT, Source, judged_as
 from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, LEVELS, NO_VERDICT_EXIT, Target, TargetUnreachable
 from contract_tests.verdict import FAILED, PASSED, SKIPPED, CaseResult, Verdict
-from contract_tests.violations import ContractViolation, Finding, collecting
+from contract_tests.violations import ContractViolation, Finding, collecting, noting_differences
 
 SMOKE_MARK = "smoke"
+SOURCE_MARK = "source"
+JUDGES = ("document", "all")
+"""document: only the document's rules count; all: the simulator's decisions count too."""
 _TARGET_KEY = pytest.StashKey[Target]()
 _VERDICT_KEY = pytest.StashKey[Verdict]()
+_DIFFERENCES_KEY = pytest.StashKey[list[Finding]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,6 +43,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--perf-generous-key",
         help="a key with high limits for generated traffic (simulator default: pk_test_enterprise_contract; else --perf-key)",
     )
+    group.addoption(
+        "--perf-judge",
+        choices=JUDGES,
+        default="document",
+        help="document: only the document's rules decide the verdict, differences from the simulator's decisions are shown "
+        "apart; all: they count too",
+    )
     group.addoption("--perf-level", choices=LEVELS, default="full", help="smoke: a quick core set; full: every rule")
     group.addoption("--perf-list-rules", action="store_true", help="print the rules of the selected level with their case counts")
     group.addoption(
@@ -45,6 +58,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=DEFAULT_TIMEOUT_SECONDS,
         help="seconds to wait for one answer; a target that answers none of three requests in a row ends the run",
     )
+    group.addoption(
+        "--perf-blocked-prompt",
+        help="a prompt the target refuses with content_policy_violation (simulator default: one with its trigger phrase)",
+    )
     group.addoption("--perf-namespace", help="the simulator namespace to run in (default: a fresh one, when the simulator has them)")
     group.addoption("--perf-report-json", help="write the verdict (every rule, case and finding) as JSON here")
     group.addoption("--perf-report-html", help="write the verdict as one HTML page here")
@@ -52,6 +69,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{SMOKE_MARK}: part of the quick smoke level of the Perf contract suite")
+    config.addinivalue_line("markers", f"{SOURCE_MARK}(decision): the rule holds a simulator decision (contract_tests/decisions.py)")
     config.addinivalue_line("markers", "real_time(rule): judged by the real-time runs when the target's clock cannot be moved")
 
 
@@ -75,6 +93,7 @@ def contract_target(config: pytest.Config) -> Target:
                 generous_key=config.getoption("perf_generous_key"),
                 level=config.getoption("perf_level"),
                 namespace=config.getoption("perf_namespace"),
+                blocked_prompt=config.getoption("perf_blocked_prompt"),
                 timeout=config.getoption("perf_timeout"),
             )
         except TargetUnreachable as exc:
@@ -125,6 +144,51 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 terminal.write_line(line)
 
 
+def rule_source(item: pytest.Item) -> Source:
+    """The rule's source: the decision its `source` mark names, else the document."""
+    mark = item.get_closest_marker(SOURCE_MARK)
+    return mark.args[0] if mark is not None else DOCUMENT
+
+
+def judges_by_document(config: pytest.Config) -> bool:
+    return bool(config.getoption("perf_judge", "document") == "document")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    """Through setup, call and teardown, checks naming no source are the rule's, and (judging by the document)
+    broken decisions are noted apart instead of stopping the case."""
+    if not _is_contract_item(item):
+        return (yield)
+    differences: list[Finding] = []
+    item.stash[_DIFFERENCES_KEY] = differences
+    with judged_as(rule_source(item)), noting_differences(differences if judges_by_document(item.config) else None):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """A fixture stopped by a decision the target differs from leaves the rule not judged, not failed, when
+    the run judges by the document."""
+    if not _is_contract_item(item):
+        return (yield)
+    try:
+        return (yield)
+    except ContractViolation as exc:
+        counted, differences = _counted(item.config, exc.findings)
+        if counted:
+            raise
+        item.stash[_DIFFERENCES_KEY].extend(differences)
+        pytest.skip(f"not judged: the target differs from a simulator decision first ({differences[0].source})")
+
+
+def _counted(config: pytest.Config, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """(the findings that decide the case, the differences from decisions shown apart)."""
+    if not judges_by_document(config):
+        return findings, []
+    return [f for f in findings if f.source.is_document], [f for f in findings if not f.source.is_document]
+
+
 def _stops_at_first(item: pytest.Item) -> bool:
     """Hypothesis examples and state machines stop at the first broken rule (shrinking needs the failure)."""
     function = getattr(item, "function", None)
@@ -135,31 +199,43 @@ def _stops_at_first(item: pytest.Item) -> bool:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """Collect every broken rule of a contract case; report them together when the case ends."""
-    if not _is_contract_item(item) or _stops_at_first(item):
+    if not _is_contract_item(item):
         return (yield)
     findings: list[Finding] = []
-    with collecting(findings):
+    stopped_by = ""
+    notes: list[str] = []
+    with ExitStack() as stack:
+        if not _stops_at_first(item):
+            stack.enter_context(collecting(findings))
         try:
             result = yield
         except ContractViolation as exc:
-            raise ContractViolation(findings + exc.findings, exc.stopped_by) from None
+            findings, stopped_by, result = findings + exc.findings, exc.stopped_by, None
+            notes = getattr(exc, "__notes__", [])
         except pytest.skip.Exception:
-            if findings:
+            if _counted(item.config, findings)[0]:
                 raise ContractViolation(findings) from None
             raise
         except Exception as exc:
             if findings:
                 raise ContractViolation(findings, stopped_by=f"{type(exc).__name__}: {exc}") from exc
             raise
-    if findings:
-        raise ContractViolation(findings)
+    counted, differences = _counted(item.config, findings)
+    item.stash[_DIFFERENCES_KEY].extend(differences)
+    if counted:
+        violation = ContractViolation(counted, stopped_by)
+        for note in notes:  # Hypothesis's falsifying example
+            violation.add_note(note)
+        raise violation
     return result
 
 
 def _verdict(config: pytest.Config) -> Verdict:
     if _VERDICT_KEY not in config.stash:
         target = contract_target(config)
-        config.stash[_VERDICT_KEY] = Verdict(target.base_url, target.level, real_time=not target.clock_moves)
+        config.stash[_VERDICT_KEY] = Verdict(
+            target.base_url, target.level, real_time=not target.clock_moves, judge=config.getoption("perf_judge", "document")
+        )
     return config.stash[_VERDICT_KEY]
 
 
@@ -167,7 +243,9 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[
     function = getattr(item, "function", None)
     module = str(getattr(getattr(item, "module", None), "__name__", "")).rsplit(".", 1)[-1]
     rule = ((function.__doc__ if function else None) or item.name).strip().splitlines()[0]
-    case = CaseResult(f"{module}::{item.name}", module.removeprefix("test_"), rule, PASSED)
+    case = CaseResult(f"{module}::{item.name}", module.removeprefix("test_"), rule, PASSED, source=str(rule_source(item)))
+    none: list[Finding] = []
+    case.differences = [*item.stash.get(_DIFFERENCES_KEY, none)]
     if report.skipped:
         case.outcome = SKIPPED
         longrepr = report.longrepr
@@ -176,7 +254,7 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[
         case.outcome = FAILED
         exc = call.excinfo.value if call.excinfo else None
         if isinstance(exc, ContractViolation):
-            case.findings = exc.findings
+            case.findings = _counted(item.config, exc.findings)[0]
         case.reason = str(report.longrepr)[-2000:]
     _verdict(item.config).cases.append(case)
 

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from contract_tests.exchange import Exchange
+from contract_tests.exchange import KEY_ENV_VAR, Exchange
 from contract_tests.proxy_checks import ExchangeJudge
 from contract_tests.violations import Finding
 
@@ -108,16 +108,18 @@ class ValidationProxy:
         out_headers = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
         await _answer(send, response.status_code, out_headers, raw)
         decoded = gzip.decompress(raw) if response.headers.get("content-encoding") == "gzip" else raw
+        sent = {k.decode("latin-1"): v.decode("latin-1") for k, v in headers}
         exchange = Exchange(
             method=scope["method"],
             url=url,
-            request_headers={k.decode("latin-1"): v.decode("latin-1") for k, v in headers},
+            request_headers=sent,
             request_body=body or None,
             status=response.status_code,
             response_headers={k.lower(): v for k, v in response.headers.items()},
             response_body=decoded,
             sent_at=sent_at,
             received_at=time.monotonic(),
+            secret_keys=clients_key(sent),
         )
         self.judge.record(exchange)
         self.pool.submit(self.judge.judge, exchange)
@@ -156,3 +158,9 @@ def main(argv: list[str]) -> None:
         Path(args.report_json).write_text(json.dumps(report, indent=2, ensure_ascii=False))
     print(f"perf-contract proxy: {judge.exchanges} exchanges judged, {len(log.violations)} violations", flush=True)
     sys.exit(1 if log.violations else 0)
+
+
+def clients_key(headers: dict[str, str]) -> dict[str, str]:
+    """Every key through the proxy is a client's real key: its curl lines read it from $PERF_KEY."""
+    token = next((value.partition(" ")[2] for name, value in headers.items() if name.lower() == "authorization"), "")
+    return {token: KEY_ENV_VAR} if token else {}

@@ -10,7 +10,9 @@ waits (about a minute each) overlap with each other and with the rest of the sui
   10 s later up to one left; 2 images are refused and 1 admitted (images, not requests); the T0 images still
   count at T0+30 s and T0+58 s; after T0+60 s exactly they have left, and only they.
 Every answer's remaining header is held to the bounds the suite's own admissions give (contract_tests/ledger.py).
-The findings are reported by the rule (test) they belong to, when that test runs.
+The findings are reported by the rule (test) they belong to, when that test runs, each with its source: the
+sliding window, the headers and the least retry_after are the simulator's decisions (spec/tiers.py); the limit
+itself, images counted, and retry_after honoured are the document's.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from contract_tests import decisions
 from contract_tests.checks import check_error
 from contract_tests.client import MAX_REAL_WAIT_SECONDS, ContractClient
 from contract_tests.exchange import Exchange
 from contract_tests.ledger import KeyLedger, KeyPool
 from contract_tests.scenario import cheap_body
+from contract_tests.sources import DOCUMENT, Source, judged_as
 from contract_tests.violations import ContractViolation, Finding, collecting, expect, require
 from spec import errors, tiers
 
@@ -38,6 +42,13 @@ RETRY = "retry_after"
 SLIDING = "window_slides"
 REFUSALS = "refusals_consume_nothing"
 RULES = (EXACT, IMAGES, RETRY, SLIDING, REFUSALS)
+RULE_SOURCES: dict[str, Source] = {
+    EXACT: DOCUMENT,
+    IMAGES: DOCUMENT,
+    RETRY: DOCUMENT,
+    SLIDING: decisions.SLIDING_WINDOW,
+    REFUSALS: decisions.REFUSALS_CONSUME_NOTHING,
+}
 # Seconds before retry_after at which a retry must still be refused ("a second or more early"), leaving a
 # second for the request to reach a busy server.
 EARLY_BY = 2.0
@@ -69,9 +80,10 @@ class RunLog:
     judged: set[str] = field(default_factory=set)
 
     @contextmanager
-    def rule(self, name: str) -> Iterator[None]:
+    def rule(self, name: str, source: Source | None = None) -> Iterator[None]:
+        """Checks of rule `name`, from its own source unless the sequence they sit in relies on a decision."""
         self.judged.add(name)
-        with collecting(self.findings[name]):
+        with collecting(self.findings[name]), judged_as(source or RULE_SOURCES[name]):
             try:
                 yield
             except ContractViolation as exc:
@@ -82,6 +94,8 @@ class RunLog:
 def check_remaining(ledger: KeyLedger, exchange: Exchange) -> None:
     """The remaining header lies within what the suite's own admissions allow (all images in the window are ours)."""
     remaining = _header(exchange, tiers.HEADER_REMAINING_MINUTE)
+    if exchange.header(tiers.HEADER_REMAINING_MINUTE) is None:
+        return  # the headers are a decision, and their absence is reported where every header is checked
     certain, possible = ledger.counted(exchange)
     low, high = max(0, ledger.limit - possible), max(0, ledger.limit - certain)
     expect(
@@ -90,6 +104,7 @@ def check_remaining(ledger: KeyLedger, exchange: Exchange) -> None:
         f"the suite admitted {certain}..{possible} images on this key in the 60 s before this answer, so {low}..{high} remain; "
         f"the header says {remaining}",
         exchange,
+        source=decisions.SLIDING_WINDOW,
     )
 
 
@@ -105,6 +120,7 @@ def check_retry_after(ledger: KeyLedger, refused: Exchange, n: int) -> int | Non
         "A 429 carries a Retry-After header equal to error.retry_after",
         f"Retry-After {refused.header('retry-after')!r}, retry_after {retry_after}",
         refused,
+        source=decisions.RETRY_AFTER_HEADER,
     )
     earliest, latest = ledger.frees_at(refused, n)
     low, high = earliest - refused.received_at, latest - refused.sent_at
@@ -115,6 +131,7 @@ def check_retry_after(ledger: KeyLedger, refused: Exchange, n: int) -> int | Non
         f"retry_after is {retry_after}",
         refused,
         cause="retry_after disagrees with when the window frees",
+        source=decisions.SLIDING_WINDOW,
     )
     reset = _header(refused, tiers.HEADER_RESET_MINUTE)
     expect(
@@ -122,6 +139,7 @@ def check_retry_after(ledger: KeyLedger, refused: Exchange, n: int) -> int | Non
         "x-ratelimit-reset-images agrees with retry_after: the window is fully replenished no sooner than the refused request fits",
         f"x-ratelimit-reset-images is {reset}, retry_after {retry_after}",
         refused,
+        source=decisions.RATE_LIMIT_HEADERS,
     )
     return retry_after
 
@@ -138,6 +156,7 @@ def limit_and_retry(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None
                 break
             admitted.append(exchange)
             check_remaining(ledger, exchange)
+        # From an idle key the whole limit remains (the document's rule); otherwise the headers said how many.
         expect(
             len(admitted) == remaining,
             "Exactly the images the headers said remained are admitted, not one more or less",
@@ -145,6 +164,7 @@ def limit_and_retry(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None
             f"{len(admitted)} one-image requests were admitted before the first refusal",
             probe,
             *([refused] if refused else admitted[-1:]),
+            source=None if remaining == ledger.limit else decisions.RATE_LIMIT_HEADERS,
         )
         require(
             refused is not None, "Past the minute limit a request is refused", f"{len(admitted)} one-image requests in a row were admitted"
@@ -155,7 +175,10 @@ def limit_and_retry(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None
         require(retry_after is not None, "A 429 carries retry_after", "it has none usable", refused)
     assert retry_after is not None
     with log.rule(REFUSALS):
-        if admitted:
+        if admitted and refused.header(tiers.HEADER_REMAINING_DAY) is None:
+            header = tiers.HEADER_REMAINING_DAY
+            log.skipped[REFUSALS] = f"needs the {header} header ({decisions.RATE_LIMIT_HEADERS}), which the target does not send"
+        elif admitted:
             before, after = _header(admitted[-1], tiers.HEADER_REMAINING_DAY), _header(refused, tiers.HEADER_REMAINING_DAY)
             expect(
                 before == after,
@@ -178,6 +201,7 @@ def limit_and_retry(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None
                 f"retry_after was {retry_after}; the request sent {EARLY_BY} s early was admitted",
                 refused,
                 later[-1],
+                source=decisions.LEAST_RETRY_AFTER,
             )
         if not later or later[-1].status != 200:
             _sleep_until(refused.received_at + retry_after + LATE_BY)
@@ -223,7 +247,8 @@ def window_slides(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None:
         second = api.generate(cheap_body(limit - 3), key=ledger.key)
         require(second.status == 200, "A request that fits the window is admitted", f"got HTTP {second.status}", first, second)
         check_remaining(ledger, second)
-    with log.rule(IMAGES):
+    # Refusing 2 of the images admitted 10 s apart relies on them sharing one window: sliding, not fixed.
+    with log.rule(IMAGES, source=decisions.SLIDING_WINDOW):
         two = api.generate(cheap_body(2), key=ledger.key)
         require(
             two.status == 429,
@@ -248,7 +273,7 @@ def window_slides(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None:
                 poll,
             )
             check_remaining(ledger, poll)
-            with log.rule(RETRY):
+            with log.rule(RETRY, source=decisions.SLIDING_WINDOW):
                 check_retry_after(ledger, poll, 1)
         _sleep_until(first.received_at + tiers.MINUTE_SECONDS + LATE_BY)
         # The first request's 2 images have left; the window holds limit - 2, so 3 do not fit and 2 do.

@@ -1,7 +1,11 @@
-"""A key driven through requests and clock moves, every answer checked against the reference model."""
+"""A key driven through requests and clock moves, every answer checked against the reference model.
+
+The model is the simulator's reading of the windows (spec/tiers.py): an answer it does not expect differs from
+the sliding window, its retry_after from the least wait, its headers from the header decision."""
 
 from __future__ import annotations
 
+from contract_tests import decisions
 from contract_tests.checks import check_error, check_rate_headers, check_success
 from contract_tests.client import ContractClient
 from contract_tests.exchange import Exchange
@@ -44,7 +48,13 @@ class Scenario:
         self.history.append(f"request n={n} -> {exchange.status}")
         trail = "steps so far: " + ", ".join(self.history[-12:])
         if outcome.verdict == NEVER:
-            check_error(exchange, errors.INVALID_REQUEST, param="n", rule="n above the per-minute limit can never be admitted: 400 on n")
+            check_error(
+                exchange,
+                errors.INVALID_REQUEST,
+                param="n",
+                rule="n above the per-minute limit can never be admitted: 400 on n",
+                source=decisions.N_ABOVE_MINUTE_LIMIT,
+            )
             return exchange
         if outcome.verdict == ADMITTED:
             expect(
@@ -52,6 +62,7 @@ class Scenario:
                 "A request is admitted when its images fit both the sliding minute and the UTC-day window",
                 f"the reference model admits n={n} here; got HTTP {exchange.status}. {trail}",
                 exchange,
+                source=decisions.SLIDING_WINDOW,
             )
             check_success(exchange, body)
         else:
@@ -59,24 +70,28 @@ class Scenario:
                 exchange,
                 errors.RATE_LIMIT_EXCEEDED,
                 rule="A request whose images do not fit a window is a 429 rate_limit_exceeded (counting images, not requests)",
+                source=decisions.SLIDING_WINDOW,
             )
             expect(
-                error["message"] == errors.RATE_LIMIT_MESSAGE,
+                error.get("message") == errors.RATE_LIMIT_MESSAGE,
                 "The 429 carries the document's message",
-                f"message is {error['message']!r}",
+                f"message is {error.get('message')!r}",
                 exchange,
+                source=decisions.DOCUMENT_MESSAGES,
             )
             expect(
                 error.get("retry_after") == outcome.retry_after,
                 "retry_after is the least whole number of seconds (>= 1) after which the same request is admitted",
                 f"expected retry_after {outcome.retry_after}, got {error.get('retry_after')!r}. {trail}",
                 exchange,
+                source=decisions.LEAST_RETRY_AFTER,
             )
             expect(
                 exchange.header("retry-after") == str(outcome.retry_after),
                 "A 429 carries a Retry-After header equal to error.retry_after",
                 f"Retry-After is {exchange.header('retry-after')!r}, expected {outcome.retry_after}",
                 exchange,
+                source=decisions.RETRY_AFTER_HEADER,
             )
         got = check_rate_headers(exchange)
         want = self.model.headers(self.now)
@@ -86,5 +101,6 @@ class Scenario:
             "The rate-limit headers state the windows after this request: limits, images remaining, seconds to reset",
             "header (got, expected): " + ", ".join(f"{k}={v}" for k, v in wrong.items()) + f". {trail}",
             exchange,
+            source=decisions.RATE_LIMIT_HEADERS,
         )
         return exchange

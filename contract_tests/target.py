@@ -12,6 +12,9 @@ Decisions:
   simulator's manual clock (GET /_sim/config). Without it the time rules run in real time (contract_tests/realtime.py).
 - `--free-key` may be given several times: real-time rules run concurrently, one key each (a key's window is its
   state, so two rules cannot share a key at once). On the simulator three ready-made free keys are used.
+- `--blocked-prompt` is a prompt the target refuses with content_policy_violation. What a service refuses is its
+  own (the simulator's trigger phrase and word list are decisions, spec/policy.py); on the simulator it defaults to
+  a prompt with the trigger phrase, elsewhere the document's refusal envelope is not judged without it.
 - Namespaces: when the simulator has them (GET /_sim/namespaces answers), the run uses one of its own
   (`--namespace`, else a fresh name), sending `X-Sim-Namespace` on every request and `?namespace=` on control
   calls, so two runs can share one simulator.
@@ -25,10 +28,11 @@ from typing import Any
 
 import httpx
 
-from spec import tiers
+from spec import policy, tiers
 
 SIM_FREE_KEYS = tuple(f"{tiers.TEST_KEY_PREFIX}free_contract{suffix}" for suffix in ("", "_b", "_c"))
 SIM_GENEROUS_KEY = f"{tiers.TEST_KEY_PREFIX}enterprise_contract"
+SIM_BLOCKED_PROMPT = f"A quiet reading room with tall windows {policy.TRIGGER_PHRASE}"
 LEVELS = ("smoke", "full")
 NAMESPACE_HEADER = "X-Sim-Namespace"
 
@@ -93,6 +97,18 @@ def probe(base_url: str, timeout: float) -> None:
         raise TargetUnreachable(f"cannot reach {base_url}: {exc or exc.__class__.__name__}") from None
 
 
+def check_key(base_url: str, key: str, timeout: float) -> None:
+    """TargetUnreachable when the target refuses `--key` itself: every rule would fail for the key, not the target.
+    The request asks for no image (n=0 is refused, consuming nothing), so it costs nothing."""
+    try:
+        authorization = {"Authorization": f"Bearer {key}"}
+        answer = httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe", "n": 0}, headers=authorization, timeout=timeout)
+    except httpx.HTTPError:
+        return  # it answered the probe: a target that stops answering is told by the run itself
+    if answer.status_code in (401, 403):
+        raise TargetUnreachable(f"--key is refused ({answer.status_code})")
+
+
 def detect_control(base_url: str) -> Control | None:
     try:
         health = httpx.get(base_url + "/_sim/health", timeout=5)
@@ -122,6 +138,7 @@ class Target:
     level: str
     control: Control | None
     timeout: float = DEFAULT_TIMEOUT_SECONDS
+    blocked_prompt: str | None = None
 
     @property
     def free_key(self) -> str | None:
@@ -150,9 +167,11 @@ class Target:
         level: str = "full",
         namespace: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        blocked_prompt: str | None = None,
     ) -> Target:
         base_url = base_url.rstrip("/")
         probe(base_url, timeout)
+        check_key(base_url, key, timeout)
         control = detect_control(base_url)
         on_sim = control is not None
         if control is not None and control.namespaces:
@@ -166,6 +185,7 @@ class Target:
             level=level,
             control=control,
             timeout=timeout,
+            blocked_prompt=blocked_prompt or (SIM_BLOCKED_PROMPT if on_sim else None),
         )
 
     def __repr__(self) -> str:

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from contract_tests import decisions
 from contract_tests.checks import check_rate_headers, check_success
 from contract_tests.client import ContractClient
 from contract_tests.target import Target
@@ -30,6 +31,7 @@ def test_prompt_only_gets_every_default(api: ContractClient) -> None:
     check_rate_headers(exchange)
 
 
+@pytest.mark.source(decisions.NULL_MEANS_DEFAULT)
 def test_null_optional_fields_mean_defaults(api: ContractClient) -> None:
     """An optional parameter sent as JSON null means its default (spec/schemas.py)."""
     body = {"prompt": PROMPT, **{name: None for name in ("model", "n", "size", "quality", "style", "response_format", "user")}}
@@ -42,12 +44,14 @@ def test_document_example_request(api: ContractClient) -> None:
     check_success(api.generate_admitted(body), body)
 
 
+@pytest.mark.source(decisions.USER_FIELD)
 def test_openai_user_field_is_accepted(api: ContractClient) -> None:
     """OpenAI's `user` field is accepted and ignored, as the API follows the OpenAI Images format."""
     body = {"prompt": PROMPT, "user": "contract-suite"}
     check_success(api.generate_admitted(body), body)
 
 
+@pytest.mark.source(decisions.TIER_OF_EXAMPLE_KEY)
 def test_document_example_key_is_pro(api: ContractClient, target: Target) -> None:
     """The document's example key works and is on the Pro tier (spec/tiers.py); checked on the simulator only."""
     if target.control is None:

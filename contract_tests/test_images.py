@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from contract_tests import decisions
 from contract_tests.checks import check_error, check_png, check_success, decode_b64
 from contract_tests.client import ContractClient
 from contract_tests.target import Target
@@ -62,6 +63,7 @@ def test_every_image_of_a_batch_is_served(api: ContractClient, target: Target) -
         check_png(image.response_body, body["size"], "Each URL of a batch serves a PNG of the requested size", image)
 
 
+@pytest.mark.source(decisions.ERROR_TYPES)
 def test_unknown_image_is_404(api: ContractClient, target: Target) -> None:
     """An image URL that was never issued is a 404 not_found (on the server's own image path)."""
     body = {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256"}

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from contract_tests import decisions
 from contract_tests.checks import check_success
 from contract_tests.client import ContractClient
+from contract_tests.sources import DOCUMENT, judged_as
 from contract_tests.target import Target
 from spec.models import FLUX_DIMENSIONS, FLUX_SIZES, MODELS
 
@@ -39,7 +41,8 @@ def test_each_model_generates(api: ContractClient, target: Target, model: str) -
 @pytest.mark.parametrize(("model", "size"), listed_sizes())
 def test_each_listed_size_is_accepted(api: ContractClient, target: Target, model: str, size: str) -> None:
     """Each size a model lists (custom sizes included, per spec/models.py) is accepted and reported in perf.size."""
-    _generous(api, target, {"prompt": PROMPT, "model": model, "size": size})
+    with judged_as(decisions.of_size(model, size) or DOCUMENT):
+        _generous(api, target, {"prompt": PROMPT, "model": model, "size": size})
 
 
 @pytest.mark.parametrize("model", list(MODELS))
@@ -48,6 +51,7 @@ def test_max_n_per_model(api: ContractClient, target: Target, model: str) -> Non
     _generous(api, target, {"prompt": PROMPT, "model": model, "n": MODELS[model].max_n, "size": "1024x1024"})
 
 
+@pytest.mark.source(decisions.INTEGER_N)
 def test_integral_float_n_counts_as_integer(api: ContractClient, target: Target) -> None:
     """n sent as 2.0 is the integer 2 (JSON Schema integer semantics, spec/schemas.py)."""
     _generous(api, target, {"prompt": PROMPT, "model": "dall-e-2", "n": 2.0, "size": "256x256"})

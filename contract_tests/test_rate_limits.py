@@ -2,6 +2,10 @@
 
 On a manual-clock simulator the time rules start from a reset and move the clock; on any other target they
 are judged by the real-time runs (contract_tests/realtime.py), from whatever state the headers show.
+
+The document states the limits (images a minute and a day per tier) and the 429 with retry_after; the headers,
+the sliding window and what a refusal costs are the simulator's decisions (spec/tiers.py). Without the headers,
+a free key is lent idle (contract_tests/ledger.py), so its whole minute limit remains.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from contract_tests import decisions
 from contract_tests.checks import check_error, check_rate_headers, check_success
 from contract_tests.client import ContractClient
 from contract_tests.exchange import Exchange
@@ -31,6 +36,7 @@ def _admit(api: ContractClient, key: str, n: int) -> Exchange:
 
 
 @pytest.mark.smoke
+@pytest.mark.source(decisions.RATE_LIMIT_HEADERS)
 def test_headers_state_the_key_tier(api: ContractClient, target: Target, key_tier: tiers.Tier) -> None:
     """Every success carries the six rate-limit headers, and the limits are those of the key's tier."""
     exchange = _admit(api, target.key, 1)
@@ -44,6 +50,7 @@ def test_headers_state_the_key_tier(api: ContractClient, target: Target, key_tie
     )
 
 
+@pytest.mark.source(decisions.RATE_LIMIT_HEADERS)
 def test_free_tier_limits(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
     """A free key's limit headers are the free tier's: images per minute and per day."""
     exchange = _admit(api, free_key, 1)
@@ -57,9 +64,13 @@ def test_free_tier_limits(api: ContractClient, free_key: str, free_tier: tiers.T
     )
 
 
+@pytest.mark.source(decisions.RATE_LIMIT_HEADERS)
 def test_remaining_drops_by_n(api: ContractClient, free_key: str) -> None:
     """Each admission lowers both remaining headers by its n (limits count images, not requests)."""
-    first = check_rate_headers(_admit(api, free_key, 1))
+    admitted = _admit(api, free_key, 1)
+    first = check_rate_headers(admitted)
+    if admitted.header(MINUTE) is None:
+        pytest.skip(f"needs the {MINUTE} header ({decisions.RATE_LIMIT_HEADERS}), which the target does not send")
     if first[MINUTE] < 2:
         pytest.skip("the free key has fewer than 2 images left this minute")
     second_exchange = _admit(api, free_key, 2)
@@ -72,6 +83,7 @@ def test_remaining_drops_by_n(api: ContractClient, free_key: str) -> None:
     )
 
 
+@pytest.mark.source(decisions.REFUSALS_CONSUME_NOTHING)
 def test_refused_requests_consume_nothing(api: ContractClient, free_key: str) -> None:
     """Invalid and content-policy requests carry the headers and consume nothing."""
     before = check_rate_headers(_admit(api, free_key, 1))
@@ -90,6 +102,7 @@ def test_refused_requests_consume_nothing(api: ContractClient, free_key: str) ->
         )
 
 
+@pytest.mark.source(decisions.REFUSALS_CONSUME_NOTHING)
 @pytest.mark.real_time(REFUSALS)
 def test_a_429_consumes_nothing(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
     """A rate-limited request consumes no images: the answers after a 429 show the day's remaining unchanged."""
@@ -121,26 +134,53 @@ def _exhaust_minute(api: ContractClient, key: str, limit: int) -> tuple[int, Exc
 
 @pytest.mark.smoke
 def test_429_envelope(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
-    """Past the minute limit: 429 rate_limit_exceeded, the document's message, retry_after >= 1 and Retry-After."""
-    # n=0 is refused and consumes nothing: its headers say how many images remain before the limit.
-    remaining = check_rate_headers(api.generate({**cheap_body(1), "n": 0}, key=free_key))[MINUTE]
+    """Past the minute limit: 429 rate_limit_exceeded with retry_after >= 1 (and the simulator's message and Retry-After)."""
+    remaining = _remaining(api, free_key, free_tier)
     admitted, exchange = _exhaust_minute(api, free_key, free_tier.images_per_minute)
     expect(
         admitted == remaining,
-        "Driving a key to its limit admits exactly the images the headers said remained",
-        f"the headers said {remaining} images remained; {admitted} one-image requests were admitted before the first refusal",
+        "Driving a key to its limit admits exactly the images that remained (from an idle key, the tier's minute limit)",
+        f"{remaining} images remained; {admitted} one-image requests were admitted before the first refusal",
         exchange,
+        source=None if remaining == free_tier.images_per_minute else decisions.RATE_LIMIT_HEADERS,
     )
     error = check_error(exchange, errors.RATE_LIMIT_EXCEEDED)
-    expect(error["message"] == errors.RATE_LIMIT_MESSAGE, "The 429 carries the document's message", repr(error["message"]), exchange)
+    retry_after = error.get("retry_after")
     expect(
-        exchange.header("retry-after") == str(error["retry_after"]),
-        "A 429 carries a Retry-After header equal to error.retry_after",
-        f"Retry-After {exchange.header('retry-after')!r}, retry_after {error['retry_after']!r}",
+        isinstance(retry_after, int) and not isinstance(retry_after, bool) and retry_after >= 1,
+        "A 429 carries error.retry_after, whole seconds to wait (the document's example: 60)",
+        f"retry_after is {retry_after!r}" if "retry_after" in error else "the error has no retry_after",
         exchange,
     )
+    expect(
+        error.get("message") == errors.RATE_LIMIT_MESSAGE,
+        "The 429 carries the document's message",
+        repr(error.get("message")),
+        exchange,
+        source=decisions.DOCUMENT_MESSAGES,
+    )
+    expect(
+        exchange.header("retry-after") == str(retry_after),
+        "A 429 carries a Retry-After header equal to error.retry_after",
+        f"Retry-After {exchange.header('retry-after')!r}, retry_after {retry_after!r}",
+        exchange,
+        source=decisions.RETRY_AFTER_HEADER,
+    )
     headers = check_rate_headers(exchange)
-    expect(headers[MINUTE] == 0, "A 429 for one image shows 0 images remaining this minute", f"{MINUTE}={headers[MINUTE]}", exchange)
+    expect(
+        headers[MINUTE] == 0,
+        "A 429 for one image shows 0 images remaining this minute",
+        f"{MINUTE}={headers[MINUTE]}",
+        exchange,
+        source=decisions.RATE_LIMIT_HEADERS,
+    )
+
+
+def _remaining(api: ContractClient, key: str, tier: tiers.Tier) -> int:
+    """The images the key has left this minute: as an n=0 request (refused, consuming nothing) shows them in the
+    headers; without the headers the whole limit, since the free_key fixture lends a key idle when it has none."""
+    shown = api.generate({**cheap_body(1), "n": 0}, key=key).header(MINUTE) or ""
+    return int(shown) if shown.isdigit() else tier.images_per_minute
 
 
 @pytest.mark.real_time(EXACT)
@@ -173,15 +213,15 @@ def test_limits_count_images_not_requests(
     _admit(api, free_key, 1)
 
 
+@pytest.mark.source(decisions.N_ABOVE_MINUTE_LIMIT)
 def test_n_above_minute_limit_is_400(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
     """A request for more images than the per-minute limit can never be admitted: 400 on n, not 429."""
     check_error(api.generate(cheap_body(free_tier.images_per_minute + 1), key=free_key), errors.INVALID_REQUEST, param="n")
 
 
-def test_admission_is_atomic_under_concurrency(api: ContractClient, free_key: str) -> None:
+def test_admission_is_atomic_under_concurrency(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
     """Concurrent requests never overdraw a window: exactly the remaining images are admitted."""
-    # n=0 is refused and consumes nothing: its headers tell what remains.
-    remaining = check_rate_headers(api.generate({**cheap_body(1), "n": 0}, key=free_key))[MINUTE]
+    remaining = _remaining(api, free_key, free_tier)
     with ThreadPoolExecutor(max_workers=8) as pool:
         exchanges = list(pool.map(lambda _: api.generate(cheap_body(1), key=free_key), range(remaining + 4)))
     admitted = sum(e.status == 200 for e in exchanges)
@@ -190,6 +230,7 @@ def test_admission_is_atomic_under_concurrency(api: ContractClient, free_key: st
         "Admission is atomic: concurrent requests get exactly the images remaining, the rest 429",
         f"{remaining} images remained; {len(exchanges)} concurrent requests got statuses {sorted(e.status for e in exchanges)}",
         *[e for e in exchanges if e.status != 200][:1],
+        source=None if remaining == free_tier.images_per_minute else decisions.RATE_LIMIT_HEADERS,
     )
 
 
@@ -218,6 +259,7 @@ def test_retry_after_is_honoured(api: ContractClient, target: Target, request: p
     expect(last.status == 200, "After retry_after seconds the request is admitted", f"got HTTP {last.status}", last)
 
 
+@pytest.mark.source(decisions.SLIDING_WINDOW)
 @pytest.mark.real_time(SLIDING)
 def test_minute_window_slides(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
     """The minute window slides: images count for 60 s after their admission, not until a fixed boundary."""
@@ -233,6 +275,7 @@ def test_minute_window_slides(api: ContractClient, target: Target, request: pyte
         run.request(1)
 
 
+@pytest.mark.source(decisions.UTC_DAY)
 def test_day_window_is_the_utc_day(api: ContractClient, manual_clock: Control, free_key: str, free_tier: tiers.Tier) -> None:
     """The day limit holds for the UTC day, with retry_after until midnight, and resets at 00:00 UTC."""
     run = Scenario(api, manual_clock, free_key, free_tier)

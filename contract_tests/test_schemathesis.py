@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from contract_tests import decisions
 from contract_tests.target import Target
 from contract_tests.violations import expect
 from spec.openapi import openapi_document
@@ -23,6 +24,7 @@ TIMEOUT_SECONDS = 240
 RUN_SCHEMATHESIS = "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())"
 
 
+@pytest.mark.source(decisions.OPENAPI_DOCUMENT)
 def test_schemathesis_all_checks(target: Target, tmp_path: Path) -> None:
     """The target conforms to spec/'s OpenAPI document under every schemathesis check (statuses, schemas, headers, negative data)."""
     document = tmp_path / "perf-openapi.json"

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
+from contract_tests import decisions
 from contract_tests.client import ContractClient
 from contract_tests.scenario import Scenario
 from contract_tests.target import Control
@@ -54,6 +55,7 @@ class RateWindowMachine(RuleBasedStateMachine):
             self.run.advance(tiers.MINUTE_SECONDS)
 
 
+@pytest.mark.source(decisions.SLIDING_WINDOW)
 def test_rate_windows_follow_the_reference_model(api: ContractClient, manual_clock: Control, free_key: str) -> None:
     """Under any sequence of requests and clock moves, admissions, 429s, retry_after and headers match the spec's model."""
     RateWindowMachine.api = api

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from contract_tests import decisions
 from contract_tests.checks import check_error, trimmed
 from contract_tests.client import ContractClient
+from contract_tests.sources import DOCUMENT, judged_as
 from contract_tests.target import Target
 from spec import errors
 from spec.models import FLUX_DIMENSIONS, FLUX_SIZES, MODELS, QUALITIES, RESPONSE_FORMATS, STYLES
@@ -63,21 +65,22 @@ def _with_smoke(cases: list[Any]) -> list[Any]:
 def test_invalid_parameter_per_model(api: ContractClient, target: Target, model: str, param: str, value: Any) -> None:
     """An invalid value of one parameter for a model is a 400 invalid_request with error.param naming it."""
     body: dict[str, Any] = {"prompt": PROMPT, "model": model, param: value}
-    exchange = api.generate(body, key=target.generous_key)
+    exchange = api.generate_admitted(body, key=target.generous_key)
     shown = trimmed(value, 40) if isinstance(value, str) else repr(value)
-    check_error(
-        exchange,
-        errors.INVALID_REQUEST,
-        param=param,
-        rule=f"{param}={shown} is not valid for {model}: refused with 400 invalid_request",
-    )
+    with judged_as(decisions.of_invalid_value(model, param, value) or DOCUMENT):
+        check_error(
+            exchange,
+            errors.INVALID_REQUEST,
+            param=param,
+            rule=f"{param}={shown} is not valid for {model}: refused with 400 invalid_request",
+        )
 
 
 PROMPT_CASES = [
     pytest.param({"model": "dall-e-3"}, id="missing", marks=pytest.mark.smoke),
     pytest.param({"prompt": None}, id="null"),
     pytest.param({"prompt": ""}, id="empty"),
-    pytest.param({"prompt": " \t\n "}, id="whitespace-only"),
+    pytest.param({"prompt": " \t\n "}, id="whitespace-only", marks=pytest.mark.source(decisions.BLANK_PROMPT)),
     pytest.param({"prompt": 42}, id="number"),
     pytest.param({"prompt": ["a cat"]}, id="array"),
     pytest.param({"prompt": {"text": "a cat"}}, id="object"),
@@ -89,16 +92,17 @@ PROMPT_CASES = [
 @pytest.mark.parametrize("body", PROMPT_CASES)
 def test_invalid_prompt(api: ContractClient, target: Target, body: dict[str, Any]) -> None:
     """A missing, empty, blank, non-string or too long prompt is a 400 invalid_request with param "prompt"."""
-    check_error(api.generate(body, key=target.generous_key), errors.INVALID_REQUEST, param="prompt")
+    check_error(api.generate_admitted(body, key=target.generous_key), errors.INVALID_REQUEST, param="prompt")
 
 
 @pytest.mark.parametrize("model", ["dall-e-4", "DALL-E-3", "", "gpt-image-1", 3])
 def test_unknown_model(api: ContractClient, target: Target, model: Any) -> None:
     """A model outside the spec's table is a 400 invalid_request with param "model"."""
-    check_error(api.generate({"prompt": PROMPT, "model": model}, key=target.generous_key), errors.INVALID_REQUEST, param="model")
+    check_error(api.generate_admitted({"prompt": PROMPT, "model": model}, key=target.generous_key), errors.INVALID_REQUEST, param="model")
 
 
+@pytest.mark.source(decisions.UNKNOWN_FIELDS_REFUSED)
 @pytest.mark.parametrize("field", ["seed", "negative_prompt", "Prompt"])
 def test_unknown_field_is_rejected(api: ContractClient, target: Target, field: str) -> None:
     """An unknown request field is a 400 invalid_request naming it (spec/schemas.py: additionalProperties false)."""
-    check_error(api.generate({"prompt": PROMPT, field: 1}, key=target.generous_key), errors.INVALID_REQUEST, param=field)
+    check_error(api.generate_admitted({"prompt": PROMPT, field: 1}, key=target.generous_key), errors.INVALID_REQUEST, param=field)

@@ -1,7 +1,8 @@
 """The run's verdict as a person (the end summary) and a machine (the JSON report) reads it.
 
-Rules are the suite's test functions (their docstrings), each with its area (module) and cases; broken rules
-are grouped by cause across cases, most frequent first, with the first example in full.
+Rules are the suite's test functions (their docstrings), each with its area (module), source and cases; broken
+rules are grouped by cause across cases, most frequent first, with the first example in full. Judging by the
+document, differences from the simulator's decisions are shown in a section of their own and counted nowhere.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract_tests.sources import DOCUMENT_NAME
 from contract_tests.violations import Finding
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+DIFFERS = "differs"
+"""The count of cases (and the table state) whose only findings are differences from decisions."""
+RULE_CHARS = 200
 CASES_NAMED_PER_GROUP = 5
 NOT_CHECKABLE_IN_REAL_TIME = (
     "Not checkable in real time (the target's clock cannot be moved): the UTC-day window (it would take a day) "
@@ -32,6 +37,10 @@ class CaseResult:
     findings: list[Finding] = field(default_factory=list)
     reason: str = ""
     """Why it was skipped, or the text of a failure that is not a broken rule (the suite could not run the case)."""
+    source: str = "document"
+    """The rule's source (contract_tests/sources.py)."""
+    differences: list[Finding] = field(default_factory=list)
+    """Findings from decisions the run does not count (--judge document)."""
 
 
 @dataclass
@@ -47,19 +56,30 @@ class Verdict:
     target: str
     level: str
     real_time: bool
+    judge: str = "document"
     cases: list[CaseResult] = field(default_factory=list)
 
     def rules(self) -> dict[tuple[str, str], dict[str, int]]:
         table: dict[tuple[str, str], dict[str, int]] = {}
         for case in self.cases:
-            counts = table.setdefault((case.area, case.rule), {PASSED: 0, FAILED: 0, SKIPPED: 0})
+            counts = table.setdefault((case.area, case.rule), {PASSED: 0, FAILED: 0, SKIPPED: 0, DIFFERS: 0})
             counts[case.outcome] += 1
+            counts[DIFFERS] += bool(case.differences) and case.outcome != FAILED
         return table
 
-    def groups(self) -> list[CauseGroup]:
+    def sources(self) -> dict[tuple[str, str], str]:
+        """Each rule's source: the document when any of its cases is (a few cases of a rule may hold a decision)."""
+        table: dict[tuple[str, str], str] = {}
+        for case in self.cases:
+            known = table.get((case.area, case.rule))
+            table[(case.area, case.rule)] = DOCUMENT_NAME if DOCUMENT_NAME in (known, case.source) else case.source
+        return table
+
+    def groups(self, differences: bool = False) -> list[CauseGroup]:
+        """Counted findings grouped by cause; with `differences`, the uncounted differences from decisions."""
         by_cause: dict[str, CauseGroup] = {}
         for case in self.cases:
-            for finding in case.findings:
+            for finding in case.differences if differences else case.findings:
                 group = by_cause.setdefault(finding.group, CauseGroup(finding.group, finding.rule, [], finding))
                 if case.case not in group.cases:
                     group.cases.append(case.case)
@@ -96,21 +116,45 @@ class Verdict:
         """Whether the case is one the real-time note already accounts for."""
         return self.real_time and "real time" in case.reason
 
+    def judged_by(self) -> str:
+        if self.judge == "document":
+            return "judged by the document alone (--judge document): differences from the simulator's decisions are shown, not counted"
+        return "judged by the document and the simulator's decisions (--judge all)"
+
     def summary_lines(self) -> list[str]:
-        rules, totals = self.rules(), self.totals()
+        rules, totals, sources = self.rules(), self.totals(), self.sources()
+        differing = sum(counts[DIFFERS] > 0 for counts in rules.values())
         lines = [
-            f"Perf contract verdict: {self.target}, level {self.level}",
-            f"{len(rules)} rules, {len(self.cases)} cases: {totals[PASSED]} passed, {totals[FAILED]} failed, {totals[SKIPPED]} skipped",
+            f"Perf contract verdict: {self.target}, level {self.level}, {self.judged_by()}",
+            f"{len(rules)} rules, {len(self.cases)} cases: {totals[PASSED]} passed, {totals[FAILED]} failed, {totals[SKIPPED]} skipped"
+            + (
+                f"; {differing} {'rule differs' if differing == 1 else 'rules differ'} from the simulator's decisions (not counted)"
+                if differing
+                else ""
+            ),
             "",
-            "state  area          passed failed skipped  rule",
+            "state  area          passed failed skipped  rule  [source]",
         ]
         for (area, rule), counts in rules.items():
-            state = "FAIL" if counts[FAILED] else ("skip" if not counts[PASSED] else "ok")
-            lines.append(f"{state:5}  {area:12}  {counts[PASSED]:6} {counts[FAILED]:6} {counts[SKIPPED]:7}  {rule[:110]}")
-        groups = self.groups()
+            state = "FAIL" if counts[FAILED] else ("skip" if not counts[PASSED] else ("diff" if counts[DIFFERS] else "ok"))
+            source = sources[(area, rule)]
+            shown = rule if len(rule) <= RULE_CHARS else rule[:RULE_CHARS] + "…"
+            lines.append(f"{state:5}  {area:12}  {counts[PASSED]:6} {counts[FAILED]:6} {counts[SKIPPED]:7}  {shown}  [{source}]")
+        lines += self._group_lines(self.groups(), "Broken rules, grouped by cause")
+        lines += self._group_lines(self.groups(differences=True), "Differs from the simulator's decisions (not counted)")
+        unexplained = [case for case in self.cases if case.outcome == FAILED and not case.findings]
+        if unexplained:
+            lines += ["", "Cases that could not run to a verdict (the suite's own error, or the target broke the exchange):"]
+            lines += [f"  {case.case}: {case.reason.splitlines()[-1][:200] if case.reason else ''}" for case in unexplained]
+        for note in self.notes():
+            lines += ["", note]
+        return lines
+
+    def _group_lines(self, groups: list[CauseGroup], title: str) -> list[str]:
+        lines = []
         if groups:
             causes = f"{len(groups)} cause{'s' if len(groups) != 1 else ''}"
-            lines += ["", f"Broken rules, grouped by cause ({causes}, most cases first):"]
+            lines += ["", f"{title} ({causes}, most cases first):"]
         for number, group in enumerate(groups, 1):
             named = ", ".join(group.cases[:CASES_NAMED_PER_GROUP])
             more = f" and {len(group.cases) - CASES_NAMED_PER_GROUP} more" if len(group.cases) > CASES_NAMED_PER_GROUP else ""
@@ -121,28 +165,37 @@ class Verdict:
                 "    first example:",
                 *("      " + line for line in group.first.report().splitlines()),
             ]
-        unexplained = [case for case in self.cases if case.outcome == FAILED and not case.findings]
-        if unexplained:
-            lines += ["", "Cases that could not run to a verdict (the suite's own error, or the target broke the exchange):"]
-            lines += [f"  {case.case}: {case.reason.splitlines()[-1][:200] if case.reason else ''}" for case in unexplained]
-        for note in self.notes():
-            lines += ["", note]
         return lines
 
     def as_json(self) -> dict[str, Any]:
         def finding(f: Finding) -> dict[str, Any]:
-            return {"rule": f.rule, "detail": f.detail, "cause": f.group, "exchanges": [e.as_record() for e in f.exchanges]}
+            return {
+                "rule": f.rule,
+                "source": str(f.source),
+                "counted": self.judge == "all" or f.source.is_document,
+                "detail": f.detail,
+                "cause": f.group,
+                "exchanges": [e.as_record() for e in f.exchanges],
+            }
 
         rules = []
+        sources = self.sources()
         for (area, rule), counts in self.rules().items():
             cases = [c for c in self.cases if (c.area, c.rule) == (area, rule)]
             rules.append(
                 {
                     "area": area,
                     "rule": rule,
+                    "source": sources[(area, rule)],
                     **counts,
                     "cases": [
-                        {"case": c.case, "outcome": c.outcome, "reason": c.reason, "findings": [finding(f) for f in c.findings]}
+                        {
+                            "case": c.case,
+                            "outcome": c.outcome,
+                            "reason": c.reason,
+                            "findings": [finding(f) for f in c.findings],
+                            "differences": [finding(f) for f in c.differences],
+                        }
                         for c in cases
                     ],
                 }
@@ -150,9 +203,14 @@ class Verdict:
         return {
             "target": self.target,
             "level": self.level,
+            "judge": self.judge,
             "totals": self.totals(),
             "rules": rules,
             "causes": [{"cause": g.cause, "rule": g.rule, "count": len(g.cases), "cases": g.cases} for g in self.groups()],
+            "differences": [
+                {"cause": g.cause, "rule": g.rule, "source": str(g.first.source), "count": len(g.cases), "cases": g.cases}
+                for g in self.groups(differences=True)
+            ],
             "notes": self.notes(),
         }
 

@@ -3,6 +3,10 @@
 A case checks every rule that applies and reports every broken one: while the plugin collects findings for a
 case, `expect` records a broken rule and lets the case go on; `require` (a rule later steps depend on) stops it.
 Outside a collecting case (Hypothesis examples, background runs) every broken rule stops at once.
+
+Each finding carries its source (contract_tests/sources.py). When the run judges by the document alone, the plugin
+gives the case a list of differences: a broken decision rule goes there and never stops the case, so the document
+rules after it are still judged.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from contract_tests.exchange import Exchange
+from contract_tests.sources import DOCUMENT, Source, current_source
 
 
 @dataclass(frozen=True)
@@ -24,13 +29,14 @@ class Finding:
     detail: str
     exchanges: tuple[Exchange, ...]
     cause: str = ""
+    source: Source = DOCUMENT
 
     @property
     def group(self) -> str:
         return self.cause or self.rule
 
     def report(self) -> str:
-        parts = [f"RULE BROKEN: {self.rule}", f"what happened: {self.detail}"]
+        parts = [f"RULE BROKEN: {self.rule}", f"from: {self.source}", f"what happened: {self.detail}"]
         parts += [exchange.describe() for exchange in self.exchanges]
         return "\n".join(parts)
 
@@ -57,6 +63,7 @@ class ContractViolation(AssertionError):
 
 
 _collected: ContextVar[list[Finding] | None] = ContextVar("perf_contract_findings", default=None)
+_differences: ContextVar[list[Finding] | None] = ContextVar("perf_contract_differences", default=None)
 
 
 @contextmanager
@@ -70,6 +77,17 @@ def collecting(findings: list[Finding]) -> Iterator[list[Finding]]:
 
 
 @contextmanager
+def noting_differences(differences: list[Finding] | None) -> Iterator[None]:
+    """Within this block (with a list), a broken decision rule is noted in `differences` and the case goes on:
+    the run judges by the document alone. With None, decisions are judged like the document."""
+    token = _differences.set(differences)
+    try:
+        yield
+    finally:
+        _differences.reset(token)
+
+
+@contextmanager
 def first_broken_rule_stops() -> Iterator[None]:
     """For sequences whose later steps mean nothing once one step broke (state machines, scenarios)."""
     token = _collected.set(None)
@@ -79,24 +97,27 @@ def first_broken_rule_stops() -> Iterator[None]:
         _collected.reset(token)
 
 
-def violation(rule: str, detail: str, *exchanges: Exchange, cause: str = "") -> NoReturn:
-    raise ContractViolation([Finding(rule, detail, exchanges, cause)])
+def violation(rule: str, detail: str, *exchanges: Exchange, cause: str = "", source: Source | None = None) -> NoReturn:
+    raise ContractViolation([Finding(rule, detail, exchanges, cause, source or current_source())])
 
 
-def expect(condition: object, rule: str, detail: str, *exchanges: Exchange, cause: str = "") -> bool:
-    """Hold `rule`: when `condition` is false, record (or raise) the rule, `detail` and the exchanges that show it."""
+def expect(condition: object, rule: str, detail: str, *exchanges: Exchange, cause: str = "", source: Source | None = None) -> bool:
+    """Hold `rule`: when `condition` is false, record (or raise) the rule, `detail` and the exchanges that show it.
+    `source` names the decision the check holds, when it is not its rule's own source."""
     __tracebackhide__ = True
     if condition:
         return True
-    findings = _collected.get()
+    finding = Finding(rule, detail, exchanges, cause, source or current_source())
+    differences = _differences.get()
+    findings = differences if differences is not None and not finding.source.is_document else _collected.get()
     if findings is None:
-        violation(rule, detail, *exchanges, cause=cause)
-    findings.append(Finding(rule, detail, exchanges, cause))
+        raise ContractViolation([finding])
+    findings.append(finding)
     return False
 
 
-def require(condition: object, rule: str, detail: str, *exchanges: Exchange, cause: str = "") -> None:
+def require(condition: object, rule: str, detail: str, *exchanges: Exchange, cause: str = "", source: Source | None = None) -> None:
     """Like `expect`, for a rule the rest of the case depends on: a broken one always stops the case."""
     __tracebackhide__ = True
     if not condition:
-        violation(rule, detail, *exchanges, cause=cause)
+        violation(rule, detail, *exchanges, cause=cause, source=source)

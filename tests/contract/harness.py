@@ -1,8 +1,9 @@
-"""Running the contract suite as a user would (the `perf-contract` console script), and reading its verdict."""
+"""Running the contract suite as a user would (`python -m contract_tests`: perf-contract as this tree's code), and reading its verdict."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -14,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulator.launcher import RunningServer, free_port, running, wait_until_up
+from simulator.launcher import PROJECT_ROOT, RunningServer, free_port, running, wait_until_up
 
-PERF_CONTRACT = str(Path(sys.executable).parent / "perf-contract")
+PERF_CONTRACT = [sys.executable, "-m", "contract_tests"]
+"""perf-contract as this tree's code: the console script would run the code the virtualenv was installed from."""
 CONTRACT_TIMEOUT_SECONDS = 300
 
 
@@ -45,13 +47,21 @@ def read_junit(path: Path, verdict: Verdict) -> None:
 
 def run_contract(base_url: str, junit: Path, *extra: str, command: list[str] | None = None) -> Verdict:
     """Run the suite against `base_url` with the simulator's conventional keys; `extra` goes to perf-contract."""
-    command = command or [PERF_CONTRACT, "--base-url", base_url, "--key", "pk_live_abc123", "--junit-xml", str(junit)]
+    command = command or [*PERF_CONTRACT, "--base-url", base_url, "--key", "pk_live_abc123", "--junit-xml", str(junit)]
     started = time.monotonic()
-    result = subprocess.run([*command, *extra], capture_output=True, text=True, timeout=CONTRACT_TIMEOUT_SECONDS, cwd=junit.parent)
+    result = subprocess.run(
+        [*command, *extra], capture_output=True, text=True, timeout=CONTRACT_TIMEOUT_SECONDS, cwd=junit.parent, env=tree_env()
+    )
     verdict = Verdict(result.returncode, result.stdout + result.stderr, seconds=time.monotonic() - started)
     if junit.exists():
         read_junit(junit, verdict)
     return verdict
+
+
+def tree_env() -> dict[str, str]:
+    """The environment with this tree first on PYTHONPATH, as simulator.launcher starts simulators: a run from a
+    temporary directory imports this tree's contract_tests, spec and simulator."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
 # What a foreign target is run with: three free keys, so the real-time runs and the other rules run concurrently.
@@ -90,8 +100,8 @@ class ProxyVerdict:
 def proxy_verdict(target_url: str, report: Path, drive: Callable[[str], object]) -> ProxyVerdict:
     """Run `perf-contract proxy` in front of `target_url`, `drive` traffic through it, stop it with SIGTERM."""
     port = free_port()
-    command = [PERF_CONTRACT, "proxy", "--target", target_url, "--port", str(port), "--report-json", str(report)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = [*PERF_CONTRACT, "proxy", "--target", target_url, "--port", str(port), "--report-json", str(report)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=tree_env())
     try:
         wait_until_up(f"http://127.0.0.1:{port}/openapi.json", process)  # type: ignore[arg-type]
         drive(f"http://127.0.0.1:{port}")

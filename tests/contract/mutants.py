@@ -429,6 +429,26 @@ def no_rate_headers_on_errors() -> ASGIApp:
     return _on_json(edit)
 
 
+def _without_rate_headers(app: ASGIApp) -> ASGIApp:
+    """`app` with none of the x-ratelimit-* headers on any answer (the simulator's decision; the document names none)."""
+
+    def edit(answer: Answer) -> None:
+        for name in tiers.RATE_LIMIT_HEADERS:
+            answer.headers.pop(name, None)
+
+    return RewriteAnswers(app, edit, "/v1/images/generations")
+
+
+@mutant("no answer carries the x-ratelimit-* headers (differs from a decision only)", "test_rate_limits")
+def no_rate_limit_headers() -> ASGIApp:
+    return _without_rate_headers(_simulator())
+
+
+@mutant("no rate-limit headers, and a 429 has no retry_after", "test_rate_limits")
+def no_headers_no_retry_after() -> ASGIApp:
+    return _without_rate_headers(no_retry_after())
+
+
 @mutant("the free key (via a keys file) gets pro limits", "test_rate_limits")
 def free_key_with_pro_limits() -> ASGIApp:
     return _simulator(keys_file=HERE / "keys_free_as_pro.toml")

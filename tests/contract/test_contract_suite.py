@@ -12,10 +12,13 @@ import pytest
 
 from contract_tests.verdict import NOT_CHECKABLE_IN_REAL_TIME
 from simulator.launcher import RunningServer, running_simulator
+from spec import policy
 from tests.contract.harness import FOREIGN_KEYS, PERF_CONTRACT, Verdict, factory_server, run_contract
 
 MANUAL_CLOCK_ONLY = "manual clock"
 FULL_LEVEL_ONLY = "at the full level only"
+# What another implementation refuses is its own: a user names a prompt it refuses (the simulator's trigger phrase).
+BLOCKED_PROMPT = ("--blocked-prompt", f"A harbour at dusk {policy.TRIGGER_PHRASE}")
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +33,7 @@ def _explain(verdict: Verdict) -> str:
 
 
 def test_full_level_is_green_against_the_simulator(manual_sim: RunningServer, tmp_path: Path) -> None:
-    verdict = run_contract(manual_sim.base_url, tmp_path / "full.xml", "--level", "full")
+    verdict = run_contract(manual_sim.base_url, tmp_path / "full.xml", "--level", "full", "--judge", "all")
     assert verdict.returncode == 0, _explain(verdict)
     assert verdict.tests >= 300 and not verdict.failures
     assert not verdict.skipped, f"nothing may skip against a manual-clock simulator: {verdict.skipped[:5]}"
@@ -59,13 +62,13 @@ def test_time_rules_skip_with_a_reason_on_a_real_clock_at_smoke_level(tmp_path: 
 def _without_control(tmp_path: Path, name: str, *args: str) -> Verdict:
     junit = tmp_path / f"{name}.xml"
     with factory_server("tests.contract.without_control:app", health_path="/openapi.json") as server:
-        command = [PERF_CONTRACT, "--base-url", server.base_url, "--key", "pk_live_abc123", *args, "--junit-xml", str(junit)]
+        command = [*PERF_CONTRACT, "--base-url", server.base_url, "--key", "pk_live_abc123", *args, "--junit-xml", str(junit)]
         return run_contract(server.base_url, junit, command=command)
 
 
 def test_smoke_level_without_a_control_api(tmp_path: Path) -> None:
     """Another implementation (here: the simulator with /_sim/ hidden) gets a verdict; time rules skip, saying why."""
-    verdict = _without_control(tmp_path, "smoke", "--level", "smoke", "--free-key", "pk_test_free_nocontrol")
+    verdict = _without_control(tmp_path, "smoke", "--level", "smoke", "--free-key", "pk_test_free_nocontrol", *BLOCKED_PROMPT)
     assert verdict.returncode == 0, _explain(verdict)
     reasons = {message for _, message in verdict.skipped}
     assert verdict.skipped and all(MANUAL_CLOCK_ONLY in r or FULL_LEVEL_ONLY in r for r in reasons), reasons
@@ -75,7 +78,7 @@ def test_smoke_level_without_a_control_api(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_full_level_without_a_control_api_judges_the_time_rules_in_real_time(tmp_path: Path) -> None:
     """Only the UTC day, URL expiry, the state machine (manual clock) and the simulator's example key go unjudged."""
-    verdict = _without_control(tmp_path, "full", *FOREIGN_KEYS)
+    verdict = _without_control(tmp_path, "full", *FOREIGN_KEYS, *BLOCKED_PROMPT, "--judge", "all")
     assert verdict.returncode == 0, _explain(verdict)
     skipped = sorted(name.rsplit("::", 1)[-1] for name, _ in verdict.skipped)
     assert skipped == [

@@ -41,10 +41,11 @@ FOREIGN_SAMPLE = {
 
 
 def judge(name: str, whole_suite: bool, foreign: bool = False, *selection: str) -> Verdict:
+    """The mutant's verdict with decisions counted (--judge all): many defects break a simulator decision only."""
     selection = selection or (() if whole_suite else ("-k", MUTANTS[name].caught_by))
     with tempfile.TemporaryDirectory() as tmp, mutant_server(name, foreign) as server:
         keys = FOREIGN_KEYS if foreign else ()
-        return run_contract(server.base_url, Path(tmp) / "junit.xml", *keys, *selection, "--", "-x")
+        return run_contract(server.base_url, Path(tmp) / "junit.xml", *keys, "--judge", "all", *selection, "--", "-x")
 
 
 def _collected(request: pytest.FixtureRequest, test_name: str) -> list[str]:

@@ -1,0 +1,67 @@
+"""Every simulator decision the suite checks, in one place: where the document is silent or ambiguous the simulator
+chose, and wrote the choice beside the rule in spec/. A target that chooses otherwise is not wrong by the document;
+`--judge document` (the default) shows these differences without counting them, `--judge all` counts them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from contract_tests.sources import Source
+
+RATE_LIMIT_HEADERS = Source("the six x-ratelimit-* headers and their values", "spec/tiers.py")
+SLIDING_WINDOW = Source("a sliding 60 s minute window (a fixed window is a legitimate reading)", "spec/tiers.py")
+LEAST_RETRY_AFTER = Source("retry_after is the least wait: retrying a second or more sooner is refused", "spec/tiers.py")
+RETRY_AFTER_HEADER = Source("a 429 carries a Retry-After header equal to retry_after", "spec/errors.py")
+REFUSALS_CONSUME_NOTHING = Source("a refused request (400 or 429) consumes no images", "spec/tiers.py")
+N_ABOVE_MINUTE_LIMIT = Source("n above the per-minute limit is a 400 on n, not a 429", "spec/tiers.py")
+UTC_DAY = Source("the day window is the UTC calendar day", "spec/tiers.py")
+TIER_OF_EXAMPLE_KEY = Source("the document's example key pk_live_abc123 works, on the Pro tier", "spec/tiers.py")
+DOCUMENT_MESSAGES = Source("error messages are the document's example text word for word", "spec/errors.py")
+ERROR_TYPES = Source(
+    "error types the document does not name (authentication_error, not_found, method_not_allowed, payload_too_large, ...)",
+    "spec/errors.py",
+)
+BODY_SIZE_CAP = Source("a body over 256 KiB is a 413 payload_too_large", "spec/errors.py")
+TRIGGER_PHRASE = Source("the content-policy trigger phrase SIM_CONTENT_POLICY_VIOLATION", "spec/policy.py")
+BLOCKED_TERMS = Source("the content policy's word list, as whole words", "spec/policy.py")
+CUSTOM_SIZE = Source('what "custom" sizes means for each model (aspect sizes, flux\'s 256..1440 grid)', "spec/models.py")
+MAX_N_OF_4 = Source("n at most 4 for the non-OpenAI models (the table's 4, where the text says 1-10)", "spec/models.py")
+STYLE_DALLE3_ONLY = Source("style is refused for models other than dall-e-3, even vivid or natural", "spec/schemas.py")
+DALLE2_PROMPT_LIMIT = Source("dall-e-2 prompts are limited to 1,000 characters", "spec/models.py")
+DALLE2_PRICE_PER_SIZE = Source("dall-e-2 is priced per size ($0.016, $0.018, $0.020) within the document's range", "spec/models.py")
+NULL_MEANS_DEFAULT = Source("an optional field sent as JSON null means its default", "spec/schemas.py")
+UNKNOWN_FIELDS_REFUSED = Source("unknown request fields are refused (OpenAI's user accepted)", "spec/schemas.py")
+USER_FIELD = Source("OpenAI's user field is accepted and ignored", "spec/schemas.py")
+INTEGER_N = Source("n as a JSON Schema integer: 2.0 counts as 2", "spec/schemas.py")
+BLANK_PROMPT = Source("a prompt of whitespace only is refused", "spec/models.py")
+REVISED_PROMPT_ALWAYS = Source("every image carries revised_prompt, whatever the model", "spec/schemas.py")
+OPENAPI_DOCUMENT = Source("the OpenAPI document generated from spec/ (its error types, headers, request schema)", "spec/openapi.py")
+REQUEST_SCHEMA = Source("the request schema as the oracle of what is invalid", "spec/schemas.py")
+
+ALL: tuple[Source, ...] = tuple(value for value in globals().values() if isinstance(value, Source))
+"""Every decision above, for the docs and the verdict."""
+
+# The models the document lists with "custom" sizes besides 1024x1024.
+CUSTOM_SIZE_MODELS = ("stable-diffusion-3", "flux-pro", "flux-dev", "ideogram-2")
+# The models whose maximum n the document states twice, differently ("1-10 for others"; the table's 4).
+MAX_N_AMBIGUOUS_MODELS = ("stable-diffusion-3", "flux-pro", "flux-dev", "ideogram-2", "imagen-3")
+
+
+def of_size(model: str, size: object) -> Source | None:
+    """The decision a size case holds for `model`, or None when the document settles it (its listed sizes)."""
+    return CUSTOM_SIZE if model in CUSTOM_SIZE_MODELS and size != "1024x1024" else None
+
+
+def of_invalid_value(model: str, param: str, value: object) -> Source | None:
+    """The decision that makes `value` of `param` invalid for `model`, or None when the document does."""
+    if param == "size":
+        # A well-formed WIDTHxHEIGHT off the simulator's grid is refused by its reading of "custom"; a malformed one by any.
+        return of_size(model, value) if isinstance(value, str) and re.fullmatch(r"[0-9]+x[0-9]+", value) else None
+    if param == "n" and model in MAX_N_AMBIGUOUS_MODELS and isinstance(value, int) and not isinstance(value, bool) and value > 4:
+        return MAX_N_OF_4
+    if param == "style" and model != "dall-e-3" and value in ("vivid", "natural"):
+        return STYLE_DALLE3_ONLY
+    if param == "prompt" and model == "dall-e-2" and isinstance(value, str) and len(value) <= 4000:
+        return DALLE2_PROMPT_LIMIT
+    return None

@@ -1,0 +1,56 @@
+"""What one finding says: the cause named once (a param is not judged on an answer of the wrong type), and a curl
+line that replays exactly what was sent."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from contract_tests.checks import check_error
+from contract_tests.exchange import Exchange, readable_body
+from contract_tests.violations import Finding, collecting
+from spec import errors
+
+URL = "http://impl.example/v1/images/generations"
+# Stands in for curl: prints the body a curl line would send (its last argument, @FILE).
+PRINT_BODY = 'curl() { for last; do :; done; cat "${last#@}"; }; '
+
+
+def _answer(status: int, body: object, request_headers: dict[str, str] | None = None, request_body: bytes | None = None) -> Exchange:
+    answer = json.dumps(body).encode()
+    return Exchange("POST", URL, request_headers or {}, request_body, status, {"content-type": "application/json"}, answer)
+
+
+def test_an_answer_of_the_wrong_type_is_one_finding_not_also_a_wrong_param() -> None:
+    refused = _answer(429, {"error": {"type": "rate_limit_exceeded", "message": "slow down", "retry_after": 3}})
+    findings: list[Finding] = []
+    with collecting(findings):
+        check_error(refused, errors.INVALID_REQUEST, param="n")
+    (finding,) = findings
+    assert finding.detail == "expected 400 invalid_request, got 429 rate_limit_exceeded; the answer says: message 'slow down'"
+
+
+def test_a_curl_line_replays_the_authorization_actually_sent() -> None:
+    secrets = {"sk_free_secret": "PERF_FREE_KEY_1"}
+    made_up = _answer(401, {}, {"Authorization": "Bearer pk_live_unknown0a1b"})
+    made_up.secret_keys = secrets
+    no_scheme = _answer(401, {}, {"Authorization": "pk_live_abc123"})
+    free = _answer(200, {}, {"Authorization": "Bearer sk_free_secret"})
+    free.secret_keys = secrets
+    assert "-H 'Authorization: Bearer pk_live_unknown0a1b'" in made_up.curl()
+    assert "-H 'Authorization: pk_live_abc123'" in no_scheme.curl() and "$PERF" not in no_scheme.curl()
+    assert '-H "Authorization: Bearer $PERF_FREE_KEY_1"' in free.curl() and "sk_free_secret" not in free.curl()
+    assert "Authorization" not in _answer(401, {}).curl()
+
+
+def test_a_body_too_long_to_print_is_rebuilt_by_the_curl_line() -> None:
+    body = b'{"prompt": "' + b"a" * 300_000 + b'"}'
+    line = _answer(413, {}, {"Content-Type": "application/json"}, body).curl()
+    assert len(line) < 4000, line[:300]
+    replayed = subprocess.run(["bash", "-c", PRINT_BODY + line], capture_output=True, timeout=30, check=True).stdout
+    assert replayed == body
+
+
+def test_a_long_plain_prompt_is_shown_as_text_not_as_base64() -> None:
+    shown = readable_body(json.dumps({"prompt": "x" * 1001}).encode())
+    assert "<base64" not in shown and "xxxxxxxx… <1001 chars>" in shown

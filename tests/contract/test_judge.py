@@ -1,0 +1,90 @@
+"""What a user relies on when their implementation decides differently from the simulator where the document is
+silent: every finding names its source (the document, or a simulator decision and the spec/ file recording it),
+and by default only the document's rules decide the verdict (`--judge document`); `--judge all` counts both."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from contract_tests import decisions
+from contract_tests.exchange import Exchange
+from contract_tests.verdict import FAILED, PASSED, CaseResult, Verdict
+from contract_tests.violations import Finding
+from tests.contract.harness import PERF_CONTRACT, factory_server, mutant_server, run_contract
+
+DIFFERS_SECTION = "Differs from the simulator's decisions (not counted)"
+
+
+def test_a_target_differing_only_from_a_decision_passes_and_is_shown_the_difference(tmp_path: Path) -> None:
+    report = tmp_path / "verdict.json"
+    with mutant_server("unknown_fields_accepted") as server:
+        by_document = run_contract(
+            server.base_url, tmp_path / "document.xml", "-k", "test_unknown_field_is_rejected", "--report-json", str(report)
+        )
+        by_all = run_contract(server.base_url, tmp_path / "all.xml", "-k", "test_unknown_field_is_rejected", "--judge", "all")
+    assert by_document.returncode == 0, by_document.output[-3000:]
+    assert DIFFERS_SECTION in by_document.output and str(decisions.UNKNOWN_FIELDS_REFUSED) in by_document.output
+    data = json.loads(report.read_text())
+    assert data["judge"] == "document" and data["totals"]["failed"] == 0
+    (difference,) = data["differences"]
+    assert difference["source"] == str(decisions.UNKNOWN_FIELDS_REFUSED) and difference["count"] == 3
+    found = [f for rule in data["rules"] for case in rule["cases"] for f in case["differences"]]
+    assert found and all(f["counted"] is False and f["exchanges"][0]["curl"].startswith("curl ") for f in found)
+    assert by_all.returncode == 1 and "from: decision: unknown request fields are refused" in by_all.output, by_all.output[-3000:]
+
+
+def test_a_broken_document_rule_still_fails_and_says_it_comes_from_the_document(tmp_path: Path) -> None:
+    report = tmp_path / "verdict.json"
+    with mutant_server("wrong_error_type") as server:
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", "-k", "test_malformed_body", "--report-json", str(report))
+    assert verdict.returncode == 1 and "from: document" in verdict.output, verdict.output[-3000:]
+    findings = [f for rule in json.loads(report.read_text())["rules"] for case in rule["cases"] for f in case["findings"]]
+    assert findings and all(f["source"] == "document" and f["counted"] for f in findings)
+
+
+def test_the_verdict_table_gives_each_rule_its_source_and_whole_text() -> None:
+    long_rule = "A rule stated at length " * 8
+    exchange = Exchange("POST", "http://impl.example/v1/images/generations", {}, None, 200, {}, b"{}")
+    verdict = Verdict("http://impl.example", "full", real_time=False)
+    verdict.cases = [
+        CaseResult("test_a::test_long", "a", long_rule.strip(), PASSED),
+        CaseResult(
+            "test_b::test_fields",
+            "validation",
+            "Unknown fields are refused.",
+            PASSED,
+            source=str(decisions.UNKNOWN_FIELDS_REFUSED),
+            differences=[Finding("Unknown fields are refused.", "seed was accepted", (exchange,), source=decisions.UNKNOWN_FIELDS_REFUSED)],
+        ),
+        CaseResult("test_c::test_doc", "auth", "No key is a 401.", FAILED, findings=[Finding("No key is a 401.", "got 200", (exchange,))]),
+    ]
+    lines = verdict.summary_lines()
+    assert any(line.startswith("diff ") and line.endswith(f"[{decisions.UNKNOWN_FIELDS_REFUSED}]") for line in lines), lines
+    assert any(long_rule.strip() in line and line.endswith("[document]") for line in lines), lines
+    assert "1 rule differs from the simulator's decisions (not counted)" in lines[1]
+    assert any(line.startswith(DIFFERS_SECTION) for line in lines) and any(line.startswith("Broken rules") for line in lines)
+
+
+def test_validation_rules_wait_out_a_429_from_a_target_that_limits_before_it_validates(tmp_path: Path) -> None:
+    selection = "test_validation and dall-e-3 or test_one_invalid_field_is_named or test_malformed_body or trigger_phrase"
+    with factory_server("tests.contract.throttled:app") as server:
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", "--judge", "all", "-k", selection)
+    assert verdict.returncode == 0, verdict.output[-4000:]
+    assert verdict.tests >= 30 and not verdict.failures
+
+
+def test_a_refused_key_is_one_line_and_no_verdict(tmp_path: Path) -> None:
+    with factory_server("tests.contract.without_control:app", health_path="/openapi.json") as server:
+        command = ["--base-url", server.base_url, "--key", "pk_live_nosuchkey000", "--level", "smoke"]
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", command=[*PERF_CONTRACT, *command])
+    assert verdict.returncode == 2, verdict.output[-3000:]
+    assert "perf-contract: no verdict: --key is refused (401)" in verdict.output
+    assert "RULE BROKEN" not in verdict.output and "Perf contract verdict" not in verdict.output and "Traceback" not in verdict.output
+
+
+def test_a_broken_property_still_shows_its_falsifying_example(tmp_path: Path) -> None:
+    with mutant_server("error_param_missing") as server:
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", "-k", "test_one_invalid_field_is_named", "--judge", "all")
+    (failure,) = verdict.failures
+    assert verdict.returncode == 1 and "# or any other generated value" in failure[1], failure[1][-3000:]
