@@ -119,6 +119,12 @@ class _AnyParam:
 ANY_PARAM = _AnyParam()
 
 
+def check_document_message(error: dict[str, Any], message: str, rule: str, exchange: Exchange) -> None:
+    """The error's message is the document's example text word for word: a decision, since the document only shows it."""
+    said = error.get("message")
+    expect(said == message, rule, f"message is {said!r}", exchange, source=decisions.DOCUMENT_MESSAGES)
+
+
 def check_error(
     exchange: Exchange, error_type: str, param: str | _AnyParam | None = ANY_PARAM, rule: str = "", source: Source | None = None
 ) -> dict[str, Any]:

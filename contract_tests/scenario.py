@@ -6,7 +6,7 @@ the sliding window, its retry_after from the least wait, its headers from the he
 from __future__ import annotations
 
 from contract_tests import decisions
-from contract_tests.checks import check_error, check_rate_headers, check_success
+from contract_tests.checks import check_document_message, check_error, check_rate_headers, check_success
 from contract_tests.client import ContractClient
 from contract_tests.exchange import Exchange
 from contract_tests.reference_model import ADMITTED, NEVER, KeyWindows
@@ -72,13 +72,7 @@ class Scenario:
                 rule="A request whose images do not fit a window is a 429 rate_limit_exceeded (counting images, not requests)",
                 source=decisions.SLIDING_WINDOW,
             )
-            expect(
-                error.get("message") == errors.RATE_LIMIT_MESSAGE,
-                "The 429 carries the document's message",
-                f"message is {error.get('message')!r}",
-                exchange,
-                source=decisions.DOCUMENT_MESSAGES,
-            )
+            check_document_message(error, errors.RATE_LIMIT_MESSAGE, "The 429 carries the document's message", exchange)
             expect(
                 error.get("retry_after") == outcome.retry_after,
                 "retry_after is the least whole number of seconds (>= 1) after which the same request is admitted",

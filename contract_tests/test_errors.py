@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from contract_tests import decisions
-from contract_tests.checks import check_error, check_success
+from contract_tests.checks import check_document_message, check_error, check_success
 from contract_tests.client import GENERATIONS_PATH, ContractClient
 from contract_tests.target import Target
-from contract_tests.violations import expect
 from spec import errors, policy
 
 CLEAN = "A quiet reading room with tall windows"
@@ -19,13 +18,7 @@ def test_a_refused_prompt_is_a_content_policy_violation(api: ContractClient, tar
     """A prompt the target refuses (--blocked-prompt) is a 400 content_policy_violation in the error envelope."""
     exchange = api.generate_admitted({"prompt": blocked_prompt}, key=target.generous_key)
     error = check_error(exchange, errors.CONTENT_POLICY_VIOLATION)
-    expect(
-        error.get("message") == errors.CONTENT_POLICY_MESSAGE,
-        "The content-policy error carries the document's message",
-        f"message is {error.get('message')!r}",
-        exchange,
-        source=decisions.DOCUMENT_MESSAGES,
-    )
+    check_document_message(error, errors.CONTENT_POLICY_MESSAGE, "The content-policy error carries the document's message", exchange)
 
 
 @pytest.mark.source(decisions.TRIGGER_PHRASE)
@@ -33,13 +26,7 @@ def test_content_policy_trigger_phrase(api: ContractClient, target: Target) -> N
     """A prompt containing the trigger phrase is a 400 content_policy_violation with the documented message."""
     exchange = api.generate_admitted({"prompt": f"{CLEAN} {policy.TRIGGER_PHRASE}"}, key=target.generous_key)
     error = check_error(exchange, errors.CONTENT_POLICY_VIOLATION)
-    expect(
-        error["message"] == errors.CONTENT_POLICY_MESSAGE,
-        "The content-policy error carries the document's message",
-        f"message is {error['message']!r}",
-        exchange,
-        source=decisions.DOCUMENT_MESSAGES,
-    )
+    check_document_message(error, errors.CONTENT_POLICY_MESSAGE, "The content-policy error carries the document's message", exchange)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from contract_tests import decisions
-from contract_tests.checks import check_error, check_rate_headers, check_success
+from contract_tests.checks import check_document_message, check_error, check_rate_headers, check_success
 from contract_tests.client import ContractClient
 from contract_tests.exchange import Exchange
 from contract_tests.realtime import EXACT, IMAGES, REFUSALS, RETRY, SLIDING, RealTimeRules
@@ -152,13 +152,7 @@ def test_429_envelope(api: ContractClient, free_key: str, free_tier: tiers.Tier)
         f"retry_after is {retry_after!r}" if "retry_after" in error else "the error has no retry_after",
         exchange,
     )
-    expect(
-        error.get("message") == errors.RATE_LIMIT_MESSAGE,
-        "The 429 carries the document's message",
-        repr(error.get("message")),
-        exchange,
-        source=decisions.DOCUMENT_MESSAGES,
-    )
+    check_document_message(error, errors.RATE_LIMIT_MESSAGE, "The 429 carries the document's message", exchange)
     expect(
         exchange.header("retry-after") == str(retry_after),
         "A 429 carries a Retry-After header equal to error.retry_after",
