@@ -1,0 +1,128 @@
+"""LiteLLM, the multi-provider client many apps call image models through, pointed at the simulator's faces by
+`api_base` alone: its `openai` provider at the Perf API and the OpenAI face, `stability` at the Stability face,
+`gemini` at the Google face. Its errors are its own exception classes, mapped from the answer's status.
+
+LiteLLM's `black_forest_labs` provider cannot be pointed at the simulator: it polls only `https` URLs on `bfl.ai`
+(an SSRF guard), so the docs send FLUX through the Perf API (`openai/flux-pro` at `/v1`) instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from simulator.launcher import RunningServer
+from spec.models import MODELS
+
+# LiteLLM fetches its model price map from GitHub when imported, unless told to use the copy it ships.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+import litellm
+from litellm.types.utils import ImageResponse
+from openai.types.image import Image
+
+litellm.suppress_debug_info = True
+KEY = "pk_test_pro_litellm"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def base(sim: RunningServer) -> Iterator[str]:
+    yield sim.base_url
+
+
+def images(result: ImageResponse) -> list[Image]:
+    assert result.data is not None
+    return result.data
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png.startswith(PNG)
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def test_openai_provider_gets_a_perf_api_image_url_serving_a_png(base: str) -> None:
+    result = litellm.image_generation(
+        model="openai/dall-e-3", prompt="a red fox", size="1792x1024", api_base=f"{base}/v1", api_key=KEY, max_retries=0
+    )
+    url = images(result)[0].url
+    assert url and url.startswith(f"{base}/images/")
+    fetched = httpx.get(url)
+    assert fetched.status_code == 200 and png_size(fetched.content) == (1792, 1024)
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_openai_provider_reaches_every_perf_model_through_the_perf_api(base: str, model: str) -> None:
+    result = litellm.image_generation(model=f"openai/{model}", prompt="a red fox", api_base=f"{base}/v1", api_key=KEY, max_retries=0)
+    fetched = httpx.get(images(result)[0].url or "")
+    assert fetched.status_code == 200 and fetched.content.startswith(PNG)
+
+
+def test_openai_provider_gets_several_images_from_the_openai_face(base: str) -> None:
+    result = litellm.image_generation(
+        model="openai/dall-e-2", prompt="a red fox", n=3, size="256x256", api_base=f"{base}/openai/v1", api_key=KEY, max_retries=0
+    )
+    urls = {image.url for image in images(result)}
+    assert len(urls) == 3
+    for url in urls:
+        assert png_size(httpx.get(url or "").content) == (256, 256)
+
+
+def test_stability_provider_gets_a_png_from_the_stability_face(base: str) -> None:
+    result = litellm.image_generation(model="stability/sd3", prompt="a red fox", api_base=f"{base}/stability", api_key=KEY)
+    assert png_size(base64.b64decode(images(result)[0].b64_json or "")) == (1024, 1024)
+
+
+def test_gemini_provider_gets_an_imagen_png_from_the_google_face(base: str) -> None:
+    result = litellm.image_generation(
+        model="gemini/imagen-3.0-generate-002", prompt="a red fox", api_base=f"{base}/google/v1beta", api_key=KEY
+    )
+    assert png_size(base64.b64decode(images(result)[0].b64_json or "")) == (1024, 1024)
+
+
+def test_a_free_keys_sixth_image_in_a_minute_is_litellms_rate_limit_error(base: str) -> None:
+    def generate() -> None:
+        litellm.image_generation(
+            model="openai/dall-e-2", prompt="a fox", size="256x256", api_base=f"{base}/v1", api_key="pk_test_free_litellm", max_retries=0
+        )
+
+    for _ in range(5):
+        generate()
+    with pytest.raises(litellm.RateLimitError) as refused:
+        generate()
+    assert refused.value.status_code == 429
+
+
+def test_retries_get_through_two_injected_503s_and_the_journal_shows_three_attempts(base: str) -> None:
+    rule = {"match": {"face": "perf", "key": KEY}, "action": {"status": 503}, "times": 2}
+    httpx.post(f"{base}/_sim/faults", json=rule).raise_for_status()
+    result = litellm.image_generation(model="openai/dall-e-3", prompt="a red fox", api_base=f"{base}/v1", api_key=KEY, max_retries=2)
+    assert images(result)[0].url
+    attempts = httpx.get(f"{base}/_sim/requests", params={"key": KEY}).json()["requests"]
+    assert [attempt["status"] for attempt in attempts] == [200, 503, 503]
+
+
+@pytest.mark.parametrize(
+    ("face_path", "model", "fault", "raised"),
+    [
+        ("/v1", "openai/dall-e-3", "status=503", litellm.ServiceUnavailableError),
+        ("/v1", "openai/dall-e-3", "status=500", litellm.InternalServerError),
+        ("/openai/v1", "openai/dall-e-3", "status=400", litellm.BadRequestError),
+        ("/openai/v1", "openai/dall-e-3", "status=401", litellm.AuthenticationError),
+        ("/v1", "openai/dall-e-3", "status=429;retry_after=1", litellm.RateLimitError),
+        ("/stability", "stability/sd3", "status=503", litellm.ServiceUnavailableError),
+        ("/google/v1beta", "gemini/imagen-3.0-generate-002", "status=429", litellm.RateLimitError),
+    ],
+)
+def test_an_injected_fault_is_the_litellm_exception_of_its_status(
+    base: str, face_path: str, model: str, fault: str, raised: type[Exception]
+) -> None:
+    with pytest.raises(raised):
+        litellm.image_generation(
+            model=model, prompt="a red fox", api_base=f"{base}{face_path}", api_key=KEY, max_retries=0, extra_headers={"X-Sim-Fault": fault}
+        )
+    faulted = httpx.get(f"{base}/_sim/requests", params={"key": KEY}).json()["requests"]
+    assert len(faulted) == 1 and faulted[0]["fault"].startswith(fault), "one attempt, answered by the fault"
