@@ -35,6 +35,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 from spec import errors, tiers
@@ -115,6 +116,22 @@ class Verdict:
         nothing of the limits (every answer a 401, say, or no key of a known tier), and does not pass."""
         return any(s.tier is not None and (s.admitted_images or s.rejected) for s in self.keys.values())
 
+    def unexercised_windows(self) -> list[str]:
+        """The windows (`pro minute`, `enterprise day`) of the judged tiers that refused no request: a pass says
+        nothing of where those limits lie, only that no run of admissions went past them."""
+        hits: dict[str, list[int]] = {}
+        for summary in self.keys.values():
+            if summary.tier is not None:
+                tier_hits = hits.setdefault(summary.tier, [0, 0])
+                tier_hits[0] += summary.minute_limit_hit
+                tier_hits[1] += summary.day_limit_hit
+        return [
+            f"{tier} {window}"
+            for tier, tier_hits in sorted(hits.items())
+            for window, hit in zip(("minute", "day"), tier_hits, strict=True)
+            if not hit
+        ]
+
     @property
     def passed(self) -> bool:
         return self.judged and not self.violations
@@ -136,6 +153,11 @@ class Verdict:
             )
         if not any(s.rejected for s in self.keys.values()):
             lines.append("  note: no request was rate limited, so no limit was exercised; run longer, with more users or fewer keys")
+        elif unexercised := self.unexercised_windows():
+            lines.append(
+                f"  note: no 429 came from {', '.join(unexercised)}: those limits were only checked not to be exceeded, "
+                "not reached; run longer, with more users or fewer keys of those tiers"
+            )
         kinds = defaultdict(list)
         for violation in self.violations:
             kinds[violation.kind].append(violation)
@@ -220,6 +242,7 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
     finite = [p for p in maybe if p.high != math.inf]
     unbounded = [p for p in maybe if p.high == math.inf]
     lows = [p.low for p in finite]
+    images_before = [0, *accumulate(p.images for p in finite)]
     widest = max((p.high - p.low for p in finite), default=0.0)
     day_max: dict[int, int] = defaultdict(int)
     for p in finite:
@@ -234,10 +257,16 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
         one_day = _day(low) == _day(high)
         day_used = day_max[_day(low)] + sum(p.images for p in unbounded if _day(p.low) <= _day(low)) if one_day else None
         day_may_bind = day_used is None or day_used + o.n > tier.images_per_day
-        if day_used is not None and day_used + o.n > tier.images_per_day:
+        # Which window refused it, for the table: the day when the images admitted that day before the 429 already
+        # fill it, else the minute when it is full, else the day when the whole day's admissions fill it.
+        day_start = bisect.bisect_left(lows, _day(low) * tiers.DAY_SECONDS)
+        day_before = images_before[stop] - images_before[day_start] + sum(p.images for p in unbounded if p.low <= high)
+        if day_before + o.n > tier.images_per_day:
             summary.day_limit_hit += 1
         elif minute_used + o.n > tier.images_per_minute:
             summary.minute_limit_hit += 1
+        elif day_used is not None and day_used + o.n > tier.images_per_day:
+            summary.day_limit_hit += 1
         if not day_may_bind and minute_used + o.n <= tier.images_per_minute:
             evidence = (o, *(p.observation for p in in_minute))
             verdict.violations.append(

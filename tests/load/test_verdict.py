@@ -115,3 +115,19 @@ def test_recorded_events_can_be_judged_again_from_the_command_line(tmp_path) -> 
     assert main([str(events)]) == 1
     write_events(events, [ok(t * 2) for t in range(5)], [])
     assert main([str(events)]) == 0
+
+
+def test_a_pass_names_the_windows_whose_limits_the_run_never_reached() -> None:
+    pro = "pk_test_pro_unit"
+    run = [ok(t) for t in range(5)] + [limited(5, 55)] + [ok(t, key=pro) for t in range(3)]
+    verdict = judge(run)
+    assert verdict.passed, verdict.summary()
+    assert verdict.unexercised_windows() == ["free day", "pro minute", "pro day"]
+    assert "no 429 came from free day, pro minute, pro day" in verdict.summary()
+    minute_then_day = [
+        *(ok(t) for t in range(5)),
+        limited(5, 55),
+        *(ok(100 + t * 61, n=5) for t in range(9)),
+        limited(100 + 9 * 61, 80_000),
+    ]
+    assert judge(minute_then_day).unexercised_windows() == []
