@@ -157,3 +157,28 @@ def test_a_tests_probability_faults_are_the_same_whichever_other_tests_run_with_
     assert seen[1] == [["two", two_namespace, two_statuses]], "the same test alone: the same namespace and faults"
     (_, first, first_statuses), (_, again, _) = seen[2]
     assert (first, first_statuses) == (one_namespace, one_statuses) and again not in (one_namespace, two_namespace)
+
+
+def test_under_pytest_xdist_each_worker_runs_its_own_simulator_and_every_test_keeps_its_namespace(tmp_path: Path) -> None:
+    result = run_user_tests(
+        tmp_path,
+        """
+        import os
+
+        import pytest
+
+        @pytest.mark.parametrize("case", range(6))
+        def test_generate_then_leave_a_rule(perf_sim, case):
+            client = perf_sim.openai_client(api_key=perf_sim.key_for("free"), max_retries=0)
+            client.images.generate(model="dall-e-2", prompt=f"a fox {case}", size="256x256")
+            assert perf_sim.count() == 1 and perf_sim.faults() == []
+            assert perf_sim.usage(perf_sim.key_for("free"))["minute"]["used"] == 1
+            perf_sim.fault({"model": "dall-e-2"}, status=503)
+            print("worker", os.environ["PYTEST_XDIST_WORKER"], "server", perf_sim.server_url)
+        """,
+        "-n",
+        "2",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    servers = dict(line.split()[1::2] for line in result.stdout.splitlines() if line.startswith("worker "))
+    assert len(servers) == 2 and len(set(servers.values())) == 2, result.stdout
