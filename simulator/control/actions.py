@@ -22,7 +22,7 @@ TOKEN_PATTERN = re.compile(rb"\[sim:([^\]]*)\]")
 MAX_DELAY_MS = 600_000
 MAX_MESSAGE_CHARS = 500
 MAX_RETRY_AFTER_SECONDS = 86_400
-_FLAGS = ("drop", "truncate", "malformed")
+_FLAGS = ("drop", "reset", "truncate", "malformed")
 _FIELDS = ("status", "type", "message", "retry_after", "delay_ms", *_FLAGS)
 # The error type an injected status answers with when none is given: the first type of that status in the spec.
 _TYPE_OF_STATUS: dict[int, str] = {}
@@ -42,13 +42,15 @@ class Action:
     retry_after: int | None = None
     delay_ms: int = 0
     drop: bool = False
+    reset: bool = False
+    """Like `drop`, but the connection is reset (TCP RST: the client reads ECONNRESET) instead of closed."""
     truncate: bool = False
     malformed: bool = False
 
     @property
     def answers_error(self) -> bool:
         """Whether the face is skipped: such a request consumes no quota (only delay and truncate reach the face)."""
-        return self.status is not None or self.drop or self.malformed
+        return self.status is not None or self.drop or self.reset or self.malformed
 
     def error(self) -> ApiError:
         assert self.status is not None
@@ -133,13 +135,14 @@ def action_from_json(body: object, field: str = "action") -> Action:
         retry_after=retry_after,
         delay_ms=_whole(body["delay_ms"], f"{field}.delay_ms", 1, MAX_DELAY_MS) if "delay_ms" in body else 0,
         drop="drop" in flags,
+        reset="reset" in flags,
         truncate="truncate" in flags,
         malformed="malformed" in flags,
     )
 
 
 def action_from_text(text: str, field: str) -> Action:
-    """An action from its header or token form: `status=503;retry_after=2`, `delay_ms=1500`, `drop`."""
+    """An action from its header or token form: `status=503;retry_after=2`, `delay_ms=1500`, `drop`, `reset`."""
     body: dict[str, object] = {}
     for part in (p.strip() for p in text.split(";")):
         if not part:

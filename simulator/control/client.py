@@ -63,7 +63,7 @@ class JournalEntry(TypedDict):
     n: int | None
     size: str | None
     status: int | None
-    """None when a drop fault closed the connection."""
+    """None when a drop or reset fault closed the connection."""
     error_type: str | None
     latency_ms: float
     fault: str | None
@@ -112,12 +112,13 @@ def fault_action(
     retry_after: int | None = None,
     delay_ms: int | None = None,
     drop: bool = False,
+    reset: bool = False,
     truncate: bool = False,
     malformed: bool = False,
 ) -> dict[str, Any]:
     """The action object of a fault rule, from keyword arguments named as the control API names them."""
     action = _present(status=status, type=type, message=message, retry_after=retry_after, delay_ms=delay_ms)
-    action.update({name: True for name, on in (("drop", drop), ("truncate", truncate), ("malformed", malformed)) if on})
+    action.update({name: True for name, on in (("drop", drop), ("reset", reset), ("truncate", truncate), ("malformed", malformed)) if on})
     return action
 
 
@@ -176,6 +177,7 @@ class SimulatorControl:
         retry_after: int | None = None,
         delay_ms: int | None = None,
         drop: bool = False,
+        reset: bool = False,
         truncate: bool = False,
         malformed: bool = False,
     ) -> FaultRule:
@@ -188,6 +190,7 @@ class SimulatorControl:
             retry_after=retry_after,
             delay_ms=delay_ms,
             drop=drop,
+            reset=reset,
             truncate=truncate,
             malformed=malformed,
         )

@@ -5,7 +5,7 @@
                                                       ▼
                                                  journal entry ─► listeners (request log, metrics)
 
-It wraps the whole Starlette app (outside its error handling) because `drop` and `truncate` act on the
+It wraps the whole Starlette app (outside its error handling) because `drop`, `reset` and `truncate` act on the
 connection itself. Requests to the simulator's own paths (/_sim/, /images/, /) only get their namespace. A path
 under a namespace's base path (`/_sim/ns/<name>/...`, simulator.namespace_path) is first made the plain request of
 that namespace.
@@ -19,7 +19,7 @@ last bytes. Every other request (a fault may apply, or a CORS preflight, which n
 `python -m load.bench --only control` measures (issue 9 bounds it at 5% of url throughput).
 
 Decisions:
-- A fault that answers instead of the face (status, drop, malformed) runs no face, so it consumes no quota;
+- A fault that answers instead of the face (status, drop, reset, malformed) runs no face, so it consumes no quota;
   a delay then the normal answer, and a truncated normal answer, went through the face and count.
 - Precedence: the X-Sim-Fault header, then a [sim:...] token in the body, then the namespace's rules.
 - A delay waits in real time (it is for client timeouts), on the event loop, so other requests go on.
@@ -28,6 +28,8 @@ Decisions:
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import time
 from functools import lru_cache
 from time import perf_counter
@@ -55,6 +57,8 @@ from simulator.state.base import State, StateUnavailable
 NAMESPACE_HEADER = "X-Sim-Namespace"
 _FAULT_KEY = FAULT_HEADER.lower().encode()
 _FORM_TYPE_LENGTH = len(FORM_TYPE)
+_NO_LINGER = struct.pack("ii", 1, 0)
+"""SO_LINGER on with a zero timeout: closing the socket then sends RST instead of FIN."""
 # A malformed answer is this JSON cut short.
 MALFORMED_BODY = b'{"created": 1767225600, "data": [{"url": "http://127.0.0.1/images/img_'
 # Which face a path belongs to, remembered: the registry reads its table for each path, the layer for every request.
@@ -97,12 +101,18 @@ def _replaying(first: Message, receive: Receive) -> Receive:
     return replay
 
 
-async def _close_connection(send: Send) -> None:
-    """Close the client's connection at once. uvicorn's `send` is a method of the request cycle holding the transport."""
+async def _close_connection(send: Send, reset: bool = False) -> None:
+    """Close the client's connection at once; `reset`: with a TCP RST (no linger), which a client reads as
+    ECONNRESET, where a plain close is an end of stream. uvicorn's `send` is a method of the request cycle holding the
+    transport."""
     transport = getattr(getattr(send, "__self__", None), "transport", None)
     if transport is None:
-        raise RuntimeError("drop and truncate need a server that exposes its transport (uvicorn)")
-    transport.close()
+        raise RuntimeError("drop, reset and truncate need a server that exposes its transport (uvicorn)")
+    if reset:
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _NO_LINGER)
+        transport.abort()
+    else:
+        transport.close()
     for _ in range(3):
         await asyncio.sleep(0)  # let the server see the connection lost, so it does not answer 500 on it
 
@@ -297,9 +307,9 @@ class _Exchange:
         elif action.malformed:
             malformed = Response(MALFORMED_BODY, media_type="application/json", headers={"x-request-id": error_request_id()})
             await malformed(scope, self.replay, open_answer(scope, self.watch))
-        elif action.drop:
+        elif action.drop or action.reset:
             await self.record()
-            await _close_connection(self.send)
+            await _close_connection(self.send, reset=action.reset)
         elif action.truncate:
             self.held = []
             await self.layer.app(scope, self.replay, self.watch)

@@ -3,7 +3,9 @@ truncated and malformed answers, native envelopes through the official SDKs, and
 
 from __future__ import annotations
 
+import json
 import signal
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +63,38 @@ def test_openai_sdk_raises_its_connection_error_on_drop(sim: RunningServer, clie
         sdk(sim).images.generate(prompt="a red fox", size="256x256")
     (entry,) = client.get("/_sim/requests").json()["requests"]
     assert entry["status"] is None and entry["fault"] == "drop"
+
+
+def test_reset_is_a_connection_reset_by_peer_not_an_end_of_stream(sim: RunningServer, client: httpx.Client) -> None:
+    """What a client under `reset` reads is ECONNRESET (a TCP RST), where `drop` gives it an orderly end of stream."""
+
+    def read_after_sending(fault: str) -> bytes | type[OSError]:
+        body = json.dumps(PERF_BODY).encode()
+        request = (
+            f"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\nX-Sim-Fault: {fault}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", sim.port), timeout=10) as connection:
+            connection.sendall(request + body)
+            try:
+                return connection.recv(1024)
+            except ConnectionResetError:
+                return ConnectionResetError
+
+    assert read_after_sending("reset") is ConnectionResetError
+    assert read_after_sending("drop") == b""
+    entries = client.get("/_sim/requests").json()["requests"]
+    assert [(entry["status"], entry["fault"]) for entry in entries] == [(None, "drop"), (None, "reset")]
+    assert client.get(f"/_sim/usage/{KEY}").json()["minute"]["used"] == 0, "a reset runs no face: no quota"
+
+
+def test_openai_sdk_raises_its_connection_error_on_reset_and_retries_through_it(sim: RunningServer, client: httpx.Client) -> None:
+    with pytest.raises(openai.APIConnectionError):
+        sdk(sim).images.generate(prompt="a red fox", size="256x256", extra_headers={"X-Sim-Fault": "reset"})
+    add_fault(client, {"match": {"face": "openai"}, "action": {"reset": True}, "times": 1})
+    assert sdk(sim, max_retries=1).images.generate(prompt="a red fox", size="256x256").data
+    attempts = client.get("/_sim/requests").json()["requests"]
+    assert [(entry["status"], entry["fault"]) for entry in attempts] == [(200, None), (None, "reset"), (None, "reset")]
 
 
 def test_openai_sdk_raises_at_once_on_an_injected_429_longer_than_it_would_sleep(sim: RunningServer, client: httpx.Client) -> None:

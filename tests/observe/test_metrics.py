@@ -22,7 +22,7 @@ from simulator.app import create_app
 from simulator.control.inspect import RequestEntry
 from simulator.keys import KeyRegistry
 from simulator.launcher import RunningServer, running_simulator
-from simulator.observe.metrics import DURATION, DURATION_BUCKETS, TALLY_SIZE, LocalCounts, Metrics
+from simulator.observe.metrics import DURATION, DURATION_BUCKETS, TALLY_SIZE, LocalCounts, Metrics, fault_kind
 from simulator.observe.route_names import RouteNames
 from simulator.observe.tiers import TierOf
 from spec import tiers
@@ -289,3 +289,9 @@ def test_a_429_of_the_documents_key_redefined_by_the_keys_file_is_counted_under_
         statuses = [httpx.post(url, json=body, headers=headers).status_code for _ in range(minute + 1)]
         assert statuses == [200] * minute + [429]
         assert scrape(server.base_url)["perf_sim_rate_limited_total"] == Counter({("free",): 1})
+
+
+def test_a_faults_action_kind_is_its_parts_joined_in_a_fixed_order() -> None:
+    assert fault_kind("reset") == "reset"
+    assert fault_kind("status=503;delay_ms=1500") == "delay_ms+status"
+    assert fault_kind("delay_ms=10;reset") == "delay_ms+reset"

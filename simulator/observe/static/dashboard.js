@@ -215,7 +215,7 @@ $("try-form").addEventListener("submit", async (event) => {
   if (form.elements.size.value.trim()) body.size = form.elements.size.value.trim();
   const headers = {Authorization: "Bearer " + form.elements.key.value, "Content-Type": "application/json"};
   if (state.namespace !== "default") headers["X-Sim-Namespace"] = state.namespace;
-  // A fault rule may answer with a body that is not JSON (malformed), cut short (truncate) or nothing (drop):
+  // A fault rule may answer with a body that is not JSON (malformed), cut short (truncate) or nothing (drop, reset):
   // show what came, as an app under test would get it.
   $("try-img").src = "";
   try {
