@@ -18,12 +18,13 @@ from spec.schemas import error_schema
 # The simulator's bounds, which spec/ does not import (it imports nothing from the simulator); a test holds them equal:
 # the most times a rule may be given (simulator.control.rules.MAX_TIMES), the longest delay, the longest retry_after
 # and the longest message of an action (simulator.control.actions), the most entries a listing gives
-# (simulator.control.api.MAX_LIST_LIMIT).
+# (simulator.control.api.MAX_LIST_LIMIT), the longest clock advance (simulator.faces.control.MAX_ADVANCE_SECONDS).
 MAX_TIMES = 1_000_000
 MAX_DELAY_MS = 600_000
 MAX_RETRY_AFTER_SECONDS = 86_400
 MAX_MESSAGE_CHARS = 500
 MAX_LIST_LIMIT = 1_000_000
+MAX_ADVANCE_SECONDS = 3_155_760_000
 
 API_VERSION = "1.0.0"
 FACES = ("perf", *PROVIDERS)
@@ -74,11 +75,11 @@ _ANY = _namespace("the answer is the same in every namespace")
 def _match_schema(with_status: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "face": {"enum": list(FACES), "description": "the API a request came in by"},
-        "path": {"type": "string", "description": "a prefix of the request path"},
-        "method": {"type": "string"},
-        "model": {"type": "string", "examples": list(MODELS)},
-        "key": {"type": "string", "description": "the API key the request was sent with"},
-        "prompt": {"type": "string", "description": "a regular expression searched in the prompt"},
+        "path": {"type": "string", "minLength": 1, "description": "a prefix of the request path"},
+        "method": {"type": "string", "minLength": 1},
+        "model": {"type": "string", "minLength": 1, "examples": list(MODELS)},
+        "key": {"type": "string", "minLength": 1, "description": "the API key the request was sent with"},
+        "prompt": {"type": "string", "minLength": 1, "description": "a regular expression searched in the prompt"},
     }
     if with_status:
         properties["status"] = {"type": "integer", "minimum": 100, "maximum": 599}
@@ -299,7 +300,19 @@ def _paths() -> dict[str, Any]:
                 "summary": "Move the clock forward",
                 "parameters": [_IN_DEFAULT],
                 "requestBody": _body(
-                    {"type": "object", "required": ["seconds"], "properties": {"seconds": {"type": "number", "minimum": 0}}}
+                    {
+                        "type": "object",
+                        "required": ["seconds"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "seconds": {
+                                "type": "number",
+                                "minimum": 0,
+                                "maximum": MAX_ADVANCE_SECONDS,
+                                "description": "100 years at most, and never past the year 9999 (a 400)",
+                            }
+                        },
+                    }
                 ),
                 "responses": {"200": clock, "400": bad},
             }

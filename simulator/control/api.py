@@ -20,7 +20,7 @@ from simulator.context import DEFAULT_NAMESPACE, in_namespace
 from simulator.control.journal import EntryFilter, mask_key
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, too_slow
-from simulator.control.rules import match_from_json, namespace_from, rule_spec_from_json
+from simulator.control.rules import Match, match_from_json, namespace_from, rule_spec_from_json
 from simulator.engine.errors import ApiError, invalid
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body, whole_number
@@ -175,7 +175,7 @@ class ControlApi:
             unknown = sorted(set(body) - {"match", "namespace"})
             if unknown:
                 raise invalid(unknown[0], f'{unknown[0]} is not a field of a count; send {{"match": {{...}}, "namespace"?: NAME}}')
-            match = match_from_json(body.get("match"), with_status=True)
+            match = match_from_json(body["match"], with_status=True) if "match" in body else Match()
             namespace = _namespace_of_body(request, body)
         except ApiError as exc:
             return error_response(PERF, exc)

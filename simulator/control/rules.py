@@ -78,8 +78,8 @@ class Match:
 
 
 def match_from_json(body: object, field: str = "match", with_status: bool = False) -> Match:
-    if body is None:
-        return Match()
+    """A match from its JSON object (a call that leaves `match` out matches every request; `null` is refused, as
+    the control API's document says: an object)."""
     names = (*_MATCH_FIELDS, "status") if with_status else _MATCH_FIELDS
     if not isinstance(body, dict):
         raise invalid(field, f"{field} must be an object with any of {', '.join(names)}")
@@ -92,7 +92,7 @@ def match_from_json(body: object, field: str = "match", with_status: bool = Fals
     if "face" in body and body["face"] not in FACE_NAMES:
         raise invalid(f"{field}.face", f"{field}.face must be one of {', '.join(FACE_NAMES)}")
     status = body.get("status")
-    if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599):
+    if "status" in body and (isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599):
         raise invalid(f"{field}.status", f"{field}.status must be an HTTP status from 100 to 599")
     method = body.get("method")
     return Match(
@@ -139,7 +139,7 @@ def rule_spec_from_json(body: object, namespace: str = DEFAULT_NAMESPACE) -> Rul
     if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0 <= probability <= 1:
         raise invalid("probability", "probability must be a number from 0 to 1")
     return RuleSpec(
-        match=match_from_json(body.get("match")),
+        match=match_from_json(body["match"]) if "match" in body else Match(),
         action=action_from_json(body["action"]),
         times=times,
         probability=float(probability),

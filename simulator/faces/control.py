@@ -28,6 +28,10 @@ from simulator.perf.wire import ERROR_IDS, error_response
 from simulator.registry import PROVIDER_NAMES
 from simulator.state.base import RateState, WindowState
 
+# Decision: one advance moves the clock at most 100 years (of 365.25 days), far past any window or expiry a test
+# crosses, so the control API's document can state a maximum that holds whenever the clock is before the year 9899.
+MAX_ADVANCE_SECONDS = 3_155_760_000
+
 
 def _seconds(value: object) -> float | None:
     """A JSON number as a finite, non-negative float, or None."""
@@ -110,8 +114,12 @@ class ControlFace:
                 if unknown:
                     raise invalid(unknown[0], f'{unknown[0]} is not a field of an advance; send {{"seconds": N}}')
                 seconds = _seconds(body.get("seconds") if isinstance(body, dict) else None)
-                if seconds is None or await self.engine.state.now() + seconds > LATEST_CLOCK_TIME:
-                    raise invalid("seconds", 'send {"seconds": N} with N a non-negative number that keeps the clock before the year 9999')
+                if seconds is None or seconds > MAX_ADVANCE_SECONDS or await self.engine.state.now() + seconds > LATEST_CLOCK_TIME:
+                    raise invalid(
+                        "seconds",
+                        f'send {{"seconds": N}} with N a number from 0 to {MAX_ADVANCE_SECONDS} (100 years) that keeps the clock '
+                        "before the year 9999",
+                    )
                 await self.engine.state.advance_clock(seconds)
         except ApiError as exc:
             return error_response(exc)

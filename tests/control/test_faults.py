@@ -198,6 +198,8 @@ def test_rules_are_listed_deleted_one_by_one_and_all_at_once(client: httpx.Clien
         ({"action": {"drop": True}, "namespace": "no spaces"}, "namespace"),
         ({"match": {}}, "action"),
         ({"action": {"status": 500, "type": "made_up_error"}}, "action.type"),
+        ({"match": None, "action": {"drop": True}}, "match"),
+        ({"match": {"path": ""}, "action": {"drop": True}}, "match.path"),
     ],
 )
 def test_a_bad_rule_is_a_400_naming_the_field(client: httpx.Client, rule: dict[str, object], param: str) -> None:
@@ -299,3 +301,22 @@ def test_a_stopped_simulator_cuts_a_delay_its_client_still_waits_for() -> None:
         time.sleep(0.5)
         server.process.send_signal(signal.SIGINT)
         assert server.process.wait(timeout=GRACEFUL_STOP_SECONDS + 30) is not None
+
+
+@pytest.mark.parametrize(
+    ("call", "body", "param"),
+    [
+        ("/_sim/requests/count", {"match": None}, "match"),
+        ("/_sim/requests/count", {"match": {"status": None}}, "match.status"),
+        ("/_sim/requests/count", {"match": {"method": ""}}, "match.method"),
+        ("/_sim/clock/advance", {"seconds": 3_155_760_001}, "seconds"),
+    ],
+)
+def test_a_control_call_refuses_what_its_document_refuses_naming_the_field(
+    client: httpx.Client, call: str, body: dict[str, object], param: str
+) -> None:
+    """The control API's OpenAPI document says a match is an object of non-empty strings and a status, and an advance
+    at most 100 years: a null or empty value is a 400, not "match everything"."""
+    response = client.post(call, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == param
