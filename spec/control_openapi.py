@@ -108,6 +108,12 @@ def _action_schema() -> dict[str, Any]:
                 "maximum": MAX_DELAY_MS,
                 "description": "wait, then answer normally (or with the rest of the action)",
             },
+            "dribble_ms": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_DELAY_MS,
+                "description": "send the answer's body in up to 10 parts spread over this long (not with drop or reset)",
+            },
             "drop": {"const": True, "description": "close the connection without a response"},
             "reset": {"const": True, "description": "reset the connection (TCP RST) without a response"},
             "truncate": {"const": True, "description": "send the status line, headers and part of the body, then close"},

@@ -20,10 +20,14 @@ TOKEN_PATTERN = re.compile(rb"\[sim:([^\]]*)\]")
 # forgotten rule cannot hold connections for ever; and at least 1 ms: a delay of 0 changes nothing, and could be
 # listed neither as part of the action (a listed `{}` is refused when posted back) nor in the journal's fault.
 MAX_DELAY_MS = 600_000
+DRIBBLE_PARTS = 10
+"""A dribbled body is sent in this many parts (fewer for a shorter body), evenly over `dribble_ms`: the first at once,
+the last at the end. WireMock's chunked dribble delay, with its number of chunks fixed: what a test varies is the gap
+between reads (`dribble_ms` / 9), which a client's per-read timeout is measured against."""
 MAX_MESSAGE_CHARS = 500
 MAX_RETRY_AFTER_SECONDS = 86_400
 _FLAGS = ("drop", "reset", "truncate", "malformed")
-_FIELDS = ("status", "type", "message", "retry_after", "delay_ms", *_FLAGS)
+_FIELDS = ("status", "type", "message", "retry_after", "delay_ms", "dribble_ms", *_FLAGS)
 # The error type an injected status answers with when none is given: the first type of that status in the spec.
 _TYPE_OF_STATUS: dict[int, str] = {}
 for _type, _status in errors.STATUS.items():
@@ -41,6 +45,9 @@ class Action:
     message: str | None = None
     retry_after: int | None = None
     delay_ms: int = 0
+    dribble_ms: int = 0
+    """Send the answer's body in parts spread over this long (a slow or stalling upstream); the answer is the face's
+    unless another part (status, malformed, truncate) says otherwise."""
     drop: bool = False
     reset: bool = False
     """Like `drop`, but the connection is reset (TCP RST: the client reads ECONNRESET) instead of closed."""
@@ -70,6 +77,8 @@ class Action:
                 body["retry_after"] = self.retry_after
         if self.delay_ms:
             body["delay_ms"] = self.delay_ms
+        if self.dribble_ms:
+            body["dribble_ms"] = self.dribble_ms
         body.update({flag: True for flag in _FLAGS if getattr(self, flag)})
         return body
 
@@ -82,6 +91,8 @@ class Action:
                 parts.append(f"type={self.error_type}")
             if self.retry_after is not None:
                 parts.append(f"retry_after={self.retry_after}")
+        if self.dribble_ms:
+            parts.append(f"dribble_ms={self.dribble_ms}")
         parts += [flag for flag in _FLAGS if getattr(self, flag)]
         return ";".join(parts)
 
@@ -122,6 +133,8 @@ def action_from_json(body: object, field: str = "action") -> Action:
     chosen = [*(["status"] if status is not None else []), *flags]
     if len(chosen) > 1:
         raise invalid(field, f"{field} combines {' and '.join(chosen)}: choose one of them (delay_ms may join any)")
+    if "dribble_ms" in body and ("drop" in flags or "reset" in flags):
+        raise invalid(f"{field}.dribble_ms", f"{field}.dribble_ms needs an answer to dribble: it cannot join drop or reset")
     for name in ("type", "message", "retry_after"):
         if name in body and status is None:
             raise invalid(f"{field}.{name}", f"{field}.{name} needs {field}.status")
@@ -134,6 +147,7 @@ def action_from_json(body: object, field: str = "action") -> Action:
         message=_text(body["message"], f"{field}.message") if "message" in body else None,
         retry_after=retry_after,
         delay_ms=_whole(body["delay_ms"], f"{field}.delay_ms", 1, MAX_DELAY_MS) if "delay_ms" in body else 0,
+        dribble_ms=_whole(body["dribble_ms"], f"{field}.dribble_ms", 1, MAX_DELAY_MS) if "dribble_ms" in body else 0,
         drop="drop" in flags,
         reset="reset" in flags,
         truncate="truncate" in flags,
@@ -154,7 +168,7 @@ def action_from_text(text: str, field: str) -> Action:
             body[name] = True
         elif not has_value:
             raise invalid(field, f"{field}: {part!r} is neither name=value nor one of {', '.join(_FLAGS)}")
-        elif name in ("status", "retry_after", "delay_ms"):
+        elif name in ("status", "retry_after", "delay_ms", "dribble_ms"):
             number = whole_number(value)
             if number is None:
                 raise invalid(field, f"{field}: {name} must be a whole number, got {value[:40]!r}")

@@ -111,13 +111,14 @@ def fault_action(
     message: str | None = None,
     retry_after: int | None = None,
     delay_ms: int | None = None,
+    dribble_ms: int | None = None,
     drop: bool = False,
     reset: bool = False,
     truncate: bool = False,
     malformed: bool = False,
 ) -> dict[str, Any]:
     """The action object of a fault rule, from keyword arguments named as the control API names them."""
-    action = _present(status=status, type=type, message=message, retry_after=retry_after, delay_ms=delay_ms)
+    action = _present(status=status, type=type, message=message, retry_after=retry_after, delay_ms=delay_ms, dribble_ms=dribble_ms)
     action.update({name: True for name, on in (("drop", drop), ("reset", reset), ("truncate", truncate), ("malformed", malformed)) if on})
     return action
 
@@ -176,6 +177,7 @@ class SimulatorControl:
         message: str | None = None,
         retry_after: int | None = None,
         delay_ms: int | None = None,
+        dribble_ms: int | None = None,
         drop: bool = False,
         reset: bool = False,
         truncate: bool = False,
@@ -189,6 +191,7 @@ class SimulatorControl:
             message=message,
             retry_after=retry_after,
             delay_ms=delay_ms,
+            dribble_ms=dribble_ms,
             drop=drop,
             reset=reset,
             truncate=truncate,

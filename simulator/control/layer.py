@@ -38,7 +38,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.context import DEFAULT_NAMESPACE, ERROR_BODY_CAP, Made, made_in_namespace, recording, valid_namespace
-from simulator.control.actions import FAULT_HEADER, TOKEN_START, Action, action_from_text, token_action
+from simulator.control.actions import DRIBBLE_PARTS, FAULT_HEADER, TOKEN_START, Action, action_from_text, token_action
 from simulator.control.inspect import BEARER_FACES, FORM_TYPE, KEPT_BODY_BYTES, RequestEntry, form_fields, key_headers
 from simulator.control.journal_row import join_ids
 from simulator.control.memory_journal import MemoryJournal
@@ -302,20 +302,21 @@ class _Exchange:
         if action.delay_ms and not await self._client_waits(action.delay_ms / 1000):
             await self.record()  # as dropped: nobody is left to answer
             return
+        if action.drop or action.reset:
+            await self.record()
+            await _close_connection(self.send, reset=action.reset)
+            return
+        if action.truncate or action.dribble_ms:
+            self.held = []
         if action.status is not None:
             await error_response(self.entry.face, action.error())(scope, self.replay, open_answer(scope, self.watch))
         elif action.malformed:
             malformed = Response(MALFORMED_BODY, media_type="application/json", headers={"x-request-id": error_request_id()})
             await malformed(scope, self.replay, open_answer(scope, self.watch))
-        elif action.drop or action.reset:
-            await self.record()
-            await _close_connection(self.send, reset=action.reset)
-        elif action.truncate:
-            self.held = []
-            await self.layer.app(scope, self.replay, self.watch)
-            await self.send_truncated()
         else:
             await self.layer.app(scope, self.replay, self.watch)
+        if self.held is not None:
+            await self.send_held(action)
 
     async def _client_waits(self, seconds: float) -> bool:
         """Wait `seconds` (a delay fault), unless the client leaves first: False then. A delay of minutes would
@@ -379,12 +380,22 @@ class _Exchange:
         self.recorded = True
         await self.layer.write_entry(self.entry, self.started)
 
-    async def send_truncated(self) -> None:
-        """The held answer's status line, headers and first half of its body, then the connection closed."""
+    async def send_held(self, action: Action) -> None:
+        """The held answer's status line and headers, then its body: only the first half, then the connection closed,
+        when truncated; in parts spread over `dribble_ms` when dribbled, until the client leaves."""
         held = self.held or []
         body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
         start = next(m for m in held if m["type"] == "http.response.start")
         await self.record()
         await self.send(start)
-        await self.send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-        await _close_connection(self.send)
+        if action.truncate:
+            body = body[: len(body) // 2]
+        count = min(DRIBBLE_PARTS, len(body)) if action.dribble_ms else 1
+        parts = [body[len(body) * i // count : len(body) * (i + 1) // count] for i in range(count)] or [b""]
+        gap = action.dribble_ms / 1000 / max(len(parts) - 1, 1)
+        for index, part in enumerate(parts):
+            if index and not await self._client_waits(gap):
+                return
+            await self.send({"type": "http.response.body", "body": part, "more_body": action.truncate or index < len(parts) - 1})
+        if action.truncate:
+            await _close_connection(self.send)

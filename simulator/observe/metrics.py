@@ -45,7 +45,7 @@ _MODEL_LABEL = {name: name for name in MODELS}
 """A model's label: its Perf name (spec.model_names.perf_model_name), whether the engine named it or the request did in its
 provider's words (a faulted Imagen request names `imagen-3.0-generate-002`), so one model's requests share one label."""
 DROPPED_STATUS = "dropped"
-FAULT_KINDS = ("delay_ms", "status", "drop", "reset", "truncate", "malformed")
+FAULT_KINDS = ("delay_ms", "dribble_ms", "status", "drop", "reset", "truncate", "malformed")
 # Server time of a request is well under a second unless a latency scale or a delay fault holds it.
 # One process tallies its requests by raw label values, at most this many distinct sets before naming them.
 TALLY_SIZE = 1024

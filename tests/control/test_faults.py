@@ -97,6 +97,41 @@ def test_openai_sdk_raises_its_connection_error_on_reset_and_retries_through_it(
     assert [(entry["status"], entry["fault"]) for entry in attempts] == [(200, None), (None, "reset"), (None, "reset")]
 
 
+def test_a_dribbled_answer_sends_its_headers_at_once_and_its_whole_body_in_parts_over_the_time_asked(
+    sim: RunningServer, client: httpx.Client
+) -> None:
+    started = time.monotonic()
+    with client.stream(
+        "POST", "/v1/images/generations", json=PERF_BODY, headers={"Authorization": f"Bearer {KEY}", "X-Sim-Fault": "dribble_ms=1500"}
+    ) as answer:
+        headers_after = time.monotonic() - started
+        parts = list(answer.iter_raw())
+    body_after = time.monotonic() - started
+    assert answer.status_code == 200 and json.loads(b"".join(parts))["data"][0]["url"]
+    assert len(parts) > 3, "the body came in parts"
+    assert body_after - headers_after >= 1.3, "the parts were spread over the 1.5 s asked"
+    (entry,) = client.get("/_sim/requests").json()["requests"]
+    assert (entry["status"], entry["fault"]) == (200, "dribble_ms=1500")
+    assert client.get(f"/_sim/usage/{KEY}").json()["minute"]["used"] == 1, "the face answered: the image counts"
+
+
+def test_openai_sdks_per_read_timeout_outlasts_a_body_dribbled_in_shorter_gaps_but_not_in_longer_ones(sim: RunningServer) -> None:
+    """What `dribble_ms` is for: the SDK's `timeout` bounds each read, not the answer, so a body whose parts come
+    0.25 s apart takes its 2.25 s under a 1 s timeout, while parts 1.5 s apart time it out."""
+    started = time.monotonic()
+    result = sdk(sim, timeout=1.0).images.generate(prompt="a red fox", size="256x256", extra_headers={"X-Sim-Fault": "dribble_ms=2250"})
+    assert result.data and time.monotonic() - started >= 2.0
+    with pytest.raises(openai.APITimeoutError):
+        sdk(sim, timeout=1.0).images.generate(prompt="a red fox", size="256x256", extra_headers={"X-Sim-Fault": "dribble_ms=13500"})
+
+
+def test_a_dribbled_error_keeps_its_envelope_and_a_dribble_cannot_join_a_dropped_connection(client: httpx.Client) -> None:
+    answer = generate(client, headers={"X-Sim-Fault": "status=503;dribble_ms=200"})
+    assert answer.status_code == 503 and answer.json()["error"]["type"] == "service_unavailable"
+    refused = generate(client, headers={"X-Sim-Fault": "dribble_ms=200;drop"})
+    assert refused.status_code == 400 and "dribble_ms" in refused.json()["error"]["message"]
+
+
 def test_openai_sdk_raises_at_once_on_an_injected_429_longer_than_it_would_sleep(sim: RunningServer, client: httpx.Client) -> None:
     add_fault(client, {"match": {"face": "openai"}, "action": {"status": 429, "retry_after": 120}})
     with pytest.raises(openai.RateLimitError) as raised:

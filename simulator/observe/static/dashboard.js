@@ -178,7 +178,7 @@ function faultRule(form) {
     action.status = number(form, "status");
     if (number(form, "retry_after") !== undefined) action.retry_after = number(form, "retry_after");
     if (form.elements.message.value.trim()) action.message = form.elements.message.value.trim();
-  } else if (kind === "delay_ms") action.delay_ms = number(form, "delay_ms");
+  } else if (kind === "delay_ms" || kind === "dribble_ms") action[kind] = number(form, "delay_ms");
   else action[kind] = true;
   const rule = {match, action, namespace: state.namespace};
   if (number(form, "times") !== undefined) rule.times = number(form, "times");
