@@ -92,7 +92,8 @@ T = TypeVar("T")
 # ARGV: the clock's base (wall time, or the manual start), n, images per minute, images per day, unique member id,
 # window TTL in ms (0 = none), minute window length in seconds (spec.tiers.MINUTE_SECONDS), day length in seconds,
 # then for an image batch (absent: record nothing): the image key prefix (with the id's "img_"), the id salt, the
-# record's JSON head (model, prompt, size, namespace), the first render index, the image TTL in seconds, the id's hex digits.
+# record's JSON head (model, prompt, size, namespace), the first render index, the image TTL in seconds, the id's hex digits
+# and, when render indices wrap, their period (`ImageBatch.render_index`).
 # One script is one round trip and one atomic step for everything an admitted request writes: the clock is read,
 # the windows checked and charged, the sequence taken and every image recorded (its id is `image_id()` in
 # simulator.state.base, which Lua can compute: SHA-1). Image keys are built here, not declared in KEYS: the
@@ -145,9 +146,12 @@ local ids = {}
 if #ARGV > 8 then
   local tail = string.format('%.17g', now + tonumber(ARGV[13]))
   local first = tonumber(ARGV[12])
+  local period = ARGV[15] and tonumber(ARGV[15])
   for i = 0, n - 1 do
     local id = redis.sha1hex(ARGV[10] .. sequence .. '\\31' .. i):sub(1, tonumber(ARGV[14]))
-    redis.call('SET', ARGV[9] .. id, '[' .. ARGV[11] .. ',' .. (first + i) .. ',' .. tail .. ']', 'EX', ARGV[13])
+    local index = first + i
+    if period then index = index % period end
+    redis.call('SET', ARGV[9] .. id, '[' .. ARGV[11] .. ',' .. index .. ',' .. tail .. ']', 'EX', ARGV[13])
     ids[i + 1] = id
   end
 end
@@ -297,6 +301,8 @@ class RedisState(State):
         if batch is not None:
             head = dump_json([batch.model, batch.prompt, batch.size, batch.namespace])[1:-1]
             args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args]
+            if batch.index_period:
+                args.append(batch.index_period)
         keys = [self._key("clock-offset"), self._key("minute", bucket), self._key("totals", bucket), self._key("sequence")]
         admitted, day_used, minute_used, effective_now, last, *ids = await self._channel.run_script(_ADMIT, keys, args)
         now = float(effective_now)

@@ -102,6 +102,15 @@ async def test_a_namespace_reset_forgets_that_namespace_images_and_blobs_only(re
     assert await records_after_a_namespace_reset(redis_state) == expected
 
 
+async def test_render_indices_wrap_at_the_batch_period_in_redis_as_in_memory(redis_state: RedisState) -> None:
+    period = 2**31
+    batch = ImageBatch("ideogram-2", "a sign", "1024x1024", "default", period - 2, "salt", index_period=period)
+    for state in (redis_state, MemoryState(CLOCK_MANUAL, DEFAULT_MANUAL_START)):
+        ticket = await state.admit_and_record("ideogram:k", 4, Limits(100, 1000), batch)
+        records = [await state.get_image(image_id) for image_id in ticket.image_ids]
+        assert [record.index for record in records if record is not None] == [period - 2, period - 1, 0, 1]
+
+
 async def test_redis_decides_exactly_as_memory(redis_state: RedisState) -> None:
     expected = await script(MemoryState(CLOCK_MANUAL, DEFAULT_MANUAL_START))
     assert await script(redis_state) == expected
