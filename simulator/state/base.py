@@ -254,7 +254,8 @@ class State(ABC):
         are those of a fresh start (a rerun in a reset namespace repeats them); a record kept past the reset would
         have its URL taken over by the new record of the same id. So an image or polling URL handed out before the
         reset is unknown after it (404, `Task not found`) until the namespace makes that id again, as after a full
-        reset. Reset is a rare control call: it may walk every stored record."""
+        reset. Reset is a rare control call: it may walk every key of the store, but reads only the namespace's own
+        records (Redis keeps an index per namespace for that)."""
 
     @abstractmethod
     async def close(self) -> None:
