@@ -103,7 +103,9 @@ T = TypeVar("T")
 # record's JSON head (model, prompt, size, namespace), the first render index, the image TTL in seconds, the id's hex
 # digits, when the namespace's index key of this hour (KEYS[5], present with a batch) may expire (Unix seconds) and,
 # when render indices wrap, their period (`ImageBatch.render_index`). The index key's expiry is set once per hour and
-# bucket: the totals remember ('indexed') the expiry they last set.
+# bucket: the totals remember ('indexed') the expiry they last set. (An admission racing a reset of its namespace can
+# write an index key after the reset deleted it and before it deleted the totals: that key, a few ids, then has no
+# expiry until the namespace's next reset deletes it.)
 # One script is one round trip and one atomic step for everything an admitted request writes: the clock is read,
 # the windows checked and charged, the sequence taken and every image recorded (its id is `image_id()` in
 # simulator.state.base, which Lua can compute: SHA-1). Image keys are built here, not declared in KEYS: the
