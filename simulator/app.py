@@ -30,7 +30,7 @@ from simulator.faces.images import ImageFace
 from simulator.http import SafeJSONResponse, unheard_answer
 from simulator.keys import KeyRegistry
 from simulator.observe import observing
-from simulator.perf.wire import ERROR_IDS, error_response, unknown_route
+from simulator.perf.wire import ErrorIds, error_response, unknown_route
 from simulator.registry import mounted_faces
 from simulator.state.base import State, StateUnavailable
 from simulator.state.open import open_state
@@ -107,7 +107,6 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     logging.getLogger("python_multipart").setLevel(logging.ERROR)
     state = state or open_state(config.state, config.clock, config.start_time)
     engine = Engine(state, config.seed, config.latency_scale)
-    ERROR_IDS.configure(config.seed, shared_by_workers=config.workers > 1)
     keys = KeyRegistry.from_file(config.keys_file, config.scenario)
     plane = open_plane(config)
 
@@ -144,6 +143,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         lifespan=_lifespan(state, *closers),
     )
     app.state.engine = engine
+    app.state.error_ids = ErrorIds(config.seed, shared_by_workers=config.workers > 1)
     app.state.control = plane
     app.state.journal_listeners = plane.journal.listeners
     return app

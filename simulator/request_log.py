@@ -1,7 +1,7 @@
 """The request log: one line per API request on stdout, for a person watching `perf-sim` (or a CI log).
 
-It is fed by the request journal (each journal entry becomes one line), so the log, the journal and the
-control API never disagree about what happened. Text lines read left to right as a person asks about a
+It is fed by the request journal (each journal entry becomes one line, but a CORS preflight's), so the log, the
+journal and the control API never disagree about what happened. Text lines read left to right as a person asks about a
 request (when, what, how did it end, for whom); JSON lines carry the same fields for a log shipper.
 A line is written on every API request, so formatting it is kept to one pass over the entry's fields.
 """
@@ -98,14 +98,26 @@ def json_line(entry: Entry) -> str:
     return line if line.isprintable() else json.dumps(fields, separators=(",", ":"), default=str)
 
 
+def is_preflight(entry: Entry) -> bool:
+    return (entry.get("method") if isinstance(entry, Mapping) else entry.method) == "OPTIONS"
+
+
 def request_logger(log_format: str, stream: TextIO | None = None) -> Callable[[Entry], None]:
     """A journal listener writing one line per entry to `stream` (stdout by default, looked up at each line so
-    that a test runner's capture of stdout sees it), flushed at once so `tail -f` and CI logs keep up."""
+    that a test runner's capture of stdout sees it), flushed at once so `tail -f` and CI logs keep up.
+
+    Decision: a CORS preflight (OPTIONS) gets no line, as journal listings and counts leave it out unless asked for
+    (simulator.control.journal.EntryFilter) and the metrics never count it: it is the browser's question before an
+    API request, and a line for it would double a browser app's requests in the log. It stays in the journal,
+    listed with `GET /_sim/requests?method=OPTIONS`.
+    """
     if log_format not in LOG_FORMATS:
         raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
     render = text_line if log_format == LOG_TEXT else json_line
 
     def write(entry: Entry) -> None:
+        if is_preflight(entry):
+            return
         out = stream or sys.stdout
         out.write(render(entry) + "\n")
         out.flush()

@@ -10,6 +10,7 @@ from load.redis_server import redis_available, running_redis
 from simulator.context import in_namespace
 from simulator.engine.digest import hex_id, id_salt, salted_hex_id
 from simulator.engine.generate import Engine
+from simulator.in_process import simulator_running
 from simulator.launcher import running_simulator
 from simulator.state.memory import MemoryState
 
@@ -58,6 +59,15 @@ def test_one_namespaces_errors_do_not_shift_anothers_error_ids() -> None:
         _error_ids(server.base_url, "team-a")
         assert _error_ids(server.base_url, "team-b") == alone
         assert not set(alone) & set(_error_ids(server.base_url, "team-c")), "namespaces share no error id"
+
+
+def test_two_simulators_in_one_process_each_repeat_their_own_error_ids() -> None:
+    with simulator_running(seed=5) as alone:
+        expected = _error_ids(alone.server_url)
+    with simulator_running(seed=5) as one, simulator_running(seed=5) as two:
+        interleaved = [(_error_ids(one.server_url, times=1)[0], _error_ids(two.server_url, times=1)[0]) for _ in range(3)]
+    assert [first for first, _ in interleaved] == expected
+    assert [second for _, second in interleaved] == expected
 
 
 def test_error_request_ids_follow_the_seed() -> None:

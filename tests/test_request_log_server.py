@@ -96,3 +96,15 @@ def test_a_malformed_form_body_is_one_log_line_and_no_stray_parser_warning(tmp_p
         assert response.status_code == 400
     text = out.read_text()
     assert len(request_lines(text, " ns=")) == 1 and "Expected boundary" not in text, text
+
+
+def test_a_browsers_cors_preflight_gets_no_log_line_as_journal_listings_leave_it_out(tmp_path: Path) -> None:
+    preflight = {"Origin": "http://app.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    with perf_sim_output(tmp_path) as (base_url, out):
+        assert httpx.options(base_url + "/v1/images/generations", headers=preflight).status_code == 200
+        httpx.post(base_url + "/v1/images/generations", json=BODY, headers={**AUTH, "Origin": "http://app.example"})
+        listed = httpx.get(base_url + "/_sim/requests").json()
+        journalled = httpx.get(base_url + "/_sim/requests", params={"method": "OPTIONS"}).json()
+    lines = request_lines(out.read_text(), " ns=")
+    assert [line.split()[1:4] for line in lines] == [["POST", "/v1/images/generations", "200"]], out.read_text()
+    assert len(listed) == 1 and len(journalled) == 1, "the preflight stays in the journal, listed when asked for"

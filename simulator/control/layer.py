@@ -50,7 +50,7 @@ from simulator.http import BODY, header_dict, whole_number
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.namespace_path import namespace_from_path
-from simulator.perf.wire import error_request_id
+from simulator.perf.wire import error_ids
 from simulator.registry import MAX_BODY_BYTES, PERF, error_response, face_for_path
 from simulator.state.base import State, StateUnavailable
 
@@ -311,7 +311,7 @@ class _Exchange:
         if action.status is not None:
             await error_response(self.entry.face, action.error())(scope, self.replay, open_answer(scope, self.watch))
         elif action.malformed:
-            malformed = Response(MALFORMED_BODY, media_type="application/json", headers={"x-request-id": error_request_id()})
+            malformed = Response(MALFORMED_BODY, media_type="application/json", headers={"x-request-id": error_ids(scope).next_id()})
             await malformed(scope, self.replay, open_answer(scope, self.watch))
         else:
             await self.layer.app(scope, self.replay, self.watch)

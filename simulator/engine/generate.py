@@ -156,11 +156,13 @@ class Engine:
         self.check_n(tenant, request.n)
         self.check_policy(request.prompt)
         name = namespace()
-        batch = ImageBatch(request.model, request.prompt, request.size, name, request.first_index, self._id_salt(name))
+        batch = ImageBatch(
+            request.model, request.prompt, request.size, name, request.first_index, self._id_salt(name), request.index_period
+        )
         ticket = await self.admit(tenant, request.n, bucket, batch)
         now = ticket.now
         images = [
-            GeneratedImage(image_id, RenderKey(self.seed, request.model, request.prompt, request.size, request.first_index + index))
+            GeneratedImage(image_id, RenderKey(self.seed, request.model, request.prompt, request.size, batch.render_index(index)))
             for index, image_id in enumerate(ticket.image_ids)
         ]
         note_generation(request.model, request.n, request.size, [image.image_id for image in images])

@@ -24,7 +24,7 @@ from simulator.engine.errors import ApiError, invalid
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry
-from simulator.perf.wire import ERROR_IDS, error_response
+from simulator.perf.wire import error_ids, error_response
 from simulator.registry import PROVIDER_NAMES
 from simulator.state.base import RateState, WindowState
 
@@ -91,7 +91,7 @@ class ControlFace:
             return error_response(exc)
         await self.engine.state.reset(namespace)
         await self.plane.reset(namespace)
-        ERROR_IDS.forget(namespace)
+        error_ids(request.scope).forget(namespace)
         return await self.clock(request)
 
     async def clock(self, request: Request) -> Response:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from simulator.context import namespace
 from simulator.engine.digest import id_salt, salted_hex_id
@@ -24,7 +25,7 @@ PATH = "/images/generations"
 
 
 class ErrorIds:
-    """The `x-request-id`s of answers the engine gave no id (errors, injected malformed answers).
+    """The `x-request-id`s of answers the engine gave no id (errors, injected malformed answers), of one simulator.
 
     Decision: an error id is the digest of the seed, the namespace, a process salt and the namespace's own count of
     error answers, counted from 1 and forgotten by POST /_sim/reset as the success ids' sequence is. So a run repeats
@@ -32,20 +33,15 @@ class ErrorIds:
     changes them. The count is kept in process, not in the shared state: an error answer costs no Redis round trip.
     With several workers each process has a random salt, so their counts never give the same id (those runs are not
     repeatable anyway: which worker answers is the kernel's choice); with one worker the salt is empty, so memory and
-    Redis give the same ids. Simulators in one process (simulator_running twice) share these counts, and the one
-    started last sets the seed and starts them again: unique, repeatable error ids need one simulator per process.
+    Redis give the same ids. Each simulator (app) keeps its own counts (`create_app` makes them, `error_ids` finds
+    them), so simulators in one process (two fixtures, `simulator_running` twice) each repeat their own run.
     """
 
-    def __init__(self) -> None:
-        self._seed = 0
-        self._process = ""
-        self._namespaces: dict[str, tuple[str, Iterator[int]]] = {}
-
-    def configure(self, seed: int, shared_by_workers: bool) -> None:
-        """Start counting for a simulator of `seed`; `shared_by_workers`: other processes answer for it too."""
+    def __init__(self, seed: int, shared_by_workers: bool) -> None:
+        """Count for a simulator of `seed`; `shared_by_workers`: other processes answer for it too."""
         self._seed = seed
         self._process = uuid.uuid4().hex[:16] if shared_by_workers else ""
-        self._namespaces.clear()
+        self._namespaces: dict[str, tuple[str, Iterator[int]]] = {}
 
     def forget(self, name: str | None) -> None:
         """Count namespace `name` (every namespace, with None) from 1 again."""
@@ -63,7 +59,20 @@ class ErrorIds:
         return f"req_err_{salted_hex_id(salt, next(count))}"
 
 
-ERROR_IDS = ErrorIds()
+def error_ids(scope: Scope) -> ErrorIds:
+    """The error ids of the simulator serving `scope`: its app (Starlette puts the app in every scope it serves)
+    holds them, so no request pays to carry them, and only an error answer looks them up."""
+    ids: ErrorIds = scope["app"].state.error_ids
+    return ids
+
+
+class ErrorAnswer(SafeJSONResponse):
+    """A Perf error answer. Its `x-request-id` is taken as it is sent, from the error ids of the simulator sending
+    it (`error_ids`): the code that builds an answer need not know which simulator it serves."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.headers["x-request-id"] = error_ids(scope).next_id()
+        await super().__call__(scope, receive, send)
 
 
 def request_from_wire(raw: bytes) -> GenerationRequest:
@@ -101,15 +110,10 @@ def rate_limit_headers(rate: RateState) -> dict[str, str]:
     }
 
 
-def error_request_id() -> str:
-    """The `x-request-id` of an answer the engine gave no id: an error, or an injected malformed answer."""
-    return ERROR_IDS.next_id()
-
-
 def error_response(exc: ApiError, rate: RateState | None = None, headers: dict[str, str] | None = None) -> Response:
-    """The document's envelope, with an `x-request-id` (as every Perf response has) and, on a wait longer than
-    clients sleep, `x-should-retry: false` (see `spec.errors.LONGEST_CLIENT_RETRY_WAIT_SECONDS`)."""
-    all_headers: dict[str, Any] = {"x-request-id": error_request_id()}
+    """The document's envelope, with an `x-request-id` once sent (as every Perf response has, see `ErrorAnswer`) and,
+    on a wait longer than clients sleep, `x-should-retry: false` (see `spec.errors.LONGEST_CLIENT_RETRY_WAIT_SECONDS`)."""
+    all_headers: dict[str, Any] = {}
     if rate is not None:
         all_headers.update(rate_limit_headers(rate))
     if exc.retry_after is not None:
@@ -117,7 +121,7 @@ def error_response(exc: ApiError, rate: RateState | None = None, headers: dict[s
         if exc.retry_after > errors.LONGEST_CLIENT_RETRY_WAIT_SECONDS:
             all_headers["x-should-retry"] = "false"
     all_headers.update(headers or {})
-    return SafeJSONResponse(exc.envelope(), status_code=exc.status, headers=all_headers)
+    return ErrorAnswer(exc.envelope(), status_code=exc.status, headers=all_headers)
 
 
 def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:

@@ -84,9 +84,9 @@ class ImageRecord:
 class ImageBatch:
     """The images an admitted request records, so any worker can serve their URLs for their lifetime.
 
-    Image i gets the id `image_id(id_salt, sequence, i)`, renders at index `first_index + i` and expires
+    Image i gets the id `image_id(id_salt, sequence, i)`, renders at `render_index(i)` and expires
     IMAGE_URL_TTL_SECONDS after admission; the state derives all three, so it can record them in the same step
-    that admits the request and allocates its sequence number.
+    that admits the request and allocates its sequence number (the Redis script repeats the index rule in Lua).
     """
 
     model: str
@@ -95,13 +95,22 @@ class ImageBatch:
     namespace: str
     first_index: int
     id_salt: str
+    index_period: int = 0
+    """0, or where render indices wrap (`GenerationRequest.index_period`)."""
+
+    def render_index(self, i: int) -> int:
+        """Decision: image i renders at `first_index + i`, modulo `index_period` when one is set, so a face whose seed
+        is the render index (Ideogram: seed k + i for image i) reports only seeds it accepts back; past its top seed
+        the count starts again at 0, and sending a reported seed back still gives that image."""
+        index = self.first_index + i
+        return index % self.index_period if self.index_period else index
 
     def records(self, sequence: int, n: int, now: float) -> list[tuple[str, ImageRecord]]:
         expires_at = now + IMAGE_URL_TTL_SECONDS
         return [
             (
                 image_id(self.id_salt, sequence, i),
-                ImageRecord(self.model, self.prompt, self.size, self.namespace, self.first_index + i, expires_at),
+                ImageRecord(self.model, self.prompt, self.size, self.namespace, self.render_index(i), expires_at),
             )
             for i in range(n)
         ]
@@ -245,7 +254,8 @@ class State(ABC):
         are those of a fresh start (a rerun in a reset namespace repeats them); a record kept past the reset would
         have its URL taken over by the new record of the same id. So an image or polling URL handed out before the
         reset is unknown after it (404, `Task not found`) until the namespace makes that id again, as after a full
-        reset. Reset is a rare control call: it may walk every stored record."""
+        reset. Reset is a rare control call: it may walk every key of the store, but reads only the namespace's own
+        records (Redis keeps an index per namespace for that)."""
 
     @abstractmethod
     async def close(self) -> None:

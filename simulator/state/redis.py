@@ -10,8 +10,14 @@ Decisions:
 - Every key lives under one prefix (`perf-sim:` by default); `reset` deletes that prefix only, so a Redis
   database may hold other data, but one database serves one simulator (its workers share it on purpose).
   Windows, the clock offset and the sequence sit under the namespace's prefix (`perf-sim:ns:<name>:`), so
-  `reset(namespace)` deletes that prefix and then the images and blobs made in the namespace, which sit outside
-  namespaces (see `simulator.state.base`).
+  `reset(namespace)` deletes that prefix. Images and blobs sit outside namespaces (see `simulator.state.base`), so
+  each namespace also keeps an index of the ids it made, under its prefix: one set per hour of wall time in which
+  they were made (images; `image-index:<hour>`) or will expire (blobs; `blob-index:<hour>`), expiring when the last
+  record it names has, so the index never outgrows the records. The reset deletes the records its index names and
+  reads no other record (it used to read every stored record to learn its namespace: about a second per 100,000); it
+  still walks the key space for the namespace's prefix (SCAN MATCH, in Redis, no value read), as the namespace's
+  windows need. The admission script adds each request's ids to the index in the same round trip, with one more
+  command (SADD). Figures: docs/load.md, `python -m load.reset_cost`.
 - The clock is the configured origin (wall time, or the manual start) plus an offset kept in Redis, so an
   advance by any worker moves every worker's clock. Workers on one machine share its wall clock.
 - Stored images (and blobs) expire in Redis after their lifetime in wall time, which bounds Redis memory (in
@@ -84,6 +90,8 @@ POOL_WAIT_SECONDS = SOCKET_TIMEOUT_SECONDS
 WINDOW_TTL_MS = (tiers.DAY_SECONDS + tiers.MINUTE_SECONDS) * 1000
 _EXPIRY = struct.Struct(">dB")
 """A blob's expiry and the length of its namespace's name (at most 64 ASCII characters)."""
+_IMAGE_INDEX = "image-index:"
+_BLOB_INDEX = "blob-index:"
 
 T = TypeVar("T")
 
@@ -92,7 +100,12 @@ T = TypeVar("T")
 # ARGV: the clock's base (wall time, or the manual start), n, images per minute, images per day, unique member id,
 # window TTL in ms (0 = none), minute window length in seconds (spec.tiers.MINUTE_SECONDS), day length in seconds,
 # then for an image batch (absent: record nothing): the image key prefix (with the id's "img_"), the id salt, the
-# record's JSON head (model, prompt, size, namespace), the first render index, the image TTL in seconds, the id's hex digits.
+# record's JSON head (model, prompt, size, namespace), the first render index, the image TTL in seconds, the id's hex
+# digits, when the namespace's index key of this hour (KEYS[5], present with a batch) may expire (Unix seconds) and,
+# when render indices wrap, their period (`ImageBatch.render_index`). The index key's expiry is set once per hour and
+# bucket: the totals remember ('indexed') the expiry they last set. (An admission racing a reset of its namespace can
+# write an index key after the reset deleted it and before it deleted the totals: that key, a few ids, then has no
+# expiry until the namespace's next reset deletes it.)
 # One script is one round trip and one atomic step for everything an admitted request writes: the clock is read,
 # the windows checked and charged, the sequence taken and every image recorded (its id is `image_id()` in
 # simulator.state.base, which Lua can compute: SHA-1). Image keys are built here, not declared in KEYS: the
@@ -108,7 +121,7 @@ T = TypeVar("T")
 # images this minute, effective now, {member, score, ...}}.
 _ADMIT = LuaScript("""
 local now = tonumber(ARGV[1]) + tonumber(redis.call('GET', KEYS[1]) or '0')
-local totals = redis.call('HMGET', KEYS[3], 'day', 'used', 'minute', 'newest', 'ttl_set')
+local totals = redis.call('HMGET', KEYS[3], 'day', 'used', 'minute', 'newest', 'ttl_set', 'indexed')
 if totals[4] and tonumber(totals[4]) > now then now = tonumber(totals[4]) end
 local now_s = string.format('%.17g', now)
 local n = tonumber(ARGV[2])
@@ -145,10 +158,18 @@ local ids = {}
 if #ARGV > 8 then
   local tail = string.format('%.17g', now + tonumber(ARGV[13]))
   local first = tonumber(ARGV[12])
+  local period = ARGV[16] and tonumber(ARGV[16])
   for i = 0, n - 1 do
     local id = redis.sha1hex(ARGV[10] .. sequence .. '\\31' .. i):sub(1, tonumber(ARGV[14]))
-    redis.call('SET', ARGV[9] .. id, '[' .. ARGV[11] .. ',' .. (first + i) .. ',' .. tail .. ']', 'EX', ARGV[13])
+    local index = first + i
+    if period then index = index % period end
+    redis.call('SET', ARGV[9] .. id, '[' .. ARGV[11] .. ',' .. index .. ',' .. tail .. ']', 'EX', ARGV[13])
     ids[i + 1] = id
+  end
+  redis.call('SADD', KEYS[5], unpack(ids))
+  if totals[6] ~= ARGV[15] then
+    redis.call('EXPIREAT', KEYS[5], ARGV[15])
+    redis.call('HSET', KEYS[3], 'indexed', ARGV[15])
   end
 end
 return {1, day_used, minute_used, now_s, sequence, ids}
@@ -193,17 +214,6 @@ def _entries(flat: list[bytes]) -> list[tuple[float, int]]:
     """(admitted_at, images) from ZRANGE ... WITHSCORES output, oldest first."""
     pairs = [(float(flat[i + 1]), int(flat[i].split(b":", 1)[0])) for i in range(0, len(flat), 2)]
     return sorted(pairs)
-
-
-def _image_namespace(raw: bytes) -> str:
-    """The namespace of a stored image record (the JSON array the admission script writes)."""
-    return str(ImageRecord(*json.loads(raw)).namespace)
-
-
-def _blob_namespace(raw: bytes) -> str:
-    """The namespace of a stored blob, written in front of its value by `RedisState.put_blob`."""
-    _, length = _EXPIRY.unpack_from(raw)
-    return raw[_EXPIRY.size : _EXPIRY.size + length].decode()
 
 
 class RedisState(State):
@@ -294,10 +304,14 @@ class RedisState(State):
         base = self._origin if self._origin is not None else time.time()
         member = f"{self._member_prefix}{next(self._members)}"
         args: list[str | bytes | int | float] = [repr(base), n, limits.images_per_minute, limits.images_per_day, member, *self._window_args]
+        keys = [self._key("clock-offset"), self._key("minute", bucket), self._key("totals", bucket), self._key("sequence")]
         if batch is not None:
             head = dump_json([batch.model, batch.prompt, batch.size, batch.namespace])[1:-1]
-            args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args]
-        keys = [self._key("clock-offset"), self._key("minute", bucket), self._key("totals", bucket), self._key("sequence")]
+            hour = int(base if self._origin is None else time.time()) // IMAGE_URL_TTL_SECONDS
+            keys.append(f"{self._prefix}{namespace_prefix(batch.namespace)}{_IMAGE_INDEX}{hour}")
+            args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args, (hour + 2) * IMAGE_URL_TTL_SECONDS]
+            if batch.index_period:
+                args.append(batch.index_period)
         admitted, day_used, minute_used, effective_now, last, *ids = await self._channel.run_script(_ADMIT, keys, args)
         now = float(effective_now)
         if admitted:
@@ -333,13 +347,24 @@ class RedisState(State):
         """For the native faces' task records and the gateway's image copies (the `State` interface on main).
 
         Stored with its simulator-time expiry and the namespace whose clock that is on in front (the namespace's
-        length, then its name), and a Redis expiry of the same length in wall time.
+        length, then its name), and a Redis expiry of the same length in wall time; named, in the same round trip, in
+        the namespace's index of blobs expiring in that hour (see the module's decisions).
         """
         now = await self.now()
         ttl_ms = max(1, math.ceil((expires_at - now) * 1000))
-        name = namespace().encode()
-        packed = _EXPIRY.pack(expires_at, len(name)) + name + value
-        await self._call(lambda: self._redis.set(self._shared_key("blob", key), packed, px=ttl_ms))
+        name = namespace()
+        packed = _EXPIRY.pack(expires_at, len(name)) + name.encode() + value
+        hour = math.ceil(time.time() + ttl_ms / 1000) // IMAGE_URL_TTL_SECONDS
+        index = self._key(_BLOB_INDEX + str(hour))
+
+        async def write() -> None:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(self._shared_key("blob", key), packed, px=ttl_ms)
+                pipe.sadd(index, key)
+                pipe.expireat(index, (hour + 1) * IMAGE_URL_TTL_SECONDS)
+                await pipe.execute()
+
+        await self._call(write)
 
     async def get_blob(self, key: str) -> bytes | None:
         raw = await self._call(lambda: self._redis.get(self._shared_key("blob", key)))
@@ -358,42 +383,37 @@ class RedisState(State):
         return await self._call(scan)
 
     async def reset(self, namespace: str | None = None) -> None:
-        pattern = self._prefix + ("*" if namespace is None else namespace_prefix(namespace) + "*")
+        """Delete every key under the prefix; or every key under the namespace's prefix, and the images and blobs its
+        indexes name. One bounded call per page of keys (or of an index), so a large store is not mistaken for a
+        stuck Redis."""
+        space = self._prefix + ("" if namespace is None else namespace_prefix(namespace))
+        records = {space + _IMAGE_INDEX: self._shared_key("image", IMAGE_ID_PREFIX), space + _BLOB_INDEX: self._shared_key("blob", "")}
+        cursor = 0
+        while True:
+            cursor, keys = await self._call(partial(self._redis.scan, cursor, match=space + "*", count=1000))
+            if namespace is not None:
+                for key in map(as_text, keys):
+                    named = records.get(key.rpartition(":")[0] + ":")
+                    if named is not None:
+                        await self._forget_indexed(key, named)
+            if keys:
+                await self._call(partial(self._redis.unlink, *keys))
+            if cursor == 0:
+                break
 
-        async def delete_prefix() -> None:
-            batch: list[bytes] = []
-            async for key in self._redis.scan_iter(match=pattern, count=1000):
-                batch.append(key)
-                if len(batch) >= 1000:
-                    await self._redis.unlink(*batch)
-                    batch.clear()
-            if batch:
-                await self._redis.unlink(*batch)
+    async def _forget_indexed(self, index: str, records: str) -> None:
+        """Delete the records (keys `records` + member) a namespace's index names, a page of the index at a time."""
+        cursor = 0
+        while True:
+            cursor = await self._call(partial(self._forget_page, index, records, cursor))
+            if cursor == 0:
+                break
 
-        await self._call(delete_prefix)
-        if namespace is not None:
-            await self._forget_records_of(namespace)
-
-    async def _forget_records_of(self, name: str) -> None:
-        """Delete the images and blobs made in namespace `name` (see `State.reset`). They sit outside namespaces, so
-        each is read to learn its namespace: a walk over every stored record, rare (a control call) and paid by the
-        reset, where an index per namespace would cost every admission a write. One bounded call per page of keys,
-        so a store of an hour's images (about a second per 100,000 on a 2-core machine) is not mistaken for a stuck Redis."""
-        for pattern, namespace_of in ((self._shared_key("image", "*"), _image_namespace), (self._shared_key("blob", "*"), _blob_namespace)):
-            cursor = 0
-            while True:
-                cursor = await self._call(partial(self._forget_page, pattern, cursor, namespace_of, name))
-                if cursor == 0:
-                    break
-
-    async def _forget_page(self, pattern: str, cursor: int, namespace_of: Callable[[bytes], str], name: str) -> int:
-        """One SCAN page of `pattern`: delete the records whose namespace is `name`; the next cursor (0 at the end)."""
-        cursor, keys = await self._redis.scan(cursor, match=pattern, count=1000)
-        if keys:
-            values = await self._redis.mget(keys)
-            doomed = [key for key, value in zip(keys, values, strict=True) if isinstance(value, bytes) and namespace_of(value) == name]
-            if doomed:
-                await self._redis.unlink(*doomed)
+    async def _forget_page(self, index: str, records: str, cursor: int) -> int:
+        """One SSCAN page of `index`: delete the records it names; the next cursor (0 at the end)."""
+        cursor, members = await self._redis.sscan(index, cursor, count=1000)
+        if members:
+            await self._redis.unlink(*(records + as_text(member) for member in members))
         return int(cursor)
 
     async def ping(self) -> None:

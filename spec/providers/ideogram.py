@@ -108,7 +108,10 @@ IDEOGRAM_STYLE_TYPES = ("AUTO", "GENERAL", "REALISTIC", "DESIGN", "RENDER_3D", "
 IDEOGRAM_REPORTED_AUTO_STYLE = "GENERAL"
 # Decision (as for Stability and BFL): seed k picks the render index, and image i of a num_images request is
 # seed k + i, reported as such; no seed starts at 0, so a request's images are the Perf request's #0..#n-1.
+# Past IDEOGRAM_MAX_SEED the count wraps to 0 (modulo IDEOGRAM_SEED_PERIOD): every reported seed is one Ideogram
+# accepts, and sending it back with num_images 1 gives that image again (seed 2147483647 with 3 images: 2147483647, 0, 1).
 IDEOGRAM_MAX_SEED = 2_147_483_647
+IDEOGRAM_SEED_PERIOD = IDEOGRAM_MAX_SEED + 1
 IDEOGRAM_MAX_NUM_IMAGES = 8
 IDEOGRAM_MAX_PROMPT_CHARS = 10_000
 IDEOGRAM_SAFETY_MESSAGE = "Prompt or provided image failed the safety checks"

@@ -45,7 +45,8 @@ def fresh_key() -> str:
 def _result(request: GenerationRequest, retry_state: RateState | None = None) -> GenerationResult:
     window = WindowState(limit=30, used=request.n, reset_seconds=60)
     images = [
-        GeneratedImage(f"img_{index:024x}", RenderKey(7, request.model, request.prompt, request.size, index)) for index in range(request.n)
+        GeneratedImage(f"img_{index:024x}", RenderKey(7, request.model, request.prompt, request.size, request.first_index + index))
+        for index in range(request.n)
     ]
     return GenerationResult(
         request_id="req_img_" + "ab" * 12,

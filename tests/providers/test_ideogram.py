@@ -13,6 +13,7 @@ from PIL import Image
 
 from simulator.launcher import RunningServer
 from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
+from spec.providers.ideogram import IDEOGRAM_MAX_SEED
 
 KEY = "pk_test_pro_ideogram"
 
@@ -71,6 +72,17 @@ def test_seed_k_starts_at_the_kth_image_of_the_perf_request(client: httpx.Client
     fetched = [base64.b64encode(httpx.get(image["url"]).content).decode() for image in data]
     assert fetched == [item["b64_json"] for item in perf["data"][2:]]
     assert [image["seed"] for image in generate(client, {"prompt": "a sign", "num_images": 2}).json()["data"]] == [0, 1]
+
+
+def test_seeds_past_the_maximum_wrap_to_seeds_ideogram_accepts_and_each_gives_its_image_back(client: httpx.Client) -> None:
+    top = IDEOGRAM_MAX_SEED
+    data = generate(client, {"prompt": "a sign", "num_images": 4, "seed": top - 1}).json()["data"]
+    assert [image["seed"] for image in data] == [top - 1, top, 0, 1]
+    for image in data:
+        again = generate(client, {"prompt": "a sign", "num_images": 1, "seed": image["seed"]})
+        assert again.status_code == 200, again.text
+        assert again.json()["data"][0]["seed"] == image["seed"]
+        assert httpx.get(again.json()["data"][0]["url"]).content == httpx.get(image["url"]).content
 
 
 def test_output_filter_is_200_with_unsafe_images_without_urls(client: httpx.Client) -> None:

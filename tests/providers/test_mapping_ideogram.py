@@ -15,6 +15,7 @@ from simulator.providers.protocol import NativeAnswer, NativeInvalid
 from simulator.state.base import RateState
 from spec import errors
 from spec.models import MODELS
+from spec.providers.ideogram import IDEOGRAM_SEED_PERIOD
 
 
 @pytest.mark.parametrize("size", MODELS["ideogram-2"].sizes)
@@ -26,7 +27,7 @@ def test_perf_request_survives_the_round_trip(size: str, n: int, response_format
     assert (call.method, call.path) == ("POST", "/generate")
     assert call.json is not None
     # Ideogram only answers with URLs; for b64_json the gateway fetches them.
-    assert mapping.request_from_native(call.json).generation == request._replace(response_format="url")
+    assert mapping.request_from_native(call.json).generation == request._replace(response_format="url", index_period=IDEOGRAM_SEED_PERIOD)
 
 
 def test_native_body_survives_the_round_trip() -> None:

@@ -102,6 +102,43 @@ async def test_a_namespace_reset_forgets_that_namespace_images_and_blobs_only(re
     assert await records_after_a_namespace_reset(redis_state) == expected
 
 
+async def test_a_namespace_reset_reads_no_other_namespaces_records(redis_state: RedisState, redis_server: RedisServer) -> None:
+    for name, requests in (("gone", 2), ("kept", 50)):
+        with in_namespace(name):
+            for _ in range(requests):
+                ticket = await redis_state.admit_and_record(
+                    "perf:k", 2, Limits(1000, 1000), ImageBatch("dall-e-2", "a fox", "256x256", name, 0, name)
+                )
+                await redis_state.put_blob(f"task:{ticket.image_ids[0]}", b"record", ticket.now + IMAGE_URL_TTL_SECONDS)
+    with redis.Redis(port=redis_server.port) as client:
+        client.config_resetstat()
+        await redis_state.reset("gone")
+        calls = {name.removeprefix("cmdstat_"): stats["calls"] for name, stats in client.info("commandstats").items()}
+        kept = client.keys("perf-sim:image:*") + client.keys("perf-sim:blob:*")
+    assert not {"get", "mget"} & set(calls), f"a record was read to learn its namespace: {calls}"
+    assert len(kept) == 50 * 2 + 50, "the other namespace keeps its images and blobs"
+
+
+async def test_a_namespaces_indexes_expire_when_the_records_they_name_have(redis_state: RedisState, redis_server: RedisServer) -> None:
+    with in_namespace("team"):
+        ticket = await redis_state.admit_and_record("perf:k", 1, FREE, ImageBatch("dall-e-2", "a fox", "256x256", "team", 0, "team"))
+        await redis_state.put_blob("task", b"record", ticket.now + IMAGE_URL_TTL_SECONDS)
+    with redis.Redis(port=redis_server.port) as client:
+        for kind in ("image", "blob"):
+            (index,) = client.keys(f"perf-sim:ns:team:{kind}-index:*")
+            (record,) = client.keys(f"perf-sim:{kind}:*")
+            assert 0 < client.ttl(record) <= client.ttl(index) <= 2 * IMAGE_URL_TTL_SECONDS
+
+
+async def test_render_indices_wrap_at_the_batch_period_in_redis_as_in_memory(redis_state: RedisState) -> None:
+    period = 2**31
+    batch = ImageBatch("ideogram-2", "a sign", "1024x1024", "default", period - 2, "salt", index_period=period)
+    for state in (redis_state, MemoryState(CLOCK_MANUAL, DEFAULT_MANUAL_START)):
+        ticket = await state.admit_and_record("ideogram:k", 4, Limits(100, 1000), batch)
+        records = [await state.get_image(image_id) for image_id in ticket.image_ids]
+        assert [record.index for record in records if record is not None] == [period - 2, period - 1, 0, 1]
+
+
 async def test_redis_decides_exactly_as_memory(redis_state: RedisState) -> None:
     expected = await script(MemoryState(CLOCK_MANUAL, DEFAULT_MANUAL_START))
     assert await script(redis_state) == expected

@@ -108,7 +108,9 @@ def request_from_native(body: Any) -> IdeogramRequest:
     assert num_images is not None
     size = p.IDEOGRAM_RESOLUTIONS[resolution] if resolution else IDEOGRAM_ASPECT_SIZES[aspect_ratio or p.IDEOGRAM_DEFAULT_ASPECT_RATIO]
     reported_style = style_type if style_type and style_type != "AUTO" else p.IDEOGRAM_REPORTED_AUTO_STYLE
-    generation = GenerationRequest(prompt, MODEL, num_images, size, "standard", None, "url", first_index=seed or 0)
+    generation = GenerationRequest(
+        prompt, MODEL, num_images, size, "standard", None, "url", first_index=seed or 0, index_period=p.IDEOGRAM_SEED_PERIOD
+    )
     return IdeogramRequest(generation, reported_style)
 
 
@@ -119,17 +121,18 @@ def iso_created(created: int) -> str:
 def success_answer(result: GenerationResult, native: IdeogramRequest, urls: list[str], flagged: bool = False) -> NativeAnswer:
     """Ideogram's answer: ISO `created`, and per image its URL, resolution, seed, style and the prompt used.
 
-    Image i reports seed first_index + i, the seed that reproduces it. Images output moderation flagged are
+    Image i reports its render index, first_index + i wrapped into Ideogram's seed range (spec.providers, beside
+    IDEOGRAM_MAX_SEED): the seed that reproduces it. Images output moderation flagged are
     reported as Ideogram does: `is_image_safe: false` and no URL (still a 200).
     """
     data = []
-    for index, url in enumerate(urls):
+    for image, url in zip(result.images, urls, strict=True):
         data.append(
             {
                 "prompt": result.revised_prompt,
                 "resolution": result.request.size,
                 "is_image_safe": not flagged,
-                "seed": result.request.first_index + index,
+                "seed": image.render_key.image_index,
                 "style_type": native.style_type,
                 "url": None if flagged else url,
             }
