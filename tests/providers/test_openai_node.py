@@ -1,0 +1,111 @@
+"""The official OpenAI SDK for Node (the `openai` npm package), pointed at the simulator by `baseURL`: apps in
+JavaScript or TypeScript test against the simulator as Python apps do, with their SDK's own retries and errors.
+
+The package is installed once per session from the npm registry into a temporary directory (`npm install`, a few
+seconds). Where Node or npm is missing the tests skip with the reason, except in CI (`CI=true`), where they fail:
+scripts/test.sh installs Debian's nodejs and npm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from simulator.launcher import RunningServer
+
+KEY = "pk_test_pro_node"
+# openai 7 needs Node 22; Debian 12 and 13 ship Node 18 and 20, which openai 6 supports.
+PACKAGE = "openai@^6"
+SCRIPT = """
+import OpenAI from "openai";
+const [base, scenario, key] = process.argv.slice(2);
+const client = (maxRetries) => new OpenAI({apiKey: key, baseURL: base + "/v1", maxRetries, timeout: 20000});
+const out = (value) => console.log(JSON.stringify(value));
+try {
+  if (scenario === "generate") {
+    const image = await client(0).images.generate({model: "dall-e-3", prompt: "a red fox", size: "1792x1024"});
+    out({url: image.data[0].url, perf: image.perf});
+  } else if (scenario === "retry") {
+    const image = await client(2).images.generate({model: "dall-e-2", prompt: "a red fox", size: "256x256"});
+    out({url: image.data[0].url});
+  } else {
+    await client(0).images.generate({prompt: "a red fox", size: "256x256"}, {headers: {"X-Sim-Fault": scenario}});
+    out({error: "none"});
+  }
+} catch (error) {
+  out({error: error.constructor.name, status: error.status ?? null, type: error.type ?? null});
+}
+"""
+
+
+def _node_missing() -> str | None:
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            return f"no {tool} on this machine (scripts/test.sh installs Debian's nodejs and npm)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def node_sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A directory holding the openai package and the script that drives it."""
+    missing = _node_missing()
+    directory = tmp_path_factory.mktemp("node-openai")
+    if missing is None:
+        installed = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", PACKAGE],
+            cwd=directory, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        if installed.returncode != 0:
+            missing = f"npm install {PACKAGE} failed: {installed.stderr.strip()[-500:]}"
+    if missing is not None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"the Node SDK tests must run in CI: {missing}")
+        pytest.skip(missing)
+    (directory / "drive.mjs").write_text(SCRIPT)
+    yield directory
+
+
+def drive(node_sdk: Path, server: RunningServer, scenario: str) -> dict[str, Any]:
+    result = subprocess.run(["node", "drive.mjs", server.base_url, scenario, KEY], cwd=node_sdk, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def test_the_node_sdk_gets_an_image_url_serving_a_png_and_the_perf_block(node_sdk: Path, sim: RunningServer) -> None:
+    answer = drive(node_sdk, sim, "generate")
+    png = httpx.get(answer["url"]).content
+    assert png.startswith(b"\x89PNG") and int.from_bytes(png[16:20], "big") == 1792
+    assert answer["perf"]["model_used"] == "dall-e-3" and answer["perf"]["request_id"].startswith("req_img_")
+
+
+def test_the_node_sdk_retries_through_two_injected_503s_and_the_journal_shows_three_attempts(node_sdk: Path, sim: RunningServer) -> None:
+    rule = {"match": {"key": KEY}, "action": {"status": 503}, "times": 2}
+    httpx.post(f"{sim.base_url}/_sim/faults", json=rule).raise_for_status()
+    assert drive(node_sdk, sim, "retry")["url"]
+    attempts = httpx.get(f"{sim.base_url}/_sim/requests", params={"key": KEY}).json()["requests"]
+    assert [attempt["status"] for attempt in attempts] == [200, 503, 503]
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "status", "error_type"),
+    [
+        ("status=429;retry_after=2", "RateLimitError", 429, "rate_limit_exceeded"),
+        ("status=400", "BadRequestError", 400, "invalid_request"),
+        ("status=500", "InternalServerError", 500, "internal_error"),
+        ("drop", "APIConnectionError", None, None),
+        ("reset", "APIConnectionError", None, None),
+    ],
+)
+def test_each_injected_fault_is_the_node_sdks_error_of_its_kind(
+    node_sdk: Path, sim: RunningServer, fault: str, error: str, status: int | None, error_type: str | None
+) -> None:
+    assert drive(node_sdk, sim, fault) == {"error": error, "status": status, "type": error_type}
