@@ -185,6 +185,12 @@ class SharedCounts:
             self.limited(tier).inc()
 
 
+def _status_injected(kind: str | None) -> bool:
+    """Whether a fault of this kind chose the answer's status. Decision: only such a 429 is the fault's own; a key's
+    rate window refusing a delayed or truncated request is still a rate-limited request, counted by tier."""
+    return kind is not None and "status" in kind.split("+")
+
+
 def _counted_at_once(row: Row) -> bool:
     """A request the engine did not serve (no model noted: its model is read from the request) or that a rate window
     refused (its tier is read from its key)."""
@@ -274,8 +280,8 @@ class Metrics:
             model = entry.model
         route, status_label, model_label, images = self.labels(entry.path, status, model, len(entry.image_ids))
         fault = entry.fault
-        tier = self.tier_of(entry) if status == 429 and fault is None else None
         kind = fault and fault_kind(fault)
+        tier = self.tier_of(entry) if status == 429 and not _status_injected(kind) else None
         self.counts.count(entry.face, route, status_label, model_label, entry.latency_ms / 1000, images, kind, tier)
 
     def labels(self, path: str, status: int | None, model: str | None, images: int) -> tuple[str, str, str, int]:

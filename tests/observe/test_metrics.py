@@ -289,3 +289,23 @@ def test_a_429_of_the_documents_key_redefined_by_the_keys_file_is_counted_under_
         statuses = [httpx.post(url, json=body, headers=headers).status_code for _ in range(minute + 1)]
         assert statuses == [200] * minute + [429]
         assert scrape(server.base_url)["perf_sim_rate_limited_total"] == Counter({("free",): 1})
+
+
+@pytest.mark.parametrize("fault", ["delay_ms=1", "truncate"])
+def test_a_429_from_the_keys_windows_is_counted_by_tier_even_when_a_fault_delayed_or_cut_the_answer(fault: str) -> None:
+    """Only a fault that chose the status makes a 429 the fault's own; a delayed or truncated request refused by its
+    key's minute window is a rate-limited request like any other."""
+    with running_simulator("--clock", "manual", "--quiet") as server:
+        headers = {"Authorization": f"Bearer {tiers.TEST_KEY_PREFIX}free_{uuid.uuid4().hex[:12]}", "X-Sim-Fault": fault}
+        body = {"prompt": "a red fox", "model": "dall-e-2", "size": "256x256"}
+        minute = tiers.TIERS["free"].images_per_minute
+        url = server.base_url + "/v1/images/generations"
+        with httpx.Client() as client:
+            statuses = []
+            for _ in range(minute + 2):
+                with client.stream("POST", url, json=body, headers=headers) as response:
+                    statuses.append(response.status_code)
+        assert statuses == [200] * minute + [429, 429]
+        metrics = scrape(server.base_url)
+        assert metrics["perf_sim_rate_limited_total"] == Counter({("free",): 2})
+        assert sum(metrics["perf_sim_faults_total"].values()) == minute + 2
