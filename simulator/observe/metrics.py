@@ -207,13 +207,19 @@ class Metrics:
     Workers count every request at once, because any worker may answer a scrape from the files they share.
     """
 
-    def __init__(self, tier_of: TierOf, route_name: Callable[[str], str], flush: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, tier_of: TierOf, route_name: Callable[[str], str], flush: Callable[[], None] | None = None, shared: bool = False
+    ) -> None:
+        """`shared`: this process is one of `perf-sim --workers N`, whose directory `shared_metrics_dir` named.
+        Decision: the mode follows the worker count, not the environment alone; a PROMETHEUS_MULTIPROC_DIR left in a
+        user's shell or CI for their own app (missing, or holding its files) must neither break a single process's
+        scrape nor add another program's counts to it."""
         self.tier_of = tier_of
         self.route_name = route_name
         self.flush = flush
         """The journal's `flush`, called before a scrape: it tells the metrics of the requests it kept since its last
         batch."""
-        self.multiprocess = MULTIPROCESS_ENV in os.environ
+        self.multiprocess = shared
         self.registry = CollectorRegistry()
         self.tally: collections.Counter[tuple[str, str, int | None, str, str | None, int]] = collections.Counter()
         self.counts: Counts

@@ -309,3 +309,23 @@ def test_a_429_from_the_keys_windows_is_counted_by_tier_even_when_a_fault_delaye
         metrics = scrape(server.base_url)
         assert metrics["perf_sim_rate_limited_total"] == Counter({("free",): 2})
         assert sum(metrics["perf_sim_faults_total"].values()) == minute + 2
+
+
+@pytest.mark.parametrize("directory_exists", [False, True])
+def test_one_process_ignores_a_prometheus_multiproc_dir_left_in_the_environment_for_another_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, directory_exists: bool
+) -> None:
+    """A shell or CI job that sets PROMETHEUS_MULTIPROC_DIR for its own gunicorn app must not break a single
+    perf-sim's scrape (a missing directory) or get perf-sim's files written among that app's (an existing one)."""
+    theirs = tmp_path / "their-app-metrics"
+    if directory_exists:
+        theirs.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(theirs))
+    with running_simulator("--quiet") as server:
+        headers = {"Authorization": f"Bearer {tiers.DOCUMENT_EXAMPLE_KEY}"}
+        response = httpx.post(server.base_url + "/v1/images/generations", json={"prompt": "a red fox"}, headers=headers)
+        assert response.status_code == 200
+        scraped = httpx.get(server.base_url + "/metrics")
+        assert scraped.status_code == 200, scraped.text
+        assert sum(scrape(server.base_url)["perf_sim_requests_total"].values()) == 1
+    assert not theirs.exists() or not any(theirs.iterdir()), "nothing of perf-sim's is left among their files"
