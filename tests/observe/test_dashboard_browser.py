@@ -165,3 +165,35 @@ def test_the_try_a_prompt_form_shows_a_faulted_answer_as_it_came(page: Page, nam
     expect(page.locator("#try-out")).to_contain_text(shown)
     expect(page.locator("#requests tbody tr")).to_have_count(1)
     assert not errors, errors
+
+
+def test_editing_the_namespace_in_the_url_shows_that_namespace(page: Page, simulator: RunningServer, namespace: str) -> None:
+    """The page keeps its namespace in the URL (#ns=NAME), so a changed URL (edited, or Back) is a namespace shown."""
+    other = f"{namespace}-b"
+    sdk(simulator, other).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    rows = page.locator("#requests tbody tr")
+    expect(rows).to_have_count(0)
+
+    page.evaluate("name => { location.hash = '#ns=' + name; }", other)
+
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(other)
+    expect(page.locator("#namespace")).to_have_value(other)
+
+
+def test_a_namespace_the_page_refuses_is_reported_and_another_can_still_be_picked(
+    page: Page, simulator: RunningServer, namespace: str
+) -> None:
+    """A mistyped or stale link (`#ns=no such`) gets the control API's message, and the selector still lists the
+    simulator's namespaces to pick a good one from."""
+    sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    page.goto(f"{simulator.base_url}/_sim/ui#ns=no%20such")
+    page.reload()
+    expect(page.locator("#problem")).to_contain_text("namespace must be")
+
+    page.locator("#namespace").select_option(namespace)
+
+    expect(page.locator("#problem")).to_be_hidden()
+    rows = page.locator("#requests tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(namespace)
