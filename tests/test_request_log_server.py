@@ -96,3 +96,35 @@ def test_a_malformed_form_body_is_one_log_line_and_no_stray_parser_warning(tmp_p
         assert response.status_code == 400
     text = out.read_text()
     assert len(request_lines(text, " ns=")) == 1 and "Expected boundary" not in text, text
+
+
+GOOGLE_PATH = "/google/v1beta/models/imagen-3.0-generate-002:predict"
+
+
+@pytest.mark.parametrize(
+    ("sent_to", "headers", "path", "route"),
+    [
+        (
+            GOOGLE_PATH,
+            {"x-goog-api-key": "pk_test_pro_logging", "X-Sim-Namespace": "no such"},
+            GOOGLE_PATH,
+            "/google/v1beta/models/{model}:predict",
+        ),
+        ("/_sim/ns/no!such/v1/images/generations", AUTH, "/v1/images/generations", "/v1/images/generations"),
+    ],
+    ids=["header", "base URL"],
+)
+def test_a_request_refused_for_its_namespace_is_logged_journalled_and_counted(
+    tmp_path: Path, sent_to: str, headers: dict[str, str], path: str, route: str
+) -> None:
+    """The app sees a 400 naming X-Sim-Namespace; its developer finds that request in the log, the journal and the
+    metrics (in the default namespace, as it named none that could hold it), like every other API request."""
+    with perf_sim_output(tmp_path) as (base_url, out):
+        answer = httpx.post(base_url + sent_to, json={"prompt": "a red fox", "instances": [{"prompt": "a red fox"}]}, headers=headers)
+        assert answer.status_code == 400 and answer.json()["error"]["param"] == "X-Sim-Namespace"
+        (entry,) = httpx.get(base_url + "/_sim/requests").json()["requests"]
+        metrics = httpx.get(base_url + "/metrics").text
+    assert (entry["path"], entry["status"], entry["namespace"], entry["error_type"]) == (path, 400, "default", "invalid_request")
+    assert f'route="{route}",status="400"}} 1.0' in metrics
+    (line,) = request_lines(out.read_text(), " ns=")
+    assert f"POST {path} 400 invalid_request" in line and line.endswith("ns=default")
