@@ -59,7 +59,8 @@ function statusClass(entry) {
 
 function renderRequests(entries) {
   state.requests = entries;
-  if (changed("requests", [entries.map((e) => e.id), state.selected])) {
+  // By content, not ids: a reset of a shared journal numbers its requests from request_1 again.
+  if (changed("requests", [entries, state.selected])) {
     $("requests").tBodies[0].replaceChildren(...entries.map((e) => el("tr", {"data-id": e.id, class: e.id === state.selected ? "selected" : "", onclick: () => select(e.id)},
       el("td", {title: e.iso}, e.iso.slice(11, 19)), el("td", {}, e.face), el("td", {title: e.method + " " + e.path}, e.method + " " + e.path),
       el("td", {}, e.model || "—"), el("td", {}, e.n === null ? "—" : e.n),
