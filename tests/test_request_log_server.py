@@ -128,3 +128,27 @@ def test_a_request_refused_for_its_namespace_is_logged_journalled_and_counted(
     assert f'route="{route}",status="400"}} 1.0' in metrics
     (line,) = request_lines(out.read_text(), " ns=")
     assert f"POST {path} 400 invalid_request" in line and line.endswith("ns=default")
+
+
+def test_when_nothing_reads_stdout_any_more_the_log_stops_with_one_note_and_the_simulator_serves_on(tmp_path: Path) -> None:
+    """`perf-sim | head`: once the reader has gone, a failing line per request would be a traceback per request."""
+    port = free_port()
+    errors = tmp_path / "perf-sim.err"
+    with errors.open("w") as sink:
+        command = [sys.executable, "-m", "simulator", "--port", str(port), "--clock", "manual"]
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=sink)
+        try:
+            assert process.stdout is not None
+            wait_until_up(f"http://127.0.0.1:{port}/_sim/health", process)
+            while not process.stdout.readline().startswith(b"Request log"):
+                pass
+            process.stdout.close()
+            statuses = [httpx.post(f"http://127.0.0.1:{port}/v1/images/generations", json=BODY, headers=AUTH).status_code for _ in range(3)]
+            assert statuses == [200] * 3
+            assert len(httpx.get(f"http://127.0.0.1:{port}/_sim/requests").json()["requests"]) == 3
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    text = errors.read_text()
+    assert text.count("request log stopped: nothing reads stdout any more") == 1, text
+    assert "Traceback" not in text, text
