@@ -127,7 +127,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         *ImageFace(engine).routes(),
         *ControlFace(engine, keys, config.public_settings(), plane).routes(),
         *ControlApi(plane, engine, keys).routes(),
-        *observing(plane.journal, keys, faces),
+        *observing(plane.journal, keys, faces, config.workers),
     ]
     app = SimulatorApp(
         plane,

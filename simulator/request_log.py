@@ -114,12 +114,21 @@ def request_logger(log_format: str, stream: TextIO | None = None) -> Callable[[E
     if log_format not in LOG_FORMATS:
         raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
     render = text_line if log_format == LOG_TEXT else json_line
+    reader_gone = False
 
     def write(entry: Entry) -> None:
-        if is_preflight(entry):
+        """Decision: once whatever read stdout has gone (`perf-sim | head`, a log shipper that died) the log stops,
+        saying so once on stderr; the simulator serves on, and the journal still records every request. Each line
+        would otherwise fail again, each failure a traceback on stderr."""
+        nonlocal reader_gone
+        if reader_gone or is_preflight(entry):
             return
         out = stream or sys.stdout
-        out.write(render(entry) + "\n")
-        out.flush()
+        try:
+            out.write(render(entry) + "\n")
+            out.flush()
+        except BrokenPipeError:
+            reader_gone = True
+            print("request log stopped: nothing reads stdout any more (GET /_sim/requests still lists every request)", file=sys.stderr)
 
     return write

@@ -108,3 +108,59 @@ def test_a_browsers_cors_preflight_gets_no_log_line_as_journal_listings_leave_it
     lines = request_lines(out.read_text(), " ns=")
     assert [line.split()[1:4] for line in lines] == [["POST", "/v1/images/generations", "200"]], out.read_text()
     assert len(listed) == 1 and len(journalled) == 1, "the preflight stays in the journal, listed when asked for"
+
+
+GOOGLE_PATH = "/google/v1beta/models/imagen-3.0-generate-002:predict"
+
+
+@pytest.mark.parametrize(
+    ("sent_to", "headers", "path", "route"),
+    [
+        (
+            GOOGLE_PATH,
+            {"x-goog-api-key": "pk_test_pro_logging", "X-Sim-Namespace": "no such"},
+            GOOGLE_PATH,
+            "/google/v1beta/models/{model}:predict",
+        ),
+        ("/_sim/ns/no!such/v1/images/generations", AUTH, "/v1/images/generations", "/v1/images/generations"),
+    ],
+    ids=["header", "base URL"],
+)
+def test_a_request_refused_for_its_namespace_is_logged_journalled_and_counted(
+    tmp_path: Path, sent_to: str, headers: dict[str, str], path: str, route: str
+) -> None:
+    """The app sees a 400 naming X-Sim-Namespace; its developer finds that request in the log, the journal and the
+    metrics (in the default namespace, as it named none that could hold it), like every other API request."""
+    with perf_sim_output(tmp_path) as (base_url, out):
+        answer = httpx.post(base_url + sent_to, json={"prompt": "a red fox", "instances": [{"prompt": "a red fox"}]}, headers=headers)
+        assert answer.status_code == 400 and answer.json()["error"]["param"] == "X-Sim-Namespace"
+        (entry,) = httpx.get(base_url + "/_sim/requests").json()["requests"]
+        metrics = httpx.get(base_url + "/metrics").text
+    assert (entry["path"], entry["status"], entry["namespace"], entry["error_type"]) == (path, 400, "default", "invalid_request")
+    assert f'route="{route}",status="400"}} 1.0' in metrics
+    (line,) = request_lines(out.read_text(), " ns=")
+    assert f"POST {path} 400 invalid_request" in line and line.endswith("ns=default")
+
+
+def test_when_nothing_reads_stdout_any_more_the_log_stops_with_one_note_and_the_simulator_serves_on(tmp_path: Path) -> None:
+    """`perf-sim | head`: once the reader has gone, a failing line per request would be a traceback per request."""
+    port = free_port()
+    errors = tmp_path / "perf-sim.err"
+    with errors.open("w") as sink:
+        command = [sys.executable, "-m", "simulator", "--port", str(port), "--clock", "manual"]
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=sink)
+        try:
+            assert process.stdout is not None
+            wait_until_up(f"http://127.0.0.1:{port}/_sim/health", process)
+            while not process.stdout.readline().startswith(b"Request log"):
+                pass
+            process.stdout.close()
+            statuses = [httpx.post(f"http://127.0.0.1:{port}/v1/images/generations", json=BODY, headers=AUTH).status_code for _ in range(3)]
+            assert statuses == [200] * 3
+            assert len(httpx.get(f"http://127.0.0.1:{port}/_sim/requests").json()["requests"]) == 3
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    text = errors.read_text()
+    assert text.count("request log stopped: nothing reads stdout any more") == 1, text
+    assert "Traceback" not in text, text

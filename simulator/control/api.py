@@ -5,7 +5,8 @@ Decision: where neither is given, calls over collections (faults, requests, coun
 and calls about one namespace's state (clock, usage) mean the default namespace. `POST /_sim/reset` without a
 namespace forgets everything, as it did before namespaces existed. A rule is made in the namespace its body names,
 else in the call's, else in the default namespace. A namespace named empty, or named twice differently (query,
-header, body), is a 400, as is a query parameter a call does not take: neither is ever quietly read as "all".
+header, body), is a 400, as is a query parameter a call does not take or one given twice differently: none is ever
+quietly read as "all" or as one of its values.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def namespace_param(request: Request, takes: tuple[str, ...] = ()) -> str | None
     unknown = sorted(set(request.query_params) - set(taken))
     if unknown:
         raise invalid(unknown[0], f"{unknown[0]} is not a parameter of this call; it takes: {', '.join(taken)}")
+    for name in takes:  # a filter given twice (?status=429&status=503) would be read as its last value, the other lost
+        values = set(request.query_params.getlist(name))
+        if len(values) > 1:
+            raise invalid(name, f"{name} is given twice, differently ({', '.join(sorted(map(repr, values)))}): give one")
     named = {*request.query_params.getlist("namespace"), *request.headers.getlist("x-sim-namespace")}
     if len(named) > 1:
         raise invalid("namespace", f"namespace is named twice, differently ({', '.join(sorted(map(repr, named)))}): name one")

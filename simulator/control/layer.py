@@ -138,10 +138,16 @@ class ControlLayer:
         headers = header_dict(scope)
         named = headers.get(NAMESPACE_KEY)
         namespace = DEFAULT_NAMESPACE if named is None else named.decode("latin-1")
+        refused: ApiError | None = None
         if named is not None and not valid_namespace(namespace):
             message = f"{NAMESPACE_HEADER} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {namespace!r}"
-            await error_response(PERF, invalid(NAMESPACE_HEADER, message))(scope, receive, open_answer(scope, send))
-            return
+            refused = invalid(NAMESPACE_HEADER, message)
+            if face is None:
+                await error_response(PERF, refused)(scope, receive, open_answer(scope, send))
+                return
+            # Decision: an API request refused for its namespace is journalled (so logged and counted) in the default
+            # namespace: the app that sent it sees a 400, and the log is where its developer looks for why.
+            namespace = DEFAULT_NAMESPACE
         if face is None:  # the simulator's own paths, in the request's namespace
             if named is None:
                 await self.app(scope, receive, send)
@@ -182,6 +188,10 @@ class ControlLayer:
         may_fault = fault is not None or raw.partition(TOKEN_START)[1] or self.rules.may_apply()
         # A whole body is in the scope for the face; anything else it reads comes from the server.
         face_receive = receive if BODY in scope or first is None else _replaying(first, receive)
+        if refused is not None:
+            entry = RequestEntry(method, scope["path"], face, namespace, keys, query, body)
+            await _Exchange(self, scope, receive, send, started, first, entry).refuse(refused)
+            return
         keep = self.keep
         # A preflight (OPTIONS) is answered by the CORS layer, not by an endpoint that would note its answer.
         if may_fault or method == "OPTIONS" or keep is None or len(raw) > KEPT_BODY_BYTES:
@@ -287,6 +297,11 @@ class _Exchange:
         await self._with_fault(None if fault_header is None else fault_header.decode("latin-1"), raw)
         if not self.recorded:  # the face returned without the last part of an answer
             await self.record()
+
+    async def refuse(self, exc: ApiError) -> None:
+        """Answer `exc` in the Perf envelope, as every bad control input is, and journal it."""
+        await error_response(PERF, exc)(self.scope, self.replay, open_answer(self.scope, self.watch))
+        await self.record()
 
     async def _with_fault(self, fault_header: str | None, raw: bytes) -> None:
         scope = self.scope

@@ -185,6 +185,12 @@ class SharedCounts:
             self.limited(tier).inc()
 
 
+def _status_injected(kind: str | None) -> bool:
+    """Whether a fault of this kind chose the answer's status. Decision: only such a 429 is the fault's own; a key's
+    rate window refusing a delayed or truncated request is still a rate-limited request, counted by tier."""
+    return kind is not None and "status" in kind.split("+")
+
+
 def _counted_at_once(row: Row) -> bool:
     """A request the engine did not serve (no model noted: its model is read from the request) or that a rate window
     refused (its tier is read from its key)."""
@@ -201,13 +207,19 @@ class Metrics:
     Workers count every request at once, because any worker may answer a scrape from the files they share.
     """
 
-    def __init__(self, tier_of: TierOf, route_name: Callable[[str], str], flush: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, tier_of: TierOf, route_name: Callable[[str], str], flush: Callable[[], None] | None = None, shared: bool = False
+    ) -> None:
+        """`shared`: this process is one of `perf-sim --workers N`, whose directory `shared_metrics_dir` named.
+        Decision: the mode follows the worker count, not the environment alone; a PROMETHEUS_MULTIPROC_DIR left in a
+        user's shell or CI for their own app (missing, or holding its files) must neither break a single process's
+        scrape nor add another program's counts to it."""
         self.tier_of = tier_of
         self.route_name = route_name
         self.flush = flush
         """The journal's `flush`, called before a scrape: it tells the metrics of the requests it kept since its last
         batch."""
-        self.multiprocess = MULTIPROCESS_ENV in os.environ
+        self.multiprocess = shared
         self.registry = CollectorRegistry()
         self.tally: collections.Counter[tuple[str, str, int | None, str, str | None, int]] = collections.Counter()
         self.counts: Counts
@@ -274,8 +286,8 @@ class Metrics:
             model = entry.model
         route, status_label, model_label, images = self.labels(entry.path, status, model, len(entry.image_ids))
         fault = entry.fault
-        tier = self.tier_of(entry) if status == 429 and fault is None else None
         kind = fault and fault_kind(fault)
+        tier = self.tier_of(entry) if status == 429 and not _status_injected(kind) else None
         self.counts.count(entry.face, route, status_label, model_label, entry.latency_ms / 1000, images, kind, tier)
 
     def labels(self, path: str, status: int | None, model: str | None, images: int) -> tuple[str, str, str, int]:

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.config import SimulatorConfig
+from simulator.context import note_generation
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, RateLimited, Ticket
 from simulator.engine.request import GenerationRequest
@@ -70,6 +71,7 @@ class GatewayFace:
             self.engine.check_n(tenant, generation.n)
             self.engine.check_policy(generation.prompt)
             ticket = await self.engine.admit(tenant, generation.n)
+            note_generation(generation.model, generation.n, generation.size, ())
             started = time.monotonic()
             images = await self._call(provider, tenant, generation)
             latency_ms = round((time.monotonic() - started) * 1000)
@@ -92,14 +94,16 @@ class GatewayFace:
     async def _payload(
         self, generation: GenerationRequest, ticket: Ticket, images: list[UpstreamImage], latency_ms: int, base: str
     ) -> dict[str, object]:
+        """Decision: every image is kept behind its id, a b64_json one too, as in process (where any image id loads
+        at /images/ID.png): the journal lists its id, so the metrics count it and the dashboard's gallery shows it."""
         data: list[dict[str, str]] = []
         for index, image in enumerate(images):
             revised = image.revised_prompt or generation.prompt
+            image_id = self.engine.image_id(ticket.sequence, index)
+            await self.engine.store_png(image_id, image.data)
             if generation.response_format == "b64_json":
                 data.append({"b64_json": base64.b64encode(image.data).decode("ascii"), "revised_prompt": revised})
             else:
-                image_id = self.engine.image_id(ticket.sequence, index)
-                await self.engine.store_png(image_id, image.data)
                 data.append({"url": image_url(base, image_id), "revised_prompt": revised})
         request_id = self.engine.request_id(ticket.sequence)
         cost_usd = generation.spec.cost_usd(generation.size, generation.quality, len(images))

@@ -292,3 +292,12 @@ def test_a_cors_preflight_is_counted_and_listed_only_when_asked_for_by_method(ea
     assert [entry["method"] for entry in listed] == ["POST"]
     asked = each_state.get("/_sim/requests", params={"namespace": "cors1", "method": "OPTIONS"}).json()["requests"]
     assert [entry["method"] for entry in asked] == ["OPTIONS"]
+
+
+@pytest.mark.parametrize("query", ["status=200&status=503", "limit=1&limit=5", "face=perf&face=openai", "model=dall-e-2&model=dall-e-3"])
+def test_a_journal_filter_given_twice_differently_is_a_400_naming_it(client: httpx.Client, query: str) -> None:
+    """Read as its last value, `?status=200&status=503` would quietly list only the 503s."""
+    generate(client)
+    response = client.get(f"/_sim/requests?{query}")
+    assert response.status_code == 400 and response.json()["error"]["param"] == query.partition("=")[0], response.text
+    assert client.get(f"/_sim/requests?{query.partition('&')[0]}&{query.partition('&')[0]}").status_code == 200

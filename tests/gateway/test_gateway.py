@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
@@ -22,7 +23,7 @@ from simulator.http import Endpoint
 from simulator.launcher import RunningServer, free_port, running_simulator
 from simulator.mounting import FaceApp
 from simulator.perf.gateway import GatewayFace
-from spec.models import MODELS
+from spec.models import DEFAULT_MODEL, DEFAULT_SIZE, MODELS
 from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
 
 SEED = "7"
@@ -260,3 +261,33 @@ def test_the_upstream_client_is_closed_at_shutdown() -> None:
     with TestClient(app):
         assert not face.http.client.is_closed
     assert face.http.client.is_closed
+
+
+def images_counted(server: RunningServer, model: str) -> float:
+    text = httpx.get(f"{server.base_url}/metrics").text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "perf_sim_images_total" and sample.labels == {"face": "perf", "model": model}
+    )
+
+
+@pytest.mark.parametrize("response_format", ["url", "b64_json"])
+def test_the_journal_and_metrics_see_a_gateway_answer_as_they_see_one_made_in_process(gateway: RunningServer, response_format: str) -> None:
+    """The engine's model, n and size (defaults filled in) and every image's id, whichever format carried it: an
+    answer the provider made must not be counted as no images of no model."""
+    namespace = f"gw-observed-{response_format.replace('_', '-')}"
+    before = images_counted(gateway, DEFAULT_MODEL)
+    answer = httpx.post(
+        f"{gateway.base_url}/v1/images/generations",
+        headers={"Authorization": "Bearer pk_test_pro_gw_observed", "X-Sim-Namespace": namespace},
+        json={"prompt": "a tin robot", "response_format": response_format},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    (entry,) = httpx.get(f"{gateway.base_url}/_sim/requests", params={"namespace": namespace}).json()["requests"]
+    assert (entry["model"], entry["n"], entry["size"]) == (DEFAULT_MODEL, 1, DEFAULT_SIZE)
+    (image_id,) = entry["image_ids"]
+    assert httpx.get(f"{gateway.base_url}/images/{image_id}.png").status_code == 200
+    assert images_counted(gateway, DEFAULT_MODEL) == before + 1

@@ -8,9 +8,11 @@ share one simulator without seeing each other's requests, rules or windows.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import openai
 import pytest
 from openai import OpenAI
@@ -165,3 +167,60 @@ def test_the_try_a_prompt_form_shows_a_faulted_answer_as_it_came(page: Page, nam
     expect(page.locator("#try-out")).to_contain_text(shown)
     expect(page.locator("#requests tbody tr")).to_have_count(1)
     assert not errors, errors
+
+
+def test_editing_the_namespace_in_the_url_shows_that_namespace(page: Page, simulator: RunningServer, namespace: str) -> None:
+    """The page keeps its namespace in the URL (#ns=NAME), so a changed URL (edited, or Back) is a namespace shown."""
+    other = f"{namespace}-b"
+    sdk(simulator, other).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    rows = page.locator("#requests tbody tr")
+    expect(rows).to_have_count(0)
+
+    page.evaluate("name => { location.hash = '#ns=' + name; }", other)
+
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(other)
+    expect(page.locator("#namespace")).to_have_value(other)
+
+
+def test_a_namespace_the_page_refuses_is_reported_and_another_can_still_be_picked(
+    page: Page, simulator: RunningServer, namespace: str
+) -> None:
+    """A mistyped or stale link (`#ns=no such`) gets the control API's message, and the selector still lists the
+    simulator's namespaces to pick a good one from."""
+    sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    page.goto(f"{simulator.base_url}/_sim/ui#ns=no%20such")
+    page.reload()
+    expect(page.locator("#problem")).to_contain_text("namespace must be")
+
+    page.locator("#namespace").select_option(namespace)
+
+    expect(page.locator("#problem")).to_be_hidden()
+    rows = page.locator("#requests tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(namespace)
+
+
+def test_after_a_reset_the_page_shows_the_new_requests_even_where_their_ids_are_the_old_ones(
+    simulator: RunningServer, namespace: str
+) -> None:
+    """A reset forgets the journal; a shared (Redis) journal then numbers requests from request_1 again. The page's
+    clock is held between polls, so no poll falls between the reset and the next request (which would hide this)."""
+    expect.set_options(timeout=PATIENCE_MS)
+    with chromium_page() as page:
+        page.clock.install()
+        page.goto(f"{simulator.base_url}/_sim/ui#ns={namespace}")
+        rows = page.locator("#requests tbody tr")
+        httpx.post(f"{simulator.base_url}/_sim/reset").raise_for_status()  # so the shared journal's first is request_1
+        sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("dall-e-2")
+        page.clock.pause_at(int(time.time() * 1000) + 3_600_000)
+        page.wait_for_timeout(500)  # a poll already under way ends
+
+        httpx.post(f"{simulator.base_url}/_sim/reset").raise_for_status()
+        sdk(simulator, namespace).images.generate(model="flux-dev", prompt=PROMPT, size="256x256")
+        page.clock.run_for(2 * 1000)
+
+        expect(rows.first).to_contain_text("flux-dev")
+        expect(rows).to_have_count(1)

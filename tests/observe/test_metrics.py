@@ -295,3 +295,43 @@ def test_a_faults_action_kind_is_its_parts_joined_in_a_fixed_order() -> None:
     assert fault_kind("reset") == "reset"
     assert fault_kind("status=503;delay_ms=1500") == "delay_ms+status"
     assert fault_kind("delay_ms=10;reset") == "delay_ms+reset"
+
+
+@pytest.mark.parametrize("fault", ["delay_ms=1", "truncate"])
+def test_a_429_from_the_keys_windows_is_counted_by_tier_even_when_a_fault_delayed_or_cut_the_answer(fault: str) -> None:
+    """Only a fault that chose the status makes a 429 the fault's own; a delayed or truncated request refused by its
+    key's minute window is a rate-limited request like any other."""
+    with running_simulator("--clock", "manual", "--quiet") as server:
+        headers = {"Authorization": f"Bearer {tiers.TEST_KEY_PREFIX}free_{uuid.uuid4().hex[:12]}", "X-Sim-Fault": fault}
+        body = {"prompt": "a red fox", "model": "dall-e-2", "size": "256x256"}
+        minute = tiers.TIERS["free"].images_per_minute
+        url = server.base_url + "/v1/images/generations"
+        with httpx.Client() as client:
+            statuses = []
+            for _ in range(minute + 2):
+                with client.stream("POST", url, json=body, headers=headers) as response:
+                    statuses.append(response.status_code)
+        assert statuses == [200] * minute + [429, 429]
+        metrics = scrape(server.base_url)
+        assert metrics["perf_sim_rate_limited_total"] == Counter({("free",): 2})
+        assert sum(metrics["perf_sim_faults_total"].values()) == minute + 2
+
+
+@pytest.mark.parametrize("directory_exists", [False, True])
+def test_one_process_ignores_a_prometheus_multiproc_dir_left_in_the_environment_for_another_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, directory_exists: bool
+) -> None:
+    """A shell or CI job that sets PROMETHEUS_MULTIPROC_DIR for its own gunicorn app must not break a single
+    perf-sim's scrape (a missing directory) or get perf-sim's files written among that app's (an existing one)."""
+    theirs = tmp_path / "their-app-metrics"
+    if directory_exists:
+        theirs.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(theirs))
+    with running_simulator("--quiet") as server:
+        headers = {"Authorization": f"Bearer {tiers.DOCUMENT_EXAMPLE_KEY}"}
+        response = httpx.post(server.base_url + "/v1/images/generations", json={"prompt": "a red fox"}, headers=headers)
+        assert response.status_code == 200
+        scraped = httpx.get(server.base_url + "/metrics")
+        assert scraped.status_code == 200, scraped.text
+        assert sum(scrape(server.base_url)["perf_sim_requests_total"].values()) == 1
+    assert not theirs.exists() or not any(theirs.iterdir()), "nothing of perf-sim's is left among their files"

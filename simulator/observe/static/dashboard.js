@@ -2,7 +2,8 @@
 // The dashboard reads and steers the simulator only through its control API, so it works whichever worker answers.
 const SPEC = JSON.parse(document.getElementById("spec").textContent);
 const $ = (id) => document.getElementById(id);
-const state = {namespace: new URLSearchParams(location.hash.slice(1)).get("ns") || "default", selected: null, requests: [], shown: {}};
+const namespaceInUrl = () => new URLSearchParams(location.hash.slice(1)).get("ns") || "default";
+const state = {namespace: namespaceInUrl(), selected: null, requests: [], shown: {}};
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -58,7 +59,8 @@ function statusClass(entry) {
 
 function renderRequests(entries) {
   state.requests = entries;
-  if (changed("requests", [entries.map((e) => e.id), state.selected])) {
+  // By content, not ids: a reset of a shared journal numbers its requests from request_1 again.
+  if (changed("requests", [entries, state.selected])) {
     $("requests").tBodies[0].replaceChildren(...entries.map((e) => el("tr", {"data-id": e.id, class: e.id === state.selected ? "selected" : "", onclick: () => select(e.id)},
       el("td", {title: e.iso}, e.iso.slice(11, 19)), el("td", {}, e.face), el("td", {title: e.method + " " + e.path}, e.method + " " + e.path),
       el("td", {}, e.model || "—"), el("td", {}, e.n === null ? "—" : e.n),
@@ -150,11 +152,15 @@ async function refresh() {
   if (refreshing) return;
   refreshing = true;
   await guarded(async () => {
-    const [requests, usage, faults, clock, namespaces, config] = await Promise.all([
+    const scoped = Promise.all([
       api("GET", "/_sim/requests?limit=50&" + ns()), api("GET", "/_sim/usage?" + ns()), api("GET", "/_sim/faults?" + ns()),
-      api("GET", "/_sim/clock?" + ns()), api("GET", "/_sim/namespaces"), state.config || api("GET", "/_sim/config")]);
+      api("GET", "/_sim/clock?" + ns())]);
+    scoped.catch(() => null);  // its failure is reported below, once the selector is filled
+    // The selector comes first: when the namespace in the URL is refused, it is how the user picks another.
+    const [namespaces, config] = await Promise.all([api("GET", "/_sim/namespaces"), state.config || api("GET", "/_sim/config")]);
     state.config = config;
     renderNamespaces(namespaces.namespaces);
+    const [requests, usage, faults, clock] = await scoped;
     renderClock(clock, config.clock);
     renderRequests(requests.requests);
     renderGallery(requests.requests);
@@ -200,13 +206,24 @@ $("advance").addEventListener("click", async (event) => {
   refresh();
 });
 
-$("namespace").addEventListener("change", (event) => {
-  state.namespace = event.target.value;
+function showNamespace(name) {
+  if (name === state.namespace) return;
+  state.namespace = name;
   state.selected = null;
   state.shown = {};
-  history.replaceState(null, "", "#ns=" + encodeURIComponent(state.namespace));
+  // Nothing of the namespace left behind stays on show, even if the new one is refused.
+  for (const part of [$("requests").tBodies[0], $("gallery"), $("usage"), $("faults")]) part.replaceChildren();
+  $("detail").hidden = true;
   refresh();
+}
+
+$("namespace").addEventListener("change", (event) => {
+  history.replaceState(null, "", "#ns=" + encodeURIComponent(event.target.value));
+  showNamespace(event.target.value);
 });
+
+// The URL names the namespace: editing its #ns= (or going back to an earlier one) shows that namespace.
+window.addEventListener("hashchange", () => showNamespace(namespaceInUrl()));
 
 $("try-form").addEventListener("submit", async (event) => {
   event.preventDefault();
