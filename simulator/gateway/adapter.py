@@ -49,13 +49,17 @@ class _Driver:
         return list(self.upstream.images_from_native(answer.status_code, answer.headers, answer.content))
 
     async def image(self, item: NativeImage | NativeTask) -> UpstreamImage:
+        """The image's bytes. A mapping passes the answer's fields on as the provider typed them, so their types are
+        checked here, once for every provider: a number where a string belongs is an unreadable answer (502)."""
         image = await self._ready(item) if isinstance(item, NativeTask) else item
+        if image.revised_prompt is not None and not isinstance(image.revised_prompt, str):
+            raise upstream_error(self.upstream.name, "sent a revised prompt that is not a string", 200)
         if image.b64 is not None:
             try:
                 return UpstreamImage(base64.b64decode(image.b64, validate=True), image.revised_prompt)
-            except (binascii.Error, ValueError):
+            except (binascii.Error, ValueError, TypeError):
                 raise upstream_error(self.upstream.name, "sent an image that is not valid base64", 200) from None
-        if image.url is None:
+        if not isinstance(image.url, str):
             raise upstream_error(self.upstream.name, "sent an image with neither bytes nor a URL", 200)
         fetched = await self.http.send(self.upstream.name, "GET", image.url)
         if fetched.status_code != 200:

@@ -22,6 +22,7 @@ from simulator.providers.protocol import (
     NativeImage,
     NativeInvalid,
     Upstream,
+    answer_text,
     header,
     json_or_none,
     native_message,
@@ -198,7 +199,8 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
         return ApiError(
             errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(*delays, header(headers, "retry-after"))
         )
-    return upstream_error(PROVIDER, f"{error.get('status', '')} {message}".strip(), status)
+    said = f"{error.get('status', '')} {message}".strip()
+    return upstream_error(PROVIDER, said or answer_text(PROVIDER, status, content), status)
 
 
 UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native)

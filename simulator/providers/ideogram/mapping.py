@@ -23,6 +23,7 @@ from simulator.providers.protocol import (
     NativeImage,
     NativeInvalid,
     Upstream,
+    answer_text,
     header,
     json_or_none,
     native_message,
@@ -168,7 +169,7 @@ def credentials(key: str) -> dict[str, str]:
 def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -> ApiError:
     body = json_or_none(content)
     detail = body.get("error") if isinstance(body, dict) else None
-    message = str(detail) if detail else content[:200].decode("utf-8", "replace")
+    message = str(detail) if detail else answer_text(PROVIDER, status, content)
     if status == 422:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 400:

@@ -1,0 +1,168 @@
+"""Gateway mode against an upstream that answers badly: every odd answer is a documented Perf error, never a 500.
+
+The upstream here is a stub HTTP server that gives every call the answer the test sets, so each provider's mapping
+meets answers no healthy provider sends (JSON nested past the decoder's depth, fields of the wrong type, a blank
+400, a Retry-After given as a date, a body without end).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from simulator.launcher import RunningServer, running_simulator
+
+UPSTREAM_TIMEOUT_SECONDS = 5
+ONE_MODEL_PER_PROVIDER = ["dall-e-2", "stable-diffusion-3", "flux-pro", "ideogram-2", "imagen-3"]
+A_PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode("ascii")
+
+
+@dataclass
+class Answer:
+    """What the stub answers every call with. `declared_length` sends that Content-Length over a short body, and
+    `stream_bytes` streams that many bytes chunked; both then hold the connection until the client leaves."""
+
+    status: int = 200
+    body: bytes = b"{}"
+    headers: dict[str, str] = field(default_factory=lambda: {"content-type": "application/json"})
+    declared_length: int | None = None
+    stream_bytes: int | None = None
+
+
+class _Stub(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    answer = Answer()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        answer = _Stub.answer
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        if answer.stream_bytes is not None:
+            self._stream(answer.stream_bytes)
+            return
+        self.send_header("content-length", str(answer.declared_length or len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+        if answer.declared_length is not None:
+            self._hold()
+
+    def _stream(self, total: int) -> None:
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        chunk = b"x" * (1 << 20)
+        try:
+            for _ in range(0, total, len(chunk)):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except OSError:
+            return
+        self._hold()
+
+    def _hold(self) -> None:
+        """Keep the answer unfinished (longer than the gateway waits), as an upstream without end would."""
+        self.wfile.flush()
+        time.sleep(UPSTREAM_TIMEOUT_SECONDS + 1)
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[RunningServer]:
+    stub = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    stub.daemon_threads = True
+    threading.Thread(target=stub.serve_forever, daemon=True).start()
+    try:
+        args = ("--upstream", f"http://127.0.0.1:{stub.server_address[1]}", "--upstream-timeout", str(UPSTREAM_TIMEOUT_SECONDS))
+        with running_simulator("--seed", "7", *args) as server:
+            yield server
+    finally:
+        stub.shutdown()
+
+
+def generate(gateway: RunningServer, model: str, answer: Answer, key: str) -> httpx.Response:
+    _Stub.answer = answer
+    body = {"prompt": "a lighthouse", "model": model, "response_format": "b64_json"}
+    return httpx.post(f"{gateway.base_url}/v1/images/generations", headers={"Authorization": f"Bearer {key}"}, json=body, timeout=30)
+
+
+def error_of(answer: httpx.Response, status: int, error_type: str) -> str:
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert error["type"] == error_type, answer.text
+    return str(error["message"])
+
+
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_answer_nested_deeper_than_json_decoding_goes_is_a_502_not_a_500(gateway: RunningServer, model: str) -> None:
+    answer = Answer(body=b"[" * 100_000 + b"]" * 100_000)
+    error_of(generate(gateway, model, answer, f"pk_test_pro_deep_{model}"), 502, "upstream_error")
+
+
+WRONG_TYPES = {
+    "openai b64_json a number": ("dall-e-2", {"data": [{"b64_json": 5}]}),
+    "openai url a number": ("dall-e-2", {"data": [{"url": 7}]}),
+    "openai revised_prompt a number": ("dall-e-2", {"data": [{"b64_json": A_PNG, "revised_prompt": 5}]}),
+    "ideogram url a number": ("ideogram-2", {"data": [{"url": 7, "is_image_safe": True}]}),
+}
+
+
+@pytest.mark.parametrize(("model", "body"), WRONG_TYPES.values(), ids=WRONG_TYPES.keys())
+def test_an_upstream_image_field_of_the_wrong_type_is_a_502(gateway: RunningServer, model: str, body: object) -> None:
+    """A 502 rather than a 500, and rather than a Perf answer whose revised_prompt is not a string."""
+    answer = Answer(body=json.dumps(body).encode())
+    error_of(generate(gateway, model, answer, f"pk_test_pro_types_{model}"), 502, "upstream_error")
+
+
+BLANK_ERRORS = {
+    "openai 400, empty body": ("dall-e-2", 400, b"", 400, "invalid_request", "empty body"),
+    "stability 400, empty body": ("stable-diffusion-3", 400, b"", 400, "invalid_request", "empty body"),
+    "ideogram 400, empty body": ("ideogram-2", 400, b"", 400, "invalid_request", "empty body"),
+    "bfl 400, empty body": ("flux-pro", 400, b"", 502, "upstream_error", "empty body"),
+    "google 500, not Google's envelope": ("imagen-3", 500, b"<html>proxy overloaded</html>", 502, "upstream_error", "proxy overloaded"),
+}
+
+
+@pytest.mark.parametrize(("model", "status", "body", "perf_status", "perf_type", "says"), BLANK_ERRORS.values(), ids=BLANK_ERRORS.keys())
+def test_an_upstream_error_without_a_message_in_its_envelope_still_says_what_came_back(
+    gateway: RunningServer, model: str, status: int, body: bytes, perf_status: int, perf_type: str, says: str
+) -> None:
+    answer = Answer(status=status, body=body, headers={"content-type": "text/html"})
+    message = error_of(generate(gateway, model, answer, f"pk_test_pro_blank_{model}"), perf_status, perf_type)
+    assert says in message, message
+
+
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_retry_after_given_as_an_http_date_sets_retry_after(gateway: RunningServer, model: str) -> None:
+    """Retry-After is seconds or an HTTP-date (RFC 9110); the date's wait is counted from now."""
+    when = email.utils.formatdate(time.time() + 120, usegmt=True)
+    answer = Answer(status=429, headers={"content-type": "application/json", "retry-after": when})
+    reply = generate(gateway, model, answer, f"pk_test_pro_date_{model}")
+    error_of(reply, 429, "rate_limit_exceeded")
+    assert 100 <= reply.json()["error"]["retry_after"] <= 121, reply.text
+
+
+def test_an_upstream_answer_declaring_a_body_over_the_limit_is_refused_at_once(gateway: RunningServer) -> None:
+    """Not read for the whole timeout (or into memory): the declared length alone is enough to refuse it."""
+    answer = Answer(body=b"{", declared_length=10 * 1024**3)
+    message = error_of(generate(gateway, "dall-e-2", answer, "pk_test_pro_declared"), 502, "upstream_error")
+    assert "the most the gateway reads" in message, message
+
+
+def test_an_upstream_body_streamed_past_the_limit_is_cut_off_with_a_502(gateway: RunningServer) -> None:
+    from simulator.gateway.transport import MAX_ANSWER_BYTES
+
+    answer = Answer(stream_bytes=MAX_ANSWER_BYTES + (4 << 20))
+    message = error_of(generate(gateway, "imagen-3", answer, "pk_test_pro_streamed"), 502, "upstream_error")
+    assert "the most the gateway reads" in message, message
