@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import io
+
+from PIL import Image
 
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage, all_or_none
@@ -29,7 +32,25 @@ async def call_upstream(upstream: Upstream, http: UpstreamHttp, base: str, key: 
     items = [item for answer in answers for item in answer]
     if len(items) != request.n:
         raise upstream_error(upstream.name, f"asked for {request.n} images, got {len(items)}", 200)
-    return await all_or_none(driver.image(item) for item in items)
+    images = await all_or_none(driver.image(item) for item in items)
+    for image in images:
+        _check_picture(upstream.name, image.data, request.size)
+    return images
+
+
+def _check_picture(provider: str, data: bytes, size: str) -> None:
+    """Decision: a Perf image is a PNG of the requested size (README), and the gateway asks every provider for exactly
+    that, so any other picture is the upstream's fault (502), not something to hand on as a PNG. Only the header is
+    read."""
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            kind, (width, height) = picture.format, picture.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise upstream_error(provider, "sent an image that cannot be read", 200) from None
+    if kind != "PNG":
+        raise upstream_error(provider, f"sent a {kind} image where a PNG was asked for", 200)
+    if f"{width}x{height}" != size:
+        raise upstream_error(provider, f"sent a {width}x{height} image for a {size} request", 200)
 
 
 class _Driver:

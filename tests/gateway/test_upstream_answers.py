@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import io
 import json
 import threading
 import time
@@ -18,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from PIL import Image
 
 from simulator.launcher import RunningServer, running_simulator
 
@@ -166,3 +168,29 @@ def test_an_upstream_body_streamed_past_the_limit_is_cut_off_with_a_502(gateway:
     answer = Answer(stream_bytes=MAX_ANSWER_BYTES + (4 << 20))
     message = error_of(generate(gateway, "imagen-3", answer, "pk_test_pro_streamed"), 502, "upstream_error")
     assert "the most the gateway reads" in message, message
+
+
+def picture(kind: str, size: tuple[int, int]) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", size).save(buffer, kind)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+WRONG_PICTURES = {
+    "a JPEG": (picture("JPEG", (1024, 1024)), "a JPEG image where a PNG was asked for"),
+    "a PNG of another size": (picture("PNG", (512, 512)), "a 512x512 image for a 1024x1024 request"),
+    "bytes that are no image": (base64.b64encode(b"not an image").decode("ascii"), "an image that cannot be read"),
+}
+
+
+@pytest.mark.parametrize(("encoded", "says"), WRONG_PICTURES.values(), ids=WRONG_PICTURES.keys())
+@pytest.mark.parametrize("response_format", ["b64_json", "url"])
+def test_an_upstream_picture_other_than_a_png_of_the_asked_size_is_a_502(
+    gateway: RunningServer, encoded: str, says: str, response_format: str
+) -> None:
+    """Not handed on (nor hosted at /images/<id>.png) as the PNG of the requested size that every Perf image is."""
+    _Stub.answer = Answer(body=json.dumps({"created": 1, "data": [{"b64_json": encoded}]}).encode())
+    body = {"prompt": "a lighthouse", "model": "dall-e-2", "size": "1024x1024", "response_format": response_format}
+    headers = {"Authorization": f"Bearer pk_test_pro_picture_{response_format}"}
+    answer = httpx.post(f"{gateway.base_url}/v1/images/generations", headers=headers, json=body, timeout=30)
+    assert says in error_of(answer, 502, "upstream_error")
