@@ -67,9 +67,7 @@ class GatewayFace:
                 return SafeJSONResponse(
                     await self.in_process.payload(result, base), headers=success_headers(result.request_id, result.rate)
                 )
-            self.engine.check_n(tenant, generation.n)
-            self.engine.check_policy(generation.prompt)
-            ticket = await self.engine.admit(tenant, generation.n)
+            ticket = await self.engine.admit_for_upstream(tenant, generation)
             started = time.monotonic()
             images = await self._call(provider, tenant, generation)
             latency_ms = round((time.monotonic() - started) * 1000)
