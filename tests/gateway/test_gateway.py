@@ -267,7 +267,7 @@ def test_the_journal_notes_a_gateway_request_as_the_engine_took_it_with_the_defa
     """As in process: `model`, `n` and `size` are the engine's, so the journal's filters and counts by model find a
     request that left them to their defaults."""
     key = f"pk_test_pro_gw_journal_{model}"
-    body = {"prompt": "a quiet harbour"} if model == "dall-e-3" else {"prompt": "a quiet harbour", "model": model}
+    body: dict[str, object] = {"prompt": "a quiet harbour"} if model == "dall-e-3" else {"prompt": "a quiet harbour", "model": model}
     answer = generate(gateway, body, key)
     assert answer.status_code == 200, answer.text
     listed = httpx.get(f"{gateway.base_url}/_sim/requests", params={"key": key, "model": model}).json()["requests"]
