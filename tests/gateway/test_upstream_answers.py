@@ -117,12 +117,15 @@ WRONG_TYPES = {
     "openai url a number": ("dall-e-2", {"data": [{"url": 7}]}),
     "openai revised_prompt a number": ("dall-e-2", {"data": [{"b64_json": A_PNG, "revised_prompt": 5}]}),
     "ideogram url a number": ("ideogram-2", {"data": [{"url": 7, "is_image_safe": True}]}),
+    "imagen bytes a number": ("imagen-3", {"predictions": [{"bytesBase64Encoded": 5, "mimeType": "image/png"}]}),
+    "imagen prediction a string": ("imagen-3", {"predictions": ["an image"]}),
 }
 
 
 @pytest.mark.parametrize(("model", "body"), WRONG_TYPES.values(), ids=WRONG_TYPES.keys())
 def test_an_upstream_image_field_of_the_wrong_type_is_a_502(gateway: RunningServer, model: str, body: object) -> None:
-    """A 502 rather than a 500, and rather than a Perf answer whose revised_prompt is not a string."""
+    """A 502: not a 500, not a Perf answer whose revised_prompt is not a string, and not a content-policy refusal
+    (Imagen's filtered predictions carry no bytes; one whose bytes are not a string is unreadable, not filtered)."""
     answer = Answer(body=json.dumps(body).encode())
     error_of(generate(gateway, model, answer, f"pk_test_pro_types_{model}"), 502, "upstream_error")
 
