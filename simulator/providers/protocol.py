@@ -147,11 +147,14 @@ def json_or_none(content: bytes) -> Any:
 HTTP_SERVICE_UNAVAILABLE = 503
 
 
-def upstream_error(provider: str, detail: str, status: int | None = None) -> ApiError:
+def upstream_error(provider: str, detail: str, status: int | None = None, headers: Mapping[str, str] | None = None) -> ApiError:
     """A failure of the upstream the Perf caller cannot fix (credentials, unreadable answers): a 502; an upstream's
-    own 503, an outage, is the Perf API's 503 service_unavailable whichever provider said it (docs/providers.md)."""
+    own 503, an outage, is the Perf API's 503 service_unavailable whichever provider said it (docs/providers.md),
+    with the wait its `Retry-After` (in `headers`) asks for, if any, as the Perf 503's `retry_after`."""
     if status == HTTP_SERVICE_UNAVAILABLE:
-        return ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {provider} is unavailable (503): {detail}"[:500])
+        asked = header(headers or {}, "retry-after")
+        retry_after = None if asked is None else wait_seconds(asked)
+        return ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {provider} is unavailable (503): {detail}"[:500], retry_after=retry_after)
     said = f"answered {status}: {detail}" if status is not None else detail
     return ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} {said}"[:500])
 

@@ -158,6 +158,14 @@ def test_an_upstream_retry_after_given_as_an_http_date_sets_retry_after(gateway:
     assert 100 <= reply.json()["error"]["retry_after"] <= 121, reply.text
 
 
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_503_passes_on_the_wait_its_retry_after_asks_for(gateway: RunningServer, model: str) -> None:
+    answer = Answer(status=503, headers={"content-type": "application/json", "retry-after": "30"})
+    reply = generate(gateway, model, answer, f"pk_test_pro_unavailable_{model}")
+    error_of(reply, 503, "service_unavailable")
+    assert reply.json()["error"]["retry_after"] == 30 and reply.headers["retry-after"] == "30", reply.text
+
+
 def test_an_upstream_answer_declaring_a_body_over_the_limit_is_refused_at_once(gateway: RunningServer) -> None:
     """Not read for the whole timeout (or into memory): the declared length alone is enough to refuse it."""
     answer = Answer(body=b"{", declared_length=10 * 1024**3)

@@ -232,7 +232,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     if status == 429:
         retry_after = wait_seconds(body.get("retry_after") if isinstance(body, dict) else None, header(headers, "retry-after"))
         return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after)
-    return upstream_error(PROVIDER, said, status)
+    return upstream_error(PROVIDER, said, status, headers)
 
 
 UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native, poll_from_native, POLL_INTERVAL_SECONDS)

@@ -202,7 +202,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
             errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(*delays, header(headers, "retry-after"))
         )
     said = f"{error.get('status', '')} {message}".strip()
-    return upstream_error(PROVIDER, said or answer_text(PROVIDER, status, content), status)
+    return upstream_error(PROVIDER, said or answer_text(PROVIDER, status, content), status, headers)
 
 
 UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native)

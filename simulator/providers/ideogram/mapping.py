@@ -176,7 +176,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
         return ApiError(errors.INVALID_REQUEST, message)
     if status == 429:
         return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(header(headers, "retry-after")))
-    return upstream_error(PROVIDER, message, status)
+    return upstream_error(PROVIDER, message, status, headers)
 
 
 def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:

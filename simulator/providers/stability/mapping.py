@@ -220,7 +220,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     if status == 429:
         retry_after = wait_seconds(header(headers, "retry-after"), default=p.STABILITY_DEFAULT_RETRY_AFTER_SECONDS)
         return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after)
-    return upstream_error(PROVIDER, message, status)
+    return upstream_error(PROVIDER, message, status, headers)
 
 
 def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:
