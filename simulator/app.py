@@ -15,13 +15,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from simulator.config import SimulatorConfig
-from simulator.context import note_answer
+from simulator.context import note_answer, note_state_down
 from simulator.control.api import ControlApi
 from simulator.control.layer import ControlLayer
 from simulator.control.open import open_plane
 from simulator.control.plane import ControlPlane
 from simulator.cors import OpenCORS
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, state_unavailable
 from simulator.engine.generate import Engine
 from simulator.face_lanes import FaceLanes
 from simulator.faces import home
@@ -55,8 +55,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _state_unavailable(request: Request, exc: Exception) -> Response:
-    response = error_response(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}", retry_after=1))
+    response = error_response(state_unavailable(exc))
     note_answer(response)
+    note_state_down()
     return response
 
 

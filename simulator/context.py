@@ -46,6 +46,8 @@ class Made:
     """The answer's status; None when the connection was dropped without an answer."""
     answer_error: bytes | None = None
     """The answer's body when it was an error (its type is read from it when the journal is read)."""
+    state_down: bool = False
+    """Whether the answer was a 503 because the shared state did not answer (see `note_state_down`)."""
 
 
 _UNRECORDED = Made()
@@ -107,6 +109,15 @@ def note_answer(response: Response) -> None:
         status = made.status = response.status_code
         if status >= 400:
             made.answer_error = getattr(response, "body", b"")[:ERROR_BODY_CAP]
+
+
+def note_state_down() -> None:
+    """Called where a face answers 503 because the shared state did not answer. The control layer then neither reads
+    the state's clock for the request's journal entry nor holds the answer for the entry's write: a stuck Redis
+    would make the client wait its timeout twice more before hearing the 503."""
+    made = recording.get()
+    if made is not _UNRECORDED:
+        made.state_down = True
 
 
 def note_image_ids(image_ids: Sequence[str]) -> None:

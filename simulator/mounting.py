@@ -20,8 +20,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from simulator.context import note_answer
-from simulator.engine.errors import ApiError
+from simulator.context import note_answer, note_state_down
+from simulator.engine.errors import ApiError, state_unavailable
 from simulator.http import unheard_answer
 from simulator.state.base import StateUnavailable
 from spec import errors
@@ -102,6 +102,7 @@ class FaceApp:
         if isinstance(exc, ApiError):
             return self.answer(exc, None)
         if isinstance(exc, StateUnavailable):
-            return self.answer(ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}", retry_after=1), None)
+            note_state_down()
+            return self.answer(state_unavailable(exc), None)
         log.exception("unhandled error on the %s face: %s %s", self.face, scope["method"], scope["path"], exc_info=exc)
         return self.answer(ApiError(errors.INTERNAL_ERROR, "internal simulator error; this is a bug, please report it"), None)

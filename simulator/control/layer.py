@@ -45,7 +45,7 @@ from simulator.control.memory_journal import MemoryJournal
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.cors import open_answer
-from simulator.engine.errors import ApiError, invalid
+from simulator.engine.errors import ApiError, invalid, state_unavailable
 from simulator.http import BODY, header_dict, whole_number
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
@@ -126,6 +126,8 @@ class ControlLayer:
         self.keep = plane.journal.keep if isinstance(plane.journal, MemoryJournal) else None
         """The in-process journal's `keep`, which the fast path gives a request's row (in ROW_FIELDS order)."""
         self.state = state
+        self.late_writes: set[asyncio.Future[None]] = set()
+        """Journal writes of answers the state's outage made, left running after the answer (see `write_entry`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -251,6 +253,17 @@ class ControlLayer:
         """Keep the entry, awaiting a shared journal's write (the in-process fast path does the same inline, without
         the coroutine)."""
         entry.latency_ms = (perf_counter() - started) * 1000
+        if entry.state_down:
+            # Decision: the face answered 503 because the shared state did not answer in time; asking it again for the
+            # clock and the write would hold the 503 for two more timeouts. The entry takes wall time and is written
+            # after the answer, if the state comes back in time (the journal logs a write that fails).
+            entry.time = time.time() if entry.time is None else entry.time
+            writing = self.journal.record(entry)
+            if writing is not None:
+                late = asyncio.ensure_future(writing)
+                self.late_writes.add(late)
+                late.add_done_callback(self.late_writes.discard)
+            return
         if entry.time is None:
             entry.time = await self.now()
         writing = self.journal.record(entry)
@@ -310,6 +323,12 @@ class _Exchange:
         except ApiError as exc:
             await error_response(PERF, exc)(scope, self.replay, open_answer(scope, self.watch))
             return
+        except StateUnavailable as exc:
+            # Decision: the rules could not be read because the shared state did not answer; the face would ask the
+            # same state and wait as long again, so the face's own 503 is the answer at once.
+            self.entry.state_down = True
+            await error_response(self.entry.face, state_unavailable(exc))(scope, self.replay, open_answer(scope, self.watch))
+            return
         if action is None:
             await self.layer.app(scope, self.replay, self.watch)
             return
@@ -353,10 +372,7 @@ class _Exchange:
         return token_action(raw)
 
     async def _rule(self) -> Action | None:
-        try:
-            return await self.layer.plane.rules.select(self.entry.namespace, self._facts)
-        except StateUnavailable:
-            return None  # the shared state is down: the face answers 503 in its own envelope
+        return await self.layer.plane.rules.select(self.entry.namespace, self._facts)
 
     def _facts(self) -> RequestFacts:
         entry = self.entry

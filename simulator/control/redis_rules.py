@@ -26,7 +26,8 @@ from redis.asyncio.client import PubSub
 
 from simulator.control.actions import Action
 from simulator.control.rules import RequestFacts, Rule, RuleSpec, RuleStore, draws, rule_spec_from_json
-from simulator.state.redis import as_text, call_redis
+from simulator.state.base import no_answer
+from simulator.state.redis import SOCKET_TIMEOUT_SECONDS, as_text, call_redis, location
 
 log = logging.getLogger("perf-sim")
 
@@ -203,6 +204,15 @@ class RedisRuleStore(RuleStore):
         return self._listener is None or self._listener.done() or bool(self._cache)
 
     async def select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
+        """The first rule that fires, within the state's one timeout overall: its reads (subscribing, loading the
+        rules, counting a match, claiming a firing) would each wait that long on a stuck Redis."""
+        try:
+            async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS):
+                return await self._select(namespace, facts)
+        except TimeoutError as exc:
+            raise no_answer(location(self._redis), exc) from None
+
+    async def _select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
         await self._listening()
         if not self._cache:
             return None

@@ -40,6 +40,11 @@ def invalid(param: str | None, message: str) -> ApiError:
     return ApiError(errors.INVALID_REQUEST, message, param)
 
 
+def state_unavailable(exc: Exception) -> ApiError:
+    """The 503 every face answers when the shared state (Redis) did not answer: `exc` says where and how."""
+    return ApiError(errors.SERVICE_UNAVAILABLE, f"simulator state is unavailable: {exc}", retry_after=1)
+
+
 QUOTE_LIMIT = 40
 """The most characters of a client's value an error message repeats."""
 

@@ -121,6 +121,16 @@ class Engine:
             raise RateLimited(admission.retry_after, admission.state)
         return Ticket(outcome.sequence, outcome.now, admission.state, outcome.image_ids)
 
+    async def admit_for_upstream(self, tenant: Tenant, request: GenerationRequest) -> Ticket:
+        """The engine's half of a generation whose images a provider makes (gateway mode): the checks and the
+        admission of `generate`, in its order, noted for the journal as `generate` notes them (model, n and size with
+        the defaults filled in); the images are noted as they are kept."""
+        self.check_n(tenant, request.n)
+        self.check_policy(request.prompt)
+        ticket = await self.admit(tenant, request.n)
+        note_generation(request.model, request.n, request.size, ())
+        return ticket
+
     def _id(self, kind: str, *parts: object, length: int = 24) -> str:
         """An id from the seed and the namespace's sequence. Each namespace counts its own sequence, so the namespace
         is part of the digest (outside the default one): images and tasks of two namespaces never share an id."""

@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import io
+
+from PIL import Image
 
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage, all_or_none
@@ -29,7 +32,25 @@ async def call_upstream(upstream: Upstream, http: UpstreamHttp, base: str, key: 
     items = [item for answer in answers for item in answer]
     if len(items) != request.n:
         raise upstream_error(upstream.name, f"asked for {request.n} images, got {len(items)}", 200)
-    return await all_or_none(driver.image(item) for item in items)
+    images = await all_or_none(driver.image(item) for item in items)
+    for image in images:
+        _check_picture(upstream.name, image.data, request.size)
+    return images
+
+
+def _check_picture(provider: str, data: bytes, size: str) -> None:
+    """Decision: a Perf image is a PNG of the requested size (README), and the gateway asks every provider for exactly
+    that, so any other picture is the upstream's fault (502), not something to hand on as a PNG. Only the header is
+    read."""
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            kind, (width, height) = picture.format, picture.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise upstream_error(provider, "sent an image that cannot be read", 200) from None
+    if kind != "PNG":
+        raise upstream_error(provider, f"sent a {kind} image where a PNG was asked for", 200)
+    if f"{width}x{height}" != size:
+        raise upstream_error(provider, f"sent a {width}x{height} image for a {size} request", 200)
 
 
 class _Driver:
@@ -49,13 +70,17 @@ class _Driver:
         return list(self.upstream.images_from_native(answer.status_code, answer.headers, answer.content))
 
     async def image(self, item: NativeImage | NativeTask) -> UpstreamImage:
+        """The image's bytes. A mapping passes the answer's fields on as the provider typed them, so their types are
+        checked here, once for every provider: a number where a string belongs is an unreadable answer (502)."""
         image = await self._ready(item) if isinstance(item, NativeTask) else item
+        if image.revised_prompt is not None and not isinstance(image.revised_prompt, str):
+            raise upstream_error(self.upstream.name, "sent a revised prompt that is not a string", 200)
         if image.b64 is not None:
             try:
                 return UpstreamImage(base64.b64decode(image.b64, validate=True), image.revised_prompt)
-            except (binascii.Error, ValueError):
+            except (binascii.Error, ValueError, TypeError):
                 raise upstream_error(self.upstream.name, "sent an image that is not valid base64", 200) from None
-        if image.url is None:
+        if not isinstance(image.url, str):
             raise upstream_error(self.upstream.name, "sent an image with neither bytes nor a URL", 200)
         fetched = await self.http.send(self.upstream.name, "GET", image.url)
         if fetched.status_code != 200:

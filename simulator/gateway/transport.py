@@ -22,6 +22,10 @@ from spec import errors
 T = TypeVar("T")
 # Decision: connecting gets at most this long (a local or healthy upstream connects in milliseconds).
 CONNECT_TIMEOUT_SECONDS = 5.0
+# Decision: an upstream answer (decoded) is read up to this size, then the call fails as a 502: the largest real
+# answer, ten 1024x1024 PNGs in base64 (dall-e-2, n=10), is about 40 MB, and a broken or hostile upstream must not
+# grow the gateway without bound (each answer is held whole while it is read).
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,18 +36,33 @@ class UpstreamImage:
     revised_prompt: str | None = None
 
 
+@dataclass(frozen=True)
+class UpstreamAnswer:
+    """An upstream's answer, read whole (and decoded) within `MAX_ANSWER_BYTES`."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
 class UpstreamHttp:
     def __init__(self, timeout_seconds: float) -> None:
         self.timeout_seconds = timeout_seconds
         timeout = httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds))
         self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
 
-    async def send(self, provider: str, method: str, url: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+    async def send(self, provider: str, method: str, url: str, json: Any = None, **kwargs: Any) -> UpstreamAnswer:
         if json is not None:
             kwargs["content"] = _json_bytes(json)
             kwargs["headers"] = {**(kwargs.get("headers") or {}), "content-type": "application/json"}
         try:
-            return await self.client.request(method, url, **kwargs)
+            request = self.client.build_request(method, url, **kwargs)
+            answer = await self.client.send(request, stream=True)
+            try:
+                content = await _bounded_body(provider, answer)
+            finally:
+                await answer.aclose()
+            return UpstreamAnswer(answer.status_code, answer.headers, content)
         except httpx.ConnectError as exc:
             raise ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {provider} at {_origin(url)} is unreachable: {exc}") from None
         except httpx.TimeoutException:
@@ -53,6 +72,22 @@ class UpstreamHttp:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+async def _bounded_body(provider: str, answer: httpx.Response) -> bytes:
+    """The answer's body, decoded, or a 502 as soon as it says or proves it is over `MAX_ANSWER_BYTES`."""
+    too_large = upstream_error(provider, f"sent a body over {MAX_ANSWER_BYTES} bytes, the most the gateway reads", answer.status_code)
+    declared = answer.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in answer.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _json_bytes(body: Any) -> bytes:

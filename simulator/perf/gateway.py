@@ -25,7 +25,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.config import SimulatorConfig
-from simulator.context import note_generation
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, RateLimited, Ticket
 from simulator.engine.request import GenerationRequest
@@ -68,10 +67,7 @@ class GatewayFace:
                 return SafeJSONResponse(
                     await self.in_process.payload(result, base), headers=success_headers(result.request_id, result.rate)
                 )
-            self.engine.check_n(tenant, generation.n)
-            self.engine.check_policy(generation.prompt)
-            ticket = await self.engine.admit(tenant, generation.n)
-            note_generation(generation.model, generation.n, generation.size, ())
+            ticket = await self.engine.admit_for_upstream(tenant, generation)
             started = time.monotonic()
             images = await self._call(provider, tenant, generation)
             latency_ms = round((time.monotonic() - started) * 1000)

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from simulator.engine.errors import ApiError
@@ -96,13 +99,17 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 def wait_seconds(*readings: object, default: int = 1) -> int:
     """The wait a rate-limited answer asks for, in whole seconds (at least 1): the first reading that is a number of
-    seconds (a Retry-After header "7" or "7.5", a body's 7, Google's RetryInfo "7s"), else `default`."""
+    seconds (a Retry-After header "7" or "7.5", a body's 7, Google's RetryInfo "7s") or a Retry-After HTTP-date (the
+    header's other form, RFC 9110, counted from the wall clock, which is the upstream's), else `default`."""
     for reading in readings:
         if isinstance(reading, str):
             try:
                 seconds = float(reading.strip().removesuffix("s"))
             except ValueError:
-                continue
+                until = _http_date(reading)
+                if until is None:
+                    continue
+                seconds = until - time.time()
         elif isinstance(reading, (int, float)) and not isinstance(reading, bool):
             seconds = float(reading)
         else:
@@ -112,22 +119,42 @@ def wait_seconds(*readings: object, default: int = 1) -> int:
     return default
 
 
+def _http_date(text: str) -> float | None:
+    """An HTTP-date ("Wed, 21 Oct 2026 07:28:00 GMT") as Unix seconds, or None when `text` is not one."""
+    try:
+        moment = parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def answer_text(provider: str, status: int, content: bytes) -> str:
+    """What an error answer says when its envelope gives no message: the start of its body, or, for an empty body,
+    that it was empty (a caller is never handed a blank message)."""
+    text = content[:200].decode("utf-8", "replace").strip()
+    return text or f"upstream {provider} answered {status} with an empty body"
+
+
 def json_or_none(content: bytes) -> Any:
-    """The JSON a provider sent, or None when the body is not JSON (a proxy's HTML page, a truncated answer)."""
+    """The JSON a provider sent, or None when the body is not JSON (a proxy's HTML page, a truncated answer) or
+    nests deeper than the decoder can follow (legal JSON, but no provider's answer does: the decoder's RecursionError)."""
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
 HTTP_SERVICE_UNAVAILABLE = 503
 
 
-def upstream_error(provider: str, detail: str, status: int | None = None) -> ApiError:
+def upstream_error(provider: str, detail: str, status: int | None = None, headers: Mapping[str, str] | None = None) -> ApiError:
     """A failure of the upstream the Perf caller cannot fix (credentials, unreadable answers): a 502; an upstream's
-    own 503, an outage, is the Perf API's 503 service_unavailable whichever provider said it (docs/providers.md)."""
+    own 503, an outage, is the Perf API's 503 service_unavailable whichever provider said it (docs/providers.md),
+    with the wait its `Retry-After` (in `headers`) asks for, if any, as the Perf 503's `retry_after`."""
     if status == HTTP_SERVICE_UNAVAILABLE:
-        return ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {provider} is unavailable (503): {detail}"[:500])
+        asked = header(headers or {}, "retry-after")
+        retry_after = None if asked is None else wait_seconds(asked)
+        return ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {provider} is unavailable (503): {detail}"[:500], retry_after=retry_after)
     said = f"answered {status}: {detail}" if status is not None else detail
     return ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} {said}"[:500])
 

@@ -291,3 +291,16 @@ def test_the_journal_and_metrics_see_a_gateway_answer_as_they_see_one_made_in_pr
     (image_id,) = entry["image_ids"]
     assert httpx.get(f"{gateway.base_url}/images/{image_id}.png").status_code == 200
     assert images_counted(gateway, DEFAULT_MODEL) == before + 1
+
+
+@pytest.mark.parametrize("model", ["dall-e-3", "flux-pro", "imagen-3"])
+def test_the_journal_notes_a_gateway_request_as_the_engine_took_it_with_the_defaults_filled_in(gateway: RunningServer, model: str) -> None:
+    """As in process: `model`, `n` and `size` are the engine's, so the journal's filters and counts by model find a
+    request that left them to their defaults."""
+    key = f"pk_test_pro_gw_journal_{model}"
+    body: dict[str, object] = {"prompt": "a quiet harbour"} if model == "dall-e-3" else {"prompt": "a quiet harbour", "model": model}
+    answer = generate(gateway, body, key)
+    assert answer.status_code == 200, answer.text
+    listed = httpx.get(f"{gateway.base_url}/_sim/requests", params={"key": key, "model": model}).json()["requests"]
+    assert [(e["model"], e["n"], e["size"], e["status"]) for e in listed] == [(model, 1, "1024x1024", 200)]
+    assert listed[0]["image_ids"] == [answer.json()["data"][0]["url"].rsplit("/", 1)[1].removesuffix(".png")]

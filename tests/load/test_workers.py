@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import pytest
 
 from load.redis_server import RedisServer
 from simulator.launcher import PROJECT_ROOT, RunningServer, free_port, running_simulator
+from simulator.state.redis import SOCKET_TIMEOUT_SECONDS
 from spec import errors, tiers
 from tests.load.conftest import needs_redis
 
@@ -109,6 +111,48 @@ def test_redis_down_gives_a_quick_503_envelope_and_service_resumes() -> None:
                 statuses.append(generate(client, key, n=1).status_code)
             assert statuses == [200] * 8, "every worker serves again with the first request after Redis is back"
     finally:
+        redis.stop()
+
+
+def stuck_redis_answer(client: httpx.Client, path: str, key: str) -> str:
+    """The answer to one request while Redis is stuck: a 503 naming Redis, within twice the state's timeout."""
+    started = time.monotonic()
+    headers = {"Authorization": f"Bearer {key}", "Connection": "close"}
+    response = client.post(path, headers=headers, json={"prompt": "a lighthouse at dusk", "model": "dall-e-2", "size": "256x256"})
+    waited = time.monotonic() - started
+    assert response.status_code == 503, response.text
+    assert "Redis at 127.0.0.1" in response.text and "did not answer" in response.text
+    assert waited < 2 * SOCKET_TIMEOUT_SECONDS, f"{path}: 503 after {waited:.1f} s"
+    return response.text
+
+
+@needs_redis
+def test_a_stuck_redis_answers_503_after_one_state_timeout_not_three() -> None:
+    """A Redis that stops answering (paused, or cut off by the network) holds each call for the state's timeout. The
+    503 comes after one such wait: the journal entry of that 503 is not made to wait for a clock read and a write to
+    the same stuck Redis first, and a request that must read the fault rules gets its 503 once that read fails,
+    without the face then asking the same Redis again; on the Perf API and on a native face alike."""
+    redis = RedisServer(free_port())
+    redis.start()
+    assert redis.process is not None
+    try:
+        with running_simulator("--workers", "2", "--state", redis.url) as sim, httpx.Client(base_url=sim.base_url, timeout=30) as client:
+            key = f"pk_test_pro_{uuid.uuid4().hex[:12]}"
+            assert generate(client, key).status_code == 200
+            redis.process.send_signal(signal.SIGSTOP)
+            for path in (GENERATIONS, "/openai/v1/images/generations"):
+                stuck_redis_answer(client, path, key)
+            redis.process.send_signal(signal.SIGCONT)
+            rule = {"match": {"prompt": "lighthouse"}, "action": {"delay_ms": 1}}
+            assert client.post("/_sim/faults", json=rule).status_code == 201
+            redis.process.send_signal(signal.SIGSTOP)
+            for path in (GENERATIONS, "/openai/v1/images/generations"):
+                assert '"error"' in stuck_redis_answer(client, path, key), "in the face's own envelope"
+            redis.process.send_signal(signal.SIGCONT)
+            assert [generate(client, key).status_code for _ in range(6)] == [200] * 6, "service resumes with Redis"
+    finally:
+        if redis.process is not None:
+            redis.process.send_signal(signal.SIGCONT)
         redis.stop()
 
 

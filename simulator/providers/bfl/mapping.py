@@ -23,6 +23,7 @@ from simulator.providers.protocol import (
     NativeInvalid,
     NativeTask,
     Upstream,
+    answer_text,
     header,
     json_or_none,
     upstream_error,
@@ -227,11 +228,11 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     """An HTTP error answer from BFL, in Perf terms: 429 a rate limit, 503 an outage, anything else the upstream's."""
     body = json_or_none(content)
     detail = (body.get("message") or body.get("detail")) if isinstance(body, dict) else None
-    said = detail if isinstance(detail, str) else (json.dumps(detail) if detail else content[:200].decode("utf-8", "replace"))
+    said = detail if isinstance(detail, str) else (json.dumps(detail) if detail else answer_text(PROVIDER, status, content))
     if status == 429:
         retry_after = wait_seconds(body.get("retry_after") if isinstance(body, dict) else None, header(headers, "retry-after"))
         return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after)
-    return upstream_error(PROVIDER, said, status)
+    return upstream_error(PROVIDER, said, status, headers)
 
 
 UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native, poll_from_native, POLL_INTERVAL_SECONDS)

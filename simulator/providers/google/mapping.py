@@ -22,6 +22,7 @@ from simulator.providers.protocol import (
     NativeImage,
     NativeInvalid,
     Upstream,
+    answer_text,
     header,
     json_or_none,
     native_message,
@@ -177,7 +178,9 @@ def images_from_native(status: int, headers: Mapping[str, str], content: bytes) 
     predictions = body.get("predictions", []) if isinstance(body, dict) else None
     if not isinstance(predictions, list):
         raise upstream_error(PROVIDER, "answered predict without a predictions list", status)
-    encoded = [p.get("bytesBase64Encoded") if isinstance(p, dict) else None for p in predictions]
+    if not all(isinstance(p, dict) and isinstance(p.get("bytesBase64Encoded", ""), str) for p in predictions):
+        raise upstream_error(PROVIDER, "answered predict with a prediction that is not an image or a filtered one", status)
+    encoded = [p.get("bytesBase64Encoded") for p in predictions]
     if not encoded or not all(isinstance(item, str) for item in encoded):
         raise ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     return [NativeImage(b64=item) for item in encoded if isinstance(item, str)]
@@ -198,7 +201,8 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
         return ApiError(
             errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(*delays, header(headers, "retry-after"))
         )
-    return upstream_error(PROVIDER, f"{error.get('status', '')} {message}".strip(), status)
+    said = f"{error.get('status', '')} {message}".strip()
+    return upstream_error(PROVIDER, said or answer_text(PROVIDER, status, content), status, headers)
 
 
 UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native)

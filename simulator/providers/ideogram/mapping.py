@@ -23,6 +23,7 @@ from simulator.providers.protocol import (
     NativeImage,
     NativeInvalid,
     Upstream,
+    answer_text,
     header,
     json_or_none,
     native_message,
@@ -171,14 +172,14 @@ def credentials(key: str) -> dict[str, str]:
 def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -> ApiError:
     body = json_or_none(content)
     detail = body.get("error") if isinstance(body, dict) else None
-    message = str(detail) if detail else content[:200].decode("utf-8", "replace")
+    message = str(detail) if detail else answer_text(PROVIDER, status, content)
     if status == 422:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 400:
         return ApiError(errors.INVALID_REQUEST, message)
     if status == 429:
         return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(header(headers, "retry-after")))
-    return upstream_error(PROVIDER, message, status)
+    return upstream_error(PROVIDER, message, status, headers)
 
 
 def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:

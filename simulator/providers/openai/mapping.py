@@ -22,6 +22,7 @@ from simulator.providers.protocol import (
     NativeImage,
     NativeInvalid,
     Upstream,
+    answer_text,
     header,
     json_or_none,
     native_message,
@@ -239,7 +240,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     body = json_or_none(content)
     error = body.get("error") if isinstance(body, dict) else None
     error = error if isinstance(error, dict) else {}
-    message = str(error.get("message") or content[:200].decode("utf-8", "replace"))
+    message = str(error.get("message") or answer_text(PROVIDER, status, content))
     if status == 400 and error.get("code") == p.OPENAI_CODE_CONTENT_POLICY:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 400:
@@ -247,7 +248,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
         return ApiError(errors.INVALID_REQUEST, message, param if isinstance(param, str) else None)
     if status == 429:
         return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(header(headers, "retry-after")))
-    return upstream_error(PROVIDER, message, status)
+    return upstream_error(PROVIDER, message, status, headers)
 
 
 def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:

@@ -26,6 +26,7 @@ from simulator.providers.protocol import (
     NativeImage,
     NativeInvalid,
     Upstream,
+    answer_text,
     header,
     json_or_none,
     native_message,
@@ -210,7 +211,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     body = json_or_none(content)
     body = body if isinstance(body, dict) else {}
     listed = body.get("errors")
-    message = "; ".join(map(str, listed)) if isinstance(listed, list) and listed else content[:200].decode("utf-8", "replace")
+    message = "; ".join(map(str, listed)) if isinstance(listed, list) and listed else answer_text(PROVIDER, status, content)
     if status == 403 and body.get("name") == p.STABILITY_ERROR_CONTENT_MODERATION:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 400:
@@ -219,7 +220,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     if status == 429:
         retry_after = wait_seconds(header(headers, "retry-after"), default=p.STABILITY_DEFAULT_RETRY_AFTER_SECONDS)
         return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after)
-    return upstream_error(PROVIDER, message, status)
+    return upstream_error(PROVIDER, message, status, headers)
 
 
 def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:
