@@ -68,7 +68,9 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         "(simulator default: one with its trigger phrase; elsewhere that rule is not judged without it)",
     )
     parser.add_argument("--namespace", help="simulator namespace to run in (default: a fresh one when the simulator has namespaces)")
-    parser.add_argument("--list-rules", action="store_true", help="list the rules (tests) of the level and exit")
+    parser.add_argument(
+        "--list-rules", action="store_true", help="list the rules (tests) of the level, with their case counts and sources, and exit"
+    )
     args, extra = parser.parse_known_args(argv)
     _refuse_near_misses(parser, extra)
     pytest_args = [

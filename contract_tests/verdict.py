@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contract_tests.sources import DOCUMENT_NAME
+from contract_tests import decisions
+from contract_tests.sources import RuleSources, Source
 from contract_tests.violations import Finding
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -37,10 +38,12 @@ class CaseResult:
     findings: list[Finding] = field(default_factory=list)
     reason: str = ""
     """Why it was skipped, or the text of a failure that is not a broken rule (the suite could not run the case)."""
-    source: str = "document"
-    """The rule's source (contract_tests/sources.py)."""
+    source: RuleSources = field(default_factory=RuleSources)
+    """The rule's sources as declared (contract_tests/sources.py)."""
     differences: list[Finding] = field(default_factory=list)
     """Findings from decisions the run does not count (--judge document)."""
+    checked: set[Source] = field(default_factory=set)
+    """The sources of the checks the case made, held or broken."""
 
 
 @dataclass
@@ -67,13 +70,12 @@ class Verdict:
             counts[DIFFERS] += bool(case.differences) and case.outcome != FAILED
         return table
 
-    def sources(self) -> dict[tuple[str, str], str]:
-        """Each rule's source: the document when any of its cases is (a few cases of a rule may hold a decision)."""
-        table: dict[tuple[str, str], str] = {}
+    def sources(self) -> dict[tuple[str, str], RuleSources]:
+        """Each rule's sources over its cases (`RuleSources.merged`)."""
+        by_rule: dict[tuple[str, str], list[RuleSources]] = {}
         for case in self.cases:
-            known = table.get((case.area, case.rule))
-            table[(case.area, case.rule)] = DOCUMENT_NAME if DOCUMENT_NAME in (known, case.source) else case.source
-        return table
+            by_rule.setdefault((case.area, case.rule), []).append(case.source)
+        return {rule: RuleSources.merged(each) for rule, each in by_rule.items()}
 
     def groups(self, differences: bool = False) -> list[CauseGroup]:
         """Counted findings grouped by cause; with `differences`, the uncounted differences from decisions."""
@@ -137,9 +139,11 @@ class Verdict:
         ]
         for (area, rule), counts in rules.items():
             state = "FAIL" if counts[FAILED] else ("skip" if not counts[PASSED] else ("diff" if counts[DIFFERS] else "ok"))
-            source = sources[(area, rule)]
+            source = decisions.label(sources[(area, rule)])
             shown = rule if len(rule) <= RULE_CHARS else rule[:RULE_CHARS] + "…"
             lines.append(f"{state:5}  {area:12}  {counts[PASSED]:6} {counts[FAILED]:6} {counts[SKIPPED]:7}  {shown}  [{source}]")
+        legend = decisions.legend(sources.values())
+        lines += ["", *legend] if legend else []
         lines += self._group_lines(self.groups(), "Broken rules, grouped by cause")
         lines += self._group_lines(self.groups(differences=True), "Differs from the simulator's decisions (not counted)")
         unexplained = [case for case in self.cases if case.outcome == FAILED and not case.findings]
@@ -186,7 +190,8 @@ class Verdict:
                 {
                     "area": area,
                     "rule": rule,
-                    "source": sources[(area, rule)],
+                    "source": str(sources[(area, rule)]),
+                    "decisions": [str(decision) for decision in sources[(area, rule)].decisions],
                     **counts,
                     "cases": [
                         {
@@ -195,6 +200,7 @@ class Verdict:
                             "reason": c.reason,
                             "findings": [finding(f) for f in c.findings],
                             "differences": [finding(f) for f in c.differences],
+                            "checked": sorted(map(str, c.checked)),
                         }
                         for c in cases
                     ],
