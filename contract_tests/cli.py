@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from contract_tests.plugin import JUDGES
-from contract_tests.target import LEVELS
+from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, LEVELS, NO_VERDICT_EXIT, TargetUnreachable, check_reachable
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")
 """The suite's own pytest configuration, which stands in for the one of the directory perf-contract runs in."""
@@ -29,7 +29,8 @@ def _refuse_near_misses(parser: argparse.ArgumentParser, extra: list[str]) -> No
             parser.error(f"unrecognized argument {name}: did you mean {close[0]}?")
 
 
-def build_pytest_args(argv: list[str] | None = None) -> list[str]:
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
+    """perf-contract's own options, and the arguments that go to pytest."""
     parser = argparse.ArgumentParser(
         prog="perf-contract",
         description="Judge an implementation of the Perf Image Generation API against the rules in spec/.",
@@ -73,6 +74,11 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     )
     args, extra = parser.parse_known_args(argv)
     _refuse_near_misses(parser, extra)
+    return args, extra
+
+
+def build_pytest_args(argv: list[str] | None = None) -> list[str]:
+    args, extra = parse_args(argv)
     pytest_args = [
         "-c",
         str(SUITE_CONFIG),
@@ -131,8 +137,22 @@ def main(argv: list[str] | None = None) -> None:
         from contract_tests.proxy import main as proxy_main
 
         proxy_main(argv[1:])
+    pytest_args = build_pytest_args(argv)
+    refuse_unreachable(parse_args(argv)[0])
     isolated_env()
-    sys.exit(pytest.main(build_pytest_args(argv)))
+    sys.exit(pytest.main(pytest_args))
+
+
+def refuse_unreachable(args: argparse.Namespace) -> None:
+    """A target that cannot be judged (nothing answers, or it refuses --key) is one line on stderr and exit status 2,
+    said before pytest starts: from within the run, pytest would print its session header and the line twice, on
+    stdout and stderr, and a person would read a test run that crashed rather than a target to fix. (The plugin still
+    checks, for `pytest --pyargs contract_tests`.)"""
+    try:
+        check_reachable(args.base_url.rstrip("/"), args.key, DEFAULT_TIMEOUT_SECONDS if args.timeout is None else args.timeout)
+    except TargetUnreachable as exc:
+        print(f"perf-contract: no verdict: {exc}", file=sys.stderr)
+        sys.exit(NO_VERDICT_EXIT)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,12 @@ def check_key(base_url: str, key: str, timeout: float) -> None:
         raise TargetUnreachable(f"--key is refused ({answer.status_code})")
 
 
+def check_reachable(base_url: str, key: str, timeout: float) -> None:
+    """TargetUnreachable when no verdict can be had: nothing answers at `base_url`, or it refuses `key`."""
+    probe(base_url, timeout)
+    check_key(base_url, key, timeout)
+
+
 def detect_control(base_url: str) -> Control | None:
     try:
         health = httpx.get(base_url + "/_sim/health", timeout=5)
@@ -170,8 +176,7 @@ class Target:
         blocked_prompt: str | None = None,
     ) -> Target:
         base_url = base_url.rstrip("/")
-        probe(base_url, timeout)
-        check_key(base_url, key, timeout)
+        check_reachable(base_url, key, timeout)
         control = detect_control(base_url)
         on_sim = control is not None
         if control is not None and control.namespaces:

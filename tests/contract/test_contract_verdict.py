@@ -72,9 +72,11 @@ def test_causes_are_grouped_with_the_answer_quoted_and_reports_written(tmp_path:
 
 
 def test_a_target_nothing_answers_at_is_one_line_and_no_verdict(tmp_path: Path) -> None:
-    verdict = run_contract(f"http://127.0.0.1:{free_port()}", tmp_path / "junit.xml", "--level", "smoke")
-    assert verdict.returncode == 2 and "perf-contract: no verdict: cannot reach" in verdict.output, verdict.output[-3000:]
-    assert "RULE BROKEN" not in verdict.output and "Traceback" not in verdict.output
+    url = f"http://127.0.0.1:{free_port()}"
+    verdict = run_contract(url, tmp_path / "junit.xml", "--level", "smoke")
+    assert verdict.returncode == 2, verdict.output[-3000:]
+    assert verdict.stdout == "" and verdict.stderr.count("\n") == 1, verdict.output[-3000:]
+    assert verdict.stderr.startswith(f"perf-contract: no verdict: cannot reach {url}: "), verdict.stderr
 
 
 class _AnswersOnlyTheProbe(BaseHTTPRequestHandler):
