@@ -22,6 +22,7 @@ Decisions:
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,13 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 NO_VERDICT_EXIT = 2
 """The exit status when the target cannot be judged (nothing answers, or it stopped answering), as for a usage
 error: neither "all rules hold" (0) nor "a rule is broken" (1)."""
+
+
+def trusted_certificates() -> str | None:
+    """The CA bundle (SSL_CERT_FILE) or directory (SSL_CERT_DIR) the suite trusts besides certifi's, as httpx reads
+    them for the suite's own requests: given to every other client the suite runs (schemathesis's, on requests, reads
+    neither), so a target whose certificate a private CA signed is trusted by all of the suite or by none of it."""
+    return os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR") or None
 
 
 class TargetUnreachable(Exception):

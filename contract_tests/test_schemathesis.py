@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from contract_tests import decisions
-from contract_tests.target import Target
+from contract_tests.target import Target, trusted_certificates
 from contract_tests.violations import expect
 from spec.openapi import openapi_document
 
@@ -42,6 +42,8 @@ def test_schemathesis_all_checks(target: Target, tmp_path: Path) -> None:
     ]  # fmt: skip
     for name, value in target.namespace_headers().items():
         command += ["--header", f"{name}: {value}"]
+    if trusted := trusted_certificates():
+        command += ["--tls-verify", trusted]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, cwd=tmp_path)
     except subprocess.TimeoutExpired:
