@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from contract_tests.plugin import JUDGES
-from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, LEVELS, NO_VERDICT_EXIT, TargetUnreachable, check_reachable
+from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, LEVELS, NO_VERDICT_EXIT, PAID_TIERS, TargetUnreachable, check_reachable
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")
 """The suite's own pytest configuration, which stands in for the one of the directory perf-contract runs in."""
@@ -27,6 +27,14 @@ def _refuse_near_misses(parser: argparse.ArgumentParser, extra: list[str]) -> No
         name = argument.partition("=")[0]
         if name.startswith("--") and name not in ours and (close := difflib.get_close_matches(name, ours, n=1, cutoff=0.75)):
             parser.error(f"unrecognized argument {name}: did you mean {close[0]}?")
+
+
+def _tier_key(value: str) -> str:
+    """TIER=KEY, with a paid tier."""
+    tier, _, key = value.partition("=")
+    if tier not in PAID_TIERS or not key:
+        raise argparse.ArgumentTypeError(f"expected TIER=KEY with TIER one of {', '.join(PAID_TIERS)}, got {value!r}")
+    return value
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
@@ -45,6 +53,15 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
         action="append",
         default=[],
         help="a free-tier key for rate-limit tests; repeat it so real-time rules run concurrently (simulator: three ready-made keys)",
+    )
+    parser.add_argument(
+        "--tier-key",
+        action="append",
+        default=[],
+        type=_tier_key,
+        metavar="TIER=KEY",
+        help=f"a key of a paid tier ({', '.join(PAID_TIERS)}) whose minute limit is judged; its minute is spent whole, so not "
+        "--key (simulator: ready-made keys)",
     )
     parser.add_argument(
         "--generous-key", help="a key with high limits for generated traffic (simulator default: pk_test_enterprise_contract)"
@@ -113,6 +130,8 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
             pytest_args += [option, value]
     for free_key in args.free_key:
         pytest_args += ["--perf-free-key", free_key]
+    for tier_key in args.tier_key:
+        pytest_args += ["--perf-tier-key", tier_key]
     if args.junit_xml:
         pytest_args += ["--junit-xml", args.junit_xml, "-o", "junit_family=xunit2"]
     if args.list_rules:

@@ -16,7 +16,7 @@ import pytest
 from contract_tests import decisions
 from contract_tests.report_html import write_html
 from contract_tests.sources import DOCUMENT, RuleSources, Source, judged_as
-from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, LEVELS, NO_VERDICT_EXIT, Target, TargetUnreachable
+from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, LEVELS, NO_VERDICT_EXIT, PAID_TIERS, Target, TargetUnreachable
 from contract_tests.verdict import FAILED, PASSED, SKIPPED, CaseResult, Verdict
 from contract_tests.violations import ContractViolation, Finding, collecting, noting_checked, noting_differences
 
@@ -41,6 +41,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         help="a free-tier key for rate-limit tests; repeat it to run real-time rules concurrently (simulator: three ready-made keys)",
+    )
+    group.addoption(
+        "--perf-tier-key",
+        action="append",
+        default=[],
+        help="TIER=KEY: a pro or enterprise key whose minute limit is judged (simulator: ready-made keys)",
     )
     group.addoption(
         "--perf-generous-key",
@@ -101,10 +107,21 @@ def contract_target(config: pytest.Config) -> Target:
                 namespace=config.getoption("perf_namespace"),
                 blocked_prompt=config.getoption("perf_blocked_prompt"),
                 timeout=config.getoption("perf_timeout"),
+                tier_keys=_tier_keys(list(config.getoption("perf_tier_key") or [])),
             )
         except TargetUnreachable as exc:
             pytest.exit(f"perf-contract: no verdict: {exc}", returncode=NO_VERDICT_EXIT)
     return config.stash[_TARGET_KEY]
+
+
+def _tier_keys(values: list[str]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        tier, _, key = value.partition("=")
+        if tier not in PAID_TIERS or not key:
+            raise pytest.UsageError(f"--perf-tier-key takes TIER=KEY with TIER one of {', '.join(PAID_TIERS)}, got {value!r}")
+        pairs.append((tier, key))
+    return tuple(pairs)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -15,6 +15,9 @@ Decisions:
 - `--blocked-prompt` is a prompt the target refuses with content_policy_violation. What a service refuses is its
   own (the simulator's trigger phrase and word list are decisions, spec/policy.py); on the simulator it defaults to
   a prompt with the trigger phrase, elsewhere the document's refusal envelope is not judged without it.
+- `--tier-key TIER=KEY` is a pro or enterprise key whose tier's minute limit is judged (the free tier's is, on
+  `--free-key`). Its minute is spent whole, so it is a key of its own, not `--key` or `--generous-key`; on the
+  simulator `pk_test_<tier>_contract_limits` are used.
 - Namespaces: when the simulator has them (GET /_sim/namespaces answers), the run uses one of its own
   (`--namespace`, else a fresh name), sending `X-Sim-Namespace` on every request and `?namespace=` on control
   calls, so two runs can share one simulator.
@@ -33,6 +36,8 @@ from spec import policy, tiers
 
 SIM_FREE_KEYS = tuple(f"{tiers.TEST_KEY_PREFIX}free_contract{suffix}" for suffix in ("", "_b", "_c"))
 SIM_GENEROUS_KEY = f"{tiers.TEST_KEY_PREFIX}enterprise_contract"
+PAID_TIERS = ("pro", "enterprise")
+SIM_TIER_KEYS = tuple((tier, f"{tiers.TEST_KEY_PREFIX}{tier}_contract_limits") for tier in PAID_TIERS)
 SIM_BLOCKED_PROMPT = f"A quiet reading room with tall windows {policy.TRIGGER_PHRASE}"
 LEVELS = ("smoke", "full")
 NAMESPACE_HEADER = "X-Sim-Namespace"
@@ -153,6 +158,8 @@ class Target:
     control: Control | None
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     blocked_prompt: str | None = None
+    tier_keys: tuple[tuple[str, str], ...] = ()
+    """(tier, key) for the pro and enterprise tiers' limits."""
 
     @property
     def free_key(self) -> str | None:
@@ -166,6 +173,9 @@ class Target:
     def clock_moves(self) -> bool:
         """Whether time rules can move the clock (the simulator's manual clock); else they run in real time."""
         return self.control is not None and self.control.manual_clock
+
+    def tier_key(self, tier: str) -> str | None:
+        return next((key for named, key in self.tier_keys if named == tier), None)
 
     def namespace_headers(self) -> dict[str, str]:
         return {NAMESPACE_HEADER: self.namespace} if self.namespace else {}
@@ -182,6 +192,7 @@ class Target:
         namespace: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         blocked_prompt: str | None = None,
+        tier_keys: tuple[tuple[str, str], ...] = (),
     ) -> Target:
         base_url = base_url.rstrip("/")
         check_reachable(base_url, key, timeout)
@@ -199,6 +210,7 @@ class Target:
             control=control,
             timeout=timeout,
             blocked_prompt=blocked_prompt or (SIM_BLOCKED_PROMPT if on_sim else None),
+            tier_keys=tier_keys or (SIM_TIER_KEYS if on_sim else ()),
         )
 
     def __repr__(self) -> str:

@@ -22,10 +22,15 @@ DIFFERS = "differs"
 RULE_CHARS = 200
 CASES_NAMED_PER_GROUP = 5
 NOT_CHECKABLE_IN_REAL_TIME = (
-    "Not checkable in real time (the target's clock cannot be moved): the UTC-day window (it would take a day) "
+    "Not checkable in real time (the target's clock cannot be moved): the day windows (the free tier's UTC day, the "
+    "pro and enterprise day limits: each would take a day) "
     "and the one-hour image URL expiry (it would take an hour) were not judged; run against the simulator "
     "with --clock manual to judge them there."
 )
+
+
+NOT_JUDGED = "not judged"
+"""How a skip reason begins when the case could have been judged but was not (not for a missing option)."""
 
 
 @dataclass
@@ -94,7 +99,18 @@ class Verdict:
         return totals
 
     def notes(self) -> list[str]:
-        return [*self._not_judged(), *([NOT_CHECKABLE_IN_REAL_TIME] if self.real_time else [])]
+        return [*self._not_judged(), *self._cases_not_judged(), *([NOT_CHECKABLE_IN_REAL_TIME] if self.real_time else [])]
+
+    def _cases_not_judged(self) -> list[str]:
+        """The cases said not judged (a limit beyond the suite's bounds, a difference from a decision first) whose
+        rule other cases judged: its state says ok, so the case must be named."""
+        judged = {(case.area, case.rule) for case in self.cases if case.outcome != SKIPPED}
+        named = [
+            f"  {case.case}: {reason}"
+            for case in self.cases
+            if (case.area, case.rule) in judged and (reason := _skip_reason(case)).startswith(NOT_JUDGED)
+        ]
+        return ["\n".join(["Not judged, though other cases of their rule were:", *named])] if named else []
 
     def _not_judged(self) -> list[str]:
         """The rules whose every case skipped, by reason: a green run says nothing about them (no free key given, say,
@@ -103,7 +119,7 @@ class Verdict:
         by_reason: dict[str, set[tuple[str, str]]] = {}
         for case in self.cases:
             if (case.area, case.rule) not in judged and not self._covered_by_real_time_note(case):
-                reason = case.reason.splitlines()[-1].removeprefix("Skipped: ") if case.reason else "skipped"
+                reason = _skip_reason(case)
                 by_reason.setdefault(reason, set()).add((case.area, case.rule))
         if not by_reason:
             return []
@@ -222,3 +238,7 @@ class Verdict:
 
     def write_json(self, path: str) -> None:
         Path(path).write_text(json.dumps(self.as_json(), indent=2, ensure_ascii=False))
+
+
+def _skip_reason(case: CaseResult) -> str:
+    return case.reason.splitlines()[-1].removeprefix("Skipped: ") if case.reason else "skipped"

@@ -49,7 +49,8 @@ def test_full_level_is_green_against_the_simulator(manual_sim: RunningServer, tm
     verdict = run_contract(manual_sim.base_url, tmp_path / "full.xml", "--level", "full", "--judge", "all", "--report-json", str(report))
     assert verdict.returncode == 0, _explain(verdict)
     assert verdict.tests >= 300 and not verdict.failures
-    assert not verdict.skipped, f"nothing may skip against a manual-clock simulator: {verdict.skipped[:5]}"
+    unreachable = [name for name, reason in verdict.skipped if "not judged: the enterprise day limit" in reason]
+    assert unreachable == [name for name, _ in verdict.skipped], f"only the enterprise day may skip (its bound): {verdict.skipped[:5]}"
     assert not (undeclared := _undeclared_decisions(report)), f"rules checking decisions their source does not name: {undeclared}"
 
 
@@ -91,15 +92,18 @@ def test_smoke_level_without_a_control_api(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_full_level_without_a_control_api_judges_the_time_rules_in_real_time(tmp_path: Path) -> None:
-    """Only the UTC day, URL expiry, the state machine (manual clock) and the simulator's example key go unjudged."""
+    """Only the day windows, URL expiry, the state machine (manual clock) and the simulator's example key go unjudged."""
     report = tmp_path / "full.json"
-    verdict = _without_control(tmp_path, "full", *FOREIGN_KEYS, *BLOCKED_PROMPT, "--judge", "all", "--report-json", str(report))
+    tier_keys = ("--tier-key", "pro=pk_test_pro_nocontrol", "--tier-key", "enterprise=pk_test_enterprise_nocontrol")
+    verdict = _without_control(tmp_path, "full", *FOREIGN_KEYS, *tier_keys, *BLOCKED_PROMPT, "--judge", "all", "--report-json", str(report))
     assert verdict.returncode == 0, _explain(verdict)
     assert not (undeclared := _undeclared_decisions(report)), f"rules checking decisions their source does not name: {undeclared}"
     skipped = sorted(name.rsplit("::", 1)[-1] for name, _ in verdict.skipped)
     assert skipped == [
         "test_day_window_is_the_utc_day",
         "test_document_example_key_is_pro",
+        "test_paid_tier_day_limit[enterprise]",
+        "test_paid_tier_day_limit[pro]",
         "test_rate_windows_follow_the_reference_model",
         "test_url_expires_after_one_hour",
     ], verdict.skipped
