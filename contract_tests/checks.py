@@ -163,6 +163,19 @@ def check_error(
     return error
 
 
+def check_retry_after(exchange: Exchange) -> dict[str, Any]:
+    """A 429 rate_limit_exceeded carrying error.retry_after (the document's 429); returns the error."""
+    error = check_error(exchange, errors.RATE_LIMIT_EXCEEDED)
+    retry_after = error.get("retry_after")
+    expect(
+        isinstance(retry_after, int) and not isinstance(retry_after, bool) and retry_after >= 1,
+        "A 429 carries error.retry_after, whole seconds to wait (the document's example: 60)",
+        f"retry_after is {retry_after!r}" if "retry_after" in error else "the error has no retry_after",
+        exchange,
+    )
+    return error
+
+
 def check_rate_headers(exchange: Exchange) -> dict[str, int]:
     """All six rate-limit headers (spec/tiers.py), as non-negative integers; returns them by name."""
     values: dict[str, int] = {}

@@ -43,6 +43,12 @@ REQUEST_SCHEMA = Source("the request schema as the oracle of what is invalid", "
 ALL: tuple[Source, ...] = tuple(value for value in globals().values() if isinstance(value, Source))
 """Every decision above, for the docs and the verdict; a decision's number is its place here, from 1."""
 
+OF_SUCCESS = (REVISED_PROMPT_ALWAYS, DALLE2_PRICE_PER_SIZE)
+"""The decisions `checks.check_success` holds besides the document (for models other than dall-e-3): a rule that
+judges successes of those models holds them in part."""
+OF_SCENARIO = (RATE_LIMIT_HEADERS, SLIDING_WINDOW, LEAST_RETRY_AFTER, RETRY_AFTER_HEADER, DOCUMENT_MESSAGES, *OF_SUCCESS)
+"""The decisions a rate-limit scenario's steps hold (`scenario.Scenario`, the real-time runs of `realtime.py`)."""
+
 
 def label(sources: RuleSources) -> str:
     """A rule's source as the verdict table and --list-rules give it: its own source in full, and the decisions it

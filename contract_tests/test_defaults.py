@@ -80,7 +80,7 @@ def test_created_is_the_generation_time_in_unix_seconds(api: ContractClient, tar
     )
 
 
-@pytest.mark.partly(decisions.REVISED_PROMPT_ALWAYS, decisions.DALLE2_PRICE_PER_SIZE)
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_request_ids_are_unique(api: ContractClient) -> None:
     """Every response has its own perf.request_id."""
     body = {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256"}

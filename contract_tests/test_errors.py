@@ -53,7 +53,7 @@ def test_blocked_terms_as_whole_words(api: ContractClient, target: Target, term:
 
 @pytest.mark.source(decisions.BLOCKED_TERMS)
 @pytest.mark.parametrize("word", ["gorgeous", "nudes", "massacred", "gore-tex", "pornographically"])
-@pytest.mark.partly(decisions.REVISED_PROMPT_ALWAYS, decisions.DALLE2_PRICE_PER_SIZE)
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_blocked_term_inside_a_longer_word_is_allowed(api: ContractClient, target: Target, word: str) -> None:
     """A blocked term only as part of a longer word does not violate the policy."""
     body = {"prompt": f"A {word} scene in a museum catalogue", "model": "dall-e-2", "size": "256x256"}

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from contract_tests import decisions
-from contract_tests.checks import check_error
+from contract_tests.checks import check_error, check_retry_after
 from contract_tests.client import ContractClient
 from contract_tests.exchange import Exchange
 from contract_tests.ledger import KeyLedger
@@ -88,14 +88,7 @@ def test_paid_tier_minute_limit(api: ContractClient, target: Target, tier_name: 
             refused,
         )
     if refused.status == errors.STATUS[errors.RATE_LIMIT_EXCEEDED]:
-        error = check_error(refused, errors.RATE_LIMIT_EXCEEDED)
-        retry_after = error.get("retry_after")
-        expect(
-            isinstance(retry_after, int) and not isinstance(retry_after, bool) and retry_after >= 1,
-            "A 429 carries error.retry_after, whole seconds to wait (the document's example: 60)",
-            f"retry_after is {retry_after!r}" if "retry_after" in error else "the error has no retry_after",
-            refused,
-        )
+        check_retry_after(refused)
 
 
 @pytest.mark.parametrize("tier_name", PAID_TIERS)
