@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from contract_tests.plugin import JUDGES
-from contract_tests.target import LEVELS
+from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, LEVELS, NO_VERDICT_EXIT, PAID_TIERS, TargetUnreachable, check_reachable
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")
 """The suite's own pytest configuration, which stands in for the one of the directory perf-contract runs in."""
@@ -29,7 +29,16 @@ def _refuse_near_misses(parser: argparse.ArgumentParser, extra: list[str]) -> No
             parser.error(f"unrecognized argument {name}: did you mean {close[0]}?")
 
 
-def build_pytest_args(argv: list[str] | None = None) -> list[str]:
+def _tier_key(value: str) -> str:
+    """TIER=KEY, with a paid tier."""
+    tier, _, key = value.partition("=")
+    if tier not in PAID_TIERS or not key:
+        raise argparse.ArgumentTypeError(f"expected TIER=KEY with TIER one of {', '.join(PAID_TIERS)}, got {value!r}")
+    return value
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
+    """perf-contract's own options, and the arguments that go to pytest."""
     parser = argparse.ArgumentParser(
         prog="perf-contract",
         description="Judge an implementation of the Perf Image Generation API against the rules in spec/.",
@@ -44,6 +53,15 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         action="append",
         default=[],
         help="a free-tier key for rate-limit tests; repeat it so real-time rules run concurrently (simulator: three ready-made keys)",
+    )
+    parser.add_argument(
+        "--tier-key",
+        action="append",
+        default=[],
+        type=_tier_key,
+        metavar="TIER=KEY",
+        help=f"a key of a paid tier ({', '.join(PAID_TIERS)}) whose minute limit is judged; its minute is spent whole, so not "
+        "--key (simulator: ready-made keys)",
     )
     parser.add_argument(
         "--generous-key", help="a key with high limits for generated traffic (simulator default: pk_test_enterprise_contract)"
@@ -68,9 +86,16 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         "(simulator default: one with its trigger phrase; elsewhere that rule is not judged without it)",
     )
     parser.add_argument("--namespace", help="simulator namespace to run in (default: a fresh one when the simulator has namespaces)")
-    parser.add_argument("--list-rules", action="store_true", help="list the rules (tests) of the level and exit")
+    parser.add_argument(
+        "--list-rules", action="store_true", help="list the rules (tests) of the level, with their case counts and sources, and exit"
+    )
     args, extra = parser.parse_known_args(argv)
     _refuse_near_misses(parser, extra)
+    return args, extra
+
+
+def build_pytest_args(argv: list[str] | None = None) -> list[str]:
+    args, extra = parse_args(argv)
     pytest_args = [
         "-c",
         str(SUITE_CONFIG),
@@ -105,6 +130,8 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
             pytest_args += [option, value]
     for free_key in args.free_key:
         pytest_args += ["--perf-free-key", free_key]
+    for tier_key in args.tier_key:
+        pytest_args += ["--perf-tier-key", tier_key]
     if args.junit_xml:
         pytest_args += ["--junit-xml", args.junit_xml, "-o", "junit_family=xunit2"]
     if args.list_rules:
@@ -129,8 +156,22 @@ def main(argv: list[str] | None = None) -> None:
         from contract_tests.proxy import main as proxy_main
 
         proxy_main(argv[1:])
+    pytest_args = build_pytest_args(argv)
+    refuse_unreachable(parse_args(argv)[0])
     isolated_env()
-    sys.exit(pytest.main(build_pytest_args(argv)))
+    sys.exit(pytest.main(pytest_args))
+
+
+def refuse_unreachable(args: argparse.Namespace) -> None:
+    """A target that cannot be judged (nothing answers, or it refuses --key) is one line on stderr and exit status 2,
+    said before pytest starts: from within the run, pytest would print its session header and the line twice, on
+    stdout and stderr, and a person would read a test run that crashed rather than a target to fix. (The plugin still
+    checks, for `pytest --pyargs contract_tests`.)"""
+    try:
+        check_reachable(args.base_url.rstrip("/"), args.key, DEFAULT_TIMEOUT_SECONDS if args.timeout is None else args.timeout)
+    except TargetUnreachable as exc:
+        print(f"perf-contract: no verdict: {exc}", file=sys.stderr)
+        sys.exit(NO_VERDICT_EXIT)
 
 
 if __name__ == "__main__":

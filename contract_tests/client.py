@@ -131,11 +131,13 @@ class ContractClient:
 
 def secret_keys(target: Target) -> dict[str, str]:
     """The run's keys and the environment variable a curl line reads each from: PERF_KEY, PERF_GENEROUS_KEY,
-    PERF_FREE_KEY_1..."""
+    PERF_FREE_KEY_1..., PERF_PRO_KEY, PERF_ENTERPRISE_KEY."""
     keys = {target.key: KEY_ENV_VAR}
     keys.setdefault(target.generous_key, "PERF_GENEROUS_KEY")
     for number, key in enumerate(target.free_keys, 1):
         keys.setdefault(key, f"PERF_FREE_KEY_{number}")
+    for tier, key in target.tier_keys:
+        keys.setdefault(key, f"PERF_{tier.upper()}_KEY")
     return keys
 
 

@@ -6,8 +6,9 @@ chose, and wrote the choice beside the rule in spec/. A target that chooses othe
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from contract_tests.sources import Source
+from contract_tests.sources import RuleSources, Source
 
 RATE_LIMIT_HEADERS = Source("the six x-ratelimit-* headers and their values", "spec/tiers.py")
 SLIDING_WINDOW = Source("a sliding 60 s minute window (a fixed window is a legitimate reading)", "spec/tiers.py")
@@ -40,7 +41,34 @@ OPENAPI_DOCUMENT = Source("the OpenAPI document generated from spec/ (its error 
 REQUEST_SCHEMA = Source("the request schema as the oracle of what is invalid", "spec/schemas.py")
 
 ALL: tuple[Source, ...] = tuple(value for value in globals().values() if isinstance(value, Source))
-"""Every decision above, for the docs and the verdict."""
+"""Every decision above, for the docs and the verdict; a decision's number is its place here, from 1."""
+
+OF_SUCCESS = (REVISED_PROMPT_ALWAYS, DALLE2_PRICE_PER_SIZE)
+"""The decisions `checks.check_success` holds besides the document (for models other than dall-e-3): a rule that
+judges successes of those models holds them in part."""
+OF_SCENARIO = (RATE_LIMIT_HEADERS, SLIDING_WINDOW, LEAST_RETRY_AFTER, RETRY_AFTER_HEADER, DOCUMENT_MESSAGES, *OF_SUCCESS)
+"""The decisions a rate-limit scenario's steps hold (`scenario.Scenario`, the real-time runs of `realtime.py`)."""
+
+
+def label(sources: RuleSources) -> str:
+    """A rule's source as the verdict table and --list-rules give it: its own source in full, and the decisions it
+    holds in part by number (`legend` lists them under the table): each in full would bury the rule."""
+    if not sources.partly:
+        return str(sources.main)
+    numbers = ", ".join(f"#{number}" for number in sorted(ALL.index(source) + 1 for source in sources.partly))
+    return f"{sources.main}; in part decision{'s' if len(sources.partly) > 1 else ''} {numbers}"
+
+
+def legend(rules: Iterable[RuleSources]) -> list[str]:
+    """The decisions the rules hold in part, by number, in full."""
+    numbers = sorted({ALL.index(source) + 1 for sources in rules for source in sources.partly})
+    if not numbers:
+        return []
+    return [
+        "Decisions held in part (by number, contract_tests/decisions.py):",
+        *(f"  #{n} {ALL[n - 1].decision} ({ALL[n - 1].spec_file})" for n in numbers),
+    ]
+
 
 # The models the document lists with "custom" sizes besides 1024x1024.
 CUSTOM_SIZE_MODELS = ("stable-diffusion-3", "flux-pro", "flux-dev", "ideogram-2")

@@ -105,7 +105,7 @@ class KeyLedger:
             return exchange, None, 0
         expect(
             int(values[tiers.HEADER_LIMIT_MINUTE]) == self.limit,
-            f"A free-tier key allows {self.limit} images a minute (spec/tiers.py)",
+            f"The key's tier allows {self.limit} images a minute (spec/tiers.py)",
             f"{tiers.HEADER_LIMIT_MINUTE} is {values[tiers.HEADER_LIMIT_MINUTE]}",
             exchange,
             source=decisions.RATE_LIMIT_HEADERS,

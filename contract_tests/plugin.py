@@ -13,19 +13,22 @@ from typing import Any
 
 import pytest
 
+from contract_tests import decisions
 from contract_tests.report_html import write_html
-from contract_tests.sources import DOCUMENT, Source, judged_as
-from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, LEVELS, NO_VERDICT_EXIT, Target, TargetUnreachable
+from contract_tests.sources import DOCUMENT, RuleSources, Source, judged_as
+from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, LEVELS, NO_VERDICT_EXIT, PAID_TIERS, Target, TargetUnreachable
 from contract_tests.verdict import FAILED, PASSED, SKIPPED, CaseResult, Verdict
-from contract_tests.violations import ContractViolation, Finding, collecting, noting_differences
+from contract_tests.violations import ContractViolation, Finding, collecting, noting_checked, noting_differences
 
 SMOKE_MARK = "smoke"
 SOURCE_MARK = "source"
+PARTLY_MARK = "partly"
 JUDGES = ("document", "all")
 """document: only the document's rules count; all: the simulator's decisions count too."""
 _TARGET_KEY = pytest.StashKey[Target]()
 _VERDICT_KEY = pytest.StashKey[Verdict]()
 _DIFFERENCES_KEY = pytest.StashKey[list[Finding]]()
+_CHECKED_KEY = pytest.StashKey[set[Source]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,6 +43,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a free-tier key for rate-limit tests; repeat it to run real-time rules concurrently (simulator: three ready-made keys)",
     )
     group.addoption(
+        "--perf-tier-key",
+        action="append",
+        default=[],
+        help="TIER=KEY: a pro or enterprise key whose minute limit is judged (simulator: ready-made keys)",
+    )
+    group.addoption(
         "--perf-generous-key",
         help="a key with high limits for generated traffic (simulator default: pk_test_enterprise_contract; else --perf-key)",
     )
@@ -51,7 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "apart; all: they count too",
     )
     group.addoption("--perf-level", choices=LEVELS, default="full", help="smoke: a quick core set; full: every rule")
-    group.addoption("--perf-list-rules", action="store_true", help="print the rules of the selected level with their case counts")
+    group.addoption(
+        "--perf-list-rules", action="store_true", help="print the rules of the selected level with their case counts and sources"
+    )
     group.addoption(
         "--perf-timeout",
         type=float,
@@ -70,6 +81,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{SMOKE_MARK}: part of the quick smoke level of the Perf contract suite")
     config.addinivalue_line("markers", f"{SOURCE_MARK}(decision): the rule holds a simulator decision (contract_tests/decisions.py)")
+    config.addinivalue_line("markers", f"{PARTLY_MARK}(*decisions): some checks of the rule hold these simulator decisions")
     config.addinivalue_line("markers", "real_time(rule): judged by the real-time runs when the target's clock cannot be moved")
 
 
@@ -95,10 +107,21 @@ def contract_target(config: pytest.Config) -> Target:
                 namespace=config.getoption("perf_namespace"),
                 blocked_prompt=config.getoption("perf_blocked_prompt"),
                 timeout=config.getoption("perf_timeout"),
+                tier_keys=_tier_keys(list(config.getoption("perf_tier_key") or [])),
             )
         except TargetUnreachable as exc:
             pytest.exit(f"perf-contract: no verdict: {exc}", returncode=NO_VERDICT_EXIT)
     return config.stash[_TARGET_KEY]
+
+
+def _tier_keys(values: list[str]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        tier, _, key = value.partition("=")
+        if tier not in PAID_TIERS or not key:
+            raise pytest.UsageError(f"--perf-tier-key takes TIER=KEY with TIER one of {', '.join(PAID_TIERS)}, got {value!r}")
+        pairs.append((tier, key))
+    return tuple(pairs)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -120,8 +143,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def rule_listing(items: list[pytest.Item]) -> list[str]:
-    """One line per rule (a test function's docstring), with how many cases check it, and the totals."""
-    cases: dict[tuple[str, str], int] = {}
+    """One line per rule (a test function's docstring), with how many cases check it, its source (as the verdict
+    table and findings give it), and the totals."""
+    cases: dict[tuple[str, str], list[RuleSources]] = {}
     for item in items:
         function = getattr(item, "function", None)
         if function is None or not _is_contract_item(item):
@@ -129,10 +153,11 @@ def rule_listing(items: list[pytest.Item]) -> list[str]:
         doc = (function.__doc__ or item.name).strip().splitlines()[0]
         module = getattr(item, "module", None)
         where = f"{getattr(module, '__name__', '').rsplit('.', 1)[-1]}::{function.__name__}"
-        cases[(where, doc)] = cases.get((where, doc), 0) + 1
-    lines = [f"{count:4d}  {doc}   [{where}]" for (where, doc), count in cases.items()]
-    lines.append(f"{len(cases)} rules, {sum(cases.values())} cases")
-    return lines
+        cases.setdefault((where, doc), []).append(rule_sources(item))
+    merged = {rule: RuleSources.merged(each) for rule, each in cases.items()}
+    lines = [f"{len(cases[rule]):4d}  {rule[1]}   [{rule[0]}]  [{decisions.label(merged[rule])}]" for rule in cases]
+    lines.append(f"{len(cases)} rules, {sum(map(len, cases.values()))} cases")
+    return lines + decisions.legend(merged.values())
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -150,6 +175,13 @@ def rule_source(item: pytest.Item) -> Source:
     return mark.args[0] if mark is not None else DOCUMENT
 
 
+def rule_sources(item: pytest.Item) -> RuleSources:
+    """The rule's source and the decisions its `partly` marks name (on the function or the case)."""
+    main = rule_source(item)
+    partly = dict.fromkeys(source for mark in item.iter_markers(PARTLY_MARK) for source in mark.args if source != main)
+    return RuleSources(main, tuple(partly))
+
+
 def judges_by_document(config: pytest.Config) -> bool:
     return bool(config.getoption("perf_judge", "document") == "document")
 
@@ -162,7 +194,12 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return (yield)
     differences: list[Finding] = []
     item.stash[_DIFFERENCES_KEY] = differences
-    with judged_as(rule_source(item)), noting_differences(differences if judges_by_document(item.config) else None):
+    item.stash[_CHECKED_KEY] = set()
+    with (
+        judged_as(rule_source(item)),
+        noting_differences(differences if judges_by_document(item.config) else None),
+        noting_checked(item.stash[_CHECKED_KEY]),
+    ):
         return (yield)
 
 
@@ -243,9 +280,11 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[
     function = getattr(item, "function", None)
     module = str(getattr(getattr(item, "module", None), "__name__", "")).rsplit(".", 1)[-1]
     rule = ((function.__doc__ if function else None) or item.name).strip().splitlines()[0]
-    case = CaseResult(f"{module}::{item.name}", module.removeprefix("test_"), rule, PASSED, source=str(rule_source(item)))
+    case = CaseResult(f"{module}::{item.name}", module.removeprefix("test_"), rule, PASSED, source=rule_sources(item))
     none: list[Finding] = []
     case.differences = [*item.stash.get(_DIFFERENCES_KEY, none)]
+    checked: set[Source] = item.stash.get(_CHECKED_KEY, set())
+    case.checked = set(checked)
     if report.skipped:
         case.outcome = SKIPPED
         longrepr = report.longrepr

@@ -33,7 +33,7 @@ from contract_tests.exchange import Exchange
 from contract_tests.ledger import KeyLedger, KeyPool
 from contract_tests.scenario import cheap_body
 from contract_tests.sources import DOCUMENT, Source, judged_as
-from contract_tests.violations import ContractViolation, Finding, collecting, expect, require
+from contract_tests.violations import ContractViolation, Finding, collecting, expect, note_checked, noting_checked, require
 from spec import errors, tiers
 
 EXACT = "minute_limit_is_exact"
@@ -78,12 +78,14 @@ class RunLog:
     findings: dict[str, list[Finding]] = field(default_factory=lambda: {rule: [] for rule in RULES})
     skipped: dict[str, str] = field(default_factory=dict)
     judged: set[str] = field(default_factory=set)
+    checked: dict[str, set[Source]] = field(default_factory=lambda: {rule: set() for rule in RULES})
+    """The sources of the checks made for each rule, for its case to note as its own (`noting_checked`)."""
 
     @contextmanager
     def rule(self, name: str, source: Source | None = None) -> Iterator[None]:
         """Checks of rule `name`, from its own source unless the sequence they sit in relies on a decision."""
         self.judged.add(name)
-        with collecting(self.findings[name]), judged_as(source or RULE_SOURCES[name]):
+        with collecting(self.findings[name]), judged_as(source or RULE_SOURCES[name]), noting_checked(self.checked[name]):
             try:
                 yield
             except ContractViolation as exc:
@@ -332,6 +334,7 @@ class RealTimeRules:
         """Raise this rule's findings, or skip with the reason it was not judged."""
         for thread in self.threads:
             thread.join()
+        note_checked(self.log.checked[rule])
         findings = self.log.findings[rule]
         if findings:
             raise ContractViolation(findings)

@@ -15,6 +15,9 @@ Decisions:
 - `--blocked-prompt` is a prompt the target refuses with content_policy_violation. What a service refuses is its
   own (the simulator's trigger phrase and word list are decisions, spec/policy.py); on the simulator it defaults to
   a prompt with the trigger phrase, elsewhere the document's refusal envelope is not judged without it.
+- `--tier-key TIER=KEY` is a pro or enterprise key whose tier's minute limit is judged (the free tier's is, on
+  `--free-key`). Its minute is spent whole, so it is a key of its own, not `--key` or `--generous-key`; on the
+  simulator `pk_test_<tier>_contract_limits` are used.
 - Namespaces: when the simulator has them (GET /_sim/namespaces answers), the run uses one of its own
   (`--namespace`, else a fresh name), sending `X-Sim-Namespace` on every request and `?namespace=` on control
   calls, so two runs can share one simulator.
@@ -22,6 +25,7 @@ Decisions:
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +36,8 @@ from spec import policy, tiers
 
 SIM_FREE_KEYS = tuple(f"{tiers.TEST_KEY_PREFIX}free_contract{suffix}" for suffix in ("", "_b", "_c"))
 SIM_GENEROUS_KEY = f"{tiers.TEST_KEY_PREFIX}enterprise_contract"
+PAID_TIERS = ("pro", "enterprise")
+SIM_TIER_KEYS = tuple((tier, f"{tiers.TEST_KEY_PREFIX}{tier}_contract_limits") for tier in PAID_TIERS)
 SIM_BLOCKED_PROMPT = f"A quiet reading room with tall windows {policy.TRIGGER_PHRASE}"
 LEVELS = ("smoke", "full")
 NAMESPACE_HEADER = "X-Sim-Namespace"
@@ -80,6 +86,13 @@ NO_VERDICT_EXIT = 2
 error: neither "all rules hold" (0) nor "a rule is broken" (1)."""
 
 
+def trusted_certificates() -> str | None:
+    """The CA bundle (SSL_CERT_FILE) or directory (SSL_CERT_DIR) the suite trusts besides certifi's, as httpx reads
+    them for the suite's own requests: given to every other client the suite runs (schemathesis's, on requests, reads
+    neither), so a target whose certificate a private CA signed is trusted by all of the suite or by none of it."""
+    return os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR") or None
+
+
 class TargetUnreachable(Exception):
     """The target cannot be judged at all: nothing answers at its URL (said once, not as a broken rule per case)."""
 
@@ -107,6 +120,12 @@ def check_key(base_url: str, key: str, timeout: float) -> None:
         return  # it answered the probe: a target that stops answering is told by the run itself
     if answer.status_code in (401, 403):
         raise TargetUnreachable(f"--key is refused ({answer.status_code})")
+
+
+def check_reachable(base_url: str, key: str, timeout: float) -> None:
+    """TargetUnreachable when no verdict can be had: nothing answers at `base_url`, or it refuses `key`."""
+    probe(base_url, timeout)
+    check_key(base_url, key, timeout)
 
 
 def detect_control(base_url: str) -> Control | None:
@@ -139,6 +158,8 @@ class Target:
     control: Control | None
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     blocked_prompt: str | None = None
+    tier_keys: tuple[tuple[str, str], ...] = ()
+    """(tier, key) for the pro and enterprise tiers' limits."""
 
     @property
     def free_key(self) -> str | None:
@@ -152,6 +173,9 @@ class Target:
     def clock_moves(self) -> bool:
         """Whether time rules can move the clock (the simulator's manual clock); else they run in real time."""
         return self.control is not None and self.control.manual_clock
+
+    def tier_key(self, tier: str) -> str | None:
+        return next((key for named, key in self.tier_keys if named == tier), None)
 
     def namespace_headers(self) -> dict[str, str]:
         return {NAMESPACE_HEADER: self.namespace} if self.namespace else {}
@@ -168,10 +192,10 @@ class Target:
         namespace: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         blocked_prompt: str | None = None,
+        tier_keys: tuple[tuple[str, str], ...] = (),
     ) -> Target:
         base_url = base_url.rstrip("/")
-        probe(base_url, timeout)
-        check_key(base_url, key, timeout)
+        check_reachable(base_url, key, timeout)
         control = detect_control(base_url)
         on_sim = control is not None
         if control is not None and control.namespaces:
@@ -186,6 +210,7 @@ class Target:
             control=control,
             timeout=timeout,
             blocked_prompt=blocked_prompt or (SIM_BLOCKED_PROMPT if on_sim else None),
+            tier_keys=tier_keys or (SIM_TIER_KEYS if on_sim else ()),
         )
 
     def __repr__(self) -> str:

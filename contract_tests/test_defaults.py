@@ -17,6 +17,7 @@ PROMPT = "A lighthouse on a basalt cliff at dawn, watercolour"
 
 
 @pytest.mark.smoke
+@pytest.mark.partly(decisions.RATE_LIMIT_HEADERS)
 def test_prompt_only_gets_every_default(api: ContractClient) -> None:
     """A body with only `prompt` gets model dall-e-3, n 1, size 1024x1024, quality standard, a url, at $0.040."""
     body = {"prompt": PROMPT}
@@ -52,6 +53,7 @@ def test_openai_user_field_is_accepted(api: ContractClient) -> None:
 
 
 @pytest.mark.source(decisions.TIER_OF_EXAMPLE_KEY)
+@pytest.mark.partly(decisions.RATE_LIMIT_HEADERS)
 def test_document_example_key_is_pro(api: ContractClient, target: Target) -> None:
     """The document's example key works and is on the Pro tier (spec/tiers.py); checked on the simulator only."""
     if target.control is None:
@@ -78,6 +80,7 @@ def test_created_is_the_generation_time_in_unix_seconds(api: ContractClient, tar
     )
 
 
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_request_ids_are_unique(api: ContractClient) -> None:
     """Every response has its own perf.request_id."""
     body = {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256"}

@@ -14,6 +14,7 @@ CLEAN = "A quiet reading room with tall windows"
 
 
 @pytest.mark.smoke
+@pytest.mark.partly(decisions.DOCUMENT_MESSAGES)
 def test_a_refused_prompt_is_a_content_policy_violation(api: ContractClient, target: Target, blocked_prompt: str) -> None:
     """A prompt the target refuses (--blocked-prompt) is a 400 content_policy_violation in the error envelope."""
     exchange = api.generate_admitted({"prompt": blocked_prompt}, key=target.generous_key)
@@ -22,6 +23,7 @@ def test_a_refused_prompt_is_a_content_policy_violation(api: ContractClient, tar
 
 
 @pytest.mark.source(decisions.TRIGGER_PHRASE)
+@pytest.mark.partly(decisions.DOCUMENT_MESSAGES)
 def test_content_policy_trigger_phrase(api: ContractClient, target: Target) -> None:
     """A prompt containing the trigger phrase is a 400 content_policy_violation with the documented message."""
     exchange = api.generate_admitted({"prompt": f"{CLEAN} {policy.TRIGGER_PHRASE}"}, key=target.generous_key)
@@ -51,6 +53,7 @@ def test_blocked_terms_as_whole_words(api: ContractClient, target: Target, term:
 
 @pytest.mark.source(decisions.BLOCKED_TERMS)
 @pytest.mark.parametrize("word", ["gorgeous", "nudes", "massacred", "gore-tex", "pornographically"])
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_blocked_term_inside_a_longer_word_is_allowed(api: ContractClient, target: Target, word: str) -> None:
     """A blocked term only as part of a longer word does not violate the policy."""
     body = {"prompt": f"A {word} scene in a museum catalogue", "model": "dall-e-2", "size": "256x256"}
@@ -70,6 +73,7 @@ def test_malformed_body(api: ContractClient, raw: bytes) -> None:
 
 
 @pytest.mark.source(decisions.BODY_SIZE_CAP)
+@pytest.mark.partly(decisions.ERROR_TYPES)
 def test_oversized_body(api: ContractClient) -> None:
     """A body over spec/errors.py's MAX_BODY_BYTES is refused with 413 payload_too_large."""
     raw = b'{"prompt": "' + b"a" * (errors.MAX_BODY_BYTES + 1) + b'"}'

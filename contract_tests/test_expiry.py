@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contract_tests import decisions
 from contract_tests.checks import check_error, check_success
 from contract_tests.client import ContractClient
 from contract_tests.target import Control, Target
@@ -13,6 +14,7 @@ from spec.models import IMAGE_URL_TTL_SECONDS
 
 
 @pytest.mark.smoke
+@pytest.mark.partly(*decisions.OF_SUCCESS, decisions.ERROR_TYPES)
 def test_url_expires_after_one_hour(api: ContractClient, target: Target, manual_clock: Control) -> None:
     """An image URL serves its PNG until one hour has passed, and is a 404 not_found from then on."""
     body = {"prompt": "An hourglass on a windowsill", "model": "dall-e-2", "size": "256x256"}

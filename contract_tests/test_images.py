@@ -27,6 +27,7 @@ def _non_square_size(model: str) -> str:
 
 @pytest.mark.smoke
 @pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_url_is_a_png_of_the_requested_size(api: ContractClient, target: Target, model: str) -> None:
     """data[].url is fetchable (without a key) as a PNG of exactly the requested size."""
     body = {"prompt": PROMPT, "model": model, "size": _non_square_size(model)}
@@ -41,6 +42,7 @@ def test_url_is_a_png_of_the_requested_size(api: ContractClient, target: Target,
 
 
 @pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_b64_json_is_a_png_of_the_requested_size(api: ContractClient, target: Target, model: str) -> None:
     """response_format b64_json returns base64 that decodes to a PNG of exactly the requested size."""
     body = {"prompt": PROMPT, "model": model, "size": _non_square_size(model), "response_format": "b64_json"}
@@ -50,6 +52,7 @@ def test_b64_json_is_a_png_of_the_requested_size(api: ContractClient, target: Ta
     check_png(png, body["size"], "b64_json decodes to a PNG of the requested size", exchange)
 
 
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_every_image_of_a_batch_is_served(api: ContractClient, target: Target) -> None:
     """With n > 1 every URL is distinct and serves its own PNG of the requested size."""
     body: dict[str, Any] = {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256", "n": 3}
@@ -64,6 +67,7 @@ def test_every_image_of_a_batch_is_served(api: ContractClient, target: Target) -
 
 
 @pytest.mark.source(decisions.ERROR_TYPES)
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_unknown_image_is_404(api: ContractClient, target: Target) -> None:
     """An image URL that was never issued is a 404 not_found (on the server's own image path)."""
     body = {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256"}

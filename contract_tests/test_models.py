@@ -33,12 +33,14 @@ def _generous(api: ContractClient, target: Target, body: dict[str, Any]) -> None
 
 @pytest.mark.smoke
 @pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_each_model_generates(api: ContractClient, target: Target, model: str) -> None:
     """Every model of the table answers a minimal request with its own defaults and price."""
     _generous(api, target, {"prompt": PROMPT, "model": model})
 
 
 @pytest.mark.parametrize(("model", "size"), listed_sizes())
+@pytest.mark.partly(decisions.CUSTOM_SIZE, *decisions.OF_SUCCESS)
 def test_each_listed_size_is_accepted(api: ContractClient, target: Target, model: str, size: str) -> None:
     """Each size a model lists (custom sizes included, per spec/models.py) is accepted and reported in perf.size."""
     with judged_as(decisions.of_size(model, size) or DOCUMENT):
@@ -46,18 +48,21 @@ def test_each_listed_size_is_accepted(api: ContractClient, target: Target, model
 
 
 @pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_max_n_per_model(api: ContractClient, target: Target, model: str) -> None:
     """n up to the model's maximum returns n images and costs n times the price."""
     _generous(api, target, {"prompt": PROMPT, "model": model, "n": MODELS[model].max_n, "size": "1024x1024"})
 
 
 @pytest.mark.source(decisions.INTEGER_N)
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_integral_float_n_counts_as_integer(api: ContractClient, target: Target) -> None:
     """n sent as 2.0 is the integer 2 (JSON Schema integer semantics, spec/schemas.py)."""
     _generous(api, target, {"prompt": PROMPT, "model": "dall-e-2", "n": 2.0, "size": "256x256"})
 
 
 @pytest.mark.parametrize(("model", "quality"), [(m, q) for m, spec in MODELS.items() for q in spec.qualities])
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_each_quality_is_priced(api: ContractClient, target: Target, model: str, quality: str) -> None:
     """Each quality a model takes is accepted and priced as the spec says (dall-e-3 hd costs double)."""
     _generous(api, target, {"prompt": PROMPT, "model": model, "quality": quality})
@@ -70,6 +75,7 @@ def test_dalle3_styles(api: ContractClient, target: Target, style: str) -> None:
 
 
 @pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_longest_prompt_is_accepted(api: ContractClient, target: Target, model: str) -> None:
     """A prompt of exactly the model's maximum length is accepted."""
     prompt = ("a quiet harbour at dusk " * 200)[: MODELS[model].max_prompt_chars]

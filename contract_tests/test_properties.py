@@ -65,6 +65,7 @@ def valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
 
 @given(body=valid_bodies())
 @PROPERTY_SETTINGS
+@pytest.mark.partly(decisions.NULL_MEANS_DEFAULT, decisions.CUSTOM_SIZE, *decisions.OF_SUCCESS)
 def test_every_valid_request_succeeds(api: ContractClient, target: Target, body: dict[str, Any]) -> None:
     """Any request the spec's schema accepts succeeds, with perf and cost agreeing with the spec."""
     assert REQUEST_VALIDATOR.is_valid(body), body
@@ -132,6 +133,7 @@ POLICY_WORDS = st.sampled_from([*policy.BLOCKED_TERMS, policy.TRIGGER_PHRASE, "g
     joiner=st.sampled_from([" ", "-", "", ", "]),
 )
 @PROPERTY_SETTINGS
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_content_policy_matches_the_spec(api: ContractClient, target: Target, words: list[str], joiner: str) -> None:
     """A prompt violates the content policy exactly when spec/policy.py says so."""
     prompt = joiner.join(words)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from contract_tests import decisions
-from contract_tests.checks import check_document_message, check_error, check_rate_headers, check_success
+from contract_tests.checks import check_document_message, check_error, check_rate_headers, check_retry_after, check_success
 from contract_tests.client import ContractClient
 from contract_tests.exchange import Exchange
 from contract_tests.realtime import EXACT, IMAGES, REFUSALS, RETRY, SLIDING, RealTimeRules
@@ -37,6 +37,7 @@ def _admit(api: ContractClient, key: str, n: int) -> Exchange:
 
 @pytest.mark.smoke
 @pytest.mark.source(decisions.RATE_LIMIT_HEADERS)
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_headers_state_the_key_tier(api: ContractClient, target: Target, key_tier: tiers.Tier) -> None:
     """Every success carries the six rate-limit headers, and the limits are those of the key's tier."""
     exchange = _admit(api, target.key, 1)
@@ -51,6 +52,7 @@ def test_headers_state_the_key_tier(api: ContractClient, target: Target, key_tie
 
 
 @pytest.mark.source(decisions.RATE_LIMIT_HEADERS)
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_free_tier_limits(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
     """A free key's limit headers are the free tier's: images per minute and per day."""
     exchange = _admit(api, free_key, 1)
@@ -65,6 +67,7 @@ def test_free_tier_limits(api: ContractClient, free_key: str, free_tier: tiers.T
 
 
 @pytest.mark.source(decisions.RATE_LIMIT_HEADERS)
+@pytest.mark.partly(*decisions.OF_SUCCESS)
 def test_remaining_drops_by_n(api: ContractClient, free_key: str) -> None:
     """Each admission lowers both remaining headers by its n (limits count images, not requests)."""
     admitted = _admit(api, free_key, 1)
@@ -84,6 +87,7 @@ def test_remaining_drops_by_n(api: ContractClient, free_key: str) -> None:
 
 
 @pytest.mark.source(decisions.REFUSALS_CONSUME_NOTHING)
+@pytest.mark.partly(decisions.TRIGGER_PHRASE, decisions.RATE_LIMIT_HEADERS, *decisions.OF_SUCCESS)
 def test_refused_requests_consume_nothing(api: ContractClient, free_key: str) -> None:
     """Invalid and content-policy requests carry the headers and consume nothing."""
     before = check_rate_headers(_admit(api, free_key, 1))
@@ -104,6 +108,7 @@ def test_refused_requests_consume_nothing(api: ContractClient, free_key: str) ->
 
 @pytest.mark.source(decisions.REFUSALS_CONSUME_NOTHING)
 @pytest.mark.real_time(REFUSALS)
+@pytest.mark.partly(decisions.RATE_LIMIT_HEADERS, decisions.SLIDING_WINDOW)
 def test_a_429_consumes_nothing(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
     """A rate-limited request consumes no images: the answers after a 429 show the day's remaining unchanged."""
     if not target.clock_moves:
@@ -133,6 +138,7 @@ def _exhaust_minute(api: ContractClient, key: str, limit: int) -> tuple[int, Exc
 
 
 @pytest.mark.smoke
+@pytest.mark.partly(decisions.RETRY_AFTER_HEADER, decisions.DOCUMENT_MESSAGES, decisions.RATE_LIMIT_HEADERS)
 def test_429_envelope(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
     """Past the minute limit: 429 rate_limit_exceeded with retry_after >= 1 (and the simulator's message and Retry-After)."""
     remaining = _remaining(api, free_key, free_tier)
@@ -144,14 +150,8 @@ def test_429_envelope(api: ContractClient, free_key: str, free_tier: tiers.Tier)
         exchange,
         source=None if remaining == free_tier.images_per_minute else decisions.RATE_LIMIT_HEADERS,
     )
-    error = check_error(exchange, errors.RATE_LIMIT_EXCEEDED)
+    error = check_retry_after(exchange)
     retry_after = error.get("retry_after")
-    expect(
-        isinstance(retry_after, int) and not isinstance(retry_after, bool) and retry_after >= 1,
-        "A 429 carries error.retry_after, whole seconds to wait (the document's example: 60)",
-        f"retry_after is {retry_after!r}" if "retry_after" in error else "the error has no retry_after",
-        exchange,
-    )
     check_document_message(error, errors.RATE_LIMIT_MESSAGE, "The 429 carries the document's message", exchange)
     expect(
         exchange.header("retry-after") == str(retry_after),
@@ -178,6 +178,7 @@ def _remaining(api: ContractClient, key: str, tier: tiers.Tier) -> int:
 
 
 @pytest.mark.real_time(EXACT)
+@pytest.mark.partly(decisions.RATE_LIMIT_HEADERS, decisions.SLIDING_WINDOW)
 def test_minute_limit_is_exact(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
     """Exactly the images the headers say remain are admitted (from an empty window: the per-minute limit), not one more or less."""
     if not target.clock_moves:
@@ -194,6 +195,7 @@ def test_minute_limit_is_exact(api: ContractClient, target: Target, request: pyt
 
 
 @pytest.mark.real_time(IMAGES)
+@pytest.mark.partly(decisions.RATE_LIMIT_HEADERS, decisions.SLIDING_WINDOW, *decisions.OF_SUCCESS)
 def test_limits_count_images_not_requests(
     api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier
 ) -> None:
@@ -208,11 +210,13 @@ def test_limits_count_images_not_requests(
 
 
 @pytest.mark.source(decisions.N_ABOVE_MINUTE_LIMIT)
+@pytest.mark.partly(decisions.RATE_LIMIT_HEADERS)
 def test_n_above_minute_limit_is_400(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
     """A request for more images than the per-minute limit can never be admitted: 400 on n, not 429."""
     check_error(api.generate(cheap_body(free_tier.images_per_minute + 1), key=free_key), errors.INVALID_REQUEST, param="n")
 
 
+@pytest.mark.partly(decisions.RATE_LIMIT_HEADERS)
 def test_admission_is_atomic_under_concurrency(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
     """Concurrent requests never overdraw a window: exactly the remaining images are admitted."""
     remaining = _remaining(api, free_key, free_tier)
@@ -235,6 +239,7 @@ def _time_rules(target: Target, request: pytest.FixtureRequest) -> RealTimeRules
 
 @pytest.mark.smoke
 @pytest.mark.real_time(RETRY)
+@pytest.mark.partly(*decisions.OF_SCENARIO)
 def test_retry_after_is_honoured(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
     """Waiting retry_after seconds gets the same request admitted; a second or more less does not; Retry-After and reset agree."""
     real_time = _time_rules(target, request)
@@ -255,6 +260,7 @@ def test_retry_after_is_honoured(api: ContractClient, target: Target, request: p
 
 @pytest.mark.source(decisions.SLIDING_WINDOW)
 @pytest.mark.real_time(SLIDING)
+@pytest.mark.partly(*decisions.OF_SCENARIO)
 def test_minute_window_slides(api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier) -> None:
     """The minute window slides: images count for 60 s after their admission, not until a fixed boundary."""
     real_time = _time_rules(target, request)
@@ -270,6 +276,7 @@ def test_minute_window_slides(api: ContractClient, target: Target, request: pyte
 
 
 @pytest.mark.source(decisions.UTC_DAY)
+@pytest.mark.partly(*decisions.OF_SCENARIO)
 def test_day_window_is_the_utc_day(api: ContractClient, manual_clock: Control, free_key: str, free_tier: tiers.Tier) -> None:
     """The day limit holds for the UTC day, with retry_after until midnight, and resets at 00:00 UTC."""
     run = Scenario(api, manual_clock, free_key, free_tier)

@@ -56,6 +56,7 @@ class RateWindowMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.source(decisions.SLIDING_WINDOW)
+@pytest.mark.partly(decisions.N_ABOVE_MINUTE_LIMIT, *decisions.OF_SCENARIO)
 def test_rate_windows_follow_the_reference_model(api: ContractClient, manual_clock: Control, free_key: str) -> None:
     """Under any sequence of requests and clock moves, admissions, 429s, retry_after and headers match the spec's model."""
     RateWindowMachine.api = api

@@ -62,6 +62,7 @@ def _with_smoke(cases: list[Any]) -> list[Any]:
 
 
 @pytest.mark.parametrize(("model", "param", "value"), _with_smoke(invalid_cases()))
+@pytest.mark.partly(decisions.CUSTOM_SIZE, decisions.MAX_N_OF_4, decisions.STYLE_DALLE3_ONLY, decisions.DALLE2_PROMPT_LIMIT)
 def test_invalid_parameter_per_model(api: ContractClient, target: Target, model: str, param: str, value: Any) -> None:
     """An invalid value of one parameter for a model is a 400 invalid_request with error.param naming it."""
     body: dict[str, Any] = {"prompt": PROMPT, "model": model, param: value}

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contract_tests.sources import DOCUMENT_NAME
+from contract_tests import decisions
+from contract_tests.sources import RuleSources, Source
 from contract_tests.violations import Finding
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -21,10 +22,15 @@ DIFFERS = "differs"
 RULE_CHARS = 200
 CASES_NAMED_PER_GROUP = 5
 NOT_CHECKABLE_IN_REAL_TIME = (
-    "Not checkable in real time (the target's clock cannot be moved): the UTC-day window (it would take a day) "
+    "Not checkable in real time (the target's clock cannot be moved): the day windows (the free tier's UTC day, the "
+    "pro and enterprise day limits: each would take a day) "
     "and the one-hour image URL expiry (it would take an hour) were not judged; run against the simulator "
     "with --clock manual to judge them there."
 )
+
+
+NOT_JUDGED = "not judged"
+"""How a skip reason begins when the case could have been judged but was not (not for a missing option)."""
 
 
 @dataclass
@@ -37,10 +43,12 @@ class CaseResult:
     findings: list[Finding] = field(default_factory=list)
     reason: str = ""
     """Why it was skipped, or the text of a failure that is not a broken rule (the suite could not run the case)."""
-    source: str = "document"
-    """The rule's source (contract_tests/sources.py)."""
+    source: RuleSources = field(default_factory=RuleSources)
+    """The rule's sources as declared (contract_tests/sources.py)."""
     differences: list[Finding] = field(default_factory=list)
     """Findings from decisions the run does not count (--judge document)."""
+    checked: set[Source] = field(default_factory=set)
+    """The sources of the checks the case made, held or broken."""
 
 
 @dataclass
@@ -67,13 +75,12 @@ class Verdict:
             counts[DIFFERS] += bool(case.differences) and case.outcome != FAILED
         return table
 
-    def sources(self) -> dict[tuple[str, str], str]:
-        """Each rule's source: the document when any of its cases is (a few cases of a rule may hold a decision)."""
-        table: dict[tuple[str, str], str] = {}
+    def sources(self) -> dict[tuple[str, str], RuleSources]:
+        """Each rule's sources over its cases (`RuleSources.merged`)."""
+        by_rule: dict[tuple[str, str], list[RuleSources]] = {}
         for case in self.cases:
-            known = table.get((case.area, case.rule))
-            table[(case.area, case.rule)] = DOCUMENT_NAME if DOCUMENT_NAME in (known, case.source) else case.source
-        return table
+            by_rule.setdefault((case.area, case.rule), []).append(case.source)
+        return {rule: RuleSources.merged(each) for rule, each in by_rule.items()}
 
     def groups(self, differences: bool = False) -> list[CauseGroup]:
         """Counted findings grouped by cause; with `differences`, the uncounted differences from decisions."""
@@ -92,7 +99,18 @@ class Verdict:
         return totals
 
     def notes(self) -> list[str]:
-        return [*self._not_judged(), *([NOT_CHECKABLE_IN_REAL_TIME] if self.real_time else [])]
+        return [*self._not_judged(), *self._cases_not_judged(), *([NOT_CHECKABLE_IN_REAL_TIME] if self.real_time else [])]
+
+    def _cases_not_judged(self) -> list[str]:
+        """The cases said not judged (a limit beyond the suite's bounds, a difference from a decision first) whose
+        rule other cases judged: its state says ok, so the case must be named."""
+        judged = {(case.area, case.rule) for case in self.cases if case.outcome != SKIPPED}
+        named = [
+            f"  {case.case}: {reason}"
+            for case in self.cases
+            if (case.area, case.rule) in judged and (reason := _skip_reason(case)).startswith(NOT_JUDGED)
+        ]
+        return ["\n".join(["Not judged, though other cases of their rule were:", *named])] if named else []
 
     def _not_judged(self) -> list[str]:
         """The rules whose every case skipped, by reason: a green run says nothing about them (no free key given, say,
@@ -101,7 +119,7 @@ class Verdict:
         by_reason: dict[str, set[tuple[str, str]]] = {}
         for case in self.cases:
             if (case.area, case.rule) not in judged and not self._covered_by_real_time_note(case):
-                reason = case.reason.splitlines()[-1].removeprefix("Skipped: ") if case.reason else "skipped"
+                reason = _skip_reason(case)
                 by_reason.setdefault(reason, set()).add((case.area, case.rule))
         if not by_reason:
             return []
@@ -137,9 +155,11 @@ class Verdict:
         ]
         for (area, rule), counts in rules.items():
             state = "FAIL" if counts[FAILED] else ("skip" if not counts[PASSED] else ("diff" if counts[DIFFERS] else "ok"))
-            source = sources[(area, rule)]
+            source = decisions.label(sources[(area, rule)])
             shown = rule if len(rule) <= RULE_CHARS else rule[:RULE_CHARS] + "…"
             lines.append(f"{state:5}  {area:12}  {counts[PASSED]:6} {counts[FAILED]:6} {counts[SKIPPED]:7}  {shown}  [{source}]")
+        legend = decisions.legend(sources.values())
+        lines += ["", *legend] if legend else []
         lines += self._group_lines(self.groups(), "Broken rules, grouped by cause")
         lines += self._group_lines(self.groups(differences=True), "Differs from the simulator's decisions (not counted)")
         unexplained = [case for case in self.cases if case.outcome == FAILED and not case.findings]
@@ -186,7 +206,8 @@ class Verdict:
                 {
                     "area": area,
                     "rule": rule,
-                    "source": sources[(area, rule)],
+                    "source": str(sources[(area, rule)]),
+                    "decisions": [str(decision) for decision in sources[(area, rule)].decisions],
                     **counts,
                     "cases": [
                         {
@@ -195,6 +216,7 @@ class Verdict:
                             "reason": c.reason,
                             "findings": [finding(f) for f in c.findings],
                             "differences": [finding(f) for f in c.differences],
+                            "checked": sorted(map(str, c.checked)),
                         }
                         for c in cases
                     ],
@@ -216,3 +238,7 @@ class Verdict:
 
     def write_json(self, path: str) -> None:
         Path(path).write_text(json.dumps(self.as_json(), indent=2, ensure_ascii=False))
+
+
+def _skip_reason(case: CaseResult) -> str:
+    return case.reason.splitlines()[-1].removeprefix("Skipped: ") if case.reason else "skipped"

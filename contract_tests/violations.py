@@ -64,6 +64,7 @@ class ContractViolation(AssertionError):
 
 _collected: ContextVar[list[Finding] | None] = ContextVar("perf_contract_findings", default=None)
 _differences: ContextVar[list[Finding] | None] = ContextVar("perf_contract_differences", default=None)
+_checked: ContextVar[set[Source] | None] = ContextVar("perf_contract_checked", default=None)
 
 
 @contextmanager
@@ -88,6 +89,31 @@ def noting_differences(differences: list[Finding] | None) -> Iterator[None]:
 
 
 @contextmanager
+def noting_checked(checked: set[Source]) -> Iterator[set[Source]]:
+    """Within this block, the source of every check made, held or broken, is added to `checked`: what a case
+    actually judged, against which its rule's declared sources are held (a rule must name every decision it checks)."""
+    token = _checked.set(checked)
+    try:
+        yield checked
+    finally:
+        _checked.reset(token)
+
+
+def note_checked(sources: set[Source]) -> None:
+    """Note checks made elsewhere for this case (the real-time runs' threads) as made by it."""
+    checked = _checked.get()
+    if checked is not None:
+        checked.update(sources)
+
+
+def _source_of(source: Source | None) -> Source:
+    """The check's source (its own, else its rule's), noted as checked."""
+    source = source or current_source()
+    note_checked({source})
+    return source
+
+
+@contextmanager
 def first_broken_rule_stops() -> Iterator[None]:
     """For sequences whose later steps mean nothing once one step broke (state machines, scenarios)."""
     token = _collected.set(None)
@@ -98,16 +124,17 @@ def first_broken_rule_stops() -> Iterator[None]:
 
 
 def violation(rule: str, detail: str, *exchanges: Exchange, cause: str = "", source: Source | None = None) -> NoReturn:
-    raise ContractViolation([Finding(rule, detail, exchanges, cause, source or current_source())])
+    raise ContractViolation([Finding(rule, detail, exchanges, cause, _source_of(source))])
 
 
 def expect(condition: object, rule: str, detail: str, *exchanges: Exchange, cause: str = "", source: Source | None = None) -> bool:
     """Hold `rule`: when `condition` is false, record (or raise) the rule, `detail` and the exchanges that show it.
     `source` names the decision the check holds, when it is not its rule's own source."""
     __tracebackhide__ = True
+    source = _source_of(source)
     if condition:
         return True
-    finding = Finding(rule, detail, exchanges, cause, source or current_source())
+    finding = Finding(rule, detail, exchanges, cause, source)
     differences = _differences.get()
     findings = differences if differences is not None and not finding.source.is_document else _collected.get()
     if findings is None:
@@ -119,5 +146,6 @@ def expect(condition: object, rule: str, detail: str, *exchanges: Exchange, caus
 def require(condition: object, rule: str, detail: str, *exchanges: Exchange, cause: str = "", source: Source | None = None) -> None:
     """Like `expect`, for a rule the rest of the case depends on: a broken one always stops the case."""
     __tracebackhide__ = True
+    source = _source_of(source)
     if not condition:
         violation(rule, detail, *exchanges, cause=cause, source=source)

@@ -31,6 +31,8 @@ class Verdict:
     """(test name, failure message) from the JUnit XML."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    stdout: str = ""
+    stderr: str = ""
 
 
 def read_junit(path: Path, verdict: Verdict) -> None:
@@ -52,7 +54,8 @@ def run_contract(base_url: str, junit: Path, *extra: str, command: list[str] | N
     result = subprocess.run(
         [*command, *extra], capture_output=True, text=True, timeout=CONTRACT_TIMEOUT_SECONDS, cwd=junit.parent, env=tree_env()
     )
-    verdict = Verdict(result.returncode, result.stdout + result.stderr, seconds=time.monotonic() - started)
+    output = result.stdout + result.stderr
+    verdict = Verdict(result.returncode, output, seconds=time.monotonic() - started, stdout=result.stdout, stderr=result.stderr)
     if junit.exists():
         read_junit(junit, verdict)
     return verdict

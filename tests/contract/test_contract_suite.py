@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,11 +33,25 @@ def _explain(verdict: Verdict) -> str:
     return f"exit {verdict.returncode}, {len(verdict.failures)} failures\n{failures}\n{verdict.output[-3000:]}"
 
 
+def _undeclared_decisions(report: Path) -> dict[str, list[str]]:
+    """Per rule, the decisions its cases checked that its source does not name: a rule labelled `document` (or one
+    decision) that also judges another decision would hide it from the person reading the table."""
+    undeclared = {}
+    for rule in json.loads(report.read_text())["rules"]:
+        checked = {source for case in rule["cases"] for source in case["checked"]}
+        if hidden := sorted(checked - set(rule["decisions"]) - {"document"}):
+            undeclared[rule["rule"]] = hidden
+    return undeclared
+
+
 def test_full_level_is_green_against_the_simulator(manual_sim: RunningServer, tmp_path: Path) -> None:
-    verdict = run_contract(manual_sim.base_url, tmp_path / "full.xml", "--level", "full", "--judge", "all")
+    report = tmp_path / "full.json"
+    verdict = run_contract(manual_sim.base_url, tmp_path / "full.xml", "--level", "full", "--judge", "all", "--report-json", str(report))
     assert verdict.returncode == 0, _explain(verdict)
     assert verdict.tests >= 300 and not verdict.failures
-    assert not verdict.skipped, f"nothing may skip against a manual-clock simulator: {verdict.skipped[:5]}"
+    unreachable = [name for name, reason in verdict.skipped if "not judged: the enterprise day limit" in reason]
+    assert unreachable == [name for name, _ in verdict.skipped], f"only the enterprise day may skip (its bound): {verdict.skipped[:5]}"
+    assert not (undeclared := _undeclared_decisions(report)), f"rules checking decisions their source does not name: {undeclared}"
 
 
 def test_smoke_level_via_pytest_pyargs(manual_sim: RunningServer, tmp_path: Path) -> None:
@@ -77,13 +92,18 @@ def test_smoke_level_without_a_control_api(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_full_level_without_a_control_api_judges_the_time_rules_in_real_time(tmp_path: Path) -> None:
-    """Only the UTC day, URL expiry, the state machine (manual clock) and the simulator's example key go unjudged."""
-    verdict = _without_control(tmp_path, "full", *FOREIGN_KEYS, *BLOCKED_PROMPT, "--judge", "all")
+    """Only the day windows, URL expiry, the state machine (manual clock) and the simulator's example key go unjudged."""
+    report = tmp_path / "full.json"
+    tier_keys = ("--tier-key", "pro=pk_test_pro_nocontrol", "--tier-key", "enterprise=pk_test_enterprise_nocontrol")
+    verdict = _without_control(tmp_path, "full", *FOREIGN_KEYS, *tier_keys, *BLOCKED_PROMPT, "--judge", "all", "--report-json", str(report))
     assert verdict.returncode == 0, _explain(verdict)
+    assert not (undeclared := _undeclared_decisions(report)), f"rules checking decisions their source does not name: {undeclared}"
     skipped = sorted(name.rsplit("::", 1)[-1] for name, _ in verdict.skipped)
     assert skipped == [
         "test_day_window_is_the_utc_day",
         "test_document_example_key_is_pro",
+        "test_paid_tier_day_limit[enterprise]",
+        "test_paid_tier_day_limit[pro]",
         "test_rate_windows_follow_the_reference_model",
         "test_url_expires_after_one_hour",
     ], verdict.skipped

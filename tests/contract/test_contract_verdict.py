@@ -72,9 +72,11 @@ def test_causes_are_grouped_with_the_answer_quoted_and_reports_written(tmp_path:
 
 
 def test_a_target_nothing_answers_at_is_one_line_and_no_verdict(tmp_path: Path) -> None:
-    verdict = run_contract(f"http://127.0.0.1:{free_port()}", tmp_path / "junit.xml", "--level", "smoke")
-    assert verdict.returncode == 2 and "perf-contract: no verdict: cannot reach" in verdict.output, verdict.output[-3000:]
-    assert "RULE BROKEN" not in verdict.output and "Traceback" not in verdict.output
+    url = f"http://127.0.0.1:{free_port()}"
+    verdict = run_contract(url, tmp_path / "junit.xml", "--level", "smoke")
+    assert verdict.returncode == 2, verdict.output[-3000:]
+    assert verdict.stdout == "" and verdict.stderr.count("\n") == 1, verdict.output[-3000:]
+    assert verdict.stderr.startswith(f"perf-contract: no verdict: cannot reach {url}: "), verdict.stderr
 
 
 class _AnswersOnlyTheProbe(BaseHTTPRequestHandler):
@@ -108,6 +110,45 @@ def test_a_target_that_stops_answering_ends_the_run_after_three_unanswered_reque
         server.shutdown()
     assert verdict.returncode == 2, verdict.output[-3000:]
     assert "stopped answering: 3 requests in a row got no answer in 1 s" in verdict.output
+
+
+HANG_UP_KEY = "pk_test_enterprise_hangup"
+
+
+class _HangsUpOnOneKey(BaseHTTPRequestHandler):
+    """Answers the suite's own probes (a POST: 401 without a key, 400 with --key) and closes the connection, unanswered,
+    on any other request: those of schemathesis's child (with HANG_UP_KEY, the generous key) in a `-k schemathesis` run."""
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.command != "POST" or self.headers.get("Authorization") == f"Bearer {HANG_UP_KEY}":
+            self.close_connection = True
+            return
+        status, error = (400, "invalid_request") if "Authorization" in self.headers else (401, "authentication_error")
+        body = json.dumps({"error": {"type": error, "message": "no", "param": None}}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def test_a_schemathesis_run_that_exchanged_nothing_is_a_case_that_could_not_run_not_a_difference(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HangsUpOnOneKey)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_address[1]}"
+        verdict = run_contract(base_url, tmp_path / "junit.xml", "--generous-key", HANG_UP_KEY, "-k", "schemathesis")
+    finally:
+        server.shutdown()
+    assert verdict.returncode == 1, verdict.output[-3000:]
+    assert "Cases that could not run to a verdict" in verdict.output, verdict.output[-3000:]
+    assert "test_schemathesis_all_checks: schemathesis exchanged nothing with the target" in verdict.output, verdict.output[-3000:]
 
 
 def test_rules_whose_every_case_skipped_are_named_as_not_judged_with_the_reason() -> None:

@@ -5,12 +5,15 @@ and by default only the document's rules decide the verdict (`--judge document`)
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from contract_tests import decisions
 from contract_tests.exchange import Exchange
+from contract_tests.sources import RuleSources
 from contract_tests.verdict import FAILED, PASSED, CaseResult, Verdict
 from contract_tests.violations import Finding
+from simulator.launcher import PROJECT_ROOT, running_simulator
 from tests.contract.harness import PERF_CONTRACT, factory_server, mutant_server, run_contract
 
 DIFFERS_SECTION = "Differs from the simulator's decisions (not counted)"
@@ -54,7 +57,7 @@ def test_the_verdict_table_gives_each_rule_its_source_and_whole_text() -> None:
             "validation",
             "Unknown fields are refused.",
             PASSED,
-            source=str(decisions.UNKNOWN_FIELDS_REFUSED),
+            source=RuleSources(decisions.UNKNOWN_FIELDS_REFUSED),
             differences=[Finding("Unknown fields are refused.", "seed was accepted", (exchange,), source=decisions.UNKNOWN_FIELDS_REFUSED)],
         ),
         CaseResult("test_c::test_doc", "auth", "No key is a 401.", FAILED, findings=[Finding("No key is a 401.", "got 200", (exchange,))]),
@@ -64,6 +67,48 @@ def test_the_verdict_table_gives_each_rule_its_source_and_whole_text() -> None:
     assert any(long_rule.strip() in line and line.endswith("[document]") for line in lines), lines
     assert "1 rule differs from the simulator's decisions (not counted)" in lines[1]
     assert any(line.startswith(DIFFERS_SECTION) for line in lines) and any(line.startswith("Broken rules") for line in lines)
+
+
+def test_a_rule_partly_a_decision_is_labelled_with_it_in_the_table() -> None:
+    exchange = Exchange("POST", "http://impl.example/v1/images/generations", {}, None, 429, {}, b"{}")
+    difference = Finding("A 429 carries a Retry-After header", "none", (exchange,), source=decisions.RETRY_AFTER_HEADER)
+    verdict = Verdict("http://impl.example", "full", real_time=False)
+    partly = RuleSources(partly=(decisions.RETRY_AFTER_HEADER,))
+    verdict.cases = [
+        CaseResult("test_r::test_429", "rate_limits", "Past the limit: a 429.", PASSED, source=partly, differences=[difference]),
+        CaseResult("test_v::test_n[1]", "validation", "n is checked.", PASSED),
+        CaseResult("test_v::test_n[5]", "validation", "n is checked.", PASSED, source=RuleSources(decisions.MAX_N_OF_4)),
+    ]
+    lines = verdict.summary_lines()
+    number = decisions.ALL.index(decisions.RETRY_AFTER_HEADER) + 1
+    assert any(line.startswith("diff ") and line.endswith(f"[document; in part decision #{number}]") for line in lines), lines
+    max_n = decisions.ALL.index(decisions.MAX_N_OF_4) + 1
+    assert any("n is checked." in line and line.endswith(f"[document; in part decision #{max_n}]") for line in lines), lines
+    assert f"  #{number} {decisions.RETRY_AFTER_HEADER.decision} ({decisions.RETRY_AFTER_HEADER.spec_file})" in lines
+    (rule, _) = verdict.as_json()["rules"]
+    assert rule["decisions"] == [str(decisions.RETRY_AFTER_HEADER)] and rule["source"].startswith("document; in part decision: ")
+
+
+def test_list_rules_gives_each_rule_its_source(tmp_path: Path) -> None:
+    with running_simulator("--clock", "manual") as server:
+        command = [*PERF_CONTRACT, "--base-url", server.base_url, "--key", "pk_live_abc123", "--list-rules"]
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", command=command)
+    assert verdict.returncode == 0, verdict.output[-3000:]
+    rules = {line.split("[test_", 1)[1].split("]", 1)[0]: line for line in verdict.output.splitlines() if "   [test_" in line}
+    assert len(rules) >= 50 and all(line.endswith("]") and "]  [" in line for line in rules.values()), verdict.output[-3000:]
+    assert rules["validation::test_unknown_field_is_rejected"].endswith(f"[{decisions.UNKNOWN_FIELDS_REFUSED}]")
+    assert rules["errors::test_malformed_body"].endswith("  [document]")
+    numbers = sorted(
+        decisions.ALL.index(d) + 1 for d in (decisions.RETRY_AFTER_HEADER, decisions.DOCUMENT_MESSAGES, decisions.RATE_LIMIT_HEADERS)
+    )
+    assert rules["rate_limits::test_429_envelope"].endswith(f"[document; in part decisions {', '.join(f'#{n}' for n in numbers)}]")
+    message = decisions.DOCUMENT_MESSAGES
+    assert f"  #{decisions.ALL.index(message) + 1} {message.decision} ({message.spec_file})" in verdict.output
+
+
+def test_the_docs_number_the_decisions_as_the_verdict_does() -> None:
+    rows = [line for line in (PROJECT_ROOT / "docs" / "contract.md").read_text().splitlines() if re.match(r"\| [0-9]+ \| ", line)]
+    assert [row.split(" | ")[:2] for row in rows] == [[f"| {n}", d.decision] for n, d in enumerate(decisions.ALL, 1)]
 
 
 def test_validation_rules_wait_out_a_429_from_a_target_that_limits_before_it_validates(tmp_path: Path) -> None:
@@ -79,8 +124,7 @@ def test_a_refused_key_is_one_line_and_no_verdict(tmp_path: Path) -> None:
         command = ["--base-url", server.base_url, "--key", "pk_live_nosuchkey000", "--level", "smoke"]
         verdict = run_contract(server.base_url, tmp_path / "junit.xml", command=[*PERF_CONTRACT, *command])
     assert verdict.returncode == 2, verdict.output[-3000:]
-    assert "perf-contract: no verdict: --key is refused (401)" in verdict.output
-    assert "RULE BROKEN" not in verdict.output and "Perf contract verdict" not in verdict.output and "Traceback" not in verdict.output
+    assert (verdict.stdout, verdict.stderr) == ("", "perf-contract: no verdict: --key is refused (401)\n"), verdict.output[-3000:]
 
 
 def test_a_broken_property_still_shows_its_falsifying_example(tmp_path: Path) -> None:

@@ -1,0 +1,102 @@
+"""A team's target over https, its certificate signed by their own CA: the whole suite trusts what SSL_CERT_FILE
+(or SSL_CERT_DIR) trusts, schemathesis's child process included, so no part fails for TLS alone."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from simulator.launcher import PROJECT_ROOT, free_port
+from tests.contract.harness import FOREIGN_KEYS, PERF_CONTRACT, run_contract, tree_env
+
+RULES = "schemathesis or test_url_is_a_png_of_the_requested_size or test_prompt_only_gets_every_default"
+STARTUP_SECONDS = 30
+
+
+def _certificate(
+    subject: str, issuer: x509.Name | None, key: ec.EllipticCurvePrivateKey, signer: ec.EllipticCurvePrivateKey
+) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer or name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+    )
+    if issuer is None:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+    else:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+    return builder.sign(signer, hashes.SHA256())
+
+
+def private_ca(directory: Path) -> tuple[Path, Path, Path]:
+    """(the CA's certificate, a server certificate for 127.0.0.1 it signed, the server's key), as PEM files."""
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = _certificate("perf-contract test CA", None, ca_key, ca_key)
+    server = _certificate("127.0.0.1", ca.subject, server_key, ca_key)
+    paths = directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    key_bytes = server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    paths[2].write_bytes(key_bytes)
+    return paths
+
+
+@contextmanager
+def https_target(directory: Path) -> Iterator[tuple[str, Path]]:
+    """The simulator without its control API, served over https with a private CA's certificate: (URL, the CA)."""
+    ca, certificate, key = private_ca(directory)
+    port = free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "tests.contract.without_control:app", "--host", "127.0.0.1",
+        "--port", str(port), "--ssl-certfile", str(certificate), "--ssl-keyfile", str(key), "--log-level", "warning",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=tree_env())
+    url = f"https://127.0.0.1:{port}"
+    try:
+        trusting_ca = ssl.create_default_context(cafile=str(ca))
+        for _ in range(STARTUP_SECONDS * 10):
+            try:
+                httpx.get(url + "/openapi.json", verify=trusting_ca, timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, "the https simulator exited"
+                time.sleep(0.1)
+        yield url, ca
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_target_whose_certificate_a_private_ca_signed_is_judged_by_every_part_of_the_suite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with https_target(tmp_path) as (url, ca):
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+        junit = tmp_path / "junit.xml"
+        command = [*PERF_CONTRACT, "--base-url", url, "--key", "pk_live_abc123", *FOREIGN_KEYS, "--junit-xml", str(junit)]
+        # --judge all: schemathesis's rule is a decision, and judged by the document a refused handshake would only differ.
+        verdict = run_contract(url, junit, "-k", RULES, "--judge", "all", command=command)
+    assert verdict.returncode == 0, verdict.output[-4000:]
+    assert verdict.tests >= 9 and not verdict.failures and not verdict.skipped, verdict.skipped
