@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests.plugin import JUDGES
-from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, LEVELS, NO_VERDICT_EXIT, PAID_TIERS, TargetUnreachable, check_reachable
+from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, NO_VERDICT_EXIT, PAID_TIERS, TargetUnreachable, check_reachable
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")
 """The suite's own pytest configuration, which stands in for the one of the directory perf-contract runs in."""

@@ -16,15 +16,21 @@ import pytest
 from contract_tests import decisions
 from contract_tests.report_html import write_html
 from contract_tests.sources import DOCUMENT, RuleSources, Source, judged_as
-from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, LEVELS, NO_VERDICT_EXIT, PAID_TIERS, Target, TargetUnreachable
+from contract_tests.target import (
+    DEFAULT_TIMEOUT_SECONDS,
+    JUDGES,
+    LEVELS,
+    NO_VERDICT_EXIT,
+    PAID_TIERS,
+    Target,
+    TargetUnreachable,
+)
 from contract_tests.verdict import FAILED, PASSED, SKIPPED, CaseResult, Verdict
 from contract_tests.violations import ContractViolation, Finding, collecting, noting_checked, noting_differences
 
 SMOKE_MARK = "smoke"
 SOURCE_MARK = "source"
 PARTLY_MARK = "partly"
-JUDGES = ("document", "all")
-"""document: only the document's rules count; all: the simulator's decisions count too."""
 _TARGET_KEY = pytest.StashKey[Target]()
 _VERDICT_KEY = pytest.StashKey[Verdict]()
 _DIFFERENCES_KEY = pytest.StashKey[list[Finding]]()

@@ -40,6 +40,8 @@ PAID_TIERS = ("pro", "enterprise")
 SIM_TIER_KEYS = tuple((tier, f"{tiers.TEST_KEY_PREFIX}{tier}_contract_limits") for tier in PAID_TIERS)
 SIM_BLOCKED_PROMPT = f"A quiet reading room with tall windows {policy.TRIGGER_PHRASE}"
 LEVELS = ("smoke", "full")
+JUDGES = ("document", "all")
+"""document: only the document's rules count; all: the simulator's decisions count too."""
 NAMESPACE_HEADER = "X-Sim-Namespace"
 
 

@@ -186,6 +186,14 @@ def test_python_dash_m_contract_tests_is_perf_contract() -> None:
     assert result.returncode == 0 and result.stdout.startswith("usage: perf-contract")
 
 
+def test_a_run_ends_with_the_verdict_not_a_pytest_warning_about_the_suite_itself(tmp_path: Path) -> None:
+    """Loading the suite's own plugin must not make pytest warn on every run: a person reads the tail of the output."""
+    with running_simulator("--clock", "manual") as server:
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", "--level", "smoke", "-k", "test_auth")
+    assert verdict.returncode == 0, verdict.output[-3000:]
+    assert "warning" not in verdict.output.lower(), verdict.output[-3000:]
+
+
 def test_an_error_answer_without_the_envelope_is_said_to_lack_it() -> None:
     plain = Exchange("GET", "http://impl.example/images/nope.png", {}, None, 404, {"content-type": "text/plain"}, b"Not Found", 0.0, 0.1)
     assert _got(plain)[1] == "404 without an error envelope"
