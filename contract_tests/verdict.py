@@ -124,7 +124,12 @@ class Verdict:
         if not by_reason:
             return []
         count = len(set().union(*by_reason.values()))
-        lines = [f"Not judged: {count} rule{'s' if count != 1 else ''} had every case skipped, so this run says nothing of them:"]
+        summary = (
+            "1 rule had every case skipped, so this run says nothing of it"
+            if count == 1
+            else f"{count} rules had every case skipped, so this run says nothing of them"
+        )
+        lines = [f"Not judged: {summary}:"]
         for reason, rules in sorted(by_reason.items(), key=lambda item: -len(item[1])):
             areas = ", ".join(sorted({area for area, _ in rules}))
             lines.append(f"  {len(rules)} ({areas}): {reason}")

@@ -173,6 +173,17 @@ def test_rules_whose_every_case_skipped_are_named_as_not_judged_with_the_reason(
     ]
 
 
+def test_one_rule_not_judged_is_said_in_the_singular() -> None:
+    verdict = ContractVerdict("http://impl.example", "full", real_time=False)
+    verdict.cases = [
+        CaseResult(
+            "test_rate_limits::test_429_envelope", "rate_limits", "Past the limit: 429.", SKIPPED, reason=f"Skipped: {NEEDS_FREE_KEY}"
+        ),
+    ]
+    (note,) = verdict.notes()
+    assert note.splitlines()[0] == "Not judged: 1 rule had every case skipped, so this run says nothing of it:"
+
+
 def test_a_mistyped_option_is_refused_naming_the_one_meant_and_pytest_options_still_pass_through() -> None:
     with pytest.raises(SystemExit) as refused:
         build_pytest_args(["--base-url", "http://impl.example", "--key", "k", "--levle", "smoke"])
