@@ -27,7 +27,7 @@ from redis.asyncio.client import PubSub
 from simulator.control.actions import Action
 from simulator.control.rules import RequestFacts, Rule, RuleSpec, RuleStore, draws, rule_spec_from_json
 from simulator.state.base import no_answer
-from simulator.state.redis import SOCKET_TIMEOUT_SECONDS, as_text, call_redis, location
+from simulator.state.redis import POOL_SIZE, SOCKET_TIMEOUT_SECONDS, as_text, call_redis, location
 
 log = logging.getLogger("perf-sim")
 
@@ -94,6 +94,10 @@ class RedisRuleStore(RuleStore):
         self._pubsub: PubSub | None = None
         self._listener: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
+        self._slots = asyncio.Semaphore(POOL_SIZE)
+        """Requests counting a match or claiming a firing at once: a burst of requests a rule may match queues for
+        these (within `select`'s one timeout) instead of running the client's pool out of connections, which fails
+        at once (the state's calls queue the same way, simulator.state.redis)."""
 
     async def _listening(self) -> None:
         """Subscribe (once, and again after a lost connection), then load the rules: no change is missed."""
@@ -223,10 +227,13 @@ class RedisRuleStore(RuleStore):
             asked = asked or facts()
             if not spec.match.holds(asked):
                 continue
-            matched = int(await call_redis(self._redis, partial(self._match, keys=[self._rules_key, self._counts_key], args=[rule_id])))
+            async with self._slots:
+                matched = int(await call_redis(self._redis, partial(self._match, keys=[self._rules_key, self._counts_key], args=[rule_id])))
             if matched < 0 or not draws(self.seed, Rule(rule_id, ordinal, spec, None, 0, matched), matched):
                 continue
-            if await call_redis(self._redis, partial(self._fire, keys=[self._counts_key], args=[rule_id])):
+            async with self._slots:
+                fired = await call_redis(self._redis, partial(self._fire, keys=[self._counts_key], args=[rule_id]))
+            if fired:
                 return spec.action
         return None
 

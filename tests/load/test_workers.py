@@ -75,6 +75,22 @@ def test_one_worker_given_more_concurrent_requests_than_redis_connections_queues
     assert sorted(r.status_code for r in free) == [200] * 5 + [429] * 295, {r.text for r in free if r.status_code not in (200, 429)}
 
 
+def test_a_burst_that_a_fault_rule_matches_queues_for_redis_never_503(redis_server: RedisServer) -> None:
+    """300 requests at once, each matched by a rule (a 1 ms delay), so each counts its match and claims a firing in
+    Redis: more at once than the control plane's client has connections. They queue, and the rule fires for each;
+    before, the pool ran out, and the requests it refused were answered 503 (earlier still, they silently skipped
+    the rule)."""
+    with running_simulator("--state", redis_server.url, "--quiet") as server:
+        namespace = f"burst-{uuid.uuid4().hex[:8]}"
+        rule = {"match": {"prompt": "lighthouse"}, "action": {"delay_ms": 1}, "namespace": namespace}
+        httpx.post(server.base_url + "/_sim/faults", json=rule).raise_for_status()
+        base = f"{server.base_url}/_sim/ns/{namespace}"
+        answers = asyncio.run(burst(base, f"pk_test_enterprise_{uuid.uuid4().hex[:12]}", 300))
+        (counted,) = httpx.get(server.base_url + "/_sim/faults", params={"namespace": namespace}).json()["faults"]
+    assert [r.status_code for r in answers] == [200] * 300, {r.text for r in answers if r.status_code != 200}
+    assert counted["fired"] == 300
+
+
 def test_any_worker_serves_any_image_and_sees_the_same_clock(four_workers: RunningServer) -> None:
     with httpx.Client(base_url=four_workers.base_url, timeout=10) as client:
         url = generate(client, f"pk_test_pro_{uuid.uuid4().hex[:12]}").json()["data"][0]["url"]
