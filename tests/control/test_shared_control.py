@@ -21,6 +21,8 @@ def two_workers(redis_server: RedisServer) -> Iterator[RunningServer]:
         client.flushall()
     with running_simulator("--workers", "2", "--state", redis_server.url, "--clock", "manual", "--journal-size", "20") as server:
         yield server
+    with redis.Redis(port=redis_server.port) as client:
+        client.flushall()  # the session's Redis is shared: later modules start without these rules and journals
 
 
 @pytest.fixture
