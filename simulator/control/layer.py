@@ -58,6 +58,8 @@ from simulator.state.base import State, StateUnavailable
 NAMESPACE_HEADER = "X-Sim-Namespace"
 _FAULT_KEY = FAULT_HEADER.lower().encode()
 _FORM_TYPE_LENGTH = len(FORM_TYPE)
+LEAVE_CHECK_SECONDS = 1.0
+"""How often a delay or a dribble's gap looks whether its client's connection is closed (see `_client_waits`)."""
 _NO_LINGER = struct.pack("ii", 1, 0)
 """SO_LINGER on with a zero timeout: closing the socket then sends RST instead of FIN."""
 # A malformed answer is this JSON cut short.
@@ -372,23 +374,24 @@ class _Exchange:
         """Wait `seconds` (a delay fault, a dribble's gap), unless the client leaves first: False then. A delay of
         minutes would otherwise hold its task, and a server's graceful stop, long after the client's own timeout. Only
         a request whose body the layer has read whole can listen for the disconnect: the server's next message is then
-        that; a client that pipelined a request behind this one is seen to have left when the wait ends.
+        that. uvicorn tells only the request it read last, not one with a request pipelined behind it: every
+        LEAVE_CHECK_SECONDS the wait also looks whether the connection is closed.
 
         Decision: a wait the server cuts at its graceful stop (GRACEFUL_STOP_SECONDS) closes the connection and ends
         the request quietly, as a client leaving does: the cut is the stop's documented behaviour, not an error of the
         request, and uvicorn would log the cancelled request's traceback."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        leaving = asyncio.ensure_future(self.receive()) if BODY in self.scope else None
         try:
-            if BODY not in self.scope:
-                await asyncio.sleep(seconds)
-                return not _connection_closed(self.send)
-            leaving = asyncio.ensure_future(self.receive())
-            try:
-                left, _ = await asyncio.wait((leaving,), timeout=seconds)
-            finally:
-                leaving.cancel()
-            if left:
-                return bool(leaving.result()["type"] != "http.disconnect")
-            return not _connection_closed(self.send)
+            while (remaining := deadline - loop.time()) > 0:
+                if leaving is None:
+                    await asyncio.sleep(min(remaining, LEAVE_CHECK_SECONDS))
+                elif (await asyncio.wait((leaving,), timeout=min(remaining, LEAVE_CHECK_SECONDS)))[0]:
+                    return bool(leaving.result()["type"] != "http.disconnect")
+                if _connection_closed(self.send):
+                    return False
+            return True
         except asyncio.CancelledError:
             if _cycle(self.send) is None:
                 raise
@@ -397,6 +400,9 @@ class _Exchange:
                 task.uncancel()
             await _close_connection(self.send)
             return False
+        finally:
+            if leaving is not None:
+                leaving.cancel()
 
     def _header_or_token(self, header: str | None, raw: bytes) -> Action | None:
         if header is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from simulator.control.layer import LEAVE_CHECK_SECONDS
 from simulator.launcher import PROJECT_ROOT, free_port, wait_until_up
 from simulator.serve import GRACEFUL_STOP_SECONDS
 from tests.test_request_log_server import perf_sim_output
@@ -54,6 +55,21 @@ def test_a_fault_that_closes_the_connection_logs_no_error_with_a_request_pipelin
         time.sleep(0.5)
     log = out.read_text()
     assert "Traceback" not in log and "ERROR" not in log, log
+
+
+def test_a_dribble_ends_soon_after_its_client_leaves_even_with_a_request_pipelined_behind_it(tmp_path: Path) -> None:
+    """uvicorn tells only the request it read last that its client left: a ten-minute dribble ahead of a pipelined
+    request used to go on, holding the server's stop until GRACEFUL_STOP_SECONDS cut it."""
+    with perf_sim_output(tmp_path, "--quiet") as (base_url, out):
+        port = int(base_url.rpartition(":")[2])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(request("dribble_ms=600000") + request())
+            assert connection.recv(1024).startswith(b"HTTP/1.1 200 OK")
+        time.sleep(LEAVE_CHECK_SECONDS + 1)
+        stopping = time.monotonic()
+    stopped_in = time.monotonic() - stopping
+    log = out.read_text()
+    assert stopped_in < GRACEFUL_STOP_SECONDS and "Cancel" not in log, (stopped_in, log)
 
 
 def test_a_reset_for_a_client_that_left_before_sending_its_body_logs_no_error(tmp_path: Path) -> None:
