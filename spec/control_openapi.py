@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from functools import cache
+from itertools import combinations
 from typing import Any
 
 from spec import errors
@@ -31,6 +32,9 @@ FACES = ("perf", *PROVIDERS)
 NAMESPACE_HEADER = "X-Sim-Namespace"
 
 _NAMESPACE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# An action's answers, of which it gives at most one (simulator.control.actions), and those no dribble can join.
+_ANSWERS = ("status", "drop", "reset", "truncate", "malformed")
+_NOTHING_TO_DRIBBLE = ("drop", "reset")
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -91,7 +95,15 @@ def _action_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "minProperties": 1,
-        "description": "How to answer instead of (or, for delay_ms, before) the normal answer.",
+        "description": "How to answer instead of (or, for delay_ms, before) the normal answer: at most one of status, "
+        "drop, reset, truncate and malformed; delay_ms joins any, dribble_ms any but drop and reset.",
+        # Decision: the combinations the simulator refuses are refused here too, so a client generated from this
+        # document (or a fuzzer trusting it) does not build an action the simulator answers 400.
+        "dependentRequired": {"type": ["status"], "message": ["status"], "retry_after": ["status"]},
+        "allOf": [
+            *({"not": {"required": list(pair)}} for pair in combinations(_ANSWERS, 2)),
+            *({"not": {"required": ["dribble_ms", name]}} for name in _NOTHING_TO_DRIBBLE),
+        ],
         "properties": {
             "status": {"type": "integer", "minimum": 400, "maximum": 599, "description": "answer this status in the face's own envelope"},
             "type": {"enum": list(errors.STATUS), "description": "error type (default: follows from the status)"},

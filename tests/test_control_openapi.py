@@ -78,6 +78,30 @@ def test_real_control_answers_match_the_documents_schemas(sim: RunningServer) ->
     assert len(answers["JournalEntry"]) == 2
 
 
+@pytest.mark.parametrize(
+    "action",
+    [
+        {"status": 503, "dribble_ms": 500},
+        {"truncate": True, "dribble_ms": 500, "delay_ms": 5},
+        {"reset": True, "delay_ms": 5},
+        {"drop": True, "dribble_ms": 500},
+        {"reset": True, "dribble_ms": 500},
+        {"status": 503, "reset": True},
+        {"drop": True, "reset": True},
+        {"truncate": True, "malformed": True},
+        {"retry_after": 2},
+        {"type": "internal_error", "drop": True},
+    ],
+)
+def test_the_document_calls_valid_exactly_the_actions_the_simulator_takes(client: httpx.Client, action: dict[str, Any]) -> None:
+    """A client generated from the document, or a fuzzer trusting it, builds only actions the simulator takes: the
+    combinations it refuses (two answers, a dribble of a closed connection, an error's details without a status) are
+    invalid in the document too."""
+    documented = _validator("Action").is_valid(action)
+    response = client.post("/_sim/faults", json={"match": {"path": "/nowhere"}, "action": action})
+    assert (response.status_code == 201) == documented, response.text
+
+
 def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     assert FACES == FACE_NAMES
     assert MAX_TIMES == control_rules.MAX_TIMES

@@ -19,6 +19,7 @@ TOKEN_PATTERN = re.compile(rb"\[sim:([^\]]*)\]")
 # Decision: a delay is at most ten minutes, longer than any client timeout worth testing, short enough that a
 # forgotten rule cannot hold connections for ever; and at least 1 ms: a delay of 0 changes nothing, and could be
 # listed neither as part of the action (a listed `{}` is refused when posted back) nor in the journal's fault.
+MIN_DELAY_MS = 1
 MAX_DELAY_MS = 600_000
 DRIBBLE_PARTS = 10
 """A dribbled body is sent in this many parts (fewer for a shorter body), evenly over `dribble_ms`: the first at once,
@@ -146,8 +147,8 @@ def action_from_json(body: object, field: str = "action") -> Action:
         error_type=_error_type(body["type"], f"{field}.type") if "type" in body else None,
         message=_text(body["message"], f"{field}.message") if "message" in body else None,
         retry_after=retry_after,
-        delay_ms=_whole(body["delay_ms"], f"{field}.delay_ms", 1, MAX_DELAY_MS) if "delay_ms" in body else 0,
-        dribble_ms=_whole(body["dribble_ms"], f"{field}.dribble_ms", 1, MAX_DELAY_MS) if "dribble_ms" in body else 0,
+        delay_ms=_whole(body["delay_ms"], f"{field}.delay_ms", MIN_DELAY_MS, MAX_DELAY_MS) if "delay_ms" in body else 0,
+        dribble_ms=_whole(body["dribble_ms"], f"{field}.dribble_ms", MIN_DELAY_MS, MAX_DELAY_MS) if "dribble_ms" in body else 0,
         drop="drop" in flags,
         reset="reset" in flags,
         truncate="truncate" in flags,

@@ -33,6 +33,7 @@ import struct
 import time
 from functools import lru_cache
 from time import perf_counter
+from typing import Any
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,6 +58,8 @@ from simulator.state.base import State, StateUnavailable
 NAMESPACE_HEADER = "X-Sim-Namespace"
 _FAULT_KEY = FAULT_HEADER.lower().encode()
 _FORM_TYPE_LENGTH = len(FORM_TYPE)
+LEAVE_CHECK_SECONDS = 1.0
+"""How often a delay or a dribble's gap looks whether its client's connection is closed (see `_client_waits`)."""
 _NO_LINGER = struct.pack("ii", 1, 0)
 """SO_LINGER on with a zero timeout: closing the socket then sends RST instead of FIN."""
 # A malformed answer is this JSON cut short.
@@ -101,20 +104,35 @@ def _replaying(first: Message, receive: Receive) -> Receive:
     return replay
 
 
+def _cycle(send: Send) -> Any:
+    """uvicorn's request cycle (of its httptools or h11 protocol), of which `send` is a method and which holds the
+    connection's transport; None under a server that exposes no transport (a test client)."""
+    cycle = getattr(send, "__self__", None)
+    return cycle if getattr(cycle, "transport", None) is not None else None
+
+
+def _connection_closed(send: Send) -> bool:
+    cycle = _cycle(send)
+    return cycle is not None and bool(cycle.transport.is_closing())
+
+
 async def _close_connection(send: Send, reset: bool = False) -> None:
     """Close the client's connection at once; `reset`: with a TCP RST (no linger), which a client reads as
-    ECONNRESET, where a plain close is an end of stream. uvicorn's `send` is a method of the request cycle holding the
-    transport."""
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if transport is None:
+    ECONNRESET, where a plain close is an end of stream. A connection the client has already closed is left as it is.
+
+    The request is then marked disconnected in uvicorn's cycle: uvicorn marks only the request it read last, which is
+    not this one when the client pipelined another behind it, and would then answer this one 500 on the closed
+    connection (a traceback in the log) or log it as left incomplete."""
+    cycle = _cycle(send)
+    if cycle is None:
         raise RuntimeError("drop, reset and truncate need a server that exposes its transport (uvicorn)")
-    if reset:
+    transport = cycle.transport
+    if reset and not transport.is_closing():
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _NO_LINGER)
         transport.abort()
     else:
         transport.close()
-    for _ in range(3):
-        await asyncio.sleep(0)  # let the server see the connection lost, so it does not answer 500 on it
+    cycle.disconnected = True
 
 
 class ControlLayer:
@@ -353,18 +371,38 @@ class _Exchange:
             await self.send_held(action)
 
     async def _client_waits(self, seconds: float) -> bool:
-        """Wait `seconds` (a delay fault), unless the client leaves first: False then. A delay of minutes would
-        otherwise hold its task, and a server's graceful stop, long after the client's own timeout. Only a request
-        whose body the layer has read whole can listen for the disconnect: the server's next message is then that."""
-        if BODY not in self.scope:
-            await asyncio.sleep(seconds)
+        """Wait `seconds` (a delay fault, a dribble's gap), unless the client leaves first: False then. A delay of
+        minutes would otherwise hold its task, and a server's graceful stop, long after the client's own timeout. Only
+        a request whose body the layer has read whole can listen for the disconnect: the server's next message is then
+        that. uvicorn tells only the request it read last, not one with a request pipelined behind it: every
+        LEAVE_CHECK_SECONDS the wait also looks whether the connection is closed.
+
+        Decision: a wait the server cuts at its graceful stop (GRACEFUL_STOP_SECONDS) closes the connection and ends
+        the request quietly, as a client leaving does: the cut is the stop's documented behaviour, not an error of the
+        request, and uvicorn would log the cancelled request's traceback."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        leaving = asyncio.ensure_future(self.receive()) if BODY in self.scope else None
+        try:
+            while (remaining := deadline - loop.time()) > 0:
+                if leaving is None:
+                    await asyncio.sleep(min(remaining, LEAVE_CHECK_SECONDS))
+                elif (await asyncio.wait((leaving,), timeout=min(remaining, LEAVE_CHECK_SECONDS)))[0]:
+                    return bool(leaving.result()["type"] != "http.disconnect")
+                if _connection_closed(self.send):
+                    return False
             return True
-        leaving = asyncio.ensure_future(self.receive())
-        await asyncio.wait((leaving,), timeout=seconds)
-        if leaving.done():
-            return bool(leaving.result()["type"] != "http.disconnect")
-        leaving.cancel()
-        return True
+        except asyncio.CancelledError:
+            if _cycle(self.send) is None:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            await _close_connection(self.send)
+            return False
+        finally:
+            if leaving is not None:
+                leaving.cancel()
 
     def _header_or_token(self, header: str | None, raw: bytes) -> Action | None:
         if header is not None:

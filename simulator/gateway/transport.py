@@ -68,10 +68,21 @@ class UpstreamHttp:
         except httpx.TimeoutException:
             raise upstream_error(provider, f"did not answer within {self.timeout_seconds:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise upstream_error(provider, f"failed: {type(exc).__name__}: {exc}") from None
+            raise upstream_error(provider, f"failed: {type(exc).__name__}: {_reason(exc)}") from None
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def _reason(exc: BaseException) -> str:
+    """The first message in the exception's chain: httpx says nothing of a connection reset (`ReadError('')`) but the
+    ConnectionResetError beneath it does."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if str(cause):
+            return str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return "no reason given"
 
 
 async def _bounded_body(provider: str, answer: httpx.Response) -> bytes:

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from simulator.control.actions import MAX_DELAY_MS, MIN_DELAY_MS
 from simulator.registry import FACE_NAMES
 from spec import tiers
 from spec.models import MODELS
@@ -31,12 +32,19 @@ def _static(name: str) -> str:
 
 
 def _spec() -> str:
-    """What the forms offer, from spec/: models with their sizes and image counts, faces, the document's key."""
+    """What the forms offer, from spec/: models with their sizes and image counts, faces, the document's key; and the
+    bounds of a fault's delay or dribble, which the action takes (simulator.control.actions)."""
     models = {
         name: {"sizes": list(model.sizes) if len(model.sizes) <= MAX_SUGGESTED_SIZES else [], "max_n": model.max_n}
         for name, model in MODELS.items()
     }
-    spec = {"models": models, "faces": FACE_NAMES, "key": tiers.DOCUMENT_EXAMPLE_KEY, "poll_ms": POLL_MS}
+    spec = {
+        "models": models,
+        "faces": FACE_NAMES,
+        "key": tiers.DOCUMENT_EXAMPLE_KEY,
+        "poll_ms": POLL_MS,
+        "delay_ms": {"min": MIN_DELAY_MS, "max": MAX_DELAY_MS},
+    }
     # "</" would end the inline script early; JSON allows it escaped.
     return json.dumps(spec).replace("</", "<\\/")
 

@@ -203,6 +203,17 @@ def test_an_upstream_503_is_a_503_service_unavailable_whichever_provider_said_it
     assert answer.status_code == 503 and answer.json()["error"]["type"] == "service_unavailable", answer.text
 
 
+@pytest.mark.parametrize(("fault", "reason"), [("reset", "Connection reset by peer"), ("drop", "Server disconnected")])
+def test_an_upstream_that_resets_or_drops_the_connection_is_a_502_saying_so(
+    upstream: RunningServer, gateway: RunningServer, fault: str, reason: str
+) -> None:
+    rule = {"match": {"face": "openai"}, "action": {fault: True}, "times": 1}
+    httpx.post(f"{upstream.base_url}/_sim/faults", json=rule).raise_for_status()
+    answer = generate(gateway, {"prompt": "a vanishing upstream", "model": "dall-e-2", "size": "256x256"}, "pk_test_pro_gw_vanish")
+    error = answer.json()["error"]
+    assert answer.status_code == 502 and error["type"] == "upstream_error" and reason in error["message"], answer.text
+
+
 def test_upstream_429_passes_through_with_retry_after(gateway: RunningServer) -> None:
     key = "pk_test_pro_gw_upstream_limit"
     assert generate(gateway, {"prompt": "x", "model": "imagen-3", "n": 2}, key).status_code == 200

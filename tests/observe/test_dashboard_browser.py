@@ -18,6 +18,7 @@ import pytest
 from openai import OpenAI
 
 from load.redis_server import redis_available, running_redis
+from simulator.control.actions import MAX_DELAY_MS
 from simulator.launcher import RunningServer, running_simulator
 from tests.observe.browser import browser_missing, chromium_page, in_ci
 
@@ -119,6 +120,14 @@ def test_a_fault_rule_added_in_the_page_fails_the_next_sdk_call_and_is_removed_w
 
     rule.get_by_role("button", name="Remove").click()
     expect(rule).to_have_count(0)
+
+
+@pytest.mark.parametrize(("delay", "valid"), [("0", False), ("1", True), (str(MAX_DELAY_MS), True), (str(MAX_DELAY_MS + 1), False)])
+def test_the_fault_forms_delay_takes_what_an_action_takes(page: Page, delay: str, valid: bool) -> None:
+    """A delay or dribble of 0 (which the simulator refuses) or past ten minutes is refused by the form itself."""
+    field = page.locator("#fault-form [name=delay_ms]")
+    field.fill(delay)
+    assert field.evaluate("input => input.validity.valid") is valid
 
 
 def test_advancing_the_manual_clock_a_day_empties_a_keys_usage_bars(page: Page, simulator: RunningServer, namespace: str) -> None:
