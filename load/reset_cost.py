@@ -45,6 +45,8 @@ def script_microseconds(url: str) -> float:
 
 
 async def measure(url: str, images: int) -> None:
+    """Print what recording `images` images, resetting the namespace holding half of them, and one-image admissions
+    cost on the Redis at `url`; the reset is also checked to keep the other namespace's images."""
     state = RedisState(url, CLOCK_MANUAL, DEFAULT_MANUAL_START)
     try:
         (gone, first), (kept, second) = [await fill(state, name, images // len(NAMESPACES)) for name in NAMESPACES]
@@ -71,8 +73,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--images", type=int, default=20_000, help="images in all, split between two namespaces")
     args = parser.parse_args()
-    with running_redis() as redis:
-        asyncio.run(measure(redis.url, args.images))
+    with running_redis() as server:
+        asyncio.run(measure(server.url, args.images))
 
 
 if __name__ == "__main__":
