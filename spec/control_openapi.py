@@ -17,11 +17,14 @@ from spec.models import MODELS, PROVIDERS
 from spec.schemas import error_schema
 
 # The simulator's bounds, which spec/ does not import (it imports nothing from the simulator); a test holds them equal:
-# the most times a rule may be given (simulator.control.rules.MAX_TIMES), the longest delay, the longest retry_after
-# and the longest message of an action (simulator.control.actions), the most entries a listing gives
+# the most times a rule may be given (simulator.control.rules.MAX_TIMES), the shortest and longest delay, the parts of a
+# dribbled body, the longest retry_after and the longest message of an action (simulator.control.actions), the most
+# entries a listing gives
 # (simulator.control.api.MAX_LIST_LIMIT), the longest clock advance (simulator.faces.control.MAX_ADVANCE_SECONDS).
 MAX_TIMES = 1_000_000
+MIN_DELAY_MS = 1
 MAX_DELAY_MS = 600_000
+DRIBBLE_PARTS = 10
 MAX_RETRY_AFTER_SECONDS = 86_400
 MAX_MESSAGE_CHARS = 500
 MAX_LIST_LIMIT = 1_000_000
@@ -116,15 +119,15 @@ def _action_schema() -> dict[str, Any]:
             },
             "delay_ms": {
                 "type": "integer",
-                "minimum": 1,
+                "minimum": MIN_DELAY_MS,
                 "maximum": MAX_DELAY_MS,
                 "description": "wait, then answer normally (or with the rest of the action)",
             },
             "dribble_ms": {
                 "type": "integer",
-                "minimum": 1,
+                "minimum": MIN_DELAY_MS,
                 "maximum": MAX_DELAY_MS,
-                "description": "send the answer's body in up to 10 parts spread over this long (not with drop or reset)",
+                "description": f"send the answer's body in up to {DRIBBLE_PARTS} parts spread over this long (not with drop or reset)",
             },
             "drop": {"const": True, "description": "close the connection without a response"},
             "reset": {"const": True, "description": "reset the connection (TCP RST) without a response"},

@@ -24,6 +24,7 @@ from simulator.faces import control as control_face
 from simulator.launcher import RunningServer, running_simulator
 from simulator.registry import FACE_NAMES
 from spec.control_openapi import (
+    DRIBBLE_PARTS,
     FACES,
     MAX_ADVANCE_SECONDS,
     MAX_DELAY_MS,
@@ -31,6 +32,7 @@ from spec.control_openapi import (
     MAX_MESSAGE_CHARS,
     MAX_RETRY_AFTER_SECONDS,
     MAX_TIMES,
+    MIN_DELAY_MS,
     control_openapi_document,
 )
 from spec.openapi import openapi_document
@@ -105,8 +107,10 @@ def test_the_document_calls_valid_exactly_the_actions_the_simulator_takes(client
 def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     assert FACES == FACE_NAMES
     assert MAX_TIMES == control_rules.MAX_TIMES
-    assert (MAX_DELAY_MS, MAX_RETRY_AFTER_SECONDS, MAX_MESSAGE_CHARS) == (
+    assert (MIN_DELAY_MS, MAX_DELAY_MS, DRIBBLE_PARTS, MAX_RETRY_AFTER_SECONDS, MAX_MESSAGE_CHARS) == (
+        actions.MIN_DELAY_MS,
         actions.MAX_DELAY_MS,
+        actions.DRIBBLE_PARTS,
         actions.MAX_RETRY_AFTER_SECONDS,
         actions.MAX_MESSAGE_CHARS,
     )
