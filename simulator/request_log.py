@@ -98,7 +98,8 @@ def json_line(entry: Entry) -> str:
     return line if line.isprintable() else json.dumps(fields, separators=(",", ":"), default=str)
 
 
-def is_preflight(entry: Entry) -> bool:
+def _is_preflight(entry: Entry) -> bool:
+    """Whether the entry is a CORS preflight, which `request_logger` gives no line (either shape of `Entry`)."""
     return (entry.get("method") if isinstance(entry, Mapping) else entry.method) == "OPTIONS"
 
 
@@ -121,7 +122,7 @@ def request_logger(log_format: str, stream: TextIO | None = None) -> Callable[[E
         saying so once on stderr; the simulator serves on, and the journal still records every request. Each line
         would otherwise fail again, each failure a traceback on stderr."""
         nonlocal reader_gone
-        if reader_gone or is_preflight(entry):
+        if reader_gone or _is_preflight(entry):
             return
         out = stream or sys.stdout
         try:
