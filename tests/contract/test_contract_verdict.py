@@ -79,7 +79,23 @@ def test_a_target_nothing_answers_at_is_one_line_and_no_verdict(tmp_path: Path) 
     assert verdict.stderr.startswith(f"perf-contract: no verdict: cannot reach {url}: "), verdict.stderr
 
 
-class _AnswersOnlyTheProbe(BaseHTTPRequestHandler):
+class _FakeTarget(BaseHTTPRequestHandler):
+    """A stand-in target that answers the suite's probes in the Perf error envelope, and logs nothing (the test's
+    output is the verdict's)."""
+
+    def send_envelope(self, status: int, error_type: str, message: str) -> None:
+        body = json.dumps({"error": {"type": error_type, "message": message, "param": None}}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+class _AnswersOnlyTheProbe(_FakeTarget):
     """A key-less request gets its 401; every other one is held until the test ends: a target that hangs."""
 
     released = threading.Event()
@@ -88,15 +104,7 @@ class _AnswersOnlyTheProbe(BaseHTTPRequestHandler):
         if "Authorization" in self.headers:
             self.released.wait(60)
             return
-        body = json.dumps({"error": {"type": "authentication_error", "message": "no key", "param": None}}).encode()
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
+        self.send_envelope(401, "authentication_error", "no key")
 
 
 def test_a_target_that_stops_answering_ends_the_run_after_three_unanswered_requests(tmp_path: Path) -> None:
@@ -115,7 +123,7 @@ def test_a_target_that_stops_answering_ends_the_run_after_three_unanswered_reque
 HANG_UP_KEY = "pk_test_enterprise_hangup"
 
 
-class _HangsUpOnOneKey(BaseHTTPRequestHandler):
+class _HangsUpOnOneKey(_FakeTarget):
     """Answers the suite's own probes (a POST: 401 without a key, 400 with --key) and closes the connection, unanswered,
     on any other request: those of schemathesis's child (with HANG_UP_KEY, the generous key) in a `-k schemathesis` run."""
 
@@ -125,17 +133,9 @@ class _HangsUpOnOneKey(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         status, error = (400, "invalid_request") if "Authorization" in self.headers else (401, "authentication_error")
-        body = json.dumps({"error": {"type": error, "message": "no", "param": None}}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_envelope(status, error, "no")
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = _answer
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
 
 
 def test_a_schemathesis_run_that_exchanged_nothing_is_a_case_that_could_not_run_not_a_difference(tmp_path: Path) -> None:
