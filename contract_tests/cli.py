@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests.target import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, NO_VERDICT_EXIT, PAID_TIERS, TargetUnreachable, check_reachable
+from contract_tests.target import (
+    DEFAULT_TIMEOUT_SECONDS,
+    JUDGES,
+    LEVELS,
+    NO_VERDICT_EXIT,
+    PAID_TIERS,
+    TargetUnreachable,
+    check_reachable,
+    tier_key_pair,
+)
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")
 """The suite's own pytest configuration, which stands in for the one of the directory perf-contract runs in."""
@@ -30,8 +39,7 @@ def _refuse_near_misses(parser: argparse.ArgumentParser, extra: list[str]) -> No
 
 def _tier_key(value: str) -> str:
     """TIER=KEY, with a paid tier."""
-    tier, _, key = value.partition("=")
-    if tier not in PAID_TIERS or not key:
+    if tier_key_pair(value) is None:
         raise argparse.ArgumentTypeError(f"expected TIER=KEY with TIER one of {', '.join(PAID_TIERS)}, got {value!r}")
     return value
 

@@ -24,6 +24,7 @@ from contract_tests.target import (
     PAID_TIERS,
     Target,
     TargetUnreachable,
+    tier_key_pair,
 )
 from contract_tests.verdict import FAILED, PASSED, SKIPPED, CaseResult, Verdict
 from contract_tests.violations import ContractViolation, Finding, collecting, noting_checked, noting_differences
@@ -113,20 +114,21 @@ def contract_target(config: pytest.Config) -> Target:
                 namespace=config.getoption("perf_namespace"),
                 blocked_prompt=config.getoption("perf_blocked_prompt"),
                 timeout=config.getoption("perf_timeout"),
-                tier_keys=_tier_keys(list(config.getoption("perf_tier_key") or [])),
+                tier_keys=tier_keys_from_option(list(config.getoption("perf_tier_key") or [])),
             )
         except TargetUnreachable as exc:
             pytest.exit(f"perf-contract: no verdict: {exc}", returncode=NO_VERDICT_EXIT)
     return config.stash[_TARGET_KEY]
 
 
-def _tier_keys(values: list[str]) -> tuple[tuple[str, str], ...]:
+def tier_keys_from_option(values: list[str]) -> tuple[tuple[str, str], ...]:
+    """The (tier, key) pairs of the `--perf-tier-key` options; a usage error names the first that is not TIER=KEY."""
     pairs = []
     for value in values:
-        tier, _, key = value.partition("=")
-        if tier not in PAID_TIERS or not key:
+        pair = tier_key_pair(value)
+        if pair is None:
             raise pytest.UsageError(f"--perf-tier-key takes TIER=KEY with TIER one of {', '.join(PAID_TIERS)}, got {value!r}")
-        pairs.append((tier, key))
+        pairs.append(pair)
     return tuple(pairs)
 
 

@@ -45,6 +45,13 @@ JUDGES = ("document", "all")
 NAMESPACE_HEADER = "X-Sim-Namespace"
 
 
+def tier_key_pair(value: str) -> tuple[str, str] | None:
+    """(tier, key) from a `--tier-key` value, TIER=KEY; None when TIER is not a paid tier or KEY is empty (the CLI and
+    the pytest option each refuse it in their own words)."""
+    tier, _, key = value.partition("=")
+    return (tier, key) if tier in PAID_TIERS and key else None
+
+
 @dataclass(frozen=True)
 class Control:
     """The simulator's /_sim/ control API: not part of the Perf API, used only to move time and reset state."""

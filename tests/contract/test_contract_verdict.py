@@ -18,6 +18,7 @@ from contract_tests.checks import _got
 from contract_tests.cli import build_pytest_args
 from contract_tests.conftest import NEEDS_FREE_KEY
 from contract_tests.exchange import Exchange
+from contract_tests.plugin import tier_keys_from_option
 from contract_tests.target import Target
 from contract_tests.verdict import PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
@@ -190,6 +191,22 @@ def test_a_mistyped_option_is_refused_naming_the_one_meant_and_pytest_options_st
     assert refused.value.code == 2
     args = build_pytest_args(["--base-url", "http://impl.example", "--key", "k", "-k", "auth", "--", "-x"])
     assert args[-3:] == ["-k", "auth", "-x"]
+
+
+@pytest.mark.parametrize("value", ["free=pk_test_free_x", "pro=", "pro"])
+def test_a_tier_key_that_is_not_a_paid_tier_and_a_key_is_refused_by_the_cli_and_the_pytest_option(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        build_pytest_args(["--base-url", "http://impl.example", "--key", "k", "--tier-key", value])
+    assert refused.value.code == 2 and "TIER=KEY with TIER one of pro, enterprise" in capsys.readouterr().err
+    with pytest.raises(pytest.UsageError, match="TIER=KEY with TIER one of pro, enterprise"):
+        tier_keys_from_option([value])
+    assert build_pytest_args(["--base-url", "http://impl.example", "--key", "k", "--tier-key", "pro=pk_x"])[-2:] == [
+        "--perf-tier-key",
+        "pro=pk_x",
+    ]
+    assert tier_keys_from_option(["pro=pk_x", "enterprise=pk_y"]) == (("pro", "pk_x"), ("enterprise", "pk_y"))
 
 
 def test_python_dash_m_contract_tests_is_perf_contract() -> None:
