@@ -128,10 +128,16 @@ def _http_date(text: str) -> float | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
+QUOTED_BODY_BYTES = 200
+"""The most of an upstream's error body a message quotes when its envelope gives no message of its own."""
+UPSTREAM_MESSAGE_CHARS = 500
+"""The longest message an upstream's failure is told in: enough for the provider's own words, never a whole page."""
+
+
 def answer_text(provider: str, status: int, content: bytes) -> str:
     """What an error answer says when its envelope gives no message: the start of its body, or, for an empty body,
     that it was empty (a caller is never handed a blank message)."""
-    text = content[:200].decode("utf-8", "replace").strip()
+    text = content[:QUOTED_BODY_BYTES].decode("utf-8", "replace").strip()
     return text or f"upstream {provider} answered {status} with an empty body"
 
 
@@ -154,9 +160,10 @@ def upstream_error(provider: str, detail: str, status: int | None = None, header
     if status == HTTP_SERVICE_UNAVAILABLE:
         asked = header(headers or {}, "retry-after")
         retry_after = None if asked is None else wait_seconds(asked)
-        return ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {provider} is unavailable (503): {detail}"[:500], retry_after=retry_after)
+        message = f"upstream {provider} is unavailable (503): {detail}"[:UPSTREAM_MESSAGE_CHARS]
+        return ApiError(errors.SERVICE_UNAVAILABLE, message, retry_after=retry_after)
     said = f"answered {status}: {detail}" if status is not None else detail
-    return ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} {said}"[:500])
+    return ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} {said}"[:UPSTREAM_MESSAGE_CHARS])
 
 
 @dataclass(frozen=True)
