@@ -387,33 +387,36 @@ class RedisState(State):
         indexes name. One bounded call per page of keys (or of an index), so a large store is not mistaken for a
         stuck Redis."""
         space = self._prefix + ("" if namespace is None else namespace_prefix(namespace))
-        records = {space + _IMAGE_INDEX: self._shared_key("image", IMAGE_ID_PREFIX), space + _BLOB_INDEX: self._shared_key("blob", "")}
+        record_prefix_of_index = {
+            space + _IMAGE_INDEX: self._shared_key("image", IMAGE_ID_PREFIX),
+            space + _BLOB_INDEX: self._shared_key("blob", ""),
+        }
         cursor = 0
         while True:
             cursor, keys = await self._call(partial(self._redis.scan, cursor, match=space + "*", count=1000))
             if namespace is not None:
                 for key in map(as_text, keys):
-                    named = records.get(key.rpartition(":")[0] + ":")
-                    if named is not None:
-                        await self._forget_indexed(key, named)
+                    record_prefix = record_prefix_of_index.get(key.rpartition(":")[0] + ":")
+                    if record_prefix is not None:
+                        await self._forget_indexed(key, record_prefix)
             if keys:
                 await self._call(partial(self._redis.unlink, *keys))
             if cursor == 0:
                 break
 
-    async def _forget_indexed(self, index: str, records: str) -> None:
-        """Delete the records (keys `records` + member) a namespace's index names, a page of the index at a time."""
+    async def _forget_indexed(self, index: str, record_prefix: str) -> None:
+        """Delete the records (keys `record_prefix` + member) a namespace's index names, a page of the index at a time."""
         cursor = 0
         while True:
-            cursor = await self._call(partial(self._forget_page, index, records, cursor))
+            cursor = await self._call(partial(self._forget_page, index, record_prefix, cursor))
             if cursor == 0:
                 break
 
-    async def _forget_page(self, index: str, records: str, cursor: int) -> int:
+    async def _forget_page(self, index: str, record_prefix: str, cursor: int) -> int:
         """One SSCAN page of `index`: delete the records it names; the next cursor (0 at the end)."""
         cursor, members = await self._redis.sscan(index, cursor, count=1000)
         if members:
-            await self._redis.unlink(*(records + as_text(member) for member in members))
+            await self._redis.unlink(*(record_prefix + as_text(member) for member in members))
         return int(cursor)
 
     async def ping(self) -> None:
