@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+import requests
+
 from load.redis_server import RedisServer
 from simulator.launcher import PROJECT_ROOT, free_port, running, running_simulator
 from tests.load.conftest import environment
@@ -136,3 +138,15 @@ def test_compressing_time_needs_the_control_api() -> None:
         result = run(locust("--headless", "-u", "2", "-r", "2", "-t", "5s", "--compress", "10", "-H", other.base_url))
     assert result.returncode == 2
     assert "--compress needs our simulator's control API" in result.stdout
+
+
+def test_a_run_through_injected_outages_that_passes_the_verdict_exits_zero() -> None:
+    """5% of generations answered 503 by a fault rule: the verdict counts them as outages (maybe admitted) and
+    passes, and the exit status follows the verdict, not Locust's count of failed requests."""
+    with running_simulator() as sim:
+        rule = {"match": {"path": "/v1/images/generations"}, "action": {"status": 503, "retry_after": 1}, "probability": 0.05}
+        requests.post(f"{sim.base_url}/_sim/faults", json=rule, timeout=5).raise_for_status()
+        result = run(locust(*BOUNDED, "-H", sim.base_url))
+    assert "VERDICT: PASS" in result.stdout, result.stdout + result.stderr
+    assert re.search(r"^\s+free" + r"\s+\d+" * 4 + r"\s+[1-9]", result.stdout, re.MULTILINE), "some answers were outages"
+    assert result.returncode == 0, result.stdout + result.stderr
