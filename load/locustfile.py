@@ -14,6 +14,7 @@ its run ends and waits (bounded) until every worker has answered.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -33,6 +34,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from load.mix import random_request
 from load.verdict import DEFAULT_TOLERANCE_SECONDS, ClockAdvance, Observation, judge, write_events
+from simulator.keys import KeyRegistry, Tenant
 from spec import tiers
 
 log = logging.getLogger("perf-load")
@@ -71,6 +73,12 @@ def _arguments(parser: Any) -> None:
     group.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS, help="verdict's clock-skew tolerance (s)")
     group.add_argument("--verdict-events", default="", help="also write every recorded event to this JSON-lines file")
     group.add_argument(
+        "--keys",
+        default="",
+        metavar="FILE",
+        help="the target simulator's --keys file: its keys are judged by the tier and limits it gives them",
+    )
+    group.add_argument(
         "--tier-key",
         action="append",
         default=[],
@@ -88,6 +96,13 @@ def given_keys(options: Any) -> dict[str, list[str]]:
             raise ValueError(f"--tier-key must be TIER=KEY with TIER one of {', '.join(tiers.TIERS)}, got {option!r}")
         keys.setdefault(tier, []).append(key)
     return keys
+
+
+@functools.cache
+def configured_keys(path: str) -> dict[str, Tenant]:
+    """The keys a `--keys FILE` (the target simulator's own keys file) configures; a wrong file raises ValueError or
+    OSError, naming it. Read by the simulator's own reader, so the verdict's limits are the ones the target serves."""
+    return {tenant.key: tenant for tenant in KeyRegistry.from_file(path or None).configured()}
 
 
 class TierUser(FastHttpUser):
@@ -110,7 +125,10 @@ class TierUser(FastHttpUser):
             else f"{tiers.TEST_KEY_PREFIX}{self.tier}_{options.run_id}{index % max(1, options.keys_per_tier)}"
         )
         self.rng = random.Random(f"{self.key}-{id(self)}")
-        self.max_images = tiers.TIERS[self.tier].images_per_minute
+        tenant = configured_keys(options.keys).get(self.key)
+        self.key_tier = tenant.tier if tenant else self.tier
+        self.limits = (tenant.limits.images_per_minute, tenant.limits.images_per_day) if tenant else None
+        self.max_images = tenant.limits.images_per_minute if tenant else tiers.TIERS[self.tier].images_per_minute
 
     @task
     def generate(self) -> None:
@@ -126,7 +144,7 @@ class TierUser(FastHttpUser):
                 catch_response=True,
             ) as response:
                 received = time.time()
-                observation = replace(_observe(self.key, body, raw, sent, received, response), tier=self.tier)
+                observation = replace(_observe(self.key, body, raw, sent, received, response), tier=self.key_tier, limits=self.limits)
                 RUN.observations.append(observation)
                 if observation.status in (200, 429):
                     response.success()
@@ -134,7 +152,9 @@ class TierUser(FastHttpUser):
                     response.failure(f"unexpected {response.status_code}: {(response.text or '')[:200]}")
         except BaseException:
             # Cut short (the run stopping) or broken: the server may still have admitted it.
-            RUN.observations.append(Observation(self.key, int(body["n"]), sent, None, None, body=raw, tier=self.tier))  # type: ignore[call-overload]
+            RUN.observations.append(
+                Observation(self.key, int(body["n"]), sent, None, None, body=raw, tier=self.key_tier, limits=self.limits)  # type: ignore[call-overload]
+            )
             raise
         if observation.status == 200 and observation.images and self.rng.random() < IMAGE_FETCH_SHARE:
             url = _first_url(response)
@@ -266,7 +286,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     clock = _simulator_clock(host)
     try:
         given_keys(options)
-    except ValueError as exc:
+        configured_keys(options.keys)
+    except (ValueError, OSError) as exc:
         RUN.refused = str(exc)
     if clock == "manual":
         RUN.refused = "the target simulator runs a manual clock, so time never passes between requests; start it with --clock real"

@@ -18,7 +18,8 @@ Decision: the clock-skew tolerance widens every interval by `tolerance` seconds 
 covers the skew between the client's and the server's clocks and the server's own time between reading its
 clock and admitting. On one host 1 s is generous; against a remote server, pass its clock skew plus margin.
 A key's tier is the one the run was told (`--tier-key TIER=KEY`), else comes from its name (`pk_test_<tier>_...`
-or the document's example key); other keys are listed as not judged. Every request the run sends is valid, so any
+or the document's example key), its limits the tier's unless the run recorded the key's own (`--keys`, the
+simulator's keys file); other keys are listed as not judged. Every request the run sends is valid, so any
 other answer than 200, 429 or an outage (a 401 for a key the target does not know, a 400) is a violation of its
 own, and a run in which no key of a known tier was admitted or refused by a rate limit is NOT JUDGED, not passed.
 
@@ -34,7 +35,7 @@ import math
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import accumulate
 from pathlib import Path
 
@@ -72,6 +73,9 @@ class Observation:
     """The request body, so a reported request can be replayed."""
     tier: str | None = None
     """The key's tier when the run was told it (`--tier-key`); else it is read from the key's name."""
+    limits: tuple[int, int] | None = None
+    """The key's own (images a minute, images a day) when the target's keys file sets them (`--keys`), else None:
+    its tier's. Recorded with every request, so a replay of the events judges by them too."""
 
 
 @dataclass(frozen=True)
@@ -187,9 +191,14 @@ def _describe(o: Observation) -> str:
 
 
 def limits_for(o: Observation) -> tiers.Tier | None:
-    """The limits of the observation's key: its tier as the run was told it, else as its name says."""
+    """The limits of the observation's key: its own when recorded, else its tier's (as the run was told it, else as
+    its name says)."""
     tier = o.tier or (tiers.DOCUMENT_EXAMPLE_TIER if o.key == tiers.DOCUMENT_EXAMPLE_KEY else tiers.tier_for_test_key(o.key))
-    return tiers.TIERS.get(tier) if tier else None
+    limits = tiers.TIERS.get(tier) if tier else None
+    if limits is None or o.limits is None:
+        return limits
+    per_minute, per_day = o.limits
+    return replace(limits, images_per_minute=per_minute, images_per_day=per_day)
 
 
 class _ServerTime:
