@@ -392,17 +392,22 @@ def write_events(path: Path, observations: Iterable[Observation], advances: Iter
 
 
 def read_events(paths: Iterable[Path]) -> tuple[list[Observation], list[ClockAdvance]]:
+    """The events of the files; ValueError naming the file and line of one a run did not write, OSError for a file
+    that cannot be read."""
     observations: list[Observation] = []
     advances: list[ClockAdvance] = []
     for path in paths:
-        for line in path.read_text().splitlines():
+        for number, line in enumerate(path.read_text().splitlines(), 1):
             if not line.strip():
                 continue
-            event = json.loads(line)
-            if "advance" in event:
-                advances.append(ClockAdvance(**event["advance"]))
-            else:
-                observations.append(Observation(**event["request"]))
+            try:
+                event = json.loads(line)
+                if "advance" in event:
+                    advances.append(ClockAdvance(**event["advance"]))
+                else:
+                    observations.append(Observation(**event["request"]))
+            except (ValueError, TypeError, KeyError) as exc:
+                raise ValueError(f"{path}:{number}: not an event a run recorded (--verdict-events): {exc}") from None
     return observations, advances
 
 
@@ -411,7 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("events", nargs="+", type=Path, help="JSON-lines files written by a run (--verdict-events)")
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS, help="clock-skew tolerance in seconds")
     args = parser.parse_args(argv)
-    observations, advances = read_events(args.events)
+    try:
+        observations, advances = read_events(args.events)
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))  # exit status 2: nothing was judged, which a violation's 1 must not be mistaken for
     verdict = judge(observations, advances, args.tolerance)
     print(verdict.summary())
     return 0 if verdict.passed else 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from load.verdict import (
     BAD_RETRY_AFTER,
     OVER_ADMISSION,
@@ -131,3 +133,17 @@ def test_a_pass_names_the_windows_whose_limits_the_run_never_reached() -> None:
         limited(100 + 9 * 61, 80_000),
     ]
     assert judge(minute_then_day).unexercised_windows() == []
+
+
+def test_an_events_file_a_run_did_not_write_is_refused_with_status_2_naming_the_line(tmp_path, capsys) -> None:
+    """Not judged, so not the 1 of a violation, and a message rather than a traceback."""
+    events = tmp_path / "events.jsonl"
+    write_events(events, [ok(0)], [])
+    events.write_text(events.read_text() + '{"request": {"key": "x"}}\n')
+    for argv in ([str(events)], [str(tmp_path / "missing.jsonl")]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2
+    errors = capsys.readouterr().err
+    assert f"{events}:2: not an event a run recorded" in errors and "missing.jsonl" in errors
+    assert "Traceback" not in errors
