@@ -111,6 +111,9 @@ class KeySummary:
 @dataclass
 class Verdict:
     tolerance: float
+    missing: str = ""
+    """Whose records never arrived (a Locust worker lost), or "": requests unseen may have been admitted, so only what
+    a subset of the requests proves is judged (over-admission, an invalid answer), not a 429's reasons."""
     keys: dict[str, KeySummary] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
 
@@ -138,7 +141,7 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
-        return self.judged and not self.violations
+        return self.judged and not self.violations and not self.missing
 
     def summary(self) -> str:
         lines = [f"rate-limit verdict (clock-skew tolerance {self.tolerance:g} s)"]
@@ -171,8 +174,15 @@ class Verdict:
             for violation in found[:MAX_DETAILS]:
                 lines.append(f"    - {violation.key}: {violation.message}")
                 lines.extend(f"        {_describe(o)}" for o in violation.evidence[:6])
+        if self.missing:
+            lines.append(
+                f"  note: no records from {self.missing}: their requests may have used any key's quota, so under-admission "
+                "and a retry_after's minute bound were not judged"
+            )
         if self.violations:
             lines.append(f"VERDICT: FAIL ({len(self.violations)} violations)")
+        elif self.missing:
+            lines.append(f"VERDICT: INCOMPLETE (no records from {self.missing})")
         elif not self.judged:
             lines.append("VERDICT: NOT JUDGED (no request on a key of a known tier was admitted or refused by a rate limit)")
         else:
@@ -265,7 +275,7 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
         minute_used = sum(p.images for p in in_minute)
         one_day = _day(low) == _day(high)
         day_used = day_max[_day(low)] + sum(p.images for p in unbounded if _day(p.low) <= _day(low)) if one_day else None
-        day_may_bind = day_used is None or day_used + o.n > tier.images_per_day
+        day_may_bind = bool(verdict.missing) or day_used is None or day_used + o.n > tier.images_per_day
         # Which window refused it, for the table: the day when the images admitted that day before the 429 already
         # fill it, else the minute when it is full, else the day when the whole day's admissions fill it.
         day_start = bisect.bisect_left(lows, _day(low) * tiers.DAY_SECONDS)
@@ -276,7 +286,7 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
             summary.minute_limit_hit += 1
         elif day_used is not None and day_used + o.n > tier.images_per_day:
             summary.day_limit_hit += 1
-        if not day_may_bind and minute_used + o.n <= tier.images_per_minute:
+        if not verdict.missing and not day_may_bind and minute_used + o.n <= tier.images_per_minute:
             evidence = (o, *(p.observation for p in in_minute))
             verdict.violations.append(
                 Violation(
@@ -346,9 +356,13 @@ def _retry_after_problem(o: Observation, day_may_bind: bool) -> str | None:
 
 
 def judge(
-    observations: Iterable[Observation], advances: Sequence[ClockAdvance] = (), tolerance: float = DEFAULT_TOLERANCE_SECONDS
+    observations: Iterable[Observation],
+    advances: Sequence[ClockAdvance] = (),
+    tolerance: float = DEFAULT_TOLERANCE_SECONDS,
+    missing: str = "",
 ) -> Verdict:
-    verdict = Verdict(tolerance)
+    """`missing` names whose records never arrived (see Verdict.missing)."""
+    verdict = Verdict(tolerance, missing)
     server_time = _ServerTime(advances, tolerance)
     by_key: dict[str, list[tuple[float, float, Observation]]] = defaultdict(list)
     limits: dict[str, tiers.Tier] = {}

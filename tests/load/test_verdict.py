@@ -147,3 +147,16 @@ def test_an_events_file_a_run_did_not_write_is_refused_with_status_2_naming_the_
     errors = capsys.readouterr().err
     assert f"{events}:2: not an event a run recorded" in errors and "missing.jsonl" in errors
     assert "Traceback" not in errors
+
+
+def test_without_a_workers_records_a_429s_reasons_are_not_judged_but_an_excess_still_is() -> None:
+    """The lost worker's requests may have filled the window: a 429 seen beside one admission is no violation then,
+    nor is a long retry_after; six admissions seen within a minute still are, and the run does not pass."""
+    seen = [ok(0), limited(1, 3600, header="3600")]
+    verdict = judge(seen, [], missing="worker(s) w2")
+    assert verdict.violations == [] and not verdict.passed
+    assert "no records from worker(s) w2" in verdict.summary()
+    assert verdict.summary().endswith("VERDICT: INCOMPLETE (no records from worker(s) w2)")
+    assert kinds(seen) == [UNDER_ADMISSION, BAD_RETRY_AFTER]
+    excess = judge([ok(t) for t in range(6)], [], missing="worker(s) w2")
+    assert [v.kind for v in excess.violations] == [OVER_ADMISSION] and "VERDICT: FAIL" in excess.summary()
