@@ -98,6 +98,21 @@ def given_keys(options: Any) -> dict[str, list[str]]:
     return keys
 
 
+def numbers_problem(options: Any) -> str | None:
+    """What is wrong with the run's numeric options, or None. Each was taken silently before: `--advance-every 0`
+    advanced the clock by 0 s in a busy loop (no compression at all), a negative tolerance made a correct server
+    fail, a compression under 1 ran in real time."""
+    if options.compress < 1:
+        return f"--compress must be at least 1 (1: real time), got {options.compress:g}"
+    if not options.advance_every > 0:
+        return f"--advance-every must be a positive number of seconds, got {options.advance_every:g}"
+    if not options.tolerance >= 0:
+        return f"--tolerance must be a number of seconds of at least 0, got {options.tolerance:g}"
+    if options.keys_per_tier < 1:
+        return f"--keys-per-tier must be at least 1, got {options.keys_per_tier}"
+    return None
+
+
 @functools.cache
 def configured_keys(path: str) -> dict[str, Tenant]:
     """The keys a `--keys FILE` (the target simulator's own keys file) configures; a wrong file raises ValueError or
@@ -289,6 +304,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         configured_keys(options.keys)
     except (ValueError, OSError) as exc:
         RUN.refused = str(exc)
+    RUN.refused = RUN.refused or numbers_problem(options)
     if clock == "manual":
         RUN.refused = "the target simulator runs a manual clock, so time never passes between requests; start it with --clock real"
     elif options.compress > 1 and clock is None:

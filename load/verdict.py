@@ -430,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("events", nargs="+", type=Path, help="JSON-lines files written by a run (--verdict-events)")
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS, help="clock-skew tolerance in seconds")
     args = parser.parse_args(argv)
+    if not args.tolerance >= 0:
+        parser.error(f"--tolerance must be a number of seconds of at least 0, got {args.tolerance:g}")
     try:
         observations, advances = read_events(args.events)
     except (OSError, ValueError) as exc:

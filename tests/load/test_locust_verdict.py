@@ -171,3 +171,14 @@ def test_keys_a_keys_file_gives_their_own_limits_are_judged_by_those_limits(tmp_
     assert row and int(row[3]) == 150 and int(row[7]) > 0 and int(row[8]) > 0, result.stdout
     replay = subprocess.run([sys.executable, "-m", "load.verdict", str(events)], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert replay.returncode == 0 and "VERDICT: PASS" in replay.stdout, replay.stdout
+
+
+def test_numeric_options_that_would_run_no_real_test_are_refused() -> None:
+    """`--advance-every 0` advanced the clock by 0 s in a busy loop and passed; a negative tolerance fails a correct
+    server: each is refused before any request, with status 2."""
+    with running_simulator() as sim:
+        short = ["--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", sim.base_url]
+        busy = run(locust(*short, "--compress", "10", "--advance-every", "0"))
+        negative = run(locust(*short, "--tolerance", "-1"))
+    assert busy.returncode == 2 and "NOT RUN: --advance-every must be a positive number" in busy.stdout, busy.stdout + busy.stderr
+    assert negative.returncode == 2 and "NOT RUN: --tolerance must be" in negative.stdout, negative.stdout + negative.stderr

@@ -160,3 +160,11 @@ def test_without_a_workers_records_a_429s_reasons_are_not_judged_but_an_excess_s
     assert kinds(seen) == [UNDER_ADMISSION, BAD_RETRY_AFTER]
     excess = judge([ok(t) for t in range(6)], [], missing="worker(s) w2")
     assert [v.kind for v in excess.violations] == [OVER_ADMISSION] and "VERDICT: FAIL" in excess.summary()
+
+
+def test_a_negative_tolerance_is_refused(tmp_path, capsys) -> None:
+    events = tmp_path / "events.jsonl"
+    write_events(events, [ok(0)], [])
+    with pytest.raises(SystemExit) as exited:
+        main([str(events), "--tolerance", "-1"])
+    assert exited.value.code == 2 and "--tolerance must be" in capsys.readouterr().err
