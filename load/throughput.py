@@ -5,7 +5,8 @@
 The rate climbs in steps (`--start-rate`, `--rate-step`, `--step-seconds`, up to `--max-rate`); every user sends
 one request a second on its own enterprise key (60 images a minute, well inside the tier), so the rate equals
 the user count and rate limits never interfere. Each step is measured after a one-second settling time from the
-difference of the response-time histograms, which works alike on one process and on a distributed master.
+difference of the response-time histograms. On a distributed master those arrive with the workers' reports, every
+3 s, so there a step needs 10 s or more for its rate to be measured within a few percent (docs/load.md).
 The climb stops at the first step whose p99 exceeds the bound, whose failures are not zero, or whose achieved
 rate falls under 90% of its target (the server, or the load generator, is saturated); the answer is the last
 step that passed. The Locust processes share the machine with the server, so on a small machine the answer is
@@ -23,10 +24,10 @@ from locust import FastHttpUser, LoadTestShape, constant_throughput, events, tas
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
+from load.steps import Step, report
 from spec import tiers
 
 SETTLE_SECONDS = 1.0
-SATURATED_SHARE = 0.9
 BODY = json.dumps({"prompt": "A serene Japanese garden with cherry blossoms at sunset, photorealistic"})
 
 
@@ -52,18 +53,6 @@ class SteadyUser(FastHttpUser):
     def generate(self) -> None:
         headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
         self.client.post("/v1/images/generations", data=self.environment.parsed_options.body, headers=headers, name="generate")
-
-
-@dataclass
-class Step:
-    rate: int
-    achieved: float
-    p50: float
-    p99: float
-    failures: int
-
-    def passed(self, bound_ms: float) -> bool:
-        return self.p99 <= bound_ms and not self.failures and self.achieved >= SATURATED_SHARE * self.rate
 
 
 @dataclass
@@ -138,24 +127,6 @@ class StepRate(LoadTestShape):
         if self.start is None and self.get_run_time() - index * options.step_seconds >= SETTLE_SECONDS:
             self.start = self._snapshot()
         return rate, float(max(rate, 50))
-
-
-def report(steps: list[Step], bound_ms: float) -> str:
-    lines = [
-        f"throughput steps (p99 bound {bound_ms:g} ms)",
-        f"  {'target/s':>9}{'achieved/s':>12}{'p50 ms':>8}{'p99 ms':>8}{'failures':>10}  verdict",
-    ]
-    for step in steps:
-        verdict = "ok" if step.passed(bound_ms) else "over"
-        lines.append(f"  {step.rate:>9}{step.achieved:>12.1f}{step.p50:>8.0f}{step.p99:>8.0f}{step.failures:>10}  {verdict}")
-    good = [s for s in steps if s.passed(bound_ms)]
-    if good:
-        best = max(good, key=lambda s: s.rate)
-        measured = f"achieved {best.achieved:.1f} req/s, p99 {best.p99:.0f} ms"
-        lines.append(f"THROUGHPUT: highest rate with p99 <= {bound_ms:g} ms: {best.rate} req/s ({measured})")
-    else:
-        lines.append(f"THROUGHPUT: no step kept p99 <= {bound_ms:g} ms; lower --start-rate")
-    return "\n".join(lines)
 
 
 @events.test_stop.add_listener

@@ -18,7 +18,8 @@ Decision: the clock-skew tolerance widens every interval by `tolerance` seconds 
 covers the skew between the client's and the server's clocks and the server's own time between reading its
 clock and admitting. On one host 1 s is generous; against a remote server, pass its clock skew plus margin.
 A key's tier is the one the run was told (`--tier-key TIER=KEY`), else comes from its name (`pk_test_<tier>_...`
-or the document's example key); other keys are listed as not judged. Every request the run sends is valid, so any
+or the document's example key), its limits the tier's unless the run recorded the key's own (`--keys`, the
+simulator's keys file); other keys are listed as not judged. Every request the run sends is valid, so any
 other answer than 200, 429 or an outage (a 401 for a key the target does not know, a 400) is a violation of its
 own, and a run in which no key of a known tier was admitted or refused by a rate limit is NOT JUDGED, not passed.
 
@@ -34,7 +35,7 @@ import math
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import accumulate
 from pathlib import Path
 
@@ -72,6 +73,9 @@ class Observation:
     """The request body, so a reported request can be replayed."""
     tier: str | None = None
     """The key's tier when the run was told it (`--tier-key`); else it is read from the key's name."""
+    limits: tuple[int, int] | None = None
+    """The key's own (images a minute, images a day) when the target's keys file sets them (`--keys`), else None:
+    its tier's. Recorded with every request, so a replay of the events judges by them too."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,9 @@ class KeySummary:
 @dataclass
 class Verdict:
     tolerance: float
+    missing: str = ""
+    """Whose records never arrived (a Locust worker lost), or "": requests unseen may have been admitted, so only what
+    a subset of the requests proves is judged (over-admission, an invalid answer), not a 429's reasons."""
     keys: dict[str, KeySummary] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
 
@@ -134,7 +141,7 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
-        return self.judged and not self.violations
+        return self.judged and not self.violations and not self.missing
 
     def summary(self) -> str:
         lines = [f"rate-limit verdict (clock-skew tolerance {self.tolerance:g} s)"]
@@ -167,8 +174,15 @@ class Verdict:
             for violation in found[:MAX_DETAILS]:
                 lines.append(f"    - {violation.key}: {violation.message}")
                 lines.extend(f"        {_describe(o)}" for o in violation.evidence[:6])
+        if self.missing:
+            lines.append(
+                f"  note: no records from {self.missing}: their requests may have used any key's quota, so under-admission "
+                "and a retry_after's minute bound were not judged"
+            )
         if self.violations:
             lines.append(f"VERDICT: FAIL ({len(self.violations)} violations)")
+        elif self.missing:
+            lines.append(f"VERDICT: INCOMPLETE (no records from {self.missing})")
         elif not self.judged:
             lines.append("VERDICT: NOT JUDGED (no request on a key of a known tier was admitted or refused by a rate limit)")
         else:
@@ -187,9 +201,14 @@ def _describe(o: Observation) -> str:
 
 
 def limits_for(o: Observation) -> tiers.Tier | None:
-    """The limits of the observation's key: its tier as the run was told it, else as its name says."""
+    """The limits of the observation's key: its own when recorded, else its tier's (as the run was told it, else as
+    its name says)."""
     tier = o.tier or (tiers.DOCUMENT_EXAMPLE_TIER if o.key == tiers.DOCUMENT_EXAMPLE_KEY else tiers.tier_for_test_key(o.key))
-    return tiers.TIERS.get(tier) if tier else None
+    limits = tiers.TIERS.get(tier) if tier else None
+    if limits is None or o.limits is None:
+        return limits
+    per_minute, per_day = o.limits
+    return replace(limits, images_per_minute=per_minute, images_per_day=per_day)
 
 
 class _ServerTime:
@@ -256,7 +275,7 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
         minute_used = sum(p.images for p in in_minute)
         one_day = _day(low) == _day(high)
         day_used = day_max[_day(low)] + sum(p.images for p in unbounded if _day(p.low) <= _day(low)) if one_day else None
-        day_may_bind = day_used is None or day_used + o.n > tier.images_per_day
+        day_may_bind = bool(verdict.missing) or day_used is None or day_used + o.n > tier.images_per_day
         # Which window refused it, for the table: the day when the images admitted that day before the 429 already
         # fill it, else the minute when it is full, else the day when the whole day's admissions fill it.
         day_start = bisect.bisect_left(lows, _day(low) * tiers.DAY_SECONDS)
@@ -267,7 +286,7 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
             summary.minute_limit_hit += 1
         elif day_used is not None and day_used + o.n > tier.images_per_day:
             summary.day_limit_hit += 1
-        if not day_may_bind and minute_used + o.n <= tier.images_per_minute:
+        if not verdict.missing and not day_may_bind and minute_used + o.n <= tier.images_per_minute:
             evidence = (o, *(p.observation for p in in_minute))
             verdict.violations.append(
                 Violation(
@@ -337,9 +356,13 @@ def _retry_after_problem(o: Observation, day_may_bind: bool) -> str | None:
 
 
 def judge(
-    observations: Iterable[Observation], advances: Sequence[ClockAdvance] = (), tolerance: float = DEFAULT_TOLERANCE_SECONDS
+    observations: Iterable[Observation],
+    advances: Sequence[ClockAdvance] = (),
+    tolerance: float = DEFAULT_TOLERANCE_SECONDS,
+    missing: str = "",
 ) -> Verdict:
-    verdict = Verdict(tolerance)
+    """`missing` names whose records never arrived (see Verdict.missing)."""
+    verdict = Verdict(tolerance, missing)
     server_time = _ServerTime(advances, tolerance)
     by_key: dict[str, list[tuple[float, float, Observation]]] = defaultdict(list)
     limits: dict[str, tiers.Tier] = {}
@@ -383,17 +406,22 @@ def write_events(path: Path, observations: Iterable[Observation], advances: Iter
 
 
 def read_events(paths: Iterable[Path]) -> tuple[list[Observation], list[ClockAdvance]]:
+    """The events of the files; ValueError naming the file and line of one a run did not write, OSError for a file
+    that cannot be read."""
     observations: list[Observation] = []
     advances: list[ClockAdvance] = []
     for path in paths:
-        for line in path.read_text().splitlines():
+        for number, line in enumerate(path.read_text().splitlines(), 1):
             if not line.strip():
                 continue
-            event = json.loads(line)
-            if "advance" in event:
-                advances.append(ClockAdvance(**event["advance"]))
-            else:
-                observations.append(Observation(**event["request"]))
+            try:
+                event = json.loads(line)
+                if "advance" in event:
+                    advances.append(ClockAdvance(**event["advance"]))
+                else:
+                    observations.append(Observation(**event["request"]))
+            except (ValueError, TypeError, KeyError) as exc:
+                raise ValueError(f"{path}:{number}: not an event a run recorded (--verdict-events): {exc}") from None
     return observations, advances
 
 
@@ -402,7 +430,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("events", nargs="+", type=Path, help="JSON-lines files written by a run (--verdict-events)")
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS, help="clock-skew tolerance in seconds")
     args = parser.parse_args(argv)
-    observations, advances = read_events(args.events)
+    if not args.tolerance >= 0:
+        parser.error(f"--tolerance must be a number of seconds of at least 0, got {args.tolerance:g}")
+    try:
+        observations, advances = read_events(args.events)
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))  # exit status 2: nothing was judged, which a violation's 1 must not be mistaken for
     verdict = judge(observations, advances, args.tolerance)
     print(verdict.summary())
     return 0 if verdict.passed else 1

@@ -12,6 +12,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
+
+import requests
 
 from load.redis_server import RedisServer
 from simulator.launcher import PROJECT_ROOT, free_port, running, running_simulator
@@ -136,3 +139,46 @@ def test_compressing_time_needs_the_control_api() -> None:
         result = run(locust("--headless", "-u", "2", "-r", "2", "-t", "5s", "--compress", "10", "-H", other.base_url))
     assert result.returncode == 2
     assert "--compress needs our simulator's control API" in result.stdout
+
+
+def test_a_run_through_injected_outages_that_passes_the_verdict_exits_zero() -> None:
+    """5% of generations answered 503 by a fault rule: the verdict counts them as outages (maybe admitted) and
+    passes, and the exit status follows the verdict, not Locust's count of failed requests."""
+    with running_simulator() as sim:
+        rule: dict[str, Any] = {
+            "match": {"path": "/v1/images/generations"},
+            "action": {"status": 503, "retry_after": 1},
+            "probability": 0.05,
+        }
+        requests.post(f"{sim.base_url}/_sim/faults", json=rule, timeout=5).raise_for_status()
+        result = run(locust(*BOUNDED, "-H", sim.base_url))
+    assert "VERDICT: PASS" in result.stdout, result.stdout + result.stderr
+    assert re.search(r"^\s+free" + r"\s+\d+" * 4 + r"\s+[1-9]", result.stdout, re.MULTILINE), "some answers were outages"
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_keys_a_keys_file_gives_their_own_limits_are_judged_by_those_limits(tmp_path: Path) -> None:
+    """An enterprise key with limits of its own, given the simulator's keys file: a correct simulator passes, with
+    429s from both of the key's windows, and a replay of the recorded events judges by the same limits."""
+    keys = tmp_path / "custom.toml"
+    keys.write_text('[keys.pk_live_acme_custom]\ntier = "enterprise"\nimages_per_minute = 20\nimages_per_day = 150\n')
+    events = tmp_path / "events.jsonl"
+    with running_simulator("--keys", str(keys)) as sim:
+        given = ["--tier-key", "enterprise=pk_live_acme_custom", "--keys", str(keys), "--verdict-events", str(events)]
+        result = run(locust(*BOUNDED, "-u", "6", "-r", "6", "-H", sim.base_url, *given, "EnterpriseUser"))
+    assert result.returncode == 0 and "VERDICT: PASS" in result.stdout, result.stdout + result.stderr
+    row = re.search(r"^\s+enterprise" + r"\s+(\d+)" * 8 + "$", result.stdout, re.MULTILINE)
+    assert row and int(row[3]) == 150 and int(row[7]) > 0 and int(row[8]) > 0, result.stdout
+    replay = subprocess.run([sys.executable, "-m", "load.verdict", str(events)], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert replay.returncode == 0 and "VERDICT: PASS" in replay.stdout, replay.stdout
+
+
+def test_numeric_options_that_would_run_no_real_test_are_refused() -> None:
+    """`--advance-every 0` advanced the clock by 0 s in a busy loop and passed; a negative tolerance fails a correct
+    server: each is refused before any request, with status 2."""
+    with running_simulator() as sim:
+        short = ["--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", sim.base_url]
+        busy = run(locust(*short, "--compress", "10", "--advance-every", "0"))
+        negative = run(locust(*short, "--tolerance", "-1"))
+    assert busy.returncode == 2 and "NOT RUN: --advance-every must be a positive number" in busy.stdout, busy.stdout + busy.stderr
+    assert negative.returncode == 2 and "NOT RUN: --tolerance must be" in negative.stdout, negative.stdout + negative.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from load.verdict import (
     BAD_RETRY_AFTER,
     OVER_ADMISSION,
@@ -131,3 +133,38 @@ def test_a_pass_names_the_windows_whose_limits_the_run_never_reached() -> None:
         limited(100 + 9 * 61, 80_000),
     ]
     assert judge(minute_then_day).unexercised_windows() == []
+
+
+def test_an_events_file_a_run_did_not_write_is_refused_with_status_2_naming_the_line(tmp_path, capsys) -> None:
+    """Not judged, so not the 1 of a violation, and a message rather than a traceback."""
+    events = tmp_path / "events.jsonl"
+    write_events(events, [ok(0)], [])
+    events.write_text(events.read_text() + '{"request": {"key": "x"}}\n')
+    for argv in ([str(events)], [str(tmp_path / "missing.jsonl")]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2
+    errors = capsys.readouterr().err
+    assert f"{events}:2: not an event a run recorded" in errors and "missing.jsonl" in errors
+    assert "Traceback" not in errors
+
+
+def test_without_a_workers_records_a_429s_reasons_are_not_judged_but_an_excess_still_is() -> None:
+    """The lost worker's requests may have filled the window: a 429 seen beside one admission is no violation then,
+    nor is a long retry_after; six admissions seen within a minute still are, and the run does not pass."""
+    seen = [ok(0), limited(1, 3600, header="3600")]
+    verdict = judge(seen, [], missing="worker(s) w2")
+    assert verdict.violations == [] and not verdict.passed
+    assert "no records from worker(s) w2" in verdict.summary()
+    assert verdict.summary().endswith("VERDICT: INCOMPLETE (no records from worker(s) w2)")
+    assert kinds(seen) == [UNDER_ADMISSION, BAD_RETRY_AFTER]
+    excess = judge([ok(t) for t in range(6)], [], missing="worker(s) w2")
+    assert [v.kind for v in excess.violations] == [OVER_ADMISSION] and "VERDICT: FAIL" in excess.summary()
+
+
+def test_a_negative_tolerance_is_refused(tmp_path, capsys) -> None:
+    events = tmp_path / "events.jsonl"
+    write_events(events, [ok(0)], [])
+    with pytest.raises(SystemExit) as exited:
+        main([str(events), "--tolerance", "-1"])
+    assert exited.value.code == 2 and "--tolerance must be" in capsys.readouterr().err
