@@ -158,8 +158,10 @@ def test_a_run_through_injected_outages_that_passes_the_verdict_exits_zero() -> 
 
 
 def test_keys_a_keys_file_gives_their_own_limits_are_judged_by_those_limits(tmp_path: Path) -> None:
-    """An enterprise key with limits of its own, given the simulator's keys file: a correct simulator passes, with
-    429s from both of the key's windows, and a replay of the recorded events judges by the same limits."""
+    """An enterprise key with limits of its own, given the simulator's keys file: a correct simulator passes, having
+    admitted exactly the key's own day and refused past it (judged by the enterprise defaults, every 429 was
+    under-admission), and a replay of the recorded events judges by the same limits. Whether its minute limit is also
+    reached depends on how fast the machine sends, so it is not asked for."""
     keys = tmp_path / "custom.toml"
     keys.write_text('[keys.pk_live_acme_custom]\ntier = "enterprise"\nimages_per_minute = 20\nimages_per_day = 150\n')
     events = tmp_path / "events.jsonl"
@@ -168,7 +170,7 @@ def test_keys_a_keys_file_gives_their_own_limits_are_judged_by_those_limits(tmp_
         result = run(locust(*BOUNDED, "-u", "6", "-r", "6", "-H", sim.base_url, *given, "EnterpriseUser"))
     assert result.returncode == 0 and "VERDICT: PASS" in result.stdout, result.stdout + result.stderr
     row = re.search(r"^\s+enterprise" + r"\s+(\d+)" * 8 + "$", result.stdout, re.MULTILINE)
-    assert row and int(row[3]) == 150 and int(row[7]) > 0 and int(row[8]) > 0, result.stdout
+    assert row and int(row[3]) == 150 and int(row[8]) > 0, result.stdout
     replay = subprocess.run([sys.executable, "-m", "load.verdict", str(events)], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert replay.returncode == 0 and "VERDICT: PASS" in replay.stdout, replay.stdout
 
