@@ -329,9 +329,13 @@ class _Exchange:
         if not self.recorded:  # the face returned without the last part of an answer
             await self.record()
 
+    async def answer(self, response: ASGIApp) -> None:
+        """Send `response` instead of the face's answer, watched as the face's answer is (and with its CORS headers)."""
+        await response(self.scope, self.replay, open_answer(self.scope, self.watch))
+
     async def refuse(self, exc: ApiError) -> None:
         """Answer `exc` in the Perf envelope, as every bad control input is, and journal it."""
-        await error_response(PERF, exc)(self.scope, self.replay, open_answer(self.scope, self.watch))
+        await self.answer(error_response(PERF, exc))
         await self.record()
 
     async def _with_fault(self, fault_header: str | None, raw: bytes) -> None:
@@ -339,13 +343,13 @@ class _Exchange:
         try:
             action = self.action = self._header_or_token(fault_header, raw) or await self._rule()
         except ApiError as exc:
-            await error_response(PERF, exc)(scope, self.replay, open_answer(scope, self.watch))
+            await self.refuse(exc)
             return
         except StateUnavailable as exc:
             # Decision: the rules could not be read because the shared state did not answer; the face would ask the
             # same state and wait as long again, so the face's own 503 is the answer at once.
             self.entry.state_down = True
-            await error_response(self.entry.face, state_unavailable(exc))(scope, self.replay, open_answer(scope, self.watch))
+            await self.answer(error_response(self.entry.face, state_unavailable(exc)))
             return
         if action is None:
             await self.layer.app(scope, self.replay, self.watch)
@@ -361,10 +365,9 @@ class _Exchange:
         if action.truncate or action.dribble_ms:
             self.held = []
         if action.status is not None:
-            await error_response(self.entry.face, action.error())(scope, self.replay, open_answer(scope, self.watch))
+            await self.answer(error_response(self.entry.face, action.error()))
         elif action.malformed:
-            malformed = Response(MALFORMED_BODY, media_type="application/json", headers={"x-request-id": error_ids(scope).next_id()})
-            await malformed(scope, self.replay, open_answer(scope, self.watch))
+            await self.answer(Response(MALFORMED_BODY, media_type="application/json", headers={"x-request-id": error_ids(scope).next_id()}))
         else:
             await self.layer.app(scope, self.replay, self.watch)
         if self.held is not None:
