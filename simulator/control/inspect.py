@@ -185,9 +185,9 @@ class RequestEntry(JournalEntry):
         more."""
         inspected = self._inspected
         return (
-            self.time, self.method, self.path, self.face, self.namespace, self.status, self.latency_ms, self.fault,
-            join_ids(self.image_ids), self.made_model, self.made_n, self.made_size, self.answer_error,
-            self._key_headers, self._query, self._body,
+            self.time, self.method, self.namespace, self.latency_ms, join_ids(self.image_ids),
+            self.face, self.path, self.status, self.made_model, self.fault, len(self.image_ids),
+            self.made_n, self.made_size, self.answer_error, self._key_headers, self._query, self._body,
             None if inspected is None else _inspected_fields(inspected),
         )  # fmt: skip
 
@@ -196,7 +196,9 @@ class RequestEntry(JournalEntry):
         """The entry `row` holds, as the journal's entry number `number`."""
         *values, inspected = row
         entry = cls.__new__(cls)
-        vars(entry).update(zip(ROW_FIELDS, values, strict=True))
+        fields = dict(zip(ROW_FIELDS, values, strict=True))
+        del fields["image_count"]  # the entry counts its image ids
+        vars(entry).update(fields)
         entry.image_ids = split_ids(row[IMAGE_IDS])
         entry.id = f"request_{number}"
         if inspected is not None:

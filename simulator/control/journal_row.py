@@ -14,13 +14,15 @@ from typing import Any
 
 Row = tuple[Any, ...]
 
+LABEL_FIELDS = ("face", "path", "status", "made_model", "fault", "image_count")
+"""What the metrics label a request by, next to each other in a row, so one slice (`LABELS`) takes them all."""
 ROW_FIELDS = (
-    "time", "method", "path", "face", "namespace", "status", "latency_ms", "fault", "image_ids",
-    "made_model", "made_n", "made_size", "answer_error", "_key_headers", "_query", "_body",
+    "time", "method", "namespace", "latency_ms", "image_ids", *LABEL_FIELDS,
+    "made_n", "made_size", "answer_error", "_key_headers", "_query", "_body",
 )  # fmt: skip
-"""The entry's attributes a row holds, in its order; the row's last item is what was read from the request body
-(`Inspected`'s fields), or None when nothing has read it. The id is not in the row: the journal numbers rows as it
-keeps them.
+"""The entry's attributes a row holds, in its order (`image_count` is the number of image ids, which an entry reads
+from `image_ids`); the row's last item is what was read from the request body (`Inspected`'s fields), or None when
+nothing has read it. The id is not in the row: the journal numbers rows as it keeps them.
 
 A row holds no tuple: the image ids are one string, joined by spaces (`join_ids`), and the key headers one bytes
 object (simulator.control.inspect.KeyHeaders). While a row waits for its batch to be packed, the cyclic collector
@@ -30,7 +32,8 @@ only the time after, by when the row has moved to an older generation that is sc
 NAMESPACE = ROW_FIELDS.index("namespace")
 FACE, PATH, STATUS = ROW_FIELDS.index("face"), ROW_FIELDS.index("path"), ROW_FIELDS.index("status")
 LATENCY_MS, FAULT, MADE_MODEL = ROW_FIELDS.index("latency_ms"), ROW_FIELDS.index("fault"), ROW_FIELDS.index("made_model")
-IMAGE_IDS = ROW_FIELDS.index("image_ids")
+IMAGE_IDS, IMAGE_COUNT = ROW_FIELDS.index("image_ids"), ROW_FIELDS.index("image_count")
+LABELS = slice(FACE, FACE + len(LABEL_FIELDS))
 
 
 join_ids = " ".join

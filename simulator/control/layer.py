@@ -244,8 +244,9 @@ class ControlLayer:
             recording.reset(token)
         keep(
             (
-                when, method, scope["path"], face, namespace, made.status, latency_ms, None, join_ids(made.image_ids),
-                made.made_model, made.made_n, made.made_size, made.answer_error, keys, query, body, None,
+                when, method, namespace, latency_ms, join_ids(made.image_ids),
+                face, scope["path"], made.status, made.made_model, None, len(made.image_ids),
+                made.made_n, made.made_size, made.answer_error, keys, query, body, None,
             )
         )  # fmt: skip
 

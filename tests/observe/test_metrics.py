@@ -237,6 +237,29 @@ def test_requests_tallied_scrape_the_same_as_requests_counted_one_by_one() -> No
     assert not tallied.tally
 
 
+def test_a_batch_of_one_faces_successes_counts_durations_as_one_by_one_a_bound_in_its_own_bucket() -> None:
+    """A batch whose requests all share their labels (a load test's) is counted at once, its durations sorted and
+    cut at the bounds: each must land where counting one by one puts it, a duration equal to a bound in that bound's
+    bucket."""
+    at_once, one_by_one = fresh_metrics(), fresh_metrics()
+    latencies_ms = [0.0, *(bound * 1000 for bound in DURATION_BUCKETS), 0.5, 1.0001, 2.4999, 70000.0, 1.0]
+    entries = []
+    for latency_ms in latencies_ms:
+        entry = journalled(0)
+        entry.latency_ms = latency_ms
+        entries.append(entry)
+    at_once.observe([entry.row() for entry in entries])
+    for entry in entries:
+        one_by_one.count_one(entry)
+    assert at_once.tally == {("perf", "/v1/images/generations", 200, "dall-e-2", None, 2): len(entries)}
+
+    def samples(metrics: Metrics) -> list[str]:
+        return sorted(line for line in metrics.exposition().decode().splitlines() if "_created" not in line)
+
+    assert samples(at_once) == samples(one_by_one)
+    assert 'perf_sim_request_duration_seconds_bucket{face="perf",le="0.001"} 4.0' in samples(at_once)
+
+
 def test_a_full_tally_is_named_at_once_and_every_path_of_a_route_shares_its_label() -> None:
     """The tally holds at most TALLY_SIZE distinct label sets (a path is part of one)."""
     metrics = fresh_metrics()
