@@ -18,6 +18,7 @@ modelled latency at once; memory after storing images; the renderer's cost per i
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import shutil
@@ -25,7 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -235,9 +236,42 @@ def throughput(wrk: Wrk, keys_file: Path, repeats: int, cpu: int | None) -> tupl
     return table, verdicts, missed
 
 
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float] | None:
+    """An interval that holds the median of what `values` were drawn from with at least `confidence`, whatever their
+    distribution: their k-th smallest and k-th largest, for the largest k a binomial(n, 1/2) tail allows. None when
+    there are too few values for that confidence (fewer than six at 95%)."""
+    ordered = sorted(values)
+    count = len(ordered)
+    widest: int | None = None
+    below = 0.0
+    for k in range(count // 2):
+        below += math.comb(count, k) / 2**count
+        if 1 - 2 * below < confidence:
+            break
+        widest = k
+    return None if widest is None else (ordered[widest], ordered[count - 1 - widest])
+
+
+def bound_verdict(costs: Sequence[float], bound: float) -> str:
+    """Whether the paired runs' `costs` show the median cost within `bound`. Decision: a run decides only when the
+    median's 95% interval lies wholly on one side of the bound; on a noisy 2-core machine one run of 15 pairs moved
+    its median by five points, so a median alone flipped between "met" and "MISSED" from run to run."""
+    interval = median_interval(costs)
+    if interval is None:
+        return f"NOT DECIDED (too few paired runs, {len(costs)}, for a 95% interval; give --control-repeats 15 or more)"
+    low, high = interval
+    spread = f"95% interval of the median {low:.1%} to {high:.1%}"
+    if high <= bound:
+        return f"met ({spread})"
+    if low > bound:
+        return f"MISSED ({spread})"
+    return f"NOT DECIDED ({spread} holds the bound; more --control-repeats narrow it)"
+
+
 def control_plane(wrk: Wrk, keys_file: Path, repeats: int, cpu: int | None) -> tuple[list[str], list[str]]:
     """What the control plane (fault rules, journal, namespaces, metrics) costs with no fault rules: the simulator
-    against itself without it (`load.without_control`), url on one key, runs alternating."""
+    against itself without it (`load.without_control`), url on one key, runs alternating (which of the two goes first
+    alternating too, so that neither is always the one measured right after the other)."""
     table = [
         "| server | req/s (best) | p50 ms | p99 ms | server CPU µs/request | vs without (median of paired runs) | CPU ratio |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -246,19 +280,24 @@ def control_plane(wrk: Wrk, keys_file: Path, repeats: int, cpu: int | None) -> t
         simulator("--keys", str(keys_file), cpu=cpu) as sim,
         simulator("--keys", str(keys_file), cpu=cpu, module="load.without_control") as bare,
     ):
-        targets = ((bare.base_url + PATH, bare.process.pid), (sim.base_url + PATH, sim.process.pid))
-        runs = [[wrk.run(url, URL_BODY, server_pid=pid, warm=i == 0) for url, pid in targets] for i in range(repeats)]
-    paired = Paired([(bare_run, sim_run) for bare_run, sim_run in runs])
+        runs: list[tuple[Load, Load]] = []
+        for i in range(repeats):
+            order = (bare, sim) if i % 2 == 0 else (sim, bare)
+            measured = {
+                server.port: wrk.run(server.base_url + PATH, URL_BODY, server_pid=server.process.pid, warm=i == 0) for server in order
+            }
+            runs.append((measured[bare.port], measured[sim.port]))
+    paired = Paired(runs)
     cpu_ratio = paired.cpu_ratio
     table.append(fmt_row("simulator without its control plane, url, one key", paired.ceiling, "", ""))
     table.append(
         fmt_row("**simulator**, url, one key", paired.simulator, f"**{paired.ratio:.0%}**", f"{cpu_ratio:.0%}" if cpu_ratio else "")
     )
-    cost = 1 - paired.ratio
+    costs = [1 - sim_run.rps / bare_run.rps for bare_run, sim_run in runs]
     cpu_cost = f"{1 / cpu_ratio - 1:.1%} more CPU per request" if cpu_ratio else "CPU n/a"
     verdict = (
-        f"- the control plane with no fault rules costs {cost:.1%} of url throughput (median of {repeats} paired runs; "
-        f"{cpu_cost}; bound {CONTROL_PLANE_BOUND:.0%}): {'met' if cost <= CONTROL_PLANE_BOUND else 'MISSED'}"
+        f"- the control plane with no fault rules costs {statistics.median(costs):.1%} of url throughput (median of {repeats} "
+        f"paired runs; {cpu_cost}; bound {CONTROL_PLANE_BOUND:.0%}): {bound_verdict(costs, CONTROL_PLANE_BOUND)}"
     )
     return table, [verdict]
 

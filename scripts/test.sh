@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, then run it (scripts/checks.sh: ruff, mypy, the default pytest run, then
 # the bounded forms of the slow load/mutation runs). Idempotent: reuses .venv; installs redis-server (the tests start
-# their own throwaway servers from it), wrk, chromium, nodejs and npm (Debian) only when missing.
+# their own throwaway servers from it), wrk, valgrind, chromium, nodejs and npm (Debian) only when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,7 @@ command -v "$python_bin" >/dev/null || python_bin=python3
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v wrk >/dev/null || missing+=(wrk)
+command -v valgrind >/dev/null || missing+=(valgrind)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)

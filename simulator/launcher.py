@@ -46,15 +46,20 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None, time
 
 @contextmanager
 def running(
-    command: Sequence[str], port: int, health_path: str = "/_sim/health", env: dict[str, str] | None = None, silent: bool = False
+    command: Sequence[str],
+    port: int,
+    health_path: str = "/_sim/health",
+    env: dict[str, str] | None = None,
+    silent: bool = False,
+    startup_seconds: float = 30.0,
 ) -> Iterator[RunningServer]:
-    """Run `command` (which must listen on `port`), yield once it answers, and stop it afterwards; `silent`: drop its
-    standard output (a benchmark's children, whose banners would bury its figures)."""
+    """Run `command` (which must listen on `port`), yield once it answers (within `startup_seconds`), and stop it
+    afterwards; `silent`: drop its standard output (a benchmark's children, whose banners would bury its figures)."""
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]), **(env or {})}
     process = subprocess.Popen(list(command), cwd=PROJECT_ROOT, env=full_env, stdout=subprocess.DEVNULL if silent else None)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(base_url + health_path, process)
+        wait_until_up(base_url + health_path, process, startup_seconds)
         yield RunningServer(base_url, process, port)
     finally:
         process.terminate()
