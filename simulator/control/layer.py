@@ -93,6 +93,18 @@ def _declared_too_large(headers: dict[bytes, bytes], limit: int) -> bool:
     return declared is not None and declared > limit
 
 
+def _ambiguous(scope: Scope, key: bytes, name: str) -> ApiError | None:
+    """The 400 for header `name` (`key` as sent, lower-cased) given more than once with different values (named in
+    the order sent), else None.
+    Decision: a control header is never ignored, so neither is a second one; the same value repeated (a proxy or a
+    client's middleware adding it again) is one header."""
+    values = dict.fromkeys(value for header, value in scope["headers"] if header == key)
+    if len(values) < 2:
+        return None
+    shown = ", ".join(repr(value.decode("latin-1")) for value in values)
+    return invalid(name, f"{name} given {len(values)} different values ({shown}); send one")
+
+
 def _replaying(first: Message, receive: Receive) -> Receive:
     """A `receive` that gives `first` (the body as the layer read it, or what came instead of one) and then whatever
     the server says next."""
@@ -159,15 +171,19 @@ class ControlLayer:
         named = headers.get(NAMESPACE_KEY)
         namespace = DEFAULT_NAMESPACE if named is None else named.decode("latin-1")
         refused: ApiError | None = None
-        if named is not None and not valid_namespace(namespace):
-            message = f"{NAMESPACE_HEADER} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {namespace!r}"
-            refused = invalid(NAMESPACE_HEADER, message)
-            if face is None:
-                await error_response(PERF, refused)(scope, receive, open_answer(scope, send))
-                return
-            # Decision: an API request refused for its namespace is journalled (so logged and counted) in the default
-            # namespace: the app that sent it sees a 400, and the log is where its developer looks for why.
-            namespace = DEFAULT_NAMESPACE
+        if named is not None:
+            if valid_namespace(namespace):
+                refused = _ambiguous(scope, NAMESPACE_KEY, NAMESPACE_HEADER)
+            else:
+                message = f"{NAMESPACE_HEADER} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {namespace!r}"
+                refused = invalid(NAMESPACE_HEADER, message)
+            if refused is not None:
+                if face is None:
+                    await error_response(PERF, refused)(scope, receive, open_answer(scope, send))
+                    return
+                # Decision: an API request refused for its namespace is journalled (so logged and counted) in the
+                # default namespace: the app that sent it sees a 400, and the log is where its developer looks for why.
+                namespace = DEFAULT_NAMESPACE
         if face is None:  # the simulator's own paths, in the request's namespace
             if named is None:
                 await self.app(scope, receive, send)
@@ -410,6 +426,9 @@ class _Exchange:
 
     def _header_or_token(self, header: str | None, raw: bytes) -> Action | None:
         if header is not None:
+            ambiguous = _ambiguous(self.scope, _FAULT_KEY, FAULT_HEADER)
+            if ambiguous is not None:
+                raise ambiguous
             return action_from_text(header, FAULT_HEADER)
         return token_action(raw)
 

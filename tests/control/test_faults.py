@@ -264,6 +264,28 @@ def test_a_bad_header_or_token_is_a_400_in_the_perf_envelope(
     assert client.post("/_sim/requests/count", json={"match": {"status": 400}}).json() == {"count": 1}
 
 
+@pytest.mark.parametrize(("name", "first", "second"), [("X-Sim-Fault", "status=503", "delay_ms=10"), ("X-Sim-Namespace", "job-a", "job-b")])
+def test_a_control_header_given_twice_with_different_values_is_a_400_naming_both(
+    client: httpx.Client, name: str, first: str, second: str
+) -> None:
+    """Neither value is ignored: the first winning would silently drop the other's fault or namespace."""
+    headers = [("Authorization", f"Bearer {KEY}"), (name, first), (name, second)]
+    response = client.post("/v1/images/generations", json=PERF_BODY, headers=headers)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request" and error["param"] == name
+    assert error["message"] == f"{name} given 2 different values ({first!r}, {second!r}); send one"
+    assert client.post("/_sim/requests/count", json={"match": {"status": 400}}).json() == {"count": 1}
+
+
+def test_a_control_header_repeated_with_the_same_value_is_one_header(client: httpx.Client) -> None:
+    headers = [("Authorization", f"Bearer {KEY}"), ("X-Sim-Fault", "status=503"), ("X-Sim-Fault", "status=503")]
+    assert client.post("/v1/images/generations", json=PERF_BODY, headers=headers).status_code == 503
+    namespaced = [("Authorization", f"Bearer {KEY}"), ("X-Sim-Namespace", "job-a"), ("X-Sim-Namespace", "job-a")]
+    assert client.post("/v1/images/generations", json=PERF_BODY, headers=namespaced).status_code == 200
+    assert client.post("/_sim/requests/count?namespace=job-a", json={"match": {"status": 200}}).json() == {"count": 1}
+
+
 def test_a_fault_header_with_a_digit_of_another_script_is_a_400(client: httpx.Client) -> None:
     response = client.post(
         "/v1/images/generations", json=PERF_BODY, headers=[(b"Authorization", f"Bearer {KEY}".encode()), (b"X-Sim-Fault", b"status=\xb2")]
