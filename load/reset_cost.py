@@ -56,8 +56,10 @@ async def measure(url: str, images: int) -> None:
         await state.reset(NAMESPACES[0])
         spent = time.perf_counter() - started
         print(f"reset of {NAMESPACES[0]} ({len(gone):,} of {images:,} images): {spent * 1000:.0f} ms")
-        assert await state.get_image(gone[0]) is None and await state.get_image(gone[-1]) is None
-        assert await state.get_image(kept[0]) is not None and await state.get_image(kept[-1]) is not None
+        if await state.get_image(gone[0]) is not None or await state.get_image(gone[-1]) is not None:
+            raise SystemExit(f"the reset of {NAMESPACES[0]} left some of its images")
+        if await state.get_image(kept[0]) is None or await state.get_image(kept[-1]) is None:
+            raise SystemExit(f"the reset of {NAMESPACES[0]} dropped images of {NAMESPACES[1]}")
         with redis.Redis.from_url(url) as client:
             client.config_resetstat()
         single = ImageBatch("dall-e-2", "a lighthouse", "256x256", NAMESPACES[1], 0, "salt")

@@ -34,6 +34,10 @@ TIERS: dict[str, Tier] = {
     "enterprise": Tier("enterprise", 300, 100_000),
 }
 
+PAID_TIERS = tuple(name for name in TIERS if name != "free")
+"""The tiers a key is paid for (every one but the document's Free tier): the contract suite judges their limits only
+with a key the user gives it (`--tier-key`)."""
+
 # The document's own example key works out of the box, on the Pro tier.
 DOCUMENT_EXAMPLE_KEY = "pk_live_abc123"
 DOCUMENT_EXAMPLE_TIER = "pro"
