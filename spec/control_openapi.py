@@ -17,13 +17,14 @@ from spec.models import MODELS, PROVIDERS
 from spec.schemas import error_schema
 
 # The simulator's bounds, which spec/ does not import (it imports nothing from the simulator); a test holds them equal:
-# the most times a rule may be given (simulator.control.rules.MAX_TIMES), the shortest and longest delay, the parts of a
-# dribbled body, the longest retry_after and the longest message of an action (simulator.control.actions), the most
-# entries a listing gives
-# (simulator.control.api.MAX_LIST_LIMIT), the longest clock advance (simulator.faces.control.MAX_ADVANCE_SECONDS).
+# the most times a rule may be given (simulator.control.rules.MAX_TIMES); the shortest and longest delay, an injected
+# status's range, the parts of a dribbled body, the longest retry_after and the longest message of an action
+# (simulator.control.actions); the most entries a listing gives (simulator.control.api.MAX_LIST_LIMIT); the longest
+# clock advance (simulator.faces.control.MAX_ADVANCE_SECONDS).
 MAX_TIMES = 1_000_000
 MIN_DELAY_MS = 1
 MAX_DELAY_MS = 600_000
+MIN_FAULT_STATUS, MAX_FAULT_STATUS = 400, 599
 DRIBBLE_PARTS = 10
 MAX_RETRY_AFTER_SECONDS = 86_400
 MAX_MESSAGE_CHARS = 500
@@ -108,7 +109,12 @@ def _action_schema() -> dict[str, Any]:
             *({"not": {"required": ["dribble_ms", name]}} for name in _NOTHING_TO_DRIBBLE),
         ],
         "properties": {
-            "status": {"type": "integer", "minimum": 400, "maximum": 599, "description": "answer this status in the face's own envelope"},
+            "status": {
+                "type": "integer",
+                "minimum": MIN_FAULT_STATUS,
+                "maximum": MAX_FAULT_STATUS,
+                "description": "answer this status in the face's own envelope",
+            },
             "type": {"enum": list(errors.STATUS), "description": "error type (default: follows from the status)"},
             "message": {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS},
             "retry_after": {

@@ -28,11 +28,13 @@ from spec.control_openapi import (
     FACES,
     MAX_ADVANCE_SECONDS,
     MAX_DELAY_MS,
+    MAX_FAULT_STATUS,
     MAX_LIST_LIMIT,
     MAX_MESSAGE_CHARS,
     MAX_RETRY_AFTER_SECONDS,
     MAX_TIMES,
     MIN_DELAY_MS,
+    MIN_FAULT_STATUS,
     control_openapi_document,
 )
 from spec.openapi import openapi_document
@@ -107,9 +109,11 @@ def test_the_document_calls_valid_exactly_the_actions_the_simulator_takes(client
 def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     assert FACES == FACE_NAMES
     assert MAX_TIMES == control_rules.MAX_TIMES
-    assert (MIN_DELAY_MS, MAX_DELAY_MS, DRIBBLE_PARTS, MAX_RETRY_AFTER_SECONDS, MAX_MESSAGE_CHARS) == (
+    assert (MIN_DELAY_MS, MAX_DELAY_MS, MIN_FAULT_STATUS, MAX_FAULT_STATUS, DRIBBLE_PARTS, MAX_RETRY_AFTER_SECONDS, MAX_MESSAGE_CHARS) == (
         actions.MIN_DELAY_MS,
         actions.MAX_DELAY_MS,
+        actions.MIN_FAULT_STATUS,
+        actions.MAX_FAULT_STATUS,
         actions.DRIBBLE_PARTS,
         actions.MAX_RETRY_AFTER_SECONDS,
         actions.MAX_MESSAGE_CHARS,

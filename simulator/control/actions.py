@@ -21,6 +21,8 @@ TOKEN_PATTERN = re.compile(rb"\[sim:([^\]]*)\]")
 # listed neither as part of the action (a listed `{}` is refused when posted back) nor in the journal's fault.
 MIN_DELAY_MS = 1
 MAX_DELAY_MS = 600_000
+MIN_FAULT_STATUS, MAX_FAULT_STATUS = 400, 599
+"""An injected status is an error's: a fault answers what the face would answer when something goes wrong."""
 DRIBBLE_PARTS = 10
 """A dribbled body is sent in this many parts (fewer for a shorter body), evenly over `dribble_ms`: the first at once,
 the last at the end. WireMock's chunked dribble delay, with its number of chunks fixed: what a test varies is the gap
@@ -130,7 +132,7 @@ def action_from_json(body: object, field: str = "action") -> Action:
         if flag in body and body[flag] is not True:
             raise invalid(f"{field}.{flag}", f"{field}.{flag} must be true when given")
     flags = [flag for flag in _FLAGS if body.get(flag)]
-    status = _whole(body["status"], f"{field}.status", 400, 599) if "status" in body else None
+    status = _whole(body["status"], f"{field}.status", MIN_FAULT_STATUS, MAX_FAULT_STATUS) if "status" in body else None
     chosen = [*(["status"] if status is not None else []), *flags]
     if len(chosen) > 1:
         raise invalid(field, f"{field} combines {' and '.join(chosen)}: choose one of them (delay_ms may join any)")

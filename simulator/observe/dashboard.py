@@ -15,7 +15,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from simulator.control.actions import MAX_DELAY_MS, MIN_DELAY_MS
+from simulator.control.actions import (
+    MAX_DELAY_MS,
+    MAX_FAULT_STATUS,
+    MAX_MESSAGE_CHARS,
+    MAX_RETRY_AFTER_SECONDS,
+    MIN_DELAY_MS,
+    MIN_FAULT_STATUS,
+)
+from simulator.control.rules import MAX_TIMES
 from simulator.registry import FACE_NAMES
 from spec import tiers
 from spec.models import MODELS
@@ -33,7 +41,8 @@ def _static(name: str) -> str:
 
 def _spec() -> str:
     """What the forms offer, from spec/: models with their sizes and image counts, faces, the document's key; and the
-    bounds of a fault's delay or dribble, which the action takes (simulator.control.actions)."""
+    bounds of each field of a fault rule the server takes (simulator.control.actions and rules), as the form
+    fields' own constraints."""
     models = {
         name: {"sizes": list(model.sizes) if len(model.sizes) <= MAX_SUGGESTED_SIZES else [], "max_n": model.max_n}
         for name, model in MODELS.items()
@@ -43,7 +52,13 @@ def _spec() -> str:
         "faces": FACE_NAMES,
         "key": tiers.DOCUMENT_EXAMPLE_KEY,
         "poll_ms": POLL_MS,
-        "delay_ms": {"min": MIN_DELAY_MS, "max": MAX_DELAY_MS},
+        "fault_fields": {
+            "status": {"min": MIN_FAULT_STATUS, "max": MAX_FAULT_STATUS},
+            "retry_after": {"min": 0, "max": MAX_RETRY_AFTER_SECONDS},
+            "message": {"maxLength": MAX_MESSAGE_CHARS},
+            "delay_ms": {"min": MIN_DELAY_MS, "max": MAX_DELAY_MS},
+            "times": {"min": 1, "max": MAX_TIMES},
+        },
     }
     # "</" would end the inline script early; JSON allows it escaped.
     return json.dumps(spec).replace("</", "<\\/")

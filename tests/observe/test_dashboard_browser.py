@@ -18,7 +18,8 @@ import pytest
 from openai import OpenAI
 
 from load.redis_server import redis_available, running_redis
-from simulator.control.actions import MAX_DELAY_MS
+from simulator.control.actions import MAX_DELAY_MS, MAX_MESSAGE_CHARS, MAX_RETRY_AFTER_SECONDS
+from simulator.control.rules import MAX_TIMES
 from simulator.launcher import RunningServer, running_simulator
 from tests.observe.browser import browser_missing, chromium_page, in_ci
 
@@ -122,12 +123,25 @@ def test_a_fault_rule_added_in_the_page_fails_the_next_sdk_call_and_is_removed_w
     expect(rule).to_have_count(0)
 
 
-@pytest.mark.parametrize(("delay", "valid"), [("0", False), ("1", True), (str(MAX_DELAY_MS), True), (str(MAX_DELAY_MS + 1), False)])
-def test_the_fault_forms_delay_takes_what_an_action_takes(page: Page, delay: str, valid: bool) -> None:
-    """A delay or dribble of 0 (which the simulator refuses) or past ten minutes is refused by the form itself."""
-    field = page.locator("#fault-form [name=delay_ms]")
-    field.fill(delay)
+@pytest.mark.parametrize(
+    ("name", "value", "valid"),
+    [
+        *(("delay_ms", str(value), valid) for value, valid in ((0, False), (1, True), (MAX_DELAY_MS, True), (MAX_DELAY_MS + 1, False))),
+        *(("status", str(value), valid) for value, valid in ((399, False), (400, True), (599, True), (600, False))),
+        *(("retry_after", str(value), valid) for value, valid in ((-1, False), (0, True), (MAX_RETRY_AFTER_SECONDS + 1, False))),
+        *(("times", str(value), valid) for value, valid in ((0, False), (1, True), (MAX_TIMES, True), (MAX_TIMES + 1, False))),
+    ],
+)
+def test_the_fault_forms_fields_take_what_the_server_takes(page: Page, name: str, value: str, valid: bool) -> None:
+    """A value the server would refuse (a delay of 0 or past ten minutes, a status that is not an error's, a
+    retry_after past a day, times past a million) is refused by the form itself, and one it takes is not."""
+    field = page.locator(f"#fault-form [name={name}]")
+    field.fill(value)
     assert field.evaluate("input => input.validity.valid") is valid
+
+
+def test_the_fault_forms_message_is_as_long_as_the_server_takes(page: Page) -> None:
+    assert page.locator("#fault-form [name=message]").evaluate("input => input.maxLength") == MAX_MESSAGE_CHARS
 
 
 def test_advancing_the_manual_clock_a_day_empties_a_keys_usage_bars(page: Page, simulator: RunningServer, namespace: str) -> None:

@@ -258,7 +258,7 @@ $("try-form").addEventListener("submit", async (event) => {
 function setUpForms() {
   const fill = (select, names) => select.append(...names.map((name) => el("option", {}, name)));
   fill($("fault-form").elements.face, SPEC.faces);
-  Object.assign($("fault-form").elements.delay_ms, SPEC.delay_ms);
+  for (const [name, bounds] of Object.entries(SPEC.fault_fields)) Object.assign($("fault-form").elements[name], bounds);
   fill($("fault-form").elements.model, Object.keys(SPEC.models));
   const model = $("try-form").elements.model;
   fill(model, Object.keys(SPEC.models));
