@@ -282,6 +282,25 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/_sim/ready": {
+            "get": {
+                "operationId": "ready",
+                "summary": "Readiness: whether the state (memory or Redis) answers; 503 when it does not",
+                "parameters": [_ANY],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["status", "state"],
+                            "properties": {"status": {"const": "ready"}, "state": {"type": "string"}},
+                        },
+                        "ready, and which state (`memory`, or the Redis URL without its password)",
+                    ),
+                    "400": bad,
+                    "503": _error("service_unavailable: the state did not answer"),
+                },
+            }
+        },
         "/_sim/config": {
             "get": {
                 "operationId": "config",

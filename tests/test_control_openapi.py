@@ -150,6 +150,7 @@ def test_every_control_call_answers_as_the_document_says(sim: RunningServer) -> 
         made = client.post("/_sim/faults", json={**rule, "namespace": "doc"}).json()
         calls: list[tuple[str, str, str, dict[str, Any]]] = [
             ("/_sim/health", "get", "/_sim/health", {}),
+            ("/_sim/ready", "get", "/_sim/ready", {"params": {"namespace": "doc"}}),
             ("/_sim/config", "get", "/_sim/config", {"params": {"namespace": "doc"}}),
             ("/_sim/ui", "get", "/_sim/ui", {}),
             ("/_sim/openapi.json", "get", "/_sim/openapi.json", {}),

@@ -15,6 +15,7 @@ refuses raises `ControlError` with the simulator's own error type, message and f
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Self, TypedDict
 
@@ -282,6 +283,11 @@ class SimulatorControl:
     def health(self) -> dict[str, Any]:
         health: dict[str, Any] = self._call("GET", "/_sim/health")
         return health
+
+    def ready(self) -> bool:
+        """Whether the simulator's state answers (`GET /_sim/ready`): False while its Redis is down or stuck."""
+        query = _present(namespace=self.namespace)
+        return self._http.get(self.server_url + "/_sim/ready", params=query).status_code == HTTPStatus.OK
 
     def config(self) -> dict[str, Any]:
         settings: dict[str, Any] = self._call("GET", "/_sim/config")

@@ -62,6 +62,7 @@ class ControlFace:
     def routes(self) -> list[Route]:
         return [
             Route("/_sim/health", self.health, methods=["GET"]),
+            Route("/_sim/ready", self.ready, methods=["GET"]),
             Route("/_sim/config", self.config, methods=["GET"]),
             Route("/_sim/reset", self.reset, methods=["POST"]),
             Route("/_sim/clock", self.clock, methods=["GET"]),
@@ -75,6 +76,18 @@ class ControlFace:
         except ApiError as exc:
             return error_response(exc)
         return SafeJSONResponse({"status": "ok"})
+
+    async def ready(self, request: Request) -> Response:
+        """Readiness, where `/_sim/health` is liveness: whether the state answers. With Redis state, a stopped or stuck
+        Redis makes every API request a 503 while the process lives on; a healthcheck (compose, a load balancer)
+        should stop sending to it. The state is asked for its clock, which every request reads; when it does not
+        answer, the app's handler answers the state's 503 (`service_unavailable`, `Retry-After: 1`)."""
+        try:
+            namespace_param(request)
+        except ApiError as exc:
+            return error_response(exc)
+        await self.engine.state.now()
+        return SafeJSONResponse({"status": "ready", "state": self.settings["state"]})
 
     async def config(self, request: Request) -> Response:
         try:
