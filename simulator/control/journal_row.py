@@ -30,9 +30,8 @@ may look at it: it stops tracking a tuple of strings, bytes and numbers the firs
 only the time after, by when the row has moved to an older generation that is scanned whole."""
 
 NAMESPACE = ROW_FIELDS.index("namespace")
-FACE, PATH, STATUS = ROW_FIELDS.index("face"), ROW_FIELDS.index("path"), ROW_FIELDS.index("status")
-LATENCY_MS, FAULT, MADE_MODEL = ROW_FIELDS.index("latency_ms"), ROW_FIELDS.index("fault"), ROW_FIELDS.index("made_model")
-IMAGE_IDS, IMAGE_COUNT = ROW_FIELDS.index("image_ids"), ROW_FIELDS.index("image_count")
+FACE, STATUS, MADE_MODEL = ROW_FIELDS.index("face"), ROW_FIELDS.index("status"), ROW_FIELDS.index("made_model")
+LATENCY_MS, IMAGE_IDS = ROW_FIELDS.index("latency_ms"), ROW_FIELDS.index("image_ids")
 LABELS = slice(FACE, FACE + len(LABEL_FIELDS))
 
 
