@@ -248,7 +248,7 @@ class Metrics:
         the batch: each row's label values taken by one slice, counted at once when the whole batch shares them (a
         load test's batches mostly do) and by `Counter` when not; their durations sorted, then bucketed by a
         bisection per bucket. Counting each request in Python cost a sixth of the control plane; hashing each row's
-        labels and bisecting each duration, a fifth."""
+        labels and bisecting each duration, a quarter (6.4k of its 26k instructions a request)."""
         if self.multiprocess:
             for row in rows:
                 self.count_one(RequestEntry.from_row(row, 0))
