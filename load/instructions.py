@@ -2,11 +2,10 @@
 control plane (`load.without_control`), counted by callgrind on real servers under `wrk` load.
 
 Why: issue 9 bounds the control plane's cost at 5% of url throughput, and `python -m load.bench --only control`
-measures that cost in wall-clock time, whose medians moved from 3% to 14% between runs of the same code on a shared
-2-core machine (each server process brings its own hash seed and memory layout, which the paired runs within one run
-share). Instructions counted by callgrind are the same from run to run within about 0.2%, so they tell whether a
-change to the fast path helped; they do not count what the processor's caches and branch predictors add, which the
-wall-clock figure does.
+measures that cost in wall-clock time, whose medians moved from 3% to 16% between runs of the same code on a shared
+2-core machine. Instructions counted by callgrind are the same from run to run within about 0.2%, so they tell whether
+a change to the fast path helped; they do not count what the processor's caches and branch predictors add, which the
+wall-clock figure does (it came out at about twice the instruction count's).
 
 Each server runs under `valgrind --tool=callgrind` with instrumentation off, pinned to one core with wrk on the
 other; after a warm-up, instrumentation is switched on (`callgrind_control`) for `--seconds` of load and the
