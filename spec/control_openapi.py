@@ -196,6 +196,7 @@ def _journal_entry_schema() -> dict[str, Any]:
         "face": {"enum": list(FACES)},
         "namespace": {"type": "string"},
         "key": {**nullable_string, "description": "masked to its first characters"},
+        "key_id": {**nullable_string, "description": "tells apart keys whose masked forms are alike (the start of a digest)"},
         "model": nullable_string,
         "n": {"type": ["integer", "null"]},
         "size": nullable_string,
@@ -254,9 +255,10 @@ def _journal_filters() -> list[dict[str, Any]]:
 def _usage_by_key_schema() -> dict[str, Any]:
     row = {
         "type": "object",
-        "required": ["key", "tier", "face", "minute", "day"],
+        "required": ["key", "key_id", "tier", "face", "minute", "day"],
         "properties": {
             "key": {"type": "string", "description": "masked"},
+            "key_id": {"type": "string", "description": "tells apart keys whose masked forms are alike (the start of a digest)"},
             "tier": {"type": "string"},
             "face": {"enum": list(FACES)},
             "minute": _ref("Window"),

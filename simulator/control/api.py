@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
-from simulator.control.journal import EntryFilter, mask_key
+from simulator.control.journal import EntryFilter, key_digest, key_id, mask_key
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, too_slow
 from simulator.control.rules import Match, match_from_json, namespace_from, rule_spec_from_json
@@ -221,7 +221,6 @@ class ControlApi:
                     continue
                 limited = tenant if face == "perf" else self.keys.limits_on(face, tenant)
                 rate = await self.engine.usage(limited, bucket=face)
-                rows.append(
-                    {"key": mask_key(key), "tier": tenant.tier, "face": face, "minute": _window(rate.minute), "day": _window(rate.day)}
-                )
+                shown = {"key": mask_key(key), "key_id": key_id(key_digest(key))}
+                rows.append({**shown, "tier": tenant.tier, "face": face, "minute": _window(rate.minute), "day": _window(rate.day)})
         return SafeJSONResponse({"keys": rows})

@@ -47,6 +47,15 @@ def key_digest(key: str) -> str:
     return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
+KEY_ID_CHARS = 8
+
+
+def key_id(digest: str | None) -> str | None:
+    """What tells apart keys whose masked forms are alike (`pk_test_free…` for every free test key): the start of the
+    key's digest, shown beside the masked key in the journal, the usage listing and the dashboard."""
+    return None if digest is None else digest[:KEY_ID_CHARS]
+
+
 def trimmed(value: Any, depth: int = 0) -> Any:
     """A request body fit for the journal: long strings cut, bulky ones replaced by their length, deep ones by a note."""
     if isinstance(value, str):
@@ -171,6 +180,7 @@ class JournalEntry(Made):
             "face": self.face,
             "namespace": self.namespace,
             "key": d.key,
+            "key_id": key_id(d.key_digest),
             "model": self.model,
             "n": self.n,
             "size": self.size,

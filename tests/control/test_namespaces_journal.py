@@ -169,6 +169,22 @@ def test_usage_lists_the_active_keys_of_a_namespace(client: httpx.Client) -> Non
     assert client.get("/_sim/usage").json()["keys"] == []
 
 
+def test_two_keys_masked_alike_are_told_apart_by_their_key_id_in_the_journal_and_the_usage(each_state: httpx.Client) -> None:
+    """Every free test key masks to `pk_test_free…`; an app juggling two of them must see which one each request
+    and each window is."""
+    client, other = each_state, "pk_test_free_another_one"
+    headers = {"X-Sim-Namespace": "twins"}
+    for key in (FREE_KEY, other, FREE_KEY):
+        sent = client.post("/v1/images/generations", json={"prompt": "a fox"}, headers={**headers, "Authorization": f"Bearer {key}"})
+        assert sent.status_code == 200, sent.text
+    newest, middle, oldest = client.get("/_sim/requests", params={"namespace": "twins"}).json()["requests"]
+    assert newest["key"] == middle["key"] == oldest["key"] == "pk_test_free…"
+    assert newest["key_id"] == oldest["key_id"] != middle["key_id"]
+    assert all(isinstance(entry["key_id"], str) and len(entry["key_id"]) == 8 for entry in (newest, middle))
+    rows = client.get("/_sim/usage", params={"namespace": "twins"}).json()["keys"]
+    assert {row["key_id"]: row["minute"]["used"] for row in rows} == {oldest["key_id"]: 2, middle["key_id"]: 1}
+
+
 @pytest.mark.parametrize("body", [{"n": 2, "size": "256x256", "model": "dall-e-2"}, {"n": 0}])
 def test_a_request_reads_the_same_in_the_journal_whether_or_not_a_fault_could_apply(client: httpx.Client, body: dict[str, object]) -> None:
     """With no rule, the control layer keeps a request's journal row itself (its fast path); while a rule exists, it

@@ -144,6 +144,22 @@ def test_the_fault_forms_message_is_as_long_as_the_server_takes(page: Page) -> N
     assert page.locator("#fault-form [name=message]").evaluate("input => input.maxLength") == MAX_MESSAGE_CHARS
 
 
+def test_two_keys_masked_alike_show_their_own_key_ids_in_the_usage_and_the_requests(
+    page: Page, simulator: RunningServer, namespace: str
+) -> None:
+    first, second = (f"pk_test_free_{uuid.uuid4().hex[:12]}" for _ in range(2))
+    for key in (first, second):
+        sdk(simulator, namespace, key).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    usage = page.locator('#usage .key[data-face="perf"]')
+    expect(usage).to_have_count(2)
+    shown = usage.locator(".key-id").all_inner_texts()
+    assert len(set(shown)) == 2 and all(text.startswith("#") for text in shown), shown
+    expect(usage.first).to_contain_text("pk_test_free…")
+    cells = page.locator("#requests tbody tr td:last-child .key-id")
+    expect(cells).to_have_count(2)
+    assert set(cells.all_inner_texts()) == set(shown)
+
+
 def test_advancing_the_manual_clock_a_day_empties_a_keys_usage_bars(page: Page, simulator: RunningServer, namespace: str) -> None:
     key = f"pk_test_free_{uuid.uuid4().hex[:12]}"
     sdk(simulator, namespace, key).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256", n=3)

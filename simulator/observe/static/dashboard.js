@@ -66,7 +66,7 @@ function renderRequests(entries) {
       el("td", {}, e.model || "—"), el("td", {}, e.n === null ? "—" : e.n),
       el("td", {class: statusClass(e)}, e.status === null ? "dropped" : e.status + (e.error_type ? " " + e.error_type : "")),
       el("td", {}, Math.round(e.latency_ms * 10) / 10 + " ms"), el("td", {class: "fault"}, e.fault || ""),
-      el("td", {}, e.namespace), el("td", {}, e.key || "—"))));
+      el("td", {}, e.namespace), el("td", {}, ...(e.key ? [e.key, " ", keyId(e.key_id)] : ["—"])))));
   }
   renderDetail();
 }
@@ -107,10 +107,15 @@ function bar(window, figures, label) {
     el("span", {style: "width:" + share + "%"}), el("em", {}, figures.used + " / " + figures.limit + " " + label));
 }
 
+// Every free test key masks to "pk_test_free…": the key id beside it tells them apart.
+function keyId(id) {
+  return el("small", {class: "key-id", title: "key id: the start of the key's digest"}, "#" + id);
+}
+
 function renderUsage(keys) {
   if (!changed("usage", keys)) return;
-  $("usage").replaceChildren(...(keys.length ? keys.map((k) => el("div", {class: "key", "data-key": k.key, "data-face": k.face},
-    el("b", {}, k.key), " " + k.tier + " · " + k.face + " face", bar("minute", k.minute, "images this minute"), bar("day", k.day, "images today"))) : [el("p", {class: "empty"}, "no key has used its windows yet")]));
+  $("usage").replaceChildren(...(keys.length ? keys.map((k) => el("div", {class: "key", "data-key": k.key, "data-key-id": k.key_id, "data-face": k.face},
+    el("b", {}, k.key), " ", keyId(k.key_id), " " + k.tier + " · " + k.face + " face", bar("minute", k.minute, "images this minute"), bar("day", k.day, "images today"))) : [el("p", {class: "empty"}, "no key has used its windows yet")]));
 }
 
 function describeRule(rule) {
