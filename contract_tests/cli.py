@@ -15,11 +15,11 @@ from contract_tests.target import (
     JUDGES,
     LEVELS,
     NO_VERDICT_EXIT,
-    PAID_TIERS,
     TargetUnreachable,
     check_reachable,
     tier_key_pair,
 )
+from spec.tiers import PAID_TIERS
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")
 """The suite's own pytest configuration, which stands in for the one of the directory perf-contract runs in."""

@@ -21,13 +21,13 @@ from contract_tests.target import (
     JUDGES,
     LEVELS,
     NO_VERDICT_EXIT,
-    PAID_TIERS,
     Target,
     TargetUnreachable,
     tier_key_pair,
 )
 from contract_tests.verdict import FAILED, PASSED, SKIPPED, CaseResult, Verdict
 from contract_tests.violations import ContractViolation, Finding, collecting, noting_checked, noting_differences
+from spec.tiers import PAID_TIERS
 
 SMOKE_MARK = "smoke"
 SOURCE_MARK = "source"

@@ -36,8 +36,7 @@ from spec import policy, tiers
 
 SIM_FREE_KEYS = tuple(f"{tiers.TEST_KEY_PREFIX}free_contract{suffix}" for suffix in ("", "_b", "_c"))
 SIM_GENEROUS_KEY = f"{tiers.TEST_KEY_PREFIX}enterprise_contract"
-PAID_TIERS = tiers.PAID_TIERS
-SIM_TIER_KEYS = tuple((tier, f"{tiers.TEST_KEY_PREFIX}{tier}_contract_limits") for tier in PAID_TIERS)
+SIM_TIER_KEYS = tuple((tier, f"{tiers.TEST_KEY_PREFIX}{tier}_contract_limits") for tier in tiers.PAID_TIERS)
 SIM_BLOCKED_PROMPT = f"A quiet reading room with tall windows {policy.TRIGGER_PHRASE}"
 LEVELS = ("smoke", "full")
 JUDGES = ("document", "all")
@@ -49,7 +48,7 @@ def tier_key_pair(value: str) -> tuple[str, str] | None:
     """(tier, key) from a `--tier-key` value, TIER=KEY; None when TIER is not a paid tier or KEY is empty (the CLI and
     the pytest option each refuse it in their own words)."""
     tier, _, key = value.partition("=")
-    return (tier, key) if tier in PAID_TIERS and key else None
+    return (tier, key) if tier in tiers.PAID_TIERS and key else None
 
 
 @dataclass(frozen=True)

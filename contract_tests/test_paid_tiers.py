@@ -23,7 +23,7 @@ from contract_tests.exchange import Exchange
 from contract_tests.ledger import KeyLedger
 from contract_tests.scenario import CHEAP_MODEL, cheap_body
 from contract_tests.sources import DOCUMENT, judged_as
-from contract_tests.target import PAID_TIERS, Target
+from contract_tests.target import Target
 from contract_tests.violations import expect, require
 from spec import errors, tiers
 from spec.models import MODELS
@@ -55,7 +55,7 @@ def _burst(api: ContractClient, key: str, images: int) -> list[tuple[int, Exchan
 
 
 @pytest.mark.partly(decisions.RATE_LIMIT_HEADERS, decisions.SLIDING_WINDOW)
-@pytest.mark.parametrize("tier_name", PAID_TIERS)
+@pytest.mark.parametrize("tier_name", tiers.PAID_TIERS)
 def test_paid_tier_minute_limit(api: ContractClient, target: Target, tier_name: str) -> None:
     """A pro or enterprise key gets exactly its tier's images a minute from an idle key; the next is a 429 with retry_after."""
     tier = tiers.TIERS[tier_name]
@@ -91,7 +91,7 @@ def test_paid_tier_minute_limit(api: ContractClient, target: Target, tier_name: 
         check_retry_after(refused)
 
 
-@pytest.mark.parametrize("tier_name", PAID_TIERS)
+@pytest.mark.parametrize("tier_name", tiers.PAID_TIERS)
 def test_paid_tier_day_limit(api: ContractClient, target: Target, request: pytest.FixtureRequest, tier_name: str) -> None:
     """A pro or enterprise key gets exactly its tier's images a day, spent minute after minute; the next is a 429."""
     tier = tiers.TIERS[tier_name]

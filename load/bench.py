@@ -135,6 +135,11 @@ def machine() -> list[str]:
     ]
 
 
+def can_pin() -> bool:
+    """Whether the server and wrk can each have a core of their own (taskset, and two cores at least)."""
+    return shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+
+
 def pinned(command: list[str], cpu: int | None) -> list[str]:
     return ["taskset", "-c", str(cpu), *command] if cpu is not None and shutil.which("taskset") else command
 
@@ -353,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("load.bench needs wrk: apt-get install -y wrk", file=sys.stderr)
         return 2
-    pin = not args.no_pin and shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+    pin = not args.no_pin and can_pin()
     with tempfile.TemporaryDirectory() as tmp:
         script, keys = Path(tmp) / "post.lua", Path(tmp) / "keys.toml"
         script.write_text(WRK_SCRIPT)

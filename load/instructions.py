@@ -15,7 +15,6 @@ instructions counted are divided by the requests wrk completed. Needs the Debian
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from load.bench import CONTROL_PLANE_BOUND, KEY, KEYS_FILE, PATH, SERVER_CPU, URL_BODY, WRK_CPU, pinned
+from load.bench import CONTROL_PLANE_BOUND, KEY, KEYS_FILE, PATH, SERVER_CPU, URL_BODY, WRK_CPU, can_pin, pinned
 from load.wrk import WRK_SCRIPT, Wrk
 from simulator.launcher import free_port, running
 
@@ -102,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         script, keys = work_dir / "post.lua", work_dir / "keys.toml"
         script.write_text(WRK_SCRIPT)
         keys.write_text(KEYS_FILE)
-        pin = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+        pin = can_pin()
         wrk = Wrk(script, KEY, args.seconds, CONNECTIONS, WRK_CPU if pin else None)
         server_cpu = SERVER_CPU if pin else None
         full = count("simulator", keys, wrk, args.seconds, work_dir, server_cpu)

@@ -33,7 +33,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from load.mix import random_request
-from load.verdict import DEFAULT_TOLERANCE_SECONDS, ClockAdvance, Observation, judge, write_events
+from load.verdict import DEFAULT_TOLERANCE_SECONDS, ClockAdvance, Observation, judge, tolerance_problem, write_events
 from simulator.keys import KeyRegistry, Tenant
 from spec import tiers
 
@@ -106,11 +106,9 @@ def numbers_problem(options: Any) -> str | None:
         return f"--compress must be at least 1 (1: real time), got {options.compress:g}"
     if not options.advance_every > 0:
         return f"--advance-every must be a positive number of seconds, got {options.advance_every:g}"
-    if not options.tolerance >= 0:
-        return f"--tolerance must be a number of seconds of at least 0, got {options.tolerance:g}"
     if options.keys_per_tier < 1:
         return f"--keys-per-tier must be at least 1, got {options.keys_per_tier}"
-    return None
+    return tolerance_problem(options.tolerance)
 
 
 @functools.cache
@@ -143,7 +141,7 @@ class TierUser(FastHttpUser):
         tenant = configured_keys(options.keys).get(self.key)
         self.key_tier = tenant.tier if tenant else self.tier
         self.limits = (tenant.limits.images_per_minute, tenant.limits.images_per_day) if tenant else None
-        self.max_images = tenant.limits.images_per_minute if tenant else tiers.TIERS[self.tier].images_per_minute
+        self.max_images = self.limits[0] if self.limits else tiers.TIERS[self.tier].images_per_minute
 
     @task
     def generate(self) -> None:

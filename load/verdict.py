@@ -286,7 +286,7 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
             summary.minute_limit_hit += 1
         elif day_used is not None and day_used + o.n > tier.images_per_day:
             summary.day_limit_hit += 1
-        if not verdict.missing and not day_may_bind and minute_used + o.n <= tier.images_per_minute:
+        if not day_may_bind and minute_used + o.n <= tier.images_per_minute:
             evidence = (o, *(p.observation for p in in_minute))
             verdict.violations.append(
                 Violation(
@@ -405,6 +405,13 @@ def write_events(path: Path, observations: Iterable[Observation], advances: Iter
             out.write(json.dumps({"request": asdict(o)}) + "\n")
 
 
+def tolerance_problem(tolerance: float) -> str | None:
+    """What is wrong with a clock-skew tolerance, or None: a negative one makes a correct server fail."""
+    if not tolerance >= 0:
+        return f"--tolerance must be a number of seconds of at least 0, got {tolerance:g}"
+    return None
+
+
 def read_events(paths: Iterable[Path]) -> tuple[list[Observation], list[ClockAdvance]]:
     """The events of the files; ValueError naming the file and line of one a run did not write, OSError for a file
     that cannot be read."""
@@ -430,8 +437,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("events", nargs="+", type=Path, help="JSON-lines files written by a run (--verdict-events)")
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS, help="clock-skew tolerance in seconds")
     args = parser.parse_args(argv)
-    if not args.tolerance >= 0:
-        parser.error(f"--tolerance must be a number of seconds of at least 0, got {args.tolerance:g}")
+    problem = tolerance_problem(args.tolerance)
+    if problem is not None:
+        parser.error(problem)
     try:
         observations, advances = read_events(args.events)
     except (OSError, ValueError) as exc:
