@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from starlette.applications import Starlette
@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from simulator.config import SimulatorConfig
@@ -90,15 +90,18 @@ class SimulatorApp(Starlette):
     """The Starlette app with the control layer outermost: faults such as `drop` act on the connection itself,
     so they sit outside Starlette's own error handling."""
 
-    def __init__(self, plane: ControlPlane, state: State, **kwargs: object) -> None:
+    def __init__(self, plane: ControlPlane, state: State, pages: Sequence[BaseRoute], **kwargs: object) -> None:
         self.plane = plane
         self.sim_state = state
+        self.pages = pages
+        """The simulator's own routes (everything but the API faces), which the control layer tells apart from a
+        request no route serves."""
         super().__init__(**kwargs)  # type: ignore[arg-type]
         # Innermost: inside the CORS layer, ahead of Starlette's exception middleware and route walk.
         self.user_middleware.append(Middleware(FaceLanes, self.router))
 
     def build_middleware_stack(self) -> ASGIApp:
-        return ControlLayer(super().build_middleware_stack(), self.plane, self.sim_state)
+        return ControlLayer(super().build_middleware_stack(), self.plane, self.sim_state, self.pages)
 
 
 def create_app(config: SimulatorConfig | None = None, state: State | None = None) -> Starlette:
@@ -119,9 +122,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
 
     faces, closing = mounted_faces(engine, keys, config)
     closers = [state.close, plane.close, *(face.close for face in closing)]
-    # The API faces first: they are what the hot path asks for, and their prefixes overlap none of the pages after them.
-    routes = [
-        *faces,
+    pages = [
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/_sim/openapi.json", control_openapi, methods=["GET"]),
@@ -133,7 +134,9 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     app = SimulatorApp(
         plane,
         state,
-        routes=routes,
+        pages,
+        # The API faces first: they are what the hot path asks for, and their prefixes overlap none of the pages.
+        routes=[*faces, *pages],
         middleware=[Middleware(OpenCORS)],
         exception_handlers={
             HTTPException: _http_error,

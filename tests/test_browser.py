@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from simulator.launcher import RunningServer, free_port, running
@@ -43,3 +44,15 @@ def test_a_page_on_another_origin_generates_and_loads_an_image(other_origin: str
     ]  # fmt: skip
     dom = subprocess.run(command, capture_output=True, text=True, timeout=90).stdout
     assert '<pre id="out">OK 200 flux-dev image/png ' in dom, dom[-500:]
+
+
+def test_a_browser_showing_the_home_page_adds_nothing_to_the_journal(sim: RunningServer, tmp_path: Path) -> None:
+    """Chromium asks for /favicon.ico beside the page: that is not a request of the app under test."""
+    assert CHROMIUM is not None
+    command = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000", "--dump-dom", sim.base_url + "/",
+    ]  # fmt: skip
+    dom = subprocess.run(command, capture_output=True, text=True, timeout=90).stdout
+    assert "perf-image-sim" in dom, dom[-500:]
+    assert httpx.get(sim.base_url + "/_sim/requests").json()["requests"] == []

@@ -6,7 +6,8 @@
                                                  journal entry ─► listeners (request log, metrics)
 
 It wraps the whole Starlette app (outside its error handling) because `drop`, `reset` and `truncate` act on the
-connection itself. Requests to the simulator's own paths (/_sim/, /images/, /) only get their namespace. A path
+connection itself. Requests for the simulator itself (anything under /_sim/, and what its pages serve: /, an image
+download) only get their namespace; a request no route serves is the Perf API's unmatched request (`_page`). A path
 under a namespace's base path (`/_sim/ns/<name>/...`, simulator.namespace_path) is first made the plain request of
 that namespace.
 
@@ -31,11 +32,13 @@ import asyncio
 import socket
 import struct
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 from time import perf_counter
 from typing import Any
 
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.context import DEFAULT_NAMESPACE, ERROR_BODY_CAP, Made, made_in_namespace, recording, valid_namespace
@@ -56,6 +59,8 @@ from simulator.registry import MAX_BODY_BYTES, PERF, error_response, face_for_pa
 from simulator.state.base import State, StateUnavailable
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
+CONTROL_PATHS = "/_sim/"
+"""The control API's paths (and the dashboard's): the simulator's own, whichever of them a route serves."""
 _FAULT_KEY = FAULT_HEADER.lower().encode()
 _FORM_TYPE_LENGTH = len(FORM_TYPE)
 LEAVE_CHECK_SECONDS = 1.0
@@ -148,8 +153,9 @@ async def _close_connection(send: Send, reset: bool = False) -> None:
 
 
 class ControlLayer:
-    def __init__(self, app: ASGIApp, plane: ControlPlane, state: State) -> None:
+    def __init__(self, app: ASGIApp, plane: ControlPlane, state: State, pages: Sequence[BaseRoute]) -> None:
         self.app = app
+        self.pages = pages
         self.plane = plane
         self.journal = plane.journal
         self.rules = plane.rules
@@ -167,6 +173,8 @@ class ControlLayer:
         if face is None and scope["path"].startswith(NAMESPACE_PATH):
             scope = namespace_from_path(scope)
             face = _face_of(scope["path"])
+        if face is None and not self._page(scope):
+            face = PERF
         headers = header_dict(scope)
         named = headers.get(NAMESPACE_KEY)
         namespace = DEFAULT_NAMESPACE if named is None else named.decode("latin-1")
@@ -265,6 +273,17 @@ class ControlLayer:
                 made.made_n, made.made_size, made.answer_error, keys, query, body, None,
             )
         )  # fmt: skip
+
+    def _page(self, scope: Scope) -> bool:
+        """Whether the request is for the simulator itself: under CONTROL_PATHS, or one of its pages serves it, path
+        and method.
+
+        Decision: any other request is an unmatched one of the Perf API (the simulator's own API, whose 404 or 405
+        answers it): journalled, logged and counted (as route `unmatched`) like a path under a face's prefix that the
+        face does not serve, since a client sent to a wrong base URL (`POST /images/generations`, without `/v1`) is
+        what the log and the journal are read for. A control call gone wrong is the test code's, not the app's, and
+        stays out of the app's journal."""
+        return scope["path"].startswith(CONTROL_PATHS) or any(route.matches(scope)[0] is Match.FULL for route in self.pages)
 
     async def _answer_after_writing(self, scope: Scope, receive: Receive, send: Send, started: float, entry: RequestEntry) -> None:
         """The face's answer, its entry written before the answer's last bytes leave: to a shared journal (so a client

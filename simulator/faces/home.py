@@ -44,5 +44,12 @@ async def home(request: Request) -> Response:
     return HTMLResponse(_PAGE.format(models=models, key=html.escape(tiers.DOCUMENT_EXAMPLE_KEY)))
 
 
+async def no_icon(request: Request) -> Response:
+    """A browser asks for /favicon.ico beside any page it shows (this one, /openapi.json, a control call): answered
+    here, with no icon, it is a request for the simulator itself, so it never shows in the journal and the log as an
+    unmatched API request."""
+    return Response(status_code=204)
+
+
 def routes() -> list[Route]:
-    return [Route("/", home, methods=["GET"])]
+    return [Route("/", home, methods=["GET"]), Route("/favicon.ico", no_icon, methods=["GET"])]

@@ -1,0 +1,71 @@
+"""A request no route serves (a client sent to a wrong base URL) is the Perf API's unmatched request: journalled,
+faulted and counted like any API request, while requests for the simulator itself stay out of the journal."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from simulator.launcher import RunningServer
+
+KEY = "pk_test_pro_unmatched"
+
+
+def journal(client: httpx.Client, namespace: str) -> list[dict[str, object]]:
+    requests: list[dict[str, object]] = client.get("/_sim/requests", params={"namespace": namespace}).json()["requests"]
+    return requests
+
+
+def test_the_openai_sdk_given_a_base_url_without_v1_finds_its_request_in_the_journal(sim: RunningServer, client: httpx.Client) -> None:
+    sdk = openai.OpenAI(api_key=KEY, base_url=sim.base_url, max_retries=0, default_headers={"X-Sim-Namespace": "wrong-url"})
+    with pytest.raises(openai.APIStatusError) as caught:
+        sdk.images.generate(prompt="a lighthouse", model="dall-e-3")
+    assert caught.value.status_code == 405
+    (entry,) = journal(client, "wrong-url")
+    assert (entry["method"], entry["path"], entry["face"], entry["status"]) == ("POST", "/images/generations", "perf", 405)
+    assert (entry["error_type"], entry["model"], entry["key"]) == ("method_not_allowed", "dall-e-3", "pk_test_pro_…")
+    count = client.post("/_sim/requests/count", json={"match": {"path": "/images/"}, "namespace": "wrong-url"})
+    assert count.json() == {"count": 1}
+
+
+def test_a_path_nothing_serves_is_faulted_and_journalled_in_the_perf_envelope(client: httpx.Client) -> None:
+    answer = client.get("/nowhere", headers={"X-Sim-Namespace": "lost", "X-Sim-Fault": "status=503"})
+    assert answer.status_code == 503 and answer.json()["error"]["type"] == "service_unavailable"
+    plain = client.post("/v2/images/generations", json={"prompt": "a kite"}, headers={"X-Sim-Namespace": "lost"})
+    assert plain.status_code == 404 and plain.json()["error"]["type"] == "not_found"
+    newest, oldest = journal(client, "lost")
+    assert (newest["path"], newest["face"], newest["status"], newest["fault"]) == ("/v2/images/generations", "perf", 404, None)
+    assert (oldest["path"], oldest["status"], oldest["fault"]) == ("/nowhere", 503, "status=503")
+
+
+def test_a_namespace_base_path_to_nothing_is_journalled_in_its_namespace(client: httpx.Client) -> None:
+    assert client.post("/_sim/ns/based/v9/images", json={"prompt": "a kite"}).status_code == 404
+    (entry,) = journal(client, "based")
+    assert (entry["path"], entry["face"], entry["status"]) == ("/v9/images", "perf", 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/"),
+        ("HEAD", "/"),
+        ("GET", "/openapi.json"),
+        ("GET", "/metrics"),
+        ("GET", "/images/img_unknown.png"),
+        ("GET", "/favicon.ico"),
+        ("GET", "/_sim/nope"),
+        ("POST", "/_sim/requests/nope"),
+    ],
+)
+def test_requests_for_the_simulator_itself_stay_out_of_the_journal(client: httpx.Client, method: str, path: str) -> None:
+    client.request(method, path, headers={"X-Sim-Namespace": "own-pages"})
+    assert journal(client, "own-pages") == []
+
+
+def test_an_image_download_stays_out_of_the_journal(client: httpx.Client) -> None:
+    made = client.post(
+        "/v1/images/generations", json={"prompt": "a kite"}, headers={"Authorization": f"Bearer {KEY}", "X-Sim-Namespace": "gallery"}
+    )
+    assert httpx.get(made.json()["data"][0]["url"]).status_code == 200
+    assert [entry["path"] for entry in journal(client, "gallery")] == ["/v1/images/generations"]
