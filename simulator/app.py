@@ -42,12 +42,16 @@ log = logging.getLogger("perf-sim")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """Outside every face's own routes (/, /_sim/..., /images/..., a /v1/ path the Perf API does not serve): the Perf
-    API's envelope, noted for the journal as the face's endpoints note theirs."""
+    """Outside every face's own routes (a path nothing serves, a page's wrong method, a control call gone wrong): the
+    Perf API's envelope, naming the routes a 404 or 405 was probably meant for, noted for the journal as the face's
+    endpoints note theirs."""
     assert isinstance(exc, HTTPException)
     allowed = (exc.headers or {}).get("Allow") if exc.status_code == 405 else None
     if exc.status_code in (404, 405):
-        response = error_response(unknown_route(request.method, request.url.path, allowed), headers=dict(exc.headers or {}))
+        error = request.app.state.route_hints.hinted(
+            unknown_route(request.method, request.url.path, allowed), request.method, request.url.path
+        )
+        response = error_response(error, headers=dict(exc.headers or {}))
     else:
         response = error_response(ApiError(errors.INVALID_REQUEST, exc.detail), headers=dict(exc.headers or {}))
     note_answer(response)
@@ -120,7 +124,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     async def control_openapi(request: Request) -> Response:
         return SafeJSONResponse(control_openapi_document())
 
-    faces, closing = mounted_faces(engine, keys, config)
+    faces, closing, route_hints = mounted_faces(engine, keys, config)
     closers = [state.close, plane.close, *(face.close for face in closing)]
     pages = [
         *home.routes(),
@@ -147,6 +151,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         lifespan=_lifespan(state, *closers),
     )
     app.state.engine = engine
+    app.state.route_hints = route_hints
     app.state.error_ids = ErrorIds(config.seed, shared_by_workers=config.workers > 1)
     app.state.control = plane
     app.state.journal_listeners = plane.journal.listeners

@@ -42,6 +42,7 @@ from simulator.providers.openai import mapping as openai_mapping
 from simulator.providers.protocol import Upstream
 from simulator.providers.stability import face as stability_face
 from simulator.providers.stability import mapping as stability_mapping
+from simulator.route_hints import RouteHints, face_routes
 from spec import errors
 from spec.models import MODELS
 from spec.providers import bfl as bfl_spec
@@ -194,21 +195,25 @@ def gateway_upstreams(config: SimulatorConfig) -> dict[str, tuple[str, Upstream]
     return {face.name: (bases[face.name], face.upstream) for face in PROVIDER_FACES if face.name in bases and face.upstream is not None}
 
 
-def mounted_faces(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> tuple[list[BaseRoute], list[Closing]]:
+def mounted_faces(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> tuple[list[BaseRoute], list[Closing], RouteHints]:
     """Every face as a sub-application under its prefix (root paths first, as `face_for_path` reads them), answering
-    its bare prefix too, and the faces to close at shutdown."""
+    its bare prefix too; the faces to close at shutdown; and the near misses of their routes, which the Perf API's
+    404 and 405 name (simulator.route_hints)."""
+    served = [(face, face.serve(engine, keys, config)) for face in FACES]
+    routes = {face.name: served_face.routes() for face, served_face in served}
+    hints = RouteHints(route for face in FACES for route in face_routes(face.name, face.prefix, face.root_paths, routes[face.name]))
     root_routes: list[BaseRoute] = []
     mounts: list[BaseRoute] = []
     closing: list[Closing] = []
-    for face in FACES:
-        served = face.serve(engine, keys, config)
-        if isinstance(served, Closing):
-            closing.append(served)
-        app = FaceApp(face.name, served.routes(), _answer(face.name), face.unknown_route)
+    for face, served_face in served:
+        if isinstance(served_face, Closing):
+            closing.append(served_face)
+        unknown_route = hints.hinting(face.unknown_route) if face.name == PERF else face.unknown_route
+        app = FaceApp(face.name, routes[face.name], _answer(face.name), unknown_route)
         root_routes += [Route(path, app) for path in face.root_paths]
         root_routes.append(OwnedPaths((face.prefix,), face.root_prefixes, app))
         mounts.append(Mount(face.prefix, app))
-    return [*root_routes, *mounts], closing
+    return [*root_routes, *mounts], closing, hints
 
 
 def _answer(face: str) -> Callable[[ApiError, Mapping[str, str] | None], Response]:

@@ -1,11 +1,14 @@
 """A request no route serves (a client sent to a wrong base URL) is the Perf API's unmatched request: journalled,
-faulted and counted like any API request, while requests for the simulator itself stay out of the journal."""
+faulted and counted like any API request, answered naming the routes it was probably meant for, while requests for
+the simulator itself stay out of the journal."""
 
 from __future__ import annotations
 
 import httpx
 import openai
 import pytest
+from google import genai
+from google.genai import errors, types
 
 from simulator.launcher import RunningServer
 
@@ -22,6 +25,7 @@ def test_the_openai_sdk_given_a_base_url_without_v1_finds_its_request_in_the_jou
     with pytest.raises(openai.APIStatusError) as caught:
         sdk.images.generate(prompt="a lighthouse", model="dall-e-3")
     assert caught.value.status_code == 405
+    assert "did you mean /v1/images/generations (perf) or /openai/v1/images/generations (openai)?" in str(caught.value)
     (entry,) = journal(client, "wrong-url")
     assert (entry["method"], entry["path"], entry["face"], entry["status"]) == ("POST", "/images/generations", "perf", 405)
     assert (entry["error_type"], entry["model"], entry["key"]) == ("method_not_allowed", "dall-e-3", "pk_test_pro_…")
@@ -69,3 +73,40 @@ def test_an_image_download_stays_out_of_the_journal(client: httpx.Client) -> Non
     )
     assert httpx.get(made.json()["data"][0]["url"]).status_code == 200
     assert [entry["path"] for entry in journal(client, "gallery")] == ["/v1/images/generations"]
+
+
+def test_google_genai_given_a_base_url_without_google_is_told_the_base_url_it_meant(sim: RunningServer) -> None:
+    sdk = genai.Client(api_key=KEY, http_options=types.HttpOptions(base_url=sim.base_url))
+    with pytest.raises(errors.ClientError) as caught:
+        sdk.models.generate_images(model="imagen-3.0-generate-002", prompt="a lighthouse")
+    assert caught.value.code == 404
+    assert "did you mean /google/v1beta/models/imagen-3.0-generate-002:predict (google)?" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "message"),
+    [
+        (
+            "POST",
+            "/v1/images/generationz",
+            "no route for POST /v1/images/generationz; see /openapi.json; did you mean /v1/images/generations (perf)?",
+        ),
+        (
+            "POST",
+            "/v1/v1/images/generations",
+            "no route for POST /v1/v1/images/generations; see /openapi.json; did you mean /v1/images/generations (perf) or /openai/v1/images/generations (openai)?",
+        ),
+        ("POST", "/generate", "no route for POST /generate; see /openapi.json; did you mean /ideogram/generate (ideogram)?"),
+        ("GET", "/nowhere", "no route for GET /nowhere; see /openapi.json"),
+        ("GET", "/v1/images/generations", "method GET is not allowed on /v1/images/generations; allowed: POST"),
+    ],
+)
+def test_the_perf_api_names_the_routes_a_request_nothing_serves_was_meant_for(
+    client: httpx.Client, method: str, path: str, message: str
+) -> None:
+    assert client.request(method, path, json={"prompt": "a kite"}).json()["error"]["message"] == message
+
+
+def test_a_provider_face_answers_an_unknown_path_in_its_providers_own_words(client: httpx.Client) -> None:
+    answer = client.post("/openai/images/generations", json={"prompt": "a kite"})
+    assert answer.json()["error"]["message"] == "Invalid URL (POST /images/generations)"

@@ -1,0 +1,107 @@
+"""Near misses: the API routes a request that no route serves was probably meant for, named in the Perf API's 404
+and 405 ("did you mean /v1/images/generations (perf) or /openai/v1/images/generations (openai)?").
+
+The usual mistake is a base URL with a path part missing or doubled: the openai SDK given `http://host:8080` sends
+`POST /images/generations`, the google-genai client given `http://host:8080` sends `/v1beta/models/...:predict`. So
+a request's path is first tried with leading segments dropped and a route's leading literal segments put in front;
+failing that, a close spelling of a route without parameters (`/v1/images/generationz`). Only routes that take the
+request's method are named: a path some route serves with another method already gets a 405 naming the methods.
+
+Decision: only the Perf API's answers (ours to word) name near misses; a provider face answers an unknown path in its
+provider's own words, as its official client expects them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from starlette.routing import Route, compile_path
+
+from simulator.engine.errors import ApiError
+from simulator.mounting import UnknownRoute
+
+MAX_HINTS = 3
+CLOSE_SPELLING = 0.85
+"""difflib's ratio from which a route's path counts as a misspelling of the request's."""
+_LONGEST_PATH_SEGMENTS = 12
+"""Paths with more segments are not tried for a missing or doubled base path: the search grows with them, and no
+real base-URL mistake has that many."""
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    face: str
+    path: str
+    """The full path template, from the server's root (`/google/v1beta/models/{model}:predict`)."""
+    methods: frozenset[str]
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return compile_path(self.path)[0]
+
+    @property
+    def bases(self) -> tuple[str, ...]:
+        """The route's leading literal segments, each a base path a client may have left out (`/openai`,
+        `/openai/v1`, `/openai/v1/images` for `/openai/v1/images/generations`)."""
+        literal = self.path.split("{", 1)[0].split("/")[1:-1]
+        return tuple("/" + "/".join(literal[:count]) for count in range(1, len(literal) + 1))
+
+
+def face_routes(face: str, prefix: str, root_paths: Iterable[str], routes: Iterable[Route]) -> list[ApiRoute]:
+    """A face's routes (relative to its `prefix`) as full paths, and again at the root for those it serves there."""
+    found: list[ApiRoute] = []
+    for route in routes:
+        methods = frozenset(route.methods or ())
+        found.append(ApiRoute(face, prefix + route.path, methods))
+        if route.path in root_paths:
+            found.append(ApiRoute(face, route.path, methods))
+    return found
+
+
+class RouteHints:
+    def __init__(self, routes: Iterable[ApiRoute]) -> None:
+        self.routes = tuple(routes)
+        self._patterns = {route: route.pattern for route in self.routes}
+        # Remembered per request line: a client repeating a wrong URL gets the same hint without the search.
+        self.near = lru_cache(maxsize=1024)(self._near)
+
+    def hinting(self, unknown_route: UnknownRoute) -> UnknownRoute:
+        """`unknown_route`, its 404 and 405 naming near misses."""
+        return lambda method, path, allowed: self.hinted(unknown_route(method, path, allowed), method, path)
+
+    def hinted(self, error: ApiError, method: str, path: str) -> ApiError:
+        """`error` (a 404 or 405 of the Perf API), naming the routes near `method path` when there are any."""
+        near = self.near(method, path)
+        if not near:
+            return error
+        named = " or ".join(f"{path} ({face})" for face, path in near)
+        return ApiError(error.type, f"{error.message}; did you mean {named}?", error.param, error.retry_after, error.given_status)
+
+    def _near(self, method: str, path: str) -> tuple[tuple[str, str], ...]:
+        """(face, path) of up to MAX_HINTS routes taking `method` that `path` may have been meant for."""
+        serving = [route for route in self.routes if method in route.methods]
+        found = dict.fromkeys(self._rebased(serving, path))
+        if not found:
+            literal = {route.path: route.face for route in serving if "{" not in route.path}
+            found = dict.fromkeys((literal[close], close) for close in difflib.get_close_matches(path, literal, MAX_HINTS, CLOSE_SPELLING))
+        return tuple(found)[:MAX_HINTS]
+
+    def _rebased(self, serving: list[ApiRoute], path: str) -> list[tuple[str, str]]:
+        """Routes that serve `path` with the fewest leading segments dropped and a base path put in front, the
+        shortest base first."""
+        segments = path.split("/")[1:]
+        if len(segments) > _LONGEST_PATH_SEGMENTS:
+            return []
+        tried = sorted(((base, route) for route in serving for base in ("", *route.bases)), key=lambda pair: len(pair[0]))
+        for dropped in range(len(segments)):
+            rest = "/" + "/".join(segments[dropped:])
+            found = [
+                (route.face, base + rest) for base, route in tried if base + rest != path and self._patterns[route].fullmatch(base + rest)
+            ]
+            if found:
+                return found
+        return []
