@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,7 +116,20 @@ def probe(base_url: str, timeout: float) -> None:
     except httpx.TimeoutException:
         raise TargetUnreachable(f"{base_url} did not answer a request within {timeout:g} s") from None
     except httpx.HTTPError as exc:
-        raise TargetUnreachable(f"cannot reach {base_url}: {exc or exc.__class__.__name__}") from None
+        raise TargetUnreachable(f"cannot reach {base_url}: {exc or exc.__class__.__name__}{_trust_hint(exc)}") from None
+
+
+def _trust_hint(exc: BaseException) -> str:
+    """What the suite trusts, when the target's certificate is what it refused: a team's gateway often has a
+    certificate its own CA signed, which the verdict would otherwise leave them to guess at."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return ""
+    extra = trusted_certificates()
+    trusted = f"certifi's CAs and {extra}" if extra else "certifi's CAs"
+    return f" (the suite trusts {trusted}; for a certificate your own CA signed, give its PEM file in SSL_CERT_FILE)"
 
 
 def check_key(base_url: str, key: str, timeout: float) -> None:

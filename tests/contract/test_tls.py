@@ -100,3 +100,13 @@ def test_a_target_whose_certificate_a_private_ca_signed_is_judged_by_every_part_
         verdict = run_contract(url, junit, "-k", RULES, "--judge", "all", command=command)
     assert verdict.returncode == 0, verdict.output[-4000:]
     assert verdict.tests >= 9 and not verdict.failures and not verdict.skipped, verdict.skipped
+
+
+def test_a_target_whose_certificate_the_suite_does_not_trust_gets_no_verdict_and_is_told_how_to_trust_it(tmp_path: Path) -> None:
+    with https_target(tmp_path) as (url, _):
+        environment = {name: value for name, value in tree_env().items() if name not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+        command = [*PERF_CONTRACT, "--base-url", url, "--key", "pk_live_abc123", "--level", "smoke"]
+        refused = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr
+    assert "(the suite trusts certifi's CAs; for a certificate your own CA signed, give its PEM file in SSL_CERT_FILE)" in refused.stderr
