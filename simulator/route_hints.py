@@ -40,10 +40,6 @@ class ApiRoute:
     methods: frozenset[str]
 
     @property
-    def pattern(self) -> re.Pattern[str]:
-        return compile_path(self.path)[0]
-
-    @property
     def bases(self) -> tuple[str, ...]:
         """The route's leading literal segments, each a base path a client may have left out (`/openai`,
         `/openai/v1`, `/openai/v1/images` for `/openai/v1/images/generations`)."""
@@ -65,7 +61,7 @@ def face_routes(face: str, prefix: str, root_paths: Iterable[str], routes: Itera
 class RouteHints:
     def __init__(self, routes: Iterable[ApiRoute]) -> None:
         self.routes = tuple(routes)
-        self._patterns = {route: route.pattern for route in self.routes}
+        self._patterns: dict[ApiRoute, re.Pattern[str]] = {route: compile_path(route.path)[0] for route in self.routes}
         # Remembered per request line: a client repeating a wrong URL gets the same hint without the search.
         self.near = lru_cache(maxsize=1024)(self._near)
 
@@ -78,7 +74,7 @@ class RouteHints:
         near = self.near(method, path)
         if not near:
             return error
-        named = " or ".join(f"{path} ({face})" for face, path in near)
+        named = " or ".join(f"{route_path} ({face})" for face, route_path in near)
         return ApiError(error.type, f"{error.message}; did you mean {named}?", error.param, error.retry_after, error.given_status)
 
     def _near(self, method: str, path: str) -> tuple[tuple[str, str], ...]:
