@@ -94,7 +94,8 @@ def test_google_genai_given_a_base_url_without_google_is_told_the_base_url_it_me
         (
             "POST",
             "/v1/v1/images/generations",
-            "no route for POST /v1/v1/images/generations; see /openapi.json; did you mean /v1/images/generations (perf) or /openai/v1/images/generations (openai)?",
+            "no route for POST /v1/v1/images/generations; see /openapi.json; "
+            "did you mean /v1/images/generations (perf) or /openai/v1/images/generations (openai)?",
         ),
         ("POST", "/generate", "no route for POST /generate; see /openapi.json; did you mean /ideogram/generate (ideogram)?"),
         ("GET", "/nowhere", "no route for GET /nowhere; see /openapi.json"),
