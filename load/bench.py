@@ -261,20 +261,21 @@ def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[
     return None if widest is None else (ordered[widest], ordered[count - 1 - widest])
 
 
-def bound_verdict(costs: Sequence[float], bound: float) -> str:
-    """Whether the paired runs' `costs` show the median cost within `bound`. Decision: a run decides only when the
-    median's 95% interval lies wholly on one side of the bound; on a noisy 2-core machine one run of 15 pairs moved
-    its median by five points, so a median alone flipped between "met" and "MISSED" from run to run."""
+def bound_verdict(costs: Sequence[float], bound: float, more: str = "--control-repeats") -> str:
+    """Whether the paired runs' `costs` show the median cost within `bound` (`more`: the option that gives more
+    runs). Decision: a run decides only when the median's 95% interval lies wholly on one side of the bound; on a
+    noisy 2-core machine one run of 15 pairs moved its median by five points, so a median alone flipped between "met"
+    and "MISSED" from run to run."""
     interval = median_interval(costs)
     if interval is None:
-        return f"NOT DECIDED (too few paired runs, {len(costs)}, for a 95% interval; give --control-repeats 15 or more)"
+        return f"NOT DECIDED (too few paired runs, {len(costs)}, for a 95% interval; give {more} 15 or more)"
     low, high = interval
     spread = f"95% interval of the median {low:.1%} to {high:.1%}"
     if high <= bound:
         return f"met ({spread})"
     if low > bound:
         return f"MISSED ({spread})"
-    return f"NOT DECIDED ({spread} holds the bound; more --control-repeats narrow it)"
+    return f"NOT DECIDED ({spread} holds the bound; more {more} narrow it)"
 
 
 def control_plane(wrk: Wrk, keys_file: Path, repeats: int, cpu: int | None) -> tuple[list[str], list[str]]:

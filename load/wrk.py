@@ -13,6 +13,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -103,23 +104,13 @@ class Wrk:
     ) -> Load:
         """`rate`: pace each connection with wrk's delay hook to about that many requests per second in all."""
         delay_ms = int(1000 * self.connections / rate) if rate else 0
-        env = {
-            **os.environ,
-            "BENCH_KEY": f"{self.key}{uuid.uuid4().hex[:8]}" if unique_key else self.key,
-            "BENCH_BODY": json.dumps({**body, "prompt": f"{body['prompt']} #BENCH_N"} if unique_prompt else body),
-            "BENCH_UNIQUE_PROMPT": "1" if unique_prompt else "0",
-            "BENCH_UNIQUE_KEY": "1" if unique_key else "0",
-            "BENCH_DELAY_MS": str(delay_ms),
-        }
-        pin = ["taskset", "-c", str(self.cpu)] if self.cpu is not None else []
-        base = [*pin, "wrk", "-t1", f"-c{self.connections}", "-s", str(self.script)]
+        env = self._env(body, unique_prompt, unique_key, delay_ms)
         if warm:
-            subprocess.run([*base, "-d1s", url], env=env, capture_output=True, check=True)
+            subprocess.run([*self._base(), "-d1s", url], env=env, capture_output=True, check=True)
         cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
-        out = subprocess.run([*base, f"-d{seconds or self.duration}s", url], env=env, capture_output=True, text=True, check=True).stdout
+        command = [*self._base(), f"-d{seconds or self.duration}s", url]
+        r = _result(subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout)
         cpu_used = cpu_seconds(server_pid) - cpu_before if server_pid else None
-        line = next(line for line in out.splitlines() if line.startswith("WRK_RESULT "))
-        r = json.loads(line.removeprefix("WRK_RESULT "))
         requests = max(1, r["requests"])
         return Load(
             r["requests"] / (r["duration_us"] / 1e6),
@@ -129,3 +120,35 @@ class Wrk:
             r["non2xx"] + r["errors"],
             cpu_used * 1e6 / requests if cpu_used is not None else None,
         )
+
+    def requests_together(self, urls: list[str], body: dict[str, object], seconds: int) -> list[int]:
+        """The requests completed at each of `urls` by one wrk each, all running at once for `seconds`."""
+        env = self._env(body, unique_prompt=False, unique_key=False, delay_ms=0)
+        command = [*self._base(), f"-d{seconds}s"]
+        runs = [subprocess.Popen([*command, url], env=env, stdout=subprocess.PIPE, text=True) for url in urls]
+        outputs = [run.communicate()[0] for run in runs]
+        failed = [run.args for run in runs if run.returncode != 0]
+        if failed:
+            raise subprocess.CalledProcessError(1, failed[0])
+        return [int(_result(out)["requests"]) for out in outputs]
+
+    def _env(self, body: dict[str, object], unique_prompt: bool, unique_key: bool, delay_ms: int) -> dict[str, str]:
+        return {
+            **os.environ,
+            "BENCH_KEY": f"{self.key}{uuid.uuid4().hex[:8]}" if unique_key else self.key,
+            "BENCH_BODY": json.dumps({**body, "prompt": f"{body['prompt']} #BENCH_N"} if unique_prompt else body),
+            "BENCH_UNIQUE_PROMPT": "1" if unique_prompt else "0",
+            "BENCH_UNIQUE_KEY": "1" if unique_key else "0",
+            "BENCH_DELAY_MS": str(delay_ms),
+        }
+
+    def _base(self) -> list[str]:
+        pin = ["taskset", "-c", str(self.cpu)] if self.cpu is not None else []
+        return [*pin, "wrk", "-t1", f"-c{self.connections}", "-s", str(self.script)]
+
+
+def _result(out: str) -> dict[str, Any]:
+    """The figures the script's `done` hook printed."""
+    line = next(line for line in out.splitlines() if line.startswith("WRK_RESULT "))
+    result: dict[str, Any] = json.loads(line.removeprefix("WRK_RESULT "))
+    return result
