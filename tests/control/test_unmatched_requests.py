@@ -33,7 +33,8 @@ def test_the_openai_sdk_given_a_base_url_without_v1_finds_its_request_in_the_jou
     assert count.json() == {"count": 1}
 
 
-def test_a_path_nothing_serves_is_faulted_and_journalled_in_the_perf_envelope(client: httpx.Client) -> None:
+def test_a_path_nothing_serves_is_faulted_and_journalled_in_the_perf_envelope(each_state: httpx.Client) -> None:
+    client = each_state
     answer = client.get("/nowhere", headers={"X-Sim-Namespace": "lost", "X-Sim-Fault": "status=503"})
     assert answer.status_code == 503 and answer.json()["error"]["type"] == "service_unavailable"
     plain = client.post("/v2/images/generations", json={"prompt": "a kite"}, headers={"X-Sim-Namespace": "lost"})
