@@ -33,12 +33,12 @@ WITHOUT_CONTROL = "load.without_control"
 @dataclass(frozen=True)
 class Round:
     requests: tuple[int, int]
-    cpu_seconds: tuple[float, float]
+    cpu_used: tuple[float, float]
 
     @property
     def cost(self) -> float:
         """How much more CPU time a request took the first server than the second."""
-        (first, second), (first_cpu, second_cpu) = self.requests, self.cpu_seconds
+        (first, second), (first_cpu, second_cpu) = self.requests, self.cpu_used
         return (first_cpu / max(1, first)) / (second_cpu / max(1, second)) - 1
 
 
