@@ -135,6 +135,15 @@ def machine() -> list[str]:
     ]
 
 
+def bench_files(directory: Path) -> tuple[Path, Path]:
+    """The wrk script and the keys file (the benchmark key's limits) every wrk benchmark loads with, written in
+    `directory`."""
+    script, keys = directory / "post.lua", directory / "keys.toml"
+    script.write_text(WRK_SCRIPT)
+    keys.write_text(KEYS_FILE)
+    return script, keys
+
+
 def can_pin() -> bool:
     """Whether the server and wrk can each have a core of their own (taskset, and two cores at least)."""
     return shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
@@ -361,9 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pin = not args.no_pin and can_pin()
     with tempfile.TemporaryDirectory() as tmp:
-        script, keys = Path(tmp) / "post.lua", Path(tmp) / "keys.toml"
-        script.write_text(WRK_SCRIPT)
-        keys.write_text(KEYS_FILE)
+        script, keys = bench_files(Path(tmp))
         wrk = Wrk(script, KEY, args.duration, args.connections, WRK_CPU if pin else None)
         out = ["# Benchmark results (`python -m load.bench`)", "", "Machine:", *machine(), ""]
         out += [

@@ -22,8 +22,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from load.bench import CONTROL_PLANE_BOUND, KEY, KEYS_FILE, PATH, SERVER_CPU, URL_BODY, WRK_CPU, can_pin, pinned
-from load.wrk import WRK_SCRIPT, Wrk
+from load.bench import CONTROL_PLANE_BOUND, KEY, PATH, SERVER_CPU, URL_BODY, WRK_CPU, bench_files, can_pin, pinned
+from load.wrk import Wrk
 from simulator.launcher import free_port, running
 
 CONNECTIONS = 4
@@ -98,9 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         work_dir = Path(tmp)
-        script, keys = work_dir / "post.lua", work_dir / "keys.toml"
-        script.write_text(WRK_SCRIPT)
-        keys.write_text(KEYS_FILE)
+        script, keys = bench_files(work_dir)
         pin = can_pin()
         wrk = Wrk(script, KEY, args.seconds, CONNECTIONS, WRK_CPU if pin else None)
         server_cpu = SERVER_CPU if pin else None

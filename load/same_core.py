@@ -21,8 +21,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from load.bench import CONTROL_PLANE_BOUND, KEY, KEYS_FILE, PATH, SERVER_CPU, URL_BODY, WRK_CPU, bound_verdict, can_pin, simulator
-from load.wrk import WRK_SCRIPT, Wrk, cpu_seconds
+from load.bench import CONTROL_PLANE_BOUND, KEY, PATH, SERVER_CPU, URL_BODY, WRK_CPU, bench_files, bound_verdict, can_pin, simulator
+from load.wrk import Wrk, cpu_seconds
 from simulator.launcher import RunningServer
 
 CONNECTIONS = 16
@@ -85,9 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print("load.same_core needs wrk (apt-get install -y wrk), taskset and two cores", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-        script, keys = Path(tmp) / "post.lua", Path(tmp) / "keys.toml"
-        script.write_text(WRK_SCRIPT)
-        keys.write_text(KEYS_FILE)
+        script, keys = bench_files(Path(tmp))
         second = "simulator" if args.against_itself else WITHOUT_CONTROL
         servers = (
             stack.enter_context(simulator("--keys", str(keys), cpu=SERVER_CPU)),

@@ -127,9 +127,9 @@ class Wrk:
         command = [*self._base(), f"-d{seconds}s"]
         runs = [subprocess.Popen([*command, url], env=env, stdout=subprocess.PIPE, text=True) for url in urls]
         outputs = [run.communicate()[0] for run in runs]
-        failed = [run.args for run in runs if run.returncode != 0]
-        if failed:
-            raise subprocess.CalledProcessError(1, failed[0])
+        for run in runs:
+            if run.returncode != 0:
+                raise subprocess.CalledProcessError(run.returncode, run.args)
         return [int(_result(out)["requests"]) for out in outputs]
 
     def _env(self, body: dict[str, object], unique_prompt: bool, unique_key: bool, delay_ms: int) -> dict[str, str]:

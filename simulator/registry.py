@@ -166,7 +166,8 @@ MAX_BODY_BYTES: dict[str, int] = {face.name: face.max_body_bytes for face in FAC
 
 
 def face_for_path(path: str) -> str | None:
-    """The API face a request path belongs to; None for the server's own pages (/, /_sim/..., /images/..., /openapi.json).
+    """The API face a request path belongs to; None for a path no face owns: the server's own pages (/, /_sim/...,
+    /images/..., /openapi.json), or a request nothing serves, which the control layer makes the Perf API's.
 
     Root paths are looked at first, as they are routed first: /v1/flux-pro (and /v1/flux-*, /v1/get_result/...,
     /v1/licenses/...) is BFL's, any other /v1/... the Perf API's."""
