@@ -18,16 +18,17 @@ from starlette.types import ASGIApp
 from simulator.app import create_app
 from simulator.cli import parse_args
 from simulator.config import SimulatorConfig
+from simulator.face_lanes import FaceLanes
 
 
 def app_without_control(config: SimulatorConfig) -> ASGIApp:
-    """The simulator's app served through Starlette's own stack (error handling, CORS, routes, lifespan), which the
-    control layer wraps in `SimulatorApp.build_middleware_stack`: the app is called as usual (`Starlette.__call__`
-    puts it in the scope, as the faces' error handling needs), its stack built without the layer, hence also
-    without the namespace base paths (`/_sim/ns/<name>/...`) the layer takes; the request log is off as with
-    `--quiet`."""
+    """The simulator's app served through the faces' lanes and Starlette's own stack (error handling, CORS, routes,
+    lifespan), which the control layer wraps in `SimulatorApp.build_middleware_stack`: the app is called as usual
+    (`Starlette.__call__` puts it in the scope, as the faces' error handling needs), its stack built without the
+    layer, hence also without the namespace base paths (`/_sim/ns/<name>/...`) the layer takes; the request log is off
+    as with `--quiet`."""
     app = create_app(config)
-    app.middleware_stack = Starlette.build_middleware_stack(app)
+    app.middleware_stack = FaceLanes(Starlette.build_middleware_stack(app), app.router)
     return app
 
 

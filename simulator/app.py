@@ -101,11 +101,10 @@ class SimulatorApp(Starlette):
         """The simulator's own routes (everything but the API faces), which the control layer tells apart from a
         request no route serves."""
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        # Innermost: inside the CORS layer, ahead of Starlette's exception middleware and route walk.
-        self.user_middleware.append(Middleware(FaceLanes, self.router))
 
     def build_middleware_stack(self) -> ASGIApp:
-        return ControlLayer(super().build_middleware_stack(), self.plane, self.sim_state, self.pages)
+        """The control layer, then the faces' lanes, then Starlette's own stack (error handling, CORS, routes)."""
+        return ControlLayer(FaceLanes(super().build_middleware_stack(), self.router), self.plane, self.sim_state, self.pages)
 
 
 def create_app(config: SimulatorConfig | None = None, state: State | None = None) -> Starlette:

@@ -41,17 +41,23 @@ class OpenCORS:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # Header names scanned in C (`in` over a map), not by a Python loop: this runs on every request.
-        has_origin = _ORIGIN in map(_name, scope["headers"])
-        if has_origin and scope["method"] == "OPTIONS" and _PREFLIGHT in map(_name, scope["headers"]):
+        if preflight(scope):
             await self.starlette.preflight_response(request_headers=Headers(scope=scope))(scope, receive, send)
             return
-        await self.app(scope, receive, _sending_with_cors(send, _SIMPLE if has_origin else []))
+        await self.app(scope, receive, open_answer(scope, send))
+
+
+def preflight(scope: Scope) -> bool:
+    """Whether the request is a browser's CORS preflight, which Starlette's own code answers; every other request
+    gets its answer's CORS headers from `open_answer`. (Header names scanned in C, `in` over a map, not by a Python
+    loop: this runs on every request.)"""
+    return scope["method"] == "OPTIONS" and _ORIGIN in map(_name, scope["headers"]) and _PREFLIGHT in map(_name, scope["headers"])
 
 
 def open_answer(scope: Scope, send: Send) -> Send:
-    """`send` for an answer made outside the app (the control layer's injected faults, its refusal of a bad
-    namespace), adding what the app's own answers get: a browser app under test sees the fault, not a CORS error."""
+    """`send` adding the CORS headers to an answer that is not a preflight's: the app's own answers (through
+    `OpenCORS`, or a face's lane, simulator.face_lanes), and those made outside the app (the control layer's injected
+    faults, its refusal of a bad namespace), so a browser app under test sees the fault, not a CORS error."""
     return _sending_with_cors(send, _SIMPLE if _ORIGIN in map(_name, scope["headers"]) else [])
 
 

@@ -1,14 +1,16 @@
-"""The API faces' own paths reached by one dictionary lookup, ahead of Starlette's walk over every route.
+"""The API faces' own paths reached by one dictionary lookup, ahead of Starlette's whole stack.
 
-Starlette's router tries each route's regex in turn, behind its exception middleware; on the hot path that walk
-and that middleware were a sixth of a url response's cost. Every literal path an API face serves (its mount's
-prefix joined to a route without parameters, or one of its root paths) is known when the app is built, and so is
-the route the walk would pick for it: the first whose regex matches, a face's `Mount` or root `Route`, which take
-any method. A request for such a path goes straight to that route, through the route's own `matches` and
-`handle` as the walk would; every other request takes the usual way.
+Starlette's router tries each route's regex in turn, behind its error and exception middleware and the CORS layer;
+on the hot path those layers and that walk were a sixth of a url response's cost. Every literal path an API face
+serves (its mount's prefix joined to a route without parameters, or one of its root paths) is known when the app is
+built, and so is the route the walk would pick for it: the first whose regex matches, a face's `Mount` or root
+`Route`, which take any method. A request for such a path goes straight to that route, through the route's own
+`matches` and `handle` as the walk would, its answer given the CORS headers `OpenCORS` would give it; every other
+request, a CORS preflight included, takes the usual way.
 
-Skipping the exception middleware changes no answer: a face answers every failure in its own envelope
-(`simulator.mounting.FaceApp`), so nothing the middleware handles ever leaves it.
+Skipping the middleware changes no answer: a face answers every failure in its own envelope, an unexpected
+exception as its 500 (`simulator.mounting.FaceApp`), so nothing the error and exception middleware handle ever
+leaves it. The control layer (simulator.control.layer) sends a request no fault can apply to down its lane itself.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from simulator.cors import open_answer, preflight
 from simulator.mounting import FaceApp
 
 
 class FaceLanes:
-    """Starlette middleware, innermost: inside the CORS layer, whose headers every answer still gets."""
+    """The outermost layer of the Starlette app's stack (inside the control layer): `app` is the rest of it."""
 
     def __init__(self, app: ASGIApp, router: Router) -> None:
         self.app = app
@@ -33,15 +36,18 @@ class FaceLanes:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             route = self.lanes.get(get_route_path(scope))
-            if route is not None:
-                # Router.app's steps for the route it would have found.
-                _, child_scope = route.matches(scope)
-                scope.setdefault("router", self.router)
-                scope["route"] = route
-                scope.update(child_scope)
-                await route.handle(scope, receive, send)
+            if route is not None and not preflight(scope):
+                await route.handle(self.enter(route, scope), receive, open_answer(scope, send))
                 return
         await self.app(scope, receive, send)
+
+    def enter(self, route: BaseRoute, scope: Scope) -> Scope:
+        """`scope` as Router.app passes it to the route it found: call the route's `handle` with it."""
+        _, child_scope = route.matches(scope)
+        scope.setdefault("router", self.router)
+        scope["route"] = route
+        scope.update(child_scope)
+        return scope
 
 
 def face_lanes(routes: Sequence[BaseRoute]) -> dict[str, BaseRoute]:

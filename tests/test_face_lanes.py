@@ -9,13 +9,15 @@ import re
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
-from simulator.app import create_app
+from simulator.app import SimulatorApp, create_app
 from simulator.config import SimulatorConfig
-from simulator.face_lanes import FaceLanes, face_lanes
+from simulator.control.layer import ControlLayer
+from simulator.face_lanes import face_lanes
 from simulator.mounting import FaceApp
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")
@@ -26,8 +28,9 @@ KEY_HEADERS = {"Authorization": f"Bearer {BEARER}", "x-key": BEARER, "Api-Key": 
 
 def _app(lanes: bool) -> httpx.AsyncClient:
     app = create_app(SimulatorConfig(clock="manual", seed=7))
-    if not lanes:
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not FaceLanes]  # type: ignore[comparison-overlap]
+    assert isinstance(app, SimulatorApp)
+    if not lanes:  # SimulatorApp.build_middleware_stack's stack without the lanes: every request walks the routes
+        app.middleware_stack = ControlLayer(Starlette.build_middleware_stack(app), app.plane, app.sim_state, app.pages)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim")
 
 
