@@ -27,7 +27,7 @@ from simulator.face_lanes import FaceLanes
 from simulator.faces import home
 from simulator.faces.control import ControlFace
 from simulator.faces.images import ImageFace
-from simulator.http import SafeJSONResponse, unheard_answer
+from simulator.http import SafeJSONResponse, allowed_methods, unheard_answer
 from simulator.keys import KeyRegistry
 from simulator.observe import observing
 from simulator.perf.wire import ErrorIds, error_response, unknown_route
@@ -46,14 +46,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     Perf API's envelope, naming the routes a 404 or 405 was probably meant for, noted for the journal as the face's
     endpoints note theirs."""
     assert isinstance(exc, HTTPException)
-    allowed = (exc.headers or {}).get("Allow") if exc.status_code == 405 else None
+    allowed = allowed_methods(exc)
+    headers = {**(exc.headers or {}), **({"Allow": allowed} if allowed else {})}
     if exc.status_code in (404, 405):
         error = request.app.state.route_hints.hinted(
             unknown_route(request.method, request.url.path, allowed), request.method, request.url.path
         )
-        response = error_response(error, headers=dict(exc.headers or {}))
+        response = error_response(error, headers=headers)
     else:
-        response = error_response(ApiError(errors.INVALID_REQUEST, exc.detail), headers=dict(exc.headers or {}))
+        response = error_response(ApiError(errors.INVALID_REQUEST, exc.detail), headers=headers)
     note_answer(response)
     return response
 

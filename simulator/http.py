@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from starlette._exception_handler import wrap_app_handling_exceptions
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -206,3 +207,21 @@ def parse_json(raw: bytes) -> Any:
         raise invalid(
             None, f"request body holds an integer of more than {sys.get_int_max_str_digits()} digits; no field takes one"
         ) from None
+
+
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+"""The order a 405's `Allow` header names its methods in (any other method after these, alphabetically)."""
+
+
+def allowed_methods(exc: HTTPException) -> str | None:
+    """The `Allow` header of Starlette's 405 (None for any other answer), its methods in `METHOD_ORDER`.
+
+    Decision: Starlette joins a route's methods from a set, whose order follows the process's string hash seed, so the
+    same 405 said "GET, HEAD" in one run and "HEAD, GET" in the next, in its header and in the error's message; the
+    simulator answers the same inputs with the same bytes in every run."""
+    allowed = (exc.headers or {}).get("Allow") if exc.status_code == 405 else None
+    if allowed is None:
+        return None
+    known = len(METHOD_ORDER)
+    methods = sorted(allowed.split(", "), key=lambda method: (METHOD_ORDER.index(method) if method in METHOD_ORDER else known, method))
+    return ", ".join(methods)

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulator.context import note_answer, note_state_down
 from simulator.engine.errors import ApiError, state_unavailable
-from simulator.http import unheard_answer
+from simulator.http import allowed_methods, unheard_answer
 from simulator.state.base import StateUnavailable
 from spec import errors
 
@@ -96,7 +96,7 @@ class FaceApp:
 
     def _failure_answer(self, scope: Scope, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code in (404, 405):
-            allowed = (exc.headers or {}).get("Allow") if exc.status_code == 405 else None
+            allowed = allowed_methods(exc)
             error = self.unknown_route(scope["method"], scope["path"], allowed)
             return self.answer(error, {"Allow": allowed} if allowed and error.status == 405 else None)
         if isinstance(exc, ApiError):

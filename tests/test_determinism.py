@@ -7,7 +7,11 @@ must still repeat.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -62,3 +66,35 @@ def test_same_seed_same_bytes_across_processes(perf_sim: PerfSim, gateway_mode: 
 
 def test_another_seed_changes_ids_and_images(perf_sim: PerfSim, gateway_mode: bool) -> None:
     assert _run(perf_sim, "1", gateway_mode)[0] != _run(perf_sim, "2", gateway_mode)[0]
+
+
+_405_SCRIPT = """
+import asyncio, json, sys
+import httpx
+from simulator.app import create_app
+from simulator.config import SimulatorConfig
+
+async def answers():
+    app = create_app(SimulatorConfig(clock="manual"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as client:
+        return [(r.headers.get("allow"), r.text) for r in [await client.post(path) for path in sys.argv[1:]]]
+
+print(json.dumps(asyncio.run(answers())))
+"""
+# A page, the home page, and a provider face's route (BFL's): each serves GET, to which Starlette adds HEAD.
+WRONG_METHOD_PATHS = ("/_sim/config", "/", "/bfl/v1/get_result")
+
+
+def _405s(hash_seed: str) -> list[list[str]]:
+    """The Allow header and body of a POST to each of WRONG_METHOD_PATHS, from a process with `hash_seed`."""
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    done = subprocess.run([sys.executable, "-c", _405_SCRIPT, *WRONG_METHOD_PATHS], env=env, capture_output=True, text=True, check=True)
+    answers: list[list[str]] = json.loads(done.stdout)
+    return answers
+
+
+def test_a_405_names_the_allowed_methods_in_one_order_in_every_process() -> None:
+    # Hash seeds 0 and 3 order a {GET, HEAD} set differently in CPython 3.11.
+    first, second = _405s("0"), _405s("3")
+    assert [allow for allow, _ in first] == ["GET, HEAD"] * len(WRONG_METHOD_PATHS)
+    assert first == second
