@@ -12,7 +12,10 @@ it holds for every placement the intervals allow, so a correct server never fail
   error, a 5xx, a request the run cut short) may have been admitted, so they count against the quota here and
   never as certainly admitted above;
 - a 429 without a valid retry_after: error type rate_limit_exceeded, an integer from 1 to 86,400, equal to the
-  Retry-After header when there is one, and at most 60 when the day window cannot have been the reason.
+  Retry-After header when there is one, and at most 60 when the day window cannot have been the reason;
+- a minute window's 429 whose retry_after is not the wait (spec/tiers.py): the images certainly admitted before it
+  and certainly still in its window retry_after seconds later fill it (too short), or even every request that may
+  have been admitted before it and may still be in its window a second earlier leaves room (too long).
 
 Decision: the clock-skew tolerance widens every interval by `tolerance` seconds each side (default 1 s). It
 covers the skew between the client's and the server's clocks and the server's own time between reading its
@@ -49,6 +52,7 @@ MAX_DETAILS = 10
 OVER_ADMISSION = "over-admission"
 UNDER_ADMISSION = "under-admission"
 BAD_RETRY_AFTER = "invalid retry_after"
+WRONG_WAIT = "retry_after not the wait"
 UNEXPECTED_ANSWER = "unexpected answer"
 
 
@@ -168,7 +172,7 @@ class Verdict:
         kinds = defaultdict(list)
         for violation in self.violations:
             kinds[violation.kind].append(violation)
-        for kind in (OVER_ADMISSION, UNDER_ADMISSION, BAD_RETRY_AFTER, UNEXPECTED_ANSWER):
+        for kind in (OVER_ADMISSION, UNDER_ADMISSION, BAD_RETRY_AFTER, WRONG_WAIT, UNEXPECTED_ANSWER):
             found = kinds.get(kind, [])
             lines.append(f"  {kind}: {len(found)}")
             for violation in found[:MAX_DETAILS]:
@@ -256,6 +260,7 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
     maybe = admitted + [_Placed(lo, hi, o.n, o) for lo, hi, o in placed if o.status is None or o.status >= 500]
     maybe.sort(key=lambda p: p.low)
     rejected = [(lo, hi, o) for lo, hi, o in placed if o.status == 429]
+    admitted_lows = [p.low for p in admitted]
 
     _check_over_admission(key, tier, admitted, verdict)
     finite = [p for p in maybe if p.high != math.inf]
@@ -300,6 +305,11 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
         problem = _retry_after_problem(o, day_may_bind)
         if problem:
             verdict.violations.append(Violation(BAD_RETRY_AFTER, key, problem, (o,)))
+        elif not day_may_bind and minute_used + o.n > tier.images_per_minute:
+            assert isinstance(o.retry_after, int)  # a valid one, as _retry_after_problem found
+            wrong = _wrong_wait(o.retry_after, low, high, o, tier, admitted, admitted_lows, finite[start:stop], unbounded)
+            if wrong is not None:
+                verdict.violations.append(Violation(WRONG_WAIT, key, *wrong))
 
 
 def _check_over_admission(key: str, tier: tiers.Tier, admitted: list[_Placed], verdict: Verdict) -> None:
@@ -338,6 +348,51 @@ def _check_over_admission(key: str, tier: tiers.Tier, admitted: list[_Placed], v
                     tuple(p.observation for p in group[-3:]),
                 )
             )
+
+
+def _wrong_wait(
+    retry_after: int,
+    low: float,
+    high: float,
+    o: Observation,
+    tier: tiers.Tier,
+    admitted: list[_Placed],
+    admitted_lows: list[float],
+    nearby: list[_Placed],
+    unbounded: list[_Placed],
+) -> tuple[str, tuple[Observation, ...]] | None:
+    """Why the minute window's 429 `o` (server time in [low, high]) had `retry_after` other than its real wait, with
+    the evidence; None when some placement of the requests makes it right.
+
+    The wait is the whole seconds until the images admitted before the 429 leave room in its minute window for the
+    same request (spec/tiers.py); what other clients of the key are admitted after it is not the 429's to foresee.
+    Too short: the 200s certainly sent before it and certainly still in its window `retry_after` seconds later
+    already fill it. Too long: even counting every request that may have been admitted before it and may still be
+    in its window a second earlier (those without an answer too), it had room. `nearby` holds the finite placements
+    of requests that may have been admitted whose earliest time is within a minute and the widest interval of the
+    429."""
+    room = tier.images_per_minute - o.n
+    start = bisect.bisect_right(admitted_lows, high + retry_after - tiers.MINUTE_SECONDS)
+    staying = [p for p in admitted[start : bisect.bisect_left(admitted_lows, low)] if p.high < low]
+    if sum(p.images for p in staying) > room:
+        return (
+            f"429 for n={o.n} with retry_after {retry_after}, but {sum(p.images for p in staying)} images admitted before "
+            f"it are still in its minute window {retry_after} s later ({tier.name} tier: {tier.images_per_minute}/minute): "
+            "a client retrying then is refused again",
+            (o, *(p.observation for p in staying)),
+        )
+    if retry_after < 2:
+        return None
+    earlier = low + retry_after - 1 - tiers.MINUTE_SECONDS
+    possible = [p for p in [*nearby, *unbounded] if p.low < high and p.high > earlier]
+    if sum(p.images for p in possible) <= room:
+        return (
+            f"429 for n={o.n} with retry_after {retry_after}, but at most {sum(p.images for p in possible)} images admitted "
+            f"before it can still be in its minute window {retry_after - 1} s later ({tier.name} tier: "
+            f"{tier.images_per_minute}/minute): the request would have been admitted sooner",
+            (o, *(p.observation for p in possible)),
+        )
+    return None
 
 
 def _retry_after_problem(o: Observation, day_may_bind: bool) -> str | None:

@@ -9,6 +9,7 @@ from load.verdict import (
     OVER_ADMISSION,
     UNDER_ADMISSION,
     UNEXPECTED_ANSWER,
+    WRONG_WAIT,
     ClockAdvance,
     Observation,
     judge,
@@ -168,3 +169,28 @@ def test_a_negative_tolerance_is_refused(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         main([str(events), "--tolerance", "-1"])
     assert exited.value.code == 2 and "--tolerance must be" in capsys.readouterr().err
+
+
+def test_a_retry_after_shorter_than_the_wait_is_caught() -> None:
+    """Five images at 0-4 s fill a Free minute until 60 s: a 429 at 10 s must say about 50 s. Saying 1 s (or 47), a
+    client that honours it is refused again; anything the tolerance allows is no violation."""
+    base = [ok(t) for t in range(5)]
+    for short in (1, 30, 47):
+        verdict = judge([*base, limited(10, short)])
+        assert [v.kind for v in verdict.violations] == [WRONG_WAIT], short
+        assert "are still in its minute window" in verdict.summary() and "VERDICT: FAIL" in verdict.summary()
+    for close in (48, 50, 53):
+        assert kinds([*base, limited(10, close)]) == [], close
+
+
+def test_a_retry_after_longer_than_the_wait_is_caught() -> None:
+    """Saying 60 s at 10 s, where the window frees at 60 s, sends the client away ten seconds longer than needed; a
+    request without an answer (five images at 8 s) may have been admitted, keeping the window full until 68 s, so it
+    excuses the longer wait."""
+    base = [ok(t) for t in range(5)]
+    for long in (54, 60):
+        verdict = judge([*base, limited(10, long)])
+        assert [v.kind for v in verdict.violations] == [WRONG_WAIT], long
+        assert "would have been admitted sooner" in verdict.summary()
+    lost = Observation(FREE, 5, T0 + 8, None, None)
+    assert kinds([*base, lost, limited(10, 60)]) == []
