@@ -144,10 +144,21 @@ def check_key(base_url: str, key: str, timeout: float) -> None:
         raise TargetUnreachable(f"--key is refused ({answer.status_code})")
 
 
+_REACHED: set[tuple[str, str]] = set()
+"""The (base URL, key) pairs this process has found judgeable: `perf-contract` checks before pytest starts, and the
+plugin again when it resolves the target (for `pytest --pyargs contract_tests`, which has no such first check)."""
+
+
 def check_reachable(base_url: str, key: str, timeout: float) -> None:
-    """TargetUnreachable when no verdict can be had: nothing answers at `base_url`, or it refuses `key`."""
+    """TargetUnreachable when no verdict can be had: nothing answers at `base_url`, or it refuses `key`.
+
+    Decision: a pair found judgeable is not asked again in the same process; a team's gateway or the real service
+    then sees the two probe requests once per run, not twice."""
+    if (base_url, key) in _REACHED:
+        return
     probe(base_url, timeout)
     check_key(base_url, key, timeout)
+    _REACHED.add((base_url, key))
 
 
 def detect_control(base_url: str) -> Control | None:

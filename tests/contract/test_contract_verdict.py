@@ -19,7 +19,7 @@ from contract_tests.cli import build_pytest_args
 from contract_tests.conftest import NEEDS_FREE_KEY
 from contract_tests.exchange import Exchange
 from contract_tests.plugin import tier_keys_from_option
-from contract_tests.target import Target
+from contract_tests.target import Target, check_reachable
 from contract_tests.verdict import PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
 from simulator.launcher import free_port, running_simulator
@@ -248,3 +248,27 @@ def test_the_verdict_is_the_same_whatever_pytest_settings_the_users_project_and_
         verdict = run_contract(server.base_url, tmp_path / "junit.xml", "--level", "smoke")
     assert verdict.returncode == 0, verdict.output[-3000:]
     assert verdict.tests == 38 and not verdict.failures, verdict.output[-3000:]
+
+
+class _CountsRequests(_FakeTarget):
+    """Answers every request as a target that knows no key would, counting them."""
+
+    count = 0
+
+    def do_POST(self) -> None:
+        type(self).count += 1
+        self.send_envelope(400 if "Authorization" in self.headers else 401, "invalid_request", "probe")
+
+
+def test_the_target_is_probed_once_per_run_not_again_when_the_suite_resolves_it() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountsRequests)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        check_reachable(url, "pk_test_free_probe_once", 5)
+        check_reachable(url, "pk_test_free_probe_once", 5)
+        assert _CountsRequests.count == 2, "one request without a key, one with it (n=0)"
+        check_reachable(url, "pk_test_free_another_key", 5)
+        assert _CountsRequests.count == 4, "another key is checked anew"
+    finally:
+        server.shutdown()
