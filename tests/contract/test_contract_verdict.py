@@ -261,6 +261,7 @@ class _CountsRequests(_FakeTarget):
 
 
 def test_the_target_is_probed_once_per_run_not_again_when_the_suite_resolves_it() -> None:
+    _CountsRequests.count = 0
     server = ThreadingHTTPServer(("127.0.0.1", 0), _CountsRequests)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
