@@ -374,9 +374,10 @@ def _wrong_wait(
     room = tier.images_per_minute - o.n
     start = bisect.bisect_right(admitted_lows, high + retry_after - tiers.MINUTE_SECONDS)
     staying = [p for p in admitted[start : bisect.bisect_left(admitted_lows, low)] if p.high < low]
-    if sum(p.images for p in staying) > room:
+    kept = sum(p.images for p in staying)
+    if kept > room:
         return (
-            f"429 for n={o.n} with retry_after {retry_after}, but {sum(p.images for p in staying)} images admitted before "
+            f"429 for n={o.n} with retry_after {retry_after}, but {kept} images admitted before "
             f"it are still in its minute window {retry_after} s later ({tier.name} tier: {tier.images_per_minute}/minute): "
             "a client retrying then is refused again",
             (o, *(p.observation for p in staying)),
@@ -385,9 +386,10 @@ def _wrong_wait(
         return None
     earlier = low + retry_after - 1 - tiers.MINUTE_SECONDS
     possible = [p for p in [*nearby, *unbounded] if p.low < high and p.high > earlier]
-    if sum(p.images for p in possible) <= room:
+    at_most = sum(p.images for p in possible)
+    if at_most <= room:
         return (
-            f"429 for n={o.n} with retry_after {retry_after}, but at most {sum(p.images for p in possible)} images admitted "
+            f"429 for n={o.n} with retry_after {retry_after}, but at most {at_most} images admitted "
             f"before it can still be in its minute window {retry_after - 1} s later ({tier.name} tier: "
             f"{tier.images_per_minute}/minute): the request would have been admitted sooner",
             (o, *(p.observation for p in possible)),
