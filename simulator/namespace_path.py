@@ -19,18 +19,26 @@ def namespace_base_path(namespace: str) -> str:
     return f"{PREFIX}{namespace}"
 
 
+NAMED_BY_PATH = "perf_sim.namespace_path"
+"""The scope's key for the namespace its base path named, for an error message that says where a name came from."""
+
+
 def namespace_from_path(scope: Scope) -> Scope:
-    """The request `/_sim/ns/<name>/...` (its path starts with PREFIX) as `/...` sent with the namespace header
-    (replacing any sent), so every layer below sees an ordinary request of that namespace. Called by the control
-    layer, the first to see each request, before it reads the namespace."""
+    """The request `/_sim/ns/<name>/...` (its path starts with PREFIX) as `/...` sent with the namespace header, so
+    every layer below sees an ordinary request of that namespace. Called by the control layer, the first to see each
+    request, before it reads the namespace.
+
+    Decision: a namespace header the client sent as well is kept, after the path's: naming another namespace, it
+    makes the request a 400 as any two names do (a client's session header on top of a namespaced base URL would
+    otherwise move its requests to another namespace without a word); naming the same one, it is one name."""
     name, slash, rest = scope["path"][len(PREFIX) :].partition("/")
     prefix = namespace_base_path(name)
-    headers = [(k, v) for k, v in scope.get("headers", []) if k != NAMESPACE_HEADER]
-    headers.append((NAMESPACE_HEADER, name.encode("latin-1", "replace")))
+    headers = [(NAMESPACE_HEADER, name.encode("latin-1", "replace")), *scope.get("headers", [])]
     raw_path = scope.get("raw_path")
     return {
         **scope,
         "path": slash + rest or "/",
         "raw_path": raw_path[len(prefix.encode()) :] if isinstance(raw_path, bytes) and raw_path.startswith(prefix.encode()) else raw_path,
         "headers": headers,
+        NAMED_BY_PATH: name,
     }

@@ -28,3 +28,20 @@ def test_an_app_pointed_at_a_namespaced_base_url_is_served_journalled_and_faulte
 def test_a_malformed_namespace_in_the_path_is_refused_naming_the_header(sim: RunningServer) -> None:
     response = httpx.post(sim.base_url + "/_sim/ns/bad name!/v1/images/generations", json={"prompt": "a fox"})
     assert response.status_code == 400 and response.json()["error"]["param"] == "X-Sim-Namespace"
+
+
+@pytest.mark.parametrize("path", ["/v1/images/generations", "/_sim/faults"], ids=["API call", "control call"])
+def test_a_base_path_and_a_header_naming_two_namespaces_are_a_400_and_act_on_neither(sim: RunningServer, path: str) -> None:
+    """A client's session header on top of a namespaced base URL must not move its requests without a word."""
+    control = SimulatorControl(sim.base_url)
+    control.clear_requests()
+    body = {"prompt": "a fox"} if path.startswith("/v1") else {"action": {"status": 503}}
+    headers = {"Authorization": f"Bearer {KEY}", "X-Sim-Namespace": "other"}
+    refused = httpx.post(f"{sim.base_url}/_sim/ns/mine{path}", json=body, headers=headers)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "X-Sim-Namespace"
+    assert "/_sim/ns/mine/" in refused.json()["error"]["message"]
+    assert [SimulatorControl(sim.base_url, namespace=name).count() for name in ("mine", "other")] == [0, 0]
+    assert SimulatorControl(sim.base_url).faults() == []
+    agreeing = httpx.post(f"{sim.base_url}/_sim/ns/mine{path}", json=body, headers={**headers, "X-Sim-Namespace": "mine"})
+    assert agreeing.status_code in (200, 201)
+    control.clear_faults()

@@ -57,6 +57,28 @@ def namespace_param(request: Request, takes: tuple[str, ...] = ()) -> str | None
     return namespace_from(named.pop()) if named else None
 
 
+async def bodiless_namespace(request: Request, call: str) -> str | None:
+    """`namespace_param` of a call that takes no body (a reset, a delete), which refuses any body but an empty one or
+    `{}` (what a client sending `json={}` writes).
+
+    Decision: a body is never ignored there. `{"namespace": "jobA"}` is how a rule or a count names its namespace,
+    and read as nothing it would make a reset or a delete act on every namespace: other jobs' state gone."""
+    namespace = namespace_param(request)
+    raw = await read_body(request)
+    body = parse_json(raw) if raw.strip() else {}
+    if body == {}:
+        return namespace
+    if not isinstance(body, dict):
+        raise invalid(None, f"{call} takes no body; send none")
+    field = next(iter(body))
+    if field == "namespace":
+        raise invalid(
+            "namespace",
+            f"{call} takes no body: name its namespace with ?namespace=NAME or the X-Sim-Namespace header, not in the body",
+        )
+    raise invalid(field, f"{field} is not a field of {call}, which takes no body")
+
+
 def _namespace_of_body(request: Request, body: object) -> str | None:
     """A control call's namespace, which its JSON body may also name: given both ways, they must agree."""
     named = namespace_param(request)
@@ -126,7 +148,7 @@ class ControlApi:
 
     async def clear_faults(self, request: Request) -> Response:
         try:
-            namespace = namespace_param(request)
+            namespace = await bodiless_namespace(request, "DELETE /_sim/faults")
         except ApiError as exc:
             return error_response(PERF, exc)
         return SafeJSONResponse({"deleted": await self.plane.rules.clear(namespace)})
@@ -134,7 +156,7 @@ class ControlApi:
     async def delete_fault(self, request: Request) -> Response:
         """With a namespace, only that namespace's rule: a test's client must not remove another test's rule."""
         try:
-            namespace = namespace_param(request)
+            namespace = await bodiless_namespace(request, "DELETE /_sim/faults/{id}")
         except ApiError as exc:
             return error_response(PERF, exc)
         rule_id = request.path_params["rule_id"]
@@ -166,7 +188,7 @@ class ControlApi:
 
     async def clear_requests(self, request: Request) -> Response:
         try:
-            namespace = namespace_param(request)
+            namespace = await bodiless_namespace(request, "DELETE /_sim/requests")
         except ApiError as exc:
             return error_response(PERF, exc)
         return SafeJSONResponse({"deleted": await self.plane.journal.delete(namespace)})

@@ -55,9 +55,9 @@ from simulator.cors import open_answer
 from simulator.engine.errors import ApiError, invalid, state_unavailable
 from simulator.face_lanes import FaceLanes
 from simulator.http import BODY, header_dict, whole_number
+from simulator.namespace_path import NAMED_BY_PATH, namespace_from_path
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
-from simulator.namespace_path import namespace_from_path
 from simulator.perf.wire import error_ids
 from simulator.registry import MAX_BODY_BYTES, PERF, error_response, face_for_path
 from simulator.state.base import State, StateUnavailable
@@ -111,6 +111,9 @@ def _ambiguous(scope: Scope, key: bytes, name: str) -> ApiError | None:
     if len(values) < 2:
         return None
     shown = ", ".join(repr(value.decode("latin-1")) for value in values)
+    if key == NAMESPACE_KEY and NAMED_BY_PATH in scope:
+        base = f"{NAMESPACE_PATH}{scope[NAMED_BY_PATH]}/"
+        return invalid(name, f"the base path {base} and {name} name different namespaces ({shown}); name one")
     return invalid(name, f"{name} given {len(values)} different values ({shown}); send one")
 
 

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from simulator.config import LATEST_CLOCK_TIME
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
-from simulator.control.api import namespace_param
+from simulator.control.api import bodiless_namespace, namespace_param
 from simulator.control.plane import ControlPlane
 from simulator.engine.errors import ApiError, invalid
 from simulator.engine.generate import Engine
@@ -99,7 +99,7 @@ class ControlFace:
     async def reset(self, request: Request) -> Response:
         """Without ?namespace= forgets everything; with it, only that namespace's windows, clock, journal and rules."""
         try:
-            namespace = namespace_param(request)
+            namespace = await bodiless_namespace(request, "POST /_sim/reset")
         except ApiError as exc:
             return error_response(exc)
         await self.engine.state.reset(namespace)

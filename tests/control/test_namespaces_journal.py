@@ -156,6 +156,35 @@ def test_an_empty_or_doubled_namespace_is_a_400_and_acts_on_no_namespace(client:
     assert client.post("/_sim/requests/count", json={"match": {}}).json() == {"count": 1}
 
 
+@pytest.mark.parametrize(("method", "path"), [("POST", "/_sim/reset"), ("DELETE", "/_sim/faults"), ("DELETE", "/_sim/requests")])
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [(b'{"namespace": "jobA"}', "namespace"), (b'{"match": {}}', "match"), (b"[]", None), (b"jobA", None)],
+    ids=["namespace", "other field", "not an object", "not JSON"],
+)
+def test_a_reset_or_delete_given_a_body_is_a_400_and_forgets_nothing(
+    client: httpx.Client, method: str, path: str, body: bytes, param: str | None
+) -> None:
+    """Ignored, `{"namespace": "jobA"}` (how a rule or a count names its namespace) would make the call act on every
+    namespace."""
+    for namespace in ("jobA", "jobB"):
+        client.post("/_sim/faults", json={"action": {"status": 503}, "namespace": namespace}).raise_for_status()
+        generate(client, namespace)
+    response = client.request(method, path, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"]["param"] == param, response.text
+    assert len(client.get("/_sim/faults").json()["faults"]) == 2
+    assert client.post("/_sim/requests/count", json={"match": {}}).json() == {"count": 2}
+    assert client.request(method, path, params={"namespace": "jobA"}, json={}).status_code == 200
+    assert client.post("/_sim/requests/count", json={"match": {}}).json()["count"] == (1 if path != "/_sim/faults" else 2)
+
+
+def test_removing_a_rule_by_id_given_a_body_is_a_400_and_keeps_it(client: httpx.Client) -> None:
+    rule = client.post("/_sim/faults", json={"action": {"status": 503}, "namespace": "owner"}).json()
+    refused = client.request("DELETE", f"/_sim/faults/{rule['id']}", json={"namespace": "intruder"})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "namespace"
+    assert [listed["id"] for listed in client.get("/_sim/faults").json()["faults"]] == [rule["id"]]
+
+
 def test_a_rule_body_and_its_call_naming_two_namespaces_is_a_400(client: httpx.Client) -> None:
     response = client.post("/_sim/faults", params={"namespace": "a"}, json={"action": {"status": 503}, "namespace": "b"})
     assert response.status_code == 400 and response.json()["error"]["param"] == "namespace"
