@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=CLOCK_REAL,
         help="real: wall time; manual: starts at --start-time, moves only via POST /_sim/clock/advance",
     )
-    parser.add_argument("--start-time", type=float, default=DEFAULT_MANUAL_START, help=f"manual clock's start: {START_TIME_RANGE}")
+    parser.add_argument(
+        "--start-time", type=float, help=f"manual clock's start: {START_TIME_RANGE} (default: {DEFAULT_MANUAL_START:.0f}, 2026-01-01)"
+    )
     gateway = parser.add_argument_group("gateway mode", "make the Perf API call the providers over HTTP in their native formats")
     gateway.add_argument(
         "--upstream", metavar="URL", help="a server hosting every provider as perf-sim does, e.g. another perf-sim (default: none)"
@@ -108,8 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     parser = build_parser()
+    given_start = parser.parse_known_args(argv)[0].start_time is not None  # on the command line, before a scenario's
     args = _with_scenario(parser, argv)
     args.upstream_overrides = {p: url for p in PROVIDER_NAMES if (url := vars(args).pop(f"upstream_{p}")) is not None}
+    if given_start and args.clock != CLOCK_MANUAL:
+        # Decision: a start time is where the manual clock starts; with the real clock, which follows wall time, it
+        # would be ignored, and a run meant to start on a given day would quietly start today. (A scenario's
+        # start_time is checked with its clock in the file; a --clock real given over a manual scenario wins.)
+        parser.error(f"--start-time sets where the manual clock starts; the {args.clock} clock follows wall time: add --clock manual")
+    if args.start_time is None:
+        args.start_time = DEFAULT_MANUAL_START
     try:
         config = SimulatorConfig(**vars(args)).checked()
     except ConfigError as exc:

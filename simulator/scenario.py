@@ -99,6 +99,11 @@ def _settings(table: object, path: str) -> dict[str, Any]:
         settings["clock"] = table["clock"]
     if "start_time" in table:
         settings["start_time"] = _start_time(table["start_time"], f"{where} start_time")
+        if table.get("clock") != CLOCK_MANUAL:
+            # Decision: as --start-time without --clock manual, refused: the real clock would quietly ignore it.
+            raise ScenarioError(
+                f'{where} start_time: sets where the manual clock starts; add clock = "manual" (the real clock follows wall time)'
+            )
     return settings
 
 

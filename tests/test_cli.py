@@ -84,6 +84,13 @@ def test_a_start_time_or_latency_scale_the_simulator_cannot_serve_is_refused_bef
     assert "Traceback" not in result.stderr
 
 
+def test_a_start_time_without_the_manual_clock_is_refused_rather_than_ignored() -> None:
+    """The real clock follows wall time: a run meant to start on a given day would quietly start today."""
+    result = subprocess.run([sys.executable, "-m", "simulator", "--start-time", "1772442000"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and result.stderr.splitlines()[-1].endswith("add --clock manual"), result.stderr
+    assert parse_args(["--clock", "manual", "--start-time", "1772442000"]).start_time == 1772442000
+
+
 @pytest.mark.parametrize("start", [EARLIEST_CLOCK_TIME, LATEST_CLOCK_TIME], ids=["earliest", "latest"])
 def test_a_clock_started_at_either_end_of_the_accepted_range_answers_every_call(start: float) -> None:
     with (

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from simulator.control.client import ControlError, SimulatorControl
+from simulator.control.client import ControlError, FaultRule, JournalEntry, SimulatorControl
 from simulator.launcher import RunningServer, running_simulator
 
 KEY = "pk_test_pro_client"
@@ -100,3 +100,12 @@ def test_clock_usage_and_reset_act_on_the_clients_namespace_only(root: Simulator
 def test_health_and_config_answer(root: SimulatorControl) -> None:
     assert root.health() == {"status": "ok"}
     assert root.config()["clock"] == "manual"
+
+
+def test_the_typed_records_name_every_field_the_server_answers(root: SimulatorControl) -> None:
+    """A field missing from a TypedDict is a type error in a user's mypy-checked test that reads it."""
+    generate(root.base_url)
+    [entry] = root.requests()
+    rule = root.add_fault({"model": "dall-e-3"}, status=503)
+    assert set(entry) == set(JournalEntry.__annotations__)
+    assert set(rule) == set(FaultRule.__annotations__)

@@ -48,6 +48,8 @@ def test_the_scenario_sets_seed_clock_start_and_keys_and_a_flag_on_the_command_l
         ("[simulator]\nstart_time = nan\n", "[simulator] start_time: must be Unix seconds from 0"),
         ("[simulator]\nstart_time = 9999-12-31\n", "[simulator] start_time: must be Unix seconds from 0"),
         ('[simulator]\nstart_time = "1969-12-31T23:59:59Z"\n', "[simulator] start_time: must be Unix seconds from 0"),
+        ("[simulator]\nstart_time = 2026-03-02T09:00:00Z\n", "[simulator] start_time: sets where the manual clock starts"),
+        ('[simulator]\nclock = "real"\nstart_time = 0\n', "[simulator] start_time: sets where the manual clock starts"),
         ("[faults]\naction = { status = 503 }\n", "[faults] must be an array of tables, written [[faults]]"),
         ('[[faults]]\nmatch = { face = "openai" }\n', "[[faults]] #1: action is required"),
         ("[[faults]]\naction = { status = 503 }\n[[faults]]\naction = { drop = true }\ntimes = 0\n", "#2: times must be a whole number"),

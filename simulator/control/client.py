@@ -60,6 +60,8 @@ class JournalEntry(TypedDict):
     face: str
     namespace: str
     key: str | None
+    key_id: str | None
+    """Tells apart two keys masked alike (`key` shows only their first characters)."""
     model: str | None
     n: int | None
     size: str | None
