@@ -27,7 +27,7 @@ import httpx
 import uvicorn
 
 from simulator.config import ConfigError, SimulatorConfig
-from simulator.control.client import SimulatorControl
+from simulator.control.client import Clock, SimulatorControl
 from simulator.scenario import load_scenario
 from simulator.serve import NoDelayHttpProtocol, state_problem
 from simulator.startup import install_shared_scenario_rules, started_app
@@ -54,6 +54,17 @@ class PerfSim(SimulatorControl):
     def __init__(self, server_url: str, namespace: str | None = None, key: str = DEFAULT_KEY, http: httpx.Client | None = None) -> None:
         super().__init__(server_url, namespace, http=http)
         self.key = key
+        self.starting_rules: list[dict[str, Any]] = []
+        """Rules this namespace started with beyond the server's own (the `perf_sim` fixture's copies of a scenario's
+        rules), which `reset` puts back."""
+
+    def reset(self) -> Clock:
+        """Take this namespace back to how it started: forget its state, then add its starting rules again (the
+        server puts back the scenario's own rules of the namespaces a reset forgets)."""
+        clock = super().reset()
+        for rule in self.starting_rules:
+            self.add_rule(rule)
+        return clock
 
     def in_namespace(self, namespace: str | None) -> PerfSim:
         return PerfSim(self.server_url, namespace, self.key, http=self._http)

@@ -86,7 +86,8 @@ def perf_sim(perf_sim_server: PerfSim, request: pytest.FixtureRequest) -> Iterat
     """The session's simulator, seen from a namespace of this test's own (forgotten when the test ends), which
     starts with the scenario's fault rules that name no namespace of their own."""
     sim = perf_sim_server.in_namespace(namespace_for(request.node.nodeid, request.node.name))
-    for rule in request.config.stash.get(_SCENARIO_RULES, []):
+    sim.starting_rules = request.config.stash.get(_SCENARIO_RULES, [])
+    for rule in sim.starting_rules:
         sim.add_rule(rule)
     yield sim
-    sim.reset()
+    perf_sim_server.in_namespace(sim.namespace).reset()  # the namespace is done with: forgotten whole

@@ -30,8 +30,11 @@ def started_app(config: SimulatorConfig) -> ASGIApp:
     app = create_app(config)
     if not config.quiet:
         app.state.journal_listeners.append(request_logger(config.log_format))
-    if config.scenario and not is_shared(config.state):
-        _add_rules_at_startup(app, load_scenario(config.scenario).rule_specs())
+    if config.scenario:
+        specs = load_scenario(config.scenario).rule_specs()
+        app.state.control.starting_rules = specs
+        if not is_shared(config.state):
+            _add_rules_at_startup(app, specs)
     return app
 
 

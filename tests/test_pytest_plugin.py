@@ -100,6 +100,8 @@ def test_a_scenario_named_in_the_ini_file_sets_keys_and_gives_every_test_its_fau
                 client.images.generate(model="dall-e-3", prompt="an outage")
             client.images.generate(model="dall-e-3", prompt="a fox")
             assert perf_sim.usage("pk_live_acme_trial")["tier"] == "free"
+            perf_sim.reset()
+            assert [rule["action"] for rule in perf_sim.faults()] == [{"status": 503}]
         """,
         ini="perf_sim_scenario = scenario.toml\n",
     )

@@ -119,6 +119,28 @@ def test_perf_sim_starts_with_the_scenarios_settings_keys_and_fault_rules() -> N
         assert httpx.get(server.base_url + "/_sim/usage/pk_live_acme_checkout").json()["tier"] == "enterprise"
 
 
+def test_a_reset_takes_the_run_back_to_its_start_with_the_scenarios_rules_as_they_were() -> None:
+    """As WireMock's reset restores the stubs it loaded from disk: a test run that resets between cases meets the
+    scenario's faults in every case."""
+    headers = {"Authorization": "Bearer pk_live_acme_checkout"}
+    body = {"model": "dall-e-3", "prompt": "a red fox"}
+    with (
+        running_simulator("--scenario", str(EXAMPLE), "--quiet") as server,
+        httpx.Client(base_url=server.base_url, headers=headers) as client,
+    ):
+        started = client.get("/_sim/faults").json()["faults"]
+        for reset in ("/_sim/reset", "/_sim/reset?namespace=default"):
+            assert [client.post("/openai/v1/images/generations", json=body).status_code for _ in range(3)] == [503, 503, 200]
+            client.post("/_sim/faults", json={"action": {"status": 500}, "match": {"path": "/nowhere"}}).raise_for_status()
+            client.post(reset).raise_for_status()
+            again = client.get("/_sim/faults").json()["faults"]
+            assert [(rule["match"], rule["action"], rule["remaining"]) for rule in again] == [
+                (rule["match"], rule["action"], rule["remaining"]) for rule in started
+            ]
+        client.post("/_sim/reset?namespace=other").raise_for_status()
+        assert len(client.get("/_sim/faults").json()["faults"]) == len(started)
+
+
 def test_with_a_shared_state_the_rules_are_installed_once_for_every_worker_and_every_restart(redis_server: RedisServer) -> None:
     state = f"redis://127.0.0.1:{redis_server.port}/7"
     for _start in range(2):
@@ -128,4 +150,6 @@ def test_with_a_shared_state_the_rules_are_installed_once_for_every_worker_and_e
             body = {"model": "dall-e-3", "prompt": "a red fox"}
             with httpx.Client(base_url=server.base_url, headers=headers) as client:
                 statuses = [client.post("/openai/v1/images/generations", json=body).status_code for _ in range(3)]
+                client.post("/_sim/reset").raise_for_status()
+                assert [client.post("/openai/v1/images/generations", json=body).status_code for _ in range(3)] == [503, 503, 200]
             assert statuses == [503, 503, 200]
