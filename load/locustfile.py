@@ -98,12 +98,17 @@ def given_keys(options: Any) -> dict[str, list[str]]:
     return keys
 
 
+MAX_COMPRESS = 86_400
+"""Decision: a day of simulated time a second at most. Beyond it no tier's windows fill (a minute passes in under a
+millisecond), and the clock races years ahead for good; `inf` made every advance fail and the verdict crash."""
+
+
 def numbers_problem(options: Any) -> str | None:
     """What is wrong with the run's numeric options, or None. Each was taken silently before: `--advance-every 0`
     advanced the clock by 0 s in a busy loop (no compression at all), a negative tolerance made a correct server
     fail, a compression under 1 ran in real time."""
-    if options.compress < 1:
-        return f"--compress must be at least 1 (1: real time), got {options.compress:g}"
+    if not 1 <= options.compress <= MAX_COMPRESS:  # also refuses nan, which every comparison fails
+        return f"--compress must be from 1 (real time) to {MAX_COMPRESS:,} (a day a second), got {options.compress:g}"
     if not options.advance_every > 0:
         return f"--advance-every must be a positive number of seconds, got {options.advance_every:g}"
     if options.keys_per_tier < 1:

@@ -178,6 +178,12 @@ class Verdict:
             for violation in found[:MAX_DETAILS]:
                 lines.append(f"    - {violation.key}: {violation.message}")
                 lines.extend(f"        {_describe(o)}" for o in violation.evidence[:6])
+        if kinds.get(UNDER_ADMISSION):
+            lines.append(
+                "  note: a key used before the run in the same minute or UTC day (a --tier-key key, a rerun's --run-id) starts "
+                "with that use counted, which no record shows: give unused keys, or reset the simulator (POST /_sim/reset), "
+                "before reading under-admission as the server's fault"
+            )
         if self.missing:
             lines.append(
                 f"  note: no records from {self.missing}: their requests may have used any key's quota, so under-admission "

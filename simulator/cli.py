@@ -163,7 +163,11 @@ def banner(config: SimulatorConfig) -> str:
     base = config.public_url or f"http://{config.host}:{config.port}"
     rows = [(tiers.DOCUMENT_EXAMPLE_KEY, tiers.DOCUMENT_EXAMPLE_TIER)]
     rows += [(f"{tiers.TEST_KEY_PREFIX}{name}_<anything>", name) for name in tiers.TIERS]
-    rows += [(t.key, f"{t.tier} (from {config.keys_file})") for t in KeyRegistry.from_file(config.keys_file, config.scenario).configured()]
+    # A configured key shows its own limits: one given limits far from its tier's is the misconfiguration to spot.
+    rows += [
+        (t.key, f"{t.tier}, {t.limits.images_per_minute:,}/minute {t.limits.images_per_day:,}/day (from {config.keys_file})")
+        for t in KeyRegistry.from_file(config.keys_file, config.scenario).configured()
+    ]
     keys = [f"  {key:<32} {tier}" for key, tier in rows]
     curl = (
         f"curl -s {base}/v1/images/generations -H 'Authorization: Bearer {tiers.DOCUMENT_EXAMPLE_KEY}' "

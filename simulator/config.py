@@ -29,6 +29,12 @@ LATEST_CLOCK_TIME = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
 START_TIME_RANGE = f"Unix seconds from {EARLIEST_CLOCK_TIME:.0f} (1970-01-01T00:00:00Z) to {LATEST_CLOCK_TIME:.0f} (9999-01-01T00:00:00Z)"
 
 
+MAX_WORKERS = 64
+"""Decision: worker processes at most. Each is a whole Python process (about 50 MB); uvicorn starts however many it
+is told, so `--workers 100000` once filled a 24 GB machine's memory before the first one answered. 64 is more than
+any machine this runs on has cores to keep busy."""
+
+
 def valid_start_time(seconds: float) -> bool:
     """Whether the clock can start at `seconds` (NaN compares false, so it is refused with the infinities)."""
     return EARLIEST_CLOCK_TIME <= seconds <= LATEST_CLOCK_TIME
@@ -114,8 +120,8 @@ class SimulatorConfig:
             check_state_url(self.state)
         except ValueError as exc:
             raise ConfigError("state", f": {exc}") from None
-        if not _whole(self.workers) or self.workers < 1:
-            raise ConfigError("workers", " must be 1 or more")
+        if not _whole(self.workers) or not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError("workers", f" must be from 1 to {MAX_WORKERS}, got {self.workers}")
         if self.workers > 1 and not is_shared(self.state):
             raise ConfigError(
                 "workers",

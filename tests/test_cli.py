@@ -30,6 +30,14 @@ def test_banner_curl_line_works() -> None:
         assert json.loads(out)["data"][0]["url"].startswith(server.base_url)
 
 
+def test_the_banner_shows_a_configured_keys_own_limits(tmp_path: Path) -> None:
+    """An enterprise key given limits far from its tier's is the misconfiguration a load test's verdict then misses."""
+    keys = tmp_path / "keys.toml"
+    keys.write_text('[keys.pk_live_big]\ntier = "enterprise"\nimages_per_minute = 100000\nimages_per_day = 1000000\n')
+    line = next(line for line in banner(parse_args(["--keys", str(keys)])).splitlines() if "pk_live_big" in line)
+    assert f"enterprise, 100,000/minute 1,000,000/day (from {keys})" in line
+
+
 def test_a_public_url_ending_in_a_slash_gives_base_urls_an_official_client_can_use() -> None:
     with running_simulator() as server:
         text = banner(parse_args(["--port", str(server.port), "--public-url", server.base_url + "/"]))
@@ -82,6 +90,15 @@ def test_a_start_time_or_latency_scale_the_simulator_cannot_serve_is_refused_bef
     flag = args[0].partition("=")[0]
     assert result.returncode == 2 and result.stderr.splitlines()[-1].startswith(f"perf-sim: error: {flag} must be")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("workers", ["0", "65", "100000"])
+def test_a_worker_count_out_of_range_is_refused_before_any_worker_starts(workers: str) -> None:
+    """uvicorn starts however many workers it is told: 100,000 filled a 24 GB machine's memory."""
+    args = [sys.executable, "-m", "simulator", "--workers", workers, "--state", "redis://127.0.0.1:1/0"]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == f"perf-sim: error: --workers must be from 1 to 64, got {workers}"
 
 
 def test_a_start_time_without_the_manual_clock_is_refused_rather_than_ignored() -> None:

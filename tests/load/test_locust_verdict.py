@@ -182,5 +182,8 @@ def test_numeric_options_that_would_run_no_real_test_are_refused() -> None:
         short = ["--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", sim.base_url]
         busy = run(locust(*short, "--compress", "10", "--advance-every", "0"))
         negative = run(locust(*short, "--tolerance", "-1"))
+        endless = [run(locust(*short, "--compress", value)) for value in ("inf", "nan", "1e9")]
     assert busy.returncode == 2 and "NOT RUN: --advance-every must be a positive number" in busy.stdout, busy.stdout + busy.stderr
     assert negative.returncode == 2 and "NOT RUN: --tolerance must be" in negative.stdout, negative.stdout + negative.stderr
+    for result in endless:  # inf crashed the verdict, nan ran in real time, 1e9 raced the clock centuries ahead
+        assert result.returncode == 2 and "NOT RUN: --compress must be from 1" in result.stdout, result.stdout + result.stderr

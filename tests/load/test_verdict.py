@@ -56,6 +56,12 @@ def test_a_429_while_quota_remained_is_under_admission() -> None:
     assert kinds([ok(0), ok(1), limited(2, 58)]) == [UNDER_ADMISSION]
 
 
+def test_under_admission_names_a_key_used_before_the_run_as_a_possible_cause() -> None:
+    """A second run with the same --tier-key on the same day meets the first run's use, which no record shows."""
+    assert "a key used before the run" in judge([ok(0), ok(1), limited(2, 58)]).summary()
+    assert "a key used before the run" not in judge([ok(t * 2) for t in range(6)]).summary()
+
+
 def test_requests_without_an_answer_may_have_used_the_quota() -> None:
     lost = Observation(FREE, 3, T0 + 1, None, None)
     assert kinds([ok(0), ok(0.5), lost, limited(2, 58)]) == []
