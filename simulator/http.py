@@ -182,6 +182,19 @@ def _reject_constant(name: str) -> None:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
+def json_integer(value: object) -> int | None:
+    """`value` as an integer when JSON Schema calls it one, else None: an integer, or a number with no fraction
+    (`503.0`, which some clients' encoders write for a whole float); never a boolean, which Python counts as an int.
+
+    Decision: the control API reads whole numbers as the Perf API reads `n` (decision 22), and as its own OpenAPI
+    document's `"type": "integer"` says under JSON Schema 2020-12."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, float) and value.is_integer() else None
+
+
 def parse_json(raw: bytes) -> Any:
     """Parse strict JSON (no NaN or Infinity) regardless of the declared content type.
 

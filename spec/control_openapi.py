@@ -152,16 +152,17 @@ def _rule_request_schema() -> dict[str, Any]:
             "match": _ref("Match"),
             "action": _ref("Action"),
             "times": {
-                "type": "integer",
+                "type": ["integer", "null"],
                 "minimum": 1,
                 "maximum": MAX_TIMES,
-                "description": "apply to the next N matching requests (absent: until removed)",
+                "description": "apply to the next N matching requests (absent or null: until removed)",
             },
             "probability": {
-                "type": "number",
+                "type": ["number", "null"],
                 "minimum": 0,
                 "maximum": 1,
-                "description": "apply to this share of matching requests, decided from the seed and the request sequence",
+                "description": "apply to this share of matching requests, decided from the seed and the request sequence "
+                "(absent or null: every one)",
             },
             "namespace": {"type": "string", "pattern": _NAMESPACE_PATTERN},
         },

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.engine.errors import ApiError, invalid
-from simulator.http import whole_number
+from simulator.http import dump_json, json_integer, whole_number
 from spec import errors
 
 FAULT_HEADER = "X-Sim-Fault"
@@ -101,9 +101,15 @@ class Action:
 
 
 def _whole(value: object, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise invalid(name, f"{name} must be a whole number from {low} to {high}, got {value!r}")
-    return value
+    whole = json_integer(value)
+    if whole is None or not low <= whole <= high:
+        raise invalid(name, f"{name} must be a whole number from {low} to {high}, got {_as_json(value)}")
+    return whole
+
+
+def _as_json(value: object) -> str:
+    """A value as the client wrote it (`true`, not Python's `True`), for a message."""
+    return dump_json(value).decode("utf-8", "replace")
 
 
 def _text(value: object, name: str) -> str:

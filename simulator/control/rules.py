@@ -30,6 +30,7 @@ from simulator.control.journal import mask_key
 from simulator.control.prompt_pattern import PromptPattern
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import invalid
+from simulator.http import json_integer
 from simulator.registry import FACE_NAMES
 from spec.model_names import perf_model_name
 
@@ -91,8 +92,8 @@ def match_from_json(body: object, field: str = "match", with_status: bool = Fals
             raise invalid(f"{field}.{name}", f"{field}.{name} must be a non-empty string")
     if "face" in body and body["face"] not in FACE_NAMES:
         raise invalid(f"{field}.face", f"{field}.face must be one of {', '.join(FACE_NAMES)}")
-    status = body.get("status")
-    if "status" in body and (isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599):
+    status = json_integer(body.get("status"))
+    if "status" in body and (status is None or not 100 <= status <= 599):
         raise invalid(f"{field}.status", f"{field}.status must be an HTTP status from 100 to 599")
     method = body.get("method")
     return Match(
@@ -132,12 +133,15 @@ def rule_spec_from_json(body: object, namespace: str = DEFAULT_NAMESPACE) -> Rul
         raise invalid(unknown[0], f"{unknown[0]} is not a rule field; fields: {', '.join(_RULE_FIELDS)}")
     if "action" not in body:
         raise invalid("action", 'action is required, e.g. {"status": 503}')
-    times = body.get("times")
-    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_TIMES):
+    # Decision: null for `times` or `probability` means the field left out (until removed; every matching request),
+    # as null for an optional field of the Perf API means its default.
+    times = json_integer(body.get("times"))
+    if body.get("times") is not None and (times is None or not 1 <= times <= MAX_TIMES):
         raise invalid("times", f"times must be a whole number from 1 to {MAX_TIMES} (leave it out for until removed)")
-    probability = body.get("probability", 1.0)
+    probability = body.get("probability")
+    probability = 1.0 if probability is None else probability
     if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0 <= probability <= 1:
-        raise invalid("probability", "probability must be a number from 0 to 1")
+        raise invalid("probability", "probability must be a number from 0 to 1 (leave it out for every matching request)")
     return RuleSpec(
         match=match_from_json(body["match"]) if "match" in body else Match(),
         action=action_from_json(body["action"]),

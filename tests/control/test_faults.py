@@ -232,12 +232,31 @@ def test_rules_are_listed_deleted_one_by_one_and_all_at_once(client: httpx.Clien
         ({"action": {"status": 500, "type": "made_up_error"}}, "action.type"),
         ({"match": None, "action": {"drop": True}}, "match"),
         ({"match": {"path": ""}, "action": {"drop": True}}, "match.path"),
+        ({"action": {"status": True}}, "action.status"),
+        ({"action": {"status": 503.5}}, "action.status"),
+        ({"action": {"drop": True}, "times": 2.5}, "times"),
+        ({"match": {"status": 200.5}, "action": {"drop": True}}, "match.status"),
     ],
 )
 def test_a_bad_rule_is_a_400_naming_the_field(client: httpx.Client, rule: dict[str, object], param: str) -> None:
     response = client.post("/_sim/faults", json=rule)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param
+    assert "True" not in response.json()["error"]["message"], "a value is shown as JSON, not as Python"
+
+
+def test_a_whole_number_written_with_a_zero_fraction_is_that_number_as_the_openapi_document_says(client: httpx.Client) -> None:
+    """JSON Schema's "integer" takes 503.0 (what some encoders write for a whole float), as the Perf API takes n=2.0."""
+    rule = add_fault(client, {"match": {"prompt": "^storm"}, "action": {"status": 503.0, "retry_after": 2.0}, "times": 2.0})
+    assert (rule["action"], rule["times"]) == ({"status": 503, "retry_after": 2}, 2)
+    assert [generate(client, body={"prompt": "storm"}).status_code for _ in range(3)] == [503, 503, 200]
+    assert client.post("/_sim/requests/count", json={"match": {"status": 503.0}}).json() == {"count": 2}
+
+
+def test_null_times_or_probability_is_the_field_left_out(client: httpx.Client) -> None:
+    rule = add_fault(client, {"match": {"prompt": "^storm"}, "action": {"status": 502}, "times": None, "probability": None})
+    assert (rule["times"], rule["probability"]) == (None, 1.0)
+    assert [generate(client, body={"prompt": "storm"}).status_code for _ in range(3)] == [502, 502, 502]
 
 
 @pytest.mark.parametrize(
