@@ -112,12 +112,12 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
         config = replace(base, host=host, port=port, **settings)
         if config.scenario:
             config = load_scenario(config.scenario).configure(config, given=settings)
-        config = config.checked()
-        if config.workers != 1:
+        if config.workers != 1:  # before `checked`, whose advice for more workers (a shared state) would not help here
             raise ConfigError(
                 "workers",
                 f": simulator_running serves in one thread of this process, got {config.workers}; start perf-sim --workers N for more",
             )
+        config = config.checked()
         with ThreadPoolExecutor(1) as preparing:  # its own thread: the caller may be inside a running event loop
             problem = preparing.submit(state_problem, config).result()
             if problem:

@@ -41,6 +41,12 @@ def test_two_simulators_run_side_by_side() -> None:
         assert second.clock()["now"] == DEFAULT_MANUAL_START
 
 
+def test_more_workers_in_process_are_refused_with_advice_that_helps() -> None:
+    """Advice to add a shared state, which the check of a config gives first, would only lead to the same refusal."""
+    with pytest.raises(ValueError, match="start perf-sim --workers N"), simulator_running(workers=2):
+        pytest.fail("the simulator started")
+
+
 @pytest.mark.parametrize(
     ("settings", "field"),
     [
