@@ -18,6 +18,7 @@ from contract_tests.target import (
     TargetUnreachable,
     check_reachable,
     tier_key_pair,
+    timeout_seconds,
 )
 from spec.tiers import PAID_TIERS
 
@@ -85,7 +86,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     parser.add_argument("--report-json", help="write the verdict as JSON here (every rule, case and finding)")
     parser.add_argument("--report-html", help="write the verdict as one HTML page here (rules green and red, each failure in full)")
     parser.add_argument(
-        "--timeout", type=float, help="seconds to wait for one answer (default 60); three requests in a row unanswered end the run"
+        "--timeout",
+        type=timeout_seconds,
+        help="seconds to wait for one answer, a positive number (default 60); three requests in a row unanswered end the run",
     )
     parser.add_argument(
         "--blocked-prompt",

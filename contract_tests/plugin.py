@@ -24,6 +24,7 @@ from contract_tests.target import (
     Target,
     TargetUnreachable,
     tier_key_pair,
+    timeout_seconds,
 )
 from contract_tests.verdict import FAILED, PASSED, SKIPPED, CaseResult, Verdict
 from contract_tests.violations import ContractViolation, Finding, collecting, noting_checked, noting_differences
@@ -72,7 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--perf-timeout",
-        type=float,
+        type=timeout_seconds,
         default=DEFAULT_TIMEOUT_SECONDS,
         help="seconds to wait for one answer; a target that answers none of three requests in a row ends the run",
     )

@@ -25,6 +25,8 @@ Decisions:
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import secrets
 import ssl
@@ -88,6 +90,19 @@ class Control:
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 """How long the suite waits for one answer (a generation with the document's modelled latency takes seconds)."""
+
+
+def timeout_seconds(value: str) -> float:
+    """A `--timeout` value: a positive, finite number of seconds. Refused as a usage error (exit 2) by the CLI and the
+    plugin's option alike: a negative one would end in a traceback, and 0 would time out every request and read as a
+    target that does not answer."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    return seconds
 
 
 NO_VERDICT_EXIT = 2

@@ -3,6 +3,7 @@ bodies without base64, headlines quoting the answer, causes grouped across cases
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -19,7 +20,7 @@ from contract_tests.cli import build_pytest_args
 from contract_tests.conftest import NEEDS_FREE_KEY
 from contract_tests.exchange import Exchange
 from contract_tests.plugin import tier_keys_from_option
-from contract_tests.target import Target, check_reachable
+from contract_tests.target import Target, check_reachable, timeout_seconds
 from contract_tests.verdict import PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
 from simulator.launcher import free_port, running_simulator
@@ -207,6 +208,18 @@ def test_a_tier_key_that_is_not_a_paid_tier_and_a_key_is_refused_by_the_cli_and_
         "pro=pk_x",
     ]
     assert tier_keys_from_option(["pro=pk_x", "enterprise=pk_y"]) == (("pro", "pk_x"), ("enterprise", "pk_y"))
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "nan", "inf", "soon"])
+def test_a_timeout_that_is_not_a_positive_number_is_a_usage_error_by_the_cli_and_the_pytest_option(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        build_pytest_args(["--base-url", "http://impl.example", "--key", "k", f"--timeout={value}"])
+    assert refused.value.code == 2 and "expected a positive number of seconds" in capsys.readouterr().err
+    with pytest.raises(argparse.ArgumentTypeError, match="expected a positive number of seconds"):
+        timeout_seconds(value)
+    assert build_pytest_args(["--base-url", "http://impl.example", "--key", "k", "--timeout", "0.5"])[-2:] == ["--perf-timeout", "0.5"]
 
 
 def test_python_dash_m_contract_tests_is_perf_contract() -> None:
