@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -169,7 +171,24 @@ def main(argv: list[str] | None = None) -> None:
     pytest_args = build_pytest_args(argv)
     refuse_unreachable(parse_args(argv)[0])
     isolated_env()
-    sys.exit(pytest.main(pytest_args))
+    try:
+        status = pytest.main(pytest_args)
+    except BrokenPipeError:
+        _reader_went_away()
+    sys.exit(status)
+
+
+CLOSED_PIPE_EXIT = 128 + signal.SIGPIPE
+"""The status of a command a closed pipe stopped (`perf-contract --list-rules | head -3`), as the shell gives one
+that SIGPIPE killed: the output was cut by its reader, not by a broken rule or a crash."""
+
+
+def _reader_went_away() -> NoReturn:
+    """Stop quietly when whoever reads the output closed it: pytest would print its internal-error traceback, and
+    Python another when it flushes stdout at exit, both about the pipe and not the target. Stdout is pointed at
+    /dev/null so that last flush has somewhere to go."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(CLOSED_PIPE_EXIT)
 
 
 def refuse_unreachable(args: argparse.Namespace) -> None:

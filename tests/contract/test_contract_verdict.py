@@ -4,7 +4,9 @@ bodies without base64, headlines quoting the answer, causes grouped across cases
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
+import os
 import re
 import subprocess
 import sys
@@ -16,7 +18,7 @@ import pytest
 
 from contract_tests import test_schemathesis as contract_schemathesis
 from contract_tests.checks import _got
-from contract_tests.cli import build_pytest_args
+from contract_tests.cli import CLOSED_PIPE_EXIT, build_pytest_args
 from contract_tests.conftest import NEEDS_FREE_KEY
 from contract_tests.exchange import Exchange
 from contract_tests.plugin import tier_keys_from_option
@@ -24,7 +26,7 @@ from contract_tests.target import Target, check_reachable, timeout_seconds
 from contract_tests.verdict import PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
 from simulator.launcher import free_port, running_simulator
-from tests.contract.harness import Verdict, mutant_server, run_contract
+from tests.contract.harness import PERF_CONTRACT, Verdict, mutant_server, run_contract, tree_env
 
 
 def _judge(name: str, tmp_path: Path, *selection: str) -> Verdict:
@@ -220,6 +222,21 @@ def test_a_timeout_that_is_not_a_positive_number_is_a_usage_error_by_the_cli_and
     with pytest.raises(argparse.ArgumentTypeError, match="expected a positive number of seconds"):
         timeout_seconds(value)
     assert build_pytest_args(["--base-url", "http://impl.example", "--key", "k", "--timeout", "0.5"])[-2:] == ["--perf-timeout", "0.5"]
+
+
+def test_listing_rules_into_a_reader_that_stops_early_ends_quietly() -> None:
+    """`perf-contract --list-rules | head -3`: the reader closing the pipe is no crash to report. The pipe is made one
+    page small, so the listing (over 10 KB) cannot all be written before the reader closes it."""
+    with running_simulator() as simulator:
+        command = [*PERF_CONTRACT, "--base-url", simulator.base_url, "--key", "pk_live_abc123", "--list-rules"]
+        read_end, write_end = os.pipe()
+        fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, 4096)
+        process = subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE, env=tree_env())
+        os.close(write_end)
+        with open(read_end, "rb") as stdout:
+            assert stdout.readline()
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == CLOSED_PIPE_EXIT and stderr == b"", stderr.decode()[-3000:]
 
 
 def test_python_dash_m_contract_tests_is_perf_contract() -> None:
