@@ -7,11 +7,15 @@ items collected from `contract_tests`; fixtures live in `contract_tests/conftest
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Generator
 from contextlib import ExitStack
 from typing import Any
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from contract_tests import decisions
 from contract_tests.report_html import write_html
@@ -37,6 +41,8 @@ _TARGET_KEY = pytest.StashKey[Target]()
 _VERDICT_KEY = pytest.StashKey[Verdict]()
 _DIFFERENCES_KEY = pytest.StashKey[list[Finding]]()
 _CHECKED_KEY = pytest.StashKey[set[Source]]()
+_HYPOTHESIS_HOME_KEY = pytest.StashKey[str]()
+HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -91,6 +97,30 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{SOURCE_MARK}(decision): the rule holds a simulator decision (contract_tests/decisions.py)")
     config.addinivalue_line("markers", f"{PARTLY_MARK}(*decisions): some checks of the rule hold these simulator decisions")
     config.addinivalue_line("markers", "real_time(rule): judged by the real-time runs when the target's clock cannot be moved")
+    if config.getoption("perf_base_url"):
+        _keep_hypothesis_storage_out_of_the_callers_directory(config)
+
+
+def _keep_hypothesis_storage_out_of_the_callers_directory(config: pytest.Config) -> None:
+    """A contract run keeps Hypothesis's storage (its constants cache; the suite writes no example database) in a
+    temporary directory, removed when the run ends: by default Hypothesis writes `.hypothesis/` into the directory
+    the run started in, the user's, which the suite has no business littering. The environment variable carries the
+    place to child processes (schemathesis). A storage directory the user chose themselves is left as it is; a
+    pytest run that is not a contract run (the plugin is installed for every run) is left alone."""
+    if os.environ.get(HYPOTHESIS_STORAGE_ENV):
+        return
+    home = tempfile.mkdtemp(prefix="perf-contract-hypothesis-")
+    config.stash[_HYPOTHESIS_HOME_KEY] = home
+    os.environ[HYPOTHESIS_STORAGE_ENV] = home
+    set_hypothesis_home_dir(home)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = config.stash.get(_HYPOTHESIS_HOME_KEY, None)
+    if home is not None:
+        set_hypothesis_home_dir(None)
+        os.environ.pop(HYPOTHESIS_STORAGE_ENV, None)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _is_contract_item(item: pytest.Item) -> bool:

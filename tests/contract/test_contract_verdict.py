@@ -303,3 +303,13 @@ def test_the_target_is_probed_once_per_run_not_again_when_the_suite_resolves_it(
         assert _CountsRequests.count == 4, "another key is checked anew"
     finally:
         server.shutdown()
+
+
+def test_a_run_leaves_nothing_in_the_directory_it_was_started_from(tmp_path: Path) -> None:
+    """Hypothesis's storage (`.hypothesis/`) goes to a temporary directory of the run's own, removed at its end."""
+    started_in = tmp_path / "project"
+    started_in.mkdir()
+    with running_simulator("--clock", "manual") as simulator:
+        verdict = run_contract(simulator.base_url, started_in / "junit.xml", "-k", "test_content_policy_matches_the_spec")
+    assert verdict.returncode == 0 and verdict.tests == 1, verdict.output[-3000:]
+    assert sorted(path.name for path in started_in.iterdir()) == ["junit.xml"]
