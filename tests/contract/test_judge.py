@@ -14,6 +14,7 @@ from contract_tests.sources import RuleSources
 from contract_tests.verdict import FAILED, PASSED, CaseResult, Verdict
 from contract_tests.violations import Finding
 from simulator.launcher import PROJECT_ROOT, running_simulator
+from spec.models import MODELS
 from tests.contract.harness import PERF_CONTRACT, factory_server, mutant_server, run_contract
 
 DIFFERS_SECTION = "Differs from the simulator's decisions (not counted)"
@@ -132,3 +133,32 @@ def test_a_broken_property_still_shows_its_falsifying_example(tmp_path: Path) ->
         verdict = run_contract(server.base_url, tmp_path / "junit.xml", "-k", "test_one_invalid_field_is_named", "--judge", "all")
     (failure,) = verdict.failures
     assert verdict.returncode == 1 and "# or any other generated value" in failure[1], failure[1][-3000:]
+
+
+IMAGE_RULES = "test_url_is_a_png_of_the_requested_size or test_b64_json_is_a_png_of_the_requested_size"
+
+
+def test_a_target_reading_custom_sizes_otherwise_passes_the_image_rules_and_is_shown_the_difference(tmp_path: Path) -> None:
+    report = tmp_path / "verdict.json"
+    with factory_server("tests.contract.other_readings:custom_sizes_in_steps_of_64") as server:
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", "-k", IMAGE_RULES, "--report-json", str(report))
+    assert verdict.returncode == 0, verdict.output[-3000:]
+    data = json.loads(report.read_text())
+    differences = [f for rule in data["rules"] for case in rule["cases"] for f in case["differences"]]
+    assert differences and {f["source"] for f in differences} == {str(decisions.CUSTOM_SIZE)}
+    differing = {case["case"] for rule in data["rules"] for case in rule["cases"] if case["differences"]}
+    assert all(any(model in case for case in differing) for model in ("flux-pro", "flux-dev", "ideogram-2")), differing
+
+
+def test_an_image_of_swapped_dimensions_is_a_document_failure_for_every_model(tmp_path: Path) -> None:
+    report = tmp_path / "verdict.json"
+    with mutant_server("image_size_swapped") as server:
+        verdict = run_contract(
+            server.base_url, tmp_path / "junit.xml", "-k", "test_url_is_a_png_of_the_requested_size", "--report-json", str(report)
+        )
+    assert verdict.returncode == 1, verdict.output[-3000:]
+    (rule,) = [rule for rule in json.loads(report.read_text())["rules"] if rule["cases"]]
+    failed = {case["case"] for case in rule["cases"] if any(f["source"] == "document" and f["counted"] for f in case["findings"])}
+    # A model with square sizes only (dall-e-2, imagen-3) cannot show a swap.
+    non_square = [name for name, model in MODELS.items() if any(w != h for w, h in (size.split("x") for size in model.sizes))]
+    assert failed == {f"test_images::test_url_is_a_png_of_the_requested_size[{name}]" for name in non_square}, failed
