@@ -153,7 +153,7 @@ def main(argv: list[str]) -> None:
         uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on", server_header=False, date_header=False)
     ).run()
     pool.shutdown(wait=True)
-    report = log.report(args.target, judge.exchanges)
+    report = {**log.report(args.target, judge.exchanges), "not_judged": judge.notes}
     if args.report_json:
         Path(args.report_json).write_text(json.dumps(report, indent=2, ensure_ascii=False))
     print(f"perf-contract proxy: {judge.exchanges} exchanges judged, {len(log.violations)} violations", flush=True)

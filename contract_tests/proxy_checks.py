@@ -40,6 +40,10 @@ from spec.schemas import request_schema
 REQUEST_VALIDATOR = Draft202012Validator(request_schema())
 IMAGE_RULE = "An image URL serves a PNG of the requested size"
 IMAGE_FETCH_TIMEOUT = 30.0
+MINUTE_LIMIT_NOT_JUDGED = (
+    f"not judged: the per-minute limit (admissions in any 60 s, the remaining header counting them), for answers without "
+    f"a whole-number {tiers.HEADER_LIMIT_MINUTE} header: the proxy knows a key's limit only from that header"
+)
 
 
 def _bearer(headers: dict[str, str]) -> str | None:
@@ -76,6 +80,8 @@ class ExchangeJudge:
         self.http = httpx.Client(timeout=IMAGE_FETCH_TIMEOUT)
         self.exchanges = 0
         self.request_ids: set[str] = set()
+        self.notes: list[str] = []
+        """What the proxy could not judge, each said once (printed when it is first met, and in the report)."""
 
     def record(self, exchange: Exchange) -> None:
         """Enter an admission in its key's ledger, in arrival order (called on the request path, before judging)."""
@@ -166,9 +172,21 @@ class ExchangeJudge:
                 if expect(image.status_code == 200, rule, f"data[{index}].url gave HTTP {image.status_code}", exchange, fetched):
                     check_png(image.content, size, rule, fetched)
 
+    def _note(self, note: str) -> None:
+        """Say `note` once, the first time it holds."""
+        with self.lock:
+            if note in self.notes:
+                return
+            self.notes.append(note)
+        print(f"perf-contract proxy: {note}", flush=True)
+
     def _headers(self, key: str, exchange: Exchange) -> None:
         """The rate-limit headers, the key's tier when its name says it, and the admissions the proxy saw."""
         values = check_rate_headers(exchange)
+        if not (exchange.header(tiers.HEADER_LIMIT_MINUTE) or "").isdigit():
+            # A missing header is no limit of 0: judged against one, every admission would be a false violation.
+            self._note(MINUTE_LIMIT_NOT_JUDGED)
+            return
         limit = values[tiers.HEADER_LIMIT_MINUTE]
         tier = tier_of_key(key)
         if tier is not None:

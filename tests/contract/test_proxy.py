@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contract_tests.proxy_checks import MINUTE_LIMIT_NOT_JUDGED
 from simulator.launcher import running_simulator
 from tests.contract.harness import ProxyVerdict, mutant_server, proxy_verdict
 from tests.contract.mutants import MUTANTS
@@ -107,3 +108,19 @@ def test_every_defect_seen_in_traffic_is_flagged() -> None:
     assert not missed, missed
     for name, verdict in verdicts.items():
         _assert_flagged(name, verdict)
+
+
+def test_a_target_without_rate_limit_headers_is_not_judged_against_a_limit_of_zero(tmp_path: Path) -> None:
+    body = {"prompt": "A lantern", "model": "dall-e-2", "size": "256x256", "response_format": "b64_json"}
+    auth = {"Authorization": "Bearer pk_live_abc123"}
+
+    def two_images(url: str) -> None:
+        for _ in range(2):
+            httpx.post(url + "/v1/images/generations", json=body, headers=auth)
+
+    with mutant_server("no_rate_limit_headers") as server:
+        verdict = proxy_verdict(server.base_url, tmp_path / "report.json", two_images)
+    rules = {violation["rule"] for violation in verdict.report["violations"]}
+    assert rules and all("rate-limit header" in rule for rule in rules), rules
+    assert verdict.report["not_judged"] == [MINUTE_LIMIT_NOT_JUDGED]
+    assert verdict.output.count(MINUTE_LIMIT_NOT_JUDGED) == 1, verdict.output
