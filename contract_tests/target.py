@@ -127,11 +127,37 @@ def probe(base_url: str, timeout: float) -> None:
     if not base_url.startswith(("http://", "https://")):
         raise TargetUnreachable(f"--base-url must start with http:// or https://, got {base_url!r}")
     try:
-        httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe"}, timeout=timeout)
+        answer = httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe"}, timeout=timeout)
     except httpx.TimeoutException:
         raise TargetUnreachable(f"{base_url} did not answer a request within {timeout:g} s") from None
     except httpx.HTTPError as exc:
         raise TargetUnreachable(f"cannot reach {base_url}: {exc or exc.__class__.__name__}{_trust_hint(exc)}") from None
+    if not _is_generation_endpoint(answer):
+        raise TargetUnreachable(_not_the_endpoint(base_url, answer))
+
+
+def _is_generation_endpoint(answer: httpx.Response) -> bool:
+    """Whether the probe reached a generation endpoint at all: a 404 or 405 says nothing is there for POST, and a
+    success that is not JSON (a web server's page) is no API. Any other answer, right or wrong, is the target's to be
+    judged (a 401 in plain text is a defect the rules report, not a wrong URL)."""
+    if answer.status_code in (404, 405):
+        return False
+    if answer.is_success:
+        try:
+            answer.json()
+        except ValueError:
+            return False
+    return True
+
+
+def _not_the_endpoint(base_url: str, answer: httpx.Response) -> str:
+    """One line: what answered, and what to check (a base URL ending in /v1 is the OpenAI SDKs' habit)."""
+    content_type = answer.headers.get("content-type") or "no Content-Type"
+    hint = "give the base URL without /v1" if base_url.rstrip("/").endswith("/v1") else "check that --base-url is the API's base URL"
+    return (
+        f"POST {base_url}/v1/images/generations answered {answer.status_code} ({content_type}), not the Perf API's "
+        f"generation endpoint: {hint}"
+    )
 
 
 def _trust_hint(exc: BaseException) -> str:

@@ -111,6 +111,39 @@ class _AnswersOnlyTheProbe(_FakeTarget):
         self.send_envelope(401, "authentication_error", "no key")
 
 
+class _WebPage(_FakeTarget):
+    """A web server that answers every request with its welcome page."""
+
+    def do_POST(self) -> None:
+        body = b"<html><body>Welcome</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _only_no_verdict(verdict: Verdict, says: str) -> None:
+    assert verdict.returncode == 2 and verdict.tests == 0, verdict.output[-3000:]
+    assert verdict.stdout == "" and verdict.stderr.count("\n") == 1 and says in verdict.stderr, verdict.output[-3000:]
+
+
+def test_a_base_url_with_v1_is_no_verdict_saying_to_give_it_without(tmp_path: Path) -> None:
+    with running_simulator("--clock", "manual") as simulator:
+        verdict = run_contract(simulator.base_url + "/v1", tmp_path / "junit.xml", "--level", "smoke")
+    _only_no_verdict(verdict, "answered 404 (application/json), not the Perf API's generation endpoint: give the base URL without /v1")
+
+
+def test_a_web_server_answering_a_page_to_everything_is_no_verdict(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _WebPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        verdict = run_contract(f"http://127.0.0.1:{server.server_address[1]}", tmp_path / "junit.xml", "--level", "smoke")
+    finally:
+        server.shutdown()
+    _only_no_verdict(verdict, "answered 200 (text/html), not the Perf API's generation endpoint: check that --base-url")
+
+
 def test_a_target_that_stops_answering_ends_the_run_after_three_unanswered_requests(tmp_path: Path) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _AnswersOnlyTheProbe)
     threading.Thread(target=server.serve_forever, daemon=True).start()
