@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from contract_tests import decisions
 from contract_tests.exchange import Exchange
-from contract_tests.explain import explain_all
+from contract_tests.explain import explain_all, shown, shown_header
 from contract_tests.png import decodes_as_png, png_size
 from contract_tests.sources import Source
 from contract_tests.violations import expect, require
@@ -170,7 +170,7 @@ def check_retry_after(exchange: Exchange) -> dict[str, Any]:
     expect(
         isinstance(retry_after, int) and not isinstance(retry_after, bool) and retry_after >= 1,
         "A 429 carries error.retry_after, whole seconds to wait (the document's example: 60)",
-        f"retry_after is {retry_after!r}" if "retry_after" in error else "the error has no retry_after",
+        f"retry_after is {shown(retry_after)}" if "retry_after" in error else "the error has no retry_after",
         exchange,
     )
     return error
@@ -184,7 +184,7 @@ def check_rate_headers(exchange: Exchange) -> dict[str, int]:
         expect(
             raw is not None and raw.isdigit(),
             f"Every authenticated response carries the rate-limit header {name} as a whole number",
-            f"{name} is {raw!r}",
+            f"{name} is {shown_header(raw)}",
             exchange,
             source=decisions.RATE_LIMIT_HEADERS,
         )
@@ -203,6 +203,19 @@ def check_rate_headers(exchange: Exchange) -> dict[str, int]:
     return values
 
 
+def _is_json(exchange: Exchange) -> bool:
+    """Whether the body is JSON at all (`Exchange.json` gives None for a body that is not, as for `null`)."""
+    return exchange.json() is not None or exchange.response_body.strip() == b"null"
+
+
+def _kind(exchange: Exchange) -> str:
+    """What a body that should be a JSON object is instead, in JSON's words."""
+    if not _is_json(exchange):
+        return "not JSON"
+    value = exchange.json()
+    return "null" if value is None else shown(value)
+
+
 def check_success(exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
     """A 200 whose body matches the response schema and agrees with the request and the spec's prices.
 
@@ -218,7 +231,7 @@ def check_success(exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
     )
     check_json_content_type(exchange)
     result = exchange.json()
-    problems = schema_errors(result, "response")
+    problems = schema_errors(result, "response") if _is_json(exchange) else ["the body is not JSON"]
     # revised_prompt on every image is a decision; the document says only that dall-e-3 rewrites prompts. It is
     # checked apart only for the other models, so a dall-e-3 rule does not hold the decision.
     decided = [p for p in problems if "revised_prompt" in p] if want.model != "dall-e-3" else []
@@ -227,7 +240,7 @@ def check_success(exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
     expect(not found, schema_rule, "; ".join(found), exchange)
     if want.model != "dall-e-3":
         expect(not decided, schema_rule, "; ".join(decided), exchange, source=decisions.REVISED_PROMPT_ALWAYS)
-    require(isinstance(result, dict), "A success body is a JSON object", f"it is {type(result).__name__}", exchange)
+    require(isinstance(result, dict), "A success body is a JSON object", f"it is {_kind(exchange)}", exchange)
     data = result.get("data") if isinstance(result.get("data"), list) else []
     perf = result.get("perf") if isinstance(result.get("perf"), dict) else {}
     expect(len(data) == want.n, "data holds exactly n images", f"n={want.n}, got {len(data)}", exchange)

@@ -21,7 +21,9 @@ def field_name(path: Iterable[Any]) -> str:
     return text or "the body"
 
 
-def _value(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A JSON value as the target wrote it (null, true, a string quoted), for a finding's message: Python's own
+    spelling (None, True) reads as the suite's, not the target's."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -33,6 +35,11 @@ def _value(value: Any) -> str:
         shown = repr(value)
         return f"{kind} {shown[:60] + '…' if len(shown) > 60 else shown}"
     return repr(value)
+
+
+def shown_header(raw: str | None) -> str:
+    """A header's value as sent, or that it was not sent."""
+    return "absent" if raw is None else repr(raw)
 
 
 def _types(expected: str | Sequence[str]) -> str:
@@ -59,26 +66,26 @@ def explain(error: ValidationError) -> str:
     value, rule = error.instance, error.validator_value
     match error.validator:
         case "oneOf" | "anyOf":
-            return _one_of_required(error) or f"{where} ({_value(value)}) matches none of the shapes the schema allows"
+            return _one_of_required(error) or f"{where} ({shown(value)}) matches none of the shapes the schema allows"
         case "required":
             missing = [key for key in rule if isinstance(value, dict) and key not in value]
             return f"{where} lacks the required field {', '.join(missing)}"
         case "type":
-            return f"{where} is {_value(value)}, but must be {_types(rule)}"
+            return f"{where} is {shown(value)}, but must be {_types(rule)}"
         case "enum":
-            allowed = ", ".join(_value(v) for v in rule[:8]) + (", …" if len(rule) > 8 else "")
-            return f"{where} is {_value(value)}, not one of the allowed values ({allowed})"
+            allowed = ", ".join(shown(v) for v in rule[:8]) + (", …" if len(rule) > 8 else "")
+            return f"{where} is {shown(value)}, not one of the allowed values ({allowed})"
         case "const":
-            return f"{where} is {_value(value)}, but must be {_value(rule)}"
+            return f"{where} is {shown(value)}, but must be {shown(rule)}"
         case "pattern":
             if rule == "^https?://":
-                return f"{where} is {_value(value)}, not an absolute http(s) URL"
-            return f"{where} is {_value(value)}, which does not have the required form ({rule})"
+                return f"{where} is {shown(value)}, not an absolute http(s) URL"
+            return f"{where} is {shown(value)}, which does not have the required form ({rule})"
         case "format":
-            return f"{where} is {_value(value)}, not a valid {rule}"
+            return f"{where} is {shown(value)}, not a valid {rule}"
         case "minimum" | "exclusiveMinimum" | "maximum" | "exclusiveMaximum":
             words = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most", "exclusiveMaximum": "less than"}
-            return f"{where} is {_value(value)}, but must be {words[error.validator]} {rule}"
+            return f"{where} is {shown(value)}, but must be {words[error.validator]} {rule}"
         case "minItems" | "maxItems":
             bound = "at least" if error.validator == "minItems" else "at most"
             return f"{where} holds {len(value)} items, but must hold {bound} {rule}"

@@ -30,6 +30,7 @@ from contract_tests.checks import (
 )
 from contract_tests.client import GENERATIONS_PATH
 from contract_tests.exchange import Exchange
+from contract_tests.explain import shown, shown_header
 from contract_tests.ledger import KeyLedger
 from contract_tests.png import decodes_as_png
 from contract_tests.target import tier_of_key
@@ -145,7 +146,7 @@ class ExchangeJudge:
             expect(
                 exchange.header("retry-after") == str(error.get("retry_after")),
                 "A 429 carries a Retry-After header equal to error.retry_after",
-                f"Retry-After {exchange.header('retry-after')!r}, retry_after {error.get('retry_after')!r}",
+                f"Retry-After {shown_header(exchange.header('retry-after'))}, retry_after {shown(error.get('retry_after'))}",
                 exchange,
             )
         elif exchange.status != errors.STATUS[errors.SERVICE_UNAVAILABLE]:

@@ -30,6 +30,7 @@ from contract_tests import decisions
 from contract_tests.checks import check_error
 from contract_tests.client import MAX_REAL_WAIT_SECONDS, ContractClient
 from contract_tests.exchange import Exchange
+from contract_tests.explain import shown_header
 from contract_tests.ledger import KeyLedger, KeyPool
 from contract_tests.scenario import cheap_body
 from contract_tests.sources import DOCUMENT, Source, judged_as
@@ -120,7 +121,7 @@ def check_retry_after(ledger: KeyLedger, refused: Exchange, n: int) -> int | Non
     expect(
         refused.header("retry-after") == str(retry_after),
         "A 429 carries a Retry-After header equal to error.retry_after",
-        f"Retry-After {refused.header('retry-after')!r}, retry_after {retry_after}",
+        f"Retry-After {shown_header(refused.header('retry-after'))}, retry_after {retry_after}",
         refused,
         source=decisions.RETRY_AFTER_HEADER,
     )

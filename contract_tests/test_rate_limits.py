@@ -18,6 +18,7 @@ from contract_tests import decisions
 from contract_tests.checks import check_document_message, check_error, check_rate_headers, check_retry_after, check_success
 from contract_tests.client import ContractClient
 from contract_tests.exchange import Exchange
+from contract_tests.explain import shown, shown_header
 from contract_tests.realtime import EXACT, IMAGES, REFUSALS, RETRY, SLIDING, RealTimeRules
 from contract_tests.scenario import Scenario, cheap_body
 from contract_tests.target import Control, Target
@@ -156,7 +157,7 @@ def test_429_envelope(api: ContractClient, free_key: str, free_tier: tiers.Tier)
     expect(
         exchange.header("retry-after") == str(retry_after),
         "A 429 carries a Retry-After header equal to error.retry_after",
-        f"Retry-After {exchange.header('retry-after')!r}, retry_after {retry_after!r}",
+        f"Retry-After {shown_header(exchange.header('retry-after'))}, retry_after {shown(retry_after)}",
         exchange,
         source=decisions.RETRY_AFTER_HEADER,
     )

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 
-from contract_tests.checks import check_error
+import pytest
+
+from contract_tests.checks import check_error, check_rate_headers, check_retry_after, check_success
 from contract_tests.exchange import Exchange, readable_body
-from contract_tests.violations import Finding, collecting
-from spec import errors
+from contract_tests.violations import ContractViolation, Finding, collecting
+from spec import errors, tiers
 
 URL = "http://impl.example/v1/images/generations"
 # Stands in for curl: prints the body a curl line would send (its last argument, @FILE).
@@ -54,3 +56,20 @@ def test_a_body_too_long_to_print_is_rebuilt_by_the_curl_line() -> None:
 def test_a_long_plain_prompt_is_shown_as_text_not_as_base64() -> None:
     shown = readable_body(json.dumps({"prompt": "x" * 1001}).encode())
     assert "<base64" not in shown and "xxxxxxxx… <1001 chars>" in shown
+
+
+def test_a_finding_shows_values_as_the_target_sent_them_not_as_python_spells_them() -> None:
+    """`retry_after is None` and `x-ratelimit-limit-images is None` read as the suite's own values; the target sent
+    null, or no header at all, and a page of HTML is no JSON null."""
+    refused = _answer(429, {"error": {"type": "rate_limit_exceeded", "message": "slow down", "retry_after": None}})
+    page = Exchange("POST", URL, {}, b'{"prompt": "a fox"}', 200, {"content-type": "text/html"}, b"<html>hello</html>")
+    findings: list[Finding] = []
+    with collecting(findings):
+        check_retry_after(refused)
+        check_rate_headers(refused)
+        with pytest.raises(ContractViolation, match="what happened: it is not JSON"):
+            check_success(page, {"prompt": "a fox"})
+    details = [finding.detail for finding in findings]
+    assert "retry_after is null" in details and f"{tiers.HEADER_LIMIT_MINUTE} is absent" in details, details
+    assert "the body is not JSON" in details, details
+    assert not [detail for detail in details if "None" in detail or "NoneType" in detail], details
