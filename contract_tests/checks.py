@@ -136,15 +136,18 @@ def check_error(
     error: dict[str, Any] = body["error"] if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
     got, got_short = _got(exchange)
     # The status is the rule's; a type the document does not name is the simulator's decision: a target answering
-    # the right status with its own type differs from a decision, and only that is said.
+    # the right status with its own type differs from a decision, and only that is said. So does one refusing with
+    # another client-error status where the document names neither type nor status (a 403 for a bad key, where
+    # the simulator answers 401): the document asks for a refusal there, not for a status.
     status_right = exchange.status == status
+    undocumented = error_type not in DOCUMENT_ERROR_TYPES
     type_right = expect(
         status_right and error.get("type") == error_type,
         rule,
         f"expected {status} {error_type}, got {got}",
         exchange,
         cause=f"expected {status} {error_type}, got {got_short}",
-        source=decisions.ERROR_TYPES if status_right and error_type not in DOCUMENT_ERROR_TYPES else source,
+        source=decisions.ERROR_TYPES if undocumented and (status_right or 400 <= exchange.status < 500) else source,
     )
     if exchange.status < 400:
         return error

@@ -20,7 +20,8 @@ UTC_DAY = Source("the day window is the UTC calendar day", "spec/tiers.py")
 TIER_OF_EXAMPLE_KEY = Source("the document's example key pk_live_abc123 works, on the Pro tier", "spec/tiers.py")
 DOCUMENT_MESSAGES = Source("error messages are the document's example text word for word", "spec/errors.py")
 ERROR_TYPES = Source(
-    "error types the document does not name (authentication_error, not_found, method_not_allowed, payload_too_large, ...)",
+    "error types the document does not name (authentication_error, not_found, method_not_allowed, payload_too_large, ...) "
+    "and their statuses (401, 404, 405, 413: another client error there differs from the decision)",
     "spec/errors.py",
 )
 BODY_SIZE_CAP = Source("a body over 256 KiB is a 413 payload_too_large", "spec/errors.py")

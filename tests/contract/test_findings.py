@@ -8,8 +8,10 @@ import subprocess
 
 import pytest
 
+from contract_tests import decisions
 from contract_tests.checks import check_error, check_rate_headers, check_retry_after, check_success
 from contract_tests.exchange import Exchange, readable_body
+from contract_tests.sources import DOCUMENT
 from contract_tests.violations import ContractViolation, Finding, collecting
 from spec import errors, tiers
 
@@ -73,3 +75,15 @@ def test_a_finding_shows_values_as_the_target_sent_them_not_as_python_spells_the
     assert "retry_after is null" in details and f"{tiers.HEADER_LIMIT_MINUTE} is absent" in details, details
     assert "the body is not JSON" in details, details
     assert not [detail for detail in details if "None" in detail or "NoneType" in detail], details
+
+
+def test_a_refusal_by_another_client_error_where_the_document_names_no_status_is_a_decision_difference() -> None:
+    """The document asks for a key but names no status for a bad one: a 403 differs from the simulator's 401, a
+    200 breaks the document."""
+    forbidden = _answer(403, {"error": {"type": "authentication_error", "message": "bad key"}})
+    served = _answer(200, {"created": 1, "data": []})
+    findings: list[Finding] = []
+    with collecting(findings):
+        check_error(forbidden, errors.AUTHENTICATION_ERROR)
+        check_error(served, errors.AUTHENTICATION_ERROR)
+    assert [finding.source for finding in findings] == [decisions.ERROR_TYPES, DOCUMENT], findings
