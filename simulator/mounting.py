@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Match, NoMatchFound, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulator.context import note_answer, note_state_down
-from simulator.engine.errors import ApiError, state_unavailable
+from simulator.engine.errors import ApiError, cut, state_unavailable
 from simulator.http import allowed_methods, unheard_answer
 from simulator.state.base import StateUnavailable
 from spec import errors
@@ -37,7 +37,7 @@ UnknownRoute = Callable[[str, str, str | None], ApiError]
 def unknown_route_error(method: str, path: str, allowed: str | None) -> ApiError:
     """The usual answer: 404 for a path the face does not serve, 405 naming the allowed methods for a wrong method."""
     if allowed is None:
-        return ApiError(errors.NOT_FOUND, f"no route for {method} {path}")
+        return ApiError(errors.NOT_FOUND, f"no route for {method} {cut(path)}")
     return ApiError(errors.METHOD_NOT_ALLOWED, f"method {method} is not allowed on {path}; allowed: {allowed}")
 
 

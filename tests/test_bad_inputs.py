@@ -196,6 +196,49 @@ def test_an_error_quotes_at_most_a_short_prefix_of_what_was_sent(client: httpx.C
     assert "sys." not in error["message"]
 
 
+LONG = "k" * 100_000
+LONG_PATH = "p" * 20_000  # httpx sends URLs up to 64 KiB
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/_sim/faults", {"action": {"drop": True}, LONG: 1}),
+        ("POST", "/_sim/faults", {"action": {"drop": True, LONG: 1}}),
+        ("POST", "/_sim/faults", {"match": {LONG: 1}, "action": {"drop": True}}),
+        ("POST", "/_sim/requests/count", {LONG: 1}),
+        ("POST", "/_sim/clock/advance", {LONG: 1}),
+        ("POST", "/_sim/reset", {LONG: 1}),
+        ("GET", f"/_sim/faults?{LONG_PATH}=1", None),
+        ("DELETE", f"/_sim/faults/{LONG_PATH}", None),
+        ("GET", f"/v1/{LONG_PATH}", None),
+        ("GET", f"/_sim/{LONG_PATH}", None),
+        ("POST", "/openai/v1/images/generations", {"prompt": "a", LONG: 1}),
+    ],
+    ids=[
+        "rule field",
+        "action field",
+        "match field",
+        "count field",
+        "advance field",
+        "reset body",
+        "query",
+        "rule id",
+        "perf path",
+        "control path",
+        "openai field",
+    ],
+)
+def test_every_error_quotes_at_most_a_short_prefix_of_a_long_name_or_path(
+    client: httpx.Client, method: str, path: str, body: object
+) -> None:
+    """A 100,000-character field name, or a 20,000-character path, came back whole in the message."""
+    response = client.request(method, path, json=body, headers=AUTH if path.startswith("/openai") else {})
+    error = response.json()["error"]
+    message = error["message"] if isinstance(error, dict) else str(error)
+    assert 400 <= response.status_code < 500 and len(message) < 600, (response.status_code, message[:200])
+
+
 def test_every_perf_answer_carries_a_request_id_errors_included(client: httpx.Client) -> None:
     answers = [
         _send(client, OK, AUTH),

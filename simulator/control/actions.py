@@ -6,11 +6,12 @@ An action says how to answer instead of (or before) the normal answer. Every spe
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.engine.errors import ApiError, invalid
+from simulator.engine.errors import ApiError, cut, invalid
 from simulator.http import dump_json, json_integer, whole_number
 from spec import errors
 
@@ -108,8 +109,11 @@ def _whole(value: object, name: str, low: int, high: int) -> int:
 
 
 def _as_json(value: object) -> str:
-    """A value as the client wrote it (`true`, not Python's `True`), for a message."""
-    return dump_json(value).decode("utf-8", "replace")
+    """A value as the client wrote it (`true`, not Python's `True`), for a message; a number past a float's range
+    (`1e400`, which the parser reads as infinity and JSON cannot write back) as what it is."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a number out of range"
+    return cut(dump_json(value).decode("utf-8", "replace"))
 
 
 def _text(value: object, name: str) -> str:
@@ -133,7 +137,7 @@ def action_from_json(body: object, field: str = "action") -> Action:
         raise invalid(field, f'{field} must be an object such as {{"status": 503}}, {{"delay_ms": 1500}} or {{"drop": true}}')
     unknown = sorted(set(body) - set(_FIELDS))
     if unknown:
-        raise invalid(f"{field}.{unknown[0]}", f"{field}.{unknown[0]} is not an action field; fields: {', '.join(_FIELDS)}")
+        raise invalid(f"{field}.{unknown[0]}", f"{field}.{cut(unknown[0])} is not an action field; fields: {', '.join(_FIELDS)}")
     for flag in _FLAGS:
         if flag in body and body[flag] is not True:
             raise invalid(f"{field}.{flag}", f"{field}.{flag} must be true when given")

@@ -22,7 +22,7 @@ from simulator.control.journal import EntryFilter, key_digest, key_id, mask_key
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, too_slow
 from simulator.control.rules import Match, match_from_json, namespace_from, rule_spec_from_json
-from simulator.engine.errors import ApiError, invalid
+from simulator.engine.errors import ApiError, cut, invalid, quoted
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body, whole_number
 from simulator.keys import KeyRegistry
@@ -46,7 +46,7 @@ def namespace_param(request: Request, takes: tuple[str, ...] = ()) -> str | None
     taken = dict.fromkeys(("namespace", *takes))
     unknown = sorted(set(request.query_params) - set(taken))
     if unknown:
-        raise invalid(unknown[0], f"{unknown[0]} is not a parameter of this call; it takes: {', '.join(taken)}")
+        raise invalid(unknown[0], f"{cut(unknown[0])} is not a parameter of this call; it takes: {', '.join(taken)}")
     for name in takes:  # a filter given twice (?status=429&status=503) would be read as its last value, the other lost
         values = set(request.query_params.getlist(name))
         if len(values) > 1:
@@ -76,7 +76,7 @@ async def bodiless_namespace(request: Request, call: str) -> str | None:
             "namespace",
             f"{call} takes no body: name its namespace with ?namespace=NAME or the X-Sim-Namespace header, not in the body",
         )
-    raise invalid(field, f"{field} is not a field of {call}, which takes no body")
+    raise invalid(field, f"{cut(field)} is not a field of {call}, which takes no body")
 
 
 def _namespace_of_body(request: Request, body: object) -> str | None:
@@ -162,7 +162,7 @@ class ControlApi:
         rule_id = request.path_params["rule_id"]
         if not await self.plane.rules.delete(rule_id, namespace):
             where = "" if namespace is None else f" in namespace {namespace!r}"
-            return error_response(PERF, ApiError(errors.NOT_FOUND, f"no fault rule {rule_id!r}{where}; GET /_sim/faults lists them"))
+            return error_response(PERF, ApiError(errors.NOT_FOUND, f"no fault rule {quoted(rule_id)}{where}; GET /_sim/faults lists them"))
         return SafeJSONResponse({"deleted": 1})
 
     async def list_requests(self, request: Request) -> Response:
@@ -201,7 +201,7 @@ class ControlApi:
                 raise invalid(None, 'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, prompt, status')
             unknown = sorted(set(body) - {"match", "namespace"})
             if unknown:
-                raise invalid(unknown[0], f'{unknown[0]} is not a field of a count; send {{"match": {{...}}, "namespace"?: NAME}}')
+                raise invalid(unknown[0], f'{cut(unknown[0])} is not a field of a count; send {{"match": {{...}}, "namespace"?: NAME}}')
             match = match_from_json(body["match"], with_status=True) if "match" in body else Match()
             namespace = _namespace_of_body(request, body)
         except ApiError as exc:

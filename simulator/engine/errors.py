@@ -52,7 +52,11 @@ QUOTE_LIMIT = 40
 def quoted(value: object) -> str:
     """`value` as a message quotes it (a string as its repr), cut to its first QUOTE_LIMIT characters: a message that
     repeated a 4,000-character model name or a 309-digit n in full would bury what it says."""
-    text = repr(value) if isinstance(value, str) else str(value)
+    return cut(repr(value) if isinstance(value, str) else str(value))
+
+
+def cut(text: str) -> str:
+    """`text` cut to its first QUOTE_LIMIT characters, saying how long it was."""
     if len(text) <= QUOTE_LIMIT:
         return text
     return f"{text[:QUOTE_LIMIT]}… ({len(text)} characters)"

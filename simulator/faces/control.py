@@ -20,7 +20,7 @@ from simulator.config import LATEST_CLOCK_TIME
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
 from simulator.control.api import bodiless_namespace, namespace_param
 from simulator.control.plane import ControlPlane
-from simulator.engine.errors import ApiError, invalid
+from simulator.engine.errors import ApiError, cut, invalid
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry
@@ -125,7 +125,7 @@ class ControlFace:
                 body = parse_json(await read_body(request))
                 unknown = sorted(set(body) - {"seconds"}) if isinstance(body, dict) else []
                 if unknown:
-                    raise invalid(unknown[0], f'{unknown[0]} is not a field of an advance; send {{"seconds": N}}')
+                    raise invalid(unknown[0], f'{cut(unknown[0])} is not a field of an advance; send {{"seconds": N}}')
                 seconds = _seconds(body.get("seconds") if isinstance(body, dict) else None)
                 if seconds is None or seconds > MAX_ADVANCE_SECONDS or await self.engine.state.now() + seconds > LATEST_CLOCK_TIME:
                     raise invalid(

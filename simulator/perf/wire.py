@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from simulator.context import namespace
 from simulator.engine.digest import id_salt, salted_hex_id
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, cut
 from simulator.engine.request import GenerationRequest
 from simulator.engine.validate import validate_perf_request
 from simulator.http import SafeJSONResponse, parse_json
@@ -126,5 +126,5 @@ def error_response(exc: ApiError, rate: RateState | None = None, headers: dict[s
 
 def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
     if allowed is None:
-        return ApiError(errors.NOT_FOUND, f"no route for {method} {path}; see /openapi.json")
+        return ApiError(errors.NOT_FOUND, f"no route for {method} {cut(path)}; see /openapi.json")
     return ApiError(errors.METHOD_NOT_ALLOWED, f"method {method} is not allowed on {path}; allowed: {allowed}")

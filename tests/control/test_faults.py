@@ -376,3 +376,9 @@ def test_a_control_call_refuses_what_its_document_refuses_naming_the_field(
     response = client.post(call, json=body)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["param"] == param
+
+
+def test_a_number_past_a_floats_range_is_named_as_such_not_as_null(client: httpx.Client) -> None:
+    """1e400 parses as infinity, which JSON cannot write back: shown as JSON, it read "got null"."""
+    response = client.post("/_sim/faults", content=b'{"action": {"status": 1e400}}', headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and "got a number out of range" in response.json()["error"]["message"]

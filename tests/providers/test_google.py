@@ -132,7 +132,10 @@ def test_key_in_query_string_and_documented_default_of_four_samples(client: http
     [
         ({"instances": [{"prompt": "x"}], "parameters": {"sampleCount": 5}}, "sampleCount"),
         ({"instances": [{"prompt": "x"}], "parameters": {"aspectRatio": "2:1"}}, "aspectRatio"),
-        ({"instances": [{"prompt": "x"}], "parameters": {"outputOptions": {"mimeType": "image/webp"}}}, "mimeType"),
+        (
+            {"instances": [{"prompt": "x"}], "parameters": {"outputOptions": {"mimeType": "image/webp"}}},
+            "parameters.outputOptions.mimeType",
+        ),
         ({"instances": [{"prompt": "x"}], "parameters": {"personGeneration": "allow_everyone"}}, "personGeneration"),
         ({"instances": [{"prompt": "x"}], "parameters": {"safetySetting": 3}}, "safetySetting"),
         ({"instances": []}, "instances"),
@@ -144,6 +147,28 @@ def test_bad_parameters_are_invalid_argument(client: httpx.Client, body: dict[st
     assert answer.status_code == 400
     error = answer.json()["error"]
     assert error["code"] == 400 and error["status"] == "INVALID_ARGUMENT" and fragment in error["message"]
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"aspectRatio": None},
+        {"outputOptions": {"mimeType": None}},
+        {"outputOptions": None},
+        {"sampleCount": None, "includeRaiReason": None},
+        None,
+    ],
+    ids=["aspectRatio", "mimeType", "outputOptions", "sampleCount-includeRaiReason", "parameters"],
+)
+def test_a_null_parameter_is_the_parameter_left_unset_as_proto_json_reads_it(client: httpx.Client, parameters: object) -> None:
+    """A raw REST client writing null (google-genai leaves such fields out) got a 500."""
+    answer = client.post(
+        PREDICT, headers={"x-goog-api-key": "pk_live_abc123"}, json={"instances": [{"prompt": "a kite"}], "parameters": parameters}
+    )
+    assert answer.status_code == 200, answer.text
+    [first, *_] = answer.json()["predictions"]
+    assert first["mimeType"] == google_spec.IMAGEN_DEFAULT_MIME_TYPE
+    assert Image.open(io.BytesIO(base64.b64decode(first["bytesBase64Encoded"]))).size == (1024, 1024)
 
 
 def test_unknown_model_and_path_are_google_404s(client: httpx.Client) -> None:

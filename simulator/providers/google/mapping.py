@@ -54,11 +54,20 @@ class ImagenRequest:
     include_rai_reason: bool
 
 
-def _choice(parameters: dict[str, Any], name: str, allowed: tuple[str, ...] | list[str], default: str | None) -> str | None:
-    value = parameters.get(name, default)
-    if value is not None and value not in allowed:
-        raise NativeInvalid(name, f"Invalid value for parameters.{name}: {value!r}. Supported values: {', '.join(allowed)}.")
-    return value
+def _given(fields: dict[str, Any], name: str, default: Any) -> Any:
+    """A field's value, its default when absent or null.
+
+    Decision: proto3 JSON, which Google's REST APIs speak, reads null as the field left unset, as the other faces take
+    null for an optional field: `"aspectRatio": null` is 1:1, not an error (it was a 500)."""
+    value = fields.get(name)
+    return default if value is None else value
+
+
+def _choice(fields: dict[str, Any], name: str, allowed: tuple[str, ...] | list[str], default: str, where: str = "parameters") -> str:
+    value = _given(fields, name, default)
+    if value not in allowed:
+        raise NativeInvalid(name, f"Invalid value for {where}.{name}: {value!r}. Supported values: {', '.join(allowed)}.")
+    return str(value)
 
 
 def _enum_choice(parameters: dict[str, Any], name: str, allowed: tuple[str, ...]) -> None:
@@ -86,11 +95,11 @@ def request_from_native(model_id: str, body: Any) -> ImagenRequest:
         raise NativeInvalid(None, "instances[0].prompt is required and must be a non-empty string.")
     if len(prompt) > model.max_prompt_chars:
         raise NativeInvalid(None, f"The prompt is too long: {len(prompt)} characters; at most {model.max_prompt_chars} are accepted.")
-    parameters = body.get("parameters", {})
+    parameters = _given(body, "parameters", {})
     if not isinstance(parameters, dict):
         raise NativeInvalid(None, "parameters must be an object.")
 
-    count = parameters.get("sampleCount", google.IMAGEN_DEFAULT_SAMPLE_COUNT)
+    count = _given(parameters, "sampleCount", google.IMAGEN_DEFAULT_SAMPLE_COUNT)
     lo, hi = google.IMAGEN_SAMPLE_COUNT
     if (
         isinstance(count, bool)
@@ -102,14 +111,13 @@ def request_from_native(model_id: str, body: Any) -> ImagenRequest:
     aspect = _choice(parameters, "aspectRatio", list(IMAGEN_ASPECT_SIZES), google.IMAGEN_DEFAULT_ASPECT_RATIO)
     _enum_choice(parameters, "personGeneration", google.IMAGEN_PERSON_GENERATION)
     _enum_choice(parameters, "safetySetting", google.IMAGEN_SAFETY_SETTINGS)
-    include_reason = parameters.get("includeRaiReason", False)
+    include_reason = _given(parameters, "includeRaiReason", False)
     if not isinstance(include_reason, bool):
         raise NativeInvalid(None, f"parameters.includeRaiReason must be a boolean, got {include_reason!r}.")
-    options = parameters.get("outputOptions", {})
+    options = _given(parameters, "outputOptions", {})
     if not isinstance(options, dict):
         raise NativeInvalid(None, "parameters.outputOptions must be an object.")
-    mime_type = _choice(options, "mimeType", google.IMAGEN_MIME_TYPES, google.IMAGEN_DEFAULT_MIME_TYPE)
-    assert aspect is not None and mime_type is not None
+    mime_type = _choice(options, "mimeType", google.IMAGEN_MIME_TYPES, google.IMAGEN_DEFAULT_MIME_TYPE, "parameters.outputOptions")
     request = GenerationRequest(prompt, model.name, int(count), IMAGEN_ASPECT_SIZES[aspect], "standard", None, "b64_json")
     return ImagenRequest(request, mime_type, include_reason)
 

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, cut
 from simulator.engine.generate import GenerationResult, RateLimited
 from simulator.engine.jsontypes import json_type
 from simulator.engine.request import GenerationRequest
@@ -78,7 +78,7 @@ def request_from_native(body: Any) -> GenerationRequest:
                 p.OPENAI_CODE_UNKNOWN_PARAMETER,
             )
         if name not in p.OPENAI_KNOWN_FIELDS:
-            raise NativeInvalid(None, f"Unrecognized request argument supplied: {name}")
+            raise NativeInvalid(None, f"Unrecognized request argument supplied: {cut(name)}")
 
     prompt = _string(body, "prompt", None)
     if prompt is None:
