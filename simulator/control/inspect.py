@@ -188,7 +188,7 @@ class RequestEntry(JournalEntry):
             self.time, self.method, self.namespace, self.latency_ms, join_ids(self.image_ids),
             self.face, self.path, self.status, self.made_model, self.fault, len(self.image_ids),
             self.made_n, self.made_size, self.answer_error, self._key_headers, self._query, self._body,
-            None if inspected is None else _inspected_fields(inspected),
+            None if inspected is None else _inspected_fields(_as_kept(inspected)),
         )  # fmt: skip
 
     @classmethod
@@ -230,6 +230,13 @@ class RequestEntry(JournalEntry):
 _inspected_fields = attrgetter(*(field.name for field in fields(Inspected)))
 
 
+def _as_kept(asked: Inspected) -> Inspected:
+    """What the journal keeps of what a request said, once its rules have matched the whole of it: no more than the
+    journal shows (the prompt one character past its cut, so it is still shown as cut)."""
+    prompt = asked.prompt if asked.prompt is None else asked.prompt[: PROMPT_CHARS + 1]
+    return Inspected(asked.key, trimmed(asked.model), asked.n, trimmed(asked.size), prompt, asked.body)
+
+
 class StoredEntry(JournalEntry):
     """An entry read back from a shared journal that kept its body as text (`RequestEntry.stored`): the body is read
     when its details are first asked for, as in the worker that served it."""
@@ -261,9 +268,9 @@ def _details(entry: JournalEntry, asked: Inspected, key: str | None, digest: str
     return Details(
         key=key,
         key_digest=digest,
-        model=entry.made_model or asked.model,
+        model=trimmed(entry.made_model or asked.model),
         n=entry.made_n or asked.n,
-        size=entry.made_size or asked.size,
+        size=trimmed(entry.made_size or asked.size),
         prompt=prompt if prompt is None or len(prompt) <= PROMPT_CHARS else prompt[:PROMPT_CHARS] + "…",
         body=asked.body,
         error_type=error,

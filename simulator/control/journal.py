@@ -36,6 +36,8 @@ BULKY_TEXT = 1000
 # Decision: and lists and objects nested deeper than DEEPEST levels are replaced by a note (a parser takes a thousand
 # levels, more than Python's recursion allows to walk).
 DEEPEST = 32
+MOST_ITEMS = 256
+"""Fields and list items a journalled body keeps, in all (a Stability form or an Imagen body has a few dozen)."""
 
 
 def mask_key(key: str) -> str:
@@ -56,8 +58,15 @@ def key_id(digest: str | None) -> str | None:
     return None if digest is None else digest[:KEY_ID_CHARS]
 
 
-def trimmed(value: Any, depth: int = 0) -> Any:
-    """A request body fit for the journal: long strings cut, bulky ones replaced by their length, deep ones by a note."""
+def trimmed(value: Any) -> Any:
+    """A request body fit for the journal: long strings (field names too) cut, bulky ones replaced by their length,
+    deep ones by a note, and no more than MOST_ITEMS fields and list items in all, the rest said by a note. Without
+    the last two, a body of one 250,000-character field name, or of 20,000 small fields, was kept whole: ten thousand
+    entries of them would hold gigabytes."""
+    return _trimmed(value, 0, [MOST_ITEMS])
+
+
+def _trimmed(value: Any, depth: int, left: list[int]) -> Any:
     if isinstance(value, str):
         if len(value) > BULKY_TEXT:
             return f"<{len(value)} characters>"
@@ -65,9 +74,23 @@ def trimmed(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (dict, list)) and depth >= DEEPEST:
         return f"<nested deeper than {DEEPEST} levels>"
     if isinstance(value, dict):
-        return {str(k): trimmed(v, depth + 1) for k, v in value.items()}
+        kept: dict[str, Any] = {}
+        for number, (key, item) in enumerate(value.items()):
+            if left[0] <= 0:
+                kept["…"] = f"<{len(value) - number} more fields>"
+                break
+            left[0] -= 1
+            kept[_trimmed(str(key), depth, left)] = _trimmed(item, depth + 1, left)
+        return kept
     if isinstance(value, list):
-        return [trimmed(v, depth + 1) for v in value]
+        items: list[Any] = []
+        for number, item in enumerate(value):
+            if left[0] <= 0:
+                items.append(f"<{len(value) - number} more items>")
+                break
+            left[0] -= 1
+            items.append(_trimmed(item, depth + 1, left))
+        return items
     return value
 
 

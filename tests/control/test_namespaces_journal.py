@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -346,3 +347,22 @@ def test_a_journal_filter_given_twice_differently_is_a_400_naming_it(client: htt
     response = client.get(f"/_sim/requests?{query}")
     assert response.status_code == 400 and response.json()["error"]["param"] == query.partition("=")[0], response.text
     assert client.get(f"/_sim/requests?{query.partition('&')[0]}&{query.partition('&')[0]}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"prompt": "a fox", "k" * 250_000: 1},
+        {"prompt": "a fox", **{f"f{i}": i for i in range(15_000)}},
+        {"prompt": "a fox", "model": "m" * 200_000, "size": "s" * 50_000},
+        {"prompt": "p" * 250_000},
+    ],
+    ids=["long field name", "many fields", "long model and size", "long prompt"],
+)
+def test_a_journal_entry_stays_small_whatever_the_body_holds(each_state: httpx.Client, body: dict[str, object]) -> None:
+    """The journal bounds its memory by entries, so each entry must be small: a 250,000-character field name, or
+    15,000 fields, were kept whole."""
+    generate(each_state, "big", **body)
+    [entry] = each_state.get("/_sim/requests", params={"namespace": "big"}).json()["requests"]
+    assert len(json.dumps(entry)) < 16_000, len(json.dumps(entry))
+    assert entry["prompt"].startswith(body["prompt"][:200])  # type: ignore[index]
