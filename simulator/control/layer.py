@@ -159,6 +159,19 @@ async def _close_connection(send: Send, reset: bool = False) -> None:
     cycle.disconnected = True
 
 
+async def _cut_at_stop(send: Send) -> bool:
+    """End a request the server's graceful stop cancelled (GRACEFUL_STOP_SECONDS) by closing its connection quietly,
+    as a client leaving does; False under a server that exposes no connection (the cancellation goes on). uvicorn
+    would answer a request cancelled before its answer began with a plain-text 500 and log the traceback."""
+    if _cycle(send) is None:
+        return False
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+    await _close_connection(send)
+    return True
+
+
 class _Lane(NamedTuple):
     face: str
     route: BaseRoute
@@ -227,18 +240,23 @@ class ControlLayer:
         raw: bytes = b""
         limit = MAX_BODY_BYTES[face]
         if b"expect" not in headers or not _declared_too_large(headers, limit):
-            first = await receive()
-            raw = first.get("body", b"")
-            if first["type"] == "http.request":
-                complete = True
-                if first.get("more_body", False):
-                    if _declared_too_large(headers, limit):
-                        complete = False
-                    else:
-                        raw, complete = await _read_rest(receive, raw, limit)
-                        first = {"type": "http.request", "body": raw, "more_body": not complete}
-                if complete:
-                    scope[BODY] = raw  # the face's read_body takes it from here
+            try:
+                first = await receive()
+                raw = first.get("body", b"")
+                if first["type"] == "http.request":
+                    complete = True
+                    if first.get("more_body", False):
+                        if _declared_too_large(headers, limit):
+                            complete = False
+                        else:
+                            raw, complete = await _read_rest(receive, raw, limit)
+                            first = {"type": "http.request", "body": raw, "more_body": not complete}
+                    if complete:
+                        scope[BODY] = raw  # the face's read_body takes it from here
+            except asyncio.CancelledError:  # a client still sending its body when the server stops
+                if not await _cut_at_stop(send):
+                    raise
+                return
         # (Slices and `partition`, not `startswith` and `find`: those parse their arguments by a format string,
         # and `in` on bytes first tries its operand as an integer, raising and formatting an error.)
         content_type = headers.get(b"content-type", b"")
@@ -454,12 +472,8 @@ class _Exchange:
                     return False
             return True
         except asyncio.CancelledError:
-            if _cycle(self.send) is None:
+            if not await _cut_at_stop(self.send):
                 raise
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            await _close_connection(self.send)
             return False
         finally:
             if leaving is not None:

@@ -3,6 +3,7 @@ before its body, and a stop that cuts a long dribble or delay all leave no error
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -133,5 +134,34 @@ def test_a_stop_cuts_a_long_dribble_and_a_long_delay_without_a_traceback(tmp_pat
                 process.kill()
                 process.wait()
     assert sorted(ends) == ["RemoteProtocolError", "RemoteProtocolError"], ends
+    log = out.read_text()
+    assert "Traceback" not in log, log
+
+
+def test_a_stop_cuts_a_request_whose_body_is_still_coming_by_closing_it_not_with_a_500(tmp_path: Path) -> None:
+    """A client sending its body slowly when the server stops met a plain-text 500 and left a traceback in the log."""
+    port = free_port()
+    out = tmp_path / "perf-sim.out"
+    with out.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "--port", str(port), "--quiet"], cwd=PROJECT_ROOT, stdout=sink, stderr=sink
+        )
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/_sim/health", process)
+            with socket.create_connection(("127.0.0.1", port), timeout=GRACEFUL_STOP_SECONDS + 30) as client:
+                head = f"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\nContent-Length: 100\r\n\r\n"
+                client.sendall(head.encode() + b'{"prompt":')
+                time.sleep(1)
+                process.send_signal(signal.SIGINT)
+                assert process.wait(timeout=GRACEFUL_STOP_SECONDS + 30) is not None
+                answer = b""
+                with contextlib.suppress(ConnectionResetError):
+                    while chunk := client.recv(65536):
+                        answer += chunk
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert answer == b"", answer
     log = out.read_text()
     assert "Traceback" not in log, log
