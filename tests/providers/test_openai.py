@@ -180,3 +180,13 @@ def test_same_bytes_as_the_perf_api(client: httpx.Client, sim: RunningServer, mo
     assert [image.b64_json for image in native.data] == [image["b64_json"] for image in perf["data"]]
     if model == "dall-e-3":
         assert native.data[0].revised_prompt == perf["data"][0]["revised_prompt"]
+
+
+def test_every_answer_carries_openais_response_headers_errors_included(sim: RunningServer) -> None:
+    """OpenAI's answers name their organization, API version and request id; an app may log them."""
+    client = sdk(sim)
+    made = client.images.with_raw_response.generate(model="dall-e-2", prompt="a red fox", size="256x256")
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.images.generate(model="dall-e-2", prompt="a red fox", size="9x9")
+    for headers in (made.headers, refused.value.response.headers):
+        assert headers["openai-organization"] and headers["openai-version"] == "2020-10-01" and headers["x-request-id"]

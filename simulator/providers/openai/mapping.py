@@ -37,6 +37,8 @@ from spec.providers import openai as p
 PROVIDER = "openai"
 PATH = "/images/generations"
 OPENAI_VERSION = "2020-10-01"
+OPENAI_ORGANIZATION = "org-perf-image-sim"
+"""What `openai-organization` says on every answer, as OpenAI's do (the organization the key belongs to)."""
 MISSING_KEY_MESSAGE = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth "
     "(i.e. Authorization: Bearer YOUR_KEY). perf-image-sim accepts pk_test_<tier>_<anything> and keys from --keys."
@@ -163,6 +165,7 @@ def success_answer(result: GenerationResult, items: list[str]) -> NativeAnswer:
         "x-request-id": result.request_id,
         "openai-processing-ms": str(result.latency_ms),
         "openai-version": OPENAI_VERSION,
+        "openai-organization": OPENAI_ORGANIZATION,
         p.OPENAI_HEADER_LIMIT: str(minute.limit),
         p.OPENAI_HEADER_REMAINING: str(minute.remaining),
         p.OPENAI_HEADER_RESET: _duration(minute.reset_seconds),
@@ -176,7 +179,7 @@ def _envelope(message: str, error_type: str, param: str | None, code: str | None
 
 def error_answer(exc: ApiError, n: int | None = None, real_clock: bool = False) -> NativeAnswer:
     """An engine error in OpenAI's envelope, with a fresh x-request-id (errors carry no engine id)."""
-    headers = {"x-request-id": f"req_{secrets.token_hex(16)}", "openai-version": OPENAI_VERSION}
+    headers = {"x-request-id": f"req_{secrets.token_hex(16)}", "openai-version": OPENAI_VERSION, "openai-organization": OPENAI_ORGANIZATION}
     if isinstance(exc, RateLimited):
         minute = exc.rate.minute
         window = "minute" if n is None or minute.used + n > minute.limit else "day"
@@ -184,7 +187,7 @@ def error_answer(exc: ApiError, n: int | None = None, real_clock: bool = False) 
         used = minute.used if window == "minute" else exc.rate.day.used
         retry = exc.retry_after or 1
         message = (
-            f"Rate limit exceeded for images per {window} in organization org-perf-image-sim. Limit: {limit}/1{window[0]}. "
+            f"Rate limit exceeded for images per {window} in organization {OPENAI_ORGANIZATION}. Limit: {limit}/1{window[0]}. "
             f"Current: {used + (n or 1)}/1{window[0]}. Please try again in {retry}s. "
             "(perf-image-sim: limits come from the key's tier or the keys file's [providers.openai] section.)"
         )
