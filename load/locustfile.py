@@ -33,7 +33,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from load.mix import random_request
-from load.verdict import DEFAULT_TOLERANCE_SECONDS, ClockAdvance, Observation, judge, tolerance_problem, write_events
+from load.verdict import DEFAULT_TOLERANCE_SECONDS, ClockAdvance, Observation, add_require_limits, judge, tolerance_problem, write_events
 from simulator.keys import KeyRegistry, Tenant
 from spec import tiers
 
@@ -72,6 +72,7 @@ def _arguments(parser: Any) -> None:
     group.add_argument("--advance-every", type=float, default=0.5, help="seconds between clock advances when compressing")
     group.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS, help="verdict's clock-skew tolerance (s)")
     group.add_argument("--verdict-events", default="", help="also write every recorded event to this JSON-lines file")
+    add_require_limits(group)
     group.add_argument(
         "--keys",
         default="",
@@ -373,7 +374,8 @@ def _deliver_verdict(environment: Environment) -> None:
         environment.process_exit_code = 2
         return
     missing = RUN.expected - RUN.reported
-    verdict = judge(RUN.observations, RUN.advances, options.tolerance, f"worker(s) {', '.join(sorted(missing))}" if missing else "")
+    missed = f"worker(s) {', '.join(sorted(missing))}" if missing else ""
+    verdict = judge(RUN.observations, RUN.advances, options.tolerance, missed, options.require_limits)
     if options.verdict_events:
         write_events(Path(options.verdict_events), RUN.observations, RUN.advances)
     print(verdict.summary(), flush=True)

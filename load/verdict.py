@@ -41,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 from spec import errors, tiers
 
@@ -118,6 +119,10 @@ class Verdict:
     missing: str = ""
     """Whose records never arrived (a Locust worker lost), or "": requests unseen may have been admitted, so only what
     a subset of the requests proves is judged (over-admission, an invalid answer), not a 429's reasons."""
+    required: str = ""
+    """Which limits the run must reach to pass (`--require-limits`): "" none, `minute` each judged tier's minute
+    limit, `all` its day limit too. Without it a run too light to reach a limit passes, proving only that no limit
+    was exceeded: a CI job asking whether a limit holds cannot tell that pass from a real one."""
     keys: dict[str, KeySummary] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
 
@@ -143,9 +148,15 @@ class Verdict:
             if not hit
         ]
 
+    def unreached_required(self) -> list[str]:
+        """The windows `required` asks to be reached that refused no request."""
+        if not self.required:
+            return []
+        return [window for window in self.unexercised_windows() if self.required == REQUIRE_ALL or window.endswith(" minute")]
+
     @property
     def passed(self) -> bool:
-        return self.judged and not self.violations and not self.missing
+        return self.judged and not self.violations and not self.missing and not self.unreached_required()
 
     def summary(self) -> str:
         lines = [f"rate-limit verdict (clock-skew tolerance {self.tolerance:g} s)"]
@@ -195,6 +206,11 @@ class Verdict:
             lines.append(f"VERDICT: INCOMPLETE (no records from {self.missing})")
         elif not self.judged:
             lines.append("VERDICT: NOT JUDGED (no request on a key of a known tier was admitted or refused by a rate limit)")
+        elif unreached := self.unreached_required():
+            lines.append(
+                f"VERDICT: NOT JUDGED (--require-limits {self.required}: no 429 came from {', '.join(unreached)}; "
+                "run longer, with more users or fewer keys of those tiers)"
+            )
         else:
             lines.append("VERDICT: PASS")
         return "\n".join(lines)
@@ -423,9 +439,10 @@ def judge(
     advances: Sequence[ClockAdvance] = (),
     tolerance: float = DEFAULT_TOLERANCE_SECONDS,
     missing: str = "",
+    required: str = "",
 ) -> Verdict:
-    """`missing` names whose records never arrived (see Verdict.missing)."""
-    verdict = Verdict(tolerance, missing)
+    """`missing` names whose records never arrived (see Verdict.missing); `required` the limits the run must reach."""
+    verdict = Verdict(tolerance, missing, required)
     server_time = _ServerTime(advances, tolerance)
     by_key: dict[str, list[tuple[float, float, Observation]]] = defaultdict(list)
     limits: dict[str, tiers.Tier] = {}
@@ -495,10 +512,24 @@ def read_events(paths: Iterable[Path]) -> tuple[list[Observation], list[ClockAdv
     return observations, advances
 
 
+REQUIRE_MINUTE, REQUIRE_ALL = "minute", "all"
+
+
+def add_require_limits(parser: Any) -> None:
+    """The option both the Locust run (`parser` a configargparse group of Locust's) and `python -m load.verdict` take."""
+    parser.add_argument(
+        "--require-limits",
+        choices=(REQUIRE_MINUTE, REQUIRE_ALL),
+        default="",
+        help="pass only if every judged tier's minute limit (minute), or its day limit too (all), refused a request",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m load.verdict", description="Judge recorded load-run events against the tiers' limits.")
     parser.add_argument("events", nargs="+", type=Path, help="JSON-lines files written by a run (--verdict-events)")
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS, help="clock-skew tolerance in seconds")
+    add_require_limits(parser)
     args = parser.parse_args(argv)
     problem = tolerance_problem(args.tolerance)
     if problem is not None:
@@ -507,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         observations, advances = read_events(args.events)
     except (OSError, ValueError) as exc:
         parser.error(str(exc))  # exit status 2: nothing was judged, which a violation's 1 must not be mistaken for
-    verdict = judge(observations, advances, args.tolerance)
+    verdict = judge(observations, advances, args.tolerance, required=args.require_limits)
     print(verdict.summary())
     return 0 if verdict.passed else 1
 

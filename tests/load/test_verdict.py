@@ -124,6 +124,7 @@ def test_recorded_events_can_be_judged_again_from_the_command_line(tmp_path) -> 
     assert main([str(events)]) == 1
     write_events(events, [ok(t * 2) for t in range(5)], [])
     assert main([str(events)]) == 0
+    assert main([str(events), "--require-limits", "minute"]) == 1
 
 
 def test_a_pass_names_the_windows_whose_limits_the_run_never_reached() -> None:
@@ -200,3 +201,18 @@ def test_a_retry_after_longer_than_the_wait_is_caught() -> None:
         assert "would have been admitted sooner" in verdict.summary()
     lost = Observation(FREE, 5, T0 + 8, None, None)
     assert kinds([*base, lost, limited(10, 60)]) == []
+
+
+def test_a_run_that_reached_no_limit_passes_only_when_no_limit_is_required() -> None:
+    """A run too light to reach a limit proves only that none was exceeded: --require-limits makes it say so."""
+    light = [ok(t * 20) for t in range(3)]
+    assert judge(light).passed
+    for required in ("minute", "all"):
+        verdict = judge(light, required=required)
+        assert not verdict.passed and f"VERDICT: NOT JUDGED (--require-limits {required}: no 429 came from free minute" in verdict.summary()
+
+
+def test_require_limits_minute_is_met_by_a_minute_refusal_and_all_also_needs_the_day() -> None:
+    run = [ok(t) for t in range(5)] + [limited(5, 55, header="55")]
+    assert judge(run, required="minute").passed
+    assert not judge(run, required="all").passed
