@@ -55,8 +55,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
         epilog="Arguments after -- go to pytest (e.g. -- -k rate_limits -x). "
         "`perf-contract proxy --target URL [--port P] [--report-json FILE]` runs the validation proxy instead.",
     )
-    parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8080")
-    parser.add_argument("--key", required=True, help="a valid API key (any tier)")
+    parser.add_argument("--base-url", help="e.g. http://127.0.0.1:8080 (required, but for --list-rules)")
+    parser.add_argument("--key", help="a valid API key (any tier; required, but for --list-rules)")
     parser.add_argument("--key-tier", choices=("free", "pro", "enterprise"), help="tier of --key when its name does not say")
     parser.add_argument(
         "--free-key",
@@ -103,6 +103,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     )
     args, extra = parser.parse_known_args(argv)
     _refuse_near_misses(parser, extra)
+    missing = [option for option, value in (("--base-url", args.base_url), ("--key", args.key)) if not value]
+    if missing and not args.list_rules:  # listing the rules needs no target
+        parser.error(f"the following arguments are required: {', '.join(missing)}")
     return args, extra
 
 
@@ -118,10 +121,6 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         "contract_tests",
         "-p",
         "no:cacheprovider",
-        "--perf-base-url",
-        args.base_url,
-        "--perf-key",
-        args.key,
         "--perf-level",
         args.level,
         "--perf-judge",
@@ -130,6 +129,8 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         "--tb=short",
     ]
     for option, value in (
+        ("--perf-base-url", args.base_url),
+        ("--perf-key", args.key),
         ("--perf-key-tier", args.key_tier),
         ("--perf-generous-key", args.generous_key),
         ("--perf-namespace", args.namespace),
@@ -169,7 +170,9 @@ def main(argv: list[str] | None = None) -> None:
 
         proxy_main(argv[1:])
     pytest_args = build_pytest_args(argv)
-    refuse_unreachable(parse_args(argv)[0])
+    args = parse_args(argv)[0]
+    if not args.list_rules:
+        refuse_unreachable(args)
     isolated_env()
     try:
         status = pytest.main(pytest_args)

@@ -97,7 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{SOURCE_MARK}(decision): the rule holds a simulator decision (contract_tests/decisions.py)")
     config.addinivalue_line("markers", f"{PARTLY_MARK}(*decisions): some checks of the rule hold these simulator decisions")
     config.addinivalue_line("markers", "real_time(rule): judged by the real-time runs when the target's clock cannot be moved")
-    if config.getoption("perf_base_url"):
+    if config.getoption("perf_base_url") or config.getoption("perf_list_rules"):
         _keep_hypothesis_storage_out_of_the_callers_directory(config)
 
 
@@ -167,7 +167,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     contract = [item for item in items if _is_contract_item(item)]
     if not contract:
         return
-    if contract_target(config).level == "smoke":
+    if config.getoption("perf_level") == "smoke":  # the option, not the target: listing the rules needs no target
         dropped = [item for item in contract if item.get_closest_marker(SMOKE_MARK) is None]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
@@ -176,7 +176,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    if config.getoption("perf_base_url") and config.getoption("perf_key"):
+    if config.getoption("perf_base_url") and config.getoption("perf_key") and not config.getoption("perf_list_rules"):
         return contract_target(config).describe()
     return None
 

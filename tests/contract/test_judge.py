@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 from contract_tests import decisions
@@ -162,3 +163,14 @@ def test_an_image_of_swapped_dimensions_is_a_document_failure_for_every_model(tm
     # A model with square sizes only (dall-e-2, imagen-3) cannot show a swap.
     non_square = [name for name, model in MODELS.items() if any(w != h for w, h in (size.split("x") for size in model.sizes))]
     assert failed == {f"test_images::test_url_is_a_png_of_the_requested_size[{name}]" for name in non_square}, failed
+
+
+def test_listing_the_rules_needs_no_target_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """A person reading what the suite checks, before any implementation runs, got a usage error or a probe of a
+    target; and Hypothesis wrote its cache into their directory during collection."""
+    listed = subprocess.run([*PERF_CONTRACT, "--list-rules", "--level", "smoke"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stdout[-2000:] + listed.stderr[-2000:]
+    assert re.search(r"^\d+ rules, \d+ cases$", listed.stdout, re.MULTILINE), listed.stdout[-2000:]
+    assert list(tmp_path.iterdir()) == []
+    unlisted = subprocess.run([*PERF_CONTRACT, "--level", "smoke"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert unlisted.returncode == 2 and "required: --base-url, --key" in unlisted.stderr, unlisted.stderr
