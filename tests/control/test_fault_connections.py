@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -93,46 +95,58 @@ def test_a_reset_for_a_client_that_left_before_sending_its_body_logs_no_error(tm
     assert "Traceback" not in log and "ERROR:    Exception" not in log, log
 
 
-def test_a_stop_cuts_a_long_dribble_and_a_long_delay_without_a_traceback(tmp_path: Path) -> None:
-    """Ctrl-C gives requests GRACEFUL_STOP_SECONDS, then cuts them: a ten-minute dribble or delay ends with its
-    connection closed, as documented, not with the cancelled request's traceback in the log (nor, for the delay, a
-    500 that no face answered)."""
+@contextmanager
+def perf_sim_to_stop(tmp_path: Path) -> Iterator[tuple[int, Callable[[], None], Path]]:
+    """perf-sim with its output in a file: its port, a `stop` that sends Ctrl-C and waits for the graceful stop to
+    end, and the file (killed at the end if still running)."""
     port = free_port()
     out = tmp_path / "perf-sim.out"
     with out.open("w") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "simulator", "--port", str(port), "--quiet"], cwd=PROJECT_ROOT, stdout=sink, stderr=sink
         )
-        try:
-            wait_until_up(f"http://127.0.0.1:{port}/_sim/health", process)
-            ends: list[str] = []
 
-            def wait_for(fault: str) -> None:
-                try:
-                    with httpx.stream(
-                        "POST",
-                        f"http://127.0.0.1:{port}/v1/images/generations",
-                        content=BODY,
-                        headers={"Authorization": f"Bearer {KEY}", "X-Sim-Fault": fault},
-                        timeout=120,
-                    ) as answer:
-                        answer.read()
-                    ends.append("answered")
-                except httpx.HTTPError as exc:
-                    ends.append(type(exc).__name__)
-
-            waiting = [threading.Thread(target=wait_for, args=(fault,), daemon=True) for fault in ("dribble_ms=600000", "delay_ms=600000")]
-            for thread in waiting:
-                thread.start()
-            time.sleep(1)
+        def stop() -> None:
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=GRACEFUL_STOP_SECONDS + 30) is not None
-            for thread in waiting:
-                thread.join(timeout=10)
+
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/_sim/health", process)
+            yield port, stop, out
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_a_stop_cuts_a_long_dribble_and_a_long_delay_without_a_traceback(tmp_path: Path) -> None:
+    """Ctrl-C gives requests GRACEFUL_STOP_SECONDS, then cuts them: a ten-minute dribble or delay ends with its
+    connection closed, as documented, not with the cancelled request's traceback in the log (nor, for the delay, a
+    500 that no face answered)."""
+    ends: list[str] = []
+    with perf_sim_to_stop(tmp_path) as (port, stop, out):
+
+        def wait_for(fault: str) -> None:
+            try:
+                with httpx.stream(
+                    "POST",
+                    f"http://127.0.0.1:{port}/v1/images/generations",
+                    content=BODY,
+                    headers={"Authorization": f"Bearer {KEY}", "X-Sim-Fault": fault},
+                    timeout=120,
+                ) as answer:
+                    answer.read()
+                ends.append("answered")
+            except httpx.HTTPError as exc:
+                ends.append(type(exc).__name__)
+
+        waiting = [threading.Thread(target=wait_for, args=(fault,), daemon=True) for fault in ("dribble_ms=600000", "delay_ms=600000")]
+        for thread in waiting:
+            thread.start()
+        time.sleep(1)
+        stop()
+        for thread in waiting:
+            thread.join(timeout=10)
     assert sorted(ends) == ["RemoteProtocolError", "RemoteProtocolError"], ends
     log = out.read_text()
     assert "Traceback" not in log, log
@@ -140,28 +154,18 @@ def test_a_stop_cuts_a_long_dribble_and_a_long_delay_without_a_traceback(tmp_pat
 
 def test_a_stop_cuts_a_request_whose_body_is_still_coming_by_closing_it_not_with_a_500(tmp_path: Path) -> None:
     """A client sending its body slowly when the server stops met a plain-text 500 and left a traceback in the log."""
-    port = free_port()
-    out = tmp_path / "perf-sim.out"
-    with out.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "--port", str(port), "--quiet"], cwd=PROJECT_ROOT, stdout=sink, stderr=sink
-        )
-        try:
-            wait_until_up(f"http://127.0.0.1:{port}/_sim/health", process)
-            with socket.create_connection(("127.0.0.1", port), timeout=GRACEFUL_STOP_SECONDS + 30) as client:
-                head = f"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\nContent-Length: 100\r\n\r\n"
-                client.sendall(head.encode() + b'{"prompt":')
-                time.sleep(1)
-                process.send_signal(signal.SIGINT)
-                assert process.wait(timeout=GRACEFUL_STOP_SECONDS + 30) is not None
-                answer = b""
-                with contextlib.suppress(ConnectionResetError):
-                    while chunk := client.recv(65536):
-                        answer += chunk
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    answer = b""
+    with (
+        perf_sim_to_stop(tmp_path) as (port, stop, out),
+        socket.create_connection(("127.0.0.1", port), timeout=GRACEFUL_STOP_SECONDS + 30) as client,
+    ):
+        head = f"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\nContent-Length: 100\r\n\r\n"
+        client.sendall(head.encode() + b'{"prompt":')
+        time.sleep(1)
+        stop()
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := client.recv(65536):
+                answer += chunk
     assert answer == b"", answer
     log = out.read_text()
     assert "Traceback" not in log, log
