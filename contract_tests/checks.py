@@ -206,17 +206,9 @@ def check_rate_headers(exchange: Exchange) -> dict[str, int]:
     return values
 
 
-def _is_json(exchange: Exchange) -> bool:
-    """Whether the body is JSON at all (`Exchange.json` gives None for a body that is not, as for `null`)."""
-    return exchange.json() is not None or exchange.response_body.strip() == b"null"
-
-
 def _kind(exchange: Exchange) -> str:
     """What a body that should be a JSON object is instead, in JSON's words."""
-    if not _is_json(exchange):
-        return "not JSON"
-    value = exchange.json()
-    return "null" if value is None else shown(value)
+    return shown(exchange.json()) if exchange.is_json() else "not JSON"
 
 
 def check_success(exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
@@ -234,7 +226,7 @@ def check_success(exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
     )
     check_json_content_type(exchange)
     result = exchange.json()
-    problems = schema_errors(result, "response") if _is_json(exchange) else ["the body is not JSON"]
+    problems = schema_errors(result, "response") if exchange.is_json() else ["the body is not JSON"]
     # revised_prompt on every image is a decision; the document says only that dall-e-3 rewrites prompts. It is
     # checked apart only for the other models, so a dall-e-3 rule does not hold the decision.
     decided = [p for p in problems if "revised_prompt" in p] if want.model != "dall-e-3" else []

@@ -84,6 +84,7 @@ class Exchange:
     it from: a key is never printed. Any other Authorization value is one the suite made up, printed as sent."""
     _json: Any = field(default=None, init=False, repr=False)
     _parsed: bool = field(default=False, init=False, repr=False)
+    _not_json: bool = field(default=False, init=False, repr=False)
 
     def header(self, name: str) -> str | None:
         return self.response_headers.get(name.lower())
@@ -95,8 +96,13 @@ class Exchange:
             try:
                 self._json = json.loads(self.response_body)
             except ValueError:
-                self._json = None
+                self._json, self._not_json = None, True
         return self._json
+
+    def is_json(self) -> bool:
+        """Whether the body is JSON at all: `json` gives None both for a body that is not and for `null`."""
+        self.json()
+        return not self._not_json
 
     def curl(self) -> str:
         """A command that replays the request as it was sent: the run's own keys read from their environment
