@@ -16,6 +16,7 @@ from typing import Any
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import RateLimited
 from simulator.engine.request import GenerationRequest
+from simulator.http import json_integer
 from simulator.providers.protocol import (
     NativeAnswer,
     NativeCall,
@@ -101,12 +102,8 @@ def request_from_native(model_id: str, body: Any) -> ImagenRequest:
 
     count = _given(parameters, "sampleCount", google.IMAGEN_DEFAULT_SAMPLE_COUNT)
     lo, hi = google.IMAGEN_SAMPLE_COUNT
-    if (
-        isinstance(count, bool)
-        or not isinstance(count, (int, float))
-        or (isinstance(count, float) and not count.is_integer())
-        or not lo <= count <= hi
-    ):
+    whole = json_integer(count)
+    if whole is None or not lo <= whole <= hi:
         raise NativeInvalid(None, f"parameters.sampleCount must be an integer from {lo} to {hi}, got {count!r}.")
     aspect = _choice(parameters, "aspectRatio", list(IMAGEN_ASPECT_SIZES), google.IMAGEN_DEFAULT_ASPECT_RATIO)
     _enum_choice(parameters, "personGeneration", google.IMAGEN_PERSON_GENERATION)
@@ -118,7 +115,7 @@ def request_from_native(model_id: str, body: Any) -> ImagenRequest:
     if not isinstance(options, dict):
         raise NativeInvalid(None, "parameters.outputOptions must be an object.")
     mime_type = _choice(options, "mimeType", google.IMAGEN_MIME_TYPES, google.IMAGEN_DEFAULT_MIME_TYPE, "parameters.outputOptions")
-    request = GenerationRequest(prompt, model.name, int(count), IMAGEN_ASPECT_SIZES[aspect], "standard", None, "b64_json")
+    request = GenerationRequest(prompt, model.name, whole, IMAGEN_ASPECT_SIZES[aspect], "standard", None, "b64_json")
     return ImagenRequest(request, mime_type, include_reason)
 
 
