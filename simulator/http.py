@@ -195,6 +195,20 @@ def json_integer(value: object) -> int | None:
     return int(value) if isinstance(value, float) and value.is_integer() else None
 
 
+_COMPRESSED = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
+"""The magic numbers of the content codings a client's compression sends, by their first bytes."""
+
+
+def _not_utf8(raw: bytes) -> str:
+    """Why a body is not text. Decision: the API takes bodies uncompressed (the document names no Content-Encoding),
+    so a compressed body is a 400 like any other that is not JSON, but one that says the body was compressed: a client
+    whose HTTP library compresses uploads otherwise reads only "not valid UTF-8" and suspects its prompt."""
+    for magic, coding in _COMPRESSED.items():
+        if raw.startswith(magic):
+            return f"request body is {coding}-compressed; send it uncompressed (no Content-Encoding is supported)"
+    return "request body is not valid UTF-8"
+
+
 def parse_json(raw: bytes) -> Any:
     """Parse strict JSON (no NaN or Infinity) regardless of the declared content type.
 
@@ -208,7 +222,7 @@ def parse_json(raw: bytes) -> Any:
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
         return _DECODER.decode(text)
     except UnicodeDecodeError:
-        raise invalid(None, "request body is not valid UTF-8") from None
+        raise invalid(None, _not_utf8(raw)) from None
     except RecursionError:
         raise invalid(None, "request body is nested too deeply") from None
     except (json.JSONDecodeError, _NotJson) as exc:

@@ -5,6 +5,7 @@ it pins the simulator's decisions at their edges (JSON oddities, body limits, au
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import time
@@ -74,6 +75,21 @@ CASES: list[tuple[str, object, int, str, str | None]] = [
     ("content policy trigger", {"prompt": "test SIM_CONTENT_POLICY_VIOLATION please"}, 400, errors.CONTENT_POLICY_VIOLATION, None),
     ("content policy blocked term", {"prompt": "a GORE scene"}, 400, errors.CONTENT_POLICY_VIOLATION, None),
 ]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (gzip.compress(json.dumps(OK).encode()), "gzip-compressed; send it uncompressed"),
+        (b"\x28\xb5\x2f\xfd" + json.dumps(OK).encode(), "zstd-compressed; send it uncompressed"),
+        (b'{"prompt": "\xff"}', "not valid UTF-8"),
+    ],
+    ids=["gzip", "zstd", "latin-1"],
+)
+def test_a_body_that_is_not_text_is_told_apart_from_a_compressed_one(client: httpx.Client, body: bytes, fragment: str) -> None:
+    response = _send(client, body, {**AUTH, "Content-Encoding": "gzip"} if body[:1] == b"\x1f" else AUTH)
+    assert response.status_code == 400
+    assert fragment in response.json()["error"]["message"]
 
 
 def _send(client: httpx.Client, body: object, headers: dict[str, str]) -> httpx.Response:
