@@ -71,19 +71,27 @@ def _printable(line: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in line)
 
 
-def _dash(value: object) -> object:
-    return "-" if value is None or value == "" else value
+def _word(value: object) -> object:
+    """A field as one word of a text line: `-` for none, and a string holding a space or a quote (a path, model or key
+    is the client's) in double quotes, its backslashes and quotes escaped, so a client cannot shift the fields after
+    it (a path ending ` 200 dall-e-3`). Other characters are escaped for the whole line (`_printable`)."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str) and (" " in value or '"' in value):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    return value
 
 
 def text_line(entry: Entry) -> str:
-    """`2026-01-01T00:00:00.000Z POST /v1/images/generations 200 dall-e-3 n=1 12.4ms key=pk_live_ab… ns=default`,
-    with the error type after the status and `fault=...` at the end when there is one."""
+    """`2026-01-01T00:00:00.000Z POST /v1/images/generations 200 - dall-e-3 n=1 12.4ms key=pk_live_ab… ns=default`:
+    every line has the same fields in the same places (the error type after the status, `-` on a success), and
+    `fault=...` at the end when there is one."""
     f = log_fields(entry)
-    status = f"{_dash(f['status'])} {f['error_type']}" if f["error_type"] else _dash(f["status"])
     ms = f"{f['latency_ms']:.1f}ms" if isinstance(f["latency_ms"], int | float) else "-ms"
     line = (
-        f"{_dash(f['time'])} {_dash(f['method'])} {_dash(f['path'])} {status} {_dash(f['model'])} n={_dash(f['n'])} {ms} "
-        f"key={_dash(f['key'])} ns={_dash(f['namespace'])}"
+        f"{_word(f['time'])} {_word(f['method'])} {_word(f['path'])} {_word(f['status'])} {_word(f['error_type'])} "
+        f"{_word(f['model'])} n={_word(f['n'])} {ms} key={_word(f['key'])} ns={_word(f['namespace'])}"
     )
     return _printable(f"{line} fault={f['fault']}" if f["fault"] else line)
 

@@ -71,7 +71,7 @@ def test_the_simulators_request_log_shows_in_a_failing_tests_report(tmp_path: Pa
     )
     assert result.returncode == 1
     assert "Captured stdout call" in result.stdout
-    assert "POST /v1/images/generations 200 dall-e-3 n=1" in result.stdout
+    assert "POST /v1/images/generations 200 - dall-e-3 n=1" in result.stdout
 
 
 def test_a_scenario_named_in_the_ini_file_sets_keys_and_gives_every_test_its_fault_rules(tmp_path: Path) -> None:

@@ -34,7 +34,13 @@ ENTRY = {
 
 
 def test_a_text_line_reads_time_request_outcome_model_n_server_ms_key_and_namespace() -> None:
-    assert text_line(ENTRY) == "2026-01-01T00:00:00.250Z POST /v1/images/generations 200 dall-e-3 n=1 12.4ms key=pk_live_a… ns=default"
+    assert text_line(ENTRY) == "2026-01-01T00:00:00.250Z POST /v1/images/generations 200 - dall-e-3 n=1 12.4ms key=pk_live_a… ns=default"
+
+
+def test_a_client_cannot_shift_a_text_lines_fields_with_spaces_in_its_path_model_or_key() -> None:
+    forged = {**ENTRY, "path": "/v1/x 200 - dall-e-3", "model": 'a b"c', "key": "pk live…", "status": 404, "error_type": "not_found"}
+    line = text_line(forged)
+    assert line == ('2026-01-01T00:00:00.250Z POST "/v1/x 200 - dall-e-3" 404 not_found "a b\\"c" n=1 12.4ms key="pk live…" ns=default')
 
 
 def test_a_faulted_request_shows_its_error_type_and_the_fault_as_the_header_writes_it() -> None:
@@ -46,7 +52,7 @@ def test_a_faulted_request_shows_its_error_type_and_the_fault_as_the_header_writ
 
 def test_a_request_without_model_or_key_shows_dashes_instead_of_none() -> None:
     line = text_line({**ENTRY, "model": None, "n": None, "key": None, "status": 401, "error_type": "authentication_error"})
-    assert "None" not in line and " - n=- " in line and "key=-" in line
+    assert "None" not in line and " 401 authentication_error - n=- " in line and "key=-" in line
 
 
 @pytest.mark.parametrize(
@@ -144,7 +150,7 @@ def test_a_path_model_or_key_cannot_forge_a_log_line_or_send_terminal_escapes(re
 
 
 def test_a_text_line_shows_control_characters_as_escapes() -> None:
-    assert "/v1/images/generations\\nFAKE LOG LINE 200\\x1b[31mRED\\u2028\\x9b31m" in text_line(FORGED)
+    assert '"/v1/images/generations\\nFAKE LOG LINE 200\\x1b[31mRED\\u2028\\x9b31m"' in text_line(FORGED)
 
 
 def test_a_json_line_keeps_the_path_it_was_sent() -> None:

@@ -54,7 +54,7 @@ def test_perf_sim_prints_one_readable_line_per_api_request(tmp_path: Path) -> No
         send_three_requests(base_url)
     lines = request_lines(out.read_text(), " ns=")
     assert len(lines) == 3, out.read_text()
-    assert lines[0].startswith("2026-01-01T00:00:00.000Z POST /v1/images/generations 200 dall-e-3 n=1 ")
+    assert lines[0].startswith("2026-01-01T00:00:00.000Z POST /v1/images/generations 200 - dall-e-3 n=1 ")
     assert "key=pk_test_pro_" in lines[0] and "logging" not in lines[0] and lines[0].endswith("ns=default")
     assert " 401 authentication_error " in lines[1]
     assert "POST /openai/v1/images/generations 503 server_error dall-e-3" in lines[2]

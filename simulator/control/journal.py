@@ -21,11 +21,13 @@ from simulator.context import DEFAULT_NAMESPACE, Made
 from simulator.control.journal_row import Row
 from simulator.state.base import StateUnavailable
 from spec.model_names import perf_model_name
+from spec.tiers import TEST_KEY_PREFIX, tier_for_test_key
 
 log = logging.getLogger("perf-sim")
 
 DEFAULT_JOURNAL_SIZE = 10_000
-# Decision: a key shows its first characters (at most 12, and never all but the last 6) then "…".
+# Decision: a key shows its first characters (at most 12, and never all but the last 6) then "…"; a ready-made test
+# key shows at least its `pk_test_<tier>_`, which is no secret (any such key works) and says what a reader most asks.
 _KEY_SHOWN = 12
 _KEY_HIDDEN_AT_LEAST = 6
 PROMPT_CHARS = 200
@@ -38,10 +40,16 @@ BULKY_TEXT = 1000
 DEEPEST = 32
 MOST_ITEMS = 256
 """Fields and list items a journalled body keeps, in all (a Stability form or an Imagen body has a few dozen)."""
+PATH_CHARS = 512
+"""The most characters of a request's path an entry keeps (a Vertex path, the longest a face serves, has about 120)."""
 
 
 def mask_key(key: str) -> str:
-    return key[: max(0, min(_KEY_SHOWN, len(key) - _KEY_HIDDEN_AT_LEAST))] + "…"
+    shown = min(_KEY_SHOWN, len(key) - _KEY_HIDDEN_AT_LEAST)
+    tier = tier_for_test_key(key)
+    if tier is not None:
+        shown = max(shown, len(TEST_KEY_PREFIX) + len(tier) + 1)
+    return key[: max(0, shown)] + "…"
 
 
 def key_digest(key: str) -> str:
@@ -56,6 +64,13 @@ def key_id(digest: str | None) -> str | None:
     """What tells apart keys whose masked forms are alike (`pk_test_free…` for every free test key): the start of the
     key's digest, shown beside the masked key in the journal, the usage listing and the dashboard."""
     return None if digest is None else digest[:KEY_ID_CHARS]
+
+
+def kept_path(path: str) -> str:
+    """A path as an entry keeps it: whole up to PATH_CHARS, else its start and its length, as a long string in a body
+    is cut. Decision: without it an unrouted request's 65,000-character path was kept whole, in the journal, each log
+    line and every dashboard poll; the start kept still matches a rule's or a filter's path prefix."""
+    return path if len(path) <= PATH_CHARS else f"{path[:PATH_CHARS]}… ({len(path)} characters)"
 
 
 def trimmed(value: Any) -> Any:

@@ -47,6 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from simulator.context import DEFAULT_NAMESPACE, ERROR_BODY_CAP, Made, made_in_namespace, recording, valid_namespace
 from simulator.control.actions import DRIBBLE_PARTS, FAULT_HEADER, TOKEN_START, Action, action_from_text, token_action
 from simulator.control.inspect import BEARER_FACES, FORM_TYPE, KEPT_BODY_BYTES, RequestEntry, form_fields, key_headers
+from simulator.control.journal import kept_path
 from simulator.control.journal_row import join_ids
 from simulator.control.memory_journal import MemoryJournal
 from simulator.control.plane import ControlPlane
@@ -207,6 +208,7 @@ class ControlLayer:
             face = _face_of(scope["path"])
         if face is None and not self._page(scope):
             face = PERF
+        path = scope["path"] if lane is not None else kept_path(scope["path"])
         headers = header_dict(scope)
         named = headers.get(NAMESPACE_KEY)
         namespace = DEFAULT_NAMESPACE if named is None else named.decode("latin-1")
@@ -270,13 +272,13 @@ class ControlLayer:
         # A whole body is in the scope for the face; anything else it reads comes from the server.
         face_receive = receive if BODY in scope or first is None else _replaying(first, receive)
         if refused is not None:
-            entry = RequestEntry(method, scope["path"], face, namespace, keys, query, body)
+            entry = RequestEntry(method, path, face, namespace, keys, query, body)
             await _Exchange(self, scope, receive, send, started, first, entry).refuse(refused)
             return
         keep = self.keep
         # A preflight (OPTIONS) is answered by the CORS layer, not by an endpoint that would note its answer.
         if may_fault or method == "OPTIONS" or keep is None or len(raw) > KEPT_BODY_BYTES:
-            entry = RequestEntry(method, scope["path"], face, namespace, keys, query, body)
+            entry = RequestEntry(method, path, face, namespace, keys, query, body)
             token = recording.set(entry)
             try:
                 if may_fault or method == "OPTIONS":
@@ -309,7 +311,7 @@ class ControlLayer:
         keep(
             (
                 when, method, namespace, latency_ms, join_ids(made.image_ids),
-                face, scope["path"], made.status, made.made_model, None, len(made.image_ids),
+                face, path, made.status, made.made_model, None, len(made.image_ids),
                 made.made_n, made.made_size, made.answer_error, keys, query, body, None,
             )
         )  # fmt: skip

@@ -33,7 +33,9 @@ from starlette.routing import Route
 from simulator.control.inspect import RequestEntry
 from simulator.control.journal import JournalEntry
 from simulator.control.journal_row import FACE, LABELS, LATENCY_MS, Row, row_made_model, row_status
+from simulator.engine.errors import invalid
 from simulator.observe.tiers import TierOf
+from simulator.registry import PERF, error_response
 from spec.model_names import perf_model_name
 from spec.models import MODELS
 
@@ -326,6 +328,12 @@ class Metrics:
         return generate_latest(registry)
 
     async def endpoint(self, request: Request) -> Response:
+        """Decision: the metrics have no namespace label (the `perf_sim` fixture makes a namespace per test, so the
+        label would grow the scrape without bound), and a scrape naming a namespace (`?namespace=`, X-Sim-Namespace,
+        a `/_sim/ns/<name>/` base path) is a 400 rather than every namespace's figures read as that one's."""
+        if "namespace" in request.query_params or "x-sim-namespace" in request.headers:
+            message = "the metrics count every namespace and take none; GET /_sim/requests?namespace=NAME lists one namespace's requests"
+            return error_response(PERF, invalid("namespace", message))
         return Response(self.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     def routes(self) -> list[Route]:

@@ -1,8 +1,8 @@
 """The tier of a journalled request's key, for `perf_sim_rate_limited_total{tier}`.
 
 The journal keeps no full key: only its masked start and a digest. A key from the keys file or the document's key
-is found by its digest; a ready-made test key (`pk_test_<tier>_...`) by its masked start, when that start fits one
-tier only (always from 18 characters on, when at most 6 are hidden); anything else is `unknown`.
+is found by its digest; a ready-made test key (`pk_test_<tier>_...`) by its masked start, which always shows its tier
+(simulator.control.journal.mask_key); anything else is `unknown`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,7 @@ class TierOf:
         if entry.key_digest in self.by_digest:
             return self.by_digest[entry.key_digest]
         shown = (entry.key or "").removesuffix(_MASK_MARK)
-        prefixes = {name: f"{tiers.TEST_KEY_PREFIX}{name}_" for name in tiers.TIERS}
-        named = [
-            name
-            for name, prefix in prefixes.items()
-            if shown.startswith(prefix) or (len(shown) > len(tiers.TEST_KEY_PREFIX) and prefix.startswith(shown))
-        ]
-        return named[0] if len(named) == 1 else UNKNOWN_TIER
+        if not shown.startswith(tiers.TEST_KEY_PREFIX):
+            return UNKNOWN_TIER
+        tier, named, _ = shown[len(tiers.TEST_KEY_PREFIX) :].partition("_")
+        return tier if named and tier in tiers.TIERS else UNKNOWN_TIER

@@ -200,7 +200,7 @@ def test_usage_lists_the_active_keys_of_a_namespace(client: httpx.Client) -> Non
 
 
 def test_two_keys_masked_alike_are_told_apart_by_their_key_id_in_the_journal_and_the_usage(each_state: httpx.Client) -> None:
-    """Every free test key masks to `pk_test_free…`; an app juggling two of them must see which one each request
+    """Every free test key masks to `pk_test_free_…`; an app juggling two of them must see which one each request
     and each window is."""
     client, other = each_state, "pk_test_free_another_one"
     headers = {"X-Sim-Namespace": "twins"}
@@ -208,7 +208,7 @@ def test_two_keys_masked_alike_are_told_apart_by_their_key_id_in_the_journal_and
         sent = client.post("/v1/images/generations", json={"prompt": "a fox"}, headers={**headers, "Authorization": f"Bearer {key}"})
         assert sent.status_code == 200, sent.text
     newest, middle, oldest = client.get("/_sim/requests", params={"namespace": "twins"}).json()["requests"]
-    assert newest["key"] == middle["key"] == oldest["key"] == "pk_test_free…"
+    assert newest["key"] == middle["key"] == oldest["key"] == "pk_test_free_…"
     assert newest["key_id"] == oldest["key_id"] != middle["key_id"]
     assert all(isinstance(entry["key_id"], str) and len(entry["key_id"]) == 8 for entry in (newest, middle))
     rows = client.get("/_sim/usage", params={"namespace": "twins"}).json()["keys"]
@@ -227,7 +227,7 @@ def test_a_request_reads_the_same_in_the_journal_whether_or_not_a_fault_could_ap
     differing = {"id", "time", "iso", "latency_ms", "image_ids"}
     assert {k: v for k, v in newest.items() if k not in differing} == {k: v for k, v in oldest.items() if k not in differing}
     assert len(newest["image_ids"]) == len(oldest["image_ids"]) == (2 if plain.status_code == 200 else 0)
-    assert (newest["key"], newest["namespace"], newest["prompt"]) == ("pk_test_free…", "paths", "a quiet harbour")
+    assert (newest["key"], newest["namespace"], newest["prompt"]) == ("pk_test_free_…", "paths", "a quiet harbour")
 
 
 @pytest.mark.parametrize(

@@ -112,3 +112,14 @@ def test_the_perf_api_names_the_routes_a_request_nothing_serves_was_meant_for(
 def test_a_provider_face_answers_an_unknown_path_in_its_providers_own_words(client: httpx.Client) -> None:
     answer = client.post("/openai/images/generations", json={"prompt": "a kite"})
     assert answer.json()["error"]["message"] == "Invalid URL (POST /images/generations)"
+
+
+def test_a_long_unrouted_path_is_kept_cut_and_still_matches_its_prefix(each_state: httpx.Client) -> None:
+    client = each_state
+    path = "/v1/" + "a" * 60_000
+    assert client.get(path, headers={"X-Sim-Namespace": "long-path", "X-Sim-Fault": "status=503"}).status_code == 503
+    assert client.get(path, headers={"X-Sim-Namespace": "long-path"}).status_code == 404
+    newest, oldest = journal(client, "long-path")
+    assert newest["path"] == oldest["path"] == f"{path[:512]}… ({len(path)} characters)"
+    count = client.post("/_sim/requests/count", json={"match": {"path": "/v1/aaaa", "status": 404}, "namespace": "long-path"})
+    assert count.json() == {"count": 1}

@@ -96,6 +96,17 @@ def test_a_request_made_with_the_sdk_appears_live_and_shows_its_trimmed_request_
     page.wait_for_function("img => img.complete && img.naturalWidth === 256", arg=figure.locator("img").element_handle())
 
 
+def test_a_request_with_a_long_path_shows_its_detail_within_the_pages_width(page: Page, simulator: RunningServer, namespace: str) -> None:
+    path = "/v1/" + "a" * 5_000
+    assert httpx.get(simulator.base_url + path, headers={"X-Sim-Namespace": namespace}).status_code == 404
+    rows = page.locator("#requests tbody tr")
+    expect(rows).to_have_count(1)
+    expect(page.locator("#gallery")).to_contain_text("no image among the latest 50 requests")
+    rows.first.click()
+    expect(page.locator("#detail-id")).to_contain_text("(5004 characters)")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def test_a_fault_rule_added_in_the_page_fails_the_next_sdk_call_and_is_removed_with_its_button(
     page: Page, simulator: RunningServer, namespace: str
 ) -> None:
@@ -154,7 +165,7 @@ def test_two_keys_masked_alike_show_their_own_key_ids_in_the_usage_and_the_reque
     expect(usage).to_have_count(2)
     shown = usage.locator(".key-id").all_inner_texts()
     assert len(set(shown)) == 2 and all(text.startswith("#") for text in shown), shown
-    expect(usage.first).to_contain_text("pk_test_free…")
+    expect(usage.first).to_contain_text("pk_test_free_…")
     cells = page.locator("#requests tbody tr td:last-child .key-id")
     expect(cells).to_have_count(2)
     assert set(cells.all_inner_texts()) == set(shown)
@@ -165,7 +176,7 @@ def test_advancing_the_manual_clock_a_day_empties_a_keys_usage_bars(page: Page, 
     sdk(simulator, namespace, key).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256", n=3)
     usage = page.locator('#usage .key[data-face="perf"]')
     expect(usage).to_have_count(1)
-    expect(usage).to_contain_text("pk_test_free…")
+    expect(usage).to_contain_text("pk_test_free_…")
     minute, day = usage.locator('.bar[data-window="minute"]'), usage.locator('.bar[data-window="day"]')
     expect(minute).to_have_attribute("data-used", "3")
     expect(day).to_have_attribute("data-used", "3")

@@ -162,6 +162,21 @@ def test_the_scrape_is_the_prometheus_text_format(one_process: RunningServer) ->
     assert families["perf_sim_request_duration_seconds"] == "histogram"
 
 
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [("/metrics?namespace=jobA", {}), ("/metrics", {"X-Sim-Namespace": "jobA"}), ("/_sim/ns/jobA/metrics", {})],
+    ids=["query", "header", "base path"],
+)
+def test_a_scrape_naming_a_namespace_is_refused_not_answered_with_every_namespaces_figures(
+    one_process: RunningServer, path: str, headers: dict[str, str]
+) -> None:
+    response = httpx.get(one_process.base_url + path, headers=headers)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["type"], error["param"]) == ("invalid_request", "namespace")
+    assert "count every namespace" in error["message"]
+
+
 def test_one_process_counts_durations_into_the_same_buckets_as_prometheus_clients_histogram() -> None:
     """In one process the figures are plain numbers until scraped; their exposition must be what prometheus-client's
     own Histogram gives for the same durations, bounds included (a value equal to a bound falls in that bucket)."""
@@ -312,6 +327,17 @@ def test_a_429_of_the_documents_key_redefined_by_the_keys_file_is_counted_under_
         statuses = [httpx.post(url, json=body, headers=headers).status_code for _ in range(minute + 1)]
         assert statuses == [200] * minute + [429]
         assert scrape(server.base_url)["perf_sim_rate_limited_total"] == Counter({("free",): 1})
+
+
+def test_a_429_of_a_short_ready_made_key_is_counted_under_the_tier_it_names(one_process: RunningServer) -> None:
+    headers = {"Authorization": "Bearer pk_test_free_x", "X-Sim-Namespace": f"short-{uuid.uuid4().hex[:8]}"}
+    body = {"prompt": "a red fox", "model": "dall-e-2", "size": "256x256"}
+    before = scrape(one_process.base_url).get("perf_sim_rate_limited_total", Counter())
+    url = one_process.base_url + "/v1/images/generations"
+    statuses = [httpx.post(url, json=body, headers=headers).status_code for _ in range(tiers.TIERS["free"].images_per_minute + 1)]
+    assert statuses[-1] == 429
+    after = scrape(one_process.base_url)["perf_sim_rate_limited_total"]
+    assert after - before == Counter({("free",): 1})
 
 
 def test_a_faults_action_kind_is_its_parts_joined_in_a_fixed_order() -> None:

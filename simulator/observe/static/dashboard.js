@@ -97,7 +97,7 @@ function renderGallery(entries) {
   if (!changed("gallery", latest)) return;
   $("gallery").replaceChildren(...(latest.length ? latest.map((image) => el("figure", {"data-image": image.id},
     el("img", {src: "/images/" + encodeURIComponent(image.id) + ".png", alt: image.prompt, loading: "lazy", onerror: (ev) => { ev.target.alt = "expired"; }}),
-    el("figcaption", {title: image.prompt}, el("b", {}, image.model), " " + image.size, el("br"), image.prompt))) : [el("p", {class: "empty"}, "no image yet")]));
+    el("figcaption", {title: image.prompt}, el("b", {}, image.model), " " + image.size, el("br"), image.prompt))) : [el("p", {class: "empty"}, "no image among the latest 50 requests")]));
 }
 
 function bar(window, figures, label) {
