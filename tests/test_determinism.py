@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 
 import httpx
 
+from simulator.in_process import simulator_running
 from simulator.launcher import RunningServer
 
 PerfSim = Callable[..., AbstractContextManager[RunningServer]]
@@ -98,3 +99,22 @@ def test_a_405_names_the_allowed_methods_in_one_order_in_every_process() -> None
     first, second = _405s("0"), _405s("3")
     assert [allow for allow, _ in first] == ["GET, HEAD"] * len(WRONG_METHOD_PATHS)
     assert first == second
+
+
+def _native_error_ids(base_url: str) -> list[str]:
+    with httpx.Client(base_url=base_url) as client:
+        client.post("/_sim/reset")
+        bad_key = {"Authorization": "Bearer nope-nope"}
+        openai_answer = client.post("/openai/v1/images/generations", json={"prompt": "a fox"}, headers=bad_key)
+        stability_answer = client.post("/stability/v2beta/stable-image/generate/sd3", files={"prompt": (None, "")}, headers=KEY)
+    assert (openai_answer.status_code, stability_answer.status_code) == (401, 400)
+    assert stability_answer.json()["id"] == stability_answer.headers["x-request-id"]
+    return [openai_answer.headers["x-request-id"], stability_answer.headers["x-request-id"]]
+
+
+def test_native_faces_error_ids_repeat_after_a_reset_and_under_the_same_seed() -> None:
+    with simulator_running(seed=5) as first, simulator_running(seed=5) as second, simulator_running(seed=6) as other:
+        ids = _native_error_ids(first.base_url)
+        assert re.fullmatch(r"req_[0-9a-f]{32}", ids[0]) and re.fullmatch(r"[0-9a-f]{32}", ids[1])
+        assert _native_error_ids(first.base_url) == ids == _native_error_ids(second.base_url)
+        assert _native_error_ids(other.base_url) != ids

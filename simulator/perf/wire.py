@@ -51,12 +51,17 @@ class ErrorIds:
             self._namespaces.pop(name, None)
 
     def next_id(self) -> str:
+        return f"req_err_{self.next_hex()}"
+
+    def next_hex(self, length: int = 24) -> str:
+        """The next error id's hex digits alone, `length` of them: a native face writes them in its provider's form
+        (OpenAI's `req_` and 32, Stability's bare 32)."""
         name = namespace()
         counted = self._namespaces.get(name)
         if counted is None:
             counted = self._namespaces[name] = (id_salt(self._seed, f"error@{name}", self._process), itertools.count(1))
         salt, count = counted
-        return f"req_err_{salted_hex_id(salt, next(count))}"
+        return salted_hex_id(salt, next(count), length)
 
 
 def error_ids(scope: Scope) -> ErrorIds:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable
 
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, GenerationResult
 from simulator.http import SafeJSONResponse
 from simulator.keys import KeyRegistry, Tenant
+from simulator.perf.wire import error_ids
 from simulator.providers.protocol import NativeAnswer
 from simulator.urls import image_url
 from spec import errors, tiers
@@ -44,3 +47,26 @@ async def image_items(engine: Engine, result: GenerationResult, inline: bool, ba
 
 def send(answer: NativeAnswer) -> Response:
     return SafeJSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
+
+
+NATIVE_ERROR_ID_CHARS = 32
+"""The hex digits of a native error id (OpenAI's `req_<32 hex>`, Stability's bare 32)."""
+
+
+class NativeErrorAnswer(SafeJSONResponse):
+    """A native face's error answer whose id (header, and body where the provider repeats it) is drawn as it is sent
+    from the simulator's error ids (simulator.perf.wire.ErrorIds), as the Perf face's are: a run repeats its error ids
+    under the same seed and after a reset. It is built once with a stand-in id of the same length, so its status,
+    headers and body are there for whatever reads them before it is sent (the journal's note, a Retry-After)."""
+
+    def __init__(self, answer_with_id: Callable[[str], NativeAnswer]) -> None:
+        self.answer_with_id = answer_with_id
+        answer = answer_with_id("0" * NATIVE_ERROR_ID_CHARS)
+        super().__init__(answer.body, status_code=answer.status, headers=answer.headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = self.answer_with_id(error_ids(scope).next_hex(NATIVE_ERROR_ID_CHARS))
+        self.body = self.render(answer.body)
+        self.headers["x-request-id"] = answer.headers["x-request-id"]
+        self.headers["content-length"] = str(len(self.body))
+        await super().__call__(scope, receive, send)

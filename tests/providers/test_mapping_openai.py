@@ -94,11 +94,11 @@ def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> N
         (ApiError(errors.SERVICE_UNAVAILABLE, "down"), errors.SERVICE_UNAVAILABLE, None, None),
     ]
     for engine_error, perf_type, param, retry_after in cases:
-        answer = mapping.error_answer(engine_error, n=1)
+        answer = mapping.error_answer(engine_error, "0" * 32, n=1)
         assert answer.status == engine_error.status
         mapped = mapping.error_from_native(*_wire(answer))
         assert (mapped.type, mapped.param, mapped.retry_after) == (perf_type, param, retry_after)
-    assert mapping.error_from_native(*_wire(mapping.error_answer(cases[0][0]))).message == cases[0][0].message
+    assert mapping.error_from_native(*_wire(mapping.error_answer(cases[0][0], "0" * 32))).message == cases[0][0].message
 
 
 def test_unreadable_answers_are_upstream_errors_and_a_503_an_outage_whatever_its_body() -> None:

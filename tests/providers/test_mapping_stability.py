@@ -92,7 +92,7 @@ def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> N
         (ApiError(errors.PAYLOAD_TOO_LARGE, "too big"), 413, errors.UPSTREAM_ERROR, None, None),
     ]
     for engine_error, status, perf_type, param, retry_after in cases:
-        answer = mapping.error_answer(engine_error)
+        answer = mapping.error_answer(engine_error, "0" * 32)
         assert answer.status == status
         mapped = mapping.error_from_native(*_wire(answer))
         assert (mapped.type, mapped.param, mapped.retry_after) == (perf_type, param, retry_after)

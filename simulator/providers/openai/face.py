@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,7 +14,7 @@ from simulator.engine.generate import Engine
 from simulator.http import Endpoint, parse_json, read_body
 from simulator.keys import KeyRegistry, bearer_token
 from simulator.providers.openai import mapping
-from simulator.providers.serving import authenticate, image_items, send
+from simulator.providers.serving import NativeErrorAnswer, authenticate, image_items, send
 from simulator.state.base import CLOCK_REAL
 from simulator.urls import base_url
 from spec import errors
@@ -39,14 +41,14 @@ class OpenAIFace:
             n = generation.n
             result = await self.engine.generate(tenant, generation, bucket=mapping.PROVIDER)
         except ApiError as exc:
-            return send(mapping.error_answer(exc, n, self.real_clock))
+            return NativeErrorAnswer(partial(mapping.error_answer, exc, n=n, real_clock=self.real_clock))
         inline = result.request.response_format == "b64_json"
         items = await image_items(self.engine, result, inline, base_url(request, self.public_url))
         return send(mapping.success_answer(result, items))
 
 
 def error_response(exc: ApiError) -> Response:
-    return send(mapping.error_answer(exc))
+    return NativeErrorAnswer(partial(mapping.error_answer, exc))
 
 
 def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:

@@ -8,7 +8,6 @@ Gateway direction (`UPSTREAM`): `credentials`, `native_calls` (GenerationRequest
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -177,9 +176,9 @@ def _envelope(message: str, error_type: str, param: str | None, code: str | None
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
 
 
-def error_answer(exc: ApiError, n: int | None = None, real_clock: bool = False) -> NativeAnswer:
-    """An engine error in OpenAI's envelope, with a fresh x-request-id (errors carry no engine id)."""
-    headers = {"x-request-id": f"req_{secrets.token_hex(16)}", "openai-version": OPENAI_VERSION, "openai-organization": OPENAI_ORGANIZATION}
+def error_answer(exc: ApiError, error_id: str, n: int | None = None, real_clock: bool = False) -> NativeAnswer:
+    """An engine error in OpenAI's envelope, its x-request-id `req_<error_id>` (errors carry no engine id)."""
+    headers = {"x-request-id": f"req_{error_id}", "openai-version": OPENAI_VERSION, "openai-organization": OPENAI_ORGANIZATION}
     if isinstance(exc, RateLimited):
         minute = exc.rate.minute
         window = "minute" if n is None or minute.used + n > minute.limit else "day"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncGenerator
+from functools import partial
 
 from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -17,7 +18,7 @@ from simulator.http import Endpoint, read_body
 from simulator.keys import KeyRegistry, bearer_token
 from simulator.mounting import unknown_route_error
 from simulator.providers.protocol import NativeInvalid
-from simulator.providers.serving import authenticate, send
+from simulator.providers.serving import NativeErrorAnswer, authenticate, send
 from simulator.providers.stability import mapping
 from spec.providers import stability as p
 
@@ -57,7 +58,7 @@ class StabilityFace:
             native = mapping.request_from_native(await self.form(request), request.headers.get("accept"))
             result = await self.engine.generate(tenant, native.generation, bucket=mapping.PROVIDER)
         except ApiError as exc:
-            return send(mapping.error_answer(exc))
+            return NativeErrorAnswer(partial(mapping.error_answer, exc))
         image = await self.engine.render(result.images[0].render_key)
         filtered = self.engine.output_flagged(native.generation)
         if filtered:
@@ -69,7 +70,7 @@ class StabilityFace:
 
 
 def error_response(exc: ApiError) -> Response:
-    return send(mapping.error_answer(exc))
+    return NativeErrorAnswer(partial(mapping.error_answer, exc))
 
 
 def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import math
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -163,12 +162,11 @@ def success_json(result: GenerationResult, image_b64: str, output_format: str, f
     return NativeAnswer(200, body, {"x-request-id": result.request_id, "content-type": f"{JSON_MEDIA_TYPE}; type=image/{output_format}"})
 
 
-def error_answer(exc: ApiError) -> NativeAnswer:
-    """An engine error as Stability's `{"id", "name", "errors"}` body."""
+def error_answer(exc: ApiError, error_id: str) -> NativeAnswer:
+    """An engine error as Stability's `{"id", "name", "errors"}` body, `error_id` its id and x-request-id."""
     status, name = _ERROR_NAMES.get(exc.type, (exc.status, p.STABILITY_ERROR_INTERNAL))
     status = native_status(exc, status)
     message = native_message(exc, p.STABILITY_CONTENT_MODERATION_MESSAGE) if exc.type == errors.CONTENT_POLICY_VIOLATION else exc.message
-    error_id = secrets.token_hex(16)
     headers = {"x-request-id": error_id}
     if exc.retry_after is not None:
         headers["retry-after"] = str(exc.retry_after)
