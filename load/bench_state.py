@@ -42,9 +42,9 @@ def workers(wrk: Wrk, keys_file: Path, body: dict[str, object], repeats: int) ->
         # --quiet: no request log on stdout, as the ceiling writes no access log.
         quiet = ("--quiet", "--keys", str(keys_file))
         memory = servers.enter_context(running_simulator(*quiet, silent=True))
-        shared = {
-            count: servers.enter_context(running_simulator(*quiet, "--state", redis.url, "--workers", str(count), silent=True))
-            for count in WORKER_COUNTS
+        shared = {  # a database each: a simulator refuses one another is using
+            count: servers.enter_context(running_simulator(*quiet, "--state", redis.database(index), "--workers", str(count), silent=True))
+            for index, count in enumerate(WORKER_COUNTS)
         }
         runs: list[tuple[Load, dict[int, Load]]] = []
         for i in range(repeats):

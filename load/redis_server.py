@@ -27,7 +27,12 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return self.database(0)
+
+    def database(self, number: int) -> str:
+        """The URL of one of its databases: a simulator empties its database as it starts and refuses one another
+        simulator is using, so simulators alive at once each need their own."""
+        return f"redis://127.0.0.1:{self.port}/{number}"
 
     def start(self) -> None:
         """Start (or restart, on the same port) and wait until it answers PING."""

@@ -24,7 +24,7 @@ from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstre
 from simulator.request_log import LOG_FORMATS, LOG_TEXT
 from simulator.scenario import ScenarioError, load_scenario
 from simulator.serve import serve, state_problem
-from simulator.startup import install_shared_scenario_rules
+from simulator.startup import start_shared_run
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, redacted
 from spec import tiers
@@ -214,7 +214,7 @@ def announce_when_up(config: SimulatorConfig, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
-    install_shared_scenario_rules(config)
+    start_shared_run(config)
     threading.Thread(target=announce_when_up, args=(config, banner(config)), name="banner", daemon=True).start()
     serve(config)
 

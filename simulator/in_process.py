@@ -30,7 +30,7 @@ from simulator.config import ConfigError, SimulatorConfig
 from simulator.control.client import Clock, SimulatorControl
 from simulator.scenario import load_scenario
 from simulator.serve import NoDelayHttpProtocol, state_problem
-from simulator.startup import install_shared_scenario_rules, started_app
+from simulator.startup import start_shared_run, started_app
 from simulator.state.base import CLOCK_MANUAL
 from spec import tiers
 
@@ -122,7 +122,7 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
             problem = preparing.submit(state_problem, config).result()
             if problem:
                 raise ConfigError("state", f": {problem}")
-            preparing.submit(install_shared_scenario_rules, config).result()
+            preparing.submit(start_shared_run, config).result()
         server = uvicorn.Server(
             uvicorn.Config(
                 started_app(config), http=NoDelayHttpProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"

@@ -21,7 +21,7 @@ from simulator.observe.metrics import shared_metrics_dir
 from simulator.startup import started_app
 from simulator.state.base import StateUnavailable
 from simulator.state.open import is_shared
-from simulator.state.redis import RedisState
+from simulator.state.redis import RedisState, other_simulators
 
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _AutoHttpProtocol
@@ -67,6 +67,12 @@ async def _check_reachable(config: SimulatorConfig) -> str | None:
         return f"Redis at {state.location} refused: {exc}"
     finally:
         await state.close()
+    others = await other_simulators(config.state)
+    if others:
+        return (
+            f"another perf-sim is using Redis at {state.location} (connections from {', '.join(others[:3])}); a run starts by "
+            "emptying its database, so give each simulator a database of its own (redis://host:port/1, /2, ...)"
+        )
     return None
 
 

@@ -3,8 +3,13 @@ stdout and the scenario's fault rules. `perf-sim`, its workers and the in-proces
 
 Scenario rules: with the in-memory state each process holds its own rules, so the app adds them as it starts.
 With a shared state (Redis) the rules outlive processes and every worker sees them, so whatever starts the run
-(`perf-sim`, `simulator_running`) puts them in once, before any worker starts, replacing whatever rules the store
-held (else each restart would add them again).
+(`perf-sim`, `simulator_running`) puts them in once, before any worker starts (`start_shared_run`).
+
+Decision: a run on a shared state starts from an empty one, as a run in memory does. Redis outlives the processes,
+and a run that carried on from the last one's clock, windows, journal, rules and id sequence (another seed's, even)
+broke the promise that the same seed and requests give the same bytes. So whatever starts the run empties its
+database first, as a full `POST /_sim/reset` does; a database another simulator is using is refused before that
+(simulator.serve.state_problem), since emptying it would empty that simulator's state under it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from simulator.control.plane import ControlPlane
 from simulator.control.rules import RuleSpec
 from simulator.request_log import request_logger
 from simulator.scenario import load_scenario
-from simulator.state.open import is_shared
+from simulator.state.open import is_shared, open_state
 
 
 def started_app(config: SimulatorConfig) -> ASGIApp:
@@ -38,23 +43,26 @@ def started_app(config: SimulatorConfig) -> ASGIApp:
     return app
 
 
-def install_shared_scenario_rules(config: SimulatorConfig) -> None:
-    """Replace the shared store's fault rules with the scenario's; called once per run (`perf-sim`, `simulator_running`)
-    before serving."""
-    if not (config.scenario and is_shared(config.state)):
+def start_shared_run(config: SimulatorConfig) -> None:
+    """Empty the shared state (windows, clocks, images, ids, journal, rules) and put in the scenario's rules; called
+    once per run (`perf-sim`, `simulator_running`) before serving."""
+    if not is_shared(config.state):
         return
-    specs = load_scenario(config.scenario).rule_specs()
+    specs = load_scenario(config.scenario).rule_specs() if config.scenario else []
 
-    async def install() -> None:
+    async def start() -> None:
+        state = open_state(config.state, config.clock, config.start_time)
         plane = open_plane(config)
         try:
-            await plane.rules.clear(None)
+            await state.reset(None)  # every key under the prefix, the journal's and the rules' too
+            await plane.rules.clear(None)  # and tells any rule store listening that the rules changed
             for spec in specs:
                 await plane.rules.add(spec)
         finally:
             await plane.close()
+            await state.close()
 
-    asyncio.run(install())
+    asyncio.run(start())
 
 
 def _add_rules_at_startup(app: Starlette, specs: list[RuleSpec]) -> None:

@@ -11,7 +11,7 @@ from simulator.control.redis_journal import RedisJournal
 from simulator.control.redis_rules import RedisRuleStore
 from simulator.control.rules import MemoryRuleStore
 from simulator.state.open import is_shared
-from simulator.state.redis import DEFAULT_PREFIX, connect
+from simulator.state.redis import CLIENT_NAME, DEFAULT_PREFIX, connect
 
 
 class RedisControlPlane(ControlPlane):
@@ -20,7 +20,7 @@ class RedisControlPlane(ControlPlane):
     def __init__(self, url: str, config: SimulatorConfig) -> None:
         self._redis = connect(url)
         # The change channel's connection waits for messages indefinitely, so it has no socket timeout.
-        self._subscriber = Redis.from_url(url, protocol=2)
+        self._subscriber = Redis.from_url(url, client_name=CLIENT_NAME, protocol=2)
         super().__init__(
             RedisJournal(self._redis, DEFAULT_PREFIX, config.journal_size),
             RedisRuleStore(self._redis, self._subscriber, DEFAULT_PREFIX, config.seed),

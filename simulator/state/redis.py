@@ -75,6 +75,9 @@ from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS
 
 DEFAULT_PREFIX = "perf-sim:"
+CLIENT_NAME = "perf-sim"
+"""The name every connection of a simulator gives itself (CLIENT SETNAME), so a simulator starting on a database
+can tell that another one is using it (`other_simulators`)."""
 # Decision: a healthy local Redis answers in well under a millisecond, but a worker's event loop can stall for
 # a second on a loaded 2-core machine; three seconds (two to connect) means Redis is gone or stuck. A stopped
 # Redis refuses connections at once, so an outage answers 503 in milliseconds, not after these timeouts.
@@ -180,6 +183,7 @@ def connect(url: str) -> Redis:
     """A client with the simulator's timeouts and no retries (see the module's decisions)."""
     return Redis.from_url(
         url,
+        client_name=CLIENT_NAME,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
         retry=Retry(NoBackoff(), 0),
@@ -187,6 +191,20 @@ def connect(url: str) -> Redis:
         # first request after a Redis restart would fail.
         protocol=2,
     )
+
+
+async def other_simulators(url: str) -> list[str]:
+    """The addresses of the connections another simulator holds to `url`'s database (named CLIENT_NAME), read by an
+    unnamed connection of its own; empty where Redis does not list its clients (a managed Redis may refuse CLIENT)."""
+    async with Redis.from_url(
+        url, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, protocol=2
+    ) as redis:
+        try:
+            clients = await redis.client_list()
+        except redis_errors.ResponseError:
+            return []
+        database = str(redis.connection_pool.connection_kwargs.get("db", 0))
+        return sorted({client["addr"] for client in clients if client.get("name") == CLIENT_NAME and client.get("db") == database})
 
 
 def location(redis: Redis) -> str:
@@ -230,6 +248,7 @@ class RedisState(State):
         # own costs a task per command sent and a timer per reply read). A cancelled read closes its connection.
         pool = ConnectionPool.from_url(
             url,
+            client_name=CLIENT_NAME,
             max_connections=POOL_SIZE,
             socket_timeout=None,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,

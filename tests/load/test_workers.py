@@ -68,7 +68,7 @@ def test_a_burst_of_200_concurrent_requests_across_four_workers_on_a_healthy_red
 
 def test_one_worker_given_more_concurrent_requests_than_redis_connections_queues_them_never_503(redis_server: RedisServer) -> None:
     """300 requests at once on one worker: more than its pool holds (and than redis-py's default cap of 100)."""
-    with running_simulator("--state", redis_server.url) as server:
+    with running_simulator("--state", redis_server.database(1)) as server:
         enterprise = asyncio.run(burst(server.base_url, f"pk_test_enterprise_{uuid.uuid4().hex[:12]}", 300))
         free = asyncio.run(burst(server.base_url, f"pk_test_free_{uuid.uuid4().hex[:12]}", 300))
     assert [r.status_code for r in enterprise] == [200] * 300, {r.text for r in enterprise if r.status_code != 200}
@@ -80,7 +80,7 @@ def test_a_burst_that_a_fault_rule_matches_queues_for_redis_never_503(redis_serv
     Redis: more at once than the control plane's client has connections. They queue, and the rule fires for each;
     before, the pool ran out, and the requests it refused were answered 503 (earlier still, they silently skipped
     the rule)."""
-    with running_simulator("--state", redis_server.url, "--quiet") as server:
+    with running_simulator("--state", redis_server.database(2), "--quiet") as server:
         namespace = f"burst-{uuid.uuid4().hex[:8]}"
         rule = {"match": {"prompt": "lighthouse"}, "action": {"delay_ms": 1}, "namespace": namespace}
         httpx.post(server.base_url + "/_sim/faults", json=rule).raise_for_status()

@@ -1,0 +1,48 @@
+"""A run on Redis starts from an empty state, as a run in memory does, and never empties one another simulator is
+using: what a user restarting `perf-sim --state redis://...` with the same seed relies on to get the same bytes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+
+from load.redis_server import RedisServer
+from simulator.launcher import free_port, running_simulator
+
+KEY = {"Authorization": "Bearer pk_test_pro_shared_run"}
+BODY = {"prompt": "a harbour at dawn", "model": "dall-e-2", "size": "256x256"}
+
+
+def test_a_restart_on_the_same_redis_database_starts_from_the_seed_not_from_the_last_runs_state(redis_server: RedisServer) -> None:
+    url = f"redis://127.0.0.1:{redis_server.port}/5"
+    answers = []
+    for seed in ("7", "8", "7"):
+        with (
+            running_simulator("--state", url, "--seed", seed, "--clock", "manual", "--public-url", "http://sim.test", "--quiet") as server,
+            httpx.Client(base_url=server.base_url) as client,
+        ):
+            assert client.get("/_sim/faults").json()["faults"] == []
+            assert client.get("/_sim/requests").json()["requests"] == []
+            answers.append(client.post("/v1/images/generations", json=BODY, headers=KEY).content)
+            client.post("/_sim/clock/advance", json={"seconds": 3600}).raise_for_status()
+            client.post("/_sim/faults", json={"action": {"status": 500}}).raise_for_status()
+    first, other_seed, again = answers
+    assert again == first and other_seed != first
+
+
+def test_a_second_simulator_on_a_database_another_is_using_is_refused_at_start_and_the_first_keeps_its_state(
+    redis_server: RedisServer,
+) -> None:
+    url = f"redis://127.0.0.1:{redis_server.port}/6"
+    with running_simulator("--state", url, "--workers", "2", "--quiet") as first, httpx.Client(base_url=first.base_url) as client:
+        client.post("/_sim/faults", json={"action": {"status": 503}, "times": 1}).raise_for_status()
+        command = [sys.executable, "-m", "simulator", "--port", str(free_port()), "--state", url]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert f"--state: another perf-sim is using Redis at 127.0.0.1:{redis_server.port}/6" in result.stderr.splitlines()[-1]
+        assert len(client.get("/_sim/faults").json()["faults"]) == 1
+        assert client.post("/v1/images/generations", json=BODY, headers=KEY).status_code == 503
+    with running_simulator("--state", url, "--quiet") as after_it:
+        assert httpx.get(after_it.base_url + "/_sim/faults").json()["faults"] == []
