@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,12 +31,48 @@ LOG_OFF = "off"
 _NAMESPACE_LENGTH = 64
 _given: set[str] = set()
 """The namespaces given to tests in this session."""
-_SCENARIO_RULES = pytest.StashKey[list[dict[str, Any]]]()
+_DEFAULT_LOG = "text"
+_SETTINGS = pytest.StashKey["_Settings"]()
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The ini options, read and checked once as the session starts."""
+
+    log: str
+    scenario: str | None
+    scenario_rules: list[dict[str, Any]] = field(default_factory=list)
+    """The scenario's rules that name no namespace, which `perf_sim` copies into each test's namespace."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("perf_sim_scenario", "scenario file (TOML) the perf_sim fixture's simulator starts with", default="")
-    parser.addini("perf_sim_log", "perf_sim's request log in captured output: text, json or off", default="text")
+    parser.addini("perf_sim_log", "perf_sim's request log in captured output: text, json or off", default=_DEFAULT_LOG)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Decision: a bad `perf_sim_*` option is a usage error as the session starts (pytest's one `ERROR:` line, exit
+    status 4), as a bad command-line option is; not a traceback at every test that asks for the fixture, and nothing
+    at all when none does. The simulator is imported only when an option is set."""
+    log = str(config.getini("perf_sim_log"))
+    scenario = str(config.getini("perf_sim_scenario")) or None
+    if log == _DEFAULT_LOG and scenario is None:
+        config.stash[_SETTINGS] = _Settings(log, None)
+        return
+    from simulator.request_log import LOG_FORMATS
+    from simulator.scenario import ScenarioError, load_scenario
+
+    if log not in (*LOG_FORMATS, LOG_OFF):
+        raise pytest.UsageError(f"perf_sim_log must be one of {', '.join((*LOG_FORMATS, LOG_OFF))}, got {log!r}")
+    if scenario is None:
+        config.stash[_SETTINGS] = _Settings(log, None)
+        return
+    scenario = str(Path(config.rootpath, scenario))
+    try:
+        rules = load_scenario(scenario).faults
+    except ScenarioError as exc:
+        raise pytest.UsageError(f"perf_sim_scenario: {exc}") from None
+    config.stash[_SETTINGS] = _Settings(log, scenario, [rule for rule in rules if "namespace" not in rule])
 
 
 def namespace_for(node_id: str, node_name: str) -> str:
@@ -60,24 +97,14 @@ def namespace_for(node_id: str, node_name: str) -> str:
 
 @pytest.fixture(scope="session")
 def perf_sim_server(pytestconfig: pytest.Config) -> Iterator[PerfSim]:
-    """The session's simulator, in its default namespace (prefer `perf_sim`, which isolates each test)."""
+    """The session's simulator itself, in no namespace: its collection calls (`requests`, `count`, `faults`) cover
+    every namespace, the running test's too, and its `reset()` forgets them all. Prefer `perf_sim`, which isolates
+    each test; `perf_sim_server.in_namespace(NAME)` gives a namespace for fixtures of a wider scope."""
     from simulator.in_process import simulator_running
-    from simulator.request_log import LOG_FORMATS
-    from simulator.scenario import ScenarioError, load_scenario
 
-    log = str(pytestconfig.getini("perf_sim_log"))
-    if log not in (*LOG_FORMATS, LOG_OFF):
-        raise pytest.UsageError(f"perf_sim_log must be one of {', '.join((*LOG_FORMATS, LOG_OFF))}, got {log!r}")
-    scenario = str(pytestconfig.getini("perf_sim_scenario")) or None
-    if scenario:
-        scenario = str(Path(pytestconfig.rootpath, scenario))
-        try:
-            rules = load_scenario(scenario).faults
-        except ScenarioError as exc:
-            raise pytest.UsageError(f"perf_sim_scenario: {exc}") from None
-        pytestconfig.stash[_SCENARIO_RULES] = [rule for rule in rules if "namespace" not in rule]
-    logging = {"quiet": True} if log == LOG_OFF else {"quiet": False, "log_format": log}
-    with simulator_running(scenario=scenario, **logging) as sim:
+    settings = pytestconfig.stash[_SETTINGS]
+    logging = {"quiet": True} if settings.log == LOG_OFF else {"quiet": False, "log_format": settings.log}
+    with simulator_running(scenario=settings.scenario, **logging) as sim:
         yield sim
 
 
@@ -86,7 +113,7 @@ def perf_sim(perf_sim_server: PerfSim, request: pytest.FixtureRequest) -> Iterat
     """The session's simulator, seen from a namespace of this test's own (forgotten when the test ends), which
     starts with the scenario's fault rules that name no namespace of their own."""
     sim = perf_sim_server.in_namespace(namespace_for(request.node.nodeid, request.node.name))
-    sim.starting_rules = request.config.stash.get(_SCENARIO_RULES, [])
+    sim.starting_rules = request.config.stash[_SETTINGS].scenario_rules
     for rule in sim.starting_rules:
         sim.add_rule(rule)
     yield sim

@@ -85,6 +85,16 @@ def test_the_journal_is_read_filtered_counted_and_cleared_per_namespace(root: Si
     assert job.count() == 0 and other.count() == 1
 
 
+def test_requests_without_a_limit_lists_every_entry_not_the_control_apis_first_hundred(root: SimulatorControl) -> None:
+    job = root.in_namespace("many")
+    job.add_rule({"action": {"status": 503}})
+    with httpx.Client(base_url=root.base_url, headers={"X-Sim-Namespace": "many"}) as client:
+        for _ in range(110):
+            client.post("/v1/images/generations", json=BODY)
+    assert job.count() == len(job.requests()) == 110
+    assert len(job.requests(limit=7)) == 7
+
+
 def test_clock_usage_and_reset_act_on_the_clients_namespace_only(root: SimulatorControl) -> None:
     job = root.in_namespace("job-d")
     start = root.clock()["now"]

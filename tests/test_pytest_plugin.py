@@ -184,3 +184,10 @@ def test_under_pytest_xdist_each_worker_runs_its_own_simulator_and_every_test_ke
     assert result.returncode == 0, result.stdout + result.stderr
     servers = dict(line.split()[1::2] for line in result.stdout.splitlines() if line.startswith("worker "))
     assert len(servers) == 2 and len(set(servers.values())) == 2, result.stdout
+
+
+def test_a_bad_ini_option_is_a_usage_error_as_the_session_starts_even_when_no_test_uses_the_fixture(tmp_path: Path) -> None:
+    result = run_user_tests(tmp_path, "def test_plain():\n    pass\n", ini="perf_sim_log = xml\n")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "ERROR: perf_sim_log must be one of text, json, off, got 'xml'" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
