@@ -16,13 +16,13 @@ test keys `pk_test_<tier>_<anything>`. A keys file looks like:
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from simulator.engine.errors import ApiError
 from simulator.state.base import Limits
+from simulator.toml_file import NotToml, read_toml
 from spec import errors, tiers
 from spec.models import PROVIDERS
 
@@ -104,9 +104,9 @@ class KeyRegistry:
         if path is None:
             return cls()
         try:
-            data = tomllib.loads(Path(path).read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: not valid TOML: {exc}") from None
+            data = read_toml(path)
+        except NotToml as exc:
+            raise ValueError(f"{path}: {exc}") from None
         own = {*KEY_TABLES, *SCENARIO_TABLES} if scenario is not None and str(scenario) == str(path) else set(KEY_TABLES)
         extra = sorted(set(data) - own)
         if extra and extra[0] in SCENARIO_TABLES:

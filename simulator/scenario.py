@@ -9,7 +9,6 @@ naming the table and the field, so a typo never turns into a silently different 
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -21,6 +20,7 @@ from simulator.control.rules import RuleSpec, rule_spec_from_json
 from simulator.engine.errors import ApiError
 from simulator.keys import KEY_TABLES, SCENARIO_TABLES, KeyRegistry, known_fields_only
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL
+from simulator.toml_file import NotToml, read_toml
 
 SIMULATOR_TABLE, FAULTS_TABLE = SCENARIO_TABLES
 TABLES = (SIMULATOR_TABLE, *KEY_TABLES, FAULTS_TABLE)
@@ -123,11 +123,11 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and check a scenario file (keys through `KeyRegistry`, so a keys table fails as it would in --keys)."""
     name = str(path)
     try:
-        data = tomllib.loads(Path(path).read_text())
+        data = read_toml(path)
     except OSError as exc:
         raise ScenarioError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{name}: not valid TOML: {exc}") from None
+    except NotToml as exc:
+        raise ScenarioError(f"{name}: {exc}") from None
     extra = sorted(set(data) - set(TABLES))
     if extra:
         raise ScenarioError(f"{name}: unknown table [{extra[0]}]; tables: {', '.join(f'[{t}]' for t in TABLES)}")

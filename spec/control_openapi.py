@@ -83,7 +83,7 @@ _ANY = _namespace("the answer is the same in every namespace")
 def _match_schema(with_status: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "face": {"enum": list(FACES), "description": "the API a request came in by"},
-        "path": {"type": "string", "minLength": 1, "description": "a prefix of the request path"},
+        "path": {"type": "string", "pattern": "^/", "description": "a prefix of the request path, starting with /"},
         "method": {"type": "string", "minLength": 1},
         "model": {"type": "string", "minLength": 1, "examples": list(MODELS)},
         "key": {"type": "string", "minLength": 1, "description": "the API key the request was sent with"},
@@ -243,7 +243,7 @@ def _clock_schema() -> dict[str, Any]:
 def _journal_filters() -> list[dict[str, Any]]:
     return [
         _query("face", {"enum": list(FACES)}, "only requests to this face"),
-        _query("path", {"type": "string"}, "only paths starting with this"),
+        _query("path", {"type": "string", "pattern": "^/"}, "only paths starting with this (itself starting with /)"),
         _query("method", {"type": "string"}, "only this method, in any case (absent: every method but OPTIONS, as a rule)"),
         _query("model", {"type": "string"}, "only this model (its Perf name and its provider's names select the same)"),
         _query("status", {"type": "integer", "minimum": 100, "maximum": 599}, "only this status"),

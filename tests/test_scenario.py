@@ -93,6 +93,16 @@ def test_perf_sim_refuses_a_wrong_scenario_at_start_with_exit_code_2_and_one_lin
     assert line.startswith("perf-sim: error: --scenario:") and message in line
 
 
+def test_a_scenario_saved_with_a_byte_order_mark_is_read_and_one_not_in_utf8_is_refused_saying_so(tmp_path: Path) -> None:
+    path = tmp_path / "scenario.toml"
+    path.write_bytes(b"\xef\xbb\xbf[simulator]\nseed = 7\n")
+    assert load_scenario(path).settings["seed"] == 7
+    path.write_bytes(b'[simulator]\nclock = "manu\xe9l"\n')
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(path)
+    assert str(refused.value) == f"{path}: not valid TOML: not UTF-8 text (line 2, column 14: byte 0xe9)"
+
+
 def test_keys_in_both_a_scenario_and_a_keys_file_are_refused(tmp_path: Path) -> None:
     keys = tmp_path / "keys.toml"
     keys.write_text('[keys.pk_live_other]\ntier = "pro"\n')

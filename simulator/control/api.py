@@ -21,7 +21,7 @@ from simulator.context import DEFAULT_NAMESPACE, in_namespace
 from simulator.control.journal import EntryFilter, key_digest, key_id, mask_key
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, too_slow
-from simulator.control.rules import Match, match_from_json, namespace_from, rule_spec_from_json
+from simulator.control.rules import Match, check_path_prefix, match_from_json, namespace_from, rule_spec_from_json
 from simulator.engine.errors import ApiError, cut, invalid, quoted
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body, whole_number
@@ -171,6 +171,8 @@ class ControlApi:
             namespace = namespace_param(request, _LIST_PARAMS)
             if "face" in params and params["face"] not in FACE_NAMES:
                 raise invalid("face", f"face must be one of {', '.join(FACE_NAMES)}, got {params['face']!r}")
+            if "path" in params:
+                check_path_prefix(params["path"], "path")
             selection = EntryFilter(
                 face=params.get("face"),
                 path=params.get("path"),

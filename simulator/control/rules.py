@@ -29,7 +29,7 @@ from simulator.control.actions import Action, action_from_json
 from simulator.control.journal import mask_key
 from simulator.control.prompt_pattern import PromptPattern
 from simulator.engine.digest import unit_interval
-from simulator.engine.errors import cut, invalid
+from simulator.engine.errors import cut, invalid, quoted
 from simulator.http import json_integer
 from simulator.registry import FACE_NAMES
 from spec.model_names import perf_model_name
@@ -78,6 +78,13 @@ class Match:
         return shown if self.prompt is None else {**shown, "prompt": self.prompt.text}
 
 
+def check_path_prefix(path: str, field: str) -> None:
+    """Decision: a path prefix must start with `/`, as every request's path does; `v1/images` would match nothing,
+    and a rule or a count that can never match is the silent typo the control API refuses elsewhere."""
+    if not path.startswith("/"):
+        raise invalid(field, f"{field} is a path prefix and must start with /, as in /openai/ or /v1/images; got {quoted(path)}")
+
+
 def match_from_json(body: object, field: str = "match", with_status: bool = False) -> Match:
     """A match from its JSON object (a call that leaves `match` out matches every request; `null` is refused, as
     the control API's document says: an object)."""
@@ -92,6 +99,8 @@ def match_from_json(body: object, field: str = "match", with_status: bool = Fals
             raise invalid(f"{field}.{name}", f"{field}.{name} must be a non-empty string")
     if "face" in body and body["face"] not in FACE_NAMES:
         raise invalid(f"{field}.face", f"{field}.face must be one of {', '.join(FACE_NAMES)}")
+    if "path" in body:
+        check_path_prefix(body["path"], f"{field}.path")
     status = json_integer(body.get("status"))
     if "status" in body and (status is None or not 100 <= status <= 599):
         raise invalid(f"{field}.status", f"{field}.status must be an HTTP status from 100 to 599")

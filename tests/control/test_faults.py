@@ -232,6 +232,7 @@ def test_rules_are_listed_deleted_one_by_one_and_all_at_once(client: httpx.Clien
         ({"action": {"status": 500, "type": "made_up_error"}}, "action.type"),
         ({"match": None, "action": {"drop": True}}, "match"),
         ({"match": {"path": ""}, "action": {"drop": True}}, "match.path"),
+        ({"match": {"path": "v1/images"}, "action": {"drop": True}}, "match.path"),
         ({"action": {"status": True}}, "action.status"),
         ({"action": {"status": 503.5}}, "action.status"),
         ({"action": {"drop": True}, "times": 2.5}, "times"),
@@ -243,6 +244,14 @@ def test_a_bad_rule_is_a_400_naming_the_field(client: httpx.Client, rule: dict[s
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param
     assert "True" not in response.json()["error"]["message"], "a value is shown as JSON, not as Python"
+
+
+def test_a_path_prefix_without_its_leading_slash_is_refused_by_the_journals_filter_and_count(client: httpx.Client) -> None:
+    listed = client.get("/_sim/requests", params={"path": "openai/v1"})
+    counted = client.post("/_sim/requests/count", json={"match": {"path": "openai/v1"}})
+    assert (listed.status_code, listed.json()["error"]["param"]) == (400, "path")
+    assert (counted.status_code, counted.json()["error"]["param"]) == (400, "match.path")
+    assert "must start with /" in counted.json()["error"]["message"]
 
 
 def test_a_whole_number_written_with_a_zero_fraction_is_that_number_as_the_openapi_document_says(client: httpx.Client) -> None:

@@ -1,0 +1,31 @@
+"""Reading the TOML files a run is given (`--keys`, `--scenario`): one reading, so both say the same about a file
+that is not TOML."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+BYTE_ORDER_MARK = "\ufeff"
+
+
+class NotToml(ValueError):
+    """Why a file's bytes are not a TOML document (the caller adds the file's name)."""
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The file's tables; OSError when it cannot be read, NotToml when it is not TOML.
+
+    Decision: a UTF-8 byte-order mark at the start is skipped, not refused. TOML forbids it, but Windows editors
+    write one, and a refusal of line 1, column 1 ("Invalid statement") names nothing a person could see in the file."""
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = raw.count(b"\n", 0, exc.start) + 1, exc.start - raw.rfind(b"\n", 0, exc.start)
+        raise NotToml(f"not valid TOML: not UTF-8 text (line {line}, column {column}: byte {raw[exc.start]:#04x})") from None
+    try:
+        return tomllib.loads(text.removeprefix(BYTE_ORDER_MARK))
+    except tomllib.TOMLDecodeError as exc:
+        raise NotToml(f"not valid TOML: {exc}") from None
