@@ -308,3 +308,13 @@ def test_an_upload_the_client_cut_short_generates_nothing_and_costs_nothing(
 def test_a_body_declared_past_the_limit_is_refused_before_it_is_sent(sim: RunningServer, expect: tuple[str, ...]) -> None:
     answer = _raw_exchange(sim, _head(errors.MAX_BODY_BYTES + 1, *expect), b"{", wait_for_answer=True)
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    (entry,) = httpx.get(sim.base_url + "/_sim/requests").json()["requests"]
+    assert (entry["status"], entry["body"]) == (413, f"<a body over {errors.MAX_BODY_BYTES} bytes, not read>")
+
+
+def test_a_body_sent_past_the_limit_is_journalled_as_not_read_not_as_the_part_read(client: httpx.Client) -> None:
+    body = json.dumps({"prompt": "a" * (errors.MAX_BODY_BYTES * 3)}).encode()
+    response = client.post("/v1/images/generations", content=iter([body[:65536], body[65536:]]), headers=AUTH)
+    assert response.status_code == 413
+    (entry,) = client.get("/_sim/requests").json()["requests"]
+    assert entry["body"] == f"<a body over {errors.MAX_BODY_BYTES} bytes, not read>"

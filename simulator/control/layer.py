@@ -55,7 +55,7 @@ from simulator.control.rules import RequestFacts
 from simulator.cors import open_answer
 from simulator.engine.errors import ApiError, invalid, state_unavailable
 from simulator.face_lanes import FaceLanes
-from simulator.http import BODY, header_dict, whole_number
+from simulator.http import BODY, dump_json, header_dict, whole_number
 from simulator.namespace_path import NAMED_BY_PATH, namespace_from_path
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
@@ -101,6 +101,13 @@ def _declared_too_large(headers: dict[bytes, bytes], limit: int) -> bool:
     with `100 Continue`), and the face refuses it by that length."""
     declared = whole_number(headers.get(b"content-length", b"").decode("latin-1"))
     return declared is not None and declared > limit
+
+
+@lru_cache(maxsize=8)
+def _over_limit_note(limit: int) -> bytes:
+    """What the journal keeps of a body past its face's limit, which the face refuses (413) unread: a JSON string,
+    which the journal shows as it is, where the part read so far would show as `<131072 bytes, not JSON>`."""
+    return dump_json(f"<a body over {limit} bytes, not read>")
 
 
 def _ambiguous(scope: Scope, key: bytes, name: str) -> ApiError | None:
@@ -263,6 +270,8 @@ class ControlLayer:
         # and `in` on bytes first tries its operand as an integer, raising and formatting an error.)
         content_type = headers.get(b"content-type", b"")
         body = await form_fields(content_type, raw) if content_type[:_FORM_TYPE_LENGTH] == FORM_TYPE else raw
+        if BODY not in scope and (len(raw) > limit or _declared_too_large(headers, limit)):
+            body = _over_limit_note(limit)
         query = scope.get("query_string", b"")
         authorization = headers.get(b"authorization")
         keys = b"authorization\n" + authorization if authorization is not None and face in BEARER_FACES else key_headers(headers)
