@@ -236,6 +236,11 @@ def parse_json(raw: bytes) -> Any:
         ) from None
 
 
+GATEWAY_VIA = "1.1 perf-sim"
+"""The `Via` header (RFC 9110, section 7.6.3) of a perf-sim gateway's calls upstream, which a perf-sim upstream reads."""
+VIA_TOKEN = b"perf-sim"
+
+
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 """The order a 405's `Allow` header names its methods in (any other method after these, alphabetically)."""
 

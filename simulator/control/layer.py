@@ -55,7 +55,7 @@ from simulator.control.rules import RequestFacts
 from simulator.cors import open_answer
 from simulator.engine.errors import ApiError, invalid, state_unavailable
 from simulator.face_lanes import FaceLanes
-from simulator.http import BODY, dump_json, header_dict, whole_number
+from simulator.http import BODY, VIA_TOKEN, dump_json, header_dict, whole_number
 from simulator.namespace_path import NAMED_BY_PATH, namespace_from_path
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
@@ -101,6 +101,15 @@ def _declared_too_large(headers: dict[bytes, bytes], limit: int) -> bool:
     with `100 Continue`), and the face refuses it by that length."""
     declared = whole_number(headers.get(b"content-length", b"").decode("latin-1"))
     return declared is not None and declared > limit
+
+
+def _through_a_gateway(headers: dict[bytes, bytes]) -> bool:
+    """Whether the request is a perf-sim gateway's call upstream (its `Via` header, simulator.http.GATEWAY_VIA).
+
+    Decision: a prompt's fault token is applied by the first simulator that reads it. The gateway sends the prompt on
+    as its caller wrote it (so the upstream renders what the Perf API in process renders), and a delay or a truncation
+    applied again upstream, once per native call, would double what the caller asked for."""
+    return VIA_TOKEN in headers.get(b"via", b"")
 
 
 @lru_cache(maxsize=8)
@@ -277,7 +286,8 @@ class ControlLayer:
         keys = b"authorization\n" + authorization if authorization is not None and face in BEARER_FACES else key_headers(headers)
         fault = headers.get(_FAULT_KEY)
         method = scope["method"]
-        may_fault = fault is not None or raw.partition(TOKEN_START)[1] or self.rules.may_apply()
+        tokened = raw.partition(TOKEN_START)[1] and not _through_a_gateway(headers)
+        may_fault = fault is not None or tokened or self.rules.may_apply()
         # A whole body is in the scope for the face; anything else it reads comes from the server.
         face_receive = receive if BODY in scope or first is None else _replaying(first, receive)
         if refused is not None:
@@ -291,7 +301,7 @@ class ControlLayer:
             token = recording.set(entry)
             try:
                 if may_fault or method == "OPTIONS":
-                    await _Exchange(self, scope, receive, send, started, first, entry).run(fault, raw)
+                    await _Exchange(self, scope, receive, send, started, first, entry).run(fault, raw if tokened else b"")
                 else:
                     await self._answer_after_writing(scope, face_receive, send, started, entry)
             finally:

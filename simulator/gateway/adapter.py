@@ -18,6 +18,7 @@ from PIL import Image
 
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage, all_or_none
+from simulator.http import GATEWAY_VIA
 from simulator.providers.protocol import NativeCall, NativeImage, NativeTask, Upstream, upstream_error
 
 # httpx sends a form as multipart/form-data only when a file part is present; Stability's own examples add an
@@ -58,7 +59,7 @@ class _Driver:
         self.upstream = upstream
         self.http = http
         self.base = base
-        self.headers = upstream.credentials(key)
+        self.headers = {**upstream.credentials(key), "via": GATEWAY_VIA}
 
     async def call(self, call: NativeCall) -> list[NativeImage | NativeTask]:
         headers = {**call.headers, **self.headers}

@@ -214,6 +214,22 @@ def test_an_upstream_that_resets_or_drops_the_connection_is_a_502_saying_so(
     assert answer.status_code == 502 and error["type"] == "upstream_error" and reason in error["message"], answer.text
 
 
+@pytest.mark.parametrize("token", ["[sim:delay_ms=300]", "[sim:truncate]"])
+def test_a_prompts_fault_token_is_applied_once_by_the_gateway_not_again_upstream(
+    upstream: RunningServer, gateway: RunningServer, token: str
+) -> None:
+    """A truncated answer is the gateway's own 200 cut short, not a 502 from an upstream answer cut short."""
+    key = f"pk_test_pro_gw_token_{token[5:10]}"
+    body = {"prompt": f"a fox {token}", "model": "dall-e-2", "n": 2, "size": "256x256"}
+    with httpx.Client(timeout=30) as client:
+        with client.stream(
+            "POST", gateway.base_url + "/v1/images/generations", json=body, headers={"Authorization": f"Bearer {key}"}
+        ) as answer:
+            assert answer.status_code == 200
+        upstream_calls = client.get(upstream.base_url + "/_sim/requests", params={"key": key}).json()["requests"]
+    assert upstream_calls and all(call["fault"] is None for call in upstream_calls), upstream_calls
+
+
 def test_upstream_429_passes_through_with_retry_after(gateway: RunningServer) -> None:
     key = "pk_test_pro_gw_upstream_limit"
     assert generate(gateway, {"prompt": "x", "model": "imagen-3", "n": 2}, key).status_code == 200
