@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
         metavar="SECONDS",
-        help="longest wait for one upstream call",
+        help="longest a request's upstream calls may take in all (BFL polling included) before its 502",
     )
     gateway.add_argument("--upstream-key", metavar="KEY", help="key sent upstream (default: each caller's own key)")
     parser.add_argument(

@@ -148,6 +148,17 @@ class SimulatorConfig:
             if provider not in PROVIDERS:
                 raise ConfigError("upstream_overrides", f" names {provider!r}, no provider; providers: {', '.join(PROVIDERS)}")
             _check_base_url(f"upstream_overrides[{provider!r}]", url, "https://api.example", option=f"--upstream-{provider}")
+        # Decision: gateway options without an upstream URL are refused, not ignored: the run would serve every model
+        # in process, which is not what a command naming an upstream key or timeout asks for.
+        if not self.gateway:
+            if self.upstream_key is not None:
+                raise ConfigError(
+                    "upstream_key", " is the key a gateway sends upstream: give --upstream URL (or --upstream-<provider>) too"
+                )
+            if self.upstream_timeout != DEFAULT_UPSTREAM_TIMEOUT_SECONDS:
+                raise ConfigError(
+                    "upstream_timeout", " bounds a gateway's upstream calls: give --upstream URL (or --upstream-<provider>) too"
+                )
         return replace(self, public_url=public_url)
 
     @property

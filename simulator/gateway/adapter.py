@@ -16,9 +16,11 @@ import io
 
 from PIL import Image
 
+from simulator.context import DEFAULT_NAMESPACE, namespace
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage, all_or_none
 from simulator.http import GATEWAY_VIA
+from simulator.namespace_path import NAMESPACE_HEADER
 from simulator.providers.protocol import NativeCall, NativeImage, NativeTask, Upstream, upstream_error
 
 # httpx sends a form as multipart/form-data only when a file part is present; Stability's own examples add an
@@ -60,6 +62,8 @@ class _Driver:
         self.http = http
         self.base = base
         self.headers = {**upstream.credentials(key), "via": GATEWAY_VIA}
+        if (name := namespace()) != DEFAULT_NAMESPACE:
+            self.headers[NAMESPACE_HEADER.decode()] = name  # see docs/providers.md, gateway decisions
 
     async def call(self, call: NativeCall) -> list[NativeImage | NativeTask]:
         headers = {**call.headers, **self.headers}

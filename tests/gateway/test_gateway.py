@@ -230,6 +230,20 @@ def test_a_prompts_fault_token_is_applied_once_by_the_gateway_not_again_upstream
     assert upstream_calls and all(call["fault"] is None for call in upstream_calls), upstream_calls
 
 
+def test_a_namespaced_requests_calls_upstream_are_in_that_namespace_there_so_its_upstream_rules_apply(
+    upstream: RunningServer, gateway: RunningServer
+) -> None:
+    rule = {"match": {"face": "openai"}, "action": {"status": 503}, "namespace": "gw-job-a"}
+    httpx.post(f"{upstream.base_url}/_sim/faults", json=rule).raise_for_status()
+    body, key = {"prompt": "a shared upstream", "model": "dall-e-2", "size": "256x256"}, "pk_test_pro_gw_namespaces"
+    headers = {"Authorization": f"Bearer {key}"}
+    job_a = httpx.post(f"{gateway.base_url}/_sim/ns/gw-job-a/v1/images/generations", json=body, headers=headers, timeout=30)
+    job_b = httpx.post(f"{gateway.base_url}/_sim/ns/gw-job-b/v1/images/generations", json=body, headers=headers, timeout=30)
+    assert (job_a.status_code, job_b.status_code) == (503, 200)
+    upstream_calls = httpx.get(f"{upstream.base_url}/_sim/requests", params={"key": key}).json()["requests"]
+    assert [(call["namespace"], call["status"]) for call in upstream_calls] == [("gw-job-b", 200), ("gw-job-a", 503)]
+
+
 def test_upstream_429_passes_through_with_retry_after(gateway: RunningServer) -> None:
     key = "pk_test_pro_gw_upstream_limit"
     assert generate(gateway, {"prompt": "x", "model": "imagen-3", "n": 2}, key).status_code == 200
@@ -275,6 +289,13 @@ def test_upstream_failure_or_silence_is_502_within_the_timeout(failing_gateway: 
 def test_gateway_flags_are_checked() -> None:
     done = subprocess.run([sys.executable, "-m", "simulator", "--upstream-timeout", "0"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "--upstream-timeout" in done.stderr
+
+
+@pytest.mark.parametrize("option", [["--upstream-key", "pk_live_provider"], ["--upstream-timeout", "5"]])
+def test_a_gateway_option_without_an_upstream_url_is_refused_not_ignored(option: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "simulator", *option], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[-1].startswith(f"perf-sim: error: {option[0]} ") and "give --upstream URL" in done.stderr
 
 
 def test_the_upstream_client_is_closed_at_shutdown() -> None:
