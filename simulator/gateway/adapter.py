@@ -17,11 +17,17 @@ import io
 from PIL import Image
 
 from simulator.context import DEFAULT_NAMESPACE, namespace
+from simulator.engine.errors import ApiError
 from simulator.engine.request import GenerationRequest
-from simulator.gateway.transport import UpstreamHttp, UpstreamImage, all_or_none
+from simulator.gateway.transport import UpstreamAnswer, UpstreamHttp, UpstreamImage, all_or_none
 from simulator.http import GATEWAY_VIA
 from simulator.namespace_path import NAMESPACE_HEADER
 from simulator.providers.protocol import NativeCall, NativeImage, NativeTask, Upstream, upstream_error
+
+POLL_RETRIES = 3
+"""Poll failures in a row that a task outlives (see `_Driver._ready`)."""
+PASSING_POLL_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_POLL_WAIT_SECONDS = 5.0
 
 # httpx sends a form as multipart/form-data only when a file part is present; Stability's own examples add an
 # empty part named "none" for the same reason, and the provider ignores it.
@@ -93,15 +99,32 @@ class _Driver:
         return UpstreamImage(fetched.content, image.revised_prompt)
 
     async def _ready(self, task: NativeTask) -> NativeImage:
-        """Poll the task until the provider says it is ready (the gateway's overall timeout bounds the wait)."""
+        """Poll the task until the provider says it is ready (the gateway's overall timeout bounds the wait).
+
+        Decision: a poll that fails for a passing reason (a 429, a 5xx, a connection that failed) is tried again, up
+        to POLL_RETRIES times in a row, after the wait it asks for (at most MAX_POLL_WAIT_SECONDS) or the poll
+        interval: the task was submitted and charged, and one lost poll would otherwise throw the generation away,
+        with a 429 telling the caller to pay for it again. Any other failure, or one more in a row, ends the request."""
         poll = self.upstream.poll_from_native
         if poll is None:
             raise upstream_error(self.upstream.name, "answered with a task to poll, which its mapping cannot read", 200)
         url = task.url or self.base + task.path
         headers = {"accept": "application/json", **self.headers}
+        failures = 0
         while True:
-            answer = await self.http.send(self.upstream.name, "GET", url, headers=headers)
-            image = poll(answer.status_code, answer.headers, answer.content)
-            if image is not None:
-                return image
-            await asyncio.sleep(self.upstream.poll_interval_seconds)
+            wait = self.upstream.poll_interval_seconds
+            answer: UpstreamAnswer | None = None
+            try:
+                answer = await self.http.send(self.upstream.name, "GET", url, headers=headers)
+                image = poll(answer.status_code, answer.headers, answer.content)
+            except ApiError as exc:
+                failures += 1
+                # No answer: the connection failed, was reset or timed out.
+                if failures > POLL_RETRIES or (answer is not None and answer.status_code not in PASSING_POLL_STATUSES):
+                    raise
+                wait = max(wait, min(exc.retry_after or 0, MAX_POLL_WAIT_SECONDS))
+            else:
+                if image is not None:
+                    return image
+                failures = 0
+            await asyncio.sleep(wait)

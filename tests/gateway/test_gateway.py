@@ -103,6 +103,19 @@ def test_flux_through_bfl_polling_gives_the_in_process_bytes(upstream: RunningSe
     assert answer.headers["x-request-id"] == perf["request_id"] and answer.headers["x-ratelimit-remaining-images"] == "28"
 
 
+@pytest.mark.parametrize(("failing_polls", "status"), [(3, 200), (4, 503)])
+def test_a_few_failed_bfl_polls_in_a_row_are_tried_again_but_not_more(
+    upstream: RunningServer, gateway: RunningServer, failing_polls: int, status: int
+) -> None:
+    key = f"pk_test_pro_gw_polls_{failing_polls}"
+    rule = {"match": {"path": "/v1/get_result", "key": key}, "action": {"status": 503}, "times": failing_polls}
+    httpx.post(f"{upstream.base_url}/_sim/faults", json=rule).raise_for_status()
+    answer = generate(gateway, {"prompt": "a patient robot", "model": "flux-dev", "size": "256x256"}, key)
+    assert answer.status_code == status, answer.text
+    polls = httpx.get(f"{upstream.base_url}/_sim/requests", params={"key": key, "path": "/v1/get_result"}).json()["requests"]
+    assert len(polls) == min(failing_polls + 1, 4)
+
+
 # One case per model: a size other than the default where the model has one, and as many images as it allows (2 at most).
 SEVEN_MODELS = [
     ("dall-e-3", "1792x1024", 1),
