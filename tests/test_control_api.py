@@ -42,3 +42,9 @@ def test_an_advance_with_a_field_it_does_not_take_is_a_400_naming_it(client: htt
     response = client.post("/_sim/clock/advance", json={"seconds": 5, "extra": 1})
     assert response.status_code == 400 and response.json()["error"]["param"] == "extra"
     assert client.get("/_sim/clock").json()["now"] == start
+
+
+def test_a_control_path_no_route_serves_points_to_the_control_apis_own_document(client: httpx.Client) -> None:
+    response = client.get("/_sim/nothing")
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "no route for GET /_sim/nothing; see /_sim/openapi.json"

@@ -155,6 +155,26 @@ def test_a_day_window_429_tells_clients_not_to_wait_for_it(sim: RunningServer, c
         sdk.images.generate(prompt="a fox", model="dall-e-2")
     assert len(sent) == 1  # no retry
 
-    assert _post(client, "pk_test_free_sdk_minute", model="dall-e-2", n=5).status_code == 200
-    minute = _post(client, "pk_test_free_sdk_minute")
-    assert minute.status_code == 429 and "x-should-retry" not in minute.headers
+
+def test_on_the_manual_clock_a_minute_window_429_tells_clients_not_to_wait_for_it(sim: RunningServer, client: httpx.Client) -> None:
+    """No real wait frees a window on the manual clock (only /_sim/clock/advance does): the SDK's two sleeping retries
+    would hold a test for two minutes, then meet the same 429."""
+    key = "pk_test_free_sdk_minute"
+    assert _post(client, key, model="dall-e-2", n=5).status_code == 200
+    minute = _post(client, key)
+    assert minute.status_code == 429 and minute.headers["x-should-retry"] == "false"
+    sent: list[httpx.Request] = []
+    http_client = openai.DefaultHttpxClient(event_hooks={"request": [sent.append]})
+    sdk = openai.OpenAI(api_key=key, base_url=f"{sim.base_url}/v1", max_retries=2, http_client=http_client)
+    with pytest.raises(openai.RateLimitError):
+        sdk.images.generate(prompt="a fox", model="dall-e-2")
+    assert len(sent) == 1
+
+
+def test_on_the_real_clock_a_minute_window_429_leaves_clients_their_retries(
+    perf_sim: Callable[..., AbstractContextManager[RunningServer]],
+) -> None:
+    with perf_sim() as server, httpx.Client(base_url=server.base_url) as client:
+        assert _post(client, "pk_test_free_sdk_real", model="dall-e-2", n=5).status_code == 200
+        minute = _post(client, "pk_test_free_sdk_real")
+        assert minute.status_code == 429 and "x-should-retry" not in minute.headers
