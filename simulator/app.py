@@ -150,6 +150,10 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         },
         lifespan=_lifespan(state, *closers),
     )
+    # Decision: a path with a slash too many is a 404 like any path no route serves, never Starlette's 307 to the path
+    # without it: that redirect is built from the path a `/_sim/ns/<name>/` base path was taken off, so a client that
+    # follows it (requests, curl -L) turned `POST /_sim/ns/jobA/_sim/reset/` into a reset of every namespace.
+    app.router.redirect_slashes = False
     app.state.engine = engine
     app.state.route_hints = route_hints
     app.state.error_ids = ErrorIds(config.seed, shared_by_workers=config.workers > 1)

@@ -26,7 +26,7 @@ MIN_DELAY_MS = 1
 MAX_DELAY_MS = 600_000
 MIN_FAULT_STATUS, MAX_FAULT_STATUS = 400, 599
 DRIBBLE_PARTS = 10
-MAX_RETRY_AFTER_SECONDS = 86_400
+MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS = 1, 86_400
 MAX_MESSAGE_CHARS = 500
 MAX_LIST_LIMIT = 1_000_000
 MAX_ADVANCE_SECONDS = 3_155_760_000
@@ -119,7 +119,7 @@ def _action_schema() -> dict[str, Any]:
             "message": {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS},
             "retry_after": {
                 "type": "integer",
-                "minimum": 0,
+                "minimum": MIN_RETRY_AFTER_SECONDS,
                 "maximum": MAX_RETRY_AFTER_SECONDS,
                 "description": "seconds, sent as Retry-After",
             },

@@ -35,6 +35,7 @@ from spec.control_openapi import (
     MAX_TIMES,
     MIN_DELAY_MS,
     MIN_FAULT_STATUS,
+    MIN_RETRY_AFTER_SECONDS,
     control_openapi_document,
 )
 from spec.openapi import openapi_document
@@ -109,12 +110,15 @@ def test_the_document_calls_valid_exactly_the_actions_the_simulator_takes(client
 def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     assert FACES == FACE_NAMES
     assert MAX_TIMES == control_rules.MAX_TIMES
-    assert (MIN_DELAY_MS, MAX_DELAY_MS, MIN_FAULT_STATUS, MAX_FAULT_STATUS, DRIBBLE_PARTS, MAX_RETRY_AFTER_SECONDS, MAX_MESSAGE_CHARS) == (
+    assert (MIN_DELAY_MS, MAX_DELAY_MS, MIN_FAULT_STATUS, MAX_FAULT_STATUS, DRIBBLE_PARTS, MIN_RETRY_AFTER_SECONDS) == (
         actions.MIN_DELAY_MS,
         actions.MAX_DELAY_MS,
         actions.MIN_FAULT_STATUS,
         actions.MAX_FAULT_STATUS,
         actions.DRIBBLE_PARTS,
+        actions.MIN_RETRY_AFTER_SECONDS,
+    )
+    assert (MAX_RETRY_AFTER_SECONDS, MAX_MESSAGE_CHARS) == (
         actions.MAX_RETRY_AFTER_SECONDS,
         actions.MAX_MESSAGE_CHARS,
     )

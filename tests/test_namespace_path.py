@@ -45,3 +45,13 @@ def test_a_base_path_and_a_header_naming_two_namespaces_are_a_400_and_act_on_nei
     agreeing = httpx.post(f"{sim.base_url}/_sim/ns/mine{path}", json=body, headers={**headers, "X-Sim-Namespace": "mine"})
     assert agreeing.status_code in (200, 201)
     control.clear_faults()
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/_sim/reset/"), ("DELETE", "/_sim/faults/"), ("GET", "/_sim/requests/")])
+def test_a_control_path_with_a_trailing_slash_under_a_base_path_is_a_404_not_a_redirect_out_of_the_namespace(
+    client: httpx.Client, method: str, path: str
+) -> None:
+    client.post("/_sim/faults", json={"action": {"status": 503}, "namespace": "bystander"}).raise_for_status()
+    answer = client.request(method, "/_sim/ns/job-a" + path)
+    assert answer.status_code == 404 and answer.json()["error"]["type"] == "not_found"
+    assert [rule["namespace"] for rule in client.get("/_sim/faults").json()["faults"]] == ["bystander"]

@@ -29,7 +29,9 @@ DRIBBLE_PARTS = 10
 the last at the end. WireMock's chunked dribble delay, with its number of chunks fixed: what a test varies is the gap
 between reads (`dribble_ms` / 9), which a client's per-read timeout is measured against."""
 MAX_MESSAGE_CHARS = 500
-MAX_RETRY_AFTER_SECONDS = 86_400
+MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS = 1, 86_400
+"""Decision: at least 1, as the Perf API's document and every face's envelope say of a Retry-After: an injected 0
+made an answer that broke the contract the fault was meant to test within."""
 _FLAGS = ("drop", "reset", "truncate", "malformed")
 _FIELDS = ("status", "type", "message", "retry_after", "delay_ms", "dribble_ms", *_FLAGS)
 # The error type an injected status answers with when none is given: the first type of that status in the spec.
@@ -151,7 +153,11 @@ def action_from_json(body: object, field: str = "action") -> Action:
     for name in ("type", "message", "retry_after"):
         if name in body and status is None:
             raise invalid(f"{field}.{name}", f"{field}.{name} needs {field}.status")
-    retry_after = _whole(body["retry_after"], f"{field}.retry_after", 0, MAX_RETRY_AFTER_SECONDS) if "retry_after" in body else None
+    retry_after = (
+        _whole(body["retry_after"], f"{field}.retry_after", MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS)
+        if "retry_after" in body
+        else None
+    )
     if status == 429 and retry_after is None:
         retry_after = 1
     return Action(

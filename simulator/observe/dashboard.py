@@ -22,6 +22,7 @@ from simulator.control.actions import (
     MAX_RETRY_AFTER_SECONDS,
     MIN_DELAY_MS,
     MIN_FAULT_STATUS,
+    MIN_RETRY_AFTER_SECONDS,
 )
 from simulator.control.rules import MAX_TIMES
 from simulator.registry import FACE_NAMES
@@ -54,7 +55,7 @@ def _spec() -> str:
         "poll_ms": POLL_MS,
         "fault_fields": {
             "status": {"min": MIN_FAULT_STATUS, "max": MAX_FAULT_STATUS},
-            "retry_after": {"min": 0, "max": MAX_RETRY_AFTER_SECONDS},
+            "retry_after": {"min": MIN_RETRY_AFTER_SECONDS, "max": MAX_RETRY_AFTER_SECONDS},
             "message": {"maxLength": MAX_MESSAGE_CHARS},
             "delay_ms": {"min": MIN_DELAY_MS, "max": MAX_DELAY_MS},
             "times": {"min": 1, "max": MAX_TIMES},

@@ -220,6 +220,7 @@ def test_rules_are_listed_deleted_one_by_one_and_all_at_once(client: httpx.Clien
         ({"action": {"status": 503, "drop": True}}, "action"),
         ({"action": {"delay": 5}}, "action.delay"),
         ({"action": {"retry_after": 5}}, "action.retry_after"),
+        ({"action": {"status": 429, "retry_after": 0}}, "action.retry_after"),
         ({"match": {"face": "dalle"}, "action": {"drop": True}}, "match.face"),
         ({"match": {"prompt": "("}, "action": {"drop": True}}, "match.prompt"),
         ({"match": {"prompt": "a{4294967296}"}, "action": {"drop": True}}, "match.prompt"),

@@ -139,7 +139,7 @@ def test_a_fault_rule_added_in_the_page_fails_the_next_sdk_call_and_is_removed_w
     [
         *(("delay_ms", str(value), valid) for value, valid in ((0, False), (1, True), (MAX_DELAY_MS, True), (MAX_DELAY_MS + 1, False))),
         *(("status", str(value), valid) for value, valid in ((399, False), (400, True), (599, True), (600, False))),
-        *(("retry_after", str(value), valid) for value, valid in ((-1, False), (0, True), (MAX_RETRY_AFTER_SECONDS + 1, False))),
+        *(("retry_after", str(value), valid) for value, valid in ((0, False), (1, True), (MAX_RETRY_AFTER_SECONDS + 1, False))),
         *(("times", str(value), valid) for value, valid in ((0, False), (1, True), (MAX_TIMES, True), (MAX_TIMES + 1, False))),
     ],
 )
