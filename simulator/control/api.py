@@ -171,6 +171,9 @@ class ControlApi:
             namespace = namespace_param(request, _LIST_PARAMS)
             if "face" in params and params["face"] not in FACE_NAMES:
                 raise invalid("face", f"face must be one of {', '.join(FACE_NAMES)}, got {params['face']!r}")
+            for name in ("path", "method", "model", "key"):  # as `?namespace=`: never read as "any"
+                if params.get(name) == "":
+                    raise invalid(name, f"{name} is empty: give a value, or leave it out to list requests of every {name}")
             if "path" in params:
                 check_path_prefix(params["path"], "path")
             selection = EntryFilter(

@@ -83,6 +83,12 @@ def check_path_prefix(path: str, field: str) -> None:
     and a rule or a count that can never match is the silent typo the control API refuses elsewhere."""
     if not path.startswith("/"):
         raise invalid(field, f"{field} is a path prefix and must start with /, as in /openai/ or /v1/images; got {quoted(path)}")
+    if path.startswith("/_sim"):
+        message = (
+            f"{field} is matched against API paths as the journal shows them, without a /_sim/ns/<name> base path, and the "
+            f"simulator's own /_sim/ paths are never faulted or journalled; got {quoted(path)}"
+        )
+        raise invalid(field, message)
 
 
 def match_from_json(body: object, field: str = "match", with_status: bool = False) -> Match:

@@ -247,12 +247,30 @@ def test_a_bad_rule_is_a_400_naming_the_field(client: httpx.Client, rule: dict[s
     assert "True" not in response.json()["error"]["message"], "a value is shown as JSON, not as Python"
 
 
-def test_a_path_prefix_without_its_leading_slash_is_refused_by_the_journals_filter_and_count(client: httpx.Client) -> None:
-    listed = client.get("/_sim/requests", params={"path": "openai/v1"})
-    counted = client.post("/_sim/requests/count", json={"match": {"path": "openai/v1"}})
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("openai/v1", "must start with /"),
+        ("/_sim/ns/job-a/v1/images", "without a /_sim/ns/<name> base path"),
+        ("/_sim/health", "never faulted"),
+    ],
+)
+def test_a_path_prefix_no_request_can_have_is_refused_by_rules_the_journals_filter_and_count(
+    client: httpx.Client, path: str, says: str
+) -> None:
+    listed = client.get("/_sim/requests", params={"path": path})
+    counted = client.post("/_sim/requests/count", json={"match": {"path": path}})
+    added = client.post("/_sim/faults", json={"match": {"path": path}, "action": {"status": 503}})
     assert (listed.status_code, listed.json()["error"]["param"]) == (400, "path")
     assert (counted.status_code, counted.json()["error"]["param"]) == (400, "match.path")
-    assert "must start with /" in counted.json()["error"]["message"]
+    assert (added.status_code, added.json()["error"]["param"]) == (400, "match.path")
+    assert says in added.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("name", ["path", "method", "model", "key"])
+def test_an_empty_journal_filter_is_refused_not_read_as_any_or_as_none(client: httpx.Client, name: str) -> None:
+    listed = client.get("/_sim/requests", params={name: ""})
+    assert (listed.status_code, listed.json()["error"]["param"]) == (400, name)
 
 
 def test_a_whole_number_written_with_a_zero_fraction_is_that_number_as_the_openapi_document_says(client: httpx.Client) -> None:
