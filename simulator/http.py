@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from simulator.context import note_answer
-from simulator.engine.errors import ApiError, invalid
+from simulator.engine.errors import ApiError, cut, invalid
 from spec import errors
 
 
@@ -182,6 +183,24 @@ def _reject_constant(name: str) -> None:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
+class _NamedTwice(ValueError):
+    """What the control API's decoder raises for an object naming a field twice."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _fields_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        raise _NamedTwice(next(name for name, count in Counter(name for name, _ in pairs).items() if count > 1))
+    return fields
+
+
+_CONTROL_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_fields_once)
+
+
 def json_integer(value: object) -> int | None:
     """`value` as an integer when JSON Schema calls it one, else None: an integer, or a number with no fraction
     (`503.0`, which some clients' encoders write for a whole float); never a boolean, which Python counts as an int.
@@ -209,18 +228,23 @@ def _not_utf8(raw: bytes) -> str:
     return "request body is not valid UTF-8"
 
 
-def parse_json(raw: bytes) -> Any:
+def parse_json(raw: bytes, fields_once: bool = False) -> Any:
     """Parse strict JSON (no NaN or Infinity) regardless of the declared content type.
 
     One decoder for every request (json.loads with an argument builds a new one each time); the byte-order-mark
-    check is json.loads's own."""
+    check is json.loads's own. `fields_once`: an object naming a field twice is a 400 naming it (the control API's
+    bodies). Decision: JSON leaves a repeated name to the parser, and Python's keeps the last value, so
+    `{"action": {"status": 503}, "action": {"drop": true}}` silently became a drop rule, where the header and token
+    forms refuse `status=503;status=504`. The Perf API's bodies keep the C decoder's speed (and its reading)."""
     if not raw.strip():
         raise invalid(None, "request body is empty; send a JSON object")
     try:
         text = raw.decode("utf-8")
         if text.startswith("\ufeff"):
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        return _DECODER.decode(text)
+        return (_CONTROL_DECODER if fields_once else _DECODER).decode(text)
+    except _NamedTwice as exc:
+        raise invalid(exc.name, f"request body names {cut(exc.name)!r} twice in one object; name each field once") from None
     except UnicodeDecodeError:
         raise invalid(None, _not_utf8(raw)) from None
     except RecursionError:

@@ -65,7 +65,7 @@ async def bodiless_namespace(request: Request, call: str) -> str | None:
     and read as nothing it would make a reset or a delete act on every namespace: other jobs' state gone."""
     namespace = namespace_param(request)
     raw = await read_body(request)
-    body = parse_json(raw) if raw.strip() else {}
+    body = parse_json(raw, fields_once=True) if raw.strip() else {}
     if body == {}:
         return namespace
     if not isinstance(body, dict):
@@ -132,7 +132,7 @@ class ControlApi:
 
     async def add_fault(self, request: Request) -> Response:
         try:
-            body = parse_json(await read_body(request))
+            body = parse_json(await read_body(request), fields_once=True)
             spec = rule_spec_from_json(body, _namespace_of_body(request, body) or DEFAULT_NAMESPACE)
         except ApiError as exc:
             return error_response(PERF, exc)
@@ -201,7 +201,7 @@ class ControlApi:
     async def count_requests(self, request: Request) -> Response:
         """WireMock's verify: how many journalled requests match, e.g. {"match": {"model": "dall-e-3"}}."""
         try:
-            body = parse_json(await read_body(request))
+            body = parse_json(await read_body(request), fields_once=True)
             if not isinstance(body, dict):
                 raise invalid(None, 'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, prompt, status')
             unknown = sorted(set(body) - {"match", "namespace"})

@@ -122,7 +122,7 @@ class ControlFace:
         try:
             namespace = namespace_param(request) or DEFAULT_NAMESPACE
             with in_namespace(namespace):
-                body = parse_json(await read_body(request))
+                body = parse_json(await read_body(request), fields_once=True)
                 unknown = sorted(set(body) - {"seconds"}) if isinstance(body, dict) else []
                 if unknown:
                     raise invalid(unknown[0], f'{cut(unknown[0])} is not a field of an advance; send {{"seconds": N}}')

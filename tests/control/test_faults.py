@@ -267,6 +267,21 @@ def test_a_path_prefix_no_request_can_have_is_refused_by_rules_the_journals_filt
     assert says in added.json()["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        (b'{"action": {"status": 503}, "action": {"drop": true}}', "action"),
+        (b'{"action": {"status": 503, "status": 504}}', "status"),
+        (b'{"action": {"drop": true}, "namespace": "a", "namespace": "b"}', "namespace"),
+    ],
+)
+def test_a_rule_naming_a_field_twice_is_refused_not_read_as_its_last_value(client: httpx.Client, body: bytes, param: str) -> None:
+    added = client.post("/_sim/faults", content=body, headers={"Content-Type": "application/json"})
+    assert (added.status_code, added.json()["error"]["param"]) == (400, param)
+    assert "twice" in added.json()["error"]["message"]
+    assert client.get("/_sim/faults").json()["faults"] == []
+
+
 @pytest.mark.parametrize("name", ["path", "method", "model", "key"])
 def test_an_empty_journal_filter_is_refused_not_read_as_any_or_as_none(client: httpx.Client, name: str) -> None:
     listed = client.get("/_sim/requests", params={name: ""})
