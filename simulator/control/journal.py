@@ -9,6 +9,7 @@ and must not raise (one that raises is logged and skipped); register one with
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from abc import ABC, abstractmethod
@@ -275,6 +276,10 @@ BatchListener = Callable[[list[Row]], None]
 T = TypeVar("T")
 
 
+def _count(entries: Iterable[JournalEntry], selection: EntryFilter) -> int:
+    return sum(1 for entry in entries if selection.holds(entry))
+
+
 def tell_each(listeners: list[Callable[[T], None]], news: T) -> None:
     """Call each listener with `news` (an entry, or a batch of them); one that raises is logged and skipped."""
     for listener in listeners:
@@ -341,7 +346,13 @@ class Journal(ABC):
         return found
 
     async def count(self, selection: EntryFilter) -> int:
-        return sum(1 for entry in await self.entries(selection.namespace) if selection.holds(entry))
+        """Decision: a count that searches prompts runs in a thread beside the event loop (the search lets go of the
+        GIL, simulator.control.prompt_pattern): a pattern that backtracks for its whole time limit held every other
+        request, `/_sim/health` included, for those seconds."""
+        entries = await self.entries(selection.namespace)
+        if selection.prompt is None:
+            return _count(entries, selection)
+        return await asyncio.to_thread(_count, entries, selection)
 
     @abstractmethod
     async def close(self) -> None:

@@ -42,8 +42,9 @@ class PromptPattern:
         return hash(self.text)
 
     def found_in(self, prompt: str, seconds: float) -> bool:
-        """Whether the pattern is found in `prompt`; TimeoutError when the search takes longer than `seconds`."""
-        return self.compiled.search(prompt, timeout=seconds) is not None
+        """Whether the pattern is found in `prompt`; TimeoutError when the search takes longer than `seconds`. The
+        search lets go of the GIL (`concurrent`), so a count searching in a thread leaves the event loop serving."""
+        return self.compiled.search(prompt, timeout=seconds, concurrent=True) is not None
 
     def within(self, seconds: float) -> Callable[[str], bool]:
         """`found_in` for a run of searches (a count over the journal) that must all end within `seconds`."""

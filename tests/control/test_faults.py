@@ -378,6 +378,17 @@ def test_a_rule_or_count_whose_prompt_pattern_backtracks_without_end_stops_in_ti
     assert count.status_code == 400 and count.json()["error"]["param"] == "match.prompt"
 
 
+def test_a_count_whose_prompt_pattern_backtracks_does_not_hold_up_other_requests(client: httpx.Client) -> None:
+    for _ in range(30):
+        generate(client, body={"prompt": "a" * 40 + "!"})
+    with ThreadPoolExecutor(1) as pool, httpx.Client(base_url=client.base_url, timeout=60) as counting:
+        count = pool.submit(counting.post, "/_sim/requests/count", json={"match": {"prompt": "(a|aa)+$"}})
+        time.sleep(0.3)  # the count is searching by now: it searches for COUNT_SEARCH_SECONDS (2 s)
+        assert client.get("/_sim/health").status_code == 200
+        assert not count.done(), "the health check was answered while the count searched"
+        assert count.result().status_code == 400
+
+
 def test_a_delayed_request_does_not_hold_up_other_requests(client: httpx.Client) -> None:
     with ThreadPoolExecutor(1) as pool:
         delayed = pool.submit(generate, httpx.Client(base_url=client.base_url, timeout=60), {"X-Sim-Fault": "delay_ms=5000"})
