@@ -6,6 +6,7 @@ An action says how to answer instead of (or before) the normal answer. Every spe
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -214,4 +215,25 @@ def token_action(raw_body: bytes) -> Action | None:
     found = TOKEN_PATTERN.search(raw_body)
     if found is None:
         raise invalid("prompt", "prompt holds '[sim:' without its closing ']': write a fault token as [sim:status=503]")
-    return action_from_text(found.group(1).decode("utf-8", "replace"), "prompt")
+    return action_from_text(_as_written(found.group(1).decode("utf-8", "replace")), "prompt")
+
+
+def _as_written(text: str) -> str:
+    """A token's text as its writer wrote it. The token is cut from the body's bytes (no parse on the hot path), where
+    a JSON body holds it escaped: a message `say "hi"` arrives as `say \\"hi\\"`, `café` maybe as `caf\\u00e9`. Read as
+    a JSON string's contents when it is one; other bodies (a multipart form) hold the text as it is."""
+    if "\\" not in text:
+        return text
+    try:
+        return str(json.loads(f'"{text}"'))
+    except ValueError:
+        return text
+
+
+def header_text(value: bytes) -> str:
+    """An X-Sim-Fault header's value: UTF-8, as curl and every HTTP library send a non-ASCII message, else Latin-1
+    (HTTP's old default), so no byte is ever refused for its encoding."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")

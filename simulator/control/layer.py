@@ -45,7 +45,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.context import DEFAULT_NAMESPACE, ERROR_BODY_CAP, Made, made_in_namespace, recording, valid_namespace
-from simulator.control.actions import DRIBBLE_PARTS, FAULT_HEADER, TOKEN_START, Action, action_from_text, token_action
+from simulator.control.actions import DRIBBLE_PARTS, FAULT_HEADER, TOKEN_START, Action, action_from_text, header_text, token_action
 from simulator.control.inspect import BEARER_FACES, FORM_TYPE, KEPT_BODY_BYTES, RequestEntry, form_fields, key_headers
 from simulator.control.journal import kept_path
 from simulator.control.journal_row import join_ids
@@ -422,7 +422,7 @@ class _Exchange:
         self.entry = entry
 
     async def run(self, fault_header: bytes | None, raw: bytes) -> None:
-        await self._with_fault(None if fault_header is None else fault_header.decode("latin-1"), raw)
+        await self._with_fault(None if fault_header is None else header_text(fault_header), raw)
         if not self.recorded:  # the face returned without the last part of an answer
             await self.record()
 

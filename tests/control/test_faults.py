@@ -389,6 +389,15 @@ def test_a_count_whose_prompt_pattern_backtracks_does_not_hold_up_other_requests
         assert count.result().status_code == 400
 
 
+def test_a_fault_message_reaches_the_client_as_the_test_wrote_it_from_a_header_or_a_token(client: httpx.Client) -> None:
+    message = 'Café "closé"\nfor now'
+    token = generate(client, body={"prompt": f"a fox [sim:status=503;message={message}]"})
+    headers = {b"Authorization": f"Bearer {KEY}".encode(), b"X-Sim-Fault": "status=503;message=Café fermé".encode()}
+    header = client.post("/v1/images/generations", json=PERF_BODY, headers=headers)
+    assert token.json()["error"]["message"] == message
+    assert header.json()["error"]["message"] == "Café fermé"
+
+
 def test_a_delayed_request_does_not_hold_up_other_requests(client: httpx.Client) -> None:
     with ThreadPoolExecutor(1) as pool:
         delayed = pool.submit(generate, httpx.Client(base_url=client.base_url, timeout=60), {"X-Sim-Fault": "delay_ms=5000"})
