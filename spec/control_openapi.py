@@ -271,7 +271,7 @@ def _usage_by_key_schema() -> dict[str, Any]:
 
 def _paths() -> dict[str, Any]:
     bad = _error("invalid_request naming the field")
-    unknown_key = _error("unknown or malformed key")
+    unknown_key = _error("not_found naming key: no key of that name (a malformed one is a 400)")
     clock = _json(_ref("Clock"), "the namespace's clock")
     return {
         "/_sim/health": {
@@ -379,7 +379,7 @@ def _paths() -> dict[str, Any]:
                 "operationId": "usage",
                 "summary": "A key's tier and windows",
                 "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}, _IN_DEFAULT],
-                "responses": {"200": _json(_ref("Usage"), "the key's windows"), "400": bad, "401": unknown_key},
+                "responses": {"200": _json(_ref("Usage"), "the key's windows"), "400": bad, "404": unknown_key},
             }
         },
         "/_sim/namespaces": {

@@ -48,3 +48,12 @@ def test_a_control_path_no_route_serves_points_to_the_control_apis_own_document(
     response = client.get("/_sim/nothing")
     assert response.status_code == 404
     assert response.json()["error"]["message"] == "no route for GET /_sim/nothing; see /_sim/openapi.json"
+
+
+@pytest.mark.parametrize(("key", "status", "error_type"), [("short", 400, "invalid_request"), ("pk_test_nosuchtier_abc", 404, "not_found")])
+def test_usage_of_a_malformed_or_unknown_key_is_a_400_or_404_naming_the_key(
+    client: httpx.Client, key: str, status: int, error_type: str
+) -> None:
+    answer = client.get(f"/_sim/usage/{key}")
+    assert answer.status_code == status
+    assert (answer.json()["error"]["type"], answer.json()["error"]["param"]) == (error_type, "key")

@@ -20,13 +20,15 @@ from simulator.config import LATEST_CLOCK_TIME
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
 from simulator.control.api import bodiless_namespace, namespace_param
 from simulator.control.plane import ControlPlane
-from simulator.engine.errors import ApiError, cut, invalid
+from simulator.engine.errors import ApiError, cut, invalid, quoted
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body
-from simulator.keys import KeyRegistry
+from simulator.keys import KEY_PATTERN, KeyRegistry, Tenant
 from simulator.perf.wire import error_ids, error_response
+from simulator.providers.serving import KEY_HINT
 from simulator.registry import PROVIDER_NAMES
 from simulator.state.base import RateState, WindowState
+from spec import errors
 
 # Decision: one advance moves the clock at most 100 years (of 365.25 days), far past any window or expiry a test
 # crosses, so the control API's document can state a maximum that holds whenever the clock is before the year 9899.
@@ -139,8 +141,10 @@ class ControlFace:
         return await self.clock(request)
 
     async def usage(self, request: Request) -> Response:
+        """Decision: a key the simulator does not know is a 404 naming `key` (a malformed one a 400), as the README
+        says of every control call: the caller is not unauthenticated, it asked about something that is not there."""
         try:
-            tenant = self.keys.authenticate_key(request.path_params["key"])
+            tenant = self._key_asked_about(request.path_params["key"])
             namespace = namespace_param(request) or DEFAULT_NAMESPACE
         except ApiError as exc:
             return error_response(exc)
@@ -148,3 +152,11 @@ class ControlFace:
             rate = await self.engine.usage(tenant)
             providers = {p: _windows(await self.engine.usage(self.keys.limits_on(p, tenant), bucket=p)) for p in PROVIDER_NAMES}
         return SafeJSONResponse({"key": tenant.key, "tier": tenant.tier, **_windows(rate), "providers": providers})
+
+    def _key_asked_about(self, key: str) -> Tenant:
+        if not KEY_PATTERN.fullmatch(key):
+            raise invalid("key", f"{quoted(key)} is not a key: keys are 8-200 of A-Z a-z 0-9 _ -")
+        tenant = self.keys.lookup(key)
+        if tenant is None:
+            raise ApiError(errors.NOT_FOUND, f"no key {quoted(key)}: {KEY_HINT}", "key")
+        return tenant
