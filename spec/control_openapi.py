@@ -72,7 +72,11 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 def _namespace(absent: str) -> dict[str, Any]:
     """The namespace parameter every call takes; `absent` says what leaving it out (and the X-Sim-Namespace header, which
     names it too) means for the call. An empty or doubled name is a 400, as is any query parameter a call does not list."""
-    return _query("namespace", {"type": "string", "pattern": _NAMESPACE_PATTERN}, f"act on this namespace (absent: {absent})")
+    described = (
+        f"act on this namespace (absent: {absent}); naming another namespace than the X-Sim-Namespace header, a "
+        "/_sim/ns/<name>/ base path or the body does is a 400, as is naming it twice differently"
+    )
+    return _query("namespace", {"type": "string", "pattern": _NAMESPACE_PATTERN}, described)
 
 
 _IN_DEFAULT = _namespace("the default one")
