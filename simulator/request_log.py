@@ -21,7 +21,7 @@ LOG_JSON = "json"
 LOG_FORMATS = (LOG_TEXT, LOG_JSON)
 
 # The journal fields a log line shows, in the order a text line shows them ("time" as an ISO 8601 UTC string).
-LINE_FIELDS = ("time", "method", "path", "status", "error_type", "model", "n", "latency_ms", "key", "namespace", "fault")
+LINE_FIELDS = ("time", "method", "path", "status", "error_type", "model", "n", "latency_ms", "key", "key_id", "namespace", "fault")
 _read_attributes = attrgetter(*LINE_FIELDS)
 
 Entry = Any
@@ -84,14 +84,16 @@ def _word(value: object) -> object:
 
 
 def text_line(entry: Entry) -> str:
-    """`2026-01-01T00:00:00.000Z POST /v1/images/generations 200 - dall-e-3 n=1 12.4ms key=pk_live_ab… ns=default`:
-    every line has the same fields in the same places (the error type after the status, `-` on a success), and
-    `fault=...` at the end when there is one."""
+    """`2026-01-01T00:00:00.000Z POST /v1/images/generations 200 - dall-e-3 n=1 12.4ms key=pk_live_ab…#5ed1354f
+    ns=default`: every line has the same fields in the same places (the error type after the status, `-` on a
+    success), and `fault=...` at the end when there is one. The key id after the masked key tells apart keys masked
+    alike (every `pk_test_pro_…`), as the journal's and the dashboard's does."""
     f = log_fields(entry)
     ms = f"{f['latency_ms']:.1f}ms" if isinstance(f["latency_ms"], int | float) else "-ms"
+    key = f"{_word(f['key'])}#{f['key_id']}" if f["key_id"] else _word(f["key"])
     line = (
         f"{_word(f['time'])} {_word(f['method'])} {_word(f['path'])} {_word(f['status'])} {_word(f['error_type'])} "
-        f"{_word(f['model'])} n={_word(f['n'])} {ms} key={_word(f['key'])} ns={_word(f['namespace'])}"
+        f"{_word(f['model'])} n={_word(f['n'])} {ms} key={key} ns={_word(f['namespace'])}"
     )
     return _printable(f"{line} fault={f['fault']}" if f["fault"] else line)
 

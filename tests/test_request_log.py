@@ -20,6 +20,7 @@ ENTRY = {
     "face": "perf",
     "namespace": "default",
     "key": "pk_live_a…",
+    "key_id": "5ed1354f",
     "model": "dall-e-3",
     "n": 1,
     "size": "1024x1024",
@@ -34,13 +35,18 @@ ENTRY = {
 
 
 def test_a_text_line_reads_time_request_outcome_model_n_server_ms_key_and_namespace() -> None:
-    assert text_line(ENTRY) == "2026-01-01T00:00:00.250Z POST /v1/images/generations 200 - dall-e-3 n=1 12.4ms key=pk_live_a… ns=default"
+    assert (
+        text_line(ENTRY)
+        == "2026-01-01T00:00:00.250Z POST /v1/images/generations 200 - dall-e-3 n=1 12.4ms key=pk_live_a…#5ed1354f ns=default"
+    )
 
 
 def test_a_client_cannot_shift_a_text_lines_fields_with_spaces_in_its_path_model_or_key() -> None:
     forged = {**ENTRY, "path": "/v1/x 200 - dall-e-3", "model": 'a b"c', "key": "pk live…", "status": 404, "error_type": "not_found"}
     line = text_line(forged)
-    assert line == ('2026-01-01T00:00:00.250Z POST "/v1/x 200 - dall-e-3" 404 not_found "a b\\"c" n=1 12.4ms key="pk live…" ns=default')
+    assert line == (
+        '2026-01-01T00:00:00.250Z POST "/v1/x 200 - dall-e-3" 404 not_found "a b\\"c" n=1 12.4ms key="pk live…"#5ed1354f ns=default'
+    )
 
 
 def test_a_faulted_request_shows_its_error_type_and_the_fault_as_the_header_writes_it() -> None:
@@ -51,8 +57,13 @@ def test_a_faulted_request_shows_its_error_type_and_the_fault_as_the_header_writ
 
 
 def test_a_request_without_model_or_key_shows_dashes_instead_of_none() -> None:
-    line = text_line({**ENTRY, "model": None, "n": None, "key": None, "status": 401, "error_type": "authentication_error"})
-    assert "None" not in line and " 401 authentication_error - n=- " in line and "key=-" in line
+    line = text_line({**ENTRY, "model": None, "n": None, "key": None, "key_id": None, "status": 401, "error_type": "authentication_error"})
+    assert "None" not in line and " 401 authentication_error - n=- " in line and " key=- " in line
+
+
+def test_two_keys_masked_alike_are_told_apart_by_their_key_id() -> None:
+    first, second = (text_line({**ENTRY, "key": "pk_test_pro_…", "key_id": key_id}) for key_id in ("5ed1354f", "0b9c22a1"))
+    assert " key=pk_test_pro_…#5ed1354f " in first and " key=pk_test_pro_…#0b9c22a1 " in second
 
 
 @pytest.mark.parametrize(
@@ -82,6 +93,7 @@ def test_a_json_line_carries_the_same_fields_as_a_text_line() -> None:
         "n": 1,
         "latency_ms": 12.4,
         "key": "pk_live_a…",
+        "key_id": "5ed1354f",
         "namespace": "default",
         "fault": "drop",
     }

@@ -177,6 +177,7 @@ class JournalEntry(Made):
 
     key = property(lambda self: self.details.key)
     key_digest = property(lambda self: self.details.key_digest)
+    key_id = property(lambda self: key_id(self.details.key_digest))
     prompt = property(lambda self: self.details.prompt)
     body = property(lambda self: self.details.body)
     error_type = property(lambda self: self.details.error_type)
