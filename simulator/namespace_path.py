@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from starlette.types import Scope
 
-PREFIX = "/_sim/ns/"
+CONTROL_PREFIX = "/_sim/"
+"""The simulator's own paths (control API, dashboard): never faulted nor journalled."""
+PREFIX = CONTROL_PREFIX + "ns/"
 NAMESPACE_HEADER = b"x-sim-namespace"
 
 

@@ -29,6 +29,7 @@ DRIBBLE_PARTS = 10
 MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS = 1, 86_400
 MAX_MESSAGE_CHARS = 500
 MAX_LIST_LIMIT = 1_000_000
+MAX_PATH_CHARS = 512
 MAX_ADVANCE_SECONDS = 3_155_760_000
 
 API_VERSION = "1.0.0"
@@ -84,10 +85,20 @@ _IN_ALL = _namespace("every namespace")
 _ANY = _namespace("the answer is the same in every namespace")
 
 
+_PATH_PREFIX = {
+    "type": "string",
+    "pattern": "^/(?!_sim/)",
+    "maxLength": MAX_PATH_CHARS,
+    "description": "a prefix of an API request's path as the journal shows it: starting with /, not under /_sim/ (a "
+    f"namespace base path is taken off; the simulator's own paths are never journalled), at most the {MAX_PATH_CHARS} "
+    "characters an entry keeps",
+}
+
+
 def _match_schema(with_status: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "face": {"enum": list(FACES), "description": "the API a request came in by"},
-        "path": {"type": "string", "pattern": "^/", "description": "a prefix of the request path, starting with /"},
+        "path": {**_PATH_PREFIX, "description": "a prefix of the request path"},
         "method": {"type": "string", "minLength": 1},
         "model": {"type": "string", "minLength": 1, "examples": list(MODELS)},
         "key": {"type": "string", "minLength": 1, "description": "the API key the request was sent with"},
@@ -247,11 +258,11 @@ def _clock_schema() -> dict[str, Any]:
 def _journal_filters() -> list[dict[str, Any]]:
     return [
         _query("face", {"enum": list(FACES)}, "only requests to this face"),
-        _query("path", {"type": "string", "pattern": "^/"}, "only paths starting with this (itself starting with /)"),
-        _query("method", {"type": "string"}, "only this method, in any case (absent: every method but OPTIONS, as a rule)"),
-        _query("model", {"type": "string"}, "only this model (its Perf name and its provider's names select the same)"),
+        _query("path", _PATH_PREFIX, "only paths starting with this"),
+        _query("method", {"type": "string", "minLength": 1}, "only this method, in any case (absent: every method but OPTIONS, as a rule)"),
+        _query("model", {"type": "string", "minLength": 1}, "only this model (its Perf name and its provider's names select the same)"),
         _query("status", {"type": "integer", "minimum": 100, "maximum": 599}, "only this status"),
-        _query("key", {"type": "string"}, "only this API key (the full key, or masked as entries show it)"),
+        _query("key", {"type": "string", "minLength": 1}, "only this API key (the full key, or masked as entries show it)"),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT}, "at most this many entries (absent: 100)"),
         _IN_ALL,
     ]

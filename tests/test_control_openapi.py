@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
-from simulator.control import actions
+from simulator.control import actions, journal
 from simulator.control import api as control_api
 from simulator.control import rules as control_rules
 from simulator.control.client import SimulatorControl
@@ -31,6 +31,7 @@ from spec.control_openapi import (
     MAX_FAULT_STATUS,
     MAX_LIST_LIMIT,
     MAX_MESSAGE_CHARS,
+    MAX_PATH_CHARS,
     MAX_RETRY_AFTER_SECONDS,
     MAX_TIMES,
     MIN_DELAY_MS,
@@ -123,6 +124,7 @@ def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
         actions.MAX_MESSAGE_CHARS,
     )
     assert MAX_LIST_LIMIT == control_api.MAX_LIST_LIMIT
+    assert MAX_PATH_CHARS == journal.PATH_CHARS
     assert MAX_ADVANCE_SECONDS == control_face.MAX_ADVANCE_SECONDS
 
 

@@ -215,13 +215,18 @@ def token_action(raw_body: bytes) -> Action | None:
     found = TOKEN_PATTERN.search(raw_body)
     if found is None:
         raise invalid("prompt", "prompt holds '[sim:' without its closing ']': write a fault token as [sim:status=503]")
-    return action_from_text(_as_written(found.group(1).decode("utf-8", "replace")), "prompt")
+    text = found.group(1).decode("utf-8", "replace")
+    return action_from_text(_as_written(text) if raw_body.lstrip()[:1] in _JSON_STARTS else text, "prompt")
+
+
+_JSON_STARTS = (b"{", b"[", b'"')
+"""How a JSON body starts (a multipart form starts with its boundary)."""
 
 
 def _as_written(text: str) -> str:
     """A token's text as its writer wrote it. The token is cut from the body's bytes (no parse on the hot path), where
-    a JSON body holds it escaped: a message `say "hi"` arrives as `say \\"hi\\"`, `café` maybe as `caf\\u00e9`. Read as
-    a JSON string's contents when it is one; other bodies (a multipart form) hold the text as it is."""
+    a JSON body holds it escaped: a message `say "hi"` arrives as `say \\"hi\\"`, `café` maybe as `caf\\u00e9`; so in a
+    JSON body it is read as a JSON string's contents. Other bodies (a multipart form) hold the text as written."""
     if "\\" not in text:
         return text
     try:

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
-from simulator.control.journal import EntryFilter, key_digest, key_id, mask_key
+from simulator.control.journal import EntryFilter, check_masked_key, key_digest, key_id, mask_key
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, too_slow
 from simulator.control.rules import Match, check_path_prefix, match_from_json, namespace_from, rule_spec_from_json
@@ -176,6 +176,8 @@ class ControlApi:
                     raise invalid(name, f"{name} is empty: give a value, or leave it out to list requests of every {name}")
             if "path" in params:
                 check_path_prefix(params["path"], "path")
+            if "key" in params:
+                check_masked_key(params["key"], "key")
             selection = EntryFilter(
                 face=params.get("face"),
                 path=params.get("path"),

@@ -21,8 +21,8 @@ from typing import Any, Self, TypedDict
 
 import httpx
 
-from simulator.control.api import MAX_LIST_LIMIT
 from simulator.namespace_path import namespace_base_path
+from spec.control_openapi import MAX_LIST_LIMIT
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
 

@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 
 from simulator.context import DEFAULT_NAMESPACE, Made
 from simulator.control.journal_row import Row
+from simulator.engine.errors import invalid
 from simulator.state.base import StateUnavailable
 from spec.model_names import perf_model_name
-from spec.tiers import TEST_KEY_PREFIX, tier_for_test_key
+from spec.tiers import TEST_KEY_PREFIX, TIERS, tier_for_test_key
 
 log = logging.getLogger("perf-sim")
 
@@ -51,6 +52,19 @@ def mask_key(key: str) -> str:
     if tier is not None:
         shown = max(shown, len(TEST_KEY_PREFIX) + len(tier) + 1)
     return key[: max(0, shown)] + "…"
+
+
+def check_masked_key(value: str, field: str) -> None:
+    """Refuse a ready-made key's mask as it was shown before a mask showed the whole `pk_test_<tier>_`
+    (`pk_test_free…`, `pk_test_ente…`): it matches no entry now, and a rule or filter that silently matches nothing is
+    what the control API refuses."""
+    start = value.removesuffix("…")
+    if start == value or not start.startswith(TEST_KEY_PREFIX):
+        return
+    prefixes = [f"{TEST_KEY_PREFIX}{tier}_" for tier in TIERS]
+    stale = [prefix for prefix in prefixes if prefix.startswith(start) and prefix != start]
+    if stale:
+        raise invalid(field, f"{field}: a ready-made key is shown with its whole tier, as in {stale[0]}…; give that or the full key")
 
 
 def key_digest(key: str) -> str:

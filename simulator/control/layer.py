@@ -56,7 +56,7 @@ from simulator.cors import open_answer
 from simulator.engine.errors import ApiError, invalid, state_unavailable
 from simulator.face_lanes import FaceLanes
 from simulator.http import BODY, VIA_TOKEN, dump_json, header_dict, whole_number
-from simulator.namespace_path import NAMED_BY_PATH, namespace_from_path
+from simulator.namespace_path import CONTROL_PREFIX, NAMED_BY_PATH, namespace_from_path
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.perf.wire import error_ids
@@ -64,8 +64,6 @@ from simulator.registry import MAX_BODY_BYTES, PERF, error_response, face_for_pa
 from simulator.state.base import State, StateUnavailable
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
-CONTROL_PATHS = "/_sim/"
-"""The control API's paths (and the dashboard's): the simulator's own, whichever of them a route serves."""
 _FAULT_KEY = FAULT_HEADER.lower().encode()
 _FORM_TYPE_LENGTH = len(FORM_TYPE)
 LEAVE_CHECK_SECONDS = 1.0
@@ -336,7 +334,7 @@ class ControlLayer:
         )  # fmt: skip
 
     def _page(self, scope: Scope) -> bool:
-        """Whether the request is for the simulator itself: under CONTROL_PATHS, or one of its pages serves it, path
+        """Whether the request is for the simulator itself: under CONTROL_PREFIX, or one of its pages serves it, path
         and method.
 
         Decision: any other request is an unmatched one of the Perf API (the simulator's own API, whose 404 or 405
@@ -344,7 +342,7 @@ class ControlLayer:
         face does not serve, since a client sent to a wrong base URL (`POST /images/generations`, without `/v1`) is
         what the log and the journal are read for. A control call gone wrong is the test code's, not the app's, and
         stays out of the app's journal."""
-        return scope["path"].startswith(CONTROL_PATHS) or any(route.matches(scope)[0] is Match.FULL for route in self.pages)
+        return scope["path"].startswith(CONTROL_PREFIX) or any(route.matches(scope)[0] is Match.FULL for route in self.pages)
 
     async def _answer_after_writing(self, scope: Scope, receive: Receive, send: Send, started: float, entry: RequestEntry) -> None:
         """The face's answer, its entry written before the answer's last bytes leave: to a shared journal (so a client

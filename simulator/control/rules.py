@@ -26,11 +26,12 @@ from typing import Any
 
 from simulator.context import DEFAULT_NAMESPACE, valid_namespace
 from simulator.control.actions import Action, action_from_json
-from simulator.control.journal import mask_key
+from simulator.control.journal import PATH_CHARS, check_masked_key, mask_key
 from simulator.control.prompt_pattern import PromptPattern
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import cut, invalid, quoted
 from simulator.http import json_integer
+from simulator.namespace_path import CONTROL_PREFIX
 from simulator.registry import FACE_NAMES
 from spec.model_names import perf_model_name
 
@@ -83,7 +84,9 @@ def check_path_prefix(path: str, field: str) -> None:
     and a rule or a count that can never match is the silent typo the control API refuses elsewhere."""
     if not path.startswith("/"):
         raise invalid(field, f"{field} is a path prefix and must start with /, as in /openai/ or /v1/images; got {quoted(path)}")
-    if path.startswith("/_sim"):
+    if len(path) > PATH_CHARS:
+        raise invalid(field, f"{field} is longer than the {PATH_CHARS} characters of a path an entry keeps, so it could never match")
+    if path.startswith(CONTROL_PREFIX):
         message = (
             f"{field} is matched against API paths as the journal shows them, without a /_sim/ns/<name> base path, and the "
             f"simulator's own /_sim/ paths are never faulted or journalled; got {quoted(path)}"
@@ -107,6 +110,8 @@ def match_from_json(body: object, field: str = "match", with_status: bool = Fals
         raise invalid(f"{field}.face", f"{field}.face must be one of {', '.join(FACE_NAMES)}")
     if "path" in body:
         check_path_prefix(body["path"], f"{field}.path")
+    if "key" in body:
+        check_masked_key(body["key"], f"{field}.key")
     status = json_integer(body.get("status"))
     if "status" in body and (status is None or not 100 <= status <= 599):
         raise invalid(f"{field}.status", f"{field}.status must be an HTTP status from 100 to 599")

@@ -253,6 +253,7 @@ def test_a_bad_rule_is_a_400_naming_the_field(client: httpx.Client, rule: dict[s
         ("openai/v1", "must start with /"),
         ("/_sim/ns/job-a/v1/images", "without a /_sim/ns/<name> base path"),
         ("/_sim/health", "never faulted"),
+        ("/v1/" + "a" * 600, "could never match"),
     ],
 )
 def test_a_path_prefix_no_request_can_have_is_refused_by_rules_the_journals_filter_and_count(
@@ -280,6 +281,20 @@ def test_a_rule_naming_a_field_twice_is_refused_not_read_as_its_last_value(clien
     assert (added.status_code, added.json()["error"]["param"]) == (400, param)
     assert "twice" in added.json()["error"]["message"]
     assert client.get("/_sim/faults").json()["faults"] == []
+
+
+def test_a_path_prefix_beside_the_simulators_own_is_taken(client: httpx.Client) -> None:
+    assert client.post("/_simple/thing").status_code == 404
+    assert client.post("/_sim/requests/count", json={"match": {"path": "/_simple"}}).json() == {"count": 1}
+
+
+@pytest.mark.parametrize("masked", ["pk_test_free…", "pk_test_ente…", "pk_test_pro…"])
+def test_a_ready_made_keys_mask_without_its_whole_tier_is_refused_naming_the_form_it_now_has(client: httpx.Client, masked: str) -> None:
+    added = client.post("/_sim/faults", json={"match": {"key": masked}, "action": {"status": 503}})
+    listed = client.get("/_sim/requests", params={"key": masked})
+    assert (added.status_code, added.json()["error"]["param"]) == (400, "match.key")
+    assert (listed.status_code, listed.json()["error"]["param"]) == (400, "key")
+    assert "pk_test_" in added.json()["error"]["message"] and "_…" in added.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("name", ["path", "method", "model", "key"])
@@ -396,6 +411,9 @@ def test_a_fault_message_reaches_the_client_as_the_test_wrote_it_from_a_header_o
     header = client.post("/v1/images/generations", json=PERF_BODY, headers=headers)
     assert token.json()["error"]["message"] == message
     assert header.json()["error"]["message"] == "Café fermé"
+    form = {"prompt": (None, "a fox [sim:status=503;message=see C:\\new\\temp]")}
+    stability = client.post("/stability/v2beta/stable-image/generate/sd3", files=form, headers={"Authorization": f"Bearer {KEY}"})
+    assert stability.json()["errors"] == ["see C:\\new\\temp"], "a form holds the text as written, escapes and all"
 
 
 def test_a_delayed_request_does_not_hold_up_other_requests(client: httpx.Client) -> None:
