@@ -165,6 +165,11 @@ class SimulatorConfig:
     def gateway(self) -> bool:
         return bool(self.upstream or self.upstream_overrides)
 
+    @property
+    def real_clock(self) -> bool:
+        """Whether a real wait frees a rate window (the faces tell clients whether to retry by it)."""
+        return self.clock == CLOCK_REAL
+
     def public_settings(self) -> dict[str, object]:
         """The settings as /_sim/config shows them: any page may read that (CORS is open), so no secret is in it."""
         return {

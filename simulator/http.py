@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import sys
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -17,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from simulator.context import note_answer
-from simulator.engine.errors import ApiError, cut, invalid
+from simulator.engine.errors import ApiError, cut, invalid, quoted
 from spec import errors
 
 
@@ -183,22 +182,26 @@ def _reject_constant(name: str) -> None:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-class _NamedTwice(ValueError):
-    """What the control API's decoder raises for an object naming a field twice."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
+class _Fields(list[tuple[str, Any]]):
+    """An object's fields in the order written, a name given twice included (the control API's decoder keeps them so)."""
 
 
-def _fields_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    fields = dict(pairs)
-    if len(fields) != len(pairs):
-        raise _NamedTwice(next(name for name, count in Counter(name for name, _ in pairs).items() if count > 1))
-    return fields
+_CONTROL_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_Fields)
 
 
-_CONTROL_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_fields_once)
+def _objects(value: Any, place: str) -> Any:
+    """`value` with each `_Fields` made a dict, or the 400 naming (by its place, `action.status`) a field given twice."""
+    if isinstance(value, _Fields):
+        fields: dict[str, Any] = {}
+        for name, item in value:
+            where = f"{place}.{name}" if place else name
+            if name in fields:
+                raise invalid(cut(where), f"request body names {quoted(where)} twice in one object; name each field once")
+            fields[name] = _objects(item, where)
+        return fields
+    if isinstance(value, list):
+        return [_objects(item, place) for item in value]
+    return value
 
 
 def json_integer(value: object) -> int | None:
@@ -242,9 +245,7 @@ def parse_json(raw: bytes, fields_once: bool = False) -> Any:
         text = raw.decode("utf-8")
         if text.startswith("\ufeff"):
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        return (_CONTROL_DECODER if fields_once else _DECODER).decode(text)
-    except _NamedTwice as exc:
-        raise invalid(exc.name, f"request body names {cut(exc.name)!r} twice in one object; name each field once") from None
+        return _objects(_CONTROL_DECODER.decode(text), "") if fields_once else _DECODER.decode(text)
     except UnicodeDecodeError:
         raise invalid(None, _not_utf8(raw)) from None
     except RecursionError:

@@ -28,6 +28,8 @@ from spec.models import PROVIDERS
 
 # Decision: a key is 8 to 200 characters of letters, digits, "_" and "-"; anything else is malformed.
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]{8,200}")
+KEY_FORMAT = "8-200 of A-Z a-z 0-9 _ -"
+"""KEY_PATTERN as an error message says it."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ class KeyRegistry:
         for key, entry in _table(data, "keys", path).items():
             where = f"{path}: key {key!r}"
             if not KEY_PATTERN.fullmatch(key):
-                raise ValueError(f"{where} is malformed (8-200 of A-Z a-z 0-9 _ -)")
+                raise ValueError(f"{where} is malformed ({KEY_FORMAT})")
             if not isinstance(entry, dict):
                 raise ValueError(f'{where} must be a table, e.g. [keys.{key}] with tier = "pro"')
             known_fields_only(entry, KEY_FIELDS, f"{path}: [keys.{key}]")
@@ -167,7 +169,7 @@ class KeyRegistry:
 
     def authenticate_key(self, token: str) -> Tenant:
         if not KEY_PATTERN.fullmatch(token):
-            raise ApiError(errors.AUTHENTICATION_ERROR, "Malformed API key: expected 8-200 of A-Z a-z 0-9 _ -")
+            raise ApiError(errors.AUTHENTICATION_ERROR, f"Malformed API key: expected {KEY_FORMAT}")
         tenant = self.lookup(token)
         if tenant is None:
             raise ApiError(errors.AUTHENTICATION_ERROR, f"Incorrect API key provided: {token[:8]}****")

@@ -43,7 +43,6 @@ from simulator.providers.protocol import Upstream
 from simulator.providers.stability import face as stability_face
 from simulator.providers.stability import mapping as stability_mapping
 from simulator.route_hints import RouteHints, face_routes
-from simulator.state.base import CLOCK_REAL
 from spec import errors
 from spec.models import MODELS
 from spec.providers import bfl as bfl_spec
@@ -100,7 +99,7 @@ class Face:
 def _serve_perf(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> Served:
     if config.gateway:
         return GatewayFace(engine, keys, config, gateway_upstreams(config))
-    return perf_face.PerfFace(engine, keys, config.public_url, config.clock == CLOCK_REAL)
+    return perf_face.PerfFace(engine, keys, config.public_url, config.real_clock)
 
 
 PERF = "perf"

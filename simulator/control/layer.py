@@ -276,9 +276,13 @@ class ControlLayer:
         # (Slices and `partition`, not `startswith` and `find`: those parse their arguments by a format string,
         # and `in` on bytes first tries its operand as an integer, raising and formatting an error.)
         content_type = headers.get(b"content-type", b"")
-        body = await form_fields(content_type, raw) if content_type[:_FORM_TYPE_LENGTH] == FORM_TYPE else raw
+        body: bytes | dict[str, Any]
         if BODY not in scope and (len(raw) > limit or _declared_too_large(headers, limit)):
-            body = _over_limit_note(limit)
+            body = _over_limit_note(limit)  # the face refuses it unread: no form to parse
+        elif content_type[:_FORM_TYPE_LENGTH] == FORM_TYPE:
+            body = await form_fields(content_type, raw)
+        else:
+            body = raw
         query = scope.get("query_string", b"")
         authorization = headers.get(b"authorization")
         keys = b"authorization\n" + authorization if authorization is not None and face in BEARER_FACES else key_headers(headers)

@@ -23,7 +23,7 @@ from simulator.control.plane import ControlPlane
 from simulator.engine.errors import ApiError, cut, invalid, quoted
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body
-from simulator.keys import KEY_PATTERN, KeyRegistry, Tenant
+from simulator.keys import KEY_FORMAT, KEY_PATTERN, KeyRegistry, Tenant
 from simulator.perf.wire import error_ids, error_response
 from simulator.providers.serving import KEY_HINT
 from simulator.registry import PROVIDER_NAMES
@@ -155,7 +155,7 @@ class ControlFace:
 
     def _key_asked_about(self, key: str) -> Tenant:
         if not KEY_PATTERN.fullmatch(key):
-            raise invalid("key", f"{quoted(key)} is not a key: keys are 8-200 of A-Z a-z 0-9 _ -")
+            raise invalid("key", f"{quoted(key)} is not a key: keys are {KEY_FORMAT}")
         tenant = self.keys.lookup(key)
         if tenant is None:
             raise ApiError(errors.NOT_FOUND, f"no key {quoted(key)}: {KEY_HINT}", "key")

@@ -23,11 +23,15 @@ from simulator.gateway.transport import UpstreamAnswer, UpstreamHttp, UpstreamIm
 from simulator.http import GATEWAY_VIA
 from simulator.namespace_path import NAMESPACE_HEADER
 from simulator.providers.protocol import NativeCall, NativeImage, NativeTask, Upstream, upstream_error
+from spec import errors
 
 POLL_RETRIES = 3
 """Poll failures in a row that a task outlives (see `_Driver._ready`)."""
 PASSING_POLL_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""Answers that say "not now" rather than "never": a limit, an overloaded or restarting upstream."""
 MAX_POLL_WAIT_SECONDS = 5.0
+"""The longest a poll waits on an upstream's Retry-After: the request's whole upstream budget is --upstream-timeout
+(60 s by default), and a longer wait would spend it in one sleep."""
 
 # httpx sends a form as multipart/form-data only when a file part is present; Stability's own examples add an
 # empty part named "none" for the same reason, and the provider ignores it.
@@ -104,7 +108,8 @@ class _Driver:
         Decision: a poll that fails for a passing reason (a 429, a 5xx, a connection that failed) is tried again, up
         to POLL_RETRIES times in a row, after the wait it asks for (at most MAX_POLL_WAIT_SECONDS) or the poll
         interval: the task was submitted and charged, and one lost poll would otherwise throw the generation away,
-        with a 429 telling the caller to pay for it again. Any other failure, or one more in a row, ends the request."""
+        with a 429 telling the caller to pay for it again. Any other failure (a reset, a timeout, an answer too large
+        to read), or one more in a row, ends the request."""
         poll = self.upstream.poll_from_native
         if poll is None:
             raise upstream_error(self.upstream.name, "answered with a task to poll, which its mapping cannot read", 200)
@@ -119,8 +124,9 @@ class _Driver:
                 image = poll(answer.status_code, answer.headers, answer.content)
             except ApiError as exc:
                 failures += 1
-                # No answer: the connection failed, was reset or timed out.
-                if failures > POLL_RETRIES or (answer is not None and answer.status_code not in PASSING_POLL_STATUSES):
+                refused = answer is None and exc.type == errors.SERVICE_UNAVAILABLE  # the connection was refused
+                passing = refused or (answer is not None and answer.status_code in PASSING_POLL_STATUSES)
+                if failures > POLL_RETRIES or not passing:
                     raise
                 wait = max(wait, min(exc.retry_after or 0, MAX_POLL_WAIT_SECONDS))
             else:

@@ -34,6 +34,7 @@ from simulator.control.inspect import RequestEntry
 from simulator.control.journal import JournalEntry
 from simulator.control.journal_row import FACE, LABELS, LATENCY_MS, Row, row_made_model, row_status
 from simulator.engine.errors import invalid
+from simulator.namespace_path import NAMESPACE_HEADER
 from simulator.observe.tiers import TierOf
 from simulator.registry import PERF, error_response
 from spec.model_names import perf_model_name
@@ -331,7 +332,7 @@ class Metrics:
         """Decision: the metrics have no namespace label (the `perf_sim` fixture makes a namespace per test, so the
         label would grow the scrape without bound), and a scrape naming a namespace (`?namespace=`, X-Sim-Namespace,
         a `/_sim/ns/<name>/` base path) is a 400 rather than every namespace's figures read as that one's."""
-        if "namespace" in request.query_params or "x-sim-namespace" in request.headers:
+        if "namespace" in request.query_params or NAMESPACE_HEADER.decode() in request.headers:
             message = "the metrics count every namespace and take none; GET /_sim/requests?namespace=NAME lists one namespace's requests"
             return error_response(PERF, invalid("namespace", message))
         return Response(self.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -16,7 +16,7 @@ from simulator.urls import base_url, image_url
 
 
 class PerfFace:
-    def __init__(self, engine: Engine, keys: KeyRegistry, public_url: str | None, real_clock: bool = True) -> None:
+    def __init__(self, engine: Engine, keys: KeyRegistry, public_url: str | None, real_clock: bool) -> None:
         self.engine = engine
         self.keys = keys
         self.public_url = public_url
@@ -31,7 +31,7 @@ class PerfFace:
             tenant = self.keys.authenticate(request_header(request, b"authorization"))
             result = await self.engine.generate(tenant, request_from_wire(await read_body(request)))
         except RateLimited as exc:
-            return error_response(exc, exc.rate, real_clock=self.real_clock)
+            return error_response(exc, exc.rate, window_on_manual_clock=not self.real_clock)
         except ApiError as exc:
             return error_response(exc, await self.engine.usage(tenant) if tenant else None)
         payload = await self.payload(result, base_url(request, self.public_url))

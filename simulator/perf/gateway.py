@@ -35,7 +35,6 @@ from simulator.keys import KeyRegistry, Tenant
 from simulator.perf.face import PerfFace
 from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
 from simulator.providers.protocol import Upstream, upstream_error
-from simulator.state.base import CLOCK_REAL
 from simulator.urls import base_url, image_url
 
 
@@ -45,7 +44,7 @@ class GatewayFace:
         self.engine = engine
         self.keys = keys
         self.public_url = config.public_url
-        self.real_clock = config.clock == CLOCK_REAL
+        self.real_clock = config.real_clock
         self.in_process = PerfFace(engine, keys, config.public_url, self.real_clock)
         self.upstreams = upstreams
         self.upstream_key = config.upstream_key
@@ -74,7 +73,7 @@ class GatewayFace:
             images = await self._call(provider, tenant, generation)
             latency_ms = round((time.monotonic() - started) * 1000)
         except RateLimited as exc:
-            return error_response(exc, exc.rate, real_clock=self.real_clock)
+            return error_response(exc, exc.rate, window_on_manual_clock=not self.real_clock)
         except ApiError as exc:
             return error_response(exc, await self.engine.usage(tenant) if tenant else None)
         payload = await self._payload(generation, ticket, images, latency_ms, base)

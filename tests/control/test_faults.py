@@ -272,7 +272,7 @@ def test_a_path_prefix_no_request_can_have_is_refused_by_rules_the_journals_filt
     ("body", "param"),
     [
         (b'{"action": {"status": 503}, "action": {"drop": true}}', "action"),
-        (b'{"action": {"status": 503, "status": 504}}', "status"),
+        (b'{"action": {"status": 503, "status": 504}}', "action.status"),
         (b'{"action": {"drop": true}, "namespace": "a", "namespace": "b"}', "namespace"),
     ],
 )

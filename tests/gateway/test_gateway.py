@@ -240,6 +240,8 @@ def test_a_prompts_fault_token_is_applied_once_by_the_gateway_not_again_upstream
         ) as answer:
             assert answer.status_code == 200
         upstream_calls = client.get(upstream.base_url + "/_sim/requests", params={"key": key}).json()["requests"]
+        (applied,) = client.get(gateway.base_url + "/_sim/requests", params={"key": key}).json()["requests"]
+    assert applied["fault"] == token[5:-1], "the gateway applied the token"
     assert upstream_calls and all(call["fault"] is None for call in upstream_calls), upstream_calls
 
 

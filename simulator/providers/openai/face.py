@@ -15,7 +15,6 @@ from simulator.http import Endpoint, parse_json, read_body
 from simulator.keys import KeyRegistry, bearer_token
 from simulator.providers.openai import mapping
 from simulator.providers.serving import NativeErrorAnswer, authenticate, image_items, send
-from simulator.state.base import CLOCK_REAL
 from simulator.urls import base_url
 from spec import errors
 
@@ -27,7 +26,7 @@ class OpenAIFace:
         self.engine = engine
         self.keys = keys
         self.public_url = config.public_url
-        self.real_clock = config.clock == CLOCK_REAL
+        self.real_clock = config.real_clock
 
     def routes(self) -> list[Route]:
         return [Route(f"/v1{mapping.PATH}", Endpoint(self.create_image), methods=["POST"])]
