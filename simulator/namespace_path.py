@@ -9,11 +9,14 @@ request (a BFL polling URL) carries the prefix instead, so it stays in the names
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from starlette.types import Scope
 
 CONTROL_PREFIX = "/_sim/"
 """The simulator's own paths (control API, dashboard): never faulted nor journalled."""
 PREFIX = CONTROL_PREFIX + "ns/"
+_RAW_PREFIX = PREFIX.encode()
 NAMESPACE_HEADER = b"x-sim-namespace"
 
 
@@ -33,14 +36,15 @@ def namespace_from_path(scope: Scope) -> Scope:
     Decision: a namespace header the client sent as well is kept, after the path's: naming another namespace, it
     makes the request a 400 as any two names do (a client's session header on top of a namespaced base URL would
     otherwise move its requests to another namespace without a word); naming the same one, it is one name."""
-    name, slash, rest = scope["path"][len(PREFIX) :].partition("/")
-    prefix = namespace_base_path(name)
-    headers = [(NAMESPACE_HEADER, name.encode("latin-1", "replace")), *scope.get("headers", [])]
     raw_path = scope.get("raw_path")
-    return {
-        **scope,
-        "path": slash + rest or "/",
-        "raw_path": raw_path[len(prefix.encode()) :] if isinstance(raw_path, bytes) and raw_path.startswith(prefix.encode()) else raw_path,
-        "headers": headers,
-        NAMED_BY_PATH: name,
-    }
+    if isinstance(raw_path, bytes) and raw_path.startswith(_RAW_PREFIX):
+        # The name is read from the path as sent: `a%2Fb` is the name `a/b` (which the layer refuses), not `a`
+        # followed by a path `/b/...` that no route serves.
+        segment = raw_path[len(_RAW_PREFIX) :].partition(b"/")[0]
+        name = unquote(segment.decode("latin-1"))
+        rest, raw_path = scope["path"][len(PREFIX) + len(name) :], raw_path[len(_RAW_PREFIX) + len(segment) :]
+    else:
+        name, slash, rest = scope["path"][len(PREFIX) :].partition("/")
+        rest = slash + rest
+    headers = [(NAMESPACE_HEADER, name.encode("latin-1", "replace")), *scope.get("headers", [])]
+    return {**scope, "path": rest or "/", "raw_path": raw_path, "headers": headers, NAMED_BY_PATH: name}

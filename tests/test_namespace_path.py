@@ -55,3 +55,14 @@ def test_a_control_path_with_a_trailing_slash_under_a_base_path_is_a_404_not_a_r
     answer = client.request(method, "/_sim/ns/job-a" + path)
     assert answer.status_code == 404 and answer.json()["error"]["type"] == "not_found"
     assert [rule["namespace"] for rule in client.get("/_sim/faults").json()["faults"]] == ["bystander"]
+
+
+def test_a_base_path_whose_name_holds_an_encoded_slash_is_refused_as_a_name_not_split_into_a_path(client: httpx.Client) -> None:
+    answer = client.post("/_sim/ns/a%2Fb/v1/images/generations", json={"prompt": "a fox"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["param"] == "X-Sim-Namespace" and "'a/b'" in answer.json()["error"]["message"]
+
+
+def test_a_base_path_name_percent_encoded_is_the_name_it_spells(client: httpx.Client) -> None:
+    assert client.post("/_sim/ns/job%2Da/v1/images/generations", json={"prompt": "a fox"}).status_code == 401
+    assert client.get("/_sim/requests", params={"namespace": "job-a"}).json()["requests"][0]["path"] == "/v1/images/generations"
