@@ -149,7 +149,8 @@ def test_a_stop_cuts_a_long_dribble_and_a_long_delay_without_a_traceback(tmp_pat
             thread.join(timeout=10)
     assert sorted(ends) == ["RemoteProtocolError", "RemoteProtocolError"], ends
     log = out.read_text()
-    assert "Traceback" not in log, log
+    assert "Traceback" not in log and "ERROR" not in log, log
+    assert "WARNING:  stopped 2 request(s) still running when the stop's grace time ran out" in log, log
 
 
 def test_a_stop_cuts_a_request_whose_body_is_still_coming_by_closing_it_not_with_a_500(tmp_path: Path) -> None:
