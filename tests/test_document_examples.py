@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import shutil
+import statistics
 import subprocess
 
 import httpx
@@ -14,6 +15,8 @@ import pytest
 from openai import OpenAI
 from PIL import Image
 
+from simulator.engine.latency import modelled_latency_ms
+from simulator.engine.validate import validate_perf_request
 from simulator.launcher import RunningServer
 from spec.models import MODELS, parse_size
 
@@ -34,6 +37,17 @@ def test_document_curl_example(sim: RunningServer) -> None:
     assert status == "200", body
     perf = json.loads(body)["perf"]
     assert perf["model_used"] == "dall-e-3" and perf["quality"] == "hd" and perf["cost_usd"] == 0.08
+
+
+def test_the_documents_example_request_takes_about_the_documents_5234_ms() -> None:
+    """The document's one latency figure is its example's, an hd 1024x1024 dall-e-3 request: the model's seeded spread
+    (+/-15%) must hold it, and be centred on it."""
+    figures = [
+        modelled_latency_ms(seed, validate_perf_request({"prompt": f"a garden {seed}", "quality": "hd", "style": "vivid"}))
+        for seed in range(200)
+    ]
+    assert all(5234 * 0.85 <= figure <= 5234 * 1.15 for figure in figures)
+    assert abs(statistics.mean(figures) - 5234) < 5234 * 0.03
 
 
 def test_document_python_requests_example(sim: RunningServer) -> None:

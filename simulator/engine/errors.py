@@ -52,7 +52,9 @@ QUOTE_LIMIT = 40
 def quoted(value: object) -> str:
     """`value` as a message quotes it (a string as its repr), cut to its first QUOTE_LIMIT characters: a message that
     repeated a 4,000-character model name or a 309-digit n in full would bury what it says."""
-    return cut(repr(value) if isinstance(value, str) else str(value))
+    if isinstance(value, str):
+        return repr(value) if len(value) <= QUOTE_LIMIT else f"{value[:QUOTE_LIMIT]!r}… ({len(value)} characters)"
+    return cut(str(value))
 
 
 def cut(text: str) -> str:

@@ -1,8 +1,10 @@
 """The latency model: how long each generation would take upstream, fixed by the seed and the request.
 
-Centred on each model's `base_latency_ms` from the spec (dall-e-3's 5,234 ms is the document's own figure),
-growing with pixel count (square root), with hd quality, and with each extra image, and spread +/-15% by a
-seeded draw so figures look real but repeat exactly.
+Centred on each model's `base_latency_ms` from the spec (for dall-e-3, so that an hd 1024x1024 request, the
+document's example, is centred on its 5,234 ms), growing with pixel count (square root), with hd quality, and with
+each extra image, and spread +/-15% by a seeded draw so figures look real but repeat exactly. `perf.latency_ms` is
+this modelled figure whatever `--latency-scale` makes the answer wait (the body says what the real API would have
+taken; the scale only decides how much of it the simulator spends).
 """
 
 from __future__ import annotations
