@@ -227,7 +227,7 @@ def _not_utf8(raw: bytes) -> str:
     whose HTTP library compresses uploads otherwise reads only "not valid UTF-8" and suspects its prompt."""
     for magic, coding in _COMPRESSED.items():
         if raw.startswith(magic):
-            return f"request body is {coding}-compressed; send it uncompressed (no Content-Encoding is supported)"
+            return f"request body is {coding}-compressed; send it uncompressed (bodies are read as sent, whatever Content-Encoding says)"
     return "request body is not valid UTF-8"
 
 

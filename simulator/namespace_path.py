@@ -15,6 +15,8 @@ from starlette.types import Scope
 
 CONTROL_PREFIX = "/_sim/"
 """The simulator's own paths (control API, dashboard): never faulted nor journalled."""
+CONTROL_ROOT = CONTROL_PREFIX.rstrip("/")
+"""`/_sim` itself, which is the simulator's too (a 404 pointing to the control API's document)."""
 PREFIX = CONTROL_PREFIX + "ns/"
 _RAW_PREFIX = PREFIX.encode()
 NAMESPACE_HEADER = b"x-sim-namespace"

@@ -75,9 +75,9 @@ def _word(value: object) -> object:
     """A field as one word of a text line: `-` for none, and a string holding a space or a quote (a path, model or key
     is the client's) in double quotes, its backslashes and quotes escaped, so a client cannot shift the fields after
     it (a path ending ` 200 dall-e-3`). Other characters are escaped for the whole line (`_printable`)."""
-    if value is None or value == "":
+    if value is None:
         return "-"
-    if isinstance(value, str) and (" " in value or '"' in value):
+    if isinstance(value, str) and (" " in value or '"' in value or value in ("", "-")):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         return f'"{escaped}"'
     return value

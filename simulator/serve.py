@@ -70,8 +70,9 @@ async def _check_reachable(config: SimulatorConfig) -> str | None:
     others = await other_simulators(config.state)
     if others:
         return (
-            f"another perf-sim is using Redis at {state.location} (connections from {', '.join(others[:3])}); a run starts by "
-            "emptying its database, so give each simulator a database of its own (redis://host:port/1, /2, ...)"
+            f"another perf-sim is using Redis at {state.location} (connections from {', '.join(others[:3])}; its workers "
+            "outlive a kill -9 of their parent); a run starts by emptying its database, so give each simulator a "
+            "database of its own (redis://host:port/1, /2, ...)"
         )
     return None
 

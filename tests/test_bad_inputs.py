@@ -312,9 +312,10 @@ def test_a_body_declared_past_the_limit_is_refused_before_it_is_sent(sim: Runnin
     assert (entry["status"], entry["body"]) == (413, f"<a body over {errors.MAX_BODY_BYTES} bytes, not read>")
 
 
-def test_a_body_sent_past_the_limit_is_journalled_as_not_read_not_as_the_part_read(client: httpx.Client) -> None:
-    body = json.dumps({"prompt": "a" * (errors.MAX_BODY_BYTES * 3)}).encode()
+@pytest.mark.parametrize("times_the_limit", [3, 1.2], ids=["far past", "its last part crossing the limit"])
+def test_a_body_sent_past_the_limit_is_journalled_as_not_read_and_holds_no_token(client: httpx.Client, times_the_limit: float) -> None:
+    body = json.dumps({"prompt": "[sim:status=503] " + "a" * int(errors.MAX_BODY_BYTES * times_the_limit)}).encode()
     response = client.post("/v1/images/generations", content=iter([body[:65536], body[65536:]]), headers=AUTH)
     assert response.status_code == 413
     (entry,) = client.get("/_sim/requests").json()["requests"]
-    assert entry["body"] == f"<a body over {errors.MAX_BODY_BYTES} bytes, not read>"
+    assert (entry["body"], entry["fault"]) == (f"<a body over {errors.MAX_BODY_BYTES} bytes, not read>", None)

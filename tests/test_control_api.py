@@ -44,10 +44,16 @@ def test_an_advance_with_a_field_it_does_not_take_is_a_400_naming_it(client: htt
     assert client.get("/_sim/clock").json()["now"] == start
 
 
-def test_a_control_path_no_route_serves_points_to_the_control_apis_own_document(client: httpx.Client) -> None:
-    response = client.get("/_sim/nothing")
+@pytest.mark.parametrize("path", ["/_sim/nothing", "/_sim"])
+def test_a_control_path_no_route_serves_points_to_the_control_apis_own_document_and_is_not_journalled(
+    client: httpx.Client, path: str
+) -> None:
+    client.post("/_sim/faults", json={"action": {"status": 500}}).raise_for_status()
+    response = client.get(path)
     assert response.status_code == 404
-    assert response.json()["error"]["message"] == "no route for GET /_sim/nothing; see /_sim/openapi.json"
+    assert response.json()["error"]["message"] == f"no route for GET {path}; see /_sim/openapi.json"
+    assert client.get("/_sim/requests").json()["requests"] == []
+    client.delete("/_sim/faults").raise_for_status()
 
 
 @pytest.mark.parametrize(("key", "status", "error_type"), [("short", 400, "invalid_request"), ("pk_test_nosuchtier_abc", 404, "not_found")])

@@ -25,9 +25,10 @@ def test_an_app_pointed_at_a_namespaced_base_url_is_served_journalled_and_faulte
     assert SimulatorControl(sim.base_url, namespace="someone-else").count() == 0
 
 
-def test_a_malformed_namespace_in_the_path_is_refused_naming_the_header(sim: RunningServer) -> None:
+def test_a_malformed_namespace_in_the_path_is_refused_naming_the_base_path_not_a_header_the_client_never_sent(sim: RunningServer) -> None:
     response = httpx.post(sim.base_url + "/_sim/ns/bad name!/v1/images/generations", json={"prompt": "a fox"})
-    assert response.status_code == 400 and response.json()["error"]["param"] == "X-Sim-Namespace"
+    assert response.status_code == 400 and response.json()["error"]["param"] == "namespace"
+    assert "base path" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("path", ["/v1/images/generations", "/_sim/faults"], ids=["API call", "control call"])
@@ -60,7 +61,9 @@ def test_a_control_path_with_a_trailing_slash_under_a_base_path_is_a_404_not_a_r
 def test_a_base_path_whose_name_holds_an_encoded_slash_is_refused_as_a_name_not_split_into_a_path(client: httpx.Client) -> None:
     answer = client.post("/_sim/ns/a%2Fb/v1/images/generations", json={"prompt": "a fox"})
     assert answer.status_code == 400, answer.text
-    assert answer.json()["error"]["param"] == "X-Sim-Namespace" and "'a/b'" in answer.json()["error"]["message"]
+    error = answer.json()["error"]
+    assert error["param"] == "namespace" and error["message"].startswith("the base path /_sim/ns/<name>/'s name must be")
+    assert "'a/b'" in error["message"]
 
 
 def test_a_base_path_name_percent_encoded_is_the_name_it_spells(client: httpx.Client) -> None:

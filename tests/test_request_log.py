@@ -61,6 +61,11 @@ def test_a_request_without_model_or_key_shows_dashes_instead_of_none() -> None:
     assert "None" not in line and " 401 authentication_error - n=- " in line and " key=- " in line
 
 
+@pytest.mark.parametrize("model", ["-", ""])
+def test_a_model_named_dash_or_nothing_is_quoted_not_shown_as_no_model(model: str) -> None:
+    assert f' 200 - "{model}" n=1 ' in text_line({**ENTRY, "model": model})
+
+
 def test_two_keys_masked_alike_are_told_apart_by_their_key_id() -> None:
     first, second = (text_line({**ENTRY, "key": "pk_test_pro_…", "key_id": key_id}) for key_id in ("5ed1354f", "0b9c22a1"))
     assert " key=pk_test_pro_…#5ed1354f " in first and " key=pk_test_pro_…#0b9c22a1 " in second

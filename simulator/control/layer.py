@@ -53,10 +53,10 @@ from simulator.control.memory_journal import MemoryJournal
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
 from simulator.cors import open_answer
-from simulator.engine.errors import ApiError, invalid, state_unavailable
+from simulator.engine.errors import ApiError, invalid, quoted, state_unavailable
 from simulator.face_lanes import FaceLanes
 from simulator.http import BODY, VIA_TOKEN, dump_json, header_dict, whole_number
-from simulator.namespace_path import CONTROL_PREFIX, NAMED_BY_PATH, namespace_from_path
+from simulator.namespace_path import CONTROL_PREFIX, CONTROL_ROOT, NAMED_BY_PATH, namespace_from_path
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.perf.wire import error_ids
@@ -90,7 +90,7 @@ async def _read_rest(receive: Receive, first: bytes, limit: int) -> tuple[bytes,
         chunks.append(chunk)
         size += len(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks), True
+            return b"".join(chunks), size <= limit  # the last part may be the one that crosses the limit
     return b"".join(chunks), False
 
 
@@ -231,8 +231,10 @@ class ControlLayer:
             if valid_namespace(namespace):
                 refused = _ambiguous(scope, NAMESPACE_KEY, NAMESPACE_HEADER)
             else:
-                message = f"{NAMESPACE_HEADER} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {namespace!r}"
-                refused = invalid(NAMESPACE_HEADER, message)
+                by_path = scope.get(NAMED_BY_PATH) is not None
+                source = f"the base path {NAMESPACE_PATH}<name>/'s name" if by_path else NAMESPACE_HEADER
+                message = f"{source} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {quoted(namespace)}"
+                refused = invalid("namespace" if by_path else NAMESPACE_HEADER, message)
             if refused is not None:
                 if face is None:
                     await error_response(PERF, refused)(scope, receive, open_answer(scope, send))
@@ -288,7 +290,8 @@ class ControlLayer:
         keys = b"authorization\n" + authorization if authorization is not None and face in BEARER_FACES else key_headers(headers)
         fault = headers.get(_FAULT_KEY)
         method = scope["method"]
-        tokened = raw.partition(TOKEN_START)[1] and not _through_a_gateway(headers)
+        # A body not read whole (past its limit, or its client gone) holds no token: the face refuses it unread.
+        tokened = raw.partition(TOKEN_START)[1] and BODY in scope and not _through_a_gateway(headers)
         may_fault = fault is not None or tokened or self.rules.may_apply()
         # A whole body is in the scope for the face; anything else it reads comes from the server.
         face_receive = receive if BODY in scope or first is None else _replaying(first, receive)
@@ -346,7 +349,8 @@ class ControlLayer:
         face does not serve, since a client sent to a wrong base URL (`POST /images/generations`, without `/v1`) is
         what the log and the journal are read for. A control call gone wrong is the test code's, not the app's, and
         stays out of the app's journal."""
-        return scope["path"].startswith(CONTROL_PREFIX) or any(route.matches(scope)[0] is Match.FULL for route in self.pages)
+        path = scope["path"]
+        return path.startswith(CONTROL_PREFIX) or path == CONTROL_ROOT or any(route.matches(scope)[0] is Match.FULL for route in self.pages)
 
     async def _answer_after_writing(self, scope: Scope, receive: Receive, send: Send, started: float, entry: RequestEntry) -> None:
         """The face's answer, its entry written before the answer's last bytes leave: to a shared journal (so a client

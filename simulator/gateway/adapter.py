@@ -71,9 +71,12 @@ class _Driver:
         self.upstream = upstream
         self.http = http
         self.base = base
-        self.headers = {**upstream.credentials(key), "via": GATEWAY_VIA}
+        # On every call, the image downloads too (see docs/providers.md, gateway decisions); the key only on the
+        # provider's API, not to the host of a signed image URL (a BFL sample is served from blob storage).
+        self.marks = {"via": GATEWAY_VIA}
         if (name := namespace()) != DEFAULT_NAMESPACE:
-            self.headers[NAMESPACE_HEADER.decode()] = name  # see docs/providers.md, gateway decisions
+            self.marks[NAMESPACE_HEADER.decode()] = name
+        self.headers = {**upstream.credentials(key), **self.marks}
 
     async def call(self, call: NativeCall) -> list[NativeImage | NativeTask]:
         headers = {**call.headers, **self.headers}
@@ -97,7 +100,7 @@ class _Driver:
                 raise upstream_error(self.upstream.name, "sent an image that is not valid base64", 200) from None
         if not isinstance(image.url, str):
             raise upstream_error(self.upstream.name, "sent an image with neither bytes nor a URL", 200)
-        fetched = await self.http.send(self.upstream.name, "GET", image.url)
+        fetched = await self.http.send(self.upstream.name, "GET", image.url, headers=self.marks)
         if fetched.status_code != 200:
             raise upstream_error(self.upstream.name, f"the image at {image.url} could not be fetched", fetched.status_code)
         return UpstreamImage(fetched.content, image.revised_prompt)

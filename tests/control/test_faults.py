@@ -254,6 +254,8 @@ def test_a_bad_rule_is_a_400_naming_the_field(client: httpx.Client, rule: dict[s
         ("/_sim/ns/job-a/v1/images", "without a /_sim/ns/<name> base path"),
         ("/_sim/health", "never faulted"),
         ("/v1/" + "a" * 600, "could never match"),
+        ("/v1/images?x=1", "without its query"),
+        ("/_sim", "never faulted"),
     ],
 )
 def test_a_path_prefix_no_request_can_have_is_refused_by_rules_the_journals_filter_and_count(

@@ -259,6 +259,22 @@ def test_a_namespaced_requests_calls_upstream_are_in_that_namespace_there_so_its
     assert [(call["namespace"], call["status"]) for call in upstream_calls] == [("gw-job-b", 200), ("gw-job-a", 503)]
 
 
+def test_a_namespaced_bfl_requests_sample_download_is_in_its_namespace_upstream_too(
+    upstream: RunningServer, gateway: RunningServer
+) -> None:
+    rule = {"match": {"path": "/bfl/delivery"}, "action": {"status": 500}, "namespace": "default"}
+    httpx.post(f"{upstream.base_url}/_sim/faults", json=rule).raise_for_status()
+    try:
+        body, headers = (
+            {"prompt": "a namespaced fox", "model": "flux-dev", "size": "256x256"},
+            {"Authorization": "Bearer pk_test_pro_gw_sample"},
+        )
+        answer = httpx.post(f"{gateway.base_url}/_sim/ns/gw-job-c/v1/images/generations", json=body, headers=headers, timeout=30)
+        assert answer.status_code == 200, "the default namespace's rule is not job c's"
+    finally:
+        httpx.delete(f"{upstream.base_url}/_sim/faults", params={"namespace": "default"}).raise_for_status()
+
+
 def test_upstream_429_passes_through_with_retry_after(gateway: RunningServer) -> None:
     key = "pk_test_pro_gw_upstream_limit"
     assert generate(gateway, {"prompt": "x", "model": "imagen-3", "n": 2}, key).status_code == 200
