@@ -54,6 +54,8 @@ class ModelSpec:
     provider_name: str
     sizes: tuple[str, ...]
     max_n: int
+    """Decision: the document's model table gives 4 for every model but the two DALL-Es, where its parameter text says
+    "1-10 for others"; the table, the more specific, decides (it gives dall-e-2 10, dall-e-3 1)."""
     price_usd: dict[str, Decimal]
     """Price per image, keyed by "quality" (dall-e-3), by size (dall-e-2), or "*" (flat)."""
     base_latency_ms: int

@@ -19,14 +19,20 @@ def _component(schema: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+REQUEST_ID_HEADER = {
+    "x-request-id": {
+        "schema": {"type": "string", "minLength": 1},
+        "description": "the request's id: perf.request_id on a success; an error's own id (req_err_...) on an error",
+    }
+}
+
+
 def _error_response(description: str, extra_headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {
+    return {
         "description": description,
+        "headers": {**REQUEST_ID_HEADER, **(extra_headers or {})},
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
-    if extra_headers:
-        response["headers"] = extra_headers
-    return response
 
 
 def _rate_limit_headers() -> dict[str, Any]:
@@ -42,7 +48,12 @@ def _model_table() -> str:
 @cache
 def openapi_document() -> dict[str, Any]:
     rate_headers = _rate_limit_headers()
-    retry_after = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}, **rate_headers}
+    should_retry = {
+        "schema": {"enum": ["false"]},
+        "description": "sent when no wait a client would sleep frees the window (the day window's, or any window on "
+        "--clock manual): SDKs that read it (the openai SDKs) raise at once instead of sleeping",
+    }
+    retry_after = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}, "x-should-retry": should_retry, **rate_headers}
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -66,7 +77,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "Images generated",
-                            "headers": rate_headers,
+                            "headers": {**REQUEST_ID_HEADER, **rate_headers},
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImageGenerationResponse"}}},
                         },
                         "400": _error_response("invalid_request or content_policy_violation", rate_headers),
