@@ -108,7 +108,7 @@ class _Driver:
     async def _ready(self, task: NativeTask) -> NativeImage:
         """Poll the task until the provider says it is ready (the gateway's overall timeout bounds the wait).
 
-        Decision: a poll that fails for a passing reason (a 429, a 5xx, a connection that failed) is tried again, up
+        Decision: a poll that fails for a passing reason (a 429, a 5xx, a refused connection) is tried again, up
         to POLL_RETRIES times in a row, after the wait it asks for (at most MAX_POLL_WAIT_SECONDS) or the poll
         interval: the task was submitted and charged, and one lost poll would otherwise throw the generation away,
         with a 429 telling the caller to pay for it again. Any other failure (a reset, a timeout, an answer too large
