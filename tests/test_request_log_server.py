@@ -114,26 +114,28 @@ GOOGLE_PATH = "/google/v1beta/models/imagen-3.0-generate-002:predict"
 
 
 @pytest.mark.parametrize(
-    ("sent_to", "headers", "path", "route"),
+    ("sent_to", "headers", "path", "route", "param"),
     [
         (
             GOOGLE_PATH,
             {"x-goog-api-key": "pk_test_pro_logging", "X-Sim-Namespace": "no such"},
             GOOGLE_PATH,
             "/google/v1beta/models/{model}:predict",
+            "X-Sim-Namespace",
         ),
-        ("/_sim/ns/no!such/v1/images/generations", AUTH, "/v1/images/generations", "/v1/images/generations"),
+        ("/_sim/ns/no!such/v1/images/generations", AUTH, "/v1/images/generations", "/v1/images/generations", "namespace"),
     ],
     ids=["header", "base URL"],
 )
 def test_a_request_refused_for_its_namespace_is_logged_journalled_and_counted(
-    tmp_path: Path, sent_to: str, headers: dict[str, str], path: str, route: str
+    tmp_path: Path, sent_to: str, headers: dict[str, str], path: str, route: str, param: str
 ) -> None:
-    """The app sees a 400 naming X-Sim-Namespace; its developer finds that request in the log, the journal and the
-    metrics (in the default namespace, as it named none that could hold it), like every other API request."""
+    """The app sees a 400 naming the header or the base path's namespace; its developer finds that request in the log,
+    the journal and the metrics (in the default namespace, as it named none that could hold it), like every other
+    API request."""
     with perf_sim_output(tmp_path) as (base_url, out):
         answer = httpx.post(base_url + sent_to, json={"prompt": "a red fox", "instances": [{"prompt": "a red fox"}]}, headers=headers)
-        assert answer.status_code == 400 and answer.json()["error"]["param"] == "X-Sim-Namespace"
+        assert answer.status_code == 400 and answer.json()["error"]["param"] == param
         (entry,) = httpx.get(base_url + "/_sim/requests").json()["requests"]
         metrics = httpx.get(base_url + "/metrics").text
     assert (entry["path"], entry["status"], entry["namespace"], entry["error_type"]) == (path, 400, "default", "invalid_request")
