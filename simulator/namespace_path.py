@@ -15,8 +15,15 @@ from starlette.types import Scope
 
 CONTROL_PREFIX = "/_sim/"
 """The simulator's own paths (control API, dashboard): never faulted nor journalled."""
-CONTROL_ROOT = CONTROL_PREFIX.rstrip("/")
-"""`/_sim` itself, which is the simulator's too (a 404 pointing to the control API's document)."""
+_CONTROL_ROOT = CONTROL_PREFIX.rstrip("/")
+
+
+def is_control_path(path: str) -> bool:
+    """Whether `path` is the simulator's own: under CONTROL_PREFIX, or `/_sim` itself (a 404 pointing to the control
+    API's document)."""
+    return path.startswith(CONTROL_PREFIX) or path == _CONTROL_ROOT
+
+
 PREFIX = CONTROL_PREFIX + "ns/"
 _RAW_PREFIX = PREFIX.encode()
 NAMESPACE_HEADER = b"x-sim-namespace"

@@ -56,7 +56,7 @@ from simulator.cors import open_answer
 from simulator.engine.errors import ApiError, invalid, quoted, state_unavailable
 from simulator.face_lanes import FaceLanes
 from simulator.http import BODY, VIA_TOKEN, dump_json, header_dict, whole_number
-from simulator.namespace_path import CONTROL_PREFIX, CONTROL_ROOT, NAMED_BY_PATH, namespace_from_path
+from simulator.namespace_path import NAMED_BY_PATH, is_control_path, namespace_from_path
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.perf.wire import error_ids
@@ -222,7 +222,6 @@ class ControlLayer:
             face = _face_of(scope["path"])
         if face is None and not self._page(scope):
             face = PERF
-        path = scope["path"] if lane is not None else kept_path(scope["path"])
         headers = header_dict(scope)
         named = headers.get(NAMESPACE_KEY)
         namespace = DEFAULT_NAMESPACE if named is None else named.decode("latin-1")
@@ -253,6 +252,7 @@ class ControlLayer:
                 recording.reset(token)
             return
         # An API request: its body is read once (for a [sim:...] token and the journal) and replayed to the face.
+        path = scope["path"] if lane is not None else kept_path(scope["path"])
         started = perf_counter()
         first: Message | None = None
         raw: bytes = b""
@@ -341,7 +341,7 @@ class ControlLayer:
         )  # fmt: skip
 
     def _page(self, scope: Scope) -> bool:
-        """Whether the request is for the simulator itself: under CONTROL_PREFIX, or one of its pages serves it, path
+        """Whether the request is for the simulator itself: a control path, or one of its pages serves it, path
         and method.
 
         Decision: any other request is an unmatched one of the Perf API (the simulator's own API, whose 404 or 405
@@ -349,8 +349,7 @@ class ControlLayer:
         face does not serve, since a client sent to a wrong base URL (`POST /images/generations`, without `/v1`) is
         what the log and the journal are read for. A control call gone wrong is the test code's, not the app's, and
         stays out of the app's journal."""
-        path = scope["path"]
-        return path.startswith(CONTROL_PREFIX) or path == CONTROL_ROOT or any(route.matches(scope)[0] is Match.FULL for route in self.pages)
+        return is_control_path(scope["path"]) or any(route.matches(scope)[0] is Match.FULL for route in self.pages)
 
     async def _answer_after_writing(self, scope: Scope, receive: Receive, send: Send, started: float, entry: RequestEntry) -> None:
         """The face's answer, its entry written before the answer's last bytes leave: to a shared journal (so a client

@@ -31,7 +31,7 @@ from simulator.control.prompt_pattern import PromptPattern
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import cut, invalid, quoted
 from simulator.http import json_integer
-from simulator.namespace_path import CONTROL_PREFIX, CONTROL_ROOT
+from simulator.namespace_path import is_control_path
 from simulator.registry import FACE_NAMES
 from spec.model_names import perf_model_name
 
@@ -88,7 +88,7 @@ def check_path_prefix(path: str, field: str) -> None:
         raise invalid(field, f"{field} is longer than the {PATH_CHARS} characters of a path an entry keeps, so it could never match")
     if "?" in path or "#" in path:
         raise invalid(field, f"{field} is a path prefix, matched against the path without its query: leave out ?... and #...")
-    if path.startswith(CONTROL_PREFIX) or path == CONTROL_ROOT:
+    if is_control_path(path):
         message = (
             f"{field} is matched against API paths as the journal shows them, without a /_sim/ns/<name> base path, and the "
             f"simulator's own /_sim/ paths are never faulted or journalled; got {quoted(path)}"
