@@ -251,6 +251,27 @@ def _simulator_clock(host: str) -> str | None:
         return None
 
 
+def _record_clock_offset(host: str) -> None:
+    """Record how far our simulator's clock is from this machine's as the run begins, as an advance made then.
+
+    The verdict places each request in server time as this machine's time plus the run's advances. A simulator whose
+    clock an earlier run (or a test) had moved ahead was judged as if it had not: near a UTC midnight of its own the
+    verdict called the new day's admissions over-admission, and a fixed window's edges fell where the server's did not.
+    The reading's own error is at most the request's round trip, well inside the clock-skew tolerance."""
+    sent = time.time()
+    try:
+        response = requests.get(host.rstrip("/") + "/_sim/clock", timeout=5)
+        now = float(response.json()["now"])
+    except (requests.RequestException, ValueError, TypeError, KeyError) as exc:
+        log.warning("could not read the simulator clock, judging by this machine's: %s", exc)
+        return
+    received = time.time()
+    offset = now - (sent + received) / 2
+    RUN.advances.append(ClockAdvance(received, received, offset))
+    if abs(offset) >= 1:
+        print(f"the simulator clock is {offset:+.1f} s from this machine's as the run begins; judged by the simulator's", flush=True)
+
+
 def _drive_clock(host: str, compress: float, every: float) -> None:
     """Advance the simulator clock by (compress - 1) x `every` seconds every `every` seconds.
 
@@ -318,6 +339,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         assert environment.runner is not None
         gevent.spawn_later(0, environment.runner.quit)
         return
+    if clock == "real":
+        _record_clock_offset(host)
     if options.compress > 1:
         RUN.driver = gevent.spawn(_drive_clock, host, options.compress, options.advance_every)
 

@@ -18,6 +18,7 @@ import requests
 
 from load.redis_server import RedisServer
 from simulator.launcher import PROJECT_ROOT, free_port, running, running_simulator
+from spec import tiers
 from tests.load.conftest import environment
 
 LOCUSTFILE = str(PROJECT_ROOT / "load" / "locustfile.py")
@@ -46,6 +47,14 @@ def locust(*args: str) -> list[str]:
 
 def run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=PROJECT_ROOT, env=environment(), capture_output=True, text=True, timeout=HARD_TIMEOUT)
+
+
+def move_clock_to(base_url: str, second_of_day: int) -> None:
+    """Advance the simulator clock to the next time it reads `second_of_day` seconds past a UTC midnight, so a test's
+    compressed run (16 simulated minutes) does or does not cross a day whatever the hour it runs at."""
+    now = requests.get(f"{base_url}/_sim/clock", timeout=5).json()["now"]
+    ahead = (second_of_day - now) % tiers.DAY_SECONDS
+    requests.post(f"{base_url}/_sim/clock/advance", json={"seconds": ahead}, timeout=5).raise_for_status()
 
 
 def test_verdict_passes_against_the_in_memory_simulator(tmp_path: Path) -> None:
@@ -162,11 +171,13 @@ def test_keys_a_keys_file_gives_their_own_limits_are_judged_by_those_limits(tmp_
     """An enterprise key with limits of its own, given the simulator's keys file: a correct simulator passes, having
     admitted exactly the key's own day and refused past it (judged by the enterprise defaults, every 429 was
     under-admission), and a replay of the recorded events judges by the same limits. Whether its minute limit is also
-    reached depends on how fast the machine sends, so it is not asked for."""
+    reached depends on how fast the machine sends, so it is not asked for. The run starts at the simulator's noon: one
+    begun late in a UTC day crossed into the next and admitted a second day's images."""
     keys = tmp_path / "custom.toml"
     keys.write_text('[keys.pk_live_acme_custom]\ntier = "enterprise"\nimages_per_minute = 20\nimages_per_day = 150\n')
     events = tmp_path / "events.jsonl"
     with running_simulator("--keys", str(keys)) as sim:
+        move_clock_to(sim.base_url, tiers.DAY_SECONDS // 2)
         given = ["--tier-key", "enterprise=pk_live_acme_custom", "--keys", str(keys), "--verdict-events", str(events)]
         result = run(locust(*BOUNDED, "-u", "6", "-r", "6", "-H", sim.base_url, *given, "EnterpriseUser"))
     assert result.returncode == 0 and "VERDICT: PASS" in result.stdout, result.stdout + result.stderr
@@ -174,6 +185,23 @@ def test_keys_a_keys_file_gives_their_own_limits_are_judged_by_those_limits(tmp_
     assert row and int(row[3]) == 150 and int(row[8]) > 0, result.stdout
     replay = subprocess.run([sys.executable, "-m", "load.verdict", str(events)], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert replay.returncode == 0 and "VERDICT: PASS" in replay.stdout, replay.stdout
+
+
+def test_a_simulator_whose_clock_was_moved_before_the_run_is_judged_by_its_own_clock(tmp_path: Path) -> None:
+    """The simulator's clock sits 8 minutes before its UTC midnight as the run begins (an earlier run or a test moved
+    it), so the compressed run crosses a day the machine's clock does not: the key fills its day, waits, and is
+    admitted again after the simulator's midnight. That is correct, and the verdict must say so; judged by this
+    machine's clock it called the second day's images over-admission."""
+    keys = tmp_path / "small_day.toml"
+    keys.write_text('[keys.pk_live_small_day]\ntier = "enterprise"\nimages_per_minute = 20\nimages_per_day = 60\n')
+    with running_simulator("--keys", str(keys)) as sim:
+        move_clock_to(sim.base_url, tiers.DAY_SECONDS - 8 * tiers.MINUTE_SECONDS)
+        given = ["--tier-key", "enterprise=pk_live_small_day", "--keys", str(keys)]
+        result = run(locust(*BOUNDED, "-u", "6", "-r", "6", "-H", sim.base_url, *given, "EnterpriseUser"))
+    assert result.returncode == 0 and "VERDICT: PASS" in result.stdout, result.stdout + result.stderr
+    assert "the simulator clock is +" in result.stdout, result.stdout
+    row = re.search(r"^\s+enterprise" + r"\s+(\d+)" * 8 + "$", result.stdout, re.MULTILINE)
+    assert row and int(row[3]) > 60, f"the run did not reach the simulator's second day: {result.stdout}"
 
 
 def test_numeric_options_that_would_run_no_real_test_are_refused() -> None:
