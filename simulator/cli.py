@@ -8,6 +8,8 @@ import sys
 import threading
 from typing import NoReturn
 
+from redis.exceptions import RedisError
+
 from simulator.config import (
     DEFAULT_PORT,
     DEFAULT_SEED,
@@ -23,9 +25,10 @@ from simulator.launcher import wait_until_up
 from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
 from simulator.request_log import LOG_FORMATS, LOG_TEXT
 from simulator.scenario import ScenarioError, load_scenario
-from simulator.serve import serve, state_problem
+from simulator.serve import claim_state, serve, state_problem
 from simulator.startup import start_shared_run
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
+from simulator.state.claim import DatabaseInUse
 from simulator.state.open import MEMORY, redacted
 from spec import tiers
 
@@ -214,9 +217,18 @@ def announce_when_up(config: SimulatorConfig, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
-    start_shared_run(config)
-    threading.Thread(target=announce_when_up, args=(config, banner(config)), name="banner", daemon=True).start()
-    serve(config)
+    try:
+        claim = claim_state(config)
+    except (DatabaseInUse, RedisError) as exc:
+        print(f"perf-sim: error: --state: {exc}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        start_shared_run(config)
+        threading.Thread(target=announce_when_up, args=(config, banner(config)), name="banner", daemon=True).start()
+        serve(config)
+    finally:
+        if claim is not None:
+            claim.release()
 
 
 if __name__ == "__main__":

@@ -19,19 +19,21 @@ import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
+from redis.exceptions import RedisError
 
 from simulator.config import ConfigError, SimulatorConfig
 from simulator.control.client import Clock, SimulatorControl
 from simulator.scenario import load_scenario
-from simulator.serve import NoDelayHttpProtocol, state_problem
+from simulator.serve import NoDelayHttpProtocol, claim_state, state_problem
 from simulator.startup import start_shared_run, started_app
 from simulator.state.base import CLOCK_MANUAL
+from simulator.state.claim import DatabaseInUse
 from spec import tiers
 
 if TYPE_CHECKING:
@@ -107,7 +109,8 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
         if name in settings:
             raise ConfigError(name, f": {reason}")
     base = config or SimulatorConfig(clock=CLOCK_MANUAL, quiet=True)
-    with closing(_listening_socket("127.0.0.1")) as sock:
+    with ExitStack() as stack:
+        sock = stack.enter_context(closing(_listening_socket("127.0.0.1")))
         host, port = sock.getsockname()
         config = replace(base, host=host, port=port, **settings)
         if config.scenario:
@@ -122,6 +125,12 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
             problem = preparing.submit(state_problem, config).result()
             if problem:
                 raise ConfigError("state", f": {problem}")
+            try:
+                claim = claim_state(config)
+            except (DatabaseInUse, RedisError) as exc:
+                raise ConfigError("state", f": {exc}") from None
+            if claim is not None:
+                stack.callback(claim.release)  # after the server has stopped: the block's own `finally` runs first
             preparing.submit(start_shared_run, config).result()
         server = uvicorn.Server(
             uvicorn.Config(

@@ -20,8 +20,9 @@ from simulator.config import SimulatorConfig
 from simulator.observe.metrics import shared_metrics_dir
 from simulator.startup import started_app
 from simulator.state.base import StateUnavailable
+from simulator.state.claim import DatabaseClaim, claim_database
 from simulator.state.open import is_shared
-from simulator.state.redis import RedisState, other_simulators
+from simulator.state.redis import RedisState
 
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _AutoHttpProtocol
@@ -67,13 +68,6 @@ async def _check_reachable(config: SimulatorConfig) -> str | None:
         return f"Redis at {state.location} refused: {exc}"
     finally:
         await state.close()
-    others = await other_simulators(config.state)
-    if others:
-        return (
-            f"another perf-sim is using Redis at {state.location} (connections from {', '.join(others[:3])}; its workers "
-            "outlive a kill -9 of their parent); a run starts by emptying its database, so give each simulator a "
-            "database of its own (redis://host:port/1, /2, ...)"
-        )
     return None
 
 
@@ -83,6 +77,12 @@ def state_problem(config: SimulatorConfig) -> str | None:
     if not is_shared(config.state):
         return None
     return asyncio.run(_check_reachable(config))
+
+
+def claim_state(config: SimulatorConfig) -> DatabaseClaim | None:
+    """The run's claim on its shared state (None in memory), to hold until it stops; DatabaseInUse when another
+    simulator uses that database. Asked after `state_problem` found the state reachable."""
+    return claim_database(config.state) if is_shared(config.state) else None
 
 
 def serve(config: SimulatorConfig) -> None:

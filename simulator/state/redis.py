@@ -40,7 +40,7 @@ import math
 import struct
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
@@ -77,7 +77,7 @@ from spec.models import IMAGE_URL_TTL_SECONDS
 DEFAULT_PREFIX = "perf-sim:"
 CLIENT_NAME = "perf-sim"
 """The name every connection of a simulator gives itself (CLIENT SETNAME), so a simulator starting on a database
-can tell that another one is using it (`other_simulators`)."""
+can tell that another one is using it (simulator.state.claim)."""
 # Decision: a healthy local Redis answers in well under a millisecond, but a worker's event loop can stall for
 # a second on a loaded 2-core machine; three seconds (two to connect) means Redis is gone or stuck. A stopped
 # Redis refuses connections at once, so an outage answers 503 in milliseconds, not after these timeouts.
@@ -193,23 +193,13 @@ def connect(url: str) -> Redis:
     )
 
 
-async def other_simulators(url: str) -> list[str]:
-    """The addresses of the connections another simulator holds to `url`'s database (named CLIENT_NAME), read by an
-    unnamed connection of its own; empty where Redis does not list its clients (a managed Redis may refuse CLIENT)."""
-    async with Redis.from_url(
-        url, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, protocol=2
-    ) as redis:
-        try:
-            clients = await redis.client_list()
-        except redis_errors.ResponseError:
-            return []
-        database = str(redis.connection_pool.connection_kwargs.get("db", 0))
-        return sorted({client["addr"] for client in clients if client.get("name") == CLIENT_NAME and client.get("db") == database})
-
-
 def location(redis: Redis) -> str:
     """Host, port (or socket path) and database, never a password."""
-    kwargs = redis.connection_pool.connection_kwargs
+    return location_of(redis.connection_pool.connection_kwargs)
+
+
+def location_of(kwargs: Mapping[str, Any]) -> str:
+    """`location` from a connection pool's settings, which the synchronous client (simulator.state.claim) has too."""
     if "path" in kwargs:
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
     return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"

@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from load.redis_server import RedisServer
-from simulator.launcher import free_port, running_simulator
+from simulator.launcher import free_port, running_simulator, wait_until_up
 
 KEY = {"Authorization": "Bearer pk_test_pro_shared_run"}
 BODY = {"prompt": "a harbour at dawn", "model": "dall-e-2", "size": "256x256"}
@@ -46,3 +46,26 @@ def test_a_second_simulator_on_a_database_another_is_using_is_refused_at_start_a
         assert client.post("/v1/images/generations", json=BODY, headers=KEY).status_code == 503
     with running_simulator("--state", url, "--quiet") as after_it:
         assert httpx.get(after_it.base_url + "/_sim/faults").json()["faults"] == []
+
+
+def test_two_simulators_started_in_the_same_instant_on_one_database_never_both_serve(redis_server: RedisServer) -> None:
+    """Parallel CI jobs starting their simulators at once on a shared Redis: each start empties its database, so the
+    two must not both serve it. Each claims the database before looking for another, so at least one is refused."""
+    url = f"redis://127.0.0.1:{redis_server.port}/7"
+    for _ in range(3):
+        ports = [free_port(), free_port()]
+        commands = [[sys.executable, "-m", "simulator", "--port", str(port), "--state", url, "--workers", "2", "--quiet"] for port in ports]
+        processes = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for command in commands]
+        try:
+            serving = []
+            for port, process in zip(ports, processes, strict=True):
+                try:
+                    wait_until_up(f"http://127.0.0.1:{port}/_sim/health", process, timeout=60)  # type: ignore[arg-type]
+                    serving.append(port)
+                except RuntimeError:
+                    assert process.returncode == 2 and "another perf-sim is using Redis" in process.communicate()[1]
+            assert len(serving) <= 1, "two simulators serve one database"
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=30)

@@ -1,0 +1,72 @@
+"""A simulator's claim on its Redis database: a connection named `perf-sim`, held for the whole run.
+
+A run starts by emptying its database (simulator.startup), so a second simulator on a database another one uses
+would empty that one's state under it; such a start is refused. Every connection a simulator opens is named
+`perf-sim` (CLIENT SETNAME), so a start can see another simulator's connections in CLIENT LIST.
+
+Decision: claim, then look. A start opens its named connection first and only then lists the database's other named
+connections. Looking first let two starts in the same instant both find nobody, and the second's emptying wiped the
+first's state; claiming first, each sees the other and both are refused (a retry of one then starts). The claim is
+held until the run stops, which also covers the moments before a run's workers open connections of their own.
+"""
+
+from __future__ import annotations
+
+from redis import Redis
+from redis.exceptions import ResponseError
+
+from simulator.state.redis import CLIENT_NAME, CONNECT_TIMEOUT_SECONDS, SOCKET_TIMEOUT_SECONDS, location_of
+
+
+class DatabaseInUse(Exception):
+    """Another simulator holds connections to the database; the message says whose and what to do."""
+
+
+class DatabaseClaim:
+    """The named connection a run holds; `release` when the run stops."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = Redis.from_url(
+            url,
+            client_name=CLIENT_NAME,
+            single_connection_client=True,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            protocol=2,
+        )
+
+    def others(self) -> list[str]:
+        """The addresses of the named connections to this database other than the claim's own; empty where Redis does
+        not list its clients (a managed Redis may refuse CLIENT), which leaves that database unguarded."""
+        try:
+            own = str(self._redis.client_id())
+            clients = self._redis.client_list()
+        except ResponseError:
+            return []
+        database = str(self._redis.connection_pool.connection_kwargs.get("db", 0))
+        return sorted({c["addr"] for c in clients if c.get("name") == CLIENT_NAME and c.get("db") == database and c.get("id") != own})
+
+    @property
+    def location(self) -> str:
+        return location_of(self._redis.connection_pool.connection_kwargs)
+
+    def release(self) -> None:
+        self._redis.close()
+
+
+def claim_database(url: str) -> DatabaseClaim:
+    """The run's claim on `url`'s database; DatabaseInUse (the claim already let go) when another simulator holds it."""
+    claim = DatabaseClaim(url)
+    try:
+        others = claim.others()
+    except BaseException:
+        claim.release()
+        raise
+    if others:
+        claim.release()
+        raise DatabaseInUse(
+            f"another perf-sim is using Redis at {claim.location} (connections from {', '.join(others[:3])}; its workers "
+            "outlive a kill -9 of their parent); a run starts by emptying its database, so give each simulator a "
+            "database of its own (redis://host:port/1, /2, ...)"
+        )
+    return claim
