@@ -82,8 +82,13 @@ class PerfSim(SimulatorControl):
     def openai_client(self, path: str = "/v1", **options: Any) -> OpenAI:
         """The official `openai` SDK pointed at this namespace's base URL (the Perf API, or `path="/openai/v1"` for
         the OpenAI face) with `self.key`; `options` go to `openai.OpenAI` (e.g. max_retries, timeout)."""
-        from openai import OpenAI
-
+        try:
+            from openai import OpenAI
+        except ImportError as exc:
+            raise ModuleNotFoundError(
+                "openai_client needs the official openai SDK: pip install 'perf-image-sim[clients]' (or pip install openai)",
+                name="openai",
+            ) from exc
         options.setdefault("api_key", self.key)
         return OpenAI(base_url=self.base_url + path, **options)
 

@@ -21,6 +21,14 @@ def test_an_advance_the_clock_cannot_show_is_refused_and_the_clock_keeps_working
     assert client.post("/ideogram/generate", json={"image_request": {"prompt": "a fox"}}, headers=key).status_code == 200
 
 
+@pytest.mark.parametrize(("params", "body"), [({"seconds": "60"}, None), ({}, None), ({}, b" ")])
+def test_an_advance_without_its_body_says_the_body_it_takes(client: httpx.Client, params: dict[str, str], body: bytes | None) -> None:
+    """`POST /_sim/clock/advance?seconds=60` and a bare POST are what a reader of the path alone tries first."""
+    response = client.post("/_sim/clock/advance", params=params, content=body)
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["param"] == "seconds" and 'send {"seconds": N} as JSON' in error["message"]
+
+
 def test_config_shows_no_secret() -> None:
     config = SimulatorConfig(upstream="https://user:pw@gw.example", upstream_overrides={"bfl": "https://k:pw@api.example"},
                              upstream_key="sk-provider-secret")  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import httpx
@@ -89,3 +90,9 @@ def test_a_scenarios_fault_rules_hold_on_either_state(request: pytest.FixtureReq
         headers = {"Authorization": "Bearer pk_live_acme_checkout"}
         url = sim.base_url + "/openai/v1/images/generations"
         assert [httpx.post(url, json=body, headers=headers).status_code for _ in range(3)] == [503, 503, 200]
+
+
+def test_openai_client_without_the_sdk_names_the_extra_that_brings_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "openai", None)  # an environment without the `clients` extra
+    with simulator_running() as sim, pytest.raises(ModuleNotFoundError, match=r"pip install 'perf-image-sim\[clients\]'"):
+        sim.openai_client()

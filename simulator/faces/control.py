@@ -35,6 +35,9 @@ from spec import errors
 MAX_ADVANCE_SECONDS = 3_155_760_000
 
 
+_ADVANCE_EXAMPLE = """send {"seconds": N} as JSON, e.g. curl -X POST .../_sim/clock/advance -d '{"seconds": 60}'"""
+
+
 def _seconds(value: object) -> float | None:
     """A JSON number as a finite, non-negative float, or None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -122,9 +125,14 @@ class ControlFace:
         """Body {"seconds": N}: N a non-negative number (the clock never runs backwards) that keeps the clock within
         the years a timestamp can be written in (ISO dates, Ideogram's `created`), so one call cannot break the clock."""
         try:
+            if "seconds" in request.query_params:  # the guess a reader of `POST /_sim/clock/advance` alone makes
+                raise invalid("seconds", f"seconds goes in the body, not the query: {_ADVANCE_EXAMPLE}")
             namespace = namespace_param(request) or DEFAULT_NAMESPACE
             with in_namespace(namespace):
-                body = parse_json(await read_body(request), fields_once=True)
+                raw = await read_body(request)
+                if not raw.strip():
+                    raise invalid("seconds", f"request body is empty: {_ADVANCE_EXAMPLE}")
+                body = parse_json(raw, fields_once=True)
                 unknown = sorted(set(body) - {"seconds"}) if isinstance(body, dict) else []
                 if unknown:
                     raise invalid(unknown[0], f'{cut(unknown[0])} is not a field of an advance; send {{"seconds": N}}')

@@ -36,10 +36,11 @@ STABILITY_ERROR_UNAUTHORIZED = "unauthorized"
 STABILITY_ERROR_CONTENT_MODERATION = "content_moderation"
 STABILITY_ERROR_PAYLOAD_TOO_LARGE = "payload_too_large"
 STABILITY_ERROR_RATE_LIMIT = "rate_limit_exceeded"
-STABILITY_ERROR_INTERNAL = "internal_error"
 STABILITY_ERROR_NOT_FOUND = "not_found"
 # Decision: the name of Stability's answer to a wrong method is unconfirmed; it follows its snake_case names.
 STABILITY_ERROR_METHOD_NOT_ALLOWED = "method_not_allowed"
+# Decision: every other error is named by its Perf type (`internal_error`, `service_unavailable`, `upstream_error`):
+# the same snake_case words, and an injected fault's type reaches a Stability client as docs/control.md says.
 # Stability's window is 150 requests per 10 s; a 429 without Retry-After means waiting that long.
 STABILITY_DEFAULT_RETRY_AFTER_SECONDS = 10
 STABILITY_CONTENT_MODERATION_MESSAGE = (

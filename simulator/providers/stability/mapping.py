@@ -164,7 +164,7 @@ def success_json(result: GenerationResult, image_b64: str, output_format: str, f
 
 def error_answer(exc: ApiError, error_id: str) -> NativeAnswer:
     """An engine error as Stability's `{"id", "name", "errors"}` body, `error_id` its id and x-request-id."""
-    status, name = _ERROR_NAMES.get(exc.type, (exc.status, p.STABILITY_ERROR_INTERNAL))
+    status, name = _ERROR_NAMES.get(exc.type, (exc.status, exc.type))  # its own word where it has one, else ours
     status = native_status(exc, status)
     message = native_message(exc, p.STABILITY_CONTENT_MODERATION_MESSAGE) if exc.type == errors.CONTENT_POLICY_VIOLATION else exc.message
     headers = {"x-request-id": error_id}
