@@ -21,6 +21,14 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from simulator.control.journal import PROMPT_CHARS, Details, JournalEntry, key_digest, mask_key, trimmed
 from simulator.control.journal_row import IMAGE_IDS, ROW_FIELDS, Row, join_ids, split_ids
 from simulator.keys import bearer_token
+from simulator.perf import wire as perf_wire
+from simulator.providers.ideogram import mapping as ideogram_mapping
+from simulator.providers.openai import mapping as openai_mapping
+from simulator.providers.stability import mapping as stability_mapping
+from spec.models import DEFAULT_MODEL
+from spec.providers import ideogram as ideogram_spec
+from spec.providers import openai as openai_spec
+from spec.providers import stability as stability_spec
 
 _KEY_HEADERS = ("x-key", "api-key", "x-goog-api-key")
 # Decision: a journalled request keeps its body's bytes (parsed when first read) up to this size; a larger body is
@@ -63,12 +71,29 @@ def _query_key(query: str) -> str | None:
     return None
 
 
-def _model_from_path(path: str) -> str | None:
-    """Imagen names its model in the path (models/{model}:predict), BFL in its endpoint (/v1/flux-pro)."""
+_DEFAULT_MODELS = {
+    "perf": (perf_wire.PATH, DEFAULT_MODEL),
+    "openai": (openai_mapping.PATH, openai_spec.OPENAI_DEFAULT_MODEL),
+    "stability": (stability_mapping.PATH, stability_spec.STABILITY_DEFAULT_MODEL),
+    "ideogram": (ideogram_mapping.PATH, ideogram_spec.IDEOGRAM_DEFAULT_MODEL),
+}
+"""Per face, the end of its generation path and the model it renders when a request names none."""
+
+
+def _model_from_path(face: str, path: str) -> str | None:
+    """Imagen names its model in the path (models/{model}:predict), BFL in its endpoint (/v1/flux-pro); the other
+    faces' generation endpoints render their default model when the body names none.
+
+    Decision: a request that leaves the model to its default is that model's request, to a rule as to the journal.
+    A rule on `dall-e-2` missed an openai-SDK call that named no model, which the journal (by the engine's word)
+    counted as dall-e-2: one `match` selected different requests as a rule and as a count."""
     if path.endswith(":predict") and "/models/" in path:
         return path.rsplit("/models/", 1)[1].removesuffix(":predict")
     tail = path.rsplit("/", 1)[-1]
-    return tail if tail.startswith("flux-") else None
+    if tail.startswith("flux-"):
+        return tail
+    endpoint, model = _DEFAULT_MODELS.get(face, ("", None))
+    return model if endpoint and path.endswith(endpoint) else None
 
 
 FORM_TYPE = b"multipart/form-data"
@@ -303,7 +328,7 @@ def _inspected(face: str, path: str, headers: dict[str, str], query: str, body: 
     instance = _as_dict(instances[0]) if isinstance(instances, list) and instances else {}
     parameters = _as_dict(top.get("parameters"))
     prompt = _first(top.get("prompt"), ideogram.get("prompt"), instance.get("prompt"))
-    model = _first(top.get("model"), ideogram.get("model"), _model_from_path(path))
+    model = _first(top.get("model"), ideogram.get("model"), _model_from_path(face, path))
     n = _first(top.get("n"), ideogram.get("num_images"), parameters.get("sampleCount"))
     size = top.get("size")
     return Inspected(

@@ -172,3 +172,16 @@ def test_a_gemini_key_in_the_query_string_is_journalled_decoded(client: httpx.Cl
     assert answer.status_code == 200
     found = client.get("/_sim/requests", params={"namespace": namespace, "key": "pk_test_pro_enc-key"}).json()["requests"]
     assert len(found) == 1
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
+def test_a_rule_on_the_model_a_request_gets_by_default_fires_and_counts_as_that_model(client: httpx.Client, call: Call) -> None:
+    """None of these requests names a model in its body (an openai-SDK call leaving it to dall-e-2, LiteLLM's
+    `stability/sd3`): a rule and a count given the same `match` select the same requests."""
+    namespace = f"default-model-{call.face}"
+    assert call.send(client, {"X-Sim-Namespace": namespace}).status_code == 200
+    (entry,) = client.get("/_sim/requests", params={"namespace": namespace}).json()["requests"]
+    match = {"model": entry["model"]}
+    client.post("/_sim/faults", json={"match": match, "action": {"status": 503}, "namespace": namespace}).raise_for_status()
+    assert call.send(client, {"X-Sim-Namespace": namespace}).status_code == 503
+    assert client.post("/_sim/requests/count", json={"match": match, "namespace": namespace}).json()["count"] == 2
