@@ -67,6 +67,18 @@ def _sleep_until(moment: float) -> None:
     time.sleep(max(0.0, moment - time.monotonic()))
 
 
+def _day_may_have_turned(before: Exchange, after: Exchange) -> bool:
+    """Whether the server's UTC day may have ended between two answers, as `before`'s day reset header tells (a run
+    begun a minute before midnight waits out a 429 into the next day, whose count starts afresh); without that
+    header, whether the client's clock crossed a UTC midnight. A second's margin covers the two clocks' skew."""
+    reset = _header(before, tiers.HEADER_RESET_DAY)
+    elapsed = after.received_at - before.sent_at
+    if reset is not None:
+        return elapsed >= reset - 1
+    now = time.time()
+    return int((now - elapsed - 1) // tiers.DAY_SECONDS) != int((now + 1) // tiers.DAY_SECONDS)
+
+
 def _header(exchange: Exchange, name: str) -> int | None:
     raw = exchange.header(name) or ""
     return int(raw) if raw.isdigit() else None
@@ -218,19 +230,20 @@ def limit_and_retry(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None
             )
     with log.rule(REFUSALS):
         # A refusal's cost, if any, shows on the next answer: follow the day's remaining across the 429s.
-        day = _header(admitted[-1], tiers.HEADER_REMAINING_DAY) if admitted else None
+        counted = admitted[-1] if admitted else None
+        day = _header(counted, tiers.HEADER_REMAINING_DAY) if counted else None
         for previous, exchange in zip([refused, *later], later, strict=False):
             now_day = _header(exchange, tiers.HEADER_REMAINING_DAY)
             admitted_images = 1 if exchange.status == 200 else 0
             expect(
-                day is None or now_day == day - admitted_images,
+                day is None or counted is None or _day_may_have_turned(counted, exchange) or now_day == day - admitted_images,
                 "A refused request (429) consumes no images from either window",
                 f"x-ratelimit-remaining-images-day was {day} after the last admission; after a 429 and then this "
                 f"{'admission' if admitted_images else 'refusal'} it is {now_day}",
                 previous,
                 exchange,
             )
-            day = now_day
+            counted, day = exchange, now_day
 
 
 def window_slides(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None:

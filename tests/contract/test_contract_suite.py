@@ -91,6 +91,7 @@ def test_smoke_level_without_a_control_api(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # about 2.5 minutes of real waits, 3.5 on a loaded machine: far past the default 300 s bound
 def test_full_level_without_a_control_api_judges_the_time_rules_in_real_time(tmp_path: Path) -> None:
     """Only the day windows, URL expiry, the state machine (manual clock) and the simulator's example key go unjudged."""
     report = tmp_path / "full.json"

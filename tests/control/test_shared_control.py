@@ -104,10 +104,10 @@ def test_two_simulators_on_one_redis_server_in_different_databases_are_independe
         client.flushdb()
     other_url = f"redis://127.0.0.1:{redis_server.port}/1"
     with running_simulator("--workers", "2", "--state", other_url, "--clock", "manual", "--quiet") as other, fresh(shared) as client:
-        for server in (shared, other, shared, other):
+        for server in (shared, other, shared, other):  # waiting for the other's workers takes the whole 2 s
             started = time.monotonic()
             added = httpx.post(server.base_url + "/_sim/faults", json={"action": {"status": 503}, "times": 1}, timeout=30)
-            assert added.status_code == 201 and time.monotonic() - started < 1.0, "every rule change waited for the other simulator"
+            assert added.status_code == 201 and time.monotonic() - started < 1.5, "every rule change waited for the other simulator"
         assert len(client.get("/_sim/faults").json()["faults"]) == 2
         assert generate(client) == 503 and generate(client) == 503 and generate(client) == 200
         assert [rule["remaining"] for rule in httpx.get(other.base_url + "/_sim/faults").json()["faults"]] == [1, 1]

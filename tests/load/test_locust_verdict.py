@@ -60,6 +60,7 @@ def move_clock_to(base_url: str, second_of_day: int) -> None:
 def test_verdict_passes_against_the_in_memory_simulator(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     with running_simulator() as sim:
+        move_clock_to(sim.base_url, tiers.DAY_SECONDS // 2)  # a UTC midnight in the run splits the free day's images
         result = run(locust(*BOUNDED, "-H", sim.base_url, "--verdict-events", str(events)))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "VERDICT: PASS" in result.stdout
@@ -125,6 +126,7 @@ def test_keys_of_the_targets_own_are_judged_by_the_tier_given_and_keys_it_refuse
     keys = tmp_path / "own.toml"
     keys.write_text('[keys.acme_free_1]\ntier = "free"\n')
     with running_simulator("--keys", str(keys)) as sim:
+        move_clock_to(sim.base_url, tiers.DAY_SECONDS // 2)
         # One free key shared by every user reaches both its limits, so the run passes even when asked to reach them.
         own = run(locust(*BOUNDED, "-H", sim.base_url, "--tier-key", "free=acme_free_1", "--require-limits", "all", "FreeUser"))
         unknown = run(locust(*BOUNDED, "-H", sim.base_url, "--tier-key", "free=acme_unknown", "FreeUser"))

@@ -49,7 +49,8 @@ def test_four_workers_admit_exactly_the_free_minute_limit_under_200_concurrent_r
     assert set(statuses) <= {200, 429}, {r.text for r in responses if r.status_code not in (200, 429)}
     assert statuses.count(200) == tiers.TIERS["free"].images_per_minute
     assert statuses.count(429) == 200 - tiers.TIERS["free"].images_per_minute
-    assert {r.json()["error"]["retry_after"] for r in responses if r.status_code == 429} == {60}
+    # 60 s from the first admission, rounded up: a refusal a second or more after it (a cold, loaded machine) waits 59
+    assert {r.json()["error"]["retry_after"] for r in responses if r.status_code == 429} <= {59, 60}
     usage = httpx.get(f"{four_workers.base_url}/_sim/usage/{key}").json()
     assert usage["minute"]["used"] == 5 and usage["day"]["used"] == 5
 
