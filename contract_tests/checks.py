@@ -15,7 +15,7 @@ from contract_tests import decisions
 from contract_tests.exchange import Exchange
 from contract_tests.explain import explain_all, shown, shown_header
 from contract_tests.png import decodes_as_png, png_size
-from contract_tests.sources import Source
+from contract_tests.sources import DOCUMENT, Source
 from contract_tests.violations import expect, require
 from spec import errors, tiers
 from spec.models import (
@@ -271,8 +271,12 @@ def check_success(exchange: Exchange, body: dict[str, Any]) -> dict[str, Any]:
 
 def _check_cost(exchange: Exchange, want: Resolved, cost: Any) -> None:
     """cost_usd is the price times n. For dall-e-2 the document gives only a range per image: within it is the
-    document's rule, the exact price per size the simulator's decision."""
-    priced: Source | None = None
+    document's rule, the exact price per size the simulator's decision.
+
+    Decision: the price is the document's whatever decision let the request through. The document prices a model
+    per image, whatever its size or quality (dall-e-3's HD apart), so a custom size charged 1.5 times, or a price
+    found by a request that sent `"style": null`, was filed under the size's or the null's decision and not counted."""
+    priced: Source = DOCUMENT
     if want.model == "dall-e-2":
         low, high = (bound * want.n for bound in DALLE2_PRICE_RANGE)
         if not expect(
@@ -280,6 +284,7 @@ def _check_cost(exchange: Exchange, want: Resolved, cost: Any) -> None:
             "perf.cost_usd of dall-e-2 is within the document's $0.016-0.020 per image, times n",
             f"x{want.n} must cost {low:.3f}..{high:.3f}, got {cost!r}",
             exchange,
+            source=DOCUMENT,
         ):
             return
         priced = decisions.DALLE2_PRICE_PER_SIZE

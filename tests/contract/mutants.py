@@ -30,6 +30,7 @@ import simulator.engine.validate
 import simulator.http
 import simulator.state.base
 import simulator.state.memory
+from contract_tests.decisions import CUSTOM_SIZE_MODELS
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
 from simulator.keys import KeyRegistry, Tenant
@@ -110,6 +111,15 @@ def _on_error(error_type: str, edit: Callable[[Answer, dict[str, Any]], None]) -
 def hd_priced_as_standard() -> ASGIApp:
     _patch_model("dall-e-3", price_usd={**MODELS["dall-e-3"].price_usd, "hd": MODELS["dall-e-3"].price_usd["standard"]})
     return _simulator()
+
+
+@mutant("a custom size costs 1.5 times the model's price", "test_models or test_images")
+def custom_size_priced_higher() -> ASGIApp:
+    def edit(body: dict[str, Any]) -> None:
+        if body["perf"]["model_used"] in CUSTOM_SIZE_MODELS and body["perf"]["size"] != "1024x1024":
+            body["perf"]["cost_usd"] = round(body["perf"]["cost_usd"] * 1.5, 6)
+
+    return _on_success(edit)
 
 
 @mutant("cost_usd is the price of one image whatever n is", "test_models")
@@ -241,6 +251,20 @@ def bad_json_is_500() -> ASGIApp:
         except ValueError:
             body = json.dumps({"error": {"type": errors.INTERNAL_ERROR, "message": "Expecting value"}}).encode()
             return Answer("", 500, {"content-type": "application/json"}, body)
+        return raw
+
+    return RewriteRequests(_simulator(), edit)
+
+
+@mutant("a prompt that is not ASCII is a 500", "test_properties or test_schemathesis")
+def non_ascii_prompt_is_500() -> ASGIApp:
+    def edit(raw: bytes) -> bytes | Answer:
+        try:
+            prompt = json.loads(raw).get("prompt")
+        except (ValueError, AttributeError):
+            return raw
+        if isinstance(prompt, str) and not prompt.isascii():
+            return Answer("", 500, {"content-type": "text/plain"}, b"Internal Server Error")
         return raw
 
     return RewriteRequests(_simulator(), edit)

@@ -9,6 +9,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from contract_tests import decisions
 from contract_tests.exchange import Exchange
 from contract_tests.sources import RuleSources
@@ -174,3 +176,21 @@ def test_listing_the_rules_needs_no_target_and_leaves_nothing_behind(tmp_path: P
     assert list(tmp_path.iterdir()) == []
     unlisted = subprocess.run([*PERF_CONTRACT, "--level", "smoke"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert unlisted.returncode == 2 and "required: --base-url, --key" in unlisted.stderr, unlisted.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "selection", "rule"),
+    [
+        ("custom_size_priced_higher", "test_models or test_images", "perf.cost_usd equals the spec's price per image"),
+        ("non_ascii_prompt_is_500", "test_properties or test_schemathesis", "No request is answered with a 5xx"),
+    ],
+)
+def test_a_defect_found_by_a_case_that_also_holds_a_decision_fails_by_the_document(
+    tmp_path: Path, name: str, selection: str, rule: str
+) -> None:
+    """A custom size's price and a 500 on a prompt in another script were each found by a case judged under a
+    decision (the custom size, the OpenAPI document, a `"style": null`), filed as an uncounted difference, and the
+    run passed."""
+    with mutant_server(name) as server:
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", "-k", selection)
+    assert verdict.returncode == 1 and rule in verdict.output and "from: document" in verdict.output, verdict.output[-3000:]
