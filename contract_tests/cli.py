@@ -19,6 +19,7 @@ from contract_tests.target import (
     NO_VERDICT_EXIT,
     TargetUnreachable,
     check_reachable,
+    other_keys,
     tier_key_pair,
     timeout_seconds,
 )
@@ -200,7 +201,9 @@ def refuse_unreachable(args: argparse.Namespace) -> None:
     stdout and stderr, and a person would read a test run that crashed rather than a target to fix. (The plugin still
     checks, for `pytest --pyargs contract_tests`.)"""
     try:
-        check_reachable(args.base_url.rstrip("/"), args.key, DEFAULT_TIMEOUT_SECONDS if args.timeout is None else args.timeout)
+        others = other_keys(args.free_key, args.generous_key, [tier_key_pair(value) or ("", value) for value in args.tier_key])
+        timeout = DEFAULT_TIMEOUT_SECONDS if args.timeout is None else args.timeout
+        check_reachable(args.base_url.rstrip("/"), args.key, timeout, others)
     except TargetUnreachable as exc:
         print(f"perf-contract: no verdict: {exc}", file=sys.stderr)
         sys.exit(NO_VERDICT_EXIT)

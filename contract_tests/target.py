@@ -30,6 +30,7 @@ import math
 import os
 import secrets
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,33 +174,50 @@ def _trust_hint(exc: BaseException) -> str:
     return f" (the suite trusts {trusted}; for a certificate your own CA signed, give its PEM file in SSL_CERT_FILE)"
 
 
-def check_key(base_url: str, key: str, timeout: float) -> None:
-    """TargetUnreachable when the target refuses `--key` itself: every rule would fail for the key, not the target.
-    The request asks for no image (n=0 is refused, consuming nothing), so it costs nothing."""
+def check_key(base_url: str, key: str, timeout: float, option: str = "--key") -> None:
+    """TargetUnreachable when the target refuses a key the run was given (`option` says which, never the key): every
+    rule using it would fail for the key, not the target. The request asks for no image (n=0 is refused, consuming
+    nothing), so it costs nothing."""
     try:
         authorization = {"Authorization": f"Bearer {key}"}
         answer = httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe", "n": 0}, headers=authorization, timeout=timeout)
     except httpx.HTTPError:
         return  # it answered the probe: a target that stops answering is told by the run itself
     if answer.status_code in (401, 403):
-        raise TargetUnreachable(f"--key is refused ({answer.status_code})")
+        raise TargetUnreachable(f"{option} is refused ({answer.status_code})")
 
 
-_REACHED: set[tuple[str, str]] = set()
-"""The (base URL, key) pairs this process has found judgeable: `perf-contract` checks before pytest starts, and the
+def other_keys(
+    free_keys: Sequence[str], generous_key: str | None, tier_keys: Sequence[tuple[str, str]]
+) -> tuple[tuple[str, str], ...]:
+    """(option, key) for each key given besides `--key`, the option naming which one it is (the key never shown).
+
+    Decision: each is probed before the run as `--key` is. A `--free-key` the target refused was judged as the
+    target's fault: "5 images remained; 0 were admitted" where every answer had been a 401."""
+    named = [(f"--free-key #{number}" if len(free_keys) > 1 else "--free-key", key) for number, key in enumerate(free_keys, 1)]
+    named += [("--generous-key", generous_key)] if generous_key else []
+    named += [(f"--tier-key {tier}=...", key) for tier, key in tier_keys]
+    return tuple(named)
+
+
+_REACHED: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
+"""The (base URL, key, other keys) this process has found judgeable: `perf-contract` checks before pytest starts, and the
 plugin again when it resolves the target (for `pytest --pyargs contract_tests`, which has no such first check)."""
 
 
-def check_reachable(base_url: str, key: str, timeout: float) -> None:
+def check_reachable(base_url: str, key: str, timeout: float, others: tuple[tuple[str, str], ...] = ()) -> None:
     """TargetUnreachable when no verdict can be had: nothing answers at `base_url`, or it refuses `key`.
 
     Decision: a pair found judgeable is not asked again in the same process; a team's gateway or the real service
     then sees the two probe requests once per run, not twice."""
-    if (base_url, key) in _REACHED:
+    if (base_url, key, others) in _REACHED:
         return
     probe(base_url, timeout)
     check_key(base_url, key, timeout)
-    _REACHED.add((base_url, key))
+    for option, other in dict.fromkeys(others):
+        if other != key:
+            check_key(base_url, other, timeout, option)
+    _REACHED.add((base_url, key, others))
 
 
 def detect_control(base_url: str) -> Control | None:
@@ -269,7 +287,7 @@ class Target:
         tier_keys: tuple[tuple[str, str], ...] = (),
     ) -> Target:
         base_url = base_url.rstrip("/")
-        check_reachable(base_url, key, timeout)
+        check_reachable(base_url, key, timeout, other_keys(free_keys, generous_key, tier_keys))
         control = detect_control(base_url)
         on_sim = control is not None
         if control is not None and control.namespaces:

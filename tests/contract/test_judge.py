@@ -123,12 +123,24 @@ def test_validation_rules_wait_out_a_429_from_a_target_that_limits_before_it_val
     assert verdict.tests >= 30 and not verdict.failures
 
 
-def test_a_refused_key_is_one_line_and_no_verdict(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("given", "option"),
+    [
+        (["--key", "pk_live_nosuchkey000"], "--key"),
+        (["--key", "pk_live_abc123", "--free-key", "pk_test_free_fine", "--free-key", "pk_live_nosuchkey000"], "--free-key #2"),
+        (["--key", "pk_live_abc123", "--generous-key", "pk_live_nosuchkey000"], "--generous-key"),
+        (["--key", "pk_live_abc123", "--tier-key", "pro=pk_live_nosuchkey000"], "--tier-key pro=..."),
+    ],
+)
+def test_a_refused_key_is_one_line_naming_its_option_and_no_verdict(tmp_path: Path, given: list[str], option: str) -> None:
+    """Any key the run is given, not `--key` alone: a refused `--free-key` was judged as the target's fault ("5 images
+    remained; 0 were admitted") where every answer was a 401. The key itself is never printed."""
     with factory_server("tests.contract.without_control:app", health_path="/openapi.json") as server:
-        command = ["--base-url", server.base_url, "--key", "pk_live_nosuchkey000", "--level", "smoke"]
+        command = ["--base-url", server.base_url, *given, "--level", "smoke"]
         verdict = run_contract(server.base_url, tmp_path / "junit.xml", command=[*PERF_CONTRACT, *command])
     assert verdict.returncode == 2, verdict.output[-3000:]
-    assert (verdict.stdout, verdict.stderr) == ("", "perf-contract: no verdict: --key is refused (401)\n"), verdict.output[-3000:]
+    expected = f"perf-contract: no verdict: {option} is refused (401)\n"
+    assert (verdict.stdout, verdict.stderr) == ("", expected), verdict.output[-3000:]
 
 
 def test_a_broken_property_still_shows_its_falsifying_example(tmp_path: Path) -> None:
