@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> None:
         status = pytest.main(pytest_args)
     except BrokenPipeError:
         _reader_went_away()
-    sys.exit(status)
+    # An option neither ours nor pytest's is pytest's usage error (4): ours is 2, as the docs give every usage error.
+    sys.exit(NO_VERDICT_EXIT if status == pytest.ExitCode.USAGE_ERROR else status)
 
 
 CLOSED_PIPE_EXIT = 128 + signal.SIGPIPE

@@ -229,6 +229,13 @@ def test_a_mistyped_option_is_refused_naming_the_one_meant_and_pytest_options_st
     assert args[-3:] == ["-k", "auth", "-x"]
 
 
+def test_an_option_neither_ours_nor_pytests_is_a_usage_error_with_our_status(tmp_path: Path) -> None:
+    with running_simulator("--clock", "manual") as sim:
+        command = [*PERF_CONTRACT, "--base-url", sim.base_url, "--key", "pk_live_abc123", "--level", "smoke", "--bogus"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 2 and "unrecognized arguments: --bogus" in result.stderr, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("value", ["free=pk_test_free_x", "pro=", "pro"])
 def test_a_tier_key_that_is_not_a_paid_tier_and_a_key_is_refused_by_the_cli_and_the_pytest_option(
     value: str, capsys: pytest.CaptureFixture[str]
