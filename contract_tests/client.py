@@ -25,6 +25,11 @@ MAX_TIMEOUTS_IN_A_ROW = 3
 _timeouts_in_a_row = 0
 
 
+class NoAnswer(Exception):
+    """A request the target did not answer within the run's timeout: the case cannot run to a verdict. Raised in
+    place of httpx's timeout, whose 70 lines of traceback said neither what was sent nor how long was waited."""
+
+
 class _NoAuth:
     """Send no Authorization header at all."""
 
@@ -56,7 +61,8 @@ class ContractClient:
                 timeout = self.http.timeout.read
                 reason = f"{self.target.base_url} stopped answering: {_timeouts_in_a_row} requests in a row got no answer in {timeout:g} s"
                 pytest.exit(f"perf-contract: no verdict: {reason}", returncode=NO_VERDICT_EXIT)
-            raise
+            unanswered = Exchange(method, url, headers, content, 0, {}, b"", secret_keys=self.secret_keys)
+            raise NoAnswer(f"no answer within {self.http.timeout.read:g} s (--timeout) to: {unanswered.curl()}") from None
         _timeouts_in_a_row = 0
         return response
 

@@ -187,9 +187,7 @@ def check_key(base_url: str, key: str, timeout: float, option: str = "--key") ->
         raise TargetUnreachable(f"{option} is refused ({answer.status_code})")
 
 
-def other_keys(
-    free_keys: Sequence[str], generous_key: str | None, tier_keys: Sequence[tuple[str, str]]
-) -> tuple[tuple[str, str], ...]:
+def other_keys(free_keys: Sequence[str], generous_key: str | None, tier_keys: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """(option, key) for each key given besides `--key`, the option naming which one it is (the key never shown).
 
     Decision: each is probed before the run as `--key` is. A `--free-key` the target refused was judged as the

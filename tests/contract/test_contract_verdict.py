@@ -236,6 +236,15 @@ def test_an_option_neither_ours_nor_pytests_is_a_usage_error_with_our_status(tmp
     assert result.returncode == 2 and "unrecognized arguments: --bogus" in result.stderr, result.stdout + result.stderr
 
 
+def test_a_request_the_target_leaves_unanswered_shows_what_was_sent_and_how_long_was_waited(tmp_path: Path) -> None:
+    with running_simulator("--clock", "manual", "--latency-scale", "1") as sim:  # dall-e-3 takes about 5 s
+        given = ["--timeout", "1", "-k", "test_prompt_only_gets_every_default"]
+        verdict = run_contract(sim.base_url, tmp_path / "junit.xml", "--level", "smoke", *given)
+    assert verdict.returncode == 1, verdict.output[-3000:]
+    assert "no answer within 1 s (--timeout) to: curl" in verdict.output and "curl -sS -i -X POST" in verdict.output, verdict.output[-3000:]
+    assert "httpcore" not in verdict.output, verdict.output[-3000:]
+
+
 @pytest.mark.parametrize("value", ["free=pk_test_free_x", "pro=", "pro"])
 def test_a_tier_key_that_is_not_a_paid_tier_and_a_key_is_refused_by_the_cli_and_the_pytest_option(
     value: str, capsys: pytest.CaptureFixture[str]
