@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import random
+import re
 import time
 import uuid
 from dataclasses import replace
@@ -110,11 +111,20 @@ def numbers_problem(options: Any) -> str | None:
     fail, a compression under 1 ran in real time."""
     if not 1 <= options.compress <= MAX_COMPRESS:  # also refuses nan, which every comparison fails
         return f"--compress must be from 1 (real time) to {MAX_COMPRESS:,} (a day a second), got {options.compress:g}"
-    if not options.advance_every > 0:
-        return f"--advance-every must be a positive number of seconds, got {options.advance_every:g}"
+    if not 0 < options.advance_every <= MAX_ADVANCE_EVERY_SECONDS:
+        return f"--advance-every must be from above 0 to {MAX_ADVANCE_EVERY_SECONDS:g} seconds, got {options.advance_every:g}"
     if options.keys_per_tier < 1:
         return f"--keys-per-tier must be at least 1, got {options.keys_per_tier}"
+    if options.run_id and not RUN_ID.fullmatch(options.run_id):
+        return f"--run-id must be letters, digits and _ (it is part of every minted key), got {options.run_id!r}"
     return tolerance_problem(options.tolerance)
+
+
+MAX_ADVANCE_EVERY_SECONDS = 60.0
+"""Decision: the clock moves at least once a minute. `--advance-every 1e9` never moved it, so a run asked to compress
+time ran in real time and passed."""
+RUN_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
+"""What may go in a minted key (`pk_test_<tier>_<run id><n>`): `--run-id my.run` made keys every server refused."""
 
 
 @functools.cache
@@ -134,9 +144,19 @@ class TierUser(FastHttpUser):
         super().__init_subclass__(**kwargs)
         cls._counter = itertools.count()
 
+    key: str | None = None
+    """None when the run is refused: the user sends nothing until the runner quits, and the run says why (VERDICT: NOT
+    RUN) once. Raising in `on_start` printed a traceback per user, two for each one on a keys file's error."""
+
     def on_start(self) -> None:
         options = self.environment.parsed_options
-        given = given_keys(options).get(self.tier)
+        try:
+            given = given_keys(options).get(self.tier)
+            configured_keys(options.keys)
+        except (ValueError, OSError):  # a worker's own copy of the options: its master refuses the run
+            return
+        if RUN.refused:
+            return
         index = next(self._counter)
         self.key = (
             given[index % len(given)]
@@ -151,6 +171,8 @@ class TierUser(FastHttpUser):
 
     @task
     def generate(self) -> None:
+        if self.key is None:
+            return
         body = random_request(self.rng, self.max_images)
         raw = json.dumps(body, separators=(",", ":"))
         sent = time.time()
@@ -217,8 +239,9 @@ def _observe(key: str, body: dict[str, object], raw: str, sent: float, received:
         data = payload.get("data") if isinstance(payload, dict) else None
         perf = payload.get("perf") if isinstance(payload, dict) else None
         request_id = perf.get("request_id") if isinstance(perf, dict) else None
-        images = len(data) if isinstance(data, list) else 0
-        return Observation(key, n, sent, received, status, images=images, request_id=request_id, body=raw)
+        if not isinstance(data, list):
+            return Observation(key, n, sent, received, status, not_an_answer=True, body=raw)
+        return Observation(key, n, sent, received, status, images=len(data), request_id=request_id, body=raw)
     error = payload.get("error") if isinstance(payload, dict) else None
     error = error if isinstance(error, dict) else {}
     return Observation(
@@ -237,10 +260,29 @@ def _observe(key: str, body: dict[str, object], raw: str, sent: float, received:
 # --- the simulator clock (our simulator only) ---------------------------------------------------------------
 
 
-def _simulator_clock(host: str) -> str | None:
-    """Our simulator's clock mode, or None when the target has no control API."""
+def _events_problem(path: str) -> str | None:
+    """Why `--verdict-events` cannot be written, found before the load runs: found after, it lost the verdict."""
+    if not path:
+        return None
+    try:
+        Path(path).open("w").close()
+    except OSError as exc:
+        return f"--verdict-events: cannot write {path}: {exc.strerror or exc}"
+    return None
+
+
+def _reason(exc: requests.RequestException) -> str:
+    """The socket's own words (`[Errno 111] Connection refused`) out of urllib3's paragraph, when it holds them."""
+    found = re.search(r"\[Errno -?\d+\] [^'\")]+", str(exc))
+    return found.group(0) if found else str(exc)[:200]
+
+
+def _simulator_clock(host: str) -> str | OSError | None:
+    """Our simulator's clock mode, None when the target has no control API, the error when nothing answers there."""
     try:
         response = requests.get(host.rstrip("/") + "/_sim/config", timeout=5)
+    except requests.ConnectionError as exc:
+        return OSError(_reason(exc))
     except requests.RequestException:
         return None
     if response.status_code != 200:
@@ -327,10 +369,14 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     try:
         given_keys(options)
         configured_keys(options.keys)
-    except (ValueError, OSError) as exc:
+    except ValueError as exc:
         RUN.refused = str(exc)
-    RUN.refused = RUN.refused or numbers_problem(options)
-    if clock == "manual":
+    except OSError as exc:
+        RUN.refused = f"--keys: {exc}"
+    RUN.refused = RUN.refused or numbers_problem(options) or _events_problem(options.verdict_events)
+    if isinstance(clock, OSError):
+        RUN.refused = f"nothing answers at {host}: {clock}"
+    elif clock == "manual":
         RUN.refused = "the target simulator runs a manual clock, so time never passes between requests; start it with --clock real"
     elif options.compress > 1 and clock is None:
         RUN.refused = f"--compress needs our simulator's control API at {host}/_sim/ (other servers: leave --compress at 1)"
@@ -399,9 +445,12 @@ def _deliver_verdict(environment: Environment) -> None:
     missing = RUN.expected - RUN.reported
     missed = f"worker(s) {', '.join(sorted(missing))}" if missing else ""
     verdict = judge(RUN.observations, RUN.advances, options.tolerance, missed, options.require_limits)
-    if options.verdict_events:
-        write_events(Path(options.verdict_events), RUN.observations, RUN.advances)
     print(verdict.summary(), flush=True)
+    if options.verdict_events:
+        try:
+            write_events(Path(options.verdict_events), RUN.observations, RUN.advances)
+        except OSError as exc:
+            log.error("--verdict-events: could not write %s: %s", options.verdict_events, exc)
     # Decision: the verdict sets the exit status, also on a pass: Locust's own (1 after any failed request) would
     # fail a run whose outages the verdict accounted for, and docs/load.md promises 0 on PASS.
     environment.process_exit_code = 0 if verdict.passed else 1

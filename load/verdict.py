@@ -39,6 +39,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,9 @@ class Observation:
     status: int | None
     images: int = 0
     """Images in a 200 answer."""
+    not_an_answer: bool = False
+    """A 200 whose body is not a generation answer (not JSON, no `data` list): it may have admitted the request's n
+    images, which its body does not show."""
     error_type: str | None = None
     retry_after: object = None
     """`error.retry_after` exactly as received (validated here)."""
@@ -154,9 +158,21 @@ class Verdict:
             return []
         return [window for window in self.unexercised_windows() if self.required == REQUIRE_ALL or window.endswith(" minute")]
 
+    def unanswered(self) -> tuple[int, int]:
+        """(requests without a usable answer, all requests): none, or a 5xx."""
+        return sum(s.unknown for s in self.keys.values()), sum(s.requests for s in self.keys.values())
+
+    @property
+    def mostly_unanswered(self) -> bool:
+        """Decision: a run in which more than half the requests got no usable answer does not pass. Each such request
+        counts as possibly admitted, so the verdict holds, but of a target that was down for most of the run: a run
+        whose server died five seconds in passed, and a CI job reading PASS could not tell."""
+        unanswered, total = self.unanswered()
+        return unanswered * 2 > total
+
     @property
     def passed(self) -> bool:
-        return self.judged and not self.violations and not self.missing and not self.unreached_required()
+        return self.judged and not self.violations and not self.missing and not self.unreached_required() and not self.mostly_unanswered
 
     def summary(self) -> str:
         lines = [f"rate-limit verdict (clock-skew tolerance {self.tolerance:g} s)"]
@@ -173,7 +189,14 @@ class Verdict:
                 f"{sum(s.rejected for s in group):>8}{sum(s.unknown for s in group):>11}{sum(s.other for s in group):>7}"
                 f"{sum(s.minute_limit_hit for s in group):>12}{sum(s.day_limit_hit for s in group):>9}"
             )
-        if not any(s.rejected for s in self.keys.values()):
+        unanswered, total = self.unanswered()
+        if not any(s.rejected or s.admitted_images for s in self.keys.values()):
+            other = sum(s.other for s in self.keys.values())
+            lines.append(
+                f"  note: no request was admitted or rate limited ({unanswered} of {total} without a usable answer, {other} "
+                "other answers): check the host (-H, without /v1), that it serves the Perf API, and the keys"
+            )
+        elif not any(s.rejected for s in self.keys.values()):
             lines.append("  note: no request was rate limited, so no limit was exercised; run longer, with more users or fewer keys")
         elif unexercised := self.unexercised_windows():
             lines.append(
@@ -200,12 +223,21 @@ class Verdict:
                 f"  note: no records from {self.missing}: their requests may have used any key's quota, so under-admission "
                 "and a retry_after's minute bound were not judged"
             )
+        if unanswered:
+            lines.append(
+                f"  note: {unanswered} of {total} requests got no usable answer (none, or a 5xx): each counted as possibly "
+                "admitted at its full n"
+            )
         if self.violations:
             lines.append(f"VERDICT: FAIL ({len(self.violations)} violations)")
         elif self.missing:
             lines.append(f"VERDICT: INCOMPLETE (no records from {self.missing})")
         elif not self.judged:
             lines.append("VERDICT: NOT JUDGED (no request on a key of a known tier was admitted or refused by a rate limit)")
+        elif self.mostly_unanswered:
+            lines.append(
+                f"VERDICT: NOT JUDGED ({unanswered} of {total} requests got no usable answer: the target was down for most of the run)"
+            )
         elif unreached := self.unreached_required():
             lines.append(
                 f"VERDICT: NOT JUDGED (--require-limits {self.required}: no 429 came from {', '.join(unreached)}; "
@@ -277,9 +309,10 @@ class _Placed:
 
 def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Observation]], verdict: Verdict) -> None:
     summary = verdict.keys[key]
-    admitted = sorted((_Placed(lo, hi, o.images, o) for lo, hi, o in placed if o.status == 200), key=lambda p: p.low)
+    answered = [(lo, hi, o) for lo, hi, o in placed if o.status == 200 and not o.not_an_answer]
+    admitted = sorted((_Placed(lo, hi, o.images, o) for lo, hi, o in answered), key=lambda p: p.low)
     # Requests without a usable answer may have been admitted: they count against the quota, at full n.
-    maybe = admitted + [_Placed(lo, hi, o.n, o) for lo, hi, o in placed if o.status is None or o.status >= 500]
+    maybe = admitted + [_Placed(lo, hi, o.n, o) for lo, hi, o in placed if o.status is None or o.status >= 500 or o.not_an_answer]
     maybe.sort(key=lambda p: p.low)
     rejected = [(lo, hi, o) for lo, hi, o in placed if o.status == 429]
     admitted_lows = [p.low for p in admitted]
@@ -313,18 +346,21 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
             summary.minute_limit_hit += 1
         elif day_used is not None and day_used + o.n > tier.images_per_day:
             summary.day_limit_hit += 1
+        at_midnight = _points_at_midnight(o.retry_after, low, high)
         if not day_may_bind and minute_used + o.n <= tier.images_per_minute:
             evidence = (o, *(p.observation for p in in_minute))
+            said = f" (its retry_after {o.retry_after} is the wait to the server's UTC midnight: the server says the day is full)"
             verdict.violations.append(
                 Violation(
                     UNDER_ADMISSION,
                     key,
                     f"429 for n={o.n} although at most {minute_used} of {tier.images_per_minute} images/minute "
-                    f"and {day_used} of {tier.images_per_day} images/day were used ({tier.name} tier)",
+                    f"and {day_used} of {tier.images_per_day} images/day were used ({tier.name} tier)" + (said if at_midnight else ""),
                     evidence,
                 )
             )
-        problem = _retry_after_problem(o, day_may_bind)
+        # A wait to the day's end is the under-admission above (one cause, counted once), not also a bad retry_after.
+        problem = _retry_after_problem(o, day_may_bind or at_midnight)
         if problem:
             verdict.violations.append(Violation(BAD_RETRY_AFTER, key, problem, (o,)))
         elif not day_may_bind and minute_used + o.n > tier.images_per_minute:
@@ -419,6 +455,15 @@ def _wrong_wait(
     return None
 
 
+def _points_at_midnight(retry_after: object, low: float, high: float) -> bool:
+    """Whether `retry_after` is the whole seconds from a server time in [low, high] to the next UTC midnight: what a
+    day window refuses with, also when the day was filled before the run (a key reused the same day)."""
+    if isinstance(retry_after, bool) or not isinstance(retry_after, int) or _day(low) != _day(high):
+        return False
+    midnight = (_day(low) + 1) * tiers.DAY_SECONDS
+    return math.floor(midnight - high) <= retry_after <= math.ceil(midnight - low)
+
+
 def _retry_after_problem(o: Observation, day_may_bind: bool) -> str | None:
     value = o.retry_after
     if o.error_type != errors.RATE_LIMIT_EXCEEDED:
@@ -451,7 +496,10 @@ def judge(
         tier = limits_for(o)
         summary = verdict.keys.setdefault(o.key, KeySummary(tier.name if tier else None))
         summary.requests += 1
-        if o.status == 200:
+        if o.status == 200 and o.not_an_answer:
+            summary.other += 1
+            unexpected[(o.key, 200, "not a generation answer")].append(o)
+        elif o.status == 200:
             summary.admitted_images += o.images
         elif o.status == 429:
             summary.rejected += 1
@@ -478,38 +526,76 @@ def judge(
 
 
 def write_events(path: Path, observations: Iterable[Observation], advances: Iterable[ClockAdvance]) -> None:
+    """One JSON line per clock advance and request, then an `end` line counting them, so a replay can tell a whole
+    file from one cut short. An advance still unanswered when the run stopped has `finished` null (JSON has no
+    infinity; the json module's `Infinity` broke other readers)."""
+    written = {"advances": 0, "requests": 0}
     with path.open("w") as out:
         for advance in advances:
-            out.write(json.dumps({"advance": asdict(advance)}) + "\n")
+            fields = asdict(advance)
+            fields["finished"] = None if math.isinf(advance.finished) else advance.finished
+            out.write(json.dumps({"advance": fields}) + "\n")
+            written["advances"] += 1
         for o in observations:
             out.write(json.dumps({"request": asdict(o)}) + "\n")
+            written["requests"] += 1
+        out.write(json.dumps({"end": written}) + "\n")
+
+
+MAX_TOLERANCE_SECONDS = 30.0
+"""Decision: widened by more than this each side, no request can be placed within a minute window, so every check
+stops judging without a word (a server always answering retry_after 60 passed at 30 s); and `inf` crashed the
+verdict after the whole run, a huge finite one exhausted memory walking its days."""
 
 
 def tolerance_problem(tolerance: float) -> str | None:
     """What is wrong with a clock-skew tolerance, or None: a negative one makes a correct server fail."""
-    if not tolerance >= 0:
-        return f"--tolerance must be a number of seconds of at least 0, got {tolerance:g}"
+    if not 0 <= tolerance <= MAX_TOLERANCE_SECONDS:
+        return f"--tolerance must be from 0 to {MAX_TOLERANCE_SECONDS:g} seconds (wider, no minute window can be judged), got {tolerance:g}"
     return None
 
 
 def read_events(paths: Iterable[Path]) -> tuple[list[Observation], list[ClockAdvance]]:
-    """The events of the files; ValueError naming the file and line of one a run did not write, OSError for a file
-    that cannot be read."""
+    """The events of the files; ValueError naming the file (and line) of one a run did not write whole, OSError for a
+    file that cannot be read."""
     observations: list[Observation] = []
     advances: list[ClockAdvance] = []
     for path in paths:
+        counted: dict[str, int] | None = None
+        read = {"advances": 0, "requests": 0}
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if not line.strip():
                 continue
+            if counted is not None:
+                raise ValueError(f"{path}:{number}: an event after the file's end line: files joined together? give each one")
             try:
                 event = json.loads(line)
                 if "advance" in event:
-                    advances.append(ClockAdvance(**event["advance"]))
+                    fields = dict(event["advance"])
+                    fields["finished"] = math.inf if fields.get("finished") is None else fields["finished"]
+                    advances.append(ClockAdvance(**fields))
+                    read["advances"] += 1
+                elif "request" in event:
+                    observations.append(_observation(event["request"]))
+                    read["requests"] += 1
                 else:
-                    observations.append(Observation(**event["request"]))
+                    counted = {"advances": int(event["end"]["advances"]), "requests": int(event["end"]["requests"])}
             except (ValueError, TypeError, KeyError) as exc:
                 raise ValueError(f"{path}:{number}: not an event a run recorded (--verdict-events): {exc}") from None
+        if counted is None:
+            raise ValueError(f"{path}: no end line: the file was cut short (or written by a run before the end line was)")
+        if counted != read:
+            raise ValueError(f"{path}: its end line counts {counted} but the file holds {read}: lines were lost")
     return observations, advances
+
+
+def _observation(fields: dict[str, Any]) -> Observation:
+    """A recorded request; ValueError naming the fields a run of this version does not write."""
+    known = {f.name for f in dataclass_fields(Observation)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ValueError(f"fields {', '.join(unknown)} are not a request's here (a file from another version of perf-image-sim?)")
+    return Observation(**fields)
 
 
 REQUIRE_MINUTE, REQUIRE_ALL = "minute", "all"

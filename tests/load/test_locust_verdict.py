@@ -214,7 +214,28 @@ def test_numeric_options_that_would_run_no_real_test_are_refused() -> None:
         busy = run(locust(*short, "--compress", "10", "--advance-every", "0"))
         negative = run(locust(*short, "--tolerance", "-1"))
         endless = [run(locust(*short, "--compress", value)) for value in ("inf", "nan", "1e9")]
-    assert busy.returncode == 2 and "NOT RUN: --advance-every must be a positive number" in busy.stdout, busy.stdout + busy.stderr
+    assert busy.returncode == 2 and "NOT RUN: --advance-every must be from above 0" in busy.stdout, busy.stdout + busy.stderr
     assert negative.returncode == 2 and "NOT RUN: --tolerance must be" in negative.stdout, negative.stdout + negative.stderr
     for result in endless:  # inf crashed the verdict, nan ran in real time, 1e9 raced the clock centuries ahead
         assert result.returncode == 2 and "NOT RUN: --compress must be from 1" in result.stdout, result.stdout + result.stderr
+
+
+def test_options_that_would_lose_or_misjudge_the_run_are_refused_before_any_request_without_tracebacks(tmp_path: Path) -> None:
+    """Each was found only after the load had run (an unwritable events file lost the verdict), misjudged a correct
+    server (minted keys it refused, a clock never moved), or blamed the wrong thing (`--compress needs our control
+    API` for a host where nothing listens); a keys file's error also printed two tracebacks per user."""
+    with running_simulator() as sim:
+        short = ["--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", sim.base_url]
+        refused = {
+            "--advance-every must be from above 0 to 60": run(locust(*short, "--compress", "10", "--advance-every", "1e9")),
+            "--tolerance must be from 0 to 30 seconds": run(locust(*short, "--tolerance", "inf")),
+            "--run-id must be letters, digits and _": run(locust(*short, "--run-id", "my.run")),
+            "--verdict-events: cannot write": run(locust(*short, "--verdict-events", str(tmp_path / "no-such-dir" / "e.jsonl"))),
+            "--keys: [Errno 2] No such file or directory": run(locust(*short, "--keys", str(tmp_path / "missing.toml"))),
+        }
+    nowhere = ["--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", f"http://127.0.0.1:{free_port()}"]
+    refused["nothing answers at http://127.0.0.1:"] = run(locust(*nowhere, "--compress", "10"))
+    for said, result in refused.items():
+        output = result.stdout + result.stderr
+        assert result.returncode == 2 and f"VERDICT: NOT RUN: {said}" in result.stdout, output
+        assert "Traceback" not in output, output

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import pytest
 
 from load.verdict import (
@@ -14,8 +17,10 @@ from load.verdict import (
     Observation,
     judge,
     main,
+    read_events,
     write_events,
 )
+from spec import tiers
 
 FREE = "pk_test_free_unit"
 T0 = 1_767_225_600.0 + 3600  # one hour into a UTC day
@@ -143,18 +148,47 @@ def test_a_pass_names_the_windows_whose_limits_the_run_never_reached() -> None:
     assert judge(minute_then_day).unexercised_windows() == []
 
 
-def test_an_events_file_a_run_did_not_write_is_refused_with_status_2_naming_the_line(tmp_path, capsys) -> None:
-    """Not judged, so not the 1 of a violation, and a message rather than a traceback."""
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (lambda lines: [lines[0], '{"request": {"key": "x"}}', *lines[1:]], "events.jsonl:2: not an event a run recorded"),
+        (lambda lines: lines[:-1], "events.jsonl: no end line: the file was cut short"),
+        (lambda lines: [], "events.jsonl: no end line"),
+        (lambda lines: [lines[0].replace('"key"', '"face": "perf", "key"'), *lines[1:]], "fields face are not a request's here"),
+        (lambda lines: [lines[0], lines[0], *lines[1:]], "its end line counts"),
+        (lambda lines: [*lines, lines[0]], "an event after the file's end line"),
+    ],
+    ids=["malformed", "cut-short", "empty", "another-version", "a-line-added", "joined"],
+)
+def test_an_events_file_a_run_did_not_write_whole_is_refused_with_status_2_saying_how(tmp_path, capsys, edit, said) -> None:
+    """Not judged, so not the 1 of a violation, and a message rather than a traceback: a file cut at a line boundary
+    was judged PASS on what was left of it, an empty one NOT JUDGED with status 1."""
     events = tmp_path / "events.jsonl"
     write_events(events, [ok(0)], [])
-    events.write_text(events.read_text() + '{"request": {"key": "x"}}\n')
-    for argv in ([str(events)], [str(tmp_path / "missing.jsonl")]):
-        with pytest.raises(SystemExit) as exited:
-            main(argv)
-        assert exited.value.code == 2
+    events.write_text("".join(line + "\n" for line in edit(events.read_text().splitlines())))
+    with pytest.raises(SystemExit) as exited:
+        main([str(events)])
     errors = capsys.readouterr().err
-    assert f"{events}:2: not an event a run recorded" in errors and "missing.jsonl" in errors
-    assert "Traceback" not in errors
+    assert exited.value.code == 2 and said in errors and "Traceback" not in errors, errors
+
+
+def test_a_missing_events_file_is_refused_with_status_2(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([str(tmp_path / "missing.jsonl")])
+    assert exited.value.code == 2 and "missing.jsonl" in capsys.readouterr().err
+
+
+def test_an_advance_still_in_flight_is_written_as_strict_json_and_read_back_as_possibly_done(tmp_path) -> None:
+    """`Infinity` is the json module's, not JSON: other readers of the file (jq, Node) refused it."""
+    events = tmp_path / "events.jsonl"
+    write_events(events, [ok(0)], [ClockAdvance(T0, math.inf, 30.0)])
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    lines = [json.loads(line, parse_constant=refuse) for line in events.read_text().splitlines()]
+    assert lines[0] == {"advance": {"started": T0, "finished": None, "seconds": 30.0}}
+    assert read_events([events])[1] == [ClockAdvance(T0, math.inf, 30.0)]
 
 
 def test_without_a_workers_records_a_429s_reasons_are_not_judged_but_an_excess_still_is() -> None:
@@ -170,12 +204,47 @@ def test_without_a_workers_records_a_429s_reasons_are_not_judged_but_an_excess_s
     assert [v.kind for v in excess.violations] == [OVER_ADMISSION] and "VERDICT: FAIL" in excess.summary()
 
 
-def test_a_negative_tolerance_is_refused(tmp_path, capsys) -> None:
+@pytest.mark.parametrize("tolerance", ["-1", "nan", "inf", "31", "1e308"])
+def test_a_tolerance_that_would_judge_nothing_or_crash_is_refused(tmp_path, capsys, tolerance: str) -> None:
+    """`inf` crashed the verdict after the whole run; 1e308 ran out of memory; from 30 s on no check judged anything."""
     events = tmp_path / "events.jsonl"
     write_events(events, [ok(0)], [])
     with pytest.raises(SystemExit) as exited:
-        main([str(events), "--tolerance", "-1"])
-    assert exited.value.code == 2 and "--tolerance must be" in capsys.readouterr().err
+        main([str(events), "--tolerance", tolerance])
+    assert exited.value.code == 2 and "--tolerance must be from 0 to 30 seconds" in capsys.readouterr().err
+
+
+def test_a_200_that_is_not_a_generation_answer_is_unexpected_and_may_have_admitted_its_images() -> None:
+    """A body that is not JSON counted as "admitted, 0 images": a server answering garbage passed, and one
+    over-admitting behind such bodies could not show it."""
+    garbled = Observation(FREE, 4, T0 + 1, T0 + 1.01, 200, not_an_answer=True)
+    verdict = judge([ok(0), garbled, limited(2, 58)])
+    assert [v.kind for v in verdict.violations] == [UNEXPECTED_ANSWER] and "not a generation answer" in verdict.summary()
+    assert verdict.keys[FREE].other == 1 and verdict.keys[FREE].admitted_images == 1
+
+
+def test_a_retry_after_to_the_servers_midnight_is_one_under_admission_saying_the_server_counts_the_day_full() -> None:
+    """A key reused the same day (its day filled before the run): the server's 429 waits until its UTC midnight. One
+    cause, counted once: not also an invalid retry_after for being over 60 s."""
+    to_midnight = tiers.DAY_SECONDS - 3600 - 2  # T0 is an hour into its day
+    verdict = judge([ok(0), ok(1), limited(2, to_midnight)])
+    assert [v.kind for v in verdict.violations] == [UNDER_ADMISSION]
+    assert "is the wait to the server's UTC midnight: the server says the day is full" in verdict.summary()
+
+
+def test_a_run_whose_target_was_down_for_most_of_it_does_not_pass() -> None:
+    lost = [Observation(FREE, 1, T0 + 10 + t, None, None) for t in range(6)]
+    half = judge([*(ok(t * 0.1) for t in range(5)), limited(1, 59, header="59"), *lost])
+    assert half.passed and "6 of 12 requests got no usable answer (none, or a 5xx)" in half.summary()
+    verdict = judge([*(ok(t * 0.1) for t in range(5)), limited(1, 59, header="59"), *lost, *lost[:1]])
+    assert not verdict.violations and not verdict.passed
+    assert "VERDICT: NOT JUDGED (7 of 13 requests got no usable answer" in verdict.summary()
+    assert "7 of 13 requests got no usable answer (none, or a 5xx)" in verdict.summary()
+
+
+def test_a_run_with_nothing_admitted_or_limited_points_at_the_host_not_at_the_load() -> None:
+    summary = judge([Observation(FREE, 1, T0 + t, None, None) for t in range(3)]).summary()
+    assert "check the host (-H, without /v1)" in summary and "run longer" not in summary
 
 
 def test_a_retry_after_shorter_than_the_wait_is_caught() -> None:
