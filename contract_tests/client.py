@@ -23,6 +23,8 @@ MAX_REAL_WAIT_SECONDS = 65
 # answering: the run ends there (with its verdict so far) rather than waiting out every remaining case.
 MAX_TIMEOUTS_IN_A_ROW = 3
 _timeouts_in_a_row = 0
+waited_for_limits = 0.0
+"""Seconds this run slept waiting out 429s in rules not about rate limits: the verdict says how long, and how not to."""
 
 
 class NoAnswer(Exception):
@@ -125,6 +127,8 @@ class ContractClient:
             if self.target.clock_moves and self.target.control is not None:
                 self.target.control.advance(wait)
             elif wait <= MAX_REAL_WAIT_SECONDS:
+                global waited_for_limits
+                waited_for_limits += wait
                 time.sleep(wait)
             else:
                 break

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from contract_tests import decisions
+from contract_tests import client, decisions
 from contract_tests.report_html import write_html
 from contract_tests.sources import DOCUMENT, RuleSources, Source, judged_as
 from contract_tests.target import (
@@ -354,6 +354,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if _VERDICT_KEY not in config.stash:
         return
     terminalreporter.section("Perf contract verdict")
+    config.stash[_VERDICT_KEY].waited_seconds = client.waited_for_limits
     for line in config.stash[_VERDICT_KEY].summary_lines():
         terminalreporter.write_line(line)
 
@@ -363,6 +364,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _VERDICT_KEY not in config.stash:
         return
     verdict = config.stash[_VERDICT_KEY]
+    verdict.waited_seconds = client.waited_for_limits
     if config.getoption("perf_report_json"):
         verdict.write_json(config.getoption("perf_report_json"))
     if config.getoption("perf_report_html"):

@@ -59,6 +59,9 @@ class CauseGroup:
     first: Finding
 
 
+WAIT_WORTH_SAYING_SECONDS = 5.0
+
+
 @dataclass
 class Verdict:
     target: str
@@ -66,6 +69,8 @@ class Verdict:
     real_time: bool
     judge: str = "document"
     cases: list[CaseResult] = field(default_factory=list)
+    waited_seconds: float = 0.0
+    """How long rules not about rate limits slept out 429s (`ContractClient.admitted`)."""
 
     def rules(self) -> dict[tuple[str, str], dict[str, int]]:
         table: dict[tuple[str, str], dict[str, int]] = {}
@@ -99,7 +104,22 @@ class Verdict:
         return totals
 
     def notes(self) -> list[str]:
-        return [*self._not_judged(), *self._cases_not_judged(), *([NOT_CHECKABLE_IN_REAL_TIME] if self.real_time else [])]
+        return [
+            *self._not_judged(),
+            *self._cases_not_judged(),
+            *([NOT_CHECKABLE_IN_REAL_TIME] if self.real_time else []),
+            *self._waited(),
+        ]
+
+    def _waited(self) -> list[str]:
+        """Decision: a run that slept a while for --key's minute limit says so. Back-to-back smoke runs took a minute
+        where the docs say seconds, with nothing in the output to tell why or what to change."""
+        if self.waited_seconds < WAIT_WORTH_SAYING_SECONDS:
+            return []
+        return [
+            f"Waited {self.waited_seconds:.0f} s in all for 429s before rules that are not about rate limits (the key's "
+            "minute limit, spent by earlier cases or runs): give --generous-key, a key with a high limit, to run without waiting."
+        ]
 
     def _cases_not_judged(self) -> list[str]:
         """The cases said not judged (a limit beyond the suite's bounds, a difference from a decision first) whose

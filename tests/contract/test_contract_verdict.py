@@ -221,6 +221,13 @@ def test_one_rule_not_judged_is_said_in_the_singular() -> None:
     assert note.splitlines()[0] == "Not judged: 1 rule had every case skipped, so this run says nothing of it:"
 
 
+def test_a_run_that_slept_for_its_keys_minute_limit_says_how_long_and_what_to_give_instead() -> None:
+    waited = ContractVerdict("http://impl.example", "smoke", real_time=True, waited_seconds=44.5).notes()
+    assert waited[-1].startswith("Waited 44 s in all for 429s") and "give --generous-key" in waited[-1]
+    quick = ContractVerdict("http://impl.example", "smoke", real_time=True, waited_seconds=2).notes()
+    assert not any("Waited" in note for note in quick)
+
+
 def test_a_mistyped_option_is_refused_naming_the_one_meant_and_pytest_options_still_pass_through() -> None:
     with pytest.raises(SystemExit) as refused:
         build_pytest_args(["--base-url", "http://impl.example", "--key", "k", "--levle", "smoke"])
