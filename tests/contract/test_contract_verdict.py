@@ -19,11 +19,11 @@ import pytest
 from contract_tests import test_schemathesis as contract_schemathesis
 from contract_tests.checks import _got
 from contract_tests.cli import CLOSED_PIPE_EXIT, build_pytest_args
-from contract_tests.conftest import NEEDS_FREE_KEY
+from contract_tests.conftest import NEEDS_FREE_KEY, NEEDS_MANUAL_CLOCK, REAL_TIME_AT_FULL_LEVEL
 from contract_tests.exchange import Exchange
 from contract_tests.plugin import tier_keys_from_option
 from contract_tests.target import Target, check_reachable, timeout_seconds
-from contract_tests.verdict import PASSED, SKIPPED, CaseResult
+from contract_tests.verdict import NOT_CHECKABLE_IN_REAL_TIME, PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
 from simulator.launcher import free_port, running_simulator
 from tests.contract.harness import PERF_CONTRACT, Verdict, mutant_server, run_contract, tree_env
@@ -208,6 +208,17 @@ def test_rules_whose_every_case_skipped_are_named_as_not_judged_with_the_reason(
         "Not judged: 2 rules had every case skipped, so this run says nothing of them:",
         f"  2 (rate_limits): {NEEDS_FREE_KEY}",
     ]
+
+
+def test_a_real_time_rule_a_smoke_run_skips_is_named_while_the_manual_clock_ones_are_left_to_their_note() -> None:
+    verdict = ContractVerdict("http://impl.example", "smoke", real_time=True)
+    verdict.cases = [
+        CaseResult("test_rate_limits::test_wait", "rate_limits", "Wait.", SKIPPED, reason=f"Skipped: {REAL_TIME_AT_FULL_LEVEL}"),
+        CaseResult("test_stateful::test_machine", "stateful", "The windows.", SKIPPED, reason=f"Skipped: {NEEDS_MANUAL_CLOCK}"),
+    ]
+    named, real_time = verdict.notes()
+    assert named.splitlines()[1] == f"  1 (rate_limits): {REAL_TIME_AT_FULL_LEVEL}"
+    assert real_time == NOT_CHECKABLE_IN_REAL_TIME and "the state machine" in real_time
 
 
 def test_one_rule_not_judged_is_said_in_the_singular() -> None:
