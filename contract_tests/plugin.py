@@ -347,7 +347,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.longrepr = exc.report() + (f"\n{notes}" if notes else "")
     if _is_contract_item(item) and (call.when == "call" or (call.when == "setup" and not report.passed)):
         _record(item, report, call)
+        _show_differences_in_junit(item)
     return report
+
+
+MAX_JUNIT_DIFFERENCES = 5
+
+
+def _show_differences_in_junit(item: pytest.Item) -> None:
+    """A case's differences from decisions as `perf_difference` properties of its JUnit test case: a passed case
+    that differed was a bare `<testcase/>`, so a CI dashboard showed nothing of a difference the run did not count."""
+    for finding in item.stash.get(_DIFFERENCES_KEY, [])[:MAX_JUNIT_DIFFERENCES]:
+        item.user_properties.append(("perf_difference", f"from {finding.source}: {finding.rule}: {finding.detail}"[:2000]))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

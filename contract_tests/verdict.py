@@ -255,6 +255,7 @@ class Verdict:
             "level": self.level,
             "judge": self.judge,
             "totals": self.totals(),
+            "differing": sum(bool(case.differences) and case.outcome != FAILED for case in self.cases),
             "rules": rules,
             "causes": [{"cause": g.cause, "rule": g.rule, "count": len(g.cases), "cases": g.cases} for g in self.groups()],
             "differences": [

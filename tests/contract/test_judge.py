@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,9 @@ def test_a_target_differing_only_from_a_decision_passes_and_is_shown_the_differe
     assert by_document.returncode == 0, by_document.output[-3000:]
     assert DIFFERS_SECTION in by_document.output and str(decisions.UNKNOWN_FIELDS_REFUSED) in by_document.output
     data = json.loads(report.read_text())
-    assert data["judge"] == "document" and data["totals"]["failed"] == 0
+    assert data["judge"] == "document" and data["totals"]["failed"] == 0 and data["differing"] == 3
+    shown = [p.get("value", "") for p in ET.parse(tmp_path / "document.xml").iter("property") if p.get("name") == "perf_difference"]
+    assert len(shown) == 3 and all(value.startswith(f"from {decisions.UNKNOWN_FIELDS_REFUSED}") for value in shown), shown
     (difference,) = data["differences"]
     assert difference["source"] == str(decisions.UNKNOWN_FIELDS_REFUSED) and difference["count"] == 3
     found = [f for rule in data["rules"] for case in rule["cases"] for f in case["differences"]]
