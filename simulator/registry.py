@@ -83,6 +83,9 @@ class Face:
     max_body_bytes: int = errors.MAX_BODY_BYTES
     """The largest body the face reads (its spec's, for faces whose requests may carry an image), so the control
     layer reads as much for the journal."""
+    malformed: bytes = perf_wire.MALFORMED_ANSWER
+    """The start of the face's own success answer, cut short: the `malformed` fault's body. One shape for every face
+    put a Perf answer in a BFL or Google client's error message."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -112,6 +115,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         openai_face.error_response,
         openai_face.unknown_route,
         upstream=openai_mapping.UPSTREAM,
+        malformed=openai_face.MALFORMED_ANSWER,
     ),
     Face(
         "stability",
@@ -121,6 +125,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         stability_face.error_response,
         stability_face.unknown_route,
         upstream=stability_mapping.UPSTREAM,
+        malformed=stability_face.MALFORMED_ANSWER,
         max_body_bytes=stability_spec.STABILITY_MAX_BODY_BYTES,
     ),
     Face(
@@ -133,6 +138,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         root_paths=bfl_face.ROOT_PATHS,
         root_prefixes=bfl_face.ROOT_PREFIXES,
         upstream=bfl_mapping.UPSTREAM,
+        malformed=bfl_face.MALFORMED_ANSWER,
         max_body_bytes=bfl_spec.BFL_MAX_BODY_BYTES,
     ),
     Face(
@@ -143,6 +149,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         ideogram_face.error_response,
         ideogram_face.unknown_route,
         upstream=ideogram_mapping.UPSTREAM,
+        malformed=ideogram_face.MALFORMED_ANSWER,
     ),
     Face(
         "google",
@@ -152,6 +159,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         google_face.error_response,
         google_face.unknown_route,
         upstream=google_mapping.UPSTREAM,
+        malformed=google_face.MALFORMED_ANSWER,
     ),
 )
 FACES: tuple[Face, ...] = (
@@ -163,6 +171,7 @@ PROVIDER_NAMES: tuple[str, ...] = tuple(face.name for face in PROVIDER_FACES)
 BY_NAME: dict[str, Face] = {face.name: face for face in FACES}
 CLIENT_BASE_PATHS: dict[str, str] = {face.name: face.client_base_path for face in PROVIDER_FACES}
 MAX_BODY_BYTES: dict[str, int] = {face.name: face.max_body_bytes for face in FACES}
+MALFORMED_ANSWERS: dict[str, bytes] = {face.name: face.malformed for face in FACES}
 
 
 def face_for_path(path: str) -> str | None:

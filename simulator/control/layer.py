@@ -60,7 +60,7 @@ from simulator.namespace_path import NAMED_BY_PATH, is_control_path, namespace_f
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.perf.wire import error_ids
-from simulator.registry import MAX_BODY_BYTES, PERF, error_response, face_for_path
+from simulator.registry import MALFORMED_ANSWERS, MAX_BODY_BYTES, PERF, error_response, face_for_path
 from simulator.state.base import State, StateUnavailable
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
@@ -70,8 +70,6 @@ LEAVE_CHECK_SECONDS = 1.0
 """How often a delay or a dribble's gap looks whether its client's connection is closed (see `_client_waits`)."""
 _NO_LINGER = struct.pack("ii", 1, 0)
 """SO_LINGER on with a zero timeout: closing the socket then sends RST instead of FIN."""
-# A malformed answer is this JSON cut short.
-MALFORMED_BODY = b'{"created": 1767225600, "data": [{"url": "http://127.0.0.1/images/img_'
 # Which face a path belongs to, remembered: the registry reads its table for each path, the layer for every request.
 _face_of = lru_cache(maxsize=4096)(face_for_path)
 
@@ -469,7 +467,8 @@ class _Exchange:
         if action.status is not None:
             await self.answer(error_response(self.entry.face, action.error()))
         elif action.malformed:
-            await self.answer(Response(MALFORMED_BODY, media_type="application/json", headers={"x-request-id": error_ids(scope).next_id()}))
+            malformed = MALFORMED_ANSWERS[self.entry.face]
+            await self.answer(Response(malformed, media_type="application/json", headers={"x-request-id": error_ids(scope).next_id()}))
         else:
             await self.layer.app(scope, self.replay, self.watch)
         if self.held is not None:

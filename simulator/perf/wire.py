@@ -22,6 +22,8 @@ from simulator.state.base import RateState
 from spec import errors, tiers
 
 PREFIX = "/v1"
+MALFORMED_ANSWER = b'{"created": 1767225600, "data": [{"url": "http://127.0.0.1/images/img_'
+"""The start of a success answer, cut short: what the control plane's `malformed` fault sends on this face."""
 PATH = "/images/generations"
 
 

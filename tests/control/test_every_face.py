@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,9 +108,14 @@ def test_an_injected_status_and_message_are_answered_as_given_whatever_the_face_
 
 
 @pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
-def test_a_malformed_answer_carries_a_request_id(client: httpx.Client, call: Call) -> None:
+def test_a_malformed_answer_is_the_start_of_the_faces_own_answer_cut_short_with_a_request_id(client: httpx.Client, call: Call) -> None:
+    """A client's parse error quotes the body: a Perf answer there misled a BFL or Google user about what answered."""
+    first_field = next(iter(call.send(client, {}).json()))
     response = call.send(client, {"X-Sim-Fault": "malformed"})
     assert response.status_code == 200 and response.headers["x-request-id"]
+    assert response.content.startswith(f'{{"{first_field}": '.encode()), response.content
+    with pytest.raises(ValueError):
+        json.loads(response.content)
 
 
 def test_an_injected_bfl_rate_limit_has_the_fields_of_bfl_own(client: httpx.Client) -> None:

@@ -26,6 +26,8 @@ from spec import errors
 from spec.providers import bfl
 
 PREFIX = "/bfl"
+MALFORMED_ANSWER = b'{"id": "7c1f0b2e-'
+"""The start of a submit's answer, cut short: what the control plane's `malformed` fault sends on this face."""
 # The root paths BFL also answers at: its official client drops any path in its base URL.
 ROOT_PATHS = (*(f"/v1/{endpoint}" for endpoint in bfl.BFL_MODELS), "/v1/get_result")
 # Decision: every other root path of BFL's API is BFL's too, so a `blackforest` client calling what is not emulated

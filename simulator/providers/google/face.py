@@ -29,6 +29,8 @@ from spec import errors
 from spec.providers import google
 
 PREFIX = "/google"
+MALFORMED_ANSWER = b'{"predictions": [{"mimeType": "image/png", "bytesBase64Encoded": "iVBORw0KGgoAAAANSUhEUgAA'
+"""The start of a success answer, cut short: what the control plane's `malformed` fault sends on this face."""
 VERTEX_VERSIONS = ("v1", "v1beta1")
 
 

@@ -17,6 +17,8 @@ from simulator.providers.serving import authenticate, image_items, send
 from simulator.urls import base_url
 
 PREFIX = "/ideogram"
+MALFORMED_ANSWER = b'{"created": "2026-01-01T00:00:00+00:00", "data": [{"url": "http://127.0.0.1/images/img_'
+"""The start of a success answer, cut short: what the control plane's `malformed` fault sends on this face."""
 
 
 class IdeogramFace:

@@ -23,6 +23,8 @@ from simulator.providers.stability import mapping
 from spec.providers import stability as p
 
 PREFIX = "/stability"
+MALFORMED_ANSWER = b'{"image": "iVBORw0KGgoAAAANSUhEUgAA'
+"""The start of a success answer (JSON, base64 image), cut short: what the `malformed` fault sends on this face."""
 
 
 async def _once(raw: bytes) -> AsyncGenerator[bytes, None]:
