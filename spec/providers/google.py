@@ -46,6 +46,11 @@ GEMINI_INVALID_KEY_MESSAGE = "API key not valid. Please pass a valid API key."
 VERTEX_UNAUTHENTICATED_MESSAGE = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential."
 )
+# No Authorization header at all is Google's "missing" wording and reason (googleapis' ErrorInfo CREDENTIALS_MISSING).
+VERTEX_MISSING_CREDENTIALS_MESSAGE = (
+    "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid "
+    "authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
 
 # google.rpc.Code names by HTTP status, for the error envelope.
 GOOGLE_STATUS: dict[int, str] = {

@@ -119,6 +119,13 @@ def test_auth_errors_as_each_google_api_answers(sim: RunningServer, client: http
     assert bad_token.value.code == 401 and bad_token.value.status == "UNAUTHENTICATED"
     no_key = client.post(PREDICT, json={"instances": [{"prompt": "x"}]})
     assert no_key.status_code == 403 and no_key.json()["error"]["status"] == "PERMISSION_DENIED"
+    vertex_path = f"/google/v1/projects/p/locations/us-central1/publishers/google/models/{MODEL}:predict"
+    no_token = client.post(vertex_path, json={"instances": [{"prompt": "x"}]}).json()["error"]
+    assert (no_token["code"], no_token["status"]) == (401, "UNAUTHENTICATED")
+    assert no_token["message"].startswith("Request is missing required authentication credential")
+    assert no_token["details"][0]["reason"] == "CREDENTIALS_MISSING"
+    bad_token_body = client.post(vertex_path, json={"instances": [{"prompt": "x"}]}, headers={"Authorization": "Bearer nope_nope_nope"})
+    assert bad_token_body.json()["error"]["details"][0]["reason"] == "ACCESS_TOKEN_TYPE_UNSUPPORTED"
 
 
 def test_key_in_query_string_and_documented_default_of_four_samples(client: httpx.Client) -> None:

@@ -65,6 +65,8 @@ class GoogleFace:
     async def vertex_predict(self, request: Request) -> Response:
         try:
             token = bearer_token(request.headers.get("authorization"))
+            if "authorization" not in request.headers:
+                raise RpcError(401, google.VERTEX_MISSING_CREDENTIALS_MESSAGE, "CREDENTIALS_MISSING")
             try:
                 tenant = self.keys.authenticate_key(token or "")
             except ApiError:
