@@ -367,7 +367,13 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     host = environment.host or ""
     clock = _simulator_clock(host)
     try:
-        given_keys(options)
+        for tier, keys in given_keys(options).items():
+            for key in keys:
+                if (named := tiers.tier_for_test_key(key)) not in (None, tier):
+                    print(
+                        f"note: --tier-key {tier}=... gives a key whose name says {named}: it is judged by the {tier} tier, as asked",
+                        flush=True,
+                    )
         configured_keys(options.keys)
     except ValueError as exc:
         RUN.refused = str(exc)

@@ -228,13 +228,15 @@ def test_options_that_would_lose_or_misjudge_the_run_are_refused_before_any_requ
         short = ["--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", sim.base_url]
         refused = {
             "--advance-every must be from above 0 to 60": run(locust(*short, "--compress", "10", "--advance-every", "1e9")),
-            "--tolerance must be from 0 to 30 seconds": run(locust(*short, "--tolerance", "inf")),
+            "--tolerance must be from 0 to 30 seconds": run(locust(*short, "--tolerance", "inf", "--tier-key", "free=pk_test_pro_named")),
             "--run-id must be letters, digits and _": run(locust(*short, "--run-id", "my.run")),
             "--verdict-events: cannot write": run(locust(*short, "--verdict-events", str(tmp_path / "no-such-dir" / "e.jsonl"))),
             "--keys: [Errno 2] No such file or directory": run(locust(*short, "--keys", str(tmp_path / "missing.toml"))),
         }
     nowhere = ["--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", f"http://127.0.0.1:{free_port()}"]
     refused["nothing answers at http://127.0.0.1:"] = run(locust(*nowhere, "--compress", "10"))
+    misnamed = refused["--tolerance must be from 0 to 30 seconds"].stdout
+    assert "note: --tier-key free=... gives a key whose name says pro: it is judged by the free tier, as asked" in misnamed
     for said, result in refused.items():
         output = result.stdout + result.stderr
         assert result.returncode == 2 and f"VERDICT: NOT RUN: {said}" in result.stdout, output
