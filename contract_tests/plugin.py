@@ -309,6 +309,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 def _verdict(config: pytest.Config) -> Verdict:
     if _VERDICT_KEY not in config.stash:
         target = contract_target(config)
+        client.waited_for_limits = 0.0  # a second pytest.main in one process starts its own count
         config.stash[_VERDICT_KEY] = Verdict(
             target.base_url, target.level, real_time=not target.clock_moves, judge=config.getoption("perf_judge", "document")
         )
@@ -365,7 +366,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if _VERDICT_KEY not in config.stash:
         return
     terminalreporter.section("Perf contract verdict")
-    config.stash[_VERDICT_KEY].waited_seconds = client.waited_for_limits
     for line in config.stash[_VERDICT_KEY].summary_lines():
         terminalreporter.write_line(line)
 
@@ -375,7 +375,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _VERDICT_KEY not in config.stash:
         return
     verdict = config.stash[_VERDICT_KEY]
-    verdict.waited_seconds = client.waited_for_limits
+    verdict.waited_seconds = client.waited_for_limits  # before the terminal summary, which pytest prints after this
     if config.getoption("perf_report_json"):
         verdict.write_json(config.getoption("perf_report_json"))
     if config.getoption("perf_report_html"):

@@ -72,11 +72,11 @@ def _day_may_have_turned(before: Exchange, after: Exchange) -> bool:
     begun a minute before midnight waits out a 429 into the next day, whose count starts afresh); without that
     header, whether the client's clock crossed a UTC midnight. A second's margin covers the two clocks' skew."""
     reset = _header(before, tiers.HEADER_RESET_DAY)
-    elapsed = after.received_at - before.sent_at
     if reset is not None:
-        return elapsed >= reset - 1
-    now = time.time()
-    return int((now - elapsed - 1) // tiers.DAY_SECONDS) != int((now + 1) // tiers.DAY_SECONDS)
+        return after.received_at - before.sent_at >= reset - 1
+    # The answers' times are monotonic: the client's clock is read now, and the span runs from `before` to now.
+    now, since = time.time(), time.monotonic() - before.sent_at
+    return int((now - since - 1) // tiers.DAY_SECONDS) != int((now + 1) // tiers.DAY_SECONDS)
 
 
 def _header(exchange: Exchange, name: str) -> int | None:

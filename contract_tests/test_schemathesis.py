@@ -24,8 +24,9 @@ from spec.openapi import openapi_document
 MAX_EXAMPLES = 30
 SEED = 20260101
 TIMEOUT_SECONDS = 240
-SERVER_ERROR = re.compile(r"^\s*- (?:ST101 )?Server error$", re.MULTILINE)
-"""A failed case's line for schemathesis's `not_a_server_error` check (ST101 in its 4.x output). Decision: a 5xx is a
+SERVER_ERROR = re.compile(r"^\s*- (?:ST10[12] )?Server error\b", re.MULTILINE)
+"""A failed case's line for schemathesis's server-error checks (ST101 `not_a_server_error`, ST102 a 5xx to an
+undeclared Content-Type, in its 4.x output). Decision: a 5xx is a
 document failure even in this decision rule; left to the rule's source, a 500 on a prompt like "café" was an
 uncounted difference and the run exited 0."""
 RUN_SCHEMATHESIS = "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())"

@@ -21,6 +21,7 @@ import logging
 import math
 import random
 import re
+import socket
 import time
 import uuid
 from dataclasses import replace
@@ -31,11 +32,12 @@ import gevent
 import requests
 from locust import FastHttpUser, between, events, task
 from locust.env import Environment
+from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from load.mix import random_request
 from load.verdict import DEFAULT_TOLERANCE_SECONDS, ClockAdvance, Observation, add_require_limits, judge, tolerance_problem, write_events
-from simulator.keys import KeyRegistry, Tenant
+from simulator.keys import KEY_PATTERN, KeyRegistry, Tenant
 from spec import tiers
 
 log = logging.getLogger("perf-load")
@@ -115,16 +117,14 @@ def numbers_problem(options: Any) -> str | None:
         return f"--advance-every must be from above 0 to {MAX_ADVANCE_EVERY_SECONDS:g} seconds, got {options.advance_every:g}"
     if options.keys_per_tier < 1:
         return f"--keys-per-tier must be at least 1, got {options.keys_per_tier}"
-    if options.run_id and not RUN_ID.fullmatch(options.run_id):
-        return f"--run-id must be letters, digits and _ (it is part of every minted key), got {options.run_id!r}"
+    if options.run_id and not KEY_PATTERN.fullmatch(f"{tiers.TEST_KEY_PREFIX}enterprise_{options.run_id}0"):
+        return f"--run-id must be letters, digits, _ and - (it is part of every minted key), got {options.run_id!r}"
     return tolerance_problem(options.tolerance)
 
 
 MAX_ADVANCE_EVERY_SECONDS = 60.0
 """Decision: the clock moves at least once a minute. `--advance-every 1e9` never moved it, so a run asked to compress
 time ran in real time and passed."""
-RUN_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
-"""What may go in a minted key (`pk_test_<tier>_<run id><n>`): `--run-id my.run` made keys every server refused."""
 
 
 @functools.cache
@@ -191,10 +191,12 @@ class TierUser(FastHttpUser):
                     response.success()
                 else:
                     response.failure(f"unexpected {response.status_code}: {(response.text or '')[:200]}")
-        except BaseException:
+        except BaseException as exc:
             # Cut short (the run stopping) or broken: the server may still have admitted it.
+            stopped = isinstance(exc, (gevent.GreenletExit, StopUser))
+            n = int(body["n"])  # type: ignore[call-overload]
             RUN.observations.append(
-                Observation(self.key, int(body["n"]), sent, None, None, body=raw, tier=self.key_tier, limits=self.limits)  # type: ignore[call-overload]
+                Observation(self.key, n, sent, None, None, body=raw, tier=self.key_tier, limits=self.limits, cut_by_stop=stopped)
             )
             raise
         if observation.status == 200 and observation.images and self.rng.random() < IMAGE_FETCH_SHARE:
@@ -261,14 +263,37 @@ def _observe(key: str, body: dict[str, object], raw: str, sent: float, received:
 
 
 def _events_problem(path: str) -> str | None:
-    """Why `--verdict-events` cannot be written, found before the load runs: found after, it lost the verdict."""
+    """Why `--verdict-events` cannot be written, found before the load runs: found after, it lost the verdict. The
+    file is left as it was (a refused run's empty file read as a run's events cut short)."""
     if not path:
         return None
+    events = Path(path)
+    existed = events.exists()
     try:
-        Path(path).open("w").close()
+        events.open("a").close()
     except OSError as exc:
         return f"--verdict-events: cannot write {path}: {exc.strerror or exc}"
+    if not existed:
+        events.unlink()
     return None
+
+
+def _nothing_there(exc: BaseException) -> bool:
+    """Whether a failed request's causes (requests wraps urllib3, which wraps the socket's error) hold a refused
+    connection or a failed name lookup."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        cause = pending.pop()
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, (ConnectionRefusedError, socket.gaierror)):
+            return True
+        reason = getattr(cause, "reason", None)
+        pending += [cause.__cause__, cause.__context__, *(arg for arg in cause.args if isinstance(arg, BaseException))]
+        pending += [reason] if isinstance(reason, BaseException) else []
+    return False
 
 
 def _reason(exc: requests.RequestException) -> str:
@@ -281,10 +306,10 @@ def _simulator_clock(host: str) -> str | OSError | None:
     """Our simulator's clock mode, None when the target has no control API, the error when nothing answers there."""
     try:
         response = requests.get(host.rstrip("/") + "/_sim/config", timeout=5)
-    except requests.ConnectionError as exc:
-        return OSError(_reason(exc))
-    except requests.RequestException:
-        return None
+    except requests.RequestException as exc:
+        # Only a refused connection or an unknown name says nothing is there: a TLS or proxy failure is this probe's
+        # (the load's own client checks no certificate and uses no proxy), so that target is judged as another's.
+        return OSError(_reason(exc)) if _nothing_there(exc) else None
     if response.status_code != 200:
         return None
     try:

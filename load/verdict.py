@@ -70,6 +70,8 @@ class Observation:
     status: int | None
     images: int = 0
     """Images in a 200 answer."""
+    cut_by_stop: bool = False
+    """No answer because the run's end stopped the request, not because the target failed it."""
     not_an_answer: bool = False
     """A 200 whose body is not a generation answer (not JSON, no `data` list): it may have admitted the request's n
     images, which its body does not show."""
@@ -111,6 +113,8 @@ class KeySummary:
     admitted_images: int = 0
     rejected: int = 0
     unknown: int = 0
+    cut_by_stop: int = 0
+    """Of `unknown`, the requests the run's end cut short."""
     other: int = 0
     """Answers other than 200, 429, a 5xx or none: a key the target does not know, a request it refused."""
     minute_limit_hit: int = 0
@@ -159,14 +163,16 @@ class Verdict:
         return [window for window in self.unexercised_windows() if self.required == REQUIRE_ALL or window.endswith(" minute")]
 
     def unanswered(self) -> tuple[int, int]:
-        """(requests without a usable answer, all requests): none, or a 5xx."""
-        return sum(s.unknown for s in self.keys.values()), sum(s.requests for s in self.keys.values())
+        """(requests the target left without a usable answer, all requests): none, or a 5xx; not those the run's
+        end cut short (a short run against a slow target stops many in flight)."""
+        failed = sum(s.unknown - s.cut_by_stop for s in self.keys.values())
+        return failed, sum(s.requests for s in self.keys.values())
 
     @property
     def mostly_unanswered(self) -> bool:
-        """Decision: a run in which more than half the requests got no usable answer does not pass. Each such request
-        counts as possibly admitted, so the verdict holds, but of a target that was down for most of the run: a run
-        whose server died five seconds in passed, and a CI job reading PASS could not tell."""
+        """Decision: a run in which the target left more than half the requests without a usable answer does not
+        pass. Each such request counts as possibly admitted, so the verdict holds, but of a target that was down for
+        most of the run: a run whose server died five seconds in passed, and a CI job reading PASS could not tell."""
         unanswered, total = self.unanswered()
         return unanswered * 2 > total
 
@@ -223,10 +229,12 @@ class Verdict:
                 f"  note: no records from {self.missing}: their requests may have used any key's quota, so under-admission "
                 "and a retry_after's minute bound were not judged"
             )
-        if unanswered:
+        cut = sum(s.cut_by_stop for s in self.keys.values())
+        if unanswered or cut:
+            stopped = f"; {cut} more were cut short by the run's end" if cut else ""
             lines.append(
-                f"  note: {unanswered} of {total} requests got no usable answer (none, or a 5xx): each counted as possibly "
-                "admitted at its full n"
+                f"  note: {unanswered} of {total} requests got no usable answer (none, or a 5xx){stopped}: each counted "
+                "as possibly admitted at its full n"
             )
         if self.violations:
             lines.append(f"VERDICT: FAIL ({len(self.violations)} violations)")
@@ -505,6 +513,7 @@ def judge(
             summary.rejected += 1
         elif o.status is None or o.status >= 500:
             summary.unknown += 1
+            summary.cut_by_stop += o.cut_by_stop
         else:
             summary.other += 1
             unexpected[(o.key, o.status, o.error_type)].append(o)
@@ -525,6 +534,18 @@ def judge(
     return verdict
 
 
+def _strict(value: Any) -> Any:
+    """`value` with every non-finite float (a target's `retry_after: NaN`) as its text, which JSON can hold and the
+    verdict judges the same (not an integer)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _strict(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(item) for item in value]
+    return value
+
+
 def write_events(path: Path, observations: Iterable[Observation], advances: Iterable[ClockAdvance]) -> None:
     """One JSON line per clock advance and request, then an `end` line counting them, so a replay can tell a whole
     file from one cut short. An advance still unanswered when the run stopped has `finished` null (JSON has no
@@ -537,7 +558,7 @@ def write_events(path: Path, observations: Iterable[Observation], advances: Iter
             out.write(json.dumps({"advance": fields}) + "\n")
             written["advances"] += 1
         for o in observations:
-            out.write(json.dumps({"request": asdict(o)}) + "\n")
+            out.write(json.dumps({"request": _strict(asdict(o))}) + "\n")
             written["requests"] += 1
         out.write(json.dumps({"end": written}) + "\n")
 

@@ -44,8 +44,10 @@ from simulator.providers.stability import face as stability_face
 from simulator.providers.stability import mapping as stability_mapping
 from simulator.route_hints import RouteHints, face_routes
 from spec import errors
-from spec.models import MODELS
+from spec.models import DEFAULT_MODEL, MODELS
 from spec.providers import bfl as bfl_spec
+from spec.providers import ideogram as ideogram_spec
+from spec.providers import openai as openai_spec
 from spec.providers import stability as stability_spec
 
 
@@ -83,6 +85,9 @@ class Face:
     max_body_bytes: int = errors.MAX_BODY_BYTES
     """The largest body the face reads (its spec's, for faces whose requests may carry an image), so the control
     layer reads as much for the journal."""
+    generation: tuple[str, str] | None = None
+    """(path, model): the face's generation endpoint, whose path names no model, and the model it renders when a
+    request names none; the control plane counts such a request as that model's (simulator.control.inspect)."""
     malformed: bytes = perf_wire.MALFORMED_ANSWER
     """The start of the face's own success answer, cut short: the `malformed` fault's body. One shape for every face
     put a Perf answer in a BFL or Google client's error message."""
@@ -115,6 +120,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         openai_face.error_response,
         openai_face.unknown_route,
         upstream=openai_mapping.UPSTREAM,
+        generation=(f"{openai_face.PREFIX}/v1{openai_mapping.PATH}", openai_spec.OPENAI_DEFAULT_MODEL),
         malformed=openai_face.MALFORMED_ANSWER,
     ),
     Face(
@@ -125,6 +131,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         stability_face.error_response,
         stability_face.unknown_route,
         upstream=stability_mapping.UPSTREAM,
+        generation=(f"{stability_face.PREFIX}{stability_mapping.PATH}", stability_spec.STABILITY_DEFAULT_MODEL),
         malformed=stability_face.MALFORMED_ANSWER,
         max_body_bytes=stability_spec.STABILITY_MAX_BODY_BYTES,
     ),
@@ -149,6 +156,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         ideogram_face.error_response,
         ideogram_face.unknown_route,
         upstream=ideogram_mapping.UPSTREAM,
+        generation=(f"{ideogram_face.PREFIX}{ideogram_mapping.PATH}", ideogram_spec.IDEOGRAM_DEFAULT_MODEL),
         malformed=ideogram_face.MALFORMED_ANSWER,
     ),
     Face(
@@ -163,7 +171,15 @@ PROVIDER_FACES: tuple[Face, ...] = (
     ),
 )
 FACES: tuple[Face, ...] = (
-    Face(PERF, perf_wire.PREFIX, perf_wire.PREFIX, _serve_perf, perf_wire.error_response, perf_wire.unknown_route),
+    Face(
+        PERF,
+        perf_wire.PREFIX,
+        perf_wire.PREFIX,
+        _serve_perf,
+        perf_wire.error_response,
+        perf_wire.unknown_route,
+        generation=(f"{perf_wire.PREFIX}{perf_wire.PATH}", DEFAULT_MODEL),
+    ),
     *PROVIDER_FACES,
 )
 FACE_NAMES: tuple[str, ...] = tuple(face.name for face in FACES)
@@ -172,6 +188,8 @@ BY_NAME: dict[str, Face] = {face.name: face for face in FACES}
 CLIENT_BASE_PATHS: dict[str, str] = {face.name: face.client_base_path for face in PROVIDER_FACES}
 MAX_BODY_BYTES: dict[str, int] = {face.name: face.max_body_bytes for face in FACES}
 MALFORMED_ANSWERS: dict[str, bytes] = {face.name: face.malformed for face in FACES}
+DEFAULT_MODELS: dict[tuple[str, str], str] = {(face.name, face.generation[0]): face.generation[1] for face in FACES if face.generation}
+"""(face, generation path) -> the model a POST there renders when it names none."""
 
 
 def face_for_path(path: str) -> str | None:

@@ -9,7 +9,7 @@ Decision: a run on a shared state starts from an empty one, as a run in memory d
 and a run that carried on from the last one's clock, windows, journal, rules and id sequence (another seed's, even)
 broke the promise that the same seed and requests give the same bytes. So whatever starts the run empties its
 database first, as a full `POST /_sim/reset` does; a database another simulator is using is refused before that
-(simulator.serve.state_problem), since emptying it would empty that simulator's state under it.
+(simulator.state.claim), since emptying it would empty that simulator's state under it.
 """
 
 from __future__ import annotations

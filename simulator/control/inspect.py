@@ -21,14 +21,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from simulator.control.journal import PROMPT_CHARS, Details, JournalEntry, key_digest, mask_key, trimmed
 from simulator.control.journal_row import IMAGE_IDS, ROW_FIELDS, Row, join_ids, split_ids
 from simulator.keys import bearer_token
-from simulator.perf import wire as perf_wire
-from simulator.providers.ideogram import mapping as ideogram_mapping
-from simulator.providers.openai import mapping as openai_mapping
-from simulator.providers.stability import mapping as stability_mapping
-from spec.models import DEFAULT_MODEL
-from spec.providers import ideogram as ideogram_spec
-from spec.providers import openai as openai_spec
-from spec.providers import stability as stability_spec
+from simulator.registry import DEFAULT_MODELS
 
 _KEY_HEADERS = ("x-key", "api-key", "x-goog-api-key")
 # Decision: a journalled request keeps its body's bytes (parsed when first read) up to this size; a larger body is
@@ -71,29 +64,20 @@ def _query_key(query: str) -> str | None:
     return None
 
 
-_DEFAULT_MODELS = {
-    "perf": (perf_wire.PATH, DEFAULT_MODEL),
-    "openai": (openai_mapping.PATH, openai_spec.OPENAI_DEFAULT_MODEL),
-    "stability": (stability_mapping.PATH, stability_spec.STABILITY_DEFAULT_MODEL),
-    "ideogram": (ideogram_mapping.PATH, ideogram_spec.IDEOGRAM_DEFAULT_MODEL),
-}
-"""Per face, the end of its generation path and the model it renders when a request names none."""
-
-
-def _model_from_path(face: str, path: str) -> str | None:
-    """Imagen names its model in the path (models/{model}:predict), BFL in its endpoint (/v1/flux-pro); the other
-    faces' generation endpoints render their default model when the body names none.
+def _model_from_path(face: str, method: str, path: str) -> str | None:
+    """Imagen names its model in the path (models/{model}:predict), BFL in its endpoint (/v1/flux-pro); a POST to
+    another face's generation endpoint that names none renders the face's default model.
 
     Decision: a request that leaves the model to its default is that model's request, to a rule as to the journal.
     A rule on `dall-e-2` missed an openai-SDK call that named no model, which the journal (by the engine's word)
-    counted as dall-e-2: one `match` selected different requests as a rule and as a count."""
+    counted as dall-e-2: one `match` selected different requests as a rule and as a count. Only that endpoint's
+    POSTs: a path the face answers 404 (`/ideogram/v1/ideogram-v3/generate`) or 405 renders nothing."""
     if path.endswith(":predict") and "/models/" in path:
         return path.rsplit("/models/", 1)[1].removesuffix(":predict")
     tail = path.rsplit("/", 1)[-1]
     if tail.startswith("flux-"):
         return tail
-    endpoint, model = _DEFAULT_MODELS.get(face, ("", None))
-    return model if endpoint and path.endswith(endpoint) else None
+    return DEFAULT_MODELS.get((face, path)) if method == "POST" else None
 
 
 FORM_TYPE = b"multipart/form-data"
@@ -188,7 +172,8 @@ class RequestEntry(JournalEntry):
         if self._inspected is None:
             body = self._body
             parsed = _json_body(body) if isinstance(body, bytes) else body
-            self._inspected = _inspected(self.face, self.path, self._key_headers_text(), self._query.decode("latin-1"), parsed)
+            query = self._query.decode("latin-1")
+            self._inspected = _inspected(self.face, self.method, self.path, self._key_headers_text(), query, parsed)
             self._body = self._key_headers = None
         return self._inspected
 
@@ -273,7 +258,7 @@ class StoredEntry(JournalEntry):
 
     def work_out_details(self) -> Details:
         fields = self._fields
-        asked = _inspected(self.face, self.path, {}, "", _json_body(fields["raw_body"].encode()))
+        asked = _inspected(self.face, self.method, self.path, {}, "", _json_body(fields["raw_body"].encode()))
         return _details(self, asked, fields["key"], fields["key_digest"], fields["error_type"])
 
 
@@ -321,14 +306,14 @@ def error_type(body: bytes) -> str | None:
     return error if isinstance(error, str) and "detail" in parsed else None
 
 
-def _inspected(face: str, path: str, headers: dict[str, str], query: str, body: Any) -> Inspected:
+def _inspected(face: str, method: str, path: str, headers: dict[str, str], query: str, body: Any) -> Inspected:
     top = _as_dict(body)
     ideogram = _as_dict(top.get("image_request"))
     instances = top.get("instances")
     instance = _as_dict(instances[0]) if isinstance(instances, list) and instances else {}
     parameters = _as_dict(top.get("parameters"))
     prompt = _first(top.get("prompt"), ideogram.get("prompt"), instance.get("prompt"))
-    model = _first(top.get("model"), ideogram.get("model"), _model_from_path(face, path))
+    model = _first(top.get("model"), ideogram.get("model"), _model_from_path(face, method, path))
     n = _first(top.get("n"), ideogram.get("num_images"), parameters.get("sampleCount"))
     size = top.get("size")
     return Inspected(

@@ -13,7 +13,9 @@ held until the run stops, which also covers the moments before a run's workers o
 from __future__ import annotations
 
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
+from redis.retry import Retry
 
 from simulator.state.redis import CLIENT_NAME, CONNECT_TIMEOUT_SECONDS, SOCKET_TIMEOUT_SECONDS, location_of
 
@@ -32,6 +34,7 @@ class DatabaseClaim:
             single_connection_client=True,
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 0),
             protocol=2,
         )
 
@@ -66,7 +69,8 @@ def claim_database(url: str) -> DatabaseClaim:
         claim.release()
         raise DatabaseInUse(
             f"another perf-sim is using Redis at {claim.location} (connections from {', '.join(others[:3])}; its workers "
-            "outlive a kill -9 of their parent); a run starts by emptying its database, so give each simulator a "
-            "database of its own (redis://host:port/1, /2, ...)"
+            "outlive a kill -9 of their parent; or one started at this same moment, and then both are refused: start "
+            "again); a run starts by emptying its database, so give each simulator a database of its own "
+            "(redis://host:port/1, /2, ...)"
         )
     return claim

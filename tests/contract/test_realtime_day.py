@@ -3,6 +3,11 @@ new day's count, which a correct server shows and the suite must not call a char
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
+from contract_tests import realtime
 from contract_tests.exchange import Exchange
 from contract_tests.realtime import _day_may_have_turned
 from spec import tiers
@@ -21,3 +26,13 @@ def test_a_wait_past_the_day_reset_the_server_gave_may_start_a_new_day() -> None
 
 def test_a_wait_within_a_long_day_is_judged() -> None:
     assert not _day_may_have_turned(answer(100.0, day_reset="3600"), answer(161.0, day_reset="3539"))
+
+
+def test_without_a_day_reset_header_the_clients_utc_midnight_between_the_answers_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answers' times are monotonic; the client's clock is read when judging, seconds after the first answer."""
+    started = time.monotonic() - 30  # the first answer came 30 s before the check
+    before, after = answer(started, day_reset=None), answer(started + 29, day_reset=None)
+    monkeypatch.setattr(realtime.time, "time", lambda: 1_767_225_600.0 + 10)  # ten seconds after a UTC midnight
+    assert _day_may_have_turned(before, after)
+    monkeypatch.setattr(realtime.time, "time", lambda: 1_767_225_600.0 + 3600)
+    assert not _day_may_have_turned(before, after)

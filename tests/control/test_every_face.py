@@ -191,3 +191,13 @@ def test_a_rule_on_the_model_a_request_gets_by_default_fires_and_counts_as_that_
     client.post("/_sim/faults", json={"match": match, "action": {"status": 503}, "namespace": namespace}).raise_for_status()
     assert call.send(client, {"X-Sim-Namespace": namespace}).status_code == 503
     assert client.post("/_sim/requests/count", json={"match": match, "namespace": namespace}).json()["count"] == 2
+
+
+def test_a_path_the_face_does_not_serve_gets_no_default_model(client: httpx.Client) -> None:
+    """Only a POST to the generation endpoint renders the default: `/ideogram/v1/ideogram-v3/generate` is the face's
+    404 and makes nothing, so a rule on V_2 leaves it alone and the journal names no model."""
+    client.post("/_sim/faults", json={"match": {"model": "V_2"}, "action": {"status": 503}}).raise_for_status()
+    answer = client.post("/ideogram/v1/ideogram-v3/generate", json={"image_request": {"prompt": "a kite"}}, headers={"Api-Key": KEY})
+    assert answer.status_code == 404
+    (entry,) = client.get("/_sim/requests").json()["requests"]
+    assert entry["model"] is None

@@ -19,6 +19,7 @@ import requests
 from load.redis_server import RedisServer
 from simulator.launcher import PROJECT_ROOT, free_port, running, running_simulator
 from spec import tiers
+from tests.contract.test_tls import https_target
 from tests.load.conftest import environment
 
 LOCUSTFILE = str(PROJECT_ROOT / "load" / "locustfile.py")
@@ -229,7 +230,7 @@ def test_options_that_would_lose_or_misjudge_the_run_are_refused_before_any_requ
         refused = {
             "--advance-every must be from above 0 to 60": run(locust(*short, "--compress", "10", "--advance-every", "1e9")),
             "--tolerance must be from 0 to 30 seconds": run(locust(*short, "--tolerance", "inf", "--tier-key", "free=pk_test_pro_named")),
-            "--run-id must be letters, digits and _": run(locust(*short, "--run-id", "my.run")),
+            "--run-id must be letters, digits, _ and -": run(locust(*short, "--run-id", "my.run")),
             "--verdict-events: cannot write": run(locust(*short, "--verdict-events", str(tmp_path / "no-such-dir" / "e.jsonl"))),
             "--keys: [Errno 2] No such file or directory": run(locust(*short, "--keys", str(tmp_path / "missing.toml"))),
         }
@@ -241,3 +242,12 @@ def test_options_that_would_lose_or_misjudge_the_run_are_refused_before_any_requ
         output = result.stdout + result.stderr
         assert result.returncode == 2 and f"VERDICT: NOT RUN: {said}" in result.stdout, output
         assert "Traceback" not in output, output
+
+
+def test_a_target_whose_certificate_this_machine_does_not_trust_is_load_tested_not_refused_as_absent(tmp_path: Path) -> None:
+    """The load's own client checks no certificate, so an HTTPS gateway with an internal CA's certificate is judged
+    as another implementation; only a refused connection or an unknown name means nothing answers."""
+    with https_target(tmp_path) as (url, _):
+        result = run(locust("--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", url, "FreeUser"))
+    assert "VERDICT: PASS" in result.stdout or "VERDICT: NOT JUDGED" in result.stdout, result.stdout + result.stderr
+    assert "nothing answers" not in result.stdout

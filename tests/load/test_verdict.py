@@ -242,6 +242,26 @@ def test_a_run_whose_target_was_down_for_most_of_it_does_not_pass() -> None:
     assert "7 of 13 requests got no usable answer (none, or a 5xx)" in verdict.summary()
 
 
+def test_requests_the_runs_end_cut_short_are_not_the_target_being_down() -> None:
+    """A short run against a slow target stops many requests in flight: possibly admitted, but no outage."""
+    cut = [Observation(FREE, 1, T0 + 10 + t, None, None, cut_by_stop=True) for t in range(8)]
+    verdict = judge([*(ok(t * 0.1) for t in range(4)), *cut])
+    assert verdict.passed, verdict.summary()
+    assert "0 of 12 requests got no usable answer (none, or a 5xx); 8 more were cut short by the run's end" in verdict.summary()
+
+
+def test_a_non_finite_retry_after_is_written_as_strict_json_and_judged_the_same(tmp_path) -> None:
+    events = tmp_path / "events.jsonl"
+    write_events(events, [limited(2, math.nan)], [])
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    assert [json.loads(line, parse_constant=refuse) for line in events.read_text().splitlines()]
+    (replayed,) = read_events([events])[0]
+    assert kinds([replayed]) == kinds([limited(2, math.nan)]) == [UNDER_ADMISSION, BAD_RETRY_AFTER]
+
+
 def test_a_run_with_nothing_admitted_or_limited_points_at_the_host_not_at_the_load() -> None:
     summary = judge([Observation(FREE, 1, T0 + t, None, None) for t in range(3)]).summary()
     assert "check the host (-H, without /v1)" in summary and "run longer" not in summary
