@@ -29,6 +29,7 @@ def requests() -> list[tuple[str, str, dict[str, str], bytes]]:
         {"prompt": PROMPT, "model": "flux-dev", "quality": "hd"},
         {"prompt": "x" * (MODELS["dall-e-2"].max_prompt_chars + 1), "model": "dall-e-2"},
         {"prompt": PROMPT, "seed": 7},
+        {"prompt": "Un martin-pêcheur à Ōsaka, 東京 🦊"},
         {"prompt": f"{PROMPT} {policy.TRIGGER_PHRASE}"},
     ]
     bodies += [
