@@ -17,7 +17,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
 from redis.retry import Retry
 
-from simulator.state.redis import CLIENT_NAME, CONNECT_TIMEOUT_SECONDS, SOCKET_TIMEOUT_SECONDS, location_of
+from simulator.state.redis import CLIENT_NAME, NAMED_CONNECTION, SOCKET_TIMEOUT_SECONDS, location_of
 
 
 class DatabaseInUse(Exception):
@@ -29,13 +29,7 @@ class DatabaseClaim:
 
     def __init__(self, url: str) -> None:
         self._redis = Redis.from_url(
-            url,
-            client_name=CLIENT_NAME,
-            single_connection_client=True,
-            socket_timeout=SOCKET_TIMEOUT_SECONDS,
-            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            retry=Retry(NoBackoff(), 0),
-            protocol=2,
+            url, single_connection_client=True, socket_timeout=SOCKET_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0), **NAMED_CONNECTION
         )
 
     def others(self) -> list[str]:

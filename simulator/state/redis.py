@@ -179,18 +179,19 @@ return {1, day_used, minute_used, now_s, sequence, ids}
 """)
 
 
+NAMED_CONNECTION: dict[str, Any] = {
+    "client_name": CLIENT_NAME,
+    "socket_connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    # RESP2: with RESP3 redis-py skips its check for pooled connections the server has closed, and the first request
+    # after a Redis restart would fail.
+    "protocol": 2,
+}
+"""What every connection a simulator opens has in common (its clients add their timeouts and retries)."""
+
+
 def connect(url: str) -> Redis:
     """A client with the simulator's timeouts and no retries (see the module's decisions)."""
-    return Redis.from_url(
-        url,
-        client_name=CLIENT_NAME,
-        socket_timeout=SOCKET_TIMEOUT_SECONDS,
-        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        retry=Retry(NoBackoff(), 0),
-        # RESP2: with RESP3 redis-py skips its check for pooled connections the server has closed, and the
-        # first request after a Redis restart would fail.
-        protocol=2,
-    )
+    return Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0), **NAMED_CONNECTION)
 
 
 def location(redis: Redis) -> str:
@@ -236,17 +237,7 @@ class RedisState(State):
         self._members = itertools.count()
         # No socket timeout inside redis-py: `_call` bounds each whole operation with one timer instead (redis-py's
         # own costs a task per command sent and a timer per reply read). A cancelled read closes its connection.
-        pool = ConnectionPool.from_url(
-            url,
-            client_name=CLIENT_NAME,
-            max_connections=POOL_SIZE,
-            socket_timeout=None,
-            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            retry=Retry(NoBackoff(), 0),
-            # RESP2: with RESP3 redis-py skips its check for pooled connections the server has closed, and the
-            # first request after a Redis restart would fail.
-            protocol=2,
-        )
+        pool = ConnectionPool.from_url(url, max_connections=POOL_SIZE, socket_timeout=None, retry=Retry(NoBackoff(), 0), **NAMED_CONNECTION)
         self._redis = Redis.from_pool(pool)
         self._channel = BatchingChannel(pool, SOCKET_TIMEOUT_SECONDS, location(self._redis))
         # The script's arguments that never change, encoded once.
