@@ -311,7 +311,11 @@ def _verdict(config: pytest.Config) -> Verdict:
         target = contract_target(config)
         client.waited_for_limits = 0.0  # a second pytest.main in one process starts its own count
         config.stash[_VERDICT_KEY] = Verdict(
-            target.base_url, target.level, real_time=not target.clock_moves, judge=config.getoption("perf_judge", "document")
+            target.base_url,
+            target.level,
+            real_time=not target.clock_moves,
+            judge=config.getoption("perf_judge", "document"),
+            generous_given=bool(config.getoption("perf_generous_key")),
         )
     return config.stash[_VERDICT_KEY]
 

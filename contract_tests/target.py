@@ -317,7 +317,13 @@ class Target:
             if self.namespace:
                 control += f", namespace {self.namespace}"
         free = f"{len(self.free_keys)} set" if self.free_keys else "absent (free-tier tests skipped)"
-        return (
+        described = (
             f"perf-contract: target {self.base_url}  level {self.level}  key tier {self.key_tier or 'unknown'}  "
             f"free keys {free}  control API {control}"
         )
+        misnamed = [
+            f"note: --tier-key {tier}=... gives a key whose name says {named}: it is judged by the {tier} tier, as asked"
+            for tier, key in self.tier_keys
+            if (named := tier_of_key(key)) not in (None, tier)
+        ]
+        return "\n".join([described, *misnamed])

@@ -45,6 +45,7 @@ def test_schemathesis_all_checks(target: Target, tmp_path: Path) -> None:
         "--seed", str(SEED),
         "--generation-database", "none",
         "--workers", "1",
+        "--request-timeout", f"{target.timeout:g}",
         "--no-color",
         "--header", f"Authorization: Bearer {target.generous_key}",
     ]  # fmt: skip

@@ -72,6 +72,8 @@ class Verdict:
     cases: list[CaseResult] = field(default_factory=list)
     waited_seconds: float = 0.0
     """How long rules not about rate limits slept out 429s (`ContractClient.admitted`)."""
+    generous_given: bool = False
+    """Whether the run had a --generous-key of its own (the advice after waits differs)."""
 
     def rules(self) -> dict[tuple[str, str], dict[str, int]]:
         table: dict[tuple[str, str], dict[str, int]] = {}
@@ -117,9 +119,14 @@ class Verdict:
         where the docs say seconds, with nothing in the output to tell why or what to change."""
         if self.waited_seconds < WAIT_WORTH_SAYING_SECONDS:
             return []
+        advice = (
+            "the --generous-key given was spent too: give one with a higher limit"
+            if self.generous_given
+            else "give --generous-key, a key with a high limit, to run without waiting"
+        )
         return [
             f"Waited {self.waited_seconds:.0f} s in all for 429s before rules that are not about rate limits (the key's "
-            "minute limit, spent by earlier cases or runs): give --generous-key, a key with a high limit, to run without waiting."
+            f"minute limit, spent by earlier cases or runs): {advice}."
         ]
 
     def _cases_not_judged(self) -> list[str]:

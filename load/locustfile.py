@@ -45,6 +45,7 @@ log = logging.getLogger("perf-load")
 GENERATIONS = "/v1/images/generations"
 EVENTS_MESSAGE = "perf_verdict_events"
 FLUSH_MESSAGE = "perf_verdict_flush"
+REFUSED_MESSAGE = "perf_verdict_refused"
 # Decision: the master waits at most this long for workers' records; a worker missing after it fails the run.
 COLLECT_TIMEOUT_SECONDS = 20.0
 IMAGE_FETCH_SHARE = 0.1
@@ -61,6 +62,7 @@ class _Run:
         self.sent = False
         self.driver: gevent.Greenlet | None = None
         self.refused: str | None = None
+        self.delivered = False
 
 
 RUN = _Run()
@@ -117,11 +119,16 @@ def numbers_problem(options: Any) -> str | None:
         return f"--advance-every must be from above 0 to {MAX_ADVANCE_EVERY_SECONDS:g} seconds, got {options.advance_every:g}"
     if options.keys_per_tier < 1:
         return f"--keys-per-tier must be at least 1, got {options.keys_per_tier}"
-    if options.run_id and not KEY_PATTERN.fullmatch(f"{tiers.TEST_KEY_PREFIX}enterprise_{options.run_id}0"):
+    if options.run_id and not RUN_ID.fullmatch(options.run_id):
         return f"--run-id must be letters, digits, _ and - (it is part of every minted key), got {options.run_id!r}"
+    longest = f"{tiers.TEST_KEY_PREFIX}enterprise_{options.run_id or 'x' * 8}{options.keys_per_tier - 1}"
+    if not KEY_PATTERN.fullmatch(longest):
+        return f"--run-id and --keys-per-tier make keys of {len(longest)} characters, longer than a key may be"
     return tolerance_problem(options.tolerance)
 
 
+RUN_ID = re.compile(r"[A-Za-z0-9_-]+")
+"""The characters a key may hold (simulator.keys.KEY_PATTERN): `--run-id my.run` minted keys every server refused."""
 MAX_ADVANCE_EVERY_SECONDS = 60.0
 """Decision: the clock moves at least once a minute. `--advance-every 1e9` never moved it, so a run asked to compress
 time ran in real time and passed."""
@@ -376,6 +383,14 @@ def _on_init(environment: Environment, **_: Any) -> None:
         runner.register_message(EVENTS_MESSAGE, _on_worker_events)
     elif isinstance(runner, WorkerRunner):
         runner.register_message(FLUSH_MESSAGE, _on_flush_request)
+        runner.register_message(REFUSED_MESSAGE, _on_refused)
+
+
+def _on_refused(environment: Environment, msg: Any, **_: Any) -> None:
+    """The master refused the run: this worker's users send nothing. The master tells its workers before it asks
+    them to spawn (messages keep their order), since they cannot check what only the master has (its events file,
+    the host it reached); before, a worker had sent requests, spending a real key's quota, before the master quit."""
+    RUN.refused = str(msg.data["reason"])
 
 
 @events.test_start.add_listener
@@ -387,6 +402,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     RUN.advances.clear()
     RUN.reported.clear()
     RUN.refused = None
+    RUN.delivered = False
     options = environment.parsed_options
     assert options is not None
     host = environment.host or ""
@@ -394,7 +410,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     try:
         for tier, keys in given_keys(options).items():
             for key in keys:
-                if (named := tiers.tier_for_test_key(key)) not in (None, tier):
+                named = tiers.DOCUMENT_EXAMPLE_TIER if key == tiers.DOCUMENT_EXAMPLE_KEY else tiers.tier_for_test_key(key)
+                if named not in (None, tier):
                     print(
                         f"note: --tier-key {tier}=... gives a key whose name says {named}: it is judged by the {tier} tier, as asked",
                         flush=True,
@@ -414,6 +431,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     if RUN.refused:
         log.error(RUN.refused)
         assert environment.runner is not None
+        if isinstance(environment.runner, MasterRunner):
+            environment.runner.send_message(REFUSED_MESSAGE, {"reason": RUN.refused})
         gevent.spawn_later(0, environment.runner.quit)
         return
     if clock == "real":
@@ -469,6 +488,9 @@ def _collect_from_workers(runner: MasterRunner) -> None:
 def _deliver_verdict(environment: Environment) -> None:
     options = environment.parsed_options
     assert options is not None
+    if RUN.delivered:  # a master's run stops, then quits: one verdict
+        return
+    RUN.delivered = True
     if RUN.refused:
         print(f"VERDICT: NOT RUN: {RUN.refused}", flush=True)
         environment.process_exit_code = 2

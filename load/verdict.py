@@ -348,13 +348,13 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
         # fill it, else the minute when it is full, else the day when the whole day's admissions fill it.
         day_start = bisect.bisect_left(lows, _day(low) * tiers.DAY_SECONDS)
         day_before = images_before[stop] - images_before[day_start] + sum(p.images for p in unbounded if p.low <= high)
-        if day_before + o.n > tier.images_per_day:
+        at_midnight = _points_at_midnight(o.retry_after, low, high)
+        if day_before + o.n > tier.images_per_day or at_midnight:  # the server says its day is full
             summary.day_limit_hit += 1
         elif minute_used + o.n > tier.images_per_minute:
             summary.minute_limit_hit += 1
         elif day_used is not None and day_used + o.n > tier.images_per_day:
             summary.day_limit_hit += 1
-        at_midnight = _points_at_midnight(o.retry_after, low, high)
         if not day_may_bind and minute_used + o.n <= tier.images_per_minute:
             evidence = (o, *(p.observation for p in in_minute))
             said = f" (its retry_after {o.retry_after} is the wait to the server's UTC midnight: the server says the day is full)"
@@ -371,7 +371,7 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
         problem = _retry_after_problem(o, day_may_bind or at_midnight)
         if problem:
             verdict.violations.append(Violation(BAD_RETRY_AFTER, key, problem, (o,)))
-        elif not day_may_bind and minute_used + o.n > tier.images_per_minute:
+        elif not day_may_bind and not at_midnight and minute_used + o.n > tier.images_per_minute:
             assert isinstance(o.retry_after, int)  # a valid one, as _retry_after_problem found
             wrong = _wrong_wait(o.retry_after, low, high, o, tier, admitted, admitted_lows, finite[start:stop], unbounded)
             if wrong is not None:
@@ -581,7 +581,11 @@ def read_events(paths: Iterable[Path]) -> tuple[list[Observation], list[ClockAdv
     file that cannot be read."""
     observations: list[Observation] = []
     advances: list[ClockAdvance] = []
+    seen: set[Path] = set()
     for path in paths:
+        if path.resolve() in seen:
+            raise ValueError(f"{path}: given twice: its requests would be judged twice (a false over-admission)")
+        seen.add(path.resolve())
         counted: dict[str, int] | None = None
         read = {"advances": 0, "requests": 0}
         for number, line in enumerate(path.read_text().splitlines(), 1):
@@ -601,7 +605,9 @@ def read_events(paths: Iterable[Path]) -> tuple[list[Observation], list[ClockAdv
                     read["requests"] += 1
                 else:
                     counted = {"advances": int(event["end"]["advances"]), "requests": int(event["end"]["requests"])}
-            except (ValueError, TypeError, KeyError) as exc:
+            except KeyError as exc:
+                raise ValueError(f"{path}:{number}: not an event a run recorded (--verdict-events): no field {exc}") from None
+            except (ValueError, TypeError) as exc:
                 raise ValueError(f"{path}:{number}: not an event a run recorded (--verdict-events): {exc}") from None
         if counted is None:
             raise ValueError(f"{path}: no end line: the file was cut short (or written by a run before the end line was)")

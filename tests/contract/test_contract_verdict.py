@@ -14,6 +14,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from contract_tests import test_schemathesis as contract_schemathesis
@@ -237,6 +238,15 @@ def test_a_run_that_slept_for_its_keys_minute_limit_says_how_long_and_what_to_gi
     assert waited[-1].startswith("Waited 44 s in all for 429s") and "give --generous-key" in waited[-1]
     quick = ContractVerdict("http://impl.example", "smoke", real_time=True, waited_seconds=2).notes()
     assert not any("Waited" in note for note in quick)
+    spent = ContractVerdict("http://impl.example", "smoke", real_time=True, waited_seconds=30, generous_given=True).notes()
+    assert "the --generous-key given was spent too: give one with a higher limit" in spent[-1]
+
+
+def test_a_tier_key_whose_name_says_another_tier_is_noted_in_the_runs_header(tmp_path: Path) -> None:
+    with running_simulator("--clock", "manual") as sim:
+        given = ["--tier-key", "pro=pk_test_free_misnamed", "--level", "smoke", "-k", "test_prompt_only_gets_every_default"]
+        verdict = run_contract(sim.base_url, tmp_path / "junit.xml", *given)
+    assert "note: --tier-key pro=... gives a key whose name says free: it is judged by the pro tier, as asked" in verdict.output
 
 
 def test_a_mistyped_option_is_refused_naming_the_one_meant_and_pytest_options_still_pass_through() -> None:
@@ -380,3 +390,14 @@ def test_a_run_leaves_nothing_in_the_directory_it_was_started_from(tmp_path: Pat
         verdict = run_contract(simulator.base_url, started_in / "junit.xml", "-k", "test_content_policy_matches_the_spec")
     assert verdict.returncode == 0 and verdict.tests == 1, verdict.output[-3000:]
     assert sorted(path.name for path in started_in.iterdir()) == ["junit.xml"]
+
+
+def test_a_target_that_leaves_the_first_request_unanswered_gets_no_verdict_not_every_rule_failed(tmp_path: Path) -> None:
+    """On a real clock every case waits for the free keys' day check; its request unanswered failed all 38 cases."""
+    with running_simulator("--quiet") as sim:
+        rule = {"match": {"key": "pk_test_free_slow"}, "action": {"delay_ms": 5000}, "times": 2}  # the key probe, then the day check
+        httpx.post(f"{sim.base_url}/_sim/faults", json=rule, timeout=10).raise_for_status()
+        given = ["--namespace", "default", "--free-key", "pk_test_free_slow", "--timeout", "1", "--level", "smoke"]
+        verdict = run_contract(sim.base_url, tmp_path / "junit.xml", *given)
+    assert verdict.returncode == 2, verdict.output[-3000:]
+    assert "perf-contract: no verdict: no answer within 1 s (--timeout) to: curl" in verdict.output, verdict.output[-3000:]

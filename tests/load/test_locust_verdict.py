@@ -251,3 +251,17 @@ def test_a_target_whose_certificate_this_machine_does_not_trust_is_load_tested_n
         result = run(locust("--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", url, "FreeUser"))
     assert "VERDICT: PASS" in result.stdout or "VERDICT: NOT JUDGED" in result.stdout, result.stdout + result.stderr
     assert "nothing answers" not in result.stdout
+
+
+def test_a_distributed_run_the_master_refuses_sends_no_request_from_its_workers(tmp_path: Path) -> None:
+    """The master tells its workers before it asks them to spawn: a worker had sent requests (a real key's quota) before
+    the master quit, and the NOT RUN line was printed twice."""
+    master_port = free_port()
+    with ExitStack() as stack, running_simulator() as sim:
+        for process in workers(master_port, 1):
+            stack.callback(process.kill)
+        master = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port), "--expect-workers", "1"]
+        result = run(locust(*master, "--headless", "-u", "4", "-r", "4", "-t", "6s", "-H", sim.base_url, "--tolerance", "31"))
+        journal = requests.get(f"{sim.base_url}/_sim/requests", timeout=5).json()["requests"]
+    assert result.returncode == 2 and result.stdout.count("VERDICT: NOT RUN: --tolerance must be") == 1, result.stdout + result.stderr
+    assert journal == [], journal

@@ -157,8 +157,9 @@ def test_a_pass_names_the_windows_whose_limits_the_run_never_reached() -> None:
         (lambda lines: [lines[0].replace('"key"', '"face": "perf", "key"'), *lines[1:]], "fields face are not a request's here"),
         (lambda lines: [lines[0], lines[0], *lines[1:]], "its end line counts"),
         (lambda lines: [*lines, lines[0]], "an event after the file's end line"),
+        (lambda lines: ['{"something": 1}', *lines], "events.jsonl:1: not an event a run recorded (--verdict-events): no field 'end'"),
     ],
-    ids=["malformed", "cut-short", "empty", "another-version", "a-line-added", "joined"],
+    ids=["malformed", "cut-short", "empty", "another-version", "a-line-added", "joined", "foreign"],
 )
 def test_an_events_file_a_run_did_not_write_whole_is_refused_with_status_2_saying_how(tmp_path, capsys, edit, said) -> None:
     """Not judged, so not the 1 of a violation, and a message rather than a traceback: a file cut at a line boundary
@@ -170,6 +171,14 @@ def test_an_events_file_a_run_did_not_write_whole_is_refused_with_status_2_sayin
         main([str(events)])
     errors = capsys.readouterr().err
     assert exited.value.code == 2 and said in errors and "Traceback" not in errors, errors
+
+
+def test_one_events_file_given_twice_is_refused_rather_than_judged_twice(tmp_path, capsys) -> None:
+    events = tmp_path / "events.jsonl"
+    write_events(events, [ok(0)], [])
+    with pytest.raises(SystemExit) as exited:
+        main([str(events), str(tmp_path / "." / "events.jsonl")])
+    assert exited.value.code == 2 and "given twice" in capsys.readouterr().err
 
 
 def test_a_missing_events_file_is_refused_with_status_2(tmp_path, capsys) -> None:
@@ -230,6 +239,13 @@ def test_a_retry_after_to_the_servers_midnight_is_one_under_admission_saying_the
     verdict = judge([ok(0), ok(1), limited(2, to_midnight)])
     assert [v.kind for v in verdict.violations] == [UNDER_ADMISSION]
     assert "is the wait to the server's UTC midnight: the server says the day is full" in verdict.summary()
+
+
+def test_a_retry_after_to_midnight_when_the_runs_own_minute_is_full_is_a_day_hit_not_a_wrong_wait() -> None:
+    """The key's day filled with this run's images after earlier use no record shows: the day's 429 is right."""
+    to_midnight = tiers.DAY_SECONDS - 3600 - 1
+    verdict = judge([*(ok(t * 0.1) for t in range(5)), limited(1, to_midnight)])
+    assert verdict.violations == [] and verdict.keys[FREE].day_limit_hit == 1, verdict.summary()
 
 
 def test_a_run_whose_target_was_down_for_most_of_it_does_not_pass() -> None:
