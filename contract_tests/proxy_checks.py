@@ -33,7 +33,6 @@ from contract_tests.exchange import Exchange
 from contract_tests.explain import shown, shown_header
 from contract_tests.ledger import KeyLedger
 from contract_tests.png import decodes_as_png
-from contract_tests.target import tier_of_key
 from contract_tests.violations import ContractViolation, Finding, collecting, expect
 from spec import errors, policy, tiers
 from spec.schemas import request_schema
@@ -189,7 +188,7 @@ class ExchangeJudge:
             self._note(MINUTE_LIMIT_NOT_JUDGED)
             return
         limit = values[tiers.HEADER_LIMIT_MINUTE]
-        tier = tier_of_key(key)
+        tier = tiers.tier_named_by(key)
         if tier is not None:
             want = tiers.TIERS[tier]
             expect(

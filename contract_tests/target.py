@@ -231,12 +231,6 @@ def detect_control(base_url: str) -> Control | None:
     return Control(base_url, manual, namespaces)
 
 
-def tier_of_key(key: str) -> str | None:
-    if key == tiers.DOCUMENT_EXAMPLE_KEY:
-        return tiers.DOCUMENT_EXAMPLE_TIER
-    return tiers.tier_for_test_key(key)
-
-
 @dataclass(frozen=True)
 class Target:
     base_url: str
@@ -293,7 +287,7 @@ class Target:
         return cls(
             base_url=base_url,
             key=key,
-            key_tier=key_tier or tier_of_key(key),
+            key_tier=key_tier or tiers.tier_named_by(key),
             free_keys=free_keys or (SIM_FREE_KEYS if on_sim else ()),
             generous_key=generous_key or (SIM_GENEROUS_KEY if on_sim else key),
             level=level,
@@ -321,9 +315,4 @@ class Target:
             f"perf-contract: target {self.base_url}  level {self.level}  key tier {self.key_tier or 'unknown'}  "
             f"free keys {free}  control API {control}"
         )
-        misnamed = [
-            f"note: --tier-key {tier}=... gives a key whose name says {named}: it is judged by the {tier} tier, as asked"
-            for tier, key in self.tier_keys
-            if (named := tier_of_key(key)) not in (None, tier)
-        ]
-        return "\n".join([described, *misnamed])
+        return "\n".join([described, *filter(None, (tiers.given_tier_note(tier, key) for tier, key in self.tier_keys))])

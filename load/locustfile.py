@@ -409,13 +409,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     clock = _simulator_clock(host)
     try:
         for tier, keys in given_keys(options).items():
-            for key in keys:
-                named = tiers.DOCUMENT_EXAMPLE_TIER if key == tiers.DOCUMENT_EXAMPLE_KEY else tiers.tier_for_test_key(key)
-                if named not in (None, tier):
-                    print(
-                        f"note: --tier-key {tier}=... gives a key whose name says {named}: it is judged by the {tier} tier, as asked",
-                        flush=True,
-                    )
+            for note in filter(None, (tiers.given_tier_note(tier, key) for key in keys)):
+                print(note, flush=True)
         configured_keys(options.keys)
     except ValueError as exc:
         RUN.refused = str(exc)

@@ -269,7 +269,7 @@ def _describe(o: Observation) -> str:
 def limits_for(o: Observation) -> tiers.Tier | None:
     """The limits of the observation's key: its own when recorded, else its tier's (as the run was told it, else as
     its name says)."""
-    tier = o.tier or (tiers.DOCUMENT_EXAMPLE_TIER if o.key == tiers.DOCUMENT_EXAMPLE_KEY else tiers.tier_for_test_key(o.key))
+    tier = o.tier or tiers.tier_named_by(o.key)
     limits = tiers.TIERS.get(tier) if tier else None
     if limits is None or o.limits is None:
         return limits
@@ -464,12 +464,11 @@ def _wrong_wait(
 
 
 def _points_at_midnight(retry_after: object, low: float, high: float) -> bool:
-    """Whether `retry_after` is the whole seconds from a server time in [low, high] to the next UTC midnight: what a
-    day window refuses with, also when the day was filled before the run (a key reused the same day)."""
+    """Whether `retry_after` is what the spec's day window refuses with at a server time in [low, high] (the whole
+    seconds to the next UTC midnight), also when the day was filled before the run (a key reused the same day)."""
     if isinstance(retry_after, bool) or not isinstance(retry_after, int) or _day(low) != _day(high):
         return False
-    midnight = (_day(low) + 1) * tiers.DAY_SECONDS
-    return math.floor(midnight - high) <= retry_after <= math.ceil(midnight - low)
+    return tiers.seconds_to_utc_midnight(high) <= retry_after <= tiers.seconds_to_utc_midnight(low)
 
 
 def _retry_after_problem(o: Observation, day_may_bind: bool) -> str | None:
@@ -583,9 +582,9 @@ def read_events(paths: Iterable[Path]) -> tuple[list[Observation], list[ClockAdv
     advances: list[ClockAdvance] = []
     seen: set[Path] = set()
     for path in paths:
-        if path.resolve() in seen:
+        if (resolved := path.resolve()) in seen:
             raise ValueError(f"{path}: given twice: its requests would be judged twice (a false over-admission)")
-        seen.add(path.resolve())
+        seen.add(resolved)
         counted: dict[str, int] | None = None
         read = {"advances": 0, "requests": 0}
         for number, line in enumerate(path.read_text().splitlines(), 1):

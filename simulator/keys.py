@@ -152,7 +152,7 @@ class KeyRegistry:
     def lookup(self, key: str) -> Tenant | None:
         if key in self._configured:
             return self._configured[key]
-        tier = tiers.DOCUMENT_EXAMPLE_TIER if key == tiers.DOCUMENT_EXAMPLE_KEY else tiers.tier_for_test_key(key)
+        tier = tiers.tier_named_by(key)
         return Tenant(key, tier, _tier_limits(tier)) if tier else None
 
     def configured(self) -> list[Tenant]:

@@ -73,6 +73,21 @@ def tier_for_test_key(key: str) -> str | None:
     return None
 
 
+def tier_named_by(key: str) -> str | None:
+    """The tier a key's own name gives: the document's example key's, or a ready-made key's; None for any other key,
+    whose tier only a keys file (or a run's --tier-key) says."""
+    return DOCUMENT_EXAMPLE_TIER if key == DOCUMENT_EXAMPLE_KEY else tier_for_test_key(key)
+
+
+def given_tier_note(tier: str, key: str) -> str | None:
+    """What a load or contract run notes when it is given `key` as a key of `tier` but the key's name says another
+    tier: it is judged by the tier given, as asked, and a person reading a failure should know why."""
+    named = tier_named_by(key)
+    if named in (None, tier):
+        return None
+    return f"note: --tier-key {tier}=... gives a key whose name says {named}: it is judged by the {tier} tier, as asked"
+
+
 def seconds_to_utc_midnight(now: float) -> int:
     """Whole seconds (at least 1) until the day window of `now` resets."""
     return max(1, DAY_SECONDS - int(now) % DAY_SECONDS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +33,15 @@ def ok(t: float, n: int = 1, key: str = FREE) -> Observation:
 
 def limited(t: float, retry_after: object, n: int = 1, header: str | None = None, error_type: str = "rate_limit_exceeded") -> Observation:
     return Observation(FREE, n, T0 + t, T0 + t + 0.01, 429, error_type=error_type, retry_after=retry_after, retry_after_header=header)
+
+
+def strict_json_lines(path: Path) -> list[object]:
+    """The file's lines as JSON, refusing what only Python's json module reads (NaN, Infinity), as other readers do."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    return [json.loads(line, parse_constant=refuse) for line in path.read_text().splitlines()]
 
 
 def kinds(observations: list[Observation], advances: list[ClockAdvance] | None = None) -> list[str]:
@@ -191,11 +201,7 @@ def test_an_advance_still_in_flight_is_written_as_strict_json_and_read_back_as_p
     """`Infinity` is the json module's, not JSON: other readers of the file (jq, Node) refused it."""
     events = tmp_path / "events.jsonl"
     write_events(events, [ok(0)], [ClockAdvance(T0, math.inf, 30.0)])
-
-    def refuse(constant: str) -> None:
-        raise ValueError(constant)
-
-    lines = [json.loads(line, parse_constant=refuse) for line in events.read_text().splitlines()]
+    lines = strict_json_lines(events)
     assert lines[0] == {"advance": {"started": T0, "finished": None, "seconds": 30.0}}
     assert read_events([events])[1] == [ClockAdvance(T0, math.inf, 30.0)]
 
@@ -269,11 +275,7 @@ def test_requests_the_runs_end_cut_short_are_not_the_target_being_down() -> None
 def test_a_non_finite_retry_after_is_written_as_strict_json_and_judged_the_same(tmp_path) -> None:
     events = tmp_path / "events.jsonl"
     write_events(events, [limited(2, math.nan)], [])
-
-    def refuse(constant: str) -> None:
-        raise ValueError(constant)
-
-    assert [json.loads(line, parse_constant=refuse) for line in events.read_text().splitlines()]
+    assert strict_json_lines(events)
     (replayed,) = read_events([events])[0]
     assert kinds([replayed]) == kinds([limited(2, math.nan)]) == [UNDER_ADMISSION, BAD_RETRY_AFTER]
 
