@@ -50,6 +50,11 @@ def run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=PROJECT_ROOT, env=environment(), capture_output=True, text=True, timeout=HARD_TIMEOUT)
 
 
+def short_run(host: str) -> list[str]:
+    """A two-user, four-second run against `host`: for the tests that need only its start (a refusal) or a few answers."""
+    return ["--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", host]
+
+
 def move_clock_to(base_url: str, second_of_day: int) -> None:
     """Advance the simulator clock to the next time it reads `second_of_day` seconds past a UTC midnight, so a test's
     compressed run (16 simulated minutes) does or does not cross a day whatever the hour it runs at."""
@@ -211,7 +216,7 @@ def test_numeric_options_that_would_run_no_real_test_are_refused() -> None:
     """`--advance-every 0` advanced the clock by 0 s in a busy loop and passed; a negative tolerance fails a correct
     server: each is refused before any request, with status 2."""
     with running_simulator() as sim:
-        short = ["--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", sim.base_url]
+        short = short_run(sim.base_url)
         busy = run(locust(*short, "--compress", "10", "--advance-every", "0"))
         negative = run(locust(*short, "--tolerance", "-1"))
         endless = [run(locust(*short, "--compress", value)) for value in ("inf", "nan", "1e9")]
@@ -226,7 +231,7 @@ def test_options_that_would_lose_or_misjudge_the_run_are_refused_before_any_requ
     server (minted keys it refused, a clock never moved), or blamed the wrong thing (`--compress needs our control
     API` for a host where nothing listens); a keys file's error also printed two tracebacks per user."""
     with running_simulator() as sim:
-        short = ["--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", sim.base_url]
+        short = short_run(sim.base_url)
         refused = {
             "--advance-every must be from above 0 to 60": run(locust(*short, "--compress", "10", "--advance-every", "1e9")),
             "--tolerance must be from 0 to 30 seconds": run(locust(*short, "--tolerance", "inf", "--tier-key", "free=pk_test_pro_named")),
@@ -234,7 +239,7 @@ def test_options_that_would_lose_or_misjudge_the_run_are_refused_before_any_requ
             "--verdict-events: cannot write": run(locust(*short, "--verdict-events", str(tmp_path / "no-such-dir" / "e.jsonl"))),
             "--keys: [Errno 2] No such file or directory": run(locust(*short, "--keys", str(tmp_path / "missing.toml"))),
         }
-    nowhere = ["--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", f"http://127.0.0.1:{free_port()}"]
+    nowhere = short_run(f"http://127.0.0.1:{free_port()}")
     refused["nothing answers at http://127.0.0.1:"] = run(locust(*nowhere, "--compress", "10"))
     misnamed = refused["--tolerance must be from 0 to 30 seconds"].stdout
     assert "note: --tier-key free=... gives a key whose name says pro: it is judged by the free tier, as asked" in misnamed
@@ -248,7 +253,7 @@ def test_a_target_whose_certificate_this_machine_does_not_trust_is_load_tested_n
     """The load's own client checks no certificate, so an HTTPS gateway with an internal CA's certificate is judged
     as another implementation; only a refused connection or an unknown name means nothing answers."""
     with https_target(tmp_path) as (url, _):
-        result = run(locust("--headless", "-u", "2", "-r", "2", "-t", "4s", "--only-summary", "-H", url, "FreeUser"))
+        result = run(locust(*short_run(url), "FreeUser"))
     assert "VERDICT: PASS" in result.stdout or "VERDICT: NOT JUDGED" in result.stdout, result.stdout + result.stderr
     assert "nothing answers" not in result.stdout
 
