@@ -12,17 +12,8 @@ from typing import NoReturn
 
 import pytest
 
-from contract_tests.target import (
-    DEFAULT_TIMEOUT_SECONDS,
-    JUDGES,
-    LEVELS,
-    NO_VERDICT_EXIT,
-    TargetUnreachable,
-    check_reachable,
-    other_keys,
-    tier_key_pair,
-    timeout_seconds,
-)
+from contract_tests.options import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, timeout_seconds
+from contract_tests.target import NO_VERDICT_EXIT, TargetUnreachable, check_reachable, other_keys, tier_key_pair
 from spec.tiers import PAID_TIERS
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")

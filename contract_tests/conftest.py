@@ -9,8 +9,8 @@ import pytest
 
 from contract_tests.client import ContractClient, NoAnswer
 from contract_tests.ledger import KeyPool
-from contract_tests.plugin import contract_target
 from contract_tests.realtime import RealTimeRules
+from contract_tests.run_hooks import contract_target
 from contract_tests.scenario import cheap_body
 from contract_tests.target import NO_VERDICT_EXIT, Control, Target
 from spec import tiers

@@ -25,8 +25,6 @@ Decisions:
 
 from __future__ import annotations
 
-import argparse
-import math
 import os
 import secrets
 import ssl
@@ -36,14 +34,13 @@ from typing import Any
 
 import httpx
 
+from contract_tests.options import DEFAULT_TIMEOUT_SECONDS
 from spec import policy, tiers
 
 SIM_FREE_KEYS = tuple(f"{tiers.TEST_KEY_PREFIX}free_contract{suffix}" for suffix in ("", "_b", "_c"))
 SIM_GENEROUS_KEY = f"{tiers.TEST_KEY_PREFIX}enterprise_contract"
 SIM_TIER_KEYS = tuple((tier, f"{tiers.TEST_KEY_PREFIX}{tier}_contract_limits") for tier in tiers.PAID_TIERS)
 SIM_BLOCKED_PROMPT = f"A quiet reading room with tall windows {policy.TRIGGER_PHRASE}"
-LEVELS = ("smoke", "full")
-JUDGES = ("document", "all")
 """document: only the document's rules count; all: the simulator's decisions count too."""
 NAMESPACE_HEADER = "X-Sim-Namespace"
 
@@ -87,23 +84,6 @@ class Control:
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
-
-
-DEFAULT_TIMEOUT_SECONDS = 60.0
-"""How long the suite waits for one answer (a generation with the document's modelled latency takes seconds)."""
-
-
-def timeout_seconds(value: str) -> float:
-    """A `--timeout` value: a positive, finite number of seconds. Refused as a usage error (exit 2) by the CLI and the
-    plugin's option alike: a negative one would end in a traceback, and 0 would time out every request and read as a
-    target that does not answer."""
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
-    return seconds
 
 
 NO_VERDICT_EXIT = 2

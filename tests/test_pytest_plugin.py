@@ -108,14 +108,18 @@ def test_a_scenario_named_in_the_ini_file_sets_keys_and_gives_every_test_its_fau
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_plugin_leaves_sessions_that_do_not_use_it_alone(tmp_path: Path) -> None:
+def test_the_plugins_leave_sessions_that_do_not_use_them_alone(tmp_path: Path) -> None:
+    """Both entry points load in every pytest session of the environment: neither the simulator nor the contract
+    suite's hooks (with httpx) are imported until a session uses them."""
     result = run_user_tests(
         tmp_path,
         """
         import sys
 
-        def test_nothing_imported():
+        def test_nothing_imported(request):
             assert "simulator.in_process" not in sys.modules and "uvicorn" not in sys.modules
+            assert "contract_tests.run_hooks" not in sys.modules and "contract_tests.client" not in sys.modules
+            assert request.config.pluginmanager.get_plugin("perf_contract_run") is None
         """,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,78 @@
+"""The contract suite's pytest options, and the values `perf-contract` shares with them.
+
+Kept apart from the hooks of a run (`contract_tests/run_hooks.py`) because the plugin is loaded in every pytest
+session of an environment where the package is installed: registering the options must not import the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import pytest
+
+LEVELS = ("smoke", "full")
+JUDGES = ("document", "all")
+
+DEFAULT_TIMEOUT_SECONDS = 60.0
+"""How long the suite waits for one answer (a generation with the document's modelled latency takes seconds)."""
+
+
+def timeout_seconds(value: str) -> float:
+    """A `--timeout` value: a positive, finite number of seconds. Refused as a usage error (exit 2) by the CLI and the
+    plugin's option alike: a negative one would end in a traceback, and 0 would time out every request and read as a
+    target that does not answer."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("perf-contract", "Perf Image API contract suite")
+    group.addoption("--perf-base-url", help="base URL of the implementation under test, e.g. http://127.0.0.1:8080")
+    group.addoption("--perf-key", help="a valid API key (any tier)")
+    group.addoption("--perf-key-tier", help="tier of --perf-key when its name does not say (free, pro, enterprise)")
+    group.addoption(
+        "--perf-free-key",
+        action="append",
+        default=[],
+        help="a free-tier key for rate-limit tests; repeat it to run real-time rules concurrently (simulator: three ready-made keys)",
+    )
+    group.addoption(
+        "--perf-tier-key",
+        action="append",
+        default=[],
+        help="TIER=KEY: a pro or enterprise key whose minute limit is judged (simulator: ready-made keys)",
+    )
+    group.addoption(
+        "--perf-generous-key",
+        help="a key with high limits for generated traffic (simulator default: pk_test_enterprise_contract; else --perf-key)",
+    )
+    group.addoption(
+        "--perf-judge",
+        choices=JUDGES,
+        default="document",
+        help="document: only the document's rules decide the verdict, differences from the simulator's decisions are shown "
+        "apart; all: they count too",
+    )
+    group.addoption("--perf-level", choices=LEVELS, default="full", help="smoke: a quick core set; full: every rule")
+    group.addoption(
+        "--perf-list-rules", action="store_true", help="print the rules of the selected level with their case counts and sources"
+    )
+    group.addoption(
+        "--perf-timeout",
+        type=timeout_seconds,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help="seconds to wait for one answer; a target that answers none of three requests in a row ends the run",
+    )
+    group.addoption(
+        "--perf-blocked-prompt",
+        help="a prompt the target refuses with content_policy_violation (simulator default: one with its trigger phrase)",
+    )
+    group.addoption("--perf-namespace", help="the simulator namespace to run in (default: a fresh one, when the simulator has them)")
+    group.addoption("--perf-report-json", help="write the verdict (every rule, case and finding) as JSON here")
+    group.addoption("--perf-report-html", help="write the verdict as one HTML page here")
