@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from simulator.control.journal import DEFAULT_JOURNAL_SIZE
+from simulator.control.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from simulator.request_log import LOG_FORMATS, LOG_TEXT
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
@@ -42,8 +42,8 @@ def valid_start_time(seconds: float) -> bool:
 
 class ConfigError(ValueError):
     """A setting the simulator cannot serve. It keeps the field apart from the reason so that `perf-sim` can name its
-    option (`--journal-size must be 1 or more`) and Python callers the argument they passed (`journal_size must be 1
-    or more`) from one check."""
+    option (`--journal-size must be from 1 to 1,000,000, got 0`) and Python callers the argument they passed
+    (`journal_size must be ...`) from one check."""
 
     def __init__(self, field: str, detail: str, option: str | None = None) -> None:
         super().__init__(f"{field}{detail}")
@@ -128,8 +128,8 @@ class SimulatorConfig:
                 f" {self.workers} needs a shared state: each worker would keep its own rate windows, images and clock "
                 "in memory, so limits would multiply by the worker count. Add --state redis://127.0.0.1:6379/0",
             )
-        if not _whole(self.journal_size) or self.journal_size < 1:
-            raise ConfigError("journal_size", " must be 1 or more")
+        if not _whole(self.journal_size) or not 1 <= self.journal_size <= MAX_JOURNAL_SIZE:
+            raise ConfigError("journal_size", f" must be from 1 to {MAX_JOURNAL_SIZE:,}, got {self.journal_size}")
         if not _number(self.latency_scale) or not 0 <= self.latency_scale <= MAX_LATENCY_SCALE:
             raise ConfigError("latency_scale", f" must be from 0 to {MAX_LATENCY_SCALE:g}, got {self.latency_scale}")
         if not _number(self.start_time) or not valid_start_time(self.start_time):

@@ -54,6 +54,7 @@ def test_more_workers_in_process_are_refused_with_advice_that_helps() -> None:
         ({"clock": "Manual"}, "clock"),
         ({"journal_size": 0}, "journal_size"),
         ({"journal_size": -5}, "journal_size"),
+        ({"journal_size": 10**20}, "journal_size"),
         ({"start_time": -1e20}, "start_time"),
         ({"latency_scale": -1}, "latency_scale"),
         ({"seed": "abc"}, "seed"),

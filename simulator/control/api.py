@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
-from simulator.control.journal import EntryFilter, check_masked_key, key_digest, key_id, mask_key
+from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_masked_key, key_digest, key_id, mask_key
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, too_slow
 from simulator.control.rules import Match, check_path_prefix, match_from_json, namespace_from, rule_spec_from_json
@@ -32,7 +32,7 @@ from spec import errors
 
 _LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "limit")
 DEFAULT_LIST_LIMIT = 100
-MAX_LIST_LIMIT = 1_000_000
+MAX_LIST_LIMIT = MAX_JOURNAL_SIZE
 
 
 def namespace_param(request: Request, takes: tuple[str, ...] = ()) -> str | None:

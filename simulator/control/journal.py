@@ -28,6 +28,9 @@ from spec.tiers import TEST_KEY_PREFIX, TIERS, tier_for_test_key
 log = logging.getLogger("perf-sim")
 
 DEFAULT_JOURNAL_SIZE = 10_000
+MAX_JOURNAL_SIZE = 1_000_000
+"""Decision: the most a listing shows at once (`limit`), about 160 MB of url entries. A larger size was a memory leak by
+option, and past Redis's integers one no journal in Redis could trim: each request was answered with an empty 200."""
 # Decision: a key shows its first characters (at most 12, and never all but the last 6) then "…"; a ready-made test
 # key shows at least its `pk_test_<tier>_`, which is no secret (any such key works) and says what a reader most asks.
 _KEY_SHOWN = 12
