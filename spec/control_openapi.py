@@ -95,6 +95,12 @@ _PATH_PREFIX = {
 }
 
 
+_FAULT_PARTS = {"type": "string", "minLength": 1, "examples": ["drop", "status=503", "delay_ms=1500;status=503"]}
+_FAULT_PARTS_MEANING = (
+    "fault (as the journal writes it, in X-Sim-Fault's form) holds every part given: status=503 selects status=503;retry_after=2 too"
+)
+
+
 def _match_schema(with_status: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "face": {"enum": list(FACES), "description": "the API a request came in by"},
@@ -106,6 +112,7 @@ def _match_schema(with_status: bool) -> dict[str, Any]:
     }
     if with_status:
         properties["status"] = {"type": "integer", "minimum": 100, "maximum": 599}
+        properties["fault"] = {**_FAULT_PARTS, "description": _FAULT_PARTS_MEANING}
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
@@ -263,6 +270,7 @@ def _journal_filters() -> list[dict[str, Any]]:
         _query("model", {"type": "string", "minLength": 1}, "only this model (its Perf name and its provider's names select the same)"),
         _query("status", {"type": "integer", "minimum": 100, "maximum": 599}, "only this status"),
         _query("key", {"type": "string", "minLength": 1}, "only this API key (the full key, or masked as entries show it)"),
+        _query("fault", _FAULT_PARTS, "only requests whose " + _FAULT_PARTS_MEANING),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT}, "at most this many entries (absent: 100)"),
         _IN_ALL,
     ]

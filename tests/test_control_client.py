@@ -119,3 +119,42 @@ def test_the_typed_records_name_every_field_the_server_answers(root: SimulatorCo
     rule = root.add_fault({"model": "dall-e-3"}, status=503)
     assert set(entry) == set(JournalEntry.__annotations__)
     assert set(rule) == set(FaultRule.__annotations__)
+
+
+def test_attempts_are_selected_by_the_fault_they_got_and_rules_differing_in_message_are_told_apart(root: SimulatorControl) -> None:
+    """WireMock's verify by what the request met: a count or a listing by any parts of the fault, in the journal's
+    X-Sim-Fault form, which holds the message (percent-encoded where it holds a `;`)."""
+    job = root.in_namespace("job-faults")
+    job.add_fault({"prompt": "^first"}, status=503, message="busy; try later", times=1)
+    job.add_fault({"prompt": "^second"}, status=503, message="down", retry_after=2, times=1)
+    for prompt in ("first", "second", "third"):
+        generate(root.base_url, "job-faults", prompt=prompt)
+    second, first = "status=503;message=down;retry_after=2", "status=503;message=busy%3B try later"
+    assert [entry["fault"] for entry in job.requests()] == [None, second, first]
+    assert job.count(fault="status=503") == 2
+    assert job.count(fault="message=busy%3b try later") == 1, "an escape matches in either case"
+    assert job.count(fault="retry_after=2;status=503") == 1, "every part given, in any order"
+    assert [entry["fault"] for entry in job.requests(fault="message=down")] == [second]
+    assert job.count(fault="drop") == 0
+    with pytest.raises(ControlError) as typo:
+        job.count(fault="status=5O3")
+    assert (typo.value.status, typo.value.param) == (400, "match.fault")
+    with pytest.raises(ControlError) as listed_typo:
+        job.requests(fault="dorp")
+    assert listed_typo.value.param == "fault"
+
+
+def test_a_key_or_rule_id_holding_a_path_names_itself_not_another_call(root: SimulatorControl) -> None:
+    with pytest.raises(ControlError) as unknown:
+        root.remove_fault("../../_sim/reset")
+    assert unknown.value.status == 404
+    with pytest.raises(ControlError) as not_a_key:
+        root.usage("pk_test_free_x/../../clock")
+    assert not_a_key.value.status == 404, "no key holds a /: the call is refused, where it read the clock"
+
+
+def test_a_client_names_its_simulator_and_namespace_and_refuses_an_empty_namespace(server: RunningServer) -> None:
+    with SimulatorControl(server.base_url, "job-a") as control:
+        assert repr(control) == f"SimulatorControl({server.base_url!r}, namespace='job-a')"
+    with pytest.raises(ValueError, match="namespace must be"):
+        SimulatorControl(server.base_url, "")

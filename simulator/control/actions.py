@@ -11,6 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from simulator.engine.errors import ApiError, cut, invalid
 from simulator.http import dump_json, json_integer, whole_number
@@ -90,12 +91,16 @@ class Action:
         return body
 
     def describe(self) -> str:
-        """The action in header form (`delay_ms=1500;status=503`): the journal's short text of a fault."""
+        """The action in header form (`delay_ms=1500;status=503;message=try%3B later`), as an X-Sim-Fault header
+        would write it: the journal's text of a fault, whole, so two rules differing only in their message are told
+        apart in it."""
         parts = [f"delay_ms={self.delay_ms}"] if self.delay_ms else []
         if self.status is not None:
             parts.append(f"status={self.status}")
             if self.error_type:
                 parts.append(f"type={self.error_type}")
+            if self.message is not None:
+                parts.append(f"message={_escaped(self.message)}")
             if self.retry_after is not None:
                 parts.append(f"retry_after={self.retry_after}")
         if self.dribble_ms:
@@ -175,13 +180,39 @@ def action_from_json(body: object, field: str = "action") -> Action:
     )
 
 
+_ESCAPED = re.compile(r"[%;\]\x00-\x1f\x7f]|^\s|\s$")
+"""What a value in header form cannot hold as itself: `;` and `]` end it, `%` starts an escape, control characters
+have no place in a header, and the parser strips a value's outer spaces."""
+
+
+def _escaped(value: str) -> str:
+    """`value` as a header-form value: each character it cannot hold as itself percent-encoded (`a;b` -> `a%3Bb`)."""
+    return _ESCAPED.sub(lambda found: "".join(f"%{byte:02X}" for byte in found.group().encode("utf-8")), value)
+
+
+def _unescaped(value: str, name: str, field: str) -> str:
+    """A header-form value with its percent escapes decoded (`a%3Bb` -> `a;b`, `caf%C3%A9` -> `café`).
+
+    Decision: a value may percent-encode any character, as a URL's query does, so a message can hold the `;` that
+    separates a header's parts and the `]` that ends a token (and a header, which HTTP keeps to Latin-1, any
+    character); a `%` not followed by two hex digits is itself. Escapes that are not UTF-8 are a 400, not a guess."""
+    if "%" not in value:
+        return value
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise invalid(field, f"{field}: {name} holds percent escapes that are not UTF-8, got {value[:40]!r}") from None
+
+
 def action_from_text(text: str, field: str) -> Action:
-    """An action from its header or token form: `status=503;retry_after=2`, `delay_ms=1500`, `drop`, `reset`."""
+    """An action from its header or token form: `status=503;retry_after=2`, `delay_ms=1500`, `drop`, `reset`, a
+    value's `;`, `]` or `%` percent-encoded (`message=a%3Bb`)."""
     body: dict[str, object] = {}
     for part in (p.strip() for p in text.split(";")):
         if not part:
             continue
         name, has_value, value = (s.strip() for s in part.partition("="))
+        value = _unescaped(value, name, field)
         if name in body:
             raise invalid(field, f"{field}: {name} is given twice")
         if name in _FLAGS and not has_value:
@@ -203,6 +234,35 @@ def action_from_text(text: str, field: str) -> Action:
         return action_from_json(body, "action")
     except ApiError as exc:
         raise invalid(field, f"{field}: {exc.message}") from None
+
+
+def fault_parts(text: object, field: str) -> frozenset[str]:
+    """The parts of an action in header form (`status=503;message=a%3Bb`) as the journal writes them, for selecting
+    entries by their fault: each part must be one an action can hold (a typo is a 400 naming `field`), and is written
+    as `Action.describe` writes it (`%3b` -> `%3B`, `status=0503` -> `status=503`). Any parts select: `message=down`
+    alone too."""
+    if not isinstance(text, str) or not text.strip():
+        raise invalid(field, f"{field} must be a fault in header form, e.g. drop, status=503 or delay_ms=1500")
+    parts = set()
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, has_value, value = (s.strip() for s in part.partition("="))
+        value = _unescaped(value, name, field)
+        if name in _FLAGS and (not has_value or value.lower() == "true"):
+            parts.add(name)
+        elif name == "type":
+            parts.add(f"type={_error_type(value, field)}")
+        elif name == "message":
+            parts.add(f"message={_escaped(_text(value, field))}")
+        elif name in _FIELDS and name not in _FLAGS and (number := whole_number(value)) is not None:
+            parts.add(f"{name}={number}")
+        else:
+            raise invalid(field, f"{field}: {part[:40]!r} is no part of an action; parts: drop, status=503, message=..., ...")
+    return frozenset(parts)
+
+
+def has_fault_parts(fault: str | None, parts: frozenset[str]) -> bool:
+    """Whether a journalled fault (`Action.describe`'s text) holds every part of `parts`."""
+    return fault is not None and parts.issubset(fault.split(";"))
 
 
 TOKEN_START = b"[sim:"

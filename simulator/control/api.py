@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
+from simulator.control.actions import fault_parts
 from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_masked_key, key_digest, key_id, mask_key
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, too_slow
@@ -30,7 +31,7 @@ from simulator.registry import FACE_NAMES, PERF, error_response
 from simulator.state.base import WindowState
 from spec import errors
 
-_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "limit")
+_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "fault", "limit")
 DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = MAX_JOURNAL_SIZE
 
@@ -171,7 +172,7 @@ class ControlApi:
             namespace = namespace_param(request, _LIST_PARAMS)
             if "face" in params and params["face"] not in FACE_NAMES:
                 raise invalid("face", f"face must be one of {', '.join(FACE_NAMES)}, got {params['face']!r}")
-            for name in ("path", "method", "model", "key"):  # as `?namespace=`: never read as "any"
+            for name in ("path", "method", "model", "key", "fault"):  # as `?namespace=`: never read as "any"
                 if params.get(name) == "":
                     raise invalid(name, f"{name} is empty: give a value, or leave it out to list requests of every {name}")
             if "path" in params:
@@ -185,6 +186,7 @@ class ControlApi:
                 model=params.get("model"),
                 status=_whole_param(request, "status", 100, 599),
                 key=params.get("key"),
+                fault=fault_parts(params["fault"], "fault") if "fault" in params else None,
                 namespace=namespace,
             )
             limit = _whole_param(request, "limit", 1, MAX_LIST_LIMIT) or DEFAULT_LIST_LIMIT
@@ -205,11 +207,13 @@ class ControlApi:
         try:
             body = parse_json(await read_body(request), fields_once=True)
             if not isinstance(body, dict):
-                raise invalid(None, 'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, prompt, status')
+                raise invalid(
+                    None, 'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, prompt, status, fault'
+                )
             unknown = sorted(set(body) - {"match", "namespace"})
             if unknown:
                 raise invalid(unknown[0], f'{cut(unknown[0])} is not a field of a count; send {{"match": {{...}}, "namespace"?: NAME}}')
-            match = match_from_json(body["match"], with_status=True) if "match" in body else Match()
+            match = match_from_json(body["match"], for_journal=True) if "match" in body else Match()
             namespace = _namespace_of_body(request, body)
         except ApiError as exc:
             return error_response(PERF, exc)
@@ -219,6 +223,7 @@ class ControlApi:
             method=match.method,
             model=match.model,
             status=match.status,
+            fault=match.fault,
             key=match.key,
             prompt=match.prompt.within(COUNT_SEARCH_SECONDS) if match.prompt is not None else None,
             namespace=namespace,

@@ -18,13 +18,21 @@ from __future__ import annotations
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Self, TypedDict
+from urllib.parse import quote
 
 import httpx
 
+from simulator.context import valid_namespace
 from simulator.namespace_path import namespace_base_path
 from spec.control_openapi import MAX_LIST_LIMIT
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
+
+
+def _segment(value: str) -> str:
+    """`value` as one path segment: a key or rule id holding `/` or `..` must name that key, not another path
+    (`usage("x/../../clock")` read the clock)."""
+    return quote(value, safe="")
 
 
 class Match(TypedDict, total=False):
@@ -37,6 +45,8 @@ class Match(TypedDict, total=False):
     key: str
     prompt: str
     status: int
+    """Only for the journal (`requests`, `count`), as `fault` is: the action's parts in X-Sim-Fault's form."""
+    fault: str
 
 
 class FaultRule(TypedDict):
@@ -131,6 +141,9 @@ class SimulatorControl:
     """The control API of one simulator, seen from one namespace (None: the default namespace)."""
 
     def __init__(self, server_url: str, namespace: str | None = None, timeout: float = 30.0, http: httpx.Client | None = None) -> None:
+        if namespace is not None and not valid_namespace(namespace):
+            # "" would send `?namespace=` (a 400 on every call) while `base_url` named no namespace at all
+            raise ValueError(f"namespace must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit (or None), got {namespace!r}")
         self.server_url = server_url.rstrip("/")
         self.namespace = namespace
         self._owns_http = http is None
@@ -150,6 +163,10 @@ class SimulatorControl:
     def headers(self) -> dict[str, str]:
         """The header that puts an API request sent to `server_url` in this client's namespace (none for the default)."""
         return {NAMESPACE_HEADER: self.namespace} if self.namespace else {}
+
+    def __repr__(self) -> str:
+        """What a failed assertion shows of the object: where the simulator is and which namespace this speaks for."""
+        return f"{type(self).__name__}({self.server_url!r}, namespace={self.namespace!r})"
 
     def close(self) -> None:
         if self._owns_http:
@@ -217,7 +234,7 @@ class SimulatorControl:
         return rules
 
     def remove_fault(self, rule_id: str) -> None:
-        self._call("DELETE", f"/_sim/faults/{rule_id}")
+        self._call("DELETE", f"/_sim/faults/{_segment(rule_id)}")
 
     def clear_faults(self) -> int:
         """Remove this namespace's rules (without a namespace: every rule); returns how many."""
@@ -235,6 +252,7 @@ class SimulatorControl:
         model: str | None = None,
         status: int | None = None,
         key: str | None = None,
+        fault: str | None = None,
         limit: int | None = None,
     ) -> list[JournalEntry]:
         """The journal's entries of this namespace, newest first, filtered by every field given (without `method`,
@@ -244,12 +262,12 @@ class SimulatorControl:
         Decision: the control API lists 100 unless asked for more, which suits a person's curl; a test asserting
         `len(requests()) == 110` means all of them, and a silent cut at 100 would make it measure something else."""
         limit = MAX_LIST_LIMIT if limit is None else limit
-        params = _present(face=face, path=path, method=method, model=model, status=status, key=key, limit=limit)
+        params = _present(face=face, path=path, method=method, model=model, status=status, key=key, fault=fault, limit=limit)
         entries: list[JournalEntry] = self._call("GET", "/_sim/requests", params=params)["requests"]
         return entries
 
     def count(self, match: Match | None = None, **fields: Any) -> int:
-        """How many journalled requests of this namespace match (as a fault rule matches, plus `status`)."""
+        """How many journalled requests of this namespace match (as a fault rule matches, plus `status` and `fault`)."""
         body = {"match": {**(match or {}), **fields}, **_present(namespace=self.namespace)}
         return int(self._call("POST", "/_sim/requests/count", json=body)["count"])
 
@@ -281,7 +299,7 @@ class SimulatorControl:
 
     def usage(self, key: str) -> dict[str, Any]:
         """The key's tier and windows (minute, day, and per native provider) in this namespace."""
-        usage: dict[str, Any] = self._call("GET", f"/_sim/usage/{key}")
+        usage: dict[str, Any] = self._call("GET", f"/_sim/usage/{_segment(key)}")
         return usage
 
     def usage_by_key(self) -> dict[str, Any]:

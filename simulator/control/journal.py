@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from simulator.context import DEFAULT_NAMESPACE, Made
+from simulator.control.actions import has_fault_parts
 from simulator.control.journal_row import Row
 from simulator.engine.errors import invalid
 from simulator.state.base import StateUnavailable
@@ -275,10 +276,14 @@ class EntryFilter:
     prompt: Callable[[str], bool] | None = None
     """Whether a prompt is one asked for (simulator.control.prompt_pattern)."""
     namespace: str | None = None
+    fault: frozenset[str] | None = None
+    """The parts of an action in header form (simulator.control.actions.fault_parts), each of which the entry's fault
+    must hold."""
 
     def holds(self, entry: JournalEntry) -> bool:
         return (
             (self.namespace is None or entry.namespace == self.namespace)
+            and (self.fault is None or has_fault_parts(entry.fault, self.fault))
             and (self.face is None or entry.face == self.face)
             and (self.path is None or entry.path.startswith(self.path))
             and (entry.method == self.method or (self.method is None and entry.method != "OPTIONS"))

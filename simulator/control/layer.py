@@ -509,7 +509,9 @@ class _Exchange:
             ambiguous = _ambiguous(self.scope, _FAULT_KEY, FAULT_HEADER)
             if ambiguous is not None:
                 raise ambiguous
-            return action_from_text(header, FAULT_HEADER)
+            action = action_from_text(header, FAULT_HEADER)
+            token_action(raw)  # the header decides, but a broken token beside it is refused too: never ignored
+            return action
         return token_action(raw)
 
     async def _rule(self) -> Action | None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from simulator.context import DEFAULT_NAMESPACE, valid_namespace
-from simulator.control.actions import Action, action_from_json
+from simulator.control.actions import Action, action_from_json, fault_parts
 from simulator.control.journal import PATH_CHARS, check_masked_key, mask_key
 from simulator.control.prompt_pattern import PromptPattern
 from simulator.engine.digest import unit_interval
@@ -36,6 +36,7 @@ from simulator.registry import FACE_NAMES
 from spec.model_names import perf_model_name
 
 _MATCH_FIELDS = ("face", "path", "method", "model", "key", "prompt")
+_JOURNAL_FIELDS = ("status", "fault")
 _RULE_FIELDS = ("match", "action", "times", "probability", "namespace")
 MAX_TIMES = 1_000_000
 
@@ -62,7 +63,8 @@ class Match:
     key: str | None = None
     prompt: PromptPattern | None = None
     status: int | None = None
-    """Only for counting journal entries."""
+    """Only for counting journal entries, as `fault` is."""
+    fault: frozenset[str] | None = None
 
     def holds(self, facts: RequestFacts) -> bool:
         return (
@@ -96,10 +98,11 @@ def check_path_prefix(path: str, field: str) -> None:
         raise invalid(field, message)
 
 
-def match_from_json(body: object, field: str = "match", with_status: bool = False) -> Match:
+def match_from_json(body: object, field: str = "match", for_journal: bool = False) -> Match:
     """A match from its JSON object (a call that leaves `match` out matches every request; `null` is refused, as
-    the control API's document says: an object)."""
-    names = (*_MATCH_FIELDS, "status") if with_status else _MATCH_FIELDS
+    the control API's document says: an object); `for_journal`: a count's, which also takes what only a journalled
+    request has, its status and the fault applied."""
+    names = (*_MATCH_FIELDS, *_JOURNAL_FIELDS) if for_journal else _MATCH_FIELDS
     if not isinstance(body, dict):
         raise invalid(field, f"{field} must be an object with any of {', '.join(names)}")
     unknown = sorted(set(body) - set(names))
@@ -126,6 +129,7 @@ def match_from_json(body: object, field: str = "match", with_status: bool = Fals
         key=body.get("key"),
         prompt=PromptPattern(body["prompt"], f"{field}.prompt") if "prompt" in body else None,
         status=status,
+        fault=fault_parts(body["fault"], f"{field}.fault") if "fault" in body else None,
     )
 
 

@@ -75,7 +75,7 @@ def test_fault_header_answers_in_the_face_own_envelope(client: httpx.Client, cal
     assert envelope_of(call.face, response.json()) == expected
     assert "down for a test" in response.text
     (entry,) = client.get("/_sim/requests").json()["requests"]
-    assert entry["fault"] == "status=503" and entry["face"] == call.face
+    assert entry["fault"] == "status=503;message=down for a test" and entry["face"] == call.face
 
 
 @pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])

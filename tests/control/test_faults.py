@@ -331,6 +331,9 @@ def test_null_times_or_probability_is_the_field_left_out(client: httpx.Client) -
         ({}, {"prompt": "a fox [sim:delay_ms=" + "1" * 4400 + "]"}, "prompt"),
         ({"X-Sim-Namespace": "../etc"}, PERF_BODY, "X-Sim-Namespace"),
         ({"X-Sim-Fault": "status=500;type=made_up_error"}, PERF_BODY, "X-Sim-Fault"),
+        ({"X-Sim-Fault": "status=500"}, {"prompt": "a fox [sim:status=abc]"}, "prompt"),
+        ({"X-Sim-Fault": "status=500"}, {"prompt": "a fox [sim:status=503"}, "prompt"),
+        ({"X-Sim-Fault": "status=503;message=%FF"}, PERF_BODY, "X-Sim-Fault"),
     ],
 )
 def test_a_bad_header_or_token_is_a_400_in_the_perf_envelope(
@@ -413,6 +416,10 @@ def test_a_fault_message_reaches_the_client_as_the_test_wrote_it_from_a_header_o
     header = client.post("/v1/images/generations", json=PERF_BODY, headers=headers)
     assert token.json()["error"]["message"] == message
     assert header.json()["error"]["message"] == "Café fermé"
+    escaped = generate(client, {"X-Sim-Fault": "status=503;message=a%3Bb%5D 100%25 caf%C3%A9"})
+    assert escaped.json()["error"]["message"] == "a;b] 100% café", "a value's ; ] % and any character may be percent-encoded"
+    in_token = generate(client, body={"prompt": "a fox [sim:status=503;message=one%3B two%5D] and the rest"})
+    assert in_token.json()["error"]["message"] == "one; two]"
     form = {"prompt": (None, "a fox [sim:status=503;message=see C:\\new\\temp]")}
     stability = client.post("/stability/v2beta/stable-image/generate/sd3", files=form, headers={"Authorization": f"Bearer {KEY}"})
     assert stability.json()["errors"] == ["see C:\\new\\temp"], "a form holds the text as written, escapes and all"
