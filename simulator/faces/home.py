@@ -27,14 +27,32 @@ pre{{background:#f4f4f4;padding:.6rem;overflow:auto}}</style></head>
 <select id="model">{models}</select> <input id="key" value="{key}"> <button>Generate</button></form>
 <pre id="out"></pre><img id="img" alt="">
 <script>
+// Whatever came is shown, and only it: a fault rule's malformed body or dropped connection is what an app would get.
 document.getElementById('f').onsubmit = async (e) => {{
   e.preventDefault();
-  const response = await fetch('/v1/images/generations', {{method: 'POST',
-    headers: {{'Authorization': 'Bearer ' + document.getElementById('key').value, 'Content-Type': 'application/json'}},
-    body: JSON.stringify({{prompt: document.getElementById('prompt').value, model: document.getElementById('model').value}})}});
-  const data = await response.json();
-  document.getElementById('out').textContent = response.status + ' ' + JSON.stringify(data, null, 2);
-  document.getElementById('img').src = response.ok ? data.data[0].url : '';
+  const out = document.getElementById('out'), img = document.getElementById('img');
+  out.textContent = '…';
+  img.removeAttribute('src');
+  let response, text;
+  try {{
+    response = await fetch('/v1/images/generations', {{method: 'POST',
+      headers: {{'Authorization': 'Bearer ' + document.getElementById('key').value, 'Content-Type': 'application/json'}},
+      body: JSON.stringify({{prompt: document.getElementById('prompt').value, model: document.getElementById('model').value}})}});
+    text = await response.text();
+  }} catch (error) {{
+    out.textContent = 'no answer: ' + error.message + (response ? ' (after ' + response.status + ')' : '');
+    return;
+  }}
+  let data;
+  try {{
+    data = JSON.parse(text);
+  }} catch (error) {{
+    out.textContent = response.status + ' (not JSON)\\n' + text;
+    return;
+  }}
+  out.textContent = response.status + ' ' + JSON.stringify(data, null, 2);
+  const first = response.ok && Array.isArray(data.data) ? data.data[0] : null;
+  if (first && first.url) img.src = first.url;
 }};
 </script></body></html>"""
 

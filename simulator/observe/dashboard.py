@@ -27,7 +27,7 @@ from simulator.control.actions import (
 from simulator.control.rules import MAX_TIMES
 from simulator.registry import FACE_NAMES
 from spec import tiers
-from spec.models import MODELS
+from spec.models import IMAGE_URL_TTL_SECONDS, MODELS
 
 PATH = "/_sim/ui"
 # The page polls the control API this often; new requests appear within two polls.
@@ -53,6 +53,7 @@ def _spec() -> str:
         "faces": FACE_NAMES,
         "key": tiers.DOCUMENT_EXAMPLE_KEY,
         "poll_ms": POLL_MS,
+        "image_url_seconds": IMAGE_URL_TTL_SECONDS,
         "fault_fields": {
             "status": {"min": MIN_FAULT_STATUS, "max": MAX_FAULT_STATUS},
             "retry_after": {"min": MIN_RETRY_AFTER_SECONDS, "max": MAX_RETRY_AFTER_SECONDS},

@@ -191,6 +191,46 @@ def test_advancing_the_manual_clock_a_day_empties_a_keys_usage_bars(page: Page, 
     assert key not in page.content(), "keys are shown masked"
 
 
+def test_an_image_past_its_hour_on_the_namespaces_clock_shows_expired_though_the_browser_cached_it(
+    page: Page, simulator: RunningServer, namespace: str
+) -> None:
+    """The browser keeps the image for max-age real seconds; advancing the clock two hours expires its URL at once."""
+    sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    figure = page.locator("#gallery figure")
+    expect(figure.locator("img")).to_have_js_property("naturalWidth", 256)
+    page.get_by_role("button", name="+1 hour").click()
+    page.get_by_role("button", name="+1 hour").click()
+    expect(figure).to_have_attribute("data-expired", "true")
+    expect(figure.locator(".expired")).to_have_text("expired")
+    expect(figure.locator("img")).to_have_count(0)
+
+
+def test_the_home_page_shows_a_faulted_answer_as_it_came_not_the_success_before_it(simulator: RunningServer, namespace: str) -> None:
+    """Its form is the first a person tries a fault rule with: a malformed body or a dropped connection must not
+    leave the previous 200 and its image on the page."""
+    control = httpx.Client(base_url=simulator.base_url, params={"namespace": namespace})
+    for pattern, action in (("^MAL", {"malformed": True}), ("^DROP", {"drop": True})):
+        control.post("/_sim/faults", json={"match": {"prompt": pattern}, "action": action}).raise_for_status()
+    errors: list[str] = []
+    with chromium_page() as page:
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        in_namespace = {"x-sim-namespace": namespace}
+        page.route("**/v1/images/generations", lambda route: route.continue_(headers={**route.request.headers, **in_namespace}))
+        page.goto(simulator.base_url + "/")
+        out, prompt = page.locator("#out"), page.locator("#prompt")
+        page.get_by_role("button", name="Generate").click()
+        expect(out).to_contain_text('"model_used"')
+        expect(page.locator("#img")).to_have_attribute("src", re.compile(r"/images/img_\w+\.png$"))
+        prompt.fill("MAL a fox")
+        page.get_by_role("button", name="Generate").click()
+        expect(out).to_contain_text("200 (not JSON)")
+        expect(page.locator("#img")).not_to_have_attribute("src", re.compile("."))
+        prompt.fill("DROP a fox")
+        page.get_by_role("button", name="Generate").click()
+        expect(out).to_contain_text("no answer:")
+    assert not errors, errors
+
+
 def test_the_try_a_prompt_form_generates_in_the_selected_namespace(page: Page, simulator: RunningServer, namespace: str) -> None:
     form = page.locator("#try-form")
     form.get_by_label("prompt").fill(PROMPT)

@@ -87,16 +87,20 @@ function renderDetail() {
   $("detail-body").textContent = JSON.stringify(entry.body, null, 2);
 }
 
-function renderGallery(entries) {
+// An image's URL expires by the namespace's clock, which the browser's cache knows nothing of (it counts max-age in
+// real seconds, and the clock may be advanced): an image past its hour is shown expired without asking for it.
+function renderGallery(entries, now) {
   const images = [];
   for (const e of entries) {
     if (e.status === null || e.status >= 400) continue;
-    for (const id of e.image_ids) images.push({id, model: e.model, size: e.size, prompt: e.prompt || ""});
+    const expired = now >= e.time + SPEC.image_url_seconds;
+    for (const id of e.image_ids) images.push({id, model: e.model, size: e.size, prompt: e.prompt || "", expired});
   }
   const latest = images.slice(0, 12);
   if (!changed("gallery", latest)) return;
-  $("gallery").replaceChildren(...(latest.length ? latest.map((image) => el("figure", {"data-image": image.id},
-    el("img", {src: "/images/" + encodeURIComponent(image.id) + ".png", alt: image.prompt, loading: "lazy", onerror: (ev) => { ev.target.alt = "expired"; }}),
+  $("gallery").replaceChildren(...(latest.length ? latest.map((image) => el("figure", {"data-image": image.id, "data-expired": image.expired},
+    image.expired ? el("span", {class: "expired", title: "its URL expired an hour after it was made"}, "expired")
+      : el("img", {src: "/images/" + encodeURIComponent(image.id) + ".png", alt: image.prompt, loading: "lazy", onerror: (ev) => { ev.target.alt = "expired"; }}),
     el("figcaption", {title: image.prompt}, el("b", {}, image.model), " " + image.size, el("br"), image.prompt))) : [el("p", {class: "empty"}, "no image among the latest 50 requests")]));
 }
 
@@ -168,7 +172,7 @@ async function refresh() {
     const [requests, usage, faults, clock] = await scoped;
     renderClock(clock, config.clock);
     renderRequests(requests.requests);
-    renderGallery(requests.requests);
+    renderGallery(requests.requests, clock.now);
     renderUsage(usage.keys);
     renderFaults(faults.faults);
   });
