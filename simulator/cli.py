@@ -23,7 +23,7 @@ from simulator.control.journal import DEFAULT_JOURNAL_SIZE
 from simulator.keys import KeyRegistry
 from simulator.launcher import wait_until_up
 from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
-from simulator.request_log import LOG_FORMATS, LOG_TEXT
+from simulator.request_log import LOG_FORMATS, LOG_JSON, LOG_TEXT
 from simulator.scenario import ScenarioError, load_scenario
 from simulator.serve import claim_state, serve, state_problem
 from simulator.startup import start_shared_run
@@ -207,12 +207,15 @@ def gateway_lines(config: SimulatorConfig) -> list[str]:
 
 def announce_when_up(config: SimulatorConfig, text: str) -> None:
     """Print `text` once the server answers its health check: with several workers uvicorn answers seconds after it
-    starts, and the banner's curl line must work as soon as a person or a script reads it."""
+    starts, and the banner's curl line must work as soon as a person or a script reads it.
+
+    Decision: with `--log-format json` the banner goes to stderr, so that every line on stdout is a JSON line a log
+    shipper or `jq` reads (the banner's 17 lines of text came first and stopped them)."""
     host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.host, config.host)
     host = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
     with contextlib.suppress(TimeoutError):  # a slow machine, a stuck worker: say it anyway
         wait_until_up(f"http://{host}:{config.port}/_sim/health", timeout=ANNOUNCE_PATIENCE_SECONDS)
-    print(text, flush=True)
+    print(text, file=sys.stderr if config.log_format == LOG_JSON else sys.stdout, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,13 +19,17 @@ BODY = {"prompt": "a red fox", "model": "dall-e-3"}
 
 
 @contextmanager
-def perf_sim_output(tmp_path: Path, *args: str) -> Iterator[tuple[str, Path]]:
-    """Run perf-sim with its stdout and stderr in a file; yield its base URL and, once it stopped, read the file."""
+def perf_sim_output(tmp_path: Path, *args: str, stderr_apart: bool = False) -> Iterator[tuple[str, Path]]:
+    """Run perf-sim with its stdout and stderr in a file (`stderr_apart`: stderr in `perf-sim.err` beside it); yield
+    its base URL and, once it stopped, read the file."""
     port = free_port()
     out = tmp_path / "perf-sim.out"
-    with out.open("w") as sink:
+    with out.open("w") as sink, (tmp_path / "perf-sim.err").open("w") as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "--port", str(port), "--clock", "manual", *args], cwd=PROJECT_ROOT, stdout=sink, stderr=sink
+            [sys.executable, "-m", "simulator", "--port", str(port), "--clock", "manual", *args],
+            cwd=PROJECT_ROOT,
+            stdout=sink,
+            stderr=errors if stderr_apart else sink,
         )
         try:
             wait_until_up(f"http://127.0.0.1:{port}/_sim/health", process)
@@ -61,10 +65,12 @@ def test_perf_sim_prints_one_readable_line_per_api_request(tmp_path: Path) -> No
     assert "ns=job-7" in lines[2] and "fault=status=503" in lines[2]
 
 
-def test_log_format_json_prints_the_same_fields_as_json_lines(tmp_path: Path) -> None:
-    with perf_sim_output(tmp_path, "--log-format", "json") as (base_url, out):
+def test_log_format_json_prints_the_same_fields_as_json_lines_and_nothing_else_on_stdout(tmp_path: Path) -> None:
+    """Every line on stdout is JSON (a log shipper or `jq` reads it whole): the banner goes to stderr."""
+    with perf_sim_output(tmp_path, "--log-format", "json", stderr_apart=True) as (base_url, out):
         send_three_requests(base_url)
-    records = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert "Try:" in (tmp_path / "perf-sim.err").read_text()
     assert [(r["path"], r["status"], r["namespace"]) for r in records] == [
         ("/v1/images/generations", 200, "default"),
         ("/v1/images/generations", 401, "default"),
