@@ -29,6 +29,7 @@ from simulator.faces.control import ControlFace
 from simulator.faces.images import ImageFace
 from simulator.http import SafeJSONResponse, allowed_methods, unheard_answer
 from simulator.keys import KeyRegistry
+from simulator.namespace_path import path_as_sent
 from simulator.observe import observing
 from simulator.perf.wire import ErrorIds, error_response, unknown_route
 from simulator.registry import mounted_faces
@@ -49,9 +50,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     allowed = allowed_methods(exc)
     headers = {**(exc.headers or {}), **({"Allow": allowed} if allowed else {})}
     if exc.status_code in (404, 405):
-        error = request.app.state.route_hints.hinted(
-            unknown_route(request.method, request.url.path, allowed), request.method, request.url.path
-        )
+        path = path_as_sent(request.scope)
+        error = request.app.state.route_hints.hinted(unknown_route(request.method, path, allowed), request.method, path)
         response = error_response(error, headers=headers)
     else:
         response = error_response(ApiError(errors.INVALID_REQUEST, exc.detail), headers=headers)

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from simulator.context import note_answer, note_state_down
 from simulator.engine.errors import ApiError, cut, state_unavailable
 from simulator.http import allowed_methods, unheard_answer
+from simulator.namespace_path import path_as_sent
 from simulator.state.base import StateUnavailable
 from spec import errors
 
@@ -31,7 +32,8 @@ log = logging.getLogger("perf-sim")
 Answer = Callable[[ApiError, Mapping[str, str] | None], Response]
 """(error, extra headers) -> the error in the face's envelope."""
 UnknownRoute = Callable[[str, str, str | None], ApiError]
-"""(method, full path, allowed methods or None for an unknown path) -> the error the face answers with."""
+"""(method, full path as the client sent it, namespace base path included, allowed methods or None for an unknown
+path) -> the error the face answers with."""
 
 
 def unknown_route_error(method: str, path: str, allowed: str | None) -> ApiError:
@@ -97,7 +99,7 @@ class FaceApp:
     def _failure_answer(self, scope: Scope, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code in (404, 405):
             allowed = allowed_methods(exc)
-            error = self.unknown_route(scope["method"], scope["path"], allowed)
+            error = self.unknown_route(scope["method"], path_as_sent(scope), allowed)
             return self.answer(error, {"Allow": allowed} if allowed and error.status == 405 else None)
         if isinstance(exc, ApiError):
             return self.answer(exc, None)

@@ -37,6 +37,21 @@ NAMED_BY_PATH = "perf_sim.namespace_path"
 """The scope's key for the namespace its base path named, for an error message that says where a name came from."""
 
 
+def path_as_sent(scope: Scope) -> str:
+    """The request's path with the namespace base path it came by, if any (`/_sim/ns/jobA/v2/images`), for a message
+    about the path the client sent."""
+    name = scope.get(NAMED_BY_PATH)
+    return scope["path"] if name is None else namespace_base_path(name) + scope["path"]
+
+
+def split_namespace_base(path: str) -> tuple[str, str]:
+    """(the namespace base path `path` starts with, or "", the rest): `/_sim/ns/jobA/v2` -> (`/_sim/ns/jobA`, `/v2`)."""
+    if not path.startswith(PREFIX):
+        return "", path
+    name, slash, rest = path[len(PREFIX) :].partition("/")
+    return namespace_base_path(name), slash + rest
+
+
 def namespace_from_path(scope: Scope) -> Scope:
     """The request `/_sim/ns/<name>/...` (its path starts with PREFIX) as `/...` sent with the namespace header, so
     every layer below sees an ordinary request of that namespace. Called by the control layer, the first to see each

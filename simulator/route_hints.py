@@ -23,6 +23,7 @@ from starlette.routing import Route, compile_path
 
 from simulator.engine.errors import ApiError
 from simulator.mounting import UnknownRoute
+from simulator.namespace_path import split_namespace_base
 
 MAX_HINTS = 3
 CLOSE_SPELLING = 0.85
@@ -70,11 +71,13 @@ class RouteHints:
         return lambda method, path, allowed: self.hinted(unknown_route(method, path, allowed), method, path)
 
     def hinted(self, error: ApiError, method: str, path: str) -> ApiError:
-        """`error` (a 404 or 405 of the Perf API), naming the routes near `method path` when there are any."""
-        near = self.near(method, path)
+        """`error` (a 404 or 405 of the Perf API), naming the routes near `method path` when there are any, under the
+        namespace base path the request came by: a hint without it would take the app out of its test's namespace."""
+        base, searched = split_namespace_base(path)
+        near = self.near(method, searched)
         if not near:
             return error
-        named = " or ".join(f"{route_path} ({face})" for face, route_path in near)
+        named = " or ".join(f"{base}{route_path} ({face})" for face, route_path in near)
         return ApiError(error.type, f"{error.message}; did you mean {named}?", error.param, error.retry_after, error.given_status)
 
     def _near(self, method: str, path: str) -> tuple[tuple[str, str], ...]:

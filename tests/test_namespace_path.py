@@ -69,3 +69,13 @@ def test_a_base_path_whose_name_holds_an_encoded_slash_is_refused_as_a_name_not_
 def test_a_base_path_name_percent_encoded_is_the_name_it_spells(client: httpx.Client) -> None:
     assert client.post("/_sim/ns/job%2Da/v1/images/generations", json={"prompt": "a fox"}).status_code == 401
     assert client.get("/_sim/requests", params={"namespace": "job-a"}).json()["requests"][0]["path"] == "/v1/images/generations"
+
+
+def test_a_wrong_path_under_a_base_path_is_named_as_sent_and_its_hint_keeps_the_base_path(client: httpx.Client) -> None:
+    """Followed literally, a hint without the base path would take the app out of its test's namespace."""
+    response = client.post("/_sim/ns/job-a/v2/images/generations", json={"prompt": "a fox"}, headers={"Authorization": f"Bearer {KEY}"})
+    assert response.status_code == 404
+    message = response.json()["error"]["message"]
+    assert message.startswith("no route for POST /_sim/ns/job-a/v2/images/generations;"), message
+    assert "did you mean /_sim/ns/job-a/v1/images/generations (perf)" in message
+    assert "did you mean /v1/images/generations" not in message
