@@ -164,12 +164,15 @@ def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> a
 
 def banner(config: SimulatorConfig) -> str:
     base = config.public_url or f"http://{config.host}:{config.port}"
-    rows = [(tiers.DOCUMENT_EXAMPLE_KEY, tiers.DOCUMENT_EXAMPLE_TIER)]
+    configured = KeyRegistry.from_file(config.keys_file, config.scenario).configured()
+    # A key the file redefines (the document's example key made free) is listed once, as the file gives it.
+    redefined = {t.key for t in configured}
+    rows = [] if tiers.DOCUMENT_EXAMPLE_KEY in redefined else [(tiers.DOCUMENT_EXAMPLE_KEY, tiers.DOCUMENT_EXAMPLE_TIER)]
     rows += [(f"{tiers.TEST_KEY_PREFIX}{name}_<anything>", name) for name in tiers.TIERS]
     # A configured key shows its own limits: one given limits far from its tier's is the misconfiguration to spot.
     rows += [
         (t.key, f"{t.tier}, {t.limits.images_per_minute:,}/minute {t.limits.images_per_day:,}/day (from {config.keys_file})")
-        for t in KeyRegistry.from_file(config.keys_file, config.scenario).configured()
+        for t in configured
     ]
     keys = [f"  {key:<32} {tier}" for key, tier in rows]
     curl = (

@@ -126,7 +126,9 @@ class KeyRegistry:
             if not isinstance(entry, dict):
                 raise ValueError(f'{where} must be a table, e.g. [keys.{key}] with tier = "pro"')
             known_fields_only(entry, KEY_FIELDS, f"{path}: [keys.{key}]")
-            tier = entry.get("tier", "pro")
+            if "tier" not in entry:  # it was pro, which nothing said: a forgotten line became a tier
+                raise ValueError(f"{where} has no tier; give tier = one of {', '.join(map(repr, tiers.TIERS))}")
+            tier = entry["tier"]
             if not isinstance(tier, str) or tier not in tiers.TIERS:
                 raise ValueError(f"{where} has unknown tier {tier!r}; tiers: {', '.join(tiers.TIERS)}")
             if tier != "enterprise" and ({"images_per_minute", "images_per_day"} & entry.keys()):

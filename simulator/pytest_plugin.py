@@ -101,10 +101,13 @@ def perf_sim_server(pytestconfig: pytest.Config) -> Iterator[PerfSim]:
     every namespace, the running test's too, and its `reset()` forgets them all. Prefer `perf_sim`, which isolates
     each test; `perf_sim_server.in_namespace(NAME)` gives a namespace for fixtures of a wider scope."""
     from simulator.in_process import simulator_running
+    from simulator.state.base import CLOCK_MANUAL
 
     settings = pytestconfig.stash[_SETTINGS]
     logging = {"quiet": True} if settings.log == LOG_OFF else {"quiet": False, "log_format": settings.log}
-    with simulator_running(scenario=settings.scenario, **logging) as sim:
+    # The clock given here, as a command-line option overrides a scenario's: a scenario's clock = "real" (for a
+    # person's perf-sim) would silently start a clock the tests rely on to move only through `advance`.
+    with simulator_running(scenario=settings.scenario, clock=CLOCK_MANUAL, **logging) as sim:
         yield sim
 
 

@@ -129,8 +129,12 @@ def load_scenario(path: str | Path) -> Scenario:
     except NotToml as exc:
         raise ScenarioError(f"{name}: {exc}") from None
     extra = sorted(set(data) - set(TABLES))
+    if extra and extra[0] in SIMULATOR_FIELDS and not isinstance(data[extra[0]], dict):
+        # a [simulator] setting written above every table, the header forgotten: no table is called so
+        raise ScenarioError(f"{name}: {extra[0]} is a setting of [{SIMULATOR_TABLE}]; write it under a [{SIMULATOR_TABLE}] line")
     if extra:
-        raise ScenarioError(f"{name}: unknown table [{extra[0]}]; tables: {', '.join(f'[{t}]' for t in TABLES)}")
+        what = f"table [{extra[0]}]" if isinstance(data[extra[0]], dict | list) else f"field {extra[0]} outside every table"
+        raise ScenarioError(f"{name}: unknown {what}; tables: {', '.join(f'[{t}]' for t in TABLES)}")
     settings = _settings(data.get(SIMULATOR_TABLE, {}), name)
     faults = data.get(FAULTS_TABLE, [])
     if not isinstance(faults, list):

@@ -38,6 +38,13 @@ def test_the_banner_shows_a_configured_keys_own_limits(tmp_path: Path) -> None:
     assert f"enterprise, 100,000/minute 1,000,000/day (from {keys})" in line
 
 
+def test_a_key_the_file_redefines_is_listed_once_with_the_files_tier(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.toml"
+    keys.write_text('[keys.pk_live_abc123]\ntier = "free"\n')
+    lines = [line for line in banner(parse_args(["--keys", str(keys)])).splitlines() if line.strip().startswith("pk_live_abc123")]
+    assert len(lines) == 1 and "free, 5/minute 50/day" in lines[0], lines
+
+
 def test_a_public_url_ending_in_a_slash_gives_base_urls_an_official_client_can_use() -> None:
     with running_simulator() as server:
         text = banner(parse_args(["--port", str(server.port), "--public-url", server.base_url + "/"]))
@@ -175,6 +182,8 @@ def test_latency_scale_waits_without_blocking_other_requests() -> None:
         ('[keys.pk_live_big_corp]\ntier = "enterprise"\nimages_per_minute = 20\nimages_per_day = 10\n', "below images_per_minute"),
         ("[keys.pk_live_big_corp\n", "not valid TOML"),
         ('[keys.pk_live_big_corp]\ntier = "pro"\ncolour = "red"\n', "[keys.pk_live_big_corp]: unknown field 'colour'"),
+        ("[keys.pk_live_big_corp]\n", "key 'pk_live_big_corp' has no tier; give tier = one of 'free', 'pro', 'enterprise'"),
+        ("[keys.pk_live_big_corp]\nimages_per_minute = 100\n", "key 'pk_live_big_corp' has no tier"),
         ("[providers.openai]\nimages_per_minute = 5\nimages_per_hour = 9\n", "[providers.openai]: unknown field 'images_per_hour'"),
         ('[key.pk_live_big_corp]\ntier = "pro"\n', "unknown table [key]"),
     ],
@@ -186,6 +195,8 @@ def test_latency_scale_waits_without_blocking_other_requests() -> None:
         "day below minute",
         "bad toml",
         "key field",
+        "no tier",
+        "limits without a tier",
         "provider field",
         "table",
     ],

@@ -195,3 +195,24 @@ def test_a_bad_ini_option_is_a_usage_error_as_the_session_starts_even_when_no_te
     assert result.returncode == 4, result.stdout + result.stderr
     assert "ERROR: perf_sim_log must be one of text, json, off, got 'xml'" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_fixtures_clock_is_manual_whatever_clock_the_scenario_names(tmp_path: Path) -> None:
+    """A scenario file shared with `perf-sim` (on the real clock, for a person) must not start the clock of a test
+    session, whose tests rely on time moving only through `advance`."""
+    (tmp_path / "scenario.toml").write_text('[simulator]\nseed = 5\nclock = "real"\n')
+    result = run_user_tests(
+        tmp_path,
+        """
+        import time
+
+        def test_time_stands_still(perf_sim):
+            before = perf_sim.clock()["now"]
+            time.sleep(0.3)
+            assert perf_sim.clock()["now"] == before
+            assert perf_sim.advance(60)["now"] == before + 60
+            assert perf_sim.config()["seed"] == 5
+        """,
+        ini="perf_sim_scenario = scenario.toml\n",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -40,6 +40,8 @@ def test_the_scenario_sets_seed_clock_start_and_keys_and_a_flag_on_the_command_l
     ("text", "message"),
     [
         ("[simulatr]\nseed = 1\n", "unknown table [simulatr]"),
+        ("seed = 7\n", "seed is a setting of [simulator]; write it under a [simulator] line"),
+        ("colour = 7\n", "unknown field colour outside every table; tables: [simulator]"),
         ("[simulator]\nsed = 1\n", "[simulator]: unknown field 'sed'"),
         ('[simulator]\nseed = "seven"\n', "[simulator] seed: must be a whole number"),
         ('[simulator]\nclock = "sundial"\n', "[simulator] clock: must be 'real' or 'manual'"),
