@@ -15,6 +15,7 @@ Layout (chosen so every official client works unchanged with only its base URL c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -26,6 +27,7 @@ from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.gateway.upstreams import provider_base_urls
+from simulator.http import SafeJSONResponse
 from simulator.keys import KeyRegistry
 from simulator.mounting import FaceApp, OwnedPaths, UnknownRoute, unknown_route_error
 from simulator.perf import face as perf_face
@@ -215,6 +217,22 @@ def error_response(face: str, exc: ApiError, headers: Mapping[str, str] | None =
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def control_refusal(face: str, exc: ApiError) -> Response:
+    """A 400 for a bad control input (X-Sim-Fault, a [sim:...] token, X-Sim-Namespace) sent to `face`: the Perf
+    envelope, as issue 9 asks of every such refusal, with the face's own error fields beside it where they do not
+    clash (inside `error` too), so the face's official client reads the message: the `blackforest` client reads only
+    a top-level `message` and showed "400 Client Error: Bad Request", google-genai a `status` of None."""
+    perf = error_response(PERF, exc)
+    if face == PERF:
+        return perf
+    native, ours = json.loads(bytes(error_response(face, exc).body)), json.loads(bytes(perf.body))
+    if not isinstance(native, dict):
+        return perf
+    inner = native.get("error")
+    body = {**native, **ours, "error": {**inner, **ours["error"]} if isinstance(inner, dict) else ours["error"]}
+    return SafeJSONResponse(body, status_code=perf.status_code, headers={k: v for k, v in perf.headers.items() if k != "content-length"})
 
 
 def gateway_upstreams(config: SimulatorConfig) -> dict[str, tuple[str, Upstream]]:

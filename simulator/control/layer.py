@@ -60,7 +60,7 @@ from simulator.namespace_path import NAMED_BY_PATH, is_control_path, namespace_f
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.perf.wire import error_ids
-from simulator.registry import MALFORMED_ANSWERS, MAX_BODY_BYTES, PERF, error_response, face_for_path
+from simulator.registry import MALFORMED_ANSWERS, MAX_BODY_BYTES, PERF, control_refusal, error_response, face_for_path
 from simulator.state.base import State, StateUnavailable
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
@@ -434,8 +434,9 @@ class _Exchange:
         await response(self.scope, self.replay, open_answer(self.scope, self.watch))
 
     async def refuse(self, exc: ApiError) -> None:
-        """Answer `exc` in the Perf envelope, as every bad control input is, and journal it."""
-        await self.answer(error_response(PERF, exc))
+        """Answer `exc` in the Perf envelope, as every bad control input is (with the face's own fields beside it,
+        `registry.control_refusal`), and journal it."""
+        await self.answer(control_refusal(self.entry.face, exc))
         await self.record()
 
     async def _with_fault(self, fault_header: str | None, raw: bytes) -> None:

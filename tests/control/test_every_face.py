@@ -79,6 +79,27 @@ def test_fault_header_answers_in_the_face_own_envelope(client: httpx.Client, cal
 
 
 @pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
+@pytest.mark.parametrize("bad", [{"X-Sim-Fault": "status=5O3"}, {"X-Sim-Namespace": "no spaces"}], ids=["fault", "namespace"])
+def test_a_bad_control_header_is_a_perf_400_the_faces_own_client_can_read_too(
+    client: httpx.Client, call: Call, bad: dict[str, str]
+) -> None:
+    """The Perf envelope names the header (issue 9); the face's own error fields beside it carry the message to its
+    client: the blackforest client reads a top-level `message`, google-genai the error's `status`."""
+    response = call.send(client, bad)
+    assert response.status_code == 400
+    body = response.json()
+    (header,) = bad
+    assert (body["error"]["type"], body["error"]["param"]) == ("invalid_request", header)
+    message = body["error"]["message"]
+    if call.face == "stability":
+        assert (body["name"], body["errors"]) == ("bad_request", [message]), body
+    elif call.face == "bfl":
+        assert body["message"] == body["detail"] == message, body
+    elif call.face == "google":
+        assert (body["error"]["status"], body["error"]["code"]) == ("INVALID_ARGUMENT", 400), body
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
 def test_a_rule_matching_a_face_leaves_the_other_faces_alone(client: httpx.Client, call: Call) -> None:
     client.post("/_sim/faults", json={"match": {"face": call.face}, "action": {"status": 502}}).raise_for_status()
     assert {other.face: other.send(client, {}).status_code for other in CALLS} == {c.face: 502 if c is call else 200 for c in CALLS}

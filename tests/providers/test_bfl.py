@@ -262,3 +262,5 @@ def test_official_blackforest_client(modelled_server: RunningServer, modelled: h
 
     with pytest.raises(BFLError, match="Invalid API key"):
         BFLClient(api_key="not_a_known_key", base_url=sim.base_url).generate("flux-pro", {"prompt": "x"})
+    with pytest.raises(BFLError, match="prompt: status must be a whole number"):  # a bad fault token: the Perf 400, read
+        BFLClient(api_key="pk_live_abc123", base_url=sim.base_url).generate("flux-pro", {"prompt": "a fox [sim:status=5O3]"})
