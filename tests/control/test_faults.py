@@ -129,12 +129,17 @@ def test_a_dribbled_error_keeps_its_envelope_and_a_dribble_cannot_join_a_dropped
     assert refused.status_code == 400 and "dribble_ms" in refused.json()["error"]["message"]
 
 
-def test_openai_sdk_raises_at_once_on_an_injected_429_longer_than_it_would_sleep(sim: RunningServer, client: httpx.Client) -> None:
-    add_fault(client, {"match": {"face": "openai"}, "action": {"status": 429, "retry_after": 120}})
-    with pytest.raises(openai.RateLimitError) as raised:
+@pytest.mark.parametrize(("status", "raised_as"), [(429, openai.RateLimitError), (503, openai.InternalServerError)])
+def test_openai_sdk_raises_at_once_on_an_injected_wait_longer_than_it_would_sleep(
+    sim: RunningServer, client: httpx.Client, status: int, raised_as: type[openai.APIStatusError]
+) -> None:
+    """As on the Perf face: the SDK (which honours a Retry-After of up to two minutes) slept 120 s on a 503."""
+    add_fault(client, {"match": {"face": "openai"}, "action": {"status": status, "retry_after": 120}})
+    with pytest.raises(raised_as) as raised:
         sdk(sim, max_retries=2).images.generate(prompt="a storm", size="256x256")
-    assert raised.value.response.headers["x-should-retry"] == "false"
-    assert client.post("/_sim/requests/count", json={"match": {"status": 429}}).json() == {"count": 1}, "no retry"
+    headers = raised.value.response.headers
+    assert (headers["x-should-retry"], headers["retry-after"], headers["retry-after-ms"]) == ("false", "120", "120000")
+    assert client.post("/_sim/requests/count", json={"match": {"status": status}}).json() == {"count": 1}, "no retry"
 
 
 def test_a_rule_on_a_masked_key_as_the_journal_shows_it_fires_for_that_key(client: httpx.Client) -> None:

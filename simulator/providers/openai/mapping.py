@@ -203,6 +203,10 @@ def error_answer(exc: ApiError, error_id: str, n: int | None = None, real_clock:
         # SDK raises at once rather than sleeping for minutes.
         headers["x-should-retry"] = "true" if retry <= p.OPENAI_RETRYABLE_WAIT_SECONDS else "false"
         return NativeAnswer(429, _envelope(exc.message, p.OPENAI_ERROR_RATE_LIMIT_TYPE, None, p.OPENAI_CODE_RATE_LIMIT), headers)
+    if exc.retry_after is not None:  # an injected status asking for a wait (a 503's): told as the 429's is
+        headers.update({"retry-after": str(exc.retry_after), "retry-after-ms": str(exc.retry_after * 1000)})
+        if exc.retry_after > p.OPENAI_RETRYABLE_WAIT_SECONDS:  # as the Perf face: the SDK raises rather than sleep
+            headers["x-should-retry"] = "false"
     if exc.type == errors.CONTENT_POLICY_VIOLATION:
         message = native_message(exc, p.OPENAI_CONTENT_POLICY_MESSAGE)
         body = _envelope(message, p.OPENAI_ERROR_INVALID_REQUEST, None, p.OPENAI_CODE_CONTENT_POLICY)
