@@ -8,13 +8,21 @@ Decision: claim, then look. A start opens its named connection first and only th
 connections. Looking first let two starts in the same instant both find nobody, and the second's emptying wiped the
 first's state; claiming first, each sees the other and both are refused (a retry of one then starts). The claim is
 held until the run stops, which also covers the moments before a run's workers open connections of their own.
+
+Decision: the claim outlives a Redis restart. It is checked every `KEEP_SECONDS` and opened again once Redis
+answers: an idle simulator holds no other connection (its workers reconnect at their next request), so a lost claim
+let a second simulator start on the database, empty it and share it. If another one started in the moments Redis
+was away, the claim, back, says so on stderr: both now serve the database, and one must stop.
 """
 
 from __future__ import annotations
 
+import sys
+import threading
+
 from redis import Redis
 from redis.backoff import NoBackoff
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.retry import Retry
 
 from simulator.state.redis import CLIENT_NAME, NAMED_CONNECTION, SOCKET_TIMEOUT_SECONDS, location_of
@@ -24,13 +32,46 @@ class DatabaseInUse(Exception):
     """Another simulator holds connections to the database; the message says whose and what to do."""
 
 
+KEEP_SECONDS = 1.0
+"""How often a held claim checks its connection, and so how soon after Redis is back it holds the database again."""
+
+
 class DatabaseClaim:
-    """The named connection a run holds; `release` when the run stops."""
+    """The named connection a run holds (`hold` keeps it through a Redis restart); `release` when the run stops."""
 
     def __init__(self, url: str) -> None:
         self._redis = Redis.from_url(
             url, single_connection_client=True, socket_timeout=SOCKET_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0), **NAMED_CONNECTION
         )
+        self._released = threading.Event()
+
+    def hold(self) -> None:
+        threading.Thread(target=self._keep, name="perf-sim:claim", daemon=True).start()
+
+    def _keep(self) -> None:
+        lost = False
+        while not self._released.wait(KEEP_SECONDS):
+            try:
+                self._redis.ping()  # on a connection Redis dropped: raises, and the next ping connects (and names) again
+                if lost:
+                    lost = False
+                    self._say_who_else_is_here()
+            except (RedisError, OSError):
+                lost = True
+            except Exception:  # a ping racing `release`'s close: the run is stopping anyway
+                if self._released.is_set():
+                    return
+                raise
+
+    def _say_who_else_is_here(self) -> None:
+        others = self.others()
+        if others:
+            print(
+                f"perf-sim: warning: while Redis at {self.location} was away another perf-sim started on it (connections "
+                f"from {', '.join(others[:3])}); both now serve one database and share its state: stop one of them",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def others(self) -> list[str]:
         """The addresses of the named connections to this database other than the claim's own; empty where Redis does
@@ -48,6 +89,7 @@ class DatabaseClaim:
         return location_of(self._redis.connection_pool.connection_kwargs)
 
     def release(self) -> None:
+        self._released.set()
         self._redis.close()
 
 
@@ -67,4 +109,5 @@ def claim_database(url: str) -> DatabaseClaim:
             "again); a run starts by emptying its database, so give each simulator a database of its own "
             "(redis://host:port/1, /2, ...)"
         )
+    claim.hold()
     return claim

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import httpx
+import pytest
+import redis
 
-from load.redis_server import RedisServer
+from load.redis_server import RedisServer, redis_available, running_redis
 from simulator.launcher import free_port, running_simulator, wait_until_up
+from simulator.state.redis import CLIENT_NAME
 
 KEY = {"Authorization": "Bearer pk_test_pro_shared_run"}
 BODY = {"prompt": "a harbour at dawn", "model": "dall-e-2", "size": "256x256"}
@@ -71,3 +75,22 @@ def test_two_simulators_started_in_the_same_instant_on_one_database_never_both_s
             for process in processes:
                 process.terminate()
                 process.wait(timeout=30)
+
+
+def test_after_redis_restarts_an_idle_simulator_holds_its_database_again_and_a_second_start_is_refused() -> None:
+    """An idle simulator has no other connection to Redis (its workers reconnect at their next request), so without
+    its claim back a second simulator started, emptied the database and shared it."""
+    if not redis_available():
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
+    with running_redis() as redis_server, running_simulator("--state", redis_server.url, "--workers", "2", "--quiet"):
+        redis_server.stop()
+        redis_server.start()
+        watcher = redis.Redis(port=redis_server.port)
+        deadline = time.monotonic() + 30
+        while not any(client.get("name") == CLIENT_NAME for client in watcher.client_list()):
+            assert time.monotonic() < deadline, "the simulator never claimed its database again"
+            time.sleep(0.1)
+        watcher.close()
+        command = [sys.executable, "-m", "simulator", "--port", str(free_port()), "--state", redis_server.url]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and "another perf-sim is using Redis" in result.stderr, result.stderr
