@@ -63,7 +63,9 @@ async def _check_reachable(config: SimulatorConfig) -> str | None:
     except StateUnavailable as exc:
         if isinstance(exc.__cause__, AuthenticationError):  # redis-py counts a wrong password as a lost connection
             return f"Redis at {state.location} refused: {exc.__cause__}"
-        return str(exc)
+        # At start the reason is the point (a refused connection, a name that does not resolve, a timeout), not the
+        # runtime 503's "retry shortly".
+        return f"cannot reach Redis at {state.location}: {exc.__cause__ or exc}"
     except RedisError as exc:  # Redis answered, but refused: a database beyond its count
         return f"Redis at {state.location} refused: {exc}"
     finally:

@@ -273,7 +273,8 @@ def test_the_banner_is_printed_once_several_workers_answer_its_curl_line() -> No
         ("redis://127.0.0.1:{port}/0?foo=bar", "a Redis URL takes no ?options"),
         ("redis://127.0.0.1:{port}/16", "Redis at 127.0.0.1:{port}/16 refused: DB index is out of range"),
         ("redis://:wrong@127.0.0.1:{port}/0", "Redis at 127.0.0.1:{port}/0 refused: AUTH"),
-        ("unix:///nonexistent/redis.sock", "Redis at unix:///nonexistent/redis.sock?db=0 did not answer"),
+        ("unix:///nonexistent/redis.sock", "cannot reach Redis at unix:///nonexistent/redis.sock?db=0: Error 2 connecting to"),
+        ("redis://nosuchhost.invalid:6379/0", "cannot reach Redis at nosuchhost.invalid:6379/0: Error -"),
         ("unix:///nonexistent/redis.sock?timeout=1", "a socket URL takes only ?db=N"),
     ],
 )

@@ -185,8 +185,9 @@ def test_more_than_one_worker_without_shared_state_is_refused() -> None:
     assert "--workers 2 needs a shared state" in result.stderr and "--state redis://" in result.stderr
 
 
-def test_unreachable_redis_is_refused_at_start() -> None:
-    url = f"redis://127.0.0.1:{free_port()}/0"
-    command = [sys.executable, "-m", "simulator", "--state", url]
+def test_unreachable_redis_is_refused_at_start_with_the_reason() -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "simulator", "--state", f"redis://127.0.0.1:{port}/0"]
     result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30)
-    assert result.returncode == 2 and "did not answer" in result.stderr
+    assert result.returncode == 2
+    assert f"--state: cannot reach Redis at 127.0.0.1:{port}/0: Error 111 connecting to" in result.stderr, result.stderr
