@@ -93,9 +93,14 @@ class BatchingChannel:
                         replies.append(error)
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError, OSError) as exc:
             await self._drop()
-            replies += [exc if isinstance(exc, redis_errors.RedisError | TimeoutError) else redis_errors.ConnectionError(str(exc))] * (
-                len(batch) - len(replies)
-            )
+            failure = exc if isinstance(exc, redis_errors.RedisError | TimeoutError) else redis_errors.ConnectionError(str(exc))
+            replies += [failure] * (len(batch) - len(replies))
+            if isinstance(exc, redis_errors.TimeoutError | TimeoutError):
+                # Redis did not answer for the whole timeout: the commands queued behind this batch fail with it, not
+                # after a timeout of their own (under a stuck Redis most requests waited twice as long as one).
+                stalled, self._waiting = self._waiting, []
+                batch = [*batch, *stalled]
+                replies += [failure] * len(stalled)
         except Exception as exc:
             await self._drop()
             replies += [exc] * (len(batch) - len(replies))

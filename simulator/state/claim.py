@@ -11,8 +11,9 @@ held until the run stops, which also covers the moments before a run's workers o
 
 Decision: the claim outlives a Redis restart. It is checked every `KEEP_SECONDS` and opened again once Redis
 answers: an idle simulator holds no other connection (its workers reconnect at their next request), so a lost claim
-let a second simulator start on the database, empty it and share it. If another one started in the moments Redis
-was away, the claim, back, says so on stderr: both now serve the database, and one must stop.
+let a second simulator start on the database, empty it and share it. Back, the claim says on stderr when Redis came
+back empty (the run's state and id sequence start over) and when another simulator started in the moments Redis was
+away (both now serve the database, and one must stop).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class DatabaseClaim:
                 self._redis.ping()  # on a connection Redis dropped: raises, and the next ping connects (and names) again
                 if lost:
                     lost = False
-                    self._say_who_else_is_here()
+                    self._say_what_came_back()
             except (RedisError, OSError):
                 lost = True
             except Exception:  # a ping racing `release`'s close: the run is stopping anyway
@@ -63,7 +64,18 @@ class DatabaseClaim:
                     return
                 raise
 
-    def _say_who_else_is_here(self) -> None:
+    def _say_what_came_back(self) -> None:
+        """Say on stderr what a Redis restart cost the run: a restart without persistence empties the database (the
+        windows, clock, rules, journal and id sequence start over, so ids and image URLs are given again), and a
+        second simulator may have started on it meanwhile."""
+        if self._redis.dbsize() == 0:
+            print(
+                f"perf-sim: warning: Redis at {self.location} came back empty (restarted without persistence): this run's "
+                "rate windows, clock, fault rules, journal and id sequence start over, so request ids and image URLs "
+                "given before are given again",
+                file=sys.stderr,
+                flush=True,
+            )
         others = self.others()
         if others:
             print(

@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -167,6 +168,36 @@ def test_a_stuck_redis_answers_503_after_one_state_timeout_not_three() -> None:
                 assert '"error"' in stuck_redis_answer(client, path, key), "in the face's own envelope"
             redis.process.send_signal(signal.SIGCONT)
             assert [generate(client, key).status_code for _ in range(6)] == [200] * 6, "service resumes with Redis"
+    finally:
+        if redis.process is not None:
+            redis.process.send_signal(signal.SIGCONT)
+        redis.stop()
+
+
+@needs_redis
+def test_requests_meeting_a_stuck_redis_together_all_get_their_503_after_one_timeout() -> None:
+    """Requests queued behind a batch Redis did not answer fail with it: they waited a timeout of their own after it,
+    so most of ten concurrent requests got their 503 after twice the documented 3 s."""
+    redis = RedisServer(free_port())
+    redis.start()
+    assert redis.process is not None
+    try:
+        with running_simulator("--workers", "2", "--state", redis.url, "--quiet") as sim:
+            key = f"pk_test_enterprise_{uuid.uuid4().hex[:12]}"
+            body = {"prompt": "a lighthouse at dusk", "model": "dall-e-2", "size": "256x256"}
+            headers = {"Authorization": f"Bearer {key}"}
+
+            def timed(_: int) -> tuple[int, float]:
+                started = time.monotonic()
+                status = httpx.post(sim.base_url + GENERATIONS, json=body, headers=headers, timeout=30).status_code
+                return status, time.monotonic() - started
+
+            with ThreadPoolExecutor(10) as pool:
+                assert {status for status, _ in pool.map(timed, range(20))} == {200}, "every worker's connection is open"
+                redis.process.send_signal(signal.SIGSTOP)
+                answers = list(pool.map(timed, range(10)))
+            assert {status for status, _ in answers} == {503}
+            assert max(waited for _, waited in answers) < 1.5 * SOCKET_TIMEOUT_SECONDS, answers
     finally:
         if redis.process is not None:
             redis.process.send_signal(signal.SIGCONT)

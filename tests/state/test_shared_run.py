@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -77,20 +78,31 @@ def test_two_simulators_started_in_the_same_instant_on_one_database_never_both_s
                 process.wait(timeout=30)
 
 
-def test_after_redis_restarts_an_idle_simulator_holds_its_database_again_and_a_second_start_is_refused() -> None:
+def test_after_redis_restarts_an_idle_simulator_holds_its_database_again_and_says_its_state_is_gone(tmp_path: Path) -> None:
     """An idle simulator has no other connection to Redis (its workers reconnect at their next request), so without
-    its claim back a second simulator started, emptied the database and shared it."""
+    its claim back a second simulator started, emptied the database and shared it; and nothing said that the run's
+    state, and its id sequence, had started over."""
     if not redis_available():
         pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
-    with running_redis() as redis_server, running_simulator("--state", redis_server.url, "--workers", "2", "--quiet"):
-        redis_server.stop()
-        redis_server.start()
-        watcher = redis.Redis(port=redis_server.port)
-        deadline = time.monotonic() + 30
-        while not any(client.get("name") == CLIENT_NAME for client in watcher.client_list()):
-            assert time.monotonic() < deadline, "the simulator never claimed its database again"
-            time.sleep(0.1)
-        watcher.close()
-        command = [sys.executable, "-m", "simulator", "--port", str(free_port()), "--state", redis_server.url]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
-        assert result.returncode == 2 and "another perf-sim is using Redis" in result.stderr, result.stderr
+    port, errors = free_port(), tmp_path / "stderr"
+    with running_redis() as redis_server, errors.open("w") as sink:
+        command = [sys.executable, "-m", "simulator", "--port", str(port), "--state", redis_server.url, "--workers", "2", "--quiet"]
+        first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=sink)
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/_sim/health", first)
+            httpx.post(f"http://127.0.0.1:{port}/v1/images/generations", json=BODY, headers=KEY).raise_for_status()
+            redis_server.stop()
+            redis_server.start()
+            watcher = redis.Redis(port=redis_server.port)
+            deadline = time.monotonic() + 30
+            while not any(client.get("name") == CLIENT_NAME for client in watcher.client_list()):
+                assert time.monotonic() < deadline, "the simulator never claimed its database again"
+                time.sleep(0.1)
+            watcher.close()
+            second = [sys.executable, "-m", "simulator", "--port", str(free_port()), "--state", redis_server.url]
+            result = subprocess.run(second, capture_output=True, text=True, timeout=60)
+            assert result.returncode == 2 and "another perf-sim is using Redis" in result.stderr, result.stderr
+        finally:
+            first.terminate()
+            first.wait(timeout=30)
+    assert "came back empty (restarted without persistence)" in errors.read_text(), errors.read_text()
