@@ -273,10 +273,17 @@ def token_action(raw_body: bytes) -> Action | None:
     if TOKEN_START not in raw_body:
         return None
     found = TOKEN_PATTERN.search(raw_body)
-    if found is None:
+    in_json = raw_body.lstrip()[:1] in _JSON_STARTS
+    # In a JSON body a token ends within its string, where a quote is always escaped: a bare one is the string's
+    # end, and the `]` after it the body's own (`{"instances": [{"prompt": "a fox [sim:status=503"}]}`).
+    if found is None or (in_json and _BARE_QUOTE.search(found.group(1))):
         raise invalid("prompt", "prompt holds '[sim:' without its closing ']': write a fault token as [sim:status=503]")
     text = found.group(1).decode("utf-8", "replace")
-    return action_from_text(_as_written(text) if raw_body.lstrip()[:1] in _JSON_STARTS else text, "prompt")
+    return action_from_text(_as_written(text) if in_json else text, "prompt")
+
+
+_BARE_QUOTE = re.compile(rb'(?<!\\)(?:\\\\)*"')
+"""A quote no backslash escapes (one after an even run of backslashes, which escape each other)."""
 
 
 _JSON_STARTS = (b"{", b"[", b'"')

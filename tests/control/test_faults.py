@@ -477,3 +477,13 @@ def test_a_number_past_a_floats_range_is_named_as_such_not_as_null(client: httpx
     """1e400 parses as infinity, which JSON cannot write back: shown as JSON, it read "got null"."""
     response = client.post("/_sim/faults", content=b'{"action": {"status": 1e400}}', headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and "got a number out of range" in response.json()["error"]["message"]
+
+
+def test_an_unclosed_token_is_named_so_where_the_body_itself_holds_a_bracket_after_it(client: httpx.Client) -> None:
+    """Google's body closes its instances list right after the prompt: that `]` is the body's, not the token's."""
+    body = {"instances": [{"prompt": "a fox [sim:status=503"}], "parameters": {"sampleCount": 1}}
+    response = client.post("/google/v1beta/models/imagen-3.0-generate-002:predict", json=body, headers={"x-goog-api-key": KEY})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("prompt holds '[sim:' without its closing ']'"), response.text
+    quoted = generate(client, body={"prompt": 'say \\"hi\\" [sim:status=503;message=a \\"quoted\\" word]'})
+    assert quoted.status_code == 503 and quoted.json()["error"]["message"] == 'a \\"quoted\\" word'
