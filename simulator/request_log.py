@@ -105,7 +105,16 @@ def json_line(entry: Entry) -> str:
     if isinstance(fields["latency_ms"], float):
         fields["latency_ms"] = round(fields["latency_ms"], 3)
     line = json.dumps(fields, separators=(",", ":"), ensure_ascii=False, default=str)
-    return line if line.isprintable() else json.dumps(fields, separators=(",", ":"), default=str)
+    if line.isprintable():
+        return line
+    # A lone surrogate (a body's "\ud800", which Python's JSON reader lets through) would be written `\ud800`, an
+    # escape strict readers (Rust's serde_json, Go's) refuse: it is written U+FFFD, as a UTF-8 decoder shows it.
+    whole = {name: _whole_characters(value) if isinstance(value, str) else value for name, value in fields.items()}
+    return json.dumps(whole, separators=(",", ":"), default=str)
+
+
+def _whole_characters(text: str) -> str:
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _is_preflight(entry: Entry) -> bool:

@@ -176,3 +176,11 @@ def test_a_json_line_keeps_the_path_it_was_sent() -> None:
 
 def test_a_json_line_rounds_latency_as_the_journal_does() -> None:
     assert json.loads(json_line({**ENTRY, "latency_ms": 1.6588540020165965}))["latency_ms"] == 1.659
+
+
+def test_a_json_line_writes_a_lone_surrogate_as_a_replacement_character_strict_readers_take() -> None:
+    """Python's JSON reader lets a body's "\\ud800" through; written back as `\\ud800`, Rust's and Go's readers refuse
+    the line."""
+    line = json_line({**ENTRY, "model": "dall\ud800e-3"})
+    assert "\\ud800" not in line and json.loads(line)["model"] == "dall\ufffde-3"
+    line.encode("utf-8")  # no lone surrogate left in the line itself
