@@ -153,6 +153,16 @@ def json_or_none(content: bytes) -> Any:
 HTTP_SERVICE_UNAVAILABLE = 503
 
 
+def upstream_rate_limited(provider: str, retry_after: int) -> ApiError:
+    """An upstream's 429: the Perf API's 429 with its wait, in words that say the provider refused the gateway's call,
+    not the caller's key at the gateway (whose windows the answer's headers still show)."""
+    return ApiError(
+        errors.RATE_LIMIT_EXCEEDED,
+        f"{errors.RATE_LIMIT_MESSAGE}: upstream {provider} refused the gateway's call (429), not this key's own limits",
+        retry_after=retry_after,
+    )
+
+
 def upstream_error(provider: str, detail: str, status: int | None = None, headers: Mapping[str, str] | None = None) -> ApiError:
     """A failure of the upstream the Perf caller cannot fix (credentials, unreadable answers): a 502; an upstream's
     own 503, an outage, is the Perf API's 503 service_unavailable whichever provider said it (docs/providers.md),

@@ -283,6 +283,7 @@ def test_upstream_429_passes_through_with_retry_after(gateway: RunningServer) ->
     error = limited.json()["error"]
     assert error["type"] == "rate_limit_exceeded" and error["retry_after"] >= 1
     assert limited.headers["retry-after"] == str(error["retry_after"])
+    assert "upstream google refused the gateway's call (429), not this key's own limits" in error["message"], error
 
 
 def test_the_gateways_own_key_and_rate_rules_apply_first(gateway: RunningServer) -> None:

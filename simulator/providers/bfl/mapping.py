@@ -27,6 +27,7 @@ from simulator.providers.protocol import (
     header,
     json_or_none,
     upstream_error,
+    upstream_rate_limited,
     wait_seconds,
 )
 from spec import errors
@@ -231,7 +232,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     said = detail if isinstance(detail, str) else (json.dumps(detail) if detail else answer_text(PROVIDER, status, content))
     if status == 429:
         retry_after = wait_seconds(body.get("retry_after") if isinstance(body, dict) else None, header(headers, "retry-after"))
-        return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after)
+        return upstream_rate_limited(PROVIDER, retry_after)
     return upstream_error(PROVIDER, said, status, headers)
 
 

@@ -29,6 +29,7 @@ from simulator.providers.protocol import (
     native_message,
     native_status,
     upstream_error,
+    upstream_rate_limited,
     wait_seconds,
 )
 from spec import errors
@@ -203,9 +204,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 429:
         delays = [d.get("retryDelay") for d in error.get("details") or [] if isinstance(d, dict)]
-        return ApiError(
-            errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(*delays, header(headers, "retry-after"))
-        )
+        return upstream_rate_limited(PROVIDER, wait_seconds(*delays, header(headers, "retry-after")))
     said = f"{error.get('status', '')} {message}".strip()
     return upstream_error(PROVIDER, said or answer_text(PROVIDER, status, content), status, headers)
 

@@ -29,6 +29,7 @@ from simulator.providers.protocol import (
     native_message,
     native_status,
     upstream_error,
+    upstream_rate_limited,
     wait_seconds,
 )
 from spec import errors
@@ -178,7 +179,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     if status == 400:
         return ApiError(errors.INVALID_REQUEST, message)
     if status == 429:
-        return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(header(headers, "retry-after")))
+        return upstream_rate_limited(PROVIDER, wait_seconds(header(headers, "retry-after")))
     return upstream_error(PROVIDER, message, status, headers)
 
 

@@ -27,6 +27,7 @@ from simulator.providers.protocol import (
     native_message,
     native_status,
     upstream_error,
+    upstream_rate_limited,
     wait_seconds,
 )
 from spec import errors
@@ -253,7 +254,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
         param = error.get("param")
         return ApiError(errors.INVALID_REQUEST, message, param if isinstance(param, str) else None)
     if status == 429:
-        return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=wait_seconds(header(headers, "retry-after")))
+        return upstream_rate_limited(PROVIDER, wait_seconds(header(headers, "retry-after")))
     return upstream_error(PROVIDER, message, status, headers)
 
 

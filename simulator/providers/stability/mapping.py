@@ -31,6 +31,7 @@ from simulator.providers.protocol import (
     native_message,
     native_status,
     upstream_error,
+    upstream_rate_limited,
     wait_seconds,
 )
 from spec import errors
@@ -217,7 +218,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
         return ApiError(errors.INVALID_REQUEST, message, field)
     if status == 429:
         retry_after = wait_seconds(header(headers, "retry-after"), default=p.STABILITY_DEFAULT_RETRY_AFTER_SECONDS)
-        return ApiError(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, retry_after=retry_after)
+        return upstream_rate_limited(PROVIDER, retry_after)
     return upstream_error(PROVIDER, message, status, headers)
 
 
