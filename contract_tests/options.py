@@ -13,6 +13,7 @@ import pytest
 
 LEVELS = ("smoke", "full")
 JUDGES = ("document", "all")
+"""document: only the document's rules count; all: the simulator's decisions count too."""
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 """How long the suite waits for one answer (a generation with the document's modelled latency takes seconds)."""

@@ -41,7 +41,6 @@ SIM_FREE_KEYS = tuple(f"{tiers.TEST_KEY_PREFIX}free_contract{suffix}" for suffix
 SIM_GENEROUS_KEY = f"{tiers.TEST_KEY_PREFIX}enterprise_contract"
 SIM_TIER_KEYS = tuple((tier, f"{tiers.TEST_KEY_PREFIX}{tier}_contract_limits") for tier in tiers.PAID_TIERS)
 SIM_BLOCKED_PROMPT = f"A quiet reading room with tall windows {policy.TRIGGER_PHRASE}"
-"""document: only the document's rules count; all: the simulator's decisions count too."""
 NAMESPACE_HEADER = "X-Sim-Namespace"
 
 
