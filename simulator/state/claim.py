@@ -11,15 +11,15 @@ held until the run stops, which also covers the moments before a run's workers o
 
 Decision: the claim outlives a Redis restart. It is checked every `KEEP_SECONDS` and opened again once Redis
 answers: an idle simulator holds no other connection (its workers reconnect at their next request), so a lost claim
-let a second simulator start on the database, empty it and share it. Back, the claim says on stderr when Redis came
-back empty (the run's state and id sequence start over) and when another simulator started in the moments Redis was
-away (both now serve the database, and one must stop).
+let a second simulator start on the database, empty it and share it. Back, the claim says on stderr when Redis was
+restarted (its `run_id` changed): without persistence the run's state and id sequence start over.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import time
 
 from redis import Redis
 from redis.backoff import NoBackoff
@@ -44,46 +44,43 @@ class DatabaseClaim:
         self._redis = Redis.from_url(
             url, single_connection_client=True, socket_timeout=SOCKET_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0), **NAMED_CONNECTION
         )
-        self._released = threading.Event()
+        self._released = False
+        self._lock = threading.Lock()
+        """Held by each check and by `release`: a check after the release would open the connection again."""
 
     def hold(self) -> None:
-        threading.Thread(target=self._keep, name="perf-sim:claim", daemon=True).start()
+        started = self._server_run()
+        threading.Thread(target=self._keep, args=(started,), name="perf-sim:claim", daemon=True).start()
 
-    def _keep(self) -> None:
-        lost = False
-        while not self._released.wait(KEEP_SECONDS):
-            try:
-                self._redis.ping()  # on a connection Redis dropped: raises, and the next ping connects (and names) again
-                if lost:
-                    lost = False
-                    self._say_what_came_back()
-            except (RedisError, OSError):
-                lost = True
-            except Exception:  # a ping racing `release`'s close: the run is stopping anyway
-                if self._released.is_set():
+    def _keep(self, server_run: str | None) -> None:
+        while True:
+            time.sleep(KEEP_SECONDS)
+            with self._lock:
+                if self._released:
                     return
-                raise
+                try:
+                    self._redis.ping()  # on a connection Redis dropped: raises, and the next ping connects (and names) again
+                    now_run = self._server_run()
+                except (RedisError, OSError):
+                    continue
+            if server_run is not None and now_run is not None and now_run != server_run:
+                server_run = now_run
+                print(
+                    f"perf-sim: warning: Redis at {self.location} restarted; unless it keeps its data, this run's rate "
+                    "windows, clock, fault rules, journal and id sequence started over, so request ids and image URLs "
+                    "given before are given again",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
-    def _say_what_came_back(self) -> None:
-        """Say on stderr what a Redis restart cost the run: a restart without persistence empties the database (the
-        windows, clock, rules, journal and id sequence start over, so ids and image URLs are given again), and a
-        second simulator may have started on it meanwhile."""
-        if self._redis.dbsize() == 0:
-            print(
-                f"perf-sim: warning: Redis at {self.location} came back empty (restarted without persistence): this run's "
-                "rate windows, clock, fault rules, journal and id sequence start over, so request ids and image URLs "
-                "given before are given again",
-                file=sys.stderr,
-                flush=True,
-            )
-        others = self.others()
-        if others:
-            print(
-                f"perf-sim: warning: while Redis at {self.location} was away another perf-sim started on it (connections "
-                f"from {', '.join(others[:3])}); both now serve one database and share its state: stop one of them",
-                file=sys.stderr,
-                flush=True,
-            )
+    def _server_run(self) -> str | None:
+        """Redis's `run_id`, new at each start of redis-server: how a restart is told from a stall (a database may be
+        empty without one: an idle run's only key expires). None where Redis does not tell it (INFO refused)."""
+        try:
+            run_id = self._redis.info("server").get("run_id")
+        except ResponseError:
+            return None
+        return str(run_id) if run_id is not None else None
 
     def others(self) -> list[str]:
         """The addresses of the named connections to this database other than the claim's own; empty where Redis does
@@ -101,8 +98,9 @@ class DatabaseClaim:
         return location_of(self._redis.connection_pool.connection_kwargs)
 
     def release(self) -> None:
-        self._released.set()
-        self._redis.close()
+        with self._lock:  # waits out a check in progress (at most the socket's timeout on a stuck Redis)
+            self._released = True
+            self._redis.close()
 
 
 def claim_database(url: str) -> DatabaseClaim:
