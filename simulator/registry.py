@@ -27,7 +27,6 @@ from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.gateway.upstreams import provider_base_urls
-from simulator.http import SafeJSONResponse
 from simulator.keys import KeyRegistry
 from simulator.mounting import FaceApp, OwnedPaths, UnknownRoute, unknown_route_error
 from simulator.perf import face as perf_face
@@ -230,9 +229,11 @@ def control_refusal(face: str, exc: ApiError) -> Response:
     native, ours = json.loads(bytes(error_response(face, exc).body)), json.loads(bytes(perf.body))
     if not isinstance(native, dict):
         return perf
+    native.pop("id", None)  # Stability's, drawn only as its own answer is sent: the x-request-id stands for it
     inner = native.get("error")
     body = {**native, **ours, "error": {**inner, **ours["error"]} if isinstance(inner, dict) else ours["error"]}
-    return SafeJSONResponse(body, status_code=perf.status_code, headers={k: v for k, v in perf.headers.items() if k != "content-length"})
+    headers = {name: value for name, value in perf.headers.items() if name not in ("content-length", "content-type")}
+    return perf_wire.ErrorAnswer(body, status_code=perf.status_code, headers=headers)  # its x-request-id drawn as it is sent
 
 
 def gateway_upstreams(config: SimulatorConfig) -> dict[str, tuple[str, Upstream]]:

@@ -95,7 +95,7 @@ def text_line(entry: Entry) -> str:
         f"{_word(f['time'])} {_word(f['method'])} {_word(f['path'])} {_word(f['status'])} {_word(f['error_type'])} "
         f"{_word(f['model'])} n={_word(f['n'])} {ms} key={key} ns={_word(f['namespace'])}"
     )
-    return _printable(f"{line} fault={f['fault']}" if f["fault"] else line)
+    return _printable(f"{line} fault={_word(f['fault'])}" if f["fault"] else line)
 
 
 def json_line(entry: Entry) -> str:

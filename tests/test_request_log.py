@@ -184,3 +184,9 @@ def test_a_json_line_writes_a_lone_surrogate_as_a_replacement_character_strict_r
     line = json_line({**ENTRY, "model": "dall\ud800e-3"})
     assert "\\ud800" not in line and json.loads(line)["model"] == "dall\ufffde-3"
     line.encode("utf-8")  # no lone surrogate left in the line itself
+
+
+def test_a_fault_message_in_a_text_line_cannot_forge_fields_after_it() -> None:
+    """The journal's fault holds its message whole: written bare, `busy" ns=admin` read as a namespace field."""
+    line = text_line({**ENTRY, "fault": 'status=503;message=busy" ns=admin key=pk_live_forged'})
+    assert line.endswith(' fault="status=503;message=busy\\" ns=admin key=pk_live_forged"'), line

@@ -90,6 +90,7 @@ def test_a_bad_control_header_is_a_perf_400_the_faces_own_client_can_read_too(
     body = response.json()
     (header,) = bad
     assert (body["error"]["type"], body["error"]["param"]) == ("invalid_request", header)
+    assert response.headers["x-request-id"].startswith("req_err_") and "id" not in body, "an error's id, none made up"
     message = body["error"]["message"]
     if call.face == "stability":
         assert (body["name"], body["errors"]) == ("bad_request", [message]), body
