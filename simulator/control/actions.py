@@ -236,28 +236,47 @@ def action_from_text(text: str, field: str) -> Action:
         raise invalid(field, f"{field}: {exc.message}") from None
 
 
+_BOUNDS = {
+    "status": (MIN_FAULT_STATUS, MAX_FAULT_STATUS),
+    "retry_after": (MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS),
+    "delay_ms": (MIN_DELAY_MS, MAX_DELAY_MS),
+    "dribble_ms": (MIN_DELAY_MS, MAX_DELAY_MS),
+}
+
+
 def fault_parts(text: object, field: str) -> frozenset[str]:
     """The parts of an action in header form (`status=503;message=a%3Bb`) as the journal writes them, for selecting
-    entries by their fault: each part must be one an action can hold (a typo is a 400 naming `field`), and is written
+    entries by their fault: each part must be one an action can hold, within its bounds and given once (`status=200`
+    could never match, and a count of 0 would pass a test that tested nothing: a 400 naming `field`), and is written
     as `Action.describe` writes it (`%3b` -> `%3B`, `status=0503` -> `status=503`). Any parts select: `message=down`
     alone too."""
     if not isinstance(text, str) or not text.strip():
         raise invalid(field, f"{field} must be a fault in header form, e.g. drop, status=503 or delay_ms=1500")
-    parts = set()
+    parts: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(";"))):
         name, has_value, value = (s.strip() for s in part.partition("="))
         value = _unescaped(value, name, field)
-        if name in _FLAGS and (not has_value or value.lower() == "true"):
-            parts.add(name)
-        elif name == "type":
-            parts.add(f"type={_error_type(value, field)}")
-        elif name == "message":
-            parts.add(f"message={_escaped(_text(value, field))}")
-        elif name in _FIELDS and name not in _FLAGS and (number := whole_number(value)) is not None:
-            parts.add(f"{name}={number}")
-        else:
-            raise invalid(field, f"{field}: {part[:40]!r} is no part of an action; parts: drop, status=503, message=..., ...")
-    return frozenset(parts)
+        if name in parts:
+            raise invalid(field, f"{field}: {name} is given twice")
+        try:
+            parts[name] = _fault_part(name, has_value, value, f"{field}: {name}")
+        except ApiError as exc:  # named by the field the caller gave, as every control error is
+            raise invalid(field, exc.message) from None
+    return frozenset(parts.values())
+
+
+def _fault_part(name: str, has_value: str, value: str, where: str) -> str:
+    if name in _FLAGS and (not has_value or value.lower() == "true"):
+        return name
+    if name == "type":
+        return f"type={_error_type(value, where)}"
+    if name == "message":
+        return f"message={_escaped(_text(value, where))}"
+    if name in _BOUNDS:
+        number = whole_number(value)
+        return f"{name}={_whole(value if number is None else number, where, *_BOUNDS[name])}"
+    given = f"{name}={value}" if has_value else name
+    raise invalid(where, f"{where.rpartition(':')[0]}: {given[:40]!r} is no part of an action; parts: {', '.join(_FIELDS)}")
 
 
 def has_fault_parts(fault: str | None, parts: frozenset[str]) -> bool:
