@@ -32,8 +32,7 @@ log = logging.getLogger("perf-sim")
 Answer = Callable[[ApiError, Mapping[str, str] | None], Response]
 """(error, extra headers) -> the error in the face's envelope."""
 UnknownRoute = Callable[[str, str, str | None], ApiError]
-"""(method, full path as the client sent it, namespace base path included, allowed methods or None for an unknown
-path) -> the error the face answers with."""
+"""(method, full path, allowed methods or None for an unknown path) -> the error the face answers with."""
 
 
 def unknown_route_error(method: str, path: str, allowed: str | None) -> ApiError:
@@ -70,8 +69,18 @@ class OwnedPaths(BaseRoute):
 
 
 class FaceApp:
-    def __init__(self, face: str, routes: Sequence[BaseRoute], answer: Answer, unknown_route: UnknownRoute = unknown_route_error) -> None:
+    def __init__(
+        self,
+        face: str,
+        routes: Sequence[BaseRoute],
+        answer: Answer,
+        unknown_route: UnknownRoute = unknown_route_error,
+        names_base_path: bool = False,
+    ) -> None:
+        """`names_base_path`: the face's 404 and 405 name the path with the namespace base path it came by (the Perf
+        API's, whose hints a client follows); a native face names the path its provider would, as before."""
         self.face = face
+        self.names_base_path = names_base_path
         self.router = Router(list(routes), redirect_slashes=False)
         self.answer = answer
         self.unknown_route = unknown_route
@@ -99,7 +108,7 @@ class FaceApp:
     def _failure_answer(self, scope: Scope, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code in (404, 405):
             allowed = allowed_methods(exc)
-            error = self.unknown_route(scope["method"], path_as_sent(scope), allowed)
+            error = self.unknown_route(scope["method"], path_as_sent(scope) if self.names_base_path else scope["path"], allowed)
             return self.answer(error, {"Allow": allowed} if allowed and error.status == 405 else None)
         if isinstance(exc, ApiError):
             return self.answer(exc, None)

@@ -256,7 +256,7 @@ def mounted_faces(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) ->
         if isinstance(served_face, Closing):
             closing.append(served_face)
         unknown_route = hints.hinting(face.unknown_route) if face.name == PERF else face.unknown_route
-        app = FaceApp(face.name, routes[face.name], _answer(face.name), unknown_route)
+        app = FaceApp(face.name, routes[face.name], _answer(face.name), unknown_route, names_base_path=face.name == PERF)
         root_routes += [Route(path, app) for path in face.root_paths]
         root_routes.append(OwnedPaths((face.prefix,), face.root_prefixes, app))
         mounts.append(Mount(face.prefix, app))

@@ -79,3 +79,8 @@ def test_a_wrong_path_under_a_base_path_is_named_as_sent_and_its_hint_keeps_the_
     assert message.startswith("no route for POST /_sim/ns/job-a/v2/images/generations;"), message
     assert "did you mean /_sim/ns/job-a/v1/images/generations (perf)" in message
     assert "did you mean /v1/images/generations" not in message
+
+
+def test_a_native_faces_404_under_a_base_path_names_the_path_as_its_provider_would(client: httpx.Client) -> None:
+    response = client.post("/_sim/ns/job-a/openai/v1/nope", json={}, headers={"Authorization": f"Bearer {KEY}"})
+    assert response.status_code == 404 and response.json()["error"]["message"] == "Invalid URL (POST /v1/nope)"
