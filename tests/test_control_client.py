@@ -155,6 +155,10 @@ def test_a_key_or_rule_id_holding_a_path_names_itself_not_another_call(root: Sim
     with pytest.raises(ControlError) as not_a_key:
         root.usage("pk_test_free_x/../../clock")
     assert not_a_key.value.status == 404, "no key holds a /: the call is refused, where it read the clock"
+    for dots in (".", ".."):
+        with pytest.raises(ControlError) as not_a_listing:
+            root.usage(dots)
+        assert not_a_listing.value.status in (400, 404), f"usage({dots!r}) is that key's, not another call"
 
 
 def test_a_client_names_its_simulator_and_namespace_and_refuses_an_empty_namespace(server: RunningServer) -> None:

@@ -31,8 +31,9 @@ NAMESPACE_HEADER = "X-Sim-Namespace"
 
 def _segment(value: str) -> str:
     """`value` as one path segment: a key or rule id holding `/` or `..` must name that key, not another path
-    (`usage("x/../../clock")` read the clock)."""
-    return quote(value, safe="")
+    (`usage("x/../../clock")` read the clock); `.` and `..` alone, which `quote` leaves as they are, are encoded too
+    (`usage(".")` listed every key)."""
+    return quote(value, safe="") if value not in (".", "..") else value.replace(".", "%2E")
 
 
 class Match(TypedDict, total=False):
