@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from simulator.control.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
+from simulator.namespace_path import is_control_path
 from simulator.request_log import LOG_FORMATS, LOG_TEXT
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
@@ -61,6 +62,19 @@ def _check_base_url(field: str, url: object, example: str, option: str | None = 
         port_ok = False
     if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.query or parts.fragment:
         raise ConfigError(field, f" must be an http:// or https:// base URL such as {example}, got {url!r}", option)
+
+
+def _no_namespace_base(url: str, field: str, option: str | None = None) -> None:
+    """Decision: an upstream URL under a perf-sim's `/_sim/` (a namespace base path) is refused at start. The gateway
+    sends each request's namespace upstream itself (X-Sim-Namespace), which the upstream refuses beside a base path
+    naming another: every namespaced request was charged, then answered a 400 blaming the caller's header or a 502."""
+    if is_control_path(urlsplit(url).path):
+        raise ConfigError(
+            field,
+            f" is under a perf-sim's /_sim/ ({url!r}); give the upstream's own base URL: the gateway sends each "
+            "request's namespace upstream itself (X-Sim-Namespace), so a caller's namespace is its own there too",
+            option,
+        )
 
 
 def _whole(value: object) -> bool:
@@ -144,10 +158,12 @@ class SimulatorConfig:
         # call would otherwise charge the caller's quota, then answer every request with a 502.
         if self.upstream is not None:
             _check_base_url("upstream", self.upstream, "http://127.0.0.1:8081")
+            _no_namespace_base(self.upstream, "upstream")
         for provider, url in self.upstream_overrides.items():
             if provider not in PROVIDERS:
                 raise ConfigError("upstream_overrides", f" names {provider!r}, no provider; providers: {', '.join(PROVIDERS)}")
             _check_base_url(f"upstream_overrides[{provider!r}]", url, "https://api.example", option=f"--upstream-{provider}")
+            _no_namespace_base(url, f"upstream_overrides[{provider!r}]", option=f"--upstream-{provider}")
         # Decision: gateway options without an upstream URL are refused, not ignored: the run would serve every model
         # in process, which is not what a command naming an upstream key or timeout asks for.
         if not self.gateway:

@@ -308,6 +308,18 @@ def test_an_upstream_no_http_client_can_call_is_refused_at_start(args: list[str]
     assert result.stderr.splitlines()[-1].startswith(f"perf-sim: error: {args[-2]} must be an http:// or https:// base URL")
 
 
+@pytest.mark.parametrize(
+    "args", [["--upstream", "http://127.0.0.1:8081/_sim/ns/gateway-job"], ["--upstream-openai", "http://h/_sim/ns/a/openai"]]
+)
+def test_an_upstream_under_a_namespace_base_path_is_refused_at_start(args: list[str]) -> None:
+    """The gateway sends each request's namespace upstream itself: beside a base path naming another, every
+    namespaced request was charged and then refused upstream."""
+    command = [sys.executable, "-m", "simulator", "--port", str(free_port()), *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"perf-sim: error: {args[0]} is under a perf-sim's /_sim/"), result.stderr
+
+
 def test_every_page_the_banner_names_answers() -> None:
     with running_simulator("--quiet") as server:
         text = banner(parse_args(["--port", str(server.port)]))
