@@ -120,4 +120,15 @@ def perf_sim(perf_sim_server: PerfSim, request: pytest.FixtureRequest) -> Iterat
     for rule in sim.starting_rules:
         sim.add_rule(rule)
     yield sim
+    own_failures = [entry for entry in sim.requests(status=500) if entry["fault"] is None]
     perf_sim_server.in_namespace(sim.namespace).reset()  # the namespace is done with: forgotten whole
+    if own_failures:
+        # A 500 no fault asked for is the simulator's own bug (its log has the traceback). An app that tolerates a
+        # 500 would let the test pass on an answer the real service would not have given, as pytest-httpserver's
+        # users expect a handler's error to fail their test.
+        paths = ", ".join(f"{entry['method']} {entry['path']}" for entry in own_failures[:3])
+        pytest.fail(
+            f"perf-image-sim answered {len(own_failures)} request(s) of this test with its own 500 ({paths}): a bug of the "
+            "simulator, not of your app; its traceback is in the captured log. Please report it.",
+            pytrace=False,
+        )

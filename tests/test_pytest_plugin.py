@@ -216,3 +216,32 @@ def test_the_fixtures_clock_is_manual_whatever_clock_the_scenario_names(tmp_path
         ini="perf_sim_scenario = scenario.toml\n",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_500_of_the_simulators_own_fails_the_test_and_an_injected_one_does_not(tmp_path: Path) -> None:
+    """As pytest-httpserver fails a test whose handler raised: an app that tolerates a 500 would otherwise pass on an
+    answer the real service would not have given."""
+    result = run_user_tests(
+        tmp_path,
+        """
+        import httpx
+
+        def send(perf_sim, prompt):
+            headers = {"Authorization": f"Bearer {perf_sim.key}"}
+            return httpx.post(perf_sim.base_url + "/v1/images/generations", json={"prompt": prompt}, headers=headers)
+
+        def test_simulator_bug(perf_sim, monkeypatch):
+            def bug(seed, request):
+                raise RuntimeError("a bug of the simulator")
+
+            monkeypatch.setattr("simulator.engine.generate.revised_prompt", bug)
+            assert send(perf_sim, "a prompt no other test sends").status_code == 500  # the app tolerates it
+
+        def test_injected(perf_sim):
+            perf_sim.fault(status=500, times=1)
+            assert send(perf_sim, "a fox").status_code == 500
+        """,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "2 passed, 1 error" in result.stdout and "ERROR at teardown of test_simulator_bug" in result.stdout, result.stdout
+    assert "perf-image-sim answered 1 request(s) of this test with its own 500 (POST /v1/images/generations)" in result.stdout
