@@ -19,12 +19,12 @@ from simulator.config import (
     ConfigError,
     SimulatorConfig,
 )
-from simulator.control.journal import DEFAULT_JOURNAL_SIZE
+from simulator.control.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from simulator.keys import KeyRegistry
 from simulator.launcher import wait_until_up
 from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
 from simulator.request_log import LOG_FORMATS, LOG_JSON, LOG_TEXT
-from simulator.scenario import ScenarioError, load_scenario
+from simulator.scenario import ScenarioError, load_scenario, start_time_seconds
 from simulator.serve import claim_state, serve, state_problem
 from simulator.startup import start_shared_run
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
@@ -70,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="real: wall time; manual: starts at --start-time, moves only via POST /_sim/clock/advance",
     )
     parser.add_argument(
-        "--start-time", type=float, help=f"manual clock's start: {START_TIME_RANGE} (default: {DEFAULT_MANUAL_START:.0f}, 2026-01-01)"
+        "--start-time",
+        type=_start_time,
+        help=f"manual clock's start: {START_TIME_RANGE}, or an ISO 8601 date-time such as 2026-03-02T09:00:00Z "
+        f"(default: {DEFAULT_MANUAL_START:.0f}, 2026-01-01)",
     )
     gateway = parser.add_argument_group("gateway mode", "make the Perf API call the providers over HTTP in their native formats")
     gateway.add_argument(
@@ -99,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_JOURNAL_SIZE,
         metavar="N",
-        help="requests the journal (GET /_sim/requests) keeps, oldest dropped first",
+        help=f"requests the journal (GET /_sim/requests) keeps, oldest dropped first (at most {MAX_JOURNAL_SIZE:,})",
     )
     parser.add_argument(
         "--scenario",
@@ -160,6 +163,19 @@ def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> a
     except ScenarioError as exc:
         refuse_file(parser, f"--scenario: {exc} (--keys)")
     return args
+
+
+def _start_time(value: str) -> float:
+    """`--start-time`: Unix seconds (their range checked with the other settings) or an ISO 8601 date-time, as a
+    scenario's `start_time` takes."""
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return start_time_seconds(value, "--start-time")
+    except ScenarioError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--start-time: ")) from None
 
 
 def banner(config: SimulatorConfig) -> str:

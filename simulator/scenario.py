@@ -62,7 +62,7 @@ def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _start_time(value: object, where: str) -> float:
+def start_time_seconds(value: object, where: str) -> float:
     """A Unix time, an ISO 8601 string or a TOML date-time (without a zone: UTC), in the range the clock can keep."""
     given = value.isoformat() if isinstance(value, date) else repr(value)
     if isinstance(value, str):
@@ -98,7 +98,7 @@ def _settings(table: object, path: str) -> dict[str, Any]:
             raise ScenarioError(f"{where} clock: must be {CLOCK_REAL!r} or {CLOCK_MANUAL!r}, got {table['clock']!r}")
         settings["clock"] = table["clock"]
     if "start_time" in table:
-        settings["start_time"] = _start_time(table["start_time"], f"{where} start_time")
+        settings["start_time"] = start_time_seconds(table["start_time"], f"{where} start_time")
         if table.get("clock") != CLOCK_MANUAL:
             # Decision: as --start-time without --clock manual, refused: the real clock would quietly ignore it.
             raise ScenarioError(

@@ -100,6 +100,11 @@ def test_a_start_time_or_latency_scale_the_simulator_cannot_serve_is_refused_bef
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("start", ["2026-03-02T09:00:00Z", "2026-03-02T09:00:00", "1772442000"])
+def test_a_start_time_is_unix_seconds_or_an_iso_date_time_as_in_a_scenario(start: str) -> None:
+    assert parse_args(["--clock", "manual", "--start-time", start]).start_time == 1772442000.0
+
+
 @pytest.mark.parametrize("workers", ["0", "65", "100000"])
 def test_a_worker_count_out_of_range_is_refused_before_any_worker_starts(workers: str) -> None:
     """uvicorn starts however many workers it is told: 100,000 filled a 24 GB machine's memory."""
