@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import posixpath
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from simulator.control.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from simulator.namespace_path import is_control_path
@@ -68,7 +69,8 @@ def _no_namespace_base(url: str, field: str, option: str | None = None) -> None:
     """Decision: an upstream URL under a perf-sim's `/_sim/` (a namespace base path) is refused at start. The gateway
     sends each request's namespace upstream itself (X-Sim-Namespace), which the upstream refuses beside a base path
     naming another: every namespaced request was charged, then answered a 400 blaming the caller's header or a 502."""
-    if is_control_path(urlsplit(url).path):
+    # As the upstream will read the path: its escapes decoded (`%5Fsim`) and dot segments resolved (`/x/../_sim`).
+    if is_control_path(posixpath.normpath("/" + unquote(urlsplit(url).path).lstrip("/"))):
         raise ConfigError(
             field,
             f" is under a perf-sim's /_sim/ ({url!r}); give the upstream's own base URL: the gateway sends each "

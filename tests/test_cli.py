@@ -314,7 +314,13 @@ def test_an_upstream_no_http_client_can_call_is_refused_at_start(args: list[str]
 
 
 @pytest.mark.parametrize(
-    "args", [["--upstream", "http://127.0.0.1:8081/_sim/ns/gateway-job"], ["--upstream-openai", "http://h/_sim/ns/a/openai"]]
+    "args",
+    [
+        ["--upstream", "http://127.0.0.1:8081/_sim/ns/gateway-job"],
+        ["--upstream-openai", "http://h/_sim/ns/a/openai"],
+        ["--upstream", "http://127.0.0.1:8081/x/../_sim/ns/job"],
+        ["--upstream", "http://127.0.0.1:8081/%5Fsim/ns/job"],
+    ],
 )
 def test_an_upstream_under_a_namespace_base_path_is_refused_at_start(args: list[str]) -> None:
     """The gateway sends each request's namespace upstream itself: beside a base path naming another, every

@@ -142,7 +142,7 @@ def test_attempts_are_selected_by_the_fault_they_got_and_rules_differing_in_mess
     with pytest.raises(ControlError) as listed_typo:
         job.requests(fault="dorp")
     assert listed_typo.value.param == "fault"
-    for never in ("status=200", "delay_ms=0", "status=503;status=503"):  # a count of 0 would test nothing
+    for never in ("status=200", "delay_ms=0", "status=503;status=503", "status=503;drop", "dribble_ms=5;reset"):  # count 0: no test
         with pytest.raises(ControlError) as cannot_match:
             job.count(fault=never)
         assert cannot_match.value.param == "match.fault", never

@@ -151,11 +151,11 @@ def action_from_json(body: object, field: str = "action") -> Action:
             raise invalid(f"{field}.{flag}", f"{field}.{flag} must be true when given")
     flags = [flag for flag in _FLAGS if body.get(flag)]
     status = _whole(body["status"], f"{field}.status", MIN_FAULT_STATUS, MAX_FAULT_STATUS) if "status" in body else None
-    chosen = [*(["status"] if status is not None else []), *flags]
-    if len(chosen) > 1:
-        raise invalid(field, f"{field} combines {' and '.join(chosen)}: choose one of them (delay_ms may join any)")
-    if "dribble_ms" in body and ("drop" in flags or "reset" in flags):
-        raise invalid(f"{field}.dribble_ms", f"{field}.dribble_ms needs an answer to dribble: it cannot join drop or reset")
+    combined = _combination_problem(
+        {*(["status"] if status is not None else []), *flags, *(["dribble_ms"] if "dribble_ms" in body else [])}, field
+    )
+    if combined is not None:
+        raise combined
     for name in ("type", "message", "retry_after"):
         if name in body and status is None:
             raise invalid(f"{field}.{name}", f"{field}.{name} needs {field}.status")
@@ -202,6 +202,17 @@ def _unescaped(value: str, name: str, field: str) -> str:
         return unquote(value, errors="strict")
     except UnicodeDecodeError:
         raise invalid(field, f"{field}: {name} holds percent escapes that are not UTF-8, got {value[:40]!r}") from None
+
+
+def _combination_problem(names: set[str], field: str) -> ApiError | None:
+    """The 400 for parts no one action can hold together, or None: the answers (status and each flag) exclude each
+    other, and a dribble needs an answer."""
+    chosen = [name for name in ("status", *_FLAGS) if name in names]
+    if len(chosen) > 1:
+        return invalid(field, f"{field} combines {' and '.join(chosen)}: choose one of them (delay_ms may join any)")
+    if "dribble_ms" in names and ("drop" in names or "reset" in names):
+        return invalid(f"{field}.dribble_ms", f"{field}.dribble_ms needs an answer to dribble: it cannot join drop or reset")
+    return None
 
 
 def action_from_text(text: str, field: str) -> Action:
@@ -262,6 +273,9 @@ def fault_parts(text: object, field: str) -> frozenset[str]:
             parts[name] = _fault_part(name, has_value, value, f"{field}: {name}")
         except ApiError as exc:  # named by the field the caller gave, as every control error is
             raise invalid(field, exc.message) from None
+    combined = _combination_problem(set(parts), field)
+    if combined is not None:  # no request can have got it
+        raise invalid(field, combined.message)
     return frozenset(parts.values())
 
 
