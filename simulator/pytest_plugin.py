@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,9 @@ _given: set[str] = set()
 """The namespaces given to tests in this session."""
 _DEFAULT_LOG = "text"
 _SETTINGS = pytest.StashKey["_Settings"]()
+_TESTS_SIM = pytest.StashKey["PerfSim"]()
+SHOWN_REQUESTS = 50
+"""The most requests a failed test's report lists (its latest)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ def perf_sim(perf_sim_server: PerfSim, request: pytest.FixtureRequest) -> Iterat
     sim.starting_rules = request.config.stash[_SETTINGS].scenario_rules
     for rule in sim.starting_rules:
         sim.add_rule(rule)
+    request.node.stash[_TESTS_SIM] = sim
     yield sim
     own_failures = [entry for entry in sim.requests(status=500) if entry["fault"] is None]
     perf_sim_server.in_namespace(sim.namespace).reset()  # the namespace is done with: forgotten whole
@@ -132,3 +136,31 @@ def perf_sim(perf_sim_server: PerfSim, request: pytest.FixtureRequest) -> Iterat
             "simulator, not of your app; its traceback is in the captured log. Please report it.",
             pytrace=False,
         )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used `perf_sim` shows what its namespace saw, as WireMock's near-miss report does: its
+    requests as the request log writes them (oldest first) and its fault rules with how often each fired. The log
+    alone shows no rules, and is off with `perf_sim_log = off`."""
+    report = yield
+    sim = item.stash.get(_TESTS_SIM, None)
+    if sim is not None and report.when == "call" and report.failed:
+        report.sections.append(("perf-image-sim: what this test's namespace saw", _what_it_saw(sim)))
+    return report
+
+
+def _what_it_saw(sim: PerfSim) -> str:
+    from simulator.request_log import text_line
+
+    try:
+        entries, rules = sim.requests(limit=SHOWN_REQUESTS), sim.faults()
+    except Exception as exc:  # the report of a failed test must not fail itself
+        return f"(the simulator did not answer: {exc})"
+    lines = [f"{len(entries)} request(s){', the latest' if len(entries) == SHOWN_REQUESTS else ''}, oldest first:"]
+    lines += [f"  {text_line(entry)}" for entry in reversed(entries)] or ["  (none)"]
+    lines.append(f"{len(rules)} fault rule(s):")
+    for rule in rules:
+        left = "until removed" if rule["times"] is None else f"{rule['remaining']} of {rule['times']} left"
+        lines.append(f"  {rule['id']} match={rule['match']} action={rule['action']} fired {rule['fired']} ({left})")
+    return "\n".join(lines)

@@ -245,3 +245,26 @@ def test_a_500_of_the_simulators_own_fails_the_test_and_an_injected_one_does_not
     assert result.returncode == 1, result.stdout + result.stderr
     assert "2 passed, 1 error" in result.stdout and "ERROR at teardown of test_simulator_bug" in result.stdout, result.stdout
     assert "perf-image-sim answered 1 request(s) of this test with its own 500 (POST /v1/images/generations)" in result.stdout
+
+
+def test_a_failed_tests_report_shows_its_requests_and_its_rules_with_how_often_each_fired(tmp_path: Path) -> None:
+    """What a person asks first of a failed test of retry logic: what did my app send, and which rules fired."""
+    result = run_user_tests(
+        tmp_path,
+        """
+        def test_retry(perf_sim):
+            perf_sim.fault({"model": "dall-e-3"}, status=503, times=2)
+            client = perf_sim.openai_client(max_retries=1)
+            try:
+                client.images.generate(model="dall-e-3", prompt="a red fox")
+            except Exception:
+                pass
+            assert perf_sim.count(status=200) == 1, "the app should have retried once more"
+        """,
+        ini="perf_sim_log = off\n",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = result.stdout.split("perf-image-sim: what this test's namespace saw", 1)[1]
+    assert "2 request(s), oldest first:" in report, report
+    assert report.count("POST /v1/images/generations 503 service_unavailable dall-e-3") == 2, report
+    assert "match={'model': 'dall-e-3'} action={'status': 503} fired 2 (0 of 2 left)" in report, report
