@@ -68,13 +68,21 @@ class _Run:
 RUN = _Run()
 
 
+DEFAULT_ADVANCE_EVERY_SECONDS = 0.5
+
+
 @events.init_command_line_parser.add_listener
 def _arguments(parser: Any) -> None:
     group = parser.add_argument_group("perf-image-sim load")
     group.add_argument("--keys-per-tier", type=int, default=2, help="keys each tier's users share (default 2)")
     group.add_argument("--run-id", default="", help="part of every minted key (default: random), so runs never share keys")
     group.add_argument("--compress", type=float, default=1.0, help="our simulator only: run its clock this many times faster")
-    group.add_argument("--advance-every", type=float, default=0.5, help="seconds between clock advances when compressing")
+    group.add_argument(
+        "--advance-every",
+        type=float,
+        default=None,
+        help=f"seconds between clock advances when compressing (default {DEFAULT_ADVANCE_EVERY_SECONDS:g}; only with --compress)",
+    )
     group.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS, help="verdict's clock-skew tolerance (s)")
     group.add_argument("--verdict-events", default="", help="also write every recorded event to this JSON-lines file")
     add_require_limits(group)
@@ -115,7 +123,9 @@ def numbers_problem(options: Any) -> str | None:
     fail, a compression under 1 ran in real time."""
     if not 1 <= options.compress <= MAX_COMPRESS:  # also refuses nan, which every comparison fails
         return f"--compress must be from 1 (real time) to {MAX_COMPRESS:,} (a day a second), got {options.compress:g}"
-    if not 0 < options.advance_every <= MAX_ADVANCE_EVERY_SECONDS:
+    if options.advance_every is not None and options.compress == 1:  # taken and ignored before: no clock moves
+        return "--advance-every sets how often --compress moves the clock: give --compress above 1 too"
+    if not 0 < advance_every(options) <= MAX_ADVANCE_EVERY_SECONDS:
         return f"--advance-every must be from above 0 to {MAX_ADVANCE_EVERY_SECONDS:g} seconds, got {options.advance_every:g}"
     if options.keys_per_tier < 1:
         return f"--keys-per-tier must be at least 1, got {options.keys_per_tier}"
@@ -129,6 +139,12 @@ def numbers_problem(options: Any) -> str | None:
 
 RUN_ID = re.compile(r"[A-Za-z0-9_-]+")
 """The characters a key may hold (simulator.keys.KEY_PATTERN): `--run-id my.run` minted keys every server refused."""
+
+
+def advance_every(options: Any) -> float:
+    return DEFAULT_ADVANCE_EVERY_SECONDS if options.advance_every is None else float(options.advance_every)
+
+
 MAX_ADVANCE_EVERY_SECONDS = 60.0
 """Decision: the clock moves at least once a minute. `--advance-every 1e9` never moved it, so a run asked to compress
 time ran in real time and passed."""
@@ -433,7 +449,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     if clock == "real":
         _record_clock_offset(host)
     if options.compress > 1:
-        RUN.driver = gevent.spawn(_drive_clock, host, options.compress, options.advance_every)
+        RUN.driver = gevent.spawn(_drive_clock, host, options.compress, advance_every(options))
 
 
 @events.test_stop.add_listener

@@ -234,6 +234,7 @@ def test_options_that_would_lose_or_misjudge_the_run_are_refused_before_any_requ
         short = short_run(sim.base_url)
         refused = {
             "--advance-every must be from above 0 to 60": run(locust(*short, "--compress", "10", "--advance-every", "1e9")),
+            "--advance-every sets how often --compress moves the clock": run(locust(*short, "--advance-every", "2")),
             "--tolerance must be from 0 to 30 seconds": run(locust(*short, "--tolerance", "inf", "--tier-key", "free=pk_test_pro_named")),
             "--run-id must be letters, digits, _ and -": run(locust(*short, "--run-id", "my.run")),
             "--verdict-events: cannot write": run(locust(*short, "--verdict-events", str(tmp_path / "no-such-dir" / "e.jsonl"))),
