@@ -23,7 +23,7 @@ import httpx
 import uvicorn
 
 from contract_tests.exchange import KEY_ENV_VAR, Exchange
-from contract_tests.proxy_checks import ExchangeJudge
+from contract_tests.proxy_checks import ExchangeJudge, say
 from contract_tests.violations import Finding
 
 # Not forwarded: hop-by-hop headers, and Host (the target gets its own).
@@ -54,7 +54,7 @@ class ViolationLog:
         line = f"VIOLATION {exchange.method} /{path} -> {exchange.status}: {finding.rule} ({finding.detail[:300]})"
         with self.lock:
             self.violations.append((exchange, finding))
-            print(line, flush=True)
+            say(line)
 
     def report(self, target: str, exchanges: int) -> dict[str, Any]:
         by_rule: dict[str, int] = {}
@@ -144,7 +144,7 @@ def main(argv: list[str]) -> None:
     judge = ExchangeJudge(log)
     pool = ThreadPoolExecutor(JUDGE_THREADS, thread_name_prefix="perf-contract-judge")
     app = ValidationProxy(args.target, judge, pool)
-    print(f"perf-contract proxy: http://{args.host}:{args.port} -> {args.target}; Ctrl-C or SIGTERM writes the report", flush=True)
+    say(f"perf-contract proxy: http://{args.host}:{args.port} -> {args.target}; Ctrl-C or SIGTERM writes the report")
     # uvicorn stops on Ctrl-C/SIGTERM, then re-raises the signal to whatever handler was there before it:
     # make that a no-op, so the report is still written.
     for stop in (signal.SIGINT, signal.SIGTERM):
@@ -156,7 +156,7 @@ def main(argv: list[str]) -> None:
     report = {**log.report(args.target, judge.exchanges), "not_judged": judge.notes}
     if args.report_json:
         Path(args.report_json).write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    print(f"perf-contract proxy: {judge.exchanges} exchanges judged, {len(log.violations)} violations", flush=True)
+    say(f"perf-contract proxy: {judge.exchanges} exchanges judged, {len(log.violations)} violations")
     sys.exit(1 if log.violations else 0)
 
 

@@ -70,6 +70,17 @@ def _rejected_field(body: Any) -> str | _AnyParam | None:
     return fields.pop() if len(fields) == 1 else ANY_PARAM
 
 
+_SAYING = threading.Lock()
+
+
+def say(line: str) -> None:
+    """Print one whole line of the proxy's output. Judge threads print violations and notes at once: two `print`s
+    write their text and their newline apart, so a note and a violation ran into one line, and a reader counting
+    `VIOLATION` lines (a CI log scanner, the proxy's own tests) missed one."""
+    with _SAYING:
+        print(line, flush=True)
+
+
 class ExchangeJudge:
     """Judges exchanges (from any thread); `on_violation` is told each broken rule as it is found."""
 
@@ -178,7 +189,7 @@ class ExchangeJudge:
             if note in self.notes:
                 return
             self.notes.append(note)
-        print(f"perf-contract proxy: {note}", flush=True)
+        say(f"perf-contract proxy: {note}")
 
     def _headers(self, key: str, exchange: Exchange) -> None:
         """The rate-limit headers, the key's tier when its name says it, and the admissions the proxy saw."""
