@@ -44,12 +44,12 @@ def path_as_sent(scope: Scope) -> str:
     return scope["path"] if name is None else namespace_base_path(name) + scope["path"]
 
 
-def split_namespace_base(path: str) -> tuple[str, str]:
-    """(the namespace base path `path` starts with, or "", the rest): `/_sim/ns/jobA/v2` -> (`/_sim/ns/jobA`, `/v2`)."""
+def split_namespace_path(path: str) -> tuple[str | None, str]:
+    """(the namespace `path`'s base path names, or None, the rest): `/_sim/ns/jobA/v2` -> (`jobA`, `/v2`)."""
     if not path.startswith(PREFIX):
-        return "", path
+        return None, path
     name, slash, rest = path[len(PREFIX) :].partition("/")
-    return namespace_base_path(name), slash + rest
+    return name, slash + rest
 
 
 def namespace_from_path(scope: Scope) -> Scope:
@@ -68,7 +68,7 @@ def namespace_from_path(scope: Scope) -> Scope:
         name = unquote(segment.decode("latin-1"))
         rest, raw_path = scope["path"][len(PREFIX) + len(name) :], raw_path[len(_RAW_PREFIX) + len(segment) :]
     else:
-        name, slash, rest = scope["path"][len(PREFIX) :].partition("/")
-        rest = slash + rest
+        named, rest = split_namespace_path(scope["path"])
+        name = named or ""
     headers = [(NAMESPACE_HEADER, name.encode("latin-1", "replace")), *scope.get("headers", [])]
     return {**scope, "path": rest or "/", "raw_path": raw_path, "headers": headers, NAMED_BY_PATH: name}

@@ -226,12 +226,12 @@ def control_refusal(face: str, exc: ApiError) -> Response:
     perf = error_response(PERF, exc)
     if face == PERF:
         return perf
-    native, ours = json.loads(bytes(error_response(face, exc).body)), json.loads(bytes(perf.body))
+    native, ours = json.loads(bytes(error_response(face, exc).body)), exc.envelope()
     if not isinstance(native, dict):
         return perf
     native.pop("id", None)  # Stability's, drawn only as its own answer is sent: the x-request-id stands for it
-    inner = native.get("error")
-    body = {**native, **ours, "error": {**inner, **ours["error"]} if isinstance(inner, dict) else ours["error"]}
+    inner, error = native.get("error"), ours["error"]
+    body = {**native, **ours, "error": {**inner, **error} if isinstance(inner, dict) and isinstance(error, dict) else error}
     headers = {name: value for name, value in perf.headers.items() if name not in ("content-length", "content-type")}
     return perf_wire.ErrorAnswer(body, status_code=perf.status_code, headers=headers)  # its x-request-id drawn as it is sent
 

@@ -23,7 +23,7 @@ from starlette.routing import Route, compile_path
 
 from simulator.engine.errors import ApiError
 from simulator.mounting import UnknownRoute
-from simulator.namespace_path import split_namespace_base
+from simulator.namespace_path import namespace_base_path, split_namespace_path
 
 MAX_HINTS = 3
 CLOSE_SPELLING = 0.85
@@ -73,7 +73,8 @@ class RouteHints:
     def hinted(self, error: ApiError, method: str, path: str) -> ApiError:
         """`error` (a 404 or 405 of the Perf API), naming the routes near `method path` when there are any, under the
         namespace base path the request came by: a hint without it would take the app out of its test's namespace."""
-        base, searched = split_namespace_base(path)
+        name, searched = split_namespace_path(path)
+        base = "" if name is None else namespace_base_path(name)
         near = self.near(method, searched)
         if not near:
             return error

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -40,6 +41,15 @@ _FIELDS = ("status", "type", "message", "retry_after", "delay_ms", "dribble_ms",
 _TYPE_OF_STATUS: dict[int, str] = {}
 for _type, _status in errors.STATUS.items():
     _TYPE_OF_STATUS.setdefault(_status, _type)
+
+
+_BOUNDS = {
+    "status": (MIN_FAULT_STATUS, MAX_FAULT_STATUS),
+    "retry_after": (MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS),
+    "delay_ms": (MIN_DELAY_MS, MAX_DELAY_MS),
+    "dribble_ms": (MIN_DELAY_MS, MAX_DELAY_MS),
+}
+"""Each number of an action, and its bounds."""
 
 
 def type_for_status(status: int) -> str:
@@ -150,7 +160,7 @@ def action_from_json(body: object, field: str = "action") -> Action:
         if flag in body and body[flag] is not True:
             raise invalid(f"{field}.{flag}", f"{field}.{flag} must be true when given")
     flags = [flag for flag in _FLAGS if body.get(flag)]
-    status = _whole(body["status"], f"{field}.status", MIN_FAULT_STATUS, MAX_FAULT_STATUS) if "status" in body else None
+    status = _whole(body["status"], f"{field}.status", *_BOUNDS["status"]) if "status" in body else None
     combined = _combination_problem(
         {*(["status"] if status is not None else []), *flags, *(["dribble_ms"] if "dribble_ms" in body else [])}, field
     )
@@ -159,11 +169,7 @@ def action_from_json(body: object, field: str = "action") -> Action:
     for name in ("type", "message", "retry_after"):
         if name in body and status is None:
             raise invalid(f"{field}.{name}", f"{field}.{name} needs {field}.status")
-    retry_after = (
-        _whole(body["retry_after"], f"{field}.retry_after", MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS)
-        if "retry_after" in body
-        else None
-    )
+    retry_after = _whole(body["retry_after"], f"{field}.retry_after", *_BOUNDS["retry_after"]) if "retry_after" in body else None
     if status == 429 and retry_after is None:
         retry_after = 1
     return Action(
@@ -171,8 +177,8 @@ def action_from_json(body: object, field: str = "action") -> Action:
         error_type=_error_type(body["type"], f"{field}.type") if "type" in body else None,
         message=_text(body["message"], f"{field}.message") if "message" in body else None,
         retry_after=retry_after,
-        delay_ms=_whole(body["delay_ms"], f"{field}.delay_ms", MIN_DELAY_MS, MAX_DELAY_MS) if "delay_ms" in body else 0,
-        dribble_ms=_whole(body["dribble_ms"], f"{field}.dribble_ms", MIN_DELAY_MS, MAX_DELAY_MS) if "dribble_ms" in body else 0,
+        delay_ms=_whole(body["delay_ms"], f"{field}.delay_ms", *_BOUNDS["delay_ms"]) if "delay_ms" in body else 0,
+        dribble_ms=_whole(body["dribble_ms"], f"{field}.dribble_ms", *_BOUNDS["dribble_ms"]) if "dribble_ms" in body else 0,
         drop="drop" in flags,
         reset="reset" in flags,
         truncate="truncate" in flags,
@@ -215,22 +221,28 @@ def _combination_problem(names: set[str], field: str) -> ApiError | None:
     return None
 
 
+def _header_parts(text: str, field: str) -> Iterator[tuple[str, str, bool, str]]:
+    """(part, name, whether it has a value, the value percent-decoded) of each part of an action in header form; a
+    name given twice is a 400 naming `field`."""
+    seen: set[str] = set()
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, has_value, value = (s.strip() for s in part.partition("="))
+        if name in seen:
+            raise invalid(field, f"{field}: {name} is given twice")
+        seen.add(name)
+        yield part, name, bool(has_value), _unescaped(value, name, field)
+
+
 def action_from_text(text: str, field: str) -> Action:
     """An action from its header or token form: `status=503;retry_after=2`, `delay_ms=1500`, `drop`, `reset`, a
     value's `;`, `]` or `%` percent-encoded (`message=a%3Bb`)."""
     body: dict[str, object] = {}
-    for part in (p.strip() for p in text.split(";")):
-        if not part:
-            continue
-        name, has_value, value = (s.strip() for s in part.partition("="))
-        value = _unescaped(value, name, field)
-        if name in body:
-            raise invalid(field, f"{field}: {name} is given twice")
+    for part, name, has_value, value in _header_parts(text, field):
         if name in _FLAGS and not has_value:
             body[name] = True
         elif not has_value:
             raise invalid(field, f"{field}: {part!r} is neither name=value nor one of {', '.join(_FLAGS)}")
-        elif name in ("status", "retry_after", "delay_ms", "dribble_ms"):
+        elif name in _BOUNDS:
             number = whole_number(value)
             if number is None:
                 raise invalid(field, f"{field}: {name} must be a whole number, got {value[:40]!r}")
@@ -247,14 +259,6 @@ def action_from_text(text: str, field: str) -> Action:
         raise invalid(field, f"{field}: {exc.message}") from None
 
 
-_BOUNDS = {
-    "status": (MIN_FAULT_STATUS, MAX_FAULT_STATUS),
-    "retry_after": (MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS),
-    "delay_ms": (MIN_DELAY_MS, MAX_DELAY_MS),
-    "dribble_ms": (MIN_DELAY_MS, MAX_DELAY_MS),
-}
-
-
 def fault_parts(text: object, field: str) -> frozenset[str]:
     """The parts of an action in header form (`status=503;message=a%3Bb`) as the journal writes them, for selecting
     entries by their fault: each part must be one an action can hold, within its bounds and given once (`status=200`
@@ -264,11 +268,7 @@ def fault_parts(text: object, field: str) -> frozenset[str]:
     if not isinstance(text, str) or not text.strip():
         raise invalid(field, f"{field} must be a fault in header form, e.g. drop, status=503 or delay_ms=1500")
     parts: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        name, has_value, value = (s.strip() for s in part.partition("="))
-        value = _unescaped(value, name, field)
-        if name in parts:
-            raise invalid(field, f"{field}: {name} is given twice")
+    for _, name, has_value, value in _header_parts(text, field):
         try:
             parts[name] = _fault_part(name, has_value, value, f"{field}: {name}")
         except ApiError as exc:  # named by the field the caller gave, as every control error is
@@ -279,7 +279,7 @@ def fault_parts(text: object, field: str) -> frozenset[str]:
     return frozenset(parts.values())
 
 
-def _fault_part(name: str, has_value: str, value: str, where: str) -> str:
+def _fault_part(name: str, has_value: bool, value: str, where: str) -> str:
     if name in _FLAGS and (not has_value or value.lower() == "true"):
         return name
     if name == "type":
