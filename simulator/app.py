@@ -20,17 +20,17 @@ from simulator.control.api import ControlApi
 from simulator.control.layer import ControlLayer
 from simulator.control.open import open_plane
 from simulator.control.plane import ControlPlane
+from simulator.control.state_api import StateApi
 from simulator.cors import OpenCORS
 from simulator.engine.errors import ApiError, state_unavailable
 from simulator.engine.generate import Engine
 from simulator.face_lanes import FaceLanes
-from simulator.faces import home
-from simulator.faces.control import ControlFace
-from simulator.faces.images import ImageFace
 from simulator.http import SafeJSONResponse, allowed_methods, unheard_answer
 from simulator.keys import KeyRegistry
 from simulator.namespace_path import path_as_sent
 from simulator.observe import observing
+from simulator.pages import home
+from simulator.pages.images import ImageFiles
 from simulator.perf.wire import ErrorIds, error_response, unknown_route
 from simulator.registry import mounted_faces
 from simulator.state.base import State, StateUnavailable
@@ -130,8 +130,8 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         *home.routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/_sim/openapi.json", control_openapi, methods=["GET"]),
-        *ImageFace(engine).routes(),
-        *ControlFace(engine, keys, config.public_settings(), plane).routes(),
+        *ImageFiles(engine).routes(),
+        *StateApi(engine, keys, config.public_settings(), plane).routes(),
         *ControlApi(plane, engine, keys).routes(),
         *observing(plane.journal, keys, faces, config.workers),
     ]

@@ -23,7 +23,7 @@ DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 60.0
 # then waits about 34 minutes, so its image URLs (one hour) and a BFL task (one hour) are still alive when it is ready.
 MAX_LATENCY_SCALE = 100.0
 # Decision: the clock shows times from the Unix epoch to 9999-01-01T00:00:00Z: it starts in that range, and
-# POST /_sim/clock/advance (simulator.faces.control) never moves it past. Later, ISO dates and Ideogram's `created`
+# POST /_sim/clock/advance (simulator.control.state_api) never moves it past. Later, ISO dates and Ideogram's `created`
 # cannot be written; earlier, `created` would be negative (the OpenAPI document says at least 0) and the request
 # log's timestamps malformed.
 EARLIEST_CLOCK_TIME = 0.0

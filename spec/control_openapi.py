@@ -20,7 +20,7 @@ from spec.schemas import error_schema
 # the most times a rule may be given (simulator.control.rules.MAX_TIMES); the shortest and longest delay, an injected
 # status's range, the parts of a dribbled body, the longest retry_after and the longest message of an action
 # (simulator.control.actions); the most entries a listing gives (simulator.control.api.MAX_LIST_LIMIT); the longest
-# clock advance (simulator.faces.control.MAX_ADVANCE_SECONDS).
+# clock advance (simulator.control.state_api.MAX_ADVANCE_SECONDS).
 MAX_TIMES = 1_000_000
 MIN_DELAY_MS = 1
 MAX_DELAY_MS = 600_000

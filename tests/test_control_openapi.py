@@ -16,11 +16,10 @@ from starlette.routing import Route
 
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
-from simulator.control import actions, journal
+from simulator.control import actions, journal, state_api
 from simulator.control import api as control_api
 from simulator.control import rules as control_rules
 from simulator.control.client import SimulatorControl
-from simulator.faces import control as control_face
 from simulator.launcher import RunningServer, running_simulator
 from simulator.registry import FACE_NAMES
 from spec.control_openapi import (
@@ -125,7 +124,7 @@ def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     )
     assert MAX_LIST_LIMIT == control_api.MAX_LIST_LIMIT
     assert MAX_PATH_CHARS == journal.PATH_CHARS
-    assert MAX_ADVANCE_SECONDS == control_face.MAX_ADVANCE_SECONDS
+    assert MAX_ADVANCE_SECONDS == state_api.MAX_ADVANCE_SECONDS
 
 
 def _documented_answer(path: str, method: str, response: httpx.Response) -> None:

@@ -111,7 +111,7 @@ def _route(path: str, **endpoints: Callable[[Request], Awaitable[Response]]) -> 
     return Route(path, by_method, methods=list(endpoints))
 
 
-def _window(w: WindowState) -> dict[str, int]:
+def window_json(w: WindowState) -> dict[str, int]:
     return {"limit": w.limit, "used": w.used, "remaining": w.remaining, "reset_seconds": w.reset_seconds}
 
 
@@ -256,5 +256,5 @@ class ControlApi:
                 limited = tenant if face == "perf" else self.keys.limits_on(face, tenant)
                 rate = await self.engine.usage(limited, bucket=face)
                 shown = {"key": mask_key(key), "key_id": key_id(key_digest(key))}
-                rows.append({**shown, "tier": tenant.tier, "face": face, "minute": _window(rate.minute), "day": _window(rate.day)})
+                rows.append({**shown, "tier": tenant.tier, "face": face, "minute": window_json(rate.minute), "day": window_json(rate.day)})
         return SafeJSONResponse({"keys": rows})

@@ -12,7 +12,7 @@ from simulator.perf.wire import error_response
 from spec import errors
 
 
-class ImageFace:
+class ImageFiles:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

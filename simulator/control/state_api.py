@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from simulator.config import LATEST_CLOCK_TIME
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
-from simulator.control.api import bodiless_namespace, namespace_param
+from simulator.control.api import bodiless_namespace, namespace_param, window_json
 from simulator.control.plane import ControlPlane
 from simulator.engine.errors import ApiError, cut, invalid, quoted
 from simulator.engine.generate import Engine
@@ -27,7 +27,7 @@ from simulator.keys import KEY_FORMAT, KEY_PATTERN, KeyRegistry, Tenant
 from simulator.perf.wire import error_ids, error_response
 from simulator.providers.serving import KEY_HINT
 from simulator.registry import PROVIDER_NAMES
-from simulator.state.base import RateState, WindowState
+from simulator.state.base import RateState
 from spec import errors
 
 # Decision: one advance moves the clock at most 100 years (of 365.25 days), far past any window or expiry a test
@@ -49,15 +49,11 @@ def _seconds(value: object) -> float | None:
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def _window(w: WindowState) -> dict[str, int]:
-    return {"limit": w.limit, "used": w.used, "remaining": w.remaining, "reset_seconds": w.reset_seconds}
-
-
 def _windows(rate: RateState) -> dict[str, dict[str, int]]:
-    return {"minute": _window(rate.minute), "day": _window(rate.day)}
+    return {"minute": window_json(rate.minute), "day": window_json(rate.day)}
 
 
-class ControlFace:
+class StateApi:
     def __init__(self, engine: Engine, keys: KeyRegistry, settings: dict[str, object], plane: ControlPlane) -> None:
         self.engine = engine
         self.keys = keys
