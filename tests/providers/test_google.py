@@ -157,6 +157,19 @@ def test_bad_parameters_are_invalid_argument(client: httpx.Client, body: dict[st
 
 
 @pytest.mark.parametrize(
+    ("parameters", "shown"),
+    [({"sampleCount": True}, "got true."), ({"includeRaiReason": "yes"}, 'got "yes".'), ({"aspectRatio": "2:1"}, 'aspectRatio: "2:1".')],
+)
+def test_a_refused_value_is_quoted_as_the_client_wrote_it_in_json(client: httpx.Client, parameters: dict[str, object], shown: str) -> None:
+    """A client sends JSON: `got True` or `'yes'` names a value in a language it did not write."""
+    answer = client.post(
+        PREDICT, headers={"x-goog-api-key": "pk_live_abc123"}, json={"instances": [{"prompt": "x"}], "parameters": parameters}
+    )
+    assert answer.status_code == 400
+    assert shown in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
     "parameters",
     [
         {"aspectRatio": None},

@@ -9,11 +9,12 @@ Gateway direction (`UPSTREAM`): `native_calls` (one Gemini `:predict` for all th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, cut
 from simulator.engine.generate import RateLimited
 from simulator.engine.request import GenerationRequest
 from simulator.http import json_integer
@@ -65,10 +66,17 @@ def _given(fields: dict[str, Any], name: str, default: Any) -> Any:
     return default if value is None else value
 
 
+def _as_sent(value: object) -> str:
+    """A JSON value as its client wrote it (`true`, `"abc"`, `null`), not as Python shows it (`True`, `'abc'`): the
+    client speaks JSON, and a message saying `got True` names a value nobody sent. A number too large for a float
+    shows as `Infinity`, which is how JSON readers spell what it became."""
+    return cut(json.dumps(value, ensure_ascii=False))
+
+
 def _choice(fields: dict[str, Any], name: str, allowed: tuple[str, ...] | list[str], default: str, where: str = "parameters") -> str:
     value = _given(fields, name, default)
     if value not in allowed:
-        raise NativeInvalid(name, f"Invalid value for {where}.{name}: {value!r}. Supported values: {', '.join(allowed)}.")
+        raise NativeInvalid(name, f"Invalid value for {where}.{name}: {_as_sent(value)}. Supported values: {', '.join(allowed)}.")
     return str(value)
 
 
@@ -77,7 +85,7 @@ def _enum_choice(parameters: dict[str, Any], name: str, allowed: tuple[str, ...]
     (`ALLOW_ADULT`), which is what the official google-genai client sends, whatever case its caller used."""
     value = parameters.get(name)
     if value is not None and (not isinstance(value, str) or value.lower() not in allowed):
-        raise NativeInvalid(name, f"Invalid value for parameters.{name}: {value!r}. Supported values: {', '.join(allowed)}.")
+        raise NativeInvalid(name, f"Invalid value for parameters.{name}: {_as_sent(value)}. Supported values: {', '.join(allowed)}.")
 
 
 def request_from_native(model_id: str, body: Any) -> ImagenRequest:
@@ -105,13 +113,13 @@ def request_from_native(model_id: str, body: Any) -> ImagenRequest:
     lo, hi = google.IMAGEN_SAMPLE_COUNT
     whole = json_integer(count)
     if whole is None or not lo <= whole <= hi:
-        raise NativeInvalid(None, f"parameters.sampleCount must be an integer from {lo} to {hi}, got {count!r}.")
+        raise NativeInvalid(None, f"parameters.sampleCount must be an integer from {lo} to {hi}, got {_as_sent(count)}.")
     aspect = _choice(parameters, "aspectRatio", list(IMAGEN_ASPECT_SIZES), google.IMAGEN_DEFAULT_ASPECT_RATIO)
     _enum_choice(parameters, "personGeneration", google.IMAGEN_PERSON_GENERATION)
     _enum_choice(parameters, "safetySetting", google.IMAGEN_SAFETY_SETTINGS)
     include_reason = _given(parameters, "includeRaiReason", False)
     if not isinstance(include_reason, bool):
-        raise NativeInvalid(None, f"parameters.includeRaiReason must be a boolean, got {include_reason!r}.")
+        raise NativeInvalid(None, f"parameters.includeRaiReason must be a boolean, got {_as_sent(include_reason)}.")
     options = _given(parameters, "outputOptions", {})
     if not isinstance(options, dict):
         raise NativeInvalid(None, "parameters.outputOptions must be an object.")
