@@ -17,7 +17,7 @@ from simulator.engine.errors import ApiError, cut
 from simulator.engine.request import GenerationRequest
 from simulator.engine.validate import validate_perf_request
 from simulator.http import SafeJSONResponse, parse_json
-from simulator.namespace_path import is_control_path
+from simulator.namespace_path import is_control_path, split_namespace_path
 from simulator.state.base import RateState
 from spec import errors, tiers
 
@@ -140,6 +140,7 @@ def error_response(
 
 def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
     if allowed is None:
-        document = "/_sim/openapi.json" if is_control_path(path) else "/openapi.json"
+        # A path under a namespace's base path (`/_sim/ns/jobA/v1/x`) is the API's, as the same path without it is.
+        document = "/_sim/openapi.json" if is_control_path(split_namespace_path(path)[1] or path) else "/openapi.json"
         return ApiError(errors.NOT_FOUND, f"no route for {method} {cut(path)}; see {document}")
     return ApiError(errors.METHOD_NOT_ALLOWED, f"method {method} is not allowed on {path}; allowed: {allowed}")

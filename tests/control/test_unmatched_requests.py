@@ -100,6 +100,13 @@ def test_google_genai_given_a_base_url_without_google_is_told_the_base_url_it_me
         ),
         ("POST", "/generate", "no route for POST /generate; see /openapi.json; did you mean /ideogram/generate (ideogram)?"),
         ("GET", "/nowhere", "no route for GET /nowhere; see /openapi.json"),
+        ("POST", "/_sim/ns/jobA/v1/nothing", "no route for POST /_sim/ns/jobA/v1/nothing; see /openapi.json"),
+        (
+            "POST",
+            "/_sim/ns/jobA/v1/images/generation",
+            "no route for POST /_sim/ns/jobA/v1/images/generation; see /openapi.json; "
+            "did you mean /_sim/ns/jobA/v1/images/generations (perf)?",
+        ),
         ("GET", "/v1/images/generations", "method GET is not allowed on /v1/images/generations; allowed: POST"),
     ],
 )
