@@ -51,7 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="same seed + same requests = same bytes")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="same seed + same requests = same bytes (with --clock manual; on the real clock, times and resets follow it)",
+    )
     parser.add_argument(
         "--latency-scale",
         type=float,

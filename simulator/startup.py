@@ -81,6 +81,7 @@ def start_shared_run(config: SimulatorConfig) -> None:
         try:
             await state.reset(None)  # every key under the prefix, the journal's and the rules' too
             await plane.rules.clear(None)  # and tells any rule store listening that the rules changed
+            await plane.journal.start_numbering()
             for spec in specs:
                 await plane.rules.add(spec)
         finally:

@@ -352,6 +352,11 @@ class Journal(ABC):
         """Forget the entries of `namespace` (None: all), and that it was seen; returns how many entries."""
 
     @abstractmethod
+    async def start_numbering(self) -> None:
+        """Give the next entry the id request_1: once, as a run starts, so that its ids are the same from run to run
+        (resets never do: an id names one request for the whole run)."""
+
+    @abstractmethod
     async def seen(self) -> set[str]:
         """The namespaces of every request journalled since the last reset (even those whose entries were dropped)."""
 

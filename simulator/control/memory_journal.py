@@ -84,6 +84,9 @@ class MemoryJournal(Journal):
         self._seen |= batch.namespaces
         tell_each(self.batch_listeners, waiting)
 
+    async def start_numbering(self) -> None:
+        """Nothing to do: a journal in process is new with its run."""
+
     async def seen(self) -> set[str]:
         self.flush()
         return set(self._seen)

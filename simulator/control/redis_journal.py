@@ -82,7 +82,11 @@ class RedisJournal(Journal):
     def __init__(self, redis: Redis, prefix: str, size: int) -> None:
         super().__init__(size)
         self._redis = redis
-        self._list, self._ids, self._namespaces = prefix + "journal", prefix + "journal-id", prefix + "namespaces"
+        self._list, self._namespaces = prefix + "journal", prefix + "namespaces"
+        self._ids = prefix.removesuffix(":") + "-kept:journal-id"
+        """Outside the prefix a full reset empties, as the rule ids' counter: an entry id names one request for the
+        whole run, across resets, as in process (after a reset the id went back to request_1 and named two
+        requests); a run starts it over (`start_numbering`)."""
         self._channel = BatchingChannel(redis.connection_pool, SOCKET_TIMEOUT_SECONDS, location(redis))
         self._delete_namespace = redis.register_script(_DELETE_NAMESPACE)
         self._pending: list[tuple[JournalEntry, asyncio.Future[None]]] = []
@@ -139,6 +143,9 @@ class RedisJournal(Journal):
             return await call_redis(self._redis, delete_all)
         keys = [self._list, self._namespaces]
         return int(await call_redis(self._redis, lambda: self._delete_namespace(keys=keys, args=[namespace])))
+
+    async def start_numbering(self) -> None:
+        await call_redis(self._redis, lambda: self._redis.delete(self._ids))
 
     async def seen(self) -> set[str]:
         members = await call_redis(self._redis, lambda: self._redis.smembers(self._namespaces))

@@ -366,3 +366,13 @@ def test_a_journal_entry_stays_small_whatever_the_body_holds(each_state: httpx.C
     [entry] = each_state.get("/_sim/requests", params={"namespace": "big"}).json()["requests"]
     assert len(json.dumps(entry)) < 16_000, len(json.dumps(entry))
     assert entry["prompt"].startswith(body["prompt"][:200])  # type: ignore[index]
+
+
+def test_a_journal_id_names_one_request_for_the_whole_run_across_resets(each_state: httpx.Client) -> None:
+    """A test that keeps an entry's id (to find it again, or in a snapshot) never finds another request under it."""
+    assert generate(each_state).status_code == 200
+    before = each_state.get("/_sim/requests", params={"limit": 1}).json()["requests"][0]["id"]
+    each_state.post("/_sim/reset").raise_for_status()
+    assert generate(each_state).status_code == 200
+    after = each_state.get("/_sim/requests", params={"limit": 1}).json()["requests"][0]["id"]
+    assert int(after.removeprefix("request_")) == int(before.removeprefix("request_")) + 1
