@@ -10,6 +10,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from spec.tiers import mask_key
+
 # Bodies are trimmed in reports: enough to see the fault, not a megabyte of base64.
 TRIM_CHARS = 1200
 # Inside a JSON body, strings longer than this are elided (base64 entirely, text after its first characters).
@@ -52,9 +54,10 @@ def readable_body(raw: bytes) -> str:
 
 
 def _masked_authorization(value: str) -> str:
-    """Keys are shown by their first characters only: contract runs happen in CI logs."""
+    """Keys are shown by their first characters only, as the simulator's journal shows them: contract runs happen in
+    CI logs. A key of a dozen characters was shown whole."""
     scheme, _, token = value.partition(" ")
-    return f"{scheme} {token[:12]}…" if len(token) > 12 else value
+    return f"{scheme} {mask_key(token)}" if token else value
 
 
 def _replayed_body(raw: bytes) -> str:

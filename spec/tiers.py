@@ -73,6 +73,21 @@ def tier_for_test_key(key: str) -> str | None:
     return None
 
 
+# Decision: wherever a key is shown (the journal, the request log, the contract suite's reports, which CI logs keep),
+# it shows its first characters (at most 12, and never all but the last 6) then "…"; a ready-made test key shows at
+# least its `pk_test_<tier>_`, which is no secret (any such key works) and says what a reader most asks.
+_KEY_SHOWN = 12
+_KEY_HIDDEN_AT_LEAST = 6
+
+
+def mask_key(key: str) -> str:
+    shown = min(_KEY_SHOWN, len(key) - _KEY_HIDDEN_AT_LEAST)
+    tier = tier_for_test_key(key)
+    if tier is not None:
+        shown = max(shown, len(TEST_KEY_PREFIX) + len(tier) + 1)
+    return key[: max(0, shown)] + "…"
+
+
 def tier_named_by(key: str) -> str | None:
     """The tier a key's own name gives: the document's example key's, or a ready-made key's; None for any other key,
     whose tier only a keys file (or a run's --tier-key) says."""

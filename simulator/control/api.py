@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
 from simulator.control.actions import fault_parts
-from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_masked_key, key_digest, key_id, mask_key
+from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_masked_key, key_digest, key_id
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, too_slow
 from simulator.control.rules import Match, check_path_prefix, match_from_json, namespace_from, rule_spec_from_json
@@ -30,6 +30,7 @@ from simulator.keys import KeyRegistry
 from simulator.registry import FACE_NAMES, PERF, error_response
 from simulator.state.base import WindowState
 from spec import errors
+from spec.tiers import mask_key
 
 _LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "fault", "limit")
 DEFAULT_LIST_LIMIT = 100

@@ -18,10 +18,11 @@ import orjson
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from simulator.control.journal import PROMPT_CHARS, Details, JournalEntry, key_digest, mask_key, trimmed
+from simulator.control.journal import PROMPT_CHARS, Details, JournalEntry, key_digest, trimmed
 from simulator.control.journal_row import IMAGE_IDS, ROW_FIELDS, Row, join_ids, split_ids
 from simulator.keys import bearer_token
 from simulator.registry import DEFAULT_MODELS
+from spec.tiers import mask_key
 
 _KEY_HEADERS = ("x-key", "api-key", "x-goog-api-key")
 # Decision: a journalled request keeps its body's bytes (parsed when first read) up to this size; a larger body is

@@ -24,7 +24,7 @@ from simulator.control.journal_row import Row
 from simulator.engine.errors import invalid
 from simulator.state.base import StateUnavailable
 from spec.model_names import perf_model_name
-from spec.tiers import TEST_KEY_PREFIX, TIERS, tier_for_test_key
+from spec.tiers import TEST_KEY_PREFIX, TIERS
 
 log = logging.getLogger("perf-sim")
 
@@ -32,10 +32,6 @@ DEFAULT_JOURNAL_SIZE = 10_000
 MAX_JOURNAL_SIZE = 1_000_000
 """Decision: the most a listing shows at once (`limit`), about 160 MB of url entries. A larger size was a memory leak by
 option, and past Redis's integers one no journal in Redis could trim: each request was answered with an empty 200."""
-# Decision: a key shows its first characters (at most 12, and never all but the last 6) then "…"; a ready-made test
-# key shows at least its `pk_test_<tier>_`, which is no secret (any such key works) and says what a reader most asks.
-_KEY_SHOWN = 12
-_KEY_HIDDEN_AT_LEAST = 6
 PROMPT_CHARS = 200
 # Decision: in a journalled body, strings over LONG_TEXT characters are cut to that length, and strings over
 # BULKY_TEXT characters (base64 images, masks) are replaced by their length, so no image bytes are kept.
@@ -48,14 +44,6 @@ MOST_ITEMS = 256
 """Fields and list items a journalled body keeps, in all (a Stability form or an Imagen body has a few dozen)."""
 PATH_CHARS = 512
 """The most characters of a request's path an entry keeps (a Vertex path, the longest a face serves, has about 120)."""
-
-
-def mask_key(key: str) -> str:
-    shown = min(_KEY_SHOWN, len(key) - _KEY_HIDDEN_AT_LEAST)
-    tier = tier_for_test_key(key)
-    if tier is not None:
-        shown = max(shown, len(TEST_KEY_PREFIX) + len(tier) + 1)
-    return key[: max(0, shown)] + "…"
 
 
 def check_masked_key(value: str, field: str) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from simulator.context import DEFAULT_NAMESPACE, valid_namespace
 from simulator.control.actions import Action, action_from_json, fault_parts
-from simulator.control.journal import PATH_CHARS, check_masked_key, mask_key
+from simulator.control.journal import PATH_CHARS, check_masked_key
 from simulator.control.prompt_pattern import PromptPattern
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import cut, invalid, quoted
@@ -34,6 +34,7 @@ from simulator.http import json_integer
 from simulator.namespace_path import is_control_path
 from simulator.registry import FACE_NAMES
 from spec.model_names import perf_model_name
+from spec.tiers import mask_key
 
 _MATCH_FIELDS = ("face", "path", "method", "model", "key", "prompt")
 _JOURNAL_FIELDS = ("status", "fault")

@@ -2,7 +2,7 @@
 
 The journal keeps no full key: only its masked start and a digest. A key from the keys file or the document's key
 is found by its digest; a ready-made test key (`pk_test_<tier>_...`) by its masked start, which always shows its tier
-(simulator.control.journal.mask_key); anything else is `unknown`.
+(spec.tiers.mask_key); anything else is `unknown`.
 """
 
 from __future__ import annotations

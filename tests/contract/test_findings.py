@@ -87,3 +87,12 @@ def test_a_refusal_by_another_client_error_where_the_document_names_no_status_is
         check_error(forbidden, errors.AUTHENTICATION_ERROR)
         check_error(served, errors.AUTHENTICATION_ERROR)
     assert [finding.source for finding in findings] == [decisions.ERROR_TYPES, DOCUMENT], findings
+
+
+@pytest.mark.parametrize("key", ["acme_ent_big", "sk_short", "acme_pro_main_0123456789"])
+def test_a_report_never_shows_a_run_key_whole_however_short(key: str) -> None:
+    """Contract runs happen in CI logs: a key of a dozen characters was shown whole, a longer one all but its end."""
+    sent = _answer(429, {}, {"Authorization": f"Bearer {key}"})
+    sent.secret_keys = {key: "PERF_KEY"}
+    shown = sent.describe() + json.dumps(sent.as_record())
+    assert key not in shown and f"Bearer {key[:2]}" in shown
