@@ -84,7 +84,13 @@ class Resolved:
 
     @property
     def cost_usd(self) -> float:
-        return MODELS[self.model].cost_usd(self.size, self.quality, self.n)
+        """The price table's entry (spec/models.py keys it by quality, by size, or "*") times n, worked out here and
+        not by `ModelSpec.cost_usd`: that is the simulator's own pricing, whose defects it would share."""
+        prices = MODELS[self.model].price_usd
+        for key in (self.quality, self.size, "*"):
+            if key in prices:
+                return float(prices[key] * self.n)
+        raise KeyError(f"the price table has no price for {self.model} {self.size} {self.quality}")
 
 
 def resolve(body: dict[str, Any]) -> Resolved:

@@ -9,6 +9,7 @@ import json
 import shutil
 import statistics
 import subprocess
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -100,6 +101,18 @@ def _openai(sim: RunningServer, key: str = "pk_test_enterprise_sdk") -> OpenAI:
     return OpenAI(api_key=key, base_url=sim.base_url + "/v1", max_retries=0)
 
 
+# The document's Pricing column at standard quality, as it prints it: (lowest, highest) dollars per image.
+DOCUMENT_PRICE_PER_IMAGE = {
+    "dall-e-3": ("0.040", "0.040"),
+    "dall-e-2": ("0.016", "0.020"),
+    "stable-diffusion-3": ("0.035", "0.035"),
+    "flux-pro": ("0.055", "0.055"),
+    "flux-dev": ("0.025", "0.025"),
+    "ideogram-2": ("0.040", "0.040"),
+    "imagen-3": ("0.040", "0.040"),
+}
+
+
 @pytest.mark.parametrize("model", list(MODELS))
 @pytest.mark.parametrize("response_format", ["url", "b64_json"])
 def test_openai_sdk_generates_every_model(sim: RunningServer, model: str, response_format: str) -> None:
@@ -125,7 +138,8 @@ def test_openai_sdk_generates_every_model(sim: RunningServer, model: str, respon
         assert item.revised_prompt
     perf = result.model_extra["perf"] if result.model_extra else {}
     assert perf["model_used"] == model and perf["size"] == size
-    assert perf["cost_usd"] == spec.cost_usd(size, "standard", n)
+    low, high = DOCUMENT_PRICE_PER_IMAGE[model]
+    assert Decimal(low) * n <= Decimal(str(perf["cost_usd"])) <= Decimal(high) * n
 
 
 @pytest.mark.parametrize(

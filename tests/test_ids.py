@@ -1,5 +1,5 @@
-"""Ids are digests of the seed, the namespace and the sequence: the same run repeats them, and an id made from a
-salt built once is the id made from scratch."""
+"""Ids are digests of the seed, the namespace and the sequence: the same run repeats them, and no two namespaces
+share one."""
 
 from __future__ import annotations
 
@@ -8,26 +8,24 @@ import pytest
 
 from load.redis_server import redis_available, running_redis
 from simulator.context import in_namespace
-from simulator.engine.digest import hex_id, id_salt, salted_hex_id
 from simulator.engine.generate import Engine
 from simulator.in_process import simulator_running
 from simulator.launcher import running_simulator
 from simulator.state.memory import MemoryState
 
 
-@pytest.mark.parametrize("parts", [("request", 1), ("request@team-a", 12345), ("task", "x\x1fy", 0), ("ünï\ud800", 7)])
-def test_an_id_from_a_salt_is_the_id_from_scratch(parts: tuple[object, ...]) -> None:
-    *head, last = parts
-    for length in (24, 32):
-        assert salted_hex_id(id_salt(7, *head), last, length) == hex_id(7, *parts, length=length)
+def test_a_request_id_repeats_under_its_seed_and_no_two_namespaces_or_sequences_share_one() -> None:
+    """Each namespace counts its own sequence from 1, so its request ids must differ from every other namespace's."""
 
+    def request_ids(seed: int, name: str) -> list[str]:
+        engine = Engine(MemoryState("manual"), seed=seed)
+        with in_namespace(name):
+            return [engine.request_id(sequence) for sequence in (1, 2, 3)]
 
-@pytest.mark.parametrize("namespace", ["default", "team-a"])
-def test_a_request_id_is_the_digest_of_seed_namespace_and_sequence(namespace: str) -> None:
-    engine = Engine(MemoryState("manual"), seed=7)
-    kind = "request" if namespace == "default" else f"request@{namespace}"
-    with in_namespace(namespace):
-        assert engine.request_id(42) == f"req_img_{hex_id(7, kind, 42)}"
+    ids = {name: request_ids(7, name) for name in ("default", "team-a", "team-b")}
+    assert request_ids(7, "team-a") == ids["team-a"] and request_ids(7, "default") == ids["default"]
+    assert len({id_ for name_ids in ids.values() for id_ in name_ids}) == 9
+    assert not set(request_ids(8, "team-a")) & set(ids["team-a"])
 
 
 def _error_ids(base_url: str, namespace: str = "default", times: int = 3) -> list[str]:

@@ -3,6 +3,7 @@ never let a blocked term through, whatever the case or the script of its letters
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import sys
@@ -12,37 +13,84 @@ import pytest
 from spec import policy
 
 EVERY_CHARACTER = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
-PROMPTS = [
-    "A serene Japanese garden with cherry blossoms at sunset, photorealistic",
-    "NSFW art",
-    "nſfw art",
-    "a NUDİTY study",
-    "nudıty",
-    "self-harm",
-    "SELF-HARM awareness",
-    "selfharm",
-    "terrorist attack",
-    "terrorist  attack",
-    "a gore-fest",
-    "gory",
-    "x-nude",
-    "prenude",
-    "nude_",
-    "massacre.",
-    "MASSACRE",
-    "maſſacre",
-    "bloodbath!",
-    "decapitated",
-    "pornographic",
-    "beheading",
-    "the sim_content_policy_violation trigger",
-    "",
+
+# (prompt, refused?), written from the rule in spec/policy.py's docstring, not from its code.
+PROMPTS: list[tuple[str, bool]] = [
+    ("A serene Japanese garden with cherry blossoms at sunset, photorealistic", False),
+    ("", False),
+    # Any case, including the letters that case-insensitive matching takes for s and i.
+    ("NSFW art", True),
+    ("Nude", True),
+    ("NUDE", True),
+    ("nſfw art", True),
+    ("a NUDİTY study", True),
+    ("nudıty", True),
+    ("nudİty", True),
+    ("MASSACRE", True),
+    ("maſſacre", True),
+    ("Bloodbath", True),
+    ("gory", True),
+    ("decapitated", True),
+    ("pornographic", True),
+    ("beheading", True),
+    # Spaces and punctuation end a word; letters, digits, "_" and "-" do not.
+    ("massacre.", True),
+    ("bloodbath!", True),
+    ("(gore)", True),
+    ("gore, blood", True),
+    ("prenude", False),
+    ("énude", False),
+    ("nudeé", False),
+    ("2nude", False),
+    ("nude_", False),
+    ("x-nude", False),
+    ("nude-art", False),
+    ("a gore-fest", False),
+    ("ungory", False),
+    ("beheadings", False),
+    # A hyphenated term is one word, hyphen included.
+    ("self-harm", True),
+    ("SELF-HARM awareness", True),
+    ("selfharm", False),
+    ("self harm", False),
+    ("x self-harm-y", False),
+    # A two-word term: both words, one space between them.
+    ("terrorist attack", True),
+    ("Terrorist Attack!", True),
+    ("terrorist  attack", False),
+    ("terrorist\tattack", False),
+    ("terrorist-attack", False),
+    ("a terrorist attacks", False),
+    # The trigger phrase anywhere, in any case, even inside a word.
+    ("the sim_content_policy_violation trigger", True),
+    ("xSIM_CONTENT_POLICY_VIOLATIONx", True),
+    ("SIM_CONTENT_POLICY", False),
 ]
+
+# Letters that case-insensitive matching takes for i or s, although str.lower() maps them elsewhere.
+_OTHER_CASES = {"ı": "i", "İ": "i", "ſ": "s"}
+
+
+def _is_word_character(c: str) -> bool:
+    return c.isalnum() or c in "_-"
+
+
+def _runs(text: str) -> list[str]:
+    """The text cut into alternating runs of word characters (letters, digits, "_", "-") and of all else."""
+    return ["".join(run) for _, run in itertools.groupby(text, key=_is_word_character)]
 
 
 def _reference(prompt: str) -> bool:
-    """The rule as written: the trigger phrase anywhere, or a blocked term as a whole word, case-insensitively."""
-    return policy.TRIGGER_PHRASE.lower() in prompt.lower() or policy._BLOCKED.search(prompt) is not None
+    """The rule as written, from the term list alone: the trigger phrase anywhere, or a blocked term whose words
+    are whole runs of word characters, one space apart, ignoring case."""
+    if policy.TRIGGER_PHRASE.lower() in prompt.lower():
+        return True
+    runs = _runs("".join(_OTHER_CASES.get(c, c.lower()) for c in prompt))
+    for term in policy.BLOCKED_TERMS:
+        wanted = _runs(term)
+        if any(runs[i : i + len(wanted)] == wanted for i in range(len(runs))):
+            return True
+    return False
 
 
 def _random_prompts(count: int) -> list[str]:
@@ -56,9 +104,14 @@ def _random_prompts(count: int) -> list[str]:
     return prompts
 
 
-@pytest.mark.parametrize("prompt", PROMPTS)
-def test_a_prompt_is_refused_exactly_when_the_rule_names_it(prompt: str) -> None:
-    assert policy.violates_policy(prompt) == _reference(prompt)
+@pytest.mark.parametrize(("prompt", "refused"), PROMPTS)
+def test_a_prompt_is_refused_exactly_when_the_rule_names_it(prompt: str, refused: bool) -> None:
+    assert policy.violates_policy(prompt) == refused
+
+
+@pytest.mark.parametrize(("prompt", "refused"), PROMPTS)
+def test_the_reference_rule_agrees_with_the_written_examples(prompt: str, refused: bool) -> None:
+    assert _reference(prompt) == refused
 
 
 def test_generated_prompts_are_refused_exactly_when_the_rule_names_them() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from openapi_spec_validator import validate
 
 from spec import tables
@@ -47,6 +48,26 @@ def test_model_table_matches_the_document() -> None:
     assert actual == expected
     assert str(MODELS["dall-e-3"].price_per_image("1024x1024", "hd")) == "0.080"
     assert [str(MODELS["dall-e-2"].price_per_image(s, "standard")) for s in MODELS["dall-e-2"].sizes] == ["0.016", "0.018", "0.020"]
+
+
+@pytest.mark.parametrize(
+    ("model", "size", "quality", "n", "cost"),
+    [
+        ("dall-e-3", "1024x1024", "standard", 1, 0.04),
+        ("dall-e-3", "1792x1024", "hd", 1, 0.08),
+        ("dall-e-2", "256x256", "standard", 10, 0.16),
+        ("dall-e-2", "512x512", "standard", 3, 0.054),
+        ("dall-e-2", "1024x1024", "standard", 7, 0.14),
+        ("stable-diffusion-3", "1024x1024", "standard", 3, 0.105),
+        ("flux-pro", "1440x256", "standard", 4, 0.22),
+        ("flux-dev", "1024x1024", "standard", 3, 0.075),
+        ("ideogram-2", "1024x1024", "standard", 2, 0.08),
+        ("imagen-3", "1024x1024", "standard", 4, 0.16),
+    ],
+)
+def test_a_request_costs_the_documents_price_per_image_times_n(model: str, size: str, quality: str, n: int, cost: float) -> None:
+    """What perf.cost_usd reports, worked out by hand from the document's prices (dall-e-2's range resolved per size)."""
+    assert MODELS[model].cost_usd(size, quality, n) == cost
 
 
 def test_landing_page_offers_every_model_and_allows_browsers(client: httpx.Client) -> None:

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +30,7 @@ def test_both_servers_instructions_per_url_request_are_counted_under_real_load()
     assert "==" not in result.stdout + result.stderr, "valgrind's own messages go to its log file"
 
 
-def test_without_valgrind_it_says_what_to_install_and_exits_2(tmp_path) -> None:
+def test_without_valgrind_it_says_what_to_install_and_exits_2(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "load.instructions"]
     result = subprocess.run(command, cwd=PROJECT_ROOT, env={"PATH": str(tmp_path)}, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2

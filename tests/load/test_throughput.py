@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +30,7 @@ def test_throughput_scenario_reports_the_highest_rate_within_the_p99_bound() -> 
 
 
 @pytest.mark.slow
-def test_benchmark_runs_end_to_end_in_its_smallest_form(tmp_path) -> None:
+def test_benchmark_runs_end_to_end_in_its_smallest_form(tmp_path: Path) -> None:
     """`python -m load.bench` bounded to one short run per figure (the full run takes about five minutes)."""
     from shutil import which
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -133,7 +134,7 @@ def test_a_key_of_a_tier_given_by_the_run_is_judged_by_that_tiers_limits() -> No
     assert kinds(mine) == [OVER_ADMISSION]
 
 
-def test_recorded_events_can_be_judged_again_from_the_command_line(tmp_path) -> None:
+def test_recorded_events_can_be_judged_again_from_the_command_line(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     write_events(events, [ok(t * 2) for t in range(6)], [ClockAdvance(T0 + 100, T0 + 100.1, 5)])
     assert main([str(events)]) == 1
@@ -171,7 +172,9 @@ def test_a_pass_names_the_windows_whose_limits_the_run_never_reached() -> None:
     ],
     ids=["malformed", "cut-short", "empty", "another-version", "a-line-added", "joined", "foreign"],
 )
-def test_an_events_file_a_run_did_not_write_whole_is_refused_with_status_2_saying_how(tmp_path, capsys, edit, said) -> None:
+def test_an_events_file_a_run_did_not_write_whole_is_refused_with_status_2_saying_how(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: Callable[[list[str]], list[str]], said: str
+) -> None:
     """Not judged, so not the 1 of a violation, and a message rather than a traceback: a file cut at a line boundary
     was judged PASS on what was left of it, an empty one NOT JUDGED with status 1."""
     events = tmp_path / "events.jsonl"
@@ -183,7 +186,7 @@ def test_an_events_file_a_run_did_not_write_whole_is_refused_with_status_2_sayin
     assert exited.value.code == 2 and said in errors and "Traceback" not in errors, errors
 
 
-def test_one_events_file_given_twice_is_refused_rather_than_judged_twice(tmp_path, capsys) -> None:
+def test_one_events_file_given_twice_is_refused_rather_than_judged_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     events = tmp_path / "events.jsonl"
     write_events(events, [ok(0)], [])
     with pytest.raises(SystemExit) as exited:
@@ -191,13 +194,13 @@ def test_one_events_file_given_twice_is_refused_rather_than_judged_twice(tmp_pat
     assert exited.value.code == 2 and "given twice" in capsys.readouterr().err
 
 
-def test_a_missing_events_file_is_refused_with_status_2(tmp_path, capsys) -> None:
+def test_a_missing_events_file_is_refused_with_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main([str(tmp_path / "missing.jsonl")])
     assert exited.value.code == 2 and "missing.jsonl" in capsys.readouterr().err
 
 
-def test_an_advance_still_in_flight_is_written_as_strict_json_and_read_back_as_possibly_done(tmp_path) -> None:
+def test_an_advance_still_in_flight_is_written_as_strict_json_and_read_back_as_possibly_done(tmp_path: Path) -> None:
     """`Infinity` is the json module's, not JSON: other readers of the file (jq, Node) refused it."""
     events = tmp_path / "events.jsonl"
     write_events(events, [ok(0)], [ClockAdvance(T0, math.inf, 30.0)])
@@ -220,7 +223,9 @@ def test_without_a_workers_records_a_429s_reasons_are_not_judged_but_an_excess_s
 
 
 @pytest.mark.parametrize("tolerance", ["-1", "nan", "inf", "31", "1e308"])
-def test_a_tolerance_that_would_judge_nothing_or_crash_is_refused(tmp_path, capsys, tolerance: str) -> None:
+def test_a_tolerance_that_would_judge_nothing_or_crash_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tolerance: str
+) -> None:
     """`inf` crashed the verdict after the whole run; 1e308 ran out of memory; from 30 s on no check judged anything."""
     events = tmp_path / "events.jsonl"
     write_events(events, [ok(0)], [])
@@ -272,7 +277,7 @@ def test_requests_the_runs_end_cut_short_are_not_the_target_being_down() -> None
     assert "0 of 12 requests got no usable answer (none, or a 5xx); 8 more were cut short by the run's end" in verdict.summary()
 
 
-def test_a_non_finite_retry_after_is_written_as_strict_json_and_judged_the_same(tmp_path) -> None:
+def test_a_non_finite_retry_after_is_written_as_strict_json_and_judged_the_same(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     write_events(events, [limited(2, math.nan)], [])
     assert strict_json_lines(events)

@@ -23,9 +23,22 @@ def _json(body: object) -> bytes:
     return json.dumps(body).encode()
 
 
+def test_the_gateway_calls_bfl_as_bfls_api_documents_it() -> None:
+    """Written from BFL's API reference (POST /v1/flux-dev, x-key header, JSON width/height/seed/output_format), not
+    from our mapping: a field misnamed alike both ways passes the round trip below. One submit per image, seed k."""
+    calls = bfl.native_calls(GenerationRequest("a red fox", "flux-dev", 2, "1440x256", "standard", None, "url"))
+    assert [(call.method, call.path, call.headers, call.form) for call in calls] == [
+        ("POST", "/v1/flux-dev", {"accept": "application/json"}, None)
+    ] * 2
+    assert [call.json for call in calls] == [
+        {"prompt": "a red fox", "width": 1440, "height": 256, "seed": seed, "output_format": "png"} for seed in (0, 1)
+    ]
+    assert bfl.credentials("bfl-test") == {"x-key": "bfl-test"}
+
+
 @pytest.mark.parametrize("model", ["flux-pro", "flux-dev"])
 @pytest.mark.parametrize("size", ["1024x1024", "256x1440", "1440x256", "768x512"])
-def test_bfl_round_trip_per_image(model: str, size: str) -> None:
+def test_the_bfl_face_reads_each_of_the_gateways_submits_as_one_image_of_the_request(model: str, size: str) -> None:
     assert size in FLUX_SIZES
     perf = GenerationRequest("a red fox", model, 3, size, "standard", None, "b64_json")
     calls = bfl.native_calls(perf)
@@ -96,8 +109,21 @@ def test_bfl_http_errors_in_perf_terms() -> None:
     assert failed.type == errors.UPSTREAM_ERROR and "Not authenticated" in failed.message
 
 
+def test_the_gateway_calls_imagen_as_the_gemini_api_documents_it() -> None:
+    """Written from Google's API reference (POST /v1beta/models/imagen-3.0-generate-002:predict, x-goog-api-key,
+    "instances" and camelCase "parameters"), not from our mapping: a field misnamed alike both ways passes the round
+    trip below."""
+    (call,) = google.native_calls(GenerationRequest("a red fox", "imagen-3", 2, "1024x1024", "standard", None, "url"))
+    assert (call.method, call.path, call.form) == ("POST", "/v1beta/models/imagen-3.0-generate-002:predict", None)
+    assert call.json == {
+        "instances": [{"prompt": "a red fox"}],
+        "parameters": {"sampleCount": 2, "aspectRatio": "1:1", "includeRaiReason": True, "outputOptions": {"mimeType": "image/png"}},
+    }
+    assert google.credentials("g-test") == {"x-goog-api-key": "g-test"}
+
+
 @pytest.mark.parametrize("n", [1, 4])
-def test_imagen_round_trip(n: int) -> None:
+def test_the_google_face_reads_the_gateways_imagen_call_as_the_request_it_came_from(n: int) -> None:
     perf = GenerationRequest("a red fox", "imagen-3", n, "1024x1024", "standard", None, "url")
     (call,) = google.native_calls(perf)
     assert call.path == "/v1beta/models/imagen-3.0-generate-002:predict"
