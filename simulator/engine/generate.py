@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from simulator.context import DEFAULT_NAMESPACE, in_namespace, namespace, note_generation, note_image_ids, note_time
 from simulator.engine.digest import hex_id, id_salt, salted_hex_id
-from simulator.engine.encode import blur_png, png_to_jpeg
+from simulator.engine.encode import base64_text, blur_png, png_to_jpeg, rendered_base64_text
 from simulator.engine.errors import ApiError
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.render import RenderCache, RenderKey
@@ -231,6 +231,23 @@ class Engine:
         if len(pngs) == len(keys):
             return pngs
         return list(await asyncio.gather(*(self.render(key) for key in keys)))
+
+    async def images(self, result: GenerationResult, image_format: str = "png", blurred: bool = False) -> list[bytes]:
+        """A result's pictures as a provider delivers them: rendered (straight from the cache when there, see
+        `render_all`), blurred when its moderation flagged them and still answers with them, in `image_format`."""
+        pictures = await self.render_all([image.render_key for image in result.images])
+        if blurred:
+            pictures = list(await asyncio.gather(*(self.blur(png) for png in pictures)))
+        if image_format == "png":
+            return pictures
+        return list(await asyncio.gather(*(self.encode(png, image_format) for png in pictures)))
+
+    async def images_b64(self, result: GenerationResult, image_format: str = "png", blurred: bool = False) -> list[str]:
+        """`images` as base64 text, as every face that answers with the pictures inline sends them: the render
+        cache's own PNGs through the encoding cache (a repeated request encodes nothing), any other picture anew."""
+        pictures = await self.images(result, image_format, blurred)
+        encoded = rendered_base64_text if image_format == "png" and not blurred else base64_text
+        return [encoded(picture) for picture in pictures]
 
     async def render(self, key: RenderKey) -> bytes:
         """Rendering is CPU work of milliseconds: off the event loop, so other requests keep flowing."""

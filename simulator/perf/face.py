@@ -6,7 +6,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from simulator.engine.encode import base64_text
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, GenerationResult, RateLimited
 from simulator.http import Endpoint, SafeJSONResponse, read_body, request_header
@@ -40,8 +39,7 @@ class PerfFace:
     async def payload(self, result: GenerationResult, base: str) -> dict[str, object]:
         request = result.request
         if request.response_format == "b64_json":
-            pngs = await self.engine.render_all([image.render_key for image in result.images])
-            data = [{"b64_json": base64_text(png), "revised_prompt": result.revised_prompt} for png in pngs]
+            data = [{"b64_json": text, "revised_prompt": result.revised_prompt} for text in await self.engine.images_b64(result)]
         else:
             data = [{"url": image_url(base, image.image_id), "revised_prompt": result.revised_prompt} for image in result.images]
         return success_body(request, result.created, data, result.request_id, result.cost_usd, result.latency_ms)

@@ -17,7 +17,6 @@ perf-sim upstream controls the providers.
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 
 from starlette.requests import Request
@@ -25,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.config import SimulatorConfig
+from simulator.engine.encode import base64_text
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, RateLimited, Ticket
 from simulator.engine.request import GenerationRequest
@@ -99,7 +99,7 @@ class GatewayFace:
             image_id = self.engine.image_id(ticket.sequence, index)
             await self.engine.store_png(image_id, image.data)
             if generation.response_format == "b64_json":
-                data.append({"b64_json": base64.b64encode(image.data).decode("ascii"), "revised_prompt": revised})
+                data.append({"b64_json": base64_text(image.data), "revised_prompt": revised})
             else:
                 data.append({"url": image_url(base, image_id), "revised_prompt": revised})
         request_id = self.engine.request_id(ticket.sequence)
