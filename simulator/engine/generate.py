@@ -65,6 +65,25 @@ class RequestFacts:
     cost_usd: float
 
 
+@dataclass(slots=True)
+class UpstreamAdmission:
+    """An admitted request whose images a provider makes (gateway mode): what its answer carries besides them, priced
+    and identified as `generate` prices and identifies a request whose images the engine makes."""
+
+    request_id: str
+    created: int
+    rate: RateState
+    image_ids: tuple[str, ...]
+    """The ids to keep the provider's images behind, in order: one for each of the n images asked for."""
+    cost_usd: float
+    prompt: str
+
+    def revised_prompt(self, said: str | None) -> str:
+        """The revised prompt an image is answered with: the provider's, or the prompt as asked when it `said` none.
+        Decision: never the engine's own rewrite (`revised_prompt`), which would tell of a revision no model made."""
+        return said or self.prompt
+
+
 @lru_cache(maxsize=4096)
 def request_facts(seed: int, request: GenerationRequest) -> RequestFacts:
     """Computed once per distinct request (clients repeat requests; the price is exact decimal arithmetic): one
@@ -121,15 +140,18 @@ class Engine:
             raise RateLimited(admission.retry_after, admission.state)
         return Ticket(outcome.sequence, outcome.now, admission.state, outcome.image_ids)
 
-    async def admit_for_upstream(self, tenant: Tenant, request: GenerationRequest) -> Ticket:
+    async def admit_for_upstream(self, tenant: Tenant, request: GenerationRequest) -> UpstreamAdmission:
         """The engine's half of a generation whose images a provider makes (gateway mode): the checks and the
         admission of `generate`, in its order, noted for the journal as `generate` notes them (model, n and size with
-        the defaults filled in); the images are noted as they are kept."""
+        the defaults filled in), and its ids and price as `generate` gives them; the images are noted as they are
+        kept."""
         self.check_n(tenant, request.n)
         self.check_policy(request.prompt)
         ticket = await self.admit(tenant, request.n)
         note_generation(request.model, request.n, request.size, ())
-        return ticket
+        image_ids = tuple(self.image_id(ticket.sequence, index) for index in range(request.n))
+        cost_usd = request_facts(self.seed, request).cost_usd
+        return UpstreamAdmission(self.request_id(ticket.sequence), int(ticket.now), ticket.rate, image_ids, cost_usd, request.prompt)
 
     def _id(self, kind: str, *parts: object, length: int = 24) -> str:
         """An id from the seed and the namespace's sequence. Each namespace counts its own sequence, so the namespace
