@@ -39,7 +39,7 @@ class OptionError(Exception):
     takes no such option at all, `allowed` then naming the models that do."""
 
     def __init__(self, param: str, problem: Problem, value: object, model: ModelSpec, allowed: Sequence[object]) -> None:
-        super().__init__(f"{param} {value!r} is {problem} for {model.name}")
+        super().__init__(f"{param} {value!r} ({problem}) for model {model.name}")
         self.param = param
         self.problem = problem
         self.value = value
