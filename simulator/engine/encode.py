@@ -19,11 +19,18 @@ JPEG_QUALITY = 90
 BLUR_FRACTION = 16
 
 
+def base64_text(picture: bytes) -> str:
+    """The picture as a JSON answer carries it (a b64_json field, Imagen's bytesBase64Encoded, Stability's image)."""
+    return base64.b64encode(picture).decode("ascii")
+
+
 @lru_cache(maxsize=256)
-def base64_text(png: bytes) -> str:
-    """The picture as a b64_json field carries it. Cached: a repeated request gets the same bytes object from the
-    render cache, whose hash Python keeps, so a hit costs a lookup instead of encoding tens of kilobytes again."""
-    return base64.b64encode(png).decode("ascii")
+def rendered_base64_text(png: bytes) -> str:
+    """`base64_text` of a PNG held by the render cache. Cached: a repeated request gets the same bytes object from the
+    render cache, whose hash Python keeps, so a hit costs a lookup instead of encoding tens of kilobytes again. Only
+    for the cache's own bytes: a picture made anew for each answer (a JPEG, a blur, an upstream's image) would never
+    hit and would hold its bytes and text here until 256 others pushed it out."""
+    return base64_text(png)
 
 
 def png_to_jpeg(png: bytes) -> bytes:

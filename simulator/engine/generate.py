@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from simulator.context import DEFAULT_NAMESPACE, in_namespace, namespace, note_generation, note_image_ids, note_time
 from simulator.engine.digest import hex_id, id_salt, salted_hex_id
-from simulator.engine.encode import blur_png, png_to_jpeg
+from simulator.engine.encode import base64_text, blur_png, png_to_jpeg, rendered_base64_text
 from simulator.engine.errors import ApiError
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.render import RenderCache, RenderKey
@@ -63,6 +63,25 @@ class RequestFacts:
     latency_ms: int
     revised_prompt: str
     cost_usd: float
+
+
+@dataclass(slots=True)
+class UpstreamAdmission:
+    """An admitted request whose images a provider makes (gateway mode): what its answer carries besides them, priced
+    and identified as `generate` prices and identifies a request whose images the engine makes."""
+
+    request_id: str
+    created: int
+    rate: RateState
+    image_ids: tuple[str, ...]
+    """The ids to keep the provider's images behind, in order: one for each of the n images asked for."""
+    cost_usd: float
+    prompt: str
+
+    def revised_prompt(self, said: str | None) -> str:
+        """The revised prompt an image is answered with: the provider's, or the prompt as asked when it `said` none.
+        Decision: never the engine's own rewrite (`revised_prompt`), which would tell of a revision no model made."""
+        return said or self.prompt
 
 
 @lru_cache(maxsize=4096)
@@ -121,15 +140,18 @@ class Engine:
             raise RateLimited(admission.retry_after, admission.state)
         return Ticket(outcome.sequence, outcome.now, admission.state, outcome.image_ids)
 
-    async def admit_for_upstream(self, tenant: Tenant, request: GenerationRequest) -> Ticket:
+    async def admit_for_upstream(self, tenant: Tenant, request: GenerationRequest) -> UpstreamAdmission:
         """The engine's half of a generation whose images a provider makes (gateway mode): the checks and the
         admission of `generate`, in its order, noted for the journal as `generate` notes them (model, n and size with
-        the defaults filled in); the images are noted as they are kept."""
+        the defaults filled in), and its ids and price as `generate` gives them; the images are noted as they are
+        kept."""
         self.check_n(tenant, request.n)
         self.check_policy(request.prompt)
         ticket = await self.admit(tenant, request.n)
         note_generation(request.model, request.n, request.size, ())
-        return ticket
+        image_ids = tuple(self.image_id(ticket.sequence, index) for index in range(request.n))
+        cost_usd = request_facts(self.seed, request).cost_usd
+        return UpstreamAdmission(self.request_id(ticket.sequence), int(ticket.now), ticket.rate, image_ids, cost_usd, request.prompt)
 
     def _id(self, kind: str, *parts: object, length: int = 24) -> str:
         """An id from the seed and the namespace's sequence. Each namespace counts its own sequence, so the namespace
@@ -231,6 +253,23 @@ class Engine:
         if len(pngs) == len(keys):
             return pngs
         return list(await asyncio.gather(*(self.render(key) for key in keys)))
+
+    async def images(self, result: GenerationResult, image_format: str = "png", blurred: bool = False) -> list[bytes]:
+        """A result's pictures as a provider delivers them: rendered (straight from the cache when there, see
+        `render_all`), blurred when its moderation flagged them and still answers with them, in `image_format`."""
+        pictures = await self.render_all([image.render_key for image in result.images])
+        if blurred:
+            pictures = list(await asyncio.gather(*(self.blur(png) for png in pictures)))
+        if image_format == "png":
+            return pictures
+        return list(await asyncio.gather(*(self.encode(png, image_format) for png in pictures)))
+
+    async def images_b64(self, result: GenerationResult, image_format: str = "png", blurred: bool = False) -> list[str]:
+        """`images` as base64 text, as every face that answers with the pictures inline sends them: the render
+        cache's own PNGs through the encoding cache (a repeated request encodes nothing), any other picture anew."""
+        pictures = await self.images(result, image_format, blurred)
+        encoded = rendered_base64_text if image_format == "png" and not blurred else base64_text
+        return [encoded(picture) for picture in pictures]
 
     async def render(self, key: RenderKey) -> bytes:
         """Rendering is CPU work of milliseconds: off the event loop, so other requests keep flowing."""

@@ -2,28 +2,20 @@
 
 The checks mirror `spec.schemas.request_schema()` rule for rule (tests hold the two in agreement); they are
 written out by hand because a compiled schema cannot say which parameter broke, and this runs on every request.
-Checks run in a fixed order (unknown fields, prompt, model, n, size, quality, style, response_format) and the
-first failure is reported.
+Checks run in a fixed order (unknown fields, prompt, model, then the options n, size, quality, style and
+response_format, whose rules `simulator.engine.options` holds for the OpenAI face too) and the first failure is
+reported.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from simulator.engine.errors import invalid, quoted
+from simulator.engine.errors import ApiError, invalid, quoted
 from simulator.engine.jsontypes import json_type
+from simulator.engine.options import OptionError, request_with_options
 from simulator.engine.request import GenerationRequest
-from spec.models import (
-    DEFAULT_MODEL,
-    DEFAULT_N,
-    DEFAULT_QUALITY,
-    DEFAULT_RESPONSE_FORMAT,
-    DEFAULT_SIZE,
-    DEFAULT_STYLE,
-    MODELS,
-    RESPONSE_FORMATS,
-    is_blank,
-)
+from spec.models import DEFAULT_MODEL, MODELS, is_blank
 from spec.schemas import KNOWN_REQUEST_FIELDS
 
 _KNOWN = frozenset(KNOWN_REQUEST_FIELDS)
@@ -38,16 +30,27 @@ def _optional_string(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def _string_or_default(body: dict[str, Any], name: str, default: str) -> str:
-    value = _optional_string(body, name)
-    return default if value is None else value
+def _optional_integer(body: dict[str, Any]) -> int | None:
+    """n, which may be written as a float with an integral value (2.0), as JSON Schema's integer allows."""
+    n = body.get("n")
+    if n is None:
+        return None
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or (isinstance(n, float) and not n.is_integer()):
+        raise invalid("n", f"n must be an integer, got {json_type(n)} {quoted(n)}")
+    return int(n)
 
 
-def _choice(value: str, allowed: tuple[str, ...], name: str, model: str | None = None) -> str:
-    if value in allowed:
-        return value
-    where = f" for model {model}" if model else ""
-    raise invalid(name, f"{name} {quoted(value)} is not supported{where}; expected one of: {', '.join(allowed)}")
+def _worded(exc: OptionError) -> ApiError:
+    """A broken option rule in the Perf API's words."""
+    model, param, value = exc.model, exc.param, exc.value
+    if exc.problem == "not_for_model":
+        return invalid(param, f"{param} is not supported for model {model.name} ({', '.join(map(str, exc.allowed))} only)")
+    if param == "n":
+        return invalid(param, f"n for model {model.name} must be {model.valid_n}; got {quoted(value)}")
+    if param == "size":
+        return invalid(param, f"size {quoted(value)} is not supported for model {model.name}; it takes {model.valid_sizes}")
+    where = "" if param == "response_format" else f" for model {model.name}"  # the same two formats for every model
+    return invalid(param, f"{param} {quoted(value)} is not supported{where}; expected one of: {', '.join(map(str, exc.allowed))}")
 
 
 def validate_perf_request(body: Any) -> GenerationRequest:
@@ -65,7 +68,9 @@ def validate_perf_request(body: Any) -> GenerationRequest:
     if is_blank(prompt):
         raise invalid("prompt", "prompt must not be empty")
 
-    model_name = _string_or_default(body, "model", DEFAULT_MODEL)
+    model_name = _optional_string(body, "model")
+    if model_name is None:
+        model_name = DEFAULT_MODEL
     if model_name not in MODELS:
         raise invalid("model", f"model {quoted(model_name)} does not exist; available models: {', '.join(MODELS)}")
     model = MODELS[model_name]
@@ -75,27 +80,9 @@ def validate_perf_request(body: Any) -> GenerationRequest:
             f"prompt is {len(prompt)} characters; {model_name} takes at most {model.max_prompt_chars}",
         )
 
-    n = body.get("n")
-    if n is None:
-        n = DEFAULT_N
-    elif isinstance(n, bool) or not isinstance(n, (int, float)) or (isinstance(n, float) and not n.is_integer()):
-        raise invalid("n", f"n must be an integer, got {json_type(n)} {quoted(n)}")
-    n = int(n)
-    if not 1 <= n <= model.max_n:
-        raise invalid("n", f"n for model {model_name} must be {model.valid_n}; got {quoted(n)}")
-
-    size = _string_or_default(body, "size", DEFAULT_SIZE)
-    if not model.accepts_size(size):
-        raise invalid("size", f"size {quoted(size)} is not supported for model {model_name}; it takes {model.valid_sizes}")
-
-    quality = _choice(_string_or_default(body, "quality", DEFAULT_QUALITY), model.qualities, "quality", model_name)
-
-    style = _optional_string(body, "style")
-    if model.styles:
-        style = _choice(DEFAULT_STYLE if style is None else style, model.styles, "style", model_name)
-    elif style is not None:
-        raise invalid("style", f"style is not supported for model {model_name} (dall-e-3 only)")
-
-    response_format = _choice(_string_or_default(body, "response_format", DEFAULT_RESPONSE_FORMAT), RESPONSE_FORMATS, "response_format")
+    try:
+        request = request_with_options(prompt, model, body, _optional_string, _optional_integer)
+    except OptionError as exc:
+        raise _worded(exc) from None
     _optional_string(body, "user")
-    return GenerationRequest(prompt, model_name, n, size, quality, style, response_format)
+    return request

@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable
+from typing import Generic, Protocol, TypeVar
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from simulator.engine.encode import base64_text
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, GenerationResult, RateLimited
+from simulator.engine.request import GenerationRequest
 from simulator.http import Endpoint, SafeJSONResponse, read_body, request_header
 from simulator.keys import KeyRegistry, Tenant
 from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
+from simulator.state.base import RateState
 from simulator.urls import base_url, image_url
 
 
-class PerfFace:
+class Made(Protocol):
+    """Images made for a request, however they were made: what the success answer's headers are taken from."""
+
+    @property
+    def request_id(self) -> str: ...
+
+    @property
+    def rate(self) -> RateState: ...
+
+
+M = TypeVar("M", bound=Made)
+
+
+class PerfFlow(ABC, Generic[M]):
+    """The Perf API's flow, whoever makes the images: the key, the body, then the images made (`make`) and answered
+    in the document's body (`payload`) and headers, or the error in its envelope with the key's windows. The
+    in-process face (`PerfFace`) has the engine make them; the gateway (`simulator.perf.gateway`) has providers."""
+
     def __init__(self, engine: Engine, keys: KeyRegistry, public_url: str | None, real_clock: bool) -> None:
         self.engine = engine
         self.keys = keys
@@ -29,19 +51,32 @@ class PerfFace:
         tenant: Tenant | None = None
         try:
             tenant = self.keys.authenticate(request_header(request, b"authorization"))
-            result = await self.engine.generate(tenant, request_from_wire(await read_body(request)))
+            made = await self.make(tenant, request_from_wire(await read_body(request)))
         except RateLimited as exc:
             return error_response(exc, exc.rate, window_on_manual_clock=not self.real_clock)
         except ApiError as exc:
             return error_response(exc, await self.engine.usage(tenant) if tenant else None)
-        payload = await self.payload(result, base_url(request, self.public_url))
-        return SafeJSONResponse(payload, headers=success_headers(result.request_id, result.rate))
+        payload = await self.payload(made, base_url(request, self.public_url))
+        return SafeJSONResponse(payload, headers=success_headers(made.request_id, made.rate))
+
+    @abstractmethod
+    def make(self, tenant: Tenant, generation: GenerationRequest) -> Awaitable[M]:
+        """The request's images, or ApiError (RateLimited when the key's windows refused them)."""
+
+    @abstractmethod
+    async def payload(self, made: M, base: str) -> dict[str, object]:
+        """The document's success body for `made`, its image URLs under `base`."""
+
+
+class PerfFace(PerfFlow[GenerationResult]):
+    def make(self, tenant: Tenant, generation: GenerationRequest) -> Awaitable[GenerationResult]:
+        """The engine's own coroutine, handed on rather than awaited in one more: this is the benchmarked fast path."""
+        return self.engine.generate(tenant, generation)
 
     async def payload(self, result: GenerationResult, base: str) -> dict[str, object]:
         request = result.request
         if request.response_format == "b64_json":
-            pngs = await self.engine.render_all([image.render_key for image in result.images])
-            data = [{"b64_json": base64_text(png), "revised_prompt": result.revised_prompt} for png in pngs]
+            data = [{"b64_json": text, "revised_prompt": result.revised_prompt} for text in await self.engine.images_b64(result)]
         else:
             data = [{"url": image_url(base, image.image_id), "revised_prompt": result.revised_prompt} for image in result.images]
         return success_body(request, result.created, data, result.request_id, result.cost_usd, result.latency_ms)

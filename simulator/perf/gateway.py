@@ -17,67 +17,61 @@ perf-sim upstream controls the providers.
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
-
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from dataclasses import dataclass
 
 from simulator.config import SimulatorConfig
-from simulator.engine.errors import ApiError
-from simulator.engine.generate import Engine, RateLimited, Ticket
+from simulator.engine.encode import base64_text
+from simulator.engine.generate import Engine, GenerationResult, UpstreamAdmission
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.adapter import call_upstream
 from simulator.gateway.transport import UpstreamHttp, UpstreamImage
-from simulator.http import Endpoint, SafeJSONResponse, read_body, request_header
 from simulator.keys import KeyRegistry, Tenant
-from simulator.perf.face import PerfFace
-from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
+from simulator.perf.face import PerfFace, PerfFlow
+from simulator.perf.wire import success_body
 from simulator.providers.protocol import Upstream, upstream_error
-from simulator.urls import base_url, image_url
+from simulator.state.base import RateState
+from simulator.urls import image_url
 
 
-class GatewayFace:
+@dataclass(frozen=True, slots=True)
+class UpstreamResult:
+    """The images a provider made for an admitted request, and how long it took to make them."""
+
+    request: GenerationRequest
+    admission: UpstreamAdmission
+    images: list[UpstreamImage]
+    latency_ms: int
+
+    @property
+    def request_id(self) -> str:
+        return self.admission.request_id
+
+    @property
+    def rate(self) -> RateState:
+        return self.admission.rate
+
+
+class GatewayFace(PerfFlow[GenerationResult | UpstreamResult]):
     def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig, upstreams: dict[str, tuple[str, Upstream]]) -> None:
         """`upstreams`: provider -> (its base URL, how to call it), for every provider sent upstream."""
-        self.engine = engine
-        self.keys = keys
-        self.public_url = config.public_url
-        self.real_clock = config.real_clock
-        self.in_process = PerfFace(engine, keys, config.public_url, self.real_clock)
+        super().__init__(engine, keys, config.public_url, config.real_clock)
+        self.in_process = PerfFace(engine, keys, config.public_url, config.real_clock)
         self.upstreams = upstreams
         self.upstream_key = config.upstream_key
         self.http = UpstreamHttp(config.upstream_timeout)
 
-    def routes(self) -> list[Route]:
-        return [Route(PATH, Endpoint(self.create_image), methods=["POST"])]
-
     async def close(self) -> None:
         await self.http.close()
 
-    async def create_image(self, request: Request) -> Response:
-        tenant: Tenant | None = None
-        try:
-            tenant = self.keys.authenticate(request_header(request, b"authorization"))
-            generation = request_from_wire(await read_body(request))
-            base = base_url(request, self.public_url)
-            provider = generation.spec.provider
-            if provider not in self.upstreams:
-                result = await self.engine.generate(tenant, generation)
-                return SafeJSONResponse(
-                    await self.in_process.payload(result, base), headers=success_headers(result.request_id, result.rate)
-                )
-            ticket = await self.engine.admit_for_upstream(tenant, generation)
-            started = time.monotonic()
-            images = await self._call(provider, tenant, generation)
-            latency_ms = round((time.monotonic() - started) * 1000)
-        except RateLimited as exc:
-            return error_response(exc, exc.rate, window_on_manual_clock=not self.real_clock)
-        except ApiError as exc:
-            return error_response(exc, await self.engine.usage(tenant) if tenant else None)
-        payload = await self._payload(generation, ticket, images, latency_ms, base)
-        return SafeJSONResponse(payload, headers=success_headers(self.engine.request_id(ticket.sequence), ticket.rate))
+    async def make(self, tenant: Tenant, generation: GenerationRequest) -> GenerationResult | UpstreamResult:
+        provider = generation.spec.provider
+        if provider not in self.upstreams:
+            return await self.in_process.make(tenant, generation)
+        admission = await self.engine.admit_for_upstream(tenant, generation)
+        started = time.monotonic()
+        images = await self._call(provider, tenant, generation)
+        return UpstreamResult(generation, admission, images, round((time.monotonic() - started) * 1000))
 
     async def _call(self, provider: str, tenant: Tenant, generation: GenerationRequest) -> list[UpstreamImage]:
         """The provider's images, within the upstream timeout overall (polling included)."""
@@ -88,20 +82,18 @@ class GatewayFace:
         except TimeoutError:
             raise upstream_error(provider, f"did not finish within {self.http.timeout_seconds:g} s") from None
 
-    async def _payload(
-        self, generation: GenerationRequest, ticket: Ticket, images: list[UpstreamImage], latency_ms: int, base: str
-    ) -> dict[str, object]:
+    async def payload(self, made: GenerationResult | UpstreamResult, base: str) -> dict[str, object]:
         """Decision: every image is kept behind its id, a b64_json one too, as in process (where any image id loads
         at /images/ID.png): the journal lists its id, so the metrics count it and the dashboard's gallery shows it."""
+        if isinstance(made, GenerationResult):
+            return await self.in_process.payload(made, base)
+        generation, admission = made.request, made.admission
         data: list[dict[str, str]] = []
-        for index, image in enumerate(images):
-            revised = image.revised_prompt or generation.prompt
-            image_id = self.engine.image_id(ticket.sequence, index)
+        for image_id, image in zip(admission.image_ids, made.images, strict=True):
+            revised = admission.revised_prompt(image.revised_prompt)
             await self.engine.store_png(image_id, image.data)
             if generation.response_format == "b64_json":
-                data.append({"b64_json": base64.b64encode(image.data).decode("ascii"), "revised_prompt": revised})
+                data.append({"b64_json": base64_text(image.data), "revised_prompt": revised})
             else:
                 data.append({"url": image_url(base, image_id), "revised_prompt": revised})
-        request_id = self.engine.request_id(ticket.sequence)
-        cost_usd = generation.spec.cost_usd(generation.size, generation.quality, len(images))
-        return success_body(generation, int(ticket.now), data, request_id, cost_usd, latency_ms)
+        return success_body(generation, admission.created, data, admission.request_id, admission.cost_usd, made.latency_ms)

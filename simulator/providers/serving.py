@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 from collections.abc import Callable
 
 from starlette.responses import Response
@@ -41,8 +39,7 @@ async def image_items(engine: Engine, result: GenerationResult, inline: bool, ba
     """Each image of a result as base64 PNG (rendered now) or as its URL (rendered when fetched)."""
     if not inline:
         return [image_url(base, image.image_id) for image in result.images]
-    pngs = await asyncio.gather(*(engine.render(image.render_key) for image in result.images))
-    return [base64.b64encode(png).decode("ascii") for png in pngs]
+    return await engine.images_b64(result)
 
 
 def send(answer: NativeAnswer) -> Response:

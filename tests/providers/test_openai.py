@@ -73,6 +73,7 @@ def test_default_model_is_openai_default_dall_e_2(sim: RunningServer) -> None:
         ({"model": "dall-e-2", "prompt": "x", "quality": "hd"}, "invalid_value", "quality"),
         ({"model": "dall-e-2", "prompt": "x", "style": "vivid"}, "invalid_value", "style"),
         ({"model": "dall-e-3", "prompt": "x", "style": "warm"}, "invalid_value", "style"),
+        ({"model": "dall-e-3", "prompt": "x", "style": ""}, "invalid_value", "style"),
         ({"model": "dall-e-3", "prompt": "x", "response_format": "png"}, "invalid_value", "response_format"),
         ({"model": "dall-e-2", "prompt": "x" * 1001}, "string_above_max_length", "prompt"),
         ({"model": "dall-e-3", "prompt": "x" * 4001}, "string_above_max_length", "prompt"),

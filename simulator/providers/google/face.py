@@ -10,9 +10,6 @@ Errors use Google's RPC envelope (`mapping.error_answer`).
 
 from __future__ import annotations
 
-import asyncio
-import base64
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -88,12 +85,7 @@ class GoogleFace:
         native = mapping.request_from_native(model_id, body)
         result = await self.engine.generate(self.keys.limits_on(mapping.PROVIDER, tenant), native.generation, bucket=mapping.PROVIDER)
         flagged = self.engine.output_flagged(native.generation)
-        encoded: list[str] = []
-        if not flagged:
-            image_format = native.mime_type.removeprefix("image/")
-            pngs = await asyncio.gather(*(self.engine.render(image.render_key) for image in result.images))
-            images = await asyncio.gather(*(self.engine.encode(png, image_format) for png in pngs))
-            encoded = [base64.b64encode(data).decode("ascii") for data in images]
+        encoded = [] if flagged else await self.engine.images_b64(result, native.mime_type.removeprefix("image/"))
         return send(mapping.success_answer(encoded, native, flagged))
 
 

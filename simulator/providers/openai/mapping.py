@@ -14,6 +14,7 @@ from typing import Any
 from simulator.engine.errors import ApiError, cut
 from simulator.engine.generate import GenerationResult, RateLimited
 from simulator.engine.jsontypes import json_type
+from simulator.engine.options import OptionError, request_with_options
 from simulator.engine.request import GenerationRequest
 from simulator.providers.protocol import (
     NativeAnswer,
@@ -31,7 +32,7 @@ from simulator.providers.protocol import (
     wait_seconds,
 )
 from spec import errors
-from spec.models import DEFAULT_N, DEFAULT_QUALITY, DEFAULT_RESPONSE_FORMAT, DEFAULT_SIZE, DEFAULT_STYLE, MODELS, RESPONSE_FORMATS
+from spec.models import MODELS
 from spec.providers import openai as p
 
 PROVIDER = "openai"
@@ -45,7 +46,7 @@ MISSING_KEY_MESSAGE = (
 )
 
 
-def _string(body: dict[str, Any], name: str, default: str | None) -> str | None:
+def _string(body: dict[str, Any], name: str, default: str | None = None) -> str | None:
     value = body.get(name)
     if value is None:
         return default
@@ -58,14 +59,28 @@ def _string(body: dict[str, Any], name: str, default: str | None) -> str | None:
     return value
 
 
-def _one_of(value: str, allowed: tuple[str, ...], name: str, model: str) -> str:
-    if value not in allowed:
+def _integer(body: dict[str, Any]) -> int | None:
+    n = body.get("n")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int)):
         raise NativeInvalid(
-            name,
-            f"Invalid value for '{name}': {value!r} is not supported by {model}. Supported values are: {', '.join(allowed)}.",
-            p.OPENAI_CODE_INVALID_VALUE,
+            "n", f"Invalid type for 'n': expected an integer, but got {json_type(n, article=True)} instead.", p.OPENAI_CODE_INVALID_TYPE
         )
-    return value
+    return n
+
+
+def _worded(exc: OptionError) -> NativeInvalid:
+    """A broken option rule in OpenAI's words."""
+    param, value, model, allowed = exc.param, exc.value, exc.model.name, [str(item) for item in exc.allowed]
+    code = p.OPENAI_CODE_INVALID_VALUE
+    if exc.problem == "not_for_model":
+        message = f"Invalid '{param}': {param} is only supported for {' and '.join(allowed)}, not {model}."
+    elif param == "n":
+        message = f"Invalid 'n': n for {model} must be {exc.model.valid_n}, but got {value}."
+    elif param == "size":
+        message, code = f"The size is not supported by this model. {model} supports: {', '.join(allowed)}.", p.OPENAI_CODE_INVALID_SIZE
+    else:
+        message = f"Invalid value for '{param}': {value!r} is not supported by {model}. Supported values are: {', '.join(allowed)}."
+    return NativeInvalid(param, message, code)
 
 
 def request_from_native(body: Any) -> GenerationRequest:
@@ -107,38 +122,12 @@ def request_from_native(body: Any) -> GenerationRequest:
             p.OPENAI_CODE_STRING_TOO_LONG,
         )
 
-    n = body.get("n")
-    if n is None:
-        n = DEFAULT_N
-    elif isinstance(n, bool) or not isinstance(n, int):
-        raise NativeInvalid(
-            "n", f"Invalid type for 'n': expected an integer, but got {json_type(n, article=True)} instead.", p.OPENAI_CODE_INVALID_TYPE
-        )
-    if not 1 <= n <= spec.max_n:
-        raise NativeInvalid("n", f"Invalid 'n': n for {model} must be {spec.valid_n}, but got {n}.", p.OPENAI_CODE_INVALID_VALUE)
-
-    size = _string(body, "size", DEFAULT_SIZE)
-    assert size is not None
-    if not spec.accepts_size(size):
-        raise NativeInvalid(
-            "size", f"The size is not supported by this model. {model} supports: {', '.join(spec.sizes)}.", p.OPENAI_CODE_INVALID_SIZE
-        )
-
-    quality = _string(body, "quality", DEFAULT_QUALITY)
-    assert quality is not None
-    _one_of(quality, spec.qualities, "quality", model)
-
-    style = _string(body, "style", None)
-    if spec.styles:
-        style = _one_of(style or DEFAULT_STYLE, spec.styles, "style", model)
-    elif style is not None:
-        raise NativeInvalid("style", f"Invalid 'style': style is only supported for dall-e-3, not {model}.", p.OPENAI_CODE_INVALID_VALUE)
-
-    response_format = _string(body, "response_format", DEFAULT_RESPONSE_FORMAT)
-    assert response_format is not None
-    _one_of(response_format, RESPONSE_FORMATS, "response_format", model)
-    _string(body, "user", None)
-    return GenerationRequest(prompt, model, n, size, quality, style, response_format)
+    try:
+        request = request_with_options(prompt, spec, body, _string, _integer)
+    except OptionError as exc:
+        raise _worded(exc) from None
+    _string(body, "user")
+    return request
 
 
 def _duration(seconds: int) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncGenerator
 from functools import partial
 
@@ -61,13 +60,11 @@ class StabilityFace:
             result = await self.engine.generate(tenant, native.generation, bucket=mapping.PROVIDER)
         except ApiError as exc:
             return NativeErrorAnswer(partial(mapping.error_answer, exc))
-        image = await self.engine.render(result.images[0].render_key)
         filtered = self.engine.output_flagged(native.generation)
-        if filtered:
-            image = await self.engine.blur(image)
-        image = await self.engine.encode(image, native.output_format)
         if native.as_json:
-            return send(mapping.success_json(result, base64.b64encode(image).decode("ascii"), native.output_format, filtered))
+            [image_b64] = await self.engine.images_b64(result, native.output_format, blurred=filtered)
+            return send(mapping.success_json(result, image_b64, native.output_format, filtered))
+        [image] = await self.engine.images(result, native.output_format, blurred=filtered)
         return Response(image, headers=mapping.success_headers(result, native.output_format, filtered))
 
 
