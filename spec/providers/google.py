@@ -52,6 +52,10 @@ VERTEX_MISSING_CREDENTIALS_MESSAGE = (
     "authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
 
+# Google's front end refuses a body over its limit with a 400 INVALID_ARGUMENT in these words, not a 413 (as reported
+# by google-genai users, e.g. MaKTaiL/gemini-srt-translator#63); the limit here is the simulator's (spec.errors).
+PAYLOAD_TOO_LARGE_MESSAGE = "Request payload size exceeds the limit: {limit} bytes."
+
 # google.rpc.Code names by HTTP status, for the error envelope.
 GOOGLE_STATUS: dict[int, str] = {
     400: "INVALID_ARGUMENT",

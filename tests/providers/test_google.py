@@ -13,6 +13,7 @@ from google.genai import errors, types
 from PIL import Image
 
 from simulator.launcher import RunningServer
+from spec.errors import MAX_BODY_BYTES
 from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
 from spec.providers import google as google_spec
 
@@ -205,3 +206,14 @@ def test_rate_limit_is_resource_exhausted_with_retry_info(sim: RunningServer) ->
     assert raised.value.code == 429 and raised.value.status == "RESOURCE_EXHAUSTED"
     details = raised.value.details["error"]["details"]
     assert details[0]["@type"].endswith("RetryInfo") and details[0]["retryDelay"].endswith("s")
+
+
+def test_a_body_over_the_limit_is_googles_400_invalid_argument_naming_the_limit(client: httpx.Client) -> None:
+    """Google's front end answers an oversized payload 400 INVALID_ARGUMENT, not 413: a client branching on the
+    status (google-genai's ClientError.code) must see what it would see in production."""
+    body = b'{"instances": [{"prompt": "' + b"x" * MAX_BODY_BYTES + b'"}]}'
+    answer = client.post(PREDICT, headers={"x-goog-api-key": "pk_live_abc123", "Content-Type": "application/json"}, content=body)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["status"] == "INVALID_ARGUMENT" and error["code"] == 400
+    assert error["message"] == f"Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes."

@@ -80,7 +80,7 @@ class GoogleFace:
             body = parse_json(await read_body(request))
         except ApiError as exc:
             if exc.type == errors.PAYLOAD_TOO_LARGE:
-                raise
+                raise RpcError(400, google.PAYLOAD_TOO_LARGE_MESSAGE.format(limit=errors.MAX_BODY_BYTES)) from None
             raise NativeInvalid(None, f"Invalid JSON payload received. {exc.message}") from None
         native = mapping.request_from_native(model_id, body)
         result = await self.engine.generate(self.keys.limits_on(mapping.PROVIDER, tenant), native.generation, bucket=mapping.PROVIDER)
