@@ -140,3 +140,22 @@ def test_same_bytes_as_the_perf_api(client: httpx.Client) -> None:
     as_json = sd3(client, {"prompt": "a lighthouse", "aspect_ratio": "16:9"}, accept="application/json").json()
     as_bytes = sd3(client, {"prompt": "a lighthouse", "aspect_ratio": "16:9"}).content
     assert as_json["image"] == perf_b64 and base64.b64decode(perf_b64) == as_bytes
+
+
+def _raw_form(client: httpx.Client, body: bytes) -> httpx.Response:
+    headers = {"authorization": f"Bearer {KEY}", "accept": "application/json", "content-type": "multipart/form-data; boundary=XyZ"}
+    return client.post(PATH, headers=headers, content=body)
+
+
+def test_a_form_field_that_is_not_utf8_is_refused_not_read_as_latin1(client: httpx.Client) -> None:
+    """Read as Latin-1, `caf\\xe9` was drawn and screened as `café` and answered 200: the app's encoding bug hidden."""
+    body = b'--XyZ\r\nContent-Disposition: form-data; name="prompt"\r\n\r\ncaf\xe9 \xff fox\r\n--XyZ--\r\n'
+    (message,) = assert_stability_error(_raw_form(client, body), 400, "bad_request")
+    assert message == "body: not a valid multipart form (field 'prompt' is not utf-8 text)"
+
+
+def test_a_form_cut_before_its_closing_boundary_is_named_so_not_as_a_missing_prompt(client: httpx.Client) -> None:
+    body = b'--XyZ\r\nContent-Disposition: form-data; name="prompt"\r\n\r\na red fox\r\n--XyZ--\r\n'
+    (message,) = assert_stability_error(_raw_form(client, body[:-10]), 400, "bad_request")
+    assert message == "body: not a valid multipart form (it ends before its closing boundary)"
+    assert _raw_form(client, body).status_code == 200

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from functools import partial
 
-from starlette.datastructures import Headers
+from starlette.datastructures import FormData, Headers
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, cut
 from simulator.engine.generate import Engine
 from simulator.http import Endpoint, read_body
 from simulator.keys import KeyRegistry, bearer_token
@@ -30,6 +30,34 @@ async def _once(raw: bytes) -> AsyncGenerator[bytes, None]:
     yield raw
 
 
+class _WholeForm(MultiPartParser):
+    """Starlette's multipart parser, refusing what it would misread: a text field that is not in the form's charset
+    (UTF-8 unless it says), which Starlette reads as Latin-1, so the image and the content policy saw `cafÃ©`; and a
+    form cut before its closing boundary, whose fields read so far Starlette keeps, so the answer blamed a missing
+    prompt that was sent."""
+
+    ended = False
+
+    def on_part_end(self) -> None:
+        part = self._current_part
+        if part.file is None:
+            try:
+                bytes(part.data).decode(self._charset)
+            except UnicodeDecodeError:
+                raise MultiPartException(f"field {cut(part.field_name)!r} is not {self._charset} text") from None
+        super().on_part_end()
+
+    def on_end(self) -> None:
+        self.ended = True
+
+    async def parse(self) -> FormData:
+        form = await super().parse()
+        if not self.ended:
+            await form.close()
+            raise MultiPartException("it ends before its closing boundary")
+        return form
+
+
 class StabilityFace:
     def __init__(self, engine: Engine, keys: KeyRegistry) -> None:
         self.engine = engine
@@ -45,7 +73,7 @@ class StabilityFace:
             raise NativeInvalid("content-type", f"content-type: must be multipart/form-data; got {content_type or 'none'!r}")
         raw = await read_body(request, p.STABILITY_MAX_BODY_BYTES)
         try:
-            form = await MultiPartParser(Headers(raw=request.headers.raw), _once(raw), max_part_size=p.STABILITY_MAX_BODY_BYTES).parse()
+            form = await _WholeForm(Headers(raw=request.headers.raw), _once(raw), max_part_size=p.STABILITY_MAX_BODY_BYTES).parse()
         except MultiPartException as exc:
             raise NativeInvalid(None, f"body: not a valid multipart form ({exc.message})") from None
         fields: dict[str, object] = dict(form.items())
