@@ -14,6 +14,7 @@ from simulator.config import (
     DEFAULT_PORT,
     DEFAULT_SEED,
     DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
+    MAX_BODY_TIMEOUT_SECONDS,
     MAX_LATENCY_SCALE,
     START_TIME_RANGE,
     ConfigError,
@@ -31,6 +32,7 @@ from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.claim import DatabaseInUse
 from simulator.state.open import MEMORY, redacted
 from spec import tiers
+from spec.errors import BODY_TIMEOUT_SECONDS
 
 ANNOUNCE_PATIENCE_SECONDS = 120.0
 """How long the banner waits for the server to answer before it is printed anyway (a slow machine, a stuck worker)."""
@@ -100,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--state",
         default=MEMORY,
         help="where rate windows, images, clock and ids live: memory (one process) or redis://HOST:PORT/DB (shared by workers)",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=BODY_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help=f"longest a request's body may take to arrive once its headers have; then a 408 and the connection closed "
+        f"(at most {MAX_BODY_TIMEOUT_SECONDS:g})",
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes; more than 1 needs --state redis://...")
     parser.add_argument(

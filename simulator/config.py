@@ -13,6 +13,7 @@ from simulator.namespace_path import is_control_path
 from simulator.request_log import LOG_FORMATS, LOG_TEXT
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
+from spec.errors import BODY_TIMEOUT_SECONDS
 from spec.models import PROVIDERS
 
 DEFAULT_PORT = 8080
@@ -30,6 +31,10 @@ EARLIEST_CLOCK_TIME = 0.0
 LATEST_CLOCK_TIME = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
 START_TIME_RANGE = f"Unix seconds from {EARLIEST_CLOCK_TIME:.0f} (1970-01-01T00:00:00Z) to {LATEST_CLOCK_TIME:.0f} (9999-01-01T00:00:00Z)"
 
+
+MAX_BODY_TIMEOUT_SECONDS = 3600.0
+"""Decision: an hour, past any upload a test makes; a larger value (or inf) would let a stalled client hold its
+connection and task for the server's whole life."""
 
 MAX_WORKERS = 64
 """Decision: worker processes at most. Each is a whole Python process (about 50 MB); uvicorn starts however many it
@@ -105,6 +110,8 @@ class SimulatorConfig:
     upstream_overrides: dict[str, str] = field(default_factory=dict)
     """Gateway mode: provider -> that provider's own base URL (wins over `upstream`)."""
     upstream_timeout: float = DEFAULT_UPSTREAM_TIMEOUT_SECONDS
+    body_timeout: float = BODY_TIMEOUT_SECONDS
+    """The longest a request's body may take to arrive once its headers have (spec.errors.BODY_TIMEOUT_SECONDS)."""
     upstream_key: str | None = None
     """The key sent upstream; None forwards each caller's own key."""
     state: str = MEMORY
@@ -152,6 +159,11 @@ class SimulatorConfig:
             raise ConfigError("start_time", f" must be {START_TIME_RANGE}, got {self.start_time}")
         if not _number(self.upstream_timeout) or not self.upstream_timeout > 0 or math.isinf(self.upstream_timeout):
             raise ConfigError("upstream_timeout", f" must be a number of seconds more than 0, got {self.upstream_timeout}")
+        if not _number(self.body_timeout) or not 0 < self.body_timeout <= MAX_BODY_TIMEOUT_SECONDS:
+            raise ConfigError(
+                "body_timeout",
+                f" must be a number of seconds more than 0 and at most {MAX_BODY_TIMEOUT_SECONDS:g}, got {self.body_timeout}",
+            )
         public_url = self.public_url
         if public_url is not None:
             _check_base_url("public_url", public_url, "http://sim.test:8080")

@@ -66,6 +66,9 @@ def test_a_public_url_ending_in_a_slash_gives_base_urls_an_official_client_can_u
         (["--public-url", "127.0.0.1:8080"], "--public-url"),
         (["--public-url", "ftp://sim.test"], "--public-url"),
         (["--journal-size", "99999999999999999999"], "--journal-size must be from 1 to 1,000,000"),
+        (["--body-timeout", "0"], "--body-timeout must be a number of seconds more than 0 and at most 3600"),
+        (["--body-timeout", "inf"], "--body-timeout must be a number of seconds more than 0 and at most 3600"),
+        (["--body-timeout", "nan"], "--body-timeout must be a number of seconds more than 0 and at most 3600"),
     ],
 )
 def test_bad_options_are_refused(args: list[str], message: str) -> None:

@@ -30,7 +30,7 @@ def _app(lanes: bool) -> httpx.AsyncClient:
     app = create_app(SimulatorConfig(clock="manual", seed=7))
     assert isinstance(app, SimulatorApp)
     if not lanes:  # SimulatorApp.build_middleware_stack's stack without the lanes: every request walks the routes
-        app.middleware_stack = ControlLayer(Starlette.build_middleware_stack(app), app.plane, app.sim_state, app.pages)
+        app.middleware_stack = ControlLayer(Starlette.build_middleware_stack(app), app.plane, app.sim_state, app.pages, app.body_timeout)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim")
 
 

@@ -46,6 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.context import DEFAULT_NAMESPACE, ERROR_BODY_CAP, Made, made_in_namespace, recording, valid_namespace
 from simulator.control.actions import DRIBBLE_PARTS, FAULT_HEADER, TOKEN_START, Action, action_from_text, header_text, token_action
+from simulator.control.body_deadline import BodyDeadlines
 from simulator.control.inspect import BEARER_FACES, FORM_TYPE, KEPT_BODY_BYTES, RequestEntry, form_fields, key_headers
 from simulator.control.journal import kept_path
 from simulator.control.journal_row import join_ids
@@ -62,6 +63,7 @@ from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.perf.wire import error_ids
 from simulator.registry import MALFORMED_ANSWERS, MAX_BODY_BYTES, PERF, control_refusal, error_response, face_for_path
 from simulator.state.base import State, StateUnavailable
+from spec import errors
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
 _FAULT_KEY = FAULT_HEADER.lower().encode()
@@ -90,6 +92,21 @@ async def _read_rest(receive: Receive, first: bytes, limit: int) -> tuple[bytes,
         if not message.get("more_body", False):
             return b"".join(chunks), size <= limit  # the last part may be the one that crosses the limit
     return b"".join(chunks), False
+
+
+def _body_here(send: Send) -> bool:
+    """Whether the request's body (or its first part) has come: uvicorn's cycle has then set its message event, so the
+    first `receive` does not wait. Under a server whose cycle shows no event, False: the body is awaited under the
+    deadline."""
+    event = getattr(getattr(send, "__self__", None), "message_event", None)
+    return event is not None and bool(event.is_set())
+
+
+def _stalled(headers: dict[bytes, bytes], seconds: float) -> ApiError:
+    """The 408 for a body that stopped coming, saying how long was waited and what was promised."""
+    declared = headers.get(b"content-length")
+    promised = f" of the {declared.decode('latin-1')} bytes its Content-Length promised" if declared else ""
+    return ApiError(errors.REQUEST_TIMEOUT, f"the request's body{promised} did not arrive within {seconds:g} s (--body-timeout)")
 
 
 def _declared_too_large(headers: dict[bytes, bytes], limit: int) -> bool:
@@ -191,8 +208,10 @@ class _Lane(NamedTuple):
 
 
 class ControlLayer:
-    def __init__(self, app: ASGIApp, plane: ControlPlane, state: State, pages: Sequence[BaseRoute]) -> None:
+    def __init__(self, app: ASGIApp, plane: ControlPlane, state: State, pages: Sequence[BaseRoute], body_timeout: float) -> None:
         self.app = app
+        self.deadlines = BodyDeadlines(body_timeout)
+        """How long a body not all here yet is awaited (`--body-timeout`)."""
         self.pages = pages
         self.plane = plane
         self.journal = plane.journal
@@ -255,7 +274,10 @@ class ControlLayer:
         first: Message | None = None
         raw: bytes = b""
         limit = MAX_BODY_BYTES[face]
+        stalled: ApiError | None = None
         if b"expect" not in headers or not _declared_too_large(headers, limit):
+            # Only a body not all here yet is awaited under a deadline (simulator.control.body_deadline).
+            waiting = None if _body_here(send) else self.deadlines.enter()
             try:
                 first = await receive()
                 raw = first.get("body", b"")
@@ -265,14 +287,21 @@ class ControlLayer:
                         if _declared_too_large(headers, limit):
                             complete = False
                         else:
+                            waiting = waiting or self.deadlines.enter()
                             raw, complete = await _read_rest(receive, raw, limit)
                             first = {"type": "http.request", "body": raw, "more_body": not complete}
                     if complete:
                         scope[BODY] = raw  # the face's read_body takes it from here
-            except asyncio.CancelledError:  # a client still sending its body when the server stops
-                if not await _cut_at_stop(send):
+                if waiting is not None:
+                    self.deadlines.leave(waiting)
+            except asyncio.CancelledError:
+                if self.deadlines.leave(waiting):
+                    stalled = _stalled(headers, self.deadlines.seconds)
+                    first, raw = None, b""
+                elif not await _cut_at_stop(send):  # a client still sending its body when the server stops
                     raise
-                return
+                else:
+                    return
         # (Slices and `partition`, not `startswith` and `find`: those parse their arguments by a format string,
         # and `in` on bytes first tries its operand as an integer, raising and formatting an error.)
         content_type = headers.get(b"content-type", b"")
@@ -293,9 +322,13 @@ class ControlLayer:
         may_fault = fault is not None or tokened or self.rules.may_apply()
         # A whole body is in the scope for the face; anything else it reads comes from the server.
         face_receive = receive if BODY in scope or first is None else _replaying(first, receive)
-        if refused is not None:
+        if refused is not None or stalled is not None:
             entry = RequestEntry(method, path, face, namespace, keys, query, body)
-            await _Exchange(self, scope, receive, send, started, first, entry).refuse(refused)
+            exchange = _Exchange(self, scope, receive, send, started, first, entry)
+            if refused is not None:
+                await exchange.refuse(refused)
+            elif stalled is not None:
+                await exchange.give_up(stalled)
             return
         keep = self.keep
         # A preflight (OPTIONS) is answered by the CORS layer, not by an endpoint that would note its answer.
@@ -432,6 +465,13 @@ class _Exchange:
     async def answer(self, response: ASGIApp) -> None:
         """Send `response` instead of the face's answer, watched as the face's answer is (and with its CORS headers)."""
         await response(self.scope, self.replay, open_answer(self.scope, self.watch))
+
+    async def give_up(self, exc: ApiError) -> None:
+        """Answer a request whose body stopped coming (`exc`, its 408) in the face's envelope, journal it, and close
+        the connection: the rest of the body may still come, and would be read as the next request."""
+        await self.answer(error_response(self.entry.face, exc))
+        await self.record()
+        await _close_connection(self.send)
 
     async def refuse(self, exc: ApiError) -> None:
         """Answer `exc` in the Perf envelope, as every bad control input is (with the face's own fields beside it,

@@ -1,0 +1,76 @@
+"""A body that stops coming is answered 408 in its face's envelope after --body-timeout, and its connection closed:
+a client whose Content-Length promises more than it sends, or whose chunked body stops, is told so, never left
+waiting for ever."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from simulator.launcher import RunningServer, running_simulator
+
+KEY = "pk_test_pro_stall"
+
+
+@pytest.fixture(scope="module")
+def impatient() -> Iterator[RunningServer]:
+    with running_simulator("--body-timeout", "1", "--clock", "manual", "--quiet") as server:
+        yield server
+
+
+def _send_and_read(server: RunningServer, head: bytes, body: bytes) -> bytes:
+    """Everything the server sends until it closes the connection (a socket timeout fails the test: a hang)."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=15) as connection:
+        connection.sendall(head + b"\r\n" + body)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "error_of"),
+    [
+        (
+            b"POST /v1/images/generations HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer " + KEY.encode() + b"\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 500\r\n",
+            b'{"prompt": "a',
+            lambda answer: answer["error"]["type"] == "request_timeout" and "500 bytes" in answer["error"]["message"],
+        ),
+        (
+            b"POST /ideogram/generate HTTP/1.1\r\nHost: sim\r\nApi-Key: " + KEY.encode() + b"\r\nContent-Length: 80\r\n",
+            b"",
+            lambda answer: "did not arrive within 1 s" in answer["error"],
+        ),
+        (
+            b"POST /openai/v1/images/generations HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer " + KEY.encode() + b"\r\n"
+            b"Transfer-Encoding: chunked\r\n",
+            b'5\r\n{"pro\r\n',
+            lambda answer: answer["error"]["type"] == "invalid_request_error" and "did not arrive" in answer["error"]["message"],
+        ),
+    ],
+    ids=["perf-short-content-length", "ideogram-no-body-at-all", "openai-chunked-body-stops"],
+)
+def test_a_body_that_stops_coming_is_a_408_in_the_faces_envelope_then_the_connection_closes(
+    impatient: RunningServer, head: bytes, body: bytes, error_of: Callable[[Any], bool]
+) -> None:
+    received = _send_and_read(impatient, head, body)
+    status_line, _, rest = received.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 408 Request Timeout"
+    assert error_of(json.loads(rest.partition(b"\r\n\r\n")[2]))
+
+
+def test_a_stalled_request_is_journalled_and_the_server_goes_on_serving(impatient: RunningServer) -> None:
+    with httpx.Client(base_url=impatient.base_url) as client:
+        client.delete("/_sim/requests").raise_for_status()
+        head = b"POST /v1/images/generations HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer " + KEY.encode() + b"\r\nContent-Length: 9\r\n"
+        assert _send_and_read(impatient, head, b"{").startswith(b"HTTP/1.1 408")
+        assert [entry["status"] for entry in client.get("/_sim/requests").json()["requests"]] == [408]
+        answer = client.post("/v1/images/generations", json={"prompt": "a kite"}, headers={"Authorization": f"Bearer {KEY}"})
+        assert answer.status_code == 200
