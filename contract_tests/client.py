@@ -28,8 +28,9 @@ waited_for_limits = 0.0
 
 
 class NoAnswer(Exception):
-    """A request the target did not answer within the run's timeout: the case cannot run to a verdict. Raised in
-    place of httpx's timeout, whose 70 lines of traceback said neither what was sent nor how long was waited."""
+    """A request the target did not answer within the run's timeout, or whose connection it broke (reset, closed,
+    an answer that is not HTTP): the case cannot run to a verdict. Raised in place of httpx's error, whose 70 lines of
+    traceback said neither what was sent nor how long was waited."""
 
 
 class _NoAuth:
@@ -65,6 +66,9 @@ class ContractClient:
                 pytest.exit(f"perf-contract: no verdict: {reason}", returncode=NO_VERDICT_EXIT)
             unanswered = Exchange(method, url, headers, content, 0, {}, b"", secret_keys=self.secret_keys)
             raise NoAnswer(f"no answer within {self.http.timeout.read:g} s (--timeout) to: {unanswered.curl()}") from None
+        except httpx.TransportError as exc:
+            broken = Exchange(method, url, headers, content, 0, {}, b"", secret_keys=self.secret_keys)
+            raise NoAnswer(f"the target broke the exchange ({type(exc).__name__}: {exc or 'no detail'}) on: {broken.curl()}") from None
         _timeouts_in_a_row = 0
         return response
 

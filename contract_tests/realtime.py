@@ -142,11 +142,11 @@ def check_retry_after(ledger: KeyLedger, refused: Exchange, n: int) -> int | Non
     expect(
         max(1, math.ceil(low) - 1) <= retry_after <= max(1, math.ceil(high)) + 1,
         "retry_after is the least whole number of seconds after which the same request is admitted",
-        f"by the suite's own admissions the window has room for n={n} between {low:.1f} and {high:.1f} s after this answer; "
-        f"retry_after is {retry_after}",
+        f"by the suite's own admissions (in a sliding window) the window has room for n={n} between {low:.1f} and "
+        f"{high:.1f} s after this answer; retry_after is {retry_after}",
         refused,
         cause="retry_after disagrees with when the window frees",
-        source=decisions.SLIDING_WINDOW,
+        source=decisions.LEAST_RETRY_AFTER,
     )
     reset = _header(refused, tiers.HEADER_RESET_MINUTE)
     expect(

@@ -274,7 +274,19 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[
         if isinstance(exc, ContractViolation):
             case.findings = _counted(item.config, exc.findings)[0]
         case.reason = str(report.longrepr)[-2000:]
+        case.summary = _first_error(exc)
     _verdict(item.config).cases.append(case)
+
+
+def _first_error(exc: BaseException | None) -> str:
+    """The first error inside `exc` (an exception group's first leaf, as Hypothesis raises a flaky or multiple
+    failure) as one line: the target's broken exchange, with its curl line, rather than the group's border."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    if exc is None:
+        return ""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @pytest.hookimpl(wrapper=True)

@@ -44,12 +44,24 @@ class CaseResult:
     findings: list[Finding] = field(default_factory=list)
     reason: str = ""
     """Why it was skipped, or the text of a failure that is not a broken rule (the suite could not run the case)."""
+    summary: str = ""
+    """A failure's one line for the end summary: the first error inside it, where `reason` ends in a traceback's
+    frame (a Hypothesis failure's exception group ended in its box's border)."""
     source: RuleSources = field(default_factory=RuleSources)
     """The rule's sources as declared (contract_tests/sources.py)."""
     differences: list[Finding] = field(default_factory=list)
     """Findings from decisions the run does not count (--judge document)."""
     checked: set[Source] = field(default_factory=set)
     """The sources of the checks the case made, held or broken."""
+
+
+def _one_line(case: CaseResult) -> str:
+    line = case.summary or (case.reason.splitlines()[-1] if case.reason else "")
+    return line if len(line) <= SUMMARY_CHARS else line[:SUMMARY_CHARS] + "…"
+
+
+SUMMARY_CHARS = 400
+"""A broken exchange's line holds its curl line, so it is longer than a rule's."""
 
 
 @dataclass
@@ -110,7 +122,7 @@ class Verdict:
         return [
             *self._not_judged(),
             *self._cases_not_judged(),
-            *([NOT_CHECKABLE_IN_REAL_TIME] if self.real_time else []),
+            *([NOT_CHECKABLE_IN_REAL_TIME] if any(map(self._covered_by_real_time_note, self.cases)) else []),
             *self._waited(),
         ]
 
@@ -200,7 +212,7 @@ class Verdict:
         unexplained = [case for case in self.cases if case.outcome == FAILED and not case.findings]
         if unexplained:
             lines += ["", "Cases that could not run to a verdict (the suite's own error, or the target broke the exchange):"]
-            lines += [f"  {case.case}: {case.reason.splitlines()[-1][:200] if case.reason else ''}" for case in unexplained]
+            lines += [f"  {case.case}: {_one_line(case)}" for case in unexplained]
         for note in self.notes():
             lines += ["", note]
         return lines

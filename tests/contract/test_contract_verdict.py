@@ -125,6 +125,46 @@ class _WebPage(_FakeTarget):
         self.wfile.write(body)
 
 
+class _BreaksOneModelsExchanges(_FakeTarget):
+    """Passes every request on to a simulator (`upstream`), but closes the connection without an answer on any that
+    names stable-diffusion-3: a target whose server resets connections."""
+
+    upstream = ""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if b"stable-diffusion-3" in body:
+            self.close_connection = True
+            return
+        headers = {name: value for name, value in self.headers.items() if name.lower() not in ("host", "content-length")}
+        answer = httpx.post(self.upstream + self.path, content=body, headers=headers, timeout=30)
+        self.send_response(answer.status_code)
+        for name, value in answer.headers.items():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+
+def test_a_case_the_target_broke_the_exchange_of_says_so_in_one_line_with_its_curl(tmp_path: Path) -> None:
+    """Its line said `+------------`, the border of Hypothesis's exception group; the reset was 60 lines into it."""
+    with running_simulator("--clock", "manual", "--quiet") as simulator:
+        _BreaksOneModelsExchanges.upstream = simulator.base_url
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _BreaksOneModelsExchanges)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            base_url = f"http://127.0.0.1:{server.server_address[1]}"
+            verdict = run_contract(base_url, tmp_path / "junit.xml", "--", "-k", "test_one_invalid_field_is_named")
+        finally:
+            server.shutdown()
+            server.server_close()
+    assert verdict.returncode == 1, verdict.output[-3000:]
+    (line,) = [line for line in verdict.output.splitlines() if line.startswith("  test_properties::test_one_invalid_field_is_named: ")]
+    assert "NoAnswer: the target broke the exchange (RemoteProtocolError: " in line, line
+    assert "on: curl -sS -i -X POST" in line, line
+
+
 def _only_no_verdict(verdict: Verdict, says: str) -> None:
     assert verdict.returncode == 2 and verdict.tests == 0, verdict.output[-3000:]
     assert verdict.stdout == "" and verdict.stderr.count("\n") == 1 and says in verdict.stderr, verdict.output[-3000:]
@@ -402,3 +442,10 @@ def test_a_target_that_leaves_the_first_request_unanswered_gets_no_verdict_not_e
         verdict = run_contract(sim.base_url, tmp_path / "junit.xml", *given)
     assert verdict.returncode == 2, verdict.output[-3000:]
     assert "perf-contract: no verdict: no answer within 1 s (--timeout) to: curl" in verdict.output, verdict.output[-3000:]
+
+
+def test_a_real_time_run_that_selected_no_manual_clock_rule_adds_no_note_about_them() -> None:
+    """A `-k test_unknown_model` run printed a paragraph on day windows and URL expiry it had not selected."""
+    verdict = ContractVerdict("http://impl.example", "full", real_time=True)
+    verdict.cases = [CaseResult("test_models::test_unknown_model", "models", "An unknown model is a 400.", PASSED)]
+    assert verdict.notes() == []
