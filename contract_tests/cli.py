@@ -7,6 +7,7 @@ import difflib
 import os
 import signal
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,6 +15,7 @@ import pytest
 
 from contract_tests.options import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, timeout_seconds
 from contract_tests.target import NO_VERDICT_EXIT, TargetUnreachable, check_reachable, other_keys, tier_key_pair
+from spec import DISTRIBUTION
 from spec.tiers import PAID_TIERS
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")
@@ -93,6 +95,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     parser.add_argument(
         "--list-rules", action="store_true", help="list the rules (tests) of the level, with their case counts and sources, and exit"
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version(DISTRIBUTION)}")
     args, extra = parser.parse_known_args(argv)
     _refuse_near_misses(parser, extra)
     missing = [option for option, value in (("--base-url", args.base_url), ("--key", args.key)) if not value]

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import sys
 import threading
+from importlib.metadata import version
 from typing import NoReturn
 
 from redis.exceptions import RedisError
@@ -31,7 +32,7 @@ from simulator.startup import start_shared_run
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.claim import DatabaseInUse
 from simulator.state.open import MEMORY, redacted
-from spec import tiers
+from spec import DISTRIBUTION, tiers
 from spec.errors import BODY_TIMEOUT_SECONDS
 
 ANNOUNCE_PATIENCE_SECONDS = 120.0
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-format", choices=LOG_FORMATS, default=LOG_TEXT, help="the request log on stdout: text lines or JSON lines")
     parser.add_argument("--quiet", action="store_true", help="print no request log")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version(DISTRIBUTION)}")
     return parser
 
 

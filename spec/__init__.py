@@ -3,3 +3,7 @@
 Every price, limit, size, error type and header name lives here; the simulator, the contract
 suite, the load verdicts and the README tables all read from this package.
 """
+
+DISTRIBUTION = "perf-image-sim"
+"""The installed distribution that ships spec/, simulator/, contract_tests/ and load/ (its version is what
+`perf-sim --version` and `perf-contract --version` give)."""

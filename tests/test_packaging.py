@@ -7,7 +7,10 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from importlib.metadata import version
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("spec", "simulator", "contract_tests", "load")
@@ -25,3 +28,10 @@ def test_the_wheel_carries_the_typed_marker_of_every_package_and_the_dashboards_
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"{name}/py.typed" for name in PACKAGES} <= names
     assert {f"simulator/observe/static/dashboard.{kind}" for kind in ("html", "css", "js")} <= names
+
+
+@pytest.mark.parametrize("command", ["perf-sim", "perf-contract"])
+def test_each_command_says_its_installed_version(command: str) -> None:
+    """A bug report or a CI log names the version it ran; `--version` was a usage error."""
+    shown = subprocess.run([str(Path(sys.executable).with_name(command)), "--version"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and shown.stdout == f"{command} {version('perf-image-sim')}\n", shown.stdout + shown.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from contract_tests.verdict import FAILED, PASSED, CaseResult, Verdict
 from contract_tests.violations import Finding
 from simulator.launcher import PROJECT_ROOT, running_simulator
 from spec.models import MODELS
-from tests.contract.harness import PERF_CONTRACT, factory_server, mutant_server, run_contract
+from tests.contract.harness import PERF_CONTRACT, factory_server, mutant_server, run_contract, tree_env
 
 DIFFERS_SECTION = "Differs from the simulator's decisions (not counted)"
 
@@ -191,6 +192,14 @@ def test_listing_the_rules_needs_no_target_and_leaves_nothing_behind(tmp_path: P
     assert list(tmp_path.iterdir()) == []
     unlisted = subprocess.run([*PERF_CONTRACT, "--level", "smoke"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert unlisted.returncode == 2 and "required: --base-url, --key" in unlisted.stderr, unlisted.stderr
+
+
+def test_the_plugin_lists_the_rules_without_a_target_as_perf_contract_does(tmp_path: Path) -> None:
+    """`pytest --pyargs contract_tests --perf-list-rules` listed the rules, then failed for want of --perf-base-url."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "contract_tests", "--perf-list-rules", "-q"]
+    listed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=tree_env())
+    assert listed.returncode == 0, listed.stdout[-2000:] + listed.stderr[-2000:]
+    assert re.search(r"^\d+ rules, \d+ cases$", listed.stdout, re.MULTILINE), listed.stdout[-2000:]
 
 
 @pytest.mark.parametrize(
