@@ -242,6 +242,12 @@ MODELS: dict[str, ModelSpec] = {
 PROVIDERS: tuple[str, ...] = tuple(dict.fromkeys(m.provider for m in MODELS.values()))
 
 
+def only_model_of(provider: str) -> str:
+    """The Perf model of a provider the table gives one (its native face renders every request with it)."""
+    (name,) = (name for name, model in MODELS.items() if model.provider == provider)
+    return name
+
+
 def parse_size(size: str) -> tuple[int, int]:
     """Width and height of a "WxH" size string the spec has already accepted."""
     width, height = size.split("x")

@@ -7,9 +7,10 @@ Each decision is noted beside the fact it shapes.
 
 from __future__ import annotations
 
-from spec.models import STABILITY_ASPECT_SIZES
+from spec.models import STABILITY_ASPECT_SIZES, only_model_of
 
-# The sd3 endpoint's model names, current and earlier; all are rendered by the Perf model stable-diffusion-3.
+# The sd3 endpoint's model names, current and earlier; all are rendered by the one Perf model of Stability.
+STABILITY_PERF_MODEL = only_model_of("stability")
 STABILITY_MODELS = ("sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium", "sd3-large", "sd3-large-turbo", "sd3-medium")
 STABILITY_DEFAULT_MODEL = "sd3.5-large"
 STABILITY_ASPECT_RATIOS = tuple(STABILITY_ASPECT_SIZES)
