@@ -81,7 +81,7 @@ def _text(form: Mapping[str, Any], name: str, limit: int) -> str | None:
 
 
 def _choice(form: Mapping[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
-    value = _text(form, name, 100)
+    value = _text(form, name, p.STABILITY_MAX_CHOICE_CHARS)
     if value is None or value == "":
         return default
     if value not in allowed:
@@ -90,7 +90,7 @@ def _choice(form: Mapping[str, Any], name: str, allowed: tuple[str, ...], defaul
 
 
 def _number(form: Mapping[str, Any], name: str, low: float, high: float, integer: bool) -> float | None:
-    value = _text(form, name, 40)
+    value = _text(form, name, p.STABILITY_MAX_NUMBER_CHARS)
     if value is None or value == "":
         return None
     number = _parsed(value, integer)
