@@ -91,7 +91,7 @@ class Face:
     request names none; the control plane counts such a request as that model's (simulator.control.inspect)."""
     malformed: bytes = perf_wire.MALFORMED_ANSWER
     """The start of the face's own success answer, cut short: the `malformed` fault's body. One shape for every face
-    put a Perf answer in a BFL or Google client's error message."""
+    put a Perf answer in a BFL or Google client's error message. The default, the Perf answer's start, is OpenAI's too."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -122,7 +122,6 @@ PROVIDER_FACES: tuple[Face, ...] = (
         openai_face.unknown_route,
         upstream=openai_mapping.UPSTREAM,
         generation=(f"{openai_face.PREFIX}/v1{openai_mapping.PATH}", openai_spec.OPENAI_DEFAULT_MODEL),
-        malformed=openai_face.MALFORMED_ANSWER,
     ),
     Face(
         "stability",
