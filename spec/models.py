@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from spec import document
+
 DEFAULT_MODEL = "dall-e-3"
 DEFAULT_N = 1
 DEFAULT_SIZE = "1024x1024"
@@ -36,6 +38,9 @@ def is_blank(prompt: str) -> bool:
     """The prompt check every face makes, and the schema's pattern states."""
     return not prompt.strip(PROMPT_WHITESPACE)
 
+
+# Decision: an hd image takes this much longer to generate than a standard one (simulator.engine.latency).
+HD_LATENCY_FACTOR = 1.3
 
 # Decision: image URLs live one hour of simulator time, as the document says ("expires after 1 hour").
 IMAGE_URL_TTL_SECONDS = 3600
@@ -157,8 +162,8 @@ MODELS: dict[str, ModelSpec] = {
             # OpenAI's own size-dependent hd price is not the Perf price.
             price_usd={"standard": Decimal("0.040"), "hd": Decimal("0.080")},
             # Decision: the document's one figure, 5,234 ms, is its example's, an hd 1024x1024 request: that is the
-            # centre of an hd request (simulator.engine.latency's HD_FACTOR), so standard is centred on 5,234 / 1.3.
-            base_latency_ms=4026,
+            # centre of an hd request, so standard is centred on 5,234 / HD_LATENCY_FACTOR (4,026).
+            base_latency_ms=round(document.EXAMPLE_LATENCY_MS / HD_LATENCY_FACTOR),
             size_rule="the three sizes OpenAI accepts for dall-e-3",
             qualities=("standard", "hd"),
             styles=("vivid", "natural"),
