@@ -12,7 +12,7 @@ from functools import cache
 from itertools import combinations
 from typing import Any
 
-from spec import errors
+from spec import errors, tiers
 from spec.models import MODELS, PROVIDERS
 from spec.schemas import error_schema
 
@@ -26,7 +26,7 @@ MIN_DELAY_MS = 1
 MAX_DELAY_MS = 600_000
 MIN_FAULT_STATUS, MAX_FAULT_STATUS = 400, 599
 DRIBBLE_PARTS = 10
-MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS = 1, 86_400
+MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS = 1, tiers.DAY_SECONDS
 MAX_MESSAGE_CHARS = 500
 MAX_LIST_LIMIT = 1_000_000
 MAX_PATH_CHARS = 512

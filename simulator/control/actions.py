@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from simulator.engine.errors import ApiError, cut, invalid
 from simulator.http import dump_json, json_integer, whole_number
-from spec import errors
+from spec import errors, tiers
 
 FAULT_HEADER = "X-Sim-Fault"
 TOKEN_PATTERN = re.compile(rb"\[sim:([^\]]*)\]")
@@ -32,9 +32,10 @@ DRIBBLE_PARTS = 10
 the last at the end. WireMock's chunked dribble delay, with its number of chunks fixed: what a test varies is the gap
 between reads (`dribble_ms` / 9), which a client's per-read timeout is measured against."""
 MAX_MESSAGE_CHARS = 500
-MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS = 1, 86_400
+MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS = 1, tiers.DAY_SECONDS
 """Decision: at least 1, as the Perf API's document and every face's envelope say of a Retry-After: an injected 0
-made an answer that broke the contract the fault was meant to test within."""
+made an answer that broke the contract the fault was meant to test within. At most a day, the longest wait a day
+window asks for."""
 _FLAGS = ("drop", "reset", "truncate", "malformed")
 _FIELDS = ("status", "type", "message", "retry_after", "delay_ms", "dribble_ms", *_FLAGS)
 # The error type an injected status answers with when none is given: the first type of that status in the spec.
