@@ -13,7 +13,7 @@ from itertools import combinations
 from typing import Any
 
 from spec import errors, tiers
-from spec.models import MODELS, PROVIDERS
+from spec.models import MODELS, PERF_FACE, PROVIDERS
 from spec.schemas import error_schema
 
 # The simulator's bounds, which spec/ does not import (it imports nothing from the simulator); a test holds them equal:
@@ -33,7 +33,7 @@ MAX_PATH_CHARS = 512
 MAX_ADVANCE_SECONDS = 3_155_760_000
 
 API_VERSION = "1.0.0"
-FACES = ("perf", *PROVIDERS)
+FACES = (PERF_FACE, *PROVIDERS)
 NAMESPACE_HEADER = "X-Sim-Namespace"
 
 _NAMESPACE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"

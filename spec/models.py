@@ -245,6 +245,9 @@ MODELS: dict[str, ModelSpec] = {
 }
 # The upstream providers, in the model table's order (each has a native face and a gateway adapter).
 PROVIDERS: tuple[str, ...] = tuple(dict.fromkeys(m.provider for m in MODELS.values()))
+PERF_FACE = "perf"
+"""The name of the Perf API's own face, beside the providers' (each names its native face): fault rules, the journal
+and /_sim/usage select faces by these names, and a key's rate windows on a face are kept under its name."""
 
 
 def only_model_of(provider: str) -> str:
