@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from contract_tests.verdict import FAILED, PASSED, CaseResult, Verdict
 from contract_tests.violations import Finding
 from simulator.launcher import PROJECT_ROOT, running_simulator
 from spec.models import MODELS
-from tests.contract.harness import PERF_CONTRACT, factory_server, mutant_server, run_contract
+from tests.contract.harness import PERF_CONTRACT, factory_server, mutant_server, run_contract, tree_env
 
 DIFFERS_SECTION = "Differs from the simulator's decisions (not counted)"
 
@@ -144,6 +145,26 @@ def test_a_refused_key_is_one_line_naming_its_option_and_no_verdict(tmp_path: Pa
     assert verdict.returncode == 2, verdict.output[-3000:]
     expected = f"perf-contract: no verdict: {option} is refused (401)\n"
     assert (verdict.stdout, verdict.stderr) == ("", expected), verdict.output[-3000:]
+
+
+NOWHERE = "http://127.0.0.1:9"
+"""A target no run reaches: a usage error must stop it first."""
+PYTEST_PLUGIN = [sys.executable, "-m", "pytest", "--pyargs", "contract_tests"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [*PERF_CONTRACT, "--base-url", NOWHERE, "--key", "k", "--key-tier", "prp"],
+        [*PYTEST_PLUGIN, "--perf-base-url", NOWHERE, "--perf-key", "k", "--perf-key-tier", "prp"],
+    ],
+    ids=["perf-contract", "pytest"],
+)
+def test_a_misspelt_key_tier_is_a_usage_error_naming_the_tiers(tmp_path: Path, command: list[str]) -> None:
+    """The pytest plugin took any tier, and a misspelt one ended in a KeyError filed under the rate-limit rules."""
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=tree_env())
+    assert result.returncode in (2, pytest.ExitCode.USAGE_ERROR), result.stdout[-2000:] + result.stderr[-2000:]
+    assert "invalid choice: 'prp' (choose from 'free', 'pro', 'enterprise')" in result.stderr, result.stderr[-2000:]
 
 
 def test_a_broken_property_still_shows_its_falsifying_example(tmp_path: Path) -> None:
