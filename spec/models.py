@@ -67,6 +67,8 @@ class ModelSpec:
     """Centre of the modelled generation latency for one image at the default size."""
     size_rule: str
     """One line saying which sizes the model takes, and why (printed in the README and OpenAPI)."""
+    custom_sizes: bool = False
+    """The document's table gives the sizes as "1024x1024, custom": which others it takes (`sizes`) is a decision."""
     qualities: tuple[str, ...] = ("standard",)
     styles: tuple[str, ...] = ()
     max_prompt_chars: int = MAX_PROMPT_CHARS
@@ -192,6 +194,7 @@ MODELS: dict[str, ModelSpec] = {
             price_usd={"*": Decimal("0.035")},
             base_latency_ms=3800,
             size_rule="custom = the ~1 MP size of each of Stability's nine aspect ratios (1:1 16:9 9:16 21:9 9:21 3:2 2:3 5:4 4:5)",
+            custom_sizes=True,
             native_ids={"stability": "sd3.5-large"},
         ),
         ModelSpec(
@@ -203,6 +206,7 @@ MODELS: dict[str, ModelSpec] = {
             price_usd={"*": Decimal("0.055")},
             base_latency_ms=6200,
             size_rule="custom = any WxH with W and H from 256 to 1440 in steps of 32 (BFL's FLUX.1 constraint)",
+            custom_sizes=True,
             native_ids={"bfl": "flux-pro"},
         ),
         ModelSpec(
@@ -214,6 +218,7 @@ MODELS: dict[str, ModelSpec] = {
             price_usd={"*": Decimal("0.025")},
             base_latency_ms=3900,
             size_rule="custom = any WxH with W and H from 256 to 1440 in steps of 32 (BFL's FLUX.1 constraint)",
+            custom_sizes=True,
             native_ids={"bfl": "flux-dev"},
         ),
         ModelSpec(
@@ -225,6 +230,7 @@ MODELS: dict[str, ModelSpec] = {
             price_usd={"*": Decimal("0.040")},
             base_latency_ms=7100,
             size_rule="custom = the resolution of each of Ideogram's eleven aspect ratios (e.g. 1312x736 for 16:9)",
+            custom_sizes=True,
             native_ids={"ideogram": "V_2"},
         ),
         ModelSpec(
