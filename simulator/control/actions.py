@@ -73,11 +73,6 @@ class Action:
     truncate: bool = False
     malformed: bool = False
 
-    @property
-    def answers_error(self) -> bool:
-        """Whether the face is skipped: such a request consumes no quota (only delay and truncate reach the face)."""
-        return self.status is not None or self.drop or self.reset or self.malformed
-
     def error(self) -> ApiError:
         assert self.status is not None
         error_type = self.error_type or type_for_status(self.status)
