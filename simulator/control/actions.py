@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from simulator.engine.errors import ApiError, cut, invalid
-from simulator.http import dump_json, json_integer, whole_number
+from simulator.engine.jsontypes import json_integer
+from simulator.http import dump_json, whole_number
 from spec import errors, tiers
 
 FAULT_HEADER = "X-Sim-Fault"

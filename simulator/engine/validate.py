@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.engine.errors import invalid, quoted
-from simulator.engine.jsontypes import json_type
+from simulator.engine.jsontypes import json_integer, json_type
 from simulator.engine.request import GenerationRequest
 from spec.models import (
     DEFAULT_MODEL,
@@ -75,12 +75,10 @@ def validate_perf_request(body: Any) -> GenerationRequest:
             f"prompt is {len(prompt)} characters; {model_name} takes at most {model.max_prompt_chars}",
         )
 
-    n = body.get("n")
+    given_n = body.get("n")
+    n = DEFAULT_N if given_n is None else json_integer(given_n)
     if n is None:
-        n = DEFAULT_N
-    elif isinstance(n, bool) or not isinstance(n, (int, float)) or (isinstance(n, float) and not n.is_integer()):
-        raise invalid("n", f"n must be an integer, got {json_type(n)} {quoted(n)}")
-    n = int(n)
+        raise invalid("n", f"n must be an integer, got {json_type(given_n)} {quoted(given_n)}")
     if not 1 <= n <= model.max_n:
         raise invalid("n", f"n for model {model_name} must be {model.valid_n}; got {quoted(n)}")
 

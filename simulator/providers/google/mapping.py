@@ -15,8 +15,8 @@ from typing import Any
 
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import RateLimited
+from simulator.engine.jsontypes import json_integer
 from simulator.engine.request import GenerationRequest
-from simulator.http import json_integer
 from simulator.providers.protocol import (
     NativeAnswer,
     NativeCall,
