@@ -17,7 +17,7 @@ from contract_tests.explain import explain_all, shown, shown_header
 from contract_tests.png import decodes_as_png, png_size
 from contract_tests.sources import DOCUMENT, Source
 from contract_tests.violations import expect, require
-from spec import errors, tiers
+from spec import document, errors, tiers
 from spec.models import (
     DEFAULT_MODEL,
     DEFAULT_N,
@@ -31,8 +31,6 @@ from spec.schemas import error_schema, response_schema
 
 DOCUMENT_ERROR_TYPES = (errors.INVALID_REQUEST, errors.CONTENT_POLICY_VIOLATION, errors.RATE_LIMIT_EXCEEDED)
 """The error types the document names; the others are the simulator's decisions (spec/errors.py)."""
-# The document prices dall-e-2 only as a range per image; the simulator's price per size is a decision.
-DALLE2_PRICE_RANGE = (0.016, 0.020)
 
 
 @cache
@@ -284,10 +282,10 @@ def _check_cost(exchange: Exchange, want: Resolved, cost: Any) -> None:
     found by a request that sent `"style": null`, was filed under the size's or the null's decision and not counted."""
     priced: Source = DOCUMENT
     if want.model == "dall-e-2":
-        low, high = (bound * want.n for bound in DALLE2_PRICE_RANGE)
+        low, high = (bound * want.n for bound in document.DALLE2_PRICE_RANGE)
         if not expect(
             isinstance(cost, (int, float)) and low - 1e-9 <= cost <= high + 1e-9,
-            "perf.cost_usd of dall-e-2 is within the document's $0.016-0.020 per image, times n",
+            "perf.cost_usd of dall-e-2 is within the document's ${:.3f}-{:.3f} per image, times n".format(*document.DALLE2_PRICE_RANGE),
             f"x{want.n} must cost {low:.3f}..{high:.3f}, got {cost!r}",
             exchange,
             source=DOCUMENT,

@@ -16,7 +16,7 @@ import pytest
 from contract_tests.options import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, timeout_seconds
 from contract_tests.target import NO_VERDICT_EXIT, TargetUnreachable, check_reachable, other_keys, tier_key_pair
 from spec import DISTRIBUTION
-from spec.tiers import PAID_TIERS
+from spec.tiers import PAID_TIERS, TIERS
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")
 """The suite's own pytest configuration, which stands in for the one of the directory perf-contract runs in."""
@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     )
     parser.add_argument("--base-url", help="e.g. http://127.0.0.1:8080 (required, but for --list-rules)")
     parser.add_argument("--key", help="a valid API key (any tier; required, but for --list-rules)")
-    parser.add_argument("--key-tier", choices=("free", "pro", "enterprise"), help="tier of --key when its name does not say")
+    parser.add_argument("--key-tier", choices=tuple(TIERS), help="tier of --key when its name does not say")
     parser.add_argument(
         "--free-key",
         action="append",

@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable
 
 from contract_tests.sources import RuleSources, Source
+from spec import document
+from spec.models import MAX_PROMPT_CHARS, MODELS
 
 RATE_LIMIT_HEADERS = Source("the six x-ratelimit-* headers and their values", "spec/tiers.py")
 SLIDING_WINDOW = Source("a sliding 60 s minute window (a fixed window is a legitimate reading)", "spec/tiers.py")
@@ -72,9 +74,9 @@ def legend(rules: Iterable[RuleSources]) -> list[str]:
 
 
 # The models the document lists with "custom" sizes besides 1024x1024.
-CUSTOM_SIZE_MODELS = ("stable-diffusion-3", "flux-pro", "flux-dev", "ideogram-2")
-# The models whose maximum n the document states twice, differently ("1-10 for others"; the table's 4).
-MAX_N_AMBIGUOUS_MODELS = ("stable-diffusion-3", "flux-pro", "flux-dev", "ideogram-2", "imagen-3")
+CUSTOM_SIZE_MODELS = tuple(name for name, model in MODELS.items() if model.custom_sizes)
+# The models whose maximum n the document states twice, differently (the parameter text's and the table's).
+MAX_N_AMBIGUOUS_MODELS = tuple(name for name, model in MODELS.items() if model.max_n != document.text_max_n(name))
 
 
 def of_size(model: str, size: object) -> Source | None:
@@ -87,10 +89,16 @@ def of_invalid_value(model: str, param: str, value: object) -> Source | None:
     if param == "size":
         # A well-formed WIDTHxHEIGHT off the simulator's grid is refused by its reading of "custom"; a malformed one by any.
         return of_size(model, value) if isinstance(value, str) and re.fullmatch(r"[0-9]+x[0-9]+", value) else None
-    if param == "n" and model in MAX_N_AMBIGUOUS_MODELS and isinstance(value, int) and not isinstance(value, bool) and value > 4:
+    if (
+        param == "n"
+        and model in MAX_N_AMBIGUOUS_MODELS
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and value > MODELS[model].max_n
+    ):
         return MAX_N_OF_4
     if param == "style" and model != "dall-e-3" and value in ("vivid", "natural"):
         return STYLE_DALLE3_ONLY
-    if param == "prompt" and model == "dall-e-2" and isinstance(value, str) and len(value) <= 4000:
+    if param == "prompt" and model == "dall-e-2" and isinstance(value, str) and len(value) <= MAX_PROMPT_CHARS:
         return DALLE2_PROMPT_LIMIT
     return None

@@ -11,6 +11,8 @@ import math
 
 import pytest
 
+from spec import tiers
+
 LEVELS = ("smoke", "full")
 JUDGES = ("document", "all")
 """document: only the document's rules count; all: the simulator's decisions count too."""
@@ -36,7 +38,7 @@ def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("perf-contract", "Perf Image API contract suite")
     group.addoption("--perf-base-url", help="base URL of the implementation under test, e.g. http://127.0.0.1:8080")
     group.addoption("--perf-key", help="a valid API key (any tier)")
-    group.addoption("--perf-key-tier", help="tier of --perf-key when its name does not say (free, pro, enterprise)")
+    group.addoption("--perf-key-tier", choices=tuple(tiers.TIERS), help="tier of --perf-key when its name does not say")
     group.addoption(
         "--perf-free-key",
         action="append",
@@ -47,7 +49,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--perf-tier-key",
         action="append",
         default=[],
-        help="TIER=KEY: a pro or enterprise key whose minute limit is judged (simulator: ready-made keys)",
+        help=f"TIER=KEY: a key of a paid tier ({', '.join(tiers.PAID_TIERS)}) whose minute limit is judged (simulator: ready-made keys)",
     )
     group.addoption(
         "--perf-generous-key",

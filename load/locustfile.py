@@ -112,7 +112,7 @@ def given_keys(options: Any) -> dict[str, list[str]]:
     return keys
 
 
-MAX_COMPRESS = 86_400
+MAX_COMPRESS = tiers.DAY_SECONDS
 """Decision: a day of simulated time a second at most. Beyond it no tier's windows fill (a minute passes in under a
 millisecond), and the clock races years ahead for good; `inf` made every advance fail and the verdict crash."""
 

@@ -13,6 +13,7 @@ from simulator.namespace_path import is_control_path
 from simulator.request_log import LOG_FORMATS, LOG_TEXT
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
+from simulator.toml_file import is_whole
 from spec.errors import BODY_TIMEOUT_SECONDS
 from spec.models import PROVIDERS
 
@@ -84,10 +85,6 @@ def _no_namespace_base(url: str, field: str, option: str | None = None) -> None:
         )
 
 
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -131,9 +128,9 @@ class SimulatorConfig:
         `simulator_running` check them, so a setting is refused at start rather than failing requests later."""
         # Decision: a port from 1 to 65535. Port 0 (any free port) is refused too: the banner and its curl line must
         # say where the server listens, and simulator_running is the way to get a free port.
-        if not _whole(self.port) or not 1 <= self.port <= 65535:
+        if not is_whole(self.port) or not 1 <= self.port <= 65535:
             raise ConfigError("port", f" must be from 1 to 65535, got {self.port}")
-        if not _whole(self.seed):
+        if not is_whole(self.seed):
             raise ConfigError("seed", f" must be a whole number, got {self.seed!r}")
         if self.clock not in (CLOCK_REAL, CLOCK_MANUAL):
             raise ConfigError("clock", f" must be {CLOCK_REAL!r} or {CLOCK_MANUAL!r}, got {self.clock!r}")
@@ -143,7 +140,7 @@ class SimulatorConfig:
             check_state_url(self.state)
         except ValueError as exc:
             raise ConfigError("state", f": {exc}") from None
-        if not _whole(self.workers) or not 1 <= self.workers <= MAX_WORKERS:
+        if not is_whole(self.workers) or not 1 <= self.workers <= MAX_WORKERS:
             raise ConfigError("workers", f" must be from 1 to {MAX_WORKERS}, got {self.workers}")
         if self.workers > 1 and not is_shared(self.state):
             raise ConfigError(
@@ -151,7 +148,7 @@ class SimulatorConfig:
                 f" {self.workers} needs a shared state: each worker would keep its own rate windows, images and clock "
                 "in memory, so limits would multiply by the worker count. Add --state redis://127.0.0.1:6379/0",
             )
-        if not _whole(self.journal_size) or not 1 <= self.journal_size <= MAX_JOURNAL_SIZE:
+        if not is_whole(self.journal_size) or not 1 <= self.journal_size <= MAX_JOURNAL_SIZE:
             raise ConfigError("journal_size", f" must be from 1 to {MAX_JOURNAL_SIZE:,}, got {self.journal_size}")
         if not _number(self.latency_scale) or not 0 <= self.latency_scale <= MAX_LATENCY_SCALE:
             raise ConfigError("latency_scale", f" must be from 0 to {MAX_LATENCY_SCALE:g}, got {self.latency_scale}")

@@ -204,19 +204,6 @@ def _objects(value: Any, place: str) -> Any:
     return value
 
 
-def json_integer(value: object) -> int | None:
-    """`value` as an integer when JSON Schema calls it one, else None: an integer, or a number with no fraction
-    (`503.0`, which some clients' encoders write for a whole float); never a boolean, which Python counts as an int.
-
-    Decision: the control API reads whole numbers as the Perf API reads `n` (decision 22), and as its own OpenAPI
-    document's `"type": "integer"` says under JSON Schema 2020-12."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    return int(value) if isinstance(value, float) and value.is_integer() else None
-
-
 _COMPRESSED = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
 """The magic numbers of the content codings a client's compression sends, by their first bytes."""
 

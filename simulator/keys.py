@@ -22,7 +22,7 @@ from typing import Any
 
 from simulator.engine.errors import ApiError
 from simulator.state.base import Limits
-from simulator.toml_file import NotToml, read_toml
+from simulator.toml_file import NotToml, is_whole, read_toml
 from spec import errors, tiers
 from spec.models import PROVIDERS
 
@@ -75,7 +75,7 @@ def _limits(entry: dict[str, Any], default: Limits | None, where: str) -> Limits
     values = []
     for name in ("images_per_minute", "images_per_day"):
         value = entry.get(name, getattr(default, name, None))
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_whole(value) or value < 1:
             raise ValueError(f"{where}: {name} must be a whole number of at least 1, got {value!r}")
         values.append(value)
     if values[1] < values[0]:

@@ -45,7 +45,7 @@ from simulator.providers.stability import face as stability_face
 from simulator.providers.stability import mapping as stability_mapping
 from simulator.route_hints import RouteHints, face_routes
 from spec import errors
-from spec.models import DEFAULT_MODEL, MODELS
+from spec.models import DEFAULT_MODEL, MODELS, PERF_FACE
 from spec.providers import bfl as bfl_spec
 from spec.providers import ideogram as ideogram_spec
 from spec.providers import openai as openai_spec
@@ -91,12 +91,12 @@ class Face:
     request names none; the control plane counts such a request as that model's (simulator.control.inspect)."""
     malformed: bytes = perf_wire.MALFORMED_ANSWER
     """The start of the face's own success answer, cut short: the `malformed` fault's body. One shape for every face
-    put a Perf answer in a BFL or Google client's error message."""
+    put a Perf answer in a BFL or Google client's error message. The default, the Perf answer's start, is OpenAI's too."""
 
     @property
     def models(self) -> tuple[str, ...]:
         """The Perf models this face renders (the Perf API renders them all)."""
-        return tuple(name for name, model in MODELS.items() if self.name in (PERF, model.provider))
+        return tuple(name for name, model in MODELS.items() if self.name in (PERF_FACE, model.provider))
 
     def owns(self, path: str) -> bool:
         return self.owns_at_root(path) or path == self.prefix or path.startswith(self.prefix + "/")
@@ -111,7 +111,6 @@ def _serve_perf(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> S
     return perf_face.PerfFace(engine, keys, config.public_url, config.real_clock)
 
 
-PERF = "perf"
 PROVIDER_FACES: tuple[Face, ...] = (
     Face(
         "openai",
@@ -122,7 +121,6 @@ PROVIDER_FACES: tuple[Face, ...] = (
         openai_face.unknown_route,
         upstream=openai_mapping.UPSTREAM,
         generation=(f"{openai_face.PREFIX}/v1{openai_mapping.PATH}", openai_spec.OPENAI_DEFAULT_MODEL),
-        malformed=openai_face.MALFORMED_ANSWER,
     ),
     Face(
         "stability",
@@ -173,7 +171,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
 )
 FACES: tuple[Face, ...] = (
     Face(
-        PERF,
+        PERF_FACE,
         perf_wire.PREFIX,
         perf_wire.PREFIX,
         _serve_perf,
@@ -223,8 +221,8 @@ def control_refusal(face: str, exc: ApiError) -> Response:
     envelope, as issue 9 asks of every such refusal, with the face's own error fields beside it where they do not
     clash (inside `error` too), so the face's official client reads the message: the `blackforest` client reads only
     a top-level `message` and showed "400 Client Error: Bad Request", google-genai a `status` of None."""
-    perf = error_response(PERF, exc)
-    if face == PERF:
+    perf = error_response(PERF_FACE, exc)
+    if face == PERF_FACE:
         return perf
     native, ours = json.loads(bytes(error_response(face, exc).body)), exc.envelope()
     if not isinstance(native, dict):
@@ -255,8 +253,8 @@ def mounted_faces(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) ->
     for face, served_face in served:
         if isinstance(served_face, Closing):
             closing.append(served_face)
-        unknown_route = hints.hinting(face.unknown_route) if face.name == PERF else face.unknown_route
-        app = FaceApp(face.name, routes[face.name], _answer(face.name), unknown_route, names_base_path=face.name == PERF)
+        unknown_route = hints.hinting(face.unknown_route) if face.name == PERF_FACE else face.unknown_route
+        app = FaceApp(face.name, routes[face.name], _answer(face.name), unknown_route, names_base_path=face.name == PERF_FACE)
         root_routes += [Route(path, app) for path in face.root_paths]
         root_routes.append(OwnedPaths((face.prefix,), face.root_prefixes, app))
         mounts.append(Mount(face.prefix, app))

@@ -20,7 +20,7 @@ from simulator.control.rules import RuleSpec, rule_spec_from_json
 from simulator.engine.errors import ApiError
 from simulator.keys import KEY_TABLES, SCENARIO_TABLES, KeyRegistry, known_fields_only
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL
-from simulator.toml_file import NotToml, read_toml
+from simulator.toml_file import NotToml, is_whole, read_toml
 
 SIMULATOR_TABLE, FAULTS_TABLE = SCENARIO_TABLES
 TABLES = (SIMULATOR_TABLE, *KEY_TABLES, FAULTS_TABLE)
@@ -58,10 +58,6 @@ class Scenario:
         return replace(config, **settings, keys_file=self.keys_file(config.keys_file), scenario=self.path)
 
 
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def start_time_seconds(value: object, where: str) -> float:
     """A Unix time, an ISO 8601 string or a TOML date-time (without a zone: UTC), in the range the clock can keep."""
     given = value.isoformat() if isinstance(value, date) else repr(value)
@@ -90,7 +86,7 @@ def _settings(table: object, path: str) -> dict[str, Any]:
     known_fields_only(table, SIMULATOR_FIELDS, where, ScenarioError)
     settings: dict[str, Any] = {}
     if "seed" in table:
-        if not _whole(table["seed"]):
+        if not is_whole(table["seed"]):
             raise ScenarioError(f"{where} seed: must be a whole number, got {table['seed']!r}")
         settings["seed"] = table["seed"]
     if "clock" in table:

@@ -1,11 +1,11 @@
 """Reading the TOML files a run is given (`--keys`, `--scenario`): one reading, so both say the same about a file
-that is not TOML."""
+that is not TOML, and one test of a whole-number setting."""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 BYTE_ORDER_MARK = "\ufeff"
 
@@ -29,3 +29,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         return tomllib.loads(text.removeprefix(BYTE_ORDER_MARK))
     except tomllib.TOMLDecodeError as exc:
         raise NotToml(f"not valid TOML: {exc}") from None
+
+
+def is_whole(value: object) -> TypeGuard[int]:
+    """Whether a setting is a whole number: an int, and not a bool, which Python counts as one (`seed = true` is no
+    seed). A float is not one, even 5.0: TOML and the command line write whole numbers without a point."""
+    return isinstance(value, int) and not isinstance(value, bool)

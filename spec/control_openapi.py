@@ -12,8 +12,8 @@ from functools import cache
 from itertools import combinations
 from typing import Any
 
-from spec import errors
-from spec.models import MODELS, PROVIDERS
+from spec import errors, tiers
+from spec.models import MODELS, PERF_FACE, PROVIDERS
 from spec.schemas import error_schema
 
 # The simulator's bounds, which spec/ does not import (it imports nothing from the simulator); a test holds them equal:
@@ -26,14 +26,14 @@ MIN_DELAY_MS = 1
 MAX_DELAY_MS = 600_000
 MIN_FAULT_STATUS, MAX_FAULT_STATUS = 400, 599
 DRIBBLE_PARTS = 10
-MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS = 1, 86_400
+MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS = 1, tiers.DAY_SECONDS
 MAX_MESSAGE_CHARS = 500
 MAX_LIST_LIMIT = 1_000_000
 MAX_PATH_CHARS = 512
 MAX_ADVANCE_SECONDS = 3_155_760_000
 
 API_VERSION = "1.0.0"
-FACES = ("perf", *PROVIDERS)
+FACES = (PERF_FACE, *PROVIDERS)
 NAMESPACE_HEADER = "X-Sim-Namespace"
 
 _NAMESPACE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"

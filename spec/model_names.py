@@ -12,15 +12,9 @@ from __future__ import annotations
 from spec.models import MODELS
 from spec.providers import bfl, google, ideogram, stability
 
-
-def _only_model_of(provider: str) -> str:
-    (name,) = (name for name, spec in MODELS.items() if spec.provider == provider)
-    return name
-
-
 _PERF_NAMES = {
-    **{name: _only_model_of("stability") for name in stability.STABILITY_MODELS},
-    **{name: _only_model_of("ideogram") for name in ideogram.IDEOGRAM_MODELS},
+    **{name: stability.STABILITY_PERF_MODEL for name in stability.STABILITY_MODELS},
+    **{name: ideogram.IDEOGRAM_PERF_MODEL for name in ideogram.IDEOGRAM_MODELS},
     **google.IMAGEN_MODELS,
     **bfl.BFL_MODELS,
     **{native: name for name, spec in MODELS.items() for native in spec.native_ids.values()},

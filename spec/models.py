@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from spec import document
+
 DEFAULT_MODEL = "dall-e-3"
 DEFAULT_N = 1
 DEFAULT_SIZE = "1024x1024"
@@ -37,6 +39,9 @@ def is_blank(prompt: str) -> bool:
     return not prompt.strip(PROMPT_WHITESPACE)
 
 
+# Decision: an hd image takes this much longer to generate than a standard one (simulator.engine.latency).
+HD_LATENCY_FACTOR = 1.3
+
 # Decision: image URLs live one hour of simulator time, as the document says ("expires after 1 hour").
 IMAGE_URL_TTL_SECONDS = 3600
 
@@ -62,6 +67,8 @@ class ModelSpec:
     """Centre of the modelled generation latency for one image at the default size."""
     size_rule: str
     """One line saying which sizes the model takes, and why (printed in the README and OpenAPI)."""
+    custom_sizes: bool = False
+    """The document's table gives the sizes as "1024x1024, custom": which others it takes (`sizes`) is a decision."""
     qualities: tuple[str, ...] = ("standard",)
     styles: tuple[str, ...] = ()
     max_prompt_chars: int = MAX_PROMPT_CHARS
@@ -157,8 +164,8 @@ MODELS: dict[str, ModelSpec] = {
             # OpenAI's own size-dependent hd price is not the Perf price.
             price_usd={"standard": Decimal("0.040"), "hd": Decimal("0.080")},
             # Decision: the document's one figure, 5,234 ms, is its example's, an hd 1024x1024 request: that is the
-            # centre of an hd request (simulator.engine.latency's HD_FACTOR), so standard is centred on 5,234 / 1.3.
-            base_latency_ms=4026,
+            # centre of an hd request, so standard is centred on 5,234 / HD_LATENCY_FACTOR (4,026).
+            base_latency_ms=round(document.EXAMPLE_LATENCY_MS / HD_LATENCY_FACTOR),
             size_rule="the three sizes OpenAI accepts for dall-e-3",
             qualities=("standard", "hd"),
             styles=("vivid", "natural"),
@@ -187,6 +194,7 @@ MODELS: dict[str, ModelSpec] = {
             price_usd={"*": Decimal("0.035")},
             base_latency_ms=3800,
             size_rule="custom = the ~1 MP size of each of Stability's nine aspect ratios (1:1 16:9 9:16 21:9 9:21 3:2 2:3 5:4 4:5)",
+            custom_sizes=True,
             native_ids={"stability": "sd3.5-large"},
         ),
         ModelSpec(
@@ -198,6 +206,7 @@ MODELS: dict[str, ModelSpec] = {
             price_usd={"*": Decimal("0.055")},
             base_latency_ms=6200,
             size_rule="custom = any WxH with W and H from 256 to 1440 in steps of 32 (BFL's FLUX.1 constraint)",
+            custom_sizes=True,
             native_ids={"bfl": "flux-pro"},
         ),
         ModelSpec(
@@ -209,6 +218,7 @@ MODELS: dict[str, ModelSpec] = {
             price_usd={"*": Decimal("0.025")},
             base_latency_ms=3900,
             size_rule="custom = any WxH with W and H from 256 to 1440 in steps of 32 (BFL's FLUX.1 constraint)",
+            custom_sizes=True,
             native_ids={"bfl": "flux-dev"},
         ),
         ModelSpec(
@@ -220,6 +230,7 @@ MODELS: dict[str, ModelSpec] = {
             price_usd={"*": Decimal("0.040")},
             base_latency_ms=7100,
             size_rule="custom = the resolution of each of Ideogram's eleven aspect ratios (e.g. 1312x736 for 16:9)",
+            custom_sizes=True,
             native_ids={"ideogram": "V_2"},
         ),
         ModelSpec(
@@ -240,6 +251,15 @@ MODELS: dict[str, ModelSpec] = {
 }
 # The upstream providers, in the model table's order (each has a native face and a gateway adapter).
 PROVIDERS: tuple[str, ...] = tuple(dict.fromkeys(m.provider for m in MODELS.values()))
+PERF_FACE = "perf"
+"""The name of the Perf API's own face, beside the providers' (each names its native face): fault rules, the journal
+and /_sim/usage select faces by these names, and a key's rate windows on a face are kept under its name."""
+
+
+def only_model_of(provider: str) -> str:
+    """The Perf model of a provider the table gives one (its native face renders every request with it)."""
+    (name,) = (name for name, model in MODELS.items() if model.provider == provider)
+    return name
 
 
 def parse_size(size: str) -> tuple[int, int]:

@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from simulator.engine.errors import ApiError, cut, invalid
-from simulator.http import dump_json, json_integer, whole_number
-from spec import errors
+from simulator.engine.jsontypes import json_integer
+from simulator.http import dump_json, whole_number
+from spec import errors, tiers
 
 FAULT_HEADER = "X-Sim-Fault"
 TOKEN_PATTERN = re.compile(rb"\[sim:([^\]]*)\]")
@@ -32,9 +33,10 @@ DRIBBLE_PARTS = 10
 the last at the end. WireMock's chunked dribble delay, with its number of chunks fixed: what a test varies is the gap
 between reads (`dribble_ms` / 9), which a client's per-read timeout is measured against."""
 MAX_MESSAGE_CHARS = 500
-MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS = 1, 86_400
+MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS = 1, tiers.DAY_SECONDS
 """Decision: at least 1, as the Perf API's document and every face's envelope say of a Retry-After: an injected 0
-made an answer that broke the contract the fault was meant to test within."""
+made an answer that broke the contract the fault was meant to test within. At most a day, the longest wait a day
+window asks for."""
 _FLAGS = ("drop", "reset", "truncate", "malformed")
 _FIELDS = ("status", "type", "message", "retry_after", "delay_ms", "dribble_ms", *_FLAGS)
 # The error type an injected status answers with when none is given: the first type of that status in the spec.
@@ -71,11 +73,6 @@ class Action:
     """Like `drop`, but the connection is reset (TCP RST: the client reads ECONNRESET) instead of closed."""
     truncate: bool = False
     malformed: bool = False
-
-    @property
-    def answers_error(self) -> bool:
-        """Whether the face is skipped: such a request consumes no quota (only delay and truncate reach the face)."""
-        return self.status is not None or self.drop or self.reset or self.malformed
 
     def error(self) -> ApiError:
         assert self.status is not None

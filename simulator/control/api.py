@@ -27,9 +27,10 @@ from simulator.engine.errors import ApiError, cut, invalid, quoted
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body, whole_number
 from simulator.keys import KeyRegistry
-from simulator.registry import FACE_NAMES, PERF, error_response
+from simulator.registry import FACE_NAMES, error_response
 from simulator.state.base import WindowState
 from spec import errors
+from spec.models import PERF_FACE
 from spec.tiers import mask_key
 
 _LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "fault", "limit")
@@ -137,7 +138,7 @@ class ControlApi:
             body = parse_json(await read_body(request), fields_once=True)
             spec = rule_spec_from_json(body, _namespace_of_body(request, body) or DEFAULT_NAMESPACE)
         except ApiError as exc:
-            return error_response(PERF, exc)
+            return error_response(PERF_FACE, exc)
         rule = await self.plane.rules.add(spec)
         return SafeJSONResponse(rule.as_json(), status_code=201)
 
@@ -145,14 +146,14 @@ class ControlApi:
         try:
             namespace = namespace_param(request)
         except ApiError as exc:
-            return error_response(PERF, exc)
+            return error_response(PERF_FACE, exc)
         return SafeJSONResponse({"faults": [rule.as_json() for rule in await self.plane.rules.rules(namespace)]})
 
     async def clear_faults(self, request: Request) -> Response:
         try:
             namespace = await bodiless_namespace(request, "DELETE /_sim/faults")
         except ApiError as exc:
-            return error_response(PERF, exc)
+            return error_response(PERF_FACE, exc)
         return SafeJSONResponse({"deleted": await self.plane.rules.clear(namespace)})
 
     async def delete_fault(self, request: Request) -> Response:
@@ -160,11 +161,13 @@ class ControlApi:
         try:
             namespace = await bodiless_namespace(request, "DELETE /_sim/faults/{id}")
         except ApiError as exc:
-            return error_response(PERF, exc)
+            return error_response(PERF_FACE, exc)
         rule_id = request.path_params["rule_id"]
         if not await self.plane.rules.delete(rule_id, namespace):
             where = "" if namespace is None else f" in namespace {namespace!r}"
-            return error_response(PERF, ApiError(errors.NOT_FOUND, f"no fault rule {quoted(rule_id)}{where}; GET /_sim/faults lists them"))
+            return error_response(
+                PERF_FACE, ApiError(errors.NOT_FOUND, f"no fault rule {quoted(rule_id)}{where}; GET /_sim/faults lists them")
+            )
         return SafeJSONResponse({"deleted": 1})
 
     async def list_requests(self, request: Request) -> Response:
@@ -192,7 +195,7 @@ class ControlApi:
             )
             limit = _whole_param(request, "limit", 1, MAX_LIST_LIMIT) or DEFAULT_LIST_LIMIT
         except ApiError as exc:
-            return error_response(PERF, exc)
+            return error_response(PERF_FACE, exc)
         found = await self.plane.journal.find(selection, limit)
         return SafeJSONResponse({"requests": [entry.as_json() for entry in found]})
 
@@ -200,7 +203,7 @@ class ControlApi:
         try:
             namespace = await bodiless_namespace(request, "DELETE /_sim/requests")
         except ApiError as exc:
-            return error_response(PERF, exc)
+            return error_response(PERF_FACE, exc)
         return SafeJSONResponse({"deleted": await self.plane.journal.delete(namespace)})
 
     async def count_requests(self, request: Request) -> Response:
@@ -217,7 +220,7 @@ class ControlApi:
             match = match_from_json(body["match"], for_journal=True) if "match" in body else Match()
             namespace = _namespace_of_body(request, body)
         except ApiError as exc:
-            return error_response(PERF, exc)
+            return error_response(PERF_FACE, exc)
         selection = EntryFilter(
             face=match.face,
             path=match.path,
@@ -232,13 +235,13 @@ class ControlApi:
         try:
             return SafeJSONResponse({"count": await self.plane.journal.count(selection)})
         except TimeoutError:
-            return error_response(PERF, too_slow("match.prompt"))
+            return error_response(PERF_FACE, too_slow("match.prompt"))
 
     async def namespaces(self, request: Request) -> Response:
         try:
             namespace_param(request)
         except ApiError as exc:
-            return error_response(PERF, exc)
+            return error_response(PERF_FACE, exc)
         return SafeJSONResponse({"namespaces": await self.plane.journal.namespaces()})
 
     async def usage(self, request: Request) -> Response:
@@ -246,7 +249,7 @@ class ControlApi:
         try:
             namespace = namespace_param(request) or DEFAULT_NAMESPACE
         except ApiError as exc:
-            return error_response(PERF, exc)
+            return error_response(PERF_FACE, exc)
         rows = []
         with in_namespace(namespace):
             for bucket in sorted(await self.engine.state.buckets()):
@@ -254,7 +257,7 @@ class ControlApi:
                 tenant = self.keys.lookup(key)
                 if tenant is None:
                     continue
-                limited = tenant if face == "perf" else self.keys.limits_on(face, tenant)
+                limited = tenant if face == PERF_FACE else self.keys.limits_on(face, tenant)
                 rate = await self.engine.usage(limited, bucket=face)
                 shown = {"key": mask_key(key), "key_id": key_id(key_digest(key))}
                 rows.append({**shown, "tier": tenant.tier, "face": face, "minute": window_json(rate.minute), "day": window_json(rate.day)})

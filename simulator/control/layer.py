@@ -61,9 +61,10 @@ from simulator.namespace_path import NAMED_BY_PATH, is_control_path, namespace_f
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
 from simulator.perf.wire import error_ids
-from simulator.registry import MALFORMED_ANSWERS, MAX_BODY_BYTES, PERF, control_refusal, error_response, face_for_path
+from simulator.registry import MALFORMED_ANSWERS, MAX_BODY_BYTES, control_refusal, error_response, face_for_path
 from simulator.state.base import State, StateUnavailable
 from spec import errors
+from spec.models import PERF_FACE
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
 _FAULT_KEY = FAULT_HEADER.lower().encode()
@@ -238,7 +239,7 @@ class ControlLayer:
             scope = namespace_from_path(scope)
             face = _face_of(scope["path"])
         if face is None and not self._page(scope):
-            face = PERF
+            face = PERF_FACE
         headers = header_dict(scope)
         named = headers.get(NAMESPACE_KEY)
         namespace = DEFAULT_NAMESPACE if named is None else named.decode("latin-1")
@@ -253,7 +254,7 @@ class ControlLayer:
                 refused = invalid("namespace" if by_path else NAMESPACE_HEADER, message)
             if refused is not None:
                 if face is None:
-                    await error_response(PERF, refused)(scope, receive, open_answer(scope, send))
+                    await error_response(PERF_FACE, refused)(scope, receive, open_answer(scope, send))
                     return
                 # Decision: an API request refused for its namespace is journalled (so logged and counted) in the
                 # default namespace: the app that sent it sees a 400, and the log is where its developer looks for why.

@@ -30,7 +30,7 @@ from simulator.control.journal import PATH_CHARS, check_masked_key
 from simulator.control.prompt_pattern import PromptPattern
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import cut, invalid, quoted
-from simulator.http import json_integer
+from simulator.engine.jsontypes import json_integer
 from simulator.namespace_path import is_control_path
 from simulator.registry import FACE_NAMES
 from spec.model_names import perf_model_name

@@ -22,7 +22,7 @@ from simulator.engine.revise import revised_prompt
 from simulator.keys import Tenant
 from simulator.state.base import ImageBatch, RateState, State, image_id
 from spec import errors
-from spec.models import IMAGE_URL_TTL_SECONDS, MODELS
+from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, PERF_FACE
 from spec.policy import flags_output, violates_policy
 
 
@@ -129,7 +129,7 @@ class Engine:
                 "n",
             )
 
-    async def admit(self, tenant: Tenant, n: int, bucket: str = "perf", batch: ImageBatch | None = None) -> Ticket:
+    async def admit(self, tenant: Tenant, n: int, bucket: str = PERF_FACE, batch: ImageBatch | None = None) -> Ticket:
         """Count n images against the tenant's windows of `bucket` and record `batch`'s images, or raise RateLimited
         having counted and recorded nothing."""
         outcome = await self.state.admit_and_record(f"{bucket}:{tenant.key}", n, tenant.limits, batch)
@@ -178,7 +178,7 @@ class Engine:
         return self._id(kind, await self.state.next_sequence(), length=length)
 
     async def generate(
-        self, tenant: Tenant, request: GenerationRequest, bucket: str = "perf", wait_latency: bool = True
+        self, tenant: Tenant, request: GenerationRequest, bucket: str = PERF_FACE, wait_latency: bool = True
     ) -> GenerationResult:
         """Generate, or raise ApiError; a request that raises consumes no quota.
 
@@ -223,7 +223,7 @@ class Engine:
         await self.state.put_blob(f"png:{image_id}", png, now + IMAGE_URL_TTL_SECONDS)
         note_image_ids([image_id])
 
-    async def usage(self, tenant: Tenant, bucket: str = "perf") -> RateState:
+    async def usage(self, tenant: Tenant, bucket: str = PERF_FACE) -> RateState:
         return await self.state.usage(f"{bucket}:{tenant.key}", tenant.limits, await self.state.now())
 
     async def image_for_url(self, image_id: str) -> tuple[bytes, int | None] | None:

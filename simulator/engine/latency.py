@@ -13,17 +13,18 @@ import math
 
 from simulator.engine.digest import unit_interval
 from simulator.engine.request import GenerationRequest
-from spec.models import parse_size
+from spec.models import DEFAULT_SIZE, HD_LATENCY_FACTOR, parse_size
 
-HD_FACTOR = 1.3
+DEFAULT_PIXELS = math.prod(parse_size(DEFAULT_SIZE))
+"""The pixel count at which a model takes its `base_latency_ms` (spec.models.ModelSpec)."""
 EXTRA_IMAGE_FACTOR = 0.35
 SPREAD = 0.15
 
 
 def modelled_latency_ms(seed: int, request: GenerationRequest) -> int:
     width, height = parse_size(request.size)
-    size_factor = math.sqrt(width * height / (1024 * 1024))
-    quality_factor = HD_FACTOR if request.quality == "hd" else 1.0
+    size_factor = math.sqrt(width * height / DEFAULT_PIXELS)
+    quality_factor = HD_LATENCY_FACTOR if request.quality == "hd" else 1.0
     count_factor = 1 + EXTRA_IMAGE_FACTOR * (request.n - 1)
     draw = unit_interval(seed, "latency", request.model, request.prompt, request.size, request.quality, request.n)
     jitter = 1 - SPREAD + 2 * SPREAD * draw

@@ -36,9 +36,9 @@ from simulator.control.journal_row import FACE, LABELS, LATENCY_MS, Row, row_mad
 from simulator.engine.errors import invalid
 from simulator.namespace_path import NAMESPACE_HEADER
 from simulator.observe.tiers import TierOf
-from simulator.registry import PERF, error_response
+from simulator.registry import error_response
 from spec.model_names import perf_model_name
-from spec.models import MODELS
+from spec.models import MODELS, PERF_FACE
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Decision: a route is labelled by its template (simulator.observe.route_names), and a model the spec does not know
@@ -334,7 +334,7 @@ class Metrics:
         a `/_sim/ns/<name>/` base path) is a 400 rather than every namespace's figures read as that one's."""
         if "namespace" in request.query_params or NAMESPACE_HEADER.decode() in request.headers:
             message = "the metrics count every namespace and take none; GET /_sim/requests?namespace=NAME lists one namespace's requests"
-            return error_response(PERF, invalid("namespace", message))
+            return error_response(PERF_FACE, invalid("namespace", message))
         return Response(self.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     def routes(self) -> list[Route]:

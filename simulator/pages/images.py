@@ -10,6 +10,7 @@ from simulator.engine.errors import ApiError, quoted
 from simulator.engine.generate import Engine
 from simulator.perf.wire import error_response
 from spec import errors
+from spec.models import IMAGE_URL_TTL_SECONDS
 
 
 class ImageFiles:
@@ -23,7 +24,8 @@ class ImageFiles:
         name: str = request.path_params["image_file"]
         found = await self.engine.image_for_url(name.removesuffix(".png")) if name.endswith(".png") else None
         if found is None:
-            return error_response(ApiError(errors.NOT_FOUND, f"image {quoted(name)} does not exist or has expired (URLs last one hour)"))
+            expired = f"image {quoted(name)} does not exist or has expired (URLs last {IMAGE_URL_TTL_SECONDS:,} seconds)"
+            return error_response(ApiError(errors.NOT_FOUND, expired))
         png, seconds_left = found
         # Decision: a cache may keep an image as long as its URL lives, not longer: max-age is the seconds it has left
         # on its namespace's clock (so a manual clock advanced near expiry gives a short one). A gateway's copy, whose

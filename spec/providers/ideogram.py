@@ -7,8 +7,10 @@ Each decision is noted beside the fact it shapes.
 
 from __future__ import annotations
 
-from spec.models import IDEOGRAM_ASPECT_SIZES
+from spec.models import IDEOGRAM_ASPECT_SIZES, only_model_of
 
+# Ideogram's model names; all are rendered by the one Perf model of Ideogram.
+IDEOGRAM_PERF_MODEL = only_model_of("ideogram")
 IDEOGRAM_MODELS = ("V_1", "V_1_TURBO", "V_2", "V_2_TURBO", "V_2A", "V_2A_TURBO")
 # Decision: Ideogram's default model is unconfirmed; V_2 is the one Perf's ideogram-2 names.
 IDEOGRAM_DEFAULT_MODEL = "V_2"

@@ -7,14 +7,20 @@ Each decision is noted beside the fact it shapes.
 
 from __future__ import annotations
 
-from spec.models import STABILITY_ASPECT_SIZES
+from spec.models import STABILITY_ASPECT_SIZES, only_model_of
 
-# The sd3 endpoint's model names, current and earlier; all are rendered by the Perf model stable-diffusion-3.
+# The sd3 endpoint's model names, current and earlier; all are rendered by the one Perf model of Stability.
+STABILITY_PERF_MODEL = only_model_of("stability")
 STABILITY_MODELS = ("sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium", "sd3-large", "sd3-large-turbo", "sd3-medium")
 STABILITY_DEFAULT_MODEL = "sd3.5-large"
 STABILITY_ASPECT_RATIOS = tuple(STABILITY_ASPECT_SIZES)
 STABILITY_DEFAULT_ASPECT_RATIO = "1:1"
 STABILITY_MAX_PROMPT_CHARS = 10_000
+# Decision: Stability documents no length for its other text fields; a choice (mode, model, aspect_ratio,
+# output_format) over 100 characters or a number (seed, cfg_scale) over 40 is refused by its length, as the prompt is,
+# before its value is read.
+STABILITY_MAX_CHOICE_CHARS = 100
+STABILITY_MAX_NUMBER_CHARS = 40
 # Decision (every face alike, see BFL_MAX_SEED): a native seed k picks the render index, so seed k gives the k-th
 # image of the equivalent Perf request; no seed (or 0, Stability's "random") gives image #0, and the seed reported
 # back is always the one that reproduces the picture here. A gateway asks for image k of n with seed k.

@@ -147,6 +147,26 @@ def test_a_refused_key_is_one_line_naming_its_option_and_no_verdict(tmp_path: Pa
     assert (verdict.stdout, verdict.stderr) == ("", expected), verdict.output[-3000:]
 
 
+NOWHERE = "http://127.0.0.1:9"
+"""A target no run reaches: a usage error must stop it first."""
+PYTEST_PLUGIN = [sys.executable, "-m", "pytest", "--pyargs", "contract_tests"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [*PERF_CONTRACT, "--base-url", NOWHERE, "--key", "k", "--key-tier", "prp"],
+        [*PYTEST_PLUGIN, "--perf-base-url", NOWHERE, "--perf-key", "k", "--perf-key-tier", "prp"],
+    ],
+    ids=["perf-contract", "pytest"],
+)
+def test_a_misspelt_key_tier_is_a_usage_error_naming_the_tiers(tmp_path: Path, command: list[str]) -> None:
+    """The pytest plugin took any tier, and a misspelt one ended in a KeyError filed under the rate-limit rules."""
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=tree_env())
+    assert result.returncode in (2, pytest.ExitCode.USAGE_ERROR), result.stdout[-2000:] + result.stderr[-2000:]
+    assert "invalid choice: 'prp' (choose from 'free', 'pro', 'enterprise')" in result.stderr, result.stderr[-2000:]
+
+
 def test_a_broken_property_still_shows_its_falsifying_example(tmp_path: Path) -> None:
     with mutant_server("error_param_missing") as server:
         verdict = run_contract(server.base_url, tmp_path / "junit.xml", "-k", "test_one_invalid_field_is_named", "--judge", "all")

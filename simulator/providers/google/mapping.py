@@ -16,8 +16,8 @@ from typing import Any
 
 from simulator.engine.errors import ApiError, cut
 from simulator.engine.generate import RateLimited
+from simulator.engine.jsontypes import json_integer
 from simulator.engine.request import GenerationRequest
-from simulator.http import json_integer
 from simulator.providers.protocol import (
     NativeAnswer,
     NativeCall,

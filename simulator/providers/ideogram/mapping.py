@@ -37,7 +37,6 @@ from spec.models import IDEOGRAM_ASPECT_SIZES, is_blank
 from spec.providers import ideogram as p
 
 PROVIDER = "ideogram"
-MODEL = "ideogram-2"
 PATH = "/generate"
 MISSING_KEY_MESSAGE = "Missing Api-Key header: send 'Api-Key: <key>' (Authorization: Bearer is not accepted by Ideogram)"
 
@@ -111,7 +110,7 @@ def request_from_native(body: Any) -> IdeogramRequest:
     size = p.IDEOGRAM_RESOLUTIONS[resolution] if resolution else IDEOGRAM_ASPECT_SIZES[aspect_ratio or p.IDEOGRAM_DEFAULT_ASPECT_RATIO]
     reported_style = style_type if style_type and style_type != "AUTO" else p.IDEOGRAM_REPORTED_AUTO_STYLE
     generation = GenerationRequest(
-        prompt, MODEL, num_images, size, "standard", None, "url", first_index=seed or 0, index_period=p.IDEOGRAM_SEED_PERIOD
+        prompt, p.IDEOGRAM_PERF_MODEL, num_images, size, "standard", None, "url", first_index=seed or 0, index_period=p.IDEOGRAM_SEED_PERIOD
     )
     return IdeogramRequest(generation, reported_style)
 
@@ -152,7 +151,7 @@ def error_answer(exc: ApiError) -> NativeAnswer:
 def native_calls(request: GenerationRequest) -> list[NativeCall]:
     """The one Ideogram call a gateway makes: V_2, the size's aspect ratio, n images from seed first_index (so they are
     the Perf request's images in order), magic prompt off (prompt verbatim)."""
-    if request.model != MODEL:
+    if request.model != p.IDEOGRAM_PERF_MODEL:
         raise ValueError(f"{request.model} is not an Ideogram model")
     image_request = {
         "prompt": request.prompt,

@@ -31,6 +31,7 @@ from simulator.providers.protocol import (
     upstream_rate_limited,
     wait_seconds,
 )
+from simulator.providers.serving import KEY_HINT
 from spec import errors
 from spec.models import MODELS
 from spec.providers import openai as p
@@ -42,8 +43,9 @@ OPENAI_ORGANIZATION = "org-perf-image-sim"
 """What `openai-organization` says on every answer, as OpenAI's do (the organization the key belongs to)."""
 MISSING_KEY_MESSAGE = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth "
-    "(i.e. Authorization: Bearer YOUR_KEY). perf-image-sim accepts pk_test_<tier>_<anything> and keys from --keys."
+    f"(i.e. Authorization: Bearer YOUR_KEY). {KEY_HINT}"
 )
+"""OpenAI's own first sentences, then the keys this simulator takes, as every face's refusal of a key names them."""
 
 
 def _string(body: dict[str, Any], name: str, default: str | None = None) -> str | None:

@@ -39,7 +39,6 @@ from spec.models import STABILITY_ASPECT_SIZES, is_blank
 from spec.providers import stability as p
 
 PROVIDER = "stability"
-MODEL = "stable-diffusion-3"
 PATH = "/v2beta/stable-image/generate/sd3"
 JSON_MEDIA_TYPE = "application/json"
 MISSING_KEY_MESSAGE = "authorization: missing, expected 'Authorization: Bearer <key>'"
@@ -82,7 +81,7 @@ def _text(form: Mapping[str, Any], name: str, limit: int) -> str | None:
 
 
 def _choice(form: Mapping[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
-    value = _text(form, name, 100)
+    value = _text(form, name, p.STABILITY_MAX_CHOICE_CHARS)
     if value is None or value == "":
         return default
     if value not in allowed:
@@ -91,7 +90,7 @@ def _choice(form: Mapping[str, Any], name: str, allowed: tuple[str, ...], defaul
 
 
 def _number(form: Mapping[str, Any], name: str, low: float, high: float, integer: bool) -> float | None:
-    value = _text(form, name, 40)
+    value = _text(form, name, p.STABILITY_MAX_NUMBER_CHARS)
     if value is None or value == "":
         return None
     number = _parsed(value, integer)
@@ -139,7 +138,7 @@ def request_from_native(form: Mapping[str, Any], accept: str | None) -> Stabilit
     _number(form, "cfg_scale", *p.STABILITY_CFG_SCALE_RANGE, integer=False)
     output_format = _choice(form, "output_format", p.STABILITY_OUTPUT_FORMATS, p.STABILITY_DEFAULT_OUTPUT_FORMAT)
     size = STABILITY_ASPECT_SIZES[aspect_ratio]
-    generation = GenerationRequest(prompt, MODEL, 1, size, "standard", None, "b64_json", first_index=int(seed or 0))
+    generation = GenerationRequest(prompt, p.STABILITY_PERF_MODEL, 1, size, "standard", None, "b64_json", first_index=int(seed or 0))
     return StabilityRequest(generation, output_format, as_json)
 
 
@@ -185,7 +184,7 @@ def _utf8_encodable(text: str) -> bool:
 def native_calls(request: GenerationRequest) -> list[NativeCall]:
     """The sd3 calls a gateway makes for a Perf request: one per image, image k asked for with seed k (so the
     answers are the Perf request's images in order), base64 JSON back, png."""
-    if request.model != MODEL:
+    if request.model != p.STABILITY_PERF_MODEL:
         raise ValueError(f"{request.model} is not served by Stability's sd3 endpoint")
     if not _utf8_encodable(request.prompt):
         message = "prompt holds unpaired surrogates, which Stability's multipart form (UTF-8 text) cannot carry"
