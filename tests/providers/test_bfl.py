@@ -264,3 +264,19 @@ def test_official_blackforest_client(modelled_server: RunningServer, modelled: h
         BFLClient(api_key="not_a_known_key", base_url=sim.base_url).generate("flux-pro", {"prompt": "x"})
     with pytest.raises(BFLError, match="prompt: status must be a whole number"):  # a bad fault token: the Perf 400, read
         BFLClient(api_key="pk_live_abc123", base_url=sim.base_url).generate("flux-pro", {"prompt": "a fox [sim:status=5O3]"})
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
+def test_a_body_sent_as_another_type_than_json_is_fastapis_422_not_a_task(client: httpx.Client, content_type: str) -> None:
+    """`curl -d` sends a form's type: FastAPI does not read such a body as JSON, so BFL refuses it; it made a task."""
+    body = '{"prompt": "a cat"}'
+    answer = client.post("/v1/flux-dev", headers={**KEY, "Content-Type": content_type}, content=body)
+    assert answer.status_code == 422
+    (problem,) = answer.json()["detail"]
+    assert problem["type"] == "model_attributes_type" and problem["loc"] == ["body"] and problem["input"] == body
+
+
+@pytest.mark.parametrize("headers", [{"Content-Type": "application/json; charset=utf-8"}, {}])
+def test_a_json_body_with_a_json_type_or_none_makes_a_task(client: httpx.Client, headers: dict[str, str]) -> None:
+    answer = client.post("/v1/flux-dev", headers={**KEY, **headers}, content=b'{"prompt": "a cat"}')
+    assert answer.status_code == 200 and "id" in answer.json()

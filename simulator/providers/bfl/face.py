@@ -19,7 +19,7 @@ from simulator.engine.tasks import TaskRecord, TaskStore
 from simulator.http import Endpoint, SafeJSONResponse, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant
 from simulator.providers.bfl import mapping
-from simulator.providers.bfl.mapping import BflValidationError
+from simulator.providers.bfl.mapping import NOT_AN_OBJECT, BflValidationError
 from simulator.providers.serving import send
 from simulator.urls import base_url, namespaced_base_url
 from spec import errors
@@ -122,13 +122,29 @@ class BflFace:
 
 
 async def _json_body(request: Request) -> Any:
-    """The body as JSON; unreadable JSON is FastAPI's 422 `json_invalid` (an oversized body stays a 413)."""
+    """The body as JSON; unreadable JSON is FastAPI's 422 `json_invalid` (an oversized body stays a 413).
+
+    Decision: as FastAPI reads a body, one sent with a Content-Type other than JSON (`curl -d`'s form type,
+    text/plain) is not parsed but taken as text, which is no object: FastAPI's 422 `model_attributes_type`. It
+    was read as JSON and generated, so a client that forgot its header passed here and failed against BFL. A body
+    sent without a Content-Type is read as JSON, as FastAPI reads it."""
     try:
-        return parse_json(await read_body(request, bfl.BFL_MAX_BODY_BYTES))
+        raw = await read_body(request, bfl.BFL_MAX_BODY_BYTES)
+        content_type = request.headers.get("content-type")
+        if content_type is not None and not _is_json_type(content_type):
+            text = raw.decode("utf-8", "replace")
+            raise BflValidationError([{"type": "model_attributes_type", "loc": ["body"], "msg": NOT_AN_OBJECT, "input": text}])
+        return parse_json(raw)
     except ApiError as exc:
-        if exc.type == errors.PAYLOAD_TOO_LARGE:
+        if exc.type == errors.PAYLOAD_TOO_LARGE or isinstance(exc, BflValidationError):
             raise
         raise BflValidationError([{"type": "json_invalid", "loc": ["body"], "msg": exc.message, "input": None}]) from None
+
+
+def _is_json_type(content_type: str) -> bool:
+    """application/json or application/<anything>+json, parameters aside, as FastAPI tells a JSON body."""
+    kind = content_type.partition(";")[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 
 def error_response(exc: ApiError) -> Response:

@@ -41,6 +41,10 @@ POLL_INTERVAL_SECONDS = 0.25
 Problem = dict[str, Any]
 
 
+NOT_AN_OBJECT = "Input should be a valid dictionary or object to extract fields from"
+"""FastAPI's (pydantic's) words for a body that is not a JSON object (a JSON array, or a body not sent as JSON)."""
+
+
 class BflValidationError(NativeInvalid):
     """A 422: the FastAPI-style `detail` list, one entry per broken field."""
 
@@ -105,9 +109,7 @@ def request_from_native(endpoint: str, body: Any) -> BflRequest:
     """
     model = MODELS[bfl.BFL_MODELS[endpoint]]
     if not isinstance(body, dict):
-        raise BflValidationError(
-            [{"type": "model_attributes_type", "loc": ["body"], "msg": "Input should be a valid dictionary or object", "input": body}]
-        )
+        raise BflValidationError([{"type": "model_attributes_type", "loc": ["body"], "msg": NOT_AN_OBJECT, "input": body}])
     problems: list[Problem] = []
     prompt = body.get("prompt")
     if prompt is None or (isinstance(prompt, str) and is_blank(prompt)):
