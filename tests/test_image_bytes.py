@@ -1,8 +1,9 @@
 """The promise users' golden PNGs rest on: an image's bytes are a pure function of (seed, model, prompt, size, index).
 
 Snapshot tests keep rendered PNGs, and the pytest fixture is installed into the user's own environment beside
-whatever Pillow their app needs, so the renderer must neither draw nor encode with Pillow. The hashes below were
-taken once and must never move; only Python's zlib may change the compressed bytes (the pixels stay)."""
+whatever Pillow their app needs, so the renderer must neither draw nor encode with Pillow. The hashes below move
+only when the drawing deliberately changes (the second moved once, when the font gained Latin-1 and "é" stopped being
+a box); only Python's zlib may change the compressed bytes (the pixels stay)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import zlib
 
 import pytest
 
+from simulator.engine.canvas import GLYPH_SIZE, Canvas
 from simulator.engine.render import RenderKey
 
 # Renders in a fresh interpreter where importing Pillow fails, as if it were not installed at all.
@@ -70,8 +72,8 @@ def _scanlines(png: bytes) -> bytes:
         ),
         (
             RenderKey(11, "stable-diffusion-3", "café au lait, 日本の狐 at dawn", "1536x640", 2),
-            "0d457f53cd6c11c9bea9cff61a70dc2b038693ee2b3bd35429c007b382f91330",
-            "bb80019c197577b0da3cb3ef56bd5f0745262e45e279dea48a176cd1856577a1",
+            "c35a67326e84f161ee4aaf4287e4c2b323685cdf2ff9fcc9a21449a93a88518f",
+            "e14075ddf290bc6880c19bef40877a1624d99f074887eb1c6f0f5c1ac0ad675c",
         ),
     ],
 )
@@ -83,6 +85,19 @@ def test_image_bytes_are_a_pure_function_of_the_inputs_whatever_pillow_is_instal
     if ZLIB_NG:
         pytest.skip(f"Python's zlib here is {zlib.ZLIB_RUNTIME_VERSION}: the pixels match, the compressed bytes may not")
     assert hashlib.sha256(png).hexdigest() == png_sha256
+
+
+def _drawn(text: str) -> bytes:
+    canvas = Canvas(GLYPH_SIZE, GLYPH_SIZE)
+    canvas.text(0, 0, text, 1, 1)
+    return bytes(canvas.scanlines)
+
+
+@pytest.mark.parametrize(("latin1", "ascii_base"), [("é", "e"), ("ñ", "n"), ("ü", "u"), ("ß", "s"), ("Ç", "C"), ("¿", "?")])
+def test_latin1_characters_are_drawn_as_themselves_not_as_the_hollow_box(latin1: str, ascii_base: str) -> None:
+    """A French, German or Spanish prompt shows its letters; only scripts beyond Latin-1 get the box ("日" here)."""
+    assert _drawn(latin1) != _drawn("日")
+    assert _drawn(latin1) != _drawn(ascii_base)
 
 
 def test_the_renderer_does_not_import_pillow() -> None:
