@@ -117,8 +117,8 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     # naming the problem, so the line would only be noise on the server's stderr, one per bad request.
     logging.getLogger("python_multipart").setLevel(logging.ERROR)
     state = state or open_state(config.state, config.clock, config.start_time)
-    engine = Engine(state, config.seed, config.latency_scale)
     keys = KeyRegistry.from_file(config.keys_file, config.scenario)
+    engine = Engine(state, keys, config.seed, config.latency_scale)
     plane = open_plane(config)
 
     async def openapi(request: Request) -> Response:

@@ -257,8 +257,7 @@ class ControlApi:
                 tenant = self.keys.lookup(key)
                 if tenant is None:
                     continue
-                limited = tenant if face == PERF_FACE else self.keys.limits_on(face, tenant)
-                rate = await self.engine.usage(limited, bucket=face)
+                rate = await self.engine.usage(tenant, face=face)
                 shown = {"key": mask_key(key), "key_id": key_id(key_digest(key))}
                 rows.append({**shown, "tier": tenant.tier, "face": face, "minute": window_json(rate.minute), "day": window_json(rate.day)})
         return SafeJSONResponse({"keys": rows})

@@ -154,7 +154,7 @@ class StateApi:
             return error_response(exc)
         with in_namespace(namespace):
             rate = await self.engine.usage(tenant)
-            providers = {p: _windows(await self.engine.usage(self.keys.limits_on(p, tenant), bucket=p)) for p in PROVIDER_NAMES}
+            providers = {p: _windows(await self.engine.usage(tenant, face=p)) for p in PROVIDER_NAMES}
         return SafeJSONResponse({"key": tenant.key, "tier": tenant.tier, **_windows(rate), "providers": providers})
 
     def _key_asked_about(self, key: str) -> Tenant:

@@ -19,7 +19,7 @@ from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.render import RenderCache, RenderKey
 from simulator.engine.request import GenerationRequest
 from simulator.engine.revise import revised_prompt
-from simulator.keys import Tenant
+from simulator.keys import KeyRegistry, Tenant
 from simulator.state.base import ImageBatch, RateState, State, image_id
 from spec import errors
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, PERF_FACE
@@ -104,8 +104,13 @@ class RateLimited(ApiError):
 
 
 class Engine:
-    def __init__(self, state: State, seed: int, latency_scale: float = 0.0) -> None:
+    """Faces pass the tenant of the key as authenticated and their face's name (`face`: `PERF_FACE` or a provider's): the
+    engine picks the key's limits on that face (`KeyRegistry.limits_on`) with that face's windows, so no caller can
+    pair one face's windows with another's limits."""
+
+    def __init__(self, state: State, keys: KeyRegistry, seed: int, latency_scale: float = 0.0) -> None:
         self.state = state
+        self.keys = keys
         self.seed = seed
         self.latency_scale = latency_scale
         self.renders = RenderCache()
@@ -116,7 +121,7 @@ class Engine:
         if violates_policy(prompt):
             raise ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
 
-    def check_n(self, tenant: Tenant, n: int) -> None:
+    def _check_n(self, tenant: Tenant, n: int) -> None:
         """A request whose n exceeds the per-minute limit could never be admitted: a 400, not a 429.
 
         (The keys file refuses a day limit below the minute limit, so the minute limit is the one that binds.)"""
@@ -129,10 +134,10 @@ class Engine:
                 "n",
             )
 
-    async def admit(self, tenant: Tenant, n: int, bucket: str = PERF_FACE, batch: ImageBatch | None = None) -> Ticket:
-        """Count n images against the tenant's windows of `bucket` and record `batch`'s images, or raise RateLimited
-        having counted and recorded nothing."""
-        outcome = await self.state.admit_and_record(f"{bucket}:{tenant.key}", n, tenant.limits, batch)
+    async def _admit(self, tenant: Tenant, n: int, face: str, batch: ImageBatch | None = None) -> Ticket:
+        """Count n images against the tenant's windows on `face` (`tenant` with its limits there) and record `batch`'s
+        images, or raise RateLimited having counted and recorded nothing."""
+        outcome = await self.state.admit_and_record(f"{face}:{tenant.key}", n, tenant.limits, batch)
         note_time(outcome.now)
         admission = outcome.admission
         if not admission.admitted or outcome.sequence is None:
@@ -145,9 +150,10 @@ class Engine:
         admission of `generate`, in its order, noted for the journal as `generate` notes them (model, n and size with
         the defaults filled in), and its ids and price as `generate` gives them; the images are noted as they are
         kept."""
-        self.check_n(tenant, request.n)
+        tenant = self.keys.limits_on(PERF_FACE, tenant)
+        self._check_n(tenant, request.n)
         self.check_policy(request.prompt)
-        ticket = await self.admit(tenant, request.n)
+        ticket = await self._admit(tenant, request.n, PERF_FACE)
         note_generation(request.model, request.n, request.size, ())
         image_ids = tuple(self.image_id(ticket.sequence, index) for index in range(request.n))
         cost_usd = request_facts(self.seed, request).cost_usd
@@ -178,20 +184,21 @@ class Engine:
         return self._id(kind, await self.state.next_sequence(), length=length)
 
     async def generate(
-        self, tenant: Tenant, request: GenerationRequest, bucket: str = PERF_FACE, wait_latency: bool = True
+        self, tenant: Tenant, request: GenerationRequest, face: str = PERF_FACE, wait_latency: bool = True
     ) -> GenerationResult:
         """Generate, or raise ApiError; a request that raises consumes no quota.
 
         `wait_latency=False` is for asynchronous providers (BFL), whose faces model the latency on the clock
         instead of holding the submit.
         """
-        self.check_n(tenant, request.n)
+        tenant = self.keys.limits_on(face, tenant)
+        self._check_n(tenant, request.n)
         self.check_policy(request.prompt)
         name = namespace()
         batch = ImageBatch(
             request.model, request.prompt, request.size, name, request.first_index, self._id_salt(name), request.index_period
         )
-        ticket = await self.admit(tenant, request.n, bucket, batch)
+        ticket = await self._admit(tenant, request.n, face, batch)
         now = ticket.now
         images = [
             GeneratedImage(image_id, RenderKey(self.seed, request.model, request.prompt, request.size, batch.render_index(index)))
@@ -223,8 +230,10 @@ class Engine:
         await self.state.put_blob(f"png:{image_id}", png, now + IMAGE_URL_TTL_SECONDS)
         note_image_ids([image_id])
 
-    async def usage(self, tenant: Tenant, bucket: str = PERF_FACE) -> RateState:
-        return await self.state.usage(f"{bucket}:{tenant.key}", tenant.limits, await self.state.now())
+    async def usage(self, tenant: Tenant, face: str = PERF_FACE) -> RateState:
+        """The tenant's windows on `face`, with its limits there, as they stand."""
+        limits = self.keys.limits_on(face, tenant).limits
+        return await self.state.usage(f"{face}:{tenant.key}", limits, await self.state.now())
 
     async def image_for_url(self, image_id: str) -> tuple[bytes, int | None] | None:
         """`image_png`, with the whole seconds the image has left by its namespace's clock (for the answer's cache

@@ -62,12 +62,12 @@ class TaskStore:
     def _key(self, task_id: str) -> str:
         return f"task:{self.kind}:{task_id}"
 
-    async def submit(self, tenant: Tenant, request: GenerationRequest, bucket: str, native: dict[str, Any]) -> TaskRecord:
+    async def submit(self, tenant: Tenant, request: GenerationRequest, face: str, native: dict[str, Any]) -> TaskRecord:
         """Decide the task now; raises ApiError only for what the provider refuses at submit (rate limits, bad n)."""
         task_id = _uuid(await self.engine.new_id(f"task:{self.kind}", length=32))
         now = await self.engine.state.now()
         try:
-            result = await self.engine.generate(tenant, request, bucket=bucket, wait_latency=False)
+            result = await self.engine.generate(tenant, request, face=face, wait_latency=False)
         except ApiError as exc:
             if exc.type != errors.CONTENT_POLICY_VIOLATION:
                 raise

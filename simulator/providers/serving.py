@@ -19,8 +19,8 @@ from spec import errors, tiers
 KEY_HINT = f"perf-image-sim accepts {tiers.TEST_KEY_PREFIX}<tier>_<anything>, {tiers.DOCUMENT_EXAMPLE_KEY} and the keys of its --keys file."
 
 
-def authenticate(keys: KeyRegistry, provider: str, key: str | None, missing: str) -> Tenant:
-    """The tenant of a native key, with that provider's limits.
+def authenticate(keys: KeyRegistry, key: str | None, missing: str) -> Tenant:
+    """The tenant of a native key (the engine applies the provider's limits).
 
     Decision: native faces share the Perf API's KeyRegistry, so pk_test_<tier>_* keys, the document's key and
     keys-file keys work on every face. A native-looking key (sk-..., an Ideogram key) is refused like any unknown
@@ -29,10 +29,9 @@ def authenticate(keys: KeyRegistry, provider: str, key: str | None, missing: str
     if key is None:
         raise ApiError(errors.AUTHENTICATION_ERROR, missing)
     try:
-        tenant = keys.authenticate_key(key)
+        return keys.authenticate_key(key)
     except ApiError as exc:
         raise ApiError(errors.AUTHENTICATION_ERROR, f"{exc.message}. {KEY_HINT}") from None
-    return keys.limits_on(provider, tenant)
 
 
 async def image_items(engine: Engine, result: GenerationResult, inline: bool, base: str) -> list[str]:

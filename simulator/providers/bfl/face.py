@@ -66,7 +66,7 @@ class BflFace:
         if not key:
             raise ApiError(errors.AUTHENTICATION_ERROR, bfl.BFL_NOT_AUTHENTICATED)
         try:
-            return self.keys.limits_on(mapping.PROVIDER, self.keys.authenticate_key(key.strip()))
+            return self.keys.authenticate_key(key.strip())
         except ApiError:
             raise ApiError(errors.AUTHENTICATION_ERROR, bfl.BFL_INVALID_KEY) from None
 

@@ -83,7 +83,7 @@ class GoogleFace:
                 raise RpcError(400, google.PAYLOAD_TOO_LARGE_MESSAGE.format(limit=errors.MAX_BODY_BYTES)) from None
             raise NativeInvalid(None, f"Invalid JSON payload received. {exc.message}") from None
         native = mapping.request_from_native(model_id, body)
-        result = await self.engine.generate(self.keys.limits_on(mapping.PROVIDER, tenant), native.generation, bucket=mapping.PROVIDER)
+        result = await self.engine.generate(tenant, native.generation, face=mapping.PROVIDER)
         flagged = self.engine.output_flagged(native.generation)
         encoded = [] if flagged else await self.engine.images_b64(result, native.mime_type.removeprefix("image/"))
         return send(mapping.success_answer(encoded, native, flagged))

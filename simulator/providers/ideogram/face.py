@@ -33,9 +33,9 @@ class IdeogramFace:
     async def generate(self, request: Request) -> Response:
         try:
             key = (request.headers.get("api-key") or "").strip() or None
-            tenant = authenticate(self.keys, mapping.PROVIDER, key, mapping.MISSING_KEY_MESSAGE)
+            tenant = authenticate(self.keys, key, mapping.MISSING_KEY_MESSAGE)
             native = mapping.request_from_native(parse_json(await read_body(request)))
-            result = await self.engine.generate(tenant, native.generation, bucket=mapping.PROVIDER)
+            result = await self.engine.generate(tenant, native.generation, face=mapping.PROVIDER)
         except ApiError as exc:
             return send(mapping.error_answer(exc))
         urls = await image_items(self.engine, result, False, base_url(request, self.public_url))

@@ -35,10 +35,10 @@ class OpenAIFace:
         n: int | None = None
         try:
             key = bearer_token(request.headers.get("authorization"))
-            tenant = authenticate(self.keys, mapping.PROVIDER, key, mapping.MISSING_KEY_MESSAGE)
+            tenant = authenticate(self.keys, key, mapping.MISSING_KEY_MESSAGE)
             generation = mapping.request_from_native(parse_json(await read_body(request)))
             n = generation.n
-            result = await self.engine.generate(tenant, generation, bucket=mapping.PROVIDER)
+            result = await self.engine.generate(tenant, generation, face=mapping.PROVIDER)
         except ApiError as exc:
             return NativeErrorAnswer(partial(mapping.error_answer, exc, n=n, real_clock=self.real_clock))
         inline = result.request.response_format == "b64_json"

@@ -83,9 +83,9 @@ class StabilityFace:
     async def generate(self, request: Request) -> Response:
         try:
             key = bearer_token(request.headers.get("authorization"))
-            tenant = authenticate(self.keys, mapping.PROVIDER, key, mapping.MISSING_KEY_MESSAGE)
+            tenant = authenticate(self.keys, key, mapping.MISSING_KEY_MESSAGE)
             native = mapping.request_from_native(await self.form(request), request.headers.get("accept"))
-            result = await self.engine.generate(tenant, native.generation, bucket=mapping.PROVIDER)
+            result = await self.engine.generate(tenant, native.generation, face=mapping.PROVIDER)
         except ApiError as exc:
             return NativeErrorAnswer(partial(mapping.error_answer, exc))
         filtered = self.engine.output_flagged(native.generation)
