@@ -18,6 +18,7 @@ import hashlib
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Literal
 
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS
@@ -62,11 +63,16 @@ class RateState:
     day: WindowState
 
 
+RateWindow = Literal["minute", "day"]
+
+
 @dataclass(slots=True)
 class Admission:
     admitted: bool
     state: RateState
     retry_after: int | None = None
+    window: RateWindow | None = None
+    """Which window refused the request (`refused_window`); None when admitted."""
 
 
 @dataclass(slots=True)
@@ -164,6 +170,12 @@ def decide(minute_entries: list[tuple[float, int]], day_used: int, n: int, limit
     if not waits:
         return True, None
     return False, max(waits)
+
+
+def refused_window(used_minute: int, n: int, limits: Limits) -> RateWindow:
+    """The window a refused request of n images is told it exceeded: the minute's when n does not fit it (of the two
+    it frees first), else the day's."""
+    return "minute" if used_minute + n > limits.images_per_minute else "day"
 
 
 def rate_state(minute_entries: list[tuple[float, int]], day_used: int, limits: Limits, now: float) -> RateState:

@@ -26,6 +26,7 @@ from simulator.state.base import (
     fits,
     namespace_prefix,
     rate_state,
+    refused_window,
     window_totals,
 )
 from spec import tiers
@@ -139,7 +140,8 @@ class MemoryState(State):
             return Admission(True, window_totals(b.minute_used, now, b.day_used, limits, now))
         entries = list(b.minute)
         _, retry_after = decide(entries, b.day_used, n, limits, now)
-        return Admission(False, rate_state(entries, b.day_used, limits, now), retry_after)
+        rate = rate_state(entries, b.day_used, limits, now)
+        return Admission(False, rate, retry_after, refused_window(rate.minute.used, n, limits))
 
     async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
         b = self._buckets.get(namespace_prefix(namespace()) + bucket)

@@ -68,6 +68,7 @@ from simulator.state.base import (
     namespace_prefix,
     no_answer,
     rate_state,
+    refused_window,
     window_totals,
 )
 from simulator.state.batching import BatchingChannel, LuaScript
@@ -319,8 +320,9 @@ class RedisState(State):
             return Ticket(admission, now, int(last), tuple(IMAGE_ID_PREFIX + image.decode() for image in ids[0]))
         entries = _entries(last)
         _, retry_after = decide(entries, int(day_used), n, limits, now)
+        rate = rate_state(entries, int(day_used), limits, now)
         # The script and decide() apply one rule; the fallback only guards against float rounding at the edge.
-        return Ticket(Admission(False, rate_state(entries, int(day_used), limits, now), retry_after or 1), now, None)
+        return Ticket(Admission(False, rate, retry_after or 1, refused_window(rate.minute.used, n, limits)), now, None)
 
     async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
         """Read-only, so the minute total is recounted from the live entries (usage is not on the hot path)."""
