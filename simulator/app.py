@@ -118,7 +118,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     logging.getLogger("python_multipart").setLevel(logging.ERROR)
     state = state or open_state(config.state, config.clock, config.start_time)
     keys = KeyRegistry.from_file(config.keys_file, config.scenario)
-    engine = Engine(state, keys, config.seed, config.latency_scale)
+    engine = Engine(state, keys, config.seed, config.real_clock, config.latency_scale)
     plane = open_plane(config)
 
     async def openapi(request: Request) -> Response:

@@ -194,7 +194,7 @@ class SimulatorConfig:
 
     @property
     def real_clock(self) -> bool:
-        """Whether a real wait frees a rate window (the faces tell clients whether to retry by it)."""
+        """Whether a real wait frees a rate window (the engine tells clients whether to retry by it)."""
         return self.clock == CLOCK_REAL
 
     def public_settings(self) -> dict[str, object]:

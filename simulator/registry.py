@@ -108,7 +108,7 @@ class Face:
 def _serve_perf(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> Served:
     if config.gateway:
         return GatewayFace(engine, keys, config, gateway_upstreams(config))
-    return perf_face.PerfFace(engine, keys, config.public_url, config.real_clock)
+    return perf_face.PerfFace(engine, keys, config.public_url)
 
 
 PROVIDER_FACES: tuple[Face, ...] = (

@@ -19,7 +19,7 @@ def test_a_request_id_repeats_under_its_seed_and_no_two_namespaces_or_sequences_
     """Each namespace counts its own sequence from 1, so its request ids must differ from every other namespace's."""
 
     def request_ids(seed: int, name: str) -> list[str]:
-        engine = Engine(MemoryState("manual"), KeyRegistry(), seed=seed)
+        engine = Engine(MemoryState("manual"), KeyRegistry(), seed=seed, real_clock=False)
         with in_namespace(name):
             return [engine.request_id(sequence) for sequence in (1, 2, 3)]
 

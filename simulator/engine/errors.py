@@ -16,6 +16,10 @@ class ApiError(Exception):
         self.message = message
         self.param = param
         self.retry_after = retry_after
+        self.should_retry = retry_after is None or retry_after <= errors.LONGEST_CLIENT_RETRY_WAIT_SECONDS
+        """Whether a client should retry after `retry_after` (faces send it as `x-should-retry`): not when that is
+        longer than clients sleep. An injected fault's wait is real whatever the clock (its `times` may be used up by
+        then), so only its length counts; a rate window's 429 also needs a real clock (`RateLimited`)."""
         self._status = status
 
     @property

@@ -20,7 +20,7 @@ from simulator.engine.render import RenderCache, RenderKey
 from simulator.engine.request import GenerationRequest
 from simulator.engine.revise import revised_prompt
 from simulator.keys import KeyRegistry, Tenant
-from simulator.state.base import ImageBatch, RateState, State, image_id
+from simulator.state.base import ImageBatch, RateState, RateWindow, State, image_id
 from spec import errors
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, PERF_FACE
 from spec.policy import flags_output, violates_policy
@@ -96,11 +96,17 @@ def request_facts(seed: int, request: GenerationRequest) -> RequestFacts:
 
 
 class RateLimited(ApiError):
-    """A 429 that carries the window state, so the face can still send rate-limit headers."""
+    """A 429 that carries the window state, so the face can still send rate-limit headers, and which window refused.
 
-    def __init__(self, retry_after: int, rate: RateState) -> None:
+    Decision: on a manual clock (`real_clock` False) it should not be retried, whatever its wait: no real wait frees
+    the window (only /_sim/clock/advance moves the clock), and the openai SDK's two sleeping retries would hold a test
+    for two minutes to meet the same 429."""
+
+    def __init__(self, retry_after: int, rate: RateState, window: RateWindow, real_clock: bool) -> None:
         super().__init__(errors.RATE_LIMIT_EXCEEDED, errors.RATE_LIMIT_MESSAGE, None, retry_after)
         self.rate = rate
+        self.window = window
+        self.should_retry = self.should_retry and real_clock
 
 
 class Engine:
@@ -108,10 +114,12 @@ class Engine:
     engine picks the key's limits on that face (`KeyRegistry.limits_on`) with that face's windows, so no caller can
     pair one face's windows with another's limits."""
 
-    def __init__(self, state: State, keys: KeyRegistry, seed: int, latency_scale: float = 0.0) -> None:
+    def __init__(self, state: State, keys: KeyRegistry, seed: int, real_clock: bool, latency_scale: float = 0.0) -> None:
         self.state = state
         self.keys = keys
         self.seed = seed
+        self.real_clock = real_clock
+        """Whether the state's clock is real time, so a real wait frees a rate window (see `RateLimited`)."""
         self.latency_scale = latency_scale
         self.renders = RenderCache()
         self._image_salt = f"{seed}\x1fimage\x1f"
@@ -141,8 +149,8 @@ class Engine:
         note_time(outcome.now)
         admission = outcome.admission
         if not admission.admitted or outcome.sequence is None:
-            assert admission.retry_after is not None
-            raise RateLimited(admission.retry_after, admission.state)
+            assert admission.retry_after is not None and admission.window is not None
+            raise RateLimited(admission.retry_after, admission.state, admission.window, self.real_clock)
         return Ticket(outcome.sequence, outcome.now, admission.state, outcome.image_ids)
 
     async def admit_for_upstream(self, tenant: Tenant, request: GenerationRequest) -> UpstreamAdmission:

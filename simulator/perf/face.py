@@ -38,11 +38,10 @@ class PerfFlow(ABC, Generic[M]):
     in the document's body (`payload`) and headers, or the error in its envelope with the key's windows. The
     in-process face (`PerfFace`) has the engine make them; the gateway (`simulator.perf.gateway`) has providers."""
 
-    def __init__(self, engine: Engine, keys: KeyRegistry, public_url: str | None, real_clock: bool) -> None:
+    def __init__(self, engine: Engine, keys: KeyRegistry, public_url: str | None) -> None:
         self.engine = engine
         self.keys = keys
         self.public_url = public_url
-        self.real_clock = real_clock
 
     def routes(self) -> list[Route]:
         return [Route(PATH, Endpoint(self.create_image), methods=["POST"])]
@@ -53,7 +52,7 @@ class PerfFlow(ABC, Generic[M]):
             tenant = self.keys.authenticate(request_header(request, b"authorization"))
             made = await self.make(tenant, request_from_wire(await read_body(request)))
         except RateLimited as exc:
-            return error_response(exc, exc.rate, window_on_manual_clock=not self.real_clock)
+            return error_response(exc, exc.rate)
         except ApiError as exc:
             return error_response(exc, await self.engine.usage(tenant) if tenant else None)
         payload = await self.payload(made, base_url(request, self.public_url))

@@ -55,8 +55,8 @@ class UpstreamResult:
 class GatewayFace(PerfFlow[GenerationResult | UpstreamResult]):
     def __init__(self, engine: Engine, keys: KeyRegistry, config: SimulatorConfig, upstreams: dict[str, tuple[str, Upstream]]) -> None:
         """`upstreams`: provider -> (its base URL, how to call it), for every provider sent upstream."""
-        super().__init__(engine, keys, config.public_url, config.real_clock)
-        self.in_process = PerfFace(engine, keys, config.public_url, config.real_clock)
+        super().__init__(engine, keys, config.public_url)
+        self.in_process = PerfFace(engine, keys, config.public_url)
         self.upstreams = upstreams
         self.upstream_key = config.upstream_key
         self.http = UpstreamHttp(config.upstream_timeout)

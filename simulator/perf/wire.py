@@ -118,21 +118,15 @@ def rate_limit_headers(rate: RateState) -> dict[str, str]:
     }
 
 
-def error_response(
-    exc: ApiError, rate: RateState | None = None, headers: dict[str, str] | None = None, window_on_manual_clock: bool = False
-) -> Response:
+def error_response(exc: ApiError, rate: RateState | None = None, headers: dict[str, str] | None = None) -> Response:
     """The document's envelope, with an `x-request-id` once sent (as every Perf response has, see `ErrorAnswer`) and,
-    on a wait longer than clients sleep, `x-should-retry: false` (see `spec.errors.LONGEST_CLIENT_RETRY_WAIT_SECONDS`).
-
-    Decision: on the manual clock a key's window 429 (`window_on_manual_clock`) says `x-should-retry: false` whatever
-    its wait, as the OpenAI face's does: no real wait frees the window (only /_sim/clock/advance moves the clock), and the openai
-    SDK's two sleeping retries would hold a test for two minutes to meet the same 429."""
+    with a wait a client should not retry after (`ApiError.should_retry`), `x-should-retry: false`."""
     all_headers: dict[str, Any] = {}
     if rate is not None:
         all_headers.update(rate_limit_headers(rate))
     if exc.retry_after is not None:
         all_headers["Retry-After"] = str(exc.retry_after)
-        if exc.retry_after > errors.LONGEST_CLIENT_RETRY_WAIT_SECONDS or window_on_manual_clock:
+        if not exc.should_retry:
             all_headers["x-should-retry"] = "false"
     all_headers.update(headers or {})
     return ErrorAnswer(exc.envelope(), status_code=exc.status, headers=all_headers)

@@ -7,7 +7,6 @@ Each decision is noted beside the fact it shapes.
 
 from __future__ import annotations
 
-from spec import errors
 from spec.models import MODELS
 from spec.schemas import KNOWN_REQUEST_FIELDS
 
@@ -42,8 +41,3 @@ OPENAI_KNOWN_FIELDS = KNOWN_REQUEST_FIELDS
 OPENAI_HEADER_LIMIT = "x-ratelimit-limit-requests"
 OPENAI_HEADER_REMAINING = "x-ratelimit-remaining-requests"
 OPENAI_HEADER_RESET = "x-ratelimit-reset-requests"
-# Decision on `x-should-retry` (the openai SDK obeys it over its own rules): a 429 says "true" only when a retry
-# after Retry-After can succeed, i.e. the simulator clock is real time and the wait is within what every SDK
-# version honours (60 s; newer ones take up to 120 s). On a manual clock no real wait frees the window, and a
-# day-window wait is longer than any SDK sleeps, so it says "false" and the 429 reaches the caller at once.
-OPENAI_RETRYABLE_WAIT_SECONDS = errors.LONGEST_CLIENT_RETRY_WAIT_SECONDS

@@ -85,7 +85,7 @@ def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> N
     cases: list[tuple[ApiError, int, str, int | None]] = [
         (NativeInvalid("num_images", "image_request.num_images must be between 1 and 8; got 9"), 400, errors.INVALID_REQUEST, None),
         (ApiError(errors.CONTENT_POLICY_VIOLATION, "no"), 422, errors.CONTENT_POLICY_VIOLATION, None),
-        (RateLimited(3, full_rate), 429, errors.RATE_LIMIT_EXCEEDED, 3),
+        (RateLimited(3, full_rate, "minute", real_clock=True), 429, errors.RATE_LIMIT_EXCEEDED, 3),
         (ApiError(errors.AUTHENTICATION_ERROR, "bad key"), 401, errors.UPSTREAM_ERROR, None),
     ]
     for engine_error, status, perf_type, retry_after in cases:

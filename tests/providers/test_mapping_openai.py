@@ -106,7 +106,7 @@ def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> N
     cases: list[tuple[ApiError, str, str | None, int | None]] = [
         (NativeInvalid("size", "The size is not supported by this model.", "invalid_size"), errors.INVALID_REQUEST, "size", None),
         (ApiError(errors.CONTENT_POLICY_VIOLATION, "no"), errors.CONTENT_POLICY_VIOLATION, None, None),
-        (RateLimited(17, full_rate), errors.RATE_LIMIT_EXCEEDED, None, 17),
+        (RateLimited(17, full_rate, "minute", real_clock=True), errors.RATE_LIMIT_EXCEEDED, None, 17),
         # The gateway's own key was refused: nothing the Perf caller can fix. The provider down is an outage.
         (ApiError(errors.AUTHENTICATION_ERROR, "Incorrect API key provided"), errors.UPSTREAM_ERROR, None, None),
         (ApiError(errors.SERVICE_UNAVAILABLE, "down"), errors.SERVICE_UNAVAILABLE, None, None),

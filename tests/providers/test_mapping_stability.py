@@ -103,7 +103,7 @@ def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> N
     cases: list[tuple[ApiError, int, str, str | None, int | None]] = [
         (NativeInvalid("aspect_ratio", "aspect_ratio: must be one of ..."), 400, errors.INVALID_REQUEST, "aspect_ratio", None),
         (ApiError(errors.CONTENT_POLICY_VIOLATION, "no"), 403, errors.CONTENT_POLICY_VIOLATION, None, None),
-        (RateLimited(9, full_rate), 429, errors.RATE_LIMIT_EXCEEDED, None, 9),
+        (RateLimited(9, full_rate, "minute", real_clock=True), 429, errors.RATE_LIMIT_EXCEEDED, None, 9),
         (ApiError(errors.AUTHENTICATION_ERROR, "bad key"), 401, errors.UPSTREAM_ERROR, None, None),
         (ApiError(errors.PAYLOAD_TOO_LARGE, "too big"), 413, errors.UPSTREAM_ERROR, None, None),
     ]

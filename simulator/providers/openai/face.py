@@ -26,7 +26,6 @@ class OpenAIFace:
         self.engine = engine
         self.keys = keys
         self.public_url = config.public_url
-        self.real_clock = config.real_clock
 
     def routes(self) -> list[Route]:
         return [Route(f"/v1{mapping.PATH}", Endpoint(self.create_image), methods=["POST"])]
@@ -40,7 +39,7 @@ class OpenAIFace:
             n = generation.n
             result = await self.engine.generate(tenant, generation, face=mapping.PROVIDER)
         except ApiError as exc:
-            return NativeErrorAnswer(partial(mapping.error_answer, exc, n=n, real_clock=self.real_clock))
+            return NativeErrorAnswer(partial(mapping.error_answer, exc, n=n))
         inline = result.request.response_format == "b64_json"
         items = await image_items(self.engine, result, inline, base_url(request, self.public_url))
         return send(mapping.success_answer(result, items))

@@ -168,12 +168,15 @@ def _envelope(message: str, error_type: str, param: str | None, code: str | None
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
 
 
-def error_answer(exc: ApiError, error_id: str, n: int | None = None, real_clock: bool = False) -> NativeAnswer:
-    """An engine error in OpenAI's envelope, its x-request-id `req_<error_id>` (errors carry no engine id)."""
+def error_answer(exc: ApiError, error_id: str, n: int | None = None) -> NativeAnswer:
+    """An engine error in OpenAI's envelope, its x-request-id `req_<error_id>` (errors carry no engine id).
+
+    Decision: a 429 always says `x-should-retry` ("true" or "false", as `exc.should_retry`): the openai SDK obeys it
+    over its own rules, so a 429 no retry can pass reaches the caller at once."""
     headers = {"x-request-id": f"req_{error_id}", "openai-version": OPENAI_VERSION, "openai-organization": OPENAI_ORGANIZATION}
     if isinstance(exc, RateLimited):
         minute = exc.rate.minute
-        window = "minute" if n is None or minute.used + n > minute.limit else "day"
+        window = exc.window
         limit = minute.limit if window == "minute" else exc.rate.day.limit
         used = minute.used if window == "minute" else exc.rate.day.used
         retry = exc.retry_after or 1
@@ -183,21 +186,18 @@ def error_answer(exc: ApiError, error_id: str, n: int | None = None, real_clock:
             "(perf-image-sim: limits come from the key's tier or the keys file's [providers.openai] section.)"
         )
         headers.update({"retry-after": str(retry), "retry-after-ms": str(retry * 1000)})
-        retryable = real_clock and retry <= p.OPENAI_RETRYABLE_WAIT_SECONDS
-        headers["x-should-retry"] = "true" if retryable else "false"
+        headers["x-should-retry"] = "true" if exc.should_retry else "false"
         headers.update({p.OPENAI_HEADER_LIMIT: str(minute.limit), p.OPENAI_HEADER_REMAINING: str(minute.remaining)})
         headers[p.OPENAI_HEADER_RESET] = _duration(minute.reset_seconds)
         return NativeAnswer(429, _envelope(message, p.OPENAI_ERROR_RATE_LIMIT_TYPE, None, p.OPENAI_CODE_RATE_LIMIT), headers)
     if exc.status == 429:  # an injected fault: no windows to report, only how long to wait
         retry = exc.retry_after or 1
         headers.update({"retry-after": str(retry), "retry-after-ms": str(retry * 1000)})
-        # The wait is real whatever the clock (the fault's `times` may be used up by then); past what SDKs sleep, the
-        # SDK raises at once rather than sleeping for minutes.
-        headers["x-should-retry"] = "true" if retry <= p.OPENAI_RETRYABLE_WAIT_SECONDS else "false"
+        headers["x-should-retry"] = "true" if exc.should_retry else "false"
         return NativeAnswer(429, _envelope(exc.message, p.OPENAI_ERROR_RATE_LIMIT_TYPE, None, p.OPENAI_CODE_RATE_LIMIT), headers)
     if exc.retry_after is not None:  # an injected status asking for a wait (a 503's): told as the 429's is
         headers.update({"retry-after": str(exc.retry_after), "retry-after-ms": str(exc.retry_after * 1000)})
-        if exc.retry_after > p.OPENAI_RETRYABLE_WAIT_SECONDS:  # as the Perf face: the SDK raises rather than sleep
+        if not exc.should_retry:  # as the Perf face: the SDK raises rather than sleep
             headers["x-should-retry"] = "false"
     if exc.type == errors.CONTENT_POLICY_VIOLATION:
         message = native_message(exc, p.OPENAI_CONTENT_POLICY_MESSAGE)
