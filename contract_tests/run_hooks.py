@@ -289,6 +289,8 @@ def _first_error(exc: BaseException | None) -> str:
     if exc is None:
         return ""
     text = " ".join(str(exc).split())
+    if isinstance(exc, pytest.fail.Exception):  # the suite's own words, as pytest.fail gave them
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
