@@ -95,14 +95,6 @@ async def _read_rest(receive: Receive, first: bytes, limit: int) -> tuple[bytes,
     return b"".join(chunks), False
 
 
-def _body_here(send: Send) -> bool:
-    """Whether the request's body (or its first part) has come: uvicorn's cycle has then set its message event, so the
-    first `receive` does not wait. Under a server whose cycle shows no event, False: the body is awaited under the
-    deadline."""
-    event = getattr(getattr(send, "__self__", None), "message_event", None)
-    return event is not None and bool(event.is_set())
-
-
 def _stalled(headers: dict[bytes, bytes], seconds: float) -> ApiError:
     """The 408 for a body that stopped coming, saying how long was waited and what was promised."""
     declared = headers.get(b"content-length")
@@ -277,8 +269,11 @@ class ControlLayer:
         limit = MAX_BODY_BYTES[face]
         stalled: ApiError | None = None
         if b"expect" not in headers or not _declared_too_large(headers, limit):
-            # Only a body not all here yet is awaited under a deadline (simulator.control.body_deadline).
-            waiting = None if _body_here(send) else self.deadlines.enter()
+            # Only a body not all here yet is awaited under a deadline (simulator.control.body_deadline): one whose
+            # first part has come has set uvicorn's message event, so the first `receive` does not wait. (Inline, not
+            # a function: it runs on every request.) Under a server whose cycle shows no event, every body is.
+            event = getattr(getattr(send, "__self__", None), "message_event", None)
+            waiting = None if event is not None and event.is_set() else self.deadlines.enter()
             try:
                 first = await receive()
                 raw = first.get("body", b"")
