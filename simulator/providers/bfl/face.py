@@ -128,16 +128,14 @@ async def _json_body(request: Request) -> Any:
     text/plain) is not parsed but taken as text, which is no object: FastAPI's 422 `model_attributes_type`. It
     was read as JSON and generated, so a client that forgot its header passed here and failed against BFL. A body
     sent without a Content-Type is read as JSON, as FastAPI reads it."""
+    raw = await read_body(request, bfl.BFL_MAX_BODY_BYTES)  # its only error is the 413
+    content_type = request.headers.get("content-type")
+    if content_type is not None and not _is_json_type(content_type):
+        text = raw.decode("utf-8", "replace")
+        raise BflValidationError([{"type": "model_attributes_type", "loc": ["body"], "msg": NOT_AN_OBJECT, "input": text}])
     try:
-        raw = await read_body(request, bfl.BFL_MAX_BODY_BYTES)
-        content_type = request.headers.get("content-type")
-        if content_type is not None and not _is_json_type(content_type):
-            text = raw.decode("utf-8", "replace")
-            raise BflValidationError([{"type": "model_attributes_type", "loc": ["body"], "msg": NOT_AN_OBJECT, "input": text}])
         return parse_json(raw)
     except ApiError as exc:
-        if exc.type == errors.PAYLOAD_TOO_LARGE or isinstance(exc, BflValidationError):
-            raise
         raise BflValidationError([{"type": "json_invalid", "loc": ["body"], "msg": exc.message, "input": None}]) from None
 
 
