@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.engine.errors import ApiError, invalid, quoted
-from simulator.engine.jsontypes import json_type
+from simulator.engine.jsontypes import json_integer, json_type
 from simulator.engine.options import OptionError, request_with_options
 from simulator.engine.request import GenerationRequest
 from spec.models import DEFAULT_MODEL, MODELS, is_blank
@@ -35,9 +35,10 @@ def _optional_integer(body: dict[str, Any]) -> int | None:
     n = body.get("n")
     if n is None:
         return None
-    if isinstance(n, bool) or not isinstance(n, (int, float)) or (isinstance(n, float) and not n.is_integer()):
+    whole = json_integer(n)
+    if whole is None:
         raise invalid("n", f"n must be an integer, got {json_type(n)} {quoted(n)}")
-    return int(n)
+    return whole
 
 
 def _worded(exc: OptionError) -> ApiError:
