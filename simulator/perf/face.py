@@ -20,7 +20,7 @@ from simulator.state.base import RateState
 from simulator.urls import base_url, image_url
 
 
-class Made(Protocol):
+class MadeImages(Protocol):
     """Images made for a request, however they were made: what the success answer's headers are taken from."""
 
     @property
@@ -30,7 +30,7 @@ class Made(Protocol):
     def rate(self) -> RateState: ...
 
 
-M = TypeVar("M", bound=Made)
+M = TypeVar("M", bound=MadeImages)
 
 
 class PerfFlow(ABC, Generic[M]):
