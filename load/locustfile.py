@@ -260,13 +260,14 @@ def _observe(key: str, body: dict[str, object], raw: str, sent: float, received:
         payload = response.json()
     except ValueError:
         payload = None
+    carried = tuple(name for name in tiers.RATE_LIMIT_HEADERS if response.headers.get(name) is not None)
     if status == 200:
         data = payload.get("data") if isinstance(payload, dict) else None
         perf = payload.get("perf") if isinstance(payload, dict) else None
         request_id = perf.get("request_id") if isinstance(perf, dict) else None
         if not isinstance(data, list):
             return Observation(key, n, sent, received, status, not_an_answer=True, body=raw)
-        return Observation(key, n, sent, received, status, images=len(data), request_id=request_id, body=raw)
+        return Observation(key, n, sent, received, status, images=len(data), request_id=request_id, rate_limit_headers=carried, body=raw)
     error = payload.get("error") if isinstance(payload, dict) else None
     error = error if isinstance(error, dict) else {}
     return Observation(
@@ -278,6 +279,7 @@ def _observe(key: str, body: dict[str, object], raw: str, sent: float, received:
         error_type=error.get("type"),
         retry_after=error.get("retry_after"),
         retry_after_header=response.headers.get("retry-after"),
+        rate_limit_headers=carried,
         body=raw,
     )
 

@@ -12,7 +12,9 @@ it holds for every placement the intervals allow, so a correct server never fail
   error, a 5xx, a request the run cut short) may have been admitted, so they count against the quota here and
   never as certainly admitted above;
 - a 429 without a valid retry_after: error type rate_limit_exceeded, an integer from 1 to 86,400, equal to the
-  Retry-After header when there is one, and at most 60 when the day window cannot have been the reason;
+  Retry-After header when there is one (a client obeying the header waits that long), and at most 60 when the day
+  window cannot have been the reason. A 429 without the header, and answers without the x-ratelimit-* headers, are
+  reported as not judged, not counted: the API document promises neither (perf-contract's decisions #4 and #1);
 - a minute window's 429 whose retry_after is not the wait (spec/tiers.py): the images certainly admitted before it
   and certainly still in its window retry_after seconds later fill it (too short), or even every request that may
   have been admitted before it and may still be in its window a second earlier leaves room (too long).
@@ -79,6 +81,9 @@ class Observation:
     retry_after: object = None
     """`error.retry_after` exactly as received (validated here)."""
     retry_after_header: str | None = None
+    rate_limit_headers: tuple[str, ...] | None = None
+    """Which of the x-ratelimit-* headers (spec/tiers.py) a 200 or 429 carried; None when not recorded (another
+    answer, or a file written before they were)."""
     request_id: str | None = None
     body: str = ""
     """The request body, so a reported request can be replayed."""
@@ -87,6 +92,10 @@ class Observation:
     limits: tuple[int, int] | None = None
     """The key's own (images a minute, images a day) when the target's keys file sets them (`--keys`), else None:
     its tier's. Recorded with every request, so a replay of the events judges by them too."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.rate_limit_headers, list):  # as JSON and Locust's messages carry a tuple
+            object.__setattr__(self, "rate_limit_headers", tuple(self.rate_limit_headers))
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,58 @@ class KeySummary:
 
 
 @dataclass
+class HeaderSummary:
+    """What the run saw of the headers the API document does not promise: the simulator's x-ratelimit-* headers and a
+    429's Retry-After (decisions #1 and #4 of perf-contract). Reported, never counted, as perf-contract's default
+    `--judge document` does: a 429 without Retry-After and a target without the x-ratelimit-* headers passed in
+    silence, as if they had been checked."""
+
+    answers: int = 0
+    """200s and 429s whose headers were recorded."""
+    lacking: dict[str, int] = field(default_factory=dict)
+    """Per x-ratelimit-* header, the answers without it."""
+    incomplete: int = 0
+    """Answers without one or more of them."""
+    bare: int = 0
+    """Answers with none of them."""
+    refusals: int = 0
+    without_retry_after: int = 0
+
+    def count(self, o: Observation) -> None:
+        if o.status == 429:
+            self.refusals += 1
+            self.without_retry_after += o.retry_after_header is None
+        if o.rate_limit_headers is None:
+            return
+        self.answers += 1
+        self.bare += not o.rate_limit_headers
+        self.incomplete += len(o.rate_limit_headers) < len(tiers.RATE_LIMIT_HEADERS)
+        for name in tiers.RATE_LIMIT_HEADERS:
+            if name not in o.rate_limit_headers:
+                self.lacking[name] = self.lacking.get(name, 0) + 1
+
+    def notes(self) -> list[str]:
+        lines = []
+        if self.answers and self.bare == self.answers:
+            lines.append(
+                "  not judged: the target sends no x-ratelimit-* headers (the simulator's, not the API document's; "
+                "perf-contract --judge all checks them)"
+            )
+        elif self.lacking:
+            names = ", ".join(f"{name} ({count})" for name, count in self.lacking.items())
+            lines.append(
+                f"  not judged: {self.incomplete} of {self.answers} answers (200 or 429) lack x-ratelimit-* "
+                f"headers the simulator sends: {names} (not the API document's; perf-contract --judge all checks them)"
+            )
+        if self.without_retry_after:
+            lines.append(
+                f"  not judged: {self.without_retry_after} of {self.refusals} 429s carry no Retry-After header (the API "
+                "document promises only the body's retry_after, judged above; perf-contract --judge all checks the header)"
+            )
+        return lines
+
+
+@dataclass
 class Verdict:
     tolerance: float
     missing: str = ""
@@ -133,6 +194,7 @@ class Verdict:
     was exceeded: a CI job asking whether a limit holds cannot tell that pass from a real one."""
     keys: dict[str, KeySummary] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
+    headers: HeaderSummary = field(default_factory=HeaderSummary)
 
     @property
     def judged(self) -> bool:
@@ -236,6 +298,7 @@ class Verdict:
                 f"  note: {unanswered} of {total} requests got no usable answer (none, or a 5xx){stopped}: each counted "
                 "as possibly admitted at its full n"
             )
+        lines.extend(self.headers.notes())
         if self.violations:
             lines.append(f"VERDICT: FAIL ({len(self.violations)} violations)")
         elif self.missing:
@@ -508,8 +571,10 @@ def judge(
             unexpected[(o.key, 200, "not a generation answer")].append(o)
         elif o.status == 200:
             summary.admitted_images += o.images
+            verdict.headers.count(o)
         elif o.status == 429:
             summary.rejected += 1
+            verdict.headers.count(o)
         elif o.status is None or o.status >= 500:
             summary.unknown += 1
             summary.cut_by_stop += o.cut_by_stop

@@ -19,6 +19,7 @@ import requests
 from load.redis_server import RedisServer
 from simulator.launcher import PROJECT_ROOT, free_port, running, running_simulator
 from spec import tiers
+from tests.contract.harness import factory_server
 from tests.contract.test_tls import https_target
 from tests.load.conftest import environment
 
@@ -73,6 +74,7 @@ def test_verdict_passes_against_the_in_memory_simulator(tmp_path: Path) -> None:
     free_row = re.search(r"^\s+free" + r"\s+(\d+)" * 8 + "$", result.stdout, re.MULTILINE)
     assert free_row, result.stdout
     assert int(free_row[8]) > 0, "the compressed run reached the free tier's daily limit"
+    assert "not judged" not in result.stdout, "the simulator sends Retry-After and the x-ratelimit-* headers"
     replay = subprocess.run([sys.executable, "-m", "load.verdict", str(events)], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert replay.returncode == 0 and "VERDICT: PASS" in replay.stdout
 
@@ -271,3 +273,14 @@ def test_a_distributed_run_the_master_refuses_sends_no_request_from_its_workers(
         journal = requests.get(f"{sim.base_url}/_sim/requests", timeout=5).json()["requests"]
     assert result.returncode == 2 and result.stdout.count("VERDICT: NOT RUN: --tolerance must be") == 1, result.stdout + result.stderr
     assert journal == [], journal
+
+
+def test_a_target_without_the_headers_the_document_does_not_promise_passes_saying_what_was_not_judged() -> None:
+    """No Retry-After on its 429s and no x-ratelimit-* header on any answer: the run passed without a word, although
+    the README promises both. The document promises only the body's retry_after (judged), so the verdict passes a
+    target whose limits hold and says what it did not judge (perf-contract's decisions #1 and #4, not counted)."""
+    with factory_server("tests.load.headerless:app") as target:
+        result = run(locust(*BOUNDED, "-u", "6", "-r", "6", "-H", target.base_url, "FreeUser"))
+    assert result.returncode == 0 and "VERDICT: PASS" in result.stdout, result.stdout + result.stderr
+    assert "not judged: the target sends no x-ratelimit-* headers" in result.stdout, result.stdout
+    assert re.search(r"not judged: (\d+) of \1 429s carry no Retry-After header", result.stdout), result.stdout

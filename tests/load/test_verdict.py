@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -328,3 +329,44 @@ def test_require_limits_minute_is_met_by_a_minute_refusal_and_all_also_needs_the
     run = [ok(t) for t in range(5)] + [limited(5, 55, header="55")]
     assert judge(run, required="minute").passed
     assert not judge(run, required="all").passed
+
+
+ALL_RATE_HEADERS = tiers.RATE_LIMIT_HEADERS
+
+
+def with_headers(o: Observation, carried: tuple[str, ...]) -> Observation:
+    return replace(o, rate_limit_headers=carried)
+
+
+def test_headers_the_document_does_not_promise_are_reported_as_not_judged_never_passed_in_silence() -> None:
+    """A 429 without Retry-After and answers without the x-ratelimit-* headers passed without a word, although the
+    README promises both: the API document promises neither (only the body's retry_after), so they are reported
+    beside a pass, not counted (perf-contract's decisions #1 and #4)."""
+    run = [with_headers(ok(t), ()) for t in range(5)] + [with_headers(limited(5, 55), ()), with_headers(limited(6, 54), ())]
+    verdict = judge(run)
+    assert verdict.passed, verdict.summary()
+    assert "not judged: the target sends no x-ratelimit-* headers" in verdict.summary()
+    assert "not judged: 2 of 2 429s carry no Retry-After header" in verdict.summary()
+
+
+def test_answers_lacking_some_rate_limit_headers_are_named_with_their_count() -> None:
+    without_remaining = tuple(name for name in ALL_RATE_HEADERS if name != tiers.HEADER_REMAINING_MINUTE)
+    run = [with_headers(ok(t), without_remaining if t < 2 else ALL_RATE_HEADERS) for t in range(5)]
+    summary = judge([*run, with_headers(limited(5, 55, header="55"), ALL_RATE_HEADERS)]).summary()
+    lacking = f"lack x-ratelimit-* headers the simulator sends: {tiers.HEADER_REMAINING_MINUTE} (2)"
+    assert f"not judged: 2 of 6 answers (200 or 429) {lacking}" in summary
+    assert "Retry-After" not in summary and "VERDICT: PASS" in summary
+
+
+def test_a_target_sending_every_header_gets_no_not_judged_line() -> None:
+    run = [with_headers(ok(t), ALL_RATE_HEADERS) for t in range(5)] + [with_headers(limited(5, 55, header="55"), ALL_RATE_HEADERS)]
+    summary = judge(run).summary()
+    assert "not judged" not in summary and "VERDICT: PASS" in summary
+
+
+def test_the_headers_an_answer_carried_survive_the_events_file(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    write_events(events, [with_headers(ok(0), ()), with_headers(limited(1, 59), ALL_RATE_HEADERS)], [])
+    replayed, _ = read_events([events])
+    assert [o.rate_limit_headers for o in replayed] == [(), ALL_RATE_HEADERS]
+    assert "not judged: 1 of 2 answers (200 or 429) lack" in judge(replayed).summary()
