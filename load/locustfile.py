@@ -168,17 +168,17 @@ class TierUser(FastHttpUser):
         cls._counter = itertools.count()
 
     key: str | None = None
-    """None when the run is refused: the user sends nothing until the runner quits, and the run says why (VERDICT: NOT
-    RUN) once. Raising in `on_start` printed a traceback per user, two for each one on a keys file's error."""
+    """None when the run is refused: a worker's users send nothing until the runner quits (a single process spawns
+    none), and the run says why (VERDICT: NOT RUN) once. Raising in `on_start` printed a traceback per user."""
 
     def on_start(self) -> None:
+        if RUN.refused:  # a worker told by its master
+            return
         options = self.environment.parsed_options
         try:
             given = given_keys(options).get(self.tier)
             configured_keys(options.keys)
         except (ValueError, OSError):  # a worker's own copy of the options: its master refuses the run
-            return
-        if RUN.refused:
             return
         index = next(self._counter)
         self.key = (
@@ -443,10 +443,16 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         RUN.refused = f"--compress needs our simulator's control API at {host}/_sim/ (other servers: leave --compress at 1)"
     if RUN.refused:
         log.error(RUN.refused)
-        assert environment.runner is not None
-        if isinstance(environment.runner, MasterRunner):
-            environment.runner.send_message(REFUSED_MESSAGE, {"reason": RUN.refused})
-        gevent.spawn_later(0, environment.runner.quit)
+        runner = environment.runner
+        assert runner is not None
+        if isinstance(runner, MasterRunner):
+            runner.send_message(REFUSED_MESSAGE, {"reason": RUN.refused})
+        gevent.spawn_later(0, runner.quit)  # stopping prints the verdict: NOT RUN
+        if not isinstance(runner, MasterRunner):
+            # A single process runs test_start in the greenlet that then spawns its users: ending it here spawns none
+            # (they were spawned, each finding the same error again). GreenletExit is gevent's quiet end of a
+            # greenlet: Locust's StopTest printed gevent's traceback.
+            raise gevent.GreenletExit
         return
     if clock == "real":
         _record_clock_offset(host)

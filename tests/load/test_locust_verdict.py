@@ -284,3 +284,27 @@ def test_a_target_without_the_headers_the_document_does_not_promise_passes_sayin
     assert result.returncode == 0 and "VERDICT: PASS" in result.stdout, result.stdout + result.stderr
     assert "not judged: the target sends no x-ratelimit-* headers" in result.stdout, result.stdout
     assert re.search(r"not judged: (\d+) of \1 429s carry no Retry-After header", result.stdout), result.stdout
+
+
+def test_a_keys_file_or_tier_key_error_is_said_once_before_any_user_is_spawned(tmp_path: Path) -> None:
+    """Each user was spawned anyway and found the same error again in on_start (two tracebacks each, later none but
+    the users still spawned): the run is refused before Locust spawns a user, with the reason said once."""
+    unknown_tier = tmp_path / "gold.toml"
+    unknown_tier.write_text('[keys.pk_live_gold]\ntier = "gold"\n')
+    malformed = tmp_path / "typo.toml"
+    malformed.write_text('[keys."pk live typo"]\ntier = "free"\n')
+    with running_simulator() as sim:
+        short = short_run(sim.base_url)
+        refused = {
+            "has unknown tier 'gold'": run(locust(*short, "--keys", str(unknown_tier))),
+            str(malformed): run(locust(*short, "--keys", str(malformed))),
+            "--keys: [Errno 2] No such file or directory": run(locust(*short, "--keys", str(tmp_path / "missing.toml"))),
+            "--tier-key must be TIER=KEY": run(locust(*short, "--tier-key", "gold=abc")),
+        }
+        journal = requests.get(f"{sim.base_url}/_sim/requests", timeout=5).json()["requests"]
+    for said, result in refused.items():
+        output = result.stdout + result.stderr
+        assert result.returncode == 2 and "VERDICT: NOT RUN: " in result.stdout and said in result.stdout, output
+        assert "Ramping to" not in output and "users spawned" not in output, output
+        assert "Traceback" not in output and output.count(said) == 2, output  # the log's error line and the verdict's
+    assert journal == [], journal
