@@ -77,7 +77,7 @@ class GoogleFace:
         if model_id not in google.IMAGEN_MODELS:
             raise RpcError(404, f"models/{model_id} is not found for API version {version}, or is not supported for predict.")
         try:
-            body = parse_json(await read_body(request))
+            body = parse_json(await read_body(request), huge_numbers_as_sent=True)
         except ApiError as exc:
             if exc.type == errors.PAYLOAD_TOO_LARGE:
                 raise RpcError(400, google.PAYLOAD_TOO_LARGE_MESSAGE.format(limit=errors.MAX_BODY_BYTES)) from None
