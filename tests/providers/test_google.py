@@ -203,8 +203,21 @@ def test_a_null_parameter_is_the_parameter_left_unset_as_proto_json_reads_it(cli
 
 def test_unknown_model_and_path_are_google_404s(client: httpx.Client) -> None:
     unknown = client.post("/google/v1beta/models/imagen-9:predict", headers={"x-goog-api-key": "pk_live_abc123"}, json={})
-    assert unknown.status_code == 404 and unknown.json()["error"]["status"] == "NOT_FOUND"
-    assert client.post(f"/google/v1beta/models/{MODEL}:generateContent", json={}).json()["error"]["code"] == 404
+    error = unknown.json()["error"]
+    assert unknown.status_code == 404 and error["status"] == "NOT_FOUND"
+    assert error["message"].startswith("models/imagen-9 is not found for API version v1beta, or is not supported for predict.")
+    assert client.post(f"/google/v1beta/models/{MODEL}:countTokens", json={}).json()["error"]["code"] == 404
+
+
+def test_generate_content_with_an_imagen_model_is_googles_404_naming_the_method(sim: RunningServer) -> None:
+    """What a google-genai user who calls generate_content with an Imagen model meets on the real Gemini API."""
+    with pytest.raises(errors.ClientError) as raised:
+        gemini(sim).models.generate_content(model=MODEL, contents="a watercolor fox")
+    assert raised.value.code == 404 and raised.value.status == "NOT_FOUND"
+    assert raised.value.message == (
+        f"models/{MODEL} is not found for API version v1beta, or is not supported for generateContent. "
+        "Call ListModels to see the list of available models and their supported methods."
+    )
 
 
 def test_rate_limit_is_resource_exhausted_with_retry_info(sim: RunningServer) -> None:
