@@ -48,8 +48,11 @@ class GoogleFace:
         ]
 
     def _api_key_tenant(self, request: Request) -> Tenant:
-        """The Gemini API and Vertex express mode: an API key, in `x-goog-api-key` or `?key=`."""
-        key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
+        """The Gemini API and Vertex express mode: an API key, in `x-goog-api-key` or `?key=`.
+
+        Decision: a key given twice is read from its first occurrence, in the query as in a header on every face
+        (docs/providers.md, Keys); Starlette's `query_params.get` would take the last."""
+        key = request.headers.get("x-goog-api-key") or next(iter(request.query_params.getlist("key")), None)
         if not key:
             raise RpcError(403, google.GEMINI_MISSING_KEY_MESSAGE, "CONSUMER_INVALID")
         try:
