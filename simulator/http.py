@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -182,6 +183,26 @@ def _reject_constant(name: str) -> None:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
+class HugeNumber(float):
+    """A JSON number beyond a double's range (`1e400`): infinite, as Python's json reads it, holding the text its
+    client wrote, so a message can quote what was sent rather than `inf`, a value nobody wrote."""
+
+    sent: str
+
+    def __new__(cls, sent: str) -> HugeNumber:
+        number = super().__new__(cls, sent)
+        number.sent = sent
+        return number
+
+
+def _number_as_sent(text: str) -> float:
+    number = float(text)
+    return number if math.isfinite(number) else HugeNumber(text)
+
+
+_HUGE_AS_SENT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_number_as_sent)
+
+
 class _Fields(list[tuple[str, Any]]):
     """An object's fields in the order written, a name given twice included (the control API's decoder keeps them so)."""
 
@@ -218,21 +239,25 @@ def _not_utf8(raw: bytes) -> str:
     return "request body is not valid UTF-8"
 
 
-def parse_json(raw: bytes, fields_once: bool = False) -> Any:
+def parse_json(raw: bytes, fields_once: bool = False, huge_numbers_as_sent: bool = False) -> Any:
     """Parse strict JSON (no NaN or Infinity) regardless of the declared content type.
 
     One decoder for every request (json.loads with an argument builds a new one each time); the byte-order-mark
     check is json.loads's own. `fields_once`: an object naming a field twice is a 400 naming it (the control API's
     bodies). Decision: JSON leaves a repeated name to the parser, and Python's keeps the last value, so
     `{"action": {"status": 503}, "action": {"drop": true}}` silently became a drop rule, where the header and token
-    forms refuse `status=503;status=504`. The Perf API's bodies keep the C decoder's speed (and its reading)."""
+    forms refuse `status=503;status=504`. The Perf API's bodies keep the C decoder's speed (and its reading).
+    `huge_numbers_as_sent`: a number beyond a double's range is a `HugeNumber` (for a face that quotes refused values
+    as sent; it costs a Python call per fractional number)."""
     if not raw.strip():
         raise invalid(None, "request body is empty; send a JSON object")
     try:
         text = raw.decode("utf-8")
         if text.startswith("\ufeff"):
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        return _objects(_CONTROL_DECODER.decode(text), "") if fields_once else _DECODER.decode(text)
+        if fields_once:
+            return _objects(_CONTROL_DECODER.decode(text), "")
+        return (_HUGE_AS_SENT_DECODER if huge_numbers_as_sent else _DECODER).decode(text)
     except UnicodeDecodeError:
         raise invalid(None, _not_utf8(raw)) from None
     except RecursionError:

@@ -52,6 +52,13 @@ VERTEX_MISSING_CREDENTIALS_MESSAGE = (
     "authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
 
+# A model the Gemini API does not serve on a method (an unknown Imagen id on :predict, an Imagen model on
+# :generateContent), in Google's words (google-genai issues #43, #967; langchain-google #877).
+MODEL_NOT_FOUND_MESSAGE = (
+    "models/{model} is not found for API version {version}, or is not supported for {method}. "
+    "Call ListModels to see the list of available models and their supported methods."
+)
+
 # Google's front end refuses a body over its limit with a 400 INVALID_ARGUMENT in these words, not a 413 (as reported
 # by google-genai users, e.g. MaKTaiL/gemini-srt-translator#63); the limit here is the simulator's (spec.errors).
 PAYLOAD_TOO_LARGE_MESSAGE = "Request payload size exceeds the limit: {limit} bytes."

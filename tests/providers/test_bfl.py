@@ -48,7 +48,7 @@ def ready_sample_url(client: httpx.Client, body: dict[str, object], path: str = 
     answer = submit(client, body, path)
     assert answer.status_code == 200, answer.text
     advance(client, 30)
-    poll = client.get(answer.json()["polling_url"]).json()
+    poll = client.get(answer.json()["polling_url"], headers=KEY).json()
     assert poll["status"] == "Ready", poll
     return str(poll["result"]["sample"])
 
@@ -58,9 +58,9 @@ def test_a_task_polled_without_its_namespace_gets_ready_by_its_own_namespace_clo
     answer = submit(client, {"prompt": "a lighthouse at dawn", "width": 512, "height": 512}, headers={**KEY, "X-Sim-Namespace": "poller"})
     polling_url = f"/v1/get_result?id={answer.json()['id']}"  # polled in the default namespace
     advance(client, 30)
-    assert client.get(polling_url).json()["status"] == "Pending", "the default namespace's clock is not the task's"
+    assert client.get(polling_url, headers=KEY).json()["status"] == "Pending", "the default namespace's clock is not the task's"
     client.post("/_sim/clock/advance", params={"namespace": "poller"}, json={"seconds": 30}).raise_for_status()
-    assert client.get(polling_url).json()["status"] == "Ready"
+    assert client.get(polling_url, headers=KEY).json()["status"] == "Ready"
 
 
 @pytest.mark.parametrize(
@@ -93,11 +93,11 @@ def test_task_is_pending_until_the_modelled_latency_has_passed_on_the_clock(mode
     assert answer.status_code == 200
     task = answer.json()
     assert task["polling_url"] == f"{client.base_url}/v1/get_result?id={task['id']}"
-    assert client.get(task["polling_url"]).json()["status"] == "Pending"
+    assert client.get(task["polling_url"], headers=KEY).json()["status"] == "Pending"
     advance(client, 0.5)
-    assert client.get(task["polling_url"]).json()["status"] == "Pending"
+    assert client.get(task["polling_url"], headers=KEY).json()["status"] == "Pending"
     advance(client, 30)
-    poll = client.get("/v1/get_result", params={"id": task["id"]}).json()
+    poll = client.get("/v1/get_result", params={"id": task["id"]}, headers=KEY).json()
     assert poll["status"] == "Ready"
     result = poll["result"]
     assert result["prompt"] == "a lighthouse at dawn" and result["seed"] == 0
@@ -132,7 +132,7 @@ def test_flagged_prompt_is_request_moderated_at_poll_like_the_perf_api_refuses_i
     prompt = f"a poster {TRIGGER_PHRASE}"
     answer = submit(client, {"prompt": prompt})
     assert answer.status_code == 200  # BFL reports moderation through the poll status, not the submit
-    assert client.get(answer.json()["polling_url"]).json()["status"] == bfl.BFL_STATUS_REQUEST_MODERATED
+    assert client.get(answer.json()["polling_url"], headers=KEY).json()["status"] == bfl.BFL_STATUS_REQUEST_MODERATED
     perf = client.post(
         "/v1/images/generations", headers={"Authorization": "Bearer pk_live_abc123"}, json={"prompt": prompt, "model": "flux-dev"}
     )
@@ -142,7 +142,7 @@ def test_flagged_prompt_is_request_moderated_at_poll_like_the_perf_api_refuses_i
 def test_with_latency_scale_0_a_task_is_ready_at_the_first_poll(client: httpx.Client) -> None:
     """--latency-scale 0 (the default) answers at once on every face: no real or simulated wait before Ready."""
     task = submit(client, {"prompt": "a lighthouse at dawn", "width": 512, "height": 512}).json()
-    poll = client.get(task["polling_url"]).json()
+    poll = client.get(task["polling_url"], headers=KEY).json()
     assert poll["status"] == "Ready"
     assert poll["result"]["duration"] > 0  # the modelled latency is still reported
     assert client.get(poll["result"]["sample"]).status_code == 200
@@ -151,27 +151,27 @@ def test_with_latency_scale_0_a_task_is_ready_at_the_first_poll(client: httpx.Cl
 def test_output_moderation_reports_content_moderated_after_the_latency(modelled: httpx.Client) -> None:
     client = modelled
     answer = submit(client, {"prompt": f"a statue {OUTPUT_FILTER_PHRASE}"})
-    assert client.get(answer.json()["polling_url"]).json()["status"] == "Pending"
+    assert client.get(answer.json()["polling_url"], headers=KEY).json()["status"] == "Pending"
     advance(client, 30)
-    assert client.get(answer.json()["polling_url"]).json()["status"] == bfl.BFL_STATUS_CONTENT_MODERATED
+    assert client.get(answer.json()["polling_url"], headers=KEY).json()["status"] == bfl.BFL_STATUS_CONTENT_MODERATED
 
 
 def test_after_a_namespace_reset_a_polling_url_from_before_it_never_shows_a_later_task(client: httpx.Client) -> None:
     first = submit(client, {"prompt": "first prompt"}, "/_sim/ns/rst/v1/flux-dev").json()
     other = submit(client, {"prompt": "first prompt"}, "/_sim/ns/other/v1/flux-dev").json()
-    assert client.get(first["polling_url"]).json()["result"]["prompt"] == "first prompt"
+    assert client.get(first["polling_url"], headers=KEY).json()["result"]["prompt"] == "first prompt"
     client.post("/_sim/reset", params={"namespace": "rst"}).raise_for_status()
-    assert client.get(first["polling_url"]).json()["status"] == bfl.BFL_STATUS_NOT_FOUND
-    assert client.get(other["polling_url"]).json()["status"] == "Ready", "another namespace's task stays"
+    assert client.get(first["polling_url"], headers=KEY).json()["status"] == bfl.BFL_STATUS_NOT_FOUND
+    assert client.get(other["polling_url"], headers=KEY).json()["status"] == "Ready", "another namespace's task stays"
     second = submit(client, {"prompt": "second prompt"}, "/_sim/ns/rst/v1/flux-dev").json()
     assert second["id"] == first["id"], "the reset namespace starts over with the ids of a fresh start"
-    assert client.get(second["polling_url"]).json()["result"]["prompt"] == "second prompt"
+    assert client.get(second["polling_url"], headers=KEY).json()["result"]["prompt"] == "second prompt"
 
 
 def test_unknown_task_is_reported_by_status(client: httpx.Client) -> None:
-    poll = client.get("/v1/get_result", params={"id": "00000000-0000-0000-0000-000000000000"})
+    poll = client.get("/v1/get_result", params={"id": "00000000-0000-0000-0000-000000000000"}, headers=KEY)
     assert poll.status_code == 200 and poll.json()["status"] == bfl.BFL_STATUS_NOT_FOUND
-    missing = client.get("/v1/get_result")
+    missing = client.get("/v1/get_result", headers=KEY)
     assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == ["query", "id"]
 
 
@@ -209,7 +209,7 @@ def test_a_submit_with_a_real_image_prompt_is_accepted_and_the_image_ignored(cli
     chunks = (body[start : start + 65536] for start in range(0, len(body), 65536))  # as a streaming client sends it
     task = client.post("/v1/flux-dev", headers={**KEY, "content-type": "application/json"}, content=chunks)
     assert task.status_code == 200, task.text
-    poll = client.get(task.json()["polling_url"]).json()
+    poll = client.get(task.json()["polling_url"], headers=KEY).json()
     assert poll["status"] == "Ready" and poll["result"]["prompt"] == "a red kite"
     (entry,) = client.get("/_sim/requests", params={"path": "/v1/flux-dev"}).json()["requests"]
     assert entry["body"]["image_prompt"] == f"<{len(image_prompt)} characters>", "the journal keeps its length, not the image"
@@ -231,6 +231,17 @@ def test_x_key_is_required_and_checked_case_insensitively(client: httpx.Client) 
     wrong = submit(client, {"prompt": "x"}, headers={"x-key": "not_a_known_key"})
     assert wrong.status_code == 401 and wrong.json()["detail"] == wrong.json()["message"]
     assert submit(client, {"prompt": "x"}, headers={"X-KEY": "pk_live_abc123"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/get_result", "/bfl/v1/get_result"])
+def test_a_poll_without_a_known_x_key_is_bfls_401(client: httpx.Client, path: str) -> None:
+    """A poll needed no key at all, so a client's 401 handling on the polling path could not be exercised."""
+    task = submit(client, {"prompt": "a lighthouse"}).json()
+    for headers, message in (({}, bfl.BFL_NOT_AUTHENTICATED), ({"x-key": "not_a_known_key"}, bfl.BFL_INVALID_KEY)):
+        for task_id in (task["id"], "00000000-0000-0000-0000-000000000000"):
+            poll = client.get(path, params={"id": task_id}, headers=headers)
+            assert poll.status_code == 401 and poll.json() == {"detail": message, "message": message}
+    assert client.get(path, params={"id": task["id"]}, headers={"X-Key": "pk_test_pro_another"}).json()["status"] == "Ready"
 
 
 def test_rate_limit_is_per_key_with_bfl_shaped_429(client: httpx.Client) -> None:

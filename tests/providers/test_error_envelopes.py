@@ -65,7 +65,7 @@ def test_every_native_face_answers_a_state_outage_as_a_503_in_its_own_envelope()
                 await c.post("/stability/v2beta/stable-image/generate/sd3", data={"prompt": "a fox"}, files={"none": ("", b"")},
                              headers=bearer),
                 await c.post("/v1/flux-dev", json={"prompt": "a fox"}, headers={"x-key": "pk_live_abc123"}),
-                await c.get("/v1/get_result?id=abc"),
+                await c.get("/v1/get_result?id=abc", headers={"x-key": "pk_live_abc123"}),
                 await c.post("/ideogram/generate", json={"image_request": {"prompt": "a fox"}}, headers={"Api-Key": "pk_live_abc123"}),
                 await c.post("/google/v1beta/models/imagen-3.0-generate-002:predict", json={"instances": [{"prompt": "a fox"}]},
                              headers={"x-goog-api-key": "pk_live_abc123"}),

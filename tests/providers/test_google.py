@@ -135,6 +135,18 @@ def test_key_in_query_string_and_documented_default_of_four_samples(client: http
     assert len(answer.json()["predictions"]) == google_spec.IMAGEN_DEFAULT_SAMPLE_COUNT
 
 
+def test_a_key_given_twice_is_read_from_its_first_occurrence_in_the_query_as_in_a_header(client: httpx.Client) -> None:
+    """Headers took the first and the query the last, so `?key=bogus&key=good` passed where the header pair failed."""
+    body = {"instances": [{"prompt": "a kite"}], "parameters": {"sampleCount": 1}}
+    for query, header_pair, status in (
+        ("key=bogus&key=pk_live_abc123", ["bogus", "pk_live_abc123"], 400),
+        ("key=pk_live_abc123&key=bogus", ["pk_live_abc123", "bogus"], 200),
+    ):
+        by_query = client.post(f"{PREDICT}?{query}", json=body)
+        by_header = client.post(PREDICT, headers=[("x-goog-api-key", key) for key in header_pair], json=body)
+        assert (by_query.status_code, by_header.status_code) == (status, status), query
+
+
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
@@ -170,6 +182,15 @@ def test_a_refused_value_is_quoted_as_the_client_wrote_it_in_json(client: httpx.
     assert shown in answer.json()["error"]["message"]
 
 
+@pytest.mark.parametrize(("written", "shown"), [("true", "got true."), ("1e400", "got 1e400."), ('"1"', 'got "1".')])
+def test_a_refused_sample_count_is_quoted_as_written_in_the_body(client: httpx.Client, written: str, shown: str) -> None:
+    """A number beyond a double's range read as `Infinity`, `inf` in Python: a value the client never wrote."""
+    body = '{"instances": [{"prompt": "x"}], "parameters": {"sampleCount": ' + written + "}}"
+    answer = client.post(PREDICT, headers={"x-goog-api-key": "pk_live_abc123", "Content-Type": "application/json"}, content=body)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"] == f"parameters.sampleCount must be an integer from 1 to 4, {shown}"
+
+
 @pytest.mark.parametrize(
     "parameters",
     [
@@ -194,8 +215,21 @@ def test_a_null_parameter_is_the_parameter_left_unset_as_proto_json_reads_it(cli
 
 def test_unknown_model_and_path_are_google_404s(client: httpx.Client) -> None:
     unknown = client.post("/google/v1beta/models/imagen-9:predict", headers={"x-goog-api-key": "pk_live_abc123"}, json={})
-    assert unknown.status_code == 404 and unknown.json()["error"]["status"] == "NOT_FOUND"
-    assert client.post(f"/google/v1beta/models/{MODEL}:generateContent", json={}).json()["error"]["code"] == 404
+    error = unknown.json()["error"]
+    assert unknown.status_code == 404 and error["status"] == "NOT_FOUND"
+    assert error["message"].startswith("models/imagen-9 is not found for API version v1beta, or is not supported for predict.")
+    assert client.post(f"/google/v1beta/models/{MODEL}:countTokens", json={}).json()["error"]["code"] == 404
+
+
+def test_generate_content_with_an_imagen_model_is_googles_404_naming_the_method(sim: RunningServer) -> None:
+    """What a google-genai user who calls generate_content with an Imagen model meets on the real Gemini API."""
+    with pytest.raises(errors.ClientError) as raised:
+        gemini(sim).models.generate_content(model=MODEL, contents="a watercolor fox")
+    assert raised.value.code == 404 and raised.value.status == "NOT_FOUND"
+    assert raised.value.message == (
+        f"models/{MODEL} is not found for API version v1beta, or is not supported for generateContent. "
+        "Call ListModels to see the list of available models and their supported methods."
+    )
 
 
 def test_rate_limit_is_resource_exhausted_with_retry_info(sim: RunningServer) -> None:

@@ -45,7 +45,10 @@ def _google(client: httpx.Client, key: str | None, prompt: str, extra: dict[str,
 
 def _bfl_moderated(client: httpx.Client, answer: httpx.Response) -> bool:
     """BFL accepts the task and reports the moderation when polled (known at once)."""
-    return answer.status_code == 200 and client.get(answer.json()["polling_url"]).json()["status"] == "Request Moderated"
+    poll = (
+        client.get(answer.json()["polling_url"], headers={"x-key": answer.request.headers["x-key"]}) if answer.status_code == 200 else None
+    )
+    return poll is not None and poll.json()["status"] == "Request Moderated"
 
 
 @dataclass(frozen=True)

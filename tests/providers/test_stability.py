@@ -111,6 +111,34 @@ def test_json_body_and_unsupported_accept_are_refused(client: httpx.Client) -> N
     assert_stability_error(sd3(client, {"prompt": "x"}, accept="text/html"), 400, "bad_request")
 
 
+@pytest.mark.parametrize(
+    ("accept", "output_format", "answer"),
+    [
+        ("image/jpeg", "jpeg", "image/jpeg"),
+        ("image/png", "png", "image/png"),
+        ("*/*", "png", "image/png"),
+        ("application/json, image/*", "png", "image/png"),
+        ("image/*;q=0.1, application/json", "png", "application/json; type=image/png"),
+        ("application/json;q=0.9, image/*;q=0.5", "jpeg", "application/json; type=image/jpeg"),
+        ("image/*;q=0, */*", "png", "application/json; type=image/png"),
+        ("application/*", "png", "application/json; type=image/png"),
+        ("image/webp, application/json;q=0.2", "png", "application/json; type=image/png"),
+    ],
+)
+def test_accept_chooses_bytes_or_json_by_its_qualities(client: httpx.Client, accept: str, output_format: str, answer: str) -> None:
+    """Accept was read by type alone: q-values were ignored, and any image type got the bytes, whatever their format."""
+    response = sd3(client, {"prompt": "a lighthouse", "output_format": output_format}, accept=accept)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == answer
+
+
+@pytest.mark.parametrize("accept", ["image/jpeg", "image/webp", "image/*;q=0", "image/*;q=2"])
+def test_an_accept_neither_answer_meets_is_a_400_naming_accept(client: httpx.Client, accept: str) -> None:
+    """The answer's type is output_format's (png by default): Accept chooses bytes or JSON, never the image format."""
+    errors = assert_stability_error(sd3(client, {"prompt": "a lighthouse"}, accept=accept), 400, "bad_request")
+    assert errors[0].startswith("accept:")
+
+
 def test_flagged_prompt_is_403_content_moderation(client: httpx.Client) -> None:
     errors = assert_stability_error(sd3(client, {"prompt": f"a cat {TRIGGER_PHRASE}"}), 403, "content_moderation")
     assert "not charged" in errors[0]

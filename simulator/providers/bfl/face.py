@@ -84,6 +84,16 @@ class BflFace:
         return SafeJSONResponse({"id": record.task_id, "polling_url": polling_url})
 
     async def get_result(self, request: Request) -> Response:
+        """A task's state, for any known key (the task's own or another).
+
+        Decision: BFL's docs poll with `x-key` (so does the `blackforest` client's session), so a poll without a
+        key, or with an unknown one, is the submit's 401 (`Not authenticated`, `Invalid API key`), checked before
+        the id as FastAPI solves a security dependency first: a client's 401 handling on the polling path can be
+        exercised. Which key submitted the task is not checked: BFL documents nothing of the kind."""
+        try:
+            self._tenant(request)
+        except ApiError as exc:
+            return error_response(exc)
         task_id = request.query_params.get("id")
         if not task_id:
             return error_response(BflValidationError([{"type": "missing", "loc": ["query", "id"], "msg": "Field required", "input": None}]))

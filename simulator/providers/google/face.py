@@ -1,6 +1,7 @@
 """Google Imagen 3's native `:predict` API, Gemini Developer API and Vertex AI paths. Wire format only.
 
-- Gemini:  POST /google/v1beta/models/{model}:predict           (`x-goog-api-key` header or `?key=`)
+- Gemini:  POST /google/v1beta/models/{model}:predict           (`x-goog-api-key` header or `?key=`);
+  its :generateContent answers every model with Google's 404 for a model that does not serve it
 - Vertex:  POST /google/{v1|v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{model}:predict  (Bearer)
 - Vertex express mode: POST /google/{v1|v1beta1}/publishers/google/models/{model}:predict  (`x-goog-api-key`, as
   `genai.Client(vertexai=True, api_key=...)` sends it)
@@ -41,21 +42,38 @@ class GoogleFace:
         express = "/publishers/google/models/{model}:predict"
         return [
             Route("/v1beta/models/{model}:predict", Endpoint(self.api_key_predict), methods=["POST"]),
+            Route("/v1beta/models/{model}:generateContent", Endpoint(self.generate_content), methods=["POST"]),
             *(Route(f"/{version}{vertex}", Endpoint(self.vertex_predict), methods=["POST"]) for version in VERTEX_VERSIONS),
             *(Route(f"/{version}{express}", Endpoint(self.api_key_predict), methods=["POST"]) for version in VERTEX_VERSIONS),
         ]
 
-    async def api_key_predict(self, request: Request) -> Response:
-        """The Gemini API and Vertex express mode: an API key, in `x-goog-api-key` or `?key=`."""
+    def _api_key_tenant(self, request: Request) -> Tenant:
+        """The Gemini API and Vertex express mode: an API key, in `x-goog-api-key` or `?key=`.
+
+        Decision: a key given twice is read from its first occurrence, in the query as in a header on every face
+        (docs/providers.md, Keys); Starlette's `query_params.get` would take the last."""
+        key = request.headers.get("x-goog-api-key") or next(iter(request.query_params.getlist("key")), None)
+        if not key:
+            raise RpcError(403, google.GEMINI_MISSING_KEY_MESSAGE, "CONSUMER_INVALID")
         try:
-            key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
-            if not key:
-                raise RpcError(403, google.GEMINI_MISSING_KEY_MESSAGE, "CONSUMER_INVALID")
-            try:
-                tenant = self.keys.authenticate_key(key.strip())
-            except ApiError:
-                raise RpcError(400, google.GEMINI_INVALID_KEY_MESSAGE, "API_KEY_INVALID") from None
+            return self.keys.authenticate_key(key.strip())
+        except ApiError:
+            raise RpcError(400, google.GEMINI_INVALID_KEY_MESSAGE, "API_KEY_INVALID") from None
+
+    async def api_key_predict(self, request: Request) -> Response:
+        try:
+            tenant = self._api_key_tenant(request)
             return await self.predict(request, tenant, request.url.path.split("/")[2])
+        except ApiError as exc:
+            return error_response(exc)
+
+    async def generate_content(self, request: Request) -> Response:
+        """No model here serves generateContent (Imagen answers :predict only), so a google-genai `generate_content`
+        call naming an Imagen model meets Google's model-specific 404 naming that method, after the key is checked,
+        as the Gemini API answers it (not the front end's bare "URL not found" of a path it does not know)."""
+        try:
+            self._api_key_tenant(request)
+            raise _model_not_found(request.path_params["model"], "v1beta", "generateContent")
         except ApiError as exc:
             return error_response(exc)
 
@@ -75,9 +93,9 @@ class GoogleFace:
     async def predict(self, request: Request, tenant: Tenant, version: str) -> Response:
         model_id = request.path_params["model"].removeprefix("models/")
         if model_id not in google.IMAGEN_MODELS:
-            raise RpcError(404, f"models/{model_id} is not found for API version {version}, or is not supported for predict.")
+            raise _model_not_found(model_id, version, "predict")
         try:
-            body = parse_json(await read_body(request))
+            body = parse_json(await read_body(request), huge_numbers_as_sent=True)
         except ApiError as exc:
             if exc.type == errors.PAYLOAD_TOO_LARGE:
                 raise RpcError(400, google.PAYLOAD_TOO_LARGE_MESSAGE.format(limit=errors.MAX_BODY_BYTES)) from None
@@ -87,6 +105,10 @@ class GoogleFace:
         flagged = self.engine.output_flagged(native.generation)
         encoded = [] if flagged else await self.engine.images_b64(result, native.mime_type.removeprefix("image/"))
         return send(mapping.success_answer(encoded, native, flagged))
+
+
+def _model_not_found(model_id: str, version: str, method: str) -> RpcError:
+    return RpcError(404, google.MODEL_NOT_FOUND_MESSAGE.format(model=model_id, version=version, method=method))
 
 
 def error_response(exc: ApiError) -> Response:

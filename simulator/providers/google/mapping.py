@@ -18,6 +18,7 @@ from simulator.engine.errors import ApiError, cut
 from simulator.engine.generate import RateLimited
 from simulator.engine.jsontypes import json_integer
 from simulator.engine.request import GenerationRequest
+from simulator.http import HugeNumber
 from simulator.providers.protocol import (
     NativeAnswer,
     NativeCall,
@@ -67,9 +68,11 @@ def _given(fields: dict[str, Any], name: str, default: Any) -> Any:
 
 
 def _as_sent(value: object) -> str:
-    """A JSON value as its client wrote it (`true`, `"abc"`, `null`), not as Python shows it (`True`, `'abc'`): the
-    client speaks JSON, and a message saying `got True` names a value nobody sent. A number too large for a float
-    shows as `Infinity`, which is how JSON readers spell what it became."""
+    """A JSON value as its client wrote it (`true`, `"abc"`, `null`, `1e400`), not as Python shows it (`True`,
+    `'abc'`, `inf`): the client speaks JSON, and a message saying `got True` names a value nobody sent. A number
+    beyond a double's range keeps its text (the face parses with `huge_numbers_as_sent`)."""
+    if isinstance(value, HugeNumber):
+        return cut(value.sent)
     return cut(json.dumps(value, ensure_ascii=False))
 
 

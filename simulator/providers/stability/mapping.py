@@ -112,19 +112,58 @@ def _parsed(value: str, integer: bool) -> float | None:
     return None if magnitude is None else -magnitude if value.startswith("-") else magnitude
 
 
-def wants_json(accept: str | None) -> bool:
-    """Accept: application/json asks for base64 JSON; image/* (the default) or */* for the image bytes."""
-    media = [part.split(";")[0].strip().lower() for part in (accept or "image/*").split(",")]
-    if JSON_MEDIA_TYPE in media and not any(m.startswith("image/") for m in media):
-        return True
-    if any(m.startswith("image/") or m in ("*/*", "") for m in media):
-        return False
-    raise _invalid("accept", f"must be image/* or application/json; got {accept!r}")
+DEFAULT_ACCEPT = "image/*"
+"""What Stability answers when Accept is absent or empty: the image bytes."""
+_Q_VALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
+"""A quality value as RFC 9110 (12.4.2) writes it: 0 to 1, at most three decimals."""
+
+
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    """Each media range of an Accept header with its quality (1 unless a `q` says otherwise)."""
+    ranges = []
+    for part in accept.split(","):
+        media, *parameters = part.split(";")
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                if not _Q_VALUE.fullmatch(value.strip()):
+                    raise _invalid("accept", f"q must be a number from 0 to 1 with at most three decimals; got {accept!r}")
+                quality = float(value)
+        if media.strip():
+            ranges.append((media.strip().lower(), quality))
+    return ranges
+
+
+def _quality(ranges: list[tuple[str, float]], media_type: str) -> float:
+    """The quality the most specific range matching `media_type` gives it (RFC 9110 12.5.1), 0 when none does."""
+    matching = {media_type: 2, media_type.split("/")[0] + "/*": 1, "*/*": 0}
+    given = [(matching[media], quality) for media, quality in ranges if media in matching]
+    return max(given)[1] if given else 0.0
+
+
+def wants_json(accept: str | None, output_format: str) -> bool:
+    """Whether the answer is base64 JSON rather than the image bytes, by the qualities Accept gives each.
+
+    Decision: Stability documents `image/*` (the default) and `application/json`; the rest of RFC 9110's
+    negotiation holds too: `q=0` refuses a type, the higher q wins (`image/*;q=0.1, application/json` is JSON), a
+    tie is the documented default (the bytes), and a specific image type counts only if it is the one the form's
+    `output_format` makes (`image/jpeg` for png output matches neither answer). Accept chooses between the two
+    answers, never the image's format. An Accept that neither answer meets is a 400 naming it, as one naming no
+    image or JSON type was before (HTTP's 406 is not among Stability's documented statuses)."""
+    image_type = f"image/{output_format}"
+    ranges = _media_ranges(accept or DEFAULT_ACCEPT) or _media_ranges(DEFAULT_ACCEPT)
+    image_quality, json_quality = _quality(ranges, image_type), _quality(ranges, JSON_MEDIA_TYPE)
+    if image_quality == json_quality == 0:
+        allowed = f"{image_type} (output_format {output_format}; image/* allows any) or {JSON_MEDIA_TYPE}"
+        raise _invalid("accept", f"must allow {allowed}; got {accept!r}")
+    return json_quality > image_quality
 
 
 def request_from_native(form: Mapping[str, Any], accept: str | None) -> StabilityRequest:
     """An sd3 form (text fields; file parts other than `image` are ignored) as the engine's request."""
-    as_json = wants_json(accept)
+    output_format = _choice(form, "output_format", p.STABILITY_OUTPUT_FORMATS, p.STABILITY_DEFAULT_OUTPUT_FORMAT)
+    as_json = wants_json(accept, output_format)
     prompt = _text(form, "prompt", p.STABILITY_MAX_PROMPT_CHARS)
     if prompt is None or is_blank(prompt):
         raise _invalid("prompt", "is required and must contain at least one non-whitespace character")
@@ -136,7 +175,6 @@ def request_from_native(form: Mapping[str, Any], accept: str | None) -> Stabilit
     _text(form, "negative_prompt", p.STABILITY_MAX_PROMPT_CHARS)
     seed = _number(form, "seed", 0, p.STABILITY_MAX_SEED, integer=True)
     _number(form, "cfg_scale", *p.STABILITY_CFG_SCALE_RANGE, integer=False)
-    output_format = _choice(form, "output_format", p.STABILITY_OUTPUT_FORMATS, p.STABILITY_DEFAULT_OUTPUT_FORMAT)
     size = STABILITY_ASPECT_SIZES[aspect_ratio]
     generation = GenerationRequest(prompt, p.STABILITY_PERF_MODEL, 1, size, "standard", None, "b64_json", first_index=int(seed or 0))
     return StabilityRequest(generation, output_format, as_json)
