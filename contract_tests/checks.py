@@ -123,10 +123,19 @@ class _AnyParam:
 ANY_PARAM = _AnyParam()
 
 
-def check_document_message(error: dict[str, Any], message: str, rule: str, exchange: Exchange) -> None:
-    """The error's message is the document's example text word for word: a decision, since the document only shows it."""
-    said = error.get("message")
-    expect(said == message, rule, f"message is {said!r}", exchange, source=decisions.DOCUMENT_MESSAGES)
+DOCUMENT_MESSAGE = {errors.CONTENT_POLICY_VIOLATION: errors.CONTENT_POLICY_MESSAGE, errors.RATE_LIMIT_EXCEEDED: errors.RATE_LIMIT_MESSAGE}
+"""The error messages the document shows, by error type."""
+
+
+def check_document_message(error: dict[str, Any], error_type: str, rule: str, exchange: Exchange) -> None:
+    """The error's message is the document's example text word for word: a decision, since the document only shows it.
+
+    Judged only on an error of `error_type`: on a 200 or another error there is no such message to judge, and the
+    wrong answer is already a finding of `check_error` ("message is None" on a 200 only repeated it)."""
+    if error.get("type") != error_type:
+        return
+    said = f"message is {shown(error['message'])}" if "message" in error else "the error has no message"
+    expect(error.get("message") == DOCUMENT_MESSAGE[error_type], rule, said, exchange, source=decisions.DOCUMENT_MESSAGES)
 
 
 def check_error(
@@ -183,31 +192,60 @@ def check_retry_after(exchange: Exchange) -> dict[str, Any]:
     return error
 
 
-def check_rate_headers(exchange: Exchange) -> dict[str, int]:
-    """All six rate-limit headers (spec/tiers.py), as non-negative integers; returns them by name."""
-    values: dict[str, int] = {}
-    for name in tiers.RATE_LIMIT_HEADERS:
-        raw = exchange.header(name)
+RateHeaders = dict[str, int | None]
+"""The six rate-limit headers by name: a whole number, or None where the answer has none (never 0: a limit or a
+count of 0 is a value a target can send, and judging an absent header as one made up findings)."""
+RATE_HEADERS_RULE = "Every authenticated response carries the six rate-limit headers (x-ratelimit-*) as whole numbers"
+
+
+def check_rate_headers(exchange: Exchange) -> RateHeaders:
+    """All six rate-limit headers (spec/tiers.py), as non-negative integers; returns them by name.
+
+    Absent headers are one finding naming them all: a target that sends none (the document names none) reads as one
+    difference, not six, each with its own example."""
+    raw = {name: exchange.header(name) for name in tiers.RATE_LIMIT_HEADERS}
+    values: RateHeaders = {name: int(value) if value is not None and value.isdigit() else None for name, value in raw.items()}
+    absent = [name for name, value in raw.items() if value is None]
+    if absent:
+        said = (
+            f"the answer carries none of the x-ratelimit-* headers ({', '.join(absent)})"
+            if len(absent) == len(raw)
+            else f"{', '.join(absent)} {'is' if len(absent) == 1 else 'are'} absent"
+        )
+        expect(False, RATE_HEADERS_RULE, said, exchange, cause=said, source=decisions.RATE_LIMIT_HEADERS)
+    for name, value in raw.items():
         expect(
-            raw is not None and raw.isdigit(),
-            f"Every authenticated response carries the rate-limit header {name} as a whole number",
-            f"{name} is {shown_header(raw)}",
+            value is None or value.isdigit(),
+            RATE_HEADERS_RULE,
+            f"{name} is {shown_header(value)}",
             exchange,
+            cause=f"{name} is not a whole number",
             source=decisions.RATE_LIMIT_HEADERS,
         )
-        values[name] = int(raw) if raw is not None and raw.isdigit() else 0
     for limit, remaining in (
         (tiers.HEADER_LIMIT_MINUTE, tiers.HEADER_REMAINING_MINUTE),
         (tiers.HEADER_LIMIT_DAY, tiers.HEADER_REMAINING_DAY),
     ):
+        most, left = values[limit], values[remaining]
         expect(
-            values[remaining] <= values[limit],
+            most is None or left is None or left <= most,
             f"{remaining} never exceeds {limit}",
-            f"{remaining}={values[remaining]} > {limit}={values[limit]}",
+            f"{remaining}={left} > {limit}={most}",
             exchange,
             source=decisions.RATE_LIMIT_HEADERS,
         )
     return values
+
+
+def not_sent(exchange: Exchange, *names: str) -> str:
+    """Why a rule that needs the rate-limit headers `names` cannot be judged on this answer, or "" when it can: an
+    absent header is no value, and the headers are a decision (their absence is said by `check_rate_headers`)."""
+    missing = [name for name in names if not (exchange.header(name) or "").isdigit()]
+    if not missing:
+        return ""
+    how = "does not send" if all(exchange.header(name) is None for name in missing) else "does not send as a whole number"
+    headers = f"{' and '.join(missing)} header{'s' if len(missing) > 1 else ''}"
+    return f"needs the {headers} ({decisions.RATE_LIMIT_HEADERS}), which the target {how}"
 
 
 def _kind(exchange: Exchange) -> str:

@@ -1,6 +1,9 @@
 """Every simulator decision the suite checks, in one place: where the document is silent or ambiguous the simulator
 chose, and wrote the choice beside the rule in spec/. A target that chooses otherwise is not wrong by the document;
 `--judge document` (the default) shows these differences without counting them, `--judge all` counts them.
+
+A simulator choice the suite judges nowhere is no decision here: the x-request-id header, on which the document is
+silent (docs/contract.md says so beside the table of decisions).
 """
 
 from __future__ import annotations

@@ -194,18 +194,20 @@ class ExchangeJudge:
     def _headers(self, key: str, exchange: Exchange) -> None:
         """The rate-limit headers, the key's tier when its name says it, and the admissions the proxy saw."""
         values = check_rate_headers(exchange)
-        if not (exchange.header(tiers.HEADER_LIMIT_MINUTE) or "").isdigit():
+        limit, day_limit, remaining = (
+            values[name] for name in (tiers.HEADER_LIMIT_MINUTE, tiers.HEADER_LIMIT_DAY, tiers.HEADER_REMAINING_MINUTE)
+        )
+        if limit is None:
             # A missing header is no limit of 0: judged against one, every admission would be a false violation.
             self._note(MINUTE_LIMIT_NOT_JUDGED)
             return
-        limit = values[tiers.HEADER_LIMIT_MINUTE]
         tier = tiers.tier_named_by(key)
-        if tier is not None:
+        if tier is not None and day_limit is not None:
             want = tiers.TIERS[tier]
             expect(
-                (limit, values[tiers.HEADER_LIMIT_DAY]) == (want.images_per_minute, want.images_per_day),
+                (limit, day_limit) == (want.images_per_minute, want.images_per_day),
                 f"The limit headers of a {tier} key are its tier's images per minute and per day",
-                f"headers say {(limit, values[tiers.HEADER_LIMIT_DAY])}",
+                f"headers say {(limit, day_limit)}",
                 exchange,
             )
         with self.lock:
@@ -222,9 +224,9 @@ class ExchangeJudge:
                     exchange,
                 )
                 expect(
-                    values[tiers.HEADER_REMAINING_MINUTE] <= max(0, ledger.limit - certain - n),
+                    remaining is None or remaining <= max(0, ledger.limit - certain - n),
                     "x-ratelimit-remaining-images counts every image admitted in the last 60 seconds",
                     f"the proxy saw {certain + n} images admitted on this key within 60 s (this one included); "
-                    f"the header says {values[tiers.HEADER_REMAINING_MINUTE]} of {ledger.limit} remain",
+                    f"the header says {remaining} of {ledger.limit} remain",
                     exchange,
                 )

@@ -19,7 +19,7 @@ def test_a_refused_prompt_is_a_content_policy_violation(api: ContractClient, tar
     """A prompt the target refuses (--blocked-prompt) is a 400 content_policy_violation in the error envelope."""
     exchange = api.generate_admitted({"prompt": blocked_prompt}, key=target.generous_key)
     error = check_error(exchange, errors.CONTENT_POLICY_VIOLATION)
-    check_document_message(error, errors.CONTENT_POLICY_MESSAGE, "The content-policy error carries the document's message", exchange)
+    check_document_message(error, errors.CONTENT_POLICY_VIOLATION, "The content-policy error carries the document's message", exchange)
 
 
 @pytest.mark.source(decisions.TRIGGER_PHRASE)
@@ -28,7 +28,7 @@ def test_content_policy_trigger_phrase(api: ContractClient, target: Target) -> N
     """A prompt containing the trigger phrase is a 400 content_policy_violation with the documented message."""
     exchange = api.generate_admitted({"prompt": f"{CLEAN} {policy.TRIGGER_PHRASE}"}, key=target.generous_key)
     error = check_error(exchange, errors.CONTENT_POLICY_VIOLATION)
-    check_document_message(error, errors.CONTENT_POLICY_MESSAGE, "The content-policy error carries the document's message", exchange)
+    check_document_message(error, errors.CONTENT_POLICY_VIOLATION, "The content-policy error carries the document's message", exchange)
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,10 @@ import subprocess
 import pytest
 
 from contract_tests import decisions
-from contract_tests.checks import check_error, check_rate_headers, check_retry_after, check_success
+from contract_tests.checks import check_document_message, check_error, check_rate_headers, check_retry_after, check_success
 from contract_tests.exchange import Exchange, readable_body
+from contract_tests.ledger import Admitted, KeyLedger
+from contract_tests.realtime import check_retry_after as check_real_time_retry_after
 from contract_tests.sources import DOCUMENT
 from contract_tests.violations import ContractViolation, Finding, collecting
 from spec import errors, tiers
@@ -72,7 +74,7 @@ def test_a_finding_shows_values_as_the_target_sent_them_not_as_python_spells_the
         with pytest.raises(ContractViolation, match="what happened: it is not JSON"):
             check_success(page, {"prompt": "a fox"})
     details = [finding.detail for finding in findings]
-    assert "retry_after is null" in details and f"{tiers.HEADER_LIMIT_MINUTE} is absent" in details, details
+    assert "retry_after is null" in details and any(f"{tiers.HEADER_LIMIT_MINUTE}" in d for d in details), details
     assert "the body is not JSON" in details, details
     assert not [detail for detail in details if "None" in detail or "NoneType" in detail], details
 
@@ -96,3 +98,87 @@ def test_a_report_never_shows_a_run_key_whole_however_short(key: str) -> None:
     sent.secret_keys = {key: "PERF_KEY"}
     shown = sent.describe() + json.dumps(sent.as_record())
     assert key not in shown and f"Bearer {key[:2]}" in shown
+
+
+SIX_HEADERS = {name: "7" for name in tiers.RATE_LIMIT_HEADERS}
+
+
+def _served(headers: dict[str, str]) -> Exchange:
+    body = {"created": 1, "data": [{"url": "http://impl.example/images/a.png"}]}
+    return Exchange("POST", URL, {}, b"{}", 200, {"content-type": "application/json", **headers}, json.dumps(body).encode())
+
+
+def test_a_target_sending_none_of_the_rate_limit_headers_is_one_finding_naming_them_all() -> None:
+    """The document names no header: a target without them differs from one decision, said once with the list, not
+    six times with six examples."""
+    findings: list[Finding] = []
+    with collecting(findings):
+        values = check_rate_headers(_served({}))
+    (finding,) = findings
+    assert finding.source == decisions.RATE_LIMIT_HEADERS
+    assert finding.group == finding.detail and "none of the x-ratelimit-* headers" in finding.detail, finding.detail
+    assert all(name in finding.detail for name in tiers.RATE_LIMIT_HEADERS), finding.detail
+    assert set(values.values()) == {None}, values
+
+
+def test_an_absent_rate_limit_header_is_never_read_as_zero() -> None:
+    findings: list[Finding] = []
+    with collecting(findings):
+        values = check_rate_headers(_served({k: v for k, v in SIX_HEADERS.items() if k != tiers.HEADER_REMAINING_MINUTE}))
+    assert [finding.detail for finding in findings] == [f"{tiers.HEADER_REMAINING_MINUTE} is absent"]
+    assert values[tiers.HEADER_REMAINING_MINUTE] is None and values[tiers.HEADER_LIMIT_MINUTE] == 7
+
+
+def test_wrong_rate_limit_header_values_are_still_each_a_finding() -> None:
+    wrong = {**SIX_HEADERS, tiers.HEADER_RESET_MINUTE: "-1", tiers.HEADER_REMAINING_DAY: "8"}
+    findings: list[Finding] = []
+    with collecting(findings):
+        check_rate_headers(_served(wrong))
+    assert sorted(finding.detail for finding in findings) == [
+        f"{tiers.HEADER_REMAINING_DAY}=8 > {tiers.HEADER_LIMIT_DAY}=7",
+        f"{tiers.HEADER_RESET_MINUTE} is '-1'",
+    ]
+
+
+def test_a_success_where_an_error_was_expected_is_not_also_a_wrong_error_message() -> None:
+    """A 200 to a prompt the target should refuse is one finding (the status); there is no error message to judge."""
+    served = _served({})
+    findings: list[Finding] = []
+    with collecting(findings):
+        error = check_error(served, errors.CONTENT_POLICY_VIOLATION)
+        check_document_message(error, errors.CONTENT_POLICY_VIOLATION, "The content-policy error carries the document's message", served)
+    assert [finding.detail for finding in findings] == ["expected 400 content_policy_violation, got 200"]
+
+
+def test_an_error_with_another_message_is_still_a_difference_from_the_documents_message() -> None:
+    refused = _answer(400, {"error": {"type": "content_policy_violation", "message": "no"}})
+    findings: list[Finding] = []
+    with collecting(findings):
+        check_document_message(refused.json()["error"], errors.CONTENT_POLICY_VIOLATION, "the document's message", refused)
+    assert [(finding.detail, finding.source) for finding in findings] == [("message is 'no'", decisions.DOCUMENT_MESSAGES)]
+
+
+def _refused_in_real_time(headers: dict[str, str]) -> tuple[KeyLedger, Exchange]:
+    """A free key's five images admitted at 0 s, and a 429 at 10 s whose retry_after (50) is right."""
+    ledger = KeyLedger("sk_free", 5, [Admitted(0.0, 0.1, 1) for _ in range(5)])
+    body = {"error": {"type": "rate_limit_exceeded", "message": errors.RATE_LIMIT_MESSAGE, "retry_after": 50}}
+    answer = {"content-type": "application/json", "retry-after": "50", **headers}
+    return ledger, Exchange("POST", URL, {}, b"{}", 429, answer, json.dumps(body).encode(), sent_at=10.0, received_at=10.1)
+
+
+def test_a_429_without_the_reset_header_is_judged_on_retry_after_alone() -> None:
+    """The real-time run judged an absent reset header as "x-ratelimit-reset-images is None": its absence is a
+    decision's difference, said where every header is checked."""
+    ledger, refused = _refused_in_real_time({})
+    findings: list[Finding] = []
+    with collecting(findings):
+        assert check_real_time_retry_after(ledger, refused, 1) == 50
+    assert not findings, [finding.detail for finding in findings]
+
+
+def test_a_429_whose_reset_header_is_sooner_than_retry_after_is_still_a_finding() -> None:
+    ledger, refused = _refused_in_real_time({tiers.HEADER_RESET_MINUTE: "3"})
+    findings: list[Finding] = []
+    with collecting(findings):
+        check_real_time_retry_after(ledger, refused, 1)
+    assert [finding.detail for finding in findings] == [f"{tiers.HEADER_RESET_MINUTE} is '3', retry_after 50"]
