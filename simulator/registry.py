@@ -83,6 +83,9 @@ class Face:
     """Any error in the face's own envelope."""
     journal: JournalView = field(kw_only=True)
     """What the control layer's journal reads of the face's requests and error answers, in its wire terms."""
+    malformed: bytes = field(kw_only=True)
+    """The start of the face's own success answer, cut short: the `malformed` fault's body. One shape for every face
+    put a Perf answer in a BFL or Google client's error message."""
     unknown_route: UnknownRoute = unknown_route_error
     root_paths: tuple[str, ...] = ()
     """Paths the face also serves at the server's root, outside its prefix."""
@@ -93,9 +96,6 @@ class Face:
     max_body_bytes: int = errors.MAX_BODY_BYTES
     """The largest body the face reads (its spec's, for faces whose requests may carry an image), so the control
     layer reads as much for the journal."""
-    malformed: bytes = perf_wire.MALFORMED_ANSWER
-    """The start of the face's own success answer, cut short: the `malformed` fault's body. One shape for every face
-    put a Perf answer in a BFL or Google client's error message. The default, the Perf answer's start, is OpenAI's too."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -125,6 +125,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         openai_face.unknown_route,
         journal=openai_journal.JOURNAL_VIEW,
         upstream=openai_mapping.UPSTREAM,
+        malformed=openai_face.MALFORMED_ANSWER,
     ),
     Face(
         "stability",
@@ -184,6 +185,7 @@ FACES: tuple[Face, ...] = (
         perf_wire.error_response,
         perf_wire.unknown_route,
         journal=perf_journal.JOURNAL_VIEW,
+        malformed=perf_wire.MALFORMED_ANSWER,
     ),
     *PROVIDER_FACES,
 )
