@@ -1,6 +1,6 @@
-"""The API faces this server speaks, declared once: name, where each is mounted, its face, its error envelope and its
-gateway adapter. Everything else (the app's routes, the gateway, `/_sim/usage`, the CLI banner, the tests'
-parametrisation) reads this table.
+"""The API faces this server speaks, declared once: name, where each is mounted, its face, its error envelope, what its
+requests tell the journal and its gateway adapter. Everything else (the app's routes, the gateway, `/_sim/usage`, the CLI
+banner, the tests' parametrisation) reads this table.
 
 Layout (chosen so every official client works unchanged with only its base URL changed):
 - perf        /v1/...                   (the document's API)
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from starlette.responses import Response
@@ -27,28 +27,33 @@ from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.gateway.upstreams import provider_base_urls
+from simulator.journal_view import JournalView
 from simulator.keys import KeyRegistry
 from simulator.mounting import FaceApp, OwnedPaths, UnknownRoute, unknown_route_error
 from simulator.perf import face as perf_face
+from simulator.perf import journal_view as perf_journal
 from simulator.perf import wire as perf_wire
 from simulator.perf.gateway import GatewayFace
 from simulator.providers.bfl import face as bfl_face
+from simulator.providers.bfl import journal_view as bfl_journal
 from simulator.providers.bfl import mapping as bfl_mapping
 from simulator.providers.google import face as google_face
+from simulator.providers.google import journal_view as google_journal
 from simulator.providers.google import mapping as google_mapping
 from simulator.providers.ideogram import face as ideogram_face
+from simulator.providers.ideogram import journal_view as ideogram_journal
 from simulator.providers.ideogram import mapping as ideogram_mapping
 from simulator.providers.openai import face as openai_face
+from simulator.providers.openai import journal_view as openai_journal
 from simulator.providers.openai import mapping as openai_mapping
 from simulator.providers.protocol import Upstream
 from simulator.providers.stability import face as stability_face
+from simulator.providers.stability import journal_view as stability_journal
 from simulator.providers.stability import mapping as stability_mapping
 from simulator.route_hints import RouteHints, face_routes
 from spec import errors
-from spec.models import DEFAULT_MODEL, MODELS, PERF_FACE
+from spec.models import MODELS, PERF_FACE
 from spec.providers import bfl as bfl_spec
-from spec.providers import ideogram as ideogram_spec
-from spec.providers import openai as openai_spec
 from spec.providers import stability as stability_spec
 
 
@@ -76,6 +81,11 @@ class Face:
     serve: Callable[[Engine, KeyRegistry, SimulatorConfig], Served]
     answer: Callable[[ApiError], Response]
     """Any error in the face's own envelope."""
+    journal: JournalView = field(kw_only=True)
+    """What the control layer's journal reads of the face's requests and error answers, in its wire terms."""
+    malformed: bytes = field(kw_only=True)
+    """The start of the face's own success answer, cut short: the `malformed` fault's body. One shape for every face
+    put a Perf answer in a BFL or Google client's error message."""
     unknown_route: UnknownRoute = unknown_route_error
     root_paths: tuple[str, ...] = ()
     """Paths the face also serves at the server's root, outside its prefix."""
@@ -86,12 +96,6 @@ class Face:
     max_body_bytes: int = errors.MAX_BODY_BYTES
     """The largest body the face reads (its spec's, for faces whose requests may carry an image), so the control
     layer reads as much for the journal."""
-    generation: tuple[str, str] | None = None
-    """(path, model): the face's generation endpoint, whose path names no model, and the model it renders when a
-    request names none; the control plane counts such a request as that model's (simulator.control.inspect)."""
-    malformed: bytes = perf_wire.MALFORMED_ANSWER
-    """The start of the face's own success answer, cut short: the `malformed` fault's body. One shape for every face
-    put a Perf answer in a BFL or Google client's error message. The default, the Perf answer's start, is OpenAI's too."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -119,8 +123,9 @@ PROVIDER_FACES: tuple[Face, ...] = (
         openai_face.OpenAIFace,
         openai_face.error_response,
         openai_face.unknown_route,
+        journal=openai_journal.JOURNAL_VIEW,
         upstream=openai_mapping.UPSTREAM,
-        generation=(f"{openai_face.PREFIX}/v1{openai_mapping.PATH}", openai_spec.OPENAI_DEFAULT_MODEL),
+        malformed=openai_face.MALFORMED_ANSWER,
     ),
     Face(
         "stability",
@@ -129,8 +134,8 @@ PROVIDER_FACES: tuple[Face, ...] = (
         lambda engine, keys, config: stability_face.StabilityFace(engine, keys),
         stability_face.error_response,
         stability_face.unknown_route,
+        journal=stability_journal.JOURNAL_VIEW,
         upstream=stability_mapping.UPSTREAM,
-        generation=(f"{stability_face.PREFIX}{stability_mapping.PATH}", stability_spec.STABILITY_DEFAULT_MODEL),
         malformed=stability_face.MALFORMED_ANSWER,
         max_body_bytes=stability_spec.STABILITY_MAX_BODY_BYTES,
     ),
@@ -141,6 +146,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         lambda engine, keys, config: bfl_face.BflFace(engine, keys, config.public_url),
         bfl_face.error_response,
         bfl_face.unknown_route,
+        journal=bfl_journal.JOURNAL_VIEW,
         root_paths=bfl_face.ROOT_PATHS,
         root_prefixes=bfl_face.ROOT_PREFIXES,
         upstream=bfl_mapping.UPSTREAM,
@@ -154,8 +160,8 @@ PROVIDER_FACES: tuple[Face, ...] = (
         ideogram_face.IdeogramFace,
         ideogram_face.error_response,
         ideogram_face.unknown_route,
+        journal=ideogram_journal.JOURNAL_VIEW,
         upstream=ideogram_mapping.UPSTREAM,
-        generation=(f"{ideogram_face.PREFIX}{ideogram_mapping.PATH}", ideogram_spec.IDEOGRAM_DEFAULT_MODEL),
         malformed=ideogram_face.MALFORMED_ANSWER,
     ),
     Face(
@@ -165,6 +171,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         lambda engine, keys, config: google_face.GoogleFace(engine, keys),
         google_face.error_response,
         google_face.unknown_route,
+        journal=google_journal.JOURNAL_VIEW,
         upstream=google_mapping.UPSTREAM,
         malformed=google_face.MALFORMED_ANSWER,
     ),
@@ -177,7 +184,8 @@ FACES: tuple[Face, ...] = (
         _serve_perf,
         perf_wire.error_response,
         perf_wire.unknown_route,
-        generation=(f"{perf_wire.PREFIX}{perf_wire.PATH}", DEFAULT_MODEL),
+        journal=perf_journal.JOURNAL_VIEW,
+        malformed=perf_wire.MALFORMED_ANSWER,
     ),
     *PROVIDER_FACES,
 )
@@ -187,8 +195,7 @@ BY_NAME: dict[str, Face] = {face.name: face for face in FACES}
 CLIENT_BASE_PATHS: dict[str, str] = {face.name: face.client_base_path for face in PROVIDER_FACES}
 MAX_BODY_BYTES: dict[str, int] = {face.name: face.max_body_bytes for face in FACES}
 MALFORMED_ANSWERS: dict[str, bytes] = {face.name: face.malformed for face in FACES}
-DEFAULT_MODELS: dict[tuple[str, str], str] = {(face.name, face.generation[0]): face.generation[1] for face in FACES if face.generation}
-"""(face, generation path) -> the model a POST there renders when it names none."""
+JOURNAL_VIEWS: dict[str, JournalView] = {face.name: face.journal for face in FACES}
 
 
 def face_for_path(path: str) -> str | None:

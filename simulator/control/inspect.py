@@ -1,18 +1,17 @@
 """What the control layer reads from a request before any face sees it: key, model, n, prompt, a trimmed body.
 
-Face-agnostic on purpose: it looks where the six wire formats put these (a JSON body's `prompt`, Ideogram's
-`image_request`, Imagen's `instances`/`parameters` and model path, BFL's model path, Stability's form), so the
-faces stay untouched. What the engine later notes in the entry (`simulator.context.Made`) wins over these guesses.
+Face-agnostic: each face declares where its wire format puts these (its `journal_view.py`, simulator.journal_view),
+and this module asks the request's face. What the engine later notes in the entry (`simulator.context.Made`) wins
+over what the request said.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any
-from urllib.parse import unquote_plus
 
 import orjson
 from starlette.datastructures import Headers, UploadFile
@@ -20,11 +19,11 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from simulator.control.journal import PROMPT_CHARS, Details, JournalEntry, key_digest, trimmed
 from simulator.control.journal_row import IMAGE_IDS, ROW_FIELDS, Row, join_ids, split_ids
-from simulator.keys import bearer_token
-from simulator.registry import DEFAULT_MODELS
+from simulator.journal_view import Asked, dict_or_empty
+from simulator.registry import JOURNAL_VIEWS
+from spec.models import PERF_FACE
 from spec.tiers import mask_key
 
-_KEY_HEADERS = ("x-key", "api-key", "x-goog-api-key")
 # Decision: a journalled request keeps its body's bytes (parsed when first read) up to this size; a larger body is
 # read at once and only its trimmed form is kept.
 KEPT_BODY_BYTES = 4096
@@ -44,41 +43,35 @@ class Inspected:
 
 
 def request_key(face: str, path: str, headers: dict[str, str], query: str) -> str | None:
-    """The key the request's face authenticates it with, read where that face reads it (its `face.py`): BFL's
-    `x-key`, Ideogram's `Api-Key`, Google's `x-goog-api-key` or `?key=` (Gemini, Vertex express mode) but a bearer
-    token on a Vertex project path, and a bearer token on the others. A key in another header than its face's is not
-    the caller's key there, so it is not the journal's."""
-    if face == "bfl":
-        return headers.get("x-key", "").strip() or None
-    if face == "ideogram":
-        return headers.get("api-key", "").strip() or None
-    if face == "google" and "/projects/" not in path:
-        return headers.get("x-goog-api-key", "").strip() or _query_key(query)
-    return bearer_token(headers.get("authorization"))
+    """The key the request's face authenticates it with, read where that face reads it (its journal view)."""
+    return JOURNAL_VIEWS[face].key(path, headers, query)
 
 
-def _query_key(query: str) -> str | None:
-    for pair in query.split("&"):
-        name, _, value = pair.partition("=")
-        if name == "key" and value:
-            return unquote_plus(value).strip() or None
-    return None
+_READING_ORDER: dict[str, tuple[Callable[[str, dict[str, Any]], Asked], ...]] = {
+    face: tuple(dict.fromkeys((view.asked, *(other.asked for other in JOURNAL_VIEWS.values())))) for face, view in JOURNAL_VIEWS.items()
+}
+"""How each face's requests are read: as the face reads them, then as the others do, in the registry's order (a
+reading two faces share is made once).
+
+Decision: what a request's face does not read in its body or path is read as the other faces would read it, so a
+request sent to a wrong base URL (a google-genai call without `/google`, which the Perf API answers as unmatched)
+still shows the model, n and prompt its client sent, to the journal as to a rule."""
 
 
-def _model_from_path(face: str, method: str, path: str) -> str | None:
-    """Imagen names its model in the path (models/{model}:predict), BFL in its endpoint (/v1/flux-pro); a POST to
-    another face's generation endpoint that names none renders the face's default model.
-
-    Decision: a request that leaves the model to its default is that model's request, to a rule as to the journal.
-    A rule on `dall-e-2` missed an openai-SDK call that named no model, which the journal (by the engine's word)
-    counted as dall-e-2: one `match` selected different requests as a rule and as a count. Only that endpoint's
-    POSTs: a path the face answers 404 (`/ideogram/v1/ideogram-v3/generate`) or 405 renders nothing."""
-    if path.endswith(":predict") and "/models/" in path:
-        return path.rsplit("/models/", 1)[1].removesuffix(":predict")
-    tail = path.rsplit("/", 1)[-1]
-    if tail.startswith("flux-"):
-        return tail
-    return DEFAULT_MODELS.get((face, path)) if method == "POST" else None
+def _asked(face: str, method: str, path: str, body: dict[str, Any]) -> Asked:
+    """(model, n, size, prompt) as the request wrote them: each the first that a face's view finds, its own face's
+    first; a POST to the face's generation endpoint that names no model asks for the model it renders then."""
+    model = n = size = prompt = None
+    for asked in _READING_ORDER[face]:
+        found_model, found_n, found_size, found_prompt = asked(path, body)
+        model = found_model if model is None else model
+        n = found_n if n is None else n
+        size = found_size if size is None else size
+        prompt = found_prompt if prompt is None else prompt
+    generation = JOURNAL_VIEWS[face].generation
+    if model is None and generation is not None and method == "POST" and path == generation[0]:
+        model = generation[1]
+    return model, n, size, prompt
 
 
 FORM_TYPE = b"multipart/form-data"
@@ -120,23 +113,15 @@ def _json_body(raw: bytes) -> Any:
         return f"<{len(raw)} bytes, not JSON>"
 
 
-def _first(first: object, second: object, third: object) -> Any:
-    """The first that is not None (written out, not a generator: it runs three times for every journalled body)."""
-    if first is not None:
-        return first
-    return second if second is not None else third
-
-
-def _as_dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 KeyHeaders = bytes
-"""The headers a key may come in (authorization and _KEY_HEADERS) as the server gave them, each name then its value,
-one per line (no header value holds a line break), in one bytes object (a journal row holds no tuple:
+"""The headers a key may come in (authorization and every face's own key headers) as the server gave them, each name
+then its value, one per line (no header value holds a line break), in one bytes object (a journal row holds no tuple:
 simulator.control.journal_row): all a journal entry keeps of the request's headers."""
-_ALL_KEY_HEADERS = (b"authorization", *(name.encode() for name in _KEY_HEADERS))
-BEARER_FACES = frozenset({"perf", "openai", "stability"})
+_ALL_KEY_HEADERS = (
+    b"authorization",
+    *dict.fromkeys(name.encode() for view in JOURNAL_VIEWS.values() for name in view.key_headers),
+)
+BEARER_FACES = frozenset(face for face, view in JOURNAL_VIEWS.items() if not view.key_headers)
 """The faces that take a key only as a bearer token: of their requests' headers the layer keeps `authorization`
 alone (one concatenation and no call: most requests carry it)."""
 
@@ -188,7 +173,7 @@ class RequestEntry(JournalEntry):
         return {name.decode("latin-1"): value.decode("latin-1") for name, value in zip(parts[::2], parts[1::2], strict=True)}
 
     def _answer_error_type(self) -> str | None:
-        return error_type(self.answer_error) if self.answer_error is not None else None
+        return error_type(self.face, self.answer_error) if self.answer_error is not None else None
 
     def row(self) -> Row:
         """The entry as the in-process journal keeps it (simulator.control.journal_row): every field, with the
@@ -288,35 +273,20 @@ def _details(entry: JournalEntry, asked: Inspected, key: str | None, digest: str
     )
 
 
-def error_type(body: bytes) -> str | None:
-    """An error's type as its face wrote it: Perf/OpenAI `error.type`, Google `error.status`, Stability `name`, BFL
-    `error` beside its `detail` (a rate limit; Ideogram's `error` is its message, with no `detail`)."""
+def error_type(face: str, body: bytes) -> str | None:
+    """An error's type as its face wrote it (its journal view), or as the Perf envelope of a refused control input
+    names it on any face (simulator.registry.control_refusal)."""
     try:
         parsed = json.loads(body)
     except ValueError:
         return None
     if not isinstance(parsed, dict):
         return None
-    error = parsed.get("error")
-    if isinstance(error, dict):
-        found = error.get("type") or error.get("status")
-        return found if isinstance(found, str) else None
-    name = parsed.get("name")
-    if isinstance(name, str):
-        return name
-    return error if isinstance(error, str) and "detail" in parsed else None
+    return JOURNAL_VIEWS[PERF_FACE].error_type(parsed) or JOURNAL_VIEWS[face].error_type(parsed)
 
 
 def _inspected(face: str, method: str, path: str, headers: dict[str, str], query: str, body: Any) -> Inspected:
-    top = _as_dict(body)
-    ideogram = _as_dict(top.get("image_request"))
-    instances = top.get("instances")
-    instance = _as_dict(instances[0]) if isinstance(instances, list) and instances else {}
-    parameters = _as_dict(top.get("parameters"))
-    prompt = _first(top.get("prompt"), ideogram.get("prompt"), instance.get("prompt"))
-    model = _first(top.get("model"), ideogram.get("model"), _model_from_path(face, method, path))
-    n = _first(top.get("n"), ideogram.get("num_images"), parameters.get("sampleCount"))
-    size = top.get("size")
+    model, n, size, prompt = _asked(face, method, path, dict_or_empty(body))
     return Inspected(
         key=request_key(face, path, headers, query),
         model=model if isinstance(model, str) else None,

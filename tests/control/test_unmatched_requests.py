@@ -84,6 +84,30 @@ def test_google_genai_given_a_base_url_without_google_is_told_the_base_url_it_me
     assert "did you mean /google/v1beta/models/imagen-3.0-generate-002:predict (google)?" in str(caught.value)
 
 
+def test_a_native_call_sent_without_its_faces_prefix_is_journalled_with_the_model_n_and_prompt_it_sent(each_state: httpx.Client) -> None:
+    client = each_state
+    imagen = {"instances": [{"prompt": "a lighthouse"}], "parameters": {"sampleCount": 2}}
+    ideogram = {"image_request": {"prompt": "a neon sign", "model": "V_2_TURBO", "num_images": 3}}
+    assert (
+        client.post("/v1beta/models/imagen-3.0-generate-002:predict", json=imagen, headers={"X-Sim-Namespace": "no-prefix"}).status_code
+        == 404
+    )
+    assert client.post("/generate", json=ideogram, headers={"X-Sim-Namespace": "no-prefix"}).status_code == 404
+    ideogram_entry, imagen_entry = journal(client, "no-prefix")
+    assert (imagen_entry["face"], imagen_entry["model"], imagen_entry["n"], imagen_entry["prompt"]) == (
+        "perf",
+        "imagen-3.0-generate-002",
+        2,
+        "a lighthouse",
+    )
+    assert (ideogram_entry["face"], ideogram_entry["model"], ideogram_entry["n"], ideogram_entry["prompt"]) == (
+        "perf",
+        "V_2_TURBO",
+        3,
+        "a neon sign",
+    )
+
+
 @pytest.mark.parametrize(
     ("method", "path", "message"),
     [

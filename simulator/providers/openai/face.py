@@ -19,6 +19,8 @@ from simulator.urls import base_url
 from spec import errors
 
 PREFIX = "/openai"
+MALFORMED_ANSWER = b'{"created": 1767225600, "data": [{"url": "http://127.0.0.1/images/img_'
+"""The start of a success answer, cut short: what the control plane's `malformed` fault sends on this face."""
 
 
 class OpenAIFace:

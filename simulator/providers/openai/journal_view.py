@@ -1,0 +1,17 @@
+"""What the control layer's journal reads of an OpenAI request (simulator.journal_view): a bearer key, a body that
+names everything at its top level, `error.type`."""
+
+from __future__ import annotations
+
+from simulator.journal_view import JournalView, bearer_key, error_field, top_level_asked
+from simulator.providers.openai.face import PREFIX
+from simulator.providers.openai.mapping import PATH
+from spec.providers.openai import OPENAI_DEFAULT_MODEL
+
+JOURNAL_VIEW = JournalView(
+    key_headers=(),
+    key=bearer_key,
+    asked=top_level_asked,
+    error_type=lambda answer: error_field(answer, "type"),
+    generation=(f"{PREFIX}/v1{PATH}", OPENAI_DEFAULT_MODEL),
+)
