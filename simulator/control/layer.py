@@ -464,10 +464,12 @@ class _Exchange:
 
     async def give_up(self, exc: ApiError) -> None:
         """Answer a request whose body stopped coming (`exc`, its 408) in the face's envelope, journal it, and close
-        the connection: the rest of the body may still come, and would be read as the next request."""
+        the connection: the rest of the body may still come, and would be read as the next request. A server that
+        exposes no connection (an in-process client) is left to end the request itself."""
         await self.answer(error_response(self.entry.face, exc))
         await self.record()
-        await _close_connection(self.send)
+        if _cycle(self.send) is not None:
+            await _close_connection(self.send)
 
     async def refuse(self, exc: ApiError) -> None:
         """Answer `exc` in the Perf envelope, as every bad control input is (with the face's own fields beside it,
