@@ -1,6 +1,6 @@
 """A body that stops coming is answered 408 in its face's envelope after --body-timeout, and its connection closed:
 a client whose Content-Length promises more than it sends, or whose chunked body stops, is told so, never left
-waiting for ever, in process as under uvicorn."""
+waiting for ever; a control call (the Perf envelope) as much as an API request, and in process as under uvicorn."""
 
 from __future__ import annotations
 
@@ -82,6 +82,27 @@ def test_a_stalled_request_is_journalled_and_the_server_goes_on_serving(impatien
         assert answer.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /_sim/faults HTTP/1.1\r\nHost: sim\r\nContent-Type: application/json\r\nContent-Length: 100\r\n",
+        b"POST /_sim/clock/advance HTTP/1.1\r\nHost: sim\r\nContent-Type: application/json\r\nContent-Length: 50\r\n",
+        b"POST /_sim/ns/jobA/_sim/requests/count HTTP/1.1\r\nHost: sim\r\nTransfer-Encoding: chunked\r\n",
+    ],
+    ids=["faults-short-content-length", "clock-advance-short-content-length", "namespaced-count-chunked-body-stops"],
+)
+def test_a_control_call_whose_body_stops_coming_is_a_408_in_the_perf_envelope_then_the_connection_closes(
+    impatient: RunningServer, head: bytes
+) -> None:
+    received = _send_and_read(impatient, head, b"1\r\n{\r\n" if b"chunked" in head else b"{")
+    status_line, _, rest = received.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 408 Request Timeout"
+    error = json.loads(rest.partition(b"\r\n\r\n")[2])["error"]
+    assert error["type"] == "request_timeout" and "did not arrive within 1 s" in error["message"]
+    with httpx.Client(base_url=impatient.base_url) as client:
+        assert client.get("/_sim/faults").json()["faults"] == []
+
+
 async def _stalled_body() -> AsyncIterator[bytes]:
     yield b'{"prompt": "a'
     await asyncio.sleep(STALL_SECONDS)
@@ -100,9 +121,10 @@ def _post_in_process(app: Any, path: str, stall: bool) -> httpx.Response:
     return asyncio.run(post())
 
 
-def test_in_process_a_body_that_stops_coming_is_a_408_and_raises_nothing() -> None:
+@pytest.mark.parametrize("path", ["/v1/images/generations", "/_sim/requests/count"], ids=["api", "control"])
+def test_in_process_a_body_that_stops_coming_is_a_408_and_raises_nothing(path: str) -> None:
     app = create_app(SimulatorConfig(body_timeout=IN_PROCESS_TIMEOUT, clock="manual"))
-    answer = _post_in_process(app, "/v1/images/generations", stall=True)
+    answer = _post_in_process(app, path, stall=True)
     assert answer.status_code == 408
     assert answer.json()["error"]["type"] == "request_timeout"
 
