@@ -1,20 +1,26 @@
 """A body that stops coming is answered 408 in its face's envelope after --body-timeout, and its connection closed:
 a client whose Content-Length promises more than it sends, or whose chunked body stops, is told so, never left
-waiting for ever."""
+waiting for ever; a control call (the Perf envelope) as much as an API request, and in process as under uvicorn."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from simulator.app import create_app
+from simulator.config import SimulatorConfig
 from simulator.launcher import RunningServer, running_simulator
 
 KEY = "pk_test_pro_stall"
+IN_PROCESS_TIMEOUT = 0.2
+STALL_SECONDS = 3.0
+"""How long an in-process body stops before its last part: far longer than the deadline and its tick."""
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +80,60 @@ def test_a_stalled_request_is_journalled_and_the_server_goes_on_serving(impatien
         assert [entry["status"] for entry in client.get("/_sim/requests").json()["requests"]] == [408]
         answer = client.post("/v1/images/generations", json={"prompt": "a kite"}, headers={"Authorization": f"Bearer {KEY}"})
         assert answer.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /_sim/faults HTTP/1.1\r\nHost: sim\r\nContent-Type: application/json\r\nContent-Length: 100\r\n",
+        b"POST /_sim/clock/advance HTTP/1.1\r\nHost: sim\r\nContent-Type: application/json\r\nContent-Length: 50\r\n",
+        b"POST /_sim/ns/jobA/_sim/requests/count HTTP/1.1\r\nHost: sim\r\nTransfer-Encoding: chunked\r\n",
+    ],
+    ids=["faults-short-content-length", "clock-advance-short-content-length", "namespaced-count-chunked-body-stops"],
+)
+def test_a_control_call_whose_body_stops_coming_is_a_408_in_the_perf_envelope_then_the_connection_closes(
+    impatient: RunningServer, head: bytes
+) -> None:
+    received = _send_and_read(impatient, head, b"1\r\n{\r\n" if b"chunked" in head else b"{")
+    status_line, _, rest = received.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 408 Request Timeout"
+    error = json.loads(rest.partition(b"\r\n\r\n")[2])["error"]
+    assert error["type"] == "request_timeout" and "did not arrive within 1 s" in error["message"]
+    with httpx.Client(base_url=impatient.base_url) as client:
+        assert client.get("/_sim/faults").json()["faults"] == []
+
+
+async def _stalled_body() -> AsyncIterator[bytes]:
+    yield b'{"prompt": "a'
+    await asyncio.sleep(STALL_SECONDS)
+    yield b' kite"}'
+
+
+def _post_in_process(app: Any, path: str, stall: bool) -> httpx.Response:
+    """`path` posted to `app` through httpx's ASGITransport (which raises what the app raises), in an event loop of
+    its own, as each test of a suite with a loop per test does."""
+
+    async def post() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as client:
+            content: Any = _stalled_body() if stall else b'{"prompt": "a kite"}'
+            return await client.post(path, content=content, headers={"Authorization": f"Bearer {KEY}"})
+
+    return asyncio.run(post())
+
+
+@pytest.mark.parametrize("path", ["/v1/images/generations", "/_sim/requests/count"], ids=["api", "control"])
+def test_in_process_a_body_that_stops_coming_is_a_408_and_raises_nothing(path: str) -> None:
+    app = create_app(SimulatorConfig(body_timeout=IN_PROCESS_TIMEOUT, clock="manual"))
+    answer = _post_in_process(app, path, stall=True)
+    assert answer.status_code == 408
+    assert answer.json()["error"]["type"] == "request_timeout"
+
+
+def test_the_deadline_holds_in_every_event_loop_the_app_is_served_in() -> None:
+    """A request ends each loop: its deadline's timer is still pending when the loop closes."""
+    app = create_app(SimulatorConfig(body_timeout=IN_PROCESS_TIMEOUT, clock="manual"))
+    statuses = []
+    for _ in range(3):
+        statuses.append(_post_in_process(app, "/v1/images/generations", stall=True).status_code)
+        assert _post_in_process(app, "/v1/images/generations", stall=False).status_code == 200
+    assert statuses == [408, 408, 408]

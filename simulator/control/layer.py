@@ -7,9 +7,9 @@
 
 It wraps the whole Starlette app (outside its error handling) because `drop`, `reset` and `truncate` act on the
 connection itself. Requests for the simulator itself (anything under /_sim/, and what its pages serve: /, an image
-download) only get their namespace; a request no route serves is the Perf API's unmatched request (`_page`). A path
-under a namespace's base path (`/_sim/ns/<name>/...`, simulator.namespace_path) is first made the plain request of
-that namespace.
+download) only get their namespace and their body's deadline (`--body-timeout`); a request no route serves is the
+Perf API's unmatched request (`_page`). A path under a namespace's base path (`/_sim/ns/<name>/...`,
+simulator.namespace_path) is first made the plain request of that namespace.
 
 A request to which no fault can apply (no header, no token, no rule) takes the fast path: while the journal is in
 process, the face's endpoint and the engine note the answer and what was made in a plain `Made` (simulator.context),
@@ -252,12 +252,15 @@ class ControlLayer:
                 # default namespace: the app that sent it sees a 400, and the log is where its developer looks for why.
                 namespace = DEFAULT_NAMESPACE
         if face is None:  # the simulator's own paths, in the request's namespace
+            own_receive = await self._own_body(scope, receive, send, headers)
+            if own_receive is None:
+                return
             if named is None:
-                await self.app(scope, receive, send)
+                await self.app(scope, own_receive, send)
                 return
             token = recording.set(made_in_namespace(namespace))
             try:
-                await self.app(scope, receive, send)
+                await self.app(scope, own_receive, send)
             finally:
                 recording.reset(token)
             return
@@ -367,6 +370,35 @@ class ControlLayer:
             )
         )  # fmt: skip
 
+    async def _own_body(self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes]) -> Receive | None:
+        """The body of a request for the simulator itself (a control call), read under the same deadline as an API
+        request's: a `receive` that gives it whole, then whatever the server says next. None when the request has
+        ended here: its body stopped coming, and it was answered 408 in the Perf envelope, as every bad control input
+        is, and its connection closed (the rest of the body may still come, and would be read as the next request);
+        or the server's graceful stop cut it.
+
+        Decision: a control call gone wrong (a test's own HTTP helper) is not journalled, as no control call is."""
+        if _declared_too_large(headers, errors.MAX_BODY_BYTES):
+            return receive  # the endpoint refuses it (413) by its declared length, unread
+        event = getattr(getattr(send, "__self__", None), "message_event", None)
+        waiting = None if event is not None and event.is_set() else self.deadlines.enter()
+        try:
+            first = await receive()
+            if first["type"] == "http.request" and first.get("more_body", False):
+                waiting = waiting or self.deadlines.enter()
+                raw, complete = await _read_rest(receive, first.get("body", b""), errors.MAX_BODY_BYTES)
+                first = {"type": "http.request", "body": raw, "more_body": not complete}
+            self.deadlines.leave(waiting)
+        except asyncio.CancelledError:
+            if self.deadlines.leave(waiting):
+                await error_response(PERF_FACE, _stalled(headers, self.deadlines.seconds))(scope, receive, open_answer(scope, send))
+                if _cycle(send) is not None:
+                    await _close_connection(send)
+            elif not await _cut_at_stop(send):  # a client still sending its body when the server stops
+                raise
+            return None
+        return _replaying(first, receive)
+
     def _page(self, scope: Scope) -> bool:
         """Whether the request is for the simulator itself: a control path, or one of its pages serves it, path
         and method.
@@ -464,10 +496,12 @@ class _Exchange:
 
     async def give_up(self, exc: ApiError) -> None:
         """Answer a request whose body stopped coming (`exc`, its 408) in the face's envelope, journal it, and close
-        the connection: the rest of the body may still come, and would be read as the next request."""
+        the connection: the rest of the body may still come, and would be read as the next request. A server that
+        exposes no connection (an in-process client) is left to end the request itself."""
         await self.answer(error_response(self.entry.face, exc))
         await self.record()
-        await _close_connection(self.send)
+        if _cycle(self.send) is not None:
+            await _close_connection(self.send)
 
     async def refuse(self, exc: ApiError) -> None:
         """Answer `exc` in the Perf envelope, as every bad control input is (with the face's own fields beside it,
