@@ -54,8 +54,15 @@ def _send_and_read(server: RunningServer, head: bytes, body: bytes) -> bytes:
             b'5\r\n{"pro\r\n',
             lambda answer: answer["error"]["type"] == "invalid_request_error" and "did not arrive" in answer["error"]["message"],
         ),
+        (
+            b"POST /google/v1beta/models/imagen-3.0-generate-002:predict HTTP/1.1\r\nHost: sim\r\nx-goog-api-key: "
+            + KEY.encode()
+            + b"\r\nContent-Type: application/json\r\nContent-Length: 90\r\n",
+            b'{"instances": [',
+            lambda answer: answer["error"]["code"] == 408 and answer["error"]["status"] == "DEADLINE_EXCEEDED",
+        ),
     ],
-    ids=["perf-short-content-length", "ideogram-no-body-at-all", "openai-chunked-body-stops"],
+    ids=["perf-short-content-length", "ideogram-no-body-at-all", "openai-chunked-body-stops", "google-names-the-deadline"],
 )
 def test_a_body_that_stops_coming_is_a_408_in_the_faces_envelope_then_the_connection_closes(
     impatient: RunningServer, head: bytes, body: bytes, error_of: Callable[[Any], bool]
