@@ -73,6 +73,14 @@ def test_a_body_that_stops_coming_is_a_408_in_the_faces_envelope_then_the_connec
     assert error_of(json.loads(rest.partition(b"\r\n\r\n")[2]))
 
 
+def test_the_api_document_lists_the_408_a_stalled_generation_gets(impatient: RunningServer) -> None:
+    """A client validating answers against /openapi.json (schemathesis, openapi-core) must not flag the 408."""
+    head = b"POST /v1/images/generations HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer " + KEY.encode() + b"\r\nContent-Length: 50\r\n"
+    status = _send_and_read(impatient, head, b"{").partition(b"\r\n")[0].split(b" ")[1].decode()
+    document = httpx.get(impatient.base_url + "/openapi.json").json()
+    assert status == "408" and status in document["paths"]["/v1/images/generations"]["post"]["responses"]
+
+
 def test_a_stalled_request_is_journalled_and_the_server_goes_on_serving(impatient: RunningServer) -> None:
     with httpx.Client(base_url=impatient.base_url) as client:
         client.delete("/_sim/requests").raise_for_status()
