@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from simulator.context import note_answer
 from simulator.engine.errors import ApiError, cut, invalid, quoted
+from simulator.engine.jsontypes import HugeNumber
 from spec import errors
 
 
@@ -183,18 +184,6 @@ def _reject_constant(name: str) -> None:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-class HugeNumber(float):
-    """A JSON number beyond a double's range (`1e400`): infinite, as Python's json reads it, holding the text its
-    client wrote, so a message can quote what was sent rather than `inf`, a value nobody wrote."""
-
-    sent: str
-
-    def __new__(cls, sent: str) -> HugeNumber:
-        number = super().__new__(cls, sent)
-        number.sent = sent
-        return number
-
-
 def _number_as_sent(text: str) -> float:
     number = float(text)
     return number if math.isfinite(number) else HugeNumber(text)
@@ -207,7 +196,7 @@ class _Fields(list[tuple[str, Any]]):
     """An object's fields in the order written, a name given twice included (the control API's decoder keeps them so)."""
 
 
-_CONTROL_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_Fields)
+_CONTROL_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_number_as_sent, object_pairs_hook=_Fields)
 
 
 def _objects(value: Any, place: str) -> Any:
@@ -247,8 +236,11 @@ def parse_json(raw: bytes, fields_once: bool = False, huge_numbers_as_sent: bool
     bodies). Decision: JSON leaves a repeated name to the parser, and Python's keeps the last value, so
     `{"action": {"status": 503}, "action": {"drop": true}}` silently became a drop rule, where the header and token
     forms refuse `status=503;status=504`. The Perf API's bodies keep the C decoder's speed (and its reading).
-    `huge_numbers_as_sent`: a number beyond a double's range is a `HugeNumber` (for a face that quotes refused values
-    as sent; it costs a Python call per fractional number)."""
+    `huge_numbers_as_sent`: a number beyond a double's range is a `HugeNumber`, for a caller whose messages quote
+    refused values (`quoted`, `as_sent`): the Perf and Google faces, and the control API, whose decoder always does.
+    It costs a Python call per fractional number only, which a Perf body rarely holds (the url requests' profile,
+    `load.profile_asgi`, did not move). The faces that quote no value leave it off: a HugeNumber is no float orjson
+    writes, should one reach an answer."""
     if not raw.strip():
         raise invalid(None, "request body is empty; send a JSON object")
     try:

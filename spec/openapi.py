@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from spec import errors, tiers
-from spec.models import MODELS
+from spec.models import IMAGE_URL_TTL_SECONDS, MODELS
 from spec.schemas import error_schema, request_schema, response_schema
 
 API_VERSION = "1.0.0"
@@ -82,6 +82,10 @@ def openapi_document() -> dict[str, Any]:
                         },
                         "400": _error_response("invalid_request or content_policy_violation", rate_headers),
                         "401": _error_response("Missing, malformed or unknown API key"),
+                        "408": _error_response(
+                            f"request_timeout: the body did not arrive within --body-timeout (default {errors.BODY_TIMEOUT_SECONDS:g} s) "
+                            "of the headers; the connection is then closed"
+                        ),
                         "413": _error_response(f"Body larger than {errors.MAX_BODY_BYTES} bytes"),
                         "429": _error_response("rate_limit_exceeded, with retry_after", retry_after),
                         "502": _error_response("The upstream provider failed (gateway mode)"),
@@ -92,7 +96,7 @@ def openapi_document() -> dict[str, Any]:
             "/images/{image_file}": {
                 "get": {
                     "operationId": "getImage",
-                    "summary": "Fetch a generated image (URLs expire after one hour)",
+                    "summary": f"Fetch a generated image (URLs expire {IMAGE_URL_TTL_SECONDS:,} s of simulator time after they are made)",
                     "security": [],
                     "parameters": [{"name": "image_file", "in": "path", "required": True, "schema": {"type": "string"}}],
                     "responses": {

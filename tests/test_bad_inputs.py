@@ -216,6 +216,24 @@ def test_an_error_quotes_at_most_a_short_prefix_of_what_was_sent(client: httpx.C
     assert "sys." not in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("n", "says"),
+    [
+        (b"1e400", "got number 1e400"),
+        (b"-1E999", "got number -1E999"),
+        (b"[1e400]", "got array [1e400]"),
+        (b'{"k": [0.5, 1e400]}', 'got object {"k": [0.5, 1e400]}'),
+        (b"true", "got boolean true"),
+    ],
+    ids=["beyond a double", "negative, as written", "inside an array", "inside an object", "a boolean"],
+)
+def test_a_refused_n_is_quoted_as_the_client_wrote_it_in_json(client: httpx.Client, n: bytes, says: str) -> None:
+    """A client sends JSON: `inf`, `[inf]`, `{'k': ...}` or `True` name values in a language it did not write."""
+    response = _send(client, b'{"prompt": "a", "n": ' + n + b"}", AUTH)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == f"n must be an integer, {says}"
+
+
 LONG = "k" * 100_000
 LONG_PATH = "p" * 20_000  # httpx sends URLs up to 64 KiB
 

@@ -60,8 +60,15 @@ def _send_and_read(server: RunningServer, head: bytes, body: bytes) -> bytes:
             b'5\r\n{"pro\r\n',
             lambda answer: answer["error"]["type"] == "invalid_request_error" and "did not arrive" in answer["error"]["message"],
         ),
+        (
+            b"POST /google/v1beta/models/imagen-3.0-generate-002:predict HTTP/1.1\r\nHost: sim\r\nx-goog-api-key: "
+            + KEY.encode()
+            + b"\r\nContent-Type: application/json\r\nContent-Length: 90\r\n",
+            b'{"instances": [',
+            lambda answer: answer["error"]["code"] == 408 and answer["error"]["status"] == "DEADLINE_EXCEEDED",
+        ),
     ],
-    ids=["perf-short-content-length", "ideogram-no-body-at-all", "openai-chunked-body-stops"],
+    ids=["perf-short-content-length", "ideogram-no-body-at-all", "openai-chunked-body-stops", "google-names-the-deadline"],
 )
 def test_a_body_that_stops_coming_is_a_408_in_the_faces_envelope_then_the_connection_closes(
     impatient: RunningServer, head: bytes, body: bytes, error_of: Callable[[Any], bool]
@@ -70,6 +77,14 @@ def test_a_body_that_stops_coming_is_a_408_in_the_faces_envelope_then_the_connec
     status_line, _, rest = received.partition(b"\r\n")
     assert status_line == b"HTTP/1.1 408 Request Timeout"
     assert error_of(json.loads(rest.partition(b"\r\n\r\n")[2]))
+
+
+def test_the_api_document_lists_the_408_a_stalled_generation_gets(impatient: RunningServer) -> None:
+    """A client validating answers against /openapi.json (schemathesis, openapi-core) must not flag the 408."""
+    head = b"POST /v1/images/generations HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer " + KEY.encode() + b"\r\nContent-Length: 50\r\n"
+    status = _send_and_read(impatient, head, b"{").partition(b"\r\n")[0].split(b" ")[1].decode()
+    document = httpx.get(impatient.base_url + "/openapi.json").json()
+    assert status == "408" and status in document["paths"]["/v1/images/generations"]["post"]["responses"]
 
 
 def test_a_stalled_request_is_journalled_and_the_server_goes_on_serving(impatient: RunningServer) -> None:

@@ -7,7 +7,6 @@ An action says how to answer instead of (or before) the normal answer. Every spe
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,8 +14,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from simulator.engine.errors import ApiError, cut, invalid
-from simulator.engine.jsontypes import json_integer
-from simulator.http import dump_json, whole_number
+from simulator.engine.jsontypes import as_sent, json_integer
+from simulator.http import whole_number
 from spec import errors, tiers
 
 FAULT_HEADER = "X-Sim-Fault"
@@ -119,16 +118,8 @@ class Action:
 def _whole(value: object, name: str, low: int, high: int) -> int:
     whole = json_integer(value)
     if whole is None or not low <= whole <= high:
-        raise invalid(name, f"{name} must be a whole number from {low} to {high}, got {_as_json(value)}")
+        raise invalid(name, f"{name} must be a whole number from {low} to {high}, got {cut(as_sent(value))}")
     return whole
-
-
-def _as_json(value: object) -> str:
-    """A value as the client wrote it (`true`, not Python's `True`), for a message; a number past a float's range
-    (`1e400`, which the parser reads as infinity and JSON cannot write back) as what it is."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "a number out of range"
-    return cut(dump_json(value).decode("utf-8", "replace"))
 
 
 def _text(value: object, name: str) -> str:

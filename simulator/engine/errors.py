@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from simulator.engine.jsontypes import as_sent
 from spec import errors
 
 
@@ -54,11 +55,12 @@ QUOTE_LIMIT = 40
 
 
 def quoted(value: object) -> str:
-    """`value` as a message quotes it (a string as its repr), cut to its first QUOTE_LIMIT characters: a message that
-    repeated a 4,000-character model name or a 309-digit n in full would bury what it says."""
+    """`value` as a message quotes it (a string as its repr, any other value as the JSON its client sent: `true`,
+    `[1e400]`, not Python's `True`, `[inf]`), cut to its first QUOTE_LIMIT characters: a message that repeated a
+    4,000-character model name or a 309-digit n in full would bury what it says."""
     if isinstance(value, str):
         return repr(value) if len(value) <= QUOTE_LIMIT else f"{value[:QUOTE_LIMIT]!r}… ({len(value)} characters)"
-    return cut(str(value))
+    return cut(as_sent(value))
 
 
 def cut(text: str) -> str:

@@ -1,6 +1,9 @@
-"""What a JSON value's type is called in an error message, and which numbers are integers: the same on every face."""
+"""What a JSON value's type is called in an error message, how its value is quoted there, and which numbers are
+integers: the same on every face."""
 
 from __future__ import annotations
+
+import json
 
 _NAMES: dict[type, str] = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
 
@@ -8,7 +11,7 @@ _NAMES: dict[type, str] = {bool: "boolean", int: "integer", float: "number", str
 def type_name(kind: type, article: bool = False) -> str:
     """The JSON Schema name of the Python type a JSON value parses to ("integer", "object"; "null" for None's),
     "an integer" with `article`."""
-    name = _NAMES.get(kind, "null")
+    name = next((_NAMES[base] for base in kind.__mro__ if base in _NAMES), "null")  # a HugeNumber is a number
     if not article or name == "null":
         return name
     return f"an {name}" if name[0] in "aeiou" else f"a {name}"
@@ -30,3 +33,49 @@ def json_integer(value: object) -> int | None:
     if isinstance(value, int):
         return value
     return int(value) if isinstance(value, float) and value.is_integer() else None
+
+
+class HugeNumber(float):
+    """A JSON number beyond a double's range (`1e400`): infinite, as Python's json reads it, holding the text its
+    client wrote, so a message can quote what was sent rather than `inf`, a value nobody wrote."""
+
+    sent: str
+
+    def __new__(cls, sent: str) -> HugeNumber:
+        number = super().__new__(cls, sent)
+        number.sent = sent
+        return number
+
+
+def as_sent(value: object) -> str:
+    """A parsed JSON value written as JSON, each HugeNumber in it, at any depth, as its client wrote it (`[1e400]`,
+    where json.dumps writes `[Infinity]` and str() `[inf]`): a message quoting a value nobody sent misleads.
+
+    Written without recursion, as the value may be nested as deep as the decoder allows, and json.dumps's own
+    separators (`, `, `: `), so a value without a HugeNumber reads as json.dumps writes it."""
+    parts: list[str] = []
+    pending: list[tuple[object, bool]] = [(value, False)]  # (item, whether it is text to write as it is)
+    while pending:
+        item, literal = pending.pop()
+        if literal:
+            parts.append(str(item))
+        elif isinstance(item, HugeNumber):
+            parts.append(item.sent)
+        elif isinstance(item, list):
+            pending.append(("]", True))
+            for index in range(len(item) - 1, -1, -1):
+                pending.append((item[index], False))
+                if index:
+                    pending.append((", ", True))
+            pending.append(("[", True))
+        elif isinstance(item, dict):
+            pending.append(("}", True))
+            for index, (name, member) in reversed(list(enumerate(item.items()))):
+                pending.append((member, False))
+                pending.append((json.dumps(name, ensure_ascii=False) + ": ", True))
+                if index:
+                    pending.append((", ", True))
+            pending.append(("{", True))
+        else:
+            parts.append(json.dumps(item, ensure_ascii=False))
+    return "".join(parts)

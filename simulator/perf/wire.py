@@ -85,7 +85,7 @@ class ErrorAnswer(SafeJSONResponse):
 
 def request_from_wire(raw: bytes) -> GenerationRequest:
     """A request body as the engine's request, or the ApiError naming the broken parameter."""
-    return validate_perf_request(parse_json(raw))
+    return validate_perf_request(parse_json(raw, huge_numbers_as_sent=True))
 
 
 def success_body(

@@ -18,7 +18,7 @@ import hashlib
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS
@@ -72,7 +72,7 @@ class Admission:
     state: RateState
     retry_after: int | None = None
     window: RateWindow | None = None
-    """Which window refused the request (`refused_window`); None when admitted."""
+    """The window whose wait is `retry_after` (see `decide`); None when admitted."""
 
 
 @dataclass(slots=True)
@@ -150,32 +150,35 @@ def fits(used_minute: int, day_used: int, n: int, limits: Limits) -> bool:
     return used_minute + n <= limits.images_per_minute and day_used + n <= limits.images_per_day
 
 
-def decide(minute_entries: list[tuple[float, int]], day_used: int, n: int, limits: Limits, now: float) -> tuple[bool, int | None]:
-    """Whether n images fit both windows now, and if not, the seconds until they will.
+class Refusal(NamedTuple):
+    """Why n images do not fit now: the seconds until they will, and the window that wait is for."""
+
+    retry_after: int
+    window: RateWindow
+
+
+def decide(minute_entries: list[tuple[float, int]], day_used: int, n: int, limits: Limits, now: float) -> Refusal | None:
+    """None when n images fit both windows now; else when they will, and which window a client is told it exceeded.
 
     `minute_entries` are (admitted_at, images) of the last 60 seconds, oldest first. Every implementation
     decides through this one function so the semantics in `spec.tiers` hold whatever the storage.
+
+    When both windows refuse, the wait is the longer one (the images need room in both), so the window named is the
+    one that wait is for: the day's, unless midnight comes no later than the minute's room. Naming the minute beside the
+    day's wait would tell a client that reads the window that a minute will do.
     """
     used_minute = sum(count for _, count in minute_entries)
-    waits: list[int] = []
+    waits: list[Refusal] = []
     if used_minute + n > limits.images_per_minute:
         freed = 0
         for admitted_at, count in minute_entries:
             freed += count
             if used_minute - freed + n <= limits.images_per_minute:
-                waits.append(max(1, math.ceil(admitted_at + tiers.MINUTE_SECONDS - now)))
+                waits.append(Refusal(max(1, math.ceil(admitted_at + tiers.MINUTE_SECONDS - now)), "minute"))
                 break
     if day_used + n > limits.images_per_day:
-        waits.append(tiers.seconds_to_utc_midnight(now))
-    if not waits:
-        return True, None
-    return False, max(waits)
-
-
-def refused_window(used_minute: int, n: int, limits: Limits) -> RateWindow:
-    """The window a refused request of n images is told it exceeded: the minute's when n does not fit it (of the two
-    it frees first), else the day's."""
-    return "minute" if used_minute + n > limits.images_per_minute else "day"
+        waits.append(Refusal(tiers.seconds_to_utc_midnight(now), "day"))
+    return max(waits, key=lambda refusal: refusal.retry_after) if waits else None
 
 
 def rate_state(minute_entries: list[tuple[float, int]], day_used: int, limits: Limits, now: float) -> RateState:

@@ -26,7 +26,6 @@ from simulator.state.base import (
     fits,
     namespace_prefix,
     rate_state,
-    refused_window,
     window_totals,
 )
 from spec import tiers
@@ -139,9 +138,9 @@ class MemoryState(State):
             b.day_used += n
             return Admission(True, window_totals(b.minute_used, now, b.day_used, limits, now))
         entries = list(b.minute)
-        _, retry_after = decide(entries, b.day_used, n, limits, now)
-        rate = rate_state(entries, b.day_used, limits, now)
-        return Admission(False, rate, retry_after, refused_window(rate.minute.used, n, limits))
+        refusal = decide(entries, b.day_used, n, limits, now)
+        assert refusal is not None, "fits() refused, and decide() applies its rule to the same entries"
+        return Admission(False, rate_state(entries, b.day_used, limits, now), refusal.retry_after, refusal.window)
 
     async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
         b = self._buckets.get(namespace_prefix(namespace()) + bucket)

@@ -60,6 +60,7 @@ from simulator.state.base import (
     ImageRecord,
     Limits,
     RateState,
+    Refusal,
     State,
     StateUnavailable,
     Ticket,
@@ -68,7 +69,6 @@ from simulator.state.base import (
     namespace_prefix,
     no_answer,
     rate_state,
-    refused_window,
     window_totals,
 )
 from simulator.state.batching import BatchingChannel, LuaScript
@@ -319,10 +319,10 @@ class RedisState(State):
             admission = Admission(True, window_totals(int(minute_used), now, int(day_used), limits, now))
             return Ticket(admission, now, int(last), tuple(IMAGE_ID_PREFIX + image.decode() for image in ids[0]))
         entries = _entries(last)
-        _, retry_after = decide(entries, int(day_used), n, limits, now)
+        # The script and decide() apply one rule; the fallback only guards against float rounding at the minute's edge.
+        refusal = decide(entries, int(day_used), n, limits, now) or Refusal(1, "minute")
         rate = rate_state(entries, int(day_used), limits, now)
-        # The script and decide() apply one rule; the fallback only guards against float rounding at the edge.
-        return Ticket(Admission(False, rate, retry_after or 1, refused_window(rate.minute.used, n, limits)), now, None)
+        return Ticket(Admission(False, rate, refusal.retry_after, refusal.window), now, None)
 
     async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
         """Read-only, so the minute total is recounted from the live entries (usage is not on the hot path)."""

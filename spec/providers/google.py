@@ -64,11 +64,17 @@ MODEL_NOT_FOUND_MESSAGE = (
 PAYLOAD_TOO_LARGE_MESSAGE = "Request payload size exceeds the limit: {limit} bytes."
 
 # google.rpc.Code names by HTTP status, for the error envelope.
+# Decision: a 408 (--body-timeout: the body stopped coming) is DEADLINE_EXCEEDED, the code whose meaning is what
+# happened: a deadline, here the server's for the body, expired before the call could complete. Google's front end
+# answers a stalled body with an HTML "Error 408 (Request Timeout)" page, no google.rpc status at all (as
+# googleapis/nodejs-storage#833 shows), and the published HTTP-to-RPC table has no 408 (it would fall under "other
+# 4xx", FAILED_PRECONDITION, a code about the system's state that would mislead); the face keeps its JSON envelope.
 GOOGLE_STATUS: dict[int, str] = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
     413: "INVALID_ARGUMENT",
     409: "ABORTED",
     429: "RESOURCE_EXHAUSTED",

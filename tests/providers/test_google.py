@@ -182,9 +182,19 @@ def test_a_refused_value_is_quoted_as_the_client_wrote_it_in_json(client: httpx.
     assert shown in answer.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(("written", "shown"), [("true", "got true."), ("1e400", "got 1e400."), ('"1"', 'got "1".')])
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("true", "got true."),
+        ("1e400", "got 1e400."),
+        ('"1"', 'got "1".'),
+        ("[1e400]", "got [1e400]."),
+        ('{"a": -1e400}', 'got {"a": -1e400}.'),
+    ],
+)
 def test_a_refused_sample_count_is_quoted_as_written_in_the_body(client: httpx.Client, written: str, shown: str) -> None:
-    """A number beyond a double's range read as `Infinity`, `inf` in Python: a value the client never wrote."""
+    """A number beyond a double's range read as `Infinity`, `inf` in Python: a value the client never wrote, at any
+    depth."""
     body = '{"instances": [{"prompt": "x"}], "parameters": {"sampleCount": ' + written + "}}"
     answer = client.post(PREDICT, headers={"x-goog-api-key": "pk_live_abc123", "Content-Type": "application/json"}, content=body)
     assert answer.status_code == 400

@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from simulator.launcher import RunningServer
+from spec import tiers
 from spec.policy import TRIGGER_PHRASE
 
 KEY = "pk_test_pro_openai"
@@ -154,6 +155,24 @@ def test_manual_clock_429_tells_the_sdk_not_to_retry(sim: RunningServer) -> None
     assert caught.value.response.headers["x-should-retry"] == "false"
     # Had the SDK retried, it would have slept the Retry-After (up to 60 s) twice on a clock that never moves.
     assert time.monotonic() - started < 20
+
+
+def test_a_429_refused_by_both_windows_names_the_day_whose_wait_it_gives(client: httpx.Client) -> None:
+    """A full minute on an exhausted day: the wait is to midnight, so the message names the day, not the minute a
+    reader would think one minute frees."""
+    headers = {"Authorization": "Bearer pk_test_free_openai_both"}
+    free = tiers.TIERS["free"]
+    for minute in range(free.images_per_day // free.images_per_minute):
+        if minute:
+            client.post("/_sim/clock/advance", json={"seconds": 60}).raise_for_status()
+        body = {"model": "dall-e-2", "prompt": f"minute {minute}", "n": free.images_per_minute, "size": "256x256"}
+        assert client.post("/openai/v1/images/generations", headers=headers, json=body).status_code == 200
+    refused = client.post("/openai/v1/images/generations", headers=headers, json={"model": "dall-e-2", "prompt": "one more"})
+    now = client.get("/_sim/clock").json()["now"]
+    assert refused.status_code == 429 and refused.headers["retry-after"] == str(tiers.seconds_to_utc_midnight(now))
+    message = refused.json()["error"]["message"]
+    assert f"images per day in organization org-perf-image-sim. Limit: {free.images_per_day}/1d." in message, message
+    assert f"Current: {free.images_per_day + 1}/1d." in message
 
 
 def test_openai_face_has_its_own_window(limited: RunningServer, fresh_key: str) -> None:

@@ -148,8 +148,8 @@ async def test_redis_decides_exactly_as_memory(redis_state: RedisState) -> None:
 
 
 async def test_a_refusal_names_the_window_that_refused_it_in_redis_as_in_memory(redis_state: RedisState) -> None:
-    """The window a 429 names (the OpenAI face's message says it) is the one the admission refused by: the minute's
-    when both refuse, as it frees first."""
+    """The window a 429 names (the OpenAI face's message says it) is the one the admission refused by: the day's when
+    both refuse, as its wait is the retry_after."""
     limits = Limits(images_per_minute=2, images_per_day=3)
     for state in (redis_state, MemoryState(CLOCK_MANUAL, DEFAULT_MANUAL_START)):
         windows = [(await state.admit_and_record("perf:w", 2, limits, None)).admission.window]
@@ -157,7 +157,7 @@ async def test_a_refusal_names_the_window_that_refused_it_in_redis_as_in_memory(
         await state.advance_clock(61)
         windows.append((await state.admit_and_record("perf:w", 1, limits, None)).admission.window)
         windows += [(await state.admit_and_record("perf:w", n, limits, None)).admission.window for n in (1, 2)]
-        assert windows == [None, "minute", None, "day", "minute"]
+        assert windows == [None, "minute", None, "day", "day"]
 
 
 async def test_admission_is_exact_across_processes_sharing_redis(redis_server: RedisServer) -> None:

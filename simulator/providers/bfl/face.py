@@ -137,10 +137,10 @@ async def _json_body(request: Request) -> Any:
     Decision: as FastAPI reads a body, one sent with a Content-Type other than JSON (`curl -d`'s form type,
     text/plain) is not parsed but taken as text, which is no object: FastAPI's 422 `model_attributes_type`. It
     was read as JSON and generated, so a client that forgot its header passed here and failed against BFL. A body
-    sent without a Content-Type is read as JSON, as FastAPI reads it."""
+    sent without a Content-Type, or with an empty one, is read as JSON, as FastAPI reads it."""
     raw = await read_body(request, bfl.BFL_MAX_BODY_BYTES)  # its only error is the 413
     content_type = request.headers.get("content-type")
-    if content_type is not None and not _is_json_type(content_type):
+    if content_type and not _is_json_type(content_type):
         text = raw.decode("utf-8", "replace")
         raise BflValidationError([{"type": "model_attributes_type", "loc": ["body"], "msg": NOT_AN_OBJECT, "input": text}])
     try:

@@ -9,16 +9,14 @@ Gateway direction (`UPSTREAM`): `native_calls` (one Gemini `:predict` for all th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from simulator.engine.errors import ApiError, cut
 from simulator.engine.generate import RateLimited
-from simulator.engine.jsontypes import json_integer
+from simulator.engine.jsontypes import as_sent, json_integer
 from simulator.engine.request import GenerationRequest
-from simulator.http import HugeNumber
 from simulator.providers.protocol import (
     NativeAnswer,
     NativeCall,
@@ -68,12 +66,10 @@ def _given(fields: dict[str, Any], name: str, default: Any) -> Any:
 
 
 def _as_sent(value: object) -> str:
-    """A JSON value as its client wrote it (`true`, `"abc"`, `null`, `1e400`), not as Python shows it (`True`,
-    `'abc'`, `inf`): the client speaks JSON, and a message saying `got True` names a value nobody sent. A number
-    beyond a double's range keeps its text (the face parses with `huge_numbers_as_sent`)."""
-    if isinstance(value, HugeNumber):
-        return cut(value.sent)
-    return cut(json.dumps(value, ensure_ascii=False))
+    """A JSON value as its client wrote it (`true`, `"abc"`, `null`, `[1e400]`), not as Python shows it (`True`,
+    `'abc'`, `[inf]`): the client speaks JSON, and a message saying `got True` names a value nobody sent (the face
+    parses with `huge_numbers_as_sent`, so a number beyond a double's range keeps its text at any depth)."""
+    return cut(as_sent(value))
 
 
 def _choice(fields: dict[str, Any], name: str, allowed: tuple[str, ...] | list[str], default: str, where: str = "parameters") -> str:
