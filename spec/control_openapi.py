@@ -292,6 +292,21 @@ def _usage_by_key_schema() -> dict[str, Any]:
     return _list_of("keys", row)
 
 
+def _with_body_refusals(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every call that takes a body may also be refused for it before the call reads it: a body over the limit, or one
+    that stops coming (the control layer's --body-timeout), as an API request's is."""
+    too_large = _error(f"payload_too_large: a body over {errors.MAX_BODY_BYTES:,} bytes")
+    stalled = _error(
+        f"request_timeout: the body did not arrive within --body-timeout (default {errors.BODY_TIMEOUT_SECONDS:g} s); "
+        "the connection is then closed"
+    )
+    for operations in paths.values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                operation["responses"].update({"408": stalled, "413": too_large})
+    return paths
+
+
 def _paths() -> dict[str, Any]:
     bad = _error("invalid_request naming the field")
     unknown_key = _error("not_found naming key: no key of that name (a malformed one is a 400)")
@@ -514,7 +529,7 @@ def control_openapi_document() -> dict[str, Any]:
             "request in namespace NAME, for clients that take only a base URL.",
         },
         "servers": [{"url": "/"}],
-        "paths": _paths(),
+        "paths": _with_body_refusals(_paths()),
         "components": {
             "schemas": {
                 "Match": _match_schema(with_status=False),

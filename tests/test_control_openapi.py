@@ -22,6 +22,7 @@ from simulator.control import rules as control_rules
 from simulator.control.client import SimulatorControl
 from simulator.launcher import RunningServer, running_simulator
 from simulator.registry import FACE_NAMES
+from spec import errors
 from spec.control_openapi import (
     DRIBBLE_PARTS,
     FACES,
@@ -127,6 +128,9 @@ def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     assert MAX_ADVANCE_SECONDS == state_api.MAX_ADVANCE_SECONDS
 
 
+_JSON = {"content-type": "application/json"}
+
+
 def _documented_answer(path: str, method: str, response: httpx.Response) -> None:
     """The answer's status is one the document lists for the call, and its JSON body fits that status's schema."""
     document = control_openapi_document()
@@ -163,6 +167,7 @@ def test_every_control_call_answers_as_the_document_says(sim: RunningServer) -> 
             ("/_sim/namespaces", "get", "/_sim/namespaces", {"params": {"foo": "1"}}),
             ("/_sim/faults", "post", "/_sim/faults", {"json": {"action": {"status": 500, "type": "made_up"}}}),
             ("/_sim/faults", "post", "/_sim/faults", {"json": {"action": {"delay_ms": 5}, "times": 2}, "params": {"namespace": "doc"}}),
+            ("/_sim/faults", "post", "/_sim/faults", {"content": b" " * (errors.MAX_BODY_BYTES + 1), "headers": _JSON}),
             ("/_sim/faults", "get", "/_sim/faults", {}),
             ("/_sim/faults", "get", "/_sim/faults", {"params": {"namespace": "doc"}}),
             ("/_sim/faults/{rule_id}", "delete", f"/_sim/faults/{made['id']}", {"params": {"namespace": "other"}}),
