@@ -223,3 +223,14 @@ def test_a_path_the_face_does_not_serve_gets_no_default_model(client: httpx.Clie
     assert answer.status_code == 404
     (entry,) = client.get("/_sim/requests").json()["requests"]
     assert entry["model"] is None
+
+
+def test_a_gemini_query_key_given_twice_is_journalled_as_the_face_reads_it_from_its_first_occurrence(client: httpx.Client) -> None:
+    """`?key=&key=good`: the face reads the first (empty: no key, a 403), so the journal has no key, not the second."""
+    namespace = "query-key-twice"
+    answer = client.post(
+        f"{CALLS[5].path}?key=&key=pk_test_pro_second", headers={"X-Sim-Namespace": namespace}, json={"instances": [{"prompt": "a kite"}]}
+    )
+    assert answer.status_code == 403
+    (entry,) = client.get("/_sim/requests", params={"namespace": namespace}).json()["requests"]
+    assert entry["key"] is None

@@ -21,10 +21,10 @@ def key(path: str, headers: Mapping[str, str], query: str) -> str | None:
 
 
 def _query_key(query: str) -> str | None:
-    """The first `key` the query gives, as the face reads it."""
+    """The query's first `key`, as the face reads it: an empty one is no key (the face's 403), not a pass to the next."""
     for pair in query.split("&"):
         name, _, value = pair.partition("=")
-        if name == "key" and value:
+        if name == "key":
             return unquote_plus(value).strip() or None
     return None
 
