@@ -98,13 +98,17 @@ class StateApi:
         return SafeJSONResponse(self.settings)
 
     async def reset(self, request: Request) -> Response:
-        """Without ?namespace= forgets everything; with it, only that namespace's windows, clock, journal and rules."""
+        """Without ?namespace= forgets everything; with it, only that namespace's windows, clock, journal and rules.
+
+        The state's fence (`State.resetting`) holds back the namespace's admissions on every worker until the journal
+        and the rules are reset too, so a request is admitted wholly before the reset or wholly after it."""
         try:
             namespace = await bodiless_namespace(request, "POST /_sim/reset")
         except ApiError as exc:
             return error_response(exc)
-        await self.engine.state.reset(namespace)
-        await self.plane.reset(namespace)
+        async with self.engine.state.resetting(namespace):
+            await self.engine.state.reset(namespace)
+            await self.plane.reset(namespace)
         error_ids(request.scope).forget(namespace)
         return await self.clock(request)
 

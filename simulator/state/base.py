@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 from abc import ABC, abstractmethod
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -271,6 +272,16 @@ class State(ABC):
         reset is unknown after it (404, `Task not found`) until the namespace makes that id again, as after a full
         reset. Reset is a rare control call: it may walk every key of the store, but reads only the namespace's own
         records (Redis keeps an index per namespace for that)."""
+
+    @abstractmethod
+    def resetting(self, namespace: str | None) -> AbstractAsyncContextManager[None]:
+        """Hold back the admissions of namespace `namespace` (None: of every namespace) from every worker while the
+        block runs: the control API resets the state, the journal and the rules inside it, so a request admitted
+        during a reset is admitted after all of it, on the clock and windows it left.
+
+        A state whose `reset` is not one atomic step needs this: Redis deletes a namespace's keys page by page, and
+        an admission between two pages could rebuild a window from keys not yet deleted (at the old, advanced
+        clock), which then outlived the reset. The in-memory state's reset is atomic, so its block holds nothing."""
 
     @abstractmethod
     async def close(self) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from simulator.context import namespace
 from simulator.state.base import (
@@ -211,6 +213,11 @@ class MemoryState(State):
             del self._images[image_id]
         for key in [key for key, (_, name, _) in self._blobs.items() if name == namespace]:
             self._drop_blob(key)
+
+    @asynccontextmanager
+    async def resetting(self, namespace: str | None) -> AsyncIterator[None]:
+        """Nothing to hold back: `reset` awaits nothing, so no admission runs in the middle of it."""
+        yield
 
     async def warm_up(self) -> None:
         """Nothing to open in process."""

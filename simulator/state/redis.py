@@ -28,6 +28,15 @@ Decisions:
 - Redis unreachable or slow: every call is bounded by one timer (SOCKET_TIMEOUT_SECONDS) and raises
   `StateUnavailable` (a 503 in the API envelope). Nothing is retried: a retried admission could count twice. The
   pool and the channel check a connection before reuse, so service resumes with the first request after Redis is back.
+- A reset is not atomic (one bounded call per page of keys), so it fences what it resets (`resetting`): a counter
+  key per namespace, and one for a full reset, which the admission script checks (one EXISTS, in the same round
+  trip). A fenced admission wrote nothing; the worker asks again a few milliseconds later, for at most
+  SOCKET_TIMEOUT_SECONDS, then answers the 503 a stuck Redis gets. Without the fence an admission between two pages
+  found the namespace's clock offset deleted but its window totals not yet, took the old, advanced time from them
+  (the script never runs a window backwards) and rebuilt the window at that time, which outlived the reset: the key
+  stayed refused for a simulator hour, every 429 saying to retry in 60 s. The fence keys sit outside the prefix, so
+  the reset's own walk of the prefix never deletes them, and expire (FENCE_TTL_SECONDS, kept alive while the reset
+  runs) so a worker that dies mid-reset cannot hold a namespace for ever.
 - A burst is not an outage: the pool is bounded and a request waits for a free connection (see POOL_SIZE).
 """
 
@@ -40,7 +49,8 @@ import math
 import struct
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
 from functools import partial
 from typing import Any, TypeVar
 
@@ -96,20 +106,29 @@ _EXPIRY = struct.Struct(">dB")
 """A blob's expiry and the length of its namespace's name (at most 64 ASCII characters)."""
 _IMAGE_INDEX = "image-index:"
 _BLOB_INDEX = "blob-index:"
+# Decision: a reset's fence expires this long after it was last refreshed (every fifth of it while the reset runs, so
+# a worker's event loop stalled for a second keeps it), which bounds how long a worker that died mid-reset holds
+# back its namespace: its requests wait SOCKET_TIMEOUT_SECONDS, then answer 503, until the fence is gone.
+FENCE_TTL_SECONDS = 10.0
+# A fenced admission asks again after a pause that starts at FENCED_PAUSE_SECONDS and doubles up to
+# FENCED_PAUSE_MAX_SECONDS: a namespace reset takes milliseconds on a store of thousands of keys.
+FENCED_PAUSE_SECONDS = 0.002
+FENCED_PAUSE_MAX_SECONDS = 0.05
+_FENCED = -1
+"""The admission script's answer when a reset fences the namespace: it wrote nothing."""
 
 T = TypeVar("T")
 
 # KEYS: clock offset, minute window (sorted set of "<images>:<unique>" scored by admission time), totals (hash:
-# day, used today, images in the minute window, newest admission time, when the TTLs were last set), id sequence.
+# day, used today, images in the minute window, newest admission time, when the TTLs were last set), id sequence,
+# the namespace's reset fence and the full reset's (while either exists the script writes nothing: `resetting`).
 # ARGV: the clock's base (wall time, or the manual start), n, images per minute, images per day, unique member id,
 # window TTL in ms (0 = none), minute window length in seconds (spec.tiers.MINUTE_SECONDS), day length in seconds,
 # then for an image batch (absent: record nothing): the image key prefix (with the id's "img_"), the id salt, the
 # record's JSON head (model, prompt, size, namespace), the first render index, the image TTL in seconds, the id's hex
-# digits, when the namespace's index key of this hour (KEYS[5], present with a batch) may expire (Unix seconds) and,
+# digits, when the namespace's index key of this hour (KEYS[7], present with a batch) may expire (Unix seconds) and,
 # when render indices wrap, their period (`ImageBatch.render_index`). The index key's expiry is set once per hour and
-# bucket: the totals remember ('indexed') the expiry they last set. (An admission racing a reset of its namespace can
-# write an index key after the reset deleted it and before it deleted the totals: that key, a few ids, then has no
-# expiry until the namespace's next reset deletes it.)
+# bucket: the totals remember ('indexed') the expiry they last set.
 # One script is one round trip and one atomic step for everything an admitted request writes: the clock is read,
 # the windows checked and charged, the sequence taken and every image recorded (its id is `image_id()` in
 # simulator.state.base, which Lua can compute: SHA-1). Image keys are built here, not declared in KEYS: the
@@ -121,9 +140,10 @@ T = TypeVar("T")
 # the windows' TTLs are set again only when a minute has passed since they were last set (they stay longer than a
 # day after every admission, and a window emptied by expiry, which Redis deletes, is always a minute past that).
 # Times leave the script as '%.17g' strings, which round-trip doubles exactly.
-# Returns {1, images today, images this minute, effective now, sequence, {image id hex, ...}} or {0, images today,
-# images this minute, effective now, {member, score, ...}}.
+# Returns {1, images today, images this minute, effective now, sequence, {image id hex, ...}}, {0, images today,
+# images this minute, effective now, {member, score, ...}} or, fenced, {-1} (`_FENCED`).
 _ADMIT = LuaScript("""
+if redis.call('EXISTS', KEYS[5], KEYS[6]) > 0 then return {-1} end
 local now = tonumber(ARGV[1]) + tonumber(redis.call('GET', KEYS[1]) or '0')
 local totals = redis.call('HMGET', KEYS[3], 'day', 'used', 'minute', 'newest', 'ttl_set', 'indexed')
 if totals[4] and tonumber(totals[4]) > now then now = tonumber(totals[4]) end
@@ -170,14 +190,24 @@ if #ARGV > 8 then
     redis.call('SET', ARGV[9] .. id, '[' .. ARGV[11] .. ',' .. index .. ',' .. tail .. ']', 'EX', ARGV[13])
     ids[i + 1] = id
   end
-  redis.call('SADD', KEYS[5], unpack(ids))
+  redis.call('SADD', KEYS[7], unpack(ids))
   if totals[6] ~= ARGV[15] then
-    redis.call('EXPIREAT', KEYS[5], ARGV[15])
+    redis.call('EXPIREAT', KEYS[7], ARGV[15])
     redis.call('HSET', KEYS[3], 'indexed', ARGV[15])
   end
 end
 return {1, day_used, minute_used, now_s, sequence, ids}
 """)
+# KEYS: a reset fence. ARGV: its TTL in ms. One more reset under way (see `resetting`).
+_RAISE_FENCE = """
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+"""
+# KEYS: a reset fence. One reset fewer; the last one out takes the fence down. (A fence that expired meanwhile counts
+# -1 here and goes too.)
+_LOWER_FENCE = """
+if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end
+"""
 
 
 NAMED_CONNECTION: dict[str, Any] = {
@@ -246,6 +276,10 @@ class RedisState(State):
         self._window_args = [str(value).encode() for value in (window_ttl, tiers.MINUTE_SECONDS, tiers.DAY_SECONDS)]
         self._image_keys = self._shared_key("image", IMAGE_ID_PREFIX).encode()
         self._image_args = [str(value).encode() for value in (IMAGE_URL_TTL_SECONDS, IMAGE_ID_HEX_DIGITS)]
+        # Outside the prefix, which a reset walks and deletes (as the journal's and the rules' id counters are).
+        self._fences = prefix.removesuffix(":") + "-reset:"
+        self._full_reset_fence = self._fence(None)
+        self._raise_fence, self._lower_fence = (self._redis.register_script(source) for source in (_RAISE_FENCE, _LOWER_FENCE))
 
     def _key(self, *parts: str) -> str:
         """A key of the current namespace."""
@@ -254,6 +288,10 @@ class RedisState(State):
     def _shared_key(self, *parts: str) -> str:
         """A key outside every namespace (images, blobs)."""
         return self._prefix + ":".join(parts)
+
+    def _fence(self, namespace: str | None) -> str:
+        """The key that holds back the admissions of `namespace` (None: of every namespace) while it is reset."""
+        return self._fences + ("all" if namespace is None else namespace_prefix(namespace))
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
         """One operation on one pooled connection. When every connection is busy, wait for one (a burst), but no
@@ -306,6 +344,7 @@ class RedisState(State):
         member = f"{self._member_prefix}{next(self._members)}"
         args: list[str | bytes | int | float] = [repr(base), n, limits.images_per_minute, limits.images_per_day, member, *self._window_args]
         keys = [self._key("clock-offset"), self._key("minute", bucket), self._key("totals", bucket), self._key("sequence")]
+        keys += [self._fence(namespace()), self._full_reset_fence]
         if batch is not None:
             head = dump_json([batch.model, batch.prompt, batch.size, batch.namespace])[1:-1]
             hour = int(base if self._origin is None else time.time()) // IMAGE_URL_TTL_SECONDS
@@ -313,7 +352,7 @@ class RedisState(State):
             args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args, (hour + 2) * IMAGE_URL_TTL_SECONDS]
             if batch.index_period:
                 args.append(batch.index_period)
-        admitted, day_used, minute_used, effective_now, last, *ids = await self._channel.run_script(_ADMIT, keys, args)
+        admitted, day_used, minute_used, effective_now, last, *ids = await self._admit(keys, args)
         now = float(effective_now)
         if admitted:
             admission = Admission(True, window_totals(int(minute_used), now, int(day_used), limits, now))
@@ -323,6 +362,25 @@ class RedisState(State):
         refusal = decide(entries, int(day_used), n, limits, now) or Refusal(1, "minute")
         rate = rate_state(entries, int(day_used), limits, now)
         return Ticket(Admission(False, rate, refusal.retry_after, refusal.window), now, None)
+
+    async def _admit(self, keys: list[str], args: list[str | bytes | int | float]) -> list[Any]:
+        """The admission script's answer once no reset fences the namespace (see the module's decisions). Each attempt
+        reads the wall clock again (args[0]): a request held back by a reset is admitted when the reset is over."""
+        deadline: float | None = None
+        pause = FENCED_PAUSE_SECONDS
+        while True:
+            reply: list[Any] = await self._channel.run_script(_ADMIT, keys, args)
+            if reply[0] != _FENCED:
+                return reply
+            now = time.monotonic()
+            deadline = now + SOCKET_TIMEOUT_SECONDS if deadline is None else deadline
+            if now >= deadline:
+                still = f"a reset of the namespace was still under way after {SOCKET_TIMEOUT_SECONDS:g} s"
+                raise StateUnavailable(f"Redis at {self.location} did not answer: {still}")
+            await asyncio.sleep(min(pause, deadline - now))
+            pause = min(2 * pause, FENCED_PAUSE_MAX_SECONDS)
+            if self._origin is None:
+                args[0] = repr(time.time())
 
     async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
         """Read-only, so the minute total is recounted from the live entries (usage is not on the hot path)."""
@@ -383,6 +441,27 @@ class RedisState(State):
             return [key.decode().removeprefix(totals) async for key in self._redis.scan_iter(match=totals + "*", count=1000)]
 
         return await self._call(scan)
+
+    @asynccontextmanager
+    async def resetting(self, namespace: str | None) -> AsyncIterator[None]:
+        """Fence `namespace` (None: every namespace) while the block runs. A counter, so two workers resetting one
+        namespace at once hold it until both are done; it expires FENCE_TTL_SECONDS after it was last kept alive."""
+        fence, ttl_ms = self._fence(namespace), int(FENCE_TTL_SECONDS * 1000)
+        await self._call(partial(self._raise_fence, keys=[fence], args=[ttl_ms]))
+        keeper = asyncio.get_running_loop().create_task(self._keep_fence(fence, ttl_ms))
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            await self._call(partial(self._lower_fence, keys=[fence]))
+
+    async def _keep_fence(self, fence: str, ttl_ms: int) -> None:
+        """Push the fence's expiry back while the reset runs, a page of keys or a journal rewrite at a time alike. A
+        refresh that fails is left to the next: the reset's own calls fail too, and end the block."""
+        while True:
+            await asyncio.sleep(ttl_ms / 5000)
+            with suppress(StateUnavailable):
+                await self._call(partial(self._redis.pexpire, fence, ttl_ms))
 
     async def reset(self, namespace: str | None = None) -> None:
         """Delete every key under the prefix; or every key under the namespace's prefix, and the images and blobs its
