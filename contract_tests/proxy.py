@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -141,7 +142,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--report-json", help="on exit, write every violation (rule, detail, exchange, curl line) here")
     args = parser.parse_args(argv)
     log = ViolationLog()
-    judge = ExchangeJudge(log)
+    judge = ExchangeJudge(log, urlsplit(args.target).path)
     pool = ThreadPoolExecutor(JUDGE_THREADS, thread_name_prefix="perf-contract-judge")
     app = ValidationProxy(args.target, judge, pool)
     say(f"perf-contract proxy: http://{args.host}:{args.port} -> {args.target}; Ctrl-C or SIGTERM writes the report")

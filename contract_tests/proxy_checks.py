@@ -14,6 +14,7 @@ import json
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from jsonschema import Draft202012Validator
@@ -35,6 +36,7 @@ from contract_tests.ledger import KeyLedger
 from contract_tests.png import decodes_as_png
 from contract_tests.violations import ContractViolation, Finding, collecting, expect
 from spec import errors, policy, tiers
+from spec.providers import bfl
 from spec.schemas import request_schema
 
 REQUEST_VALIDATOR = Draft202012Validator(request_schema())
@@ -44,6 +46,13 @@ MINUTE_LIMIT_NOT_JUDGED = (
     f"not judged: the per-minute limit (admissions in any 60 s, the remaining header counting them), for answers without "
     f"a whole-number {tiers.HEADER_LIMIT_MINUTE} header: the proxy knows a key's limit only from that header"
 )
+OUTSIDE_THE_API_NOT_JUDGED = (
+    "not judged: requests outside the Perf API's paths (/v1/..., /images/...) under the target's base URL, such as a "
+    "native face's of perf-sim (/openai/v1/images/generations, /stability/..., BFL's /v1/flux-...): spec/ holds the "
+    "Perf API's rules, not theirs"
+)
+IMAGE_PATH_PREFIX = "/images/"
+"""Where the Perf API serves an image its url answer names (spec/openapi.py: /images/{image_file})."""
 
 
 def _bearer(headers: dict[str, str]) -> str | None:
@@ -84,8 +93,10 @@ def say(line: str) -> None:
 class ExchangeJudge:
     """Judges exchanges (from any thread); `on_violation` is told each broken rule as it is found."""
 
-    def __init__(self, on_violation: Callable[[Exchange, Finding], None]) -> None:
+    def __init__(self, on_violation: Callable[[Exchange, Finding], None], base_path: str = "") -> None:
         self.on_violation = on_violation
+        self.base_path = base_path.rstrip("/")
+        """The target's base URL's path: the Perf API's paths are under it (a gateway may serve it under a prefix)."""
         self.ledgers: dict[str, KeyLedger] = {}
         self.lock = threading.Lock()
         self.http = httpx.Client(timeout=IMAGE_FETCH_TIMEOUT)
@@ -94,20 +105,39 @@ class ExchangeJudge:
         self.notes: list[str] = []
         """What the proxy could not judge, each said once (printed when it is first met, and in the report)."""
 
+    def api_path(self, exchange: Exchange) -> str | None:
+        """The exchange's path within the Perf API (`/v1/images/generations`), None when it is not the Perf API's.
+
+        Whole paths under the target's base path, never a suffix: perf-sim's OpenAI face answers
+        /openai/v1/images/generations, which ends like the Perf API's path, in OpenAI's format, and the Perf API's
+        rules made that out to be violations; its BFL face answers at the root too (spec.providers.bfl), in BFL's."""
+        path = urlsplit(exchange.url).path
+        if not path.startswith(self.base_path + "/"):
+            return None
+        path = path[len(self.base_path) :]
+        if not path.startswith(("/v1/", IMAGE_PATH_PREFIX)) or path in bfl.BFL_ROOT_PATHS or path.startswith(bfl.BFL_ROOT_PREFIXES):
+            return None
+        return path
+
     def record(self, exchange: Exchange) -> None:
         """Enter an admission in its key's ledger, in arrival order (called on the request path, before judging)."""
         key = _bearer(exchange.request_headers)
         limit = exchange.header(tiers.HEADER_LIMIT_MINUTE) or ""
-        if key is None or exchange.status != 200 or not limit.isdigit() or not exchange.url.split("?")[0].endswith(GENERATIONS_PATH):
+        if key is None or exchange.status != 200 or not limit.isdigit() or self.api_path(exchange) != GENERATIONS_PATH:
             return
         with self.lock:
             self.ledgers.setdefault(key, KeyLedger(key, int(limit))).observe(exchange)
 
     def judge(self, exchange: Exchange) -> list[Finding]:
+        path = self.api_path(exchange)
+        if path is None:
+            if exchange.method == "POST":  # a generation elsewhere, which its sender may take for judged
+                self._note(OUTSIDE_THE_API_NOT_JUDGED)
+            return []
         findings: list[Finding] = []
         with collecting(findings):
             try:
-                if exchange.url.split("?")[0].endswith(GENERATIONS_PATH) and exchange.method == "POST":
+                if path == GENERATIONS_PATH and exchange.method == "POST":
                     self._generation(exchange)
                 elif exchange.method == "GET" and exchange.status == 200 and (exchange.header("content-type") or "").startswith("image/"):
                     size = len(exchange.response_body)
@@ -117,7 +147,7 @@ class ExchangeJudge:
                         f"{size} bytes that are not a PNG",
                         exchange,
                     )
-                elif exchange.status >= 400 and "/v1/" in exchange.url:
+                elif exchange.status >= 400 and path.startswith("/v1/"):
                     check_error(exchange, {404: errors.NOT_FOUND, 405: errors.METHOD_NOT_ALLOWED}.get(exchange.status, errors.NOT_FOUND))
             except ContractViolation as exc:
                 findings.extend(exc.findings)

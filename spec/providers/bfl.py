@@ -11,6 +11,15 @@ from spec.models import FLUX_DIMENSIONS
 
 # Native endpoint name -> Perf model.
 BFL_MODELS: dict[str, str] = {"flux-pro": "flux-pro", "flux-dev": "flux-dev"}
+# The root paths BFL also answers at: its official client drops any path in its base URL.
+BFL_ROOT_PATHS = (*(f"/v1/{endpoint}" for endpoint in BFL_MODELS), "/v1/get_result")
+# Decision: every other root path of BFL's API is BFL's too, so a `blackforest` client calling what is not emulated
+# meets BFL's FastAPI 404/405, never the Perf envelope: any FLUX endpoint (/v1/flux-pro-1.1, /v1/flux-kontext-pro,
+# /v1/flux-2-...; the Perf API has no path starting so), anything below /v1/get_result (/v1/get_result/), and
+# /v1/licenses/... (the client's track_usage). The rest of /v1 stays the Perf API's (/v1/images/..., /v1/models: the
+# paths its OpenAI-style clients call), including the client's process_image default /v1/image, which is not a
+# documented BFL endpoint and is one letter away from the Perf API's /v1/images.
+BFL_ROOT_PREFIXES = ("/v1/flux-", "/v1/get_result/", "/v1/licenses/")
 BFL_DIMENSION_MIN = FLUX_DIMENSIONS[0]
 BFL_DIMENSION_MAX = FLUX_DIMENSIONS[-1]
 BFL_DIMENSION_STEP = FLUX_DIMENSIONS[1] - FLUX_DIMENSIONS[0]

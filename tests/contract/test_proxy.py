@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contract_tests.proxy_checks import MINUTE_LIMIT_NOT_JUDGED
+from contract_tests.proxy_checks import MINUTE_LIMIT_NOT_JUDGED, OUTSIDE_THE_API_NOT_JUDGED
 from simulator.launcher import running_simulator
 from tests.contract.harness import ProxyVerdict, mutant_server, proxy_verdict
 from tests.contract.mutants import MUTANTS
@@ -124,3 +124,35 @@ def test_a_target_without_rate_limit_headers_is_not_judged_against_a_limit_of_ze
     assert rules and all("rate-limit header" in rule for rule in rules), rules
     assert verdict.report["not_judged"] == [MINUTE_LIMIT_NOT_JUDGED]
     assert verdict.output.count(MINUTE_LIMIT_NOT_JUDGED) == 1, verdict.output
+
+
+def test_native_face_traffic_through_the_proxy_is_said_not_judged_never_judged_as_the_perf_api(tmp_path: Path) -> None:
+    """The OpenAI face's path ends like the Perf API's and BFL's face answers under /v1 at the root: their answers, in
+    their own formats, broke the Perf API's rules (the body lacks perf, no x-ratelimit-* headers, BFL's 422)."""
+
+    def native_calls(url: str) -> None:
+        auth = {"Authorization": "Bearer pk_test_pro_native"}
+        openai = httpx.post(url + "/openai/v1/images/generations", json={"prompt": "a kite", "size": "256x256"}, headers=auth)
+        flux = httpx.post(url + "/v1/flux-dev", json={"prompt": "a kite"}, headers={"x-key": "pk_test_pro_native"})
+        refused = httpx.post(url + "/v1/flux-dev", json={"prompt": 5}, headers={"x-key": "pk_test_pro_native"})
+        assert (openai.status_code, flux.status_code, refused.status_code) == (200, 200, 422)
+
+    with running_simulator() as simulator:
+        verdict = proxy_verdict(simulator.base_url, tmp_path / "report.json", native_calls)
+    assert verdict.returncode == 0, verdict.output[-3000:]
+    assert verdict.report["violations"] == []
+    assert verdict.report["not_judged"] == [OUTSIDE_THE_API_NOT_JUDGED]
+    assert verdict.output.count(OUTSIDE_THE_API_NOT_JUDGED) == 1, verdict.output
+
+
+def test_a_target_under_a_base_path_is_judged_below_it(tmp_path: Path) -> None:
+    """A Perf API served under a path (a gateway's prefix, perf-sim's namespace base path) is judged there."""
+    body = {"prompt": "A lantern", "model": "dall-e-2", "size": "256x256", "n": 0}
+    with running_simulator() as simulator:
+        verdict = proxy_verdict(
+            simulator.base_url + "/_sim/ns/proxied",
+            tmp_path / "report.json",
+            lambda url: httpx.post(url + "/v1/images/generations", json=body, headers={"Authorization": "Bearer pk_test_pro_based"}),
+        )
+    assert verdict.returncode == 0, verdict.output[-3000:]
+    assert verdict.report["exchanges"] == 1 and verdict.report["not_judged"] == []

@@ -28,15 +28,6 @@ from spec.providers import bfl
 PREFIX = "/bfl"
 MALFORMED_ANSWER = b'{"id": "7c1f0b2e-'
 """The start of a submit's answer, cut short: what the control plane's `malformed` fault sends on this face."""
-# The root paths BFL also answers at: its official client drops any path in its base URL.
-ROOT_PATHS = (*(f"/v1/{endpoint}" for endpoint in bfl.BFL_MODELS), "/v1/get_result")
-# Decision: every other root path of BFL's API is BFL's too, so a `blackforest` client calling what is not emulated
-# meets BFL's FastAPI 404/405, never the Perf envelope: any FLUX endpoint (/v1/flux-pro-1.1, /v1/flux-kontext-pro,
-# /v1/flux-2-...; the Perf API has no path starting so), anything below /v1/get_result (/v1/get_result/), and
-# /v1/licenses/... (the client's track_usage). The rest of /v1 stays the Perf API's (/v1/images/..., /v1/models: the
-# paths its OpenAI-style clients call), including the client's process_image default /v1/image, which is not a
-# documented BFL endpoint and is one letter away from the Perf API's /v1/images.
-ROOT_PREFIXES = ("/v1/flux-", "/v1/get_result/", "/v1/licenses/")
 _PHASE_STATUS = {
     tasks.PENDING: bfl.BFL_STATUS_PENDING,
     tasks.READY: bfl.BFL_STATUS_READY,
@@ -54,7 +45,7 @@ class BflFace:
         self.tasks = TaskStore(engine, "bfl", bfl.BFL_TASK_TTL_SECONDS)
 
     def routes(self) -> list[Route]:
-        """The same routes under /bfl and at the root (ROOT_PATHS); sample delivery only under /bfl."""
+        """The same routes under /bfl and at the root (spec.providers.bfl.BFL_ROOT_PATHS); sample delivery only under /bfl."""
         return [
             *(Route(f"/v1/{endpoint}", Endpoint(self.submit), methods=["POST"]) for endpoint in bfl.BFL_MODELS),
             Route("/v1/get_result", Endpoint(self.get_result), methods=["GET"]),
