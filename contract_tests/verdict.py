@@ -22,7 +22,7 @@ DIFFERS = "differs"
 RULE_CHARS = 200
 CASES_NAMED_PER_GROUP = 5
 NOT_CHECKABLE_IN_REAL_TIME = (
-    "Not checkable in real time (the target's clock cannot be moved): the day windows (the free tier's UTC day, the "
+    "Not checkable in real time (the target has no manual clock for the suite to move): the day windows (the free tier's UTC day, the "
     "pro and enterprise day limits: each would take a day), "
     "the one-hour image URL expiry (it would take an hour) and the state machine of the windows (it moves the clock by "
     "hours) were not judged; run against the simulator "
