@@ -5,31 +5,44 @@ forty characters, holding the event loop (every request) the while. The `regex` 
 search at a timeout, and avoids much of that backtracking to begin with.
 
 Decisions:
-- A rule's pattern gets `RULE_SEARCH_SECONDS` per request. Past that, the rule does not match that request and the
-  server logs a warning naming the pattern: the request is not the one at fault, so it is answered.
+- Searches run in a thread, never on the event loop: a stopped search still takes its whole time limit, and forty
+  rules of a slow pattern searched on the loop held every namespace's requests for two seconds each.
+- The patterns of one request's rules get `RULE_SEARCH_SECONDS` in all, searched in rule order, not that each: the
+  time a request waits on its rules is bounded whatever their count. A rule whose search runs out of time, and any
+  later one the time ran out before, does not match that request: the request is not the one at fault, so it is
+  answered. The server logs a warning naming the pattern that ran out of time, once per rule: a pattern that is slow
+  on one prompt is slow on every such prompt, and the warning repeated per request flooded the log.
+- Rule searches have one thread of their own, so a flood of slow patterns queues there: it takes at most one core
+  from the event loop and leaves the default executor (image rendering, counts) to every other request.
 - A count gets `COUNT_SEARCH_SECONDS` over the whole journal; past that the count is a 400 naming `match.prompt`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import regex
 
-from simulator.engine.errors import ApiError, invalid
+from simulator.engine.errors import ApiError, invalid, quoted
 
 RULE_SEARCH_SECONDS = 0.05
 COUNT_SEARCH_SECONDS = 2.0
 
 log = logging.getLogger("perf-sim")
 
+_RULE_SEARCHES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rule-prompt-search")
+
 
 class PromptPattern:
     def __init__(self, text: str, field: str) -> None:
         """Compile `text`, or raise the 400 naming `field`."""
         self.text = text
+        self.said_slow = False
+        """Whether the warning that a search of this rule's pattern ran out of time has been logged."""
         try:
             self.compiled = regex.compile(text)
         except (regex.error, OverflowError, RecursionError) as exc:  # a repeat count too large, groups nested too deep
@@ -43,7 +56,7 @@ class PromptPattern:
 
     def found_in(self, prompt: str, seconds: float) -> bool:
         """Whether the pattern is found in `prompt`; TimeoutError when the search takes longer than `seconds`. The
-        search lets go of the GIL (`concurrent`), so a count searching in a thread leaves the event loop serving."""
+        search lets go of the GIL (`concurrent`), so a search in a thread leaves the event loop serving."""
         return self.compiled.search(prompt, timeout=seconds, concurrent=True) is not None
 
     def within(self, seconds: float) -> Callable[[str], bool]:
@@ -58,14 +71,39 @@ class PromptPattern:
 
         return found
 
-    def matches_for_rule(self, prompt: str) -> bool:
+
+async def found_by_rules(patterns: Sequence[PromptPattern], prompt: str) -> set[PromptPattern]:
+    """Which of `patterns` (a request's rules', in rule order) are found in `prompt`, searched in the rules' thread
+    within `RULE_SEARCH_SECONDS` in all."""
+    found, ran_out = await asyncio.get_running_loop().run_in_executor(_RULE_SEARCHES, _search_in_turn, patterns, prompt)
+    if ran_out is not None and not ran_out.said_slow:
+        ran_out.said_slow = True
+        log.warning(
+            "fault rule's match.prompt %s took over the %g s a request's rule patterns get in all on a prompt, so it did not "
+            "match that request, nor did any later prompt rule of its namespace; said once per rule",
+            quoted(ran_out.text),
+            RULE_SEARCH_SECONDS,
+        )
+    return found
+
+
+def _search_in_turn(patterns: Sequence[PromptPattern], prompt: str) -> tuple[set[PromptPattern], PromptPattern | None]:
+    """The patterns found, and the one whose search ran out of time, if any (the rest are not searched).
+
+    Decision: the time starts when the thread takes the request's searches, not when the request asked: a request
+    queued behind slow patterns still gets its whole time, so a quick pattern matches however loaded the server."""
+    deadline = time.monotonic() + RULE_SEARCH_SECONDS
+    found = set()
+    for pattern in patterns:
+        left = deadline - time.monotonic()
         try:
-            return self.found_in(prompt, RULE_SEARCH_SECONDS)
+            if left <= 0:  # `regex` reads a negative timeout as none
+                raise TimeoutError
+            if pattern.found_in(prompt, left):
+                found.add(pattern)
         except TimeoutError:
-            log.warning(
-                "fault rule's match.prompt %r took over %g s on a prompt, so the rule did not match it", self.text, RULE_SEARCH_SECONDS
-            )
-            return False
+            return found, pattern
+    return found, None
 
 
 def too_slow(field: str) -> ApiError:

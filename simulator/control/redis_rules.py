@@ -25,7 +25,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from simulator.control.actions import Action
-from simulator.control.rules import RequestFacts, Rule, RuleSpec, RuleStore, draws, rule_spec_from_json
+from simulator.control.prompt_pattern import PromptPattern
+from simulator.control.rules import RequestFacts, Rule, RuleSpec, RuleStore, draws, prompts_found, rule_spec_from_json
 from simulator.state.base import no_answer
 from simulator.state.redis import POOL_SIZE, SOCKET_TIMEOUT_SECONDS, as_text, call_redis, location
 
@@ -91,6 +92,9 @@ class RedisRuleStore(RuleStore):
         self._add, self._match, self._fire = (redis.register_script(s) for s in (_ADD, _MATCH, _FIRE))
         self._worker = uuid.uuid4().hex
         self._cache: list[tuple[str, int, RuleSpec]] = []
+        self._specs: dict[bytes | str, RuleSpec] = {}
+        """The rules read at the last reload, by what Redis holds for each: a rule unchanged keeps its compiled
+        prompt pattern, and with it the pattern's warning said once (simulator.control.prompt_pattern)."""
         self._pubsub: PubSub | None = None
         self._listener: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
@@ -129,11 +133,12 @@ class RedisRuleStore(RuleStore):
 
     async def _reload(self) -> None:
         stored = await call_redis(self._redis, partial(self._redis.hgetall, self._rules_key))
-        rules = []
+        rules, specs = [], {}
         for rule_id, raw in stored.items():
             body = json.loads(raw)
-            rules.append((as_text(rule_id), int(body["ordinal"]), rule_spec_from_json(body["spec"])))
-        self._cache = sorted(rules, key=lambda rule: _order(rule[0]))
+            spec = specs[raw] = self._specs.get(raw) or rule_spec_from_json(body["spec"])
+            rules.append((as_text(rule_id), int(body["ordinal"]), spec))
+        self._cache, self._specs = sorted(rules, key=lambda rule: _order(rule[0])), specs
 
     async def _changed(self) -> None:
         """Tell every worker, and wait until each has reloaded."""
@@ -208,24 +213,31 @@ class RedisRuleStore(RuleStore):
         return self._listener is None or self._listener.done() or bool(self._cache)
 
     async def select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
-        """The first rule that fires, within the state's one timeout overall: its reads (subscribing, loading the
-        rules, counting a match, claiming a firing) would each wait that long on a stuck Redis."""
+        """The first rule that fires. Its Redis calls (subscribing, loading the rules, counting a match, claiming a
+        firing) get the state's one timeout in all, as each would wait that long on a stuck Redis; the search of the
+        prompt patterns between them is no Redis call, and is bounded on its own (simulator.control.prompt_pattern)."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS):
-                return await self._select(namespace, facts)
+                rules = await self._rules_of(namespace)
+            if not rules:
+                return None
+            waited = loop.time() - started
+            asked = facts()
+            found = await prompts_found((spec.match for _, _, spec in rules), asked)
+            async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS - waited):
+                return await self._first_firing(rules, asked, found)
         except TimeoutError as exc:
             raise no_answer(location(self._redis), exc) from None
 
-    async def _select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
+    async def _rules_of(self, namespace: str) -> list[tuple[str, int, RuleSpec]]:
         await self._listening()
-        if not self._cache:
-            return None
-        asked: RequestFacts | None = None
-        for rule_id, ordinal, spec in self._cache:
-            if spec.namespace != namespace:
-                continue
-            asked = asked or facts()
-            if not spec.match.holds(asked):
+        return [rule for rule in self._cache if rule[2].namespace == namespace]
+
+    async def _first_firing(self, rules: list[tuple[str, int, RuleSpec]], asked: RequestFacts, found: set[PromptPattern]) -> Action | None:
+        for rule_id, ordinal, spec in rules:
+            if not spec.match.holds(asked, found):
                 continue
             async with self._slots:
                 matched = int(await call_redis(self._redis, partial(self._match, keys=[self._rules_key, self._counts_key], args=[rule_id])))

@@ -4,6 +4,9 @@ Decisions:
 - A rule applies only to requests of its own namespace ("default" when created without one), so parallel test
   runs in their own namespaces never see each other's faults.
 - Rules are tried in creation order; the first that matches and fires gives the action.
+- A request's prompt patterns are searched in a thread, in one go before its rules are tried, within one time for
+  them all (simulator.control.prompt_pattern); only a request with a rule whose other fields hold and that names a
+  prompt waits for that thread. A rule added while they are searched applies from the next request.
 - A rule without `method` matches every method but OPTIONS: a browser's CORS preflight would otherwise take the fault
   (which the browser reports as a network error, not the answer) and use up one of its `times`.
 - `probability` is decided from the seed, the rule's namespace, the rule's ordinal in that namespace and the count
@@ -20,14 +23,14 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from simulator.context import DEFAULT_NAMESPACE, valid_namespace
 from simulator.control.actions import Action, action_from_json, fault_parts
 from simulator.control.journal import PATH_CHARS, check_masked_key
-from simulator.control.prompt_pattern import PromptPattern
+from simulator.control.prompt_pattern import PromptPattern, found_by_rules
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import cut, invalid, quoted
 from simulator.engine.jsontypes import json_integer
@@ -67,19 +70,32 @@ class Match:
     """Only for counting journal entries, as `fault` is."""
     fault: frozenset[str] | None = None
 
-    def holds(self, facts: RequestFacts) -> bool:
+    def holds(self, facts: RequestFacts, found: Collection[PromptPattern]) -> bool:
+        """Whether every field holds, `found` being the patterns found in the request's prompt: searched beforehand,
+        off the event loop, by `prompts_found`."""
+        return self.holds_but_prompt(facts) and (self.prompt is None or self.prompt in found)
+
+    def holds_but_prompt(self, facts: RequestFacts) -> bool:
         return (
             (self.face is None or facts.face == self.face)
             and (self.path is None or facts.path.startswith(self.path))
             and (facts.method == self.method or (self.method is None and facts.method != "OPTIONS"))
             and (self.model is None or (facts.model is not None and perf_model_name(facts.model) == perf_model_name(self.model)))
             and (self.key is None or facts.key == self.key or (facts.key is not None and mask_key(facts.key) == self.key))
-            and (self.prompt is None or (facts.prompt is not None and self.prompt.matches_for_rule(facts.prompt)))
         )
 
     def as_json(self) -> dict[str, Any]:
         shown = {name: getattr(self, name) for name in (*_MATCH_FIELDS, "status") if getattr(self, name) is not None}
         return shown if self.prompt is None else {**shown, "prompt": self.prompt.text}
+
+
+async def prompts_found(matches: Iterable[Match], facts: RequestFacts) -> set[PromptPattern]:
+    """The prompt patterns of `matches` found in the request's prompt. Only the patterns of matches whose other fields
+    hold are searched, and a request with none goes on without leaving the event loop."""
+    patterns = list(dict.fromkeys(match.prompt for match in matches if match.prompt is not None and match.holds_but_prompt(facts)))
+    if facts.prompt is None or not patterns:
+        return set()
+    return await found_by_rules(patterns, facts.prompt)
 
 
 def check_path_prefix(path: str, field: str) -> None:
@@ -282,12 +298,16 @@ class MemoryRuleStore(RuleStore):
     async def select(self, namespace: str, facts: Callable[[], RequestFacts]) -> Action | None:
         if not self._rules:
             return None
-        asked: RequestFacts | None = None
-        for rule in list(self._rules.values()):
-            if rule.spec.namespace != namespace or rule.remaining == 0:
-                continue
-            asked = asked or facts()
-            if not rule.spec.match.holds(asked):
+        candidates = [rule for rule in self._rules.values() if rule.spec.namespace == namespace and rule.remaining != 0]
+        if not candidates:
+            return None
+        asked = facts()
+        found = await prompts_found((rule.spec.match for rule in candidates), asked)
+        for candidate in candidates:
+            # Read again: while the prompt patterns were searched, other requests may have counted on the rule or
+            # used it up, or it may have been removed.
+            rule = self._rules.get(candidate.id)
+            if rule is None or rule.remaining == 0 or not rule.spec.match.holds(asked, found):
                 continue
             matched = rule.matched + 1
             fires = draws(self.seed, rule, matched)
