@@ -123,6 +123,8 @@ def test_json_body_and_unsupported_accept_are_refused(client: httpx.Client) -> N
         ("image/*;q=0, */*", "png", "application/json; type=image/png"),
         ("application/*", "png", "application/json; type=image/png"),
         ("image/webp, application/json;q=0.2", "png", "application/json; type=image/png"),
+        ("application/json, text/plain, */*", "png", "application/json; type=image/png"),
+        ("application/json;q=1.0000, image/*;q=0.5", "png", "application/json; type=image/png"),
     ],
 )
 def test_accept_chooses_bytes_or_json_by_its_qualities(client: httpx.Client, accept: str, output_format: str, answer: str) -> None:

@@ -114,8 +114,9 @@ def _parsed(value: str, integer: bool) -> float | None:
 
 DEFAULT_ACCEPT = "image/*"
 """What Stability answers when Accept is absent or empty: the image bytes."""
-_Q_VALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
-"""A quality value as RFC 9110 (12.4.2) writes it: 0 to 1, at most three decimals."""
+_Q_VALUE = re.compile(r"0(?:\.[0-9]*)?|1(?:\.0*)?")
+"""A quality value from 0 to 1 (RFC 9110, 12.4.2, writes at most three decimals; `q=1.0000` is read too, as
+lenient servers read it)."""
 
 
 def _media_ranges(accept: str) -> list[tuple[str, float]]:
@@ -135,29 +136,35 @@ def _media_ranges(accept: str) -> list[tuple[str, float]]:
     return ranges
 
 
-def _quality(ranges: list[tuple[str, float]], media_type: str) -> float:
-    """The quality the most specific range matching `media_type` gives it (RFC 9110 12.5.1), 0 when none does."""
+def _preference(ranges: list[tuple[str, float]], media_type: str) -> tuple[float, bool]:
+    """The quality the most specific range matching `media_type` gives it (RFC 9110 12.5.1), 0 when none does; and
+    whether the client named the type (itself or its type/*), not only `*/*`."""
     matching = {media_type: 2, media_type.split("/")[0] + "/*": 1, "*/*": 0}
     given = [(matching[media], quality) for media, quality in ranges if media in matching]
-    return max(given)[1] if given else 0.0
+    if not given:
+        return 0.0, False
+    specificity, quality = max(given)
+    return quality, specificity > 0
 
 
 def wants_json(accept: str | None, output_format: str) -> bool:
     """Whether the answer is base64 JSON rather than the image bytes, by the qualities Accept gives each.
 
     Decision: Stability documents `image/*` (the default) and `application/json`; the rest of RFC 9110's
-    negotiation holds too: `q=0` refuses a type, the higher q wins (`image/*;q=0.1, application/json` is JSON), a
-    tie is the documented default (the bytes), and a specific image type counts only if it is the one the form's
+    negotiation holds too: `q=0` refuses a type, the higher q wins (`image/*;q=0.1, application/json` is JSON); at
+    equal q a type the client named (itself, or `image/*`) wins over one only `*/*` allows (`application/json, */*`,
+    axios's default, is JSON), and a tie beyond that is the documented default (the bytes). A specific image type
+    counts only if it is the one the form's
     `output_format` makes (`image/jpeg` for png output matches neither answer). Accept chooses between the two
     answers, never the image's format. An Accept that neither answer meets is a 400 naming it, as one naming no
     image or JSON type was before (HTTP's 406 is not among Stability's documented statuses)."""
     image_type = f"image/{output_format}"
     ranges = _media_ranges(accept or DEFAULT_ACCEPT) or _media_ranges(DEFAULT_ACCEPT)
-    image_quality, json_quality = _quality(ranges, image_type), _quality(ranges, JSON_MEDIA_TYPE)
-    if image_quality == json_quality == 0:
+    image, as_json = _preference(ranges, image_type), _preference(ranges, JSON_MEDIA_TYPE)
+    if image[0] == as_json[0] == 0:
         allowed = f"{image_type} (output_format {output_format}; image/* allows any) or {JSON_MEDIA_TYPE}"
         raise _invalid("accept", f"must allow {allowed}; got {accept!r}")
-    return json_quality > image_quality
+    return as_json > image
 
 
 def request_from_native(form: Mapping[str, Any], accept: str | None) -> StabilityRequest:
