@@ -293,17 +293,18 @@ def _usage_by_key_schema() -> dict[str, Any]:
 
 
 def _with_body_refusals(paths: dict[str, Any]) -> dict[str, Any]:
-    """Every call that takes a body may also be refused for it before the call reads it: a body over the limit, or one
-    that stops coming (the control layer's --body-timeout), as an API request's is."""
+    """Any call's body may stop coming (the control layer's --body-timeout, as for an API request's); a call that
+    reads its body (every POST and DELETE, if only to refuse one it takes none of) refuses one over the limit."""
     too_large = _error(f"payload_too_large: a body over {errors.MAX_BODY_BYTES:,} bytes")
     stalled = _error(
         f"request_timeout: the body did not arrive within --body-timeout (default {errors.BODY_TIMEOUT_SECONDS:g} s); "
         "the connection is then closed"
     )
     for operations in paths.values():
-        for operation in operations.values():
-            if "requestBody" in operation:
-                operation["responses"].update({"408": stalled, "413": too_large})
+        for method, operation in operations.items():
+            operation["responses"]["408"] = stalled
+            if method in ("post", "delete"):
+                operation["responses"]["413"] = too_large
     return paths
 
 

@@ -186,6 +186,7 @@ def test_every_control_call_answers_as_the_document_says(sim: RunningServer) -> 
             ("/_sim/clock/advance", "post", "/_sim/clock/advance", {"json": {"seconds": 60}, "params": {"namespace": "doc"}}),
             ("/_sim/clock/advance", "post", "/_sim/clock/advance", {"json": {"seconds": -1}}),
             ("/_sim/requests", "delete", "/_sim/requests", {"params": {"namespace": "doc"}}),
+            ("/_sim/requests", "delete", "/_sim/requests", {"content": b" " * (errors.MAX_BODY_BYTES + 1), "headers": _JSON}),
             ("/_sim/faults", "delete", "/_sim/faults", {}),
             ("/_sim/reset", "post", "/_sim/reset", {"params": {"namespace": "doc"}}),
             ("/_sim/reset", "post", "/_sim/reset", {}),
