@@ -234,3 +234,14 @@ def test_a_gemini_query_key_given_twice_is_journalled_as_the_face_reads_it_from_
     assert answer.status_code == 403
     (entry,) = client.get("/_sim/requests", params={"namespace": namespace}).json()["requests"]
     assert entry["key"] is None
+
+
+def test_a_gemini_query_key_with_an_encoded_name_is_journalled_as_the_face_reads_it(client: httpx.Client) -> None:
+    """The face decodes the query (`?%6Bey=` is `?key=`); the journal read the name as sent and kept no key."""
+    namespace = "query-key-encoded"
+    answer = client.post(
+        f"{CALLS[5].path}?%6Bey=pk_test_pro_encoded", headers={"X-Sim-Namespace": namespace}, json={"instances": [{"prompt": "a kite"}]}
+    )
+    assert answer.status_code == 200
+    count = client.post("/_sim/requests/count", json={"match": {"key": "pk_test_pro_encoded"}, "namespace": namespace})
+    assert count.json()["count"] == 1

@@ -24,7 +24,7 @@ def _query_key(query: str) -> str | None:
     """The query's first `key`, as the face reads it: an empty one is no key (the face's 403), not a pass to the next."""
     for pair in query.split("&"):
         name, _, value = pair.partition("=")
-        if name == "key":
+        if unquote_plus(name) == "key":  # the face reads the query decoded: ?%6Bey= is its key too
             return unquote_plus(value).strip() or None
     return None
 
