@@ -58,6 +58,10 @@ MODEL_NOT_FOUND_MESSAGE = (
     "models/{model} is not found for API version {version}, or is not supported for {method}. "
     "Call ListModels to see the list of available models and their supported methods."
 )
+# The Gemini API's content-generation methods a google-genai client calls (generate_content, generate_content_stream),
+# by path, with how that 404 names each (ChatGPTNextWeb/NextChat#4699 quotes `StreamGenerateContent`): no Imagen
+# model serves them.
+GEMINI_CONTENT_METHODS = {"generateContent": "generateContent", "streamGenerateContent": "StreamGenerateContent"}
 
 # Google's front end refuses a body over its limit with a 400 INVALID_ARGUMENT in these words, not a 413 (as reported
 # by google-genai users, e.g. MaKTaiL/gemini-srt-translator#63); the limit here is the simulator's (spec.errors).

@@ -231,13 +231,21 @@ def test_unknown_model_and_path_are_google_404s(client: httpx.Client) -> None:
     assert client.post(f"/google/v1beta/models/{MODEL}:countTokens", json={}).json()["error"]["code"] == 404
 
 
-def test_generate_content_with_an_imagen_model_is_googles_404_naming_the_method(sim: RunningServer) -> None:
-    """What a google-genai user who calls generate_content with an Imagen model meets on the real Gemini API."""
+@pytest.mark.parametrize(
+    ("call", "method"), [("generate_content", "generateContent"), ("generate_content_stream", "StreamGenerateContent")]
+)
+def test_generate_content_with_an_imagen_model_is_googles_404_naming_the_method(sim: RunningServer, call: str, method: str) -> None:
+    """What a google-genai user who calls generate_content (or its stream) with an Imagen model meets on the real
+    Gemini API."""
+    models = gemini(sim).models
     with pytest.raises(errors.ClientError) as raised:
-        gemini(sim).models.generate_content(model=MODEL, contents="a watercolor fox")
+        if call == "generate_content_stream":
+            list(models.generate_content_stream(model=MODEL, contents="a watercolor fox"))
+        else:
+            models.generate_content(model=MODEL, contents="a watercolor fox")
     assert raised.value.code == 404 and raised.value.status == "NOT_FOUND"
     assert raised.value.message == (
-        f"models/{MODEL} is not found for API version v1beta, or is not supported for generateContent. "
+        f"models/{MODEL} is not found for API version v1beta, or is not supported for {method}. "
         "Call ListModels to see the list of available models and their supported methods."
     )
 

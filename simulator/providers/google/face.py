@@ -1,7 +1,8 @@
 """Google Imagen 3's native `:predict` API, Gemini Developer API and Vertex AI paths. Wire format only.
 
 - Gemini:  POST /google/v1beta/models/{model}:predict           (`x-goog-api-key` header or `?key=`);
-  its :generateContent answers every model with Google's 404 for a model that does not serve it
+  its :generateContent and :streamGenerateContent answer every model with Google's 404 for a model that does not
+  serve it
 - Vertex:  POST /google/{v1|v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{model}:predict  (Bearer)
 - Vertex express mode: POST /google/{v1|v1beta1}/publishers/google/models/{model}:predict  (`x-goog-api-key`, as
   `genai.Client(vertexai=True, api_key=...)` sends it)
@@ -10,6 +11,8 @@ Errors use Google's RPC envelope (`mapping.error_answer`).
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -42,7 +45,10 @@ class GoogleFace:
         express = "/publishers/google/models/{model}:predict"
         return [
             Route("/v1beta/models/{model}:predict", Endpoint(self.api_key_predict), methods=["POST"]),
-            Route("/v1beta/models/{model}:generateContent", Endpoint(self.generate_content), methods=["POST"]),
+            *(
+                Route(f"/v1beta/models/{{model}}:{method}", Endpoint(partial(self.generate_content, named)), methods=["POST"])
+                for method, named in google.GEMINI_CONTENT_METHODS.items()
+            ),
             *(Route(f"/{version}{vertex}", Endpoint(self.vertex_predict), methods=["POST"]) for version in VERTEX_VERSIONS),
             *(Route(f"/{version}{express}", Endpoint(self.api_key_predict), methods=["POST"]) for version in VERTEX_VERSIONS),
         ]
@@ -67,13 +73,14 @@ class GoogleFace:
         except ApiError as exc:
             return error_response(exc)
 
-    async def generate_content(self, request: Request) -> Response:
-        """No model here serves generateContent (Imagen answers :predict only), so a google-genai `generate_content`
-        call naming an Imagen model meets Google's model-specific 404 naming that method, after the key is checked,
-        as the Gemini API answers it (not the front end's bare "URL not found" of a path it does not know)."""
+    async def generate_content(self, method: str, request: Request) -> Response:
+        """No model here serves generateContent or streamGenerateContent (Imagen answers :predict only), so a
+        google-genai `generate_content` or `generate_content_stream` call naming an Imagen model meets Google's
+        model-specific 404 naming that method (`method`, as Google's message names it), after the key is checked, as
+        the Gemini API answers it (not the front end's bare "URL not found" of a path it does not know)."""
         try:
             self._api_key_tenant(request)
-            raise _model_not_found(request.path_params["model"], "v1beta", "generateContent")
+            raise _model_not_found(request.path_params["model"], "v1beta", method)
         except ApiError as exc:
             return error_response(exc)
 
