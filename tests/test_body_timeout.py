@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -152,3 +154,20 @@ def test_the_deadline_holds_in_every_event_loop_the_app_is_served_in() -> None:
         statuses.append(_post_in_process(app, "/v1/images/generations", stall=True).status_code)
         assert _post_in_process(app, "/v1/images/generations", stall=False).status_code == 200
     assert statuses == [408, 408, 408]
+
+
+def test_the_deadline_holds_in_each_of_two_event_loops_serving_the_app_at_once() -> None:
+    """Two threads, each with its own loop, whose stalled bodies wait at the same time: each gets its 408 before its
+    body's last part would have come."""
+    app = create_app(SimulatorConfig(body_timeout=IN_PROCESS_TIMEOUT, clock="manual"))
+
+    def timed_post() -> tuple[int, float]:
+        started = time.monotonic()
+        status = _post_in_process(app, "/v1/images/generations", stall=True).status_code
+        return status, time.monotonic() - started
+
+    with ThreadPoolExecutor(2) as threads:
+        answers = [threads.submit(timed_post) for _ in range(2)]
+        results = [answer.result() for answer in answers]
+    assert [status for status, _ in results] == [408, 408]
+    assert max(seconds for _, seconds in results) < STALL_SECONDS, "a loop's stalled body waited for the rest of it"

@@ -1,14 +1,18 @@
-"""How long a request's body may take to come (`--body-timeout`): one timer for every request awaiting its body.
+"""How long a request's body may take to come (`--body-timeout`): one timer per event loop for every request of that
+loop awaiting its body.
 
 A client whose Content-Length promises more than it sends (or a chunked body that stops) was never answered: uvicorn
 has no body timeout, and the control layer awaited the rest for ever. A deadline per request by `asyncio.timeout` or
 `wait_for` costs 17-20 µs a request (a timer or a task each), paid by every client that sends its headers and body in
-two writes (httpx, the openai SDK); here a request only notes its task and deadline in a dict, and one timer, ticking
-while any request waits, cancels those past theirs. A deadline is therefore kept to within a tick.
+two writes (httpx, the openai SDK); here a request only notes its task and deadline in its loop's dict, and the loop's
+one timer, ticking while any of its requests waits, cancels those past theirs. A deadline is therefore kept to within
+a tick.
 
 The app outlives event loops when it is served in process (httpx's ASGITransport, Starlette's TestClient, a test
-framework's loop per test): the timer is the running loop's, and a loop closed before its tick ran leaves no timer
-behind, so the next loop starts its own; entries of a closed loop, whose tasks can no longer be cancelled, are dropped.
+framework's loop per test), and may be served on several at once (a loop per thread): each loop has its own timer and
+deadlines, since a task can only be cancelled from its own loop. One timer that moved to the loop entered last left
+a still-open loop's stalled body without its 408. A loop closed before its tick ran leaves its timer behind with it;
+the deadlines of closed loops, whose tasks can no longer be cancelled, are dropped when a new loop enters.
 """
 
 from __future__ import annotations
@@ -18,24 +22,37 @@ import asyncio
 TICK_SECONDS = 0.5
 
 
+class _LoopDeadlines:
+    """One event loop's requests awaiting their bodies, those cancelled for being past their deadline, and whether
+    the loop's timer is pending. Only that loop's thread touches it."""
+
+    __slots__ = ("expired", "ticking", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: dict[asyncio.Task[object], float] = {}
+        self.expired: set[asyncio.Task[object]] = set()
+        self.ticking = False
+
+
 class BodyDeadlines:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._waiting: dict[asyncio.Task[object], float] = {}
-        self._expired: set[asyncio.Task[object]] = set()
-        self._ticking_on: asyncio.AbstractEventLoop | None = None
-        """The loop whose timer is pending (None while no request waits)."""
+        self._loops: dict[asyncio.AbstractEventLoop, _LoopDeadlines] = {}
 
     def enter(self) -> asyncio.Task[object] | None:
         """Start the current request's deadline; its task, which `leave` takes (None outside a task)."""
         task = asyncio.current_task()
         if task is None:
             return None
-        loop = asyncio.get_running_loop()
-        self._waiting[task] = loop.time() + self.seconds
-        if loop is not self._ticking_on:
-            self._ticking_on = loop
-            loop.call_later(TICK_SECONDS, self._tick)
+        loop = task.get_loop()
+        deadlines = self._loops.get(loop)
+        if deadlines is None:
+            self._forget_closed_loops()
+            deadlines = self._loops[loop] = _LoopDeadlines()
+        deadlines.waiting[task] = loop.time() + self.seconds
+        if not deadlines.ticking:
+            deadlines.ticking = True
+            loop.call_later(TICK_SECONDS, self._tick, loop, deadlines)
         return task
 
     def leave(self, task: asyncio.Task[object] | None) -> bool:
@@ -43,33 +60,28 @@ class BodyDeadlines:
         taken back: the request goes on, to answer its 408)."""
         if task is None:
             return False
-        self._waiting.pop(task, None)
-        if task not in self._expired:
+        deadlines = self._loops[task.get_loop()]
+        deadlines.waiting.pop(task, None)
+        if task not in deadlines.expired:
             return False
-        self._expired.discard(task)
+        deadlines.expired.discard(task)
         task.uncancel()
         return True
 
-    def _tick(self) -> None:
-        loop = asyncio.get_running_loop()
-        if loop is not self._ticking_on:
-            return  # the timer of a loop left since, run again: the timer moved to the loop that entered last
+    def _tick(self, loop: asyncio.AbstractEventLoop, deadlines: _LoopDeadlines) -> None:
         now = loop.time()
-        waits = False
-        for task, deadline in list(self._waiting.items()):
-            owner = task.get_loop()
-            if owner is not loop:
-                if owner.is_closed():
-                    del self._waiting[task]
-            elif deadline <= now:
-                del self._waiting[task]
-                self._expired.add(task)
+        for task, deadline in list(deadlines.waiting.items()):
+            if deadline <= now:
+                del deadlines.waiting[task]
+                deadlines.expired.add(task)
                 task.cancel()
-            else:
-                waits = True
-        if self._expired:
-            self._expired = {task for task in self._expired if not task.get_loop().is_closed()}
-        if waits:
-            loop.call_later(TICK_SECONDS, self._tick)
+        if deadlines.waiting:
+            loop.call_later(TICK_SECONDS, self._tick, loop, deadlines)
         else:
-            self._ticking_on = None
+            deadlines.ticking = False
+
+    def _forget_closed_loops(self) -> None:
+        """Loops of other threads may enter meanwhile: the keys are copied first, and each loop is removed by its own
+        key only (a closed loop enters no more)."""
+        for loop in [loop for loop in list(self._loops) if loop.is_closed()]:
+            self._loops.pop(loop, None)

@@ -12,8 +12,15 @@ Decisions:
   later one the time ran out before, does not match that request: the request is not the one at fault, so it is
   answered. The server logs a warning naming the pattern that ran out of time, once per rule: a pattern that is slow
   on one prompt is slow on every such prompt, and the warning repeated per request flooded the log.
-- Rule searches have one thread of their own, so a flood of slow patterns queues there: it takes at most one core
-  from the event loop and leaves the default executor (image rendering, counts) to every other request.
+- Each namespace with prompt rules has a search thread of its own (`RuleSearchThreads`): a flood of slow patterns
+  queues in its namespace's thread, so its own requests wait behind each other's searches (each search still gets
+  its whole time), while another namespace's requests, prompt rules or not, are not held. One thread shared by every
+  namespace held a request of another namespace, with a quick pattern of its own, for two seconds behind forty
+  flooding requests. A flood takes at most one core per namespace from the event loop and leaves the default
+  executor (image rendering, counts) to every other request.
+- A namespace's thread is started by its first search and released once the namespace has no prompt rule left (its
+  reset, its rules removed): the threads are bounded by the namespaces that have prompt rules, not by every
+  namespace ever used. A released thread ends once it has searched what was already queued on it.
 - A count gets `COUNT_SEARCH_SECONDS` over the whole journal; past that the count is a 400 naming `match.prompt`.
 """
 
@@ -22,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import regex
@@ -33,8 +40,6 @@ RULE_SEARCH_SECONDS = 0.05
 COUNT_SEARCH_SECONDS = 2.0
 
 log = logging.getLogger("perf-sim")
-
-_RULE_SEARCHES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rule-prompt-search")
 
 
 class PromptPattern:
@@ -72,26 +77,45 @@ class PromptPattern:
         return found
 
 
-async def found_by_rules(patterns: Sequence[PromptPattern], prompt: str) -> set[PromptPattern]:
-    """Which of `patterns` (a request's rules', in rule order) are found in `prompt`, searched in the rules' thread
-    within `RULE_SEARCH_SECONDS` in all."""
-    found, ran_out = await asyncio.get_running_loop().run_in_executor(_RULE_SEARCHES, _search_in_turn, patterns, prompt)
-    if ran_out is not None and not ran_out.said_slow:
-        ran_out.said_slow = True
-        log.warning(
-            "fault rule's match.prompt %s took over the %g s a request's rule patterns get in all on a prompt, so it did not "
-            "match that request, nor did any later prompt rule of its namespace; said once per rule",
-            quoted(ran_out.text),
-            RULE_SEARCH_SECONDS,
-        )
-    return found
+class RuleSearchThreads:
+    """The search thread of each namespace whose prompt rules have been searched, held by one rule store."""
+
+    def __init__(self) -> None:
+        self._threads: dict[str, ThreadPoolExecutor] = {}
+
+    async def found_by_rules(self, namespace: str, patterns: Sequence[PromptPattern], prompt: str) -> set[PromptPattern]:
+        """Which of `patterns` (a request's rules', in rule order) are found in `prompt`, searched in `namespace`'s
+        thread within `RULE_SEARCH_SECONDS` in all."""
+        thread = self._threads.get(namespace)
+        if thread is None:
+            thread = self._threads[namespace] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"rule-prompt-search-{namespace}")
+        found, ran_out = await asyncio.get_running_loop().run_in_executor(thread, _search_in_turn, patterns, prompt)
+        if ran_out is not None and not ran_out.said_slow:
+            ran_out.said_slow = True
+            log.warning(
+                "fault rule's match.prompt %s took over the %g s a request's rule patterns get in all on a prompt, so it did not "
+                "match that request, nor did any later prompt rule of its namespace; said once per rule",
+                quoted(ran_out.text),
+                RULE_SEARCH_SECONDS,
+            )
+        return found
+
+    def keep_only(self, namespaces: Iterable[str]) -> None:
+        """Release the threads of namespaces not in `namespaces` (those with prompt rules left). Searches already
+        queued on a released thread still run, and answer their requests."""
+        kept = set(namespaces)
+        for namespace in [namespace for namespace in self._threads if namespace not in kept]:
+            self._threads.pop(namespace).shutdown(wait=False)
+
+    def close(self) -> None:
+        self.keep_only(())
 
 
 def _search_in_turn(patterns: Sequence[PromptPattern], prompt: str) -> tuple[set[PromptPattern], PromptPattern | None]:
     """The patterns found, and the one whose search ran out of time, if any (the rest are not searched).
 
     Decision: the time starts when the thread takes the request's searches, not when the request asked: a request
-    queued behind slow patterns still gets its whole time, so a quick pattern matches however loaded the server."""
+    queued behind its namespace's slow patterns still gets its whole time, so a quick pattern matches however loaded the server."""
     deadline = time.monotonic() + RULE_SEARCH_SECONDS
     found = set()
     for pattern in patterns:

@@ -139,6 +139,7 @@ class RedisRuleStore(RuleStore):
             spec = specs[raw] = self._specs.get(raw) or rule_spec_from_json(body["spec"])
             rules.append((as_text(rule_id), int(body["ordinal"]), spec))
         self._cache, self._specs = sorted(rules, key=lambda rule: _order(rule[0])), specs
+        self.keep_prompt_searches_of(specs.values())
 
     async def _changed(self) -> None:
         """Tell every worker, and wait until each has reloaded."""
@@ -225,7 +226,7 @@ class RedisRuleStore(RuleStore):
                 return None
             waited = loop.time() - started
             asked = facts()
-            found = await prompts_found((spec.match for _, _, spec in rules), asked)
+            found = await prompts_found((spec.match for _, _, spec in rules), asked, self.prompt_searches)
             async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS - waited):
                 return await self._first_firing(rules, asked, found)
         except TimeoutError as exc:
@@ -250,6 +251,7 @@ class RedisRuleStore(RuleStore):
         return None
 
     async def close(self) -> None:
+        self.prompt_searches.close()
         if self._listener is not None:
             self._listener.cancel()
         if self._pubsub is not None:

@@ -4,9 +4,10 @@ Decisions:
 - A rule applies only to requests of its own namespace ("default" when created without one), so parallel test
   runs in their own namespaces never see each other's faults.
 - Rules are tried in creation order; the first that matches and fires gives the action.
-- A request's prompt patterns are searched in a thread, in one go before its rules are tried, within one time for
-  them all (simulator.control.prompt_pattern); only a request with a rule whose other fields hold and that names a
-  prompt waits for that thread. A rule added while they are searched applies from the next request.
+- A request's prompt patterns are searched in its namespace's thread, in one go before its rules are tried, within
+  one time for them all (simulator.control.prompt_pattern); only a request with a rule whose other fields hold and
+  that names a prompt waits for that thread. A store releases a namespace's thread once no rule of it names a prompt.
+  A rule added while they are searched applies from the next request.
 - A rule without `method` matches every method but OPTIONS: a browser's CORS preflight would otherwise take the fault
   (which the browser reports as a network error, not the answer) and use up one of its `times`.
 - `probability` is decided from the seed, the rule's namespace, the rule's ordinal in that namespace and the count
@@ -30,7 +31,7 @@ from typing import Any
 from simulator.context import DEFAULT_NAMESPACE, valid_namespace
 from simulator.control.actions import Action, action_from_json, fault_parts
 from simulator.control.journal import PATH_CHARS, check_masked_key
-from simulator.control.prompt_pattern import PromptPattern, found_by_rules
+from simulator.control.prompt_pattern import PromptPattern, RuleSearchThreads
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import cut, invalid, quoted
 from simulator.engine.jsontypes import json_integer
@@ -89,13 +90,13 @@ class Match:
         return shown if self.prompt is None else {**shown, "prompt": self.prompt.text}
 
 
-async def prompts_found(matches: Iterable[Match], facts: RequestFacts) -> set[PromptPattern]:
+async def prompts_found(matches: Iterable[Match], facts: RequestFacts, searches: RuleSearchThreads) -> set[PromptPattern]:
     """The prompt patterns of `matches` found in the request's prompt. Only the patterns of matches whose other fields
     hold are searched, and a request with none goes on without leaving the event loop."""
     patterns = list(dict.fromkeys(match.prompt for match in matches if match.prompt is not None and match.holds_but_prompt(facts)))
     if facts.prompt is None or not patterns:
         return set()
-    return await found_by_rules(patterns, facts.prompt)
+    return await searches.found_by_rules(facts.namespace, patterns, facts.prompt)
 
 
 def check_path_prefix(path: str, field: str) -> None:
@@ -226,6 +227,11 @@ def draws(seed: int, rule: Rule, matched: int) -> bool:
 class RuleStore(ABC):
     def __init__(self, seed: int) -> None:
         self.seed = seed
+        self.prompt_searches = RuleSearchThreads()
+
+    def keep_prompt_searches_of(self, specs: Iterable[RuleSpec]) -> None:
+        """Release the search threads of namespaces that `specs` (every rule now held) give no prompt rule."""
+        self.prompt_searches.keep_only(spec.namespace for spec in specs if spec.match.prompt is not None)
 
     @abstractmethod
     async def add(self, spec: RuleSpec) -> Rule: ...
@@ -280,6 +286,7 @@ class MemoryRuleStore(RuleStore):
         if rule is None or namespace not in (None, rule.spec.namespace):
             return False
         del self._rules[rule_id]
+        self.keep_prompt_searches_of(rule.spec for rule in self._rules.values())
         return True
 
     async def clear(self, namespace: str | None) -> int:
@@ -290,6 +297,7 @@ class MemoryRuleStore(RuleStore):
             self._ordinals.clear()
         else:
             self._ordinals.pop(namespace, None)
+        self.keep_prompt_searches_of(rule.spec for rule in self._rules.values())
         return len(doomed)
 
     def may_apply(self) -> bool:
@@ -302,7 +310,7 @@ class MemoryRuleStore(RuleStore):
         if not candidates:
             return None
         asked = facts()
-        found = await prompts_found((rule.spec.match for rule in candidates), asked)
+        found = await prompts_found((rule.spec.match for rule in candidates), asked, self.prompt_searches)
         for candidate in candidates:
             # Read again: while the prompt patterns were searched, other requests may have counted on the rule or
             # used it up, or it may have been removed.
@@ -322,4 +330,4 @@ class MemoryRuleStore(RuleStore):
         return None
 
     async def close(self) -> None:
-        """Nothing to release in process."""
+        self.prompt_searches.close()
