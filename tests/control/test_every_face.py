@@ -225,23 +225,19 @@ def test_a_path_the_face_does_not_serve_gets_no_default_model(client: httpx.Clie
     assert entry["model"] is None
 
 
-def test_a_gemini_query_key_given_twice_is_journalled_as_the_face_reads_it_from_its_first_occurrence(client: httpx.Client) -> None:
-    """`?key=&key=good`: the face reads the first (empty: no key, a 403), so the journal has no key, not the second."""
-    namespace = "query-key-twice"
-    answer = client.post(
-        f"{CALLS[5].path}?key=&key=pk_test_pro_second", headers={"X-Sim-Namespace": namespace}, json={"instances": [{"prompt": "a kite"}]}
-    )
-    assert answer.status_code == 403
+@pytest.mark.parametrize(
+    ("query", "status", "key"),
+    [("key=&key=pk_test_pro_second", 403, None), ("%6Bey=pk_test_pro_encoded", 200, "pk_test_pro_encoded")],
+    ids=["first-empty", "name-encoded"],
+)
+def test_a_gemini_query_key_is_journalled_as_the_face_reads_it(client: httpx.Client, query: str, status: int, key: str | None) -> None:
+    """The face reads the first `key` (an empty one is no key: its 403), with the query decoded (`?%6Bey=` is a key):
+    the journal took the second, and missed the encoded one."""
+    namespace = f"query-key-{status}"
+    answer = client.post(f"{CALLS[5].path}?{query}", headers={"X-Sim-Namespace": namespace}, json={"instances": [{"prompt": "a kite"}]})
+    assert answer.status_code == status
     (entry,) = client.get("/_sim/requests", params={"namespace": namespace}).json()["requests"]
-    assert entry["key"] is None
-
-
-def test_a_gemini_query_key_with_an_encoded_name_is_journalled_as_the_face_reads_it(client: httpx.Client) -> None:
-    """The face decodes the query (`?%6Bey=` is `?key=`); the journal read the name as sent and kept no key."""
-    namespace = "query-key-encoded"
-    answer = client.post(
-        f"{CALLS[5].path}?%6Bey=pk_test_pro_encoded", headers={"X-Sim-Namespace": namespace}, json={"instances": [{"prompt": "a kite"}]}
-    )
-    assert answer.status_code == 200
-    count = client.post("/_sim/requests/count", json={"match": {"key": "pk_test_pro_encoded"}, "namespace": namespace})
-    assert count.json()["count"] == 1
+    if key is None:
+        assert entry["key"] is None
+    else:
+        assert client.post("/_sim/requests/count", json={"match": {"key": key}, "namespace": namespace}).json()["count"] == 1
