@@ -13,6 +13,7 @@ Errors use Google's RPC envelope (`mapping.error_answer`).
 from __future__ import annotations
 
 from functools import partial
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,6 +31,7 @@ from spec import errors
 from spec.providers import google
 
 PREFIX = "/google"
+API_KEY_HEADER = "x-goog-api-key"
 MALFORMED_ANSWER = b'{"predictions": [{"mimeType": "image/png", "bytesBase64Encoded": "iVBORw0KGgoAAAANSUhEUgAA'
 """The start of a success answer, cut short: what the control plane's `malformed` fault sends on this face."""
 VERTEX_VERSIONS = ("v1", "v1beta1")
@@ -54,11 +56,8 @@ class GoogleFace:
         ]
 
     def _api_key_tenant(self, request: Request) -> Tenant:
-        """The Gemini API and Vertex express mode: an API key, in `x-goog-api-key` or `?key=`.
-
-        Decision: a key given twice is read from its first occurrence, in the query as in a header on every face
-        (docs/providers.md, Keys); Starlette's `query_params.get` would take the last."""
-        key = request.headers.get("x-goog-api-key") or next(iter(request.query_params.getlist("key")), None)
+        """The Gemini API and Vertex express mode: an API key, in `x-goog-api-key` or `?key=` (`given_api_key`)."""
+        key = given_api_key(request.headers.get(API_KEY_HEADER), request.scope["query_string"].decode("latin-1"))
         if not key:
             raise RpcError(403, google.GEMINI_MISSING_KEY_MESSAGE, "CONSUMER_INVALID")
         try:
@@ -112,6 +111,16 @@ class GoogleFace:
         flagged = self.engine.output_flagged(native.generation)
         encoded = [] if flagged else await self.engine.images_b64(result, native.mime_type.removeprefix("image/"))
         return send(mapping.success_answer(encoded, native, flagged))
+
+
+def given_api_key(header: str | None, query: str) -> str | None:
+    """The API key a Gemini or Vertex express request gives, as sent (the caller strips it): its `x-goog-api-key`
+    header, else the query's first `key`, decoded as Starlette decodes a query (`?%6Bey=` names it too; an empty one
+    is none). Read here for the face and its journal view alike (journal_view.py), so both read one key.
+
+    Decision: a key given twice is read from its first occurrence, in the query as in a header on every face
+    (docs/providers.md, Keys); Starlette's `query_params.get` would take the last."""
+    return header or next((value for name, value in parse_qsl(query, keep_blank_values=True) if name == "key"), None)
 
 
 def _model_not_found(model_id: str, version: str, method: str) -> RpcError:

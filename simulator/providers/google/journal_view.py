@@ -7,26 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote_plus
 
 from simulator.journal_view import Asked, JournalView, bearer_key, dict_or_empty, error_field
-
-KEY_HEADER = "x-goog-api-key"
+from simulator.providers.google.face import API_KEY_HEADER, given_api_key
 
 
 def key(path: str, headers: Mapping[str, str], query: str) -> str | None:
     if "/projects/" in path:
         return bearer_key(path, headers, query)
-    return headers.get(KEY_HEADER, "").strip() or _query_key(query)
-
-
-def _query_key(query: str) -> str | None:
-    """The query's first `key`, as the face reads it: an empty one is no key (the face's 403), not a pass to the next."""
-    for pair in query.split("&"):
-        name, _, value = pair.partition("=")
-        if unquote_plus(name) == "key":  # the face reads the query decoded: ?%6Bey= is its key too
-            return unquote_plus(value).strip() or None
-    return None
+    return (given_api_key(headers.get(API_KEY_HEADER), query) or "").strip() or None
 
 
 def asked(path: str, body: dict[str, Any]) -> Asked:
@@ -36,4 +25,4 @@ def asked(path: str, body: dict[str, Any]) -> Asked:
     return model, dict_or_empty(body.get("parameters")).get("sampleCount"), None, instance.get("prompt")
 
 
-JOURNAL_VIEW = JournalView(key_headers=(KEY_HEADER,), key=key, asked=asked, error_type=lambda answer: error_field(answer, "status"))
+JOURNAL_VIEW = JournalView(key_headers=(API_KEY_HEADER,), key=key, asked=asked, error_type=lambda answer: error_field(answer, "status"))
