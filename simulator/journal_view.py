@@ -42,10 +42,19 @@ class JournalView:
     POSTs: a path the face answers 404 (`/ideogram/v1/ideogram-v3/generate`) or 405 renders nothing."""
 
 
-def top_level_asked(path: str, body: dict[str, Any]) -> Asked:
-    """What a body that names everything at its top level (`model`, `n`, `size`, `prompt`) asked for: the Perf and
-    OpenAI faces' `asked`."""
+def _top_level_asked(path: str, body: dict[str, Any]) -> Asked:
     return body.get("model"), body.get("n"), body.get("size"), body.get("prompt")
+
+
+def _error_type_field(answer: dict[str, Any]) -> str | None:
+    return error_field(answer, "type")
+
+
+def images_api_view(generation: tuple[str, str]) -> JournalView:
+    """The view of a face that speaks OpenAI's images format, as the Perf API and the OpenAI face do: a bearer key, a
+    body that names everything at its top level (`model`, `n`, `size`, `prompt`), the error's `error.type`; they
+    differ only in where they generate and the model they default to (`generation`)."""
+    return JournalView(key_headers=(), key=bearer_key, asked=_top_level_asked, error_type=_error_type_field, generation=generation)
 
 
 def dict_or_empty(value: object) -> dict[str, Any]:

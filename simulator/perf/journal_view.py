@@ -6,14 +6,8 @@ reads an error answer as this face does first, on any face."""
 
 from __future__ import annotations
 
-from simulator.journal_view import JournalView, bearer_key, error_field, top_level_asked
+from simulator.journal_view import images_api_view
 from simulator.perf.wire import PATH, PREFIX
 from spec.models import DEFAULT_MODEL
 
-JOURNAL_VIEW = JournalView(
-    key_headers=(),
-    key=bearer_key,
-    asked=top_level_asked,
-    error_type=lambda answer: error_field(answer, "type"),
-    generation=(f"{PREFIX}{PATH}", DEFAULT_MODEL),
-)
+JOURNAL_VIEW = images_api_view((f"{PREFIX}{PATH}", DEFAULT_MODEL))

@@ -3,15 +3,9 @@ names everything at its top level, `error.type`."""
 
 from __future__ import annotations
 
-from simulator.journal_view import JournalView, bearer_key, error_field, top_level_asked
+from simulator.journal_view import images_api_view
 from simulator.providers.openai.face import PREFIX
 from simulator.providers.openai.mapping import PATH
 from spec.providers.openai import OPENAI_DEFAULT_MODEL
 
-JOURNAL_VIEW = JournalView(
-    key_headers=(),
-    key=bearer_key,
-    asked=top_level_asked,
-    error_type=lambda answer: error_field(answer, "type"),
-    generation=(f"{PREFIX}/v1{PATH}", OPENAI_DEFAULT_MODEL),
-)
+JOURNAL_VIEW = images_api_view((f"{PREFIX}/v1{PATH}", OPENAI_DEFAULT_MODEL))
