@@ -296,10 +296,7 @@ def _with_body_refusals(paths: dict[str, Any]) -> dict[str, Any]:
     """Any call's body may stop coming (the control layer's --body-timeout, as for an API request's); a call that
     reads its body (every POST and DELETE, if only to refuse one it takes none of) refuses one over the limit."""
     too_large = _error(f"payload_too_large: a body over {errors.MAX_BODY_BYTES:,} bytes")
-    stalled = _error(
-        f"request_timeout: the body did not arrive within --body-timeout (default {errors.BODY_TIMEOUT_SECONDS:g} s); "
-        "the connection is then closed"
-    )
+    stalled = _error(errors.STALLED_BODY_ANSWER)
     for operations in paths.values():
         for method, operation in operations.items():
             operation["responses"]["408"] = stalled

@@ -42,6 +42,11 @@ MAX_BODY_BYTES = 256 * 1024
 # and the connection is closed, as front ends answer a stalled upload (nginx's client_body_timeout is 60 s): a client
 # whose Content-Length promises more than it sends got no answer at all, ever.
 BODY_TIMEOUT_SECONDS = 30.0
+STALLED_BODY_ANSWER = (
+    f"request_timeout: the body did not arrive within --body-timeout (default {BODY_TIMEOUT_SECONDS:g} s) of the "
+    "headers; the connection is then closed"
+)
+"""The 408 as the API documents (the Perf API's and the control API's) describe it."""
 # Decision: clients sleep at most this long on a Retry-After before retrying (every openai SDK honours 60 s; newer
 # ones up to 120 s); a longer wait (the day window's, up to a day) answers `x-should-retry: false`, so a client
 # gives up at once instead of sleeping for hours.

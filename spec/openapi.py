@@ -82,10 +82,7 @@ def openapi_document() -> dict[str, Any]:
                         },
                         "400": _error_response("invalid_request or content_policy_violation", rate_headers),
                         "401": _error_response("Missing, malformed or unknown API key"),
-                        "408": _error_response(
-                            f"request_timeout: the body did not arrive within --body-timeout (default {errors.BODY_TIMEOUT_SECONDS:g} s) "
-                            "of the headers; the connection is then closed"
-                        ),
+                        "408": _error_response(errors.STALLED_BODY_ANSWER),
                         "413": _error_response(f"Body larger than {errors.MAX_BODY_BYTES} bytes"),
                         "429": _error_response("rate_limit_exceeded, with retry_after", retry_after),
                         "502": _error_response("The upstream provider failed (gateway mode)"),
