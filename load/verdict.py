@@ -394,30 +394,32 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
     lows = [p.low for p in finite]
     images_before = [0, *accumulate(p.images for p in finite)]
     widest = max((p.high - p.low for p in finite), default=0.0)
-    day_max: dict[int, int] = defaultdict(int)
-    for p in finite:
-        for day in range(_day(p.low), _day(p.high) + 1):
-            day_max[day] += p.images
 
     for low, high, o in rejected:
         start = bisect.bisect_right(lows, low - tiers.MINUTE_SECONDS - widest)
         stop = bisect.bisect_right(lows, high)
         in_minute = [p for p in finite[start:stop] if p.high > low - tiers.MINUTE_SECONDS] + [p for p in unbounded if p.low <= high]
         minute_used = sum(p.images for p in in_minute)
-        one_day = _day(low) == _day(high)
-        day_used = day_max[_day(low)] + sum(p.images for p in unbounded if _day(p.low) <= _day(low)) if one_day else None
-        day_may_bind = bool(verdict.missing) or day_used is None or day_used + o.n > tier.images_per_day
-        # Which window refused it, for the table: the day when the images admitted that day before the 429 already
-        # fill it, else the minute when it is full, else the day when the whole day's admissions fill it.
-        day_start = bisect.bisect_left(lows, _day(low) * tiers.DAY_SECONDS)
-        day_before = images_before[stop] - images_before[day_start] + sum(p.images for p in unbounded if p.low <= high)
+        # The images the 429's day may hold when it was decided: those of requests sent before its answer came and
+        # answered after its day began. Not the whole day's: admissions after the 429 cannot have refused it, and a
+        # day that ends full would otherwise excuse every 429 of it, leaving its waits and refusals unjudged.
+        midnight = _day(low) * tiers.DAY_SECONDS
+        day_start = bisect.bisect_left(lows, midnight)
+        across = finite[bisect.bisect_left(lows, midnight - widest) : day_start]
+        day_used = (
+            images_before[stop]
+            - images_before[day_start]
+            + sum(p.images for p in across if p.high >= midnight)
+            + sum(p.images for p in unbounded if p.low <= high)
+        )
+        day_full = day_used + o.n > tier.images_per_day
+        day_may_bind = bool(verdict.missing) or _day(low) != _day(high) or day_full
         at_midnight = _points_at_midnight(o.retry_after, low, high)
-        if day_before + o.n > tier.images_per_day or at_midnight:  # the server says its day is full
+        # Which window refused it, for the table: the day when it may be full or the server says so, else the minute.
+        if day_full or at_midnight:
             summary.day_limit_hit += 1
         elif minute_used + o.n > tier.images_per_minute:
             summary.minute_limit_hit += 1
-        elif day_used is not None and day_used + o.n > tier.images_per_day:
-            summary.day_limit_hit += 1
         if not day_may_bind and minute_used + o.n <= tier.images_per_minute:
             evidence = (o, *(p.observation for p in in_minute))
             said = f" (its retry_after {o.retry_after} is the wait to the server's UTC midnight: the server says the day is full)"

@@ -303,6 +303,17 @@ def test_a_retry_after_shorter_than_the_wait_is_caught() -> None:
         assert kinds([*base, limited(10, close)]) == [], close
 
 
+def test_a_day_that_fills_later_still_has_its_earlier_429s_judged() -> None:
+    """Admissions after a 429 cannot have refused it: a Free key that fills its 50 images a day later in the run
+    (as the README's run does) must still have an early refusal's wait and cause judged."""
+    rest_of_day = [ok(61 * k + 15, n=5) for k in range(1, 10)] + [limited(625, tiers.DAY_SECONDS - 3600 - 625)]
+    assert kinds([*(ok(t) for t in range(5)), limited(10, 1), *rest_of_day]) == [WRONG_WAIT]
+    assert kinds([ok(0), ok(1), limited(2, 58), ok(10, n=3), *rest_of_day]) == [UNDER_ADMISSION]
+    verdict = judge([*(ok(t) for t in range(5)), limited(10, 50), *rest_of_day])
+    assert verdict.passed, verdict.summary()
+    assert (verdict.keys[FREE].minute_limit_hit, verdict.keys[FREE].day_limit_hit) == (1, 1)
+
+
 def test_a_retry_after_longer_than_the_wait_is_caught() -> None:
     """Saying 60 s at 10 s, where the window frees at 60 s, sends the client away ten seconds longer than needed; a
     request without an answer (five images at 8 s) may have been admitted, keeping the window full until 68 s, so it
