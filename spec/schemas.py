@@ -8,6 +8,9 @@ Decisions encoded here:
   "follows the OpenAI Images API format" and OpenAI clients send it.
 - An optional field sent as JSON null means "use the default".
 - `n` is a JSON Schema integer: 2.0 counts as 2, true does not.
+- A field named twice in one object is read as its last value, as Python's json module and most JSON readers
+  do (RFC 8259 leaves it to the receiver). The control API refuses it instead
+  (simulator.http), since a second `action` there would silently drop the first.
 - A prompt must contain a non-whitespace character.
 - For models other than dall-e-3, `quality` may only be "standard" (what every model does) and `style` must be
   absent or null; `perf.quality` then reports "standard".

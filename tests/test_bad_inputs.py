@@ -161,6 +161,16 @@ def test_null_optionals_mean_defaults(client: httpx.Client) -> None:
     assert (perf["model_used"], perf["size"], perf["quality"]) == ("dall-e-3", "1024x1024", "standard")
 
 
+def test_a_field_named_twice_is_read_as_its_last_value(client: httpx.Client) -> None:
+    """The spec's decision (spec.schemas): as Python's json and most JSON readers read it, so the first value, however
+    wrong, is not judged."""
+    pro = {"Authorization": "Bearer pk_test_pro_badinputs"}
+    answer = _send(client, b'{"prompt": "a fox", "model": "dall-e-2", "n": "x", "n": 2}', pro)
+    assert answer.status_code == 200 and len(answer.json()["data"]) == 2
+    answer = _send(client, b'{"prompt": "a fox", "model": "dall-e-2", "n": 2, "n": "x"}', pro)
+    assert (answer.status_code, answer.json()["error"]["param"]) == (400, "n")
+
+
 def test_every_model_charges_its_table_price_per_image_times_n(client: httpx.Client) -> None:
     """The expected cost is read from the price table here, not through `ModelSpec.cost_usd`, which the engine prices
     with: a defect there must not be in the expectation too."""
