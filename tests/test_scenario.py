@@ -78,6 +78,15 @@ def test_a_wrong_scenario_is_refused_naming_the_table_and_the_field(tmp_path: Pa
     assert message in str(refused.value) and "scenario.toml" in str(refused.value)
 
 
+@pytest.mark.parametrize("value", ["1979-05-27", "1979-05-27T07:32:00", "07:32:00", "inf", "-inf", "nan"])
+def test_a_rules_refused_toml_value_is_quoted_as_toml_writes_it(tmp_path: Path, value: str) -> None:
+    """A rule is checked by the control API's code, which quotes values as JSON: a date was no JSON it could write
+    (perf-sim stopped with a TypeError's traceback), and `inf` read `Infinity`, a word the file does not hold."""
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(_write(tmp_path, f"[[faults]]\naction = {{ status = {value} }}\n"))
+    assert str(refused.value).endswith(f"action.status must be a whole number from 400 to 599, got {value}")
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
