@@ -17,7 +17,7 @@ from typing import Any
 
 from simulator.config import START_TIME_RANGE, SimulatorConfig, valid_start_time
 from simulator.control.rules import RuleSpec, rule_spec_from_json
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, quoted
 from simulator.keys import KEY_TABLES, SCENARIO_TABLES, KeyRegistry, known_fields_only
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL
 from simulator.toml_file import NotToml, is_whole, read_toml
@@ -73,7 +73,7 @@ def start_time_seconds(value: object, where: str) -> float:
     elif isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     else:
-        raise ScenarioError(f"{where}: must be Unix seconds or an ISO 8601 date-time, got {value!r}")
+        raise ScenarioError(f"{where}: must be Unix seconds or an ISO 8601 date-time, got {quoted(value)}")
     if not valid_start_time(seconds):
         raise ScenarioError(f"{where}: must be {START_TIME_RANGE}, got {given}")
     return seconds
@@ -87,11 +87,11 @@ def _settings(table: object, path: str) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if "seed" in table:
         if not is_whole(table["seed"]):
-            raise ScenarioError(f"{where} seed: must be a whole number, got {table['seed']!r}")
+            raise ScenarioError(f"{where} seed: must be a whole number, got {quoted(table['seed'])}")
         settings["seed"] = table["seed"]
     if "clock" in table:
         if table["clock"] not in (CLOCK_REAL, CLOCK_MANUAL):
-            raise ScenarioError(f"{where} clock: must be {CLOCK_REAL!r} or {CLOCK_MANUAL!r}, got {table['clock']!r}")
+            raise ScenarioError(f"{where} clock: must be {CLOCK_REAL!r} or {CLOCK_MANUAL!r}, got {quoted(table['clock'])}")
         settings["clock"] = table["clock"]
     if "start_time" in table:
         settings["start_time"] = start_time_seconds(table["start_time"], f"{where} start_time")

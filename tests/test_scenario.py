@@ -45,6 +45,9 @@ def test_the_scenario_sets_seed_clock_start_and_keys_and_a_flag_on_the_command_l
         ("[simulator]\nsed = 1\n", "[simulator]: unknown field 'sed'"),
         ('[simulator]\nseed = "seven"\n', "[simulator] seed: must be a whole number"),
         ('[simulator]\nclock = "sundial"\n', "[simulator] clock: must be 'real' or 'manual'"),
+        ("[simulator]\nseed = true\n", "[simulator] seed: must be a whole number, got true"),
+        ("[simulator]\nclock = 1979-05-27\n", "[simulator] clock: must be 'real' or 'manual', got 1979-05-27"),
+        ("[simulator]\nstart_time = 07:32:00\n", "[simulator] start_time: must be Unix seconds or an ISO 8601 date-time, got 07:32:00"),
         ('[simulator]\nstart_time = "yesterday"\n', "[simulator] start_time: not an ISO 8601 date-time"),
         ("[simulator]\nstart_time = 1e12\n", "[simulator] start_time: must be Unix seconds from 0"),
         ("[simulator]\nstart_time = nan\n", "[simulator] start_time: must be Unix seconds from 0"),
@@ -76,6 +79,15 @@ def test_a_wrong_scenario_is_refused_naming_the_table_and_the_field(tmp_path: Pa
     with pytest.raises(ScenarioError) as refused:
         load_scenario(_write(tmp_path, text))
     assert message in str(refused.value) and "scenario.toml" in str(refused.value)
+
+
+@pytest.mark.parametrize("value", ["1979-05-27", "1979-05-27T07:32:00", "07:32:00", "inf", "-inf", "nan"])
+def test_a_rules_refused_toml_value_is_quoted_as_toml_writes_it(tmp_path: Path, value: str) -> None:
+    """A rule is checked by the control API's code, which quotes values as JSON: a date was no JSON it could write
+    (perf-sim stopped with a TypeError's traceback), and `inf` read `Infinity`, a word the file does not hold."""
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(_write(tmp_path, f"[[faults]]\naction = {{ status = {value} }}\n"))
+    assert str(refused.value).endswith(f"action.status must be a whole number from 400 to 599, got {value}")
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from simulator.engine.errors import ApiError, cut, invalid
+from simulator.engine.errors import ApiError, cut, invalid, quoted
 from simulator.engine.jsontypes import as_sent, json_integer
 from simulator.http import whole_number
 from spec import errors, tiers
@@ -133,7 +133,7 @@ def _error_type(value: object, name: str) -> str:
     translates these into its own words; a made-up type would reach the Perf face's envelope as it is, outside the
     Perf API's own list, and be listed back in a rule the document calls invalid."""
     if not isinstance(value, str) or value not in errors.STATUS:
-        raise invalid(name, f"{name} must be one of {', '.join(errors.STATUS)}, got {value!r}")
+        raise invalid(name, f"{name} must be one of {', '.join(errors.STATUS)}, got {quoted(value)}")
     return value
 
 

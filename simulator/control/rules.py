@@ -153,7 +153,7 @@ def match_from_json(body: object, field: str = "match", for_journal: bool = Fals
 
 def namespace_from(value: object, field: str = "namespace") -> str:
     if not isinstance(value, str) or not valid_namespace(value):
-        raise invalid(field, f"{field} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {value!r}")
+        raise invalid(field, f"{field} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {quoted(value)}")
     return value
 
 

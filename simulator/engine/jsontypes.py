@@ -4,6 +4,8 @@ integers: the same on every face."""
 from __future__ import annotations
 
 import json
+import math
+from datetime import date, time
 
 _NAMES: dict[type, str] = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
 
@@ -52,7 +54,11 @@ def as_sent(value: object) -> str:
     where json.dumps writes `[Infinity]` and str() `[inf]`): a message quoting a value nobody sent misleads.
 
     Written without recursion, as the value may be nested as deep as the decoder allows, and json.dumps's own
-    separators (`, `, `: `), so a value without a HugeNumber reads as json.dumps writes it."""
+    separators (`, `, `: `), so a value without a HugeNumber reads as json.dumps writes it.
+
+    A scenario file's fault rules are checked by the same code, so a value may also be TOML's: a date or a time,
+    which json.dumps cannot write (the check failed with a TypeError), and `inf` or `nan`, which it writes as
+    `Infinity` and `NaN`; each is written as TOML writes it."""
     parts: list[str] = []
     pending: list[tuple[object, bool]] = [(value, False)]  # (item, whether it is text to write as it is)
     while pending:
@@ -76,6 +82,10 @@ def as_sent(value: object) -> str:
                 if index:
                     pending.append((", ", True))
             pending.append(("{", True))
+        elif isinstance(item, date | time):
+            parts.append(item.isoformat())
+        elif isinstance(item, float) and not math.isfinite(item):
+            parts.append(repr(item))
         else:
             parts.append(json.dumps(item, ensure_ascii=False))
     return "".join(parts)

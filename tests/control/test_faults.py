@@ -481,6 +481,27 @@ def test_a_number_past_a_floats_range_is_quoted_as_sent_not_as_null(client: http
     assert response.status_code == 400 and response.json()["error"]["message"].endswith(f"got {status}")
 
 
+@pytest.mark.parametrize("value", ["1e400", "true", "[1e400]", '{"a": null}', '"-dash"'])
+@pytest.mark.parametrize(
+    ("call", "body", "param"),
+    [
+        ("/_sim/faults", '{"action": {"status": 503}, "namespace": VALUE}', "namespace"),
+        ("/_sim/requests/count", '{"match": {}, "namespace": VALUE}', "namespace"),
+        ("/_sim/faults", '{"action": {"status": 503, "type": VALUE}}', "action.type"),
+    ],
+)
+def test_a_refused_namespace_or_error_type_is_quoted_as_the_client_wrote_it_in_json(
+    client: httpx.Client, value: str, call: str, body: str, param: str
+) -> None:
+    """A JSON client reads `got true`, `got {"a": null}`: Python's `True`, `inf` and `{'a': None}` name values in a
+    language it did not write. A string keeps its quotes, which show where it starts and ends."""
+    sent = body.replace("VALUE", value).encode()
+    response = client.post(call, content=sent, headers={"Content-Type": "application/json"})
+    error = response.json()["error"]
+    expected = f"'{json.loads(value)}'" if value.startswith('"') else value
+    assert response.status_code == 400 and error["param"] == param and error["message"].endswith(f"got {expected}"), error
+
+
 def test_an_unclosed_token_is_named_so_where_the_body_itself_holds_a_bracket_after_it(client: httpx.Client) -> None:
     """Google's body closes its instances list right after the prompt: that `]` is the body's, not the token's."""
     body = {"instances": [{"prompt": "a fox [sim:status=503"}], "parameters": {"sampleCount": 1}}

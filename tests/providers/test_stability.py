@@ -125,6 +125,7 @@ def test_json_body_and_unsupported_accept_are_refused(client: httpx.Client) -> N
         ("image/webp, application/json;q=0.2", "png", "application/json; type=image/png"),
         ("application/json, text/plain, */*", "png", "application/json; type=image/png"),
         ("application/json;q=1.0000, image/*;q=0.5", "png", "application/json; type=image/png"),
+        ("application/json;q=0.55555, image/*;q=0.5", "png", "application/json; type=image/png"),
     ],
 )
 def test_accept_chooses_bytes_or_json_by_its_qualities(client: httpx.Client, accept: str, output_format: str, answer: str) -> None:
@@ -139,6 +140,14 @@ def test_an_accept_neither_answer_meets_is_a_400_naming_accept(client: httpx.Cli
     """The answer's type is output_format's (png by default): Accept chooses bytes or JSON, never the image format."""
     errors = assert_stability_error(sd3(client, {"prompt": "a lighthouse"}, accept=accept), 400, "bad_request")
     assert errors[0].startswith("accept:")
+
+
+@pytest.mark.parametrize("q", ["2", "-0.5", ".5", ""])
+def test_a_q_that_is_no_number_from_0_to_1_is_refused_saying_what_q_takes(client: httpx.Client, q: str) -> None:
+    """The message said "at most three decimals", where any number of decimals is read (q=0.55555 is a 200)."""
+    accept = f"image/*;q={q}"
+    errors = assert_stability_error(sd3(client, {"prompt": "a lighthouse"}, accept=accept), 400, "bad_request")
+    assert errors == [f"accept: q must be a number from 0 to 1, such as q=0.5; got {accept!r}"]
 
 
 def test_flagged_prompt_is_403_content_moderation(client: httpx.Client) -> None:

@@ -115,8 +115,8 @@ def _parsed(value: str, integer: bool) -> float | None:
 DEFAULT_ACCEPT = "image/*"
 """What Stability answers when Accept is absent or empty: the image bytes."""
 _Q_VALUE = re.compile(r"0(?:\.[0-9]*)?|1(?:\.0*)?")
-"""A quality value from 0 to 1 (RFC 9110, 12.4.2, writes at most three decimals; `q=1.0000` is read too, as
-lenient servers read it)."""
+"""A quality value from 0 to 1, with any number of decimals. Decision: RFC 9110 (12.4.2) writes at most three, but
+`q=1.0000` and `q=0.55555` are read too, as lenient servers read them: extra digits leave no doubt what was meant."""
 
 
 def _media_ranges(accept: str) -> list[tuple[str, float]]:
@@ -129,7 +129,7 @@ def _media_ranges(accept: str) -> list[tuple[str, float]]:
             name, _, value = parameter.partition("=")
             if name.strip().lower() == "q":
                 if not _Q_VALUE.fullmatch(value.strip()):
-                    raise _invalid("accept", f"q must be a number from 0 to 1 with at most three decimals; got {accept!r}")
+                    raise _invalid("accept", f"q must be a number from 0 to 1, such as q=0.5; got {accept!r}")
                 quality = float(value)
         if media.strip():
             ranges.append((media.strip().lower(), quality))
