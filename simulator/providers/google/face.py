@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.engine.errors import ApiError
-from simulator.engine.generate import Engine
+from simulator.engine.generate import CountNeverAdmitted, Engine
 from simulator.http import Endpoint, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant, bearer_token
 from simulator.providers.google import mapping
@@ -107,7 +107,10 @@ class GoogleFace:
                 raise RpcError(400, google.PAYLOAD_TOO_LARGE_MESSAGE.format(limit=errors.MAX_BODY_BYTES)) from None
             raise NativeInvalid(None, f"Invalid JSON payload received. {exc.message}") from None
         native = mapping.request_from_native(model_id, body)
-        result = await self.engine.generate(tenant, native.generation, face=mapping.PROVIDER)
+        try:
+            result = await self.engine.generate(tenant, native.generation, face=mapping.PROVIDER)
+        except CountNeverAdmitted as exc:
+            raise mapping.count_refusal(exc, native) from None
         flagged = self.engine.output_flagged(native.generation)
         encoded = [] if flagged else await self.engine.images_b64(result, native.mime_type.removeprefix("image/"))
         return send(mapping.success_answer(encoded, native, flagged))
