@@ -135,5 +135,6 @@ def error_response(exc: ApiError) -> Response:
 
 
 def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
-    """Google's front end answers an unknown path, and a wrong method on a known one, with a 404."""
-    return ApiError(errors.NOT_FOUND, f"The requested URL {path} was not found on this server.")
+    """Google's front end answers an unknown path, and a wrong method on a known one, with a 404 quoting the path as
+    its client built it from the base URL: without the simulator's mount prefix, as the other faces name theirs."""
+    return ApiError(errors.NOT_FOUND, f"The requested URL {path.removeprefix(PREFIX) or '/'} was not found on this server.")
