@@ -109,6 +109,24 @@ class RateLimited(ApiError):
         self.should_retry = self.should_retry and real_clock
 
 
+class CountNeverAdmitted(ApiError):
+    """A request for more images than its key's per-minute limit: no wait frees a window it fits, so a 400, not a 429.
+
+    Its message and `param` name the Perf API's `n`; a face that asks for images in a field of its own (Ideogram's
+    `num_images`, Imagen's `sampleCount`) words its 400 with `naming`, so every face names the count its client sent."""
+
+    def __init__(self, n: int, limit: int, limits_from: str) -> None:
+        self.n = n
+        self.limit = limit
+        self.limits_from = limits_from
+        """Where the limit comes from, as a keys-file user looks for it (`[providers.google] of the keys file`, `pro tier`)."""
+        super().__init__(errors.INVALID_REQUEST, self.naming(f"a request for {n} images"), "n")
+
+    def naming(self, count: str) -> str:
+        """The refusal, `count` saying what asked for the images (a face's field and its value)."""
+        return f"{count} exceeds this key's limit of {self.limit} images per minute ({self.limits_from}), so it could never be admitted"
+
+
 class Engine:
     """Faces pass the tenant of the key as authenticated and their face's name (`face`: `PERF_FACE` or a provider's): the
     engine picks the key's limits on that face (`KeyRegistry.limits_on`) with that face's windows, so no caller can
@@ -134,13 +152,7 @@ class Engine:
 
         (The keys file refuses a day limit below the minute limit, so the minute limit is the one that binds.)"""
         if n > tenant.limits.images_per_minute:
-            # Worded without a field name: every face asks for images in its own field (n, num_images, sampleCount).
-            raise ApiError(
-                errors.INVALID_REQUEST,
-                f"a request for {n} images exceeds this key's limit of {tenant.limits.images_per_minute} images per minute "
-                f"({tenant.limits_from or f'{tenant.tier} tier'}), so it could never be admitted",
-                "n",
-            )
+            raise CountNeverAdmitted(n, tenant.limits.images_per_minute, tenant.limits_from or f"{tenant.tier} tier")
 
     async def _admit(self, tenant: Tenant, n: int, face: str, batch: ImageBatch | None = None) -> Ticket:
         """Count n images against the tenant's windows on `face` (`tenant` with its limits there) and record `batch`'s

@@ -198,3 +198,14 @@ def test_a_form_cut_before_its_closing_boundary_is_named_so_not_as_a_missing_pro
     (message,) = assert_stability_error(_raw_form(client, body[:-10]), 400, "bad_request")
     assert message == "body: not a valid multipart form (it ends before its closing boundary)"
     assert _raw_form(client, body).status_code == 200
+
+
+@pytest.mark.parametrize("boundary", ["", '""'])
+@pytest.mark.parametrize("body", [b'------\r\nContent-Disposition: form-data; name="prompt"\r\n\r\na red fox\r\n--------\r\n', b"garbage"])
+def test_an_empty_multipart_boundary_is_refused_naming_the_content_type_not_a_missing_prompt(
+    client: httpx.Client, boundary: str, body: bytes
+) -> None:
+    """RFC 2046 asks for a boundary of 1 to 70 characters; split on an empty one, a framed form read as no fields."""
+    headers = {"authorization": f"Bearer {KEY}", "accept": "application/json", "content-type": f"multipart/form-data; boundary={boundary}"}
+    (message,) = assert_stability_error(client.post(PATH, headers=headers, content=body), 400, "bad_request")
+    assert message == "content-type: boundary must not be empty (RFC 2046)"

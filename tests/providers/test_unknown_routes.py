@@ -93,6 +93,24 @@ def test_the_openai_sdk_gets_openais_not_found_for_an_endpoint_not_emulated(limi
     assert "Invalid URL (POST /v1/images/edits)" in str(caught.value)
 
 
+@pytest.mark.parametrize("base_path", ["", "/_sim/ns/jobA"])
+@pytest.mark.parametrize(
+    ("method", "path", "built"),
+    [
+        ("POST", UNKNOWN_PATHS["google"], UNKNOWN_PATHS["google"].removeprefix("/google")),
+        ("GET", KNOWN_PATHS["google"][0], KNOWN_PATHS["google"][0].removeprefix("/google")),
+        ("POST", "/google", "/"),
+    ],
+)
+def test_googles_404_quotes_the_path_its_client_built_without_the_simulators_mount_prefix(
+    limited: RunningServer, base_path: str, method: str, path: str, built: str
+) -> None:
+    """A google-genai client's base URL ends in `/google`; Google's front end sees only the path after its host."""
+    answer = httpx.request(method, limited.base_url + base_path + path, timeout=30)
+    assert answer.status_code == 404
+    assert answer.json()["error"]["message"] == f"The requested URL {built} was not found on this server."
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from simulator.engine.errors import ApiError
-from simulator.engine.generate import Engine
+from simulator.engine.generate import CountNeverAdmitted, Engine
 from simulator.http import Endpoint, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant, bearer_token
 from simulator.providers.google import mapping
@@ -107,7 +107,10 @@ class GoogleFace:
                 raise RpcError(400, google.PAYLOAD_TOO_LARGE_MESSAGE.format(limit=errors.MAX_BODY_BYTES)) from None
             raise NativeInvalid(None, f"Invalid JSON payload received. {exc.message}") from None
         native = mapping.request_from_native(model_id, body)
-        result = await self.engine.generate(tenant, native.generation, face=mapping.PROVIDER)
+        try:
+            result = await self.engine.generate(tenant, native.generation, face=mapping.PROVIDER)
+        except CountNeverAdmitted as exc:
+            raise mapping.count_refusal(exc, native) from None
         flagged = self.engine.output_flagged(native.generation)
         encoded = [] if flagged else await self.engine.images_b64(result, native.mime_type.removeprefix("image/"))
         return send(mapping.success_answer(encoded, native, flagged))
@@ -132,5 +135,6 @@ def error_response(exc: ApiError) -> Response:
 
 
 def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
-    """Google's front end answers an unknown path, and a wrong method on a known one, with a 404."""
-    return ApiError(errors.NOT_FOUND, f"The requested URL {path} was not found on this server.")
+    """Google's front end answers an unknown path, and a wrong method on a known one, with a 404 quoting the path as
+    its client built it from the base URL: without the simulator's mount prefix, as the other faces name theirs."""
+    return ApiError(errors.NOT_FOUND, f"The requested URL {path.removeprefix(PREFIX) or '/'} was not found on this server.")

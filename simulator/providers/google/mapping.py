@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.engine.errors import ApiError, cut
-from simulator.engine.generate import RateLimited
+from simulator.engine.generate import CountNeverAdmitted, RateLimited
 from simulator.engine.jsontypes import as_sent, json_integer
 from simulator.engine.request import GenerationRequest
 from simulator.providers.protocol import (
@@ -54,6 +54,9 @@ class ImagenRequest:
     generation: GenerationRequest
     mime_type: str
     include_rai_reason: bool
+    sample_count_set: bool
+    """Whether the body set `parameters.sampleCount`: unset, the count is Google's default
+    (`IMAGEN_DEFAULT_SAMPLE_COUNT`), which a refusal then says."""
 
 
 def _given(fields: dict[str, Any], name: str, default: Any) -> Any:
@@ -124,7 +127,14 @@ def request_from_native(model_id: str, body: Any) -> ImagenRequest:
         raise NativeInvalid(None, "parameters.outputOptions must be an object.")
     mime_type = _choice(options, "mimeType", google.IMAGEN_MIME_TYPES, google.IMAGEN_DEFAULT_MIME_TYPE, "parameters.outputOptions")
     request = GenerationRequest(prompt, model.name, whole, IMAGEN_ASPECT_SIZES[aspect], "standard", None, "b64_json")
-    return ImagenRequest(request, mime_type, include_reason)
+    return ImagenRequest(request, mime_type, include_reason, parameters.get("sampleCount") is not None)
+
+
+def count_refusal(exc: CountNeverAdmitted, native: ImagenRequest) -> NativeInvalid:
+    """The engine's refusal of a count no window fits, naming `parameters.sampleCount` as the face's other refusals
+    do, and saying when the count is the default, which a client that never set it cannot guess."""
+    default = "" if native.sample_count_set else " (its default, as it was not set)"
+    return NativeInvalid(None, exc.naming(f"parameters.sampleCount of {exc.n}{default}") + ".")
 
 
 def success_answer(encoded: list[str], native: ImagenRequest, flagged: bool) -> NativeAnswer:

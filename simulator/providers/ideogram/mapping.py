@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from simulator.engine.errors import ApiError
-from simulator.engine.generate import GenerationResult
+from simulator.engine.generate import CountNeverAdmitted, GenerationResult
 from simulator.engine.jsontypes import json_type, type_name
 from simulator.engine.request import GenerationRequest
 from simulator.providers.protocol import (
@@ -142,8 +142,14 @@ def success_answer(result: GenerationResult, native: IdeogramRequest, urls: list
 
 
 def error_answer(exc: ApiError) -> NativeAnswer:
-    """An engine error as Ideogram's `{"error": "..."}` body (422 for the safety check)."""
-    message = native_message(exc, p.IDEOGRAM_SAFETY_MESSAGE) if exc.type == errors.CONTENT_POLICY_VIOLATION else exc.message
+    """An engine error as Ideogram's `{"error": "..."}` body (422 for the safety check; a count no window fits names
+    `num_images`, as the face's other refusals name their field)."""
+    if exc.type == errors.CONTENT_POLICY_VIOLATION:
+        message = native_message(exc, p.IDEOGRAM_SAFETY_MESSAGE)
+    elif isinstance(exc, CountNeverAdmitted):
+        message = exc.naming(f"image_request.num_images of {exc.n}")
+    else:
+        message = exc.message
     headers = {"retry-after": str(exc.retry_after)} if exc.retry_after is not None else {}
     return NativeAnswer(native_status(exc, _STATUS.get(exc.type, exc.status)), {"error": message}, headers)
 

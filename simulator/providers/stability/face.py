@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from functools import partial
 
 from starlette.datastructures import FormData, Headers
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import MultiPartException, MultiPartParser, parse_options_header
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -71,6 +71,10 @@ class StabilityFace:
         content_type = request.headers.get("content-type", "")
         if not content_type.lower().startswith("multipart/form-data"):
             raise NativeInvalid("content-type", f"content-type: must be multipart/form-data; got {content_type or 'none'!r}")
+        if parse_options_header(content_type)[1].get(b"boundary") == b"":
+            # Refused before parsing: a parser splitting on an empty boundary finds no fields in a well-framed body and
+            # the answer blamed the prompt that was sent.
+            raise NativeInvalid("content-type", "content-type: boundary must not be empty (RFC 2046)")
         raw = await read_body(request, p.STABILITY_MAX_BODY_BYTES)
         try:
             form = await _WholeForm(Headers(raw=request.headers.raw), _once(raw), max_part_size=p.STABILITY_MAX_BODY_BYTES).parse()
