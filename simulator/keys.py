@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, quoted
 from simulator.state.base import Limits
 from simulator.toml_file import NotToml, is_whole, read_toml
 from spec import errors, tiers
@@ -60,7 +60,7 @@ def known_fields_only(entry: dict[str, Any], known: tuple[str, ...], where: str,
     it does (so the message names the typo, not the field the typo was meant to be)."""
     extra = sorted(set(entry) - set(known))
     if extra:
-        raise error(f"{where}: unknown field {extra[0]!r}; fields: {', '.join(known)}")
+        raise error(f"{where}: unknown field {quoted(extra[0])}; fields: {', '.join(known)}")
 
 
 def _table(data: dict[str, Any], name: str, path: str | Path) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def _limits(entry: dict[str, Any], default: Limits | None, where: str) -> Limits
     for name in ("images_per_minute", "images_per_day"):
         value = entry.get(name, getattr(default, name, None))
         if not is_whole(value) or value < 1:
-            raise ValueError(f"{where}: {name} must be a whole number of at least 1, got {value!r}")
+            raise ValueError(f"{where}: {name} must be a whole number of at least 1, got {quoted(value)}")
         values.append(value)
     if values[1] < values[0]:
         raise ValueError(f"{where}: images_per_day ({values[1]}) is below images_per_minute ({values[0]})")
@@ -130,7 +130,7 @@ class KeyRegistry:
                 raise ValueError(f"{where} has no tier; give tier = one of {', '.join(map(repr, tiers.TIERS))}")
             tier = entry["tier"]
             if not isinstance(tier, str) or tier not in tiers.TIERS:
-                raise ValueError(f"{where} has unknown tier {tier!r}; tiers: {', '.join(tiers.TIERS)}")
+                raise ValueError(f"{where} has unknown tier {quoted(tier)}; tiers: {', '.join(tiers.TIERS)}")
             if tier != "enterprise" and ({"images_per_minute", "images_per_day"} & entry.keys()):
                 raise ValueError(f"{where}: only enterprise keys set their own limits")
             tenants[key] = Tenant(key, tier, _limits(entry, _tier_limits(tier), where))

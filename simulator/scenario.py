@@ -60,12 +60,12 @@ class Scenario:
 
 def start_time_seconds(value: object, where: str) -> float:
     """A Unix time, an ISO 8601 string or a TOML date-time (without a zone: UTC), in the range the clock can keep."""
-    given = value.isoformat() if isinstance(value, date) else repr(value)
+    given = quoted(value)
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise ScenarioError(f"{where}: not an ISO 8601 date-time: {value!r}") from None
+            raise ScenarioError(f"{where}: not an ISO 8601 date-time: {quoted(value)}") from None
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     if isinstance(value, datetime):

@@ -9,6 +9,7 @@ import gzip
 import json
 import socket
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -353,3 +354,113 @@ def test_a_body_sent_past_the_limit_is_journalled_as_not_read_and_holds_no_token
     assert response.status_code == 413
     (entry,) = client.get("/_sim/requests").json()["requests"]
     assert (entry["body"], entry["fault"]) == (f"<a body over {errors.MAX_BODY_BYTES} bytes, not read>", None)
+
+
+SENT = "v" * 100
+HUGE = 10**99
+STABILITY = "/stability/v2beta/stable-image/generate/sd3"
+GOOGLE = "/google/v1beta/models/{model}:predict"
+IDEOGRAM_KEY = {"Api-Key": KEY}
+
+
+def _fault(header: str) -> dict[str, object]:
+    return {"json": OK, "headers": {**AUTH, "X-Sim-Fault": header}}
+
+
+# (case id, method, path, httpx request arguments, the value as the message repeats it)
+QUOTING_CASES: list[tuple[str, str, str, dict[str, object], str]] = [
+    ("?limit", "GET", f"/_sim/requests?limit={SENT}", {}, SENT),
+    ("?status", "GET", f"/_sim/requests?status={SENT}", {}, SENT),
+    ("?status twice", "GET", f"/_sim/requests?status=503&status={SENT}", {}, SENT),
+    ("?face", "GET", f"/_sim/requests?face={SENT}", {}, SENT),
+    ("?fault part", "GET", f"/_sim/requests?fault={SENT}", {}, SENT),
+    ("?fault status", "GET", f"/_sim/requests?fault=status%3D{SENT}", {}, SENT),
+    ("?namespace and the header", "GET", f"/_sim/requests?namespace={SENT}", {"headers": {"X-Sim-Namespace": "jobA"}}, SENT),
+    ("count match.fault", "POST", "/_sim/requests/count", {"json": {"match": {"fault": SENT}}}, SENT),
+    (
+        "two namespaces",
+        "POST",
+        f"/_sim/faults?namespace={'q' * 64}",
+        {"json": {"namespace": "b" * 64, "action": {"drop": True}}},
+        "b" * 64,
+    ),
+    ("rule id's namespace", "DELETE", f"/_sim/faults/r1?namespace={'n' * 64}", {}, "n" * 64),
+    ("X-Sim-Fault status", "POST", "/v1/images/generations", _fault(f"status={SENT}"), SENT),
+    ("X-Sim-Fault bare part", "POST", "/v1/images/generations", _fault(SENT), SENT),
+    ("X-Sim-Fault part twice", "POST", "/v1/images/generations", _fault(f"{SENT}=1;{SENT}=2"), SENT),
+    ("X-Sim-Fault escapes", "POST", "/v1/images/generations", _fault(f"status=503;message=%FF{SENT}"), f"%FF{SENT}"),
+    ("token status", "POST", "/v1/images/generations", {"json": {"prompt": f"a fox [sim:status={SENT}]"}, "headers": AUTH}, SENT),
+    ("openai model", "POST", "/openai/v1/images/generations", {"json": {"prompt": "a", "model": SENT}, "headers": AUTH}, SENT),
+    (
+        "openai response_format",
+        "POST",
+        "/openai/v1/images/generations",
+        {"json": {"prompt": "a", "model": "dall-e-2", "response_format": SENT}, "headers": AUTH},
+        SENT,
+    ),
+    (
+        "openai n",
+        "POST",
+        "/openai/v1/images/generations",
+        {"json": {"prompt": "a", "model": "dall-e-2", "n": HUGE}, "headers": AUTH},
+        str(HUGE),
+    ),
+    (
+        "ideogram model",
+        "POST",
+        "/ideogram/generate",
+        {"json": {"image_request": {"prompt": "a", "model": SENT}}, "headers": IDEOGRAM_KEY},
+        SENT,
+    ),
+    (
+        "ideogram resolution",
+        "POST",
+        "/ideogram/generate",
+        {"json": {"image_request": {"prompt": "a", "resolution": SENT}}, "headers": IDEOGRAM_KEY},
+        SENT,
+    ),
+    (
+        "ideogram num_images",
+        "POST",
+        "/ideogram/generate",
+        {"json": {"image_request": {"prompt": "a", "num_images": HUGE}}, "headers": IDEOGRAM_KEY},
+        str(HUGE),
+    ),
+    (
+        "google model",
+        "POST",
+        GOOGLE.format(model=SENT),
+        {"json": {"instances": [{"prompt": "a"}]}, "headers": {"x-goog-api-key": KEY}},
+        SENT,
+    ),
+    ("stability aspect_ratio", "POST", STABILITY, {"files": {"prompt": (None, "a"), "aspect_ratio": (None, SENT)}, "headers": AUTH}, SENT),
+    ("stability Accept", "POST", STABILITY, {"files": {"prompt": (None, "a")}, "headers": {**AUTH, "Accept": SENT}}, SENT),
+    (
+        "stability Accept q",
+        "POST",
+        STABILITY,
+        {"files": {"prompt": (None, "a")}, "headers": {**AUTH, "Accept": f"image/*;q={SENT}"}},
+        f"image/*;q={SENT}",
+    ),
+]
+
+
+def _message(response: httpx.Response) -> str:
+    """The message of an error in any face's envelope (Stability's list, Ideogram's string, everyone else's object)."""
+    body = response.json()
+    if "errors" in body:
+        return "; ".join(body["errors"])
+    error = body["error"]
+    return error if isinstance(error, str) else str(error["message"])
+
+
+@pytest.mark.parametrize(("method", "path", "sent", "value"), [c[1:] for c in QUOTING_CASES], ids=[c[0] for c in QUOTING_CASES])
+def test_every_refusal_quotes_a_long_value_as_its_first_40_characters_then_its_length(
+    client: httpx.Client, method: str, path: str, sent: dict[str, Any], value: str
+) -> None:
+    """The README's promise, on every face and the control API: the value cut short with nothing saying so misled
+    (a 100-character status read as a 40-character one), and quoted whole it buried what the message says."""
+    response = client.request(method, path, **sent)
+    message = _message(response)
+    assert 400 <= response.status_code < 500, message
+    assert value[:40] in message and f"… ({len(value)} characters)" in message and value[:41] not in message, message

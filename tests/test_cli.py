@@ -221,8 +221,8 @@ def test_a_keys_file_it_cannot_honour_is_refused_with_the_reason(tmp_path: objec
 @pytest.mark.parametrize(
     ("keys_file", "message"),
     [
-        ('[keys.pk_live_big_corp]\ntier = ["pro"]\n', "key 'pk_live_big_corp' has unknown tier ['pro']; tiers: free, pro, enterprise"),
-        ('[keys.pk_live_big_corp]\ntier = { name = "pro" }\n', "key 'pk_live_big_corp' has unknown tier {'name': 'pro'}"),
+        ('[keys.pk_live_big_corp]\ntier = ["pro"]\n', "key 'pk_live_big_corp' has unknown tier [\"pro\"]; tiers: free, pro, enterprise"),
+        ('[keys.pk_live_big_corp]\ntier = { name = "pro" }\n', 'key \'pk_live_big_corp\' has unknown tier {"name": "pro"}'),
         ("[simulator]\nsed = 7\n", "[simulator] belongs in a scenario file: give it with --scenario"),
         ("[simulator]\nseed = 7\n", "[simulator] belongs in a scenario file: give it with --scenario"),
         ("[[faults]]\naction = { status = 99 }\n", "[[faults]] belongs in a scenario file: give it with --scenario"),

@@ -29,6 +29,22 @@ def test_an_advance_without_its_body_says_the_body_it_takes(client: httpx.Client
     assert response.status_code == 400 and error["param"] == "seconds" and 'send {"seconds": N} as JSON' in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("seconds", "quoted"),
+    [("1e400", "1e400"), ("true", "true"), ('"5"', "'5'"), ("-1", "-1"), ("[]", "[]"), ("3155760001", "3155760001")],
+)
+def test_a_refused_advance_ends_with_the_value_it_got_as_the_client_wrote_it(client: httpx.Client, seconds: str, quoted: str) -> None:
+    """Every other control refusal ends with `got X`: `"5"`, `true` and `1e400` all read the same without it."""
+    response = client.post("/_sim/clock/advance", content=f'{{"seconds": {seconds}}}', headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"]["message"].endswith(f"year 9999, got {quoted}"), response.text
+
+
+@pytest.mark.parametrize("body", ["{}", "[]", "null"])
+def test_an_advance_body_without_seconds_is_quoted_whole(client: httpx.Client, body: str) -> None:
+    response = client.post("/_sim/clock/advance", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"]["message"].endswith(f"got {body}"), response.text
+
+
 def test_config_shows_no_secret() -> None:
     config = SimulatorConfig(upstream="https://user:pw@gw.example", upstream_overrides={"bfl": "https://k:pw@api.example"},
                              upstream_key="sk-provider-secret")  # fmt: skip

@@ -63,8 +63,12 @@ def test_the_scenario_sets_seed_clock_start_and_keys_and_a_flag_on_the_command_l
         ("[[faults]]\naction = { status = 700 }\n", "[[faults]] #1: action.status must be a whole number from 400 to 599"),
         ('[[faults]]\nmatch = { face = "myspace" }\naction = { drop = true }\n', "[[faults]] #1: match.face must be one of"),
         ('[keys.pk_live_acme]\ntier = "platinum"\n', "key 'pk_live_acme' has unknown tier 'platinum'"),
-        ('[keys.pk_live_acme]\ntier = ["pro"]\n', "key 'pk_live_acme' has unknown tier ['pro']"),
-        ("[keys.pk_live_acme]\ntier = { pro = true }\n", "key 'pk_live_acme' has unknown tier {'pro': True}"),
+        ('[keys.pk_live_acme]\ntier = ["pro"]\n', "key 'pk_live_acme' has unknown tier [\"pro\"]"),
+        ("[keys.pk_live_acme]\ntier = { pro = true }\n", "key 'pk_live_acme' has unknown tier {\"pro\": true}"),
+        (
+            '[keys.pk_live_acme]\ntier = "enterprise"\nimages_per_minute = true\n',
+            "key 'pk_live_acme': images_per_minute must be a whole number of at least 1, got true",
+        ),
         ("[providers.openai]\nimages_per_minute = 5\n", "[providers.openai] needs images_per_minute and images_per_day"),
         ('[keys.pk_live_acme]\ntier = "pro"\ncolour = "red"\n', "[keys.pk_live_acme]: unknown field 'colour'"),
         (
@@ -96,7 +100,7 @@ def test_a_rules_refused_toml_value_is_quoted_as_toml_writes_it(tmp_path: Path, 
         ("[[faults]]\naction = { drop = true }\nprobability = 2\n", "[[faults]] #1: probability"),
         ("[simulator]\nstart_time = 1e12\n", "[simulator] start_time: must be"),
         ('[keys.pk_live_acme]\ntier = "pro"\ncolour = "red"\n', "[keys.pk_live_acme]: unknown field 'colour'"),
-        ('[keys.pk_live_acme]\ntier = ["pro"]\n', "key 'pk_live_acme' has unknown tier ['pro']"),
+        ('[keys.pk_live_acme]\ntier = ["pro"]\n', "key 'pk_live_acme' has unknown tier [\"pro\"]"),
     ],
 )
 def test_perf_sim_refuses_a_wrong_scenario_at_start_with_exit_code_2_and_one_line(tmp_path: Path, text: str, message: str) -> None:

@@ -122,6 +122,19 @@ def _whole(value: object, name: str, low: int, high: int) -> int:
     return whole
 
 
+def _whole_text(name: str, value: str, field: str) -> int:
+    """Number `name` of an action in header form (`status=503`) given in `field` (X-Sim-Fault, a token's field, a
+    count's fault). A 400 names it as that form writes it (`X-Sim-Fault: retry_after`) and says its bounds whatever
+    is wrong, as a rule's does: a value of more digits than any number an action takes is a whole number out of range,
+    not "not a whole number". Digits are shown as sent, anything else quoted as the text it is."""
+    number = whole_number(value)
+    low, high = _BOUNDS[name]
+    if number is None or not low <= number <= high:
+        shown = cut(value) if value.isascii() and value.isdigit() else quoted(value)
+        raise invalid(field, f"{field}: {name} must be a whole number from {low} to {high}, got {shown}")
+    return number
+
+
 def _text(value: object, name: str) -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_MESSAGE_CHARS:
         raise invalid(name, f"{name} must be a non-empty string of at most {MAX_MESSAGE_CHARS} characters")
@@ -195,7 +208,7 @@ def _unescaped(value: str, name: str, field: str) -> str:
     try:
         return unquote(value, errors="strict")
     except UnicodeDecodeError:
-        raise invalid(field, f"{field}: {name} holds percent escapes that are not UTF-8, got {value[:40]!r}") from None
+        raise invalid(field, f"{field}: {cut(name)} holds percent escapes that are not UTF-8, got {quoted(value)}") from None
 
 
 def _combination_problem(names: set[str], field: str) -> ApiError | None:
@@ -216,7 +229,7 @@ def _header_parts(text: str, field: str) -> Iterator[tuple[str, str, bool, str]]
     for part in filter(None, (p.strip() for p in text.split(";"))):
         name, has_value, value = (s.strip() for s in part.partition("="))
         if name in seen:
-            raise invalid(field, f"{field}: {name} is given twice")
+            raise invalid(field, f"{field}: {cut(name)} is given twice")
         seen.add(name)
         yield part, name, bool(has_value), _unescaped(value, name, field)
 
@@ -229,12 +242,9 @@ def action_from_text(text: str, field: str) -> Action:
         if name in _FLAGS and not has_value:
             body[name] = True
         elif not has_value:
-            raise invalid(field, f"{field}: {part!r} is neither name=value nor one of {', '.join(_FLAGS)}")
+            raise invalid(field, f"{field}: {quoted(part)} is neither name=value nor one of {', '.join(_FLAGS)}")
         elif name in _BOUNDS:
-            number = whole_number(value)
-            if number is None:
-                raise invalid(field, f"{field}: {name} must be a whole number, got {value[:40]!r}")
-            body[name] = number
+            body[name] = _whole_text(name, value, field)
         elif name in _FLAGS:
             if value.lower() != "true":
                 raise invalid(field, f"{field}: {name} takes no value (or true)")
@@ -258,7 +268,7 @@ def fault_parts(text: object, field: str) -> frozenset[str]:
     parts: dict[str, str] = {}
     for _, name, has_value, value in _header_parts(text, field):
         try:
-            parts[name] = _fault_part(name, has_value, value, f"{field}: {name}")
+            parts[name] = _fault_part(name, has_value, value, field)
         except ApiError as exc:  # named by the field the caller gave, as every control error is
             raise invalid(field, exc.message) from None
     combined = _combination_problem(set(parts), field)
@@ -267,7 +277,8 @@ def fault_parts(text: object, field: str) -> frozenset[str]:
     return frozenset(parts.values())
 
 
-def _fault_part(name: str, has_value: bool, value: str, where: str) -> str:
+def _fault_part(name: str, has_value: bool, value: str, field: str) -> str:
+    where = f"{field}: {name}"
     if name in _FLAGS and (not has_value or value.lower() == "true"):
         return name
     if name == "type":
@@ -275,10 +286,9 @@ def _fault_part(name: str, has_value: bool, value: str, where: str) -> str:
     if name == "message":
         return f"message={_escaped(_text(value, where))}"
     if name in _BOUNDS:
-        number = whole_number(value)
-        return f"{name}={_whole(value if number is None else number, where, *_BOUNDS[name])}"
+        return f"{name}={_whole_text(name, value, field)}"
     given = f"{name}={value}" if has_value else name
-    raise invalid(where, f"{where.rpartition(':')[0]}: {given[:40]!r} is no part of an action; parts: {', '.join(_FIELDS)}")
+    raise invalid(field, f"{field}: {quoted(given)} is no part of an action; parts: {', '.join(_FIELDS)}")
 
 
 def has_fault_parts(fault: str | None, parts: frozenset[str]) -> bool:

@@ -53,10 +53,10 @@ def namespace_param(request: Request, takes: tuple[str, ...] = ()) -> str | None
     for name in takes:  # a filter given twice (?status=429&status=503) would be read as its last value, the other lost
         values = set(request.query_params.getlist(name))
         if len(values) > 1:
-            raise invalid(name, f"{name} is given twice, differently ({', '.join(sorted(map(repr, values)))}): give one")
+            raise invalid(name, f"{name} is given twice, differently ({', '.join(map(quoted, sorted(values)))}): give one")
     named = {*request.query_params.getlist("namespace"), *request.headers.getlist("x-sim-namespace")}
     if len(named) > 1:
-        raise invalid("namespace", f"namespace is named twice, differently ({', '.join(sorted(map(repr, named)))}): name one")
+        raise invalid("namespace", f"namespace is named twice, differently ({', '.join(map(quoted, sorted(named)))}): name one")
     return namespace_from(named.pop()) if named else None
 
 
@@ -89,7 +89,7 @@ def _namespace_of_body(request: Request, body: object) -> str | None:
         return named
     in_body = namespace_from(body["namespace"])
     if named is not None and in_body != named:
-        raise invalid("namespace", f"the body names namespace {in_body!r} and the request {named!r}: name one")
+        raise invalid("namespace", f"the body names namespace {quoted(in_body)} and the request {quoted(named)}: name one")
     return in_body
 
 
@@ -99,7 +99,7 @@ def _whole_param(request: Request, name: str, low: int, high: int) -> int | None
         return None
     number = whole_number(value)
     if number is None or not low <= number <= high:
-        raise invalid(name, f"{name} must be a whole number from {low} to {high}, got {value[:40]!r}")
+        raise invalid(name, f"{name} must be a whole number from {low} to {high}, got {quoted(value)}")
     return number
 
 
@@ -164,7 +164,7 @@ class ControlApi:
             return error_response(PERF_FACE, exc)
         rule_id = request.path_params["rule_id"]
         if not await self.plane.rules.delete(rule_id, namespace):
-            where = "" if namespace is None else f" in namespace {namespace!r}"
+            where = "" if namespace is None else f" in namespace {quoted(namespace)}"
             return error_response(
                 PERF_FACE, ApiError(errors.NOT_FOUND, f"no fault rule {quoted(rule_id)}{where}; GET /_sim/faults lists them")
             )
@@ -175,7 +175,7 @@ class ControlApi:
             params = request.query_params
             namespace = namespace_param(request, _LIST_PARAMS)
             if "face" in params and params["face"] not in FACE_NAMES:
-                raise invalid("face", f"face must be one of {', '.join(FACE_NAMES)}, got {params['face']!r}")
+                raise invalid("face", f"face must be one of {', '.join(FACE_NAMES)}, got {quoted(params['face'])}")
             for name in ("path", "method", "model", "key", "fault"):  # as `?namespace=`: never read as "any"
                 if params.get(name) == "":
                     raise invalid(name, f"{name} is empty: give a value, or leave it out to list requests of every {name}")

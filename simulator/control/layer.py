@@ -133,7 +133,7 @@ def _ambiguous(scope: Scope, key: bytes, name: str) -> ApiError | None:
     values = dict.fromkeys(value for header, value in scope["headers"] if header == key)
     if len(values) < 2:
         return None
-    shown = ", ".join(repr(value.decode("latin-1")) for value in values)
+    shown = ", ".join(quoted(header_text(value)) for value in values)
     if key == NAMESPACE_KEY and NAMED_BY_PATH in scope:
         base = f"{NAMESPACE_PATH}{scope[NAMED_BY_PATH]}/"
         return invalid(name, f"the base path {base} and {name} name different namespaces ({shown}); name one")
@@ -242,7 +242,10 @@ class ControlLayer:
             else:
                 by_path = scope.get(NAMED_BY_PATH) is not None
                 source = f"the base path {NAMESPACE_PATH}<name>/'s name" if by_path else NAMESPACE_HEADER
-                message = f"{source} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {quoted(namespace)}"
+                # Quoted as its client wrote it: a path's name decoded as a URL's, a header's as X-Sim-Fault's (the
+                # name Latin-1 decodes is only for the check, which any non-ASCII byte fails).
+                written = scope[NAMED_BY_PATH] if by_path else header_text(named)
+                message = f"{source} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {quoted(written)}"
                 refused = invalid("namespace" if by_path else NAMESPACE_HEADER, message)
             if refused is not None:
                 if face is None:

@@ -136,12 +136,13 @@ class StateApi:
                 unknown = sorted(set(body) - {"seconds"}) if isinstance(body, dict) else []
                 if unknown:
                     raise invalid(unknown[0], f'{cut(unknown[0])} is not a field of an advance; send {{"seconds": N}}')
+                given = body["seconds"] if isinstance(body, dict) and "seconds" in body else body  # else no N to quote
                 seconds = _seconds(body.get("seconds") if isinstance(body, dict) else None)
                 if seconds is None or seconds > MAX_ADVANCE_SECONDS or await self.engine.state.now() + seconds > LATEST_CLOCK_TIME:
                     raise invalid(
                         "seconds",
                         f'send {{"seconds": N}} with N a number from 0 to {MAX_ADVANCE_SECONDS} (100 years) that keeps the clock '
-                        "before the year 9999",
+                        f"before the year 9999, got {quoted(given)}",
                     )
                 await self.engine.state.advance_clock(seconds)
         except ApiError as exc:

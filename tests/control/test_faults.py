@@ -7,6 +7,7 @@ import json
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import openai
@@ -510,3 +511,31 @@ def test_an_unclosed_token_is_named_so_where_the_body_itself_holds_a_bracket_aft
     assert response.json()["error"]["message"].startswith("prompt holds '[sim:' without its closing ']'"), response.text
     quoted = generate(client, body={"prompt": 'say \\"hi\\" [sim:status=503;message=a \\"quoted\\" word]'})
     assert quoted.status_code == 503 and quoted.json()["error"]["message"] == 'a \\"quoted\\" word'
+
+
+@pytest.mark.parametrize(
+    ("sent", "says"),
+    [
+        (
+            {"headers": {"X-Sim-Fault": "status=9999999999999999999"}},
+            "status must be a whole number from 400 to 599, got 9999999999999999999",
+        ),
+        ({"headers": {"X-Sim-Fault": "status=99999"}}, "status must be a whole number from 400 to 599, got 99999"),
+        ({"headers": {"X-Sim-Fault": "status=429;retry_after=1.5"}}, "retry_after must be a whole number from 1 to 86400, got '1.5'"),
+        ({"body": {"prompt": "a fox [sim:status=503;delay_ms=0]"}}, "delay_ms must be a whole number from 1 to 600000, got 0"),
+    ],
+    ids=["more digits than any status", "a status out of range", "a fraction", "a token's zero"],
+)
+def test_a_refused_number_in_header_form_says_its_range_named_as_the_header_writes_it(
+    client: httpx.Client, sent: dict[str, Any], says: str
+) -> None:
+    """A rule says `action.retry_after must be a whole number from 1 to 86400`; the header said only "must be a whole
+    number", even of 19 nines, which is one: the header's own spelling now says the same range."""
+    error = generate(client, **sent).json()["error"]
+    assert error["message"] == f"{error['param']}: {says}", error
+
+
+def test_a_counts_fault_of_more_digits_than_any_status_says_the_range(client: httpx.Client) -> None:
+    response = client.get("/_sim/requests", params={"fault": "status=9999999999999999999"})
+    message = response.json()["error"]["message"]
+    assert response.status_code == 400 and message.endswith("fault: status must be a whole number from 400 to 599, got 9999999999999999999")

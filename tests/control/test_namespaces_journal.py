@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -376,3 +377,38 @@ def test_a_journal_id_names_one_request_for_the_whole_run_across_resets(each_sta
     assert generate(each_state).status_code == 200
     after = each_state.get("/_sim/requests", params={"limit": 1}).json()["requests"][0]["id"]
     assert int(after.removeprefix("request_")) == int(before.removeprefix("request_")) + 1
+
+
+@pytest.mark.parametrize(
+    ("how", "name", "quoted"),
+    [
+        ("header", "ÄÖ".encode(), "'ÄÖ'"),
+        ("header", "Ä".encode("latin-1"), "'Ä'"),
+        ("header", b"a" * 300, "'" + "a" * 40 + "'… (300 characters)"),
+        ("base path", "Ä日".encode(), "'Ä日'"),
+        ("base path", b"a" * 300, "'" + "a" * 40 + "'… (300 characters)"),
+        ("query", "ÄÖ".encode(), "'ÄÖ'"),
+        ("query", b"a" * 300, "'" + "a" * 40 + "'… (300 characters)"),
+        ("rule", "ÄÖ".encode(), "'ÄÖ'"),
+        ("rule", b"a" * 300, "'" + "a" * 40 + "'… (300 characters)"),
+    ],
+)
+def test_a_refused_namespace_is_quoted_as_its_client_wrote_it_wherever_it_was_named(
+    client: httpx.Client, how: str, name: bytes, quoted: str
+) -> None:
+    """A UTF-8 header name read `'Ã\\x84Ã\\x96'` (its bytes as Latin-1), a base path's CJK name `'?'`; the header is
+    read as X-Sim-Fault is (UTF-8, else Latin-1). The name stays refused: a namespace is ASCII."""
+    if how == "header":
+        response = client.post(
+            "/v1/images/generations",
+            json={"prompt": "a fox"},
+            headers=[(b"Authorization", f"Bearer {FREE_KEY}".encode()), (b"X-Sim-Namespace", name)],
+        )
+    elif how == "base path":
+        response = client.post(f"/_sim/ns/{quote(name)}/v1/images/generations", json={"prompt": "a fox"})
+    elif how == "query":
+        response = client.get("/_sim/requests", params={"namespace": name.decode()})
+    else:
+        response = client.post("/_sim/faults", json={"namespace": name.decode(), "action": {"drop": True}})
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["message"].endswith(f"starting with a letter or digit, got {quoted}"), error

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, cut
 from simulator.engine.generate import CountNeverAdmitted, Engine
 from simulator.http import Endpoint, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant, bearer_token
@@ -127,7 +127,7 @@ def given_api_key(header: str | None, query: str) -> str | None:
 
 
 def _model_not_found(model_id: str, version: str, method: str) -> RpcError:
-    return RpcError(404, google.MODEL_NOT_FOUND_MESSAGE.format(model=model_id, version=version, method=method))
+    return RpcError(404, google.MODEL_NOT_FOUND_MESSAGE.format(model=cut(model_id), version=version, method=method))
 
 
 def error_response(exc: ApiError) -> Response:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, quoted
 from simulator.engine.generate import CountNeverAdmitted, GenerationResult
 from simulator.engine.jsontypes import json_type, type_name
 from simulator.engine.request import GenerationRequest
@@ -69,14 +69,14 @@ def _field(request: dict[str, Any], name: str, kind: type, default: Any = None) 
 def _enum(request: dict[str, Any], name: str, allowed: tuple[str, ...], default: str | None) -> str | None:
     value = _field(request, name, str, default)
     if value is not None and value not in allowed:
-        raise NativeInvalid(name, f"image_request.{name} must be one of {', '.join(allowed)}; got {value!r}")
+        raise NativeInvalid(name, f"image_request.{name} must be one of {', '.join(allowed)}; got {quoted(value)}")
     return value
 
 
 def _integer(request: dict[str, Any], name: str, low: int, high: int, default: int | None) -> int | None:
     value = _field(request, name, int, default)
     if value is not None and not low <= value <= high:
-        raise NativeInvalid(name, f"image_request.{name} must be between {low} and {high}; got {value}")
+        raise NativeInvalid(name, f"image_request.{name} must be between {low} and {high}; got {quoted(value)}")
     return value
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from simulator.engine.errors import ApiError, cut
+from simulator.engine.errors import ApiError, cut, quoted
 from simulator.engine.generate import GenerationResult, RateLimited
 from simulator.engine.jsontypes import json_type
 from simulator.engine.options import OptionError, request_with_options
@@ -77,11 +77,11 @@ def _worded(exc: OptionError) -> NativeInvalid:
     if exc.problem == "not_for_model":
         message = f"Invalid '{param}': {param} is only supported for {' and '.join(allowed)}, not {model}."
     elif param == "n":
-        message = f"Invalid 'n': n for {model} must be {exc.model.valid_n}, but got {value}."
+        message = f"Invalid 'n': n for {model} must be {exc.model.valid_n}, but got {quoted(value)}."
     elif param == "size":
         message, code = f"The size is not supported by this model. {model} supports: {', '.join(allowed)}.", p.OPENAI_CODE_INVALID_SIZE
     else:
-        message = f"Invalid value for '{param}': {value!r} is not supported by {model}. Supported values are: {', '.join(allowed)}."
+        message = f"Invalid value for '{param}': {quoted(value)} is not supported by {model}. Supported values are: {', '.join(allowed)}."
     return NativeInvalid(param, message, code)
 
 
@@ -111,7 +111,7 @@ def request_from_native(body: Any) -> GenerationRequest:
     if model not in p.OPENAI_MODELS:
         raise NativeInvalid(
             "model",
-            f"Invalid value for 'model' = {model}: perf-image-sim emulates {' and '.join(p.OPENAI_MODELS)} on this endpoint.",
+            f"Invalid value for 'model' = {cut(model)}: perf-image-sim emulates {' and '.join(p.OPENAI_MODELS)} on this endpoint.",
             p.OPENAI_CODE_INVALID_VALUE,
         )
     spec = MODELS[model]

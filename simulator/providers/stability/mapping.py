@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, quoted
 from simulator.engine.generate import GenerationResult
 from simulator.engine.request import GenerationRequest
 from simulator.http import whole_number
@@ -85,7 +85,7 @@ def _choice(form: Mapping[str, Any], name: str, allowed: tuple[str, ...], defaul
     if value is None or value == "":
         return default
     if value not in allowed:
-        raise _invalid(name, f"must be one of {', '.join(allowed)}; got {value!r}")
+        raise _invalid(name, f"must be one of {', '.join(allowed)}; got {quoted(value)}")
     return value
 
 
@@ -95,7 +95,7 @@ def _number(form: Mapping[str, Any], name: str, low: float, high: float, integer
         return None
     number = _parsed(value, integer)
     if number is None:
-        raise _invalid(name, f"must be {'an integer' if integer else 'a number'}; got {value!r}")
+        raise _invalid(name, f"must be {'an integer' if integer else 'a number'}; got {quoted(value)}")
     if not (math.isfinite(number) and low <= number <= high):
         raise _invalid(name, f"must be between {low:.12g} and {high:.12g}; got {value}")
     return number
@@ -129,7 +129,7 @@ def _media_ranges(accept: str) -> list[tuple[str, float]]:
             name, _, value = parameter.partition("=")
             if name.strip().lower() == "q":
                 if not _Q_VALUE.fullmatch(value.strip()):
-                    raise _invalid("accept", f"q must be a number from 0 to 1, such as q=0.5; got {accept!r}")
+                    raise _invalid("accept", f"q must be a number from 0 to 1, such as q=0.5; got {quoted(accept)}")
                 quality = float(value)
         if media.strip():
             ranges.append((media.strip().lower(), quality))
@@ -163,7 +163,7 @@ def wants_json(accept: str | None, output_format: str) -> bool:
     image, as_json = _preference(ranges, image_type), _preference(ranges, JSON_MEDIA_TYPE)
     if image[0] == as_json[0] == 0:
         allowed = f"{image_type} (output_format {output_format}; image/* allows any) or {JSON_MEDIA_TYPE}"
-        raise _invalid("accept", f"must allow {allowed}; got {accept!r}")
+        raise _invalid("accept", f"must allow {allowed}; got {quoted(accept)}")
     return as_json > image
 
 
