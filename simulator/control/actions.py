@@ -19,7 +19,6 @@ from simulator.http import whole_number
 from spec import errors, tiers
 
 FAULT_HEADER = "X-Sim-Fault"
-TOKEN_PATTERN = re.compile(rb"\[sim:([^\]]*)\]")
 # Decision: a delay is at most ten minutes, longer than any client timeout worth testing, short enough that a
 # forgotten rule cannot hold connections for ever; and at least 1 ms: a delay of 0 changes nothing, and could be
 # listed neither as part of the action (a listed `{}` is refused when posted back) nor in the journal's fault.
@@ -287,19 +286,26 @@ def has_fault_parts(fault: str | None, parts: frozenset[str]) -> bool:
 
 
 TOKEN_START = b"[sim:"
+TOKEN_END = b"]"
 
 
 def token_action(raw_body: bytes) -> Action | None:
-    """The action of the first [sim:...] token in a request body, if any (clients that cannot set headers)."""
-    if TOKEN_START not in raw_body:
+    """The action of the first [sim:...] token in a request body, if any (clients that cannot set headers).
+
+    Decision: the token is the first `[sim:` and the first `]` after it (if that one has none, no later one has),
+    found by two scans of the bytes. The regular expression this replaced scanned from each unclosed `[sim:` to the
+    body's end: a 240 KB body of them held the event loop, every request, for 12 s, a 10 MiB one for hours."""
+    start = raw_body.find(TOKEN_START)
+    if start < 0:
         return None
-    found = TOKEN_PATTERN.search(raw_body)
+    end = raw_body.find(TOKEN_END, start + len(TOKEN_START))
+    found = raw_body[start + len(TOKEN_START) : end] if end >= 0 else None
     in_json = raw_body.lstrip()[:1] in _JSON_STARTS
     # In a JSON body a token ends within its string, where a quote is always escaped: a bare one is the string's
     # end, and the `]` after it the body's own (`{"instances": [{"prompt": "a fox [sim:status=503"}]}`).
-    if found is None or (in_json and _BARE_QUOTE.search(found.group(1))):
+    if found is None or (in_json and _BARE_QUOTE.search(found)):
         raise invalid("prompt", "prompt holds '[sim:' without its closing ']': write a fault token as [sim:status=503]")
-    text = found.group(1).decode("utf-8", "replace")
+    text = found.decode("utf-8", "replace")
     return action_from_text(_as_written(text) if in_json else text, "prompt")
 
 

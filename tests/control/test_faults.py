@@ -16,6 +16,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from simulator.launcher import RunningServer
+from spec.providers.bfl import BFL_MAX_BODY_BYTES
 
 KEY = "pk_test_pro_control"
 PERF_BODY = {"prompt": "a lighthouse at dusk"}
@@ -489,3 +490,18 @@ def test_an_unclosed_token_is_named_so_where_the_body_itself_holds_a_bracket_aft
     assert response.json()["error"]["message"].startswith("prompt holds '[sim:' without its closing ']'"), response.text
     quoted = generate(client, body={"prompt": 'say \\"hi\\" [sim:status=503;message=a \\"quoted\\" word]'})
     assert quoted.status_code == 503 and quoted.json()["error"]["message"] == 'a \\"quoted\\" word'
+
+
+def test_a_body_at_its_limit_full_of_unclosed_tokens_is_refused_without_holding_up_other_requests(client: httpx.Client) -> None:
+    """No `[sim:` here has its `]`: a search that scanned from each one to the body's end held the event loop, every
+    request with it, for seconds on a Perf body of 240 KB and for hours on one this size. The timeouts are generous:
+    this looks for a hang, not a time."""
+    unclosed = b"[sim:status=503;"
+    body = b'{"prompt": "' + unclosed * ((BFL_MAX_BODY_BYTES - 20) // len(unclosed)) + b'"}'
+    headers = {"x-key": KEY, "Content-Type": "application/json"}
+    with ThreadPoolExecutor(1) as pool, httpx.Client(base_url=client.base_url, timeout=30) as sending:
+        refused = pool.submit(sending.post, "/v1/flux-dev", content=body, headers=headers)
+        assert httpx.get(f"{client.base_url}/_sim/health", timeout=30).status_code == 200
+        response = refused.result()
+    assert len(body) <= BFL_MAX_BODY_BYTES
+    assert (response.status_code, response.json()["error"]["param"]) == (400, "prompt")
