@@ -53,6 +53,7 @@ from simulator.control.journal_row import join_ids
 from simulator.control.memory_journal import MemoryJournal
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RequestFacts
+from simulator.control.token_field import token_field
 from simulator.cors import open_answer
 from simulator.engine.errors import ApiError, invalid, quoted, state_unavailable
 from simulator.face_lanes import FaceLanes
@@ -339,7 +340,8 @@ class ControlLayer:
             token = recording.set(entry)
             try:
                 if may_fault or method == "OPTIONS":
-                    await _Exchange(self, scope, receive, send, started, first, entry).run(fault, raw if tokened else b"")
+                    exchange = _Exchange(self, scope, receive, send, started, first, entry)
+                    await exchange.run(fault, raw if tokened else b"", body if isinstance(body, dict) else None)
                 else:
                     await self._answer_after_writing(scope, face_receive, send, started, entry)
             finally:
@@ -488,8 +490,8 @@ class _Exchange:
         self._pending: Message | None = first
         self.entry = entry
 
-    async def run(self, fault_header: bytes | None, raw: bytes) -> None:
-        await self._with_fault(None if fault_header is None else header_text(fault_header), raw)
+    async def run(self, fault_header: bytes | None, raw: bytes, form: dict[str, Any] | None) -> None:
+        await self._with_fault(None if fault_header is None else header_text(fault_header), raw, form)
         if not self.recorded:  # the face returned without the last part of an answer
             await self.record()
 
@@ -512,10 +514,10 @@ class _Exchange:
         await self.answer(control_refusal(self.entry.face, exc))
         await self.record()
 
-    async def _with_fault(self, fault_header: str | None, raw: bytes) -> None:
+    async def _with_fault(self, fault_header: str | None, raw: bytes, form: dict[str, Any] | None) -> None:
         scope = self.scope
         try:
-            action = self.action = self._header_or_token(fault_header, raw) or await self._rule()
+            action = self.action = self._header_or_token(fault_header, raw, form) or await self._rule()
         except ApiError as exc:
             await self.refuse(exc)
             return
@@ -578,15 +580,18 @@ class _Exchange:
             if leaving is not None:
                 leaving.cancel()
 
-    def _header_or_token(self, header: str | None, raw: bytes) -> Action | None:
+    def _header_or_token(self, header: str | None, raw: bytes, form: dict[str, Any] | None) -> Action | None:
+        def field_of_token() -> str:
+            return token_field(raw, form, self.entry.inspected.prompt)
+
         if header is not None:
             ambiguous = _ambiguous(self.scope, _FAULT_KEY, FAULT_HEADER)
             if ambiguous is not None:
                 raise ambiguous
             action = action_from_text(header, FAULT_HEADER)
-            token_action(raw)  # the header decides, but a broken token beside it is refused too: never ignored
+            token_action(raw, field_of_token)  # the header decides, but a broken token beside it is refused too: never ignored
             return action
-        return token_action(raw)
+        return token_action(raw, field_of_token)
 
     async def _rule(self) -> Action | None:
         return await self.layer.plane.rules.select(self.entry.namespace, self._facts)

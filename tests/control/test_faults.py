@@ -17,6 +17,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from simulator.launcher import RunningServer
+from spec.providers.bfl import BFL_MAX_BODY_BYTES
 
 KEY = "pk_test_pro_control"
 PERF_BODY = {"prompt": "a lighthouse at dusk"}
@@ -539,3 +540,59 @@ def test_a_counts_fault_of_more_digits_than_any_status_says_the_range(client: ht
     response = client.get("/_sim/requests", params={"fault": "status=9999999999999999999"})
     message = response.json()["error"]["message"]
     assert response.status_code == 400 and message.endswith("fault: status must be a whole number from 400 to 599, got 9999999999999999999")
+
+
+IDEOGRAM = ("/ideogram/generate", {"Api-Key": KEY})
+GOOGLE = ("/google/v1beta/models/imagen-3.0-generate-002:predict", {"x-goog-api-key": KEY})
+
+
+@pytest.mark.parametrize(
+    ("face", "body", "field", "problem"),
+    [
+        (("/v1/images/generations", {"Authorization": f"Bearer {KEY}"}), {"prompt": "a red fox", "user": "ticket [sim:bogus]"}, "user",
+         ": 'bogus' is neither name=value nor one of drop, reset, truncate, malformed"),
+        (("/openai/v1/images/generations", {"Authorization": f"Bearer {KEY}"}), {"prompt": "a red fox", "user": "[sim:status=503"},
+         "user", " holds '[sim:' without its closing ']': write a fault token as [sim:status=503]"),
+        (IDEOGRAM, {"image_request": {"prompt": "a red fox", "negative_prompt": "blur [sim:status=5O3]"}}, "image_request.negative_prompt",
+         ": status must be a whole number from 400 to 599, got '5O3'"),
+        (GOOGLE, {"instances": [{"prompt": "a red fox"}], "parameters": {"outputOptions": {"mimeType": "image/png[sim:drop=no]"}}},
+         "parameters.outputOptions.mimeType", ": drop takes no value (or true)"),
+        (GOOGLE, {"instances": [{"prompt": "a red fox"}], "parameters": {"[sim:bogus]": 1}}, "a key in parameters",
+         ": 'bogus' is neither name=value nor one of drop, reset, truncate, malformed"),
+    ],
+    ids=["perf-user", "openai-user-unclosed", "ideogram-nested", "google-nested", "google-key"],
+)  # fmt: skip
+def test_a_bad_token_outside_the_prompt_is_a_400_naming_the_field_that_holds_it(
+    client: httpx.Client, face: tuple[str, dict[str, str]], body: dict[str, object], field: str, problem: str
+) -> None:
+    """A token applies wherever it sits in the body; a 400 that named `prompt` sent its reader to a clean prompt."""
+    path, headers = face
+    error = client.post(path, json=body, headers=headers).json()["error"]
+    assert (error["param"], error["message"]) == (field, field + problem)
+
+
+def test_a_bad_token_in_a_forms_text_names_its_field_and_one_in_a_file_or_in_no_json_names_the_request_body(client: httpx.Client) -> None:
+    stability, headers = "/stability/v2beta/stable-image/generate/sd3", {"Authorization": f"Bearer {KEY}"}
+    in_field = client.post(stability, files={"prompt": (None, "a red fox"), "style_preset": (None, "[sim:bogus]")}, headers=headers)
+    assert in_field.json()["error"]["param"] == "style_preset"
+    in_file = client.post(
+        stability, files={"prompt": (None, "a red fox"), "image": ("a.png", b"[sim:bogus]", "image/png")}, headers=headers
+    )
+    assert in_file.json()["error"]["message"].startswith("request body: 'bogus' is neither")
+    not_json = client.post("/v1/images/generations", content=b"a red fox [sim:bogus]", headers={"Authorization": f"Bearer {KEY}"})
+    assert not_json.json()["error"]["param"] == "request body"
+
+
+def test_a_body_at_its_limit_full_of_unclosed_tokens_is_refused_without_holding_up_other_requests(client: httpx.Client) -> None:
+    """No `[sim:` here has its `]`: a search that scanned from each one to the body's end held the event loop, every
+    request with it, for seconds on a Perf body of 240 KB and for hours on one this size. The timeouts are generous:
+    this looks for a hang, not a time."""
+    unclosed = b"[sim:status=503;"
+    body = b'{"prompt": "' + unclosed * ((BFL_MAX_BODY_BYTES - 20) // len(unclosed)) + b'"}'
+    headers = {"x-key": KEY, "Content-Type": "application/json"}
+    with ThreadPoolExecutor(1) as pool, httpx.Client(base_url=client.base_url, timeout=30) as sending:
+        refused = pool.submit(sending.post, "/v1/flux-dev", content=body, headers=headers)
+        assert httpx.get(f"{client.base_url}/_sim/health", timeout=30).status_code == 200
+        response = refused.result()
+    assert len(body) <= BFL_MAX_BODY_BYTES
+    assert (response.status_code, response.json()["error"]["param"]) == (400, "prompt")
