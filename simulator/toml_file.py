@@ -18,7 +18,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     """The file's tables; OSError when it cannot be read, NotToml when it is not TOML.
 
     Decision: a UTF-8 byte-order mark at the start is skipped, not refused. TOML forbids it, but Windows editors
-    write one, and a refusal of line 1, column 1 ("Invalid statement") names nothing a person could see in the file."""
+    write one, and a refusal of line 1, column 1 ("Invalid statement") names nothing a person could see in the file.
+    Arrays or inline tables nested some hundreds deep are refused: tomllib reads them by recursion, and Python's
+    recursion limit would end the start-up with a traceback instead of one line naming the file."""
     raw = Path(path).read_bytes()
     try:
         text = raw.decode("utf-8")
@@ -29,6 +31,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         return tomllib.loads(text.removeprefix(BYTE_ORDER_MARK))
     except tomllib.TOMLDecodeError as exc:
         raise NotToml(f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise NotToml("cannot read: arrays or inline tables nested too deeply") from None
 
 
 def is_whole(value: object) -> TypeGuard[int]:

@@ -111,6 +111,19 @@ def test_perf_sim_refuses_a_wrong_scenario_at_start_with_exit_code_2_and_one_lin
     assert line.startswith("perf-sim: error: --scenario:") and message in line
 
 
+@pytest.mark.parametrize("option", ["--scenario", "--keys"])
+@pytest.mark.parametrize(
+    "value", ["[" * 500 + "1" + "]" * 500, "{b = " * 3000 + "1" + "}" * 3000], ids=["arrays 500 deep", "inline tables 3000 deep"]
+)
+def test_a_value_nested_too_deeply_is_refused_in_one_line_naming_the_file(tmp_path: Path, option: str, value: str) -> None:
+    """tomllib reads nesting by recursion: past Python's recursion limit the start-up ended with a traceback."""
+    path = _write(tmp_path, f"[keys.pk_live_acme]\ntier = {value}\n")
+    result = subprocess.run([sys.executable, "-m", "simulator", option, str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line == f"perf-sim: error: {option}: {path}: cannot read: arrays or inline tables nested too deeply"
+
+
 def test_a_scenario_saved_with_a_byte_order_mark_is_read_and_one_not_in_utf8_is_refused_saying_so(tmp_path: Path) -> None:
     path = tmp_path / "scenario.toml"
     path.write_bytes(b"\xef\xbb\xbf[simulator]\nseed = 7\n")
