@@ -117,7 +117,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     # naming the problem, so the line would only be noise on the server's stderr, one per bad request.
     logging.getLogger("python_multipart").setLevel(logging.ERROR)
     state = state or open_state(config.state, config.clock, config.start_time)
-    keys = KeyRegistry.from_file(config.keys_file, config.scenario)
+    keys = KeyRegistry.from_file(config.keys_file, config.scenario, config.file_text(config.keys_file))
     engine = Engine(state, keys, config.seed, config.real_clock, config.latency_scale)
     plane = open_plane(config)
 

@@ -26,12 +26,13 @@ from simulator.keys import KeyRegistry
 from simulator.launcher import wait_until_up
 from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
 from simulator.request_log import LOG_FORMATS, LOG_JSON, LOG_TEXT
-from simulator.scenario import ScenarioError, load_scenario, start_time_seconds
+from simulator.scenario import Scenario, ScenarioError, load_scenario, start_time_seconds
 from simulator.serve import claim_state, serve, state_problem
 from simulator.startup import start_shared_run
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.claim import DatabaseInUse
 from simulator.state.open import MEMORY, redacted
+from simulator.toml_file import NotToml, read_text
 from spec import DISTRIBUTION, tiers
 from spec.errors import BODY_TIMEOUT_SECONDS
 
@@ -134,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     parser = build_parser()
     given_start = parser.parse_known_args(argv)[0].start_time is not None  # on the command line, before a scenario's
-    args = _with_scenario(parser, argv)
+    args, scenario = _with_scenario(parser, argv)
+    args.file_texts = _file_texts(parser, args.keys_file, scenario)
     args.upstream_overrides = {p: url for p in PROVIDER_NAMES if (url := vars(args).pop(f"upstream_{p}")) is not None}
     if given_start and args.clock != CLOCK_MANUAL:
         # Decision: a start time is where the manual clock starts; with the real clock, which follows wall time, it
@@ -148,8 +150,8 @@ def parse_args(argv: list[str] | None = None) -> SimulatorConfig:
     except ConfigError as exc:
         parser.error(f"{exc.option}{exc.detail}")
     try:
-        KeyRegistry.from_file(config.keys_file, config.scenario)
-    except (OSError, ValueError) as exc:
+        KeyRegistry.from_file(config.keys_file, config.scenario, config.file_text(config.keys_file))
+    except ValueError as exc:
         refuse_file(parser, f"--keys: {exc}")
     problem = state_problem(config)
     if problem:
@@ -163,12 +165,12 @@ def refuse_file(parser: argparse.ArgumentParser, message: str) -> NoReturn:
     parser.exit(2, f"{parser.prog}: error: {message}\n")
 
 
-def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.Namespace, Scenario | None]:
     """The arguments, with a scenario's [simulator] settings as defaults (a flag on the command line wins) and its
-    keys tables as the keys file."""
+    keys tables as the keys file, and the scenario as read and checked."""
     scenario_file = parser.parse_known_args(argv)[0].scenario
     if not scenario_file:
-        return parser.parse_args(argv)
+        return parser.parse_args(argv), None
     try:
         scenario = load_scenario(scenario_file)
     except ScenarioError as exc:
@@ -179,7 +181,21 @@ def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> a
         args.keys_file = scenario.keys_file(args.keys_file)
     except ScenarioError as exc:
         refuse_file(parser, f"--scenario: {exc} (--keys)")
-    return args
+    return args, scenario
+
+
+def _file_texts(parser: argparse.ArgumentParser, keys_file: str | None, scenario: Scenario | None) -> dict[str, str]:
+    """The text of each file the run is given, read once here (SimulatorConfig.file_texts): the scenario's as it was
+    checked, and the keys file's."""
+    texts = {scenario.path: scenario.text} if scenario else {}
+    if keys_file is not None and keys_file not in texts:
+        try:
+            texts[keys_file] = read_text(keys_file)
+        except OSError as exc:
+            refuse_file(parser, f"--keys: {exc}")
+        except NotToml as exc:
+            refuse_file(parser, f"--keys: {keys_file}: {exc}")
+    return texts
 
 
 def _start_time(value: str) -> float:
@@ -197,7 +213,7 @@ def _start_time(value: str) -> float:
 
 def banner(config: SimulatorConfig) -> str:
     base = config.public_url or f"http://{config.host}:{config.port}"
-    configured = KeyRegistry.from_file(config.keys_file, config.scenario).configured()
+    configured = KeyRegistry.from_file(config.keys_file, config.scenario, config.file_text(config.keys_file)).configured()
     # A key the file redefines (the document's example key made free) is listed once, as the file gives it.
     redefined = {t.key for t in configured}
     rows = [] if tiers.DOCUMENT_EXAMPLE_KEY in redefined else [(tiers.DOCUMENT_EXAMPLE_KEY, tiers.DOCUMENT_EXAMPLE_TIER)]

@@ -122,6 +122,11 @@ class SimulatorConfig:
     """The request log on stdout: "text" or "json" lines."""
     quiet: bool = False
     """No request log at all."""
+    file_texts: dict[str, str] = field(default_factory=dict)
+    """The text of `keys_file` and `scenario` as the run read them, once, at start (by the path they are named by).
+    Whatever needs a file's settings later (the banner, each worker's app, the shared run's rules) parses this text,
+    not the path again: a pipe (`<(...)`, /dev/stdin) is empty the second time, and a file edited since would be used
+    unchecked. A file not read yet (a config made in Python) is read where it is first needed."""
 
     def checked(self) -> SimulatorConfig:
         """These settings, or ConfigError naming the first the simulator cannot serve: the one place `perf-sim` and
@@ -197,10 +202,15 @@ class SimulatorConfig:
         """Whether a real wait frees a rate window (the engine tells clients whether to retry by it)."""
         return self.clock == CLOCK_REAL
 
+    def file_text(self, path: str | None) -> str | None:
+        """The text `path` had when the run read it at start, or None when it was not read then."""
+        return None if path is None else self.file_texts.get(path)
+
     def public_settings(self) -> dict[str, object]:
-        """The settings as /_sim/config shows them: any page may read that (CORS is open), so no secret is in it."""
+        """The settings as /_sim/config shows them: any page may read that (CORS is open), so no secret is in it; the
+        files' texts are not settings (their paths are)."""
         return {
-            **asdict(self),
+            **{name: value for name, value in asdict(self).items() if name != "file_texts"},
             "state": redacted(self.state),
             "upstream": redacted(self.upstream) if self.upstream else None,
             "upstream_overrides": {provider: redacted(url) for provider, url in self.upstream_overrides.items()},

@@ -119,7 +119,7 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
         host, port = sock.getsockname()
         config = replace(base, host=host, port=port, **settings)
         if config.scenario:
-            config = load_scenario(config.scenario).configure(config, given=settings)
+            config = load_scenario(config.scenario, config.file_text(config.scenario)).configure(config, given=settings)
         if config.workers != 1:  # before `checked`, whose advice for more workers (a shared state) would not help here
             raise ConfigError(
                 "workers",

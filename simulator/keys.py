@@ -22,7 +22,7 @@ from typing import Any
 
 from simulator.engine.errors import ApiError, quoted
 from simulator.state.base import Limits
-from simulator.toml_file import NotToml, is_whole, read_toml
+from simulator.toml_file import NotToml, is_whole, parse_toml, read_text
 from spec import errors, tiers
 from spec.models import PROVIDERS
 
@@ -97,18 +97,24 @@ class KeyRegistry:
         self._provider_limits = dict(provider_limits or {})
 
     @classmethod
-    def from_file(cls, path: str | Path | None, scenario: str | Path | None = None) -> KeyRegistry:
-        """Read a keys file, refusing (ValueError naming the file and the entry) anything it cannot honour.
+    def from_file(cls, path: str | Path | None, scenario: str | Path | None = None, text: str | None = None) -> KeyRegistry:
+        """Read a keys file, refusing (ValueError naming the file and the entry) anything it cannot honour; `text`: the
+        file's text as the run read it at start (SimulatorConfig.file_texts), else the file is read now."""
+        if path is None:
+            return cls()
+        try:
+            data = parse_toml(read_text(path) if text is None else text)
+        except NotToml as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        return cls.from_tables(data, path, scenario)
+
+    @classmethod
+    def from_tables(cls, data: dict[str, Any], path: str | Path, scenario: str | Path | None = None) -> KeyRegistry:
+        """The keys of a keys file's tables (`path` names the file in messages).
 
         `scenario` is the run's scenario file: when it is `path`, its other tables are its own (simulator.scenario
         reads them). Decision: in a keys file they are refused, pointing to --scenario, even when they are right:
         ignored, a seed or a fault rule written there would make a run other than the one the file asks for."""
-        if path is None:
-            return cls()
-        try:
-            data = read_toml(path)
-        except NotToml as exc:
-            raise ValueError(f"{path}: {exc}") from None
         own = {*KEY_TABLES, *SCENARIO_TABLES} if scenario is not None and str(scenario) == str(path) else set(KEY_TABLES)
         extra = sorted(set(data) - own)
         if extra and extra[0] in SCENARIO_TABLES:

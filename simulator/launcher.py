@@ -52,11 +52,22 @@ def running(
     env: dict[str, str] | None = None,
     silent: bool = False,
     startup_seconds: float = 30.0,
+    stdin: bytes | None = None,
 ) -> Iterator[RunningServer]:
     """Run `command` (which must listen on `port`), yield once it answers (within `startup_seconds`), and stop it
-    afterwards; `silent`: drop its standard output (a benchmark's children, whose banners would bury its figures)."""
+    afterwards; `silent`: drop its standard output (a benchmark's children, whose banners would bury its figures);
+    `stdin`: bytes it reads on a pipe as its standard input (`--scenario /dev/stdin`), closed after them."""
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]), **(env or {})}
-    process = subprocess.Popen(list(command), cwd=PROJECT_ROOT, env=full_env, stdout=subprocess.DEVNULL if silent else None)
+    process = subprocess.Popen(
+        list(command),
+        cwd=PROJECT_ROOT,
+        env=full_env,
+        stdout=subprocess.DEVNULL if silent else None,
+        stdin=None if stdin is None else subprocess.PIPE,
+    )
+    if process.stdin is not None:
+        with process.stdin:
+            process.stdin.write(stdin or b"")
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base_url + health_path, process, startup_seconds)
@@ -71,8 +82,9 @@ def running(
 
 
 @contextmanager
-def running_simulator(*args: str, port: int | None = None, silent: bool = False) -> Iterator[RunningServer]:
-    """`perf-sim ARGS` as a child process on a free port of 127.0.0.1."""
+def running_simulator(*args: str, port: int | None = None, silent: bool = False, stdin: bytes | None = None) -> Iterator[RunningServer]:
+    """`perf-sim ARGS` as a child process on a free port of 127.0.0.1 (`stdin`: bytes it reads on a pipe)."""
     port = port or free_port()
-    with running([sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *args], port, silent=silent) as server:
+    command = [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(port), *args]
+    with running(command, port, silent=silent, stdin=stdin) as server:
         yield server

@@ -20,7 +20,7 @@ from simulator.control.rules import RuleSpec, rule_spec_from_json
 from simulator.engine.errors import ApiError, quoted
 from simulator.keys import KEY_TABLES, SCENARIO_TABLES, KeyRegistry, known_fields_only
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL
-from simulator.toml_file import NotToml, is_whole, read_toml
+from simulator.toml_file import NotToml, is_whole, parse_toml, read_text
 
 SIMULATOR_TABLE, FAULTS_TABLE = SCENARIO_TABLES
 TABLES = (SIMULATOR_TABLE, *KEY_TABLES, FAULTS_TABLE)
@@ -34,6 +34,8 @@ class ScenarioError(ValueError):
 @dataclass(frozen=True)
 class Scenario:
     path: str
+    text: str
+    """The file's text as it was read and checked: the run uses this, never the path again (SimulatorConfig.file_texts)."""
     settings: dict[str, Any] = field(default_factory=dict)
     """Start-up settings of the [simulator] table, named as SimulatorConfig names them (seed, clock, start_time)."""
     faults: list[dict[str, Any]] = field(default_factory=list)
@@ -55,7 +57,13 @@ class Scenario:
     def configure(self, config: SimulatorConfig, given: Collection[str] = ()) -> SimulatorConfig:
         """`config` with this scenario's settings, except those the caller set explicitly (`given`), and its keys."""
         settings = {name: value for name, value in self.settings.items() if name not in given}
-        return replace(config, **settings, keys_file=self.keys_file(config.keys_file), scenario=self.path)
+        return replace(
+            config,
+            **settings,
+            keys_file=self.keys_file(config.keys_file),
+            scenario=self.path,
+            file_texts={**config.file_texts, self.path: self.text},
+        )
 
 
 def start_time_seconds(value: object, where: str) -> float:
@@ -115,11 +123,14 @@ def _fault(rule: object, number: int, path: str) -> dict[str, Any]:
     return rule
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and check a scenario file (keys through `KeyRegistry`, so a keys table fails as it would in --keys)."""
+def load_scenario(path: str | Path, text: str | None = None) -> Scenario:
+    """Read and check a scenario file (keys through `KeyRegistry`, so a keys table fails as it would in --keys);
+    `text`: the file's text as the run read it at start (SimulatorConfig.file_texts), else the file is read now."""
     name = str(path)
     try:
-        data = read_toml(path)
+        if text is None:
+            text = read_text(path)
+        data = parse_toml(text)
     except OSError as exc:
         raise ScenarioError(f"{name}: cannot read: {exc.strerror or exc}") from None
     except NotToml as exc:
@@ -137,7 +148,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{name}: [{FAULTS_TABLE}] must be an array of tables, written [[{FAULTS_TABLE}]]")
     rules = [_fault(rule, number, name) for number, rule in enumerate(faults, start=1)]
     try:
-        KeyRegistry.from_file(path, scenario=path)
+        KeyRegistry.from_tables(data, name, scenario=name)
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
-    return Scenario(name, settings, rules, has_keys=any(table in data for table in KEY_TABLES))
+    return Scenario(name, text, settings, rules, has_keys=any(table in data for table in KEY_TABLES))

@@ -1,7 +1,11 @@
 """Run the simulator in one process, or in several uvicorn workers that share their state through Redis.
 
-uvicorn starts workers by importing an app factory by name, so the settings travel to each worker as JSON in
-an environment variable, and each worker builds its own app (and its own Redis connections) from them.
+uvicorn starts workers by importing an app factory by name, so the settings travel to each worker as a JSON file
+the environment names, and each worker builds its own app (and its own Redis connections) from them.
+
+Decision: a file of the run's own, not the JSON in the variable itself: the settings carry the text of the scenario
+and keys files as read at start (SimulatorConfig.file_texts), and Linux refuses to start a process whose
+environment holds a variable over 128 KiB (a scenario of a thousand rules).
 """
 
 from __future__ import annotations
@@ -9,8 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 
 import uvicorn
 from redis.exceptions import AuthenticationError, RedisError
@@ -53,7 +62,21 @@ class NoDelayHttpProtocol(_AutoHttpProtocol):
 
 def app_from_environment() -> ASGIApp:
     """The app factory each worker process calls."""
-    return started_app(SimulatorConfig(**json.loads(os.environ[CONFIG_ENV])))
+    return started_app(SimulatorConfig(**json.loads(Path(os.environ[CONFIG_ENV]).read_text(encoding="utf-8"))))
+
+
+@contextmanager
+def _settings_for_workers(config: SimulatorConfig) -> Iterator[None]:
+    """The settings written to a directory only this user may open, named in the environment the workers inherit,
+    for as long as uvicorn may start one (it starts a worker again when one dies); removed at exit."""
+    directory = tempfile.mkdtemp(prefix="perf-sim-config-")
+    path = Path(directory, "config.json")
+    path.write_text(json.dumps(asdict(config)), encoding="utf-8")
+    os.environ[CONFIG_ENV] = str(path)
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 async def _check_reachable(config: SimulatorConfig) -> str | None:
@@ -98,8 +121,7 @@ def serve(config: SimulatorConfig) -> None:
             timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
         )
         return
-    os.environ[CONFIG_ENV] = json.dumps(asdict(config))
-    with shared_metrics_dir():
+    with _settings_for_workers(config), shared_metrics_dir():
         uvicorn.run(
             "simulator.serve:app_from_environment",
             factory=True,

@@ -61,7 +61,7 @@ def started_app(config: SimulatorConfig) -> ASGIApp:
     if not config.quiet:
         app.state.journal_listeners.append(request_logger(config.log_format))
     if config.scenario:
-        specs = load_scenario(config.scenario).rule_specs()
+        specs = load_scenario(config.scenario, config.file_text(config.scenario)).rule_specs()
         app.state.control.starting_rules = specs
         if not is_shared(config.state):
             _add_rules_at_startup(app, specs)
@@ -73,7 +73,7 @@ def start_shared_run(config: SimulatorConfig) -> None:
     once per run (`perf-sim`, `simulator_running`) before serving."""
     if not is_shared(config.state):
         return
-    specs = load_scenario(config.scenario).rule_specs() if config.scenario else []
+    specs = load_scenario(config.scenario, config.file_text(config.scenario)).rule_specs() if config.scenario else []
 
     async def start() -> None:
         state = open_state(config.state, config.clock, config.start_time)

@@ -1,5 +1,9 @@
 """Reading the TOML files a run is given (`--keys`, `--scenario`): one reading, so both say the same about a file
-that is not TOML, and one test of a whole-number setting."""
+that is not TOML, and one test of a whole-number setting.
+
+Reading and parsing are apart because a run reads each file once, at start, and parses that text wherever it needs
+the file's settings (the banner, each worker's app, the shared run's rules): a pipe (`<(...)`, /dev/stdin) is
+empty the second time it is read, and a file edited since would be used unchecked."""
 
 from __future__ import annotations
 
@@ -14,19 +18,23 @@ class NotToml(ValueError):
     """Why a file's bytes are not a TOML document (the caller adds the file's name)."""
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """The file's tables; OSError when it cannot be read, NotToml when it is not TOML.
+def read_text(path: str | Path) -> str:
+    """The file's text; OSError when it cannot be read, NotToml when it is not UTF-8."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = raw.count(b"\n", 0, exc.start) + 1, exc.start - raw.rfind(b"\n", 0, exc.start)
+        raise NotToml(f"not valid TOML: not UTF-8 text (line {line}, column {column}: byte {raw[exc.start]:#04x})") from None
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """A file's tables, or NotToml saying why its text is not TOML the simulator can read.
 
     Decision: a UTF-8 byte-order mark at the start is skipped, not refused. TOML forbids it, but Windows editors
     write one, and a refusal of line 1, column 1 ("Invalid statement") names nothing a person could see in the file.
     Arrays or inline tables nested some hundreds deep are refused: tomllib reads them by recursion, and Python's
     recursion limit would end the start-up with a traceback instead of one line naming the file."""
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line, column = raw.count(b"\n", 0, exc.start) + 1, exc.start - raw.rfind(b"\n", 0, exc.start)
-        raise NotToml(f"not valid TOML: not UTF-8 text (line {line}, column {column}: byte {raw[exc.start]:#04x})") from None
     try:
         return tomllib.loads(text.removeprefix(BYTE_ORDER_MARK))
     except tomllib.TOMLDecodeError as exc:

@@ -241,6 +241,17 @@ def test_a_keys_file_with_a_tier_not_a_string_or_a_scenarios_tables_is_refused_i
     assert line.startswith("perf-sim: error: --keys:") and message in line
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_keys_file_given_on_a_pipe_has_its_keys_in_force(request: pytest.FixtureRequest, workers: int) -> None:
+    """`--keys <(render template)` or `/dev/stdin`: a pipe can be read once, and the app's later reading saw an empty
+    file, so the run started without the file's keys."""
+    shared = [] if workers == 1 else ["--state", f"redis://127.0.0.1:{request.getfixturevalue('redis_server').port}/10"]
+    keys = b'[keys.pk_live_other1]\ntier = "free"\n'
+    with running_simulator("--keys", "/dev/stdin", "--workers", str(workers), *shared, "--quiet", stdin=keys) as server:
+        for _ in range(2 * workers):  # several, which the workers share
+            assert httpx.get(server.base_url + "/_sim/usage/pk_live_other1").json()["tier"] == "free"
+
+
 def test_help_shows_every_options_default() -> None:
     """`perf-sim --help` says, for every option, what it is when left out (--help and --version are actions, not
     settings)."""

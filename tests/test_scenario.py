@@ -160,6 +160,19 @@ def test_perf_sim_starts_with_the_scenarios_settings_keys_and_fault_rules() -> N
         assert httpx.get(server.base_url + "/_sim/usage/pk_live_acme_checkout").json()["tier"] == "enterprise"
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_scenario_given_on_a_pipe_starts_with_its_rules_and_keys(request: pytest.FixtureRequest, workers: int) -> None:
+    """`--scenario <(render template)` or `/dev/stdin`: a pipe can be read once, and every later reading (the banner,
+    the app, each worker) saw an empty file, so the run started with the seed but without the rules and keys."""
+    shared = [] if workers == 1 else ["--state", f"redis://127.0.0.1:{request.getfixturevalue('redis_server').port}/9"]
+    args = ("--scenario", "/dev/stdin", "--workers", str(workers), *shared, "--quiet")
+    with running_simulator(*args, stdin=EXAMPLE.read_bytes()) as server:
+        assert httpx.get(server.base_url + "/_sim/config").json()["seed"] == 7
+        assert [rule["action"].get("status") for rule in httpx.get(server.base_url + "/_sim/faults").json()["faults"]] == [503, None, None]
+        for _ in range(2 * workers):  # several, which the workers share
+            assert httpx.get(server.base_url + "/_sim/usage/pk_live_acme_checkout").json()["tier"] == "enterprise"
+
+
 def test_a_reset_takes_the_run_back_to_its_start_with_the_scenarios_rules_as_they_were() -> None:
     """As WireMock's reset restores the stubs it loaded from disk: a test run that resets between cases meets the
     scenario's faults in every case."""
