@@ -163,10 +163,11 @@ def test_perf_sim_starts_with_the_scenarios_settings_keys_and_fault_rules() -> N
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_scenario_given_on_a_pipe_starts_with_its_rules_and_keys(request: pytest.FixtureRequest, workers: int) -> None:
     """`--scenario <(render template)` or `/dev/stdin`: a pipe can be read once, and every later reading (the banner,
-    the app, each worker) saw an empty file, so the run started with the seed but without the rules and keys."""
+    the app, each worker) saw an empty file, so the run started with the seed but without the rules and keys. The
+    comments make the file larger than an environment variable may be (128 KiB), which the workers' settings once were."""
     shared = [] if workers == 1 else ["--state", f"redis://127.0.0.1:{request.getfixturevalue('redis_server').port}/9"]
     args = ("--scenario", "/dev/stdin", "--workers", str(workers), *shared, "--quiet")
-    with running_simulator(*args, stdin=EXAMPLE.read_bytes()) as server:
+    with running_simulator(*args, stdin=EXAMPLE.read_bytes() + b"# a comment\n" * 15_000) as server:
         assert httpx.get(server.base_url + "/_sim/config").json()["seed"] == 7
         assert [rule["action"].get("status") for rule in httpx.get(server.base_url + "/_sim/faults").json()["faults"]] == [503, None, None]
         for _ in range(2 * workers):  # several, which the workers share
