@@ -168,8 +168,12 @@ def refuse_file(parser: argparse.ArgumentParser, message: str) -> NoReturn:
 def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.Namespace, Scenario | None]:
     """The arguments, with a scenario's [simulator] settings as defaults (a flag on the command line wins) and its
     keys tables as the keys file, and the scenario as read and checked."""
-    scenario_file = parser.parse_known_args(argv)[0].scenario
-    if not scenario_file:
+    given = parser.parse_known_args(argv)[0]
+    for option, path in (("--scenario", given.scenario), ("--keys", given.keys_file)):
+        if path == "":  # `--scenario "$SCENARIO"` with the variable unset: no file, not a run without one
+            refuse_file(parser, f"{option}: the file name is empty (an unset variable?)")
+    scenario_file = given.scenario
+    if scenario_file is None:
         return parser.parse_args(argv), None
     try:
         scenario = load_scenario(scenario_file)
@@ -191,8 +195,6 @@ def _file_texts(parser: argparse.ArgumentParser, keys_file: str | None, scenario
     if keys_file is not None and keys_file not in texts:
         try:
             texts[keys_file] = read_text(keys_file)
-        except OSError as exc:
-            refuse_file(parser, f"--keys: {exc}")
         except NotToml as exc:
             refuse_file(parser, f"--keys: {keys_file}: {exc}")
     return texts

@@ -131,8 +131,6 @@ def load_scenario(path: str | Path, text: str | None = None) -> Scenario:
         if text is None:
             text = read_text(path)
         data = parse_toml(text)
-    except OSError as exc:
-        raise ScenarioError(f"{name}: cannot read: {exc.strerror or exc}") from None
     except NotToml as exc:
         raise ScenarioError(f"{name}: {exc}") from None
     extra = sorted(set(data) - set(TABLES))

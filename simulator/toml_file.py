@@ -1,5 +1,5 @@
 """Reading the TOML files a run is given (`--keys`, `--scenario`): one reading, so both say the same about a file
-that is not TOML, and one test of a whole-number setting.
+that cannot be read or is not TOML, and one test of a whole-number setting.
 
 Reading and parsing are apart because a run reads each file once, at start, and parses that text wherever it needs
 the file's settings (the banner, each worker's app, the shared run's rules): a pipe (`<(...)`, /dev/stdin) is
@@ -15,12 +15,16 @@ BYTE_ORDER_MARK = "\ufeff"
 
 
 class NotToml(ValueError):
-    """Why a file's bytes are not a TOML document (the caller adds the file's name)."""
+    """Why a file gives no TOML document: it cannot be read, is not UTF-8 text or not TOML (the caller adds the
+    file's name)."""
 
 
 def read_text(path: str | Path) -> str:
-    """The file's text; OSError when it cannot be read, NotToml when it is not UTF-8."""
-    raw = Path(path).read_bytes()
+    """The file's text, or NotToml saying why it cannot be read or is not UTF-8 text."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise NotToml(f"cannot read: {exc.strerror or exc}") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -241,6 +241,22 @@ def test_a_keys_file_with_a_tier_not_a_string_or_a_scenarios_tables_is_refused_i
     assert line.startswith("perf-sim: error: --keys:") and message in line
 
 
+@pytest.mark.parametrize("option", ["--scenario", "--keys"])
+def test_an_empty_file_name_is_refused_naming_the_option(option: str) -> None:
+    """`perf-sim --scenario "$SCENARIO"` with the variable unset started with the defaults, as if none was given."""
+    result = subprocess.run([sys.executable, "-m", "simulator", option, ""], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"perf-sim: error: {option}: the file name is empty (an unset variable?)"]
+
+
+@pytest.mark.parametrize("option", ["--scenario", "--keys"])
+def test_a_missing_file_is_refused_in_the_same_words_for_a_scenario_and_keys(tmp_path: Path, option: str) -> None:
+    missing = tmp_path / "missing.toml"
+    result = subprocess.run([sys.executable, "-m", "simulator", option, str(missing)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"perf-sim: error: {option}: {missing}: cannot read: No such file or directory"]
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_keys_file_given_on_a_pipe_has_its_keys_in_force(request: pytest.FixtureRequest, workers: int) -> None:
     """`--keys <(render template)` or `/dev/stdin`: a pipe can be read once, and the app's later reading saw an empty
