@@ -12,16 +12,19 @@ from typing import NoReturn
 from redis.exceptions import RedisError
 
 from simulator.config import (
+    BODY_TIMEOUT_RANGE,
     DEFAULT_PORT,
     DEFAULT_SEED,
     DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
-    MAX_BODY_TIMEOUT_SECONDS,
+    JOURNAL_SIZE_RANGE,
     MAX_LATENCY_SCALE,
+    PORT_RANGE,
     START_TIME_RANGE,
+    WORKERS_RANGE,
     ConfigError,
     SimulatorConfig,
 )
-from simulator.control.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
+from simulator.control.journal import DEFAULT_JOURNAL_SIZE
 from simulator.keys import KeyRegistry
 from simulator.launcher import wait_until_up
 from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
@@ -54,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="perf-sim", description="Offline twin of the Perf Image Generation API.", formatter_class=_DefaultsShown
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on, {PORT_RANGE}")
     parser.add_argument(
         "--seed",
         type=int,
@@ -81,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--start-time",
         type=_start_time,
-        help=f"manual clock's start: {START_TIME_RANGE}, or an ISO 8601 date-time such as 2026-03-02T09:00:00Z "
-        f"(default: {DEFAULT_MANUAL_START:.0f}, 2026-01-01)",
+        help=f"manual clock's start: {START_TIME_RANGE}, or an ISO 8601 date-time such as 2026-03-02T09:00:00Z; "
+        f"needs --clock manual or a scenario's manual clock (default: {DEFAULT_MANUAL_START:.0f}, 2026-01-01)",
     )
     gateway = parser.add_argument_group("gateway mode", "make the Perf API call the providers over HTTP in their native formats")
     gateway.add_argument(
@@ -111,20 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=BODY_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help=f"longest a request's body may take to arrive once its headers have; then a 408 and the connection closed "
-        f"(at most {MAX_BODY_TIMEOUT_SECONDS:g})",
+        f"({BODY_TIMEOUT_RANGE})",
     )
-    parser.add_argument("--workers", type=int, default=1, help="worker processes; more than 1 needs --state redis://...")
+    parser.add_argument("--workers", type=int, default=1, help=f"worker processes, {WORKERS_RANGE}; more than 1 needs --state redis://...")
     parser.add_argument(
         "--journal-size",
         type=int,
         default=DEFAULT_JOURNAL_SIZE,
         metavar="N",
-        help=f"requests the journal (GET /_sim/requests) keeps, oldest dropped first (at most {MAX_JOURNAL_SIZE:,})",
+        help=f"requests the journal (GET /_sim/requests) keeps, oldest dropped first ({JOURNAL_SIZE_RANGE})",
     )
     parser.add_argument(
         "--scenario",
         metavar="FILE",
-        help="TOML file of seed, clock, keys and fault rules to start with, see docs/scenario.md (default: none)",
+        help="TOML file of seed, clock, keys and fault rules to start with, see docs/scenario.md; a flag given on the command "
+        "line wins over the file's setting, and --keys is refused beside a file with [keys] or [providers] tables "
+        "(default: none)",
     )
     parser.add_argument("--log-format", choices=LOG_FORMATS, default=LOG_TEXT, help="the request log on stdout: text lines or JSON lines")
     parser.add_argument("--quiet", action="store_true", help="print no request log")

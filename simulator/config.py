@@ -36,11 +36,22 @@ START_TIME_RANGE = f"Unix seconds from {EARLIEST_CLOCK_TIME:.0f} (1970-01-01T00:
 MAX_BODY_TIMEOUT_SECONDS = 3600.0
 """Decision: an hour, past any upload a test makes; a larger value (or inf) would let a stalled client hold its
 connection and task for the server's whole life."""
+BODY_TIMEOUT_RANGE = f"more than 0 and at most {MAX_BODY_TIMEOUT_SECONDS:g}"
+
+PORTS = range(1, 65535 + 1)
+"""Decision: port 0 (any free port) is refused too: the banner and its curl line must say where the server listens,
+and simulator_running is the way to get a free port."""
+PORT_RANGE = f"from {PORTS.start} to {PORTS[-1]}"
 
 MAX_WORKERS = 64
 """Decision: worker processes at most. Each is a whole Python process (about 50 MB); uvicorn starts however many it
 is told, so `--workers 100000` once filled a 24 GB machine's memory before the first one answered. 64 is more than
 any machine this runs on has cores to keep busy."""
+WORKERS = range(1, MAX_WORKERS + 1)
+WORKERS_RANGE = f"from {WORKERS.start} to {WORKERS[-1]}"
+
+JOURNAL_SIZES = range(1, MAX_JOURNAL_SIZE + 1)
+JOURNAL_SIZE_RANGE = f"from {JOURNAL_SIZES.start:,} to {JOURNAL_SIZES[-1]:,}"
 
 
 def valid_start_time(seconds: float) -> bool:
@@ -131,10 +142,8 @@ class SimulatorConfig:
     def checked(self) -> SimulatorConfig:
         """These settings, or ConfigError naming the first the simulator cannot serve: the one place `perf-sim` and
         `simulator_running` check them, so a setting is refused at start rather than failing requests later."""
-        # Decision: a port from 1 to 65535. Port 0 (any free port) is refused too: the banner and its curl line must
-        # say where the server listens, and simulator_running is the way to get a free port.
-        if not is_whole(self.port) or not 1 <= self.port <= 65535:
-            raise ConfigError("port", f" must be from 1 to 65535, got {self.port}")
+        if not is_whole(self.port) or self.port not in PORTS:
+            raise ConfigError("port", f" must be {PORT_RANGE}, got {self.port}")
         if not is_whole(self.seed):
             raise ConfigError("seed", f" must be a whole number, got {self.seed!r}")
         if self.clock not in (CLOCK_REAL, CLOCK_MANUAL):
@@ -145,16 +154,16 @@ class SimulatorConfig:
             check_state_url(self.state)
         except ValueError as exc:
             raise ConfigError("state", f": {exc}") from None
-        if not is_whole(self.workers) or not 1 <= self.workers <= MAX_WORKERS:
-            raise ConfigError("workers", f" must be from 1 to {MAX_WORKERS}, got {self.workers}")
+        if not is_whole(self.workers) or self.workers not in WORKERS:
+            raise ConfigError("workers", f" must be {WORKERS_RANGE}, got {self.workers}")
         if self.workers > 1 and not is_shared(self.state):
             raise ConfigError(
                 "workers",
                 f" {self.workers} needs a shared state: each worker would keep its own rate windows, images and clock "
                 "in memory, so limits would multiply by the worker count. Add --state redis://127.0.0.1:6379/0",
             )
-        if not is_whole(self.journal_size) or not 1 <= self.journal_size <= MAX_JOURNAL_SIZE:
-            raise ConfigError("journal_size", f" must be from 1 to {MAX_JOURNAL_SIZE:,}, got {self.journal_size}")
+        if not is_whole(self.journal_size) or self.journal_size not in JOURNAL_SIZES:
+            raise ConfigError("journal_size", f" must be {JOURNAL_SIZE_RANGE}, got {self.journal_size}")
         if not _number(self.latency_scale) or not 0 <= self.latency_scale <= MAX_LATENCY_SCALE:
             raise ConfigError("latency_scale", f" must be from 0 to {MAX_LATENCY_SCALE:g}, got {self.latency_scale}")
         if not _number(self.start_time) or not valid_start_time(self.start_time):
@@ -164,7 +173,7 @@ class SimulatorConfig:
         if not _number(self.body_timeout) or not 0 < self.body_timeout <= MAX_BODY_TIMEOUT_SECONDS:
             raise ConfigError(
                 "body_timeout",
-                f" must be a number of seconds more than 0 and at most {MAX_BODY_TIMEOUT_SECONDS:g}, got {self.body_timeout}",
+                f" must be a number of seconds {BODY_TIMEOUT_RANGE}, got {self.body_timeout}",
             )
         public_url = self.public_url
         if public_url is not None:

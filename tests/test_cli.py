@@ -12,12 +12,22 @@ import pytest
 
 from load.redis_server import redis_available, running_redis
 from simulator.cli import banner, build_parser, parse_args
-from simulator.config import EARLIEST_CLOCK_TIME, LATEST_CLOCK_TIME, MAX_LATENCY_SCALE
+from simulator.config import (
+    BODY_TIMEOUT_RANGE,
+    EARLIEST_CLOCK_TIME,
+    JOURNAL_SIZE_RANGE,
+    LATEST_CLOCK_TIME,
+    MAX_LATENCY_SCALE,
+    PORT_RANGE,
+    WORKERS_RANGE,
+)
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.request import GenerationRequest
-from simulator.launcher import free_port, running_simulator
+from simulator.launcher import PROJECT_ROOT, free_port, running_simulator
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, parse_size
 from spec.providers.bfl import BFL_TASK_TTL_SECONDS
+
+README = PROJECT_ROOT / "README.md"
 
 
 def test_banner_curl_line_works() -> None:
@@ -281,7 +291,33 @@ def test_help_shows_every_options_default() -> None:
     options = [block for block in blocks if not block.lstrip().startswith(("-h", "--version"))]
     assert len(options) == len([action for action in build_parser()._actions if action.dest not in ("help", "version")])
     assert all("(default: " in " ".join(block.split()) for block in options), [b for b in options if "(default: " not in b]
-    assert "--port PORT port to listen on (default: 8080)" in [" ".join(block.split()) for block in options]
+    assert f"--port PORT port to listen on, {PORT_RANGE} (default: 8080)" in [" ".join(block.split()) for block in options]
+
+
+@pytest.mark.parametrize(
+    ("option", "promise"),
+    [
+        ("--port", PORT_RANGE),
+        ("--workers", WORKERS_RANGE),
+        ("--journal-size", JOURNAL_SIZE_RANGE),
+        ("--body-timeout", BODY_TIMEOUT_RANGE),
+        ("--start-time", "--clock manual"),
+        ("--scenario", "a flag given on the command line wins over the file's setting"),
+        ("--scenario", "--keys` is refused beside a file with `[keys]` or `[providers]` tables"),
+    ],
+)
+def test_help_and_the_readme_give_each_options_range_and_rules_alike(option: str, promise: str) -> None:
+    """The values perf-sim refuses, said where a person looks before running it: --help and the README's table."""
+    blocks: list[str] = []
+    for line in build_parser().format_help().splitlines():
+        if line.startswith("  -"):
+            blocks.append(line)
+        elif blocks and line.startswith("   "):
+            blocks[-1] += " " + line.strip()
+    (help_block,) = [" ".join(block.split()) for block in blocks if block.split()[0] == option]
+    assert promise.replace("`", "") in help_block
+    rows = [line for line in README.read_text().splitlines() if line.startswith("| ") and f"`{option}" in line]
+    assert any(promise in row for row in rows), rows
 
 
 def test_the_banner_is_printed_once_several_workers_answer_its_curl_line() -> None:
