@@ -380,10 +380,15 @@ class _Placed:
 
 def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Observation]], verdict: Verdict) -> None:
     summary = verdict.keys[key]
-    answered = [(lo, hi, o) for lo, hi, o in placed if o.status == 200 and not o.not_an_answer]
+    answered = [(lo, hi, o) for lo, hi, o in placed if o.status == 200 and _malformed_200(o) is None]
     admitted = sorted((_Placed(lo, hi, o.images, o) for lo, hi, o in answered), key=lambda p: p.low)
-    # Requests without a usable answer may have been admitted: they count against the quota, at full n.
-    maybe = admitted + [_Placed(lo, hi, o.n, o) for lo, hi, o in placed if o.status is None or o.status >= 500 or o.not_an_answer]
+    # Requests without a usable answer may have been admitted: they count against the quota, at full n (a 200 with
+    # the wrong number of images at the larger of the two: which one the server charged, its answer does not show).
+    maybe = admitted + [
+        _Placed(lo, hi, max(o.n, o.images), o)
+        for lo, hi, o in placed
+        if o.status is None or o.status >= 500 or (o.status == 200 and _malformed_200(o) is not None)
+    ]
     maybe.sort(key=lambda p: p.low)
     rejected = [(lo, hi, o) for lo, hi, o in placed if o.status == 429]
     admitted_lows = [p.low for p in admitted]
@@ -536,6 +541,16 @@ def _points_at_midnight(retry_after: object, low: float, high: float) -> bool:
     return tiers.seconds_to_utc_midnight(high) <= retry_after <= tiers.seconds_to_utc_midnight(low)
 
 
+def _malformed_200(o: Observation) -> str | None:
+    """What makes a 200 not the generation answer its request asked for, or None. A 200 with fewer images than n
+    read as fewer images admitted, so the 429s after it were blamed as under-admissions instead of the answer."""
+    if o.not_an_answer:
+        return "not a generation answer"
+    if o.images != o.n:
+        return f"with {o.images} images for n={o.n}"
+    return None
+
+
 def _retry_after_problem(o: Observation, day_may_bind: bool) -> str | None:
     value = o.retry_after
     if o.error_type != errors.RATE_LIMIT_EXCEEDED:
@@ -568,9 +583,9 @@ def judge(
         tier = limits_for(o)
         summary = verdict.keys.setdefault(o.key, KeySummary(tier.name if tier else None))
         summary.requests += 1
-        if o.status == 200 and o.not_an_answer:
+        if o.status == 200 and (malformed := _malformed_200(o)) is not None:
             summary.other += 1
-            unexpected[(o.key, 200, "not a generation answer")].append(o)
+            unexpected[(o.key, 200, malformed)].append(o)
         elif o.status == 200:
             summary.admitted_images += o.images
             verdict.headers.count(o)

@@ -244,6 +244,17 @@ def test_a_200_that_is_not_a_generation_answer_is_unexpected_and_may_have_admitt
     assert verdict.keys[FREE].other == 1 and verdict.keys[FREE].admitted_images == 1
 
 
+def test_a_200_with_other_than_n_images_is_an_unexpected_answer_not_blamed_on_the_429s_after_it() -> None:
+    """Two images for n=3 read as two images admitted: the 429s after it were reported as under-admissions, blaming
+    the refusals for what the short answer did. Six images for n=1 passed whenever the windows had room."""
+    short = replace(ok(0, n=3), images=2)
+    verdict = judge([short, ok(1), ok(2), limited(3, 57)])
+    assert [v.kind for v in verdict.violations] == [UNEXPECTED_ANSWER], verdict.summary()
+    assert "1 answers 200 with 2 images for n=3" in verdict.summary()
+    assert verdict.keys[FREE].other == 1 and verdict.keys[FREE].admitted_images == 2
+    assert kinds([replace(ok(0), images=6)]) == [UNEXPECTED_ANSWER]
+
+
 def test_a_retry_after_to_the_servers_midnight_is_one_under_admission_saying_the_server_counts_the_day_full() -> None:
     """A key reused the same day (its day filled before the run): the server's 429 waits until its UTC midnight. One
     cause, counted once: not also an invalid retry_after for being over 60 s."""
