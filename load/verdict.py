@@ -17,7 +17,8 @@ it holds for every placement the intervals allow, so a correct server never fail
   reported as not judged, not counted: the API document promises neither (perf-contract's decisions #4 and #1);
 - a minute window's 429 whose retry_after is not the wait (spec/tiers.py): the images certainly admitted before it
   and certainly still in its window retry_after seconds later fill it (too short), or even every request that may
-  have been admitted before it and may still be in its window a second earlier leaves room (too long).
+  have been admitted before it and may still be in its window a second earlier leaves room (too long); a 429 of a
+  UTC day the run's 200s certainly filled whose retry_after is not the wait to the server's next midnight.
 
 Decision: the clock-skew tolerance widens every interval by `tolerance` seconds each side (default 1 s). It
 covers the skew between the client's and the server's clocks and the server's own time between reading its
@@ -392,6 +393,8 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
     maybe.sort(key=lambda p: p.low)
     rejected = [(lo, hi, o) for lo, hi, o in placed if o.status == 429]
     admitted_lows = [p.low for p in admitted]
+    admitted_before = [0, *accumulate(p.images for p in admitted)]
+    admitted_widest = max((p.high - p.low for p in admitted), default=0.0)
 
     _check_over_admission(key, tier, admitted, verdict)
     finite = [p for p in maybe if p.high != math.inf]
@@ -444,6 +447,11 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
         elif not day_may_bind and not at_midnight and minute_used + o.n > tier.images_per_minute:
             assert isinstance(o.retry_after, int)  # a valid one, as _retry_after_problem found
             wrong = _wrong_wait(o.retry_after, low, high, o, tier, admitted, admitted_lows, finite[start:stop], unbounded)
+            if wrong is not None:
+                verdict.violations.append(Violation(WRONG_WAIT, key, *wrong))
+        elif day_full:
+            assert isinstance(o.retry_after, int)  # a valid one, as _retry_after_problem found
+            wrong = _wrong_day_wait(o.retry_after, low, high, o, tier, admitted, admitted_lows, admitted_before, admitted_widest)
             if wrong is not None:
                 verdict.violations.append(Violation(WRONG_WAIT, key, *wrong))
 
@@ -531,6 +539,47 @@ def _wrong_wait(
             (o, *(p.observation for p in possible)),
         )
     return None
+
+
+def _wrong_day_wait(
+    retry_after: int,
+    low: float,
+    high: float,
+    o: Observation,
+    tier: tiers.Tier,
+    admitted: list[_Placed],
+    admitted_lows: list[float],
+    admitted_before: list[int],
+    widest: float,
+) -> tuple[str, tuple[Observation, ...]] | None:
+    """Why the 429 `o` (server time in [low, high]) of a day the run's own 200s certainly filled had `retry_after`
+    other than the wait to the server's UTC midnight, with the evidence; None when the day is not certainly full, or
+    the wait is right. Certainly filled: 200s certainly admitted that day before it (sent after its midnight,
+    answered before the 429 was sent) hold more than the day limit less n. Use the records do not show (before the
+    run, a lost worker) only fills the day further, so nothing excuses a shorter wait. Longer is right only as far as
+    the minute window, which carries over midnight, can require: at most a minute. Without this check any wait from
+    1 to 86,400 s passed once the day was full (a server saying 60, as the API document's example does, passed).
+    `widest` is the widest interval of the 200s: only those sent that long before the 429 can be answered after it."""
+    if _day(low) != _day(high):
+        return None
+    day = _day(low)
+    start = bisect.bisect_left(admitted_lows, day * tiers.DAY_SECONDS)
+    stop = bisect.bisect_left(admitted_lows, low)
+    straddling = [p for p in admitted[max(start, bisect.bisect_left(admitted_lows, low - widest)) : stop] if p.high >= low]
+    certain = admitted_before[stop] - admitted_before[start] - sum(p.images for p in straddling)
+    if certain + o.n <= tier.images_per_day:
+        return None
+    shortest = tiers.seconds_to_utc_midnight(high)
+    longest = max(tiers.seconds_to_utc_midnight(low), tiers.MINUTE_SECONDS)
+    if shortest <= retry_after <= longest:
+        return None
+    expected = f"{shortest} s" if shortest == longest else f"{shortest} to {longest} s"
+    return (
+        f"429 for n={o.n} with retry_after {retry_after}, but {certain} images were certainly admitted before it on UTC day "
+        f"{day} ({tier.name} tier: {tier.images_per_day}/day): the day is full, so the wait is to the server's UTC "
+        f"midnight, {expected}",
+        (o, *(p.observation for p in admitted[max(start, stop - 3) : stop] if p not in straddling)),
+    )
 
 
 def _points_at_midnight(retry_after: object, low: float, high: float) -> bool:

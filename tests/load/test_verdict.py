@@ -96,11 +96,29 @@ def test_retry_after_must_be_a_sensible_integer_matching_its_header() -> None:
     assert kinds([*base, limited(5, 55, error_type="invalid_request")]) == [BAD_RETRY_AFTER]
 
 
-def test_a_long_retry_after_is_fine_once_the_day_is_spent() -> None:
-    run = [ok(t * 61, n=5) for t in range(10)] + [limited(10 * 61, 80_000)]
-    verdict = judge(run)
+def test_a_429_of_a_day_the_runs_own_200s_filled_must_wait_until_the_servers_utc_midnight() -> None:
+    """Fifty images certainly admitted that day: the same request is admitted only after midnight, whatever use
+    before the run no record shows. Any wait from 1 to 86,400 s passed, so a server answering its day refusals with
+    the API document's example 60 (or an hour past midnight) passed."""
+    spent = [ok(t * 61, n=5) for t in range(10)]
+    to_midnight = tiers.DAY_SECONDS - 3600 - 10 * 61
+    verdict = judge([*spent, limited(10 * 61, to_midnight)])
     assert verdict.passed, verdict.summary()
     assert verdict.keys[FREE].day_limit_hit == 1
+    for wrong in (1, 60, 80_000, to_midnight + 3600):
+        verdict = judge([*spent, limited(10 * 61, wrong)])
+        assert [v.kind for v in verdict.violations] == [WRONG_WAIT], wrong
+        assert f"{FREE}: 429 for n=1 with retry_after {wrong}, but 50 images were certainly admitted before it" in verdict.summary()
+        assert f"the wait is to the server's UTC midnight, {to_midnight - 1} to {to_midnight + 1} s" in verdict.summary()
+
+
+def test_a_full_days_429_just_before_midnight_may_wait_for_its_minute_window_instead() -> None:
+    """Five images 30 s before midnight keep the minute full until 30 s after it: a 429 20 s before midnight waits
+    50 s, longer than to midnight, and that is right; shorter than to midnight is not."""
+    midnight = tiers.DAY_SECONDS - 3600
+    day = [ok(t * 61, n=5) for t in range(9)] + [ok(midnight - 30 + t) for t in range(5)]
+    assert kinds([*day, limited(midnight - 20, 50)]) == []
+    assert kinds([*day, limited(midnight - 20, 10)]) == [WRONG_WAIT]
 
 
 def test_clock_advances_of_the_run_move_the_windows() -> None:
