@@ -114,6 +114,8 @@ class Violation:
     key: str
     message: str
     evidence: tuple[Observation, ...] = ()
+    unless_used_before_the_run: bool = False
+    """It holds only if the run's requests were the key's only use in that minute and UTC day, which no record shows."""
 
 
 @dataclass
@@ -281,11 +283,11 @@ class Verdict:
             for violation in found[:MAX_DETAILS]:
                 lines.append(f"    - {violation.key}: {violation.message}")
                 lines.extend(f"        {_describe(o)}" for o in violation.evidence[:6])
-        if kinds.get(UNDER_ADMISSION):
+        if any(violation.unless_used_before_the_run for violation in self.violations):
             lines.append(
                 "  note: a key used before the run in the same minute or UTC day (a --tier-key key, a rerun's --run-id) starts "
                 "with that use counted, which no record shows: give unused keys, or reset the simulator (POST /_sim/reset), "
-                "before reading under-admission as the server's fault"
+                "before reading under-admission, or a wait to midnight while the day had room, as the server's fault"
             )
         if self.missing:
             lines.append(
@@ -422,13 +424,15 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
         )
         day_full = day_used + o.n > tier.images_per_day
         day_may_bind = bool(verdict.missing) or _day(low) != _day(high) or day_full
+        minute_full = minute_used + o.n > tier.images_per_minute
         at_midnight = _points_at_midnight(o.retry_after, low, high)
-        # Which window refused it, for the table: the day when it may be full or the server says so, else the minute.
-        if day_full or at_midnight:
+        # Which window refused it, for the table: the day when it may be full, or when the server says so and the
+        # minute had room; else the minute when it is full.
+        if day_full or (at_midnight and not minute_full):
             summary.day_limit_hit += 1
-        elif minute_used + o.n > tier.images_per_minute:
+        elif minute_full:
             summary.minute_limit_hit += 1
-        if not day_may_bind and minute_used + o.n <= tier.images_per_minute:
+        if not day_may_bind and not minute_full:
             evidence = (o, *(p.observation for p in in_minute))
             said = f" (its retry_after {o.retry_after} is the wait to the server's UTC midnight: the server says the day is full)"
             verdict.violations.append(
@@ -438,13 +442,26 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
                     f"429 for n={o.n} although at most {minute_used} of {tier.images_per_minute} images/minute "
                     f"and {day_used} of {tier.images_per_day} images/day were used ({tier.name} tier)" + (said if at_midnight else ""),
                     evidence,
+                    unless_used_before_the_run=True,
                 )
             )
         # A wait to the day's end is the under-admission above (one cause, counted once), not also a bad retry_after.
         problem = _retry_after_problem(o, day_may_bind or at_midnight)
         if problem:
             verdict.violations.append(Violation(BAD_RETRY_AFTER, key, problem, (o,)))
-        elif not day_may_bind and not at_midnight and minute_used + o.n > tier.images_per_minute:
+        elif not day_may_bind and minute_full and at_midnight:
+            verdict.violations.append(
+                Violation(
+                    WRONG_WAIT,
+                    key,
+                    f"429 for n={o.n} with retry_after {o.retry_after}, the wait to the server's UTC midnight, but at most "
+                    f"{day_used} of {tier.images_per_day} images/day were used ({tier.name} tier): only the minute window "
+                    f"can have been full, and it frees within {tiers.MINUTE_SECONDS} s",
+                    (o, *(p.observation for p in in_minute)),
+                    unless_used_before_the_run=True,
+                )
+            )
+        elif not day_may_bind and minute_full:
             assert isinstance(o.retry_after, int)  # a valid one, as _retry_after_problem found
             wrong = _wrong_wait(o.retry_after, low, high, o, tier, admitted, admitted_lows, finite[start:stop], unbounded)
             if wrong is not None:
@@ -584,8 +601,11 @@ def _wrong_day_wait(
 
 def _points_at_midnight(retry_after: object, low: float, high: float) -> bool:
     """Whether `retry_after` is what the spec's day window refuses with at a server time in [low, high] (the whole
-    seconds to the next UTC midnight), also when the day was filled before the run (a key reused the same day)."""
+    seconds to the next UTC midnight), also when the day was filled before the run (a key reused the same day). Not
+    a wait of a minute or less: within a minute of midnight that is also what the minute window can say."""
     if isinstance(retry_after, bool) or not isinstance(retry_after, int) or _day(low) != _day(high):
+        return False
+    if retry_after <= tiers.MINUTE_SECONDS:
         return False
     return tiers.seconds_to_utc_midnight(high) <= retry_after <= tiers.seconds_to_utc_midnight(low)
 

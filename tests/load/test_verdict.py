@@ -282,11 +282,15 @@ def test_a_retry_after_to_the_servers_midnight_is_one_under_admission_saying_the
     assert "is the wait to the server's UTC midnight: the server says the day is full" in verdict.summary()
 
 
-def test_a_retry_after_to_midnight_when_the_runs_own_minute_is_full_is_a_day_hit_not_a_wrong_wait() -> None:
-    """The key's day filled with this run's images after earlier use no record shows: the day's 429 is right."""
+def test_a_retry_after_to_midnight_while_the_day_has_room_is_a_wrong_wait_and_a_minute_hit_even_when_the_minute_is_full() -> None:
+    """Five images fill the minute, not the day: telling the client to come back at midnight sends it away for
+    hours, and later 200s the same day show the day had room. It passed, counted as a day hit."""
     to_midnight = tiers.DAY_SECONDS - 3600 - 1
-    verdict = judge([*(ok(t * 0.1) for t in range(5)), limited(1, to_midnight)])
-    assert verdict.violations == [] and verdict.keys[FREE].day_limit_hit == 1, verdict.summary()
+    verdict = judge([*(ok(t * 0.1) for t in range(5)), limited(1, to_midnight), ok(70)])
+    assert [v.kind for v in verdict.violations] == [WRONG_WAIT], verdict.summary()
+    assert f"with retry_after {to_midnight}, the wait to the server's UTC midnight, but at most 5 of 50 images/day" in verdict.summary()
+    assert "or a wait to midnight while the day had room, as the server's fault" in verdict.summary()
+    assert (verdict.keys[FREE].minute_limit_hit, verdict.keys[FREE].day_limit_hit) == (1, 0)
 
 
 def test_a_run_whose_target_was_down_for_most_of_it_does_not_pass() -> None:
