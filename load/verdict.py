@@ -195,6 +195,10 @@ class Verdict:
     """Which limits the run must reach to pass (`--require-limits`): "" none, `minute` each judged tier's minute
     limit, `all` its day limit too. Without it a run too light to reach a limit passes, proving only that no limit
     was exceeded: a CI job asking whether a limit holds cannot tell that pass from a real one."""
+    uncertain_advances: int = 0
+    """Clock advances the run sent that got no answer: each may or may not have moved the server's clock."""
+    uncertain_seconds: float = 0.0
+    """Their seconds in all: how much wider they make the interval of every request after them."""
     keys: dict[str, KeySummary] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
     headers: HeaderSummary = field(default_factory=HeaderSummary)
@@ -300,6 +304,12 @@ class Verdict:
             lines.append(
                 f"  note: {unanswered} of {total} requests got no usable answer (none, or a 5xx){stopped}: each counted "
                 "as possibly admitted at its full n"
+            )
+        if self.uncertain_advances:
+            lines.append(
+                f"  note: {self.uncertain_advances} clock advances ({self.uncertain_seconds:g} s in all) got no answer and may or "
+                f"may not have happened: every request after them is placed within up to {self.uncertain_seconds:g} s more "
+                "server time, so its windows are judged only within that uncertainty"
             )
         lines.extend(self.headers.notes())
         if self.violations:
@@ -644,6 +654,8 @@ def judge(
 ) -> Verdict:
     """`missing` names whose records never arrived (see Verdict.missing); `required` the limits the run must reach."""
     verdict = Verdict(tolerance, missing, required)
+    uncertain = [advance.seconds for advance in advances if math.isinf(advance.finished)]
+    verdict.uncertain_advances, verdict.uncertain_seconds = len(uncertain), sum(uncertain)
     server_time = _ServerTime(advances, tolerance)
     by_key: dict[str, list[tuple[float, float, Observation]]] = defaultdict(list)
     limits: dict[str, tiers.Tier] = {}
@@ -698,7 +710,7 @@ def _strict(value: Any) -> Any:
 
 def write_events(path: Path, observations: Iterable[Observation], advances: Iterable[ClockAdvance]) -> None:
     """One JSON line per clock advance and request, then an `end` line counting them, so a replay can tell a whole
-    file from one cut short. An advance still unanswered when the run stopped has `finished` null (JSON has no
+    file from one cut short. An advance without an answer (lost, or the run stopped first) has `finished` null (JSON has no
     infinity; the json module's `Infinity` broke other readers)."""
     written = {"advances": 0, "requests": 0}
     with path.open("w") as out:

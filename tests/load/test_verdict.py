@@ -228,6 +228,18 @@ def test_an_advance_still_in_flight_is_written_as_strict_json_and_read_back_as_p
     assert read_events([events])[1] == [ClockAdvance(T0, math.inf, 30.0)]
 
 
+def test_advances_without_an_answer_are_noted_with_how_much_they_blur_the_windows_after_them() -> None:
+    """An advance whose answer was lost may have moved the clock: every later request's interval grows by its step,
+    which can hide a minute's excess. A PASS said nothing of it."""
+    run = [*(ok(t * 0.1) for t in range(5)), ok(30)]
+    lost = [ClockAdvance(T0 + 10, math.inf, 29.5), ClockAdvance(T0 + 20, math.inf, 29.5)]
+    verdict = judge(run, lost)
+    assert verdict.passed, verdict.summary()
+    assert "note: 2 clock advances (59 s in all) got no answer and may or may not have happened" in verdict.summary()
+    assert "judged only within that uncertainty" in verdict.summary()
+    assert "clock advances" not in judge(run, [ClockAdvance(T0 + 10, T0 + 10.01, 29.5)]).summary()
+
+
 def test_without_a_workers_records_a_429s_reasons_are_not_judged_but_an_excess_still_is() -> None:
     """The lost worker's requests may have filled the window: a 429 seen beside one admission is no violation then,
     nor is a long retry_after; six admissions seen within a minute still are, and the run does not pass."""
