@@ -306,10 +306,11 @@ class Verdict:
                 "as possibly admitted at its full n"
             )
         if self.uncertain_advances:
+            several = self.uncertain_advances > 1
             lines.append(
-                f"  note: {self.uncertain_advances} clock advances ({self.uncertain_seconds:g} s in all) got no answer and may or "
-                f"may not have happened: every request after them is placed within up to {self.uncertain_seconds:g} s more "
-                "server time, so its windows are judged only within that uncertainty"
+                f"  note: {self.uncertain_advances} clock advance{'s' if several else ''} ({self.uncertain_seconds:g} s in all) got "
+                f"no answer and may or may not have happened: every request after {'them' if several else 'it'} is placed within "
+                f"up to {self.uncertain_seconds:g} s more server time, so its windows are judged only within that uncertainty"
             )
         lines.extend(self.headers.notes())
         if self.violations:
