@@ -34,6 +34,7 @@ from locust import FastHttpUser, between, events, task
 from locust.env import Environment
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
+from urllib3.exceptions import NewConnectionError
 
 from load.mix import random_request
 from load.verdict import DEFAULT_TOLERANCE_SECONDS, ClockAdvance, Observation, add_require_limits, judge, tolerance_problem, write_events
@@ -368,7 +369,9 @@ def _drive_clock(host: str, compress: float, every: float) -> None:
     """Advance the simulator clock by (compress - 1) x `every` seconds every `every` seconds.
 
     An advance is recorded before it is sent, as finished at infinity, and completed when answered: if the
-    run stops it midway, the verdict still knows the clock may have moved.
+    run stops it midway, or its answer is lost, the verdict still knows the clock may have moved. One that never
+    reached the simulator is dropped: kept as possibly made, it widened every later request's interval by its
+    step for the rest of the run, silently blinding the minute checks.
     """
     step = (compress - 1) * every
     url = host.rstrip("/") + "/_sim/clock/advance"
@@ -379,13 +382,25 @@ def _drive_clock(host: str, compress: float, every: float) -> None:
         try:
             response = requests.post(url, json={"seconds": step}, timeout=5)
         except requests.RequestException as exc:
-            log.error("clock advance failed: %s", exc)
+            if _never_reached_the_server(exc):
+                RUN.advances.remove(advance)
+                log.error("clock advance not made (the simulator could not be reached): %s", exc)
+            else:
+                log.error("clock advance failed; it may or may not have been made: %s", exc)
             continue
         if response.status_code == 200:
             RUN.advances[RUN.advances.index(advance)] = ClockAdvance(advance.started, time.time(), step)
         else:
             RUN.advances.remove(advance)
             log.error("clock advance refused (%s): %s", response.status_code, response.text[:200])
+
+
+def _never_reached_the_server(exc: requests.RequestException) -> bool:
+    """Whether no connection was made (refused, or the connect timed out), so the request was certainly not sent;
+    after a timeout or a broken connection once connected, it may have been."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    return bool(exc.args) and isinstance(getattr(exc.args[0], "reason", None), NewConnectionError)
 
 
 # --- lifecycle ------------------------------------------------------------------------------------------------

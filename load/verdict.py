@@ -17,7 +17,8 @@ it holds for every placement the intervals allow, so a correct server never fail
   reported as not judged, not counted: the API document promises neither (perf-contract's decisions #4 and #1);
 - a minute window's 429 whose retry_after is not the wait (spec/tiers.py): the images certainly admitted before it
   and certainly still in its window retry_after seconds later fill it (too short), or even every request that may
-  have been admitted before it and may still be in its window a second earlier leaves room (too long).
+  have been admitted before it and may still be in its window a second earlier leaves room (too long); a 429 of a
+  UTC day the run's 200s certainly filled whose retry_after is not the wait to the server's next midnight.
 
 Decision: the clock-skew tolerance widens every interval by `tolerance` seconds each side (default 1 s). It
 covers the skew between the client's and the server's clocks and the server's own time between reading its
@@ -113,6 +114,8 @@ class Violation:
     key: str
     message: str
     evidence: tuple[Observation, ...] = ()
+    unless_used_before_the_run: bool = False
+    """It holds only if the run's requests were the key's only use in that minute and UTC day, which no record shows."""
 
 
 @dataclass
@@ -192,6 +195,10 @@ class Verdict:
     """Which limits the run must reach to pass (`--require-limits`): "" none, `minute` each judged tier's minute
     limit, `all` its day limit too. Without it a run too light to reach a limit passes, proving only that no limit
     was exceeded: a CI job asking whether a limit holds cannot tell that pass from a real one."""
+    uncertain_advances: int = 0
+    """Clock advances the run sent that got no answer: each may or may not have moved the server's clock."""
+    uncertain_seconds: float = 0.0
+    """Their seconds in all: how much wider they make the interval of every request after them."""
     keys: dict[str, KeySummary] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
     headers: HeaderSummary = field(default_factory=HeaderSummary)
@@ -280,11 +287,11 @@ class Verdict:
             for violation in found[:MAX_DETAILS]:
                 lines.append(f"    - {violation.key}: {violation.message}")
                 lines.extend(f"        {_describe(o)}" for o in violation.evidence[:6])
-        if kinds.get(UNDER_ADMISSION):
+        if any(violation.unless_used_before_the_run for violation in self.violations):
             lines.append(
                 "  note: a key used before the run in the same minute or UTC day (a --tier-key key, a rerun's --run-id) starts "
                 "with that use counted, which no record shows: give unused keys, or reset the simulator (POST /_sim/reset), "
-                "before reading under-admission as the server's fault"
+                "before reading under-admission, or a wait to midnight while the day had room, as the server's fault"
             )
         if self.missing:
             lines.append(
@@ -297,6 +304,13 @@ class Verdict:
             lines.append(
                 f"  note: {unanswered} of {total} requests got no usable answer (none, or a 5xx){stopped}: each counted "
                 "as possibly admitted at its full n"
+            )
+        if self.uncertain_advances:
+            several = self.uncertain_advances > 1
+            lines.append(
+                f"  note: {self.uncertain_advances} clock advance{'s' if several else ''} ({self.uncertain_seconds:g} s in all) got "
+                f"no answer and may or may not have happened: every request after {'them' if several else 'it'} is placed within "
+                f"up to {self.uncertain_seconds:g} s more server time, so its windows are judged only within that uncertainty"
             )
         lines.extend(self.headers.notes())
         if self.violations:
@@ -380,13 +394,20 @@ class _Placed:
 
 def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Observation]], verdict: Verdict) -> None:
     summary = verdict.keys[key]
-    answered = [(lo, hi, o) for lo, hi, o in placed if o.status == 200 and not o.not_an_answer]
+    answered = [(lo, hi, o) for lo, hi, o in placed if o.status == 200 and _malformed_200(o) is None]
     admitted = sorted((_Placed(lo, hi, o.images, o) for lo, hi, o in answered), key=lambda p: p.low)
-    # Requests without a usable answer may have been admitted: they count against the quota, at full n.
-    maybe = admitted + [_Placed(lo, hi, o.n, o) for lo, hi, o in placed if o.status is None or o.status >= 500 or o.not_an_answer]
+    # Requests without a usable answer may have been admitted: they count against the quota, at full n (a 200 with
+    # the wrong number of images at the larger of the two: which one the server charged, its answer does not show).
+    maybe = admitted + [
+        _Placed(lo, hi, max(o.n, o.images), o)
+        for lo, hi, o in placed
+        if o.status is None or o.status >= 500 or (o.status == 200 and _malformed_200(o) is not None)
+    ]
     maybe.sort(key=lambda p: p.low)
     rejected = [(lo, hi, o) for lo, hi, o in placed if o.status == 429]
     admitted_lows = [p.low for p in admitted]
+    admitted_before = [0, *accumulate(p.images for p in admitted)]
+    admitted_widest = max((p.high - p.low for p in admitted), default=0.0)
 
     _check_over_admission(key, tier, admitted, verdict)
     finite = [p for p in maybe if p.high != math.inf]
@@ -414,13 +435,15 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
         )
         day_full = day_used + o.n > tier.images_per_day
         day_may_bind = bool(verdict.missing) or _day(low) != _day(high) or day_full
+        minute_full = minute_used + o.n > tier.images_per_minute
         at_midnight = _points_at_midnight(o.retry_after, low, high)
-        # Which window refused it, for the table: the day when it may be full or the server says so, else the minute.
-        if day_full or at_midnight:
+        # Which window refused it, for the table: the day when it may be full, or when the server says so and the
+        # minute had room; else the minute when it is full.
+        if day_full or (at_midnight and not minute_full):
             summary.day_limit_hit += 1
-        elif minute_used + o.n > tier.images_per_minute:
+        elif minute_full:
             summary.minute_limit_hit += 1
-        if not day_may_bind and minute_used + o.n <= tier.images_per_minute:
+        if not day_may_bind and not minute_full:
             evidence = (o, *(p.observation for p in in_minute))
             said = f" (its retry_after {o.retry_after} is the wait to the server's UTC midnight: the server says the day is full)"
             verdict.violations.append(
@@ -430,15 +453,33 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
                     f"429 for n={o.n} although at most {minute_used} of {tier.images_per_minute} images/minute "
                     f"and {day_used} of {tier.images_per_day} images/day were used ({tier.name} tier)" + (said if at_midnight else ""),
                     evidence,
+                    unless_used_before_the_run=True,
                 )
             )
         # A wait to the day's end is the under-admission above (one cause, counted once), not also a bad retry_after.
         problem = _retry_after_problem(o, day_may_bind or at_midnight)
         if problem:
             verdict.violations.append(Violation(BAD_RETRY_AFTER, key, problem, (o,)))
-        elif not day_may_bind and not at_midnight and minute_used + o.n > tier.images_per_minute:
+        elif not day_may_bind and minute_full and at_midnight:
+            verdict.violations.append(
+                Violation(
+                    WRONG_WAIT,
+                    key,
+                    f"429 for n={o.n} with retry_after {o.retry_after}, the wait to the server's UTC midnight, but at most "
+                    f"{day_used} of {tier.images_per_day} images/day were used ({tier.name} tier): only the minute window "
+                    f"can have been full, and it frees within {tiers.MINUTE_SECONDS} s",
+                    (o, *(p.observation for p in in_minute)),
+                    unless_used_before_the_run=True,
+                )
+            )
+        elif not day_may_bind and minute_full:
             assert isinstance(o.retry_after, int)  # a valid one, as _retry_after_problem found
             wrong = _wrong_wait(o.retry_after, low, high, o, tier, admitted, admitted_lows, finite[start:stop], unbounded)
+            if wrong is not None:
+                verdict.violations.append(Violation(WRONG_WAIT, key, *wrong))
+        elif day_full:
+            assert isinstance(o.retry_after, int)  # a valid one, as _retry_after_problem found
+            wrong = _wrong_day_wait(o.retry_after, low, high, o, tier, admitted, admitted_lows, admitted_before, admitted_widest)
             if wrong is not None:
                 verdict.violations.append(Violation(WRONG_WAIT, key, *wrong))
 
@@ -528,12 +569,66 @@ def _wrong_wait(
     return None
 
 
+def _wrong_day_wait(
+    retry_after: int,
+    low: float,
+    high: float,
+    o: Observation,
+    tier: tiers.Tier,
+    admitted: list[_Placed],
+    admitted_lows: list[float],
+    admitted_before: list[int],
+    widest: float,
+) -> tuple[str, tuple[Observation, ...]] | None:
+    """Why the 429 `o` (server time in [low, high]) of a day the run's own 200s certainly filled had `retry_after`
+    other than the wait to the server's UTC midnight, with the evidence; None when the day is not certainly full, or
+    the wait is right. Certainly filled: 200s certainly admitted that day before it (sent after its midnight,
+    answered before the 429 was sent) hold more than the day limit less n. Use the records do not show (before the
+    run, a lost worker) only fills the day further, so nothing excuses a shorter wait. Longer is right only as far as
+    the minute window, which carries over midnight, can require: at most a minute. Without this check any wait from
+    1 to 86,400 s passed once the day was full (a server saying 60, as the API document's example does, passed).
+    `widest` is the widest interval of the 200s: only those sent that long before the 429 can be answered after it."""
+    if _day(low) != _day(high):
+        return None
+    day = _day(low)
+    start = bisect.bisect_left(admitted_lows, day * tiers.DAY_SECONDS)
+    stop = bisect.bisect_left(admitted_lows, low)
+    straddling = [p for p in admitted[max(start, bisect.bisect_left(admitted_lows, low - widest)) : stop] if p.high >= low]
+    certain = admitted_before[stop] - admitted_before[start] - sum(p.images for p in straddling)
+    if certain + o.n <= tier.images_per_day:
+        return None
+    shortest = tiers.seconds_to_utc_midnight(high)
+    longest = max(tiers.seconds_to_utc_midnight(low), tiers.MINUTE_SECONDS)
+    if shortest <= retry_after <= longest:
+        return None
+    expected = f"{shortest} s" if shortest == longest else f"{shortest} to {longest} s"
+    return (
+        f"429 for n={o.n} with retry_after {retry_after}, but {certain} images were certainly admitted before it on UTC day "
+        f"{day} ({tier.name} tier: {tier.images_per_day}/day): the day is full, so the wait is to the server's UTC "
+        f"midnight, {expected}",
+        (o, *(p.observation for p in admitted[max(start, stop - 3) : stop] if p not in straddling)),
+    )
+
+
 def _points_at_midnight(retry_after: object, low: float, high: float) -> bool:
     """Whether `retry_after` is what the spec's day window refuses with at a server time in [low, high] (the whole
-    seconds to the next UTC midnight), also when the day was filled before the run (a key reused the same day)."""
+    seconds to the next UTC midnight), also when the day was filled before the run (a key reused the same day). Not
+    a wait of a minute or less: within a minute of midnight that is also what the minute window can say."""
     if isinstance(retry_after, bool) or not isinstance(retry_after, int) or _day(low) != _day(high):
         return False
+    if retry_after <= tiers.MINUTE_SECONDS:
+        return False
     return tiers.seconds_to_utc_midnight(high) <= retry_after <= tiers.seconds_to_utc_midnight(low)
+
+
+def _malformed_200(o: Observation) -> str | None:
+    """What makes a 200 not the generation answer its request asked for, or None. A 200 with fewer images than n
+    read as fewer images admitted, so the 429s after it were blamed as under-admissions instead of the answer."""
+    if o.not_an_answer:
+        return "not a generation answer"
+    if o.images != o.n:
+        return f"with {o.images} images for n={o.n}"
+    return None
 
 
 def _retry_after_problem(o: Observation, day_may_bind: bool) -> str | None:
@@ -560,6 +655,8 @@ def judge(
 ) -> Verdict:
     """`missing` names whose records never arrived (see Verdict.missing); `required` the limits the run must reach."""
     verdict = Verdict(tolerance, missing, required)
+    uncertain = [advance.seconds for advance in advances if math.isinf(advance.finished)]
+    verdict.uncertain_advances, verdict.uncertain_seconds = len(uncertain), sum(uncertain)
     server_time = _ServerTime(advances, tolerance)
     by_key: dict[str, list[tuple[float, float, Observation]]] = defaultdict(list)
     limits: dict[str, tiers.Tier] = {}
@@ -568,9 +665,9 @@ def judge(
         tier = limits_for(o)
         summary = verdict.keys.setdefault(o.key, KeySummary(tier.name if tier else None))
         summary.requests += 1
-        if o.status == 200 and o.not_an_answer:
+        if o.status == 200 and (malformed := _malformed_200(o)) is not None:
             summary.other += 1
-            unexpected[(o.key, 200, "not a generation answer")].append(o)
+            unexpected[(o.key, 200, malformed)].append(o)
         elif o.status == 200:
             summary.admitted_images += o.images
             verdict.headers.count(o)
@@ -614,7 +711,7 @@ def _strict(value: Any) -> Any:
 
 def write_events(path: Path, observations: Iterable[Observation], advances: Iterable[ClockAdvance]) -> None:
     """One JSON line per clock advance and request, then an `end` line counting them, so a replay can tell a whole
-    file from one cut short. An advance still unanswered when the run stopped has `finished` null (JSON has no
+    file from one cut short. An advance without an answer (lost, or the run stopped first) has `finished` null (JSON has no
     infinity; the json module's `Infinity` broke other readers)."""
     written = {"advances": 0, "requests": 0}
     with path.open("w") as out:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -308,3 +309,40 @@ def test_a_keys_file_or_tier_key_error_is_said_once_before_any_user_is_spawned(t
         assert "Ramping to" not in output and "users spawned" not in output, output
         assert "Traceback" not in output and output.count(said) == 2, output  # the log's error line and the verdict's
     assert journal == [], journal
+
+
+def test_a_clock_advance_that_never_reached_the_simulator_is_not_counted_as_possibly_made() -> None:
+    """A refused POST /_sim/clock/advance stayed recorded as possibly made: every later request's interval grew by its
+    step (29.5 s at --compress 60), so the minute checks judged nothing for the rest of the run, without a word. An
+    advance whose connection broke after the request went out may have been made, and stays so."""
+    driver = textwrap.dedent(
+        """
+        import locust  # first, as the locust command imports it: it patches the standard library for gevent
+        import math, socket, sys
+        import gevent
+        from load import locustfile
+
+        hangs_up = socket.socket()
+        hangs_up.bind(("127.0.0.1", 0))
+        hangs_up.listen()
+
+        def hang_up():
+            while True:
+                connection, _ = hangs_up.accept()
+                connection.recv(65536)
+                connection.close()
+
+        gevent.spawn(hang_up)
+        for host in (f"http://127.0.0.1:{sys.argv[1]}", f"http://127.0.0.1:{hangs_up.getsockname()[1]}"):
+            clock = gevent.spawn(locustfile._drive_clock, host, 3.0, 0.05)
+            gevent.sleep(0.5)
+            clock.kill(block=True)
+            advances = locustfile.RUN.advances
+            print(len(advances), sum(math.isinf(advance.finished) for advance in advances))
+            advances.clear()
+        """
+    )
+    result = run([sys.executable, "-c", driver, str(free_port())])
+    refused, broken = (tuple(int(count) for count in line.split()) for line in result.stdout.splitlines())
+    assert refused == (0, 0), result.stdout + result.stderr
+    assert broken[0] >= 3 and broken[1] == broken[0], result.stdout + result.stderr

@@ -96,11 +96,29 @@ def test_retry_after_must_be_a_sensible_integer_matching_its_header() -> None:
     assert kinds([*base, limited(5, 55, error_type="invalid_request")]) == [BAD_RETRY_AFTER]
 
 
-def test_a_long_retry_after_is_fine_once_the_day_is_spent() -> None:
-    run = [ok(t * 61, n=5) for t in range(10)] + [limited(10 * 61, 80_000)]
-    verdict = judge(run)
+def test_a_429_of_a_day_the_runs_own_200s_filled_must_wait_until_the_servers_utc_midnight() -> None:
+    """Fifty images certainly admitted that day: the same request is admitted only after midnight, whatever use
+    before the run no record shows. Any wait from 1 to 86,400 s passed, so a server answering its day refusals with
+    the API document's example 60 (or an hour past midnight) passed."""
+    spent = [ok(t * 61, n=5) for t in range(10)]
+    to_midnight = tiers.DAY_SECONDS - 3600 - 10 * 61
+    verdict = judge([*spent, limited(10 * 61, to_midnight)])
     assert verdict.passed, verdict.summary()
     assert verdict.keys[FREE].day_limit_hit == 1
+    for wrong in (1, 60, 80_000, to_midnight + 3600):
+        verdict = judge([*spent, limited(10 * 61, wrong)])
+        assert [v.kind for v in verdict.violations] == [WRONG_WAIT], wrong
+        assert f"{FREE}: 429 for n=1 with retry_after {wrong}, but 50 images were certainly admitted before it" in verdict.summary()
+        assert f"the wait is to the server's UTC midnight, {to_midnight - 1} to {to_midnight + 1} s" in verdict.summary()
+
+
+def test_a_full_days_429_just_before_midnight_may_wait_for_its_minute_window_instead() -> None:
+    """Five images 30 s before midnight keep the minute full until 30 s after it: a 429 20 s before midnight waits
+    50 s, longer than to midnight, and that is right; shorter than to midnight is not."""
+    midnight = tiers.DAY_SECONDS - 3600
+    day = [ok(t * 61, n=5) for t in range(9)] + [ok(midnight - 30 + t) for t in range(5)]
+    assert kinds([*day, limited(midnight - 20, 50)]) == []
+    assert kinds([*day, limited(midnight - 20, 10)]) == [WRONG_WAIT]
 
 
 def test_clock_advances_of_the_run_move_the_windows() -> None:
@@ -210,6 +228,19 @@ def test_an_advance_still_in_flight_is_written_as_strict_json_and_read_back_as_p
     assert read_events([events])[1] == [ClockAdvance(T0, math.inf, 30.0)]
 
 
+def test_advances_without_an_answer_are_noted_with_how_much_they_blur_the_windows_after_them() -> None:
+    """An advance whose answer was lost may have moved the clock: every later request's interval grows by its step,
+    which can hide a minute's excess. A PASS said nothing of it."""
+    run = [*(ok(t * 0.1) for t in range(5)), ok(30)]
+    lost = [ClockAdvance(T0 + 10, math.inf, 29.5), ClockAdvance(T0 + 20, math.inf, 29.5)]
+    verdict = judge(run, lost)
+    assert verdict.passed, verdict.summary()
+    assert "note: 2 clock advances (59 s in all) got no answer and may or may not have happened" in verdict.summary()
+    assert "judged only within that uncertainty" in verdict.summary()
+    assert "note: 1 clock advance (29.5 s in all) got no answer" in judge(run, lost[:1]).summary()
+    assert "clock advance" not in judge(run, [ClockAdvance(T0 + 10, T0 + 10.01, 29.5)]).summary()
+
+
 def test_without_a_workers_records_a_429s_reasons_are_not_judged_but_an_excess_still_is() -> None:
     """The lost worker's requests may have filled the window: a 429 seen beside one admission is no violation then,
     nor is a long retry_after; six admissions seen within a minute still are, and the run does not pass."""
@@ -244,6 +275,17 @@ def test_a_200_that_is_not_a_generation_answer_is_unexpected_and_may_have_admitt
     assert verdict.keys[FREE].other == 1 and verdict.keys[FREE].admitted_images == 1
 
 
+def test_a_200_with_other_than_n_images_is_an_unexpected_answer_not_blamed_on_the_429s_after_it() -> None:
+    """Two images for n=3 read as two images admitted: the 429s after it were reported as under-admissions, blaming
+    the refusals for what the short answer did. Six images for n=1 passed whenever the windows had room."""
+    short = replace(ok(0, n=3), images=2)
+    verdict = judge([short, ok(1), ok(2), limited(3, 57)])
+    assert [v.kind for v in verdict.violations] == [UNEXPECTED_ANSWER], verdict.summary()
+    assert "1 answers 200 with 2 images for n=3" in verdict.summary()
+    assert verdict.keys[FREE].other == 1 and verdict.keys[FREE].admitted_images == 2
+    assert kinds([replace(ok(0), images=6)]) == [UNEXPECTED_ANSWER]
+
+
 def test_a_retry_after_to_the_servers_midnight_is_one_under_admission_saying_the_server_counts_the_day_full() -> None:
     """A key reused the same day (its day filled before the run): the server's 429 waits until its UTC midnight. One
     cause, counted once: not also an invalid retry_after for being over 60 s."""
@@ -253,11 +295,15 @@ def test_a_retry_after_to_the_servers_midnight_is_one_under_admission_saying_the
     assert "is the wait to the server's UTC midnight: the server says the day is full" in verdict.summary()
 
 
-def test_a_retry_after_to_midnight_when_the_runs_own_minute_is_full_is_a_day_hit_not_a_wrong_wait() -> None:
-    """The key's day filled with this run's images after earlier use no record shows: the day's 429 is right."""
+def test_a_retry_after_to_midnight_while_the_day_has_room_is_a_wrong_wait_and_a_minute_hit_even_when_the_minute_is_full() -> None:
+    """Five images fill the minute, not the day: telling the client to come back at midnight sends it away for
+    hours, and later 200s the same day show the day had room. It passed, counted as a day hit."""
     to_midnight = tiers.DAY_SECONDS - 3600 - 1
-    verdict = judge([*(ok(t * 0.1) for t in range(5)), limited(1, to_midnight)])
-    assert verdict.violations == [] and verdict.keys[FREE].day_limit_hit == 1, verdict.summary()
+    verdict = judge([*(ok(t * 0.1) for t in range(5)), limited(1, to_midnight), ok(70)])
+    assert [v.kind for v in verdict.violations] == [WRONG_WAIT], verdict.summary()
+    assert f"with retry_after {to_midnight}, the wait to the server's UTC midnight, but at most 5 of 50 images/day" in verdict.summary()
+    assert "or a wait to midnight while the day had room, as the server's fault" in verdict.summary()
+    assert (verdict.keys[FREE].minute_limit_hit, verdict.keys[FREE].day_limit_hit) == (1, 0)
 
 
 def test_a_run_whose_target_was_down_for_most_of_it_does_not_pass() -> None:
