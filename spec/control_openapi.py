@@ -270,6 +270,7 @@ def _journal_filters() -> list[dict[str, Any]]:
         _query("model", {"type": "string", "minLength": 1}, "only this model (its Perf name and its provider's names select the same)"),
         _query("status", {"type": "integer", "minimum": 100, "maximum": 599}, "only this status"),
         _query("key", {"type": "string", "minLength": 1}, "only this API key (the full key, or masked as entries show it)"),
+        _query("prompt", {"type": "string", "minLength": 1}, "only prompts this regular expression is found in, as a count's match.prompt"),
         _query("fault", _FAULT_PARTS, "only requests whose " + _FAULT_PARTS_MEANING),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT}, "at most this many entries (absent: 100)"),
         _IN_ALL,

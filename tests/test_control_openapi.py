@@ -174,7 +174,7 @@ def test_every_control_call_answers_as_the_document_says(sim: RunningServer) -> 
             ("/_sim/faults/{rule_id}", "delete", f"/_sim/faults/{made['id']}", {"params": {"namespace": "doc"}}),
             ("/_sim/requests", "get", "/_sim/requests", {"params": {"namespace": "doc", "limit": 10}}),
             ("/_sim/requests", "get", "/_sim/requests", {"params": {"method": "OPTIONS", "face": "perf", "status": 200}}),
-            ("/_sim/requests", "get", "/_sim/requests", {"params": {"model": "dall-e-3", "key": key, "path": "/v1"}}),
+            ("/_sim/requests", "get", "/_sim/requests", {"params": {"model": "dall-e-3", "key": key, "path": "/v1", "prompt": "^a"}}),
             ("/_sim/requests", "get", "/_sim/requests", {"params": {"limit": 0}}),
             ("/_sim/requests/count", "post", "/_sim/requests/count", {"json": {"match": {"status": 200}, "namespace": "doc"}}),
             ("/_sim/requests/count", "post", "/_sim/requests/count", {"json": {"match": {"colour": "red"}}}),

@@ -253,17 +253,18 @@ class SimulatorControl:
         model: str | None = None,
         status: int | None = None,
         key: str | None = None,
+        prompt: str | None = None,
         fault: str | None = None,
         limit: int | None = None,
     ) -> list[JournalEntry]:
-        """The journal's entries of this namespace, newest first, filtered by every field given (without `method`,
-        every method but OPTIONS: a browser's CORS preflights are left out unless asked for); without `limit`, every
-        one the journal holds.
+        """The journal's entries of this namespace, newest first, filtered by every field given as `count` reads it
+        (`prompt` a regular expression; without `method`, every method but OPTIONS: a browser's CORS preflights are
+        left out unless asked for); without `limit`, every one the journal holds.
 
         Decision: the control API lists 100 unless asked for more, which suits a person's curl; a test asserting
         `len(requests()) == 110` means all of them, and a silent cut at 100 would make it measure something else."""
         limit = MAX_LIST_LIMIT if limit is None else limit
-        params = _present(face=face, path=path, method=method, model=model, status=status, key=key, fault=fault, limit=limit)
+        params = _present(face=face, path=path, method=method, model=model, status=status, key=key, prompt=prompt, fault=fault, limit=limit)
         entries: list[JournalEntry] = self._call("GET", "/_sim/requests", params=params)["requests"]
         return entries
 

@@ -291,6 +291,16 @@ def _count(entries: Iterable[JournalEntry], selection: EntryFilter) -> int:
     return sum(1 for entry in entries if selection.holds(entry))
 
 
+def _found(entries: Iterable[JournalEntry], selection: EntryFilter, limit: int | None) -> list[JournalEntry]:
+    found: list[JournalEntry] = []
+    for entry in entries:
+        if selection.holds(entry):
+            found.append(entry)
+            if limit is not None and len(found) >= limit:
+                break
+    return found
+
+
 def tell_each(listeners: list[Callable[[T], None]], news: T) -> None:
     """Call each listener with `news` (an entry, or a batch of them); one that raises is logged and skipped."""
     for listener in listeners:
@@ -353,13 +363,11 @@ class Journal(ABC):
         return [DEFAULT_NAMESPACE, *sorted(await self.seen() - {DEFAULT_NAMESPACE})]
 
     async def find(self, selection: EntryFilter, limit: int | None = None) -> list[JournalEntry]:
-        found: list[JournalEntry] = []
-        for entry in await self.entries(selection.namespace):
-            if selection.holds(entry):
-                found.append(entry)
-                if limit is not None and len(found) >= limit:
-                    break
-        return found
+        """As `count`, in a thread when it searches prompts."""
+        entries = await self.entries(selection.namespace)
+        if selection.prompt is None:
+            return _found(entries, selection, limit)
+        return await asyncio.to_thread(_found, entries, selection, limit)
 
     async def count(self, selection: EntryFilter) -> int:
         """Decision: a count that searches prompts runs in a thread beside the event loop (the search lets go of the

@@ -110,11 +110,28 @@ def test_journal_filters_and_counts_like_a_verification_api(client: httpx.Client
 
 @pytest.mark.parametrize(
     "query",
-    ["limit=0", "status=abc", "namespace=a%20b", "namespace=", "limit=%C2%B2", "status=%D9%A5%D9%A0%D9%A3", "stauts=500", "face=dalle"],
-)
+    [
+        "limit=0", "status=abc", "namespace=a%20b", "namespace=", "limit=%C2%B2", "status=%D9%A5%D9%A0%D9%A3", "stauts=500", "face=dalle",
+        "prompt=", "prompt=(unclosed", "prompt=a%7B99999999999999999999%7D",
+    ],
+)  # fmt: skip
 def test_bad_journal_query_is_a_400_naming_it(client: httpx.Client, query: str) -> None:
     response = client.get(f"/_sim/requests?{query}")
     assert response.status_code == 400 and response.json()["error"]["param"] == query.split("=")[0]
+
+
+def test_a_listing_by_prompt_lists_exactly_the_entries_a_count_by_that_prompt_counts(each_state: httpx.Client) -> None:
+    """When a count by prompt comes out wrong, the test writer lists the same entries to see why (WireMock's find and
+    verify take one pattern). Both search the prompt as the journal keeps it, cut at 200 characters."""
+    prompts = ["free tier fox", "Free again", "a free fox", "free as a bird", "x" * 200 + " free"]
+    for prompt in prompts:
+        assert generate(each_state, "byprompt", prompt=prompt).status_code == 200
+    for pattern in ["^free", "(?i)^free", "free", "fox$", "free$", "^nothing"]:
+        listed = each_state.get("/_sim/requests", params={"namespace": "byprompt", "prompt": pattern}).json()["requests"]
+        counted = each_state.post("/_sim/requests/count", json={"match": {"prompt": pattern}, "namespace": "byprompt"}).json()
+        assert counted == {"count": len(listed)}, pattern
+    listed = each_state.get("/_sim/requests", params={"namespace": "byprompt", "prompt": "^free", "status": 200}).json()["requests"]
+    assert [entry["prompt"] for entry in listed] == ["free as a bird", "free tier fox"]
 
 
 @pytest.mark.parametrize(
