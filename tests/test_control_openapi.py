@@ -26,6 +26,7 @@ from spec import errors
 from spec.control_openapi import (
     DRIBBLE_PARTS,
     FACES,
+    KEY_ID_CHARS,
     MAX_ADVANCE_SECONDS,
     MAX_DELAY_MS,
     MAX_FAULT_STATUS,
@@ -125,6 +126,7 @@ def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     )
     assert MAX_LIST_LIMIT == control_api.MAX_LIST_LIMIT
     assert MAX_PATH_CHARS == journal.PATH_CHARS
+    assert KEY_ID_CHARS == journal.KEY_ID_CHARS
     assert MAX_ADVANCE_SECONDS == state_api.MAX_ADVANCE_SECONDS
 
 

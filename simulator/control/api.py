@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
 from simulator.control.actions import fault_parts
-from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_masked_key, key_digest, key_id
+from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_key_id, check_masked_key, key_digest, key_id
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, PromptPattern, too_slow
 from simulator.control.rules import Match, check_path_prefix, match_from_json, namespace_from, rule_spec_from_json
@@ -33,7 +33,7 @@ from spec import errors
 from spec.models import PERF_FACE
 from spec.tiers import mask_key
 
-_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "prompt", "fault", "limit")
+_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "key_id", "prompt", "fault", "limit")
 DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = MAX_JOURNAL_SIZE
 
@@ -114,6 +114,7 @@ def _selection(match: Match, namespace: str | None) -> EntryFilter:
         status=match.status,
         fault=match.fault,
         key=match.key,
+        key_id=match.key_id,
         prompt=match.prompt.within(COUNT_SEARCH_SECONDS) if match.prompt is not None else None,
         namespace=namespace,
     )
@@ -199,6 +200,8 @@ class ControlApi:
                 check_path_prefix(params["path"], "path")
             if "key" in params:
                 check_masked_key(params["key"], "key")
+            if "key_id" in params:
+                check_key_id(params["key_id"], "key_id")
             match = Match(
                 face=params.get("face"),
                 path=params.get("path"),
@@ -206,6 +209,7 @@ class ControlApi:
                 model=params.get("model"),
                 status=_whole_param(request, "status", 100, 599),
                 key=params.get("key"),
+                key_id=params.get("key_id"),
                 prompt=PromptPattern(params["prompt"], "prompt") if "prompt" in params else None,
                 fault=fault_parts(params["fault"], "fault") if "fault" in params else None,
             )
@@ -231,7 +235,8 @@ class ControlApi:
             body = parse_json(await read_body(request), fields_once=True)
             if not isinstance(body, dict):
                 raise invalid(
-                    None, 'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, prompt, status, fault'
+                    None,
+                    'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, key_id, prompt, status, fault',
                 )
             unknown = sorted(set(body) - {"match", "namespace"})
             if unknown:

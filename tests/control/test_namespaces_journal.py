@@ -233,6 +233,36 @@ def test_two_keys_masked_alike_are_told_apart_by_their_key_id_in_the_journal_and
     assert {row["key_id"]: row["minute"]["used"] for row in rows} == {oldest["key_id"]: 2, middle["key_id"]: 1}
 
 
+def test_a_key_id_selects_exactly_its_own_keys_requests_where_its_masked_form_selects_every_key_masked_alike(
+    each_state: httpx.Client,
+) -> None:
+    """A user copies `pk_test_free_…#5ed1354f` from the dashboard or the request log to check one key's requests."""
+    client, other = each_state, "pk_test_free_another_one"
+    for key in (FREE_KEY, other, FREE_KEY):
+        sent = client.post(
+            "/v1/images/generations", json={"prompt": "a fox"}, headers={"X-Sim-Namespace": "ids", "Authorization": f"Bearer {key}"}
+        )
+        assert sent.status_code == 200, sent.text
+    every = client.get("/_sim/requests", params={"namespace": "ids"}).json()["requests"]
+    for key_id, times in ((every[0]["key_id"], 2), (every[1]["key_id"], 1)):
+        listed = client.get("/_sim/requests", params={"namespace": "ids", "key_id": key_id}).json()["requests"]
+        assert [entry["key_id"] for entry in listed] == [key_id] * times
+        counted = client.post("/_sim/requests/count", json={"match": {"key_id": key_id, "key": "pk_test_free_…"}, "namespace": "ids"})
+        assert counted.json() == {"count": times}
+    assert client.post("/_sim/requests/count", json={"match": {"key": "pk_test_free_…"}, "namespace": "ids"}).json() == {"count": 3}
+    as_number = client.post("/_sim/requests/count", json={"match": {"key_id": 12345678}, "namespace": "ids"})
+    assert as_number.status_code == 400 and as_number.json()["error"]["param"] == "match.key_id"
+
+
+@pytest.mark.parametrize("key_id", ["5ED1354F", "5ed1354", "5ed1354f0", "pk_test_", ""])
+def test_a_malformed_key_id_is_a_400_naming_it_in_a_listing_and_a_count(client: httpx.Client, key_id: str) -> None:
+    """No key has such an id: a filter by it would select nothing and let a test pass on no requests at all."""
+    listing = client.get("/_sim/requests", params={"key_id": key_id})
+    assert listing.status_code == 400 and listing.json()["error"]["param"] == "key_id", listing.text
+    count = client.post("/_sim/requests/count", json={"match": {"key_id": key_id}})
+    assert count.status_code == 400 and count.json()["error"]["param"] == "match.key_id", count.text
+
+
 @pytest.mark.parametrize("body", [{"n": 2, "size": "256x256", "model": "dall-e-2"}, {"n": 0}])
 def test_a_request_reads_the_same_in_the_journal_whether_or_not_a_fault_could_apply(client: httpx.Client, body: dict[str, object]) -> None:
     """With no rule, the control layer keeps a request's journal row itself (its fast path); while a rule exists, it
