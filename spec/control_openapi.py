@@ -222,6 +222,7 @@ def _journal_entry_schema() -> dict[str, Any]:
         "iso": {"type": "string"},
         "method": {"type": "string"},
         "path": {"type": "string"},
+        "query": {**nullable_string, "description": "the query string as sent, an API key in it masked as key is; null when none"},
         "face": {"enum": list(FACES)},
         "namespace": {"type": "string"},
         "key": {**nullable_string, "description": "masked to its first characters"},

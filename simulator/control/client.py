@@ -71,6 +71,8 @@ class JournalEntry(TypedDict):
     iso: str
     method: str
     path: str
+    query: str | None
+    """The query string as sent (Google's `?key=` masked as `key` is); None when the request had none."""
     face: str
     namespace: str
     key: str | None

@@ -138,6 +138,8 @@ class Details:
     prompt: str | None
     body: Any
     error_type: str | None
+    query: str | None
+    """As sent, the face's key in it masked (simulator.control.inspect.shown_query); None when there was none."""
 
 
 class JournalEntry(Made):
@@ -192,6 +194,7 @@ class JournalEntry(Made):
     key_digest = property(lambda self: self.details.key_digest)
     key_id = property(lambda self: key_id(self.details.key_digest))
     prompt = property(lambda self: self.details.prompt)
+    query = property(lambda self: self.details.query)
     body = property(lambda self: self.details.body)
     error_type = property(lambda self: self.details.error_type)
 
@@ -230,6 +233,7 @@ class JournalEntry(Made):
             "iso": self.iso,
             "method": self.method,
             "path": self.path,
+            "query": d.query,
             "face": self.face,
             "namespace": self.namespace,
             "key": d.key,

@@ -459,3 +459,32 @@ def test_a_refused_namespace_is_quoted_as_its_client_wrote_it_wherever_it_was_na
         response = client.post("/_sim/faults", json={"namespace": name.decode(), "action": {"drop": True}})
     error = response.json()["error"]
     assert response.status_code == 400 and error["message"].endswith(f"starting with a letter or digit, got {quoted}"), error
+
+
+def test_an_entry_keeps_the_query_so_two_polls_of_different_tasks_are_told_apart(each_state: httpx.Client) -> None:
+    """BFL's submit-then-poll flow is driven by its query: a test checks its app polled the task it was given."""
+    headers = {"x-key": FREE_KEY, "X-Sim-Namespace": "polls"}
+    task = each_state.post("/bfl/v1/flux-pro", json={"prompt": "a kite"}, headers=headers).json()["id"]
+    each_state.get("/bfl/v1/get_result", params={"id": task}, headers=headers)
+    each_state.get("/bfl/v1/get_result?id=nonexistent&trace=1", headers=headers)
+    unknown, known, submit = each_state.get("/_sim/requests", params={"namespace": "polls"}).json()["requests"]
+    assert (unknown["query"], known["query"], submit["query"]) == ("id=nonexistent&trace=1", f"id={task}", None)
+    assert unknown["path"] == known["path"] == "/bfl/v1/get_result"
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ("key=pk_test_pro_google_secret", "key=pk_test_pro_…"),
+        ("alt=json&key=AIzaSyA1b2c3d4e5f6g7h8i9", "alt=json&key=AIzaSyA1b2c3…"),
+        ("%6Bey=AIzaSyA1b2c3d4e5f6g7h8i9&key=second_secret_key", "%6Bey=AIzaSyA1b2c3…&key=second_secr…"),
+    ],
+)
+def test_a_google_key_in_the_query_is_masked_in_the_entrys_query_as_its_key_is(each_state: httpx.Client, query: str, shown: str) -> None:
+    """The journal never shows a full key: not in `key`, and not in the query the key came in."""
+    body = {"instances": [{"prompt": "a kite"}]}
+    path = "/google/v1beta/models/imagen-3.0-generate-002:predict"
+    each_state.post(f"{path}?{query}", json=body, headers={"X-Sim-Namespace": "gkey"})
+    (entry,) = each_state.get("/_sim/requests", params={"namespace": "gkey"}).json()["requests"]
+    assert entry["query"] == shown
+    assert entry["key"] is not None and entry["key"].removesuffix("…") in entry["query"]
