@@ -32,6 +32,9 @@ class JournalView:
     """(path, body as a dict, empty when it is none): what the request asked for, read where the face reads it."""
     error_type: Callable[[dict[str, Any]], str | None]
     """The type an error answer of the face (parsed, a dict) names, None when its envelope names none."""
+    query_key: str | None = None
+    """The query parameter in which the face also takes a key (Google's `key`), masked in an entry's `query` as the
+    entry's `key` is; None for a face that reads no key there."""
     generation: tuple[str, str] | None = None
     """(path, model): the face's generation endpoint, whose path names no model, and the model a POST there renders
     when it names none.

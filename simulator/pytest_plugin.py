@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from simulator.control.client import JournalEntry
     from simulator.in_process import PerfSim
 
 LOG_OFF = "off"
@@ -34,8 +35,12 @@ _given: set[str] = set()
 _DEFAULT_LOG = "text"
 _SETTINGS = pytest.StashKey["_Settings"]()
 _TESTS_SIM = pytest.StashKey["PerfSim"]()
+_DEFAULT_BEFORE = pytest.StashKey[int]()
+"""The number of the default namespace's newest journal entry as the test started (0: none)."""
 SHOWN_REQUESTS = 50
 """The most requests a failed test's report lists (its latest)."""
+COUNTED_IN_DEFAULT = 1000
+"""The most of the default namespace's requests during a failed test its report counts (then "at least")."""
 
 
 @dataclass(frozen=True)
@@ -118,11 +123,15 @@ def perf_sim_server(pytestconfig: pytest.Config) -> Iterator[PerfSim]:
 def perf_sim(perf_sim_server: PerfSim, request: pytest.FixtureRequest) -> Iterator[PerfSim]:
     """The session's simulator, seen from a namespace of this test's own (forgotten when the test ends), which
     starts with the scenario's fault rules that name no namespace of their own."""
+    from simulator.context import DEFAULT_NAMESPACE
+
     sim = perf_sim_server.in_namespace(namespace_for(request.node.nodeid, request.node.name))
     sim.starting_rules = request.config.stash[_SETTINGS].scenario_rules
     for rule in sim.starting_rules:
         sim.add_rule(rule)
     request.node.stash[_TESTS_SIM] = sim
+    newest = perf_sim_server.in_namespace(DEFAULT_NAMESPACE).requests(limit=1)
+    request.node.stash[_DEFAULT_BEFORE] = _number(newest[0]) if newest else 0
     yield sim
     own_failures = [entry for entry in sim.requests(status=500) if entry["fault"] is None]
     perf_sim_server.in_namespace(sim.namespace).reset()  # the namespace is done with: forgotten whole
@@ -146,15 +155,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     sim = item.stash.get(_TESTS_SIM, None)
     if sim is not None and report.when == "call" and report.failed:
-        report.sections.append(("perf-image-sim: what this test's namespace saw", _what_it_saw(sim)))
+        report.sections.append(("perf-image-sim: what this test's namespace saw", _what_it_saw(sim, item.stash[_DEFAULT_BEFORE])))
     return report
 
 
-def _what_it_saw(sim: PerfSim) -> str:
+def _number(entry: JournalEntry) -> int:
+    """An entry's number (`request_N`): numbers grow for the whole run, resets included, so a larger one came later."""
+    return int(entry["id"].removeprefix("request_"))
+
+
+def _what_it_saw(sim: PerfSim, default_before: int) -> str:
+    from simulator.context import DEFAULT_NAMESPACE
     from simulator.request_log import text_line
 
     try:
         entries, rules = sim.requests(limit=SHOWN_REQUESTS), sim.faults()
+        in_default = sim.in_namespace(DEFAULT_NAMESPACE).requests(limit=COUNTED_IN_DEFAULT)
     except Exception as exc:  # the report of a failed test must not fail itself
         return f"(the simulator did not answer: {exc})"
     lines = [f"{len(entries)} request(s){', the latest' if len(entries) == SHOWN_REQUESTS else ''}, oldest first:"]
@@ -163,4 +179,18 @@ def _what_it_saw(sim: PerfSim) -> str:
     for rule in rules:
         left = "until removed" if rule["times"] is None else f"{rule['remaining']} of {rule['times']} left"
         lines.append(f"  {rule['id']} match={rule['match']} action={rule['action']} fired {rule['fired']} ({left})")
+    lines += _landed_in_default(in_default, default_before)
     return "\n".join(lines)
+
+
+def _landed_in_default(entries: list[JournalEntry], before: int) -> list[str]:
+    """What names the most common mistake, an app that is not in the test's namespace: its requests went to the
+    default namespace, which the report of the test's own does not show (nor the request log, when off)."""
+    during = sum(1 for entry in entries if _number(entry) > before)
+    if not during:
+        return []
+    counted = f"at least {during}" if during == COUNTED_IN_DEFAULT else str(during)
+    return [
+        f"{counted} request(s) went to the default namespace during this test, not to this test's: does the app send "
+        "perf_sim.headers with its requests to perf_sim.server_url, or use perf_sim.base_url?"
+    ]

@@ -20,7 +20,7 @@ from spec.schemas import error_schema
 # the most times a rule may be given (simulator.control.rules.MAX_TIMES); the shortest and longest delay, an injected
 # status's range, the parts of a dribbled body, the longest retry_after and the longest message of an action
 # (simulator.control.actions); the most entries a listing gives (simulator.control.api.MAX_LIST_LIMIT); the longest
-# clock advance (simulator.control.state_api.MAX_ADVANCE_SECONDS).
+# clock advance (simulator.control.state_api.MAX_ADVANCE_SECONDS); a key_id's length (simulator.control.journal).
 MAX_TIMES = 1_000_000
 MIN_DELAY_MS = 1
 MAX_DELAY_MS = 600_000
@@ -31,6 +31,7 @@ MAX_MESSAGE_CHARS = 500
 MAX_LIST_LIMIT = 1_000_000
 MAX_PATH_CHARS = 512
 MAX_ADVANCE_SECONDS = 3_155_760_000
+KEY_ID_CHARS = 8
 
 API_VERSION = "1.0.0"
 FACES = (PERF_FACE, *PROVIDERS)
@@ -101,6 +102,10 @@ _FAULT_PARTS_MEANING = (
 )
 
 
+_KEY_ID = {"type": "string", "pattern": f"^[0-9a-f]{{{KEY_ID_CHARS}}}$"}
+_KEY_ID_MEANING = "the one key whose key_id (a journal entry's) this is; a masked key selects every key masked alike"
+
+
 def _match_schema(with_status: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "face": {"enum": list(FACES), "description": "the API a request came in by"},
@@ -113,6 +118,7 @@ def _match_schema(with_status: bool) -> dict[str, Any]:
     if with_status:
         properties["status"] = {"type": "integer", "minimum": 100, "maximum": 599}
         properties["fault"] = {**_FAULT_PARTS, "description": _FAULT_PARTS_MEANING}
+        properties["key_id"] = {**_KEY_ID, "description": _KEY_ID_MEANING}
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
@@ -216,6 +222,7 @@ def _journal_entry_schema() -> dict[str, Any]:
         "iso": {"type": "string"},
         "method": {"type": "string"},
         "path": {"type": "string"},
+        "query": {**nullable_string, "description": "the query string as sent, an API key in it masked as key is; null when none"},
         "face": {"enum": list(FACES)},
         "namespace": {"type": "string"},
         "key": {**nullable_string, "description": "masked to its first characters"},
@@ -270,6 +277,8 @@ def _journal_filters() -> list[dict[str, Any]]:
         _query("model", {"type": "string", "minLength": 1}, "only this model (its Perf name and its provider's names select the same)"),
         _query("status", {"type": "integer", "minimum": 100, "maximum": 599}, "only this status"),
         _query("key", {"type": "string", "minLength": 1}, "only this API key (the full key, or masked as entries show it)"),
+        _query("key_id", _KEY_ID, "only " + _KEY_ID_MEANING),
+        _query("prompt", {"type": "string", "minLength": 1}, "only prompts this regular expression is found in, as a count's match.prompt"),
         _query("fault", _FAULT_PARTS, "only requests whose " + _FAULT_PARTS_MEANING),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT}, "at most this many entries (absent: 100)"),
         _IN_ALL,

@@ -78,6 +78,9 @@ def test_the_journal_is_read_filtered_counted_and_cleared_per_namespace(root: Si
     generate(root.base_url, "job-c")
     assert [entry["model"] for entry in job.requests()] == ["dall-e-3", "dall-e-2"]
     assert [entry["status"] for entry in job.requests(model="dall-e-2", limit=5)] == [200]
+    assert job.count(prompt="^a red") == len(job.requests(prompt="^a red")) == 2
+    key_id = job.requests()[0]["key_id"]
+    assert key_id is not None and job.count(key_id=key_id) == len(job.requests(key_id=key_id)) == 2
     assert job.count(model="dall-e-3", status=200) == 1 and job.count({"face": "perf"}) == 2
     assert other.count() == 1
     assert {"job-b", "job-c"} <= set(root.namespaces())

@@ -26,6 +26,7 @@ from spec import errors
 from spec.control_openapi import (
     DRIBBLE_PARTS,
     FACES,
+    KEY_ID_CHARS,
     MAX_ADVANCE_SECONDS,
     MAX_DELAY_MS,
     MAX_FAULT_STATUS,
@@ -125,6 +126,7 @@ def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     )
     assert MAX_LIST_LIMIT == control_api.MAX_LIST_LIMIT
     assert MAX_PATH_CHARS == journal.PATH_CHARS
+    assert KEY_ID_CHARS == journal.KEY_ID_CHARS
     assert MAX_ADVANCE_SECONDS == state_api.MAX_ADVANCE_SECONDS
 
 
@@ -174,7 +176,7 @@ def test_every_control_call_answers_as_the_document_says(sim: RunningServer) -> 
             ("/_sim/faults/{rule_id}", "delete", f"/_sim/faults/{made['id']}", {"params": {"namespace": "doc"}}),
             ("/_sim/requests", "get", "/_sim/requests", {"params": {"namespace": "doc", "limit": 10}}),
             ("/_sim/requests", "get", "/_sim/requests", {"params": {"method": "OPTIONS", "face": "perf", "status": 200}}),
-            ("/_sim/requests", "get", "/_sim/requests", {"params": {"model": "dall-e-3", "key": key, "path": "/v1"}}),
+            ("/_sim/requests", "get", "/_sim/requests", {"params": {"model": "dall-e-3", "key": key, "path": "/v1", "prompt": "^a"}}),
             ("/_sim/requests", "get", "/_sim/requests", {"params": {"limit": 0}}),
             ("/_sim/requests/count", "post", "/_sim/requests/count", {"json": {"match": {"status": 200}, "namespace": "doc"}}),
             ("/_sim/requests/count", "post", "/_sim/requests/count", {"json": {"match": {"colour": "red"}}}),

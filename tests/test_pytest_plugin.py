@@ -268,3 +268,37 @@ def test_a_failed_tests_report_shows_its_requests_and_its_rules_with_how_often_e
     assert "2 request(s), oldest first:" in report, report
     assert report.count("POST /v1/images/generations 503 service_unavailable dall-e-3") == 2, report
     assert "match={'model': 'dall-e-3'} action={'status': 503} fired 2 (0 of 2 left)" in report, report
+
+
+def test_a_failed_tests_report_says_how_many_of_its_requests_went_to_the_default_namespace(tmp_path: Path) -> None:
+    """The most common mistake, an app sending to `server_url` without `perf_sim.headers`, leaves the test's own
+    namespace empty; with the request log off, only this line names it. Earlier tests' requests are not counted."""
+    result = run_user_tests(
+        tmp_path,
+        """
+        import httpx
+
+        def send(perf_sim, **headers):
+            httpx.post(perf_sim.server_url + "/v1/images/generations", json={"prompt": "a fox"},
+                       headers={"Authorization": f"Bearer {perf_sim.key}", **headers})
+
+        def test_earlier(perf_sim):
+            send(perf_sim)
+            send(perf_sim)
+
+        def test_forgot_the_headers(perf_sim):
+            send(perf_sim)
+            assert perf_sim.count() == 1
+
+        def test_in_its_namespace(perf_sim):
+            send(perf_sim, **perf_sim.headers)
+            assert perf_sim.count() == 2
+        """,
+        ini="perf_sim_log = off\n",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    forgot, in_its_namespace = result.stdout.split("perf-image-sim: what this test's namespace saw")[1:]
+    assert "0 request(s), oldest first:" in forgot, forgot
+    hint = "1 request(s) went to the default namespace during this test, not to this test's: does the app send perf_sim.headers"
+    assert hint in forgot, forgot
+    assert "went to the default namespace" not in in_its_namespace, in_its_namespace

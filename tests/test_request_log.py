@@ -144,6 +144,7 @@ def test_the_journals_own_entries_give_the_same_lines_as_their_json() -> None:
             "prompt": "a red fox",
             "body": {},
             "error_type": None,
+            "query": None,
         }
     )
     assert text_line(entry) == text_line(entry.as_json())

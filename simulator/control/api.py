@@ -19,9 +19,9 @@ from starlette.routing import Route
 
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
 from simulator.control.actions import fault_parts
-from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_masked_key, key_digest, key_id
+from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_key_id, check_masked_key, key_digest, key_id
 from simulator.control.plane import ControlPlane
-from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, too_slow
+from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, PromptPattern, too_slow
 from simulator.control.rules import Match, check_path_prefix, match_from_json, namespace_from, rule_spec_from_json
 from simulator.engine.errors import ApiError, cut, invalid, quoted
 from simulator.engine.generate import Engine
@@ -33,7 +33,7 @@ from spec import errors
 from spec.models import PERF_FACE
 from spec.tiers import mask_key
 
-_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "fault", "limit")
+_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "key_id", "prompt", "fault", "limit")
 DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = MAX_JOURNAL_SIZE
 
@@ -101,6 +101,23 @@ def _whole_param(request: Request, name: str, low: int, high: int) -> int | None
     if number is None or not low <= number <= high:
         raise invalid(name, f"{name} must be a whole number from {low} to {high}, got {quoted(value)}")
     return number
+
+
+def _selection(match: Match, namespace: str | None) -> EntryFilter:
+    """The journal entries a listing's filters or a count's match select: one reading of both, so a listing shows
+    exactly the entries a count counted (its prompt searched within the count's time, over the whole selection)."""
+    return EntryFilter(
+        face=match.face,
+        path=match.path,
+        method=match.method,
+        model=match.model,
+        status=match.status,
+        fault=match.fault,
+        key=match.key,
+        key_id=match.key_id,
+        prompt=match.prompt.within(COUNT_SEARCH_SECONDS) if match.prompt is not None else None,
+        namespace=namespace,
+    )
 
 
 def _route(path: str, **endpoints: Callable[[Request], Awaitable[Response]]) -> Route:
@@ -176,27 +193,33 @@ class ControlApi:
             namespace = namespace_param(request, _LIST_PARAMS)
             if "face" in params and params["face"] not in FACE_NAMES:
                 raise invalid("face", f"face must be one of {', '.join(FACE_NAMES)}, got {quoted(params['face'])}")
-            for name in ("path", "method", "model", "key", "fault"):  # as `?namespace=`: never read as "any"
+            for name in ("path", "method", "model", "key", "prompt", "fault"):  # as `?namespace=`: never read as "any"
                 if params.get(name) == "":
                     raise invalid(name, f"{name} is empty: give a value, or leave it out to list requests of every {name}")
             if "path" in params:
                 check_path_prefix(params["path"], "path")
             if "key" in params:
                 check_masked_key(params["key"], "key")
-            selection = EntryFilter(
+            if "key_id" in params:
+                check_key_id(params["key_id"], "key_id")
+            match = Match(
                 face=params.get("face"),
                 path=params.get("path"),
                 method=params["method"].upper() if "method" in params else None,
                 model=params.get("model"),
                 status=_whole_param(request, "status", 100, 599),
                 key=params.get("key"),
+                key_id=params.get("key_id"),
+                prompt=PromptPattern(params["prompt"], "prompt") if "prompt" in params else None,
                 fault=fault_parts(params["fault"], "fault") if "fault" in params else None,
-                namespace=namespace,
             )
             limit = _whole_param(request, "limit", 1, MAX_LIST_LIMIT) or DEFAULT_LIST_LIMIT
         except ApiError as exc:
             return error_response(PERF_FACE, exc)
-        found = await self.plane.journal.find(selection, limit)
+        try:
+            found = await self.plane.journal.find(_selection(match, namespace), limit)
+        except TimeoutError:
+            return error_response(PERF_FACE, too_slow("prompt"))
         return SafeJSONResponse({"requests": [entry.as_json() for entry in found]})
 
     async def clear_requests(self, request: Request) -> Response:
@@ -212,7 +235,8 @@ class ControlApi:
             body = parse_json(await read_body(request), fields_once=True)
             if not isinstance(body, dict):
                 raise invalid(
-                    None, 'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, prompt, status, fault'
+                    None,
+                    'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, key_id, prompt, status, fault',
                 )
             unknown = sorted(set(body) - {"match", "namespace"})
             if unknown:
@@ -221,19 +245,8 @@ class ControlApi:
             namespace = _namespace_of_body(request, body)
         except ApiError as exc:
             return error_response(PERF_FACE, exc)
-        selection = EntryFilter(
-            face=match.face,
-            path=match.path,
-            method=match.method,
-            model=match.model,
-            status=match.status,
-            fault=match.fault,
-            key=match.key,
-            prompt=match.prompt.within(COUNT_SEARCH_SECONDS) if match.prompt is not None else None,
-            namespace=namespace,
-        )
         try:
-            return SafeJSONResponse({"count": await self.plane.journal.count(selection)})
+            return SafeJSONResponse({"count": await self.plane.journal.count(_selection(match, namespace))})
         except TimeoutError:
             return error_response(PERF_FACE, too_slow("match.prompt"))
 

@@ -46,8 +46,10 @@ class Match(TypedDict, total=False):
     key: str
     prompt: str
     status: int
-    """Only for the journal (`requests`, `count`), as `fault` is: the action's parts in X-Sim-Fault's form."""
+    """Only for the journal (`requests`, `count`), as `fault` and `key_id` are: the action's parts in X-Sim-Fault's form."""
     fault: str
+    key_id: str
+    """The one key whose `key_id` (a journal entry's) it is, where `key` masked selects every key masked alike."""
 
 
 class FaultRule(TypedDict):
@@ -69,6 +71,8 @@ class JournalEntry(TypedDict):
     iso: str
     method: str
     path: str
+    query: str | None
+    """The query string as sent (Google's `?key=` masked as `key` is); None when the request had none."""
     face: str
     namespace: str
     key: str | None
@@ -253,22 +257,27 @@ class SimulatorControl:
         model: str | None = None,
         status: int | None = None,
         key: str | None = None,
+        key_id: str | None = None,
+        prompt: str | None = None,
         fault: str | None = None,
         limit: int | None = None,
     ) -> list[JournalEntry]:
-        """The journal's entries of this namespace, newest first, filtered by every field given (without `method`,
-        every method but OPTIONS: a browser's CORS preflights are left out unless asked for); without `limit`, every
-        one the journal holds.
+        """The journal's entries of this namespace, newest first, filtered by every field given as `count` reads it
+        (`prompt` a regular expression; without `method`, every method but OPTIONS: a browser's CORS preflights are
+        left out unless asked for); without `limit`, every one the journal holds.
 
         Decision: the control API lists 100 unless asked for more, which suits a person's curl; a test asserting
         `len(requests()) == 110` means all of them, and a silent cut at 100 would make it measure something else."""
         limit = MAX_LIST_LIMIT if limit is None else limit
-        params = _present(face=face, path=path, method=method, model=model, status=status, key=key, fault=fault, limit=limit)
+        params = _present(
+            face=face, path=path, method=method, model=model, status=status, key=key, key_id=key_id, prompt=prompt, fault=fault, limit=limit
+        )
         entries: list[JournalEntry] = self._call("GET", "/_sim/requests", params=params)["requests"]
         return entries
 
     def count(self, match: Match | None = None, **fields: Any) -> int:
-        """How many journalled requests of this namespace match (as a fault rule matches, plus `status` and `fault`)."""
+        """How many journalled requests of this namespace match (as a fault rule matches, plus `status`, `fault` and
+        `key_id`)."""
         body = {"match": {**(match or {}), **fields}, **_present(namespace=self.namespace)}
         return int(self._call("POST", "/_sim/requests/count", json=body)["count"])
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any
+from urllib.parse import quote, unquote_plus
 
 import orjson
 from starlette.datastructures import Headers, UploadFile
@@ -166,7 +167,7 @@ class RequestEntry(JournalEntry):
     def work_out_details(self) -> Details:
         """The journal's view: the engine's word (model, n, size) over what the request said."""
         asked = self.inspected
-        return _details(self, asked, *_shown_key(asked.key), self._answer_error_type())
+        return _details(self, asked, *_shown_key(asked.key), self._answer_error_type(), shown_query(self.face, self._query))
 
     def _key_headers_text(self) -> dict[str, str]:
         parts = self._key_headers.split(b"\n") if self._key_headers else []
@@ -218,6 +219,7 @@ class RequestEntry(JournalEntry):
             "key": shown,
             "key_digest": digest,
             "error_type": self._answer_error_type(),
+            "query": shown_query(self.face, self._query),
             "made": [self.made_model, self.made_n, self.made_size],
             "raw_body": text,
         }
@@ -245,7 +247,7 @@ class StoredEntry(JournalEntry):
     def work_out_details(self) -> Details:
         fields = self._fields
         asked = _inspected(self.face, self.method, self.path, {}, "", _json_body(fields["raw_body"].encode()))
-        return _details(self, asked, fields["key"], fields["key_digest"], fields["error_type"])
+        return _details(self, asked, fields["key"], fields["key_digest"], fields["error_type"], fields["query"])
 
 
 def entry_from_stored(fields: dict[str, Any]) -> JournalEntry:
@@ -258,7 +260,28 @@ def _shown_key(key: str | None) -> tuple[str | None, str | None]:
     return (mask_key(key), key_digest(key)) if key else (None, None)
 
 
-def _details(entry: JournalEntry, asked: Inspected, key: str | None, digest: str | None, error: str | None) -> Details:
+def shown_query(face: str, query: bytes) -> str | None:
+    """A request's query string as sent, with every value of the parameter the face takes a key in (Google's `?key=`)
+    masked as the entry's `key` is (its mask's characters percent-encoded, as a query's, but for the final `…`).
+
+    Decision: worked out when an entry is read (or written to a shared journal, which never holds a key), not as the
+    request is served: the control layer's fast path keeps the query's bytes as they came."""
+    if not query:
+        return None
+    text = query.decode("latin-1")
+    name = JOURNAL_VIEWS[face].query_key
+    if name is None:
+        return text
+    parts = text.split("&")
+    for index, part in enumerate(parts):
+        field, sep, value = part.partition("=")
+        key = unquote_plus(value).strip()
+        if sep and key and unquote_plus(field) == name:
+            parts[index] = f"{field}={quote(mask_key(key).removesuffix('…'), safe='')}…"
+    return "&".join(parts)
+
+
+def _details(entry: JournalEntry, asked: Inspected, key: str | None, digest: str | None, error: str | None, query: str | None) -> Details:
     """The engine's word (model, n, size) over what the request said; the key already masked, the error's type read."""
     prompt = asked.prompt
     return Details(
@@ -270,6 +293,7 @@ def _details(entry: JournalEntry, asked: Inspected, key: str | None, digest: str
         prompt=prompt if prompt is None or len(prompt) <= PROMPT_CHARS else prompt[:PROMPT_CHARS] + "…",
         body=asked.body,
         error_type=error,
+        query=query,
     )
 
 

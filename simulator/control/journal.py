@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from simulator.context import DEFAULT_NAMESPACE, Made
 from simulator.control.actions import has_fault_parts
 from simulator.control.journal_row import Row
-from simulator.engine.errors import invalid
+from simulator.engine.errors import invalid, quoted
 from simulator.state.base import StateUnavailable
 from spec.model_names import perf_model_name
 from spec.tiers import TEST_KEY_PREFIX, TIERS
@@ -71,6 +71,13 @@ def key_id(digest: str | None) -> str | None:
     """What tells apart keys whose masked forms are alike (`pk_test_free…` for every free test key): the start of the
     key's digest, shown beside the masked key in the journal, the usage listing and the dashboard."""
     return None if digest is None else digest[:KEY_ID_CHARS]
+
+
+def check_key_id(value: object, field: str) -> None:
+    """Refuse what no key_id can be: a filter or a count by it would select nothing, silently."""
+    if not isinstance(value, str) or len(value) != KEY_ID_CHARS or value.strip("0123456789abcdef"):
+        message = f"{field} is a key's id as the journal shows it, {KEY_ID_CHARS} characters of 0-9 and a-f; got {quoted(value)}"
+        raise invalid(field, message)
 
 
 def kept_path(path: str) -> str:
@@ -131,6 +138,8 @@ class Details:
     prompt: str | None
     body: Any
     error_type: str | None
+    query: str | None
+    """As sent, the face's key in it masked (simulator.control.inspect.shown_query); None when there was none."""
 
 
 class JournalEntry(Made):
@@ -185,6 +194,7 @@ class JournalEntry(Made):
     key_digest = property(lambda self: self.details.key_digest)
     key_id = property(lambda self: key_id(self.details.key_digest))
     prompt = property(lambda self: self.details.prompt)
+    query = property(lambda self: self.details.query)
     body = property(lambda self: self.details.body)
     error_type = property(lambda self: self.details.error_type)
 
@@ -223,6 +233,7 @@ class JournalEntry(Made):
             "iso": self.iso,
             "method": self.method,
             "path": self.path,
+            "query": d.query,
             "face": self.face,
             "namespace": self.namespace,
             "key": d.key,
@@ -261,6 +272,8 @@ class EntryFilter:
     status: int | None = None
     key: str | None = None
     """A full key, or a masked one as the journal shows it."""
+    key_id: str | None = None
+    """The one key whose `key_id` it is (a masked key selects every key masked alike)."""
     prompt: Callable[[str], bool] | None = None
     """Whether a prompt is one asked for (simulator.control.prompt_pattern)."""
     namespace: str | None = None
@@ -278,6 +291,7 @@ class EntryFilter:
             and (self.model is None or ((model := entry.model) is not None and perf_model_name(model) == perf_model_name(self.model)))
             and (self.status is None or entry.status == self.status)
             and (self.key is None or self.key == entry.key or key_digest(self.key) == entry.key_digest)
+            and (self.key_id is None or entry.key_id == self.key_id)
             and (self.prompt is None or (entry.prompt is not None and self.prompt(entry.prompt)))
         )
 
@@ -289,6 +303,16 @@ T = TypeVar("T")
 
 def _count(entries: Iterable[JournalEntry], selection: EntryFilter) -> int:
     return sum(1 for entry in entries if selection.holds(entry))
+
+
+def _found(entries: Iterable[JournalEntry], selection: EntryFilter, limit: int | None) -> list[JournalEntry]:
+    found: list[JournalEntry] = []
+    for entry in entries:
+        if selection.holds(entry):
+            found.append(entry)
+            if limit is not None and len(found) >= limit:
+                break
+    return found
 
 
 def tell_each(listeners: list[Callable[[T], None]], news: T) -> None:
@@ -353,13 +377,11 @@ class Journal(ABC):
         return [DEFAULT_NAMESPACE, *sorted(await self.seen() - {DEFAULT_NAMESPACE})]
 
     async def find(self, selection: EntryFilter, limit: int | None = None) -> list[JournalEntry]:
-        found: list[JournalEntry] = []
-        for entry in await self.entries(selection.namespace):
-            if selection.holds(entry):
-                found.append(entry)
-                if limit is not None and len(found) >= limit:
-                    break
-        return found
+        """As `count`, in a thread when it searches prompts."""
+        entries = await self.entries(selection.namespace)
+        if selection.prompt is None:
+            return _found(entries, selection, limit)
+        return await asyncio.to_thread(_found, entries, selection, limit)
 
     async def count(self, selection: EntryFilter) -> int:
         """Decision: a count that searches prompts runs in a thread beside the event loop (the search lets go of the

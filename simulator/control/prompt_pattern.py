@@ -1,4 +1,5 @@
-"""A caller's regular expression over prompts (a fault rule's or a count's `match.prompt`), searched with a time limit.
+"""A caller's regular expression over prompts (a fault rule's or a count's `match.prompt`, a listing's `?prompt=`),
+searched with a time limit.
 
 Python's `re` cannot be stopped mid-search, and a pattern such as `^(a|aa)+$` backtracks for minutes on a prompt of
 forty characters, holding the event loop (every request) the while. The `regex` module takes `re`'s syntax, stops a
@@ -21,7 +22,8 @@ Decisions:
 - A namespace's thread is started by its first search and released once the namespace has no prompt rule left (its
   reset, its rules removed): the threads are bounded by the namespaces that have prompt rules, not by every
   namespace ever used. A released thread ends once it has searched what was already queued on it.
-- A count gets `COUNT_SEARCH_SECONDS` over the whole journal; past that the count is a 400 naming `match.prompt`.
+- A count gets `COUNT_SEARCH_SECONDS` over the whole journal; past that the count is a 400 naming `match.prompt`. A
+  listing (`GET /_sim/requests?prompt=`) gets the same time, and past it is a 400 naming `prompt`.
 """
 
 from __future__ import annotations

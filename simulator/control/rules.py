@@ -30,7 +30,7 @@ from typing import Any
 
 from simulator.context import DEFAULT_NAMESPACE, valid_namespace
 from simulator.control.actions import Action, action_from_json, fault_parts
-from simulator.control.journal import PATH_CHARS, check_masked_key
+from simulator.control.journal import PATH_CHARS, check_key_id, check_masked_key
 from simulator.control.prompt_pattern import PromptPattern, RuleSearchThreads
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import cut, invalid, quoted
@@ -41,7 +41,7 @@ from spec.model_names import perf_model_name
 from spec.tiers import mask_key
 
 _MATCH_FIELDS = ("face", "path", "method", "model", "key", "prompt")
-_JOURNAL_FIELDS = ("status", "fault")
+_JOURNAL_FIELDS = ("status", "fault", "key_id")
 _RULE_FIELDS = ("match", "action", "times", "probability", "namespace")
 MAX_TIMES = 1_000_000
 
@@ -68,8 +68,9 @@ class Match:
     key: str | None = None
     prompt: PromptPattern | None = None
     status: int | None = None
-    """Only for counting journal entries, as `fault` is."""
+    """Only for counting journal entries, as `fault` and `key_id` are."""
     fault: frozenset[str] | None = None
+    key_id: str | None = None
 
     def holds(self, facts: RequestFacts, found: Collection[PromptPattern]) -> bool:
         """Whether every field holds, `found` being the patterns found in the request's prompt: searched beforehand,
@@ -135,6 +136,8 @@ def match_from_json(body: object, field: str = "match", for_journal: bool = Fals
         check_path_prefix(body["path"], f"{field}.path")
     if "key" in body:
         check_masked_key(body["key"], f"{field}.key")
+    if "key_id" in body:
+        check_key_id(body["key_id"], f"{field}.key_id")
     status = json_integer(body.get("status"))
     if "status" in body and (status is None or not 100 <= status <= 599):
         raise invalid(f"{field}.status", f"{field}.status must be an HTTP status from 100 to 599")
@@ -148,6 +151,7 @@ def match_from_json(body: object, field: str = "match", for_journal: bool = Fals
         prompt=PromptPattern(body["prompt"], f"{field}.prompt") if "prompt" in body else None,
         status=status,
         fault=fault_parts(body["fault"], f"{field}.fault") if "fault" in body else None,
+        key_id=body.get("key_id"),
     )
 
 

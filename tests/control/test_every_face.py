@@ -241,3 +241,15 @@ def test_a_gemini_query_key_is_journalled_as_the_face_reads_it(client: httpx.Cli
         assert entry["key"] is None
     else:
         assert client.post("/_sim/requests/count", json={"match": {"key": key}, "namespace": namespace}).json()["count"] == 1
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
+def test_every_image_id_an_entry_names_is_fetched_as_a_png_at_images_id_png_whatever_face_made_it(client: httpx.Client, call: Call) -> None:
+    """docs/control.md tells a test writer to fetch an entry's images there, whatever format the face answered in."""
+    namespace = f"images-{call.face}"
+    assert call.send(client, {"X-Sim-Namespace": namespace}).status_code == 200
+    (entry,) = client.get("/_sim/requests", params={"namespace": namespace}).json()["requests"]
+    assert entry["image_ids"]
+    for image_id in entry["image_ids"]:
+        image = client.get(f"/images/{image_id}.png")
+        assert image.status_code == 200 and image.headers["content-type"] == "image/png" and image.content.startswith(b"\x89PNG")

@@ -403,6 +403,8 @@ def test_a_rule_or_count_whose_prompt_pattern_backtracks_without_end_stops_in_ti
     assert generate(client, body={"prompt": "aaaa"}).status_code == 503
     count = client.post("/_sim/requests/count", json={"match": {"prompt": "^(a|aa)+$"}})
     assert count.status_code == 400 and count.json()["error"]["param"] == "match.prompt"
+    listing = client.get("/_sim/requests", params={"prompt": "^(a|aa)+$"})
+    assert listing.status_code == 400 and listing.json()["error"]["param"] == "prompt", "a listing gets a count's time, and says so"
 
 
 def test_a_count_whose_prompt_pattern_backtracks_does_not_hold_up_other_requests(client: httpx.Client) -> None:

@@ -110,11 +110,28 @@ def test_journal_filters_and_counts_like_a_verification_api(client: httpx.Client
 
 @pytest.mark.parametrize(
     "query",
-    ["limit=0", "status=abc", "namespace=a%20b", "namespace=", "limit=%C2%B2", "status=%D9%A5%D9%A0%D9%A3", "stauts=500", "face=dalle"],
-)
+    [
+        "limit=0", "status=abc", "namespace=a%20b", "namespace=", "limit=%C2%B2", "status=%D9%A5%D9%A0%D9%A3", "stauts=500", "face=dalle",
+        "prompt=", "prompt=(unclosed", "prompt=a%7B99999999999999999999%7D",
+    ],
+)  # fmt: skip
 def test_bad_journal_query_is_a_400_naming_it(client: httpx.Client, query: str) -> None:
     response = client.get(f"/_sim/requests?{query}")
     assert response.status_code == 400 and response.json()["error"]["param"] == query.split("=")[0]
+
+
+def test_a_listing_by_prompt_lists_exactly_the_entries_a_count_by_that_prompt_counts(each_state: httpx.Client) -> None:
+    """When a count by prompt comes out wrong, the test writer lists the same entries to see why (WireMock's find and
+    verify take one pattern). Both search the prompt as the journal keeps it, cut at 200 characters."""
+    prompts = ["free tier fox", "Free again", "a free fox", "free as a bird", "x" * 200 + " free"]
+    for prompt in prompts:
+        assert generate(each_state, "byprompt", prompt=prompt).status_code == 200
+    for pattern in ["^free", "(?i)^free", "free", "fox$", "free$", "^nothing"]:
+        listed = each_state.get("/_sim/requests", params={"namespace": "byprompt", "prompt": pattern}).json()["requests"]
+        counted = each_state.post("/_sim/requests/count", json={"match": {"prompt": pattern}, "namespace": "byprompt"}).json()
+        assert counted == {"count": len(listed)}, pattern
+    listed = each_state.get("/_sim/requests", params={"namespace": "byprompt", "prompt": "^free", "status": 200}).json()["requests"]
+    assert [entry["prompt"] for entry in listed] == ["free as a bird", "free tier fox"]
 
 
 @pytest.mark.parametrize(
@@ -214,6 +231,36 @@ def test_two_keys_masked_alike_are_told_apart_by_their_key_id_in_the_journal_and
     assert all(isinstance(entry["key_id"], str) and len(entry["key_id"]) == 8 for entry in (newest, middle))
     rows = client.get("/_sim/usage", params={"namespace": "twins"}).json()["keys"]
     assert {row["key_id"]: row["minute"]["used"] for row in rows} == {oldest["key_id"]: 2, middle["key_id"]: 1}
+
+
+def test_a_key_id_selects_exactly_its_own_keys_requests_where_its_masked_form_selects_every_key_masked_alike(
+    each_state: httpx.Client,
+) -> None:
+    """A user copies `pk_test_free_…#5ed1354f` from the dashboard or the request log to check one key's requests."""
+    client, other = each_state, "pk_test_free_another_one"
+    for key in (FREE_KEY, other, FREE_KEY):
+        sent = client.post(
+            "/v1/images/generations", json={"prompt": "a fox"}, headers={"X-Sim-Namespace": "ids", "Authorization": f"Bearer {key}"}
+        )
+        assert sent.status_code == 200, sent.text
+    every = client.get("/_sim/requests", params={"namespace": "ids"}).json()["requests"]
+    for key_id, times in ((every[0]["key_id"], 2), (every[1]["key_id"], 1)):
+        listed = client.get("/_sim/requests", params={"namespace": "ids", "key_id": key_id}).json()["requests"]
+        assert [entry["key_id"] for entry in listed] == [key_id] * times
+        counted = client.post("/_sim/requests/count", json={"match": {"key_id": key_id, "key": "pk_test_free_…"}, "namespace": "ids"})
+        assert counted.json() == {"count": times}
+    assert client.post("/_sim/requests/count", json={"match": {"key": "pk_test_free_…"}, "namespace": "ids"}).json() == {"count": 3}
+    as_number = client.post("/_sim/requests/count", json={"match": {"key_id": 12345678}, "namespace": "ids"})
+    assert as_number.status_code == 400 and as_number.json()["error"]["param"] == "match.key_id"
+
+
+@pytest.mark.parametrize("key_id", ["5ED1354F", "5ed1354", "5ed1354f0", "pk_test_", ""])
+def test_a_malformed_key_id_is_a_400_naming_it_in_a_listing_and_a_count(client: httpx.Client, key_id: str) -> None:
+    """No key has such an id: a filter by it would select nothing and let a test pass on no requests at all."""
+    listing = client.get("/_sim/requests", params={"key_id": key_id})
+    assert listing.status_code == 400 and listing.json()["error"]["param"] == "key_id", listing.text
+    count = client.post("/_sim/requests/count", json={"match": {"key_id": key_id}})
+    assert count.status_code == 400 and count.json()["error"]["param"] == "match.key_id", count.text
 
 
 @pytest.mark.parametrize("body", [{"n": 2, "size": "256x256", "model": "dall-e-2"}, {"n": 0}])
@@ -412,3 +459,32 @@ def test_a_refused_namespace_is_quoted_as_its_client_wrote_it_wherever_it_was_na
         response = client.post("/_sim/faults", json={"namespace": name.decode(), "action": {"drop": True}})
     error = response.json()["error"]
     assert response.status_code == 400 and error["message"].endswith(f"starting with a letter or digit, got {quoted}"), error
+
+
+def test_an_entry_keeps_the_query_so_two_polls_of_different_tasks_are_told_apart(each_state: httpx.Client) -> None:
+    """BFL's submit-then-poll flow is driven by its query: a test checks its app polled the task it was given."""
+    headers = {"x-key": FREE_KEY, "X-Sim-Namespace": "polls"}
+    task = each_state.post("/bfl/v1/flux-pro", json={"prompt": "a kite"}, headers=headers).json()["id"]
+    each_state.get("/bfl/v1/get_result", params={"id": task}, headers=headers)
+    each_state.get("/bfl/v1/get_result?id=nonexistent&trace=1", headers=headers)
+    unknown, known, submit = each_state.get("/_sim/requests", params={"namespace": "polls"}).json()["requests"]
+    assert (unknown["query"], known["query"], submit["query"]) == ("id=nonexistent&trace=1", f"id={task}", None)
+    assert unknown["path"] == known["path"] == "/bfl/v1/get_result"
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ("key=pk_test_pro_google_secret", "key=pk_test_pro_…"),
+        ("alt=json&key=AIzaSyA1b2c3d4e5f6g7h8i9", "alt=json&key=AIzaSyA1b2c3…"),
+        ("%6Bey=AIzaSyA1b2c3d4e5f6g7h8i9&key=second_secret_key", "%6Bey=AIzaSyA1b2c3…&key=second_secr…"),
+    ],
+)
+def test_a_google_key_in_the_query_is_masked_in_the_entrys_query_as_its_key_is(each_state: httpx.Client, query: str, shown: str) -> None:
+    """The journal never shows a full key: not in `key`, and not in the query the key came in."""
+    body = {"instances": [{"prompt": "a kite"}]}
+    path = "/google/v1beta/models/imagen-3.0-generate-002:predict"
+    each_state.post(f"{path}?{query}", json=body, headers={"X-Sim-Namespace": "gkey"})
+    (entry,) = each_state.get("/_sim/requests", params={"namespace": "gkey"}).json()["requests"]
+    assert entry["query"] == shown
+    assert entry["key"] is not None and entry["key"].removesuffix("…") in entry["query"]

@@ -32,6 +32,7 @@ from spec.providers import google
 
 PREFIX = "/google"
 API_KEY_HEADER = "x-goog-api-key"
+API_KEY_QUERY = "key"
 MALFORMED_ANSWER = b'{"predictions": [{"mimeType": "image/png", "bytesBase64Encoded": "iVBORw0KGgoAAAANSUhEUgAA'
 """The start of a success answer, cut short: what the control plane's `malformed` fault sends on this face."""
 VERTEX_VERSIONS = ("v1", "v1beta1")
@@ -123,7 +124,7 @@ def given_api_key(header: str | None, query: str) -> str | None:
 
     Decision: a key given twice is read from its first occurrence, in the query as in a header on every face
     (docs/providers.md, Keys); Starlette's `query_params.get` would take the last."""
-    return header or next((value for name, value in parse_qsl(query, keep_blank_values=True) if name == "key"), None)
+    return header or next((value for name, value in parse_qsl(query, keep_blank_values=True) if name == API_KEY_QUERY), None)
 
 
 def _model_not_found(model_id: str, version: str, method: str) -> RpcError:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from simulator.journal_view import Asked, JournalView, bearer_key, dict_or_empty, error_field
-from simulator.providers.google.face import API_KEY_HEADER, given_api_key
+from simulator.providers.google.face import API_KEY_HEADER, API_KEY_QUERY, given_api_key
 
 
 def key(path: str, headers: Mapping[str, str], query: str) -> str | None:
@@ -25,4 +25,6 @@ def asked(path: str, body: dict[str, Any]) -> Asked:
     return model, dict_or_empty(body.get("parameters")).get("sampleCount"), None, instance.get("prompt")
 
 
-JOURNAL_VIEW = JournalView(key_headers=(API_KEY_HEADER,), key=key, asked=asked, error_type=lambda answer: error_field(answer, "status"))
+JOURNAL_VIEW = JournalView(
+    key_headers=(API_KEY_HEADER,), key=key, asked=asked, error_type=lambda answer: error_field(answer, "status"), query_key=API_KEY_QUERY
+)
