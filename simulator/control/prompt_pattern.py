@@ -34,14 +34,70 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import re
+
 import regex
 
 from simulator.engine.errors import ApiError, invalid, quoted
+from spec.models import MAX_PROMPT_CHARS
 
 RULE_SEARCH_SECONDS = 0.05
 COUNT_SEARCH_SECONDS = 2.0
+MAX_UNROLLED_ITEMS = 100_000
+"""Decision: how many items a pattern's repeats may add to it once each is written out its least number of times, as
+`regex` writes them out when it compiles (`a{10000000}` took 3.4 s, `a{1000000000}` would take minutes, on the event
+loop, since a rule, count or listing compiles where it is asked). 100,000 compile in about a tenth of a second, and no
+pattern needs them: no prompt is longer than `MAX_PROMPT_CHARS` (the journal searches its first 200)."""
+_QUANTIFIER = re.compile(r"\{(\d*)(?:,(\d*))?\}")
 
 log = logging.getLogger("perf-sim")
+
+
+def _unrolled_items(text: str) -> int:
+    """An upper estimate of the items `text` stands for with each repeat written out its least number of times
+    (`(ab){3}` is 6; `a*` is 1, an upper estimate): each group's items are multiplied by its quantifier's least count,
+    nested groups' in turn. Read by a scan, not the engine's parser, which is the cost being avoided."""
+    groups = [0]
+    last = 0
+    at = 0
+    while at < len(text):
+        char = text[at]
+        quantifier = _QUANTIFIER.match(text, at) if char == "{" else None
+        if quantifier is not None:
+            least = int(quantifier.group(1) or 0)
+            groups[-1] += last * (least - 1)
+            last *= least
+            at = quantifier.end()
+            continue
+        if char == "(":
+            groups.append(0)
+            last = 0
+            at += 1
+            continue
+        if char == ")":
+            item = groups.pop() if len(groups) > 1 else 0
+            at += 1
+        elif char == "\\":
+            item, at = 1, at + 2
+        elif char == "[":
+            item, at = 1, _class_end(text, at)
+        else:
+            item, at = 1, at + 1
+        groups[-1] += item
+        last = item
+    return sum(groups)
+
+
+def _class_end(text: str, start: int) -> int:
+    """Where the character class opening at `start` ends (past its `]`; a `]` first in it is a member)."""
+    at = start + 1
+    if text[at : at + 1] == "^":
+        at += 1
+    if text[at : at + 1] == "]":
+        at += 1
+    while at < len(text) and text[at] != "]":
+        at += 2 if text[at] == "\\" else 1
+    return at + 1
 
 
 class PromptPattern:
@@ -50,6 +106,12 @@ class PromptPattern:
         self.text = text
         self.said_slow = False
         """Whether the warning that a search of this rule's pattern ran out of time has been logged."""
+        if _unrolled_items(text) > len(text) + MAX_UNROLLED_ITEMS:
+            raise invalid(
+                field,
+                f"{field} repeats too much: written out their least number of times, its repeats add over "
+                f"{MAX_UNROLLED_ITEMS:,} items to it, which the regex engine takes seconds to compile; no prompt is longer than {MAX_PROMPT_CHARS:,} characters",
+            )
         try:
             self.compiled = regex.compile(text)
         except (regex.error, OverflowError, RecursionError) as exc:  # a repeat count too large, groups nested too deep

@@ -231,6 +231,8 @@ def test_rules_are_listed_deleted_one_by_one_and_all_at_once(client: httpx.Clien
         ({"match": {"face": "dalle"}, "action": {"drop": True}}, "match.face"),
         ({"match": {"prompt": "("}, "action": {"drop": True}}, "match.prompt"),
         ({"match": {"prompt": "a{4294967296}"}, "action": {"drop": True}}, "match.prompt"),
+        ({"match": {"prompt": "a{1000000000}"}, "action": {"drop": True}}, "match.prompt"),
+        ({"match": {"prompt": "x(?:[ab]{1000}){1000}"}, "action": {"drop": True}}, "match.prompt"),
         ({"match": {"prompt": "(" * 500 + ")" * 500}, "action": {"drop": True}}, "match.prompt"),
         ({"action": {"delay_ms": 0}}, "action.delay_ms"),
         ({"action": {"drop": True}, "times": 0}, "times"),
@@ -252,6 +254,13 @@ def test_a_bad_rule_is_a_400_naming_the_field(client: httpx.Client, rule: dict[s
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param
     assert "True" not in response.json()["error"]["message"], "a value is shown as JSON, not as Python"
+
+
+@pytest.mark.parametrize("pattern", ["a{4000}", r"\{1000000000\}", "[{1000000000}]", "fox{0,1000000000}"])
+def test_a_prompt_pattern_whose_repeats_need_few_items_is_taken_however_large_its_numbers(client: httpx.Client, pattern: str) -> None:
+    """Only a repeat's least count is written out when a pattern compiles: a literal brace, a class or an upper bound
+    costs nothing, so the bound on repeats refuses none of them."""
+    assert client.post("/_sim/faults", json={"match": {"prompt": pattern}, "action": {"drop": True}}).status_code == 201
 
 
 @pytest.mark.parametrize(
