@@ -247,7 +247,7 @@ class StoredEntry(JournalEntry):
     def work_out_details(self) -> Details:
         fields = self._fields
         asked = _inspected(self.face, self.method, self.path, {}, "", _json_body(fields["raw_body"].encode()))
-        return _details(self, asked, fields["key"], fields["key_digest"], fields["error_type"], fields["query"])
+        return _details(self, asked, fields["key"], fields["key_digest"], fields["error_type"], fields.get("query"))
 
 
 def entry_from_stored(fields: dict[str, Any]) -> JournalEntry:

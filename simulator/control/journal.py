@@ -138,8 +138,9 @@ class Details:
     prompt: str | None
     body: Any
     error_type: str | None
-    query: str | None
-    """As sent, the face's key in it masked (simulator.control.inspect.shown_query); None when there was none."""
+    query: str | None = None
+    """As sent, the face's key in it masked (simulator.control.inspect.shown_query); None when there was none, and in
+    an entry a shared journal kept before entries had a query (a Redis a newer perf-sim now reads)."""
 
 
 class JournalEntry(Made):
@@ -221,7 +222,7 @@ class JournalEntry(Made):
     def from_stored(cls, fields: dict[str, Any]) -> JournalEntry:
         entry = cls.__new__(cls)
         entry.restore_scalars(fields)
-        entry._details = Details(**{name: fields[name] for name in _DETAILS})
+        entry._details = Details(**{name: fields[name] for name in _DETAILS if name in fields})
         return entry
 
     def as_json(self) -> dict[str, Any]:
