@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-
-import re
 
 import regex
 
@@ -49,14 +48,15 @@ MAX_UNROLLED_ITEMS = 100_000
 loop, since a rule, count or listing compiles where it is asked). 100,000 compile in about a tenth of a second, and no
 pattern needs them: no prompt is longer than `MAX_PROMPT_CHARS` (the journal searches its first 200)."""
 _QUANTIFIER = re.compile(r"\{(\d*)(?:,(\d*))?\}")
+_COUNT_DIGITS = len(str(MAX_UNROLLED_ITEMS)) + 1
 
 log = logging.getLogger("perf-sim")
 
 
 def _unrolled_items(text: str) -> int:
-    """An upper estimate of the items `text` stands for with each repeat written out its least number of times
-    (`(ab){3}` is 6; `a*` is 1, an upper estimate): each group's items are multiplied by its quantifier's least count,
-    nested groups' in turn. Read by a scan, not the engine's parser, which is the cost being avoided."""
+    """An upper estimate of the items `text` stands for with each repeat written out its least number of times, and
+    at least once (`(ab){3}` is 6; `a*` and `a{0,5}` are 1): each group's items are multiplied by its quantifier's
+    least count, nested groups' in turn. Read by a scan, not the engine's parser, which is the cost being avoided."""
     groups = [0]
     last = 0
     at = 0
@@ -64,7 +64,9 @@ def _unrolled_items(text: str) -> int:
         char = text[at]
         quantifier = _QUANTIFIER.match(text, at) if char == "{" else None
         if quantifier is not None:
-            least = int(quantifier.group(1) or 0)
+            # The repeated item is compiled once even when it may be left out ({0,1}); a count of more digits than
+            # any bound is cut before it is read (Python refuses to read over 4,300 digits).
+            least = max(int(quantifier.group(1)[:_COUNT_DIGITS] or 0), 1)
             groups[-1] += last * (least - 1)
             last *= least
             at = quantifier.end()
@@ -110,7 +112,8 @@ class PromptPattern:
             raise invalid(
                 field,
                 f"{field} repeats too much: written out their least number of times, its repeats add over "
-                f"{MAX_UNROLLED_ITEMS:,} items to it, which the regex engine takes seconds to compile; no prompt is longer than {MAX_PROMPT_CHARS:,} characters",
+                f"{MAX_UNROLLED_ITEMS:,} items to it, which the regex engine takes seconds to compile; no prompt is "
+                f"longer than {MAX_PROMPT_CHARS:,} characters",
             )
         try:
             self.compiled = regex.compile(text)

@@ -233,6 +233,8 @@ def test_rules_are_listed_deleted_one_by_one_and_all_at_once(client: httpx.Clien
         ({"match": {"prompt": "a{4294967296}"}, "action": {"drop": True}}, "match.prompt"),
         ({"match": {"prompt": "a{1000000000}"}, "action": {"drop": True}}, "match.prompt"),
         ({"match": {"prompt": "x(?:[ab]{1000}){1000}"}, "action": {"drop": True}}, "match.prompt"),
+        ({"match": {"prompt": "(?:(?:a{1000}){0,1}){1000}"}, "action": {"drop": True}}, "match.prompt"),
+        ({"match": {"prompt": "a{" + "9" * 5000 + "}"}, "action": {"drop": True}}, "match.prompt"),
         ({"match": {"prompt": "(" * 500 + ")" * 500}, "action": {"drop": True}}, "match.prompt"),
         ({"action": {"delay_ms": 0}}, "action.delay_ms"),
         ({"action": {"drop": True}, "times": 0}, "times"),
