@@ -9,7 +9,6 @@ and a 400 that always named `prompt` sent its reader to a prompt that may be cle
 from __future__ import annotations
 
 from collections.abc import Mapping
-from operator import ne
 from typing import Any
 
 import orjson
@@ -49,22 +48,44 @@ def _json_field(raw: bytes, start: int) -> tuple[str, str] | None:
 
     Decision: the body is parsed twice, as sent and with a character put in just before the token (where valid JSON
     can only be within a string), and the one string that differs is the token's: exact, where the first string that
-    holds `[sim:` once decoded may be an earlier one that escapes it (`\\u005bsim:`), which no token scan reads. Each
-    level's children are compared by C-speed equality, and only the one that differs is gone into."""
+    holds `[sim:` once decoded may be an earlier one that escapes it (`\\u005bsim:`), which no token scan reads. The
+    two trees are walked side by side with a stack, comparing strings only: a walk linear in the body, at any depth
+    (comparing whole subtrees level by level took depth times the body's size, and recursed past Python's limit)."""
     try:
         node, twin = orjson.loads(raw), orjson.loads(raw[:start] + b"x" + raw[start:])
     except orjson.JSONDecodeError:
         return None
+    pending: list[tuple[_Place | None, Any, Any]] = [(None, node, twin)]
+    while pending:
+        place, node, twin = pending.pop()
+        if isinstance(node, str):
+            if node != twin:
+                return (_path(place), node) if place is not None else None
+        elif isinstance(node, dict):
+            # A key that, the character put in, names another key of its object leaves the twin a key short.
+            for (key, value), (twin_key, twin_value) in zip(node.items(), twin.items(), strict=False):
+                if key != twin_key or len(node) != len(twin):
+                    return f"a key in {_path(place) if place is not None else 'the request body'}", key
+                if isinstance(value, (str, dict, list)):
+                    pending.append(((place, key), value, twin_value))
+        elif isinstance(node, list):
+            pending.extend(((place, index), value, twin[index]) for index, value in enumerate(node) if isinstance(value, (str, dict, list)))
+    return None  # the token's string was a value that a later one of the same key replaced
+
+
+_Place = tuple[Any, str | int]
+"""Where a value sits: its parent's place (None at the top) and its key or index, made into a path only when named."""
+
+
+def _path(place: _Place) -> str:
+    """A place as the faces name a nested field (`image_request.prompt`, `instances[0].prompt`), cut as any quoted
+    value is: a token nested a thousand lists deep would otherwise be named by three thousand characters."""
+    steps: list[str | int] = []
+    at: _Place | None = place
+    while at is not None:
+        at, step = at
+        steps.append(step)
     path = ""
-    while isinstance(node, (dict, list)):
-        children = list(node.items() if isinstance(node, dict) else enumerate(node))
-        twins = list(twin.items() if isinstance(twin, dict) else enumerate(twin))
-        differs = list(map(ne, children, twins))
-        if True not in differs:  # the token's string was a value that a later one of the same key replaced
-            return None
-        index = differs.index(True)
-        (key, node), (twin_key, twin) = children[index], twins[index]
-        if key != twin_key:
-            return f"a key in {path or 'the request body'}", key
-        path = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{cut(key)}" if path else cut(key)
-    return (path, node) if path and isinstance(node, str) else None
+    for step in reversed(steps):
+        path = f"{path}[{step}]" if isinstance(step, int) else f"{path}.{step}" if path else step
+    return cut(path)
