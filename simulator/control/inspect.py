@@ -167,7 +167,7 @@ class RequestEntry(JournalEntry):
     def work_out_details(self) -> Details:
         """The journal's view: the engine's word (model, n, size) over what the request said."""
         asked = self.inspected
-        return _details(self, asked, *_shown_key(asked.key), self._answer_error_type(), shown_query(self.face, self._query))
+        return _details(self, asked, *_shown_key(asked.key), self._answer_error_type(), shown_query(self._query))
 
     def _key_headers_text(self) -> dict[str, str]:
         parts = self._key_headers.split(b"\n") if self._key_headers else []
@@ -219,7 +219,7 @@ class RequestEntry(JournalEntry):
             "key": shown,
             "key_digest": digest,
             "error_type": self._answer_error_type(),
-            "query": shown_query(self.face, self._query),
+            "query": shown_query(self._query),
             "made": [self.made_model, self.made_n, self.made_size],
             "raw_body": text,
         }
@@ -260,23 +260,28 @@ def _shown_key(key: str | None) -> tuple[str | None, str | None]:
     return (mask_key(key), key_digest(key)) if key else (None, None)
 
 
-def shown_query(face: str, query: bytes) -> str | None:
-    """A request's query string as sent, with every value of the parameter the face takes a key in (Google's `?key=`)
+_QUERY_KEYS = frozenset(view.query_key for view in JOURNAL_VIEWS.values() if view.query_key is not None)
+"""The query parameters any face takes a key in."""
+
+
+def shown_query(query: bytes) -> str | None:
+    """A request's query string as sent, with every value of a parameter any face takes a key in (Google's `?key=`)
     masked as the entry's `key` is (its mask's characters percent-encoded, as a query's, but for the final `…`).
 
-    Decision: worked out when an entry is read (or written to a shared journal, which never holds a key), not as the
-    request is served: the control layer's fast path keeps the query's bytes as they came."""
+    Decisions: worked out when an entry is read (or written to a shared journal, which never holds a key), not as the
+    request is served: the control layer's fast path keeps the query's bytes as they came. Masked on every face's
+    entries, not only on the face that reads it: a client whose base URL lacks `/google` sends its key to a path no
+    face serves, and that is when someone reads the journal to see why (which any web page may, CORS being open)."""
     if not query:
         return None
     text = query.decode("latin-1")
-    name = JOURNAL_VIEWS[face].query_key
-    if name is None:
+    if not _QUERY_KEYS:
         return text
     parts = text.split("&")
     for index, part in enumerate(parts):
         field, sep, value = part.partition("=")
         key = unquote_plus(value).strip()
-        if sep and key and unquote_plus(field) == name:
+        if sep and key and unquote_plus(field) in _QUERY_KEYS:
             parts[index] = f"{field}={quote(mask_key(key).removesuffix('…'), safe='')}…"
     return "&".join(parts)
 

@@ -488,3 +488,12 @@ def test_a_google_key_in_the_query_is_masked_in_the_entrys_query_as_its_key_is(e
     (entry,) = each_state.get("/_sim/requests", params={"namespace": "gkey"}).json()["requests"]
     assert entry["query"] == shown
     assert entry["key"] is not None and entry["key"].removesuffix("…") in entry["query"]
+
+
+@pytest.mark.parametrize("path", ["/v1beta/models/imagen-3.0-generate-002:predict", "/nope/thing", "/v1/images/generations"])
+def test_a_google_key_sent_where_no_google_face_reads_it_is_masked_too(each_state: httpx.Client, path: str) -> None:
+    """A client whose base URL lacks /google sends its key to another face's path: the journal read to find out why
+    must not show the key."""
+    each_state.post(f"{path}?key=AIzaSyA1b2c3d4e5f6g7h8i9", json={"prompt": "a kite"}, headers={"X-Sim-Namespace": "lost"})
+    (entry,) = each_state.get("/_sim/requests", params={"namespace": "lost"}).json()["requests"]
+    assert entry["query"] == "key=AIzaSyA1b2c3…"
