@@ -29,11 +29,12 @@ Decisions:
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import regex
 
@@ -43,63 +44,48 @@ from spec.models import MAX_PROMPT_CHARS
 RULE_SEARCH_SECONDS = 0.05
 COUNT_SEARCH_SECONDS = 2.0
 MAX_UNROLLED_ITEMS = 100_000
-"""Decision: how many items a pattern's repeats may add to it once each is written out its least number of times, as
+"""Decision: how many items a pattern may stand for once each repeat is written out its least number of times, as
 `regex` writes them out when it compiles (`a{10000000}` took 3.4 s, `a{1000000000}` would take minutes, on the event
 loop, since a rule, count or listing compiles where it is asked). 100,000 compile in about a tenth of a second, and no
 pattern needs them: no prompt is longer than `MAX_PROMPT_CHARS` (the journal searches its first 200)."""
-_QUANTIFIER = re.compile(r"\{(\d*)(?:,(\d*))?\}")
-_COUNT_DIGITS = len(str(MAX_UNROLLED_ITEMS)) + 1
+MAX_PATTERN_CHARS = 10_000
+"""Decision: a pattern is at most this long. The engine takes about a second to read and compile 250,000 characters,
+on the event loop; a pattern over prompts of at most `MAX_PROMPT_CHARS` characters needs nowhere near as many."""
+
+_PARSER: Any = importlib.import_module("regex._regex_core")
+"""The engine's own parser (`regex`'s, private, and left out of its type stubs): see `_unrolled_items`."""
 
 log = logging.getLogger("perf-sim")
 
 
 def _unrolled_items(text: str) -> int:
-    """An upper estimate of the items `text` stands for with each repeat written out its least number of times, and
-    at least once (`(ab){3}` is 6; `a*` and `a{0,5}` are 1): each group's items are multiplied by its quantifier's
-    least count, nested groups' in turn. Read by a scan, not the engine's parser, which is the cost being avoided."""
-    groups = [0]
-    last = 0
-    at = 0
-    while at < len(text):
-        char = text[at]
-        quantifier = _QUANTIFIER.match(text, at) if char == "{" else None
-        if quantifier is not None:
-            # The repeated item is compiled once even when it may be left out ({0,1}); a count of more digits than
-            # any bound is cut before it is read (Python refuses to read over 4,300 digits).
-            least = max(int(quantifier.group(1)[:_COUNT_DIGITS] or 0), 1)
-            groups[-1] += last * (least - 1)
-            last *= least
-            at = quantifier.end()
-            continue
-        if char == "(":
-            groups.append(0)
-            last = 0
-            at += 1
-            continue
-        if char == ")":
-            item = groups.pop() if len(groups) > 1 else 0
-            at += 1
-        elif char == "\\":
-            item, at = 1, at + 2
-        elif char == "[":
-            item, at = 1, _class_end(text, at)
-        else:
-            item, at = 1, at + 1
-        groups[-1] += item
-        last = item
-    return sum(groups)
+    """How many items `text` stands for with each repeat written out its least number of times, and at least once
+    (`(ab){3}` is 6; `a*` and `a{0,5}` are 1: the engine compiles a repeat's item even when it may be left out).
+
+    Decision: read by the engine's own parser (`regex._regex_core`, fast Python; it is the engine's compile, in C,
+    that writes repeats out), so comments, verbose mode, spaced or zero-padded counts are read as the engine reads
+    them: a scan of the text of our own was three times read otherwise, and each time let a pattern through that held
+    the event loop for seconds. A pattern the parser refuses is left to `regex.compile` to refuse with its message."""
+    flags = 0
+    while True:
+        source = _PARSER.Source(text)
+        info = _PARSER.Info(flags, source.char_type, {})
+        source.ignore_space = bool(info.flags & regex.VERBOSE)
+        try:
+            return _items(_PARSER._parse_pattern(source, info))
+        except _PARSER._UnscopedFlagSet:  # a flag for the whole pattern set mid-way: the engine parses again so
+            flags = info.global_flags
+        except regex.error:
+            return 0
 
 
-def _class_end(text: str, start: int) -> int:
-    """Where the character class opening at `start` ends (past its `]`; a `]` first in it is a member)."""
-    at = start + 1
-    if text[at : at + 1] == "^":
-        at += 1
-    if text[at : at + 1] == "]":
-        at += 1
-    while at < len(text) and text[at] != "]":
-        at += 2 if text[at] == "\\" else 1
-    return at + 1
+def _items(node: Any) -> int:
+    """`node`'s items (see `_unrolled_items`): a leaf is one; a node holding others (a sequence, a branch, a group, a
+    set) is theirs in all, and a repeat theirs times its least count. Its parts are read from its attributes, so no
+    list of the parser's node classes is kept here."""
+    parts = [part for value in vars(node).values() for part in (value if isinstance(value, list | tuple) else (value,))]
+    inner = sum(_items(part) for part in parts if isinstance(part, _PARSER.RegexBase)) or 1
+    return inner * max(node.min_count, 1) if isinstance(node, _PARSER.GreedyRepeat) else inner
 
 
 class PromptPattern:
@@ -108,16 +94,19 @@ class PromptPattern:
         self.text = text
         self.said_slow = False
         """Whether the warning that a search of this rule's pattern ran out of time has been logged."""
-        if _unrolled_items(text) > len(text) + MAX_UNROLLED_ITEMS:
-            raise invalid(
-                field,
-                f"{field} repeats too much: written out their least number of times, its repeats add over "
-                f"{MAX_UNROLLED_ITEMS:,} items to it, which the regex engine takes seconds to compile; no prompt is "
-                f"longer than {MAX_PROMPT_CHARS:,} characters",
-            )
+        if len(text) > MAX_PATTERN_CHARS:
+            raise invalid(field, f"{field} is {len(text):,} characters long; a pattern is at most {MAX_PATTERN_CHARS:,}")
         try:
+            if _unrolled_items(text) > MAX_UNROLLED_ITEMS:
+                raise invalid(
+                    field,
+                    f"{field} repeats too much: written out their least number of times, its repeats come to over "
+                    f"{MAX_UNROLLED_ITEMS:,} items, which the regex engine takes seconds to compile; no prompt is longer "
+                    f"than {MAX_PROMPT_CHARS:,} characters",
+                )
             self.compiled = regex.compile(text)
-        except (regex.error, OverflowError, RecursionError) as exc:  # a repeat count too large, groups nested too deep
+        # A repeat count too large (or of more digits than Python reads), groups nested too deep, clashing flags.
+        except (regex.error, OverflowError, ValueError, RecursionError) as exc:
             raise invalid(field, f"{field} is not a regular expression: {exc}") from None
 
     def __eq__(self, other: object) -> bool:

@@ -235,6 +235,11 @@ def test_rules_are_listed_deleted_one_by_one_and_all_at_once(client: httpx.Clien
         ({"match": {"prompt": "x(?:[ab]{1000}){1000}"}, "action": {"drop": True}}, "match.prompt"),
         ({"match": {"prompt": "(?:(?:a{1000}){0,1}){1000}"}, "action": {"drop": True}}, "match.prompt"),
         ({"match": {"prompt": "a{" + "9" * 5000 + "}"}, "action": {"drop": True}}, "match.prompt"),
+        ({"match": {"prompt": "a{000000010000000}"}, "action": {"drop": True}}, "match.prompt"),
+        ({"match": {"prompt": "(?#[)a{10000000}(?#])"}, "action": {"drop": True}}, "match.prompt"),
+        ({"match": {"prompt": "(?x)a{3 000 000}"}, "action": {"drop": True}}, "match.prompt"),
+        ({"match": {"prompt": "(?V0)(?V1)a"}, "action": {"drop": True}}, "match.prompt"),
+        ({"match": {"prompt": "|".join(["fox"] * 3000)}, "action": {"drop": True}}, "match.prompt"),
         ({"match": {"prompt": "(" * 500 + ")" * 500}, "action": {"drop": True}}, "match.prompt"),
         ({"action": {"delay_ms": 0}}, "action.delay_ms"),
         ({"action": {"drop": True}, "times": 0}, "times"),
@@ -258,7 +263,9 @@ def test_a_bad_rule_is_a_400_naming_the_field(client: httpx.Client, rule: dict[s
     assert "True" not in response.json()["error"]["message"], "a value is shown as JSON, not as Python"
 
 
-@pytest.mark.parametrize("pattern", ["a{4000}", r"\{1000000000\}", "[{1000000000}]", "fox{0,1000000000}"])
+@pytest.mark.parametrize(
+    "pattern", ["a{4000}", r"\{1000000000\}", "[{1000000000}]", "fox{0,1000000000}", "(?x) a{40 00} # a{9999999}", "f" * 10_000]
+)
 def test_a_prompt_pattern_whose_repeats_need_few_items_is_taken_however_large_its_numbers(client: httpx.Client, pattern: str) -> None:
     """Only a repeat's least count is written out when a pattern compiles: a literal brace, a class or an upper bound
     costs nothing, so the bound on repeats refuses none of them."""
