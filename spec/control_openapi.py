@@ -32,6 +32,7 @@ MAX_LIST_LIMIT = 1_000_000
 MAX_PATH_CHARS = 512
 MAX_ADVANCE_SECONDS = 3_155_760_000
 KEY_ID_CHARS = 8
+MAX_PATTERN_CHARS = 10_000
 
 API_VERSION = "1.0.0"
 FACES = (PERF_FACE, *PROVIDERS)
@@ -113,7 +114,12 @@ def _match_schema(with_status: bool) -> dict[str, Any]:
         "method": {"type": "string", "minLength": 1},
         "model": {"type": "string", "minLength": 1, "examples": list(MODELS)},
         "key": {"type": "string", "minLength": 1, "description": "the API key the request was sent with"},
-        "prompt": {"type": "string", "minLength": 1, "description": "a regular expression searched in the prompt"},
+        "prompt": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_PATTERN_CHARS,
+            "description": "a regular expression searched in the prompt",
+        },
     }
     if with_status:
         properties["status"] = {"type": "integer", "minimum": 100, "maximum": 599}
@@ -278,7 +284,11 @@ def _journal_filters() -> list[dict[str, Any]]:
         _query("status", {"type": "integer", "minimum": 100, "maximum": 599}, "only this status"),
         _query("key", {"type": "string", "minLength": 1}, "only this API key (the full key, or masked as entries show it)"),
         _query("key_id", _KEY_ID, "only " + _KEY_ID_MEANING),
-        _query("prompt", {"type": "string", "minLength": 1}, "only prompts this regular expression is found in, as a count's match.prompt"),
+        _query(
+            "prompt",
+            {"type": "string", "minLength": 1, "maxLength": MAX_PATTERN_CHARS},
+            "only prompts this regular expression is found in, as a count's match.prompt",
+        ),
         _query("fault", _FAULT_PARTS, "only requests whose " + _FAULT_PARTS_MEANING),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT}, "at most this many entries (absent: 100)"),
         _IN_ALL,

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
-from simulator.control import actions, journal, state_api
+from simulator.control import actions, journal, prompt_pattern, state_api
 from simulator.control import api as control_api
 from simulator.control import rules as control_rules
 from simulator.control.client import SimulatorControl
@@ -33,6 +33,7 @@ from spec.control_openapi import (
     MAX_LIST_LIMIT,
     MAX_MESSAGE_CHARS,
     MAX_PATH_CHARS,
+    MAX_PATTERN_CHARS,
     MAX_RETRY_AFTER_SECONDS,
     MAX_TIMES,
     MIN_DELAY_MS,
@@ -127,6 +128,7 @@ def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     assert MAX_LIST_LIMIT == control_api.MAX_LIST_LIMIT
     assert MAX_PATH_CHARS == journal.PATH_CHARS
     assert KEY_ID_CHARS == journal.KEY_ID_CHARS
+    assert MAX_PATTERN_CHARS == prompt_pattern.MAX_PATTERN_CHARS
     assert MAX_ADVANCE_SECONDS == state_api.MAX_ADVANCE_SECONDS
 
 
