@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -55,6 +55,25 @@ def test_a_refused_control_call_raises_with_the_simulators_type_message_and_fiel
     with pytest.raises(ControlError) as unknown:
         root.remove_fault("fault_does_not_exist")
     assert (unknown.value.status, unknown.value.type) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda control: control.advance(float("nan")),
+        lambda control: control.add_fault(status=503, probability=float("inf")),
+        lambda control: control.requests(prompt="\ud800"),
+        lambda control: control.usage("k" * 70_000),
+    ],
+    ids=["nan", "inf", "lone surrogate", "url too long"],
+)
+def test_a_call_that_cannot_be_sent_raises_control_error_as_a_refused_one_does(
+    root: SimulatorControl, call: Callable[[SimulatorControl], object]
+) -> None:
+    """A test's `except ControlError` covers every refused call, also one the client cannot put into HTTP."""
+    with pytest.raises(ControlError) as refused:
+        call(root)
+    assert refused.value.status == 400 and "cannot be sent" in refused.value.message
 
 
 def test_a_client_bound_to_a_namespace_cannot_remove_another_namespaces_rule(root: SimulatorControl) -> None:

@@ -24,6 +24,7 @@ import httpx
 
 from simulator.context import valid_namespace
 from simulator.namespace_path import namespace_base_path
+from spec import errors
 from spec.control_openapi import MAX_LIST_LIMIT
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
@@ -97,7 +98,8 @@ class Clock(TypedDict):
 
 
 class ControlError(Exception):
-    """The simulator refused a control call: `status`, and the Perf error envelope's `type`, `message` and `param`."""
+    """The simulator refused a control call: `status`, and the Perf error envelope's `type`, `message` and `param`; or
+    the client could not send it (a 400 of its own, saying so)."""
 
     def __init__(self, status: int, error_type: str | None, message: str, param: str | None = None) -> None:
         self.status = status
@@ -185,7 +187,12 @@ class SimulatorControl:
 
     def _call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         query = _present(**(params or {}), namespace=self.namespace)
-        response = self._http.request(method, self.server_url + path, json=json, params=query)
+        try:
+            response = self._http.request(method, self.server_url + path, json=json, params=query)
+        except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
+            # A value neither JSON nor a URL can carry (NaN, a lone surrogate, a query past httpx's length): refused
+            # here as the simulator refuses what it cannot read, so `except ControlError` covers every refused call.
+            raise ControlError(400, errors.INVALID_REQUEST, f"the call cannot be sent: {exc}") from None
         if response.status_code >= 400:
             raise ControlError.from_response(response)
         return response.json() if response.content else None
