@@ -250,10 +250,12 @@ def action_from_text(text: str, field: str) -> Action:
             body[name] = True
         else:
             body[name] = value
+    if not body:
+        raise invalid(field, f"{field}: no action given; write one as status=503, delay_ms=1500 or drop")
     try:
         return action_from_json(body, "action")
-    except ApiError as exc:
-        raise invalid(field, f"{field}: {exc.message}") from None
+    except ApiError as exc:  # worded for a rule's JSON: the header and token name an action's parts without `action.`
+        raise invalid(field, f"{field}: {exc.message.removeprefix('action.')}") from None
 
 
 def fault_parts(text: object, field: str) -> frozenset[str]:

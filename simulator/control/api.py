@@ -49,7 +49,7 @@ def namespace_param(request: Request, takes: tuple[str, ...] = ()) -> str | None
     taken = dict.fromkeys(("namespace", *takes))
     unknown = sorted(set(request.query_params) - set(taken))
     if unknown:
-        raise invalid(unknown[0], f"{cut(unknown[0])} is not a parameter of this call; it takes: {', '.join(taken)}")
+        raise invalid(cut(unknown[0]), f"{quoted(unknown[0])} is not a parameter of this call; it takes: {', '.join(taken)}")
     for name in takes:  # a filter given twice (?status=429&status=503) would be read as its last value, the other lost
         values = set(request.query_params.getlist(name))
         if len(values) > 1:

@@ -556,6 +556,26 @@ def test_a_refused_number_in_header_form_says_its_range_named_as_the_header_writ
     assert error["message"] == f"{error['param']}: {says}", error
 
 
+@pytest.mark.parametrize(
+    ("sent", "says"),
+    [
+        ({"headers": {"X-Sim-Fault": ";"}}, "no action given; write one as status=503, delay_ms=1500 or drop"),
+        ({"body": {"prompt": "a fox [sim:]"}}, "no action given; write one as status=503, delay_ms=1500 or drop"),
+        ({"headers": {"X-Sim-Fault": "status=503;type=zzz"}}, "type must be one of "),
+    ],
+    ids=["an empty header", "an empty token", "a bad type"],
+)
+def test_a_header_or_token_is_refused_in_its_own_words_not_a_rules_json(client: httpx.Client, sent: dict[str, Any], says: str) -> None:
+    """An empty token was told `action must be an object such as {"status": 503}`, a JSON its writer never wrote."""
+    error = generate(client, **sent).json()["error"]
+    assert error["message"].startswith(f"{error['param']}: {says}"), error
+
+
+def test_an_unnamed_query_parameter_is_refused_quoted(client: httpx.Client) -> None:
+    error = client.delete("/_sim/requests?=1").json()["error"]
+    assert (error["param"], error["message"]) == ("", "'' is not a parameter of this call; it takes: namespace")
+
+
 def test_a_counts_fault_of_more_digits_than_any_status_says_the_range(client: httpx.Client) -> None:
     response = client.get("/_sim/requests", params={"fault": "status=9999999999999999999"})
     message = response.json()["error"]["message"]
