@@ -33,6 +33,7 @@ MAX_PATH_CHARS = 512
 MAX_ADVANCE_SECONDS = 3_155_760_000
 KEY_ID_CHARS = 8
 MAX_PATTERN_CHARS = 10_000
+KEY_PATTERN = r"[A-Za-z0-9_\-]{8,200}"
 
 API_VERSION = "1.0.0"
 FACES = (PERF_FACE, *PROVIDERS)
@@ -433,7 +434,10 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "usage",
                 "summary": "A key's tier and windows",
-                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}, _IN_DEFAULT],
+                "parameters": [
+                    {"name": "key", "in": "path", "required": True, "schema": {"type": "string", "pattern": f"^{KEY_PATTERN}$"}},
+                    _IN_DEFAULT,
+                ],
                 "responses": {"200": _json(_ref("Usage"), "the key's windows"), "400": bad, "404": unknown_key},
             }
         },

@@ -14,6 +14,7 @@ import pytest
 from openapi_spec_validator import validate
 from starlette.routing import Route
 
+from simulator import keys
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
 from simulator.control import actions, journal, prompt_pattern, state_api
@@ -27,6 +28,7 @@ from spec.control_openapi import (
     DRIBBLE_PARTS,
     FACES,
     KEY_ID_CHARS,
+    KEY_PATTERN,
     MAX_ADVANCE_SECONDS,
     MAX_DELAY_MS,
     MAX_FAULT_STATUS,
@@ -129,6 +131,7 @@ def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     assert MAX_PATH_CHARS == journal.PATH_CHARS
     assert KEY_ID_CHARS == journal.KEY_ID_CHARS
     assert MAX_PATTERN_CHARS == prompt_pattern.MAX_PATTERN_CHARS
+    assert keys.KEY_PATTERN.pattern == KEY_PATTERN
     assert MAX_ADVANCE_SECONDS == state_api.MAX_ADVANCE_SECONDS
 
 
