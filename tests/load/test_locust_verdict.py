@@ -241,7 +241,9 @@ def test_options_that_would_lose_or_misjudge_the_run_are_refused_before_any_requ
             "--tolerance must be from 0 to 30 seconds": run(locust(*short, "--tolerance", "inf", "--tier-key", "free=pk_test_pro_named")),
             "--run-id must be letters, digits, _ and -": run(locust(*short, "--run-id", "my.run")),
             "--verdict-events: cannot write": run(locust(*short, "--verdict-events", str(tmp_path / "no-such-dir" / "e.jsonl"))),
-            "--keys: [Errno 2] No such file or directory": run(locust(*short, "--keys", str(tmp_path / "missing.toml"))),
+            f"--keys: {tmp_path / 'missing.toml'}: cannot read: No such file or directory": run(
+                locust(*short, "--keys", str(tmp_path / "missing.toml"))
+            ),
         }
     nowhere = short_run(f"http://127.0.0.1:{free_port()}")
     refused["nothing answers at http://127.0.0.1:"] = run(locust(*nowhere, "--compress", "10"))
@@ -299,7 +301,7 @@ def test_a_keys_file_or_tier_key_error_is_said_once_before_any_user_is_spawned(t
         refused = {
             "has unknown tier 'gold'": run(locust(*short, "--keys", str(unknown_tier))),
             str(malformed): run(locust(*short, "--keys", str(malformed))),
-            "--keys: [Errno 2] No such file or directory": run(locust(*short, "--keys", str(tmp_path / "missing.toml"))),
+            "missing.toml: cannot read: No such file or directory": run(locust(*short, "--keys", str(tmp_path / "missing.toml"))),
             "--tier-key must be TIER=KEY": run(locust(*short, "--tier-key", "gold=abc")),
         }
         journal = requests.get(f"{sim.base_url}/_sim/requests", timeout=5).json()["requests"]
