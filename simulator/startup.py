@@ -82,8 +82,7 @@ def start_shared_run(config: SimulatorConfig) -> None:
             await state.reset(None)  # every key under the prefix, the journal's and the rules' too
             await plane.rules.clear(None)  # and tells any rule store listening that the rules changed
             await plane.journal.start_numbering()
-            for spec in specs:
-                await plane.rules.add(spec)
+            await plane.rules.add_all(specs)
         finally:
             await plane.close()
             await state.close()
@@ -99,8 +98,7 @@ def _add_rules_at_startup(app: Starlette, specs: list[RuleSpec]) -> None:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with inner(app):
-            for spec in specs:
-                await plane.rules.add(spec)
+            await plane.rules.add_all(specs)
             yield
 
     app.router.lifespan_context = lifespan

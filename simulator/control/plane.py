@@ -23,9 +23,7 @@ class ControlPlane:
         disk: the clock goes back to its start, and a scenario's rules, part of that start, come back with it."""
         await self.journal.delete(namespace)
         await self.rules.clear(namespace)
-        for spec in self.starting_rules:
-            if namespace in (None, spec.namespace):
-                await self.rules.add(spec)
+        await self.rules.add_all([spec for spec in self.starting_rules if namespace in (None, spec.namespace)])
 
     async def close(self) -> None:
         await self.journal.close()

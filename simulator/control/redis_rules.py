@@ -17,7 +17,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -159,6 +159,15 @@ class RedisRuleStore(RuleStore):
         rule_id = await call_redis(self._redis, partial(self._add, keys=keys, args=[spec.namespace, spec.times or 0, _spec_json(spec)]))
         await self._changed()
         return next(rule for rule in await self.rules(spec.namespace) if rule.id == as_text(rule_id))
+
+    async def add_all(self, specs: Sequence[RuleSpec]) -> None:
+        """Every rule stored first, then one change told: told per rule, every worker reread every rule so far (and
+        `add` read them all back), so a scenario of 1,500 rules took 112 s to start and as long to reset."""
+        keys = [self._rules_key, self._counts_key, self._id_key, self._ordinals_key]
+        for spec in specs:
+            await call_redis(self._redis, partial(self._add, keys=keys, args=[spec.namespace, spec.times or 0, _spec_json(spec)]))
+        if specs:
+            await self._changed()
 
     async def rules(self, namespace: str | None = None) -> list[Rule]:
         async def read() -> list[Any]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -239,6 +239,11 @@ class RuleStore(ABC):
 
     @abstractmethod
     async def add(self, spec: RuleSpec) -> Rule: ...
+
+    async def add_all(self, specs: Sequence[RuleSpec]) -> None:
+        """Add `specs` in their order (a scenario's rules, at start and after a reset), as `add` would one by one."""
+        for spec in specs:
+            await self.add(spec)
 
     @abstractmethod
     async def rules(self, namespace: str | None = None) -> list[Rule]:
