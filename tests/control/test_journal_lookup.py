@@ -71,8 +71,10 @@ def test_an_id_no_entry_has_is_a_404_naming_id(each_state: httpx.Client, entry_i
 
 def test_a_deleted_entry_is_a_404(each_state: httpx.Client) -> None:
     entry = generate(each_state, "gone")
+    assert each_state.get(f"/_sim/requests/{entry['id']}").status_code == 200
     each_state.delete("/_sim/requests", params={"namespace": "gone"}).raise_for_status()
-    assert each_state.get(f"/_sim/requests/{entry['id']}").status_code == 404
+    response = each_state.get(f"/_sim/requests/{entry['id']}")
+    assert (response.status_code, response.json()["error"]["param"]) == (404, "id")
 
 
 def test_a_get_of_the_count_path_still_names_post(each_state: httpx.Client) -> None:
