@@ -108,6 +108,16 @@ _KEY_ID = {"type": "string", "pattern": f"^[0-9a-f]{{{KEY_ID_CHARS}}}$"}
 _KEY_ID_MEANING = "the one key whose key_id (a journal entry's) this is; a masked key selects every key masked alike"
 
 
+_SINCE = {
+    "anyOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
+    "examples": [1767225600, "2026-01-01T00:00:00Z"],
+}
+_SINCE_MEANING = (
+    "the entry's time is this or later: Unix seconds, or an ISO 8601 time with its offset (Z or +HH:MM), as an entry's time or iso"
+)
+_ENTRY_ID = {"type": "string", "pattern": "^request_[1-9][0-9]*$", "description": "an entry's id, as the journal shows it"}
+
+
 def _match_schema(with_status: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "face": {"enum": list(FACES), "description": "the API a request came in by"},
@@ -126,6 +136,7 @@ def _match_schema(with_status: bool) -> dict[str, Any]:
         properties["status"] = {"type": "integer", "minimum": 100, "maximum": 599}
         properties["fault"] = {**_FAULT_PARTS, "description": _FAULT_PARTS_MEANING}
         properties["key_id"] = {**_KEY_ID, "description": _KEY_ID_MEANING}
+        properties["since"] = {**_SINCE, "description": _SINCE_MEANING}
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
@@ -291,6 +302,7 @@ def _journal_filters() -> list[dict[str, Any]]:
             "only prompts this regular expression is found in, as a count's match.prompt",
         ),
         _query("fault", _FAULT_PARTS, "only requests whose " + _FAULT_PARTS_MEANING),
+        _query("since", _SINCE, "only entries whose " + _SINCE_MEANING.removeprefix("the entry's ")),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT}, "at most this many entries (absent: 100)"),
         _IN_ALL,
     ]
@@ -510,6 +522,21 @@ def _paths() -> dict[str, Any]:
                 "parameters": [_IN_ALL],
                 "responses": {"200": _deleted("the entries removed"), "400": bad},
             },
+        },
+        "/_sim/requests/{id}": {
+            "get": {
+                "operationId": "getRequest",
+                "summary": "One journal entry by its id (WireMock's GET /__admin/requests/{id})",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": _ENTRY_ID},
+                    _namespace("an entry of any namespace; given, another namespace's entry is a 404"),
+                ],
+                "responses": {
+                    "200": _json(_ref("JournalEntry"), "the entry"),
+                    "400": bad,
+                    "404": _error("no entry with this id (in this namespace): never given, dropped past --journal-size, or deleted"),
+                },
+            }
         },
         "/_sim/requests/count": {
             "post": {

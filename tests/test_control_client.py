@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -188,3 +189,33 @@ def test_a_client_names_its_simulator_and_namespace_and_refuses_an_empty_namespa
         assert repr(control) == f"SimulatorControl({server.base_url!r}, namespace='job-a')"
     with pytest.raises(ValueError, match="namespace must be"):
         SimulatorControl(server.base_url, "")
+
+
+def test_one_entry_is_fetched_by_its_id_in_the_clients_namespace(root: SimulatorControl) -> None:
+    job, other = root.in_namespace("job-id"), root.in_namespace("job-other")
+    generate(root.base_url, "job-id", prompt="first")
+    generate(root.base_url, "job-id", prompt="second")
+    newest, oldest = job.requests()
+    assert job.request(oldest["id"]) == oldest and root.request(newest["id"]) == newest
+    with pytest.raises(ControlError) as elsewhere:
+        other.request(oldest["id"])
+    assert (elsewhere.value.status, elsewhere.value.param) == (404, "id")
+    with pytest.raises(ControlError) as malformed:
+        job.request("request_x")
+    assert (malformed.value.status, malformed.value.param) == (404, "id")
+
+
+def test_requests_and_count_since_take_seconds_or_a_datetime(root: SimulatorControl) -> None:
+    job = root.in_namespace("job-since")
+    generate(root.base_url, "job-since")
+    job.advance(30)
+    generate(root.base_url, "job-since", prompt="later")
+    later = job.requests()[0]
+    moment = datetime.fromisoformat(later["iso"])
+    for since in (later["time"], moment, moment.astimezone(timezone(timedelta(hours=9)))):
+        assert job.requests(since=since) == [later], since
+        assert job.count(since=since) == 1 and job.count({"since": since}) == 1, since
+    assert len(job.requests(since=later["time"] - 30)) == 2
+    with pytest.raises(ControlError) as naive:
+        job.requests(since=moment.replace(tzinfo=None))
+    assert (naive.value.status, naive.value.param) == (400, "since")

@@ -164,6 +164,7 @@ def test_every_control_call_answers_as_the_document_says(sim: RunningServer) -> 
         client.options("/v1/images/generations", headers={"Origin": "http://localhost", "Access-Control-Request-Method": "POST"})
         rule = {"match": {"face": "perf", "method": "POST"}, "action": {"status": 503, "message": "down", "retry_after": 2}}
         made = client.post("/_sim/faults", json={**rule, "namespace": "doc"}).json()
+        entry = client.get("/_sim/requests", params={"namespace": "doc", "limit": 1}).json()["requests"][0]
         calls: list[tuple[str, str, str, dict[str, Any]]] = [
             ("/_sim/health", "get", "/_sim/health", {}),
             ("/_sim/ready", "get", "/_sim/ready", {"params": {"namespace": "doc"}}),
@@ -183,8 +184,14 @@ def test_every_control_call_answers_as_the_document_says(sim: RunningServer) -> 
             ("/_sim/requests", "get", "/_sim/requests", {"params": {"method": "OPTIONS", "face": "perf", "status": 200}}),
             ("/_sim/requests", "get", "/_sim/requests", {"params": {"model": "dall-e-3", "key": key, "path": "/v1", "prompt": "^a"}}),
             ("/_sim/requests", "get", "/_sim/requests", {"params": {"limit": 0}}),
+            ("/_sim/requests", "get", "/_sim/requests", {"params": {"since": entry["iso"], "fault": "drop"}}),
+            ("/_sim/requests", "get", "/_sim/requests", {"params": {"since": "yesterday"}}),
+            ("/_sim/requests/{id}", "get", f"/_sim/requests/{entry['id']}", {"params": {"namespace": "doc"}}),
+            ("/_sim/requests/{id}", "get", f"/_sim/requests/{entry['id']}", {"params": {"namespace": "other"}}),
+            ("/_sim/requests/{id}", "get", "/_sim/requests/request_0", {}),
             ("/_sim/requests/count", "post", "/_sim/requests/count", {"json": {"match": {"status": 200}, "namespace": "doc"}}),
             ("/_sim/requests/count", "post", "/_sim/requests/count", {"json": {"match": {"colour": "red"}}}),
+            ("/_sim/requests/count", "post", "/_sim/requests/count", {"json": {"match": {"since": entry["time"]}}}),
             ("/_sim/usage", "get", "/_sim/usage", {"params": {"namespace": "doc"}}),
             ("/_sim/usage", "get", "/_sim/usage", {"params": {"namespace": ""}}),
             ("/_sim/usage/{key}", "get", f"/_sim/usage/{key}", {"params": {"namespace": "doc"}}),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,6 +24,7 @@ from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_key_i
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, PromptPattern, too_slow
 from simulator.control.rules import Match, check_path_prefix, match_from_json, namespace_from, rule_spec_from_json
+from simulator.control.since import since_from_query
 from simulator.engine.errors import ApiError, cut, invalid, quoted
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body, whole_number
@@ -33,7 +35,7 @@ from spec import errors
 from spec.models import PERF_FACE
 from spec.tiers import mask_key
 
-_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "key_id", "prompt", "fault", "limit")
+_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "key_id", "prompt", "fault", "since", "limit")
 DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = MAX_JOURNAL_SIZE
 
@@ -115,6 +117,7 @@ def _selection(match: Match, namespace: str | None) -> EntryFilter:
         fault=match.fault,
         key=match.key,
         key_id=match.key_id,
+        since=match.since,
         prompt=match.prompt.within(COUNT_SEARCH_SECONDS) if match.prompt is not None else None,
         namespace=namespace,
     )
@@ -146,6 +149,7 @@ class ControlApi:
             Route("/_sim/faults/{rule_id}", self.delete_fault, methods=["DELETE"]),
             _route("/_sim/requests", GET=self.list_requests, DELETE=self.clear_requests),
             Route("/_sim/requests/count", self.count_requests, methods=["POST"]),
+            _route("/_sim/requests/{id}", GET=self.get_request),
             Route("/_sim/namespaces", self.namespaces, methods=["GET"]),
             Route("/_sim/usage", self.usage, methods=["GET"]),
         ]
@@ -212,6 +216,7 @@ class ControlApi:
                 key_id=params.get("key_id"),
                 prompt=PromptPattern(params["prompt"], "prompt") if "prompt" in params else None,
                 fault=fault_parts(params["fault"], "fault") if "fault" in params else None,
+                since=since_from_query(params["since"], "since") if "since" in params else None,
             )
             limit = _whole_param(request, "limit", 1, MAX_LIST_LIMIT) or DEFAULT_LIST_LIMIT
         except ApiError as exc:
@@ -221,6 +226,25 @@ class ControlApi:
         except TimeoutError:
             return error_response(PERF_FACE, too_slow("prompt"))
         return SafeJSONResponse({"requests": [entry.as_json() for entry in found]})
+
+    async def get_request(self, request: Request) -> Response:
+        """One entry by its id (WireMock's `GET /__admin/requests/{id}`), in the call's namespace if it names one."""
+        entry_id = request.path_params["id"]
+        if entry_id == "count":  # a GET of POST /_sim/requests/count, which this route also matches: its 405
+            raise HTTPException(405, headers={"Allow": "POST"})
+        try:
+            namespace = namespace_param(request)
+        except ApiError as exc:
+            return error_response(PERF_FACE, exc)
+        entry = await self.plane.journal.entry(entry_id, namespace)
+        if entry is None:
+            where = "" if namespace is None else f" in namespace {quoted(namespace)}"
+            message = (
+                f"no request {quoted(entry_id)} in the journal{where} (ids are as entries show them, request_N; the journal "
+                "keeps the newest --journal-size); GET /_sim/requests lists them"
+            )
+            return error_response(PERF_FACE, ApiError(errors.NOT_FOUND, message, param="id"))
+        return SafeJSONResponse(entry.as_json())
 
     async def clear_requests(self, request: Request) -> Response:
         try:
@@ -236,7 +260,8 @@ class ControlApi:
             if not isinstance(body, dict):
                 raise invalid(
                     None,
-                    'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, key_id, prompt, status, fault',
+                    'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, key_id, prompt, status, '
+                    "fault, since",
                 )
             unknown = sorted(set(body) - {"match", "namespace"})
             if unknown:

@@ -15,6 +15,7 @@ refuses raises `ControlError` with the simulator's own error type, message and f
 
 from __future__ import annotations
 
+from datetime import datetime
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Self, TypedDict
@@ -51,6 +52,9 @@ class Match(TypedDict, total=False):
     fault: str
     key_id: str
     """The one key whose `key_id` (a journal entry's) it is, where `key` masked selects every key masked alike."""
+    since: float | str | datetime
+    """Only for the journal too: entries whose time is this or later (Unix seconds, a datetime with its timezone, or
+    an ISO 8601 string with its offset, as an entry's `time` and `iso`)."""
 
 
 class FaultRule(TypedDict):
@@ -119,6 +123,12 @@ class ControlError(Exception):
             error = {}
         message = error.get("message") or response.text[:200] or response.reason_phrase
         return cls(response.status_code, error.get("type"), str(message), error.get("param"))
+
+
+def _since(since: float | str | datetime | None) -> float | str | None:
+    """`since` as the control API takes it: a datetime as ISO 8601 (one without a timezone is the server's 400, as
+    naming no one moment)."""
+    return since.isoformat() if isinstance(since, datetime) else since
 
 
 def _present(**values: Any) -> dict[str, Any]:
@@ -267,25 +277,46 @@ class SimulatorControl:
         key_id: str | None = None,
         prompt: str | None = None,
         fault: str | None = None,
+        since: float | datetime | None = None,
         limit: int | None = None,
     ) -> list[JournalEntry]:
         """The journal's entries of this namespace, newest first, filtered by every field given as `count` reads it
-        (`prompt` a regular expression; without `method`, every method but OPTIONS: a browser's CORS preflights are
-        left out unless asked for); without `limit`, every one the journal holds.
+        (`prompt` a regular expression; `since` the earliest time, in Unix seconds or a datetime with its timezone;
+        without `method`, every method but OPTIONS: a browser's CORS preflights are left out unless asked for); without
+        `limit`, every one the journal holds.
 
         Decision: the control API lists 100 unless asked for more, which suits a person's curl; a test asserting
         `len(requests()) == 110` means all of them, and a silent cut at 100 would make it measure something else."""
         limit = MAX_LIST_LIMIT if limit is None else limit
         params = _present(
-            face=face, path=path, method=method, model=model, status=status, key=key, key_id=key_id, prompt=prompt, fault=fault, limit=limit
+            face=face,
+            path=path,
+            method=method,
+            model=model,
+            status=status,
+            key=key,
+            key_id=key_id,
+            prompt=prompt,
+            fault=fault,
+            since=_since(since),
+            limit=limit,
         )
         entries: list[JournalEntry] = self._call("GET", "/_sim/requests", params=params)["requests"]
         return entries
 
+    def request(self, entry_id: str) -> JournalEntry:
+        """The journal entry with this id (as `requests` shows it, `request_N`): ControlError 404 when this namespace
+        has none (dropped past the journal's size, deleted, or another namespace's)."""
+        entry: JournalEntry = self._call("GET", f"/_sim/requests/{_segment(entry_id)}")
+        return entry
+
     def count(self, match: Match | None = None, **fields: Any) -> int:
-        """How many journalled requests of this namespace match (as a fault rule matches, plus `status`, `fault` and
-        `key_id`)."""
-        body = {"match": {**(match or {}), **fields}, **_present(namespace=self.namespace)}
+        """How many journalled requests of this namespace match (as a fault rule matches, plus `status`, `fault`,
+        `key_id` and `since`)."""
+        selected: dict[str, Any] = {**(match or {}), **fields}
+        if "since" in selected:
+            selected["since"] = _since(selected["since"])
+        body = {"match": selected, **_present(namespace=self.namespace)}
         return int(self._call("POST", "/_sim/requests/count", json=body)["count"])
 
     def clear_requests(self) -> int:

@@ -12,15 +12,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from simulator.context import DEFAULT_NAMESPACE, Made
 from simulator.control.actions import has_fault_parts
 from simulator.control.journal_row import Row
+from simulator.control.since import moment
 from simulator.engine.errors import invalid, quoted
 from simulator.state.base import StateUnavailable
 from spec.model_names import perf_model_name
@@ -44,6 +46,16 @@ MOST_ITEMS = 256
 """Fields and list items a journalled body keeps, in all (a Stability form or an Imagen body has a few dozen)."""
 PATH_CHARS = 512
 """The most characters of a request's path an entry keeps (a Vertex path, the longest a face serves, has about 120)."""
+
+
+_ENTRY_ID = re.compile(r"request_([1-9][0-9]{0,17})")
+"""The ids journals give (`request_7`): numbered from 1, in ASCII digits."""
+
+
+def entry_number(entry_id: str) -> int | None:
+    """The number of an entry id, None when `entry_id` is none a journal gives (so no journal need be read)."""
+    found = _ENTRY_ID.fullmatch(entry_id)
+    return int(found.group(1)) if found else None
 
 
 def check_masked_key(value: str, field: str) -> None:
@@ -201,7 +213,7 @@ class JournalEntry(Made):
 
     @property
     def iso(self) -> str:
-        return datetime.fromtimestamp(self.time or 0.0, UTC).isoformat()
+        return moment(self.time or 0.0).isoformat()
 
     def stored(self) -> dict[str, Any]:
         """Every field, as a shared journal keeps it. (The details' fields as they are, not `asdict`, whose deep copy of
@@ -281,6 +293,8 @@ class EntryFilter:
     fault: frozenset[str] | None = None
     """The parts of an action in header form (simulator.control.actions.fault_parts), each of which the entry's fault
     must hold."""
+    since: datetime | None = None
+    """The entry's time (as its `iso` shows it) is this or later (simulator.control.since)."""
 
     def holds(self, entry: JournalEntry) -> bool:
         return (
@@ -293,6 +307,7 @@ class EntryFilter:
             and (self.status is None or entry.status == self.status)
             and (self.key is None or self.key == entry.key or key_digest(self.key) == entry.key_digest)
             and (self.key_id is None or entry.key_id == self.key_id)
+            and (self.since is None or moment(entry.time or 0.0) >= self.since)
             and (self.prompt is None or (entry.prompt is not None and self.prompt(entry.prompt)))
         )
 
@@ -359,6 +374,11 @@ class Journal(ABC):
     @abstractmethod
     async def entries(self, namespace: str | None = None) -> Iterable[JournalEntry]:
         """Every kept entry of `namespace` (None: of all), newest first."""
+
+    @abstractmethod
+    async def entry(self, entry_id: str, namespace: str | None) -> JournalEntry | None:
+        """The kept entry with this id when it is of `namespace` (None: of any), else None: never given, dropped past
+        `size`, deleted, or another namespace's (a test's lookup must not read another test's request)."""
 
     @abstractmethod
     async def delete(self, namespace: str | None) -> int:

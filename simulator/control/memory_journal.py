@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from simulator.control.inspect import RequestEntry
-from simulator.control.journal import DEFAULT_JOURNAL_SIZE, Journal, JournalEntry, tell_each
+from simulator.control.journal import DEFAULT_JOURNAL_SIZE, Journal, JournalEntry, entry_number, tell_each
 from simulator.control.journal_row import NAMESPACE, Row, row_namespace
 
 BATCH = 64
@@ -96,19 +96,41 @@ class MemoryJournal(Journal):
         return self._newest_first(list(self._batches), namespace)
 
     def _newest_first(self, batches: list[_Batch], namespace: str | None) -> Iterator[JournalEntry]:
-        shown = self.size
-        for batch in reversed(batches):
-            if shown <= 0:
-                return
-            take = min(len(batch.numbers), shown)
-            shown -= take
+        for batch, shown in self._shown(batches):
             if namespace is not None and namespace not in batch.namespaces:
                 continue
             rows = marshal.loads(batch.packed)
-            for index in range(len(rows) - 1, len(rows) - 1 - take, -1):
+            for index in range(len(rows) - 1, len(rows) - 1 - shown, -1):
                 row = rows[index]
                 if namespace is None or row[NAMESPACE] == namespace:
                     yield RequestEntry.from_row(row, batch.numbers[index])
+
+    def _shown(self, batches: list[_Batch]) -> Iterator[tuple[_Batch, int]]:
+        """The batches newest first, each with how many of its newest rows a reader sees: the journal's newest `size`
+        (the oldest batch may still hold rows beyond them)."""
+        left = self.size
+        for batch in reversed(batches):
+            if left <= 0:
+                return
+            shown = min(len(batch.numbers), left)
+            left -= shown
+            yield batch, shown
+
+    async def entry(self, entry_id: str, namespace: str | None) -> JournalEntry | None:
+        """Unpacks only the batch holding the entry, found by its number."""
+        number = entry_number(entry_id)
+        if number is None:
+            return None
+        self.flush()
+        for batch, shown in self._shown(list(self._batches)):
+            if number not in batch.numbers:
+                continue
+            index = batch.numbers.index(number)
+            if index < len(batch.numbers) - shown or (namespace is not None and namespace not in batch.namespaces):
+                return None
+            row = marshal.loads(batch.packed)[index]
+            return RequestEntry.from_row(row, number) if namespace is None or row[NAMESPACE] == namespace else None
+        return None
 
     async def delete(self, namespace: str | None) -> int:
         self.flush()

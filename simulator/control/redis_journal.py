@@ -18,7 +18,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from simulator.control.inspect import entry_from_stored
-from simulator.control.journal import Journal, JournalEntry
+from simulator.control.journal import Journal, JournalEntry, entry_number
 from simulator.http import dump_json
 from simulator.state.batching import BatchingChannel, LuaScript
 from simulator.state.redis import SOCKET_TIMEOUT_SECONDS, as_text, call_redis, location
@@ -129,6 +129,19 @@ class RedisJournal(Journal):
         raw = await call_redis(self._redis, lambda: self._redis.lrange(self._list, 0, -1))
         every = (_entry(item if isinstance(item, bytes) else item.encode()) for item in raw)
         return [entry for entry in every if namespace is None or entry.namespace == namespace]
+
+    async def entry(self, entry_id: str, namespace: str | None) -> JournalEntry | None:
+        """Decodes only the entry found: each starts with its id, where `_APPEND` wrote it."""
+        if entry_number(entry_id) is None:
+            return None
+        raw = await call_redis(self._redis, lambda: self._redis.lrange(self._list, 0, -1))
+        start = f'{{"id":"{entry_id}",'.encode()
+        for item in raw:
+            written = item if isinstance(item, bytes) else item.encode()
+            if written.startswith(start):
+                found = _entry(written)
+                return found if namespace is None or found.namespace == namespace else None
+        return None
 
     async def delete(self, namespace: str | None) -> int:
         if namespace is None:

@@ -26,12 +26,14 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from simulator.context import DEFAULT_NAMESPACE, valid_namespace
 from simulator.control.actions import Action, action_from_json, fault_parts
 from simulator.control.journal import PATH_CHARS, check_key_id, check_masked_key
 from simulator.control.prompt_pattern import PromptPattern, RuleSearchThreads
+from simulator.control.since import since_from_json
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import cut, invalid, quoted
 from simulator.engine.jsontypes import json_integer
@@ -41,7 +43,7 @@ from spec.model_names import perf_model_name
 from spec.tiers import mask_key
 
 _MATCH_FIELDS = ("face", "path", "method", "model", "key", "prompt")
-_JOURNAL_FIELDS = ("status", "fault", "key_id")
+_JOURNAL_FIELDS = ("status", "fault", "key_id", "since")
 _RULE_FIELDS = ("match", "action", "times", "probability", "namespace")
 MAX_TIMES = 1_000_000
 
@@ -68,9 +70,10 @@ class Match:
     key: str | None = None
     prompt: PromptPattern | None = None
     status: int | None = None
-    """Only for counting journal entries, as `fault` and `key_id` are."""
+    """Only for counting journal entries, as `fault`, `key_id` and `since` are."""
     fault: frozenset[str] | None = None
     key_id: str | None = None
+    since: datetime | None = None
 
     def holds(self, facts: RequestFacts, found: Collection[PromptPattern]) -> bool:
         """Whether every field holds, `found` being the patterns found in the request's prompt: searched beforehand,
@@ -152,6 +155,7 @@ def match_from_json(body: object, field: str = "match", for_journal: bool = Fals
         status=status,
         fault=fault_parts(body["fault"], f"{field}.fault") if "fault" in body else None,
         key_id=body.get("key_id"),
+        since=since_from_json(body["since"], f"{field}.since") if "since" in body else None,
     )
 
 
