@@ -621,6 +621,9 @@ def _points_at_midnight(retry_after: object, low: float, high: float) -> bool:
     return tiers.seconds_to_utc_midnight(high) <= retry_after <= tiers.seconds_to_utc_midnight(low)
 
 
+_EXPECTED_ANSWERS = "expected a 200 with n images, or a 429"
+
+
 def _malformed_200(o: Observation) -> str | None:
     """What makes a 200 not the generation answer its request asked for, or None. A 200 with fewer images than n
     read as fewer images admitted, so the 429s after it were blamed as under-admissions instead of the answer."""
@@ -691,7 +694,7 @@ def judge(
         said = f"{status} {error_type}" if error_type else str(status)
         verdict.violations.append(
             Violation(
-                UNEXPECTED_ANSWER, key, f"{len(answered)} answers {said} to valid requests (expected 200 or 429)", tuple(answered[:3])
+                UNEXPECTED_ANSWER, key, f"{len(answered)} answers {said} to valid requests ({_EXPECTED_ANSWERS})", tuple(answered[:3])
             )
         )
     return verdict

@@ -144,6 +144,9 @@ class SimulatorConfig:
         `simulator_running` check them, so a setting is refused at start rather than failing requests later."""
         if not is_whole(self.port) or self.port not in PORTS:
             raise ConfigError("port", f" must be {PORT_RANGE}, got {self.port}")
+        for name in ("scenario", "keys_file"):  # `os.environ.get("SCENARIO", "")`: no file, not a run without one
+            if getattr(self, name) == "":
+                raise ConfigError(name, ": the file name is empty (an unset variable?)")
         if not is_whole(self.seed):
             raise ConfigError("seed", f" must be a whole number, got {self.seed!r}")
         if self.clock not in (CLOCK_REAL, CLOCK_MANUAL):

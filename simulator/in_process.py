@@ -120,6 +120,8 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
         config = replace(base, host=host, port=port, **settings)
         if config.scenario:
             config = load_scenario(config.scenario, config.file_text(config.scenario)).configure(config, given=settings)
+        if "start_time" in settings and config.clock != CLOCK_MANUAL:  # as perf-sim refuses --start-time
+            raise ConfigError("start_time", f": sets where the manual clock starts; the {config.clock} clock follows wall time")
         if config.workers != 1:  # before `checked`, whose advice for more workers (a shared state) would not help here
             raise ConfigError(
                 "workers",

@@ -115,7 +115,10 @@ _SINCE = {
 _SINCE_MEANING = (
     "the entry's time is this or later: Unix seconds, or an ISO 8601 time with its offset (Z or +HH:MM), as an entry's time or iso"
 )
-_ENTRY_ID = {"type": "string", "pattern": "^request_[1-9][0-9]*$", "description": "an entry's id, as the journal shows it"}
+_ENTRY_ID = {
+    "type": "string",
+    "description": "an entry's id, as the journal shows it (request_N); any other text is the 404 of an id not kept",
+}
 
 
 def _match_schema(with_status: bool) -> dict[str, Any]:

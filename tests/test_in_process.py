@@ -69,6 +69,9 @@ def test_more_workers_in_process_are_refused_with_advice_that_helps() -> None:
         ({"upstream_overrides": {"openai": "ftp://x"}}, "upstream_overrides"),
         ({"upstream_overrides": {"opneai": "http://127.0.0.1:9"}}, "upstream_overrides"),
         ({"log_format": "xml"}, "log_format"),
+        ({"scenario": ""}, "scenario"),
+        ({"keys_file": ""}, "keys_file"),
+        ({"clock": "real", "start_time": 5}, "start_time"),
     ],
     ids=lambda value: value if isinstance(value, str) else "-".join(f"{k}={v}" for k, v in value.items()),
 )

@@ -277,7 +277,7 @@ class SimulatorControl:
         key_id: str | None = None,
         prompt: str | None = None,
         fault: str | None = None,
-        since: float | datetime | None = None,
+        since: float | str | datetime | None = None,
         limit: int | None = None,
     ) -> list[JournalEntry]:
         """The journal's entries of this namespace, newest first, filtered by every field given as `count` reads it

@@ -39,7 +39,6 @@ from typing import Any
 import regex
 
 from simulator.engine.errors import ApiError, invalid, quoted
-from spec.models import MAX_PROMPT_CHARS
 
 RULE_SEARCH_SECONDS = 0.05
 COUNT_SEARCH_SECONDS = 2.0
@@ -47,10 +46,11 @@ MAX_UNROLLED_ITEMS = 100_000
 """Decision: how many items a pattern may stand for once each repeat is written out its least number of times, as
 `regex` writes them out when it compiles (`a{10000000}` took 3.4 s, `a{1000000000}` would take minutes, on the event
 loop, since a rule, count or listing compiles where it is asked). 100,000 compile in about a tenth of a second, and no
-pattern needs them: no prompt is longer than `MAX_PROMPT_CHARS` (the journal searches its first 200)."""
+pattern needs them: no face takes a prompt of over 10,000 characters (Ideogram's and Stability's limit; the journal
+searches its first 200)."""
 MAX_PATTERN_CHARS = 10_000
 """Decision: a pattern is at most this long. The engine takes about a second to read and compile 250,000 characters,
-on the event loop; a pattern over prompts of at most `MAX_PROMPT_CHARS` characters needs nowhere near as many."""
+on the event loop; a pattern over prompts of at most 10,000 characters needs nowhere near as many."""
 
 _PARSER: Any = importlib.import_module("regex._regex_core")
 """The engine's own parser (`regex`'s, private, and left out of its type stubs): see `_unrolled_items`."""
@@ -101,8 +101,8 @@ class PromptPattern:
                 raise invalid(
                     field,
                     f"{field} repeats too much: written out their least number of times, its repeats come to over "
-                    f"{MAX_UNROLLED_ITEMS:,} items, which the regex engine takes seconds to compile; no prompt is longer "
-                    f"than {MAX_PROMPT_CHARS:,} characters",
+                    f"{MAX_UNROLLED_ITEMS:,} items, which the regex engine takes seconds to compile; no face takes a prompt "
+                    "that long",
                 )
             self.compiled = regex.compile(text)
         # A repeat count too large (or of more digits than Python reads), groups nested too deep, clashing flags.

@@ -16,15 +16,22 @@ _SECONDS = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 """A number as JSON writes one: `float` alone also reads `nan`, `inf`, ` 1 ` and `1_000`."""
 
 
+_PLUS_AS_SPACE = re.compile(r" ([0-9]{2}:[0-9]{2})$")
+
+
 def moment(seconds: float) -> datetime:
     """The moment `seconds` after the epoch, as an entry's `iso` shows it (microseconds, rounded)."""
     return datetime.fromtimestamp(seconds, UTC)
 
 
 def since_from_query(text: str, field: str) -> datetime:
-    """`?since=`: Unix seconds, or an ISO 8601 time with its offset."""
+    """`?since=`: Unix seconds, or an ISO 8601 time with its offset.
+
+    Decision: a space before a closing `HH:MM` is read as the `+` it was: an entry's `iso` pasted into a URL
+    unencoded (`...21.104949+00:00`) arrives so, as a query reads `+` as a space, and nothing else can be meant."""
     if _SECONDS.fullmatch(text):
         return _from_seconds(float(text), text, field)
+    text = _PLUS_AS_SPACE.sub(r"+\1", text)
     try:
         at = datetime.fromisoformat(text)
     except ValueError:

@@ -132,6 +132,13 @@ def test_since_takes_any_offset_as_the_same_moment(each_state: httpx.Client) -> 
     assert listed_ids(each_state, namespace="offset", since=(at + timedelta(microseconds=1)).isoformat()) == []
 
 
+def test_an_entrys_iso_pasted_into_a_url_unencoded_is_read_as_written(each_state: httpx.Client) -> None:
+    """A query reads `+` as a space, so `?since=...+00:00` from curl arrives as `... 00:00`."""
+    entry = generate(each_state, "pasted")
+    url = f"/_sim/requests?namespace=pasted&since={entry['iso']}"
+    assert "+00:00" in url and [found["id"] for found in each_state.get(url).json()["requests"]] == [entry["id"]]
+
+
 @pytest.mark.parametrize(
     ("since", "why"),
     [
