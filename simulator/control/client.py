@@ -48,8 +48,9 @@ class Match(TypedDict, total=False):
     key: str
     prompt: str
     status: int
-    """Only for the journal (`requests`, `count`), as `fault` and `key_id` are: the action's parts in X-Sim-Fault's form."""
+    """Only for the journal (`requests`, `count`), as `fault`, `key_id` and `since` are."""
     fault: str
+    """The action's parts in X-Sim-Fault's form, each of which an entry's fault must hold."""
     key_id: str
     """The one key whose `key_id` (a journal entry's) it is, where `key` masked selects every key masked alike."""
     since: float | str | datetime
