@@ -154,18 +154,23 @@ class RedisRuleStore(RuleStore):
                 return
             await asyncio.sleep(ACK_POLL_SECONDS)
 
-    async def add(self, spec: RuleSpec) -> Rule:
+    async def _store(self, spec: RuleSpec) -> str:
+        """Store the rule, telling no worker yet; its id."""
         keys = [self._rules_key, self._counts_key, self._id_key, self._ordinals_key]
-        rule_id = await call_redis(self._redis, partial(self._add, keys=keys, args=[spec.namespace, spec.times or 0, _spec_json(spec)]))
+        return as_text(
+            await call_redis(self._redis, partial(self._add, keys=keys, args=[spec.namespace, spec.times or 0, _spec_json(spec)]))
+        )
+
+    async def add(self, spec: RuleSpec) -> Rule:
+        rule_id = await self._store(spec)
         await self._changed()
-        return next(rule for rule in await self.rules(spec.namespace) if rule.id == as_text(rule_id))
+        return next(rule for rule in await self.rules(spec.namespace) if rule.id == rule_id)
 
     async def add_all(self, specs: Sequence[RuleSpec]) -> None:
         """Every rule stored first, then one change told: told per rule, every worker reread every rule so far (and
         `add` read them all back), so a scenario of 1,500 rules took 112 s to start and as long to reset."""
-        keys = [self._rules_key, self._counts_key, self._id_key, self._ordinals_key]
         for spec in specs:
-            await call_redis(self._redis, partial(self._add, keys=keys, args=[spec.namespace, spec.times or 0, _spec_json(spec)]))
+            await self._store(spec)
         if specs:
             await self._changed()
 
