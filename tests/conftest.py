@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from load.redis_server import RedisServer, redis_available, running_redis
 from simulator.launcher import RunningServer, running_simulator
@@ -27,6 +28,17 @@ UPSTREAM_KEY = "pk_test_enterprise_gateway_suite"
 UPSTREAM_LIMITS = "images_per_minute = 1000000\nimages_per_day = 100000000\n"
 
 PerfSim = Callable[..., AbstractContextManager[RunningServer]]
+
+
+def state_for(request: pytest.FixtureRequest, shared: bool, db: int) -> str:
+    """The `--state` of a simulator under test: `memory`, or database `db` of the session's Redis, emptied first (a
+    database of the test module's own, so the modules that flush theirs never touch it)."""
+    if not shared:
+        return "memory"
+    server: RedisServer = request.getfixturevalue("redis_server")
+    with redis.Redis(port=server.port, db=db) as client:
+        client.flushdb()
+    return f"redis://127.0.0.1:{server.port}/{db}"
 
 
 @contextmanager

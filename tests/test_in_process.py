@@ -7,11 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from simulator.in_process import simulator_running
 from simulator.launcher import PROJECT_ROOT
 from simulator.state.base import DEFAULT_MANUAL_START
+from tests.conftest import state_for
 
 EXAMPLE = str(PROJECT_ROOT / "docs" / "scenario.example.toml")
 
@@ -82,13 +82,7 @@ def test_settings_perf_sim_would_refuse_raise_a_value_error_naming_the_field_bef
 
 @pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
 def test_a_scenarios_fault_rules_hold_on_either_state(request: pytest.FixtureRequest, shared: bool) -> None:
-    state = "memory"
-    if shared:
-        redis_server = request.getfixturevalue("redis_server")
-        with redis.Redis(port=redis_server.port, db=8) as client:
-            client.flushdb()
-        state = f"redis://127.0.0.1:{redis_server.port}/8"
-    with simulator_running(scenario=EXAMPLE, state=state) as sim:
+    with simulator_running(scenario=EXAMPLE, state=state_for(request, shared, db=8)) as sim:
         assert [rule["action"].get("status") for rule in sim.faults()] == [503, None, None]
         body = {"model": "dall-e-3", "prompt": "a red fox"}
         headers = {"Authorization": "Bearer pk_live_acme_checkout"}

@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import redis
 
 from simulator.launcher import RunningServer, running_simulator
-from tests.conftest import reset_client
+from tests.conftest import reset_client, state_for
 
 # A database of its own on the session's Redis, so the modules that flush database 0 never touch these simulators.
 STATE_DB = 3
@@ -18,12 +17,7 @@ STATE_DB = 3
 @pytest.fixture(scope="module", params=["memory", "redis"])
 def state_server(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
     """One simulator (manual clock) on the memory state, then one on Redis."""
-    state = "memory"
-    if request.param == "redis":
-        redis_server = request.getfixturevalue("redis_server")
-        with redis.Redis(port=redis_server.port, db=STATE_DB) as client:
-            client.flushdb()
-        state = f"redis://127.0.0.1:{redis_server.port}/{STATE_DB}"
+    state = state_for(request, request.param == "redis", STATE_DB)
     with running_simulator("--clock", "manual", "--state", state, "--quiet") as server:
         yield server
 

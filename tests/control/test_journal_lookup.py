@@ -9,10 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from simulator.launcher import running_simulator
-from tests.conftest import reset_client
+from tests.conftest import reset_client, state_for
 
 KEY = "pk_test_pro_lookup"
 # A database of its own on the session's Redis, apart from the modules that flush theirs.
@@ -93,12 +92,7 @@ def test_an_entry_takes_only_get(each_state: httpx.Client) -> None:
 @pytest.fixture(scope="module", params=["memory", "redis"])
 def small_journal(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
     """A simulator whose journal keeps 3 entries, on each state."""
-    state = "memory"
-    if request.param == "redis":
-        redis_server = request.getfixturevalue("redis_server")
-        with redis.Redis(port=redis_server.port, db=SMALL_JOURNAL_DB) as client:
-            client.flushdb()
-        state = f"redis://127.0.0.1:{redis_server.port}/{SMALL_JOURNAL_DB}"
+    state = state_for(request, request.param == "redis", SMALL_JOURNAL_DB)
     with (
         running_simulator("--clock", "manual", "--state", state, "--journal-size", "3", "--quiet") as server,
         reset_client(server) as client,
