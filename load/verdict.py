@@ -392,10 +392,29 @@ class _Placed:
     observation: Observation
 
 
+@dataclass(frozen=True)
+class _Admitted:
+    """A key's certain admissions (its 200s), by earliest time, with what the wait checks look up in them."""
+
+    placed: list[_Placed]
+    lows: list[float]
+    before: list[int]
+    """`before[i]`: the images of the first i."""
+    widest: float
+    """The widest interval of any: only those sent that long before a moment can be answered after it."""
+
+    @classmethod
+    def of(cls, placed: Iterable[_Placed]) -> _Admitted:
+        ordered = sorted(placed, key=lambda p: p.low)
+        widest = max((p.high - p.low for p in ordered), default=0.0)
+        return cls(ordered, [p.low for p in ordered], [0, *accumulate(p.images for p in ordered)], widest)
+
+
 def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Observation]], verdict: Verdict) -> None:
     summary = verdict.keys[key]
     answered = [(lo, hi, o) for lo, hi, o in placed if o.status == 200 and _malformed_200(o) is None]
-    admitted = sorted((_Placed(lo, hi, o.images, o) for lo, hi, o in answered), key=lambda p: p.low)
+    certain = _Admitted.of(_Placed(lo, hi, o.images, o) for lo, hi, o in answered)
+    admitted = certain.placed
     # Requests without a usable answer may have been admitted: they count against the quota, at full n (a 200 with
     # the wrong number of images at the larger of the two: which one the server charged, its answer does not show).
     maybe = admitted + [
@@ -405,9 +424,6 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
     ]
     maybe.sort(key=lambda p: p.low)
     rejected = [(lo, hi, o) for lo, hi, o in placed if o.status == 429]
-    admitted_lows = [p.low for p in admitted]
-    admitted_before = [0, *accumulate(p.images for p in admitted)]
-    admitted_widest = max((p.high - p.low for p in admitted), default=0.0)
 
     _check_over_admission(key, tier, admitted, verdict)
     finite = [p for p in maybe if p.high != math.inf]
@@ -474,12 +490,12 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
             )
         elif not day_may_bind and minute_full:
             assert isinstance(o.retry_after, int)  # a valid one, as _retry_after_problem found
-            wrong = _wrong_wait(o.retry_after, low, high, o, tier, admitted, admitted_lows, finite[start:stop], unbounded)
+            wrong = _wrong_wait(o.retry_after, low, high, o, tier, certain, finite[start:stop], unbounded)
             if wrong is not None:
                 verdict.violations.append(Violation(WRONG_WAIT, key, *wrong))
         elif day_full:
             assert isinstance(o.retry_after, int)  # a valid one, as _retry_after_problem found
-            wrong = _wrong_day_wait(o.retry_after, low, high, o, tier, admitted, admitted_lows, admitted_before, admitted_widest)
+            wrong = _wrong_day_wait(o.retry_after, low, high, o, tier, certain)
             if wrong is not None:
                 verdict.violations.append(Violation(WRONG_WAIT, key, *wrong))
 
@@ -528,8 +544,7 @@ def _wrong_wait(
     high: float,
     o: Observation,
     tier: tiers.Tier,
-    admitted: list[_Placed],
-    admitted_lows: list[float],
+    admitted: _Admitted,
     nearby: list[_Placed],
     unbounded: list[_Placed],
 ) -> tuple[str, tuple[Observation, ...]] | None:
@@ -544,8 +559,8 @@ def _wrong_wait(
     of requests that may have been admitted whose earliest time is within a minute and the widest interval of the
     429."""
     room = tier.images_per_minute - o.n
-    start = bisect.bisect_right(admitted_lows, high + retry_after - tiers.MINUTE_SECONDS)
-    staying = [p for p in admitted[start : bisect.bisect_left(admitted_lows, low)] if p.high < low]
+    start = bisect.bisect_right(admitted.lows, high + retry_after - tiers.MINUTE_SECONDS)
+    staying = [p for p in admitted.placed[start : bisect.bisect_left(admitted.lows, low)] if p.high < low]
     kept = sum(p.images for p in staying)
     if kept > room:
         return (
@@ -575,10 +590,7 @@ def _wrong_day_wait(
     high: float,
     o: Observation,
     tier: tiers.Tier,
-    admitted: list[_Placed],
-    admitted_lows: list[float],
-    admitted_before: list[int],
-    widest: float,
+    admitted: _Admitted,
 ) -> tuple[str, tuple[Observation, ...]] | None:
     """Why the 429 `o` (server time in [low, high]) of a day the run's own 200s certainly filled had `retry_after`
     other than the wait to the server's UTC midnight, with the evidence; None when the day is not certainly full, or
@@ -586,15 +598,15 @@ def _wrong_day_wait(
     answered before the 429 was sent) hold more than the day limit less n. Use the records do not show (before the
     run, a lost worker) only fills the day further, so nothing excuses a shorter wait. Longer is right only as far as
     the minute window, which carries over midnight, can require: at most a minute. Without this check any wait from
-    1 to 86,400 s passed once the day was full (a server saying 60, as the API document's example does, passed).
-    `widest` is the widest interval of the 200s: only those sent that long before the 429 can be answered after it."""
+    1 to 86,400 s passed once the day was full (a server saying 60, as the API document's example does, passed)."""
     if _day(low) != _day(high):
         return None
     day = _day(low)
-    start = bisect.bisect_left(admitted_lows, day * tiers.DAY_SECONDS)
-    stop = bisect.bisect_left(admitted_lows, low)
-    straddling = [p for p in admitted[max(start, bisect.bisect_left(admitted_lows, low - widest)) : stop] if p.high >= low]
-    certain = admitted_before[stop] - admitted_before[start] - sum(p.images for p in straddling)
+    lows, placed = admitted.lows, admitted.placed
+    start = bisect.bisect_left(lows, day * tiers.DAY_SECONDS)
+    stop = bisect.bisect_left(lows, low)
+    straddling = [p for p in placed[max(start, bisect.bisect_left(lows, low - admitted.widest)) : stop] if p.high >= low]
+    certain = admitted.before[stop] - admitted.before[start] - sum(p.images for p in straddling)
     if certain + o.n <= tier.images_per_day:
         return None
     shortest = tiers.seconds_to_utc_midnight(high)
@@ -606,7 +618,7 @@ def _wrong_day_wait(
         f"429 for n={o.n} with retry_after {retry_after}, but {certain} images were certainly admitted before it on UTC day "
         f"{day} ({tier.name} tier: {tier.images_per_day}/day): the day is full, so the wait is to the server's UTC "
         f"midnight, {expected}",
-        (o, *(p.observation for p in admitted[max(start, stop - 3) : stop] if p not in straddling)),
+        (o, *(p.observation for p in placed[max(start, stop - 3) : stop] if p not in straddling)),
     )
 
 
