@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from simulator.control.journal import JournalEntry
-from simulator.request_log import LOG_JSON, LOG_TEXT, describe_fault, json_line, request_logger, text_line
+from simulator.control.actions import MAX_MESSAGE_CHARS
+from simulator.control.journal import LONG_TEXT, JournalEntry, kept_path
+from simulator.request_log import LINE_BYTES, LOG_JSON, LOG_TEXT, describe_fault, json_line, request_logger, text_line
 
 ENTRY = {
-    "id": "req_1",
+    "id": "request_7",
     "time": 1767225600.25,
     "iso": "2026-01-01T00:00:00+00:00",
     "method": "POST",
     "path": "/v1/images/generations",
+    "query": None,
     "face": "perf",
     "namespace": "default",
     "key": "pk_live_a…",
@@ -34,18 +38,38 @@ ENTRY = {
 }
 
 
-def test_a_text_line_reads_time_request_outcome_model_n_server_ms_key_and_namespace() -> None:
-    assert (
-        text_line(ENTRY)
-        == "2026-01-01T00:00:00.250Z POST /v1/images/generations 200 - dall-e-3 n=1 12.4ms key=pk_live_a…#5ed1354f ns=default"
+def test_a_text_line_reads_time_request_outcome_model_n_server_ms_key_namespace_and_entry_id() -> None:
+    assert text_line(ENTRY) == (
+        "2026-01-01T00:00:00.250Z POST /v1/images/generations 200 - dall-e-3 n=1 12.4ms key=pk_live_a…#5ed1354f ns=default id=request_7"
     )
+
+
+def test_a_line_shows_the_query_as_the_journal_keeps_it_so_polls_of_two_tasks_differ() -> None:
+    """Every poll of every BFL task is `GET /v1/get_result`: the query tells them apart (a key in it masked, as the
+    journal masks it)."""
+    polls = [{**ENTRY, "method": "GET", "path": "/v1/get_result", "query": f"id={task}"} for task in ("b335d2b8", "0c41aa97")]
+    assert [text_line(poll).split()[2] for poll in polls] == ["/v1/get_result?id=b335d2b8", "/v1/get_result?id=0c41aa97"]
+    assert [json.loads(json_line(poll))["query"] for poll in polls] == ["id=b335d2b8", "id=0c41aa97"]
+
+
+def test_a_query_with_a_space_is_quoted_with_its_path_so_it_cannot_shift_the_fields_after_it() -> None:
+    line = text_line({**ENTRY, "query": "a=1 200 - dall-e-3"})
+    assert ' "/v1/images/generations?a=1 200 - dall-e-3" 200 - dall-e-3 n=1 ' in line
+
+
+@pytest.mark.parametrize("missing", ["", None], ids=["not given", "absent"])
+def test_an_entry_a_shared_journal_could_not_write_shows_no_id(missing: str | None) -> None:
+    """During a Redis outage the request is answered and logged, but its entry is lost: it has no id to look up."""
+    assert text_line({**ENTRY, "id": missing}).endswith(" ns=default id=-")
+    assert json.loads(json_line({**ENTRY, "id": missing}))["id"] is None
 
 
 def test_a_client_cannot_shift_a_text_lines_fields_with_spaces_in_its_path_model_or_key() -> None:
     forged = {**ENTRY, "path": "/v1/x 200 - dall-e-3", "model": 'a b"c', "key": "pk live…", "status": 404, "error_type": "not_found"}
     line = text_line(forged)
     assert line == (
-        '2026-01-01T00:00:00.250Z POST "/v1/x 200 - dall-e-3" 404 not_found "a b\\"c" n=1 12.4ms key="pk live…"#5ed1354f ns=default'
+        '2026-01-01T00:00:00.250Z POST "/v1/x 200 - dall-e-3" 404 not_found "a b\\"c" n=1 12.4ms key="pk live…"#5ed1354f ns=default '
+        "id=request_7"
     )
 
 
@@ -92,6 +116,7 @@ def test_a_json_line_carries_the_same_fields_as_a_text_line() -> None:
         "time": "2026-01-01T00:00:00.250Z",
         "method": "POST",
         "path": "/v1/images/generations",
+        "query": None,
         "status": 200,
         "error_type": None,
         "model": "dall-e-3",
@@ -100,6 +125,7 @@ def test_a_json_line_carries_the_same_fields_as_a_text_line() -> None:
         "key": "pk_live_a…",
         "key_id": "5ed1354f",
         "namespace": "default",
+        "id": "request_7",
         "fault": "drop",
     }
 
@@ -144,12 +170,12 @@ def test_the_journals_own_entries_give_the_same_lines_as_their_json() -> None:
             "prompt": "a red fox",
             "body": {},
             "error_type": None,
-            "query": None,
+            "query": "id=b335d2b8",
         }
     )
     assert text_line(entry) == text_line(entry.as_json())
     assert json_line(entry) == json_line(entry.as_json())
-    assert text_line(entry).endswith(" fault=delay_ms=5")
+    assert text_line(entry).endswith(" id=request_1 fault=delay_ms=5") and "/v1/images/generations?id=b335d2b8 " in text_line(entry)
 
 
 FORGED = {
@@ -191,3 +217,77 @@ def test_a_fault_message_in_a_text_line_cannot_forge_fields_after_it() -> None:
     """The journal's fault holds its message whole: written bare, `busy" ns=admin` read as a namespace field."""
     line = text_line({**ENTRY, "fault": 'status=503;message=busy" ns=admin key=pk_live_forged'})
     assert line.endswith(' fault="status=503;message=busy\\" ns=admin key=pk_live_forged"'), line
+
+
+LONG_QUERY = "q=" + "\u2028" * 8_000 + "&key=pk_test_pro_…"
+LONG_FAULT = "status=503;message=" + "\u2028" * MAX_MESSAGE_CHARS
+LONGEST = {
+    **ENTRY,
+    "method": "\x85" * 200,
+    "path": kept_path("/v1/" + "\x85" * 70_000),
+    "query": LONG_QUERY,
+    "model": "\U0001f600" * LONG_TEXT + "…",
+    "n": 10**4000,
+    "key": "\x85" * 300 + "…",
+    "error_type": "\u2028" * 300,
+    "namespace": "n" * 64,
+    "fault": LONG_FAULT,
+}
+"""Every field as long as a client can make it, in characters a line writes longest: a C1 control or U+2028 is a
+6-byte escape in JSON (4 bytes in text), an emoji 4 bytes raw or 12 escaped."""
+
+
+@pytest.mark.parametrize("render", [text_line, json_line], ids=["text", "json"])
+def test_a_line_of_the_longest_fields_fits_in_one_pipe_write_with_its_newline(render: Callable[[object], str]) -> None:
+    """With --workers N, a pipe keeps a worker's line whole only up to PIPE_BUF (4096 bytes): a longer one had another
+    worker's line spliced into it."""
+    line = render(LONGEST)
+    assert len((line + "\n").encode()) <= LINE_BYTES
+    assert len(line.encode()) > LINE_BYTES - 200, "the room is used, not cut to a fraction"
+    assert len(line.splitlines()) == 1 and line.isprintable()
+
+
+def test_a_json_line_of_the_longest_fields_is_valid_json_with_each_long_field_cut_to_its_start_and_length() -> None:
+    fields = json.loads(json_line(LONGEST))
+    assert fields["path"].startswith("/v1/\x85") and fields["path"].endswith("… (70004 characters)")
+    assert fields["query"].startswith("q=\u2028") and fields["query"].endswith(f"… ({len(LONG_QUERY)} characters)")
+    assert fields["fault"].startswith("status=503;message=")
+    assert fields["n"].startswith("1000") and fields["n"].endswith("0… (4001 characters)"), "a number too long is cut as a string"
+    short = ("time", "status", "latency_ms", "key_id", "namespace", "id")
+    assert {name: fields[name] for name in short} == {name: json.loads(json_line(ENTRY | {"namespace": "n" * 64}))[name] for name in short}
+
+
+def test_a_text_line_of_the_longest_fields_keeps_every_field_in_its_place() -> None:
+    line = text_line(LONGEST)
+    assert line.startswith('2026-01-01T00:00:00.250Z "\\x85') and ' 200 "\\u2028' in line
+    assert " ns=" + "n" * 64 + ' id=request_7 fault="status=503;message=\\u2028' in line
+    assert line.endswith(f'… ({len(LONG_FAULT)} characters)"')
+
+
+@pytest.mark.parametrize("render", [text_line, json_line], ids=["text", "json"])
+def test_a_line_just_within_the_bound_is_not_cut(render: Callable[[object], str]) -> None:
+    room = LINE_BYTES - 1 - len(render({**ENTRY, "path": "/"}).encode()) + 1
+    line = render({**ENTRY, "path": "/" * room})
+    assert len(line.encode()) == LINE_BYTES - 1 and "characters)" not in line
+    assert "characters)" in render({**ENTRY, "path": "/" * (room + 1)})
+
+
+def test_the_logger_writes_each_line_to_its_file_in_one_write_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text stream's buffer writes what it holds when full, so a line could leave in two writes, the second after
+    another worker's line."""
+    writes: list[bytes] = []
+    real_write = os.write
+
+    def counted(fd: int, data: bytes) -> int:
+        writes.append(bytes(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", counted)
+    with (tmp_path / "log").open("w", buffering=1) as out:
+        out.write("banner, printed before\n")
+        log = request_logger(LOG_JSON, out)
+        for _ in range(3):
+            log(LONGEST)
+    lines = (tmp_path / "log").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "banner, printed before" and [json.loads(line) for line in lines[1:]] == [json.loads(json_line(LONGEST))] * 3
+    assert writes == [(json_line(LONGEST) + "\n").encode()] * 3

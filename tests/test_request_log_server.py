@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
 
+from simulator.control.actions import MAX_MESSAGE_CHARS
 from simulator.launcher import PROJECT_ROOT, free_port, wait_until_up
+from simulator.request_log import LINE_BYTES
+from tests.conftest import state_for
 
 AUTH = {"Authorization": "Bearer pk_test_pro_logging"}
 BODY = {"prompt": "a red fox", "model": "dall-e-3"}
+BFL_KEY = {"x-key": "pk_test_pro_logging"}
+REDIS_DB = 12
+"""This module's database of the session's Redis."""
 
 
 @contextmanager
@@ -59,7 +70,7 @@ def test_perf_sim_prints_one_readable_line_per_api_request(tmp_path: Path) -> No
     lines = request_lines(out.read_text(), " ns=")
     assert len(lines) == 3, out.read_text()
     assert lines[0].startswith("2026-01-01T00:00:00.000Z POST /v1/images/generations 200 - dall-e-3 n=1 ")
-    assert "key=pk_test_pro_" in lines[0] and "logging" not in lines[0] and lines[0].endswith("ns=default")
+    assert "key=pk_test_pro_" in lines[0] and "logging" not in lines[0] and lines[0].endswith("ns=default id=request_1")
     assert " 401 authentication_error " in lines[1]
     assert "POST /openai/v1/images/generations 503 server_error dall-e-3" in lines[2]
     assert "ns=job-7" in lines[2] and "fault=status=503" in lines[2]
@@ -147,7 +158,7 @@ def test_a_request_refused_for_its_namespace_is_logged_journalled_and_counted(
     assert (entry["path"], entry["status"], entry["namespace"], entry["error_type"]) == (path, 400, "default", "invalid_request")
     assert f'route="{route}",status="400"}} 1.0' in metrics
     (line,) = request_lines(out.read_text(), " ns=")
-    assert f"POST {path} 400 invalid_request" in line and line.endswith("ns=default")
+    assert f"POST {path} 400 invalid_request" in line and line.endswith("ns=default id=request_1")
 
 
 def test_when_nothing_reads_stdout_any_more_the_log_stops_with_one_note_and_the_simulator_serves_on(tmp_path: Path) -> None:
@@ -172,3 +183,79 @@ def test_when_nothing_reads_stdout_any_more_the_log_stops_with_one_note_and_the_
     text = errors.read_text()
     assert text.count("request log stopped: nothing reads stdout any more") == 1, text
     assert "Traceback" not in text, text
+
+
+@pytest.fixture(params=["one process", "two workers sharing Redis"])
+def state_args(request: pytest.FixtureRequest) -> list[str]:
+    shared = request.param != "one process"
+    return ["--state", state_for(request, shared, REDIS_DB), *(["--workers", "2"] if shared else [])]
+
+
+def test_each_lines_id_is_the_entry_the_journal_serves_for_it_with_its_query(tmp_path: Path, state_args: list[str]) -> None:
+    """Polls of two BFL tasks: `GET /v1/get_result` each time, told apart by their query, and each line's id finds
+    its own entry with `GET /_sim/requests/{id}`, whichever worker served it (ids are given in process, or by Redis
+    before the line is written)."""
+    with perf_sim_output(tmp_path, "--log-format", "json", *state_args, stderr_apart=True) as (base_url, out), httpx.Client() as client:
+        tasks = [client.post(base_url + "/v1/flux-dev", json={"prompt": f"fox {n}"}, headers=BFL_KEY) for n in (1, 2)]
+        polls = [
+            client.get(base_url + "/v1/get_result", params={"id": task.json()["id"]}, headers=BFL_KEY) for task in tasks for _ in range(3)
+        ]
+        assert all(poll.status_code == 200 for poll in polls)
+        time.sleep(0.2)  # a worker's line is on its way as its answer leaves
+        lines = [json.loads(line) for line in out.read_text().splitlines()]
+        entries = [client.get(f"{base_url}/_sim/requests/{line['id']}").json() for line in lines]
+    assert len(lines) == 8 and len({line["id"] for line in lines}) == 8
+    for line, entry in zip(lines, entries, strict=True):
+        assert (line["id"], line["path"], line["query"], line["status"]) == (entry["id"], entry["path"], entry["query"], entry["status"])
+    assert [line["query"] for line in lines[2:]] == [f"id={task.json()['id']}" for task in tasks for _ in range(3)]
+
+
+LONG_PATH = "/v1/" + "%C2%85" * 600
+"""600 C1 controls: kept to 512 characters by the journal, but each a 6-byte escape in JSON."""
+LONG_FAULT = "status=503;message=" + "%E2%80%A8" * (MAX_MESSAGE_CHARS - 1) + "m"
+"""The longest fault message, of U+2028s (also 6-byte escapes)."""
+
+
+def _read_slowly(pipe: IO[bytes], into: bytearray) -> None:
+    """A log shipper under load: 512 bytes every 2 ms, so the pipe stays full and the workers wait to write."""
+    while chunk := os.read(pipe.fileno(), 512):
+        into += chunk
+        time.sleep(0.002)
+
+
+async def _send_long_requests(base_url: str, count: int) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=httpx.Limits(max_connections=count)) as client:
+        body = {"model": "\u0085" * 300, "prompt": "a red fox"}
+        sent = [client.post(LONG_PATH, json=body, headers={**AUTH, "X-Sim-Fault": LONG_FAULT}) for _ in range(count)]
+        assert {answer.status_code for answer in await asyncio.gather(*sent)} == {503}
+
+
+def test_two_workers_writing_long_lines_into_a_slowly_read_pipe_write_whole_json_lines(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """`perf-sim --workers 2 --log-format json | log-shipper`: a pipe keeps a write whole only up to PIPE_BUF bytes,
+    and a longer line had the other worker's line spliced into it, two records lost to the shipper."""
+    count, port = 60, free_port()
+    state = state_for(request, True, REDIS_DB)
+    command = [sys.executable, "-m", "simulator", "--port", str(port), "--clock", "manual", "--workers", "2", "--state", state]
+    read = bytearray()
+    with (tmp_path / "perf-sim.err").open("w") as errors:
+        process = subprocess.Popen([*command, "--log-format", "json"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=errors)
+        assert process.stdout is not None
+        reader = threading.Thread(target=_read_slowly, args=(process.stdout, read), daemon=True)
+        reader.start()
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/_sim/health", process)
+            asyncio.run(_send_long_requests(f"http://127.0.0.1:{port}", count))
+            deadline = time.monotonic() + 10
+            while read.count(b"\n") < count and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            reader.join(timeout=10)
+    lines = bytes(read).splitlines()
+    assert len(lines) == count
+    assert all(len(line) + 1 <= LINE_BYTES for line in lines)
+    records = [json.loads(line) for line in lines]
+    assert all(record["path"].startswith("/v1/\x85") and record["fault"].startswith("status=503;message=") for record in records)

@@ -1,7 +1,9 @@
 """The request journal: one entry per request to an API face, bounded, newest first, and observable.
 
 Listeners (`Journal.listeners`) are how the request log sees requests: after each API-face request, every
-registered callable gets its `JournalEntry`, in the worker that served it. The metrics are a batch listener
+registered callable gets its `JournalEntry`, in the worker that served it, with its id: the in-process journal
+numbers an entry as it keeps it, and a shared one tells its listeners once Redis has numbered it (an entry it could
+not write has none, `id` ""). The metrics are a batch listener
 (`Journal.batch_listeners`): they get the same entries as rows, in lists, each entry once. A listener must be quick
 and must not raise (one that raises is logged and skipped); register one with
 `app.state.journal.listeners.append(callback)`.
