@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
@@ -194,7 +195,6 @@ PROVIDER_NAMES: tuple[str, ...] = tuple(face.name for face in PROVIDER_FACES)
 BY_NAME: dict[str, Face] = {face.name: face for face in FACES}
 CLIENT_BASE_PATHS: dict[str, str] = {face.name: face.client_base_path for face in PROVIDER_FACES}
 MAX_BODY_BYTES: dict[str, int] = {face.name: face.max_body_bytes for face in FACES}
-MALFORMED_ANSWERS: dict[str, bytes] = {face.name: face.malformed for face in FACES}
 JOURNAL_VIEWS: dict[str, JournalView] = {face.name: face.journal for face in FACES}
 
 
@@ -221,6 +221,44 @@ def error_response(face: str, exc: ApiError, headers: Mapping[str, str] | None =
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+_MALFORMED_STAND_IN = ApiError(errors.INTERNAL_ERROR, "the malformed fault's stand-in error: its body is never sent")
+_MALFORMED_DROPPED_HEADERS = (b"content-length", b"content-type")
+
+
+def malformed_response(face: str) -> ASGIApp:
+    """The `malformed` fault's answer on `face`: 200, `Content-Type: application/json`, the start of the face's own
+    success answer cut short, and the headers the face's own error answers carry, its `x-request-id` drawn as theirs
+    is, in its provider's form (OpenAI's `req_<32 hex>` with `openai-version` and `openai-organization`, Stability's
+    bare 32 hex, the Perf API's `req_err_...`), or none where the face's errors carry none (BFL, Ideogram, Google).
+
+    Decision: no engine ran, so the answer has no engine id, as an error has none; the face's error answer is the one
+    place that knows how the face writes such an id, so the body is swapped into it, rather than the control layer
+    writing a Perf-form id on every face (which an openai SDK showed as `request_id` in a form OpenAI never sends)."""
+    return _MalformedAnswer(BY_NAME[face].malformed, BY_NAME[face].answer(_MALFORMED_STAND_IN))
+
+
+class _MalformedAnswer:
+    """A face's error answer sent with status 200 and the malformed body in place of its envelope."""
+
+    def __init__(self, body: bytes, error: ASGIApp) -> None:
+        self.body = body
+        self.error = error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def as_malformed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(name, value) for name, value in message["headers"] if name.lower() not in _MALFORMED_DROPPED_HEADERS]
+                typed = [(b"content-type", b"application/json"), (b"content-length", str(len(self.body)).encode())]
+                await send({**message, "status": 200, "headers": kept + typed})
+            elif message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": self.body})
+            else:
+                await send(message)
+
+        await self.error(scope, receive, as_malformed)
 
 
 def control_refusal(face: str, exc: ApiError) -> Response:

@@ -40,7 +40,6 @@ from time import perf_counter
 from typing import Any, NamedTuple
 
 from starlette._utils import get_route_path
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -61,8 +60,7 @@ from simulator.http import BODY, VIA_TOKEN, dump_json, header_dict, whole_number
 from simulator.namespace_path import NAMED_BY_PATH, is_control_path, namespace_from_path
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
-from simulator.perf.wire import error_ids
-from simulator.registry import MALFORMED_ANSWERS, MAX_BODY_BYTES, control_refusal, error_response, face_for_path
+from simulator.registry import MAX_BODY_BYTES, control_refusal, error_response, face_for_path, malformed_response
 from simulator.state.base import State, StateUnavailable
 from spec import errors
 from spec.models import PERF_FACE
@@ -543,8 +541,7 @@ class _Exchange:
         if action.status is not None:
             await self.answer(error_response(self.entry.face, action.error()))
         elif action.malformed:
-            malformed = MALFORMED_ANSWERS[self.entry.face]
-            await self.answer(Response(malformed, media_type="application/json", headers={"x-request-id": error_ids(scope).next_id()}))
+            await self.answer(malformed_response(self.entry.face))
         else:
             await self.layer.app(scope, self.replay, self.watch)
         if self.held is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,14 +131,42 @@ def test_an_injected_status_and_message_are_answered_as_given_whatever_the_face_
 
 
 @pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
-def test_a_malformed_answer_is_the_start_of_the_faces_own_answer_cut_short_with_a_request_id(client: httpx.Client, call: Call) -> None:
+def test_a_malformed_answer_is_the_start_of_the_faces_own_answer_cut_short(client: httpx.Client, call: Call) -> None:
     """A client's parse error quotes the body: a Perf answer there misled a BFL or Google user about what answered."""
     first_field = next(iter(call.send(client, {}).json()))
     response = call.send(client, {"X-Sim-Fault": "malformed"})
-    assert response.status_code == 200 and response.headers["x-request-id"]
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     assert response.content.startswith(f'{{"{first_field}": '.encode()), response.content
     with pytest.raises(ValueError):
         json.loads(response.content)
+
+
+# The x-request-id each face's error answers carry (none where the provider sends none): the openai SDKs show it as
+# `request_id`, so a malformed answer's must be in the face's own form, not the Perf API's `req_err_...` on every face.
+ERROR_ID_FORMS = {
+    "perf": r"req_err_[0-9a-f]{24}",
+    "openai": r"req_[0-9a-f]{32}",
+    "stability": r"[0-9a-f]{32}",
+    "bfl": None,
+    "ideogram": None,
+    "google": None,
+}
+# What every answer carries whatever the face: not the face's own.
+SERVER_HEADERS = {"date", "server", "content-length", "content-type", "vary"}
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
+def test_a_malformed_answer_carries_the_request_id_form_and_headers_of_the_faces_own_error_answers(
+    client: httpx.Client, call: Call
+) -> None:
+    error = call.send(client, {"X-Sim-Fault": "status=500"})
+    malformed = call.send(client, {"X-Sim-Fault": "malformed"})
+    form = ERROR_ID_FORMS[call.face]
+    for answer in (error, malformed):
+        request_id = answer.headers.get("x-request-id")
+        assert (request_id is None) if form is None else re.fullmatch(form, request_id or ""), (answer.status_code, request_id)
+    assert set(malformed.headers) - SERVER_HEADERS == set(error.headers) - SERVER_HEADERS  # OpenAI's openai-version too
+    assert malformed.headers.get("x-request-id") is None or malformed.headers["x-request-id"] != error.headers["x-request-id"]
 
 
 def test_an_injected_bfl_rate_limit_has_the_fields_of_bfl_own(client: httpx.Client) -> None:

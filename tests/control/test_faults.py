@@ -114,14 +114,34 @@ def test_a_dribbled_answer_sends_its_headers_at_once_and_its_whole_body_in_parts
     assert client.get(f"/_sim/usage/{KEY}").json()["minute"]["used"] == 1, "the face answered: the image counts"
 
 
-def test_openai_sdks_per_read_timeout_outlasts_a_body_dribbled_in_shorter_gaps_but_not_in_longer_ones(sim: RunningServer) -> None:
+def test_openai_sdks_per_read_timeout_outlasts_a_body_dribbled_in_shorter_gaps_but_not_in_longer_ones(
+    sim: RunningServer, client: httpx.Client
+) -> None:
     """What `dribble_ms` is for: the SDK's `timeout` bounds each read, not the answer, so a body whose parts come
-    0.25 s apart takes its 2.25 s under a 1 s timeout, while parts 1.5 s apart time it out."""
+    0.25 s apart takes its 2.25 s under a 1 s timeout, while parts 1.5 s apart time it out. Both are journalled as the
+    200 their status line said (docs/control.md): the entry is written as the first bytes leave."""
     started = time.monotonic()
     result = sdk(sim, timeout=1.0).images.generate(prompt="a red fox", size="256x256", extra_headers={"X-Sim-Fault": "dribble_ms=2250"})
     assert result.data and time.monotonic() - started >= 2.0
     with pytest.raises(openai.APITimeoutError):
         sdk(sim, timeout=1.0).images.generate(prompt="a red fox", size="256x256", extra_headers={"X-Sim-Fault": "dribble_ms=13500"})
+    entries = client.get("/_sim/requests").json()["requests"]
+    assert [(entry["status"], entry["fault"]) for entry in entries] == [(200, "dribble_ms=13500"), (200, "dribble_ms=2250")]
+
+
+def test_openai_sdk_raises_a_bare_json_error_on_a_malformed_answer_and_does_not_retry_it(sim: RunningServer, client: httpx.Client) -> None:
+    """Not an `openai.APIError`: an app's `except openai.APIError` does not catch it (docs/control.md's SDK table)."""
+    with pytest.raises(json.JSONDecodeError) as raised:
+        sdk(sim, max_retries=2).images.generate(prompt="a red fox", size="256x256", extra_headers={"X-Sim-Fault": "malformed"})
+    assert not isinstance(raised.value, openai.APIError)
+    assert [entry["fault"] for entry in client.get("/_sim/requests").json()["requests"]] == ["malformed"]
+
+
+def test_openai_sdk_retries_a_truncated_answer_as_a_connection_error(sim: RunningServer, client: httpx.Client) -> None:
+    with pytest.raises(openai.APIConnectionError):
+        sdk(sim, max_retries=1).images.generate(prompt="a red fox", size="256x256", extra_headers={"X-Sim-Fault": "truncate"})
+    attempts = client.get("/_sim/requests").json()["requests"]
+    assert [(entry["status"], entry["fault"]) for entry in attempts] == [(200, "truncate"), (200, "truncate")]
 
 
 def test_a_dribbled_error_keeps_its_envelope_and_a_dribble_cannot_join_a_dropped_connection(client: httpx.Client) -> None:

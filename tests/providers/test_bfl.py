@@ -277,6 +277,19 @@ def test_official_blackforest_client(modelled_server: RunningServer, modelled: h
         BFLClient(api_key="pk_live_abc123", base_url=sim.base_url).generate("flux-pro", {"prompt": "a fox [sim:status=5O3]"})
 
 
+@pytest.mark.parametrize("fault", ["drop", "reset", "truncate"])
+def test_blackforest_0_1_3_raises_unbound_local_error_on_a_lost_connection(sim: RunningServer, client: httpx.Client, fault: str) -> None:
+    """The client's bug, documented in docs/providers.md: its error handler reads a `response` that a failed connection
+    never set. Pinned so that a release that fixes it (a BFLError, or a requests error) is noticed and the docs updated;
+    the journal shows the one attempt and its fault, as for any client."""
+    bfl_client = BFLClient(api_key="pk_live_abc123", base_url=sim.base_url, timeout=10)
+    bfl_client.session.headers["X-Sim-Fault"] = fault
+    with pytest.raises(UnboundLocalError, match="'response'"):
+        bfl_client.generate("flux-dev", {"prompt": "a cat", "width": 1024, "height": 768})
+    (entry,) = client.get("/_sim/requests").json()["requests"]
+    assert entry["fault"] == fault and entry["face"] == "bfl"
+
+
 @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
 def test_a_body_sent_as_another_type_than_json_is_fastapis_422_not_a_task(client: httpx.Client, content_type: str) -> None:
     """`curl -d` sends a form's type: FastAPI does not read such a body as JSON, so BFL refuses it; it made a task."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -105,6 +106,40 @@ def test_retries_get_through_two_injected_503s_and_the_journal_shows_three_attem
     assert [attempt["status"] for attempt in attempts] == [200, 503, 503]
 
 
+def steering(model: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The keyword that sends headers on `model`'s LiteLLM route (docs/providers.md, "Steering a LiteLLM call"): on
+    `openai/...` LiteLLM also writes `extra_headers` into the JSON body, which both faces refuse with a 400; its
+    `stability/` and `gemini/` providers send `headers=` nowhere."""
+    return {"headers" if model.startswith("openai/") else "extra_headers": headers}
+
+
+ROUTES = [
+    ("/v1", "openai/flux-pro"),
+    ("/openai/v1", "openai/dall-e-2"),
+    ("/stability", "stability/sd3"),
+    ("/google/v1beta", "gemini/imagen-3.0-generate-002"),
+]
+
+
+@pytest.mark.parametrize(("face_path", "model"), ROUTES, ids=[f"{model}@{face_path}" for face_path, model in ROUTES])
+@pytest.mark.parametrize("fault", [None, "delay_ms=5"])
+def test_a_namespace_and_a_fault_the_face_answers_after_reach_the_face_through_the_documented_keyword(
+    base: str, face_path: str, model: str, fault: str | None
+) -> None:
+    """A fault that lets the face answer (a delay) or a namespace alone shows whether the face got a clean request: a
+    status fault answers before the face and hid LiteLLM's `extra_headers` body field on `openai/...`. A LiteLLM
+    release that moves its headers elsewhere fails here."""
+    namespace = f"litellm-{model.split('/')[0]}-{face_path.strip('/').replace('/', '-')}-{fault is not None}"
+    headers = {"X-Sim-Namespace": namespace, **({"X-Sim-Fault": fault} if fault else {})}
+    result = litellm.image_generation(
+        model=model, prompt="a red fox", api_base=f"{base}{face_path}", api_key=KEY, max_retries=0, **steering(model, headers)
+    )
+    assert images(result)
+    (entry,) = httpx.get(f"{base}/_sim/requests", params={"namespace": namespace}).json()["requests"]
+    assert (entry["status"], entry["fault"]) == (200, fault)
+    assert "extra_headers" not in (entry["body"] or {}), entry["body"]
+
+
 @pytest.mark.parametrize(
     ("face_path", "model", "fault", "raised"),
     [
@@ -122,7 +157,12 @@ def test_an_injected_fault_is_the_litellm_exception_of_its_status(
 ) -> None:
     with pytest.raises(raised):
         litellm.image_generation(
-            model=model, prompt="a red fox", api_base=f"{base}{face_path}", api_key=KEY, max_retries=0, extra_headers={"X-Sim-Fault": fault}
+            model=model,
+            prompt="a red fox",
+            api_base=f"{base}{face_path}",
+            api_key=KEY,
+            max_retries=0,
+            **steering(model, {"X-Sim-Fault": fault}),
         )
     faulted = httpx.get(f"{base}/_sim/requests", params={"key": KEY}).json()["requests"]
     assert len(faulted) == 1 and faulted[0]["fault"].startswith(fault), "one attempt, answered by the fault"

@@ -37,7 +37,11 @@ try {
     const image = await client(2).images.generate({model: "dall-e-2", prompt: "a red fox", size: "256x256"});
     out({url: image.data[0].url});
   } else {
-    await client(0).images.generate({prompt: "a red fox", size: "256x256"}, {headers: {"X-Sim-Fault": scenario}});
+    // "retrying <fault>": the same call with the SDK's retries on, to count its attempts in the journal.
+    const retrying = scenario.startsWith("retrying ");
+    const fault = retrying ? scenario.slice("retrying ".length) : scenario;
+    const body = {model: "dall-e-2", prompt: "a red fox", size: "256x256"};
+    await client(retrying ? 2 : 0).images.generate(body, {headers: {"X-Sim-Fault": fault}});
     out({error: "none"});
   }
 } catch (error) {
@@ -103,9 +107,23 @@ def test_the_node_sdk_retries_through_two_injected_503s_and_the_journal_shows_th
         ("status=500", "InternalServerError", 500, "internal_error"),
         ("drop", "APIConnectionError", None, None),
         ("reset", "APIConnectionError", None, None),
+        # Where the Node SDK differs from the Python one (docs/control.md, "What each SDK raises"): a body cut short is
+        # undici's bare TypeError ("terminated"), and a body that is not JSON a bare SyntaxError, neither an APIError.
+        ("truncate", "TypeError", None, None),
+        ("malformed", "SyntaxError", None, None),
     ],
 )
 def test_each_injected_fault_is_the_node_sdks_error_of_its_kind(
     node_sdk: Path, sim: RunningServer, fault: str, error: str, status: int | None, error_type: str | None
 ) -> None:
     assert drive(node_sdk, sim, fault) == {"error": error, "status": status, "type": error_type}
+
+
+@pytest.mark.parametrize(("fault", "status", "attempts"), [("truncate", 200, 1), ("malformed", 200, 1), ("reset", None, 3)])
+def test_the_node_sdk_retries_a_lost_connection_but_not_a_truncated_or_malformed_answer(
+    node_sdk: Path, sim: RunningServer, fault: str, status: int | None, attempts: int
+) -> None:
+    """The Python SDK retries a truncated answer as a connection error; the Node SDK (6.x) raises it at once."""
+    assert drive(node_sdk, sim, f"retrying {fault}")["error"] != "none"
+    entries = httpx.get(f"{sim.base_url}/_sim/requests", params={"key": KEY}).json()["requests"]
+    assert [(entry["status"], entry["fault"]) for entry in entries] == [(status, fault)] * attempts
