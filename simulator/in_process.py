@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, closing, contextmanager
@@ -30,7 +31,7 @@ from redis.exceptions import RedisError
 from simulator.config import ConfigError, SimulatorConfig
 from simulator.control.client import Clock, SimulatorControl
 from simulator.scenario import load_scenario
-from simulator.serve import NoDelayHttpProtocol, claim_state, state_problem
+from simulator.serve import GRACEFUL_STOP_SECONDS, NoDelayHttpProtocol, claim_state, state_problem
 from simulator.startup import start_shared_run, started_app
 from simulator.state.base import CLOCK_MANUAL
 from simulator.state.claim import DatabaseInUse
@@ -46,12 +47,19 @@ _CHOSEN_HERE = {
     "port": "simulator_running always listens on a free port (sim.server_url says which)",
 }
 """Settings simulator_running sets itself, so a caller's value would be ignored or collide."""
-_STOP_TIMEOUT_SECONDS = 10.0
+_STOP_TIMEOUT_SECONDS = GRACEFUL_STOP_SECONDS + 10.0
+"""How long the end of a block waits for the server's thread: the graceful stop's time for requests still running
+(a delay fault is cut when it is up, as perf-sim cuts it), then the app's own shutdown."""
 
 
 class PerfSim(SimulatorControl):
     """A running simulator as a test sees it: where to send requests (`base_url`, which implies the namespace), a
     key, and the control API (fault rules, journal, clock, usage) of that namespace."""
+
+    _closed_reason = (
+        "this simulator was stopped when its simulator_running block ended (the perf_sim fixture's: when the pytest "
+        "session ended); make calls inside the block"
+    )
 
     def __init__(self, server_url: str, namespace: str | None = None, key: str = DEFAULT_KEY, http: httpx.Client | None = None) -> None:
         super().__init__(server_url, namespace, http=http)
@@ -59,10 +67,20 @@ class PerfSim(SimulatorControl):
         self.starting_rules: list[dict[str, Any]] = []
         """Rules this namespace started with beyond the server's own (the `perf_sim` fixture's copies of a scenario's
         rules), which `reset` puts back."""
+        self._made: list[OpenAI] = []
+        """The SDK clients `openai_client` made, closed with this object (the fixture's at the end of its test)."""
+
+    def close(self) -> None:
+        """Close the SDK clients `openai_client` made (their connections into the server would otherwise stay open
+        until garbage collection), then the control client's own connections if it owns them."""
+        while self._made:
+            self._made.pop().close()
+        super().close()
 
     def reset(self) -> Clock:
         """Take this namespace back to how it started: forget its state, then add its starting rules again (the
         server puts back the scenario's own rules of the namespaces a reset forgets)."""
+        __tracebackhide__ = True
         clock = super().reset()
         for rule in self.starting_rules:
             self.add_rule(rule)
@@ -81,16 +99,24 @@ class PerfSim(SimulatorControl):
 
     def openai_client(self, path: str = "/v1", **options: Any) -> OpenAI:
         """The official `openai` SDK pointed at this namespace's base URL (the Perf API, or `path="/openai/v1"` for
-        the OpenAI face) with `self.key`; `options` go to `openai.OpenAI` (e.g. max_retries, timeout)."""
+        the OpenAI face) with `self.key`; `options` go to `openai.OpenAI` (e.g. max_retries, timeout).
+
+        Decision: its HTTP client ignores HTTP_PROXY/ALL_PROXY (the simulator is on 127.0.0.1 of this process, where
+        no proxy can reach it), and is closed when this object is (the fixture's: when the test ends). One given as
+        `http_client=` is the caller's own, used as it is and left open."""
         try:
-            from openai import OpenAI
+            from openai import DefaultHttpxClient, OpenAI
         except ImportError as exc:
             raise ModuleNotFoundError(
                 "openai_client needs the official openai SDK: pip install 'perf-image-sim[clients]' (or pip install openai)",
                 name="openai",
             ) from exc
         options.setdefault("api_key", self.key)
-        return OpenAI(base_url=self.base_url + path, **options)
+        if "http_client" in options:
+            return OpenAI(base_url=self.base_url + path, **options)
+        client = OpenAI(base_url=self.base_url + path, http_client=DefaultHttpxClient(trust_env=False), **options)
+        self._made.append(client)
+        return client
 
 
 def _listening_socket(host: str) -> socket.socket:
@@ -141,18 +167,32 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
             preparing.submit(start_shared_run, config).result()
         server = uvicorn.Server(
             uvicorn.Config(
-                started_app(config), http=NoDelayHttpProtocol, log_config=None, log_level="warning", access_log=False, lifespan="on"
+                started_app(config),
+                http=NoDelayHttpProtocol,
+                log_config=None,
+                log_level="warning",
+                access_log=False,
+                lifespan="on",
+                timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,  # as perf-sim: a delay fault still running is cut then
             )
         )
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"perf-sim:{port}", daemon=True)
         thread.start()
         try:
             _wait_started(server, thread)
-            with PerfSim(f"http://{host}:{port}", key=key) as sim:
+            # The server is in this process on 127.0.0.1: HTTP_PROXY/ALL_PROXY must not send its control calls away.
+            with httpx.Client(timeout=30.0, trust_env=False) as http, PerfSim(f"http://{host}:{port}", key=key, http=http) as sim:
                 yield sim
         finally:
             server.should_exit = True
             thread.join(_STOP_TIMEOUT_SECONDS)
+            if thread.is_alive():
+                warnings.warn(
+                    f"the in-process simulator's thread {thread.name} did not stop within {_STOP_TIMEOUT_SECONDS:g}s of its "
+                    "block's end; it is left running (a daemon thread) and may still answer requests",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
 
 
 def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:

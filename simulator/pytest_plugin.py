@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
 LOG_OFF = "off"
 _NAMESPACE_LENGTH = 64
-_given: set[str] = set()
-"""The namespaces given to tests in this session."""
+_GIVEN = pytest.StashKey[set[str]]()
+"""The namespaces given to tests in this session: the session's own, so a second session in the same process (a
+second `pytest.main`, pytester in-process) gives its tests the same namespaces as the first."""
 _DEFAULT_LOG = "text"
 _SETTINGS = pytest.StashKey["_Settings"]()
 _TESTS_SIM = pytest.StashKey["PerfSim"]()
@@ -62,6 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Decision: a bad `perf_sim_*` option is a usage error as the session starts (pytest's one `ERROR:` line, exit
     status 4), as a bad command-line option is; not a traceback at every test that asks for the fixture, and nothing
     at all when none does. The simulator is imported only when an option is set."""
+    config.stash[_GIVEN] = set()
     log = str(config.getini("perf_sim_log"))
     scenario = str(config.getini("perf_sim_scenario")) or None
     if log == _DEFAULT_LOG and scenario is None:
@@ -83,23 +85,24 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SETTINGS] = _Settings(log, scenario, [rule for rule in rules if "namespace" not in rule])
 
 
-def namespace_for(node_id: str, node_name: str) -> str:
+def namespace_for(node_id: str, node_name: str, given: set[str]) -> str:
     """A namespace for one test, readable in the journal and the request log (`t<digest>-<test name>`).
 
     Decision: it is a function of the test's node id alone, since a rule's probability draws are seeded with its
     namespace: the same test sees the same faults whichever other tests run in the session, and in any order. The
     node id's digest tells apart tests whose names read alike (parametrized cases, the same name in two files, names
-    cut to fit); a test run again in one session (`--keep-duplicates`, a rerun plugin) gets `.2`, `.3`, ... after it.
+    cut to fit); a test run again in one session (`--keep-duplicates`, a rerun plugin) gets `.2`, `.3`, ... after it:
+    `given` holds the session's namespaces so far, and gets the new one.
     """
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", node_name).strip("-")
     base = f"t{hashlib.blake2b(node_id.encode(), digest_size=6).hexdigest()}-{slug}"
     runs = 1
     namespace = base[:_NAMESPACE_LENGTH]
-    while namespace in _given:
+    while namespace in given:
         runs += 1
         suffix = f".{runs}"
         namespace = base[: _NAMESPACE_LENGTH - len(suffix)] + suffix
-    _given.add(namespace)
+    given.add(namespace)
     return namespace
 
 
@@ -125,7 +128,7 @@ def perf_sim(perf_sim_server: PerfSim, request: pytest.FixtureRequest) -> Iterat
     starts with the scenario's fault rules that name no namespace of their own."""
     from simulator.context import DEFAULT_NAMESPACE
 
-    sim = perf_sim_server.in_namespace(namespace_for(request.node.nodeid, request.node.name))
+    sim = perf_sim_server.in_namespace(namespace_for(request.node.nodeid, request.node.name, request.config.stash[_GIVEN]))
     sim.starting_rules = request.config.stash[_SETTINGS].scenario_rules
     for rule in sim.starting_rules:
         sim.add_rule(rule)
@@ -133,6 +136,7 @@ def perf_sim(perf_sim_server: PerfSim, request: pytest.FixtureRequest) -> Iterat
     newest = perf_sim_server.in_namespace(DEFAULT_NAMESPACE).requests(limit=1)
     request.node.stash[_DEFAULT_BEFORE] = _number(newest[0]) if newest else 0
     yield sim
+    sim.close()  # the SDK clients its openai_client() made (the control client is the session's, left open)
     own_failures = [entry for entry in sim.requests(status=500) if entry["fault"] is None]
     perf_sim_server.in_namespace(sim.namespace).reset()  # the namespace is done with: forgotten whole
     if own_failures:
@@ -178,7 +182,9 @@ def _what_it_saw(sim: PerfSim, default_before: int) -> str:
     lines.append(f"{len(rules)} fault rule(s):")
     for rule in rules:
         left = "until removed" if rule["times"] is None else f"{rule['remaining']} of {rule['times']} left"
-        lines.append(f"  {rule['id']} match={rule['match']} action={rule['action']} fired {rule['fired']} ({left})")
+        # a rule firing on a share of its requests would read as one that fires on all of them
+        chance = f" probability={rule['probability']:g}" if rule["probability"] not in (None, 1) else ""
+        lines.append(f"  {rule['id']} match={rule['match']} action={rule['action']}{chance} fired {rule['fired']} ({left})")
     lines += _landed_in_default(in_default, default_before)
     return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -219,3 +220,89 @@ def test_requests_and_count_since_take_seconds_or_a_datetime(root: SimulatorCont
     with pytest.raises(ControlError) as naive:
         job.requests(since=moment.replace(tzinfo=None))
     assert (naive.value.status, naive.value.param) == (400, "since")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_a_simulator_that_does_not_answer_is_a_control_error_naming_its_url() -> None:
+    """`except ControlError` covers a simulator that is not running (or died mid-test), as it covers a refused call;
+    the message says where the call went and what to check, not httpx's bare "Connection refused"."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    with SimulatorControl(url) as control, pytest.raises(ControlError) as unreachable:
+        control.count()
+    assert (unreachable.value.status, unreachable.value.type) == (0, "unreachable")
+    assert f"cannot reach the simulator at {url} (connection refused): is it running, and is server_url its root?" in str(unreachable.value)
+
+
+def test_a_server_url_without_its_scheme_is_a_control_error_naming_the_field() -> None:
+    with SimulatorControl("127.0.0.1:8080") as control, pytest.raises(ControlError) as refused:
+        control.faults()
+    assert (refused.value.status, refused.value.param) == (400, "server_url")
+    assert "such as http://127.0.0.1:8080; got '127.0.0.1:8080'" in refused.value.message
+
+
+def test_a_call_after_the_client_was_closed_is_a_control_error_saying_so(server: RunningServer) -> None:
+    with SimulatorControl(server.base_url) as control:
+        job = control.in_namespace("job-closed")
+    with pytest.raises(ControlError, match="was closed when its with block ended") as closed:
+        job.count()
+    assert (closed.value.status, closed.value.type) == (0, "closed")
+
+
+def _answering(handler: Callable[[httpx.Request], httpx.Response]) -> SimulatorControl:
+    return SimulatorControl("http://sim.test", http=httpx.Client(transport=httpx.MockTransport(handler)))
+
+
+@pytest.mark.parametrize(("status", "ready"), [(200, True), (503, False)])
+def test_ready_is_the_simulators_answer_to_a_readiness_poll(status: int, ready: bool) -> None:
+    assert _answering(lambda request: httpx.Response(status, json={"status": "whatever"})).ready() is ready
+
+
+def test_ready_is_false_while_nothing_answers_yet_so_a_poll_waits_for_a_starting_simulator() -> None:
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    assert _answering(refused).ready() is False
+    with SimulatorControl(f"http://127.0.0.1:{_closed_port()}") as nothing_there:
+        assert nothing_there.ready() is False
+
+
+def test_ready_raises_on_an_answer_no_poll_will_see_change() -> None:
+    """A 500 (or a proxy's 401 page) is no "not ready yet": a poll would wait for it forever."""
+    with pytest.raises(ControlError) as broken:
+        _answering(lambda request: httpx.Response(500, json={"error": {"type": "server_error", "message": "boom"}})).ready()
+    assert (broken.value.status, broken.value.message) == (500, "boom")
+
+
+def test_a_server_url_that_is_not_the_simulators_root_is_a_control_error_saying_so(server: RunningServer) -> None:
+    """`.../v1` (the base URL an app is given) instead of the root: every call misses the control API. A 404 of the
+    control API itself (an unknown rule) gets no such advice."""
+    with SimulatorControl(server.base_url + "/v1") as api_base:
+        for call in (api_base.ready, api_base.count, api_base.faults):
+            with pytest.raises(ControlError, match="server_url should be the simulator's root") as wrong:
+                call()
+            assert wrong.value.status == 404
+    with SimulatorControl(server.base_url) as root, pytest.raises(ControlError) as unknown:
+        root.remove_fault("fault_404")
+    assert unknown.value.status == 404 and "server_url" not in str(unknown.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "example"),
+    [
+        (lambda control: control.add_fault("dall-e-3", status=503), 'add_fault({"model": "dall-e-3"}, status=503)'),
+        (lambda control: control.count("dall-e-3"), 'count(model="dall-e-3")'),
+    ],
+    ids=["add_fault", "count"],
+)
+def test_a_match_that_is_not_a_dict_is_a_type_error_showing_the_form_it_takes(
+    call: Callable[[SimulatorControl], object], example: str
+) -> None:
+    with SimulatorControl("http://sim.test") as control, pytest.raises(TypeError) as wrong:
+        call(control)
+    assert example in str(wrong.value) and "got 'dall-e-3'" in str(wrong.value)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 import sys
+import threading
+import time
 from typing import Any
 
 import httpx
 import pytest
 
-from simulator.in_process import simulator_running
+from simulator import in_process
+from simulator.control.client import ControlError
+from simulator.in_process import PerfSim, simulator_running
 from simulator.launcher import PROJECT_ROOT
 from simulator.state.base import DEFAULT_MANUAL_START
 from tests.conftest import state_for
@@ -94,3 +99,98 @@ def test_openai_client_without_the_sdk_names_the_extra_that_brings_it(monkeypatc
     monkeypatch.setitem(sys.modules, "openai", None)  # an environment without the `clients` extra
     with simulator_running() as sim, pytest.raises(ModuleNotFoundError, match=r"pip install 'perf-image-sim\[clients\]'"):
         sim.openai_client()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def proxies_nowhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Environment proxies, as a corporate machine or CI exports them, pointing at a port nothing listens on."""
+    proxy = f"http://127.0.0.1:{_closed_port()}"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _in_flight(sim: PerfSim, outcome: dict[str, object]) -> threading.Thread:
+    """A request the simulator holds in a 30 s delay, sent from a thread of its own (an app's worker, a test that
+    stopped waiting), already being answered when this returns."""
+    sim.fault(delay_ms=30_000, times=1)
+
+    def send() -> None:
+        url, headers = sim.base_url + "/v1/images/generations", {"Authorization": f"Bearer {sim.key}"}
+        try:
+            outcome["status"] = httpx.post(url, json={"prompt": "a fox"}, headers=headers, timeout=60).status_code
+        except httpx.TransportError as exc:
+            outcome["error"] = exc
+
+    client = threading.Thread(target=send, daemon=True)
+    client.start()
+    deadline = time.monotonic() + 20
+    while not sim.faults()[0]["fired"]:  # the request is journalled only when it ends: its rule fires as it arrives
+        assert time.monotonic() < deadline, "the request did not reach the simulator"
+        time.sleep(0.05)
+    return client
+
+
+def _server_thread(sim: PerfSim) -> threading.Thread | None:
+    name = f"perf-sim:{httpx.URL(sim.server_url).port}"
+    return next((thread for thread in threading.enumerate() if thread.name == name), None)
+
+
+def test_a_request_still_in_a_delay_is_cut_when_the_block_ends_and_the_server_stops() -> None:
+    """As perf-sim's graceful stop: the block does not wait for the delay, nor leave the server answering after it."""
+    outcome: dict[str, object] = {}
+    with simulator_running() as sim:
+        client = _in_flight(sim, outcome)
+        started = time.monotonic()
+    took = time.monotonic() - started
+    assert took < 20, f"the block's end took {took:.1f}s: it waited for the 30 s delay"
+    assert _server_thread(sim) is None, "the server's thread is still running"
+    client.join(20)
+    assert not client.is_alive() and "status" not in outcome, f"the delayed request was answered after the stop: {outcome}"
+
+
+def test_the_end_of_a_block_warns_when_the_servers_thread_outlives_its_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(in_process, "_STOP_TIMEOUT_SECONDS", 0.2)
+    outcome: dict[str, object] = {}
+    with pytest.warns(RuntimeWarning, match=r"thread perf-sim:\d+ did not stop within 0.2s"), simulator_running() as sim:
+        client = _in_flight(sim, outcome)
+    server = _server_thread(sim)
+    assert server is not None, "the warning came while the server's thread had stopped"
+    server.join(20)  # the graceful stop goes on in the background and ends the request
+    client.join(20)
+
+
+def test_env_proxies_do_not_take_its_control_calls_or_its_sdk_clients_away(proxies_nowhere: None) -> None:
+    """The simulator is in this process on 127.0.0.1: no proxy can reach it."""
+    with simulator_running() as sim:
+        assert sim.ready() and sim.count() == 0
+        sim.openai_client(max_retries=0).images.generate(model="dall-e-2", prompt="a fox", size="256x256")
+        assert sim.in_namespace("job").count() == 0 and sim.count(status=200) == 1
+
+
+def test_a_call_after_the_block_ended_is_a_control_error_saying_the_simulator_stopped() -> None:
+    with simulator_running() as sim:
+        job = sim.in_namespace("job")
+    for call in (sim.count, job.faults, sim.ready):
+        with pytest.raises(ControlError, match="stopped when its simulator_running block ended") as stopped:
+            call()
+        assert (stopped.value.status, stopped.value.type) == (0, "closed")
+
+
+def test_the_sdk_clients_it_made_are_closed_when_the_block_ends() -> None:
+    """Their keep-alive connections would otherwise stay open until garbage collection. One given its own
+    `http_client` is the caller's, left open."""
+    with httpx.Client() as own:
+        with simulator_running() as sim:
+            made = [sim.openai_client(), sim.openai_client(path="/openai/v1")]
+            given = sim.openai_client(http_client=own)
+        assert all(client.is_closed() for client in made)
+        assert not given.is_closed()

@@ -7,8 +7,13 @@ fixture comes only from the pytest11 entry point, as it does in a user's project
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 from tests.user_project import run_user_tests
 
@@ -302,3 +307,102 @@ def test_a_failed_tests_report_says_how_many_of_its_requests_went_to_the_default
     hint = "1 request(s) went to the default namespace during this test, not to this test's: does the app send perf_sim.headers"
     assert hint in forgot, forgot
     assert "went to the default namespace" not in in_its_namespace, in_its_namespace
+
+
+def test_env_proxies_do_not_take_the_fixtures_calls_or_its_sdk_clients_away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine or CI that exports a proxy: the simulator is in the test process on 127.0.0.1, where no proxy can
+    reach it, so the fixture's control calls and `openai_client()` go straight to it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{sock.getsockname()[1]}"  # closed once the block ends
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    result = run_user_tests(
+        tmp_path,
+        """
+        def test_generate(perf_sim):
+            perf_sim.fault({"model": "dall-e-2"}, status=503, times=1)
+            perf_sim.openai_client(max_retries=1).images.generate(model="dall-e-2", prompt="a fox", size="256x256")
+            assert perf_sim.count(status=503) == 1 and perf_sim.count(status=200) == 1
+        """,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_second_session_in_the_same_process_gives_its_tests_the_same_namespaces(tmp_path: Path) -> None:
+    """Two `pytest.main` calls in one process (an IDE's runner, a script, pytester in-process): the second session's
+    test is not a rerun, so it gets the same namespace, and so the same `probability` draws, as the first's."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "twice.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+
+            for _ in range(2):
+                assert pytest.main(["-q", "-p", "no:cacheprovider", "test_user_app.py"]) == 0
+            """
+        )
+    )
+    (tmp_path / "test_user_app.py").write_text(
+        textwrap.dedent(
+            """
+            def test_flaky(perf_sim):
+                perf_sim.fault(status=503, probability=0.5)
+                with open("seen.txt", "a") as seen:
+                    seen.write(perf_sim.namespace + "\\n")
+            """
+        )
+    )
+    result = subprocess.run([sys.executable, "twice.py"], cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    first, second = (tmp_path / "seen.txt").read_text().splitlines()
+    assert first == second and first.endswith("-test_flaky")
+
+
+def test_the_sdk_clients_openai_client_made_are_closed_when_their_test_ends(tmp_path: Path) -> None:
+    """Their keep-alive connections into the session's simulator would otherwise stay open until garbage collection."""
+    result = run_user_tests(
+        tmp_path,
+        """
+        made = []
+
+        def test_makes_clients(perf_sim):
+            made.append(perf_sim.openai_client())
+            made[0].images.generate(model="dall-e-2", prompt="a fox", size="256x256")
+
+        def test_after_it(perf_sim):
+            assert made and made[0].is_closed()
+        """,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_refused_control_calls_report_points_at_the_tests_line_not_the_clients_insides(tmp_path: Path) -> None:
+    result = run_user_tests(
+        tmp_path,
+        """
+        def test_typo(perf_sim):
+            perf_sim.fault({"modle": "dall-e-3"}, status=503)
+        """,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert '>       perf_sim.fault({"modle": "dall-e-3"}, status=503)' in result.stdout, result.stdout
+    assert "E       simulator.control.client.ControlError: 400 invalid_request: match.modle" in result.stdout, result.stdout
+    assert "client.py" not in result.stdout and "def _call" not in result.stdout, result.stdout
+
+
+def test_a_failed_tests_report_shows_a_rules_probability_when_it_fires_on_a_share_of_requests(tmp_path: Path) -> None:
+    """An "until removed" rule that fired 0 times would otherwise read as broken."""
+    result = run_user_tests(
+        tmp_path,
+        """
+        def test_fails(perf_sim):
+            perf_sim.fault({"model": "dall-e-3"}, delay_ms=1500, probability=0.25)
+            assert False
+        """,
+        ini="perf_sim_log = off\n",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "match={'model': 'dall-e-3'} action={'delay_ms': 1500} probability=0.25 fired 0 (until removed)" in result.stdout, result.stdout

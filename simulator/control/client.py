@@ -10,11 +10,14 @@
 A client bound to a namespace reads and steers only that namespace (its rules, journal, clock, windows). Without
 one, calls over collections (faults, requests, count) cover every namespace, clock and usage mean the default
 namespace, and reset forgets everything: the simulator's own rule for control calls. A control call the simulator
-refuses raises `ControlError` with the simulator's own error type, message and field.
+refuses raises `ControlError` with the simulator's own error type, message and field; so does a call that gets no
+answer (status 0, type `unreachable`) or is made after the client was closed (status 0, type `closed`).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from http import HTTPStatus
 from types import TracebackType
@@ -29,6 +32,12 @@ from spec import errors
 from spec.control_openapi import MAX_LIST_LIMIT
 
 NAMESPACE_HEADER = "X-Sim-Namespace"
+NO_ANSWER = 0
+"""ControlError.status of a call that got no HTTP answer at all (types UNREACHABLE and CLOSED)."""
+UNREACHABLE = "unreachable"
+"""ControlError.type when the simulator could not be reached: nothing listening, a wrong host, a timeout."""
+CLOSED = "closed"
+"""ControlError.type of a call made after the client (or the in-process simulator it spoke to) was closed."""
 
 
 def _segment(value: str) -> str:
@@ -104,7 +113,8 @@ class Clock(TypedDict):
 
 class ControlError(Exception):
     """The simulator refused a control call: `status`, and the Perf error envelope's `type`, `message` and `param`; or
-    the client could not send it (a 400 of its own, saying so)."""
+    the client could not send it (a 400 of its own, saying so); or it got no answer (status NO_ANSWER, 0: type
+    UNREACHABLE, or CLOSED for a call after the client was closed)."""
 
     def __init__(self, status: int, error_type: str | None, message: str, param: str | None = None) -> None:
         self.status = status
@@ -130,6 +140,22 @@ def _since(since: float | str | datetime | None) -> float | str | None:
     """`since` as the control API takes it: a datetime as ISO 8601 (one without a timezone is the server's 400, as
     naming no one moment)."""
     return since.isoformat() if isinstance(since, datetime) else since
+
+
+def _unreachable(server_url: str, exc: httpx.TransportError) -> str:
+    """Why a call got no answer, in words that name where it went and what to check."""
+    cause = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc)) or type(exc).__name__
+    cause = cause[:1].lower() + cause[1:]
+    if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+        return f"the simulator at {server_url} did not answer within the client's timeout ({type(exc).__name__}: {cause})"
+    return f"cannot reach the simulator at {server_url} ({cause}): is it running, and is server_url its root?"
+
+
+def _check_match(match: object, example: str) -> None:
+    """A match given as a string (`count("dall-e-3")`, meaning `model=`) would fail inside the client with an error
+    about dict updates; said here in the terms of the call."""
+    if match is not None and not isinstance(match, Mapping):
+        raise TypeError(f"match must be a dict of request fields, as in {example}; got {match!r}")
 
 
 def _present(**values: Any) -> dict[str, Any]:
@@ -196,17 +222,61 @@ class SimulatorControl:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+    _closed_reason = "this SimulatorControl was closed when its with block ended (or by close()): make a new one"
+    """What a call after `close()` is told; PerfSim says its simulator stopped."""
+
+    def _send(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> httpx.Response:
+        """The answer to a control call, whatever its status. Every way the call can fail to get one is a
+        ControlError, so `except ControlError` covers every refused call, and a test's report says what to check
+        rather than showing httpx's internals."""
+        __tracebackhide__ = True
+        if self._http.is_closed:  # httpx's own "Cannot send a request, as the client has been closed." names no cause
+            raise ControlError(NO_ANSWER, CLOSED, self._closed_reason)
         query = _present(**(params or {}), namespace=self.namespace)
         try:
-            response = self._http.request(method, self.server_url + path, json=json, params=query)
+            return self._http.request(method, self.server_url + path, json=json, params=query)
+        except httpx.UnsupportedProtocol:
+            raise ControlError(
+                400,
+                errors.INVALID_REQUEST,
+                f"the call cannot be sent: server_url must be the simulator's root with its scheme and host, such as "
+                f"http://127.0.0.1:8080; got {self.server_url!r}",
+                "server_url",
+            ) from None
+        except httpx.TransportError as exc:
+            raise ControlError(NO_ANSWER, UNREACHABLE, _unreachable(self.server_url, exc)) from exc
         except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
             # A value neither JSON nor a URL can carry (NaN, a lone surrogate, a query past httpx's length): refused
-            # here as the simulator refuses what it cannot read, so `except ControlError` covers every refused call.
+            # here as the simulator refuses what it cannot read.
             raise ControlError(400, errors.INVALID_REQUEST, f"the call cannot be sent: {exc}") from None
+
+    def _call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        __tracebackhide__ = True
+        response = self._send(method, path, json=json, params=params)
         if response.status_code >= 400:
-            raise ControlError.from_response(response)
+            raise self._refused(response)
         return response.json() if response.content else None
+
+    def _refused(self, response: httpx.Response) -> ControlError:
+        """The error of a refused call. A 404 or 405 where the control API's health check does not answer either
+        means server_url is not the simulator's root (a base URL such as `.../v1`, another server), not a rule or
+        entry that is missing: the message says so, where the face's own 404 would read as "not found"."""
+        error = ControlError.from_response(response)
+        if response.status_code in (HTTPStatus.NOT_FOUND, HTTPStatus.METHOD_NOT_ALLOWED) and not self._serves_control():
+            hint = (
+                "; server_url should be the simulator's root, such as http://127.0.0.1:8080 (not a base URL such as "
+                f".../v1), got {self.server_url!r}"
+            )
+            return ControlError(error.status, error.type, error.message + hint, error.param)
+        return error
+
+    def _serves_control(self) -> bool:
+        """Whether server_url + /_sim/health answers, asked only after a 404 or 405 (a failed probe says yes: no hint
+        rather than a wrong one)."""
+        try:
+            return self._http.get(self.server_url + "/_sim/health").status_code == HTTPStatus.OK
+        except httpx.HTTPError:
+            return True
 
     # fault rules
 
@@ -229,6 +299,7 @@ class SimulatorControl:
     ) -> FaultRule:
         """Answer matching requests of this namespace with the action, for the next `times` of them (None: until
         removed), or for a `probability` share of them (decided from the seed, so a run is reproducible)."""
+        __tracebackhide__ = True
         action = fault_action(
             status=status,
             type=type,
@@ -241,6 +312,7 @@ class SimulatorControl:
             truncate=truncate,
             malformed=malformed,
         )
+        _check_match(match, 'add_fault({"model": "dall-e-3"}, status=503)')
         body = {"match": dict(match or {}), "action": action, **_present(times=times, probability=probability, namespace=self.namespace)}
         rule: FaultRule = self._call("POST", "/_sim/faults", json=body)
         return rule
@@ -249,18 +321,22 @@ class SimulatorControl:
         """Add a rule written as `POST /_sim/faults` takes it (a scenario file's [[faults]] entry), in the namespace it
         names, else this client's. A client bound to a namespace steers only that one: a rule naming another is the
         server's 400 (two different namespaces in one call)."""
+        __tracebackhide__ = True
         added: FaultRule = self._call("POST", "/_sim/faults", json={**_present(namespace=self.namespace), **rule})
         return added
 
     def faults(self) -> list[FaultRule]:
+        __tracebackhide__ = True
         rules: list[FaultRule] = self._call("GET", "/_sim/faults")["faults"]
         return rules
 
     def remove_fault(self, rule_id: str) -> None:
+        __tracebackhide__ = True
         self._call("DELETE", f"/_sim/faults/{_segment(rule_id)}")
 
     def clear_faults(self) -> int:
         """Remove this namespace's rules (without a namespace: every rule); returns how many."""
+        __tracebackhide__ = True
         deleted: int = self._call("DELETE", "/_sim/faults")["deleted"]
         return deleted
 
@@ -288,6 +364,7 @@ class SimulatorControl:
 
         Decision: the control API lists 100 unless asked for more, which suits a person's curl; a test asserting
         `len(requests()) == 110` means all of them, and a silent cut at 100 would make it measure something else."""
+        __tracebackhide__ = True
         limit = MAX_LIST_LIMIT if limit is None else limit
         params = _present(
             face=face,
@@ -308,12 +385,15 @@ class SimulatorControl:
     def request(self, entry_id: str) -> JournalEntry:
         """The journal entry with this id (as `requests` shows it, `request_N`): ControlError 404 when this namespace
         has none (dropped past the journal's size, deleted, or another namespace's)."""
+        __tracebackhide__ = True
         entry: JournalEntry = self._call("GET", f"/_sim/requests/{_segment(entry_id)}")
         return entry
 
     def count(self, match: Match | None = None, **fields: Any) -> int:
         """How many journalled requests of this namespace match (as a fault rule matches, plus `status`, `fault`,
         `key_id` and `since`)."""
+        __tracebackhide__ = True
+        _check_match(match, 'count({"model": "dall-e-3"}) or count(model="dall-e-3")')
         selected: dict[str, Any] = {**(match or {}), **fields}
         if "since" in selected:
             selected["since"] = _since(selected["since"])
@@ -322,6 +402,7 @@ class SimulatorControl:
 
     def clear_requests(self) -> int:
         """Empty this namespace's journal (without a namespace: all of it); returns how many entries it held."""
+        __tracebackhide__ = True
         deleted: int = self._call("DELETE", "/_sim/requests")["deleted"]
         return deleted
 
@@ -329,41 +410,63 @@ class SimulatorControl:
 
     def namespaces(self) -> list[str]:
         """Every namespace requests have used, "default" first."""
+        __tracebackhide__ = True
         names: list[str] = self._call("GET", "/_sim/namespaces")["namespaces"]
         return names
 
     def reset(self) -> Clock:
         """Forget this namespace's windows, ids, clock offset, rules and journal (without a namespace: everything)."""
+        __tracebackhide__ = True
         clock: Clock = self._call("POST", "/_sim/reset")
         return clock
 
     def clock(self) -> Clock:
+        __tracebackhide__ = True
         clock: Clock = self._call("GET", "/_sim/clock")
         return clock
 
     def advance(self, seconds: float) -> Clock:
         """Move this namespace's clock forward (cross a minute or a day of rate windows without waiting)."""
+        __tracebackhide__ = True
         clock: Clock = self._call("POST", "/_sim/clock/advance", json={"seconds": seconds})
         return clock
 
     def usage(self, key: str) -> dict[str, Any]:
         """The key's tier and windows (minute, day, and per native provider) in this namespace."""
+        __tracebackhide__ = True
         usage: dict[str, Any] = self._call("GET", f"/_sim/usage/{_segment(key)}")
         return usage
 
     def usage_by_key(self) -> dict[str, Any]:
+        __tracebackhide__ = True
         usage: dict[str, Any] = self._call("GET", "/_sim/usage")
         return usage
 
     def health(self) -> dict[str, Any]:
+        __tracebackhide__ = True
         health: dict[str, Any] = self._call("GET", "/_sim/health")
         return health
 
     def ready(self) -> bool:
-        """Whether the simulator's state answers (`GET /_sim/ready`): False while its Redis is down or stuck."""
-        query = _present(namespace=self.namespace)
-        return self._http.get(self.server_url + "/_sim/ready", params=query).status_code == HTTPStatus.OK
+        """Whether the simulator serves (`GET /_sim/ready`), for a poll while it starts: True on its 200; False on its
+        503 (its Redis is down or stuck) and while nothing answers yet (ControlError `unreachable` inside).
+
+        Decision: any other answer raises ControlError, as no poll will ever see it change: a 404 is a server_url that
+        is not the simulator's root, a closed client stays closed, a URL without its scheme stays wrong."""
+        __tracebackhide__ = True
+        try:
+            response = self._send("GET", "/_sim/ready")
+        except ControlError as exc:
+            if exc.type == UNREACHABLE:
+                return False
+            raise
+        if response.status_code == HTTPStatus.SERVICE_UNAVAILABLE:
+            return False
+        if response.status_code != HTTPStatus.OK:
+            raise self._refused(response)
+        return True
 
     def config(self) -> dict[str, Any]:
+        __tracebackhide__ = True
         settings: dict[str, Any] = self._call("GET", "/_sim/config")
         return settings
