@@ -108,11 +108,11 @@ class _Driver:
     async def _ready(self, task: NativeTask) -> NativeImage:
         """Poll the task until the provider says it is ready (the gateway's overall timeout bounds the wait).
 
-        Decision: a poll that fails for a passing reason (a 429, a 5xx, a refused connection) is tried again, up
-        to POLL_RETRIES times in a row, after the wait it asks for (at most MAX_POLL_WAIT_SECONDS) or the poll
-        interval: the task was submitted and charged, and one lost poll would otherwise throw the generation away,
-        with a 429 telling the caller to pay for it again. Any other failure (a reset, a timeout, an answer too large
-        to read), or one more in a row, ends the request."""
+        Decision: a poll that fails for a passing reason (a 429, a 5xx, a connection refused or not made within the
+        connect timeout) is tried again, up to POLL_RETRIES times in a row, after the wait it asks for (at most
+        MAX_POLL_WAIT_SECONDS) or the poll interval: the task was submitted and charged, and one lost poll would
+        otherwise throw the generation away, with a 429 telling the caller to pay for it again. Any other failure (a
+        reset, no answer in time, an answer too large to read), or one more in a row, ends the request."""
         poll = self.upstream.poll_from_native
         if poll is None:
             raise upstream_error(self.upstream.name, "answered with a task to poll, which its mapping cannot read", 200)
@@ -127,7 +127,7 @@ class _Driver:
                 image = poll(answer.status_code, answer.headers, answer.content)
             except ApiError as exc:
                 failures += 1
-                refused = answer is None and exc.type == errors.SERVICE_UNAVAILABLE  # the connection was refused
+                refused = answer is None and exc.type == errors.SERVICE_UNAVAILABLE  # no connection: refused or timed out
                 passing = refused or (answer is not None and answer.status_code in PASSING_POLL_STATUSES)
                 if failures > POLL_RETRIES or not passing:
                     raise
