@@ -148,6 +148,15 @@ def test_an_upstream_error_without_a_message_in_its_envelope_still_says_what_cam
     assert says in message, message
 
 
+@pytest.mark.parametrize("details", [5, True, "7s", {"retryDelay": "7s"}], ids=["a number", "a boolean", "a string", "an object"])
+def test_a_google_429_whose_details_are_not_a_list_is_a_429_with_the_default_wait(gateway: RunningServer, details: object) -> None:
+    """Google lists its RetryInfo in `error.details`; anything else there is no wait to read, not a 500."""
+    body = json.dumps({"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED", "details": details}})
+    reply = generate(gateway, "imagen-3", Answer(status=429, body=body.encode()), f"pk_test_pro_details_{type(details).__name__}")
+    error_of(reply, 429, "rate_limit_exceeded")
+    assert reply.json()["error"]["retry_after"] == 1, reply.text
+
+
 @pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
 def test_an_upstream_retry_after_given_as_an_http_date_sets_retry_after(gateway: RunningServer, model: str) -> None:
     """Retry-After is seconds or an HTTP-date (RFC 9110); the date's wait is counted from now."""

@@ -220,7 +220,8 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     if status == 400 and "Support codes" in message:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 429:
-        delays = [d.get("retryDelay") for d in error.get("details") or [] if isinstance(d, dict)]
+        details = error.get("details")
+        delays = [d.get("retryDelay") for d in details if isinstance(d, dict)] if isinstance(details, list) else []
         return upstream_rate_limited(PROVIDER, wait_seconds(*delays, header(headers, "retry-after")))
     said = f"{error.get('status', '')} {message}".strip()
     return upstream_error(PROVIDER, said or answer_text(PROVIDER, status, content), status, headers)
