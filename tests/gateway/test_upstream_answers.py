@@ -196,10 +196,33 @@ def picture(kind: str, size: tuple[int, int]) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _noise_png(size: tuple[int, int]) -> bytes:
+    """A PNG that does not compress to almost nothing, so that half of it is half of its pixel data."""
+    buffer = io.BytesIO()
+    Image.frombytes("L", size, bytes(range(256)) * (size[0] * size[1] // 256)).save(buffer, "PNG", compress_level=0)
+    return buffer.getvalue()
+
+
+def cut_short(keep: float) -> str:
+    """The start of a valid 1024x1024 PNG: `keep` bytes, or that share of them (a download ended early)."""
+    png = _noise_png((1024, 1024))
+    return base64.b64encode(png[: int(keep if keep >= 1 else len(png) * keep)]).decode("ascii")
+
+
+def corrupted() -> str:
+    """A 1024x1024 PNG with one byte of its pixel data changed: its header is whole, its chunk's checksum is not."""
+    png = bytearray(_noise_png((1024, 1024)))
+    png[len(png) // 2] ^= 0xFF
+    return base64.b64encode(bytes(png)).decode("ascii")
+
+
 WRONG_PICTURES = {
     "a JPEG": (picture("JPEG", (1024, 1024)), "a JPEG image where a PNG was asked for"),
     "a PNG of another size": (picture("PNG", (512, 512)), "a 512x512 image for a 1024x1024 request"),
     "bytes that are no image": (base64.b64encode(b"not an image").decode("ascii"), "an image that cannot be read"),
+    "a PNG cut short after its header": (cut_short(60), "an image that cannot be read"),
+    "half of a PNG": (cut_short(0.5), "an image that cannot be read"),
+    "a PNG whose pixel data is corrupted": (corrupted(), "an image that cannot be read"),
 }
 
 
