@@ -27,6 +27,7 @@ from typing import Any
 from simulator.engine.errors import ApiError
 from simulator.engine.request import GenerationRequest
 from spec import errors
+from spec.control_openapi import MAX_RETRY_AFTER_SECONDS
 
 
 class NativeInvalid(ApiError):
@@ -100,7 +101,11 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 def wait_seconds(*readings: object, default: int = 1) -> int:
     """The wait a rate-limited answer asks for, in whole seconds (at least 1): the first reading that is a number of
     seconds (a Retry-After header "7" or "7.5", a body's 7, Google's RetryInfo "7s") or a Retry-After HTTP-date (the
-    header's other form, RFC 9110, counted from the wall clock, which is the upstream's), else `default`."""
+    header's other form, RFC 9110, counted from the wall clock, which is the upstream's), else `default`.
+
+    Decision: at most MAX_RETRY_AFTER_SECONDS (a day), the bound the control API puts on an injected `retry_after`
+    and the longest wait the Perf API's own day window asks for: an upstream's `Retry-After: 1e308` was passed on as a
+    309-digit number, which clients that read it into a fixed-size integer (Go's int, Java's long) cannot hold."""
     for reading in readings:
         if isinstance(reading, str):
             try:
@@ -115,7 +120,7 @@ def wait_seconds(*readings: object, default: int = 1) -> int:
         else:
             continue
         if math.isfinite(seconds) and seconds >= 0:
-            return max(1, math.ceil(seconds))
+            return min(MAX_RETRY_AFTER_SECONDS, max(1, math.ceil(seconds)))
     return default
 
 

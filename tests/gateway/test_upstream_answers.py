@@ -22,6 +22,7 @@ import pytest
 from PIL import Image
 
 from simulator.launcher import RunningServer, running_simulator
+from spec.control_openapi import MAX_RETRY_AFTER_SECONDS
 
 UPSTREAM_TIMEOUT_SECONDS = 5
 ONE_MODEL_PER_PROVIDER = ["dall-e-2", "stable-diffusion-3", "flux-pro", "ideogram-2", "imagen-3"]
@@ -173,6 +174,18 @@ def test_an_upstream_503_passes_on_the_wait_its_retry_after_asks_for(gateway: Ru
     reply = generate(gateway, model, answer, f"pk_test_pro_unavailable_{model}")
     error_of(reply, 503, "service_unavailable")
     assert reply.json()["error"]["retry_after"] == 30 and reply.headers["retry-after"] == "30", reply.text
+
+
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("asked", ["1e308", "99999999999999999999", "86401"])
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_wait_longer_than_a_day_is_passed_on_as_a_day(gateway: RunningServer, model: str, asked: str, status: int) -> None:
+    """The control API's bound on a retry_after (a day), not a 309-digit number no fixed-size integer holds."""
+    answer = Answer(status=status, headers={"content-type": "application/json", "retry-after": asked})
+    reply = generate(gateway, model, answer, f"pk_test_pro_long_wait_{model}_{status}")
+    error_of(reply, status, "rate_limit_exceeded" if status == 429 else "service_unavailable")
+    assert reply.json()["error"]["retry_after"] == MAX_RETRY_AFTER_SECONDS == 86_400, reply.text
+    assert reply.headers["retry-after"] == "86400"
 
 
 def test_an_upstream_answer_declaring_a_body_over_the_limit_is_refused_at_once(gateway: RunningServer) -> None:
