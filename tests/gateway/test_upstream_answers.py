@@ -23,6 +23,7 @@ from PIL import Image
 
 from simulator.launcher import RunningServer, running_simulator
 from spec.control_openapi import MAX_RETRY_AFTER_SECONDS
+from spec.models import MODELS
 
 UPSTREAM_TIMEOUT_SECONDS = 5
 ONE_MODEL_PER_PROVIDER = ["dall-e-2", "stable-diffusion-3", "flux-pro", "ideogram-2", "imagen-3"]
@@ -156,6 +157,78 @@ def test_a_google_429_whose_details_are_not_a_list_is_a_429_with_the_default_wai
     reply = generate(gateway, "imagen-3", Answer(status=429, body=body.encode()), f"pk_test_pro_details_{type(details).__name__}")
     error_of(reply, 429, "rate_limit_exceeded")
     assert reply.json()["error"]["retry_after"] == 1, reply.text
+
+
+SLOW_DOWN = {
+    "dall-e-2": {"error": {"message": "slow down", "type": "requests", "param": None, "code": "rate_limit_exceeded"}},
+    "stable-diffusion-3": {"id": "e1", "name": "rate_limit_exceeded", "errors": ["slow down"]},
+    "flux-pro": {"detail": "slow down"},
+    "ideogram-2": {"error": "slow down"},
+    "imagen-3": {"error": {"code": 429, "message": "slow down", "status": "RESOURCE_EXHAUSTED"}},
+}
+
+
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_429_keeps_the_providers_own_words(gateway: RunningServer, model: str) -> None:
+    """As a 502's and a 503's messages do: a per-minute limit and a spent quota read differently."""
+    answer = Answer(status=429, body=json.dumps(SLOW_DOWN[model]).encode())
+    message = error_of(generate(gateway, model, answer, f"pk_test_pro_words_{model}"), 429, "rate_limit_exceeded")
+    provider = MODELS[model].provider
+    assert message.startswith(f"Rate limit exceeded for image generation: upstream {provider} refused the gateway's call (429)"), message
+    assert message.endswith("slow down"), message
+
+
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_429_with_only_retry_after_ms_waits_that_long_rounded_up(gateway: RunningServer, model: str) -> None:
+    """OpenAI's `retry-after-ms`, read when `Retry-After` is absent, not the default wait of 1 s."""
+    answer = Answer(status=429, headers={"content-type": "application/json", "retry-after-ms": "2500"})
+    reply = generate(gateway, model, answer, f"pk_test_pro_ms_{model}")
+    error_of(reply, 429, "rate_limit_exceeded")
+    assert reply.json()["error"]["retry_after"] == 3 and reply.headers["retry-after"] == "3", reply.text
+
+
+OUT_OF_QUOTA = "You exceeded your current quota, please check your plan and billing details."
+
+
+@pytest.mark.parametrize("named_in", ["code", "type"])
+def test_an_openai_429_for_insufficient_quota_is_a_502_naming_it_not_a_429_to_retry(gateway: RunningServer, named_in: str) -> None:
+    """No wait restores a spent quota: a 429 would have every caller retry in 1 s, forever (docs/providers.md)."""
+    error = {"message": OUT_OF_QUOTA, "type": "requests", "param": None, "code": None, named_in: "insufficient_quota"}
+    answer = Answer(status=429, body=json.dumps({"error": error}).encode())
+    message = error_of(generate(gateway, "dall-e-2", answer, f"pk_test_pro_quota_{named_in}"), 502, "upstream_error")
+    assert message.startswith("upstream openai answered 429: insufficient_quota"), message
+    assert "billing" in message and message.endswith(OUT_OF_QUOTA), message
+
+
+@pytest.mark.parametrize("status", [302, 404, 500])
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_error_with_an_empty_body_says_so_once(gateway: RunningServer, model: str, status: int) -> None:
+    answer = Answer(status=status, body=b"", headers={})
+    message = error_of(generate(gateway, model, answer, f"pk_test_pro_empty_{model}"), 502, "upstream_error")
+    assert message == f"upstream {MODELS[model].provider} answered {status} with an empty body"
+
+
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_503_with_an_empty_body_says_so_once(gateway: RunningServer, model: str) -> None:
+    answer = Answer(status=503, body=b"", headers={})
+    message = error_of(generate(gateway, model, answer, f"pk_test_pro_empty_503_{model}"), 503, "service_unavailable")
+    assert message == f"upstream {MODELS[model].provider} is unavailable (503): an empty body"
+
+
+NOT_A_STRING = {
+    "dall-e-2": {"error": {"message": {"reason": "overloaded"}}},
+    "stable-diffusion-3": {"id": "e1", "name": "server_error", "errors": [{"reason": "overloaded"}]},
+    "flux-pro": {"detail": {"reason": "overloaded"}},
+    "ideogram-2": {"error": {"reason": "overloaded"}},
+}
+
+
+@pytest.mark.parametrize("model", NOT_A_STRING)
+def test_an_upstream_message_that_is_not_a_string_is_quoted_as_the_json_it_was(gateway: RunningServer, model: str) -> None:
+    """`{"reason": "overloaded"}`, as sent, not Python's `{'reason': 'overloaded'}`."""
+    answer = Answer(status=500, body=json.dumps(NOT_A_STRING[model]).encode())
+    message = error_of(generate(gateway, model, answer, f"pk_test_pro_not_text_{model}"), 502, "upstream_error")
+    assert message == f'upstream {MODELS[model].provider} answered 500: {{"reason": "overloaded"}}'
 
 
 @pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
