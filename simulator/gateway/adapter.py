@@ -38,10 +38,14 @@ MAX_POLL_WAIT_SECONDS = 5.0
 _MULTIPART_MARKER = {"none": ""}
 
 
-async def call_upstream(upstream: Upstream, http: UpstreamHttp, base: str, key: str, request: GenerationRequest) -> list[UpstreamImage]:
-    """The request's images from the provider at `base`; raises ApiError in Perf terms for any failure."""
+async def call_upstream(
+    upstream: Upstream, http: UpstreamHttp, base: str, key: str, request: GenerationRequest, calls: list[NativeCall]
+) -> list[UpstreamImage]:
+    """The request's images from the provider at `base`, made by `calls` (`upstream.native_calls(request)`, which the
+    caller builds before admission: a request the provider's format cannot carry is refused at no cost); raises
+    ApiError in Perf terms for any failure."""
     driver = _Driver(upstream, http, base, key)
-    answers = await all_or_none(driver.call(call) for call in upstream.native_calls(request))
+    answers = await all_or_none(driver.call(call) for call in calls)
     items = [item for answer in answers for item in answer]
     if len(items) != request.n:
         raise upstream_error(upstream.name, f"asked for {request.n} images, got {len(items)}", 200)

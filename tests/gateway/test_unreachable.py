@@ -98,7 +98,7 @@ def test_a_bfl_poll_whose_connection_is_not_made_in_time_is_tried_again_as_a_ref
         http.client = httpx.AsyncClient(transport=httpx.MockTransport(provider))
         request = GenerationRequest("a patient robot", "flux-dev", 1, "256x256", "standard", None, "b64_json")
         try:
-            (image,) = await call_upstream(bfl.UPSTREAM, http, "http://bfl.test", "bfl-key", request)
+            (image,) = await call_upstream(bfl.UPSTREAM, http, "http://bfl.test", "bfl-key", request, bfl.native_calls(request))
         finally:
             await http.close()
         return image.data
