@@ -1,7 +1,9 @@
 """HTTP to the providers with bounded time, and every transport failure as a documented Perf error.
 
 Decisions (the issue asks that no upstream failure becomes a 500 or a hang):
-- connection refused or unreachable host -> 503 service_unavailable (the provider is down; retrying later may work);
+- connection refused or unreachable host -> 503 service_unavailable (the provider is down; retrying later may work),
+  a connection not made within CONNECT_TIMEOUT_SECONDS included (a firewalled or powered-off host drops the SYN
+  rather than refusing it, which is the same outage);
 - no answer within the timeout, a broken connection, or an answer that is not the JSON promised -> 502 upstream_error.
 """
 
@@ -20,7 +22,10 @@ from simulator.providers.protocol import upstream_error
 from spec import errors
 
 T = TypeVar("T")
-# Decision: connecting gets at most this long (a local or healthy upstream connects in milliseconds).
+# Decision: connecting gets at most this long (a local or healthy upstream connects in milliseconds), and at most half
+# of --upstream-timeout when that is shorter: a connection not made within the whole budget would meet the request's
+# overall timeout at the same moment, and be told as the 502 of an upstream that did not answer, not as the 503 of
+# one that cannot be reached.
 CONNECT_TIMEOUT_SECONDS = 5.0
 # Decision: an upstream answer (decoded) is read up to this size, then the call fails as a 502: the largest real
 # answer, ten 1024x1024 PNGs in base64 (dall-e-2, n=10), is about 40 MB, and a broken or hostile upstream must not
@@ -48,7 +53,8 @@ class UpstreamAnswer:
 class UpstreamHttp:
     def __init__(self, timeout_seconds: float) -> None:
         self.timeout_seconds = timeout_seconds
-        timeout = httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds))
+        self.connect_seconds = min(CONNECT_TIMEOUT_SECONDS, timeout_seconds / 2)
+        timeout = httpx.Timeout(timeout_seconds, connect=self.connect_seconds)
         self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
 
     async def send(self, provider: str, method: str, url: str, json: Any = None, **kwargs: Any) -> UpstreamAnswer:
@@ -65,6 +71,10 @@ class UpstreamHttp:
             return UpstreamAnswer(answer.status_code, answer.headers, content)
         except httpx.ConnectError as exc:
             raise ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {provider} at {_origin(url)} is unreachable: {exc}") from None
+        except httpx.ConnectTimeout:
+            # Before TimeoutException, its base class: the connect budget ran out, not the answer's (nothing was sent).
+            unreachable = f"upstream {provider} at {_origin(url)} is unreachable: no connection within {self.connect_seconds:g} s"
+            raise ApiError(errors.SERVICE_UNAVAILABLE, unreachable) from None
         except httpx.TimeoutException:
             raise upstream_error(provider, f"did not answer within {self.timeout_seconds:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

@@ -1,17 +1,17 @@
 """The Perf API as a real gateway: POST /v1/images/generations answered by calling the provider over HTTP.
 
-The Perf API's own rules run first, exactly as in process (key, body validation, n against the key's limit, content
-policy, then admission against the key's windows); then the provider is called in its native format through the
-mapping modules, and its answer or failure comes back in the Perf envelope with `perf.latency_ms` as measured.
-Providers without an upstream URL are served in process.
+The Perf API's own rules run first, exactly as in process (key, body validation, whether the provider's format can
+carry the request, n against the key's limit, content policy, then admission against the key's windows); then the
+provider is called in its native format through the mapping modules, and its answer or failure comes back in the
+Perf envelope with `perf.latency_ms` as measured. Providers without an upstream URL are served in process.
 
 Decisions: the Perf API's content policy is applied before admission, as in process, so a refused prompt costs no
 quota in either mode (the provider's own moderation, e.g. of outputs, still maps to content_policy_violation);
-the images count against the key's windows once admitted, even when the upstream then fails (admission precedes
-the call, as it must to bound what reaches the provider); the upstream is called with `--upstream-key` or, by
-default, the caller's own key (so a perf-sim upstream applies per-key limits per tenant). The Perf windows, the
-clock and the image URLs are the gateway's own: `/_sim/` on the gateway controls the Perf API, `/_sim/` on a
-perf-sim upstream controls the providers.
+the images count against the key's windows once admitted, even when the upstream then fails, an unreachable one
+included (admission precedes the call, as it must to bound what reaches the provider; why nothing is given back:
+docs/providers.md); the upstream is called with `--upstream-key` or, by default, the caller's own key (so a perf-sim
+upstream applies per-key limits per tenant). The Perf windows, the clock and the image URLs are the gateway's own:
+`/_sim/` on the gateway controls the Perf API, `/_sim/` on a perf-sim upstream controls the providers.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from simulator.gateway.transport import UpstreamHttp, UpstreamImage
 from simulator.keys import KeyRegistry, Tenant
 from simulator.perf.face import PerfFace, PerfFlow
 from simulator.perf.wire import success_body
-from simulator.providers.protocol import Upstream, upstream_error
+from simulator.providers.protocol import NativeCall, Upstream, upstream_error
 from simulator.state.base import RateState
 from simulator.urls import image_url
 
@@ -68,17 +68,20 @@ class GatewayFace(PerfFlow[GenerationResult | UpstreamResult]):
         provider = generation.spec.provider
         if provider not in self.upstreams:
             return await self.in_process.make(tenant, generation)
+        # Before admission, as body validation is: a request the provider's wire format cannot carry (a lone surrogate
+        # in a prompt for Stability's multipart form) is a 400 that costs no quota.
+        calls = self.upstreams[provider][1].native_calls(generation)
         admission = await self.engine.admit_for_upstream(tenant, generation)
         started = time.monotonic()
-        images = await self._call(provider, tenant, generation)
+        images = await self._call(provider, tenant, generation, calls)
         return UpstreamResult(generation, admission, images, round((time.monotonic() - started) * 1000))
 
-    async def _call(self, provider: str, tenant: Tenant, generation: GenerationRequest) -> list[UpstreamImage]:
+    async def _call(self, provider: str, tenant: Tenant, generation: GenerationRequest, calls: list[NativeCall]) -> list[UpstreamImage]:
         """The provider's images, within the upstream timeout overall (polling included)."""
         try:
             async with asyncio.timeout(self.http.timeout_seconds):
                 base, upstream = self.upstreams[provider]
-                return await call_upstream(upstream, self.http, base, self.upstream_key or tenant.key, generation)
+                return await call_upstream(upstream, self.http, base, self.upstream_key or tenant.key, generation, calls)
         except TimeoutError:
             raise upstream_error(provider, f"did not finish within {self.http.timeout_seconds:g} s") from None
 

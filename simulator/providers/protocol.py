@@ -27,6 +27,7 @@ from typing import Any
 from simulator.engine.errors import ApiError
 from simulator.engine.request import GenerationRequest
 from spec import errors
+from spec.control_openapi import MAX_RETRY_AFTER_SECONDS
 
 
 class NativeInvalid(ApiError):
@@ -100,7 +101,11 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 def wait_seconds(*readings: object, default: int = 1) -> int:
     """The wait a rate-limited answer asks for, in whole seconds (at least 1): the first reading that is a number of
     seconds (a Retry-After header "7" or "7.5", a body's 7, Google's RetryInfo "7s") or a Retry-After HTTP-date (the
-    header's other form, RFC 9110, counted from the wall clock, which is the upstream's), else `default`."""
+    header's other form, RFC 9110, counted from the wall clock, which is the upstream's), else `default`.
+
+    Decision: at most MAX_RETRY_AFTER_SECONDS (a day), the bound the control API puts on an injected `retry_after`
+    and the longest wait the Perf API's own day window asks for: an upstream's `Retry-After: 1e308` was passed on as a
+    309-digit number, which clients that read it into a fixed-size integer (Go's int, Java's long) cannot hold."""
     for reading in readings:
         if isinstance(reading, str):
             try:
@@ -115,7 +120,7 @@ def wait_seconds(*readings: object, default: int = 1) -> int:
         else:
             continue
         if math.isfinite(seconds) and seconds >= 0:
-            return max(1, math.ceil(seconds))
+            return min(MAX_RETRY_AFTER_SECONDS, max(1, math.ceil(seconds)))
     return default
 
 
@@ -134,11 +139,43 @@ UPSTREAM_MESSAGE_CHARS = 500
 """The longest message an upstream's failure is told in: enough for the provider's own words, never a whole page."""
 
 
+def body_text(content: bytes) -> str:
+    """What an error answer says when its envelope gives no message: the start of its body ("" when it is empty)."""
+    return content[:QUOTED_BODY_BYTES].decode("utf-8", "replace").strip()
+
+
 def answer_text(provider: str, status: int, content: bytes) -> str:
-    """What an error answer says when its envelope gives no message: the start of its body, or, for an empty body,
-    that it was empty (a caller is never handed a blank message)."""
-    text = content[:QUOTED_BODY_BYTES].decode("utf-8", "replace").strip()
-    return text or f"upstream {provider} answered {status} with an empty body"
+    """A message that stands alone (a 400's, passed on as the caller's own error) for an answer whose envelope gives
+    none: the start of its body, or, for an empty body, that it was empty (a caller is never handed a blank message).
+    The 429s, 502s and 503s say who answered what themselves, and take `body_text`."""
+    return body_text(content) or f"upstream {provider} answered {status} with an empty body"
+
+
+def said_text(value: object) -> str:
+    """The message an upstream's envelope gives, as text: a string as it is; any other JSON value (an object, a list,
+    a number) in JSON form, as the provider sent it, not as Python would print it (`{'a': 1}`); "" for none (absent,
+    null or empty)."""
+    if isinstance(value, str):
+        return value.strip()
+    if not value:
+        return ""
+    try:
+        return json.dumps(value, ensure_ascii=False)[:UPSTREAM_MESSAGE_CHARS]
+    except (ValueError, RecursionError):
+        return "a message that cannot be shown"
+
+
+def header_waits(headers: Mapping[str, str]) -> tuple[str | None, float | None]:
+    """The waits an answer's headers ask for, in the order `wait_seconds` reads them: `Retry-After`, then, when it is
+    absent, OpenAI's `retry-after-ms` (milliseconds, which `wait_seconds` rounds up to whole seconds); None for a
+    header that is absent or, for the latter, not a number."""
+    retry_after = header(headers, "retry-after")
+    if retry_after is not None:
+        return retry_after, None
+    try:
+        return None, float(header(headers, "retry-after-ms") or "") / 1000
+    except ValueError:
+        return None, None
 
 
 def json_or_none(content: bytes) -> Any:
@@ -153,26 +190,29 @@ def json_or_none(content: bytes) -> Any:
 HTTP_SERVICE_UNAVAILABLE = 503
 
 
-def upstream_rate_limited(provider: str, retry_after: int) -> ApiError:
+def upstream_rate_limited(provider: str, retry_after: int, said: str = "") -> ApiError:
     """An upstream's 429: the Perf API's 429 with its wait, in words that say the provider refused the gateway's call,
-    not the caller's key at the gateway (whose windows the answer's headers still show)."""
-    return ApiError(
-        errors.RATE_LIMIT_EXCEEDED,
-        f"{errors.RATE_LIMIT_MESSAGE}: upstream {provider} refused the gateway's call (429), not this key's own limits",
-        retry_after=retry_after,
-    )
+    not the caller's key at the gateway (whose windows the answer's headers still show), followed by what the
+    provider `said`, as a 502's and a 503's messages are (a quota that no wait restores reads differently from a
+    per-minute limit)."""
+    message = f"{errors.RATE_LIMIT_MESSAGE}: upstream {provider} refused the gateway's call (429), not this key's own limits"
+    return ApiError(errors.RATE_LIMIT_EXCEEDED, f"{message}: {said}"[:UPSTREAM_MESSAGE_CHARS] if said else message, retry_after=retry_after)
 
 
 def upstream_error(provider: str, detail: str, status: int | None = None, headers: Mapping[str, str] | None = None) -> ApiError:
     """A failure of the upstream the Perf caller cannot fix (credentials, unreadable answers): a 502; an upstream's
     own 503, an outage, is the Perf API's 503 service_unavailable whichever provider said it (docs/providers.md),
-    with the wait its `Retry-After` (in `headers`) asks for, if any, as the Perf 503's `retry_after`."""
+    with the wait its `Retry-After` or `retry-after-ms` (in `headers`) asks for, if any, as the Perf 503's
+    `retry_after`. An empty `detail` (an answer with an empty body) is said once, not as "answered 404: upstream X
+    answered 404 with an empty body"."""
+    said = detail or "an empty body"
     if status == HTTP_SERVICE_UNAVAILABLE:
-        asked = header(headers or {}, "retry-after")
-        retry_after = None if asked is None else wait_seconds(asked)
-        message = f"upstream {provider} is unavailable (503): {detail}"[:UPSTREAM_MESSAGE_CHARS]
+        waits = header_waits(headers or {})
+        retry_after = None if waits == (None, None) else wait_seconds(*waits)
+        message = f"upstream {provider} is unavailable (503): {said}"[:UPSTREAM_MESSAGE_CHARS]
         return ApiError(errors.SERVICE_UNAVAILABLE, message, retry_after=retry_after)
-    said = f"answered {status}: {detail}" if status is not None else detail
+    if status is not None:
+        said = f"answered {status}: {detail}" if detail else f"answered {status} with an empty body"
     return ApiError(errors.UPSTREAM_ERROR, f"upstream {provider} {said}"[:UPSTREAM_MESSAGE_CHARS])
 
 

@@ -28,6 +28,9 @@ OPENAI_CODE_INVALID_TYPE = "invalid_type"
 OPENAI_CODE_MISSING = "missing_required_parameter"
 OPENAI_CODE_UNKNOWN_PARAMETER = "unknown_parameter"
 OPENAI_CODE_STRING_TOO_LONG = "string_above_max_length"
+# A 429 that no wait ends: the account is out of credit ("You exceeded your current quota, please check your plan and
+# billing details"), named in the error's `code` and `type` alike. The face never sends it; a gateway reads it.
+OPENAI_CODE_INSUFFICIENT_QUOTA = "insufficient_quota"
 OPENAI_CONTENT_POLICY_MESSAGE = (
     "Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system."
 )

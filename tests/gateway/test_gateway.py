@@ -170,6 +170,16 @@ def test_a_prompt_with_a_lone_surrogate_is_never_a_500(
     assert answer.json()["data"][0]["b64_json"] == direct.json()["data"][0]["b64_json"]
 
 
+def test_a_prompt_stabilitys_form_cannot_carry_is_refused_before_admission_at_no_cost(gateway: RunningServer) -> None:
+    key = "pk_test_free_gw_surrogate"
+    body = b'{"prompt": "a \\ud800 fox", "model": "stable-diffusion-3"}'
+    headers = {"Authorization": f"Bearer {key}", "content-type": "application/json"}
+    for _ in range(6):
+        answer = httpx.post(f"{gateway.base_url}/v1/images/generations", content=body, headers=headers, timeout=30)
+        assert answer.status_code == 400 and answer.json()["error"]["param"] == "prompt", answer.text
+    assert httpx.get(f"{gateway.base_url}/_sim/usage/{key}").json()["minute"]["used"] == 0
+
+
 def test_a_prompt_the_perf_policy_refuses_costs_no_quota_in_gateway_mode(gateway: RunningServer) -> None:
     key = "pk_test_free_gw_refused"
     for _ in range(3):

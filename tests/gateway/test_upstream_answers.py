@@ -22,6 +22,8 @@ import pytest
 from PIL import Image
 
 from simulator.launcher import RunningServer, running_simulator
+from spec.control_openapi import MAX_RETRY_AFTER_SECONDS
+from spec.models import MODELS
 
 UPSTREAM_TIMEOUT_SECONDS = 5
 ONE_MODEL_PER_PROVIDER = ["dall-e-2", "stable-diffusion-3", "flux-pro", "ideogram-2", "imagen-3"]
@@ -148,6 +150,87 @@ def test_an_upstream_error_without_a_message_in_its_envelope_still_says_what_cam
     assert says in message, message
 
 
+@pytest.mark.parametrize("details", [5, True, "7s", {"retryDelay": "7s"}], ids=["a number", "a boolean", "a string", "an object"])
+def test_a_google_429_whose_details_are_not_a_list_is_a_429_with_the_default_wait(gateway: RunningServer, details: object) -> None:
+    """Google lists its RetryInfo in `error.details`; anything else there is no wait to read, not a 500."""
+    body = json.dumps({"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED", "details": details}})
+    reply = generate(gateway, "imagen-3", Answer(status=429, body=body.encode()), f"pk_test_pro_details_{type(details).__name__}")
+    error_of(reply, 429, "rate_limit_exceeded")
+    assert reply.json()["error"]["retry_after"] == 1, reply.text
+
+
+SLOW_DOWN = {
+    "dall-e-2": {"error": {"message": "slow down", "type": "requests", "param": None, "code": "rate_limit_exceeded"}},
+    "stable-diffusion-3": {"id": "e1", "name": "rate_limit_exceeded", "errors": ["slow down"]},
+    "flux-pro": {"detail": "slow down"},
+    "ideogram-2": {"error": "slow down"},
+    "imagen-3": {"error": {"code": 429, "message": "slow down", "status": "RESOURCE_EXHAUSTED"}},
+}
+
+
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_429_keeps_the_providers_own_words(gateway: RunningServer, model: str) -> None:
+    """As a 502's and a 503's messages do: a per-minute limit and a spent quota read differently."""
+    answer = Answer(status=429, body=json.dumps(SLOW_DOWN[model]).encode())
+    message = error_of(generate(gateway, model, answer, f"pk_test_pro_words_{model}"), 429, "rate_limit_exceeded")
+    provider = MODELS[model].provider
+    assert message.startswith(f"Rate limit exceeded for image generation: upstream {provider} refused the gateway's call (429)"), message
+    assert message.endswith("slow down"), message
+
+
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_429_with_only_retry_after_ms_waits_that_long_rounded_up(gateway: RunningServer, model: str) -> None:
+    """OpenAI's `retry-after-ms`, read when `Retry-After` is absent, not the default wait of 1 s."""
+    answer = Answer(status=429, headers={"content-type": "application/json", "retry-after-ms": "2500"})
+    reply = generate(gateway, model, answer, f"pk_test_pro_ms_{model}")
+    error_of(reply, 429, "rate_limit_exceeded")
+    assert reply.json()["error"]["retry_after"] == 3 and reply.headers["retry-after"] == "3", reply.text
+
+
+OUT_OF_QUOTA = "You exceeded your current quota, please check your plan and billing details."
+
+
+@pytest.mark.parametrize("named_in", ["code", "type"])
+def test_an_openai_429_for_insufficient_quota_is_a_502_naming_it_not_a_429_to_retry(gateway: RunningServer, named_in: str) -> None:
+    """No wait restores a spent quota: a 429 would have every caller retry in 1 s, forever (docs/providers.md)."""
+    error = {"message": OUT_OF_QUOTA, "type": "requests", "param": None, "code": None, named_in: "insufficient_quota"}
+    answer = Answer(status=429, body=json.dumps({"error": error}).encode())
+    message = error_of(generate(gateway, "dall-e-2", answer, f"pk_test_pro_quota_{named_in}"), 502, "upstream_error")
+    assert message.startswith("upstream openai answered 429: insufficient_quota"), message
+    assert "billing" in message and message.endswith(OUT_OF_QUOTA), message
+
+
+@pytest.mark.parametrize("status", [302, 404, 500])
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_error_with_an_empty_body_says_so_once(gateway: RunningServer, model: str, status: int) -> None:
+    answer = Answer(status=status, body=b"", headers={})
+    message = error_of(generate(gateway, model, answer, f"pk_test_pro_empty_{model}"), 502, "upstream_error")
+    assert message == f"upstream {MODELS[model].provider} answered {status} with an empty body"
+
+
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_503_with_an_empty_body_says_so_once(gateway: RunningServer, model: str) -> None:
+    answer = Answer(status=503, body=b"", headers={})
+    message = error_of(generate(gateway, model, answer, f"pk_test_pro_empty_503_{model}"), 503, "service_unavailable")
+    assert message == f"upstream {MODELS[model].provider} is unavailable (503): an empty body"
+
+
+NOT_A_STRING = {
+    "dall-e-2": {"error": {"message": {"reason": "overloaded"}}},
+    "stable-diffusion-3": {"id": "e1", "name": "server_error", "errors": [{"reason": "overloaded"}]},
+    "flux-pro": {"detail": {"reason": "overloaded"}},
+    "ideogram-2": {"error": {"reason": "overloaded"}},
+}
+
+
+@pytest.mark.parametrize("model", NOT_A_STRING)
+def test_an_upstream_message_that_is_not_a_string_is_quoted_as_the_json_it_was(gateway: RunningServer, model: str) -> None:
+    """`{"reason": "overloaded"}`, as sent, not Python's `{'reason': 'overloaded'}`."""
+    answer = Answer(status=500, body=json.dumps(NOT_A_STRING[model]).encode())
+    message = error_of(generate(gateway, model, answer, f"pk_test_pro_not_text_{model}"), 502, "upstream_error")
+    assert message == f'upstream {MODELS[model].provider} answered 500: {{"reason": "overloaded"}}'
+
+
 @pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
 def test_an_upstream_retry_after_given_as_an_http_date_sets_retry_after(gateway: RunningServer, model: str) -> None:
     """Retry-After is seconds or an HTTP-date (RFC 9110); the date's wait is counted from now."""
@@ -164,6 +247,18 @@ def test_an_upstream_503_passes_on_the_wait_its_retry_after_asks_for(gateway: Ru
     reply = generate(gateway, model, answer, f"pk_test_pro_unavailable_{model}")
     error_of(reply, 503, "service_unavailable")
     assert reply.json()["error"]["retry_after"] == 30 and reply.headers["retry-after"] == "30", reply.text
+
+
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("asked", ["1e308", "99999999999999999999", "86401"])
+@pytest.mark.parametrize("model", ONE_MODEL_PER_PROVIDER)
+def test_an_upstream_wait_longer_than_a_day_is_passed_on_as_a_day(gateway: RunningServer, model: str, asked: str, status: int) -> None:
+    """The control API's bound on a retry_after (a day), not a 309-digit number no fixed-size integer holds."""
+    answer = Answer(status=status, headers={"content-type": "application/json", "retry-after": asked})
+    reply = generate(gateway, model, answer, f"pk_test_pro_long_wait_{model}_{status}")
+    error_of(reply, status, "rate_limit_exceeded" if status == 429 else "service_unavailable")
+    assert reply.json()["error"]["retry_after"] == MAX_RETRY_AFTER_SECONDS == 86_400, reply.text
+    assert reply.headers["retry-after"] == "86400"
 
 
 def test_an_upstream_answer_declaring_a_body_over_the_limit_is_refused_at_once(gateway: RunningServer) -> None:
@@ -187,10 +282,33 @@ def picture(kind: str, size: tuple[int, int]) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _noise_png(size: tuple[int, int]) -> bytes:
+    """A PNG that does not compress to almost nothing, so that half of it is half of its pixel data."""
+    buffer = io.BytesIO()
+    Image.frombytes("L", size, bytes(range(256)) * (size[0] * size[1] // 256)).save(buffer, "PNG", compress_level=0)
+    return buffer.getvalue()
+
+
+def cut_short(keep: float) -> str:
+    """The start of a valid 1024x1024 PNG: `keep` bytes, or that share of them (a download ended early)."""
+    png = _noise_png((1024, 1024))
+    return base64.b64encode(png[: int(keep if keep >= 1 else len(png) * keep)]).decode("ascii")
+
+
+def corrupted() -> str:
+    """A 1024x1024 PNG with one byte of its pixel data changed: its header is whole, its chunk's checksum is not."""
+    png = bytearray(_noise_png((1024, 1024)))
+    png[len(png) // 2] ^= 0xFF
+    return base64.b64encode(bytes(png)).decode("ascii")
+
+
 WRONG_PICTURES = {
     "a JPEG": (picture("JPEG", (1024, 1024)), "a JPEG image where a PNG was asked for"),
     "a PNG of another size": (picture("PNG", (512, 512)), "a 512x512 image for a 1024x1024 request"),
     "bytes that are no image": (base64.b64encode(b"not an image").decode("ascii"), "an image that cannot be read"),
+    "a PNG cut short after its header": (cut_short(60), "an image that cannot be read"),
+    "half of a PNG": (cut_short(0.5), "an image that cannot be read"),
+    "a PNG whose pixel data is corrupted": (corrupted(), "an image that cannot be read"),
 }
 
 

@@ -244,6 +244,18 @@ def test_a_poll_without_a_known_x_key_is_bfls_401(client: httpx.Client, path: st
     assert client.get(path, params={"id": task["id"]}, headers={"X-Key": "pk_test_pro_another"}).json()["status"] == "Ready"
 
 
+def test_a_submit_the_window_refuses_is_journalled_with_the_one_image_and_the_size_it_asked_for(client: httpx.Client) -> None:
+    """As an OpenAI request's 429 shows its n and size: a listing of BFL's 429s can tell requests apart by size."""
+    headers = {"x-key": "pk_test_free_bfl_journal"}
+    for _ in range(5):
+        assert submit(client, {"prompt": "x", "width": 512, "height": 512}, headers=headers).status_code == 200
+    assert submit(client, {"prompt": "x", "width": 256, "height": 1440}, headers=headers).status_code == 429
+    assert submit(client, {"prompt": "x", "width": "256", "height": 1440}, headers=headers).status_code == 422
+    listed = client.get("/_sim/requests", params={"key": "pk_test_free_bfl_journal", "face": "bfl"}).json()["requests"]
+    newest = [(e["status"], e["model"], e["n"], e["size"]) for e in listed[:2]]
+    assert newest == [(422, "flux-dev", 1, None), (429, "flux-dev", 1, "256x1440")]
+
+
 def test_rate_limit_is_per_key_with_bfl_shaped_429(client: httpx.Client) -> None:
     headers = {"x-key": "pk_test_free_bfl"}
     for _ in range(5):

@@ -1,6 +1,6 @@
 """What the control layer's journal reads of a BFL request (simulator.journal_view): the `x-key` header, the model its
-endpoint names (/v1/flux-pro), the body's `prompt` (it has no n, and width and height for a size), and the `error`
-a rate limit's answer names beside its `detail`."""
+endpoint names (/v1/flux-pro), the body's `prompt`, n 1 and the size `width`x`height` of a submit (one image per task),
+and the `error` a rate limit's answer names beside its `detail`."""
 
 from __future__ import annotations
 
@@ -17,8 +17,20 @@ def key(path: str, headers: Mapping[str, str], query: str) -> str | None:
 
 
 def asked(path: str, body: dict[str, Any]) -> Asked:
+    """A submit asks for one image (BFL has no n) of `width`x`height` when both are whole numbers, as the other faces
+    fill n and size from their requests: an entry the engine refused (a 429) or a fault answered then still shows
+    them, and rules and counts can select BFL requests by size. Only on a submit's path: the view also reads other
+    faces' requests for what theirs does not read (simulator.control.inspect), where one image is not implied."""
     endpoint = path.rsplit("/", 1)[-1]
-    return endpoint if endpoint.startswith("flux-") else None, None, None, body.get("prompt")
+    if not endpoint.startswith("flux-"):
+        return None, None, None, body.get("prompt")
+    width, height = body.get("width"), body.get("height")
+    size = f"{width}x{height}" if _whole(width) and _whole(height) else None
+    return endpoint, 1, size, body.get("prompt")
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def error_type(answer: dict[str, Any]) -> str | None:

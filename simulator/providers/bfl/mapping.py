@@ -8,7 +8,6 @@ answer -> the task to poll), `poll_from_native` (a poll answer -> the sample onc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +22,10 @@ from simulator.providers.protocol import (
     NativeInvalid,
     NativeTask,
     Upstream,
-    answer_text,
-    header,
+    body_text,
+    header_waits,
     json_or_none,
+    said_text,
     upstream_error,
     upstream_rate_limited,
     wait_seconds,
@@ -231,10 +231,10 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     """An HTTP error answer from BFL, in Perf terms: 429 a rate limit, 503 an outage, anything else the upstream's."""
     body = json_or_none(content)
     detail = (body.get("message") or body.get("detail")) if isinstance(body, dict) else None
-    said = detail if isinstance(detail, str) else (json.dumps(detail) if detail else answer_text(PROVIDER, status, content))
+    said = said_text(detail) or body_text(content)
     if status == 429:
-        retry_after = wait_seconds(body.get("retry_after") if isinstance(body, dict) else None, header(headers, "retry-after"))
-        return upstream_rate_limited(PROVIDER, retry_after)
+        retry_after = wait_seconds(body.get("retry_after") if isinstance(body, dict) else None, *header_waits(headers))
+        return upstream_rate_limited(PROVIDER, retry_after, said)
     return upstream_error(PROVIDER, said, status, headers)
 
 

@@ -23,11 +23,12 @@ from simulator.providers.protocol import (
     NativeImage,
     NativeInvalid,
     Upstream,
-    answer_text,
-    header,
+    body_text,
+    header_waits,
     json_or_none,
     native_message,
     native_status,
+    said_text,
     upstream_error,
     upstream_rate_limited,
     wait_seconds,
@@ -219,11 +220,12 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     message = message if isinstance(message, str) else ""
     if status == 400 and "Support codes" in message:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
+    said = f"{said_text(error.get('status'))} {message}".strip() or body_text(content)
     if status == 429:
-        delays = [d.get("retryDelay") for d in error.get("details") or [] if isinstance(d, dict)]
-        return upstream_rate_limited(PROVIDER, wait_seconds(*delays, header(headers, "retry-after")))
-    said = f"{error.get('status', '')} {message}".strip()
-    return upstream_error(PROVIDER, said or answer_text(PROVIDER, status, content), status, headers)
+        details = error.get("details")
+        delays = [d.get("retryDelay") for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+        return upstream_rate_limited(PROVIDER, wait_seconds(*delays, *header_waits(headers)), said)
+    return upstream_error(PROVIDER, said, status, headers)
 
 
 UPSTREAM = Upstream(PROVIDER, native_calls, credentials, images_from_native)

@@ -24,10 +24,12 @@ from simulator.providers.protocol import (
     NativeInvalid,
     Upstream,
     answer_text,
-    header,
+    body_text,
+    header_waits,
     json_or_none,
     native_message,
     native_status,
+    said_text,
     upstream_error,
     upstream_rate_limited,
     wait_seconds,
@@ -178,14 +180,14 @@ def credentials(key: str) -> dict[str, str]:
 def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -> ApiError:
     body = json_or_none(content)
     detail = body.get("error") if isinstance(body, dict) else None
-    message = str(detail) if detail else answer_text(PROVIDER, status, content)
+    said = said_text(detail) or body_text(content)
     if status == 422:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 400:
-        return ApiError(errors.INVALID_REQUEST, message)
+        return ApiError(errors.INVALID_REQUEST, said or answer_text(PROVIDER, status, content))
     if status == 429:
-        return upstream_rate_limited(PROVIDER, wait_seconds(header(headers, "retry-after")))
-    return upstream_error(PROVIDER, message, status, headers)
+        return upstream_rate_limited(PROVIDER, wait_seconds(*header_waits(headers)), said)
+    return upstream_error(PROVIDER, said, status, headers)
 
 
 def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:

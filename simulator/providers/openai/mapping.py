@@ -23,10 +23,13 @@ from simulator.providers.protocol import (
     NativeInvalid,
     Upstream,
     answer_text,
+    body_text,
     header,
+    header_waits,
     json_or_none,
     native_message,
     native_status,
+    said_text,
     upstream_error,
     upstream_rate_limited,
     wait_seconds,
@@ -234,19 +237,28 @@ def credentials(key: str) -> dict[str, str]:
 
 
 def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -> ApiError:
-    """An OpenAI error answer in Perf terms: what the caller can fix stays a 400/429; the rest is a 502."""
+    """An OpenAI error answer in Perf terms: what the caller can fix stays a 400/429; the rest is a 502.
+
+    Decision: a 429 for `insufficient_quota` (in `code` or `type`: the provider account is out of credit) is a 502
+    upstream_error naming it, not a 429. A 429 tells the caller to wait `retry_after` and send the same request again
+    (the Perf document's only promise for it), and no wait restores a quota that billing must: every caller would
+    retry, forever, against an account that stays empty. A 502 is the Perf API's "the upstream failed in a way the
+    caller cannot fix", which is what the operator must hear."""
     body = json_or_none(content)
     error = body.get("error") if isinstance(body, dict) else None
     error = error if isinstance(error, dict) else {}
-    message = str(error.get("message") or answer_text(PROVIDER, status, content))
+    said = said_text(error.get("message")) or body_text(content)
     if status == 400 and error.get("code") == p.OPENAI_CODE_CONTENT_POLICY:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 400:
         param = error.get("param")
-        return ApiError(errors.INVALID_REQUEST, message, param if isinstance(param, str) else None)
+        return ApiError(errors.INVALID_REQUEST, said or answer_text(PROVIDER, status, content), param if isinstance(param, str) else None)
+    if status == 429 and p.OPENAI_CODE_INSUFFICIENT_QUOTA in (error.get("code"), error.get("type")):
+        quota = f"{p.OPENAI_CODE_INSUFFICIENT_QUOTA}, the provider account's quota or billing, which no wait restores"
+        return upstream_error(PROVIDER, f"{quota}: {said}" if said else quota, status)
     if status == 429:
-        return upstream_rate_limited(PROVIDER, wait_seconds(header(headers, "retry-after")))
-    return upstream_error(PROVIDER, message, status, headers)
+        return upstream_rate_limited(PROVIDER, wait_seconds(*header_waits(headers)), said)
+    return upstream_error(PROVIDER, said, status, headers)
 
 
 def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:

@@ -26,10 +26,13 @@ from simulator.providers.protocol import (
     NativeInvalid,
     Upstream,
     answer_text,
+    body_text,
     header,
+    header_waits,
     json_or_none,
     native_message,
     native_status,
+    said_text,
     upstream_error,
     upstream_rate_limited,
     wait_seconds,
@@ -254,16 +257,18 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     body = json_or_none(content)
     body = body if isinstance(body, dict) else {}
     listed = body.get("errors")
-    message = "; ".join(map(str, listed)) if isinstance(listed, list) and listed else answer_text(PROVIDER, status, content)
+    said = "; ".join(filter(None, map(said_text, listed))) if isinstance(listed, list) else ""
+    said = said or body_text(content)
     if status == 403 and body.get("name") == p.STABILITY_ERROR_CONTENT_MODERATION:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 400:
+        message = said or answer_text(PROVIDER, status, content)
         field = message.split(":", 1)[0] if ":" in message else None
         return ApiError(errors.INVALID_REQUEST, message, field)
     if status == 429:
-        retry_after = wait_seconds(header(headers, "retry-after"), default=p.STABILITY_DEFAULT_RETRY_AFTER_SECONDS)
-        return upstream_rate_limited(PROVIDER, retry_after)
-    return upstream_error(PROVIDER, message, status, headers)
+        retry_after = wait_seconds(*header_waits(headers), default=p.STABILITY_DEFAULT_RETRY_AFTER_SECONDS)
+        return upstream_rate_limited(PROVIDER, retry_after, said)
+    return upstream_error(PROVIDER, said, status, headers)
 
 
 def images_from_native(status: int, headers: Mapping[str, str], content: bytes) -> list[NativeImage]:
