@@ -1,5 +1,5 @@
 """What a face tells the control layer's journal about its requests: where its key is, how its body names the model,
-n, size and prompt, and how its error answers name their type.
+n, size and prompt, and how its error answers name their type, message and field.
 
 Each face declares one `JournalView` in its own package (`simulator/perf/journal_view.py`,
 `simulator/providers/<name>/journal_view.py`), beside the face that reads the same wire format; the registry
@@ -11,13 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from simulator.keys import bearer_token
 
 Asked = tuple[object, object, object, object]
 """(model, n, size, prompt) as the request wrote them, any JSON value (the journal keeps only strings and whole
 numbers); None where the face's format has no such field or the request left it out."""
+
+
+class ErrorSaid(NamedTuple):
+    """What an error answer says, read where its face's envelope puts it; each None where the envelope names none."""
+
+    type: str | None
+    """The error's kind (`error.type`, Stability's `name`, Google's `error.status`)."""
+    message: str | None
+    """The human message, whole (the journal cuts it)."""
+    param: str | None
+    """The request field the error names (`error.param`, the first of BFL's `detail[].loc`)."""
+
+
+NOTHING_SAID = ErrorSaid(None, None, None)
+"""An answer that is no error envelope (not JSON, not an object, or cut short)."""
 
 
 @dataclass(frozen=True)
@@ -30,8 +45,9 @@ class JournalView:
     a key in another header than its face's is not the caller's key there, so it is not the journal's."""
     asked: Callable[[str, dict[str, Any]], Asked]
     """(path, body as a dict, empty when it is none): what the request asked for, read where the face reads it."""
-    error_type: Callable[[dict[str, Any]], str | None]
-    """The type an error answer of the face (parsed, a dict) names, None when its envelope names none."""
+    error: Callable[[dict[str, Any]], ErrorSaid]
+    """What an error answer of the face (parsed, a dict) says: its type, message and field, each None when its envelope
+    names none."""
     query_key: str | None = None
     """The query parameter in which the face also takes a key (Google's `key`), masked in an entry's `query` as the
     entry's `key` is; None for a face that reads no key there."""
@@ -49,15 +65,21 @@ def _top_level_asked(path: str, body: dict[str, Any]) -> Asked:
     return body.get("model"), body.get("n"), body.get("size"), body.get("prompt")
 
 
-def _error_type_field(answer: dict[str, Any]) -> str | None:
-    return error_field(answer, "type")
+def _error_object(answer: dict[str, Any]) -> ErrorSaid:
+    return ErrorSaid(error_field(answer, "type"), error_field(answer, "message"), error_field(answer, "param"))
 
 
 def images_api_view(generation: tuple[str, str]) -> JournalView:
     """The view of a face that speaks OpenAI's images format, as the Perf API and the OpenAI face do: a bearer key, a
-    body that names everything at its top level (`model`, `n`, `size`, `prompt`), the error's `error.type`; they
-    differ only in where they generate and the model they default to (`generation`)."""
-    return JournalView(key_headers=(), key=bearer_key, asked=_top_level_asked, error_type=_error_type_field, generation=generation)
+    body that names everything at its top level (`model`, `n`, `size`, `prompt`), the error's `error.type`,
+    `error.message` and `error.param`; they differ only in where they generate and the model they default to
+    (`generation`)."""
+    return JournalView(key_headers=(), key=bearer_key, asked=_top_level_asked, error=_error_object, generation=generation)
+
+
+def text_or_none(value: object) -> str | None:
+    """`value` if it is a string: an envelope's field read from an answer may be anything, or missing."""
+    return value if isinstance(value, str) else None
 
 
 def dict_or_empty(value: object) -> dict[str, Any]:
@@ -71,7 +93,7 @@ def bearer_key(path: str, headers: Mapping[str, str], query: str) -> str | None:
 
 
 def error_field(answer: dict[str, Any], name: str) -> str | None:
-    """Field `name` of an envelope that puts its error in an `error` object (`error.type`, Google's `error.status`)."""
+    """Field `name` of an envelope that puts its error in an `error` object (`error.type`, Google's `error.status`),
+    None when it is not a string."""
     error = answer.get("error")
-    found = error.get(name) if isinstance(error, dict) else None
-    return found if isinstance(found, str) else None
+    return text_or_none(error.get(name)) if isinstance(error, dict) else None

@@ -252,7 +252,17 @@ def _journal_entry_schema() -> dict[str, Any]:
         "n": {"type": ["integer", "null"]},
         "size": nullable_string,
         "status": {"type": ["integer", "null"], "description": "null when a drop or reset fault closed the connection"},
-        "error_type": nullable_string,
+        "error_type": {**nullable_string, "description": "the error's kind as the face's envelope names it"},
+        "error_message": {
+            **nullable_string,
+            "description": "the error's message as the face wrote it, cut at 200 characters; null for a success, a dropped "
+            "connection, and an answer that is no error envelope or was over 16 KiB",
+        },
+        "error_param": {
+            **nullable_string,
+            "description": "the request field the error names (Perf and OpenAI `param`, BFL's first `detail[].loc`); null where "
+            "the face's envelope names none",
+        },
         "latency_ms": {"type": "number"},
         "fault": {**nullable_string, "description": "the fault applied, in X-Sim-Fault form, if any"},
         "image_ids": {"type": "array", "items": {"type": "string"}},

@@ -100,6 +100,31 @@ def test_a_stalled_request_is_journalled_and_the_server_goes_on_serving(impatien
 
 
 @pytest.mark.parametrize(
+    ("head", "said"),
+    [
+        (
+            b"POST /v1/images/generations HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer " + KEY.encode() + b"\r\nContent-Length: 9\r\n",
+            lambda answer: answer["error"]["message"],
+        ),
+        (
+            b"POST /ideogram/generate HTTP/1.1\r\nHost: sim\r\nApi-Key: " + KEY.encode() + b"\r\nContent-Length: 80\r\n",
+            lambda answer: answer["error"],
+        ),
+    ],
+    ids=["perf", "ideogram"],
+)
+def test_a_stalled_requests_entry_carries_the_408s_message(impatient: RunningServer, head: bytes, said: Callable[[Any], str]) -> None:
+    with httpx.Client(base_url=impatient.base_url) as client:
+        client.delete("/_sim/requests").raise_for_status()
+        received = _send_and_read(impatient, head, b"{")
+        assert received.startswith(b"HTTP/1.1 408")
+        message = said(json.loads(received.partition(b"\r\n\r\n")[2]))
+        (entry,) = client.get("/_sim/requests").json()["requests"]
+        assert (entry["status"], entry["error_message"], entry["error_param"]) == (408, message, None)
+        assert "did not arrive" in message
+
+
+@pytest.mark.parametrize(
     "head",
     [
         b"POST /_sim/faults HTTP/1.1\r\nHost: sim\r\nContent-Type: application/json\r\nContent-Length: 100\r\n",

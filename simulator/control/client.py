@@ -99,6 +99,12 @@ class JournalEntry(TypedDict):
     status: int | None
     """None when a drop or reset fault closed the connection."""
     error_type: str | None
+    error_message: str | None
+    """The error answer's message as the face wrote it (cut at 200 characters, then `…`); None for a success, a
+    dropped connection, and an answer that is no error envelope (or was over 16 KiB)."""
+    error_param: str | None
+    """The request field the error names where the face's envelope names one (the Perf and OpenAI `param`, BFL's
+    `detail[].loc`), else None."""
     latency_ms: float
     fault: str | None
     image_ids: list[str]

@@ -1,4 +1,5 @@
-"""What the control layer reads from a request before any face sees it: key, model, n, prompt, a trimmed body.
+"""What the control layer reads from a request before any face sees it: key, model, n, prompt, a trimmed body; and,
+when the journal is read, what its error answer said.
 
 Face-agnostic: each face declares where its wire format puts these (its `journal_view.py`, simulator.journal_view),
 and this module asks the request's face. What the engine later notes in the entry (`simulator.context.Made`) wins
@@ -18,9 +19,9 @@ import orjson
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from simulator.control.journal import PROMPT_CHARS, Details, JournalEntry, key_digest, trimmed
+from simulator.control.journal import ERROR_CHARS, PROMPT_CHARS, Details, JournalEntry, cut_text, key_digest, trimmed
 from simulator.control.journal_row import IMAGE_IDS, ROW_FIELDS, Row, join_ids, split_ids
-from simulator.journal_view import Asked, dict_or_empty
+from simulator.journal_view import NOTHING_SAID, Asked, ErrorSaid, dict_or_empty
 from simulator.registry import JOURNAL_VIEWS
 from spec.models import PERF_FACE
 from spec.tiers import mask_key
@@ -167,14 +168,14 @@ class RequestEntry(JournalEntry):
     def work_out_details(self) -> Details:
         """The journal's view: the engine's word (model, n, size) over what the request said."""
         asked = self.inspected
-        return _details(self, asked, *_shown_key(asked.key), self._answer_error_type(), shown_query(self._query))
+        return _details(self, asked, *_shown_key(asked.key), self._answer_error(), shown_query(self._query))
 
     def _key_headers_text(self) -> dict[str, str]:
         parts = self._key_headers.split(b"\n") if self._key_headers else []
         return {name.decode("latin-1"): value.decode("latin-1") for name, value in zip(parts[::2], parts[1::2], strict=True)}
 
-    def _answer_error_type(self) -> str | None:
-        return error_type(self.face, self.answer_error) if self.answer_error is not None else None
+    def _answer_error(self) -> ErrorSaid:
+        return error_said(self.face, self.answer_error) if self.answer_error is not None else NOTHING_SAID
 
     def row(self) -> Row:
         """The entry as the in-process journal keeps it (simulator.control.journal_row): every field, with the
@@ -214,11 +215,14 @@ class RequestEntry(JournalEntry):
         except UnicodeDecodeError:
             return super().stored()
         shown, digest = _shown_key(request_key(self.face, self.path, self._key_headers_text(), self._query.decode("latin-1")))
+        error = self._answer_error()
         return {
             **self.stored_scalars(),
             "key": shown,
             "key_digest": digest,
-            "error_type": self._answer_error_type(),
+            "error_type": error.type,
+            "error_message": error.message,
+            "error_param": error.param,
             "query": shown_query(self._query),
             "made": [self.made_model, self.made_n, self.made_size],
             "raw_body": text,
@@ -247,7 +251,8 @@ class StoredEntry(JournalEntry):
     def work_out_details(self) -> Details:
         fields = self._fields
         asked = _inspected(self.face, self.method, self.path, {}, "", _json_body(fields["raw_body"].encode()))
-        return _details(self, asked, fields["key"], fields["key_digest"], fields["error_type"], fields.get("query"))
+        error = ErrorSaid(fields["error_type"], fields.get("error_message"), fields.get("error_param"))
+        return _details(self, asked, fields["key"], fields["key_digest"], error, fields.get("query"))
 
 
 def entry_from_stored(fields: dict[str, Any]) -> JournalEntry:
@@ -286,32 +291,43 @@ def shown_query(query: bytes) -> str | None:
     return "&".join(parts)
 
 
-def _details(entry: JournalEntry, asked: Inspected, key: str | None, digest: str | None, error: str | None, query: str | None) -> Details:
-    """The engine's word (model, n, size) over what the request said; the key already masked, the error's type read."""
-    prompt = asked.prompt
+def _details(entry: JournalEntry, asked: Inspected, key: str | None, digest: str | None, error: ErrorSaid, query: str | None) -> Details:
+    """The engine's word (model, n, size) over what the request said; the key already masked, the error answer read."""
     return Details(
         key=key,
         key_digest=digest,
         model=trimmed(entry.made_model or asked.model),
         n=entry.made_n or asked.n,
         size=trimmed(entry.made_size or asked.size),
-        prompt=prompt if prompt is None or len(prompt) <= PROMPT_CHARS else prompt[:PROMPT_CHARS] + "…",
+        prompt=cut_text(asked.prompt, PROMPT_CHARS),
         body=asked.body,
-        error_type=error,
+        error_type=error.type,
         query=query,
+        error_message=error.message,
+        error_param=error.param,
     )
 
 
-def error_type(face: str, body: bytes) -> str | None:
-    """An error's type as its face wrote it (its journal view), or as the Perf envelope of a refused control input
-    names it on any face (simulator.registry.control_refusal)."""
+def error_said(face: str, body: bytes) -> ErrorSaid:
+    """What an error answer's body said as an entry shows it (message and param cut at ERROR_CHARS): as its face wrote
+    it (its journal view), or as the Perf envelope of a refused control input says it on any face
+    (simulator.registry.control_refusal), which is read first, as a whole: a type and the message and param beside it.
+
+    Read when the journal is read (or an entry written to a shared journal), from the answer's body as the control
+    layer kept it, never as the request is served. Decision: a body that does not parse says nothing (all None): an
+    answer that is no JSON (a `malformed` fault's), or one cut at ERROR_BODY_CAP (simulator.context), whose message
+    may lie past the cut (a BFL 422's `message` follows its `detail`, which echoes the input); a guess at a message
+    from half an envelope would show what no client read."""
     try:
         parsed = json.loads(body)
-    except ValueError:
-        return None
+    except (ValueError, RecursionError):
+        return NOTHING_SAID
     if not isinstance(parsed, dict):
-        return None
-    return JOURNAL_VIEWS[PERF_FACE].error_type(parsed) or JOURNAL_VIEWS[face].error_type(parsed)
+        return NOTHING_SAID
+    said = JOURNAL_VIEWS[PERF_FACE].error(parsed)
+    if not said.type:
+        said = JOURNAL_VIEWS[face].error(parsed)
+    return ErrorSaid(said.type, cut_text(said.message, ERROR_CHARS), cut_text(said.param, ERROR_CHARS))
 
 
 def _inspected(face: str, method: str, path: str, headers: dict[str, str], query: str, body: Any) -> Inspected:

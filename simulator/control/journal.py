@@ -37,6 +37,8 @@ MAX_JOURNAL_SIZE = 1_000_000
 """Decision: the most a listing shows at once (`limit`), about 160 MB of url entries. A larger size was a memory leak by
 option, and past Redis's integers one no journal in Redis could trim: each request was answered with an empty 200."""
 PROMPT_CHARS = 200
+ERROR_CHARS = 200
+"""The most characters of an error answer's message and param an entry shows, cut as a prompt is (`cut_text`)."""
 # Decision: in a journalled body, strings over LONG_TEXT characters are cut to that length, and strings over
 # BULKY_TEXT characters (base64 images, masks) are replaced by their length, so no image bytes are kept.
 LONG_TEXT = 200
@@ -101,6 +103,12 @@ def kept_path(path: str) -> str:
     return path if len(path) <= PATH_CHARS else f"{path[:PATH_CHARS]}… ({len(path)} characters)"
 
 
+def cut_text(text: str | None, chars: int) -> str | None:
+    """`text` as an entry shows a prompt or an error's message: whole up to `chars` characters, else their first and
+    `…`."""
+    return text if text is None or len(text) <= chars else text[:chars] + "…"
+
+
 def trimmed(value: Any) -> Any:
     """A request body fit for the journal: long strings (field names too) cut, bulky ones replaced by their length,
     deep ones by a note, and no more than MOST_ITEMS fields and list items in all, the rest said by a note. Without
@@ -155,6 +163,11 @@ class Details:
     query: str | None = None
     """As sent, the face's key in it masked (simulator.control.inspect.shown_query); None when there was none, and in
     an entry a shared journal kept before entries had a query (a Redis a newer perf-sim now reads)."""
+    error_message: str | None = None
+    """The error answer's message as its face wrote it, cut at ERROR_CHARS; None for a success, a dropped
+    connection, an answer that is no error envelope, and in an entry a shared journal kept before entries had one."""
+    error_param: str | None = None
+    """The request field the error answer names, where its face's envelope names one (cut as the message is)."""
 
 
 class JournalEntry(Made):
@@ -212,6 +225,8 @@ class JournalEntry(Made):
     query = property(lambda self: self.details.query)
     body = property(lambda self: self.details.body)
     error_type = property(lambda self: self.details.error_type)
+    error_message = property(lambda self: self.details.error_message)
+    error_param = property(lambda self: self.details.error_param)
 
     @property
     def iso(self) -> str:
@@ -258,6 +273,8 @@ class JournalEntry(Made):
             "size": self.size,
             "status": self.status,
             "error_type": d.error_type,
+            "error_message": d.error_message,
+            "error_param": d.error_param,
             "latency_ms": round(self.latency_ms, 3),
             "fault": self.fault,
             "image_ids": list(self.image_ids),

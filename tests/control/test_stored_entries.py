@@ -95,3 +95,48 @@ def test_an_entry_a_shared_journal_kept_before_entries_had_a_query_reads_back_wi
     stored = json.loads(dump_json(served.stored()))
     del stored["query"]
     assert entry_from_stored(stored).as_json()["query"] is None
+
+
+REFUSED = b'{"error": {"type": "invalid_request", "message": "size \'1x1\' is not supported", "param": "size"}}'
+
+
+@pytest.mark.parametrize("read_first", [False, True], ids=["body kept as text", "details kept"])
+def test_an_error_answers_message_and_field_read_back_from_a_shared_journal_as_served(read_first: bool) -> None:
+    """A shared journal keeps what the answer said (not its body): read back, in either stored form, and kept in process
+    (as the answer's bytes), an entry shows the same message and field."""
+    served = entry(BODIES[0], (None, None, None))
+    served.answer_error = REFUSED
+    if read_first:
+        served.details  # noqa: B018
+    for kept in (read_back(served), kept_in_process(served)):
+        assert (kept.error_type, kept.error_message, kept.error_param) == ("invalid_request", "size '1x1' is not supported", "size")
+
+
+@pytest.mark.parametrize("read_first", [False, True], ids=["body kept as text", "details kept"])
+def test_an_entry_a_shared_journal_kept_before_entries_had_an_error_message_reads_back_without_one(read_first: bool) -> None:
+    served = entry(BODIES[0], (None, None, None))
+    served.answer_error = REFUSED
+    if read_first:
+        served.details  # noqa: B018
+    stored = json.loads(dump_json(served.stored()))
+    del stored["error_message"], stored["error_param"]
+    shown = entry_from_stored(stored).as_json()
+    assert (shown["error_type"], shown["error_message"], shown["error_param"]) == ("invalid_request", None, None)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [REFUSED[: len(REFUSED) // 2], b"<html>bad gateway</html>", b'["not", "an", "envelope"]', b"[" * 5000 + b"]" * 5000],
+    ids=["cut short", "not json", "not an object", "nested past the parser"],
+)
+def test_an_error_answer_that_is_no_envelope_says_nothing(answer: bytes) -> None:
+    """Not JSON, or cut at the body cap (simulator.context.ERROR_BODY_CAP), or JSON the parser gives up on: no type,
+    message or field, rather than a guess or a failed read of the journal."""
+
+    def served() -> RequestEntry:
+        made = entry(BODIES[0], (None, None, None))
+        made.answer_error = answer
+        return made
+
+    for kept in (served(), read_back(served()), kept_in_process(served())):
+        assert (kept.error_type, kept.error_message, kept.error_param) == (None, None, None)

@@ -96,6 +96,28 @@ def test_a_request_made_with_the_sdk_appears_live_and_shows_its_trimmed_request_
     page.wait_for_function("img => img.complete && img.naturalWidth === 256", arg=figure.locator("img").element_handle())
 
 
+def test_a_refused_request_shows_the_message_and_field_its_client_read(page: Page, simulator: RunningServer, namespace: str) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="1x1")
+    error = refused.value.body
+    assert isinstance(error, dict) and error["param"] == "size"
+    rows = page.locator("#requests tbody tr")
+    expect(rows).to_have_count(1)
+    rows.first.click()
+    expect(page.locator("#detail-answer")).to_contain_text("answered 400 invalid_request")
+    expect(page.locator("#detail-error")).to_have_text(error["message"] + " · field: size")
+
+
+def test_a_successful_request_shows_no_error_line(page: Page, simulator: RunningServer, namespace: str) -> None:
+    sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    rows = page.locator("#requests tbody tr")
+    expect(rows).to_have_count(1)
+    rows.first.click()
+    expect(page.locator("#detail-answer")).to_contain_text("answered 200")
+    expect(page.locator("#detail-error")).to_be_attached()
+    expect(page.locator("#detail-error")).to_be_hidden()
+
+
 def test_a_request_with_a_long_path_shows_its_detail_within_the_pages_width(page: Page, simulator: RunningServer, namespace: str) -> None:
     path = "/v1/" + "a" * 5_000
     assert httpx.get(simulator.base_url + path, headers={"X-Sim-Namespace": namespace}).status_code == 404

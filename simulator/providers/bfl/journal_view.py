@@ -1,13 +1,13 @@
 """What the control layer's journal reads of a BFL request (simulator.journal_view): the `x-key` header, the model its
 endpoint names (/v1/flux-pro), the body's `prompt`, n 1 and the size `width`x`height` of a submit (one image per task),
-and the `error` a rate limit's answer names beside its `detail`."""
+the `error` a rate limit's answer names beside its `detail`, an answer's `message` and the field a 422's `detail` names."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from simulator.journal_view import Asked, JournalView
+from simulator.journal_view import Asked, ErrorSaid, JournalView, dict_or_empty, text_or_none
 
 KEY_HEADER = "x-key"
 
@@ -33,10 +33,16 @@ def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def error_type(answer: dict[str, Any]) -> str | None:
-    """Only a rate limit's answer names a type (`error`); every answer has its message in `detail`."""
-    error = answer.get("error")
-    return error if isinstance(error, str) and "detail" in answer else None
+def error(answer: dict[str, Any]) -> ErrorSaid:
+    """Only a rate limit's answer names a type (`error`). Every answer of the face has its message in `message` and
+    `detail` (FastAPI's own 404 and 405 only in `detail`); a 422's `detail` is FastAPI's list of broken fields instead,
+    each with its `loc` (`["body", "width"]`), the first of which is the field (as the face's own error names it)."""
+    detail = answer.get("detail")
+    kind = text_or_none(answer.get("error")) if "detail" in answer else None
+    problems = detail if isinstance(detail, list) else []
+    loc = dict_or_empty(problems[0]).get("loc") if problems else None
+    field = text_or_none(loc[-1]) if isinstance(loc, list) and loc else None
+    return ErrorSaid(kind, text_or_none(answer.get("message")) or text_or_none(detail), field)
 
 
-JOURNAL_VIEW = JournalView(key_headers=(KEY_HEADER,), key=key, asked=asked, error_type=error_type)
+JOURNAL_VIEW = JournalView(key_headers=(KEY_HEADER,), key=key, asked=asked, error=error)
