@@ -72,6 +72,8 @@ LEAVE_CHECK_SECONDS = 1.0
 """How often a delay or a dribble's gap looks whether its client's connection is closed (see `_client_waits`)."""
 _NO_LINGER = struct.pack("ii", 1, 0)
 """SO_LINGER on with a zero timeout: closing the socket then sends RST instead of FIN."""
+_LIMIT_DIGITS = len(str(min(MAX_BODY_BYTES.values())))
+"""How many digits the smallest body limit has: a Content-Length of fewer is within every face's limit."""
 # Which face a path belongs to, remembered: the registry reads its table for each path, the layer for every request.
 _face_of = lru_cache(maxsize=4096)(face_for_path)
 
@@ -273,7 +275,10 @@ class ControlLayer:
         raw: bytes = b""
         limit = MAX_BODY_BYTES[face]
         stalled: ApiError | None = None
-        if b"expect" not in headers or not _declared_too_large(headers, limit):
+        # A body declared past the limit is not read (nor asked for with `100 Continue`): the face refuses it (413) by
+        # its declared length at once, not after a body that may never come. Only a Content-Length with as many digits
+        # as a limit can be past it; a shorter one (every usual request's) is not parsed.
+        if len(headers.get(b"content-length", b"")) < _LIMIT_DIGITS or not _declared_too_large(headers, limit):
             # Only a body not all here yet is awaited under a deadline (simulator.control.body_deadline): one whose
             # first part has come has set uvicorn's message event, so the first `receive` does not wait. (Inline, not
             # a function: it runs on every request.) Under a server whose cycle shows no event, every body is.
