@@ -25,6 +25,9 @@ Decisions:
 - A fault that answers instead of the face (status, drop, reset, malformed) runs no face, so it consumes no quota;
   a delay then the normal answer, and a truncated normal answer, went through the face and count.
 - Precedence: the X-Sim-Fault header, then a [sim:...] token in the body, then the namespace's rules.
+- A [sim: in a body is a token unless the run was started with --no-prompt-tokens (SimulatorConfig.prompt_tokens):
+  tokens are on by default for clients that cannot set a header (issue 9), and an app that sends its users' text on
+  turns them off, the header and the rules still working.
 - A delay waits in real time (it is for client timeouts), on the event loop, so other requests go on.
 """
 
@@ -202,10 +205,15 @@ class _Lane(NamedTuple):
 
 
 class ControlLayer:
-    def __init__(self, app: ASGIApp, plane: ControlPlane, state: State, pages: Sequence[BaseRoute], body_timeout: float) -> None:
+    def __init__(
+        self, app: ASGIApp, plane: ControlPlane, state: State, pages: Sequence[BaseRoute], body_timeout: float, prompt_tokens: bool = True
+    ) -> None:
         self.app = app
         self.deadlines = BodyDeadlines(body_timeout)
         """How long a body not all here yet is awaited (`--body-timeout`)."""
+        self.prompt_tokens = prompt_tokens
+        """Whether a `[sim:...]` in a body is a fault token (`--no-prompt-tokens`: ordinary text, for an app under test
+        that passes its users' text on, code such as `arr[sim:end]` included)."""
         self.pages = pages
         self.plane = plane
         self.journal = plane.journal
@@ -323,8 +331,9 @@ class ControlLayer:
         keys = b"authorization\n" + authorization if authorization is not None and face in BEARER_FACES else key_headers(headers)
         fault = headers.get(_FAULT_KEY)
         method = scope["method"]
-        # A body not read whole (past its limit, or its client gone) holds no token: the face refuses it unread.
-        tokened = raw.partition(TOKEN_START)[1] and BODY in scope and not _through_a_gateway(headers)
+        # A body not read whole (past its limit, or its client gone) holds no token: the face refuses it unread. The
+        # setting is looked at only for a body holding `[sim:`, so the usual request pays nothing for it.
+        tokened = raw.partition(TOKEN_START)[1] and self.prompt_tokens and BODY in scope and not _through_a_gateway(headers)
         may_fault = fault is not None or tokened or self.rules.may_apply()
         # A whole body is in the scope for the face; anything else it reads comes from the server.
         face_receive = receive if BODY in scope or first is None else _replaying(first, receive)
