@@ -95,9 +95,18 @@ class SimulatorApp(Starlette):
     """The Starlette app with the control layer outermost: faults such as `drop` act on the connection itself,
     so they sit outside Starlette's own error handling."""
 
-    def __init__(self, plane: ControlPlane, state: State, pages: Sequence[BaseRoute], body_timeout: float, **kwargs: object) -> None:
+    def __init__(
+        self,
+        plane: ControlPlane,
+        state: State,
+        pages: Sequence[BaseRoute],
+        body_timeout: float,
+        prompt_tokens: bool = True,
+        **kwargs: object,
+    ) -> None:
         self.plane = plane
         self.body_timeout = body_timeout
+        self.prompt_tokens = prompt_tokens
         self.sim_state = state
         self.pages = pages
         """The simulator's own routes (everything but the API faces), which the control layer tells apart from a
@@ -107,7 +116,12 @@ class SimulatorApp(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
         """The control layer, then the faces' lanes, then Starlette's own stack (error handling, CORS, routes)."""
         return ControlLayer(
-            FaceLanes(super().build_middleware_stack(), self.router), self.plane, self.sim_state, self.pages, self.body_timeout
+            FaceLanes(super().build_middleware_stack(), self.router),
+            self.plane,
+            self.sim_state,
+            self.pages,
+            self.body_timeout,
+            self.prompt_tokens,
         )
 
 
@@ -143,6 +157,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         state,
         pages,
         config.body_timeout,
+        config.prompt_tokens,
         # The API faces first: they are what the hot path asks for, and their prefixes overlap none of the pages.
         routes=[*faces, *pages],
         middleware=[Middleware(OpenCORS)],

@@ -39,6 +39,8 @@ from simulator.toml_file import NotToml, read_text
 from spec import DISTRIBUTION, tiers
 from spec.errors import BODY_TIMEOUT_SECONDS
 
+TOKENS_OFF = "off (--no-prompt-tokens): a [sim:...] in a prompt is ordinary text; X-Sim-Fault and rules still fault"
+"""What the banner says of a run started with --no-prompt-tokens, which a person who expects tokens to work reads."""
 ANNOUNCE_PATIENCE_SECONDS = 120.0
 """How long the banner waits for the server to answer before it is printed anyway (a slow machine, a stuck worker)."""
 
@@ -115,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"longest a request's body may take to arrive once its headers have; then a 408 and the connection closed "
         f"({BODY_TIMEOUT_RANGE})",
+    )
+    parser.add_argument(
+        "--prompt-tokens",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="read a [sim:...] in a request body as a fault token (docs/control.md); --no-prompt-tokens reads it as "
+        "ordinary prompt text, for an app that sends its users' text on (the X-Sim-Fault header and fault rules still work)",
     )
     parser.add_argument("--workers", type=int, default=1, help=f"worker processes, {WORKERS_RANGE}; more than 1 needs --state redis://...")
     parser.add_argument(
@@ -240,6 +249,7 @@ def banner(config: SimulatorConfig) -> str:
             f"perf-sim: Perf Image Generation API at {base}  (seed {config.seed}, clock {config.clock}, latency x{config.latency_scale})",
             f"  state: {redacted(config.state)}   workers: {config.workers}",
             *([f"  scenario: {config.scenario}"] if config.scenario else []),
+            *([] if config.prompt_tokens else [f"  fault tokens: {TOKENS_OFF}"]),
             # Decision: the banner names the control API by its OpenAPI document and the dashboard by its page: /_sim/
             # itself is no page, and every URL a person copies from the banner must answer.
             f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/openapi.json   dashboard: {base}/_sim/ui",

@@ -120,6 +120,10 @@ class SimulatorConfig:
     upstream_timeout: float = DEFAULT_UPSTREAM_TIMEOUT_SECONDS
     body_timeout: float = BODY_TIMEOUT_SECONDS
     """The longest a request's body may take to arrive once its headers have (spec.errors.BODY_TIMEOUT_SECONDS)."""
+    prompt_tokens: bool = True
+    """Whether a `[sim:...]` in a request body is a fault token (docs/control.md). False (`--no-prompt-tokens`): it is
+    ordinary prompt text, for an app under test that sends its users' text (code, markdown, templates) on; the
+    X-Sim-Fault header and the rules still work."""
     upstream_key: str | None = None
     """The key sent upstream; None forwards each caller's own key."""
     state: str = MEMORY
@@ -178,6 +182,8 @@ class SimulatorConfig:
                 "body_timeout",
                 f" must be a number of seconds {BODY_TIMEOUT_RANGE}, got {self.body_timeout}",
             )
+        if not isinstance(self.prompt_tokens, bool):
+            raise ConfigError("prompt_tokens", f" must be True or False, got {self.prompt_tokens!r}")
         public_url = self.public_url
         if public_url is not None:
             _check_base_url("public_url", public_url, "http://sim.test:8080")

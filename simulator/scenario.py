@@ -24,7 +24,7 @@ from simulator.toml_file import NotToml, is_whole, parse_toml, read_text
 
 SIMULATOR_TABLE, FAULTS_TABLE = SCENARIO_TABLES
 TABLES = (SIMULATOR_TABLE, *KEY_TABLES, FAULTS_TABLE)
-SIMULATOR_FIELDS = ("seed", "clock", "start_time")
+SIMULATOR_FIELDS = ("seed", "clock", "start_time", "prompt_tokens")
 
 
 class ScenarioError(ValueError):
@@ -37,7 +37,8 @@ class Scenario:
     text: str
     """The file's text as it was read and checked: the run uses this, never the path again (SimulatorConfig.file_texts)."""
     settings: dict[str, Any] = field(default_factory=dict)
-    """Start-up settings of the [simulator] table, named as SimulatorConfig names them (seed, clock, start_time)."""
+    """Start-up settings of the [simulator] table, named as SimulatorConfig names them (seed, clock, start_time,
+    prompt_tokens)."""
     faults: list[dict[str, Any]] = field(default_factory=list)
     """Fault rules as `POST /_sim/faults` bodies, in file order."""
     has_keys: bool = False
@@ -101,6 +102,10 @@ def _settings(table: object, path: str) -> dict[str, Any]:
         if table["clock"] not in (CLOCK_REAL, CLOCK_MANUAL):
             raise ScenarioError(f"{where} clock: must be {CLOCK_REAL!r} or {CLOCK_MANUAL!r}, got {quoted(table['clock'])}")
         settings["clock"] = table["clock"]
+    if "prompt_tokens" in table:
+        if not isinstance(table["prompt_tokens"], bool):
+            raise ScenarioError(f"{where} prompt_tokens: must be true or false, got {quoted(table['prompt_tokens'])}")
+        settings["prompt_tokens"] = table["prompt_tokens"]
     if "start_time" in table:
         settings["start_time"] = start_time_seconds(table["start_time"], f"{where} start_time")
         if table.get("clock") != CLOCK_MANUAL:

@@ -23,6 +23,8 @@ STYLES = ("vivid", "natural")
 # Decision: the document's 4,000-character limit is the gateway-wide maximum; dall-e-2 keeps its upstream
 # limit of 1,000 (OpenAI rejects longer prompts, so a gateway could never honour them).
 MAX_PROMPT_CHARS = 4000
+# Decision: a prompt holding `[sim:` (as any field of a body) is read as a fault token, the simulator's own, by default;
+# a run started with --no-prompt-tokens reads it as ordinary text (simulator.control.layer, docs/control.md).
 # Decision: a prompt is blank when it has no character outside this set, Python's whitespace (str.isspace): Unicode's
 # White_Space plus the information separators U+001C-U+001F. Regex engines disagree on `\s` (ECMA-262, which JSON
 # Schema tools use, leaves the separators out), so the published schema's pattern spells the set out.

@@ -9,6 +9,7 @@ import gzip
 import json
 import socket
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ import pytest
 from simulator.launcher import RunningServer
 from spec import errors
 from spec.models import MODELS
+from tests.conftest import PerfSim
 
 KEY = "pk_test_free_badinputs"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -339,12 +341,37 @@ def test_an_upload_the_client_cut_short_generates_nothing_and_costs_nothing(
     assert entry["status"] is None and entry["image_ids"] == []
 
 
+PATIENT_BODY_TIMEOUT = 120
+"""The --body-timeout of `patient`: far past the client's own wait (_raw_exchange's 10 s), so a body awaited before
+the refusal is a client timing out, not a late 408."""
+PROMPT_SECONDS = 5.0
+
+
+@pytest.fixture(scope="module")
+def patient(perf_sim: PerfSim) -> Iterator[RunningServer]:
+    with perf_sim("--clock", "manual", "--seed", "7", "--body-timeout", str(PATIENT_BODY_TIMEOUT)) as running:
+        yield running
+
+
+@pytest.mark.parametrize("sent", [b"", b"{"], ids=["no-byte-sent", "its-first-byte-sent"])
 @pytest.mark.parametrize("expect", [(), ("Expect: 100-continue",)], ids=["sent-at-once", "asking-to-continue"])
-def test_a_body_declared_past_the_limit_is_refused_before_it_is_sent(sim: RunningServer, expect: tuple[str, ...]) -> None:
-    answer = _raw_exchange(sim, _head(errors.MAX_BODY_BYTES + 1, *expect), b"{", wait_for_answer=True)
+def test_a_body_declared_past_the_limit_is_refused_before_it_is_sent(patient: RunningServer, expect: tuple[str, ...], sent: bytes) -> None:
+    """Without `Expect` and before any body byte, the layer awaited the body: a 408 after --body-timeout."""
+    httpx.post(patient.base_url + "/_sim/reset").raise_for_status()
+    started = time.monotonic()
+    answer = _raw_exchange(patient, _head(errors.MAX_BODY_BYTES + 1, *expect), sent, wait_for_answer=True)
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
-    (entry,) = httpx.get(sim.base_url + "/_sim/requests").json()["requests"]
+    assert time.monotonic() - started < PROMPT_SECONDS
+    (entry,) = httpx.get(patient.base_url + "/_sim/requests").json()["requests"]
     assert (entry["status"], entry["body"]) == (413, f"<a body over {errors.MAX_BODY_BYTES} bytes, not read>")
+
+
+def test_a_control_call_declared_past_the_limit_is_refused_before_it_is_sent(patient: RunningServer) -> None:
+    head = f"POST /_sim/faults HTTP/1.1\r\nHost: sim\r\nContent-Length: {errors.MAX_BODY_BYTES + 1}\r\n\r\n".encode()
+    started = time.monotonic()
+    answer = _raw_exchange(patient, head, b"", wait_for_answer=True)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert time.monotonic() - started < PROMPT_SECONDS
 
 
 @pytest.mark.parametrize("times_the_limit", [3, 1.2], ids=["far past", "its last part crossing the limit"])

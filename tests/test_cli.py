@@ -304,6 +304,7 @@ def test_help_shows_every_options_default() -> None:
         ("--start-time", "--clock manual"),
         ("--scenario", "a flag given on the command line wins over the file's setting"),
         ("--scenario", "--keys` is refused beside a file with `[keys]` or `[providers]` tables"),
+        ("--prompt-tokens", "the `X-Sim-Fault` header and fault rules still work"),
     ],
 )
 def test_help_and_the_readme_give_each_options_range_and_rules_alike(option: str, promise: str) -> None:
@@ -314,7 +315,7 @@ def test_help_and_the_readme_give_each_options_range_and_rules_alike(option: str
             blocks.append(line)
         elif blocks and line.startswith("   "):
             blocks[-1] += " " + line.strip()
-    (help_block,) = [" ".join(block.split()) for block in blocks if block.split()[0] == option]
+    (help_block,) = [" ".join(block.split()) for block in blocks if block.split()[0].rstrip(",") == option]  # `--x, --no-x`
     assert promise.replace("`", "") in help_block
     rows = [line for line in README.read_text().splitlines() if line.startswith("| ") and f"`{option}" in line]
     assert any(promise in row for row in rows), rows
@@ -405,3 +406,27 @@ def test_every_page_the_banner_names_answers() -> None:
         urls = [word for word in line.split() if word.startswith("http")]
         assert len(urls) == 3 and any("/_sim/" in url for url in urls), line
         assert {url: httpx.get(url).status_code for url in urls} == dict.fromkeys(urls, 200)
+
+
+def test_with_no_prompt_tokens_a_sim_bracket_in_a_prompt_is_ordinary_text_and_the_header_and_rules_still_fault() -> None:
+    """An app under test that passes its users' text on (code such as `arr[sim:end]`, markdown) got a 400 for it, and
+    nothing turned the tokens off."""
+    key = {"Authorization": "Bearer pk_test_enterprise_tokens"}
+    with (
+        running_simulator("--no-prompt-tokens", "--clock", "manual", "--quiet") as server,
+        httpx.Client(base_url=server.base_url) as client,
+    ):
+        url = "/v1/images/generations"
+        for prompt in ["a python poster: x = arr[sim:end]", "a fox [sim:status=503]", "a fox [sim:drop]"]:
+            response = client.post(url, json={"prompt": prompt, "user": "ticket [sim:bogus"}, headers=key)
+            assert response.status_code == 200, response.text
+            assert prompt.partition("[")[2] in response.json()["data"][0]["revised_prompt"]
+        journalled = client.get("/_sim/requests").json()["requests"]
+        assert [(entry["fault"], entry["status"]) for entry in journalled] == [(None, 200)] * 3
+        assert "[sim:end]" in journalled[-1]["body"]["prompt"]
+        assert client.post(url, json={"prompt": "a fox [sim:drop]"}, headers={**key, "X-Sim-Fault": "status=503"}).status_code == 503
+        client.post("/_sim/faults", json={"match": {"prompt": "rule"}, "action": {"status": 429}}).raise_for_status()
+        assert client.post(url, json={"prompt": "a rule [sim:drop]"}, headers=key).status_code == 429
+        assert client.get("/_sim/config").json()["prompt_tokens"] is False
+    assert "fault tokens: off" in banner(parse_args(["--no-prompt-tokens"]))
+    assert "fault tokens" not in banner(parse_args([]))

@@ -40,6 +40,27 @@ def test_a_scenarios_settings_and_keys_apply_and_arguments_win_over_them() -> No
         assert sim.usage("pk_live_acme_checkout")["tier"] == "enterprise"
 
 
+def test_prompt_tokens_turned_off_leave_a_sim_bracket_as_prompt_text_and_on_keep_a_token_in_the_revised_prompt() -> None:
+    """Off (an app that sends its users' text on): `[sim:` is the prompt's own text, the header still faults. On (the
+    default): a token's request answered normally revises its prompt with the token in it, so sending the revision
+    back applies the token again (docs/control.md says so)."""
+    body = {"model": "dall-e-3", "prompt": "x = arr[sim:end]; a fox [sim:status=503]"}
+    with simulator_running(prompt_tokens=False) as sim:
+        url, headers = sim.base_url + "/v1/images/generations", {"Authorization": f"Bearer {sim.key}"}
+        answer = httpx.post(url, json=body, headers=headers)
+        assert answer.status_code == 200 and "[sim:status=503]" in answer.json()["data"][0]["revised_prompt"], answer.text
+        assert httpx.post(url, json=body, headers={**headers, "X-Sim-Fault": "status=502"}).status_code == 502
+        assert sim.config()["prompt_tokens"] is False
+    with simulator_running() as sim:
+        url, headers = sim.base_url + "/v1/images/generations", {"Authorization": f"Bearer {sim.key}"}
+        assert httpx.post(url, json=body, headers=headers).status_code == 400  # `end` is no part of an action
+        answer = httpx.post(url, json={"model": "dall-e-3", "prompt": "a fox [sim:delay_ms=1]"}, headers=headers)
+        revised = answer.json()["data"][0]["revised_prompt"]
+        assert "[sim:delay_ms=1]" in revised
+        httpx.post(url, json={"model": "dall-e-3", "prompt": revised}, headers=headers).raise_for_status()
+        assert [entry["fault"] for entry in sim.requests()][:2] == ["delay_ms=1"] * 2
+
+
 def test_two_simulators_run_side_by_side() -> None:
     with simulator_running() as first, simulator_running() as second:
         assert first.server_url != second.server_url
@@ -77,6 +98,7 @@ def test_more_workers_in_process_are_refused_with_advice_that_helps() -> None:
         ({"scenario": ""}, "scenario"),
         ({"keys_file": ""}, "keys_file"),
         ({"clock": "real", "start_time": 5}, "start_time"),
+        ({"prompt_tokens": "no"}, "prompt_tokens"),
     ],
     ids=lambda value: value if isinstance(value, str) else "-".join(f"{k}={v}" for k, v in value.items()),
 )

@@ -36,6 +36,14 @@ def test_the_scenario_sets_seed_clock_start_and_keys_and_a_flag_on_the_command_l
     assert parse_args(["--scenario", str(EXAMPLE), "--seed", "3", "--clock", "real"]).seed == 3
 
 
+def test_a_scenario_turns_prompt_tokens_off_and_a_flag_on_the_command_line_wins(tmp_path: Path) -> None:
+    path = str(_write(tmp_path, "[simulator]\nprompt_tokens = false\n"))
+    assert load_scenario(path).settings == {"prompt_tokens": False}
+    assert parse_args(["--scenario", path]).prompt_tokens is False
+    assert parse_args(["--scenario", path, "--prompt-tokens"]).prompt_tokens is True
+    assert parse_args([]).prompt_tokens is True
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -46,6 +54,8 @@ def test_the_scenario_sets_seed_clock_start_and_keys_and_a_flag_on_the_command_l
         ('[simulator]\nseed = "seven"\n', "[simulator] seed: must be a whole number"),
         ('[simulator]\nclock = "sundial"\n', "[simulator] clock: must be 'real' or 'manual'"),
         ("[simulator]\nseed = true\n", "[simulator] seed: must be a whole number, got true"),
+        ('[simulator]\nprompt_tokens = "off"\n', "[simulator] prompt_tokens: must be true or false, got 'off'"),
+        ("[simulator]\nprompt_tokens = 0\n", "[simulator] prompt_tokens: must be true or false, got 0"),
         ("[simulator]\nclock = 1979-05-27\n", "[simulator] clock: must be 'real' or 'manual', got 1979-05-27"),
         ("[simulator]\nstart_time = 07:32:00\n", "[simulator] start_time: must be Unix seconds or an ISO 8601 date-time, got 07:32:00"),
         ('[simulator]\nstart_time = "yesterday"\n', "[simulator] start_time: not an ISO 8601 date-time"),

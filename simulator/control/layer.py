@@ -25,6 +25,9 @@ Decisions:
 - A fault that answers instead of the face (status, drop, reset, malformed) runs no face, so it consumes no quota;
   a delay then the normal answer, and a truncated normal answer, went through the face and count.
 - Precedence: the X-Sim-Fault header, then a [sim:...] token in the body, then the namespace's rules.
+- A [sim: in a body is a token unless the run was started with --no-prompt-tokens (SimulatorConfig.prompt_tokens):
+  tokens are on by default for clients that cannot set a header (issue 9), and an app that sends its users' text on
+  turns them off, the header and the rules still working.
 - A delay waits in real time (it is for client timeouts), on the event loop, so other requests go on.
 """
 
@@ -72,6 +75,8 @@ LEAVE_CHECK_SECONDS = 1.0
 """How often a delay or a dribble's gap looks whether its client's connection is closed (see `_client_waits`)."""
 _NO_LINGER = struct.pack("ii", 1, 0)
 """SO_LINGER on with a zero timeout: closing the socket then sends RST instead of FIN."""
+_LIMIT_DIGITS = len(str(min(MAX_BODY_BYTES.values())))
+"""How many digits the smallest body limit has: a Content-Length of fewer is within every face's limit."""
 # Which face a path belongs to, remembered: the registry reads its table for each path, the layer for every request.
 _face_of = lru_cache(maxsize=4096)(face_for_path)
 
@@ -200,10 +205,15 @@ class _Lane(NamedTuple):
 
 
 class ControlLayer:
-    def __init__(self, app: ASGIApp, plane: ControlPlane, state: State, pages: Sequence[BaseRoute], body_timeout: float) -> None:
+    def __init__(
+        self, app: ASGIApp, plane: ControlPlane, state: State, pages: Sequence[BaseRoute], body_timeout: float, prompt_tokens: bool = True
+    ) -> None:
         self.app = app
         self.deadlines = BodyDeadlines(body_timeout)
         """How long a body not all here yet is awaited (`--body-timeout`)."""
+        self.prompt_tokens = prompt_tokens
+        """Whether a `[sim:...]` in a body is a fault token (`--no-prompt-tokens`: ordinary text, for an app under test
+        that passes its users' text on, code such as `arr[sim:end]` included)."""
         self.pages = pages
         self.plane = plane
         self.journal = plane.journal
@@ -273,7 +283,10 @@ class ControlLayer:
         raw: bytes = b""
         limit = MAX_BODY_BYTES[face]
         stalled: ApiError | None = None
-        if b"expect" not in headers or not _declared_too_large(headers, limit):
+        # A body declared past the limit is not read (nor asked for with `100 Continue`): the face refuses it (413) by
+        # its declared length at once, not after a body that may never come. Only a Content-Length with as many digits
+        # as a limit can be past it; a shorter one (every usual request's) is not parsed.
+        if len(headers.get(b"content-length", b"")) < _LIMIT_DIGITS or not _declared_too_large(headers, limit):
             # Only a body not all here yet is awaited under a deadline (simulator.control.body_deadline): one whose
             # first part has come has set uvicorn's message event, so the first `receive` does not wait. (Inline, not
             # a function: it runs on every request.) Under a server whose cycle shows no event, every body is.
@@ -318,8 +331,9 @@ class ControlLayer:
         keys = b"authorization\n" + authorization if authorization is not None and face in BEARER_FACES else key_headers(headers)
         fault = headers.get(_FAULT_KEY)
         method = scope["method"]
-        # A body not read whole (past its limit, or its client gone) holds no token: the face refuses it unread.
-        tokened = raw.partition(TOKEN_START)[1] and BODY in scope and not _through_a_gateway(headers)
+        # A body not read whole (past its limit, or its client gone) holds no token: the face refuses it unread. The
+        # setting is looked at only for a body holding `[sim:`, so the usual request pays nothing for it.
+        tokened = raw.partition(TOKEN_START)[1] and self.prompt_tokens and BODY in scope and not _through_a_gateway(headers)
         may_fault = fault is not None or tokened or self.rules.may_apply()
         # A whole body is in the scope for the face; anything else it reads comes from the server.
         face_receive = receive if BODY in scope or first is None else _replaying(first, receive)
