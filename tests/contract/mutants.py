@@ -159,6 +159,15 @@ def always_one_image() -> ASGIApp:
     return _on_success(lambda body: body.update(data=body["data"][:1]))
 
 
+@mutant("with response_format b64_json, data holds one image whatever n is (url answers are right)", "test_images")
+def b64_batch_holds_one_image() -> ASGIApp:
+    def edit(body: dict[str, Any]) -> None:
+        if "b64_json" in body["data"][0]:
+            body["data"] = body["data"][:1]
+
+    return _on_success(edit)
+
+
 @mutant("image URLs are relative paths", "test_images")
 def relative_urls() -> ASGIApp:
     def edit(body: dict[str, Any]) -> None:
