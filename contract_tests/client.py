@@ -25,6 +25,9 @@ MAX_TIMEOUTS_IN_A_ROW = 3
 _timeouts_in_a_row = 0
 waited_for_limits = 0.0
 """Seconds this run slept waiting out 429s in rules not about rate limits: the verdict says how long, and how not to."""
+on_wait: Callable[[float, float], None] | None = None
+"""Told (seconds about to be slept, seconds slept before in all) before each such wait: the run shows its waits as
+they happen (contract_tests/run_hooks.py), so a run slowed by a slow key is not a progress line standing still."""
 
 
 class NoAnswer(Exception):
@@ -132,6 +135,8 @@ class ContractClient:
                 self.target.control.advance(wait)
             elif wait <= MAX_REAL_WAIT_SECONDS:
                 global waited_for_limits
+                if on_wait is not None:
+                    on_wait(wait, waited_for_limits)
                 waited_for_limits += wait
                 time.sleep(wait)
             else:
