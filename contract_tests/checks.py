@@ -154,15 +154,19 @@ def check_error(
     # the simulator answers 401): the document asks for a refusal there, not for a status.
     status_right = exchange.status == status
     undocumented = error_type not in DOCUMENT_ERROR_TYPES
+    # An error answer without the envelope (a 500 in plain text) is one finding saying what the body is: its content
+    # type and schema findings only said it again, three causes for one answer, one of them "the body is null". It is
+    # the document's whatever the type: the envelope is, and it stood on the document's schema finding before.
+    bare = exchange.status >= 400 and not error
     type_right = expect(
         status_right and error.get("type") == error_type,
         rule,
-        f"expected {status} {error_type}, got {got}",
+        f"expected {status} {error_type}, got {got}" + (f"; {_not_an_envelope(exchange)}" if bare else ""),
         exchange,
         cause=f"expected {status} {error_type}, got {got_short}",
-        source=decisions.ERROR_TYPES if undocumented and (status_right or 400 <= exchange.status < 500) else source,
+        source=decisions.ERROR_TYPES if undocumented and not bare and (status_right or 400 <= exchange.status < 500) else source,
     )
-    if exchange.status < 400:
+    if exchange.status < 400 or bare:
         return error
     check_json_content_type(exchange)
     # A wrong error.type is reported above; the schema would only say it again.
@@ -179,9 +183,22 @@ def check_error(
     return error
 
 
+def _not_an_envelope(exchange: Exchange) -> str:
+    """What an error answer's body is instead of the `{"error": {...}}` envelope."""
+    content_type = exchange.header("content-type")
+    if not exchange.is_json():
+        text = exchange.response_body[:80].decode("utf-8", "replace")
+        if not text.strip():
+            return f"the body is empty (Content-Type {content_type!r})"
+        return f"the body is not JSON (Content-Type {content_type!r}): {text!r}"
+    return f"the body is {shown(exchange.json())}, with no error object"
+
+
 def check_retry_after(exchange: Exchange) -> dict[str, Any]:
     """A 429 rate_limit_exceeded carrying error.retry_after (the document's 429); returns the error."""
     error = check_error(exchange, errors.RATE_LIMIT_EXCEEDED)
+    if not error:  # not an error envelope: said by check_error, and it has no retry_after to judge
+        return error
     retry_after = error.get("retry_after")
     expect(
         isinstance(retry_after, int) and not isinstance(retry_after, bool) and retry_after >= 1,
