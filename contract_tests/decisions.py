@@ -65,6 +65,11 @@ def label(sources: RuleSources) -> str:
     return f"{sources.main}; in part decision{'s' if len(sources.partly) > 1 else ''} {numbers}"
 
 
+def numbered(source: Source) -> str:
+    """A finding's source in a few characters, for a line: `document`, or `decision #24`."""
+    return str(source) if source.is_document or source not in ALL else f"decision #{ALL.index(source) + 1}"
+
+
 def legend(rules: Iterable[RuleSources]) -> list[str]:
     """The decisions the rules hold in part, by number, in full."""
     numbers = sorted({ALL.index(source) + 1 for sources in rules for source in sources.partly})

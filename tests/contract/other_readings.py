@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import re
+from typing import Any
 
 from contract_tests.decisions import CUSTOM_SIZE_MODELS
 from spec import policy
 from tests.contract.asgi_defects import ASGIApp, RewriteRequests
-from tests.contract.mutants import CLOCK_ENV, _patch_model, _simulator
+from tests.contract.mutants import CLOCK_ENV, _on_success, _patch_model, _simulator
 from tests.contract.without_control import hide_control
 
 SIXTY_FOURS = tuple(range(256, 2048 + 1, 64))
@@ -49,3 +50,14 @@ def content_policy_of_its_own() -> ASGIApp:
         return json.dumps(body).encode()
 
     return hide_control(RewriteRequests(_simulator(), edit))
+
+
+def revised_prompt_for_dalle3_only() -> ASGIApp:
+    """revised_prompt only where the document says prompts are rewritten (dall-e-3), as OpenAI's own API answers."""
+
+    def edit(body: dict[str, Any]) -> None:
+        if body["perf"]["model_used"] != "dall-e-3":
+            for item in body["data"]:
+                item.pop("revised_prompt", None)
+
+    return _on_success(edit)
