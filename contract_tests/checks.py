@@ -209,6 +209,28 @@ def check_retry_after(exchange: Exchange) -> dict[str, Any]:
     return error
 
 
+REQUEST_ID_RULE = "Every answer carries an x-request-id header; a success's is its perf.request_id"
+
+
+def check_request_id(exchange: Exchange) -> None:
+    """The x-request-id header (spec/openapi.py), a decision: the document is silent on it. Each way it differs is
+    its own cause, so a target that sends none reads as one difference whatever the answer."""
+    sent = exchange.header("x-request-id")
+    if not expect(bool(sent), REQUEST_ID_RULE, "the answer has no x-request-id header", exchange, source=decisions.REQUEST_ID_HEADER):
+        return
+    body = exchange.json()
+    perf = body.get("perf") if exchange.status == 200 and isinstance(body, dict) else None
+    request_id = perf.get("request_id") if isinstance(perf, dict) else None
+    expect(
+        request_id is None or sent == request_id,
+        REQUEST_ID_RULE,
+        f"x-request-id {shown_header(sent)}, perf.request_id {shown(request_id)}",
+        exchange,
+        cause="x-request-id is not the success's perf.request_id",
+        source=decisions.REQUEST_ID_HEADER,
+    )
+
+
 RateHeaders = dict[str, int | None]
 """The six rate-limit headers by name: a whole number, or None where the answer has none (never 0: a limit or a
 count of 0 is a value a target can send, and judging an absent header as one made up findings)."""

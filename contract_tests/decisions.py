@@ -2,8 +2,8 @@
 chose, and wrote the choice beside the rule in spec/. A target that chooses otherwise is not wrong by the document;
 `--judge document` (the default) shows these differences without counting them, `--judge all` counts them.
 
-A simulator choice the suite judges nowhere is no decision here: the x-request-id header, on which the document is
-silent (docs/contract.md says so beside the table of decisions).
+A new decision goes at the end of the list: a decision's number is its place, and verdicts, docs and proxy lines
+quote the numbers.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ BLANK_PROMPT = Source("a prompt of whitespace only is refused", "spec/models.py"
 REVISED_PROMPT_ALWAYS = Source("every image carries revised_prompt, whatever the model", "spec/schemas.py")
 OPENAPI_DOCUMENT = Source("the OpenAPI document generated from spec/ (its error types, headers, request schema)", "spec/openapi.py")
 REQUEST_SCHEMA = Source("the request schema as the oracle of what is invalid", "spec/schemas.py")
+REQUEST_ID_HEADER = Source("every answer carries an x-request-id header, a success's its perf.request_id", "spec/openapi.py")
 
 ALL: tuple[Source, ...] = tuple(value for value in globals().values() if isinstance(value, Source))
 """Every decision above, for the docs and the verdict; a decision's number is its place here, from 1."""

@@ -26,6 +26,7 @@ from contract_tests.checks import (
     check_error,
     check_png,
     check_rate_headers,
+    check_request_id,
     check_success,
     decode_b64,
     resolve,
@@ -182,6 +183,8 @@ class ExchangeJudge:
         findings: list[Finding] = []
         with collecting(findings):
             try:
+                if path.startswith("/v1/"):
+                    check_request_id(exchange)
                 if path == GENERATIONS_PATH and exchange.method == "POST":
                     self._generation(exchange)
                 elif exchange.method == "GET" and exchange.status == 200 and (exchange.header("content-type") or "").startswith("image/"):

@@ -447,6 +447,14 @@ def retry_after_too_long() -> ASGIApp:
     return _retry_after_as(lambda seconds: seconds + 5)
 
 
+@mutant("no answer carries x-request-id (differs from a decision only)", "test_defaults")
+def no_request_id_header() -> ASGIApp:
+    def edit(answer: Answer) -> None:
+        answer.headers.pop("x-request-id", None)
+
+    return RewriteAnswers(_simulator(), edit, "/v1/")
+
+
 @mutant("the images-remaining header is missing", "test_rate_limits")
 def missing_remaining_header() -> ASGIApp:
     return _on_json(lambda answer, body: answer.headers.pop(tiers.HEADER_REMAINING_MINUTE, None))
