@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -161,8 +162,12 @@ def secret_keys(target: Target) -> dict[str, str]:
 
 
 def _retry_after(exchange: Exchange) -> int:
+    """Whole seconds to wait out a 429: its retry_after rounded up (a fractional one is a target's own reading), else
+    its Retry-After header, else 1."""
     body = exchange.json()
-    value = body.get("error", {}).get("retry_after") if isinstance(body, dict) else None
-    if not isinstance(value, int):
-        value = int(exchange.header("retry-after") or 1) if (exchange.header("retry-after") or "").isdigit() else 1
-    return max(1, value)
+    error = body.get("error") if isinstance(body, dict) else None
+    value = error.get("retry_after") if isinstance(error, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return max(1, math.ceil(value))
+    header = exchange.header("retry-after") or ""
+    return max(1, int(header)) if header.isdigit() else 1

@@ -46,6 +46,7 @@ REVISED_PROMPT_ALWAYS = Source("every image carries revised_prompt, whatever the
 OPENAPI_DOCUMENT = Source("the OpenAPI document generated from spec/ (its error types, headers, request schema)", "spec/openapi.py")
 REQUEST_SCHEMA = Source("the request schema as the oracle of what is invalid", "spec/schemas.py")
 REQUEST_ID_HEADER = Source("every answer carries an x-request-id header, a success's its perf.request_id", "spec/openapi.py")
+WHOLE_SECOND_RETRY_AFTER = Source("retry_after is a whole number of seconds (the document shows one example, 60)", "spec/tiers.py")
 
 ALL: tuple[Source, ...] = tuple(value for value in globals().values() if isinstance(value, Source))
 """Every decision above, for the docs and the verdict; a decision's number is its place here, from 1."""
@@ -53,7 +54,15 @@ ALL: tuple[Source, ...] = tuple(value for value in globals().values() if isinsta
 OF_SUCCESS = (REVISED_PROMPT_ALWAYS, DALLE2_PRICE_PER_SIZE)
 """The decisions `checks.check_success` holds besides the document (for models other than dall-e-3): a rule that
 judges successes of those models holds them in part."""
-OF_SCENARIO = (RATE_LIMIT_HEADERS, SLIDING_WINDOW, LEAST_RETRY_AFTER, RETRY_AFTER_HEADER, DOCUMENT_MESSAGES, *OF_SUCCESS)
+OF_SCENARIO = (
+    RATE_LIMIT_HEADERS,
+    SLIDING_WINDOW,
+    LEAST_RETRY_AFTER,
+    RETRY_AFTER_HEADER,
+    DOCUMENT_MESSAGES,
+    WHOLE_SECOND_RETRY_AFTER,
+    *OF_SUCCESS,
+)
 """The decisions a rate-limit scenario's steps hold (`scenario.Scenario`, the real-time runs of `realtime.py`)."""
 
 

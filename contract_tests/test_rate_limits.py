@@ -153,7 +153,9 @@ def _exhaust_minute(api: ContractClient, key: str, limit: int) -> tuple[int, Exc
 
 
 @pytest.mark.smoke
-@pytest.mark.partly(decisions.RETRY_AFTER_HEADER, decisions.DOCUMENT_MESSAGES, decisions.RATE_LIMIT_HEADERS)
+@pytest.mark.partly(
+    decisions.RETRY_AFTER_HEADER, decisions.DOCUMENT_MESSAGES, decisions.RATE_LIMIT_HEADERS, decisions.WHOLE_SECOND_RETRY_AFTER
+)
 def test_429_envelope(api: ContractClient, free_key: str, free_tier: tiers.Tier) -> None:
     """Past the minute limit: 429 rate_limit_exceeded with retry_after >= 1 (and the simulator's message and Retry-After)."""
     remaining = _remaining(api, free_key, free_tier)
@@ -210,7 +212,7 @@ def test_minute_limit_is_exact(api: ContractClient, target: Target, request: pyt
 
 
 @pytest.mark.real_time(IMAGES)
-@pytest.mark.partly(decisions.RATE_LIMIT_HEADERS, decisions.SLIDING_WINDOW, *decisions.OF_SUCCESS)
+@pytest.mark.partly(decisions.RATE_LIMIT_HEADERS, decisions.SLIDING_WINDOW, decisions.WHOLE_SECOND_RETRY_AFTER, *decisions.OF_SUCCESS)
 def test_limits_count_images_not_requests(
     api: ContractClient, target: Target, request: pytest.FixtureRequest, free_tier: tiers.Tier
 ) -> None:

@@ -120,6 +120,16 @@ def test_an_error_answer_without_the_envelope_is_one_finding_saying_what_the_bod
     ]
 
 
+def test_a_fractional_retry_after_is_one_difference_from_the_whole_seconds_decision() -> None:
+    """The document shows one example, `"retry_after": 60`: 59.9 failed both the Error schema and the 429 rule as the
+    document's. It is a number of seconds to wait (the document's) that is not whole (the simulator's decision)."""
+    refused = _answer(429, {"error": {"type": "rate_limit_exceeded", "message": "slow down", "retry_after": 59.9}})
+    findings: list[Finding] = []
+    with collecting(findings):
+        check_retry_after(refused)
+    assert [(finding.detail, finding.source) for finding in findings] == [("retry_after is 59.9", decisions.WHOLE_SECOND_RETRY_AFTER)]
+
+
 @pytest.mark.parametrize("key", ["acme_ent_big", "sk_short", "acme_pro_main_0123456789"])
 def test_a_report_never_shows_a_run_key_whole_however_short(key: str) -> None:
     """Contract runs happen in CI logs: a key of a dozen characters was shown whole, a longer one all but its end."""
