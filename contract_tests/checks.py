@@ -154,20 +154,32 @@ def check_error(
     # the simulator answers 401): the document asks for a refusal there, not for a status.
     status_right = exchange.status == status
     undocumented = error_type not in DOCUMENT_ERROR_TYPES
+    # An error answer without the envelope (a 500 in plain text) is one finding saying what the body is: its content
+    # type and schema findings only said it again, three causes for one answer, one of them "the body is null". It is
+    # the document's whatever the type: the envelope is, and it stood on the document's schema finding before.
+    bare = exchange.status >= 400 and not error
     type_right = expect(
         status_right and error.get("type") == error_type,
         rule,
-        f"expected {status} {error_type}, got {got}",
+        f"expected {status} {error_type}, got {got}" + (f"; {_not_an_envelope(exchange)}" if bare else ""),
         exchange,
         cause=f"expected {status} {error_type}, got {got_short}",
-        source=decisions.ERROR_TYPES if undocumented and (status_right or 400 <= exchange.status < 500) else source,
+        source=decisions.ERROR_TYPES if undocumented and not bare and (status_right or 400 <= exchange.status < 500) else source,
     )
-    if exchange.status < 400:
+    if exchange.status < 400 or bare:
         return error
     check_json_content_type(exchange)
-    # A wrong error.type is reported above; the schema would only say it again.
-    problems = [p for p in schema_errors(body, "error") if type_right or not p.startswith("error.type ")]
+    # A wrong error.type is reported above; the schema would only say it again. A 429's retry_after is judged apart,
+    # below: the schema's "must be an integer" said a second time, as the document's, what is a decision.
+    judges_retry_after = type_right and error_type == errors.RATE_LIMIT_EXCEEDED
+    problems = [
+        p
+        for p in schema_errors(body, "error")
+        if (type_right or not p.startswith("error.type ")) and not (judges_retry_after and "retry_after" in p)
+    ]
     expect(not problems, "Every error body matches the spec's Error JSON Schema (spec/schemas.py)", "; ".join(problems), exchange)
+    if judges_retry_after:
+        _check_retry_after_value(error, exchange)
     # A param checked on an answer of the wrong type would only repeat that finding under another cause.
     if type_right and not isinstance(param, _AnyParam) and error:
         expect(
@@ -179,17 +191,76 @@ def check_error(
     return error
 
 
+def _not_an_envelope(exchange: Exchange) -> str:
+    """What an error answer's body is instead of the `{"error": {...}}` envelope."""
+    content_type = exchange.header("content-type")
+    if not exchange.is_json():
+        text = exchange.response_body[:80].decode("utf-8", "replace")
+        if not text.strip():
+            return f"the body is empty (Content-Type {content_type!r})"
+        return f"the body is not JSON (Content-Type {content_type!r}): {text!r}"
+    return f"the body is {shown(exchange.json())}, with no error object"
+
+
+def shown_number(value: float) -> str:
+    """A number of seconds as JSON writes it: 60, not 60.0; 59.9 as it is."""
+    return format(value, ".15g")
+
+
+RETRY_AFTER_RULE = "A 429 carries error.retry_after, the seconds to wait (the document's example: 60)"
+
+
+def retry_after_seconds(value: Any) -> float | None:
+    """retry_after as a number of seconds to wait (more than 0), or None when it is none."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return None
+    return float(value)
+
+
+def _check_retry_after_value(error: dict[str, Any], exchange: Exchange) -> None:
+    """A 429's retry_after: a number of seconds to wait, the document's (its 429 shows one); a whole number, the
+    simulator's decision (spec/tiers.py). The document shows only `"retry_after": 60`: a target answering 59.9 differs
+    from the decision, one difference, where the schema and this rule each failed it as the document's."""
+    value = error.get("retry_after")
+    seconds = retry_after_seconds(value)
+    if seconds is None:
+        said = f"retry_after is {shown(value)}" if "retry_after" in error else "the error has no retry_after"
+        expect(False, RETRY_AFTER_RULE, said, exchange)
+        return
+    expect(
+        seconds.is_integer(),
+        "retry_after is a whole number of seconds",
+        f"retry_after is {shown(value)}",
+        exchange,
+        source=decisions.WHOLE_SECOND_RETRY_AFTER,
+    )
+
+
 def check_retry_after(exchange: Exchange) -> dict[str, Any]:
     """A 429 rate_limit_exceeded carrying error.retry_after (the document's 429); returns the error."""
-    error = check_error(exchange, errors.RATE_LIMIT_EXCEEDED)
-    retry_after = error.get("retry_after")
+    return check_error(exchange, errors.RATE_LIMIT_EXCEEDED)
+
+
+REQUEST_ID_RULE = "Every answer carries an x-request-id header; a success's is its perf.request_id"
+
+
+def check_request_id(exchange: Exchange) -> None:
+    """The x-request-id header (spec/openapi.py), a decision: the document is silent on it. Each way it differs is
+    its own cause, so a target that sends none reads as one difference whatever the answer."""
+    sent = exchange.header("x-request-id")
+    if not expect(bool(sent), REQUEST_ID_RULE, "the answer has no x-request-id header", exchange, source=decisions.REQUEST_ID_HEADER):
+        return
+    body = exchange.json()
+    perf = body.get("perf") if exchange.status == 200 and isinstance(body, dict) else None
+    request_id = perf.get("request_id") if isinstance(perf, dict) else None
     expect(
-        isinstance(retry_after, int) and not isinstance(retry_after, bool) and retry_after >= 1,
-        "A 429 carries error.retry_after, whole seconds to wait (the document's example: 60)",
-        f"retry_after is {shown(retry_after)}" if "retry_after" in error else "the error has no retry_after",
+        request_id is None or sent == request_id,
+        REQUEST_ID_RULE,
+        f"x-request-id {shown_header(sent)}, perf.request_id {shown(request_id)}",
         exchange,
+        cause="x-request-id is not the success's perf.request_id",
+        source=decisions.REQUEST_ID_HEADER,
     )
-    return error
 
 
 RateHeaders = dict[str, int | None]

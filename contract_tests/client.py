@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,9 @@ MAX_TIMEOUTS_IN_A_ROW = 3
 _timeouts_in_a_row = 0
 waited_for_limits = 0.0
 """Seconds this run slept waiting out 429s in rules not about rate limits: the verdict says how long, and how not to."""
+on_wait: Callable[[float, float], None] | None = None
+"""Told (seconds about to be slept, seconds slept before in all) before each such wait: the run shows its waits as
+they happen (contract_tests/run_hooks.py), so a run slowed by a slow key is not a progress line standing still."""
 
 
 class NoAnswer(Exception):
@@ -132,6 +136,8 @@ class ContractClient:
                 self.target.control.advance(wait)
             elif wait <= MAX_REAL_WAIT_SECONDS:
                 global waited_for_limits
+                if on_wait is not None:
+                    on_wait(wait, waited_for_limits)
                 waited_for_limits += wait
                 time.sleep(wait)
             else:
@@ -156,8 +162,12 @@ def secret_keys(target: Target) -> dict[str, str]:
 
 
 def _retry_after(exchange: Exchange) -> int:
+    """Whole seconds to wait out a 429: its retry_after rounded up (a fractional one is a target's own reading), else
+    its Retry-After header, else 1."""
     body = exchange.json()
-    value = body.get("error", {}).get("retry_after") if isinstance(body, dict) else None
-    if not isinstance(value, int):
-        value = int(exchange.header("retry-after") or 1) if (exchange.header("retry-after") or "").isdigit() else 1
-    return max(1, value)
+    error = body.get("error") if isinstance(body, dict) else None
+    value = error.get("retry_after") if isinstance(error, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return max(1, math.ceil(value))
+    header = exchange.header("retry-after") or ""
+    return max(1, int(header)) if header.isdigit() else 1

@@ -2,8 +2,8 @@
 chose, and wrote the choice beside the rule in spec/. A target that chooses otherwise is not wrong by the document;
 `--judge document` (the default) shows these differences without counting them, `--judge all` counts them.
 
-A simulator choice the suite judges nowhere is no decision here: the x-request-id header, on which the document is
-silent (docs/contract.md says so beside the table of decisions).
+A new decision goes at the end of the list: a decision's number is its place, and verdicts, docs and proxy lines
+quote the numbers.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ BLANK_PROMPT = Source("a prompt of whitespace only is refused", "spec/models.py"
 REVISED_PROMPT_ALWAYS = Source("every image carries revised_prompt, whatever the model", "spec/schemas.py")
 OPENAPI_DOCUMENT = Source("the OpenAPI document generated from spec/ (its error types, headers, request schema)", "spec/openapi.py")
 REQUEST_SCHEMA = Source("the request schema as the oracle of what is invalid", "spec/schemas.py")
+REQUEST_ID_HEADER = Source("every answer carries an x-request-id header, a success's its perf.request_id", "spec/openapi.py")
+WHOLE_SECOND_RETRY_AFTER = Source("retry_after is a whole number of seconds (the document shows one example, 60)", "spec/tiers.py")
 
 ALL: tuple[Source, ...] = tuple(value for value in globals().values() if isinstance(value, Source))
 """Every decision above, for the docs and the verdict; a decision's number is its place here, from 1."""
@@ -52,7 +54,15 @@ ALL: tuple[Source, ...] = tuple(value for value in globals().values() if isinsta
 OF_SUCCESS = (REVISED_PROMPT_ALWAYS, DALLE2_PRICE_PER_SIZE)
 """The decisions `checks.check_success` holds besides the document (for models other than dall-e-3): a rule that
 judges successes of those models holds them in part."""
-OF_SCENARIO = (RATE_LIMIT_HEADERS, SLIDING_WINDOW, LEAST_RETRY_AFTER, RETRY_AFTER_HEADER, DOCUMENT_MESSAGES, *OF_SUCCESS)
+OF_SCENARIO = (
+    RATE_LIMIT_HEADERS,
+    SLIDING_WINDOW,
+    LEAST_RETRY_AFTER,
+    RETRY_AFTER_HEADER,
+    DOCUMENT_MESSAGES,
+    WHOLE_SECOND_RETRY_AFTER,
+    *OF_SUCCESS,
+)
 """The decisions a rate-limit scenario's steps hold (`scenario.Scenario`, the real-time runs of `realtime.py`)."""
 
 
@@ -63,6 +73,11 @@ def label(sources: RuleSources) -> str:
         return str(sources.main)
     numbers = ", ".join(f"#{number}" for number in sorted(ALL.index(source) + 1 for source in sources.partly))
     return f"{sources.main}; in part decision{'s' if len(sources.partly) > 1 else ''} {numbers}"
+
+
+def numbered(source: Source) -> str:
+    """A finding's source in a few characters, for a line: `document`, or `decision #24`."""
+    return str(source) if source.is_document or source not in ALL else f"decision #{ALL.index(source) + 1}"
 
 
 def legend(rules: Iterable[RuleSources]) -> list[str]:

@@ -23,13 +23,16 @@ from urllib.parse import urlsplit
 import httpx
 import uvicorn
 
+from contract_tests import decisions
 from contract_tests.exchange import KEY_ENV_VAR, Exchange
+from contract_tests.options import JUDGES
 from contract_tests.proxy_checks import ExchangeJudge, say
 from contract_tests.violations import Finding
 
 # Not forwarded: hop-by-hop headers, and Host (the target gets its own).
 HOP_BY_HOP = {b"host", b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"proxy-authorization"}
 JUDGE_THREADS = 4
+JUDGE_DOCUMENT, JUDGE_ALL = JUDGES
 FORWARD_TIMEOUT = 120.0
 
 
@@ -44,28 +47,62 @@ async def whole_body(receive: Any) -> bytes:
 
 
 class ViolationLog:
-    """Prints each violation as one line and keeps it for the report."""
+    """Prints each broken rule as one line and keeps it for the report: as a VIOLATION when it counts (`judge`
+    "document": a rule of the document; "all": any), else as DIFFERS, a difference from a simulator decision.
 
-    def __init__(self) -> None:
+    Decision: the proxy judges as `perf-contract` does, by the document unless told `--judge all`. Counting every
+    finding failed each answer of a correct implementation that decided otherwise (no revised_prompt but for
+    dall-e-3, its own content policy), so the proxy could not gate a build."""
+
+    def __init__(self, judge: str = JUDGE_DOCUMENT) -> None:
+        self.judge = judge
         self.violations: list[tuple[Exchange, Finding]] = []
+        self.differences: list[tuple[Exchange, Finding]] = []
         self.lock = threading.Lock()
+
+    def counts(self, finding: Finding) -> bool:
+        return self.judge == JUDGE_ALL or finding.source.is_document
 
     def __call__(self, exchange: Exchange, finding: Finding) -> None:
         path = exchange.url.split("://", 1)[-1].partition("/")[2]
-        line = f"VIOLATION {exchange.method} /{path} -> {exchange.status}: {finding.rule} ({finding.detail[:300]})"
+        counted = self.counts(finding)
+        kind = "VIOLATION" if counted else "DIFFERS"
+        line = (
+            f"{kind} {exchange.method} /{path} -> {exchange.status} [{decisions.numbered(finding.source)}]: {finding.rule} "
+            f"({finding.detail[:300]})"
+        )
         with self.lock:
-            self.violations.append((exchange, finding))
+            (self.violations if counted else self.differences).append((exchange, finding))
             say(line)
 
     def report(self, target: str, exchanges: int) -> dict[str, Any]:
-        by_rule: dict[str, int] = {}
-        for _, finding in self.violations:
-            by_rule[finding.group] = by_rule.get(finding.group, 0) + 1
+        def listed(found: list[tuple[Exchange, Finding]]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "rule": f.rule,
+                    "detail": f.detail,
+                    "cause": f.group,
+                    "source": str(f.source),
+                    "counted": self.counts(f),
+                    "exchange": e.as_record(),
+                }
+                for e, f in found
+            ]
+
+        def by_cause(found: list[tuple[Exchange, Finding]]) -> dict[str, int]:
+            counts: dict[str, int] = {}
+            for _, finding in found:
+                counts[finding.group] = counts.get(finding.group, 0) + 1
+            return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
         return {
             "target": target,
+            "judge": self.judge,
             "exchanges": exchanges,
-            "violations": [{"rule": f.rule, "detail": f.detail, "cause": f.group, "exchange": e.as_record()} for e, f in self.violations],
-            "by_cause": dict(sorted(by_rule.items(), key=lambda item: -item[1])),
+            "violations": listed(self.violations),
+            "by_cause": by_cause(self.violations),
+            "differences": listed(self.differences),
+            "differences_by_cause": by_cause(self.differences),
         }
 
 
@@ -140,8 +177,15 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="where to listen (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=4010, help="where to listen (default 4010)")
     parser.add_argument("--report-json", help="on exit, write every violation (rule, detail, exchange, curl line) here")
+    parser.add_argument(
+        "--judge",
+        choices=(JUDGE_DOCUMENT, JUDGE_ALL),
+        default=JUDGE_DOCUMENT,
+        help="document (default): only the document's rules count toward the exit status; differences from the "
+        "simulator's decisions are printed as DIFFERS lines, not counted. all: both count",
+    )
     args = parser.parse_args(argv)
-    log = ViolationLog()
+    log = ViolationLog(args.judge)
     judge = ExchangeJudge(log, urlsplit(args.target).path)
     pool = ThreadPoolExecutor(JUDGE_THREADS, thread_name_prefix="perf-contract-judge")
     app = ValidationProxy(args.target, judge, pool)
@@ -157,7 +201,8 @@ def main(argv: list[str]) -> None:
     report = {**log.report(args.target, judge.exchanges), "not_judged": judge.notes}
     if args.report_json:
         Path(args.report_json).write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    say(f"perf-contract proxy: {judge.exchanges} exchanges judged, {len(log.violations)} violations")
+    differing = f", {len(log.differences)} differences from the simulator's decisions (not counted)" if log.differences else ""
+    say(f"perf-contract proxy: {judge.exchanges} exchanges judged, {len(log.violations)} violations{differing}")
     sys.exit(1 if log.violations else 0)
 
 

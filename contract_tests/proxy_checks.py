@@ -19,12 +19,14 @@ from urllib.parse import urlsplit
 import httpx
 from jsonschema import Draft202012Validator
 
+from contract_tests import decisions
 from contract_tests.checks import (
     ANY_PARAM,
     _AnyParam,
     check_error,
     check_png,
     check_rate_headers,
+    check_request_id,
     check_success,
     decode_b64,
     resolve,
@@ -34,8 +36,10 @@ from contract_tests.exchange import Exchange
 from contract_tests.explain import shown, shown_header
 from contract_tests.ledger import KeyLedger
 from contract_tests.png import decodes_as_png
+from contract_tests.sources import DOCUMENT, Source, judged_as
 from contract_tests.violations import ContractViolation, Finding, collecting, expect
 from spec import errors, policy, tiers
+from spec.models import DEFAULT_MODEL, DEFAULT_SIZE, MODELS
 from spec.providers import bfl
 from spec.schemas import request_schema
 
@@ -63,6 +67,14 @@ def _bearer(headers: dict[str, str]) -> str | None:
 
 def _rejected_field(body: Any) -> str | _AnyParam | None:
     """The one field the request schema rejects; ANY_PARAM when several are, None when the body is valid."""
+    fields = _rejected_fields(body)
+    if not fields:
+        return ANY_PARAM if not REQUEST_VALIDATOR.is_valid(body) else None
+    return fields.pop() if len(fields) == 1 else ANY_PARAM
+
+
+def _rejected_fields(body: Any) -> set[str]:
+    """Every field the request schema rejects by name."""
     fields: set[str] = set()
     for error in REQUEST_VALIDATOR.iter_errors(body):
         if error.validator == "required":
@@ -74,9 +86,43 @@ def _rejected_field(body: Any) -> str | _AnyParam | None:
         else:
             # an allOf/if-then rule names its field one level down
             fields |= {str(sub.absolute_path[0]) for sub in error.context or [] if sub.absolute_path}
-    if not fields:
-        return ANY_PARAM if not REQUEST_VALIDATOR.is_valid(body) else None
-    return fields.pop() if len(fields) == 1 else ANY_PARAM
+    return fields
+
+
+def _refused_by(body: dict[str, Any]) -> Source:
+    """Where the refusal of an invalid body comes from: the document when any field it rejects is the document's to
+    reject, else the decision that rejects them (a flux size off the simulator's grid, an unknown field, ...), as the
+    suite's validation rules judge each case."""
+    given = body.get("model")
+    model = given if isinstance(given, str) and given in MODELS else DEFAULT_MODEL
+    sources: list[Source] = []
+    for field in _rejected_fields(body) or {""}:
+        if field and field not in request_schema()["properties"]:
+            sources.append(decisions.UNKNOWN_FIELDS_REFUSED)
+        elif field == "prompt" and isinstance(body.get("prompt"), str) and body["prompt"] and not body["prompt"].strip():
+            sources.append(decisions.BLANK_PROMPT)
+        elif field:
+            sources.append(decisions.of_invalid_value(model, field, body.get(field)) or DOCUMENT)
+        else:
+            sources.append(decisions.REQUEST_SCHEMA)
+    return DOCUMENT if DOCUMENT in sources else sources[0]
+
+
+def _accepted_by(body: dict[str, Any]) -> Source | None:
+    """The decision a valid body relies on to be accepted, if any: a null meaning its default, OpenAI's user field,
+    n as 2.0, a size of the simulator's reading of "custom"."""
+    if any(value is None for value in body.values()):
+        return decisions.NULL_MEANS_DEFAULT
+    if "user" in body:
+        return decisions.USER_FIELD
+    if isinstance(body.get("n"), float):
+        return decisions.INTEGER_N
+    return decisions.of_size(body.get("model") or DEFAULT_MODEL, body.get("size") or DEFAULT_SIZE)
+
+
+def _policy_of(prompt: str) -> Source:
+    """The decision by which spec/policy.py blocks `prompt` (the trigger phrase, or the word list)."""
+    return decisions.TRIGGER_PHRASE if policy.TRIGGER_PHRASE.lower() in prompt.lower() else decisions.BLOCKED_TERMS
 
 
 _SAYING = threading.Lock()
@@ -137,6 +183,8 @@ class ExchangeJudge:
         findings: list[Finding] = []
         with collecting(findings):
             try:
+                if path.startswith("/v1/"):
+                    check_request_id(exchange)
                 if path == GENERATIONS_PATH and exchange.method == "POST":
                     self._generation(exchange)
                 elif exchange.method == "GET" and exchange.status == 200 and (exchange.header("content-type") or "").startswith("image/"):
@@ -166,7 +214,8 @@ class ExchangeJudge:
             check_error(exchange, errors.AUTHENTICATION_ERROR)
             return
         if len(raw) > errors.MAX_BODY_BYTES:
-            check_error(exchange, errors.PAYLOAD_TOO_LARGE)
+            with judged_as(decisions.BODY_SIZE_CAP):
+                check_error(exchange, errors.PAYLOAD_TOO_LARGE)
             return
         try:
             body = json.loads(raw)
@@ -177,9 +226,23 @@ class ExchangeJudge:
             self._headers(key, exchange)
             return
         field = _rejected_field(body)
+        refused = (exchange.json() or {}).get("error") if isinstance(exchange.json(), dict) else None
         if field is not None:
-            check_error(exchange, errors.INVALID_REQUEST, param=field)
+            with judged_as(_refused_by(body)):
+                check_error(exchange, errors.INVALID_REQUEST, param=field)
         elif policy.violates_policy(body["prompt"]):
+            with judged_as(_policy_of(body["prompt"])):
+                check_error(exchange, errors.CONTENT_POLICY_VIOLATION)
+        elif isinstance(refused, dict) and refused.get("type") == errors.CONTENT_POLICY_VIOLATION:
+            # What a service refuses is its own: refusing a prompt spec/policy.py allows differs from its word list;
+            # the refusal's envelope is still the document's.
+            expect(
+                False,
+                "A prompt spec/policy.py allows is not refused by the content policy",
+                f"the prompt {shown(body['prompt'])} was refused with content_policy_violation",
+                exchange,
+                source=decisions.BLOCKED_TERMS,
+            )
             check_error(exchange, errors.CONTENT_POLICY_VIOLATION)
         elif exchange.status == errors.STATUS[errors.RATE_LIMIT_EXCEEDED]:
             error = check_error(exchange, errors.RATE_LIMIT_EXCEEDED)
@@ -188,9 +251,14 @@ class ExchangeJudge:
                 "A 429 carries a Retry-After header equal to error.retry_after",
                 f"Retry-After {shown_header(exchange.header('retry-after'))}, retry_after {shown(error.get('retry_after'))}",
                 exchange,
+                source=decisions.RETRY_AFTER_HEADER,
             )
         elif exchange.status != errors.STATUS[errors.SERVICE_UNAVAILABLE]:
-            self._success(exchange, body)
+            accepted_by = _accepted_by(body)
+            # A body valid only by a decision, refused: a difference from that decision. Answered, it is judged whole
+            # by the document (its images, price and count do not rest on the decision).
+            with judged_as(accepted_by if accepted_by is not None and exchange.status != 200 else DOCUMENT):
+                self._success(exchange, body)
         self._headers(key, exchange)
 
     def _success(self, exchange: Exchange, body: dict[str, Any]) -> None:
@@ -239,6 +307,7 @@ class ExchangeJudge:
                 f"The limit headers of a {tier} key are its tier's images per minute and per day",
                 f"headers say {(limit, day_limit)}",
                 exchange,
+                source=decisions.RATE_LIMIT_HEADERS,
             )
         with self.lock:
             ledger = self.ledgers.setdefault(key, KeyLedger(key, limit))
@@ -252,6 +321,8 @@ class ExchangeJudge:
                     f"the proxy saw {certain} images admitted on this key in the 60 s before this admission of {n}; "
                     f"the limit is {ledger.limit}",
                     exchange,
+                    # in any 60 s: a fixed window admits up to twice the limit across its turn, a legitimate reading
+                    source=decisions.SLIDING_WINDOW,
                 )
                 expect(
                     remaining is None or remaining <= max(0, ledger.limit - certain - n),
@@ -259,4 +330,5 @@ class ExchangeJudge:
                     f"the proxy saw {certain + n} images admitted on this key within 60 s (this one included); "
                     f"the header says {remaining} of {ledger.limit} remain",
                     exchange,
+                    source=decisions.RATE_LIMIT_HEADERS,
                 )

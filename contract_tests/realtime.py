@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from contract_tests import decisions
-from contract_tests.checks import check_error, not_sent
+from contract_tests.checks import check_error, not_sent, retry_after_seconds, shown_number
 from contract_tests.client import MAX_REAL_WAIT_SECONDS, ContractClient
 from contract_tests.exchange import Exchange
 from contract_tests.explain import shown_header
@@ -123,17 +123,17 @@ def check_remaining(ledger: KeyLedger, exchange: Exchange) -> None:
     )
 
 
-def check_retry_after(ledger: KeyLedger, refused: Exchange, n: int) -> int | None:
-    """A 429's retry_after, Retry-After and reset headers agree with when the suite's admissions leave the window."""
+def check_retry_after(ledger: KeyLedger, refused: Exchange, n: int) -> float | None:
+    """A 429's retry_after, Retry-After and reset headers agree with when the suite's admissions leave the window.
+    (check_error judges retry_after itself: a number of seconds, the document's; whole, the decision.)"""
     error = check_error(refused, errors.RATE_LIMIT_EXCEEDED)
-    retry_after = error.get("retry_after")
-    if not expect(isinstance(retry_after, int), "A 429 carries retry_after as whole seconds", f"retry_after is {retry_after!r}", refused):
+    retry_after = retry_after_seconds(error.get("retry_after"))
+    if retry_after is None:
         return None
-    assert isinstance(retry_after, int)
     expect(
-        refused.header("retry-after") == str(retry_after),
+        refused.header("retry-after") == shown_number(retry_after),
         "A 429 carries a Retry-After header equal to error.retry_after",
-        f"Retry-After {shown_header(refused.header('retry-after'))}, retry_after {retry_after}",
+        f"Retry-After {shown_header(refused.header('retry-after'))}, retry_after {shown_number(retry_after)}",
         refused,
         source=decisions.RETRY_AFTER_HEADER,
     )
@@ -143,7 +143,7 @@ def check_retry_after(ledger: KeyLedger, refused: Exchange, n: int) -> int | Non
         max(1, math.ceil(low) - 1) <= retry_after <= max(1, math.ceil(high)) + 1,
         "retry_after is the least whole number of seconds after which the same request is admitted",
         f"by the suite's own admissions (in a sliding window) the window has room for n={n} between {low:.1f} and "
-        f"{high:.1f} s after this answer; retry_after is {retry_after}",
+        f"{high:.1f} s after this answer; retry_after is {shown_number(retry_after)}",
         refused,
         cause="retry_after disagrees with when the window frees",
         source=decisions.LEAST_RETRY_AFTER,
@@ -154,7 +154,7 @@ def check_retry_after(ledger: KeyLedger, refused: Exchange, n: int) -> int | Non
     expect(
         refused.header(tiers.HEADER_RESET_MINUTE) is None or (reset is not None and reset >= retry_after - 1),
         "x-ratelimit-reset-images agrees with retry_after: the window is fully replenished no sooner than the refused request fits",
-        f"x-ratelimit-reset-images is {shown_header(refused.header(tiers.HEADER_RESET_MINUTE))}, retry_after {retry_after}",
+        f"x-ratelimit-reset-images is {shown_header(refused.header(tiers.HEADER_RESET_MINUTE))}, retry_after {shown_number(retry_after)}",
         refused,
         source=decisions.RATE_LIMIT_HEADERS,
     )
@@ -204,7 +204,7 @@ def limit_and_retry(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None
                 refused,
             )
     if retry_after > MAX_REAL_WAIT_SECONDS:
-        log.skipped[RETRY] = f"retry_after is {retry_after} s, more than the {MAX_REAL_WAIT_SECONDS} s a real-time run waits"
+        log.skipped[RETRY] = f"retry_after is {shown_number(retry_after)} s, more than the {MAX_REAL_WAIT_SECONDS} s a real-time run waits"
         return
     with log.rule(RETRY):
         later: list[Exchange] = []
@@ -214,7 +214,7 @@ def limit_and_retry(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None
             expect(
                 later[-1].status != 200,
                 "retry_after is the least wait: the same request sent a second or more before it is refused",
-                f"retry_after was {retry_after}; the request sent {EARLY_BY} s early was admitted",
+                f"retry_after was {shown_number(retry_after)}; the request sent {EARLY_BY} s early was admitted",
                 refused,
                 later[-1],
                 source=decisions.LEAST_RETRY_AFTER,
@@ -225,7 +225,8 @@ def limit_and_retry(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None
             expect(
                 later[-1].status == 200,
                 "After retry_after seconds the same request is admitted",
-                f"retry_after was {retry_after}; the request sent {retry_after + LATE_BY} s after the 429 got HTTP {later[-1].status}",
+                f"retry_after was {shown_number(retry_after)}; the request sent {shown_number(retry_after + LATE_BY)} s after the 429 "
+                f"got HTTP {later[-1].status}",
                 refused,
                 later[-1],
             )

@@ -9,14 +9,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Generator
-from contextlib import ExitStack
+import threading
+from collections.abc import Callable, Generator
+from contextlib import ExitStack, nullcontext
 from typing import Any
 
 import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from contract_tests import client, decisions
+from contract_tests import budget, client, decisions
 from contract_tests.plugin import PARTLY_MARK, SMOKE_MARK, SOURCE_MARK
 from contract_tests.report_html import write_html
 from contract_tests.sources import DOCUMENT, RuleSources, Source, judged_as
@@ -110,10 +111,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             items[:] = [item for item in items if id(item) not in kept]
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if config.getoption("perf_base_url") and config.getoption("perf_key") and not config.getoption("perf_list_rules"):
-        return contract_target(config).describe()
+        target = contract_target(config)
+        return [target.describe(), *filter(None, [budget.slow_generous_key_warning(target)])]
     return None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    client.on_wait = _showing_waits(session.config)
+
+
+def _showing_waits(config: pytest.Config) -> Callable[[float, float], None]:
+    """Each wait for a 429 of a few seconds or more, said on the terminal as it starts (past pytest's capture, as its
+    live logs are), from the main thread only (a real-time run's thread writing too would break the lines apart). A
+    sliding window frees an image a second at times: those waits of a second are counted in the next line's total,
+    not each said."""
+
+    def show(seconds: float, before: float) -> None:
+        terminal = config.pluginmanager.get_plugin("terminalreporter")
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        if seconds < budget.WORTH_SAYING_SECONDS or terminal is None or threading.current_thread() is not threading.main_thread():
+            return
+        advice = "" if config.getoption("perf_generous_key") else "; --generous-key KEY avoids this"
+        line = f"perf-contract: a 429 (the key's minute limit): waiting {seconds:.0f} s ({before:.0f} s waited so far{advice})"
+        with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+            terminal.write_line(line)
+
+    return show
 
 
 def rule_listing(items: list[pytest.Item]) -> list[str]:
@@ -327,6 +352,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    client.on_wait = None
     config = session.config
     if _VERDICT_KEY not in config.stash:
         return

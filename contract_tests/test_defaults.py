@@ -7,8 +7,8 @@ import time
 import pytest
 
 from contract_tests import decisions
-from contract_tests.checks import check_rate_headers, check_success, not_sent
-from contract_tests.client import ContractClient
+from contract_tests.checks import check_rate_headers, check_request_id, check_success, not_sent
+from contract_tests.client import NO_AUTH, ContractClient
 from contract_tests.target import Target
 from contract_tests.violations import expect
 from spec import models, tiers
@@ -89,3 +89,17 @@ def test_request_ids_are_unique(api: ContractClient) -> None:
     exchanges = [api.generate_admitted(body) for _ in range(3)]
     ids = [check_success(e, body)["perf"]["request_id"] for e in exchanges]
     expect(len(set(ids)) == len(ids), "perf.request_id is unique per request", f"ids: {ids}", *exchanges)
+
+
+@pytest.mark.source(decisions.REQUEST_ID_HEADER)
+def test_every_answer_carries_a_request_id(api: ContractClient, target: Target) -> None:
+    """Every answer, a success or an error, carries an x-request-id header; a success's is its perf.request_id."""
+    body = {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256"}
+    answers = [
+        api.generate_admitted(body, key=target.generous_key),
+        api.generate_admitted({**body, "n": 0}, key=target.generous_key),
+        api.generate(body, key=NO_AUTH),
+        api.request("POST", "/v1/images/generate", body=body),
+    ]
+    for exchange in answers:
+        check_request_id(exchange)

@@ -54,7 +54,7 @@ def _burst(api: ContractClient, key: str, images: int) -> list[tuple[int, Exchan
         return list(pool.map(lambda n: (n, api.generate(cheap_body(n), key=key)), _requests_of(images)))
 
 
-@pytest.mark.partly(decisions.RATE_LIMIT_HEADERS, decisions.SLIDING_WINDOW)
+@pytest.mark.partly(decisions.RATE_LIMIT_HEADERS, decisions.SLIDING_WINDOW, decisions.WHOLE_SECOND_RETRY_AFTER)
 @pytest.mark.parametrize("tier_name", tiers.PAID_TIERS)
 def test_paid_tier_minute_limit(api: ContractClient, target: Target, tier_name: str) -> None:
     """A pro or enterprise key gets exactly its tier's images a minute from an idle key; the next is a 429 with retry_after."""
@@ -91,6 +91,7 @@ def test_paid_tier_minute_limit(api: ContractClient, target: Target, tier_name: 
         check_retry_after(refused)
 
 
+@pytest.mark.partly(decisions.WHOLE_SECOND_RETRY_AFTER)
 @pytest.mark.parametrize("tier_name", tiers.PAID_TIERS)
 def test_paid_tier_day_limit(api: ContractClient, target: Target, request: pytest.FixtureRequest, tier_name: str) -> None:
     """A pro or enterprise key gets exactly its tier's images a day, spent minute after minute; the next is a 429."""

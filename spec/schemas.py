@@ -156,6 +156,8 @@ def error_schema() -> dict[str, Any]:
                     "type": {"enum": list(errors.STATUS)},
                     "message": {"type": "string", "minLength": 1},
                     "param": {"type": ["string", "null"]},
+                    # Decision (spec/tiers.py): whole seconds, at least 1. The document shows one example, 60, and
+                    # types none of the error's fields: a number of seconds to wait is its, a whole one ours.
                     "retry_after": {"type": "integer", "minimum": 1},
                 },
                 "if": {"properties": {"type": {"const": errors.RATE_LIMIT_EXCEEDED}}},

@@ -7,7 +7,8 @@ Decisions (the document gives only the numbers):
   across a minute boundary, which a fixed window would.
 - The day window is the UTC calendar day of the simulator clock; it resets at 00:00 UTC.
 - A request is admitted against both windows at once or not at all; a rejected request consumes nothing.
-- retry_after is the whole number of seconds (at least 1) after which the same request will be admitted.
+- retry_after is the whole number of seconds (at least 1) after which the same request will be admitted. (The
+  document shows one 429, `"retry_after": 60`: whole seconds is read from that example, and HTTP's Retry-After.)
 - A request whose n exceeds the per-minute limit can never be admitted; it is a 400 on `n`, not a 429.
 """
 

@@ -100,10 +100,10 @@ class ProxyVerdict:
     report: dict[str, Any]
 
 
-def proxy_verdict(target_url: str, report: Path, drive: Callable[[str], object]) -> ProxyVerdict:
+def proxy_verdict(target_url: str, report: Path, drive: Callable[[str], object], *extra: str) -> ProxyVerdict:
     """Run `perf-contract proxy` in front of `target_url`, `drive` traffic through it, stop it with SIGTERM."""
     port = free_port()
-    command = [*PERF_CONTRACT, "proxy", "--target", target_url, "--port", str(port), "--report-json", str(report)]
+    command = [*PERF_CONTRACT, "proxy", "--target", target_url, "--port", str(port), "--report-json", str(report), *extra]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=tree_env())
     try:
         wait_until_up(f"http://127.0.0.1:{port}/openapi.json", process)  # type: ignore[arg-type]

@@ -159,6 +159,15 @@ def always_one_image() -> ASGIApp:
     return _on_success(lambda body: body.update(data=body["data"][:1]))
 
 
+@mutant("with response_format b64_json, data holds one image whatever n is (url answers are right)", "test_images")
+def b64_batch_holds_one_image() -> ASGIApp:
+    def edit(body: dict[str, Any]) -> None:
+        if "b64_json" in body["data"][0]:
+            body["data"] = body["data"][:1]
+
+    return _on_success(edit)
+
+
 @mutant("image URLs are relative paths", "test_images")
 def relative_urls() -> ASGIApp:
     def edit(body: dict[str, Any]) -> None:
@@ -436,6 +445,14 @@ def retry_after_too_short() -> ASGIApp:
 @mutant("retry_after is 5 s longer than the real wait (not the least wait)", "test_rate_limits", over_time=True)
 def retry_after_too_long() -> ASGIApp:
     return _retry_after_as(lambda seconds: seconds + 5)
+
+
+@mutant("no answer carries x-request-id (differs from a decision only)", "test_defaults")
+def no_request_id_header() -> ASGIApp:
+    def edit(answer: Answer) -> None:
+        answer.headers.pop("x-request-id", None)
+
+    return RewriteAnswers(_simulator(), edit, "/v1/")
 
 
 @mutant("the images-remaining header is missing", "test_rate_limits")

@@ -11,9 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contract_tests import budget
+from contract_tests.target import SIM_GENEROUS_KEY
 from contract_tests.verdict import NOT_CHECKABLE_IN_REAL_TIME
 from simulator.launcher import RunningServer, running_simulator
 from spec import policy
+from tests.contract.counting import COUNT_PATH
 from tests.contract.harness import FOREIGN_KEYS, PERF_CONTRACT, Verdict, factory_server, run_contract
 
 MANUAL_CLOCK_ONLY = "manual clock"
@@ -52,6 +55,22 @@ def test_full_level_is_green_against_the_simulator(manual_sim: RunningServer, tm
     unreachable = [name for name, reason in verdict.skipped if "not judged: the enterprise day limit" in reason]
     assert unreachable == [name for name, _ in verdict.skipped], f"only the enterprise day may skip (its bound): {verdict.skipped[:5]}"
     assert not (undeclared := _undeclared_decisions(report)), f"rules checking decisions their source does not name: {undeclared}"
+
+
+def test_a_run_spends_on_its_keys_what_the_slow_key_warning_says(tmp_path: Path) -> None:
+    """contract_tests/budget.py's figures, from which a run on a slow key says how long it will wait, are what each
+    level spends on --generous-key and --key (within a fifth: a change to the suite's cases must update them)."""
+    spent: dict[str, dict[str, int]] = {}
+    with factory_server("tests.contract.counting:app") as server:
+        for level in ("smoke", "full"):
+            before = httpx.get(server.base_url + COUNT_PATH).json()
+            verdict = run_contract(server.base_url, tmp_path / f"{level}.xml", "--level", level)
+            assert verdict.returncode == 0, _explain(verdict)
+            after = httpx.get(server.base_url + COUNT_PATH).json()
+            spent[level] = {key: after.get(key, 0) - before.get(key, 0) for key in (SIM_GENEROUS_KEY, "pk_live_abc123")}
+    for level, keys in spent.items():
+        for key, figure in ((SIM_GENEROUS_KEY, budget.GENEROUS_KEY_IMAGES[level]), ("pk_live_abc123", budget.KEY_IMAGES[level])):
+            assert abs(keys[key] - figure) <= max(2, figure / 5), f"{level}: {keys[key]} images on {key}, budget.py says {figure}"
 
 
 def test_smoke_level_via_pytest_pyargs(manual_sim: RunningServer, tmp_path: Path) -> None:

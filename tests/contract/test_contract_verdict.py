@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contract_tests import budget
 from contract_tests import test_schemathesis as contract_schemathesis
 from contract_tests.checks import _got
 from contract_tests.cli import CLOSED_PIPE_EXIT, build_pytest_args
@@ -28,7 +29,9 @@ from contract_tests.target import Target, check_reachable
 from contract_tests.verdict import NOT_CHECKABLE_IN_REAL_TIME, PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
 from simulator.launcher import free_port, running_simulator
-from tests.contract.harness import PERF_CONTRACT, Verdict, mutant_server, run_contract, tree_env
+from spec import tiers
+from tests.contract.harness import PERF_CONTRACT, Verdict, factory_server, mutant_server, run_contract, tree_env
+from tests.contract.throttled import FOREIGN_WAIT
 
 
 def _judge(name: str, tmp_path: Path, *selection: str) -> Verdict:
@@ -449,3 +452,36 @@ def test_a_real_time_run_that_selected_no_manual_clock_rule_adds_no_note_about_t
     verdict = ContractVerdict("http://impl.example", "full", real_time=True)
     verdict.cases = [CaseResult("test_models::test_unknown_model", "models", "An unknown model is a 400.", PASSED)]
     assert verdict.notes() == []
+
+
+def test_a_run_whose_generated_traffic_goes_to_a_slow_key_warns_at_its_start_and_says_each_wait(tmp_path: Path) -> None:
+    """Without --generous-key a full run on a pro key waited about a quarter of an hour, its progress line standing
+    still, with a word about it only at the end."""
+    given = ["--key-tier", "pro", "--level", "full", "-k", "test_malformed_body and truncated"]
+    with factory_server("tests.contract.throttled:foreign_app", health_path="/openapi.json") as server:
+        slow = run_contract(server.base_url, tmp_path / "slow.xml", *given)
+        generous = run_contract(server.base_url, tmp_path / "generous.xml", *given, "--generous-key", "pk_test_enterprise_contract")
+    images = budget.images_on_the_generous_key(Target("u", "k", "pro", (), "k", "full", None))
+    pro = tiers.TIERS["pro"].images_per_minute
+    warning = f"the full level's generated traffic (about {images} images) goes to --key (pro, {pro} images a minute)"
+    minutes = budget.waiting_seconds(images, pro) / 60
+    said = ("warning: no --generous-key", warning, f"expect about {minutes:.0f} min of waiting")
+    assert all(part in slow.output for part in said), slow.output[-3000:]
+    wait = f"perf-contract: a 429 (the key's minute limit): waiting {FOREIGN_WAIT} s (0 s waited so far; --generous-key KEY avoids this)"
+    assert wait in slow.output, slow.output[-3000:]
+    assert "no --generous-key" not in generous.output, generous.output[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("tier", "level", "said"),
+    [
+        (None, "full", "whose tier is unknown (pass --key-tier)"),
+        ("free", "full", f"more than its {tiers.TIERS['free'].images_per_day} images a day"),
+        ("enterprise", "full", f"(enterprise, {tiers.TIERS['enterprise'].images_per_minute} images a minute): expect about"),
+        ("pro", "smoke", None),
+    ],
+)
+def test_the_slow_key_warning_follows_the_keys_tier_from_the_spec(tier: str | None, level: str, said: str | None) -> None:
+    warning = budget.slow_generous_key_warning(Target("http://impl.example", "k", tier, (), "k", level, None))
+    assert (warning is None) if said is None else (warning is not None and said in warning), warning
+    assert budget.slow_generous_key_warning(Target("http://impl.example", "k", tier, (), "big", level, None)) is None

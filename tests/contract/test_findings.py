@@ -91,6 +91,45 @@ def test_a_refusal_by_another_client_error_where_the_document_names_no_status_is
     assert [finding.source for finding in findings] == [decisions.ERROR_TYPES, DOCUMENT], findings
 
 
+def test_an_error_answer_without_the_envelope_is_one_finding_saying_what_the_body_is() -> None:
+    """A 500 in plain text was three causes, one of them "the body is null"; a 404 page where the simulator's
+    not_found is a decision is still counted by the document, whose envelope it lacks."""
+    crashed = Exchange("POST", URL, {}, b'{"size": "1024"}', 500, {"content-type": "text/plain"}, b"Internal Server Error")
+    page = Exchange("GET", URL, {}, None, 404, {"content-type": "application/json"}, b'{"detail": "Not Found"}')
+    findings: list[Finding] = []
+    with collecting(findings):
+        check_error(crashed, errors.INVALID_REQUEST)
+        check_error(page, errors.NOT_FOUND)
+        check_retry_after(crashed)
+    assert [(finding.detail, finding.source) for finding in findings] == [
+        (
+            "expected 400 invalid_request, got 500 without an error envelope; the body is not JSON (Content-Type 'text/plain'): "
+            "'Internal Server Error'",
+            DOCUMENT,
+        ),
+        (
+            "expected 404 not_found, got 404 without an error envelope; the body is an object {'detail': 'Not Found'}, with no "
+            "error object",
+            DOCUMENT,
+        ),
+        (
+            "expected 429 rate_limit_exceeded, got 500 without an error envelope; the body is not JSON (Content-Type 'text/plain'): "
+            "'Internal Server Error'",
+            DOCUMENT,
+        ),
+    ]
+
+
+def test_a_fractional_retry_after_is_one_difference_from_the_whole_seconds_decision() -> None:
+    """The document shows one example, `"retry_after": 60`: 59.9 failed both the Error schema and the 429 rule as the
+    document's. It is a number of seconds to wait (the document's) that is not whole (the simulator's decision)."""
+    refused = _answer(429, {"error": {"type": "rate_limit_exceeded", "message": "slow down", "retry_after": 59.9}})
+    findings: list[Finding] = []
+    with collecting(findings):
+        check_retry_after(refused)
+    assert [(finding.detail, finding.source) for finding in findings] == [("retry_after is 59.9", decisions.WHOLE_SECOND_RETRY_AFTER)]
+
+
 @pytest.mark.parametrize("key", ["acme_ent_big", "sk_short", "acme_pro_main_0123456789"])
 def test_a_report_never_shows_a_run_key_whole_however_short(key: str) -> None:
     """Contract runs happen in CI logs: a key of a dozen characters was shown whole, a longer one all but its end."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from contract_tests import decisions
+from contract_tests.checks import REQUEST_ID_RULE
 from contract_tests.exchange import Exchange
 from contract_tests.sources import RuleSources
 from contract_tests.verdict import FAILED, PASSED, CaseResult, Verdict
@@ -43,6 +44,20 @@ def test_a_target_differing_only_from_a_decision_passes_and_is_shown_the_differe
     found = [f for rule in data["rules"] for case in rule["cases"] for f in case["differences"]]
     assert found and all(f["counted"] is False and f["exchanges"][0]["curl"].startswith("curl ") for f in found)
     assert by_all.returncode == 1 and "from: decision: unknown request fields are refused" in by_all.output, by_all.output[-3000:]
+
+
+def test_a_target_without_x_request_id_differs_from_a_decision_counted_only_under_judge_all(tmp_path: Path) -> None:
+    """The document is silent on x-request-id, which the simulator sends on every answer: a target sending none was
+    judged by nothing, so a gateway that must match the simulator could not enforce it."""
+    report = tmp_path / "verdict.json"
+    rule = ("-k", "test_every_answer_carries_a_request_id")
+    with mutant_server("no_request_id_header") as server:
+        by_document = run_contract(server.base_url, tmp_path / "document.xml", *rule, "--report-json", str(report))
+        by_all = run_contract(server.base_url, tmp_path / "all.xml", *rule, "--judge", "all")
+    assert by_document.returncode == 0 and by_document.tests == 1, by_document.output[-3000:]
+    (difference,) = json.loads(report.read_text())["differences"]
+    assert difference["source"] == str(decisions.REQUEST_ID_HEADER) and difference["cause"] == REQUEST_ID_RULE, difference
+    assert by_all.returncode == 1 and "the answer has no x-request-id header" in by_all.output, by_all.output[-3000:]
 
 
 def test_a_broken_document_rule_still_fails_and_says_it_comes_from_the_document(tmp_path: Path) -> None:
@@ -106,9 +121,8 @@ def test_list_rules_gives_each_rule_its_source(tmp_path: Path) -> None:
     assert len(rules) >= 50 and all(line.endswith("]") and "]  [" in line for line in rules.values()), verdict.output[-3000:]
     assert rules["validation::test_unknown_field_is_rejected"].endswith(f"[{decisions.UNKNOWN_FIELDS_REFUSED}]")
     assert rules["errors::test_malformed_body"].endswith("  [document]")
-    numbers = sorted(
-        decisions.ALL.index(d) + 1 for d in (decisions.RETRY_AFTER_HEADER, decisions.DOCUMENT_MESSAGES, decisions.RATE_LIMIT_HEADERS)
-    )
+    held = (decisions.RETRY_AFTER_HEADER, decisions.DOCUMENT_MESSAGES, decisions.RATE_LIMIT_HEADERS, decisions.WHOLE_SECOND_RETRY_AFTER)
+    numbers = sorted(decisions.ALL.index(d) + 1 for d in held)
     assert rules["rate_limits::test_429_envelope"].endswith(f"[document; in part decisions {', '.join(f'#{n}' for n in numbers)}]")
     message = decisions.DOCUMENT_MESSAGES
     assert f"  #{decisions.ALL.index(message) + 1} {message.decision} ({message.spec_file})" in verdict.output

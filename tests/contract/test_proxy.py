@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contract_tests import decisions
 from contract_tests.proxy_checks import MINUTE_LIMIT_NOT_JUDGED, OUTSIDE_THE_API_NOT_JUDGED
 from simulator.launcher import running_simulator
-from tests.contract.harness import ProxyVerdict, mutant_server, proxy_verdict
+from tests.contract.harness import ProxyVerdict, factory_server, mutant_server, proxy_verdict
 from tests.contract.mutants import MUTANTS
 from tests.contract.proxy_traffic import drive, requests
 
@@ -49,8 +50,9 @@ SEEN_IN_TRAFFIC = [name for name in MUTANTS if name not in UNSEEN_IN_TRAFFIC]
 
 
 def _through_proxy_to(name: str) -> ProxyVerdict:
+    """The proxy's verdict on a mutant's traffic, decisions counted (--judge all): many defects break a decision only."""
     with tempfile.TemporaryDirectory() as tmp, mutant_server(name) as server:
-        return proxy_verdict(server.base_url, Path(tmp) / "report.json", drive)
+        return proxy_verdict(server.base_url, Path(tmp) / "report.json", drive, "--judge", "all")
 
 
 def _verdicts(names: list[str]) -> dict[str, ProxyVerdict]:
@@ -72,9 +74,9 @@ def _assert_flagged(name: str, verdict: ProxyVerdict) -> None:
 
 def test_traffic_to_the_simulator_raises_no_violation(tmp_path: Path) -> None:
     with running_simulator() as simulator:
-        verdict = proxy_verdict(simulator.base_url, tmp_path / "report.json", drive)
+        verdict = proxy_verdict(simulator.base_url, tmp_path / "report.json", drive, "--judge", "all")
     assert verdict.returncode == 0, verdict.output[-3000:]
-    assert verdict.report["violations"] == []
+    assert verdict.report["violations"] == [] and verdict.report["differences"] == []
     assert verdict.report["exchanges"] >= len(requests())
 
 
@@ -119,7 +121,7 @@ def test_a_target_without_rate_limit_headers_is_not_judged_against_a_limit_of_ze
             httpx.post(url + "/v1/images/generations", json=body, headers=auth)
 
     with mutant_server("no_rate_limit_headers") as server:
-        verdict = proxy_verdict(server.base_url, tmp_path / "report.json", two_images)
+        verdict = proxy_verdict(server.base_url, tmp_path / "report.json", two_images, "--judge", "all")
     rules = {violation["rule"] for violation in verdict.report["violations"]}
     assert rules and all("rate-limit header" in rule for rule in rules), rules
     assert verdict.report["not_judged"] == [MINUTE_LIMIT_NOT_JUDGED]
@@ -156,3 +158,22 @@ def test_a_target_under_a_base_path_is_judged_below_it(tmp_path: Path) -> None:
         )
     assert verdict.returncode == 0, verdict.output[-3000:]
     assert verdict.report["exchanges"] == 1 and verdict.report["not_judged"] == []
+
+
+def test_a_target_deciding_otherwise_passes_the_proxy_by_the_document_its_differences_shown_with_their_decision(
+    tmp_path: Path,
+) -> None:
+    """No revised_prompt but for dall-e-3 (decision #24) failed every other model's answer, and the proxy's exit
+    status with it, where perf-contract shows the same as a difference and counts it only under --judge all."""
+    with factory_server("tests.contract.other_readings:revised_prompt_for_dalle3_only") as server:
+        by_document = proxy_verdict(server.base_url, tmp_path / "document.json", drive)
+        by_all = proxy_verdict(server.base_url, tmp_path / "all.json", drive, "--judge", "all")
+    assert by_document.returncode == 0, by_document.output[-3000:]
+    assert by_document.report["violations"] == [] and by_document.report["differences"], by_document.output[-3000:]
+    assert {d["source"] for d in by_document.report["differences"]} == {str(decisions.REVISED_PROMPT_ALWAYS)}
+    assert not any(d["counted"] for d in by_document.report["differences"])
+    number = decisions.ALL.index(decisions.REVISED_PROMPT_ALWAYS) + 1
+    lines = [line for line in by_document.output.splitlines() if line.startswith("DIFFERS ")]
+    assert lines and all(f"[decision #{number}]: " in line for line in lines), by_document.output[-3000:]
+    assert by_all.returncode == 1 and by_all.report["violations"] and not by_all.report["differences"], by_all.output[-3000:]
+    assert {v["source"] for v in by_all.report["violations"]} == {str(decisions.REVISED_PROMPT_ALWAYS)}
