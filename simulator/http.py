@@ -127,6 +127,30 @@ def request_header(request: Request, name: bytes) -> str | None:
     return None
 
 
+def credential_header(request: Request, key: bytes, name: str) -> str | None:
+    """The first value of header `key` (lower-case), which carries the request's credential (`name`: the header as
+    its face's messages spell it, `Authorization`, `x-key`, `Api-Key`, `x-goog-api-key`), or None when it is absent;
+    a 401 (`authentication_error`, each face answers it in its own envelope) when it is given more than once with
+    different values.
+
+    Decision: a credential header is not a list header (RFC 9110), so two different values are ambiguous, and the
+    first one used to win silently: a client or proxy that added a second key was billed and rate-limited on
+    whichever came first, and the order of two headers decided between a 200 and a 401. The same value repeated (a
+    proxy adding it again) is one header, as the control layer reads a repeated X-Sim-* header. The message names
+    neither value: they are keys. Cheap on the hot path: the control layer's `header_dict` holds as many headers as
+    the request when none is repeated, so only a request repeating some header scans for this one."""
+    scope = request.scope
+    raw: list[tuple[bytes, bytes]] = scope["headers"]
+    headers: dict[bytes, bytes] | None = scope.get(HEADERS)
+    if headers is not None and len(headers) == len(raw):
+        value = headers.get(key)
+        return None if value is None else value.decode("latin-1")
+    values = dict.fromkeys(found for header, found in raw if header == key)
+    if len(values) > 1:
+        raise ApiError(errors.AUTHENTICATION_ERROR, f"{name} given {len(values)} different values; send one")
+    return next(iter(values)).decode("latin-1") if values else None
+
+
 def whole_number(text: str) -> int | None:
     """`text` as a whole number when it is one written in ASCII digits, else None. `str.isdigit` also holds for "²"
     and for other scripts' digits, which `int` refuses (a 500) or reads (a wrong "yes"), and `int` refuses more than

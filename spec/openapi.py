@@ -81,7 +81,7 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImageGenerationResponse"}}},
                         },
                         "400": _error_response("invalid_request or content_policy_violation", rate_headers),
-                        "401": _error_response("Missing, malformed or unknown API key"),
+                        "401": _error_response("Missing, malformed or unknown API key, or Authorization given twice with different values"),
                         "408": _error_response(errors.STALLED_BODY_ANSWER),
                         "413": _error_response(f"Body larger than {errors.MAX_BODY_BYTES} bytes"),
                         "429": _error_response("rate_limit_exceeded, with retry_after", retry_after),
