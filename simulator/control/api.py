@@ -70,7 +70,7 @@ async def bodiless_namespace(request: Request, call: str) -> str | None:
     and read as nothing it would make a reset or a delete act on every namespace: other jobs' state gone."""
     namespace = namespace_param(request)
     raw = await read_body(request)
-    body = parse_json(raw, fields_once=True) if raw.strip() else {}
+    body = parse_json(raw, fields_once=True, request=request) if raw.strip() else {}
     if body == {}:
         return namespace
     if not isinstance(body, dict):
@@ -156,7 +156,7 @@ class ControlApi:
 
     async def add_fault(self, request: Request) -> Response:
         try:
-            body = parse_json(await read_body(request), fields_once=True)
+            body = parse_json(await read_body(request), fields_once=True, request=request)
             spec = rule_spec_from_json(body, _namespace_of_body(request, body) or DEFAULT_NAMESPACE)
         except ApiError as exc:
             return error_response(PERF_FACE, exc)
@@ -256,7 +256,7 @@ class ControlApi:
     async def count_requests(self, request: Request) -> Response:
         """WireMock's verify: how many journalled requests match, e.g. {"match": {"model": "dall-e-3"}}."""
         try:
-            body = parse_json(await read_body(request), fields_once=True)
+            body = parse_json(await read_body(request), fields_once=True, request=request)
             if not isinstance(body, dict):
                 raise invalid(
                     None,

@@ -132,7 +132,7 @@ class StateApi:
                 raw = await read_body(request)
                 if not raw.strip():
                     raise invalid("seconds", f"request body is empty: {_ADVANCE_EXAMPLE}")
-                body = parse_json(raw, fields_once=True)
+                body = parse_json(raw, fields_once=True, request=request)
                 unknown = sorted(set(body) - {"seconds"}) if isinstance(body, dict) else []
                 if unknown:
                     raise invalid(unknown[0], f'{cut(unknown[0])} is not a field of an advance; send {{"seconds": N}}')

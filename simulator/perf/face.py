@@ -50,7 +50,7 @@ class PerfFlow(ABC, Generic[M]):
         tenant: Tenant | None = None
         try:
             tenant = self.keys.authenticate(credential_header(request, b"authorization", "Authorization"))
-            made = await self.make(tenant, request_from_wire(await read_body(request)))
+            made = await self.make(tenant, request_from_wire(await read_body(request), request))
         except RateLimited as exc:
             return error_response(exc, exc.rate)
         except ApiError as exc:

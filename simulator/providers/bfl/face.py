@@ -135,7 +135,7 @@ async def _json_body(request: Request) -> Any:
         text = raw.decode("utf-8", "replace")
         raise BflValidationError([{"type": "model_attributes_type", "loc": ["body"], "msg": NOT_AN_OBJECT, "input": text}])
     try:
-        return parse_json(raw)
+        return parse_json(raw, request=request)
     except ApiError as exc:
         raise BflValidationError([{"type": "json_invalid", "loc": ["body"], "msg": exc.message, "input": None}]) from None
 

@@ -112,7 +112,7 @@ class GoogleFace:
         if model_id not in google.IMAGEN_MODELS:
             raise _model_not_found(model_id, version, "predict")
         try:
-            body = parse_json(await read_body(request), huge_numbers_as_sent=True)
+            body = parse_json(await read_body(request), huge_numbers_as_sent=True, request=request)
         except ApiError as exc:
             if exc.type == errors.PAYLOAD_TOO_LARGE:
                 raise RpcError(400, google.PAYLOAD_TOO_LARGE_MESSAGE.format(limit=errors.MAX_BODY_BYTES)) from None

@@ -34,7 +34,7 @@ class IdeogramFace:
         try:
             key = (credential_header(request, b"api-key", "Api-Key") or "").strip() or None
             tenant = authenticate(self.keys, key, mapping.MISSING_KEY_MESSAGE)
-            native = mapping.request_from_native(parse_json(await read_body(request)))
+            native = mapping.request_from_native(parse_json(await read_body(request), request=request))
             result = await self.engine.generate(tenant, native.generation, face=mapping.PROVIDER)
         except ApiError as exc:
             return send(mapping.error_answer(exc))

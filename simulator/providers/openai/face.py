@@ -37,7 +37,7 @@ class OpenAIFace:
         try:
             key = bearer_token(credential_header(request, b"authorization", "Authorization"))
             tenant = authenticate(self.keys, key, mapping.MISSING_KEY_MESSAGE)
-            generation = mapping.request_from_native(parse_json(await read_body(request)))
+            generation = mapping.request_from_native(parse_json(await read_body(request), request=request))
             n = generation.n
             result = await self.engine.generate(tenant, generation, face=mapping.PROVIDER)
         except ApiError as exc:
