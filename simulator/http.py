@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from simulator.context import note_answer
-from simulator.engine.errors import ApiError, cut, invalid, quoted
+from simulator.engine.errors import ApiError, cut, invalid, param_name, quoted
 from simulator.engine.jsontypes import HugeNumber
 from spec import errors
 
@@ -230,7 +230,7 @@ def _objects(value: Any, place: str) -> Any:
         for name, item in value:
             where = f"{place}.{name}" if place else name
             if name in fields:
-                raise invalid(cut(where), f"request body names {quoted(where)} twice in one object; name each field once")
+                raise invalid(param_name(where), f"request body names {quoted(where)} twice in one object; name each field once")
             fields[name] = _objects(item, where)
         return fields
     if isinstance(value, list):
