@@ -266,7 +266,7 @@ def check_request_id(exchange: Exchange) -> None:
 RateHeaders = dict[str, int | None]
 """The six rate-limit headers by name: a whole number, or None where the answer has none (never 0: a limit or a
 count of 0 is a value a target can send, and judging an absent header as one made up findings)."""
-RATE_HEADERS_RULE = "Every authenticated response carries the six rate-limit headers (x-ratelimit-*) as whole numbers"
+RATE_HEADERS_RULE = "Every answer to a request whose key was accepted carries the six rate-limit headers (x-ratelimit-*) as whole numbers"
 
 
 def check_rate_headers(exchange: Exchange) -> RateHeaders:

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from simulator.context import note_answer
-from simulator.engine.errors import ApiError, cut, invalid, quoted
+from simulator.engine.errors import ApiError, cut, invalid, param_name, quoted
 from simulator.engine.jsontypes import HugeNumber
 from spec import errors
 
@@ -127,6 +127,30 @@ def request_header(request: Request, name: bytes) -> str | None:
     return None
 
 
+def credential_header(request: Request, key: bytes, name: str) -> str | None:
+    """The first value of header `key` (lower-case), which carries the request's credential (`name`: the header as
+    its face's messages spell it, `Authorization`, `x-key`, `Api-Key`, `x-goog-api-key`), or None when it is absent;
+    a 401 (`authentication_error`, each face answers it in its own envelope) when it is given more than once with
+    different values.
+
+    Decision: a credential header is not a list header (RFC 9110), so two different values are ambiguous, and the
+    first one used to win silently: a client or proxy that added a second key was billed and rate-limited on
+    whichever came first, and the order of two headers decided between a 200 and a 401. The same value repeated (a
+    proxy adding it again) is one header, as the control layer reads a repeated X-Sim-* header. The message names
+    neither value: they are keys. Cheap on the hot path: the control layer's `header_dict` holds as many headers as
+    the request when none is repeated, so only a request repeating some header scans for this one."""
+    scope = request.scope
+    raw: list[tuple[bytes, bytes]] = scope["headers"]
+    headers: dict[bytes, bytes] | None = scope.get(HEADERS)
+    if headers is not None and len(headers) == len(raw):
+        value = headers.get(key)
+        return None if value is None else value.decode("latin-1")
+    values = dict.fromkeys(found for header, found in raw if header == key)
+    if len(values) > 1:
+        raise ApiError(errors.AUTHENTICATION_ERROR, f"{name} given {len(values)} different values; send one")
+    return next(iter(values)).decode("latin-1") if values else None
+
+
 def whole_number(text: str) -> int | None:
     """`text` as a whole number when it is one written in ASCII digits, else None. `str.isdigit` also holds for "²"
     and for other scripts' digits, which `int` refuses (a 500) or reads (a wrong "yes"), and `int` refuses more than
@@ -206,7 +230,7 @@ def _objects(value: Any, place: str) -> Any:
         for name, item in value:
             where = f"{place}.{name}" if place else name
             if name in fields:
-                raise invalid(cut(where), f"request body names {quoted(where)} twice in one object; name each field once")
+                raise invalid(param_name(where), f"request body names {quoted(where)} twice in one object; name each field once")
             fields[name] = _objects(item, where)
         return fields
     if isinstance(value, list):
@@ -216,23 +240,72 @@ def _objects(value: Any, place: str) -> Any:
 
 _COMPRESSED = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
 """The magic numbers of the content codings a client's compression sends, by their first bytes."""
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+"""The byte-order marks a UTF-16 (or UTF-32) body starts with."""
+BOM_MESSAGE = "request body starts with a byte-order mark (U+FEFF); send UTF-8 without one (RFC 8259 section 8.1)"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+"""The Content-Types of a form, which a JSON face does not read as one."""
+_UTF8_NAMES = ("utf-8", "utf8")
 
 
-def _not_utf8(raw: bytes) -> str:
-    """Why a body is not text. Decision: the API takes bodies uncompressed (the document names no Content-Encoding),
-    so a compressed body is a 400 like any other that is not JSON, but one that says the body was compressed: a client
-    whose HTTP library compresses uploads otherwise reads only "not valid UTF-8" and suspects its prompt."""
+def _unreadable(raw: bytes, reason: str, request: Request | None) -> str:
+    """Why a body is neither UTF-8 nor JSON (`reason`, the parser's word), told by what its bytes or its headers show
+    when they explain it. Only a failed parse reads the headers, so an ordinary body costs nothing more.
+
+    Decision: the API takes bodies uncompressed, in UTF-8, as JSON whatever the Content-Type (the document names no
+    Content-Encoding nor charset), so such a body is a 400 like any other that is not JSON, but one that says why: a
+    client whose HTTP library compresses uploads, declares another charset or sends a form otherwise reads only "not
+    valid UTF-8" or "Expecting value" and suspects its prompt.
+    - gzip and zstd bodies are known by their first bytes, whatever the headers say; a UTF-16 body by its mark.
+    - Any other coding (deflate, br) cannot be known from its bytes: a `Content-Encoding` other than `identity`
+      names it, unless the body starts as JSON does (`{`, `[`), which a compressed one does not: then the header is
+      wrong, not the body, and the parser's word stands (bodies are read as sent, whatever Content-Encoding says).
+    - A form (`curl -d`'s type, `requests.post(data=...)`) names itself by its Content-Type; a JSON body sent with
+      that type (curl's default) is read as JSON, so only a body that does not start as JSON is called a form.
+    - A declared charset other than UTF-8 is named beside the parser's word: UTF-8 is the only one read (RFC 8259
+      section 8.1), and a body in another charset whose JSON happens to be ASCII is read as it is."""
     for magic, coding in _COMPRESSED.items():
         if raw.startswith(magic):
             return f"request body is {coding}-compressed; send it uncompressed (bodies are read as sent, whatever Content-Encoding says)"
-    return "request body is not valid UTF-8"
+    if raw.startswith(_UTF16_MARKS):
+        return "request body is UTF-16 (it starts with a UTF-16 byte-order mark); only UTF-8 is read: send it as UTF-8"
+    if request is None:
+        return reason
+    content_type = request_header(request, b"content-type") or ""
+    if raw.lstrip()[:1] not in (b"{", b"["):
+        encoding = request_header(request, b"content-encoding") or ""
+        codings = [coding.strip().lower() for coding in encoding.split(",") if coding.strip().lower() not in ("", "identity")]
+        if codings:
+            compressed = f"{codings[0]}-compressed" if len(codings) == 1 else "compressed"
+            return f"request body is {compressed} (Content-Encoding: {cut(encoding.strip())}); send it uncompressed"
+        media_type = content_type.partition(";")[0].strip().lower()
+        if media_type in FORM_TYPES:
+            return f"request body is a form (Content-Type: {media_type}), not JSON; send JSON, not a form"
+    charset = _declared_charset(content_type)
+    if charset is not None and charset.lower() not in _UTF8_NAMES:
+        return f"{reason}; only UTF-8 is read, and the body declares charset={cut(charset)}: send it as UTF-8"
+    return reason
 
 
-def parse_json(raw: bytes, fields_once: bool = False, huge_numbers_as_sent: bool = False) -> Any:
-    """Parse strict JSON (no NaN or Infinity) regardless of the declared content type.
+def _declared_charset(content_type: str) -> str | None:
+    """The `charset` parameter of a Content-Type, unquoted, or None."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"')
+    return None
 
-    One decoder for every request (json.loads with an argument builds a new one each time); the byte-order-mark
-    check is json.loads's own. `fields_once`: an object naming a field twice is a 400 naming it (the control API's
+
+def parse_json(raw: bytes, fields_once: bool = False, huge_numbers_as_sent: bool = False, request: Request | None = None) -> Any:
+    """Parse strict JSON (no NaN or Infinity) regardless of the declared content type; `request`, when given, is
+    the one whose body it is, whose headers a refusal reads to say why the body is not JSON (`_unreadable`).
+
+    One decoder for every request (json.loads with an argument builds a new one each time). Decision: a leading
+    byte-order mark is refused (`BOM_MESSAGE`), on every face, saying so, where it was json.loads's own message ("decode
+    using utf-8-sig": Python's advice, given to an HTTP client). RFC 8259 section 8.1 says a sender must not add one
+    and lets a parser ignore it; a client that adds one breaks the first rule, and a server that reads strictly (Go's
+    encoding/json) refuses it, so the simulator, which is there to find what a client would meet, refuses it too,
+    with a message naming it rather than the parser's. `fields_once`: an object naming a field twice is a 400 naming it (the control API's
     bodies). Decision: JSON leaves a repeated name to the parser, and Python's keeps the last value, so
     `{"action": {"status": 503}, "action": {"drop": true}}` silently became a drop rule, where the header and token
     forms refuse `status=503;status=504`. The Perf API's bodies keep the C decoder's speed (and its reading).
@@ -246,16 +319,16 @@ def parse_json(raw: bytes, fields_once: bool = False, huge_numbers_as_sent: bool
     try:
         text = raw.decode("utf-8")
         if text.startswith("\ufeff"):
-            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+            raise invalid(None, BOM_MESSAGE)
         if fields_once:
             return _objects(_CONTROL_DECODER.decode(text), "")
         return (_HUGE_AS_SENT_DECODER if huge_numbers_as_sent else _DECODER).decode(text)
     except UnicodeDecodeError:
-        raise invalid(None, _not_utf8(raw)) from None
+        raise invalid(None, _unreadable(raw, "request body is not valid UTF-8", request)) from None
     except RecursionError:
         raise invalid(None, "request body is nested too deeply") from None
     except (json.JSONDecodeError, _NotJson) as exc:
-        raise invalid(None, f"request body is not valid JSON: {exc}") from None
+        raise invalid(None, _unreadable(raw, f"request body is not valid JSON: {exc}", request)) from None
     except ValueError:
         # Decision: an integer of more digits than Python converts (sys.get_int_max_str_digits, 4300) is refused here,
         # as RFC 8259 section 9 lets a parser limit numbers: no field takes one, and converting it would cost

@@ -35,8 +35,13 @@ def _error_response(description: str, extra_headers: dict[str, Any] | None = Non
     }
 
 
+RATE_HEADERS_SENT = (
+    "the key's windows after this request: sent on every answer the API gives a request whose key it read and accepted (spec/tiers.py)"
+)
+
+
 def _rate_limit_headers() -> dict[str, Any]:
-    return {name: {"schema": {"type": "integer", "minimum": 0}} for name in tiers.RATE_LIMIT_HEADERS}
+    return {name: {"schema": {"type": "integer", "minimum": 0}, "description": RATE_HEADERS_SENT} for name in tiers.RATE_LIMIT_HEADERS}
 
 
 def _model_table() -> str:
@@ -81,12 +86,16 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImageGenerationResponse"}}},
                         },
                         "400": _error_response("invalid_request or content_policy_violation", rate_headers),
-                        "401": _error_response("Missing, malformed or unknown API key"),
+                        "401": _error_response("Missing, malformed or unknown API key, or Authorization given twice with different values"),
                         "408": _error_response(errors.STALLED_BODY_ANSWER),
-                        "413": _error_response(f"Body larger than {errors.MAX_BODY_BYTES} bytes"),
+                        "413": _error_response(f"Body larger than {errors.MAX_BODY_BYTES} bytes", rate_headers),
                         "429": _error_response("rate_limit_exceeded, with retry_after", retry_after),
-                        "502": _error_response("The upstream provider failed (gateway mode)"),
-                        "503": _error_response("The simulator's shared state is unreachable"),
+                        "502": _error_response("The upstream provider failed (gateway mode)", rate_headers),
+                        "503": _error_response(
+                            "The simulator's shared state is unreachable (then without rate-limit headers), or, in gateway "
+                            "mode, the upstream provider is unreachable or answered 503",
+                            rate_headers,
+                        ),
                     },
                 }
             },

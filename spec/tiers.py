@@ -45,9 +45,13 @@ DOCUMENT_EXAMPLE_TIER = "pro"
 # Keys of this form get their tier with no configuration, so a load test can mint many tenants.
 TEST_KEY_PREFIX = "pk_test_"
 
-# Rate-limit state headers, sent on every authenticated response (the document names none; these follow
-# OpenAI's x-ratelimit-* family, counting images). Reset values are whole seconds until the window is fully
-# replenished (0 when it counts nothing): stated so the contract suite's reference model and servers agree.
+# Rate-limit state headers (the document names none; these follow OpenAI's x-ratelimit-* family, counting images),
+# sent on every answer the API gives a request whose key it read and accepted: a 200, 400, 413 or 429 (and a
+# gateway's 502 or 503 for its upstream). Not on a 401 (the key was refused), nor on an answer given
+# before the key is read: a 404 or 405 (no route reads it), a 408 (the body never came, so the API never ran), what
+# the control plane answers in the API's place (an injected fault; the 400 of a bad X-Sim-* header or [sim:] token);
+# nor on a 503 when the state that holds the windows is unreachable. Reset values are whole seconds until the window
+# is fully replenished (0 when it counts nothing): stated so the contract suite's reference model and servers agree.
 HEADER_LIMIT_MINUTE = "x-ratelimit-limit-images"
 HEADER_REMAINING_MINUTE = "x-ratelimit-remaining-images"
 HEADER_RESET_MINUTE = "x-ratelimit-reset-images"

@@ -212,7 +212,7 @@ def test_an_error_says_what_is_valid(client: httpx.Client, body: dict[str, objec
         (b'{"prompt": "a", "n": ' + b"9" * 5000 + b"}", None, "request body holds an integer of more than 4300 digits"),
         ({"prompt": "a", "model": "m" * 5000}, "model", "model '" + "m" * 40 + "'… (5000 characters) does not exist"),
         ({"prompt": "a", "size": "9" * 5000}, "size", "'… (5000 characters) is not supported"),
-        ({"prompt": "a", "k" * 5000: 1}, "k" * 5000, "unknown parameter '" + "k" * 40 + "'… (5000 characters);"),
+        ({"prompt": "a", "k" * 5000: 1}, "k" * 100 + "… (5000 characters)", "unknown parameter '" + "k" * 40 + "'… (5000 characters);"),
         (
             {"prompt": "a", "n": "9" * 5000},
             "n",
@@ -245,6 +245,52 @@ def test_a_refused_n_is_quoted_as_the_client_wrote_it_in_json(client: httpx.Clie
     response = _send(client, b'{"prompt": "a", "n": ' + n + b"}", AUTH)
     assert response.status_code == 400
     assert response.json()["error"]["message"] == f"n must be an integer, {says}"
+
+
+NAMED = "n" * 100
+"""A field name as long as `param` gives whole (simulator.engine.errors.PARAM_LIMIT)."""
+TOO_LONG = "t" * 300
+TOO_LONG_PARAM = "t" * 100 + "… (300 characters)"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "param"),
+    [
+        ("POST", "/v1/images/generations", {"prompt": "a", NAMED: 1}, NAMED),
+        ("POST", "/v1/images/generations", {"prompt": "a", TOO_LONG: 1}, TOO_LONG_PARAM),
+        ("POST", "/_sim/faults", {"action": {"drop": True}, NAMED: 1}, NAMED),
+        ("POST", "/_sim/faults", {"action": {"drop": True}, TOO_LONG: 1}, TOO_LONG_PARAM),
+        ("POST", "/_sim/faults", {"action": {"drop": True, NAMED[7:]: 1}}, f"action.{NAMED[7:]}"),
+        ("POST", "/_sim/faults", {"match": {TOO_LONG: 1}, "action": {"drop": True}}, "match." + TOO_LONG[:94] + "… (306 characters)"),
+        ("POST", "/_sim/requests/count", {TOO_LONG: 1}, TOO_LONG_PARAM),
+        ("POST", "/_sim/clock/advance", {NAMED: 1}, NAMED),
+        ("POST", "/_sim/clock/advance", {TOO_LONG: 1}, TOO_LONG_PARAM),
+        ("POST", "/_sim/reset", {TOO_LONG: 1}, TOO_LONG_PARAM),
+        ("GET", f"/_sim/faults?{NAMED}=1", None, NAMED),
+        ("GET", f"/_sim/faults?{TOO_LONG}=1", None, TOO_LONG_PARAM),
+    ],
+    ids=[
+        "perf field",
+        "perf long field",
+        "rule field",
+        "long rule field",
+        "action field",
+        "long match field",
+        "long count field",
+        "advance field",
+        "long advance field",
+        "long reset body",
+        "query",
+        "long query",
+    ],
+)
+def test_an_unknown_fields_param_names_it_whole_up_to_100_characters_then_cut_with_its_length(
+    client: httpx.Client, method: str, path: str, body: object, param: str
+) -> None:
+    """`param` names the field for a client to find it, so it is not cut at the message's 40 characters; but a
+    300-character name came back whole while the message cut it (and the control API's query cut it at 40)."""
+    response = client.request(method, path, json=body, headers=AUTH if path.startswith("/v1") else {})
+    assert (response.status_code, response.json()["error"]["param"]) == (400, param), response.text
 
 
 LONG = "k" * 100_000

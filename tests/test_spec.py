@@ -8,7 +8,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from spec import tables
+from spec import errors, tables, tiers
 from spec.models import MODELS
 from spec.openapi import openapi_document
 
@@ -23,6 +23,24 @@ def test_openapi_document_is_valid_openapi_3_1() -> None:
 
 def test_simulator_serves_the_generated_document(client: httpx.Client) -> None:
     assert client.get("/openapi.json").json() == openapi_document()
+
+
+def test_every_answer_sent_with_the_rate_limit_headers_declares_them_in_the_document(client: httpx.Client) -> None:
+    """A 413 with a valid key carries the six headers, which /openapi.json declared only on 200, 400 and 429: a client
+    validating answers against the document met headers it does not declare (or generated code that drops them)."""
+    auth = {"Authorization": "Bearer pk_test_free_declared"}
+    url = "/v1/images/generations"
+    answers = [
+        client.post(url, headers=auth, json={"prompt": "a kite"}),
+        client.post(url, headers=auth, json={"prompt": ""}),
+        client.post(url, headers=auth, content=b"{" + b" " * errors.MAX_BODY_BYTES + b"}"),
+        *(client.post(url, headers=auth, json={"prompt": "a kite"}) for _ in range(tiers.TIERS["free"].images_per_minute)),
+    ]
+    responses = openapi_document()["paths"][url]["post"]["responses"]
+    sent = {answer.status_code for answer in answers if tiers.HEADER_LIMIT_MINUTE in answer.headers}
+    assert sent == {200, 400, 413, 429}
+    for status in sent:
+        assert set(tiers.RATE_LIMIT_HEADERS) <= set(responses[str(status)]["headers"]), status
 
 
 def test_control_api_is_not_in_the_perf_document() -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from simulator.engine.errors import ApiError, cut, invalid, quoted
+from simulator.engine.errors import ApiError, cut, invalid, param_name, quoted
 from simulator.engine.jsontypes import as_sent, json_integer
 from simulator.http import whole_number
 from spec import errors, tiers
@@ -155,7 +155,9 @@ def action_from_json(body: object, field: str = "action") -> Action:
         raise invalid(field, f'{field} must be an object such as {{"status": 503}}, {{"delay_ms": 1500}} or {{"drop": true}}')
     unknown = sorted(set(body) - set(_FIELDS))
     if unknown:
-        raise invalid(f"{field}.{unknown[0]}", f"{field}.{cut(unknown[0])} is not an action field; fields: {', '.join(_FIELDS)}")
+        raise invalid(
+            param_name(f"{field}.{unknown[0]}"), f"{field}.{cut(unknown[0])} is not an action field; fields: {', '.join(_FIELDS)}"
+        )
     for flag in _FLAGS:
         if flag in body and body[flag] is not True:
             raise invalid(f"{field}.{flag}", f"{field}.{flag} must be true when given")

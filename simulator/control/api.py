@@ -25,7 +25,7 @@ from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, PromptPattern, too_slow
 from simulator.control.rules import Match, check_path_prefix, match_from_json, namespace_from, rule_spec_from_json
 from simulator.control.since import since_from_query
-from simulator.engine.errors import ApiError, cut, invalid, quoted
+from simulator.engine.errors import ApiError, cut, invalid, param_name, quoted
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body, whole_number
 from simulator.keys import KeyRegistry
@@ -51,7 +51,7 @@ def namespace_param(request: Request, takes: tuple[str, ...] = ()) -> str | None
     taken = dict.fromkeys(("namespace", *takes))
     unknown = sorted(set(request.query_params) - set(taken))
     if unknown:
-        raise invalid(cut(unknown[0]), f"{quoted(unknown[0])} is not a parameter of this call; it takes: {', '.join(taken)}")
+        raise invalid(param_name(unknown[0]), f"{quoted(unknown[0])} is not a parameter of this call; it takes: {', '.join(taken)}")
     for name in takes:  # a filter given twice (?status=429&status=503) would be read as its last value, the other lost
         values = set(request.query_params.getlist(name))
         if len(values) > 1:
@@ -70,7 +70,7 @@ async def bodiless_namespace(request: Request, call: str) -> str | None:
     and read as nothing it would make a reset or a delete act on every namespace: other jobs' state gone."""
     namespace = namespace_param(request)
     raw = await read_body(request)
-    body = parse_json(raw, fields_once=True) if raw.strip() else {}
+    body = parse_json(raw, fields_once=True, request=request) if raw.strip() else {}
     if body == {}:
         return namespace
     if not isinstance(body, dict):
@@ -81,7 +81,7 @@ async def bodiless_namespace(request: Request, call: str) -> str | None:
             "namespace",
             f"{call} takes no body: name its namespace with ?namespace=NAME or the X-Sim-Namespace header, not in the body",
         )
-    raise invalid(field, f"{cut(field)} is not a field of {call}, which takes no body")
+    raise invalid(param_name(field), f"{cut(field)} is not a field of {call}, which takes no body")
 
 
 def _namespace_of_body(request: Request, body: object) -> str | None:
@@ -156,7 +156,7 @@ class ControlApi:
 
     async def add_fault(self, request: Request) -> Response:
         try:
-            body = parse_json(await read_body(request), fields_once=True)
+            body = parse_json(await read_body(request), fields_once=True, request=request)
             spec = rule_spec_from_json(body, _namespace_of_body(request, body) or DEFAULT_NAMESPACE)
         except ApiError as exc:
             return error_response(PERF_FACE, exc)
@@ -256,7 +256,7 @@ class ControlApi:
     async def count_requests(self, request: Request) -> Response:
         """WireMock's verify: how many journalled requests match, e.g. {"match": {"model": "dall-e-3"}}."""
         try:
-            body = parse_json(await read_body(request), fields_once=True)
+            body = parse_json(await read_body(request), fields_once=True, request=request)
             if not isinstance(body, dict):
                 raise invalid(
                     None,
@@ -265,7 +265,9 @@ class ControlApi:
                 )
             unknown = sorted(set(body) - {"match", "namespace"})
             if unknown:
-                raise invalid(unknown[0], f'{cut(unknown[0])} is not a field of a count; send {{"match": {{...}}, "namespace"?: NAME}}')
+                raise invalid(
+                    param_name(unknown[0]), f'{cut(unknown[0])} is not a field of a count; send {{"match": {{...}}, "namespace"?: NAME}}'
+                )
             match = match_from_json(body["match"], for_journal=True) if "match" in body else Match()
             namespace = _namespace_of_body(request, body)
         except ApiError as exc:

@@ -35,7 +35,7 @@ from simulator.control.journal import PATH_CHARS, check_key_id, check_masked_key
 from simulator.control.prompt_pattern import PromptPattern, RuleSearchThreads
 from simulator.control.since import since_from_json
 from simulator.engine.digest import unit_interval
-from simulator.engine.errors import cut, invalid, quoted
+from simulator.engine.errors import cut, invalid, param_name, quoted
 from simulator.engine.jsontypes import json_integer
 from simulator.namespace_path import is_control_path
 from simulator.registry import FACE_NAMES
@@ -129,7 +129,7 @@ def match_from_json(body: object, field: str = "match", for_journal: bool = Fals
         raise invalid(field, f"{field} must be an object with any of {', '.join(names)}")
     unknown = sorted(set(body) - set(names))
     if unknown:
-        raise invalid(f"{field}.{unknown[0]}", f"{field}.{cut(unknown[0])} is not a match field; fields: {', '.join(names)}")
+        raise invalid(param_name(f"{field}.{unknown[0]}"), f"{field}.{cut(unknown[0])} is not a match field; fields: {', '.join(names)}")
     for name in _MATCH_FIELDS:
         if name in body and (not isinstance(body[name], str) or not body[name]):
             raise invalid(f"{field}.{name}", f"{field}.{name} must be a non-empty string")
@@ -182,7 +182,7 @@ def rule_spec_from_json(body: object, namespace: str = DEFAULT_NAMESPACE) -> Rul
         raise invalid(None, 'send a JSON object such as {"match": {"face": "openai"}, "action": {"status": 503}, "times": 2}')
     unknown = sorted(set(body) - set(_RULE_FIELDS))
     if unknown:
-        raise invalid(unknown[0], f"{cut(unknown[0])} is not a rule field; fields: {', '.join(_RULE_FIELDS)}")
+        raise invalid(param_name(unknown[0]), f"{cut(unknown[0])} is not a rule field; fields: {', '.join(_RULE_FIELDS)}")
     if "action" not in body:
         raise invalid("action", 'action is required, e.g. {"status": 503}')
     # Decision: null for `times` or `probability` means the field left out (until removed; every matching request),

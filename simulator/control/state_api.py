@@ -20,7 +20,7 @@ from simulator.config import LATEST_CLOCK_TIME
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
 from simulator.control.api import bodiless_namespace, namespace_param, window_json
 from simulator.control.plane import ControlPlane
-from simulator.engine.errors import ApiError, cut, invalid, quoted
+from simulator.engine.errors import ApiError, cut, invalid, param_name, quoted
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KEY_FORMAT, KEY_PATTERN, KeyRegistry, Tenant
@@ -132,10 +132,10 @@ class StateApi:
                 raw = await read_body(request)
                 if not raw.strip():
                     raise invalid("seconds", f"request body is empty: {_ADVANCE_EXAMPLE}")
-                body = parse_json(raw, fields_once=True)
+                body = parse_json(raw, fields_once=True, request=request)
                 unknown = sorted(set(body) - {"seconds"}) if isinstance(body, dict) else []
                 if unknown:
-                    raise invalid(unknown[0], f'{cut(unknown[0])} is not a field of an advance; send {{"seconds": N}}')
+                    raise invalid(param_name(unknown[0]), f'{cut(unknown[0])} is not a field of an advance; send {{"seconds": N}}')
                 given = body["seconds"] if isinstance(body, dict) and "seconds" in body else body  # else no N to quote
                 seconds = _seconds(body.get("seconds") if isinstance(body, dict) else None)
                 if seconds is None or seconds > MAX_ADVANCE_SECONDS or await self.engine.state.now() + seconds > LATEST_CLOCK_TIME:

@@ -63,8 +63,24 @@ def quoted(value: object) -> str:
     return cut(as_sent(value))
 
 
-def cut(text: str) -> str:
-    """`text` cut to its first QUOTE_LIMIT characters, saying how long it was."""
-    if len(text) <= QUOTE_LIMIT:
+def cut(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text` cut to its first `limit` characters, saying how long it was."""
+    if len(text) <= limit:
         return text
-    return f"{text[:QUOTE_LIMIT]}… ({len(text)} characters)"
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+PARAM_LIMIT = 100
+"""The most characters of a field's name an error's `param` gives whole."""
+
+
+def param_name(name: str) -> str:
+    """A field's name as the client sent it, for an error's `param` (an unknown field's, `action.<name>`).
+
+    Decision: `param` is there for a client to find the field in what it sent, so it names the field whole, where a
+    message quotes only QUOTE_LIMIT characters: a nested name the faces take (`parameters.outputOptions.mimeType`)
+    already passes 40, and a cut one is no name a client can look up. But a name is any JSON string, up to the whole
+    256 KiB body, and the answer echoed it in full; past PARAM_LIMIT characters (more than twice the longest name any
+    face or the control API takes) it is no field a client means to send, and `param` cuts it as messages cut a value,
+    with its length."""
+    return cut(name, PARAM_LIMIT)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.engine.errors import ApiError, invalid, quoted
+from simulator.engine.errors import ApiError, invalid, param_name, quoted
 from simulator.engine.jsontypes import json_integer, json_type
 from simulator.engine.options import OptionError, request_with_options
 from simulator.engine.request import GenerationRequest
@@ -59,7 +59,7 @@ def validate_perf_request(body: Any) -> GenerationRequest:
         raise invalid(None, f"request body must be a JSON object, got {json_type(body)}")
     for name in body:
         if name not in _KNOWN:
-            raise invalid(name, f"unknown parameter {quoted(name)}; allowed: {', '.join(KNOWN_REQUEST_FIELDS)}")
+            raise invalid(param_name(name), f"unknown parameter {quoted(name)}; allowed: {', '.join(KNOWN_REQUEST_FIELDS)}")
 
     if "prompt" not in body or body["prompt"] is None:
         raise invalid("prompt", "prompt is required")

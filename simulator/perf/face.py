@@ -13,7 +13,7 @@ from starlette.routing import Route
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, GenerationResult, RateLimited
 from simulator.engine.request import GenerationRequest
-from simulator.http import Endpoint, SafeJSONResponse, read_body, request_header
+from simulator.http import Endpoint, SafeJSONResponse, credential_header, read_body
 from simulator.keys import KeyRegistry, Tenant
 from simulator.perf.wire import PATH, error_response, request_from_wire, success_body, success_headers
 from simulator.state.base import RateState
@@ -49,8 +49,8 @@ class PerfFlow(ABC, Generic[M]):
     async def create_image(self, request: Request) -> Response:
         tenant: Tenant | None = None
         try:
-            tenant = self.keys.authenticate(request_header(request, b"authorization"))
-            made = await self.make(tenant, request_from_wire(await read_body(request)))
+            tenant = self.keys.authenticate(credential_header(request, b"authorization", "Authorization"))
+            made = await self.make(tenant, request_from_wire(await read_body(request), request))
         except RateLimited as exc:
             return error_response(exc, exc.rate)
         except ApiError as exc:

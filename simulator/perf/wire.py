@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -83,9 +84,10 @@ class ErrorAnswer(SafeJSONResponse):
         await super().__call__(scope, receive, send)
 
 
-def request_from_wire(raw: bytes) -> GenerationRequest:
-    """A request body as the engine's request, or the ApiError naming the broken parameter."""
-    return validate_perf_request(parse_json(raw, huge_numbers_as_sent=True))
+def request_from_wire(raw: bytes, request: Request | None = None) -> GenerationRequest:
+    """A request body as the engine's request, or the ApiError naming the broken parameter (`request`: the HTTP
+    request the body came in, whose headers say why a body that is not JSON is not, `parse_json`)."""
+    return validate_perf_request(parse_json(raw, huge_numbers_as_sent=True, request=request))
 
 
 def success_body(

@@ -256,12 +256,12 @@ def test_a_path_the_face_does_not_serve_gets_no_default_model(client: httpx.Clie
 
 @pytest.mark.parametrize(
     ("query", "status", "key"),
-    [("key=&key=pk_test_pro_second", 403, None), ("%6Bey=pk_test_pro_encoded", 200, "pk_test_pro_encoded")],
+    [("key=&key=pk_test_pro_second", 401, None), ("%6Bey=pk_test_pro_encoded", 200, "pk_test_pro_encoded")],
     ids=["first-empty", "name-encoded"],
 )
 def test_a_gemini_query_key_is_journalled_as_the_face_reads_it(client: httpx.Client, query: str, status: int, key: str | None) -> None:
-    """The face reads the first `key` (an empty one is no key: its 403), with the query decoded (`?%6Bey=` is a key):
-    the journal took the second, and missed the encoded one."""
+    """The face reads the first `key` (an empty one is no key; given beside another, two different keys: its 401),
+    with the query decoded (`?%6Bey=` is a key): the journal took the second, and missed the encoded one."""
     namespace = f"query-key-{status}"
     answer = client.post(f"{CALLS[5].path}?{query}", headers={"X-Sim-Namespace": namespace}, json={"instances": [{"prompt": "a kite"}]})
     assert answer.status_code == status

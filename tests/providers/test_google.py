@@ -135,18 +135,6 @@ def test_key_in_query_string_and_documented_default_of_four_samples(client: http
     assert len(answer.json()["predictions"]) == google_spec.IMAGEN_DEFAULT_SAMPLE_COUNT
 
 
-def test_a_key_given_twice_is_read_from_its_first_occurrence_in_the_query_as_in_a_header(client: httpx.Client) -> None:
-    """Headers took the first and the query the last, so `?key=bogus&key=good` passed where the header pair failed."""
-    body = {"instances": [{"prompt": "a kite"}], "parameters": {"sampleCount": 1}}
-    for query, header_pair, status in (
-        ("key=bogus&key=pk_live_abc123", ["bogus", "pk_live_abc123"], 400),
-        ("key=pk_live_abc123&key=bogus", ["pk_live_abc123", "bogus"], 200),
-    ):
-        by_query = client.post(f"{PREDICT}?{query}", json=body)
-        by_header = client.post(PREDICT, headers=[("x-goog-api-key", key) for key in header_pair], json=body)
-        assert (by_query.status_code, by_header.status_code) == (status, status), query
-
-
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [

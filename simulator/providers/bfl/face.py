@@ -16,7 +16,7 @@ from simulator.engine import tasks
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
 from simulator.engine.tasks import TaskRecord, TaskStore
-from simulator.http import Endpoint, SafeJSONResponse, parse_json, read_body
+from simulator.http import Endpoint, SafeJSONResponse, credential_header, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant
 from simulator.providers.bfl import mapping
 from simulator.providers.bfl.mapping import NOT_AN_OBJECT, BflValidationError
@@ -53,7 +53,7 @@ class BflFace:
         ]
 
     def _tenant(self, request: Request) -> Tenant:
-        key = request.headers.get("x-key")
+        key = credential_header(request, b"x-key", "x-key")
         if not key:
             raise ApiError(errors.AUTHENTICATION_ERROR, bfl.BFL_NOT_AUTHENTICATED)
         try:
@@ -135,7 +135,7 @@ async def _json_body(request: Request) -> Any:
         text = raw.decode("utf-8", "replace")
         raise BflValidationError([{"type": "model_attributes_type", "loc": ["body"], "msg": NOT_AN_OBJECT, "input": text}])
     try:
-        return parse_json(raw)
+        return parse_json(raw, request=request)
     except ApiError as exc:
         raise BflValidationError([{"type": "json_invalid", "loc": ["body"], "msg": exc.message, "input": None}]) from None
 

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from simulator.engine.errors import ApiError, cut
 from simulator.engine.generate import CountNeverAdmitted, Engine
-from simulator.http import Endpoint, parse_json, read_body
+from simulator.http import Endpoint, credential_header, parse_json, read_body
 from simulator.keys import KeyRegistry, Tenant, bearer_token
 from simulator.providers.google import mapping
 from simulator.providers.google.mapping import RpcError
@@ -32,6 +32,7 @@ from spec.providers import google
 
 PREFIX = "/google"
 API_KEY_HEADER = "x-goog-api-key"
+API_KEY_HEADER_KEY = API_KEY_HEADER.encode("latin-1")
 API_KEY_QUERY = "key"
 MALFORMED_ANSWER = b'{"predictions": [{"mimeType": "image/png", "bytesBase64Encoded": "iVBORw0KGgoAAAANSUhEUgAA'
 """The start of a success answer, cut short: what the control plane's `malformed` fault sends on this face."""
@@ -57,8 +58,16 @@ class GoogleFace:
         ]
 
     def _api_key_tenant(self, request: Request) -> Tenant:
-        """The Gemini API and Vertex express mode: an API key, in `x-goog-api-key` or `?key=` (`given_api_key`)."""
-        key = given_api_key(request.headers.get(API_KEY_HEADER), request.scope["query_string"].decode("latin-1"))
+        """The Gemini API and Vertex express mode: an API key, in `x-goog-api-key` or `?key=` (`given_api_key`); a
+        key given twice differently in either place is a 401 (`credential_header`, and the same rule for the query).
+        The header, when it holds a key, is the one read, whatever the query says (given_api_key)."""
+        header = credential_header(request, API_KEY_HEADER_KEY, API_KEY_HEADER)
+        query = request.scope["query_string"].decode("latin-1")
+        if not header:
+            different = dict.fromkeys(query_keys(query))
+            if len(different) > 1:
+                raise RpcError(401, f"{API_KEY_QUERY} given {len(different)} different values in the query; send one")
+        key = given_api_key(header, query)
         if not key:
             raise RpcError(403, google.GEMINI_MISSING_KEY_MESSAGE, "CONSUMER_INVALID")
         try:
@@ -86,9 +95,10 @@ class GoogleFace:
 
     async def vertex_predict(self, request: Request) -> Response:
         try:
-            token = bearer_token(request.headers.get("authorization"))
-            if "authorization" not in request.headers:
+            authorization = credential_header(request, b"authorization", "Authorization")
+            if authorization is None:
                 raise RpcError(401, google.VERTEX_MISSING_CREDENTIALS_MESSAGE, "CREDENTIALS_MISSING")
+            token = bearer_token(authorization)
             try:
                 tenant = self.keys.authenticate_key(token or "")
             except ApiError:
@@ -102,7 +112,7 @@ class GoogleFace:
         if model_id not in google.IMAGEN_MODELS:
             raise _model_not_found(model_id, version, "predict")
         try:
-            body = parse_json(await read_body(request), huge_numbers_as_sent=True)
+            body = parse_json(await read_body(request), huge_numbers_as_sent=True, request=request)
         except ApiError as exc:
             if exc.type == errors.PAYLOAD_TOO_LARGE:
                 raise RpcError(400, google.PAYLOAD_TOO_LARGE_MESSAGE.format(limit=errors.MAX_BODY_BYTES)) from None
@@ -122,9 +132,15 @@ def given_api_key(header: str | None, query: str) -> str | None:
     header, else the query's first `key`, decoded as Starlette decodes a query (`?%6Bey=` names it too; an empty one
     is none). Read here for the face and its journal view alike (journal_view.py), so both read one key.
 
-    Decision: a key given twice is read from its first occurrence, in the query as in a header on every face
-    (docs/providers.md, Keys); Starlette's `query_params.get` would take the last."""
-    return header or next((value for name, value in parse_qsl(query, keep_blank_values=True) if name == API_KEY_QUERY), None)
+    Decision: a key repeated (with the same value: two different ones are the face's 401) is read from its first
+    occurrence, in the query as in a header on every face (docs/providers.md, Keys); Starlette's `query_params.get`
+    would take the last."""
+    return header or next(iter(query_keys(query)), None)
+
+
+def query_keys(query: str) -> list[str]:
+    """Every `key` of a query, in the order given."""
+    return [value for name, value in parse_qsl(query, keep_blank_values=True) if name == API_KEY_QUERY]
 
 
 def _model_not_found(model_id: str, version: str, method: str) -> RpcError:

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.http import Endpoint, parse_json, read_body
+from simulator.http import Endpoint, credential_header, parse_json, read_body
 from simulator.keys import KeyRegistry
 from simulator.mounting import unknown_route_error
 from simulator.providers.ideogram import mapping
@@ -32,9 +32,9 @@ class IdeogramFace:
 
     async def generate(self, request: Request) -> Response:
         try:
-            key = (request.headers.get("api-key") or "").strip() or None
+            key = (credential_header(request, b"api-key", "Api-Key") or "").strip() or None
             tenant = authenticate(self.keys, key, mapping.MISSING_KEY_MESSAGE)
-            native = mapping.request_from_native(parse_json(await read_body(request)))
+            native = mapping.request_from_native(parse_json(await read_body(request), request=request))
             result = await self.engine.generate(tenant, native.generation, face=mapping.PROVIDER)
         except ApiError as exc:
             return send(mapping.error_answer(exc))

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from simulator.config import SimulatorConfig
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
-from simulator.http import Endpoint, parse_json, read_body
+from simulator.http import Endpoint, credential_header, parse_json, read_body
 from simulator.keys import KeyRegistry, bearer_token
 from simulator.providers.openai import mapping
 from simulator.providers.serving import NativeErrorAnswer, authenticate, image_items, send
@@ -35,9 +35,9 @@ class OpenAIFace:
     async def create_image(self, request: Request) -> Response:
         n: int | None = None
         try:
-            key = bearer_token(request.headers.get("authorization"))
+            key = bearer_token(credential_header(request, b"authorization", "Authorization"))
             tenant = authenticate(self.keys, key, mapping.MISSING_KEY_MESSAGE)
-            generation = mapping.request_from_native(parse_json(await read_body(request)))
+            generation = mapping.request_from_native(parse_json(await read_body(request), request=request))
             n = generation.n
             result = await self.engine.generate(tenant, generation, face=mapping.PROVIDER)
         except ApiError as exc:

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from simulator.engine.errors import ApiError, cut
 from simulator.engine.generate import Engine
-from simulator.http import Endpoint, read_body
+from simulator.http import Endpoint, credential_header, read_body
 from simulator.keys import KeyRegistry, bearer_token
 from simulator.mounting import unknown_route_error
 from simulator.providers.protocol import NativeInvalid
@@ -86,7 +86,7 @@ class StabilityFace:
 
     async def generate(self, request: Request) -> Response:
         try:
-            key = bearer_token(request.headers.get("authorization"))
+            key = bearer_token(credential_header(request, b"authorization", "Authorization"))
             tenant = authenticate(self.keys, key, mapping.MISSING_KEY_MESSAGE)
             native = mapping.request_from_native(await self.form(request), request.headers.get("accept"))
             result = await self.engine.generate(tenant, native.generation, face=mapping.PROVIDER)
