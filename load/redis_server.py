@@ -24,6 +24,8 @@ def redis_available() -> bool:
 class RedisServer:
     port: int
     process: subprocess.Popen[bytes] | None = None
+    options: tuple[str, ...] = ()
+    """More redis-server options, e.g. ("--lua-time-limit", "100")."""
 
     @property
     def url(self) -> str:
@@ -36,7 +38,7 @@ class RedisServer:
 
     def start(self) -> None:
         """Start (or restart, on the same port) and wait until it answers PING."""
-        command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *self.options]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + 10

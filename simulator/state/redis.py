@@ -84,7 +84,7 @@ from simulator.state.base import (
     rate_state,
     window_totals,
 )
-from simulator.state.batching import BatchingChannel, LuaScript
+from simulator.state.batching import BatchingChannel, LuaScript, busy_refusal
 from simulator.state.on_time import on_time, run_on_time
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS
@@ -256,11 +256,16 @@ def location_of(kwargs: Mapping[str, Any]) -> str:
 
 
 async def call_redis(redis: Redis, operation: Callable[[], Awaitable[T]]) -> T:
-    """The operation's result, or StateUnavailable (a 503) when Redis does not answer."""
+    """The operation's result, or StateUnavailable (a 503) when Redis does not answer (or answers BUSY)."""
     try:
         return await operation()
     except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
         raise no_answer(location(redis), exc) from exc
+    except redis_errors.ResponseError as exc:
+        refusal = busy_refusal(location(redis), exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
 
 
 def as_text(value: bytes | str) -> str:
@@ -338,6 +343,11 @@ class RedisState(State):
                 return await operation()
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError) as exc:
             raise no_answer(self.location, exc) from exc
+        except redis_errors.ResponseError as exc:
+            refusal = busy_refusal(self.location, exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
         finally:
             self._slots.release()
 
