@@ -24,6 +24,8 @@ def redis_available() -> bool:
 class RedisServer:
     port: int
     process: subprocess.Popen[bytes] | None = None
+    options: tuple[str, ...] = ()
+    """More redis-server options, e.g. ("--lua-time-limit", "100")."""
 
     @property
     def url(self) -> str:
@@ -36,7 +38,7 @@ class RedisServer:
 
     def start(self) -> None:
         """Start (or restart, on the same port) and wait until it answers PING."""
-        command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *self.options]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + 10
@@ -56,6 +58,32 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(timeout=10)
         self.process = None
+
+
+BUSY = """
+local clock = redis.call('TIME')
+local until_ms = clock[1] * 1000 + clock[2] / 1000 + tonumber(ARGV[1])
+repeat clock = redis.call('TIME') until clock[1] * 1000 + clock[2] / 1000 >= until_ms
+"""
+"""Keeps Redis busy for ARGV[1] ms: a slow command, the way a real Redis gets stuck (Redis 7 refuses DEBUG SLEEP)."""
+
+
+class Stall:
+    """Redis kept busy for a while by one script (`BUSY`), from the moment this is made: the commands other clients send
+    meanwhile wait, and Redis runs them once it is done, as a stuck Redis does. Keep it under Redis's busy threshold
+    (`busy-reply-threshold`, 5 s), after which Redis answers them BUSY instead."""
+
+    def __init__(self, server: RedisServer, seconds: float) -> None:
+        self._connection = redis.Connection(port=server.port)
+        self._connection.send_command("EVAL", BUSY, 0, int(seconds * 1000))
+        time.sleep(0.02)  # Redis, idle, has started the script before any command sent after this returns
+
+    def wait(self) -> None:
+        """Until Redis is done with the script (in a thread, from async code: `await asyncio.to_thread(stall.wait)`)."""
+        try:
+            self._connection.read_response()
+        finally:
+            self._connection.disconnect()
 
 
 @contextmanager

@@ -20,9 +20,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import uvicorn
 from redis.exceptions import AuthenticationError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeout
 from starlette.types import ASGIApp
 
 from simulator.config import SimulatorConfig
@@ -79,6 +81,9 @@ def _settings_for_workers(config: SimulatorConfig) -> Iterator[None]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+TLS_HINT = "rediss:// connects with TLS: does that port serve TLS? A Redis without TLS takes redis://"
+
+
 async def _check_reachable(config: SimulatorConfig) -> str | None:
     state = RedisState(config.state, config.clock, config.start_time)
     try:
@@ -88,7 +93,11 @@ async def _check_reachable(config: SimulatorConfig) -> str | None:
             return f"Redis at {state.location} refused: {exc.__cause__}"
         # At start the reason is the point (a refused connection, a name that does not resolve, a timeout), not the
         # runtime 503's "retry shortly".
-        return f"cannot reach Redis at {state.location}: {exc.__cause__ or exc}"
+        problem = f"cannot reach Redis at {state.location}: {exc.__cause__ or exc}"
+        if isinstance(exc.__cause__, RedisTimeout) and urlsplit(config.state).scheme == "rediss":
+            # A plain Redis never answers a TLS handshake, so the client says only that it timed out.
+            problem += f" ({TLS_HINT})"
+        return problem
     except RedisError as exc:  # Redis answered, but refused: a database beyond its count
         return f"Redis at {state.location} refused: {exc}"
     finally:

@@ -369,8 +369,9 @@ def _paths() -> dict[str, Any]:
         "/_sim/ready": {
             "get": {
                 "operationId": "ready",
-                "summary": "Readiness: whether the state (memory or Redis) answers; 503 when it does not",
-                "parameters": [_ANY],
+                "summary": "Readiness: whether the state (memory or Redis) answers; 503 when it does not, or while a reset holds back "
+                "the namespace's requests",
+                "parameters": [_namespace("only a full reset, which holds back every namespace, makes it a 503")],
                 "responses": {
                     "200": _json(
                         {
@@ -381,7 +382,7 @@ def _paths() -> dict[str, Any]:
                         "ready, and which state (`memory`, or the Redis URL without its password)",
                     ),
                     "400": bad,
-                    "503": _error("service_unavailable: the state did not answer"),
+                    "503": _error("service_unavailable: the state did not answer, or a reset holds back the namespace's requests"),
                 },
             }
         },

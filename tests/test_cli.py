@@ -348,6 +348,11 @@ def test_the_banner_is_printed_once_several_workers_answer_its_curl_line() -> No
         ("redis://:wrong@127.0.0.1:{port}/0", "Redis at 127.0.0.1:{port}/0 refused: AUTH"),
         ("unix:///nonexistent/redis.sock", "cannot reach Redis at unix:///nonexistent/redis.sock?db=0: Error 2 connecting to"),
         ("redis://nosuchhost.invalid:6379/0", "cannot reach Redis at nosuchhost.invalid:6379/0: Error -"),
+        (
+            "rediss://127.0.0.1:{port}/0",
+            "cannot reach Redis at 127.0.0.1:{port}/0: Timeout connecting to server (rediss:// connects with TLS: does that "
+            "port serve TLS? A Redis without TLS takes redis://)",
+        ),
         ("unix:///nonexistent/redis.sock?timeout=1", "a socket URL takes only ?db=N"),
     ],
 )

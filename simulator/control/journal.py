@@ -25,6 +25,7 @@ from simulator.context import DEFAULT_NAMESPACE, Made
 from simulator.control.actions import has_fault_parts
 from simulator.control.journal_row import Row
 from simulator.control.since import moment
+from simulator.control.unwritten import UnwrittenEntries
 from simulator.engine.errors import invalid, quoted
 from simulator.state.base import StateUnavailable
 from spec.model_names import perf_model_name
@@ -368,6 +369,7 @@ class Journal(ABC):
         """Told of the entries kept in batches, as rows (simulator.control.journal_row), oldest first, each entry once
         (the metrics, which count nothing a request needs at once): a call per request cost as much as the counting.
         `flush` tells them of every entry kept so far (before a scrape)."""
+        self._unwritten = UnwrittenEntries()
 
     @abstractmethod
     def record(self, entry: JournalEntry) -> Awaitable[None] | None:
@@ -386,7 +388,9 @@ class Journal(ABC):
         try:
             await writing
         except StateUnavailable as exc:
-            log.warning("request journal not written: %s", exc)
+            self._unwritten.lost(exc)
+        else:
+            self._unwritten.written()
         tell_each(self.listeners, entry)
         tell_each(self.batch_listeners, [entry.row()])
 

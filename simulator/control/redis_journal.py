@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Iterable
+from functools import partial
 from typing import Any
 
 from redis.asyncio import Redis
@@ -21,13 +22,14 @@ from simulator.control.inspect import entry_from_stored
 from simulator.control.journal import Journal, JournalEntry, entry_number
 from simulator.http import dump_json
 from simulator.state.batching import BatchingChannel, LuaScript
+from simulator.state.on_time import on_time, run_on_time
 from simulator.state.redis import SOCKET_TIMEOUT_SECONDS, as_text, call_redis, location
 
 # KEYS: journal list, id counter, namespaces set. ARGV: size, then for each entry its namespace and its JSON (an
 # object, without "id" and "namespace"). Returns the ids given, in ARGV order. Four calls a batch, whatever its
 # length: each redis.call costs Redis a few microseconds, and Redis's CPU is the workers' CPU on a small machine.
 # Each entry starts {"id":"request_N","namespace":"NAME", so a script finds its namespace without decoding it
-# (`_DELETE_NAMESPACE`); a namespace's characters need no escaping in JSON.
+# (`_DELETE`); a namespace's characters need no escaping in JSON.
 _APPEND = LuaScript("""
 local count = (#ARGV - 1) / 2
 local last = redis.call('INCRBY', KEYS[2], count)
@@ -46,24 +48,30 @@ return ids
 # Entries written by one script call at most: the script passes them to one LPUSH through Lua's `unpack`, whose stack
 # holds about 8,000 values.
 _BATCH_LIMIT = 1000
-# KEYS: journal list, namespaces set. ARGV: namespace. Keeps the other namespaces' entries in order.
+# KEYS: journal list, namespaces set. ARGV: the deadline (`on_time`: a `DELETE /_sim/requests` answered 503 deleted
+# nothing), the namespace ('': every one). Returns how many entries it deleted; keeps the other namespaces' in order.
 # Decision: the script reads each entry's namespace where `_APPEND` put it and never decodes an entry: Redis's cjson
 # refuses JSON that is legal and that the journal keeps (a lone surrogate's escape, echoed from a request's body),
 # and Redis does not undo a script that fails half-way, so a decoding error after the list's DEL had lost every
 # namespace's entries. The list is rewritten only once the entries to keep are known.
-_DELETE_NAMESPACE = """
+_DELETE = on_time("""
+if ARGV[2] == '' then
+  local count = redis.call('LLEN', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return count
+end
 local entries = redis.call('LRANGE', KEYS[1], 0, -1)
 local kept = {}
 for i = 1, #entries do
-  if string.match(entries[i], '^{"id":"[^"]*","namespace":"([^"]*)"') ~= ARGV[1] then kept[#kept + 1] = entries[i] end
+  if string.match(entries[i], '^{"id":"[^"]*","namespace":"([^"]*)"') ~= ARGV[2] then kept[#kept + 1] = entries[i] end
 end
 if #kept < #entries then
   redis.call('DEL', KEYS[1])
   for i = 1, #kept do redis.call('RPUSH', KEYS[1], kept[i]) end
 end
-redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[2])
 return #entries - #kept
-"""
+""")
 
 
 def _encoded(entry: JournalEntry) -> bytes:
@@ -88,7 +96,7 @@ class RedisJournal(Journal):
         whole run, across resets, as in process (after a reset the id went back to request_1 and named two
         requests); a run starts it over (`start_numbering`)."""
         self._channel = BatchingChannel(redis.connection_pool, SOCKET_TIMEOUT_SECONDS, location(redis))
-        self._delete_namespace = redis.register_script(_DELETE_NAMESPACE)
+        self._delete = redis.register_script(_DELETE)
         self._pending: list[tuple[JournalEntry, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -144,18 +152,9 @@ class RedisJournal(Journal):
         return None
 
     async def delete(self, namespace: str | None) -> int:
-        if namespace is None:
-
-            async def delete_all() -> int:
-                async with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.llen(self._list)
-                    pipe.delete(self._list, self._namespaces)
-                    count, _ = await pipe.execute()
-                    return int(count)
-
-            return await call_redis(self._redis, delete_all)
         keys = [self._list, self._namespaces]
-        return int(await call_redis(self._redis, lambda: self._delete_namespace(keys=keys, args=[namespace])))
+        where = location(self._redis)
+        return int(await run_on_time(partial(call_redis, self._redis), self._redis, where, self._delete, keys, [namespace or ""]))
 
     async def start_numbering(self) -> None:
         await call_redis(self._redis, lambda: self._redis.delete(self._ids))

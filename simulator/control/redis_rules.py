@@ -1,9 +1,12 @@
 """Fault rules in Redis, shared by every worker, with no Redis round trip per request while no rule matches.
 
 Each worker keeps the rules in memory and subscribes to a change channel. A change (add, delete, clear) is
-written, then published; every subscribed worker reloads its copy and acknowledges, and the call that made the
+written and published by one script, which Redis runs only while the call that made it still waits for it
+(simulator.state.on_time); every subscribed worker reloads its copy and acknowledges, and the call that made the
 change answers only once every worker has (or after a short bound), so a test that adds a rule and then sends a
-request reaches a worker that knows the rule, whichever it is. Only a request that matches a rule's `match`
+request reaches a worker that knows the rule, whichever it is. A call answered 503 made no change: written, then
+published in a second step, a rule that a stuck Redis stored after the 503 was listed but fired nowhere (no worker
+had been told), and the retry the 503 asks for stored it twice. Only a request that matches a rule's `match`
 goes to Redis, to count the match and claim one of the rule's `times` atomically across workers.
 
 Rule ids come from a counter kept outside the prefix, which a full reset empties (`RedisState.reset`), so an id is
@@ -15,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -23,11 +25,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.commands.core import AsyncScript
 
 from simulator.control.actions import Action
 from simulator.control.prompt_pattern import PromptPattern
 from simulator.control.rules import RequestFacts, Rule, RuleSpec, RuleStore, draws, prompts_found, rule_spec_from_json
-from simulator.state.base import no_answer
+from simulator.state.base import StateUnavailable, no_answer
+from simulator.state.on_time import on_time, run_on_time
 from simulator.state.redis import POOL_SIZE, SOCKET_TIMEOUT_SECONDS, as_text, call_redis, location
 
 log = logging.getLogger("perf-sim")
@@ -36,15 +40,67 @@ log = logging.getLogger("perf-sim")
 ACK_TIMEOUT_SECONDS = 2.0
 ACK_POLL_SECONDS = 0.002
 
-# KEYS: rules hash, counts hash, id counter, ordinals hash. ARGV: namespace, times (0: until removed), spec JSON.
-_ADD = """
-local id = 'fault_' .. redis.call('INCR', KEYS[3])
-local ordinal = redis.call('HINCRBY', KEYS[4], ARGV[1], 1)
-redis.call('HSET', KEYS[1], id, '{"ordinal":' .. ordinal .. ',"spec":' .. ARGV[3] .. '}')
-redis.call('HSET', KEYS[2], id .. ':matched', 0, id .. ':fired', 0)
-if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[2], id .. ':remaining', ARGV[2]) end
-return id
+# Each change (add, delete, clear) is one script that writes it and publishes it (ARGV[2], the channel, ARGV[3], the
+# change's token) in one atomic step, and only while its caller still waits (`on_time`): a change Redis runs is known
+# to every worker, and a change whose caller got a 503 was not made. Stored rules start with their ordinal and
+# namespace, so a script finds a rule's namespace without decoding its JSON (Redis's decoder refuses some JSON a rule
+# keeps, a lone surrogate's escape in a prompt; see simulator.control.redis_journal).
+_NAMESPACE_OF = """
+local function namespace_of(stored) return string.match(stored, '^{"ordinal":%d+,"namespace":"([^"]*)"') end
 """
+# KEYS: rules hash, counts hash, id counter, ordinals hash. ARGV: deadline, channel, change, then for each rule its
+# namespace, times (0: until removed) and spec JSON. Returns the receivers of the change, then each rule's id and
+# ordinal.
+_ADD = on_time("""
+local answer = {0}
+for k = 4, #ARGV, 3 do
+  local id = 'fault_' .. redis.call('INCR', KEYS[3])
+  local ordinal = redis.call('HINCRBY', KEYS[4], ARGV[k], 1)
+  redis.call('HSET', KEYS[1], id, '{"ordinal":' .. ordinal .. ',"namespace":"' .. ARGV[k] .. '","spec":' .. ARGV[k + 2] .. '}')
+  redis.call('HSET', KEYS[2], id .. ':matched', 0, id .. ':fired', 0)
+  if tonumber(ARGV[k + 1]) > 0 then redis.call('HSET', KEYS[2], id .. ':remaining', ARGV[k + 1]) end
+  answer[#answer + 1] = id
+  answer[#answer + 1] = ordinal
+end
+answer[1] = redis.call('PUBLISH', ARGV[2], ARGV[3])
+return answer
+""")
+# KEYS: rules hash, counts hash. ARGV: deadline, channel, change, id, namespace ('': any). Returns {receivers of the
+# change, deleted (0 or 1)}; nothing is published when nothing was deleted.
+_DELETE = on_time(
+    _NAMESPACE_OF
+    + """
+local stored = redis.call('HGET', KEYS[1], ARGV[4])
+if not stored or (ARGV[5] ~= '' and namespace_of(stored) ~= ARGV[5]) then return {0, 0} end
+redis.call('HDEL', KEYS[1], ARGV[4])
+redis.call('HDEL', KEYS[2], ARGV[4] .. ':matched', ARGV[4] .. ':fired', ARGV[4] .. ':remaining')
+return {redis.call('PUBLISH', ARGV[2], ARGV[3]), 1}
+"""
+)
+# KEYS: rules hash, counts hash, ordinals hash. ARGV: deadline, channel, change, namespace ('': every one). Returns
+# {receivers of the change, rules deleted}.
+_CLEAR = on_time(
+    _NAMESPACE_OF
+    + """
+local deleted = 0
+if ARGV[4] == '' then
+  deleted = redis.call('HLEN', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+else
+  local stored = redis.call('HGETALL', KEYS[1])
+  for i = 1, #stored, 2 do
+    if namespace_of(stored[i + 1]) == ARGV[4] then
+      local id = stored[i]
+      redis.call('HDEL', KEYS[1], id)
+      redis.call('HDEL', KEYS[2], id .. ':matched', id .. ':fired', id .. ':remaining')
+      deleted = deleted + 1
+    end
+  end
+  redis.call('HDEL', KEYS[3], ARGV[4])
+end
+return {redis.call('PUBLISH', ARGV[2], ARGV[3]), deleted}
+"""
+)
 # KEYS: rules hash, counts hash. ARGV: id. Returns the count of requests the rule has now matched, or -1 when the
 # rule is used up or gone (nothing counted).
 _MATCH = """
@@ -89,7 +145,9 @@ class RedisRuleStore(RuleStore):
         # is ever counted for another change.
         database = redis.connection_pool.connection_kwargs.get("db", 0)
         self._channel, self._ack_prefix = f"{prefix}rules-changed:db{database}", prefix + "rules-ack:"
-        self._add, self._match, self._fire = (redis.register_script(s) for s in (_ADD, _MATCH, _FIRE))
+        self._add, self._delete, self._clear, self._match, self._fire = (
+            redis.register_script(s) for s in (_ADD, _DELETE, _CLEAR, _MATCH, _FIRE)
+        )
         self._worker = uuid.uuid4().hex
         self._cache: list[tuple[str, int, RuleSpec]] = []
         self._specs: dict[bytes | str, RuleSpec] = {}
@@ -141,38 +199,49 @@ class RedisRuleStore(RuleStore):
         self._cache, self._specs = sorted(rules, key=lambda rule: _order(rule[0])), specs
         self.keep_prompt_searches_of(specs.values())
 
-    async def _changed(self) -> None:
-        """Tell every worker, and wait until each has reloaded."""
+    async def _change(self, script: AsyncScript, keys: list[str], args: list[Any]) -> list[Any]:
+        """Run a change's script (which writes the change and publishes it, if Redis runs it in time), then wait until
+        every worker has reloaded; the script's answer after the count of workers told. Subscribed first, so this
+        worker hears its own change too.
+
+        Decision: once the script has run, the change is made and told, so the call answers for it even when Redis
+        stops answering before every worker has acknowledged: the wait is bounded (ACK_TIMEOUT_SECONDS) and a worker
+        that missed the message reloads when it subscribes again."""
         await self._listening()
         change = uuid.uuid4().hex
-        receivers = await call_redis(self._redis, partial(self._redis.publish, self._channel, change))
+        answer: list[Any] = await run_on_time(
+            partial(call_redis, self._redis), self._redis, location(self._redis), script, keys, [self._channel, change, *args]
+        )
+        receivers, *made = answer
+        try:
+            async with asyncio.timeout(ACK_TIMEOUT_SECONDS):
+                await self._acknowledged(change, int(receivers))
+        except (TimeoutError, StateUnavailable):
+            log.warning("not every worker confirmed the fault rule change within %.1f s", ACK_TIMEOUT_SECONDS)
+        return made
+
+    async def _acknowledged(self, change: str, receivers: int) -> None:
         ack = self._ack_prefix + change
-        deadline = time.monotonic() + ACK_TIMEOUT_SECONDS
         while await call_redis(self._redis, partial(self._redis.scard, ack)) < receivers:
-            if time.monotonic() > deadline:
-                log.warning("not every worker confirmed the fault rule change within %.1f s", ACK_TIMEOUT_SECONDS)
-                return
             await asyncio.sleep(ACK_POLL_SECONDS)
 
-    async def _store(self, spec: RuleSpec) -> str:
-        """Store the rule, telling no worker yet; its id."""
+    async def _store(self, specs: Sequence[RuleSpec]) -> list[tuple[str, int]]:
+        """Store the rules and tell every worker, in one step; each rule's id and ordinal."""
         keys = [self._rules_key, self._counts_key, self._id_key, self._ordinals_key]
-        return as_text(
-            await call_redis(self._redis, partial(self._add, keys=keys, args=[spec.namespace, spec.times or 0, _spec_json(spec)]))
-        )
+        args = [value for spec in specs for value in (spec.namespace, spec.times or 0, _spec_json(spec))]
+        answer = await self._change(self._add, keys, args)
+        return [(as_text(answer[i]), int(answer[i + 1])) for i in range(0, len(answer), 2)]
 
     async def add(self, spec: RuleSpec) -> Rule:
-        rule_id = await self._store(spec)
-        await self._changed()
-        return next(rule for rule in await self.rules(spec.namespace) if rule.id == rule_id)
+        """The rule as stored, not read back: once stored, it is the answer (see `_change`)."""
+        [(rule_id, ordinal)] = await self._store([spec])
+        return Rule(rule_id, ordinal, spec, spec.times, 0, 0)
 
     async def add_all(self, specs: Sequence[RuleSpec]) -> None:
-        """Every rule stored first, then one change told: told per rule, every worker reread every rule so far (and
-        `add` read them all back), so a scenario of 1,500 rules took 112 s to start and as long to reset."""
-        for spec in specs:
-            await self._store(spec)
+        """Every rule in one change: told per rule, every worker reread every rule so far (and `add` read them all
+        back), so a scenario of 1,500 rules took 112 s to start and as long to reset."""
         if specs:
-            await self._changed()
+            await self._store(specs)
 
     async def rules(self, namespace: str | None = None) -> list[Rule]:
         async def read() -> list[Any]:
@@ -197,31 +266,12 @@ class RedisRuleStore(RuleStore):
         return sorted(found, key=lambda rule: _order(rule.id))
 
     async def delete(self, rule_id: str, namespace: str | None = None) -> bool:
-        """Read, then remove: an id is never given again, so the rule read is the rule removed, if any."""
-        if namespace is not None:
-            stored = await call_redis(self._redis, partial(self._redis.hget, self._rules_key, rule_id))
-            if stored is None or json.loads(stored)["spec"]["namespace"] != namespace:
-                return False
-        deleted = await call_redis(self._redis, partial(self._redis.hdel, self._rules_key, rule_id))
-        if deleted:
-            fields = [f"{rule_id}:{name}" for name in ("matched", "fired", "remaining")]
-            await call_redis(self._redis, partial(self._redis.hdel, self._counts_key, *fields))
-            await self._changed()
+        [deleted] = await self._change(self._delete, [self._rules_key, self._counts_key], [rule_id, namespace or ""])
         return bool(deleted)
 
     async def clear(self, namespace: str | None) -> int:
-        doomed = await self.rules(namespace)
-        if namespace is None:
-            await call_redis(self._redis, partial(self._redis.delete, self._rules_key, self._counts_key, self._ordinals_key))
-        else:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for rule in doomed:
-                    pipe.hdel(self._rules_key, rule.id)
-                    pipe.hdel(self._counts_key, *(f"{rule.id}:{name}" for name in ("matched", "fired", "remaining")))
-                pipe.hdel(self._ordinals_key, namespace)
-                await call_redis(self._redis, pipe.execute)
-        await self._changed()
-        return len(doomed)
+        [deleted] = await self._change(self._clear, [self._rules_key, self._counts_key, self._ordinals_key], [namespace or ""])
+        return int(deleted)
 
     def may_apply(self) -> bool:
         """Until this worker listens for changes it cannot know the rules, so `select` must run (and start listening)."""

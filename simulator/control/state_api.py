@@ -27,7 +27,7 @@ from simulator.keys import KEY_FORMAT, KEY_PATTERN, KeyRegistry, Tenant
 from simulator.perf.wire import error_ids, error_response
 from simulator.providers.serving import KEY_HINT
 from simulator.registry import PROVIDER_NAMES
-from simulator.state.base import RateState
+from simulator.state.base import RateState, StateUnavailable
 from spec import errors
 
 # Decision: one advance moves the clock at most 100 years (of 365.25 days), far past any window or expiry a test
@@ -82,12 +82,20 @@ class StateApi:
         """Readiness, where `/_sim/health` is liveness: whether the state answers. With Redis state, a stopped or stuck
         Redis makes every API request a 503 while the process lives on; a healthcheck (compose, a load balancer)
         should stop sending to it. The state is asked for its clock, which every request reads; when it does not
-        answer, the app's handler answers the state's 503 (`service_unavailable`, `Retry-After: 1`)."""
+        answer, the app's handler answers the state's 503 (`service_unavailable`, `Retry-After: 1`).
+
+        The same 503 while a reset holds back the requests of the call's namespace (`?namespace=`; without it, while a
+        full reset holds back every namespace's): they wait at its fence, then answer 503, as on a stuck Redis. A reset
+        takes milliseconds; a fence stays up longer only when left by a worker that stopped mid-reset (at most
+        FENCE_TTL_SECONDS), and a ready that said so while those requests failed misled a test waiting on it."""
         try:
-            namespace_param(request)
+            namespace = namespace_param(request)
         except ApiError as exc:
             return error_response(exc)
         await self.engine.state.now()
+        if await self.engine.state.reset_holds(namespace):
+            which = "every namespace" if namespace is None else f"namespace {quoted(namespace)}"
+            raise StateUnavailable(f"a reset holds back the requests of {which}; retry shortly")
         return SafeJSONResponse({"status": "ready", "state": self.settings["state"]})
 
     async def config(self, request: Request) -> Response:

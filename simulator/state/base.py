@@ -284,5 +284,10 @@ class State(ABC):
         clock), which then outlived the reset. The in-memory state's reset is atomic, so its block holds nothing."""
 
     @abstractmethod
+    async def reset_holds(self, namespace: str | None) -> bool:
+        """Whether a reset holds back the admissions of namespace `namespace` now (None: whether a full reset holds back
+        every namespace's), which `GET /_sim/ready` reports: such requests wait, then answer 503."""
+
+    @abstractmethod
     async def close(self) -> None:
         """Release connections."""

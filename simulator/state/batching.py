@@ -22,9 +22,21 @@ import hiredis
 from redis import exceptions as redis_errors
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
-from simulator.state.base import no_answer
+from simulator.state.base import StateUnavailable, no_answer
 
 Command = Sequence[str | bytes | int | float]
+
+
+def busy_refusal(location: str, exc: redis_errors.ResponseError) -> StateUnavailable | None:
+    """The 503 for a command Redis refused as BUSY, else None (the error is the caller's).
+
+    Redis answers BUSY to every command once a script (or a slow module command) has run past its busy threshold
+    (`busy-reply-threshold`, 5 s by default): as stuck as a Redis that does not answer, so the same 503 with
+    `Retry-After`, not a 500 saying the simulator has a bug, with a traceback per request on stderr. Before that
+    threshold Redis reads nothing, and the commands sent meanwhile wait their timeout as on a stopped process."""
+    if not str(exc).startswith("BUSY "):
+        return None
+    return StateUnavailable(f"Redis at {location} is busy (a script or command has run past its busy threshold); retry shortly")
 
 
 class LuaScript:
@@ -59,6 +71,11 @@ class BatchingChannel:
             return await self.execute(command)
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError) as exc:
             raise no_answer(self._location, exc) from exc
+        except redis_errors.ResponseError as exc:
+            refusal = busy_refusal(self._location, exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
 
     async def run_script(self, script: LuaScript, keys: Sequence[str | bytes], args: Sequence[str | bytes | int | float]) -> Any:
         """The script's reply. A Redis that does not know the script (restarted, or flushed) refuses it without

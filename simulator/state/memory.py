@@ -219,6 +219,10 @@ class MemoryState(State):
         """Nothing to hold back: `reset` awaits nothing, so no admission runs in the middle of it."""
         yield
 
+    async def reset_holds(self, namespace: str | None) -> bool:
+        """Never: no admission runs in the middle of a reset (`resetting`)."""
+        return False
+
     async def warm_up(self) -> None:
         """Nothing to open in process."""
 

@@ -28,15 +28,18 @@ Decisions:
 - Redis unreachable or slow: every call is bounded by one timer (SOCKET_TIMEOUT_SECONDS) and raises
   `StateUnavailable` (a 503 in the API envelope). Nothing is retried: a retried admission could count twice. The
   pool and the channel check a connection before reuse, so service resumes with the first request after Redis is back.
-- A reset is not atomic (one bounded call per page of keys), so it fences what it resets (`resetting`): a counter
-  key per namespace, and one for a full reset, which the admission script checks (one EXISTS, in the same round
-  trip). A fenced admission wrote nothing; the worker asks again a few milliseconds later, for at most
+- A reset is not atomic (one bounded call per page of keys), so it fences what it resets (`resetting`): a set of
+  the resets' tokens per namespace, and one for a full reset, which the admission script checks (one EXISTS, in the
+  same round trip). A fenced admission wrote nothing; the worker asks again a few milliseconds later, for at most
   SOCKET_TIMEOUT_SECONDS, then answers the 503 a stuck Redis gets. Without the fence an admission between two pages
   found the namespace's clock offset deleted but its window totals not yet, took the old, advanced time from them
   (the script never runs a window backwards) and rebuilt the window at that time, which outlived the reset: the key
   stayed refused for a simulator hour, every 429 saying to retry in 60 s. The fence keys sit outside the prefix, so
   the reset's own walk of the prefix never deletes them, and expire (FENCE_TTL_SECONDS, kept alive while the reset
-  runs) so a worker that dies mid-reset cannot hold a namespace for ever.
+  runs) so a worker that dies mid-reset cannot hold a namespace for ever. A reset that Redis did not answer (a 503)
+  leaves no fence: its worker takes its token out once Redis answers, and a raise Redis runs after that does nothing.
+- A control write (a clock advance, a rule added or removed, the journal emptied) is one script that Redis runs only
+  while its caller still waits (`simulator.state.on_time`), so its 503 means nothing was changed and a retry is safe.
 - A burst is not an outage: the pool is bounded and a request waits for a free connection (see POOL_SIZE).
 """
 
@@ -81,7 +84,8 @@ from simulator.state.base import (
     rate_state,
     window_totals,
 )
-from simulator.state.batching import BatchingChannel, LuaScript
+from simulator.state.batching import BatchingChannel, LuaScript, busy_refusal
+from simulator.state.on_time import on_time, run_on_time
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS
 
@@ -110,6 +114,13 @@ _BLOB_INDEX = "blob-index:"
 # a worker's event loop stalled for a second keeps it), which bounds how long a worker that died mid-reset holds
 # back its namespace: its requests wait SOCKET_TIMEOUT_SECONDS, then answer 503, until the fence is gone.
 FENCE_TTL_SECONDS = 10.0
+# A reset answered 503 (Redis did not answer) may have raised its fence (Redis runs the command once it wakes) and has
+# not lowered it, so its worker lowers it again and again, GIVEN_UP_PAUSE_SECONDS apart (doubling up to
+# GIVEN_UP_PAUSE_MAX_SECONDS), until Redis answers; the tombstone it leaves for the reset's token turns a raise that
+# Redis runs after that into nothing. The tombstone outlives by far any command a woken Redis still has queued.
+GIVEN_UP_PAUSE_SECONDS = 0.05
+GIVEN_UP_PAUSE_MAX_SECONDS = 0.5
+TOMBSTONE_TTL_SECONDS = 6 * FENCE_TTL_SECONDS
 # A fenced admission asks again after a pause that starts at FENCED_PAUSE_SECONDS and doubles up to
 # FENCED_PAUSE_MAX_SECONDS: a namespace reset takes milliseconds on a store of thousands of keys.
 FENCED_PAUSE_SECONDS = 0.002
@@ -198,16 +209,23 @@ if #ARGV > 8 then
 end
 return {1, day_used, minute_used, now_s, sequence, ids}
 """)
-# KEYS: a reset fence. ARGV: its TTL in ms. One more reset under way (see `resetting`).
+# KEYS: a reset fence (the set of the tokens of the resets under way), the reset's tombstone. ARGV: the reset's token,
+# the fence's TTL in ms. One more reset under way (see `resetting`); none when the reset's caller has given it up
+# already (its tombstone is there): Redis, stuck when the reset began, ran this after the caller's timeout.
 _RAISE_FENCE = """
-redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
 """
-# KEYS: a reset fence. One reset fewer; the last one out takes the fence down. (A fence that expired meanwhile counts
-# -1 here and goes too.)
+# KEYS: a reset fence and, for a reset given up, its tombstone. ARGV: the reset's token and the tombstone's TTL in ms.
+# One reset fewer, as often as it is run; the last one out takes the fence down (Redis deletes an empty set).
 _LOWER_FENCE = """
-if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end
+redis.call('SREM', KEYS[1], ARGV[1])
+if KEYS[2] then redis.call('SET', KEYS[2], 1, 'PX', ARGV[2]) end
 """
+# KEYS: the namespace's clock offset. ARGV: the deadline (`on_time`), seconds. The new offset.
+_ADVANCE = on_time("return redis.call('INCRBYFLOAT', KEYS[1], ARGV[2])")
 
 
 NAMED_CONNECTION: dict[str, Any] = {
@@ -238,11 +256,16 @@ def location_of(kwargs: Mapping[str, Any]) -> str:
 
 
 async def call_redis(redis: Redis, operation: Callable[[], Awaitable[T]]) -> T:
-    """The operation's result, or StateUnavailable (a 503) when Redis does not answer."""
+    """The operation's result, or StateUnavailable (a 503) when Redis does not answer (or answers BUSY)."""
     try:
         return await operation()
     except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
         raise no_answer(location(redis), exc) from exc
+    except redis_errors.ResponseError as exc:
+        refusal = busy_refusal(location(redis), exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
 
 
 def as_text(value: bytes | str) -> str:
@@ -280,6 +303,10 @@ class RedisState(State):
         self._fences = prefix.removesuffix(":") + "-reset:"
         self._full_reset_fence = self._fence(None)
         self._raise_fence, self._lower_fence = (self._redis.register_script(source) for source in (_RAISE_FENCE, _LOWER_FENCE))
+        self._advance = self._redis.register_script(_ADVANCE)
+        self._given_up: dict[str, str] = {}
+        """The resets given up (their caller got a 503) whose token may still be in a fence: token, fence."""
+        self._sweeper: asyncio.Task[None] | None = None
 
     def _key(self, *parts: str) -> str:
         """A key of the current namespace."""
@@ -292,6 +319,10 @@ class RedisState(State):
     def _fence(self, namespace: str | None) -> str:
         """The key that holds back the admissions of `namespace` (None: of every namespace) while it is reset."""
         return self._fences + ("all" if namespace is None else namespace_prefix(namespace))
+
+    def _tombstone(self, token: str) -> str:
+        """The key that says the reset of this token was given up: a raise of its fence that Redis runs later does nothing."""
+        return self._fences + "given-up:" + token
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
         """One operation on one pooled connection. When every connection is busy, wait for one (a burst), but no
@@ -312,6 +343,11 @@ class RedisState(State):
                 return await operation()
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError) as exc:
             raise no_answer(self.location, exc) from exc
+        except redis_errors.ResponseError as exc:
+            refusal = busy_refusal(self.location, exc)
+            if refusal is None:
+                raise
+            raise refusal from exc
         finally:
             self._slots.release()
 
@@ -332,7 +368,9 @@ class RedisState(State):
         return self._time(float(offset or 0.0))
 
     async def advance_clock(self, seconds: float) -> float:
-        offset = await self._call(lambda: self._redis.incrbyfloat(self._key("clock-offset"), seconds))
+        """Only while the caller still waits (`simulator.state.on_time`): an advance answered 503 has not moved the
+        clock, so its retry does not move it twice."""
+        offset = await run_on_time(self._call, self._redis, self.location, self._advance, [self._key("clock-offset")], [repr(seconds)])
         return self._time(float(offset))
 
     async def next_sequence(self) -> int:
@@ -444,16 +482,59 @@ class RedisState(State):
 
     @asynccontextmanager
     async def resetting(self, namespace: str | None) -> AsyncIterator[None]:
-        """Fence `namespace` (None: every namespace) while the block runs. A counter, so two workers resetting one
-        namespace at once hold it until both are done; it expires FENCE_TTL_SECONDS after it was last kept alive."""
-        fence, ttl_ms = self._fence(namespace), int(FENCE_TTL_SECONDS * 1000)
-        await self._call(partial(self._raise_fence, keys=[fence], args=[ttl_ms]))
+        """Fence `namespace` (None: every namespace) while the block runs. The fence is the set of the tokens of the
+        resets under way, so two workers resetting one namespace at once hold it until both are done, and taking a
+        token out is the same however often it is done; it expires FENCE_TTL_SECONDS after it was last kept alive.
+
+        A reset that Redis did not answer in time (its caller gets the 503) is given up (`_give_up`), whether the
+        raise, the reset or the lower failed: a stuck Redis still runs the commands it was sent once it wakes, so a
+        fence raised late, or never lowered, had held the namespace back for FENCE_TTL_SECONDS after Redis was back,
+        each of its requests a 3 s wait and a 503, a successful reset meanwhile changing nothing."""
+        fence, token, ttl_ms = self._fence(namespace), uuid.uuid4().hex, int(FENCE_TTL_SECONDS * 1000)
+        try:
+            await self._call(partial(self._raise_fence, keys=[fence, self._tombstone(token)], args=[token, ttl_ms]))
+        except BaseException:
+            self._give_up(fence, token)
+            raise
         keeper = asyncio.get_running_loop().create_task(self._keep_fence(fence, ttl_ms))
         try:
             yield
         finally:
             keeper.cancel()
-            await self._call(partial(self._lower_fence, keys=[fence]))
+            try:
+                await self._call(partial(self._lower_fence, keys=[fence], args=[token]))
+            except BaseException:
+                self._give_up(fence, token)
+                raise
+
+    def _give_up(self, fence: str, token: str) -> None:
+        """Take the token out of its fence, and leave its tombstone, as soon as Redis answers (`_lower_given_up`)."""
+        self._given_up[token] = fence
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(self._lower_given_up())
+
+    async def _lower_given_up(self) -> None:
+        """Lower the fences of the resets given up until Redis has taken each. The first try is sent at once: a stuck
+        Redis runs it when it wakes, right beside the raise it may still have queued (whichever it runs first, the
+        token ends out of the fence). A stopped Redis is asked again, GIVEN_UP_PAUSE_SECONDS apart and up to
+        GIVEN_UP_PAUSE_MAX_SECONDS, so its fences are down within that once it is back."""
+        pause = GIVEN_UP_PAUSE_SECONDS
+        while self._given_up:
+            token, fence = next(iter(self._given_up.items()))
+            try:
+                await self._call(
+                    partial(self._lower_fence, keys=[fence, self._tombstone(token)], args=[token, int(TOMBSTONE_TTL_SECONDS * 1000)])
+                )
+            except (StateUnavailable, redis_errors.RedisError):
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, GIVEN_UP_PAUSE_MAX_SECONDS)
+                continue
+            del self._given_up[token]
+            pause = GIVEN_UP_PAUSE_SECONDS
+
+    async def reset_holds(self, namespace: str | None) -> bool:
+        fences = [self._full_reset_fence] if namespace is None else [self._fence(namespace), self._full_reset_fence]
+        return bool(await self._call(partial(self._redis.exists, *fences)))
 
     async def _keep_fence(self, fence: str, ttl_ms: int) -> None:
         """Push the fence's expiry back while the reset runs, a page of keys or a journal rewrite at a time alike. A
@@ -514,5 +595,8 @@ class RedisState(State):
             return
 
     async def close(self) -> None:
+        """A fence still to be lowered (`_given_up`) is left to expire, as a stopped worker's is."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         await self._channel.close()
         await self._redis.aclose()

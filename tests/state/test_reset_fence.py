@@ -7,7 +7,7 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis
 
-from load.redis_server import RedisServer
+from load.redis_server import RedisServer, Stall, redis_available, running_redis
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
 from simulator.context import in_namespace
@@ -203,3 +203,64 @@ async def test_a_fence_left_by_a_worker_that_died_mid_reset_expires(redis_server
     finally:
         worker.kill()
         await state.close()
+
+
+STALL_SECONDS = SOCKET_TIMEOUT_SECONDS + 0.6
+"""Longer than the state's timeout, so the call in flight is answered 503, and under Redis's busy threshold (5 s), so
+Redis still runs it when it wakes (`Stall`)."""
+PROMPT = 1.0
+"""Well under the state's timeout: a request held back by a fence waits that long, then answers 503."""
+
+
+@pytest.fixture(scope="module")
+def stuck_redis() -> Iterator[RedisServer]:
+    """A Redis of this module's own, so that stalling it holds back no other test's simulator."""
+    if not redis_available():
+        pytest.skip("redis-server is not installed (CI installs it with scripts/redis.sh)")
+    with running_redis() as server:
+        yield server
+
+
+async def timed(call: Awaitable[httpx.Response]) -> tuple[int, float]:
+    started = time.monotonic()
+    answer = await call
+    return answer.status_code, time.monotonic() - started
+
+
+@pytest.mark.parametrize("reset", ["/_sim/reset?namespace=A", "/_sim/reset"])
+async def test_a_reset_cut_off_by_a_stuck_redis_leaves_no_fence_once_redis_answers_again(stuck_redis: RedisServer, reset: str) -> None:
+    """The reset's 503 came while Redis, stuck, still held its fence's raise, which it ran once it woke: the namespace's
+    requests (every namespace's, for a full reset) then waited 3 s and answered 503 until the fence expired (10 s), a
+    retried reset's 200 changed nothing, and /_sim/ready?namespace= said ready throughout."""
+    async with simulator_on(stuck_redis) as (client, _):
+        (await client.post(reset)).raise_for_status()  # Redis knows the reset's scripts from now on
+        stall = Stall(stuck_redis, STALL_SECONDS)
+        assert (await client.post(reset)).status_code == 503
+        await asyncio.to_thread(stall.wait)
+        status, took = await timed(generate(client))
+        assert (status, took < PROMPT) == (200, True), f"{status} after {took:.1f} s"
+        assert (await client.get("/_sim/ready?namespace=A")).status_code == 200
+        assert (await client.post(reset)).status_code == 200
+        status, took = await timed(generate(client))
+        assert (status, took < PROMPT) == (200, True), f"{status} after {took:.1f} s"
+        with redis.Redis(port=stuck_redis.port) as plain:
+            assert [key for key in plain.keys("perf-sim-reset:*") if b"given-up" not in key] == [], "no fence left behind"
+
+
+async def test_ready_is_a_503_for_a_namespace_a_reset_holds_back(redis_server: RedisServer) -> None:
+    """A request of a namespace being reset waits, and answers 503 if the fence stays up (a worker that died
+    mid-reset): a test polling readiness for its namespace must not be told it is ready meanwhile."""
+    async with simulator_on(redis_server) as (client, state):
+
+        async def ready(query: str = "") -> int:
+            return (await client.get("/_sim/ready" + query)).status_code
+
+        async with state.resetting("A"):
+            answer = await client.get("/_sim/ready?namespace=A")
+            assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+            assert "a reset holds back the requests of namespace 'A'" in answer.json()["error"]["message"]
+            assert (await ready("?namespace=B"), await ready()) == (200, 200)
+        assert await ready("?namespace=A") == 200
+        async with state.resetting(None):
+            assert (await ready("?namespace=B"), await ready()) == (503, 503)
+        assert await ready() == 200
