@@ -15,6 +15,7 @@ when a test asks for the fixture.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Generator, Iterator
@@ -149,6 +150,26 @@ def perf_sim(perf_sim_server: PerfSim, request: pytest.FixtureRequest) -> Iterat
             "simulator, not of your app; its traceback is in the captured log. Please report it.",
             pytrace=False,
         )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+    """A test that used `perf_sim` and failed waits for the simulator to finish its last answers' work before pytest
+    stops capturing the test's output, so the report's captured log holds the lines of its last requests.
+
+    The server writes a request's log line just after the answer's last bytes, in its own thread: the test's client
+    can read the answer, fail and end the call phase first (under load it did). One control call is served by the
+    same event loop, so only after every step it was running has finished. Only on failure, where the log is shown."""
+    try:
+        return (yield)
+    except BaseException:
+        sim = pyfuncitem.stash.get(_TESTS_SIM, None)
+        if sim is not None:
+            from simulator.control.client import ControlError
+
+            with contextlib.suppress(ControlError):  # the simulator is gone: the test's own failure is what to report
+                sim.health()
+        raise
 
 
 @pytest.hookimpl(wrapper=True)
