@@ -126,6 +126,16 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def stuck_redis() -> Iterator[RedisServer]:
+    """A Redis of the test module's own, which its tests may stall (load.redis_server.Stall) without holding back
+    another module's simulator."""
+    if not redis_available():
+        pytest.skip("redis-server is not installed (CI installs it with scripts/redis.sh)")
+    with running_redis() as server:
+        yield server
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

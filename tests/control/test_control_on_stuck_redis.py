@@ -4,7 +4,7 @@ change Redis made is known to every worker, whatever happened to the call after.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis
 
-from load.redis_server import RedisServer, Stall, redis_available, running_redis
+from load.redis_server import RedisServer, Stall
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
 from simulator.control.redis_rules import RedisRuleStore
@@ -30,15 +30,6 @@ STALL_SECONDS = SOCKET_TIMEOUT_SECONDS + 0.6
 Redis still runs what it was sent when it wakes (`Stall`)."""
 LATE_STALL_SECONDS = LATE_AFTER_SECONDS + 0.4
 """Past a control write's deadline, but within the state's timeout: the caller hears Redis refuse the late write."""
-
-
-@pytest.fixture(scope="module")
-def stuck_redis() -> Iterator[RedisServer]:
-    """A Redis of this module's own, so that stalling it holds back no other test's simulator."""
-    if not redis_available():
-        pytest.skip("redis-server is not installed (CI installs it with scripts/redis.sh)")
-    with running_redis() as server:
-        yield server
 
 
 @asynccontextmanager

@@ -7,7 +7,7 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis
 
-from load.redis_server import RedisServer, Stall, redis_available, running_redis
+from load.redis_server import RedisServer, Stall
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
 from simulator.context import in_namespace
@@ -210,15 +210,6 @@ STALL_SECONDS = SOCKET_TIMEOUT_SECONDS + 0.6
 Redis still runs it when it wakes (`Stall`)."""
 PROMPT = 1.0
 """Well under the state's timeout: a request held back by a fence waits that long, then answers 503."""
-
-
-@pytest.fixture(scope="module")
-def stuck_redis() -> Iterator[RedisServer]:
-    """A Redis of this module's own, so that stalling it holds back no other test's simulator."""
-    if not redis_available():
-        pytest.skip("redis-server is not installed (CI installs it with scripts/redis.sh)")
-    with running_redis() as server:
-        yield server
 
 
 async def timed(call: Awaitable[httpx.Response]) -> tuple[int, float]:
