@@ -9,7 +9,7 @@ concurrent requests apart without threading a parameter through every face.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -22,6 +22,8 @@ NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 ERROR_BODY_CAP = 16 * 1024
 """An error answer's body is kept up to this size, for its type."""
+REQUEST_ID_HEADER = b"x-request-id"
+"""The header an answer's id is sent in, on every face that sends one: what a client logs, and the journal keeps."""
 
 
 class Made:
@@ -48,6 +50,9 @@ class Made:
     """The answer's body when it was an error (its type is read from it when the journal is read)."""
     state_down: bool = False
     """Whether the answer was a 503 because the shared state did not answer (see `note_state_down`)."""
+    request_id: str | None = None
+    """The answer's `x-request-id`, as its client got it; None where the face's answer carries none (BFL, Google, an
+    Ideogram error) and when the connection was dropped without an answer."""
 
 
 _UNRECORDED = Made()
@@ -103,12 +108,36 @@ def note_generation(model: str, n: int, size: str, image_ids: Sequence[str]) -> 
 
 def note_answer(response: Response) -> None:
     """Called by a face's endpoint with the answer it is about to send: the control layer then need not watch the
-    answer's messages on their way out (it does only while a fault may apply)."""
+    answer's messages on their way out (it does only while a fault may apply).
+
+    Its `x-request-id` is the one a JSON answer was given (simulator.http.SafeJSONResponse keeps it as it encodes the
+    headers), else read from the headers as they will be sent; an error answer whose id is drawn only as it is sent
+    notes it then (`note_request_id`)."""
     made = recording.get()
     if made is not _UNRECORDED:
         status = made.status = response.status_code
         if status >= 400:
             made.answer_error = getattr(response, "body", b"")[:ERROR_BODY_CAP]
+        try:
+            made.request_id = response.request_id  # type: ignore[attr-defined]  # a SafeJSONResponse's (no import cycle)
+        except AttributeError:  # an answer of another kind (an image's bytes, a text page): rare, and scanned
+            made.request_id = sent_request_id(response.raw_headers)
+
+
+def sent_request_id(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The x-request-id in headers as they are sent (lower-case names, as Starlette and ASGI servers send them)."""
+    for name, value in headers:
+        if name == REQUEST_ID_HEADER:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def note_request_id(request_id: str) -> None:
+    """Called by an error answer that draws its `x-request-id` only as it is sent (simulator.perf.wire.ErrorAnswer,
+    simulator.providers.serving.NativeErrorAnswer), with that id."""
+    made = recording.get()
+    if made is not _UNRECORDED:
+        made.request_id = request_id
 
 
 def note_state_down() -> None:

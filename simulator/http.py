@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from simulator.context import note_answer
+from simulator.context import REQUEST_ID_HEADER, note_answer
 from simulator.engine.errors import ApiError, cut, invalid, param_name, quoted
 from simulator.engine.jsontypes import HugeNumber
 from spec import errors
@@ -33,6 +33,11 @@ def dump_json(content: Any) -> bytes:
 
 
 class SafeJSONResponse(JSONResponse):
+    request_id: str | None = None
+    """Its `x-request-id` as given (an error answer that draws its id only as it is sent notes that one then): what
+    the face's endpoint notes for the journal (simulator.context.note_answer), taken from the headers given, not
+    found and decoded in the encoded ones, on every request."""
+
     def render(self, content: Any) -> bytes:
         return dump_json(content)
 
@@ -40,8 +45,9 @@ class SafeJSONResponse(JSONResponse):
         """Starlette's, but the header names of each set of headers are lower-cased and encoded once per process, not
         once per response, and the values are encoded in C."""
         if headers:
-            names, has_length, has_type = _header_row(tuple(headers))
+            names, has_length, has_type, id_name = _header_row(tuple(headers))
             raw = list(zip(names, map(str.encode, headers.values(), _LATIN_1), strict=True))
+            self.request_id = headers.get(id_name)
         else:
             raw, has_length, has_type = [], False, False
         if not has_length and not (self.status_code < 200 or self.status_code in (204, 304)):
@@ -52,8 +58,9 @@ class SafeJSONResponse(JSONResponse):
 
 
 _LATIN_1 = itertools.repeat("latin-1")
-HeaderRow = tuple[tuple[bytes, ...], bool, bool]
-"""A set of header names as sent (lower-cased, latin-1), and whether it holds content-length and content-type."""
+HeaderRow = tuple[tuple[bytes, ...], bool, bool, str]
+"""A set of header names as sent (lower-cased, latin-1), whether it holds content-length and content-type, and the
+name it gives x-request-id as written ("" when it has none: no header is named that)."""
 _HEADER_ROWS: dict[tuple[str, ...], HeaderRow] = {}
 _MAX_HEADER_ROWS = 1024
 
@@ -62,7 +69,8 @@ def _header_row(names: tuple[str, ...]) -> HeaderRow:
     row = _HEADER_ROWS.get(names)
     if row is None:
         raw = tuple(name.lower().encode("latin-1") for name in names)
-        row = (raw, b"content-length" in raw, b"content-type" in raw)
+        id_name = next((name for name, sent in zip(names, raw, strict=True) if sent == REQUEST_ID_HEADER), "")
+        row = (raw, b"content-length" in raw, b"content-type" in raw, id_name)
         if len(_HEADER_ROWS) < _MAX_HEADER_ROWS:
             _HEADER_ROWS[names] = row
     return row

@@ -20,7 +20,8 @@ from spec.schemas import error_schema
 # the most times a rule may be given (simulator.control.rules.MAX_TIMES); the shortest and longest delay, an injected
 # status's range, the parts of a dribbled body, the longest retry_after and the longest message of an action
 # (simulator.control.actions); the most entries a listing gives (simulator.control.api.MAX_LIST_LIMIT); the longest
-# clock advance (simulator.control.state_api.MAX_ADVANCE_SECONDS); a key_id's length (simulator.control.journal).
+# clock advance (simulator.control.state_api.MAX_ADVANCE_SECONDS); a key_id's length and a request id filter's longest
+# (simulator.control.journal).
 MAX_TIMES = 1_000_000
 MIN_DELAY_MS = 1
 MAX_DELAY_MS = 600_000
@@ -32,6 +33,7 @@ MAX_LIST_LIMIT = 1_000_000
 MAX_PATH_CHARS = 512
 MAX_ADVANCE_SECONDS = 3_155_760_000
 KEY_ID_CHARS = 8
+REQUEST_ID_CHARS = 128
 MAX_PATTERN_CHARS = 10_000
 KEY_PATTERN = r"[A-Za-z0-9_\-]{8,200}"
 
@@ -108,6 +110,13 @@ _KEY_ID = {"type": "string", "pattern": f"^[0-9a-f]{{{KEY_ID_CHARS}}}$"}
 _KEY_ID_MEANING = "the one key whose key_id (a journal entry's) this is; a masked key selects every key masked alike"
 
 
+_REQUEST_ID = {"type": "string", "pattern": f"^[!-~]{{1,{REQUEST_ID_CHARS}}}$", "examples": ["req_img_3f9a61c2d4b8e07f15a9c3d2"]}
+_REQUEST_ID_MEANING = (
+    "the answer's x-request-id, exactly as its client got it (1 to 128 printable ASCII characters, no spaces): the "
+    "Perf API's req_img_... (perf.request_id) or req_err_..., the OpenAI and Stability faces' own forms"
+)
+
+
 _SINCE = {
     "anyOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
     "examples": [1767225600, "2026-01-01T00:00:00Z"],
@@ -140,6 +149,7 @@ def _match_schema(with_status: bool) -> dict[str, Any]:
         properties["fault"] = {**_FAULT_PARTS, "description": _FAULT_PARTS_MEANING}
         properties["key_id"] = {**_KEY_ID, "description": _KEY_ID_MEANING}
         properties["since"] = {**_SINCE, "description": _SINCE_MEANING}
+        properties["request_id"] = {**_REQUEST_ID, "description": _REQUEST_ID_MEANING}
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
@@ -252,6 +262,12 @@ def _journal_entry_schema() -> dict[str, Any]:
         "n": {"type": ["integer", "null"]},
         "size": nullable_string,
         "status": {"type": ["integer", "null"], "description": "null when a drop or reset fault closed the connection"},
+        "request_id": {
+            **nullable_string,
+            "description": "the answer's x-request-id as its client got it (the Perf API's perf.request_id on a success, "
+            "req_err_... on an error; the OpenAI and Stability faces' own forms); null where the face's answer carries "
+            "none (BFL, Google, an Ideogram error) and for a dropped connection",
+        },
         "error_type": {**nullable_string, "description": "the error's kind as the face's envelope names it"},
         "error_message": {
             **nullable_string,
@@ -316,6 +332,7 @@ def _journal_filters() -> list[dict[str, Any]]:
         ),
         _query("fault", _FAULT_PARTS, "only requests whose " + _FAULT_PARTS_MEANING),
         _query("since", _SINCE, "only entries whose " + _SINCE_MEANING.removeprefix("the entry's ")),
+        _query("request_id", _REQUEST_ID, "only entries whose request_id is this: " + _REQUEST_ID_MEANING),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT}, "at most this many entries (absent: 100)"),
         _IN_ALL,
     ]

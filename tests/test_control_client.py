@@ -222,6 +222,20 @@ def test_requests_and_count_since_take_seconds_or_a_datetime(root: SimulatorCont
     assert (naive.value.status, naive.value.param) == (400, "since")
 
 
+def test_requests_and_count_find_the_entry_of_the_x_request_id_an_app_logged(root: SimulatorControl) -> None:
+    job = root.in_namespace("job-request-id")
+    logged = [generate(root.base_url, "job-request-id", prompt=prompt).headers["x-request-id"] for prompt in ("one", "two")]
+    refused = generate(root.base_url, "job-request-id", size="1x1").headers["x-request-id"]
+    for request_id, prompt in zip([*logged, refused], ["one", "two", "a red fox"], strict=True):
+        [entry] = job.requests(request_id=request_id)
+        assert (entry["request_id"], entry["prompt"]) == (request_id, prompt)
+        assert job.count(request_id=request_id) == 1 and job.count({"request_id": request_id}) == 1
+    assert root.in_namespace("other").count(request_id=logged[0]) == 0
+    with pytest.raises(ControlError) as spaced:
+        job.requests(request_id=f" {logged[0]}")
+    assert (spaced.value.status, spaced.value.param) == (400, "request_id")
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

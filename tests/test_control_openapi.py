@@ -41,6 +41,7 @@ from spec.control_openapi import (
     MIN_DELAY_MS,
     MIN_FAULT_STATUS,
     MIN_RETRY_AFTER_SECONDS,
+    REQUEST_ID_CHARS,
     control_openapi_document,
 )
 from spec.openapi import openapi_document
@@ -130,6 +131,7 @@ def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     assert MAX_LIST_LIMIT == control_api.MAX_LIST_LIMIT
     assert MAX_PATH_CHARS == journal.PATH_CHARS
     assert KEY_ID_CHARS == journal.KEY_ID_CHARS
+    assert REQUEST_ID_CHARS == journal.REQUEST_ID_CHARS
     assert MAX_PATTERN_CHARS == prompt_pattern.MAX_PATTERN_CHARS
     assert keys.KEY_PATTERN.pattern == KEY_PATTERN
     assert MAX_ADVANCE_SECONDS == state_api.MAX_ADVANCE_SECONDS

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
 from simulator.control.actions import fault_parts
-from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_key_id, check_masked_key, key_digest, key_id
+from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_key_id, check_masked_key, check_request_id, key_digest, key_id
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, PromptPattern, too_slow
 from simulator.control.rules import Match, check_path_prefix, match_from_json, namespace_from, rule_spec_from_json
@@ -35,7 +35,7 @@ from spec import errors
 from spec.models import PERF_FACE
 from spec.tiers import mask_key
 
-_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "key_id", "prompt", "fault", "since", "limit")
+_LIST_PARAMS = ("face", "path", "method", "model", "status", "key", "key_id", "prompt", "fault", "since", "request_id", "limit")
 DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = MAX_JOURNAL_SIZE
 
@@ -118,6 +118,7 @@ def _selection(match: Match, namespace: str | None) -> EntryFilter:
         key=match.key,
         key_id=match.key_id,
         since=match.since,
+        request_id=match.request_id,
         prompt=match.prompt.within(COUNT_SEARCH_SECONDS) if match.prompt is not None else None,
         namespace=namespace,
     )
@@ -206,6 +207,8 @@ class ControlApi:
                 check_masked_key(params["key"], "key")
             if "key_id" in params:
                 check_key_id(params["key_id"], "key_id")
+            if "request_id" in params:
+                check_request_id(params["request_id"], "request_id")
             match = Match(
                 face=params.get("face"),
                 path=params.get("path"),
@@ -217,6 +220,7 @@ class ControlApi:
                 prompt=PromptPattern(params["prompt"], "prompt") if "prompt" in params else None,
                 fault=fault_parts(params["fault"], "fault") if "fault" in params else None,
                 since=since_from_query(params["since"], "since") if "since" in params else None,
+                request_id=params.get("request_id"),
             )
             limit = _whole_param(request, "limit", 1, MAX_LIST_LIMIT) or DEFAULT_LIST_LIMIT
         except ApiError as exc:
@@ -261,7 +265,7 @@ class ControlApi:
                 raise invalid(
                     None,
                     'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, key_id, prompt, status, '
-                    "fault, since",
+                    "fault, since, request_id",
                 )
             unknown = sorted(set(body) - {"match", "namespace"})
             if unknown:

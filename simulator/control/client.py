@@ -57,7 +57,7 @@ class Match(TypedDict, total=False):
     key: str
     prompt: str
     status: int
-    """Only for the journal (`requests`, `count`), as `fault`, `key_id` and `since` are."""
+    """Only for the journal (`requests`, `count`), as `fault`, `key_id`, `since` and `request_id` are."""
     fault: str
     """The action's parts in X-Sim-Fault's form, each of which an entry's fault must hold."""
     key_id: str
@@ -65,6 +65,8 @@ class Match(TypedDict, total=False):
     since: float | str | datetime
     """Only for the journal too: entries whose time is this or later (Unix seconds, a datetime with its timezone, or
     an ISO 8601 string with its offset, as an entry's `time` and `iso`)."""
+    request_id: str
+    """Only for the journal too: the answer's x-request-id, exactly as its client got it."""
 
 
 class FaultRule(TypedDict):
@@ -98,6 +100,10 @@ class JournalEntry(TypedDict):
     size: str | None
     status: int | None
     """None when a drop or reset fault closed the connection."""
+    request_id: str | None
+    """The answer's x-request-id as its client got it (the Perf API's `perf.request_id` on a success, `req_err_...` on
+    an error; the OpenAI and Stability faces' own forms); None where the face's answer carries none (BFL, Google, an
+    Ideogram error) and for a dropped connection."""
     error_type: str | None
     error_message: str | None
     """The error answer's message as the face wrote it (cut at 200 characters, then `…`); None for a success, a
@@ -361,12 +367,13 @@ class SimulatorControl:
         prompt: str | None = None,
         fault: str | None = None,
         since: float | str | datetime | None = None,
+        request_id: str | None = None,
         limit: int | None = None,
     ) -> list[JournalEntry]:
         """The journal's entries of this namespace, newest first, filtered by every field given as `count` reads it
         (`prompt` a regular expression; `since` the earliest time, in Unix seconds or a datetime with its timezone;
-        without `method`, every method but OPTIONS: a browser's CORS preflights are left out unless asked for); without
-        `limit`, every one the journal holds.
+        `request_id` an answer's x-request-id, as the app logged it; without `method`, every method but OPTIONS: a
+        browser's CORS preflights are left out unless asked for); without `limit`, every one the journal holds.
 
         Decision: the control API lists 100 unless asked for more, which suits a person's curl; a test asserting
         `len(requests()) == 110` means all of them, and a silent cut at 100 would make it measure something else."""
@@ -383,6 +390,7 @@ class SimulatorControl:
             prompt=prompt,
             fault=fault,
             since=_since(since),
+            request_id=request_id,
             limit=limit,
         )
         entries: list[JournalEntry] = self._call("GET", "/_sim/requests", params=params)["requests"]
@@ -397,7 +405,7 @@ class SimulatorControl:
 
     def count(self, match: Match | None = None, **fields: Any) -> int:
         """How many journalled requests of this namespace match (as a fault rule matches, plus `status`, `fault`,
-        `key_id` and `since`)."""
+        `key_id`, `since` and `request_id`)."""
         __tracebackhide__ = True
         _check_match(match, 'count({"model": "dall-e-3"}) or count(model="dall-e-3")')
         selected: dict[str, Any] = {**(match or {}), **fields}

@@ -185,7 +185,7 @@ class RequestEntry(JournalEntry):
         return (
             self.time, self.method, self.namespace, self.latency_ms, join_ids(self.image_ids),
             self.face, self.path, self.status, self.made_model, self.fault, len(self.image_ids),
-            self.made_n, self.made_size, self.answer_error, self._key_headers, self._query, self._body,
+            self.made_n, self.made_size, self.answer_error, self.request_id, self._key_headers, self._query, self._body,
             None if inspected is None else _inspected_fields(_as_kept(inspected)),
         )  # fmt: skip
 

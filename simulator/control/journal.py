@@ -76,6 +76,23 @@ def check_masked_key(value: str, field: str) -> None:
         raise invalid(field, f"{field}: a ready-made key is shown with its whole tier, as in {stale[0]}…; give that or the full key")
 
 
+REQUEST_ID_CHARS = 128
+"""The longest request id a filter takes: every face's is under 50 characters (OpenAI's `req_` and 32 hex)."""
+_REQUEST_ID = re.compile(rf"[!-~]{{1,{REQUEST_ID_CHARS}}}")
+"""Printable ASCII without spaces, as an x-request-id is sent."""
+
+
+def check_request_id(value: object, field: str) -> None:
+    """Refuse what no answer's x-request-id can be (empty, over REQUEST_ID_CHARS, a space or a control character): a
+    filter or a count by it would select nothing, silently. Loose beyond that: each face writes its own form."""
+    if not isinstance(value, str) or _REQUEST_ID.fullmatch(value) is None:
+        message = (
+            f"{field} is an answer's x-request-id as its client got it, 1 to {REQUEST_ID_CHARS} printable ASCII characters "
+            f"without spaces; got {quoted(value)}"
+        )
+        raise invalid(field, message)
+
+
 def key_digest(key: str) -> str:
     """What the journal keeps of a full key, so `?key=` can find a key's requests without storing the key."""
     return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
@@ -243,9 +260,9 @@ class JournalEntry(Made):
         return {**{name: getattr(self, name) for name in _SCALARS}, "latency_ms": round(self.latency_ms, 3)}
 
     def restore_scalars(self, fields: dict[str, Any]) -> None:
-        """The fields `stored_scalars` kept, read back."""
+        """The fields `stored_scalars` kept, read back (one a shared journal kept before it had it, as None)."""
         for name in _SCALARS:
-            setattr(self, name, fields[name])
+            setattr(self, name, fields[name] if name not in _ADDED_SCALARS else fields.get(name))
         self.image_ids = tuple(self.image_ids)
 
     @classmethod
@@ -273,6 +290,7 @@ class JournalEntry(Made):
             "n": self.n,
             "size": self.size,
             "status": self.status,
+            "request_id": self.request_id,
             "error_type": d.error_type,
             "error_message": d.error_message,
             "error_param": d.error_param,
@@ -284,7 +302,10 @@ class JournalEntry(Made):
         }
 
 
-_SCALARS = ("id", "time", "method", "path", "face", "namespace", "status", "latency_ms", "fault", "image_ids")
+_SCALARS = ("id", "time", "method", "path", "face", "namespace", "status", "latency_ms", "fault", "image_ids", "request_id")
+_ADDED_SCALARS = frozenset({"request_id"})
+"""Scalars an entry a shared journal kept before they were added has not: read back as None (a Redis an older
+perf-sim wrote, which a newer one now reads)."""
 _DETAILS = tuple(f.name for f in fields(Details))
 
 
@@ -315,10 +336,13 @@ class EntryFilter:
     must hold."""
     since: datetime | None = None
     """The entry's time (as its `iso` shows it) is this or later (simulator.control.since)."""
+    request_id: str | None = None
+    """The answer's x-request-id, exactly."""
 
     def holds(self, entry: JournalEntry) -> bool:
         return (
             (self.namespace is None or entry.namespace == self.namespace)
+            and (self.request_id is None or entry.request_id == self.request_id)
             and (self.fault is None or has_fault_parts(entry.fault, self.fault))
             and (self.face is None or entry.face == self.face)
             and (self.path is None or entry.path.startswith(self.path))

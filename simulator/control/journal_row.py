@@ -18,7 +18,7 @@ LABEL_FIELDS = ("face", "path", "status", "made_model", "fault", "image_count")
 """What the metrics label a request by, next to each other in a row, so one slice (`LABELS`) takes them all."""
 ROW_FIELDS = (
     "time", "method", "namespace", "latency_ms", "image_ids", *LABEL_FIELDS,
-    "made_n", "made_size", "answer_error", "_key_headers", "_query", "_body",
+    "made_n", "made_size", "answer_error", "request_id", "_key_headers", "_query", "_body",
 )  # fmt: skip
 """The entry's attributes a row holds, in its order (`image_count` is the number of image ids, which an entry reads
 from `image_ids`); the row's last item is what was read from the request body (`Inspected`'s fields), or None when

@@ -46,7 +46,7 @@ from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulator.context import DEFAULT_NAMESPACE, ERROR_BODY_CAP, Made, made_in_namespace, recording, valid_namespace
+from simulator.context import DEFAULT_NAMESPACE, ERROR_BODY_CAP, Made, made_in_namespace, recording, sent_request_id, valid_namespace
 from simulator.control.actions import DRIBBLE_PARTS, FAULT_HEADER, TOKEN_START, Action, action_from_text, header_text, token_action
 from simulator.control.body_deadline import BodyDeadlines
 from simulator.control.inspect import BEARER_FACES, FORM_TYPE, KEPT_BODY_BYTES, RequestEntry, form_fields, key_headers
@@ -383,7 +383,7 @@ class ControlLayer:
             (
                 when, method, namespace, latency_ms, join_ids(made.image_ids),
                 face, path, made.status, made.made_model, None, len(made.image_ids),
-                made.made_n, made.made_size, made.answer_error, keys, query, body, None,
+                made.made_n, made.made_size, made.answer_error, made.request_id, keys, query, body, None,
             )
         )  # fmt: skip
 
@@ -620,11 +620,13 @@ class _Exchange:
         return await self.receive()
 
     async def watch(self, message: Message) -> None:
-        """The face's `send`: notes the status and an error's body, records the entry before the last bytes."""
+        """The face's `send`: notes the status, the x-request-id and an error's body, records the entry before the last
+        bytes."""
         kind = message["type"]
         if kind == "http.response.start":
             self.entry.status = message["status"]
             self.entry.answer_error = None  # what the endpoint noted: the answer sent is what counts
+            self.entry.request_id = sent_request_id(message.get("headers", ()))  # what the client got, whoever answered
         elif kind == "http.response.body":
             entry = self.entry
             if entry.status is not None and entry.status >= 400:

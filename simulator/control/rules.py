@@ -31,7 +31,7 @@ from typing import Any
 
 from simulator.context import DEFAULT_NAMESPACE, valid_namespace
 from simulator.control.actions import Action, action_from_json, fault_parts
-from simulator.control.journal import PATH_CHARS, check_key_id, check_masked_key
+from simulator.control.journal import PATH_CHARS, check_key_id, check_masked_key, check_request_id
 from simulator.control.prompt_pattern import PromptPattern, RuleSearchThreads
 from simulator.control.since import since_from_json
 from simulator.engine.digest import unit_interval
@@ -43,7 +43,7 @@ from spec.model_names import perf_model_name
 from spec.tiers import mask_key
 
 _MATCH_FIELDS = ("face", "path", "method", "model", "key", "prompt")
-_JOURNAL_FIELDS = ("status", "fault", "key_id", "since")
+_JOURNAL_FIELDS = ("status", "fault", "key_id", "since", "request_id")
 _RULE_FIELDS = ("match", "action", "times", "probability", "namespace")
 MAX_TIMES = 1_000_000
 
@@ -70,10 +70,11 @@ class Match:
     key: str | None = None
     prompt: PromptPattern | None = None
     status: int | None = None
-    """Only for counting journal entries, as `fault`, `key_id` and `since` are."""
+    """Only for counting journal entries, as `fault`, `key_id`, `since` and `request_id` are."""
     fault: frozenset[str] | None = None
     key_id: str | None = None
     since: datetime | None = None
+    request_id: str | None = None
 
     def holds(self, facts: RequestFacts, found: Collection[PromptPattern]) -> bool:
         """Whether every field holds, `found` being the patterns found in the request's prompt: searched beforehand,
@@ -123,7 +124,7 @@ def check_path_prefix(path: str, field: str) -> None:
 def match_from_json(body: object, field: str = "match", for_journal: bool = False) -> Match:
     """A match from its JSON object (a call that leaves `match` out matches every request; `null` is refused, as
     the control API's document says: an object); `for_journal`: a count's, which also takes what only a journalled
-    request has, its status and the fault applied."""
+    request has, its status, the fault applied and its answer's x-request-id."""
     names = (*_MATCH_FIELDS, *_JOURNAL_FIELDS) if for_journal else _MATCH_FIELDS
     if not isinstance(body, dict):
         raise invalid(field, f"{field} must be an object with any of {', '.join(names)}")
@@ -141,6 +142,8 @@ def match_from_json(body: object, field: str = "match", for_journal: bool = Fals
         check_masked_key(body["key"], f"{field}.key")
     if "key_id" in body:
         check_key_id(body["key_id"], f"{field}.key_id")
+    if "request_id" in body:
+        check_request_id(body["request_id"], f"{field}.request_id")
     status = json_integer(body.get("status"))
     if "status" in body and (status is None or not 100 <= status <= 599):
         raise invalid(f"{field}.status", f"{field}.status must be an HTTP status from 100 to 599")
@@ -156,6 +159,7 @@ def match_from_json(body: object, field: str = "match", for_journal: bool = Fals
         fault=fault_parts(body["fault"], f"{field}.fault") if "fault" in body else None,
         key_id=body.get("key_id"),
         since=since_from_json(body["since"], f"{field}.since") if "since" in body else None,
+        request_id=body.get("request_id"),
     )
 
 

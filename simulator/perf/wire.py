@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from simulator.context import namespace
+from simulator.context import namespace, note_request_id
 from simulator.engine.digest import id_salt, salted_hex_id
 from simulator.engine.errors import ApiError, cut
 from simulator.engine.request import GenerationRequest
@@ -77,10 +77,12 @@ def error_ids(scope: Scope) -> ErrorIds:
 
 class ErrorAnswer(SafeJSONResponse):
     """A Perf error answer. Its `x-request-id` is taken as it is sent, from the error ids of the simulator sending
-    it (`error_ids`): the code that builds an answer need not know which simulator it serves."""
+    it (`error_ids`): the code that builds an answer need not know which simulator it serves; it is noted then for the
+    request's journal entry (`note_request_id`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.headers["x-request-id"] = error_ids(scope).next_id()
+        request_id = self.request_id = self.headers["x-request-id"] = error_ids(scope).next_id()
+        note_request_id(request_id)
         await super().__call__(scope, receive, send)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from simulator.context import note_request_id
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine, GenerationResult
 from simulator.http import SafeJSONResponse
@@ -53,7 +54,8 @@ class NativeErrorAnswer(SafeJSONResponse):
     """A native face's error answer whose id (header, and body where the provider repeats it) is drawn as it is sent
     from the simulator's error ids (simulator.perf.wire.ErrorIds), as the Perf face's are: a run repeats its error ids
     under the same seed and after a reset. It is built once with a stand-in id of the same length, so its status,
-    headers and body are there for whatever reads them before it is sent (the journal's note, a Retry-After)."""
+    headers and body are there for whatever reads them before it is sent (the journal's note, a Retry-After); the id
+    drawn is noted for the request's journal entry as it is sent (`note_request_id`)."""
 
     def __init__(self, answer_with_id: Callable[[str], NativeAnswer]) -> None:
         self.answer_with_id = answer_with_id
@@ -63,6 +65,7 @@ class NativeErrorAnswer(SafeJSONResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         answer = self.answer_with_id(error_ids(scope).next_hex(NATIVE_ERROR_ID_CHARS))
         self.body = self.render(answer.body)
-        self.headers["x-request-id"] = answer.headers["x-request-id"]
+        request_id = self.request_id = self.headers["x-request-id"] = answer.headers["x-request-id"]
+        note_request_id(request_id)
         self.headers["content-length"] = str(len(self.body))
         await super().__call__(scope, receive, send)

@@ -272,8 +272,9 @@ def test_a_request_reads_the_same_in_the_journal_whether_or_not_a_fault_could_ap
     watched = generate(client, "paths", **body)
     assert plain.status_code == watched.status_code
     newest, oldest = client.get("/_sim/requests", params={"namespace": "paths"}).json()["requests"]
-    differing = {"id", "time", "iso", "latency_ms", "image_ids"}
+    differing = {"id", "time", "iso", "latency_ms", "image_ids", "request_id"}
     assert {k: v for k, v in newest.items() if k not in differing} == {k: v for k, v in oldest.items() if k not in differing}
+    assert (newest["request_id"], oldest["request_id"]) == (watched.headers["x-request-id"], plain.headers["x-request-id"])
     assert len(newest["image_ids"]) == len(oldest["image_ids"]) == (2 if plain.status_code == 200 else 0)
     assert (newest["key"], newest["namespace"], newest["prompt"]) == ("pk_test_free_…", "paths", "a quiet harbour")
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from simulator.control.inspect import RequestEntry, StoredEntry, entry_from_stored
-from simulator.control.journal import DEEPEST, JournalEntry
+from simulator.control.journal import DEEPEST, EntryFilter, JournalEntry
 from simulator.control.memory_journal import MemoryJournal
 from simulator.http import dump_json
 
@@ -140,3 +140,29 @@ def test_an_error_answer_that_is_no_envelope_says_nothing(answer: bytes) -> None
 
     for kept in (served(), read_back(served()), kept_in_process(served())):
         assert (kept.error_type, kept.error_message, kept.error_param) == (None, None, None)
+
+
+@pytest.mark.parametrize("read_first", [False, True], ids=["body kept as text", "details kept"])
+def test_an_answers_request_id_reads_back_from_a_shared_journal_and_in_process_as_served(read_first: bool) -> None:
+    served = entry(BODIES[0], (None, None, None))
+    served.request_id = "req_err_0123456789abcdef01234567"
+    if read_first:
+        served.details  # noqa: B018
+    for kept in (read_back(served), kept_in_process(served)):
+        assert kept.request_id == "req_err_0123456789abcdef01234567"
+        assert kept.as_json()["request_id"] == "req_err_0123456789abcdef01234567"
+
+
+@pytest.mark.parametrize("read_first", [False, True], ids=["body kept as text", "details kept"])
+def test_an_entry_a_shared_journal_kept_before_entries_had_a_request_id_reads_back_without_one(read_first: bool) -> None:
+    """A Redis an older perf-sim wrote: its entries read back, with no request id, and a filter by one skips them."""
+    served = entry(BODIES[0], (None, None, None))
+    served.request_id = "req_err_0123456789abcdef01234567"
+    if read_first:
+        served.details  # noqa: B018
+    stored = json.loads(dump_json(served.stored()))
+    del stored["request_id"]
+    older = entry_from_stored(stored)
+    assert older.as_json()["request_id"] is None
+    assert not EntryFilter(request_id="req_err_0123456789abcdef01234567").holds(older)
+    assert EntryFilter(request_id="req_err_0123456789abcdef01234567").holds(read_back(served))

@@ -108,6 +108,19 @@ def test_a_refused_request_shows_the_message_and_field_its_client_read(page: Pag
     expect(page.locator("#detail-error")).to_have_text(error["message"] + " · field: size")
 
 
+def test_a_requests_detail_shows_the_x_request_id_its_client_got(page: Page, simulator: RunningServer, namespace: str) -> None:
+    """What an app logged (the SDK's `_request_id`) is what the detail shows, for a success and a refusal alike."""
+    image = sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="1x1")
+    rows = page.locator("#requests tbody tr")
+    expect(rows).to_have_count(2)
+    for row, logged in ((rows.nth(1), image._request_id), (rows.first, refused.value.request_id)):
+        assert logged
+        row.click()
+        expect(page.locator("#detail-answer")).to_contain_text(f"x-request-id {logged}")
+
+
 def test_a_successful_request_shows_no_error_line(page: Page, simulator: RunningServer, namespace: str) -> None:
     sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
     rows = page.locator("#requests tbody tr")

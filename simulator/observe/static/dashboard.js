@@ -83,7 +83,8 @@ function renderDetail() {
   if (!entry) return;
   $("detail-id").textContent = entry.id + " · " + entry.method + " " + entry.path;
   $("detail-answer").textContent = "answered " + (entry.status === null ? "nothing (connection dropped)" : entry.status + (entry.error_type ? " " + entry.error_type : ""))
-    + (entry.fault ? " · fault " + entry.fault : "") + " · " + entry.latency_ms + " ms server time · images: " + (entry.image_ids.join(", ") || "none");
+    + (entry.fault ? " · fault " + entry.fault : "") + " · " + entry.latency_ms + " ms server time · images: " + (entry.image_ids.join(", ") || "none")
+    + (entry.request_id ? " · x-request-id " + entry.request_id : "");
   // What the client read of a refusal: the message, and the field it names where the face's envelope names one.
   const said = [entry.error_message, entry.error_param && "field: " + entry.error_param].filter(Boolean);
   $("detail-error").hidden = !said.length;
