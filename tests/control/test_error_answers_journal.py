@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from simulator.control.actions import MAX_MESSAGE_CHARS
+from simulator.engine.errors import param_name
 from spec import errors
 from tests.control.test_every_face import CALLS, Call
 
@@ -132,19 +133,18 @@ def test_a_long_message_and_field_are_cut_as_a_prompt_is(each_state: httpx.Clien
     assert error_fields(latest(each_state)) == ("m" * ERROR_CHARS + "…", None)
     name = "f" * 300
     refused = each_state.post(call.path, headers=call.headers, json={"prompt": "x", name: 1}).json()["error"]
-    assert refused["param"] == name and len(refused["message"]) <= ERROR_CHARS  # a message quotes a value cut short
-    assert error_fields(latest(each_state)) == (refused["message"], name[:ERROR_CHARS] + "…")
+    assert refused["param"] == param_name(name) and len(refused["message"]) <= ERROR_CHARS  # both cut short
+    assert error_fields(latest(each_state)) == (refused["message"], refused["param"])
 
 
 def test_an_error_answer_longer_than_the_journal_keeps_says_nothing_rather_than_half(each_state: httpx.Client) -> None:
     """The layer keeps an error body's first 16 KiB: one cut there no longer parses, and its type, message and field
     are all null (documented), never a guess from half an envelope."""
-    call = CALLS[0]
-    name = "f" * 20_000
-    response = each_state.post(call.path, headers=call.headers, json={"prompt": "x", name: 1})
-    assert response.status_code == 400 and response.json()["error"]["param"] == name
+    call = REFUSED["bfl"][0]
+    response = each_state.post(call.path, headers=call.headers, json={"prompt": "x", "width": "w" * 20_000})
+    assert response.status_code == 422 and len(response.content) > 20_000, "BFL's 422 echoes the input it refused"
     entry = latest(each_state)
-    assert (entry["status"], entry["error_type"], *error_fields(entry)) == (400, None, None, None)
+    assert (entry["status"], entry["error_type"], *error_fields(entry)) == (422, None, None, None)
 
 
 @pytest.mark.parametrize("face", ["perf", "openai", "ideogram", "google"])
