@@ -151,6 +151,13 @@ def test_wrong_routes_get_the_envelope(client: httpx.Client, method: str, path: 
     assert response.json()["error"]["type"] == error_type
 
 
+def test_a_client_whose_base_url_lacks_v1_gets_a_404_hinting_at_the_api_path(client: httpx.Client) -> None:
+    response = client.post("/images/generations", headers=AUTH, json={"prompt": "a fox"})
+    assert response.status_code == 404 and "allow" not in response.headers
+    message = response.json()["error"]["message"]
+    assert "did you mean /v1/images/generations (perf)" in message and "allowed" not in message
+
+
 @pytest.mark.parametrize("path", ["/v1/images/edits", "/v1/a%0ab"])
 def test_an_api_path_no_route_serves_is_journalled_with_the_404_it_got(client: httpx.Client, path: str) -> None:
     assert client.post(path, headers=AUTH, json={"prompt": "x"}).status_code == 404

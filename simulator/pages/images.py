@@ -18,12 +18,15 @@ class ImageFiles:
         self.engine = engine
 
     def routes(self) -> list[Route]:
-        return [Route("/images/{image_file}", self.get_image, methods=["GET", "HEAD"])]
+        # Only a `.png` name is an image's: a path such as `/images/generations` (a client whose base URL lacks `/v1`)
+        # is then an unknown route, whose 404 hints at the API's path, rather than a 405 naming GET as allowed there.
+        return [Route("/images/{image_id}.png", self.get_image, methods=["GET", "HEAD"])]
 
     async def get_image(self, request: Request) -> Response:
-        name: str = request.path_params["image_file"]
-        found = await self.engine.image_for_url(name.removesuffix(".png")) if name.endswith(".png") else None
+        image_id: str = request.path_params["image_id"]
+        found = await self.engine.image_for_url(image_id)
         if found is None:
+            name = f"{image_id}.png"
             expired = f"image {quoted(name)} does not exist or has expired (URLs last {IMAGE_URL_TTL_SECONDS:,} seconds)"
             return error_response(ApiError(errors.NOT_FOUND, expired))
         png, seconds_left = found

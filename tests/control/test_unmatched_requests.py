@@ -24,11 +24,11 @@ def test_the_openai_sdk_given_a_base_url_without_v1_finds_its_request_in_the_jou
     sdk = openai.OpenAI(api_key=KEY, base_url=sim.base_url, max_retries=0, default_headers={"X-Sim-Namespace": "wrong-url"})
     with pytest.raises(openai.APIStatusError) as caught:
         sdk.images.generate(prompt="a lighthouse", model="dall-e-3")
-    assert caught.value.status_code == 405
+    assert caught.value.status_code == 404
     assert "did you mean /v1/images/generations (perf) or /openai/v1/images/generations (openai)?" in str(caught.value)
     (entry,) = journal(client, "wrong-url")
-    assert (entry["method"], entry["path"], entry["face"], entry["status"]) == ("POST", "/images/generations", "perf", 405)
-    assert (entry["error_type"], entry["model"], entry["key"]) == ("method_not_allowed", "dall-e-3", "pk_test_pro_…")
+    assert (entry["method"], entry["path"], entry["face"], entry["status"]) == ("POST", "/images/generations", "perf", 404)
+    assert (entry["error_type"], entry["model"], entry["key"]) == ("not_found", "dall-e-3", "pk_test_pro_…")
     count = client.post("/_sim/requests/count", json={"match": {"path": "/images/"}, "namespace": "wrong-url"})
     assert count.json() == {"count": 1}
 
