@@ -50,7 +50,8 @@ def reset_client(server: RunningServer) -> Iterator[httpx.Client]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Slow runs (whole-suite mutant sweep, throughput search, benchmark) only when asked for with `-m slow`."""
+    """Slow runs (mutant sweeps, full-level contract runs, real Locust runs, benchmark) only when asked for with `-m slow`:
+    the default run stays near ten minutes on two cores."""
     if "slow" in (config.getoption("markexpr") or ""):
         return
     skip = pytest.mark.skip(reason="slow: run with -m slow (scripts/test.sh and CI do, in their bounded form)")

@@ -47,6 +47,7 @@ def _undeclared_decisions(report: Path) -> dict[str, list[str]]:
     return undeclared
 
 
+@pytest.mark.slow
 def test_full_level_is_green_against_the_simulator(manual_sim: RunningServer, tmp_path: Path) -> None:
     report = tmp_path / "full.json"
     verdict = run_contract(manual_sim.base_url, tmp_path / "full.xml", "--level", "full", "--judge", "all", "--report-json", str(report))
@@ -57,6 +58,7 @@ def test_full_level_is_green_against_the_simulator(manual_sim: RunningServer, tm
     assert not (undeclared := _undeclared_decisions(report)), f"rules checking decisions their source does not name: {undeclared}"
 
 
+@pytest.mark.slow
 def test_a_run_spends_on_its_keys_what_the_slow_key_warning_says(tmp_path: Path) -> None:
     """contract_tests/budget.py's figures, from which a run on a slow key says how long it will wait, are what each
     level spends on --generous-key and --key (within a fifth: a change to the suite's cases must update them)."""
@@ -130,6 +132,7 @@ def test_full_level_without_a_control_api_judges_the_time_rules_in_real_time(tmp
     assert NOT_CHECKABLE_IN_REAL_TIME in verdict.output
 
 
+@pytest.mark.slow
 def test_two_runs_in_namespaces_of_their_own_share_one_simulator(manual_sim: RunningServer, tmp_path: Path) -> None:
     """Two CI jobs against one simulator: each run resets and moves only its own namespace's windows and clock."""
     if httpx.get(manual_sim.base_url + "/_sim/namespaces").status_code != 200:

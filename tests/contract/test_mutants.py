@@ -1,11 +1,11 @@
 """The contract suite's strength: every deliberately broken simulator must be failed, with a readable report,
 both as the simulator (control API, manual clock) and as a foreign implementation (real clock, no /_sim/).
 
-The default sweep runs, per mutant, the contract modules its defect belongs to (`caught_by`), two mutants at a
-time, on the simulator, and for one defect of each area (plus the two no clock can show) as a foreign target,
-without the real-time rules (a minute of waiting each). The slow sweep judges every other mutant as a foreign
-target the same way, runs the whole full-level suite against each mutant on the simulator, and the real-time
-rules against each mutant whose defect shows only over time, as a foreign target, all of these at once.
+All of it is `slow` (minutes of contract runs; CI runs it in the slow pass). The quick sweep runs, per mutant, the
+contract modules its defect belongs to (`caught_by`), two mutants at a time, on the simulator and as a foreign
+target without the real-time rules (a minute of waiting each). The whole-suite sweep runs the full-level suite
+against each mutant on the simulator, and the real-time rules against each mutant whose defect shows only over time,
+as a foreign target, all of these at once.
 """
 
 from __future__ import annotations
@@ -27,17 +27,6 @@ NOT_REAL_TIME = ("-m", "not real_time")
 OVER_TIME = [name for name, m in MUTANTS.items() if m.over_time]
 BLIND = [name for name, m in MUTANTS.items() if m.blind_in_real_time]
 SEEN_BY_QUICK_FOREIGN_SWEEP = [name for name in MUTANTS if name not in OVER_TIME and name not in BLIND]
-# The default run judges one defect of each area as a foreign target (each run costs seconds); `slow` the rest.
-FOREIGN_SAMPLE = {
-    "cost_ignores_n",
-    "missing_latency_ms",
-    "dalle3_n_not_enforced",
-    "wrong_error_type",
-    "auth_failure_is_403",
-    "image_size_swapped",
-    "minute_limit_off_by_one",
-    "free_key_with_pro_limits",
-}
 
 
 def judge(name: str, whole_suite: bool, foreign: bool = False, *selection: str) -> Verdict:
@@ -99,20 +88,21 @@ def test_at_least_25_distinct_defects() -> None:
     assert len({m.defect for m in MUTANTS.values()}) == len(MUTANTS)
 
 
+@pytest.mark.slow
 @SWEEP_TIMEOUT
 @pytest.mark.parametrize("name", list(MUTANTS))
 def test_mutant_is_caught(name: str, quick_verdicts: dict[str, Verdict]) -> None:
     _assert_caught(name, quick_verdicts[name])
 
 
+@pytest.mark.slow
 @SWEEP_TIMEOUT
-@pytest.mark.parametrize(
-    "name", [pytest.param(name, marks=() if name in FOREIGN_SAMPLE else pytest.mark.slow) for name in SEEN_BY_QUICK_FOREIGN_SWEEP]
-)
+@pytest.mark.parametrize("name", SEEN_BY_QUICK_FOREIGN_SWEEP)
 def test_mutant_is_caught_as_a_foreign_target(name: str, quick_foreign_verdicts: dict[str, Verdict]) -> None:
     _assert_caught(name, quick_foreign_verdicts[name])
 
 
+@pytest.mark.slow
 @SWEEP_TIMEOUT
 @pytest.mark.parametrize("name", BLIND)
 def test_a_defect_of_the_day_or_url_expiry_is_declared_unjudged_in_real_time(name: str, quick_foreign_verdicts: dict[str, Verdict]) -> None:

@@ -15,6 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from load.redis_server import RedisServer
@@ -65,6 +66,7 @@ def move_clock_to(base_url: str, second_of_day: int) -> None:
     requests.post(f"{base_url}/_sim/clock/advance", json={"seconds": ahead}, timeout=5).raise_for_status()
 
 
+@pytest.mark.slow
 def test_verdict_passes_against_the_in_memory_simulator(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     with running_simulator() as sim:
@@ -92,6 +94,7 @@ def workers(master_port: int, count: int) -> Iterator[subprocess.Popen[str]]:
         )
 
 
+@pytest.mark.slow
 def test_distributed_locust_verdict_passes_against_two_simulator_workers_on_redis(redis_server: RedisServer) -> None:
     """One Locust master and two Locust workers on 127.0.0.1, against perf-sim --workers 2 --state redis://..."""
     master_port = free_port()
@@ -118,6 +121,7 @@ def test_distributed_locust_verdict_passes_against_two_simulator_workers_on_redi
     assert "2 workers connected" in result.stderr
 
 
+@pytest.mark.slow
 def test_verdict_fails_against_a_simulator_with_a_limit_above_the_spec(tmp_path: Path) -> None:
     """The key is named free but the keys file gives it enterprise limits: the verdict must catch the excess."""
     keys = tmp_path / "rogue.toml"
@@ -129,6 +133,7 @@ def test_verdict_fails_against_a_simulator_with_a_limit_above_the_spec(tmp_path:
     assert "over-admission: 0" not in result.stdout and "the free tier allows 5 per minute" in result.stdout
 
 
+@pytest.mark.slow
 def test_keys_of_the_targets_own_are_judged_by_the_tier_given_and_keys_it_refuses_fail_the_verdict(tmp_path: Path) -> None:
     """Another implementation knows its own keys, not minted `pk_test_` ones: `--tier-key` gives them; a run whose
     every answer is a 401 proves nothing of the limits, and says so rather than PASS."""
@@ -162,6 +167,7 @@ def test_compressing_time_needs_the_control_api() -> None:
     assert "--compress needs our simulator's control API" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_run_through_injected_outages_that_passes_the_verdict_exits_zero() -> None:
     """5% of generations answered 503 by a fault rule: the verdict counts them as outages (maybe admitted) and
     passes, and the exit status follows the verdict, not Locust's count of failed requests."""
@@ -178,6 +184,7 @@ def test_a_run_through_injected_outages_that_passes_the_verdict_exits_zero() -> 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_keys_a_keys_file_gives_their_own_limits_are_judged_by_those_limits(tmp_path: Path) -> None:
     """An enterprise key with limits of its own, given the simulator's keys file: a correct simulator passes, having
     admitted exactly the key's own day and refused past it (judged by the enterprise defaults, every 429 was
@@ -198,6 +205,7 @@ def test_keys_a_keys_file_gives_their_own_limits_are_judged_by_those_limits(tmp_
     assert replay.returncode == 0 and "VERDICT: PASS" in replay.stdout, replay.stdout
 
 
+@pytest.mark.slow
 def test_a_simulator_whose_clock_was_moved_before_the_run_is_judged_by_its_own_clock(tmp_path: Path) -> None:
     """The simulator's clock sits 8 minutes before its UTC midnight as the run begins (an earlier run or a test moved
     it), so the compressed run crosses a day the machine's clock does not: the key fills its day, waits, and is
@@ -255,6 +263,7 @@ def test_options_that_would_lose_or_misjudge_the_run_are_refused_before_any_requ
         assert "Traceback" not in output, output
 
 
+@pytest.mark.slow
 def test_a_target_whose_certificate_this_machine_does_not_trust_is_load_tested_not_refused_as_absent(tmp_path: Path) -> None:
     """The load's own client checks no certificate, so an HTTPS gateway with an internal CA's certificate is judged
     as another implementation; only a refused connection or an unknown name means nothing answers."""
@@ -278,6 +287,7 @@ def test_a_distributed_run_the_master_refuses_sends_no_request_from_its_workers(
     assert journal == [], journal
 
 
+@pytest.mark.slow
 def test_a_target_without_the_headers_the_document_does_not_promise_passes_saying_what_was_not_judged() -> None:
     """No Retry-After on its 429s and no x-ratelimit-* header on any answer: the run passed without a word, although
     the README promises both. The document promises only the body's retry_after (judged), so the verdict passes a
