@@ -13,7 +13,7 @@ from typing import NoReturn
 
 import pytest
 
-from contract_tests.options import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, timeout_seconds
+from contract_tests.options import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, namespace_name, timeout_seconds
 from contract_tests.target import NO_VERDICT_EXIT, TargetUnreachable, check_reachable, other_keys, tier_key_pair
 from spec import DISTRIBUTION
 from spec.tiers import PAID_TIERS, TIERS
@@ -91,7 +91,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
         help="a prompt the target refuses with content_policy_violation, for the document's refusal envelope "
         "(simulator default: one with its trigger phrase; elsewhere that rule is not judged without it)",
     )
-    parser.add_argument("--namespace", help="simulator namespace to run in (default: a fresh one when the simulator has namespaces)")
+    parser.add_argument(
+        "--namespace",
+        type=namespace_name,
+        help="simulator namespace to run in (default: a fresh one when the simulator has namespaces)",
+    )
     parser.add_argument(
         "--list-rules", action="store_true", help="list the rules (tests) of the level, with their case counts and sources, and exit"
     )

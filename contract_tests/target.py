@@ -71,18 +71,32 @@ class Control:
         return float(self._post("/_sim/reset", None)["now"])
 
     def now(self) -> float:
-        response = self.http.get(self.base_url + "/_sim/clock", params=self._params())
-        response.raise_for_status()
-        return float(response.json()["now"])
+        return float(_answer(self.http.get(self.base_url + "/_sim/clock", params=self._params()))["now"])
 
     def advance(self, seconds: float) -> float:
         return float(self._post("/_sim/clock/advance", {"seconds": seconds})["now"])
 
     def _post(self, path: str, body: object) -> dict[str, Any]:
-        response = self.http.post(self.base_url + path, json=body, params=self._params())
-        response.raise_for_status()
+        return _answer(self.http.post(self.base_url + path, json=body, params=self._params()))
+
+
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    """A control call's JSON answer; a refusal raises with the simulator's own `error.message`, which says what was
+    wrong (a namespace it does not take, a clock it cannot move), not only httpx's status line."""
+    if response.is_success:
         result: dict[str, Any] = response.json()
         return result
+    try:
+        error = response.json().get("error")
+        said = error.get("message") if isinstance(error, dict) else None
+    except (ValueError, AttributeError):
+        said = None
+    reason = said if isinstance(said, str) and said else response.text[:200] or response.reason_phrase
+    raise httpx.HTTPStatusError(
+        f"{response.request.method} {response.request.url} answered {response.status_code}: {reason}",
+        request=response.request,
+        response=response,
+    )
 
 
 NO_VERDICT_EXIT = 2
