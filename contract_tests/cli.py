@@ -13,8 +13,8 @@ from typing import NoReturn
 
 import pytest
 
-from contract_tests.options import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, timeout_seconds
-from contract_tests.target import NO_VERDICT_EXIT, TargetUnreachable, check_reachable, other_keys, tier_key_pair
+from contract_tests.options import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, namespace_name, timeout_seconds
+from contract_tests.target import NO_VERDICT_EXIT, TargetUnreachable, other_keys, reach, tier_key_pair
 from spec import DISTRIBUTION
 from spec.tiers import PAID_TIERS, TIERS
 
@@ -91,7 +91,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
         help="a prompt the target refuses with content_policy_violation, for the document's refusal envelope "
         "(simulator default: one with its trigger phrase; elsewhere that rule is not judged without it)",
     )
-    parser.add_argument("--namespace", help="simulator namespace to run in (default: a fresh one when the simulator has namespaces)")
+    parser.add_argument(
+        "--namespace",
+        type=namespace_name,
+        help="simulator namespace to run in (default: a fresh one when the simulator has namespaces)",
+    )
     parser.add_argument(
         "--list-rules", action="store_true", help="list the rules (tests) of the level, with their case counts and sources, and exit"
     )
@@ -191,14 +195,15 @@ def _reader_went_away() -> NoReturn:
 
 
 def refuse_unreachable(args: argparse.Namespace) -> None:
-    """A target that cannot be judged (nothing answers, or it refuses --key) is one line on stderr and exit status 2,
-    said before pytest starts: from within the run, pytest would print its session header and the line twice, on
-    stdout and stderr, and a person would read a test run that crashed rather than a target to fix. (The plugin still
-    checks, for `pytest --pyargs contract_tests`.)"""
+    """A target that cannot be judged (nothing answers, it refuses --key, or --namespace was given to a simulator
+    whose namespaces do not answer) is one line on stderr and exit status 2, said before pytest starts: from within
+    the run, pytest would print its session header and the line twice, on stdout and stderr, and a person would read
+    a test run that crashed rather than a target to fix. (The plugin still checks, for `pytest --pyargs
+    contract_tests`; the control API found here, and the namespace made up, are the ones it uses.)"""
     try:
         others = other_keys(args.free_key, args.generous_key, [tier_key_pair(value) or ("", value) for value in args.tier_key])
         timeout = DEFAULT_TIMEOUT_SECONDS if args.timeout is None else args.timeout
-        check_reachable(args.base_url.rstrip("/"), args.key, timeout, others)
+        reach(args.base_url.rstrip("/"), args.key, timeout, others, args.namespace)
     except TargetUnreachable as exc:
         print(f"perf-contract: no verdict: {exc}", file=sys.stderr)
         sys.exit(NO_VERDICT_EXIT)

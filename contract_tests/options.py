@@ -34,6 +34,20 @@ def timeout_seconds(value: str) -> float:
     return seconds
 
 
+def namespace_name(value: str) -> str:
+    """A `--namespace` value: a name the simulator takes (`simulator.context.NAMESPACE_PATTERN`). Refused as a usage
+    error (exit 2) by the CLI and the plugin's option alike: the simulator refuses any other with a 400, so every
+    case errored in its setup and the run exited 1, "a rule is broken", blaming the target for the option.
+
+    Decision: the simulator's own pattern, imported when a name is given (not when the plugin loads, in every pytest
+    session), so the suite and the simulator cannot disagree on a name."""
+    from simulator.context import NAMESPACE_RULE, valid_namespace
+
+    if not valid_namespace(value):
+        raise argparse.ArgumentTypeError(f"expected a simulator namespace name, {NAMESPACE_RULE}, got {value!r}")
+    return value
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("perf-contract", "Perf Image API contract suite")
     group.addoption("--perf-base-url", help="base URL of the implementation under test, e.g. http://127.0.0.1:8080")
@@ -76,6 +90,10 @@ def add_options(parser: pytest.Parser) -> None:
         "--perf-blocked-prompt",
         help="a prompt the target refuses with content_policy_violation (simulator default: one with its trigger phrase)",
     )
-    group.addoption("--perf-namespace", help="the simulator namespace to run in (default: a fresh one, when the simulator has them)")
+    group.addoption(
+        "--perf-namespace",
+        type=namespace_name,
+        help="the simulator namespace to run in (default: a fresh one, when the simulator has them)",
+    )
     group.addoption("--perf-report-json", help="write the verdict (every rule, case and finding) as JSON here")
     group.addoption("--perf-report-html", help="write the verdict as one HTML page here")

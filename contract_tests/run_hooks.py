@@ -11,9 +11,10 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Generator
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack, nullcontext, suppress
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
@@ -86,6 +87,20 @@ def contract_target(config: pytest.Config) -> Target:
         except TargetUnreachable as exc:
             pytest.exit(f"perf-contract: no verdict: {exc}", returncode=NO_VERDICT_EXIT)
     return config.stash[_TARGET_KEY]
+
+
+def _reset_a_made_up_namespace(config: pytest.Config) -> None:
+    """The namespace the suite made up for the run (no `--namespace`) is reset when the run ends: a namespace's
+    journal entries, windows, images and counters live as long as the simulator, and a shared simulator's
+    `--journal-size` is every namespace's. One given with `--namespace` is kept, for the user to look at.
+
+    Decision: a reset the simulator does not answer is left undone without a word on the verdict: the rules were
+    judged, and the target going away at the end is not one of them."""
+    target = config.stash.get(_TARGET_KEY, None)
+    if target is None or target.control is None or not target.control.made_up:
+        return
+    with suppress(httpx.HTTPError, ValueError):
+        target.control.reset()
 
 
 def tier_keys_from_option(values: list[str]) -> tuple[tuple[str, str], ...]:
@@ -354,6 +369,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     client.on_wait = None
     config = session.config
+    _reset_a_made_up_namespace(config)
     if _VERDICT_KEY not in config.stash:
         return
     verdict = config.stash[_VERDICT_KEY]

@@ -19,8 +19,11 @@ Decisions:
   `--free-key`). Its minute is spent whole, so it is a key of its own, not `--key` or `--generous-key`; on the
   simulator `pk_test_<tier>_contract_limits` are used.
 - Namespaces: when the simulator has them (GET /_sim/namespaces answers), the run uses one of its own
-  (`--namespace`, else a fresh name), sending `X-Sim-Namespace` on every request and `?namespace=` on control
-  calls, so two runs can share one simulator.
+  (`--namespace`, else a fresh name), sending `X-Sim-Namespace` on every request, the first probes included (the
+  control API is detected before them), and `?namespace=` on control calls, so two runs can share one simulator and
+  a run puts nothing in `default`. A name the suite made up is reset when the run ends (one given is kept, to be
+  looked at). A `--namespace` given to a simulator whose namespaces do not answer is refused (no verdict): without
+  them every reset would be the whole shared simulator's.
 """
 
 from __future__ import annotations
@@ -59,10 +62,10 @@ class Control:
     manual_clock: bool
     namespaces: bool = False
     namespace: str | None = None
+    made_up: bool = False
+    """Whether the suite made `namespace` up (no `--namespace`): then the run resets it when it ends, so finished runs
+    leave nothing in a shared simulator (its journal, windows and counters otherwise live on)."""
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10), compare=False, repr=False)
-
-    def in_namespace(self, namespace: str) -> Control:
-        return Control(self.base_url, self.manual_clock, self.namespaces, namespace)
 
     def _params(self) -> dict[str, str]:
         return {"namespace": self.namespace} if self.namespace else {}
@@ -71,18 +74,32 @@ class Control:
         return float(self._post("/_sim/reset", None)["now"])
 
     def now(self) -> float:
-        response = self.http.get(self.base_url + "/_sim/clock", params=self._params())
-        response.raise_for_status()
-        return float(response.json()["now"])
+        return float(_answer(self.http.get(self.base_url + "/_sim/clock", params=self._params()))["now"])
 
     def advance(self, seconds: float) -> float:
         return float(self._post("/_sim/clock/advance", {"seconds": seconds})["now"])
 
     def _post(self, path: str, body: object) -> dict[str, Any]:
-        response = self.http.post(self.base_url + path, json=body, params=self._params())
-        response.raise_for_status()
+        return _answer(self.http.post(self.base_url + path, json=body, params=self._params()))
+
+
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    """A control call's JSON answer; a refusal raises with the simulator's own `error.message`, which says what was
+    wrong (a namespace it does not take, a clock it cannot move), not only httpx's status line."""
+    if response.is_success:
         result: dict[str, Any] = response.json()
         return result
+    try:
+        error = response.json().get("error")
+        said = error.get("message") if isinstance(error, dict) else None
+    except (ValueError, AttributeError):
+        said = None
+    reason = said if isinstance(said, str) and said else response.text[:200] or response.reason_phrase
+    raise httpx.HTTPStatusError(
+        f"{response.request.method} {response.request.url} answered {response.status_code}: {reason}",
+        request=response.request,
+        response=response,
+    )
 
 
 NO_VERDICT_EXIT = 2
@@ -101,13 +118,18 @@ class TargetUnreachable(Exception):
     """The target cannot be judged at all: nothing answers at its URL (said once, not as a broken rule per case)."""
 
 
-def probe(base_url: str, timeout: float) -> None:
-    """One request without a key, which any implementation answers (a 401), or TargetUnreachable saying why not: a
-    target that answers nothing would otherwise hold every case for the whole timeout."""
+def check_scheme(base_url: str) -> None:
     if not base_url.startswith(("http://", "https://")):
         raise TargetUnreachable(f"--base-url must start with http:// or https://, got {base_url!r}")
+
+
+def probe(base_url: str, timeout: float, headers: dict[str, str] | None = None) -> None:
+    """One request without a key, which any implementation answers (a 401), or TargetUnreachable saying why not: a
+    target that answers nothing would otherwise hold every case for the whole timeout. `headers`: the run's
+    namespace header, on a simulator with namespaces."""
+    check_scheme(base_url)
     try:
-        answer = httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe"}, timeout=timeout)
+        answer = httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe"}, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
         raise TargetUnreachable(f"{base_url} did not answer a request within {timeout:g} s") from None
     except httpx.HTTPError as exc:
@@ -153,12 +175,12 @@ def _trust_hint(exc: BaseException) -> str:
     return f" (the suite trusts {trusted}; for a certificate your own CA signed, give its PEM file in SSL_CERT_FILE)"
 
 
-def check_key(base_url: str, key: str, timeout: float, option: str = "--key") -> None:
+def check_key(base_url: str, key: str, timeout: float, option: str = "--key", headers: dict[str, str] | None = None) -> None:
     """TargetUnreachable when the target refuses a key the run was given (`option` says which, never the key): every
     rule using it would fail for the key, not the target. The request asks for no image (n=0 is refused, consuming
     nothing), so it costs nothing."""
     try:
-        authorization = {"Authorization": f"Bearer {key}"}
+        authorization = {**(headers or {}), "Authorization": f"Bearer {key}"}
         answer = httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe", "n": 0}, headers=authorization, timeout=timeout)
     except httpx.HTTPError:
         return  # it answered the probe: a target that stops answering is told by the run itself
@@ -177,37 +199,88 @@ def other_keys(free_keys: Sequence[str], generous_key: str | None, tier_keys: Se
     return tuple(named)
 
 
-_REACHED: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
-"""The (base URL, key, other keys) this process has found judgeable: `perf-contract` checks before pytest starts, and the
-plugin again when it resolves the target (for `pytest --pyargs contract_tests`, which has no such first check)."""
+_REACHED: set[tuple[str, str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]] = set()
+"""The (base URL, key, other keys, headers) this process has found judgeable: `perf-contract` checks before pytest
+starts, and the plugin again when it resolves the target (for `pytest --pyargs contract_tests`, which has no such
+first check)."""
 
 
-def check_reachable(base_url: str, key: str, timeout: float, others: tuple[tuple[str, str], ...] = ()) -> None:
-    """TargetUnreachable when no verdict can be had: nothing answers at `base_url`, or it refuses `key`.
+def check_reachable(
+    base_url: str, key: str, timeout: float, others: tuple[tuple[str, str], ...] = (), headers: dict[str, str] | None = None
+) -> None:
+    """TargetUnreachable when no verdict can be had: nothing answers at `base_url`, or it refuses `key`. `headers` go
+    on every probe (the run's namespace header, so its probes are not in the simulator's `default`).
 
     Decision: a pair found judgeable is not asked again in the same process; a team's gateway or the real service
     then sees the two probe requests once per run, not twice."""
-    if (base_url, key, others) in _REACHED:
+    reached = (base_url, key, others, tuple(sorted((headers or {}).items())))
+    if reached in _REACHED:
         return
-    probe(base_url, timeout)
-    check_key(base_url, key, timeout)
+    probe(base_url, timeout, headers)
+    check_key(base_url, key, timeout, headers=headers)
     for option, other in dict.fromkeys(others):
         if other != key:
-            check_key(base_url, other, timeout, option)
-    _REACHED.add((base_url, key, others))
+            check_key(base_url, other, timeout, option, headers)
+    _REACHED.add(reached)
 
 
-def detect_control(base_url: str) -> Control | None:
+DETECT_TIMEOUT_SECONDS = 5.0
+"""The longest wait for each control API call while detecting it (the run's --timeout when that is shorter)."""
+
+
+def detect_control(base_url: str, namespace: str | None = None, timeout: float = DETECT_TIMEOUT_SECONDS) -> Control | None:
+    """The simulator's control API at `base_url`, in the run's namespace (`namespace`, else one made up) when the
+    simulator has namespaces; None when there is no control API.
+
+    Decision: a `namespace` given to a simulator whose `GET /_sim/namespaces` does not answer 200 (a 503 while its
+    Redis is slow, a proxy in front, a simulator without them) is TargetUnreachable, not dropped: the run would
+    otherwise go on without it and reset the whole shared simulator (every other job's windows, journal, rules and
+    clocks) before every test, its header saying nothing."""
     try:
-        health = httpx.get(base_url + "/_sim/health", timeout=5)
+        health = httpx.get(base_url + "/_sim/health", timeout=timeout)
         if health.status_code != 200 or health.json().get("status") != "ok":
             return None
-        config = httpx.get(base_url + "/_sim/config", timeout=5)
+        config = httpx.get(base_url + "/_sim/config", timeout=timeout)
         manual = config.status_code == 200 and config.json().get("clock") == "manual"
-        namespaces = httpx.get(base_url + "/_sim/namespaces", timeout=5).status_code == 200
     except (httpx.HTTPError, ValueError, AttributeError):
         return None
-    return Control(base_url, manual, namespaces)
+    try:
+        answered = str(httpx.get(base_url + "/_sim/namespaces", timeout=timeout).status_code)
+    except httpx.HTTPError as exc:
+        answered = f"nothing ({exc.__class__.__name__})"
+    if answered != "200":
+        if namespace is not None:
+            raise TargetUnreachable(
+                f"--namespace {namespace} was given, but GET {base_url}/_sim/namespaces answered {answered}, not 200: "
+                "without the simulator's namespaces every reset of the run would be the whole simulator's (run without "
+                "--namespace to do that knowingly)"
+            )
+        return Control(base_url, manual)
+    if namespace is not None:
+        return Control(base_url, manual, True, namespace)
+    return Control(base_url, manual, True, f"contract-{secrets.token_hex(4)}", made_up=True)
+
+
+_DETECTED: dict[tuple[str, str | None], Control | None] = {}
+"""The control API this process found at (base URL, --namespace): `perf-contract` probes before pytest starts and the
+plugin resolves the target after, and both must send the same namespace, a made-up one included."""
+
+
+def reach(
+    base_url: str, key: str, timeout: float, others: tuple[tuple[str, str], ...] = (), namespace: str | None = None
+) -> Control | None:
+    """The target's control API (None: it has none), once the target is found judgeable (else TargetUnreachable).
+
+    Decision: the control API is detected before the probes, so on a simulator with namespaces they carry the run's
+    namespace header: sent in `default`, each run put a 401 and a 400 there, moving `default`'s count of errors, from
+    which its `req_err_...` ids are made, for a job working in `default` on the same simulator."""
+    check_scheme(base_url)
+    if (base_url, namespace) not in _DETECTED:
+        _DETECTED[(base_url, namespace)] = detect_control(base_url, namespace, min(timeout, DETECT_TIMEOUT_SECONDS))
+    control = _DETECTED[(base_url, namespace)]
+    headers = {NAMESPACE_HEADER: control.namespace} if control is not None and control.namespace else None
+    check_reachable(base_url, key, timeout, others, headers)
+    return control
 
 
 @dataclass(frozen=True)
@@ -258,11 +331,8 @@ class Target:
         tier_keys: tuple[tuple[str, str], ...] = (),
     ) -> Target:
         base_url = base_url.rstrip("/")
-        check_reachable(base_url, key, timeout, other_keys(free_keys, generous_key, tier_keys))
-        control = detect_control(base_url)
+        control = reach(base_url, key, timeout, other_keys(free_keys, generous_key, tier_keys), namespace)
         on_sim = control is not None
-        if control is not None and control.namespaces:
-            control = control.in_namespace(namespace or f"contract-{secrets.token_hex(4)}")
         return cls(
             base_url=base_url,
             key=key,
@@ -288,7 +358,9 @@ class Target:
         if self.control:
             control = "present, manual clock" if self.control.manual_clock else "present, real clock (time rules run in real time)"
             if self.namespace:
-                control += f", namespace {self.namespace}"
+                control += f", namespace {self.namespace}" + (" (the run's own: reset at its end)" if self.control.made_up else "")
+            else:
+                control += ", no namespaces (every reset is the whole simulator's)"
         free = f"{len(self.free_keys)} set" if self.free_keys else "absent (free-tier tests skipped)"
         described = (
             f"perf-contract: target {self.base_url}  level {self.level}  key tier {self.key_tier or 'unknown'}  "

@@ -19,6 +19,8 @@ DEFAULT_NAMESPACE = "default"
 # Decision: a namespace name is 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit, so it
 # fits in a state key and a URL query without escaping.
 NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+NAMESPACE_RULE = "1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit"
+"""NAMESPACE_PATTERN in words, for every message refusing a name (the simulator's, its control client's, perf-contract's)."""
 
 ERROR_BODY_CAP = 16 * 1024
 """An error answer's body is kept up to this size, for its type."""

@@ -2,9 +2,10 @@
 
 For apps under test that take only a base URL (an `OPENAI_BASE_URL` environment variable, a settings field) and
 cannot add a header: pointing them at `http://host/_sim/ns/<name>/v1` puts every request they send in namespace
-<name>. Image URLs (and BFL sample URLs) the simulator returns are its plain ones: images belong to no namespace,
-so they resolve from anywhere (a browser, an `<img>` tag) without the prefix. A URL a client calls back as an API
-request (a BFL polling URL) carries the prefix instead, so it stays in the namespace (`urls.namespaced_base_url`).
+<name>. Image URLs the simulator returns are its plain ones: images belong to no namespace, so they resolve from
+anywhere (a browser, an `<img>` tag) without the prefix, and are never journalled nor faulted. A URL a client calls
+back as an API request carries the prefix instead, so it stays in the namespace (`urls.namespaced_base_url`): a BFL
+polling URL (the submitter's namespace) and a BFL sample URL (its task's namespace), journalled and faulted there.
 """
 
 from __future__ import annotations

@@ -26,16 +26,17 @@ def base_url(request: Request, public_url: str | None) -> str:
     )
 
 
-def namespaced_base_url(request: Request, public_url: str | None) -> str:
-    """`base_url` plus the request's namespace base path (`/_sim/ns/<name>`) outside the default namespace: for URLs
-    a client calls back as API requests (a BFL polling URL), which must land in the namespace of the request that
-    handed them out, or a fault rule, the journal and the rate windows of that namespace would miss them.
+def namespaced_base_url(request: Request, public_url: str | None, name: str | None = None) -> str:
+    """`base_url` plus a namespace base path (`/_sim/ns/<name>`) outside the default namespace: for URLs a client
+    calls back as API requests (a BFL polling URL, a BFL sample), which must land in the namespace they belong to, or
+    a fault rule, the journal and the rate windows of that namespace would miss them. `name` is that namespace (a
+    BFL task's own, for its sample), the request's when not given.
 
     Decision: whether the namespace came as a base path or as the `X-Sim-Namespace` header. A URL cannot carry a
     header, and a client that sent one meant all its calls for that namespace; the base path and the header name the
-    same namespace, so a client that sends both stays in it. Image and sample URLs stay plain (see namespace_path).
+    same namespace, so a client that sends both stays in it. Image URLs stay plain (see namespace_path).
     """
-    name = namespace()
+    name = namespace() if name is None else name
     base = base_url(request, public_url)
     return base if name == DEFAULT_NAMESPACE else base + namespace_base_path(name)
 

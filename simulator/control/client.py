@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import httpx
 
-from simulator.context import valid_namespace
+from simulator.context import NAMESPACE_RULE, valid_namespace
 from simulator.namespace_path import namespace_base_path
 from spec import errors
 from spec.control_openapi import MAX_LIST_LIMIT
@@ -199,7 +199,7 @@ class SimulatorControl:
     def __init__(self, server_url: str, namespace: str | None = None, timeout: float = 30.0, http: httpx.Client | None = None) -> None:
         if namespace is not None and not valid_namespace(namespace):
             # "" would send `?namespace=` (a 400 on every call) while `base_url` named no namespace at all
-            raise ValueError(f"namespace must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit (or None), got {namespace!r}")
+            raise ValueError(f"namespace must be {NAMESPACE_RULE} (or None), got {namespace!r}")
         self.server_url = server_url.rstrip("/")
         self.namespace = namespace
         self._owns_http = http is None

@@ -46,7 +46,16 @@ from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulator.context import DEFAULT_NAMESPACE, ERROR_BODY_CAP, Made, made_in_namespace, recording, sent_request_id, valid_namespace
+from simulator.context import (
+    DEFAULT_NAMESPACE,
+    ERROR_BODY_CAP,
+    NAMESPACE_RULE,
+    Made,
+    made_in_namespace,
+    recording,
+    sent_request_id,
+    valid_namespace,
+)
 from simulator.control.actions import DRIBBLE_PARTS, FAULT_HEADER, TOKEN_START, Action, action_from_text, header_text, token_action
 from simulator.control.body_deadline import BodyDeadlines
 from simulator.control.inspect import BEARER_FACES, FORM_TYPE, KEPT_BODY_BYTES, RequestEntry, form_fields, key_headers
@@ -254,7 +263,7 @@ class ControlLayer:
                 # Quoted as its client wrote it: a path's name decoded as a URL's, a header's as X-Sim-Fault's (the
                 # name Latin-1 decodes is only for the check, which any non-ASCII byte fails).
                 written = scope[NAMED_BY_PATH] if by_path else header_text(named)
-                message = f"{source} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {quoted(written)}"
+                message = f"{source} must be {NAMESPACE_RULE}, got {quoted(written)}"
                 refused = invalid("namespace" if by_path else NAMESPACE_HEADER, message)
             if refused is not None:
                 if face is None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from simulator.context import DEFAULT_NAMESPACE, valid_namespace
+from simulator.context import DEFAULT_NAMESPACE, NAMESPACE_RULE, valid_namespace
 from simulator.control.actions import Action, action_from_json, fault_parts
 from simulator.control.journal import PATH_CHARS, check_key_id, check_masked_key, check_request_id
 from simulator.control.prompt_pattern import PromptPattern, RuleSearchThreads
@@ -165,7 +165,7 @@ def match_from_json(body: object, field: str = "match", for_journal: bool = Fals
 
 def namespace_from(value: object, field: str = "namespace") -> str:
     if not isinstance(value, str) or not valid_namespace(value):
-        raise invalid(field, f"{field} must be 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit, got {quoted(value)}")
+        raise invalid(field, f"{field} must be {NAMESPACE_RULE}, got {quoted(value)}")
     return value
 
 

@@ -147,3 +147,46 @@ def test_two_runs_in_namespaces_of_their_own_share_one_simulator(manual_sim: Run
         assert verdict.returncode == 0, _explain(verdict)
         assert verdict.tests >= 10 and not verdict.failures and not verdict.skipped
     assert "namespace ci-job-one" in first.output and "namespace ci-job-two" in second.output
+
+
+ONE_RULE = ("--level", "smoke", "-k", "test_prompt_only_gets_every_default")
+
+
+def _default_count(sim: RunningServer) -> int:
+    return int(httpx.post(sim.base_url + "/_sim/requests/count", json={"match": {}, "namespace": "default"}).json()["count"])
+
+
+def _namespaces(sim: RunningServer) -> set[str]:
+    return set(httpx.get(sim.base_url + "/_sim/namespaces").json()["namespaces"])
+
+
+def test_a_run_puts_nothing_in_default_and_resets_the_namespace_it_made_up_but_keeps_a_given_one(
+    manual_sim: RunningServer, tmp_path: Path
+) -> None:
+    """Its two probes went to `default` (moving the error count its ids are made from, for a job working there), and
+    every finished run left its namespace behind, journal and counters and all, on a shared simulator."""
+    before, namespaces = _default_count(manual_sim), _namespaces(manual_sim)
+    made_up = run_contract(manual_sim.base_url, tmp_path / "made-up.xml", *ONE_RULE)
+    assert made_up.returncode == 0 and made_up.tests == 1, _explain(made_up)
+    assert _default_count(manual_sim) == before, "the run's probes went to its namespace, not to `default`"
+    assert _namespaces(manual_sim) == namespaces, "the namespace the run made up is gone"
+    assert "(the run's own: reset at its end)" in made_up.output, made_up.output[-3000:]
+    given = run_contract(manual_sim.base_url, tmp_path / "given.xml", *ONE_RULE, "--namespace", "kept-for-a-look")
+    assert given.returncode == 0 and given.tests == 1, _explain(given)
+    assert "namespace kept-for-a-look" in given.output and "reset at its end" not in given.output, given.output[-3000:]
+    assert _namespaces(manual_sim) == namespaces | {"kept-for-a-look"}, "a given namespace is kept, to be looked at"
+    assert _default_count(manual_sim) == before, "neither run sent anything to the default namespace"
+    httpx.post(manual_sim.base_url + "/_sim/reset", params={"namespace": "kept-for-a-look"}).raise_for_status()
+
+
+def test_a_given_namespace_the_simulator_cannot_take_is_refused_rather_than_dropped(tmp_path: Path) -> None:
+    """A 503 on `GET /_sim/namespaces` turned namespaces off, even with --namespace given: the run then reset the
+    whole shared simulator before every test, its header silent. Without --namespace the header says so."""
+    with factory_server("tests.contract.without_control:without_namespaces") as server:
+        refused = run_contract(server.base_url, tmp_path / "given.xml", *ONE_RULE, "--namespace", "ci-job-a")
+        unnamed = run_contract(server.base_url, tmp_path / "unnamed.xml", *ONE_RULE)
+    assert refused.returncode == 2 and refused.tests == 0, _explain(refused)
+    said = f"perf-contract: no verdict: --namespace ci-job-a was given, but GET {server.base_url}/_sim/namespaces answered 503, not 200"
+    assert said in refused.stderr, refused.output[-3000:]
+    assert unnamed.returncode == 0 and unnamed.tests == 1, _explain(unnamed)
+    assert "control API present, manual clock, no namespaces (every reset is the whole simulator's)" in unnamed.output, unnamed.output

@@ -23,11 +23,12 @@ from contract_tests.checks import _got
 from contract_tests.cli import CLOSED_PIPE_EXIT, build_pytest_args
 from contract_tests.conftest import NEEDS_FREE_KEY, NEEDS_MANUAL_CLOCK, REAL_TIME_AT_FULL_LEVEL
 from contract_tests.exchange import Exchange
-from contract_tests.options import timeout_seconds
+from contract_tests.options import namespace_name, timeout_seconds
 from contract_tests.run_hooks import tier_keys_from_option
-from contract_tests.target import Target, check_reachable
+from contract_tests.target import Control, Target, check_reachable
 from contract_tests.verdict import NOT_CHECKABLE_IN_REAL_TIME, PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
+from simulator.context import NAMESPACE_RULE
 from simulator.launcher import free_port, running_simulator
 from spec import tiers
 from tests.contract.harness import PERF_CONTRACT, Verdict, factory_server, mutant_server, run_contract, tree_env
@@ -343,6 +344,29 @@ def test_a_timeout_that_is_not_a_positive_number_is_a_usage_error_by_the_cli_and
     with pytest.raises(argparse.ArgumentTypeError, match="expected a positive number of seconds"):
         timeout_seconds(value)
     assert build_pytest_args(["--base-url", "http://impl.example", "--key", "k", "--timeout", "0.5"])[-2:] == ["--perf-timeout", "0.5"]
+
+
+@pytest.mark.parametrize("value", ["bad name", "", "-lead", "a" * 65, "café", "a/b"])
+def test_a_namespace_the_simulator_would_refuse_is_a_usage_error_by_the_cli_and_the_pytest_option(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--namespace "bad name"` errored every case in its setup on the simulator's 400 and exited 1, "a rule is
+    broken"; it is one line naming the option and the simulator's own rule, and exit 2."""
+    with pytest.raises(SystemExit) as refused:
+        build_pytest_args(["--base-url", "http://impl.example", "--key", "k", f"--namespace={value}"])
+    error = capsys.readouterr().err
+    assert refused.value.code == 2 and f"argument --namespace: expected a simulator namespace name, {NAMESPACE_RULE}" in error
+    with pytest.raises(argparse.ArgumentTypeError, match="expected a simulator namespace name"):
+        namespace_name(value)
+    given = ["--base-url", "http://impl.example", "--key", "k", "--namespace", "ci-job_1.a"]
+    assert build_pytest_args(given)[-2:] == ["--perf-namespace", "ci-job_1.a"]
+
+
+def test_a_control_call_the_simulator_refuses_raises_with_its_own_message() -> None:
+    """A refused control call said only httpx's "Client error '400 Bad Request' for url ...", not why."""
+    with running_simulator("--quiet") as sim, pytest.raises(httpx.HTTPStatusError) as refused:
+        Control(sim.base_url, manual_clock=False, namespaces=True, namespace="bad name").reset()
+    assert f"POST {sim.base_url}/_sim/reset?namespace=bad+name answered 400: namespace must be {NAMESPACE_RULE}" in str(refused.value)
 
 
 def test_listing_rules_into_a_reader_that_stops_early_ends_quietly() -> None:

@@ -1,9 +1,10 @@
-"""A correct simulator that hides its control API, standing in for an implementation that has none."""
+"""A correct simulator that hides its control API, standing in for an implementation that has none; and one whose
+namespaces do not answer (a 503 on `GET /_sim/namespaces`, as while its Redis is slow)."""
 
 from __future__ import annotations
 
 from simulator.app import create_app
-from simulator.config import SimulatorConfig
+from simulator.config import CLOCK_MANUAL, SimulatorConfig
 from tests.contract.asgi_defects import Answer, ASGIApp, RewriteAnswers
 
 
@@ -19,3 +20,13 @@ def hide_control(app: ASGIApp) -> ASGIApp:
 
 def app() -> ASGIApp:
     return hide_control(create_app(SimulatorConfig()))
+
+
+def without_namespaces() -> ASGIApp:
+    """A manual-clock simulator whose `GET /_sim/namespaces` answers 503, its other control calls as ever."""
+
+    def unavailable(answer: Answer) -> None:
+        answer.status, answer.body = 503, b'{"error": {"type": "service_unavailable", "message": "the state did not answer"}}'
+        answer.headers["content-type"] = "application/json"
+
+    return RewriteAnswers(create_app(SimulatorConfig(clock=CLOCK_MANUAL)), unavailable, prefix="/_sim/namespaces")

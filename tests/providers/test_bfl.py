@@ -87,6 +87,28 @@ def test_the_polling_url_keeps_a_namespaced_client_in_its_namespace(
     assert plain["polling_url"] == f"{client.base_url}/v1/get_result?id={plain['id']}", "the default namespace's stays plain"
 
 
+def test_a_sample_is_downloaded_in_its_task_namespace_whichever_namespace_polled(client: httpx.Client) -> None:
+    """A download belongs to the task's namespace, as its poll does: that namespace's rule fires on it and its journal
+    has it, while a rule in `default` (a scenario's, another job's) never reaches it."""
+    task = submit(client, {"prompt": "a sample of its own"}, headers={**KEY, "X-Sim-Namespace": "sampns"}).json()
+    polled = client.get(f"/v1/get_result?id={task['id']}", headers=KEY).json()  # polled in `default`
+    sample = polled["result"]["sample"]
+    assert sample == f"{client.base_url}/_sim/ns/sampns/bfl/delivery/{task['id']}/sample.jpg"
+    own = {"match": {"face": "bfl", "path": "/bfl/delivery"}, "action": {"status": 503}, "namespace": "sampns"}
+    rule = client.post("/_sim/faults", json=own).json()["id"]
+    assert client.get(sample).status_code == 503, "the task's namespace's rule fires on its download"
+    client.delete(f"/_sim/faults/{rule}", params={"namespace": "sampns"}).raise_for_status()
+    rule = client.post("/_sim/faults", json={**own, "namespace": "default"}).json()["id"]
+    try:
+        assert client.get(sample).status_code == 200, "a rule in `default` does not reach another namespace's download"
+    finally:
+        client.delete(f"/_sim/faults/{rule}").raise_for_status()
+    journal = client.get("/_sim/requests", params={"namespace": "sampns", "path": "/bfl/delivery"}).json()["requests"]
+    assert [(entry["status"], entry["fault"] is not None) for entry in journal] == [(200, False), (503, True)]
+    default = client.get("/_sim/requests", params={"namespace": "default", "path": "/bfl/delivery"}).json()["requests"]
+    assert default == [], "none in `default`"
+
+
 def test_task_is_pending_until_the_modelled_latency_has_passed_on_the_clock(modelled: httpx.Client) -> None:
     client = modelled
     answer = submit(client, {"prompt": "a lighthouse at dawn", "width": 512, "height": 512})

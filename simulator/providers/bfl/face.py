@@ -21,7 +21,7 @@ from simulator.keys import KeyRegistry, Tenant
 from simulator.providers.bfl import mapping
 from simulator.providers.bfl.mapping import NOT_AN_OBJECT, BflValidationError
 from simulator.providers.serving import send
-from simulator.urls import base_url, namespaced_base_url
+from simulator.urls import namespaced_base_url
 from spec import errors
 from spec.providers import bfl
 
@@ -98,7 +98,9 @@ class BflFace:
     def _result(self, request: Request, record: TaskRecord) -> dict[str, Any]:
         ext = _EXTENSIONS[record.native["output_format"]]
         return {
-            "sample": f"{base_url(request, self.public_url)}/bfl/delivery/{record.task_id}/sample.{ext}",
+            # In the task's namespace, whichever namespace polled: its download is journalled, faulted and
+            # counted there, not in `default` (a plain URL) or in another poller's.
+            "sample": f"{namespaced_base_url(request, self.public_url, record.namespace)}/bfl/delivery/{record.task_id}/sample.{ext}",
             "prompt": record.prompt,
             "seed": record.native["seed"],
             "start_time": record.submitted_at,
