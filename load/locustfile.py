@@ -490,6 +490,23 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
     _deliver_verdict(environment)
 
 
+@events.quitting.add_listener
+def _on_quitting(environment: Environment, **_: Any) -> None:
+    """Stop the run, which delivers the verdict, before Locust picks its exit status.
+
+    On Ctrl-C or SIGTERM Locust fires `quitting`, chooses the exit status and only then quits the runner, whose
+    `test_stop` delivered the verdict: too late to count, so a run stopped by a signal exited 0 (or 1 after any failed
+    request) whatever the verdict said, and a CI step with a deadline turned a FAIL green. A run already stopped
+    (by `-t`, or refused) has delivered its verdict, and stopping it again does nothing."""
+    runner = environment.runner
+    if runner is None or isinstance(runner, WorkerRunner) or RUN.delivered:
+        return
+    if isinstance(runner, MasterRunner):
+        runner.stop(send_stop_to_client=False)  # the verdict asks the workers for their records itself
+    else:
+        runner.stop()
+
+
 def _send_events(runner: WorkerRunner) -> None:
     if RUN.sent:
         return

@@ -7,14 +7,17 @@ so a few seconds cover minutes and reach the free tier's daily limit.
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from load.redis_server import RedisServer
@@ -127,6 +130,31 @@ def test_verdict_fails_against_a_simulator_with_a_limit_above_the_spec(tmp_path:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "VERDICT: FAIL" in result.stdout
     assert "over-admission: 0" not in result.stdout and "the free tier allows 5 per minute" in result.stdout
+
+
+ROGUE_KEYS = '[keys.pk_test_free_rogue0]\ntier = "enterprise"\nimages_per_minute = 300\nimages_per_day = 100000\n'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_failing_run_stopped_by_a_signal_exits_1(tmp_path: Path, stop: signal.Signals) -> None:
+    """A run without -t stopped by SIGTERM (a CI deadline, `timeout`) or Ctrl-C printed VERDICT: FAIL and exited 0:
+    Locust chose its exit status before it stopped the runner, whose test_stop gave the verdict."""
+    keys = tmp_path / "rogue.toml"
+    keys.write_text(ROGUE_KEYS)
+    open_ended = [arg for arg in BOUNDED if arg not in ("-t", "8s")]
+    with running_simulator("--keys", str(keys)) as sim:
+        command = locust(*open_ended, "-u", "6", "-r", "6", "-H", sim.base_url, "--run-id", "rogue", "--keys-per-tier", "1", "FreeUser")
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(6)
+            process.send_signal(stop)
+            stdout, stderr = process.communicate(timeout=HARD_TIMEOUT)
+        finally:
+            process.kill()
+    assert "VERDICT: FAIL" in stdout, stdout + stderr
+    assert process.returncode == 1, stdout + stderr
+    assert "Shutting down (exit code 1)" in stderr, stderr
 
 
 def test_keys_of_the_targets_own_are_judged_by_the_tier_given_and_keys_it_refuses_fail_the_verdict(tmp_path: Path) -> None:
