@@ -220,7 +220,18 @@ class TierUser(FastHttpUser):
             stopped = isinstance(exc, (gevent.GreenletExit, StopUser))
             n = int(body["n"])  # type: ignore[call-overload]
             RUN.observations.append(
-                Observation(self.key, n, sent, None, None, body=raw, tier=self.key_tier, limits=self.limits, cut_by_stop=stopped)
+                Observation(
+                    self.key,
+                    n,
+                    sent,
+                    None,
+                    None,
+                    body=raw,
+                    tier=self.key_tier,
+                    limits=self.limits,
+                    cut_by_stop=stopped,
+                    stopped=time.time() if stopped else None,
+                )
             )
             raise
         if observation.status == 200 and observation.images and self.rng.random() < IMAGE_FETCH_SHARE:

@@ -157,6 +157,24 @@ def test_a_failing_run_stopped_by_a_signal_exits_1(tmp_path: Path, stop: signal.
     assert "Shutting down (exit code 1)" in stderr, stderr
 
 
+@pytest.mark.slow
+def test_a_slow_or_hanging_target_is_not_passed() -> None:
+    """Answers delayed 1.5 s at --compress 60 span 90 s of server time, so no minute window could be judged and the run
+    passed; a target hanging 30% of its answers (300 s) left every user stuck a second in, and the run passed too."""
+    with running_simulator() as sim:
+        delay: dict[str, Any] = {"match": {"path": "/v1/images/generations"}, "action": {"delay_ms": 1500}}
+        requests.post(f"{sim.base_url}/_sim/faults", json=delay, timeout=5).raise_for_status()
+        slow = run(locust(*BOUNDED, "-u", "6", "-r", "6", "--compress", "60", "-H", sim.base_url, "FreeUser"))
+    with running_simulator() as sim:
+        hang: dict[str, Any] = {"match": {"path": "/v1/images/generations"}, "action": {"delay_ms": 300_000}, "probability": 0.3}
+        requests.post(f"{sim.base_url}/_sim/faults", json=hang, timeout=5).raise_for_status()
+        hung = run(locust(*BOUNDED, "-u", "6", "-r", "6", "-H", sim.base_url))
+    assert slow.returncode == 1 and "VERDICT: NOT JUDGED (the minute limits:" in slow.stdout, slow.stdout + slow.stderr
+    assert "lower --compress to at most" in slow.stdout, slow.stdout
+    assert hung.returncode == 1 and "the target was down for most of the run" in hung.stdout, hung.stdout + hung.stderr
+    assert "or was hung: cut by the run's end after waiting over" in hung.stdout, hung.stdout
+
+
 def test_keys_of_the_targets_own_are_judged_by_the_tier_given_and_keys_it_refuses_fail_the_verdict(tmp_path: Path) -> None:
     """Another implementation knows its own keys, not minted `pk_test_` ones: `--tier-key` gives them; a run whose
     every answer is a 401 proves nothing of the limits, and says so rather than PASS."""
