@@ -95,6 +95,8 @@ class Observation:
     its tier's. Recorded with every request, so a replay of the events judges by them too."""
     stopped: float | None = None
     """When the run's end cut the request short (client clock), so how long it had waited shows; None otherwise."""
+    truncated: bool = False
+    """No usable answer because its body ended before its Content-Length: a broken connection, as a reset is."""
 
     def __post_init__(self) -> None:
         if isinstance(self.rate_limit_headers, list):  # as JSON and Locust's messages carry a tuple
@@ -131,6 +133,8 @@ class KeySummary:
     """Of `unknown`, the requests the run's end cut short."""
     hung: int = 0
     """Of `cut_by_stop`, those that had waited past the hang bound (Verdict.hang_bound): the target hung them."""
+    truncated: int = 0
+    """Of `unknown`, answers whose body was cut short of its Content-Length."""
     other: int = 0
     """Answers other than 200, 429, a 5xx or none: a key the target does not know, a request it refused."""
     minute_limit_hit: int = 0
@@ -349,7 +353,10 @@ class Verdict:
                 "and a retry_after's minute bound were not judged"
             )
         if unanswered or cut:
-            hung_note = f", or was hung: cut by the run's end after waiting over {self.hang_bound:.1f} s ({hung})" if hung else ""
+            truncated = sum(s.truncated for s in self.keys.values())
+            cut_body = f", or a body cut short of its Content-Length ({truncated}, truncated)" if truncated else ""
+            waited = f", or was hung: cut by the run's end after waiting over {self.hang_bound:.1f} s ({hung})"
+            hung_note = cut_body + (waited if hung else "")
             stopped = f"; {cut - hung} more were cut short by the run's end" if cut - hung else ""
             lines.append(
                 f"  note: {unanswered} of {total} requests got no usable answer (none, or a 5xx{hung_note}){stopped}: each "
@@ -760,6 +767,7 @@ def judge(
         elif o.status is None or o.status >= 500:
             summary.unknown += 1
             summary.cut_by_stop += o.cut_by_stop
+            summary.truncated += o.truncated
             if o.cut_by_stop and o.stopped is not None:
                 waited = o.stopped - o.sent
                 verdict.longest_wait = max(verdict.longest_wait, waited)

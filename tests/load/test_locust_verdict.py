@@ -175,6 +175,55 @@ def test_a_slow_or_hanging_target_is_not_passed() -> None:
     assert "or was hung: cut by the run's end after waiting over" in hung.stdout, hung.stdout
 
 
+@pytest.mark.slow
+def test_a_base_url_with_a_trailing_slash_is_load_tested_and_one_without_a_scheme_or_with_v1_is_refused_in_one_line() -> None:
+    """`-H http://host/` printed a traceback per request (`//v1/...`) while --compress moved the clock; `-H host:port`
+    counted every request it never sent as possibly admitted; `-H .../v1 --compress` was told it was not on a simulator."""
+    with running_simulator() as sim:
+        slash = run(locust(*BOUNDED, "-u", "4", "-r", "4", "-H", sim.base_url + "/"))
+        bare = run(locust(*short_run(sim.base_url.removeprefix("http://"))))
+        v1 = run(locust(*short_run(sim.base_url + "/v1"), "--compress", "10"))
+    assert slash.returncode == 0 and "VERDICT: PASS" in slash.stdout, slash.stdout + slash.stderr
+    assert "Traceback" not in slash.stderr and "invalid request URI" not in slash.stderr, slash.stderr
+    assert bare.returncode == 2 and "VERDICT: NOT RUN: -H must be the target's http:// or https:// base URL" in bare.stdout, bare.stdout
+    assert v1.returncode == 2 and f"VERDICT: NOT RUN: --compress: drop /v1 from -H ({sim.base_url})" in v1.stdout, v1.stdout
+
+
+@pytest.mark.slow
+def test_an_answer_cut_short_of_its_content_length_is_an_outage_like_a_reset_not_a_violation() -> None:
+    """The simulator's own truncate fault made the verdict FAIL ("200 not a generation answer"), while reset passed."""
+    with running_simulator() as sim:
+        rule: dict[str, Any] = {"match": {"path": "/v1/images/generations"}, "action": {"truncate": True}, "probability": 0.2}
+        requests.post(f"{sim.base_url}/_sim/faults", json=rule, timeout=5).raise_for_status()
+        result = run(locust(*BOUNDED, "-u", "6", "-r", "6", "-H", sim.base_url))
+    assert result.returncode == 0 and "VERDICT: PASS" in result.stdout, result.stdout + result.stderr
+    assert "unexpected answer: 0" in result.stdout and "truncated)" in result.stdout, result.stdout
+
+
+def test_a_keys_file_that_judges_a_runs_key_by_another_tier_is_noted(tmp_path: Path) -> None:
+    """With --keys, a minted pk_test_free_ key the file makes enterprise (and a --tier-key free=K the file makes pro)
+    was judged by the file's tier without a word: the table named tiers the run did not ask for."""
+    keys = tmp_path / "rogue.toml"
+    keys.write_text(ROGUE_KEYS + '[keys.acme_pro_1]\ntier = "pro"\n')
+    driver = textwrap.dedent(
+        """
+        import locust  # first, as the locust command imports it: it patches the standard library for gevent
+        import sys
+        from types import SimpleNamespace
+        from load import locustfile
+
+        for tier_key in ([], ["free=acme_pro_1"]):
+            options = SimpleNamespace(keys=sys.argv[1], tier_key=tier_key, run_id="rogue", keys_per_tier=1)
+            print("\\n".join(locustfile._configured_tier_notes(options)) or "none")
+        """
+    )
+    result = run([sys.executable, "-c", driver, str(keys)])
+    minted, given = [*result.stdout.splitlines(), "", ""][:2]
+    said = "a key of the enterprise tier: its free users are judged by the enterprise tier's limits, as the file says"
+    assert minted == f"note: --keys {keys} makes pk_test_free_rogue0 {said}", result.stdout + result.stderr
+    assert "makes acme_pro_1 a key of the pro tier: its free users are judged by the pro tier's limits" in given, result.stdout
+
+
 def test_keys_of_the_targets_own_are_judged_by_the_tier_given_and_keys_it_refuses_fail_the_verdict(tmp_path: Path) -> None:
     """Another implementation knows its own keys, not minted `pk_test_` ones: `--tier-key` gives them; a run whose
     every answer is a 401 proves nothing of the limits, and says so rather than PASS."""
