@@ -365,6 +365,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="also write the results (Markdown) to this file")
     parser.add_argument("--only", choices=["throughput", "control", "state"], help="measure only this section (printed, never written)")
     args = parser.parse_args(argv)
+    # Refused before any server starts: 0 repeats ended in `max() arg is an empty sequence` after starting them, and an
+    # --output given with --only was dropped without a word.
+    for name in ("duration", "repeats", "control_repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.only and args.output:
+        parser.error("--only measures one section and prints it, never written: drop --output (or --only for the whole run's file)")
     if shutil.which("wrk") is None:
         print("load.bench needs wrk: apt-get install -y wrk", file=sys.stderr)
         return 2

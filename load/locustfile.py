@@ -27,6 +27,7 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import gevent
 import requests
@@ -213,6 +214,8 @@ class TierUser(FastHttpUser):
                 RUN.observations.append(observation)
                 if observation.status in (200, 429):
                     response.success()
+                elif observation.truncated:
+                    response.failure(f"answer {response.status_code} cut short of its Content-Length")
                 else:
                     response.failure(f"unexpected {response.status_code}: {(response.text or '')[:200]}")
         except BaseException as exc:
@@ -220,7 +223,18 @@ class TierUser(FastHttpUser):
             stopped = isinstance(exc, (gevent.GreenletExit, StopUser))
             n = int(body["n"])  # type: ignore[call-overload]
             RUN.observations.append(
-                Observation(self.key, n, sent, None, None, body=raw, tier=self.key_tier, limits=self.limits, cut_by_stop=stopped)
+                Observation(
+                    self.key,
+                    n,
+                    sent,
+                    None,
+                    None,
+                    body=raw,
+                    tier=self.key_tier,
+                    limits=self.limits,
+                    cut_by_stop=stopped,
+                    stopped=time.time() if stopped else None,
+                )
             )
             raise
         if observation.status == 200 and observation.images and self.rng.random() < IMAGE_FETCH_SHARE:
@@ -244,6 +258,18 @@ class EnterpriseUser(TierUser):
     weight = 1
 
 
+def _cut_short(response: Any) -> bool:
+    """Whether the answer's body ended before its Content-Length (FastHttpUser hands it over as a whole answer). A
+    compressed body is decoded, so its length says nothing of the bytes sent: such an answer is taken as whole."""
+    declared = response.headers.get("content-length")
+    if declared is None or response.headers.get("content-encoding"):
+        return False
+    try:
+        return len(response.content or b"") < int(declared)
+    except ValueError:
+        return False
+
+
 def _first_url(response: Any) -> str | None:
     try:
         item = response.json()["data"][0]
@@ -255,6 +281,10 @@ def _first_url(response: Any) -> str | None:
 def _observe(key: str, body: dict[str, object], raw: str, sent: float, received: float, response: Any) -> Observation:
     status = response.status_code or None  # FastHttpUser reports a transport error as status 0
     n = int(body["n"])  # type: ignore[call-overload]
+    if status is not None and _cut_short(response):
+        # A body short of its Content-Length is a broken connection, as a reset is: an outage whose request may have
+        # been admitted (docs/control.md's truncate), not a malformed answer of the target's.
+        return Observation(key, n, sent, None, None, body=raw, truncated=True)
     if status is None or status >= 500:
         return Observation(key, n, sent, None if status is None else received, status, body=raw)
     try:
@@ -438,8 +468,13 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     RUN.delivered = False
     options = environment.parsed_options
     assert options is not None
-    host = environment.host or ""
-    clock = _simulator_clock(host)
+    # Decision: a trailing slash is dropped, as the control API's probe always did: the load's own paths were
+    # joined into `//v1/...`, which the client refused with a traceback per request, while --compress moved the clock.
+    host = (environment.host or "").rstrip("/")
+    environment.host = host  # the users' base URL, read when they are spawned (and sent to a master's workers)
+    scheme = urlsplit(host)
+    bad_host = scheme.scheme not in ("http", "https") or not scheme.netloc
+    clock = None if bad_host else _simulator_clock(host)
     try:
         for tier, keys in given_keys(options).items():
             for note in filter(None, (tiers.given_tier_note(tier, key) for key in keys)):
@@ -451,10 +486,17 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     except ValueError as exc:  # named as perf-sim names it: `--keys: FILE: cannot read: ...`
         RUN.refused = RUN.refused or f"--keys: {exc}"
     RUN.refused = RUN.refused or numbers_problem(options) or _events_problem(options.verdict_events)
-    if isinstance(clock, OSError):
+    if not RUN.refused:
+        for note in _configured_tier_notes(options):
+            print(note, flush=True)
+    if bad_host:
+        RUN.refused = f"-H must be the target's http:// or https:// base URL, got {host!r}"
+    elif isinstance(clock, OSError):
         RUN.refused = f"nothing answers at {host}: {clock}"
     elif clock == "manual":
         RUN.refused = "the target simulator runs a manual clock, so time never passes between requests; start it with --clock real"
+    elif options.compress > 1 and clock is None and host.endswith("/v1"):
+        RUN.refused = f"--compress: drop /v1 from -H ({host.removesuffix('/v1')}): the run adds /v1/images/generations itself"
     elif options.compress > 1 and clock is None:
         RUN.refused = f"--compress needs our simulator's control API at {host}/_sim/ (other servers: leave --compress at 1)"
     if RUN.refused:
@@ -476,6 +518,27 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         RUN.driver = gevent.spawn(_drive_clock, host, options.compress, advance_every(options))
 
 
+def _configured_tier_notes(options: Any) -> list[str]:
+    """A note for each key the run will use that the `--keys` file judges by another tier than its user class's (a
+    minted `pk_test_free_...` key the file makes enterprise; a `--tier-key free=K` whose K the file makes pro): the
+    table's rows then name tiers the run did not ask for, and a tier asked for may go unjudged."""
+    configured = configured_keys(options.keys)
+    if not configured:
+        return []
+    given = given_keys(options)
+    used = [
+        (tier, key)
+        for tier in tiers.TIERS
+        for key in given.get(tier) or [f"{tiers.TEST_KEY_PREFIX}{tier}_{options.run_id}{index}" for index in range(options.keys_per_tier)]
+    ]
+    return [
+        f"note: --keys {options.keys} makes {key} a key of the {configured[key].tier} tier: its {tier} users are judged by "
+        f"the {configured[key].tier} tier's limits, as the file says"
+        for tier, key in used
+        if key in configured and configured[key].tier != tier
+    ]
+
+
 @events.test_stop.add_listener
 def _on_test_stop(environment: Environment, **_: Any) -> None:
     runner = environment.runner
@@ -488,6 +551,23 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
     if isinstance(runner, MasterRunner):
         _collect_from_workers(runner)
     _deliver_verdict(environment)
+
+
+@events.quitting.add_listener
+def _on_quitting(environment: Environment, **_: Any) -> None:
+    """Stop the run, which delivers the verdict, before Locust picks its exit status.
+
+    On Ctrl-C or SIGTERM Locust fires `quitting`, chooses the exit status and only then quits the runner, whose
+    `test_stop` delivered the verdict: too late to count, so a run stopped by a signal exited 0 (or 1 after any failed
+    request) whatever the verdict said, and a CI step with a deadline turned a FAIL green. A run already stopped
+    (by `-t`, or refused) has delivered its verdict, and stopping it again does nothing."""
+    runner = environment.runner
+    if runner is None or isinstance(runner, WorkerRunner) or RUN.delivered:
+        return
+    if isinstance(runner, MasterRunner):
+        runner.stop(send_stop_to_client=False)  # the verdict asks the workers for their records itself
+    else:
+        runner.stop()
 
 
 def _send_events(runner: WorkerRunner) -> None:

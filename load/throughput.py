@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
+import gevent
 from locust import FastHttpUser, LoadTestShape, constant_throughput, events, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
@@ -134,4 +137,28 @@ def _on_test_stop(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
     assert environment.parsed_options is not None
-    print(report(STEPS, environment.parsed_options.p99_ms), flush=True)
+    options = environment.parsed_options
+    if UNREACHABLE:
+        if environment.process_exit_code != 2:  # quitting stops the stopped runner again: said once
+            print(f"THROUGHPUT: NOT RUN: nothing answers at {environment.host}: {UNREACHABLE[0]}", flush=True)
+        environment.process_exit_code = 2
+        return
+    print(report(STEPS, options.p99_ms, options.max_rate, options.step_seconds - SETTLE_SECONDS), flush=True)
+
+
+UNREACHABLE: list[str] = []
+"""Why nothing answers at the host, when so: every request then fails, and 'lower --start-rate' was no remedy."""
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Environment, **_: Any) -> None:
+    """Refuse a host where nothing listens before climbing, as the rate-limit run does (`NOT RUN: nothing answers`)."""
+    if isinstance(environment.runner, WorkerRunner) or environment.runner is None:
+        return
+    target = urlsplit(environment.host or "")
+    port = target.port or (443 if target.scheme == "https" else 80)
+    try:
+        socket.create_connection((target.hostname or "", port), timeout=5).close()
+    except OSError as exc:
+        UNREACHABLE.append(str(exc))
+        gevent.spawn_later(0, environment.runner.quit)

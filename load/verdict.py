@@ -93,6 +93,10 @@ class Observation:
     limits: tuple[int, int] | None = None
     """The key's own (images a minute, images a day) when the target's keys file sets them (`--keys`), else None:
     its tier's. Recorded with every request, so a replay of the events judges by them too."""
+    stopped: float | None = None
+    """When the run's end cut the request short (client clock), so how long it had waited shows; None otherwise."""
+    truncated: bool = False
+    """No usable answer because its body ended before its Content-Length: a broken connection, as a reset is."""
 
     def __post_init__(self) -> None:
         if isinstance(self.rate_limit_headers, list):  # as JSON and Locust's messages carry a tuple
@@ -127,6 +131,10 @@ class KeySummary:
     unknown: int = 0
     cut_by_stop: int = 0
     """Of `unknown`, the requests the run's end cut short."""
+    hung: int = 0
+    """Of `cut_by_stop`, those that had waited past the hang bound (Verdict.hang_bound): the target hung them."""
+    truncated: int = 0
+    """Of `unknown`, answers whose body was cut short of its Content-Length."""
     other: int = 0
     """Answers other than 200, 429, a 5xx or none: a key the target does not know, a request it refused."""
     minute_limit_hit: int = 0
@@ -202,6 +210,25 @@ class Verdict:
     keys: dict[str, KeySummary] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
     headers: HeaderSummary = field(default_factory=HeaderSummary)
+    answers: int = 0
+    """200s and 429s with an answer time: those the minute windows are judged by."""
+    wide_answers: int = 0
+    """Of `answers`, those whose server-time interval spans more than a minute: no minute window can hold them."""
+    median_round_trip: float = 0.0
+    """The answered requests' median round trip on this machine's clock (s)."""
+    median_width: float = 0.0
+    """The answers' median interval of server time (s): the round trip times the compression, plus the tolerance."""
+    hang_bound: float = 0.0
+    """A request the run's end cut after waiting longer than this (s) was hung by the target, not cut short."""
+    longest_wait: float = 0.0
+    """The longest a request the run's end cut had waited (s), when recorded."""
+
+    @property
+    def minute_unjudged(self) -> bool:
+        """Decision: when most answers span more than a minute of server time (a slow target under --compress), the
+        minute limits cannot be judged, and the run does not pass: no set of 200s fits in one minute, so a minute
+        limit twice exceeded passed as PASS."""
+        return self.wide_answers * 2 > self.answers
 
     @property
     def judged(self) -> bool:
@@ -232,9 +259,10 @@ class Verdict:
         return [window for window in self.unexercised_windows() if self.required == REQUIRE_ALL or window.endswith(" minute")]
 
     def unanswered(self) -> tuple[int, int]:
-        """(requests the target left without a usable answer, all requests): none, or a 5xx; not those the run's
-        end cut short (a short run against a slow target stops many in flight)."""
-        failed = sum(s.unknown - s.cut_by_stop for s in self.keys.values())
+        """(requests the target left without a usable answer, all requests): none, or a 5xx, or one the run's end cut
+        after the target had hung it past the hang bound; not those cut short while still due an answer (a short run
+        stops many in flight)."""
+        failed = sum(s.unknown - s.cut_by_stop + s.hung for s in self.keys.values())
         return failed, sum(s.requests for s in self.keys.values())
 
     @property
@@ -247,7 +275,24 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
-        return self.judged and not self.violations and not self.missing and not self.unreached_required() and not self.mostly_unanswered
+        return (
+            self.judged
+            and not self.violations
+            and not self.missing
+            and not self.unreached_required()
+            and not self.mostly_unanswered
+            and not self.minute_unjudged
+        )
+
+    def minute_advice(self) -> str:
+        """How the minute windows could be judged against this target: a lower --compress, when one would do."""
+        trip = self.median_round_trip
+        if trip <= 0:
+            return "lower --compress"
+        highest = math.floor(tiers.MINUTE_SECONDS / 2 / trip)
+        if highest < 1:
+            return "the target's answers take more than half a minute, so no run can judge its minute limits"
+        return f"lower --compress to at most {highest}" if highest > 1 else "run without --compress"
 
     def summary(self) -> str:
         lines = [f"rate-limit verdict (clock-skew tolerance {self.tolerance:g} s)"]
@@ -265,7 +310,16 @@ class Verdict:
                 f"{sum(s.minute_limit_hit for s in group):>12}{sum(s.day_limit_hit for s in group):>9}"
             )
         unanswered, total = self.unanswered()
-        if not any(s.rejected or s.admitted_images for s in self.keys.values()):
+        cut = sum(s.cut_by_stop for s in self.keys.values())
+        hung = sum(s.hung for s in self.keys.values())
+        if not total:
+            lines.append("  note: no request was sent (0 users, or the run ended before the first)")
+        elif cut == total:
+            lines.append(
+                f"  note: no answer arrived before the run ended (the longest wait {self.longest_wait:.1f} s): the target is slow "
+                "or hung; run longer (-t) or check its latency"
+            )
+        elif not any(s.rejected or s.admitted_images for s in self.keys.values()):
             other = sum(s.other for s in self.keys.values())
             lines.append(
                 f"  note: no request was admitted or rate limited ({unanswered} of {total} without a usable answer, {other} "
@@ -275,7 +329,7 @@ class Verdict:
             lines.append("  note: no request was rate limited, so no limit was exercised; run longer, with more users or fewer keys")
         elif unexercised := self.unexercised_windows():
             lines.append(
-                f"  note: no 429 came from {', '.join(unexercised)}: those limits were only checked not to be exceeded, "
+                f"  note: no 429 was justified by {', '.join(unexercised)}: those limits were only checked not to be exceeded, "
                 "not reached; run longer, with more users or fewer keys of those tiers"
             )
         kinds = defaultdict(list)
@@ -298,12 +352,21 @@ class Verdict:
                 f"  note: no records from {self.missing}: their requests may have used any key's quota, so under-admission "
                 "and a retry_after's minute bound were not judged"
             )
-        cut = sum(s.cut_by_stop for s in self.keys.values())
         if unanswered or cut:
-            stopped = f"; {cut} more were cut short by the run's end" if cut else ""
+            truncated = sum(s.truncated for s in self.keys.values())
+            cut_body = f", or a body cut short of its Content-Length ({truncated}, truncated)" if truncated else ""
+            waited = f", or was hung: cut by the run's end after waiting over {self.hang_bound:.1f} s ({hung})"
+            hung_note = cut_body + (waited if hung else "")
+            stopped = f"; {cut - hung} more were cut short by the run's end" if cut - hung else ""
             lines.append(
-                f"  note: {unanswered} of {total} requests got no usable answer (none, or a 5xx){stopped}: each counted "
-                "as possibly admitted at its full n"
+                f"  note: {unanswered} of {total} requests got no usable answer (none, or a 5xx{hung_note}){stopped}: each "
+                "counted as possibly admitted at its full n"
+            )
+        if self.wide_answers:
+            lines.append(
+                f"  note: minute windows not judged for {self.wide_answers} of {self.answers} answers: each spans more than a "
+                f"minute of server time (answers took a median {self.median_round_trip:.2f} s here, {self.median_width:.0f} s of "
+                f"server time with the clock advances and tolerance)" + (f"; {self.minute_advice()}" if self.minute_unjudged else "")
             )
         if self.uncertain_advances:
             several = self.uncertain_advances > 1
@@ -322,6 +385,11 @@ class Verdict:
         elif self.mostly_unanswered:
             lines.append(
                 f"VERDICT: NOT JUDGED ({unanswered} of {total} requests got no usable answer: the target was down for most of the run)"
+            )
+        elif self.minute_unjudged:
+            lines.append(
+                f"VERDICT: NOT JUDGED (the minute limits: {self.wide_answers} of {self.answers} answers span more than a "
+                f"minute of server time, so no minute window holds them; {self.minute_advice()})"
             )
         elif unreached := self.unreached_required():
             lines.append(
@@ -669,7 +737,14 @@ def judge(
     required: str = "",
 ) -> Verdict:
     """`missing` names whose records never arrived (see Verdict.missing); `required` the limits the run must reach."""
+    observations = list(observations)
     verdict = Verdict(tolerance, missing, required)
+    round_trips = sorted(o.received - o.sent for o in observations if o.received is not None)
+    verdict.median_round_trip = round_trips[len(round_trips) // 2] if round_trips else 0.0
+    # Decision: a request the run's end cut after waiting ten times the median answer, and at least HUNG_SECONDS, was
+    # hung by the target: an outage. A target hanging many requests (every user stuck a second in) passed.
+    verdict.hang_bound = max(HUNG_SECONDS, 10 * verdict.median_round_trip)
+    widths: list[float] = []
     uncertain = [advance.seconds for advance in advances if math.isinf(advance.finished)]
     verdict.uncertain_advances, verdict.uncertain_seconds = len(uncertain), sum(uncertain)
     server_time = _ServerTime(advances, tolerance)
@@ -692,12 +767,24 @@ def judge(
         elif o.status is None or o.status >= 500:
             summary.unknown += 1
             summary.cut_by_stop += o.cut_by_stop
+            summary.truncated += o.truncated
+            if o.cut_by_stop and o.stopped is not None:
+                waited = o.stopped - o.sent
+                verdict.longest_wait = max(verdict.longest_wait, waited)
+                summary.hung += waited > verdict.hang_bound
         else:
             summary.other += 1
             unexpected[(o.key, o.status, o.error_type)].append(o)
+        bounds = server_time.bounds(o)
+        if o.status in (200, 429) and o.received is not None:
+            widths.append(bounds[1] - bounds[0])
         if tier:
             limits[o.key] = tier
-            by_key[o.key].append((*server_time.bounds(o), o))
+            by_key[o.key].append((*bounds, o))
+    widths.sort()
+    verdict.answers = len(widths)
+    verdict.wide_answers = sum(width > tiers.MINUTE_SECONDS for width in widths)
+    verdict.median_width = widths[len(widths) // 2] if widths else 0.0
     for key, placed in sorted(by_key.items()):
         _judge_key(key, limits[key], placed, verdict)
     # Decision: every request the run sends is valid, so an answer other than 200, 429 or an outage is the target's
@@ -740,6 +827,9 @@ def write_events(path: Path, observations: Iterable[Observation], advances: Iter
             written["requests"] += 1
         out.write(json.dumps({"end": written}) + "\n")
 
+
+HUNG_SECONDS = 2.0
+"""The shortest wait after which a request the run's end cut counts as hung by the target (see `judge`)."""
 
 MAX_TOLERANCE_SECONDS = 30.0
 """Decision: widened by more than this each side, no request can be placed within a minute window, so every check

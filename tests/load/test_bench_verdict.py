@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import random
 
-from load.bench import bound_verdict, median_interval
+import pytest
+
+from load.bench import bound_verdict, main, median_interval
 
 
 def test_the_median_interval_of_fifteen_runs_is_the_fourth_smallest_to_the_fourth_largest() -> None:
@@ -40,3 +42,22 @@ def test_the_bound_is_missed_only_when_the_whole_interval_is_over_it() -> None:
 
 def test_too_few_paired_runs_are_not_decided_and_say_how_many_would_be() -> None:
     assert bound_verdict([0.01], 0.05).startswith("NOT DECIDED (too few paired runs, 1, for a 95% interval")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--repeats", "0"], "--repeats must be at least 1, got 0"),
+        (["--control-repeats", "0"], "--control-repeats must be at least 1, got 0"),
+        (["--duration", "0"], "--duration must be at least 1, got 0"),
+        (["--only", "control", "--output", "ctl.md"], "--only measures one section and prints it, never written: drop --output"),
+    ],
+)
+def test_options_that_would_crash_or_be_dropped_are_refused_before_any_server_starts(
+    args: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--repeats 0` crashed with `max() arg is an empty sequence` after the servers started; `--only ... --output FILE`
+    exited 0 and wrote no file."""
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2 and said in capsys.readouterr().err

@@ -7,9 +7,11 @@ so a few seconds cover minutes and reach the free tier's daily limit.
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -131,6 +133,98 @@ def test_verdict_fails_against_a_simulator_with_a_limit_above_the_spec(tmp_path:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "VERDICT: FAIL" in result.stdout
     assert "over-admission: 0" not in result.stdout and "the free tier allows 5 per minute" in result.stdout
+
+
+ROGUE_KEYS = '[keys.pk_test_free_rogue0]\ntier = "enterprise"\nimages_per_minute = 300\nimages_per_day = 100000\n'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_failing_run_stopped_by_a_signal_exits_1(tmp_path: Path, stop: signal.Signals) -> None:
+    """A run without -t stopped by SIGTERM (a CI deadline, `timeout`) or Ctrl-C printed VERDICT: FAIL and exited 0:
+    Locust chose its exit status before it stopped the runner, whose test_stop gave the verdict."""
+    keys = tmp_path / "rogue.toml"
+    keys.write_text(ROGUE_KEYS)
+    open_ended = [arg for arg in BOUNDED if arg not in ("-t", "8s")]
+    with running_simulator("--keys", str(keys)) as sim:
+        command = locust(*open_ended, "-u", "6", "-r", "6", "-H", sim.base_url, "--run-id", "rogue", "--keys-per-tier", "1", "FreeUser")
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(6)
+            process.send_signal(stop)
+            stdout, stderr = process.communicate(timeout=HARD_TIMEOUT)
+        finally:
+            process.kill()
+    assert "VERDICT: FAIL" in stdout, stdout + stderr
+    assert process.returncode == 1, stdout + stderr
+    assert "Shutting down (exit code 1)" in stderr, stderr
+
+
+@pytest.mark.slow
+def test_a_slow_or_hanging_target_is_not_passed() -> None:
+    """Answers delayed 1.5 s at --compress 60 span 90 s of server time, so no minute window could be judged and the run
+    passed; a target hanging 30% of its answers (300 s) left every user stuck a second in, and the run passed too."""
+    with running_simulator() as sim:
+        delay: dict[str, Any] = {"match": {"path": "/v1/images/generations"}, "action": {"delay_ms": 1500}}
+        requests.post(f"{sim.base_url}/_sim/faults", json=delay, timeout=5).raise_for_status()
+        slow = run(locust(*BOUNDED, "-u", "6", "-r", "6", "--compress", "60", "-H", sim.base_url, "FreeUser"))
+    with running_simulator() as sim:
+        hang: dict[str, Any] = {"match": {"path": "/v1/images/generations"}, "action": {"delay_ms": 300_000}, "probability": 0.3}
+        requests.post(f"{sim.base_url}/_sim/faults", json=hang, timeout=5).raise_for_status()
+        hung = run(locust(*BOUNDED, "-u", "6", "-r", "6", "-H", sim.base_url))
+    assert slow.returncode == 1 and "VERDICT: NOT JUDGED (the minute limits:" in slow.stdout, slow.stdout + slow.stderr
+    assert "lower --compress to at most" in slow.stdout, slow.stdout
+    assert hung.returncode == 1 and "the target was down for most of the run" in hung.stdout, hung.stdout + hung.stderr
+    assert "or was hung: cut by the run's end after waiting over" in hung.stdout, hung.stdout
+
+
+@pytest.mark.slow
+def test_a_base_url_with_a_trailing_slash_is_load_tested_and_one_without_a_scheme_or_with_v1_is_refused_in_one_line() -> None:
+    """`-H http://host/` printed a traceback per request (`//v1/...`) while --compress moved the clock; `-H host:port`
+    counted every request it never sent as possibly admitted; `-H .../v1 --compress` was told it was not on a simulator."""
+    with running_simulator() as sim:
+        slash = run(locust(*BOUNDED, "-u", "4", "-r", "4", "-H", sim.base_url + "/"))
+        bare = run(locust(*short_run(sim.base_url.removeprefix("http://"))))
+        v1 = run(locust(*short_run(sim.base_url + "/v1"), "--compress", "10"))
+    assert slash.returncode == 0 and "VERDICT: PASS" in slash.stdout, slash.stdout + slash.stderr
+    assert "Traceback" not in slash.stderr and "invalid request URI" not in slash.stderr, slash.stderr
+    assert bare.returncode == 2 and "VERDICT: NOT RUN: -H must be the target's http:// or https:// base URL" in bare.stdout, bare.stdout
+    assert v1.returncode == 2 and f"VERDICT: NOT RUN: --compress: drop /v1 from -H ({sim.base_url})" in v1.stdout, v1.stdout
+
+
+@pytest.mark.slow
+def test_an_answer_cut_short_of_its_content_length_is_an_outage_like_a_reset_not_a_violation() -> None:
+    """The simulator's own truncate fault made the verdict FAIL ("200 not a generation answer"), while reset passed."""
+    with running_simulator() as sim:
+        rule: dict[str, Any] = {"match": {"path": "/v1/images/generations"}, "action": {"truncate": True}, "probability": 0.2}
+        requests.post(f"{sim.base_url}/_sim/faults", json=rule, timeout=5).raise_for_status()
+        result = run(locust(*BOUNDED, "-u", "6", "-r", "6", "-H", sim.base_url))
+    assert result.returncode == 0 and "VERDICT: PASS" in result.stdout, result.stdout + result.stderr
+    assert "unexpected answer: 0" in result.stdout and "truncated)" in result.stdout, result.stdout
+
+
+def test_a_keys_file_that_judges_a_runs_key_by_another_tier_is_noted(tmp_path: Path) -> None:
+    """With --keys, a minted pk_test_free_ key the file makes enterprise (and a --tier-key free=K the file makes pro)
+    was judged by the file's tier without a word: the table named tiers the run did not ask for."""
+    keys = tmp_path / "rogue.toml"
+    keys.write_text(ROGUE_KEYS + '[keys.acme_pro_1]\ntier = "pro"\n')
+    driver = textwrap.dedent(
+        """
+        import locust  # first, as the locust command imports it: it patches the standard library for gevent
+        import sys
+        from types import SimpleNamespace
+        from load import locustfile
+
+        for tier_key in ([], ["free=acme_pro_1"]):
+            options = SimpleNamespace(keys=sys.argv[1], tier_key=tier_key, run_id="rogue", keys_per_tier=1)
+            print("\\n".join(locustfile._configured_tier_notes(options)) or "none")
+        """
+    )
+    result = run([sys.executable, "-c", driver, str(keys)])
+    minted, given = [*result.stdout.splitlines(), "", ""][:2]
+    said = "a key of the enterprise tier: its free users are judged by the enterprise tier's limits, as the file says"
+    assert minted == f"note: --keys {keys} makes pk_test_free_rogue0 {said}", result.stdout + result.stderr
+    assert "makes acme_pro_1 a key of the pro tier: its free users are judged by the pro tier's limits" in given, result.stdout
 
 
 @pytest.mark.slow

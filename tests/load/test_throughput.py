@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from load.steps import Step, report
-from simulator.launcher import PROJECT_ROOT, running_simulator
+from simulator.launcher import PROJECT_ROOT, free_port, running_simulator
 from tests.load.conftest import environment
 
 
@@ -66,3 +66,31 @@ def test_the_report_names_why_each_step_failed_not_always_the_p99_bound() -> Non
     assert re.search(r"^\s+100\s+99\.0\s+40\s+80\s+2\s+failures, p99 over$", text, re.MULTILINE), text
     assert "THROUGHPUT: no step passed (the first: rate not reached); lower --start-rate" in text
     assert "no step kept p99" not in text
+
+
+def test_a_climb_whose_every_step_passed_says_it_stopped_at_the_cap_not_at_the_servers_limit() -> None:
+    """`THROUGHPUT: ... 20 req/s` read as the server's capacity when 20 was only --max-rate."""
+    steps = [Step(rate=10, achieved=10.0, p50=3, p99=7, failures=0), Step(rate=20, achieved=19.8, p50=3, p99=8, failures=0)]
+    text = report(steps, 50, max_rate=20)
+    assert "every step passed: the climb stopped at --max-rate (20 req/s) or the run's end (-t), not where the server gave out" in text
+    stopped = report([*steps, Step(rate=30, achieved=29.9, p50=40, p99=90, failures=0)], 50, max_rate=40)
+    assert "every step passed" not in stopped, stopped
+
+
+def test_a_rate_missed_in_a_step_too_short_to_measure_is_not_read_as_saturation() -> None:
+    """A 3 s step (2 s measured) of once-a-second users reached 7.4 of 10 req/s against an idle simulator."""
+    steps = [Step(rate=5, achieved=5.0, p50=3, p99=7, failures=0), Step(rate=10, achieved=7.4, p50=3, p99=7, failures=0)]
+    assert "give --step-seconds 5 or more" in report(steps, 50, max_rate=20, window=2.0)
+    assert "give --step-seconds 5 or more" not in report(steps, 50, max_rate=20, window=4.0)
+
+
+@pytest.mark.slow
+def test_a_throughput_climb_against_a_host_where_nothing_answers_is_refused_not_told_to_lower_the_rate() -> None:
+    command = [sys.executable, "-m", "locust", "-f", str(PROJECT_ROOT / "load" / "throughput.py"), "--headless", "--only-summary"]
+    steps = ["--start-rate", "5", "--rate-step", "5", "--max-rate", "5", "--step-seconds", "2", "-t", "10s"]
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    command += [*steps, "-H", nowhere]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, env=environment(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout.count(f"THROUGHPUT: NOT RUN: nothing answers at {nowhere}: [Errno 111]") == 1, result.stdout
+    assert "lower --start-rate" not in result.stdout

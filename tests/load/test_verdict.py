@@ -168,7 +168,7 @@ def test_a_pass_names_the_windows_whose_limits_the_run_never_reached() -> None:
     verdict = judge(run)
     assert verdict.passed, verdict.summary()
     assert verdict.unexercised_windows() == ["free day", "pro minute", "pro day"]
-    assert "no 429 came from free day, pro minute, pro day" in verdict.summary()
+    assert "no 429 was justified by free day, pro minute, pro day" in verdict.summary()
     minute_then_day = [
         *(ok(t) for t in range(5)),
         limited(5, 55),
@@ -322,6 +322,56 @@ def test_requests_the_runs_end_cut_short_are_not_the_target_being_down() -> None
     verdict = judge([*(ok(t * 0.1) for t in range(4)), *cut])
     assert verdict.passed, verdict.summary()
     assert "0 of 12 requests got no usable answer (none, or a 5xx); 8 more were cut short by the run's end" in verdict.summary()
+
+
+def cut(t: float, waited: float) -> Observation:
+    """A request sent at `t` that the run's end cut after it had waited `waited` seconds."""
+    return Observation(FREE, 1, T0 + t, None, None, cut_by_stop=True, stopped=T0 + t + waited)
+
+
+def test_requests_a_target_hung_until_the_runs_end_are_an_outage_not_cut_short() -> None:
+    """30% of answers delayed 300 s: every user was stuck a second in, and the run passed on 11 requests. A request
+    cut after waiting past the hang bound (ten times the median answer, at least 2 s) is the target's outage."""
+    answered = [*(ok(t * 0.1) for t in range(5)), limited(1, 59, header="59")]
+    verdict = judge([*answered, *(cut(1.5 + t * 0.1, 4.5) for t in range(7))])
+    assert not verdict.passed and not verdict.violations, verdict.summary()
+    assert "VERDICT: NOT JUDGED (7 of 13 requests got no usable answer: the target was down" in verdict.summary()
+    assert "or was hung: cut by the run's end after waiting over 2.0 s (7)" in verdict.summary()
+    fast_cut = judge([*answered, *(cut(5 + t * 0.1, 0.05) for t in range(6))])
+    assert fast_cut.passed and "6 more were cut short by the run's end" in fast_cut.summary(), fast_cut.summary()
+
+
+def test_a_target_slower_than_the_run_is_named_as_slow_not_as_a_wrong_host() -> None:
+    summary = judge([cut(t * 0.5, 4 - t * 0.5) for t in range(6)]).summary()
+    assert "no answer arrived before the run ended (the longest wait 4.0 s): the target is slow or hung; run longer (-t)" in summary
+    assert "check the host" not in summary and "VERDICT: NOT JUDGED" in summary
+
+
+def test_a_run_that_sent_nothing_says_so_not_check_the_host() -> None:
+    summary = judge([]).summary()
+    assert "no request was sent (0 users, or the run ended before the first)" in summary and "check the host" not in summary
+
+
+def compressed(seconds: float, every: float = 0.5, compress: float = 60) -> list[ClockAdvance]:
+    """The clock advances of a run compressing time `compress`-fold for `seconds`, each answered within 10 ms."""
+    step = (compress - 1) * every
+    return [ClockAdvance(T0 + i * every, T0 + i * every + 0.01, step) for i in range(1, int(seconds / every) + 1)]
+
+
+def test_a_slow_target_under_compress_whose_minute_windows_cannot_be_judged_is_not_judged_not_passed() -> None:
+    """Answers taking 1.5 s at --compress 60 span about 90 s of server time each: no minute window holds them, so a
+    free key admitted 11 images a server minute and passed. The run says the minute limits were not judged, and how."""
+    slow = [Observation(FREE, 1, T0 + t * 0.3, T0 + t * 0.3 + 1.5, 200, images=1) for t in range(11)]
+    verdict = judge(slow, compressed(6))
+    assert not verdict.passed and not verdict.violations, verdict.summary()
+    assert "minute windows not judged for 11 of 11 answers" in verdict.summary()
+    assert "VERDICT: NOT JUDGED (the minute limits: 11 of 11 answers span more than a minute of server time" in verdict.summary()
+    assert "lower --compress to at most 20" in verdict.summary()
+    one_slow = Observation(FREE, 1, T0 + 70, T0 + 140, 200, images=1)
+    mostly_fast = judge([*(ok(t * 0.1) for t in range(5)), limited(1, 59, header="59"), one_slow])
+    assert mostly_fast.passed, mostly_fast.summary()
+    assert "minute windows not judged for 1 of 7 answers" in mostly_fast.summary()
+    assert "--compress" not in mostly_fast.summary()
 
 
 def test_a_non_finite_retry_after_is_written_as_strict_json_and_judged_the_same(tmp_path: Path) -> None:
