@@ -415,7 +415,10 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "dashboard",
                 "summary": "The dashboard: one page that watches and steers the simulator through this API (docs/observe.md)",
-                "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}},
+                "responses": {
+                    "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}},
+                    "303": {"description": "opened under a namespace base path (/_sim/ns/NAME/_sim/ui): to /_sim/ui#ns=NAME"},
+                },
             }
         },
         "/_sim/openapi.json": {

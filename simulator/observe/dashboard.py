@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from simulator.control.actions import (
@@ -25,6 +26,7 @@ from simulator.control.actions import (
     MIN_RETRY_AFTER_SECONDS,
 )
 from simulator.control.rules import MAX_TIMES
+from simulator.namespace_path import NAMED_BY_PATH
 from simulator.registry import FACE_NAMES
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS
@@ -77,6 +79,16 @@ def page() -> str:
 
 
 async def dashboard(request: Request) -> Response:
+    """The page; opened under a namespace's base path (`perf_sim.base_url + "/_sim/ui"`), a redirect to the page with
+    that namespace chosen (`/_sim/ui#ns=NAME`).
+
+    Decision: a redirect rather than the page served in place. The page's calls name their namespace themselves
+    (`?namespace=`, X-Sim-Namespace), which a base path that also names one would make a 400 as soon as the user
+    picked another namespace in the selector; at `/_sim/ui#ns=NAME` the selector works, and the URL is the one to
+    share."""
+    named = request.scope.get(NAMED_BY_PATH)
+    if named is not None:
+        return RedirectResponse(f"{PATH}#ns={quote(named, safe='')}", status_code=303, headers={"Cache-Control": "no-cache"})
     return HTMLResponse(page(), headers={"Cache-Control": "no-cache"})
 
 
