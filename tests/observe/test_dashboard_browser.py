@@ -7,7 +7,9 @@ share one simulator without seeing each other's requests, rules or windows.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from openai import OpenAI
 from load.redis_server import redis_available, running_redis
 from simulator.control.actions import MAX_DELAY_MS, MAX_MESSAGE_CHARS, MAX_RETRY_AFTER_SECONDS
 from simulator.control.rules import MAX_TIMES
-from simulator.launcher import RunningServer, running_simulator
+from simulator.launcher import RunningServer, free_port, running_simulator
 from tests.observe.browser import browser_missing, chromium_page, in_ci
 
 if (missing := browser_missing()) is not None:
@@ -28,7 +30,7 @@ if (missing := browser_missing()) is not None:
         raise RuntimeError(f"the dashboard's browser tests must run in CI: {missing}")
     pytest.skip(missing, allow_module_level=True)
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 # The page polls every second; this only bounds how long a broken page is waited for on a loaded machine.
 PATIENCE_MS = 20_000
@@ -181,6 +183,7 @@ def test_a_fault_rule_added_in_the_page_fails_the_next_sdk_call_and_is_removed_w
 def test_the_fault_forms_fields_take_what_the_server_takes(page: Page, name: str, value: str, valid: bool) -> None:
     """A value the server would refuse (a delay of 0 or past ten minutes, a status that is not an error's, a
     retry_after past a day, times past a million) is refused by the form itself, and one it takes is not."""
+    page.locator("#fault-form [name=kind]").select_option("delay_ms" if name == "delay_ms" else "status")
     field = page.locator(f"#fault-form [name={name}]")
     field.fill(value)
     assert field.evaluate("input => input.validity.valid") is valid
@@ -349,3 +352,226 @@ def test_after_a_reset_the_page_shows_the_new_requests_even_where_their_ids_are_
 
         expect(rows.first).to_contain_text("flux-dev")
         expect(rows).to_have_count(1)
+
+
+# What a person sees over some polls: an error an action got must still be there after them.
+SEVERAL_POLLS_MS = 3_000
+
+
+def test_a_rule_the_server_refuses_keeps_its_message_beside_the_form_across_polls(page: Page) -> None:
+    """The browser cannot check a regex; the server's 400, naming the field, stays next to the form, not in a banner
+    the next successful poll clears."""
+    form = page.locator("#fault-form")
+    form.locator("[name=prompt]").fill("([")
+    form.get_by_role("button", name="Add rule").click()
+    result = page.locator("#fault-result")
+    expect(result).to_contain_text("match.prompt is not a regular expression")
+    page.wait_for_timeout(SEVERAL_POLLS_MS)
+    expect(result).to_contain_text("match.prompt is not a regular expression", timeout=1)
+    expect(result).to_have_class("err", timeout=1)
+    expect(page.locator("#faults li[data-rule-id]")).to_have_count(0)
+
+    form.locator("[name=prompt]").fill("^a fox")
+    form.get_by_role("button", name="Add rule").click()
+    expect(result).to_have_text(re.compile(r"^added fault_\w+$"))
+    expect(result).not_to_have_class("err")
+
+
+def test_a_remove_the_server_refuses_keeps_its_message_and_names_the_rules_namespace(
+    page: Page, simulator: RunningServer, namespace: str
+) -> None:
+    """The rule is removed elsewhere just before the click: the page's DELETE gets the server's 404, which stays in
+    view across polls. The DELETE names the namespace the rule was listed in."""
+    control = httpx.Client(base_url=simulator.base_url, params={"namespace": namespace})
+    made = control.post("/_sim/faults", json={"action": {"status": 503}}).json()
+    rule = page.locator(f'#faults li[data-rule-id="{made["id"]}"]')
+    expect(rule).to_have_count(1)
+    sent: list[str] = []
+
+    def removed_elsewhere_first(route: Route) -> None:
+        sent.append(route.request.url)
+        control.delete(f"/_sim/faults/{made['id']}").raise_for_status()
+        route.continue_()
+
+    page.route("**/_sim/faults/*", removed_elsewhere_first)
+    rule.get_by_role("button", name=f"Remove {made['id']}").click()
+    result = page.locator("#rules-result")
+    expect(result).to_contain_text(made["id"])
+    page.wait_for_timeout(SEVERAL_POLLS_MS)
+    expect(result).to_have_class("err", timeout=1)
+    expect(result).to_contain_text(made["id"], timeout=1)
+    assert sent and all(f"namespace={namespace}" in url for url in sent), sent
+
+
+def test_a_clock_button_that_gets_no_answer_says_so_beside_the_clock_across_polls(page: Page) -> None:
+    page.route("**/_sim/clock/advance*", lambda route: route.abort())
+    page.get_by_role("button", name="+1 minute").click()
+    result = page.locator("#advance-result")
+    expect(result).to_contain_text("is not answering")
+    page.wait_for_timeout(SEVERAL_POLLS_MS)
+    expect(result).to_contain_text("is not answering", timeout=1)
+    expect(page.locator("#problem")).to_be_hidden()
+
+
+def test_the_dashboard_opened_under_a_namespace_base_path_shows_and_generates_in_that_namespace(
+    simulator: RunningServer, namespace: str
+) -> None:
+    """`perf_sim.base_url + "/_sim/ui"` is the page with the base path's namespace chosen (a redirect to #ns=NAME)."""
+    expect.set_options(timeout=PATIENCE_MS)
+    sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    with chromium_page() as page:
+        page.goto(f"{simulator.base_url}/_sim/ns/{namespace}/_sim/ui")
+        assert page.url == f"{simulator.base_url}/_sim/ui#ns={namespace}"
+        expect(page.locator("#namespace")).to_have_value(namespace)
+        rows = page.locator("#requests tbody tr")
+        expect(rows).to_have_count(1)
+        page.locator("#try-form").get_by_role("button", name="Generate").click()
+        expect(rows).to_have_count(2)
+    made = httpx.get(f"{simulator.base_url}/_sim/requests", params={"namespace": namespace}).json()["requests"]
+    assert len(made) == 2
+
+
+def test_the_fault_form_takes_any_probability_and_ignores_fields_its_action_does_not_use(
+    page: Page, simulator: RunningServer, namespace: str
+) -> None:
+    """A probability of 0.33 (no step of 0.05), and a status of 999 left in the form while the action is a delay."""
+    form = page.locator("#fault-form")
+    form.locator("[name=status]").fill("999")
+    form.locator("[name=kind]").select_option("delay_ms")
+    form.locator("[name=delay_ms]").fill("250")
+    form.locator("[name=probability]").fill("0.33")
+    expect(form.locator("[name=status]")).to_be_disabled()
+    form.get_by_role("button", name="Add rule").click()
+    expect(page.locator("#fault-result")).to_contain_text("added fault_")
+    rules = httpx.get(f"{simulator.base_url}/_sim/faults", params={"namespace": namespace}).json()["faults"]
+    assert [(rule["action"], rule["probability"]) for rule in rules] == [({"delay_ms": 250}, 0.33)]
+
+
+def test_the_page_says_when_the_simulator_hangs_or_stops_and_reads_its_clock_mode_again_when_it_is_back() -> None:
+    """A hung simulator (SIGSTOP) is a poll timed out; a stopped one, no connection: both are said in words, with the
+    last data dimmed. Restarted with a real clock, the page shows the real clock and no advance buttons."""
+    expect.set_options(timeout=PATIENCE_MS)
+    port = free_port()
+    problem = None
+    with chromium_page() as page:
+        with running_simulator("--clock", "manual", port=port, silent=True) as sim:
+            page.goto(f"{sim.base_url}/_sim/ui")
+            problem, main = page.locator("#problem"), page.locator("main")
+            expect(page.locator("#clock-mode")).to_have_text("(manual clock)")
+            os.kill(sim.process.pid, signal.SIGSTOP)
+            try:
+                expect(problem).to_contain_text(f"the simulator at {sim.base_url} is not answering (no answer within")
+                expect(problem).to_contain_text("showing the last data it gave")
+                expect(main).to_have_class("stale")
+            finally:
+                os.kill(sim.process.pid, signal.SIGCONT)
+            expect(problem).to_be_hidden()
+            expect(main).not_to_have_class("stale")
+        expect(problem).to_contain_text(f"the simulator at {sim.base_url} is not answering (no connection)")
+        expect(main).to_have_class("stale")
+        with running_simulator("--clock", "real", port=port, silent=True):
+            expect(problem).to_be_hidden()
+            expect(page.locator("#clock-mode")).to_have_text("(real clock)")
+            expect(page.locator("#advance")).to_be_hidden()
+
+
+def test_a_request_row_is_reached_with_tab_and_opened_with_enter_or_space(page: Page, simulator: RunningServer, namespace: str) -> None:
+    sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    expect(page.locator("#requests tbody tr")).to_have_count(1)
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('#requests tbody tr')"):
+            break
+    else:
+        raise AssertionError("no request row is reached with Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#detail")).to_be_visible()
+    expect(page.locator("#detail-body")).to_contain_text(PROMPT)
+    assert page.evaluate("document.activeElement.matches('#requests tbody tr')"), "the row keeps the focus"
+    page.keyboard.press(" ")
+    expect(page.locator("#detail")).to_be_hidden()
+
+
+CONTRAST = """bar => {
+  const luminance = (css) => {
+    const [r, g, b] = css.match(/[0-9.]+/g).slice(0, 3).map((v) => Number(v) / 255)
+      .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const text = luminance(getComputedStyle(bar.querySelector("em")).color);
+  return [bar.querySelector("span"), bar].map((part) => {
+    const [a, b] = [text, luminance(getComputedStyle(part).backgroundColor)].sort();
+    return (b + 0.05) / (a + 0.05);
+  });
+}"""
+
+
+def test_the_text_on_a_full_usage_bar_reads_at_wcag_aa_contrast(page: Page, simulator: RunningServer, namespace: str) -> None:
+    sdk(simulator, namespace, f"pk_test_free_{uuid.uuid4().hex[:12]}").images.generate(model="dall-e-2", prompt=PROMPT, size="256x256", n=5)
+    full = page.locator('#usage .bar.full[data-window="minute"]')
+    expect(full).to_have_count(1)
+    on_fill, on_rest = full.evaluate(CONTRAST)
+    assert min(on_fill, on_rest) >= 4.5, (on_fill, on_rest)
+
+
+def test_a_long_keys_id_in_the_requests_table_is_not_cut(page: Page, simulator: RunningServer, namespace: str) -> None:
+    """An enterprise test key masks to `pk_test_enterprise_…`, long enough to push the key id out of a fixed column."""
+    key = f"pk_test_enterprise_{uuid.uuid4().hex[:12]}"
+    sdk(simulator, namespace, key).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    key_id = page.locator("#requests tbody tr td:last-child .key-id")
+    expect(key_id).to_have_count(1)
+    inside = key_id.evaluate(
+        "id => { const cell = id.closest('td').getBoundingClientRect(), own = id.getBoundingClientRect();"
+        " return own.right <= cell.right + 0.5 && id.closest('td').scrollWidth <= id.closest('td').clientWidth; }"
+    )
+    assert inside, "the key id is clipped"
+
+
+def test_many_keys_scroll_within_the_usage_panel_and_a_long_rule_wraps_within_the_page(
+    page: Page, simulator: RunningServer, namespace: str
+) -> None:
+    for _ in range(20):
+        sdk(simulator, namespace, f"pk_test_pro_{uuid.uuid4().hex[:12]}").images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    control = httpx.Client(base_url=simulator.base_url, params={"namespace": namespace})
+    long_rule = {"match": {"path": "/v1/" + "p" * 300}, "action": {"status": 503, "message": "m" * 500}}
+    control.post("/_sim/faults", json=long_rule).raise_for_status()
+    expect(page.locator("#usage .key")).to_have_count(20)
+    expect(page.locator("#faults li[data-rule-id]")).to_have_count(1)
+    usage = page.locator("#usage")
+    assert usage.evaluate("u => u.scrollHeight > u.clientHeight && u.clientHeight < window.innerHeight"), "the usage panel is not bounded"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "a long rule widens the page"
+
+
+def test_switching_namespace_during_a_slow_poll_never_shows_the_old_namespaces_data(
+    page: Page, simulator: RunningServer, namespace: str
+) -> None:
+    """The old namespace's answers, slowed down in the page, arrive after the switch: they are dropped."""
+    other = f"{namespace}-b"
+    for _ in range(3):
+        sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    httpx.get(f"{simulator.base_url}/_sim/requests", params={"namespace": other}).raise_for_status()
+    rows = page.locator("#requests tbody tr")
+    expect(rows).to_have_count(3)
+    page.evaluate(
+        """old => {
+          const fetched = window.fetch;
+          window.fetch = async (url, init) => {
+            const response = await fetched(url, init);
+            if (String(url).includes("namespace=" + old)) await new Promise((done) => setTimeout(done, 1500));
+            return response;
+          };
+          window.seenUnderNewName = [];
+          new MutationObserver(() => {
+            const shown = document.querySelector("#requests tbody").textContent + document.querySelector("#usage").textContent;
+            if (document.querySelector("#namespace").value !== old && shown.includes("pk_live_")) window.seenUnderNewName.push(shown);
+          }).observe(document.body, {subtree: true, childList: true, characterData: true});
+        }""",
+        namespace,
+    )
+    page.wait_for_timeout(1_200)  # a slowed poll of the old namespace is under way
+    page.evaluate("name => { location.hash = '#ns=' + name; }", other)
+    expect(page.locator("#namespace")).to_have_value(other)
+    expect(page.locator("#usage")).to_contain_text("no key has used its windows yet")
+    page.wait_for_timeout(SEVERAL_POLLS_MS)
+    assert page.evaluate("window.seenUnderNewName") == []
+    expect(rows).to_have_count(0)

@@ -3,7 +3,10 @@
 const SPEC = JSON.parse(document.getElementById("spec").textContent);
 const $ = (id) => document.getElementById(id);
 const namespaceInUrl = () => new URLSearchParams(location.hash.slice(1)).get("ns") || "default";
-const state = {namespace: namespaceInUrl(), selected: null, requests: [], shown: {}};
+// epoch: one more at each switch of namespace, so a poll of the namespace left shows nothing under the new name.
+const state = {namespace: namespaceInUrl(), epoch: 0, selected: null, requests: [], shown: {}};
+// A call with no answer by then is the simulator not answering (stopped, or hung): said so, rather than waited on.
+const TIMEOUT_MS = 5000;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -20,14 +23,30 @@ function ns() {
   return "namespace=" + encodeURIComponent(state.namespace);
 }
 
+// The browser's own words for a call that got no answer ("Failed to fetch") do not say the simulator is gone.
+class Unreachable extends Error {}
+
+function unreachable(error) {
+  const why = error.name === "TimeoutError" ? "no answer within " + TIMEOUT_MS / 1000 + " s" : "no connection";
+  return new Unreachable("the simulator at " + location.origin + " is not answering (" + why + ")");
+}
+
 async function api(method, path, body) {
-  const init = {method, headers: {}};
+  const init = {method, headers: {}, signal: AbortSignal.timeout(TIMEOUT_MS)};
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(path, init);
-  const data = await response.json().catch(() => null);
+  let response, data;
+  try {
+    response = await fetch(path, init);
+    data = await response.json().catch((error) => {
+      if (error.name === "TimeoutError" || error.name === "AbortError") throw error;
+      return null;
+    });
+  } catch (error) {
+    throw unreachable(error);
+  }
   if (!response.ok) throw new Error((data && data.error && data.error.message) || response.status + " " + response.statusText);
   return data;
 }
@@ -61,12 +80,19 @@ function renderRequests(entries) {
   state.requests = entries;
   // By content, not ids: a reset of a shared journal numbers its requests from request_1 again.
   if (changed("requests", [entries, state.selected])) {
-    $("requests").tBodies[0].replaceChildren(...entries.map((e) => el("tr", {"data-id": e.id, class: e.id === state.selected ? "selected" : "", onclick: () => select(e.id)},
+    // A row opens its detail by click, or by Enter or Space once focused (Tab); a re-render keeps the focus on it.
+    const body = $("requests").tBodies[0];
+    const focused = body.contains(document.activeElement) ? document.activeElement.dataset.id : null;
+    body.replaceChildren(...entries.map((e) => el("tr", {"data-id": e.id, class: e.id === state.selected ? "selected" : "", tabindex: "0",
+      "aria-expanded": String(e.id === state.selected), "aria-controls": "detail", onclick: () => select(e.id),
+      onkeydown: (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); select(e.id); } }},
       el("td", {title: e.iso}, e.iso.slice(11, 19)), el("td", {}, e.face), el("td", {title: e.method + " " + e.path}, e.method + " " + e.path),
       el("td", {}, e.model || "—"), el("td", {}, e.n === null ? "—" : e.n),
       el("td", {class: statusClass(e)}, e.status === null ? "dropped" : e.status + (e.error_type ? " " + e.error_type : "")),
       el("td", {}, Math.round(e.latency_ms * 10) / 10 + " ms"), el("td", {class: "fault"}, e.fault || ""),
-      el("td", {}, e.namespace), el("td", {}, ...(e.key ? [e.key, " ", keyId(e.key_id)] : ["—"])))));
+      el("td", {}, e.namespace), el("td", {title: e.key ? e.key + " #" + e.key_id : null}, ...(e.key ? [e.key, " ", keyId(e.key_id)] : ["—"])))));
+    const row = focused === null ? null : [...body.rows].find((tr) => tr.dataset.id === focused);
+    if (row) row.focus({preventScroll: true});
   }
   renderDetail();
 }
@@ -134,15 +160,36 @@ function describeRule(rule) {
   return match + " → " + action + " · " + left + (rule.probability !== null && rule.probability !== 1 ? " · p=" + rule.probability : "") + " · fired " + rule.fired;
 }
 
-function renderFaults(rules) {
+function renderFaults(rules, namespace) {
   if (!changed("faults", rules)) return;
   $("faults").replaceChildren(...(rules.length ? rules.map((rule) => el("li", {"data-rule-id": rule.id},
-    el("code", {}, describeRule(rule)), " ", el("button", {type: "button", onclick: () => removeRule(rule.id)}, "Remove"))) : [el("li", {class: "empty"}, "no rule: every request is answered normally")]));
+    el("code", {}, describeRule(rule)), " ", el("button", {type: "button", "aria-label": "Remove " + rule.id, onclick: () => removeRule(rule.id, namespace)}, "Remove")))
+    : [el("li", {class: "empty"}, "no rule: every request is answered normally")]));
 }
 
-async function removeRule(id) {
-  await guarded(() => api("DELETE", "/_sim/faults/" + encodeURIComponent(id)));
+// A rule is removed in the namespace it was listed in, named in the call: never in another one shown since.
+async function removeRule(id, namespace) {
+  await act($("rules-result"), async () => {
+    await api("DELETE", "/_sim/faults/" + encodeURIComponent(id) + "?namespace=" + encodeURIComponent(namespace));
+    return "removed " + id;
+  });
   refresh();
+}
+
+// What a user's action (add a rule, remove one, move the clock) got is shown beside its control until the user acts
+// there again: polls report only their own failures, in the banner, and never clear an action's.
+async function act(output, action) {
+  output.textContent = "";
+  output.classList.remove("err");
+  try {
+    const said = await action();
+    output.textContent = said || "";
+    return true;
+  } catch (error) {
+    output.textContent = String(error.message || error);
+    output.classList.add("err");
+    return false;
+  }
 }
 
 function showProblem(message) {
@@ -150,43 +197,67 @@ function showProblem(message) {
   $("problem").textContent = message || "";
 }
 
-async function guarded(action) {
-  try {
-    const result = await action();
-    showProblem(null);
-    return result;
-  } catch (error) {
-    showProblem(String(error.message || error));
-    return null;
-  }
+const clockTime = (date) => date.toTimeString().slice(0, 8);
+let failingSince = null;
+
+// A failed poll leaves what was shown on the page, dimmed and said to be the last data; the running settings are read
+// again at the next poll that works, since a simulator restarted meanwhile may run another clock.
+function pollFailed(error) {
+  failingSince = failingSince || new Date();
+  state.config = null;
+  $("main").classList.add("stale");
+  const last = " (since " + clockTime(failingSince) + "); showing the last data it gave";
+  showProblem(error instanceof Unreachable ? error.message + last : String(error.message || error));
 }
 
-let refreshing = false;
+function pollWorked() {
+  failingSince = null;
+  $("main").classList.remove("stale");
+  showProblem(null);
+}
+
+let polling = null;  // the epoch of the poll under way
 async function refresh() {
-  if (refreshing) return;
-  refreshing = true;
-  await guarded(async () => {
+  const epoch = state.epoch;
+  if (polling === epoch) return;
+  polling = epoch;
+  const current = () => epoch === state.epoch;
+  try {
     const scoped = Promise.all([
       api("GET", "/_sim/requests?limit=50&" + ns()), api("GET", "/_sim/usage?" + ns()), api("GET", "/_sim/faults?" + ns()),
       api("GET", "/_sim/clock?" + ns())]);
     scoped.catch(() => null);  // its failure is reported below, once the selector is filled
     // The selector comes first: when the namespace in the URL is refused, it is how the user picks another.
     const [namespaces, config] = await Promise.all([api("GET", "/_sim/namespaces"), state.config || api("GET", "/_sim/config")]);
+    if (!current()) return;
     state.config = config;
     renderNamespaces(namespaces.namespaces);
     const [requests, usage, faults, clock] = await scoped;
+    if (!current()) return;  // the namespace was switched meanwhile: these answers are the old one's
     renderClock(clock, config.clock);
     renderRequests(requests.requests);
     renderGallery(requests.requests, clock.now);
     renderUsage(usage.keys);
-    renderFaults(faults.faults);
-  });
-  refreshing = false;
+    renderFaults(faults.faults, state.namespace);
+    pollWorked();
+  } catch (error) {
+    if (current()) pollFailed(error);
+  } finally {
+    if (polling === epoch) polling = null;
+  }
 }
 
 function number(form, name) {
   const value = form.elements[name].value.trim();
   return value === "" ? undefined : Number(value);
+}
+
+// The fields each action uses; the others are disabled, so a value left in one neither blocks the form nor is sent.
+const ACTION_FIELDS = {status: ["status", "retry_after", "message"], delay_ms: ["delay_ms"], dribble_ms: ["delay_ms"]};
+
+function enableActionFields(form) {
+  const used = ACTION_FIELDS[form.elements.kind.value] || [];
+  for (const name of ["status", "retry_after", "message", "delay_ms"]) form.elements[name].disabled = !used.includes(name);
 }
 
 function faultRule(form) {
@@ -208,26 +279,28 @@ function faultRule(form) {
 
 $("fault-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const rule = await guarded(() => api("POST", "/_sim/faults", faultRule(event.target)));
-  $("fault-result").textContent = rule ? "added " + rule.id : "";
+  const form = event.target;
+  await act($("fault-result"), async () => "added " + (await api("POST", "/_sim/faults", faultRule(form))).id);
   refresh();
 });
 
 $("advance").addEventListener("click", async (event) => {
   const seconds = Number(event.target.dataset.seconds);
   if (!seconds) return;
-  await guarded(() => api("POST", "/_sim/clock/advance?" + ns(), {seconds}));
+  await act($("advance-result"), () => api("POST", "/_sim/clock/advance?" + ns(), {seconds}).then(() => ""));
   refresh();
 });
 
 function showNamespace(name) {
   if (name === state.namespace) return;
   state.namespace = name;
+  state.epoch += 1;
   state.selected = null;
   state.shown = {};
   // Nothing of the namespace left behind stays on show, even if the new one is refused.
   for (const part of [$("requests").tBodies[0], $("gallery"), $("usage"), $("faults")]) part.replaceChildren();
   $("detail").hidden = true;
+  for (const output of [$("fault-result"), $("rules-result"), $("advance-result")]) output.textContent = "";
   refresh();
 }
 
@@ -264,7 +337,8 @@ $("try-form").addEventListener("submit", async (event) => {
       if (first && first.url) $("try-img").src = first.url;
     }
   } catch (error) {
-    $("try-out").textContent = "no complete answer: " + error.message;
+    const gone = error.name === "TypeError" ? " (the connection closed without a whole answer, or the simulator at " + location.origin + " is not answering)" : "";
+    $("try-out").textContent = "no complete answer: " + error.message + gone;
   }
   refresh();
 });
@@ -274,6 +348,8 @@ function setUpForms() {
   fill($("fault-form").elements.face, SPEC.faces);
   for (const [name, bounds] of Object.entries(SPEC.fault_fields)) Object.assign($("fault-form").elements[name], bounds);
   fill($("fault-form").elements.model, Object.keys(SPEC.models));
+  $("fault-form").elements.kind.addEventListener("change", () => enableActionFields($("fault-form")));
+  enableActionFields($("fault-form"));
   const model = $("try-form").elements.model;
   fill(model, Object.keys(SPEC.models));
   const sizes = () => {
