@@ -16,6 +16,7 @@ from simulator.config import (
     DEFAULT_PORT,
     DEFAULT_SEED,
     DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
+    EMPTY_HOST,
     JOURNAL_SIZE_RANGE,
     MAX_LATENCY_SCALE,
     PORT_RANGE,
@@ -36,6 +37,7 @@ from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.claim import DatabaseInUse
 from simulator.state.open import MEMORY, redacted
 from simulator.toml_file import NotToml, read_text
+from simulator.urls import listening_url
 from spec import DISTRIBUTION, tiers
 from spec.errors import BODY_TIMEOUT_SECONDS
 
@@ -186,6 +188,8 @@ def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> t
     for option, path in (("--scenario", given.scenario), ("--keys", given.keys_file)):
         if path == "":  # `--scenario "$SCENARIO"` with the variable unset: no file, not a run without one
             refuse_file(parser, f"{option}: the file name is empty (an unset variable?)")
+    if given.host == "":  # `--host "$SIM_HOST"` with the variable unset: not every interface (config.EMPTY_HOST)
+        refuse_file(parser, f"--host{EMPTY_HOST}")
     scenario_file = given.scenario
     if scenario_file is None:
         return parser.parse_args(argv), None
@@ -228,7 +232,7 @@ def _start_time(value: str) -> float:
 
 
 def banner(config: SimulatorConfig) -> str:
-    base = config.public_url or f"http://{config.host}:{config.port}"
+    base = config.public_url or listening_url(config.host, config.port)
     configured = KeyRegistry.from_file(config.keys_file, config.scenario, config.file_text(config.keys_file)).configured()
     # A key the file redefines (the document's example key made free) is listed once, as the file gives it.
     redefined = {t.key for t in configured}
@@ -280,10 +284,8 @@ def announce_when_up(config: SimulatorConfig, text: str) -> None:
 
     Decision: with `--log-format json` the banner goes to stderr, so that every line on stdout is a JSON line a log
     shipper or `jq` reads (the banner's 17 lines of text came first and stopped them)."""
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.host, config.host)
-    host = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
     with contextlib.suppress(TimeoutError):  # a slow machine, a stuck worker: say it anyway
-        wait_until_up(f"http://{host}:{config.port}/_sim/health", timeout=ANNOUNCE_PATIENCE_SECONDS)
+        wait_until_up(f"{listening_url(config.host, config.port)}/_sim/health", timeout=ANNOUNCE_PATIENCE_SECONDS)
     print(text, file=sys.stderr if config.log_format == LOG_JSON else sys.stdout, flush=True)
 
 

@@ -38,6 +38,12 @@ MAX_BODY_TIMEOUT_SECONDS = 3600.0
 connection and task for the server's whole life."""
 BODY_TIMEOUT_RANGE = f"more than 0 and at most {MAX_BODY_TIMEOUT_SECONDS:g}"
 
+EMPTY_HOST = ": the host is empty (an unset variable?); give 0.0.0.0 to listen on every interface"
+"""Decision: an empty host (`--host "$SIM_HOST"`, the variable unset) is refused, not served: the server took it for
+every IPv4 and IPv6 interface, which puts the control API (no authentication: faults, resets, the journal's prompts
+and bodies) on the network, and the banner's URLs (`http://:8080`) named no host. Every interface is asked for by
+name, 0.0.0.0 (or :: for IPv6)."""
+
 PORTS = range(1, 65535 + 1)
 """Decision: port 0 (any free port) is refused too: the banner and its curl line must say where the server listens,
 and simulator_running is the way to get a free port."""
@@ -151,6 +157,8 @@ class SimulatorConfig:
         for name in ("scenario", "keys_file"):  # `os.environ.get("SCENARIO", "")`: no file, not a run without one
             if getattr(self, name) == "":
                 raise ConfigError(name, ": the file name is empty (an unset variable?)")
+        if self.host == "":
+            raise ConfigError("host", EMPTY_HOST)
         if not is_whole(self.seed):
             raise ConfigError("seed", f" must be a whole number, got {self.seed!r}")
         if self.clock not in (CLOCK_REAL, CLOCK_MANUAL):

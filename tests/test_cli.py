@@ -259,6 +259,45 @@ def test_an_empty_file_name_is_refused_naming_the_option(option: str) -> None:
     assert result.stderr.splitlines() == [f"perf-sim: error: {option}: the file name is empty (an unset variable?)"]
 
 
+def test_an_empty_host_is_refused_in_one_line_rather_than_listening_on_every_interface() -> None:
+    """`--host "$SIM_HOST"` with the variable unset listened on every IPv4 and IPv6 interface, the control API open to
+    the network, and the banner printed `http://:8080` URLs."""
+    result = subprocess.run([sys.executable, "-m", "simulator", "--host", ""], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "perf-sim: error: --host: the host is empty (an unset variable?); give 0.0.0.0 to listen on every interface"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("host", "base"), [("::1", "http://[::1]:{port}"), ("::", "http://[::1]:{port}"), ("0.0.0.0", "http://127.0.0.1:{port}")]
+)
+def test_the_banners_urls_name_a_host_a_client_can_reach(host: str, base: str) -> None:
+    """`--host ::1` printed `http://::1:8080/...` and `--host ::` `http://:::8080`, URLs no client can use."""
+    text = banner(parse_args(["--host", host, "--port", "8080"]))
+    urls = [word for word in text.split() if word.startswith("http")]
+    assert len(urls) > 5 and all(url.startswith(base.format(port=8080) + "/") or url == base.format(port=8080) for url in urls), urls
+
+
+def test_every_url_the_banner_prints_answers_on_ipv6_loopback() -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "simulator", "--host", "::1", "--port", str(port), "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline()]  # printed once the server answers at http://[::1]:PORT
+        while not lines[-1].lstrip().startswith("curl "):
+            lines.append(process.stdout.readline())
+        assert lines[0].split()[6] == f"http://[::1]:{port}", lines
+        pages = [word for line in lines if "OpenAPI:" in line for word in line.split() if word.startswith("http://")]
+        assert {url: httpx.get(url).status_code for url in pages} == dict.fromkeys(pages, 200)
+        out = subprocess.run(["bash", "-c", lines[-1].strip()], capture_output=True, text=True, check=True).stdout
+        assert json.loads(out)["data"][0]["url"].startswith(f"http://[::1]:{port}/")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 @pytest.mark.parametrize("option", ["--scenario", "--keys"])
 def test_a_missing_file_is_refused_in_the_same_words_for_a_scenario_and_keys(tmp_path: Path, option: str) -> None:
     missing = tmp_path / "missing.toml"
