@@ -31,7 +31,7 @@ from simulator.launcher import wait_until_up
 from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
 from simulator.request_log import LOG_FORMATS, LOG_JSON, LOG_TEXT
 from simulator.scenario import Scenario, ScenarioError, load_scenario, start_time_seconds
-from simulator.serve import claim_state, serve, state_problem
+from simulator.serve import CannotListen, claim_state, listening_sockets, serve, state_problem
 from simulator.startup import start_shared_run
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.claim import DatabaseInUse
@@ -289,20 +289,31 @@ def announce_when_up(config: SimulatorConfig, text: str) -> None:
     print(text, file=sys.stderr if config.log_format == LOG_JSON else sys.stdout, flush=True)
 
 
+def _refuse(message: str) -> NoReturn:
+    """Exit 2 with one line, as a bad option is refused."""
+    print(f"perf-sim: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
-    try:
-        claim = claim_state(config)
-    except (DatabaseInUse, RedisError) as exc:
-        print(f"perf-sim: error: --state: {exc}", file=sys.stderr)
-        sys.exit(2)
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            # Before the shared state is claimed and emptied (serve.listening_sockets).
+            sockets = listening_sockets(config.host, config.port)
+        except CannotListen as exc:
+            _refuse(str(exc))
+        for sock in sockets:
+            stack.enter_context(contextlib.closing(sock))
+        try:
+            claim = claim_state(config)
+        except (DatabaseInUse, RedisError) as exc:
+            _refuse(f"--state: {exc}")
+        if claim is not None:
+            stack.callback(claim.release)
         start_shared_run(config)
         threading.Thread(target=announce_when_up, args=(config, banner(config)), name="banner", daemon=True).start()
-        serve(config)
-    finally:
-        if claim is not None:
-            claim.release()
+        serve(config, sockets)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from load.redis_server import redis_available, running_redis
 from simulator.cli import banner, build_parser, parse_args
@@ -296,6 +298,37 @@ def test_every_url_the_banner_prints_answers_on_ipv6_loopback() -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_port_in_use_is_refused_in_one_line_naming_it_before_a_shared_state_is_emptied(
+    request: pytest.FixtureRequest, workers: int
+) -> None:
+    """It was uvicorn's log line and exit 3 (with several workers naming no address), after the run had emptied its
+    Redis database."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        shared: list[str] = []
+        if workers > 1:
+            redis_url = request.getfixturevalue("redis_server").database(11)
+            shared = ["--state", redis_url]
+            redis.Redis.from_url(redis_url).set("left-by-an-earlier-run", 1)
+        command = [sys.executable, "-m", "simulator", "--port", str(port), "--workers", str(workers), *shared, "--quiet"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [f"perf-sim: error: --port: {port} on 127.0.0.1 is in use (another perf-sim?)"]
+    if shared:
+        assert redis.Redis.from_url(shared[1]).get("left-by-an-earlier-run") == b"1", "the database was emptied"
+
+
+def test_a_host_that_does_not_resolve_is_refused_in_one_line_naming_the_option() -> None:
+    command = [sys.executable, "-m", "simulator", "--host", "no.such.host.invalid", "--port", str(free_port())]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("perf-sim: error: --host: 'no.such.host.invalid' does not resolve ("), line
 
 
 @pytest.mark.parametrize("option", ["--scenario", "--keys"])
