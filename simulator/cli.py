@@ -102,9 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument(
         "--upstream-timeout",
         type=float,
-        default=DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
         metavar="SECONDS",
-        help="longest a request's upstream calls may take in all (BFL polling included) before its 502",
+        help="longest a request's upstream calls may take in all (BFL polling included) before its 502; refused without "
+        f"an upstream URL (default: {DEFAULT_UPSTREAM_TIMEOUT_SECONDS:g})",
     )
     gateway.add_argument("--upstream-key", metavar="KEY", help="key sent upstream (default: each caller's own key)")
     parser.add_argument(

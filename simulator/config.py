@@ -123,7 +123,9 @@ class SimulatorConfig:
     """Gateway mode: the base URL of a server hosting every provider as perf-sim lays them out."""
     upstream_overrides: dict[str, str] = field(default_factory=dict)
     """Gateway mode: provider -> that provider's own base URL (wins over `upstream`)."""
-    upstream_timeout: float = DEFAULT_UPSTREAM_TIMEOUT_SECONDS
+    upstream_timeout: float | None = None
+    """Gateway mode: the longest a request's upstream calls may take in all; None: DEFAULT_UPSTREAM_TIMEOUT_SECONDS
+    (`upstream_seconds`). Given without an upstream URL, whatever its value, it is refused."""
     body_timeout: float = BODY_TIMEOUT_SECONDS
     """The longest a request's body may take to arrive once its headers have (spec.errors.BODY_TIMEOUT_SECONDS)."""
     prompt_tokens: bool = True
@@ -183,7 +185,9 @@ class SimulatorConfig:
             raise ConfigError("latency_scale", f" must be from 0 to {MAX_LATENCY_SCALE:g}, got {self.latency_scale}")
         if not _number(self.start_time) or not valid_start_time(self.start_time):
             raise ConfigError("start_time", f" must be {START_TIME_RANGE}, got {self.start_time}")
-        if not _number(self.upstream_timeout) or not self.upstream_timeout > 0 or math.isinf(self.upstream_timeout):
+        if self.upstream_timeout is not None and (
+            not _number(self.upstream_timeout) or not self.upstream_timeout > 0 or math.isinf(self.upstream_timeout)
+        ):
             raise ConfigError("upstream_timeout", f" must be a number of seconds more than 0, got {self.upstream_timeout}")
         if not _number(self.body_timeout) or not 0 < self.body_timeout <= MAX_BODY_TIMEOUT_SECONDS:
             raise ConfigError(
@@ -213,7 +217,7 @@ class SimulatorConfig:
                 raise ConfigError(
                     "upstream_key", " is the key a gateway sends upstream: give --upstream URL (or --upstream-<provider>) too"
                 )
-            if self.upstream_timeout != DEFAULT_UPSTREAM_TIMEOUT_SECONDS:
+            if self.upstream_timeout is not None:  # given, even at the default's value: `--upstream-timeout 60` too
                 raise ConfigError(
                     "upstream_timeout", " bounds a gateway's upstream calls: give --upstream URL (or --upstream-<provider>) too"
                 )
@@ -222,6 +226,11 @@ class SimulatorConfig:
     @property
     def gateway(self) -> bool:
         return bool(self.upstream or self.upstream_overrides)
+
+    @property
+    def upstream_seconds(self) -> float:
+        """How long a gateway request's upstream calls may take in all."""
+        return DEFAULT_UPSTREAM_TIMEOUT_SECONDS if self.upstream_timeout is None else self.upstream_timeout
 
     @property
     def real_clock(self) -> bool:
@@ -241,4 +250,5 @@ class SimulatorConfig:
             "upstream": redacted(self.upstream) if self.upstream else None,
             "upstream_overrides": {provider: redacted(url) for provider, url in self.upstream_overrides.items()},
             "upstream_key": "***" if self.upstream_key else None,
+            "upstream_timeout": self.upstream_seconds,
         }

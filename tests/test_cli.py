@@ -75,6 +75,8 @@ def test_a_public_url_ending_in_a_slash_gives_base_urls_an_official_client_can_u
         (["--clock", "sundial"], "--clock"),
         (["--upstream-timeout", "nan"], "--upstream-timeout"),
         (["--upstream-timeout", "inf"], "--upstream-timeout"),
+        (["--upstream-timeout", "60"], "--upstream-timeout bounds a gateway's upstream calls: give --upstream URL"),
+        (["--upstream-timeout", "60.0"], "--upstream-timeout bounds a gateway's upstream calls: give --upstream URL"),
         (["--public-url", "127.0.0.1:8080"], "--public-url"),
         (["--public-url", "ftp://sim.test"], "--public-url"),
         (["--journal-size", "99999999999999999999"], "--journal-size must be from 1 to 1,000,000"),
@@ -86,6 +88,11 @@ def test_a_public_url_ending_in_a_slash_gives_base_urls_an_official_client_can_u
 def test_bad_options_are_refused(args: list[str], message: str) -> None:
     result = subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_a_gateway_without_an_upstream_timeout_waits_the_default() -> None:
+    assert parse_args(["--upstream", "http://127.0.0.1:9"]).upstream_seconds == 60
+    assert parse_args(["--upstream", "http://127.0.0.1:9", "--upstream-timeout", "5"]).upstream_seconds == 5
 
 
 @pytest.mark.parametrize("port", ["70000", "65536", "-1", "0"])
