@@ -41,8 +41,9 @@ from simulator.urls import listening_url
 from spec import DISTRIBUTION, tiers
 from spec.errors import BODY_TIMEOUT_SECONDS
 
-TOKENS_OFF = "off (--no-prompt-tokens): a [sim:...] in a prompt is ordinary text; X-Sim-Fault and rules still fault"
-"""What the banner says of a run started with --no-prompt-tokens, which a person who expects tokens to work reads."""
+TOKENS_OFF = "off ({source}): a [sim:...] in a prompt is ordinary text; X-Sim-Fault and rules still fault"
+"""What the banner says of a run with the fault tokens off, which a person who expects tokens to work reads: `source`
+names what turned them off, the scenario's setting or the flag, where that person looks for it."""
 ANNOUNCE_PATIENCE_SECONDS = 120.0
 """How long the banner waits for the server to answer before it is printed anyway (a slow machine, a stuck worker)."""
 
@@ -253,7 +254,7 @@ def banner(config: SimulatorConfig) -> str:
             f"perf-sim: Perf Image Generation API at {base}  (seed {config.seed}, clock {config.clock}, latency x{config.latency_scale})",
             f"  state: {redacted(config.state)}   workers: {config.workers}",
             *([f"  scenario: {config.scenario}"] if config.scenario else []),
-            *([] if config.prompt_tokens else [f"  fault tokens: {TOKENS_OFF}"]),
+            *([] if config.prompt_tokens else [f"  fault tokens: {TOKENS_OFF.format(source=_tokens_off_by(config))}"]),
             # Decision: the banner names the control API by its OpenAPI document and the dashboard by its page: /_sim/
             # itself is no page, and every URL a person copies from the banner must answer.
             f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/openapi.json   dashboard: {base}/_sim/ui",
@@ -267,6 +268,15 @@ def banner(config: SimulatorConfig) -> str:
             *([] if config.quiet else [f"Request log ({config.log_format}, one line per API request; --quiet turns it off):"]),
         ]
     )
+
+
+def _tokens_off_by(config: SimulatorConfig) -> str:
+    """What turned the fault tokens off: the scenario's `prompt_tokens = false` (a --no-prompt-tokens beside it agrees),
+    else the flag. The banner named the flag for a scenario's setting, and a person then searched the command line."""
+    scenario = load_scenario(config.scenario, config.file_text(config.scenario)) if config.scenario else None
+    if scenario is not None and scenario.settings.get("prompt_tokens") is False:
+        return f"prompt_tokens = false in {config.scenario}"
+    return "--no-prompt-tokens"
 
 
 def gateway_lines(config: SimulatorConfig) -> list[str]:

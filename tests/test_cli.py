@@ -512,5 +512,16 @@ def test_with_no_prompt_tokens_a_sim_bracket_in_a_prompt_is_ordinary_text_and_th
         client.post("/_sim/faults", json={"match": {"prompt": "rule"}, "action": {"status": 429}}).raise_for_status()
         assert client.post(url, json={"prompt": "a rule [sim:drop]"}, headers=key).status_code == 429
         assert client.get("/_sim/config").json()["prompt_tokens"] is False
-    assert "fault tokens: off" in banner(parse_args(["--no-prompt-tokens"]))
+    assert "fault tokens: off (--no-prompt-tokens)" in banner(parse_args(["--no-prompt-tokens"]))
     assert "fault tokens" not in banner(parse_args([]))
+
+
+def test_the_banner_names_a_scenarios_setting_that_turned_the_fault_tokens_off(tmp_path: Path) -> None:
+    """It named --no-prompt-tokens, a flag not given: a person asking why `[sim:drop]` does nothing searched the
+    command line, not the scenario file."""
+    scenario = tmp_path / "ci.toml"
+    scenario.write_text("[simulator]\nprompt_tokens = false\n")
+    assert f"fault tokens: off (prompt_tokens = false in {scenario}):" in banner(parse_args(["--scenario", str(scenario)]))
+    assert "fault tokens" not in banner(parse_args(["--scenario", str(scenario), "--prompt-tokens"]))
+    scenario.write_text("[simulator]\nseed = 7\n")
+    assert "fault tokens: off (--no-prompt-tokens):" in banner(parse_args(["--scenario", str(scenario), "--no-prompt-tokens"]))
