@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--state",
         default=MEMORY,
-        help="where rate windows, images, clock and ids live: memory (one process) or redis://HOST:PORT/DB (shared by workers)",
+        help="where rate windows, images, clock and ids live: memory (one process), or a Redis the workers share: "
+        "redis://HOST:PORT/DB, rediss:// (TLS) or unix:///PATH?db=N (a socket)",
     )
     parser.add_argument(
         "--body-timeout",
@@ -139,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scenario",
         metavar="FILE",
-        help="TOML file of seed, clock, keys and fault rules to start with, see docs/scenario.md; a flag given on the command "
+        help="TOML file of seed, clock, prompt tokens, keys and tiers, and fault rules to start with, see docs/scenario.md; "
+        "a flag given on the command "
         "line wins over the file's setting, and --keys is refused beside a file with [keys] or [providers] tables "
         "(default: none)",
     )
