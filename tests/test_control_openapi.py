@@ -29,6 +29,7 @@ from spec.control_openapi import (
     FACES,
     KEY_ID_CHARS,
     KEY_PATTERN,
+    MATCH_METHODS,
     MAX_ADVANCE_SECONDS,
     MAX_DELAY_MS,
     MAX_FAULT_STATUS,
@@ -134,6 +135,7 @@ def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     assert REQUEST_ID_CHARS == journal.REQUEST_ID_CHARS
     assert MAX_PATTERN_CHARS == prompt_pattern.MAX_PATTERN_CHARS
     assert keys.KEY_PATTERN.pattern == KEY_PATTERN
+    assert MATCH_METHODS == control_rules.MATCH_METHODS
     assert MAX_ADVANCE_SECONDS == state_api.MAX_ADVANCE_SECONDS
 
 

@@ -72,6 +72,10 @@ def test_a_scenario_turns_prompt_tokens_off_and_a_flag_on_the_command_line_wins(
         ('[[faults]]\naction = { drop = true }\nwhen = "always"\n', "[[faults]] #1: when is not a rule field"),
         ("[[faults]]\naction = { status = 700 }\n", "[[faults]] #1: action.status must be a whole number from 400 to 599"),
         ('[[faults]]\nmatch = { face = "myspace" }\naction = { drop = true }\n', "[[faults]] #1: match.face must be one of"),
+        (
+            '[[faults]]\nmatch = { method = "POTS" }\naction = { status = 503 }\n',
+            "[[faults]] #1: match.method must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (in any case), got 'POTS'",
+        ),
         ('[keys.pk_live_acme]\ntier = "platinum"\n', "key 'pk_live_acme' has unknown tier 'platinum'"),
         ('[keys.pk_live_acme]\ntier = ["pro"]\n', "key 'pk_live_acme' has unknown tier [\"pro\"]"),
         ("[keys.pk_live_acme]\ntier = { pro = true }\n", "key 'pk_live_acme' has unknown tier {\"pro\": true}"),

@@ -315,6 +315,30 @@ def test_a_path_prefix_no_request_can_have_is_refused_by_rules_the_journals_filt
     assert says in added.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("method", ["POTS", "x", "/", "(?", "\u0000", "P" * 5000, "CONNECT", "poſt", "GET "])
+def test_a_method_no_request_to_a_face_can_have_is_refused_by_rules_the_journals_filter_and_count(
+    client: httpx.Client, method: str
+) -> None:
+    """A rule with `method = "POTS"` (a typo) was taken, listed and never fired: a scenario that quietly never faulted."""
+    listed = client.get("/_sim/requests", params={"method": method})
+    counted = client.post("/_sim/requests/count", json={"match": {"method": method}})
+    added = client.post("/_sim/faults", json={"match": {"method": method}, "action": {"status": 503}})
+    assert (listed.status_code, listed.json()["error"]["param"]) == (400, "method")
+    assert (counted.status_code, counted.json()["error"]["param"]) == (400, "match.method")
+    assert (added.status_code, added.json()["error"]["param"]) == (400, "match.method")
+    assert "one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (in any case)" in added.json()["error"]["message"]
+    assert len(added.json()["error"]["message"]) < 200
+    assert client.get("/_sim/faults").json()["faults"] == []
+
+
+@pytest.mark.parametrize(("method", "sent"), [("post", "POST"), ("Put", "PUT"), ("options", "OPTIONS")])
+def test_a_rules_method_in_any_case_faults_the_requests_of_that_method(client: httpx.Client, method: str, sent: str) -> None:
+    """PUT is answered 405 by every face, and a rule may still fault it; OPTIONS is a browser's preflight."""
+    rule = client.post("/_sim/faults", json={"match": {"method": method, "path": "/v1/images/"}, "action": {"status": 503}})
+    assert rule.status_code == 201 and rule.json()["match"]["method"] == sent
+    assert client.request(sent, "/v1/images/generations", json={"prompt": "a fox"}).status_code == 503
+
+
 @pytest.mark.parametrize(
     ("body", "param"),
     [
