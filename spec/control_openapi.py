@@ -163,6 +163,17 @@ def _match_schema(with_status: bool) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
+def _shown_match_schema() -> dict[str, Any]:
+    """A rule's match as the control API shows it: as given, but a key masked with its key_id beside it."""
+    schema = _match_schema(with_status=False)
+    schema["properties"] = {
+        **schema["properties"],
+        "key": {"type": "string", "minLength": 1, "description": "the key it matches, masked as the journal shows a key"},
+        "key_id": {**_KEY_ID, "description": "tells apart keys whose masked forms are alike (absent for a masked key given)"},
+    }
+    return schema
+
+
 def _action_schema() -> dict[str, Any]:
     return {
         "type": "object",
@@ -244,7 +255,7 @@ def _rule_schema() -> dict[str, Any]:
         "required": ["id", "match", "action", "times", "remaining", "probability", "namespace", "fired"],
         "properties": {
             "id": {"type": "string"},
-            "match": _ref("Match"),
+            "match": _ref("FaultRuleMatch"),
             "action": _ref("Action"),
             "times": {"type": ["integer", "null"]},
             "remaining": {"type": ["integer", "null"], "description": "how many more times it applies (null: until removed)"},
@@ -627,6 +638,7 @@ def control_openapi_document() -> dict[str, Any]:
             "schemas": {
                 "Match": _match_schema(with_status=False),
                 "RequestMatch": _match_schema(with_status=True),
+                "FaultRuleMatch": _shown_match_schema(),
                 "Action": _action_schema(),
                 "FaultRuleRequest": _rule_request_schema(),
                 "FaultRule": _rule_schema(),

@@ -79,7 +79,7 @@ def test_real_control_answers_match_the_documents_schemas(sim: RunningServer) ->
         httpx.post(sim.base_url + "/v1/images/generations", json={"prompt": "fail once"}, headers=headers)
         httpx.post(sim.base_url + "/v1/images/generations", json={"prompt": "a fox"}, headers=headers)
         answers: dict[str, list[Any]] = {
-            "FaultRule": [rule, *control.faults()],
+            "FaultRule": [rule, control.add_fault({"key": "pk_live_someone_else"}, status=503), *control.faults()],
             "JournalEntry": control.requests(),
             "Clock": [control.clock(), control.advance(5)],
             "Usage": [control.usage("pk_test_pro_openapi")],

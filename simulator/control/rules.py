@@ -32,7 +32,7 @@ from typing import Any
 
 from simulator.context import DEFAULT_NAMESPACE, valid_namespace
 from simulator.control.actions import Action, action_from_json, fault_parts
-from simulator.control.journal import PATH_CHARS, check_key_id, check_masked_key, check_request_id
+from simulator.control.journal import PATH_CHARS, check_key_id, check_masked_key, check_request_id, key_digest, key_id
 from simulator.control.prompt_pattern import PromptPattern, RuleSearchThreads
 from simulator.control.since import since_from_json
 from simulator.engine.digest import unit_interval
@@ -236,9 +236,10 @@ class Rule:
     matched: int
 
     def as_json(self) -> dict[str, Any]:
+        """The rule as the control API shows it (its listing, its creation's answer): a key it matches is masked."""
         return {
             "id": self.id,
-            "match": self.spec.match.as_json(),
+            "match": shown_match(self.spec.match),
             "action": self.spec.action.as_json(),
             "times": self.spec.times,
             "remaining": self.remaining,
@@ -246,6 +247,20 @@ class Rule:
             "namespace": self.spec.namespace,
             "fired": self.fired,
         }
+
+
+def shown_match(match: Match) -> dict[str, Any]:
+    """`match` as a listing shows it: a full key masked with its key_id beside it, as the journal shows a request's key
+    (a masked key, which selects every key masked alike, as it was given).
+
+    Decision: the control API is open to any page (CORS), and a gateway's callers send their real provider keys, so a
+    rule's key is no more shown whole than the journal's, the request log's or the usage listing's. The rule keeps the
+    full key and matches by it; a Redis-held rule is stored whole (redis_rules), only shown masked."""
+    shown = match.as_json()
+    key = shown.get("key")
+    if key is not None and not key.endswith("…"):  # a masked form ends as mask_key ends one
+        shown.update(key=mask_key(key), key_id=key_id(key_digest(key)))
+    return shown
 
 
 def draws(seed: int, rule: Rule, matched: int) -> bool:

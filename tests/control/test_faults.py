@@ -171,6 +171,24 @@ def test_a_rule_on_a_masked_key_as_the_journal_shows_it_fires_for_that_key(clien
     assert generate(client).status_code == 507
 
 
+def test_a_rules_key_is_shown_masked_as_the_journal_shows_it_and_still_matches_by_the_full_key(client: httpx.Client) -> None:
+    """GET /_sim/faults echoed a rule's key whole, to any page (CORS is open), where every other listing masks it; a
+    gateway's callers send their real provider keys."""
+    secret = "pk_live_acme_trial_0123456789"
+    created = add_fault(client, {"match": {"key": secret}, "action": {"status": 507}})
+    generate(client, headers={"Authorization": f"Bearer {secret}"})
+    (entry,) = client.get("/_sim/requests").json()["requests"]
+    (listed,) = client.get("/_sim/faults").json()["faults"]
+    assert created["match"] == listed["match"] == {"key": entry["key"], "key_id": entry["key_id"]}
+    assert entry["status"] == 507 and listed["fired"] == 1
+    assert secret not in client.get("/_sim/faults").text
+    assert generate(client).status_code == 200, "another key is not matched by the masked form shown"
+
+
+def test_a_rule_given_a_masked_key_shows_it_as_given(client: httpx.Client) -> None:
+    assert add_fault(client, {"match": {"key": "pk_test_pro_…"}, "action": {"status": 507}})["match"] == {"key": "pk_test_pro_…"}
+
+
 def test_openai_face_answers_a_fault_in_openai_envelope_through_the_sdk(sim: RunningServer) -> None:
     with pytest.raises(openai.RateLimitError) as raised:
         sdk(sim).images.generate(prompt="a red fox", size="256x256", extra_headers={"X-Sim-Fault": "status=429;retry_after=7"})
