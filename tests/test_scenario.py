@@ -99,6 +99,28 @@ def test_a_wrong_scenario_is_refused_naming_the_table_and_the_field(tmp_path: Pa
     assert message in str(refused.value) and "scenario.toml" in str(refused.value)
 
 
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        ("action = { drop = true }\ntimes = 2.0", "times"),
+        ("action = { status = 503.0 }", "action.status"),
+        ("action = { status = 503, retry_after = 2.0 }", "action.retry_after"),
+        ("action = { delay_ms = 1500.0 }", "action.delay_ms"),
+        ("action = { status = 503, dribble_ms = 500.0 }", "action.dribble_ms"),
+    ],
+)
+def test_a_whole_number_written_with_a_point_is_refused_in_a_rule_as_in_simulator(tmp_path: Path, rule: str, field: str) -> None:
+    """`seed = 7.0` was refused while `times = 2.0` was taken as 2: one file, two rules for a whole number. (The
+    control API's JSON takes 2.0, as JSON Schema's integer does.)"""
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(_write(tmp_path, f"[[faults]]\n{rule}\n"))
+    value = rule.rpartition("= ")[2].strip(" }")
+    assert str(refused.value).endswith(f"[[faults]] #1: {field} must be a whole number, got {value}"), refused.value
+    with pytest.raises(ScenarioError, match=r"\[simulator\] seed: must be a whole number, got 7.0$"):
+        load_scenario(_write(tmp_path, "[simulator]\nseed = 7.0\n"))
+    assert load_scenario(_write(tmp_path, f"[[faults]]\n{rule.replace('.0', '')}\n")).faults
+
+
 @pytest.mark.parametrize("value", ["1979-05-27", "1979-05-27T07:32:00", "07:32:00", "inf", "-inf", "nan"])
 def test_a_rules_refused_toml_value_is_quoted_as_toml_writes_it(tmp_path: Path, value: str) -> None:
     """A rule is checked by the control API's code, which quotes values as JSON: a date was no JSON it could write
