@@ -16,6 +16,7 @@ from simulator.config import (
     DEFAULT_PORT,
     DEFAULT_SEED,
     DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
+    EMPTY_HOST,
     JOURNAL_SIZE_RANGE,
     MAX_LATENCY_SCALE,
     PORT_RANGE,
@@ -30,17 +31,19 @@ from simulator.launcher import wait_until_up
 from simulator.registry import CLIENT_BASE_PATHS, PROVIDER_NAMES, gateway_upstreams
 from simulator.request_log import LOG_FORMATS, LOG_JSON, LOG_TEXT
 from simulator.scenario import Scenario, ScenarioError, load_scenario, start_time_seconds
-from simulator.serve import claim_state, serve, state_problem
+from simulator.serve import CannotListen, claim_state, listening_sockets, serve, state_problem
 from simulator.startup import start_shared_run
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
 from simulator.state.claim import DatabaseInUse
 from simulator.state.open import MEMORY, redacted
 from simulator.toml_file import NotToml, read_text
+from simulator.urls import listening_url
 from spec import DISTRIBUTION, tiers
 from spec.errors import BODY_TIMEOUT_SECONDS
 
-TOKENS_OFF = "off (--no-prompt-tokens): a [sim:...] in a prompt is ordinary text; X-Sim-Fault and rules still fault"
-"""What the banner says of a run started with --no-prompt-tokens, which a person who expects tokens to work reads."""
+TOKENS_OFF = "off ({source}): a [sim:...] in a prompt is ordinary text; X-Sim-Fault and rules still fault"
+"""What the banner says of a run with the fault tokens off, which a person who expects tokens to work reads: `source`
+names what turned them off, the scenario's setting or the flag, where that person looks for it."""
 ANNOUNCE_PATIENCE_SECONDS = 120.0
 """How long the banner waits for the server to answer before it is printed anyway (a slow machine, a stuck worker)."""
 
@@ -100,15 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument(
         "--upstream-timeout",
         type=float,
-        default=DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
         metavar="SECONDS",
-        help="longest a request's upstream calls may take in all (BFL polling included) before its 502",
+        help="longest a request's upstream calls may take in all (BFL polling included) before its 502; refused without "
+        f"an upstream URL (default: {DEFAULT_UPSTREAM_TIMEOUT_SECONDS:g})",
     )
     gateway.add_argument("--upstream-key", metavar="KEY", help="key sent upstream (default: each caller's own key)")
     parser.add_argument(
         "--state",
         default=MEMORY,
-        help="where rate windows, images, clock and ids live: memory (one process) or redis://HOST:PORT/DB (shared by workers)",
+        help="where rate windows, images, clock and ids live: memory (one process), or a Redis the workers share: "
+        "redis://HOST:PORT/DB, rediss:// (TLS) or unix:///PATH?db=N (a socket)",
     )
     parser.add_argument(
         "--body-timeout",
@@ -136,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scenario",
         metavar="FILE",
-        help="TOML file of seed, clock, keys and fault rules to start with, see docs/scenario.md; a flag given on the command "
+        help="TOML file of seed, clock, prompt tokens, keys and tiers, and fault rules to start with, see docs/scenario.md; "
+        "a flag given on the command "
         "line wins over the file's setting, and --keys is refused beside a file with [keys] or [providers] tables "
         "(default: none)",
     )
@@ -186,6 +191,8 @@ def _with_scenario(parser: argparse.ArgumentParser, argv: list[str] | None) -> t
     for option, path in (("--scenario", given.scenario), ("--keys", given.keys_file)):
         if path == "":  # `--scenario "$SCENARIO"` with the variable unset: no file, not a run without one
             refuse_file(parser, f"{option}: the file name is empty (an unset variable?)")
+    if given.host == "":  # `--host "$SIM_HOST"` with the variable unset: not every interface (config.EMPTY_HOST)
+        refuse_file(parser, f"--host{EMPTY_HOST}")
     scenario_file = given.scenario
     if scenario_file is None:
         return parser.parse_args(argv), None
@@ -228,7 +235,7 @@ def _start_time(value: str) -> float:
 
 
 def banner(config: SimulatorConfig) -> str:
-    base = config.public_url or f"http://{config.host}:{config.port}"
+    base = config.public_url or listening_url(config.host, config.port)
     configured = KeyRegistry.from_file(config.keys_file, config.scenario, config.file_text(config.keys_file)).configured()
     # A key the file redefines (the document's example key made free) is listed once, as the file gives it.
     redefined = {t.key for t in configured}
@@ -249,7 +256,7 @@ def banner(config: SimulatorConfig) -> str:
             f"perf-sim: Perf Image Generation API at {base}  (seed {config.seed}, clock {config.clock}, latency x{config.latency_scale})",
             f"  state: {redacted(config.state)}   workers: {config.workers}",
             *([f"  scenario: {config.scenario}"] if config.scenario else []),
-            *([] if config.prompt_tokens else [f"  fault tokens: {TOKENS_OFF}"]),
+            *([] if config.prompt_tokens else [f"  fault tokens: {TOKENS_OFF.format(source=_tokens_off_by(config))}"]),
             # Decision: the banner names the control API by its OpenAPI document and the dashboard by its page: /_sim/
             # itself is no page, and every URL a person copies from the banner must answer.
             f"  OpenAPI: {base}/openapi.json   control API: {base}/_sim/openapi.json   dashboard: {base}/_sim/ui",
@@ -263,6 +270,15 @@ def banner(config: SimulatorConfig) -> str:
             *([] if config.quiet else [f"Request log ({config.log_format}, one line per API request; --quiet turns it off):"]),
         ]
     )
+
+
+def _tokens_off_by(config: SimulatorConfig) -> str:
+    """What turned the fault tokens off: the scenario's `prompt_tokens = false` (a --no-prompt-tokens beside it agrees),
+    else the flag. The banner named the flag for a scenario's setting, and a person then searched the command line."""
+    scenario = load_scenario(config.scenario, config.file_text(config.scenario)) if config.scenario else None
+    if scenario is not None and scenario.settings.get("prompt_tokens") is False:
+        return f"prompt_tokens = false in {config.scenario}"
+    return "--no-prompt-tokens"
 
 
 def gateway_lines(config: SimulatorConfig) -> list[str]:
@@ -280,27 +296,36 @@ def announce_when_up(config: SimulatorConfig, text: str) -> None:
 
     Decision: with `--log-format json` the banner goes to stderr, so that every line on stdout is a JSON line a log
     shipper or `jq` reads (the banner's 17 lines of text came first and stopped them)."""
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.host, config.host)
-    host = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
     with contextlib.suppress(TimeoutError):  # a slow machine, a stuck worker: say it anyway
-        wait_until_up(f"http://{host}:{config.port}/_sim/health", timeout=ANNOUNCE_PATIENCE_SECONDS)
+        wait_until_up(f"{listening_url(config.host, config.port)}/_sim/health", timeout=ANNOUNCE_PATIENCE_SECONDS)
     print(text, file=sys.stderr if config.log_format == LOG_JSON else sys.stdout, flush=True)
+
+
+def _refuse(message: str) -> NoReturn:
+    """Exit 2 with one line, as a bad option is refused."""
+    print(f"perf-sim: error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
-    try:
-        claim = claim_state(config)
-    except (DatabaseInUse, RedisError) as exc:
-        print(f"perf-sim: error: --state: {exc}", file=sys.stderr)
-        sys.exit(2)
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            # Before the shared state is claimed and emptied (serve.listening_sockets).
+            sockets = listening_sockets(config.host, config.port)
+        except CannotListen as exc:
+            _refuse(str(exc))
+        for sock in sockets:
+            stack.enter_context(contextlib.closing(sock))
+        try:
+            claim = claim_state(config)
+        except (DatabaseInUse, RedisError) as exc:
+            _refuse(f"--state: {exc}")
+        if claim is not None:
+            stack.callback(claim.release)
         start_shared_run(config)
         threading.Thread(target=announce_when_up, args=(config, banner(config)), name="banner", daemon=True).start()
-        serve(config)
-    finally:
-        if claim is not None:
-            claim.release()
+        serve(config, sockets)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,12 @@ MAX_BODY_TIMEOUT_SECONDS = 3600.0
 connection and task for the server's whole life."""
 BODY_TIMEOUT_RANGE = f"more than 0 and at most {MAX_BODY_TIMEOUT_SECONDS:g}"
 
+EMPTY_HOST = ": the host is empty (an unset variable?); give 0.0.0.0 to listen on every interface"
+"""Decision: an empty host (`--host "$SIM_HOST"`, the variable unset) is refused, not served: the server took it for
+every IPv4 and IPv6 interface, which puts the control API (no authentication: faults, resets, the journal's prompts
+and bodies) on the network, and the banner's URLs (`http://:8080`) named no host. Every interface is asked for by
+name, 0.0.0.0 (or :: for IPv6)."""
+
 PORTS = range(1, 65535 + 1)
 """Decision: port 0 (any free port) is refused too: the banner and its curl line must say where the server listens,
 and simulator_running is the way to get a free port."""
@@ -117,7 +123,9 @@ class SimulatorConfig:
     """Gateway mode: the base URL of a server hosting every provider as perf-sim lays them out."""
     upstream_overrides: dict[str, str] = field(default_factory=dict)
     """Gateway mode: provider -> that provider's own base URL (wins over `upstream`)."""
-    upstream_timeout: float = DEFAULT_UPSTREAM_TIMEOUT_SECONDS
+    upstream_timeout: float | None = None
+    """Gateway mode: the longest a request's upstream calls may take in all; None: DEFAULT_UPSTREAM_TIMEOUT_SECONDS
+    (`upstream_seconds`). Given without an upstream URL, whatever its value, it is refused."""
     body_timeout: float = BODY_TIMEOUT_SECONDS
     """The longest a request's body may take to arrive once its headers have (spec.errors.BODY_TIMEOUT_SECONDS)."""
     prompt_tokens: bool = True
@@ -151,6 +159,8 @@ class SimulatorConfig:
         for name in ("scenario", "keys_file"):  # `os.environ.get("SCENARIO", "")`: no file, not a run without one
             if getattr(self, name) == "":
                 raise ConfigError(name, ": the file name is empty (an unset variable?)")
+        if self.host == "":
+            raise ConfigError("host", EMPTY_HOST)
         if not is_whole(self.seed):
             raise ConfigError("seed", f" must be a whole number, got {self.seed!r}")
         if self.clock not in (CLOCK_REAL, CLOCK_MANUAL):
@@ -175,7 +185,9 @@ class SimulatorConfig:
             raise ConfigError("latency_scale", f" must be from 0 to {MAX_LATENCY_SCALE:g}, got {self.latency_scale}")
         if not _number(self.start_time) or not valid_start_time(self.start_time):
             raise ConfigError("start_time", f" must be {START_TIME_RANGE}, got {self.start_time}")
-        if not _number(self.upstream_timeout) or not self.upstream_timeout > 0 or math.isinf(self.upstream_timeout):
+        if self.upstream_timeout is not None and (
+            not _number(self.upstream_timeout) or not self.upstream_timeout > 0 or math.isinf(self.upstream_timeout)
+        ):
             raise ConfigError("upstream_timeout", f" must be a number of seconds more than 0, got {self.upstream_timeout}")
         if not _number(self.body_timeout) or not 0 < self.body_timeout <= MAX_BODY_TIMEOUT_SECONDS:
             raise ConfigError(
@@ -205,7 +217,7 @@ class SimulatorConfig:
                 raise ConfigError(
                     "upstream_key", " is the key a gateway sends upstream: give --upstream URL (or --upstream-<provider>) too"
                 )
-            if self.upstream_timeout != DEFAULT_UPSTREAM_TIMEOUT_SECONDS:
+            if self.upstream_timeout is not None:  # given, even at the default's value: `--upstream-timeout 60` too
                 raise ConfigError(
                     "upstream_timeout", " bounds a gateway's upstream calls: give --upstream URL (or --upstream-<provider>) too"
                 )
@@ -214,6 +226,11 @@ class SimulatorConfig:
     @property
     def gateway(self) -> bool:
         return bool(self.upstream or self.upstream_overrides)
+
+    @property
+    def upstream_seconds(self) -> float:
+        """How long a gateway request's upstream calls may take in all."""
+        return DEFAULT_UPSTREAM_TIMEOUT_SECONDS if self.upstream_timeout is None else self.upstream_timeout
 
     @property
     def real_clock(self) -> bool:
@@ -233,4 +250,5 @@ class SimulatorConfig:
             "upstream": redacted(self.upstream) if self.upstream else None,
             "upstream_overrides": {provider: redacted(url) for provider, url in self.upstream_overrides.items()},
             "upstream_key": "***" if self.upstream_key else None,
+            "upstream_timeout": self.upstream_seconds,
         }

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.config import START_TIME_RANGE, SimulatorConfig, valid_start_time
+from simulator.control.actions import WHOLE_FIELDS
 from simulator.control.rules import RuleSpec, rule_spec_from_json
 from simulator.engine.errors import ApiError, quoted
 from simulator.keys import KEY_TABLES, SCENARIO_TABLES, KeyRegistry, known_fields_only
@@ -125,6 +126,14 @@ def _fault(rule: object, number: int, path: str) -> dict[str, Any]:
         rule_spec_from_json(rule)
     except ApiError as exc:
         raise ScenarioError(f"{where}: {exc.message}") from None
+    action = rule["action"]  # an object: rule_spec_from_json took it
+    for name, value in [("times", rule.get("times")), *((f"action.{name}", action.get(name)) for name in WHOLE_FIELDS)]:
+        if isinstance(value, float):
+            # Decision: a whole number in a scenario is a TOML integer, in [[faults]] as in [simulator] and [keys]
+            # (toml_file.is_whole): TOML has a type for it, and `times = 2.0` is the slip `seed = 7.0` is, which the
+            # file refused while it took the rule's as 2. The control API's JSON takes 2.0 as 2, as JSON Schema's
+            # integer does: JSON has one type of number, and some encoders write a whole float with a point.
+            raise ScenarioError(f"{where}: {name} must be a whole number, got {quoted(value)}")
     return rule
 
 

@@ -11,10 +11,13 @@ environment holds a variable over 128 KiB (a scenario of a thousand rules).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import json
 import os
 import shutil
 import socket
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +29,7 @@ import uvicorn
 from redis.exceptions import AuthenticationError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeout
 from starlette.types import ASGIApp
+from uvicorn.supervisors import Multiprocess
 
 from simulator.config import SimulatorConfig
 from simulator.observe.metrics import shared_metrics_dir
@@ -45,6 +49,10 @@ GRACEFUL_STOP_SECONDS = 5
 """Decision: on Ctrl-C (or SIGTERM) the requests still being answered get this long to finish, then are cut: a
 delay fault of up to ten minutes, or a generation at a large latency scale, does not hold the stop for its whole
 length."""
+BACKLOG = 2048
+"""Connections waiting to be accepted, uvicorn's default."""
+STARTUP_FAILURE = 3
+"""The exit status of a server that did not start (an app whose start-up failed), uvicorn's."""
 
 
 class NoDelayHttpProtocol(_AutoHttpProtocol):
@@ -119,26 +127,90 @@ def claim_state(config: SimulatorConfig) -> DatabaseClaim | None:
     return claim_database(config.state) if is_shared(config.state) else None
 
 
-def serve(config: SimulatorConfig) -> None:
+class CannotListen(Exception):
+    """Why the run cannot listen where it was told; `option` names the option to change (--host or --port)."""
+
+    def __init__(self, option: str, detail: str) -> None:
+        super().__init__(f"{option}: {detail}")
+        self.option = option
+
+
+def listening_sockets(host: str, port: int) -> list[socket.socket]:
+    """Sockets listening on `port` at every address `host` resolves to, for `serve` to serve on; CannotListen naming
+    the option when the host does not resolve or the port cannot be had there.
+
+    Decision: `perf-sim` binds its sockets itself, before it claims and empties a shared state, and hands them to
+    uvicorn. A port in use, or a host that does not resolve, was uvicorn's log line and exit 3 (with several workers
+    naming no address), after a Redis database had been emptied; it is now refused as a bad option is, before anything
+    changes, and a socket held from the check to the serving leaves no moment for another process to take the port.
+    The addresses are bound as uvicorn bound them with one worker (asyncio's create_server): every address of a host
+    name (`localhost`: 127.0.0.1 and ::1 where both resolve), each IPv6 socket for IPv6 only, so `--host ::` listens on
+    IPv6's every interface and `--host 0.0.0.0` on IPv4's."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise CannotListen("--host", f"{host!r} does not resolve ({exc.strerror if isinstance(exc, OSError) else exc})") from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, address in dict.fromkeys((f, k, p, a) for f, k, p, _, a in found):
+            try:
+                sock = socket.socket(family, kind, proto)
+            except OSError:  # a family this machine has no support for (IPv6 turned off): its other addresses, as asyncio
+                continue
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not refused for a stopped run's closing connections
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+                sock.listen(BACKLOG)  # listening, not only bound: two sockets may share an address until one listens
+            except OSError as exc:
+                raise _cannot_listen(exc, host, str(address[0]), port) from None
+            sock.set_inheritable(True)  # handed to each worker process
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    if not sockets:
+        raise CannotListen("--host", f"{host!r} resolves to no address this machine can listen on")
+    return sockets
+
+
+def _cannot_listen(exc: OSError, host: str, address: str, port: int) -> CannotListen:
+    where = address if address == host else f"{address} ({host})"
+    if exc.errno == errno.EADDRINUSE:
+        return CannotListen("--port", f"{port} on {where} is in use (another perf-sim?)")
+    if exc.errno == errno.EACCES:
+        return CannotListen("--port", f"{port} on {where}: {exc.strerror} (a port below 1024 needs privileges)")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return CannotListen("--host", f"{where} is no address of this machine ({exc.strerror})")
+    return CannotListen("--host", f"cannot listen on {where} port {port}: {exc.strerror or exc}")
+
+
+def serve(config: SimulatorConfig, sockets: list[socket.socket]) -> None:
+    """Serve on `sockets` (listening_sockets) until stopped, in this process or in `config.workers` worker processes:
+    what uvicorn.run does, given the sockets rather than binding them itself."""
     if config.workers == 1:
-        uvicorn.run(
-            started_app(config),
-            host=config.host,
-            port=config.port,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
-        )
+        server = uvicorn.Server(_uvicorn_config(config, started_app(config)))
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has stopped the server and says it again
+            server.run(sockets=sockets)
+        if not server.started:
+            sys.exit(STARTUP_FAILURE)
         return
-    with _settings_for_workers(config), shared_metrics_dir():
-        uvicorn.run(
-            "simulator.serve:app_from_environment",
-            factory=True,
-            workers=config.workers,
-            http=NoDelayHttpProtocol,
-            host=config.host,
-            port=config.port,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
-        )
+    with _settings_for_workers(config), shared_metrics_dir(), contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(_uvicorn_config(config, "simulator.serve:app_from_environment"), sockets=sockets).run()
+
+
+def _uvicorn_config(config: SimulatorConfig, app: ASGIApp | str) -> uvicorn.Config:
+    """uvicorn's settings for the run: several workers import the app factory by name, each building its own app."""
+    return uvicorn.Config(
+        app,
+        factory=config.workers > 1,
+        workers=config.workers,
+        http=NoDelayHttpProtocol if config.workers > 1 else "auto",
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+    )

@@ -11,6 +11,20 @@ from simulator.context import DEFAULT_NAMESPACE, namespace
 from simulator.http import request_header
 from simulator.namespace_path import namespace_base_path
 
+LOOPBACK_FOR_WILDCARD = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+"""The address a client on this machine reaches a server at that listens on every interface (of IPv4, of IPv6)."""
+
+
+def listening_url(host: str, port: int) -> str:
+    """The base URL at which a client on this machine reaches a server listening on `host` and `port`: the banner's
+    URLs and the start-up health check, one mapping for both, so that every URL the banner prints answers.
+
+    Decision: a wildcard host is shown as its loopback address (`--host 0.0.0.0` as http://127.0.0.1:PORT), which
+    answers on every machine, where browsers refuse http://0.0.0.0; an IPv6 address is bracketed, as a URL writes it
+    (http://[::1]:PORT; `http://::1:PORT` is no URL)."""
+    host = LOOPBACK_FOR_WILDCARD.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
 
 def base_url(request: Request, public_url: str | None) -> str:
     """Where clients reach this server: --public-url when given, else the host the request was sent to."""

@@ -21,7 +21,7 @@ from spec.schemas import error_schema
 # status's range, the parts of a dribbled body, the longest retry_after and the longest message of an action
 # (simulator.control.actions); the most entries a listing gives (simulator.control.api.MAX_LIST_LIMIT); the longest
 # clock advance (simulator.control.state_api.MAX_ADVANCE_SECONDS); a key_id's length and a request id filter's longest
-# (simulator.control.journal).
+# (simulator.control.journal); the methods a match may name (simulator.control.rules.MATCH_METHODS).
 MAX_TIMES = 1_000_000
 MIN_DELAY_MS = 1
 MAX_DELAY_MS = 600_000
@@ -36,6 +36,7 @@ KEY_ID_CHARS = 8
 REQUEST_ID_CHARS = 128
 MAX_PATTERN_CHARS = 10_000
 KEY_PATTERN = r"[A-Za-z0-9_\-]{8,200}"
+MATCH_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 API_VERSION = "1.0.0"
 FACES = (PERF_FACE, *PROVIDERS)
@@ -130,11 +131,20 @@ _ENTRY_ID = {
 }
 
 
+_METHOD = {
+    "type": "string",
+    # one of MATCH_METHODS in any case (JSON Schema's patterns have no flag for case)
+    "pattern": "^(?:" + "|".join("".join(f"[{c}{c.lower()}]" for c in method) for method in MATCH_METHODS) + ")$",
+    "examples": list(MATCH_METHODS),
+}
+_METHOD_MEANING = f"the request's method: one of {', '.join(MATCH_METHODS)}, in any case"
+
+
 def _match_schema(with_status: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "face": {"enum": list(FACES), "description": "the API a request came in by"},
         "path": {**_PATH_PREFIX, "description": "a prefix of the request path"},
-        "method": {"type": "string", "minLength": 1},
+        "method": {**_METHOD, "description": f"{_METHOD_MEANING} (absent: every method but OPTIONS)"},
         "model": {"type": "string", "minLength": 1, "examples": list(MODELS)},
         "key": {"type": "string", "minLength": 1, "description": "the API key the request was sent with"},
         "prompt": {
@@ -151,6 +161,17 @@ def _match_schema(with_status: bool) -> dict[str, Any]:
         properties["since"] = {**_SINCE, "description": _SINCE_MEANING}
         properties["request_id"] = {**_REQUEST_ID, "description": _REQUEST_ID_MEANING}
     return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+def _shown_match_schema() -> dict[str, Any]:
+    """A rule's match as the control API shows it: as given, but a key masked with its key_id beside it."""
+    schema = _match_schema(with_status=False)
+    schema["properties"] = {
+        **schema["properties"],
+        "key": {"type": "string", "minLength": 1, "description": "the key it matches, masked as the journal shows a key"},
+        "key_id": {**_KEY_ID, "description": "tells apart keys whose masked forms are alike (absent for a masked key given)"},
+    }
+    return schema
 
 
 def _action_schema() -> dict[str, Any]:
@@ -234,7 +255,7 @@ def _rule_schema() -> dict[str, Any]:
         "required": ["id", "match", "action", "times", "remaining", "probability", "namespace", "fired"],
         "properties": {
             "id": {"type": "string"},
-            "match": _ref("Match"),
+            "match": _ref("FaultRuleMatch"),
             "action": _ref("Action"),
             "times": {"type": ["integer", "null"]},
             "remaining": {"type": ["integer", "null"], "description": "how many more times it applies (null: until removed)"},
@@ -320,7 +341,11 @@ def _journal_filters() -> list[dict[str, Any]]:
     return [
         _query("face", {"enum": list(FACES)}, "only requests to this face"),
         _query("path", _PATH_PREFIX, "only paths starting with this"),
-        _query("method", {"type": "string", "minLength": 1}, "only this method, in any case (absent: every method but OPTIONS, as a rule)"),
+        _query(
+            "method",
+            _METHOD,
+            f"only this method: one of {', '.join(MATCH_METHODS)}, in any case (absent: every method but OPTIONS, as a rule)",
+        ),
         _query("model", {"type": "string", "minLength": 1}, "only this model (its Perf name and its provider's names select the same)"),
         _query("status", {"type": "integer", "minimum": 100, "maximum": 599}, "only this status"),
         _query("key", {"type": "string", "minLength": 1}, "only this API key (the full key, or masked as entries show it)"),
@@ -616,6 +641,7 @@ def control_openapi_document() -> dict[str, Any]:
             "schemas": {
                 "Match": _match_schema(with_status=False),
                 "RequestMatch": _match_schema(with_status=True),
+                "FaultRuleMatch": _shown_match_schema(),
                 "Action": _action_schema(),
                 "FaultRuleRequest": _rule_request_schema(),
                 "FaultRule": _rule_schema(),

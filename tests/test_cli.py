@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from load.redis_server import redis_available, running_redis
 from simulator.cli import banner, build_parser, parse_args
@@ -73,6 +75,8 @@ def test_a_public_url_ending_in_a_slash_gives_base_urls_an_official_client_can_u
         (["--clock", "sundial"], "--clock"),
         (["--upstream-timeout", "nan"], "--upstream-timeout"),
         (["--upstream-timeout", "inf"], "--upstream-timeout"),
+        (["--upstream-timeout", "60"], "--upstream-timeout bounds a gateway's upstream calls: give --upstream URL"),
+        (["--upstream-timeout", "60.0"], "--upstream-timeout bounds a gateway's upstream calls: give --upstream URL"),
         (["--public-url", "127.0.0.1:8080"], "--public-url"),
         (["--public-url", "ftp://sim.test"], "--public-url"),
         (["--journal-size", "99999999999999999999"], "--journal-size must be from 1 to 1,000,000"),
@@ -84,6 +88,11 @@ def test_a_public_url_ending_in_a_slash_gives_base_urls_an_official_client_can_u
 def test_bad_options_are_refused(args: list[str], message: str) -> None:
     result = subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_a_gateway_without_an_upstream_timeout_waits_the_default() -> None:
+    assert parse_args(["--upstream", "http://127.0.0.1:9"]).upstream_seconds == 60
+    assert parse_args(["--upstream", "http://127.0.0.1:9", "--upstream-timeout", "5"]).upstream_seconds == 5
 
 
 @pytest.mark.parametrize("port", ["70000", "65536", "-1", "0"])
@@ -259,6 +268,76 @@ def test_an_empty_file_name_is_refused_naming_the_option(option: str) -> None:
     assert result.stderr.splitlines() == [f"perf-sim: error: {option}: the file name is empty (an unset variable?)"]
 
 
+def test_an_empty_host_is_refused_in_one_line_rather_than_listening_on_every_interface() -> None:
+    """`--host "$SIM_HOST"` with the variable unset listened on every IPv4 and IPv6 interface, the control API open to
+    the network, and the banner printed `http://:8080` URLs."""
+    result = subprocess.run([sys.executable, "-m", "simulator", "--host", ""], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "perf-sim: error: --host: the host is empty (an unset variable?); give 0.0.0.0 to listen on every interface"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("host", "base"), [("::1", "http://[::1]:{port}"), ("::", "http://[::1]:{port}"), ("0.0.0.0", "http://127.0.0.1:{port}")]
+)
+def test_the_banners_urls_name_a_host_a_client_can_reach(host: str, base: str) -> None:
+    """`--host ::1` printed `http://::1:8080/...` and `--host ::` `http://:::8080`, URLs no client can use."""
+    text = banner(parse_args(["--host", host, "--port", "8080"]))
+    urls = [word for word in text.split() if word.startswith("http")]
+    assert len(urls) > 5 and all(url.startswith(base.format(port=8080) + "/") or url == base.format(port=8080) for url in urls), urls
+
+
+def test_every_url_the_banner_prints_answers_on_ipv6_loopback() -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "simulator", "--host", "::1", "--port", str(port), "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline()]  # printed once the server answers at http://[::1]:PORT
+        while not lines[-1].lstrip().startswith("curl "):
+            lines.append(process.stdout.readline())
+        assert lines[0].split()[6] == f"http://[::1]:{port}", lines
+        pages = [word for line in lines if "OpenAPI:" in line for word in line.split() if word.startswith("http://")]
+        assert {url: httpx.get(url).status_code for url in pages} == dict.fromkeys(pages, 200)
+        out = subprocess.run(["bash", "-c", lines[-1].strip()], capture_output=True, text=True, check=True).stdout
+        assert json.loads(out)["data"][0]["url"].startswith(f"http://[::1]:{port}/")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_port_in_use_is_refused_in_one_line_naming_it_before_a_shared_state_is_emptied(
+    request: pytest.FixtureRequest, workers: int
+) -> None:
+    """It was uvicorn's log line and exit 3 (with several workers naming no address), after the run had emptied its
+    Redis database."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        shared: list[str] = []
+        if workers > 1:
+            redis_url = request.getfixturevalue("redis_server").database(11)
+            shared = ["--state", redis_url]
+            redis.Redis.from_url(redis_url).set("left-by-an-earlier-run", 1)
+        command = [sys.executable, "-m", "simulator", "--port", str(port), "--workers", str(workers), *shared, "--quiet"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [f"perf-sim: error: --port: {port} on 127.0.0.1 is in use (another perf-sim?)"]
+    if shared:
+        assert redis.Redis.from_url(shared[1]).get("left-by-an-earlier-run") == b"1", "the database was emptied"
+
+
+def test_a_host_that_does_not_resolve_is_refused_in_one_line_naming_the_option() -> None:
+    command = [sys.executable, "-m", "simulator", "--host", "no.such.host.invalid", "--port", str(free_port())]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("perf-sim: error: --host: 'no.such.host.invalid' does not resolve ("), line
+
+
 @pytest.mark.parametrize("option", ["--scenario", "--keys"])
 def test_a_missing_file_is_refused_in_the_same_words_for_a_scenario_and_keys(tmp_path: Path, option: str) -> None:
     missing = tmp_path / "missing.toml"
@@ -301,7 +380,10 @@ def test_help_shows_every_options_default() -> None:
         ("--workers", WORKERS_RANGE),
         ("--journal-size", JOURNAL_SIZE_RANGE),
         ("--body-timeout", BODY_TIMEOUT_RANGE),
-        ("--start-time", "--clock manual"),
+        ("--start-time", "--clock manual` or a scenario's manual clock"),
+        ("--state", "`rediss://`"),
+        ("--state", "`unix:///PATH?db=N`"),
+        ("--scenario", "seed, clock, prompt tokens, keys and tiers, and fault rules"),
         ("--scenario", "a flag given on the command line wins over the file's setting"),
         ("--scenario", "--keys` is refused beside a file with `[keys]` or `[providers]` tables"),
         ("--prompt-tokens", "the `X-Sim-Fault` header and fault rules still work"),
@@ -433,5 +515,16 @@ def test_with_no_prompt_tokens_a_sim_bracket_in_a_prompt_is_ordinary_text_and_th
         client.post("/_sim/faults", json={"match": {"prompt": "rule"}, "action": {"status": 429}}).raise_for_status()
         assert client.post(url, json={"prompt": "a rule [sim:drop]"}, headers=key).status_code == 429
         assert client.get("/_sim/config").json()["prompt_tokens"] is False
-    assert "fault tokens: off" in banner(parse_args(["--no-prompt-tokens"]))
+    assert "fault tokens: off (--no-prompt-tokens)" in banner(parse_args(["--no-prompt-tokens"]))
     assert "fault tokens" not in banner(parse_args([]))
+
+
+def test_the_banner_names_a_scenarios_setting_that_turned_the_fault_tokens_off(tmp_path: Path) -> None:
+    """It named --no-prompt-tokens, a flag not given: a person asking why `[sim:drop]` does nothing searched the
+    command line, not the scenario file."""
+    scenario = tmp_path / "ci.toml"
+    scenario.write_text("[simulator]\nprompt_tokens = false\n")
+    assert f"fault tokens: off (prompt_tokens = false in {scenario}):" in banner(parse_args(["--scenario", str(scenario)]))
+    assert "fault tokens" not in banner(parse_args(["--scenario", str(scenario), "--prompt-tokens"]))
+    scenario.write_text("[simulator]\nseed = 7\n")
+    assert "fault tokens: off (--no-prompt-tokens):" in banner(parse_args(["--scenario", str(scenario), "--no-prompt-tokens"]))

@@ -29,6 +29,7 @@ from spec.control_openapi import (
     FACES,
     KEY_ID_CHARS,
     KEY_PATTERN,
+    MATCH_METHODS,
     MAX_ADVANCE_SECONDS,
     MAX_DELAY_MS,
     MAX_FAULT_STATUS,
@@ -78,7 +79,7 @@ def test_real_control_answers_match_the_documents_schemas(sim: RunningServer) ->
         httpx.post(sim.base_url + "/v1/images/generations", json={"prompt": "fail once"}, headers=headers)
         httpx.post(sim.base_url + "/v1/images/generations", json={"prompt": "a fox"}, headers=headers)
         answers: dict[str, list[Any]] = {
-            "FaultRule": [rule, *control.faults()],
+            "FaultRule": [rule, control.add_fault({"key": "pk_live_someone_else"}, status=503), *control.faults()],
             "JournalEntry": control.requests(),
             "Clock": [control.clock(), control.advance(5)],
             "Usage": [control.usage("pk_test_pro_openapi")],
@@ -134,6 +135,7 @@ def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     assert REQUEST_ID_CHARS == journal.REQUEST_ID_CHARS
     assert MAX_PATTERN_CHARS == prompt_pattern.MAX_PATTERN_CHARS
     assert keys.KEY_PATTERN.pattern == KEY_PATTERN
+    assert MATCH_METHODS == control_rules.MATCH_METHODS
     assert MAX_ADVANCE_SECONDS == state_api.MAX_ADVANCE_SECONDS
 
 

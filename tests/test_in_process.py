@@ -91,6 +91,7 @@ def test_more_workers_in_process_are_refused_with_advice_that_helps() -> None:
         ({"state": "unix:///nonexistent/redis.sock"}, "state"),
         ({"public_url": "sim.test:8080"}, "public_url"),
         ({"upstream_timeout": 0}, "upstream_timeout"),
+        ({"upstream_timeout": 60}, "upstream_timeout"),
         ({"upstream": "http://"}, "upstream"),
         ({"upstream_overrides": {"openai": "ftp://x"}}, "upstream_overrides"),
         ({"upstream_overrides": {"opneai": "http://127.0.0.1:9"}}, "upstream_overrides"),

@@ -259,6 +259,7 @@ def test_a_failed_tests_report_shows_its_requests_and_its_rules_with_how_often_e
         """
         def test_retry(perf_sim):
             perf_sim.fault({"model": "dall-e-3"}, status=503, times=2)
+            perf_sim.fault({"key": "pk_live_acme_trial_0123456789"}, status=500)
             client = perf_sim.openai_client(max_retries=1)
             try:
                 client.images.generate(model="dall-e-3", prompt="a red fox")
@@ -273,6 +274,7 @@ def test_a_failed_tests_report_shows_its_requests_and_its_rules_with_how_often_e
     assert "2 request(s), oldest first:" in report, report
     assert report.count("POST /v1/images/generations 503 service_unavailable dall-e-3") == 2, report
     assert "match={'model': 'dall-e-3'} action={'status': 503} fired 2 (0 of 2 left)" in report, report
+    assert "match={'key': 'pk_live_acme…', 'key_id': '" in report and "pk_live_acme_trial" not in report, "masked as the journal"
 
 
 def test_a_failed_tests_report_says_how_many_of_its_requests_went_to_the_default_namespace(tmp_path: Path) -> None:

@@ -72,6 +72,10 @@ def test_a_scenario_turns_prompt_tokens_off_and_a_flag_on_the_command_line_wins(
         ('[[faults]]\naction = { drop = true }\nwhen = "always"\n', "[[faults]] #1: when is not a rule field"),
         ("[[faults]]\naction = { status = 700 }\n", "[[faults]] #1: action.status must be a whole number from 400 to 599"),
         ('[[faults]]\nmatch = { face = "myspace" }\naction = { drop = true }\n', "[[faults]] #1: match.face must be one of"),
+        (
+            '[[faults]]\nmatch = { method = "POTS" }\naction = { status = 503 }\n',
+            "[[faults]] #1: match.method must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (in any case), got 'POTS'",
+        ),
         ('[keys.pk_live_acme]\ntier = "platinum"\n', "key 'pk_live_acme' has unknown tier 'platinum'"),
         ('[keys.pk_live_acme]\ntier = ["pro"]\n', "key 'pk_live_acme' has unknown tier [\"pro\"]"),
         ("[keys.pk_live_acme]\ntier = { pro = true }\n", "key 'pk_live_acme' has unknown tier {\"pro\": true}"),
@@ -93,6 +97,28 @@ def test_a_wrong_scenario_is_refused_naming_the_table_and_the_field(tmp_path: Pa
     with pytest.raises(ScenarioError) as refused:
         load_scenario(_write(tmp_path, text))
     assert message in str(refused.value) and "scenario.toml" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        ("action = { drop = true }\ntimes = 2.0", "times"),
+        ("action = { status = 503.0 }", "action.status"),
+        ("action = { status = 503, retry_after = 2.0 }", "action.retry_after"),
+        ("action = { delay_ms = 1500.0 }", "action.delay_ms"),
+        ("action = { status = 503, dribble_ms = 500.0 }", "action.dribble_ms"),
+    ],
+)
+def test_a_whole_number_written_with_a_point_is_refused_in_a_rule_as_in_simulator(tmp_path: Path, rule: str, field: str) -> None:
+    """`seed = 7.0` was refused while `times = 2.0` was taken as 2: one file, two rules for a whole number. (The
+    control API's JSON takes 2.0, as JSON Schema's integer does.)"""
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(_write(tmp_path, f"[[faults]]\n{rule}\n"))
+    value = rule.rpartition("= ")[2].strip(" }")
+    assert str(refused.value).endswith(f"[[faults]] #1: {field} must be a whole number, got {value}"), refused.value
+    with pytest.raises(ScenarioError, match=r"\[simulator\] seed: must be a whole number, got 7.0$"):
+        load_scenario(_write(tmp_path, "[simulator]\nseed = 7.0\n"))
+    assert load_scenario(_write(tmp_path, f"[[faults]]\n{rule.replace('.0', '')}\n")).faults
 
 
 @pytest.mark.parametrize("value", ["1979-05-27", "1979-05-27T07:32:00", "07:32:00", "inf", "-inf", "nan"])

@@ -50,6 +50,8 @@ _BOUNDS = {
     "dribble_ms": (MIN_DELAY_MS, MAX_DELAY_MS),
 }
 """Each number of an action, and its bounds."""
+WHOLE_FIELDS = tuple(_BOUNDS)
+"""An action's fields that take a whole number."""
 
 
 def type_for_status(status: int) -> str:

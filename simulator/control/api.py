@@ -23,7 +23,7 @@ from simulator.control.actions import fault_parts
 from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_key_id, check_masked_key, check_request_id, key_digest, key_id
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, PromptPattern, too_slow
-from simulator.control.rules import Match, check_path_prefix, match_from_json, namespace_from, rule_spec_from_json
+from simulator.control.rules import Match, check_path_prefix, match_from_json, method_from, namespace_from, rule_spec_from_json
 from simulator.control.since import since_from_query
 from simulator.engine.errors import ApiError, cut, invalid, param_name, quoted
 from simulator.engine.generate import Engine
@@ -212,7 +212,7 @@ class ControlApi:
             match = Match(
                 face=params.get("face"),
                 path=params.get("path"),
-                method=params["method"].upper() if "method" in params else None,
+                method=method_from(params["method"], "method") if "method" in params else None,
                 model=params.get("model"),
                 status=_whole_param(request, "status", 100, 599),
                 key=params.get("key"),

@@ -61,7 +61,8 @@ class Match(TypedDict, total=False):
     fault: str
     """The action's parts in X-Sim-Fault's form, each of which an entry's fault must hold."""
     key_id: str
-    """The one key whose `key_id` (a journal entry's) it is, where `key` masked selects every key masked alike."""
+    """The one key whose `key_id` (a journal entry's) it is, where `key` masked selects every key masked alike; in a
+    listed rule (`faults`), the id of its key, shown masked."""
     since: float | str | datetime
     """Only for the journal too: entries whose time is this or later (Unix seconds, a datetime with its timezone, or
     an ISO 8601 string with its offset, as an entry's `time` and `iso`)."""

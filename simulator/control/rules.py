@@ -10,6 +10,7 @@ Decisions:
   A rule added while they are searched applies from the next request.
 - A rule without `method` matches every method but OPTIONS: a browser's CORS preflight would otherwise take the fault
   (which the browser reports as a network error, not the answer) and use up one of its `times`.
+- A rule's `method` (and a count's, and a listing's `?method=`) is one of MATCH_METHODS, in any case: see there.
 - `probability` is decided from the seed, the rule's namespace, the rule's ordinal in that namespace and the count
   of requests it has matched: the same seed and the same requests give the same faults, run after run.
 - A rule whose `times` are used up stays listed (remaining 0) until removed, so a test can read how often it fired.
@@ -31,17 +32,26 @@ from typing import Any
 
 from simulator.context import DEFAULT_NAMESPACE, NAMESPACE_RULE, valid_namespace
 from simulator.control.actions import Action, action_from_json, fault_parts
-from simulator.control.journal import PATH_CHARS, check_key_id, check_masked_key, check_request_id
+from simulator.control.journal import PATH_CHARS, check_key_id, check_masked_key, check_request_id, key_digest, key_id
 from simulator.control.prompt_pattern import PromptPattern, RuleSearchThreads
 from simulator.control.since import since_from_json
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import cut, invalid, param_name, quoted
 from simulator.engine.jsontypes import json_integer
+from simulator.http import METHOD_ORDER
 from simulator.namespace_path import is_control_path
 from simulator.registry import FACE_NAMES
 from spec.model_names import perf_model_name
 from spec.tiers import mask_key
 
+MATCH_METHODS = METHOD_ORDER
+"""Decision: the methods a rule's `match.method` may name (in any case; a count's and a listing's too): the methods the
+faces serve (GET, HEAD, POST), OPTIONS (a browser's CORS preflight, which a rule matches only by naming it) and the
+others an HTTP client offers, PUT, PATCH and DELETE, which a face answers with a 405 that a rule can still fault and the
+journal lists. Any other method was taken and never matched: a typo (`POTS`) gave a scenario that quietly never
+faulted, and a count of 0 that passed a test which tested nothing; uvicorn's parser refuses most other methods before
+the simulator sees them. (An HTTP token, RFC 9110's method syntax, was the other choice: it refuses `/` and `(?`, but
+takes `POTS`.)"""
 _MATCH_FIELDS = ("face", "path", "method", "model", "key", "prompt")
 _JOURNAL_FIELDS = ("status", "fault", "key_id", "since", "request_id")
 _RULE_FIELDS = ("match", "action", "times", "probability", "namespace")
@@ -121,6 +131,15 @@ def check_path_prefix(path: str, field: str) -> None:
         raise invalid(field, message)
 
 
+def method_from(value: str, field: str) -> str:
+    """`value` as a match names a request's method (upper case), or a 400 naming `field` unless it is one of
+    MATCH_METHODS. ASCII only: `str.upper` makes `poſt` (a long s) POST."""
+    method = value.upper()
+    if not value.isascii() or method not in MATCH_METHODS:
+        raise invalid(field, f"{field} must be one of {', '.join(MATCH_METHODS)} (in any case), got {quoted(value)}")
+    return method
+
+
 def match_from_json(body: object, field: str = "match", for_journal: bool = False) -> Match:
     """A match from its JSON object (a call that leaves `match` out matches every request; `null` is refused, as
     the control API's document says: an object); `for_journal`: a count's, which also takes what only a journalled
@@ -147,11 +166,10 @@ def match_from_json(body: object, field: str = "match", for_journal: bool = Fals
     status = json_integer(body.get("status"))
     if "status" in body and (status is None or not 100 <= status <= 599):
         raise invalid(f"{field}.status", f"{field}.status must be an HTTP status from 100 to 599")
-    method = body.get("method")
     return Match(
         face=body.get("face"),
         path=body.get("path"),
-        method=method.upper() if method else None,
+        method=method_from(body["method"], f"{field}.method") if "method" in body else None,
         model=body.get("model"),
         key=body.get("key"),
         prompt=PromptPattern(body["prompt"], f"{field}.prompt") if "prompt" in body else None,
@@ -218,9 +236,10 @@ class Rule:
     matched: int
 
     def as_json(self) -> dict[str, Any]:
+        """The rule as the control API shows it (its listing, its creation's answer): a key it matches is masked."""
         return {
             "id": self.id,
-            "match": self.spec.match.as_json(),
+            "match": shown_match(self.spec.match),
             "action": self.spec.action.as_json(),
             "times": self.spec.times,
             "remaining": self.remaining,
@@ -228,6 +247,20 @@ class Rule:
             "namespace": self.spec.namespace,
             "fired": self.fired,
         }
+
+
+def shown_match(match: Match) -> dict[str, Any]:
+    """`match` as a listing shows it: a full key masked with its key_id beside it, as the journal shows a request's key
+    (a masked key, which selects every key masked alike, as it was given).
+
+    Decision: the control API is open to any page (CORS), and a gateway's callers send their real provider keys, so a
+    rule's key is no more shown whole than the journal's, the request log's or the usage listing's. The rule keeps the
+    full key and matches by it; a Redis-held rule is stored whole (redis_rules), only shown masked."""
+    shown = match.as_json()
+    key = shown.get("key")
+    if key is not None and not key.endswith("…"):  # a masked form ends as mask_key ends one
+        shown.update(key=mask_key(key), key_id=key_id(key_digest(key)))
+    return shown
 
 
 def draws(seed: int, rule: Rule, matched: int) -> bool:

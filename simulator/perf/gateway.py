@@ -59,7 +59,7 @@ class GatewayFace(PerfFlow[GenerationResult | UpstreamResult]):
         self.in_process = PerfFace(engine, keys, config.public_url)
         self.upstreams = upstreams
         self.upstream_key = config.upstream_key
-        self.http = UpstreamHttp(config.upstream_timeout)
+        self.http = UpstreamHttp(config.upstream_seconds)
 
     async def close(self) -> None:
         await self.http.close()

@@ -171,6 +171,24 @@ def test_a_rule_on_a_masked_key_as_the_journal_shows_it_fires_for_that_key(clien
     assert generate(client).status_code == 507
 
 
+def test_a_rules_key_is_shown_masked_as_the_journal_shows_it_and_still_matches_by_the_full_key(client: httpx.Client) -> None:
+    """GET /_sim/faults echoed a rule's key whole, to any page (CORS is open), where every other listing masks it; a
+    gateway's callers send their real provider keys."""
+    secret = "pk_live_acme_trial_0123456789"
+    created = add_fault(client, {"match": {"key": secret}, "action": {"status": 507}})
+    generate(client, headers={"Authorization": f"Bearer {secret}"})
+    (entry,) = client.get("/_sim/requests").json()["requests"]
+    (listed,) = client.get("/_sim/faults").json()["faults"]
+    assert created["match"] == listed["match"] == {"key": entry["key"], "key_id": entry["key_id"]}
+    assert entry["status"] == 507 and listed["fired"] == 1
+    assert secret not in client.get("/_sim/faults").text
+    assert generate(client).status_code == 200, "another key is not matched by the masked form shown"
+
+
+def test_a_rule_given_a_masked_key_shows_it_as_given(client: httpx.Client) -> None:
+    assert add_fault(client, {"match": {"key": "pk_test_pro_…"}, "action": {"status": 507}})["match"] == {"key": "pk_test_pro_…"}
+
+
 def test_openai_face_answers_a_fault_in_openai_envelope_through_the_sdk(sim: RunningServer) -> None:
     with pytest.raises(openai.RateLimitError) as raised:
         sdk(sim).images.generate(prompt="a red fox", size="256x256", extra_headers={"X-Sim-Fault": "status=429;retry_after=7"})
@@ -313,6 +331,30 @@ def test_a_path_prefix_no_request_can_have_is_refused_by_rules_the_journals_filt
     assert (counted.status_code, counted.json()["error"]["param"]) == (400, "match.path")
     assert (added.status_code, added.json()["error"]["param"]) == (400, "match.path")
     assert says in added.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("method", ["POTS", "x", "/", "(?", "\u0000", "P" * 5000, "CONNECT", "poſt", "GET "])
+def test_a_method_no_request_to_a_face_can_have_is_refused_by_rules_the_journals_filter_and_count(
+    client: httpx.Client, method: str
+) -> None:
+    """A rule with `method = "POTS"` (a typo) was taken, listed and never fired: a scenario that quietly never faulted."""
+    listed = client.get("/_sim/requests", params={"method": method})
+    counted = client.post("/_sim/requests/count", json={"match": {"method": method}})
+    added = client.post("/_sim/faults", json={"match": {"method": method}, "action": {"status": 503}})
+    assert (listed.status_code, listed.json()["error"]["param"]) == (400, "method")
+    assert (counted.status_code, counted.json()["error"]["param"]) == (400, "match.method")
+    assert (added.status_code, added.json()["error"]["param"]) == (400, "match.method")
+    assert "one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (in any case)" in added.json()["error"]["message"]
+    assert len(added.json()["error"]["message"]) < 200
+    assert client.get("/_sim/faults").json()["faults"] == []
+
+
+@pytest.mark.parametrize(("method", "sent"), [("post", "POST"), ("Put", "PUT"), ("options", "OPTIONS")])
+def test_a_rules_method_in_any_case_faults_the_requests_of_that_method(client: httpx.Client, method: str, sent: str) -> None:
+    """PUT is answered 405 by every face, and a rule may still fault it; OPTIONS is a browser's preflight."""
+    rule = client.post("/_sim/faults", json={"match": {"method": method, "path": "/v1/images/"}, "action": {"status": 503}})
+    assert rule.status_code == 201 and rule.json()["match"]["method"] == sent
+    assert client.request(sent, "/v1/images/generations", json={"prompt": "a fox"}).status_code == 503
 
 
 @pytest.mark.parametrize(
