@@ -11,7 +11,8 @@ Decisions:
 - A rule without `method` matches every method but OPTIONS: a browser's CORS preflight would otherwise take the fault
   (which the browser reports as a network error, not the answer) and use up one of its `times`.
 - `probability` is decided from the seed, the rule's namespace, the rule's ordinal in that namespace and the count
-  of requests it has matched: the same seed and the same requests give the same faults, run after run.
+  of requests it has matched: the same seed and the same requests, sent one after another, give the same faults, run
+  after run (requests sent at once are counted in the order they arrive, which can change from run to run).
 - A rule whose `times` are used up stays listed (remaining 0) until removed, so a test can read how often it fired.
 - A rule's id is never given again for the life of the run, a full reset included: a test holding a stale id
   must not remove another test's new rule. A run numbers from fault_1 (on Redis too, `start_numbering`), as the
