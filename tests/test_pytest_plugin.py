@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,7 +191,7 @@ _WHERE_STARTED = """
     """
 
 
-def _run_from(directory: Path, target: Path, seen: Path) -> list[object]:
+def _run_from(directory: Path, target: Path, seen: Path) -> list[Any]:
     seen.unlink(missing_ok=True)
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(target)]
     result = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=240, env={**os.environ, "SEEN": str(seen)})
@@ -208,7 +209,7 @@ def test_a_tests_namespace_and_faults_are_the_same_whichever_directory_pytest_is
     test_file.write_text(textwrap.dedent(_WHERE_STARTED))
     seen = tmp_path / "seen.jsonl"
     from_project = _run_from(project, Path("tests/test_user_app.py"), seen)
-    assert {status for status, _ in from_project[1]} == {200, 503, 400}  # type: ignore[union-attr]
+    assert {status for status, _ in from_project[1]} == {200, 503, 400}
     assert _run_from(project / "tests", Path("test_user_app.py"), seen) == from_project
     assert _run_from(tmp_path, test_file, seen) == from_project
     # A config file beside `tests/` makes that directory the rootdir: the namespace a suite had there stays as it was.
