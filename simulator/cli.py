@@ -67,7 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed",
         type=int,
         default=DEFAULT_SEED,
-        help="same seed + same requests = same bytes (with --clock manual; on the real clock, times and resets follow it)",
+        help=(
+            "same seed + same requests, sent one after another, = same bytes (with --clock manual; on the real clock, "
+            "times and resets follow it)"
+        ),
     )
     parser.add_argument(
         "--latency-scale",

@@ -16,6 +16,7 @@ when a test asks for the fixture.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import re
 from collections.abc import Generator, Iterator
@@ -86,14 +87,52 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SETTINGS] = _Settings(log, scenario, [rule for rule in rules if "namespace" not in rule])
 
 
+PROJECT_MARKERS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg", "setup.py", ".git", ".hg")
+"""The files (or directories) that mark the top of a project: pytest's own config files and the marks it looks for
+when there is none, and a repository's top."""
+
+
+@functools.lru_cache(maxsize=256)
+def project_top(directory: Path) -> Path:
+    """The nearest of `directory` and its ancestors that holds a project marker (`PROJECT_MARKERS`); with none, the
+    top of the test file's package: the nearest with no `__init__.py` (the directory pytest's default import mode puts
+    on `sys.path`)."""
+    for candidate in (directory, *directory.parents):
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            return candidate
+    for candidate in (directory, *directory.parents):
+        if not (candidate / "__init__.py").exists():
+            return candidate
+    return directory
+
+
+def stable_test_id(path: Path, node_id: str) -> str:
+    """The test's id as pytest writes it, but with its file relative to its project's top (`project_top`), not to
+    pytest's rootdir.
+
+    Decision: pytest's node id names the file relative to the rootdir, and without a config file the rootdir follows
+    the directory pytest was started from and its arguments: `pytest tests/test_x.py` from the project and
+    `pytest test_x.py` from `tests/` gave one test two namespaces, so two sets of faults and ids, and a fault test that
+    passed on a laptop could fail in CI. The project's top is found from the file alone. Where a config file makes the
+    rootdir (pytest.ini, pyproject.toml, tox.ini, setup.cfg beside the tests' top directory), the top is that directory,
+    so the id, and every namespace a suite had, stays as it was."""
+    _, separator, within = node_id.partition("::")
+    try:
+        file = path.relative_to(project_top(path.parent)).as_posix()
+    except ValueError:  # not below its own parent: a path pytest did not get from a file; its node id as it is
+        return node_id
+    return file + separator + within
+
+
 def namespace_for(node_id: str, node_name: str, given: set[str]) -> str:
     """A namespace for one test, readable in the journal and the request log (`t<digest>-<test name>`).
 
-    Decision: it is a function of the test's node id alone, since a rule's probability draws are seeded with its
-    namespace: the same test sees the same faults whichever other tests run in the session, and in any order. The
-    node id's digest tells apart tests whose names read alike (parametrized cases, the same name in two files, names
-    cut to fit); a test run again in one session (`--keep-duplicates`, a rerun plugin) gets `.2`, `.3`, ... after it:
-    `given` holds the session's namespaces so far, and gets the new one.
+    Decision: it is a function of the test's id alone (`stable_test_id`: where the test is in its project, not where pytest
+    was started), since a rule's probability draws are seeded with its namespace: the same test sees the same faults
+    whichever other tests run in the session, in any order, from any directory. The id's digest tells apart tests
+    whose names read alike (parametrized cases, the same name in two files, names cut to fit); a test run again in one
+    session (`--keep-duplicates`, a rerun plugin) gets `.2`, `.3`, ... after it: `given` holds the session's namespaces
+    so far, and gets the new one.
     """
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", node_name).strip("-")
     base = f"t{hashlib.blake2b(node_id.encode(), digest_size=6).hexdigest()}-{slug}"
@@ -129,7 +168,8 @@ def perf_sim(perf_sim_server: PerfSim, request: pytest.FixtureRequest) -> Iterat
     starts with the scenario's fault rules that name no namespace of their own."""
     from simulator.context import DEFAULT_NAMESPACE
 
-    sim = perf_sim_server.in_namespace(namespace_for(request.node.nodeid, request.node.name, request.config.stash[_GIVEN]))
+    node = request.node
+    sim = perf_sim_server.in_namespace(namespace_for(stable_test_id(node.path, node.nodeid), node.name, request.config.stash[_GIVEN]))
     sim.starting_rules = request.config.stash[_SETTINGS].scenario_rules
     for rule in sim.starting_rules:
         sim.add_rule(rule)

@@ -82,6 +82,7 @@ def start_shared_run(config: SimulatorConfig) -> None:
             await state.reset(None)  # every key under the prefix, the journal's and the rules' too
             await plane.rules.clear(None)  # and tells any rule store listening that the rules changed
             await plane.journal.start_numbering()
+            await plane.rules.start_numbering()  # before the scenario's rules, which then are fault_1, fault_2, ...
             await plane.rules.add_all(specs)
         finally:
             await plane.close()

@@ -60,6 +60,30 @@ def test_one_namespaces_errors_do_not_shift_anothers_error_ids() -> None:
         assert not set(alone) & set(_error_ids(server.base_url, "team-c")), "namespaces share no error id"
 
 
+def test_the_simulators_own_error_answers_do_not_shift_the_apps_next_error_id() -> None:
+    """A helper looking up a missing journal entry, an `<img>` of an expired URL, a misspelt control call (in the
+    default namespace or the test's): the app's next API error keeps the id it has without them."""
+    own_errors = [
+        ("GET", "/_sim/requests/request_999", None),
+        ("POST", "/_sim/faults", {"bogus": 1}),
+        ("GET", "/images/img_000000000000000000000000.png", None),
+        ("GET", "/_sim/ns/team-a/_sim/requests/request_999", None),
+        ("GET", "/_sim/nope", None),
+    ]
+    with running_simulator("--clock", "manual", "--seed", "5", "--quiet") as server:
+        alone = _error_ids(server.base_url, times=2) + _error_ids(server.base_url, "team-a", times=2)
+        httpx.post(f"{server.base_url}/_sim/reset").raise_for_status()
+        between = []
+        for namespace in ("default", "team-a"):
+            between += _error_ids(server.base_url, namespace, times=1)
+            for method, path, body in own_errors:
+                answer = httpx.request(method, server.base_url + path, json=body, headers={"X-Sim-Namespace": namespace})
+                assert answer.status_code in (400, 404), (path, answer.status_code)
+                assert answer.headers["x-request-id"] not in alone
+            between += _error_ids(server.base_url, namespace, times=1)
+        assert between == alone
+
+
 def test_two_simulators_in_one_process_each_repeat_their_own_error_ids() -> None:
     with simulator_running(seed=5) as alone:
         expected = _error_ids(alone.server_url)

@@ -7,14 +7,17 @@ fixture comes only from the pytest11 entry point, as it does in a user's project
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from simulator.pytest_plugin import namespace_for
 from tests.user_project import run_user_tests
 
 
@@ -168,6 +171,51 @@ def test_a_tests_probability_faults_are_the_same_whichever_other_tests_run_with_
     assert seen[1] == [["two", two_namespace, two_statuses]], "the same test alone: the same namespace and faults"
     (_, first, first_statuses), (_, again, _) = seen[2]
     assert (first, first_statuses) == (one_namespace, one_statuses) and again not in (one_namespace, two_namespace)
+
+
+_WHERE_STARTED = """
+    import json
+    import os
+
+    import httpx
+
+    def test_flaky(perf_sim):
+        perf_sim.fault({"model": "dall-e-2"}, status=503, probability=0.5)
+        client = httpx.Client(base_url=perf_sim.base_url, headers={"Authorization": f"Bearer {perf_sim.key}"})
+        body = {"prompt": "a fox", "model": "dall-e-2", "size": "256x256"}
+        answers = [client.post("/v1/images/generations", json=body) for _ in range(12)]
+        answers.append(client.post("/v1/images/generations", json={"prompt": ""}))
+        seen = [perf_sim.namespace, [(answer.status_code, answer.headers["x-request-id"]) for answer in answers]]
+        with open(os.environ["SEEN"], "a") as out:
+            out.write(json.dumps(seen) + "\\n")
+    """
+
+
+def _run_from(directory: Path, target: Path, seen: Path) -> list[Any]:
+    seen.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(target)]
+    result = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=240, env={**os.environ, "SEEN": str(seen)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    [line] = seen.read_text().splitlines()
+    return list(json.loads(line))
+
+
+def test_a_tests_namespace_and_faults_are_the_same_whichever_directory_pytest_is_started_from(tmp_path: Path) -> None:
+    """Without a config file pytest's rootdir, and so its node ids, follow the directory it is started from and its
+    arguments; the namespace, which seeds the faults and ids, comes from the test's place in its project instead."""
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    test_file = project / "tests" / "test_user_app.py"
+    test_file.write_text(textwrap.dedent(_WHERE_STARTED))
+    seen = tmp_path / "seen.jsonl"
+    from_project = _run_from(project, Path("tests/test_user_app.py"), seen)
+    assert {status for status, _ in from_project[1]} == {200, 503, 400}
+    assert _run_from(project / "tests", Path("test_user_app.py"), seen) == from_project
+    assert _run_from(tmp_path, test_file, seen) == from_project
+    # A config file beside `tests/` makes that directory the rootdir: the namespace a suite had there stays as it was.
+    (project / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+    with_config = _run_from(project / "tests", Path("test_user_app.py"), seen)
+    assert with_config[0] == namespace_for("tests/test_user_app.py::test_flaky", "test_flaky", set())
 
 
 def test_under_pytest_xdist_each_worker_runs_its_own_simulator_and_every_test_keeps_its_namespace(tmp_path: Path) -> None:

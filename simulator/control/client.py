@@ -311,7 +311,9 @@ class SimulatorControl:
         malformed: bool = False,
     ) -> FaultRule:
         """Answer matching requests of this namespace with the action, for the next `times` of them (None: until
-        removed), or for a `probability` share of them (decided from the seed, so a run is reproducible)."""
+        removed), or for a `probability` share of them (decided from the seed and the count of matching requests, so
+        a run whose requests are sent one after another is reproducible; requests sent at once are counted in the
+        order they arrive, so which of them gets the fault can differ from run to run)."""
         __tracebackhide__ = True
         action = fault_action(
             status=status,

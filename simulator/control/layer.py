@@ -72,6 +72,7 @@ from simulator.http import BODY, VIA_TOKEN, dump_json, header_dict, whole_number
 from simulator.namespace_path import NAMED_BY_PATH, is_control_path, namespace_from_path
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
+from simulator.perf.wire import OWN_ROUTE
 from simulator.registry import MAX_BODY_BYTES, control_refusal, error_response, face_for_path, malformed_response
 from simulator.state.base import State, StateUnavailable
 from spec import errors
@@ -250,6 +251,8 @@ class ControlLayer:
             face = _face_of(scope["path"])
         if face is None and not self._page(scope):
             face = PERF_FACE
+        if face is None:
+            scope[OWN_ROUTE] = True  # its error answers do not use up the API's error ids (simulator.perf.wire.ErrorIds)
         headers = header_dict(scope)
         named = headers.get(NAMESPACE_KEY)
         namespace = DEFAULT_NAMESPACE if named is None else named.decode("latin-1")

@@ -9,8 +9,9 @@ published in a second step, a rule that a stuck Redis stored after the 503 was l
 had been told), and the retry the 503 asks for stored it twice. Only a request that matches a rule's `match`
 goes to Redis, to count the match and claim one of the rule's `times` atomically across workers.
 
-Rule ids come from a counter kept outside the prefix, which a full reset empties (`RedisState.reset`), so an id is
-never given twice by one Redis database (see simulator.control.rules).
+Rule ids come from a counter kept outside the prefix, which a full reset (`RedisState.reset`) leaves alone, so an id
+is never given twice in one run (see simulator.control.rules); a run starts it over (`start_numbering`), as the
+journal's, so a restart with the same seed gives the same rule ids.
 """
 
 from __future__ import annotations
@@ -242,6 +243,9 @@ class RedisRuleStore(RuleStore):
         back), so a scenario of 1,500 rules took 112 s to start and as long to reset."""
         if specs:
             await self._store(specs)
+
+    async def start_numbering(self) -> None:
+        await call_redis(self._redis, lambda: self._redis.delete(self._id_key))
 
     async def rules(self, namespace: str | None = None) -> list[Rule]:
         async def read() -> list[Any]:

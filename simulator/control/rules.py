@@ -12,11 +12,13 @@ Decisions:
   (which the browser reports as a network error, not the answer) and use up one of its `times`.
 - A rule's `method` (and a count's, and a listing's `?method=`) is one of MATCH_METHODS, in any case: see there.
 - `probability` is decided from the seed, the rule's namespace, the rule's ordinal in that namespace and the count
-  of requests it has matched: the same seed and the same requests give the same faults, run after run.
+  of requests it has matched: the same seed and the same requests, sent one after another, give the same faults, run
+  after run (requests sent at once are counted in the order they arrive, which can change from run to run).
 - A rule whose `times` are used up stays listed (remaining 0) until removed, so a test can read how often it fired.
-- A rule's id is never given again for the life of the server, a full reset included: a test holding a stale id
-  must not remove another test's new rule. (Ordinals, which seed the probability draws, do restart with a reset, so
-  a namespace's draws are the same run after run.)
+- A rule's id is never given again for the life of the run, a full reset included: a test holding a stale id
+  must not remove another test's new rule. A run numbers from fault_1 (on Redis too, `start_numbering`), as the
+  journal numbers from request_1, so a restart with the same seed gives the same ids. (Ordinals, which seed the
+  probability draws, do restart with a reset, so a namespace's draws are the same run after run.)
 - Removing a rule by id in a namespace removes it only if it is that namespace's: a client bound to a namespace
   reads and steers only that namespace.
 """
@@ -287,6 +289,11 @@ class RuleStore(ABC):
             await self.add(spec)
 
     @abstractmethod
+    async def start_numbering(self) -> None:
+        """Give the next rule the id fault_1: once, as a run starts, so that a restart with the same seed answers the
+        control API as the last run did (resets never do: an id names one rule for the whole run)."""
+
+    @abstractmethod
     async def rules(self, namespace: str | None = None) -> list[Rule]:
         """Rules of `namespace` (None: all), oldest first."""
 
@@ -327,6 +334,9 @@ class MemoryRuleStore(RuleStore):
         rule = Rule(f"fault_{next(self._ids)}", ordinal, spec, spec.times, 0, 0)
         self._rules[rule.id] = rule
         return rule
+
+    async def start_numbering(self) -> None:
+        """Nothing to do: a store in process is new with its run."""
 
     async def rules(self, namespace: str | None = None) -> list[Rule]:
         return [rule for rule in self._rules.values() if namespace is None or rule.spec.namespace == namespace]

@@ -39,33 +39,46 @@ class ErrorIds:
     repeatable anyway: which worker answers is the kernel's choice); with one worker the salt is empty, so memory and
     Redis give the same ids. Each simulator (app) keeps its own counts (`create_app` makes them, `error_ids` finds
     them), so simulators in one process (two fixtures, `simulator_running` twice) each repeat their own run.
+
+    Decision: the errors of the simulator's own routes (the control API, `/images/` and the other pages: a scope the
+    control layer marks `OWN_ROUTE`) are counted apart from the API's, per namespace and under a salt of their own:
+    a test helper that looks up a missing journal entry, an `<img>` of an expired URL or a misspelt control call
+    must not change the `x-request-id` of the app's next API error, which is what an app logs and a golden file holds.
     """
 
     def __init__(self, seed: int, shared_by_workers: bool) -> None:
         """Count for a simulator of `seed`; `shared_by_workers`: other processes answer for it too."""
         self._seed = seed
         self._process = uuid.uuid4().hex[:16] if shared_by_workers else ""
-        self._namespaces: dict[str, tuple[str, Iterator[int]]] = {}
+        self._namespaces: dict[tuple[str, bool], tuple[str, Iterator[int]]] = {}
+        """Each namespace's counts: its API's errors (key `(name, False)`) and its own routes' (`(name, True)`)."""
 
     def forget(self, name: str | None) -> None:
         """Count namespace `name` (every namespace, with None) from 1 again."""
         if name is None:
             self._namespaces.clear()
         else:
-            self._namespaces.pop(name, None)
+            for own in (False, True):
+                self._namespaces.pop((name, own), None)
 
-    def next_id(self) -> str:
-        return f"req_err_{self.next_hex()}"
+    def next_id(self, own: bool = False) -> str:
+        return f"req_err_{self.next_hex(own=own)}"
 
-    def next_hex(self, length: int = 24) -> str:
+    def next_hex(self, length: int = 24, own: bool = False) -> str:
         """The next error id's hex digits alone, `length` of them: a native face writes them in its provider's form
-        (OpenAI's `req_` and 32, Stability's bare 32)."""
+        (OpenAI's `req_` and 32, Stability's bare 32). `own`: an error of the simulator's own routes, counted apart."""
         name = namespace()
-        counted = self._namespaces.get(name)
+        counted = self._namespaces.get((name, own))
         if counted is None:
-            counted = self._namespaces[name] = (id_salt(self._seed, f"error@{name}", self._process), itertools.count(1))
+            purpose = f"own-error@{name}" if own else f"error@{name}"
+            counted = self._namespaces[name, own] = (id_salt(self._seed, purpose, self._process), itertools.count(1))
         salt, count = counted
         return salted_hex_id(salt, next(count), length)
+
+
+OWN_ROUTE = "perf_sim.own_route"
+"""The scope key the control layer sets on a request for the simulator itself (no API face's), whose error answers
+take their ids from a count of their own (`ErrorIds`)."""
 
 
 def error_ids(scope: Scope) -> ErrorIds:
@@ -81,7 +94,7 @@ class ErrorAnswer(SafeJSONResponse):
     request's journal entry (`note_request_id`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = self.request_id = self.headers["x-request-id"] = error_ids(scope).next_id()
+        request_id = self.request_id = self.headers["x-request-id"] = error_ids(scope).next_id(own=OWN_ROUTE in scope)
         note_request_id(request_id)
         await super().__call__(scope, receive, send)
 

@@ -23,6 +23,11 @@ Decisions:
 - Stored images (and blobs) expire in Redis after their lifetime in wall time, which bounds Redis memory (in
   place of the in-memory store's count and byte caps); each record also keeps its expiry in simulator time,
   which reads check, so moving the simulator clock an hour forward expires URLs as it does in memory.
+  On the manual clock images get no Redis expiry: wall time says nothing about them there (a session over an hour
+  of wall time got 404s for URLs memory still served), so they expire by the namespace's simulator clock alone, as
+  in memory, and Redis memory is bounded as memory's is, by count: the admission script keeps a list of the stored
+  images (`image-order`, oldest first) and deletes the oldest past MAX_STORED_IMAGES, with their index entries; a
+  namespace's index is one set (`image-index:manual`), with no expiry either. Blobs keep their wall-time expiry.
 - With the real clock, a key's windows expire a day and a minute after its last admission (by then both are
   empty anyway); with the manual clock they stay until reset, since wall time says nothing about them.
 - Redis unreachable or slow: every call is bounded by one timer (SOCKET_TIMEOUT_SECONDS) and raises
@@ -68,6 +73,7 @@ from simulator.state.base import (
     CLOCK_MANUAL,
     IMAGE_ID_HEX_DIGITS,
     IMAGE_ID_PREFIX,
+    MAX_STORED_IMAGES,
     Admission,
     ImageBatch,
     ImageRecord,
@@ -110,6 +116,8 @@ _EXPIRY = struct.Struct(">dB")
 """A blob's expiry and the length of its namespace's name (at most 64 ASCII characters)."""
 _IMAGE_INDEX = "image-index:"
 _BLOB_INDEX = "blob-index:"
+_MANUAL_INDEX = "manual"
+"""The one image index of a namespace on the manual clock, where wall-time hours say nothing about an image's life."""
 # Decision: a reset's fence expires this long after it was last refreshed (every fifth of it while the reset runs, so
 # a worker's event loop stalled for a second keeps it), which bounds how long a worker that died mid-reset holds
 # back its namespace: its requests wait SOCKET_TIMEOUT_SECONDS, then answer 503, until the fence is gone.
@@ -137,9 +145,13 @@ T = TypeVar("T")
 # window TTL in ms (0 = none), minute window length in seconds (spec.tiers.MINUTE_SECONDS), day length in seconds,
 # then for an image batch (absent: record nothing): the image key prefix (with the id's "img_"), the id salt, the
 # record's JSON head (model, prompt, size, namespace), the first render index, the image TTL in seconds, the id's hex
-# digits, when the namespace's index key of this hour (KEYS[7], present with a batch) may expire (Unix seconds) and,
-# when render indices wrap, their period (`ImageBatch.render_index`). The index key's expiry is set once per hour and
-# bucket: the totals remember ('indexed') the expiry they last set.
+# digits, when the namespace's index key of this hour (KEYS[7], present with a batch) may expire (Unix seconds),
+# when render indices wrap, their period (`ImageBatch.render_index`; 0: they do not), and the most images kept on the
+# manual clock. The index key's expiry is set once per hour and
+# bucket: the totals remember ('indexed') the expiry they last set. On the manual clock KEYS[8], the list of every
+# stored image (as "<its index key>\31<id>", oldest first), is given: the records get no Redis expiry and the index
+# no EXPIREAT, and the oldest records past that most are deleted, with their index entries (see the module's
+# decisions).
 # One script is one round trip and one atomic step for everything an admitted request writes: the clock is read,
 # the windows checked and charged, the sequence taken and every image recorded (its id is `image_id()` in
 # simulator.state.base, which Lua can compute: SHA-1). Image keys are built here, not declared in KEYS: the
@@ -193,16 +205,30 @@ local ids = {}
 if #ARGV > 8 then
   local tail = string.format('%.17g', now + tonumber(ARGV[13]))
   local first = tonumber(ARGV[12])
-  local period = ARGV[16] and tonumber(ARGV[16])
+  local period = tonumber(ARGV[16])
+  if period == 0 then period = nil end
   for i = 0, n - 1 do
     local id = redis.sha1hex(ARGV[10] .. sequence .. '\\31' .. i):sub(1, tonumber(ARGV[14]))
     local index = first + i
     if period then index = index % period end
-    redis.call('SET', ARGV[9] .. id, '[' .. ARGV[11] .. ',' .. index .. ',' .. tail .. ']', 'EX', ARGV[13])
+    local record = '[' .. ARGV[11] .. ',' .. index .. ',' .. tail .. ']'
+    if KEYS[8] then redis.call('SET', ARGV[9] .. id, record) else redis.call('SET', ARGV[9] .. id, record, 'EX', ARGV[13]) end
     ids[i + 1] = id
   end
   redis.call('SADD', KEYS[7], unpack(ids))
-  if totals[6] ~= ARGV[15] then
+  if KEYS[8] then
+    local entries = {}
+    for i = 1, #ids do entries[i] = KEYS[7] .. '\\31' .. ids[i] end
+    local over = redis.call('RPUSH', KEYS[8], unpack(entries)) - tonumber(ARGV[17])
+    if over > 0 then
+      local gone = redis.call('LPOP', KEYS[8], over)
+      for i = 1, #gone do
+        local index, id = string.match(gone[i], '^(.*)\\31(.*)$')
+        redis.call('DEL', ARGV[9] .. id)
+        redis.call('SREM', index, id)
+      end
+    end
+  elseif totals[6] ~= ARGV[15] then
     redis.call('EXPIREAT', KEYS[7], ARGV[15])
     redis.call('HSET', KEYS[3], 'indexed', ARGV[15])
   end
@@ -280,7 +306,10 @@ def _entries(flat: list[bytes]) -> list[tuple[float, int]]:
 
 
 class RedisState(State):
-    def __init__(self, url: str, clock_mode: str, start_time: float | None = None, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self, url: str, clock_mode: str, start_time: float | None = None, prefix: str = DEFAULT_PREFIX, max_images: int = MAX_STORED_IMAGES
+    ) -> None:
+        """`max_images`: on the manual clock, the most image records kept (the oldest go first), as in memory."""
         self._clock_mode = clock_mode
         self._origin = start_time if clock_mode == CLOCK_MANUAL else None
         self._prefix = prefix
@@ -298,6 +327,8 @@ class RedisState(State):
         window_ttl = 0 if clock_mode == CLOCK_MANUAL else WINDOW_TTL_MS
         self._window_args = [str(value).encode() for value in (window_ttl, tiers.MINUTE_SECONDS, tiers.DAY_SECONDS)]
         self._image_keys = self._shared_key("image", IMAGE_ID_PREFIX).encode()
+        self._image_order = self._shared_key("image-order")
+        self._max_images = max_images
         self._image_args = [str(value).encode() for value in (IMAGE_URL_TTL_SECONDS, IMAGE_ID_HEX_DIGITS)]
         # Outside the prefix, which a reset walks and deletes (as the journal's and the rules' id counters are).
         self._fences = prefix.removesuffix(":") + "-reset:"
@@ -386,10 +417,12 @@ class RedisState(State):
         if batch is not None:
             head = dump_json([batch.model, batch.prompt, batch.size, batch.namespace])[1:-1]
             hour = int(base if self._origin is None else time.time()) // IMAGE_URL_TTL_SECONDS
-            keys.append(f"{self._prefix}{namespace_prefix(batch.namespace)}{_IMAGE_INDEX}{hour}")
+            bucket_name = _MANUAL_INDEX if self._origin is not None else str(hour)
+            keys.append(f"{self._prefix}{namespace_prefix(batch.namespace)}{_IMAGE_INDEX}{bucket_name}")
+            if self._origin is not None:
+                keys.append(self._image_order)
             args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args, (hour + 2) * IMAGE_URL_TTL_SECONDS]
-            if batch.index_period:
-                args.append(batch.index_period)
+            args += [batch.index_period or 0, self._max_images]
         admitted, day_used, minute_used, effective_now, last, *ids = await self._admit(keys, args)
         now = float(effective_now)
         if admitted:

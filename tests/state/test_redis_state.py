@@ -20,6 +20,7 @@ from spec.models import IMAGE_URL_TTL_SECONDS
 pytestmark = pytest.mark.anyio
 
 FREE = Limits(tiers.TIERS["free"].images_per_minute, tiers.TIERS["free"].images_per_day)
+MANY = Limits(1000, 1000)
 
 
 def flush(server: RedisServer) -> None:
@@ -119,15 +120,60 @@ async def test_a_namespace_reset_reads_no_other_namespaces_records(redis_state: 
     assert len(kept) == 50 * 2 + 50, "the other namespace keeps its images and blobs"
 
 
-async def test_a_namespaces_indexes_expire_when_the_records_they_name_have(redis_state: RedisState, redis_server: RedisServer) -> None:
-    with in_namespace("team"):
-        ticket = await redis_state.admit_and_record("perf:k", 1, FREE, ImageBatch("dall-e-2", "a fox", "256x256", "team", 0, "team"))
-        await redis_state.put_blob("task", b"record", ticket.now + IMAGE_URL_TTL_SECONDS)
+async def test_a_namespaces_indexes_expire_when_the_records_they_name_have(redis_server: RedisServer) -> None:
+    flush(redis_server)
+    state = RedisState(redis_server.url, "real")
+    try:
+        with in_namespace("team"):
+            ticket = await state.admit_and_record("perf:k", 1, FREE, ImageBatch("dall-e-2", "a fox", "256x256", "team", 0, "team"))
+            await state.put_blob("task", b"record", ticket.now + IMAGE_URL_TTL_SECONDS)
+    finally:
+        await state.close()
     with redis.Redis(port=redis_server.port) as client:
         for kind in ("image", "blob"):
             (index,) = client.keys(f"perf-sim:ns:team:{kind}-index:*")
             (record,) = client.keys(f"perf-sim:{kind}:*")
             assert 0 < client.ttl(record) <= client.ttl(index) <= 2 * IMAGE_URL_TTL_SECONDS
+
+
+async def test_on_the_manual_clock_images_expire_by_the_simulator_clock_alone_and_their_count_is_bounded(
+    redis_server: RedisServer,
+) -> None:
+    """Wall time says nothing about a manual clock: an image lived an hour of it in Redis (PTTL 3599909 however far the
+    clock stood), so a session over an hour of wall time got 404s that memory did not give. Redis memory stays bounded
+    as memory's is, by count: the oldest images go first, with their index entries."""
+    flush(redis_server)
+    most = 5
+    redis_state = RedisState(redis_server.url, CLOCK_MANUAL, DEFAULT_MANUAL_START, max_images=most)
+    memory_state = MemoryState(CLOCK_MANUAL, DEFAULT_MANUAL_START, max_images=most)
+    try:
+        seen: dict[str, list[object]] = {}
+        for name, state in (("redis", redis_state), ("memory", memory_state)):
+            with in_namespace("team"):
+                first = await state.admit_and_record("perf:k", 2, FREE, ImageBatch("dall-e-2", "a fox", "256x256", "team", 0, "s"))
+                if state is redis_state:
+                    with redis.Redis(port=redis_server.port) as client:
+                        record_ttls = {client.pttl(f"perf-sim:image:{image}") for image in first.image_ids}
+                        index_ttls = {client.pttl(index) for index in client.keys("perf-sim:ns:team:image-index:*")}
+                    assert record_ttls == {-1} and index_ttls == {-1}, "no wall-clock expiry on the manual clock"
+                await state.advance_clock(IMAGE_URL_TTL_SECONDS - 1)
+                there = [await state.get_image(image) is not None for image in first.image_ids]
+                await state.advance_clock(1)
+                there += [await state.get_image(image) is not None for image in first.image_ids]
+                await state.reset("team")
+                made = [
+                    await state.admit_and_record("perf:k", 2, MANY, ImageBatch("dall-e-2", "a hen", "256x256", "team", 0, f"s{i}"))
+                    for i in range(3)
+                ]
+                kept = [await state.get_image(image) is not None for ticket in made for image in ticket.image_ids]
+            seen[name] = [there, kept]
+        assert seen["redis"] == seen["memory"] == [[True, True, False, False], [False, True, True, True, True, True]]
+        with redis.Redis(port=redis_server.port) as client:
+            assert len(client.keys("perf-sim:image:*")) == most and client.llen("perf-sim:image-order") == most
+            (index,) = client.keys("perf-sim:ns:team:image-index:*")
+            assert client.scard(index) == most, "the index drops the ids of the images it no longer holds"
+    finally:
+        await redis_state.close()
 
 
 async def test_render_indices_wrap_at_the_batch_period_in_redis_as_in_memory(redis_state: RedisState) -> None:
@@ -189,7 +235,7 @@ async def test_clock_sequence_and_images_are_shared(redis_server: RedisServer) -
         await one.advance_clock(IMAGE_URL_TTL_SECONDS)
         assert await two.get_image(image) is None
         with redis.Redis(port=redis_server.port) as client:
-            assert 0 < client.ttl(f"perf-sim:image:{image}") <= IMAGE_URL_TTL_SECONDS, "Redis expiry bounds the store"
+            assert client.ttl(f"perf-sim:image:{image}") == -1, "on the manual clock, the simulator clock alone expires images"
         await two.reset()
         assert await one.now() == DEFAULT_MANUAL_START
         assert await one.next_sequence() == 1

@@ -38,6 +38,27 @@ def test_a_restart_on_the_same_redis_database_starts_from_the_seed_not_from_the_
     assert again == first and other_seed != first
 
 
+def test_a_restart_on_the_same_redis_database_numbers_its_fault_rules_from_fault_1_as_memory_does(redis_server: RedisServer) -> None:
+    """The control API's answers repeat run after run too: the rule-id counter, kept outside the prefix so that a reset
+    never gives an id twice, starts over with a run as the journal's does (it kept counting: fault_3 in the second run)."""
+    url = f"redis://127.0.0.1:{redis_server.port}/8"
+    rule = {"match": {"model": "dall-e-2"}, "action": {"status": 503}, "probability": 0.5}
+    answers = []
+    for state in ("memory", url, url):
+        with (
+            running_simulator("--state", state, "--seed", "7", "--clock", "manual", "--quiet") as server,
+            httpx.Client(base_url=server.base_url) as client,
+        ):
+            added = [client.post("/_sim/faults", json=rule).json()["id"] for _ in range(2)]
+            client.post("/_sim/reset").raise_for_status()
+            added.append(client.post("/_sim/faults", json=rule).json()["id"])
+            statuses = [client.post("/v1/images/generations", json=BODY, headers=KEY).status_code for _ in range(8)]
+            answers.append((added, statuses, client.get("/_sim/faults").json()))
+    in_memory, first, again = answers
+    assert first[0] == ["fault_1", "fault_2", "fault_3"], "a reset never gives an id twice"
+    assert again == first == in_memory
+
+
 def test_a_second_simulator_on_a_database_another_is_using_is_refused_at_start_and_the_first_keeps_its_state(
     redis_server: RedisServer,
 ) -> None:
