@@ -25,9 +25,16 @@ Decisions:
   which reads check, so moving the simulator clock an hour forward expires URLs as it does in memory.
   On the manual clock images get no Redis expiry: wall time says nothing about them there (a session over an hour
   of wall time got 404s for URLs memory still served), so they expire by the namespace's simulator clock alone, as
-  in memory, and Redis memory is bounded as memory's is, by count: the admission script keeps a list of the stored
-  images (`image-order`, oldest first) and deletes the oldest past MAX_STORED_IMAGES, with their index entries; a
+  in memory, and Redis memory is bounded as memory's is, by count: the admission script keeps the stored images in
+  order of storing (`image-order`) and deletes the oldest past MAX_STORED_IMAGES, with their index entries; a
   namespace's index is one set (`image-index:manual`), with no expiry either. Blobs keep their wall-time expiry.
+  The order is a sorted set, not a list, scored by a counter (`image-order-count`) that each stored image moves on:
+  image ids repeat (a namespace reset restarts its sequence, and the same seed makes the same ids), and a list held
+  the old copy of a re-made id, whose eviction deleted the live image (a 404 with the store far below its cap). In
+  the set a re-made id is one member moved to the newest place, and a namespace reset takes its members out, so an
+  evicted member is always its record's latest write and the bound counts live images only. A member is
+  "<index key>\\x1f<id>" and ids are salted with their namespace, so one id has one member. ZPOPMIN takes the oldest
+  (Redis 5.0; LPOP with a count needed 6.2).
 - With the real clock, a key's windows expire a day and a minute after its last admission (by then both are
   empty anyway); with the manual clock they stay until reset, since wall time says nothing about them.
 - Redis unreachable or slow: every call is bounded by one timer (SOCKET_TIMEOUT_SECONDS) and raises
@@ -148,10 +155,10 @@ T = TypeVar("T")
 # digits, when the namespace's index key of this hour (KEYS[7], present with a batch) may expire (Unix seconds),
 # when render indices wrap, their period (`ImageBatch.render_index`; 0: they do not), and the most images kept on the
 # manual clock. The index key's expiry is set once per hour and
-# bucket: the totals remember ('indexed') the expiry they last set. On the manual clock KEYS[8], the list of every
-# stored image (as "<its index key>\31<id>", oldest first), is given: the records get no Redis expiry and the index
-# no EXPIREAT, and the oldest records past that most are deleted, with their index entries (see the module's
-# decisions).
+# bucket: the totals remember ('indexed') the expiry they last set. On the manual clock KEYS[8], the sorted set of
+# every stored image (as "<its index key>\31<id>", scored by when it was stored), and KEYS[9], the counter those
+# scores come from, are given: the records get no Redis expiry and the index no EXPIREAT, and the oldest records past
+# that most are deleted, with their index entries (see the module's decisions).
 # One script is one round trip and one atomic step for everything an admitted request writes: the clock is read,
 # the windows checked and charged, the sequence taken and every image recorded (its id is `image_id()` in
 # simulator.state.base, which Lua can compute: SHA-1). Image keys are built here, not declared in KEYS: the
@@ -217,12 +224,17 @@ if #ARGV > 8 then
   end
   redis.call('SADD', KEYS[7], unpack(ids))
   if KEYS[8] then
+    local newest = redis.call('INCRBY', KEYS[9], n)
     local entries = {}
-    for i = 1, #ids do entries[i] = KEYS[7] .. '\\31' .. ids[i] end
-    local over = redis.call('RPUSH', KEYS[8], unpack(entries)) - tonumber(ARGV[17])
+    for i = 1, #ids do
+      entries[2 * i - 1] = newest - n + i
+      entries[2 * i] = KEYS[7] .. '\\31' .. ids[i]
+    end
+    redis.call('ZADD', KEYS[8], unpack(entries))
+    local over = redis.call('ZCARD', KEYS[8]) - tonumber(ARGV[17])
     if over > 0 then
-      local gone = redis.call('LPOP', KEYS[8], over)
-      for i = 1, #gone do
+      local gone = redis.call('ZPOPMIN', KEYS[8], over)
+      for i = 1, #gone, 2 do
         local index, id = string.match(gone[i], '^(.*)\\31(.*)$')
         redis.call('DEL', ARGV[9] .. id)
         redis.call('SREM', index, id)
@@ -328,6 +340,7 @@ class RedisState(State):
         self._window_args = [str(value).encode() for value in (window_ttl, tiers.MINUTE_SECONDS, tiers.DAY_SECONDS)]
         self._image_keys = self._shared_key("image", IMAGE_ID_PREFIX).encode()
         self._image_order = self._shared_key("image-order")
+        self._image_order_count = self._shared_key("image-order-count")
         self._max_images = max_images
         self._image_args = [str(value).encode() for value in (IMAGE_URL_TTL_SECONDS, IMAGE_ID_HEX_DIGITS)]
         # Outside the prefix, which a reset walks and deletes (as the journal's and the rules' id counters are).
@@ -420,7 +433,7 @@ class RedisState(State):
             bucket_name = _MANUAL_INDEX if self._origin is not None else str(hour)
             keys.append(f"{self._prefix}{namespace_prefix(batch.namespace)}{_IMAGE_INDEX}{bucket_name}")
             if self._origin is not None:
-                keys.append(self._image_order)
+                keys += [self._image_order, self._image_order_count]
             args += [self._image_keys, batch.id_salt, head, batch.first_index, *self._image_args, (hour + 2) * IMAGE_URL_TTL_SECONDS]
             args += [batch.index_period or 0, self._max_images]
         admitted, day_used, minute_used, effective_now, last, *ids = await self._admit(keys, args)
@@ -608,10 +621,15 @@ class RedisState(State):
                 break
 
     async def _forget_page(self, index: str, record_prefix: str, cursor: int) -> int:
-        """One SSCAN page of `index`: delete the records it names; the next cursor (0 at the end)."""
+        """One SSCAN page of `index`: delete the records it names, and, for the manual clock's image index, their
+        entries in `image-order`, so they neither count against the most images kept nor are evicted later; the next
+        cursor (0 at the end)."""
         cursor, members = await self._redis.sscan(index, cursor, count=1000)
         if members:
-            await self._redis.unlink(*(record_prefix + as_text(member) for member in members))
+            ids = [as_text(member) for member in members]
+            await self._redis.unlink(*(record_prefix + image for image in ids))
+            if index.endswith(_IMAGE_INDEX + _MANUAL_INDEX):
+                await self._redis.zrem(self._image_order, *(f"{index}\x1f{image}" for image in ids))
         return int(cursor)
 
     async def ping(self) -> None:

@@ -169,9 +169,45 @@ async def test_on_the_manual_clock_images_expire_by_the_simulator_clock_alone_an
             seen[name] = [there, kept]
         assert seen["redis"] == seen["memory"] == [[True, True, False, False], [False, True, True, True, True, True]]
         with redis.Redis(port=redis_server.port) as client:
-            assert len(client.keys("perf-sim:image:*")) == most and client.llen("perf-sim:image-order") == most
+            assert len(client.keys("perf-sim:image:*")) == most and client.zcard("perf-sim:image-order") == most
             (index,) = client.keys("perf-sim:ns:team:image-index:*")
             assert client.scard(index) == most, "the index drops the ids of the images it no longer holds"
+    finally:
+        await redis_state.close()
+
+
+async def images_kept_when_ids_repeat_after_a_reset(state: State) -> list[bool]:
+    """Whether the images namespace "team" makes again after its reset, with the same salt (the same seed: the same
+    ids), are all there once namespace "other" has pushed the store to its most."""
+    team = ImageBatch("dall-e-2", "a fox", "256x256", "team", 0, "salt@team")
+    with in_namespace("team"):
+        before = await state.admit_and_record("perf:k", 2, MANY, team)
+    await state.reset("team")
+    with in_namespace("team"):
+        again = await state.admit_and_record("perf:k", 2, MANY, team)
+    assert again.image_ids == before.image_ids, "the same seed makes the same ids after a reset"
+    with in_namespace("other"):
+        await state.admit_and_record("perf:k", 2, MANY, ImageBatch("dall-e-2", "a hen", "256x256", "other", 0, "salt@other"))
+    return [await state.get_image(image) is not None for image in again.image_ids]
+
+
+async def test_on_the_manual_clock_images_made_again_after_a_namespace_reset_are_not_evicted_while_the_store_has_room(
+    redis_server: RedisServer,
+) -> None:
+    """The order of storing held a reset namespace's old entries, and its ids come again after the reset (same seed,
+    sequence restarted): evicting the old copy deleted the live image, a 404 with 4 images stored and room for 4."""
+    flush(redis_server)
+    most = 4
+    redis_state = RedisState(redis_server.url, CLOCK_MANUAL, DEFAULT_MANUAL_START, max_images=most)
+    try:
+        memory_state = MemoryState(CLOCK_MANUAL, DEFAULT_MANUAL_START, max_images=most)
+        assert await images_kept_when_ids_repeat_after_a_reset(memory_state) == [True, True]
+        assert await images_kept_when_ids_repeat_after_a_reset(redis_state) == [True, True]
+        with redis.Redis(port=redis_server.port) as client:
+            assert client.zcard("perf-sim:image-order") == len(client.keys("perf-sim:image:*")) == 4, "only live images count"
+            with in_namespace("other"):
+                await redis_state.admit_and_record("perf:k", 1, MANY, ImageBatch("dall-e-2", "a hen", "256x256", "other", 0, "salt@more"))
+            assert client.zcard("perf-sim:image-order") == len(client.keys("perf-sim:image:*")) == most, "past the most, the oldest goes"
     finally:
         await redis_state.close()
 
