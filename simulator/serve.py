@@ -37,7 +37,7 @@ from simulator.startup import started_app
 from simulator.state.base import StateUnavailable
 from simulator.state.claim import DatabaseClaim, claim_database
 from simulator.state.open import is_shared
-from simulator.state.redis import RedisState
+from simulator.state.redis import RedisState, version_problem
 
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _AutoHttpProtocol
@@ -96,6 +96,9 @@ async def _check_reachable(config: SimulatorConfig) -> str | None:
     state = RedisState(config.state, config.clock, config.start_time)
     try:
         await state.ping()
+        too_old = version_problem(await state.server_version())
+        if too_old:
+            return f"Redis at {state.location} {too_old}"
     except StateUnavailable as exc:
         if isinstance(exc.__cause__, AuthenticationError):  # redis-py counts a wrong password as a lost connection
             return f"Redis at {state.location} refused: {exc.__cause__}"

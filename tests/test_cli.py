@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -26,6 +28,7 @@ from simulator.config import (
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.request import GenerationRequest
 from simulator.launcher import PROJECT_ROOT, free_port, running_simulator
+from simulator.state.redis import version_problem
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, parse_size
 from spec.providers.bfl import BFL_TASK_TTL_SECONDS
 
@@ -447,6 +450,73 @@ def test_a_state_url_it_cannot_use_is_refused_in_one_line_naming_the_problem(sta
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.splitlines()[-1].startswith("perf-sim: error: --state: ")
     assert message.format(port=redis.port) in result.stderr.splitlines()[-1]
+
+
+class OldRedis(socketserver.ThreadingTCPServer):
+    """A stand-in for a Redis older than the simulator needs (no such server is installed here): it answers the
+    commands a start sends (CLIENT, PING, INFO) as Redis 4.0.9 does, and refuses the rest."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), OldRedisConnection)
+
+
+class OldRedisConnection(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        while line := self.rfile.readline():
+            # "*<count>", then per word "$<length>" and the bytes
+            words = [self.rfile.read(int(self.rfile.readline()[1:]) + 2)[:-2] for _ in range(int(line[1:]))]
+            command = words[0].upper() if words else b""
+            if command == b"PING":
+                self.wfile.write(b"+PONG\r\n")
+            elif command == b"INFO":
+                info = b"# Server\r\nredis_version:4.0.9\r\nrun_id:0\r\n"
+                self.wfile.write(b"$%d\r\n%s\r\n" % (len(info), info))
+            elif command == b"CLIENT":
+                self.wfile.write(b"+OK\r\n")
+            else:
+                self.wfile.write(b"-ERR unknown command\r\n")
+
+
+def test_a_redis_older_than_the_simulator_needs_is_refused_at_start_in_one_line() -> None:
+    """The admission script's ZPOPMIN needs Redis 5.0: an older one failed only at the first image past the count
+    bound, with a 500, once 100,000 images had been stored."""
+    with OldRedis() as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            state = f"redis://127.0.0.1:{server.server_address[1]}/0"
+            result = subprocess.run(
+                [sys.executable, "-m", "simulator", "--port", str(free_port()), "--state", state],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        finally:
+            server.shutdown()
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"perf-sim: error: --state: Redis at 127.0.0.1:{server.server_address[1]}/0 is Redis 4.0.9; perf-sim needs Redis 5.0 or "
+        "later (ZPOPMIN, scripts that write after TIME)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "refused"),
+    [
+        ("4.0.9", True),
+        ("3.2.12", True),
+        ("5.0.0", False),
+        ("6.0.16", False),
+        ("7.2.4", False),
+        ("10.0.0", False),
+        ("odd", False),
+        (None, False),
+    ],
+)
+def test_the_oldest_redis_the_simulator_runs_on_is_5_0(version: str | None, refused: bool) -> None:
+    assert (version_problem(version) is not None) is refused
 
 
 @pytest.mark.parametrize(

@@ -143,6 +143,12 @@ FENCED_PAUSE_MAX_SECONDS = 0.05
 _FENCED = -1
 """The admission script's answer when a reset fences the namespace: it wrote nothing."""
 
+MIN_REDIS_VERSION = (5, 0)
+"""The oldest Redis the simulator runs on: the admission script evicts with ZPOPMIN (5.0), the control scripts write
+after reading TIME (allowed since 5.0 replicates a script's effects by default), a reset deletes with UNLINK and
+writes several hash fields per HSET (4.0). Refused at start (`version_problem`), not at the first request that
+needs the command, which on the manual clock came only once 100,000 images had been stored."""
+
 T = TypeVar("T")
 
 # KEYS: clock offset, minute window (sorted set of "<images>:<unique>" scored by admission time), totals (hash:
@@ -304,6 +310,18 @@ async def call_redis(redis: Redis, operation: Callable[[], Awaitable[T]]) -> T:
         if refusal is None:
             raise
         raise refusal from exc
+
+
+def version_problem(version: str | None) -> str | None:
+    """Why a Redis reporting `version` (INFO server's redis_version; None: it did not say) is too old, or None. A
+    version this cannot read is let through: the check is to name a known-old server at start, not to guess."""
+    if version is None:
+        return None
+    parts = [int(digits) for digits in (part.partition("-")[0] for part in version.split(".")[:2]) if digits.isdigit()]
+    if len(parts) < 2 or tuple(parts) >= MIN_REDIS_VERSION:
+        return None
+    needed = ".".join(map(str, MIN_REDIS_VERSION))
+    return f"is Redis {version}; perf-sim needs Redis {needed} or later (ZPOPMIN, scripts that write after TIME)"
 
 
 def as_text(value: bytes | str) -> str:
@@ -635,6 +653,15 @@ class RedisState(State):
     async def ping(self) -> None:
         """Raise StateUnavailable unless Redis answers: the CLI checks this before it starts serving."""
         await self._call(self._redis.ping)
+
+    async def server_version(self) -> str | None:
+        """The Redis version the server reports (INFO server), or None where INFO is refused (some managed Redis)."""
+        try:
+            info = await self._call(partial(self._redis.info, "server"))
+        except redis_errors.ResponseError:
+            return None
+        version = info.get("redis_version")
+        return None if version is None else str(version)
 
     async def warm_up(self) -> None:
         """Open WARM_CONNECTIONS connections (each answers a PING) and load the admission script; a Redis that does
