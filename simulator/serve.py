@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -148,14 +149,33 @@ def listening_sockets(host: str, port: int) -> list[socket.socket]:
     changes, and a socket held from the check to the serving leaves no moment for another process to take the port.
     The addresses are bound as uvicorn bound them with one worker (asyncio's create_server): every address of a host
     name (`localhost`: 127.0.0.1 and ::1 where both resolve), each IPv6 socket for IPv6 only, so `--host ::` listens on
-    IPv6's every interface and `--host 0.0.0.0` on IPv4's."""
+    IPv6's every interface only (no IPv4 client reaches it; `--host 0.0.0.0` for those) and `--host 0.0.0.0` on
+    IPv4's. See `bound_sockets` for an address that cannot be bound."""
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE)
     except (socket.gaierror, UnicodeError) as exc:
         raise CannotListen("--host", f"{host!r} does not resolve ({exc.strerror if isinstance(exc, OSError) else exc})") from None
+    return bound_sockets(host, port, [(family, kind, proto, address) for family, kind, proto, _, address in found])
+
+
+_FAMILY_OFF = {errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT}
+"""What binding an address of a family turned off on this machine fails with (::1 where IPv6 is disabled)."""
+
+
+def bound_sockets(host: str, port: int, addresses: list[tuple[int, int, int, tuple[Any, ...]]]) -> list[socket.socket]:
+    """Listening sockets on those of `addresses` (family, type, protocol, address: what `host` resolved to) this
+    machine can bind; CannotListen when none can, or when the port is in use (or not ours) on any of them.
+
+    Decision: an address that cannot be bound because this machine does not have it (EADDRNOTAVAIL, EAFNOSUPPORT) is
+    passed over while another one can be bound, as Python 3.13's asyncio does ("assume the family is not enabled",
+    bpo-30945): `--host localhost` resolves to 127.0.0.1 and ::1 even where IPv6 is turned off (containers, the
+    usual hosts file), and serves on 127.0.0.1 there instead of being refused. Only when no address could be bound
+    is the host refused, naming the first address that failed. A port in use is refused on any address: the run
+    would otherwise serve on half of its addresses beside another process on the other half."""
     sockets: list[socket.socket] = []
+    passed_over: tuple[OSError, str] | None = None
     try:
-        for family, kind, proto, address in dict.fromkeys((f, k, p, a) for f, k, p, _, a in found):
+        for family, kind, proto, address in dict.fromkeys(addresses):
             try:
                 sock = socket.socket(family, kind, proto)
             except OSError:  # a family this machine has no support for (IPv6 turned off): its other addresses, as asyncio
@@ -168,12 +188,18 @@ def listening_sockets(host: str, port: int) -> list[socket.socket]:
                 sock.bind(address)
                 sock.listen(BACKLOG)  # listening, not only bound: two sockets may share an address until one listens
             except OSError as exc:
-                raise _cannot_listen(exc, host, str(address[0]), port) from None
+                if exc.errno not in _FAMILY_OFF:
+                    raise _cannot_listen(exc, host, str(address[0]), port) from None
+                sockets.pop().close()
+                passed_over = passed_over or (exc, str(address[0]))
+                continue
             sock.set_inheritable(True)  # handed to each worker process
     except BaseException:
         for sock in sockets:
             sock.close()
         raise
+    if not sockets and passed_over is not None:
+        raise _cannot_listen(passed_over[0], host, passed_over[1], port)
     if not sockets:
         raise CannotListen("--host", f"{host!r} resolves to no address this machine can listen on")
     return sockets

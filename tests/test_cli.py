@@ -28,6 +28,7 @@ from simulator.config import (
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.request import GenerationRequest
 from simulator.launcher import PROJECT_ROOT, free_port, running_simulator
+from simulator.serve import CannotListen, bound_sockets, listening_sockets
 from simulator.state.redis import version_problem
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, parse_size
 from spec.providers.bfl import BFL_TASK_TTL_SECONDS
@@ -331,6 +332,49 @@ def test_a_port_in_use_is_refused_in_one_line_naming_it_before_a_shared_state_is
     assert result.stderr.splitlines() == [f"perf-sim: error: --port: {port} on 127.0.0.1 is in use (another perf-sim?)"]
     if shared:
         assert redis.Redis.from_url(shared[1]).get("left-by-an-earlier-run") == b"1", "the database was emptied"
+
+
+TCP = (socket.SOCK_STREAM, socket.IPPROTO_TCP)
+NOT_HERE_V4 = "192.0.2.1"
+"""An address of TEST-NET-1 (RFC 5737), on no interface of this machine: binding it fails with EADDRNOTAVAIL, as
+binding ::1 does where IPv6 is turned off."""
+NOT_HERE_V6 = "2001:db8::1"
+
+
+def test_a_host_name_with_an_address_this_machine_cannot_bind_serves_on_the_addresses_it_can(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--host localhost` resolves to 127.0.0.1 and ::1 in the usual hosts file, also where IPv6 is turned off
+    (containers), and was refused there ("::1 (localhost) is no address of this machine"). The name resolves here
+    to addresses of which only 127.0.0.1 is this machine's."""
+    port = free_port()
+    found = [(socket.AF_INET6, *TCP, "", (NOT_HERE_V6, port, 0, 0)), (socket.AF_INET, *TCP, "", (NOT_HERE_V4, port))]
+    found.append((socket.AF_INET, *TCP, "", ("127.0.0.1", port)))
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: found)
+    sockets = listening_sockets("localhost", port)
+    monkeypatch.undo()
+    try:
+        assert [sock.getsockname() for sock in sockets] == [("127.0.0.1", port)]
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_a_port_in_use_on_any_address_of_a_host_is_refused_although_another_address_cannot_be_bound() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(CannotListen) as refused:
+            bound_sockets("localhost", port, [(socket.AF_INET, *TCP, (NOT_HERE_V4, port)), (socket.AF_INET, *TCP, ("127.0.0.1", port))])
+    assert str(refused.value) == f"--port: {port} on 127.0.0.1 (localhost) is in use (another perf-sim?)"
+
+
+def test_a_host_none_of_whose_addresses_can_be_bound_is_refused_naming_the_first() -> None:
+    port = free_port()
+    with pytest.raises(CannotListen) as refused:
+        bound_sockets("far", port, [(socket.AF_INET, *TCP, (NOT_HERE_V4, port)), (socket.AF_INET6, *TCP, (NOT_HERE_V6, port, 0, 0))])
+    assert str(refused.value).startswith(f"--host: {NOT_HERE_V4} (far) is no address of this machine (")
 
 
 def test_a_host_that_does_not_resolve_is_refused_in_one_line_naming_the_option() -> None:
