@@ -36,7 +36,12 @@ KEY_ID_CHARS = 8
 REQUEST_ID_CHARS = 128
 MAX_PATTERN_CHARS = 10_000
 KEY_PATTERN = r"[A-Za-z0-9_\-]{8,200}"
-MATCH_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+MATCH_METHODS = (
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    "ACL", "BIND", "CHECKOUT", "COPY", "LINK", "LOCK", "M-SEARCH", "MERGE", "MKACTIVITY", "MKCALENDAR", "MKCOL", "MOVE",
+    "NOTIFY", "PROPFIND", "PROPPATCH", "PURGE", "QUERY", "REBIND", "REPORT", "SEARCH", "SOURCE", "SUBSCRIBE", "UNBIND",
+    "UNLINK", "UNLOCK", "UNSUBSCRIBE",
+)  # fmt: skip
 
 API_VERSION = "1.0.0"
 FACES = (PERF_FACE, *PROVIDERS)
@@ -134,10 +139,14 @@ _ENTRY_ID = {
 _METHOD = {
     "type": "string",
     # one of MATCH_METHODS in any case (JSON Schema's patterns have no flag for case)
-    "pattern": "^(?:" + "|".join("".join(f"[{c}{c.lower()}]" for c in method) for method in MATCH_METHODS) + ")$",
-    "examples": list(MATCH_METHODS),
+    "pattern": "^(?:" + "|".join("".join(f"[{c}{c.lower()}]" if c.isalpha() else c for c in method) for method in MATCH_METHODS) + ")$",
+    "examples": list(MATCH_METHODS[:9]),
 }
-_METHOD_MEANING = f"the request's method: one of {', '.join(MATCH_METHODS)}, in any case"
+_METHODS_NAMED = (
+    f"one of {', '.join(MATCH_METHODS[:9])} (RFC 9110's and PATCH) or the others uvicorn's parser passes "
+    f"({', '.join(MATCH_METHODS[9:])}), in any case"
+)
+_METHOD_MEANING = f"the request's method: {_METHODS_NAMED}"
 
 
 def _match_schema(with_status: bool) -> dict[str, Any]:
@@ -344,7 +353,7 @@ def _journal_filters() -> list[dict[str, Any]]:
         _query(
             "method",
             _METHOD,
-            f"only this method: one of {', '.join(MATCH_METHODS)}, in any case (absent: every method but OPTIONS, as a rule)",
+            f"only this method: {_METHODS_NAMED} (absent: every method but OPTIONS, as a rule)",
         ),
         _query("model", {"type": "string", "minLength": 1}, "only this model (its Perf name and its provider's names select the same)"),
         _query("status", {"type": "integer", "minimum": 100, "maximum": 599}, "only this status"),

@@ -74,7 +74,8 @@ def test_a_scenario_turns_prompt_tokens_off_and_a_flag_on_the_command_line_wins(
         ('[[faults]]\nmatch = { face = "myspace" }\naction = { drop = true }\n', "[[faults]] #1: match.face must be one of"),
         (
             '[[faults]]\nmatch = { method = "POTS" }\naction = { status = 503 }\n',
-            "[[faults]] #1: match.method must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (in any case), got 'POTS'",
+            "[[faults]] #1: match.method must be an HTTP method, in any case (GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, "
+            "PATCH, PURGE, ...), got 'POTS'",
         ),
         ('[keys.pk_live_acme]\ntier = "platinum"\n', "key 'pk_live_acme' has unknown tier 'platinum'"),
         ('[keys.pk_live_acme]\ntier = ["pro"]\n', "key 'pk_live_acme' has unknown tier [\"pro\"]"),

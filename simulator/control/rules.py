@@ -40,20 +40,31 @@ from simulator.control.since import since_from_json
 from simulator.engine.digest import unit_interval
 from simulator.engine.errors import cut, invalid, param_name, quoted
 from simulator.engine.jsontypes import json_integer
-from simulator.http import METHOD_ORDER
 from simulator.namespace_path import is_control_path
 from simulator.registry import FACE_NAMES
 from spec.model_names import perf_model_name
 from spec.tiers import mask_key
 
-MATCH_METHODS = METHOD_ORDER
-"""Decision: the methods a rule's `match.method` may name (in any case; a count's and a listing's too): the methods the
-faces serve (GET, HEAD, POST), OPTIONS (a browser's CORS preflight, which a rule matches only by naming it) and the
-others an HTTP client offers, PUT, PATCH and DELETE, which a face answers with a 405 that a rule can still fault and the
-journal lists. Any other method was taken and never matched: a typo (`POTS`) gave a scenario that quietly never
-faulted, and a count of 0 that passed a test which tested nothing; uvicorn's parser refuses most other methods before
-the simulator sees them. (An HTTP token, RFC 9110's method syntax, was the other choice: it refuses `/` and `(?`, but
-takes `POTS`.)"""
+STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+"""RFC 9110's methods (section 9) and PATCH (RFC 5789)."""
+PARSER_METHODS = (
+    "ACL", "BIND", "CHECKOUT", "COPY", "LINK", "LOCK", "M-SEARCH", "MERGE", "MKACTIVITY", "MKCALENDAR", "MKCOL", "MOVE",
+    "NOTIFY", "PROPFIND", "PROPPATCH", "PURGE", "QUERY", "REBIND", "REPORT", "SEARCH", "SOURCE", "SUBSCRIBE", "UNBIND",
+    "UNLINK", "UNLOCK", "UNSUBSCRIBE",
+)  # fmt: skip
+"""The other methods uvicorn's HTTP parser (httptools, llhttp) passes to the simulator: WebDAV's, Varnish's PURGE,
+UPnP's, QUERY."""
+MATCH_METHODS = STANDARD_METHODS + PARSER_METHODS
+"""Decision: the methods a rule's `match.method` may name (in any case; a count's and a listing's `?method=` too):
+every method a request the journal lists can have. The faces serve GET, HEAD and POST, OPTIONS is a browser's CORS
+preflight (a rule matches it only by naming it), and every other method reaches the app as well, answered with a 405
+that a rule can still fault and the journal lists: RFC 9110's and PATCH, and the others uvicorn's parser passes
+(PARSER_METHODS; it refuses any other method with a 400 before the simulator sees it, so no journal entry has one).
+A closed list, not any HTTP token (RFC 9110's method syntax): a typo (`POTS`) was taken and never matched, a scenario
+that quietly never faulted and a count of 0 that passed a test which tested nothing, and a token refuses only `/`
+and `(?`. An earlier list of the seven common methods refused TRACE, CONNECT, PURGE and PROPFIND, which the journal
+lists: its own filter could not select them. (Under h11, uvicorn's parser where httptools is not installed, a method
+outside this list can reach the journal; it cannot be selected by method.)"""
 _MATCH_FIELDS = ("face", "path", "method", "model", "key", "prompt")
 _JOURNAL_FIELDS = ("status", "fault", "key_id", "since", "request_id")
 _RULE_FIELDS = ("match", "action", "times", "probability", "namespace")
@@ -138,7 +149,8 @@ def method_from(value: str, field: str) -> str:
     MATCH_METHODS. ASCII only: `str.upper` makes `poſt` (a long s) POST."""
     method = value.upper()
     if not value.isascii() or method not in MATCH_METHODS:
-        raise invalid(field, f"{field} must be one of {', '.join(MATCH_METHODS)} (in any case), got {quoted(value)}")
+        known = ", ".join(STANDARD_METHODS)
+        raise invalid(field, f"{field} must be an HTTP method, in any case ({known}, PURGE, ...), got {quoted(value)}")
     return method
 
 

@@ -333,7 +333,7 @@ def test_a_path_prefix_no_request_can_have_is_refused_by_rules_the_journals_filt
     assert says in added.json()["error"]["message"]
 
 
-@pytest.mark.parametrize("method", ["POTS", "x", "/", "(?", "\u0000", "P" * 5000, "CONNECT", "poſt", "GET "])
+@pytest.mark.parametrize("method", ["POTS", "x", "/", "(?", "\u0000", "P" * 5000, "BREW", "poſt", "GET "])
 def test_a_method_no_request_to_a_face_can_have_is_refused_by_rules_the_journals_filter_and_count(
     client: httpx.Client, method: str
 ) -> None:
@@ -344,9 +344,26 @@ def test_a_method_no_request_to_a_face_can_have_is_refused_by_rules_the_journals
     assert (listed.status_code, listed.json()["error"]["param"]) == (400, "method")
     assert (counted.status_code, counted.json()["error"]["param"]) == (400, "match.method")
     assert (added.status_code, added.json()["error"]["param"]) == (400, "match.method")
-    assert "one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (in any case)" in added.json()["error"]["message"]
+    assert (
+        "an HTTP method, in any case (GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH, PURGE, ...), got"
+        in (added.json()["error"]["message"])
+    )
     assert len(added.json()["error"]["message"]) < 200
     assert client.get("/_sim/faults").json()["faults"] == []
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PURGE", "PROPFIND", "M-SEARCH"])
+def test_a_method_the_journal_lists_can_be_selected_counted_and_faulted(client: httpx.Client, method: str) -> None:
+    """uvicorn's parser passes RFC 9110's TRACE and CONNECT, Varnish's PURGE, WebDAV's PROPFIND, ...: each gets a 405
+    the journal lists, and `?method=` refused them (a 400), so the journal's filter could not select its own entries."""
+    path = f"/v1/images/generations/{method.lower()}"
+    assert client.request(method, path).status_code in (404, 405)
+    listed = client.get("/_sim/requests", params={"method": method.lower(), "path": path})
+    assert listed.status_code == 200 and [entry["method"] for entry in listed.json()["requests"]] == [method]
+    assert client.post("/_sim/requests/count", json={"match": {"method": method, "path": path}}).json() == {"count": 1}
+    rule = client.post("/_sim/faults", json={"match": {"method": method.lower(), "path": path}, "action": {"status": 503}})
+    assert rule.status_code == 201 and rule.json()["match"]["method"] == method
+    assert client.request(method, path).status_code == 503
 
 
 @pytest.mark.parametrize(("method", "sent"), [("post", "POST"), ("Put", "PUT"), ("options", "OPTIONS")])
