@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import logging
 import os
 import shutil
 import socket
@@ -72,8 +73,14 @@ class NoDelayHttpProtocol(_AutoHttpProtocol):
 
 
 def app_from_environment() -> ASGIApp:
-    """The app factory each worker process calls."""
-    return started_app(SimulatorConfig(**json.loads(Path(os.environ[CONFIG_ENV]).read_text(encoding="utf-8"))))
+    """The app factory each worker process calls. An app that cannot be made exits the worker with STARTUP_FAILURE,
+    as a failed start-up does: uvicorn's supervisor then stops the run (`serve`), where an exception let the worker
+    die with 1, which the supervisor answers by starting it again, failing the same way, for ever."""
+    try:
+        return started_app(SimulatorConfig(**json.loads(Path(os.environ[CONFIG_ENV]).read_text(encoding="utf-8"))))
+    except Exception:
+        logging.getLogger("uvicorn.error").exception("perf-sim: a worker could not make its app")
+        sys.exit(STARTUP_FAILURE)
 
 
 @contextmanager
@@ -226,8 +233,23 @@ def serve(config: SimulatorConfig, sockets: list[socket.socket]) -> None:
         if not server.started:
             sys.exit(STARTUP_FAILURE)
         return
-    with _settings_for_workers(config), shared_metrics_dir(), contextlib.suppress(KeyboardInterrupt):
-        Multiprocess(_uvicorn_config(config, "simulator.serve:app_from_environment"), sockets=sockets).run()
+    with _settings_for_workers(config), shared_metrics_dir():
+        started = workers_started(_uvicorn_config(config, "simulator.serve:app_from_environment"), sockets)
+    if not started:
+        print("perf-sim: error: a worker failed to start (its error is above), so the run stopped", file=sys.stderr, flush=True)
+        sys.exit(STARTUP_FAILURE)
+
+
+def workers_started(config: uvicorn.Config, sockets: list[socket.socket]) -> bool:
+    """Run uvicorn's worker supervisor until it stops; False when it stopped because a worker failed to start.
+
+    Decision: the run then exits with STARTUP_FAILURE, as one worker's does. uvicorn's supervisor stops every worker
+    when one exits with STARTUP_FAILURE (a broken app fails the same way on every restart) but returns normally, and
+    `perf-sim --workers N` exited 0: a CI script or a service manager saw a run that never served succeed."""
+    supervisor = Multiprocess(config, sockets=sockets)
+    with contextlib.suppress(KeyboardInterrupt):
+        supervisor.run()
+    return not any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
 
 
 def _uvicorn_config(config: SimulatorConfig, app: ASGIApp | str) -> uvicorn.Config:

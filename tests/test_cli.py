@@ -377,6 +377,33 @@ def test_a_host_none_of_whose_addresses_can_be_bound_is_refused_naming_the_first
     assert str(refused.value).startswith(f"--host: {NOT_HERE_V4} (far) is no address of this machine (")
 
 
+WORKERS_OF_A_BROKEN_APP = """
+import sys
+from simulator.config import SimulatorConfig
+from simulator.serve import listening_sockets, serve
+config = SimulatorConfig(workers=2, state=sys.argv[1], port=int(sys.argv[2]), keys_file="keys.toml", file_texts={"keys.toml": "[unclosed"})
+serve(config, listening_sockets("127.0.0.1", config.port))
+"""
+
+
+def test_several_workers_whose_app_cannot_start_stop_the_run_with_exit_status_3(request: pytest.FixtureRequest) -> None:
+    """A worker failing at start-up stopped uvicorn's supervisor, which returned normally: exit 0, a run that never
+    served reported as a success (one worker exits 3). A worker whose app could not be made died with 1 instead, and
+    was started again, failing the same way, for ever. The keys' text here is checked by `perf-sim` before it serves,
+    so this start calls `serve` itself."""
+    redis_url = request.getfixturevalue("redis_server").database(12)
+    port = free_port()
+    command = [sys.executable, "-c", WORKERS_OF_A_BROKEN_APP, redis_url, str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert process.returncode == 3, stderr
+    assert stderr.splitlines()[-1] == "perf-sim: error: a worker failed to start (its error is above), so the run stopped", stderr
+
+
 def test_a_host_that_does_not_resolve_is_refused_in_one_line_naming_the_option() -> None:
     command = [sys.executable, "-m", "simulator", "--host", "no.such.host.invalid", "--port", str(free_port())]
     result = subprocess.run(command, capture_output=True, text=True, timeout=30)
