@@ -135,6 +135,13 @@ def test_verdict_fails_against_a_simulator_with_a_limit_above_the_spec(tmp_path:
     assert "over-admission: 0" not in result.stdout and "the free tier allows 5 per minute" in result.stdout
 
 
+def interruptible() -> None:
+    """Run in a child before it starts: SIGINT back to its default. A test run started in the background of a
+    non-interactive shell (`scripts/test.sh &`, nohup, some CI agents) ignores SIGINT, and a child inherits that, so
+    Locust took no Ctrl-C and the SIGINT case waited out its hard timeout."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 ROGUE_KEYS = '[keys.pk_test_free_rogue0]\ntier = "enterprise"\nimages_per_minute = 300\nimages_per_day = 100000\n'
 
 
@@ -148,7 +155,15 @@ def test_a_failing_run_stopped_by_a_signal_exits_1(tmp_path: Path, stop: signal.
     open_ended = [arg for arg in BOUNDED if arg not in ("-t", "8s")]
     with running_simulator("--keys", str(keys)) as sim:
         command = locust(*open_ended, "-u", "6", "-r", "6", "-H", sim.base_url, "--run-id", "rogue", "--keys-per-tier", "1", "FreeUser")
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=interruptible,
+        )
         try:
             time.sleep(6)
             process.send_signal(stop)
