@@ -176,6 +176,33 @@ def test_a_failing_run_stopped_by_a_signal_exits_1(tmp_path: Path, stop: signal.
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("who", ["master and workers", "workers"])
+def test_a_failing_distributed_run_stopped_by_a_signal_to_its_workers_fails_with_their_records(tmp_path: Path, who: str) -> None:
+    """SIGTERM to the whole tree (`docker compose stop`, a CI cancel) or to the workers alone: each worker told its
+    master it quit before it sent its records, so the master judged none of them ("no request was sent", NOT JUDGED)
+    or, quitting twice, exited 0 with no verdict at all, for a run that over-admitted."""
+    keys = tmp_path / "rogue.toml"
+    keys.write_text(ROGUE_KEYS)
+    open_ended = [arg for arg in BOUNDED if arg not in ("-t", "8s")]
+    master_port = free_port()
+    with ExitStack() as stack, running_simulator("--keys", str(keys)) as sim:
+        started = list(workers(master_port, 2))
+        for worker in started:
+            stack.callback(worker.kill)
+        master = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port), "--expect-workers", "2"]
+        command = locust(*master, *open_ended, "-u", "6", "-r", "6", "-H", sim.base_url, "--run-id", "rogue", "--keys-per-tier", "1", "FreeUser")
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stack.callback(process.kill)
+        time.sleep(8)
+        for stopped in [*started, process] if who == "master and workers" else started:
+            stopped.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=HARD_TIMEOUT)
+    assert "VERDICT: FAIL" in stdout and "the free tier allows 5 per minute" in stdout, stdout + stderr
+    assert "no request was sent" not in stdout and "INCOMPLETE" not in stdout, stdout
+    assert process.returncode == 1, stdout + stderr
+
+
+@pytest.mark.slow
 def test_a_slow_or_hanging_target_is_not_passed() -> None:
     """Answers delayed 1.5 s at --compress 60 span 90 s of server time, so no minute window could be judged and the run
     passed; a target hanging 30% of its answers (300 s) left every user stuck a second in, and the run passed too."""
