@@ -24,6 +24,7 @@ import re
 import socket
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -507,7 +508,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         RUN.refused = RUN.refused or f"--keys: {exc}"
     RUN.refused = RUN.refused or numbers_problem(options) or _events_problem(options.verdict_events)
     if not RUN.refused:
-        for note in _configured_tier_notes(options):
+        run_tiers = {user.tier for user in environment.user_classes if issubclass(user, TierUser)}
+        for note in _configured_tier_notes(options, run_tiers):
             print(note, flush=True)
     if bad_host:
         RUN.refused = f"-H must be the target's http:// or https:// base URL, got {host!r}"
@@ -538,10 +540,11 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         RUN.driver = gevent.spawn(_drive_clock, host, options.compress, advance_every(options))
 
 
-def _configured_tier_notes(options: Any) -> list[str]:
+def _configured_tier_notes(options: Any, run_tiers: Collection[str] = tuple(tiers.TIERS)) -> list[str]:
     """A note for each key the run will use that the `--keys` file judges by another tier than its user class's (a
     minted `pk_test_free_...` key the file makes enterprise; a `--tier-key free=K` whose K the file makes pro): the
-    table's rows then name tiers the run did not ask for, and a tier asked for may go unjudged."""
+    table's rows then name tiers the run did not ask for, and a tier asked for may go unjudged. Only the tiers of the
+    run's user classes (`run_tiers`): a `FreeUser` run was told of pro users it did not have."""
     configured = configured_keys(options.keys)
     if not configured:
         return []
@@ -549,6 +552,7 @@ def _configured_tier_notes(options: Any) -> list[str]:
     used = [
         (tier, key)
         for tier in tiers.TIERS
+        if tier in run_tiers
         for key in given.get(tier) or [f"{tiers.TEST_KEY_PREFIX}{tier}_{options.run_id}{index}" for index in range(options.keys_per_tier)]
     ]
     return [

@@ -261,10 +261,15 @@ def test_a_keys_file_that_judges_a_runs_key_by_another_tier_is_noted(tmp_path: P
         for tier_key in ([], ["free=acme_pro_1"]):
             options = SimpleNamespace(keys=sys.argv[1], tier_key=tier_key, run_id="rogue", keys_per_tier=1)
             print("\\n".join(locustfile._configured_tier_notes(options)) or "none")
+        options = SimpleNamespace(keys=sys.argv[2], tier_key=[], run_id="note", keys_per_tier=1)
+        print("\\n".join(locustfile._configured_tier_notes(options, {"free"})) or "none")
         """
     )
-    result = run([sys.executable, "-c", driver, str(keys)])
-    minted, given = [*result.stdout.splitlines(), "", ""][:2]
+    other_tier = tmp_path / "note.toml"  # a pro key made enterprise, for a run of FreeUser only: it has no pro user
+    other_tier.write_text('[keys.pk_test_pro_note0]\ntier = "enterprise"\n')
+    result = run([sys.executable, "-c", driver, str(keys), str(other_tier)])
+    minted, given, free_only = [*result.stdout.splitlines(), "", "", ""][:3]
+    assert free_only == "none", result.stdout + result.stderr
     said = "a key of the enterprise tier: its free users are judged by the enterprise tier's limits, as the file says"
     assert minted == f"note: --keys {keys} makes pk_test_free_rogue0 {said}", result.stdout + result.stderr
     assert "makes acme_pro_1 a key of the pro tier: its free users are judged by the pro tier's limits" in given, result.stdout
