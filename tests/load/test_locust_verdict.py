@@ -204,6 +204,30 @@ def test_a_failing_distributed_run_stopped_by_a_signal_to_its_workers_fails_with
 
 
 @pytest.mark.slow
+def test_the_web_ui_quit_without_a_test_run_exits_0_with_no_verdict() -> None:
+    """Stopping the runner on quit fired test_stop on a runner that never ran a test: a web UI closed unused printed a
+    NOT JUDGED verdict and exited 1."""
+    web_port = free_port()
+    with running_simulator() as sim:
+        command = locust("--web-host", "127.0.0.1", "--web-port", str(web_port), "-H", sim.base_url)
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(f"http://127.0.0.1:{web_port}/", timeout=1).status_code == 200:
+                        break
+                except requests.RequestException:
+                    time.sleep(0.2)
+            process.send_signal(signal.SIGTERM)
+            stdout, stderr = process.communicate(timeout=HARD_TIMEOUT)
+        finally:
+            process.kill()
+    assert process.returncode == 0, stdout + stderr
+    assert "VERDICT" not in stdout and "rate-limit verdict" not in stdout, stdout
+
+
+@pytest.mark.slow
 def test_a_slow_or_hanging_target_is_not_passed() -> None:
     """Answers delayed 1.5 s at --compress 60 span 90 s of server time, so no minute window could be judged and the run
     passed; a target hanging 30% of its answers (300 s) left every user stuck a second in, and the run passed too."""
