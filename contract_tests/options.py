@@ -35,9 +35,10 @@ def timeout_seconds(value: str) -> float:
 
 
 def namespace_name(value: str) -> str:
-    """A `--namespace` value: a name the simulator takes (`simulator.context.NAMESPACE_PATTERN`). Refused as a usage
-    error (exit 2) by the CLI and the plugin's option alike: the simulator refuses any other with a 400, so every
-    case errored in its setup and the run exited 1, "a rule is broken", blaming the target for the option.
+    """A `--namespace` value: a name the simulator takes (`simulator.context.NAMESPACE_PATTERN`). Refused as a usage error
+    by the CLI (exit 2) and the plugin's option alike (pytest's usage error, exit 4): the simulator refuses any other
+    with a 400, so every case errored in its setup and the run exited 1, "a rule is broken", blaming the target for the
+    option.
 
     Decision: the simulator's own pattern, imported when a name is given (not when the plugin loads, in every pytest
     session), so the suite and the simulator cannot disagree on a name."""

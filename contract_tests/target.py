@@ -23,7 +23,8 @@ Decisions:
   control API is detected before them), and `?namespace=` on control calls, so two runs can share one simulator and
   a run puts nothing in `default`. A name the suite made up is reset when the run ends (one given is kept, to be
   looked at). A `--namespace` given to a simulator whose namespaces do not answer is refused (no verdict): without
-  them every reset would be the whole shared simulator's.
+  them every reset would be the whole shared simulator's; so is one given to a target without a control API (a
+  proxy hiding `/_sim/`), whose requests would carry no namespace. A base URL ending `/_sim/ns/NAME` runs in NAME.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -224,6 +226,16 @@ def check_reachable(
     _REACHED.add(reached)
 
 
+def namespace_in_base_url(base_url: str) -> str | None:
+    """The namespace a base URL's path names by perf-sim's namespace base path (`http://host/_sim/ns/jobA` -> jobA),
+    or None."""
+    path = urlsplit(base_url).path.rstrip("/")
+    _, found, name = path.rpartition(NAMESPACE_BASE_PATH)
+    return name if found and name and "/" not in name else None
+
+
+NAMESPACE_BASE_PATH = "/_sim/ns/"
+
 DETECT_TIMEOUT_SECONDS = 5.0
 """The longest wait for each control API call while detecting it (the run's --timeout when that is shorter)."""
 
@@ -235,14 +247,38 @@ def detect_control(base_url: str, namespace: str | None = None, timeout: float =
     Decision: a `namespace` given to a simulator whose `GET /_sim/namespaces` does not answer 200 (a 503 while its
     Redis is slow, a proxy in front, a simulator without them) is TargetUnreachable, not dropped: the run would
     otherwise go on without it and reset the whole shared simulator (every other job's windows, journal, rules and
-    clocks) before every test, its header saying nothing."""
+    clocks) before every test, its header saying nothing. So is a `namespace` given to a target without a control API
+    at `/_sim/` (a proxy in front hiding it, another implementation): its requests would carry no namespace and, on a
+    simulator behind the proxy, land in `default`, the thing the option was for.
+
+    Decision: a base URL ending `/_sim/ns/NAME` (perf-sim's namespace base path) is a run in NAME, as a given
+    `--namespace NAME` is (kept at the end, not reset): the suite added a made-up name too, and the simulator refused
+    every control call for naming two. A different `--namespace` with it is refused, naming both."""
+    named = namespace_in_base_url(base_url)
+    if named is not None and namespace is not None and named != namespace:
+        raise TargetUnreachable(
+            f"--namespace {namespace} was given, but the base URL {base_url} names namespace {named} (its /_sim/ns/{named}): "
+            "name one (the base URL without /_sim/ns/..., or no --namespace)"
+        )
+    namespace = namespace if named is None else named
+    given = f"--namespace {namespace} was given" if named is None else f"the base URL names namespace {named}"
+    manual = False
     try:
         health = httpx.get(base_url + "/_sim/health", timeout=timeout)
-        if health.status_code != 200 or health.json().get("status") != "ok":
-            return None
-        config = httpx.get(base_url + "/_sim/config", timeout=timeout)
-        manual = config.status_code == 200 and config.json().get("clock") == "manual"
-    except (httpx.HTTPError, ValueError, AttributeError):
+        absent = health.status_code != 200 or health.json().get("status") != "ok"
+        answered = str(health.status_code)
+        if not absent:
+            config = httpx.get(base_url + "/_sim/config", timeout=timeout)
+            manual = config.status_code == 200 and config.json().get("clock") == "manual"
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        absent, answered = True, f"nothing usable ({exc.__class__.__name__})"
+    if absent:
+        if namespace is not None:
+            raise TargetUnreachable(
+                f"{given}, but GET {base_url}/_sim/health answered {answered}, not the simulator's "
+                "control API (another implementation, or a proxy hiding /_sim/): the run's requests would carry no "
+                "namespace (run without --namespace, or against the simulator's own URL)"
+            )
         return None
     try:
         answered = str(httpx.get(base_url + "/_sim/namespaces", timeout=timeout).status_code)
@@ -251,7 +287,7 @@ def detect_control(base_url: str, namespace: str | None = None, timeout: float =
     if answered != "200":
         if namespace is not None:
             raise TargetUnreachable(
-                f"--namespace {namespace} was given, but GET {base_url}/_sim/namespaces answered {answered}, not 200: "
+                f"{given}, but GET {base_url}/_sim/namespaces answered {answered}, not 200: "
                 "without the simulator's namespaces every reset of the run would be the whole simulator's (run without "
                 "--namespace to do that knowingly)"
             )

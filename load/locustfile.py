@@ -24,12 +24,14 @@ import re
 import socket
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import gevent
+import gevent.event
 import requests
 from locust import FastHttpUser, between, events, task
 from locust.env import Environment
@@ -65,6 +67,10 @@ class _Run:
         self.driver: gevent.Greenlet | None = None
         self.refused: str | None = None
         self.delivered = False
+        self.started = False
+        self.judging = False
+        self.judged = gevent.event.Event()
+        self.workers: set[str] = set()
 
 
 RUN = _Run()
@@ -444,9 +450,20 @@ def _on_init(environment: Environment, **_: Any) -> None:
     runner = environment.runner
     if isinstance(runner, MasterRunner):
         runner.register_message(EVENTS_MESSAGE, _on_worker_events)
+        environment.events.worker_connect.add_listener(_on_worker_connect)
     elif isinstance(runner, WorkerRunner):
         runner.register_message(FLUSH_MESSAGE, _on_flush_request)
         runner.register_message(REFUSED_MESSAGE, _on_refused)
+    # Registered here, after the runner's own: `quitting` fires in reverse order, so this runs first. A worker's own
+    # listener tells its master it quit, and the master then forgot it, so records sent after went uncounted; a
+    # master's own listener quits the runner, which stops the run before the exit status is made provisional.
+    environment.events.quitting.add_listener(_on_quitting)
+
+
+def _on_worker_connect(client_id: str, **_: Any) -> None:
+    """A worker joining a run under way is expected to report too: one that leaves without records is named."""
+    if RUN.started:
+        RUN.workers.add(client_id)
 
 
 def _on_refused(environment: Environment, msg: Any, **_: Any) -> None:
@@ -460,12 +477,16 @@ def _on_refused(environment: Environment, msg: Any, **_: Any) -> None:
 def _on_test_start(environment: Environment, **_: Any) -> None:
     RUN.observations.clear()
     RUN.sent = False
-    if isinstance(environment.runner, WorkerRunner):
+    RUN.started = True
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
         return
     RUN.advances.clear()
     RUN.reported.clear()
     RUN.refused = None
     RUN.delivered = False
+    RUN.judged.clear()
+    RUN.workers = {client.id for client in runner.clients.all} if isinstance(runner, MasterRunner) else set()
     options = environment.parsed_options
     assert options is not None
     # Decision: a trailing slash is dropped, as the control API's probe always did: the load's own paths were
@@ -487,7 +508,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         RUN.refused = RUN.refused or f"--keys: {exc}"
     RUN.refused = RUN.refused or numbers_problem(options) or _events_problem(options.verdict_events)
     if not RUN.refused:
-        for note in _configured_tier_notes(options):
+        run_tiers = {user.tier for user in environment.user_classes if issubclass(user, TierUser)}
+        for note in _configured_tier_notes(options, run_tiers):
             print(note, flush=True)
     if bad_host:
         RUN.refused = f"-H must be the target's http:// or https:// base URL, got {host!r}"
@@ -518,10 +540,11 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         RUN.driver = gevent.spawn(_drive_clock, host, options.compress, advance_every(options))
 
 
-def _configured_tier_notes(options: Any) -> list[str]:
+def _configured_tier_notes(options: Any, run_tiers: Collection[str] = tuple(tiers.TIERS)) -> list[str]:
     """A note for each key the run will use that the `--keys` file judges by another tier than its user class's (a
     minted `pk_test_free_...` key the file makes enterprise; a `--tier-key free=K` whose K the file makes pro): the
-    table's rows then name tiers the run did not ask for, and a tier asked for may go unjudged."""
+    table's rows then name tiers the run did not ask for, and a tier asked for may go unjudged. Only the tiers of the
+    run's user classes (`run_tiers`): a `FreeUser` run was told of pro users it did not have."""
     configured = configured_keys(options.keys)
     if not configured:
         return []
@@ -529,6 +552,7 @@ def _configured_tier_notes(options: Any) -> list[str]:
     used = [
         (tier, key)
         for tier in tiers.TIERS
+        if tier in run_tiers
         for key in given.get(tier) or [f"{tiers.TEST_KEY_PREFIX}{tier}_{options.run_id}{index}" for index in range(options.keys_per_tier)]
     ]
     return [
@@ -542,28 +566,53 @@ def _configured_tier_notes(options: Any) -> list[str]:
 @events.test_stop.add_listener
 def _on_test_stop(environment: Environment, **_: Any) -> None:
     runner = environment.runner
+    if not RUN.started:  # a runner quit before any test (the web UI closed unused): nothing was asked to be judged
+        return
     if isinstance(runner, WorkerRunner):
         _send_events(runner)
         return
     if RUN.driver is not None:
         RUN.driver.kill(block=True)
         RUN.driver = None
-    if isinstance(runner, MasterRunner):
-        _collect_from_workers(runner)
-    _deliver_verdict(environment)
+    if RUN.delivered or RUN.judging:
+        return
+    RUN.judging = True
+    try:
+        if isinstance(runner, MasterRunner):
+            _collect_from_workers(runner)
+        _deliver_verdict(environment)
+    finally:
+        RUN.judging = False
+        RUN.judged.set()
 
 
-@events.quitting.add_listener
 def _on_quitting(environment: Environment, **_: Any) -> None:
     """Stop the run, which delivers the verdict, before Locust picks its exit status.
 
     On Ctrl-C or SIGTERM Locust fires `quitting`, chooses the exit status and only then quits the runner, whose
     `test_stop` delivered the verdict: too late to count, so a run stopped by a signal exited 0 (or 1 after any failed
     request) whatever the verdict said, and a CI step with a deadline turned a FAIL green. A run already stopped
-    (by `-t`, or refused) has delivered its verdict, and stopping it again does nothing."""
+    (by `-t`, or refused) has delivered its verdict, and stopping it again does nothing.
+
+    A worker sends its records here, before its runner tells the master it quit. A master whose workers quit while it
+    gathers their records quits a second time (Locust's "last worker quit"), from its main greenlet: that one waits for
+    the verdict the first is delivering, and the exit status is 1 until the verdict sets it, so no path exits 0 without
+    a verdict. A process that never started a test (the web UI quit unused) has nothing to judge: Locust's own status."""
     runner = environment.runner
-    if runner is None or isinstance(runner, WorkerRunner) or RUN.delivered:
+    if runner is None or not RUN.started:
         return
+    if isinstance(runner, WorkerRunner):
+        if not RUN.sent:
+            runner.stop()
+            _send_events(runner)
+        return
+    if RUN.delivered:
+        return
+    if RUN.judging:  # another greenlet is gathering the records: its verdict sets the exit status
+        if not RUN.judged.wait(timeout=COLLECT_TIMEOUT_SECONDS + 10):
+            print("VERDICT: INCOMPLETE (the run was stopped before its records were judged)", flush=True)
+        return
+    environment.process_exit_code = 1  # until the verdict says otherwise
     if isinstance(runner, MasterRunner):
         runner.stop(send_stop_to_client=False)  # the verdict asks the workers for their records itself
     else:
@@ -592,7 +641,9 @@ def _on_worker_events(environment: Environment, msg: Any, **_: Any) -> None:
 
 
 def _collect_from_workers(runner: MasterRunner) -> None:
-    expected = {client.id for client in runner.clients.all} | RUN.reported
+    """Ask every worker of the run for its records and wait (bounded) for them. Expected are the workers the run had
+    (at its start, or joining), not only those still connected: one that quit without records was not even named."""
+    expected = RUN.workers | {client.id for client in runner.clients.all} | RUN.reported
     runner.send_message(FLUSH_MESSAGE, None)
     deadline = time.monotonic() + COLLECT_TIMEOUT_SECONDS
     while not expected <= RUN.reported and time.monotonic() < deadline:

@@ -211,13 +211,16 @@ class Verdict:
     violations: list[Violation] = field(default_factory=list)
     headers: HeaderSummary = field(default_factory=HeaderSummary)
     answers: int = 0
-    """200s and 429s with an answer time: those the minute windows are judged by."""
+    """Admitted answers (200s) with an answer time: those a minute window's over-admission is found by."""
     wide_answers: int = 0
     """Of `answers`, those whose server-time interval spans more than a minute: no minute window can hold them."""
+    wide_keys: list[tuple[str, int, int]] = field(default_factory=list)
+    """(key, its wide admitted answers, its admitted answers) for each key whose admitted answers are mostly wide."""
     median_round_trip: float = 0.0
-    """The answered requests' median round trip on this machine's clock (s)."""
+    """The admitted answers' median round trip on this machine's clock (s); every answer's when none was admitted."""
     median_width: float = 0.0
-    """The answers' median interval of server time (s): the round trip times the compression, plus the tolerance."""
+    """The admitted answers' median interval of server time (s): the round trip times the compression, plus the
+    tolerance."""
     hang_bound: float = 0.0
     """A request the run's end cut after waiting longer than this (s) was hung by the target, not cut short."""
     longest_wait: float = 0.0
@@ -225,10 +228,20 @@ class Verdict:
 
     @property
     def minute_unjudged(self) -> bool:
-        """Decision: when most answers span more than a minute of server time (a slow target under --compress), the
-        minute limits cannot be judged, and the run does not pass: no set of 200s fits in one minute, so a minute
-        limit twice exceeded passed as PASS."""
-        return self.wide_answers * 2 > self.answers
+        """Decision: when most of a key's admitted answers span more than a minute of server time (a slow target
+        under --compress), its minute limit cannot be judged, and the run does not pass: no set of its 200s fits in
+        one minute, so a minute limit twice exceeded passed as PASS. Judged per key and over 200s only: 429s cannot
+        show over-admission, and another key's quick refusals outnumbering them passed a key judged by nothing."""
+        return bool(self.wide_keys)
+
+    def wide_said(self) -> str:
+        """Which keys' admitted answers are mostly wider than a minute, and how many."""
+        if len(self.wide_keys) == 1:
+            key, wide, admitted = self.wide_keys[0]
+            return f"{wide} of {admitted} admitted answers of {key} span"
+        named = ", ".join(f"{key} {wide} of {admitted}" for key, wide, admitted in self.wide_keys[:MAX_DETAILS])
+        more = f" and {len(self.wide_keys) - MAX_DETAILS} more" if len(self.wide_keys) > MAX_DETAILS else ""
+        return f"most admitted answers of {len(self.wide_keys)} keys ({named}{more}) span"
 
     @property
     def judged(self) -> bool:
@@ -355,7 +368,7 @@ class Verdict:
         if unanswered or cut:
             truncated = sum(s.truncated for s in self.keys.values())
             cut_body = f", or a body cut short of its Content-Length ({truncated}, truncated)" if truncated else ""
-            waited = f", or was hung: cut by the run's end after waiting over {self.hang_bound:.1f} s ({hung})"
+            waited = f", or hung by the target: cut by the run's end after waiting over {self.hang_bound:.1f} s ({hung})"
             hung_note = cut_body + (waited if hung else "")
             stopped = f"; {cut - hung} more were cut short by the run's end" if cut - hung else ""
             lines.append(
@@ -364,8 +377,8 @@ class Verdict:
             )
         if self.wide_answers:
             lines.append(
-                f"  note: minute windows not judged for {self.wide_answers} of {self.answers} answers: each spans more than a "
-                f"minute of server time (answers took a median {self.median_round_trip:.2f} s here, {self.median_width:.0f} s of "
+                f"  note: minute windows not judged for {self.wide_answers} of {self.answers} admitted answers: each spans more "
+                f"than a minute of server time (they took a median {self.median_round_trip:.2f} s here, {self.median_width:.0f} s of "
                 f"server time with the clock advances and tolerance)" + (f"; {self.minute_advice()}" if self.minute_unjudged else "")
             )
         if self.uncertain_advances:
@@ -388,8 +401,8 @@ class Verdict:
             )
         elif self.minute_unjudged:
             lines.append(
-                f"VERDICT: NOT JUDGED (the minute limits: {self.wide_answers} of {self.answers} answers span more than a "
-                f"minute of server time, so no minute window holds them; {self.minute_advice()})"
+                f"VERDICT: NOT JUDGED (the minute limits: {self.wide_said()} more than a minute of server time, so no minute "
+                f"window holds them; {self.minute_advice()})"
             )
         elif unreached := self.unreached_required():
             lines.append(
@@ -739,12 +752,17 @@ def judge(
     """`missing` names whose records never arrived (see Verdict.missing); `required` the limits the run must reach."""
     observations = list(observations)
     verdict = Verdict(tolerance, missing, required)
-    round_trips = sorted(o.received - o.sent for o in observations if o.received is not None)
+    trips = [(o.status, o.received - o.sent) for o in observations if o.received is not None]
+    # Decision: the round trips of 200s, the answers that did the work: quick 429s, the most of a run past its limits,
+    # pulled the median (and the hang bound) under an ordinary generation's time, and called generations still in
+    # flight at the run's end hung. Every answer's when none was admitted.
+    round_trips = sorted(trip for status, trip in trips if status == 200) or sorted(trip for _, trip in trips)
     verdict.median_round_trip = round_trips[len(round_trips) // 2] if round_trips else 0.0
-    # Decision: a request the run's end cut after waiting ten times the median answer, and at least HUNG_SECONDS, was
-    # hung by the target: an outage. A target hanging many requests (every user stuck a second in) passed.
+    # Decision: a request the run's end cut after waiting ten times the median admitted answer, and at least
+    # HUNG_SECONDS, was hung by the target: an outage. A target hanging many requests (every user stuck a second in)
+    # passed.
     verdict.hang_bound = max(HUNG_SECONDS, 10 * verdict.median_round_trip)
-    widths: list[float] = []
+    widths: dict[str, list[float]] = defaultdict(list)
     uncertain = [advance.seconds for advance in advances if math.isinf(advance.finished)]
     verdict.uncertain_advances, verdict.uncertain_seconds = len(uncertain), sum(uncertain)
     server_time = _ServerTime(advances, tolerance)
@@ -776,15 +794,19 @@ def judge(
             summary.other += 1
             unexpected[(o.key, o.status, o.error_type)].append(o)
         bounds = server_time.bounds(o)
-        if o.status in (200, 429) and o.received is not None:
-            widths.append(bounds[1] - bounds[0])
+        if o.status == 200 and o.received is not None:
+            widths[o.key].append(bounds[1] - bounds[0])
         if tier:
             limits[o.key] = tier
             by_key[o.key].append((*bounds, o))
-    widths.sort()
-    verdict.answers = len(widths)
-    verdict.wide_answers = sum(width > tiers.MINUTE_SECONDS for width in widths)
-    verdict.median_width = widths[len(widths) // 2] if widths else 0.0
+    for key, key_widths in sorted(widths.items()):
+        wide = sum(width > tiers.MINUTE_SECONDS for width in key_widths)
+        verdict.answers += len(key_widths)
+        verdict.wide_answers += wide
+        if wide * 2 > len(key_widths):
+            verdict.wide_keys.append((key, wide, len(key_widths)))
+    every_width = sorted(width for key_widths in widths.values() for width in key_widths)
+    verdict.median_width = every_width[len(every_width) // 2] if every_width else 0.0
     for key, placed in sorted(by_key.items()):
         _judge_key(key, limits[key], placed, verdict)
     # Decision: every request the run sends is valid, so an answer other than 200, 429 or an outage is the target's

@@ -190,3 +190,32 @@ def test_a_given_namespace_the_simulator_cannot_take_is_refused_rather_than_drop
     assert said in refused.stderr, refused.output[-3000:]
     assert unnamed.returncode == 0 and unnamed.tests == 1, _explain(unnamed)
     assert "control API present, manual clock, no namespaces (every reset is the whole simulator's)" in unnamed.output, unnamed.output
+
+
+def test_a_base_url_naming_a_namespace_runs_in_that_namespace_and_a_different_namespace_option_is_refused(
+    manual_sim: RunningServer, tmp_path: Path
+) -> None:
+    """`--base-url http://host/_sim/ns/jobA`, which the docs offer for clients that take only a base URL: the suite added
+    a made-up namespace of its own, the simulator refused every control call for naming two, and every case errored,
+    exit 1 ("a rule is broken")."""
+    namespaces = _namespaces(manual_sim)
+    base_url = manual_sim.base_url + "/_sim/ns/ci-job-path"
+    named = run_contract(base_url, tmp_path / "named.xml", *ONE_RULE)
+    clashing = run_contract(base_url, tmp_path / "clashing.xml", *ONE_RULE, "--namespace", "ci-job-other")
+    assert named.returncode == 0 and named.tests == 1, _explain(named)
+    assert "namespace ci-job-path" in named.output and "reset at its end" not in named.output, named.output[-3000:]
+    assert _namespaces(manual_sim) == namespaces | {"ci-job-path"}, "the base URL's namespace is the run's, kept as a given one"
+    assert clashing.returncode == 2 and clashing.tests == 0, _explain(clashing)
+    said = f"perf-contract: no verdict: --namespace ci-job-other was given, but the base URL {base_url} names namespace ci-job-path"
+    assert said in clashing.stderr, clashing.output[-3000:]
+    httpx.post(manual_sim.base_url + "/_sim/reset", params={"namespace": "ci-job-path"}).raise_for_status()
+
+
+def test_a_given_namespace_against_a_target_hiding_its_control_api_is_refused_rather_than_dropped(tmp_path: Path) -> None:
+    """A proxy in front hiding `/_sim/`: the run went on without the namespace header, exit 0, its header silent, so on a
+    shared simulator behind the proxy its requests landed in `default`, the thing `--namespace` was for."""
+    with factory_server("tests.contract.without_control:app") as server:
+        refused = run_contract(server.base_url, tmp_path / "given.xml", *ONE_RULE, "--namespace", "ci-job-a")
+    assert refused.returncode == 2 and refused.tests == 0, _explain(refused)
+    said = f"perf-contract: no verdict: --namespace ci-job-a was given, but GET {server.base_url}/_sim/health answered 404"
+    assert said in refused.stderr, refused.output[-3000:]

@@ -135,6 +135,13 @@ def test_verdict_fails_against_a_simulator_with_a_limit_above_the_spec(tmp_path:
     assert "over-admission: 0" not in result.stdout and "the free tier allows 5 per minute" in result.stdout
 
 
+def interruptible() -> None:
+    """Run in a child before it starts: SIGINT back to its default. A test run started in the background of a
+    non-interactive shell (`scripts/test.sh &`, nohup, some CI agents) ignores SIGINT, and a child inherits that, so
+    Locust took no Ctrl-C and the SIGINT case waited out its hard timeout."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 ROGUE_KEYS = '[keys.pk_test_free_rogue0]\ntier = "enterprise"\nimages_per_minute = 300\nimages_per_day = 100000\n'
 
 
@@ -148,7 +155,15 @@ def test_a_failing_run_stopped_by_a_signal_exits_1(tmp_path: Path, stop: signal.
     open_ended = [arg for arg in BOUNDED if arg not in ("-t", "8s")]
     with running_simulator("--keys", str(keys)) as sim:
         command = locust(*open_ended, "-u", "6", "-r", "6", "-H", sim.base_url, "--run-id", "rogue", "--keys-per-tier", "1", "FreeUser")
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=interruptible,
+        )
         try:
             time.sleep(6)
             process.send_signal(stop)
@@ -158,6 +173,58 @@ def test_a_failing_run_stopped_by_a_signal_exits_1(tmp_path: Path, stop: signal.
     assert "VERDICT: FAIL" in stdout, stdout + stderr
     assert process.returncode == 1, stdout + stderr
     assert "Shutting down (exit code 1)" in stderr, stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("who", ["master and workers", "workers"])
+def test_a_failing_distributed_run_stopped_by_a_signal_to_its_workers_fails_with_their_records(tmp_path: Path, who: str) -> None:
+    """SIGTERM to the whole tree (`docker compose stop`, a CI cancel) or to the workers alone: each worker told its
+    master it quit before it sent its records, so the master judged none of them ("no request was sent", NOT JUDGED)
+    or, quitting twice, exited 0 with no verdict at all, for a run that over-admitted."""
+    keys = tmp_path / "rogue.toml"
+    keys.write_text(ROGUE_KEYS)
+    open_ended = [arg for arg in BOUNDED if arg not in ("-t", "8s")]
+    master_port = free_port()
+    with ExitStack() as stack, running_simulator("--keys", str(keys)) as sim:
+        started = list(workers(master_port, 2))
+        for worker in started:
+            stack.callback(worker.kill)
+        master = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port), "--expect-workers", "2"]
+        rogue = ["-u", "6", "-r", "6", "-H", sim.base_url, "--run-id", "rogue", "--keys-per-tier", "1", "FreeUser"]
+        command = locust(*master, *open_ended, *rogue)
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stack.callback(process.kill)
+        time.sleep(8)
+        for stopped in [*started, process] if who == "master and workers" else started:
+            stopped.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=HARD_TIMEOUT)
+    assert "VERDICT: FAIL" in stdout and "the free tier allows 5 per minute" in stdout, stdout + stderr
+    assert "no request was sent" not in stdout and "INCOMPLETE" not in stdout, stdout
+    assert process.returncode == 1, stdout + stderr
+
+
+@pytest.mark.slow
+def test_the_web_ui_quit_without_a_test_run_exits_0_with_no_verdict() -> None:
+    """Stopping the runner on quit fired test_stop on a runner that never ran a test: a web UI closed unused printed a
+    NOT JUDGED verdict and exited 1."""
+    web_port = free_port()
+    with running_simulator() as sim:
+        command = locust("--web-host", "127.0.0.1", "--web-port", str(web_port), "-H", sim.base_url)
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(f"http://127.0.0.1:{web_port}/", timeout=1).status_code == 200:
+                        break
+                except requests.RequestException:
+                    time.sleep(0.2)
+            process.send_signal(signal.SIGTERM)
+            stdout, stderr = process.communicate(timeout=HARD_TIMEOUT)
+        finally:
+            process.kill()
+    assert process.returncode == 0, stdout + stderr
+    assert "VERDICT" not in stdout and "rate-limit verdict" not in stdout, stdout
 
 
 @pytest.mark.slow
@@ -175,7 +242,7 @@ def test_a_slow_or_hanging_target_is_not_passed() -> None:
     assert slow.returncode == 1 and "VERDICT: NOT JUDGED (the minute limits:" in slow.stdout, slow.stdout + slow.stderr
     assert "lower --compress to at most" in slow.stdout, slow.stdout
     assert hung.returncode == 1 and "the target was down for most of the run" in hung.stdout, hung.stdout + hung.stderr
-    assert "or was hung: cut by the run's end after waiting over" in hung.stdout, hung.stdout
+    assert "or hung by the target: cut by the run's end after waiting over" in hung.stdout, hung.stdout
 
 
 @pytest.mark.slow
@@ -218,10 +285,15 @@ def test_a_keys_file_that_judges_a_runs_key_by_another_tier_is_noted(tmp_path: P
         for tier_key in ([], ["free=acme_pro_1"]):
             options = SimpleNamespace(keys=sys.argv[1], tier_key=tier_key, run_id="rogue", keys_per_tier=1)
             print("\\n".join(locustfile._configured_tier_notes(options)) or "none")
+        options = SimpleNamespace(keys=sys.argv[2], tier_key=[], run_id="note", keys_per_tier=1)
+        print("\\n".join(locustfile._configured_tier_notes(options, {"free"})) or "none")
         """
     )
-    result = run([sys.executable, "-c", driver, str(keys)])
-    minted, given = [*result.stdout.splitlines(), "", ""][:2]
+    other_tier = tmp_path / "note.toml"  # a pro key made enterprise, for a run of FreeUser only: it has no pro user
+    other_tier.write_text('[keys.pk_test_pro_note0]\ntier = "enterprise"\n')
+    result = run([sys.executable, "-c", driver, str(keys), str(other_tier)])
+    minted, given, free_only = [*result.stdout.splitlines(), "", "", ""][:3]
+    assert free_only == "none", result.stdout + result.stderr
     said = "a key of the enterprise tier: its free users are judged by the enterprise tier's limits, as the file says"
     assert minted == f"note: --keys {keys} makes pk_test_free_rogue0 {said}", result.stdout + result.stderr
     assert "makes acme_pro_1 a key of the pro tier: its free users are judged by the pro tier's limits" in given, result.stdout

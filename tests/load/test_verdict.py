@@ -336,7 +336,7 @@ def test_requests_a_target_hung_until_the_runs_end_are_an_outage_not_cut_short()
     verdict = judge([*answered, *(cut(1.5 + t * 0.1, 4.5) for t in range(7))])
     assert not verdict.passed and not verdict.violations, verdict.summary()
     assert "VERDICT: NOT JUDGED (7 of 13 requests got no usable answer: the target was down" in verdict.summary()
-    assert "or was hung: cut by the run's end after waiting over 2.0 s (7)" in verdict.summary()
+    assert "or hung by the target: cut by the run's end after waiting over 2.0 s (7)" in verdict.summary()
     fast_cut = judge([*answered, *(cut(5 + t * 0.1, 0.05) for t in range(6))])
     assert fast_cut.passed and "6 more were cut short by the run's end" in fast_cut.summary(), fast_cut.summary()
 
@@ -364,13 +364,14 @@ def test_a_slow_target_under_compress_whose_minute_windows_cannot_be_judged_is_n
     slow = [Observation(FREE, 1, T0 + t * 0.3, T0 + t * 0.3 + 1.5, 200, images=1) for t in range(11)]
     verdict = judge(slow, compressed(6))
     assert not verdict.passed and not verdict.violations, verdict.summary()
-    assert "minute windows not judged for 11 of 11 answers" in verdict.summary()
-    assert "VERDICT: NOT JUDGED (the minute limits: 11 of 11 answers span more than a minute of server time" in verdict.summary()
+    assert "minute windows not judged for 11 of 11 admitted answers" in verdict.summary()
+    said = f"VERDICT: NOT JUDGED (the minute limits: 11 of 11 admitted answers of {FREE} span more than a minute of server time"
+    assert said in verdict.summary()
     assert "lower --compress to at most 20" in verdict.summary()
     one_slow = Observation(FREE, 1, T0 + 70, T0 + 140, 200, images=1)
     mostly_fast = judge([*(ok(t * 0.1) for t in range(5)), limited(1, 59, header="59"), one_slow])
     assert mostly_fast.passed, mostly_fast.summary()
-    assert "minute windows not judged for 1 of 7 answers" in mostly_fast.summary()
+    assert "minute windows not judged for 1 of 6 admitted answers" in mostly_fast.summary()
     assert "--compress" not in mostly_fast.summary()
 
 
@@ -477,3 +478,27 @@ def test_the_headers_an_answer_carried_survive_the_events_file(tmp_path: Path) -
     replayed, _ = read_events([events])
     assert [o.rate_limit_headers for o in replayed] == [(), ALL_RATE_HEADERS]
     assert "not judged: 1 of 2 answers (200 or 429) lack" in judge(replayed).summary()
+
+
+def test_a_key_whose_admissions_span_more_than_a_minute_is_not_judged_though_another_keys_quick_429s_outnumber_them() -> None:
+    """The rule was a majority over every key's 200s and 429s: a key admitting 11 images in 3 s on a free key (5 a
+    minute), each answer 61 s wide, passed beside an honest key's 12 quick refusals."""
+    rogue = "pk_test_free_rogue"
+    slow = [Observation(rogue, 1, T0 + t * 0.3, T0 + t * 0.3 + 61, 200, images=1) for t in range(11)]
+    quick = [*(ok(t * 0.1) for t in range(5)), *(limited(1 + t * 0.1, 59, header="59") for t in range(12))]
+    assert judge(quick).passed
+    verdict = judge(slow + quick)
+    assert not verdict.passed, verdict.summary()
+    said = f"VERDICT: NOT JUDGED (the minute limits: 11 of 11 admitted answers of {rogue} span more than a minute of server time"
+    assert said in verdict.summary(), verdict.summary()
+
+
+def test_generations_still_in_flight_at_the_runs_end_are_not_called_hung_by_quick_429s() -> None:
+    """The hang bound was ten times the median of every answer: quick 429s, most of a run past its limits, set it at
+    2 s, under an ordinary generation, and a healthy simulator's generations in flight were reported hung."""
+    generations = [Observation(FREE, 1, T0 + t * 6, T0 + t * 6 + 5, 200, images=1) for t in range(5)]
+    refusals = [limited(30 + t * 0.1, 59, header="59") for t in range(40)]
+    in_flight = [cut(45 + t, 4) for t in range(3)]
+    verdict = judge([*generations, *refusals, *in_flight])
+    assert verdict.hang_bound == 50, verdict.hang_bound
+    assert "hung" not in verdict.summary() and "3 more were cut short by the run's end" in verdict.summary(), verdict.summary()
