@@ -1,6 +1,6 @@
 """The Perf API's own tests hold in gateway mode: a representative subset run with `pytest --gateway` in a subprocess.
 
-`pytest --gateway tests/test_*.py` runs them all; the default run keeps to the tests of the rules a gateway could
+`pytest --gateway tests/test_*.py` runs them all; this test (in the slow pass) keeps to the tests of the rules a gateway could
 most easily break (rate windows on the gateway's manual clock, image bytes and URLs re-hosted with their expiry,
 byte-for-byte determinism), leaving out the FLUX cases (test_gateway.py covers FLUX through the gateway), about 10 s.
 """
@@ -10,8 +10,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from simulator.launcher import PROJECT_ROOT
 from simulator.registry import PROVIDER_NAMES
+
+# A subprocess pytest run of the Perf API's tests through a gateway: the slow pass (CI runs it).
+pytestmark = pytest.mark.slow
 
 SUBSET = ["tests/test_rate_limits.py", "tests/test_images.py", "tests/test_determinism.py::test_same_seed_same_bytes_across_processes"]
 

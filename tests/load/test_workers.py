@@ -144,6 +144,7 @@ def stuck_redis_answer(client: httpx.Client, path: str, key: str) -> str:
     return response.text
 
 
+@pytest.mark.slow
 @needs_redis
 def test_a_stuck_redis_answers_503_after_one_state_timeout_not_three() -> None:
     """A Redis that stops answering (paused, or cut off by the network) holds each call for the state's timeout. The
@@ -174,6 +175,7 @@ def test_a_stuck_redis_answers_503_after_one_state_timeout_not_three() -> None:
         redis.stop()
 
 
+@pytest.mark.slow
 @needs_redis
 def test_requests_meeting_a_stuck_redis_together_all_get_their_503_after_one_timeout() -> None:
     """Requests queued behind a batch Redis did not answer fail with it: they waited a timeout of their own after it,

@@ -32,6 +32,9 @@ if (missing := browser_missing()) is not None:
 
 from playwright.sync_api import Page, Route, expect
 
+# A real browser: about 1.5 s a test, so the slow pass (CI runs it) keeps the default run near ten minutes.
+pytestmark = pytest.mark.slow
+
 # The page polls every second; this only bounds how long a broken page is waited for on a loaded machine.
 PATIENCE_MS = 20_000
 PROMPT = "a lighthouse in the fog"

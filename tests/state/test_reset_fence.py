@@ -23,7 +23,8 @@ from simulator.state.base import CLOCK_MANUAL, DEFAULT_MANUAL_START, Limits, Sta
 from simulator.state.redis import SOCKET_TIMEOUT_SECONDS, RedisState, as_text
 from spec import tiers
 
-pytestmark = pytest.mark.anyio
+# Resets stalled on a real Redis: the slow pass (CI runs it).
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 KEY = f"{tiers.TEST_KEY_PREFIX}pro_a"
 LIMIT = tiers.TIERS["pro"].images_per_minute

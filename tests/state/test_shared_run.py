@@ -17,6 +17,9 @@ from load.redis_server import RedisServer, redis_available, running_redis
 from simulator.launcher import free_port, running_simulator, wait_until_up
 from simulator.state.redis import CLIENT_NAME
 
+# Real Redis servers stopped, restarted and shared by simulators started in turn: the slow pass (CI runs it).
+pytestmark = pytest.mark.slow
+
 KEY = {"Authorization": "Bearer pk_test_pro_shared_run"}
 BODY = {"prompt": "a harbour at dawn", "model": "dall-e-2", "size": "256x256"}
 
