@@ -142,12 +142,19 @@ def test_an_error_answer_that_is_no_envelope_says_nothing(answer: bytes) -> None
         assert (kept.error_type, kept.error_message, kept.error_param) == (None, None, None)
 
 
-@pytest.mark.parametrize("read_first", [False, True], ids=["body kept as text", "details kept"])
-def test_an_answers_request_id_reads_back_from_a_shared_journal_and_in_process_as_served(read_first: bool) -> None:
+def _served_with_a_request_id(read_first: bool) -> RequestEntry:
+    """An entry as served, its answer's request id noted; `read_first`: its details already worked out (kept as
+    such rather than as the body's text)."""
     served = entry(BODIES[0], (None, None, None))
     served.request_id = "req_err_0123456789abcdef01234567"
     if read_first:
         served.details  # noqa: B018
+    return served
+
+
+@pytest.mark.parametrize("read_first", [False, True], ids=["body kept as text", "details kept"])
+def test_an_answers_request_id_reads_back_from_a_shared_journal_and_in_process_as_served(read_first: bool) -> None:
+    served = _served_with_a_request_id(read_first)
     for kept in (read_back(served), kept_in_process(served)):
         assert kept.request_id == "req_err_0123456789abcdef01234567"
         assert kept.as_json()["request_id"] == "req_err_0123456789abcdef01234567"
@@ -156,10 +163,7 @@ def test_an_answers_request_id_reads_back_from_a_shared_journal_and_in_process_a
 @pytest.mark.parametrize("read_first", [False, True], ids=["body kept as text", "details kept"])
 def test_an_entry_a_shared_journal_kept_before_entries_had_a_request_id_reads_back_without_one(read_first: bool) -> None:
     """A Redis an older perf-sim wrote: its entries read back, with no request id, and a filter by one skips them."""
-    served = entry(BODIES[0], (None, None, None))
-    served.request_id = "req_err_0123456789abcdef01234567"
-    if read_first:
-        served.details  # noqa: B018
+    served = _served_with_a_request_id(read_first)
     stored = json.loads(dump_json(served.stored()))
     del stored["request_id"]
     older = entry_from_stored(stored)
