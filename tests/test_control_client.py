@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import pickle
 import socket
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
-from simulator.control.client import ControlError, FaultRule, JournalEntry, SimulatorControl
+from simulator.control.client import NOT_THE_SIMULATOR, ControlError, FaultRule, JournalEntry, SimulatorControl
 from simulator.launcher import RunningServer, running_simulator
+from spec.control_openapi import control_openapi_document
 
 KEY = "pk_test_pro_client"
 BODY = {"prompt": "a red fox", "model": "dall-e-2", "size": "256x256"}
@@ -66,8 +71,11 @@ def test_a_refused_control_call_raises_with_the_simulators_type_message_and_fiel
         lambda control: control.add_fault(status=503, probability=float("inf")),
         lambda control: control.requests(prompt="\ud800"),
         lambda control: control.usage("k" * 70_000),
+        lambda control: control.add_rule({"match": {"model": {"dall-e-3"}}, "action": {"status": 503}}),
+        lambda control: control.count(prompt=b"^a fox"),
+        lambda control: control.add_fault({"prompt": "\ud800"}, status=503),
     ],
-    ids=["nan", "inf", "lone surrogate", "url too long"],
+    ids=["nan", "inf", "lone surrogate", "url too long", "a set", "bytes", "a lone surrogate in the body"],
 )
 def test_a_call_that_cannot_be_sent_raises_control_error_as_a_refused_one_does(
     root: SimulatorControl, call: Callable[[SimulatorControl], object]
@@ -272,9 +280,17 @@ def _answering(handler: Callable[[httpx.Request], httpx.Response]) -> SimulatorC
     return SimulatorControl("http://sim.test", http=httpx.Client(transport=httpx.MockTransport(handler)))
 
 
-@pytest.mark.parametrize(("status", "ready"), [(200, True), (503, False)])
-def test_ready_is_the_simulators_answer_to_a_readiness_poll(status: int, ready: bool) -> None:
-    assert _answering(lambda request: httpx.Response(status, json={"status": "whatever"})).ready() is ready
+@pytest.mark.parametrize(
+    ("status", "body", "ready"),
+    [(200, {"status": "ready", "state": "memory"}, True), (503, {"error": {"type": "service_unavailable", "message": "down"}}, False)],
+)
+def test_ready_is_the_simulators_answer_to_a_readiness_poll(status: int, body: dict[str, object], ready: bool) -> None:
+    assert _answering(lambda request: httpx.Response(status, json=body)).ready() is ready
+
+
+def test_ready_is_true_on_a_real_simulators_ready_answer(server: RunningServer) -> None:
+    with SimulatorControl(server.base_url) as control, SimulatorControl(server.base_url, "job-ready") as job:
+        assert control.ready() is True and job.ready() is True
 
 
 def test_ready_is_false_while_nothing_answers_yet_so_a_poll_waits_for_a_starting_simulator() -> None:
@@ -320,3 +336,171 @@ def test_a_match_that_is_not_a_dict_is_a_type_error_showing_the_form_it_takes(
     with SimulatorControl("http://sim.test") as control, pytest.raises(TypeError) as wrong:
         call(control)
     assert example in str(wrong.value) and "got 'dall-e-3'" in str(wrong.value)
+
+
+def test_remove_fault_returns_how_many_it_removed_as_clear_faults_does(root: SimulatorControl) -> None:
+    job = root.in_namespace("job-remove")
+    rule = job.add_fault(status=503)
+    job.add_fault(status=500)
+    assert job.remove_fault(rule["id"]) == 1
+    assert job.clear_faults() == 1
+
+
+def test_the_client_reads_the_control_apis_openapi_document_in_any_namespace(root: SimulatorControl) -> None:
+    assert root.openapi() == control_openapi_document()
+    assert root.in_namespace("job-openapi").openapi() == control_openapi_document()
+
+
+def test_a_control_error_survives_a_pickle_round_trip_as_from_a_worker_process() -> None:
+    """A ControlError raised in a multiprocessing or ProcessPoolExecutor worker reaches the parent as itself."""
+    error = ControlError(404, "not_found", "no rule fault_9 in namespace 'job-a'", "id")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is ControlError
+    assert (copy.status, copy.type, copy.message, copy.param) == (404, "not_found", error.message, "id")
+    assert str(copy) == str(error)
+
+
+@contextmanager
+def _foreign_server(
+    status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None, health_page: bool = False
+) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 that is not the simulator: it answers every path and method with one fixed
+    answer (a dev server's page, a gateway's 401, a redirect to https); with `health_page`, /_sim/health with a 200
+    HTML page. Yields its root URL."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if health_page and self.path.startswith("/_sim/health"):
+                self.page()
+                return
+            self.send_response(status)
+            for name, value in {**({"Content-Type": content_type} if content_type else {}), **(headers or {})}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def page(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"<html>hi!")
+
+        do_GET = do_POST = do_DELETE = answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet: the test's report is about the client."""
+
+    stub = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=stub.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{stub.server_address[1]}"
+    finally:
+        stub.shutdown()
+        stub.server_close()
+        thread.join()
+
+
+_EVERY_CALL: dict[str, Callable[[SimulatorControl], object]] = {
+    "add_fault": lambda control: control.add_fault({"model": "dall-e-3"}, status=503),
+    "add_rule": lambda control: control.add_rule({"action": {"status": 503}}),
+    "faults": lambda control: control.faults(),
+    "remove_fault": lambda control: control.remove_fault("fault_1"),
+    "clear_faults": lambda control: control.clear_faults(),
+    "requests": lambda control: control.requests(model="dall-e-3"),
+    "request": lambda control: control.request("request_1"),
+    "count": lambda control: control.count(model="dall-e-3"),
+    "clear_requests": lambda control: control.clear_requests(),
+    "namespaces": lambda control: control.namespaces(),
+    "reset": lambda control: control.reset(),
+    "clock": lambda control: control.clock(),
+    "advance": lambda control: control.advance(60),
+    "usage": lambda control: control.usage(KEY),
+    "usage_by_key": lambda control: control.usage_by_key(),
+    "health": lambda control: control.health(),
+    "config": lambda control: control.config(),
+    "openapi": lambda control: control.openapi(),
+    "ready": lambda control: control.ready(),
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "headers"),
+    [
+        (200, b"<!doctype html>\n<html>\n  <body>my single-page app</body>\n</html>", "text/html; charset=utf-8", None),
+        (200, b"{}", "application/json", None),
+        (200, b'["not", "an", "object"]', "application/json", None),
+        (200, b'{"status": "whatever"}', "application/json", None),
+        (204, b"", None, None),
+        (301, b"", "text/plain", {"Location": "https://sim.example/"}),
+        (404, b"<html><body><h1>Not Found</h1></body></html>", "text/html", None),
+        (401, b'{"detail": "Not authenticated"}', "application/json", None),
+        (403, b'{"message": "Missing Authentication Token"}', "application/json", None),
+        (502, b"<html><body>502 Bad Gateway</body></html>", "text/html", None),
+    ],
+    ids=["html page", "empty object", "array", "other json", "empty 204", "redirect", "html 404", "401 detail", "403 aws", "502 page"],
+)
+def test_an_answer_from_a_server_that_is_not_the_simulator_is_a_control_error_saying_so(
+    status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None
+) -> None:
+    """`server_url` pointing at another server (a dev server answering every path, an API gateway, a redirect to
+    https): every call is a ControlError `not_the_simulator` naming the URL called, the answer's content type and the
+    start of its body, with the advice a wrong server_url's 404 gets; never a JSONDecodeError, a KeyError, a silent
+    `{}` or None taken for success, or ready() True."""
+    with _foreign_server(status, body, content_type, headers) as url, SimulatorControl(url, "job-x") as control:
+        for name, call in _EVERY_CALL.items():
+            with pytest.raises(ControlError) as foreign:
+                call(control)
+            error = foreign.value
+            assert (error.status, error.type) == (status, NOT_THE_SIMULATOR), (name, str(error))
+            assert f"{url}/_sim/" in error.message and "is not the control API's" in error.message, (name, error.message)
+            assert (content_type or "no content type") in error.message, (name, error.message)
+            assert (" ".join(body.decode().split()) or "an empty body") in error.message, (name, error.message)
+            assert (
+                f"server_url should be the simulator's root, such as http://127.0.0.1:8080 (not a base URL such as .../v1), got {url!r}"
+                in error.message
+            ), name
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"<html>my single-page app</html>", "text/html"), (b'{"status": "whatever"}', "application/json")],
+    ids=["html page", "other json"],
+)
+def test_ready_is_not_true_on_a_200_that_is_not_the_ready_answer_so_a_poll_does_not_end_on_another_server(
+    body: bytes, content_type: str
+) -> None:
+    """A dev server answering every path with 200 ended `while not sim.ready()` at once, and the test then failed far
+    from the cause; only `{"status": "ready", ...}` is the simulator's ready answer."""
+    with _foreign_server(200, body, content_type) as url, SimulatorControl(url) as control, pytest.raises(ControlError) as foreign:
+        control.ready()
+    assert (foreign.value.status, foreign.value.type) == (200, NOT_THE_SIMULATOR)
+    assert f"GET {url}/_sim/ready is not the control API's" in foreign.value.message
+
+
+def test_another_apis_own_error_envelope_on_an_unknown_path_gets_the_server_url_advice() -> None:
+    """An API answering unknown paths with 401 in an envelope like the simulator's (OpenAI's `{"error": {...}}`) reads
+    as a refusal; its /_sim/health does not answer as the control API's, so the message says server_url is wrong."""
+    envelope = b'{"error": {"type": "invalid_request_error", "message": "You didn\'t provide an API key."}}'
+    with (
+        _foreign_server(401, envelope, "application/json") as url,
+        SimulatorControl(url) as control,
+        pytest.raises(ControlError) as refused,
+    ):
+        control.faults()
+    assert (refused.value.status, refused.value.type) == (401, "invalid_request_error")
+    assert refused.value.message.startswith("You didn't provide an API key.; server_url should be the simulator's root")
+
+
+def test_a_server_answering_every_path_with_200_gets_the_server_url_advice_on_its_enveloped_404() -> None:
+    """The health probe behind the advice asks for the control API's `{"status": "ok"}`, not any 200: a server
+    answering its health path with a page would have passed for the simulator."""
+    envelope = b'{"error": {"type": "not_found", "message": "no such thing"}}'
+    with _foreign_server(404, envelope, "application/json", health_page=True) as url, SimulatorControl(url) as control:
+        assert httpx.get(url + "/_sim/health").status_code == 200
+        with pytest.raises(ControlError, match="server_url should be the simulator's root") as refused:
+            control.faults()
+    assert (refused.value.status, refused.value.type, refused.value.message.split(";")[0]) == (404, "not_found", "no such thing")

@@ -11,17 +11,19 @@ A client bound to a namespace reads and steers only that namespace (its rules, j
 one, calls over collections (faults, requests, count) cover every namespace, clock and usage mean the default
 namespace, and reset forgets everything: the simulator's own rule for control calls. A control call the simulator
 refuses raises `ControlError` with the simulator's own error type, message and field; so does a call that gets no
-answer (status 0, type `unreachable`) or is made after the client was closed (status 0, type `closed`).
+answer (status 0, type `unreachable`), one made after the client was closed (status 0, type `closed`), and one
+answered by a server that is not the simulator's control API (type `not_the_simulator`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any, Self, TypedDict
+from typing import Any, Self, TypedDict, cast
 from urllib.parse import quote
 
 import httpx
@@ -38,6 +40,9 @@ UNREACHABLE = "unreachable"
 """ControlError.type when the simulator could not be reached: nothing listening, a wrong host, a timeout."""
 CLOSED = "closed"
 """ControlError.type of a call made after the client (or the in-process simulator it spoke to) was closed."""
+NOT_THE_SIMULATOR = "not_the_simulator"
+"""ControlError.type of an answer that is not the control API's (not its JSON, not its error envelope): server_url
+names another server (a dev server answering every path with its page, a proxy, a redirect), or a base URL."""
 
 
 def _segment(value: str) -> str:
@@ -137,6 +142,11 @@ class ControlError(Exception):
         where = f" (field {param})" if param else ""
         super().__init__(f"{status} {error_type or 'error'}: {message}{where}")
 
+    def __reduce__(self) -> tuple[type[ControlError], tuple[int, str | None, str, str | None]]:
+        """Rebuilt from its fields, so one raised in a worker process (multiprocessing, ProcessPoolExecutor) reaches
+        the parent as itself: the default rebuilt it from the formatted text alone, a TypeError on unpickling."""
+        return type(self), (self.status, self.type, self.message, self.param)
+
     @classmethod
     def from_response(cls, response: httpx.Response) -> ControlError:
         try:
@@ -162,6 +172,36 @@ def _unreachable(server_url: str, exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
         return f"the simulator at {server_url} did not answer within the client's timeout ({type(exc).__name__}: {cause})"
     return f"cannot reach the simulator at {server_url} ({cause}): is it running, and is server_url its root?"
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The answer's body as a JSON object, or None when it is none (no body, not JSON, an array, a string)."""
+    try:
+        body = response.json()
+    except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _error_envelope(response: httpx.Response) -> dict[str, Any] | None:
+    """The error of a refusal in the control API's envelope (`{"error": {"type", "message", ...}}`, the Perf API's), or
+    None for an answer in no such envelope: an HTML error page, a gateway's `{"detail": ...}`."""
+    error = (_json_object(response) or {}).get("error")
+    if isinstance(error, dict) and isinstance(error.get("type"), str) and isinstance(error.get("message"), str):
+        return error
+    return None
+
+
+_BODY_SHOWN = 80
+"""How much of a foreign answer's body a not_the_simulator message shows: enough to recognise the server."""
+
+
+def _body_start(response: httpx.Response) -> str:
+    """The start of an answer's body on one line (an HTML page's newlines and indentation folded), quoted."""
+    text = " ".join(response.text.split())
+    if not text:
+        return "an empty body"
+    return repr(text[:_BODY_SHOWN]) + ("…" if len(text) > _BODY_SHOWN else "")
 
 
 def _check_match(match: object, example: str) -> None:
@@ -238,7 +278,7 @@ class SimulatorControl:
     _closed_reason = "this SimulatorControl was closed when its with block ended (or by close()): make a new one"
     """What a call after `close()` is told; PerfSim says its simulator stopped."""
 
-    def _send(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> httpx.Response:
+    def _send(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None) -> httpx.Response:
         """The answer to a control call, whatever its status. Every way the call can fail to get one is a
         ControlError, so `except ControlError` covers every refused call, and a test's report says what to check
         rather than showing httpx's internals."""
@@ -246,8 +286,16 @@ class SimulatorControl:
         if self._http.is_closed:  # httpx's own "Cannot send a request, as the client has been closed." names no cause
             raise ControlError(NO_ANSWER, CLOSED, self._closed_reason)
         query = _present(**(params or {}), namespace=self.namespace)
+        # The body is encoded here, as httpx would (UTF-8, no NaN), so a value JSON cannot carry (a datetime, a set,
+        # NaN, a lone surrogate) is the documented 400 below, not a bare TypeError from inside httpx.
         try:
-            return self._http.request(method, self.server_url + path, json=json, params=query)
+            content = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:
+            message = f"the call cannot be sent: its body holds what JSON cannot carry ({exc})"
+            raise ControlError(400, errors.INVALID_REQUEST, message) from None
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        try:
+            return self._http.request(method, self.server_url + path, content=content, headers=headers, params=query)
         except httpx.UnsupportedProtocol:
             raise ControlError(
                 400,
@@ -259,37 +307,81 @@ class SimulatorControl:
         except httpx.TransportError as exc:
             raise ControlError(NO_ANSWER, UNREACHABLE, _unreachable(self.server_url, exc)) from exc
         except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
-            # A value neither JSON nor a URL can carry (NaN, a lone surrogate, a query past httpx's length): refused
-            # here as the simulator refuses what it cannot read.
+            # A value a URL cannot carry (a lone surrogate, a query past httpx's length): refused here as the
+            # simulator refuses what it cannot read.
             raise ControlError(400, errors.INVALID_REQUEST, f"the call cannot be sent: {exc}") from None
 
-    def _call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+    def _call(
+        self, method: str, path: str, field: str, *, body: Any = None, params: dict[str, Any] | None = None, value: object = None
+    ) -> dict[str, Any]:
+        """The control API's answer to the call: a JSON object holding `field` (equal to `value`, if given), as every
+        answer of that call does. Anything else came from another server (see `_answer`)."""
         __tracebackhide__ = True
-        response = self._send(method, path, json=json, params=params)
-        if response.status_code >= 400:
+        response = self._send(method, path, body=body, params=params)
+        if response.status_code >= HTTPStatus.BAD_REQUEST:
             raise self._refused(response)
-        return response.json() if response.content else None
+        return self._answer(response, field, value)
+
+    def _answer(self, response: httpx.Response, field: str, value: object = None) -> dict[str, Any]:
+        """The JSON object of a successful answer, which must hold `field` (equal to `value`, if given).
+
+        Decision: checked, not trusted. A server that is not the simulator's control API answers 200 too (a dev
+        server's page on every path, a proxy's landing page) or redirects (http to https); read blindly, its answer
+        was a JSONDecodeError or KeyError far from the cause, or a silent success (`add_fault` returning `{}`, so a
+        test believed its rule was installed)."""
+        if response.is_redirect:
+            raise self._not_the_control_api(response, f"a redirect to {response.headers.get('location', 'nowhere')}")
+        answer = _json_object(response)
+        if answer is None:
+            raise self._not_the_control_api(response, "no JSON object")
+        if field not in answer:
+            raise self._not_the_control_api(response, f"no {field!r} field")
+        if value is not None and answer[field] != value:
+            raise self._not_the_control_api(response, f"{field} is not {value!r}")
+        return answer
+
+    def _not_the_control_api(self, response: httpx.Response, why: str) -> ControlError:
+        """The error of an answer the control API would never give, naming the URL called and what came back."""
+        url = response.request.url.copy_with(query=None)
+        content_type = response.headers.get("content-type") or "no content type"
+        return ControlError(
+            response.status_code,
+            NOT_THE_SIMULATOR,
+            f"the answer of {response.request.method} {url} is not the control API's ({why}: {response.status_code}, "
+            f"{content_type}, {_body_start(response)}){self._root_hint()}",
+        )
+
+    def _root_hint(self) -> str:
+        return (
+            "; server_url should be the simulator's root, such as http://127.0.0.1:8080 (not a base URL such as "
+            f".../v1), got {self.server_url!r}"
+        )
 
     def _refused(self, response: httpx.Response) -> ControlError:
-        """The error of a refused call. A 404 or 405 where the control API's health check does not answer either
-        means server_url is not the simulator's root (a base URL such as `.../v1`, another server), not a rule or
-        entry that is missing: the message says so, where the face's own 404 would read as "not found"."""
-        error = ControlError.from_response(response)
-        if response.status_code in (HTTPStatus.NOT_FOUND, HTTPStatus.METHOD_NOT_ALLOWED) and not self._serves_control():
-            hint = (
-                "; server_url should be the simulator's root, such as http://127.0.0.1:8080 (not a base URL such as "
-                f".../v1), got {self.server_url!r}"
-            )
-            return ControlError(error.status, error.type, error.message + hint, error.param)
-        return error
+        """The error of a refused call. One in no error envelope of the control API's (an HTML 404 page, a gateway's
+        401 `{"detail": ...}`) came from another server. A 401, 403, 404 or 405 where the control API's health check
+        does not answer either means server_url is not the simulator's root (a base URL such as `.../v1`, another
+        API), not a rule or entry that is missing: the message says so, where the face's own 404 would read as "not
+        found"."""
+        error = _error_envelope(response)
+        if error is None:
+            return self._not_the_control_api(response, "no error envelope")
+        status, param = response.status_code, error.get("param")
+        refused = ControlError(status, error["type"], error["message"], param if isinstance(param, str) else None)
+        foreign = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND, HTTPStatus.METHOD_NOT_ALLOWED)
+        if status in foreign and not self._serves_control():
+            return ControlError(status, refused.type, refused.message + self._root_hint(), refused.param)
+        return refused
 
     def _serves_control(self) -> bool:
-        """Whether server_url + /_sim/health answers, asked only after a 404 or 405 (a failed probe says yes: no hint
-        rather than a wrong one)."""
+        """Whether server_url + /_sim/health gives the control API's answer (`{"status": "ok"}`; a server answering
+        every path with 200 does not), asked only after a 401, 403, 404 or 405 (a probe that gets no answer says yes:
+        no hint rather than a wrong one)."""
         try:
-            return self._http.get(self.server_url + "/_sim/health").status_code == HTTPStatus.OK
+            health = self._http.get(self.server_url + "/_sim/health")
         except httpx.HTTPError:
             return True
+        return health.status_code == HTTPStatus.OK and (_json_object(health) or {}).get("status") == "ok"
 
     # fault rules
 
@@ -329,30 +421,31 @@ class SimulatorControl:
         )
         _check_match(match, 'add_fault({"model": "dall-e-3"}, status=503)')
         body = {"match": dict(match or {}), "action": action, **_present(times=times, probability=probability, namespace=self.namespace)}
-        rule: FaultRule = self._call("POST", "/_sim/faults", json=body)
-        return rule
+        return cast(FaultRule, self._call("POST", "/_sim/faults", "id", body=body))
 
     def add_rule(self, rule: dict[str, Any]) -> FaultRule:
         """Add a rule written as `POST /_sim/faults` takes it (a scenario file's [[faults]] entry), in the namespace it
         names, else this client's. A client bound to a namespace steers only that one: a rule naming another is the
         server's 400 (two different namespaces in one call)."""
         __tracebackhide__ = True
-        added: FaultRule = self._call("POST", "/_sim/faults", json={**_present(namespace=self.namespace), **rule})
-        return added
+        return cast(FaultRule, self._call("POST", "/_sim/faults", "id", body={**_present(namespace=self.namespace), **rule}))
 
     def faults(self) -> list[FaultRule]:
         __tracebackhide__ = True
-        rules: list[FaultRule] = self._call("GET", "/_sim/faults")["faults"]
+        rules: list[FaultRule] = self._call("GET", "/_sim/faults", "faults")["faults"]
         return rules
 
-    def remove_fault(self, rule_id: str) -> None:
+    def remove_fault(self, rule_id: str) -> int:
+        """Remove one rule; returns how many it removed (1: an unknown id, or another namespace's, is ControlError
+        404), as `clear_faults` returns its count."""
         __tracebackhide__ = True
-        self._call("DELETE", f"/_sim/faults/{_segment(rule_id)}")
+        deleted: int = self._call("DELETE", f"/_sim/faults/{_segment(rule_id)}", "deleted")["deleted"]
+        return deleted
 
     def clear_faults(self) -> int:
         """Remove this namespace's rules (without a namespace: every rule); returns how many."""
         __tracebackhide__ = True
-        deleted: int = self._call("DELETE", "/_sim/faults")["deleted"]
+        deleted: int = self._call("DELETE", "/_sim/faults", "deleted")["deleted"]
         return deleted
 
     # the request journal
@@ -396,15 +489,14 @@ class SimulatorControl:
             request_id=request_id,
             limit=limit,
         )
-        entries: list[JournalEntry] = self._call("GET", "/_sim/requests", params=params)["requests"]
+        entries: list[JournalEntry] = self._call("GET", "/_sim/requests", "requests", params=params)["requests"]
         return entries
 
     def request(self, entry_id: str) -> JournalEntry:
         """The journal entry with this id (as `requests` shows it, `request_N`): ControlError 404 when this namespace
         has none (dropped past the journal's size, deleted, or another namespace's)."""
         __tracebackhide__ = True
-        entry: JournalEntry = self._call("GET", f"/_sim/requests/{_segment(entry_id)}")
-        return entry
+        return cast(JournalEntry, self._call("GET", f"/_sim/requests/{_segment(entry_id)}", "id"))
 
     def count(self, match: Match | None = None, **fields: Any) -> int:
         """How many journalled requests of this namespace match (as a fault rule matches, plus `status`, `fault`,
@@ -415,12 +507,12 @@ class SimulatorControl:
         if "since" in selected:
             selected["since"] = _since(selected["since"])
         body = {"match": selected, **_present(namespace=self.namespace)}
-        return int(self._call("POST", "/_sim/requests/count", json=body)["count"])
+        return int(self._call("POST", "/_sim/requests/count", "count", body=body)["count"])
 
     def clear_requests(self) -> int:
         """Empty this namespace's journal (without a namespace: all of it); returns how many entries it held."""
         __tracebackhide__ = True
-        deleted: int = self._call("DELETE", "/_sim/requests")["deleted"]
+        deleted: int = self._call("DELETE", "/_sim/requests", "deleted")["deleted"]
         return deleted
 
     # namespaces, clock, usage
@@ -428,48 +520,45 @@ class SimulatorControl:
     def namespaces(self) -> list[str]:
         """Every namespace requests have used, "default" first."""
         __tracebackhide__ = True
-        names: list[str] = self._call("GET", "/_sim/namespaces")["namespaces"]
+        names: list[str] = self._call("GET", "/_sim/namespaces", "namespaces")["namespaces"]
         return names
 
     def reset(self) -> Clock:
         """Forget this namespace's windows, ids, clock offset, rules and journal (without a namespace: everything)."""
         __tracebackhide__ = True
-        clock: Clock = self._call("POST", "/_sim/reset")
-        return clock
+        return cast(Clock, self._call("POST", "/_sim/reset", "now"))
 
     def clock(self) -> Clock:
         __tracebackhide__ = True
-        clock: Clock = self._call("GET", "/_sim/clock")
-        return clock
+        return cast(Clock, self._call("GET", "/_sim/clock", "now"))
 
     def advance(self, seconds: float) -> Clock:
         """Move this namespace's clock forward (cross a minute or a day of rate windows without waiting)."""
         __tracebackhide__ = True
-        clock: Clock = self._call("POST", "/_sim/clock/advance", json={"seconds": seconds})
-        return clock
+        return cast(Clock, self._call("POST", "/_sim/clock/advance", "now", body={"seconds": seconds}))
 
     def usage(self, key: str) -> dict[str, Any]:
         """The key's tier and windows (minute, day, and per native provider) in this namespace."""
         __tracebackhide__ = True
-        usage: dict[str, Any] = self._call("GET", f"/_sim/usage/{_segment(key)}")
-        return usage
+        return self._call("GET", f"/_sim/usage/{_segment(key)}", "tier")
 
     def usage_by_key(self) -> dict[str, Any]:
         __tracebackhide__ = True
-        usage: dict[str, Any] = self._call("GET", "/_sim/usage")
-        return usage
+        return self._call("GET", "/_sim/usage", "keys")
 
     def health(self) -> dict[str, Any]:
         __tracebackhide__ = True
-        health: dict[str, Any] = self._call("GET", "/_sim/health")
-        return health
+        return self._call("GET", "/_sim/health", "status", value="ok")
 
     def ready(self) -> bool:
-        """Whether the simulator serves (`GET /_sim/ready`), for a poll while it starts: True on its 200; False on its
-        503 (its Redis is down or stuck) and while nothing answers yet (ControlError `unreachable` inside).
+        """Whether the simulator serves (`GET /_sim/ready`), for a poll while it starts: True on its 200 answer
+        `{"status": "ready", ...}`; False on its 503 (its Redis is down or stuck) and while nothing answers yet
+        (ControlError `unreachable` inside).
 
         Decision: any other answer raises ControlError, as no poll will ever see it change: a 404 is a server_url that
-        is not the simulator's root, a closed client stays closed, a URL without its scheme stays wrong."""
+        is not the simulator's root, a closed client stays closed, a URL without its scheme stays wrong, and a 200
+        that is not the ready answer (a dev server's page on every path) is another server (`not_the_simulator`),
+        where True ended the poll and the calls after it failed far from the cause."""
         __tracebackhide__ = True
         try:
             response = self._send("GET", "/_sim/ready")
@@ -479,11 +568,17 @@ class SimulatorControl:
             raise
         if response.status_code == HTTPStatus.SERVICE_UNAVAILABLE:
             return False
-        if response.status_code != HTTPStatus.OK:
+        if response.status_code >= HTTPStatus.BAD_REQUEST:
             raise self._refused(response)
+        self._answer(response, "status", "ready")
         return True
 
     def config(self) -> dict[str, Any]:
         __tracebackhide__ = True
-        settings: dict[str, Any] = self._call("GET", "/_sim/config")
-        return settings
+        return self._call("GET", "/_sim/config", "state")
+
+    def openapi(self) -> dict[str, Any]:
+        """The control API's own OpenAPI 3.1 document (`GET /_sim/openapi.json`), as the simulator serves it: for a
+        tool that generates a client in another language or checks answers against it."""
+        __tracebackhide__ = True
+        return self._call("GET", "/_sim/openapi.json", "openapi")
