@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 
 from simulator.config import SimulatorConfig
 from simulator.context import note_answer, note_state_down
-from simulator.control.api import ControlApi
+from simulator.control.api import ControlApi, namespace_param
 from simulator.control.layer import ControlLayer
 from simulator.control.open import open_plane
 from simulator.control.plane import ControlPlane
@@ -139,6 +139,12 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         return SafeJSONResponse(openapi_document())
 
     async def control_openapi(request: Request) -> Response:
+        """The control API's document; a control call like any other, so it takes `namespace` (the typed client
+        names one on every call) and refuses a query parameter it does not take, as every control call does."""
+        try:
+            namespace_param(request)
+        except ApiError as exc:
+            return error_response(exc)
         return SafeJSONResponse(control_openapi_document())
 
     faces, closing, route_hints = mounted_faces(engine, keys, config)

@@ -388,16 +388,34 @@ def _usage_by_key_schema() -> dict[str, Any]:
     return _list_of("keys", row)
 
 
-def _with_body_refusals(paths: dict[str, Any]) -> dict[str, Any]:
+STATELESS_PATHS = ("/_sim/health", "/_sim/config", "/_sim/ui", "/_sim/openapi.json")
+"""The control calls that never read the state, so never answer its 503; `/_sim/ready` documents its own."""
+
+STATE_UNAVAILABLE = (
+    "service_unavailable (Retry-After: 1): the state (Redis, with --state redis) did not answer in time; a call "
+    "answered 503 changed nothing, so its retry is safe"
+)
+RESET_STATE_UNAVAILABLE = (
+    "service_unavailable (Retry-After: 1): the state (Redis, with --state redis) did not answer in time; the reset, "
+    "which deletes a page of keys at a time, may have been done in part: repeat it"
+)
+
+
+def _with_common_refusals(paths: dict[str, Any]) -> dict[str, Any]:
     """Any call's body may stop coming (the control layer's --body-timeout, as for an API request's); a call that
-    reads its body (every POST and DELETE, if only to refuse one it takes none of) refuses one over the limit."""
+    reads its body (every POST and DELETE, if only to refuse one it takes none of) refuses one over the limit; and
+    every call that reads or changes the state answers 503 while Redis does not answer (docs/control.md), which a
+    client generated from this document must read as the error envelope it is, with its "retry is safe"."""
     too_large = _error(f"payload_too_large: a body over {errors.MAX_BODY_BYTES:,} bytes")
     stalled = _error(errors.STALLED_BODY_ANSWER)
-    for operations in paths.values():
+    for path, operations in paths.items():
         for method, operation in operations.items():
-            operation["responses"]["408"] = stalled
+            answers = operation["responses"]
+            answers["408"] = stalled
             if method in ("post", "delete"):
-                operation["responses"]["413"] = too_large
+                answers["413"] = too_large
+            if path not in STATELESS_PATHS and "503" not in answers:
+                answers["503"] = _error(RESET_STATE_UNAVAILABLE if path == "/_sim/reset" else STATE_UNAVAILABLE)
     return paths
 
 
@@ -449,9 +467,14 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "dashboard",
                 "summary": "The dashboard: one page that watches and steers the simulator through this API (docs/observe.md)",
+                "parameters": [_namespace("the page, on the default namespace; given, a 303 to the page with it chosen")],
                 "responses": {
                     "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}},
-                    "303": {"description": "opened under a namespace base path (/_sim/ns/NAME/_sim/ui): to /_sim/ui#ns=NAME"},
+                    "303": {
+                        "description": "opened in a namespace (?namespace=NAME, the X-Sim-Namespace header, or under its base path "
+                        "/_sim/ns/NAME/_sim/ui): to /_sim/ui#ns=NAME, the page with that namespace chosen"
+                    },
+                    "400": bad,
                 },
             }
         },
@@ -459,7 +482,8 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "controlOpenapi",
                 "summary": "This document",
-                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+                "parameters": [_ANY],
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1"), "400": bad},
             }
         },
         "/_sim/reset": {
@@ -645,7 +669,7 @@ def control_openapi_document() -> dict[str, Any]:
             "request in namespace NAME, for clients that take only a base URL.",
         },
         "servers": [{"url": "/"}],
-        "paths": _with_body_refusals(_paths()),
+        "paths": _with_common_refusals(_paths()),
         "components": {
             "schemas": {
                 "Match": _match_schema(with_status=False),

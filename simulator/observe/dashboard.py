@@ -25,8 +25,10 @@ from simulator.control.actions import (
     MIN_FAULT_STATUS,
     MIN_RETRY_AFTER_SECONDS,
 )
+from simulator.control.api import namespace_param
 from simulator.control.rules import MAX_TIMES
-from simulator.namespace_path import NAMED_BY_PATH
+from simulator.engine.errors import ApiError
+from simulator.perf.wire import error_response
 from simulator.registry import FACE_NAMES
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS
@@ -79,14 +81,20 @@ def page() -> str:
 
 
 async def dashboard(request: Request) -> Response:
-    """The page; opened under a namespace's base path (`perf_sim.base_url + "/_sim/ui"`), a redirect to the page with
-    that namespace chosen (`/_sim/ui#ns=NAME`).
+    """The page; opened in a namespace (under its base path, `perf_sim.base_url + "/_sim/ui"`, or with `?namespace=NAME`
+    or the X-Sim-Namespace header, as a control call names one), a redirect to the page with that namespace chosen
+    (`/_sim/ui#ns=NAME`). A name the control API refuses, two different names, or a query parameter other than
+    `namespace` is its 400, as for any control call: served as the `default` namespace's page, it showed another
+    namespace than the one asked for without a word.
 
     Decision: a redirect rather than the page served in place. The page's calls name their namespace themselves
     (`?namespace=`, X-Sim-Namespace), which a base path that also names one would make a 400 as soon as the user
     picked another namespace in the selector; at `/_sim/ui#ns=NAME` the selector works, and the URL is the one to
     share."""
-    named = request.scope.get(NAMED_BY_PATH)
+    try:
+        named = namespace_param(request)
+    except ApiError as exc:
+        return error_response(exc)
     if named is not None:
         return RedirectResponse(f"{PATH}#ns={quote(named, safe='')}", status_code=303, headers={"Cache-Control": "no-cache"})
     return HTMLResponse(page(), headers={"Cache-Control": "no-cache"})
