@@ -281,7 +281,8 @@ def control_refusal(face: str, exc: ApiError) -> Response:
     """A 400 for a bad control input (X-Sim-Fault, a [sim:...] token, X-Sim-Namespace) sent to `face`: the Perf
     envelope, as issue 9 asks of every such refusal, with the face's own error fields beside it where they do not
     clash (inside `error` too), so the face's official client reads the message: the `blackforest` client reads only
-    a top-level `message` and showed "400 Client Error: Bad Request", google-genai a `status` of None."""
+    a top-level `message` and showed "400 Client Error: Bad Request", google-genai a `status` of None. Also the Perf
+    404 a `blackforest` client meets when given a namespace base URL (simulator.app, route_hints), for that reason."""
     perf = error_response(PERF_FACE, exc)
     if face == PERF_FACE:
         return perf
