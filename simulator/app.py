@@ -32,7 +32,9 @@ from simulator.observe import observing
 from simulator.pages import home
 from simulator.pages.images import ImageFiles
 from simulator.perf.wire import ErrorIds, error_response, unknown_route
-from simulator.registry import mounted_faces
+from simulator.providers.bfl import mapping as bfl_mapping
+from simulator.registry import control_refusal, mounted_faces
+from simulator.route_hints import blackforest_joined_path
 from simulator.state.base import State, StateUnavailable
 from simulator.state.open import open_state
 from spec import errors
@@ -52,7 +54,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code in (404, 405):
         path = path_as_sent(request.scope)
         error = request.app.state.route_hints.hinted(unknown_route(request.method, path, allowed), request.method, path)
-        response = error_response(error, headers=headers)
+        if blackforest_joined_path(path) is None:
+            response = error_response(error, headers=headers)
+        else:  # with BFL's top-level `message` beside the envelope: the blackforest client shows only that
+            response = control_refusal(bfl_mapping.PROVIDER, error)
+            response.headers.update(headers)
     else:
         response = error_response(ApiError(errors.INVALID_REQUEST, exc.detail), headers=headers)
     note_answer(response)

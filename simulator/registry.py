@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,6 +58,9 @@ from spec.models import MODELS, PERF_FACE
 from spec.providers import bfl as bfl_spec
 from spec.providers import stability as stability_spec
 
+MalformedBytes = Callable[[Headers], tuple[bytes, dict[str, str]] | None]
+"""A request's headers -> the `malformed` fault's body and headers when that request asked for bytes, else None."""
+
 
 @runtime_checkable
 class Served(Protocol):
@@ -87,6 +91,9 @@ class Face:
     malformed: bytes = field(kw_only=True)
     """The start of the face's own success answer, cut short: the `malformed` fault's body. One shape for every face
     put a Perf answer in a BFL or Google client's error message."""
+    malformed_bytes: MalformedBytes | None = field(default=None, kw_only=True)
+    """For a face whose success answer may be bytes rather than JSON (Stability's image): the `malformed` body, with
+    the headers that replace its content type, for a request that asked for the bytes (None: the JSON one above)."""
     unknown_route: UnknownRoute = unknown_route_error
     root_paths: tuple[str, ...] = ()
     """Paths the face also serves at the server's root, outside its prefix."""
@@ -138,6 +145,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         journal=stability_journal.JOURNAL_VIEW,
         upstream=stability_mapping.UPSTREAM,
         malformed=stability_face.MALFORMED_ANSWER,
+        malformed_bytes=stability_face.malformed_image,
         max_body_bytes=stability_spec.STABILITY_MAX_BODY_BYTES,
     ),
     Face(
@@ -232,29 +240,37 @@ def malformed_response(face: str) -> ASGIApp:
     success answer cut short, and the headers the face's own error answers carry, its `x-request-id` drawn as theirs
     is, in its provider's form (OpenAI's `req_<32 hex>` with `openai-version` and `openai-organization`, Stability's
     bare 32 hex, the Perf API's `req_err_...`), or none where the face's errors carry none (BFL, Ideogram, Google).
+    A face whose success may be bytes (`Face.malformed_bytes`) answers a request that asked for them with bytes cut
+    short instead, in their content type (Stability's PNG).
 
     Decision: no engine ran, so the answer has no engine id, as an error has none; the face's error answer is the one
     place that knows how the face writes such an id, so the body is swapped into it, rather than the control layer
     writing a Perf-form id on every face (which an openai SDK showed as `request_id` in a form OpenAI never sends)."""
-    return _MalformedAnswer(BY_NAME[face].malformed, BY_NAME[face].answer(_MALFORMED_STAND_IN))
+    chosen = BY_NAME[face]
+    return _MalformedAnswer(chosen.malformed, chosen.malformed_bytes, chosen.answer(_MALFORMED_STAND_IN))
 
 
 class _MalformedAnswer:
     """A face's error answer sent with status 200 and the malformed body in place of its envelope."""
 
-    def __init__(self, body: bytes, error: ASGIApp) -> None:
+    def __init__(self, body: bytes, as_bytes: MalformedBytes | None, error: ASGIApp) -> None:
         self.body = body
+        self.as_bytes = as_bytes
         self.error = error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chosen = self.as_bytes(Headers(scope=scope)) if self.as_bytes is not None else None
+        body, added = chosen or (self.body, {"content-type": "application/json"})
+        dropped = (*_MALFORMED_DROPPED_HEADERS, *(name.lower().encode("latin-1") for name in added))
+        typed = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in added.items()]
+
         async def as_malformed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                kept = [(name, value) for name, value in message["headers"] if name.lower() not in _MALFORMED_DROPPED_HEADERS]
-                typed = [(b"content-type", b"application/json"), (b"content-length", str(len(self.body)).encode())]
-                await send({**message, "status": 200, "headers": kept + typed})
+                kept = [(name, value) for name, value in message["headers"] if name.lower() not in dropped]
+                await send({**message, "status": 200, "headers": [*kept, *typed, (b"content-length", str(len(body)).encode())]})
             elif message["type"] == "http.response.body":
                 if not message.get("more_body", False):
-                    await send({"type": "http.response.body", "body": self.body})
+                    await send({"type": "http.response.body", "body": body})
             else:
                 await send(message)
 
@@ -265,18 +281,42 @@ def control_refusal(face: str, exc: ApiError) -> Response:
     """A 400 for a bad control input (X-Sim-Fault, a [sim:...] token, X-Sim-Namespace) sent to `face`: the Perf
     envelope, as issue 9 asks of every such refusal, with the face's own error fields beside it where they do not
     clash (inside `error` too), so the face's official client reads the message: the `blackforest` client reads only
-    a top-level `message` and showed "400 Client Error: Bad Request", google-genai a `status` of None."""
+    a top-level `message` and showed "400 Client Error: Bad Request", google-genai a `status` of None. Also the Perf
+    404 a `blackforest` client meets when given a namespace base URL (simulator.app, route_hints), for that reason."""
     perf = error_response(PERF_FACE, exc)
     if face == PERF_FACE:
         return perf
     native, ours = json.loads(bytes(error_response(face, exc).body)), exc.envelope()
     if not isinstance(native, dict):
         return perf
-    native.pop("id", None)  # Stability's, drawn only as its own answer is sent: the x-request-id stands for it
+    with_id = native.pop("id", None) is not None  # Stability's, drawn only as its own answer is sent
     inner, error = native.get("error"), ours["error"]
     body = {**native, **ours, "error": {**inner, **error} if isinstance(inner, dict) and isinstance(error, dict) else error}
     headers = {name: value for name, value in perf.headers.items() if name not in ("content-length", "content-type")}
-    return perf_wire.ErrorAnswer(body, status_code=perf.status_code, headers=headers)  # its x-request-id drawn as it is sent
+    answer = _RefusalWithId if with_id else perf_wire.ErrorAnswer
+    return answer(body, status_code=perf.status_code, headers=headers)  # its x-request-id drawn as it is sent
+
+
+class _RefusalWithId(perf_wire.ErrorAnswer):
+    """A control refusal on a face whose error bodies carry their id (Stability's `{"id", "name", "errors"}`, which
+    its clients read): the body's `id` is the refusal's `x-request-id`, drawn as it is sent, so no field the face's
+    schema promises is missing and no second id is made up."""
+
+    def __init__(self, content: dict[str, Any], **kwargs: Any) -> None:
+        self.content = content
+        super().__init__(content, **kwargs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.body = self.render({"id": self.request_id, **self.content})
+                kept = [(name, value) for name, value in message["headers"] if name.lower() != b"content-length"]
+                message = {**message, "headers": [*kept, (b"content-length", b"%d" % len(self.body))]}
+            elif message["type"] == "http.response.body":
+                message = {**message, "body": self.body}
+            await send(message)
+
+        await super().__call__(scope, receive, with_id)
 
 
 def gateway_upstreams(config: SimulatorConfig) -> dict[str, tuple[str, Upstream]]:

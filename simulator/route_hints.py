@@ -9,6 +9,10 @@ request's method are named: a path some route serves with another method already
 
 Decision: only the Perf API's answers (ours to word) name near misses; a provider face answers an unknown path in its
 provider's own words, as its official client expects them.
+
+Decision: a BFL root path under the namespace `v1` (`/_sim/ns/v1/flux-dev`) is what the `blackforest` client sends
+when given a namespace base URL, so its 404 says that, and how to give the namespace, rather than naming routes
+inside namespace `v1`, which only urljoin chose.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from starlette.routing import Route, compile_path
 from simulator.engine.errors import ApiError
 from simulator.mounting import UnknownRoute
 from simulator.namespace_path import namespace_base_path, split_namespace_path
+from spec.providers.bfl import BFL_ROOT_PATHS, BFL_ROOT_PREFIXES
 
 MAX_HINTS = 3
 CLOSE_SPELLING = 0.85
@@ -31,6 +36,27 @@ CLOSE_SPELLING = 0.85
 _LONGEST_PATH_SEGMENTS = 12
 """Paths with more segments are not tried for a missing or doubled base path: the search grows with them, and no
 real base-URL mistake has that many."""
+
+
+BLACKFOREST_JOINED = "v1"
+"""The namespace a `blackforest` client given a namespace base URL lands in: it joins `v1/<model>` onto its base URL
+with urljoin, which drops the base's last segment, so `http://host/_sim/ns/job7` sends `/_sim/ns/v1/flux-dev`."""
+BLACKFOREST_BASE_PATH_HINT = (
+    "this looks like the blackforest client given a namespace base URL (http://HOST:PORT/_sim/ns/NAME): it drops the "
+    "last path segment of its base URL, so {path} landed in namespace 'v1'. Give BFLClient the server's root "
+    "(base_url=perf_sim.server_url) and the namespace in a header: "
+    "client.session.headers['X-Sim-Namespace'] = 'NAME' (perf_sim.headers)"
+)
+
+
+def blackforest_joined_path(path: str) -> str | None:
+    """The BFL root path a request to `path` meant (`/v1/flux-dev`) when it is what a `blackforest` client given a
+    namespace base URL sends (`/_sim/ns/v1/flux-dev`), else None."""
+    name, rest = split_namespace_path(path)
+    if name != BLACKFOREST_JOINED:
+        return None
+    meant = f"/{name}{rest}"
+    return meant if meant in BFL_ROOT_PATHS or meant.startswith(BFL_ROOT_PREFIXES) else None
 
 
 @dataclass(frozen=True)
@@ -73,6 +99,10 @@ class RouteHints:
     def hinted(self, error: ApiError, method: str, path: str) -> ApiError:
         """`error` (a 404 or 405 of the Perf API), naming the routes near `method path` when there are any, under the
         namespace base path the request came by: a hint without it would take the app out of its test's namespace."""
+        bfl_path = blackforest_joined_path(path)
+        if bfl_path is not None:
+            message = BLACKFOREST_BASE_PATH_HINT.format(path=bfl_path)
+            return ApiError(error.type, f"{error.message}; {message}", error.param, error.retry_after, error.given_status)
         name, searched = split_namespace_path(path)
         base = "" if name is None else namespace_base_path(name)
         near = self.near(method, searched)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
+from blackforest import BFLClient
+from blackforest.client import BFLError
 
 from simulator.control.client import SimulatorControl
 from simulator.launcher import RunningServer
@@ -84,3 +86,21 @@ def test_a_wrong_path_under_a_base_path_is_named_as_sent_and_its_hint_keeps_the_
 def test_a_native_faces_404_under_a_base_path_names_the_path_as_its_provider_would(client: httpx.Client) -> None:
     response = client.post("/_sim/ns/job-a/openai/v1/nope", json={}, headers={"Authorization": f"Bearer {KEY}"})
     assert response.status_code == 404 and response.json()["error"]["message"] == "Invalid URL (POST /v1/nope)"
+
+
+def test_the_blackforest_client_given_a_namespace_base_url_is_told_it_drops_the_last_segment_not_steered_into_namespace_v1(
+    sim: RunningServer, client: httpx.Client
+) -> None:
+    """urljoin(".../_sim/ns/job7", "v1/flux-dev") is /_sim/ns/v1/flux-dev: the 404's hint named routes inside
+    namespace `v1`, which only urljoin chose, and the client showed none of it (it reads a top-level `message`)."""
+    bfl_client = BFLClient(api_key=KEY, base_url=f"{sim.base_url}/_sim/ns/job7", timeout=10)
+    with pytest.raises(BFLError) as raised:
+        bfl_client.generate("flux-dev", {"prompt": "a cat", "width": 1024, "height": 768})
+    shown = str(raised.value)
+    assert "drops the last path segment of its base URL" in shown and "X-Sim-Namespace" in shown, shown
+    assert "did you mean" not in shown and "/_sim/ns/v1/v1/" not in shown
+    answer = client.post("/_sim/ns/v1/flux-pro", json={"prompt": "a cat"}, headers={"x-key": KEY})
+    body = answer.json()
+    assert answer.status_code == 404 and body["error"]["type"] == "not_found" and body["message"] == body["error"]["message"]
+    other = client.post("/_sim/ns/v1/images/generations", json={"prompt": "a cat"}).json()["error"]["message"]
+    assert "did you mean /_sim/ns/v1/v1/images/generations (perf)" in other, "any other path keeps its hint"

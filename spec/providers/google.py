@@ -22,6 +22,51 @@ IMAGEN_DEFAULT_MIME_TYPE = "image/png"
 IMAGEN_PERSON_GENERATION = ("dont_allow", "allow_adult", "allow_all")
 IMAGEN_SAFETY_SETTINGS = ("block_low_and_above", "block_medium_and_above", "block_only_high", "block_none")
 
+# The names a predict body may hold. Google's front end parses the body as proto3 JSON into PredictRequest, whose
+# fields besides the path's model are `instances` and `parameters`, and on Vertex `labels` (billing labels, "only
+# Imagen supports labels"); any other name is its 400 INVALID_ARGUMENT `IMAGEN_UNKNOWN_NAME_MESSAGE`, with a
+# google.rpc.BadRequest detail whose fieldViolations repeat each message (decolua/9router#1876 quotes one at the top
+# level; google-gemini/gemini-cli#13972 one nested, with its path after `at`).
+IMAGEN_REQUEST_FIELDS = ("instances", "parameters")
+VERTEX_REQUEST_FIELDS = (*IMAGEN_REQUEST_FIELDS, "labels")
+IMAGEN_UNKNOWN_NAME_MESSAGE = 'Invalid JSON payload received. Unknown name "{name}"{at}: Cannot find field.'
+# Decision: `instances[]` and `parameters` are free-form google.protobuf.Values in PredictRequest, so the parse itself
+# takes any name in them, and whether Imagen then refuses one it does not know is not documented. The face refuses one
+# anyway, in the same words with its path (`at 'parameters'`): a misspelt parameter silently left at its default
+# (sampleCount's is 4 images, all billed) is the costly mistake a simulator must show before production does. The
+# names known are every one Google's Imagen 3 generation reference documents and google-genai 1.30 sends
+# (`guidanceScale` is the client's, not in the reference: accepted, unchecked).
+IMAGEN_INSTANCE_FIELDS = ("prompt",)
+IMAGEN_PARAMETERS = (
+    "sampleCount",
+    "aspectRatio",
+    "personGeneration",
+    "safetySetting",
+    "includeRaiReason",
+    "includeSafetyAttributes",
+    "language",
+    "outputOptions",
+    "sampleImageSize",
+    "seed",
+    "addWatermark",
+    "enhancePrompt",
+    "storageUri",
+    "negativePrompt",
+    "guidanceScale",
+)
+IMAGEN_OUTPUT_OPTIONS = ("mimeType", "compressionQuality")
+# Typed parameters the reference documents, checked before any quota is used; they then change nothing here but seed.
+IMAGEN_BOOLEAN_PARAMETERS = ("includeRaiReason", "includeSafetyAttributes", "addWatermark", "enhancePrompt")
+IMAGEN_STRING_PARAMETERS = ("language", "sampleImageSize", "storageUri", "negativePrompt")
+# `seed` is a uint32 (Vertex: "deterministic only with addWatermark=false"); JPEG `compressionQuality` 0-100.
+IMAGEN_SEED = (0, 2**32 - 1)
+IMAGEN_COMPRESSION_QUALITY = (0, 100)
+# Decision: Imagen's seed k gives the k-th image of the equivalent Perf request, and its sampleCount images are k,
+# k+1, ..., as BFL's, Stability's and Ideogram's seeds do (docs/providers.md, "Seeds mean the same on every face"),
+# with or without addWatermark: Google makes a seed deterministic only without the watermark, but the simulator is
+# deterministic always, and a seed that changed nothing would give every seed the same picture. The answer reports no
+# seed, so nothing wraps.
+
 # Support codes from Google's Responsible AI page: the simulator's content policy has no categories, so a blocked
 # prompt reports the "other" code and filtered outputs the "sexual" code's generic sibling.
 IMAGEN_PROMPT_BLOCKED_CODE = "42876398"

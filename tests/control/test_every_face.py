@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 KEY = "pk_test_pro_faces"
 
@@ -85,13 +87,16 @@ def test_a_bad_control_header_is_a_perf_400_the_faces_own_client_can_read_too(
     client: httpx.Client, call: Call, bad: dict[str, str]
 ) -> None:
     """The Perf envelope names the header (issue 9); the face's own error fields beside it carry the message to its
-    client: the blackforest client reads a top-level `message`, google-genai the error's `status`."""
+    client: the blackforest client reads a top-level `message`, google-genai the error's `status`, and a Stability
+    client the `id` every Stability error has (the body lacked it: it is the refusal's x-request-id)."""
     response = call.send(client, bad)
     assert response.status_code == 400
     body = response.json()
     (header,) = bad
     assert (body["error"]["type"], body["error"]["param"]) == ("invalid_request", header)
-    assert response.headers["x-request-id"].startswith("req_err_") and "id" not in body, "an error's id, none made up"
+    request_id = response.headers["x-request-id"]
+    assert request_id.startswith("req_err_")
+    assert body.get("id") == (request_id if call.face == "stability" else None), "Stability's errors carry their id; none made up"
     message = body["error"]["message"]
     if call.face == "stability":
         assert (body["name"], body["errors"]) == ("bad_request", [message]), body
@@ -139,6 +144,22 @@ def test_a_malformed_answer_is_the_start_of_the_faces_own_answer_cut_short(clien
     assert response.content.startswith(f'{{"{first_field}": '.encode()), response.content
     with pytest.raises(ValueError):
         json.loads(response.content)
+
+
+@pytest.mark.parametrize("accept", [None, "image/*", "image/png, application/json;q=0.5"])
+def test_a_malformed_answer_to_a_stability_client_that_asked_for_the_image_bytes_is_a_png_cut_short(
+    client: httpx.Client, accept: str | None
+) -> None:
+    """Stability answers Accept image/* (its default) with the image bytes: the start of that answer is a cut PNG with
+    the bytes' headers, what the client's image code must survive; it was the JSON form's start, typed JSON."""
+    headers = {**BEARER, **({} if accept is None else {"Accept": accept}), "X-Sim-Fault": "malformed"}
+    response = client.post("/stability/v2beta/stable-image/generate/sd3", headers=headers, files={"prompt": (None, "a kite")})
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert (response.headers["finish-reason"], response.headers["seed"]) == ("SUCCESS", "0")
+    assert re.fullmatch(ERROR_ID_FORMS["stability"] or "", response.headers["x-request-id"])
+    assert response.content.startswith(b"\x89PNG\r\n\x1a\n") and len(response.content) == int(response.headers["content-length"])
+    with pytest.raises(OSError):
+        Image.open(io.BytesIO(response.content)).load()
 
 
 # The x-request-id each face's error answers carry (none where the provider sends none): the openai SDKs show it as

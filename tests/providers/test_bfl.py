@@ -324,6 +324,23 @@ def test_blackforest_0_1_3_raises_unbound_local_error_on_a_lost_connection(sim: 
     assert entry["fault"] == fault and entry["face"] == "bfl"
 
 
+@pytest.mark.parametrize(
+    ("prompt", "status"), [(f"a cat {TRIGGER_PHRASE}", "Request Moderated"), (f"a cat {OUTPUT_FILTER_PHRASE}", "Content Moderated")]
+)
+def test_blackforest_0_1_3_sync_mode_polls_a_moderated_task_until_max_retries_without_naming_moderation(
+    sim: RunningServer, prompt: str, status: str
+) -> None:
+    """The client's loop, documented in docs/providers.md and docs/control.md: sync mode stops only on `Ready`, so a
+    moderated task is polled to `max_retries` and the error says nothing of moderation; `get_task_status` shows it.
+    Pinned so that a release that recognises moderation is noticed and the docs updated."""
+    bfl_client = BFLClient(api_key="pk_live_abc123", base_url=sim.base_url, timeout=10)
+    with pytest.raises(BFLError, match=r"Polling exceeded maximum retries \(2\)") as raised:
+        bfl_client.generate("flux-dev", {"prompt": prompt}, ClientConfig(sync=True, polling_interval=0.1, max_retries=2))
+    assert "oderat" not in str(raised.value)
+    task = bfl_client.generate("flux-dev", {"prompt": prompt})
+    assert bfl_client.get_task_status(task.id).status == status
+
+
 @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
 def test_a_body_sent_as_another_type_than_json_is_fastapis_422_not_a_task(client: httpx.Client, content_type: str) -> None:
     """`curl -d` sends a form's type: FastAPI does not read such a body as JSON, so BFL refuses it; it made a task."""

@@ -257,3 +257,136 @@ def test_a_body_over_the_limit_is_googles_400_invalid_argument_naming_the_limit(
     error = answer.json()["error"]
     assert error["status"] == "INVALID_ARGUMENT" and error["code"] == 400
     assert error["message"] == f"Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes."
+
+
+VERTEX_PREDICT = f"/google/v1/projects/p/locations/us-central1/publishers/google/models/{MODEL}:predict"
+
+
+def google_used(client: httpx.Client, key: str) -> int:
+    """The images the Google face has charged `key` this minute."""
+    used: int = client.get(f"/_sim/usage/{key}").json()["providers"]["google"]["minute"]["used"]
+    return used
+
+
+def test_a_misspelt_top_level_name_is_googles_unknown_name_400_not_four_billed_images(client: httpx.Client, fresh_key: str) -> None:
+    """`parameter` for `parameters`: Google's front end refuses the name; the face read the default sampleCount of 4
+    and charged them."""
+    body = {"instances": [{"prompt": "a kite"}], "parameter": {"sampleCount": 1}}
+    answer = client.post(PREDICT, headers={"x-goog-api-key": fresh_key}, json=body)
+    assert answer.status_code == 400
+    message = 'Invalid JSON payload received. Unknown name "parameter": Cannot find field.'
+    assert answer.json()["error"] == {
+        "code": 400,
+        "message": message,
+        "status": "INVALID_ARGUMENT",
+        "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{"description": message}]}],
+    }
+    assert google_used(client, fresh_key) == 0
+
+
+def test_unknown_names_at_every_level_are_refused_together_each_with_its_path(client: httpx.Client, fresh_key: str) -> None:
+    """Decision (spec.providers.google, beside IMAGEN_UNKNOWN_NAME_MESSAGE): names inside `instances[0]`,
+    `parameters` and `outputOptions` are refused too, each on its own line and in its own field violation."""
+    body = {
+        "instances": [{"prompt": "a kite", "negative": "rain"}],
+        "parameters": {"samplecount": 1, "outputOptions": {"quality": 80}},
+        "extra": True,
+    }
+    answer = client.post(VERTEX_PREDICT, headers={"Authorization": f"Bearer {fresh_key}"}, json=body)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    lines = [
+        'Invalid JSON payload received. Unknown name "extra": Cannot find field.',
+        "Invalid JSON payload received. Unknown name \"negative\" at 'instances[0]': Cannot find field.",
+        "Invalid JSON payload received. Unknown name \"samplecount\" at 'parameters': Cannot find field.",
+        "Invalid JSON payload received. Unknown name \"quality\" at 'parameters.outputOptions': Cannot find field.",
+    ]
+    assert error["message"] == "\n".join(lines)
+    fields = [violation.get("field") for violation in error["details"][0]["fieldViolations"]]
+    assert fields == [None, "instances[0]", "parameters", "parameters.outputOptions"]
+    assert google_used(client, fresh_key) == 0
+
+
+def test_labels_are_a_vertex_field_the_gemini_api_does_not_know(client: httpx.Client, fresh_key: str) -> None:
+    """Vertex's PredictRequest has `labels` (billing labels for Imagen); the Gemini API's has none."""
+    body = {"instances": [{"prompt": "a kite"}], "parameters": {"sampleCount": 1}, "labels": {"team": "web"}}
+    assert client.post(VERTEX_PREDICT, headers={"Authorization": f"Bearer {fresh_key}"}, json=body).status_code == 200
+    gemini_answer = client.post(PREDICT, headers={"x-goog-api-key": fresh_key}, json=body)
+    assert gemini_answer.status_code == 400 and 'Unknown name "labels"' in gemini_answer.json()["error"]["message"]
+    bad = client.post(VERTEX_PREDICT, headers={"Authorization": f"Bearer {fresh_key}"}, json={**body, "labels": {"team": 5}})
+    assert bad.status_code == 400 and bad.json()["error"]["message"].startswith("labels must be an object whose values are strings")
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"seed": "abc"}, 'parameters.seed must be an integer from 0 to 4294967295, got "abc".'),
+        ({"seed": -1}, "parameters.seed must be an integer from 0 to 4294967295, got -1."),
+        ({"seed": 4294967296}, "parameters.seed must be an integer from 0 to 4294967295, got 4294967296."),
+        ({"seed": 1.5}, "parameters.seed must be an integer from 0 to 4294967295, got 1.5."),
+        ({"addWatermark": "maybe"}, 'parameters.addWatermark must be a boolean, got "maybe".'),
+        ({"enhancePrompt": 1}, "parameters.enhancePrompt must be a boolean, got 1."),
+        ({"includeSafetyAttributes": "true"}, 'parameters.includeSafetyAttributes must be a boolean, got "true".'),
+        ({"language": 5}, "parameters.language must be a string, got 5."),
+        ({"sampleImageSize": 2048}, "parameters.sampleImageSize must be a string, got 2048."),
+        ({"negativePrompt": ["rain"]}, 'parameters.negativePrompt must be a string, got ["rain"].'),
+        (
+            {"outputOptions": {"mimeType": "image/jpeg", "compressionQuality": 500}},
+            "parameters.outputOptions.compressionQuality must be an integer from 0 to 100, got 500.",
+        ),
+    ],
+)
+def test_a_documented_parameter_of_the_wrong_type_is_invalid_argument_before_any_quota_is_used(
+    client: httpx.Client, fresh_key: str, parameters: dict[str, object], message: str
+) -> None:
+    """These change nothing in the picture here, but a body Google refuses must not pass the simulator."""
+    body = {"instances": [{"prompt": "a fox"}], "parameters": {"sampleCount": 1, **parameters}}
+    answer = client.post(VERTEX_PREDICT, headers={"Authorization": f"Bearer {fresh_key}"}, json=body)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}
+    assert google_used(client, fresh_key) == 0
+
+
+def test_every_parameter_google_genai_sends_on_vertex_is_accepted(sim: RunningServer) -> None:
+    """The stricter face must not refuse what the official client sends: every GenerateImagesConfig field of 1.30."""
+    config = types.GenerateImagesConfig(
+        number_of_images=1,
+        aspect_ratio="1:1",
+        negative_prompt="rain",
+        guidance_scale=7.5,
+        seed=3,
+        add_watermark=False,
+        enhance_prompt=False,
+        language=types.ImagePromptLanguage.en,
+        include_safety_attributes=True,
+        include_rai_reason=True,
+        output_mime_type="image/jpeg",
+        output_compression_quality=80,
+        output_gcs_uri="gs://bucket/out",
+        person_generation=types.PersonGeneration.DONT_ALLOW,
+        safety_filter_level=types.SafetyFilterLevel.BLOCK_LOW_AND_ABOVE,
+        image_size="1K",
+    )
+    response = vertex(sim).models.generate_images(model=MODEL, prompt="a watercolor fox", config=config)
+    assert sizes(response) == [(1024, 1024)]
+
+
+def test_a_vertex_seed_k_gives_the_perf_requests_images_from_index_k(client: httpx.Client) -> None:
+    """As BFL, Stability and Ideogram seeds do (docs/providers.md, "Seeds mean the same on every face"); the face
+    ignored it, so every seed gave the same picture."""
+    prompt = "a fox in the snow"
+    perf = client.post(
+        "/v1/images/generations",
+        headers={"Authorization": "Bearer pk_live_abc123"},
+        json={"prompt": prompt, "model": "imagen-3", "n": 4, "response_format": "b64_json"},
+    ).json()
+    headers = {"Authorization": "Bearer pk_live_abc123"}
+
+    def predicted(seed: int | None, count: int) -> list[str]:
+        parameters = {"sampleCount": count, "addWatermark": False, **({} if seed is None else {"seed": seed})}
+        answer = client.post(VERTEX_PREDICT, headers=headers, json={"instances": [{"prompt": prompt}], "parameters": parameters})
+        return [p["bytesBase64Encoded"] for p in answer.json()["predictions"]]
+
+    perf_images = [d["b64_json"] for d in perf["data"]]
+    assert predicted(2, 2) == perf_images[2:4]
+    assert predicted(1, 1) == perf_images[1:2] != predicted(None, 1) == predicted(0, 1) == perf_images[:1]

@@ -210,3 +210,16 @@ def test_every_answer_carries_openais_response_headers_errors_included(sim: Runn
         client.images.generate(model="dall-e-2", prompt="a red fox", size="9x9")
     for headers in (made.headers, refused.value.response.headers):
         assert headers["openai-organization"] and headers["openai-version"] == "2020-10-01" and headers["x-request-id"]
+
+
+@pytest.mark.parametrize("prompt", ["   ", "\t\n", " \u3000 "])
+def test_a_whitespace_only_dall_e_3_prompt_is_accepted_and_revised_into_a_well_formed_prompt(client: httpx.Client, prompt: str) -> None:
+    """OpenAI's documented rule is a length of at least 1, so the face accepts it (docs/providers.md); the revision was
+    ", composed with ...", a text with no subject that starts with a comma, which a client showing it showed broken."""
+    headers = {"Authorization": f"Bearer {KEY}"}
+    answer = client.post("/openai/v1/images/generations", headers=headers, json={"prompt": prompt, "model": "dall-e-3"})
+    assert answer.status_code == 200, answer.text
+    revised = answer.json()["data"][0]["revised_prompt"]
+    assert revised[:1].isupper() and not revised.startswith(",") and ", ," not in revised
+    again = client.post("/openai/v1/images/generations", headers=headers, json={"prompt": revised, "model": "dall-e-3"})
+    assert again.status_code == 200, "the revision is a prompt the model takes back"

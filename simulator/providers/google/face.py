@@ -117,7 +117,7 @@ class GoogleFace:
             if exc.type == errors.PAYLOAD_TOO_LARGE:
                 raise RpcError(400, google.PAYLOAD_TOO_LARGE_MESSAGE.format(limit=errors.MAX_BODY_BYTES)) from None
             raise NativeInvalid(None, f"Invalid JSON payload received. {exc.message}") from None
-        native = mapping.request_from_native(model_id, body)
+        native = mapping.request_from_native(model_id, body, vertex=version in VERTEX_VERSIONS)
         try:
             result = await self.engine.generate(tenant, native.generation, face=mapping.PROVIDER)
         except CountNeverAdmitted as exc:

@@ -48,6 +48,20 @@ class RpcError(ApiError):
         self.reason = reason
 
 
+class UnknownNames(NativeInvalid):
+    """Names a predict body holds where Google's parse knows none: its 400 INVALID_ARGUMENT, each name's message on
+    a line of its own and again in a google.rpc.BadRequest field violation (with its path, below the top level)."""
+
+    def __init__(self, unknown: list[tuple[str, str]]) -> None:
+        """`unknown`: (name, path) of each, the path "" at the body's top level."""
+        self.violations: list[dict[str, str]] = []
+        for name, path in unknown:
+            at = f" at '{path}'" if path else ""
+            message = google.IMAGEN_UNKNOWN_NAME_MESSAGE.format(name=cut(name), at=at)
+            self.violations.append({"field": path, "description": message} if path else {"description": message})
+        super().__init__(None, "\n".join(violation["description"] for violation in self.violations))
+
+
 @dataclass(frozen=True)
 class ImagenRequest:
     """A native predict call: the engine's request plus what only the wire needs."""
@@ -91,15 +105,66 @@ def _enum_choice(parameters: dict[str, Any], name: str, allowed: tuple[str, ...]
         raise NativeInvalid(name, f"Invalid value for parameters.{name}: {_as_sent(value)}. Supported values: {', '.join(allowed)}.")
 
 
-def request_from_native(model_id: str, body: Any) -> ImagenRequest:
-    """A predict body for `model_id` (already known to be an Imagen 3 id) as the engine's request.
+def _unknown(fields: Any, known: tuple[str, ...], path: str) -> list[tuple[str, str]]:
+    """(name, path) of each name of the object `fields` that is not `known` (nothing when it is no object: its own
+    check says so)."""
+    return [(name, path) for name in fields if name not in known] if isinstance(fields, dict) else []
 
-    Parameters that do not change the picture here (personGeneration, safetySetting, language, seed, addWatermark,
-    enhancePrompt, compressionQuality, ...) are checked where their values are enumerated, then ignored.
+
+def _refuse_unknown_names(body: dict[str, Any], vertex: bool) -> None:
+    """Every name the body holds that Google's parse would not know, refused at once (spec.providers.google, beside
+    IMAGEN_UNKNOWN_NAME_MESSAGE, for why names inside `instances[0]` and `parameters` are refused too)."""
+    instances, parameters = body.get("instances"), body.get("parameters")
+    first = instances[0] if isinstance(instances, list) and instances else None
+    options = parameters.get("outputOptions") if isinstance(parameters, dict) else None
+    unknown = [
+        *_unknown(body, google.VERTEX_REQUEST_FIELDS if vertex else google.IMAGEN_REQUEST_FIELDS, ""),
+        *_unknown(first, google.IMAGEN_INSTANCE_FIELDS, "instances[0]"),
+        *_unknown(parameters, google.IMAGEN_PARAMETERS, "parameters"),
+        *_unknown(options, google.IMAGEN_OUTPUT_OPTIONS, "parameters.outputOptions"),
+    ]
+    if unknown:
+        raise UnknownNames(unknown)
+
+
+def _whole(fields: dict[str, Any], name: str, bounds: tuple[int, int], where: str = "parameters") -> int | None:
+    """An integer parameter within `bounds`, None when absent or null."""
+    value = fields.get(name)
+    if value is None:
+        return None
+    whole, (lo, hi) = json_integer(value), bounds
+    if whole is None or not lo <= whole <= hi:
+        raise NativeInvalid(None, f"{where}.{name} must be an integer from {lo} to {hi}, got {_as_sent(value)}.")
+    return whole
+
+
+def _check_types(parameters: dict[str, Any], options: dict[str, Any]) -> None:
+    """The documented parameters that change nothing here still have their types checked, as Imagen checks them: a
+    `"seed": "abc"` or `"addWatermark": "maybe"` accepted here would fail in production."""
+    for name in google.IMAGEN_BOOLEAN_PARAMETERS:
+        value = parameters.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise NativeInvalid(None, f"parameters.{name} must be a boolean, got {_as_sent(value)}.")
+    for name in google.IMAGEN_STRING_PARAMETERS:
+        value = parameters.get(name)
+        if value is not None and not isinstance(value, str):
+            raise NativeInvalid(None, f"parameters.{name} must be a string, got {_as_sent(value)}.")
+    _whole(options, "compressionQuality", google.IMAGEN_COMPRESSION_QUALITY, "parameters.outputOptions")
+
+
+def request_from_native(model_id: str, body: Any, vertex: bool = False) -> ImagenRequest:
+    """A predict body for `model_id` (already known to be an Imagen 3 id) as the engine's request; `vertex`: it came
+    by a Vertex path (express mode included), whose PredictRequest also takes `labels`.
+
+    Names Google's parse does not know are refused first, as its front end refuses them before anything runs. The
+    documented parameters that do not change the picture here (personGeneration, safetySetting, language,
+    addWatermark, enhancePrompt, compressionQuality, ...) are checked for their types or values, then ignored; `seed`
+    picks the images (spec.providers.google, beside IMAGEN_SEED).
     """
     model = MODELS[google.IMAGEN_MODELS[model_id]]
     if not isinstance(body, dict):
         raise NativeInvalid(None, "Invalid JSON payload received. Expected an object with 'instances' and 'parameters'.")
+    _refuse_unknown_names(body, vertex)
     instances = body.get("instances")
     if not isinstance(instances, list) or len(instances) != 1 or not isinstance(instances[0], dict):
         raise NativeInvalid(None, "instances must be a list holding exactly one instance object with a prompt.")
@@ -108,6 +173,9 @@ def request_from_native(model_id: str, body: Any) -> ImagenRequest:
         raise NativeInvalid(None, "instances[0].prompt is required and must be a non-empty string.")
     if len(prompt) > model.max_prompt_chars:
         raise NativeInvalid(None, f"The prompt is too long: {len(prompt)} characters; at most {model.max_prompt_chars} are accepted.")
+    labels = _given(body, "labels", {})
+    if not isinstance(labels, dict) or not all(isinstance(value, str) for value in labels.values()):
+        raise NativeInvalid(None, f"labels must be an object whose values are strings, got {_as_sent(labels)}.")
     parameters = _given(body, "parameters", {})
     if not isinstance(parameters, dict):
         raise NativeInvalid(None, "parameters must be an object.")
@@ -120,14 +188,14 @@ def request_from_native(model_id: str, body: Any) -> ImagenRequest:
     aspect = _choice(parameters, "aspectRatio", list(IMAGEN_ASPECT_SIZES), google.IMAGEN_DEFAULT_ASPECT_RATIO)
     _enum_choice(parameters, "personGeneration", google.IMAGEN_PERSON_GENERATION)
     _enum_choice(parameters, "safetySetting", google.IMAGEN_SAFETY_SETTINGS)
-    include_reason = _given(parameters, "includeRaiReason", False)
-    if not isinstance(include_reason, bool):
-        raise NativeInvalid(None, f"parameters.includeRaiReason must be a boolean, got {_as_sent(include_reason)}.")
     options = _given(parameters, "outputOptions", {})
     if not isinstance(options, dict):
         raise NativeInvalid(None, "parameters.outputOptions must be an object.")
     mime_type = _choice(options, "mimeType", google.IMAGEN_MIME_TYPES, google.IMAGEN_DEFAULT_MIME_TYPE, "parameters.outputOptions")
-    request = GenerationRequest(prompt, model.name, whole, IMAGEN_ASPECT_SIZES[aspect], "standard", None, "b64_json")
+    _check_types(parameters, options)
+    seed = _whole(parameters, "seed", google.IMAGEN_SEED)
+    request = GenerationRequest(prompt, model.name, whole, IMAGEN_ASPECT_SIZES[aspect], "standard", None, "b64_json", first_index=seed or 0)
+    include_reason = bool(parameters.get("includeRaiReason"))
     return ImagenRequest(request, mime_type, include_reason, parameters.get("sampleCount") is not None)
 
 
@@ -163,6 +231,8 @@ def error_answer(exc: ApiError) -> NativeAnswer:
         return _rpc(exc.status, message, retry, {"Retry-After": str(exc.retry_after)})
     if exc.type == errors.CONTENT_POLICY_VIOLATION:
         return _rpc(native_status(exc, 400), native_message(exc, google.IMAGEN_PROMPT_BLOCKED_MESSAGE))
+    if isinstance(exc, UnknownNames):
+        return _rpc(exc.status, exc.message, [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": exc.violations}])
     if isinstance(exc, RpcError) and exc.reason:
         info = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": exc.reason, "domain": "googleapis.com"}]
         return _rpc(exc.status, exc.message, info)

@@ -23,7 +23,11 @@ from spec.providers import stability as p
 
 PREFIX = "/stability"
 MALFORMED_ANSWER = b'{"image": "iVBORw0KGgoAAAANSUhEUgAA'
-"""The start of a success answer (JSON, base64 image), cut short: what the `malformed` fault sends on this face."""
+"""The start of a success answer (JSON, base64 image), cut short: what the `malformed` fault sends on this face to a
+client that asked for JSON."""
+MALFORMED_IMAGE = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x04\x00\x00\x00"
+"""The start of a PNG, cut inside its header chunk: the `malformed` fault's body for a client that asked for the
+image bytes (`malformed_image`)."""
 
 
 async def _once(raw: bytes) -> AsyncGenerator[bytes, None]:
@@ -98,6 +102,19 @@ class StabilityFace:
             return send(mapping.success_json(result, image_b64, native.output_format, filtered))
         [image] = await self.engine.images(result, native.output_format, blurred=filtered)
         return Response(image, headers=mapping.success_headers(result, native.output_format, filtered))
+
+
+def malformed_image(headers: Headers) -> tuple[bytes, dict[str, str]] | None:
+    """The `malformed` fault's answer to a request whose Accept asks for the image bytes (Stability's default, with
+    Accept absent or `image/*`): a PNG cut short with the bytes' own headers, which is what the client's image code
+    must survive; None (the JSON form) for one that asked for JSON, or whose Accept neither answer meets.
+
+    Decision: `image/png` whatever `output_format` the body asked for: the fault answers before the body is read."""
+    try:
+        as_json = mapping.wants_json(headers.get("accept"), "png")
+    except ApiError:
+        return None
+    return None if as_json else (MALFORMED_IMAGE, {"content-type": "image/png", "finish-reason": "SUCCESS", "seed": "0"})
 
 
 def error_response(exc: ApiError) -> Response:
