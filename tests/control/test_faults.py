@@ -488,6 +488,24 @@ def test_a_bad_header_or_token_is_a_400_in_the_perf_envelope(
     assert client.post("/_sim/requests/count", json={"match": {"status": 400}}).json() == {"count": 1}
 
 
+@pytest.mark.parametrize(
+    ("headers", "body", "says"),
+    [
+        ({"X-Sim-Fault": "=503"}, PERF_BODY, "X-Sim-Fault: '=503' has no name before its '='"),
+        ({"X-Sim-Fault": "status=503; = 2"}, PERF_BODY, "X-Sim-Fault: '= 2' has no name before its '='"),
+        ({}, {"prompt": "a fox [sim:=503]"}, "prompt: '=503' has no name before its '='"),
+    ],
+)
+def test_a_fault_part_with_no_name_says_the_name_is_missing(
+    client: httpx.Client, headers: dict[str, str], body: dict[str, object], says: str
+) -> None:
+    """It read as an empty name: "X-Sim-Fault:  is not an action field", two spaces where the name should be."""
+    response = generate(client, headers, body)
+    assert response.status_code == 400 and response.json()["error"]["message"].startswith(says)
+    listed = client.get("/_sim/requests", params={"fault": "=503"})
+    assert listed.status_code == 400 and listed.json()["error"]["message"].startswith("fault: '=503' has no name before its '='")
+
+
 @pytest.mark.parametrize(("name", "first", "second"), [("X-Sim-Fault", "status=503", "delay_ms=10"), ("X-Sim-Namespace", "job-a", "job-b")])
 def test_a_control_header_given_twice_with_different_values_is_a_400_naming_both(
     client: httpx.Client, name: str, first: str, second: str
