@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -18,18 +17,29 @@ from starlette.types import Receive, Scope, Send
 
 from simulator.context import REQUEST_ID_HEADER, note_answer
 from simulator.engine.errors import ApiError, cut, invalid, param_name, quoted
-from simulator.engine.jsontypes import HugeNumber
+from simulator.engine.jsontypes import number_as_sent, strict_json
 from spec import errors
 
 
 def dump_json(content: Any) -> bytes:
-    """Compact UTF-8 JSON. orjson (a tenth of the json module's time: JSON encoding led the hot path's profile), and
-    the json module for what orjson refuses: lone surrogates, which are legal in JSON text and must be echoed, not
-    crash, and integers beyond 64 bits."""
+    """Compact UTF-8 JSON, always RFC 8259's (no `Infinity` nor `NaN`). orjson (a tenth of the json module's time:
+    JSON encoding led the hot path's profile), and the json module for what orjson refuses: lone surrogates, which
+    are legal in JSON text and must be echoed, not crash (written as `\\ud800` escapes), and integers beyond 64 bits.
+
+    A number that is not finite is null, as orjson writes it, but one beyond a double's range that its client wrote
+    (a HugeNumber, `1e400`, which orjson refuses) is written as sent. The json module writes neither (`Infinity`,
+    which no strict parser reads, is refused by `allow_nan=False`), so a document holding one is written by
+    `strict_json`: in Python, eight times the json module's time, so only then. `content` is a tree, as every
+    answer's is (a cycle is json.dumps's ValueError, which `strict_json` would follow for ever)."""
     try:
         return orjson.dumps(content)
     except TypeError:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+        pass
+    try:
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (ValueError, RecursionError):
+        text = strict_json(content)
+    return text.encode("utf-8", "backslashreplace")
 
 
 class SafeJSONResponse(JSONResponse):
@@ -216,19 +226,14 @@ def _reject_constant(name: str) -> None:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-def _number_as_sent(text: str) -> float:
-    number = float(text)
-    return number if math.isfinite(number) else HugeNumber(text)
-
-
-_HUGE_AS_SENT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_number_as_sent)
+_HUGE_AS_SENT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=number_as_sent)
 
 
 class _Fields(list[tuple[str, Any]]):
     """An object's fields in the order written, a name given twice included (the control API's decoder keeps them so)."""
 
 
-_CONTROL_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_number_as_sent, object_pairs_hook=_Fields)
+_CONTROL_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=number_as_sent, object_pairs_hook=_Fields)
 
 
 def _objects(value: Any, place: str) -> Any:
@@ -321,7 +326,7 @@ def parse_json(raw: bytes, fields_once: bool = False, huge_numbers_as_sent: bool
     refused values (`quoted`, `as_sent`): the Perf and Google faces, and the control API, whose decoder always does.
     It costs a Python call per fractional number only, which a Perf body rarely holds (the url requests' profile,
     `load.profile_asgi`, did not move). The faces that quote no value leave it off: a HugeNumber is no float orjson
-    writes, should one reach an answer."""
+    writes, so an answer echoing one (BFL's 422 echoes its input) takes `dump_json`'s slower fallback."""
     if not raw.strip():
         raise invalid(None, "request body is empty; send a JSON object")
     try:

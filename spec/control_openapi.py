@@ -113,6 +113,8 @@ _FAULT_PARTS_MEANING = (
 
 
 _KEY_ID = {"type": "string", "pattern": f"^[0-9a-f]{{{KEY_ID_CHARS}}}$"}
+_KEY_REFUSED = "white space at either end (every face strips the key it reads) or a lone surrogate is a 400: no request has such a key"
+_KEY_GIVEN = f"the full key, or masked as entries show it; {_KEY_REFUSED}"
 _KEY_ID_MEANING = "the one key whose key_id (a journal entry's) this is; a masked key selects every key masked alike"
 
 
@@ -155,7 +157,7 @@ def _match_schema(with_status: bool) -> dict[str, Any]:
         "path": {**_PATH_PREFIX, "description": "a prefix of the request path"},
         "method": {**_METHOD, "description": f"{_METHOD_MEANING} (absent: every method but OPTIONS)"},
         "model": {"type": "string", "minLength": 1, "examples": list(MODELS)},
-        "key": {"type": "string", "minLength": 1, "description": "the API key the request was sent with"},
+        "key": {"type": "string", "minLength": 1, "description": f"the API key the request was sent with ({_KEY_GIVEN})"},
         "prompt": {
             "type": "string",
             "minLength": 1,
@@ -357,7 +359,7 @@ def _journal_filters() -> list[dict[str, Any]]:
         ),
         _query("model", {"type": "string", "minLength": 1}, "only this model (its Perf name and its provider's names select the same)"),
         _query("status", {"type": "integer", "minimum": 100, "maximum": 599}, "only this status"),
-        _query("key", {"type": "string", "minLength": 1}, "only this API key (the full key, or masked as entries show it)"),
+        _query("key", {"type": "string", "minLength": 1}, f"only this API key ({_KEY_GIVEN})"),
         _query("key_id", _KEY_ID, "only " + _KEY_ID_MEANING),
         _query(
             "prompt",

@@ -1,8 +1,10 @@
-"""The simulator's CORS layer answers every request with exactly the headers Starlette's CORSMiddleware would."""
+"""The simulator's CORS layer answers every request with exactly the headers Starlette's CORSMiddleware would, and a
+refused preflight in the Perf envelope where Starlette answers plain text."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from starlette.middleware.cors import CORSMiddleware
@@ -71,4 +73,36 @@ def test_open_cors_sends_what_starlettes_cors_middleware_sends(
     starlette = CORSMiddleware(
         answering(response_headers), allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["*"]
     )
-    assert call(OpenCORS(answering(response_headers)), method, request_headers) == call(starlette, method, request_headers)
+    ours, theirs = call(OpenCORS(answering(response_headers)), method, request_headers), call(starlette, method, request_headers)
+    if theirs[0]["status"] == 400:  # a refused preflight: the same headers, the Perf envelope for Starlette's text
+        assert (ours[0]["status"], without_body_headers(ours[0]["headers"])) == (400, without_body_headers(theirs[0]["headers"]))
+        assert json.loads(ours[1]["body"])["error"]["type"] == "invalid_request"
+    else:
+        assert ours == theirs
+
+
+def without_body_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [(name, value) for name, value in headers if name not in (b"content-length", b"content-type")]
+
+
+@pytest.mark.parametrize(
+    ("request_headers", "param", "says"),
+    [
+        ({"Access-Control-Request-Method": "FOO BAR"}, "Access-Control-Request-Method", "'FOO BAR' is no method a preflight"),
+        ({"Access-Control-Request-Method": "post"}, "Access-Control-Request-Method", "'post' is no method"),
+        (
+            {"Access-Control-Request-Method": "GET", "Access-Control-Request-Private-Network": "true"},
+            "Access-Control-Request-Private-Network",
+            "private network access is not allowed",
+        ),
+    ],
+    ids=["unknown-method", "lower-case-method", "private-network"],
+)
+def test_a_refused_preflight_answers_the_perf_envelope_naming_the_header_not_plain_text(
+    request_headers: dict[str, str], param: str, says: str
+) -> None:
+    """Starlette answers `Disallowed CORS method` in text/plain, the one 400 of the simulator in no envelope."""
+    start, body = call(OpenCORS(answering({})), "OPTIONS", {"Origin": "https://app.example", **request_headers})
+    assert start["status"] == 400 and (b"content-type", b"application/json") in start["headers"]
+    error = json.loads(body["body"])["error"]
+    assert error["param"] == param and says in error["message"] and error["type"] == "invalid_request"

@@ -1,14 +1,17 @@
-"""A JSON response sends the headers Starlette's JSONResponse would send for the same content and headers, and a
-request's headers read as Starlette's `Headers` reads them."""
+"""A JSON response sends the headers Starlette's JSONResponse would send for the same content and headers, and is
+strict JSON whatever it holds; a request's headers read as Starlette's `Headers` reads them."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from simulator.http import SafeJSONResponse, request_header
+from simulator.engine.jsontypes import HugeNumber
+from simulator.http import SafeJSONResponse, dump_json, request_header
 
 HEADERS: list[dict[str, str] | Headers | None] = [
     None,
@@ -43,3 +46,38 @@ def test_a_request_header_is_read_as_starlettes_headers_read_it(name: str) -> No
     raw = [(b"host", b"sim:8080"), (b"authorization", b"Bearer a\xe9"), (b"authorization", b"Bearer b"), (b"content-length", b"12")]
     request = Request({"type": "http", "headers": raw})
     assert request_header(request, name.encode()) == Headers(raw=raw).get(name)
+
+
+def strict_loads(text: bytes) -> object:
+    """JSON as a strict parser (a browser's, Go's, jq) reads it: `Infinity` and `NaN` are no JSON."""
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize(
+    ("content", "written"),
+    [
+        ([float("inf"), "\ud800"], b'[null,"\\ud800"]'),
+        ({"n": float("-inf"), "big": 2**64}, b'{"n":null,"big":18446744073709551616}'),
+        ([float("nan"), {1: "\ud800"}], b'[null,{"1":"\\ud800"}]'),
+        ({"n": HugeNumber("1e400"), "user": "\ud800"}, b'{"n":1e400,"user":"\\ud800"}'),
+        ([HugeNumber("-1E+400")], b"[-1E+400]"),
+    ],
+    ids=["inf-beside-a-surrogate", "inf-beside-a-big-integer", "nan-beside-a-surrogate-in-a-key", "huge-as-sent", "huge-alone"],
+)
+def test_an_answer_orjson_refuses_is_still_strict_json_with_no_infinity_or_nan(content: object, written: bytes) -> None:
+    """orjson refuses a lone surrogate, an integer beyond 64 bits and a HugeNumber; the fallback wrote `Infinity`
+    for every infinite number beside one, which a browser's JSON.parse refuses (the dashboard showed nothing)."""
+    assert dump_json(content) == written
+    strict_loads(dump_json(content))
+
+
+def test_the_fallback_writes_a_deep_value_holding_a_huge_number_without_recursion() -> None:
+    deep: list[object] = [HugeNumber("1e400"), "\ud800"]
+    for _ in range(5000):
+        deep = [deep]
+    written = dump_json(deep)
+    assert written == b"[" * 5000 + b'[1e400,"\\ud800"]' + b"]" * 5000

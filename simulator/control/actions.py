@@ -227,10 +227,13 @@ def _combination_problem(names: set[str], field: str) -> ApiError | None:
 
 def _header_parts(text: str, field: str) -> Iterator[tuple[str, str, bool, str]]:
     """(part, name, whether it has a value, the value percent-decoded) of each part of an action in header form; a
-    name given twice is a 400 naming `field`."""
+    name given twice, or a part with no name before its `=` (`=503`, which read as an empty name: "X-Sim-Fault:  is not
+    an action field"), is a 400 naming `field`."""
     seen: set[str] = set()
     for part in filter(None, (p.strip() for p in text.split(";"))):
         name, has_value, value = (s.strip() for s in part.partition("="))
+        if not name:
+            raise invalid(field, f"{field}: {quoted(part)} has no name before its '='; write each part as name=value, e.g. status=503")
         if name in seen:
             raise invalid(field, f"{field}: {cut(name)} is given twice")
         seen.add(name)

@@ -64,9 +64,33 @@ def entry_number(entry_id: str) -> int | None:
 
 
 def check_masked_key(value: str, field: str) -> None:
-    """Refuse a ready-made key's mask as it was shown before a mask showed the whole `pk_test_<tier>_`
-    (`pk_test_free…`, `pk_test_ente…`): it matches no entry now, and a rule or filter that silently matches nothing is
-    what the control API refuses."""
+    """Refuse a key (or masked key) no request can be journalled with, as a 400 naming `field`: a rule or filter that
+    silently matches nothing is what the control API refuses (`?fault=` argues it: a count of 0 would pass a test that
+    tested nothing).
+
+    - White space at either end: every face strips the key it reads (a header's, Google's `?key=`), so no entry's key
+      starts or ends with it, and a mask ends with `…`. A key pasted with a space or a line break selected nothing.
+    - A lone surrogate (only a JSON `match.key` can carry one): a key is read from a header (Latin-1) or a decoded
+      query (UTF-8, a bad byte replaced), neither of which holds one.
+    - A ready-made key's mask as it was shown before a mask showed the whole `pk_test_<tier>_` (`pk_test_free…`,
+      `pk_test_ente…`).
+
+    Decision: nothing else. A key that breaks the key rule (8-200 of `A-Za-z0-9_-`) is journalled as it was sent,
+    with the face's 401 (or Google's 400), and `?key=` finds it: which request sent `x` as its key is what someone
+    reading such an answer asks. A mask has no other shape to check: a key read from Google's `?key=` may hold `…`."""
+    if value != value.strip():
+        raise invalid(
+            field,
+            f"{field} {quoted(value)} starts or ends with white space, which no key is read with (each face strips it), "
+            "so it can select no request: give the key, or its masked form as the journal shows it, without it",
+        )
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise invalid(
+                field, f"{field} holds a lone surrogate, which no key read from a request holds, so it can select no request"
+            ) from None
     start = value.removesuffix("…")
     if start == value or not start.startswith(TEST_KEY_PREFIX):
         return

@@ -403,6 +403,44 @@ def test_a_ready_made_keys_mask_without_its_whole_tier_is_refused_naming_the_for
     assert "pk_test_" in added.json()["error"]["message"] and "_…" in added.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("key", [" pk_test_pro_control", "pk_test_pro_control\n", "pk_test_pro_…\t", "\u00a0x"])
+def test_a_key_with_white_space_at_either_end_is_refused_as_it_can_select_no_request(client: httpx.Client, key: str) -> None:
+    """Every face strips the key it reads, so no entry's key starts or ends with white space: a pasted key with a
+    space or a line break listed nothing and counted 0, and its rule never fired."""
+    assert generate(client, headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+    listed = client.get("/_sim/requests", params={"key": key})
+    counted = client.post("/_sim/requests/count", json={"match": {"key": key}})
+    added = client.post("/_sim/faults", json={"match": {"key": key}, "action": {"status": 503}})
+    assert (listed.status_code, listed.json()["error"]["param"]) == (400, "key")
+    assert (counted.status_code, counted.json()["error"]["param"]) == (400, "match.key")
+    assert (added.status_code, added.json()["error"]["param"]) == (400, "match.key")
+    assert "white space" in added.json()["error"]["message"] and client.get("/_sim/faults").json()["faults"] == []
+
+
+def test_a_match_key_holding_a_lone_surrogate_is_refused_as_no_key_read_holds_one(client: httpx.Client) -> None:
+    body = b'{"match": {"key": "pk_test_pro_\\ud800x"}, "action": {"status": 503}}'
+    added = client.post("/_sim/faults", content=body, headers={"Content-Type": "application/json"})
+    counted = client.post("/_sim/requests/count", content=body.replace(b', "action": {"status": 503}', b""))
+    assert (added.status_code, added.json()["error"]["param"]) == (400, "match.key")
+    assert (counted.status_code, counted.json()["error"]["param"]) == (400, "match.key")
+
+
+@pytest.mark.parametrize(
+    ("sent", "asked"),
+    [("x", "x"), ("x", "…"), ("ab cd efghij", "ab cd …"), ("%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9", "éééééééé")],
+    ids=["short", "short-masked", "inner-spaces-masked", "non-ascii"],
+)
+def test_a_key_breaking_the_key_rule_still_selects_the_requests_that_sent_it(client: httpx.Client, sent: str, asked: str) -> None:
+    """Such a key is journalled with the face's refusal; which request sent it is what someone reading that answer
+    asks, so only what no request can carry is refused (Google's `?key=` carries any text)."""
+    path = f"/google/v1beta/models/imagen-4.0-generate-001:predict?key={sent}"
+    assert client.post(path, json={"instances": [{"prompt": "a"}]}).status_code == 400
+    listed = client.get("/_sim/requests", params={"key": asked})
+    assert listed.status_code == 200 and [entry["path"] for entry in listed.json()["requests"]] == [path.split("?")[0]]
+    assert client.post("/_sim/requests/count", json={"match": {"key": asked}}).json() == {"count": 1}
+    assert client.post("/_sim/faults", json={"match": {"key": asked}, "action": {"status": 503}}).status_code == 201
+
+
 @pytest.mark.parametrize("name", ["path", "method", "model", "key"])
 def test_an_empty_journal_filter_is_refused_not_read_as_any_or_as_none(client: httpx.Client, name: str) -> None:
     listed = client.get("/_sim/requests", params={name: ""})
@@ -448,6 +486,24 @@ def test_a_bad_header_or_token_is_a_400_in_the_perf_envelope(
     assert response.json()["error"] == {"type": "invalid_request", "message": response.json()["error"]["message"], "param": param}
     # Journalled like any API request (one refused for its namespace in the default namespace), so the log shows it.
     assert client.post("/_sim/requests/count", json={"match": {"status": 400}}).json() == {"count": 1}
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "says"),
+    [
+        ({"X-Sim-Fault": "=503"}, PERF_BODY, "X-Sim-Fault: '=503' has no name before its '='"),
+        ({"X-Sim-Fault": "status=503; = 2"}, PERF_BODY, "X-Sim-Fault: '= 2' has no name before its '='"),
+        ({}, {"prompt": "a fox [sim:=503]"}, "prompt: '=503' has no name before its '='"),
+    ],
+)
+def test_a_fault_part_with_no_name_says_the_name_is_missing(
+    client: httpx.Client, headers: dict[str, str], body: dict[str, object], says: str
+) -> None:
+    """It read as an empty name: "X-Sim-Fault:  is not an action field", two spaces where the name should be."""
+    response = generate(client, headers, body)
+    assert response.status_code == 400 and response.json()["error"]["message"].startswith(says)
+    listed = client.get("/_sim/requests", params={"fault": "=503"})
+    assert listed.status_code == 400 and listed.json()["error"]["message"].startswith("fault: '=503' has no name before its '='")
 
 
 @pytest.mark.parametrize(("name", "first", "second"), [("X-Sim-Fault", "status=503", "delay_ms=10"), ("X-Sim-Namespace", "job-a", "job-b")])

@@ -498,3 +498,32 @@ def test_a_google_key_sent_where_no_google_face_reads_it_is_masked_too(each_stat
     each_state.post(f"{path}?key=AIzaSyA1b2c3d4e5f6g7h8i9", json={"prompt": "a kite"}, headers={"X-Sim-Namespace": "lost"})
     (entry,) = each_state.get("/_sim/requests", params={"namespace": "lost"}).json()["requests"]
     assert entry["query"] == "key=AIzaSyA1b2c3…"
+
+
+def strict_loads(text: str) -> Any:
+    """JSON as a strict parser (a browser's JSON.parse, which the dashboard uses; Go's; jq) reads it."""
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("rule", [False, True], ids=["no-rule", "with-a-rule"])
+def test_a_listing_holding_1e400_beside_a_lone_surrogate_is_strict_json(each_state: httpx.Client, rule: bool) -> None:
+    """One entry with a lone surrogate (orjson refuses it) sent the whole listing down the json module, which wrote the
+    other entry's 1e400 as `Infinity`: every strict reader refused the listing, and the dashboard showed nothing. The
+    number shows as null, as orjson writes it, however the listing is written. A rule on the prompt has each body read
+    as its request enters, so the entry keeps it parsed (packed in process, encoded in a shared journal)."""
+    if rule:
+        rule_body = {"action": {"status": 503}, "match": {"prompt": "^never"}, "namespace": "odd"}
+        each_state.post("/_sim/faults", json=rule_body).raise_for_status()
+    headers = {"Authorization": f"Bearer {FREE_KEY}", "X-Sim-Namespace": "odd", "Content-Type": "application/json"}
+    sent = ['{"prompt": "a", "n": 1e400}', '{"prompt": "a", "user": "\\ud800"}', '{"prompt": "a \\ud800", "n": -1e400}']
+    assert [each_state.post("/v1/images/generations", content=body, headers=headers).status_code for body in sent] == [400, 200, 400]
+    for params in ({"namespace": "odd"}, {"limit": "50"}, {"limit": "50", "namespace": "odd"}):  # the dashboard's poll too
+        listing = strict_loads(each_state.get("/_sim/requests", params=params).text)
+        bodies = [entry["body"] for entry in listing["requests"]]
+        assert bodies == [{"prompt": "a \ud800", "n": None}, {"prompt": "a", "user": "\ud800"}, {"prompt": "a", "n": None}]
+    newest = listing["requests"][0]["id"]
+    assert strict_loads(each_state.get(f"/_sim/requests/{newest}").text)["body"] == {"prompt": "a \ud800", "n": None}

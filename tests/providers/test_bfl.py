@@ -222,6 +222,21 @@ def test_validation_errors_are_fastapi_422s(client: httpx.Client, body: dict[str
     assert problem["loc"] == loc and problem["type"] == kind and problem["msg"]
 
 
+@pytest.mark.parametrize("beside", ['"\\ud800"', "18446744073709551616"], ids=["lone-surrogate", "integer-over-64-bits"])
+def test_a_422_echoing_1e400_beside_what_orjson_refuses_is_strict_json(client: httpx.Client, beside: str) -> None:
+    """A 422 echoes its input, as FastAPI's does; the value orjson refuses beside it sent the whole answer down the json
+    module, which wrote 1e400 as `Infinity`: the blackforest client, and any strict one, could not read the answer."""
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    body = '{"prompt": "a", "width": [1e400, ' + beside + "]}"
+    answer = client.post("/v1/flux-pro", headers={**KEY, "content-type": "application/json"}, content=body)
+    assert answer.status_code == 422
+    (problem,) = json.loads(answer.text, parse_constant=refuse)["detail"]
+    assert problem["loc"] == ["body", "width"] and problem["input"] == [None, json.loads(beside)]
+
+
 def test_a_submit_with_a_real_image_prompt_is_accepted_and_the_image_ignored(client: httpx.Client) -> None:
     picture = io.BytesIO()
     Image.frombytes("RGB", (320, 320), os.urandom(320 * 320 * 3)).save(picture, "PNG")

@@ -70,3 +70,29 @@ def test_stability_refuses_bodies_over_its_limit_with_413(client: httpx.Client) 
         data={"prompt": "x"},
     )
     assert response.status_code == 413 and response.json()["name"] == "payload_too_large"
+
+
+def test_a_whole_number_written_as_a_float_is_taken_or_refused_on_each_face_as_docs_providers_md_says(client: httpx.Client) -> None:
+    """Not alike, and written down so (docs/providers.md, "A whole number written as a float"): a change to one face's
+    reading must change that line too."""
+    bearer = {"Authorization": f"Bearer {KEY}"}
+    answers = {
+        "perf": client.post("/v1/images/generations", headers=bearer, json={"prompt": "a", "n": 1.0}),
+        "openai": client.post("/openai/v1/images/generations", headers=bearer, json={"prompt": "a", "model": "dall-e-2", "n": 2.0}),
+        "stability": client.post(
+            "/stability/v2beta/stable-image/generate/sd3",
+            headers={**bearer, "Accept": "application/json"},
+            files={"none": ""},
+            data={"prompt": "a", "seed": "2.0"},
+        ),
+        "bfl": client.post("/bfl/v1/flux-dev", headers={"x-key": KEY}, json={"prompt": "a", "width": 1024.0}),
+        "ideogram": client.post("/ideogram/generate", headers={"Api-Key": KEY}, json={"image_request": {"prompt": "a", "num_images": 2.0}}),
+        "google": client.post(
+            "/google/v1beta/models/imagen-3.0-generate-002:predict",
+            headers={"x-goog-api-key": KEY},
+            json={"instances": [{"prompt": "a"}], "parameters": {"sampleCount": 2.0}},
+        ),
+    }
+    statuses = {face: answer.status_code for face, answer in answers.items()}
+    assert statuses == {"perf": 200, "openai": 400, "stability": 400, "bfl": 200, "ideogram": 400, "google": 200}
+    assert answers["openai"].json()["error"]["code"] == "invalid_type" and len(answers["google"].json()["predictions"]) == 2

@@ -105,6 +105,26 @@ def test_invalid_fields_are_400_bad_request_naming_the_field(client: httpx.Clien
     assert errors[0].startswith(f"{field}:")
 
 
+@pytest.mark.parametrize(
+    ("seed", "says"),
+    [
+        ("99999999999999999999999", "must be between 0 and 4294967294; got 99999999999999999999999"),
+        ("-1234567890123456789012", "must be between 0 and 4294967294; got -1234567890123456789012"),
+        ("0000000000000000000000000000001", None),
+        ("1_0", "must be an integer; got '1_0'"),
+        ("１", "must be an integer; got '１'"),
+    ],
+)
+def test_an_over_long_integer_seed_gets_the_range_message_not_must_be_an_integer(client: httpx.Client, seed: str, says: str | None) -> None:
+    """A seed of more digits than 18 was "must be an integer", though it is one; its trouble is its range. Leading
+    zeros make no number larger, and what is no integer as a form writes one is still that message."""
+    answer = sd3(client, {"prompt": "a lighthouse", "seed": seed})
+    if says is None:
+        assert answer.status_code == 200 and answer.headers["seed"] == "1"
+    else:
+        assert assert_stability_error(answer, 400, "bad_request") == [f"seed: {says}"]
+
+
 def test_json_body_and_unsupported_accept_are_refused(client: httpx.Client) -> None:
     as_json = client.post(PATH, headers={"authorization": f"Bearer {KEY}"}, json={"prompt": "x"})
     assert "multipart/form-data" in assert_stability_error(as_json, 400, "bad_request")[0]

@@ -109,10 +109,16 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _parsed(value: str, integer: bool) -> float | None:
+    """`value` as a number, or None when it is not one as a form field writes it. An integer is ASCII digits after an
+    optional `-`, however many (at most STABILITY_MAX_NUMBER_CHARS, so `int` reads it at once): one too long for
+    `whole_number` (18 digits) was "must be an integer", where its trouble is its range."""
     if not integer:
         return float(value) if _DECIMAL.fullmatch(value) else None
-    magnitude = whole_number(value.removeprefix("-"))
-    return None if magnitude is None else -magnitude if value.startswith("-") else magnitude
+    digits = value.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    magnitude = int(digits)
+    return -magnitude if value.startswith("-") else magnitude
 
 
 DEFAULT_ACCEPT = "image/*"
