@@ -13,14 +13,14 @@ from typing import NoReturn
 
 import pytest
 
-from contract_tests.options import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, namespace_name, timeout_seconds
 from contract_tests.target import NO_VERDICT_EXIT, TargetUnreachable, other_keys, reach, tier_key_pair
+from perf_image_sim_plugins.contract_options import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, namespace_name, timeout_seconds
 from spec import DISTRIBUTION
 from spec.tiers import PAID_TIERS, TIERS
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")
 """The suite's own pytest configuration, which stands in for the one of the directory perf-contract runs in."""
-PLUGINS = ("contract_tests.plugin", "_hypothesis_pytestplugin")
+PLUGINS = ("perf_image_sim_plugins.perf_contract", "_hypothesis_pytestplugin")
 """The pytest plugins the suite runs with, loaded by name: no other installed plugin is loaded (`isolated_env`)."""
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("spec", "simulator", "contract_tests", "load")
+PACKAGES = ("spec", "simulator", "contract_tests", "load", "perf_image_sim_plugins")
 
 
 def test_the_wheel_carries_the_typed_marker_of_every_package_and_the_dashboards_files(tmp_path: Path) -> None:

@@ -23,11 +23,11 @@ from contract_tests.checks import _got
 from contract_tests.cli import CLOSED_PIPE_EXIT, build_pytest_args
 from contract_tests.conftest import NEEDS_FREE_KEY, NEEDS_MANUAL_CLOCK, REAL_TIME_AT_FULL_LEVEL
 from contract_tests.exchange import Exchange
-from contract_tests.options import namespace_name, timeout_seconds
 from contract_tests.run_hooks import tier_keys_from_option
 from contract_tests.target import Control, Target, check_reachable
 from contract_tests.verdict import NOT_CHECKABLE_IN_REAL_TIME, PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
+from perf_image_sim_plugins.contract_options import namespace_name, timeout_seconds
 from simulator.context import NAMESPACE_RULE
 from simulator.launcher import free_port, running_simulator
 from spec import tiers
