@@ -13,15 +13,21 @@ from typing import NoReturn
 
 import pytest
 
-from contract_tests.options import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, namespace_name, timeout_seconds
 from contract_tests.target import NO_VERDICT_EXIT, TargetUnreachable, other_keys, reach, tier_key_pair
+from perf_image_sim_plugins.contract_options import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, namespace_name, timeout_seconds
 from spec import DISTRIBUTION
 from spec.tiers import PAID_TIERS, TIERS
 
 SUITE_CONFIG = Path(__file__).with_name("suite.ini")
 """The suite's own pytest configuration, which stands in for the one of the directory perf-contract runs in."""
-PLUGINS = ("contract_tests.plugin", "_hypothesis_pytestplugin")
-"""The pytest plugins the suite runs with, loaded by name: no other installed plugin is loaded (`isolated_env`)."""
+PLUGINS = ("perf_image_sim_plugins.perf_contract", "_hypothesis_pytestplugin", "contract_tests.conftest")
+"""The pytest plugins the suite runs with, loaded by name: no other installed plugin is loaded (`isolated_env`), and
+no conftest.py either (`--noconftest`), so the suite's own fixtures come in as a plugin.
+
+Decision: with `--pyargs`, pytest looks for its first conftest.py files in the directory it is started in and its
+`test*` subdirectories, so a user's project's conftest.py was loaded into the suite's run: one importing the project's
+own package (found through a `pythonpath` that `SUITE_CONFIG` replaces) stopped the run with no verdict, and an
+ordinary deselecting hook took rules out of the verdict without a word while the run still passed."""
 
 
 def _refuse_near_misses(parser: argparse.ArgumentParser, extra: list[str]) -> None:
@@ -115,6 +121,7 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
         str(SUITE_CONFIG),
         "--rootdir",
         os.getcwd(),
+        "--noconftest",
         *(option for plugin in PLUGINS for option in ("-p", plugin)),
         "--pyargs",
         "contract_tests",

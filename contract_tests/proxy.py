@@ -25,9 +25,9 @@ import uvicorn
 
 from contract_tests import decisions
 from contract_tests.exchange import KEY_ENV_VAR, Exchange
-from contract_tests.options import JUDGES
 from contract_tests.proxy_checks import ExchangeJudge, say
 from contract_tests.violations import Finding
+from perf_image_sim_plugins.contract_options import JUDGES
 
 # Not forwarded: hop-by-hop headers, and Host (the target gets its own).
 HOP_BY_HOP = {b"host", b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"proxy-authorization"}

@@ -1,4 +1,4 @@
-"""The hooks of a contract run, registered by the plugin (`contract_tests/plugin.py`) only in a session that is
+"""The hooks of a contract run, registered by the plugin (`perf_image_sim_plugins/perf_contract.py`) only in a session that is
 one: the --perf-level selection, the verdict (every broken rule of a case, the end summary grouped by cause) and the
 JSON and HTML reports. They act only on items collected from `contract_tests`; fixtures live in
 `contract_tests/conftest.py`.
@@ -19,12 +19,12 @@ import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from contract_tests import budget, client, decisions
-from contract_tests.plugin import PARTLY_MARK, SMOKE_MARK, SOURCE_MARK
 from contract_tests.report_html import write_html
 from contract_tests.sources import DOCUMENT, RuleSources, Source, judged_as
 from contract_tests.target import NO_VERDICT_EXIT, Target, TargetUnreachable, tier_key_pair
 from contract_tests.verdict import FAILED, PASSED, SKIPPED, CaseResult, Verdict
 from contract_tests.violations import ContractViolation, Finding, collecting, noting_checked, noting_differences
+from perf_image_sim_plugins.contract_options import PARTLY_MARK, SMOKE_MARK, SOURCE_MARK
 from spec.tiers import PAID_TIERS
 
 _TARGET_KEY = pytest.StashKey[Target]()

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from contract_tests.options import DEFAULT_TIMEOUT_SECONDS
+from perf_image_sim_plugins.contract_options import DEFAULT_TIMEOUT_SECONDS
 from spec import policy, tiers
 
 SIM_FREE_KEYS = tuple(f"{tiers.TEST_KEY_PREFIX}free_contract{suffix}" for suffix in ("", "_b", "_c"))

@@ -9,7 +9,7 @@ in real time upstream, which measures the model, not the gateway.
 
 from __future__ import annotations
 
-import sys
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -65,5 +65,18 @@ def main(n: int) -> None:
                 print(f"{model:20s} {response_format:9s} in process {in_process:7.2f} ms  gateway {via_gateway:7.2f} ms  x{ratio:.2f}")
 
 
+def parse_requests(argv: list[str] | None = None) -> int:
+    """N from the command line. argparse, as the other `load.*` tools: `--help` was a traceback (`int('--help')`), and
+    0 would end in a division by zero after starting the servers."""
+    parser = argparse.ArgumentParser(prog="python -m load.bench_gateway", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "requests", nargs="?", type=int, default=100, metavar="N", help="sequential requests per model and side (default 100)"
+    )
+    requests: int = parser.parse_args(argv).requests
+    if requests < 1:
+        parser.error(f"N must be at least 1, got {requests}")
+    return requests
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
+    main(parse_requests())

@@ -6,7 +6,7 @@ Prints milliseconds per sequential request and the ratio to the Perf API's figur
 
 from __future__ import annotations
 
-import sys
+import argparse
 import tempfile
 import time
 from collections.abc import Callable
@@ -59,5 +59,16 @@ def main(n: int) -> None:
                 print(f"{name:38s} {per_request:6.2f} ms/request  x{per_request / baseline:.2f} of perf")
 
 
+def parse_requests(argv: list[str] | None = None) -> int:
+    """N from the command line. argparse, as the other `load.*` tools: `--help` was a traceback (`int('--help')`), and
+    0 would end in a division by zero after starting the servers."""
+    parser = argparse.ArgumentParser(prog="python -m load.bench_native_faces", description=__doc__.split("\n\n")[0])
+    parser.add_argument("requests", nargs="?", type=int, default=300, metavar="N", help="sequential requests per face (default 300)")
+    requests: int = parser.parse_args(argv).requests
+    if requests < 1:
+        parser.error(f"N must be at least 1, got {requests}")
+    return requests
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 300)
+    main(parse_requests())

@@ -9,7 +9,7 @@ For tests and scripts that want a simulator without managing a process:
         client.images.generate(model="dall-e-3", prompt="a red fox")
         assert sim.count(model="dall-e-3") == 1
 
-The pytest fixture `perf_sim` (simulator.pytest_plugin) is the same thing shared by a test session, with each test
+The pytest fixture `perf_sim` (perf_image_sim_plugins.perf_sim) is the same thing shared by a test session, with each test
 in a namespace of its own.
 """
 

@@ -5,5 +5,5 @@ suite, the load verdicts and the README tables all read from this package.
 """
 
 DISTRIBUTION = "perf-image-sim"
-"""The installed distribution that ships spec/, simulator/, contract_tests/ and load/ (its version is what
-`perf-sim --version` and `perf-contract --version` give)."""
+"""The installed distribution that ships spec/, simulator/, contract_tests/, load/ and perf_image_sim_plugins/ (its
+version is what `perf-sim --version` and `perf-contract --version` give)."""

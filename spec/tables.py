@@ -6,7 +6,7 @@ markers in the README. A test fails when the README's copy differs.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 from spec import policy, tiers
@@ -54,14 +54,18 @@ def current_block(readme: str) -> str:
     return readme[start:end]
 
 
-def main(argv: list[str]) -> None:
-    if argv[:1] == ["--write"] and len(argv) == 2:
-        path = Path(argv[1])
-        text = path.read_text()
-        path.write_text(text.replace(current_block(text), block()))
-    else:
+def main(argv: list[str] | None = None) -> None:
+    """Decision: argparse, so a mistyped option (`--wirte README.md`) or `--write` without its file is a usage error
+    (exit 2); they printed the tables and exited 0, and the README was left as it was without a word."""
+    parser = argparse.ArgumentParser(prog="python -m spec.tables", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", metavar="README", type=Path, help="replace the tables' block between the markers in this file")
+    path: Path | None = parser.parse_args(argv).write
+    if path is None:
         print(tables())
+        return
+    text = path.read_text()
+    path.write_text(text.replace(current_block(text), block()))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from simulator.pytest_plugin import namespace_for
-from tests.user_project import run_user_tests
+from perf_image_sim_plugins.perf_sim import namespace_for
+from tests.user_project import installed_env, run_pytest, run_user_tests
 
 
 def test_a_users_test_file_gets_a_running_simulator_with_a_key_a_journal_and_a_clock(tmp_path: Path) -> None:
@@ -118,15 +118,17 @@ def test_a_scenario_named_in_the_ini_file_sets_keys_and_gives_every_test_its_fau
 
 def test_the_plugins_leave_sessions_that_do_not_use_them_alone(tmp_path: Path) -> None:
     """Both entry points load in every pytest session of the environment: neither the simulator nor the contract
-    suite's hooks (with httpx) are imported until a session uses them."""
+    suite's hooks (with httpx) are imported until a session uses them, nor any module under the generic top-level
+    names a user's project may have (`spec`, `simulator`, `contract_tests`, `load`)."""
     result = run_user_tests(
         tmp_path,
         """
         import sys
 
         def test_nothing_imported(request):
-            assert "simulator.in_process" not in sys.modules and "uvicorn" not in sys.modules
-            assert "contract_tests.run_hooks" not in sys.modules and "contract_tests.client" not in sys.modules
+            ours = {"spec", "simulator", "contract_tests", "load"}
+            assert not [name for name in sys.modules if name.partition(".")[0] in ours]
+            assert "uvicorn" not in sys.modules
             assert request.config.pluginmanager.get_plugin("perf_contract_run") is None
         """,
     )
@@ -193,8 +195,7 @@ _WHERE_STARTED = """
 
 def _run_from(directory: Path, target: Path, seen: Path) -> list[Any]:
     seen.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(target)]
-    result = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=240, env={**os.environ, "SEEN": str(seen)})
+    result = run_pytest(directory, "-p", "no:cacheprovider", "-q", str(target), env={**os.environ, "SEEN": str(seen)})
     assert result.returncode == 0, result.stdout + result.stderr
     [line] = seen.read_text().splitlines()
     return list(json.loads(line))
@@ -405,7 +406,7 @@ def test_a_second_session_in_the_same_process_gives_its_tests_the_same_namespace
             """
         )
     )
-    result = subprocess.run([sys.executable, "twice.py"], cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    result = subprocess.run([sys.executable, "twice.py"], cwd=tmp_path, capture_output=True, text=True, timeout=240, env=installed_env())
     assert result.returncode == 0, result.stdout + result.stderr
     first, second = (tmp_path / "seen.txt").read_text().splitlines()
     assert first == second and first.endswith("-test_flaky")

@@ -51,6 +51,18 @@ def test_readme_tables_are_generated_from_the_spec() -> None:
     assert tables.current_block(README.read_text()) == tables.block(), "run: python -m spec.tables --write README.md"
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"), [(["--wirte", "README.md"], "unrecognized arguments: --wirte"), (["--write"], "expected one argument")]
+)
+def test_the_tables_tool_refuses_a_mistyped_option_or_write_without_its_file(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It printed the tables and exited 0, and the README was not rewritten without a word."""
+    with pytest.raises(SystemExit) as exited:
+        tables.main(argv)
+    assert exited.value.code == 2 and said in capsys.readouterr().err
+
+
 def test_model_table_matches_the_document() -> None:
     """The document's table, restated: a change to spec/models.py that departs from it must be deliberate."""
     expected = {

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,11 +24,11 @@ from contract_tests.checks import _got
 from contract_tests.cli import CLOSED_PIPE_EXIT, build_pytest_args
 from contract_tests.conftest import NEEDS_FREE_KEY, NEEDS_MANUAL_CLOCK, REAL_TIME_AT_FULL_LEVEL
 from contract_tests.exchange import Exchange
-from contract_tests.options import namespace_name, timeout_seconds
 from contract_tests.run_hooks import tier_keys_from_option
 from contract_tests.target import Control, Target, check_reachable
 from contract_tests.verdict import NOT_CHECKABLE_IN_REAL_TIME, PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
+from perf_image_sim_plugins.contract_options import namespace_name, timeout_seconds
 from simulator.context import NAMESPACE_RULE
 from simulator.launcher import free_port, running_simulator
 from spec import tiers
@@ -423,6 +424,35 @@ def test_the_verdict_is_the_same_whatever_pytest_settings_the_users_project_and_
         verdict = run_contract(server.base_url, tmp_path / "junit.xml", "--level", "smoke")
     assert verdict.returncode == 0, verdict.output[-3000:]
     assert verdict.tests == 38 and not verdict.failures, verdict.output[-3000:]
+
+
+HOSTILE_CONFTESTS = {
+    "one that fails to import": {"conftest.py": "raise ImportError('the project\\'s own package, on its own pythonpath')\n"},
+    "one that deselects tests": {
+        "tests/conftest.py": "def pytest_collection_modifyitems(config, items):\n"
+        "    items[:] = [item for item in items if 'auth' not in item.nodeid]\n"
+    },
+}
+
+
+def test_the_verdict_is_the_same_whatever_conftest_py_files_the_directory_it_is_started_in_holds(tmp_path: Path) -> None:
+    """A project's conftest.py (and its tests/conftest.py) are for its own tests: one that could not be imported
+    without the project's `pythonpath` stopped the run with no verdict, and one that deselected tests took two rules
+    out of a verdict that still passed."""
+    directories = {"an empty directory": tmp_path / "empty"}
+    for case, files in HOSTILE_CONFTESTS.items():
+        directories[case] = tmp_path / case.replace(" ", "-")
+        for name, text in files.items():
+            (directories[case] / name).parent.mkdir(parents=True, exist_ok=True)
+            (directories[case] / name).write_text(text)
+    directories["an empty directory"].mkdir()
+    with running_simulator("--quiet") as server, ThreadPoolExecutor(len(directories)) as pool:  # each run in a namespace of its own
+        runs = {case: pool.submit(run_contract, server.base_url, at / "junit.xml", "--level", "smoke") for case, at in directories.items()}
+        verdicts = {case: run.result() for case, run in runs.items()}
+    judged = {case: (verdict.returncode, verdict.tests, verdict.failures, sorted(verdict.skipped)) for case, verdict in verdicts.items()}
+    assert judged["an empty directory"][:3] == (0, 38, []), verdicts["an empty directory"].output[-3000:]
+    outputs = "\n".join(f"{case}: {verdicts[case].output[-2000:]}" for case in HOSTILE_CONFTESTS)
+    assert {case: judged[case] for case in HOSTILE_CONFTESTS} == dict.fromkeys(HOSTILE_CONFTESTS, judged["an empty directory"]), outputs
 
 
 class _CountsRequests(_FakeTarget):

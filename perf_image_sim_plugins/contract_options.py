@@ -1,7 +1,9 @@
-"""The contract suite's pytest options, and the values `perf-contract` shares with them.
+"""The contract suite's pytest options, its marks, and the values `perf-contract` shares with them.
 
-Kept apart from the hooks of a run (`contract_tests/run_hooks.py`) because the plugin is loaded in every pytest
-session of an environment where the package is installed: registering the options must not import the suite.
+Kept apart from the plugin module (`perf_image_sim_plugins/perf_contract.py`), which only pytest imports: `perf-contract`
+reads these values before it starts pytest, and pytest warns that a plugin it is given by name cannot have its
+asserts rewritten when that module was imported first. Like the plugin, this imports nothing of `spec`, `simulator`
+or `contract_tests` as it loads (`perf_image_sim_plugins/__init__.py` says why).
 """
 
 from __future__ import annotations
@@ -11,7 +13,15 @@ import math
 
 import pytest
 
-from spec import tiers
+SMOKE_MARK = "smoke"
+SOURCE_MARK = "source"
+PARTLY_MARK = "partly"
+
+TIER_NAMES = ("free", "pro", "enterprise")
+"""`spec.tiers.TIERS`'s names, written out: importing `spec` as the plugin loads would take the name `spec` in every
+pytest session (a test asserts they stay equal)."""
+PAID_TIER_NAMES = ("pro", "enterprise")
+"""`spec.tiers.PAID_TIERS`, written out for the same reason."""
 
 LEVELS = ("smoke", "full")
 JUDGES = ("document", "all")
@@ -50,10 +60,11 @@ def namespace_name(value: str) -> str:
 
 
 def add_options(parser: pytest.Parser) -> None:
+    """The `--perf-*` options of a pytest session."""
     group = parser.getgroup("perf-contract", "Perf Image API contract suite")
     group.addoption("--perf-base-url", help="base URL of the implementation under test, e.g. http://127.0.0.1:8080")
     group.addoption("--perf-key", help="a valid API key (any tier)")
-    group.addoption("--perf-key-tier", choices=tuple(tiers.TIERS), help="tier of --perf-key when its name does not say")
+    group.addoption("--perf-key-tier", choices=TIER_NAMES, help="tier of --perf-key when its name does not say")
     group.addoption(
         "--perf-free-key",
         action="append",
@@ -64,7 +75,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--perf-tier-key",
         action="append",
         default=[],
-        help=f"TIER=KEY: a key of a paid tier ({', '.join(tiers.PAID_TIERS)}) whose minute limit is judged (simulator: ready-made keys)",
+        help=f"TIER=KEY: a key of a paid tier ({', '.join(PAID_TIER_NAMES)}) whose minute limit is judged (simulator: ready-made keys)",
     )
     group.addoption(
         "--perf-generous-key",
