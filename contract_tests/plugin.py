@@ -1,7 +1,0 @@
-"""Where the `perf_contract` entry point pointed before the plugins moved to `perf_image_sim_plugins` (whose docstring
-says why): an environment installed earlier, such as an editable install whose metadata was not rebuilt, still loads
-the plugin by this name until `pip install` runs again. Nothing else loads it; new code imports the plugin itself."""
-
-from perf_image_sim_plugins.perf_contract import pytest_addoption, pytest_configure
-
-__all__ = ["pytest_addoption", "pytest_configure"]
