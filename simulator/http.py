@@ -325,8 +325,8 @@ def parse_json(raw: bytes, fields_once: bool = False, huge_numbers_as_sent: bool
     `huge_numbers_as_sent`: a number beyond a double's range is a `HugeNumber`, for a caller whose messages quote
     refused values (`quoted`, `as_sent`): the Perf and Google faces, and the control API, whose decoder always does.
     It costs a Python call per fractional number only, which a Perf body rarely holds (the url requests' profile,
-    `load.profile_asgi`, did not move). The faces that quote no value leave it off: a HugeNumber is no float orjson
-    writes, so an answer echoing one (BFL's 422 echoes its input) takes `dump_json`'s slower fallback."""
+    `load.profile_asgi`, did not move). The faces that quote no value leave it off: their `1e400` is a float
+    infinity, which an answer echoing it (BFL's 422 echoes its input) writes as null."""
     if not raw.strip():
         raise invalid(None, "request body is empty; send a JSON object")
     try:

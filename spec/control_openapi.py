@@ -473,8 +473,9 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}},
                     "303": {
-                        "description": "opened in a namespace (?namespace=NAME, the X-Sim-Namespace header, or under its base path "
-                        "/_sim/ns/NAME/_sim/ui): to /_sim/ui#ns=NAME, the page with that namespace chosen"
+                        "description": "opened in a namespace (?namespace=NAME, or under its base path /_sim/ns/NAME/_sim/ui): to "
+                        "/_sim/ui#ns=NAME, the page with that namespace chosen (the X-Sim-Namespace header alone serves "
+                        "the page: a client adding it to every request would follow the redirect for ever)"
                     },
                     "400": bad,
                 },

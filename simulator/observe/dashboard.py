@@ -28,6 +28,7 @@ from simulator.control.actions import (
 from simulator.control.api import namespace_param
 from simulator.control.rules import MAX_TIMES
 from simulator.engine.errors import ApiError
+from simulator.namespace_path import NAMED_BY_PATH
 from simulator.perf.wire import error_response
 from simulator.registry import FACE_NAMES
 from spec import tiers
@@ -81,11 +82,14 @@ def page() -> str:
 
 
 async def dashboard(request: Request) -> Response:
-    """The page; opened in a namespace (under its base path, `perf_sim.base_url + "/_sim/ui"`, or with `?namespace=NAME`
-    or the X-Sim-Namespace header, as a control call names one), a redirect to the page with that namespace chosen
-    (`/_sim/ui#ns=NAME`). A name the control API refuses, two different names, or a query parameter other than
-    `namespace` is its 400, as for any control call: served as the `default` namespace's page, it showed another
-    namespace than the one asked for without a word.
+    """The page; opened in a namespace (under its base path, `perf_sim.base_url + "/_sim/ui"`, or with
+    `?namespace=NAME`), a redirect to the page with that namespace chosen (`/_sim/ui#ns=NAME`). A name the control API
+    refuses, two different names, or a query parameter other than `namespace` is its 400, as for any control call:
+    served as the `default` namespace's page, it showed another namespace than the one asked for without a word.
+
+    Decision: the X-Sim-Namespace header alone does not redirect. The redirect's target carries no namespace but its
+    fragment, which a browser keeps to itself, while a header-adding extension or proxy sends the header again with
+    it: the same 303 for ever. The page is served, its selector on `default` until the user picks one.
 
     Decision: a redirect rather than the page served in place. The page's calls name their namespace themselves
     (`?namespace=`, X-Sim-Namespace), which a base path that also names one would make a 400 as soon as the user
@@ -95,7 +99,7 @@ async def dashboard(request: Request) -> Response:
         named = namespace_param(request)
     except ApiError as exc:
         return error_response(exc)
-    if named is not None:
+    if named is not None and ("namespace" in request.query_params or NAMED_BY_PATH in request.scope):
         return RedirectResponse(f"{PATH}#ns={quote(named, safe='')}", status_code=303, headers={"Cache-Control": "no-cache"})
     return HTMLResponse(page(), headers={"Cache-Control": "no-cache"})
 

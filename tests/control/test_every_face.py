@@ -146,18 +146,27 @@ def test_a_malformed_answer_is_the_start_of_the_faces_own_answer_cut_short(clien
         json.loads(response.content)
 
 
-@pytest.mark.parametrize("accept", [None, "image/*", "image/png, application/json;q=0.5"])
-def test_a_malformed_answer_to_a_stability_client_that_asked_for_the_image_bytes_is_a_png_cut_short(
-    client: httpx.Client, accept: str | None
+@pytest.mark.parametrize(
+    ("accept", "image_type", "magic"),
+    [
+        (None, "image/png", b"\x89PNG\r\n\x1a\n"),
+        ("image/*", "image/png", b"\x89PNG\r\n\x1a\n"),
+        ("image/png, application/json;q=0.5", "image/png", b"\x89PNG\r\n\x1a\n"),
+        ("image/jpeg", "image/jpeg", b"\xff\xd8\xff"),
+    ],
+)
+def test_a_malformed_answer_to_a_stability_client_that_asked_for_the_image_bytes_is_an_image_cut_short(
+    client: httpx.Client, accept: str | None, image_type: str, magic: bytes
 ) -> None:
-    """Stability answers Accept image/* (its default) with the image bytes: the start of that answer is a cut PNG with
-    the bytes' headers, what the client's image code must survive; it was the JSON form's start, typed JSON."""
+    """Stability answers Accept image/* (its default) with the image bytes: the start of that answer is a cut image
+    with the bytes' headers, what the client's image code must survive; it was the JSON form's start, typed JSON
+    (and for a client asking for `image/jpeg`, still the JSON form after PNG's came in)."""
     headers = {**BEARER, **({} if accept is None else {"Accept": accept}), "X-Sim-Fault": "malformed"}
     response = client.post("/stability/v2beta/stable-image/generate/sd3", headers=headers, files={"prompt": (None, "a kite")})
-    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert response.status_code == 200 and response.headers["content-type"] == image_type
     assert (response.headers["finish-reason"], response.headers["seed"]) == ("SUCCESS", "0")
     assert re.fullmatch(ERROR_ID_FORMS["stability"] or "", response.headers["x-request-id"])
-    assert response.content.startswith(b"\x89PNG\r\n\x1a\n") and len(response.content) == int(response.headers["content-length"])
+    assert response.content.startswith(magic) and len(response.content) == int(response.headers["content-length"])
     with pytest.raises(OSError):
         Image.open(io.BytesIO(response.content)).load()
 

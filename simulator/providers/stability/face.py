@@ -25,9 +25,12 @@ PREFIX = "/stability"
 MALFORMED_ANSWER = b'{"image": "iVBORw0KGgoAAAANSUhEUgAA'
 """The start of a success answer (JSON, base64 image), cut short: what the `malformed` fault sends on this face to a
 client that asked for JSON."""
-MALFORMED_IMAGE = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x04\x00\x00\x00"
-"""The start of a PNG, cut inside its header chunk: the `malformed` fault's body for a client that asked for the
-image bytes (`malformed_image`)."""
+MALFORMED_IMAGES = {
+    "png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x04\x00\x00\x00",
+    "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01",
+}
+"""The start of an image of each output format, cut inside its first chunk (PNG's header, JPEG's JFIF segment): the
+`malformed` fault's body for a client that asked for the image bytes (`malformed_image`)."""
 
 
 async def _once(raw: bytes) -> AsyncGenerator[bytes, None]:
@@ -106,15 +109,21 @@ class StabilityFace:
 
 def malformed_image(headers: Headers) -> tuple[bytes, dict[str, str]] | None:
     """The `malformed` fault's answer to a request whose Accept asks for the image bytes (Stability's default, with
-    Accept absent or `image/*`): a PNG cut short with the bytes' own headers, which is what the client's image code
-    must survive; None (the JSON form) for one that asked for JSON, or whose Accept neither answer meets.
+    Accept absent or `image/*`): an image cut short with the bytes' own headers, which is what the client's image
+    code must survive; None (the JSON form) for one that asked for JSON, or whose Accept neither answer meets.
 
-    Decision: `image/png` whatever `output_format` the body asked for: the fault answers before the body is read."""
-    try:
-        as_json = mapping.wants_json(headers.get("accept"), "png")
-    except ApiError:
-        return None
-    return None if as_json else (MALFORMED_IMAGE, {"content-type": "image/png", "finish-reason": "SUCCESS", "seed": "0"})
+    Decision: the fault answers before the form is read, so its `output_format` is unknown: the image is a PNG (the
+    default format), or a JPEG when Accept names `image/jpeg` and not PNG, as the answer to that form would be."""
+    accept = headers.get("accept")
+    for output_format in p.STABILITY_OUTPUT_FORMATS:
+        try:
+            as_json = mapping.wants_json(accept, output_format)
+        except ApiError:  # Accept names another image type: the next format may be the one it names
+            continue
+        if not as_json:
+            image_headers = {"content-type": f"image/{output_format}", "finish-reason": "SUCCESS", "seed": "0"}
+            return MALFORMED_IMAGES[output_format], image_headers
+    return None
 
 
 def error_response(exc: ApiError) -> Response:
