@@ -73,6 +73,24 @@ def test_openai_provider_gets_several_images_from_the_openai_face(base: str) -> 
         assert png_size(httpx.get(url or "").content) == (256, 256)
 
 
+@pytest.mark.parametrize("face_path", ["/v1", "/openai/v1"])
+def test_openai_provider_gets_b64_json_through_extra_body_as_it_refuses_response_format(base: str, face_path: str) -> None:
+    """docs/providers.md: LiteLLM 1.110 applies its gpt-image parameter list to dall-e-3 too, so `response_format=`
+    raises before any request, and `extra_body=` is the way to b64 output. A LiteLLM release that changes either
+    fails here, and the docs must follow."""
+    call: dict[str, Any] = {
+        "model": "openai/dall-e-3",
+        "prompt": "a red fox",
+        "api_base": f"{base}{face_path}",
+        "api_key": KEY,
+        "max_retries": 0,
+    }
+    with pytest.raises(litellm.UnsupportedParamsError):
+        litellm.image_generation(**call, response_format="b64_json")
+    result = litellm.image_generation(**call, extra_body={"response_format": "b64_json"})
+    assert png_size(base64.b64decode(images(result)[0].b64_json or "")) == (1024, 1024)
+
+
 def test_stability_provider_gets_a_png_from_the_stability_face(base: str) -> None:
     result = litellm.image_generation(model="stability/sd3", prompt="a red fox", api_base=f"{base}/stability", api_key=KEY)
     assert png_size(base64.b64decode(images(result)[0].b64_json or "")) == (1024, 1024)
