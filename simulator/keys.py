@@ -30,6 +30,9 @@ from spec.models import PROVIDERS
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]{8,200}")
 KEY_FORMAT = "8-200 of A-Z a-z 0-9 _ -"
 """KEY_PATTERN as an error message says it."""
+KEY_HINT = f"perf-image-sim accepts {tiers.TEST_KEY_PREFIX}<tier>_<anything>, {tiers.DOCUMENT_EXAMPLE_KEY} and the keys of its --keys file."
+"""Said after the refusal of a key, on the Perf API and every native face alike: a tier typo (`pk_test_gold_x`) or a
+real provider key picked up from the environment names no tier, and the refusal alone does not say which keys work."""
 
 
 @dataclass(frozen=True)
@@ -176,9 +179,11 @@ class KeyRegistry:
         return self.authenticate_key(token)
 
     def authenticate_key(self, token: str) -> Tenant:
+        """The tenant of a key, or a 401 whose first sentence says what is wrong with it and whose second, KEY_HINT,
+        which keys the simulator accepts."""
         if not KEY_PATTERN.fullmatch(token):
-            raise ApiError(errors.AUTHENTICATION_ERROR, f"Malformed API key: expected {KEY_FORMAT}")
+            raise ApiError(errors.AUTHENTICATION_ERROR, f"Malformed API key: expected {KEY_FORMAT}. {KEY_HINT}")
         tenant = self.lookup(token)
         if tenant is None:
-            raise ApiError(errors.AUTHENTICATION_ERROR, f"Incorrect API key provided: {token[:8]}****")
+            raise ApiError(errors.AUTHENTICATION_ERROR, f"Incorrect API key provided: {token[:8]}****. {KEY_HINT}")
         return tenant

@@ -95,6 +95,9 @@ class Face:
     """For a face whose success answer may be bytes rather than JSON (Stability's image): the `malformed` body, with
     the headers that replace its content type, for a request that asked for the bytes (None: the JSON one above)."""
     unknown_route: UnknownRoute = unknown_route_error
+    names_base_path: bool = field(default=False, kw_only=True)
+    """Whether `unknown_route` is given the path with the namespace base path it came by (`mounting.FaceApp`): the
+    faces whose 404 names a path to use instead (the Perf API; the OpenAI face, for a base URL without `/v1`)."""
     root_paths: tuple[str, ...] = ()
     """Paths the face also serves at the server's root, outside its prefix."""
     root_prefixes: tuple[str, ...] = ()
@@ -131,6 +134,7 @@ PROVIDER_FACES: tuple[Face, ...] = (
         openai_face.OpenAIFace,
         openai_face.error_response,
         openai_face.unknown_route,
+        names_base_path=True,
         journal=openai_journal.JOURNAL_VIEW,
         upstream=openai_mapping.UPSTREAM,
         malformed=openai_face.MALFORMED_ANSWER,
@@ -193,6 +197,7 @@ FACES: tuple[Face, ...] = (
         _serve_perf,
         perf_wire.error_response,
         perf_wire.unknown_route,
+        names_base_path=True,
         journal=perf_journal.JOURNAL_VIEW,
         malformed=perf_wire.MALFORMED_ANSWER,
     ),
@@ -339,7 +344,7 @@ def mounted_faces(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) ->
         if isinstance(served_face, Closing):
             closing.append(served_face)
         unknown_route = hints.hinting(face.unknown_route) if face.name == PERF_FACE else face.unknown_route
-        app = FaceApp(face.name, routes[face.name], _answer(face.name), unknown_route, names_base_path=face.name == PERF_FACE)
+        app = FaceApp(face.name, routes[face.name], _answer(face.name), unknown_route, names_base_path=face.names_base_path)
         root_routes += [Route(path, app) for path in face.root_paths]
         root_routes.append(OwnedPaths((face.prefix,), face.root_prefixes, app))
         mounts.append(Mount(face.prefix, app))

@@ -8,7 +8,8 @@ failing that, a close spelling of a route without parameters (`/v1/images/genera
 request's method are named: a path some route serves with another method already gets a 405 naming the methods.
 
 Decision: only the Perf API's answers (ours to word) name near misses; a provider face answers an unknown path in its
-provider's own words, as its official client expects them.
+provider's own words, as its official client expects them. One exception, after OpenAI's words: the OpenAI face's 404
+for a base URL without `/v1` names the route (`simulator.providers.openai.face.unknown_route`).
 
 Decision: a BFL root path under the namespace `v1` (`/_sim/ns/v1/flux-dev`) is what the `blackforest` client sends
 when given a namespace base URL, so its 404 says that, and how to give the namespace, rather than naming routes

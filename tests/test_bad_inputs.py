@@ -135,6 +135,29 @@ def test_bad_credentials_get_401_in_the_envelope(client: httpx.Client, headers: 
 
 
 @pytest.mark.parametrize(
+    ("key", "first_sentence"),
+    [
+        ("pk_test_gold_me", "Incorrect API key provided: pk_test_****."),
+        ("sk-proj-abcdefghijklmnop", "Incorrect API key provided: sk-proj-****."),
+        ("has spaces in it", "Malformed API key: expected 8-200 of A-Z a-z 0-9 _ -."),
+    ],
+    ids=["tier typo", "real provider key", "malformed key"],
+)
+def test_a_refused_key_says_which_keys_the_simulator_accepts_as_the_native_faces_do(
+    client: httpx.Client, key: str, first_sentence: str
+) -> None:
+    """A tier typo or a real key picked up from OPENAI_API_KEY got only the first sentence on the Perf API, where every
+    native face also says which keys work; the first sentence stays as it was."""
+    hint = "perf-image-sim accepts pk_test_<tier>_<anything>, pk_live_abc123 and the keys of its --keys file."
+    perf = _send(client, OK, {"Authorization": f"Bearer {key}"})
+    assert perf.status_code == 401 and perf.json()["error"]["message"] == f"{first_sentence} {hint}"
+    native = client.post(
+        "/stability/v2beta/stable-image/generate/sd3", headers={"Authorization": f"Bearer {key}"}, files={"prompt": (None, "x")}
+    )
+    assert native.status_code == 401 and native.json()["errors"] == [f"{first_sentence} {hint}"]
+
+
+@pytest.mark.parametrize(
     ("method", "path", "status", "error_type"),
     [
         ("GET", "/v1/images/generations", 405, errors.METHOD_NOT_ALLOWED),

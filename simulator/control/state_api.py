@@ -23,9 +23,8 @@ from simulator.control.plane import ControlPlane
 from simulator.engine.errors import ApiError, cut, invalid, param_name, quoted
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body
-from simulator.keys import KEY_FORMAT, KEY_PATTERN, KeyRegistry, Tenant
+from simulator.keys import KEY_FORMAT, KEY_HINT, KEY_PATTERN, KeyRegistry, Tenant
 from simulator.perf.wire import error_ids, error_response
-from simulator.providers.serving import KEY_HINT
 from simulator.registry import PROVIDER_NAMES
 from simulator.state.base import RateState, StateUnavailable
 from spec import errors

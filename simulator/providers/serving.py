@@ -15,9 +15,7 @@ from simulator.keys import KeyRegistry, Tenant
 from simulator.perf.wire import error_ids
 from simulator.providers.protocol import NativeAnswer
 from simulator.urls import image_url
-from spec import errors, tiers
-
-KEY_HINT = f"perf-image-sim accepts {tiers.TEST_KEY_PREFIX}<tier>_<anything>, {tiers.DOCUMENT_EXAMPLE_KEY} and the keys of its --keys file."
+from spec import errors
 
 
 def authenticate(keys: KeyRegistry, key: str | None, missing: str) -> Tenant:
@@ -29,10 +27,7 @@ def authenticate(keys: KeyRegistry, key: str | None, missing: str) -> Tenant:
     """
     if key is None:
         raise ApiError(errors.AUTHENTICATION_ERROR, missing)
-    try:
-        return keys.authenticate_key(key)
-    except ApiError as exc:
-        raise ApiError(errors.AUTHENTICATION_ERROR, f"{exc.message}. {KEY_HINT}") from None
+    return keys.authenticate_key(key)  # its refusal ends with KEY_HINT, as the Perf API's does
 
 
 async def image_items(engine: Engine, result: GenerationResult, inline: bool, base: str) -> list[str]:

@@ -25,36 +25,18 @@ IMAGEN_SAFETY_SETTINGS = ("block_low_and_above", "block_medium_and_above", "bloc
 # The names a predict body may hold. Google's front end parses the body as proto3 JSON into PredictRequest, whose
 # fields besides the path's model are `instances` and `parameters`, and on Vertex `labels` (billing labels, "only
 # Imagen supports labels"); any other name is its 400 INVALID_ARGUMENT `IMAGEN_UNKNOWN_NAME_MESSAGE`, with a
-# google.rpc.BadRequest detail whose fieldViolations repeat each message (decolua/9router#1876 quotes one at the top
-# level; google-gemini/gemini-cli#13972 one nested, with its path after `at`).
+# google.rpc.BadRequest detail whose fieldViolations repeat each message (decolua/9router#1876 quotes one).
 IMAGEN_REQUEST_FIELDS = ("instances", "parameters")
 VERTEX_REQUEST_FIELDS = (*IMAGEN_REQUEST_FIELDS, "labels")
-IMAGEN_UNKNOWN_NAME_MESSAGE = 'Invalid JSON payload received. Unknown name "{name}"{at}: Cannot find field.'
-# Decision: `instances[]` and `parameters` are free-form google.protobuf.Values in PredictRequest, so the parse itself
-# takes any name in them, and whether Imagen then refuses one it does not know is not documented. The face refuses one
-# anyway, in the same words with its path (`at 'parameters'`): a misspelt parameter silently left at its default
-# (sampleCount's is 4 images, all billed) is the costly mistake a simulator must show before production does. The
-# names known are every one Google's Imagen 3 generation reference documents and google-genai 1.30 sends
-# (`guidanceScale` is the client's, not in the reference: accepted, unchecked).
-IMAGEN_INSTANCE_FIELDS = ("prompt",)
-IMAGEN_PARAMETERS = (
-    "sampleCount",
-    "aspectRatio",
-    "personGeneration",
-    "safetySetting",
-    "includeRaiReason",
-    "includeSafetyAttributes",
-    "language",
-    "outputOptions",
-    "sampleImageSize",
-    "seed",
-    "addWatermark",
-    "enhancePrompt",
-    "storageUri",
-    "negativePrompt",
-    "guidanceScale",
-)
-IMAGEN_OUTPUT_OPTIONS = ("mimeType", "compressionQuality")
+IMAGEN_UNKNOWN_NAME_MESSAGE = 'Invalid JSON payload received. Unknown name "{name}": Cannot find field.'
+# Decision: only the top level is checked for names, as Google checks it. `instances[]` and `parameters` are free-form
+# google.protobuf.Values in PredictRequest, so Google's parse takes any name in them (and in `outputOptions`, inside
+# `parameters`), and Imagen ignores one it does not use; the face does the same, since real clients rely on it:
+# LiteLLM's `vertex_ai/` route copies `extra_headers` (the key included), `vertex_project` and `vertex_location` into
+# `parameters`, and works against Vertex. So a typo inside `parameters` (`samplecount`) is ignored as Google ignores
+# it, while the costly one at the top level, `parameter` for `parameters` (sampleCount's default of 4 images, all
+# billed), is Google's 400 above. The documented parameters are still checked for their types and values.
+
 # Typed parameters the reference documents, checked before any quota is used; they then change nothing here but seed.
 IMAGEN_BOOLEAN_PARAMETERS = ("includeRaiReason", "includeSafetyAttributes", "addWatermark", "enhancePrompt")
 IMAGEN_STRING_PARAMETERS = ("language", "sampleImageSize", "storageUri", "negativePrompt")

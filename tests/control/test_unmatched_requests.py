@@ -141,8 +141,16 @@ def test_the_perf_api_names_the_routes_a_request_nothing_serves_was_meant_for(
 
 
 def test_a_provider_face_answers_an_unknown_path_in_its_providers_own_words(client: httpx.Client) -> None:
+    answer = client.post("/openai/v1/images/edits", json={"prompt": "a kite"})
+    assert answer.json()["error"]["message"] == "Invalid URL (POST /v1/images/edits)"
+
+
+def test_the_openai_faces_404_for_a_path_missing_v1_names_the_route_after_openais_words(client: httpx.Client) -> None:
     answer = client.post("/openai/images/generations", json={"prompt": "a kite"})
-    assert answer.json()["error"]["message"] == "Invalid URL (POST /images/generations)"
+    assert answer.json()["error"]["message"] == (
+        "Invalid URL (POST /images/generations) "
+        "(perf-image-sim: did you mean /openai/v1/images/generations? The face's base URL ends in /openai/v1.)"
+    )
 
 
 def test_a_long_unrouted_path_is_kept_cut_and_still_matches_its_prefix(each_state: httpx.Client) -> None:

@@ -1,6 +1,7 @@
 """LiteLLM, the multi-provider client many apps call image models through, pointed at the simulator's faces by
 `api_base` alone: its `openai` provider at the Perf API and the OpenAI face, `stability` at the Stability face,
-`gemini` at the Google face. Its errors are its own exception classes, mapped from the answer's status.
+`gemini` at the Google face; `vertex_ai` by the Google face's full Vertex `:predict` URL, the key in
+`extra_headers`. Its errors are its own exception classes, mapped from the answer's status.
 
 LiteLLM's `black_forest_labs` provider cannot be pointed at the simulator: it polls only `https` URLs on `bfl.ai`
 (an SSRF guard), so the docs send FLUX through the Perf API (`openai/flux-pro` at `/v1`) instead.
@@ -72,6 +73,24 @@ def test_openai_provider_gets_several_images_from_the_openai_face(base: str) -> 
         assert png_size(httpx.get(url or "").content) == (256, 256)
 
 
+@pytest.mark.parametrize("face_path", ["/v1", "/openai/v1"])
+def test_openai_provider_gets_b64_json_through_extra_body_as_it_refuses_response_format(base: str, face_path: str) -> None:
+    """docs/providers.md: LiteLLM 1.110 applies its gpt-image parameter list to dall-e-3 too, so `response_format=`
+    raises before any request, and `extra_body=` is the way to b64 output. A LiteLLM release that changes either
+    fails here, and the docs must follow."""
+    call: dict[str, Any] = {
+        "model": "openai/dall-e-3",
+        "prompt": "a red fox",
+        "api_base": f"{base}{face_path}",
+        "api_key": KEY,
+        "max_retries": 0,
+    }
+    with pytest.raises(litellm.UnsupportedParamsError):
+        litellm.image_generation(**call, response_format="b64_json")
+    result = litellm.image_generation(**call, extra_body={"response_format": "b64_json"})
+    assert png_size(base64.b64decode(images(result)[0].b64_json or "")) == (1024, 1024)
+
+
 def test_stability_provider_gets_a_png_from_the_stability_face(base: str) -> None:
     result = litellm.image_generation(model="stability/sd3", prompt="a red fox", api_base=f"{base}/stability", api_key=KEY)
     assert png_size(base64.b64decode(images(result)[0].b64_json or "")) == (1024, 1024)
@@ -82,6 +101,32 @@ def test_gemini_provider_gets_an_imagen_png_from_the_google_face(base: str) -> N
         model="gemini/imagen-3.0-generate-002", prompt="a red fox", api_base=f"{base}/google/v1beta", api_key=KEY
     )
     assert png_size(base64.b64decode(images(result)[0].b64_json or "")) == (1024, 1024)
+
+
+VERTEX_PREDICT = "/google/v1/projects/p/locations/us-central1/publishers/google/models/imagen-3.0-generate-002:predict"
+EXPRESS_PREDICT = "/google/v1/publishers/google/models/imagen-3.0-generate-002:predict"
+
+
+@pytest.mark.parametrize(
+    ("path", "credential", "vertex"),
+    [
+        (VERTEX_PREDICT, {"Authorization": f"Bearer {KEY}"}, {"vertex_project": "p", "vertex_location": "us-central1"}),
+        (EXPRESS_PREDICT, {"x-goog-api-key": KEY}, {}),
+    ],
+    ids=["vertex-bearer", "express-api-key"],
+)
+def test_vertex_ai_provider_gets_an_imagen_png_from_the_full_predict_url_with_the_key_in_extra_headers(
+    base: str, path: str, credential: dict[str, str], vertex: dict[str, Any]
+) -> None:
+    """LiteLLM's `vertex_ai/` route uses `api_base` verbatim as the URL, sends only `extra_headers`, and copies them
+    (the key included) and `vertex_project`/`vertex_location` into the body's `parameters`, which Vertex takes as
+    free-form: the face refused them with a 400."""
+    result = litellm.image_generation(
+        model="vertex_ai/imagen-3.0-generate-002", prompt="a red fox", api_base=f"{base}{path}", extra_headers=credential, **vertex
+    )
+    assert png_size(base64.b64decode(images(result)[0].b64_json or "")) == (1024, 1024)
+    (entry,) = httpx.get(f"{base}/_sim/requests", params={"face": "google"}).json()["requests"]
+    assert entry["status"] == 200 and entry["body"]["parameters"]["extra_headers"] == credential, "as docs/providers.md warns"
 
 
 def test_a_free_keys_sixth_image_in_a_minute_is_litellms_rate_limit_error(base: str) -> None:

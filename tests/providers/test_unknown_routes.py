@@ -91,6 +91,33 @@ def test_the_openai_sdk_gets_openais_not_found_for_an_endpoint_not_emulated(limi
     with pytest.raises(openai.NotFoundError) as caught:
         client.images.edit(image=("a.png", io.BytesIO(b"\x89PNG"), "image/png"), prompt="a kite")
     assert "Invalid URL (POST /v1/images/edits)" in str(caught.value)
+    assert "perf-image-sim" not in str(caught.value), "no route to name: edits are not emulated"
+
+
+@pytest.mark.parametrize("base_path", ["", "/_sim/ns/jobA"])
+def test_an_openai_base_url_without_v1_gets_openais_404_naming_the_path_to_use(limited: RunningServer, base_path: str) -> None:
+    """The likeliest OpenAI-face misconfiguration got a bare "Invalid URL (POST /images/generations)"; OpenAI's words
+    stay first, and a perf-image-sim sentence names the route, under the namespace base path the client used."""
+    client = openai.OpenAI(api_key="pk_test_pro_nov1", base_url=f"{limited.base_url}{base_path}/openai", max_retries=0)
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.images.generate(prompt="a kite")
+    assert caught.value.message.startswith("Error code: 404")
+    assert caught.value.body == {
+        "message": (
+            "Invalid URL (POST /images/generations) (perf-image-sim: did you mean "
+            f"{base_path}/openai/v1/images/generations? The face's base URL ends in /openai/v1.)"
+        ),
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+
+
+def test_a_wrong_method_on_a_path_without_v1_gets_openais_plain_404(limited: RunningServer) -> None:
+    """The route takes only POST, so a GET is told nothing about it, as the Perf API names only routes taking the
+    request's method."""
+    answer = httpx.get(f"{limited.base_url}/openai/images/generations", timeout=30)
+    assert answer.status_code == 404 and answer.json()["error"]["message"] == "Invalid URL (GET /images/generations)"
 
 
 @pytest.mark.parametrize("base_path", ["", "/_sim/ns/jobA"])
@@ -99,7 +126,6 @@ def test_the_openai_sdk_gets_openais_not_found_for_an_endpoint_not_emulated(limi
     [
         ("POST", UNKNOWN_PATHS["google"], UNKNOWN_PATHS["google"].removeprefix("/google")),
         ("GET", KNOWN_PATHS["google"][0], KNOWN_PATHS["google"][0].removeprefix("/google")),
-        ("POST", "/google", "/"),
     ],
 )
 def test_googles_404_quotes_the_path_its_client_built_without_the_simulators_mount_prefix(
@@ -109,6 +135,15 @@ def test_googles_404_quotes_the_path_its_client_built_without_the_simulators_mou
     answer = httpx.request(method, limited.base_url + base_path + path, timeout=30)
     assert answer.status_code == 404
     assert answer.json()["error"]["message"] == f"The requested URL {built} was not found on this server."
+
+
+@pytest.mark.parametrize("path", ["/google", "/_sim/ns/jobA/google"])
+def test_googles_404_for_the_bare_prefix_names_the_prefix_not_the_root(limited: RunningServer, path: str) -> None:
+    """LiteLLM's `vertex_ai/` given `api_base=".../google"` posts to the prefix itself; "The requested URL / was not
+    found" pointed nowhere near the mistake."""
+    answer = httpx.post(limited.base_url + path, json={}, timeout=30)
+    assert answer.status_code == 404
+    assert answer.json()["error"]["message"] == "The requested URL /google was not found on this server."
 
 
 @pytest.mark.parametrize(

@@ -153,5 +153,7 @@ def error_response(exc: ApiError) -> Response:
 
 def unknown_route(method: str, path: str, allowed: str | None) -> ApiError:
     """Google's front end answers an unknown path, and a wrong method on a known one, with a 404 quoting the path as
-    its client built it from the base URL: without the simulator's mount prefix, as the other faces name theirs."""
-    return ApiError(errors.NOT_FOUND, f"The requested URL {path.removeprefix(PREFIX) or '/'} was not found on this server.")
+    its client built it from the base URL: without the simulator's mount prefix, as the other faces name theirs. The
+    bare prefix is named as sent (`/google`, not `/`): a client that took the face's base URL for its whole URL
+    (LiteLLM's `vertex_ai/` given `api_base=".../google"`) is shown the path it called."""
+    return ApiError(errors.NOT_FOUND, f"The requested URL {path.removeprefix(PREFIX) or path} was not found on this server.")

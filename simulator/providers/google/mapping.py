@@ -49,16 +49,11 @@ class RpcError(ApiError):
 
 
 class UnknownNames(NativeInvalid):
-    """Names a predict body holds where Google's parse knows none: its 400 INVALID_ARGUMENT, each name's message on
-    a line of its own and again in a google.rpc.BadRequest field violation (with its path, below the top level)."""
+    """Names at a predict body's top level that Google's parse does not know: its 400 INVALID_ARGUMENT, each name's
+    message on a line of its own and again in a google.rpc.BadRequest field violation."""
 
-    def __init__(self, unknown: list[tuple[str, str]]) -> None:
-        """`unknown`: (name, path) of each, the path "" at the body's top level."""
-        self.violations: list[dict[str, str]] = []
-        for name, path in unknown:
-            at = f" at '{path}'" if path else ""
-            message = google.IMAGEN_UNKNOWN_NAME_MESSAGE.format(name=cut(name), at=at)
-            self.violations.append({"field": path, "description": message} if path else {"description": message})
+    def __init__(self, names: list[str]) -> None:
+        self.violations = [{"description": google.IMAGEN_UNKNOWN_NAME_MESSAGE.format(name=cut(name))} for name in names]
         super().__init__(None, "\n".join(violation["description"] for violation in self.violations))
 
 
@@ -105,24 +100,12 @@ def _enum_choice(parameters: dict[str, Any], name: str, allowed: tuple[str, ...]
         raise NativeInvalid(name, f"Invalid value for parameters.{name}: {_as_sent(value)}. Supported values: {', '.join(allowed)}.")
 
 
-def _unknown(fields: Any, known: tuple[str, ...], path: str) -> list[tuple[str, str]]:
-    """(name, path) of each name of the object `fields` that is not `known` (nothing when it is no object: its own
-    check says so)."""
-    return [(name, path) for name in fields if name not in known] if isinstance(fields, dict) else []
-
-
 def _refuse_unknown_names(body: dict[str, Any], vertex: bool) -> None:
-    """Every name the body holds that Google's parse would not know, refused at once (spec.providers.google, beside
-    IMAGEN_UNKNOWN_NAME_MESSAGE, for why names inside `instances[0]` and `parameters` are refused too)."""
-    instances, parameters = body.get("instances"), body.get("parameters")
-    first = instances[0] if isinstance(instances, list) and instances else None
-    options = parameters.get("outputOptions") if isinstance(parameters, dict) else None
-    unknown = [
-        *_unknown(body, google.VERTEX_REQUEST_FIELDS if vertex else google.IMAGEN_REQUEST_FIELDS, ""),
-        *_unknown(first, google.IMAGEN_INSTANCE_FIELDS, "instances[0]"),
-        *_unknown(parameters, google.IMAGEN_PARAMETERS, "parameters"),
-        *_unknown(options, google.IMAGEN_OUTPUT_OPTIONS, "parameters.outputOptions"),
-    ]
+    """Every name at the body's top level that Google's parse would not know, refused at once; names inside
+    `instances[0]`, `parameters` and `outputOptions` are free-form, as on Google (spec.providers.google, beside
+    IMAGEN_UNKNOWN_NAME_MESSAGE)."""
+    known = google.VERTEX_REQUEST_FIELDS if vertex else google.IMAGEN_REQUEST_FIELDS
+    unknown = [name for name in body if name not in known]
     if unknown:
         raise UnknownNames(unknown)
 
@@ -156,10 +139,11 @@ def request_from_native(model_id: str, body: Any, vertex: bool = False) -> Image
     """A predict body for `model_id` (already known to be an Imagen 3 id) as the engine's request; `vertex`: it came
     by a Vertex path (express mode included), whose PredictRequest also takes `labels`.
 
-    Names Google's parse does not know are refused first, as its front end refuses them before anything runs. The
-    documented parameters that do not change the picture here (personGeneration, safetySetting, language,
-    addWatermark, enhancePrompt, compressionQuality, ...) are checked for their types or values, then ignored; `seed`
-    picks the images (spec.providers.google, beside IMAGEN_SEED).
+    Top-level names Google's parse does not know are refused first, as its front end refuses them before anything
+    runs; unknown names inside `instances[0]` and `parameters` are ignored, as Google ignores them. The documented
+    parameters that do not change the picture here (personGeneration, safetySetting, language, addWatermark,
+    enhancePrompt, compressionQuality, ...) are checked for their types or values, then ignored; `seed` picks the
+    images (spec.providers.google, beside IMAGEN_SEED).
     """
     model = MODELS[google.IMAGEN_MODELS[model_id]]
     if not isinstance(body, dict):

@@ -16,6 +16,7 @@ from simulator.engine.generate import GenerationResult, RateLimited
 from simulator.engine.jsontypes import json_type
 from simulator.engine.options import OptionError, request_with_options
 from simulator.engine.request import GenerationRequest
+from simulator.keys import KEY_HINT
 from simulator.providers.protocol import (
     NativeAnswer,
     NativeCall,
@@ -34,7 +35,6 @@ from simulator.providers.protocol import (
     upstream_rate_limited,
     wait_seconds,
 )
-from simulator.providers.serving import KEY_HINT
 from spec import errors
 from spec.models import MODELS
 from spec.providers import openai as p
