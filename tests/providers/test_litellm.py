@@ -96,9 +96,16 @@ def test_stability_provider_gets_a_png_from_the_stability_face(base: str) -> Non
     assert png_size(base64.b64decode(images(result)[0].b64_json or "")) == (1024, 1024)
 
 
-def test_gemini_provider_gets_an_imagen_png_from_the_google_face(base: str) -> None:
+@pytest.mark.parametrize("size", [None, "1024x1024"])
+def test_gemini_provider_gets_an_imagen_png_from_the_google_face(base: str, size: str | None) -> None:
+    """With `size=`, LiteLLM adds an `imageSize` parameter Google does not document for Imagen 3: Google takes unknown
+    names inside `parameters`, and so must the face, or LiteLLM's documented call is a 400."""
     result = litellm.image_generation(
-        model="gemini/imagen-3.0-generate-002", prompt="a red fox", api_base=f"{base}/google/v1beta", api_key=KEY
+        model="gemini/imagen-3.0-generate-002",
+        prompt="a red fox",
+        api_base=f"{base}/google/v1beta",
+        api_key=KEY,
+        size=size,
     )
     assert png_size(base64.b64decode(images(result)[0].b64_json or "")) == (1024, 1024)
 
