@@ -30,7 +30,10 @@ from spec.models import PROVIDERS
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]{8,200}")
 KEY_FORMAT = "8-200 of A-Z a-z 0-9 _ -"
 """KEY_PATTERN as an error message says it."""
-KEY_HINT = f"perf-image-sim accepts {tiers.TEST_KEY_PREFIX}<tier>_<anything>, {tiers.DOCUMENT_EXAMPLE_KEY} and the keys of its --keys file."
+KEY_HINT = (
+    f"perf-image-sim accepts {tiers.TEST_KEY_PREFIX}<tier>_<anything> (<tier>: {', '.join(tiers.TIERS)}), "
+    f"{tiers.DOCUMENT_EXAMPLE_KEY} and the keys of its --keys file."
+)
 """Said after the refusal of a key, on the Perf API and every native face alike: a tier typo (`pk_test_gold_x`) or a
 real provider key picked up from the environment names no tier, and the refusal alone does not say which keys work."""
 

@@ -475,7 +475,7 @@ def _paths() -> dict[str, Any]:
                     "303": {
                         "description": "opened in a namespace (?namespace=NAME, or under its base path /_sim/ns/NAME/_sim/ui): to "
                         "/_sim/ui#ns=NAME, the page with that namespace chosen (the X-Sim-Namespace header alone serves "
-                        "the page: a client adding it to every request would follow the redirect for ever)"
+                        "the page with it chosen: a client adding it to every request would follow a redirect for ever)"
                     },
                     "400": bad,
                 },

@@ -148,7 +148,9 @@ def test_a_refused_key_says_which_keys_the_simulator_accepts_as_the_native_faces
 ) -> None:
     """A tier typo or a real key picked up from OPENAI_API_KEY got only the first sentence on the Perf API, where every
     native face also says which keys work; the first sentence stays as it was."""
-    hint = "perf-image-sim accepts pk_test_<tier>_<anything>, pk_live_abc123 and the keys of its --keys file."
+    hint = (
+        "perf-image-sim accepts pk_test_<tier>_<anything> (<tier>: free, pro, enterprise), pk_live_abc123 and the keys of its --keys file."
+    )
     perf = _send(client, OK, {"Authorization": f"Bearer {key}"})
     assert perf.status_code == 401 and perf.json()["error"]["message"] == f"{first_sentence} {hint}"
     native = client.post(

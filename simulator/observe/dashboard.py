@@ -89,7 +89,8 @@ async def dashboard(request: Request) -> Response:
 
     Decision: the X-Sim-Namespace header alone does not redirect. The redirect's target carries no namespace but its
     fragment, which a browser keeps to itself, while a header-adding extension or proxy sends the header again with
-    it: the same 303 for ever. The page is served, its selector on `default` until the user picks one.
+    it: the same 303 for ever. The page is served with that namespace chosen instead (it writes `#ns=NAME` into its
+    own URL before its script reads it), so its calls name the namespace the header names, not two.
 
     Decision: a redirect rather than the page served in place. The page's calls name their namespace themselves
     (`?namespace=`, X-Sim-Namespace), which a base path that also names one would make a 400 as soon as the user
@@ -99,9 +100,13 @@ async def dashboard(request: Request) -> Response:
         named = namespace_param(request)
     except ApiError as exc:
         return error_response(exc)
-    if named is not None and ("namespace" in request.query_params or NAMED_BY_PATH in request.scope):
-        return RedirectResponse(f"{PATH}#ns={quote(named, safe='')}", status_code=303, headers={"Cache-Control": "no-cache"})
-    return HTMLResponse(page(), headers={"Cache-Control": "no-cache"})
+    if named is None:
+        return HTMLResponse(page(), headers={"Cache-Control": "no-cache"})
+    chosen = f"#ns={quote(named, safe='')}"
+    if "namespace" in request.query_params or NAMED_BY_PATH in request.scope:
+        return RedirectResponse(PATH + chosen, status_code=303, headers={"Cache-Control": "no-cache"})
+    choose = f"<head><script>if(!location.hash)history.replaceState(null,'',{json.dumps(chosen)})</script>"
+    return HTMLResponse(page().replace("<head>", choose, 1), headers={"Cache-Control": "no-cache"})
 
 
 def routes() -> list[Route]:

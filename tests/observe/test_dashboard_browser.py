@@ -434,6 +434,20 @@ def test_the_dashboard_opened_under_a_namespace_base_path_shows_and_generates_in
     assert len(made) == 2
 
 
+def test_a_browser_adding_the_namespace_header_to_every_request_sees_that_namespace(simulator: RunningServer, namespace: str) -> None:
+    """A header-adding extension or proxy: a redirect for the header looped for ever, and a page on `default` named
+    two namespaces in every call (a 400 each)."""
+    expect.set_options(timeout=PATIENCE_MS)
+    sdk(simulator, namespace).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    with chromium_page() as page:
+        page.set_extra_http_headers({"X-Sim-Namespace": namespace})
+        page.goto(f"{simulator.base_url}/_sim/ui")
+        assert page.url == f"{simulator.base_url}/_sim/ui#ns={namespace}"
+        expect(page.locator("#namespace")).to_have_value(namespace)
+        expect(page.locator("#requests tbody tr")).to_have_count(1)
+        expect(page.locator("#problem")).to_be_hidden()
+
+
 def test_the_fault_form_takes_any_probability_and_ignores_fields_its_action_does_not_use(
     page: Page, simulator: RunningServer, namespace: str
 ) -> None:

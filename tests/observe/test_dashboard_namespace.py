@@ -35,6 +35,15 @@ def test_a_client_sending_the_namespace_header_on_every_request_gets_the_page_no
     assert [step.status_code for step in answer.history] == [303]
 
 
+def test_the_page_served_for_the_namespace_header_alone_opens_on_that_namespace(client: httpx.Client) -> None:
+    """Its calls name the selected namespace by `?namespace=`: opened on `default` while the header names job-a, every
+    call named two namespaces, a 400. The page writes `#ns=job-a` into its URL before its script reads it."""
+    answer = client.get("/_sim/ui", headers={"X-Sim-Namespace": "job-a"})
+    assert answer.status_code == 200
+    assert """<head><script>if(!location.hash)history.replaceState(null,'',"#ns=job-a")</script>""" in answer.text
+    assert "replaceState(null,''," not in client.get("/_sim/ui").text
+
+
 def test_the_dashboard_without_a_namespace_is_the_page(client: httpx.Client) -> None:
     answer = client.get("/_sim/ui")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
