@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -218,3 +219,71 @@ def test_an_injected_fault_is_the_litellm_exception_of_its_status(
         )
     faulted = httpx.get(f"{base}/_sim/requests", params={"key": KEY}).json()["requests"]
     assert len(faulted) == 1 and faulted[0]["fault"].startswith(fault), "one attempt, answered by the fault"
+
+
+# docs/control.md, "What each SDK raises", LiteLLM's columns: what each action raises, and the attempts the journal
+# shows with `max_retries=2`. `openai/...` retries as the openai SDK does; its other providers make one attempt.
+DELAY_MS = 1500
+DELAY = f"delay_ms={DELAY_MS}"
+OPENAI_CELLS = [
+    ("malformed", litellm.InternalServerError, 1),
+    ("truncate", litellm.InternalServerError, 3),
+    ("drop", litellm.InternalServerError, 3),
+    ("reset", litellm.InternalServerError, 3),
+    (DELAY, litellm.Timeout, 3),
+    ("status=429;retry_after=1", litellm.RateLimitError, 3),
+    ("status=429;retry_after=61", litellm.RateLimitError, 1),
+]
+ONE_ATTEMPT_CELLS = [
+    ("malformed", litellm.APIConnectionError),
+    ("truncate", litellm.InternalServerError),
+    ("drop", litellm.InternalServerError),
+    ("reset", litellm.InternalServerError),
+    (DELAY, litellm.Timeout),
+    ("status=429;retry_after=1", litellm.RateLimitError),
+]
+ONE_ATTEMPT_ROUTES = [
+    ("/stability", "stability/sd3"),
+    ("/google/v1beta", "gemini/imagen-3.0-generate-002"),
+    (EXPRESS_PREDICT, "vertex_ai/imagen-3.0-generate-002"),
+]
+TABLE = [
+    *[(path, "openai/dall-e-2", fault, raised, tries) for path in ("/v1", "/openai/v1") for fault, raised, tries in OPENAI_CELLS],
+    *[(path, model, fault, raised, 1) for path, model in ONE_ATTEMPT_ROUTES for fault, raised in ONE_ATTEMPT_CELLS],
+]
+
+
+def table_id(path: str, model: str, fault: str) -> str:
+    provider = model.split("/")[0]
+    return f"{provider}@{path}-{fault}" if provider == "openai" else f"{provider}-{fault}"
+
+
+def faulted(base: str, face_path: str, model: str, fault: str) -> dict[str, Any]:
+    """The keywords that send `fault` on `model`'s route: `vertex_ai/` takes its key in `extra_headers` too."""
+    headers = {"X-Sim-Fault": fault}
+    if model.startswith("vertex_ai/"):
+        return {"api_base": f"{base}{face_path}", "extra_headers": {"x-goog-api-key": KEY, **headers}}
+    return {"api_base": f"{base}{face_path}", "api_key": KEY, **steering(model, headers)}
+
+
+@pytest.mark.parametrize(
+    ("face_path", "model", "fault", "raised", "tries"), TABLE, ids=[table_id(path, model, fault) for path, model, fault, _, _ in TABLE]
+)
+def test_each_fault_action_is_the_litellm_exception_and_the_attempts_the_docs_table_gives(
+    base: str, face_path: str, model: str, fault: str, raised: type[Exception], tries: int
+) -> None:
+    """docs/control.md, "What each SDK raises": `openai/...` retries a cut or lost answer, a timeout and a 429, but
+    not a malformed answer nor a 429 whose `retry_after` is over 60 s (`x-should-retry: false`); `stability/`,
+    `gemini/` and `vertex_ai/` make one attempt whatever happens. These pin LiteLLM 1.110's behaviour against the
+    simulator's answers, so they passed on the code before they were written: a LiteLLM release that changes a cell
+    fails here, and the table must follow."""
+    delayed = fault == DELAY
+    with pytest.raises(raised) as caught:
+        litellm.image_generation(
+            model=model, prompt="a red fox", max_retries=2, timeout=0.5 if delayed else 30, **faulted(base, face_path, model, fault)
+        )
+    assert type(caught.value) is raised, "the exact class the table names"
+    if delayed:
+        time.sleep(DELAY_MS / 1000)  # every attempt's delay is over by now, so each is journalled
+    entries = httpx.get(f"{base}/_sim/requests", params={"key": KEY}).json()["requests"]
+    assert [entry["fault"] for entry in entries] == [fault] * tries
