@@ -77,15 +77,21 @@ def test_sdk_safety_options_are_accepted_as_the_sdk_sends_them(sim: RunningServe
         assert sizes(response) == [(1024, 1024)]
 
 
-def test_predictions_are_byte_identical_to_the_perf_api(sim: RunningServer, client: httpx.Client) -> None:
-    prompt = "a paper boat on a pond"
+def perf_imagen_b64(client: httpx.Client, prompt: str, n: int) -> list[str]:
+    """The base64 images the Perf API makes for `prompt` on imagen-3, which the Google face must match."""
     perf = client.post(
         "/v1/images/generations",
         headers={"Authorization": "Bearer pk_live_abc123"},
-        json={"prompt": prompt, "model": "imagen-3", "n": 2, "response_format": "b64_json"},
+        json={"prompt": prompt, "model": "imagen-3", "n": n, "response_format": "b64_json"},
     ).json()
+    return [d["b64_json"] for d in perf["data"]]
+
+
+def test_predictions_are_byte_identical_to_the_perf_api(sim: RunningServer, client: httpx.Client) -> None:
+    prompt = "a paper boat on a pond"
+    perf_images = perf_imagen_b64(client, prompt, 2)
     response = gemini(sim).models.generate_images(model=MODEL, prompt=prompt, config=types.GenerateImagesConfig(number_of_images=2))
-    assert [g.image.image_bytes for g in response.generated_images] == [base64.b64decode(d["b64_json"]) for d in perf["data"]]  # type: ignore[union-attr]
+    assert [g.image.image_bytes for g in response.generated_images] == [base64.b64decode(image) for image in perf_images]  # type: ignore[union-attr]
 
 
 def test_blocked_prompt_is_a_400_with_a_support_code_like_the_perf_api_refuses_it(sim: RunningServer, client: httpx.Client) -> None:
@@ -402,11 +408,7 @@ def test_a_vertex_seed_k_gives_the_perf_requests_images_from_index_k(client: htt
     """As BFL, Stability and Ideogram seeds do (docs/providers.md, "Seeds mean the same on every face"); the face
     ignored it, so every seed gave the same picture."""
     prompt = "a fox in the snow"
-    perf = client.post(
-        "/v1/images/generations",
-        headers={"Authorization": "Bearer pk_live_abc123"},
-        json={"prompt": prompt, "model": "imagen-3", "n": 4, "response_format": "b64_json"},
-    ).json()
+    perf_images = perf_imagen_b64(client, prompt, 4)
     headers = {"Authorization": "Bearer pk_live_abc123"}
 
     def predicted(seed: int | None, count: int) -> list[str]:
@@ -414,6 +416,5 @@ def test_a_vertex_seed_k_gives_the_perf_requests_images_from_index_k(client: htt
         answer = client.post(VERTEX_PREDICT, headers=headers, json={"instances": [{"prompt": prompt}], "parameters": parameters})
         return [p["bytesBase64Encoded"] for p in answer.json()["predictions"]]
 
-    perf_images = [d["b64_json"] for d in perf["data"]]
     assert predicted(2, 2) == perf_images[2:4]
     assert predicted(1, 1) == perf_images[1:2] != predicted(None, 1) == predicted(0, 1) == perf_images[:1]

@@ -164,11 +164,7 @@ def request_from_native(model_id: str, body: Any, vertex: bool = False) -> Image
     if not isinstance(parameters, dict):
         raise NativeInvalid(None, "parameters must be an object.")
 
-    count = _given(parameters, "sampleCount", google.IMAGEN_DEFAULT_SAMPLE_COUNT)
-    lo, hi = google.IMAGEN_SAMPLE_COUNT
-    whole = json_integer(count)
-    if whole is None or not lo <= whole <= hi:
-        raise NativeInvalid(None, f"parameters.sampleCount must be an integer from {lo} to {hi}, got {_as_sent(count)}.")
+    sample_count = _whole(parameters, "sampleCount", google.IMAGEN_SAMPLE_COUNT)
     aspect = _choice(parameters, "aspectRatio", list(IMAGEN_ASPECT_SIZES), google.IMAGEN_DEFAULT_ASPECT_RATIO)
     _enum_choice(parameters, "personGeneration", google.IMAGEN_PERSON_GENERATION)
     _enum_choice(parameters, "safetySetting", google.IMAGEN_SAFETY_SETTINGS)
@@ -178,9 +174,10 @@ def request_from_native(model_id: str, body: Any, vertex: bool = False) -> Image
     mime_type = _choice(options, "mimeType", google.IMAGEN_MIME_TYPES, google.IMAGEN_DEFAULT_MIME_TYPE, "parameters.outputOptions")
     _check_types(parameters, options)
     seed = _whole(parameters, "seed", google.IMAGEN_SEED)
-    request = GenerationRequest(prompt, model.name, whole, IMAGEN_ASPECT_SIZES[aspect], "standard", None, "b64_json", first_index=seed or 0)
+    n = google.IMAGEN_DEFAULT_SAMPLE_COUNT if sample_count is None else sample_count
+    request = GenerationRequest(prompt, model.name, n, IMAGEN_ASPECT_SIZES[aspect], "standard", None, "b64_json", first_index=seed or 0)
     include_reason = bool(parameters.get("includeRaiReason"))
-    return ImagenRequest(request, mime_type, include_reason, parameters.get("sampleCount") is not None)
+    return ImagenRequest(request, mime_type, include_reason, sample_count is not None)
 
 
 def count_refusal(exc: CountNeverAdmitted, native: ImagenRequest) -> NativeInvalid:
