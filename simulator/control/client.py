@@ -147,17 +147,6 @@ class ControlError(Exception):
         the parent as itself: the default rebuilt it from the formatted text alone, a TypeError on unpickling."""
         return type(self), (self.status, self.type, self.message, self.param)
 
-    @classmethod
-    def from_response(cls, response: httpx.Response) -> ControlError:
-        try:
-            error = response.json().get("error") or {}
-        except (ValueError, AttributeError):
-            error = {}
-        if not isinstance(error, dict):
-            error = {}
-        message = error.get("message") or response.text[:200] or response.reason_phrase
-        return cls(response.status_code, error.get("type"), str(message), error.get("param"))
-
 
 def _since(since: float | str | datetime | None) -> float | str | None:
     """`since` as the control API takes it: a datetime as ISO 8601 (one without a timezone is the server's 400, as
