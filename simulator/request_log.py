@@ -3,8 +3,9 @@
 It is fed by the request journal (each journal entry becomes one line, but a CORS preflight's), so the log, the
 journal and the control API agree about what happened (but for an entry a shared journal could not write, Redis being
 down: its line has no id, and the journal lost it). Text lines read left to right as a person asks about a
-request (when, what, how did it end, for whom), then the entry's id, which `GET /_sim/requests/{id}` takes; JSON
-lines carry the same fields for a log shipper. A line is written on every API request, so formatting it is kept to one
+request (when, what, how did it end, for whom), then the entry's id, which `GET /_sim/requests/{id}` takes, and the
+answer's x-request-id (`rid=`), which an app logs and `GET /_sim/requests?request_id=` finds; JSON lines carry the
+same fields for a log shipper. A line is written on every API request, so formatting it is kept to one
 pass over the entry's fields.
 
 Decision: a line is at most LINE_BYTES bytes, written by one `write` call. With `--workers N` every worker writes to
@@ -31,7 +32,8 @@ LOG_FORMATS = (LOG_TEXT, LOG_JSON)
 
 # The journal fields a log line shows, in the order a text line shows them ("time" as an ISO 8601 UTC string).
 LINE_FIELDS = (
-    "time", "method", "path", "query", "status", "error_type", "model", "n", "latency_ms", "key", "key_id", "namespace", "id", "fault",
+    "time", "method", "path", "query", "status", "error_type", "model", "n", "latency_ms", "key", "key_id", "namespace", "id",
+    "request_id", "fault",
 )  # fmt: skip
 LINE_BYTES = 4096
 """The most bytes a line takes, its newline included: PIPE_BUF on Linux, the longest write a pipe keeps whole when
@@ -111,10 +113,12 @@ def _word_bytes(value: object) -> int:
 
 def text_line(entry: Entry) -> str:
     """`2026-01-01T00:00:00.000Z POST /v1/images/generations 200 - dall-e-3 n=1 12.4ms key=pk_live_ab…#5ed1354f
-    ns=default id=request_7`: every line has the same fields in the same places (the error type after the status, `-`
-    on a success), the query after the path as it was sent (`?id=...`, a key in it masked), and `fault=...` at the
-    end when there is one. The key id after the masked key tells apart keys masked alike (every `pk_test_pro_…`), as
-    the journal's and the dashboard's does; the entry's id is the one `GET /_sim/requests/{id}` takes."""
+    ns=default id=request_7 rid=req_img_3f9a61c2d4b8e07f15a9c3d2`: every line has the same fields in the same places
+    (the error type after the status, `-` on a success), the query after the path as it was sent (`?id=...`, a key in
+    it masked), and `fault=...` at the end when there is one. The key id after the masked key tells apart keys masked
+    alike (every `pk_test_pro_…`), as the journal's and the dashboard's does; the entry's id is the one
+    `GET /_sim/requests/{id}` takes, and `rid=` the answer's x-request-id (`-` where the answer had none: BFL's,
+    Google's, a dropped connection), so a line is found from the id an app logged."""
     fields = log_fields(entry)
     return _fitted(fields, _text(fields), _text, _word_bytes)
 
@@ -125,7 +129,8 @@ def _text(f: dict[str, Any]) -> str:
     target = f"{f['path']}?{f['query']}" if f["query"] and isinstance(f["path"], str) else f["path"]
     line = (
         f"{_word(f['time'])} {_word(f['method'])} {_word(target)} {_word(f['status'])} {_word(f['error_type'])} "
-        f"{_word(f['model'])} n={_word(f['n'])} {ms} key={key} ns={_word(f['namespace'])} id={_word(f['id'])}"
+        f"{_word(f['model'])} n={_word(f['n'])} {ms} key={key} ns={_word(f['namespace'])} id={_word(f['id'])} "
+        f"rid={_word(f['request_id'])}"
     )
     return _printable(f"{line} fault={_word(f['fault'])}" if f["fault"] else line)
 

@@ -29,6 +29,7 @@ ENTRY = {
     "n": 1,
     "size": "1024x1024",
     "status": 200,
+    "request_id": "req_img_3f9a61c2d4b8e07f15a9c3d2",
     "error_type": None,
     "latency_ms": 12.4,
     "fault": None,
@@ -38,10 +39,30 @@ ENTRY = {
 }
 
 
-def test_a_text_line_reads_time_request_outcome_model_n_server_ms_key_namespace_and_entry_id() -> None:
+def test_a_text_line_reads_time_request_outcome_model_n_server_ms_key_namespace_entry_id_and_request_id() -> None:
     assert text_line(ENTRY) == (
-        "2026-01-01T00:00:00.250Z POST /v1/images/generations 200 - dall-e-3 n=1 12.4ms key=pk_live_a…#5ed1354f ns=default id=request_7"
+        "2026-01-01T00:00:00.250Z POST /v1/images/generations 200 - dall-e-3 n=1 12.4ms key=pk_live_a…#5ed1354f ns=default id=request_7 "
+        "rid=req_img_3f9a61c2d4b8e07f15a9c3d2"
     )
+
+
+def test_a_line_carries_the_answers_request_id_so_the_id_an_app_logged_finds_its_line() -> None:
+    """The app logs the x-request-id its client got (the Perf API's perf.request_id, OpenAI's `req_...`); the line
+    carries the same id, which `GET /_sim/requests?request_id=` finds the entry by."""
+    entry = {**ENTRY, "status": 503, "error_type": "server_error", "request_id": "req_0123456789abcdef0123456789abcdef"}
+    assert " id=request_7 rid=req_0123456789abcdef0123456789abcdef" in text_line(entry)
+    assert json.loads(json_line(entry))["request_id"] == "req_0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "entry", [{**ENTRY, "request_id": None}, {name: value for name, value in ENTRY.items() if name != "request_id"}], ids=["null", "absent"]
+)
+def test_an_answer_without_a_request_id_shows_a_dash_in_its_place(entry: dict[str, object]) -> None:
+    """BFL's and Google's answers carry no x-request-id, nor does a dropped connection; an entry a Redis journal kept
+    before entries had one has none either."""
+    assert text_line(entry).endswith(" id=request_7 rid=-")
+    assert text_line({**entry, "fault": "drop"}).endswith(" id=request_7 rid=- fault=drop")
+    assert json.loads(json_line(entry))["request_id"] is None
 
 
 def test_a_line_shows_the_query_as_the_journal_keeps_it_so_polls_of_two_tasks_differ() -> None:
@@ -60,7 +81,7 @@ def test_a_query_with_a_space_is_quoted_with_its_path_so_it_cannot_shift_the_fie
 @pytest.mark.parametrize("missing", ["", None], ids=["not given", "absent"])
 def test_an_entry_a_shared_journal_could_not_write_shows_no_id(missing: str | None) -> None:
     """During a Redis outage the request is answered and logged, but its entry is lost: it has no id to look up."""
-    assert text_line({**ENTRY, "id": missing}).endswith(" ns=default id=-")
+    assert text_line({**ENTRY, "id": missing}).endswith(" ns=default id=- rid=req_img_3f9a61c2d4b8e07f15a9c3d2")
     assert json.loads(json_line({**ENTRY, "id": missing}))["id"] is None
 
 
@@ -69,7 +90,7 @@ def test_a_client_cannot_shift_a_text_lines_fields_with_spaces_in_its_path_model
     line = text_line(forged)
     assert line == (
         '2026-01-01T00:00:00.250Z POST "/v1/x 200 - dall-e-3" 404 not_found "a b\\"c" n=1 12.4ms key="pk live…"#5ed1354f ns=default '
-        "id=request_7"
+        "id=request_7 rid=req_img_3f9a61c2d4b8e07f15a9c3d2"
     )
 
 
@@ -126,6 +147,7 @@ def test_a_json_line_carries_the_same_fields_as_a_text_line() -> None:
         "key_id": "5ed1354f",
         "namespace": "default",
         "id": "request_7",
+        "request_id": "req_img_3f9a61c2d4b8e07f15a9c3d2",
         "fault": "drop",
     }
 
@@ -171,11 +193,13 @@ def test_the_journals_own_entries_give_the_same_lines_as_their_json() -> None:
             "body": {},
             "error_type": None,
             "query": "id=b335d2b8",
+            "request_id": "req_img_3f9a61c2d4b8e07f15a9c3d2",
         }
     )
     assert text_line(entry) == text_line(entry.as_json())
     assert json_line(entry) == json_line(entry.as_json())
-    assert text_line(entry).endswith(" id=request_1 fault=delay_ms=5") and "/v1/images/generations?id=b335d2b8 " in text_line(entry)
+    assert text_line(entry).endswith(" id=request_1 rid=req_img_3f9a61c2d4b8e07f15a9c3d2 fault=delay_ms=5")
+    assert "/v1/images/generations?id=b335d2b8 " in text_line(entry)
 
 
 FORGED = {
@@ -253,14 +277,14 @@ def test_a_json_line_of_the_longest_fields_is_valid_json_with_each_long_field_cu
     assert fields["query"].startswith("q=\u2028") and fields["query"].endswith(f"… ({len(LONG_QUERY)} characters)")
     assert fields["fault"].startswith("status=503;message=")
     assert fields["n"].startswith("1000") and fields["n"].endswith("0… (4001 characters)"), "a number too long is cut as a string"
-    short = ("time", "status", "latency_ms", "key_id", "namespace", "id")
+    short = ("time", "status", "latency_ms", "key_id", "namespace", "id", "request_id")
     assert {name: fields[name] for name in short} == {name: json.loads(json_line(ENTRY | {"namespace": "n" * 64}))[name] for name in short}
 
 
 def test_a_text_line_of_the_longest_fields_keeps_every_field_in_its_place() -> None:
     line = text_line(LONGEST)
     assert line.startswith('2026-01-01T00:00:00.250Z "\\x85') and ' 200 "\\u2028' in line
-    assert " ns=" + "n" * 64 + ' id=request_7 fault="status=503;message=\\u2028' in line
+    assert " ns=" + "n" * 64 + ' id=request_7 rid=req_img_3f9a61c2d4b8e07f15a9c3d2 fault="status=503;message=\\u2028' in line
     assert line.endswith(f'… ({len(LONG_FAULT)} characters)"')
 
 

@@ -70,7 +70,7 @@ def test_perf_sim_prints_one_readable_line_per_api_request(tmp_path: Path) -> No
     lines = request_lines(out.read_text(), " ns=")
     assert len(lines) == 3, out.read_text()
     assert lines[0].startswith("2026-01-01T00:00:00.000Z POST /v1/images/generations 200 - dall-e-3 n=1 ")
-    assert "key=pk_test_pro_" in lines[0] and "logging" not in lines[0] and lines[0].endswith("ns=default id=request_1")
+    assert "key=pk_test_pro_" in lines[0] and "logging" not in lines[0] and " ns=default id=request_1 rid=req_img_" in lines[0]
     assert " 401 authentication_error " in lines[1]
     assert "POST /openai/v1/images/generations 503 server_error dall-e-3" in lines[2]
     assert "ns=job-7" in lines[2] and "fault=status=503" in lines[2]
@@ -89,6 +89,27 @@ def test_log_format_json_prints_the_same_fields_as_json_lines_and_nothing_else_o
     ]
     assert records[0]["model"] == "dall-e-3" and records[0]["n"] == 1 and records[0]["latency_ms"] >= 0
     assert records[2]["fault"].startswith("status=503") and records[1]["error_type"] == "authentication_error"
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_each_lines_request_id_is_the_x_request_id_its_client_got_which_finds_its_entry(tmp_path: Path, log_format: str) -> None:
+    """An app logs the x-request-id its client got (the Perf API's perf.request_id, OpenAI's `req_...` of an error);
+    the simulator's line carries the same id, and `GET /_sim/requests?request_id=` finds the entry from it."""
+    with perf_sim_output(tmp_path, "--log-format", log_format, stderr_apart=True) as (base_url, out), httpx.Client() as client:
+        answers = [
+            client.post(base_url + "/v1/images/generations", json=BODY, headers=AUTH),
+            client.post(base_url + "/v1/images/generations", json=BODY, headers={"Authorization": "Bearer pk_live_nobody_at_all"}),
+            client.post(base_url + "/openai/v1/images/generations", json=BODY, headers={**AUTH, "X-Sim-Fault": "status=503"}),
+        ]
+        sent = [answer.headers["x-request-id"] for answer in answers]
+        found = [client.get(base_url + "/_sim/requests", params={"request_id": request_id}).json()["requests"] for request_id in sent]
+    assert sent[0] == answers[0].json()["perf"]["request_id"] and len(set(sent)) == 3
+    if log_format == "json":
+        logged = [(record["id"], record["request_id"]) for record in map(json.loads, out.read_text().splitlines())]
+    else:
+        logged = [(line.split(" id=")[1].split()[0], line.split(" rid=")[1].split()[0]) for line in request_lines(out.read_text(), " ns=")]
+    assert [request_id for _, request_id in logged] == sent, logged
+    assert [[entry["id"] for entry in entries] for entries in found] == [[entry_id] for entry_id, _ in logged]
 
 
 @pytest.mark.parametrize("args", [["--quiet"], ["--quiet", "--log-format", "json"]], ids=["quiet", "quiet json"])
@@ -158,7 +179,8 @@ def test_a_request_refused_for_its_namespace_is_logged_journalled_and_counted(
     assert (entry["path"], entry["status"], entry["namespace"], entry["error_type"]) == (path, 400, "default", "invalid_request")
     assert f'route="{route}",status="400"}} 1.0' in metrics
     (line,) = request_lines(out.read_text(), " ns=")
-    assert f"POST {path} 400 invalid_request" in line and line.endswith("ns=default id=request_1")
+    assert f"POST {path} 400 invalid_request" in line
+    assert line.endswith(f"ns=default id=request_1 rid={answer.headers.get('x-request-id', '-')}")
 
 
 def test_when_nothing_reads_stdout_any_more_the_log_stops_with_one_note_and_the_simulator_serves_on(tmp_path: Path) -> None:
