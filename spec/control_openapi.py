@@ -81,14 +81,28 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-def _namespace(absent: str) -> dict[str, Any]:
-    """The namespace parameter every call takes; `absent` says what leaving it out (and the X-Sim-Namespace header, which
-    names it too) means for the call. An empty or doubled name is a 400, as is any query parameter a call does not list."""
-    described = (
-        f"act on this namespace (absent: {absent}); naming another namespace than the X-Sim-Namespace header, a "
+def _namespace(absent: str, by_header: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The namespace parameters every call takes: `?namespace=` and the X-Sim-Namespace header, which names it as well
+    (simulator.control.api.namespace_param reads both; a /_sim/ns/<name>/ base path sends the header). `absent` says
+    what naming none means for the call; `by_header`, what the header does, where it differs from the query (the
+    dashboard's). An empty or doubled name is a 400, as is any query parameter a call does not list.
+
+    Decision: the header is declared, not only said in the document's description: a client generated from the
+    document, or one that reads its parameters, otherwise knew only the query, and a base path's calls (which send the
+    header) looked undocumented."""
+    schema = {"type": "string", "pattern": _NAMESPACE_PATTERN}
+    in_query = (
+        f"act on this namespace (absent: {absent}); naming another namespace than the {NAMESPACE_HEADER} header, a "
         "/_sim/ns/<name>/ base path or the body does is a 400, as is naming it twice differently"
     )
-    return _query("namespace", {"type": "string", "pattern": _NAMESPACE_PATTERN}, described)
+    in_header = (
+        f"{by_header or f'act on this namespace, as ?namespace= does (absent, and no ?namespace=: {absent})'}; what a "
+        "/_sim/ns/<name>/ base path sends. Given with ?namespace= or a body's namespace, both must name the same one: "
+        "two different names are a 400 naming namespace; a value that is no namespace name, or the header sent twice "
+        f"with different values, is a 400 naming {NAMESPACE_HEADER}"
+    )
+    header = {"name": NAMESPACE_HEADER, "in": "header", "required": False, "schema": dict(schema), "description": in_header}
+    return _query("namespace", schema, in_query), header
 
 
 _IN_DEFAULT = _namespace("the default one")
@@ -370,7 +384,7 @@ def _journal_filters() -> list[dict[str, Any]]:
         _query("since", _SINCE, "only entries whose " + _SINCE_MEANING.removeprefix("the entry's ")),
         _query("request_id", _REQUEST_ID, "only entries whose request_id is this: " + _REQUEST_ID_MEANING),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT}, "at most this many entries (absent: 100)"),
-        _IN_ALL,
+        *_IN_ALL,
     ]
 
 
@@ -430,7 +444,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "health",
                 "summary": "Liveness",
-                "parameters": [_ANY],
+                "parameters": [*_ANY],
                 "responses": {
                     "200": _json({"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}, "ok"),
                     "400": bad,
@@ -442,7 +456,7 @@ def _paths() -> dict[str, Any]:
                 "operationId": "ready",
                 "summary": "Readiness: whether the state (memory or Redis) answers; 503 when it does not, or while a reset holds back "
                 "the namespace's requests",
-                "parameters": [_namespace("only a full reset, which holds back every namespace, makes it a 503")],
+                "parameters": [*_namespace("only a full reset, which holds back every namespace, makes it a 503")],
                 "responses": {
                     "200": _json(
                         {
@@ -461,7 +475,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "config",
                 "summary": "The running settings",
-                "parameters": [_ANY],
+                "parameters": [*_ANY],
                 "responses": {"200": _json({"type": "object"}, "settings"), "400": bad},
             }
         },
@@ -469,7 +483,13 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "dashboard",
                 "summary": "The dashboard: one page that watches and steers the simulator through this API (docs/observe.md)",
-                "parameters": [_namespace("the page, on the default namespace; given, a 303 to the page with it chosen")],
+                "parameters": [
+                    *_namespace(
+                        "the page, on the default namespace; given, a 303 to the page with it chosen",
+                        by_header="choose this namespace in the page; alone, the page is served with it chosen rather than a "
+                        "303 to it (a client adding the header to every request would follow the redirect for ever)",
+                    )
+                ],
                 "responses": {
                     "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}},
                     "303": {
@@ -485,7 +505,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "controlOpenapi",
                 "summary": "This document",
-                "parameters": [_ANY],
+                "parameters": [*_ANY],
                 "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1"), "400": bad},
             }
         },
@@ -494,7 +514,7 @@ def _paths() -> dict[str, Any]:
                 "operationId": "reset",
                 "summary": "Forget windows, images, ids, journal entries, fault rules and the clock offset (of one namespace, or of "
                 "all: then the answer is the default namespace's clock)",
-                "parameters": [_namespace("every namespace: forget everything")],
+                "parameters": [*_namespace("every namespace: forget everything")],
                 "responses": {"200": clock, "400": bad},
             }
         },
@@ -502,7 +522,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "clock",
                 "summary": "Read the clock",
-                "parameters": [_IN_DEFAULT],
+                "parameters": [*_IN_DEFAULT],
                 "responses": {"200": clock, "400": bad},
             }
         },
@@ -510,7 +530,7 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "operationId": "advanceClock",
                 "summary": "Move the clock forward",
-                "parameters": [_IN_DEFAULT],
+                "parameters": [*_IN_DEFAULT],
                 "requestBody": _body(
                     {
                         "type": "object",
@@ -533,7 +553,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "usageByKey",
                 "summary": "Every key with a window in the namespace",
-                "parameters": [_IN_DEFAULT],
+                "parameters": [*_IN_DEFAULT],
                 "responses": {"200": _json(_usage_by_key_schema(), "keys"), "400": bad},
             }
         },
@@ -543,7 +563,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "A key's tier and windows",
                 "parameters": [
                     {"name": "key", "in": "path", "required": True, "schema": {"type": "string", "pattern": f"^{KEY_PATTERN}$"}},
-                    _IN_DEFAULT,
+                    *_IN_DEFAULT,
                 ],
                 "responses": {"200": _json(_ref("Usage"), "the key's windows"), "400": bad, "404": unknown_key},
             }
@@ -552,7 +572,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "namespaces",
                 "summary": "The namespaces requests have used, default first",
-                "parameters": [_ANY],
+                "parameters": [*_ANY],
                 "responses": {"200": _json(_list_of("namespaces", {"type": "string"}), "namespaces"), "400": bad},
             }
         },
@@ -560,14 +580,14 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "operationId": "addFault",
                 "summary": "Add a fault rule (in the namespace its body names, else the call's, else the default)",
-                "parameters": [_namespace("the body's, else the default one")],
+                "parameters": [*_namespace("the body's, else the default one")],
                 "requestBody": _body(_ref("FaultRuleRequest")),
                 "responses": {"201": _json(_ref("FaultRule"), "the rule"), "400": bad},
             },
             "get": {
                 "operationId": "listFaults",
                 "summary": "The rules, with how often each fired and how many times remain",
-                "parameters": [_IN_ALL],
+                "parameters": [*_IN_ALL],
                 "responses": {
                     "200": _json(
                         {"type": "object", "required": ["faults"], "properties": {"faults": {"type": "array", "items": _ref("FaultRule")}}},
@@ -579,7 +599,7 @@ def _paths() -> dict[str, Any]:
             "delete": {
                 "operationId": "clearFaults",
                 "summary": "Remove every rule (of one namespace, or of all)",
-                "parameters": [_IN_ALL],
+                "parameters": [*_IN_ALL],
                 "responses": {"200": _deleted("the rules removed"), "400": bad},
             },
         },
@@ -589,7 +609,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "Remove one rule (ids are never given twice)",
                 "parameters": [
                     {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "string"}},
-                    _namespace("a rule of any namespace; given, a rule of another namespace is a 404"),
+                    *_namespace("a rule of any namespace; given, a rule of another namespace is a 404"),
                 ],
                 "responses": {"200": _deleted("removed"), "400": bad, "404": _error("no rule with this id (in this namespace)")},
             }
@@ -614,7 +634,7 @@ def _paths() -> dict[str, Any]:
             "delete": {
                 "operationId": "clearRequests",
                 "summary": "Empty the journal (of one namespace, or all of it)",
-                "parameters": [_IN_ALL],
+                "parameters": [*_IN_ALL],
                 "responses": {"200": _deleted("the entries removed"), "400": bad},
             },
         },
@@ -624,7 +644,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "One journal entry by its id (WireMock's GET /__admin/requests/{id})",
                 "parameters": [
                     {"name": "id", "in": "path", "required": True, "schema": _ENTRY_ID},
-                    _namespace("an entry of any namespace; given, another namespace's entry is a 404"),
+                    *_namespace("an entry of any namespace; given, another namespace's entry is a 404"),
                 ],
                 "responses": {
                     "200": _json(_ref("JournalEntry"), "the entry"),
@@ -637,7 +657,7 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "operationId": "countRequests",
                 "summary": "How many journalled requests match (WireMock's verify; without match.method, every method but OPTIONS)",
-                "parameters": [_IN_ALL],
+                "parameters": [*_IN_ALL],
                 "requestBody": _body(
                     {
                         "type": "object",
@@ -668,8 +688,8 @@ def control_openapi_document() -> dict[str, Any]:
             "version": API_VERSION,
             "description": "Steer and observe the simulator: fault rules, the request journal, namespaces, clock and usage. "
             f"Not part of the Perf API. An API request joins a namespace with the header `{NAMESPACE_HEADER}: NAME`; "
-            "control calls take `?namespace=NAME`. Any API path may also be reached as `/_sim/ns/NAME/<path>`, the same "
-            "request in namespace NAME, for clients that take only a base URL.",
+            "control calls take `?namespace=NAME` or the same header. Any API path may also be reached as "
+            "`/_sim/ns/NAME/<path>`, the same request in namespace NAME, for clients that take only a base URL.",
         },
         "servers": [{"url": "/"}],
         "paths": _with_common_refusals(_paths()),

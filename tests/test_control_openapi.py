@@ -15,7 +15,7 @@ from openapi_spec_validator import validate
 from starlette.routing import Route
 
 from load.redis_server import redis_available, running_redis
-from simulator import keys
+from simulator import keys, namespace_path
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
 from simulator.control import actions, journal, prompt_pattern, state_api
@@ -44,6 +44,7 @@ from spec.control_openapi import (
     MIN_DELAY_MS,
     MIN_FAULT_STATUS,
     MIN_RETRY_AFTER_SECONDS,
+    NAMESPACE_HEADER,
     REQUEST_ID_CHARS,
     STATELESS_PATHS,
     control_openapi_document,
@@ -176,11 +177,14 @@ def test_every_control_call_answers_as_the_document_says(sim: RunningServer) -> 
         entry = client.get("/_sim/requests", params={"namespace": "doc", "limit": 1}).json()["requests"][0]
         calls: list[tuple[str, str, str, dict[str, Any]]] = [
             ("/_sim/health", "get", "/_sim/health", {}),
+            ("/_sim/health", "get", "/_sim/health", {"headers": {NAMESPACE_HEADER: "no such"}}),
             ("/_sim/ready", "get", "/_sim/ready", {"params": {"namespace": "doc"}}),
+            ("/_sim/ready", "get", "/_sim/ready", {"headers": {NAMESPACE_HEADER: "doc"}}),
             ("/_sim/config", "get", "/_sim/config", {"params": {"namespace": "doc"}}),
             ("/_sim/ui", "get", "/_sim/ui", {}),
             ("/_sim/ui", "get", "/_sim/ui", {"params": {"namespace": "doc"}}),
             ("/_sim/ui", "get", "/_sim/ui", {"params": {"namespace": "no such"}}),
+            ("/_sim/ui", "get", "/_sim/ui", {"headers": {NAMESPACE_HEADER: "doc"}}),
             ("/_sim/openapi.json", "get", "/_sim/openapi.json", {}),
             ("/_sim/openapi.json", "get", "/_sim/openapi.json", {"params": {"namespace": "doc"}}),
             ("/_sim/openapi.json", "get", "/_sim/openapi.json", {"params": {"foo": "1"}}),
@@ -205,11 +209,20 @@ def test_every_control_call_answers_as_the_document_says(sim: RunningServer) -> 
             ("/_sim/requests/count", "post", "/_sim/requests/count", {"json": {"match": {"status": 200}, "namespace": "doc"}}),
             ("/_sim/requests/count", "post", "/_sim/requests/count", {"json": {"match": {"colour": "red"}}}),
             ("/_sim/requests/count", "post", "/_sim/requests/count", {"json": {"match": {"since": entry["time"]}}}),
+            (
+                "/_sim/requests/count",
+                "post",
+                "/_sim/requests/count",
+                {"json": {"namespace": "doc"}, "headers": {NAMESPACE_HEADER: "other"}},
+            ),
             ("/_sim/usage", "get", "/_sim/usage", {"params": {"namespace": "doc"}}),
             ("/_sim/usage", "get", "/_sim/usage", {"params": {"namespace": ""}}),
+            ("/_sim/usage", "get", "/_sim/usage", {"params": {"namespace": "doc"}, "headers": {NAMESPACE_HEADER: "doc"}}),
+            ("/_sim/usage", "get", "/_sim/usage", {"params": {"namespace": "doc"}, "headers": {NAMESPACE_HEADER: "other"}}),
             ("/_sim/usage/{key}", "get", f"/_sim/usage/{key}", {"params": {"namespace": "doc"}}),
             ("/_sim/usage/{key}", "get", "/_sim/usage/nope", {}),
             ("/_sim/clock", "get", "/_sim/clock", {"params": {"namespace": "doc"}}),
+            ("/_sim/clock", "get", "/_sim/clock", {"headers": [(NAMESPACE_HEADER, "doc"), (NAMESPACE_HEADER, "other")]}),
             ("/_sim/clock/advance", "post", "/_sim/clock/advance", {"json": {"seconds": 60}, "params": {"namespace": "doc"}}),
             ("/_sim/clock/advance", "post", "/_sim/clock/advance", {"json": {"seconds": -1}}),
             ("/_sim/requests", "delete", "/_sim/requests", {"params": {"namespace": "doc"}}),
@@ -219,8 +232,11 @@ def test_every_control_call_answers_as_the_document_says(sim: RunningServer) -> 
             ("/_sim/reset", "post", "/_sim/reset", {}),
         ]
         for path, method, url, options in calls:
-            listed = {parameter["name"] for parameter in document["paths"][path][method].get("parameters", [])}
+            parameters = document["paths"][path][method].get("parameters", [])
+            listed = {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
             assert set(options.get("params", {})) - {"foo"} <= listed, (path, method)
+            headers = {parameter["name"].lower() for parameter in parameters if parameter["in"] == "header"}
+            assert {name.lower() for name, _ in httpx.Headers(options.get("headers")).multi_items()} - {"content-type"} <= headers
             _documented_answer(path, method, client.request(method.upper(), url, **options))
     made_calls = {(path, method) for path, method, _, _ in calls}
     assert made_calls == {(path, method) for path, item in document["paths"].items() for method in item}
@@ -287,6 +303,39 @@ async def test_every_control_call_on_a_stopped_redis_answers_the_documented_503(
     assert {(path, method) for path, method, _, _ in calls} == {
         (path, method) for path, item in document["paths"].items() for method in item
     }
+
+
+def test_every_call_declares_the_x_sim_namespace_header_beside_its_namespace_parameter() -> None:
+    """Every control call takes its namespace by `?namespace=` or the X-Sim-Namespace header (which a /_sim/ns/<name>/
+    base path sends): a client generated from the document sees both, with the same rule for the name, and is told
+    that the two naming different namespaces is a 400."""
+    for path, item in control_openapi_document()["paths"].items():
+        for method, operation in item.items():
+            by_place = {(p["in"], p["name"]): p for p in operation.get("parameters", [])}
+            query, header = by_place.get(("query", "namespace")), by_place.get(("header", NAMESPACE_HEADER))
+            assert query is not None and header is not None, (path, method)
+            assert header["schema"] == query["schema"] and header["required"] is False, (path, method)
+            assert "?namespace=" in header["description"] and "a 400" in header["description"], (path, method)
+    assert NAMESPACE_HEADER.lower().encode() == namespace_path.NAMESPACE_HEADER, "the header the control layer reads"
+
+
+@pytest.mark.parametrize(
+    ("options", "param"),
+    [
+        ({"params": {"namespace": "jobA"}, "headers": {NAMESPACE_HEADER: "jobB"}}, "namespace"),
+        ({"headers": {NAMESPACE_HEADER: "no such"}}, NAMESPACE_HEADER),
+        ({"headers": [(NAMESPACE_HEADER, "jobA"), (NAMESPACE_HEADER, "jobB")]}, NAMESPACE_HEADER),
+    ],
+    ids=["differs from the query", "no namespace name", "sent twice differently"],
+)
+def test_the_headers_refusals_name_the_parameter_its_description_says(client: httpx.Client, options: dict[str, Any], param: str) -> None:
+    """The description is the only place a generated client learns which `error.param` each refusal names; the same name
+    both ways is one name, not a refusal."""
+    header = next(p for p in control_openapi_document()["paths"]["/_sim/clock"]["get"]["parameters"] if p["name"] == NAMESPACE_HEADER)
+    response = client.get("/_sim/clock", **options)
+    assert response.status_code == 400 and response.json()["error"]["param"] == param, response.text
+    assert f"a 400 naming {param}" in header["description"]
+    assert client.get("/_sim/clock", params={"namespace": "jobA"}, headers={NAMESPACE_HEADER: "jobA"}).status_code == 200
 
 
 def test_the_namespace_parameter_says_what_leaving_it_out_does() -> None:
