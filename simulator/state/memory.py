@@ -17,6 +17,7 @@ from simulator.state.base import (
     MAX_BLOB_BYTES,
     MAX_STORED_IMAGES,
     Admission,
+    Charge,
     ImageBatch,
     ImageRecord,
     Limits,
@@ -122,14 +123,30 @@ class MemoryState(State):
         admission = await self.admit(bucket, n, limits, now)
         if not admission.admitted:
             return Ticket(admission, now, None)
+        # The entry `admit` has just appended (nothing ran in between), kept by identity for `give_back`.
+        entry = self._buckets[namespace_prefix(namespace()) + bucket].minute[-1]
+        charge = Charge(namespace(), bucket, n, day_index(now), entry)
         sequence = self._next_sequence()
         if batch is None:
-            return Ticket(admission, now, sequence)
+            return Ticket(admission, now, sequence, charge=charge)
         records = batch.records(sequence, n, now)
         self._drop_expired()
         for image_id, record in records:
             self._put_image(image_id, record)
-        return Ticket(admission, now, sequence, tuple(image_id for image_id, _ in records))
+        return Ticket(admission, now, sequence, tuple(image_id for image_id, _ in records), charge)
+
+    async def give_back(self, charge: Charge) -> None:
+        """The entry is looked for by identity: a reset bucket, or one made anew after a reset, never holds it."""
+        b = self._buckets.get(namespace_prefix(charge.namespace) + charge.bucket)
+        if b is None:
+            return
+        for position, entry in enumerate(b.minute):
+            if entry is charge.entry:
+                del b.minute[position]
+                b.minute_used -= charge.images
+                if b.day == charge.day:
+                    b.day_used -= charge.images
+                return
 
     async def admit(self, bucket: str, n: int, limits: Limits, now: float) -> Admission:
         """Admit n images against both windows of `bucket` at `now`, or admit nothing."""
