@@ -23,7 +23,8 @@ from simulator.engine.render import RenderCache, RenderKey
 from simulator.engine.request import GenerationRequest
 from simulator.engine.revise import revised_prompt
 from simulator.keys import KeyRegistry, Tenant
-from simulator.state.base import Charge, ImageBatch, RateState, RateWindow, State, StateUnavailable, image_id
+from simulator.state.base import Charge, ImageBatch, RateState, RateWindow, State, StateUnavailable, charge_of, image_id
+from simulator.state.base import Ticket as Outcome
 from spec import errors
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, PERF_FACE
 from spec.policy import flags_output, violates_policy
@@ -53,13 +54,13 @@ class GenerationResult:
 @dataclass(slots=True)
 class Ticket:
     """An admission: the sequence number its ids derive from, when it happened, the windows after it and the ids its
-    images were recorded under (none when it recorded none)."""
+    images were recorded under (none when it recorded none), and the state's own outcome (for `charge_of`)."""
 
     sequence: int
     now: float
     rate: RateState
     image_ids: tuple[str, ...]
-    charge: Charge | None
+    outcome: Outcome
 
 
 @dataclass(slots=True)
@@ -171,7 +172,7 @@ class Engine:
         if not admission.admitted or outcome.sequence is None:
             assert admission.retry_after is not None and admission.window is not None
             raise RateLimited(admission.retry_after, admission.state, admission.window, self.real_clock)
-        return Ticket(outcome.sequence, outcome.now, admission.state, outcome.image_ids, outcome.charge)
+        return Ticket(outcome.sequence, outcome.now, admission.state, outcome.image_ids, outcome)
 
     async def admit_for_upstream(self, tenant: Tenant, request: GenerationRequest) -> UpstreamAdmission:
         """The engine's half of a generation whose images a provider makes (gateway mode): the checks and the
@@ -182,11 +183,12 @@ class Engine:
         self._check_n(tenant, request.n)
         self.check_policy(request.prompt)
         ticket = await self._admit(tenant, request.n, PERF_FACE)
+        charge = charge_of(ticket.outcome, namespace(), f"{PERF_FACE}:{tenant.key}", request.n)
         note_generation(request.model, request.n, request.size, ())
         image_ids = tuple(self.image_id(ticket.sequence, index) for index in range(request.n))
         cost_usd = request_facts(self.seed, request).cost_usd
         return UpstreamAdmission(
-            self.request_id(ticket.sequence), int(ticket.now), ticket.rate, image_ids, cost_usd, request.prompt, ticket.charge
+            self.request_id(ticket.sequence), int(ticket.now), ticket.rate, image_ids, cost_usd, request.prompt, charge
         )
 
     async def from_upstream(self, admission: UpstreamAdmission, made: Awaitable[T]) -> T:

@@ -478,8 +478,7 @@ class RedisState(State):
         now = float(effective_now)
         if admitted:
             admission = Admission(True, window_totals(int(minute_used), now, int(day_used), limits, now))
-            charge = Charge(namespace(), bucket, n, day_index(now), f"{n}:{member}")
-            return Ticket(admission, now, int(last), tuple(IMAGE_ID_PREFIX + image.decode() for image in ids[0]), charge)
+            return Ticket(admission, now, int(last), tuple(IMAGE_ID_PREFIX + image.decode() for image in ids[0]), member)
         entries = _entries(last)
         # The script and decide() apply one rule; the fallback only guards against float rounding at the minute's edge.
         refusal = decide(entries, int(day_used), n, limits, now) or Refusal(1, "minute")
@@ -508,7 +507,7 @@ class RedisState(State):
     async def give_back(self, charge: Charge) -> None:
         """One script, so atomic across every worker (see `_GIVE_BACK`), on the keys of the admission's namespace."""
         keys = [self._key_in(charge.namespace, "minute", charge.bucket), self._key_in(charge.namespace, "totals", charge.bucket)]
-        await self._call(partial(self._give_back, keys=keys, args=[str(charge.entry), charge.images, str(charge.day)]))
+        await self._call(partial(self._give_back, keys=keys, args=[f"{charge.images}:{charge.entry}", charge.images, str(charge.day)]))
 
     async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
         """Read-only, so the minute total is recounted from the live entries (usage is not on the hot path)."""

@@ -10,8 +10,8 @@ import pytest
 import redis
 
 from load.redis_server import RedisServer
-from simulator.context import in_namespace
-from simulator.state.base import CLOCK_MANUAL, DEFAULT_MANUAL_START, Charge, Limits, State
+from simulator.context import in_namespace, namespace
+from simulator.state.base import CLOCK_MANUAL, DEFAULT_MANUAL_START, Charge, Limits, State, charge_of
 from simulator.state.memory import MemoryState
 from simulator.state.redis import RedisState
 from spec import tiers
@@ -39,8 +39,9 @@ async def state(request: pytest.FixtureRequest) -> AsyncIterator[State]:
 
 async def admit(state: State, n: int) -> Charge:
     ticket = await state.admit_and_record(BUCKET, n, FREE, None)
-    assert ticket.admission.admitted and ticket.charge is not None
-    return ticket.charge
+    charge = charge_of(ticket, namespace(), BUCKET, n)
+    assert ticket.admission.admitted and charge is not None
+    return charge
 
 
 async def used(state: State) -> tuple[int, int]:
