@@ -41,6 +41,12 @@ class ApiError(Exception):
         return {"error": body}
 
 
+class ProviderNotReached(ApiError):
+    """An upstream failure that proves no call of the request reached the provider: each was refused, not connected
+    within the connect timeout, or never made (gateway mode, `simulator.gateway.adapter`). The engine gives such a
+    request's charge back (`Engine.from_upstream`)."""
+
+
 def invalid(param: str | None, message: str) -> ApiError:
     return ApiError(errors.INVALID_REQUEST, message, param)
 

@@ -8,22 +8,28 @@ same policy decision and the same latency for the same prompt, size and seed.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 from simulator.context import DEFAULT_NAMESPACE, in_namespace, namespace, note_generation, note_image_ids, note_time
 from simulator.engine.digest import hex_id, id_salt, salted_hex_id
 from simulator.engine.encode import base64_text, blur_png, png_to_jpeg, rendered_base64_text
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, ProviderNotReached
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.render import RenderCache, RenderKey
 from simulator.engine.request import GenerationRequest
 from simulator.engine.revise import revised_prompt
 from simulator.keys import KeyRegistry, Tenant
-from simulator.state.base import ImageBatch, RateState, RateWindow, State, image_id
+from simulator.state.base import Charge, ImageBatch, RateState, RateWindow, State, StateUnavailable, charge_of, image_id
+from simulator.state.base import Ticket as Outcome
 from spec import errors
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS, PERF_FACE
 from spec.policy import flags_output, violates_policy
+
+T = TypeVar("T")
 
 
 # Slotted, not frozen, like the state's values (simulator.state.base): built for every request.
@@ -48,12 +54,13 @@ class GenerationResult:
 @dataclass(slots=True)
 class Ticket:
     """An admission: the sequence number its ids derive from, when it happened, the windows after it and the ids its
-    images were recorded under (none when it recorded none)."""
+    images were recorded under (none when it recorded none), and the state's own outcome (for `charge_of`)."""
 
     sequence: int
     now: float
     rate: RateState
     image_ids: tuple[str, ...]
+    outcome: Outcome
 
 
 @dataclass(slots=True)
@@ -77,6 +84,8 @@ class UpstreamAdmission:
     """The ids to keep the provider's images behind, in order: one for each of the n images asked for."""
     cost_usd: float
     prompt: str
+    charge: Charge | None
+    """What the admission counted, for `Engine.from_upstream` to give back."""
 
     def revised_prompt(self, said: str | None) -> str:
         """The revised prompt an image is answered with: the provider's, or the prompt as asked when it `said` none.
@@ -163,7 +172,7 @@ class Engine:
         if not admission.admitted or outcome.sequence is None:
             assert admission.retry_after is not None and admission.window is not None
             raise RateLimited(admission.retry_after, admission.state, admission.window, self.real_clock)
-        return Ticket(outcome.sequence, outcome.now, admission.state, outcome.image_ids)
+        return Ticket(outcome.sequence, outcome.now, admission.state, outcome.image_ids, outcome)
 
     async def admit_for_upstream(self, tenant: Tenant, request: GenerationRequest) -> UpstreamAdmission:
         """The engine's half of a generation whose images a provider makes (gateway mode): the checks and the
@@ -174,10 +183,29 @@ class Engine:
         self._check_n(tenant, request.n)
         self.check_policy(request.prompt)
         ticket = await self._admit(tenant, request.n, PERF_FACE)
+        charge = charge_of(ticket.outcome, namespace(), f"{PERF_FACE}:{tenant.key}", request.n)
         note_generation(request.model, request.n, request.size, ())
         image_ids = tuple(self.image_id(ticket.sequence, index) for index in range(request.n))
         cost_usd = request_facts(self.seed, request).cost_usd
-        return UpstreamAdmission(self.request_id(ticket.sequence), int(ticket.now), ticket.rate, image_ids, cost_usd, request.prompt)
+        return UpstreamAdmission(
+            self.request_id(ticket.sequence), int(ticket.now), ticket.rate, image_ids, cost_usd, request.prompt, charge
+        )
+
+    async def from_upstream(self, admission: UpstreamAdmission, made: Awaitable[T]) -> T:
+        """What `made` (the provider's images for `admission`) gives, or its failure. Decision: a failure that proves
+        nothing reached the provider (`ProviderNotReached`: every call refused, not connected within the connect
+        timeout, or never made) gives the admission's charge back, so a caller retrying through an outage keeps
+        meeting the 503 that names the provider, not its own windows' 429; any other failure keeps it (the provider
+        may have made, and billed, the images). The state takes back exactly what the admission counted, or nothing
+        when a reset or the minute's roll removed it meanwhile (`State.give_back`). A state that does not answer the
+        give-back (Redis down) leaves the charge, as before, and the caller still gets the provider's 503."""
+        try:
+            return await made
+        except ProviderNotReached:
+            if admission.charge is not None:
+                with suppress(StateUnavailable):
+                    await self.state.give_back(admission.charge)
+            raise
 
     def _id(self, kind: str, *parts: object, length: int = 24) -> str:
         """An id from the seed and the namespace's sequence. Each namespace counts its own sequence, so the namespace

@@ -50,6 +50,34 @@ class UpstreamAnswer:
     content: bytes
 
 
+class Unreachable(ApiError):
+    """The 503 of one call whose connection was refused or not made within the connect timeout: nothing was sent."""
+
+
+_CONNECTING = frozenset({"connection.connect_tcp.started", "connection.connect_tcp.failed"})
+"""The trace events (httpcore's, through httpx's `trace` extension) of a call that has not got past connecting."""
+
+
+class Reach:
+    """Whether any call of one request may have reached the provider, for the proof that none did
+    (`simulator.gateway.adapter`).
+
+    Decision: a call may have reached it once it got past connecting: the transport's trace says so (a TCP
+    connection made, TLS begun, a pooled connection reused, a request's headers begun: each is traced before it is
+    done), or the call ended any other way than `Unreachable` (an answer, a reset, a timeout). A call cancelled while it
+    waited for a connection or was still connecting (the first failure of a request cancels its other calls) sent
+    nothing. So `maybe` read once the calls are cancelled is sound: a cancelled call never runs past the await it is
+    at, and its trace marked anything it had begun. (This rests on httpx's own transport, which `UpstreamHttp` uses
+    and which traces; a transport that traces nothing is caught only by how its calls end.)"""
+
+    def __init__(self) -> None:
+        self.maybe = False
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event not in _CONNECTING:
+            self.maybe = True
+
+
 class UpstreamHttp:
     def __init__(self, timeout_seconds: float) -> None:
         self.timeout_seconds = timeout_seconds
@@ -57,10 +85,28 @@ class UpstreamHttp:
         timeout = httpx.Timeout(timeout_seconds, connect=self.connect_seconds)
         self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
 
-    async def send(self, provider: str, method: str, url: str, json: Any = None, **kwargs: Any) -> UpstreamAnswer:
+    async def send(
+        self, provider: str, method: str, url: str, json: Any = None, reach: Reach | None = None, **kwargs: Any
+    ) -> UpstreamAnswer:
+        """The answer, or ApiError in Perf terms (`Unreachable` when nothing was sent); `reach`, when given, notes
+        whether the call may have reached the provider (see `Reach`)."""
         if json is not None:
             kwargs["content"] = _json_bytes(json)
             kwargs["headers"] = {**(kwargs.get("headers") or {}), "content-type": "application/json"}
+        if reach is None:
+            return await self._send(provider, method, url, kwargs)
+        kwargs["extensions"] = {"trace": reach.trace}
+        try:
+            answer = await self._send(provider, method, url, kwargs)
+        except Unreachable:
+            raise  # nothing was sent (a cancel, a BaseException, passes too: its trace said how far it got)
+        except Exception:
+            reach.maybe = True
+            raise
+        reach.maybe = True
+        return answer
+
+    async def _send(self, provider: str, method: str, url: str, kwargs: dict[str, Any]) -> UpstreamAnswer:
         try:
             request = self.client.build_request(method, url, **kwargs)
             answer = await self.client.send(request, stream=True)
@@ -70,11 +116,11 @@ class UpstreamHttp:
                 await answer.aclose()
             return UpstreamAnswer(answer.status_code, answer.headers, content)
         except httpx.ConnectError as exc:
-            raise ApiError(errors.SERVICE_UNAVAILABLE, f"upstream {provider} at {_origin(url)} is unreachable: {exc}") from None
+            raise Unreachable(errors.SERVICE_UNAVAILABLE, f"upstream {provider} at {_origin(url)} is unreachable: {exc}") from None
         except httpx.ConnectTimeout:
             # Before TimeoutException, its base class: the connect budget ran out, not the answer's (nothing was sent).
             unreachable = f"upstream {provider} at {_origin(url)} is unreachable: no connection within {self.connect_seconds:g} s"
-            raise ApiError(errors.SERVICE_UNAVAILABLE, unreachable) from None
+            raise Unreachable(errors.SERVICE_UNAVAILABLE, unreachable) from None
         except httpx.TimeoutException:
             raise upstream_error(provider, f"did not answer within {self.timeout_seconds:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

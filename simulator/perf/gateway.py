@@ -6,12 +6,13 @@ provider is called in its native format through the mapping modules, and its ans
 Perf envelope with `perf.latency_ms` as measured. Providers without an upstream URL are served in process.
 
 Decisions: the Perf API's content policy is applied before admission, as in process, so a refused prompt costs no
-quota in either mode (the provider's own moderation, e.g. of outputs, still maps to content_policy_violation);
-the images count against the key's windows once admitted, even when the upstream then fails, an unreachable one
-included (admission precedes the call, as it must to bound what reaches the provider; why nothing is given back:
-docs/providers.md); the upstream is called with `--upstream-key` or, by default, the caller's own key (so a perf-sim
-upstream applies per-key limits per tenant). The Perf windows, the clock and the image URLs are the gateway's own:
-`/_sim/` on the gateway controls the Perf API, `/_sim/` on a perf-sim upstream controls the providers.
+quota in either mode (the provider's own moderation, e.g. of outputs, still maps to content_policy_violation); the
+images count against the key's windows once admitted, even when the upstream then fails (admission precedes the
+call, as it must to bound what reaches the provider), unless the failure proves that no call reached the provider
+(every one refused or not connected: the engine gives the charge back, `Engine.from_upstream`; docs/providers.md);
+the upstream is called with `--upstream-key` or, by default, the caller's own key (so a perf-sim upstream applies
+per-key limits per tenant). The Perf windows, the clock and the image URLs are the gateway's own: `/_sim/` on the
+gateway controls the Perf API, `/_sim/` on a perf-sim upstream controls the providers.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class GatewayFace(PerfFlow[GenerationResult | UpstreamResult]):
         calls = self.upstreams[provider][1].native_calls(generation)
         admission = await self.engine.admit_for_upstream(tenant, generation)
         started = time.monotonic()
-        images = await self._call(provider, tenant, generation, calls)
+        images = await self.engine.from_upstream(admission, self._call(provider, tenant, generation, calls))
         return UpstreamResult(generation, admission, images, round((time.monotonic() - started) * 1000))
 
     async def _call(self, provider: str, tenant: Tenant, generation: GenerationRequest, calls: list[NativeCall]) -> list[UpstreamImage]:

@@ -18,7 +18,7 @@ import hashlib
 import math
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from spec import tiers
@@ -124,14 +124,39 @@ class ImageBatch:
 
 
 @dataclass(slots=True)
+class Charge:
+    """What one admission counted, so that `State.give_back` takes back exactly that and nothing else: its images in
+    the day window of `day` and its own entry in the minute window of `bucket` (in namespace `namespace`)."""
+
+    namespace: str
+    bucket: str
+    images: int
+    day: int
+    """The `day_index` the images were counted in."""
+    entry: object
+    """The admission's own entry in the minute window: in memory the (time, images) pair itself, found by identity;
+    in Redis the window's member, unique to the admission."""
+
+
+@dataclass(slots=True)
 class Ticket:
     """The outcome of `State.admit_and_record`: the admission, the clock it was decided at and, when admitted,
-    the request's sequence number (its ids derive from it) and the ids its images were recorded under."""
+    the request's sequence number (its ids derive from it), the ids its images were recorded under and its own entry
+    in the minute window (`Charge.entry`, made into a `Charge` by `charge_of` only when one is given back: a url
+    request made every Charge for nothing, about 2% of its instructions)."""
 
     admission: Admission
     now: float
     sequence: int | None
     image_ids: tuple[str, ...] = ()
+    entry: object = field(default=None, compare=False)
+    """Not compared: a handle of the state that made it (memory's and Redis's outcomes compare equal without it)."""
+
+
+def charge_of(ticket: Ticket, namespace: str, bucket: str, n: int) -> Charge | None:
+    """What the admission `ticket` tells of (n images of `bucket` in `namespace`) counted, for `State.give_back`;
+    None for a refusal."""
+    return None if ticket.entry is None else Charge(namespace, bucket, n, day_index(ticket.now), ticket.entry)
 
 
 def image_id(salt: str, sequence: int, index: int) -> str:
@@ -235,6 +260,17 @@ class State(ABC):
 
         One step, so a shared state makes one round trip of it (Redis: one script).
         """
+
+    @abstractmethod
+    async def give_back(self, charge: Charge) -> None:
+        """Take back what one admission counted (`charge`), as one atomic step: its entry leaves the minute window and,
+        when the day window is still the day it counted in, its images leave that too.
+
+        Decision: only while the admission's own entry is still in the minute window; else nothing. The entry is gone
+        when the namespace (or everything) was reset since, which also emptied the windows, or when the minute rolled
+        past it; a later admission's totals must not lose images that are not there, so no guess is made (the day's
+        images then stay counted, as they did before anything was given back). Neither the sequence number nor the
+        image ids are given back: ids stay unique."""
 
     @abstractmethod
     async def warm_up(self) -> None:

@@ -82,6 +82,7 @@ from simulator.state.base import (
     IMAGE_ID_PREFIX,
     MAX_STORED_IMAGES,
     Admission,
+    Charge,
     ImageBatch,
     ImageRecord,
     Limits,
@@ -253,6 +254,20 @@ if #ARGV > 8 then
 end
 return {1, day_used, minute_used, now_s, sequence, ids}
 """)
+# KEYS: a key's minute window and totals (as `_ADMIT`'s). ARGV: one admission's member in the window, its images, the
+# day it counted them in (`day_index`, as `_ADMIT` writes it). Takes back what that admission counted
+# (`State.give_back`): nothing unless its member is still in the window, which a reset deletes (members are unique
+# across every process, so a window made anew never holds it) and the roll of the minute removes (`_ADMIT` then took
+# its images off the minute total); the day's total only while it is still that day's. A total a reset deleted
+# meanwhile is not written back. 1 when something was given back, else 0.
+_GIVE_BACK = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+local n = tonumber(ARGV[2])
+local totals = redis.call('HMGET', KEYS[2], 'day', 'used', 'minute')
+if totals[3] then redis.call('HSET', KEYS[2], 'minute', math.max(0, tonumber(totals[3]) - n)) end
+if totals[1] == ARGV[3] and totals[2] then redis.call('HSET', KEYS[2], 'used', math.max(0, tonumber(totals[2]) - n)) end
+return 1
+"""
 # KEYS: a reset fence (the set of the tokens of the resets under way), the reset's tombstone. ARGV: the reset's token,
 # the fence's TTL in ms. One more reset under way (see `resetting`); none when the reset's caller has given it up
 # already (its tombstone is there): Redis, stuck when the reset began, ran this after the caller's timeout.
@@ -366,6 +381,7 @@ class RedisState(State):
         self._full_reset_fence = self._fence(None)
         self._raise_fence, self._lower_fence = (self._redis.register_script(source) for source in (_RAISE_FENCE, _LOWER_FENCE))
         self._advance = self._redis.register_script(_ADVANCE)
+        self._give_back = self._redis.register_script(_GIVE_BACK)
         self._given_up: dict[str, str] = {}
         """The resets given up (their caller got a 503) whose token may still be in a fence: token, fence."""
         self._sweeper: asyncio.Task[None] | None = None
@@ -373,6 +389,10 @@ class RedisState(State):
     def _key(self, *parts: str) -> str:
         """A key of the current namespace."""
         return self._prefix + namespace_prefix(namespace()) + ":".join(parts)
+
+    def _key_in(self, name: str, *parts: str) -> str:
+        """A key of namespace `name`."""
+        return self._prefix + namespace_prefix(name) + ":".join(parts)
 
     def _shared_key(self, *parts: str) -> str:
         """A key outside every namespace (images, blobs)."""
@@ -458,7 +478,7 @@ class RedisState(State):
         now = float(effective_now)
         if admitted:
             admission = Admission(True, window_totals(int(minute_used), now, int(day_used), limits, now))
-            return Ticket(admission, now, int(last), tuple(IMAGE_ID_PREFIX + image.decode() for image in ids[0]))
+            return Ticket(admission, now, int(last), tuple(IMAGE_ID_PREFIX + image.decode() for image in ids[0]), member)
         entries = _entries(last)
         # The script and decide() apply one rule; the fallback only guards against float rounding at the minute's edge.
         refusal = decide(entries, int(day_used), n, limits, now) or Refusal(1, "minute")
@@ -483,6 +503,11 @@ class RedisState(State):
             pause = min(2 * pause, FENCED_PAUSE_MAX_SECONDS)
             if self._origin is None:
                 args[0] = repr(time.time())
+
+    async def give_back(self, charge: Charge) -> None:
+        """One script, so atomic across every worker (see `_GIVE_BACK`), on the keys of the admission's namespace."""
+        keys = [self._key_in(charge.namespace, "minute", charge.bucket), self._key_in(charge.namespace, "totals", charge.bucket)]
+        await self._call(partial(self._give_back, keys=keys, args=[f"{charge.images}:{charge.entry}", charge.images, str(charge.day)]))
 
     async def usage(self, bucket: str, limits: Limits, now: float) -> RateState:
         """Read-only, so the minute total is recounted from the live entries (usage is not on the hot path)."""

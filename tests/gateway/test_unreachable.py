@@ -13,10 +13,10 @@ import httpx
 import pytest
 from PIL import Image
 
-from simulator.engine.errors import ApiError
+from simulator.engine.errors import ApiError, ProviderNotReached
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.adapter import call_upstream
-from simulator.gateway.transport import UpstreamHttp
+from simulator.gateway.transport import Reach, UpstreamHttp
 from simulator.launcher import RunningServer, running_simulator
 from simulator.providers.bfl import mapping as bfl
 from spec import errors
@@ -51,7 +51,7 @@ def blackhole() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def gateway(blackhole: str) -> Iterator[RunningServer]:
-    args = ("--upstream-ideogram", blackhole, "--upstream-timeout", str(UPSTREAM_TIMEOUT_SECONDS))
+    args = ("--upstream-ideogram", blackhole, "--upstream-bfl", blackhole, "--upstream-timeout", str(UPSTREAM_TIMEOUT_SECONDS))
     with running_simulator("--seed", "7", *args) as server:
         yield server
 
@@ -70,6 +70,57 @@ def test_an_upstream_that_never_takes_the_connection_is_a_503_unreachable_naming
     assert error["type"] == "service_unavailable", answer.text
     assert "is unreachable: no connection within 0.5 s" in error["message"], "half of --upstream-timeout 1"
     assert time.monotonic() - started < 4
+
+
+def test_requests_whose_connections_are_never_made_use_no_quota_so_retries_keep_meeting_the_503(gateway: RunningServer) -> None:
+    """BFL makes one call per image, concurrently: the first connect timeout cancels the other call while it is still
+    connecting, so none reached the provider and the charge is given back (a free key's five images a minute would
+    otherwise be spent by the third request, and the fourth be the key's own 429)."""
+    key = "pk_test_free_never_connected"
+    for _ in range(4):
+        answer = generate(gateway, {"prompt": "a dark harbour", "model": "flux-dev", "size": "256x256", "n": 2}, key)
+        assert answer.status_code == 503, answer.text
+        assert "upstream bfl at http://127.0.0.1:" in answer.json()["error"]["message"], answer.text
+    usage = httpx.get(f"{gateway.base_url}/_sim/usage/{key}").json()
+    assert (usage["minute"]["used"], usage["day"]["used"]) == (0, 0)
+
+
+def test_a_refused_call_beside_one_the_provider_answered_is_no_proof_that_nothing_reached_it() -> None:
+    """BFL's first task is submitted and answered, its second refused: the 503 stays, and so does the charge (only a
+    `ProviderNotReached` gives it back); with both refused, it is one."""
+
+    async def submit(refuse_both: bool) -> ApiError:
+        calls: list[int] = []
+
+        async def provider(request: httpx.Request) -> httpx.Response:
+            calls.append(1)
+            if len(calls) == 1 and not refuse_both:
+                return httpx.Response(200, json={"id": "task-1", "polling_url": "http://bfl.test/v1/get_result?id=task-1"})
+            await asyncio.sleep(0.05)
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+        http = UpstreamHttp(10)
+        http.client = httpx.AsyncClient(transport=httpx.MockTransport(provider))
+        request = GenerationRequest("a patient robot", "flux-dev", 2, "256x256", "standard", None, "b64_json")
+        try:
+            with pytest.raises(ApiError) as raised:
+                await call_upstream(bfl.UPSTREAM, http, "http://bfl.test", "bfl-key", request, bfl.native_calls(request))
+        finally:
+            await http.close()
+        return raised.value
+
+    answered_one, refused_both = asyncio.run(submit(False)), asyncio.run(submit(True))
+    assert answered_one.type == refused_both.type == errors.SERVICE_UNAVAILABLE
+    assert not isinstance(answered_one, ProviderNotReached) and isinstance(refused_both, ProviderNotReached)
+
+
+def test_a_call_that_got_past_connecting_may_have_reached_the_provider() -> None:
+    """As httpcore traces a call: connecting alone (started, failed) reaches nothing; a connection made does."""
+    connecting, connected = Reach(), Reach()
+    for event in ("connection.connect_tcp.started", "connection.connect_tcp.failed"):
+        asyncio.run(connecting.trace(event, {}))
+    asyncio.run(connected.trace("connection.connect_tcp.complete", {}))
+    assert (connecting.maybe, connected.maybe) == (False, True)
 
 
 def _png(size: tuple[int, int]) -> bytes:
