@@ -51,7 +51,8 @@ class Made:
     answer_error: bytes | None = None
     """The answer's body when it was an error (its type is read from it when the journal is read)."""
     state_down: bool = False
-    """Whether the answer was a 503 because the shared state did not answer (see `note_state_down`)."""
+    """Whether the shared state did not answer for the request: its answer a 503 (see `note_state_down`), or a
+    preflight's whose fault rules could not be read (simulator.control.layer)."""
     request_id: str | None = None
     """The answer's `x-request-id`, as its client got it; None where the face's answer carries none (BFL, Google, an
     Ideogram error) and when the connection was dropped without an answer."""

@@ -35,7 +35,7 @@ from uvicorn.supervisors import Multiprocess
 
 from simulator.config import SimulatorConfig
 from simulator.observe.metrics import shared_metrics_dir
-from simulator.startup import started_app
+from simulator.startup import after_redis_restart, started_app
 from simulator.state.base import StateUnavailable
 from simulator.state.claim import DatabaseClaim, claim_database
 from simulator.state.open import is_shared
@@ -135,7 +135,7 @@ def state_problem(config: SimulatorConfig) -> str | None:
 def claim_state(config: SimulatorConfig) -> DatabaseClaim | None:
     """The run's claim on its shared state (None in memory), to hold until it stops; DatabaseInUse when another
     simulator uses that database. Asked after `state_problem` found the state reachable."""
-    return claim_database(config.state) if is_shared(config.state) else None
+    return claim_database(config.state, after_redis_restart(config)) if is_shared(config.state) else None
 
 
 class CannotListen(Exception):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -24,7 +24,7 @@ from starlette.types import ASGIApp
 
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
-from simulator.control.open import open_plane
+from simulator.control.open import RedisControlPlane
 from simulator.control.plane import ControlPlane
 from simulator.control.rules import RuleSpec
 from simulator.request_log import request_logger
@@ -61,11 +61,15 @@ def started_app(config: SimulatorConfig) -> ASGIApp:
     if not config.quiet:
         app.state.journal_listeners.append(request_logger(config.log_format))
     if config.scenario:
-        specs = load_scenario(config.scenario, config.file_text(config.scenario)).rule_specs()
+        specs = _scenario_rules(config)
         app.state.control.starting_rules = specs
         if not is_shared(config.state):
             _add_rules_at_startup(app, specs)
     return app
+
+
+def _scenario_rules(config: SimulatorConfig) -> list[RuleSpec]:
+    return load_scenario(config.scenario, config.file_text(config.scenario)).rule_specs() if config.scenario else []
 
 
 def start_shared_run(config: SimulatorConfig) -> None:
@@ -73,22 +77,62 @@ def start_shared_run(config: SimulatorConfig) -> None:
     once per run (`perf-sim`, `simulator_running`) before serving."""
     if not is_shared(config.state):
         return
-    specs = load_scenario(config.scenario, config.file_text(config.scenario)).rule_specs() if config.scenario else []
+    specs = _scenario_rules(config)
 
     async def start() -> None:
         state = open_state(config.state, config.clock, config.start_time)
-        plane = open_plane(config)
+        plane = RedisControlPlane(config.state, config)
         try:
             await state.reset(None)  # every key under the prefix, the journal's and the rules' too
             await plane.rules.clear(None)  # and tells any rule store listening that the rules changed
             await plane.journal.start_numbering()
             await plane.rules.start_numbering()  # before the scenario's rules, which then are fault_1, fault_2, ...
-            await plane.rules.add_all(specs)
+            await plane.shared_rules.add_starting(specs, again=False)
         finally:
             await plane.close()
             await state.close()
 
     asyncio.run(start())
+
+
+def after_redis_restart(config: SimulatorConfig) -> Callable[[], str]:
+    """What the run's claim (simulator.state.claim) does when it finds Redis restarted: put the scenario's rules back
+    if Redis lost the run's data, and say what the run now holds, to end the claim's warning.
+
+    Decision: a Redis restarted without its data has started the run over on its own: the clock is back at its start
+    (its offsets are gone), and the windows, images, journal and id counters are empty. The rules were the one part
+    of a run's start left out (a scenario's retry test then passed with no 503 at all), so they are put back as a full
+    `POST /_sim/reset` does, and the run is where a reset takes it. The claim is one per run (in the parent process,
+    not in each worker) and the rules go in with a mark in one atomic step (`add_starting`), so they go in once
+    however many ask; a Redis that kept its data (persistence) kept the mark, and gets nothing twice."""
+    specs = _scenario_rules(config)
+
+    async def put_back() -> list[str] | None:
+        plane = RedisControlPlane(config.state, config)
+        try:
+            return await plane.shared_rules.add_starting(specs, again=True)
+        finally:
+            await plane.close()
+
+    def restarted() -> str:
+        added = asyncio.run(put_back())
+        if added is None:
+            return "and kept this run's data (it persists it): the run goes on where it was"
+        said = (
+            "without this run's data, so the run started over as after a full POST /_sim/reset: clock advances are "
+            "undone, the rate windows, images and journal are empty, request ids and image URLs given before are given "
+            "again, and the fault rules added before it are gone"
+        )
+        if added:
+            rules = f"{len(added)} fault rules were" if len(added) > 1 else "fault rule was"
+            said += f"; the scenario's {rules} put back ({_ids(added)})"
+        return said
+
+    return restarted
+
+
+def _ids(ids: list[str]) -> str:
+    return ids[0] if len(ids) == 1 else f"{ids[0]} to {ids[-1]}"
 
 
 def _add_rules_at_startup(app: Starlette, specs: list[RuleSpec]) -> None:

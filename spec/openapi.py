@@ -108,6 +108,11 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "The PNG", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
                         "404": _error_response("Unknown or expired image"),
+                        "503": _error_response(
+                            "service_unavailable: the simulator's shared state (Redis, with --state redis) is unreachable; "
+                            "the fetch is safe to retry after Retry-After",
+                            {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+                        ),
                     },
                 }
             },

@@ -546,11 +546,17 @@ class _Exchange:
             await self.refuse(exc)
             return
         except StateUnavailable as exc:
-            # Decision: the rules could not be read because the shared state did not answer; the face would ask the
-            # same state and wait as long again, so the face's own 503 is the answer at once.
-            self.entry.state_down = True
-            await self.answer(error_response(self.entry.face, state_unavailable(exc)))
-            return
+            self.entry.state_down = True  # its entry is stamped with wall time and written after the answer
+            if self.entry.method != "OPTIONS":
+                # Decision: the rules could not be read because the shared state did not answer; the face would ask
+                # the same state and wait as long again, so the face's own 503 is the answer at once.
+                await self.answer(error_response(self.entry.face, state_unavailable(exc)))
+                return
+            # Decision: an OPTIONS request whose rules cannot be read takes none. A rule takes OPTIONS only when it
+            # names the method, and a browser's CORS preflight needs no state: answered 503, it failed (a browser
+            # reports a network error, "Failed to fetch"), so a browser app never saw the 503 of the request it
+            # preceded, the one its retry handling is for.
+            action = None
         if action is None:
             await self.layer.app(scope, self.replay, self.watch)
             return

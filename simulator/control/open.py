@@ -21,10 +21,9 @@ class RedisControlPlane(ControlPlane):
         self._redis = connect(url)
         # The change channel's connection waits for messages indefinitely, so it has no socket timeout.
         self._subscriber = Redis.from_url(url, client_name=CLIENT_NAME, protocol=2)
-        super().__init__(
-            RedisJournal(self._redis, DEFAULT_PREFIX, config.journal_size),
-            RedisRuleStore(self._redis, self._subscriber, DEFAULT_PREFIX, config.seed),
-        )
+        self.shared_rules = RedisRuleStore(self._redis, self._subscriber, DEFAULT_PREFIX, config.seed)
+        """`rules`, as the Redis store it is (a run's start and a Redis restart use what only it does)."""
+        super().__init__(RedisJournal(self._redis, DEFAULT_PREFIX, config.journal_size), self.shared_rules)
 
     async def close(self) -> None:
         await super().close()

@@ -50,22 +50,39 @@ _NAMESPACE_OF = """
 local function namespace_of(stored) return string.match(stored, '^{"ordinal":%d+,"namespace":"([^"]*)"') end
 """
 # KEYS: rules hash, counts hash, id counter, ordinals hash. ARGV: deadline, channel, change, then for each rule its
-# namespace, times (0: until removed) and spec JSON. Returns the receivers of the change, then each rule's id and
-# ordinal.
-_ADD = on_time("""
-local answer = {0}
-for k = 4, #ARGV, 3 do
-  local id = 'fault_' .. redis.call('INCR', KEYS[3])
-  local ordinal = redis.call('HINCRBY', KEYS[4], ARGV[k], 1)
-  redis.call('HSET', KEYS[1], id, '{"ordinal":' .. ordinal .. ',"namespace":"' .. ARGV[k] .. '","spec":' .. ARGV[k + 2] .. '}')
-  redis.call('HSET', KEYS[2], id .. ':matched', 0, id .. ':fired', 0)
-  if tonumber(ARGV[k + 1]) > 0 then redis.call('HSET', KEYS[2], id .. ':remaining', ARGV[k + 1]) end
-  answer[#answer + 1] = id
-  answer[#answer + 1] = ordinal
+# namespace, times (0: until removed) and spec JSON, from ARGV[first]. `add_rules(answer, first)` adds them and
+# publishes the change; the answer is `answer` with the receivers of the change in its first place, then each rule's
+# id and ordinal.
+_ADD_RULES = """
+local function add_rules(answer, first)
+  for k = first, #ARGV, 3 do
+    local id = 'fault_' .. redis.call('INCR', KEYS[3])
+    local ordinal = redis.call('HINCRBY', KEYS[4], ARGV[k], 1)
+    redis.call('HSET', KEYS[1], id, '{"ordinal":' .. ordinal .. ',"namespace":"' .. ARGV[k] .. '","spec":' .. ARGV[k + 2] .. '}')
+    redis.call('HSET', KEYS[2], id .. ':matched', 0, id .. ':fired', 0)
+    if tonumber(ARGV[k + 1]) > 0 then redis.call('HSET', KEYS[2], id .. ':remaining', ARGV[k + 1]) end
+    answer[#answer + 1] = id
+    answer[#answer + 1] = ordinal
+  end
+  answer[1] = redis.call('PUBLISH', ARGV[2], ARGV[3])
+  return answer
 end
-answer[1] = redis.call('PUBLISH', ARGV[2], ARGV[3])
-return answer
-""")
+"""
+_ADD = on_time(_ADD_RULES + "return add_rules({0}, 4)")
+# The run's starting rules (its scenario's) and the mark that they are in (KEYS[5]), with _ADD's keys and arguments
+# but for ARGV[4]: 'again' adds them only if the mark is gone too (Redis lost the run's data), else the mark is set
+# whatever it was (the run's start). Returns {0, 0} when the mark was there, else {receivers, 1, each id and ordinal}.
+_ADD_STARTING = on_time(
+    _ADD_RULES
+    + """
+if ARGV[4] == 'again' then
+  if not redis.call('SET', KEYS[5], '1', 'NX') then return {0, 0} end
+else
+  redis.call('SET', KEYS[5], '1')
+end
+return add_rules({0, 1}, 5)
+"""
+)
 # KEYS: rules hash, counts hash. ARGV: deadline, channel, change, id, namespace ('': any). Returns {receivers of the
 # change, deleted (0 or 1)}; nothing is published when nothing was deleted.
 _DELETE = on_time(
@@ -140,14 +157,17 @@ class RedisRuleStore(RuleStore):
         self._subscriber = subscriber
         self._rules_key, self._counts_key = prefix + "rules", prefix + "rule-counts"
         self._id_key, self._ordinals_key = prefix.removesuffix(":") + "-kept:rule-id", prefix + "rule-ordinals"
+        self._started_key = prefix.removesuffix(":") + "-kept:starting-rules"
+        """The mark that the run's starting rules are in: kept outside the prefix, as a full reset (which puts them back
+        itself) leaves it alone; only a Redis that lost its data loses it (`add_starting`)."""
         # Decision: Redis's Pub/Sub is one for the whole server, whatever the database, so the channel is named for
         # the database too: a simulator on another database is not waited for, nor does it acknowledge this one's
         # changes. Each change is named by a token of its own (not a counter a reset restarts), so no acknowledgement
         # is ever counted for another change.
         database = redis.connection_pool.connection_kwargs.get("db", 0)
         self._channel, self._ack_prefix = f"{prefix}rules-changed:db{database}", prefix + "rules-ack:"
-        self._add, self._delete, self._clear, self._match, self._fire = (
-            redis.register_script(s) for s in (_ADD, _DELETE, _CLEAR, _MATCH, _FIRE)
+        self._add, self._add_starting, self._delete, self._clear, self._match, self._fire = (
+            redis.register_script(s) for s in (_ADD, _ADD_STARTING, _DELETE, _CLEAR, _MATCH, _FIRE)
         )
         self._worker = uuid.uuid4().hex
         self._cache: list[tuple[str, int, RuleSpec]] = []
@@ -246,6 +266,18 @@ class RedisRuleStore(RuleStore):
 
     async def start_numbering(self) -> None:
         await call_redis(self._redis, lambda: self._redis.delete(self._id_key))
+
+    async def add_starting(self, specs: Sequence[RuleSpec], *, again: bool) -> list[str] | None:
+        """The run's starting rules (its scenario's, maybe none) put in with the mark that they are, in one step: at
+        the run's start (`again` False), and after Redis restarted (`again` True), when they are put in only if the
+        mark is gone too, that is if Redis lost the run's data. Their ids; None when the mark was there (nothing added).
+
+        Decision: one atomic step, the mark's SET NX with the rules' add, so the rules go in once whoever asks, and
+        however often: a check that the rules were gone, then an add, let two askers both add them."""
+        keys = [self._rules_key, self._counts_key, self._id_key, self._ordinals_key, self._started_key]
+        args = ["again" if again else "start"] + [value for spec in specs for value in (spec.namespace, spec.times or 0, _spec_json(spec))]
+        added, *made = await self._change(self._add_starting, keys, args)
+        return [as_text(made[i]) for i in range(0, len(made), 2)] if int(added) else None
 
     async def rules(self, namespace: str | None = None) -> list[Rule]:
         async def read() -> list[Any]:

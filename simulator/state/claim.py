@@ -11,8 +11,10 @@ held until the run stops, which also covers the moments before a run's workers o
 
 Decision: the claim outlives a Redis restart. It is checked every `KEEP_SECONDS` and opened again once Redis
 answers: an idle simulator holds no other connection (its workers reconnect at their next request), so a lost claim
-let a second simulator start on the database, empty it and share it. Back, the claim says on stderr when Redis was
-restarted (its `run_id` changed): without persistence the run's state and id sequence start over.
+let a second simulator start on the database, empty it and share it. Back, the claim finds out whether Redis was
+restarted (its `run_id` changed); if so it has the run put right (`after_restart`: a scenario's rules put back where
+Redis lost the run's data, simulator.startup) and says on stderr what the run now holds. The claim is one per run, in
+the process that started it, so a restart is dealt with once, not once per worker.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 from redis.retry import Retry
 
+from simulator.state.base import StateUnavailable
 from simulator.state.redis import CLIENT_NAME, NAMED_CONNECTION, SOCKET_TIMEOUT_SECONDS, location_of
 
 
@@ -40,7 +44,10 @@ KEEP_SECONDS = 1.0
 class DatabaseClaim:
     """The named connection a run holds (`hold` keeps it through a Redis restart); `release` when the run stops."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, after_restart: Callable[[], str] | None = None) -> None:
+        self._after_restart = after_restart
+        """Called in the claim's thread once Redis is found restarted; says what the run holds now, to end the warning.
+        It raises (RedisError, StateUnavailable) when Redis went away again, and is called again at the next check."""
         self._redis = Redis.from_url(
             url, single_connection_client=True, socket_timeout=SOCKET_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0), **NAMED_CONNECTION
         )
@@ -64,14 +71,20 @@ class DatabaseClaim:
                 except (RedisError, OSError):
                     continue
             if server_run is not None and now_run is not None and now_run != server_run:
+                try:
+                    said = self._said_after_restart()
+                except (RedisError, OSError, StateUnavailable):
+                    continue  # Redis went away again: the next check finds the restart again and tries again
                 server_run = now_run
-                print(
-                    f"perf-sim: warning: Redis at {self.location} restarted; unless it keeps its data, this run's rate "
-                    "windows, clock, fault rules, journal and id sequence started over, so request ids and image URLs "
-                    "given before are given again",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                print(f"perf-sim: warning: Redis at {self.location} restarted {said}", file=sys.stderr, flush=True)
+
+    def _said_after_restart(self) -> str:
+        if self._after_restart is not None:
+            return self._after_restart()
+        return (
+            "and, unless it keeps its data, this run's rate windows, clock, fault rules, journal and id sequence "
+            "started over, so request ids and image URLs given before are given again"
+        )
 
     def _server_run(self) -> str | None:
         """Redis's `run_id`, new at each start of redis-server: how a restart is told from a stall (a database may be
@@ -103,9 +116,9 @@ class DatabaseClaim:
             self._redis.close()
 
 
-def claim_database(url: str) -> DatabaseClaim:
+def claim_database(url: str, after_restart: Callable[[], str] | None = None) -> DatabaseClaim:
     """The run's claim on `url`'s database; DatabaseInUse (the claim already let go) when another simulator holds it."""
-    claim = DatabaseClaim(url)
+    claim = DatabaseClaim(url, after_restart)
     try:
         others = claim.others()
     except BaseException:

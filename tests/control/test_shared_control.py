@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -10,7 +11,10 @@ import pytest
 import redis
 
 from load.redis_server import RedisServer
-from simulator.launcher import RunningServer, running_simulator
+from simulator.config import SimulatorConfig
+from simulator.control.open import RedisControlPlane
+from simulator.launcher import PROJECT_ROOT, RunningServer, running_simulator
+from simulator.scenario import load_scenario
 
 KEY = "pk_test_pro_shared"
 
@@ -122,3 +126,34 @@ def test_each_run_on_redis_numbers_its_journal_from_request_1_as_a_run_in_memory
         ):
             assert generate(client) == 200
             assert [entry["id"] for entry in client.get("/_sim/requests").json()["requests"]] == ["request_1"]
+
+
+def test_a_runs_starting_rules_go_back_once_after_redis_lost_its_data_however_many_ask_and_not_if_it_kept_it(
+    redis_server: RedisServer,
+) -> None:
+    """After a Redis restart without its data the scenario's rules are put back (simulator.startup.after_redis_restart):
+    whoever asks, and however many at once, they go in once, and a Redis that kept its data gets none twice."""
+    database = redis_server.database(11)
+    config = SimulatorConfig(state=database, seed=7)
+    specs = load_scenario(PROJECT_ROOT / "docs" / "scenario.example.toml").rule_specs()
+
+    async def restart() -> tuple[list[str] | None, list[str] | None, list[list[str] | None], list[str]]:
+        planes = [RedisControlPlane(database, config) for _ in range(4)]
+        try:
+            first = planes[0].shared_rules
+            started = await first.add_starting(specs, again=False)
+            kept = await first.add_starting(specs, again=True)
+            with redis.Redis(port=redis_server.port, db=11) as client:
+                client.flushdb()  # what a restart without persistence leaves
+            again = await asyncio.gather(*(plane.shared_rules.add_starting(specs, again=True) for plane in planes))
+            return started, kept, again, [rule.id for rule in await first.rules()]
+        finally:
+            for plane in planes:
+                await plane.close()
+
+    with redis.Redis(port=redis_server.port, db=11) as client:
+        client.flushdb()
+    started, kept, again, rules = asyncio.run(restart())
+    assert started == ["fault_1", "fault_2", "fault_3"] and kept is None
+    assert sorted(again, key=str) == [None, None, None, ["fault_1", "fault_2", "fault_3"]]
+    assert rules == ["fault_1", "fault_2", "fault_3"]

@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from load.redis_server import RedisServer, redis_available, running_redis
-from simulator.launcher import free_port, running_simulator, wait_until_up
+from simulator.launcher import PROJECT_ROOT, free_port, running_simulator, wait_until_up
 from simulator.state.redis import CLIENT_NAME
 
 # Real Redis servers stopped, restarted and shared by simulators started in turn: the slow pass (CI runs it).
@@ -136,4 +136,43 @@ def test_after_redis_restarts_an_idle_simulator_holds_its_database_again_and_say
         finally:
             first.terminate()
             first.wait(timeout=30)
-    assert "restarted; unless it keeps its data, this run's rate windows" in errors.read_text(), errors.read_text()
+    assert "restarted without this run's data, so the run started over as after a full POST /_sim/reset" in errors.read_text()
+
+
+SCENARIO = PROJECT_ROOT / "docs" / "scenario.example.toml"
+ACME = {"Authorization": "Bearer pk_live_acme_checkout", "Connection": "close"}  # a new connection each: both workers
+FOX = {"model": "dall-e-3", "prompt": "a red fox"}
+
+
+def test_after_redis_restarts_without_its_data_a_scenario_run_is_back_at_its_start_with_its_rules_once(tmp_path: Path) -> None:
+    """The clock and windows of a run whose Redis restarted without its data were back at the scenario's start, but its
+    rules were gone, and the warning said only that they "started over": a retry test's 503s silently stopped. The
+    rules come back as a full reset puts them back, once for the run (two workers, one claim), and stderr says so."""
+    if not redis_available():
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
+    port, errors = free_port(), tmp_path / "stderr"
+    with running_redis() as redis_server, errors.open("w") as sink:
+        command = [sys.executable, "-m", "simulator", "--port", str(port), "--state", redis_server.url, "--scenario", str(SCENARIO)]
+        run = subprocess.Popen([*command, "--workers", "2", "--quiet"], stdout=subprocess.DEVNULL, stderr=sink)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(f"{base}/_sim/health", run)
+            with httpx.Client(base_url=base, headers=ACME) as client:
+                started, clock = client.get("/_sim/faults").json()["faults"], client.get("/_sim/clock").json()
+                assert [client.post("/openai/v1/images/generations", json=FOX).status_code for _ in range(3)] == [503, 503, 200]
+                client.post("/_sim/clock/advance", json={"seconds": 3600}).raise_for_status()
+                redis_server.stop()
+                redis_server.start()
+                deadline = time.monotonic() + 30
+                while "restarted" not in errors.read_text():
+                    assert time.monotonic() < deadline, "the run never noticed that Redis restarted"
+                    time.sleep(0.1)
+                assert client.get("/_sim/faults").json()["faults"] == started
+                assert client.get("/_sim/clock").json() == clock
+                assert [client.post("/openai/v1/images/generations", json=FOX).status_code for _ in range(3)] == [503, 503, 200]
+        finally:
+            run.terminate()
+            run.wait(timeout=30)
+    said = [line for line in errors.read_text().splitlines() if "restarted" in line]
+    assert len(said) == 1 and said[0].startswith(f"perf-sim: warning: Redis at 127.0.0.1:{redis_server.port}/0 restarted without")
+    assert said[0].endswith("the fault rules added before it are gone; the scenario's 3 fault rules were put back (fault_1 to fault_3)")
