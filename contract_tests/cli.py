@@ -90,7 +90,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     parser.add_argument(
         "--timeout",
         type=timeout_seconds,
-        help="seconds to wait for one answer, a positive number (default 60); three requests in a row unanswered end the run",
+        help="seconds to wait for one answer, a positive number (default 60); three requests in a row unanswered, and then the "
+        "first probe again, end the run",
     )
     parser.add_argument(
         "--blocked-prompt",

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
+from contract_tests import aborted
 from contract_tests.exchange import KEY_ENV_VAR, Exchange
-from contract_tests.target import NO_VERDICT_EXIT, Target
+from contract_tests.target import Target, TargetUnreachable, probe
 from spec import errors
 
 GENERATIONS_PATH = "/v1/images/generations"
@@ -20,10 +22,15 @@ GENERATIONS_PATH = "/v1/images/generations"
 # clock, or sleeping at most MAX_REAL_WAIT_SECONDS against other servers) before it reports the 429 itself.
 MAX_RATE_LIMIT_WAITS = 2
 MAX_REAL_WAIT_SECONDS = 65
-# Decision: after this many requests in a row that got no answer within the client's timeout, the target has stopped
-# answering: the run ends there (with its verdict so far) rather than waiting out every remaining case.
 MAX_TIMEOUTS_IN_A_ROW = 3
-_timeouts_in_a_row = 0
+"""Decision: after this many requests in a row got no answer within the client's timeout, the run asks the target its
+cheapest question, the request without a key it began with. Unanswered too, the target has stopped answering and the
+run ends there (no verdict, the reports saying it was aborted); answered, the target is up (it hangs on some requests
+only, e.g. one model's): the unanswered requests are failures of their cases and the run goes on."""
+MAX_UNANSWERED_OF_A_KIND = 3
+"""Decision: after this many requests of one kind (method, path and, for a generation, model) in a row got no answer,
+the rest of that kind are not sent: each fails at once, naming the last one unanswered. A target that hangs on one
+model then costs three timeouts, not one per case of that model (with the default --timeout of 60 s, half an hour)."""
 waited_for_limits = 0.0
 """Seconds this run slept waiting out 429s in rules not about rate limits: the verdict says how long, and how not to."""
 on_wait: Callable[[float, float], None] | None = None
@@ -51,6 +58,10 @@ class ContractClient:
         self.observers: list[Callable[[Exchange], None]] = []
         """Called with every exchange (the real-time key ledgers watch admissions through this)."""
         self.secret_keys = secret_keys(target)
+        self._lock = threading.Lock()
+        self._timeouts_in_a_row = 0
+        self._unanswered_of_kind: dict[tuple[str, str, str | None], list[str]] = {}
+        """The curl lines of the requests of each kind (`_kind`) unanswered since that kind was last answered."""
 
     def __repr__(self) -> str:
         return f"ContractClient({self.target.base_url!r})"
@@ -59,22 +70,47 @@ class ContractClient:
         self.http.close()
 
     def _answer(self, method: str, url: str, content: bytes | None, headers: dict[str, str]) -> httpx.Response:
-        global _timeouts_in_a_row
+        kind = _kind(method, url, content)
+        unanswered = Exchange(method, url, headers, content, 0, {}, b"", secret_keys=self.secret_keys)
+        wait = self.http.timeout.read or 0.0
+        with self._lock:
+            last = self._unanswered_of_kind.get(kind, [])
+            if len(last) >= MAX_UNANSWERED_OF_A_KIND:
+                raise NoAnswer(
+                    f"not sent: the target left the last {len(last)} requests like it ({_said(kind)}) unanswered within "
+                    f"{wait:g} s (--timeout) each, the last: {last[-1]}; this one: {unanswered.curl()}"
+                )
         try:
             response = self.http.request(method, url, content=content, headers=headers)
         except httpx.TimeoutException:
-            _timeouts_in_a_row += 1
-            if _timeouts_in_a_row >= MAX_TIMEOUTS_IN_A_ROW:
-                timeout = self.http.timeout.read
-                reason = f"{self.target.base_url} stopped answering: {_timeouts_in_a_row} requests in a row got no answer in {timeout:g} s"
-                pytest.exit(f"perf-contract: no verdict: {reason}", returncode=NO_VERDICT_EXIT)
-            unanswered = Exchange(method, url, headers, content, 0, {}, b"", secret_keys=self.secret_keys)
-            raise NoAnswer(f"no answer within {self.http.timeout.read:g} s (--timeout) to: {unanswered.curl()}") from None
+            self._unanswered(kind, unanswered.curl())
+            raise NoAnswer(f"no answer within {wait:g} s (--timeout) to: {unanswered.curl()}") from None
         except httpx.TransportError as exc:
-            broken = Exchange(method, url, headers, content, 0, {}, b"", secret_keys=self.secret_keys)
-            raise NoAnswer(f"the target broke the exchange ({type(exc).__name__}: {exc or 'no detail'}) on: {broken.curl()}") from None
-        _timeouts_in_a_row = 0
+            raise NoAnswer(f"the target broke the exchange ({type(exc).__name__}: {exc or 'no detail'}) on: {unanswered.curl()}") from None
+        with self._lock:
+            self._timeouts_in_a_row = 0
+            self._unanswered_of_kind.pop(kind, None)
         return response
+
+    def _unanswered(self, kind: tuple[str, str, str | None], curl: str) -> None:
+        """Count a request left unanswered; after MAX_TIMEOUTS_IN_A_ROW in a row, end the run if the target answers
+        nothing at all any more (only from the main thread: pytest.exit in a real-time run's thread would end only it)."""
+        with self._lock:
+            self._unanswered_of_kind.setdefault(kind, []).append(curl)
+            self._timeouts_in_a_row += 1
+            in_a_row = self._timeouts_in_a_row
+        if in_a_row < MAX_TIMEOUTS_IN_A_ROW or threading.current_thread() is not threading.main_thread():
+            return
+        wait = self.http.timeout.read or 0.0
+        try:
+            probe(self.target.base_url, wait, self.target.namespace_headers())
+        except TargetUnreachable as exc:
+            aborted.stop(
+                f"{self.target.base_url} stopped answering: {in_a_row} requests in a row got no answer in {wait:g} s, "
+                f"nor did the run's first probe (a request without a key) after them: {exc}"
+            )
+        with self._lock:
+            self._timeouts_in_a_row = 0
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.target.base_url + path
@@ -147,6 +183,23 @@ class ContractClient:
 
     def fetch(self, url: str, **kwargs: Any) -> Exchange:
         return self.request("GET", url, key=NO_AUTH, **kwargs)
+
+
+def _kind(method: str, url: str, content: bytes | None) -> tuple[str, str, str | None]:
+    """(method, path, model): requests a target that hangs on one model or path alike leaves unanswered. The model is
+    a generation body's `model` when it is a string (else None: the default model, or an invalid body)."""
+    path = urlsplit(url).path
+    try:
+        body = json.loads(content) if content else None
+    except (ValueError, RecursionError):
+        body = None
+    model = body.get("model") if isinstance(body, dict) else None
+    return method, path, model if isinstance(model, str) else None
+
+
+def _said(kind: tuple[str, str, str | None]) -> str:
+    method, path, model = kind
+    return f"{method} {path}" + (f" for model {model}" if model is not None else "")
 
 
 def secret_keys(target: Target) -> dict[str, str]:

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from contract_tests import aborted
 from contract_tests.client import ContractClient, NoAnswer
 from contract_tests.ledger import KeyPool
 from contract_tests.realtime import RealTimeRules
 from contract_tests.run_hooks import contract_target
 from contract_tests.scenario import cheap_body
-from contract_tests.target import NO_VERDICT_EXIT, Control, Target
+from contract_tests.target import Control, Target
 from spec import tiers
 
 NEEDS_CONTROL = "needs the simulator's control API (/_sim/) to move its clock; the target has none"
@@ -61,7 +62,7 @@ def _with_day_left(api: ContractClient, keys: tuple[str, ...]) -> tuple[str, ...
         try:
             shown = api.generate({**cheap_body(1), "n": 0}, key=key).header(tiers.HEADER_REMAINING_DAY) or ""
         except NoAnswer as exc:  # every case waits on this fixture: one line and no verdict, not every rule failed
-            pytest.exit(f"perf-contract: no verdict: {exc}", returncode=NO_VERDICT_EXIT)
+            aborted.stop(str(exc))
         if not (shown.isascii() and shown.isdigit()) or int(shown) >= FREE_KEY_DAY_IMAGES_NEEDED:
             kept.append(key)
     return tuple(kept)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from contract_tests import budget, client, decisions
+from contract_tests import aborted, budget, client, decisions
 from contract_tests.report_html import write_html
 from contract_tests.sources import DOCUMENT, RuleSources, Source, judged_as
 from contract_tests.target import NO_VERDICT_EXIT, Target, TargetUnreachable, tier_key_pair
@@ -135,6 +135,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     client.on_wait = _showing_waits(session.config)
+    aborted.reason = ""
 
 
 def _showing_waits(config: pytest.Config) -> Callable[[float, float], None]:
@@ -366,14 +367,20 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(line)
 
 
+@pytest.hookimpl(tryfirst=True)  # before the JUnit report is written: an aborted run adds the cases it never ran
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     client.on_wait = None
     config = session.config
     _reset_a_made_up_namespace(config)
-    if _VERDICT_KEY not in config.stash:
+    if _VERDICT_KEY not in config.stash and not aborted.reason:
         return
-    verdict = config.stash[_VERDICT_KEY]
+    verdict = _verdict(config)
     verdict.waited_seconds = client.waited_for_limits  # before the terminal summary, which pytest prints after this
+    if aborted.reason:  # the reports say the run is incomplete, naming what never ran
+        items = [item for item in session.items if _is_contract_item(item)]
+        verdict.aborted, verdict.not_run = aborted.reason, aborted.not_run(items, {case.case for case in verdict.cases})
+        never_ran = set(verdict.not_run)
+        aborted.report_in_junit(config, [item for item in items if aborted.case_of(item) in never_ran], aborted.reason)
     if config.getoption("perf_report_json"):
         verdict.write_json(config.getoption("perf_report_json"))
     if config.getoption("perf_report_html"):

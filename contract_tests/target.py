@@ -125,13 +125,16 @@ def check_scheme(base_url: str) -> None:
         raise TargetUnreachable(f"--base-url must start with http:// or https://, got {base_url!r}")
 
 
-def probe(base_url: str, timeout: float, headers: dict[str, str] | None = None) -> None:
+def probe(base_url: str, timeout: float, headers: dict[str, str] | None = None, waited: float = 0.0) -> None:
     """One request without a key, which any implementation answers (a 401), or TargetUnreachable saying why not: a
     target that answers nothing would otherwise hold every case for the whole timeout. `headers`: the run's
-    namespace header, on a simulator with namespaces."""
+    namespace header, on a simulator with namespaces. `waited`: seconds of `timeout` the target already spent silent
+    (on the control API's detection), so the run ends within one `timeout` in all."""
     check_scheme(base_url)
+    if waited >= timeout:
+        raise TargetUnreachable(f"{base_url} did not answer a request within {timeout:g} s")
     try:
-        answer = httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe"}, headers=headers, timeout=timeout)
+        answer = httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe"}, headers=headers, timeout=timeout - waited)
     except httpx.TimeoutException:
         raise TargetUnreachable(f"{base_url} did not answer a request within {timeout:g} s") from None
     except httpx.HTTPError as exc:
@@ -208,7 +211,12 @@ first check)."""
 
 
 def check_reachable(
-    base_url: str, key: str, timeout: float, others: tuple[tuple[str, str], ...] = (), headers: dict[str, str] | None = None
+    base_url: str,
+    key: str,
+    timeout: float,
+    others: tuple[tuple[str, str], ...] = (),
+    headers: dict[str, str] | None = None,
+    waited: float = 0.0,
 ) -> None:
     """TargetUnreachable when no verdict can be had: nothing answers at `base_url`, or it refuses `key`. `headers` go
     on every probe (the run's namespace header, so its probes are not in the simulator's `default`).
@@ -218,7 +226,7 @@ def check_reachable(
     reached = (base_url, key, others, tuple(sorted((headers or {}).items())))
     if reached in _REACHED:
         return
-    probe(base_url, timeout, headers)
+    probe(base_url, timeout, headers, waited)
     check_key(base_url, key, timeout, headers=headers)
     for option, other in dict.fromkeys(others):
         if other != key:
@@ -263,6 +271,7 @@ def detect_control(base_url: str, namespace: str | None = None, timeout: float =
     namespace = namespace if named is None else named
     given = f"--namespace {namespace} was given" if named is None else f"the base URL names namespace {named}"
     manual = False
+    health: httpx.Response | None = None
     try:
         health = httpx.get(base_url + "/_sim/health", timeout=timeout)
         absent = health.status_code != 200 or health.json().get("status") != "ok"
@@ -271,6 +280,8 @@ def detect_control(base_url: str, namespace: str | None = None, timeout: float =
             config = httpx.get(base_url + "/_sim/config", timeout=timeout)
             manual = config.status_code == 200 and config.json().get("clock") == "manual"
     except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        if isinstance(exc, httpx.TimeoutException) and health is None and namespace is None:
+            raise Unanswered(timeout) from None  # nothing answered at all: reach() gives the probe what is left
         absent, answered = True, f"nothing usable ({exc.__class__.__name__})"
     if absent:
         if namespace is not None:
@@ -297,6 +308,15 @@ def detect_control(base_url: str, namespace: str | None = None, timeout: float =
     return Control(base_url, manual, True, f"contract-{secrets.token_hex(4)}", made_up=True)
 
 
+class Unanswered(Exception):
+    """The control API's detection got no answer at all within `waited` seconds (`GET /_sim/health`): the target may
+    answer nothing, and the run's first probe is given only what is left of its timeout."""
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(f"no answer within {waited:g} s")
+        self.waited = waited
+
+
 _DETECTED: dict[tuple[str, str | None], Control | None] = {}
 """The control API this process found at (base URL, --namespace): `perf-contract` probes before pytest starts and the
 plugin resolves the target after, and both must send the same namespace, a made-up one included."""
@@ -311,11 +331,15 @@ def reach(
     namespace header: sent in `default`, each run put a 401 and a 400 there, moving `default`'s count of errors, from
     which its `req_err_...` ids are made, for a job working in `default` on the same simulator."""
     check_scheme(base_url)
+    waited = 0.0
     if (base_url, namespace) not in _DETECTED:
-        _DETECTED[(base_url, namespace)] = detect_control(base_url, namespace, min(timeout, DETECT_TIMEOUT_SECONDS))
+        try:
+            _DETECTED[(base_url, namespace)] = detect_control(base_url, namespace, min(timeout, DETECT_TIMEOUT_SECONDS))
+        except Unanswered as silent:
+            _DETECTED[(base_url, namespace)], waited = None, silent.waited
     control = _DETECTED[(base_url, namespace)]
     headers = {NAMESPACE_HEADER: control.namespace} if control is not None and control.namespace else None
-    check_reachable(base_url, key, timeout, others, headers)
+    check_reachable(base_url, key, timeout, others, headers, waited)
     return control
 
 

@@ -86,6 +86,10 @@ class Verdict:
     """How long rules not about rate limits slept out 429s (`ContractClient.admitted`)."""
     generous_given: bool = False
     """Whether the run had a --generous-key of its own (the advice after waits differs)."""
+    aborted: str = ""
+    """Why the run ended before every case ran ("" when it did not): contract_tests/aborted.py."""
+    not_run: list[tuple[str, str, str]] = field(default_factory=list)
+    """(case id, area, rule) of each case an aborted run never ran."""
 
     def rules(self) -> dict[tuple[str, str], dict[str, int]]:
         table: dict[tuple[str, str], dict[str, int]] = {}
@@ -120,11 +124,33 @@ class Verdict:
 
     def notes(self) -> list[str]:
         return [
+            *self._incomplete(),
             *self._not_judged(),
             *self._cases_not_judged(),
             *([NOT_CHECKABLE_IN_REAL_TIME] if any(map(self._covered_by_real_time_note, self.cases)) else []),
             *self._waited(),
         ]
+
+    def rules_not_run(self) -> dict[tuple[str, str], list[str]]:
+        """(area, rule) -> the ids of its cases the aborted run never ran."""
+        rules: dict[tuple[str, str], list[str]] = {}
+        for case, area, rule in self.not_run:
+            rules.setdefault((area, rule), []).append(case)
+        return rules
+
+    def _incomplete(self) -> list[str]:
+        """An aborted run names what it never judged: its counts are those of the cases it reached, and a reader (or
+        CI) must not take them for a finished run's."""
+        if not self.aborted:
+            return []
+        ran = set(self.rules())
+        rules = self.rules_not_run()
+        lines = [
+            f"INCOMPLETE: the run was aborted ({self.aborted}); {len(self.not_run)} cases of {len(rules)} rules never ran, "
+            f"so this run says nothing of them ({sum(rule not in ran for rule in rules)} rules not at all):"
+        ]
+        lines += [f"  {area}: {rule}" + (" (in part)" if (area, rule) in ran else "") for area, rule in rules]
+        return ["\n".join(lines)]
 
     def _waited(self) -> list[str]:
         """Decision: a run that slept a while for --key's minute limit says so. Back-to-back smoke runs took a minute
@@ -197,6 +223,7 @@ class Verdict:
                 if differing
                 else ""
             ),
+            *([f"INCOMPLETE: the run was aborted, {len(self.not_run)} cases never ran (named at the end)"] if self.aborted else []),
             "",
             "state  area          passed failed skipped  rule  [source]",
         ]
@@ -273,6 +300,8 @@ class Verdict:
             "target": self.target,
             "level": self.level,
             "judge": self.judge,
+            "complete": not self.aborted,
+            "aborted": self._aborted_json(),
             "totals": self.totals(),
             "differing": sum(bool(case.differences) and case.outcome != FAILED for case in self.cases),
             "rules": rules,
@@ -283,6 +312,17 @@ class Verdict:
             ],
             "notes": self.notes(),
         }
+
+    def _aborted_json(self) -> dict[str, Any] | None:
+        """Why the run was aborted and the rules whose cases it never ran (`partly`: some of its cases did run)."""
+        if not self.aborted:
+            return None
+        ran = set(self.rules())
+        rules = [
+            {"area": area, "rule": rule, "partly": (area, rule) in ran, "cases": cases}
+            for (area, rule), cases in self.rules_not_run().items()
+        ]
+        return {"reason": self.aborted, "cases_not_run": len(self.not_run), "rules_not_run": rules}
 
     def write_json(self, path: str) -> None:
         Path(path).write_text(json.dumps(self.as_json(), indent=2, ensure_ascii=False))

@@ -96,7 +96,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--perf-timeout",
         type=timeout_seconds,
         default=DEFAULT_TIMEOUT_SECONDS,
-        help="seconds to wait for one answer; a target that answers none of three requests in a row ends the run",
+        help="seconds to wait for one answer; three requests in a row unanswered, and then the first probe again, end the run",
     )
     group.addoption(
         "--perf-blocked-prompt",

@@ -191,17 +191,23 @@ def test_a_web_server_answering_a_page_to_everything_is_no_verdict(tmp_path: Pat
     _only_no_verdict(verdict, "answered 200 (text/html), not the Perf API's generation endpoint: check that --base-url")
 
 
-def test_a_target_that_stops_answering_ends_the_run_after_three_unanswered_requests(tmp_path: Path) -> None:
+def test_a_target_that_answers_only_requests_without_a_key_is_judged_each_unanswered_case_failing(tmp_path: Path) -> None:
+    """Three requests in a row unanswered, but the probe without a key answered: the target is up, so the run goes on
+    (a target answering nothing at all: tests/contract/test_unanswered.py)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _AnswersOnlyTheProbe)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         base_url = f"http://127.0.0.1:{server.server_address[1]}"
-        verdict = run_contract(base_url, tmp_path / "junit.xml", "--level", "smoke", "--timeout", "1")
+        verdict = run_contract(base_url, tmp_path / "junit.xml", "--timeout", "1", "-k", "test_auth")
     finally:
         _AnswersOnlyTheProbe.released.set()
         server.shutdown()
-    assert verdict.returncode == 2, verdict.output[-3000:]
-    assert "stopped answering: 3 requests in a row got no answer in 1 s" in verdict.output
+    assert verdict.returncode == 1 and "no verdict" not in verdict.output, verdict.output[-3000:]
+    assert verdict.tests == 7 and len(verdict.failures) == 6, verdict.output[-3000:]  # only the request without a key answered
+    messages = [message for _, message in verdict.failures]
+    assert sum("no answer within 1 s (--timeout) to: curl" in message for message in messages) == 3, messages
+    not_sent = "not sent: the target left the last 3 requests like it (POST /v1/images/generations) unanswered"
+    assert sum(not_sent in message for message in messages) == 3, messages
 
 
 HANG_UP_KEY = "pk_test_enterprise_hangup"

@@ -1,0 +1,129 @@
+"""Targets that leave requests unanswered: one request kind hung is a failure of its cases and the run goes on; a
+target answering nothing at all any more ends the run with no verdict, its reports saying it was aborted; a target
+that answers nothing from the start is no verdict within one --timeout."""
+
+from __future__ import annotations
+
+import json
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.contract.harness import factory_server, run_contract
+
+HUNG = "tests.contract.http_quirks:hangs_on_flux_pro"
+
+
+def test_a_target_hanging_on_one_model_fails_those_cases_and_the_run_goes_on(tmp_path: Path) -> None:
+    report = tmp_path / "verdict.json"
+    selection = ["-k", "test_each_listed_size_is_accepted or test_max_n_per_model", "--report-json", str(report)]
+    with factory_server(HUNG) as server:
+        verdict = run_contract(server.base_url, tmp_path / "junit.xml", "--timeout", "1", *selection)
+    assert verdict.returncode == 1, verdict.output[-3000:]
+    assert "no verdict" not in verdict.output and "INCOMPLETE" not in verdict.output, verdict.output[-3000:]
+    failed = dict(verdict.failures)
+    hung = [name for name in failed if "flux-pro" in name]
+    assert len(failed) == len(hung) == 7, sorted(failed)  # flux-pro's 6 sizes and its max n; every other model passed
+    messages = [failed[name] for name in hung]
+    assert sum("no answer within 1 s (--timeout) to: curl" in message for message in messages) == 3, messages
+    not_sent = [message for message in messages if "not sent: the target left the last 3 requests like it" in message]
+    assert len(not_sent) == 4 and all("POST /v1/images/generations for model flux-pro" in m for m in not_sent), not_sent
+    data = json.loads(report.read_text())
+    assert data["complete"] is True and data["aborted"] is None
+    assert data["totals"] == {"passed": 39, "failed": 7, "skipped": 0}, data["totals"]
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test's output is the verdict's."""
+
+    def send_envelope(self, status: int, error_type: str) -> None:
+        body = json.dumps({"error": {"type": error_type, "message": "no", "param": None}}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Deadlocks(_Quiet):
+    """Answers the suite's first probes (401 without a key, 400 to a request for no image), until the first request
+    for an image: from then on it answers nothing at all, the probe without a key included (a deadlocked server)."""
+
+    dead = threading.Event()
+    released = threading.Event()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not self.dead.is_set() and "Authorization" not in self.headers:
+            self.send_envelope(401, "authentication_error")
+            return
+        if not self.dead.is_set() and b'"n": 0' in body:
+            self.send_envelope(400, "invalid_request")
+            return
+        self.dead.set()
+        self.released.wait(60)
+
+    def do_GET(self) -> None:
+        if self.dead.is_set():
+            self.released.wait(60)
+            return
+        self.send_envelope(404, "not_found")
+
+
+class _Silent(_Quiet):
+    """Accepts every connection and answers nothing."""
+
+    released = threading.Event()
+
+    def do_GET(self) -> None:
+        self.released.wait(60)
+
+    do_POST = do_GET
+
+
+@contextmanager
+def _serving(handler: type[_Deadlocks] | type[_Silent]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        handler.released.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_target_that_stops_answering_everything_ends_the_run_and_its_reports_say_it_was_aborted(tmp_path: Path) -> None:
+    report, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
+    with _serving(_Deadlocks) as base_url:
+        verdict = run_contract(base_url, junit, "--level", "smoke", "--timeout", "1", "--report-json", str(report))
+    assert verdict.returncode == 2, verdict.output[-3000:]
+    said = "stopped answering: 3 requests in a row got no answer in 1 s, nor did the run's first probe (a request without a key)"
+    assert f"perf-contract: no verdict: {base_url} {said}" in verdict.output, verdict.output[-3000:]
+    assert "INCOMPLETE: the run was aborted" in verdict.output, verdict.output[-3000:]
+    data = json.loads(report.read_text())
+    assert data["complete"] is False and said in data["aborted"]["reason"], data["aborted"]
+    not_run = data["aborted"]["rules_not_run"]
+    assert data["aborted"]["cases_not_run"] == sum(len(rule["cases"]) for rule in not_run) > 10, data["aborted"]
+    ran = {case["case"] for rule in data["rules"] for case in rule["cases"]}
+    assert not ran & {case for rule in not_run for case in rule["cases"]}
+    assert any(rule["rule"].startswith("Every model of the table answers") for rule in not_run), not_run
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    errors = [case for case in suite.iter("testcase") if case.find("error") is not None]
+    assert int(suite.get("errors", "0")) == len(errors) == data["aborted"]["cases_not_run"], ET.tostring(suite)[:3000]
+    assert all("not run: the run was aborted: " in (case.find("error").get("message") or "") for case in errors)  # type: ignore[union-attr]
+
+
+def test_a_target_that_accepts_connections_and_never_answers_is_no_verdict_within_one_timeout(tmp_path: Path) -> None:
+    timeout = 4
+    with _serving(_Silent) as base_url:
+        verdict = run_contract(base_url, tmp_path / "junit.xml", "--level", "smoke", "--timeout", str(timeout))
+    assert verdict.returncode == 2 and verdict.stdout == "", verdict.output[-3000:]
+    assert verdict.stderr == f"perf-contract: no verdict: {base_url} did not answer a request within {timeout} s\n", verdict.stderr
+    assert verdict.seconds < 2 * timeout - 0.5, verdict.seconds  # it waited twice: /_sim/health, then the probe
