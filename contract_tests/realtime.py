@@ -31,9 +31,11 @@ from contract_tests.checks import check_error, not_sent, retry_after_seconds, sh
 from contract_tests.client import MAX_REAL_WAIT_SECONDS, ContractClient
 from contract_tests.exchange import Exchange
 from contract_tests.explain import shown_header
+from contract_tests.key_names import key_option
 from contract_tests.ledger import KeyLedger, KeyPool
 from contract_tests.scenario import cheap_body
 from contract_tests.sources import DOCUMENT, Source, judged_as
+from contract_tests.tier_limit import check_minute_limit
 from contract_tests.violations import ContractViolation, Finding, collecting, expect, note_checked, noting_checked, require
 from spec import errors, tiers
 
@@ -57,6 +59,8 @@ LATE_BY = 0.25
 SECOND_BATCH_AFTER = 10.0
 STILL_COUNTS_AT = (30.0, 58.0)
 NOT_REACHED = "not reached: an earlier step of its real-time run broke a rule (reported under that rule)"
+FREE = tiers.TIERS["free"]
+"""The tier of the keys the runs use (--free-key): its limit is the document's, whatever the target's headers state."""
 
 
 class _StopRun(Exception):
@@ -111,8 +115,11 @@ def check_remaining(ledger: KeyLedger, exchange: Exchange) -> None:
     remaining = _header(exchange, tiers.HEADER_REMAINING_MINUTE)
     if exchange.header(tiers.HEADER_REMAINING_MINUTE) is None:
         return  # the headers are a decision, and their absence is reported where every header is checked
+    # Counted down from the limit the answer itself states: a wrong limit is one finding, where images are admitted
+    # (contract_tests/tier_limit.py), not also one here on every answer.
+    limit = _header(exchange, tiers.HEADER_LIMIT_MINUTE) or ledger.limit
     certain, possible = ledger.counted(exchange)
-    low, high = max(0, ledger.limit - possible), max(0, ledger.limit - certain)
+    low, high = max(0, limit - possible), max(0, limit - certain)
     expect(
         remaining is not None and low <= remaining <= high,
         "x-ratelimit-remaining-images is the limit minus the images admitted in the last 60 seconds (a sliding window)",
@@ -163,7 +170,7 @@ def check_retry_after(ledger: KeyLedger, refused: Exchange, n: int) -> float | N
 
 def limit_and_retry(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None:
     with log.rule(EXACT):
-        probe, remaining = ledger.settle(api, span=10)
+        probe, remaining, stated = ledger.settle(api, span=10)
         admitted: list[Exchange] = []
         refused: Exchange | None = None
         for _ in range(remaining + 2):
@@ -173,18 +180,26 @@ def limit_and_retry(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None
                 break
             admitted.append(exchange)
             check_remaining(ledger, exchange)
-        # From an idle key the whole limit remains (the document's rule); otherwise the headers said how many.
+        # More than the tier allows is the document's, whatever the headers say (and whoever else uses the key).
+        check_minute_limit(FREE, [*admitted, *([refused] if refused else [])], key_option(api.target, ledger.key), False)
+        # From an idle key the whole limit remains (the document's rule, when the target states the tier's limit);
+        # otherwise the headers said how many.
+        idle = remaining == stated == ledger.limit
         expect(
             len(admitted) == remaining,
             "Exactly the images that remained (the whole limit from an idle key, else what the headers said) are admitted",
-            f"{'the key was idle, so' if remaining == ledger.limit else 'the headers said'} {remaining} images remained "
+            f"{'the key was idle, so' if idle else 'the headers said'} {remaining} images remained "
             f"this minute; {len(admitted)} one-image requests were admitted before the first refusal",
             probe,
             *([refused] if refused else admitted[-1:]),
-            source=None if remaining == ledger.limit else decisions.RATE_LIMIT_HEADERS,
+            source=None if idle else decisions.RATE_LIMIT_HEADERS,
         )
         require(
-            refused is not None, "Past the minute limit a request is refused", f"{len(admitted)} one-image requests in a row were admitted"
+            refused is not None,
+            "Past the minute limit a request is refused",
+            f"{len(admitted)} one-image requests in a row were admitted on a {FREE.name} key ({key_option(api.target, ledger.key)}); "
+            f"the {FREE.name} tier's limit is {FREE.images_per_minute} images a minute, so a 429 was due after {FREE.images_per_minute}",
+            *admitted[-1:],
         )
     assert refused is not None
     with log.rule(RETRY):
@@ -258,8 +273,9 @@ def window_slides(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None:
         log.skipped[SLIDING] = log.skipped[IMAGES] = f"the free tier's {limit} images a minute are too few for this sequence"
         return
     with log.rule(SLIDING):
-        probe, remaining = ledger.settle(api, span=0, empty=True)
-        if remaining != limit:
+        probe, remaining, stated = ledger.settle(api, span=0, empty=True)
+        # Empty by the target's own count; the sequence below is the tier's (a target keeping another limit breaks it).
+        if remaining != stated:
             log.skipped[SLIDING] = log.skipped[IMAGES] = "the free key's window never emptied (is another client using it?)"
             return
         first = api.generate(cheap_body(2), key=ledger.key)
@@ -272,6 +288,10 @@ def window_slides(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None:
     # Refusing 2 of the images admitted 10 s apart relies on them sharing one window: sliding, not fixed.
     with log.rule(IMAGES, source=decisions.SLIDING_WINDOW):
         two = api.generate(cheap_body(2), key=ledger.key)
+        if not check_minute_limit(FREE, [first, second, two], key_option(api.target, ledger.key), False):
+            # Past the tier's limit the rest of the sequence means nothing: its breaks would be this one again.
+            log.skipped.setdefault(SLIDING, NOT_REACHED)
+            raise _StopRun
         require(
             two.status == 429,
             "Limits count images, not requests: with one image left, a request for 2 is refused",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from contract_tests import decisions
+from contract_tests.key_names import GENEROUS_OPTION, KEY_OPTION, wait_advice
 from contract_tests.sources import RuleSources, Source
 from contract_tests.violations import Finding
 
@@ -90,6 +91,9 @@ class Verdict:
     """Why the run ended before every case ran ("" when it did not): contract_tests/aborted.py."""
     not_run: list[tuple[str, str, str]] = field(default_factory=list)
     """(case id, area, rule) of each case an aborted run never ran."""
+    waited_on: dict[str, float] = field(default_factory=dict)
+    """`waited_seconds` by the option naming the key each 429 was on (contract_tests/waits.py); empty when not told,
+    and then the waits are taken as the generated traffic's key's."""
 
     def rules(self) -> dict[tuple[str, str], dict[str, int]]:
         table: dict[tuple[str, str], dict[str, int]] = {}
@@ -153,18 +157,20 @@ class Verdict:
         return ["\n".join(lines)]
 
     def _waited(self) -> list[str]:
-        """Decision: a run that slept a while for --key's minute limit says so. Back-to-back smoke runs took a minute
-        where the docs say seconds, with nothing in the output to tell why or what to change."""
+        """Decision: a run that slept a while for its keys' minute limits says so, per key with what would have spared
+        the wait. Back-to-back smoke runs took a minute where the docs say seconds, with nothing in the output to tell
+        why or what to change; and "give --generous-key" was said of waits on free keys, which no generous key shortens."""
         if self.waited_seconds < WAIT_WORTH_SAYING_SECONDS:
             return []
-        advice = (
-            "the --generous-key given was spent too: give one with a higher limit"
-            if self.generous_given
-            else "give --generous-key, a key with a high limit, to run without waiting"
-        )
+        by_key = self.waited_on or {GENEROUS_OPTION if self.generous_given else KEY_OPTION: self.waited_seconds}
+        parts = [
+            f"{seconds:.0f} s on {option}" + (f" ({advice})" if (advice := wait_advice(option, self.generous_given)) else "")
+            for option, seconds in sorted(by_key.items(), key=lambda item: -item[1])
+            if seconds >= 1
+        ]
         return [
-            f"Waited {self.waited_seconds:.0f} s in all for 429s before rules that are not about rate limits (the key's "
-            f"minute limit, spent by earlier cases or runs): {advice}."
+            f"Waited {self.waited_seconds:.0f} s in all for 429s (the minute limit of the key a rule used, spent by earlier "
+            f"cases or runs): {'; '.join(parts)}."
         ]
 
     def _cases_not_judged(self) -> list[str]:

@@ -28,6 +28,7 @@ import simulator.engine.generate
 import simulator.engine.render
 import simulator.engine.validate
 import simulator.http
+import simulator.keys
 import simulator.state.base
 import simulator.state.memory
 from contract_tests.decisions import CUSTOM_SIZE_MODELS
@@ -488,6 +489,15 @@ def no_rate_limit_headers() -> ASGIApp:
 @mutant("no rate-limit headers, and a 429 has no retry_after", "test_rate_limits")
 def no_headers_no_retry_after() -> ASGIApp:
     return _without_rate_headers(no_retry_after())
+
+
+@mutant("the free tier admits one image a minute over its limit, and its headers say so", "test_rate_limits")
+def free_tier_one_image_over() -> ASGIApp:
+    """A tier table's typo: the free tier's limit is one higher everywhere (admission, retry_after, the headers), so
+    the target agrees with itself and only the document's Rate Limits table shows it wrong. It passed with exit 0."""
+    free = tiers.TIERS["free"]
+    simulator.keys._TIER_LIMITS["free"] = Limits(free.images_per_minute + 1, free.images_per_day)
+    return _simulator()
 
 
 @mutant("the free key (via a keys file) gets pro limits", "test_rate_limits")

@@ -527,7 +527,10 @@ def test_a_run_whose_generated_traffic_goes_to_a_slow_key_warns_at_its_start_and
     minutes = budget.waiting_seconds(images, pro) / 60
     said = ("warning: no --generous-key", warning, f"expect about {minutes:.0f} min of waiting")
     assert all(part in slow.output for part in said), slow.output[-3000:]
-    wait = f"perf-contract: a 429 (the key's minute limit): waiting {FOREIGN_WAIT} s (0 s waited so far; --generous-key KEY avoids this)"
+    wait = (
+        f"perf-contract: a 429 on --key (its minute limit): waiting {FOREIGN_WAIT} s (0 s waited so far; give --generous-key, "
+        "a key with a high limit, to run without waiting)"
+    )
     assert wait in slow.output, slow.output[-3000:]
     assert "no --generous-key" not in generous.output, generous.output[-3000:]
 
