@@ -3,9 +3,10 @@ and 405 ("did you mean /v1/images/generations (perf) or /openai/v1/images/genera
 
 The usual mistake is a base URL with a path part missing or doubled: the openai SDK given `http://host:8080` sends
 `POST /images/generations`, the google-genai client given `http://host:8080` sends `/v1beta/models/...:predict`. So
-a request's path is first tried with leading segments dropped and a route's leading literal segments put in front;
-failing that, a close spelling of a route without parameters (`/v1/images/generationz`). Only routes that take the
-request's method are named: a path some route serves with another method already gets a 405 naming the methods.
+a request's path is tried with leading segments dropped and a route's leading literal segments put in front, and
+against close spellings of the routes without parameters (`/v1/images/generationz`), in the order `RouteHints._near`
+gives. Only routes that take the request's method are named: a path some route serves with another method already
+gets a 405 naming the methods.
 
 Decision: only the Perf API's answers (ours to word) name near misses; a provider face answers an unknown path in its
 provider's own words, as its official client expects them. One exception, after OpenAI's words: the OpenAI face's 404
@@ -113,20 +114,27 @@ class RouteHints:
         return ApiError(error.type, f"{error.message}; did you mean {named}?", error.param, error.retry_after, error.given_status)
 
     def _near(self, method: str, path: str) -> tuple[tuple[str, str], ...]:
-        """(face, path) of up to MAX_HINTS routes taking `method` that `path` may have been meant for."""
-        serving = [route for route in self.routes if method in route.methods]
-        found = dict.fromkeys(self._rebased(serving, path))
-        if not found:
-            literal = {route.path: route.face for route in serving if "{" not in route.path}
-            found = dict.fromkeys((literal[close], close) for close in difflib.get_close_matches(path, literal, MAX_HINTS, CLOSE_SPELLING))
-        return tuple(found)[:MAX_HINTS]
+        """(face, path) of up to MAX_HINTS routes taking `method` that `path` may have been meant for.
 
-    def _rebased(self, serving: list[ApiRoute], path: str) -> list[tuple[str, str]]:
+        Decision: a route reached by putting a base path in front of the whole request path (a base URL missing a
+        part) comes first; then close spellings of the request path, which keep its base path and so its face; only
+        then routes reached by dropping leading segments. Those keep only the request's tail, and may be another
+        face's: `/v1/images/generate` keeps only `/generate` to reach `/ideogram/generate`, a provider whose body is
+        not the Perf API's, when the Perf API's `/v1/images/generations` is one typo away."""
+        serving = [route for route in self.routes if method in route.methods]
+        dropped, rebased = self._rebased(serving, path)
+        if dropped == 0:
+            return tuple(dict.fromkeys(rebased))[:MAX_HINTS]
+        literal = {route.path: route.face for route in serving if "{" not in route.path and route.path != path}
+        close = [(literal[near], near) for near in difflib.get_close_matches(path, literal, MAX_HINTS, CLOSE_SPELLING)]
+        return tuple(dict.fromkeys([*close, *rebased]))[:MAX_HINTS]
+
+    def _rebased(self, serving: list[ApiRoute], path: str) -> tuple[int, list[tuple[str, str]]]:
         """Routes that serve `path` with the fewest leading segments dropped and a base path put in front, the
-        shortest base first."""
+        shortest base first, and how many segments were dropped for them (none found: an empty list)."""
         segments = path.split("/")[1:]
         if len(segments) > _LONGEST_PATH_SEGMENTS:
-            return []
+            return len(segments), []
         tried = sorted(((base, route) for route in serving for base in ("", *route.bases)), key=lambda pair: len(pair[0]))
         for dropped in range(len(segments)):
             rest = "/" + "/".join(segments[dropped:])
@@ -134,5 +142,5 @@ class RouteHints:
                 (route.face, base + rest) for base, route in tried if base + rest != path and self._patterns[route].fullmatch(base + rest)
             ]
             if found:
-                return found
-        return []
+                return dropped, found
+        return len(segments), []

@@ -326,20 +326,29 @@ def token_action(raw_body: bytes, field_of_token: Callable[[], str]) -> Action |
     # end, and the `]` after it the body's own (`{"instances": [{"prompt": "a fox [sim:status=503"}]}`).
     if found is None or (in_json and _BARE_QUOTE.search(found)):
         field = field_of_token()
-        raise invalid(field, f"{field} holds '[sim:' without its closing ']': write a fault token as [sim:status=503]")
+        raise invalid(field, f"{field} holds '[sim:' without its closing ']': write a fault token as [sim:status=503]{_TOKEN_OPT_OUT}")
     text = found.decode("utf-8", "replace")
     written = _as_written(text) if in_json else text
     try:
         return action_from_text(written, _TOKEN_FIELD)
     except ApiError as exc:  # a bad token (rare): only now is the body parsed, to name the field it sits in
         field = field_of_token()
-        raise invalid(field, field + exc.message.removeprefix(_TOKEN_FIELD)) from None
+        raise invalid(field, field + exc.message.removeprefix(_TOKEN_FIELD) + _TOKEN_OPT_OUT) from None
 
 
 _TOKEN_FIELD = "prompt"
 """The name a token's text is parsed under; each message of `action_from_text` starts with it, and a bad token's
 400 puts the name of the field that holds the token in its place (parsing the text again would double the time a
 long bad token takes)."""
+
+
+_TOKEN_OPT_OUT = (
+    "; it was read as a perf-sim fault token [sim:...] (docs/control.md), and perf-sim --no-prompt-tokens"
+    " (a scenario's prompt_tokens = false) makes such text ordinary"
+)
+"""Ends a bad token's 400. Its reader may never have meant a token: an app that sends its users' text on (code such as
+`arr[sim:end]`, markdown) gets a complaint about actions in a body that holds none, unless the message says what
+`[sim:` is here and how the simulator is told to leave it alone."""
 
 
 _BARE_QUOTE = re.compile(rb'(?<!\\)(?:\\\\)*"')

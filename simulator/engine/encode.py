@@ -12,6 +12,13 @@ from functools import lru_cache
 
 from PIL import Image, ImageFilter
 
+# Decision: all of Pillow's format plugins are imported now, not on the first picture as Pillow would. A Pillow
+# installed over a running perf-sim (the README's `pip install -e '.[clients]'` swaps it: blackforest pins
+# pillow==10.4.0) would otherwise be half loaded: the new version's JPEG plugin inside the old version's `Image`, and
+# every JPEG answer a 500 until a restart. Loaded at import, a running server keeps the Pillow it started with, whole
+# (tests/test_pillow_loaded_at_import.py). Costs about 60 ms at startup. The gateway's adapter does the same.
+Image.init()
+
 # Decision: quality 90 without optimisation or progressive scans: fast, and stable across runs.
 JPEG_QUALITY = 90
 # Decision: a flagged output is blurred past recognition (Stability's CONTENT_FILTERED answers carry a blurred image).

@@ -25,6 +25,10 @@ from simulator.namespace_path import NAMESPACE_HEADER
 from simulator.providers.protocol import NativeCall, NativeImage, NativeTask, Upstream, upstream_error
 from spec import errors
 
+# Every format an upstream may answer with is known from now on, and no plugin is read from disk on a request: see
+# simulator/engine/encode.py's `Image.init()` for why.
+Image.init()
+
 POLL_RETRIES = 3
 """Poll failures in a row that a task outlives (see `_Driver._ready`)."""
 PASSING_POLL_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -21,6 +21,11 @@ from spec.providers.bfl import BFL_MAX_BODY_BYTES
 
 KEY = "pk_test_pro_control"
 PERF_BODY = {"prompt": "a lighthouse at dusk"}
+TOKEN_OPT_OUT = (
+    "; it was read as a perf-sim fault token [sim:...] (docs/control.md), and perf-sim --no-prompt-tokens"
+    " (a scenario's prompt_tokens = false) makes such text ordinary"
+)
+"""How every bad token's 400 ends: its writer may have meant ordinary text."""
 
 
 def sdk(server: RunningServer, max_retries: int = 0, timeout: float = 30.0) -> openai.OpenAI:
@@ -678,7 +683,10 @@ def test_an_unclosed_token_is_named_so_where_the_body_itself_holds_a_bracket_aft
         ),
         ({"headers": {"X-Sim-Fault": "status=99999"}}, "status must be a whole number from 400 to 599, got 99999"),
         ({"headers": {"X-Sim-Fault": "status=429;retry_after=1.5"}}, "retry_after must be a whole number from 1 to 86400, got '1.5'"),
-        ({"body": {"prompt": "a fox [sim:status=503;delay_ms=0]"}}, "delay_ms must be a whole number from 1 to 600000, got 0"),
+        (
+            {"body": {"prompt": "a fox [sim:status=503;delay_ms=0]"}},
+            "delay_ms must be a whole number from 1 to 600000, got 0" + TOKEN_OPT_OUT,
+        ),
     ],
     ids=["more digits than any status", "a status out of range", "a fraction", "a token's zero"],
 )
@@ -689,6 +697,27 @@ def test_a_refused_number_in_header_form_says_its_range_named_as_the_header_writ
     number", even of 19 nines, which is one: the header's own spelling now says the same range."""
     error = generate(client, **sent).json()["error"]
     assert error["message"] == f"{error['param']}: {says}", error
+
+
+@pytest.mark.parametrize(
+    ("prompt", "problem"),
+    [
+        ("code arr[sim:end] here", "prompt: 'end' is neither name=value nor one of drop, reset, truncate, malformed"),
+        ("x [sim:foo=1]", "prompt: foo is not an action field; fields: status, "),
+        ("markdown [sim:]", "prompt: no action given; write one as status=503, delay_ms=1500 or drop"),
+        ("a list [sim:", "prompt holds '[sim:' without its closing ']': write a fault token as [sim:status=503]"),
+    ],
+    ids=["code", "unknown-part", "empty", "unclosed"],
+)
+def test_a_bad_token_in_ordinary_text_says_it_was_read_as_a_fault_token_and_how_to_turn_tokens_off(
+    client: httpx.Client, prompt: str, problem: str
+) -> None:
+    """An app that sends its users' text on meets `[sim:` in code or markdown: told only that 'end' is no action, its
+    developer could not tell what in a prompt of no actions was read as one, nor that a flag makes it ordinary text."""
+    response = generate(client, body={"prompt": prompt})
+    error = response.json()["error"]
+    assert (response.status_code, error["param"]) == (400, "prompt"), response.text
+    assert error["message"].startswith(problem) and error["message"].endswith(TOKEN_OPT_OUT), error
 
 
 @pytest.mark.parametrize(
@@ -725,15 +754,15 @@ GOOGLE = ("/google/v1beta/models/imagen-3.0-generate-002:predict", {"x-goog-api-
     ("face", "body", "field", "problem"),
     [
         (("/v1/images/generations", {"Authorization": f"Bearer {KEY}"}), {"prompt": "a red fox", "user": "ticket [sim:bogus]"}, "user",
-         ": 'bogus' is neither name=value nor one of drop, reset, truncate, malformed"),
+         ": 'bogus' is neither name=value nor one of drop, reset, truncate, malformed" + TOKEN_OPT_OUT),
         (("/openai/v1/images/generations", {"Authorization": f"Bearer {KEY}"}), {"prompt": "a red fox", "user": "[sim:status=503"},
-         "user", " holds '[sim:' without its closing ']': write a fault token as [sim:status=503]"),
+         "user", " holds '[sim:' without its closing ']': write a fault token as [sim:status=503]" + TOKEN_OPT_OUT),
         (IDEOGRAM, {"image_request": {"prompt": "a red fox", "negative_prompt": "blur [sim:status=5O3]"}}, "image_request.negative_prompt",
-         ": status must be a whole number from 400 to 599, got '5O3'"),
+         ": status must be a whole number from 400 to 599, got '5O3'" + TOKEN_OPT_OUT),
         (GOOGLE, {"instances": [{"prompt": "a red fox"}], "parameters": {"outputOptions": {"mimeType": "image/png[sim:drop=no]"}}},
-         "parameters.outputOptions.mimeType", ": drop takes no value (or true)"),
+         "parameters.outputOptions.mimeType", ": drop takes no value (or true)" + TOKEN_OPT_OUT),
         (GOOGLE, {"instances": [{"prompt": "a red fox"}], "parameters": {"[sim:bogus]": 1}}, "a key in parameters",
-         ": 'bogus' is neither name=value nor one of drop, reset, truncate, malformed"),
+         ": 'bogus' is neither name=value nor one of drop, reset, truncate, malformed" + TOKEN_OPT_OUT),
     ],
     ids=["perf-user", "openai-user-unclosed", "ideogram-nested", "google-nested", "google-key"],
 )  # fmt: skip

@@ -123,6 +123,18 @@ def test_a_native_call_sent_without_its_faces_prefix_is_journalled_with_the_mode
             "did you mean /v1/images/generations (perf) or /openai/v1/images/generations (openai)?",
         ),
         ("POST", "/generate", "no route for POST /generate; see /openapi.json; did you mean /ideogram/generate (ideogram)?"),
+        (
+            "POST",
+            "/v1/images/generate",
+            "no route for POST /v1/images/generate; see /openapi.json; "
+            "did you mean /v1/images/generations (perf) or /ideogram/generate (ideogram)?",
+        ),
+        (
+            "POST",
+            "/_sim/ns/jobA/v1/images/generate",
+            "no route for POST /_sim/ns/jobA/v1/images/generate; see /openapi.json; "
+            "did you mean /_sim/ns/jobA/v1/images/generations (perf) or /_sim/ns/jobA/ideogram/generate (ideogram)?",
+        ),
         ("GET", "/nowhere", "no route for GET /nowhere; see /openapi.json"),
         ("POST", "/_sim/ns/jobA/v1/nothing", "no route for POST /_sim/ns/jobA/v1/nothing; see /openapi.json"),
         (
