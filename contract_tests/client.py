@@ -29,8 +29,12 @@ run ends there (no verdict, the reports saying it was aborted); answered, the ta
 only, e.g. one model's): the unanswered requests are failures of their cases and the run goes on."""
 MAX_UNANSWERED_OF_A_KIND = 3
 """Decision: after this many requests of one kind (method, path and, for a generation, model) in a row got no answer,
-the rest of that kind are not sent: each fails at once, naming the last one unanswered. A target that hangs on one
-model then costs three timeouts, not one per case of that model (with the default --timeout of 60 s, half an hour)."""
+the rest of that kind are still sent, but waited for at most HUNG_KIND_WAIT_SECONDS: a target that hangs on one
+model then costs three timeouts and a short wait per later case of that model, not a timeout each (with the default
+--timeout of 60 s, half an hour). They are sent, not failed unsent, because a target hanging on a model's valid
+requests may still answer its invalid ones at once (a 400 from its validation), which those cases are about; an
+answer clears the kind."""
+HUNG_KIND_WAIT_SECONDS = 2.0
 waited_for_limits = 0.0
 """Seconds this run slept waiting out 429s in rules not about rate limits: the verdict says how long, and how not to."""
 on_wait: Callable[[float, float], None] | None = None
@@ -72,19 +76,23 @@ class ContractClient:
     def _answer(self, method: str, url: str, content: bytes | None, headers: dict[str, str]) -> httpx.Response:
         kind = _kind(method, url, content)
         unanswered = Exchange(method, url, headers, content, 0, {}, b"", secret_keys=self.secret_keys)
-        wait = self.http.timeout.read or 0.0
+        timeout = self.http.timeout.read or 0.0
+        wait, why = timeout, "(--timeout)"
         with self._lock:
             last = self._unanswered_of_kind.get(kind, [])
-            if len(last) >= MAX_UNANSWERED_OF_A_KIND:
-                raise NoAnswer(
-                    f"not sent: the target left the last {len(last)} requests like it ({_said(kind)}) unanswered within "
-                    f"{wait:g} s (--timeout) each, the last: {last[-1]}; this one: {unanswered.curl()}"
+            if len(last) >= MAX_UNANSWERED_OF_A_KIND and timeout > HUNG_KIND_WAIT_SECONDS:
+                wait = HUNG_KIND_WAIT_SECONDS
+                why = (
+                    f"(shortened from --timeout's {timeout:g} s: the target left the last {len(last)} requests like it "
+                    f"({_said(kind)}) unanswered, the last: {last[-1]})"
                 )
         try:
-            response = self.http.request(method, url, content=content, headers=headers)
+            response = self.http.request(
+                method, url, content=content, headers=headers, timeout=self.http.timeout if wait == timeout else wait
+            )
         except httpx.TimeoutException:
             self._unanswered(kind, unanswered.curl())
-            raise NoAnswer(f"no answer within {wait:g} s (--timeout) to: {unanswered.curl()}") from None
+            raise NoAnswer(f"no answer within {wait:g} s {why} to: {unanswered.curl()}") from None
         except httpx.TransportError as exc:
             raise NoAnswer(f"the target broke the exchange ({type(exc).__name__}: {exc or 'no detail'}) on: {unanswered.curl()}") from None
         with self._lock:

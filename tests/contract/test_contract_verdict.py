@@ -205,9 +205,7 @@ def test_a_target_that_answers_only_requests_without_a_key_is_judged_each_unansw
     assert verdict.returncode == 1 and "no verdict" not in verdict.output, verdict.output[-3000:]
     assert verdict.tests == 7 and len(verdict.failures) == 6, verdict.output[-3000:]  # only the request without a key answered
     messages = [message for _, message in verdict.failures]
-    assert sum("no answer within 1 s (--timeout) to: curl" in message for message in messages) == 3, messages
-    not_sent = "not sent: the target left the last 3 requests like it (POST /v1/images/generations) unanswered"
-    assert sum(not_sent in message for message in messages) == 3, messages
+    assert sum("no answer within 1 s (--timeout) to: curl" in message for message in messages) == 6, messages
 
 
 HANG_UP_KEY = "pk_test_enterprise_hangup"
