@@ -22,16 +22,12 @@ from typing import NamedTuple
 from contract_tests import decisions
 from contract_tests.client import GENERATIONS_PATH, ContractClient
 from contract_tests.exchange import Exchange
-from contract_tests.tier_limit import admitted_images
+from contract_tests.tier_limit import EDGE, MINUTE_TURN_MARGIN, admitted_images
 from contract_tests.violations import expect
 from spec import tiers
 
 WINDOW = tiers.MINUTE_SECONDS
-# Seconds of slack for the server's clock granularity and the network on each edge of the window.
-EDGE = 0.5
 MAX_SETTLE_ROUNDS = 4
-# Seconds before the turn of a UTC minute within which a burst from an idle key is not started.
-MINUTE_TURN_MARGIN = 4.0
 PROBE_BODY = {"prompt": "A pebble on a beach", "model": "dall-e-2", "size": "256x256", "n": 0}
 
 

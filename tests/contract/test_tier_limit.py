@@ -7,11 +7,16 @@ compared admissions with the headers, counted "-1 images used", and blamed anoth
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
 
+from contract_tests.exchange import Exchange
+from contract_tests.tier_limit import check_minute_limit
 from contract_tests.verdict import Verdict as ContractVerdict
+from contract_tests.violations import ContractViolation
 from spec import tiers
 from tests.contract.harness import FOREIGN_KEYS, Verdict, factory_server, mutant_server, run_contract
 from tests.contract.throttled import FOREIGN_WAIT
@@ -98,3 +103,27 @@ def test_the_note_on_waits_gives_advice_for_the_key_that_waited(
     verdict.generous_given = generous_given
     note = verdict.notes()[-1]
     assert note.startswith(f"Waited {total:.0f} s in all for 429s") and said in note and not_said not in note, note
+
+
+def _admissions_ending_before_the_turn(seconds: float, count: int) -> list[Exchange]:
+    """`count` one-image admissions within half a second, the last answered `seconds` before a UTC minute's turn."""
+    offset = time.time() - time.monotonic()
+    turn = (time.time() // tiers.MINUTE_SECONDS + 2) * tiers.MINUTE_SECONDS
+    end = turn - seconds - offset
+    body = json.dumps({"data": [{"url": "u"}]}).encode()
+    return [
+        Exchange("POST", "http://impl.example/v1/images/generations", {}, b"{}", 200, {}, body, end - 0.5 + i * 0.1, end - 0.4 + i * 0.1)
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize(("seconds", "by_the_document"), [(30.0, True), (2.0, False)])
+def test_admissions_near_the_turn_of_a_minute_are_judged_as_the_sliding_window_decision(seconds: float, by_the_document: bool) -> None:
+    """A fixed-window target whose clock ran 3 s ahead of this machine's turned its minute inside what was one minute
+    here, and failed by the document though its own window had turned; near the turn only the decision judges."""
+    admitted = _admissions_ending_before_the_turn(seconds, FREE.images_per_minute + 1)
+    with pytest.raises(ContractViolation) as raised:
+        check_minute_limit(FREE, admitted, "--free-key #1", clock_stopped=False)
+    (finding,) = raised.value.findings
+    assert finding.source.is_document is by_the_document, finding.source
+    assert ("within 4 s of it" in finding.detail) is not by_the_document, finding.detail
