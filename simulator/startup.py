@@ -26,6 +26,7 @@ from simulator.app import create_app
 from simulator.config import SimulatorConfig
 from simulator.control.open import RedisControlPlane
 from simulator.control.plane import ControlPlane
+from simulator.control.redis_rules import PutBack
 from simulator.control.rules import RuleSpec
 from simulator.request_log import request_logger
 from simulator.scenario import load_scenario
@@ -87,7 +88,7 @@ def start_shared_run(config: SimulatorConfig) -> None:
             await plane.rules.clear(None)  # and tells any rule store listening that the rules changed
             await plane.journal.start_numbering()
             await plane.rules.start_numbering()  # before the scenario's rules, which then are fault_1, fault_2, ...
-            await plane.shared_rules.add_starting(specs, again=False)
+            await plane.shared_rules.add_starting(specs)
         finally:
             await plane.close()
             await state.close()
@@ -103,36 +104,61 @@ def after_redis_restart(config: SimulatorConfig) -> Callable[[], str]:
     (its offsets are gone), and the windows, images, journal and id counters are empty. The rules were the one part
     of a run's start left out (a scenario's retry test then passed with no 503 at all), so they are put back as a full
     `POST /_sim/reset` does, and the run is where a reset takes it. The claim is one per run (in the parent process,
-    not in each worker) and the rules go in with a mark in one atomic step (`add_starting`), so they go in once
-    however many ask; a Redis that kept its data (persistence) kept the mark, and gets nothing twice."""
+    not in each worker), and every step that puts the rules in (the run's start, a reset, this one) is one atomic
+    step with a mark (`RedisRuleStore.put_back_starting`), so they go in once however many ask, and not again where a
+    reset since the restart (before the claim's check found it) put them back; a Redis that kept its data (persistence)
+    kept the mark, and gets nothing twice."""
     specs = _scenario_rules(config)
 
-    async def put_back() -> list[str] | None:
+    async def put_back() -> PutBack | None:
         plane = RedisControlPlane(config.state, config)
         try:
-            return await plane.shared_rules.add_starting(specs, again=True)
+            return await plane.shared_rules.put_back_starting(specs)
         finally:
             await plane.close()
 
     def restarted() -> str:
-        added = asyncio.run(put_back())
-        if added is None:
+        put = asyncio.run(put_back())
+        if put is None:
             return "and kept this run's data (it persists it): the run goes on where it was"
         said = (
             "without this run's data, so the run started over as after a full POST /_sim/reset: clock advances are "
             "undone, the rate windows, images and journal are empty, request ids and image URLs given before are given "
             "again, and the fault rules added before it are gone"
         )
-        if added:
-            rules = f"{len(added)} fault rules were" if len(added) > 1 else "fault rule was"
-            said += f"; the scenario's {rules} put back ({_ids(added)})"
-        return said
+        return said + _rules_put_back(len(specs), put)
 
     return restarted
 
 
+def _rules_put_back(count: int, put: PutBack) -> str:
+    """The warning's end: which of the scenario's `count` rules went back, and after which rules added since the
+    restart (by a client, or a reset), which then hold the first ids."""
+    if not count:
+        return ""
+    rules = f"{count} fault rules" if count > 1 else "fault rule"
+    if not put.added:
+        by = "a full POST /_sim/reset" if put.full_reset else "POST /_sim/reset of their namespaces"
+        return f"; {by} since the restart had put the scenario's {rules} back already"
+    if len(put.added) < count:
+        said = (
+            f"; {len(put.added)} of the scenario's {rules} {'were' if len(put.added) > 1 else 'was'} put back "
+            f"({_ids(put.added)}), and a POST /_sim/reset of their namespace since the restart had put back the others"
+        )
+    else:
+        said = f"; the scenario's {rules} {'were' if count > 1 else 'was'} put back ({_ids(put.added)})"
+    if put.before:
+        held = f"the {len(put.before)} rules" if len(put.before) > 1 else "the rule"
+        said += f", after {held} added since the restart ({_ids(put.before)})"
+    return said
+
+
 def _ids(ids: list[str]) -> str:
-    return ids[0] if len(ids) == 1 else f"{ids[0]} to {ids[-1]}"
+    """`fault_1 to fault_3` for ids in a row, else each one."""
+    numbers = [int(rule_id.rsplit("_", 1)[1]) for rule_id in ids]
+    if len(ids) > 1 and numbers == list(range(numbers[0], numbers[0] + len(ids))):
+        return f"{ids[0]} to {ids[-1]}"
+    return ", ".join(ids)
 
 
 def _add_rules_at_startup(app: Starlette, specs: list[RuleSpec]) -> None:

@@ -22,8 +22,7 @@ class ControlPlane:
         Decision: a reset takes the run back to how it started, as WireMock's reset restores the stubs it loaded from
         disk: the clock goes back to its start, and a scenario's rules, part of that start, come back with it."""
         await self.journal.delete(namespace)
-        await self.rules.clear(namespace)
-        await self.rules.add_all([spec for spec in self.starting_rules if namespace in (None, spec.namespace)])
+        await self.rules.reset(namespace, self.starting_rules)
 
     async def close(self) -> None:
         await self.journal.close()

@@ -21,6 +21,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -50,37 +51,96 @@ _NAMESPACE_OF = """
 local function namespace_of(stored) return string.match(stored, '^{"ordinal":%d+,"namespace":"([^"]*)"') end
 """
 # KEYS: rules hash, counts hash, id counter, ordinals hash. ARGV: deadline, channel, change, then for each rule its
-# namespace, times (0: until removed) and spec JSON, from ARGV[first]. `add_rules(answer, first)` adds them and
-# publishes the change; the answer is `answer` with the receivers of the change in its first place, then each rule's
-# id and ordinal.
+# namespace, times (0: until removed) and spec JSON, from ARGV[first]. `add_rules(answer, first, put)` adds those
+# whose namespace `put` accepts and publishes the change; the answer is `answer` with the receivers of the change in
+# its first place, then each rule's id and ordinal.
 _ADD_RULES = """
-local function add_rules(answer, first)
+local function add_rules(answer, first, put)
   for k = first, #ARGV, 3 do
-    local id = 'fault_' .. redis.call('INCR', KEYS[3])
-    local ordinal = redis.call('HINCRBY', KEYS[4], ARGV[k], 1)
-    redis.call('HSET', KEYS[1], id, '{"ordinal":' .. ordinal .. ',"namespace":"' .. ARGV[k] .. '","spec":' .. ARGV[k + 2] .. '}')
-    redis.call('HSET', KEYS[2], id .. ':matched', 0, id .. ':fired', 0)
-    if tonumber(ARGV[k + 1]) > 0 then redis.call('HSET', KEYS[2], id .. ':remaining', ARGV[k + 1]) end
-    answer[#answer + 1] = id
-    answer[#answer + 1] = ordinal
+    if put(ARGV[k]) then
+      local id = 'fault_' .. redis.call('INCR', KEYS[3])
+      local ordinal = redis.call('HINCRBY', KEYS[4], ARGV[k], 1)
+      redis.call('HSET', KEYS[1], id, '{"ordinal":' .. ordinal .. ',"namespace":"' .. ARGV[k] .. '","spec":' .. ARGV[k + 2] .. '}')
+      redis.call('HSET', KEYS[2], id .. ':matched', 0, id .. ':fired', 0)
+      if tonumber(ARGV[k + 1]) > 0 then redis.call('HSET', KEYS[2], id .. ':remaining', ARGV[k + 1]) end
+      answer[#answer + 1] = id
+      answer[#answer + 1] = ordinal
+    end
   end
   answer[1] = redis.call('PUBLISH', ARGV[2], ARGV[3])
   return answer
 end
+local function every(namespace) return true end
 """
-_ADD = on_time(_ADD_RULES + "return add_rules({0}, 4)")
-# The run's starting rules (its scenario's) and the mark that they are in (KEYS[5]), with _ADD's keys and arguments
-# but for ARGV[4]: 'again' adds them only if the mark is gone too (Redis lost the run's data), else the mark is set
-# whatever it was (the run's start). Returns {0, 0} when the mark was there, else {receivers, 1, each id and ordinal}.
-_ADD_STARTING = on_time(
-    _ADD_RULES
+# `clear_rules(rules, counts, ordinals, namespace)` deletes the rules of `namespace` ('': every one) and their counts
+# and ordinals; it returns how many rules it deleted.
+_CLEAR_RULES = (
+    _NAMESPACE_OF
     + """
-if ARGV[4] == 'again' then
-  if not redis.call('SET', KEYS[5], '1', 'NX') then return {0, 0} end
-else
-  redis.call('SET', KEYS[5], '1')
+local function clear_rules(rules, counts, ordinals, namespace)
+  local deleted = 0
+  if namespace == '' then
+    deleted = redis.call('HLEN', rules)
+    redis.call('DEL', rules, counts, ordinals)
+    return deleted
+  end
+  local stored = redis.call('HGETALL', rules)
+  for i = 1, #stored, 2 do
+    if namespace_of(stored[i + 1]) == namespace then
+      local id = stored[i]
+      redis.call('HDEL', rules, id)
+      redis.call('HDEL', counts, id .. ':matched', id .. ':fired', id .. ':remaining')
+      deleted = deleted + 1
+    end
+  end
+  redis.call('HDEL', ordinals, namespace)
+  return deleted
 end
-return add_rules({0, 1}, 5)
+"""
+)
+_ADD = on_time(_ADD_RULES + "return add_rules({0}, 4, every)")
+# Every step that puts the run's starting rules (its scenario's) in: the run's start, a reset, and the claim's after a
+# Redis restart. KEYS: _ADD's, then the mark of what put them in since Redis last lost the run's data (KEYS[5], a hash
+# kept outside the prefix): 'run' once the run's start or its claim after a restart did; until then 'all' after a full
+# reset, 'ns:<namespace>' after a reset of that namespace. ARGV: deadline, channel, change, how ('start', 'reset' or
+# 'again'), the namespace reset ('': every one), then the rules to put in (namespace, times, spec) from ARGV[6]:
+# - 'start' empties the rules and puts them in;
+# - 'reset' deletes the namespace's rules (every one's) and puts them (the namespace's starting rules) back;
+# - 'again' puts in, only where Redis lost the mark's 'run' (and so the run's data), those no reset put back since.
+# Returns {receivers, rules deleted, data lost (0, 1), full reset since it was (0, 1), count of the rules held before
+# the rules went in, their ids, then each rule put in's id and ordinal}.
+_START_OVER = on_time(
+    _ADD_RULES
+    + _CLEAR_RULES
+    + """
+local how, namespace, deleted, lost, full, before, put = ARGV[4], ARGV[5], 0, 0, 0, {}, every
+if how == 'start' then
+  deleted = clear_rules(KEYS[1], KEYS[2], KEYS[4], '')
+  redis.call('DEL', KEYS[5])
+  redis.call('HSET', KEYS[5], 'run', 1)
+elseif how == 'reset' then
+  deleted = clear_rules(KEYS[1], KEYS[2], KEYS[4], namespace)
+  if redis.call('HEXISTS', KEYS[5], 'run') == 0 then
+    redis.call('HSET', KEYS[5], namespace == '' and 'all' or 'ns:' .. namespace, 1)
+  end
+else
+  if redis.call('HEXISTS', KEYS[5], 'run') == 1 then return {0, 0, 0, 0, 0} end
+  lost = 1
+  full = redis.call('HEXISTS', KEYS[5], 'all')
+  local reset = redis.call('HGETALL', KEYS[5])
+  put = function(ns)
+    for i = 1, #reset, 2 do
+      if reset[i] == 'all' or reset[i] == 'ns:' .. ns then return false end
+    end
+    return true
+  end
+  before = redis.call('HKEYS', KEYS[1])
+  redis.call('DEL', KEYS[5])
+  redis.call('HSET', KEYS[5], 'run', 1)
+end
+local answer = {0, deleted, lost, full, #before}
+for _, id in ipairs(before) do answer[#answer + 1] = id end
+return add_rules(answer, 6, put)
 """
 )
 # KEYS: rules hash, counts hash. ARGV: deadline, channel, change, id, namespace ('': any). Returns {receivers of the
@@ -98,24 +158,9 @@ return {redis.call('PUBLISH', ARGV[2], ARGV[3]), 1}
 # KEYS: rules hash, counts hash, ordinals hash. ARGV: deadline, channel, change, namespace ('': every one). Returns
 # {receivers of the change, rules deleted}.
 _CLEAR = on_time(
-    _NAMESPACE_OF
+    _CLEAR_RULES
     + """
-local deleted = 0
-if ARGV[4] == '' then
-  deleted = redis.call('HLEN', KEYS[1])
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-else
-  local stored = redis.call('HGETALL', KEYS[1])
-  for i = 1, #stored, 2 do
-    if namespace_of(stored[i + 1]) == ARGV[4] then
-      local id = stored[i]
-      redis.call('HDEL', KEYS[1], id)
-      redis.call('HDEL', KEYS[2], id .. ':matched', id .. ':fired', id .. ':remaining')
-      deleted = deleted + 1
-    end
-  end
-  redis.call('HDEL', KEYS[3], ARGV[4])
-end
+local deleted = clear_rules(KEYS[1], KEYS[2], KEYS[3], ARGV[4])
 return {redis.call('PUBLISH', ARGV[2], ARGV[3]), deleted}
 """
 )
@@ -140,6 +185,19 @@ return 1
 """
 
 
+@dataclass(frozen=True)
+class PutBack:
+    """What `put_back_starting` did after Redis lost the run's data, for the claim's warning to say."""
+
+    added: list[str]
+    """The ids of the starting rules it put back (maybe none: a reset since the restart had put them back)."""
+    before: list[str]
+    """The ids of the rules Redis held by then, added since the restart (by a client, or a reset), which the starting
+    rules it put back come after."""
+    full_reset: bool
+    """Whether a full reset since the restart had put every starting rule back."""
+
+
 def _spec_json(spec: RuleSpec) -> str:
     body: dict[str, Any] = {"match": spec.match.as_json(), "action": spec.action.as_json(), "probability": spec.probability}
     body.update(namespace=spec.namespace, **({"times": spec.times} if spec.times is not None else {}))
@@ -158,16 +216,17 @@ class RedisRuleStore(RuleStore):
         self._rules_key, self._counts_key = prefix + "rules", prefix + "rule-counts"
         self._id_key, self._ordinals_key = prefix.removesuffix(":") + "-kept:rule-id", prefix + "rule-ordinals"
         self._started_key = prefix.removesuffix(":") + "-kept:starting-rules"
-        """The mark that the run's starting rules are in: kept outside the prefix, as a full reset (which puts them back
-        itself) leaves it alone; only a Redis that lost its data loses it (`add_starting`)."""
+        """The mark of what put the run's starting rules in (_START_OVER): kept outside the prefix, as a full reset
+        (which puts them back itself, and says so in the mark) leaves it alone; only a Redis that lost its data loses
+        it (`put_back_starting`)."""
         # Decision: Redis's Pub/Sub is one for the whole server, whatever the database, so the channel is named for
         # the database too: a simulator on another database is not waited for, nor does it acknowledge this one's
         # changes. Each change is named by a token of its own (not a counter a reset restarts), so no acknowledgement
         # is ever counted for another change.
         database = redis.connection_pool.connection_kwargs.get("db", 0)
         self._channel, self._ack_prefix = f"{prefix}rules-changed:db{database}", prefix + "rules-ack:"
-        self._add, self._add_starting, self._delete, self._clear, self._match, self._fire = (
-            redis.register_script(s) for s in (_ADD, _ADD_STARTING, _DELETE, _CLEAR, _MATCH, _FIRE)
+        self._add, self._start_over, self._delete, self._clear, self._match, self._fire = (
+            redis.register_script(s) for s in (_ADD, _START_OVER, _DELETE, _CLEAR, _MATCH, _FIRE)
         )
         self._worker = uuid.uuid4().hex
         self._cache: list[tuple[str, int, RuleSpec]] = []
@@ -267,17 +326,40 @@ class RedisRuleStore(RuleStore):
     async def start_numbering(self) -> None:
         await call_redis(self._redis, lambda: self._redis.delete(self._id_key))
 
-    async def add_starting(self, specs: Sequence[RuleSpec], *, again: bool) -> list[str] | None:
-        """The run's starting rules (its scenario's, maybe none) put in with the mark that they are, in one step: at
-        the run's start (`again` False), and after Redis restarted (`again` True), when they are put in only if the
-        mark is gone too, that is if Redis lost the run's data. Their ids; None when the mark was there (nothing added).
-
-        Decision: one atomic step, the mark's SET NX with the rules' add, so the rules go in once whoever asks, and
-        however often: a check that the rules were gone, then an add, let two askers both add them."""
+    async def _starting_step(self, how: str, namespace: str | None, specs: Sequence[RuleSpec]) -> tuple[int, PutBack | None]:
+        """_START_OVER's answer: the count of rules deleted, and what the rules went in after (None: Redis kept the run's
+        data, and nothing was done)."""
         keys = [self._rules_key, self._counts_key, self._id_key, self._ordinals_key, self._started_key]
-        args = ["again" if again else "start"] + [value for spec in specs for value in (spec.namespace, spec.times or 0, _spec_json(spec))]
-        added, *made = await self._change(self._add_starting, keys, args)
-        return [as_text(made[i]) for i in range(0, len(made), 2)] if int(added) else None
+        args = [how, namespace or ""] + [value for spec in specs for value in (spec.namespace, spec.times or 0, _spec_json(spec))]
+        deleted, lost, full, count, *rest = await self._change(self._start_over, keys, args)
+        before, made = rest[: int(count)], rest[int(count) :]
+        if how == "again" and not int(lost):
+            return int(deleted), None
+        added = [as_text(made[i]) for i in range(0, len(made), 2)]
+        return int(deleted), PutBack(added, sorted((as_text(rule_id) for rule_id in before), key=_order), bool(int(full)))
+
+    async def add_starting(self, specs: Sequence[RuleSpec]) -> list[str]:
+        """The run's start: the rules emptied and its starting rules (its scenario's, maybe none) put in, with the mark
+        that the run's start did it; their ids."""
+        _, put = await self._starting_step("start", None, specs)
+        return put.added if put is not None else []
+
+    async def reset(self, namespace: str | None, starting: Sequence[RuleSpec]) -> int:
+        """One step, so a restart's `put_back_starting` cannot run between the clear and the put back (and add the
+        rules a second time); the mark says a reset put them back, where Redis lost the run's data since."""
+        deleted, _ = await self._starting_step("reset", namespace, [spec for spec in starting if namespace in (None, spec.namespace)])
+        return deleted
+
+    async def put_back_starting(self, specs: Sequence[RuleSpec]) -> PutBack | None:
+        """After Redis restarted: the run's starting rules put back if Redis lost the run's data (its mark's `run`),
+        those of the namespaces no reset has put back since; None when Redis kept the data (nothing added).
+
+        Decision: one atomic step with the mark, as every step that puts the starting rules in (`add_starting`,
+        `reset`), so they go in once whoever asks, however often, and whatever reset came first: a check that the
+        rules were gone, then an add, let two askers both add them, and a full reset between the restart and this
+        step put them in a second time (a times=3 rule then fired 6 times)."""
+        _, put = await self._starting_step("again", None, specs)
+        return put
 
     async def rules(self, namespace: str | None = None) -> list[Rule]:
         async def read() -> list[Any]:

@@ -300,6 +300,13 @@ class RuleStore(ABC):
         for spec in specs:
             await self.add(spec)
 
+    async def reset(self, namespace: str | None, starting: Sequence[RuleSpec]) -> int:
+        """Remove the rules of `namespace` (None: all), then put back the `starting` rules (a scenario's) of the
+        namespaces removed, in their order (so their probability draws repeat); returns how many were removed."""
+        deleted = await self.clear(namespace)
+        await self.add_all([spec for spec in starting if namespace in (None, spec.namespace)])
+        return deleted
+
     @abstractmethod
     async def start_numbering(self) -> None:
         """Give the next rule the id fault_1: once, as a run starts, so that a restart with the same seed answers the

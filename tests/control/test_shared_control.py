@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
 import redis
+from starlette.applications import Starlette
 
 from load.redis_server import RedisServer
 from simulator.config import SimulatorConfig
 from simulator.control.open import RedisControlPlane
+from simulator.control.redis_rules import PutBack
 from simulator.launcher import PROJECT_ROOT, RunningServer, running_simulator
 from simulator.scenario import load_scenario
+from simulator.startup import after_redis_restart, start_shared_run, started_app
 
 KEY = "pk_test_pro_shared"
 
@@ -137,15 +141,15 @@ def test_a_runs_starting_rules_go_back_once_after_redis_lost_its_data_however_ma
     config = SimulatorConfig(state=database, seed=7)
     specs = load_scenario(PROJECT_ROOT / "docs" / "scenario.example.toml").rule_specs()
 
-    async def restart() -> tuple[list[str] | None, list[str] | None, list[list[str] | None], list[str]]:
+    async def restart() -> tuple[list[str], PutBack | None, list[PutBack | None], list[str]]:
         planes = [RedisControlPlane(database, config) for _ in range(4)]
         try:
             first = planes[0].shared_rules
-            started = await first.add_starting(specs, again=False)
-            kept = await first.add_starting(specs, again=True)
+            started = await first.add_starting(specs)
+            kept = await first.put_back_starting(specs)
             with redis.Redis(port=redis_server.port, db=11) as client:
                 client.flushdb()  # what a restart without persistence leaves
-            again = await asyncio.gather(*(plane.shared_rules.add_starting(specs, again=True) for plane in planes))
+            again = await asyncio.gather(*(plane.shared_rules.put_back_starting(specs) for plane in planes))
             return started, kept, again, [rule.id for rule in await first.rules()]
         finally:
             for plane in planes:
@@ -155,5 +159,73 @@ def test_a_runs_starting_rules_go_back_once_after_redis_lost_its_data_however_ma
         client.flushdb()
     started, kept, again, rules = asyncio.run(restart())
     assert started == ["fault_1", "fault_2", "fault_3"] and kept is None
-    assert sorted(again, key=str) == [None, None, None, ["fault_1", "fault_2", "fault_3"]]
+    assert sorted(again, key=str) == [None, None, None, PutBack(["fault_1", "fault_2", "fault_3"], [], False)]
     assert rules == ["fault_1", "fault_2", "fault_3"]
+
+
+SCENARIO = PROJECT_ROOT / "docs" / "scenario.example.toml"
+
+
+def in_the_restarts_window(
+    redis_server: RedisServer, database: int, step: Callable[[httpx.AsyncClient], Awaitable[object]]
+) -> tuple[list[Any], list[Any], str]:
+    """A --scenario run on Redis whose Redis restarts without its data, then `step` before the claim's next check
+    finds the restart (by Redis's new run_id; here the claim's step is called by hand), then that check: the faults
+    GET /_sim/faults listed at the start and at the end, and what the claim's warning says after "restarted"."""
+    config = SimulatorConfig(state=redis_server.database(database), scenario=str(SCENARIO), quiet=True)
+    with redis.Redis(port=redis_server.port, db=database) as client:
+        client.flushdb()
+    start_shared_run(config)
+    claims_check = after_redis_restart(config)
+
+    async def run() -> tuple[list[Any], list[Any], str]:
+        app = started_app(config)
+        assert isinstance(app, Starlette)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as client:
+            started = (await client.get("/_sim/faults")).json()["faults"]
+            with redis.Redis(port=redis_server.port, db=database) as direct:
+                direct.flushdb()  # what a restart without persistence leaves
+            await step(client)
+            said = await asyncio.to_thread(claims_check)  # in a thread of its own, as the claim's
+            return started, (await client.get("/_sim/faults")).json()["faults"], said
+
+    return asyncio.run(run())
+
+
+async def full_reset(client: httpx.AsyncClient) -> None:
+    (await client.post("/_sim/reset")).raise_for_status()
+
+
+async def reset_of_the_rules_namespace(client: httpx.AsyncClient) -> None:
+    (await client.post("/_sim/reset", params={"namespace": "default"})).raise_for_status()
+
+
+@pytest.mark.parametrize(
+    ("reset", "by"), [(full_reset, "a full POST /_sim/reset"), (reset_of_the_rules_namespace, "POST /_sim/reset of their namespaces")]
+)
+def test_a_reset_between_a_redis_restart_without_its_data_and_the_claims_check_leaves_the_scenarios_rules_in_once(
+    redis_server: RedisServer, reset: Callable[[httpx.AsyncClient], Awaitable[None]], by: str
+) -> None:
+    """The reset put the scenario's rules back without the mark the claim's check looks for, which then put them in a
+    second time (fault_1 and fault_2 the same rule: a times=3 503 fired 6 times)."""
+    started, faults, said = in_the_restarts_window(redis_server, 12, reset)
+    assert [rule["id"] for rule in started] == ["fault_1", "fault_2", "fault_3"]
+    assert faults == started
+    assert said.endswith(f"; {by} since the restart had put the scenario's 3 fault rules back already"), said
+
+
+def test_a_rule_added_between_a_redis_restart_and_the_claims_check_is_said_to_come_before_the_scenarios_put_back(
+    redis_server: RedisServer,
+) -> None:
+    """The client's rule took fault_1 and the scenario's came after it, while the warning said only that they were
+    put back, as after a full reset (where they come first)."""
+
+    async def add_a_rule(client: httpx.AsyncClient) -> None:
+        (await client.post("/_sim/faults", json={"action": {"status": 500}, "times": 1})).raise_for_status()
+
+    started, faults, said = in_the_restarts_window(redis_server, 13, add_a_rule)
+    assert [rule["id"] for rule in faults] == ["fault_1", "fault_2", "fault_3", "fault_4"]
+    assert [{**rule, "id": None} for rule in faults[1:]] == [{**rule, "id": None} for rule in started]
+    assert said.endswith(
+        "; the scenario's 3 fault rules were put back (fault_2 to fault_4), after the rule added since the restart (fault_1)"
+    ), said
