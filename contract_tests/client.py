@@ -37,9 +37,13 @@ answer clears the kind."""
 HUNG_KIND_WAIT_SECONDS = 2.0
 waited_for_limits = 0.0
 """Seconds this run slept waiting out 429s in rules not about rate limits: the verdict says how long, and how not to."""
-on_wait: Callable[[float, float], None] | None = None
-"""Told (seconds about to be slept, seconds slept before in all) before each such wait: the run shows its waits as
-they happen (contract_tests/run_hooks.py), so a run slowed by a slow key is not a progress line standing still."""
+_waited_lock = threading.Lock()
+"""Real-time runs wait out 429s on their own threads too: each wait is added to `waited_for_limits` under this lock, so
+none is lost to a concurrent `+=`."""
+on_wait: Callable[[float, float, Exchange], None] | None = None
+"""Told (seconds about to be slept, seconds slept before in all, the 429 waited out) before each such wait: the run
+shows its waits as they happen and counts them by the key refused (contract_tests/run_hooks.py), so a run slowed by a
+slow key is not a progress line standing still, and the advice follows the key that waited."""
 
 
 class NoAnswer(Exception):
@@ -179,10 +183,9 @@ class ContractClient:
             if self.target.clock_moves and self.target.control is not None:
                 self.target.control.advance(wait)
             elif wait <= MAX_REAL_WAIT_SECONDS:
-                global waited_for_limits
+                before = _count_wait(wait)
                 if on_wait is not None:
-                    on_wait(wait, waited_for_limits)
-                waited_for_limits += wait
+                    on_wait(wait, before, exchange)
                 time.sleep(wait)
             else:
                 break
@@ -191,6 +194,15 @@ class ContractClient:
 
     def fetch(self, url: str, **kwargs: Any) -> Exchange:
         return self.request("GET", url, key=NO_AUTH, **kwargs)
+
+
+def _count_wait(seconds: float) -> float:
+    """Add `seconds` to `waited_for_limits`, returning the total before them."""
+    global waited_for_limits
+    with _waited_lock:
+        before = waited_for_limits
+        waited_for_limits += seconds
+    return before
 
 
 def _kind(method: str, url: str, content: bytes | None) -> tuple[str, str, str | None]:

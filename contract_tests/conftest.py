@@ -14,7 +14,6 @@ from contract_tests.realtime import RealTimeRules
 from contract_tests.run_hooks import contract_target
 from contract_tests.scenario import cheap_body
 from contract_tests.target import Control, Target
-from contract_tests.waits import REFUSED
 from spec import tiers
 
 NEEDS_CONTROL = "needs the simulator's control API (/_sim/) to move its clock; the target has none"
@@ -38,7 +37,6 @@ def target(request: pytest.FixtureRequest) -> Target:
 @pytest.fixture(scope="session")
 def api(target: Target) -> Iterator[ContractClient]:
     client = ContractClient(target, timeout=target.timeout)
-    client.observers.append(REFUSED.observe)  # the key of each 429 waited out, for the advice about waits
     yield client
     client.close()
 

@@ -19,13 +19,14 @@ import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from contract_tests import aborted, budget, client, decisions
-from contract_tests.key_names import key_option, wait_advice
+from contract_tests.exchange import Exchange
+from contract_tests.key_names import bearer_key, key_option, wait_advice
 from contract_tests.report_html import write_html
 from contract_tests.sources import DOCUMENT, RuleSources, Source, judged_as
 from contract_tests.target import NO_VERDICT_EXIT, Target, TargetUnreachable, tier_key_pair
 from contract_tests.verdict import FAILED, PASSED, SKIPPED, CaseResult, Verdict
 from contract_tests.violations import ContractViolation, Finding, collecting, noting_checked, noting_differences
-from contract_tests.waits import REFUSED
+from contract_tests.waits import WaitsByKey
 from perf_image_sim_plugins.contract_options import PARTLY_MARK, SMOKE_MARK, SOURCE_MARK
 from spec.tiers import PAID_TIERS
 
@@ -34,6 +35,7 @@ _VERDICT_KEY = pytest.StashKey[Verdict]()
 _DIFFERENCES_KEY = pytest.StashKey[list[Finding]]()
 _CHECKED_KEY = pytest.StashKey[set[Source]]()
 _HYPOTHESIS_HOME_KEY = pytest.StashKey[str]()
+_WAITS_KEY = pytest.StashKey[WaitsByKey]()
 HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 
@@ -139,21 +141,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # A second pytest.main in one process starts its own count: here, not when the verdict is made at the first case's
     # report, which zeroed the waits of that first case (a one-case run that waited 10 s said nothing of it).
     client.waited_for_limits = 0.0
-    REFUSED.clear()
-    client.on_wait = _showing_waits(session.config)
+    session.config.stash[_WAITS_KEY] = WaitsByKey()
+    client.on_wait = _showing_waits(session.config, session.config.stash[_WAITS_KEY])
     aborted.reason = ""
 
 
-def _showing_waits(config: pytest.Config) -> Callable[[float, float], None]:
+def _showing_waits(config: pytest.Config, waits: WaitsByKey) -> Callable[[float, float, Exchange], None]:
     """Each wait for a 429 of a few seconds or more, said on the terminal as it starts (past pytest's capture, as its
     live logs are), from the main thread only (a real-time run's thread writing too would break the lines apart). A
     sliding window frees an image a second at times: those waits of a second are counted in the next line's total,
     not each said. Each names the key refused, by its option, and only advice that would have spared that key's wait:
     "--generous-key KEY avoids this" was said of 429s on free keys, and with a generous key already given."""
 
-    def show(seconds: float, before: float) -> None:
-        option = key_option(contract_target(config), REFUSED.latest()) if _TARGET_KEY in config.stash else "a key of the run"
-        REFUSED.waited(option, seconds)
+    def show(seconds: float, before: float, refused: Exchange) -> None:
+        key = bearer_key(refused.request_headers)
+        option = key_option(contract_target(config), key) if _TARGET_KEY in config.stash else "a key of the run"
+        waits.waited(option, seconds)
         terminal = config.pluginmanager.get_plugin("terminalreporter")
         capture = config.pluginmanager.get_plugin("capturemanager")
         if seconds < budget.WORTH_SAYING_SECONDS or terminal is None or threading.current_thread() is not threading.main_thread():
@@ -392,7 +395,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         verdict.aborted, verdict.not_run = aborted.reason, aborted.not_run(items, {case.case for case in verdict.cases})
         never_ran = set(verdict.not_run)
         aborted.report_in_junit(config, [item for item in items if aborted.case_of(item) in never_ran], aborted.reason)
-    verdict.waited_on = dict(REFUSED.waited_on)
+    verdict.waited_on = config.stash[_WAITS_KEY].waited_on()
     if config.getoption("perf_report_json"):
         verdict.write_json(config.getoption("perf_report_json"))
     if config.getoption("perf_report_html"):

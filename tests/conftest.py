@@ -10,17 +10,21 @@ gateway calls its providers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
+from starlette.applications import Starlette
 
 from load.redis_server import RedisServer, redis_available, running_redis
+from simulator.app import create_app
+from simulator.config import SimulatorConfig
 from simulator.launcher import RunningServer, running_simulator
 from simulator.registry import PROVIDER_NAMES
+from simulator.state.base import CLOCK_MANUAL
 
 SEED = "7"
 # The key the gateway presents upstream in --gateway runs, and limits on the upstream that no test reaches.
@@ -135,6 +139,19 @@ def stuck_redis() -> Iterator[RedisServer]:
         pytest.skip("redis-server is not installed (CI installs it with scripts/redis.sh)")
     with running_redis() as server:
         yield server
+
+
+@asynccontextmanager
+async def app_on_own_redis() -> AsyncIterator[tuple[RedisServer, Starlette, httpx.AsyncClient]]:
+    """A simulator app (manual clock) in this process on a Redis of the test's own, with a client of it: the test may
+    stop and restart that Redis (an outage) without touching another test's. Skipped where redis-server is missing;
+    the Redis is stopped at the end whatever the test left it in."""
+    if not redis_available():
+        pytest.skip("redis-server is not installed (CI installs it with scripts/redis.sh)")
+    with running_redis() as server:
+        app = create_app(SimulatorConfig(clock=CLOCK_MANUAL, state=server.url))
+        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as client:
+            yield server, app, client
 
 
 @pytest.fixture

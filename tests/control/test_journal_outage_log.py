@@ -6,15 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import httpx
 import pytest
 
-from load.redis_server import RedisServer, redis_available
-from simulator.app import create_app
-from simulator.config import SimulatorConfig
-from simulator.launcher import free_port
-from simulator.state.base import CLOCK_MANUAL
 from spec import tiers
+from tests.conftest import app_on_own_redis
 
 pytestmark = pytest.mark.anyio
 
@@ -24,28 +19,20 @@ REQUESTS_IN_THE_OUTAGE = 30
 async def test_a_redis_outage_puts_one_line_on_stderr_and_one_with_the_count_of_entries_lost_once_it_is_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    if not redis_available():
-        pytest.skip("redis-server is not installed (CI installs it with scripts/redis.sh)")
-    server = RedisServer(free_port())
-    server.start()
-    try:
-        app = create_app(SimulatorConfig(clock=CLOCK_MANUAL, state=server.url))
-        headers = {"Authorization": f"Bearer {tiers.TEST_KEY_PREFIX}pro_a"}
-        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as client:
+    headers = {"Authorization": f"Bearer {tiers.TEST_KEY_PREFIX}pro_a"}
+    async with app_on_own_redis() as (server, _, client):
 
-            async def generate() -> int:
-                return (await client.post("/v1/images/generations", json={"prompt": "a fox"}, headers=headers)).status_code
+        async def generate() -> int:
+            return (await client.post("/v1/images/generations", json={"prompt": "a fox"}, headers=headers)).status_code
 
-            assert await generate() == 200
-            server.stop()
-            with caplog.at_level(logging.WARNING, logger="perf-sim"):
-                assert [await generate() for _ in range(REQUESTS_IN_THE_OUTAGE)] == [503] * REQUESTS_IN_THE_OUTAGE
-                await asyncio.sleep(0.3)  # the entries of the 503s are written (tried) after the answers
-                server.start()
-                assert await generate() == 200
-        lines = [record.getMessage() for record in caplog.records if "request journal" in record.getMessage()]
-        assert len(lines) == 2, lines
-        assert lines[0].startswith("request journal not written: Redis at")
-        assert lines[1].startswith(f"request journal written again: {REQUESTS_IN_THE_OUTAGE} entries lost in ")
-    finally:
+        assert await generate() == 200
         server.stop()
+        with caplog.at_level(logging.WARNING, logger="perf-sim"):
+            assert [await generate() for _ in range(REQUESTS_IN_THE_OUTAGE)] == [503] * REQUESTS_IN_THE_OUTAGE
+            await asyncio.sleep(0.3)  # the entries of the 503s are written (tried) after the answers
+            server.start()
+            assert await generate() == 200
+    lines = [record.getMessage() for record in caplog.records if "request journal" in record.getMessage()]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("request journal not written: Redis at")
+    assert lines[1].startswith(f"request journal written again: {REQUESTS_IN_THE_OUTAGE} entries lost in ")

@@ -45,15 +45,10 @@ def gateway(upstream: RunningServer) -> Iterator[RunningServer]:
         yield server
 
 
-class _Stub(BaseHTTPRequestHandler):
-    """An upstream that fails as told: mode "500" answers an internal error, "hang" never answers in time."""
-
-    mode = "500"
+class GoogleInternalError(BaseHTTPRequestHandler):
+    """An upstream that answers every call with Google's 500: the provider was reached, and failed."""
 
     def do_POST(self) -> None:
-        if _Stub.mode == "hang":
-            time.sleep(3)
-            return
         body = json.dumps({"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}).encode()
         self.send_response(500)
         self.send_header("content-type", "application/json")
@@ -63,6 +58,18 @@ class _Stub(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
+
+
+class _Stub(GoogleInternalError):
+    """An upstream that fails as told: mode "500" answers an internal error, "hang" never answers in time."""
+
+    mode = "500"
+
+    def do_POST(self) -> None:
+        if _Stub.mode == "hang":
+            time.sleep(3)
+            return
+        super().do_POST()
 
 
 @pytest.fixture(scope="module")

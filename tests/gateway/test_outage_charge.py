@@ -5,10 +5,9 @@ gateway decisions)."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -17,25 +16,11 @@ from simulator.launcher import RunningServer, free_port, running_simulator
 from spec import tiers
 from spec.models import MODELS
 from tests.conftest import state_for
+from tests.gateway.test_gateway import GoogleInternalError
 
 REDIS_DB = 14
 """This module's database of the session's Redis."""
 FREE_MINUTE = tiers.TIERS["free"].images_per_minute
-
-
-class _Failing(BaseHTTPRequestHandler):
-    """An upstream that answers every call with Google's 500: the provider was reached."""
-
-    def do_POST(self) -> None:
-        body = json.dumps({"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}).encode()
-        self.send_response(500)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
 
 
 @pytest.fixture(scope="module", params=["memory", "redis"])
@@ -43,7 +28,7 @@ def gateway(request: pytest.FixtureRequest) -> Iterator[tuple[RunningServer, str
     """Stability, BFL and Ideogram at a port of 127.0.0.1 nobody listens on; Google at a server answering 500; and
     the URL of the closed port."""
     state = state_for(request, request.param == "redis", REDIS_DB)
-    failing = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
+    failing = ThreadingHTTPServer(("127.0.0.1", 0), GoogleInternalError)
     failing.daemon_threads = True
     threading.Thread(target=failing.serve_forever, daemon=True).start()
     closed = f"http://127.0.0.1:{free_port()}"
