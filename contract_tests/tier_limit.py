@@ -66,6 +66,14 @@ def _fullest_minute(admitted: list[Exchange], clock_stopped: bool) -> list[Excha
     return best
 
 
+def _one_window_by_its_headers(admitted: list[Exchange]) -> bool:
+    """Whether the target's own headers show the admissions counted in one window of its: every one's remaining
+    images different, as one window's count runs down (in any order, so concurrent answers count too). A value met
+    twice means the window turned, or images left it, between them; without the header nothing is shown."""
+    remaining = [e.header(tiers.HEADER_REMAINING_MINUTE) for e in admitted]
+    return None not in remaining and len(set(remaining)) == len(remaining)
+
+
 def _distinct(exchanges: list[Exchange]) -> list[Exchange]:
     """Each exchange once, in order (an exchange is not hashable: compared by identity)."""
     return [e for i, e in enumerate(exchanges) if all(e is not other for other in exchanges[:i])]
@@ -92,9 +100,11 @@ def check_minute_limit(tier: tiers.Tier, exchanges: Sequence[Exchange], key_opti
         return True
     first, last = together[0], together[-1]
     # Widened by the margin: a target's clock a few seconds off this machine's turns its fixed minute a few seconds
-    # off ours, so admissions near our turn may straddle its.
-    crossed = not clock_stopped and int((_wall(first.sent_at) - MINUTE_TURN_MARGIN) // WINDOW) != int(
-        (_wall(last.received_at) + MINUTE_TURN_MARGIN) // WINDOW
+    # off ours, so admissions near our turn may straddle its. Unless its headers show one window of its counted them.
+    crossed = (
+        not clock_stopped
+        and not _one_window_by_its_headers(together)
+        and int((_wall(first.sent_at) - MINUTE_TURN_MARGIN) // WINDOW) != int((_wall(last.received_at) + MINUTE_TURN_MARGIN) // WINDOW)
     )
     running, over = 0, last
     for exchange in together:

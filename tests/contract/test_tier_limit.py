@@ -45,9 +45,7 @@ def test_a_free_tier_one_image_over_its_limit_fails_by_the_document_though_its_h
     over = FREE.images_per_minute + 1
     for test in ("test_429_envelope", "test_admission_is_atomic_under_concurrency"):
         message = _failure(verdict, test)
-        # A burst that crossed the turn of a UTC minute (a fraction of a second of sixty) is the sliding-window decision's.
-        source = "from: document" if "crossed the turn of a UTC minute" not in message else "sliding"
-        said = [f"RULE BROKEN: {RULE}", source, f"{over} one-image requests were admitted on a free key (--free-key #", DUE]
+        said = [f"RULE BROKEN: {RULE}", "from: document", f"{over} one-image requests were admitted on a free key (--free-key #", DUE]
         assert all(part in message for part in said), message[:3000]
         assert f"(the target's {tiers.HEADER_LIMIT_MINUTE} says {over})" in message and "reproduce: curl" in message, message[:3000]
     never = _failure(verdict, "test_n_above_minute_limit_is_never_admitted")
@@ -105,23 +103,46 @@ def test_the_note_on_waits_gives_advice_for_the_key_that_waited(
     assert note.startswith(f"Waited {total:.0f} s in all for 429s") and said in note and not_said not in note, note
 
 
-def _admissions_ending_before_the_turn(seconds: float, count: int) -> list[Exchange]:
-    """`count` one-image admissions within half a second, the last answered `seconds` before a UTC minute's turn."""
+def _admissions_ending_before_the_turn(seconds: float, remaining: list[int] | None) -> list[Exchange]:
+    """One-image admissions within half a second (their x-ratelimit-remaining-images `remaining`, or none: one more
+    than the free tier's limit), the last answered `seconds` before a UTC minute's turn."""
     offset = time.time() - time.monotonic()
     turn = (time.time() // tiers.MINUTE_SECONDS + 2) * tiers.MINUTE_SECONDS
     end = turn - seconds - offset
     body = json.dumps({"data": [{"url": "u"}]}).encode()
+    said = remaining if remaining is not None else [None] * (FREE.images_per_minute + 1)
     return [
-        Exchange("POST", "http://impl.example/v1/images/generations", {}, b"{}", 200, {}, body, end - 0.5 + i * 0.1, end - 0.4 + i * 0.1)
-        for i in range(count)
+        Exchange(
+            "POST",
+            "http://impl.example/v1/images/generations",
+            {},
+            b"{}",
+            200,
+            {} if left is None else {tiers.HEADER_REMAINING_MINUTE: str(left)},
+            body,
+            end - 0.5 + i * 0.1,
+            end - 0.4 + i * 0.1,
+        )
+        for i, left in enumerate(said)
     ]
 
 
-@pytest.mark.parametrize(("seconds", "by_the_document"), [(30.0, True), (2.0, False)])
-def test_admissions_near_the_turn_of_a_minute_are_judged_as_the_sliding_window_decision(seconds: float, by_the_document: bool) -> None:
+@pytest.mark.parametrize(
+    ("seconds", "remaining", "by_the_document"),
+    [
+        (30.0, None, True),
+        (2.0, None, False),
+        (2.0, [4, 3, 2, 1, 0, 4], False),  # its own window turned: a fixed window 3 s ahead of this machine's clock
+        (2.0, [5, 4, 3, 2, 1, 0], True),  # its own headers count all six in one window
+    ],
+)
+def test_admissions_near_the_turn_of_a_minute_are_judged_as_the_sliding_window_decision_unless_the_headers_show_one_window(
+    seconds: float, remaining: list[int] | None, by_the_document: bool
+) -> None:
     """A fixed-window target whose clock ran 3 s ahead of this machine's turned its minute inside what was one minute
-    here, and failed by the document though its own window had turned; near the turn only the decision judges."""
-    admitted = _admissions_ending_before_the_turn(seconds, FREE.images_per_minute + 1)
+    here, and failed by the document though its own window had turned; near the turn only the decision judges, but
+    for admissions the target's own headers count in one window."""
+    admitted = _admissions_ending_before_the_turn(seconds, remaining)
     with pytest.raises(ContractViolation) as raised:
         check_minute_limit(FREE, admitted, "--free-key #1", clock_stopped=False)
     (finding,) = raised.value.findings
