@@ -233,6 +233,20 @@ def test_an_upstream_503_is_a_503_service_unavailable_whichever_provider_said_it
     assert answer.status_code == 503 and answer.json()["error"]["type"] == "service_unavailable", answer.text
 
 
+@pytest.mark.parametrize("model", ["dall-e-2", "stable-diffusion-3", "ideogram-2"])
+def test_an_upstream_400_is_a_400_naming_the_upstream_with_its_words(upstream: RunningServer, gateway: RunningServer, model: str) -> None:
+    """The Perf API passed the request; the provider's words alone would read as the caller's own mistake or key."""
+    key = f"pk_test_pro_gw_refused_{model.replace('-', '_')}"
+    rule = {"match": {"face": MODELS[model].provider, "key": key}, "action": {"status": 400, "message": "bad field x"}, "times": 1}
+    httpx.post(f"{upstream.base_url}/_sim/faults", json=rule).raise_for_status()
+    size = "256x256" if model == "dall-e-2" else "1024x1024"
+    answer = generate(gateway, {"prompt": "a refused call", "model": model, "size": size}, key)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["type"] == "invalid_request", answer.text
+    assert error["message"] == f"upstream {MODELS[model].provider} refused the call (400): bad field x", answer.text
+
+
 @pytest.mark.parametrize(("fault", "reason"), [("reset", "Connection reset by peer"), ("drop", "Server disconnected")])
 def test_an_upstream_that_resets_or_drops_the_connection_is_a_502_saying_so(
     upstream: RunningServer, gateway: RunningServer, fault: str, reason: str
