@@ -17,9 +17,9 @@ import io
 from PIL import Image
 
 from simulator.context import DEFAULT_NAMESPACE, namespace
-from simulator.engine.errors import ApiError, ProviderNotReached
+from simulator.engine.errors import ApiError, ProviderCall, ProviderCallsFailed
 from simulator.engine.request import GenerationRequest
-from simulator.gateway.transport import Reach, Unreachable, UpstreamAnswer, UpstreamHttp, UpstreamImage, all_or_none
+from simulator.gateway.transport import Reach, UpstreamAnswer, UpstreamHttp, UpstreamImage, all_or_none
 from simulator.http import GATEWAY_VIA
 from simulator.namespace_path import NAMESPACE_HEADER
 from simulator.providers.protocol import NativeCall, NativeImage, NativeTask, Upstream, upstream_error
@@ -47,17 +47,15 @@ async def call_upstream(
 ) -> list[UpstreamImage]:
     """The request's images from the provider at `base`, made by `calls` (`upstream.native_calls(request)`, which the
     caller builds before admission: a request the provider's format cannot carry is refused at no cost); raises
-    ApiError in Perf terms for any failure, `ProviderNotReached` when it proves no call reached the provider (see
-    `Reach`): the first failure was a connection refused or not made, and no other call got past connecting before
-    it was cancelled."""
+    ApiError in Perf terms for any failure, as `ProviderCallsFailed` while the calls are made, telling what each got
+    (see `Reach`), for the engine to judge whether the provider made anything."""
     driver = _Driver(upstream, http, base, key)
+    reaches = [Reach() for _ in calls]
     try:
-        answers = await all_or_none(driver.call(call) for call in calls)
-    except Unreachable as exc:
-        # Read after all_or_none has cancelled the other calls, so none can get past connecting later.
-        if driver.reach.maybe:
-            raise
-        raise ProviderNotReached(exc.type, exc.message) from None
+        answers = await all_or_none(driver.call(call, reach) for call, reach in zip(calls, reaches, strict=True))
+    except ApiError as exc:
+        # Read after all_or_none has cancelled the other calls, so none can get past connecting or be answered later.
+        raise ProviderCallsFailed(exc, tuple(ProviderCall(reach.maybe, reach.status) for reach in reaches)) from None
     items = [item for answer in answers for item in answer]
     if len(items) != request.n:
         raise upstream_error(upstream.name, f"asked for {request.n} images, got {len(items)}", 200)
@@ -99,14 +97,13 @@ class _Driver:
         if (name := namespace()) != DEFAULT_NAMESPACE:
             self.marks[NAMESPACE_HEADER.decode()] = name
         self.headers = {**upstream.credentials(key), **self.marks}
-        self.reach = Reach()
-        """Whether any of the request's calls may have reached the provider (the later downloads and polls follow
-        answered calls, so need not tell)."""
 
-    async def call(self, call: NativeCall) -> list[NativeImage | NativeTask]:
+    async def call(self, call: NativeCall, reach: Reach) -> list[NativeImage | NativeTask]:
+        """One generation call, `reach` noting how far it got (the later downloads and polls follow calls answered
+        with a 2xx, so need not tell)."""
         headers = {**call.headers, **self.headers}
         url = self.base + call.path
-        name, reach = self.upstream.name, self.reach
+        name = self.upstream.name
         if call.form is not None:
             answer = await self.http.send(name, call.method, url, reach=reach, headers=headers, data=call.form, files=_MULTIPART_MARKER)
         else:
