@@ -14,15 +14,16 @@ import base64
 import binascii
 import io
 
+import httpx
 from PIL import Image
 
 from simulator.context import DEFAULT_NAMESPACE, namespace
-from simulator.engine.errors import ApiError, ProviderCall, ProviderCallsFailed
+from simulator.engine.errors import ApiError, ProviderCall, ProviderCallsFailed, cut
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.transport import Reach, UpstreamAnswer, UpstreamHttp, UpstreamImage, all_or_none
 from simulator.http import GATEWAY_VIA
 from simulator.namespace_path import NAMESPACE_HEADER
-from simulator.providers.protocol import NativeCall, NativeImage, NativeTask, Upstream, upstream_error
+from simulator.providers.protocol import NativeCall, NativeImage, NativeTask, Upstream, said_anywhere, upstream_error
 from spec import errors
 
 # Every format an upstream may answer with is known from now on, and no plugin is read from disk on a request: see
@@ -86,6 +87,20 @@ def _check_picture(provider: str, data: bytes, size: str) -> None:
         raise upstream_error(provider, f"sent a {width}x{height} image for a {size} request", 200)
 
 
+SHOWN_URL_CHARS = 150
+"""The most of an image URL a download failure's message gives, so the host's own words fit after it."""
+
+
+def _shown(url: str) -> str:
+    """An image URL as a message gives it: without its query (a signed URL's signature, hundreds of characters that
+    say nothing to a reader and grant the download), cut to SHOWN_URL_CHARS."""
+    try:
+        bare = str(httpx.URL(url).copy_with(query=None, fragment=None))
+    except (httpx.InvalidURL, ValueError, TypeError):
+        bare = url
+    return cut(bare, SHOWN_URL_CHARS)
+
+
 class _Driver:
     def __init__(self, upstream: Upstream, http: UpstreamHttp, base: str, key: str) -> None:
         self.upstream = upstream
@@ -125,7 +140,9 @@ class _Driver:
             raise upstream_error(self.upstream.name, "sent an image with neither bytes nor a URL", 200)
         fetched = await self.http.send(self.upstream.name, "GET", image.url, headers=self.marks)
         if fetched.status_code != 200:
-            raise upstream_error(self.upstream.name, f"the image at {image.url} could not be fetched", fetched.status_code)
+            detail = f"the image at {_shown(image.url)} could not be fetched"
+            said = said_anywhere(fetched.content)
+            raise upstream_error(self.upstream.name, f"{detail}: {said}" if said else detail, fetched.status_code, fetched.headers)
         return UpstreamImage(fetched.content, image.revised_prompt)
 
     async def _ready(self, task: NativeTask) -> NativeImage:

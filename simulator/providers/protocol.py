@@ -172,6 +172,21 @@ def said_text(value: object) -> str:
         return "a message that cannot be shown"
 
 
+def said_anywhere(content: bytes) -> str:
+    """What an error answer from a host of no known envelope says (an image download's: a storage bucket, a CDN, or
+    a provider's own error envelope served there): the message of a JSON object's `message`, `detail` or `error` (a
+    string, or an object with a `message`: OpenAI's, Google's and the Perf API's), else the start of the body; "" for
+    an empty one. Cut to QUOTED_BODY_BYTES characters, as a body's start is: it is quoted beside the URL it came from."""
+    body = json_or_none(content)
+    if isinstance(body, dict):
+        error = body.get("error")
+        nested = error.get("message") if isinstance(error, dict) else error
+        for said in (body.get("message"), body.get("detail"), nested):
+            if text := said_text(said):
+                return text[:QUOTED_BODY_BYTES]
+    return body_text(content)
+
+
 def header_waits(headers: Mapping[str, str]) -> tuple[str | None, float | None]:
     """The waits an answer's headers ask for, in the order `wait_seconds` reads them: `Retry-After`, then, when it is
     absent, OpenAI's `retry-after-ms` (milliseconds, which `wait_seconds` rounds up to whole seconds); None for a
