@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from simulator.engine.jsontypes import as_sent
 from spec import errors
 
@@ -41,10 +43,27 @@ class ApiError(Exception):
         return {"error": body}
 
 
-class ProviderNotReached(ApiError):
-    """An upstream failure that proves no call of the request reached the provider: each was refused, not connected
-    within the connect timeout, or never made (gateway mode, `simulator.gateway.adapter`). The engine gives such a
-    request's charge back (`Engine.from_upstream`)."""
+@dataclass(frozen=True, slots=True)
+class ProviderCall:
+    """What became of one generation call (a submit or generate, not a poll or download) of a gateway request:
+    `reached` False when it never got past connecting (refused, not connected within the connect timeout, or cancelled
+    before), else the `status` the provider answered it with, or None when it may have reached the provider without
+    an answer (a reset, a timeout, cancelled once past connecting)."""
+
+    reached: bool
+    status: int | None = None
+
+
+class ProviderCallsFailed(ApiError):
+    """`error`, a gateway request's failure while its generation calls were made, answered as `error` is, with what
+    each of those calls got (`calls`), for the engine to judge whether the provider made anything
+    (`Engine.from_upstream`). A failure later (a poll, a download, an unreadable image) is the plain error: every call
+    was answered with a 2xx then."""
+
+    def __init__(self, error: ApiError, calls: tuple[ProviderCall, ...]) -> None:
+        super().__init__(error.type, error.message, error.param, error.retry_after, error.given_status)
+        self.should_retry = error.should_retry
+        self.calls = calls
 
 
 def invalid(param: str | None, message: str) -> ApiError:

@@ -17,7 +17,7 @@ from typing import TypeVar
 from simulator.context import DEFAULT_NAMESPACE, in_namespace, namespace, note_generation, note_image_ids, note_time
 from simulator.engine.digest import hex_id, id_salt, salted_hex_id
 from simulator.engine.encode import base64_text, blur_png, png_to_jpeg, rendered_base64_text
-from simulator.engine.errors import ApiError, ProviderNotReached
+from simulator.engine.errors import ApiError, ProviderCall, ProviderCallsFailed
 from simulator.engine.latency import modelled_latency_ms
 from simulator.engine.render import RenderCache, RenderKey
 from simulator.engine.request import GenerationRequest
@@ -136,6 +136,23 @@ class CountNeverAdmitted(ApiError):
         return f"{count} exceeds this key's limit of {self.limit} images per minute ({self.limits_from}), so it could never be admitted"
 
 
+REFUSALS = frozenset({400, 401, 403, 404, 413, 422, 429})
+"""A provider's answers to a generation call that refuse it before any image is made: a field or prompt it refuses
+(400, Ideogram's 422, moderation of the prompt), a key it refuses or does not know (401, 403), a path it does not
+serve (404), a body too large (413), a limit reached (429). A provider makes nothing for them, and bills nothing."""
+
+
+def made_nothing(calls: tuple[ProviderCall, ...]) -> bool:
+    """Whether a gateway request's generation calls prove that the provider made nothing: each one never got past
+    connecting, or was answered with a refusal (`REFUSALS`).
+
+    Decision: anything else keeps the charge. A 2xx made an image (even one then filtered or unreadable); a 5xx may
+    have (a provider that fails after generating still bills; a 503 is no promise either); a call reset, timed out, or
+    cancelled once past connecting may have been received and run. So for a provider called once per image (Stability,
+    BFL), a refusal of one call proves nothing for a sibling that was already sent when the refusal cancelled it."""
+    return all(not call.reached or call.status in REFUSALS for call in calls)
+
+
 class Engine:
     """Faces pass the tenant of the key as authenticated and their face's name (`face`: `PERF_FACE` or a provider's): the
     engine picks the key's limits on that face (`KeyRegistry.limits_on`) with that face's windows, so no caller can
@@ -193,16 +210,17 @@ class Engine:
 
     async def from_upstream(self, admission: UpstreamAdmission, made: Awaitable[T]) -> T:
         """What `made` (the provider's images for `admission`) gives, or its failure. Decision: a failure that proves
-        nothing reached the provider (`ProviderNotReached`: every call refused, not connected within the connect
-        timeout, or never made) gives the admission's charge back, so a caller retrying through an outage keeps
-        meeting the 503 that names the provider, not its own windows' 429; any other failure keeps it (the provider
-        may have made, and billed, the images). The state takes back exactly what the admission counted, or nothing
-        when a reset or the minute's roll removed it meanwhile (`State.give_back`). A state that does not answer the
-        give-back (Redis down) leaves the charge, as before, and the caller still gets the provider's 503."""
+        the provider made nothing (`made_nothing`: every generation call of the request unreached or refused) gives
+        the admission's charge back, so a caller retrying through an outage, or through a provider that refuses the
+        gateway's calls (its 429 to a shared --upstream-key, a 400), keeps meeting the answer that names the provider,
+        not its own windows' 429; any other failure keeps it (the provider may have made, and billed, the images).
+        The state takes back exactly what the admission counted, or nothing when a reset or the minute's roll removed
+        it meanwhile (`State.give_back`). A state that does not answer the give-back (Redis down) leaves the charge,
+        as before, and the caller still gets the provider's answer."""
         try:
             return await made
-        except ProviderNotReached:
-            if admission.charge is not None:
+        except ProviderCallsFailed as failure:
+            if made_nothing(failure.calls) and admission.charge is not None:
                 with suppress(StateUnavailable):
                     await self.state.give_back(admission.charge)
             raise

@@ -14,15 +14,16 @@ import base64
 import binascii
 import io
 
+import httpx
 from PIL import Image
 
 from simulator.context import DEFAULT_NAMESPACE, namespace
-from simulator.engine.errors import ApiError, ProviderNotReached
+from simulator.engine.errors import ApiError, ProviderCall, ProviderCallsFailed, cut
 from simulator.engine.request import GenerationRequest
-from simulator.gateway.transport import Reach, Unreachable, UpstreamAnswer, UpstreamHttp, UpstreamImage, all_or_none
+from simulator.gateway.transport import Reach, UpstreamAnswer, UpstreamHttp, UpstreamImage, all_or_none
 from simulator.http import GATEWAY_VIA
 from simulator.namespace_path import NAMESPACE_HEADER
-from simulator.providers.protocol import NativeCall, NativeImage, NativeTask, Upstream, upstream_error
+from simulator.providers.protocol import NativeCall, NativeImage, NativeTask, Upstream, said_anywhere, upstream_error
 from spec import errors
 
 # Every format an upstream may answer with is known from now on, and no plugin is read from disk on a request: see
@@ -47,17 +48,15 @@ async def call_upstream(
 ) -> list[UpstreamImage]:
     """The request's images from the provider at `base`, made by `calls` (`upstream.native_calls(request)`, which the
     caller builds before admission: a request the provider's format cannot carry is refused at no cost); raises
-    ApiError in Perf terms for any failure, `ProviderNotReached` when it proves no call reached the provider (see
-    `Reach`): the first failure was a connection refused or not made, and no other call got past connecting before
-    it was cancelled."""
+    ApiError in Perf terms for any failure, as `ProviderCallsFailed` while the calls are made, telling what each got
+    (see `Reach`), for the engine to judge whether the provider made anything."""
     driver = _Driver(upstream, http, base, key)
+    reaches = [Reach() for _ in calls]
     try:
-        answers = await all_or_none(driver.call(call) for call in calls)
-    except Unreachable as exc:
-        # Read after all_or_none has cancelled the other calls, so none can get past connecting later.
-        if driver.reach.maybe:
-            raise
-        raise ProviderNotReached(exc.type, exc.message) from None
+        answers = await all_or_none(driver.call(call, reach) for call, reach in zip(calls, reaches, strict=True))
+    except ApiError as exc:
+        # Read after all_or_none has cancelled the other calls, so none can get past connecting or be answered later.
+        raise ProviderCallsFailed(exc, tuple(ProviderCall(reach.maybe, reach.status) for reach in reaches)) from None
     items = [item for answer in answers for item in answer]
     if len(items) != request.n:
         raise upstream_error(upstream.name, f"asked for {request.n} images, got {len(items)}", 200)
@@ -88,6 +87,20 @@ def _check_picture(provider: str, data: bytes, size: str) -> None:
         raise upstream_error(provider, f"sent a {width}x{height} image for a {size} request", 200)
 
 
+SHOWN_URL_CHARS = 150
+"""The most of an image URL a download failure's message gives, so the host's own words fit after it."""
+
+
+def _shown(url: str) -> str:
+    """An image URL as a message gives it: without its query (a signed URL's signature, hundreds of characters that
+    say nothing to a reader and grant the download), cut to SHOWN_URL_CHARS."""
+    try:
+        bare = str(httpx.URL(url).copy_with(query=None, fragment=None))
+    except (httpx.InvalidURL, ValueError, TypeError):
+        bare = url
+    return cut(bare, SHOWN_URL_CHARS)
+
+
 class _Driver:
     def __init__(self, upstream: Upstream, http: UpstreamHttp, base: str, key: str) -> None:
         self.upstream = upstream
@@ -99,14 +112,13 @@ class _Driver:
         if (name := namespace()) != DEFAULT_NAMESPACE:
             self.marks[NAMESPACE_HEADER.decode()] = name
         self.headers = {**upstream.credentials(key), **self.marks}
-        self.reach = Reach()
-        """Whether any of the request's calls may have reached the provider (the later downloads and polls follow
-        answered calls, so need not tell)."""
 
-    async def call(self, call: NativeCall) -> list[NativeImage | NativeTask]:
+    async def call(self, call: NativeCall, reach: Reach) -> list[NativeImage | NativeTask]:
+        """One generation call, `reach` noting how far it got (the later downloads and polls follow calls answered
+        with a 2xx, so need not tell)."""
         headers = {**call.headers, **self.headers}
         url = self.base + call.path
-        name, reach = self.upstream.name, self.reach
+        name = self.upstream.name
         if call.form is not None:
             answer = await self.http.send(name, call.method, url, reach=reach, headers=headers, data=call.form, files=_MULTIPART_MARKER)
         else:
@@ -128,7 +140,9 @@ class _Driver:
             raise upstream_error(self.upstream.name, "sent an image with neither bytes nor a URL", 200)
         fetched = await self.http.send(self.upstream.name, "GET", image.url, headers=self.marks)
         if fetched.status_code != 200:
-            raise upstream_error(self.upstream.name, f"the image at {image.url} could not be fetched", fetched.status_code)
+            detail = f"the image at {_shown(image.url)} could not be fetched"
+            said = said_anywhere(fetched.content)
+            raise upstream_error(self.upstream.name, f"{detail}: {said}" if said else detail, fetched.status_code, fetched.headers)
         return UpstreamImage(fetched.content, image.revised_prompt)
 
     async def _ready(self, task: NativeTask) -> NativeImage:

@@ -59,8 +59,9 @@ _CONNECTING = frozenset({"connection.connect_tcp.started", "connection.connect_t
 
 
 class Reach:
-    """Whether any call of one request may have reached the provider, for the proof that none did
-    (`simulator.gateway.adapter`).
+    """Whether one call may have reached the provider (`maybe`), and the status it answered with (`status`, None
+    until an answer), for the engine's judgement of whether the provider made anything (`simulator.gateway.adapter`,
+    `Engine.from_upstream`).
 
     Decision: a call may have reached it once it got past connecting: the transport's trace says so (a TCP
     connection made, TLS begun, a pooled connection reused, a request's headers begun: each is traced before it is
@@ -72,6 +73,7 @@ class Reach:
 
     def __init__(self) -> None:
         self.maybe = False
+        self.status: int | None = None
 
     async def trace(self, event: str, info: dict[str, Any]) -> None:
         if event not in _CONNECTING:
@@ -89,7 +91,7 @@ class UpstreamHttp:
         self, provider: str, method: str, url: str, json: Any = None, reach: Reach | None = None, **kwargs: Any
     ) -> UpstreamAnswer:
         """The answer, or ApiError in Perf terms (`Unreachable` when nothing was sent); `reach`, when given, notes
-        whether the call may have reached the provider (see `Reach`)."""
+        whether the call may have reached the provider and what it answered (see `Reach`)."""
         if json is not None:
             kwargs["content"] = _json_bytes(json)
             kwargs["headers"] = {**(kwargs.get("headers") or {}), "content-type": "application/json"}
@@ -103,7 +105,7 @@ class UpstreamHttp:
         except Exception:
             reach.maybe = True
             raise
-        reach.maybe = True
+        reach.maybe, reach.status = True, answer.status_code
         return answer
 
     async def _send(self, provider: str, method: str, url: str, kwargs: dict[str, Any]) -> UpstreamAnswer:

@@ -144,11 +144,18 @@ def body_text(content: bytes) -> str:
     return content[:QUOTED_BODY_BYTES].decode("utf-8", "replace").strip()
 
 
-def answer_text(provider: str, status: int, content: bytes) -> str:
-    """A message that stands alone (a 400's, passed on as the caller's own error) for an answer whose envelope gives
-    none: the start of its body, or, for an empty body, that it was empty (a caller is never handed a blank message).
-    The 429s, 502s and 503s say who answered what themselves, and take `body_text`."""
-    return body_text(content) or f"upstream {provider} answered {status} with an empty body"
+def upstream_refused(provider: str, said: str, param: str | None = None) -> ApiError:
+    """An upstream's 400 (a field it refused): the Perf API's 400 invalid_request with the provider's `param`, in
+    words that say the provider refused the gateway's call, followed by what it `said` (the message in its envelope,
+    else the start of the body; "" for an empty one), as the 429s, 502s and 503s say who answered.
+
+    Decision: the Perf API checked the request and passed it, so the provider's bare words read as if about the
+    caller's own request or key, which they may not be: a provider key's "exceeds this key's limit of 5 images per
+    minute (free tier)" is the gateway's `--upstream-key`, not the caller's pro key. The status and type stay a 400
+    invalid_request (a field the provider refuses is still most often one the caller can change)."""
+    refused = f"upstream {provider} refused the call (400)"
+    message = f"{refused}: {said}" if said else f"{refused} with an empty body"
+    return ApiError(errors.INVALID_REQUEST, message[:UPSTREAM_MESSAGE_CHARS], param)
 
 
 def said_text(value: object) -> str:
@@ -163,6 +170,21 @@ def said_text(value: object) -> str:
         return json.dumps(value, ensure_ascii=False)[:UPSTREAM_MESSAGE_CHARS]
     except (ValueError, RecursionError):
         return "a message that cannot be shown"
+
+
+def said_anywhere(content: bytes) -> str:
+    """What an error answer from a host of no known envelope says (an image download's: a storage bucket, a CDN, or
+    a provider's own error envelope served there): the message of a JSON object's `message`, `detail` or `error` (a
+    string, or an object with a `message`: OpenAI's, Google's and the Perf API's), else the start of the body; "" for
+    an empty one. Cut to QUOTED_BODY_BYTES characters, as a body's start is: it is quoted beside the URL it came from."""
+    body = json_or_none(content)
+    if isinstance(body, dict):
+        error = body.get("error")
+        nested = error.get("message") if isinstance(error, dict) else error
+        for said in (body.get("message"), body.get("detail"), nested):
+            if text := said_text(said):
+                return text[:QUOTED_BODY_BYTES]
+    return body_text(content)
 
 
 def header_waits(headers: Mapping[str, str]) -> tuple[str | None, float | None]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -19,10 +20,17 @@ from starlette.testclient import TestClient
 
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
+from simulator.engine.errors import ApiError
+from simulator.engine.request import GenerationRequest
+from simulator.gateway.adapter import call_upstream
+from simulator.gateway.transport import UpstreamHttp
 from simulator.http import Endpoint
 from simulator.launcher import RunningServer, free_port, running_simulator
 from simulator.mounting import FaceApp
 from simulator.perf.gateway import GatewayFace
+from simulator.providers.bfl import mapping as bfl
+from simulator.providers.ideogram import mapping as ideogram
+from simulator.providers.protocol import Upstream
 from spec.models import DEFAULT_MODEL, DEFAULT_SIZE, MODELS
 from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
 
@@ -233,6 +241,20 @@ def test_an_upstream_503_is_a_503_service_unavailable_whichever_provider_said_it
     assert answer.status_code == 503 and answer.json()["error"]["type"] == "service_unavailable", answer.text
 
 
+@pytest.mark.parametrize("model", ["dall-e-2", "stable-diffusion-3", "ideogram-2"])
+def test_an_upstream_400_is_a_400_naming_the_upstream_with_its_words(upstream: RunningServer, gateway: RunningServer, model: str) -> None:
+    """The Perf API passed the request; the provider's words alone would read as the caller's own mistake or key."""
+    key = f"pk_test_pro_gw_refused_{model.replace('-', '_')}"
+    rule = {"match": {"face": MODELS[model].provider, "key": key}, "action": {"status": 400, "message": "bad field x"}, "times": 1}
+    httpx.post(f"{upstream.base_url}/_sim/faults", json=rule).raise_for_status()
+    size = "256x256" if model == "dall-e-2" else "1024x1024"
+    answer = generate(gateway, {"prompt": "a refused call", "model": model, "size": size}, key)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["type"] == "invalid_request", answer.text
+    assert error["message"] == f"upstream {MODELS[model].provider} refused the call (400): bad field x", answer.text
+
+
 @pytest.mark.parametrize(("fault", "reason"), [("reset", "Connection reset by peer"), ("drop", "Server disconnected")])
 def test_an_upstream_that_resets_or_drops_the_connection_is_a_502_saying_so(
     upstream: RunningServer, gateway: RunningServer, fault: str, reason: str
@@ -290,6 +312,64 @@ def test_a_namespaced_bfl_requests_sample_download_is_in_its_namespace_upstream_
         assert answer.status_code == 200, "the default namespace's rule is not job c's"
     finally:
         httpx.delete(f"{upstream.base_url}/_sim/faults", params={"namespace": "default"}).raise_for_status()
+
+
+def test_a_failed_bfl_sample_download_says_what_the_host_answered(upstream: RunningServer, gateway: RunningServer) -> None:
+    """The message ends with the host's own words (BFL's `detail` here), as a failed submit's or poll's does."""
+    space = "gw-download"
+    rule = {"match": {"path": "/bfl/delivery"}, "action": {"status": 500, "message": "the blob is gone"}, "namespace": space}
+    httpx.post(f"{upstream.base_url}/_sim/faults", json=rule).raise_for_status()
+    body, headers = {"prompt": "a lost image", "model": "flux-dev", "size": "256x256"}, {"Authorization": "Bearer pk_test_pro_gw_download"}
+    answer = httpx.post(f"{gateway.base_url}/_sim/ns/{space}/v1/images/generations", json=body, headers=headers, timeout=30)
+    assert answer.status_code == 502, answer.text
+    message = answer.json()["error"]["message"]
+    assert message.startswith(f"upstream bfl answered 500: the image at {upstream.base_url}/_sim/ns/{space}/bfl/delivery/"), message
+    assert message.endswith("/sample.png could not be fetched: the blob is gone"), message
+
+
+SIGNED = "https://cdn.example.test/results/abc/sample.png?se=2026-12-06&sig=" + "s" * 300
+XML_ERROR = '<?xml version="1.0"?><Error><Code>AuthenticationFailed</Code><Message>Signature expired' + "." * 400
+
+
+def _download_failure(via: Upstream, model: str, submitted: Mapping[str, object], failed: httpx.Response) -> ApiError:
+    """The failure of a request whose one image the provider made (`submitted`, then a Ready poll for BFL) at the
+    signed URL SIGNED, whose download is answered `failed`."""
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(200, json=submitted)
+        if request.url.path == "/v1/get_result":
+            return httpx.Response(200, json={"status": "Ready", "result": {"sample": SIGNED}})
+        return failed
+
+    async def fail() -> ApiError:
+        http = UpstreamHttp(10)
+        http.client = httpx.AsyncClient(transport=httpx.MockTransport(provider))
+        request = GenerationRequest("a patient robot", model, 1, "256x256" if model == "flux-dev" else "1024x1024", "standard", None, "url")
+        try:
+            with pytest.raises(ApiError) as raised:
+                await call_upstream(via, http, "http://provider.test", "key", request, via.native_calls(request))
+        finally:
+            await http.close()
+        return raised.value
+
+    return asyncio.run(fail())
+
+
+def test_a_failed_download_quotes_the_hosts_words_and_the_url_without_its_signature() -> None:
+    """A storage host's XML (the start of its body, cut) for a BFL sample; Ideogram's JSON envelope's message. The URL
+    loses its query (a signature that grants the download and would push the host's words past the message's end)."""
+    shown = "the image at https://cdn.example.test/results/abc/sample.png could not be fetched"
+    task = {"id": "task-1", "polling_url": "http://provider.test/v1/get_result?id=task-1"}
+    xml = _download_failure(bfl.UPSTREAM, "flux-dev", task, httpx.Response(403, text=XML_ERROR))
+    assert xml.message == f"upstream bfl answered 403: {shown}: {XML_ERROR[:200]}", xml.message
+    made = {"created": "2026-12-06T00:00:00+00:00", "data": [{"url": SIGNED, "is_image_safe": True, "prompt": "a patient robot"}]}
+    gone = httpx.Response(404, json={"error": {"message": "No such object", "code": 404}})
+    not_found = _download_failure(ideogram.UPSTREAM, "ideogram-2", made, gone)
+    assert not_found.message == f"upstream ideogram answered 404: {shown}: No such object", not_found.message
+    busy = httpx.Response(503, text="", headers={"retry-after": "3"})
+    unavailable = _download_failure(ideogram.UPSTREAM, "ideogram-2", made, busy)
+    assert (unavailable.message, unavailable.retry_after) == (f"upstream ideogram is unavailable (503): {shown}", 3)
 
 
 def test_upstream_429_passes_through_with_retry_after(gateway: RunningServer) -> None:

@@ -1,7 +1,8 @@
-"""Gateway mode gives an outage's charge back: a request none of whose calls reached the provider (each connection
-refused) uses no quota, in memory and in Redis alike, so a caller retrying through the outage keeps meeting the 503
-that names the provider, never its own 429; a request the provider answered keeps its charge (docs/providers.md,
-gateway decisions)."""
+"""Gateway mode gives the charge back when the provider made nothing: a request none of whose calls reached the
+provider (each connection refused) uses no quota, in memory and in Redis alike, and neither does one whose every call
+the provider refused (a 429, a 400), so a caller retrying keeps meeting the answer that names the provider, never its
+own 429; a request the provider may have made images for (a 5xx, a submitted BFL task) keeps its charge
+(docs/providers.md, gateway decisions)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,79 @@ def test_a_request_the_upstream_answered_keeps_its_charge(gateway: tuple[Running
         assert answer.status_code == 502 and answer.json()["error"]["type"] == "upstream_error", answer.text
     assert used(server, key) == (4, 4)
     assert generate(server, {"prompt": "a dark harbour", "model": "imagen-3", "n": 2}, key).status_code == 429
+
+
+@pytest.fixture(scope="module")
+def refusing() -> Iterator[tuple[RunningServer, RunningServer]]:
+    """A gateway before a real upstream perf-sim, whose fault rules (per caller key) refuse the gateway's calls."""
+    with (
+        running_simulator("--seed", "7") as upstream,
+        running_simulator("--seed", "7", "--upstream", upstream.base_url, "--upstream-timeout", "10") as server,
+    ):
+        yield upstream, server
+
+
+def refuse(upstream: RunningServer, key: str, match: dict[str, object], action: dict[str, object]) -> None:
+    """Every call of `key` that `match`es is answered as `action` says, until the module's upstream stops."""
+    httpx.post(f"{upstream.base_url}/_sim/faults", json={"match": {"key": key, **match}, "action": action}).raise_for_status()
+
+
+# Stability and BFL make one call per image: one image a request, so a refusal is never beside a sibling call already
+# sent (which keeps the charge); six requests ask for more than the free key's five images a minute.
+REQUESTS: dict[str, tuple[dict[str, object], int]] = {
+    "dall-e-2": ({"size": "256x256", "n": 2}, 4),
+    "stable-diffusion-3": ({"size": "1024x1024", "n": 1}, 6),
+    "flux-dev": ({"size": "256x256", "n": 1}, 6),
+    "ideogram-2": ({"size": "1024x1024", "n": 2}, 4),
+    "imagen-3": ({"n": 2}, 4),
+}
+REFUSALS: dict[str, tuple[dict[str, object], dict[str, int]]] = {
+    "429": ({"status": 429, "retry_after": 7}, {provider: 429 for provider in ("openai", "stability", "bfl", "ideogram", "google")}),
+    # OpenAI's, Stability's and Ideogram's 400 is the caller's 400; BFL's and Google's a 502 (docs/providers.md).
+    "400": ({"status": 400, "message": "bad field x"}, {"openai": 400, "stability": 400, "ideogram": 400, "bfl": 502, "google": 502}),
+}
+
+
+@pytest.mark.parametrize("refusal", REFUSALS)
+@pytest.mark.parametrize("model", REQUESTS)
+def test_a_free_key_retrying_through_an_upstream_that_refuses_its_calls_meets_the_upstreams_answer_and_uses_no_quota(
+    refusing: tuple[RunningServer, RunningServer], model: str, refusal: str
+) -> None:
+    """The provider made and billed nothing for a refused call: the caller keeps meeting the answer that names the
+    upstream, never its own windows' 429."""
+    upstream, server = refusing
+    provider = MODELS[model].provider
+    action, perf_status = REFUSALS[refusal]
+    key = f"pk_test_free_refused_{refusal}_{model.replace('-', '_')}"
+    refuse(upstream, key, {"face": provider}, action)
+    fields, requests = REQUESTS[model]
+    for _ in range(requests):
+        answer = generate(server, {"prompt": "a refused harbour", "model": model, **fields}, key)
+        assert answer.status_code == perf_status[provider], answer.text
+        assert f"upstream {provider} " in answer.json()["error"]["message"], answer.text
+        assert answer.headers["x-ratelimit-remaining-images"] == str(FREE_MINUTE), "the headers show the charge given back"
+    assert used(server, key) == (0, 0)
+
+
+@pytest.mark.parametrize("model", ["dall-e-2", "stable-diffusion-3"])
+def test_an_upstream_500_keeps_the_charge_as_the_provider_may_have_made_the_images(
+    refusing: tuple[RunningServer, RunningServer], model: str
+) -> None:
+    upstream, server = refusing
+    key = f"pk_test_free_upstream_500_{model.replace('-', '_')}"
+    refuse(upstream, key, {"face": MODELS[model].provider}, {"status": 500})
+    fields = {"size": "256x256" if model == "dall-e-2" else "1024x1024", "n": 2}
+    for _ in range(2):
+        answer = generate(server, {"prompt": "a failing harbour", "model": model, **fields}, key)
+        assert answer.status_code == 502 and answer.json()["error"]["type"] == "upstream_error", answer.text
+    assert used(server, key) == (4, 4)
+    assert generate(server, {"prompt": "a failing harbour", "model": model, **fields}, key).status_code == 429, "its own limit"
+
+
+def test_a_refused_bfl_poll_keeps_the_charge_as_the_task_was_submitted(refusing: tuple[RunningServer, RunningServer]) -> None:
+    upstream, server = refusing
+    key = "pk_test_free_refused_poll"
+    refuse(upstream, key, {"path": "/v1/get_result"}, {"status": 404})
+    answer = generate(server, {"prompt": "a lost task", "model": "flux-dev", "size": "256x256", "n": 2}, key)
+    assert answer.status_code == 502 and "upstream bfl answered 404" in answer.json()["error"]["message"], answer.text
+    assert used(server, key) == (2, 2)

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from simulator.engine.errors import ApiError, ProviderNotReached
+from simulator.engine.errors import ApiError, ProviderCall, ProviderCallsFailed
+from simulator.engine.generate import made_nothing
 from simulator.engine.request import GenerationRequest
 from simulator.gateway.adapter import call_upstream
 from simulator.gateway.transport import Reach, UpstreamHttp
@@ -86,8 +87,8 @@ def test_requests_whose_connections_are_never_made_use_no_quota_so_retries_keep_
 
 
 def test_a_refused_call_beside_one_the_provider_answered_is_no_proof_that_nothing_reached_it() -> None:
-    """BFL's first task is submitted and answered, its second refused: the 503 stays, and so does the charge (only a
-    `ProviderNotReached` gives it back); with both refused, it is one."""
+    """BFL's first task is submitted and answered, its second refused: the 503 stays, and so does the charge (the
+    engine gives it back only when the provider made nothing); with both refused, it did."""
 
     async def submit(refuse_both: bool) -> ApiError:
         calls: list[int] = []
@@ -111,7 +112,8 @@ def test_a_refused_call_beside_one_the_provider_answered_is_no_proof_that_nothin
 
     answered_one, refused_both = asyncio.run(submit(False)), asyncio.run(submit(True))
     assert answered_one.type == refused_both.type == errors.SERVICE_UNAVAILABLE
-    assert not isinstance(answered_one, ProviderNotReached) and isinstance(refused_both, ProviderNotReached)
+    assert isinstance(answered_one, ProviderCallsFailed) and isinstance(refused_both, ProviderCallsFailed)
+    assert (made_nothing(answered_one.calls), made_nothing(refused_both.calls)) == (False, True)
 
 
 def test_a_call_that_got_past_connecting_may_have_reached_the_provider() -> None:
@@ -176,3 +178,63 @@ def test_a_connect_timeout_is_told_apart_from_an_answer_that_never_came() -> Non
         asyncio.run(send())
     assert raised.value.type == errors.SERVICE_UNAVAILABLE
     assert raised.value.message == "upstream google at http://google.test is unreachable: no connection within 5 s"
+
+
+def _bfl_submits(statuses: list[int]) -> ProviderCallsFailed:
+    """The failure of a flux-dev request for len(`statuses`) images whose submits BFL answers with `statuses`, each
+    answer after the one before (list the failure last: the first failure cancels the calls still waiting, and this
+    transport traces nothing, so one cancelled here reads as never connected, as no real connection would)."""
+    answered: list[int] = []
+
+    async def provider(request: httpx.Request) -> httpx.Response:
+        status = statuses[len(answered)]
+        answered.append(status)
+        await asyncio.sleep(0.05 * len(answered))
+        if status == 200:
+            return httpx.Response(200, json={"id": "task-1", "polling_url": "http://bfl.test/v1/get_result?id=task-1"})
+        return httpx.Response(status, json={"detail": "refused"})
+
+    async def submit() -> ApiError:
+        http = UpstreamHttp(10)
+        http.client = httpx.AsyncClient(transport=httpx.MockTransport(provider))
+        request = GenerationRequest("a patient robot", "flux-dev", len(statuses), "256x256", "standard", None, "b64_json")
+        try:
+            with pytest.raises(ApiError) as raised:
+                await call_upstream(bfl.UPSTREAM, http, "http://bfl.test", "bfl-key", request, bfl.native_calls(request))
+        finally:
+            await http.close()
+        return raised.value
+
+    failure = asyncio.run(submit())
+    assert isinstance(failure, ProviderCallsFailed)
+    return failure
+
+
+def test_each_generation_call_reports_the_status_the_provider_answered_it_with() -> None:
+    refused = _bfl_submits([429])
+    assert refused.type == errors.RATE_LIMIT_EXCEEDED and refused.retry_after == 1, "answered as BFL's 429 maps"
+    assert refused.calls == (ProviderCall(True, 429),)
+    beside_a_task = _bfl_submits([200, 429])
+    assert beside_a_task.calls == (ProviderCall(True, 200), ProviderCall(True, 429))
+    assert not made_nothing(beside_a_task.calls), "the first task was submitted: BFL makes and bills it"
+
+
+@pytest.mark.parametrize(
+    ("calls", "nothing"),
+    [
+        ((ProviderCall(True, 429),), True),
+        ((ProviderCall(True, 400), ProviderCall(False)), True),
+        (tuple(ProviderCall(True, status) for status in (401, 403, 404, 413, 422)), True),
+        ((ProviderCall(False), ProviderCall(False)), True),
+        ((ProviderCall(True, 429), ProviderCall(True, 200)), False),
+        ((ProviderCall(True, 429), ProviderCall(True, None)), False),
+        ((ProviderCall(True, 500),), False),
+        ((ProviderCall(True, 503),), False),
+        ((ProviderCall(True, 200),), False),
+        ((ProviderCall(True, None),), False),
+        ((ProviderCall(True, 408),), False),
+    ],
+)
+def test_the_provider_made_nothing_only_when_every_call_was_unreached_or_refused(calls: tuple[ProviderCall, ...], nothing: bool) -> None:
+    """A 4xx refusal proves nothing was made; a 2xx made it; a 5xx or no answer may have (docs/providers.md)."""
+    assert made_nothing(calls) is nothing

@@ -93,4 +93,5 @@ def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> N
         assert answer.status == status
         mapped = mapping.error_from_native(*_wire(answer))
         assert (mapped.type, mapped.retry_after) == (perf_type, retry_after)
-    assert mapping.error_from_native(*_wire(mapping.error_answer(cases[0][0]))).message == cases[0][0].message
+    refused = mapping.error_from_native(*_wire(mapping.error_answer(cases[0][0])))
+    assert refused.message == f"upstream ideogram refused the call (400): {cases[0][0].message}"

@@ -116,7 +116,17 @@ def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> N
         assert answer.status == engine_error.status
         mapped = mapping.error_from_native(*_wire(answer))
         assert (mapped.type, mapped.param, mapped.retry_after) == (perf_type, param, retry_after)
-    assert mapping.error_from_native(*_wire(mapping.error_answer(cases[0][0], "0" * 32))).message == cases[0][0].message
+    refused = mapping.error_from_native(*_wire(mapping.error_answer(cases[0][0], "0" * 32)))
+    assert refused.message == f"upstream openai refused the call (400): {cases[0][0].message}"
+
+
+def test_an_upstream_400_names_the_upstream_so_its_keys_limit_is_not_read_as_the_callers() -> None:
+    """The gateway's --upstream-key is a free key; the caller's is pro: "this key's limit" is the provider key's."""
+    said = "a request for 8 images exceeds this key's limit of 5 images per minute (free tier), so it could never be admitted"
+    body = {"error": {"message": said, "type": "invalid_request_error", "param": "n", "code": None}}
+    refused = mapping.error_from_native(400, {}, json.dumps(body).encode())
+    assert (refused.status, refused.type, refused.param) == (400, errors.INVALID_REQUEST, "n")
+    assert refused.message == f"upstream openai refused the call (400): {said}"
 
 
 def test_unreadable_answers_are_upstream_errors_and_a_503_an_outage_whatever_its_body() -> None:

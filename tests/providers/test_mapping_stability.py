@@ -112,6 +112,8 @@ def test_errors_map_back_to_what_the_perf_caller_sees(full_rate: RateState) -> N
         assert answer.status == status
         mapped = mapping.error_from_native(*_wire(answer))
         assert (mapped.type, mapped.param, mapped.retry_after) == (perf_type, param, retry_after)
+    refused = mapping.error_from_native(*_wire(mapping.error_answer(cases[0][0], "0" * 32)))
+    assert refused.message == f"upstream stability refused the call (400): {cases[0][0].message}"
 
 
 def test_a_429_without_retry_after_waits_stabilitys_window() -> None:

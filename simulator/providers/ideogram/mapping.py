@@ -23,7 +23,6 @@ from simulator.providers.protocol import (
     NativeImage,
     NativeInvalid,
     Upstream,
-    answer_text,
     body_text,
     header_waits,
     json_or_none,
@@ -32,6 +31,7 @@ from simulator.providers.protocol import (
     said_text,
     upstream_error,
     upstream_rate_limited,
+    upstream_refused,
     wait_seconds,
 )
 from spec import errors
@@ -184,7 +184,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     if status == 422:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 400:
-        return ApiError(errors.INVALID_REQUEST, said or answer_text(PROVIDER, status, content))
+        return upstream_refused(PROVIDER, said)
     if status == 429:
         return upstream_rate_limited(PROVIDER, wait_seconds(*header_waits(headers)), said)
     return upstream_error(PROVIDER, said, status, headers)

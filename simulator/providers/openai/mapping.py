@@ -23,7 +23,6 @@ from simulator.providers.protocol import (
     NativeImage,
     NativeInvalid,
     Upstream,
-    answer_text,
     body_text,
     header,
     header_waits,
@@ -33,6 +32,7 @@ from simulator.providers.protocol import (
     said_text,
     upstream_error,
     upstream_rate_limited,
+    upstream_refused,
     wait_seconds,
 )
 from spec import errors
@@ -252,7 +252,7 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 400:
         param = error.get("param")
-        return ApiError(errors.INVALID_REQUEST, said or answer_text(PROVIDER, status, content), param if isinstance(param, str) else None)
+        return upstream_refused(PROVIDER, said, param if isinstance(param, str) else None)
     if status == 429 and p.OPENAI_CODE_INSUFFICIENT_QUOTA in (error.get("code"), error.get("type")):
         quota = f"{p.OPENAI_CODE_INSUFFICIENT_QUOTA}, the provider account's quota or billing, which no wait restores"
         return upstream_error(PROVIDER, f"{quota}: {said}" if said else quota, status)

@@ -25,7 +25,6 @@ from simulator.providers.protocol import (
     NativeImage,
     NativeInvalid,
     Upstream,
-    answer_text,
     body_text,
     header,
     header_waits,
@@ -35,6 +34,7 @@ from simulator.providers.protocol import (
     said_text,
     upstream_error,
     upstream_rate_limited,
+    upstream_refused,
     wait_seconds,
 )
 from spec import errors
@@ -268,9 +268,8 @@ def error_from_native(status: int, headers: Mapping[str, str], content: bytes) -
     if status == 403 and body.get("name") == p.STABILITY_ERROR_CONTENT_MODERATION:
         return ApiError(errors.CONTENT_POLICY_VIOLATION, errors.CONTENT_POLICY_MESSAGE)
     if status == 400:
-        message = said or answer_text(PROVIDER, status, content)
-        field = message.split(":", 1)[0] if ":" in message else None
-        return ApiError(errors.INVALID_REQUEST, message, field)
+        field = said.split(":", 1)[0] if ":" in said else None  # Stability names the field first: "prompt: ..."
+        return upstream_refused(PROVIDER, said, field)
     if status == 429:
         retry_after = wait_seconds(*header_waits(headers), default=p.STABILITY_DEFAULT_RETRY_AFTER_SECONDS)
         return upstream_rate_limited(PROVIDER, retry_after, said)
