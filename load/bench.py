@@ -36,6 +36,7 @@ import httpx
 
 from load import bench_state, profile_asgi
 from load.ceiling import app as ceiling_app
+from load.refusals import at_least
 from load.wrk import WRK_SCRIPT, Load, Wrk
 from simulator.launcher import RunningServer, free_port, running
 from spec import tiers
@@ -365,11 +366,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="also write the results (Markdown) to this file")
     parser.add_argument("--only", choices=["throughput", "control", "state"], help="measure only this section (printed, never written)")
     args = parser.parse_args(argv)
-    # Refused before any server starts: 0 repeats ended in `max() arg is an empty sequence` after starting them, and an
-    # --output given with --only was dropped without a word.
-    for name in ("duration", "repeats", "control_repeats"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    # Refused before any server starts: 0 repeats ended in `max() arg is an empty sequence` after starting them (0
+    # connections in wrk's CalledProcessError), and an --output given with --only was dropped without a word.
+    counts = ("duration", "repeats", "control_repeats", "connections", "calls", "burst", "waiting", "render_samples")
+    for name in counts:
+        if problem := at_least(f"--{name.replace('_', '-')}", getattr(args, name)):
+            parser.error(problem)
     if args.only and args.output:
         parser.error("--only measures one section and prints it, never written: drop --output (or --only for the whole run's file)")
     if shutil.which("wrk") is None:

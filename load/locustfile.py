@@ -28,7 +28,6 @@ from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import gevent
 import gevent.event
@@ -40,6 +39,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from urllib3.exceptions import NewConnectionError
 
 from load.mix import random_request
+from load.refusals import at_least, host_problem
 from load.verdict import DEFAULT_TOLERANCE_SECONDS, ClockAdvance, Observation, add_require_limits, judge, tolerance_problem, write_events
 from simulator.keys import KEY_PATTERN, KeyRegistry, Tenant
 from spec import tiers
@@ -135,8 +135,8 @@ def numbers_problem(options: Any) -> str | None:
         return "--advance-every sets how often --compress moves the clock: give --compress above 1 too"
     if not 0 < advance_every(options) <= MAX_ADVANCE_EVERY_SECONDS:
         return f"--advance-every must be from above 0 to {MAX_ADVANCE_EVERY_SECONDS:g} seconds, got {options.advance_every:g}"
-    if options.keys_per_tier < 1:
-        return f"--keys-per-tier must be at least 1, got {options.keys_per_tier}"
+    if problem := at_least("--keys-per-tier", options.keys_per_tier):
+        return problem
     if options.run_id and not RUN_ID.fullmatch(options.run_id):
         return f"--run-id must be letters, digits, _ and - (it is part of every minted key), got {options.run_id!r}"
     longest = f"{tiers.TEST_KEY_PREFIX}enterprise_{options.run_id or 'x' * 8}{options.keys_per_tier - 1}"
@@ -493,8 +493,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     # joined into `//v1/...`, which the client refused with a traceback per request, while --compress moved the clock.
     host = (environment.host or "").rstrip("/")
     environment.host = host  # the users' base URL, read when they are spawned (and sent to a master's workers)
-    scheme = urlsplit(host)
-    bad_host = scheme.scheme not in ("http", "https") or not scheme.netloc
+    bad_host = host_problem(host)
     clock = None if bad_host else _simulator_clock(host)
     try:
         for tier, keys in given_keys(options).items():
@@ -512,7 +511,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         for note in _configured_tier_notes(options, run_tiers):
             print(note, flush=True)
     if bad_host:
-        RUN.refused = f"-H must be the target's http:// or https:// base URL, got {host!r}"
+        RUN.refused = bad_host
     elif isinstance(clock, OSError):
         RUN.refused = f"nothing answers at {host}: {clock}"
     elif clock == "manual":

@@ -9,8 +9,10 @@ difference of the response-time histograms. On a distributed master those arrive
 3 s, so there a step needs 10 s or more for its rate to be measured within a few percent (docs/load.md).
 The climb stops at the first step whose p99 exceeds the bound, whose failures are not zero, or whose achieved
 rate falls under 90% of its target (the server, or the load generator, is saturated); the answer is the last
-step that passed. The Locust processes share the machine with the server, so on a small machine the answer is
-a floor, not the server's ceiling: `python -m load.bench` measures that with a C load generator.
+step that passed; the exit status is 0 with an answer, 1 without, 2 for a climb refused before any step (bad
+options, `-H` without a scheme, a host where nothing answers: `THROUGHPUT: NOT RUN`). The Locust processes share
+the machine with the server, so on a small machine the answer is a floor, not the server's ceiling:
+`python -m load.bench` measures that with a C load generator.
 """
 
 from __future__ import annotations
@@ -22,15 +24,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import gevent
 from locust import FastHttpUser, LoadTestShape, constant_throughput, events, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from load.steps import Step, report
+from load.refusals import host_problem
+from load.steps import SETTLE_SECONDS, Step, climb_problem, exit_status, report
 from spec import tiers
 
-SETTLE_SECONDS = 1.0
 BODY = json.dumps({"prompt": "A serene Japanese garden with cherry blossoms at sunset, photorealistic"})
 
 
@@ -115,6 +116,9 @@ class StepRate(LoadTestShape):
         options = self.runner.environment.parsed_options
         if self.done:
             return None
+        if self.index < 0 and self.start is None and _refused(self.runner.environment):
+            self.done = True  # before any user spawns: Locust asks the shape first, then starts the run
+            return None
         index = int(self.get_run_time() // options.step_seconds)
         rate = options.start_rate + index * options.rate_step
         if index != self.index:
@@ -132,33 +136,37 @@ class StepRate(LoadTestShape):
         return rate, float(max(rate, 50))
 
 
+REFUSED: list[str] = []
+"""Why the climb was refused before any user spawned, when so; said once, then its report is not printed."""
+
+
+def _refused(environment: Environment) -> bool:
+    """Refuse bad options and a host where nothing answers, before the first step, in one line with exit status 2, as
+    the rate-limit run does (`NOT RUN`). The shape's first tick is the place: it runs before `test_start` (where
+    `--step-seconds 0` had already crashed dividing by it), and on a distributed master, which alone runs it."""
+    assert environment.parsed_options is not None
+    host = environment.host or ""
+    problem = climb_problem(environment.parsed_options) or host_problem(host)
+    if problem is None:
+        target = urlsplit(host)
+        port = target.port or (443 if target.scheme == "https" else 80)
+        try:
+            socket.create_connection((target.hostname or "", port), timeout=5).close()
+        except OSError as exc:  # every request would fail, and 'lower --start-rate' was no remedy
+            problem = f"nothing answers at {host}: {exc}"
+    if problem is None:
+        return False
+    REFUSED.append(problem)
+    print(f"THROUGHPUT: NOT RUN: {problem}", flush=True)
+    environment.process_exit_code = 2
+    return True
+
+
 @events.test_stop.add_listener
 def _on_test_stop(environment: Environment, **_: Any) -> None:
-    if isinstance(environment.runner, WorkerRunner):
+    if isinstance(environment.runner, WorkerRunner) or REFUSED:
         return
     assert environment.parsed_options is not None
     options = environment.parsed_options
-    if UNREACHABLE:
-        if environment.process_exit_code != 2:  # quitting stops the stopped runner again: said once
-            print(f"THROUGHPUT: NOT RUN: nothing answers at {environment.host}: {UNREACHABLE[0]}", flush=True)
-        environment.process_exit_code = 2
-        return
     print(report(STEPS, options.p99_ms, options.max_rate, options.step_seconds - SETTLE_SECONDS), flush=True)
-
-
-UNREACHABLE: list[str] = []
-"""Why nothing answers at the host, when so: every request then fails, and 'lower --start-rate' was no remedy."""
-
-
-@events.test_start.add_listener
-def _on_test_start(environment: Environment, **_: Any) -> None:
-    """Refuse a host where nothing listens before climbing, as the rate-limit run does (`NOT RUN: nothing answers`)."""
-    if isinstance(environment.runner, WorkerRunner) or environment.runner is None:
-        return
-    target = urlsplit(environment.host or "")
-    port = target.port or (443 if target.scheme == "https" else 80)
-    try:
-        socket.create_connection((target.hostname or "", port), timeout=5).close()
-    except OSError as exc:
-        UNREACHABLE.append(str(exc))
-        gevent.spawn_later(0, environment.runner.quit)
+    environment.process_exit_code = exit_status(STEPS, options.p99_ms)

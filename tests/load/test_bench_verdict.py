@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from load import bench
 from load.bench import bound_verdict, main, median_interval
 
 
@@ -50,14 +51,20 @@ def test_too_few_paired_runs_are_not_decided_and_say_how_many_would_be() -> None
         (["--repeats", "0"], "--repeats must be at least 1, got 0"),
         (["--control-repeats", "0"], "--control-repeats must be at least 1, got 0"),
         (["--duration", "0"], "--duration must be at least 1, got 0"),
+        (["--connections", "0"], "--connections must be at least 1, got 0"),
+        (["--calls", "0"], "--calls must be at least 1, got 0"),
+        (["--burst", "-1"], "--burst must be at least 1, got -1"),
+        (["--waiting", "0"], "--waiting must be at least 1, got 0"),
+        (["--render-samples", "0"], "--render-samples must be at least 1, got 0"),
         (["--only", "control", "--output", "ctl.md"], "--only measures one section and prints it, never written: drop --output"),
     ],
 )
 def test_options_that_would_crash_or_be_dropped_are_refused_before_any_server_starts(
-    args: list[str], said: str, capsys: pytest.CaptureFixture[str]
+    args: list[str], said: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`--repeats 0` crashed with `max() arg is an empty sequence` after the servers started; `--only ... --output FILE`
-    exited 0 and wrote no file."""
+    """`--repeats 0` crashed with `max() arg is an empty sequence` after the servers started, `--connections 0` with
+    wrk's CalledProcessError; `--only ... --output FILE` exited 0 and wrote no file."""
+    monkeypatch.setattr(bench.shutil, "which", lambda _: None)  # an option taken goes no further: no server starts
     with pytest.raises(SystemExit) as exited:
         main(args)
     assert exited.value.code == 2 and said in capsys.readouterr().err

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
+import time
+from argparse import Namespace
 from pathlib import Path
 
 import pytest
 
-from load.steps import Step, report
+from load.refusals import host_problem
+from load.steps import Step, climb_problem, exit_status, report
 from simulator.launcher import PROJECT_ROOT, free_port, running_simulator
 from tests.load.conftest import environment
 
@@ -94,3 +98,79 @@ def test_a_throughput_climb_against_a_host_where_nothing_answers_is_refused_not_
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stdout.count(f"THROUGHPUT: NOT RUN: nothing answers at {nowhere}: [Errno 111]") == 1, result.stdout
     assert "lower --start-rate" not in result.stdout
+
+
+CLIMB = {"p99_ms": 50.0, "start_rate": 20, "rate_step": 20, "max_rate": 400, "step_seconds": 5.0}
+"""The climb's defaults (load/throughput.py), which climb_problem takes."""
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ({"rate_step": 0}, "--rate-step must be at least 1, got 0"),
+        ({"rate_step": -5}, "--rate-step must be at least 1, got -5"),
+        ({"start_rate": 0}, "--start-rate must be at least 1, got 0"),
+        ({"start_rate": 50, "max_rate": 10}, "--max-rate must be at least --start-rate (50), got 10"),
+        ({"step_seconds": 0.0}, "--step-seconds must be a finite number above the 1 s each step settles"),
+        ({"step_seconds": 1.0}, "--step-seconds must be a finite number above the 1 s each step settles"),
+        ({"step_seconds": math.inf}, "--step-seconds must be a finite number above the 1 s each step settles"),
+        ({"p99_ms": math.nan}, "--p99-ms must be a number of milliseconds above 0, got nan"),
+        ({"p99_ms": 0.0}, "--p99-ms must be a number of milliseconds above 0, got 0"),
+        ({"p99_ms": -5.0}, "--p99-ms must be a number of milliseconds above 0, got -5"),
+        ({"p99_ms": math.inf}, "--p99-ms must be a number of milliseconds above 0, got inf"),
+    ],
+)
+def test_climb_options_that_never_end_crash_or_pass_every_step_are_refused(given: dict[str, float], said: str) -> None:
+    """Locust ignores -t with a load shape: `--rate-step 0` climbed for ever; `--step-seconds 0` crashed dividing by
+    it; `--p99-ms nan` passed every step; a start over the cap measured nothing and exited 0."""
+    problem = climb_problem(Namespace(**{**CLIMB, **given}))
+    assert problem is not None and problem.startswith(said), problem
+
+
+def test_the_climbs_sane_options_are_taken() -> None:
+    assert climb_problem(Namespace(**CLIMB)) is None
+    assert climb_problem(Namespace(**{**CLIMB, "start_rate": 10, "max_rate": 10, "step_seconds": 1.5, "p99_ms": 0.5})) is None
+
+
+def test_a_step_in_which_nothing_was_answered_does_not_pass() -> None:
+    """Its p99 is nan, which no comparison is over: a step of 0 users, or against a hung target, read as `ok`."""
+    empty = Step(rate=0, achieved=0.0, p50=math.nan, p99=math.nan, failures=0)
+    hung = Step(rate=10, achieved=0.0, p50=math.nan, p99=math.nan, failures=0)
+    assert empty.problem(50) == hung.problem(50) == "nothing measured"
+    assert not empty.passed(50) and not hung.passed(50)
+    text = report([hung], 50)
+    assert "THROUGHPUT: no step passed (the first: nothing measured" in text and "lower --start-rate" not in text, text
+
+
+def test_a_climb_in_which_no_step_passed_exits_1_and_one_with_an_answer_0() -> None:
+    """A CI job gating on `--p99-ms` could not tell a server that met no rate from one that met the bound: both exited 0."""
+    over = Step(rate=10, achieved=10.0, p50=40, p99=80, failures=0)
+    ok = Step(rate=10, achieved=10.0, p50=3, p99=7, failures=0)
+    assert exit_status([over], 50) == 1 and exit_status([], 50) == 1
+    assert exit_status([ok, over], 50) == 0
+
+
+def test_a_host_without_a_scheme_is_named_as_such_not_as_a_host_where_nothing_answers() -> None:
+    assert host_problem("127.0.0.1:8080") == "-H must be the target's http:// or https:// base URL, got '127.0.0.1:8080'"
+    assert host_problem("http://127.0.0.1:8080") is None and host_problem("https://gateway.example") is None
+
+
+def _climb(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "locust", "-f", str(PROJECT_ROOT / "load" / "throughput.py"), "--headless", "--only-summary"]
+    return subprocess.run([*command, *args], cwd=PROJECT_ROOT, env=environment(), capture_output=True, text=True, timeout=60)
+
+
+def test_the_climb_refuses_a_bad_option_and_a_host_without_a_scheme_in_one_line_before_any_step() -> None:
+    """`--rate-step 0` ran until killed (nothing bounds a load shape's run but its steps); `-H host:port` was told
+    nothing answers there. Each is refused at once, with exit status 2 and no traceback, before any user is spawned."""
+    started = time.monotonic()
+    endless = _climb("-H", f"http://127.0.0.1:{free_port()}", "--rate-step", "0", "--step-seconds", "3")
+    bare = _climb("-H", f"127.0.0.1:{free_port()}")
+    assert time.monotonic() - started < 30
+    for result, said in (
+        (endless, "THROUGHPUT: NOT RUN: --rate-step must be at least 1, got 0"),
+        (bare, "THROUGHPUT: NOT RUN: -H must be the target's http:// or https:// base URL, got '127.0.0.1:"),
+    ):
+        output = result.stdout + result.stderr
+        assert result.returncode == 2 and result.stdout.count("THROUGHPUT:") == 1 and said in result.stdout, output
+        assert "Traceback" not in output and "throughput steps" not in result.stdout, output
