@@ -10,10 +10,10 @@ quota in either mode (the provider's own moderation, e.g. of outputs, still maps
 images count against the key's windows once admitted, even when the upstream then fails (admission precedes the
 call, as it must to bound what reaches the provider), unless the failure proves that the provider made nothing
 (every generation call unreached, or refused with a 4xx such as a 429 or a 400: the engine gives the charge back,
-`Engine.from_upstream`; docs/providers.md);
-the upstream is called with `--upstream-key` or, by default, the caller's own key (so a perf-sim upstream applies
-per-key limits per tenant). The Perf windows, the clock and the image URLs are the gateway's own: `/_sim/` on the
-gateway controls the Perf API, `/_sim/` on a perf-sim upstream controls the providers.
+`Engine.from_upstream`; docs/providers.md); the upstream is called with `--upstream-key` or, by default, the caller's
+own key (so a perf-sim upstream applies per-key limits per tenant). The Perf windows, the clock and the image URLs
+are the gateway's own: `/_sim/` on the gateway controls the Perf API, `/_sim/` on a perf-sim upstream controls the
+providers.
 """
 
 from __future__ import annotations
