@@ -7,7 +7,7 @@ import asyncio
 import io
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 
 import httpx
 import pytest
@@ -100,15 +100,7 @@ def test_a_refused_call_beside_one_the_provider_answered_is_no_proof_that_nothin
             await asyncio.sleep(0.05)
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
-        http = UpstreamHttp(10)
-        http.client = httpx.AsyncClient(transport=httpx.MockTransport(provider))
-        request = GenerationRequest("a patient robot", "flux-dev", 2, "256x256", "standard", None, "b64_json")
-        try:
-            with pytest.raises(ApiError) as raised:
-                await call_upstream(bfl.UPSTREAM, http, "http://bfl.test", "bfl-key", request, bfl.native_calls(request))
-        finally:
-            await http.close()
-        return raised.value
+        return await _bfl_failure(provider, 2)
 
     answered_one, refused_both = asyncio.run(submit(False)), asyncio.run(submit(True))
     assert answered_one.type == refused_both.type == errors.SERVICE_UNAVAILABLE
@@ -180,6 +172,19 @@ def test_a_connect_timeout_is_told_apart_from_an_answer_that_never_came() -> Non
     assert raised.value.message == "upstream google at http://google.test is unreachable: no connection within 5 s"
 
 
+async def _bfl_failure(provider: Callable[[httpx.Request], Coroutine[None, None, httpx.Response]], n: int) -> ApiError:
+    """The error a flux-dev request for `n` images fails with when `provider` answers BFL's calls."""
+    http = UpstreamHttp(10)
+    http.client = httpx.AsyncClient(transport=httpx.MockTransport(provider))
+    request = GenerationRequest("a patient robot", "flux-dev", n, "256x256", "standard", None, "b64_json")
+    try:
+        with pytest.raises(ApiError) as raised:
+            await call_upstream(bfl.UPSTREAM, http, "http://bfl.test", "bfl-key", request, bfl.native_calls(request))
+    finally:
+        await http.close()
+    return raised.value
+
+
 def _bfl_submits(statuses: list[int]) -> ProviderCallsFailed:
     """The failure of a flux-dev request for len(`statuses`) images whose submits BFL answers with `statuses`, each
     answer after the one before (list the failure last: the first failure cancels the calls still waiting, and this
@@ -194,18 +199,7 @@ def _bfl_submits(statuses: list[int]) -> ProviderCallsFailed:
             return httpx.Response(200, json={"id": "task-1", "polling_url": "http://bfl.test/v1/get_result?id=task-1"})
         return httpx.Response(status, json={"detail": "refused"})
 
-    async def submit() -> ApiError:
-        http = UpstreamHttp(10)
-        http.client = httpx.AsyncClient(transport=httpx.MockTransport(provider))
-        request = GenerationRequest("a patient robot", "flux-dev", len(statuses), "256x256", "standard", None, "b64_json")
-        try:
-            with pytest.raises(ApiError) as raised:
-                await call_upstream(bfl.UPSTREAM, http, "http://bfl.test", "bfl-key", request, bfl.native_calls(request))
-        finally:
-            await http.close()
-        return raised.value
-
-    failure = asyncio.run(submit())
+    failure = asyncio.run(_bfl_failure(provider, len(statuses)))
     assert isinstance(failure, ProviderCallsFailed)
     return failure
 
