@@ -90,8 +90,8 @@ def report(steps: list[Step], bound_ms: float, max_rate: int | None = None, wind
         if failed is None:
             cap = f"--max-rate ({max_rate} req/s)" if max_rate is not None else "--max-rate"
             lines.append(
-                f"  note: every step passed: the climb stopped at {cap} or the run's end (-t), not where the server gave out; "
-                "raise them to find its limit"
+                f"  note: every step passed: the climb stopped at {cap}, not where the server gave out; raise it to find its "
+                "limit (Locust ignores -t with a load shape)"
             )
     elif steps and steps[0].problem(bound_ms) == NOTHING_MEASURED:
         lines.append(
