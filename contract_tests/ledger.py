@@ -6,8 +6,9 @@ soundly on a real clock: a check is made only where no admission can be on the e
 used by one rule at a time (`KeyPool.checkout`); the keys must not be used by anyone else during the run.
 
 The x-ratelimit-* headers are the simulator's decision (spec/tiers.py): against a target without them the ledger
-is all the suite knows, so a key is lent only once every one of its admissions has left the window (idle), and its
-whole minute limit remains, whatever window (sliding or fixed) the target keeps.
+is all the suite knows, so a key is lent only once every one of its admissions has left the window (idle), and 4 s
+or more from the turn of a UTC minute (`wait_until_idle`), and its whole minute limit remains, whatever window
+(sliding or fixed) the target keeps.
 """
 
 from __future__ import annotations

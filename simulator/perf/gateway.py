@@ -9,8 +9,8 @@ Decisions: the Perf API's content policy is applied before admission, as in proc
 quota in either mode (the provider's own moderation, e.g. of outputs, still maps to content_policy_violation); the
 images count against the key's windows once admitted, even when the upstream then fails (admission precedes the
 call, as it must to bound what reaches the provider), unless the failure proves that the provider made nothing
-(every generation call unreached, or refused with a 4xx such as a 429 or a 400: the engine gives the charge back,
-`Engine.from_upstream`; docs/providers.md); the upstream is called with `--upstream-key` or, by default, the caller's
+(every generation call unreached, or refused with one of `REFUSALS`: 400, 401, 403, 404, 413, 422, 429: the engine
+gives the charge back, `Engine.from_upstream`; docs/providers.md); the upstream is called with `--upstream-key` or, by default, the caller's
 own key (so a perf-sim upstream applies per-key limits per tenant). The Perf windows, the clock and the image URLs
 are the gateway's own: `/_sim/` on the gateway controls the Perf API, `/_sim/` on a perf-sim upstream controls the
 providers.
