@@ -104,6 +104,11 @@ class ContractClient:
             self._unanswered_of_kind.pop(kind, None)
         return response
 
+    def hung_kinds(self) -> list[str]:
+        """The request kinds (as `_said` words them) left unanswered MAX_UNANSWERED_OF_A_KIND times in a row so far."""
+        with self._lock:
+            return [_said(kind) for kind, last in self._unanswered_of_kind.items() if len(last) >= MAX_UNANSWERED_OF_A_KIND]
+
     def _unanswered(self, kind: tuple[str, str, str | None], curl: str) -> None:
         """Count a request left unanswered; after MAX_TIMEOUTS_IN_A_ROW in a row, end the run if the target answers
         nothing at all any more (only from the main thread: pytest.exit in a real-time run's thread would end only it)."""

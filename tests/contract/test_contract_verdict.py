@@ -22,6 +22,7 @@ from contract_tests import budget
 from contract_tests import test_schemathesis as contract_schemathesis
 from contract_tests.checks import _got
 from contract_tests.cli import CLOSED_PIPE_EXIT, build_pytest_args
+from contract_tests.client import ContractClient
 from contract_tests.conftest import NEEDS_FREE_KEY, NEEDS_MANUAL_CLOCK, REAL_TIME_AT_FULL_LEVEL
 from contract_tests.exchange import Exchange
 from contract_tests.run_hooks import tier_keys_from_option
@@ -412,7 +413,8 @@ def test_schemathesis_past_the_suites_own_time_bound_is_not_judged_rather_than_f
 ) -> None:
     monkeypatch.setattr(contract_schemathesis, "TIMEOUT_SECONDS", 0.01)
     with running_simulator("--quiet") as server, pytest.raises(pytest.skip.Exception, match="answers too slowly for this bound"):
-        contract_schemathesis.test_schemathesis_all_checks(Target.resolve(server.base_url, "pk_live_abc123"), tmp_path)
+        target = Target.resolve(server.base_url, "pk_live_abc123")
+        contract_schemathesis.test_schemathesis_all_checks(target, ContractClient(target), tmp_path)
 
 
 def test_the_verdict_is_the_same_whatever_pytest_settings_the_users_project_and_environment_hold(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests import client
+from contract_tests import client, test_schemathesis
 from contract_tests.client import ContractClient
 from contract_tests.target import Target
 from spec.tiers import DOCUMENT_EXAMPLE_KEY as KEY
@@ -48,6 +48,24 @@ def test_a_target_hanging_on_one_model_fails_those_cases_and_the_run_goes_on(tmp
     assert data["complete"] is True and data["aborted"] is None
     passed = data["totals"]["passed"]
     assert data["totals"] == {"passed": passed, "failed": 7, "skipped": 0} and passed > 39, data["totals"]
+
+
+def test_schemathesis_past_its_bound_on_a_target_with_a_hung_kind_names_the_kind_not_slowness(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a model hung, schemathesis spent its whole bound at --timeout's wait and was skipped as "the target answers
+    too slowly", which was not so: it now waits as briefly as the run's client does, and a skip names the kind."""
+    monkeypatch.setattr(test_schemathesis, "TIMEOUT_SECONDS", 0.01)
+    with factory_server(HUNG) as server:
+        target = Target(server.base_url, KEY, "enterprise", (), KEY, "full", None, timeout=1.0)
+        contract = ContractClient(target, timeout=1.0)
+        for _ in range(client.MAX_UNANSWERED_OF_A_KIND):
+            with pytest.raises(client.NoAnswer):
+                contract.generate({"model": "flux-pro", "prompt": "a hung request"})
+        skipped = "the target left these unanswered: POST /v1/images/generations for model flux-pro"
+        with pytest.raises(pytest.skip.Exception, match=skipped):
+            test_schemathesis.test_schemathesis_all_checks(target, contract, tmp_path)
+        contract.close()
 
 
 def test_a_hung_kinds_later_requests_are_waited_for_briefly_and_an_answer_ends_that(monkeypatch: pytest.MonkeyPatch) -> None:
