@@ -100,15 +100,20 @@ class RewriteRequests:
             )
             await send({"type": "http.response.body", "body": edited.body})
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": edited, "more_body": False}
-
         scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]}
         scope["headers"].append((b"content-length", str(len(edited)).encode()))
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(edited, receive), send)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives `body` whole (read already by the wrapper), then whatever the server has after it."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

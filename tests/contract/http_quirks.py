@@ -17,7 +17,7 @@ from typing import Any
 from contract_tests.proxy import whole_body
 from simulator.app import create_app
 from simulator.config import CLOCK_MANUAL, SimulatorConfig
-from tests.contract.asgi_defects import GENERATIONS, ASGIApp, Message, Receive, Scope, Send
+from tests.contract.asgi_defects import GENERATIONS, ASGIApp, Message, Receive, Scope, Send, replaying
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 
@@ -42,33 +42,20 @@ class _HangsOnModel:
         except ValueError:
             asked = None
         if not isinstance(asked, dict) or asked.get("model") != self.model:
-            await self.app(scope, _replaying(body, receive), send)
+            await self.app(scope, replaying(body, receive), send)
             return
         held: list[Message] = []
 
         async def hold(message: Message) -> None:
             held.append(message)
 
-        await self.app(scope, _replaying(body, receive), hold)
+        await self.app(scope, replaying(body, receive), hold)
         if held and held[0].get("status") == 200:
             while (await receive())["type"] != "http.disconnect":
                 pass
             return
         for message in held:
             await send(message)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
 
 
 def hangs_on_flux_pro() -> ASGIApp:
