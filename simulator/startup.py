@@ -85,10 +85,9 @@ def start_shared_run(config: SimulatorConfig) -> None:
         plane = RedisControlPlane(config.state, config)
         try:
             await state.reset(None)  # every key under the prefix, the journal's and the rules' too
-            await plane.rules.clear(None)  # and tells any rule store listening that the rules changed
             await plane.journal.start_numbering()
             await plane.rules.start_numbering()  # before the scenario's rules, which then are fault_1, fault_2, ...
-            await plane.shared_rules.add_starting(specs)
+            await plane.shared_rules.add_starting(specs)  # empties the rules too, and tells any rule store listening
         finally:
             await plane.close()
             await state.close()
