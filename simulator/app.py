@@ -65,6 +65,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def _refused(request: Request, exc: Exception) -> Response:
+    """A control call's or page's refusal (a bad `?namespace=`, a malformed body, an unknown key): the Perf API's
+    envelope, as every `/_sim/` answer is. Raised by the handler rather than answered in each one, so no call can
+    let one through as a 500."""
+    assert isinstance(exc, ApiError)
+    response = error_response(exc)
+    note_answer(response)
+    return response
+
+
 async def _state_unavailable(request: Request, exc: Exception) -> Response:
     response = error_response(state_unavailable(exc))
     note_answer(response)
@@ -147,10 +157,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
     async def control_openapi(request: Request) -> Response:
         """The control API's document; a control call like any other, so it takes `namespace` (the typed client
         names one on every call) and refuses a query parameter it does not take, as every control call does."""
-        try:
-            namespace_param(request)
-        except ApiError as exc:
-            return error_response(exc)
+        namespace_param(request)
         return SafeJSONResponse(control_openapi_document())
 
     faces, closing, route_hints = mounted_faces(engine, keys, config)
@@ -175,6 +182,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         middleware=[Middleware(OpenCORS)],
         exception_handlers={
             HTTPException: _http_error,
+            ApiError: _refused,
             StateUnavailable: _state_unavailable,
             ClientDisconnect: _client_left,
             Exception: _unexpected,

@@ -156,34 +156,22 @@ class ControlApi:
         ]
 
     async def add_fault(self, request: Request) -> Response:
-        try:
-            body = parse_json(await read_body(request), fields_once=True, request=request)
-            spec = rule_spec_from_json(body, _namespace_of_body(request, body) or DEFAULT_NAMESPACE)
-        except ApiError as exc:
-            return error_response(PERF_FACE, exc)
+        body = parse_json(await read_body(request), fields_once=True, request=request)
+        spec = rule_spec_from_json(body, _namespace_of_body(request, body) or DEFAULT_NAMESPACE)
         rule = await self.plane.rules.add(spec)
         return SafeJSONResponse(rule.as_json(), status_code=201)
 
     async def list_faults(self, request: Request) -> Response:
-        try:
-            namespace = namespace_param(request)
-        except ApiError as exc:
-            return error_response(PERF_FACE, exc)
+        namespace = namespace_param(request)
         return SafeJSONResponse({"faults": [rule.as_json() for rule in await self.plane.rules.rules(namespace)]})
 
     async def clear_faults(self, request: Request) -> Response:
-        try:
-            namespace = await bodiless_namespace(request, "DELETE /_sim/faults")
-        except ApiError as exc:
-            return error_response(PERF_FACE, exc)
+        namespace = await bodiless_namespace(request, "DELETE /_sim/faults")
         return SafeJSONResponse({"deleted": await self.plane.rules.clear(namespace)})
 
     async def delete_fault(self, request: Request) -> Response:
         """With a namespace, only that namespace's rule: a test's client must not remove another test's rule."""
-        try:
-            namespace = await bodiless_namespace(request, "DELETE /_sim/faults/{id}")
-        except ApiError as exc:
-            return error_response(PERF_FACE, exc)
+        namespace = await bodiless_namespace(request, "DELETE /_sim/faults/{id}")
         rule_id = request.path_params["rule_id"]
         if not await self.plane.rules.delete(rule_id, namespace):
             where = "" if namespace is None else f" in namespace {quoted(namespace)}"
@@ -193,38 +181,35 @@ class ControlApi:
         return SafeJSONResponse({"deleted": 1})
 
     async def list_requests(self, request: Request) -> Response:
-        try:
-            params = request.query_params
-            namespace = namespace_param(request, _LIST_PARAMS)
-            if "face" in params and params["face"] not in FACE_NAMES:
-                raise invalid("face", f"face must be one of {', '.join(FACE_NAMES)}, got {quoted(params['face'])}")
-            for name in ("path", "method", "model", "key", "prompt", "fault"):  # as `?namespace=`: never read as "any"
-                if params.get(name) == "":
-                    raise invalid(name, f"{name} is empty: give a value, or leave it out to list requests of every {name}")
-            if "path" in params:
-                check_path_prefix(params["path"], "path")
-            if "key" in params:
-                check_masked_key(params["key"], "key")
-            if "key_id" in params:
-                check_key_id(params["key_id"], "key_id")
-            if "request_id" in params:
-                check_request_id(params["request_id"], "request_id")
-            match = Match(
-                face=params.get("face"),
-                path=params.get("path"),
-                method=method_from(params["method"], "method") if "method" in params else None,
-                model=params.get("model"),
-                status=_whole_param(request, "status", 100, 599),
-                key=params.get("key"),
-                key_id=params.get("key_id"),
-                prompt=PromptPattern(params["prompt"], "prompt") if "prompt" in params else None,
-                fault=fault_parts(params["fault"], "fault") if "fault" in params else None,
-                since=since_from_query(params["since"], "since") if "since" in params else None,
-                request_id=params.get("request_id"),
-            )
-            limit = _whole_param(request, "limit", 1, MAX_LIST_LIMIT) or DEFAULT_LIST_LIMIT
-        except ApiError as exc:
-            return error_response(PERF_FACE, exc)
+        params = request.query_params
+        namespace = namespace_param(request, _LIST_PARAMS)
+        if "face" in params and params["face"] not in FACE_NAMES:
+            raise invalid("face", f"face must be one of {', '.join(FACE_NAMES)}, got {quoted(params['face'])}")
+        for name in ("path", "method", "model", "key", "prompt", "fault"):  # as `?namespace=`: never read as "any"
+            if params.get(name) == "":
+                raise invalid(name, f"{name} is empty: give a value, or leave it out to list requests of every {name}")
+        if "path" in params:
+            check_path_prefix(params["path"], "path")
+        if "key" in params:
+            check_masked_key(params["key"], "key")
+        if "key_id" in params:
+            check_key_id(params["key_id"], "key_id")
+        if "request_id" in params:
+            check_request_id(params["request_id"], "request_id")
+        match = Match(
+            face=params.get("face"),
+            path=params.get("path"),
+            method=method_from(params["method"], "method") if "method" in params else None,
+            model=params.get("model"),
+            status=_whole_param(request, "status", 100, 599),
+            key=params.get("key"),
+            key_id=params.get("key_id"),
+            prompt=PromptPattern(params["prompt"], "prompt") if "prompt" in params else None,
+            fault=fault_parts(params["fault"], "fault") if "fault" in params else None,
+            since=since_from_query(params["since"], "since") if "since" in params else None,
+            request_id=params.get("request_id"),
+        )
+        limit = _whole_param(request, "limit", 1, MAX_LIST_LIMIT) or DEFAULT_LIST_LIMIT
         try:
             found = await self.plane.journal.find(_selection(match, namespace), limit)
         except TimeoutError:
@@ -236,10 +221,7 @@ class ControlApi:
         entry_id = request.path_params["id"]
         if entry_id == "count":  # a GET of POST /_sim/requests/count, which this route also matches: its 405
             raise HTTPException(405, headers={"Allow": "POST"})
-        try:
-            namespace = namespace_param(request)
-        except ApiError as exc:
-            return error_response(PERF_FACE, exc)
+        namespace = namespace_param(request)
         entry = await self.plane.journal.entry(entry_id, namespace)
         if entry is None:
             where = "" if namespace is None else f" in namespace {quoted(namespace)}"
@@ -251,49 +233,37 @@ class ControlApi:
         return SafeJSONResponse(entry.as_json())
 
     async def clear_requests(self, request: Request) -> Response:
-        try:
-            namespace = await bodiless_namespace(request, "DELETE /_sim/requests")
-        except ApiError as exc:
-            return error_response(PERF_FACE, exc)
+        namespace = await bodiless_namespace(request, "DELETE /_sim/requests")
         return SafeJSONResponse({"deleted": await self.plane.journal.delete(namespace)})
 
     async def count_requests(self, request: Request) -> Response:
         """WireMock's verify: how many journalled requests match, e.g. {"match": {"model": "dall-e-3"}}."""
-        try:
-            body = parse_json(await read_body(request), fields_once=True, request=request)
-            if not isinstance(body, dict):
-                raise invalid(
-                    None,
-                    'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, key_id, prompt, status, '
-                    "fault, since, request_id",
-                )
-            unknown = sorted(set(body) - {"match", "namespace"})
-            if unknown:
-                raise invalid(
-                    param_name(unknown[0]), f'{cut(unknown[0])} is not a field of a count; send {{"match": {{...}}, "namespace"?: NAME}}'
-                )
-            match = match_from_json(body["match"], for_journal=True) if "match" in body else Match()
-            namespace = _namespace_of_body(request, body)
-        except ApiError as exc:
-            return error_response(PERF_FACE, exc)
+        body = parse_json(await read_body(request), fields_once=True, request=request)
+        if not isinstance(body, dict):
+            raise invalid(
+                None,
+                'send {"match": {...}, "namespace"?: NAME}; match takes face, path, method, model, key, key_id, prompt, status, '
+                "fault, since, request_id",
+            )
+        unknown = sorted(set(body) - {"match", "namespace"})
+        if unknown:
+            raise invalid(
+                param_name(unknown[0]), f'{cut(unknown[0])} is not a field of a count; send {{"match": {{...}}, "namespace"?: NAME}}'
+            )
+        match = match_from_json(body["match"], for_journal=True) if "match" in body else Match()
+        namespace = _namespace_of_body(request, body)
         try:
             return SafeJSONResponse({"count": await self.plane.journal.count(_selection(match, namespace))})
         except TimeoutError:
             return error_response(PERF_FACE, too_slow("match.prompt"))
 
     async def namespaces(self, request: Request) -> Response:
-        try:
-            namespace_param(request)
-        except ApiError as exc:
-            return error_response(PERF_FACE, exc)
+        namespace_param(request)
         return SafeJSONResponse({"namespaces": await self.plane.journal.namespaces()})
 
     async def usage(self, request: Request) -> Response:
         """Every key with a window in the namespace: its tier and, per face it used, its minute and day windows."""
-        try:
-            namespace = namespace_param(request) or DEFAULT_NAMESPACE
-        except ApiError as exc:
-            return error_response(PERF_FACE, exc)
+        namespace = namespace_param(request) or DEFAULT_NAMESPACE
         rows = []
         with in_namespace(namespace):
             for bucket in sorted(await self.engine.state.buckets()):

@@ -24,7 +24,7 @@ from simulator.engine.errors import ApiError, cut, invalid, param_name, quoted
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KEY_FORMAT, KEY_HINT, KEY_PATTERN, KeyRegistry, Tenant
-from simulator.perf.wire import error_ids, error_response
+from simulator.perf.wire import error_ids
 from simulator.registry import PROVIDER_NAMES
 from simulator.state.base import RateState, StateUnavailable
 from spec import errors
@@ -71,10 +71,7 @@ class StateApi:
         ]
 
     async def health(self, request: Request) -> Response:
-        try:
-            namespace_param(request)
-        except ApiError as exc:
-            return error_response(exc)
+        namespace_param(request)
         return SafeJSONResponse({"status": "ok"})
 
     async def ready(self, request: Request) -> Response:
@@ -87,10 +84,7 @@ class StateApi:
         full reset holds back every namespace's): they wait at its fence, then answer 503, as on a stuck Redis. A reset
         takes milliseconds; a fence stays up longer only when left by a worker that stopped mid-reset (at most
         FENCE_TTL_SECONDS), and a ready that said so while those requests failed misled a test waiting on it."""
-        try:
-            namespace = namespace_param(request)
-        except ApiError as exc:
-            return error_response(exc)
+        namespace = namespace_param(request)
         await self.engine.state.now()
         if await self.engine.state.reset_holds(namespace):
             which = "every namespace" if namespace is None else f"namespace {quoted(namespace)}"
@@ -98,10 +92,7 @@ class StateApi:
         return SafeJSONResponse({"status": "ready", "state": self.settings["state"]})
 
     async def config(self, request: Request) -> Response:
-        try:
-            namespace_param(request)
-        except ApiError as exc:
-            return error_response(exc)
+        namespace_param(request)
         return SafeJSONResponse(self.settings)
 
     async def reset(self, request: Request) -> Response:
@@ -109,10 +100,7 @@ class StateApi:
 
         The state's fence (`State.resetting`) holds back the namespace's admissions on every worker until the journal
         and the rules are reset too, so a request is admitted wholly before the reset or wholly after it."""
-        try:
-            namespace = await bodiless_namespace(request, "POST /_sim/reset")
-        except ApiError as exc:
-            return error_response(exc)
+        namespace = await bodiless_namespace(request, "POST /_sim/reset")
         async with self.engine.state.resetting(namespace):
             await self.engine.state.reset(namespace)
             await self.plane.reset(namespace)
@@ -120,10 +108,7 @@ class StateApi:
         return await self.clock(request)
 
     async def clock(self, request: Request) -> Response:
-        try:
-            namespace = namespace_param(request) or DEFAULT_NAMESPACE
-        except ApiError as exc:
-            return error_response(exc)
+        namespace = namespace_param(request) or DEFAULT_NAMESPACE
         with in_namespace(namespace):
             now = await self.engine.state.now()
         return SafeJSONResponse({"now": now, "iso": datetime.fromtimestamp(now, UTC).isoformat()})
@@ -131,39 +116,33 @@ class StateApi:
     async def advance(self, request: Request) -> Response:
         """Body {"seconds": N}: N a non-negative number (the clock never runs backwards) that keeps the clock within
         the years a timestamp can be written in (ISO dates, Ideogram's `created`), so one call cannot break the clock."""
-        try:
-            if "seconds" in request.query_params:  # the guess a reader of `POST /_sim/clock/advance` alone makes
-                raise invalid("seconds", f"seconds goes in the body, not the query: {_ADVANCE_EXAMPLE}")
-            namespace = namespace_param(request) or DEFAULT_NAMESPACE
-            with in_namespace(namespace):
-                raw = await read_body(request)
-                if not raw.strip():
-                    raise invalid("seconds", f"request body is empty: {_ADVANCE_EXAMPLE}")
-                body = parse_json(raw, fields_once=True, request=request)
-                unknown = sorted(set(body) - {"seconds"}) if isinstance(body, dict) else []
-                if unknown:
-                    raise invalid(param_name(unknown[0]), f'{cut(unknown[0])} is not a field of an advance; send {{"seconds": N}}')
-                given = body["seconds"] if isinstance(body, dict) and "seconds" in body else body  # else no N to quote
-                seconds = _seconds(body.get("seconds") if isinstance(body, dict) else None)
-                if seconds is None or seconds > MAX_ADVANCE_SECONDS or await self.engine.state.now() + seconds > LATEST_CLOCK_TIME:
-                    raise invalid(
-                        "seconds",
-                        f'send {{"seconds": N}} with N a number from 0 to {MAX_ADVANCE_SECONDS} (100 years) that keeps the clock '
-                        f"before the year 9999, got {quoted(given)}",
-                    )
-                await self.engine.state.advance_clock(seconds)
-        except ApiError as exc:
-            return error_response(exc)
+        if "seconds" in request.query_params:  # the guess a reader of `POST /_sim/clock/advance` alone makes
+            raise invalid("seconds", f"seconds goes in the body, not the query: {_ADVANCE_EXAMPLE}")
+        namespace = namespace_param(request) or DEFAULT_NAMESPACE
+        with in_namespace(namespace):
+            raw = await read_body(request)
+            if not raw.strip():
+                raise invalid("seconds", f"request body is empty: {_ADVANCE_EXAMPLE}")
+            body = parse_json(raw, fields_once=True, request=request)
+            unknown = sorted(set(body) - {"seconds"}) if isinstance(body, dict) else []
+            if unknown:
+                raise invalid(param_name(unknown[0]), f'{cut(unknown[0])} is not a field of an advance; send {{"seconds": N}}')
+            given = body["seconds"] if isinstance(body, dict) and "seconds" in body else body  # else no N to quote
+            seconds = _seconds(body.get("seconds") if isinstance(body, dict) else None)
+            if seconds is None or seconds > MAX_ADVANCE_SECONDS or await self.engine.state.now() + seconds > LATEST_CLOCK_TIME:
+                raise invalid(
+                    "seconds",
+                    f'send {{"seconds": N}} with N a number from 0 to {MAX_ADVANCE_SECONDS} (100 years) that keeps the clock '
+                    f"before the year 9999, got {quoted(given)}",
+                )
+            await self.engine.state.advance_clock(seconds)
         return await self.clock(request)
 
     async def usage(self, request: Request) -> Response:
         """Decision: a key the simulator does not know is a 404 naming `key` (a malformed one a 400), as the README
         says of every control call: the caller is not unauthenticated, it asked about something that is not there."""
-        try:
-            tenant = self._key_asked_about(request.path_params["key"])
-            namespace = namespace_param(request) or DEFAULT_NAMESPACE
-        except ApiError as exc:
-            return error_response(exc)
+        tenant = self._key_asked_about(request.path_params["key"])
+        namespace = namespace_param(request) or DEFAULT_NAMESPACE
         with in_namespace(namespace):
             rate = await self.engine.usage(tenant)
             providers = {p: _windows(await self.engine.usage(tenant, face=p)) for p in PROVIDER_NAMES}

@@ -27,9 +27,7 @@ from simulator.control.actions import (
 )
 from simulator.control.api import namespace_param
 from simulator.control.rules import MAX_TIMES
-from simulator.engine.errors import ApiError
 from simulator.namespace_path import NAMED_BY_PATH
-from simulator.perf.wire import error_response
 from simulator.registry import FACE_NAMES
 from spec import tiers
 from spec.models import IMAGE_URL_TTL_SECONDS, MODELS
@@ -96,10 +94,7 @@ async def dashboard(request: Request) -> Response:
     (`?namespace=`, X-Sim-Namespace), which a base path that also names one would make a 400 as soon as the user
     picked another namespace in the selector; at `/_sim/ui#ns=NAME` the selector works, and the URL is the one to
     share."""
-    try:
-        named = namespace_param(request)
-    except ApiError as exc:
-        return error_response(exc)
+    named = namespace_param(request)
     if named is None:
         return HTMLResponse(page(), headers={"Cache-Control": "no-cache"})
     chosen = f"#ns={quote(named, safe='')}"
