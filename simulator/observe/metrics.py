@@ -33,7 +33,7 @@ from starlette.routing import Route
 from simulator.control.inspect import RequestEntry
 from simulator.control.journal import JournalEntry
 from simulator.control.journal_row import FACE, LABELS, LATENCY_MS, Row, row_made_model, row_status
-from simulator.engine.errors import invalid
+from simulator.engine.errors import invalid, param_name, quoted
 from simulator.namespace_path import NAMESPACE_HEADER
 from simulator.observe.tiers import TierOf
 from simulator.registry import error_response
@@ -331,10 +331,16 @@ class Metrics:
     async def endpoint(self, request: Request) -> Response:
         """Decision: the metrics have no namespace label (the `perf_sim` fixture makes a namespace per test, so the
         label would grow the scrape without bound), and a scrape naming a namespace (`?namespace=`, X-Sim-Namespace,
-        a `/_sim/ns/<name>/` base path) is a 400 rather than every namespace's figures read as that one's."""
+        a `/_sim/ns/<name>/` base path) is a 400 rather than every namespace's figures read as that one's. So is any
+        other query parameter, as in the control API: ignored, a typo (`?namspace=jobA`) would get every namespace's
+        figures with a 200. Prometheus sends none unless a scrape config's `params:` names some."""
         if "namespace" in request.query_params or NAMESPACE_HEADER.decode() in request.headers:
             message = "the metrics count every namespace and take none; GET /_sim/requests?namespace=NAME lists one namespace's requests"
             return error_response(PERF_FACE, invalid("namespace", message))
+        unknown = sorted(request.query_params)
+        if unknown:
+            message = f"{quoted(unknown[0])} is not a parameter of /metrics, which takes none"
+            return error_response(PERF_FACE, invalid(param_name(unknown[0]), message))
         return Response(self.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     def routes(self) -> list[Route]:

@@ -177,6 +177,17 @@ def test_a_scrape_naming_a_namespace_is_refused_not_answered_with_every_namespac
     assert "count every namespace" in error["message"]
 
 
+@pytest.mark.parametrize("query", ["namspace=jobA", "job=jobA", "namespace_=jobA", "verbose", "=x"])
+def test_a_scrape_with_a_query_parameter_the_metrics_do_not_take_is_refused_naming_it(one_process: RunningServer, query: str) -> None:
+    """A typo of `namespace` would otherwise get every namespace's figures, with a 200, read as that namespace's."""
+    response = httpx.get(f"{one_process.base_url}/metrics?{query}")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    name = query.split("=")[0]
+    assert (error["type"], error["param"]) == ("invalid_request", name)
+    assert error["message"] == f"{name!r} is not a parameter of /metrics, which takes none"
+
+
 def test_one_process_counts_durations_into_the_same_buckets_as_prometheus_clients_histogram() -> None:
     """In one process the figures are plain numbers until scraped; their exposition must be what prometheus-client's
     own Histogram gives for the same durations, bounds included (a value equal to a bound falls in that bucket)."""
