@@ -39,15 +39,16 @@ def in_ci() -> bool:
 
 
 @contextmanager
-def chromium_page() -> Iterator[Page]:
-    """A fresh page in a fresh headless Chromium, closed afterwards."""
+def chromium_page(width: int = VIEWPORT["width"], height: int = VIEWPORT["height"], phone: bool = False) -> Iterator[Page]:
+    """A fresh page in a fresh headless Chromium, closed afterwards; `phone`: as a phone's browser lays it out (its
+    meta viewport honoured, touch)."""
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM is not None
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS), headless=True)
         try:
-            page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+            page = browser.new_page(viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone)
             yield page
         finally:
             browser.close()

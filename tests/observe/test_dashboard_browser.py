@@ -592,3 +592,59 @@ def test_switching_namespace_during_a_slow_poll_never_shows_the_old_namespaces_d
     page.wait_for_timeout(SEVERAL_POLLS_MS)
     assert page.evaluate("window.seenUnderNewName") == []
     expect(rows).to_have_count(0)
+
+
+# A small laptop (or half of a 1920 px screen), and a phone, as its browser lays the page out.
+NARROW_SCREENS = [pytest.param(1024, 768, False, id="1024x768"), pytest.param(375, 740, True, id="phone 375x740")]
+# The request column is never narrower than this: 9rem, "POST /v1/images/generations" on two lines at most.
+USEFUL_REQUEST_PX = 144
+# Nothing in the cell clipped: its text lies inside it, and no element in it hides some of its content.
+WHOLE_IN_CELL = """td => {
+  const cell = td.getBoundingClientRect(), range = document.createRange();
+  range.selectNodeContents(td);
+  const text = range.getBoundingClientRect();
+  const inside = text.width > 0 && text.left >= cell.left - 0.5 && text.right <= cell.right + 0.5 && text.bottom <= cell.bottom + 0.5;
+  const whole = (e) => e.scrollWidth <= e.clientWidth + 1 && e.scrollHeight <= e.clientHeight + 1;
+  return inside && [td, ...td.querySelectorAll("*")].every(whole);
+}"""
+
+
+@pytest.mark.parametrize(("width", "height", "phone"), NARROW_SCREENS)
+def test_on_a_narrow_screen_each_requests_method_and_path_is_shown_whole_and_the_page_does_not_scroll_sideways(
+    simulator: RunningServer, namespace: str, width: int, height: int, phone: bool
+) -> None:
+    """Every column but the request had a fixed width, and the request got what they left: nothing below about
+    1,140 px, and on a phone the page was 1,105 px wide. A narrower screen drops the columns missed least; the
+    request's detail still says what they showed."""
+    key = f"pk_test_enterprise_{uuid.uuid4().hex[:12]}"
+    sdk(simulator, namespace, key).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    sdk(simulator, namespace, key).with_options(base_url=f"{simulator.base_url}/openai/v1").images.generate(
+        model="dall-e-2", prompt=PROMPT, size="256x256"
+    )
+    expect.set_options(timeout=PATIENCE_MS)
+    with chromium_page(width, height, phone=phone) as page:
+        page.goto(f"{simulator.base_url}/_sim/ui#ns={namespace}")
+        rows = page.locator("#requests tbody tr")
+        expect(rows).to_have_count(2)
+
+        header = page.locator("#requests thead th", has_text="request")
+        expect(header).to_be_visible()
+        assert header.evaluate("th => th.getBoundingClientRect().width") >= USEFUL_REQUEST_PX
+        for th in page.locator("#requests thead th:visible").all():
+            assert th.evaluate("th => th.scrollWidth <= th.clientWidth"), f"the column header {th.inner_text()!r} is cut"
+        cells = page.locator("#requests tbody td:nth-child(3)")
+        assert cells.all_inner_texts() == ["POST /openai/v1/images/generations", "POST /v1/images/generations"]
+        for cell in cells.all():
+            expect(cell).to_be_visible()
+            assert cell.evaluate("td => td.getBoundingClientRect().width") >= USEFUL_REQUEST_PX
+            assert cell.evaluate(WHOLE_IN_CELL), f"{cell.inner_text()!r} is cut at {width} px"
+        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), "the page scrolls sideways"
+        assert page.evaluate(
+            "() => document.querySelector('#requests').getBoundingClientRect().right"
+            " <= document.querySelector('#requests-section').getBoundingClientRect().right"
+        ), "the table overflows its section"
+
+        rows.first.click()
+        expect(page.locator("#detail-sent")).to_contain_text("openai face")
+        expect(page.locator("#detail-sent")).to_contain_text("key pk_test_enterprise_…")
+        expect(page.locator("#detail-sent")).to_contain_text(f"namespace {namespace}")

@@ -76,6 +76,15 @@ function statusClass(entry) {
   return entry.status !== null && entry.status < 400 ? "ok" : "err";
 }
 
+// A path wraps after its slashes (<wbr>), not inside a word, when its column is too narrow for it on one line.
+function breakable(path) {
+  return path.split("/").flatMap((part, i) => (i ? [el("wbr"), "/" + part] : [part]));
+}
+
+function statusText(entry) {
+  return entry.status === null ? "dropped" : entry.status + (entry.error_type ? " " + entry.error_type : "");
+}
+
 function renderRequests(entries) {
   state.requests = entries;
   // By content, not ids: a reset of a shared journal numbers its requests from request_1 again.
@@ -86,9 +95,9 @@ function renderRequests(entries) {
     body.replaceChildren(...entries.map((e) => el("tr", {"data-id": e.id, class: e.id === state.selected ? "selected" : "", tabindex: "0",
       "aria-expanded": String(e.id === state.selected), "aria-controls": "detail", onclick: () => select(e.id),
       onkeydown: (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); select(e.id); } }},
-      el("td", {title: e.iso}, e.iso.slice(11, 19)), el("td", {}, e.face), el("td", {title: e.method + " " + e.path}, e.method + " " + e.path),
+      el("td", {title: e.iso}, e.iso.slice(11, 19)), el("td", {}, e.face), el("td", {title: e.method + " " + e.path}, el("span", {class: "request"}, e.method + " ", ...breakable(e.path))),
       el("td", {}, e.model || "—"), el("td", {}, e.n === null ? "—" : e.n),
-      el("td", {class: statusClass(e)}, e.status === null ? "dropped" : e.status + (e.error_type ? " " + e.error_type : "")),
+      el("td", {class: statusClass(e), title: statusText(e)}, e.status === null ? "dropped" : String(e.status), e.error_type ? el("span", {class: "error-type"}, " " + e.error_type) : null),
       el("td", {}, Math.round(e.latency_ms * 10) / 10 + " ms"), el("td", {class: "fault"}, e.fault || ""),
       el("td", {}, e.namespace), el("td", {title: e.key ? e.key + " #" + e.key_id : null}, ...(e.key ? [e.key, " ", keyId(e.key_id)] : ["—"])))));
     const row = focused === null ? null : [...body.rows].find((tr) => tr.dataset.id === focused);
@@ -108,7 +117,10 @@ function renderDetail() {
   $("detail").hidden = !entry;
   if (!entry) return;
   $("detail-id").textContent = entry.id + " · " + entry.method + " " + entry.path;
-  $("detail-answer").textContent = "answered " + (entry.status === null ? "nothing (connection dropped)" : entry.status + (entry.error_type ? " " + entry.error_type : ""))
+  // What the columns a narrow screen drops showed (face, model, n, key, namespace), with the time in full.
+  $("detail-sent").textContent = "sent " + entry.iso.replace("+00:00", "Z") + " · " + entry.face + " face" + (entry.model ? " · model " + entry.model : "")
+    + (entry.n === null ? "" : " · n " + entry.n) + (entry.key ? " · key " + entry.key + " #" + entry.key_id : " · no key") + " · namespace " + entry.namespace;
+  $("detail-answer").textContent = "answered " + (entry.status === null ? "nothing (connection dropped)" : statusText(entry))
     + (entry.fault ? " · fault " + entry.fault : "") + " · " + entry.latency_ms + " ms server time · images: " + (entry.image_ids.join(", ") || "none")
     + (entry.request_id ? " · x-request-id " + entry.request_id : "");
   // What the client read of a refusal: the message, and the field it names where the face's envelope names one.
