@@ -35,6 +35,10 @@ from spec.models import IMAGE_URL_TTL_SECONDS, MODELS
 PATH = "/_sim/ui"
 # The page polls the control API this often; new requests appear within two polls.
 POLL_MS = 1000
+# Decision: the namespace list is read this often, and when the selector gets the focus, not at every poll. It holds
+# every namespace seen since the last reset (one per test of a suite using the `perf_sim` fixture: hundreds, tens of
+# kB), and only the selector shows it.
+NAMESPACES_MS = 10_000
 # Decision: a model with more listed sizes than this (flux: any WxH in steps of 32) gets no size suggestions.
 MAX_SUGGESTED_SIZES = 20
 
@@ -56,6 +60,7 @@ def _spec() -> str:
         "faces": FACE_NAMES,
         "key": tiers.DOCUMENT_EXAMPLE_KEY,
         "poll_ms": POLL_MS,
+        "namespaces_ms": NAMESPACES_MS,
         "image_url_seconds": IMAGE_URL_TTL_SECONDS,
         "fault_fields": {
             "status": {"min": MIN_FAULT_STATUS, "max": MAX_FAULT_STATUS},

@@ -23,6 +23,7 @@ from load.redis_server import redis_available, running_redis
 from simulator.control.actions import MAX_DELAY_MS, MAX_MESSAGE_CHARS, MAX_RETRY_AFTER_SECONDS
 from simulator.control.rules import MAX_TIMES
 from simulator.launcher import RunningServer, free_port, running_simulator
+from simulator.observe.dashboard import NAMESPACES_MS
 from tests.observe.browser import browser_missing, chromium_page, in_ci
 
 if (missing := browser_missing()) is not None:
@@ -30,7 +31,7 @@ if (missing := browser_missing()) is not None:
         raise RuntimeError(f"the dashboard's browser tests must run in CI: {missing}")
     pytest.skip(missing, allow_module_level=True)
 
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, Request, Route, expect
 
 # A real browser: about 1.5 s a test, so the slow pass (CI runs it) keeps the default run near ten minutes.
 pytestmark = pytest.mark.slow
@@ -648,3 +649,59 @@ def test_on_a_narrow_screen_each_requests_method_and_path_is_shown_whole_and_the
         expect(page.locator("#detail-sent")).to_contain_text("openai face")
         expect(page.locator("#detail-sent")).to_contain_text("key pk_test_enterprise_…")
         expect(page.locator("#detail-sent")).to_contain_text(f"namespace {namespace}")
+
+
+def test_the_page_reads_the_namespace_list_every_ten_seconds_not_at_every_poll(simulator: RunningServer, namespace: str) -> None:
+    """The list holds every namespace seen since the last reset, one a test of a suite using the `perf_sim` fixture:
+    hundreds of names, read by every open page once a second."""
+    expect.set_options(timeout=PATIENCE_MS)
+    listed: list[str] = []
+    polled: list[str] = []
+
+    def seen(request: Request) -> None:
+        if "/_sim/namespaces" in request.url:
+            listed.append(request.url)
+        elif "/_sim/requests?" in request.url:
+            polled.append(request.url)
+
+    with chromium_page() as page:
+        page.on("request", seen)
+        page.goto(f"{simulator.base_url}/_sim/ui#ns={namespace}")
+        expect(page.locator("#clock-iso")).not_to_have_text("…")
+        page.wait_for_timeout(SEVERAL_POLLS_MS + 500)
+    assert len(polled) >= 3, polled
+    assert len(listed) == 1, f"{len(listed)} reads of the namespace list in {len(polled)} polls"
+
+
+def test_a_namespace_first_seen_after_the_page_loaded_is_listed_ten_seconds_on_and_the_chosen_one_stays_selected(
+    simulator: RunningServer, namespace: str
+) -> None:
+    expect.set_options(timeout=PATIENCE_MS)
+    with chromium_page() as page:
+        page.clock.install()
+        page.goto(f"{simulator.base_url}/_sim/ui#ns={namespace}")
+        selector = page.locator("#namespace")
+        expect(selector).to_have_value(namespace)
+        other = f"{namespace}-new"
+        sdk(simulator, other).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+        offered = selector.locator("option", has_text=re.compile(f"^{re.escape(other)}$"))
+        page.wait_for_timeout(SEVERAL_POLLS_MS)
+        expect(offered).to_have_count(0, timeout=1)
+
+        page.clock.fast_forward(NAMESPACES_MS)
+
+        expect(offered).to_have_count(1)
+        expect(selector).to_have_value(namespace)
+
+
+def test_a_namespace_first_seen_after_the_page_loaded_is_offered_as_soon_as_the_selector_gets_the_focus(
+    page: Page, simulator: RunningServer, namespace: str
+) -> None:
+    other = f"{namespace}-new"
+    sdk(simulator, other).images.generate(model="dall-e-2", prompt=PROMPT, size="256x256")
+    selector = page.locator("#namespace")
+
+    selector.focus()
+
+    expect(selector.locator("option", has_text=re.compile(f"^{re.escape(other)}$"))).to_have_count(1, timeout=NAMESPACES_MS // 2)
+    expect(selector).to_have_value(namespace)

@@ -4,7 +4,9 @@ const SPEC = JSON.parse(document.getElementById("spec").textContent);
 const $ = (id) => document.getElementById(id);
 const namespaceInUrl = () => new URLSearchParams(location.hash.slice(1)).get("ns") || "default";
 // epoch: one more at each switch of namespace, so a poll of the namespace left shows nothing under the new name.
-const state = {namespace: namespaceInUrl(), epoch: 0, selected: null, requests: [], shown: {}};
+// namespaces: the simulator's list as last read, at namespacesAt (Date.now()); it is read again every
+// SPEC.namespaces_ms and when the selector gets the focus, not at every poll (it can hold hundreds of names).
+const state = {namespace: namespaceInUrl(), epoch: 0, selected: null, requests: [], shown: {}, namespaces: [], namespacesAt: null};
 // A call with no answer by then is the simulator not answering (stopped, or hung): said so, rather than waited on.
 const TIMEOUT_MS = 5000;
 
@@ -59,6 +61,19 @@ function changed(part, data) {
   return true;
 }
 
+let listing = null;  // the read of the namespace list under way
+function loadNamespaces() {
+  listing = listing || api("GET", "/_sim/namespaces").then((answer) => {
+    state.namespaces = answer.namespaces;
+    state.namespacesAt = Date.now();
+    renderNamespaces(state.namespaces);
+  }).finally(() => { listing = null; });
+  return listing;
+}
+
+const namespacesDue = () => state.namespacesAt === null || Date.now() - state.namespacesAt >= SPEC.namespaces_ms;
+
+// The chosen namespace is listed (and selected) even where the list read last does not have it yet.
 function renderNamespaces(names) {
   if (!names.includes(state.namespace)) names = [...names, state.namespace];
   if (!changed("namespaces", names)) return;
@@ -217,6 +232,7 @@ let failingSince = null;
 function pollFailed(error) {
   failingSince = failingSince || new Date();
   state.config = null;
+  state.namespacesAt = null;
   $("main").classList.add("stale");
   const last = " (since " + clockTime(failingSince) + "); showing the last data it gave";
   showProblem(error instanceof Unreachable ? error.message + last : String(error.message || error));
@@ -240,10 +256,10 @@ async function refresh() {
       api("GET", "/_sim/clock?" + ns())]);
     scoped.catch(() => null);  // its failure is reported below, once the selector is filled
     // The selector comes first: when the namespace in the URL is refused, it is how the user picks another.
-    const [namespaces, config] = await Promise.all([api("GET", "/_sim/namespaces"), state.config || api("GET", "/_sim/config")]);
+    const [, config] = await Promise.all([namespacesDue() ? loadNamespaces() : null, state.config || api("GET", "/_sim/config")]);
     if (!current()) return;
     state.config = config;
-    renderNamespaces(namespaces.namespaces);
+    renderNamespaces(state.namespaces);
     const [requests, usage, faults, clock] = await scoped;
     if (!current()) return;  // the namespace was switched meanwhile: these answers are the old one's
     renderClock(clock, config.clock);
@@ -315,6 +331,9 @@ function showNamespace(name) {
   for (const output of [$("fault-result"), $("rules-result"), $("advance-result")]) output.textContent = "";
   refresh();
 }
+
+// Whoever goes to pick a namespace sees those seen since the last read too: the list is read again at once.
+for (const type of ["focus", "pointerdown"]) $("namespace").addEventListener(type, () => loadNamespaces().catch(() => null));
 
 $("namespace").addEventListener("change", (event) => {
   history.replaceState(null, "", "#ns=" + encodeURIComponent(event.target.value));
