@@ -49,11 +49,12 @@ def request_key(face: str, path: str, headers: dict[str, str], query: str) -> st
     return JOURNAL_VIEWS[face].key(path, headers, query)
 
 
-_READING_ORDER: dict[str, tuple[Callable[[str, dict[str, Any]], Asked], ...]] = {
-    face: tuple(dict.fromkeys((view.asked, *(other.asked for other in JOURNAL_VIEWS.values())))) for face, view in JOURNAL_VIEWS.items()
+_OTHER_READINGS: dict[str, tuple[Callable[[str, dict[str, Any]], Asked], ...]] = {
+    face: tuple(asked for asked in dict.fromkeys(other.asked for other in JOURNAL_VIEWS.values()) if asked is not view.asked)
+    for face, view in JOURNAL_VIEWS.items()
 }
-"""How each face's requests are read: as the face reads them, then as the others do, in the registry's order (a
-reading two faces share is made once).
+"""How each face's requests are read besides as the face reads them: as the other faces do, in the registry's order
+(a reading two faces share is made once).
 
 Decision: what a request's face does not read in its body or path is read as the other faces would read it, so a
 request sent to a wrong base URL (a google-genai call without `/google`, which the Perf API answers as unmatched)
@@ -61,18 +62,25 @@ still shows the model, n and prompt its client sent, to the journal as to a rule
 
 
 def _asked(face: str, method: str, path: str, body: dict[str, Any]) -> Asked:
-    """(model, n, size, prompt) as the request wrote them: each the first that a face's view finds, its own face's
-    first; a POST to the face's generation endpoint that names no model asks for the model it renders then."""
-    model = n = size = prompt = None
-    for asked in _READING_ORDER[face]:
+    """(model, n, size, prompt) as the request wrote them: as its face reads them, with what a POST to the face's
+    generation endpoint renders where the request leaves it out (`JournalView.defaults`: the face's own word, before
+    any other face's reading, which is for what the face does not read at all), then each the first that another
+    face's view finds."""
+    view = JOURNAL_VIEWS[face]
+    model, n, size, prompt = view.asked(path, body)
+    if method == "POST" and (model is None or n is None or size is None):
+        made = view.defaults(path, body)
+        model = made.model if model is None else model
+        n = made.n if n is None else n
+        size = made.size if size is None else size
+    for asked in _OTHER_READINGS[face]:
+        if model is not None and n is not None and size is not None and prompt is not None:
+            break
         found_model, found_n, found_size, found_prompt = asked(path, body)
         model = found_model if model is None else model
         n = found_n if n is None else n
         size = found_size if size is None else size
         prompt = found_prompt if prompt is None else prompt
-    generation = JOURNAL_VIEWS[face].generation
-    if model is None and generation is not None and method == "POST" and path == generation[0]:
-        model = generation[1]
     return model, n, size, prompt
 
 

@@ -10,4 +10,4 @@ from simulator.journal_view import images_api_view
 from simulator.perf.wire import PATH, PREFIX
 from spec.models import DEFAULT_MODEL
 
-JOURNAL_VIEW = images_api_view((f"{PREFIX}{PATH}", DEFAULT_MODEL))
+JOURNAL_VIEW = images_api_view(f"{PREFIX}{PATH}", DEFAULT_MODEL)

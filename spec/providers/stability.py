@@ -13,6 +13,8 @@ from spec.models import STABILITY_ASPECT_SIZES, only_model_of
 STABILITY_PERF_MODEL = only_model_of("stability")
 STABILITY_MODELS = ("sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium", "sd3-large", "sd3-large-turbo", "sd3-medium")
 STABILITY_DEFAULT_MODEL = "sd3.5-large"
+# The sd3 endpoint has no count field: each call renders one image.
+STABILITY_IMAGES_PER_CALL = 1
 STABILITY_ASPECT_RATIOS = tuple(STABILITY_ASPECT_SIZES)
 STABILITY_DEFAULT_ASPECT_RATIO = "1:1"
 STABILITY_MAX_PROMPT_CHARS = 10_000

@@ -312,3 +312,58 @@ def test_every_image_id_an_entry_names_is_fetched_as_a_png_at_images_id_png_what
     for image_id in entry["image_ids"]:
         image = client.get(f"/images/{image_id}.png")
         assert image.status_code == 200 and image.headers["content-type"] == "image/png" and image.content.startswith(b"\x89PNG")
+
+
+# The count each face makes of a request that names none: Google's sampleCount default is 4, every other face's 1.
+DEFAULT_N = {"perf": 1, "openai": 1, "stability": 1, "bfl": 1, "ideogram": 1, "google": 4}
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[c.face for c in CALLS])
+@pytest.mark.parametrize("fault", ["header", "rule"])
+def test_a_faulted_request_that_leaves_n_out_is_journalled_with_the_n_and_size_its_face_makes(
+    client: httpx.Client, call: Call, fault: str
+) -> None:
+    """None of these requests names a count (nor, but OpenAI's, a size): answered, the journal shows the engine's n
+    and size; faulted, it showed `n: null` (on every face but BFL) and `size: null`, so a test adding up the images
+    its app asked for across attempts (`sum(e["n"] ...)`) failed on the first faulted one."""
+    namespace = f"default-n-{call.face}-{fault}"
+    assert call.send(client, {"X-Sim-Namespace": namespace}).status_code == 200
+    if fault == "rule":
+        rule = {"match": {"face": call.face}, "action": {"status": 503}, "namespace": namespace}
+        client.post("/_sim/faults", json=rule).raise_for_status()
+    extra = {"X-Sim-Fault": "status=503"} if fault == "header" else {}
+    assert call.send(client, {"X-Sim-Namespace": namespace, **extra}).status_code == 503
+    entries = client.get("/_sim/requests", params={"namespace": namespace}).json()["requests"]
+    faulted, answered = sorted(entries, key=lambda entry: -entry["status"])
+    assert faulted["image_ids"] == [] and answered["image_ids"]
+    assert faulted["n"] == answered["n"] == DEFAULT_N[call.face]
+    assert faulted["size"] == answered["size"] and re.fullmatch(r"\d+x\d+", answered["size"])
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        Call("stability", CALLS[2].path, CALLS[2].headers, form={"prompt": "a kite", "aspect_ratio": "16:9"}),
+        Call("bfl", "/bfl/v1/flux-dev", {"x-key": KEY}, {"prompt": "a kite", "width": 512}),
+        Call("ideogram", CALLS[4].path, CALLS[4].headers, {"image_request": {"prompt": "a kite", "aspect_ratio": "ASPECT_16_9"}}),
+        Call("ideogram", CALLS[4].path, CALLS[4].headers, {"image_request": {"prompt": "a kite", "resolution": "RESOLUTION_1024_768"}}),
+        Call(
+            "google",
+            "/google/v1/publishers/google/models/imagen-3.0-fast-generate-001:predict",
+            {"x-goog-api-key": KEY},
+            {"instances": [{"prompt": "a kite"}], "parameters": {"aspectRatio": "16:9"}},
+        ),
+    ],
+    ids=["stability-aspect", "bfl-width-only", "ideogram-aspect", "ideogram-resolution", "google-express-aspect"],
+)
+def test_a_faulted_request_is_journalled_with_the_size_its_aspect_ratio_or_its_one_dimension_renders(
+    client: httpx.Client, call: Call
+) -> None:
+    """The size the face makes of what the request gave (an aspect ratio, a resolution, a width with the default
+    height), as the same request answered shows it: not null because the request named no pixels."""
+    namespace = "asked-size"
+    assert call.send(client, {"X-Sim-Namespace": namespace}).status_code == 200
+    assert call.send(client, {"X-Sim-Namespace": namespace, "X-Sim-Fault": "status=503"}).status_code == 503
+    faulted, answered = sorted(client.get("/_sim/requests", params={"namespace": namespace}).json()["requests"], key=lambda e: -e["status"])
+    assert (faulted["n"], faulted["size"]) == (answered["n"], answered["size"])
+    assert answered["size"] is not None and answered["size"] != "1024x1024"

@@ -36,6 +36,17 @@ def vertex(sim: RunningServer, token: str = "pk_live_abc123") -> genai.Client:
     )
 
 
+def in_namespace(sim: RunningServer, mode: str, namespace: str) -> genai.Client:
+    """A google-genai client of each mode whose every call names `namespace` by header, as docs/testing.md shows."""
+    options = types.HttpOptions(base_url=sim.base_url + "/google", headers={"X-Sim-Namespace": namespace})
+    if mode == "gemini":
+        return genai.Client(api_key="pk_test_pro_ns", http_options=options)
+    if mode == "express":
+        return genai.Client(vertexai=True, api_key="pk_test_pro_ns", http_options=options)
+    credentials = google.oauth2.credentials.Credentials(token="pk_test_pro_ns")
+    return genai.Client(vertexai=True, project="sim-project", location="us-central1", credentials=credentials, http_options=options)
+
+
 def sizes(response: types.GenerateImagesResponse) -> list[tuple[int, int]]:
     return [Image.open(io.BytesIO(g.image.image_bytes)).size for g in response.generated_images or [] if g.image and g.image.image_bytes]
 
@@ -63,6 +74,32 @@ def test_sdk_vertex_express_mode_with_an_api_key(sim: RunningServer, client: htt
     assert sizes(response) == [(1280, 896)] * 2
     (entry,) = client.get("/_sim/requests", params={"key": "pk_test_pro_express"}).json()["requests"]
     assert entry["face"] == "google" and entry["status"] == 200
+
+
+@pytest.mark.parametrize("mode", ["gemini", "vertex", "express"])
+def test_sdk_calls_with_the_namespace_header_are_journalled_and_faulted_in_that_namespace(
+    sim: RunningServer, client: httpx.Client, mode: str
+) -> None:
+    """google-genai builds each mode's URL its own way; the header its HttpOptions carries reaches the face on all
+    three, so the namespace's rule fires on the SDK's call and the journal lists both calls there, none in default.
+    The SDK sends no sampleCount when number_of_images is unset: the faulted call is journalled with Google's
+    default 4, as the answered one is (it was null)."""
+    namespace = f"genai-{mode}"
+    sdk, config = in_namespace(sim, mode, namespace), types.GenerateImagesConfig(aspect_ratio="16:9")
+    assert sizes(sdk.models.generate_images(model=MODEL, prompt="a watercolor fox", config=config)) == [(1408, 768)] * 4
+    rule = {"match": {"face": "google"}, "action": {"status": 503, "message": "held in the namespace"}, "times": 1}
+    client.post("/_sim/faults", params={"namespace": namespace}, json=rule).raise_for_status()
+    with pytest.raises(errors.ServerError) as raised:
+        sdk.models.generate_images(model=MODEL, prompt="a watercolor fox", config=config)
+    assert (raised.value.code, raised.value.status, raised.value.message) == (503, "UNAVAILABLE", "held in the namespace")
+    entries = client.get("/_sim/requests", params={"namespace": namespace}).json()["requests"]
+    assert [(e["namespace"], e["status"], e["fault"], e["n"], e["size"]) for e in entries] == [
+        (namespace, 503, "status=503;message=held in the namespace", 4, "1408x768"),
+        (namespace, 200, None, 4, "1408x768"),
+    ]
+    (fired,) = client.get("/_sim/faults", params={"namespace": namespace}).json()["faults"]
+    assert (fired["namespace"], fired["fired"], fired["remaining"]) == (namespace, 1, 0)
+    assert client.get("/_sim/requests", params={"namespace": "default"}).json()["requests"] == []
 
 
 def test_sdk_safety_options_are_accepted_as_the_sdk_sends_them(sim: RunningServer) -> None:

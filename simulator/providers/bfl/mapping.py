@@ -142,7 +142,7 @@ def request_from_native(endpoint: str, body: Any) -> BflRequest:
     request = GenerationRequest(
         prompt=prompt,
         model=model.name,
-        n=1,
+        n=bfl.BFL_IMAGES_PER_TASK,
         size=f"{width}x{height}",
         quality="standard",
         style=None,

@@ -107,7 +107,7 @@ def request_from_native(body: Any) -> IdeogramRequest:
         raise NativeInvalid("negative_prompt", f"image_request.negative_prompt must be at most {p.IDEOGRAM_MAX_PROMPT_CHARS} characters")
     _field(request, "color_palette", dict)
     seed = _integer(request, "seed", 0, p.IDEOGRAM_MAX_SEED, None)
-    num_images = _integer(request, "num_images", 1, p.IDEOGRAM_MAX_NUM_IMAGES, 1)
+    num_images = _integer(request, "num_images", 1, p.IDEOGRAM_MAX_NUM_IMAGES, p.IDEOGRAM_DEFAULT_NUM_IMAGES)
     assert num_images is not None
     size = p.IDEOGRAM_RESOLUTIONS[resolution] if resolution else IDEOGRAM_ASPECT_SIZES[aspect_ratio or p.IDEOGRAM_DEFAULT_ASPECT_RATIO]
     reported_style = style_type if style_type and style_type != "AUTO" else p.IDEOGRAM_REPORTED_AUTO_STYLE

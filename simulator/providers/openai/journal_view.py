@@ -8,4 +8,4 @@ from simulator.providers.openai.face import PREFIX
 from simulator.providers.openai.mapping import PATH
 from spec.providers.openai import OPENAI_DEFAULT_MODEL
 
-JOURNAL_VIEW = images_api_view((f"{PREFIX}/v1{PATH}", OPENAI_DEFAULT_MODEL))
+JOURNAL_VIEW = images_api_view(f"{PREFIX}/v1{PATH}", OPENAI_DEFAULT_MODEL)

@@ -192,7 +192,9 @@ def request_from_native(form: Mapping[str, Any], accept: str | None) -> Stabilit
     seed = _number(form, "seed", 0, p.STABILITY_MAX_SEED, integer=True)
     _number(form, "cfg_scale", *p.STABILITY_CFG_SCALE_RANGE, integer=False)
     size = STABILITY_ASPECT_SIZES[aspect_ratio]
-    generation = GenerationRequest(prompt, p.STABILITY_PERF_MODEL, 1, size, "standard", None, "b64_json", first_index=int(seed or 0))
+    generation = GenerationRequest(
+        prompt, p.STABILITY_PERF_MODEL, p.STABILITY_IMAGES_PER_CALL, size, "standard", None, "b64_json", first_index=int(seed or 0)
+    )
     return StabilityRequest(generation, output_format, as_json)
 
 
