@@ -63,8 +63,11 @@ def started_app(config: SimulatorConfig) -> ASGIApp:
         app.state.journal_listeners.append(request_logger(config.log_format))
     if config.scenario:
         specs = _scenario_rules(config)
-        app.state.control.starting_rules = specs
-        if not is_shared(config.state):
+        control = app.state.control
+        control.starting_rules = specs
+        if isinstance(control, RedisControlPlane):
+            control.shared_rules.starting_rules = specs  # put back by the worker if Redis loses them (after_redis_restart)
+        else:
             _add_rules_at_startup(app, specs)
     return app
 
@@ -106,7 +109,9 @@ def after_redis_restart(config: SimulatorConfig) -> Callable[[], str]:
     not in each worker), and every step that puts the rules in (the run's start, a reset, this one) is one atomic
     step with a mark (`RedisRuleStore.put_back_starting`), so they go in once however many ask, and not again where a
     reset since the restart (before the claim's check found it) put them back; a Redis that kept its data (persistence)
-    kept the mark, and gets nothing twice."""
+    kept the mark, and gets nothing twice. The claim checks each second, and a worker reconnects at its next request,
+    so the first worker to reconnect puts them back itself by the same step, before it answers
+    (`RedisRuleStore._put_back_lost`); the claim then says what that step did, as its own."""
     specs = _scenario_rules(config)
 
     async def put_back() -> PutBack | None:

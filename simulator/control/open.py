@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from simulator.config import SimulatorConfig
 from simulator.control.memory_journal import MemoryJournal
@@ -19,8 +21,11 @@ class RedisControlPlane(ControlPlane):
 
     def __init__(self, url: str, config: SimulatorConfig) -> None:
         self._redis = connect(url)
-        # The change channel's connection waits for messages indefinitely, so it has no socket timeout.
-        self._subscriber = Redis.from_url(url, client_name=CLIENT_NAME, protocol=2)
+        # The change channel's connection waits for messages indefinitely, so it has no socket timeout. Nor does it
+        # retry: redis-py's retries reconnected a broken one and subscribed again unseen, so a worker kept the rules
+        # it held, missed the changes made meanwhile and, after a Redis restart without its data, never put back the
+        # run's starting rules (RedisRuleStore._listening); broken, the listener ends and the next request reloads.
+        self._subscriber = Redis.from_url(url, client_name=CLIENT_NAME, protocol=2, retry=Retry(NoBackoff(), 0))
         self.shared_rules = RedisRuleStore(self._redis, self._subscriber, DEFAULT_PREFIX, config.seed)
         """`rules`, as the Redis store it is (a run's start and a Redis restart use what only it does)."""
         super().__init__(RedisJournal(self._redis, DEFAULT_PREFIX, config.journal_size), self.shared_rules)

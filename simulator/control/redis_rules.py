@@ -99,14 +99,18 @@ end
 """
 )
 _ADD = on_time(_ADD_RULES + "return add_rules({0}, 4, every)")
-# Every step that puts the run's starting rules (its scenario's) in: the run's start, a reset, and the claim's after a
-# Redis restart. KEYS: _ADD's, then the mark of what put them in since Redis last lost the run's data (KEYS[5], a hash
-# kept outside the prefix): 'run' once the run's start or its claim after a restart did; until then 'all' after a full
-# reset, 'ns:<namespace>' after a reset of that namespace. ARGV: deadline, channel, change, how ('start', 'reset' or
-# 'again'), the namespace reset ('': every one), then the rules to put in (namespace, times, spec) from ARGV[6]:
+# Every step that puts the run's starting rules (its scenario's) in: the run's start, a reset, and, after a Redis
+# restart, the claim's or a reconnecting worker's. KEYS: _ADD's, then the mark of what put them in since Redis last
+# lost the run's data (KEYS[5], a hash kept outside the prefix): 'run' once the run's start or a put back after a
+# restart did; until then 'all' after a full reset, 'ns:<namespace>' after a reset of that namespace; and 'unsaid', a
+# worker's put back's answer (JSON) until the claim tells it. ARGV: deadline, channel, change, how ('start', 'reset',
+# 'again' or 'reconnected'), the namespace reset ('': every one), then the rules to put in (namespace, times, spec)
+# from ARGV[6]:
 # - 'start' empties the rules and puts them in;
 # - 'reset' deletes the namespace's rules (every one's) and puts them (the namespace's starting rules) back;
-# - 'again' puts in, only where Redis lost the mark's 'run' (and so the run's data), those no reset put back since.
+# - 'again' (the claim's) puts in, only where Redis lost the mark's 'run' (and so the run's data), those no reset put
+#   back since; where a worker did so first, it answers (once) what that worker's step did, for the claim to say;
+# - 'reconnected' (a worker's) does as 'again', and keeps its answer as the mark's 'unsaid'.
 # Returns {receivers, rules deleted, data lost (0, 1), full reset since it was (0, 1), count of the rules held before
 # the rules went in, their ids, then each rule put in's id and ordinal}.
 _START_OVER = on_time(
@@ -124,7 +128,12 @@ elseif how == 'reset' then
     redis.call('HSET', KEYS[5], namespace == '' and 'all' or 'ns:' .. namespace, 1)
   end
 else
-  if redis.call('HEXISTS', KEYS[5], 'run') == 1 then return {0, 0, 0, 0, 0} end
+  if redis.call('HEXISTS', KEYS[5], 'run') == 1 then
+    local unsaid = how == 'again' and redis.call('HGET', KEYS[5], 'unsaid')
+    if not unsaid then return {0, 0, 0, 0, 0} end
+    redis.call('HDEL', KEYS[5], 'unsaid')
+    return cjson.decode(unsaid)
+  end
   lost = 1
   full = redis.call('HEXISTS', KEYS[5], 'all')
   local reset = redis.call('HGETALL', KEYS[5])
@@ -140,7 +149,13 @@ else
 end
 local answer = {0, deleted, lost, full, #before}
 for _, id in ipairs(before) do answer[#answer + 1] = id end
-return add_rules(answer, 6, put)
+answer = add_rules(answer, 6, put)
+if how == 'reconnected' then
+  local unsaid = {0}
+  for i = 2, #answer do unsaid[i] = answer[i] end
+  redis.call('HSET', KEYS[5], 'unsaid', cjson.encode(unsaid))
+end
+return answer
 """
 )
 # KEYS: rules hash, counts hash. ARGV: deadline, channel, change, id, namespace ('': any). Returns {receivers of the
@@ -187,7 +202,8 @@ return 1
 
 @dataclass(frozen=True)
 class PutBack:
-    """What `put_back_starting` did after Redis lost the run's data, for the claim's warning to say."""
+    """What `put_back_starting` (or a reconnecting worker before it) did after Redis lost the run's data, for the
+    claim's warning to say."""
 
     added: list[str]
     """The ids of the starting rules it put back (maybe none: a reset since the restart had put them back)."""
@@ -233,6 +249,9 @@ class RedisRuleStore(RuleStore):
         self._specs: dict[bytes | str, RuleSpec] = {}
         """The rules read at the last reload, by what Redis holds for each: a rule unchanged keeps its compiled
         prompt pattern, and with it the pattern's warning said once (simulator.control.prompt_pattern)."""
+        self.starting_rules: Sequence[RuleSpec] = ()
+        """The run's starting rules (its scenario's), in a worker: put back by the first worker to reconnect to a Redis
+        that lost the run's data (`_listening`)."""
         self._pubsub: PubSub | None = None
         self._listener: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
@@ -242,7 +261,9 @@ class RedisRuleStore(RuleStore):
         at once (the state's calls queue the same way, simulator.state.redis)."""
 
     async def _listening(self) -> None:
-        """Subscribe (once, and again after a lost connection), then load the rules: no change is missed."""
+        """Subscribe (once, and again after a lost connection), then load the rules: no change is missed. Loaded with
+        the mark of the run's starting rules, in one step: where Redis lost the run's data, this worker puts them back
+        before it serves the request that brought it here (see `_put_back_lost`)."""
         if self._listener is not None and not self._listener.done():
             return
         async with self._starting:
@@ -252,8 +273,39 @@ class RedisRuleStore(RuleStore):
                 await self._pubsub.aclose()
             self._pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
             await call_redis(self._subscriber, partial(self._pubsub.subscribe, self._channel))
-            await self._reload()
+            if not await self._reload_with_mark() and self.starting_rules:
+                await self._put_back_lost()
             self._listener = asyncio.create_task(self._listen(self._pubsub))
+
+    async def _reload_with_mark(self) -> bool:
+        """`_reload`, and whether Redis holds the mark of the run's starting rules (False: it lost the run's data), read
+        in one transaction, so the rules read are those of the mark read: the same one round trip as the rules alone."""
+
+        async def read() -> list[Any]:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hgetall(self._rules_key)
+                pipe.hexists(self._started_key, "run")
+                return list(await pipe.execute())
+
+        stored, kept = await call_redis(self._redis, read)
+        self._load(stored)
+        return bool(kept)
+
+    async def _put_back_lost(self) -> None:
+        """Put the run's starting rules back (`put_back_starting`'s step, which the claim's check also runs), then load
+        them. Redis restarted without the run's data, and the workers reconnect at their next request: they served
+        theirs without the rules until the claim's next check (each second, in the parent process) put them back, so a
+        times=1 rule fired on the third request after the restart, not the first.
+
+        Decision: the same atomic step, guarded by the same mark, so the rules go in once for the run, whichever of the
+        workers and the claim comes first; the claim still says on stderr what the run holds, this step's answer
+        (kept in the mark for it) when a worker came first. Loaded again after the step whoever did it (another worker,
+        the claim), as the mark was found gone: no wait for the other workers' acknowledgements, as each of them
+        finds the mark gone and so runs the step and loads after it, or finds it and the rules put back with it."""
+        keys, args = self._start_over_input("reconnected", None, self.starting_rules)
+        call = partial(call_redis, self._redis)
+        await run_on_time(call, self._redis, location(self._redis), self._start_over, keys, [self._channel, uuid.uuid4().hex, *args])
+        await self._reload()
 
     async def _listen(self, pubsub: PubSub) -> None:
         try:
@@ -270,7 +322,9 @@ class RedisRuleStore(RuleStore):
             log.warning("fault rule updates interrupted (%s); reloading with the next request", exc)
 
     async def _reload(self) -> None:
-        stored = await call_redis(self._redis, partial(self._redis.hgetall, self._rules_key))
+        self._load(await call_redis(self._redis, partial(self._redis.hgetall, self._rules_key)))
+
+    def _load(self, stored: dict[Any, Any]) -> None:
         rules, specs = [], {}
         for rule_id, raw in stored.items():
             body = json.loads(raw)
@@ -326,12 +380,15 @@ class RedisRuleStore(RuleStore):
     async def start_numbering(self) -> None:
         await call_redis(self._redis, lambda: self._redis.delete(self._id_key))
 
+    def _start_over_input(self, how: str, namespace: str | None, specs: Sequence[RuleSpec]) -> tuple[list[str], list[Any]]:
+        """_START_OVER's keys, and its arguments after the deadline, channel and change."""
+        keys = [self._rules_key, self._counts_key, self._id_key, self._ordinals_key, self._started_key]
+        return keys, [how, namespace or ""] + [value for spec in specs for value in (spec.namespace, spec.times or 0, _spec_json(spec))]
+
     async def _starting_step(self, how: str, namespace: str | None, specs: Sequence[RuleSpec]) -> tuple[int, PutBack | None]:
         """_START_OVER's answer: the count of rules deleted, and what the rules went in after (None: Redis kept the run's
         data, and nothing was done)."""
-        keys = [self._rules_key, self._counts_key, self._id_key, self._ordinals_key, self._started_key]
-        args = [how, namespace or ""] + [value for spec in specs for value in (spec.namespace, spec.times or 0, _spec_json(spec))]
-        deleted, lost, full, count, *rest = await self._change(self._start_over, keys, args)
+        deleted, lost, full, count, *rest = await self._change(self._start_over, *self._start_over_input(how, namespace, specs))
         before, made = rest[: int(count)], rest[int(count) :]
         if how == "again" and not int(lost):
             return int(deleted), None
@@ -351,8 +408,10 @@ class RedisRuleStore(RuleStore):
         return deleted
 
     async def put_back_starting(self, specs: Sequence[RuleSpec]) -> PutBack | None:
-        """After Redis restarted: the run's starting rules put back if Redis lost the run's data (its mark's `run`),
-        those of the namespaces no reset has put back since; None when Redis kept the data (nothing added).
+        """After Redis restarted (the claim's check): the run's starting rules put back if Redis lost the run's data
+        (its mark's `run`), those of the namespaces no reset has put back since; None when Redis kept the data (nothing
+        added). Where a reconnecting worker put them back first (`_put_back_lost`), what it did, once: the claim's
+        warning says it, and says it once.
 
         Decision: one atomic step with the mark, as every step that puts the starting rules in (`add_starting`,
         `reset`), so they go in once whoever asks, however often, and whatever reset came first: a check that the
@@ -362,6 +421,14 @@ class RedisRuleStore(RuleStore):
         return put
 
     async def rules(self, namespace: str | None = None) -> list[Rule]:
+        """Listening first, as `select` (and within the same one timeout): after a Redis restart without the run's data,
+        the starting rules this worker puts back are listed, not an empty set the next request's rules differ from."""
+        try:
+            async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS):
+                await self._listening()
+        except TimeoutError as exc:
+            raise no_answer(location(self._redis), exc) from None
+
         async def read() -> list[Any]:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.hgetall(self._rules_key)

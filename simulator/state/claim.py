@@ -13,8 +13,8 @@ Decision: the claim outlives a Redis restart. It is checked every `KEEP_SECONDS`
 answers: an idle simulator holds no other connection (its workers reconnect at their next request), so a lost claim
 let a second simulator start on the database, empty it and share it. Back, the claim finds out whether Redis was
 restarted (its `run_id` changed); if so it has the run put right (`after_restart`: a scenario's rules put back where
-Redis lost the run's data, simulator.startup) and says on stderr what the run now holds. The claim is one per run, in
-the process that started it, so a restart is dealt with once, not once per worker.
+Redis lost the run's data, simulator.startup, unless a reconnecting worker did it first) and says on stderr what the
+run now holds. The claim is one per run, in the process that started it, so a restart is said once, not once per worker.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ using: what a user restarting `perf-sim --state redis://...` with the same seed 
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -12,9 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from starlette.applications import Starlette
 
 from load.redis_server import RedisServer, redis_available, running_redis
+from simulator.config import SimulatorConfig
 from simulator.launcher import PROJECT_ROOT, free_port, running_simulator, wait_until_up
+from simulator.startup import after_redis_restart, start_shared_run, started_app
 from simulator.state.redis import CLIENT_NAME
 
 # Real Redis servers stopped, restarted and shared by simulators started in turn: the slow pass (CI runs it).
@@ -158,21 +162,69 @@ def test_after_redis_restarts_without_its_data_a_scenario_run_is_back_at_its_sta
             base = f"http://127.0.0.1:{port}"
             wait_until_up(f"{base}/_sim/health", run)
             with httpx.Client(base_url=base, headers=ACME) as client:
-                started, clock = client.get("/_sim/faults").json()["faults"], client.get("/_sim/clock").json()
+                clock = client.get("/_sim/clock").json()
                 assert [client.post("/openai/v1/images/generations", json=FOX).status_code for _ in range(3)] == [503, 503, 200]
+                used = client.get("/_sim/faults").json()["faults"]
                 client.post("/_sim/clock/advance", json={"seconds": 3600}).raise_for_status()
                 redis_server.stop()
                 redis_server.start()
+                # At once, before the claim's check each second: each worker reconnects with its request.
+                assert [client.post("/openai/v1/images/generations", json=FOX).status_code for _ in range(3)] == [503, 503, 200]
                 deadline = time.monotonic() + 30
                 while "restarted" not in errors.read_text():
                     assert time.monotonic() < deadline, "the run never noticed that Redis restarted"
                     time.sleep(0.1)
-                assert client.get("/_sim/faults").json()["faults"] == started
+                assert client.get("/_sim/faults").json()["faults"] == used
                 assert client.get("/_sim/clock").json() == clock
-                assert [client.post("/openai/v1/images/generations", json=FOX).status_code for _ in range(3)] == [503, 503, 200]
         finally:
             run.terminate()
             run.wait(timeout=30)
     said = [line for line in errors.read_text().splitlines() if "restarted" in line]
     assert len(said) == 1 and said[0].startswith(f"perf-sim: warning: Redis at 127.0.0.1:{redis_server.port}/0 restarted without")
     assert said[0].endswith("the fault rules added before it are gone; the scenario's 3 fault rules were put back (fault_1 to fault_3)")
+
+
+def test_after_redis_restarts_without_its_data_the_first_request_meets_the_scenarios_rules_and_the_claim_says_so_once(
+    tmp_path: Path,
+) -> None:
+    """A worker reconnected at its first request after the restart and served it against the empty rule set until the
+    claim's check (each second) put the scenario's rules back: a times=1 rule fired on the third request after the
+    restart instead of the first. The worker puts them back itself before it matches the request, and the claim's
+    check, which comes later (here called by hand: no claim in this process), says so, as when it did it itself."""
+    if not redis_available():
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
+    scenario = tmp_path / "once.toml"
+    scenario.write_text('[[faults]]\nmatch = { face = "perf" }\naction = { status = 503 }\ntimes = 1\n')
+
+    async def run(redis_server: RedisServer, config: SimulatorConfig) -> tuple[list[str], list[str], str, str, list[str]]:
+        claims_check = after_redis_restart(config)
+        app = started_app(config)
+        assert isinstance(app, Starlette)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim") as client:
+
+            async def statuses() -> list[str]:
+                """Each answer's status, and the fault it says it injected (not a 503 for a Redis that did not answer)."""
+                answers = [await client.post("/v1/images/generations", json=BODY, headers=KEY) for _ in range(2)]
+                return [f"{answer.status_code} {answer.json().get('error', {}).get('message', '')}".strip() for answer in answers]
+
+            before = await statuses()
+            redis_server.stop()
+            await asyncio.sleep(0.2)  # as a server's idle event loop does, the worker finds its connections broken
+            redis_server.start()
+            after = await statuses()
+            said = await asyncio.to_thread(claims_check)
+            again = await asyncio.to_thread(claims_check)  # a later restart's check, where Redis kept the data
+            faults = [rule["id"] for rule in (await client.get("/_sim/faults")).json()["faults"]]
+            return before, after, said, again, faults
+
+    with running_redis() as redis_server:
+        config = SimulatorConfig(state=redis_server.url, scenario=str(scenario), quiet=True)
+        start_shared_run(config)
+        before, after, said, again, faults = asyncio.run(run(redis_server, config))
+    injected = "503 perf-image-sim injected this error (fault status=503)"
+    assert before == [injected, "200"]
+    assert after == [injected, "200"], "the first request after the restart met no rule"
+    assert said.startswith("without this run's data, so the run started over as after a full POST /_sim/reset"), said
+    assert said.endswith("; the scenario's fault rule was put back (fault_1)"), said
+    assert again == "and kept this run's data (it persists it): the run goes on where it was"
+    assert faults == ["fault_1"]
