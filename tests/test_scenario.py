@@ -68,7 +68,7 @@ def test_a_scenario_turns_prompt_tokens_off_and_a_flag_on_the_command_line_wins(
         ("[faults]\naction = { status = 503 }\n", "[faults] must be an array of tables, written [[faults]]"),
         ('[[faults]]\nmatch = { face = "openai" }\n', "[[faults]] #1: action is required"),
         ("[[faults]]\naction = { status = 503 }\n[[faults]]\naction = { drop = true }\ntimes = 0\n", "#2: times must be a whole number"),
-        ("[[faults]]\naction = { drop = true }\nprobability = 1.5\n", "[[faults]] #1: probability must be a number from 0 to 1"),
+        ("[[faults]]\naction = { drop = true }\nprobability = 1.5\n", "[[faults]] #1: probability must be a number above 0 and at most 1"),
         ('[[faults]]\naction = { drop = true }\nwhen = "always"\n', "[[faults]] #1: when is not a rule field"),
         ("[[faults]]\naction = { status = 700 }\n", "[[faults]] #1: action.status must be a whole number from 400 to 599"),
         ('[[faults]]\nmatch = { face = "myspace" }\naction = { drop = true }\n', "[[faults]] #1: match.face must be one of"),
