@@ -312,6 +312,9 @@ def _refuse(message: str) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
+    if config.scenario:
+        for warning in load_scenario(config.scenario, config.file_text(config.scenario)).warnings:
+            print(f"perf-sim: warning: --scenario: {warning}", file=sys.stderr, flush=True)
     with contextlib.ExitStack() as stack:
         try:
             # Before the shared state is claimed and emptied (serve.listening_sockets).

@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 
 from simulator.config import ConfigError, SimulatorConfig
 from simulator.control.client import Clock, SimulatorControl
-from simulator.scenario import load_scenario
+from simulator.scenario import ScenarioWarning, load_scenario
 from simulator.serve import GRACEFUL_STOP_SECONDS, NoDelayHttpProtocol, claim_state, state_problem
 from simulator.startup import start_shared_run, started_app
 from simulator.state.base import CLOCK_MANUAL
@@ -145,7 +145,10 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
         host, port = sock.getsockname()
         config = replace(base, host=host, port=port, **settings)
         if config.scenario:
-            config = load_scenario(config.scenario, config.file_text(config.scenario)).configure(config, given=settings)
+            scenario = load_scenario(config.scenario, config.file_text(config.scenario))
+            for warning in scenario.warnings:
+                warnings.warn(warning, ScenarioWarning, stacklevel=3)  # the caller's `with simulator_running(...)` line
+            config = scenario.configure(config, given=settings)
         if "start_time" in settings and config.clock != CLOCK_MANUAL:  # as perf-sim refuses --start-time
             raise ConfigError("start_time", f": sets where the manual clock starts; the {config.clock} clock follows wall time")
         if config.workers != 1:  # before `checked`, whose advice for more workers (a shared state) would not help here

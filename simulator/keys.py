@@ -112,6 +112,12 @@ class KeyRegistry:
             data = parse_toml(read_text(path) if text is None else text)
         except NotToml as exc:
             raise ValueError(f"{path}: {exc}") from None
+        if not data:
+            # Decision: refused, as an empty scenario is (simulator.scenario): a keys file that is empty or only
+            # comments is a failed template render, a `>` that truncated it or a /dev/stdin left unattached, and
+            # read as no keys the run starts without the keys and limits the file was meant to give.
+            tables = " or ".join(f"[{table}]" for table in KEY_TABLES)
+            raise ValueError(f"{path}: the file holds no table ({tables}), only blanks or comments; is it the right file?")
         return cls.from_tables(data, path, scenario)
 
     @classmethod
@@ -133,6 +139,8 @@ class KeyRegistry:
         tenants: dict[str, Tenant] = {}
         for key, entry in _table(data, "keys", path).items():
             where = f"{path}: key {key!r}"
+            if key in KEY_FIELDS and not isinstance(entry, dict):  # a key's field, its [keys.<key>] line forgotten
+                raise ValueError(f"{path}: [keys] holds one table per key: write [keys.<the key>] above {key} = {quoted(entry)}")
             if not KEY_PATTERN.fullmatch(key):
                 raise ValueError(f"{where} is malformed ({KEY_FORMAT})")
             if not isinstance(entry, dict):
@@ -149,11 +157,19 @@ class KeyRegistry:
         provider_limits: dict[str, Limits] = {}
         for provider, entry in _table(data, "providers", path).items():
             where = f"{path}: [providers.{provider}]"
+            if provider in PROVIDER_FIELDS and not isinstance(entry, dict):  # its [providers.<provider>] line forgotten
+                raise ValueError(
+                    f"{path}: [providers] holds one table per provider: write [providers.<provider>] above "
+                    f"{provider} = {quoted(entry)}; providers: {', '.join(PROVIDERS)}"
+                )
             if provider not in PROVIDERS:
                 raise ValueError(f"{where}: unknown provider; providers: {', '.join(PROVIDERS)}")
-            if isinstance(entry, dict):
-                known_fields_only(entry, PROVIDER_FIELDS, where)
-            if not isinstance(entry, dict) or not set(PROVIDER_FIELDS) <= entry.keys():
+            if isinstance(entry, list):
+                raise ValueError(f"{where} must be a table, written [providers.{provider}] (one pair of brackets, not two)")
+            if not isinstance(entry, dict):
+                raise ValueError(f"{where} must be a table with images_per_minute and images_per_day, got {quoted(entry)}")
+            known_fields_only(entry, PROVIDER_FIELDS, where)
+            if not set(PROVIDER_FIELDS) <= entry.keys():
                 raise ValueError(f"{where} needs images_per_minute and images_per_day")
             provider_limits[provider] = _limits(entry, None, where)
         return cls(tenants, provider_limits)

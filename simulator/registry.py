@@ -119,6 +119,22 @@ class Face:
     def owns_at_root(self, path: str) -> bool:
         return path in self.root_paths or path.startswith(self.root_prefixes)
 
+    def may_own_under(self, prefix: str) -> bool:
+        """Whether some path starting with `prefix` is one this face claims (under its prefix or at the root)."""
+        mounted = self.prefix + "/"
+        return (
+            mounted.startswith(prefix)
+            or prefix.startswith(mounted)
+            or any(path.startswith(prefix) for path in self.root_paths)
+            or any(root.startswith(prefix) or prefix.startswith(root) for root in self.root_prefixes)
+        )
+
+    @property
+    def path_starts(self) -> tuple[str, ...]:
+        """How the face's paths start, as a message names them: its prefix, then its root prefixes and paths."""
+        roots = (path for path in self.root_paths if not path.startswith(self.root_prefixes))
+        return (self.prefix + "/", *self.root_prefixes, *roots)
+
 
 def _serve_perf(engine: Engine, keys: KeyRegistry, config: SimulatorConfig) -> Served:
     if config.gateway:
@@ -224,6 +240,24 @@ def face_for_path(path: str) -> str | None:
         if face.owns(path):
             return face.name
     return None
+
+
+def faces_under(prefix: str) -> tuple[str, ...]:
+    """The faces a request whose path starts with `prefix` can belong to, as `face_for_path` and the control layer
+    decide (the Perf API taking any path no face owns but the simulator's own pages): what a fault rule's `match.face`
+    and `match.path` must agree on.
+
+    A prefix inside a face's root prefixes, or under its mount where no other face claims a path, is that face's
+    alone (`/openai/v1` is OpenAI's, `/v1/flux-pro` BFL's, `/v1/images` the Perf API's); any other prefix can be
+    extended to a path no face owns, so it is the Perf API's as well as of every face claiming a path under it."""
+    for face in FACES:
+        if prefix.startswith(face.root_prefixes):
+            return (face.name,)
+    for face in FACES:
+        others = (other for other in FACES if other is not face)
+        if prefix.startswith(face.prefix + "/") and not any(other.may_own_under(prefix) for other in others):
+            return (face.name,)
+    return tuple(face.name for face in FACES if face.name == PERF_FACE or face.may_own_under(prefix))
 
 
 def error_response(face: str, exc: ApiError, headers: Mapping[str, str] | None = None) -> Response:

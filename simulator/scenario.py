@@ -9,6 +9,8 @@ naming the table and the field, so a typo never turns into a silently different 
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -22,14 +24,23 @@ from simulator.engine.errors import ApiError, quoted
 from simulator.keys import KEY_TABLES, SCENARIO_TABLES, KeyRegistry, known_fields_only
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL
 from simulator.toml_file import NotToml, is_whole, parse_toml, read_text
+from spec.model_names import KNOWN_MODEL_NAMES, is_known_model
+from spec.models import MODELS
 
 SIMULATOR_TABLE, FAULTS_TABLE = SCENARIO_TABLES
 TABLES = (SIMULATOR_TABLE, *KEY_TABLES, FAULTS_TABLE)
 SIMULATOR_FIELDS = ("seed", "clock", "start_time", "prompt_tokens")
+UNIX_SECONDS = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
+"""A string that is Unix seconds written in quotes (`start_time = "1772442000"`), for the hint to drop them."""
 
 
 class ScenarioError(ValueError):
     """A scenario file the simulator cannot honour; the message names the file, the table and the field."""
+
+
+class ScenarioWarning(UserWarning):
+    """A scenario's line the simulator honours but that may not mean what was meant (`Scenario.warnings`), as
+    `simulator_running` warns of it; perf-sim prints it on stderr."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,10 @@ class Scenario:
     """Fault rules as `POST /_sim/faults` bodies, in file order."""
     has_keys: bool = False
     """Whether the file has [keys.*] or [providers.*] tables (then it is also the run's keys file)."""
+    warnings: tuple[str, ...] = ()
+    """What the file says that the simulator honours but that may not be what was meant (a rule's model no face
+    knows), each naming the file and the rule: said once as the run starts (perf-sim on stderr, simulator_running as
+    a Python warning), never refused."""
 
     def rule_specs(self) -> list[RuleSpec]:
         return [rule_spec_from_json(rule) for rule in self.faults]
@@ -72,10 +87,14 @@ def start_time_seconds(value: object, where: str) -> float:
     """A Unix time, an ISO 8601 string or a TOML date-time (without a zone: UTC), in the range the clock can keep."""
     given = quoted(value)
     if isinstance(value, str):
+        text = value
         try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            # upper case: RFC 3339 allows a lower-case t and z (TOML's own date-times take them)
+            value = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
         except ValueError:
-            raise ScenarioError(f"{where}: not an ISO 8601 date-time: {quoted(value)}") from None
+            # a number in quotes is Unix seconds written as a string (the command line's --start-time takes them so)
+            hint = "; write Unix seconds without quotes" if UNIX_SECONDS.fullmatch(text.strip()) else ""
+            raise ScenarioError(f"{where}: not an ISO 8601 date-time: {given}{hint}") from None
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     if isinstance(value, datetime):
@@ -112,9 +131,25 @@ def _settings(table: object, path: str) -> dict[str, Any]:
         if table.get("clock") != CLOCK_MANUAL:
             # Decision: as --start-time without --clock manual, refused: the real clock would quietly ignore it.
             raise ScenarioError(
-                f'{where} start_time: sets where the manual clock starts; add clock = "manual" (the real clock follows wall time)'
+                f'{where} start_time: sets where the manual clock starts; add clock = "manual" to [{SIMULATOR_TABLE}] (the real '
+                "clock follows wall time, and a clock set outside the file, such as --clock manual, does not carry its start_time)"
             )
     return settings
+
+
+def _model_warning(rule: dict[str, Any], where: str) -> str | None:
+    """A warning for a rule whose `match.model` no face knows, which matches only requests naming that model: a typo
+    (`dall-e3`), or a bad model on purpose, which a rule may target (so it is taken, unlike a rule that can never
+    match, which is refused)."""
+    model = rule.get("match", {}).get("model")
+    if model is None or is_known_model(model):
+        return None
+    close = difflib.get_close_matches(model, KNOWN_MODEL_NAMES, n=1)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    return (
+        f"{where}: match.model {quoted(model)} is no model the simulator knows, so the rule matches only requests naming "
+        f"it; {guess}models: {', '.join(MODELS)} (and their providers' names for them)"
+    )
 
 
 def _fault(rule: object, number: int, path: str) -> dict[str, Any]:
@@ -147,6 +182,12 @@ def load_scenario(path: str | Path, text: str | None = None) -> Scenario:
         data = parse_toml(text)
     except NotToml as exc:
         raise ScenarioError(f"{name}: {exc}") from None
+    if not data:
+        # Decision: refused. Every table is optional, but a file with none is a failed template render, a `>` that
+        # truncated it, or a /dev/stdin a container was started without: taken, it was a plain run (seed 0, real
+        # clock, no keys, no rules) in place of the committed scenario, with the banner naming the file.
+        tables = ", ".join(f"[{table}]" for table in TABLES[:-1]) + f" or [[{FAULTS_TABLE}]]"
+        raise ScenarioError(f"{name}: the file holds no table ({tables}), only blanks or comments; is it the right file?")
     extra = sorted(set(data) - set(TABLES))
     if extra and extra[0] in SIMULATOR_FIELDS and not isinstance(data[extra[0]], dict):
         # a [simulator] setting written above every table, the header forgotten: no table is called so
@@ -163,4 +204,12 @@ def load_scenario(path: str | Path, text: str | None = None) -> Scenario:
         KeyRegistry.from_tables(data, name, scenario=name)
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
-    return Scenario(name, text, settings, rules, has_keys=any(table in data for table in KEY_TABLES))
+    warnings = (_model_warning(rule, f"{name}: [[{FAULTS_TABLE}]] #{number}") for number, rule in enumerate(rules, start=1))
+    return Scenario(
+        name,
+        text,
+        settings,
+        rules,
+        has_keys=any(table in data for table in KEY_TABLES),
+        warnings=tuple(warning for warning in warnings if warning is not None),
+    )

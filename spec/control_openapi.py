@@ -168,7 +168,7 @@ _METHOD_MEANING = f"the request's method: {_METHODS_NAMED}"
 def _match_schema(with_status: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "face": {"enum": list(FACES), "description": "the API a request came in by"},
-        "path": {**_PATH_PREFIX, "description": "a prefix of the request path"},
+        "path": {**_PATH_PREFIX, "description": "a prefix of the request path (with face: one of that face's paths)"},
         "method": {**_METHOD, "description": f"{_METHOD_MEANING} (absent: every method but OPTIONS)"},
         "model": {"type": "string", "minLength": 1, "examples": list(MODELS)},
         "key": {"type": "string", "minLength": 1, "description": f"the API key the request was sent with ({_KEY_GIVEN})"},
@@ -264,10 +264,10 @@ def _rule_request_schema() -> dict[str, Any]:
             },
             "probability": {
                 "type": ["number", "null"],
-                "minimum": 0,
+                "exclusiveMinimum": 0,
                 "maximum": 1,
                 "description": "apply to this share of matching requests, decided from the seed and the request sequence "
-                "(absent or null: every one)",
+                "(absent or null: every one; 0, which could never fire, is refused)",
             },
             "namespace": {"type": "string", "pattern": _NAMESPACE_PATTERN},
         },
@@ -284,7 +284,7 @@ def _rule_schema() -> dict[str, Any]:
             "action": _ref("Action"),
             "times": {"type": ["integer", "null"]},
             "remaining": {"type": ["integer", "null"], "description": "how many more times it applies (null: until removed)"},
-            "probability": {"type": "number", "minimum": 0, "maximum": 1},
+            "probability": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
             "namespace": {"type": "string"},
             "fired": {"type": "integer", "minimum": 0, "description": "how often it was applied"},
         },

@@ -25,3 +25,12 @@ def perf_model_name(model: str) -> str:
     """The Perf name of a model named in its provider's words (`imagen-3.0-generate-002` is `imagen-3`); any other
     name as it is."""
     return _PERF_NAMES.get(model, model)
+
+
+KNOWN_MODEL_NAMES: tuple[str, ...] = (*MODELS, *sorted(set(_PERF_NAMES) - set(MODELS)))
+"""Every model name the simulator knows: the Perf names, then the providers' names for them."""
+
+
+def is_known_model(model: str) -> bool:
+    """Whether `model` names a model some face renders, in the Perf API's words or a provider's."""
+    return perf_model_name(model) in MODELS

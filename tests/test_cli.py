@@ -217,6 +217,15 @@ def test_latency_scale_waits_without_blocking_other_requests() -> None:
         ("[keys.pk_live_big_corp]\nimages_per_minute = 100\n", "key 'pk_live_big_corp' has no tier"),
         ("[providers.openai]\nimages_per_minute = 5\nimages_per_hour = 9\n", "[providers.openai]: unknown field 'images_per_hour'"),
         ('[key.pk_live_big_corp]\ntier = "pro"\n', "unknown table [key]"),
+        ('[keys]\ntier = "pro"\n', "keys.toml: [keys] holds one table per key: write [keys.<the key>] above tier = 'pro'\n"),
+        (
+            "[providers]\nimages_per_minute = 10\nimages_per_day = 100\n",
+            "keys.toml: [providers] holds one table per provider: write [providers.<provider>] above images_per_minute = 10; "
+            "providers: openai, stability, bfl, ideogram, google\n",
+        ),
+        ("[providers]\nopenai = 5\n", "keys.toml: [providers.openai] must be a table with images_per_minute and images_per_day, got 5\n"),
+        ("", "keys.toml: the file holds no table ([keys] or [providers]), only blanks or comments; is it the right file?\n"),
+        ("# keys to come\n\n", "keys.toml: the file holds no table ([keys] or [providers])"),
     ],
     ids=[
         "flat key",
@@ -230,6 +239,11 @@ def test_latency_scale_waits_without_blocking_other_requests() -> None:
         "limits without a tier",
         "provider field",
         "table",
+        "key field without its table",
+        "provider field without its table",
+        "provider not a table",
+        "empty",
+        "only comments",
     ],
 )
 def test_a_keys_file_it_cannot_honour_is_refused_with_the_reason(tmp_path: object, keys_file: str, message: str) -> None:

@@ -118,6 +118,15 @@ def test_the_document_calls_valid_exactly_the_actions_the_simulator_takes(client
     assert (response.status_code == 201) == documented, response.text
 
 
+@pytest.mark.parametrize("probability", [0, 0.0, 1e-9, 0.5, 1, 1.5, -0.1, None])
+def test_the_document_calls_valid_exactly_the_probabilities_the_simulator_takes(client: httpx.Client, probability: float | None) -> None:
+    """0 is refused (a rule that could never fire), so the document's lower bound is exclusive."""
+    rule = {"match": {"path": "/nowhere"}, "action": {"drop": True}, "probability": probability}
+    documented = _validator("FaultRuleRequest").is_valid(rule)
+    response = client.post("/_sim/faults", json=rule)
+    assert (response.status_code == 201) == documented, response.text
+
+
 def test_the_documents_limits_and_faces_are_the_control_codes() -> None:
     assert FACES == FACE_NAMES
     assert MAX_TIMES == control_rules.MAX_TIMES
@@ -360,7 +369,7 @@ def test_schemathesis_finds_no_control_answer_outside_the_document_and_no_invali
     """Every schemathesis check but one, on a simulator of its own (its calls add rules, reset and move the clock): no
     500, every status and body as documented, every call the document calls invalid refused. Left out: "a valid call
     is accepted", because the document cannot say that a namespace named in a call's body must be the one its query or
-    header names (the simulator refuses the two disagreeing, a documented 400)."""
+    header names, nor that a match's path must be one of its face's (the simulator refuses either, a documented 400)."""
     document = tmp_path / "control-openapi.json"
     document.write_text(json.dumps(control_openapi_document()))
     with running_simulator("--clock", "manual", "--quiet") as server:

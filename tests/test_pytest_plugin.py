@@ -251,6 +251,32 @@ def test_a_bad_ini_option_is_a_usage_error_as_the_session_starts_even_when_no_te
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_an_empty_scenario_in_the_ini_file_is_a_usage_error_as_the_session_starts(tmp_path: Path) -> None:
+    """As perf-sim refuses it: a truncated file would have given every test a plain run without the scenario."""
+    (tmp_path / "scenario.toml").write_text("# rules to come\n")
+    result = run_user_tests(tmp_path, "def test_plain():\n    pass\n", ini="perf_sim_scenario = scenario.toml\n")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert (
+        f"ERROR: perf_sim_scenario: {tmp_path / 'scenario.toml'}: the file holds no table ([simulator], [keys], [providers] or "
+        "[[faults]]), only blanks or comments; is it the right file?"
+    ) in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_scenario_rule_for_a_model_no_face_knows_is_a_warning_in_the_session_summary(tmp_path: Path) -> None:
+    (tmp_path / "scenario.toml").write_text('[[faults]]\nmatch = { model = "dall-e3" }\naction = { status = 503 }\n')
+    result = run_user_tests(
+        tmp_path,
+        """
+        def test_rule(perf_sim):
+            assert [rule["match"] for rule in perf_sim.faults()] == [{"model": "dall-e3"}]
+        """,
+        ini="perf_sim_scenario = scenario.toml\n",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ScenarioWarning" in result.stdout and "match.model 'dall-e3' is no model the simulator knows" in result.stdout, result.stdout
+
+
 def test_the_fixtures_clock_is_manual_whatever_clock_the_scenario_names(tmp_path: Path) -> None:
     """A scenario file shared with `perf-sim` (on the real clock, for a person) must not start the clock of a test
     session, whose tests rely on time moving only through `advance`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,9 @@ import pytest
 
 from load.redis_server import RedisServer
 from simulator.cli import parse_args
-from simulator.launcher import PROJECT_ROOT, running_simulator
-from simulator.scenario import ScenarioError, load_scenario
+from simulator.in_process import simulator_running
+from simulator.launcher import PROJECT_ROOT, free_port, running_simulator
+from simulator.scenario import ScenarioError, ScenarioWarning, load_scenario
 
 EXAMPLE = PROJECT_ROOT / "docs" / "scenario.example.toml"
 
@@ -68,7 +70,7 @@ def test_a_scenario_turns_prompt_tokens_off_and_a_flag_on_the_command_line_wins(
         ("[faults]\naction = { status = 503 }\n", "[faults] must be an array of tables, written [[faults]]"),
         ('[[faults]]\nmatch = { face = "openai" }\n', "[[faults]] #1: action is required"),
         ("[[faults]]\naction = { status = 503 }\n[[faults]]\naction = { drop = true }\ntimes = 0\n", "#2: times must be a whole number"),
-        ("[[faults]]\naction = { drop = true }\nprobability = 1.5\n", "[[faults]] #1: probability must be a number from 0 to 1"),
+        ("[[faults]]\naction = { drop = true }\nprobability = 1.5\n", "[[faults]] #1: probability must be a number above 0 and at most 1"),
         ('[[faults]]\naction = { drop = true }\nwhen = "always"\n', "[[faults]] #1: when is not a rule field"),
         ("[[faults]]\naction = { status = 700 }\n", "[[faults]] #1: action.status must be a whole number from 400 to 599"),
         ('[[faults]]\nmatch = { face = "myspace" }\naction = { drop = true }\n', "[[faults]] #1: match.face must be one of"),
@@ -245,3 +247,159 @@ def test_with_a_shared_state_the_rules_are_installed_once_for_every_worker_and_e
                 client.post("/_sim/reset").raise_for_status()
                 assert [client.post("/openai/v1/images/generations", json=body).status_code for _ in range(3)] == [503, 503, 200]
             assert statuses == [503, 503, 200]
+
+
+NO_TABLE = "the file holds no table ([simulator], [keys], [providers] or [[faults]]), only blanks or comments; is it the right file?"
+
+
+@pytest.mark.parametrize("text", ["", "\n  \t\n", "# the scenario\n# (its tables went missing)\n", "\ufeff", "\ufeff# a comment\n"])
+def test_a_scenario_that_holds_no_table_is_refused_naming_the_file(tmp_path: Path, text: str) -> None:
+    """An empty file is a failed template render, a `>` that truncated it: taken, it was a plain run (seed 0, real
+    clock, no keys, no rules) in place of the committed scenario, with the banner naming the file as applied."""
+    path = _write(tmp_path, text)
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(path)
+    assert str(refused.value) == f"{path}: {NO_TABLE}"
+    with pytest.raises(ScenarioError, match="holds no table"), simulator_running(scenario=str(path)):
+        pass
+    assert load_scenario(_write(tmp_path, "[simulator]\n")).settings == {}  # a table, even empty, is a scenario
+
+
+def test_an_empty_scenario_on_stdin_is_refused_at_start_in_one_line() -> None:
+    """`docker run` without -i, or a pipe whose command failed: /dev/stdin is empty."""
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator", "--scenario", "/dev/stdin", "--port", str(free_port())],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"perf-sim: error: --scenario: /dev/stdin: {NO_TABLE}"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[keys]\ntier = "pro"\n', "[keys] holds one table per key: write [keys.<the key>] above tier = 'pro'"),
+        (
+            "[providers]\nimages_per_minute = 10\nimages_per_day = 100\n",
+            "[providers] holds one table per provider: write [providers.<provider>] above images_per_minute = 10; providers: openai, "
+            "stability, bfl, ideogram, google",
+        ),
+        ("[providers]\nopenai = 5\n", "[providers.openai] must be a table with images_per_minute and images_per_day, got 5"),
+        (
+            "[[providers.openai]]\nimages_per_minute = 5\nimages_per_day = 9\n",
+            "[providers.openai] must be a table, written [providers.openai] (one pair of brackets, not two)",
+        ),
+        (
+            '[[faults]]\nmatch = { face = "perf", path = "/openai/" }\naction = { drop = true }\n',
+            "[[faults]] #1: match.path '/openai/' is a path of the openai face, not of match.face 'perf' (whose paths start with /v1/), "
+            "so it could never match",
+        ),
+        (
+            "[[faults]]\naction = { drop = true }\nprobability = 0\n",
+            "[[faults]] #1: probability must be a number above 0 and at most 1 (leave it out for every matching request; 0 could "
+            "never fire), got 0",
+        ),
+        (
+            "[[faults]]\naction = { drop = true }\ntimes = 0\n",
+            "[[faults]] #1: times must be a whole number from 1 to 1000000 (leave it out for until removed), got 0",
+        ),
+        ("[[faults]]\naction = { drop = true }\nprobability = 1.5\n", "0 could never fire), got 1.5"),
+    ],
+    ids=["key field", "provider field", "provider not a table", "provider array", "face and path", "probability 0", "times", "probability"],
+)
+def test_a_forgotten_table_line_or_a_rule_that_can_never_fire_is_refused_saying_what_to_write(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """`[keys]` then `tier = "pro"` said "key 'tier' is malformed"; `[providers]` then its limits, that the provider
+    `images_per_minute` is unknown: each named a key or a provider no one meant."""
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(_write(tmp_path, text))
+    assert str(refused.value).endswith(message), refused.value
+
+
+@pytest.mark.parametrize("clock", [[], ["--clock", "manual"]])
+def test_a_start_time_without_the_files_manual_clock_says_a_clock_flag_does_not_carry_it(tmp_path: Path, clock: list[str]) -> None:
+    path = _write(tmp_path, "[simulator]\nstart_time = 2026-03-02T09:00:00Z\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator", "--scenario", str(path), *clock], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f'perf-sim: error: --scenario: {path}: [simulator] start_time: sets where the manual clock starts; add clock = "manual" to '
+        "[simulator] (the real clock follows wall time, and a clock set outside the file, such as --clock manual, does not carry "
+        "its start_time)"
+    ]
+
+
+@pytest.mark.parametrize("value", ['"1772442000"', '"1772442000.5"', '" 1772442000"'])
+def test_a_start_time_of_unix_seconds_in_quotes_is_refused_saying_to_drop_them(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(_write(tmp_path, f'[simulator]\nclock = "manual"\nstart_time = {value}\n'))
+    assert str(refused.value).endswith(f"not an ISO 8601 date-time: '{value.strip(chr(34))}'; write Unix seconds without quotes")
+    with pytest.raises(ScenarioError) as other:
+        load_scenario(_write(tmp_path, '[simulator]\nclock = "manual"\nstart_time = "yesterday"\n'))
+    assert str(other.value).endswith("not an ISO 8601 date-time: 'yesterday'")
+
+
+@pytest.mark.parametrize("value", ['"2026-03-02t09:00:00z"', '"2026-03-02T09:00:00z"', '"2026-03-02t09:00:00Z"', "2026-03-02t09:00:00z"])
+def test_a_start_time_in_rfc_3339_lower_case_is_taken(tmp_path: Path, value: str) -> None:
+    """RFC 3339 allows a lower-case t and z, and a TOML date-time written so was taken while the same string was not."""
+    scenario = load_scenario(_write(tmp_path, f'[simulator]\nclock = "manual"\nstart_time = {value}\n'))
+    assert scenario.settings["start_time"] == 1772442000.0
+
+
+MODEL_RULES = """
+[[faults]]
+match = { face = "openai", model = "dall-e3" }
+action = { status = 503 }
+
+[[faults]]
+match = { model = "imagen-3.0-generate-002" }
+action = { status = 503 }
+
+[[faults]]
+match = { model = "no-such-model" }
+action = { status = 503 }
+"""
+MODELS_LIST = (
+    "models: dall-e-3, dall-e-2, stable-diffusion-3, flux-pro, flux-dev, ideogram-2, imagen-3 (and their providers' names for them)"
+)
+
+
+def test_a_rule_for_a_model_no_face_knows_is_taken_with_a_warning_naming_the_rule_and_the_models(tmp_path: Path) -> None:
+    """A rule may target a bad model on purpose, so it is taken; but `dall-e3` (a typo of dall-e-3) never matches a
+    dall-e-3 request, and was taken without a word. A provider's name for a model (imagen-3.0-...) is a known one."""
+    path = _write(tmp_path, MODEL_RULES)
+    scenario = load_scenario(path)
+    assert len(scenario.faults) == 3
+    assert scenario.warnings == (
+        f"{path}: [[faults]] #1: match.model 'dall-e3' is no model the simulator knows, so the rule matches only requests "
+        f"naming it; did you mean 'dall-e-3'? {MODELS_LIST}",
+        f"{path}: [[faults]] #3: match.model 'no-such-model' is no model the simulator knows, so the rule matches only "
+        f"requests naming it; {MODELS_LIST}",
+    )
+    assert load_scenario(EXAMPLE).warnings == ()
+    with pytest.warns(ScenarioWarning) as warned, simulator_running(scenario=str(path)) as sim:
+        assert [rule["match"].get("model") for rule in sim.faults()] == ["dall-e3", "imagen-3.0-generate-002", "no-such-model"]
+    assert [str(warning.message) for warning in warned] == list(scenario.warnings)
+    assert {warning.filename for warning in warned} == {__file__}, "said at the caller's line"
+
+
+def test_perf_sim_prints_one_warning_line_per_such_rule_on_stderr_as_it_starts(tmp_path: Path) -> None:
+    """Printed before the server listens: here the port is taken, so perf-sim stops right after (exit 2)."""
+    path = _write(tmp_path, MODEL_RULES)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "simulator", "--scenario", str(path), "--port", str(port)], capture_output=True, text=True, timeout=60
+        )
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2 and len(lines) == 3, result.stderr
+    assert lines[0].startswith(f"perf-sim: warning: --scenario: {path}: [[faults]] #1: match.model 'dall-e3' is no model")
+    assert lines[1].startswith(f"perf-sim: warning: --scenario: {path}: [[faults]] #3: match.model 'no-such-model'")
+    assert lines[2].startswith("perf-sim: error:")

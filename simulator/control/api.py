@@ -23,7 +23,15 @@ from simulator.control.actions import fault_parts
 from simulator.control.journal import MAX_JOURNAL_SIZE, EntryFilter, check_key_id, check_masked_key, check_request_id, key_digest, key_id
 from simulator.control.plane import ControlPlane
 from simulator.control.prompt_pattern import COUNT_SEARCH_SECONDS, PromptPattern, too_slow
-from simulator.control.rules import Match, check_path_prefix, match_from_json, method_from, namespace_from, rule_spec_from_json
+from simulator.control.rules import (
+    Match,
+    check_face_and_path,
+    check_path_prefix,
+    match_from_json,
+    method_from,
+    namespace_from,
+    rule_spec_from_json,
+)
 from simulator.control.since import since_from_query
 from simulator.engine.errors import ApiError, cut, invalid, param_name, quoted
 from simulator.engine.generate import Engine
@@ -190,6 +198,8 @@ class ControlApi:
                 raise invalid(name, f"{name} is empty: give a value, or leave it out to list requests of every {name}")
         if "path" in params:
             check_path_prefix(params["path"], "path")
+            if "face" in params:
+                check_face_and_path(params["face"], params["path"], "face", "path")
         if "key" in params:
             check_masked_key(params["key"], "key")
         if "key_id" in params:

@@ -41,7 +41,7 @@ from simulator.engine.digest import unit_interval
 from simulator.engine.errors import cut, invalid, param_name, quoted
 from simulator.engine.jsontypes import json_integer
 from simulator.namespace_path import is_control_path
-from simulator.registry import FACE_NAMES
+from simulator.registry import BY_NAME, FACE_NAMES, faces_under
 from spec.model_names import perf_model_name
 from spec.tiers import mask_key
 
@@ -144,6 +144,22 @@ def check_path_prefix(path: str, field: str) -> None:
         raise invalid(field, message)
 
 
+def check_face_and_path(face: str, path: str, face_field: str, path_field: str) -> None:
+    """Decision: a face and a path prefix that no request can have together are refused (a 400 naming the path), as
+    a path without its `/` is: `{"face": "perf", "path": "/openai/"}` selects nothing, a rule that never fires or a
+    count of 0 that passes a test which tested nothing. The path is read as the journal shows it, without a
+    /_sim/ns/<name> base path (check_path_prefix refuses one), and its face as the control layer decides it
+    (`registry.faces_under`)."""
+    faces = faces_under(path)
+    if face not in faces:
+        starts = ", ".join(BY_NAME[face].path_starts)
+        message = (
+            f"{path_field} {quoted(path)} is a path of the {' or '.join(faces)} face, not of {face_field} {quoted(face)} "
+            f"(whose paths start with {starts}), so it could never match"
+        )
+        raise invalid(path_field, message)
+
+
 def method_from(value: str, field: str) -> str:
     """`value` as a match names a request's method (upper case), or a 400 naming `field` unless it is one of
     MATCH_METHODS. ASCII only: `str.upper` makes `poſt` (a long s) POST."""
@@ -171,6 +187,8 @@ def match_from_json(body: object, field: str = "match", for_journal: bool = Fals
         raise invalid(f"{field}.face", f"{field}.face must be one of {', '.join(FACE_NAMES)}")
     if "path" in body:
         check_path_prefix(body["path"], f"{field}.path")
+        if "face" in body:
+            check_face_and_path(body["face"], body["path"], f"{field}.face", f"{field}.path")
     if "key" in body:
         check_masked_key(body["key"], f"{field}.key")
     if "key_id" in body:
@@ -225,11 +243,19 @@ def rule_spec_from_json(body: object, namespace: str = DEFAULT_NAMESPACE) -> Rul
     # as null for an optional field of the Perf API means its default.
     times = json_integer(body.get("times"))
     if body.get("times") is not None and (times is None or not 1 <= times <= MAX_TIMES):
-        raise invalid("times", f"times must be a whole number from 1 to {MAX_TIMES} (leave it out for until removed)")
+        message = f"times must be a whole number from 1 to {MAX_TIMES} (leave it out for until removed), got {quoted(body['times'])}"
+        raise invalid("times", message)
     probability = body.get("probability")
     probability = 1.0 if probability is None else probability
-    if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0 <= probability <= 1:
-        raise invalid("probability", "probability must be a number from 0 to 1 (leave it out for every matching request)")
+    # Decision: 0 is refused, as a rule that can never fire is (check_face_and_path): `probability = 0` reads as a rule
+    # turned off, but it stays listed and matched, a fault a test believes in that never comes; a rule is turned off
+    # by removing it (DELETE /_sim/faults/{id}, or a line taken out of a scenario).
+    if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0 < probability <= 1:
+        message = (
+            "probability must be a number above 0 and at most 1 (leave it out for every matching request; 0 could never "
+            f"fire), got {quoted(body['probability'])}"
+        )
+        raise invalid("probability", message)
     return RuleSpec(
         match=match_from_json(body["match"]) if "match" in body else Match(),
         action=action_from_json(body["action"]),

@@ -16,7 +16,10 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from simulator.control.rules import rule_spec_from_json
 from simulator.launcher import RunningServer
+from simulator.registry import face_for_path
+from spec.models import PERF_FACE
 from spec.providers.bfl import BFL_MAX_BODY_BYTES
 
 KEY = "pk_test_pro_control"
@@ -287,6 +290,8 @@ def test_rules_are_listed_deleted_one_by_one_and_all_at_once(client: httpx.Clien
         ({"action": {"delay_ms": 0}}, "action.delay_ms"),
         ({"action": {"drop": True}, "times": 0}, "times"),
         ({"action": {"drop": True}, "probability": 2}, "probability"),
+        ({"action": {"drop": True}, "probability": 0}, "probability"),
+        ({"match": {"face": "perf", "path": "/openai/"}, "action": {"drop": True}}, "match.path"),
         ({"action": {"drop": True}, "namespace": "no spaces"}, "namespace"),
         ({"match": {}}, "action"),
         ({"action": {"status": 500, "type": "made_up_error"}}, "action.type"),
@@ -336,6 +341,107 @@ def test_a_path_prefix_no_request_can_have_is_refused_by_rules_the_journals_filt
     assert (counted.status_code, counted.json()["error"]["param"]) == (400, "match.path")
     assert (added.status_code, added.json()["error"]["param"]) == (400, "match.path")
     assert says in added.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("face", "path", "owner", "starts"),
+    [
+        ("perf", "/openai/v1/images", "openai", "/v1/"),
+        ("openai", "/v1/images/generations", "perf", "/openai/"),
+        ("bfl", "/v1/images", "perf", "/bfl/, /v1/flux-, /v1/get_result/, /v1/licenses/, /v1/get_result"),
+        ("perf", "/v1/flux-pro", "bfl", "/v1/"),
+        ("google", "/images/generations", "perf", "/google/"),
+        ("stability", "/openai", "perf or openai", "/stability/"),
+    ],
+)
+def test_a_face_and_a_path_no_request_can_have_together_are_refused_by_rules_the_journals_filter_and_count(
+    client: httpx.Client, face: str, path: str, owner: str, starts: str
+) -> None:
+    """`{"face": "perf", "path": "/openai/"}` was taken, listed and never fired (the Perf API's paths are /v1/...): the
+    silent typo a path without its `/` is refused for."""
+    listed = client.get("/_sim/requests", params={"face": face, "path": path})
+    counted = client.post("/_sim/requests/count", json={"match": {"face": face, "path": path}})
+    added = client.post("/_sim/faults", json={"match": {"face": face, "path": path}, "action": {"status": 503}})
+    assert (listed.status_code, listed.json()["error"]["param"]) == (400, "path")
+    assert (counted.status_code, counted.json()["error"]["param"]) == (400, "match.path")
+    assert (added.status_code, added.json()["error"]["param"]) == (400, "match.path")
+    assert added.json()["error"]["message"] == (
+        f"match.path '{path}' is a path of the {owner} face, not of match.face '{face}' (whose paths start with {starts}), so it "
+        "could never match"
+    )
+    assert listed.json()["error"]["message"].startswith(f"path '{path}' is a path of the {owner} face, not of face '{face}'")
+    assert client.get("/_sim/faults").json()["faults"] == []
+
+
+@pytest.mark.parametrize(
+    ("face", "path", "sent"),
+    [
+        ("bfl", "/v1/", "/v1/flux-pro"),
+        ("perf", "/v1/", "/v1/images/generations"),
+        ("perf", "/", "/v1/images/generations"),
+        ("openai", "/openai", "/openai/v1/images/generations"),
+        ("perf", "/openai", "/openaiv1/images/generations"),
+        ("bfl", "/v1/get_result", "/v1/get_result"),
+        ("perf", "/v1/get_result", "/v1/get_results"),
+    ],
+)
+def test_a_face_and_a_path_some_request_has_together_are_taken_and_fault_it(client: httpx.Client, face: str, path: str, sent: str) -> None:
+    """A prefix several faces' paths start with is taken with any of them (`/v1/` is the Perf API's and BFL's root
+    paths'), and a path no face serves is the Perf API's (its 404), as the journal shows it."""
+    add_fault(client, {"match": {"face": face, "path": path}, "action": {"status": 503}, "times": 1})
+    assert client.post(sent, json=PERF_BODY, headers={"Authorization": f"Bearer {KEY}", "x-key": KEY}).status_code == 503
+    [entry] = client.get("/_sim/requests", params={"face": face, "path": path}).json()["requests"]
+    assert (entry["face"], entry["path"], entry["status"]) == (face, sent, 503)
+
+
+SERVED_PATHS = (
+    "/v1/images/generations",
+    "/v1/models",
+    "/v1/flux-pro",
+    "/v1/flux-pro-1.1",
+    "/v1/get_result",
+    "/v1/get_result/",
+    "/v1/licenses/x",
+    "/openai/v1/images/generations",
+    "/openai",
+    "/stability/v2beta/stable-image/generate/sd3",
+    "/bfl/v1/flux-dev",
+    "/ideogram/generate",
+    "/google/v1beta/models/imagen-3.0-generate-002:predict",
+    "/google/v1beta1/projects/p/locations/l/publishers/google/models/imagen-3.0-generate-002:predict",
+    "/images/generations",
+    "/openaiv1/images",
+    "/v1/get_results",
+)
+"""Paths of every face (and paths no face serves, which are the Perf API's 404s), for the agreement of face and path."""
+
+
+def test_every_prefix_of_a_requests_path_is_taken_with_the_face_the_request_has() -> None:
+    """The face-and-path check refuses only what can never match: never a prefix of a path with its own face."""
+    for path in SERVED_PATHS:
+        face = face_for_path(path) or PERF_FACE
+        for end in range(1, len(path) + 1):
+            rule_spec_from_json({"match": {"face": face, "path": path[:end]}, "action": {"drop": True}})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("times", 0, "0"),
+        ("times", -1, "-1"),
+        ("times", 2.5, "2.5"),
+        ("probability", 0, "0"),
+        ("probability", 1.5, "1.5"),
+        ("probability", "0.5", "'0.5'"),
+    ],
+)
+def test_a_refused_times_or_probability_ends_with_the_value_it_got(client: httpx.Client, field: str, value: object, shown: str) -> None:
+    """Every other field's refusal ends `got <value>`; these two said only what they take."""
+    added = client.post("/_sim/faults", json={"action": {"drop": True}, field: value})
+    assert (added.status_code, added.json()["error"]["param"]) == (400, field)
+    assert added.json()["error"]["message"].endswith(f", got {shown}")
+    if field == "probability":
+        assert "above 0 and at most 1" in added.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("method", ["POTS", "x", "/", "(?", "\u0000", "P" * 5000, "BREW", "poſt", "GET "])
