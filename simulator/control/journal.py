@@ -16,7 +16,8 @@ import hashlib
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -399,6 +400,13 @@ def _found(entries: Iterable[JournalEntry], selection: EntryFilter, limit: int |
     return found
 
 
+async def _searched(search: Callable[..., T], page: Iterable[JournalEntry], selection: EntryFilter, *args: Any) -> T:
+    """`search` over the page, in a thread when it searches prompts (see `Journal.count`)."""
+    if selection.prompt is None:
+        return search(page, selection, *args)
+    return await asyncio.to_thread(search, page, selection, *args)
+
+
 def tell_each(listeners: list[Callable[[T], None]], news: T) -> None:
     """Call each listener with `news` (an entry, or a batch of them); one that raises is logged and skipped."""
     for listener in listeners:
@@ -468,21 +476,33 @@ class Journal(ABC):
         """The namespaces seen, "default" first (the dashboard's selector)."""
         return [DEFAULT_NAMESPACE, *sorted(await self.seen() - {DEFAULT_NAMESPACE})]
 
+    async def pages(self, namespace: str | None, wanted: int | None = None) -> AsyncGenerator[Iterable[JournalEntry], None]:
+        """The kept entries of `namespace` (None: of all), newest first, as `entries` gives them, in pages a reader
+        stops taking once it has what it wants (`wanted` entries, where it knows; a store may size its first page by
+        it). Here one page, `entries` itself (the in-process journal's reads its batches as its reader goes); a shared
+        journal reads one bounded page of Redis at a time (simulator.control.redis_journal)."""
+        yield await self.entries(namespace)
+
     async def find(self, selection: EntryFilter, limit: int | None = None) -> list[JournalEntry]:
-        """As `count`, in a thread when it searches prompts."""
-        entries = await self.entries(selection.namespace)
-        if selection.prompt is None:
-            return _found(entries, selection, limit)
-        return await asyncio.to_thread(_found, entries, selection, limit)
+        """As `count`, in a thread when it searches prompts; the newest `limit` entries selected, read no further."""
+        found: list[JournalEntry] = []
+        async with aclosing(self.pages(selection.namespace, limit)) as pages:
+            async for page in pages:
+                left = None if limit is None else limit - len(found)
+                found += await _searched(_found, page, selection, left)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
 
     async def count(self, selection: EntryFilter) -> int:
         """Decision: a count that searches prompts runs in a thread beside the event loop (the search lets go of the
         GIL, simulator.control.prompt_pattern): a pattern that backtracks for its whole time limit held every other
         request, `/_sim/health` included, for those seconds."""
-        entries = await self.entries(selection.namespace)
-        if selection.prompt is None:
-            return _count(entries, selection)
-        return await asyncio.to_thread(_count, entries, selection)
+        counted = 0
+        async with aclosing(self.pages(selection.namespace)) as pages:
+            async for page in pages:
+                counted += await _searched(_count, page, selection)
+        return counted
 
     @abstractmethod
     async def close(self) -> None:
