@@ -180,10 +180,20 @@ def _trust_hint(exc: BaseException) -> str:
     return f" (the suite trusts {trusted}; for a certificate your own CA signed, give its PEM file in SSL_CERT_FILE)"
 
 
+_STATED_MINUTE_LIMITS: dict[tuple[str, str], int] = {}
+"""The images a minute the target's answer to a key's probe stated (its x-ratelimit-limit-images), by (base URL,
+key): the run's header warns of a --free-key stating a paid tier's limit (`key_names.free_key_warnings`)."""
+
+
+def stated_minute_limit(base_url: str, key: str) -> int | None:
+    """The minute limit the target stated for `key` when it was probed, or None (not probed, or no such header)."""
+    return _STATED_MINUTE_LIMITS.get((base_url, key))
+
+
 def check_key(base_url: str, key: str, timeout: float, option: str = "--key", headers: dict[str, str] | None = None) -> None:
     """TargetUnreachable when the target refuses a key the run was given (`option` says which, never the key): every
     rule using it would fail for the key, not the target. The request asks for no image (n=0 is refused, consuming
-    nothing), so it costs nothing."""
+    nothing), so it costs nothing. The minute limit its answer states is kept (`stated_minute_limit`)."""
     try:
         authorization = {**(headers or {}), "Authorization": f"Bearer {key}"}
         answer = httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe", "n": 0}, headers=authorization, timeout=timeout)
@@ -191,6 +201,9 @@ def check_key(base_url: str, key: str, timeout: float, option: str = "--key", he
         return  # it answered the probe: a target that stops answering is told by the run itself
     if answer.status_code in (401, 403):
         raise TargetUnreachable(f"{option} is refused ({answer.status_code})")
+    stated = answer.headers.get(tiers.HEADER_LIMIT_MINUTE) or ""
+    if stated.isascii() and stated.isdigit():
+        _STATED_MINUTE_LIMITS[(base_url, key)] = int(stated)
 
 
 def other_keys(free_keys: Sequence[str], generous_key: str | None, tier_keys: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
