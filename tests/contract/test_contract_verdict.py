@@ -29,7 +29,7 @@ from contract_tests.run_hooks import tier_keys_from_option
 from contract_tests.target import Control, Target, check_reachable
 from contract_tests.verdict import NOT_CHECKABLE_IN_REAL_TIME, PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
-from perf_image_sim_plugins.contract_options import namespace_name, timeout_seconds
+from perf_image_sim_plugins.contract_options import base_url, namespace_name, timeout_seconds
 from simulator.context import NAMESPACE_RULE
 from simulator.launcher import free_port, running_simulator
 from spec import tiers
@@ -350,6 +350,31 @@ def test_a_timeout_that_is_not_a_positive_number_is_a_usage_error_by_the_cli_and
     with pytest.raises(argparse.ArgumentTypeError, match="expected a positive number of seconds"):
         timeout_seconds(value)
     assert build_pytest_args(["--base-url", "http://impl.example", "--key", "k", "--timeout", "0.5"])[-2:] == ["--perf-timeout", "0.5"]
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("http://127.0.0.1:99999", "invalid port in 'http://127.0.0.1:99999': a port is a whole number from 1 to 65535"),
+        ("http://127.0.0.1:0", "invalid port in 'http://127.0.0.1:0'"),
+        ("http://", "expected a URL with a host after http://, got 'http://'"),
+        ("ftp://impl.example", "expected a URL starting with http:// or https://, got 'ftp://impl.example'"),
+    ],
+)
+def test_a_base_url_the_suite_cannot_send_to_is_a_usage_error_said_as_given_by_the_cli_and_the_pytest_option(
+    value: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A port of 99999 was probed and said as "Connection refused", as if nothing listened there; `http://` was echoed
+    stripped of its slash, as 'http:'."""
+    with pytest.raises(SystemExit) as refused:
+        build_pytest_args(["--base-url", value, "--key", "k"])
+    assert refused.value.code == 2 and f"argument --base-url: {said}" in capsys.readouterr().err
+    with pytest.raises(argparse.ArgumentTypeError, match=re.escape(said)):
+        base_url(value)
+    assert build_pytest_args(["--base-url", "https://impl.example:8443/", "--key", "k"])[-4:-2] == [
+        "--perf-base-url",
+        "https://impl.example:8443/",
+    ]
 
 
 @pytest.mark.parametrize("value", ["bad name", "", "-lead", "a" * 65, "café", "a/b"])
