@@ -63,10 +63,21 @@ def _got(exchange: Exchange) -> tuple[str, str]:
     error = body.get("error") if isinstance(body, dict) else None
     got_type = error.get("type") if isinstance(error, dict) else None
     param = error.get("param") if isinstance(error, dict) else None
-    # A body without the envelope says so: "expected 404 not_found, got 404" alone would read as no difference.
-    kind = f" {got_type}" if got_type else " without an error envelope" if exchange.status >= 400 else ""
+    # A body without the envelope says so: "expected 404 not_found, got 404" alone would read as no difference. An
+    # envelope whose error object names its fields otherwise ({"code", "msg"}) is there: called absent, a team looked
+    # for a missing envelope rather than at its field names, which only the longer form lists (the cause is shared).
+    fields = ""
+    if got_type:
+        kind = f" {got_type}"
+    elif isinstance(error, dict) and "type" in error and exchange.status >= 400:
+        kind = f" with error.type {shown(error['type'])}"
+    elif isinstance(error, dict) and exchange.status >= 400:
+        kind = " with an error object without `type`"
+        fields = f" (its fields: {', '.join(map(str, error)) or 'none'})"
+    else:
+        kind = " without an error envelope" if exchange.status >= 400 else ""
     short = f"{exchange.status}{kind}"
-    return short + (f" (param {param!r})" if param else "") + said_by_the_answer(exchange), short
+    return short + fields + (f" (param {param!r})" if param else "") + said_by_the_answer(exchange), short
 
 
 @dataclass(frozen=True)
@@ -157,7 +168,7 @@ def check_error(
     # An error answer without the envelope (a 500 in plain text) is one finding saying what the body is: its content
     # type and schema findings only said it again, three causes for one answer, one of them "the body is null". It is
     # the document's whatever the type: the envelope is, and it stood on the document's schema finding before.
-    bare = exchange.status >= 400 and not error
+    bare = exchange.status >= 400 and not (isinstance(body, dict) and isinstance(body.get("error"), dict))
     type_right = expect(
         status_right and error.get("type") == error_type,
         rule,

@@ -14,7 +14,14 @@ from typing import NoReturn
 import pytest
 
 from contract_tests.target import NO_VERDICT_EXIT, TargetUnreachable, other_keys, reach, tier_key_pair
-from perf_image_sim_plugins.contract_options import DEFAULT_TIMEOUT_SECONDS, JUDGES, LEVELS, namespace_name, timeout_seconds
+from perf_image_sim_plugins.contract_options import (
+    DEFAULT_TIMEOUT_SECONDS,
+    JUDGES,
+    LEVELS,
+    base_url,
+    namespace_name,
+    timeout_seconds,
+)
 from spec import DISTRIBUTION
 from spec.tiers import PAID_TIERS, TIERS
 
@@ -55,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
         epilog="Arguments after -- go to pytest (e.g. -- -k rate_limits -x). "
         "`perf-contract proxy --target URL [--port P] [--report-json FILE]` runs the validation proxy instead.",
     )
-    parser.add_argument("--base-url", help="e.g. http://127.0.0.1:8080 (required, but for --list-rules)")
+    parser.add_argument("--base-url", type=base_url, help="e.g. http://127.0.0.1:8080 (required, but for --list-rules)")
     parser.add_argument("--key", help="a valid API key (any tier; required, but for --list-rules)")
     parser.add_argument("--key-tier", choices=tuple(TIERS), help="tier of --key when its name does not say")
     parser.add_argument(

@@ -129,14 +129,15 @@ def manual_clock(target: Target) -> Control:
 
 
 @pytest.fixture
-def free_key(target: Target, api: ContractClient, key_pool: KeyPool | None) -> Iterator[str]:
+def free_key(request: pytest.FixtureRequest, target: Target, api: ContractClient, key_pool: KeyPool | None) -> Iterator[str]:
     """A free-tier key lent to this test alone; on a real clock, once no admission is about to leave its window."""
     if key_pool is None:
         pytest.skip(NEEDS_FREE_KEY)
     if target.clock_moves:
         yield key_pool.ledgers[0].key
         return
-    with key_pool.checkout() as ledger:
+    module = str(getattr(getattr(request.node, "module", None), "__name__", "")).rsplit(".", 1)[-1]
+    with key_pool.checkout(by=f"{module}::{request.node.name}") as ledger:
         ledger.settle(api, span=QUIET_SECONDS)
         yield ledger.key
 

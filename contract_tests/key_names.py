@@ -6,12 +6,15 @@ would not have shortened the wait: advice must follow the key that was refused.
 
 from __future__ import annotations
 
-from contract_tests.target import Target, other_keys
+from contract_tests.target import Target, other_keys, stated_minute_limit
 from spec import tiers
 
 KEY_OPTION = "--key"
 GENEROUS_OPTION = "--generous-key"
 FREE_OPTION = "--free-key"
+NOT_FREE_TIMES = 10
+"""A --free-key whose answers state at least this many times the free tier's minute limit (or a paid tier's limit) is
+likely not a free-tier key: the run's header says so."""
 
 
 def key_option(target: Target, key: str | None) -> str:
@@ -51,3 +54,23 @@ def wait_advice(option: str, generous_given: bool) -> str:
             "(no --generous-key helps): more --free-key keys spread those rules over more keys"
         )
     return ""
+
+
+def free_key_warnings(target: Target) -> list[str]:
+    """A line for the run's header for each `--free-key` whose probe's answer stated a paid tier's minute limit, or
+    NOT_FREE_TIMES the free tier's or more: given an enterprise key as --free-key, the run failed the target by the
+    document ("7 were admitted on a free key") for the user's mistake. The key is still judged as a free one: a target
+    whose free tier has a paid tier's limit looks the same from here."""
+    free = tiers.TIERS["free"].images_per_minute
+    paid = {tiers.TIERS[name].images_per_minute: name for name in tiers.PAID_TIERS}
+    lines = []
+    for option, key in other_keys(target.free_keys, None, ()):
+        stated = stated_minute_limit(target.base_url, key)
+        if stated is None or stated <= free or (stated not in paid and stated < NOT_FREE_TIMES * free):
+            continue
+        whose = f"the {paid[stated]} tier's" if stated in paid else f"{stated / free:g} times the free tier's {free}"
+        lines.append(
+            f"perf-contract: warning: {option}'s answers state {stated} images a minute ({whose}): is it a free-tier key? "
+            f"Its rate-limit rules will fail if it is not (they hold it to the free tier's {free} a minute)"
+        )
+    return lines

@@ -39,6 +39,8 @@ class Admitted:
     n: int
     exchange: Exchange | None = field(default=None, compare=False, repr=False)
     """The admission itself, for a finding to show (the tier's limit over all of a key's admissions)."""
+    by: str = ""
+    """Who held the key when it was admitted (`KeyPool.checkout`): a finding shown in another rule's case names it."""
 
 
 class Probed(NamedTuple):
@@ -69,6 +71,9 @@ class KeyLedger:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     stated_limit_said: bool = False
     """Whether a stated limit other than the tier's was reported: once per key, not at every probe."""
+    holder: str = ""
+    """Who the key is lent to now, as a person reads it ("test_rate_limits::test_429_envelope", "the real-time run
+    'limit and retry'"); "" when nobody borrowed it (the manual clock's cases share the first key)."""
 
     def observe(self, exchange: Exchange) -> None:
         """Record an admission made on this key (the client calls this for every exchange)."""
@@ -77,11 +82,15 @@ class KeyLedger:
         authorization = next((v for k, v in exchange.request_headers.items() if k.lower() == "authorization"), None)
         if authorization != f"Bearer {self.key}":
             return
-        self.admissions.append(Admitted(exchange.sent_at, exchange.received_at, admitted_images(exchange), exchange))
+        self.admissions.append(Admitted(exchange.sent_at, exchange.received_at, admitted_images(exchange), exchange, self.holder))
 
     def admitted(self) -> list[Exchange]:
         """Every admission of the suite's on this key, as the exchanges that got them."""
         return [a.exchange for a in self.admissions if a.exchange is not None]
+
+    def origin(self, exchange: Exchange) -> str:
+        """Who made the admission `exchange` (the key's holder then), or "" when it is not one of this ledger's."""
+        return next((a.by for a in self.admissions if a.exchange is exchange), "")
 
     def counted(self, exchange: Exchange) -> tuple[int, int]:
         """(fewest, most) of our images the server counts in the minute window when answering `exchange`.
@@ -218,14 +227,18 @@ class KeyPool:
         return next((ledger for ledger in self.ledgers if ledger.key == key), None)
 
     @contextmanager
-    def checkout(self) -> Iterator[KeyLedger]:
+    def checkout(self, by: str = "") -> Iterator[KeyLedger]:
+        """A key lent to `by` alone (a case's name, a real-time run's) until the block ends; its admissions meanwhile
+        are recorded as `by`'s."""
         while True:
             for ledger in sorted(self.ledgers, key=lambda ledger: self.lent_at[ledger.key]):
                 if ledger.lock.acquire(blocking=False):
                     self.lent_at[ledger.key] = time.monotonic()
+                    ledger.holder = by
                     try:
                         yield ledger
                     finally:
+                        ledger.holder = ""
                         ledger.lock.release()
                     return
             time.sleep(0.05)

@@ -35,7 +35,7 @@ from contract_tests.key_names import key_option
 from contract_tests.ledger import KeyLedger, KeyPool
 from contract_tests.scenario import cheap_body
 from contract_tests.sources import DOCUMENT, Source, judged_as
-from contract_tests.tier_limit import check_minute_limit
+from contract_tests.tier_limit import burst_end, check_minute_limit
 from contract_tests.violations import ContractViolation, Finding, collecting, expect, note_checked, noting_checked, require
 from spec import errors, tiers
 
@@ -188,8 +188,8 @@ def limit_and_retry(api: ContractClient, ledger: KeyLedger, log: RunLog) -> None
         expect(
             len(admitted) == remaining,
             "Exactly the images that remained (the whole limit from an idle key, else what the headers said) are admitted",
-            f"{'the key was idle, so' if idle else 'the headers said'} {remaining} images remained "
-            f"this minute; {len(admitted)} one-image requests were admitted before the first refusal",
+            f"{'the key was idle, so' if idle else 'the headers said'} {remaining} images remained this minute; "
+            + burst_end(len(admitted), refused is not None, f"the {remaining} that remained + 2"),
             probe,
             *([refused] if refused else admitted[-1:]),
             source=None if idle else decisions.RATE_LIMIT_HEADERS,
@@ -353,16 +353,16 @@ class RealTimeRules:
         self.pool = pool
         self.log = RunLog()
         self.threads = [
-            threading.Thread(target=self._run, args=(run,), name=f"perf-contract-{name}", daemon=True)
+            threading.Thread(target=self._run, args=(name, run), name=f"perf-contract-{name}", daemon=True)
             for name, (run, rules) in RUNS.items()
             if wanted & set(rules)
         ]
         for thread in self.threads:
             thread.start()
 
-    def _run(self, run: Callable[[ContractClient, KeyLedger, RunLog], None]) -> None:
+    def _run(self, name: str, run: Callable[[ContractClient, KeyLedger, RunLog], None]) -> None:
         try:
-            with self.pool.checkout() as ledger:
+            with self.pool.checkout(by=f"the real-time run '{name.replace('_', ' ')}'") as ledger:
                 run(self.api, ledger, self.log)
         except _StopRun:
             pass

@@ -20,7 +20,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from contract_tests import aborted, budget, client, decisions
 from contract_tests.exchange import Exchange
-from contract_tests.key_names import bearer_key, key_option, wait_advice
+from contract_tests.key_names import bearer_key, free_key_warnings, key_option, wait_advice
 from contract_tests.report_html import write_html
 from contract_tests.sources import DOCUMENT, RuleSources, Source, judged_as
 from contract_tests.target import NO_VERDICT_EXIT, Target, TargetUnreachable, tier_key_pair
@@ -133,7 +133,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if config.getoption("perf_base_url") and config.getoption("perf_key") and not config.getoption("perf_list_rules"):
         target = contract_target(config)
-        return [target.describe(), *filter(None, [budget.slow_generous_key_warning(target)])]
+        return [target.describe(), *filter(None, [budget.slow_generous_key_warning(target)]), *free_key_warnings(target)]
     return None
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from perf_image_sim_plugins.contract_options import DEFAULT_TIMEOUT_SECONDS
+from perf_image_sim_plugins.contract_options import DEFAULT_TIMEOUT_SECONDS, base_url_problem
 from spec import policy, tiers
 
 SIM_FREE_KEYS = tuple(f"{tiers.TEST_KEY_PREFIX}free_contract{suffix}" for suffix in ("", "_b", "_c"))
@@ -121,8 +122,11 @@ class TargetUnreachable(Exception):
 
 
 def check_scheme(base_url: str) -> None:
-    if not base_url.startswith(("http://", "https://")):
-        raise TargetUnreachable(f"--base-url must start with http:// or https://, got {base_url!r}")
+    """TargetUnreachable when `base_url` is no URL the suite can send to (the options refuse it first, as a usage
+    error; this is for callers that resolve a target themselves)."""
+    problem = base_url_problem(base_url)
+    if problem is not None:
+        raise TargetUnreachable(f"--base-url: {problem}")
 
 
 def probe(base_url: str, timeout: float, headers: dict[str, str] | None = None, waited: float = 0.0) -> None:
@@ -138,7 +142,8 @@ def probe(base_url: str, timeout: float, headers: dict[str, str] | None = None, 
     except httpx.TimeoutException:
         raise TargetUnreachable(f"{base_url} did not answer a request within {timeout:g} s") from None
     except httpx.HTTPError as exc:
-        raise TargetUnreachable(f"cannot reach {base_url}: {exc or exc.__class__.__name__}{_trust_hint(exc)}") from None
+        hint = _trust_hint(exc) or _scheme_hint(base_url, exc, timeout - waited)
+        raise TargetUnreachable(f"cannot reach {base_url}: {exc or exc.__class__.__name__}{hint}") from None
     if not _is_generation_endpoint(answer):
         raise TargetUnreachable(_not_the_endpoint(base_url, answer))
 
@@ -180,10 +185,45 @@ def _trust_hint(exc: BaseException) -> str:
     return f" (the suite trusts {trusted}; for a certificate your own CA signed, give its PEM file in SSL_CERT_FILE)"
 
 
+_STATED_MINUTE_LIMITS: dict[tuple[str, str], int] = {}
+"""The images a minute the target's answer to a key's probe stated (its x-ratelimit-limit-images), by (base URL,
+key): the run's header warns of a --free-key stating a paid tier's limit (`key_names.free_key_warnings`)."""
+
+
+def stated_minute_limit(base_url: str, key: str) -> int | None:
+    """The minute limit the target stated for `key` when it was probed, or None (not probed, or no such header)."""
+    return _STATED_MINUTE_LIMITS.get((base_url, key))
+
+
+def _scheme_hint(base_url: str, exc: httpx.HTTPError, timeout: float) -> str:
+    """A plain-HTTP base URL whose port reset or garbled the probe, and which completes a TLS handshake: a server
+    speaking TLS. Said as "cannot reach ...: Connection reset by peer" alone, it read as a server that is down."""
+    if not base_url.startswith("http://") or isinstance(exc, httpx.ConnectError) or not _speaks_tls(base_url, timeout):
+        return ""
+    return f" (the port speaks TLS: is it https? give --base-url https://{base_url.removeprefix('http://')})"
+
+
+def _speaks_tls(base_url: str, timeout: float) -> bool:
+    """Whether `base_url`'s host and port complete a TLS handshake (whatever the certificate: this only tells the
+    scheme)."""
+    parts = urlsplit(base_url)
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        wait = min(max(timeout, 1.0), DETECT_TIMEOUT_SECONDS)
+        with (
+            socket.create_connection((parts.hostname or "", parts.port or 80), timeout=wait) as raw,
+            context.wrap_socket(raw, server_hostname=parts.hostname),
+        ):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def check_key(base_url: str, key: str, timeout: float, option: str = "--key", headers: dict[str, str] | None = None) -> None:
     """TargetUnreachable when the target refuses a key the run was given (`option` says which, never the key): every
     rule using it would fail for the key, not the target. The request asks for no image (n=0 is refused, consuming
-    nothing), so it costs nothing."""
+    nothing), so it costs nothing. The minute limit its answer states is kept (`stated_minute_limit`)."""
     try:
         authorization = {**(headers or {}), "Authorization": f"Bearer {key}"}
         answer = httpx.post(base_url + "/v1/images/generations", json={"prompt": "probe", "n": 0}, headers=authorization, timeout=timeout)
@@ -191,6 +231,9 @@ def check_key(base_url: str, key: str, timeout: float, option: str = "--key", he
         return  # it answered the probe: a target that stops answering is told by the run itself
     if answer.status_code in (401, 403):
         raise TargetUnreachable(f"{option} is refused ({answer.status_code})")
+    stated = answer.headers.get(tiers.HEADER_LIMIT_MINUTE) or ""
+    if stated.isascii() and stated.isdigit():
+        _STATED_MINUTE_LIMITS[(base_url, key)] = int(stated)
 
 
 def other_keys(free_keys: Sequence[str], generous_key: str | None, tier_keys: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -390,6 +433,7 @@ class Target:
         blocked_prompt: str | None = None,
         tier_keys: tuple[tuple[str, str], ...] = (),
     ) -> Target:
+        check_scheme(base_url)  # as given: stripped of its slash, `http://` was said as 'http:'
         base_url = base_url.rstrip("/")
         control = reach(base_url, key, timeout, other_keys(free_keys, generous_key, tier_keys), namespace)
         on_sim = control is not None

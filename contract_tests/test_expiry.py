@@ -7,6 +7,7 @@ import pytest
 from contract_tests import decisions
 from contract_tests.checks import check_error, check_success
 from contract_tests.client import ContractClient
+from contract_tests.image_urls import fetch_image
 from contract_tests.target import Control, Target
 from contract_tests.violations import expect
 from spec import errors
@@ -21,7 +22,7 @@ def test_url_expires_after_one_hour(api: ContractClient, target: Target, manual_
     exchange = api.generate_admitted(body)
     url = check_success(exchange, body)["data"][0]["url"]
     manual_clock.advance(IMAGE_URL_TTL_SECONDS - 1)
-    alive = api.fetch(url)
+    alive = fetch_image(api, url)
     expect(alive.status == 200, "An image URL still works just before one hour has passed", f"HTTP {alive.status}", exchange, alive)
     manual_clock.advance(1)
-    check_error(api.fetch(url), errors.NOT_FOUND, rule="An image URL is a 404 not_found once one hour has passed")
+    check_error(fetch_image(api, url), errors.NOT_FOUND, rule="An image URL is a 404 not_found once one hour has passed")

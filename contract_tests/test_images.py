@@ -10,6 +10,7 @@ from contract_tests import decisions
 from contract_tests.checks import check_error, check_png, check_success, decode_b64
 from contract_tests.client import ContractClient
 from contract_tests.exchange import Exchange
+from contract_tests.image_urls import fetch_image
 from contract_tests.sources import DOCUMENT, judged_as
 from contract_tests.target import Target
 from contract_tests.violations import expect, require
@@ -43,7 +44,7 @@ def test_url_is_a_png_of_the_requested_size(api: ContractClient, target: Target,
     """data[].url is fetchable (without a key) as a PNG of exactly the requested size."""
     body = {"prompt": PROMPT, "model": model, "size": _non_square_size(model)}
     exchange, result = _generated(api, target, body)
-    image = api.fetch(result["data"][0]["url"])
+    image = fetch_image(api, result["data"][0]["url"])
     rule = "An image URL serves a PNG of the requested size"
     require(image.status == 200, rule, f"fetching the URL gave HTTP {image.status}", exchange, image)
     content_type = image.header("content-type") or ""
@@ -69,7 +70,7 @@ def test_every_image_of_a_batch_is_served(api: ContractClient, target: Target) -
     urls = [item["url"] for item in check_success(exchange, body)["data"]]
     expect(len(set(urls)) == len(urls), "Each image of a batch has its own URL", f"urls: {urls}", exchange)
     for url in urls:
-        image = api.fetch(url)
+        image = fetch_image(api, url)
         if not expect(image.status == 200, "Each URL of a batch is fetchable", f"HTTP {image.status}", exchange, image):
             continue
         check_png(image.response_body, body["size"], "Each URL of a batch serves a PNG of the requested size", image)
@@ -97,4 +98,4 @@ def test_unknown_image_is_404(api: ContractClient, target: Target) -> None:
     if not url.startswith(target.base_url + "/"):
         pytest.skip("images are served from another host; its 404 is not the Perf API's to define")
     bogus = url.rsplit("/", 1)[0] + "/img_doesnotexist000000000000.png"
-    check_error(api.fetch(bogus), errors.NOT_FOUND)
+    check_error(fetch_image(api, bogus), errors.NOT_FOUND)

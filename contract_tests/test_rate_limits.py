@@ -27,7 +27,7 @@ from contract_tests.realtime import EXACT, IMAGES, REFUSALS, RETRY, SLIDING, Rea
 from contract_tests.scenario import Scenario, cheap_body
 from contract_tests.sources import DOCUMENT
 from contract_tests.target import Control, Target
-from contract_tests.tier_limit import check_minute_limit, check_never_admitted
+from contract_tests.tier_limit import burst_end, check_minute_limit, check_never_admitted
 from contract_tests.violations import expect, require
 from spec import errors, tiers
 
@@ -148,15 +148,18 @@ def test_a_429_consumes_nothing(api: ContractClient, target: Target, request: py
 
 def _held_to_the_tier(request: pytest.FixtureRequest, target: Target, key: str, tier: tiers.Tier, exchanges: list[Exchange]) -> None:
     """The key's admissions within a minute are no more than the tier's limit (the document's), whatever the headers
-    say. On a real clock every admission the suite made on the key counts, earlier rules' too (the key's ledger); on
-    the simulator's manual clock only this case's, since each case starts from a reset."""
-    counted = exchanges
-    if not target.clock_moves:
-        pool: KeyPool | None = request.getfixturevalue("key_pool")
-        ledger = pool.ledger_of(key) if pool is not None else None
-        if ledger is not None:
-            counted = [*ledger.admitted(), *(e for e in exchanges if e.status != 200)]
-    check_minute_limit(tier, counted, key_option(target, key), target.clock_moves)
+    say. The case's own requests are judged first, and are the evidence when they break it. Only when they do not,
+    on a real clock, every admission the suite made on the key counts, earlier rules' too (the key's ledger), the
+    finding naming who made them; on the simulator's manual clock only this case's, since each case starts from a
+    reset."""
+    option = key_option(target, key)
+    if not check_minute_limit(tier, exchanges, option, target.clock_moves) or target.clock_moves:
+        return
+    pool: KeyPool | None = request.getfixturevalue("key_pool")
+    ledger = pool.ledger_of(key) if pool is not None else None
+    if ledger is not None:
+        counted = [*ledger.admitted(), *(e for e in exchanges if e.status != 200)]
+        check_minute_limit(tier, counted, option, False, own=exchanges, origin=ledger.origin)
 
 
 def _exhaust_minute(api: ContractClient, key: str, limit: int) -> tuple[list[Exchange], Exchange]:
@@ -196,7 +199,8 @@ def test_429_envelope(api: ContractClient, target: Target, request: pytest.Fixtu
     expect(
         len(admitted) == remaining,
         "Driving a key to its limit admits exactly the images that remained (from an idle key, the tier's minute limit)",
-        f"{remaining} images remained; {len(admitted)} one-image requests were admitted before the first refusal",
+        f"{remaining} images remained; "
+        + burst_end(len(admitted), exchange.status != 200, f"the {free_tier.name} tier's {free_tier.images_per_minute} + 2"),
         exchange,
         source=None if remaining == stated == free_tier.images_per_minute else decisions.RATE_LIMIT_HEADERS,
     )
@@ -244,8 +248,9 @@ def test_minute_limit_is_exact(api: ContractClient, target: Target, request: pyt
     expect(
         len(admitted) == free_tier.images_per_minute,
         f"A free key gets exactly {free_tier.images_per_minute} images a minute (the document's Rate Limits table)",
-        f"from an idle free key ({key_option(target, free_key)}) {len(admitted)} one-image requests were admitted before the "
-        f"first refusal; the free tier's limit is {free_tier.images_per_minute} images a minute",
+        f"from an idle free key ({key_option(target, free_key)}) "
+        + burst_end(len(admitted), exchange.status != 200, f"the {free_tier.name} tier's {free_tier.images_per_minute} + 2")
+        + f"; the free tier's limit is {free_tier.images_per_minute} images a minute",
         *admitted[free_tier.images_per_minute : free_tier.images_per_minute + 1],
         exchange,
     )

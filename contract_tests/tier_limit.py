@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from contract_tests import decisions
 from contract_tests.exchange import Exchange
@@ -87,12 +87,55 @@ def _requests(admitted: list[Exchange]) -> str:
     return f"{len(sizes)} requests for {sum(sizes)} images (n = {', '.join(map(str, sizes))})"
 
 
-def check_minute_limit(tier: tiers.Tier, exchanges: Sequence[Exchange], key_option: str, clock_stopped: bool) -> bool:
+def burst_end(admitted: int, refused: bool, most: str) -> str:
+    """How a burst of one-image requests sent until the first refusal ended: `most` says the bound the suite stopped
+    at when none came ("the free tier's 5 + 2"). "7 were admitted before the first refusal" was said of a burst the
+    suite itself stopped, its last answer a 200."""
+    if refused:
+        return f"{admitted} one-image requests were admitted before the first refusal"
+    return f"the suite stopped after {admitted} one-image admissions ({most}) without a refusal"
+
+
+def _clock(monotonic: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(_wall(monotonic)))
+
+
+def _case_count(own: Sequence[Exchange]) -> str:
+    """What the case's own requests got: "this case had 2 one-image requests admitted and 1 refused"."""
+    admitted = [e for e in own if e.status == 200]
+    refused = len(own) - len(admitted)
+    return f"this case had {_requests(admitted) + ' admitted' if admitted else 'no request admitted'}" + (
+        f" and {refused} refused" if refused else ""
+    )
+
+
+def _by_origin(together: list[Exchange], own: Sequence[Exchange], origin: Callable[[Exchange], str]) -> str:
+    """The admissions grouped by who made them, each group's first at its UTC clock time: "5 one-image requests by the
+    real-time run 'limit and retry' from 10:42:20 UTC, 2 one-image requests by this case from 10:42:41 UTC"."""
+    groups: dict[str, list[Exchange]] = {}
+    for exchange in together:
+        by = "this case" if any(exchange is e for e in own) else origin(exchange) or "an earlier rule"
+        groups.setdefault(by, []).append(exchange)
+    return ", ".join(f"{_requests(group)} by {by} from {_clock(group[0].sent_at)} UTC" for by, group in groups.items())
+
+
+def check_minute_limit(
+    tier: tiers.Tier,
+    exchanges: Sequence[Exchange],
+    key_option: str,
+    clock_stopped: bool,
+    own: Sequence[Exchange] | None = None,
+    origin: Callable[[Exchange], str] | None = None,
+) -> bool:
     """No more images admitted within one minute than `tier`'s limit, the document's; False when more were.
 
     `exchanges` are the suite's own requests on one key (`key_option` names the option that gave it); admissions
-    only count (refusals are shown beside them)."""
-    admitted = sorted((e for e in exchanges if e.status == 200), key=lambda e: e.sent_at)
+    only count (refusals are shown beside them). `own`, with `origin`: the case's own requests, when `exchanges` are
+    the key's ledger, earlier rules' admissions too. The finding then leads with the case's own count and names who
+    made the admissions it shows and when: a case showing, as its evidence, requests a real-time run made a minute
+    before it (and another case the same ones) read as requests it never sent."""
+    # Each once: a burst's last admission is also the answer it ended on ([*admitted, last]), and was counted twice.
+    admitted = sorted(_distinct([e for e in exchanges if e.status == 200]), key=lambda e: e.sent_at)
     together = _fullest_minute(admitted, clock_stopped)
     images = sum(map(admitted_images, together))
     limit = tier.images_per_minute
@@ -115,10 +158,13 @@ def check_minute_limit(tier: tiers.Tier, exchanges: Sequence[Exchange], key_opti
     stated = last.header(tiers.HEADER_LIMIT_MINUTE)
     span = "on the simulator's stopped clock" if clock_stopped else f"within {last.received_at - first.sent_at:.1f} s"
     refused = [e for e in exchanges if e.status != 200 and e.sent_at >= last.received_at][:1]
+    said = f"{_requests(together)} were admitted on a {tier.name} key ({key_option}) {span}"
+    if own is not None and origin is not None and not all(any(e is mine for mine in own) for e in together):
+        said = f"{_case_count(own)}; counted with the suite's earlier admissions on this key, {said} ({_by_origin(together, own, origin)})"
     return expect(
         False,
         f"A {tier.name} key is admitted at most {limit} images a minute (the document's Rate Limits table)",
-        f"{_requests(together)} were admitted on a {tier.name} key ({key_option}) {span}; "
+        f"{said}; "
         f"the {tier.name} tier's limit is {limit} images a minute, so a 429 was due after {limit}"
         + (f" (the target's {tiers.HEADER_LIMIT_MINUTE} says {stated})" if stated is not None and stated != str(limit) else "")
         + (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -44,6 +45,33 @@ def timeout_seconds(value: str) -> float:
     return seconds
 
 
+def base_url_problem(value: str) -> str | None:
+    """What makes `value` no base URL the suite can send to (no http:// or https://, no host, a port outside
+    1-65535), or None. Said as it was given: `http://` stripped of its slash was echoed as 'http:', and a port of
+    99999 reached the probe and came back as "Connection refused", as if nothing listened there."""
+    if not value.startswith(("http://", "https://")):
+        return f"expected a URL starting with http:// or https://, got {value!r}"
+    parts = urlsplit(value)
+    if not parts.hostname:
+        return f"expected a URL with a host after {value.split('//')[0]}//, got {value!r}"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return f"invalid port in {value!r}: a port is a whole number from 1 to 65535"
+    return None
+
+
+def base_url(value: str) -> str:
+    """A `--base-url` value, refused as a usage error (exit 2) by the CLI and the plugin's option alike when it is no
+    URL the suite can send to (`base_url_problem`)."""
+    problem = base_url_problem(value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
 def namespace_name(value: str) -> str:
     """A `--namespace` value: a name the simulator takes (`simulator.context.NAMESPACE_PATTERN`). Refused as a usage error
     by the CLI (exit 2) and the plugin's option alike (pytest's usage error, exit 4): the simulator refuses any other
@@ -62,7 +90,7 @@ def namespace_name(value: str) -> str:
 def add_options(parser: pytest.Parser) -> None:
     """The `--perf-*` options of a pytest session."""
     group = parser.getgroup("perf-contract", "Perf Image API contract suite")
-    group.addoption("--perf-base-url", help="base URL of the implementation under test, e.g. http://127.0.0.1:8080")
+    group.addoption("--perf-base-url", type=base_url, help="base URL of the implementation under test, e.g. http://127.0.0.1:8080")
     group.addoption("--perf-key", help="a valid API key (any tier)")
     group.addoption("--perf-key-tier", choices=TIER_NAMES, help="tier of --perf-key when its name does not say")
     group.addoption(

@@ -160,7 +160,9 @@ def error_schema() -> dict[str, Any]:
                     # types none of the error's fields: a number of seconds to wait is its, a whole one ours.
                     "retry_after": {"type": "integer", "minimum": 1},
                 },
-                "if": {"properties": {"type": {"const": errors.RATE_LIMIT_EXCEEDED}}},
+                # `required` in the `if`: without it an error object lacking `type` matched it vacuously, and was told
+                # it lacked retry_after, a field only a 429's has.
+                "if": {"required": ["type"], "properties": {"type": {"const": errors.RATE_LIMIT_EXCEEDED}}},
                 "then": {"required": ["retry_after"]},
             }
         },

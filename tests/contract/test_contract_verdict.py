@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,7 +30,8 @@ from contract_tests.run_hooks import tier_keys_from_option
 from contract_tests.target import Control, Target, check_reachable
 from contract_tests.verdict import NOT_CHECKABLE_IN_REAL_TIME, PASSED, SKIPPED, CaseResult
 from contract_tests.verdict import Verdict as ContractVerdict
-from perf_image_sim_plugins.contract_options import namespace_name, timeout_seconds
+from contract_tests.violations import ContractViolation
+from perf_image_sim_plugins.contract_options import base_url, namespace_name, timeout_seconds
 from simulator.context import NAMESPACE_RULE
 from simulator.launcher import free_port, running_simulator
 from spec import tiers
@@ -352,6 +354,31 @@ def test_a_timeout_that_is_not_a_positive_number_is_a_usage_error_by_the_cli_and
     assert build_pytest_args(["--base-url", "http://impl.example", "--key", "k", "--timeout", "0.5"])[-2:] == ["--perf-timeout", "0.5"]
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("http://127.0.0.1:99999", "invalid port in 'http://127.0.0.1:99999': a port is a whole number from 1 to 65535"),
+        ("http://127.0.0.1:0", "invalid port in 'http://127.0.0.1:0'"),
+        ("http://", "expected a URL with a host after http://, got 'http://'"),
+        ("ftp://impl.example", "expected a URL starting with http:// or https://, got 'ftp://impl.example'"),
+    ],
+)
+def test_a_base_url_the_suite_cannot_send_to_is_a_usage_error_said_as_given_by_the_cli_and_the_pytest_option(
+    value: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A port of 99999 was probed and said as "Connection refused", as if nothing listened there; `http://` was echoed
+    stripped of its slash, as 'http:'."""
+    with pytest.raises(SystemExit) as refused:
+        build_pytest_args(["--base-url", value, "--key", "k"])
+    assert refused.value.code == 2 and f"argument --base-url: {said}" in capsys.readouterr().err
+    with pytest.raises(argparse.ArgumentTypeError, match=re.escape(said)):
+        base_url(value)
+    assert build_pytest_args(["--base-url", "https://impl.example:8443/", "--key", "k"])[-4:-2] == [
+        "--perf-base-url",
+        "https://impl.example:8443/",
+    ]
+
+
 @pytest.mark.parametrize("value", ["bad name", "", "-lead", "a" * 65, "café", "a/b"])
 def test_a_namespace_the_simulator_would_refuse_is_a_usage_error_by_the_cli_and_the_pytest_option(
     value: str, capsys: pytest.CaptureFixture[str]
@@ -415,6 +442,59 @@ def test_schemathesis_past_the_suites_own_time_bound_is_not_judged_rather_than_f
     with running_simulator("--quiet") as server, pytest.raises(pytest.skip.Exception, match="answers too slowly for this bound"):
         target = Target.resolve(server.base_url, "pk_live_abc123")
         contract_schemathesis.test_schemathesis_all_checks(target, ContractClient(target), tmp_path)
+
+
+class _SlowingServerErrors(_FakeTarget):
+    """Every request is a 500 in plain text; every POST after the first FAST_POSTS (the suite's two probes, and
+    schemathesis's coverage phase, which ends an operation at its first failure) after SLOW_SECONDS: a broken target
+    too slow for schemathesis's bound, whose first phase ends within it. (Interrupted, schemathesis reports the
+    failures of the phases it finished.)"""
+
+    posts = 0
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.command == "POST":
+            type(self).posts += 1
+            if type(self).posts > FAST_POSTS:
+                time.sleep(SLOW_SECONDS)
+        body = b"Internal Server Error"
+        self.send_response(500)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = _answer
+
+
+FAST_POSTS = 3
+SLOW_SECONDS = 25.0
+"""Within schemathesis's wait for one answer (--timeout's 60 s), and past the test's bound from any moment the
+coverage phase may end: the fuzzing phase's first request is in flight at the bound."""
+
+
+def test_schemathesis_stopped_at_its_bound_judges_the_failures_of_the_cases_it_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past its bound schemathesis was killed and the step skipped, its 500s found in the first seconds thrown away
+    with the rest (a slow target's whole 240 s judged nothing)."""
+    monkeypatch.setattr(contract_schemathesis, "TIMEOUT_SECONDS", 20)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowingServerErrors)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        target = Target.resolve(f"http://127.0.0.1:{server.server_address[1]}", "pk_test_enterprise_slow")
+        try:
+            contract_schemathesis.test_schemathesis_all_checks(target, ContractClient(target), tmp_path)
+        except pytest.skip.Exception as skipped:
+            pytest.fail(f"not judged: {skipped}")
+        except ContractViolation as violation:
+            finding = violation.findings[0]
+        else:
+            pytest.fail("judged as conforming")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert finding.source.is_document and finding.rule.startswith("No request is answered with a 5xx"), finding
+    assert "server error(s) before it was stopped at the suite's 20 s bound" in finding.detail, finding.detail[:2000]
 
 
 def test_the_verdict_is_the_same_whatever_pytest_settings_the_users_project_and_environment_hold(

@@ -120,6 +120,20 @@ def test_an_error_answer_without_the_envelope_is_one_finding_saying_what_the_bod
     ]
 
 
+def test_an_error_object_without_type_is_named_as_one_with_its_fields_and_not_asked_for_retry_after() -> None:
+    """`{"error": {"code", "msg"}}` on a 401 was "without an error envelope", and the Error schema's 429 branch, matched
+    vacuously by an object without `type`, told it it "lacks the required field retry_after"."""
+    renamed = _answer(401, {"error": {"code": "authentication_error", "msg": "invalid API key"}})
+    findings: list[Finding] = []
+    with collecting(findings):
+        check_error(renamed, errors.AUTHENTICATION_ERROR)
+    assert [finding.detail for finding in findings] == [
+        "expected 401 authentication_error, got 401 with an error object without `type` (its fields: code, msg)",
+        "error lacks the required field type, message",
+    ]
+    assert findings[0].cause == "expected 401 authentication_error, got 401 with an error object without `type`"
+
+
 def test_a_fractional_retry_after_is_one_difference_from_the_whole_seconds_decision() -> None:
     """The document shows one example, `"retry_after": 60`: 59.9 failed both the Error schema and the 429 rule as the
     document's. It is a number of seconds to wait (the document's) that is not whole (the simulator's decision)."""

@@ -64,12 +64,13 @@ def private_ca(directory: Path) -> tuple[Path, Path, Path]:
 
 
 @contextmanager
-def https_target(directory: Path) -> Iterator[tuple[str, Path]]:
-    """The simulator without its control API, served over https with a private CA's certificate: (URL, the CA)."""
+def https_target(directory: Path, factory: str = "tests.contract.without_control:app") -> Iterator[tuple[str, Path]]:
+    """The simulator without its control API (or another `factory`), served over https with a private CA's
+    certificate: (URL, the CA)."""
     ca, certificate, key = private_ca(directory)
     port = free_port()
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", "tests.contract.without_control:app", "--host", "127.0.0.1",
+        sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
         "--port", str(port), "--ssl-certfile", str(certificate), "--ssl-keyfile", str(key), "--log-level", "warning",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=tree_env())
@@ -110,3 +111,29 @@ def test_a_target_whose_certificate_the_suite_does_not_trust_gets_no_verdict_and
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr
     assert "(the suite trusts certifi's CAs; for a certificate your own CA signed, give its PEM file in SSL_CERT_FILE)" in refused.stderr
+
+
+def test_an_image_url_that_cannot_be_fetched_says_when_its_scheme_is_not_the_base_urls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Image URLs written http:// by a target served over https failed each image case with "the target broke the
+    exchange ... on: curl ... GET http://...", the cause left for the reader to spot in the curl line."""
+    with https_target(tmp_path, "tests.contract.without_control:with_http_image_urls") as (url, ca):
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+        junit = tmp_path / "junit.xml"
+        command = [*PERF_CONTRACT, "--base-url", url, "--key", "pk_live_abc123", *FOREIGN_KEYS, "--junit-xml", str(junit)]
+        verdict = run_contract(url, junit, "-k", "test_url_is_a_png_of_the_requested_size and dall-e-2", command=command)
+    assert verdict.returncode == 1, verdict.output[-4000:]
+    (line,) = [line for line in verdict.output.splitlines() if line.startswith("  test_images::test_url_is_a_png_of_the_requested_size")]
+    assert "the target broke the exchange" in line and line.endswith("(the URL's scheme is http while --base-url is https)"), line
+
+
+def test_a_plain_http_base_url_at_a_tls_port_gets_no_verdict_asking_whether_it_is_https(tmp_path: Path) -> None:
+    """It said "cannot reach http://...: Connection reset by peer" alone, as of a server that is down."""
+    with https_target(tmp_path) as (url, _):
+        plain = "http://" + url.removeprefix("https://")
+        command = [*PERF_CONTRACT, "--base-url", plain, "--key", "pk_live_abc123", "--level", "smoke"]
+        refused = subprocess.run(command, cwd=tmp_path, env=tree_env(), capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and refused.stdout == "" and refused.stderr.count("\n") == 1, refused.stdout + refused.stderr
+    assert refused.stderr.startswith(f"perf-contract: no verdict: cannot reach {plain}: "), refused.stderr
+    assert refused.stderr.rstrip().endswith(f"(the port speaks TLS: is it https? give --base-url {url})"), refused.stderr

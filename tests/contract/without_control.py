@@ -30,3 +30,18 @@ def without_namespaces() -> ASGIApp:
         answer.headers["content-type"] = "application/json"
 
     return RewriteAnswers(create_app(SimulatorConfig(clock=CLOCK_MANUAL)), unavailable, prefix="/_sim/namespaces")
+
+
+def with_http_image_urls() -> ASGIApp:
+    """`app`, its image URLs written http:// whatever scheme the request came in on: served over TLS, a target that
+    builds its URLs from a request it saw as plain HTTP (behind a TLS terminator, or its own TLS port)."""
+
+    def plain(answer: Answer) -> None:
+        body = answer.json()
+        if answer.status == 200 and isinstance(body, dict):
+            for image in body.get("data") or []:
+                if isinstance(image, dict) and isinstance(image.get("url"), str):
+                    image["url"] = "http://" + image["url"].partition("://")[2]
+            answer.set_json(body)
+
+    return RewriteAnswers(app(), plain)
