@@ -18,7 +18,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import ipaddress
+import os
 import re
+import sys
+import urllib.request
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,8 +75,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if log == _DEFAULT_LOG and scenario is None:
         config.stash[_SETTINGS] = _Settings(log, None)
         return
-    from simulator.request_log import LOG_FORMATS
-    from simulator.scenario import ScenarioError, load_scenario
+    with _the_packages_own(pytest.UsageError):
+        from simulator.request_log import LOG_FORMATS
+        from simulator.scenario import ScenarioError, load_scenario
 
     if log not in (*LOG_FORMATS, LOG_OFF):
         raise pytest.UsageError(f"perf_sim_log must be one of {', '.join((*LOG_FORMATS, LOG_OFF))}, got {log!r}")
@@ -85,6 +90,51 @@ def pytest_configure(config: pytest.Config) -> None:
     except ScenarioError as exc:
         raise pytest.UsageError(f"perf_sim_scenario: {exc}") from None
     config.stash[_SETTINGS] = _Settings(log, scenario, [rule for rule in rules if "namespace" not in rule])
+
+
+_OUR_TOP = Path(__file__).resolve().parent.parent
+"""Where the package's `simulator` and `spec` are installed: beside this plugin."""
+
+
+class _Shadowed(Exception):
+    """What the fixture fails with (pytest.fail's exception is not a class to name here)."""
+
+
+def _shadowing() -> str | None:
+    """The first of this package's top-level modules (`simulator`, `spec`) the session has imported from somewhere
+    else, as `name (path)`: a project module of that name, imported first, takes the name for the whole process."""
+    for name in ("simulator", "spec"):
+        module = sys.modules.get(name)
+        where = getattr(module, "__file__", None)
+        if module is not None and (where is None or Path(where).resolve() != _OUR_TOP / name / "__init__.py"):
+            return f"{name} ({where if where else repr(module)})"
+    return None
+
+
+@contextlib.contextmanager
+def _the_packages_own(error: type[Exception]) -> Iterator[None]:
+    """Import the simulator inside this block; a project module named `simulator` or `spec` in its way is `error`
+    naming that module's path, not a bare ModuleNotFoundError (a wheel install), nor a silent mix of the project's
+    package and ours (setuptools' editable finder serves `simulator.in_process` under the project's `simulator`).
+
+    Decision: one Python process has one module of each name, so such a session cannot use the fixture; the message
+    says so and where docs/testing.md explains it."""
+    try:
+        yield
+    except ImportError:
+        shadowing = _shadowing()
+        if shadowing is None:
+            raise
+    else:
+        shadowing = _shadowing()
+        if shadowing is None:
+            return
+    raise error(
+        f"perf_sim: this session's module {shadowing} shadows perf-image-sim's own {shadowing.split()[0]!r}: one Python "
+        "process has one module of each name, so the perf_sim fixture and the perf_sim_* ini options cannot be used in "
+        "a session that imports it (rename the project's module, or run these tests in a session of their own; see "
+        'docs/testing.md, "The perf_sim fixture")'
+    ) from None
 
 
 PROJECT_MARKERS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg", "setup.py", ".git", ".hg")
@@ -151,8 +201,15 @@ def perf_sim_server(pytestconfig: pytest.Config) -> Iterator[PerfSim]:
     """The session's simulator itself, in no namespace: its collection calls (`requests`, `count`, `faults`) cover
     every namespace, the running test's too, and its `reset()` forgets them all. Prefer `perf_sim`, which isolates
     each test; `perf_sim_server.in_namespace(NAME)` gives a namespace for fixtures of a wider scope."""
-    from simulator.in_process import simulator_running
-    from simulator.state.base import CLOCK_MANUAL
+    shadowed = None
+    try:
+        with _the_packages_own(_Shadowed):
+            from simulator.in_process import simulator_running
+            from simulator.state.base import CLOCK_MANUAL
+    except _Shadowed as exc:
+        shadowed = str(exc)
+    if shadowed is not None:  # outside the `except`: the report shows the message once, no chained "during handling"
+        pytest.fail(shadowed, pytrace=False)
 
     settings = pytestconfig.stash[_SETTINGS]
     logging = {"quiet": True} if settings.log == LOG_OFF else {"quiet": False, "log_format": settings.log}
@@ -246,8 +303,35 @@ def _what_it_saw(sim: PerfSim, default_before: int) -> str:
         # a rule firing on a share of its requests would read as one that fires on all of them
         chance = f" probability={rule['probability']:g}" if rule["probability"] not in (None, 1) else ""
         lines.append(f"  {rule['id']} match={rule['match']} action={rule['action']}{chance} fired {rule['fired']} ({left})")
-    lines += _landed_in_default(in_default, default_before)
+    landed = _landed_in_default(in_default, default_before)
+    lines += landed or ([] if entries else _proxy_hint())
     return "\n".join(lines)
+
+
+def _proxy_hint() -> list[str]:
+    """When the test's namespace and the default one saw nothing, the other usual cause: an environment proxy the
+    app's HTTP client obeys (httpx, requests and the SDKs read HTTP_PROXY and NO_PROXY), which cannot reach the
+    simulator on 127.0.0.1 of the test process (the fixture's own calls ignore it)."""
+    proxies = {scheme: url for scheme, url in urllib.request.getproxies_environment().items() if scheme in ("http", "https", "all")}
+    if not proxies or _no_proxy_covers_loopback():
+        return []
+    named = ", ".join(f"{scheme.upper()}_PROXY={url}" for scheme, url in sorted(proxies.items()))
+    return [
+        f"{named} is set and NO_PROXY does not cover 127.0.0.1: the app's requests may have gone to the proxy; set "
+        'NO_PROXY=127.0.0.1 for the test run (docs/testing.md, "Environment proxies")'
+    ]
+
+
+def _no_proxy_covers_loopback() -> bool:
+    """Whether NO_PROXY (or no_proxy) names 127.0.0.1: itself, `*`, or a network holding it (`127.0.0.0/8`)."""
+    for entry in (os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or "").split(","):
+        entry = entry.strip()
+        if entry == "*":
+            return True
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_address("127.0.0.1") in ipaddress.ip_network(entry, strict=False):
+                return True
+    return False
 
 
 def _landed_in_default(entries: list[JournalEntry], before: int) -> list[str]:

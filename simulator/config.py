@@ -194,8 +194,9 @@ class SimulatorConfig:
                 "body_timeout",
                 f" must be a number of seconds {BODY_TIMEOUT_RANGE}, got {self.body_timeout}",
             )
-        if not isinstance(self.prompt_tokens, bool):
-            raise ConfigError("prompt_tokens", f" must be True or False, got {self.prompt_tokens!r}")
+        for name in ("prompt_tokens", "quiet"):  # `quiet="no"` is truthy: it turned the log off
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(name, f" must be True or False, got {getattr(self, name)!r}")
         public_url = self.public_url
         if public_url is not None:
             _check_base_url("public_url", public_url, "http://sim.test:8080")

@@ -30,11 +30,13 @@ from redis.exceptions import RedisError
 
 from simulator.config import ConfigError, SimulatorConfig
 from simulator.control.client import Clock, SimulatorControl
+from simulator.keys import KEY_HINT, KEY_PATTERN, KeyRegistry
 from simulator.scenario import ScenarioWarning, load_scenario
 from simulator.serve import GRACEFUL_STOP_SECONDS, NoDelayHttpProtocol, claim_state, state_problem
 from simulator.startup import start_shared_run, started_app
 from simulator.state.base import CLOCK_MANUAL
 from simulator.state.claim import DatabaseInUse
+from simulator.toml_file import NotToml, read_text
 from spec import tiers
 
 if TYPE_CHECKING:
@@ -101,9 +103,14 @@ class PerfSim(SimulatorControl):
         """The official `openai` SDK pointed at this namespace's base URL (the Perf API, or `path="/openai/v1"` for
         the OpenAI face) with `self.key`; `options` go to `openai.OpenAI` (e.g. max_retries, timeout).
 
+        Decision: a `path` without its leading `/` is refused, not joined: `path="v1"` made `.../_sim/ns/<ns>v1`, another
+        namespace, whose requests the test's rules and journal never saw and which outlived the test.
+
         Decision: its HTTP client ignores HTTP_PROXY/ALL_PROXY (the simulator is on 127.0.0.1 of this process, where
         no proxy can reach it), and is closed when this object is (the fixture's: when the test ends). One given as
         `http_client=` is the caller's own, used as it is and left open."""
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError(f"path must start with '/', such as '/v1' (the Perf API) or '/openai/v1' (the OpenAI face); got {path!r}")
         try:
             from openai import DefaultHttpxClient, OpenAI
         except ImportError as exc:
@@ -131,10 +138,17 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
     """Serve a simulator in a background thread for the duration of the block and yield it (default namespace).
 
     `settings` are SimulatorConfig fields (seed, scenario, keys_file, log_format, ...); a scenario's [simulator]
-    settings apply unless given here, and its keys join the run. Unless told otherwise the clock is manual (time
-    moves only through `advance`) and the request log is off (`quiet=False` prints it to stdout). The port is
-    always a free one of 127.0.0.1; the simulator stops when the block ends. Settings `perf-sim` would refuse raise
-    ValueError (ConfigError) naming the field before anything starts.
+    settings apply unless given here, and its keys join the run. Without a `config`, the clock is manual (time moves
+    only through `advance`) unless `clock="real"` is given, and the request log is off (`quiet=False` prints it to
+    stdout). The port is always a free one of 127.0.0.1; the simulator stops when the block ends. Settings `perf-sim`
+    would refuse, and a `key` the run gives no tier, raise ValueError (ConfigError) naming the field before anything
+    starts.
+
+    Decision: a `config` given is taken as it is, its clock and request log included, with `settings` applied over
+    it: `SimulatorConfig(seed=3)` has SimulatorConfig's own defaults, the real clock and the log on (write
+    `SimulatorConfig(seed=3, clock="manual", quiet=True)`, or `simulator_running(seed=3)`). Guessing which of its
+    fields the caller meant (a dataclass cannot tell a default from the same value written) would give one
+    SimulatorConfig two meanings, perf-sim's and this function's.
     """
     for name, reason in _CHOSEN_HERE.items():
         if name in settings:
@@ -156,7 +170,7 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
                 "workers",
                 f": simulator_running serves in one thread of this process, got {config.workers}; start perf-sim --workers N for more",
             )
-        config = config.checked()
+        config = _with_key_checked(config.checked(), key)
         with ThreadPoolExecutor(1) as preparing:  # its own thread: the caller may be inside a running event loop
             problem = preparing.submit(state_problem, config).result()
             if problem:
@@ -196,6 +210,30 @@ def simulator_running(config: SimulatorConfig | None = None, *, key: str = DEFAU
                     RuntimeWarning,
                     stacklevel=3,
                 )
+
+
+def _with_key_checked(config: SimulatorConfig, key: object) -> SimulatorConfig:
+    """`config`, its keys file's text read once (as perf-sim reads it: the app parses this text, not the file again),
+    once `key` is one the run gives a tier to: a ready-made `pk_test_<tier>_...`, the document's example key, or a key
+    of the keys file or scenario.
+
+    Decision: refused at the `with` line (ConfigError naming `key`). Served, a typo (`pk_test_gold_x`) or a real key
+    picked up from the environment made every request with `sim.key` a 401 inside the app under test."""
+    if not isinstance(key, str):
+        raise ConfigError("key", f" must be a string such as {DEFAULT_KEY!r}, got {key!r}")
+    path = config.keys_file
+    if path is not None and config.file_text(path) is None:
+        try:
+            config = replace(config, file_texts={**config.file_texts, path: read_text(path)})
+        except NotToml as exc:
+            raise ConfigError("keys_file", f": {path}: {exc}") from None
+    try:
+        registry = KeyRegistry.from_file(path, config.scenario, config.file_text(path))
+    except ValueError as exc:
+        raise ConfigError("keys_file", f": {exc}") from None
+    if not KEY_PATTERN.fullmatch(key) or registry.lookup(key) is None:
+        raise ConfigError("key", f" {key!r} is no key this simulator gives a tier (its requests would be 401s): {KEY_HINT}")
+    return config
 
 
 def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:

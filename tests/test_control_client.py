@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -504,3 +505,40 @@ def test_a_server_answering_every_path_with_200_gets_the_server_url_advice_on_it
         with pytest.raises(ControlError, match="server_url should be the simulator's root") as refused:
             control.faults()
     assert (refused.value.status, refused.value.type, refused.value.message.split(";")[0]) == (404, "not_found", "no such thing")
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda control: control.usage(""), "key"),
+        (lambda control: control.request(""), "entry_id"),
+        (lambda control: control.remove_fault(""), "rule_id"),
+    ],
+    ids=["usage", "request", "remove_fault"],
+)
+def test_an_empty_key_or_id_is_a_value_error_naming_the_argument_not_a_route_404(
+    call: Callable[[SimulatorControl], object], argument: str
+) -> None:
+    """`usage("")` asked `GET /_sim/usage/`, whose 404 named no route argument. Refused before anything is sent."""
+    with SimulatorControl("http://sim.test") as control, pytest.raises(ValueError, match=rf"^{argument} must be a non-empty string"):
+        call(control)
+
+
+def test_a_rule_that_is_not_a_dict_is_a_type_error_naming_rule() -> None:
+    with SimulatorControl("http://sim.test") as control, pytest.raises(TypeError, match=r"^rule must be a dict as POST /_sim/faults"):
+        control.add_rule("x")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("flag", ["drop", "reset", "truncate", "malformed"])
+@pytest.mark.parametrize("value", ["no", 1, None])
+def test_a_boolean_action_flag_takes_only_true_or_false(flag: str, value: object) -> None:
+    """`drop="no"` is truthy: it installed a drop."""
+    flags: dict[str, Any] = {flag: value}
+    with SimulatorControl("http://sim.test") as control, pytest.raises(TypeError, match=rf"^{flag} must be True or False, got {value!r}"):
+        control.add_fault({}, **flags)
+
+
+def test_advance_takes_a_timedelta_as_its_total_seconds(root: SimulatorControl) -> None:
+    job = root.in_namespace("job-timedelta")
+    start = job.clock()["now"]
+    assert job.advance(timedelta(minutes=1, milliseconds=500))["now"] == start + 60.5

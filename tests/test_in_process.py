@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from simulator import in_process
+from simulator.config import SimulatorConfig
 from simulator.control.client import ControlError
 from simulator.in_process import PerfSim, simulator_running
 from simulator.launcher import PROJECT_ROOT
@@ -100,6 +101,8 @@ def test_more_workers_in_process_are_refused_with_advice_that_helps() -> None:
         ({"keys_file": ""}, "keys_file"),
         ({"clock": "real", "start_time": 5}, "start_time"),
         ({"prompt_tokens": "no"}, "prompt_tokens"),
+        ({"quiet": "no"}, "quiet"),
+        ({"keys_file": "/nonexistent/keys.toml"}, "keys_file"),
     ],
     ids=lambda value: value if isinstance(value, str) else "-".join(f"{k}={v}" for k, v in value.items()),
 )
@@ -217,3 +220,37 @@ def test_the_sdk_clients_it_made_are_closed_when_the_block_ends() -> None:
             given = sim.openai_client(http_client=own)
         assert all(client.is_closed() for client in made)
         assert not given.is_closed()
+
+
+@pytest.mark.parametrize("key", [5, "not a key", "pk_test_gold_x", "pk_live_acme_checkout"])
+def test_a_key_the_simulator_gives_no_tier_is_refused_at_the_with_line_naming_key(key: object) -> None:
+    """Served, every request the app sent with `sim.key` was a 401 inside the app; the scenario's key is no key
+    without the scenario."""
+    with pytest.raises(ValueError, match=r"^key\b"), simulator_running(key=key):  # type: ignore[arg-type]
+        pytest.fail("the simulator started")
+
+
+def test_a_key_of_the_runs_scenario_or_a_ready_made_one_is_the_blocks_key() -> None:
+    with simulator_running(scenario=EXAMPLE, key="pk_live_acme_checkout") as sim:
+        assert sim.key == "pk_live_acme_checkout" and sim.usage(sim.key)["tier"] == "enterprise"
+    with simulator_running(key="pk_test_free_mine") as sim:
+        assert sim.usage(sim.key)["tier"] == "free"
+
+
+@pytest.mark.parametrize("path", ["v1", "openai/v1", ""])
+def test_openai_client_refuses_a_path_without_its_leading_slash_which_named_another_namespace(path: str) -> None:
+    """`base_url + "v1"` was `.../_sim/ns/<namespace>v1`: another namespace, which the test's rules never saw."""
+    with PerfSim("http://127.0.0.1:9", "t1-test") as sim, pytest.raises(ValueError, match=r"^path must start with '/'.*'/openai/v1'"):
+        sim.openai_client(path=path)
+
+
+def test_a_given_simulator_config_is_taken_as_it_is_its_real_clock_and_log_included() -> None:
+    """The decision in `simulator_running`'s docstring: SimulatorConfig's own defaults are the real clock and the
+    request log on; the manual clock and no log are this function's defaults only when no config is given."""
+    with simulator_running(SimulatorConfig(seed=3), seed=4) as sim:
+        settings = sim.config()
+        assert (settings["seed"], settings["clock"], settings["quiet"]) == (4, "real", False)
+    with simulator_running(SimulatorConfig(seed=3, clock="manual", quiet=True)) as sim:
+        assert sim.clock()["now"] == DEFAULT_MANUAL_START and sim.config()["quiet"] is True
+    with simulator_running(seed=3) as sim:
+        assert (sim.config()["clock"], sim.config()["quiet"]) == ("manual", True)

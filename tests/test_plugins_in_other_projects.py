@@ -82,3 +82,29 @@ def test_the_contract_plugins_tier_names_are_the_specs() -> None:
     """The plugin writes them out (importing `spec` as it loads would take that name in every session)."""
     assert tuple(tiers.TIERS) == contract_options.TIER_NAMES
     assert contract_options.PAID_TIER_NAMES == tiers.PAID_TIERS
+
+
+@pytest.mark.parametrize("its_own", ["simulator/__init__.py", "spec.py"])
+def test_a_session_using_perf_sim_beside_its_own_simulator_or_spec_fails_naming_the_shadowing_module(tmp_path: Path, its_own: str) -> None:
+    """Not a bare `ModuleNotFoundError: No module named 'simulator.in_process'` (or a silent mix of the project's
+    package and ours): the project's own module, where it is, and where the docs explain it. Its other tests run."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
+    (tmp_path / its_own).parent.mkdir(exist_ok=True)
+    (tmp_path / its_own).write_text("WHOSE = 'the user'\n")
+    module = its_own.split("/")[0].removesuffix(".py")
+    (tmp_path / "test_app.py").write_text(
+        textwrap.dedent(f"""
+            import {module}
+
+            def test_its_own_module():
+                assert {module}.WHOSE == "the user"
+
+            def test_the_app(perf_sim):
+                pass
+        """)
+    )
+    result = run_pytest(tmp_path, "-p", "no:cacheprovider", "-q")
+    output = result.stdout + result.stderr
+    assert "1 passed, 1 error" in output, output
+    assert f"this session's module {module} ({tmp_path / its_own}) shadows perf-image-sim's own '{module}'" in output, output
+    assert "docs/testing.md" in output and "ModuleNotFoundError" not in output, output

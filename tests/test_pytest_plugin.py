@@ -408,6 +408,46 @@ def test_env_proxies_do_not_take_the_fixtures_calls_or_its_sdk_clients_away(tmp_
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("no_proxy", [None, "localhost,127.0.0.1"])
+def test_a_failed_test_whose_namespace_saw_nothing_under_an_env_proxy_is_told_of_the_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_proxy: str | None
+) -> None:
+    """The app's client obeys HTTP_PROXY, which cannot reach the simulator: the report said `0 request(s)` alone.
+    With NO_PROXY covering 127.0.0.1 the proxy is not the cause of a namespace that saw nothing: no hint."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{sock.getsockname()[1]}"  # closed once the block ends
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    if no_proxy is not None:
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+    result = run_user_tests(
+        tmp_path,
+        """
+        import httpx
+
+        def test_generate(perf_sim):
+            with httpx.Client() as app:  # the app's own client, reading the environment
+                try:
+                    app.post(perf_sim.base_url + "/v1/images/generations", json={"model": "dall-e-2", "prompt": "a fox"})
+                except httpx.TransportError:
+                    pass
+            assert perf_sim.count() == 2
+
+        def test_sends_nothing(perf_sim):
+            assert perf_sim.count() == 1
+        """,
+    )
+    generate, nothing = result.stdout.split("perf-image-sim: what this test's namespace saw")[1:]
+    hint = f"HTTP_PROXY={proxy} is set and NO_PROXY does not cover 127.0.0.1: the app's requests may have gone to the proxy"
+    assert "0 request(s)" in nothing and (hint in nothing) is (no_proxy is None), result.stdout
+    if no_proxy is None:
+        assert "0 request(s)" in generate and hint in generate, result.stdout
+    else:
+        assert "1 request(s)" in generate and "proxy" not in generate, result.stdout
+
+
 def test_a_second_session_in_the_same_process_gives_its_tests_the_same_namespaces(tmp_path: Path) -> None:
     """Two `pytest.main` calls in one process (an IDE's runner, a script, pytester in-process): the second session's
     test is not a rerun, so it gets the same namespace, and so the same `probability` draws, as the first's."""

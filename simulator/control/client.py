@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Self, TypedDict, cast
@@ -43,6 +43,16 @@ CLOSED = "closed"
 NOT_THE_SIMULATOR = "not_the_simulator"
 """ControlError.type of an answer that is not the control API's (not its JSON, not its error envelope): server_url
 names another server (a dev server answering every path with its page, a proxy, a redirect), or a base URL."""
+
+
+def _named(argument: str, value: object, example: str) -> str:
+    """`value` as the one path segment naming a key, rule or entry. An empty one made the call's path its collection's
+    (`usage("")` asked `GET /_sim/usage/`), whose route 404 named no argument; refused here naming the argument."""
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be a string such as {example!r}, got {value!r}")
+    if not value:
+        raise ValueError(f"{argument} must be a non-empty string such as {example!r}, got ''")
+    return _segment(value)
 
 
 def _segment(value: str) -> str:
@@ -219,7 +229,12 @@ def fault_action(
 ) -> dict[str, Any]:
     """The action object of a fault rule, from keyword arguments named as the control API names them."""
     action = _present(status=status, type=type, message=message, retry_after=retry_after, delay_ms=delay_ms, dribble_ms=dribble_ms)
-    action.update({name: True for name, on in (("drop", drop), ("reset", reset), ("truncate", truncate), ("malformed", malformed)) if on})
+    for name, on in (("drop", drop), ("reset", reset), ("truncate", truncate), ("malformed", malformed)):
+        # Only the booleans: `drop="no"` (truthy) installed a drop, where the server takes only `true` for it.
+        if on is not True and on is not False:
+            raise TypeError(f"{name} must be True or False, got {on!r}")
+        if on:
+            action[name] = True
     return action
 
 
@@ -412,11 +427,16 @@ class SimulatorControl:
         body = {"match": dict(match or {}), "action": action, **_present(times=times, probability=probability, namespace=self.namespace)}
         return cast(FaultRule, self._call("POST", "/_sim/faults", "id", body=body))
 
-    def add_rule(self, rule: dict[str, Any]) -> FaultRule:
+    def add_rule(self, rule: Mapping[str, Any]) -> FaultRule:
         """Add a rule written as `POST /_sim/faults` takes it (a scenario file's [[faults]] entry), in the namespace it
         names, else this client's. A client bound to a namespace steers only that one: a rule naming another is the
         server's 400 (two different namespaces in one call)."""
         __tracebackhide__ = True
+        if not isinstance(rule, Mapping):
+            raise TypeError(
+                'rule must be a dict as POST /_sim/faults takes it, such as {"match": {"model": "dall-e-3"}, '
+                f'"action": {{"status": 503}}, "times": 1}}; got {rule!r}'
+            )
         return cast(FaultRule, self._call("POST", "/_sim/faults", "id", body={**_present(namespace=self.namespace), **rule}))
 
     def faults(self) -> list[FaultRule]:
@@ -428,7 +448,7 @@ class SimulatorControl:
         """Remove one rule; returns how many it removed (1: an unknown id, or another namespace's, is ControlError
         404), as `clear_faults` returns its count."""
         __tracebackhide__ = True
-        deleted: int = self._call("DELETE", f"/_sim/faults/{_segment(rule_id)}", "deleted")["deleted"]
+        deleted: int = self._call("DELETE", f"/_sim/faults/{_named('rule_id', rule_id, 'fault_1')}", "deleted")["deleted"]
         return deleted
 
     def clear_faults(self) -> int:
@@ -485,7 +505,7 @@ class SimulatorControl:
         """The journal entry with this id (as `requests` shows it, `request_N`): ControlError 404 when this namespace
         has none (dropped past the journal's size, deleted, or another namespace's)."""
         __tracebackhide__ = True
-        return cast(JournalEntry, self._call("GET", f"/_sim/requests/{_segment(entry_id)}", "id"))
+        return cast(JournalEntry, self._call("GET", f"/_sim/requests/{_named('entry_id', entry_id, 'request_1')}", "id"))
 
     def count(self, match: Match | None = None, **fields: Any) -> int:
         """How many journalled requests of this namespace match (as a fault rule matches, plus `status`, `fault`,
@@ -521,15 +541,18 @@ class SimulatorControl:
         __tracebackhide__ = True
         return cast(Clock, self._call("GET", "/_sim/clock", "now"))
 
-    def advance(self, seconds: float) -> Clock:
-        """Move this namespace's clock forward (cross a minute or a day of rate windows without waiting)."""
+    def advance(self, seconds: float | timedelta) -> Clock:
+        """Move this namespace's clock forward (cross a minute or a day of rate windows without waiting) by `seconds`,
+        or by a `datetime.timedelta` (`advance(timedelta(minutes=1))`: its total seconds)."""
         __tracebackhide__ = True
+        if isinstance(seconds, timedelta):
+            seconds = seconds.total_seconds()
         return cast(Clock, self._call("POST", "/_sim/clock/advance", "now", body={"seconds": seconds}))
 
     def usage(self, key: str) -> dict[str, Any]:
         """The key's tier and windows (minute, day, and per native provider) in this namespace."""
         __tracebackhide__ = True
-        return self._call("GET", f"/_sim/usage/{_segment(key)}", "tier")
+        return self._call("GET", f"/_sim/usage/{_named('key', key, 'pk_test_pro_me')}", "tier")
 
     def usage_by_key(self) -> dict[str, Any]:
         __tracebackhide__ = True
