@@ -16,9 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
+from _pytest.junitxml import xml_key
+from _pytest.reports import TestReport
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from contract_tests import aborted, budget, client, decisions
+from contract_tests import aborted, budget, client, decisions, keep_alive
 from contract_tests.exchange import Exchange
 from contract_tests.key_names import bearer_key, free_key_warnings, key_option, wait_advice
 from contract_tests.report_html import write_html
@@ -144,6 +146,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_WAITS_KEY] = WaitsByKey()
     client.on_wait = _showing_waits(session.config, session.config.stash[_WAITS_KEY])
     aborted.reason = ""
+    keep_alive.take()  # a second pytest.main in one process reports only its own
 
 
 def _showing_waits(config: pytest.Config, waits: WaitsByKey) -> Callable[[float, float, Exchange], None]:
@@ -232,6 +235,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         judged_as(rule_source(item)),
         noting_differences(differences if judges_by_document(item.config) else None),
         noting_checked(item.stash[_CHECKED_KEY]),
+        keep_alive.sending_as(aborted.case_of(item)[0]),
     ):
         return (yield)
 
@@ -386,9 +390,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     client.on_wait = None
     config = session.config
     _reset_a_made_up_namespace(config)
-    if _VERDICT_KEY not in config.stash and not aborted.reason:
+    unread = keep_alive.take()
+    if _VERDICT_KEY not in config.stash and not aborted.reason and not unread:
         return
     verdict = _verdict(config)
+    if unread:
+        _report_unread_bodies(session, verdict, unread)
     verdict.waited_seconds = client.waited_for_limits  # before the terminal summary, which pytest prints after this
     if aborted.reason:  # the reports say the run is incomplete, naming what never ran
         items = [item for item in session.items if _is_contract_item(item)]
@@ -400,3 +407,28 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         verdict.write_json(config.getoption("perf_report_json"))
     if config.getoption("perf_report_html"):
         write_html(verdict, config.getoption("perf_report_html"))
+
+
+def _report_unread_bodies(session: pytest.Session, verdict: Verdict, unread: list[keep_alive.Unread]) -> None:
+    """Each request whose body the target left unread on a kept-alive connection (contract_tests/keep_alive.py), as
+    a failed case of the keep-alive rule named by the case that sent it: in the verdict and its reports, in pytest's
+    failures and JUnit report (beside that case, `[keep-alive]` after its name), and in the exit status. The cases
+    whose requests met the leftover bytes were judged on a fresh connection's answers: they are not failed for it."""
+    items = {aborted.case_of(item)[0]: item for item in session.items if _is_contract_item(item)}
+    results = keep_alive.cases(unread)
+    verdict.cases += results
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    junit = session.config.stash.get(xml_key, None)
+    for result in results:
+        item = items.get(result.case)
+        nodeid = f"{item.nodeid}[keep-alive]" if item is not None else f"contract_tests/keep_alive.py::{result.case}"
+        where = item.location if item is not None else ("contract_tests/keep_alive.py", None, result.case)
+        text = ContractViolation(result.findings).report()
+        failed = TestReport(nodeid, (where[0], where[1], f"{where[2]} [keep-alive]"), {}, "failed", text, "call", user_properties=[])
+        if terminal is not None:
+            terminal.stats.setdefault("failed", []).append(failed)
+        if junit is not None:
+            junit.pytest_runtest_logreport(failed)
+            junit.pytest_runtest_logreport(TestReport(nodeid, failed.location, {}, "passed", None, "teardown", user_properties=[]))
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
