@@ -91,8 +91,19 @@ local function hidden(order, size)
   if past[2] then return tonumber(past[2]) end
   return 0
 end
+local function add_found(page, entries, numbers)
+  local found = redis.call('HMGET', entries, unpack(numbers))
+  for i = 1, #found do
+    if found[i] then
+      page[#page + 1] = numbers[i]
+      page[#page + 1] = found[i]
+    end
+  end
+  return page
+end
 """
-"""The number at or below which entries are past the newest `size`, waiting for the next trim (0: none is)."""
+"""`hidden`: the number at or below which entries are past the newest `size`, waiting for the next trim (0: none
+is). `add_found`: a page with the number and entry of each of `numbers` still held (a delete may have taken some)."""
 
 # KEYS: the entries, the order, id counter, namespaces set. ARGV: size, the namespace lists' key prefix, then for each
 # entry its namespace and its JSON (without "id", which its number gives). Returns the ids given, in ARGV order.
@@ -143,15 +154,7 @@ local read = redis.call('ZREVRANGEBYSCORE', KEYS[1], high, low, 'LIMIT', 0, tonu
 if #read == 0 then return {0, 0} end
 local numbers = {}
 for i = 1, #read do numbers[i] = string.match(read[i], '^(%d+):') end
-local found = redis.call('HMGET', KEYS[2], unpack(numbers))
-local page = {#read, tonumber(numbers[#numbers])}
-for i = 1, #found do
-  if found[i] then
-    page[#page + 1] = numbers[i]
-    page[#page + 1] = found[i]
-  end
-end
-return page
+return add_found({#read, tonumber(numbers[#numbers])}, KEYS[2], numbers)
 """
 )
 # KEYS: a namespace's list, the entries, the order. ARGV: the list's index to read from, the number every entry read
@@ -176,14 +179,7 @@ for i = 1, #numbers do
   if below == 0 or number < below then wanted[#wanted + 1] = numbers[i] end
 end
 if #wanted == 0 then return page end
-local found = redis.call('HMGET', KEYS[2], unpack(wanted))
-for i = 1, #found do
-  if found[i] then
-    page[#page + 1] = wanted[i]
-    page[#page + 1] = found[i]
-  end
-end
-return page
+return add_found(page, KEYS[2], wanted)
 """
 )
 # KEYS: the entries, the order. ARGV: the entry's number, the size. Returns the entry, or nil: none has that number,
