@@ -365,6 +365,7 @@ def test_the_namespace_parameter_says_what_leaving_it_out_does() -> None:
         assert "the default one" in namespace["description"], (path, method)
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_control_answer_outside_the_document_and_no_invalid_call_accepted(tmp_path: Path) -> None:
     """Every schemathesis check but one, on a simulator of its own (its calls add rules, reset and move the clock): no
     500, every status and body as documented, every call the document calls invalid refused. Left out: "a valid call

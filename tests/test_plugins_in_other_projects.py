@@ -57,6 +57,7 @@ def test_a_project_with_its_own_spec_simulator_and_contract_tests_runs_its_tests
     assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_the_plugins_keep_their_names_so_they_can_be_turned_off_and_named_when_autoload_is_off(tmp_path: Path) -> None:
     """`-p no:perf_sim` / `-p no:perf_contract` turn them off; with PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 (common in CI)
     `-p perf_sim` / `-p perf_contract` bring them back (docs/testing.md)."""

@@ -135,6 +135,7 @@ def test_the_plugins_leave_sessions_that_do_not_use_them_alone(tmp_path: Path) -
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_a_tests_probability_faults_are_the_same_whichever_other_tests_run_with_it(tmp_path: Path) -> None:
     """A test's namespace, which seeds its rules' draws, comes from the test alone: run with others or alone, it sees
     the same faults. Parametrized cases, and a test run twice in one session, still get namespaces of their own."""
@@ -201,6 +202,7 @@ def _run_from(directory: Path, target: Path, seen: Path) -> list[Any]:
     return list(json.loads(line))
 
 
+@pytest.mark.slow
 def test_a_tests_namespace_and_faults_are_the_same_whichever_directory_pytest_is_started_from(tmp_path: Path) -> None:
     """Without a config file pytest's rootdir, and so its node ids, follow the directory it is started from and its
     arguments; the namespace, which seeds the faults and ids, comes from the test's place in its project instead."""

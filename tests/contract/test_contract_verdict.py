@@ -474,6 +474,7 @@ SLOW_SECONDS = 25.0
 coverage phase may end: the fuzzing phase's first request is in flight at the bound."""
 
 
+@pytest.mark.slow
 def test_schemathesis_stopped_at_its_bound_judges_the_failures_of_the_cases_it_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past its bound schemathesis was killed and the step skipped, its 500s found in the first seconds thrown away
     with the rest (a slow target's whole 240 s judged nothing)."""

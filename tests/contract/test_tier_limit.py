@@ -78,6 +78,7 @@ def test_in_real_time_a_free_tier_over_its_limit_is_the_documents_failure_never_
     assert not any(words in verdict.output for words in blamed), verdict.output[-4000:]
 
 
+@pytest.mark.slow
 def test_a_wait_on_a_free_key_names_it_and_does_not_send_the_user_for_a_generous_key(tmp_path: Path) -> None:
     """A 429 on a free key was said as "--generous-key KEY avoids this", with a generous key already given."""
     with factory_server("tests.contract.throttled:foreign_app", health_path="/openapi.json") as server:
@@ -223,6 +224,7 @@ def never_refusing(tmp_path_factory: pytest.TempPathFactory) -> Verdict:
         server.server_close()
 
 
+@pytest.mark.slow
 def test_a_burst_the_suite_stopped_itself_is_not_said_to_have_ended_in_a_refusal(never_refusing: Verdict) -> None:
     """ "7 one-image requests were admitted before the first refusal" was said of a burst whose last answer was a 200."""
     limit = FREE.images_per_minute
@@ -238,6 +240,7 @@ def test_a_burst_the_suite_stopped_itself_is_not_said_to_have_ended_in_a_refusal
     assert "before the first refusal" not in never_refusing.output, never_refusing.output[-4000:]
 
 
+@pytest.mark.slow
 def test_a_case_over_the_tier_limit_on_its_own_shows_its_own_requests_not_the_keys_earlier_ones(never_refusing: Verdict) -> None:
     """The 429 envelope rule showed, as its evidence, the admissions other rules made on the same key before it (the
     real-time run's, a minute earlier), requests it never sent."""

@@ -24,6 +24,7 @@ from tests.contract.harness import factory_server, run_contract
 HUNG = "tests.contract.http_quirks:hangs_on_flux_pro"
 
 
+@pytest.mark.slow
 def test_a_target_hanging_on_one_model_fails_those_cases_and_the_run_goes_on(tmp_path: Path) -> None:
     """After three flux-pro requests went unanswered, its invalid requests are still sent, and judged by the 400s the
     target answers them with (they were failed unsent, 26 of them in a full run)."""
@@ -68,6 +69,7 @@ def test_schemathesis_past_its_bound_on_a_target_with_a_hung_kind_names_the_kind
         contract.close()
 
 
+@pytest.mark.slow
 def test_a_hung_kinds_later_requests_are_waited_for_briefly_and_an_answer_ends_that(monkeypatch: pytest.MonkeyPatch) -> None:
     """A hung model cost a --timeout per case (half an hour at the default 60 s); now three, then a short wait each."""
     monkeypatch.setattr(client, "HUNG_KIND_WAIT_SECONDS", 0.5)

@@ -18,6 +18,7 @@ from simulator.launcher import PROJECT_ROOT, free_port, running_simulator
 from tests.load.conftest import environment
 
 
+@pytest.mark.slow
 def test_throughput_scenario_reports_the_highest_rate_within_the_p99_bound() -> None:
     command = [sys.executable, "-m", "locust", "-f", str(PROJECT_ROOT / "load" / "throughput.py"), "--headless", "--only-summary"]
     steps = ["--start-rate", "10", "--rate-step", "20", "--max-rate", "50", "--step-seconds", "2.5", "--p99-ms", "250", "-t", "30s"]
