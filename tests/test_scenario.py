@@ -294,8 +294,8 @@ def test_an_empty_scenario_on_stdin_is_refused_at_start_in_one_line() -> None:
         ),
         (
             '[[faults]]\nmatch = { face = "perf", path = "/openai/" }\naction = { drop = true }\n',
-            "[[faults]] #1: match.path '/openai/' is a path of the openai face, not of match.face 'perf' (whose paths start with /v1/), "
-            "so it could never match",
+            "[[faults]] #1: match.path '/openai/' is a path of the openai face (whose paths start with /openai/), not of match.face 'perf' "
+            "(which takes the paths no other face serves), so it could never match",
         ),
         (
             "[[faults]]\naction = { drop = true }\nprobability = 0\n",
