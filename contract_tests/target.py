@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from perf_image_sim_plugins.contract_options import DEFAULT_TIMEOUT_SECONDS, base_url_problem
+from perf_image_sim_plugins.contract_options import DEFAULT_TIMEOUT_SECONDS, base_url_problem, normalised_base_url
 from spec import policy, tiers
 
 SIM_FREE_KEYS = tuple(f"{tiers.TEST_KEY_PREFIX}free_contract{suffix}" for suffix in ("", "_b", "_c"))
@@ -434,7 +434,7 @@ class Target:
         tier_keys: tuple[tuple[str, str], ...] = (),
     ) -> Target:
         check_scheme(base_url)  # as given: stripped of its slash, `http://` was said as 'http:'
-        base_url = base_url.rstrip("/")
+        base_url = normalised_base_url(base_url).rstrip("/")  # the options' `base_url` did, for callers that skip them
         control = reach(base_url, key, timeout, other_keys(free_keys, generous_key, tier_keys), namespace)
         on_sim = control is not None
         return cls(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -45,12 +46,21 @@ def timeout_seconds(value: str) -> float:
     return seconds
 
 
+_AUTHORITY = re.compile(r"[^:]*://([^/?#]*)")
+"""A URL's authority (its host and port, and any user), as written: `urlsplit` drops a tab or a newline in it."""
+
+
 def base_url_problem(value: str) -> str | None:
-    """What makes `value` no base URL the suite can send to (no http:// or https://, no host, a port outside
-    1-65535), or None. Said as it was given: `http://` stripped of its slash was echoed as 'http:', and a port of
-    99999 reached the probe and came back as "Connection refused", as if nothing listened there."""
-    if not value.startswith(("http://", "https://")):
+    """What makes `value` no base URL the suite can send to (no http:// or https://, in any case; whitespace in its
+    host; no host; a port outside 1-65535; a ?query or #fragment), or None. Said as it was given: `http://` stripped
+    of its slash was echoed as 'http:', a port of 99999 reached the probe and came back as "Connection refused", as
+    if nothing listened there, and so did a host with a space in it. The suite appends paths to the base URL, so
+    `http://host?x=1` sent every case to `/` with a query of `x=1/v1/images/generations`."""
+    if not value.lower().startswith(("http://", "https://")):
         return f"expected a URL starting with http:// or https://, got {value!r}"
+    authority = _AUTHORITY.match(value)
+    if authority is not None and any(char.isspace() for char in authority.group(1)):
+        return f"expected a host without whitespace, got {value!r}"
     parts = urlsplit(value)
     if not parts.hostname:
         return f"expected a URL with a host after {value.split('//')[0]}//, got {value!r}"
@@ -60,16 +70,25 @@ def base_url_problem(value: str) -> str | None:
         port = 0
     if port == 0:
         return f"invalid port in {value!r}: a port is a whole number from 1 to 65535"
+    if "?" in value or "#" in value:
+        return f"a base URL takes no ?query or #fragment, as the suite appends paths to it; got {value!r}"
     return None
 
 
+def normalised_base_url(value: str) -> str:
+    """`value` with its scheme in lower case (RFC 3986 §3.1: a scheme is case-insensitive, and httpx takes `HTTP://`),
+    as the suite compares it with the URLs the target answers and tells its own paths from them by `http://`."""
+    scheme, separator, rest = value.partition("://")
+    return scheme.lower() + separator + rest
+
+
 def base_url(value: str) -> str:
-    """A `--base-url` value, refused as a usage error (exit 2) by the CLI and the plugin's option alike when it is no
-    URL the suite can send to (`base_url_problem`)."""
+    """A `--base-url` value, scheme in lower case (`normalised_base_url`), refused as a usage error (exit 2) by the CLI
+    and the plugin's option alike when it is no URL the suite can send to (`base_url_problem`)."""
     problem = base_url_problem(value)
     if problem is not None:
         raise argparse.ArgumentTypeError(problem)
-    return value
+    return normalised_base_url(value)
 
 
 def namespace_name(value: str) -> str:

@@ -61,6 +61,19 @@ KEY_FIELDS = ("tier", "images_per_minute", "images_per_day")
 PROVIDER_FIELDS = ("images_per_minute", "images_per_day")
 
 
+def field_above_every_table(name: str, value: object) -> str | None:
+    """What to write for a key's or a provider's field written above every table, its table line forgotten (no table
+    is called so), or None for any other name: the hint `[keys]` and `[providers]` give for one written under them."""
+    if name not in KEY_FIELDS or isinstance(value, dict):
+        return None
+    if name not in PROVIDER_FIELDS:
+        return f"{name} is a field of [keys.<key>]; write it under a [keys.<the key>] line"
+    return (
+        f"{name} is a field of [providers.<provider>] and of an enterprise key's [keys.<key>]; write it under a "
+        f"[providers.<provider>] or [keys.<the key>] line; providers: {', '.join(PROVIDERS)}"
+    )
+
+
 def known_fields_only(entry: dict[str, Any], known: tuple[str, ...], where: str, error: type[ValueError] = ValueError) -> None:
     """Refuse a field a file's reader would not read (this registry's, a scenario's), before any check of the fields
     it does (so the message names the typo, not the field the typo was meant to be)."""
@@ -134,8 +147,12 @@ class KeyRegistry:
             raise ValueError(
                 f"{path}: {written} belongs in a scenario file: give it with --scenario (a keys file takes [keys] and [providers])"
             )
+        hint = field_above_every_table(extra[0], data[extra[0]]) if extra else None
+        if hint is not None:
+            raise ValueError(f"{path}: {hint}")
         if extra:
-            raise ValueError(f"{path}: unknown table [{extra[0]}]; tables: {', '.join(f'[{t}]' for t in KEY_TABLES)}")
+            what = f"table [{extra[0]}]" if isinstance(data[extra[0]], dict | list) else f"field {extra[0]} outside every table"
+            raise ValueError(f"{path}: unknown {what}; tables: {', '.join(f'[{t}]' for t in KEY_TABLES)}")
         tenants: dict[str, Tenant] = {}
         for key, entry in _table(data, "keys", path).items():
             where = f"{path}: key {key!r}"

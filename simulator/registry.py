@@ -131,7 +131,9 @@ class Face:
 
     @property
     def path_starts(self) -> tuple[str, ...]:
-        """How the face's paths start, as a message names them: its prefix, then its root prefixes and paths."""
+        """How the face's paths start, as a message names them: its prefix, then its root prefixes and paths. For the
+        Perf API, only its prefix: it also takes every path no other face serves (`faces_under`), which a message
+        about it says instead."""
         roots = (path for path in self.root_paths if not path.startswith(self.root_prefixes))
         return (self.prefix + "/", *self.root_prefixes, *roots)
 

@@ -21,7 +21,7 @@ from simulator.config import START_TIME_RANGE, SimulatorConfig, valid_start_time
 from simulator.control.actions import WHOLE_FIELDS
 from simulator.control.rules import RuleSpec, rule_spec_from_json
 from simulator.engine.errors import ApiError, quoted
-from simulator.keys import KEY_TABLES, SCENARIO_TABLES, KeyRegistry, known_fields_only
+from simulator.keys import KEY_TABLES, SCENARIO_TABLES, KeyRegistry, field_above_every_table, known_fields_only
 from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL
 from simulator.toml_file import NotToml, is_whole, parse_toml, read_text
 from spec.model_names import KNOWN_MODEL_NAMES, is_known_model
@@ -29,6 +29,9 @@ from spec.models import MODELS
 
 SIMULATOR_TABLE, FAULTS_TABLE = SCENARIO_TABLES
 TABLES = (SIMULATOR_TABLE, *KEY_TABLES, FAULTS_TABLE)
+TABLE_LINES = (*(f"[{table}]" for table in TABLES[:-1]), f"[[{FAULTS_TABLE}]]")
+"""The tables as a message names them, as they are written: `[[faults]]` is an array of tables, and `[faults]` is
+refused."""
 SIMULATOR_FIELDS = ("seed", "clock", "start_time", "prompt_tokens")
 UNIX_SECONDS = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
 """A string that is Unix seconds written in quotes (`start_time = "1772442000"`), for the hint to drop them."""
@@ -186,15 +189,18 @@ def load_scenario(path: str | Path, text: str | None = None) -> Scenario:
         # Decision: refused. Every table is optional, but a file with none is a failed template render, a `>` that
         # truncated it, or a /dev/stdin a container was started without: taken, it was a plain run (seed 0, real
         # clock, no keys, no rules) in place of the committed scenario, with the banner naming the file.
-        tables = ", ".join(f"[{table}]" for table in TABLES[:-1]) + f" or [[{FAULTS_TABLE}]]"
+        tables = ", ".join(TABLE_LINES[:-1]) + f" or {TABLE_LINES[-1]}"
         raise ScenarioError(f"{name}: the file holds no table ({tables}), only blanks or comments; is it the right file?")
     extra = sorted(set(data) - set(TABLES))
     if extra and extra[0] in SIMULATOR_FIELDS and not isinstance(data[extra[0]], dict):
         # a [simulator] setting written above every table, the header forgotten: no table is called so
         raise ScenarioError(f"{name}: {extra[0]} is a setting of [{SIMULATOR_TABLE}]; write it under a [{SIMULATOR_TABLE}] line")
+    hint = field_above_every_table(extra[0], data[extra[0]]) if extra else None
+    if hint is not None:
+        raise ScenarioError(f"{name}: {hint}")
     if extra:
         what = f"table [{extra[0]}]" if isinstance(data[extra[0]], dict | list) else f"field {extra[0]} outside every table"
-        raise ScenarioError(f"{name}: unknown {what}; tables: {', '.join(f'[{t}]' for t in TABLES)}")
+        raise ScenarioError(f"{name}: unknown {what}; tables: {', '.join(TABLE_LINES)}")
     settings = _settings(data.get(SIMULATOR_TABLE, {}), name)
     faults = data.get(FAULTS_TABLE, [])
     if not isinstance(faults, list):

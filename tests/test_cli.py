@@ -226,6 +226,13 @@ def test_latency_scale_waits_without_blocking_other_requests() -> None:
         ("[providers]\nopenai = 5\n", "keys.toml: [providers.openai] must be a table with images_per_minute and images_per_day, got 5\n"),
         ("", "keys.toml: the file holds no table ([keys] or [providers]), only blanks or comments; is it the right file?\n"),
         ("# keys to come\n\n", "keys.toml: the file holds no table ([keys] or [providers])"),
+        ('tier = "pro"\n', "keys.toml: tier is a field of [keys.<key>]; write it under a [keys.<the key>] line\n"),
+        (
+            "images_per_minute = 5\n[providers.openai]\nimages_per_day = 9\n",
+            "keys.toml: images_per_minute is a field of [providers.<provider>] and of an enterprise key's [keys.<key>]; write it "
+            "under a [providers.<provider>] or [keys.<the key>] line; providers: openai, stability, bfl, ideogram, google\n",
+        ),
+        ('colour = "red"\n', "keys.toml: unknown field colour outside every table; tables: [keys], [providers]\n"),
     ],
     ids=[
         "flat key",
@@ -244,6 +251,9 @@ def test_latency_scale_waits_without_blocking_other_requests() -> None:
         "provider not a table",
         "empty",
         "only comments",
+        "key field above every table",
+        "provider field above every table",
+        "field above every table",
     ],
 )
 def test_a_keys_file_it_cannot_honour_is_refused_with_the_reason(tmp_path: object, keys_file: str, message: str) -> None:

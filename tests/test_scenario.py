@@ -51,7 +51,15 @@ def test_a_scenario_turns_prompt_tokens_off_and_a_flag_on_the_command_line_wins(
     [
         ("[simulatr]\nseed = 1\n", "unknown table [simulatr]"),
         ("seed = 7\n", "seed is a setting of [simulator]; write it under a [simulator] line"),
-        ("colour = 7\n", "unknown field colour outside every table; tables: [simulator]"),
+        ("colour = 7\n", "unknown field colour outside every table; tables: [simulator], [keys], [providers], [[faults]]"),
+        ("[colour]\nx = 7\n", "unknown table [colour]; tables: [simulator], [keys], [providers], [[faults]]"),
+        ('tier = "pro"\n[keys.pk_live_x]\ntier = "pro"\n', "tier is a field of [keys.<key>]; write it under a [keys.<the key>] line"),
+        (
+            'images_per_minute = 5\n[keys.pk_live_x]\ntier = "pro"\n',
+            "images_per_minute is a field of [providers.<provider>] and of an enterprise key's [keys.<key>]; write it under a "
+            "[providers.<provider>] or [keys.<the key>] line; providers: openai, stability, bfl, ideogram, google",
+        ),
+        ("images_per_day = 9\n", "images_per_day is a field of [providers.<provider>] and of an enterprise key's [keys.<key>]"),
         ("[simulator]\nsed = 1\n", "[simulator]: unknown field 'sed'"),
         ('[simulator]\nseed = "seven"\n', "[simulator] seed: must be a whole number"),
         ('[simulator]\nclock = "sundial"\n', "[simulator] clock: must be 'real' or 'manual'"),
@@ -140,6 +148,7 @@ def test_a_rules_refused_toml_value_is_quoted_as_toml_writes_it(tmp_path: Path, 
         ("[simulator]\nstart_time = 1e12\n", "[simulator] start_time: must be"),
         ('[keys.pk_live_acme]\ntier = "pro"\ncolour = "red"\n', "[keys.pk_live_acme]: unknown field 'colour'"),
         ('[keys.pk_live_acme]\ntier = ["pro"]\n', "key 'pk_live_acme' has unknown tier [\"pro\"]"),
+        ('images_per_minute = 5\n[keys.pk_live_acme]\ntier = "pro"\n', "images_per_minute is a field of [providers.<provider>] and of"),
     ],
 )
 def test_perf_sim_refuses_a_wrong_scenario_at_start_with_exit_code_2_and_one_line(tmp_path: Path, text: str, message: str) -> None:
@@ -294,8 +303,8 @@ def test_an_empty_scenario_on_stdin_is_refused_at_start_in_one_line() -> None:
         ),
         (
             '[[faults]]\nmatch = { face = "perf", path = "/openai/" }\naction = { drop = true }\n',
-            "[[faults]] #1: match.path '/openai/' is a path of the openai face, not of match.face 'perf' (whose paths start with /v1/), "
-            "so it could never match",
+            "[[faults]] #1: match.path '/openai/' is a path of the openai face (whose paths start with /openai/), not of match.face 'perf' "
+            "(which takes the paths no other face serves), so it could never match",
         ),
         (
             "[[faults]]\naction = { drop = true }\nprobability = 0\n",

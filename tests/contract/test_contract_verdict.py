@@ -361,13 +361,26 @@ def test_a_timeout_that_is_not_a_positive_number_is_a_usage_error_by_the_cli_and
         ("http://127.0.0.1:0", "invalid port in 'http://127.0.0.1:0'"),
         ("http://", "expected a URL with a host after http://, got 'http://'"),
         ("ftp://impl.example", "expected a URL starting with http:// or https://, got 'ftp://impl.example'"),
+        (
+            "http://impl.example?x=1",
+            "a base URL takes no ?query or #fragment, as the suite appends paths to it; got 'http://impl.example?x=1'",
+        ),
+        (
+            "http://impl.example/#f",
+            "a base URL takes no ?query or #fragment, as the suite appends paths to it; got 'http://impl.example/#f'",
+        ),
+        ("HTTP://impl.example:8080?", "a base URL takes no ?query or #fragment"),
+        ("http://impl example:8080", "expected a host without whitespace, got 'http://impl example:8080'"),
+        ("http://impl\texample", "expected a host without whitespace, got 'http://impl\\texample'"),
+        ("http://impl.example:8080 ", "expected a host without whitespace, got 'http://impl.example:8080 '"),
     ],
 )
 def test_a_base_url_the_suite_cannot_send_to_is_a_usage_error_said_as_given_by_the_cli_and_the_pytest_option(
     value: str, said: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A port of 99999 was probed and said as "Connection refused", as if nothing listened there; `http://` was echoed
-    stripped of its slash, as 'http:'."""
+    """A port of 99999 was probed and said as "Connection refused", as if nothing listened there, and so was a host
+    with a space in it; `http://` was echoed stripped of its slash, as 'http:'. A ?query or #fragment was taken, and
+    the paths the suite appends went into it: every case was sent to `/`."""
     with pytest.raises(SystemExit) as refused:
         build_pytest_args(["--base-url", value, "--key", "k"])
     assert refused.value.code == 2 and f"argument --base-url: {said}" in capsys.readouterr().err
@@ -377,6 +390,24 @@ def test_a_base_url_the_suite_cannot_send_to_is_a_usage_error_said_as_given_by_t
         "--perf-base-url",
         "https://impl.example:8443/",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "taken"), [("HTTP://impl.example", "http://impl.example"), ("hTtPs://impl.example/", "https://impl.example/")]
+)
+def test_a_base_url_with_its_scheme_in_upper_case_is_taken_in_lower_case_by_the_cli_and_the_pytest_option(value: str, taken: str) -> None:
+    """A scheme is case-insensitive (RFC 3986 §3.1) and httpx sends to `HTTP://`, but the suite refused it, "expected a
+    URL starting with http://", as if something else were typed. Taken in lower case, as the suite compares the base
+    URL with the URLs the target answers (an image's) and tells its own paths from them by `http://`."""
+    assert build_pytest_args(["--base-url", value, "--key", "k"])[-4:-2] == ["--perf-base-url", taken]
+    assert base_url(value) == taken
+
+
+def test_a_target_resolved_from_an_upper_case_scheme_keeps_it_in_lower_case() -> None:
+    """For callers that resolve a target themselves, past the options (the plugin's `contract_target` does after them)."""
+    with running_simulator("--quiet") as simulator:
+        target = Target.resolve(simulator.base_url.replace("http://", "HTTP://") + "/", "pk_live_abc123", level="smoke")
+    assert target.base_url == simulator.base_url
 
 
 @pytest.mark.parametrize("value", ["bad name", "", "-lead", "a" * 65, "café", "a/b"])
