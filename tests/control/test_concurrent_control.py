@@ -1,8 +1,10 @@
-"""Control-plane promises under calls sent at once, in memory and on Redis with two workers: clock advances near the
-year-9999 bound apply exactly those that fit, and each answers the clock its own move left.
+"""Control-plane promises under calls sent at once, in memory and on Redis with two workers: a rule's `times` is
+claimed atomically by matching requests, clock advances near the year-9999 bound apply exactly those that fit, and
+each advance answers the clock its own move left.
 
-The sequential tests (test_control_api) pass whatever an advance awaits between its check and its write; these send
-the calls together, on fresh connections so the kernel spreads them over both workers."""
+The sequential tests (test_shared_control, test_faults, test_control_api) pass whatever a claim or an advance awaits
+between its check and its write; these send the calls together, on fresh connections so the kernel spreads them over
+both workers."""
 
 from __future__ import annotations
 
@@ -55,6 +57,45 @@ async def at_once(base_url: str, calls: list[tuple[str, str, dict[str, Any]]]) -
     limits = httpx.Limits(max_connections=len(calls), max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
         return list(await asyncio.gather(*(client.request(method, path, **kwargs) for method, path, kwargs in calls)))
+
+
+def generation(namespace: str) -> tuple[str, str, dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {KEY}", "X-Sim-Namespace": namespace}
+    return ("POST", "/v1/images/generations", {"headers": headers, "json": {"prompt": "at once", "model": "dall-e-2", "size": "256x256"}})
+
+
+@pytest.mark.parametrize("times", [1, 7])
+def test_a_rule_with_times_n_fires_exactly_n_times_under_concurrent_matching_requests(sim: RunningServer, times: int) -> None:
+    """docs/control.md promises the claim of one of a rule's `times` is atomic across workers. A Redis claim made of a
+    read of `remaining` and a write in two round trips fired a `times: 7` rule 11 to 19 times here."""
+    with httpx.Client(base_url=sim.base_url, timeout=30) as client:
+        rule = {"action": {"status": 503}, "times": times, "namespace": "burst"}
+        client.post("/_sim/faults", json=rule).raise_for_status()
+        answers = asyncio.run(at_once(sim.base_url, [generation("burst")] * BURST))
+        assert Counter(answer.status_code for answer in answers) == {503: times, 200: BURST - times}
+        [shown] = client.get("/_sim/faults").json()["faults"]
+        assert (shown["fired"], shown["remaining"]) == (times, 0)
+        assert client.post("/_sim/requests/count", json={"namespace": "burst", "match": {"status": 503}}).json() == {"count": times}
+
+
+def test_a_probability_rule_fires_as_often_under_concurrent_requests_as_one_after_another(sim: RunningServer) -> None:
+    """docs/control.md: which request is the k-th can change when requests are sent at once, but the k-th to arrive
+    still draws what it drew before, so the number fired is the sequential run's."""
+    rule = {"action": {"status": 503}, "probability": 0.3, "namespace": "draws"}
+    fired = []
+    for together in (False, True):
+        httpx.post(sim.base_url + "/_sim/reset", params={"namespace": "draws"}, timeout=30).raise_for_status()
+        httpx.post(sim.base_url + "/_sim/faults", json=rule, timeout=30).raise_for_status()
+        if together:
+            asyncio.run(at_once(sim.base_url, [generation("draws")] * BURST))
+        else:
+            for _ in range(BURST):
+                asyncio.run(at_once(sim.base_url, [generation("draws")]))
+        [shown] = httpx.get(sim.base_url + "/_sim/faults", timeout=30).json()["faults"]
+        faulted = httpx.post(sim.base_url + "/_sim/requests/count", json={"namespace": "draws", "match": {"status": 503}}, timeout=30)
+        assert faulted.json() == {"count": shown["fired"]}
+        fired.append(shown["fired"])
+    assert fired[0] == fired[1] and 0 < fired[0] < BURST, fired
 
 
 def test_concurrent_advances_each_answer_the_clock_their_own_move_left(sim: RunningServer) -> None:
