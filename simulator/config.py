@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 import posixpath
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
 from simulator.control.journal import DEFAULT_JOURNAL_SIZE, MAX_JOURNAL_SIZE
 from simulator.namespace_path import is_control_path
 from simulator.request_log import LOG_FORMATS, LOG_TEXT
-from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START
+from simulator.state.base import CLOCK_MANUAL, CLOCK_REAL, DEFAULT_MANUAL_START, EARLIEST_CLOCK_TIME, LATEST_CLOCK_TIME
 from simulator.state.open import MEMORY, check_state_url, is_shared, redacted
 from simulator.toml_file import is_whole
 from spec.errors import BODY_TIMEOUT_SECONDS
@@ -24,12 +23,7 @@ DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 60.0
 # Decision: the latency scale is at most 100. The slowest modelled generation (flux-pro, 1440x1440, n=4: about 20.6 s)
 # then waits about 34 minutes, so its image URLs (one hour) and a BFL task (one hour) are still alive when it is ready.
 MAX_LATENCY_SCALE = 100.0
-# Decision: the clock shows times from the Unix epoch to 9999-01-01T00:00:00Z: it starts in that range, and
-# POST /_sim/clock/advance (simulator.control.state_api) never moves it past. Later, ISO dates and Ideogram's `created`
-# cannot be written; earlier, `created` would be negative (the OpenAPI document says at least 0) and the request
-# log's timestamps malformed.
-EARLIEST_CLOCK_TIME = 0.0
-LATEST_CLOCK_TIME = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
+# The clock starts in this range and never leaves it (the Decision at simulator.state.base.LATEST_CLOCK_TIME).
 START_TIME_RANGE = f"Unix seconds from {EARLIEST_CLOCK_TIME:.0f} (1970-01-01T00:00:00Z) to {LATEST_CLOCK_TIME:.0f} (9999-01-01T00:00:00Z)"
 
 

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from simulator.context import DEFAULT_NAMESPACE, Made
 from simulator.control.actions import has_fault_parts
 from simulator.control.journal_row import Row
-from simulator.control.since import moment
+from simulator.control.since import shown_moment
 from simulator.control.unwritten import UnwrittenEntries
 from simulator.engine.errors import invalid, quoted
 from simulator.state.base import StateUnavailable
@@ -273,7 +273,7 @@ class JournalEntry(Made):
 
     @property
     def iso(self) -> str:
-        return moment(self.time or 0.0).isoformat()
+        return shown_moment(self.time or 0.0).isoformat()
 
     def stored(self) -> dict[str, Any]:
         """Every field, as a shared journal keeps it. (The details' fields as they are, not `asdict`, whose deep copy of
@@ -376,7 +376,7 @@ class EntryFilter:
             and (self.status is None or entry.status == self.status)
             and (self.key is None or self.key == entry.key or key_digest(self.key) == entry.key_digest)
             and (self.key_id is None or entry.key_id == self.key_id)
-            and (self.since is None or moment(entry.time or 0.0) >= self.since)
+            and (self.since is None or shown_moment(entry.time or 0.0) >= self.since)
             and (self.prompt is None or (entry.prompt is not None and self.prompt(entry.prompt)))
         )
 

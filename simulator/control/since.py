@@ -19,9 +19,29 @@ _SECONDS = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _PLUS_AS_SPACE = re.compile(r" ([0-9]{2}:[0-9]{2})$")
 
 
+LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
+FIRST_MOMENT = datetime.min.replace(tzinfo=UTC)
+
+
 def moment(seconds: float) -> datetime:
-    """The moment `seconds` after the epoch, as an entry's `iso` shows it (microseconds, rounded)."""
+    """The moment `seconds` after the epoch, to the microsecond (rounded); ValueError (or OverflowError) outside the
+    years 1 to 9999 a date can name."""
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def shown_moment(seconds: float) -> datetime:
+    """A clock's time as an entry's `iso` (and `GET /_sim/clock`'s) shows it: `moment`, held within the years 1 to 9999.
+
+    Decision: a time past them shows as the last moment a date can name (9999-12-31T23:59:59.999999+00:00), and is
+    selected by any `since`, rather than raising. The clock never passes 9999-01-01 (`State.advance_clock`), but when
+    concurrent advances on Redis could still carry it past (before the bound was checked in the advance's own script),
+    one namespace's entry made every listing of the whole journal a 500: a defence should a clock ever be past it again
+    (a Redis key set by hand, a bug). The entry's `time` (Unix seconds) still says when it is; a reset of the namespace
+    brings its clock back."""
+    try:
+        return moment(seconds)
+    except (ValueError, OverflowError, OSError):
+        return LAST_MOMENT if seconds > 0 else FIRST_MOMENT
 
 
 def since_from_query(text: str, field: str) -> datetime:

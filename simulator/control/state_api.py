@@ -10,23 +10,22 @@ journal and the namespaces' own calls live in simulator.control.api.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from simulator.config import LATEST_CLOCK_TIME
 from simulator.context import DEFAULT_NAMESPACE, in_namespace
 from simulator.control.api import bodiless_namespace, namespace_param, window_json
 from simulator.control.plane import ControlPlane
+from simulator.control.since import shown_moment
 from simulator.engine.errors import ApiError, cut, invalid, param_name, quoted
 from simulator.engine.generate import Engine
 from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KEY_FORMAT, KEY_HINT, KEY_PATTERN, KeyRegistry, Tenant
 from simulator.perf.wire import error_ids
 from simulator.registry import PROVIDER_NAMES
-from simulator.state.base import RateState, StateUnavailable
+from simulator.state.base import ClockLimit, RateState, StateUnavailable
 from spec import errors
 
 # Decision: one advance moves the clock at most 100 years (of 365.25 days), far past any window or expiry a test
@@ -46,6 +45,20 @@ def _seconds(value: object) -> float | None:
     except OverflowError:
         return None
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _advance_refused(given: object) -> ApiError:
+    return invalid(
+        "seconds",
+        f'send {{"seconds": N}} with N a number from 0 to {MAX_ADVANCE_SECONDS} (100 years) that keeps the clock '
+        f"before the year 9999, got {quoted(given)}",
+    )
+
+
+def _clock_answer(now: float) -> Response:
+    """`{"now", "iso"}`. The `iso` of a clock past the years a date can name, which no advance makes, is the last moment
+    one can (simulator.control.since.shown_moment), not a 500."""
+    return SafeJSONResponse({"now": now, "iso": shown_moment(now).isoformat()})
 
 
 def _windows(rate: RateState) -> dict[str, dict[str, int]]:
@@ -111,11 +124,15 @@ class StateApi:
         namespace = namespace_param(request) or DEFAULT_NAMESPACE
         with in_namespace(namespace):
             now = await self.engine.state.now()
-        return SafeJSONResponse({"now": now, "iso": datetime.fromtimestamp(now, UTC).isoformat()})
+        return _clock_answer(now)
 
     async def advance(self, request: Request) -> Response:
         """Body {"seconds": N}: N a non-negative number (the clock never runs backwards) that keeps the clock within
-        the years a timestamp can be written in (ISO dates, Ideogram's `created`), so one call cannot break the clock."""
+        the years a timestamp can be written in (ISO dates, Ideogram's `created`), so one call cannot break the clock.
+
+        The state checks that bound in the step that moves the clock (`State.advance_clock`), so concurrent calls cannot
+        carry it past together, and the answer is the clock this call's own move left: a read after it may see the
+        moves of calls that ran since (in one namespace, on any worker)."""
         if "seconds" in request.query_params:  # the guess a reader of `POST /_sim/clock/advance` alone makes
             raise invalid("seconds", f"seconds goes in the body, not the query: {_ADVANCE_EXAMPLE}")
         namespace = namespace_param(request) or DEFAULT_NAMESPACE
@@ -129,14 +146,13 @@ class StateApi:
                 raise invalid(param_name(unknown[0]), f'{cut(unknown[0])} is not a field of an advance; send {{"seconds": N}}')
             given = body["seconds"] if isinstance(body, dict) and "seconds" in body else body  # else no N to quote
             seconds = _seconds(body.get("seconds") if isinstance(body, dict) else None)
-            if seconds is None or seconds > MAX_ADVANCE_SECONDS or await self.engine.state.now() + seconds > LATEST_CLOCK_TIME:
-                raise invalid(
-                    "seconds",
-                    f'send {{"seconds": N}} with N a number from 0 to {MAX_ADVANCE_SECONDS} (100 years) that keeps the clock '
-                    f"before the year 9999, got {quoted(given)}",
-                )
-            await self.engine.state.advance_clock(seconds)
-        return await self.clock(request)
+            if seconds is None or seconds > MAX_ADVANCE_SECONDS:
+                raise _advance_refused(given)
+            try:
+                now = await self.engine.state.advance_clock(seconds)
+            except ClockLimit:
+                raise _advance_refused(given) from None
+        return _clock_answer(now)
 
     async def usage(self, request: Request) -> Response:
         """Decision: a key the simulator does not know is a 404 naming `key` (a malformed one a 400), as the README

@@ -19,6 +19,7 @@ import math
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
 from spec import tiers
@@ -34,6 +35,13 @@ MAX_STORED_IMAGES = 100_000
 # Decision: blobs (BFL task records, the gateway's copies of upstream images) are bounded by total size, oldest
 # dropped first, besides their own expiry.
 MAX_BLOB_BYTES = 256 * 1024 * 1024
+# Decision: the clock shows times from the Unix epoch to 9999-01-01T00:00:00Z: it starts in that range (simulator.config
+# checks the start), and `State.advance_clock` never moves it past, in the same atomic step as the move, so concurrent
+# advances (on any worker) cannot together carry it over. Later, ISO dates and Ideogram's `created` cannot be written;
+# earlier, `created` would be negative (the OpenAPI document says at least 0) and the request log's timestamps
+# malformed.
+EARLIEST_CLOCK_TIME = 0.0
+LATEST_CLOCK_TIME = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
 IMAGE_ID_PREFIX = "img_"
 IMAGE_ID_HEX_DIGITS = 24
 
@@ -240,6 +248,10 @@ def no_answer(location: str, exc: BaseException) -> StateUnavailable:
     return StateUnavailable(f"Redis at {location} did not answer ({exc.__class__.__name__}); retry shortly")
 
 
+class ClockLimit(Exception):
+    """An advance that would have moved the clock past LATEST_CLOCK_TIME; it moved nothing (the control API's 400)."""
+
+
 class State(ABC):
     @abstractmethod
     async def now(self) -> float:
@@ -247,7 +259,10 @@ class State(ABC):
 
     @abstractmethod
     async def advance_clock(self, seconds: float) -> float:
-        """Move the simulator clock forward; returns the new time."""
+        """Move the simulator clock forward; returns the new time, as this move left it (a read of the clock after it
+        may already see another caller's advance). Raises ClockLimit, moving nothing, when the new time would be past
+        LATEST_CLOCK_TIME: the check and the move are one atomic step (one Redis script), so of concurrent advances
+        exactly those that fit are made."""
 
     @abstractmethod
     async def next_sequence(self) -> int:

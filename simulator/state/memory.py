@@ -14,10 +14,12 @@ from contextlib import asynccontextmanager
 from simulator.context import namespace
 from simulator.state.base import (
     CLOCK_MANUAL,
+    LATEST_CLOCK_TIME,
     MAX_BLOB_BYTES,
     MAX_STORED_IMAGES,
     Admission,
     Charge,
+    ClockLimit,
     ImageBatch,
     ImageRecord,
     Limits,
@@ -88,6 +90,8 @@ class MemoryState(State):
 
     async def advance_clock(self, seconds: float) -> float:
         name = namespace()
+        if self._time_in(name) + seconds > LATEST_CLOCK_TIME:
+            raise ClockLimit(seconds)
         self._offsets[name] = self._offsets.get(name, 0.0) + seconds
         return self._now()
 

@@ -80,9 +80,11 @@ from simulator.state.base import (
     CLOCK_MANUAL,
     IMAGE_ID_HEX_DIGITS,
     IMAGE_ID_PREFIX,
+    LATEST_CLOCK_TIME,
     MAX_STORED_IMAGES,
     Admission,
     Charge,
+    ClockLimit,
     ImageBatch,
     ImageRecord,
     Limits,
@@ -283,8 +285,15 @@ _LOWER_FENCE = """
 redis.call('SREM', KEYS[1], ARGV[1])
 if KEYS[2] then redis.call('SET', KEYS[2], 1, 'PX', ARGV[2]) end
 """
-# KEYS: the namespace's clock offset. ARGV: the deadline (`on_time`), seconds. The new offset.
-_ADVANCE = on_time("return redis.call('INCRBYFLOAT', KEYS[1], ARGV[2])")
+# KEYS: the namespace's clock offset. ARGV: the deadline (`on_time`), seconds, the clock's origin, the latest time it
+# may show. The new offset; nil, moving nothing, when the clock would pass the latest time. The check and the move in
+# one script: checked in one round trip and moved in the next, concurrent advances all passed the check and carried a
+# clock near the limit past the year 9999, after which reading it failed (a 500).
+_ADVANCE = on_time("""
+local offset = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[3]) + offset + tonumber(ARGV[2]) > tonumber(ARGV[4]) then return false end
+return redis.call('INCRBYFLOAT', KEYS[1], ARGV[2])
+""")
 
 
 NAMED_CONNECTION: dict[str, Any] = {
@@ -452,8 +461,12 @@ class RedisState(State):
     async def advance_clock(self, seconds: float) -> float:
         """Only while the caller still waits (`simulator.state.on_time`): an advance answered 503 has not moved the
         clock, so its retry does not move it twice."""
-        offset = await run_on_time(self._call, self._redis, self.location, self._advance, [self._key("clock-offset")], [repr(seconds)])
-        return self._time(float(offset))
+        origin = self._time(0.0)
+        args = [repr(seconds), repr(origin), repr(LATEST_CLOCK_TIME)]
+        offset = await run_on_time(self._call, self._redis, self.location, self._advance, [self._key("clock-offset")], args)
+        if offset is None:
+            raise ClockLimit(seconds)
+        return origin + float(offset)
 
     async def next_sequence(self) -> int:
         return int(await self._call(lambda: self._redis.incr(self._key("sequence"))))
