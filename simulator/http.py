@@ -204,11 +204,28 @@ async def read_body(request: Request, limit: int = errors.MAX_BODY_BYTES) -> byt
         chunks.append(chunk)
 
 
+class _Unheard(Response):
+    """An answer that sends nothing (see `unheard_answer`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Nothing: nobody is there to hear it."""
+
+
+_UNHEARD = _Unheard()
+
+
 def unheard_answer() -> Response:
-    """What is answered to a client that left while sending its body (`ClientDisconnect`): the server drops it, and
-    nothing notes it, so the journal shows the request unanswered (status null) rather than as an error, and no
-    traceback is logged for what is a client's choice."""
-    return Response(status_code=400)
+    """What is answered to a client that left (`ClientDisconnect`: while sending its body, or while a gateway waited
+    on its upstream, simulator.connection): nothing, and nothing notes it, so the journal, the request log and the metrics
+    show the request unanswered (status null), as a dropped connection, rather than as an error, and no traceback is
+    logged for what is a client's choice.
+
+    Decision: not even a status line is sent. It used to be a bare 400, which nobody received but the control layer
+    saw going out (it watches the answer of every request a fault or rule may apply to) and journalled, logged and
+    counted as a 400 with no error in it: an upstream's journal then showed a 400 for each call a gateway cancelled.
+    uvicorn sends nothing itself for a request whose client it has seen leave (a `ClientDisconnect` is that), and an
+    in-process client never leaves before its answer."""
+    return _UNHEARD
 
 
 def _too_large(limit: int) -> ApiError:
