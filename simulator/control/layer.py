@@ -68,7 +68,7 @@ from simulator.control.token_field import token_field
 from simulator.cors import open_answer
 from simulator.engine.errors import ApiError, invalid, quoted, state_unavailable
 from simulator.face_lanes import FaceLanes
-from simulator.http import BODY, VIA_TOKEN, dump_json, header_dict, whole_number
+from simulator.http import BODY, dump_json, header_dict, through_a_gateway, whole_number
 from simulator.namespace_path import NAMED_BY_PATH, is_control_path, namespace_from_path
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
@@ -119,13 +119,13 @@ def _declared_too_large(headers: dict[bytes, bytes], limit: int) -> bool:
     return declared is not None and declared > limit
 
 
-def _through_a_gateway(headers: dict[bytes, bytes]) -> bool:
-    """Whether the request is a perf-sim gateway's call upstream (its `Via` header, simulator.http.GATEWAY_VIA).
+def _through_a_gateway(scope: Scope) -> bool:
+    """Whether the request is a perf-sim gateway's call upstream (its `Via` header, simulator.http.through_a_gateway).
 
     Decision: a prompt's fault token is applied by the first simulator that reads it. The gateway sends the prompt on
     as its caller wrote it (so the upstream renders what the Perf API in process renders), and a delay or a truncation
     applied again upstream, once per native call, would double what the caller asked for."""
-    return VIA_TOKEN in headers.get(b"via", b"")
+    return through_a_gateway(scope["headers"])
 
 
 @lru_cache(maxsize=8)
@@ -297,7 +297,7 @@ class ControlLayer:
         method = scope["method"]
         # A body not read whole (past its limit, or its client gone) holds no token: the face refuses it unread. The
         # setting is looked at only for a body holding `[sim:`, so the usual request pays nothing for it.
-        tokened = raw.partition(TOKEN_START)[1] and self.prompt_tokens and BODY in scope and not _through_a_gateway(headers)
+        tokened = raw.partition(TOKEN_START)[1] and self.prompt_tokens and BODY in scope and not _through_a_gateway(scope)
         may_fault = fault is not None or tokened or self.rules.may_apply()
         # A whole body is in the scope for the face; anything else it reads comes from the server.
         face_receive = receive if BODY in scope or first is None else _replaying(first, receive)
