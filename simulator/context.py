@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from starlette.responses import Response
+from starlette.types import Send
 
 DEFAULT_NAMESPACE = "default"
 # Decision: a namespace name is 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit, so it
@@ -56,6 +57,10 @@ class Made:
     request_id: str | None = None
     """The answer's `x-request-id`, as its client got it; None where the face's answer carries none (BFL, Google, an
     Ideogram error) and when the connection was dropped without an answer."""
+    server_send: Send | None = None
+    """The server's own `send` for the request, noted by the control layer: through its connection, work below the
+    face (a gateway's calls upstream) sees whether the client is still there (simulator.connection). None outside a
+    request the layer entered."""
 
 
 _UNRECORDED = Made()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -204,11 +205,28 @@ async def read_body(request: Request, limit: int = errors.MAX_BODY_BYTES) -> byt
         chunks.append(chunk)
 
 
+class _Unheard(Response):
+    """An answer that sends nothing (see `unheard_answer`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Nothing: nobody is there to hear it."""
+
+
+_UNHEARD = _Unheard()
+
+
 def unheard_answer() -> Response:
-    """What is answered to a client that left while sending its body (`ClientDisconnect`): the server drops it, and
-    nothing notes it, so the journal shows the request unanswered (status null) rather than as an error, and no
-    traceback is logged for what is a client's choice."""
-    return Response(status_code=400)
+    """What is answered to a client that left (`ClientDisconnect`: while sending its body, or while a gateway waited
+    on its upstream, simulator.connection): nothing, and nothing notes it, so the journal, the request log and the metrics
+    show the request unanswered (status null), as a dropped connection, rather than as an error, and no traceback is
+    logged for what is a client's choice.
+
+    Decision: not even a status line is sent. It used to be a bare 400, which nobody received but the control layer
+    saw going out (it watches the answer of every request a fault or rule may apply to) and journalled, logged and
+    counted as a 400 with no error in it: an upstream's journal then showed a 400 for each call a gateway cancelled.
+    uvicorn sends nothing itself for a request whose client it has seen leave (a `ClientDisconnect` is that), and an
+    in-process client never leaves before its answer."""
+    return _UNHEARD
 
 
 def _too_large(limit: int) -> ApiError:
@@ -351,9 +369,28 @@ def parse_json(raw: bytes, fields_once: bool = False, huge_numbers_as_sent: bool
         ) from None
 
 
-GATEWAY_VIA = "1.1 perf-sim"
-"""The `Via` header (RFC 9110, section 7.6.3) of a perf-sim gateway's calls upstream, which a perf-sim upstream reads."""
-VIA_TOKEN = b"perf-sim"
+VIA_RECEIVED_BY = "perf-sim"
+"""The received-by a perf-sim gateway names itself by in its calls' `Via` (RFC 9110, section 7.6.3)."""
+GATEWAY_VIA = f"1.1 {VIA_RECEIVED_BY}"
+"""The `Via` header of a perf-sim gateway's calls upstream, which a perf-sim upstream reads (`through_a_gateway`)."""
+_VIA_RECEIVED_BY_BYTES = VIA_RECEIVED_BY.encode()
+_VIA_COMMENT = re.compile(rb"\([^()]*\)")
+
+
+def through_a_gateway(raw_headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether a request came through a perf-sim gateway: one of the hops its `Via` headers list (comma-separated,
+    each `protocol received-by [comment]`, in any number of `Via` lines) was received by exactly `VIA_RECEIVED_BY`.
+
+    Decision: the hop's received-by, whole, not the header's text: `Via: 1.1 corp-perf-simple-lb` (or any proxy whose
+    name holds "perf-sim") used to pass for a gateway, and a perf-sim behind it silently applied no prompt token, a
+    broken one included. Comments are set aside first, so a comma or a name inside one is no hop."""
+    for name, value in raw_headers:
+        if name == b"via":
+            for hop in _VIA_COMMENT.sub(b"", value).split(b","):
+                parts = hop.split()
+                if len(parts) >= 2 and parts[1] == _VIA_RECEIVED_BY_BYTES:
+                    return True
+    return False
 
 
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -10,6 +10,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from simulator.launcher import RunningServer
 from spec import errors
 from spec.models import MODELS
 from tests.conftest import PerfSim
+from tests.test_request_log_server import perf_sim_output, request_lines
 
 KEY = "pk_test_free_badinputs"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -417,6 +419,40 @@ def test_an_upload_the_client_cut_short_generates_nothing_and_costs_nothing(
     assert client.get("/_sim/usage/pk_test_free_cut").json()["minute"]["used"] == 0
     (entry,) = entries
     assert entry["status"] is None and entry["image_ids"] == []
+
+
+_FORM = b'--cut\r\nContent-Disposition: form-data; name="prompt"\r\n\r\na cut upload\r\n'
+CUT_UPLOADS = [
+    ("/v1/images/generations", "Authorization: Bearer pk_test_pro_cut", "application/json", b'{"prompt": "a cut'),
+    ("/openai/v1/images/generations", "Authorization: Bearer pk_test_pro_cut", "application/json", b'{"prompt": "a cut'),
+    ("/stability/v2beta/stable-image/generate/sd3", "Authorization: Bearer pk_test_pro_cut", "multipart/form-data; boundary=cut", _FORM),
+]
+"""A request of each kind of body whose client leaves part way through it (each declares 1,000 bytes)."""
+
+
+def test_a_client_that_leaves_mid_body_is_journalled_logged_and_counted_unanswered_not_as_a_400(tmp_path: Path) -> None:
+    """While any rule is in force the control layer watches every answer, and saw the bare 400 the server gave the
+    departed client: a 400 with no error in it was journalled, logged and counted (for each sibling call a gateway
+    cancelled mid-body, too), where `status: null` was promised."""
+    with perf_sim_output(tmp_path, "--seed", "7") as (base_url, out):
+        rule = {"match": {"face": "google"}, "action": {"status": 503}}
+        httpx.post(base_url + "/_sim/faults", json=rule).raise_for_status()
+        port = int(base_url.rsplit(":", 1)[1])
+        for path, key, content_type, sent in CUT_UPLOADS:
+            head = f"POST {path} HTTP/1.1\r\nHost: sim\r\n{key}\r\nContent-Type: {content_type}\r\nContent-Length: 1000\r\n\r\n"
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+                connection.sendall(head.encode() + sent)
+                time.sleep(0.1)
+        deadline = time.monotonic() + 10
+        while len(entries := httpx.get(base_url + "/_sim/requests").json()["requests"]) < len(CUT_UPLOADS) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        metrics = httpx.get(base_url + "/metrics").text
+    assert [(e["path"], e["status"], e["error_type"], e["request_id"]) for e in reversed(entries)] == [
+        (path, None, None, None) for path, *_ in CUT_UPLOADS
+    ]
+    assert 'status="400"' not in metrics and metrics.count('status="dropped"') == len(CUT_UPLOADS), metrics
+    lines = request_lines(out.read_text(), " ns=")
+    assert len(lines) == len(CUT_UPLOADS) and not [line for line in lines if " 400 " in line], lines
 
 
 PATIENT_BODY_TIMEOUT = 120

@@ -34,8 +34,6 @@ Decisions:
 from __future__ import annotations
 
 import asyncio
-import socket
-import struct
 import time
 from collections.abc import Sequence
 from functools import lru_cache
@@ -43,9 +41,11 @@ from time import perf_counter
 from typing import Any, NamedTuple
 
 from starlette._utils import get_route_path
+from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from simulator.connection import close_connection, cut_at_stop, server_cycle, unless_client_leaves
 from simulator.context import (
     DEFAULT_NAMESPACE,
     ERROR_BODY_CAP,
@@ -68,7 +68,7 @@ from simulator.control.token_field import token_field
 from simulator.cors import open_answer
 from simulator.engine.errors import ApiError, invalid, quoted, state_unavailable
 from simulator.face_lanes import FaceLanes
-from simulator.http import BODY, VIA_TOKEN, dump_json, header_dict, whole_number
+from simulator.http import BODY, dump_json, header_dict, through_a_gateway, whole_number
 from simulator.namespace_path import NAMED_BY_PATH, is_control_path, namespace_from_path
 from simulator.namespace_path import NAMESPACE_HEADER as NAMESPACE_KEY
 from simulator.namespace_path import PREFIX as NAMESPACE_PATH
@@ -81,10 +81,6 @@ from spec.models import PERF_FACE
 NAMESPACE_HEADER = "X-Sim-Namespace"
 _FAULT_KEY = FAULT_HEADER.lower().encode()
 _FORM_TYPE_LENGTH = len(FORM_TYPE)
-LEAVE_CHECK_SECONDS = 1.0
-"""How often a delay or a dribble's gap looks whether its client's connection is closed (see `_client_waits`)."""
-_NO_LINGER = struct.pack("ii", 1, 0)
-"""SO_LINGER on with a zero timeout: closing the socket then sends RST instead of FIN."""
 _LIMIT_DIGITS = len(str(min(MAX_BODY_BYTES.values())))
 """How many digits the smallest body limit has: a Content-Length of fewer is within every face's limit."""
 # Which face a path belongs to, remembered: the registry reads its table for each path, the layer for every request.
@@ -123,13 +119,13 @@ def _declared_too_large(headers: dict[bytes, bytes], limit: int) -> bool:
     return declared is not None and declared > limit
 
 
-def _through_a_gateway(headers: dict[bytes, bytes]) -> bool:
-    """Whether the request is a perf-sim gateway's call upstream (its `Via` header, simulator.http.GATEWAY_VIA).
+def _through_a_gateway(scope: Scope) -> bool:
+    """Whether the request is a perf-sim gateway's call upstream (its `Via` header, simulator.http.through_a_gateway).
 
     Decision: a prompt's fault token is applied by the first simulator that reads it. The gateway sends the prompt on
     as its caller wrote it (so the upstream renders what the Perf API in process renders), and a delay or a truncation
     applied again upstream, once per native call, would double what the caller asked for."""
-    return VIA_TOKEN in headers.get(b"via", b"")
+    return through_a_gateway(scope["headers"])
 
 
 @lru_cache(maxsize=8)
@@ -163,50 +159,6 @@ def _replaying(first: Message, receive: Receive) -> Receive:
         return pending.pop() if pending else await receive()
 
     return replay
-
-
-def _cycle(send: Send) -> Any:
-    """uvicorn's request cycle (of its httptools or h11 protocol), of which `send` is a method and which holds the
-    connection's transport; None under a server that exposes no transport (a test client)."""
-    cycle = getattr(send, "__self__", None)
-    return cycle if getattr(cycle, "transport", None) is not None else None
-
-
-def _connection_closed(send: Send) -> bool:
-    cycle = _cycle(send)
-    return cycle is not None and bool(cycle.transport.is_closing())
-
-
-async def _close_connection(send: Send, reset: bool = False) -> None:
-    """Close the client's connection at once; `reset`: with a TCP RST (no linger), which a client reads as
-    ECONNRESET, where a plain close is an end of stream. A connection the client has already closed is left as it is.
-
-    The request is then marked disconnected in uvicorn's cycle: uvicorn marks only the request it read last, which is
-    not this one when the client pipelined another behind it, and would then answer this one 500 on the closed
-    connection (a traceback in the log) or log it as left incomplete."""
-    cycle = _cycle(send)
-    if cycle is None:
-        raise RuntimeError("drop, reset and truncate need a server that exposes its transport (uvicorn)")
-    transport = cycle.transport
-    if reset and not transport.is_closing():
-        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _NO_LINGER)
-        transport.abort()
-    else:
-        transport.close()
-    cycle.disconnected = True
-
-
-async def _cut_at_stop(send: Send) -> bool:
-    """End a request the server's graceful stop cancelled (GRACEFUL_STOP_SECONDS) by closing its connection quietly,
-    as a client leaving does; False under a server that exposes no connection (the cancellation goes on). uvicorn
-    would answer a request cancelled before its answer began with a plain-text 500 and log the traceback."""
-    if _cycle(send) is None:
-        return False
-    task = asyncio.current_task()
-    if task is not None:
-        task.uncancel()
-    await _close_connection(send)
-    return True
 
 
 class _Lane(NamedTuple):
@@ -324,7 +276,7 @@ class ControlLayer:
                 if self.deadlines.leave(waiting):
                     stalled = _stalled(headers, self.deadlines.seconds)
                     first, raw = None, b""
-                elif not await _cut_at_stop(send):  # a client still sending its body when the server stops
+                elif not await cut_at_stop(send):  # a client still sending its body when the server stops
                     raise
                 else:
                     return
@@ -345,7 +297,7 @@ class ControlLayer:
         method = scope["method"]
         # A body not read whole (past its limit, or its client gone) holds no token: the face refuses it unread. The
         # setting is looked at only for a body holding `[sim:`, so the usual request pays nothing for it.
-        tokened = raw.partition(TOKEN_START)[1] and self.prompt_tokens and BODY in scope and not _through_a_gateway(headers)
+        tokened = raw.partition(TOKEN_START)[1] and self.prompt_tokens and BODY in scope and not _through_a_gateway(scope)
         may_fault = fault is not None or tokened or self.rules.may_apply()
         # A whole body is in the scope for the face; anything else it reads comes from the server.
         face_receive = receive if BODY in scope or first is None else _replaying(first, receive)
@@ -361,6 +313,7 @@ class ControlLayer:
         # A preflight (OPTIONS) is answered by the CORS layer, not by an endpoint that would note its answer.
         if may_fault or method == "OPTIONS" or keep is None or len(raw) > KEPT_BODY_BYTES:
             entry = RequestEntry(method, path, face, namespace, keys, query, body)
+            entry.server_send = send
             token = recording.set(entry)
             try:
                 if may_fault or method == "OPTIONS":
@@ -378,7 +331,7 @@ class ControlLayer:
         made = Made()
         # Set on the object, not left to the class's defaults: Python 3.11 reads an attribute the object holds in one
         # specialized step, but its class's default by a generic lookup (the state reads the namespace five times).
-        made.namespace, made.image_ids, made.answer_error = namespace, (), None
+        made.namespace, made.image_ids, made.answer_error, made.server_send = namespace, (), None, send
         token = recording.set(made)
         try:
             if self.front is None or lane is None:
@@ -421,9 +374,9 @@ class ControlLayer:
         except asyncio.CancelledError:
             if self.deadlines.leave(waiting):
                 await error_response(PERF_FACE, _stalled(headers, self.deadlines.seconds))(scope, receive, open_answer(scope, send))
-                if _cycle(send) is not None:
-                    await _close_connection(send)
-            elif not await _cut_at_stop(send):  # a client still sending its body when the server stops
+                if server_cycle(send) is not None:
+                    await close_connection(send)
+            elif not await cut_at_stop(send):  # a client still sending its body when the server stops
                 raise
             return None
         return _replaying(first, receive)
@@ -529,8 +482,8 @@ class _Exchange:
         exposes no connection (an in-process client) is left to end the request itself."""
         await self.answer(error_response(self.entry.face, exc))
         await self.record()
-        if _cycle(self.send) is not None:
-            await _close_connection(self.send)
+        if server_cycle(self.send) is not None:
+            await close_connection(self.send)
 
     async def refuse(self, exc: ApiError) -> None:
         """Answer `exc` in the Perf envelope, as every bad control input is (with the face's own fields beside it,
@@ -566,7 +519,7 @@ class _Exchange:
             return
         if action.drop or action.reset:
             await self.record()
-            await _close_connection(self.send, reset=action.reset)
+            await close_connection(self.send, reset=action.reset)
             return
         if action.truncate or action.dribble_ms:
             self.held = []
@@ -580,34 +533,17 @@ class _Exchange:
             await self.send_held(action)
 
     async def _client_waits(self, seconds: float) -> bool:
-        """Wait `seconds` (a delay fault, a dribble's gap), unless the client leaves first: False then. A delay of
-        minutes would otherwise hold its task, and a server's graceful stop, long after the client's own timeout. Only
-        a request whose body the layer has read whole can listen for the disconnect: the server's next message is then
-        that. uvicorn tells only the request it read last, not one with a request pipelined behind it: every
-        LEAVE_CHECK_SECONDS the wait also looks whether the connection is closed.
+        """Wait `seconds` (a delay fault, a dribble's gap), unless the client leaves first: False then
+        (simulator.connection). Only a request whose body the layer has read whole can listen for the disconnect: the
+        server's next message is then that; any other is seen leaving by its connection.
 
-        Decision: a wait the server cuts at its graceful stop (GRACEFUL_STOP_SECONDS) closes the connection and ends
-        the request quietly, as a client leaving does: the cut is the stop's documented behaviour, not an error of the
-        request, and uvicorn would log the cancelled request's traceback."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        leaving = asyncio.ensure_future(self.receive()) if BODY in self.scope else None
+        A wait the server cuts at its graceful stop (GRACEFUL_STOP_SECONDS) closes the connection and ends the request
+        quietly, as a client leaving does (uvicorn would log the cancelled request's traceback)."""
         try:
-            while (remaining := deadline - loop.time()) > 0:
-                if leaving is None:
-                    await asyncio.sleep(min(remaining, LEAVE_CHECK_SECONDS))
-                elif (await asyncio.wait((leaving,), timeout=min(remaining, LEAVE_CHECK_SECONDS)))[0]:
-                    return bool(leaving.result()["type"] != "http.disconnect")
-                if _connection_closed(self.send):
-                    return False
-            return True
-        except asyncio.CancelledError:
-            if not await _cut_at_stop(self.send):
-                raise
+            await unless_client_leaves(asyncio.sleep(seconds), self.send, self.receive if BODY in self.scope else None)
+        except ClientDisconnect:
             return False
-        finally:
-            if leaving is not None:
-                leaving.cancel()
+        return True
 
     def _header_or_token(self, header: str | None, raw: bytes, form: dict[str, Any] | None) -> Action | None:
         def field_of_token() -> str:
@@ -666,11 +602,14 @@ class _Exchange:
 
     async def send_held(self, action: Action) -> None:
         """The held answer's status line and headers, then its body: only the first half, then the connection closed,
-        when truncated; in parts spread over `dribble_ms` when dribbled, until the client leaves."""
+        when truncated; in parts spread over `dribble_ms` when dribbled, until the client leaves. Nothing when the face
+        answered nothing (its client left: simulator.http.unheard_answer)."""
         held = self.held or []
         body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
-        start = next(m for m in held if m["type"] == "http.response.start")
+        start = next((m for m in held if m["type"] == "http.response.start"), None)
         await self.record()
+        if start is None:
+            return
         await self.send(start)
         if action.truncate:
             body = body[: len(body) // 2]
@@ -682,4 +621,4 @@ class _Exchange:
                 return
             await self.send({"type": "http.response.body", "body": part, "more_body": action.truncate or index < len(parts) - 1})
         if action.truncate:
-            await _close_connection(self.send)
+            await close_connection(self.send)

@@ -220,10 +220,16 @@ class Engine:
         try:
             return await made
         except ProviderCallsFailed as failure:
-            if made_nothing(failure.calls) and admission.charge is not None:
-                with suppress(StateUnavailable):
-                    await self.state.give_back(admission.charge)
+            if made_nothing(failure.calls):
+                await self.give_back(admission)
             raise
+
+    async def give_back(self, admission: UpstreamAdmission) -> None:
+        """Take back what `admission` counted against the key's windows (`State.give_back`: nothing when a reset or
+        the minute's roll removed it meanwhile); a state that does not answer (Redis down) leaves the charge."""
+        if admission.charge is not None:
+            with suppress(StateUnavailable):
+                await self.state.give_back(admission.charge)
 
     def _id(self, kind: str, *parts: object, length: int = 24) -> str:
         """An id from the seed and the namespace's sequence. Each namespace counts its own sequence, so the namespace

@@ -13,7 +13,9 @@ call, as it must to bound what reaches the provider), unless the failure proves 
 gives the charge back, `Engine.from_upstream`; docs/providers.md); the upstream is called with `--upstream-key` or, by default, the caller's
 own key (so a perf-sim upstream applies per-key limits per tenant). The Perf windows, the clock and the image URLs
 are the gateway's own: `/_sim/` on the gateway controls the Perf API, `/_sim/` on a perf-sim upstream controls the
-providers.
+providers. A caller that leaves while the provider works (its own timeout) has the calls upstream cancelled at once
+(simulator.connection), is given its charge back, and is journalled unanswered (`status: null`), as a delay fault its
+client gave up on is.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+from starlette.requests import ClientDisconnect
+
 from simulator.config import SimulatorConfig
+from simulator.connection import unless_this_client_leaves
 from simulator.engine.encode import base64_text
 from simulator.engine.generate import Engine, GenerationResult, UpstreamAdmission
 from simulator.engine.request import GenerationRequest
@@ -75,7 +80,14 @@ class GatewayFace(PerfFlow[GenerationResult | UpstreamResult]):
         calls = self.upstreams[provider][1].native_calls(generation)
         admission = await self.engine.admit_for_upstream(tenant, generation)
         started = time.monotonic()
-        images = await self.engine.from_upstream(admission, self._call(provider, tenant, generation, calls))
+        try:
+            images = await self.engine.from_upstream(admission, unless_this_client_leaves(self._call(provider, tenant, generation, calls)))
+        except ClientDisconnect:
+            # Decision: the caller left before its answer, so the calls upstream are cancelled and the request costs
+            # the caller nothing, as a delay fault its client gave up on costs nothing (docs/control.md): no answer
+            # was given. (A real provider may still bill what it had begun; the Perf windows are the caller's.)
+            await self.engine.give_back(admission)
+            raise
         return UpstreamResult(generation, admission, images, round((time.monotonic() - started) * 1000))
 
     async def _call(self, provider: str, tenant: Tenant, generation: GenerationRequest, calls: list[NativeCall]) -> list[UpstreamImage]:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from simulator.control.layer import LEAVE_CHECK_SECONDS
-from simulator.launcher import PROJECT_ROOT, free_port, wait_until_up
+from simulator.connection import LEAVE_CHECK_SECONDS
+from simulator.launcher import PROJECT_ROOT, free_port, running_simulator, wait_until_up
 from simulator.serve import GRACEFUL_STOP_SECONDS
 from tests.test_request_log_server import perf_sim_output
 
@@ -96,14 +96,14 @@ def test_a_reset_for_a_client_that_left_before_sending_its_body_logs_no_error(tm
 
 
 @contextmanager
-def perf_sim_to_stop(tmp_path: Path) -> Iterator[tuple[int, Callable[[], None], Path]]:
-    """perf-sim with its output in a file: its port, a `stop` that sends Ctrl-C and waits for the graceful stop to
-    end, and the file (killed at the end if still running)."""
+def perf_sim_to_stop(tmp_path: Path, *args: str) -> Iterator[tuple[int, Callable[[], None], Path]]:
+    """perf-sim ARGS with its output in a file: its port, a `stop` that sends Ctrl-C and waits for the graceful stop
+    to end, and the file (killed at the end if still running)."""
     port = free_port()
     out = tmp_path / "perf-sim.out"
     with out.open("w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "--port", str(port), "--quiet"], cwd=PROJECT_ROOT, stdout=sink, stderr=sink
+            [sys.executable, "-m", "simulator", "--port", str(port), "--quiet", *args], cwd=PROJECT_ROOT, stdout=sink, stderr=sink
         )
 
         def stop() -> None:
@@ -151,6 +151,34 @@ def test_a_stop_cuts_a_long_dribble_and_a_long_delay_without_a_traceback(tmp_pat
     log = out.read_text()
     assert "Traceback" not in log and "ERROR" not in log, log
     assert "WARNING:  stopped 2 request(s) still running when the stop's grace time ran out" in log, log
+
+
+def test_a_stop_cuts_a_gateway_request_waiting_on_its_upstream_without_a_traceback(tmp_path: Path) -> None:
+    """As a delay is cut: the gateway's wait on its upstream ends with the connection closed, not with the cancelled
+    request's traceback and a 500."""
+    ends: list[str] = []
+    with running_simulator("--quiet") as upstream, perf_sim_to_stop(tmp_path, "--upstream", upstream.base_url) as (port, stop, out):
+        rule = {"match": {"face": "openai"}, "action": {"delay_ms": 600000}}
+        httpx.post(upstream.base_url + "/_sim/faults", json=rule).raise_for_status()
+
+        def wait() -> None:
+            try:
+                body = {"prompt": "a slow upstream", "model": "dall-e-2"}
+                answer = httpx.post(
+                    f"http://127.0.0.1:{port}/v1/images/generations", json=body, headers={"Authorization": f"Bearer {KEY}"}, timeout=120
+                )
+                ends.append(str(answer.status_code))
+            except httpx.HTTPError as exc:
+                ends.append(type(exc).__name__)
+
+        waiting = threading.Thread(target=wait, daemon=True)
+        waiting.start()
+        time.sleep(2)  # the request inside the gateway, waiting on the upstream
+        stop()
+        waiting.join(timeout=10)
+    assert ends == ["RemoteProtocolError"], ends
+    log = out.read_text()
+    assert "Traceback" not in log and "ERROR" not in log, log
 
 
 def test_a_stop_cuts_a_request_whose_body_is_still_coming_by_closing_it_not_with_a_500(tmp_path: Path) -> None:

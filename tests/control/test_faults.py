@@ -620,6 +620,41 @@ def test_a_bad_header_or_token_is_a_400_in_the_perf_envelope(
 
 
 @pytest.mark.parametrize(
+    ("via", "gateway"),
+    [
+        ([("Via", "1.1 perf-sim")], True),
+        ([("Via", "1.0 fred, 1.1 perf-sim")], True),
+        ([("Via", "HTTP/1.1 perf-sim (a gateway, on 127.0.0.1)")], True),
+        ([("Via", "1.0 fred"), ("Via", "1.1 perf-sim")], True),
+        ([("Via", "1.1 corp-perf-simple-lb")], False),
+        ([("Via", "1.1 perf-simulator")], False),
+        ([("Via", "1.1 proxy (in front of perf-sim)")], False),
+        ([("Via", "1.1 proxy (x, 1.1 perf-sim)")], False),
+    ],
+    ids=[
+        "gateway",
+        "gateway-after-a-proxy",
+        "gateway-with-a-comment",
+        "gateway-in-a-second-line",
+        "name-holding-it",
+        "longer-name",
+        "named-in-a-comment",
+        "hop-in-a-comment",
+    ],
+)
+def test_only_a_via_hop_received_by_perf_sim_itself_marks_a_gateways_call_whose_prompt_token_is_not_applied_again(
+    client: httpx.Client, via: list[tuple[str, str]], gateway: bool
+) -> None:
+    """A received-by of exactly `perf-sim`, in any hop of any `Via` line. Any `Via` holding the text "perf-sim"
+    used to pass, so a proxy named `corp-perf-simple-lb` silently turned prompt tokens off, a broken one included."""
+    headers = [("Authorization", f"Bearer {KEY}"), *via]
+    path = "/v1/images/generations"
+    applied = client.post(path, json={"prompt": "a fox [sim:status=503]"}, headers=headers)
+    broken = client.post(path, json={"prompt": "a fox [sim:bogus]"}, headers=headers)
+    assert (applied.status_code, broken.status_code) == ((200, 200) if gateway else (503, 400)), (applied.text, broken.text)
+
+
+@pytest.mark.parametrize(
     ("headers", "body", "says"),
     [
         ({"X-Sim-Fault": "=503"}, PERF_BODY, "X-Sim-Fault: '=503' has no name before its '='"),

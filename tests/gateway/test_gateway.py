@@ -481,3 +481,39 @@ def test_the_journal_notes_a_gateway_request_as_the_engine_took_it_with_the_defa
     listed = httpx.get(f"{gateway.base_url}/_sim/requests", params={"key": key, "model": model}).json()["requests"]
     assert [(e["model"], e["n"], e["size"], e["status"]) for e in listed] == [(model, 1, "1024x1024", 200)]
     assert listed[0]["image_ids"] == [answer.json()["data"][0]["url"].rsplit("/", 1)[1].removesuffix(".png")]
+
+
+SLOW_UPSTREAM_MS = 8000
+"""An upstream delay far past the caller's timeout (1 s) and the wait for the journals (3 s)."""
+
+
+def _listed(server: RunningServer, namespace: str, count: int, within: float) -> list[dict[str, object]]:
+    """The namespace's journal once it lists `count` entries, or as it stands after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        entries: list[dict[str, object]] = httpx.get(f"{server.base_url}/_sim/requests", params={"namespace": namespace}).json()["requests"]
+        if len(entries) >= count or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("model", "face", "n"), [("dall-e-2", "openai", 1), ("stable-diffusion-3", "stability", 2)])
+def test_a_caller_that_gives_up_on_a_slow_upstream_is_journalled_unanswered_costs_nothing_and_its_calls_end(
+    upstream: RunningServer, gateway: RunningServer, model: str, face: str, n: int
+) -> None:
+    """As a delay fault the caller gave up on is (docs/control.md). The gateway used to wait for the upstream's answer
+    (up to --upstream-timeout), then journal a 200 with image ids nobody got, charging the caller's windows for them,
+    and the upstream journalled its delayed calls as answered."""
+    namespace, key = f"gw-leaves-{face}", f"pk_test_free_gw_leaves_{face}"
+    rule = {"match": {"face": face}, "action": {"delay_ms": SLOW_UPSTREAM_MS}, "namespace": namespace}
+    httpx.post(f"{upstream.base_url}/_sim/faults", json=rule).raise_for_status()
+    headers = {"Authorization": f"Bearer {key}", "X-Sim-Namespace": namespace}
+    with pytest.raises(httpx.ReadTimeout):
+        body = {"prompt": "an impatient caller", "model": model, "n": n}
+        httpx.post(f"{gateway.base_url}/v1/images/generations", json=body, headers=headers, timeout=httpx.Timeout(30, read=1))
+    (entry,) = _listed(gateway, namespace, 1, within=3)
+    assert (entry["status"], entry["error_type"], entry["image_ids"], entry["model"]) == (None, None, [], model), entry
+    usage = httpx.get(f"{gateway.base_url}/_sim/usage/{key}", params={"namespace": namespace}).json()
+    assert usage["minute"]["used"] == 0, "the charge was given back"
+    calls = _listed(upstream, namespace, n, within=3)
+    assert [(call["status"], call["fault"]) for call in calls] == [(None, f"delay_ms={SLOW_UPSTREAM_MS}")] * n, "cancelled, not waited for"
