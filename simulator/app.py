@@ -21,7 +21,7 @@ from simulator.control.layer import ControlLayer
 from simulator.control.open import open_plane
 from simulator.control.plane import ControlPlane
 from simulator.control.state_api import StateApi
-from simulator.cors import OpenCORS
+from simulator.cors import OpenCORS, add_cors_headers, cors_headers
 from simulator.engine.errors import ApiError, state_unavailable
 from simulator.engine.generate import Engine
 from simulator.face_lanes import FaceLanes
@@ -87,8 +87,12 @@ async def _client_left(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
+    """A bug's 500, with the CORS headers every other answer gets: Starlette answers it from its outermost layer
+    (`ServerErrorMiddleware`), outside `OpenCORS`, and a page on another origin would read a CORS failure instead of
+    the message asking to report it."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     response = error_response(ApiError(errors.INTERNAL_ERROR, "internal simulator error; this is a bug, please report it"))
+    add_cors_headers(response.raw_headers, cors_headers(request.scope))
     note_answer(response)
     return response
 

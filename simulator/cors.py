@@ -1,11 +1,17 @@
-"""CORS open to every origin, as Starlette's `CORSMiddleware` answers with allow-all settings, at less per-request cost.
+"""CORS open to every origin, as Starlette's `CORSMiddleware` answers with allow-all settings and credentials, at less
+per-request cost.
 
 Browsers call the simulator from any page (the home page, a web app under test), so every origin, method and
-header is allowed and every response header is exposed. Starlette's middleware builds a `Headers` for every
-request and a `MutableHeaders` for every response; on the hot path that was a tenth of a url response's server
-time. This layer scans the raw header list once and appends the same headers, in the same order, to the same
-responses; preflight requests (rare) go to Starlette's own code, so they answer exactly as before, but for the body of
-a refusal (`refused_preflight`). Tests hold the two in agreement (tests/test_cors.py).
+header is allowed, credentialed requests too (`fetch(..., {credentials: 'include'})`, axios `withCredentials`: an app
+whose client sends them for its own backend), as Prism answers them: the request's `Origin` is reflected with
+`Access-Control-Allow-Credentials: true`, since a browser refuses `*` for a credentialed request. Every response header
+is exposed to an uncredentialed request (`*`), and the headers clients read (`EXPOSED_HEADERS`) to a credentialed one,
+for which `*` is only a header's name. Starlette's middleware builds a `Headers` for every request and a
+`MutableHeaders` for every response; on the hot path that was a tenth of a url response's server time. This layer
+scans the raw header list once and appends the same headers, in the same order, to the same responses, their byte
+strings made once but for the Origin's value; preflight requests (rare) go to Starlette's own code, so they answer
+exactly as before, but for the body of a refusal (`refused_preflight`). Tests hold the two in agreement
+(tests/test_cors.py). Docs: docs/control.md, "Browser apps".
 """
 
 from __future__ import annotations
@@ -20,20 +26,64 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator.engine.errors import invalid, quoted
 from simulator.http import SafeJSONResponse
+from spec.providers.openai import OPENAI_HEADER_LIMIT, OPENAI_HEADER_REMAINING, OPENAI_HEADER_RESET
+from spec.tiers import RATE_LIMIT_HEADERS
+
+EXPOSED_HEADERS = (
+    "x-request-id",
+    "retry-after",
+    *RATE_LIMIT_HEADERS,
+    "allow",  # a 405's
+    # OpenAI's face
+    "retry-after-ms",
+    "x-should-retry",
+    OPENAI_HEADER_LIMIT,
+    OPENAI_HEADER_REMAINING,
+    OPENAI_HEADER_RESET,
+    "openai-processing-ms",
+    "openai-version",
+    "openai-organization",
+    # BFL's 429
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    # Stability's image answer
+    "finish-reason",
+    "seed",
+)
+"""The response headers a client reads that a browser hides unless exposed (beyond Content-Type, Cache-Control and
+the other CORS-safelisted ones): every one an API face sends (tests/test_cors_app.py collects them from every face's
+answers). Exposed by name for a credentialed request, for which `Access-Control-Expose-Headers: *` exposes none."""
+
+EMBEDDABLE = {"Cross-Origin-Resource-Policy": "cross-origin"}
+"""On an image's answer (`/images/...`, a BFL sample): a page that isolates itself (`Cross-Origin-Embedder-Policy:
+require-corp`, for SharedArrayBuffer or WebAssembly threads) may then show it in a plain `<img>`, as it may any
+image of a CDN made to be embedded."""
 
 _ORIGIN = b"origin"
 _PREFLIGHT = b"access-control-request-method"
 _VARY = b"vary"
 _VARY_ORIGIN = (_VARY, b"Origin")
+_ALLOW_ORIGIN = b"access-control-allow-origin"
 _name = itemgetter(0)
 
 
 def _allow_all(app: ASGIApp) -> CORSMiddleware:
-    return CORSMiddleware(app, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["*"])
+    return CORSMiddleware(
+        app,
+        allow_origins=["*"],
+        allow_methods=["*"],
+        allow_headers=["*"],
+        allow_credentials=True,
+        expose_headers=["*", *EXPOSED_HEADERS],
+    )
 
 
 _SIMPLE = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in _allow_all(Response()).simple_headers.items()]
-"""What Starlette adds to an answer to a request with an Origin."""
+"""What Starlette adds to an answer to a request with an Origin, `Access-Control-Allow-Origin` first: its `*`
+then takes the Origin's value (`cors_headers`)."""
+assert _SIMPLE[0][0] == _ALLOW_ORIGIN
+_AFTER_ORIGIN = _SIMPLE[1:]
 
 
 class OpenCORS:
@@ -96,7 +146,18 @@ def open_answer(scope: Scope, send: Send) -> Send:
     """`send` adding the CORS headers to an answer that is not a preflight's: the app's own answers (through
     `OpenCORS`, or a face's lane, simulator.face_lanes), and those made outside the app (the control layer's injected
     faults, its refusal of a bad namespace), so a browser app under test sees the fault, not a CORS error."""
-    return _sending_with_cors(send, _SIMPLE if _ORIGIN in map(_name, scope["headers"]) else [])
+    return _sending_with_cors(send, cors_headers(scope))
+
+
+def cors_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """The CORS headers of an answer to this request (`add_cors_headers` adds them): none without an Origin; with one,
+    that Origin allowed, credentials too: the only bytes made per request are the Origin's pair. (A Python loop over
+    the raw headers, which callgrind counts at fewer instructions than `in` over a map of their names for a request's
+    4 to 13 headers, and which finds the value too.)"""
+    for name, value in scope["headers"]:
+        if name == _ORIGIN:
+            return [(_ALLOW_ORIGIN, value), *_AFTER_ORIGIN]
+    return []
 
 
 def _sending_with_cors(send: Send, simple: list[tuple[bytes, bytes]]) -> Send:

@@ -1,5 +1,5 @@
-"""The simulator's CORS layer answers every request with exactly the headers Starlette's CORSMiddleware would, and a
-refused preflight in the Perf envelope where Starlette answers plain text."""
+"""The simulator's CORS layer answers every request with exactly the headers Starlette's CORSMiddleware would with every
+origin allowed, credentials too, and a refused preflight in the Perf envelope where Starlette answers plain text."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulator.cors import OpenCORS
+from simulator.cors import EXPOSED_HEADERS, OpenCORS
 
 
 def answering(headers: dict[str, str] | list[tuple[str, str]]) -> ASGIApp:
@@ -71,7 +71,12 @@ def test_open_cors_sends_what_starlettes_cors_middleware_sends(
     method: str, request_headers: dict[str, str], response_headers: dict[str, str] | list[tuple[str, str]]
 ) -> None:
     starlette = CORSMiddleware(
-        answering(response_headers), allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["*"]
+        answering(response_headers),
+        allow_origins=["*"],
+        allow_methods=["*"],
+        allow_headers=["*"],
+        allow_credentials=True,
+        expose_headers=["*", *EXPOSED_HEADERS],
     )
     ours, theirs = call(OpenCORS(answering(response_headers)), method, request_headers), call(starlette, method, request_headers)
     if theirs[0]["status"] == 400:  # a refused preflight: the same headers, the Perf envelope for Starlette's text
@@ -106,3 +111,25 @@ def test_a_refused_preflight_answers_the_perf_envelope_naming_the_header_not_pla
     assert start["status"] == 400 and (b"content-type", b"application/json") in start["headers"]
     error = json.loads(body["body"])["error"]
     assert error["param"] == param and says in error["message"] and error["type"] == "invalid_request"
+
+
+def test_a_request_with_an_origin_is_allowed_that_origin_with_credentials() -> None:
+    """A credentialed request (`credentials: 'include'`, axios `withCredentials`) fails in the browser on
+    `Access-Control-Allow-Origin: *`; the Origin reflected, with `Access-Control-Allow-Credentials: true`, it passes,
+    and the headers clients read are exposed by name, as `*` exposes none to it."""
+    start, _ = call(OpenCORS(answering({})), "POST", {"Origin": "http://localhost:3000"})
+    headers = dict(start["headers"])
+    assert headers[b"access-control-allow-origin"] == b"http://localhost:3000"
+    assert headers[b"access-control-allow-credentials"] == b"true"
+    exposed = headers[b"access-control-expose-headers"].split(b", ")
+    assert exposed[:4] == [b"*", b"x-request-id", b"retry-after", b"x-ratelimit-limit-images"]
+    assert headers[b"vary"] == b"Origin", "a cache keeps one answer per origin"
+    without_origin, _ = call(OpenCORS(answering({})), "POST", {})
+    assert [name for name, _ in without_origin["headers"] if name.startswith(b"access-control-")] == []
+
+
+def test_a_preflight_allows_the_origin_with_credentials() -> None:
+    start, _ = call(OpenCORS(answering({})), "OPTIONS", {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"})
+    headers = dict(start["headers"])
+    assert start["status"] == 200 and headers[b"access-control-allow-origin"] == b"http://localhost:3000"
+    assert headers[b"access-control-allow-credentials"] == b"true"

@@ -80,6 +80,14 @@ def test_a_cache_may_keep_an_image_no_longer_than_its_url_lives(client: httpx.Cl
         assert (fresh, nearly_expired) == (f"private, max-age={IMAGE_URL_TTL_SECONDS}", "private, max-age=10")
 
 
+def test_an_image_says_a_page_of_any_origin_may_embed_it(client: httpx.Client) -> None:
+    """`Cross-Origin-Resource-Policy: cross-origin`: a page isolated by `Cross-Origin-Embedder-Policy: require-corp`
+    (for SharedArrayBuffer, WebAssembly threads) shows it in a plain `<img>`, which Chromium blocked without it."""
+    url = _generate(client)["data"][0]["url"]
+    assert client.get(url).headers["cross-origin-resource-policy"] == "cross-origin"
+    assert client.head(url).headers["cross-origin-resource-policy"] == "cross-origin"
+
+
 def test_urls_are_absolute_on_the_host_the_client_used(client: httpx.Client) -> None:
     url = _generate(client)["data"][0]["url"]
     assert url.startswith(str(client.base_url).rstrip("/") + "/images/img_") and url.endswith(".png")

@@ -1,6 +1,7 @@
 """A landing page for a person who opens the simulator in a browser: what it is, and a form to try a prompt.
 
-The page calls the Perf API itself with fetch(), so it also shows that browsers (CORS) work against the simulator.
+The page calls the Perf API itself with fetch(), from its own origin: what a page on another origin gets (CORS) is
+tests/test_browser.py's.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulator.cors import EMBEDDABLE
 from simulator.engine.errors import ApiError, quoted
 from simulator.engine.generate import Engine
 from simulator.perf.wire import error_response
@@ -34,4 +35,4 @@ class ImageFiles:
         # on its namespace's clock (so a manual clock advanced near expiry gives a short one). A gateway's copy, whose
         # expiry the state does not tell, is revalidated at each use.
         cache = "private, no-cache" if seconds_left is None else f"private, max-age={seconds_left}"
-        return Response(png, media_type="image/png", headers={"cache-control": cache})
+        return Response(png, media_type="image/png", headers={"cache-control": cache, **EMBEDDABLE})

@@ -707,11 +707,11 @@ def test_a_browser_app_sees_an_injected_fault_and_its_preflight_is_never_faulted
     preflight = client.options("/v1/images/generations", headers={**origin, "Access-Control-Request-Method": "POST"})
     assert preflight.status_code == 200
     faulted = generate(client, origin)
-    assert faulted.status_code == 503 and faulted.headers["access-control-allow-origin"] == "*"
+    assert faulted.status_code == 503 and faulted.headers["access-control-allow-origin"] == origin["Origin"]
     malformed = generate(client, {**origin, "X-Sim-Fault": "malformed"})
-    assert malformed.status_code == 200 and malformed.headers["access-control-allow-origin"] == "*"
+    assert malformed.status_code == 200 and malformed.headers["access-control-allow-origin"] == origin["Origin"]
     refused = generate(client, {**origin, "X-Sim-Namespace": "no spaces"})
-    assert refused.status_code == 400 and refused.headers["access-control-allow-origin"] == "*"
+    assert refused.status_code == 400 and refused.headers["access-control-allow-origin"] == origin["Origin"]
 
 
 def test_a_rule_or_count_whose_prompt_pattern_backtracks_without_end_stops_in_time(client: httpx.Client) -> None:

@@ -33,4 +33,4 @@ async def test_a_preflight_while_redis_is_down_gets_its_usual_200_and_the_reques
     assert (preflight.status_code, preflight.headers) == (200, before.headers)
     assert preflight.headers["access-control-allow-methods"] and preflight.headers["access-control-allow-headers"]
     assert (answer.status_code, answer.headers["retry-after"], answer.json()["error"]["type"]) == (503, "1", "service_unavailable")
-    assert answer.headers["access-control-allow-origin"] == "*"
+    assert answer.headers["access-control-allow-origin"] == ORIGIN

@@ -170,6 +170,13 @@ def test_with_latency_scale_0_a_task_is_ready_at_the_first_poll(client: httpx.Cl
     assert client.get(poll["result"]["sample"]).status_code == 200
 
 
+def test_a_sample_says_a_page_of_any_origin_may_embed_it(client: httpx.Client) -> None:
+    """As an image URL of the Perf API (tests/test_images.py): an isolated page (COEP require-corp) shows it in an `<img>`."""
+    task = submit(client, {"prompt": "a lighthouse at dawn"}).json()
+    sample = client.get(client.get(task["polling_url"], headers=KEY).json()["result"]["sample"])
+    assert sample.status_code == 200 and sample.headers["cross-origin-resource-policy"] == "cross-origin"
+
+
 def test_output_moderation_reports_content_moderated_after_the_latency(modelled: httpx.Client) -> None:
     client = modelled
     answer = submit(client, {"prompt": f"a statue {OUTPUT_FILTER_PHRASE}"})

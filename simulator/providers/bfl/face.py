@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from simulator.cors import EMBEDDABLE
 from simulator.engine import tasks
 from simulator.engine.errors import ApiError
 from simulator.engine.generate import Engine
@@ -121,7 +122,7 @@ class BflFace:
         if png is None:
             return Response("The specified blob does not exist.", status_code=404, media_type="text/plain")
         output_format = record.native["output_format"]
-        return Response(await self.engine.encode(png, output_format), media_type=f"image/{output_format}")
+        return Response(await self.engine.encode(png, output_format), media_type=f"image/{output_format}", headers=EMBEDDABLE)
 
 
 async def _json_body(request: Request) -> Any:
