@@ -162,7 +162,7 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     if args.junit_xml:
         pytest_args += ["--junit-xml", args.junit_xml, "-o", "junit_family=xunit2"]
     if args.list_rules:
-        pytest_args += ["--perf-list-rules", "--collect-only", "-qq"]
+        pytest_args += ["--perf-list-rules", "-qq"]  # the plugin makes it collect only, printing the rules alone
     return pytest_args + [a for a in extra if a != "--"]
 
 

@@ -42,6 +42,11 @@ HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 def pytest_configure(config: pytest.Config) -> None:
     _keep_hypothesis_storage_out_of_the_callers_directory(config)
+    if config.getoption("perf_list_rules"):
+        # The listing alone: with --collect-only set when collection ends, pytest's terminal reporter first printed the
+        # collected items (`path: count` per file at -qq), so `perf-contract --list-rules | head -3` showed no rule.
+        # Collect-only is set again after it has printed nothing (`pytest_collection_finish`, trylast).
+        config.option.collectonly = False
 
 
 def _keep_hypothesis_storage_out_of_the_callers_directory(config: pytest.Config) -> None:
@@ -187,6 +192,7 @@ def rule_listing(items: list[pytest.Item]) -> list[str]:
     return lines + decisions.legend(merged.values())
 
 
+@pytest.hookimpl(trylast=True)  # after the terminal reporter's, which prints the collected items when collect-only
 def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.getoption("perf_list_rules"):
         # Listing runs nothing, whether or not --collect-only was given (`pytest --pyargs contract_tests
@@ -194,7 +200,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         session.config.option.collectonly = True
         terminal = session.config.pluginmanager.get_plugin("terminalreporter")
         if terminal is not None:
-            terminal.write_line("")
+            if session.config.option.verbose >= 0:  # apart from pytest's header; quiet, the listing's first line is a rule
+                terminal.write_line("")
             for line in rule_listing(session.items):
                 terminal.write_line(line)
 
