@@ -13,7 +13,7 @@ from typing import NoReturn
 
 import pytest
 
-from contract_tests.target import NO_VERDICT_EXIT, TargetUnreachable, other_keys, reach, tier_key_pair
+from contract_tests.target import NO_VERDICT_EXIT, Control, TargetUnreachable, other_keys, reach, reset_if_made_up, tier_key_pair
 from perf_image_sim_plugins.contract_options import (
     DEFAULT_TIMEOUT_SECONDS,
     JUDGES,
@@ -162,7 +162,7 @@ def build_pytest_args(argv: list[str] | None = None) -> list[str]:
     if args.junit_xml:
         pytest_args += ["--junit-xml", args.junit_xml, "-o", "junit_family=xunit2"]
     if args.list_rules:
-        pytest_args += ["--perf-list-rules", "--collect-only", "-qq"]
+        pytest_args += ["--perf-list-rules", "-qq"]  # the plugin makes it collect only, printing the rules alone
     return pytest_args + [a for a in extra if a != "--"]
 
 
@@ -185,13 +185,16 @@ def main(argv: list[str] | None = None) -> None:
         proxy_main(argv[1:])
     pytest_args = build_pytest_args(argv)
     args = parse_args(argv)[0]
-    if not args.list_rules:
-        refuse_unreachable(args)
+    control = None if args.list_rules else refuse_unreachable(args)
     isolated_env()
     try:
         status = pytest.main(pytest_args)
     except BrokenPipeError:
         _reader_went_away()
+    finally:
+        # The probes above put their requests in the namespace made up for the run; a session that never starts (an
+        # option after `--` that pytest refuses) never reaches the reset at its end. Once more after one is harmless.
+        reset_if_made_up(control)
     # An option neither ours nor pytest's is pytest's usage error (4): ours is 2, as the docs give every usage error.
     sys.exit(NO_VERDICT_EXIT if status == pytest.ExitCode.USAGE_ERROR else status)
 
@@ -209,16 +212,17 @@ def _reader_went_away() -> NoReturn:
     sys.exit(CLOSED_PIPE_EXIT)
 
 
-def refuse_unreachable(args: argparse.Namespace) -> None:
+def refuse_unreachable(args: argparse.Namespace) -> Control | None:
     """A target that cannot be judged (nothing answers, it refuses --key, or --namespace was given to a simulator
     whose namespaces do not answer) is one line on stderr and exit status 2, said before pytest starts: from within
     the run, pytest would print its session header and the line twice, on stdout and stderr, and a person would read
     a test run that crashed rather than a target to fix. (The plugin still checks, for `pytest --pyargs
-    contract_tests`; the control API found here, and the namespace made up, are the ones it uses.)"""
+    contract_tests`; the control API found here, and the namespace made up, are the ones it uses: returned, so that
+    namespace is reset when pytest returns.)"""
     try:
         others = other_keys(args.free_key, args.generous_key, [tier_key_pair(value) or ("", value) for value in args.tier_key])
         timeout = DEFAULT_TIMEOUT_SECONDS if args.timeout is None else args.timeout
-        reach(args.base_url.rstrip("/"), args.key, timeout, others, args.namespace)
+        return reach(args.base_url.rstrip("/"), args.key, timeout, others, args.namespace)
     except TargetUnreachable as exc:
         print(f"perf-contract: no verdict: {exc}", file=sys.stderr)
         sys.exit(NO_VERDICT_EXIT)

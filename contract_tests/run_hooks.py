@@ -11,10 +11,9 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Generator
-from contextlib import ExitStack, nullcontext, suppress
+from contextlib import ExitStack, nullcontext
 from typing import Any
 
-import httpx
 import pytest
 from _pytest.junitxml import xml_key
 from _pytest.reports import TestReport
@@ -25,7 +24,7 @@ from contract_tests.exchange import Exchange
 from contract_tests.key_names import bearer_key, free_key_warnings, key_option, wait_advice
 from contract_tests.report_html import write_html
 from contract_tests.sources import DOCUMENT, RuleSources, Source, judged_as
-from contract_tests.target import NO_VERDICT_EXIT, Target, TargetUnreachable, tier_key_pair
+from contract_tests.target import NO_VERDICT_EXIT, Target, TargetUnreachable, reset_if_made_up, tier_key_pair
 from contract_tests.verdict import FAILED, PASSED, SKIPPED, CaseResult, Verdict
 from contract_tests.violations import ContractViolation, Finding, collecting, noting_checked, noting_differences
 from contract_tests.waits import WaitsByKey
@@ -43,6 +42,11 @@ HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 def pytest_configure(config: pytest.Config) -> None:
     _keep_hypothesis_storage_out_of_the_callers_directory(config)
+    if config.getoption("perf_list_rules"):
+        # The listing alone: with --collect-only set when collection ends, pytest's terminal reporter first printed the
+        # collected items (`path: count` per file at -qq), so `perf-contract --list-rules | head -3` showed no rule.
+        # Collect-only is set again after it has printed nothing (`pytest_collection_finish`, trylast).
+        config.option.collectonly = False
 
 
 def _keep_hypothesis_storage_out_of_the_callers_directory(config: pytest.Config) -> None:
@@ -98,15 +102,10 @@ def contract_target(config: pytest.Config) -> Target:
 def _reset_a_made_up_namespace(config: pytest.Config) -> None:
     """The namespace the suite made up for the run (no `--namespace`) is reset when the run ends: a namespace's
     journal entries, windows, images and counters live as long as the simulator, and a shared simulator's
-    `--journal-size` is every namespace's. One given with `--namespace` is kept, for the user to look at.
-
-    Decision: a reset the simulator does not answer is left undone without a word on the verdict: the rules were
-    judged, and the target going away at the end is not one of them."""
+    `--journal-size` is every namespace's. One given with `--namespace` is kept, for the user to look at. (A run
+    refused before its target is resolved resets it in `reach`.)"""
     target = config.stash.get(_TARGET_KEY, None)
-    if target is None or target.control is None or not target.control.made_up:
-        return
-    with suppress(httpx.HTTPError, ValueError):
-        target.control.reset()
+    reset_if_made_up(target.control if target is not None else None)
 
 
 def tier_keys_from_option(values: list[str]) -> tuple[tuple[str, str], ...]:
@@ -193,6 +192,7 @@ def rule_listing(items: list[pytest.Item]) -> list[str]:
     return lines + decisions.legend(merged.values())
 
 
+@pytest.hookimpl(trylast=True)  # after the terminal reporter's, which prints the collected items when collect-only
 def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.getoption("perf_list_rules"):
         # Listing runs nothing, whether or not --collect-only was given (`pytest --pyargs contract_tests
@@ -200,7 +200,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         session.config.option.collectonly = True
         terminal = session.config.pluginmanager.get_plugin("terminalreporter")
         if terminal is not None:
-            terminal.write_line("")
+            if session.config.option.verbose >= 0:  # apart from pytest's header; quiet, the listing's first line is a rule
+                terminal.write_line("")
             for line in rule_listing(session.items):
                 terminal.write_line(line)
 

@@ -34,6 +34,7 @@ import secrets
 import socket
 import ssl
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -372,7 +373,11 @@ def reach(
 
     Decision: the control API is detected before the probes, so on a simulator with namespaces they carry the run's
     namespace header: sent in `default`, each run put a 401 and a 400 there, moving `default`'s count of errors, from
-    which its `req_err_...` ids are made, for a job working in `default` on the same simulator."""
+    which its `req_err_...` ids are made, for a job working in `default` on the same simulator.
+
+    Decision: a run refused here (a key the target refuses, one it stops answering) resets the namespace it made up
+    before saying so: its probes had put their 401s there, and the run's end, which resets it, never comes (pytest
+    has not started, or stops before the target is resolved); each such CI run left a `contract-<hex>` behind."""
     check_scheme(base_url)
     waited = 0.0
     if (base_url, namespace) not in _DETECTED:
@@ -382,8 +387,24 @@ def reach(
             _DETECTED[(base_url, namespace)], waited = None, silent.waited
     control = _DETECTED[(base_url, namespace)]
     headers = {NAMESPACE_HEADER: control.namespace} if control is not None and control.namespace else None
-    check_reachable(base_url, key, timeout, others, headers, waited)
+    try:
+        check_reachable(base_url, key, timeout, others, headers, waited)
+    except TargetUnreachable:
+        reset_if_made_up(control)
+        raise
     return control
+
+
+def reset_if_made_up(control: Control | None) -> None:
+    """Reset the run's namespace when the suite made it up (no `--namespace`); one the user named is kept, to be
+    looked at. Resetting a namespace twice, or one already gone, is harmless: the simulator drops it either way.
+
+    Decision: a reset the simulator does not answer is left undone without a word: the run has said its verdict (or
+    why it has none), and the target going away at the end is not one of the rules."""
+    if control is None or not control.made_up:
+        return
+    with suppress(httpx.HTTPError, ValueError):
+        control.reset()
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,55 @@ def test_a_run_puts_nothing_in_default_and_resets_the_namespace_it_made_up_but_k
     httpx.post(manual_sim.base_url + "/_sim/reset", params={"namespace": "kept-for-a-look"}).raise_for_status()
 
 
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        (["--key", "pk_test_gold_x"], "perf-contract: no verdict: --key is refused (401)\n"),
+        (["--key", "pk_live_abc123", "--free-key", "bad_key_xx"], "perf-contract: no verdict: --free-key is refused (401)\n"),
+        (["--key", "pk_live_abc123", "--", "--no-such-pytest-option"], "unrecognized arguments: --no-such-pytest-option"),
+    ],
+    ids=["key-refused", "free-key-refused", "pytest-usage-error"],
+)
+def test_a_run_ended_without_a_verdict_resets_the_namespace_it_made_up(
+    manual_sim: RunningServer, tmp_path: Path, given: list[str], said: str
+) -> None:
+    """docs/contract.md: the made-up namespace is reset "whatever the verdict". A run whose key the target refused, or
+    whose pytest options pytest refused, ended before the session's reset and left its `contract-<hex>` namespace, the
+    probes' 401s in it, on the shared simulator, each CI run one more."""
+    namespaces = _namespaces(manual_sim)
+    verdict = run_contract(
+        manual_sim.base_url, tmp_path / "junit.xml", command=[*PERF_CONTRACT, "--base-url", manual_sim.base_url, *given, "--level", "smoke"]
+    )
+    assert verdict.returncode == 2 and verdict.tests == 0, _explain(verdict)
+    assert said in verdict.stderr, verdict.output[-3000:]
+    assert _namespaces(manual_sim) == namespaces, "the namespace the run made up is gone"
+
+
+def test_a_run_the_plugin_refuses_resets_its_made_up_namespace_but_keeps_a_given_one(manual_sim: RunningServer, tmp_path: Path) -> None:
+    """`pytest --pyargs contract_tests` has no first check of its own: its refusal is the plugin's. A given namespace is
+    kept (docs/contract.md: to be looked at), here holding the probes' 401s."""
+    namespaces = _namespaces(manual_sim)
+    plugin = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--pyargs",
+        "contract_tests",
+        "--perf-base-url",
+        manual_sim.base_url,
+    ]
+    refused = run_contract(manual_sim.base_url, tmp_path / "plugin.xml", command=[*plugin, "--perf-key", "pk_test_gold_x"])
+    assert refused.returncode == 2 and "no verdict: --key is refused (401)" in refused.output, _explain(refused)
+    assert _namespaces(manual_sim) == namespaces, "the namespace the run made up is gone"
+    command = [*PERF_CONTRACT, "--base-url", manual_sim.base_url, "--key", "pk_test_gold_x", "--namespace", "refused-kept"]
+    given = run_contract(manual_sim.base_url, tmp_path / "given.xml", command=command)
+    assert given.returncode == 2 and given.stderr == "perf-contract: no verdict: --key is refused (401)\n", _explain(given)
+    assert _namespaces(manual_sim) == namespaces | {"refused-kept"}, "a given namespace is kept, to be looked at"
+    httpx.post(manual_sim.base_url + "/_sim/reset", params={"namespace": "refused-kept"}).raise_for_status()
+
+
 def test_a_given_namespace_the_simulator_cannot_take_is_refused_rather_than_dropped(tmp_path: Path) -> None:
     """A 503 on `GET /_sim/namespaces` turned namespaces off, even with --namespace given: the run then reset the
     whole shared simulator before every test, its header silent. Without --namespace the header says so."""

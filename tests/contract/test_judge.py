@@ -228,6 +228,29 @@ def test_listing_the_rules_needs_no_target_and_leaves_nothing_behind(tmp_path: P
     assert unlisted.returncode == 2 and "required: --base-url, --key" in unlisted.stderr, unlisted.stderr
 
 
+RULE_LINE = re.compile(r"^ *\d+  \S.*   \[test_\w+::\w+\]  \[[^]]+\]$")
+"""One rule of the listing: its case count, its text, its test and its source."""
+PLUGIN_LISTING = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "contract_tests", "--perf-list-rules"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [*PERF_CONTRACT, "--list-rules", "--level", "smoke"],
+        [*PLUGIN_LISTING, "--perf-level", "smoke", "--collect-only", "-qq"],
+    ],
+    ids=["perf-contract", "pytest-collect-only"],
+)
+def test_the_rule_listing_is_the_rules_alone(tmp_path: Path, command: list[str]) -> None:
+    """docs/contract.md's `perf-contract ... --list-rules | head -3` showed three of pytest's `path: count` lines
+    (its collect-only report at -qq, printed before the listing), not a rule."""
+    listed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=tree_env())
+    assert listed.returncode == 0, listed.stdout[-2000:] + listed.stderr[-2000:]
+    lines = listed.stdout.splitlines()
+    total = next(n for n, line in enumerate(lines) if re.fullmatch(r"\d+ rules, \d+ cases", line))
+    assert total > 0 and all(RULE_LINE.match(line) for line in lines[:total]), listed.stdout[:2000]
+
+
 def test_the_plugin_lists_the_rules_without_a_target_as_perf_contract_does(tmp_path: Path) -> None:
     """`pytest --pyargs contract_tests --perf-list-rules` listed the rules, then failed for want of --perf-base-url."""
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "contract_tests", "--perf-list-rules", "-q"]
