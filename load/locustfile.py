@@ -25,7 +25,7 @@ import socket
 import time
 import uuid
 from collections.abc import Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,11 +38,24 @@ from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 from urllib3.exceptions import NewConnectionError
 
-from load.mix import random_request
+from load.mix import MODEL_WEIGHTS, random_request
 from load.refusals import at_least, host_problem
-from load.verdict import DEFAULT_TOLERANCE_SECONDS, ClockAdvance, Observation, add_require_limits, judge, tolerance_problem, write_events
+from load.verdict import (
+    DEFAULT_TOLERANCE_SECONDS,
+    MAX_MESSAGE_CHARS,
+    ClockAdvance,
+    Observation,
+    add_require_limits,
+    judge,
+    tolerance_problem,
+    write_events,
+)
+from simulator.control.actions import INJECTED_MESSAGE
 from simulator.keys import KEY_PATTERN, KeyRegistry, Tenant
+from simulator.perf.wire import MALFORMED_ANSWER
+from simulator.scenario import load_scenario
 from spec import tiers
+from spec.model_names import perf_model_name
 
 log = logging.getLogger("perf-load")
 
@@ -71,6 +84,14 @@ class _Run:
         self.judging = False
         self.judged = gevent.event.Event()
         self.workers: set[str] = set()
+        self.generated_run_id = False
+        """The run id was made for this process (no `--run-id`), so its minted keys cannot have been used before its
+        first test (`tests`)."""
+        self.tests = 0
+        """Tests this process (master or single) has started: the web UI starts one after another with the same keys."""
+        self.rules: dict[str, dict[str, Any]] | None = None
+        """The target simulator's fault rules that can touch the run's requests, by id, as the run began; None when
+        the target has no control API to list them."""
 
 
 RUN = _Run()
@@ -98,7 +119,7 @@ def _arguments(parser: Any) -> None:
         "--keys",
         default="",
         metavar="FILE",
-        help="the target simulator's --keys file: its keys are judged by the tier and limits it gives them",
+        help="the target simulator's --keys or --scenario file: the keys it configures are judged by the tier and limits it gives them",
     )
     group.add_argument(
         "--tier-key",
@@ -128,7 +149,15 @@ millisecond), and the clock races years ahead for good; `inf` made every advance
 def numbers_problem(options: Any) -> str | None:
     """What is wrong with the run's numeric options, or None. Each was taken silently before: `--advance-every 0`
     advanced the clock by 0 s in a busy loop (no compression at all), a negative tolerance made a correct server
-    fail, a compression under 1 ran in real time."""
+    fail, a compression under 1 ran in real time, `-u -1` printed Locust's traceback twice and ended NOT JUDGED, and a
+    headless run without `-t` never stopped (a CI job hung until its deadline)."""
+    users = getattr(options, "num_users", None)
+    if users is not None and users < 0:
+        return f"-u (--users) must be 0 or more, got {users}"
+    if getattr(options, "headless", False) and not getattr(options, "run_time", None):
+        # Decision: refused rather than given a bound of ours: the verdict comes when the run stops, so a run must stop
+        # by itself (Locust reads no -t, and -t 0s, as no limit); a CI deadline or Ctrl-C still stops a bounded run early.
+        return "-t (--run-time) must bound a headless run (e.g. -t 30s; Locust takes -t 0s as no limit): its verdict comes when it stops"
     if not 1 <= options.compress <= MAX_COMPRESS:  # also refuses nan, which every comparison fails
         return f"--compress must be from 1 (real time) to {MAX_COMPRESS:,} (a day a second), got {options.compress:g}"
     if options.advance_every is not None and options.compress == 1:  # taken and ignored before: no clock moves
@@ -160,9 +189,16 @@ time ran in real time and passed."""
 
 @functools.cache
 def configured_keys(path: str) -> dict[str, Tenant]:
-    """The keys a `--keys FILE` (the target simulator's own keys file) configures; a wrong file raises ValueError or
-    OSError, naming it. Read by the simulator's own reader, so the verdict's limits are the ones the target serves."""
-    return {tenant.key: tenant for tenant in KeyRegistry.from_file(path or None).configured()}
+    """The keys a `--keys FILE` configures: the target simulator's own keys file, or its scenario file (`perf-sim
+    --scenario FILE`, whose [keys] tables are its run's keys file); a wrong file raises ValueError or OSError, naming
+    it. Read as perf-sim reads a scenario (a keys file is a scenario of keys tables alone), then its keys by the
+    simulator's own reader, so the verdict's limits are the ones the target serves. The keys file's reader alone
+    refused a scenario with `give it with --scenario`, an option only perf-sim has."""
+    if not path:
+        return {}
+    scenario = load_scenario(path)
+    registry = KeyRegistry.from_file(scenario.keys_file(None), scenario.path, scenario.text)
+    return {tenant.key: tenant for tenant in registry.configured()}
 
 
 class TierUser(FastHttpUser):
@@ -291,33 +327,44 @@ def _observe(key: str, body: dict[str, object], raw: str, sent: float, received:
         # A body short of its Content-Length is a broken connection, as a reset is: an outage whose request may have
         # been admitted (docs/control.md's truncate), not a malformed answer of the target's.
         return Observation(key, n, sent, None, None, body=raw, truncated=True)
-    if status is None or status >= 500:
-        return Observation(key, n, sent, None if status is None else received, status, body=raw)
+    if status is None:
+        return Observation(key, n, sent, None, status, body=raw)
     try:
         payload = response.json()
-    except ValueError:
+    except (ValueError, TypeError):  # not JSON, or no body at all (a 502 from a proxy)
         payload = None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    error = error if isinstance(error, dict) else {}
+    message = error.get("message")
+    message = message[:MAX_MESSAGE_CHARS] if isinstance(message, str) else None
+    error_type = error.get("type")
+    injected = message is not None and message.startswith(INJECTED_MESSAGE)
+    if status >= 500:
+        return Observation(key, n, sent, received, status, body=raw, error_type=error_type, error_message=message, injected=injected)
     carried = tuple(name for name in tiers.RATE_LIMIT_HEADERS if response.headers.get(name) is not None)
     if status == 200:
         data = payload.get("data") if isinstance(payload, dict) else None
         perf = payload.get("perf") if isinstance(payload, dict) else None
         request_id = perf.get("request_id") if isinstance(perf, dict) else None
         if not isinstance(data, list):
-            return Observation(key, n, sent, received, status, not_an_answer=True, body=raw)
+            # Our simulator's `malformed` fault answers its Perf face with exactly this body, which no answer of its
+            # engine is: a fault the target was told to inject, which used no quota.
+            malformed = (response.content or b"") == MALFORMED_ANSWER
+            return Observation(key, n, sent, received, status, not_an_answer=True, body=raw, injected=malformed)
         return Observation(key, n, sent, received, status, images=len(data), request_id=request_id, rate_limit_headers=carried, body=raw)
-    error = payload.get("error") if isinstance(payload, dict) else None
-    error = error if isinstance(error, dict) else {}
     return Observation(
         key,
         n,
         sent,
         received,
         status,
-        error_type=error.get("type"),
+        error_type=error_type,
         retry_after=error.get("retry_after"),
         retry_after_header=response.headers.get("retry-after"),
         rate_limit_headers=carried,
         body=raw,
+        error_message=message,
+        injected=injected,
     )
 
 
@@ -364,14 +411,33 @@ def _reason(exc: requests.RequestException) -> str:
     return found.group(0) if found else str(exc)[:200]
 
 
-def _simulator_clock(host: str) -> str | OSError | None:
-    """Our simulator's clock mode, None when the target has no control API, the error when nothing answers there."""
+@dataclass(frozen=True)
+class BasePathRefused:
+    """Our simulator refused the run's base path (a `/_sim/ns/<name>` whose name breaks the naming rule), in its words."""
+
+    message: str
+
+
+def _simulator_clock(host: str) -> str | OSError | BasePathRefused | None:
+    """Our simulator's clock mode, None when the target has no control API, the error when nothing answers there, and
+    the simulator's own refusal of the base path's namespace."""
     try:
         response = requests.get(host.rstrip("/") + "/_sim/config", timeout=5)
     except requests.RequestException as exc:
         # Only a refused connection or an unknown name says nothing is there: a TLS or proxy failure is this probe's
         # (the load's own client checks no certificate and uses no proxy), so that target is judged as another's.
         return OSError(_reason(exc)) if _nothing_there(exc) else None
+    if response.status_code == 400:
+        # The simulator refuses every request under a bad `/_sim/ns/<name>/` with this 400: the run was told "not our
+        # simulator" (with --compress) or sent its load to be refused, and the simulator's message, naming the rule,
+        # was lost. Only a 400 naming `namespace` in the Perf envelope: another server's 400 here says nothing of it.
+        try:
+            error = response.json().get("error")
+        except (ValueError, AttributeError):
+            return None
+        if isinstance(error, dict) and error.get("param") == "namespace" and isinstance(error.get("message"), str):
+            return BasePathRefused(error["message"])
+        return None
     if response.status_code != 200:
         return None
     try:
@@ -399,6 +465,91 @@ def _record_clock_offset(host: str) -> None:
     RUN.advances.append(ClockAdvance(received, received, offset))
     if abs(offset) >= 1:
         print(f"the simulator clock is {offset:+.1f} s from this machine's as the run begins; judged by the simulator's", flush=True)
+
+
+# --- the simulator's fault rules (our simulator only) ------------------------------------------------------------
+
+
+NAMESPACE_IN_HOST = re.compile(r"/_sim/ns/([^/]+)")
+
+
+def namespace_of(host: str) -> str:
+    """The simulator namespace the run's requests go to: the base path's `/_sim/ns/<name>`, else the default one."""
+    found = NAMESPACE_IN_HOST.search(host)
+    return found.group(1) if found else "default"
+
+
+def _touches_the_run(rule: dict[str, Any]) -> bool:
+    """Whether a listed rule can match the run's generation requests (POST /v1/images/generations on the Perf face,
+    with the mix's models); one for another face, path, method or model faults none of them."""
+    match = rule.get("match") or {}
+    path = match.get("path")
+    method = match.get("method")
+    model = match.get("model")
+    return (
+        match.get("face") in (None, "perf")
+        and (path is None or GENERATIONS.startswith(str(path)))
+        and (method is None or str(method).upper() == "POST")
+        and (model is None or perf_model_name(str(model)) in MODEL_WEIGHTS)
+    )
+
+
+def _fault_rules(host: str) -> dict[str, dict[str, Any]] | None:
+    """The fault rules of the run's namespace that can touch its requests, by id; None when they cannot be listed.
+    Without a namespace in the base path the listing covers every namespace, so the default one is asked for."""
+    url = host.rstrip("/") + "/_sim/faults" + ("" if NAMESPACE_IN_HOST.search(host) else "?namespace=default")
+    try:
+        response = requests.get(url, timeout=5)
+        listed = response.json()["faults"] if response.status_code == 200 else None
+    except (requests.RequestException, ValueError, TypeError, KeyError) as exc:
+        log.warning("could not list the simulator's fault rules: %s", exc)
+        return None
+    if not isinstance(listed, list):
+        return None
+    return {str(rule["id"]): rule for rule in listed if isinstance(rule, dict) and "id" in rule and _touches_the_run(rule)}
+
+
+def describe_rule(rule: dict[str, Any]) -> str:
+    """A rule as a person reads it: `fault_2 (status=429;retry_after=1, probability 0.3)`."""
+    action = rule.get("action") or {}
+    parts = [";".join(name if value is True else f"{name}={value}" for name, value in action.items())]
+    if rule.get("probability") not in (None, 1, 1.0):
+        parts.append(f"probability {rule['probability']:g}")
+    if rule.get("times") is not None:
+        parts.append(f"times {rule['times']}, {rule.get('remaining')} remaining")
+    match = {name: value for name, value in (rule.get("match") or {}).items() if name != "key_id"}
+    if match:
+        parts.append("match " + ", ".join(f"{name}={value}" for name, value in match.items()))
+    return f"{rule['id']} ({', '.join(parts)})"
+
+
+def _rules_said(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]] | None) -> list[str]:
+    """Each rule of the run's namespace, with how often it fired during the run (its `fired` at the end less at the
+    start); one removed during the run is said so."""
+    said = []
+    for rule_id in sorted({*before, *(after or {})}, key=lambda name: (len(name), name)):
+        now = (after or {}).get(rule_id)
+        if now is None:
+            gone = "removed during the run" if after is not None else "not listed at the run's end, so its firings are unknown"
+            said.append(f"{describe_rule(before[rule_id])}, {gone}")
+            continue
+        fired = int(now.get("fired") or 0) - int((before.get(rule_id) or {}).get("fired") or 0)
+        added = "" if rule_id in before else ", added during the run"
+        said.append(f"{describe_rule(now)}{added}, fired {fired} time{'' if fired == 1 else 's'} during the run")
+    return said
+
+
+def _mark_injected(observations: list[Observation], rules: Collection[dict[str, Any]]) -> list[Observation]:
+    """The observations, those answered with a listed rule's own message (`action.message`, which then replaces the
+    simulator's "perf-image-sim injected this error") marked injected as the default message's were."""
+    messages = {
+        (action.get("status"), str(action["message"])[:MAX_MESSAGE_CHARS])
+        for action in (rule.get("action") or {} for rule in rules)
+        if action.get("message") is not None
+    }
+    if not messages:
+        return observations
+    return [replace(o, injected=True) if (o.status, o.error_message) in messages else o for o in observations]
 
 
 def _drive_clock(host: str, compress: float, every: float) -> None:
@@ -447,6 +598,7 @@ def _on_init(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     if options is not None and not options.run_id and not isinstance(environment.runner, WorkerRunner):
         options.run_id = uuid.uuid4().hex[:8]  # the master's options travel to its workers
+        RUN.generated_run_id = True
     runner = environment.runner
     if isinstance(runner, MasterRunner):
         runner.register_message(EVENTS_MESSAGE, _on_worker_events)
@@ -486,6 +638,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     RUN.refused = None
     RUN.delivered = False
     RUN.judged.clear()
+    RUN.rules = None
+    RUN.tests += 1
     RUN.workers = {client.id for client in runner.clients.all} if isinstance(runner, MasterRunner) else set()
     options = environment.parsed_options
     assert options is not None
@@ -496,15 +650,16 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     bad_host = host_problem(host)
     clock = None if bad_host else _simulator_clock(host)
     try:
+        configured: dict[str, Tenant] = configured_keys(options.keys)
+    except ValueError as exc:  # named as perf-sim names it: `--keys: FILE: cannot read: ...`
+        RUN.refused = f"--keys: {exc}"
+        configured = {}
+    try:
         for tier, keys in given_keys(options).items():
-            for note in filter(None, (tiers.given_tier_note(tier, key) for key in keys)):
+            for note in filter(None, (_given_key_note(options, tier, key, configured) for key in keys)):
                 print(note, flush=True)
     except ValueError as exc:
-        RUN.refused = str(exc)
-    try:
-        configured_keys(options.keys)
-    except ValueError as exc:  # named as perf-sim names it: `--keys: FILE: cannot read: ...`
-        RUN.refused = RUN.refused or f"--keys: {exc}"
+        RUN.refused = RUN.refused or str(exc)
     RUN.refused = RUN.refused or numbers_problem(options) or _events_problem(options.verdict_events)
     if not RUN.refused:
         run_tiers = {user.tier for user in environment.user_classes if issubclass(user, TierUser)}
@@ -512,6 +667,8 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
             print(note, flush=True)
     if bad_host:
         RUN.refused = bad_host
+    elif isinstance(clock, BasePathRefused):
+        RUN.refused = f"the target refused the base path: {clock.message}"
     elif isinstance(clock, OSError):
         RUN.refused = f"nothing answers at {host}: {clock}"
     elif clock == "manual":
@@ -535,8 +692,39 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
         return
     if clock == "real":
         _record_clock_offset(host)
+        RUN.rules = _fault_rules(host)
+        if RUN.rules:
+            # Said before the load, so a person reading the run knows its 429s and 5xx may be the target's own doing.
+            print(
+                f"note: {len(RUN.rules)} fault rule{'' if len(RUN.rules) == 1 else 's'} in namespace {namespace_of(host)} can "
+                f"touch the run's requests: {'; '.join(map(describe_rule, RUN.rules.values()))}: the answers they inject are "
+                "set aside, not judged as the target's rate limiting",
+                flush=True,
+            )
     if options.compress > 1:
         RUN.driver = gevent.spawn(_drive_clock, host, options.compress, advance_every(options))
+
+
+def _given_key_note(options: Any, tier: str, key: str, configured: dict[str, Tenant]) -> str | None:
+    """The note for a `--tier-key TIER=KEY` whose name says another tier. A key the `--keys` file configures is judged
+    by what the file gives it, not by TIER's defaults, so the note names those limits (it said "judged by the enterprise
+    tier" of a key the file held to 8 a minute); one the file puts in another tier than TIER gets the file's note
+    instead (`_configured_tier_notes`)."""
+    tenant = configured.get(key)
+    if tenant is None:
+        return tiers.given_tier_note(tier, key)
+    named = tiers.tier_named_by(key)
+    if tenant.tier != tier or named in (None, tier):
+        return None
+    return (
+        f"note: --tier-key {tier}=... gives a key whose name says {named}: it is judged by what --keys {options.keys} gives it "
+        f"({_limits_said(tenant)})"
+    )
+
+
+def _limits_said(tenant: Tenant) -> str:
+    """`the enterprise tier: 8/minute, 60/day`."""
+    return f"the {tenant.tier} tier: {tenant.limits.images_per_minute}/minute, {tenant.limits.images_per_day}/day"
 
 
 def _configured_tier_notes(options: Any, run_tiers: Collection[str] = tuple(tiers.TIERS)) -> list[str]:
@@ -556,10 +744,34 @@ def _configured_tier_notes(options: Any, run_tiers: Collection[str] = tuple(tier
     ]
     return [
         f"note: --keys {options.keys} makes {key} a key of the {configured[key].tier} tier: its {tier} users are judged by "
-        f"the {configured[key].tier} tier's limits, as the file says"
+        f"{_judged_by(configured[key])}, as the file says"
         for tier, key in used
         if key in configured and configured[key].tier != tier
     ]
+
+
+def _judged_by(tenant: Tenant) -> str:
+    """What a configured key is judged by: its tier's limits, or the limits of its own the file gives it."""
+    own = tiers.TIERS[tenant.tier]
+    if (tenant.limits.images_per_minute, tenant.limits.images_per_day) == (own.images_per_minute, own.images_per_day):
+        return f"the {tenant.tier} tier's limits"
+    return f"the limits the file gives it ({_limits_said(tenant)})"
+
+
+def fresh_keys(options: Any, configured: Collection[str]) -> set[str]:
+    """The keys the run minted with a run id made for it: nothing can have used them before the run. Not a
+    `--tier-key`'s, a `--run-id`'s (a rerun reuses them), one the `--keys` file configures, nor any of a second test
+    the web UI starts in the same process (the first used them)."""
+    if not RUN.generated_run_id or RUN.tests != 1:
+        return set()
+    given = given_keys(options)
+    minted = {
+        f"{tiers.TEST_KEY_PREFIX}{tier}_{options.run_id}{index}"
+        for tier in tiers.TIERS
+        if tier not in given
+        for index in range(options.keys_per_tier)
+    }
+    return minted - set(configured)
 
 
 @events.test_stop.add_listener
@@ -662,7 +874,15 @@ def _deliver_verdict(environment: Environment) -> None:
         return
     missing = RUN.expected - RUN.reported
     missed = f"worker(s) {', '.join(sorted(missing))}" if missing else ""
-    verdict = judge(RUN.observations, RUN.advances, options.tolerance, missed, options.require_limits)
+    rules: list[str] = []
+    if RUN.rules is not None:
+        host = environment.host or ""
+        after = _fault_rules(host)
+        listed = [*RUN.rules.values(), *(after or {}).values()]
+        RUN.observations = _mark_injected(RUN.observations, listed)
+        rules = [f"namespace {namespace_of(host)}: {'; '.join(_rules_said(RUN.rules, after))}"] if listed else []
+    fresh = fresh_keys(options, configured_keys(options.keys))
+    verdict = judge(RUN.observations, RUN.advances, options.tolerance, missed, options.require_limits, fresh, rules)
     print(verdict.summary(), flush=True)
     if options.verdict_events:
         try:

@@ -21,6 +21,8 @@ MODEL_WEIGHTS: dict[str, float] = {
     "imagen-3": 0.07,
 }
 B64_SHARE = 0.15
+MAX_N = 4
+"""The most images a request of the mix asks for (less where the model or the tier's minute allows fewer)."""
 PROMPTS = (
     "A serene Japanese garden with cherry blossoms at sunset, photorealistic",
     "A red 1965 Ford Mustang convertible parked in front of a neon-lit diner at night",
@@ -38,7 +40,7 @@ def random_request(rng: random.Random, max_images: int) -> dict[str, object]:
     name = rng.choices(list(MODEL_WEIGHTS), weights=list(MODEL_WEIGHTS.values()))[0]
     model = MODELS[name]
     body: dict[str, object] = {"prompt": rng.choice(PROMPTS), "model": name}
-    top_n = min(model.max_n, 4, max_images)
+    top_n = min(model.max_n, MAX_N, max_images)
     body["n"] = 1 if top_n == 1 or rng.random() < 0.7 else rng.randint(2, top_n)
     if DEFAULT_SIZE in model.sizes and rng.random() < 0.6:
         body["size"] = DEFAULT_SIZE

@@ -28,6 +28,8 @@ or the document's example key), its limits the tier's unless the run recorded th
 simulator's keys file); other keys are listed as not judged. Every request the run sends is valid, so any
 other answer than 200, 429 or an outage (a 401 for a key the target does not know, a 400) is a violation of its
 own, and a run in which no key of a known tier was admitted or refused by a rate limit is NOT JUDGED, not passed.
+An answer a fault rule of the target simulator injected (Observation.injected) is set aside and said, not judged: it
+ran no face, so it used no quota, and the other answers are judged exactly without it.
 
 `python -m load.verdict EVENTS.jsonl...` judges events a run recorded (locust `--verdict-events PATH`).
 """
@@ -43,16 +45,28 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
+from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from load.mix import MAX_N
 from spec import errors, tiers
 
 DEFAULT_TOLERANCE_SECONDS = 1.0
 MAX_RETRY_AFTER = tiers.DAY_SECONDS
 # The detailed lines printed per kind of violation; the counts always cover all of them.
 MAX_DETAILS = 10
+MAX_MESSAGE_CHARS = 200
+"""An error answer's message is kept this long (the request journal cuts `error_message` alike)."""
+SHOWN_MESSAGE_CHARS = 150
+"""A reported answer's `error.type: message` is shown this long."""
+MAX_REACHABLE_DAY_IMAGES = 10_000
+"""Decision: a day limit above this many images is out of a bounded run's reach, so `--require-limits all` does not
+require it and the summary says it was not judged, and why, rather than "run longer". Filling it takes one key more
+than 2,500 admitted requests even if every one asked for the mix's largest n (4), and the mix's mean n is under 2:
+the enterprise tier's 100,000 a day took about 40,000 requests on one key, hours of a CI job. The free tier's 50 and
+the pro tier's 1,000 are in reach, and so is an enterprise key's own lower limit from a `--keys` file."""
 
 OVER_ADMISSION = "over-admission"
 UNDER_ADMISSION = "under-admission"
@@ -97,6 +111,13 @@ class Observation:
     """When the run's end cut the request short (client clock), so how long it had waited shows; None otherwise."""
     truncated: bool = False
     """No usable answer because its body ended before its Content-Length: a broken connection, as a reset is."""
+    error_message: str | None = None
+    """An error answer's `error.message`, cut at MAX_MESSAGE_CHARS: shown beside the answer in a reported request (a 400
+    said why it refused nothing), and what tells an answer a fault rule injected (`injected`)."""
+    injected: bool = False
+    """The answer was injected by a fault rule of the target simulator (its message says so, or it is the message of a
+    rule listed in the run's namespace, or a `malformed` fault's answer), not given by its rate limiting: such an
+    answer ran no face, so it used no quota (docs/control.md), and it is set aside, not judged (`judge`)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.rate_limit_headers, list):  # as JSON and Locust's messages carry a tuple
@@ -139,6 +160,10 @@ class KeySummary:
     """Answers other than 200, 429, a 5xx or none: a key the target does not know, a request it refused."""
     minute_limit_hit: int = 0
     day_limit_hit: int = 0
+    injected: int = 0
+    """Answers a fault rule of the target injected (Observation.injected): set aside, in no other count."""
+    images_per_day: int = 0
+    """The key's day limit (its tier's, or its own from `--keys`): whether a bounded run can reach it."""
 
 
 @dataclass
@@ -225,6 +250,14 @@ class Verdict:
     """A request the run's end cut after waiting longer than this (s) was hung by the target, not cut short."""
     longest_wait: float = 0.0
     """The longest a request the run's end cut had waited (s), when recorded."""
+    fresh_keys: frozenset[str] = frozenset()
+    """Keys no use before the run can have touched (minted with a run id made for this run): an under-admission of
+    theirs gets no "a key used before the run" note, which there would only send a person after the wrong cause."""
+    injected: dict[str, int] = field(default_factory=dict)
+    """Answers fault rules injected (Observation.injected), by what they were (`429`, `500`, `malformed 200`)."""
+    fault_rules: tuple[str, ...] = ()
+    """The fault rules of the target's namespace that could touch the run's requests, each described with how often it
+    fired during the run (the Locust run lists them through the control API); empty when none, or not known."""
 
     @property
     def minute_unjudged(self) -> bool:
@@ -265,11 +298,26 @@ class Verdict:
             if not hit
         ]
 
+    def out_of_reach(self) -> dict[str, int]:
+        """The day windows (`enterprise day`) of the judged tiers that no bounded run can fill, with the lowest day limit
+        of the tier's keys: each key's is over MAX_REACHABLE_DAY_IMAGES."""
+        days: dict[str, int] = {}
+        for summary in self.keys.values():
+            if summary.tier is not None:
+                days[summary.tier] = min(days.get(summary.tier, summary.images_per_day), summary.images_per_day)
+        return {f"{tier} day": day for tier, day in sorted(days.items()) if day > MAX_REACHABLE_DAY_IMAGES}
+
     def unreached_required(self) -> list[str]:
-        """The windows `required` asks to be reached that refused no request."""
+        """The windows `required` asks to be reached that refused no request; not a day window out of a bounded run's
+        reach (`out_of_reach`), which the summary says was not judged, and why."""
         if not self.required:
             return []
-        return [window for window in self.unexercised_windows() if self.required == REQUIRE_ALL or window.endswith(" minute")]
+        beyond = self.out_of_reach()
+        return [
+            window
+            for window in self.unexercised_windows()
+            if (self.required == REQUIRE_ALL and window not in beyond) or window.endswith(" minute")
+        ]
 
     def unanswered(self) -> tuple[int, int]:
         """(requests the target left without a usable answer, all requests): none, or a 5xx, or one the run's end cut
@@ -296,6 +344,32 @@ class Verdict:
             and not self.mostly_unanswered
             and not self.minute_unjudged
         )
+
+    def out_of_reach_said(self, windows: Sequence[str]) -> str:
+        """Why the day `windows` (of `out_of_reach`) were not judged, and what would bring them in reach."""
+        beyond = self.out_of_reach()
+        limits = ", ".join(f"{window} ({beyond[window]:,} images a key)" for window in windows)
+        fewest = min(math.ceil(beyond[window] / MAX_N) for window in windows)
+        return (
+            f"{limits}: out of a bounded run's reach (at least {fewest:,} admitted requests on one key, n being at most "
+            f"{MAX_N}), so only checked not to be exceeded; give such a key a lower images_per_day in the simulator's keys "
+            "file and the run's --keys to reach it, or leave its user class out"
+        )
+
+    def injected_notes(self) -> list[str]:
+        """What fault rules of the target did in the run: the answers they injected, set aside, and the rules."""
+        lines = []
+        if self.injected:
+            count = sum(self.injected.values())
+            kinds = ", ".join(f"{what}: {number}" for what, number in sorted(self.injected.items()))
+            lines.append(
+                f"  note: {_counted(count, 'answer')} {_was(count)} injected by fault rules in the target ({kinds}), not given by "
+                "its rate limiting: set aside, in no other count and judged by nothing (an injected answer runs no face, so "
+                "it uses no quota); the rest were judged"
+            )
+        if self.fault_rules:
+            lines.append(f"  note: fault rules in the target: {'; '.join(self.fault_rules)}")
+        return lines
 
     def minute_advice(self) -> str:
         """How the minute windows could be judged against this target: a lower --compress, when one would do."""
@@ -335,22 +409,35 @@ class Verdict:
         elif not any(s.rejected or s.admitted_images for s in self.keys.values()):
             other = sum(s.other for s in self.keys.values())
             lines.append(
-                f"  note: no request was admitted or rate limited ({unanswered} of {total} without a usable answer, {other} "
-                "other answers): check the host (-H, without /v1), that it serves the Perf API, and the keys"
+                f"  note: no request was admitted or rate limited ({unanswered} of {total} without a usable answer, "
+                f"{_counted(other, 'other answer')}): check the host (-H, without /v1), that it serves the Perf API, and the keys"
             )
         elif not any(s.rejected for s in self.keys.values()):
             lines.append("  note: no request was rate limited, so no limit was exercised; run longer, with more users or fewer keys")
-        elif unexercised := self.unexercised_windows():
-            lines.append(
-                f"  note: no 429 was justified by {', '.join(unexercised)}: those limits were only checked not to be exceeded, "
-                "not reached; run longer, with more users or fewer keys of those tiers"
-            )
+        else:
+            beyond = self.out_of_reach()
+            unexercised = self.unexercised_windows()
+            if reachable := [window for window in unexercised if window not in beyond]:
+                those = "that limit was" if len(reachable) == 1 else "those limits were"
+                lines.append(
+                    f"  note: no 429 was justified by {', '.join(reachable)}: {those} only checked not to be exceeded, "
+                    f"not reached; run longer, with more users or fewer keys of {'that tier' if len(reachable) == 1 else 'those tiers'}"
+                )
+            if unreachable := [window for window in unexercised if window in beyond]:
+                lines.append(f"  note: not judged: {self.out_of_reach_said(unreachable)}")
         kinds = defaultdict(list)
         for violation in self.violations:
             kinds[violation.kind].append(violation)
         for kind in (OVER_ADMISSION, UNDER_ADMISSION, BAD_RETRY_AFTER, WRONG_WAIT, UNEXPECTED_ANSWER):
             found = kinds.get(kind, [])
             lines.append(f"  {kind}: {len(found)}")
+            if len(found) > MAX_DETAILS:
+                # The first ten can all be one key's: each key is named with its count, so none goes unseen.
+                per_key: dict[str, int] = defaultdict(int)
+                for violation in found:
+                    per_key[violation.key] += 1
+                named = ", ".join(f"{key} {count}" for key, count in sorted(per_key.items(), key=lambda item: (-item[1], item[0])))
+                lines.append(f"    ({MAX_DETAILS} of {len(found)} shown; by key: {named})")
             for violation in found[:MAX_DETAILS]:
                 lines.append(f"    - {violation.key}: {violation.message}")
                 lines.extend(f"        {_describe(o)}" for o in violation.evidence[:6])
@@ -370,10 +457,10 @@ class Verdict:
             cut_body = f", or a body cut short of its Content-Length ({truncated}, truncated)" if truncated else ""
             waited = f", or hung by the target: cut by the run's end after waiting over {self.hang_bound:.1f} s ({hung})"
             hung_note = cut_body + (waited if hung else "")
-            stopped = f"; {cut - hung} more were cut short by the run's end" if cut - hung else ""
+            stopped = f"; {cut - hung} more {_was(cut - hung)} cut short by the run's end" if cut - hung else ""
             lines.append(
-                f"  note: {unanswered} of {total} requests got no usable answer (none, or a 5xx{hung_note}){stopped}: each "
-                "counted as possibly admitted at its full n"
+                f"  note: {unanswered} of {_counted(total, 'request')} got no usable answer (none, or a 5xx{hung_note}){stopped}: "
+                "each counted as possibly admitted at its full n"
             )
         if self.wide_answers:
             lines.append(
@@ -389,10 +476,17 @@ class Verdict:
                 f"up to {self.uncertain_seconds:g} s more server time, so its windows are judged only within that uncertainty"
             )
         lines.extend(self.headers.notes())
+        lines.extend(self.injected_notes())
         if self.violations:
-            lines.append(f"VERDICT: FAIL ({len(self.violations)} violations)")
+            lines.append(f"VERDICT: FAIL ({_counted(len(self.violations), 'violation')})")
         elif self.missing:
             lines.append(f"VERDICT: INCOMPLETE (no records from {self.missing})")
+        elif not self.judged and self.injected:
+            lines.append(
+                "VERDICT: NOT JUDGED (no request on a key of a known tier was admitted or refused by a rate limit: "
+                f"{_counted(sum(self.injected.values()), 'answer')} {_was(sum(self.injected.values()))} injected by fault rules "
+                "in the target; remove them, or run in a namespace of its own)"
+            )
         elif not self.judged:
             lines.append("VERDICT: NOT JUDGED (no request on a key of a known tier was admitted or refused by a rate limit)")
         elif self.mostly_unanswered:
@@ -417,11 +511,35 @@ class Verdict:
 def _describe(o: Observation) -> str:
     answer = f"{o.status}" if o.status is not None else "no answer"
     if o.status == 200:
-        answer += f" ({o.images} images, {o.request_id})"
+        answer += f" ({_counted(o.images, 'image')}, {o.request_id})"
     elif o.status == 429:
-        answer += f" (retry_after={o.retry_after!r})"
+        answer += " (retry_after missing)" if o.retry_after is None else f" (retry_after={o.retry_after!r})"
+    if o.status != 200 and (o.error_type or o.error_message):
+        # The answer's own words: a 400 said which rule the request broke, which the status alone hid.
+        message = o.error_message or ""
+        shown = message if len(message) <= SHOWN_MESSAGE_CHARS else message[:SHOWN_MESSAGE_CHARS] + "…"
+        answer += f" {o.error_type or 'error'}: {shown}" if shown else f" {o.error_type}"
     took = f"+{o.received - o.sent:.3f}s" if o.received is not None else "+?"
-    return f"sent {o.sent:.3f} {took} n={o.n} -> {answer}  body {o.body}"
+    return f"sent {_utc(o.sent)} {took} n={o.n} -> {answer}  body {o.body}"
+
+
+def _utc(t: float) -> str:
+    """A time on this machine's clock as UTC to the millisecond, as logs write it (a raw epoch number matched nothing)."""
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _date(day: int) -> str:
+    """A UTC day number (`_day`) as its date: `2026-12-06`, where `UTC day 20793` had to be decoded."""
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).date().isoformat()
+
+
+def _counted(count: int, singular: str, plural: str = "") -> str:
+    """`1 answer`, `2 answers`."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
+def _was(count: int) -> str:
+    return "was" if count == 1 else "were"
 
 
 def limits_for(o: Observation) -> tiers.Tier | None:
@@ -550,7 +668,7 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
                     f"429 for n={o.n} although at most {minute_used} of {tier.images_per_minute} images/minute "
                     f"and {day_used} of {tier.images_per_day} images/day were used ({tier.name} tier)" + (said if at_midnight else ""),
                     evidence,
-                    unless_used_before_the_run=True,
+                    unless_used_before_the_run=key not in verdict.fresh_keys,
                 )
             )
         # A wait to the day's end is the under-admission above (one cause, counted once), not also a bad retry_after.
@@ -566,7 +684,7 @@ def _judge_key(key: str, tier: tiers.Tier, placed: list[tuple[float, float, Obse
                     f"{day_used} of {tier.images_per_day} images/day were used ({tier.name} tier): only the minute window "
                     f"can have been full, and it frees within {tiers.MINUTE_SECONDS} s",
                     (o, *(p.observation for p in in_minute)),
-                    unless_used_before_the_run=True,
+                    unless_used_before_the_run=key not in verdict.fresh_keys,
                 )
             )
         elif not day_may_bind and minute_full:
@@ -613,7 +731,7 @@ def _check_over_admission(key: str, tier: tiers.Tier, admitted: list[_Placed], v
                 Violation(
                     OVER_ADMISSION,
                     key,
-                    f"{total} images admitted on UTC day {day}; the {tier.name} tier allows {tier.images_per_day} per day",
+                    f"{total} images admitted on {_date(day)} (UTC); the {tier.name} tier allows {tier.images_per_day} per day",
                     tuple(p.observation for p in group[-3:]),
                 )
             )
@@ -696,8 +814,8 @@ def _wrong_day_wait(
         return None
     expected = f"{shortest} s" if shortest == longest else f"{shortest} to {longest} s"
     return (
-        f"429 for n={o.n} with retry_after {retry_after}, but {certain} images were certainly admitted before it on UTC day "
-        f"{day} ({tier.name} tier: {tier.images_per_day}/day): the day is full, so the wait is to the server's UTC "
+        f"429 for n={o.n} with retry_after {retry_after}, but {certain} images were certainly admitted before it on "
+        f"{_date(day)} (UTC; {tier.name} tier: {tier.images_per_day}/day): the day is full, so the wait is to the server's UTC "
         f"midnight, {expected}",
         (o, *(p.observation for p in placed[max(start, stop - 3) : stop] if p not in straddling)),
     )
@@ -731,6 +849,8 @@ def _retry_after_problem(o: Observation, day_may_bind: bool) -> str | None:
     value = o.retry_after
     if o.error_type != errors.RATE_LIMIT_EXCEEDED:
         return f"429 with error type {o.error_type!r}, expected {errors.RATE_LIMIT_EXCEEDED!r}"
+    if value is None:
+        return "429 without error.retry_after (missing or null): a client cannot tell how long to wait"
     if isinstance(value, bool) or not isinstance(value, int):
         return f"429 with retry_after {value!r}: not an integer number of seconds"
     if not 1 <= value <= MAX_RETRY_AFTER:
@@ -748,10 +868,27 @@ def judge(
     tolerance: float = DEFAULT_TOLERANCE_SECONDS,
     missing: str = "",
     required: str = "",
+    fresh_keys: Iterable[str] = (),
+    fault_rules: Iterable[str] = (),
 ) -> Verdict:
-    """`missing` names whose records never arrived (see Verdict.missing); `required` the limits the run must reach."""
-    observations = list(observations)
-    verdict = Verdict(tolerance, missing, required)
+    """`missing` names whose records never arrived (see Verdict.missing); `required` the limits the run must reach;
+    `fresh_keys` the keys nothing can have used before the run, `fault_rules` the target's rules (Verdict's fields)."""
+    every = list(observations)
+    verdict = Verdict(tolerance, missing, required, fresh_keys=frozenset(fresh_keys), fault_rules=tuple(fault_rules))
+    # Decision: an answer a fault rule injected is set aside, and the rest are judged: it ran no face, so it used no
+    # quota (docs/control.md), and leaving it out keeps every other request's accounting exact. Judged with the rest, a
+    # 429 rule read as under-admission blamed on reused keys, and a 500 rule as a target down for most of the run.
+    observations = []
+    for o in every:
+        if o.injected:
+            tier = limits_for(o)
+            summary = verdict.keys.setdefault(o.key, KeySummary(tier.name if tier else None))
+            summary.injected += 1
+            summary.images_per_day = tier.images_per_day if tier else 0
+            what = f"{o.status} not a generation answer" if o.status == 200 else str(o.status or "no answer")
+            verdict.injected[what] = verdict.injected.get(what, 0) + 1
+        else:
+            observations.append(o)
     trips = [(o.status, o.received - o.sent) for o in observations if o.received is not None]
     # Decision: the round trips of 200s, the answers that did the work: quick 429s, the most of a run past its limits,
     # pulled the median (and the hang bound) under an ordinary generation's time, and called generations still in
@@ -773,6 +910,7 @@ def judge(
         tier = limits_for(o)
         summary = verdict.keys.setdefault(o.key, KeySummary(tier.name if tier else None))
         summary.requests += 1
+        summary.images_per_day = tier.images_per_day if tier else 0
         if o.status == 200 and (malformed := _malformed_200(o)) is not None:
             summary.other += 1
             unexpected[(o.key, 200, malformed)].append(o)
@@ -815,7 +953,10 @@ def judge(
         said = f"{status} {error_type}" if error_type else str(status)
         verdict.violations.append(
             Violation(
-                UNEXPECTED_ANSWER, key, f"{len(answered)} answers {said} to valid requests ({_EXPECTED_ANSWERS})", tuple(answered[:3])
+                UNEXPECTED_ANSWER,
+                key,
+                f"{_counted(len(answered), 'answer')} {said} to valid requests ({_EXPECTED_ANSWERS})",
+                tuple(answered[:3]),
             )
         )
     return verdict

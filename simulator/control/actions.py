@@ -31,6 +31,9 @@ DRIBBLE_PARTS = 10
 the last at the end. WireMock's chunked dribble delay, with its number of chunks fixed: what a test varies is the gap
 between reads (`dribble_ms` / 9), which a client's per-read timeout is measured against."""
 MAX_MESSAGE_CHARS = 500
+INJECTED_MESSAGE = "perf-image-sim injected this error"
+"""How an injected status's message begins unless the rule gives its own: what tells a client (the load verdict) that
+the simulator's fault, not its rate limiting or its engine, answered."""
 MIN_RETRY_AFTER_SECONDS, MAX_RETRY_AFTER_SECONDS = 1, tiers.DAY_SECONDS
 """Decision: at least 1, as the Perf API's document and every face's envelope say of a Retry-After: an injected 0
 made an answer that broke the contract the fault was meant to test within. At most a day, the longest wait a day
@@ -77,7 +80,7 @@ class Action:
     def error(self) -> ApiError:
         assert self.status is not None
         error_type = self.error_type or type_for_status(self.status)
-        message = self.message or f"perf-image-sim injected this error (fault {self.describe()})"
+        message = self.message or f"{INJECTED_MESSAGE} (fault {self.describe()})"
         return ApiError(error_type, message, None, self.retry_after, status=self.status)
 
     def as_json(self) -> dict[str, Any]:

@@ -79,7 +79,8 @@ def test_verdict_passes_against_the_in_memory_simulator(tmp_path: Path) -> None:
     free_row = re.search(r"^\s+free" + r"\s+(\d+)" * 8 + "$", result.stdout, re.MULTILINE)
     assert free_row, result.stdout
     assert int(free_row[8]) > 0, "the compressed run reached the free tier's daily limit"
-    assert "not judged" not in result.stdout, "the simulator sends Retry-After and the x-ratelimit-* headers"
+    headers_unjudged = re.search(r"^\s+not judged:", result.stdout, re.MULTILINE)  # the header notes' lines
+    assert not headers_unjudged, "the simulator sends Retry-After and the x-ratelimit-* headers"
     replay = subprocess.run([sys.executable, "-m", "load.verdict", str(events)], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert replay.returncode == 0 and "VERDICT: PASS" in replay.stdout
 
@@ -148,11 +149,11 @@ ROGUE_KEYS = '[keys.pk_test_free_rogue0]\ntier = "enterprise"\nimages_per_minute
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_failing_run_stopped_by_a_signal_exits_1(tmp_path: Path, stop: signal.Signals) -> None:
-    """A run without -t stopped by SIGTERM (a CI deadline, `timeout`) or Ctrl-C printed VERDICT: FAIL and exited 0:
+    """A run stopped by SIGTERM (a CI deadline, `timeout`) or Ctrl-C before its -t printed VERDICT: FAIL and exited 0:
     Locust chose its exit status before it stopped the runner, whose test_stop gave the verdict."""
     keys = tmp_path / "rogue.toml"
     keys.write_text(ROGUE_KEYS)
-    open_ended = [arg for arg in BOUNDED if arg not in ("-t", "8s")]
+    open_ended = [*(arg for arg in BOUNDED if arg not in ("-t", "8s")), "-t", f"{HARD_TIMEOUT}s"]  # stopped long before
     with running_simulator("--keys", str(keys)) as sim:
         command = locust(*open_ended, "-u", "6", "-r", "6", "-H", sim.base_url, "--run-id", "rogue", "--keys-per-tier", "1", "FreeUser")
         process = subprocess.Popen(
@@ -183,7 +184,7 @@ def test_a_failing_distributed_run_stopped_by_a_signal_to_its_workers_fails_with
     or, quitting twice, exited 0 with no verdict at all, for a run that over-admitted."""
     keys = tmp_path / "rogue.toml"
     keys.write_text(ROGUE_KEYS)
-    open_ended = [arg for arg in BOUNDED if arg not in ("-t", "8s")]
+    open_ended = [*(arg for arg in BOUNDED if arg not in ("-t", "8s")), "-t", f"{HARD_TIMEOUT}s"]  # stopped long before
     master_port = free_port()
     with ExitStack() as stack, running_simulator("--keys", str(keys)) as sim:
         started = list(workers(master_port, 2))
@@ -335,8 +336,8 @@ def test_compressing_time_needs_the_control_api() -> None:
 
 @pytest.mark.slow
 def test_a_run_through_injected_outages_that_passes_the_verdict_exits_zero() -> None:
-    """5% of generations answered 503 by a fault rule: the verdict counts them as outages (maybe admitted) and
-    passes, and the exit status follows the verdict, not Locust's count of failed requests."""
+    """5% of generations answered 503 by a fault rule: the verdict sets them aside as injected (they ran no face, so
+    used no quota) and passes, and the exit status follows the verdict, not Locust's count of failed requests."""
     with running_simulator() as sim:
         rule: dict[str, Any] = {
             "match": {"path": "/v1/images/generations"},
@@ -346,7 +347,7 @@ def test_a_run_through_injected_outages_that_passes_the_verdict_exits_zero() -> 
         requests.post(f"{sim.base_url}/_sim/faults", json=rule, timeout=5).raise_for_status()
         result = run(locust(*BOUNDED, "-H", sim.base_url))
     assert "VERDICT: PASS" in result.stdout, result.stdout + result.stderr
-    assert re.search(r"^\s+free" + r"\s+\d+" * 4 + r"\s+[1-9]", result.stdout, re.MULTILINE), "some answers were outages"
+    assert re.search(r"note: \d+ answers? (was|were) injected by fault rules in the target \(503: \d+\)", result.stdout), result.stdout
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -524,3 +525,89 @@ def test_a_clock_advance_that_never_reached_the_simulator_is_not_counted_as_poss
     refused, broken = (tuple(int(count) for count in line.split()) for line in result.stdout.splitlines())
     assert refused == (0, 0), result.stdout + result.stderr
     assert broken[0] >= 3 and broken[1] == broken[0], result.stdout + result.stderr
+
+
+def test_answers_a_fault_rule_injects_are_set_aside_and_the_rule_named_not_blamed_on_the_rate_limiting() -> None:
+    """A 429 rule firing on 30% of the generations in the run's namespace made the verdict FAIL with under-admission,
+    a note blaming reused keys and one saying the simulator lacked its own headers, without naming the rule."""
+    with running_simulator() as sim:
+        rule: dict[str, Any] = {"match": {"path": "/v1/images/generations"}, "action": {"status": 429}, "probability": 0.3}
+        requests.post(f"{sim.base_url}/_sim/ns/fb/_sim/faults", json=rule, timeout=5).raise_for_status()
+        result = run(locust(*short_run(f"{sim.base_url}/_sim/ns/fb"), "-u", "6", "-r", "6", "--compress", "60"))
+    output = result.stdout + result.stderr
+    assert "note: 1 fault rule in namespace fb can touch the run's requests: fault_1 (status=429;retry_after=1, probability 0.3" in output
+    assert re.search(r"note: \d+ answers? (was|were) injected by fault rules in the target \(429: \d+\)", result.stdout), output
+    fired = r"namespace fb: fault_1 \(status=429;retry_after=1, probability 0.3.*\), fired [1-9]\d* times? during the run"
+    assert re.search(fired, result.stdout), output
+    assert "under-admission: 0" in result.stdout and "a key used before the run" not in result.stdout, output
+    assert "lack x-ratelimit-*" not in result.stdout, output
+    assert result.returncode == 0 and "VERDICT: PASS" in result.stdout, output
+
+
+def test_a_bad_namespace_in_the_base_path_is_refused_in_the_simulators_own_words_before_any_request() -> None:
+    """With --compress the run said the target was not our simulator; without it, it sent its load to be refused and
+    ended FAIL with 400s, the simulator's message (the naming rule) nowhere."""
+    said = "VERDICT: NOT RUN: the target refused the base path: the base path /_sim/ns/<name>/'s name must be 1-64 of"
+    with running_simulator() as sim:
+        results = [run(locust(*short_run(f"{sim.base_url}/_sim/ns/a.b!"), *compress)) for compress in ([], ["--compress", "60"])]
+        journal = requests.get(f"{sim.base_url}/_sim/requests", timeout=5).json()["requests"]
+    for result in results:
+        assert result.returncode == 2 and said in result.stdout and "got 'a.b!'" in result.stdout, result.stdout + result.stderr
+        assert "--compress needs our simulator's control API" not in result.stdout, result.stdout
+    assert journal == [], journal
+
+
+def test_negative_users_and_a_headless_run_without_a_time_bound_are_refused_in_one_line() -> None:
+    """`-u -1` printed Locust's ValueError traceback twice and ended NOT JUDGED with status 1; a headless run without
+    -t, or with -t 0s, never stopped by itself (286 requests in 40 s until killed)."""
+    with running_simulator() as sim:
+        negative = run(locust("--headless", "-u", "-1", "-r", "2", "-t", "4s", "-H", sim.base_url))
+        unbounded = [run(locust("--headless", "-u", "2", "-r", "2", *bound, "-H", sim.base_url)) for bound in ([], ["-t", "0s"])]
+        journal = requests.get(f"{sim.base_url}/_sim/requests", timeout=5).json()["requests"]
+    output = negative.stdout + negative.stderr
+    assert negative.returncode == 2 and "VERDICT: NOT RUN: -u (--users) must be 0 or more, got -1" in negative.stdout, output
+    assert "Traceback" not in output and "ValueError" not in output, output
+    for result in unbounded:
+        assert result.returncode == 2 and "VERDICT: NOT RUN: -t (--run-time) must bound a headless run" in result.stdout, (
+            result.stdout + result.stderr
+        )
+    assert journal == [], journal
+
+
+def test_a_scenario_file_gives_the_run_its_keys_and_a_wrong_one_is_refused_naming_no_option_the_run_lacks(tmp_path: Path) -> None:
+    """`--keys` refused the target's scenario file (`[[faults]] belongs in a scenario file: give it with --scenario`, an
+    option the locustfile does not have), and without it the scenario's keys were judged by their names' tiers. A
+    `--tier-key` note said such a key was judged by the tier's defaults, not by the file's limits it is judged by."""
+    scenario = tmp_path / "ci.toml"
+    scenario.write_text(
+        '[simulator]\nseed = 3\n\n[keys.pk_test_free_scen0]\ntier = "enterprise"\nimages_per_minute = 8\nimages_per_day = 60\n\n'
+        '[[faults]]\nmatch = { model = "no-such-model" }\naction = { status = 503 }\n'
+    )
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('[simulator]\nseed = "three"\n')
+    driver = textwrap.dedent(
+        """
+        import locust  # first, as the locust command imports it: it patches the standard library for gevent
+        import sys
+        from types import SimpleNamespace
+        from load import locustfile
+
+        keys = locustfile.configured_keys(sys.argv[1])
+        print({key: (t.tier, t.limits.images_per_minute, t.limits.images_per_day) for key, t in keys.items()})
+        options = SimpleNamespace(keys=sys.argv[1], tier_key=["enterprise=pk_test_free_scen0"], run_id="x", keys_per_tier=1)
+        print(locustfile._given_key_note(options, "enterprise", "pk_test_free_scen0", keys))
+        try:
+            locustfile.configured_keys(sys.argv[2])
+        except ValueError as exc:
+            print(exc)
+        """
+    )
+    result = run([sys.executable, "-c", driver, str(scenario), str(wrong)])
+    configured, note, refused = [*result.stdout.splitlines(), "", "", ""][:3]
+    assert configured == "{'pk_test_free_scen0': ('enterprise', 8, 60)}", result.stdout + result.stderr
+    assert note == (
+        "note: --tier-key enterprise=... gives a key whose name says free: it is judged by what "
+        f"--keys {scenario} gives it (the enterprise tier: 8/minute, 60/day)"
+    ), result.stdout
+    assert refused.startswith(f"{wrong}: [simulator] seed: must be a whole number"), result.stdout + result.stderr
+    assert "--scenario" not in result.stdout, result.stdout

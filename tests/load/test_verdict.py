@@ -281,7 +281,7 @@ def test_a_200_with_other_than_n_images_is_an_unexpected_answer_not_blamed_on_th
     short = replace(ok(0, n=3), images=2)
     verdict = judge([short, ok(1), ok(2), limited(3, 57)])
     assert [v.kind for v in verdict.violations] == [UNEXPECTED_ANSWER], verdict.summary()
-    assert "1 answers 200 with 2 images for n=3" in verdict.summary()
+    assert "1 answer 200 with 2 images for n=3" in verdict.summary()
     assert verdict.keys[FREE].other == 1 and verdict.keys[FREE].admitted_images == 2
     assert kinds([replace(ok(0), images=6)]) == [UNEXPECTED_ANSWER]
 
@@ -502,3 +502,83 @@ def test_generations_still_in_flight_at_the_runs_end_are_not_called_hung_by_quic
     verdict = judge([*generations, *refusals, *in_flight])
     assert verdict.hang_bound == 50, verdict.hang_bound
     assert "hung" not in verdict.summary() and "3 more were cut short by the run's end" in verdict.summary(), verdict.summary()
+
+
+def injected_429(t: float) -> Observation:
+    """A 429 a fault rule of the simulator injected: its message says so, and it carries no rate-limit headers."""
+    message = "perf-image-sim injected this error (fault status=429;retry_after=1)"
+    return replace(limited(t, 1), error_message=message, injected=True, rate_limit_headers=())
+
+
+def test_answers_a_fault_rule_injected_are_set_aside_and_said_not_blamed_on_the_rate_limiting() -> None:
+    """A 429 rule firing on a share of the requests read as under-admission, with a note blaming reused keys and one
+    saying the simulator's answers lacked its own headers; a 500 rule as a target down for most of the run."""
+    run = [ok(0), injected_429(0.5), ok(1), ok(2), injected_429(2.5), ok(3), ok(4), limited(5, 55, header="55")]
+    verdict = judge(run, fault_rules=["namespace fb: fault_2 (status=429, probability 0.3), fired 2 times during the run"])
+    summary = verdict.summary()
+    assert verdict.passed, summary
+    assert "note: 2 answers were injected by fault rules in the target (429: 2)" in summary
+    assert "fault_2 (status=429, probability 0.3), fired 2 times during the run" in summary
+    assert "a key used before the run" not in summary and "lack x-ratelimit-*" not in summary, summary
+    assert verdict.keys[FREE].rejected == 1 and verdict.keys[FREE].injected == 2
+    message = "perf-image-sim injected this error (fault status=500)"
+    failed = [Observation(FREE, 1, T0 + t, T0 + t + 0.01, 500, error_message=message, injected=True) for t in range(7)]
+    verdict = judge([*(ok(10 + t) for t in range(5)), limited(15, 55, header="55"), *failed])
+    assert verdict.passed and "down for most of the run" not in verdict.summary(), verdict.summary()
+    assert "7 answers were injected by fault rules in the target (500: 7)" in verdict.summary()
+
+
+def test_a_run_whose_every_answer_was_injected_is_not_judged_saying_so() -> None:
+    summary = judge([injected_429(t) for t in range(3)]).summary()
+    assert "VERDICT: NOT JUDGED (no request on a key of a known tier was admitted or refused by a rate limit: 3 answers were " in summary
+    assert "injected by fault rules in the target" in summary
+
+
+def test_the_used_before_the_run_note_is_left_out_for_keys_minted_for_the_run() -> None:
+    """A key minted with a run id made for this run cannot have been used before it: the note sent a person after
+    a cause that could not apply."""
+    run = [ok(0), ok(1), limited(2, 58)]
+    assert "a key used before the run" not in judge(run, fresh_keys={FREE}).summary()
+    assert "a key used before the run" in judge(run, fresh_keys={"pk_test_free_other"}).summary()
+
+
+def test_reported_answers_are_worded_for_a_person() -> None:
+    """`retry_after None`, `UTC day 20793`, `1 answers`, `1 more were`, `1 violations` and raw epoch times had to be
+    decoded; a 400's own message was not shown at all."""
+    missing = judge([ok(0), ok(1), ok(2), ok(3), ok(4), limited(5, None)]).summary()
+    assert "429 without error.retry_after (missing or null)" in missing and "retry_after None" not in missing, missing
+    assert "VERDICT: FAIL (1 violation)" in missing
+    assert "sent 2026-01-01T01:00:05.000Z +0.010s n=1 -> 429 (retry_after missing)" in missing, missing
+    day = judge([ok(t * 61, n=5) for t in range(11)]).summary()
+    assert "55 images admitted on 2026-01-01 (UTC); the free tier allows 50 per day" in day, day
+    refused = Observation(FREE, 1, T0, T0 + 0.01, 400, error_type="invalid_request", error_message="n must be 1-10, got " + "9" * 300)
+    shown = judge([refused]).summary()
+    assert "1 answer 400 invalid_request to valid requests" in shown, shown
+    assert "-> 400 invalid_request: n must be 1-10, got 999" in shown and "9" * 130 + "…  body" in shown, shown
+    cut_one = judge([ok(0), limited(1, 59), Observation(FREE, 1, T0 + 3, None, None, cut_by_stop=True)]).summary()
+    assert "; 1 more was cut short by the run's end" in cut_one, cut_one
+    one_window = judge([*(ok(t) for t in range(5)), limited(5, 55, header="55")]).summary()
+    assert "no 429 was justified by free day: that limit was only checked not to be exceeded" in one_window, one_window
+
+
+def test_a_capped_violation_list_says_how_many_are_shown_and_names_every_key() -> None:
+    """Ten of 136 under-admissions were listed without a word, all ten one key's: the other key was never named."""
+    other = "pk_test_free_other"
+    run = [limited(t, 58) for t in range(12)] + [replace(limited(20 + t, 58), key=other) for t in range(3)]
+    summary = judge(run).summary()
+    assert "under-admission: 15" in summary
+    assert f"(10 of 15 shown; by key: {FREE} 12, {other} 3)" in summary, summary
+
+
+def test_require_limits_all_does_not_ask_a_bounded_run_for_a_day_limit_out_of_its_reach() -> None:
+    """The enterprise day (100,000 images) takes tens of thousands of requests on one key: `--require-limits all`
+    asked to run longer for it. It is said not judged, and why, and a lower day limit of the key's own is required."""
+    enterprise = "pk_test_enterprise_unit"
+    big = [Observation(enterprise, 100, T0 + t, T0 + t + 0.01, 200, images=100) for t in range(3)]
+    big.append(Observation(enterprise, 100, T0 + 3, T0 + 3.01, 429, error_type="rate_limit_exceeded", retry_after=57))
+    verdict = judge(big, required="all")
+    assert verdict.passed, verdict.summary()
+    assert "not judged: enterprise day (100,000 images a key): out of a bounded run's reach (at least 25,000 admitted" in verdict.summary()
+    own = [replace(o, limits=(300, 1_000)) for o in big]
+    verdict = judge(own, required="all")
+    assert not verdict.passed and "--require-limits all: no 429 came from enterprise day; run longer" in verdict.summary()
