@@ -61,6 +61,8 @@ def base_url_problem(value: str) -> str | None:
     authority = _AUTHORITY.match(value)
     if authority is not None and any(char.isspace() for char in authority.group(1)):
         return f"expected a host without whitespace, got {value!r}"
+    if any(char.isspace() for char in value):
+        return f"expected a path without whitespace (the suite appends its paths to it), got {value!r}"
     parts = urlsplit(value)
     if not parts.hostname:
         return f"expected a URL with a host after {value.split('//')[0]}//, got {value!r}"
@@ -76,14 +78,17 @@ def base_url_problem(value: str) -> str | None:
 
 
 def normalised_base_url(value: str) -> str:
-    """`value` with its scheme in lower case (RFC 3986 §3.1: a scheme is case-insensitive, and httpx takes `HTTP://`),
-    as the suite compares it with the URLs the target answers and tells its own paths from them by `http://`."""
+    """`value` with its scheme and host in lower case (RFC 3986 §3.1 and §3.2.2: both are case-insensitive, and httpx
+    sends `HTTP://LOCALHOST` as `Host: localhost`), as the suite compares it with the URLs the target answers (an
+    image URL made from that Host) and tells its own paths from them by `http://`."""
     scheme, separator, rest = value.partition("://")
-    return scheme.lower() + separator + rest
+    authority, slash, path = rest.partition("/")
+    user, at, host = authority.rpartition("@")
+    return scheme.lower() + separator + user + at + host.lower() + slash + path
 
 
 def base_url(value: str) -> str:
-    """A `--base-url` value, scheme in lower case (`normalised_base_url`), refused as a usage error (exit 2) by the CLI
+    """A `--base-url` value, scheme and host in lower case (`normalised_base_url`), refused as a usage error (exit 2) by the CLI
     and the plugin's option alike when it is no URL the suite can send to (`base_url_problem`)."""
     problem = base_url_problem(value)
     if problem is not None:

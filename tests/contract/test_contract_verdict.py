@@ -373,6 +373,11 @@ def test_a_timeout_that_is_not_a_positive_number_is_a_usage_error_by_the_cli_and
         ("http://impl example:8080", "expected a host without whitespace, got 'http://impl example:8080'"),
         ("http://impl\texample", "expected a host without whitespace, got 'http://impl\\texample'"),
         ("http://impl.example:8080 ", "expected a host without whitespace, got 'http://impl.example:8080 '"),
+        (
+            "http://impl.example:8080/ ",
+            "expected a path without whitespace (the suite appends its paths to it), got 'http://impl.example:8080/ '",
+        ),
+        ("http://impl.example/v 2", "expected a path without whitespace"),
     ],
 )
 def test_a_base_url_the_suite_cannot_send_to_is_a_usage_error_said_as_given_by_the_cli_and_the_pytest_option(
@@ -393,12 +398,22 @@ def test_a_base_url_the_suite_cannot_send_to_is_a_usage_error_said_as_given_by_t
 
 
 @pytest.mark.parametrize(
-    ("value", "taken"), [("HTTP://impl.example", "http://impl.example"), ("hTtPs://impl.example/", "https://impl.example/")]
+    ("value", "taken"),
+    [
+        ("HTTP://impl.example", "http://impl.example"),
+        ("hTtPs://impl.example/", "https://impl.example/"),
+        ("http://LOCALHOST:8080/Base", "http://localhost:8080/Base"),
+        ("http://User@Impl.Example", "http://User@impl.example"),
+    ],
 )
-def test_a_base_url_with_its_scheme_in_upper_case_is_taken_in_lower_case_by_the_cli_and_the_pytest_option(value: str, taken: str) -> None:
-    """A scheme is case-insensitive (RFC 3986 §3.1) and httpx sends to `HTTP://`, but the suite refused it, "expected a
-    URL starting with http://", as if something else were typed. Taken in lower case, as the suite compares the base
-    URL with the URLs the target answers (an image's) and tells its own paths from them by `http://`."""
+def test_a_base_url_with_its_scheme_or_host_in_upper_case_is_taken_in_lower_case_by_the_cli_and_the_pytest_option(
+    value: str, taken: str
+) -> None:
+    """A scheme and a host are case-insensitive (RFC 3986 §3.1, §3.2.2) and httpx sends to `HTTP://LOCALHOST` as
+    `Host: localhost`, but the suite refused the scheme, "expected a URL starting with http://", and with the host
+    skipped the unknown-image rule saying images came from another host. Taken in lower case (the path as given), as
+    the suite compares the base URL with the URLs the target answers (an image's) and tells its own paths from them
+    by `http://`."""
     assert build_pytest_args(["--base-url", value, "--key", "k"])[-4:-2] == ["--perf-base-url", taken]
     assert base_url(value) == taken
 
