@@ -1,6 +1,7 @@
 """A request's client connection under uvicorn: whether the client is still there, for work that can outlast its
 patience (a delay fault's wait and a dribble's gaps, simulator.control.layer; a gateway's calls upstream,
-simulator.perf.gateway), and closing it (the connection faults, a request cut by the server's graceful stop).
+simulator.perf.gateway; the engine's wait for a modelled latency, simulator.engine.generate), and closing it (the
+connection faults, a request cut by the server's graceful stop).
 
 A client that gives up closes its connection, and the work for it should stop there: a delay of minutes, or an
 upstream call bounded only by --upstream-timeout, would otherwise hold its task (and a server's graceful stop) long
@@ -125,8 +126,8 @@ def _nobodys(task: asyncio.Future[Any]) -> None:
 def unless_this_client_leaves(work: Awaitable[T]) -> Awaitable[T]:
     """`unless_client_leaves` on the connection of the request being served (the control layer notes its server's
     `send`, `Made.server_send`), listening for its disconnect: for code below the face's reading of the body (the
-    gateway's calls upstream), which has read it whole by then. `work` itself where no connection is exposed (in
-    process, where a client cannot leave before its answer)."""
+    gateway's calls upstream, the engine's modelled latency), which has read it whole by then. `work` itself where no
+    connection is exposed (in process, where a client cannot leave before its answer)."""
     send = recording.get().server_send
     cycle = None if send is None else server_cycle(send)
     if cycle is None or send is None:

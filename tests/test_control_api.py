@@ -3,12 +3,16 @@ keeps working, and the running settings it publishes (any page may read them: CO
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
+from simulator.control.state_api import MAX_ADVANCE_SECONDS
+from simulator.state.base import LATEST_CLOCK_TIME
 
 
 @pytest.mark.parametrize("seconds", [1e12, 10**400, -1, "60", None])
@@ -37,6 +41,33 @@ def test_a_refused_advance_ends_with_the_value_it_got_as_the_client_wrote_it(cli
     """Every other control refusal ends with `got X`: `"5"`, `true` and `1e400` all read the same without it."""
     response = client.post("/_sim/clock/advance", content=f'{{"seconds": {seconds}}}', headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and response.json()["error"]["message"].endswith(f"year 9999, got {quoted}"), response.text
+
+
+def test_an_advance_past_the_bound_says_where_the_clock_is_and_what_still_fits() -> None:
+    """It used to say only "from 0 to 3155760000 (100 years)": a reader could not tell how much room was left."""
+    config = SimulatorConfig(clock="manual", start_time=LATEST_CLOCK_TIME - 1000.5)
+    with TestClient(create_app(config)) as test_client:
+        refused = test_client.post("/_sim/clock/advance", json={"seconds": 2000})
+        assert refused.status_code == 400 and refused.json()["error"]["message"] == (
+            'send {"seconds": N} with N a number from 0 to 1000.5: the clock is at 9998-12-31T23:43:19.500000+00:00, '
+            "and an advance must keep it before the year 9999, got 2000"
+        )
+        assert test_client.post("/_sim/clock/advance", json={"seconds": 1000.5}).status_code == 200
+
+
+def test_a_real_clock_run_past_the_bound_is_told_so_not_told_to_send_0_and_refused_it() -> None:
+    """A real clock advanced near 9999-01-01 runs on past it with wall time; then no advance fits, not even 0. The
+    400 used to offer "N a number from 0 to 3155760000" and refuse the 0 it offered."""
+    with TestClient(create_app(SimulatorConfig())) as test_client:
+        while (left := LATEST_CLOCK_TIME - test_client.get("/_sim/clock").json()["now"] - 0.2) > 0:  # 100 years a step
+            assert test_client.post("/_sim/clock/advance", json={"seconds": min(left, MAX_ADVANCE_SECONDS)}).status_code == 200
+        time.sleep(0.4)
+        refused = test_client.post("/_sim/clock/advance", json={"seconds": 0})
+        message = refused.json()["error"]["message"]
+        assert refused.status_code == 400 and message.startswith("the clock is at 9999-01-01T00:00:00."), message
+        assert "no advance fits, not even 0; POST /_sim/reset" in message and message.endswith("got 0"), message
+        assert test_client.post("/_sim/reset").status_code == 200
+        assert test_client.post("/_sim/clock/advance", json={"seconds": 0}).status_code == 200
 
 
 @pytest.mark.parametrize("body", ["{}", "[]", "null"])

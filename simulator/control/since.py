@@ -33,11 +33,12 @@ def shown_moment(seconds: float) -> datetime:
     """A clock's time as an entry's `iso` (and `GET /_sim/clock`'s) shows it: `moment`, held within the years 1 to 9999.
 
     Decision: a time past them shows as the last moment a date can name (9999-12-31T23:59:59.999999+00:00), and is
-    selected by any `since`, rather than raising. The clock never passes 9999-01-01 (`State.advance_clock`), but when
+    selected by any `since`, rather than raising. No advance carries the clock past 9999-01-01 (`State.advance_clock`;
+    a real clock then runs on with wall time), but when
     concurrent advances on Redis could still carry it past (before the bound was checked in the advance's own script),
     one namespace's entry made every listing of the whole journal a 500: a defence should a clock ever be past it again
-    (a Redis key set by hand, a bug). The entry's `time` (Unix seconds) still says when it is; a reset of the namespace
-    brings its clock back."""
+    (a Redis key set by hand, a real clock advanced close to the bound running on with wall time). The entry's `time`
+    (Unix seconds) still says when it is; a reset of the namespace brings its clock back."""
     try:
         return moment(seconds)
     except (ValueError, OverflowError, OSError):

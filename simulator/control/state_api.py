@@ -25,7 +25,7 @@ from simulator.http import SafeJSONResponse, parse_json, read_body
 from simulator.keys import KEY_FORMAT, KEY_HINT, KEY_PATTERN, KeyRegistry, Tenant
 from simulator.perf.wire import error_ids
 from simulator.registry import PROVIDER_NAMES
-from simulator.state.base import ClockLimit, RateState, StateUnavailable
+from simulator.state.base import LATEST_CLOCK_TIME, ClockLimit, RateState, StateUnavailable
 from spec import errors
 
 # Decision: one advance moves the clock at most 100 years (of 365.25 days), far past any window or expiry a test
@@ -55,9 +55,31 @@ def _advance_refused(given: object) -> ApiError:
     )
 
 
+def _advance_past_the_bound(given: object, now: float) -> ApiError:
+    """An advance the state refused (`ClockLimit`): it would carry the clock, at `now`, past LATEST_CLOCK_TIME. The
+    message says where the clock is and what still fits: a real clock advanced near the bound runs on past it with
+    wall time, and then no advance fits, not even 0."""
+    at = shown_moment(now).isoformat()
+    room = LATEST_CLOCK_TIME - now
+    if room < 0:
+        return invalid(
+            "seconds",
+            f"the clock is at {at}, past 9999-01-01T00:00:00+00:00, the latest time an advance may reach (a real clock "
+            f"runs on past it): no advance fits, not even 0; POST /_sim/reset with this namespace brings the clock back, "
+            f"got {quoted(given)}",
+        )
+    fits = f"{math.floor(room * 1000) / 1000:.3f}".rstrip("0").rstrip(".")
+    return invalid(
+        "seconds",
+        f'send {{"seconds": N}} with N a number from 0 to {fits}: the clock is at {at}, and an advance must keep it '
+        f"before the year 9999, got {quoted(given)}",
+    )
+
+
 def _clock_answer(now: float) -> Response:
-    """`{"now", "iso"}`. The `iso` of a clock past the years a date can name, which no advance makes, is the last moment
-    one can (simulator.control.since.shown_moment), not a 500."""
+    """`{"now", "iso"}`. The `iso` of a clock past the years a date can name (no advance makes one; a Redis key set by
+    hand can, and a real clock running past 9999-01-01 eventually would) is the last moment one can
+    (simulator.control.since.shown_moment), not a 500."""
     return SafeJSONResponse({"now": now, "iso": shown_moment(now).isoformat()})
 
 
@@ -151,7 +173,11 @@ class StateApi:
             try:
                 now = await self.engine.state.advance_clock(seconds)
             except ClockLimit:
-                raise _advance_refused(given) from None
+                try:
+                    now = await self.engine.state.now()
+                except StateUnavailable:
+                    raise _advance_refused(given) from None
+                raise _advance_past_the_bound(given, now) from None
         return _clock_answer(now)
 
     async def usage(self, request: Request) -> Response:

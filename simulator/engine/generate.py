@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar
 
+from starlette.requests import ClientDisconnect
+
+from simulator.connection import unless_this_client_leaves
 from simulator.context import DEFAULT_NAMESPACE, in_namespace, namespace, note_generation, note_image_ids, note_time
 from simulator.engine.digest import hex_id, id_salt, salted_hex_id
 from simulator.engine.encode import base64_text, blur_png, png_to_jpeg, rendered_base64_text
@@ -227,9 +230,13 @@ class Engine:
     async def give_back(self, admission: UpstreamAdmission) -> None:
         """Take back what `admission` counted against the key's windows (`State.give_back`: nothing when a reset or
         the minute's roll removed it meanwhile); a state that does not answer (Redis down) leaves the charge."""
-        if admission.charge is not None:
+        await self._give_back(admission.charge)
+
+    async def _give_back(self, charge: Charge | None) -> None:
+        """`State.give_back(charge)`, if the admission counted anything; a state that does not answer leaves it."""
+        if charge is not None:
             with suppress(StateUnavailable):
-                await self.state.give_back(admission.charge)
+                await self.state.give_back(charge)
 
     def _id(self, kind: str, *parts: object, length: int = 24) -> str:
         """An id from the seed and the namespace's sequence. Each namespace counts its own sequence, so the namespace
@@ -276,11 +283,13 @@ class Engine:
             GeneratedImage(image_id, RenderKey(self.seed, request.model, request.prompt, request.size, batch.render_index(index)))
             for index, image_id in enumerate(ticket.image_ids)
         ]
-        note_generation(request.model, request.n, request.size, [image.image_id for image in images])
-
         facts = request_facts(self.seed, request)
         if wait_latency and self.latency_scale > 0:
-            await asyncio.sleep(facts.latency_ms * self.latency_scale / 1000)
+            note_generation(request.model, request.n, request.size, ())
+            await self._wait_latency(facts.latency_ms, charge_of(ticket.outcome, name, f"{face}:{tenant.key}", request.n))
+            note_image_ids(ticket.image_ids)
+        else:
+            note_generation(request.model, request.n, request.size, ticket.image_ids)
         return GenerationResult(
             self.request_id(ticket.sequence),
             int(now),
@@ -291,6 +300,22 @@ class Engine:
             facts.cost_usd,
             ticket.rate,
         )
+
+    async def _wait_latency(self, latency_ms: int, charge: Charge | None) -> None:
+        """Spend the scaled share of a request's modelled latency, unless its client leaves first
+        (simulator.connection): `ClientDisconnect` then, its charge given back.
+
+        Decision: a request whose client left during its modelled latency costs it nothing, as one a gateway's caller
+        left (simulator.perf.gateway) or a delay fault's client left (docs/control.md): no answer was given, and a
+        test of "my app times out and retries" through a slow perf-sim meets its retries' answers, not its own
+        windows' 429 for images nobody received. The sequence number and the image ids are not given back (ids stay
+        unique; the images' records stay, and nobody holds their URLs). The journal shows no image ids for it: they
+        are noted once the wait is over."""
+        try:
+            await unless_this_client_leaves(asyncio.sleep(latency_ms * self.latency_scale / 1000))
+        except ClientDisconnect:
+            await self._give_back(charge)
+            raise
 
     def output_flagged(self, request: GenerationRequest) -> bool:
         """Whether output moderation flags this request's images (native faces only; see spec.policy)."""

@@ -39,7 +39,9 @@ MAX_BLOB_BYTES = 256 * 1024 * 1024
 # checks the start), and `State.advance_clock` never moves it past, in the same atomic step as the move, so concurrent
 # advances (on any worker) cannot together carry it over. Later, ISO dates and Ideogram's `created` cannot be written;
 # earlier, `created` would be negative (the OpenAPI document says at least 0) and the request log's timestamps
-# malformed.
+# malformed. A real clock advanced close to the bound still runs on past it with wall time (nothing stops it): its
+# `iso` then shows the last moment a date can name (simulator.control.since.shown_moment), answers carry its Unix
+# seconds, every advance is refused saying so, and a reset of the namespace brings it back.
 EARLIEST_CLOCK_TIME = 0.0
 LATEST_CLOCK_TIME = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
 IMAGE_ID_PREFIX = "img_"
