@@ -122,11 +122,13 @@ class SimulatorApp(Starlette):
         pages: Sequence[BaseRoute],
         body_timeout: float,
         prompt_tokens: bool = True,
+        waits_below_faces: bool = False,
         **kwargs: object,
     ) -> None:
         self.plane = plane
         self.body_timeout = body_timeout
         self.prompt_tokens = prompt_tokens
+        self.waits_below_faces = waits_below_faces
         self.sim_state = state
         self.pages = pages
         """The simulator's own routes (everything but the API faces), which the control layer tells apart from a
@@ -142,6 +144,7 @@ class SimulatorApp(Starlette):
             self.pages,
             self.body_timeout,
             self.prompt_tokens,
+            self.waits_below_faces,
         )
 
 
@@ -181,6 +184,7 @@ def create_app(config: SimulatorConfig | None = None, state: State | None = None
         pages,
         config.body_timeout,
         config.prompt_tokens,
+        config.gateway or config.latency_scale > 0,
         # The API faces first: they are what the hot path asks for, and their prefixes overlap none of the pages.
         routes=[*faces, *pages],
         middleware=[Middleware(OpenCORS)],

@@ -58,9 +58,9 @@ class Made:
     """The answer's `x-request-id`, as its client got it; None where the face's answer carries none (BFL, Google, an
     Ideogram error) and when the connection was dropped without an answer."""
     server_send: Send | None = None
-    """The server's own `send` for the request, noted by the control layer: through its connection, work below the
-    face (a gateway's calls upstream) sees whether the client is still there (simulator.connection). None outside a
-    request the layer entered."""
+    """The server's own `send` for the request, noted by the control layer when work below the face may wait on the
+    client (a gateway's calls upstream, the engine's modelled latency: `ControlLayer.waits_below_faces`): through its
+    connection, that work sees whether the client is still there (simulator.connection). None otherwise."""
 
 
 _UNRECORDED = Made()
