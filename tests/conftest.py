@@ -10,6 +10,7 @@ gateway calls its providers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
@@ -43,6 +44,17 @@ def state_for(request: pytest.FixtureRequest, shared: bool, db: int) -> str:
     with redis.Redis(port=server.port, db=db) as client:
         client.flushdb()
     return f"redis://127.0.0.1:{server.port}/{db}"
+
+
+def journal_once_it_lists(server: RunningServer, namespace: str, count: int, within: float) -> list[dict[str, object]]:
+    """The namespace's journal once it lists `count` entries, or as it stands after `within` seconds: an entry of a
+    request whose client left is written once the server sees it leave, after the client's own timeout."""
+    deadline = time.monotonic() + within
+    while True:
+        entries: list[dict[str, object]] = httpx.get(f"{server.base_url}/_sim/requests", params={"namespace": namespace}).json()["requests"]
+        if len(entries) >= count or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.05)
 
 
 @contextmanager

@@ -8,13 +8,13 @@ its forwarded key's 429.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from simulator.launcher import RunningServer, running_simulator
+from tests.conftest import journal_once_it_lists
 
 SCALE = "1"
 """dall-e-2 at 1024x1024 is modelled at about 2.1 s: at scale 1, well past the impatient client's 0.5 s."""
@@ -33,16 +33,6 @@ def slow() -> Iterator[RunningServer]:
 def gateway(slow: RunningServer) -> Iterator[RunningServer]:
     with running_simulator("--upstream", slow.base_url, "--upstream-timeout", "20") as server:
         yield server
-
-
-def _listed(server: RunningServer, namespace: str, count: int, within: float) -> list[dict[str, object]]:
-    """The namespace's journal once it lists `count` entries, or as it stands after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        entries: list[dict[str, object]] = httpx.get(f"{server.base_url}/_sim/requests", params={"namespace": namespace}).json()["requests"]
-        if len(entries) >= count or time.monotonic() > deadline:
-            return entries
-        time.sleep(0.05)
 
 
 def _minute_used(server: RunningServer, key: str, namespace: str, face: str) -> int:
@@ -74,14 +64,14 @@ def test_a_client_that_leaves_during_the_modelled_latency_is_journalled_unanswer
     dropped = _dropped(slow, face)
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(url, json={"prompt": "an impatient client", "model": MODEL}, headers=headers, timeout=IMPATIENT)
-    (entry,) = _listed(slow, namespace, 1, within=3)
+    (entry,) = journal_once_it_lists(slow, namespace, 1, within=3)
     assert (entry["status"], entry["error_type"], entry["image_ids"], entry["model"]) == (None, None, [], MODEL), entry
     assert _minute_used(slow, key, namespace, face) == 0, "the charge was given back"
     assert _dropped(slow, face) == dropped + 1
 
     patient = httpx.post(url, json={"prompt": "a patient client", "model": MODEL}, headers=headers, timeout=30)
     assert patient.status_code == 200, patient.text
-    answered = _listed(slow, namespace, 2, within=3)[0]
+    answered = journal_once_it_lists(slow, namespace, 2, within=3)[0]
     assert (answered["status"], answered["image_ids"]) == (200, [_image_id(patient)]), answered
     assert _minute_used(slow, key, namespace, face) == 1
 
@@ -97,7 +87,7 @@ def test_a_gateway_call_cancelled_during_its_upstreams_modelled_latency_ends_the
         with pytest.raises(httpx.ReadTimeout):
             body = {"prompt": f"an impatient caller {attempt}", "model": MODEL}
             httpx.post(f"{gateway.base_url}/v1/images/generations", json=body, headers=headers, timeout=IMPATIENT)
-    calls = _listed(slow, namespace, 6, within=4)
+    calls = journal_once_it_lists(slow, namespace, 6, within=4)
     assert [(call["status"], call["image_ids"]) for call in calls] == [(None, [])] * 6, calls
     assert _minute_used(slow, key, namespace, "openai") == 0, "the upstream gave its charges back"
     patient = httpx.post(

@@ -33,6 +33,7 @@ from simulator.providers.ideogram import mapping as ideogram
 from simulator.providers.protocol import Upstream
 from spec.models import DEFAULT_MODEL, DEFAULT_SIZE, MODELS
 from spec.policy import OUTPUT_FILTER_PHRASE, TRIGGER_PHRASE
+from tests.conftest import journal_once_it_lists
 
 SEED = "7"
 # Upstream Imagen takes 2 images a minute per key, fewer than the gateway's pro tier, so upstream 429s are reachable.
@@ -487,16 +488,6 @@ SLOW_UPSTREAM_MS = 8000
 """An upstream delay far past the caller's timeout (1 s) and the wait for the journals (3 s)."""
 
 
-def _listed(server: RunningServer, namespace: str, count: int, within: float) -> list[dict[str, object]]:
-    """The namespace's journal once it lists `count` entries, or as it stands after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        entries: list[dict[str, object]] = httpx.get(f"{server.base_url}/_sim/requests", params={"namespace": namespace}).json()["requests"]
-        if len(entries) >= count or time.monotonic() > deadline:
-            return entries
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize(("model", "face", "n"), [("dall-e-2", "openai", 1), ("stable-diffusion-3", "stability", 2)])
 def test_a_caller_that_gives_up_on_a_slow_upstream_is_journalled_unanswered_costs_nothing_and_its_calls_end(
     upstream: RunningServer, gateway: RunningServer, model: str, face: str, n: int
@@ -511,9 +502,9 @@ def test_a_caller_that_gives_up_on_a_slow_upstream_is_journalled_unanswered_cost
     with pytest.raises(httpx.ReadTimeout):
         body = {"prompt": "an impatient caller", "model": model, "n": n}
         httpx.post(f"{gateway.base_url}/v1/images/generations", json=body, headers=headers, timeout=httpx.Timeout(30, read=1))
-    (entry,) = _listed(gateway, namespace, 1, within=3)
+    (entry,) = journal_once_it_lists(gateway, namespace, 1, within=3)
     assert (entry["status"], entry["error_type"], entry["image_ids"], entry["model"]) == (None, None, [], model), entry
     usage = httpx.get(f"{gateway.base_url}/_sim/usage/{key}", params={"namespace": namespace}).json()
     assert usage["minute"]["used"] == 0, "the charge was given back"
-    calls = _listed(upstream, namespace, n, within=3)
+    calls = journal_once_it_lists(upstream, namespace, n, within=3)
     assert [(call["status"], call["fault"]) for call in calls] == [(None, f"delay_ms={SLOW_UPSTREAM_MS}")] * n, "cancelled, not waited for"
